@@ -1,0 +1,1 @@
+//! Parser for /promptops comment commands. No application dependencies.

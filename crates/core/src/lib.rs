@@ -1,0 +1,1 @@
+//! The pure core: GPU catalog, typed deployment request, validation, policy, cost and tfvars rendering.

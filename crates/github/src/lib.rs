@@ -1,0 +1,1 @@
+//! GitHub edge: webhook signature verification, event parsing into the bot's own types, and the App client over octocrab.

@@ -1,0 +1,1 @@
+//! Contract tests between the renderer and terraform/ + ansible/ (tests only).

@@ -1,0 +1,1 @@
+//! Durable store: deliveries, job queue with leases and backoff, runs, locks, requests. SQLite and PostgreSQL.

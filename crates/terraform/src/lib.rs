@@ -1,0 +1,1 @@
+//! Terraform runner (init/plan/show/apply in per-run work dirs, timeouts, masking) and plan comment rendering.

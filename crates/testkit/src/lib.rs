@@ -1,0 +1,1 @@
+//! Test support: a stateful fake GitHub API served over HTTP, and webhook signing helpers.
