@@ -7,7 +7,9 @@
 #    at ${PROMPTOPS_VENV:-$HOME/.cache/promptops/venv}; reused as is when it already holds
 #    exactly the pinned versions (a stamp file records them), rebuilt otherwise;
 #  - OpenSSH's server (`/usr/sbin/sshd`) and `ssh-keygen`, installed from Debian's packages
-#    when missing: the end-to-end test runs a real sshd on a loopback port.
+#    when missing: the end-to-end test runs a real sshd on a loopback port;
+#  - python3-venv and python3-apt for the system Python, which the playbook uses on the
+#    loopback "target" (venv for the app, apt module for its package task).
 #
 # Prints:
 #   export PROMPTOPS_TEST_ANSIBLE_BIN=<venv>/bin   (ansible-playbook, ansible-lint)
@@ -38,6 +40,11 @@ apt_install() {
 if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null || ! command -v ssh >/dev/null; then
   apt_install openssh-server openssh-client
 fi
+missing_debs=()
+for deb in python3-venv python3-apt; do
+  dpkg -s "$deb" >/dev/null 2>&1 || missing_debs+=("$deb")
+done
+[ ${#missing_debs[@]} -eq 0 ] || apt_install "${missing_debs[@]}"
 [ -x /usr/sbin/sshd ] || die "/usr/sbin/sshd is still missing after installing openssh-server"
 # sshd refuses to start without its privilege separation directory.
 mkdir -p /run/sshd 2>/dev/null || true
