@@ -1,0 +1,145 @@
+//! Recognises names in single tokens: regions, zones and machine types (known or merely
+//! shaped like one), and GPU-like model names the catalog does not know. A name the user
+//! writes that looks like one of these but is not in the catalog must be reported, never
+//! silently replaced by a default.
+
+use std::sync::LazyLock;
+
+use promptops_core::{Catalog, ValidationError};
+use regex::Regex;
+
+/// What a single token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Name {
+    Region(String),
+    Zone(String),
+    MachineType(String),
+}
+
+// Google Cloud location names: <continent>-<direction><n>[-<zone letter>].
+static ZONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^((?:us|europe|asia|australia|northamerica|southamerica|me|africa)-(?:central|east|west|north|south|northeast|southeast|northwest|southwest)\d{1,2})-([a-z])$").expect("zone pattern")
+});
+static REGION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:us|europe|asia|australia|northamerica|southamerica|me|africa)-(?:central|east|west|north|south|northeast|southeast|northwest|southwest)\d{1,2}$").expect("region pattern")
+});
+// Other clouds' region names ("us-west-2", "eu-central-1"): a common slip worth explaining.
+static OTHER_CLOUD_REGION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:us|eu|ap|ca|sa|me|af|il|mx)-(?:east|west|north|south|central|northeast|southeast|northwest|southwest)-\d[a-z]?$").expect("other cloud region pattern")
+});
+// Compute Engine machine type names: <family>-<kind>[-<size>].
+static MACHINE_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[a-z]\d[a-z]?-(?:standard|highmem|highcpu|highgpu|ultragpu|megagpu|edgegpu|micro|small|medium|custom|ultramem|megamem|hypermem)(?:-\d+[a-z]*)?$").expect("machine type pattern")
+});
+// GPU model names: a family prefix and two or more digits ("k80", "a10g", "l40s", "mi300x").
+static GPU_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:rtx|gtx|mi|gb|gh|[abhklmptv])\d{2,4}[a-z]{0,2}$").expect("gpu-like pattern")
+});
+
+/// Classifies one token. `Ok(None)`: not a name. `Err`: shaped like a name the catalog lacks.
+pub fn classify(word: &str, catalog: &Catalog) -> Result<Option<Name>, ValidationError> {
+    if let Some(caps) = ZONE.captures(word) {
+        if catalog.is_known_zone(word) {
+            return Ok(Some(Name::Zone(word.to_owned())));
+        }
+        let region = &caps[1];
+        let message = if catalog.is_known_region(region) {
+            format!(
+                "zone {word} is not in the catalog; zones in {region}: {}",
+                catalog.zones_in_region(region).join(", ")
+            )
+        } else {
+            format!(
+                "zone {word} is not in the catalog (region {region} is unknown); known regions: {}",
+                catalog.regions().join(", ")
+            )
+        };
+        return Err(error("zone", word, message));
+    }
+    if REGION.is_match(word) {
+        if catalog.is_known_region(word) {
+            return Ok(Some(Name::Region(word.to_owned())));
+        }
+        let message = format!(
+            "region {word} is not in the catalog; known regions: {}",
+            catalog.regions().join(", ")
+        );
+        return Err(error("region", word, message));
+    }
+    if OTHER_CLOUD_REGION.is_match(word) {
+        let message = format!(
+            "{word} is not a Google Cloud region (they look like us-west1, zones like us-west1-b); known regions: {}",
+            catalog.regions().join(", ")
+        );
+        return Err(error("region", word, message));
+    }
+    if MACHINE_TYPE.is_match(word) {
+        if catalog.machine_type(word).is_some() {
+            return Ok(Some(Name::MachineType(word.to_owned())));
+        }
+        let known: Vec<&str> = catalog
+            .machine_types()
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        let message = format!(
+            "machine type {word} is not in the catalog; known machine types: {}",
+            known.join(", ")
+        );
+        return Err(error("machine_type", word, message));
+    }
+    Ok(None)
+}
+
+/// Whether `word` looks like a GPU model name (checked only for words that are not aliases).
+pub fn looks_like_gpu(word: &str) -> bool {
+    let singular = word.strip_suffix('s').unwrap_or(word);
+    GPU_LIKE.is_match(word) || GPU_LIKE.is_match(singular)
+}
+
+/// Words that make a nearby GPU-like token clearly a GPU name ("K80 GPUs", "nvidia a10").
+pub fn is_gpu_context_word(word: &str) -> bool {
+    matches!(
+        word,
+        "gpu"
+            | "gpus"
+            | "nvidia"
+            | "tesla"
+            | "amd"
+            | "radeon"
+            | "instinct"
+            | "geforce"
+            | "quadro"
+            | "rtx"
+            | "gtx"
+            | "card"
+            | "cards"
+            | "accelerator"
+            | "accelerators"
+    )
+}
+
+/// The error for a GPU name the catalog does not know, listing what it offers.
+pub fn unknown_gpu(written: &str, catalog: &Catalog) -> ValidationError {
+    let offered: Vec<String> = catalog
+        .gpus()
+        .iter()
+        .map(|gpu| format!("{} ({})", gpu.name, gpu.id))
+        .collect();
+    error(
+        "gpu_type",
+        written,
+        format!(
+            "GPU {written} is not in the catalog; offered GPUs: {}",
+            offered.join(", ")
+        ),
+    )
+}
+
+pub fn error(field: &str, value: &str, message: String) -> ValidationError {
+    ValidationError {
+        field: field.to_owned(),
+        value: value.to_owned(),
+        message,
+    }
+}

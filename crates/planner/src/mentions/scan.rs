@@ -1,0 +1,469 @@
+//! The scanner behind `Mentions::extract`: walks the tokens of one text and records every
+//! value the user stated explicitly. Order matters: GPU names first (so "a100 80gb" is not
+//! read as an 80 GB disk), then single-token names, disk sizes, counts, and finally GPU-like
+//! names that are not in the catalog.
+
+use promptops_core::{Catalog, ValidationError};
+
+use super::Mentions;
+use super::names::{self, Name};
+use super::tokens::{Token, parse_count, split_number_suffix, tokenize};
+
+/// How many words a count may be separated from its noun by ("5 nvidia t4 gpus").
+const HEAD_WINDOW: usize = 5;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Role {
+    Free,
+    Gpu,
+    Name(Name),
+    Used,
+}
+
+/// Where a count's noun was found.
+enum Head {
+    Vm(usize),
+    Gpu(usize),
+}
+
+pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
+    let tokens = tokenize(text);
+    let roles = vec![Role::Free; tokens.len()];
+    let mut scanner = Scanner {
+        tokens,
+        roles,
+        catalog,
+        mentions: Mentions::default(),
+        errors: Vec::new(),
+    };
+    scanner.find_gpu_names();
+    scanner.find_names();
+    scanner.find_disks();
+    scanner.find_counts();
+    scanner.find_unknown_gpus();
+    (scanner.mentions, scanner.errors)
+}
+
+struct Scanner<'a> {
+    tokens: Vec<Token>,
+    roles: Vec<Role>,
+    catalog: &'a Catalog,
+    mentions: Mentions,
+    errors: Vec<ValidationError>,
+}
+
+impl Scanner<'_> {
+    fn word(&self, index: usize) -> Option<&str> {
+        self.tokens.get(index).and_then(Token::word)
+    }
+
+    fn free_word(&self, index: usize) -> Option<&str> {
+        match self.roles.get(index) {
+            Some(Role::Free) => self.word(index),
+            _ => None,
+        }
+    }
+
+    fn written(&self, from: usize, to: usize) -> String {
+        (from..=to)
+            .filter_map(|i| self.word(i))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// GPU names of up to four words ("nvidia tesla t4", "a100 80gb", "t4s"), longest first.
+    fn find_gpu_names(&mut self) {
+        let mut i = 0;
+        while i < self.tokens.len() {
+            let mut matched = 0;
+            for len in (1..=4).rev() {
+                let words: Option<Vec<&str>> = (i..i + len).map(|j| self.free_word(j)).collect();
+                let Some(words) = words else { continue };
+                if let Some(id) = self.gpu_alias(&words) {
+                    let written = words.join(" ");
+                    self.mentions.push_gpu_type(id, written);
+                    matched = len;
+                    break;
+                }
+            }
+            if matched > 0 {
+                for role in &mut self.roles[i..i + matched] {
+                    *role = Role::Gpu;
+                }
+                i += matched;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn gpu_alias(&self, words: &[&str]) -> Option<String> {
+        let joined = words.join(" ");
+        let mut candidates = vec![joined.clone()];
+        // Plurals: "t4s", "a100s".
+        if let Some(singular) = joined.strip_suffix('s') {
+            candidates.push(singular.to_owned());
+        }
+        for candidate in candidates {
+            if let Some(gpu) = self.catalog.gpu_by_alias(&candidate) {
+                return Some(gpu.id.clone());
+            }
+            if let Some(rest) = candidate.strip_prefix("nvidia ")
+                && let Some(gpu) = self.catalog.gpu_by_alias(rest)
+            {
+                return Some(gpu.id.clone());
+            }
+        }
+        None
+    }
+
+    /// Regions, zones and machine types, and anything shaped like one that is unknown.
+    fn find_names(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            match names::classify(word, self.catalog) {
+                Ok(Some(name)) => {
+                    let written = word.to_owned();
+                    match &name {
+                        Name::Region(region) => self.mentions.push_region(region.clone(), written),
+                        Name::Zone(zone) => self.mentions.push_zone(zone.clone(), written),
+                        Name::MachineType(machine) => {
+                            self.mentions.push_machine_type(machine.clone(), written)
+                        }
+                    }
+                    self.roles[i] = Role::Name(name);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    self.errors.push(error);
+                    self.roles[i] = Role::Used;
+                }
+            }
+        }
+    }
+
+    /// "200GB disk", "500 GB boot disk", "boot disk of 1 TB", "disk size 100gb".
+    fn find_disks(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            let (number, unit, unit_index) = match split_number_suffix(word) {
+                Some((number, unit)) => (number, unit.to_owned(), i),
+                None => {
+                    let Some(number) = word.parse::<u32>().ok().filter(|_| word.len() <= 6) else {
+                        continue;
+                    };
+                    let Some(unit) = self.free_word(i + 1) else {
+                        continue;
+                    };
+                    (number, unit.to_owned(), i + 1)
+                }
+            };
+            let Some(gb) = disk_gb(number, &unit) else {
+                continue;
+            };
+            let after: Vec<&str> = (unit_index + 1..unit_index + 4)
+                .map_while(|j| self.word(j))
+                .collect();
+            if after.iter().any(|w| is_memory_word(w)) {
+                continue;
+            }
+            let disk_after = after.iter().position(|w| is_disk_word(w));
+            let disk_before = (1..=4)
+                .map_while(|back| i.checked_sub(back).and_then(|j| self.word(j)))
+                .any(is_disk_word);
+            let end = match disk_after {
+                Some(offset) => unit_index + 1 + offset,
+                None if disk_before => unit_index,
+                None => continue,
+            };
+            let written = self.written(i, end);
+            self.mentions.push_disk(gb, written);
+            for role in &mut self.roles[i..=unit_index] {
+                *role = Role::Used;
+            }
+        }
+    }
+
+    /// VM counts and GPU counts (per VM or in total).
+    fn find_counts(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            // "a 4-GPU VM": a per-VM GPU count glued to the noun.
+            if let Some(count) = word
+                .strip_suffix("-gpus")
+                .or_else(|| word.strip_suffix("-gpu"))
+                .and_then(parse_count)
+            {
+                let written = word.to_owned();
+                self.mentions.push_gpus_per_vm(count, written);
+                self.roles[i] = Role::Used;
+                continue;
+            }
+            let (count, head) = if let Some((count, noun)) = split_number_suffix(word) {
+                if is_vm_noun(noun) {
+                    (count, Head::Vm(i))
+                } else if is_gpu_noun(noun) {
+                    (count, Head::Gpu(i))
+                } else if noun == "x" {
+                    let Some(head) = self.find_head(i + 1) else {
+                        continue;
+                    };
+                    (count, head)
+                } else {
+                    continue;
+                }
+            } else if let Some(count) = self.count_word(i) {
+                let Some(head) = self.find_head(i + 1) else {
+                    continue;
+                };
+                // "a"/"an" only counts VMs ("a VM with 4 T4s"); "a GPU workload" or
+                // "2 GPUs a VM" say nothing about how many.
+                if matches!(word, "a" | "an")
+                    && (!matches!(head, Head::Vm(_)) || self.follows_gpu_count(i))
+                {
+                    continue;
+                }
+                (count, head)
+            } else {
+                continue;
+            };
+            match head {
+                Head::Vm(end) => {
+                    let written = self.written(i, end);
+                    self.mentions.push_vm_count(count, written);
+                }
+                Head::Gpu(end) => {
+                    let (per_vm, end) = self.per_vm_marker(i, end);
+                    let written = self.written(i, end);
+                    if per_vm {
+                        self.mentions.push_gpus_per_vm(count, written);
+                    } else {
+                        self.mentions.push_gpu_total(count, written);
+                    }
+                }
+            }
+            self.roles[i] = Role::Used;
+        }
+    }
+
+    /// A count word at `index`: digits or number words; "a"/"an" count as one unless a count
+    /// word follows ("a dozen", "a couple of").
+    fn count_word(&self, index: usize) -> Option<u32> {
+        let word = self.free_word(index)?;
+        if matches!(word, "a" | "an") {
+            let next = self.word(index + 1)?;
+            return if parse_count(next).is_some() {
+                None
+            } else {
+                Some(1)
+            };
+        }
+        let count = parse_count(word)?;
+        // "a couple of", "two dozen": the multiplier word carries the count.
+        if matches!(word, "couple" | "pair" | "dozen")
+            && index > 0
+            && let Some(previous) = self.word(index - 1).and_then(parse_count)
+            && !matches!(self.word(index - 1), Some("a" | "an"))
+        {
+            return Some(previous * count);
+        }
+        Some(count)
+    }
+
+    /// Whether the word before `index` ends a GPU count phrase ("2 GPUs a VM").
+    fn follows_gpu_count(&self, index: usize) -> bool {
+        index
+            .checked_sub(1)
+            .and_then(|i| self.word(i))
+            .is_some_and(|w| is_gpu_noun(w) || matches!(w, "per" | "each" | "every"))
+            || (index > 0 && self.roles[index - 1] == Role::Gpu)
+    }
+
+    /// The noun a count belongs to, skipping GPU names, machine types and filler adjectives.
+    fn find_head(&self, start: usize) -> Option<Head> {
+        let mut last_gpu = None;
+        for j in start..start + HEAD_WINDOW {
+            let word = self.word(j)?;
+            match &self.roles[j] {
+                Role::Gpu => {
+                    last_gpu = Some(j);
+                    continue;
+                }
+                Role::Name(Name::MachineType(_)) => continue,
+                _ => {}
+            }
+            if is_vm_noun(word) {
+                return Some(Head::Vm(j));
+            }
+            if is_gpu_noun(word) {
+                return match self.word(j + 1) {
+                    Some(next) if is_vm_noun(next) => Some(Head::Vm(j + 1)),
+                    _ => Some(Head::Gpu(j)),
+                };
+            }
+            if is_filler(word) || word.ends_with("-gpu") || word.ends_with("-gpus") {
+                continue;
+            }
+            break;
+        }
+        last_gpu.map(Head::Gpu)
+    }
+
+    /// Whether the GPU count at `count_index` (noun at `noun_index`) is per VM: "2 GPUs
+    /// each", "2 GPUs per VM", "each with 2 GPUs", "4 VMs with 2 GPUs", "4 VMs x 2 GPUs".
+    /// Returns the index of the last word of the phrase.
+    fn per_vm_marker(&self, count_index: usize, noun_index: usize) -> (bool, usize) {
+        let mut j = noun_index + 1;
+        while j <= noun_index + 4 {
+            let Some(word) = self.word(j) else { break };
+            if matches!(word, "each" | "apiece") {
+                return (true, j);
+            }
+            if matches!(word, "per" | "a" | "every")
+                && let Some(next) = self.word(j + 1)
+                && is_vm_noun(next)
+            {
+                return (true, j + 1);
+            }
+            if matches!(word, "per-vm" | "per-machine" | "per-instance" | "per-node") {
+                return (true, j);
+            }
+            if matches!(word, "total" | "altogether" | "overall" | "across" | "over") {
+                break;
+            }
+            j += 1;
+        }
+        let before = |back: usize| count_index.checked_sub(back).and_then(|i| self.word(i));
+        let joined_to_vms = matches!(before(1), Some("with" | "having" | "x" | "and" | "has"))
+            && (before(2).is_some_and(is_vm_noun) || before(2) == Some("each"));
+        let each_before = before(1) == Some("each");
+        let per_vm_before = before(2) == Some("per") && before(1).is_some_and(is_vm_noun);
+        (joined_to_vms || each_before || per_vm_before, noun_index)
+    }
+
+    /// GPU-like names that are not in the catalog: "RTX 4090", "K80 GPUs", "4 A10s".
+    fn find_unknown_gpus(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            if matches!(word, "rtx" | "gtx" | "geforce" | "quadro" | "radeon")
+                && let Some(model) = self.free_word(i + 1)
+                && model.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            {
+                let written = self.written(i, i + 1);
+                self.errors.push(names::unknown_gpu(&written, self.catalog));
+                self.roles[i + 1] = Role::Used;
+                continue;
+            }
+            if !names::looks_like_gpu(word) {
+                continue;
+            }
+            let near = |j: usize| self.word(j).is_some_and(names::is_gpu_context_word);
+            let in_gpu_context = near(i + 1)
+                || near(i + 2)
+                || (i >= 1 && near(i - 1))
+                || (i >= 2 && near(i - 2))
+                || (i >= 1 && self.word(i - 1).and_then(parse_count).is_some());
+            if in_gpu_context {
+                let written = word.to_owned();
+                self.errors.push(names::unknown_gpu(&written, self.catalog));
+            }
+        }
+    }
+}
+
+fn disk_gb(number: u32, unit: &str) -> Option<u32> {
+    match unit {
+        "gb" | "gib" | "g" | "gigabytes" => Some(number),
+        "tb" | "t" | "terabytes" => number.checked_mul(1000),
+        "tib" => number.checked_mul(1024),
+        _ => None,
+    }
+}
+
+fn is_disk_word(word: &str) -> bool {
+    matches!(
+        word,
+        "disk"
+            | "disks"
+            | "storage"
+            | "ssd"
+            | "drive"
+            | "volume"
+            | "boot"
+            | "pd-ssd"
+            | "pd-balanced"
+    )
+}
+
+fn is_memory_word(word: &str) -> bool {
+    matches!(word, "ram" | "memory" | "mem" | "vram")
+}
+
+pub(super) fn is_vm_noun(word: &str) -> bool {
+    matches!(
+        word,
+        "vm" | "vms"
+            | "machine"
+            | "machines"
+            | "instance"
+            | "instances"
+            | "node"
+            | "nodes"
+            | "server"
+            | "servers"
+            | "host"
+            | "hosts"
+            | "box"
+            | "boxes"
+            | "replica"
+            | "replicas"
+    )
+}
+
+fn is_gpu_noun(word: &str) -> bool {
+    matches!(
+        word,
+        "gpu" | "gpus" | "card" | "cards" | "accelerator" | "accelerators"
+    )
+}
+
+/// Words that may sit between a count and its noun without changing what is counted.
+/// Relative words ("more", "another", "fewer") are deliberately absent: "2 more VMs" is not
+/// a request for 2 VMs.
+fn is_filler(word: &str) -> bool {
+    matches!(
+        word,
+        "x" | "of"
+            | "new"
+            | "identical"
+            | "separate"
+            | "dedicated"
+            | "large"
+            | "small"
+            | "big"
+            | "virtual"
+            | "nvidia"
+            | "tesla"
+            | "gpu-enabled"
+            | "gpu-backed"
+            | "gpu-powered"
+            | "compute"
+            | "cloud"
+            | "gce"
+            | "total"
+            | "same"
+            | "linux"
+            | "ubuntu"
+            | "spot"
+            | "on-demand"
+            | "preemptible"
+    )
+}

@@ -1,0 +1,195 @@
+//! Splits free text into lower-case word tokens and clause breaks, and reads counts written
+//! in digits or words. The mention scanner works on these tokens so that "n1-standard-8" or
+//! "us-west1-b" stay one token and a number is never read out of the middle of a name.
+
+/// One token of the request text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// A lower-case word; may contain digits, dashes and inner dots ("us-west1-b", "2.5").
+    Word(String),
+    /// A clause boundary: sentence or list punctuation, a line break.
+    Break,
+}
+
+impl Token {
+    pub fn word(&self) -> Option<&str> {
+        match self {
+            Token::Word(word) => Some(word),
+            Token::Break => None,
+        }
+    }
+}
+
+/// Tokenizes `text`. "/" is read as "per" ("2 GPUs/VM"), "×" as "x".
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let lowered = text.to_lowercase();
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    let flush = |current: &mut String, tokens: &mut Vec<Token>| {
+        if current.is_empty() {
+            return;
+        }
+        // A trailing dot ends a sentence; trailing dashes/underscores are never part of a name.
+        let word = current
+            .trim_end_matches(['.', '-', '_'])
+            .trim_start_matches(['-', '_', '.']);
+        let ends_sentence = current.ends_with('.');
+        if !word.is_empty() {
+            tokens.push(Token::Word(word.to_owned()));
+        }
+        if ends_sentence {
+            tokens.push(Token::Break);
+        }
+        current.clear();
+    };
+    for ch in lowered.chars() {
+        match ch {
+            'a'..='z' | '0'..='9' | '-' | '_' | '.' => current.push(ch),
+            '×' => {
+                flush(&mut current, &mut tokens);
+                tokens.push(Token::Word("x".to_owned()));
+            }
+            '/' => {
+                flush(&mut current, &mut tokens);
+                tokens.push(Token::Word("per".to_owned()));
+            }
+            ',' | ';' | ':' | '!' | '?' | '(' | ')' | '[' | ']' | '\n' | '"' | '`' | '|' => {
+                flush(&mut current, &mut tokens);
+                tokens.push(Token::Break);
+            }
+            _ => flush(&mut current, &mut tokens),
+        }
+    }
+    flush(&mut current, &mut tokens);
+    tokens
+}
+
+const UNITS: [&str; 20] = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+];
+const TENS: [(&str, u32); 8] = [
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("sixty", 60),
+    ("seventy", 70),
+    ("eighty", 80),
+    ("ninety", 90),
+];
+
+/// Reads a count: "5", "05", "five", "twenty-one", "a dozen" is handled by the scanner.
+/// "2x" (as in "2x T4") reads as 2. Fractions and numbers past a million are not counts.
+pub fn parse_count(word: &str) -> Option<u32> {
+    let word = word
+        .strip_suffix('x')
+        .filter(|w| !w.is_empty())
+        .unwrap_or(word);
+    if word.bytes().all(|b| b.is_ascii_digit()) {
+        return if word.len() <= 6 {
+            word.parse().ok()
+        } else {
+            None
+        };
+    }
+    if let Some(index) = UNITS.iter().position(|unit| *unit == word) {
+        return u32::try_from(index).ok();
+    }
+    match word {
+        "hundred" => return Some(100),
+        "dozen" => return Some(12),
+        "single" => return Some(1),
+        "pair" | "couple" => return Some(2),
+        _ => {}
+    }
+    for (tens_word, tens) in TENS {
+        if word == tens_word {
+            return Some(tens);
+        }
+        if let Some(rest) = word
+            .strip_prefix(tens_word)
+            .and_then(|r| r.strip_prefix('-'))
+        {
+            let unit = UNITS[1..10].iter().position(|unit| *unit == rest)?;
+            return Some(tens + u32::try_from(unit).ok()? + 1);
+        }
+    }
+    None
+}
+
+/// Splits "200gb" into (200, "gb") and "5vms" into (5, "vms"): digits glued to a unit or noun.
+pub fn split_number_suffix(word: &str) -> Option<(u32, &str)> {
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits == word.len() || digits > 6 {
+        return None;
+    }
+    let number = word[..digits].parse().ok()?;
+    Some((number, &word[digits..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_in_digits_and_words() {
+        assert_eq!(parse_count("5"), Some(5));
+        assert_eq!(parse_count("five"), Some(5));
+        assert_eq!(parse_count("twenty"), Some(20));
+        assert_eq!(parse_count("twenty-one"), Some(21));
+        assert_eq!(parse_count("thirteen"), Some(13));
+        assert_eq!(parse_count("2x"), Some(2));
+        assert_eq!(parse_count("x"), None);
+        assert_eq!(parse_count("2.5"), None);
+        assert_eq!(parse_count("12345678"), None);
+        assert_eq!(parse_count("t4"), None);
+    }
+
+    #[test]
+    fn names_stay_whole_and_punctuation_breaks_clauses() {
+        let tokens = tokenize("Use n1-standard-8 in us-west1-b, 2 GPUs/VM.");
+        let words: Vec<_> = tokens.iter().map(|t| t.word().unwrap_or("|")).collect();
+        assert_eq!(
+            words,
+            [
+                "use",
+                "n1-standard-8",
+                "in",
+                "us-west1-b",
+                "|",
+                "2",
+                "gpus",
+                "per",
+                "vm",
+                "|"
+            ]
+        );
+    }
+
+    #[test]
+    fn glued_units_split() {
+        assert_eq!(split_number_suffix("200gb"), Some((200, "gb")));
+        assert_eq!(split_number_suffix("5vms"), Some((5, "vms")));
+        assert_eq!(split_number_suffix("a100"), None);
+        assert_eq!(split_number_suffix("200"), None);
+    }
+}

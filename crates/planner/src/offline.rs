@@ -1,0 +1,314 @@
+//! The offline planner: deterministic, no network. The user's explicit values
+//! (`mentions`) become a draft, open fields come from the current deployment on edits and
+//! otherwise from the catalog's defaults (through core's `resolve`, the same validation the
+//! model planner's answers go through). What it writes says it was planned offline.
+
+use promptops_core::{
+    Catalog, DeploymentDraft, DeploymentRequest, Policy, ValidationError, ValidationErrors, resolve,
+};
+
+use crate::edit::fill_from_current;
+use crate::mentions::Mentions;
+use crate::{OFFLINE_PLANNER, PlanError, PlanInput, PlanOutcome};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OfflinePlanner;
+
+/// A draft and what the planner decided on its own while building it.
+struct Built {
+    draft: DeploymentDraft,
+    notes: Vec<String>,
+    kept: Vec<String>,
+}
+
+impl OfflinePlanner {
+    pub fn plan(
+        &self,
+        input: &PlanInput,
+        catalog: &Catalog,
+        policy: &Policy,
+    ) -> Result<PlanOutcome, PlanError> {
+        let mentions = Mentions::for_input(input, catalog).map_err(PlanError::UnknownMention)?;
+        let ambiguities = mentions.ambiguities();
+        if !ambiguities.is_empty() {
+            return Err(PlanError::AmbiguousMention(ValidationErrors(ambiguities)));
+        }
+        let built = build_draft(&mentions, input.current.as_ref(), catalog, policy)?;
+        let first = resolve(built.draft.clone(), catalog, policy).map_err(PlanError::Rejected)?;
+        let mismatches = mentions.check(&first);
+        if !mismatches.is_empty() {
+            return Err(PlanError::MismatchWithRequest(ValidationErrors(mismatches)));
+        }
+        // Second pass with the texts, so that they are validated like any planner's.
+        let mut draft = built.draft.clone();
+        draft.rationale = Some(rationale(&mentions, input.current.is_some()));
+        draft.assumptions = assumptions(&built, &first, catalog);
+        let request = resolve(draft, catalog, policy).map_err(PlanError::Rejected)?;
+        Ok(PlanOutcome {
+            request,
+            planned_by: OFFLINE_PLANNER.to_owned(),
+            usage: None,
+            notes: built.notes,
+        })
+    }
+}
+
+fn build_draft(
+    mentions: &Mentions,
+    current: Option<&DeploymentRequest>,
+    catalog: &Catalog,
+    policy: &Policy,
+) -> Result<Built, PlanError> {
+    let single = |list: &[crate::mentions::Mentioned<u32>]| list.first().map(|m| m.value);
+    let mut draft = DeploymentDraft {
+        machine_type: mentions.machine_type.first().map(|m| m.value.clone()),
+        gpu_type: mentions.gpu_type.first().map(|m| m.value.clone()),
+        zone: mentions.zone.first().map(|m| m.value.clone()),
+        region: mentions.region.first().map(|m| m.value.clone()),
+        vm_count: single(&mentions.vm_count),
+        gpu_count: single(&mentions.gpus_per_vm),
+        boot_disk_size_gb: single(&mentions.boot_disk_size_gb),
+        ..DeploymentDraft::default()
+    };
+    if draft.zone.is_some() {
+        // The zone names its region; both are consistent (checked as an ambiguity).
+        draft.region = None;
+    }
+    let mut notes = Vec::new();
+    // A machine type with built-in GPUs fixes the GPU and its count.
+    if let Some((gpu, count)) = draft
+        .machine_type
+        .as_deref()
+        .and_then(|m| catalog.machine_type(m))
+        .and_then(|m| m.builtin_gpu.clone())
+    {
+        draft.gpu_type.get_or_insert(gpu);
+        draft.gpu_count.get_or_insert(count);
+    }
+    if let Some(total) = single(&mentions.total_gpus) {
+        let gpu_id = draft
+            .gpu_type
+            .clone()
+            .or_else(|| current.map(|c| c.gpu_type.clone()))
+            .unwrap_or_else(|| catalog.default_gpu().to_owned());
+        let (vm_count, per_vm) = split_total(total, &draft, current, &gpu_id, catalog, policy)?;
+        if draft.vm_count.is_none() || draft.gpu_count.is_none() {
+            notes.push(format!(
+                "{total} GPUs in total read as {vm_count} VM(s) x {per_vm} GPU(s) each."
+            ));
+        }
+        draft.vm_count = Some(vm_count);
+        draft.gpu_count = Some(per_vm);
+        draft.gpu_type.get_or_insert(gpu_id);
+    }
+    let kept = match current {
+        Some(current) => fill_from_current(&mut draft, current, catalog),
+        None => Vec::new(),
+    };
+    Ok(Built { draft, notes, kept })
+}
+
+/// Splits a total GPU count into VMs × GPUs per VM. Stated values win; otherwise the
+/// current VM count is kept when it divides the total, else the fewest GPUs per VM the GPU
+/// allows that divides the total within the policy (so "5 T4 GPUs" is 5 VMs × 1 GPU).
+fn split_total(
+    total: u32,
+    draft: &DeploymentDraft,
+    current: Option<&DeploymentRequest>,
+    gpu_id: &str,
+    catalog: &Catalog,
+    policy: &Policy,
+) -> Result<(u32, u32), PlanError> {
+    let conflict = |message: String| {
+        PlanError::AmbiguousMention(ValidationErrors(vec![ValidationError::with_raw_value(
+            "gpu_count",
+            total.to_string(),
+            message,
+        )]))
+    };
+    if total == 0 {
+        return Err(conflict(
+            "0 GPUs in total is not a GPU deployment; ask for at least 1".to_owned(),
+        ));
+    }
+    match (draft.vm_count, draft.gpu_count) {
+        (Some(vms), Some(per_vm)) if u64::from(vms) * u64::from(per_vm) == u64::from(total) => {
+            return Ok((vms, per_vm));
+        }
+        (Some(vms), Some(per_vm)) => {
+            return Err(conflict(format!(
+                "{total} GPUs in total does not match {vms} VMs x {per_vm} GPUs each; state the counts once"
+            )));
+        }
+        (Some(vms), None) => {
+            return if vms > 0 && total % vms == 0 {
+                Ok((vms, total / vms))
+            } else {
+                Err(conflict(format!(
+                    "{total} GPUs cannot be spread evenly over {vms} VMs"
+                )))
+            };
+        }
+        (None, Some(per_vm)) => {
+            return if per_vm > 0 && total % per_vm == 0 {
+                Ok((total / per_vm, per_vm))
+            } else {
+                Err(conflict(format!(
+                    "{total} GPUs in total is not a multiple of {per_vm} GPUs per VM"
+                )))
+            };
+        }
+        (None, None) => {}
+    }
+    let allowed = per_vm_counts(catalog, gpu_id);
+    let fits = |per_vm: u32| {
+        per_vm <= policy.max_gpus_per_vm && total % per_vm == 0 && allowed.contains(&per_vm)
+    };
+    if let Some(current) = current
+        && current.gpu_type == gpu_id
+        && current.vm_count > 0
+        && total % current.vm_count == 0
+        && fits(total / current.vm_count)
+    {
+        return Ok((current.vm_count, total / current.vm_count));
+    }
+    let candidates: Vec<u32> = allowed.iter().copied().filter(|c| fits(*c)).collect();
+    let chosen = candidates
+        .iter()
+        .find(|c| total / **c <= policy.max_vms)
+        .or(candidates.first());
+    match chosen {
+        Some(per_vm) => Ok((total / per_vm, *per_vm)),
+        None => Err(conflict(format!(
+            "{total} {gpu_id} GPUs cannot be split into VMs of {} GPUs each",
+            allowed
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// GPUs per VM a GPU type allows, ascending: the attached counts, or the counts of the
+/// machine types it is built into.
+fn per_vm_counts(catalog: &Catalog, gpu_id: &str) -> Vec<u32> {
+    let Some(gpu) = catalog.gpu(gpu_id) else {
+        return vec![1];
+    };
+    let mut counts: Vec<u32> = if gpu.is_built_in() {
+        catalog
+            .machine_types_with_builtin(gpu_id)
+            .iter()
+            .filter_map(|m| m.builtin_gpu.as_ref().map(|(_, c)| *c))
+            .collect()
+    } else {
+        gpu.attached_counts().to_vec()
+    };
+    counts.sort_unstable();
+    counts.dedup();
+    counts
+}
+
+fn rationale(mentions: &Mentions, editing: bool) -> String {
+    let stated = stated_values(mentions);
+    let what = if editing { "Edited" } else { "Planned" };
+    if stated.is_empty() {
+        format!(
+            "{what} offline by the rule-based planner (no language model was used); the request states no explicit values, so everything comes from the catalog defaults."
+        )
+    } else {
+        format!(
+            "{what} offline by the rule-based planner (no language model was used) from what the request states: {}.",
+            stated.join("; ")
+        )
+    }
+}
+
+fn stated_values(mentions: &Mentions) -> Vec<String> {
+    let mut stated = Vec::new();
+    let mut add = |label: &str, written: Option<&str>| {
+        if let Some(written) = written {
+            stated.push(format!("{label} \"{written}\""));
+        }
+    };
+    add("VMs", mentions.vm_count.first().map(|m| m.written.as_str()));
+    add(
+        "GPUs per VM",
+        mentions.gpus_per_vm.first().map(|m| m.written.as_str()),
+    );
+    add(
+        "GPUs in total",
+        mentions.total_gpus.first().map(|m| m.written.as_str()),
+    );
+    add("GPU", mentions.gpu_type.first().map(|m| m.written.as_str()));
+    add(
+        "machine type",
+        mentions.machine_type.first().map(|m| m.written.as_str()),
+    );
+    add("zone", mentions.zone.first().map(|m| m.written.as_str()));
+    add(
+        "region",
+        mentions.region.first().map(|m| m.written.as_str()),
+    );
+    add(
+        "disk",
+        mentions
+            .boot_disk_size_gb
+            .first()
+            .map(|m| m.written.as_str()),
+    );
+    stated
+}
+
+/// One sentence per value the request did not state: kept from the current deployment,
+/// or a catalog default.
+fn assumptions(built: &Built, resolved: &DeploymentRequest, catalog: &Catalog) -> Vec<String> {
+    let draft = &built.draft;
+    let mut out = vec!["Planned offline: no language model was consulted.".to_owned()];
+    out.extend(built.notes.iter().cloned());
+    out.extend(built.kept.iter().cloned());
+    if draft.name.is_none() {
+        out.push(format!(
+            "name {} derived from the request (default)",
+            resolved.name
+        ));
+    }
+    if draft.vm_count.is_none() {
+        out.push(format!(
+            "vm_count {} (default: the request states no VM count)",
+            resolved.vm_count
+        ));
+    }
+    if draft.gpu_type.is_none() && draft.machine_type.is_none() {
+        out.push(format!(
+            "gpu_type {} (default: the request names no GPU)",
+            resolved.gpu_type
+        ));
+    }
+    if draft.gpu_count.is_none() {
+        out.push(format!("gpu_count {} per VM (default)", resolved.gpu_count));
+    }
+    if draft.machine_type.is_none() {
+        out.push(format!(
+            "machine_type {} (default for {} x {})",
+            resolved.machine_type, resolved.gpu_count, resolved.gpu_type
+        ));
+    }
+    if draft.zone.is_none() {
+        let region = draft.region.as_deref().unwrap_or(catalog.default_region());
+        let why = if draft.region.is_some() {
+            format!("a zone of {region} offering {}", resolved.gpu_type)
+        } else {
+            format!("the request names no region; default region {region}")
+        };
+        out.push(format!("zone {} (default: {why})", resolved.zone));
+    }
+    if draft.boot_disk_size_gb.is_none() {
+        out.push(format!(
+            "boot_disk_size_gb {} (default)",
+            resolved.boot_disk_size_gb
+        ));
+    }
+    out
+}

@@ -1,0 +1,205 @@
+//! The model planner: asks an OpenAI-compatible chat-completions API for the deployment
+//! fields, validates the answer like any other draft, sends the problems back once
+//! ("repair" turn), and holds the result to what the user wrote explicitly.
+
+use promptops_core::{
+    Catalog, DeploymentDraft, DeploymentRequest, Policy, ValidationError, ValidationErrors, resolve,
+};
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::chat::{ChatAnswer, ChatClient, ChatMessage};
+use crate::edit::fill_from_current;
+use crate::mentions::Mentions;
+use crate::{
+    PlanError, PlanInput, PlanOutcome, PlannerSettings, RetryPolicy, TokenUsage, extract, prompt,
+    schema,
+};
+
+#[derive(Debug)]
+pub struct OpenAiPlanner {
+    client: ChatClient,
+}
+
+/// Why one answer could not be used.
+enum Failure {
+    /// No JSON object, a refusal, a cut-off answer.
+    Unusable(String),
+    /// Wrong types, unknown keys, catalog or policy problems.
+    Invalid(ValidationErrors),
+    /// Valid, but contradicts what the user wrote.
+    Mismatch(ValidationErrors),
+}
+
+impl Failure {
+    fn describe(&self) -> String {
+        match self {
+            Failure::Unusable(reason) => format!("- {reason}"),
+            Failure::Invalid(errors) => prompt::problem_list(errors),
+            Failure::Mismatch(errors) => format!(
+                "{}\n(The user stated these values explicitly; the plan must keep them.)",
+                prompt::problem_list(errors)
+            ),
+        }
+    }
+
+    fn into_plan_error(self) -> PlanError {
+        match self {
+            Failure::Unusable(reason) => PlanError::ModelOutputUnusable(reason),
+            Failure::Invalid(errors) => PlanError::Rejected(errors),
+            Failure::Mismatch(errors) => PlanError::MismatchWithRequest(errors),
+        }
+    }
+}
+
+impl OpenAiPlanner {
+    pub fn new(settings: &PlannerSettings, api_key: SecretString, retry: RetryPolicy) -> Self {
+        OpenAiPlanner {
+            client: ChatClient::new(
+                &settings.base_url,
+                api_key,
+                settings.model.clone(),
+                settings.timeout,
+                settings.max_attempts,
+                retry,
+            ),
+        }
+    }
+
+    /// "model <name>", as written into the tfvars header and the PR.
+    pub fn describe(&self) -> String {
+        format!("model {}", self.client.model())
+    }
+
+    pub async fn plan(
+        &self,
+        input: &PlanInput,
+        catalog: &Catalog,
+        policy: &Policy,
+    ) -> Result<PlanOutcome, PlanError> {
+        // Names the catalog does not know are refused before any tokens are spent.
+        let mentions = Mentions::for_input(input, catalog).map_err(PlanError::UnknownMention)?;
+        let response_format = schema::response_format(catalog);
+        let mut messages = vec![
+            ChatMessage::system(prompt::system_prompt(catalog, policy)),
+            ChatMessage::user(prompt::user_message(input)),
+        ];
+        let mut usage = TokenUsage::default();
+
+        let first = self.client.complete(&messages, &response_format).await?;
+        usage += first.usage.unwrap_or_default();
+        let failure = match self.evaluate(&first, input, &mentions, catalog, policy) {
+            Ok(request) => return Ok(self.outcome(request, usage, Vec::new())),
+            Err(failure) => failure,
+        };
+        let problems = failure.describe();
+        tracing::info!(model = %self.client.model(), %problems, "model answer rejected; sending a repair turn");
+        messages.push(ChatMessage::assistant(first.content.unwrap_or_default()));
+        messages.push(ChatMessage::user(prompt::repair_message(&problems)));
+
+        let second = self.client.complete(&messages, &response_format).await?;
+        usage += second.usage.unwrap_or_default();
+        match self.evaluate(&second, input, &mentions, catalog, policy) {
+            Ok(request) => {
+                let note = format!(
+                    "The model's first answer was corrected after these problems:\n{problems}"
+                );
+                Ok(self.outcome(request, usage, vec![note]))
+            }
+            Err(failure) => {
+                tracing::info!(model = %self.client.model(), problems = %failure.describe(), "repaired answer rejected too");
+                Err(failure.into_plan_error())
+            }
+        }
+    }
+
+    fn evaluate(
+        &self,
+        answer: &ChatAnswer,
+        input: &PlanInput,
+        mentions: &Mentions,
+        catalog: &Catalog,
+        policy: &Policy,
+    ) -> Result<DeploymentRequest, Failure> {
+        if let Some(refusal) = &answer.refusal {
+            return Err(Failure::Unusable(format!(
+                "the model refused: {}",
+                excerpt(refusal)
+            )));
+        }
+        if answer.finish_reason.as_deref() == Some("length") {
+            return Err(Failure::Unusable(
+                "the answer was cut off at the token limit".to_owned(),
+            ));
+        }
+        let content = answer.content.as_deref().unwrap_or_default();
+        let object = extract::json_object(content).map_err(Failure::Unusable)?;
+        let mut draft =
+            DeploymentDraft::from_json(&Value::Object(object)).map_err(Failure::Invalid)?;
+        let template_errors = template_syntax_in_free_text(&draft);
+        if !template_errors.is_empty() {
+            return Err(Failure::Invalid(ValidationErrors(template_errors)));
+        }
+        if let Some(current) = &input.current {
+            fill_from_current(&mut draft, current, catalog);
+        }
+        let request = resolve(draft, catalog, policy).map_err(Failure::Invalid)?;
+        let mismatches = mentions.check(&request);
+        if mismatches.is_empty() {
+            Ok(request)
+        } else {
+            Err(Failure::Mismatch(ValidationErrors(mismatches)))
+        }
+    }
+
+    fn outcome(
+        &self,
+        request: DeploymentRequest,
+        usage: TokenUsage,
+        notes: Vec<String>,
+    ) -> PlanOutcome {
+        tracing::info!(
+            model = %self.client.model(),
+            prompt_tokens = usage.prompt_tokens,
+            completion_tokens = usage.completion_tokens,
+            deployment = %request.name,
+            "plan accepted"
+        );
+        PlanOutcome {
+            request,
+            planned_by: self.describe(),
+            usage: Some(usage),
+            notes,
+        }
+    }
+}
+
+/// The free-text fields go to the pull request, never to tfvars; Terraform template syntax
+/// in them is still refused, so that no reader or later tool can mistake it for code.
+fn template_syntax_in_free_text(draft: &DeploymentDraft) -> Vec<ValidationError> {
+    let texts = draft
+        .rationale
+        .iter()
+        .map(|text| ("rationale".to_owned(), text))
+        .chain(
+            draft
+                .assumptions
+                .iter()
+                .enumerate()
+                .map(|(i, text)| (format!("assumptions[{i}]"), text)),
+        );
+    texts
+        .filter(|(_, text)| text.contains("${") || text.contains("%{"))
+        .map(|(field, text)| {
+            ValidationError::new(
+                field,
+                text,
+                "contains Terraform template syntax (`${` or `%{`); plain sentences only",
+            )
+        })
+        .collect()
+}
+
+fn excerpt(text: &str) -> String {
+    text.chars().take(300).collect()
+}
