@@ -1,1 +1,31 @@
-//! Terraform runner (init/plan/show/apply in per-run work dirs, timeouts, masking) and plan comment rendering.
+//! Terraform runner (init/plan/show/apply in per-run work dirs, timeouts, masking) and plan
+//! comment rendering.
+//!
+//! [`Runner`] runs terraform for one deployment at a time (per deployment) and at most
+//! [`RunnerConfig::max_concurrent_runs`] runs overall; [`comment`] turns its reports into
+//! GitHub comments that fit the 65,536-character limit.
+
+pub mod capture;
+pub mod comment;
+pub mod error;
+mod keyed_lock;
+pub mod mask;
+pub mod plan_json;
+mod process;
+pub mod report;
+mod runner;
+pub mod source;
+pub mod spec;
+pub mod version;
+
+pub use capture::{OutputLimits, RunOutput};
+pub use error::RunnerError;
+pub use mask::Masker;
+pub use report::{
+    ActionInvocation, ApplyOutcome, ApplyReport, ChangeAction, ChangeCounts, FailureReason,
+    OutputValue, PlanOutcome, PlanReport, ResourceChange, StepFailure,
+};
+pub use runner::{Runner, RunnerConfig};
+pub use source::SourceLimits;
+pub use spec::{PlanSpec, Source};
+pub use version::{ACTIONS_MIN_VERSION, TerraformVersion, VersionRequirement};

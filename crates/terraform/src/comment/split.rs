@@ -1,0 +1,181 @@
+//! Packing a header and a long output into comments under a size limit: the header goes
+//! first, the output follows in a collapsible `diff` block that is closed at the end of
+//! each comment and reopened in the next, and the START of the output is what gets cut.
+
+use super::{CommentOptions, marker};
+
+/// Longest output line kept whole; longer lines are cut (so one line always fits).
+pub const MAX_LINE_BYTES: usize = 2_000;
+/// Room kept for the marker's part numbers and the note about cut output.
+const RESERVE_BYTES: usize = 600;
+
+/// One document to split.
+pub struct Document<'a> {
+    /// `plan`, `apply`, ... (the marker kind).
+    pub kind: &'a str,
+    pub deployment: &'a str,
+    /// Balanced Markdown shown at the top of the first comment.
+    pub header: String,
+    /// Heading for continuation comments, e.g. "Terraform plan for `x`".
+    pub title: String,
+    /// The `<summary>` text of the output block.
+    pub output_label: String,
+    /// Output lines, already prefixed for `diff` highlighting.
+    pub lines: Vec<String>,
+}
+
+/// Splits `doc` into at most `opts.max_comments` comments of at most `opts.max_chars`
+/// bytes each (bytes ≥ characters, so the character limit holds too).
+pub fn split(doc: Document<'_>, opts: &CommentOptions) -> Vec<String> {
+    let max_comments = opts.max_comments.max(1);
+    let lines: Vec<String> = doc.lines.into_iter().map(cut_line).collect();
+    let fence = "`".repeat(longest_backtick_run(&lines).max(2) + 1);
+    let open = |label: &str| format!("<details><summary>{label}</summary>\n\n{fence}diff\n");
+    let close = format!("{fence}\n</details>\n");
+    let marker_len = marker(doc.kind, doc.deployment, max_comments, max_comments).len() + 1;
+    let wrapper = open(&doc.output_label).len() + close.len() + " (continued)".len();
+    let continuation_heading = format!("**{} — output continued (part 99/99)**\n\n", doc.title);
+
+    let budget = |fixed: usize| {
+        opts.max_chars
+            .saturating_sub(fixed + RESERVE_BYTES + MAX_LINE_BYTES + 1)
+    };
+    let first_room = budget(marker_len + doc.header.len() + wrapper + 2);
+    let other_room = budget(marker_len + continuation_heading.len() + wrapper);
+
+    // Keep the end: walk backwards while the lines fit in every comment we may post.
+    let capacity = first_room + other_room * (max_comments - 1);
+    let mut used = 0usize;
+    let mut first_kept = lines.len();
+    while first_kept > 0 && used + lines[first_kept - 1].len() < capacity {
+        used += lines[first_kept - 1].len() + 1;
+        first_kept -= 1;
+    }
+    let dropped = &lines[..first_kept];
+    let kept = &lines[first_kept..];
+
+    // Pack forwards into rooms one longest line larger than the budget: every full comment
+    // then holds more than its budget, so no more comments are needed than counted above.
+    let mut chunks: Vec<&[String]> = Vec::new();
+    let mut start = 0;
+    while start < kept.len() {
+        let room = if chunks.is_empty() {
+            first_room
+        } else {
+            other_room
+        } + MAX_LINE_BYTES
+            + 1;
+        let mut size = 0;
+        let mut end = start;
+        while end < kept.len() && size + kept[end].len() < room {
+            size += kept[end].len() + 1;
+            end += 1;
+        }
+        chunks.push(&kept[start..end]);
+        start = end;
+    }
+    let total = chunks.len().max(1);
+
+    let mut comments = Vec::with_capacity(total);
+    for part in 0..total {
+        let mut body = marker(doc.kind, doc.deployment, part + 1, total);
+        body.push('\n');
+        if part == 0 {
+            body.push_str(&doc.header);
+            if !dropped.is_empty() {
+                let bytes: usize = dropped.iter().map(|l| l.len() + 1).sum();
+                body.push_str(&format!(
+                    "\n> [!NOTE]\n> The output is too long for {max_comments} comments: its first {} lines ({} bytes) are left out below; the end is kept. The full output is in the run log.\n",
+                    dropped.len(),
+                    bytes
+                ));
+            }
+        } else {
+            body.push_str(&format!(
+                "**{} — output continued (part {}/{})**\n\n",
+                doc.title,
+                part + 1,
+                total
+            ));
+        }
+        if let Some(chunk) = chunks.get(part) {
+            let label = if total > 1 {
+                format!("{} (part {}/{})", doc.output_label, part + 1, total)
+            } else {
+                doc.output_label.clone()
+            };
+            body.push('\n');
+            body.push_str(&open(&label));
+            for line in chunk.iter() {
+                body.push_str(line);
+                body.push('\n');
+            }
+            body.push_str(&close);
+        }
+        comments.push(body);
+    }
+    comments
+}
+
+/// Cuts a line to [`MAX_LINE_BYTES`] at a character boundary.
+fn cut_line(line: String) -> String {
+    if line.len() <= MAX_LINE_BYTES {
+        return line;
+    }
+    let note = " [... line cut]";
+    let mut end = MAX_LINE_BYTES - note.len();
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{note}", &line[..end])
+}
+
+fn longest_backtick_run(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .map(|line| line.split(|c| c != '`').map(str::len).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Prefixes Terraform's plan lines so that a `diff` block colours them: `+` create,
+/// `-` destroy, `!` update/replace (`~`, `-/+`); other lines get two spaces.
+pub fn diff_line(line: &str) -> String {
+    let trimmed = line.trim_start();
+    let sign = if trimmed.starts_with("-/+ ")
+        || trimmed.starts_with("+/- ")
+        || trimmed.starts_with("~ ")
+        || trimmed == "~"
+    {
+        '!'
+    } else if trimmed.starts_with("+ ") || trimmed == "+" {
+        '+'
+    } else if trimmed.starts_with("- ") || trimmed == "-" {
+        '-'
+    } else {
+        ' '
+    };
+    format!("{sign} {line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_lines_get_their_sign_in_column_zero() {
+        assert_eq!(diff_line("  + resource \"x\" {"), "+   + resource \"x\" {");
+        assert_eq!(diff_line("  - id = 1"), "-   - id = 1");
+        assert_eq!(diff_line("  ~ input = 1 -> 2"), "!   ~ input = 1 -> 2");
+        assert_eq!(diff_line("-/+ resource \"x\""), "! -/+ resource \"x\"");
+        assert_eq!(diff_line("Plan: 1 to add"), "  Plan: 1 to add");
+    }
+
+    #[test]
+    fn long_lines_are_cut_at_a_character_boundary() {
+        let line = "é".repeat(MAX_LINE_BYTES);
+        let cut = cut_line(line);
+        assert!(cut.len() <= MAX_LINE_BYTES);
+        assert!(cut.ends_with("[... line cut]"));
+    }
+}

@@ -1,0 +1,56 @@
+//! Errors that stop a run before Terraform could report anything useful. A Terraform
+//! failure (bad variable, provider error, timeout) is not an error here: it is a report
+//! with a failed outcome, because its output belongs in the comment.
+
+use std::path::PathBuf;
+
+use crate::version::TerraformVersion;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("invalid {field} {value:?}: {message}")]
+    InvalidSpec {
+        field: &'static str,
+        value: String,
+        message: String,
+    },
+    #[error("invalid runner setting {setting}: {message}")]
+    InvalidConfig {
+        setting: &'static str,
+        message: String,
+    },
+    #[error("the source tarball was rejected: {0}")]
+    BadTarball(String),
+    #[error("the source directory {path} could not be copied: {message}")]
+    BadSourceDir { path: PathBuf, message: String },
+    #[error("the module directory {0} does not exist in the source")]
+    MissingModule(PathBuf),
+    #[error("the var file {0} does not exist in the module directory")]
+    MissingVarFile(PathBuf),
+    #[error("terraform at {bin} could not be run: {message}")]
+    TerraformUnavailable { bin: PathBuf, message: String },
+    #[error(
+        "terraform {found} at {bin} is too old: {reason} needs >= {required}; install a newer terraform or point TERRAFORM_BIN at one"
+    )]
+    TerraformTooOld {
+        bin: PathBuf,
+        found: TerraformVersion,
+        required: TerraformVersion,
+        reason: String,
+    },
+    #[error("could not {what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`terraform show -json` output could not be read: {0}")]
+    BadPlanJson(String),
+}
+
+impl RunnerError {
+    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunnerError {
+        let what = what.into();
+        move |source| RunnerError::Io { what, source }
+    }
+}

@@ -1,0 +1,198 @@
+//! Replacing secret values by `***` in text, including text that arrives in chunks.
+//!
+//! A secret may be split across two reads of a pipe, so the streaming masker holds back
+//! the last `longest secret - 1` bytes of every chunk until it knows whether they start
+//! a secret.
+
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use secrecy::{ExposeSecret, SecretString};
+
+/// What replaces every secret value.
+pub const MASK: &str = "***";
+
+/// Secret values shorter than this are not masked: masking "1" or "true" would destroy
+/// the output without protecting anything.
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// A set of secret values to mask. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Masker {
+    inner: Option<Arc<MaskerInner>>,
+}
+
+struct MaskerInner {
+    automaton: AhoCorasick,
+    longest: usize,
+    values: Vec<SecretString>,
+}
+
+impl std::fmt::Debug for Masker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.inner.as_ref().map_or(0, |inner| inner.values.len());
+        write!(f, "Masker({count} secret values)")
+    }
+}
+
+impl Masker {
+    /// Builds a masker for these values; values shorter than [`MIN_SECRET_LEN`] are ignored.
+    pub fn new<I>(values: I) -> Masker
+    where
+        I: IntoIterator<Item = SecretString>,
+    {
+        let mut kept: Vec<SecretString> = values
+            .into_iter()
+            .filter(|value| value.expose_secret().len() >= MIN_SECRET_LEN)
+            .collect();
+        kept.sort_by(|a, b| a.expose_secret().cmp(b.expose_secret()));
+        kept.dedup_by(|a, b| a.expose_secret() == b.expose_secret());
+        if kept.is_empty() {
+            return Masker { inner: None };
+        }
+        let patterns: Vec<&str> = kept.iter().map(|value| value.expose_secret()).collect();
+        let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .expect("plain literal patterns always build");
+        Masker {
+            inner: Some(Arc::new(MaskerInner {
+                automaton,
+                longest,
+                values: kept,
+            })),
+        }
+    }
+
+    /// A masker holding this masker's values plus `more`.
+    pub fn with_values<I>(&self, more: I) -> Masker
+    where
+        I: IntoIterator<Item = SecretString>,
+    {
+        let existing = self
+            .inner
+            .as_ref()
+            .map(|inner| inner.values.clone())
+            .unwrap_or_default();
+        Masker::new(existing.into_iter().chain(more))
+    }
+
+    /// Whether there is nothing to mask.
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// Masks a complete text.
+    pub fn mask_str(&self, text: &str) -> String {
+        match &self.inner {
+            None => text.to_owned(),
+            Some(inner) => inner
+                .automaton
+                .replace_all(text, &vec![MASK; inner.values.len()]),
+        }
+    }
+
+    /// Masks a complete byte buffer.
+    pub fn mask_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        match &self.inner {
+            None => bytes.to_vec(),
+            Some(inner) => inner
+                .automaton
+                .replace_all_bytes(bytes, &vec![MASK.as_bytes(); inner.values.len()]),
+        }
+    }
+
+    /// A masker for one stream of chunks.
+    pub fn stream(&self) -> StreamMasker {
+        StreamMasker {
+            masker: self.clone(),
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// Masks a stream delivered in arbitrary chunks; memory is bounded by the chunk size plus
+/// the longest secret.
+pub struct StreamMasker {
+    masker: Masker,
+    pending: Vec<u8>,
+}
+
+impl StreamMasker {
+    /// Feeds a chunk; appends to `out` every byte that can no longer be part of a secret.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let Some(inner) = self.masker.inner.clone() else {
+            out.extend_from_slice(chunk);
+            return;
+        };
+        self.pending.extend_from_slice(chunk);
+        // A match starting before `safe` ends inside `pending`, so it is final.
+        let safe = self.pending.len().saturating_sub(inner.longest - 1);
+        let mut emitted = 0;
+        for found in inner.automaton.find_iter(&self.pending) {
+            if found.start() >= safe {
+                break;
+            }
+            out.extend_from_slice(&self.pending[emitted..found.start()]);
+            out.extend_from_slice(MASK.as_bytes());
+            emitted = found.end();
+        }
+        let keep_from = emitted.max(safe);
+        out.extend_from_slice(&self.pending[emitted..keep_from]);
+        self.pending.drain(..keep_from);
+    }
+
+    /// Flushes what is held back, masked.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let rest = std::mem::take(&mut self.pending);
+        out.extend_from_slice(&self.masker.mask_bytes(&rest));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masker(values: &[&str]) -> Masker {
+        Masker::new(values.iter().map(|v| SecretString::from(v.to_string())))
+    }
+
+    #[test]
+    fn masks_every_occurrence_and_ignores_short_values() {
+        let m = masker(&["hunter22", "ab"]);
+        assert_eq!(m.mask_str("pw=hunter22 ab hunter22"), "pw=*** ab ***");
+    }
+
+    #[test]
+    fn secret_split_at_every_chunk_boundary_is_masked() {
+        let m = masker(&["s3cr3t-token-value", "tok3n"]);
+        let text = b"before s3cr3t-token-value middle tok3n after s3cr3t-token-valu";
+        let expected = m.mask_bytes(text);
+        for size in 1..text.len() {
+            let mut stream = m.stream();
+            let mut out = Vec::new();
+            for chunk in text.chunks(size) {
+                stream.push(chunk, &mut out);
+            }
+            stream.finish(&mut out);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&expected),
+                "chunk size {size}"
+            );
+            assert!(!String::from_utf8_lossy(&out).contains("s3cr3t-token-value"));
+        }
+    }
+
+    #[test]
+    fn longest_secret_wins_when_one_contains_another() {
+        let m = masker(&["abcd", "abcdefgh"]);
+        let mut stream = m.stream();
+        let mut out = Vec::new();
+        stream.push(b"xxabcd", &mut out);
+        stream.push(b"efghyy", &mut out);
+        stream.finish(&mut out);
+        assert_eq!(out, b"xx***yy");
+    }
+}

@@ -1,0 +1,306 @@
+//! Reading `terraform show -json <plan>`: resource changes, action invocations (Terraform
+//! 1.14 `action_invocations`), and the values the plan marks sensitive.
+
+use std::path::Path;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::report::{ActionInvocation, ChangeAction, ResourceChange};
+
+/// What the runner needs from the plan JSON.
+#[derive(Debug, Default)]
+pub struct PlanJson {
+    /// Every resource instance with an action other than no-op/read.
+    pub changes: Vec<ResourceChange>,
+    /// Reads and no-ops, counted but not listed.
+    pub unchanged: Vec<ResourceChange>,
+    pub actions: Vec<ActionInvocation>,
+    /// String forms of every value the plan marks sensitive (to mask in output).
+    pub sensitive_values: Vec<SecretString>,
+}
+
+#[derive(Deserialize)]
+struct RawPlan {
+    #[serde(default)]
+    format_version: Option<String>,
+    #[serde(default)]
+    resource_changes: Vec<RawResourceChange>,
+    #[serde(default)]
+    action_invocations: Vec<RawAction>,
+    #[serde(default)]
+    planned_values: Option<Value>,
+    #[serde(default)]
+    output_changes: Option<Value>,
+    #[serde(default)]
+    variables: Option<Value>,
+    #[serde(default)]
+    configuration: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawResourceChange {
+    address: String,
+    change: RawChange,
+}
+
+#[derive(Deserialize)]
+struct RawChange {
+    actions: Vec<String>,
+    #[serde(default)]
+    before: Value,
+    #[serde(default)]
+    after: Value,
+    #[serde(default)]
+    before_sensitive: Value,
+    #[serde(default)]
+    after_sensitive: Value,
+}
+
+#[derive(Deserialize)]
+struct RawAction {
+    address: String,
+    #[serde(default)]
+    lifecycle_action_trigger: Option<RawTrigger>,
+    #[serde(default)]
+    invoke_action_trigger: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawTrigger {
+    #[serde(default)]
+    triggering_resource_address: Option<String>,
+    #[serde(default)]
+    action_trigger_event: Option<String>,
+}
+
+/// Parses the file written by `terraform show -json`.
+pub fn read_plan_json(path: &Path) -> Result<PlanJson, String> {
+    let file = std::fs::File::open(path).map_err(|err| err.to_string())?;
+    let raw: RawPlan =
+        serde_json::from_reader(std::io::BufReader::new(file)).map_err(|err| err.to_string())?;
+    if let Some(version) = &raw.format_version
+        && !version.starts_with("1.")
+    {
+        return Err(format!(
+            "plan JSON format_version {version} is not supported (expected 1.x)"
+        ));
+    }
+    let mut plan = PlanJson::default();
+    let mut sensitive = Vec::new();
+    for rc in raw.resource_changes {
+        let action = ChangeAction::from_json_actions(&rc.change.actions).ok_or_else(|| {
+            format!(
+                "resource {} has unknown actions {:?}",
+                rc.address, rc.change.actions
+            )
+        })?;
+        collect_sensitive(&rc.change.after, &rc.change.after_sensitive, &mut sensitive);
+        collect_sensitive(
+            &rc.change.before,
+            &rc.change.before_sensitive,
+            &mut sensitive,
+        );
+        let change = ResourceChange {
+            address: rc.address,
+            action,
+        };
+        match action {
+            ChangeAction::NoOp | ChangeAction::Read => plan.unchanged.push(change),
+            _ => plan.changes.push(change),
+        }
+    }
+    plan.actions = raw
+        .action_invocations
+        .into_iter()
+        .map(|action| ActionInvocation {
+            address: action.address,
+            triggered_by: action
+                .lifecycle_action_trigger
+                .as_ref()
+                .and_then(|t| t.triggering_resource_address.clone()),
+            event: match (
+                &action.lifecycle_action_trigger,
+                &action.invoke_action_trigger,
+            ) {
+                (Some(trigger), _) => trigger.action_trigger_event.clone(),
+                (None, Some(_)) => Some("invoke".to_owned()),
+                (None, None) => None,
+            },
+        })
+        .collect();
+    if let Some(outputs) = raw
+        .planned_values
+        .as_ref()
+        .and_then(|pv| pv.get("outputs"))
+        .and_then(Value::as_object)
+    {
+        for output in outputs.values() {
+            if output.get("sensitive") == Some(&Value::Bool(true)) {
+                collect_all(output.get("value").unwrap_or(&Value::Null), &mut sensitive);
+            }
+        }
+    }
+    if let Some(changes) = raw.output_changes.as_ref().and_then(Value::as_object) {
+        for change in changes.values() {
+            collect_sensitive(
+                change.get("after").unwrap_or(&Value::Null),
+                change.get("after_sensitive").unwrap_or(&Value::Null),
+                &mut sensitive,
+            );
+        }
+    }
+    let sensitive_vars = raw
+        .configuration
+        .as_ref()
+        .and_then(|c| c.pointer("/root_module/variables"))
+        .and_then(Value::as_object);
+    if let (Some(declared), Some(values)) = (
+        sensitive_vars,
+        raw.variables.as_ref().and_then(Value::as_object),
+    ) {
+        for (name, decl) in declared {
+            if decl.get("sensitive") == Some(&Value::Bool(true))
+                && let Some(value) = values.get(name).and_then(|v| v.get("value"))
+            {
+                collect_all(value, &mut sensitive);
+            }
+        }
+    }
+    plan.sensitive_values = sensitive.into_iter().map(SecretString::from).collect();
+    Ok(plan)
+}
+
+/// Walks `value` alongside its sensitivity mask (`true` = sensitive; objects/arrays
+/// mirror the value's shape).
+fn collect_sensitive(value: &Value, mask: &Value, out: &mut Vec<String>) {
+    match mask {
+        Value::Bool(true) => collect_all(value, out),
+        Value::Object(fields) => {
+            for (key, sub_mask) in fields {
+                if let Some(sub) = value.get(key) {
+                    collect_sensitive(sub, sub_mask, out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, sub_mask) in items.iter().enumerate() {
+                if let Some(sub) = value.get(i) {
+                    collect_sensitive(sub, sub_mask, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn collect_all(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(items) => items.iter().for_each(|v| collect_all(v, out)),
+        Value::Object(fields) => fields.values().for_each(|v| collect_all(v, out)),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
+/// The last `Plan: ...`, `No changes. ...`, `Apply complete! ...` or `Destroy complete! ...`
+/// line of Terraform's text output.
+pub fn summary_line(text: &str) -> Option<String> {
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| {
+            line.starts_with("Plan: ")
+                || line.starts_with("No changes.")
+                || line.starts_with("Apply complete!")
+                || line.starts_with("Destroy complete!")
+        })
+        .map(str::to_owned)
+}
+
+/// The number in the last `Actions: N to invoke.` / `Actions: N invoked.` line, with the line.
+pub fn actions_line(text: &str) -> Option<(usize, String)> {
+    let pattern = regex::Regex::new(r"Actions: (\d+) (to invoke|invoked)\.").expect("static regex");
+    text.lines().rev().find_map(|line| {
+        pattern.captures(line).map(|caps| {
+            (
+                caps[1].parse().unwrap_or(0),
+                caps.get(0).map_or("", |m| m.as_str()).to_owned(),
+            )
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn reads_changes_actions_and_sensitive_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        // Shape of Terraform 1.14's `show -json` with an action invocation.
+        std::fs::write(
+            &path,
+            r#"{
+              "format_version": "1.2",
+              "resource_changes": [
+                {"address": "terraform_data.vm[0]", "change": {"actions": ["create"], "after": {"input": "pw-value-1"}, "after_sensitive": {"input": true}}},
+                {"address": "terraform_data.vm[1]", "change": {"actions": ["delete", "create"]}},
+                {"address": "terraform_data.vm[2]", "change": {"actions": ["no-op"]}},
+                {"address": "terraform_data.old", "change": {"actions": ["delete"]}}
+              ],
+              "action_invocations": [
+                {"address": "action.aap_job_launch.configure_vm", "type": "aap_job_launch",
+                 "lifecycle_action_trigger": {"triggering_resource_address": "terraform_data.aap_trigger", "action_trigger_event": "after_create"}}
+              ],
+              "planned_values": {"outputs": {"token": {"sensitive": true, "value": "out-secret"}}},
+              "variables": {"password": {"value": "var-secret"}, "count": {"value": "3"}},
+              "configuration": {"root_module": {"variables": {"password": {"sensitive": true}, "count": {}}}}
+            }"#,
+        )
+        .unwrap();
+        let plan = read_plan_json(&path).unwrap();
+        let actions: Vec<_> = plan.changes.iter().map(|c| c.action).collect();
+        assert_eq!(
+            actions,
+            vec![
+                ChangeAction::Create,
+                ChangeAction::Replace,
+                ChangeAction::Delete
+            ]
+        );
+        assert_eq!(plan.unchanged.len(), 1);
+        assert_eq!(plan.actions.len(), 1);
+        assert_eq!(
+            plan.actions[0].address,
+            "action.aap_job_launch.configure_vm"
+        );
+        assert_eq!(plan.actions[0].event.as_deref(), Some("after_create"));
+        let mut secrets: Vec<&str> = plan
+            .sensitive_values
+            .iter()
+            .map(|s| s.expose_secret())
+            .collect();
+        secrets.sort();
+        assert_eq!(secrets, vec!["out-secret", "pw-value-1", "var-secret"]);
+    }
+
+    #[test]
+    fn finds_summary_and_action_lines() {
+        let text = "noise\nPlan: 2 to add, 0 to change, 0 to destroy.\nActions: 1 to invoke.\n";
+        assert_eq!(
+            summary_line(text).as_deref(),
+            Some("Plan: 2 to add, 0 to change, 0 to destroy.")
+        );
+        assert_eq!(
+            actions_line(text),
+            Some((1, "Actions: 1 to invoke.".into()))
+        );
+        assert_eq!(actions_line("Actions: 3 invoked.").unwrap().0, 3);
+        assert_eq!(actions_line("nothing"), None);
+    }
+}

@@ -1,0 +1,144 @@
+//! Running one terraform command: its own process group, stdout and stderr merged into one
+//! pipe (so lines keep their order), streamed into an [`OutputCapture`], killed with the
+//! whole group at the deadline.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use rustix::process::{Pid, Signal, kill_process_group};
+use tokio::process::Command;
+use tokio::time::Instant;
+
+use crate::capture::OutputCapture;
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// The process exited with this code.
+    Code(i32),
+    /// The process was ended by this signal (not by us).
+    Signal(i32),
+    /// The run's deadline passed; the process group was killed.
+    TimedOut {
+        /// The run's timeout, in seconds.
+        after_secs: u64,
+    },
+}
+
+/// One command to run.
+pub struct Invocation<'a> {
+    pub program: &'a Path,
+    pub args: Vec<OsString>,
+    pub cwd: &'a Path,
+    pub env: Vec<(OsString, OsString)>,
+    /// Where stdout goes instead of the capture (e.g. `show -json` into a file).
+    pub stdout_file: Option<PathBuf>,
+}
+
+/// Error starting or watching a command (not a non-zero exit).
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("could not start {program}: {source}")]
+    Start {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("could not read the output of {program}: {source}")]
+    Output {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+/// Runs `invocation` until it exits or `deadline` passes; returns how it ended and gives
+/// the capture back.
+pub async fn run(
+    invocation: Invocation<'_>,
+    mut capture: OutputCapture,
+    deadline: Instant,
+    timeout: Duration,
+    kill_grace: Duration,
+) -> Result<(Exit, OutputCapture), SpawnError> {
+    let program = invocation.program.display().to_string();
+    let start_err = |source| SpawnError::Start {
+        program: program.clone(),
+        source,
+    };
+    let (reader, writer) = std::io::pipe().map_err(start_err)?;
+    let mut command = Command::new(invocation.program);
+    command
+        .args(&invocation.args)
+        .current_dir(invocation.cwd)
+        .envs(invocation.env)
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    match &invocation.stdout_file {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(start_err)?;
+            command.stdout(file);
+        }
+        None => {
+            command.stdout(writer.try_clone().map_err(start_err)?);
+        }
+    }
+    command.stderr(writer);
+    let spawned = command.spawn();
+    // The parent's copies of the pipe's write end must go, or reading never ends.
+    drop(command);
+    let mut child = spawned.map_err(start_err)?;
+    let pgid = child.id().and_then(|id| Pid::from_raw(id as i32));
+
+    let reading = tokio::task::spawn_blocking(move || -> std::io::Result<OutputCapture> {
+        let mut reader = reader;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                return Ok(capture);
+            }
+            capture.push(&buf[..n])?;
+        }
+    });
+
+    let exit = tokio::select! {
+        status = child.wait() => {
+            let status = status.map_err(|source| SpawnError::Output { program: program.clone(), source })?;
+            use std::os::unix::process::ExitStatusExt;
+            match (status.code(), status.signal()) {
+                (Some(code), _) => Exit::Code(code),
+                (None, Some(signal)) => Exit::Signal(signal),
+                (None, None) => Exit::Code(-1),
+            }
+        }
+        _ = tokio::time::sleep_until(deadline) => {
+            if let Some(pgid) = pgid {
+                // Terraform stops cleanly on SIGTERM (releases state locks) when it can.
+                let _ = kill_process_group(pgid, Signal::TERM);
+                if tokio::time::timeout(kill_grace, child.wait()).await.is_err() {
+                    let _ = kill_process_group(pgid, Signal::KILL);
+                }
+            }
+            let _ = child.wait().await;
+            Exit::TimedOut { after_secs: timeout.as_secs() }
+        }
+    };
+    // Children left behind in the group (e.g. provider plugins) would hold the pipe open.
+    if let Some(pgid) = pgid {
+        let _ = kill_process_group(pgid, Signal::KILL);
+    }
+    let capture = reading
+        .await
+        .map_err(|join| SpawnError::Output {
+            program: program.clone(),
+            source: std::io::Error::other(join.to_string()),
+        })?
+        .map_err(|source| SpawnError::Output {
+            program: program.clone(),
+            source,
+        })?;
+    Ok((exit, capture))
+}

@@ -1,0 +1,868 @@
+//! The runner: per-run work dirs, concurrency limits, and the init → plan → show → apply
+//! sequences.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use tempfile::TempDir;
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::capture::{OutputCapture, OutputLimits, RunOutput, remask_file};
+use crate::error::RunnerError;
+use crate::keyed_lock::KeyedLocks;
+use crate::mask::Masker;
+use crate::plan_json::{actions_line, read_plan_json, summary_line};
+use crate::process::{self, Exit, Invocation};
+use crate::report::{
+    ActionInvocation, ApplyOutcome, ApplyReport, ChangeCounts, FailureReason, OutputValue,
+    PlanOutcome, PlanReport, StepFailure,
+};
+use crate::source::{SourceLimits, copy_dir, extract_tarball};
+use crate::spec::{PlanSpec, Source};
+use crate::version::{
+    ACTIONS_MIN_VERSION, TerraformVersion, VersionRequirement, module_uses_actions,
+};
+
+/// How the runner runs Terraform.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// The terraform binary (`TERRAFORM_BIN`); a bare name is looked up on PATH.
+    pub terraform_bin: PathBuf,
+    /// Per-run work dirs are created (and deleted) under this directory.
+    pub work_root: PathBuf,
+    /// Shared `TF_PLUGIN_CACHE_DIR`.
+    pub plugin_cache_dir: PathBuf,
+    /// Where each run's complete masked output is kept.
+    pub log_dir: PathBuf,
+    /// Limit for one whole run (init through apply).
+    pub timeout: Duration,
+    /// After the timeout, time between SIGTERM and SIGKILL to the process group.
+    pub kill_grace: Duration,
+    /// Runs at once across all deployments.
+    pub max_concurrent_runs: usize,
+    /// Extra environment for terraform (not secret).
+    pub env: Vec<(String, String)>,
+    /// Extra environment for terraform whose values are masked everywhere.
+    pub secret_env: Vec<(String, SecretString)>,
+    /// Further values to mask (e.g. secrets terraform inherits from the bot's environment).
+    pub mask_values: Vec<SecretString>,
+    /// A minimum Terraform version for every run.
+    pub min_version: Option<TerraformVersion>,
+    pub output_limits: OutputLimits,
+    pub source_limits: SourceLimits,
+}
+
+impl RunnerConfig {
+    /// Defaults: `terraform` on PATH, plugin cache and logs under `work_root`, 30 min
+    /// timeout, one run per CPU core.
+    pub fn new(work_root: impl Into<PathBuf>) -> RunnerConfig {
+        let work_root = work_root.into();
+        RunnerConfig {
+            terraform_bin: PathBuf::from("terraform"),
+            plugin_cache_dir: work_root.join("plugin-cache"),
+            log_dir: work_root.join("logs"),
+            work_root,
+            timeout: Duration::from_secs(30 * 60),
+            kill_grace: Duration::from_secs(10),
+            max_concurrent_runs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            env: Vec::new(),
+            secret_env: Vec::new(),
+            mask_values: Vec::new(),
+            min_version: None,
+            output_limits: OutputLimits::default(),
+            source_limits: SourceLimits::default(),
+        }
+    }
+
+    /// Masks the current values of these variables of this process's environment
+    /// (terraform inherits them).
+    pub fn mask_process_env_vars<S: AsRef<str>>(mut self, names: &[S]) -> RunnerConfig {
+        for name in names {
+            if let Ok(value) = std::env::var(name.as_ref()) {
+                self.mask_values.push(SecretString::from(value));
+            }
+        }
+        self
+    }
+}
+
+/// Runs Terraform for deployments. Cheap to clone; clones share the limits.
+#[derive(Clone)]
+pub struct Runner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RunnerConfig,
+    masker: Masker,
+    permits: Arc<Semaphore>,
+    deployments: KeyedLocks,
+}
+
+/// What the work dir holds while a run goes on.
+struct Workspace {
+    // Dropped (deleted) when the run ends, whatever the outcome.
+    _dir: TempDir,
+    root: PathBuf,
+    module: PathBuf,
+    log_stem: String,
+    version: TerraformVersion,
+    deadline: Instant,
+    _deployment: OwnedMutexGuard<()>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The outcome of one step.
+enum Step {
+    Exited(i32),
+    Failed(StepFailure),
+}
+
+const VERSION_CHECK_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Runner {
+    /// Checks the settings and creates the work root, plugin cache and log dirs.
+    pub fn new(config: RunnerConfig) -> Result<Runner, RunnerError> {
+        if config.max_concurrent_runs == 0 {
+            return Err(RunnerError::InvalidConfig {
+                setting: "max_concurrent_runs",
+                message: "must be at least 1".into(),
+            });
+        }
+        if config.timeout.is_zero() {
+            return Err(RunnerError::InvalidConfig {
+                setting: "timeout",
+                message: "must be longer than zero".into(),
+            });
+        }
+        for dir in [&config.work_root, &config.plugin_cache_dir, &config.log_dir] {
+            std::fs::create_dir_all(dir)
+                .map_err(RunnerError::io(format!("create {}", dir.display())))?;
+        }
+        let masker = Masker::new(
+            config
+                .secret_env
+                .iter()
+                .map(|(_, value)| value.clone())
+                .chain(config.mask_values.iter().cloned()),
+        );
+        Ok(Runner {
+            inner: Arc::new(Inner {
+                permits: Arc::new(Semaphore::new(config.max_concurrent_runs)),
+                deployments: KeyedLocks::default(),
+                masker,
+                config,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &RunnerConfig {
+        &self.inner.config
+    }
+
+    /// Deployments with a run going on or waiting (for metrics and the dashboard).
+    pub fn active_deployments(&self) -> usize {
+        self.inner.deployments.active_keys()
+    }
+
+    /// The masker holding the configured secret values.
+    pub fn masker(&self) -> &Masker {
+        &self.inner.masker
+    }
+
+    /// `terraform version -json`.
+    pub async fn version(&self) -> Result<TerraformVersion, RunnerError> {
+        let bin = &self.inner.config.terraform_bin;
+        let unavailable = |message: String| RunnerError::TerraformUnavailable {
+            bin: bin.clone(),
+            message,
+        };
+        let mut command = tokio::process::Command::new(bin);
+        command
+            .args(["version", "-json"])
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(VERSION_CHECK_TIMEOUT, command.output())
+            .await
+            .map_err(|_| {
+                unavailable(format!(
+                    "`version -json` did not finish within {} s",
+                    VERSION_CHECK_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|err| unavailable(err.to_string()))?;
+        if !output.status.success() {
+            return Err(unavailable(format!(
+                "`version -json` exited with {}: {}",
+                output.status,
+                self.inner
+                    .masker
+                    .mask_str(&String::from_utf8_lossy(&output.stderr))
+            )));
+        }
+        TerraformVersion::from_version_json(&String::from_utf8_lossy(&output.stdout))
+            .map_err(unavailable)
+    }
+
+    /// Fails with a clear message when the installed terraform is older than `required`.
+    pub async fn require_version(
+        &self,
+        required: &VersionRequirement,
+    ) -> Result<TerraformVersion, RunnerError> {
+        let found = self.version().await?;
+        if found < required.min {
+            return Err(RunnerError::TerraformTooOld {
+                bin: self.inner.config.terraform_bin.clone(),
+                found,
+                required: required.min,
+                reason: required.reason.clone(),
+            });
+        }
+        Ok(found)
+    }
+
+    /// init → plan → show for the deployment.
+    pub async fn plan(&self, spec: &PlanSpec) -> Result<PlanReport, RunnerError> {
+        let ws = self.prepare(spec, "plan", false).await?;
+        let (report, _) = self.plan_in(&ws, spec, false).await?;
+        Ok(report)
+    }
+
+    /// init → plan → apply exactly that plan → outputs.
+    pub async fn apply(&self, spec: &PlanSpec) -> Result<ApplyReport, RunnerError> {
+        let ws = self.prepare(spec, "apply", false).await?;
+        let (plan, masker) = self.plan_in(&ws, spec, false).await?;
+        self.apply_plan_in(&ws, plan, &masker).await
+    }
+
+    /// init → `plan -destroy` → apply that plan.
+    pub async fn destroy(&self, spec: &PlanSpec) -> Result<ApplyReport, RunnerError> {
+        let ws = self.prepare(spec, "destroy", false).await?;
+        let (plan, masker) = self.plan_in(&ws, spec, true).await?;
+        self.apply_plan_in(&ws, plan, &masker).await
+    }
+
+    /// init → `apply -invoke=<action> -auto-approve` (Terraform >= 1.14.1), e.g.
+    /// `action.aap_job_launch.configure_vm`.
+    pub async fn invoke(&self, spec: &PlanSpec, action: &str) -> Result<ApplyReport, RunnerError> {
+        let valid =
+            regex::Regex::new(r"^action\.[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*$")
+                .expect("static regex");
+        if !valid.is_match(action) {
+            return Err(RunnerError::InvalidSpec {
+                field: "action",
+                value: action.to_owned(),
+                message: "must be an action address like action.aap_job_launch.configure_vm".into(),
+            });
+        }
+        let ws = self.prepare(spec, "invoke", true).await?;
+        let capture = self.capture(&ws, "invoke", &self.inner.masker)?;
+        let (init, capture) = self.init(&ws, spec, capture).await?;
+        let mut plan = self.base_report(&ws, spec, false);
+        plan.actions = vec![ActionInvocation {
+            address: action.to_owned(),
+            triggered_by: None,
+            event: Some("invoke".to_owned()),
+        }];
+        if let Some(failure) = init {
+            return Ok(self.failed_apply(
+                plan,
+                failure,
+                capture
+                    .finish()
+                    .map_err(RunnerError::io("write the run log"))?,
+            ));
+        }
+        plan.outcome = PlanOutcome::Changes;
+        plan.summary = format!("Invoke {action}.");
+        let var_file = format!("-var-file={}", spec.var_file.display());
+        let invoke = format!("-invoke={action}");
+        let (step, capture) = self
+            .step(
+                &ws,
+                capture,
+                "apply",
+                &[
+                    "apply",
+                    "-input=false",
+                    "-no-color",
+                    "-auto-approve",
+                    &var_file,
+                    &invoke,
+                ],
+                None,
+            )
+            .await?;
+        let output = capture
+            .finish()
+            .map_err(RunnerError::io("write the run log"))?;
+        let failure = match step {
+            Step::Exited(0) => None,
+            Step::Exited(code) => Some(StepFailure {
+                step: "apply".into(),
+                reason: FailureReason::ExitCode(code),
+            }),
+            Step::Failed(failure) => Some(failure),
+        };
+        if let Some(failure) = failure {
+            return Ok(self.failed_apply(plan, failure, output));
+        }
+        let outputs = self.outputs(&ws, &self.inner.masker).await?;
+        let text = output.text();
+        Ok(ApplyReport {
+            plan,
+            outcome: ApplyOutcome::Applied,
+            summary: summary_line(&text).unwrap_or_else(|| format!("Invoked {action}.")),
+            actions_summary: actions_line(&text).map(|(_, line)| line),
+            outputs,
+            failure: None,
+            output,
+        })
+    }
+
+    /// Takes the deployment's lock and a run permit, then lays out the work dir.
+    async fn prepare(
+        &self,
+        spec: &PlanSpec,
+        kind: &str,
+        needs_actions: bool,
+    ) -> Result<Workspace, RunnerError> {
+        spec.validate()?;
+        let config = &self.inner.config;
+        // The deployment lock comes first so that waiting for it does not hold a permit.
+        let deployment = self.inner.deployments.lock(&spec.deployment).await;
+        let permit = self
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the runner never closes its semaphore");
+        let deadline = Instant::now() + config.timeout;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{}-{kind}-", spec.deployment))
+            .tempdir_in(&config.work_root)
+            .map_err(RunnerError::io(format!(
+                "create a work dir in {}",
+                config.work_root.display()
+            )))?;
+        let root = dir.path().join("src");
+        std::fs::create_dir(&root)
+            .map_err(RunnerError::io(format!("create {}", root.display())))?;
+        match &spec.source {
+            Source::Tarball(bytes) => {
+                let (bytes, dest, limits) = (bytes.clone(), root.clone(), config.source_limits);
+                tokio::task::spawn_blocking(move || extract_tarball(&bytes, &dest, limits))
+                    .await
+                    .map_err(|err| {
+                        RunnerError::BadTarball(format!("extraction stopped: {err}"))
+                    })??;
+            }
+            Source::Directory(path) => {
+                let (from, dest) = (path.clone(), root.clone());
+                tokio::task::spawn_blocking(move || copy_dir(&from, &dest))
+                    .await
+                    .map_err(|err| RunnerError::BadSourceDir {
+                        path: path.clone(),
+                        message: err.to_string(),
+                    })??;
+            }
+        }
+        let module = root.join(&spec.module_dir);
+        if !module.is_dir() {
+            return Err(RunnerError::MissingModule(spec.module_dir.clone()));
+        }
+        if !module.join(&spec.var_file).is_file() && kind != "destroy" {
+            return Err(RunnerError::MissingVarFile(spec.var_file.clone()));
+        }
+        let uses_actions = module_uses_actions(&module)
+            .map_err(RunnerError::io(format!("read {}", module.display())))?;
+        let mut required = config.min_version.map(|min| VersionRequirement {
+            min,
+            reason: "the runner configuration".into(),
+        });
+        if (uses_actions || needs_actions)
+            && required
+                .as_ref()
+                .is_none_or(|r| r.min < ACTIONS_MIN_VERSION)
+        {
+            required = Some(VersionRequirement {
+                min: ACTIONS_MIN_VERSION,
+                reason: if needs_actions {
+                    "`apply -invoke` (Terraform actions)".into()
+                } else {
+                    "the configuration uses Terraform actions, which".into()
+                },
+            });
+        }
+        let version = match &required {
+            Some(required) => self.require_version(required).await?,
+            None => self.version().await?,
+        };
+        let unique = dir
+            .path()
+            .file_name()
+            .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+        Ok(Workspace {
+            log_stem: unique,
+            _dir: dir,
+            root,
+            module,
+            version,
+            deadline,
+            _deployment: deployment,
+            _permit: permit,
+        })
+    }
+
+    fn capture(
+        &self,
+        ws: &Workspace,
+        phase: &str,
+        masker: &Masker,
+    ) -> Result<OutputCapture, RunnerError> {
+        let path = self
+            .inner
+            .config
+            .log_dir
+            .join(format!("{}-{phase}.log", ws.log_stem));
+        OutputCapture::create(&path, masker, self.inner.config.output_limits).map_err(
+            RunnerError::io(format!("create the run log {}", path.display())),
+        )
+    }
+
+    fn base_report(&self, ws: &Workspace, spec: &PlanSpec, destroy: bool) -> PlanReport {
+        PlanReport {
+            deployment: spec.deployment.clone(),
+            commit: spec.commit.clone(),
+            terraform_version: ws.version,
+            destroy,
+            outcome: PlanOutcome::Failed,
+            summary: String::new(),
+            changes: Vec::new(),
+            counts: ChangeCounts::default(),
+            actions: Vec::new(),
+            failure: None,
+            output: RunOutput::default(),
+        }
+    }
+
+    /// Runs init, plan and show; returns the report and the masker extended with the
+    /// values the plan marks sensitive.
+    async fn plan_in(
+        &self,
+        ws: &Workspace,
+        spec: &PlanSpec,
+        destroy: bool,
+    ) -> Result<(PlanReport, Masker), RunnerError> {
+        let capture = self.capture(
+            ws,
+            if destroy { "destroy-plan" } else { "plan" },
+            &self.inner.masker,
+        )?;
+        let mut report = self.base_report(ws, spec, destroy);
+        let finish = |capture: OutputCapture| {
+            capture
+                .finish()
+                .map_err(RunnerError::io("write the run log"))
+        };
+        let (init, capture) = self.init(ws, spec, capture).await?;
+        if let Some(failure) = init {
+            report.output = finish(capture)?;
+            report.summary = failure_summary(&failure, &report.output);
+            report.failure = Some(failure);
+            return Ok((report, self.inner.masker.clone()));
+        }
+        let var_file = format!("-var-file={}", spec.var_file.display());
+        let mut args = vec![
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-detailed-exitcode",
+            "-out=plan.bin",
+        ];
+        if destroy {
+            args.push("-destroy");
+        }
+        if ws.module.join(&spec.var_file).is_file() {
+            args.push(&var_file);
+        }
+        let (step, capture) = self.step(ws, capture, "plan", &args, None).await?;
+        let failure = match step {
+            Step::Exited(0) => {
+                report.outcome = PlanOutcome::NoChanges;
+                None
+            }
+            Step::Exited(2) => {
+                report.outcome = PlanOutcome::Changes;
+                None
+            }
+            Step::Exited(code) => Some(StepFailure {
+                step: "plan".into(),
+                reason: FailureReason::ExitCode(code),
+            }),
+            Step::Failed(failure) => Some(failure),
+        };
+        if let Some(failure) = failure {
+            report.output = finish(capture)?;
+            report.summary = failure_summary(&failure, &report.output);
+            report.failure = Some(failure);
+            return Ok((report, self.inner.masker.clone()));
+        }
+        let json_path = ws.root.join("plan.json");
+        let (show, capture) = self
+            .step(
+                ws,
+                capture,
+                "show",
+                &["show", "-json", "-no-color", "plan.bin"],
+                Some(json_path.clone()),
+            )
+            .await?;
+        let failure = match show {
+            Step::Exited(0) => None,
+            Step::Exited(code) => Some(StepFailure {
+                step: "show".into(),
+                reason: FailureReason::ExitCode(code),
+            }),
+            Step::Failed(failure) => Some(failure),
+        };
+        if let Some(failure) = failure {
+            report.outcome = PlanOutcome::Failed;
+            report.output = finish(capture)?;
+            report.summary = failure_summary(&failure, &report.output);
+            report.failure = Some(failure);
+            return Ok((report, self.inner.masker.clone()));
+        }
+        let parsed = tokio::task::spawn_blocking(move || read_plan_json(&json_path))
+            .await
+            .map_err(|err| RunnerError::BadPlanJson(err.to_string()))?
+            .map_err(RunnerError::BadPlanJson)?;
+        let masker = self.inner.masker.with_values(parsed.sensitive_values);
+        let mut output = finish(capture)?;
+        if !masker.is_empty() {
+            remask_file(&output.log_path, &masker).map_err(RunnerError::io("mask the run log"))?;
+            output.head = masker.mask_str(&output.head);
+            output.tail = masker.mask_str(&output.tail);
+        }
+        let mut all = parsed.changes.clone();
+        all.extend(parsed.unchanged);
+        report.counts = ChangeCounts::from_changes(&all);
+        report.changes = parsed.changes;
+        report.actions = parsed.actions;
+        let text = output.text();
+        if report.actions.is_empty()
+            && let Some((count, _)) = actions_line(&text)
+        {
+            // Older JSON without `action_invocations`: keep at least the count.
+            report.actions = (0..count)
+                .map(|_| ActionInvocation {
+                    address: "(action named in the plan output)".into(),
+                    triggered_by: None,
+                    event: None,
+                })
+                .collect();
+        }
+        report.summary = summary_line(&text).unwrap_or_else(|| counts_summary(&report.counts));
+        report.output = output;
+        Ok((report, masker))
+    }
+
+    async fn init(
+        &self,
+        ws: &Workspace,
+        spec: &PlanSpec,
+        capture: OutputCapture,
+    ) -> Result<(Option<StepFailure>, OutputCapture), RunnerError> {
+        let backend = spec.backend_args();
+        let mut args = vec!["init", "-input=false", "-no-color"];
+        args.extend(backend.iter().map(String::as_str));
+        let (step, capture) = self.step(ws, capture, "init", &args, None).await?;
+        let failure = match step {
+            Step::Exited(0) => None,
+            Step::Exited(code) => Some(StepFailure {
+                step: "init".into(),
+                reason: FailureReason::ExitCode(code),
+            }),
+            Step::Failed(failure) => Some(failure),
+        };
+        Ok((failure, capture))
+    }
+
+    /// Applies `plan.bin` (when the plan has changes), then reads the outputs.
+    async fn apply_plan_in(
+        &self,
+        ws: &Workspace,
+        plan: PlanReport,
+        masker: &Masker,
+    ) -> Result<ApplyReport, RunnerError> {
+        match plan.outcome {
+            PlanOutcome::Failed => {
+                let failure = plan.failure.clone().unwrap_or(StepFailure {
+                    step: "plan".into(),
+                    reason: FailureReason::ExitCode(1),
+                });
+                return Ok(ApplyReport {
+                    summary: format!("Nothing applied: {}", plan.summary),
+                    plan,
+                    outcome: ApplyOutcome::PlanFailed,
+                    actions_summary: None,
+                    outputs: Vec::new(),
+                    failure: Some(failure),
+                    output: RunOutput::default(),
+                });
+            }
+            PlanOutcome::NoChanges => {
+                let outputs = self.outputs(ws, masker).await?;
+                return Ok(ApplyReport {
+                    summary: "No changes; nothing to apply.".into(),
+                    plan,
+                    outcome: ApplyOutcome::NothingToApply,
+                    actions_summary: None,
+                    outputs,
+                    failure: None,
+                    output: RunOutput::default(),
+                });
+            }
+            PlanOutcome::Changes => {}
+        }
+        let capture = self.capture(ws, "apply", masker)?;
+        let (step, capture) = self
+            .step(
+                ws,
+                capture,
+                "apply",
+                &["apply", "-input=false", "-no-color", "plan.bin"],
+                None,
+            )
+            .await?;
+        let output = capture
+            .finish()
+            .map_err(RunnerError::io("write the run log"))?;
+        let failure = match step {
+            Step::Exited(0) => None,
+            Step::Exited(code) => Some(StepFailure {
+                step: "apply".into(),
+                reason: FailureReason::ExitCode(code),
+            }),
+            Step::Failed(failure) => Some(failure),
+        };
+        if let Some(failure) = failure {
+            return Ok(self.failed_apply(plan, failure, output));
+        }
+        let outputs = self.outputs(ws, masker).await?;
+        let text = output.text();
+        Ok(ApplyReport {
+            summary: summary_line(&text).unwrap_or_else(|| "Apply complete.".into()),
+            actions_summary: actions_line(&text).map(|(_, line)| line),
+            plan,
+            outcome: ApplyOutcome::Applied,
+            outputs,
+            failure: None,
+            output,
+        })
+    }
+
+    fn failed_apply(
+        &self,
+        plan: PlanReport,
+        failure: StepFailure,
+        output: RunOutput,
+    ) -> ApplyReport {
+        ApplyReport {
+            summary: failure_summary(&failure, &output),
+            plan,
+            outcome: ApplyOutcome::Failed,
+            actions_summary: actions_line(&output.text()).map(|(_, line)| line),
+            outputs: Vec::new(),
+            failure: Some(failure),
+            output,
+        }
+    }
+
+    /// `terraform output -json`; sensitive values become `"***"`, others are masked.
+    /// Outputs that cannot be read are reported as none (the apply itself succeeded).
+    async fn outputs(
+        &self,
+        ws: &Workspace,
+        masker: &Masker,
+    ) -> Result<Vec<OutputValue>, RunnerError> {
+        let json_path = ws.root.join("outputs.json");
+        let capture = self.capture(ws, "output", masker)?;
+        let (step, capture) = self
+            .step(
+                ws,
+                capture,
+                "output",
+                &["output", "-json", "-no-color"],
+                Some(json_path.clone()),
+            )
+            .await?;
+        capture
+            .finish()
+            .map_err(RunnerError::io("write the run log"))?;
+        if !matches!(step, Step::Exited(0)) {
+            return Ok(Vec::new());
+        }
+        let text = std::fs::read_to_string(&json_path)
+            .map_err(RunnerError::io("read terraform outputs"))?;
+        let parsed: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).unwrap_or_default();
+        Ok(parsed
+            .into_iter()
+            .map(|(name, entry)| {
+                let sensitive = entry.get("sensitive") == Some(&serde_json::Value::Bool(true));
+                let value = if sensitive {
+                    serde_json::Value::String(crate::mask::MASK.into())
+                } else {
+                    mask_json(entry.get("value").cloned().unwrap_or_default(), masker)
+                };
+                OutputValue {
+                    name,
+                    value,
+                    sensitive,
+                }
+            })
+            .collect())
+    }
+
+    /// Runs one terraform command in the module dir, its output into `capture` (or its
+    /// stdout into `stdout_file`).
+    async fn step(
+        &self,
+        ws: &Workspace,
+        mut capture: OutputCapture,
+        name: &str,
+        args: &[&str],
+        stdout_file: Option<PathBuf>,
+    ) -> Result<(Step, OutputCapture), RunnerError> {
+        let config = &self.inner.config;
+        let mut shown = format!("$ terraform {}", args.join(" "));
+        if stdout_file.is_some() {
+            shown.push_str(" > (file)");
+        }
+        capture
+            .note(&shown)
+            .map_err(RunnerError::io("write the run log"))?;
+        let invocation = Invocation {
+            program: &config.terraform_bin,
+            args: args.iter().map(OsString::from).collect(),
+            cwd: &ws.module,
+            env: self.env(),
+            stdout_file,
+        };
+        let (exit, mut capture) = process::run(
+            invocation,
+            capture,
+            ws.deadline,
+            config.timeout,
+            config.kill_grace,
+        )
+        .await
+        .map_err(|err| RunnerError::TerraformUnavailable {
+            bin: config.terraform_bin.clone(),
+            message: err.to_string(),
+        })?;
+        let step = match exit {
+            Exit::Code(code) => Step::Exited(code),
+            Exit::Signal(signal) => Step::Failed(StepFailure {
+                step: name.into(),
+                reason: FailureReason::Signal(signal),
+            }),
+            Exit::TimedOut { after_secs } => {
+                let failure = StepFailure {
+                    step: name.into(),
+                    reason: FailureReason::TimedOut { after_secs },
+                };
+                capture
+                    .note(&format!("\n{failure}"))
+                    .map_err(RunnerError::io("write the run log"))?;
+                Step::Failed(failure)
+            }
+        };
+        Ok((step, capture))
+    }
+
+    fn env(&self) -> Vec<(OsString, OsString)> {
+        let config = &self.inner.config;
+        let mut env: Vec<(OsString, OsString)> = vec![
+            ("TF_IN_AUTOMATION".into(), "1".into()),
+            ("TF_INPUT".into(), "0".into()),
+            ("CHECKPOINT_DISABLE".into(), "1".into()),
+            (
+                "TF_PLUGIN_CACHE_DIR".into(),
+                config.plugin_cache_dir.clone().into_os_string(),
+            ),
+        ];
+        env.extend(config.env.iter().map(|(k, v)| (k.into(), v.into())));
+        env.extend(
+            config
+                .secret_env
+                .iter()
+                .map(|(k, v)| (k.into(), v.expose_secret().into())),
+        );
+        env
+    }
+}
+
+/// `Plan: ...` built from counts, when Terraform printed no summary line.
+fn counts_summary(counts: &ChangeCounts) -> String {
+    if !counts.has_changes() {
+        return "No changes.".into();
+    }
+    format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        counts.create + counts.replace,
+        counts.update,
+        counts.delete + counts.replace
+    )
+}
+
+/// What failed, with Terraform's first `Error:` line when there is one.
+fn failure_summary(failure: &StepFailure, output: &RunOutput) -> String {
+    let text = output.text();
+    let error = text
+        .lines()
+        .map(|line| line.trim_start_matches(['│', '╷', '╵', ' ']))
+        .find(|line| line.starts_with("Error: "));
+    match error {
+        Some(line) if !matches!(failure.reason, FailureReason::TimedOut { .. }) => {
+            format!("{failure}: {line}")
+        }
+        _ => failure.to_string(),
+    }
+}
+
+fn mask_json(value: serde_json::Value, masker: &Masker) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(masker.mask_str(&s)),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| mask_json(v, masker)).collect())
+        }
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, mask_json(v, masker)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("terraform_bin", &self.inner.config.terraform_bin)
+            .field(
+                "max_concurrent_runs",
+                &self.inner.config.max_concurrent_runs,
+            )
+            .finish_non_exhaustive()
+    }
+}
