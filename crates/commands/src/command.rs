@@ -1,0 +1,191 @@
+//! The commands the bot understands and the errors a `/promptops` line can produce.
+
+use std::fmt;
+
+use crate::help::{PREFIX, command_list};
+
+/// A recognised `/promptops` command.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// Plan (or re-plan) the deployment. `instructions` is the rest of the command line and the
+    /// lines that follow it up to the next `/promptops` line, trimmed; empty when none were given.
+    Plan { instructions: String },
+    /// Retry the apply of a merged pull request.
+    Apply,
+    /// Re-run the configuration job (the Terraform action) without changing infrastructure.
+    Configure,
+    /// Open a pull request that removes the deployment.
+    Destroy,
+    /// Release the deployment lock held by a pull request.
+    Unlock,
+    /// Reply with the list of commands.
+    Help,
+}
+
+/// Every sub-command name, in the order the help text lists them.
+pub const SUBCOMMANDS: [&str; 6] = ["plan", "apply", "configure", "destroy", "unlock", "help"];
+
+impl Command {
+    /// The sub-command name as typed after `/promptops`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Plan { .. } => "plan",
+            Command::Apply => "apply",
+            Command::Configure => "configure",
+            Command::Destroy => "destroy",
+            Command::Unlock => "unlock",
+            Command::Help => "help",
+        }
+    }
+
+    /// Builds the command for a sub-command name (already lower-cased), with the plan's text.
+    pub(crate) fn from_name(name: &str, instructions: impl FnOnce() -> String) -> Option<Command> {
+        Some(match name {
+            "plan" => Command::Plan {
+                instructions: instructions(),
+            },
+            "apply" => Command::Apply,
+            "configure" => Command::Configure,
+            "destroy" => Command::Destroy,
+            "unlock" => Command::Unlock,
+            "help" => Command::Help,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Plan { instructions } if !instructions.is_empty() => {
+                write!(f, "{PREFIX} plan {instructions}")
+            }
+            other => write!(f, "{PREFIX} {}", other.name()),
+        }
+    }
+}
+
+/// A `/promptops` line that is not a valid command. `Display` is the text of the reply comment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CommandError {
+    /// The word after `/promptops` is not a command. `given` is the word as typed (shortened
+    /// to [`MAX_GIVEN_CHARS`] characters); `suggestion` is the closest command, if one is close.
+    Unknown {
+        given: String,
+        suggestion: Option<&'static str>,
+    },
+    /// `/promptops` alone on its line.
+    MissingSubcommand,
+}
+
+/// The longest unknown sub-command echoed back in a reply; longer words are cut with "…".
+pub const MAX_GIVEN_CHARS: usize = 64;
+
+impl CommandError {
+    /// The error for an unrecognised sub-command word, with a "did you mean" when one is close.
+    pub(crate) fn unknown(given: &str) -> CommandError {
+        let suggestion = suggest(given);
+        let mut shortened: String = given.chars().take(MAX_GIVEN_CHARS).collect();
+        if shortened.len() < given.len() {
+            shortened.push('…');
+        }
+        CommandError::Unknown {
+            given: shortened,
+            suggestion,
+        }
+    }
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Unknown { given, suggestion } => {
+                let typed = format!("{PREFIX} {given}");
+                write!(f, "Unknown command {}.", code_span(&typed))?;
+                if let Some(name) = suggestion {
+                    write!(f, " Did you mean `{PREFIX} {name}`?")?;
+                }
+            }
+            CommandError::MissingSubcommand => {
+                write!(f, "`{PREFIX}` needs a command after it.")?;
+            }
+        }
+        write!(f, "\n\nAvailable commands:\n\n{}", command_list())
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// The closest sub-command to `given`, if it is plausibly a typo or an abbreviation of it.
+fn suggest(given: &str) -> Option<&'static str> {
+    // Backticks and trailing punctuation are formatting, not part of what the user meant.
+    let word = given
+        .trim_matches(|c: char| c == '`' || c.is_ascii_punctuation())
+        .to_lowercase();
+    if word.is_empty() {
+        return None;
+    }
+    // An abbreviation ("config", "dest") names exactly one command.
+    let mut prefixed = SUBCOMMANDS
+        .iter()
+        .filter(|name| word.len() >= 2 && name.starts_with(word.as_str()));
+    if let (Some(only), None) = (prefixed.next(), prefixed.next()) {
+        return Some(only);
+    }
+    // Otherwise the nearest by edit distance (transpositions count once: "destory"),
+    // accepted when at most two edits and no more than half the word changed.
+    let (distance, best) = SUBCOMMANDS
+        .iter()
+        .map(|name| (strsim::osa_distance(&word, name), *name))
+        .min_by_key(|(distance, _)| *distance)?;
+    let close_enough = distance <= 2 && distance * 2 <= word.chars().count();
+    close_enough.then_some(best)
+}
+
+/// `text` as a Markdown code span, whatever backticks it contains.
+fn code_span(text: &str) -> String {
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    // A span that starts or ends with a backtick needs a space so the fence stays separate.
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_for_typos_and_abbreviations() {
+        assert_eq!(suggest("aply"), Some("apply"));
+        assert_eq!(suggest("destory"), Some("destroy"));
+        assert_eq!(suggest("PLN"), Some("plan"));
+        assert_eq!(suggest("config"), Some("configure"));
+        assert_eq!(suggest("hlep"), Some("help"));
+        assert_eq!(suggest("`apply`"), Some("apply"));
+        assert_eq!(suggest("status"), None);
+        assert_eq!(suggest("x"), None);
+        assert_eq!(suggest("deploy"), None);
+    }
+
+    #[test]
+    fn code_span_survives_backticks() {
+        assert_eq!(code_span("/promptops x"), "`/promptops x`");
+        assert_eq!(code_span("a`b"), "``a`b``");
+        assert_eq!(code_span("`x`"), "`` `x` ``");
+    }
+
+    #[test]
+    fn long_unknown_words_are_shortened() {
+        let long = "z".repeat(500);
+        let CommandError::Unknown { given, .. } = CommandError::unknown(&long) else {
+            panic!("expected Unknown");
+        };
+        assert_eq!(given.chars().count(), MAX_GIVEN_CHARS + 1);
+        assert!(given.ends_with('…'));
+    }
+}
