@@ -1,1 +1,36 @@
-//! Test support: a stateful fake GitHub API served over HTTP, and webhook signing helpers.
+//! Test support: a stateful fake GitHub REST API served over HTTP, and webhook signing helpers.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use promptops_testkit::FakeGithub;
+//! let gh = FakeGithub::start().await;
+//! gh.add_repo("acme/infra");
+//! gh.add_installation(7, "acme");
+//! gh.set_permission("acme/infra", "alice", "write");
+//! let issue = gh.add_issue("acme/infra", "alice", "GPUs please", "5 T4 in us-west1");
+//! // ... point the client at gh.url() with gh.app_id() and gh.private_key_pem() ...
+//! assert!(gh.comments("acme/infra", issue).is_empty());
+//! # }
+//! ```
+
+// Handlers build GitHub's error answer where a check fails and return it as the `Err`;
+// boxing every `Response` would only add noise to a test double.
+#![allow(clippy::result_large_err)]
+
+mod auth;
+mod fake;
+mod fault;
+mod keys;
+mod model;
+mod render;
+mod routes;
+mod server;
+mod snapshot;
+mod webhook;
+
+pub use fake::{DEFAULT_APP_ID, FakeGithub, ROLES};
+pub use keys::{APP_PRIVATE_KEY_PEM, APP_PUBLIC_KEY_PEM};
+pub use model::{AuthKind, CheckRun, Comment, RequestRecord};
+pub use routes::issues::MAX_COMMENT_CHARS;
+pub use snapshot::{CommitInfo, IssueInfo, PullRequest};
+pub use webhook::sign_webhook;

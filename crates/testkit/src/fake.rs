@@ -1,0 +1,581 @@
+//! `FakeGithub`: starts the fake API on a loopback port and gives tests its setup,
+//! inspection and fault-injection handles.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use http::{Method, StatusCode};
+use tokio::sync::oneshot;
+
+use crate::fault::{self, Fault, FaultMode, Shared, lock};
+use crate::keys::APP_PRIVATE_KEY_PEM;
+use crate::model::{
+    self, AuthKind, CheckRun, Comment, Issue, Repo, RequestRecord, split_full_name,
+};
+use crate::routes::{git, pulls};
+use crate::snapshot::{CommitInfo, IssueInfo, PullRequest};
+
+/// The App id the fake knows when none is given.
+pub const DEFAULT_APP_ID: u64 = 424_242;
+
+/// Roles `set_permission` accepts, as GitHub names them.
+pub const ROLES: &[&str] = &["admin", "maintain", "write", "triage", "read", "none"];
+
+/// A running fake GitHub REST API. Stops when dropped.
+///
+/// Repositories are named `"owner/name"` everywhere. Writes made through the API with an
+/// installation token are authored by [`FakeGithub::bot_login`].
+pub struct FakeGithub {
+    state: Shared,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl FakeGithub {
+    /// Starts the fake on `127.0.0.1:0` with App id [`DEFAULT_APP_ID`].
+    pub async fn start() -> FakeGithub {
+        Self::start_with_app_id(DEFAULT_APP_ID).await
+    }
+
+    pub async fn start_with_app_id(app_id: u64) -> FakeGithub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("fake GitHub: bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("fake GitHub: local address");
+        let state = Arc::new(Mutex::new(model::State::new(
+            app_id,
+            format!("http://{addr}"),
+        )));
+        let app = crate::server::router(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        FakeGithub {
+            state,
+            addr,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// Base URL for `GITHUB_API_URL`, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn app_id(&self) -> u64 {
+        lock(&self.state).app_id
+    }
+
+    /// The App private key (PKCS#1 PEM) whose public half the fake verifies JWTs against.
+    pub fn private_key_pem(&self) -> &'static str {
+        APP_PRIVATE_KEY_PEM
+    }
+
+    /// The login the App's writes appear under, e.g. `promptops[bot]`.
+    pub fn bot_login(&self) -> String {
+        lock(&self.state).bot_login()
+    }
+
+    /// Changes the App's slug (and so [`FakeGithub::bot_login`]).
+    pub fn set_app_slug(&self, slug: &str) {
+        lock(&self.state).app_slug = slug.to_string();
+    }
+
+    // ----- setup -----------------------------------------------------------------------
+
+    /// Adds a repository with default branch `main` holding one empty initial commit.
+    pub fn add_repo(&self, repo: &str) {
+        self.add_repo_with_default_branch(repo, "main");
+    }
+
+    pub fn add_repo_with_default_branch(&self, repo: &str, default_branch: &str) {
+        let (owner, name) = split_full_name(repo);
+        let mut st = lock(&self.state);
+        let key = model::repo_key(owner, name);
+        assert!(
+            !st.repos.contains_key(&key),
+            "fake GitHub: repository {repo} already exists"
+        );
+        let id = st.next_id();
+        st.repos.insert(
+            key,
+            Repo {
+                id,
+                owner: owner.to_string(),
+                name: name.to_string(),
+                default_branch: default_branch.to_string(),
+                branches: BTreeMap::new(),
+                commits: Default::default(),
+                issues: BTreeMap::new(),
+                next_number: 1,
+                permissions: Default::default(),
+            },
+        );
+        let sha = st.commit(repo, Vec::new(), Arc::default(), "Initial commit");
+        st.set_branch_head(repo, default_branch, &sha);
+    }
+
+    /// Lets installation `id` reach every repository owned by `account`.
+    pub fn add_installation(&self, id: u64, account: &str) {
+        lock(&self.state)
+            .installations
+            .insert(id, account.to_string());
+    }
+
+    /// Commits `content` at `path` on `branch` (created from the default branch if missing).
+    /// Returns the new commit SHA.
+    pub fn set_file(
+        &self,
+        repo: &str,
+        branch: &str,
+        path: &str,
+        content: impl AsRef<[u8]>,
+    ) -> String {
+        self.commit_files(
+            repo,
+            branch,
+            &[(path, Some(content.as_ref()))],
+            &format!("Update {path}"),
+        )
+    }
+
+    /// Removes `path` from `branch` in a new commit; returns its SHA.
+    pub fn remove_file(&self, repo: &str, branch: &str, path: &str) -> String {
+        self.commit_files(repo, branch, &[(path, None)], &format!("Delete {path}"))
+    }
+
+    /// One commit changing several files (`None` deletes); returns its SHA.
+    pub fn commit_files(
+        &self,
+        repo: &str,
+        branch: &str,
+        files: &[(&str, Option<&[u8]>)],
+        message: &str,
+    ) -> String {
+        self.ensure_branch(repo, branch);
+        let change: Vec<(String, Option<Vec<u8>>)> = files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.map(<[u8]>::to_vec)))
+            .collect();
+        lock(&self.state).commit_on_branch(repo, branch, &change, message)
+    }
+
+    /// Creates `branch` at the default branch's head if it does not exist; returns its head.
+    pub fn ensure_branch(&self, repo: &str, branch: &str) -> String {
+        let mut st = lock(&self.state);
+        let r = st
+            .repo_by_full_name(repo)
+            .unwrap_or_else(|| panic!("fake GitHub: no repository {repo}; call add_repo first"));
+        if let Some(sha) = r.branches.get(branch) {
+            return sha.clone();
+        }
+        let sha = r.branches[&r.default_branch].clone();
+        st.set_branch_head(repo, branch, &sha);
+        sha
+    }
+
+    /// Sets `user`'s role: one of [`ROLES`].
+    pub fn set_permission(&self, repo: &str, user: &str, role: &str) {
+        assert!(
+            ROLES.contains(&role),
+            "fake GitHub: role {role:?} is not one of {ROLES:?}"
+        );
+        let mut st = lock(&self.state);
+        let r = st
+            .repo_by_full_name_mut(repo)
+            .unwrap_or_else(|| panic!("fake GitHub: no repository {repo}"));
+        r.permissions
+            .insert(user.to_ascii_lowercase(), role.to_string());
+    }
+
+    /// Opens an issue; returns its number.
+    pub fn add_issue(&self, repo: &str, author: &str, title: &str, body: &str) -> u64 {
+        self.add_issue_with_labels(repo, author, title, body, &[])
+    }
+
+    pub fn add_issue_with_labels(
+        &self,
+        repo: &str,
+        author: &str,
+        title: &str,
+        body: &str,
+        labels: &[&str],
+    ) -> u64 {
+        let mut st = lock(&self.state);
+        let id = st.next_id();
+        let r = st
+            .repo_by_full_name_mut(repo)
+            .unwrap_or_else(|| panic!("fake GitHub: no repository {repo}"));
+        let number = r.next_number;
+        r.next_number += 1;
+        let now = Utc::now();
+        r.issues.insert(
+            number,
+            Issue {
+                id,
+                number,
+                title: title.to_string(),
+                body: Some(body.to_string()),
+                author: author.to_string(),
+                open: true,
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+                created_at: now,
+                updated_at: now,
+                pull: None,
+            },
+        );
+        number
+    }
+
+    /// Adds a comment by `author` (a person, or anyone) on an issue or PR; returns its id.
+    pub fn add_comment(&self, repo: &str, issue: u64, author: &str, body: &str) -> u64 {
+        let mut st = lock(&self.state);
+        let full = st
+            .repo_by_full_name(repo)
+            .filter(|r| r.issues.contains_key(&issue))
+            .unwrap_or_else(|| panic!("fake GitHub: no issue {repo}#{issue}"))
+            .full_name();
+        let id = st.next_id();
+        let now = Utc::now();
+        st.comments.push(Comment {
+            id,
+            repo: full,
+            issue,
+            body: body.to_string(),
+            author: author.to_string(),
+            created_at: now,
+            updated_at: now,
+        });
+        id
+    }
+
+    /// Opens a PR as `author`. `head` is `branch` or `owner:branch` (a fork, which must have
+    /// been added as `owner/<same name>`). Panics with GitHub's message when GitHub would refuse.
+    pub fn open_pr(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+        author: &str,
+    ) -> u64 {
+        let mut st = lock(&self.state);
+        let full = st
+            .repo_by_full_name(repo)
+            .unwrap_or_else(|| panic!("fake GitHub: no repository {repo}"))
+            .full_name();
+        let new = pulls::NewPull {
+            head,
+            base,
+            title,
+            body: Some(body.to_string()),
+            draft: false,
+            author,
+        };
+        match pulls::open_pull(&mut st, &full, new) {
+            Ok(n) => n,
+            Err(resp) => panic!(
+                "fake GitHub: cannot open PR {head} -> {base}: status {}",
+                resp.status()
+            ),
+        }
+    }
+
+    /// Merges PR `number` like the merge button; returns the merge commit SHA.
+    pub fn merge_pr(&self, repo: &str, number: u64) -> String {
+        let mut st = lock(&self.state);
+        let full = st
+            .repo_by_full_name(repo)
+            .unwrap_or_else(|| panic!("fake GitHub: no repository {repo}"))
+            .full_name();
+        pulls::merge_pull(&mut st, &full, number)
+            .unwrap_or_else(|e| panic!("fake GitHub: merge: {e}"))
+    }
+
+    /// Closes an issue or PR without merging.
+    pub fn close_issue(&self, repo: &str, number: u64) {
+        let mut st = lock(&self.state);
+        let issue = st
+            .repo_by_full_name_mut(repo)
+            .and_then(|r| r.issues.get_mut(&number))
+            .unwrap_or_else(|| panic!("fake GitHub: no issue {repo}#{number}"));
+        issue.open = false;
+        issue.updated_at = Utc::now();
+    }
+
+    /// How long newly minted installation tokens live (GitHub: one hour).
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        lock(&self.state).token_ttl =
+            chrono::Duration::from_std(ttl).expect("token ttl fits in chrono::Duration");
+    }
+
+    /// Revokes every installation token issued so far (later requests with them get 401).
+    pub fn revoke_tokens(&self) {
+        lock(&self.state).tokens.clear();
+    }
+
+    // ----- fault injection ---------------------------------------------------------------
+
+    /// The next `count` requests with `method` whose path starts with `path_prefix` get
+    /// `status` with `headers` and GitHub's usual body for that status, and have no effect.
+    /// A 403/429 gets the secondary-rate-limit message.
+    pub fn fail_next(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        count: usize,
+    ) {
+        self.push_fault(
+            method,
+            path_prefix,
+            status,
+            headers,
+            None,
+            count,
+            FaultMode::Instead,
+        );
+    }
+
+    /// Like [`FakeGithub::fail_next`] with a body of your own.
+    pub fn fail_next_with_body(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+        count: usize,
+    ) {
+        self.push_fault(
+            method,
+            path_prefix,
+            status,
+            headers,
+            Some(body),
+            count,
+            FaultMode::Instead,
+        );
+    }
+
+    /// The next matching request gets GitHub's secondary-rate-limit answer: 403,
+    /// `retry-after: <secs>`, the documented message.
+    pub fn secondary_rate_limit_next(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        retry_after_secs: u64,
+    ) {
+        let secs = retry_after_secs.to_string();
+        self.fail_next(method, path_prefix, 403, &[("retry-after", &secs)], 1);
+    }
+
+    /// The next matching request is carried out (its write happens) but answered with
+    /// `status`: a lost response.
+    pub fn apply_then_fail(&self, method: &str, path_prefix: &str, status: u16) {
+        self.push_fault(
+            method,
+            path_prefix,
+            status,
+            &[],
+            None,
+            1,
+            FaultMode::AfterApply,
+        );
+    }
+
+    /// Same as [`FakeGithub::apply_then_fail`] with 502 (the name in the agreed API list).
+    pub fn fail_after_apply(&self, method: &str, path_prefix: &str) {
+        self.apply_then_fail(method, path_prefix, 502);
+    }
+
+    /// Faults not consumed yet.
+    pub fn pending_faults(&self) -> usize {
+        lock(&self.state).faults.iter().map(|f| f.remaining).sum()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_fault(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+        count: usize,
+        mode: FaultMode,
+    ) {
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .unwrap_or_else(|_| panic!("fake GitHub: {method:?} is not an HTTP method"));
+        let status = StatusCode::from_u16(status)
+            .unwrap_or_else(|_| panic!("fake GitHub: {status} is not an HTTP status"));
+        lock(&self.state).faults.push(Fault {
+            method,
+            path_prefix: path_prefix.to_string(),
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.map_or_else(|| fault::default_body(status), str::to_string),
+            remaining: count,
+            mode,
+        });
+    }
+
+    // ----- inspection --------------------------------------------------------------------
+
+    /// Every pull request in every repository, by repository then number.
+    pub fn prs(&self) -> Vec<PullRequest> {
+        let st = lock(&self.state);
+        st.repos
+            .values()
+            .flat_map(|r| {
+                let full = r.full_name();
+                r.issues.values().filter_map(move |i| {
+                    i.pull
+                        .as_ref()
+                        .map(|p| PullRequest::from_issue(&full, i, p))
+                })
+            })
+            .collect()
+    }
+
+    pub fn pr(&self, repo: &str, number: u64) -> Option<PullRequest> {
+        self.prs()
+            .into_iter()
+            .find(|p| p.repo.eq_ignore_ascii_case(repo) && p.number == number)
+    }
+
+    pub fn issue(&self, repo: &str, number: u64) -> Option<IssueInfo> {
+        let st = lock(&self.state);
+        let r = st.repo_by_full_name(repo)?;
+        r.issues
+            .get(&number)
+            .map(|i| IssueInfo::from_issue(&r.full_name(), i))
+    }
+
+    /// Comments on one issue or PR, oldest first.
+    pub fn comments(&self, repo: &str, issue: u64) -> Vec<Comment> {
+        lock(&self.state)
+            .comments
+            .iter()
+            .filter(|c| c.repo.eq_ignore_ascii_case(repo) && c.issue == issue)
+            .cloned()
+            .collect()
+    }
+
+    /// Every comment in every repository, oldest first.
+    pub fn all_comments(&self) -> Vec<Comment> {
+        lock(&self.state).comments.clone()
+    }
+
+    /// A file's text at a branch, full SHA or SHA prefix; `None` when absent.
+    /// Panics if the content is not UTF-8 (use [`FakeGithub::file_bytes`]).
+    pub fn file(&self, repo: &str, git_ref: &str, path: &str) -> Option<String> {
+        self.file_bytes(repo, git_ref, path).map(|b| {
+            String::from_utf8(b).unwrap_or_else(|_| panic!("fake GitHub: {path} is not UTF-8"))
+        })
+    }
+
+    pub fn file_bytes(&self, repo: &str, git_ref: &str, path: &str) -> Option<Vec<u8>> {
+        let st = lock(&self.state);
+        st.repo_by_full_name(repo)?
+            .resolve(git_ref)?
+            .files
+            .get(path)
+            .cloned()
+    }
+
+    /// Every path at a ref, sorted.
+    pub fn paths(&self, repo: &str, git_ref: &str) -> Vec<String> {
+        let st = lock(&self.state);
+        st.repo_by_full_name(repo)
+            .and_then(|r| r.resolve(git_ref))
+            .map(|c| c.files.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Branch name → head SHA.
+    pub fn branches(&self, repo: &str) -> BTreeMap<String, String> {
+        let st = lock(&self.state);
+        st.repo_by_full_name(repo)
+            .map(|r| r.branches.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn branch_head(&self, repo: &str, branch: &str) -> Option<String> {
+        self.branches(repo).remove(branch)
+    }
+
+    pub fn commit(&self, repo: &str, git_ref: &str) -> Option<CommitInfo> {
+        let st = lock(&self.state);
+        st.repo_by_full_name(repo)?
+            .resolve(git_ref)
+            .map(|c| CommitInfo {
+                sha: c.sha.clone(),
+                parents: c.parents.clone(),
+                message: c.message.clone(),
+                paths: c.files.keys().cloned().collect(),
+            })
+    }
+
+    /// Every check run, in creation order.
+    pub fn check_runs(&self) -> Vec<CheckRun> {
+        lock(&self.state).check_runs.clone()
+    }
+
+    /// Every request answered so far, in arrival order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.state).log.clone()
+    }
+
+    /// Requests with `method` whose path starts with `path_prefix`.
+    pub fn requests_to(&self, method: &str, path_prefix: &str) -> Vec<RequestRecord> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method.eq_ignore_ascii_case(method) && r.path.starts_with(path_prefix))
+            .collect()
+    }
+
+    /// How many installation tokens were minted.
+    pub fn token_requests(&self) -> usize {
+        lock(&self.state).token_requests
+    }
+
+    /// How each authenticated route's request authenticated, in order.
+    pub fn auth_log(&self) -> Vec<AuthKind> {
+        lock(&self.state).auth_log.clone()
+    }
+
+    /// The tarball the API would serve for `git_ref` (gzip'd tar, top dir `<owner>-<repo>-<sha7>/`).
+    pub fn tarball(&self, repo: &str, git_ref: &str) -> Option<Vec<u8>> {
+        let st = lock(&self.state);
+        let r = st.repo_by_full_name(repo)?;
+        let c = r.resolve(git_ref)?;
+        let top = format!("{}-{}-{}", r.owner, r.name, &c.sha[..7]);
+        git::build_tarball(&top, c).ok()
+    }
+}

@@ -1,0 +1,412 @@
+//! Pull requests: create, list (with `head=owner:branch` and `state`), get, update, merge,
+//! and the changed files.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query as AxQuery, State};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Query, authorize, list_response, paginate, validation_failed};
+use crate::fault::{Shared, github_error};
+use crate::model::{Issue, PullData, State as World, blob_sha};
+use crate::render;
+
+fn pull_json(world: &World, full: &str, number: u64) -> Option<Value> {
+    let repo = world.repo_by_full_name(full)?;
+    let issue = repo.issues.get(&number).filter(|i| i.pull.is_some())?;
+    let head_repo = world.repo_by_full_name(&issue.pull.as_ref()?.head_repo);
+    Some(render::pull(&world.base_url, repo, head_repo, issue))
+}
+
+#[derive(Deserialize)]
+pub struct CreatePull {
+    title: Option<String>,
+    head: String,
+    base: String,
+    body: Option<String>,
+    #[serde(default)]
+    draft: bool,
+}
+
+/// What a new pull request is made of.
+pub struct NewPull<'a> {
+    /// `branch` or `owner:branch`.
+    pub head: &'a str,
+    pub base: &'a str,
+    pub title: &'a str,
+    pub body: Option<String>,
+    pub draft: bool,
+    pub author: &'a str,
+}
+
+/// Opens a pull request; the error is GitHub's answer. Shared with the setup API.
+pub fn open_pull(world: &mut World, full: &str, new: NewPull<'_>) -> Result<u64, Response> {
+    let NewPull {
+        head,
+        base,
+        title,
+        body,
+        draft,
+        author,
+    } = new;
+    let repo = world.repo_by_full_name(full).expect("repository exists");
+    let (head_owner, head_branch) = match head.split_once(':') {
+        Some((o, b)) => (o.to_string(), b.to_string()),
+        None => (repo.owner.clone(), head.to_string()),
+    };
+    let head_full = format!("{head_owner}/{}", repo.name);
+    let Some(head_repo) = world.repo_by_full_name(&head_full) else {
+        return Err(validation_failed(
+            json!([{ "resource": "PullRequest", "field": "head", "code": "invalid" }]),
+        ));
+    };
+    let Some(head_sha) = head_repo.branches.get(&head_branch).cloned() else {
+        return Err(validation_failed(
+            json!([{ "resource": "PullRequest", "field": "head", "code": "invalid" }]),
+        ));
+    };
+    let head_full = head_repo.full_name();
+    let repo = world.repo_by_full_name(full).expect("repository exists");
+    let Some(base_sha) = repo.branches.get(base).cloned() else {
+        return Err(validation_failed(
+            json!([{ "resource": "PullRequest", "field": "base", "code": "invalid" }]),
+        ));
+    };
+    let duplicate = repo.issues.values().any(|i| {
+        i.open
+            && i.pull.as_ref().is_some_and(|p| {
+                p.head_ref == head_branch && p.head_repo.eq_ignore_ascii_case(&head_full)
+            })
+    });
+    if duplicate {
+        return Err(validation_failed(json!([{
+            "resource": "PullRequest", "code": "custom",
+            "message": format!("A pull request already exists for {head_owner}:{head_branch}."),
+        }])));
+    }
+    if head_sha == base_sha
+        || (head_full.eq_ignore_ascii_case(full) && repo.is_ancestor(&head_sha, &base_sha))
+    {
+        return Err(validation_failed(json!([{
+            "resource": "PullRequest", "code": "custom",
+            "message": format!("No commits between {base} and {head_branch}"),
+        }])));
+    }
+    let id = world.next_id();
+    let now = Utc::now();
+    let repo = world
+        .repo_by_full_name_mut(full)
+        .expect("repository exists");
+    let number = repo.next_number;
+    repo.next_number += 1;
+    repo.issues.insert(
+        number,
+        Issue {
+            id,
+            number,
+            title: title.to_string(),
+            body,
+            author: author.to_string(),
+            open: true,
+            labels: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            pull: Some(PullData {
+                head_ref: head_branch,
+                head_sha,
+                head_repo: head_full,
+                base_ref: base.to_string(),
+                merged: false,
+                merge_commit_sha: None,
+                draft,
+            }),
+        },
+    );
+    Ok(number)
+}
+
+/// `POST /repos/{owner}/{repo}/pulls`
+pub async fn create(
+    State(state): State<Shared>,
+    Path((owner, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<CreatePull>,
+) -> Response {
+    let mut world = crate::fault::lock(&state);
+    if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
+        return r;
+    }
+    let full = world.repo(&owner, &name).expect("authorized").full_name();
+    let author = world.bot_login();
+    let title = body.title.unwrap_or_default();
+    let new = NewPull {
+        head: &body.head,
+        base: &body.base,
+        title: &title,
+        body: body.body,
+        draft: body.draft,
+        author: &author,
+    };
+    match open_pull(&mut world, &full, new) {
+        Ok(number) => (
+            StatusCode::CREATED,
+            Json(pull_json(&world, &full, number).expect("just created")),
+        )
+            .into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `GET /repos/{owner}/{repo}/pulls?state=&head=owner:branch&base=`
+pub async fn list(
+    State(state): State<Shared>,
+    Path((owner, name)): Path<(String, String)>,
+    AxQuery(query): AxQuery<Query>,
+    headers: HeaderMap,
+) -> Response {
+    let mut world = crate::fault::lock(&state);
+    if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
+        return r;
+    }
+    let repo = world.repo(&owner, &name).expect("authorized");
+    let full = repo.full_name();
+    let state_filter = query.get("state").map(String::as_str).unwrap_or("open");
+    let head_filter = query.get("head").map(|h| match h.split_once(':') {
+        Some((o, b)) => (format!("{o}/{}", repo.name), b.to_string()),
+        None => (full.clone(), h.clone()),
+    });
+    let mut numbers: Vec<u64> = repo
+        .issues
+        .values()
+        .filter(|i| {
+            let Some(p) = &i.pull else { return false };
+            let state_ok = match state_filter {
+                "all" => true,
+                "closed" => !i.open,
+                _ => i.open,
+            };
+            let head_ok = head_filter
+                .as_ref()
+                .is_none_or(|(hr, hb)| p.head_repo.eq_ignore_ascii_case(hr) && &p.head_ref == hb);
+            let base_ok = query.get("base").is_none_or(|b| &p.base_ref == b);
+            state_ok && head_ok && base_ok
+        })
+        .map(|i| i.number)
+        .collect();
+    numbers.reverse();
+    let items = numbers
+        .into_iter()
+        .filter_map(|n| pull_json(&world, &full, n))
+        .collect();
+    let url = format!("{}/repos/{full}/pulls", world.base_url);
+    let (page, link) = paginate(items, &query, &url);
+    list_response(page, link)
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{number}`
+pub async fn get(
+    State(state): State<Shared>,
+    Path((owner, name, number)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut world = crate::fault::lock(&state);
+    if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
+        return r;
+    }
+    let full = world.repo(&owner, &name).expect("authorized").full_name();
+    match pull_json(&world, &full, number) {
+        Some(v) => Json(v).into_response(),
+        None => github_error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UpdatePull {
+    title: Option<String>,
+    body: Option<String>,
+    state: Option<String>,
+    base: Option<String>,
+}
+
+/// `PATCH /repos/{owner}/{repo}/pulls/{number}`
+pub async fn update(
+    State(state): State<Shared>,
+    Path((owner, name, number)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+    Json(body): Json<UpdatePull>,
+) -> Response {
+    let mut world = crate::fault::lock(&state);
+    if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
+        return r;
+    }
+    let repo = world.repo_mut(&owner, &name).expect("authorized");
+    let full = repo.full_name();
+    let Some(issue) = repo.issues.get_mut(&number).filter(|i| i.pull.is_some()) else {
+        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    if let Some(t) = body.title {
+        issue.title = t;
+    }
+    if let Some(b) = body.body {
+        issue.body = Some(b);
+    }
+    match body.state.as_deref() {
+        Some("open") => issue.open = true,
+        Some("closed") => issue.open = false,
+        Some(other) => {
+            return validation_failed(json!([{
+                "resource": "PullRequest", "field": "state", "code": "invalid", "value": other,
+            }]));
+        }
+        None => {}
+    }
+    if let (Some(b), Some(p)) = (body.base, issue.pull.as_mut()) {
+        p.base_ref = b;
+    }
+    issue.updated_at = Utc::now();
+    Json(pull_json(&world, &full, number).expect("exists")).into_response()
+}
+
+/// Merges an open pull request: a merge commit on the base branch whose tree is the base
+/// with the head's changes (since the merge base) applied. Returns the merge commit SHA.
+pub fn merge_pull(world: &mut World, full: &str, number: u64) -> Result<String, String> {
+    let repo = world
+        .repo_by_full_name(full)
+        .ok_or_else(|| format!("no repository {full}"))?;
+    let issue = repo
+        .issues
+        .get(&number)
+        .ok_or_else(|| format!("{full}#{number} does not exist"))?;
+    let pull = issue
+        .pull
+        .clone()
+        .ok_or_else(|| format!("{full}#{number} is an issue, not a pull request"))?;
+    if !issue.open {
+        return Err(format!("{full}#{number} is not open"));
+    }
+    let title = issue.title.clone();
+    let base_sha = repo.branches[&pull.base_ref].clone();
+    let head_repo = world
+        .repo_by_full_name(&pull.head_repo)
+        .ok_or_else(|| format!("head repository {} is gone", pull.head_repo))?;
+    let head_files = head_repo.commits[&pull.head_sha].files.clone();
+    let repo = world.repo_by_full_name(full).expect("checked");
+    let old_files = repo
+        .merge_base(&base_sha, &pull.head_sha)
+        .map(|mb| repo.commits[&mb].files.clone())
+        .unwrap_or_default();
+    let mut merged: BTreeMap<String, Vec<u8>> = (*repo.commits[&base_sha].files).clone();
+    for (path, content) in head_files.iter() {
+        if old_files.get(path) != Some(content) {
+            merged.insert(path.clone(), content.clone());
+        }
+    }
+    for path in old_files.keys() {
+        if !head_files.contains_key(path) {
+            merged.remove(path);
+        }
+    }
+    let message = format!("Merge pull request #{number}\n\n{title}");
+    let sha = world.commit(
+        full,
+        vec![base_sha, pull.head_sha.clone()],
+        Arc::new(merged),
+        &message,
+    );
+    world.set_branch_head(full, &pull.base_ref, &sha);
+    let repo = world.repo_by_full_name_mut(full).expect("checked");
+    let issue = repo.issues.get_mut(&number).expect("checked");
+    issue.open = false;
+    issue.updated_at = Utc::now();
+    let p = issue.pull.as_mut().expect("checked");
+    p.merged = true;
+    p.merge_commit_sha = Some(sha.clone());
+    Ok(sha)
+}
+
+/// `PUT /repos/{owner}/{repo}/pulls/{number}/merge`
+pub async fn merge(
+    State(state): State<Shared>,
+    Path((owner, name, number)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut world = crate::fault::lock(&state);
+    if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
+        return r;
+    }
+    let full = world.repo(&owner, &name).expect("authorized").full_name();
+    match merge_pull(&mut world, &full, number) {
+        Ok(sha) => Json(
+            json!({ "sha": sha, "merged": true, "message": "Pull Request successfully merged" }),
+        )
+        .into_response(),
+        Err(msg) => github_error(StatusCode::METHOD_NOT_ALLOWED, &msg),
+    }
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{number}/files`
+pub async fn files(
+    State(state): State<Shared>,
+    Path((owner, name, number)): Path<(String, String, u64)>,
+    AxQuery(query): AxQuery<Query>,
+    headers: HeaderMap,
+) -> Response {
+    let mut world = crate::fault::lock(&state);
+    if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
+        return r;
+    }
+    let repo = world.repo(&owner, &name).expect("authorized");
+    let full = repo.full_name();
+    let Some(pull) = repo.issues.get(&number).and_then(|i| i.pull.clone()) else {
+        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let Some(head_repo) = world.repo_by_full_name(&pull.head_repo) else {
+        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let head_files = head_repo.commits[&pull.head_sha].files.clone();
+    // After a merge the base has moved on; diff against the base as it was before.
+    let base_sha = match &pull.merge_commit_sha {
+        Some(m) => repo.commits[m].parents[0].clone(),
+        None => repo
+            .branches
+            .get(&pull.base_ref)
+            .cloned()
+            .unwrap_or_default(),
+    };
+    let old_files = repo
+        .merge_base(&base_sha, &pull.head_sha)
+        .map(|mb| repo.commits[&mb].files.clone())
+        .unwrap_or_default();
+    let mut items = Vec::new();
+    let mut paths: Vec<&String> = head_files.keys().chain(old_files.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    for path in paths {
+        let (status, content) = match (old_files.get(path), head_files.get(path)) {
+            (None, Some(new)) => ("added", new),
+            (Some(old), Some(new)) if old != new => ("modified", new),
+            (Some(old), None) => ("removed", old),
+            _ => continue,
+        };
+        items.push(json!({
+            "sha": blob_sha(content),
+            "filename": path,
+            "status": status,
+            "additions": 0,
+            "deletions": 0,
+            "changes": 0,
+            "blob_url": format!("{}/_html/{full}/blob/{}/{path}", world.base_url, pull.head_sha),
+            "raw_url": format!("{}/_raw/{full}/{}/{path}", world.base_url, pull.head_sha),
+            "contents_url": format!("{}/repos/{full}/contents/{path}?ref={}", world.base_url, pull.head_sha),
+        }));
+    }
+    let url = format!("{}/repos/{full}/pulls/{number}/files", world.base_url);
+    let (page, link) = paginate(items, &query, &url);
+    list_response(page, link)
+}
