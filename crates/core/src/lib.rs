@@ -1,1 +1,28 @@
-//! The pure core: GPU catalog, typed deployment request, validation, policy, cost and tfvars rendering.
+//! The pure core of PromptOps: the GPU catalog, the typed deployment request and its
+//! validation against the catalog and the repository policy, the cost estimate, and the
+//! `terraform.tfvars` rendering. No I/O besides reading a catalog file on request.
+
+mod catalog;
+mod catalog_check;
+mod cost;
+mod draft;
+mod error;
+mod policy;
+mod request;
+mod resolve;
+pub mod safe_text;
+mod tfvars;
+
+pub use catalog::{
+    AttachedDefault, BootDiskLimits, Catalog, CatalogError, GpuAttachment, GpuType, MachineType,
+    Region,
+};
+pub use cost::{CostEstimate, HOURS_PER_MONTH};
+pub use draft::{DRAFT_FIELDS, DeploymentDraft, MAX_SANE_COUNT, MAX_SANE_DISK_GB};
+pub use error::{ValidationError, ValidationErrors, quote_value};
+pub use policy::Policy;
+pub use request::{DeploymentRequest, NAME_PATTERN, is_valid_name};
+pub use resolve::{MAX_ASSUMPTION_CHARS, MAX_ASSUMPTIONS, MAX_RATIONALE_CHARS, resolve};
+pub use tfvars::{
+    RenderContext, TFVARS_ATTRIBUTES, TfvarsError, TfvarsValues, parse_tfvars, render_tfvars,
+};
