@@ -1,1 +1,28 @@
-//! Durable store: deliveries, job queue with leases and backoff, runs, locks, requests. SQLite and PostgreSQL.
+//! Durable store: deliveries, job queue with leases and backoff, runs, locks, requests.
+//! SQLite (default, one machine) and PostgreSQL (several replicas), same behaviour.
+//!
+//! - Deliveries and the jobs they imply are written in one transaction, group-committed
+//!   by a writer task ([`Store::record_delivery`]).
+//! - Jobs are claimed with a lease ([`Store::claim`]); an expired lease makes the job
+//!   claimable again; only the lease holder can finish it.
+//! - Time comes from the caller (`now` arguments) or an injected [`Clock`].
+
+mod backend;
+mod clock;
+mod error;
+mod group_commit;
+mod locks;
+mod model;
+mod queue;
+mod requests;
+mod runs;
+mod store;
+
+pub use backend::ConnectOptions;
+pub use clock::{Clock, SystemClock};
+pub use error::{Result, StoreError};
+pub use model::{
+    Delivery, DeliveryRecord, FailOutcome, Job, JobStatus, Lock, LockOutcome, NewJob, NewRun,
+    QueueStats, RecordOutcome, RequestRecord, Run, RunFilter, RunStatus,
+};
+pub use store::{Store, StoreOptions};

@@ -1,0 +1,69 @@
+//! The one error type of the store.
+
+use thiserror::Error;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database URL names no backend this store speaks.
+    #[error(
+        "unsupported database URL scheme {scheme:?}: use sqlite://<path> (file created when missing) or postgres://user@host:port/db"
+    )]
+    UnsupportedUrl { scheme: String },
+
+    #[error("cannot open the {backend} database: {source}")]
+    Connect {
+        backend: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    #[error("migrating the {backend} database failed: {source}")]
+    Migrate {
+        backend: &'static str,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+
+    /// The job is not (or no longer) running under this worker's lease: it finished, was
+    /// released, or its lease ran out and another worker took it over.
+    #[error(
+        "job {job_id} is not held by worker {worker_id:?} (status {status}, held by {holder:?}); its lease may have expired and been taken over"
+    )]
+    NotLeaseHolder {
+        job_id: i64,
+        worker_id: String,
+        status: String,
+        holder: Option<String>,
+    },
+
+    #[error("job {0} does not exist")]
+    JobNotFound(i64),
+
+    #[error("run {0} does not exist")]
+    RunNotFound(i64),
+
+    /// A stored value could not be read back (edited by hand, or written by a newer version).
+    #[error("stored {field} has an unexpected value {value:?}: {expected}")]
+    Corrupt {
+        field: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+
+    /// A value does not fit the column (e.g. a number above i64::MAX).
+    #[error("{field} = {value} cannot be stored: {allowed}")]
+    OutOfRange {
+        field: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
+
+    /// The group-commit writer task is gone (its runtime shut down).
+    #[error("the delivery writer has stopped; the store must be reopened")]
+    WriterStopped,
+}

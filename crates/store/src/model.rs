@@ -1,0 +1,268 @@
+//! The values the store takes and returns.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// One webhook delivery, keyed by GitHub's `X-GitHub-Delivery` id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: String,
+    pub event: String,
+    pub action: Option<String>,
+}
+
+/// A delivery as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub event: String,
+    pub action: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Whether `record_delivery` stored the delivery or had already seen its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RecordOutcome {
+    /// First time this delivery id was seen: it and its jobs are committed.
+    New,
+    /// The id was recorded before; nothing was written.
+    Duplicate,
+}
+
+/// A job to put on the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewJob {
+    pub kind: String,
+    pub repo: String,
+    /// While a queued or running job has this key, another job with it is not enqueued.
+    pub dedupe_key: Option<String>,
+    pub payload: serde_json::Value,
+    /// Not claimable before this time; `None` means at once.
+    pub run_after: Option<DateTime<Utc>>,
+}
+
+impl NewJob {
+    pub fn new(
+        kind: impl Into<String>,
+        repo: impl Into<String>,
+        payload: serde_json::Value,
+    ) -> Self {
+        Self {
+            kind: kind.into(),
+            repo: repo.into(),
+            dedupe_key: None,
+            payload,
+            run_after: None,
+        }
+    }
+
+    pub fn with_dedupe_key(mut self, key: impl Into<String>) -> Self {
+        self.dedupe_key = Some(key.into());
+        self
+    }
+
+    pub fn with_run_after(mut self, at: DateTime<Utc>) -> Self {
+        self.run_after = Some(at);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "queued" => Ok(JobStatus::Queued),
+            "running" => Ok(JobStatus::Running),
+            "done" => Ok(JobStatus::Done),
+            "failed" => Ok(JobStatus::Failed),
+            other => Err(StoreError::Corrupt {
+                field: "jobs.status",
+                value: other.to_owned(),
+                expected: "one of queued, running, done, failed",
+            }),
+        }
+    }
+}
+
+/// A job as stored. `attempts` counts claims that were not released (the current one included).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub repo: String,
+    pub dedupe_key: Option<String>,
+    pub payload: serde_json::Value,
+    pub status: JobStatus,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_after: DateTime<Utc>,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What `fail` did with the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FailOutcome {
+    /// Back on the queue, claimable from `run_after`.
+    Retrying {
+        attempts: u32,
+        run_after: DateTime<Utc>,
+    },
+    /// Out of attempts: status `failed`, the error kept in `last_error`.
+    Failed { attempts: u32 },
+}
+
+/// Queue figures for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct QueueStats {
+    pub queued: u64,
+    /// Queued jobs whose `run_after` has passed.
+    pub due: u64,
+    pub running: u64,
+    pub failed: u64,
+    pub done: u64,
+    /// Age of the oldest due queued job (measured from its `run_after`).
+    pub oldest_due_age: Option<std::time::Duration>,
+}
+
+/// The issue ↔ deployment ↔ branch ↔ pull request link of one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestRecord {
+    pub repo: String,
+    pub issue: u64,
+    pub deployment: String,
+    pub branch: String,
+    pub pr: Option<u64>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    /// Interrupted (shutdown, lease lost) before it could finish.
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "running" => Ok(RunStatus::Running),
+            "succeeded" => Ok(RunStatus::Succeeded),
+            "failed" => Ok(RunStatus::Failed),
+            "cancelled" => Ok(RunStatus::Cancelled),
+            other => Err(StoreError::Corrupt {
+                field: "runs.status",
+                value: other.to_owned(),
+                expected: "one of running, succeeded, failed, cancelled",
+            }),
+        }
+    }
+}
+
+/// A Terraform run (plan, apply, destroy, ...) to record as started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRun {
+    pub repo: String,
+    pub pr: Option<u64>,
+    pub deployment: String,
+    /// "plan", "apply", "destroy", ...
+    pub kind: String,
+    pub sha: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Run {
+    pub id: i64,
+    pub repo: String,
+    pub pr: Option<u64>,
+    pub deployment: String,
+    pub kind: String,
+    pub sha: Option<String>,
+    pub status: RunStatus,
+    pub summary: Option<String>,
+    pub output: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Which runs `list_runs` returns, newest first. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    pub repo: Option<String>,
+    pub deployment: Option<String>,
+    pub pr: Option<u64>,
+    /// At most this many (default 100).
+    pub limit: Option<u32>,
+}
+
+/// A deployment lock: one pull request at a time may plan/apply a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lock {
+    pub repo: String,
+    pub deployment: String,
+    pub pr: u64,
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LockOutcome {
+    /// The caller's PR holds the lock (newly, or already did).
+    Acquired,
+    /// Another PR holds it.
+    HeldBy { pr: u64, since: DateTime<Utc> },
+}

@@ -1,0 +1,171 @@
+//! The `Store` handle: opening, health, and delivery recording.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
+
+use crate::backend::{Backend, ConnectOptions, with_pool};
+use crate::clock::{Clock, SystemClock, from_micros};
+use crate::error::Result;
+use crate::group_commit::{self, WriteRequest, Writer};
+use crate::model::{Delivery, DeliveryRecord, NewJob, RecordOutcome};
+
+/// Tuning of the store; `Default` suits the service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreOptions {
+    pub connect: ConnectOptions,
+    /// Most deliveries written in one group-commit transaction.
+    pub group_commit_max: usize,
+    /// Claims a job gets before `fail` marks it failed for good.
+    pub max_attempts: u32,
+    /// Retry delay after the first failed attempt; doubles with each attempt...
+    pub backoff_base: Duration,
+    /// ...up to this.
+    pub backoff_max: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            connect: ConnectOptions::default(),
+            group_commit_max: 512,
+            max_attempts: 5,
+            backoff_base: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Handle to the durable store. Cheap to clone; all clones share one pool and one
+/// group-commit writer, which stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub backend: Backend,
+    pub clock: Arc<dyn Clock>,
+    pub options: StoreOptions,
+    pub writer: mpsc::Sender<WriteRequest>,
+    /// Jitter for retry backoff.
+    pub rng: Mutex<fastrand::Rng>,
+    pub jobs_enqueued: Arc<Notify>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.inner.backend.name())
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens `sqlite://<path>` (file and parent directories created; WAL) or
+    /// `postgres://...`, and applies the migrations. Must run inside a tokio runtime: it
+    /// starts the group-commit writer task.
+    pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, StoreOptions::default(), Arc::new(SystemClock)).await
+    }
+
+    pub async fn connect_with(
+        url: &str,
+        options: StoreOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
+        let backend = Backend::open(url, &options.connect).await?;
+        let max_batch = options.group_commit_max.max(1);
+        let (sender, receiver) = mpsc::channel(max_batch * 4);
+        let jobs_enqueued = Arc::new(Notify::new());
+        let writer = Writer {
+            backend: backend.clone(),
+            clock: Arc::clone(&clock),
+            max_batch,
+            max_attempts: options.max_attempts,
+            jobs_enqueued: Arc::clone(&jobs_enqueued),
+        };
+        tokio::spawn(writer.run(receiver));
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend,
+                clock,
+                options,
+                writer: sender,
+                rng: Mutex::new(fastrand::Rng::new()),
+                jobs_enqueued,
+            }),
+        })
+    }
+
+    /// "sqlite" or "postgres".
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.backend.name()
+    }
+
+    /// Succeeds when the database answers a query.
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(&self.inner.backend, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Notified after a delivery commit (or `enqueue`) put jobs on the queue in this process;
+    /// workers wait on it between polls.
+    pub fn jobs_enqueued(&self) -> Arc<Notify> {
+        Arc::clone(&self.inner.jobs_enqueued)
+    }
+
+    /// Stores the delivery and its jobs in one transaction, shared with other deliveries
+    /// arriving at the same moment (group commit); returns after COMMIT. A delivery id seen
+    /// before is `Duplicate` and none of its jobs are inserted. A job whose dedupe key a
+    /// queued or running job already has is left out.
+    pub async fn record_delivery(
+        &self,
+        delivery: Delivery,
+        jobs: Vec<NewJob>,
+    ) -> Result<RecordOutcome> {
+        group_commit::submit(&self.inner.writer, delivery, jobs).await
+    }
+
+    pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>> {
+        let row: Option<(String, String, Option<String>, i64)> = with_pool!(&self.inner.backend, pool => {
+            sqlx::query_as(
+                "SELECT delivery_id, event, action, received_at FROM deliveries WHERE delivery_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(|(id, event, action, received_at)| {
+            Ok(DeliveryRecord {
+                id,
+                event,
+                action,
+                received_at: from_micros("deliveries.received_at", received_at)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn delivery_count(&self) -> Result<u64> {
+        let count: i64 = with_pool!(&self.inner.backend, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries").fetch_one(pool).await?
+        });
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    /// Closes the pool's connections (pending group commits still finish first only if
+    /// their callers are awaited before this).
+    pub async fn close(&self) {
+        self.inner.backend.close().await;
+    }
+
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+}
