@@ -296,11 +296,17 @@ fn assumptions(built: &Built, resolved: &DeploymentRequest, catalog: &Catalog) -
         ));
     }
     if draft.zone.is_none() {
-        let region = draft.region.as_deref().unwrap_or(catalog.default_region());
-        let why = if draft.region.is_some() {
-            format!("a zone of {region} offering {}", resolved.gpu_type)
-        } else {
-            format!("the request names no region; default region {region}")
+        let why = match draft.region.as_deref() {
+            Some(region) => format!("a zone of {region} offering {}", resolved.gpu_type),
+            None if resolved.region() == catalog.default_region() => format!(
+                "the request names no region; the default region is {}",
+                catalog.default_region()
+            ),
+            None => format!(
+                "the request names no region and the default region {} does not offer {}",
+                catalog.default_region(),
+                resolved.gpu_type
+            ),
         };
         out.push(format!("zone {} (default: {why})", resolved.zone));
     }

@@ -220,6 +220,15 @@ impl Scanner<'_> {
                 }
             } else if let Some(count) = self.count_word(i) {
                 let Some(head) = self.find_head(i + 1) else {
+                    // "8 L4 GPUs in total, 2 per VM": a bare count per VM counts GPUs.
+                    if !matches!(word, "a" | "an")
+                        && self.word(i + 1) == Some("per")
+                        && self.word(i + 2).is_some_and(is_vm_noun)
+                    {
+                        let written = self.written(i, i + 2);
+                        self.mentions.push_gpus_per_vm(count, written);
+                        self.roles[i] = Role::Used;
+                    }
                     continue;
                 };
                 // "a"/"an" only counts VMs ("a VM with 4 T4s"); "a GPU workload" or
@@ -265,6 +274,14 @@ impl Scanner<'_> {
             };
         }
         let count = parse_count(word)?;
+        // "half a dozen".
+        if word == "dozen"
+            && index >= 2
+            && self.word(index - 1) == Some("a")
+            && self.word(index - 2) == Some("half")
+        {
+            return Some(6);
+        }
         // "a couple of", "two dozen": the multiplier word carries the count.
         if matches!(word, "couple" | "pair" | "dozen")
             && index > 0
@@ -340,8 +357,14 @@ impl Scanner<'_> {
             j += 1;
         }
         let before = |back: usize| count_index.checked_sub(back).and_then(|i| self.word(i));
+        // "4 VMs with 2 GPUs", "each with 2 GPUs", "n1-standard-8 with 2 T4s".
+        let machine_before = count_index >= 2
+            && matches!(
+                self.roles[count_index - 2],
+                Role::Name(Name::MachineType(_))
+            );
         let joined_to_vms = matches!(before(1), Some("with" | "having" | "x" | "and" | "has"))
-            && (before(2).is_some_and(is_vm_noun) || before(2) == Some("each"));
+            && (before(2).is_some_and(is_vm_noun) || before(2) == Some("each") || machine_before);
         let each_before = before(1) == Some("each");
         let per_vm_before = before(2) == Some("per") && before(1).is_some_and(is_vm_noun);
         (joined_to_vms || each_before || per_vm_before, noun_index)
