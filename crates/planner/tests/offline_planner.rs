@@ -172,6 +172,10 @@ fn cases() -> Vec<Expect> {
             .vms(15)
             .gpu(T4)
             .per_vm(2),
+        case("Set up seven p4 boxes in us-central1")
+            .vms(7)
+            .gpu(P4)
+            .at("us-central1-"),
         case("I NEED 4 T4 GPUS IN US-EAST1")
             .vms(4)
             .gpu(T4)
