@@ -1,0 +1,242 @@
+//! Requests, runs and deployment locks.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, TestDb, test_options};
+use promptops_store::{LockOutcome, NewRun, RunFilter, RunStatus, StoreError};
+
+async fn lock_is_held_by_one_pr(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open(test_options()).await;
+    let since = db.clock.now_rounded();
+
+    assert_eq!(
+        store.acquire_lock("o/r", "gpu-a", 7).await.unwrap(),
+        LockOutcome::Acquired
+    );
+    db.clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        store.acquire_lock("o/r", "gpu-a", 8).await.unwrap(),
+        LockOutcome::HeldBy { pr: 7, since }
+    );
+    assert_eq!(
+        store.acquire_lock("o/r", "gpu-a", 7).await.unwrap(),
+        LockOutcome::Acquired
+    );
+    assert_eq!(
+        store.lock("o/r", "gpu-a").await.unwrap().unwrap().since,
+        since,
+        "re-acquiring keeps since"
+    );
+    // Other deployment and other repository are independent.
+    assert_eq!(
+        store.acquire_lock("o/r", "gpu-b", 8).await.unwrap(),
+        LockOutcome::Acquired
+    );
+    assert_eq!(
+        store.acquire_lock("o/other", "gpu-a", 8).await.unwrap(),
+        LockOutcome::Acquired
+    );
+
+    assert!(
+        !store.release_lock("o/r", "gpu-a", 8).await.unwrap(),
+        "only the holder releases"
+    );
+    assert_eq!(store.lock("o/r", "gpu-a").await.unwrap().unwrap().pr, 7);
+    assert!(store.release_lock("o/r", "gpu-a", 7).await.unwrap());
+    assert!(!store.release_lock("o/r", "gpu-a", 7).await.unwrap());
+    assert_eq!(
+        store.acquire_lock("o/r", "gpu-a", 8).await.unwrap(),
+        LockOutcome::Acquired
+    );
+
+    let removed = store.force_unlock("o/r", "gpu-a").await.unwrap().unwrap();
+    assert_eq!(removed.pr, 8);
+    assert!(store.force_unlock("o/r", "gpu-a").await.unwrap().is_none());
+    let all = store.list_locks(None).await.unwrap();
+    let names: Vec<_> = all
+        .iter()
+        .map(|l| (l.repo.as_str(), l.deployment.as_str(), l.pr))
+        .collect();
+    assert_eq!(names, [("o/other", "gpu-a", 8), ("o/r", "gpu-b", 8)]);
+    assert_eq!(store.list_locks(Some("o/r")).await.unwrap().len(), 1);
+}
+
+/// PRs racing for a free lock: exactly one wins, the others see it as the holder.
+async fn racing_prs_get_one_lock(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open(test_options()).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for pr in 1..=16_u64 {
+        let store = store.clone();
+        tasks.spawn(async move { (pr, store.acquire_lock("o/r", "race", pr).await.unwrap()) });
+    }
+    let mut winners = Vec::new();
+    let mut seen_holders = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            (pr, LockOutcome::Acquired) => winners.push(pr),
+            (_, LockOutcome::HeldBy { pr, .. }) => seen_holders.push(pr),
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    assert!(seen_holders.iter().all(|pr| *pr == winners[0]));
+    assert_eq!(
+        store.lock("o/r", "race").await.unwrap().unwrap().pr,
+        winners[0]
+    );
+}
+
+async fn requests_link_issue_branch_and_pr(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open(test_options()).await;
+    assert!(store.request_for_issue("o/r", 3).await.unwrap().is_none());
+
+    let created = store
+        .upsert_request("o/r", 3, "llm-a100", "promptops/issue-3", None)
+        .await
+        .unwrap();
+    assert_eq!((created.issue, created.pr), (3, None));
+    db.clock.advance(Duration::from_secs(5));
+    let with_pr = store
+        .upsert_request("o/r", 3, "llm-a100", "promptops/issue-3", Some(12))
+        .await
+        .unwrap();
+    assert_eq!(with_pr.pr, Some(12));
+    assert_eq!(with_pr.updated_at, db.clock.now_rounded());
+    // A later update that does not know the PR keeps it.
+    let renamed = store
+        .upsert_request("o/r", 3, "llm-h100", "promptops/issue-3", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.deployment.as_str(), renamed.pr),
+        ("llm-h100", Some(12))
+    );
+
+    let by_pr = store.request_for_pr("o/r", 12).await.unwrap().unwrap();
+    assert_eq!(
+        (by_pr.issue, by_pr.branch.as_str()),
+        (3, "promptops/issue-3")
+    );
+    assert!(store.request_for_pr("o/other", 12).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .request_for_deployment("o/r", "llm-h100")
+            .await
+            .unwrap()
+            .unwrap()
+            .issue,
+        3
+    );
+    assert_eq!(
+        store.request_for_issue("o/r", 3).await.unwrap().unwrap(),
+        renamed
+    );
+
+    store
+        .upsert_request("o/s", 1, "x", "promptops/issue-1", None)
+        .await
+        .unwrap();
+    assert_eq!(store.list_requests(None).await.unwrap().len(), 2);
+    assert_eq!(
+        store.list_requests(Some("o/s")).await.unwrap()[0].deployment,
+        "x"
+    );
+    assert!(matches!(
+        store.upsert_request("o/r", u64::MAX, "x", "b", None).await,
+        Err(StoreError::OutOfRange { field: "issue", .. })
+    ));
+}
+
+async fn runs_are_recorded_and_listed(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open(test_options()).await;
+    let started = db.clock.now_rounded();
+    let plan = store
+        .insert_run(&NewRun {
+            repo: "o/r".into(),
+            pr: Some(12),
+            deployment: "llm".into(),
+            kind: "plan".into(),
+            sha: Some("abc123".into()),
+        })
+        .await
+        .unwrap();
+    db.clock.advance(Duration::from_secs(90));
+    let apply = store
+        .insert_run(&NewRun {
+            repo: "o/r".into(),
+            pr: None,
+            deployment: "other".into(),
+            kind: "apply".into(),
+            sha: None,
+        })
+        .await
+        .unwrap();
+
+    let running = store.run(plan).await.unwrap().unwrap();
+    assert_eq!(
+        (running.status, running.started_at, running.finished_at),
+        (RunStatus::Running, started, None)
+    );
+
+    store
+        .finish_run(plan, RunStatus::Succeeded, "Plan: 2 to add", "masked ***")
+        .await
+        .unwrap();
+    let finished = store.run(plan).await.unwrap().unwrap();
+    assert_eq!(finished.status, RunStatus::Succeeded);
+    assert_eq!(finished.summary.as_deref(), Some("Plan: 2 to add"));
+    assert_eq!(finished.output.as_deref(), Some("masked ***"));
+    assert_eq!(finished.finished_at, Some(db.clock.now_rounded()));
+    assert!(matches!(
+        store.finish_run(424_242, RunStatus::Failed, "", "").await,
+        Err(StoreError::RunNotFound(424_242))
+    ));
+
+    let all = store.list_runs(&RunFilter::default()).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [apply, plan],
+        "newest first"
+    );
+    let for_pr = store
+        .list_runs(&RunFilter {
+            pr: Some(12),
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(for_pr.len(), 1);
+    assert_eq!(for_pr[0].sha.as_deref(), Some("abc123"));
+    let for_deployment = store
+        .list_runs(&RunFilter {
+            repo: Some("o/r".into()),
+            deployment: Some("other".into()),
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        for_deployment.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [apply]
+    );
+    let limited = store
+        .list_runs(&RunFilter {
+            limit: Some(1),
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+}
+
+on_both_backends!(
+    lock_is_held_by_one_pr,
+    racing_prs_get_one_lock,
+    requests_link_issue_branch_and_pr,
+    runs_are_recorded_and_listed,
+);
