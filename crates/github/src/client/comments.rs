@@ -1,0 +1,186 @@
+//! Issue and pull-request comments, each carrying a hidden key marker.
+
+use http::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::marker::{self, GITHUB_COMMENT_LIMIT_CHARS};
+use super::transport::Sent;
+use super::{CommentInfo, GithubError, RepoApi, Result, repo_route};
+
+#[derive(Deserialize)]
+struct UserJson {
+    login: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct CommentJson {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+    user: Option<UserJson>,
+    #[serde(default)]
+    html_url: String,
+}
+
+impl From<CommentJson> for CommentInfo {
+    fn from(c: CommentJson) -> Self {
+        let body = c.body.unwrap_or_default();
+        let key = marker::key_of(&body).map(str::to_string);
+        let (author, author_type) = c.user.map(|u| (u.login, u.kind)).unwrap_or_default();
+        CommentInfo {
+            id: c.id,
+            body,
+            author,
+            author_type,
+            html_url: c.html_url,
+            key,
+        }
+    }
+}
+
+fn check_length(operation: &str, body: &str) -> Result<()> {
+    let n = body.chars().count();
+    if n > GITHUB_COMMENT_LIMIT_CHARS {
+        return Err(GithubError::Invalid {
+            operation: operation.to_string(),
+            message: format!(
+                "comment body is {n} characters with its marker; GitHub allows {GITHUB_COMMENT_LIMIT_CHARS} (split it first)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+impl RepoApi {
+    /// Every comment on an issue or pull request, oldest first.
+    pub async fn list_comments(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+    ) -> Result<Vec<CommentInfo>> {
+        let route = format!("{}/issues/{issue}/comments", repo_route(owner, repo));
+        let all: Vec<CommentJson> = self
+            .t
+            .get_all(&format!("list comments on #{issue}"), &route, &[])
+            .await?;
+        Ok(all.into_iter().map(Into::into).collect())
+    }
+
+    /// The App's own latest comment on `issue` carrying `key`.
+    pub async fn find_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+        key: &str,
+    ) -> Result<Option<CommentInfo>> {
+        let bot = self.bot_login().await?;
+        let comments = self.list_comments(owner, repo, issue).await?;
+        Ok(comments
+            .into_iter()
+            .rev()
+            .find(|c| c.key.as_deref() == Some(key) && c.author.eq_ignore_ascii_case(&bot)))
+    }
+
+    /// Posts a comment; returns its id. The body gets a hidden marker (a fresh key unless it
+    /// already ends with one), so that when GitHub's answer is lost the retry finds the
+    /// comment instead of posting it twice.
+    pub async fn create_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+        body: &str,
+    ) -> Result<u64> {
+        let key = marker::key_of(body)
+            .map(str::to_string)
+            .unwrap_or_else(marker::fresh_key);
+        self.post_comment(owner, repo, issue, &key, body).await
+    }
+
+    /// The comment for `key` on `issue`: the App's existing one is updated in place (when its
+    /// text differs), otherwise one is posted. Returns the comment id and whether it was new.
+    /// Use stable keys such as `plan:<deployment>` so re-plans replace rather than pile up.
+    pub async fn upsert_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+        key: &str,
+        body: &str,
+    ) -> Result<(u64, bool)> {
+        marker::check_key(key).map_err(|message| GithubError::Invalid {
+            operation: format!("comment on #{issue}"),
+            message,
+        })?;
+        match self.find_comment(owner, repo, issue, key).await? {
+            Some(existing) => {
+                let full = marker::with_marker(body, key);
+                if existing.body != full {
+                    self.update_comment(owner, repo, existing.id, &full).await?;
+                }
+                Ok((existing.id, false))
+            }
+            None => Ok((
+                self.post_comment(owner, repo, issue, key, body).await?,
+                true,
+            )),
+        }
+    }
+
+    async fn post_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue: u64,
+        key: &str,
+        body: &str,
+    ) -> Result<u64> {
+        let op = format!("comment on #{issue}");
+        marker::check_key(key).map_err(|message| GithubError::Invalid {
+            operation: op.clone(),
+            message,
+        })?;
+        let full = marker::with_marker(body, key);
+        check_length(&op, &full)?;
+        let route = format!("{}/issues/{issue}/comments", repo_route(owner, repo));
+        let payload = json!({ "body": full });
+        let settled = async || {
+            Ok(self
+                .find_comment(owner, repo, issue, key)
+                .await?
+                .map(|c| c.id))
+        };
+        match self
+            .t
+            .send_create(&op, Method::POST, &route, Some(&payload), settled)
+            .await?
+        {
+            Sent::AlreadyDone(id) => Ok(id),
+            Sent::Answer(a) => Ok(a.success_json::<CommentJson>(&op)?.id),
+        }
+    }
+
+    /// Replaces a comment's body with the REST API's `PATCH` (octocrab's own `update_comment`
+    /// sends `POST`). The body is sent as given: keep the marker in it to find it again.
+    pub async fn update_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+        body: &str,
+    ) -> Result<()> {
+        let op = format!("update comment {comment_id}");
+        check_length(&op, body)?;
+        let route = format!("{}/issues/comments/{comment_id}", repo_route(owner, repo));
+        self.t
+            .send(&op, Method::PATCH, &route, Some(&json!({ "body": body })))
+            .await?
+            .success_json::<CommentJson>(&op)
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,183 @@
+//! The GitHub App client: App JWT auth and installation tokens through octocrab (cached and
+//! refreshed by octocrab's installation client), raw REST routes for the operations the bot
+//! needs, and our own retry policy.
+//!
+//! Creating requests are made safe to retry: before re-sending a create whose answer was
+//! lost (5xx, dropped connection), the client looks for what it would have created: the open
+//! PR for the head branch, the comment carrying the same hidden marker, the branch, the check
+//! run with the same `external_id`, or the file already holding the content.
+
+mod checks;
+mod comments;
+mod error;
+pub mod marker;
+mod pulls;
+mod repo;
+mod retry;
+mod transport;
+mod types;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use octocrab::Octocrab;
+use octocrab::models::{AppId, InstallationId};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::OnceCell;
+
+pub use error::{GithubError, Result};
+pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
+pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
+pub use transport::Answer;
+pub use types::{
+    AppInfo, BranchState, CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, CommentInfo,
+    FileContent, FileWrite, IssueInfo, NewCheckRun, NewPullRequest, ParsePermissionError,
+    Permission, PullRequestInfo, PullRequestUpdate,
+};
+
+use transport::Transport;
+
+/// The App: authenticates with a JWT signed by its private key, and hands out per-installation
+/// API handles. Cheap to share (`Arc` inside); build it once per process.
+pub struct GithubApp {
+    app: Transport,
+    app_id: u64,
+    installations: Mutex<HashMap<u64, Arc<Octocrab>>>,
+    bot_login: Arc<OnceCell<String>>,
+}
+
+impl GithubApp {
+    /// `api_url` is `GITHUB_API_URL` (e.g. `https://api.github.com`, a GHES `/api/v3` URL, or
+    /// a test server). Must be called inside a Tokio runtime (octocrab spawns its worker).
+    pub fn new(api_url: &str, app_id: u64, private_key_pem: &SecretString) -> Result<GithubApp> {
+        let parsed = url::Url::parse(api_url).map_err(|e| {
+            GithubError::Config(format!("GITHUB_API_URL {api_url:?} is not a URL: {e}"))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(GithubError::Config(format!(
+                "GITHUB_API_URL {api_url:?} must start with https:// (or http:// for a local server)"
+            )));
+        }
+        let key =
+            jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.expose_secret().as_bytes())
+                .map_err(|e| {
+                    GithubError::Config(format!(
+                        "the GitHub App private key is not an RSA private key in PEM form: {e}"
+                    ))
+                })?;
+        let octo = Octocrab::builder()
+            .base_uri(api_url.trim_end_matches('/'))
+            .map_err(|e| GithubError::Config(format!("GITHUB_API_URL {api_url:?}: {e}")))?
+            .app(AppId(app_id), key)
+            .build()
+            .map_err(|e| GithubError::Config(format!("building the GitHub client: {e}")))?;
+        Ok(GithubApp {
+            app: Transport {
+                octo: Arc::new(octo),
+                policy: RetryPolicy::default(),
+                sleeper: Arc::new(TokioSleeper),
+            },
+            app_id,
+            installations: Mutex::new(HashMap::new()),
+            bot_login: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// Replaces the retry policy (for every installation handle made afterwards).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.app.policy = policy;
+        self
+    }
+
+    /// Replaces how the client waits (tests record waits instead of sleeping).
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.app.sleeper = sleeper;
+        self
+    }
+
+    pub fn app_id(&self) -> u64 {
+        self.app_id
+    }
+
+    /// `GET /app`: proves the App id and key are accepted.
+    pub async fn app_info(&self) -> Result<AppInfo> {
+        self.app.get_json("get the App", "/app").await
+    }
+
+    /// The API as installation `installation_id`. Its token is minted on first use, cached,
+    /// and refreshed before it expires; handles for the same installation share it.
+    pub fn installation(&self, installation_id: u64) -> Result<RepoApi> {
+        let octo = {
+            let mut map = self
+                .installations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match map.get(&installation_id) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = Arc::new(
+                        self.app
+                            .octo
+                            .installation(InstallationId(installation_id))
+                            .map_err(|e| {
+                                GithubError::Config(format!("installation {installation_id}: {e}"))
+                            })?,
+                    );
+                    map.insert(installation_id, o.clone());
+                    o
+                }
+            }
+        };
+        Ok(RepoApi {
+            t: Transport {
+                octo,
+                policy: self.app.policy.clone(),
+                sleeper: self.app.sleeper.clone(),
+            },
+            app: self.app.clone(),
+            installation_id,
+            bot_login: self.bot_login.clone(),
+        })
+    }
+}
+
+/// Repository operations as one installation. Every operation takes the repository's
+/// `owner` and `repo` name.
+#[derive(Clone)]
+pub struct RepoApi {
+    t: Transport,
+    app: Transport,
+    installation_id: u64,
+    bot_login: Arc<OnceCell<String>>,
+}
+
+impl RepoApi {
+    pub fn installation_id(&self) -> u64 {
+        self.installation_id
+    }
+
+    /// The login the App writes as, `<slug>[bot]` (looked up once with `GET /app`).
+    pub async fn bot_login(&self) -> Result<String> {
+        let login = self
+            .bot_login
+            .get_or_try_init(|| async {
+                let info: AppInfo = self.app.get_json("get the App", "/app").await?;
+                let slug = info.slug.ok_or_else(|| GithubError::Decode {
+                    operation: "get the App".to_string(),
+                    message: "no slug in GET /app".to_string(),
+                })?;
+                Ok::<_, GithubError>(format!("{slug}[bot]"))
+            })
+            .await?;
+        Ok(login.clone())
+    }
+}
+
+/// `/repos/{owner}/{repo}` with both parts encoded.
+fn repo_route(owner: &str, repo: &str) -> String {
+    format!(
+        "/repos/{}/{}",
+        transport::enc_segment(owner),
+        transport::enc_segment(repo)
+    )
+}

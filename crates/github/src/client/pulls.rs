@@ -1,0 +1,209 @@
+//! Pull requests and issues.
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::transport::{Sent, query};
+use super::{
+    IssueInfo, NewPullRequest, PullRequestInfo, PullRequestUpdate, RepoApi, Result, repo_route,
+};
+
+#[derive(Deserialize)]
+struct UserJson {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct RepoName {
+    full_name: String,
+}
+
+#[derive(Deserialize)]
+struct EndJson {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    sha: String,
+    repo: Option<RepoName>,
+}
+
+#[derive(Deserialize)]
+struct PullJson {
+    number: u64,
+    title: String,
+    body: Option<String>,
+    state: String,
+    html_url: String,
+    head: EndJson,
+    base: EndJson,
+    #[serde(default)]
+    merged: bool,
+    merged_at: Option<String>,
+    merge_commit_sha: Option<String>,
+    #[serde(default)]
+    draft: bool,
+    user: UserJson,
+}
+
+impl From<PullJson> for PullRequestInfo {
+    fn from(p: PullJson) -> Self {
+        PullRequestInfo {
+            number: p.number,
+            title: p.title,
+            body: p.body,
+            state: p.state,
+            html_url: p.html_url,
+            head_ref: p.head.git_ref,
+            head_sha: p.head.sha,
+            head_repo: p.head.repo.map(|r| r.full_name),
+            base_ref: p.base.git_ref,
+            // List answers carry `merged_at` but not `merged`.
+            merged: p.merged || p.merged_at.is_some(),
+            merge_commit_sha: p.merge_commit_sha,
+            draft: p.draft,
+            author: p.user.login,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LabelJson {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct IssueJson {
+    number: u64,
+    title: String,
+    body: Option<String>,
+    state: String,
+    user: UserJson,
+    #[serde(default)]
+    labels: Vec<LabelJson>,
+    pull_request: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct FileJson {
+    filename: String,
+}
+
+impl RepoApi {
+    /// The open pull request whose head is `head_branch` in this repository, if any.
+    pub async fn find_open_pr(
+        &self,
+        owner: &str,
+        repo: &str,
+        head_branch: &str,
+    ) -> Result<Option<PullRequestInfo>> {
+        let head = format!("{owner}:{head_branch}");
+        let route = format!(
+            "{}/pulls{}",
+            repo_route(owner, repo),
+            query(&[("state", "open"), ("head", &head)])
+        );
+        let found: Vec<PullJson> = self
+            .t
+            .get_json(&format!("find the open PR from {head_branch}"), &route)
+            .await?;
+        Ok(found.into_iter().next().map(Into::into))
+    }
+
+    /// Opens a pull request. If one is already open from the same head branch (including one
+    /// opened by an earlier attempt whose answer was lost), that one is returned.
+    pub async fn create_pr(
+        &self,
+        owner: &str,
+        repo: &str,
+        new: &NewPullRequest,
+    ) -> Result<PullRequestInfo> {
+        let op = format!("open a PR from {} into {}", new.head, new.base);
+        let route = format!("{}/pulls", repo_route(owner, repo));
+        let body =
+            json!({ "title": new.title, "head": new.head, "base": new.base, "body": new.body });
+        let settled = async || self.find_open_pr(owner, repo, &new.head).await;
+        let answer = match self
+            .t
+            .send_create(&op, Method::POST, &route, Some(&body), settled)
+            .await?
+        {
+            Sent::AlreadyDone(pr) => return Ok(pr),
+            Sent::Answer(a) => a,
+        };
+        if answer.is_success() {
+            return Ok(answer.json::<PullJson>(&op)?.into());
+        }
+        if answer.status == StatusCode::UNPROCESSABLE_ENTITY
+            && answer.message().contains("already exists")
+            && let Some(pr) = self.find_open_pr(owner, repo, &new.head).await?
+        {
+            return Ok(pr);
+        }
+        Err(answer.error(&op))
+    }
+
+    pub async fn get_pr(&self, owner: &str, repo: &str, number: u64) -> Result<PullRequestInfo> {
+        let route = format!("{}/pulls/{number}", repo_route(owner, repo));
+        let p: PullJson = self
+            .t
+            .get_json(&format!("read PR #{number}"), &route)
+            .await?;
+        Ok(p.into())
+    }
+
+    /// Changes a pull request's title, body or state (safe to repeat).
+    pub async fn update_pr(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        update: &PullRequestUpdate,
+    ) -> Result<PullRequestInfo> {
+        let op = format!("update PR #{number}");
+        let mut body = Map::new();
+        if let Some(t) = &update.title {
+            body.insert("title".into(), json!(t));
+        }
+        if let Some(b) = &update.body {
+            body.insert("body".into(), json!(b));
+        }
+        if let Some(s) = &update.state {
+            body.insert("state".into(), json!(s));
+        }
+        let route = format!("{}/pulls/{number}", repo_route(owner, repo));
+        let p: PullJson = self
+            .t
+            .send(&op, Method::PATCH, &route, Some(&Value::Object(body)))
+            .await?
+            .success_json(&op)?;
+        Ok(p.into())
+    }
+
+    /// Paths the pull request changes (added, modified, removed, renamed).
+    pub async fn pr_files(&self, owner: &str, repo: &str, number: u64) -> Result<Vec<String>> {
+        let route = format!("{}/pulls/{number}/files", repo_route(owner, repo));
+        let files: Vec<FileJson> = self
+            .t
+            .get_all(&format!("list files of PR #{number}"), &route, &[])
+            .await?;
+        Ok(files.into_iter().map(|f| f.filename).collect())
+    }
+
+    /// An issue (or the issue side of a pull request).
+    pub async fn get_issue(&self, owner: &str, repo: &str, number: u64) -> Result<IssueInfo> {
+        let route = format!("{}/issues/{number}", repo_route(owner, repo));
+        let i: IssueJson = self
+            .t
+            .get_json(&format!("read issue #{number}"), &route)
+            .await?;
+        Ok(IssueInfo {
+            number: i.number,
+            title: i.title,
+            body: i.body,
+            state: i.state,
+            author: i.user.login,
+            labels: i.labels.into_iter().map(|l| l.name).collect(),
+            is_pull_request: i.pull_request.is_some(),
+        })
+    }
+}

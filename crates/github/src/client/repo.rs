@@ -1,0 +1,393 @@
+//! Repository, contents, branches, permissions and tarballs.
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::transport::{Sent, enc_path, enc_segment, query};
+use super::{
+    BranchState, FileContent, FileWrite, GithubError, Permission, RepoApi, Result, repo_route,
+};
+
+#[derive(Deserialize)]
+struct RepoJson {
+    default_branch: String,
+}
+
+#[derive(Deserialize)]
+struct RefJson {
+    object: RefObject,
+}
+
+#[derive(Deserialize)]
+struct RefObject {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct ContentJson {
+    #[serde(rename = "type")]
+    kind: String,
+    sha: String,
+    content: Option<String>,
+    encoding: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CommitWrite {
+    commit: CommitSha,
+}
+
+#[derive(Deserialize)]
+struct CommitSha {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct PermissionJson {
+    permission: Option<String>,
+    role_name: Option<String>,
+}
+
+impl RepoApi {
+    /// The repository's default branch.
+    pub async fn default_branch(&self, owner: &str, repo: &str) -> Result<String> {
+        let r: RepoJson = self
+            .t
+            .get_json("get the repository", &repo_route(owner, repo))
+            .await?;
+        Ok(r.default_branch)
+    }
+
+    /// A file's text at `git_ref` (branch, tag or SHA); `None` when there is no such file.
+    pub async fn get_file(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<FileContent>> {
+        let op = format!("read {path} at {git_ref}");
+        let route = format!(
+            "{}/contents/{}{}",
+            repo_route(owner, repo),
+            enc_path(path),
+            query(&[("ref", git_ref)])
+        );
+        let Some(v) = self.t.get_optional::<Value>(&op, &route).await? else {
+            return Ok(None);
+        };
+        let decode_err = |message: String| GithubError::Decode {
+            operation: op.clone(),
+            message,
+        };
+        if v.is_array() {
+            return Err(decode_err(format!("{path} is a directory, not a file")));
+        }
+        let c: ContentJson =
+            serde_json::from_value(v).map_err(|e| decode_err(format!("file entry: {e}")))?;
+        if c.kind != "file" {
+            return Err(decode_err(format!("{path} is a {}, not a file", c.kind)));
+        }
+        if c.encoding.as_deref() != Some("base64") {
+            return Err(decode_err(format!(
+                "content comes as {:?}, not base64 (files over 1 MB have no inline content)",
+                c.encoding
+            )));
+        }
+        let cleaned: String = c.content.unwrap_or_default().split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(cleaned)
+            .map_err(|e| decode_err(format!("content is not base64: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| decode_err(format!("{path} is not UTF-8 text")))?;
+        Ok(Some(FileContent { text, sha: c.sha }))
+    }
+
+    /// The SHA a branch points at; `None` when it does not exist.
+    pub async fn branch_head(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Result<Option<String>> {
+        let route = format!(
+            "{}/git/ref/heads/{}",
+            repo_route(owner, repo),
+            enc_path(branch)
+        );
+        let r: Option<RefJson> = self
+            .t
+            .get_optional(&format!("read branch {branch}"), &route)
+            .await?;
+        Ok(r.map(|r| r.object.sha))
+    }
+
+    /// Creates `branch` at `from_sha` unless it exists (an existing branch is left as it is).
+    pub async fn ensure_branch(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        from_sha: &str,
+    ) -> Result<BranchState> {
+        if let Some(head_sha) = self.branch_head(owner, repo, branch).await? {
+            return Ok(BranchState {
+                head_sha,
+                created: false,
+            });
+        }
+        let op = format!("create branch {branch}");
+        let body = json!({ "ref": format!("refs/heads/{branch}"), "sha": from_sha });
+        let route = format!("{}/git/refs", repo_route(owner, repo));
+        let settled = async || {
+            Ok(self
+                .branch_head(owner, repo, branch)
+                .await?
+                .map(|head_sha| BranchState {
+                    head_sha,
+                    created: true,
+                }))
+        };
+        let answer = match self
+            .t
+            .send_create(&op, Method::POST, &route, Some(&body), settled)
+            .await?
+        {
+            Sent::AlreadyDone(state) => return Ok(state),
+            Sent::Answer(a) => a,
+        };
+        if answer.is_success() {
+            let r: RefJson = answer.json(&op)?;
+            return Ok(BranchState {
+                head_sha: r.object.sha,
+                created: true,
+            });
+        }
+        if answer.status == StatusCode::UNPROCESSABLE_ENTITY
+            && answer.message().contains("already exists")
+            && let Some(head_sha) = self.branch_head(owner, repo, branch).await?
+        {
+            return Ok(BranchState {
+                head_sha,
+                created: false,
+            });
+        }
+        Err(answer.error(&op))
+    }
+
+    /// Moves `branch` to `sha` (`force` allows a non-fast-forward move).
+    pub async fn update_branch(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        sha: &str,
+        force: bool,
+    ) -> Result<()> {
+        let op = format!("move branch {branch} to {sha}");
+        let route = format!(
+            "{}/git/refs/heads/{}",
+            repo_route(owner, repo),
+            enc_path(branch)
+        );
+        let body = json!({ "sha": sha, "force": force });
+        self.t
+            .send(&op, Method::PATCH, &route, Some(&body))
+            .await?
+            .success_json::<Value>(&op)
+            .map(|_| ())
+    }
+
+    /// Commits `content` at `path` on `branch`. No commit when the file already holds exactly
+    /// this content, so repeating the call is harmless.
+    pub async fn put_file(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        path: &str,
+        content: &str,
+        message: &str,
+    ) -> Result<FileWrite> {
+        let op = format!("write {path} on {branch}");
+        let route = format!("{}/contents/{}", repo_route(owner, repo), enc_path(path));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(content);
+        let mut last = None;
+        // Each round re-reads the file, so a 409 (someone else changed it) is retried with the new SHA.
+        for _ in 0..self.t.policy.max_attempts.max(1) {
+            let current = self.get_file(owner, repo, path, branch).await?;
+            if current.as_ref().is_some_and(|c| c.text == content) {
+                return Ok(FileWrite::Unchanged);
+            }
+            let mut body = json!({ "message": message, "content": encoded, "branch": branch });
+            if let Some(c) = &current {
+                body["sha"] = json!(c.sha);
+            }
+            let settled = async || {
+                self.took_effect(owner, repo, branch, path, Some(content))
+                    .await
+            };
+            let answer = match self
+                .t
+                .send_create(&op, Method::PUT, &route, Some(&body), settled)
+                .await?
+            {
+                Sent::AlreadyDone(w) => return Ok(w),
+                Sent::Answer(a) => a,
+            };
+            if answer.is_success() {
+                let w: CommitWrite = answer.json(&op)?;
+                return Ok(FileWrite::Committed {
+                    commit_sha: w.commit.sha,
+                });
+            }
+            let raced = answer.status == StatusCode::CONFLICT
+                || (answer.status == StatusCode::UNPROCESSABLE_ENTITY
+                    && answer.message().contains("sha"));
+            if !raced {
+                return Err(answer.error(&op));
+            }
+            last = Some(answer.error(&op));
+        }
+        Err(last.unwrap_or_else(|| GithubError::Invalid {
+            operation: op,
+            message: "no attempt was made".to_string(),
+        }))
+    }
+
+    /// Deletes `path` on `branch`; `Unchanged` when it is already absent.
+    pub async fn delete_file(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        path: &str,
+        message: &str,
+    ) -> Result<FileWrite> {
+        let op = format!("delete {path} on {branch}");
+        let route = format!("{}/contents/{}", repo_route(owner, repo), enc_path(path));
+        let mut last = None;
+        for _ in 0..self.t.policy.max_attempts.max(1) {
+            let Some(current) = self.get_file(owner, repo, path, branch).await? else {
+                return Ok(FileWrite::Unchanged);
+            };
+            let body = json!({ "message": message, "sha": current.sha, "branch": branch });
+            let settled = async || self.took_effect(owner, repo, branch, path, None).await;
+            let answer = match self
+                .t
+                .send_create(&op, Method::DELETE, &route, Some(&body), settled)
+                .await?
+            {
+                Sent::AlreadyDone(w) => return Ok(w),
+                Sent::Answer(a) => a,
+            };
+            if answer.is_success() {
+                let w: CommitWrite = answer.json(&op)?;
+                return Ok(FileWrite::Committed {
+                    commit_sha: w.commit.sha,
+                });
+            }
+            if answer.status != StatusCode::CONFLICT && answer.status != StatusCode::NOT_FOUND {
+                return Err(answer.error(&op));
+            }
+            last = Some(answer.error(&op));
+        }
+        Err(last.unwrap_or_else(|| GithubError::Invalid {
+            operation: op,
+            message: "no attempt was made".to_string(),
+        }))
+    }
+
+    /// After a lost answer: whether `path` on `branch` now holds `content` (`None`: is absent).
+    async fn took_effect(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        path: &str,
+        content: Option<&str>,
+    ) -> Result<Option<FileWrite>> {
+        let now = self.get_file(owner, repo, path, branch).await?;
+        let done = match (content, &now) {
+            (Some(want), Some(have)) => have.text == want,
+            (None, None) => true,
+            _ => false,
+        };
+        if !done {
+            return Ok(None);
+        }
+        let head = self.branch_head(owner, repo, branch).await?;
+        Ok(Some(match head {
+            Some(commit_sha) => FileWrite::Committed { commit_sha },
+            None => FileWrite::Unchanged,
+        }))
+    }
+
+    /// `user`'s role on the repository (`None` for someone without access).
+    pub async fn collaborator_permission(
+        &self,
+        owner: &str,
+        repo: &str,
+        user: &str,
+    ) -> Result<Permission> {
+        let op = format!("read {user}'s permission");
+        let route = format!(
+            "{}/collaborators/{}/permission",
+            repo_route(owner, repo),
+            enc_segment(user)
+        );
+        let Some(p) = self.t.get_optional::<PermissionJson>(&op, &route).await? else {
+            return Ok(Permission::None);
+        };
+        // `role_name` is precise (maintain, triage); `permission` is the legacy base role.
+        let parsed = p
+            .role_name
+            .as_deref()
+            .and_then(|r| r.parse().ok())
+            .or_else(|| p.permission.as_deref().and_then(|r| r.parse().ok()));
+        parsed.ok_or_else(|| GithubError::Decode {
+            operation: op,
+            message: format!(
+                "unknown permission (role_name {:?}, permission {:?})",
+                p.role_name, p.permission
+            ),
+        })
+    }
+
+    /// The repository at `git_ref` as GitHub's gzip'd tarball (one top-level directory
+    /// `<owner>-<repo>-<short sha>/`, preceded by a `pax_global_header` entry).
+    pub async fn download_tarball(&self, owner: &str, repo: &str, git_ref: &str) -> Result<Bytes> {
+        let op = format!("download the tarball of {git_ref}");
+        let route = format!("{}/tarball/{}", repo_route(owner, repo), enc_path(git_ref));
+        let mut answer = self.t.send(&op, Method::GET, &route, None).await?;
+        if answer.status.is_redirection() {
+            // Normally followed inside octocrab; follow by hand if it was not.
+            let location = answer
+                .headers
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .ok_or_else(|| GithubError::Decode {
+                    operation: op.clone(),
+                    message: format!("{} without a Location header", answer.status),
+                })?;
+            answer = self.t.send(&op, Method::GET, &location, None).await?;
+        }
+        if !answer.is_success() {
+            return Err(answer.error(&op));
+        }
+        if !answer.body.starts_with(&[0x1f, 0x8b]) {
+            return Err(GithubError::Decode {
+                operation: op,
+                message: format!(
+                    "expected a gzip tarball, got {} bytes of something else",
+                    answer.body.len()
+                ),
+            });
+        }
+        Ok(answer.body)
+    }
+}

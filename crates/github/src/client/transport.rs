@@ -1,0 +1,282 @@
+//! Raw requests through octocrab (auth, base URL, redirects, installation-token caching),
+//! driven by our retry policy.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::BodyExt;
+use octocrab::Octocrab;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::error::{GithubError, Result};
+use super::retry::{RetryPolicy, Sleeper, Verdict, classify};
+
+/// An answer, fully read.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    pub fn json<T: DeserializeOwned>(&self, operation: &str) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| GithubError::Decode {
+            operation: operation.to_string(),
+            message: format!("{e} (status {}, {} bytes)", self.status, self.body.len()),
+        })
+    }
+
+    /// GitHub's `message`, with the `errors[].message` details it sometimes adds.
+    pub fn message(&self) -> String {
+        let Ok(v) = serde_json::from_slice::<Value>(&self.body) else {
+            let text = String::from_utf8_lossy(&self.body);
+            return text.chars().take(300).collect();
+        };
+        let mut msg = v["message"].as_str().unwrap_or("").to_string();
+        if let Some(errors) = v["errors"].as_array() {
+            for e in errors {
+                let detail = e["message"].as_str().map(str::to_string).or_else(|| {
+                    e["field"]
+                        .as_str()
+                        .map(|f| format!("{f} {}", e["code"].as_str().unwrap_or("invalid")))
+                });
+                if let Some(d) = detail {
+                    msg.push_str("; ");
+                    msg.push_str(&d);
+                }
+            }
+        }
+        msg
+    }
+
+    pub fn error(&self, operation: &str) -> GithubError {
+        GithubError::Api {
+            operation: operation.to_string(),
+            status: self.status.as_u16(),
+            message: self.message(),
+        }
+    }
+
+    /// The answer as `T` when it is a success, else the error it carries.
+    pub fn success_json<T: DeserializeOwned>(&self, operation: &str) -> Result<T> {
+        if self.is_success() {
+            self.json(operation)
+        } else {
+            Err(self.error(operation))
+        }
+    }
+}
+
+/// Either GitHub's answer, or what a look-up found after an attempt whose answer was lost.
+pub enum Sent<T> {
+    Answer(Answer),
+    AlreadyDone(T),
+}
+
+/// Characters left as they are in a path: unreserved ones and `/`.
+const PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Percent-encodes a repository path or branch name for use in a URL path.
+pub fn enc_path(p: &str) -> String {
+    utf8_percent_encode(p, PATH).to_string()
+}
+
+/// Percent-encodes one path segment (no `/` allowed through).
+pub fn enc_segment(p: &str) -> String {
+    utf8_percent_encode(p, NON_ALPHANUMERIC).to_string()
+}
+
+/// `?k=v&...` with values encoded.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    format!("?{}", s.finish())
+}
+
+#[derive(Clone)]
+pub struct Transport {
+    pub octo: Arc<Octocrab>,
+    pub policy: RetryPolicy,
+    pub sleeper: Arc<dyn Sleeper>,
+}
+
+fn retryable_transport_error(e: &octocrab::Error) -> bool {
+    match e {
+        // Minting the installation token failed with a server error.
+        octocrab::Error::GitHub { source, .. } => source.status_code.is_server_error(),
+        octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. } => true,
+        _ => false,
+    }
+}
+
+impl Transport {
+    async fn once(
+        &self,
+        method: &Method,
+        route: &str,
+        body: Option<&Value>,
+    ) -> std::result::Result<Answer, octocrab::Error> {
+        let resp = match *method {
+            Method::GET => self.octo._get(route).await?,
+            Method::POST => self.octo._post(route, body).await?,
+            Method::PUT => self.octo._put(route, body).await?,
+            Method::PATCH => self.octo._patch(route, body).await?,
+            Method::DELETE => self.octo._delete(route, body).await?,
+            _ => self.octo._get(route).await?,
+        };
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// Sends a request that is safe to repeat, until its answer is final.
+    pub async fn send(
+        &self,
+        operation: &str,
+        method: Method,
+        route: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer> {
+        let nothing = async || Ok(None::<std::convert::Infallible>);
+        match self
+            .send_create(operation, method, route, body, nothing)
+            .await?
+        {
+            Sent::Answer(a) => Ok(a),
+            Sent::AlreadyDone(never) => match never {},
+        }
+    }
+
+    /// Sends a request that creates something. After a server error or a lost connection the
+    /// attempt may have taken effect, so `settled` is asked first; only when it finds nothing
+    /// is the request sent again. Rate-limit answers mean "not processed": resent after the wait.
+    pub async fn send_create<T>(
+        &self,
+        operation: &str,
+        method: Method,
+        route: &str,
+        body: Option<&Value>,
+        settled: impl AsyncFn() -> Result<Option<T>>,
+    ) -> Result<Sent<T>> {
+        let max = self.policy.max_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 1..=max {
+            match self.once(&method, route, body).await {
+                Ok(answer) => {
+                    let verdict = classify(
+                        answer.status,
+                        &answer.headers,
+                        &answer.body,
+                        self.sleeper.now(),
+                        &self.policy,
+                    );
+                    match verdict {
+                        Verdict::Final => return Ok(Sent::Answer(answer)),
+                        Verdict::RateLimited(wait) => {
+                            if wait > self.policy.max_rate_limit_wait {
+                                return Err(GithubError::RateLimited {
+                                    operation: operation.to_string(),
+                                    retry_after: wait,
+                                });
+                            }
+                            last = format!("{}: {}", answer.status, answer.message());
+                            tracing::warn!(operation, ?wait, "GitHub rate limit; waiting");
+                            if attempt < max {
+                                self.sleeper.sleep(wait).await;
+                            }
+                            continue;
+                        }
+                        Verdict::Transient => {
+                            last = format!("{}: {}", answer.status, answer.message());
+                        }
+                    }
+                }
+                Err(e) if retryable_transport_error(&e) => last = e.to_string(),
+                Err(e) => {
+                    return Err(GithubError::Transport {
+                        operation: operation.to_string(),
+                        source: e,
+                    });
+                }
+            }
+            tracing::warn!(operation, attempt, error = %last, "GitHub request failed");
+            if attempt == max {
+                break;
+            }
+            self.sleeper.sleep(self.policy.backoff(attempt)).await;
+            if let Some(done) = settled().await? {
+                tracing::info!(operation, "the failed attempt had taken effect");
+                return Ok(Sent::AlreadyDone(done));
+            }
+        }
+        Err(GithubError::Exhausted {
+            operation: operation.to_string(),
+            attempts: max,
+            last,
+        })
+    }
+
+    /// GET and decode a JSON answer; 404 is `None`.
+    pub async fn get_optional<T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        route: &str,
+    ) -> Result<Option<T>> {
+        let answer = self.send(operation, Method::GET, route, None).await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        answer.success_json(operation).map(Some)
+    }
+
+    /// GET and decode a JSON answer.
+    pub async fn get_json<T: DeserializeOwned>(&self, operation: &str, route: &str) -> Result<T> {
+        self.send(operation, Method::GET, route, None)
+            .await?
+            .success_json(operation)
+    }
+
+    /// Every item of a paginated list (`per_page=100`, following pages until a short one).
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        route: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for page in 1u32.. {
+            let page_s = page.to_string();
+            let mut p: Vec<(&str, &str)> = params.to_vec();
+            p.push(("per_page", "100"));
+            p.push(("page", &page_s));
+            let items: Vec<T> = self
+                .get_json(operation, &format!("{route}{}", query(&p)))
+                .await?;
+            let n = items.len();
+            out.extend(items);
+            if n < 100 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
