@@ -2,3 +2,5 @@
 
 pub mod client;
 pub mod webhook;
+
+pub mod webhook;

@@ -1,0 +1,197 @@
+//! `parse_event`: a delivery's event name and raw body into an [`Event`].
+//!
+//! Tolerant by design: an event or action the bot does not handle is [`Event::Ignored`] (the
+//! delivery is acknowledged, never failed), and fields the bot does not read may be missing.
+//! A body that is not JSON, or a handled event without a field the bot needs, is an
+//! [`EventParseError`] naming the problem.
+
+mod payload;
+mod types;
+
+use serde::de::DeserializeOwned;
+
+pub use types::{
+    AccountType, Actor, BranchRef, Comment, InstallationAction, InstallationEvent, Issue,
+    IssueAction, IssueCommentAction, IssueCommentEvent, IssueEvent, PullRequest, PullRequestAction,
+    PullRequestEvent, RepoRef,
+};
+
+use payload::{
+    Envelope, InstallationPayload, IssueCommentPayload, IssuesPayload, PullRequestPayload,
+};
+
+/// A webhook delivery, as far as the bot is concerned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Event {
+    IssueComment(IssueCommentEvent),
+    Issue(IssueEvent),
+    PullRequest(PullRequestEvent),
+    /// Sent once when the webhook is created.
+    Ping,
+    Installation(InstallationEvent),
+    /// An event or action the bot does not act on.
+    Ignored {
+        event: String,
+        action: Option<String>,
+    },
+}
+
+impl Event {
+    /// The webhook event name (`X-GitHub-Event`) this came from.
+    pub fn name(&self) -> &str {
+        match self {
+            Event::IssueComment(_) => "issue_comment",
+            Event::Issue(_) => "issues",
+            Event::PullRequest(_) => "pull_request",
+            Event::Ping => "ping",
+            Event::Installation(_) => "installation",
+            Event::Ignored { event, .. } => event,
+        }
+    }
+
+    /// The payload's `action`, if it had one.
+    pub fn action(&self) -> Option<&str> {
+        match self {
+            Event::IssueComment(e) => Some(e.action.as_str()),
+            Event::Issue(e) => Some(e.action.as_str()),
+            Event::PullRequest(e) => Some(e.action.as_str()),
+            Event::Ping => None,
+            Event::Installation(e) => Some(e.action.as_str()),
+            Event::Ignored { action, .. } => action.as_deref(),
+        }
+    }
+
+    /// The repository the event is about (none for ping, installation and ignored events).
+    pub fn repo(&self) -> Option<&RepoRef> {
+        match self {
+            Event::IssueComment(e) => Some(&e.repo),
+            Event::Issue(e) => Some(&e.repo),
+            Event::PullRequest(e) => Some(&e.repo),
+            Event::Ping | Event::Installation(_) | Event::Ignored { .. } => None,
+        }
+    }
+
+    /// The App installation the delivery was sent for, when the payload names one.
+    pub fn installation_id(&self) -> Option<u64> {
+        match self {
+            Event::IssueComment(e) => e.installation_id,
+            Event::Issue(e) => e.installation_id,
+            Event::PullRequest(e) => e.installation_id,
+            Event::Installation(e) => Some(e.installation_id),
+            Event::Ping | Event::Ignored { .. } => None,
+        }
+    }
+
+    /// Who triggered the delivery (none for ping and ignored events).
+    pub fn sender(&self) -> Option<&Actor> {
+        match self {
+            Event::IssueComment(e) => Some(&e.sender),
+            Event::Issue(e) => Some(&e.sender),
+            Event::PullRequest(e) => Some(&e.sender),
+            Event::Installation(e) => Some(&e.sender),
+            Event::Ping | Event::Ignored { .. } => None,
+        }
+    }
+}
+
+/// Why a delivery body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventParseError {
+    /// The body is not a JSON document (syntax error or truncated).
+    #[error("the `{event}` delivery body is not valid JSON: {message}")]
+    MalformedJson { event: String, message: String },
+    /// The body is JSON but a field the bot needs is missing or has the wrong type.
+    /// `field` is a dotted path such as `issue.number` (`.` for the document itself).
+    #[error("the `{event}` payload has a missing or invalid field `{field}`: {message}")]
+    InvalidField {
+        event: String,
+        field: String,
+        message: String,
+    },
+}
+
+/// Parses a delivery. `event_name` is the `X-GitHub-Event` header; `body` the raw bytes.
+pub fn parse_event(event_name: &str, body: &[u8]) -> Result<Event, EventParseError> {
+    // A first pass reads only `action` (and checks the JSON is well formed), so that a new or
+    // unhandled action whose payload has another shape is ignored instead of failing.
+    let envelope: Envelope = decode(event_name, body)?;
+    let action = envelope
+        .action
+        .as_ref()
+        .and_then(|value| value.as_str())
+        .map(str::to_owned);
+    let ignored = || Event::Ignored {
+        event: event_name.to_owned(),
+        action: action.clone(),
+    };
+
+    let event = match event_name {
+        "ping" => Event::Ping,
+        "issue_comment" => match action.as_deref().and_then(IssueCommentAction::from_github) {
+            Some(action) => Event::IssueComment(
+                decode::<IssueCommentPayload>(event_name, body)?.into_event(action),
+            ),
+            None => ignored(),
+        },
+        "issues" => match action.as_deref().and_then(IssueAction::from_github) {
+            Some(action) => {
+                Event::Issue(decode::<IssuesPayload>(event_name, body)?.into_event(action))
+            }
+            None => ignored(),
+        },
+        "pull_request" => match action.as_deref().and_then(PullRequestAction::from_github) {
+            Some(action) => Event::PullRequest(
+                decode::<PullRequestPayload>(event_name, body)?.into_event(action),
+            ),
+            None => ignored(),
+        },
+        "installation" => match action.as_deref().and_then(InstallationAction::from_github) {
+            Some(action) => Event::Installation(
+                decode::<InstallationPayload>(event_name, body)?.into_event(action),
+            ),
+            None => ignored(),
+        },
+        _ => ignored(),
+    };
+    Ok(event)
+}
+
+/// Deserializes `body`, turning serde's error into one that names the field by its path.
+fn decode<T: DeserializeOwned>(event: &str, body: &[u8]) -> Result<T, EventParseError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|error| describe(event, &error.path().to_string(), error.into_inner()))?;
+    // Trailing bytes after the document make it malformed too.
+    deserializer
+        .end()
+        .map_err(|error| describe(event, ".", error))?;
+    Ok(value)
+}
+
+fn describe(event: &str, path: &str, error: serde_json::Error) -> EventParseError {
+    let message = error.to_string();
+    if error.is_syntax() || error.is_eof() || error.is_io() {
+        return EventParseError::MalformedJson {
+            event: event.to_owned(),
+            message,
+        };
+    }
+    EventParseError::InvalidField {
+        event: event.to_owned(),
+        field: field_path(path, &message),
+        message,
+    }
+}
+
+/// The dotted path of the offending field. For a missing field serde reports the path of the
+/// object that lacks it, so the field's own name is appended from the message.
+fn field_path(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(field)) => field.to_owned(),
+        (_, Some(field)) => format!("{path}.{field}"),
+        _ => path.to_owned(),
+    }
+}

@@ -1,0 +1,294 @@
+//! GitHub's payload shapes, reduced to the fields the bot reads. Unknown fields are skipped;
+//! a field that is `Option` or `#[serde(default)]` may be missing or null, every other field
+//! is required and its absence is reported by name.
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use super::types::{
+    Actor, BranchRef, Comment, InstallationAction, InstallationEvent, Issue, IssueAction,
+    IssueCommentAction, IssueCommentEvent, IssueEvent, PullRequest, PullRequestAction,
+    PullRequestEvent, RepoRef,
+};
+
+/// Read first, from every payload, to decide how (and whether) to parse the rest.
+#[derive(Deserialize)]
+pub(super) struct Envelope {
+    /// Not a `String`: an unexpected type here makes the delivery ignored, not an error.
+    #[serde(default)]
+    pub action: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct InstallationId {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct Owner {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct Repository {
+    name: String,
+    full_name: String,
+    owner: Owner,
+    #[serde(default)]
+    default_branch: Option<String>,
+}
+
+impl From<Repository> for RepoRef {
+    fn from(repo: Repository) -> RepoRef {
+        RepoRef {
+            owner: repo.owner.login,
+            name: repo.name,
+            full_name: repo.full_name,
+            default_branch: repo.default_branch,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Label {
+    name: String,
+}
+
+fn label_names(labels: Option<Vec<Label>>) -> Vec<String> {
+    labels
+        .unwrap_or_default()
+        .into_iter()
+        .map(|label| label.name)
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct RawIssue {
+    number: u64,
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    labels: Option<Vec<Label>>,
+    /// Present (and not null) when the issue is a pull request; its content is not needed.
+    #[serde(default)]
+    pull_request: Option<IgnoredAny>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    user: Option<Actor>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+impl From<RawIssue> for Issue {
+    fn from(issue: RawIssue) -> Issue {
+        Issue {
+            number: issue.number,
+            title: issue.title,
+            body: issue.body.unwrap_or_default(),
+            labels: label_names(issue.labels),
+            is_pull_request: issue.pull_request.is_some(),
+            state: issue.state,
+            author: issue.user,
+            html_url: issue.html_url,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawComment {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+    user: Actor,
+    #[serde(default)]
+    author_association: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+impl From<RawComment> for Comment {
+    fn from(comment: RawComment) -> Comment {
+        Comment {
+            id: comment.id,
+            body: comment.body.unwrap_or_default(),
+            author: comment.user,
+            author_association: comment.author_association,
+            html_url: comment.html_url,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RepoName {
+    full_name: String,
+}
+
+#[derive(Deserialize)]
+struct RawBranch {
+    #[serde(rename = "ref")]
+    ref_name: String,
+    sha: String,
+    /// `null` when the fork the branch came from was deleted.
+    #[serde(default)]
+    repo: Option<RepoName>,
+}
+
+impl From<RawBranch> for BranchRef {
+    fn from(branch: RawBranch) -> BranchRef {
+        BranchRef {
+            ref_name: branch.ref_name,
+            sha: branch.sha,
+            repo_full_name: branch.repo.map(|repo| repo.full_name),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawPullRequest {
+    number: u64,
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    head: RawBranch,
+    base: RawBranch,
+    #[serde(default)]
+    merged: Option<bool>,
+    #[serde(default)]
+    merged_at: Option<String>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
+    user: Actor,
+    #[serde(default)]
+    draft: Option<bool>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    labels: Option<Vec<Label>>,
+}
+
+impl From<RawPullRequest> for PullRequest {
+    fn from(pr: RawPullRequest) -> PullRequest {
+        PullRequest {
+            number: pr.number,
+            title: pr.title,
+            body: pr.body.unwrap_or_default(),
+            head: pr.head.into(),
+            base: pr.base.into(),
+            // Some payload versions leave out `merged`; `merged_at` says the same thing.
+            merged: pr.merged.unwrap_or(pr.merged_at.is_some()),
+            merge_commit_sha: pr.merge_commit_sha,
+            author: pr.user,
+            draft: pr.draft.unwrap_or(false),
+            state: pr.state,
+            html_url: pr.html_url,
+            labels: label_names(pr.labels),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct IssueCommentPayload {
+    repository: Repository,
+    #[serde(default)]
+    installation: Option<InstallationId>,
+    issue: RawIssue,
+    comment: RawComment,
+    sender: Actor,
+}
+
+impl IssueCommentPayload {
+    pub(super) fn into_event(self, action: IssueCommentAction) -> IssueCommentEvent {
+        IssueCommentEvent {
+            action,
+            repo: self.repository.into(),
+            installation_id: self.installation.map(|i| i.id),
+            issue: self.issue.into(),
+            comment: self.comment.into(),
+            sender: self.sender,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct IssuesPayload {
+    repository: Repository,
+    #[serde(default)]
+    installation: Option<InstallationId>,
+    issue: RawIssue,
+    #[serde(default)]
+    label: Option<Label>,
+    sender: Actor,
+}
+
+impl IssuesPayload {
+    pub(super) fn into_event(self, action: IssueAction) -> IssueEvent {
+        IssueEvent {
+            action,
+            repo: self.repository.into(),
+            installation_id: self.installation.map(|i| i.id),
+            issue: self.issue.into(),
+            label: self.label.map(|label| label.name),
+            sender: self.sender,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct PullRequestPayload {
+    repository: Repository,
+    #[serde(default)]
+    installation: Option<InstallationId>,
+    pull_request: RawPullRequest,
+    #[serde(default)]
+    label: Option<Label>,
+    sender: Actor,
+}
+
+impl PullRequestPayload {
+    pub(super) fn into_event(self, action: PullRequestAction) -> PullRequestEvent {
+        PullRequestEvent {
+            action,
+            repo: self.repository.into(),
+            installation_id: self.installation.map(|i| i.id),
+            pull_request: self.pull_request.into(),
+            label: self.label.map(|label| label.name),
+            sender: self.sender,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawInstallation {
+    id: u64,
+    #[serde(default)]
+    account: Option<Actor>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct InstallationPayload {
+    installation: RawInstallation,
+    #[serde(default)]
+    repositories: Option<Vec<RepoName>>,
+    sender: Actor,
+}
+
+impl InstallationPayload {
+    pub(super) fn into_event(self, action: InstallationAction) -> InstallationEvent {
+        InstallationEvent {
+            action,
+            installation_id: self.installation.id,
+            account: self.installation.account,
+            repositories: self
+                .repositories
+                .unwrap_or_default()
+                .into_iter()
+                .map(|repo| repo.full_name)
+                .collect(),
+            sender: self.sender,
+        }
+    }
+}
