@@ -2,5 +2,3 @@
 
 pub mod client;
 pub mod webhook;
-
-pub mod webhook;
