@@ -79,8 +79,8 @@ variable "boot_disk_size_gb" {
   type        = number
 
   validation {
-    condition     = var.boot_disk_size_gb >= 10 && var.boot_disk_size_gb <= 65536 && floor(var.boot_disk_size_gb) == var.boot_disk_size_gb
-    error_message = "boot_disk_size_gb must be a whole number from 10 to 65536."
+    condition     = var.boot_disk_size_gb >= 10 && var.boot_disk_size_gb <= 10000 && floor(var.boot_disk_size_gb) == var.boot_disk_size_gb
+    error_message = "boot_disk_size_gb must be a whole number from 10 to 10000."
   }
 }
 
