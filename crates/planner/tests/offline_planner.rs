@@ -167,7 +167,7 @@ fn cases() -> Vec<Expect> {
             .vms(1)
             .gpu(H100)
             .disk(1000),
-        case("We need 16 H100s").gpu(H100),
+        case("We need 4 H100s").vms(4).per_vm(1).gpu(H100),
         case("fifteen vms, each with two T4 GPUs, 64 GB RAM")
             .vms(15)
             .gpu(T4)

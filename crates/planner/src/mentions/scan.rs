@@ -1,7 +1,7 @@
 //! The scanner behind `Mentions::extract`: walks the tokens of one text and records every
 //! value the user stated explicitly. Order matters: GPU names first (so "a100 80gb" is not
-//! read as an 80 GB disk), then single-token names, disk sizes, counts, and finally GPU-like
-//! names that are not in the catalog.
+//! read as an 80 GB disk), then single-token names, disk sizes, GPU-like names the catalog
+//! does not know (so "RTX 4090" is not 4090 of anything), and counts last.
 
 use promptops_core::{Catalog, ValidationError};
 
@@ -39,8 +39,9 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_gpu_names();
     scanner.find_names();
     scanner.find_disks();
-    scanner.find_counts();
+    // Before counts, so that the "4090" of "RTX 4090" is a model name, not a count.
     scanner.find_unknown_gpus();
+    scanner.find_counts();
     (scanner.mentions, scanner.errors)
 }
 
@@ -306,7 +307,7 @@ impl Scanner<'_> {
     fn find_head(&self, start: usize) -> Option<Head> {
         let mut last_gpu = None;
         for j in start..start + HEAD_WINDOW {
-            let word = self.word(j)?;
+            let Some(word) = self.word(j) else { break };
             match &self.roles[j] {
                 Role::Gpu => {
                     last_gpu = Some(j);
@@ -371,6 +372,7 @@ impl Scanner<'_> {
     }
 
     /// GPU-like names that are not in the catalog: "RTX 4090", "K80 GPUs", "4 A10s".
+    /// The scanner order puts this after GPU names and before counts.
     fn find_unknown_gpus(&mut self) {
         for i in 0..self.tokens.len() {
             let Some(word) = self.free_word(i) else {
@@ -397,6 +399,7 @@ impl Scanner<'_> {
             if in_gpu_context {
                 let written = word.to_owned();
                 self.errors.push(names::unknown_gpu(&written, self.catalog));
+                self.roles[i] = Role::Used;
             }
         }
     }
