@@ -1,0 +1,237 @@
+//! Runner behaviour that needs a scripted terraform stand-in: `apply -invoke` (Terraform
+//! 1.14, newer than this machine's 1.11), a hung terraform, and the concurrency limits.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Scratch, runner, standin};
+use promptops_terraform::comment::markdown::check_balance;
+use promptops_terraform::comment::{CommentOptions, render_apply_comments, render_plan_comments};
+use promptops_terraform::{ApplyOutcome, FailureReason, PlanOutcome, PlanSpec, Source};
+use secrecy::SecretString;
+
+/// A repo with an empty root module and a var file for each deployment.
+fn minimal_repo(root: &Path, deployments: &[String]) {
+    std::fs::create_dir_all(root.join("terraform")).unwrap();
+    std::fs::write(root.join("terraform/main.tf"), "# stand-in module\n").unwrap();
+    for name in deployments {
+        let dir = root.join("terraform/deployments").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("terraform.tfvars"),
+            format!("deployment_name = \"{name}\"\n"),
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn invoke_runs_apply_invoke_against_a_terraform_1_14_standin() {
+    // Terraform 1.14.1 is not installed here: this stand-in prints the output documented
+    // for 1.14 ("Actions: 1 invoked.") and records how it was called.
+    let scratch = Scratch::new();
+    let calls = scratch.dir.path().join("standin-calls.log");
+    let secret = "aap-token-77f1e2d3";
+    let mut config = scratch.config(standin("terraform-1.14-standin.sh"));
+    config.env = vec![("STANDIN_LOG".into(), calls.display().to_string())];
+    config.secret_env = vec![("AAP_TOKEN".into(), SecretString::from(secret.to_string()))];
+    let runner = runner(config);
+
+    let report = runner
+        .invoke(
+            &scratch.dir_spec("alpha"),
+            "action.aap_job_launch.configure_vm",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        report.outcome,
+        ApplyOutcome::Applied,
+        "{}",
+        report.output.text()
+    );
+    assert_eq!(
+        report.actions_summary.as_deref(),
+        Some("Actions: 1 invoked.")
+    );
+    assert_eq!(
+        report.summary,
+        "Apply complete! Resources: 0 added, 0 changed, 0 destroyed. Actions: 1 invoked."
+    );
+    assert_eq!(
+        report.plan.actions[0].address,
+        "action.aap_job_launch.configure_vm"
+    );
+    let ips = report.outputs.iter().find(|o| o.name == "vm_ips").unwrap();
+    assert_eq!(ips.value, serde_json::json!(["10.0.0.2"]));
+    let token = report
+        .outputs
+        .iter()
+        .find(|o| o.name == "aap_token")
+        .unwrap();
+    assert_eq!(token.value, serde_json::json!("***"));
+
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert!(calls.contains("args: apply -input=false -no-color -auto-approve -var-file=deployments/alpha/terraform.tfvars -invoke=action.aap_job_launch.configure_vm"), "{calls}");
+    assert!(
+        calls.contains(&format!(
+            "args: init -input=false -no-color -backend-config=path={}",
+            scratch.state_file("alpha").display()
+        )),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("env: TF_IN_AUTOMATION=1 TF_PLUGIN_CACHE_DIR="),
+        "{calls}"
+    );
+
+    let comments = render_apply_comments(&report, &CommentOptions::default());
+    assert!(comments[0].starts_with("<!-- promptops:apply deployment=alpha part=1/1 -->"));
+    assert!(comments[0].contains("Terraform configure for `alpha`: done"));
+    assert!(comments[0].contains("**Actions: 1 invoked.**"));
+    check_balance(&comments[0]).unwrap();
+    // The stand-in echoes the token it was given; it must be masked.
+    assert!(
+        report
+            .output
+            .contains(r#"extra_vars      = "{\"token\": \"***\"}""#),
+        "{}",
+        report.output.text()
+    );
+    for text in comments.iter().chain([&report.output.text()]) {
+        assert!(!text.contains(secret));
+    }
+
+    let bad = runner
+        .invoke(
+            &scratch.dir_spec("alpha"),
+            "aap_job_launch.configure_vm; rm -rf /",
+        )
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("invalid action"), "{bad}");
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // A zombie has exited; only its table entry is left until it is reaped.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+#[tokio::test]
+async fn a_hung_terraform_is_killed_with_its_children_at_the_timeout() {
+    let scratch = Scratch::new();
+    let pid_file = scratch.dir.path().join("child.pid");
+    let mut config = scratch.config(standin("hang.sh"));
+    config.timeout = Duration::from_secs(2);
+    config.kill_grace = Duration::from_millis(500);
+    config.env = vec![("HANG_CHILD_PID_FILE".into(), pid_file.display().to_string())];
+    let runner = runner(config);
+
+    let report = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
+    assert_eq!(report.outcome, PlanOutcome::Failed);
+    let failure = report.failure.clone().unwrap();
+    assert_eq!(failure.step, "init");
+    assert_eq!(failure.reason, FailureReason::TimedOut { after_secs: 2 });
+    assert_eq!(report.summary, "terraform init timed out after 2 s");
+    assert!(report.output.contains("working on init"));
+    assert!(report.output.contains("terraform init timed out after 2 s"));
+
+    let child: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // The child was SIGKILLed with its group; give init a moment to reap it.
+    let mut alive = pid_alive(child);
+    for _ in 0..50 {
+        if !alive {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        alive = pid_alive(child);
+    }
+    assert!(
+        !alive,
+        "the hung terraform's child {child} survived the timeout"
+    );
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+
+    let comment = &render_plan_comments(&report, &CommentOptions::default())[0];
+    assert!(comment.contains("terraform init timed out after 2 s"));
+}
+
+#[tokio::test]
+async fn runs_respect_the_global_limit_and_one_run_per_deployment() {
+    let scratch = Scratch::new();
+    let repo = scratch.dir.path().join("many");
+    let names: Vec<String> = (0..6).map(|i| format!("dep-{i}")).collect();
+    minimal_repo(&repo, &names);
+    let log = scratch.dir.path().join("plans.log");
+    let mut config = scratch.config(standin("slow-plan.sh"));
+    config.max_concurrent_runs = 2;
+    config.env = vec![
+        ("SLOW_PLAN_LOG".into(), log.display().to_string()),
+        ("SLOW_PLAN_SECONDS".into(), "0.3".into()),
+    ];
+    let runner = runner(config);
+    let mut tasks = Vec::new();
+    for round in 0..2 {
+        for name in &names {
+            let runner = runner.clone();
+            let mut spec: PlanSpec = scratch.spec(Source::Directory(repo.clone()), name);
+            spec.commit = Some(format!("round-{round}"));
+            tasks.push(tokio::spawn(async move { runner.plan(&spec).await }));
+        }
+    }
+    for task in tasks {
+        let report = task.await.unwrap().unwrap();
+        assert_eq!(
+            report.outcome,
+            PlanOutcome::Changes,
+            "{}",
+            report.output.text()
+        );
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut events: Vec<(u128, bool, String)> = text
+        .lines()
+        .map(|line| {
+            let mut parts = line.splitn(3, ' ');
+            let at: u128 = parts.next().unwrap().parse().unwrap();
+            let start = parts.next().unwrap() == "start";
+            let dir = parts.next().unwrap();
+            let work = dir.split("/work/").nth(1).unwrap();
+            let deployment = work.split("-plan-").next().unwrap().to_owned();
+            (at, start, deployment)
+        })
+        .collect();
+    assert_eq!(events.len(), 24);
+    events.sort_by_key(|(at, start, _)| (*at, *start));
+    let mut running: Vec<String> = Vec::new();
+    let mut most = 0;
+    for (_, start, deployment) in events {
+        if start {
+            assert!(
+                !running.contains(&deployment),
+                "two runs of {deployment} overlapped"
+            );
+            running.push(deployment);
+            most = most.max(running.len());
+        } else {
+            let at = running.iter().position(|d| *d == deployment).unwrap();
+            running.remove(at);
+        }
+    }
+    assert!(most <= 2, "{most} plans ran at once with a limit of 2");
+    assert_eq!(runner.active_deployments(), 0);
+}
