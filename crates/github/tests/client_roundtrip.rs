@@ -1,0 +1,479 @@
+//! Every RepoApi operation against the fake GitHub, checked against the fake's state.
+
+mod client_support;
+
+use std::io::Read;
+
+use client_support::{FULL, OWNER, REPO, branch_with_change, env};
+use promptops_github::client::{
+    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, FileWrite, NewCheckRun,
+    NewPullRequest, Permission, PullRequestUpdate,
+};
+
+const TFVARS: &str = "terraform/deployments/web/terraform.tfvars";
+
+#[tokio::test]
+async fn app_info_and_default_branch() {
+    let e = env().await;
+    let info = e.app.app_info().await.unwrap();
+    assert_eq!(info.id, e.gh.app_id());
+    assert_eq!(e.api.bot_login().await.unwrap(), e.gh.bot_login());
+
+    e.gh.add_repo_with_default_branch("acme/trunky", "trunk");
+    assert_eq!(
+        e.api.default_branch(OWNER, "trunky").await.unwrap(),
+        "trunk"
+    );
+    assert_eq!(e.api.default_branch(OWNER, REPO).await.unwrap(), "main");
+}
+
+#[tokio::test]
+async fn files_are_read_written_and_deleted_on_a_branch() {
+    let e = env().await;
+    let (o, r) = (OWNER, REPO);
+    e.gh.set_file(
+        FULL,
+        "main",
+        ".github/promptops.yml",
+        "trigger_label: gpu\n",
+    );
+
+    let cfg = e
+        .api
+        .get_file(o, r, ".github/promptops.yml", "main")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cfg.text, "trigger_label: gpu\n");
+    assert!(
+        e.api
+            .get_file(o, r, "missing.txt", "main")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let dir = e.api.get_file(o, r, ".github", "main").await.unwrap_err();
+    assert!(dir.to_string().contains("directory"), "{dir}");
+
+    let main_head = e.api.branch_head(o, r, "main").await.unwrap().unwrap();
+    assert_eq!(Some(main_head.clone()), e.gh.branch_head(FULL, "main"));
+    assert_eq!(
+        e.api.branch_head(o, r, "promptops/issue-1").await.unwrap(),
+        None
+    );
+
+    let b = e
+        .api
+        .ensure_branch(o, r, "promptops/issue-1", &main_head)
+        .await
+        .unwrap();
+    assert!(b.created);
+    assert_eq!(b.head_sha, main_head);
+    let again = e
+        .api
+        .ensure_branch(o, r, "promptops/issue-1", &main_head)
+        .await
+        .unwrap();
+    assert!(!again.created);
+
+    let w = e
+        .api
+        .put_file(
+            o,
+            r,
+            "promptops/issue-1",
+            TFVARS,
+            "vm_count = 5\n",
+            "Plan web",
+        )
+        .await
+        .unwrap();
+    let FileWrite::Committed { commit_sha } = w else {
+        panic!("expected a commit, got {w:?}")
+    };
+    assert_eq!(
+        e.gh.branch_head(FULL, "promptops/issue-1"),
+        Some(commit_sha.clone())
+    );
+    assert_eq!(
+        e.gh.file(FULL, "promptops/issue-1", TFVARS).as_deref(),
+        Some("vm_count = 5\n")
+    );
+    assert_eq!(e.gh.file(FULL, "main", TFVARS), None, "main is untouched");
+    assert_eq!(e.gh.commit(FULL, &commit_sha).unwrap().message, "Plan web");
+
+    let same = e
+        .api
+        .put_file(o, r, "promptops/issue-1", TFVARS, "vm_count = 5\n", "again")
+        .await
+        .unwrap();
+    assert_eq!(same, FileWrite::Unchanged);
+    assert_eq!(
+        e.gh.branch_head(FULL, "promptops/issue-1"),
+        Some(commit_sha.clone())
+    );
+
+    let upd = e
+        .api
+        .put_file(o, r, "promptops/issue-1", TFVARS, "vm_count = 6\n", "Edit")
+        .await
+        .unwrap();
+    assert!(matches!(upd, FileWrite::Committed { .. }));
+    assert_eq!(
+        e.gh.file(FULL, "promptops/issue-1", TFVARS).as_deref(),
+        Some("vm_count = 6\n")
+    );
+    let read = e
+        .api
+        .get_file(o, r, TFVARS, "promptops/issue-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.text, "vm_count = 6\n");
+
+    let del = e
+        .api
+        .delete_file(o, r, "promptops/issue-1", TFVARS, "Destroy web")
+        .await
+        .unwrap();
+    assert!(matches!(del, FileWrite::Committed { .. }));
+    assert_eq!(e.gh.file(FULL, "promptops/issue-1", TFVARS), None);
+    let del2 = e
+        .api
+        .delete_file(o, r, "promptops/issue-1", TFVARS, "again")
+        .await
+        .unwrap();
+    assert_eq!(del2, FileWrite::Unchanged);
+
+    // Moving a branch back is refused without force, allowed with it.
+    let err = e
+        .api
+        .update_branch(o, r, "promptops/issue-1", &main_head, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(422), "{err}");
+    e.api
+        .update_branch(o, r, "promptops/issue-1", &main_head, true)
+        .await
+        .unwrap();
+    assert_eq!(e.gh.branch_head(FULL, "promptops/issue-1"), Some(main_head));
+}
+
+#[tokio::test]
+async fn pull_requests_are_opened_found_read_and_updated() {
+    let e = env().await;
+    let (o, r) = (OWNER, REPO);
+    branch_with_change(&e.gh, "promptops/issue-3");
+    assert!(
+        e.api
+            .find_open_pr(o, r, "promptops/issue-3")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let new = NewPullRequest {
+        head: "promptops/issue-3".into(),
+        base: "main".into(),
+        title: "web: 1 x T4".into(),
+        body: "Closes #3".into(),
+    };
+    let pr = e.api.create_pr(o, r, &new).await.unwrap();
+    assert_eq!(pr.head_ref, "promptops/issue-3");
+    assert_eq!(pr.head_repo.as_deref(), Some(FULL));
+    assert_eq!(pr.author, e.gh.bot_login());
+    let prs = e.gh.prs();
+    assert_eq!(prs.len(), 1);
+    assert_eq!(prs[0].title, "web: 1 x T4");
+    assert_eq!(prs[0].body.as_deref(), Some("Closes #3"));
+    assert_eq!(prs[0].number, pr.number);
+
+    let found = e
+        .api
+        .find_open_pr(o, r, "promptops/issue-3")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.number, pr.number);
+    assert_eq!(
+        found.head_sha,
+        e.gh.branch_head(FULL, "promptops/issue-3").unwrap()
+    );
+
+    // Opening it again returns the same PR rather than failing or duplicating.
+    let again = e.api.create_pr(o, r, &new).await.unwrap();
+    assert_eq!(again.number, pr.number);
+    assert_eq!(e.gh.prs().len(), 1);
+
+    let files = e.api.pr_files(o, r, pr.number).await.unwrap();
+    assert_eq!(files, vec![TFVARS.to_string()]);
+
+    let upd = PullRequestUpdate {
+        title: Some("web: 2 x T4".into()),
+        body: Some("Closes #3\n\nmore".into()),
+        state: None,
+    };
+    let updated = e.api.update_pr(o, r, pr.number, &upd).await.unwrap();
+    assert_eq!(updated.title, "web: 2 x T4");
+    assert_eq!(
+        e.gh.pr(FULL, pr.number).unwrap().body.as_deref(),
+        Some("Closes #3\n\nmore")
+    );
+
+    let merge_sha = e.gh.merge_pr(FULL, pr.number);
+    let merged = e.api.get_pr(o, r, pr.number).await.unwrap();
+    assert!(merged.merged);
+    assert_eq!(merged.merge_commit_sha.as_deref(), Some(merge_sha.as_str()));
+    assert_eq!(merged.state, "closed");
+    assert!(
+        e.api
+            .find_open_pr(o, r, "promptops/issue-3")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        e.gh.file(FULL, "main", TFVARS).as_deref(),
+        Some("vm_count = 1\n")
+    );
+
+    branch_with_change(&e.gh, "other");
+    let other = e
+        .api
+        .create_pr(
+            o,
+            r,
+            &NewPullRequest {
+                head: "other".into(),
+                base: "main".into(),
+                title: "t".into(),
+                body: "b".into(),
+            },
+        )
+        .await;
+    // `other` holds the same content main now has after the merge, but it is still a new commit.
+    let other = other.unwrap();
+    let closed = e
+        .api
+        .update_pr(
+            o,
+            r,
+            other.number,
+            &PullRequestUpdate {
+                state: Some("closed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.state, "closed");
+    assert!(!e.gh.pr(FULL, other.number).unwrap().open);
+}
+
+#[tokio::test]
+async fn issues_and_comments_round_trip() {
+    let e = env().await;
+    let (o, r) = (OWNER, REPO);
+    let n = e.gh.add_issue_with_labels(
+        FULL,
+        "alice",
+        "GPUs please",
+        "5 T4 in us-west1",
+        &["promptops"],
+    );
+    let issue = e.api.get_issue(o, r, n).await.unwrap();
+    assert_eq!(issue.title, "GPUs please");
+    assert_eq!(issue.body.as_deref(), Some("5 T4 in us-west1"));
+    assert_eq!(issue.author, "alice");
+    assert_eq!(issue.labels, vec!["promptops".to_string()]);
+    assert!(!issue.is_pull_request);
+
+    e.gh.add_comment(FULL, n, "alice", "/promptops plan");
+    let id = e.api.create_comment(o, r, n, "Opened #2").await.unwrap();
+    let stored = e.gh.comments(FULL, n);
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].id, id);
+    assert!(
+        stored[1]
+            .body
+            .starts_with("Opened #2\n\n<!-- promptops:key="),
+        "{}",
+        stored[1].body
+    );
+    assert_eq!(stored[1].author, e.gh.bot_login());
+
+    let listed = e.api.list_comments(o, r, n).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].author, "alice");
+    assert_eq!(listed[0].author_type, "User");
+    assert_eq!(listed[1].author_type, "Bot");
+    assert!(listed[1].key.is_some());
+
+    e.api
+        .update_comment(o, r, id, "Opened #2 (edited)")
+        .await
+        .unwrap();
+    assert_eq!(e.gh.comments(FULL, n)[1].body, "Opened #2 (edited)");
+    let patches =
+        e.gh.requests_to("PATCH", &format!("/repos/{FULL}/issues/comments/{id}"));
+    assert_eq!(patches.len(), 1, "update_comment uses PATCH");
+
+    // Upsert: first posts, then edits the same comment in place.
+    let (c1, new1) = e
+        .api
+        .upsert_comment(o, r, n, "plan:web", "Plan: 1 to add")
+        .await
+        .unwrap();
+    let (c2, new2) = e
+        .api
+        .upsert_comment(o, r, n, "plan:web", "Plan: 2 to add")
+        .await
+        .unwrap();
+    assert!(new1 && !new2);
+    assert_eq!(c1, c2);
+    let all = e.gh.comments(FULL, n);
+    assert_eq!(all.len(), 3);
+    assert!(all[2].body.starts_with("Plan: 2 to add"));
+
+    // A user's comment carrying the same marker is never taken for the bot's.
+    e.gh.add_comment(FULL, n, "mallory", "<!-- promptops:key=plan:db -->");
+    let (_, created) = e
+        .api
+        .upsert_comment(o, r, n, "plan:db", "Plan db")
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        e.gh.comments(FULL, n)[3].body,
+        "<!-- promptops:key=plan:db -->"
+    );
+
+    let too_long = "x".repeat(65_536);
+    let err = e.api.create_comment(o, r, n, &too_long).await.unwrap_err();
+    assert!(err.to_string().contains("65536"), "{err}");
+    assert_eq!(e.gh.comments(FULL, n).len(), 5);
+}
+
+#[tokio::test]
+async fn permissions_use_the_precise_role() {
+    let e = env().await;
+    for (user, role) in [
+        ("ada", "admin"),
+        ("max", "maintain"),
+        ("wes", "write"),
+        ("tri", "triage"),
+        ("rea", "read"),
+    ] {
+        e.gh.set_permission(FULL, user, role);
+        let p = e
+            .api
+            .collaborator_permission(OWNER, REPO, user)
+            .await
+            .unwrap();
+        assert_eq!(p.as_str(), role, "{user}");
+    }
+    let stranger = e
+        .api
+        .collaborator_permission(OWNER, REPO, "stranger")
+        .await
+        .unwrap();
+    assert_eq!(stranger, Permission::None);
+    let maintain = e
+        .api
+        .collaborator_permission(OWNER, REPO, "max")
+        .await
+        .unwrap();
+    assert!(maintain >= Permission::Write);
+    let triage = e
+        .api
+        .collaborator_permission(OWNER, REPO, "tri")
+        .await
+        .unwrap();
+    assert!(triage < Permission::Write);
+}
+
+#[tokio::test]
+async fn check_runs_are_created_and_completed() {
+    let e = env().await;
+    let head = branch_with_change(&e.gh, "promptops/issue-9");
+    let new = NewCheckRun {
+        name: "promptops/plan".into(),
+        head_sha: head.clone(),
+        status: CheckStatus::InProgress,
+        conclusion: None,
+        output: None,
+        details_url: None,
+        external_id: Some("plan-web-1".into()),
+    };
+    let id = e.api.create_check_run(OWNER, REPO, &new).await.unwrap();
+    let runs = e.gh.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].id, id);
+    assert_eq!(runs[0].status, "in_progress");
+    assert_eq!(runs[0].head_sha, head);
+    assert_eq!(runs[0].external_id.as_deref(), Some("plan-web-1"));
+
+    let done = CheckRunUpdate {
+        conclusion: Some(CheckConclusion::Failure),
+        output: Some(CheckOutput {
+            title: "Plan failed".into(),
+            summary: "variable vm_count: must be positive".into(),
+            text: None,
+        }),
+        ..Default::default()
+    };
+    e.api
+        .update_check_run(OWNER, REPO, id, &done)
+        .await
+        .unwrap();
+    let runs = e.gh.check_runs();
+    assert_eq!(runs[0].status, "completed");
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(
+        runs[0].summary.as_deref(),
+        Some("variable vm_count: must be positive")
+    );
+    assert_eq!(runs[0].updates, 1);
+}
+
+#[tokio::test]
+async fn tarball_holds_the_commit_under_one_top_directory() {
+    let e = env().await;
+    e.gh.set_file(
+        FULL,
+        "main",
+        "terraform/main.tf",
+        "resource \"terraform_data\" \"vm\" {}\n",
+    );
+    let sha = e.gh.set_file(FULL, "main", TFVARS, "vm_count = 2\n");
+    e.gh.set_file(FULL, "main", TFVARS, "vm_count = 3\n"); // later commit: must not leak in
+
+    let gz = e.api.download_tarball(OWNER, REPO, &sha).await.unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&gz[..]));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut text = String::new();
+        entry.read_to_string(&mut text).unwrap();
+        files.insert(path, text);
+    }
+    let top = format!("acme-infra-{}", &sha[..7]);
+    assert_eq!(
+        files.keys().cloned().collect::<Vec<_>>(),
+        vec![
+            format!("{top}/terraform/deployments/web/terraform.tfvars"),
+            format!("{top}/terraform/main.tf")
+        ]
+    );
+    assert_eq!(files[&format!("{top}/{TFVARS}")], "vm_count = 2\n");
+    // GitHub answers with a redirect to a download URL; the client followed it.
+    assert_eq!(
+        e.gh.requests_to("GET", "/repos/acme/infra/tarball/").len(),
+        1
+    );
+    assert_eq!(e.gh.requests_to("GET", "/_codeload/acme/infra/").len(), 1);
+}
