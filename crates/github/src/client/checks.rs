@@ -62,8 +62,9 @@ impl RepoApi {
             repo_route(owner, repo),
             enc_segment(&new.head_sha)
         );
-        let settled = async || {
-            let list: CheckRunList = self.t.get_json(&op, &list_route).await?;
+        let (op_ref, list_route, external_id) = (&op, &list_route, &external_id);
+        let settled = move || async move {
+            let list: CheckRunList = self.t.get_json(op_ref, list_route).await?;
             Ok(list
                 .check_runs
                 .into_iter()

@@ -149,7 +149,7 @@ impl RepoApi {
         check_length(&op, &full)?;
         let route = format!("{}/issues/{issue}/comments", repo_route(owner, repo));
         let payload = json!({ "body": full });
-        let settled = async || {
+        let settled = move || async move {
             Ok(self
                 .find_comment(owner, repo, issue, key)
                 .await?

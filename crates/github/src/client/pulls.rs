@@ -121,7 +121,7 @@ impl RepoApi {
         let route = format!("{}/pulls", repo_route(owner, repo));
         let body =
             json!({ "title": new.title, "head": new.head, "base": new.base, "body": new.body });
-        let settled = async || self.find_open_pr(owner, repo, &new.head).await;
+        let settled = move || async move { self.find_open_pr(owner, repo, &new.head).await };
         let answer = match self
             .t
             .send_create(&op, Method::POST, &route, Some(&body), settled)

@@ -142,7 +142,7 @@ impl RepoApi {
         let op = format!("create branch {branch}");
         let body = json!({ "ref": format!("refs/heads/{branch}"), "sha": from_sha });
         let route = format!("{}/git/refs", repo_route(owner, repo));
-        let settled = async || {
+        let settled = move || async move {
             Ok(self
                 .branch_head(owner, repo, branch)
                 .await?
@@ -226,7 +226,7 @@ impl RepoApi {
             if let Some(c) = &current {
                 body["sha"] = json!(c.sha);
             }
-            let settled = async || {
+            let settled = move || async move {
                 self.took_effect(owner, repo, branch, path, Some(content))
                     .await
             };
@@ -275,7 +275,8 @@ impl RepoApi {
                 return Ok(FileWrite::Unchanged);
             };
             let body = json!({ "message": message, "sha": current.sha, "branch": branch });
-            let settled = async || self.took_effect(owner, repo, branch, path, None).await;
+            let settled =
+                move || async move { self.took_effect(owner, repo, branch, path, None).await };
             let answer = match self
                 .t
                 .send_create(&op, Method::DELETE, &route, Some(&body), settled)

@@ -156,7 +156,7 @@ impl Transport {
         route: &str,
         body: Option<&Value>,
     ) -> Result<Answer> {
-        let nothing = async || Ok(None::<std::convert::Infallible>);
+        let nothing = || async { Ok(None::<std::convert::Infallible>) };
         match self
             .send_create(operation, method, route, body, nothing)
             .await?
@@ -169,14 +169,21 @@ impl Transport {
     /// Sends a request that creates something. After a server error or a lost connection the
     /// attempt may have taken effect, so `settled` is asked first; only when it finds nothing
     /// is the request sent again. Rate-limit answers mean "not processed": resent after the wait.
-    pub async fn send_create<T>(
+    ///
+    /// `settled` is a plain closure returning a future (not an `AsyncFn`): the futures of
+    /// async closures cannot be proven `Send`, and callers run these on tokio's workers.
+    pub async fn send_create<T, F, Fut>(
         &self,
         operation: &str,
         method: Method,
         route: &str,
         body: Option<&Value>,
-        settled: impl AsyncFn() -> Result<Option<T>>,
-    ) -> Result<Sent<T>> {
+        settled: F,
+    ) -> Result<Sent<T>>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>>>,
+    {
         let max = self.policy.max_attempts.max(1);
         let mut last = String::new();
         for attempt in 1..=max {
