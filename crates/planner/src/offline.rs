@@ -141,7 +141,7 @@ fn split_total(
             )));
         }
         (Some(vms), None) => {
-            return if vms > 0 && total % vms == 0 {
+            return if vms > 0 && total.is_multiple_of(vms) {
                 Ok((vms, total / vms))
             } else {
                 Err(conflict(format!(
@@ -150,7 +150,7 @@ fn split_total(
             };
         }
         (None, Some(per_vm)) => {
-            return if per_vm > 0 && total % per_vm == 0 {
+            return if per_vm > 0 && total.is_multiple_of(per_vm) {
                 Ok((total / per_vm, per_vm))
             } else {
                 Err(conflict(format!(
@@ -162,12 +162,12 @@ fn split_total(
     }
     let allowed = per_vm_counts(catalog, gpu_id);
     let fits = |per_vm: u32| {
-        per_vm <= policy.max_gpus_per_vm && total % per_vm == 0 && allowed.contains(&per_vm)
+        per_vm <= policy.max_gpus_per_vm && total.is_multiple_of(per_vm) && allowed.contains(&per_vm)
     };
     if let Some(current) = current
         && current.gpu_type == gpu_id
         && current.vm_count > 0
-        && total % current.vm_count == 0
+        && total.is_multiple_of(current.vm_count)
         && fits(total / current.vm_count)
     {
         return Ok((current.vm_count, total / current.vm_count));
