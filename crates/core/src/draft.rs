@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{DeploymentRequest, TfvarsValues, ValidationError, ValidationErrors};
+use crate::{DeploymentRequest, TfvarsValues, ValidationError, ValidationErrors, quote_value};
 
 /// Counts above this are not a request but a mistake or an attack ("absurd").
 pub const MAX_SANE_COUNT: u64 = 10_000;
@@ -134,8 +134,17 @@ fn unknown_key_error(key: &str) -> ValidationError {
         .filter(|(score, _)| *score > 0.85)
         .map(|(_, f)| format!(" (did you mean `{f}`?)"))
         .unwrap_or_default();
+    // A plain key names itself; anything else is quoted so that it cannot break the line.
+    let plain = !key.is_empty()
+        && key.len() <= 64
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let field = if plain {
+        key.to_string()
+    } else {
+        quote_value(key)
+    };
     ValidationError::new(
-        key,
+        field,
         key,
         format!(
             "unknown key{closest}; allowed keys: {}",

@@ -65,7 +65,9 @@ pub fn resolve(
 
     let name = match &draft.name {
         Some(name) => {
-            if !is_valid_name(name) {
+            // An empty name here was either given empty or screened out as hostile;
+            // screen_tokens has reported both.
+            if !name.is_empty() && !is_valid_name(name) {
                 errors.push(ValidationError::new(
                     "name",
                     name,
