@@ -1,1 +1,19 @@
-//! PromptOps service.
+//! PromptOps service: settings, the HTTP front door, ingress, workers and job handlers.
+//! The pure core, the planner, the GitHub edge, the store and the Terraform runner live in
+//! their own crates under `crates/`.
+
+pub mod check;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod handlers;
+pub mod ingress;
+pub mod jobs;
+pub mod pr_text;
+pub mod render_cmd;
+pub mod repo_config;
+pub mod serve;
+pub mod server;
+pub mod service;
+pub mod webhook_extract;
+pub mod worker;

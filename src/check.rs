@@ -1,0 +1,182 @@
+//! `promptops check`: reports, line by line, what is configured and what is missing, and
+//! exits non-zero when the service could not do its job as configured.
+
+use std::process::ExitCode;
+
+use secrecy::ExposeSecret;
+
+use crate::config::ServeSettings;
+
+enum Status {
+    Ok,
+    Warn,
+    Missing,
+}
+
+struct Report {
+    failed: bool,
+}
+
+impl Report {
+    fn line(&mut self, status: Status, what: &str, detail: impl AsRef<str>) {
+        let tag = match status {
+            Status::Ok => "ok     ",
+            Status::Warn => "warning",
+            Status::Missing => {
+                self.failed = true;
+                "MISSING"
+            }
+        };
+        println!("{tag}  {what}: {}", detail.as_ref());
+    }
+}
+
+/// Hides the password of a database URL.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn run(settings: ServeSettings) -> ExitCode {
+    let mut report = Report { failed: false };
+    let github = &settings.github;
+
+    match github.github_app_id {
+        Some(id) => report.line(Status::Ok, "GITHUB_APP_ID", id.to_string()),
+        None => report.line(
+            Status::Missing,
+            "GITHUB_APP_ID",
+            "not set: the App cannot authenticate",
+        ),
+    }
+    match github.private_key() {
+        Ok(Some(key)) if key.expose_secret().contains("PRIVATE KEY") => {
+            report.line(Status::Ok, "GitHub App private key", "present (PEM)")
+        }
+        Ok(Some(_)) => report.line(
+            Status::Missing,
+            "GitHub App private key",
+            "set but not a PEM private key",
+        ),
+        Ok(None) => report.line(
+            Status::Missing,
+            "GitHub App private key",
+            "set GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH",
+        ),
+        Err(err) => report.line(Status::Missing, "GitHub App private key", err.to_string()),
+    }
+    match github.webhook_secrets().len() {
+        0 => report.line(
+            Status::Missing,
+            "GITHUB_WEBHOOK_SECRET",
+            "not set: webhooks would be refused",
+        ),
+        1 => report.line(Status::Ok, "GITHUB_WEBHOOK_SECRET", "1 secret"),
+        n => report.line(
+            Status::Ok,
+            "GITHUB_WEBHOOK_SECRET",
+            format!("{n} secrets (rotation)"),
+        ),
+    }
+    report.line(Status::Ok, "GITHUB_API_URL", &github.github_api_url);
+    if let (Some(id), Ok(Some(key))) = (github.github_app_id, github.private_key()) {
+        match promptops_github::client::GithubApp::new(&github.github_api_url, id, &key) {
+            Ok(app) => match app.app_info().await {
+                Ok(info) => report.line(
+                    Status::Ok,
+                    "GitHub App",
+                    format!(
+                        "authenticated as `{}` ({})",
+                        info.slug.unwrap_or_default(),
+                        info.name
+                    ),
+                ),
+                Err(err) => report.line(
+                    Status::Missing,
+                    "GitHub App",
+                    format!("authentication failed: {err}"),
+                ),
+            },
+            Err(err) => report.line(Status::Missing, "GitHub App", err.to_string()),
+        }
+    }
+
+    match &settings.planner.openai_api_key {
+        Some(_) => report.line(
+            Status::Ok,
+            "planner",
+            format!(
+                "model {} at {}",
+                settings.planner.model, settings.planner.openai_base_url
+            ),
+        ),
+        None => report.line(
+            Status::Warn,
+            "planner",
+            "OPENAI_API_KEY not set: the offline rule-based planner is used",
+        ),
+    }
+    match settings.planner.load_catalog() {
+        Ok(catalog) => report.line(
+            Status::Ok,
+            "catalog",
+            format!(
+                "{} GPU types, prices as of {}",
+                catalog.gpus().len(),
+                catalog.prices_as_of()
+            ),
+        ),
+        Err(err) => report.line(Status::Missing, "catalog", format!("{err:#}")),
+    }
+
+    let db = redact_url(&settings.database_url);
+    match promptops_store::Store::connect(&settings.database_url).await {
+        Ok(store) => match store.ping().await {
+            Ok(()) => report.line(
+                Status::Ok,
+                "database",
+                format!("{db} ({})", store.backend_name()),
+            ),
+            Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
+        },
+        Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
+    }
+
+    match terraform_version(&settings.terraform_bin).await {
+        Ok(version) => report.line(Status::Ok, "terraform", version),
+        Err(err) => report.line(
+            Status::Missing,
+            "terraform",
+            format!("{}: {err}", settings.terraform_bin.display()),
+        ),
+    }
+
+    if report.failed {
+        println!("\nSome settings are missing; `promptops serve` would not be able to do its job.");
+        ExitCode::FAILURE
+    } else {
+        println!("\nAll set.");
+        ExitCode::SUCCESS
+    }
+}
+
+async fn terraform_version(bin: &std::path::Path) -> Result<String, String> {
+    let output = tokio::process::Command::new(bin)
+        .arg("version")
+        .output()
+        .await
+        .map_err(|err| err.to_string())?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).trim().to_owned());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned())
+}

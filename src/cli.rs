@@ -1,0 +1,76 @@
+//! The command line: `serve`, `render`, `check`, `migrate`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{PlannerArgs, ServeSettings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "promptops",
+    version,
+    about = "Plain-language GPU VM requests to reviewed, applied Terraform"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the GitHub App service: webhooks, queue and workers.
+    Serve(Box<ServeSettings>),
+    /// Plan one request and print the rendered terraform.tfvars (no side effects).
+    Render(RenderArgs),
+    /// Verify configuration, terraform, database and GitHub App credentials.
+    Check(Box<ServeSettings>),
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://promptops.db")]
+        database_url: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// Use the rule-based planner even when an OpenAI key is set.
+    #[arg(long)]
+    pub offline: bool,
+    /// Print the validated request as JSON instead of terraform.tfvars.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub planner: PlannerArgs,
+    /// The request, in plain language.
+    pub prompt: String,
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Render(args) => crate::render_cmd::run(args).await,
+        Command::Serve(settings) => report(crate::serve::run(*settings).await),
+        Command::Check(settings) => crate::check::run(*settings).await,
+        Command::Migrate { database_url } => report(
+            promptops_store::Store::connect(&database_url)
+                .await
+                .map(|_| {
+                    eprintln!(
+                        "database {} is up to date",
+                        crate::check::redact_url(&database_url)
+                    )
+                })
+                .map_err(anyhow::Error::from),
+        ),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("promptops: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

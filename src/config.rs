@@ -1,0 +1,141 @@
+//! Process settings: flags, each also settable through the environment variable the
+//! handbook names. Secrets are held as `SecretString` so that they never reach a log line
+//! through `Debug`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Debug, Clone, Args)]
+pub struct GithubSettings {
+    /// The GitHub App's numeric id.
+    #[arg(long, env = "GITHUB_APP_ID")]
+    pub github_app_id: Option<u64>,
+    /// The App's private key (PEM text).
+    #[arg(long, env = "GITHUB_PRIVATE_KEY", hide_env_values = true)]
+    pub github_private_key: Option<SecretString>,
+    /// A file holding the App's private key (PEM).
+    #[arg(long, env = "GITHUB_PRIVATE_KEY_PATH")]
+    pub github_private_key_path: Option<PathBuf>,
+    /// Webhook secret(s). Several, separated by commas, are all accepted (secret rotation).
+    #[arg(long, env = "GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
+    pub github_webhook_secret: Option<SecretString>,
+    /// API root: GitHub Enterprise Server and tests point it elsewhere.
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    pub github_api_url: String,
+    /// The App's login, whose own comments are ignored (e.g. `promptops[bot]`).
+    #[arg(long, env = "PROMPTOPS_BOT_LOGIN")]
+    pub bot_login: Option<String>,
+}
+
+impl GithubSettings {
+    /// The webhook secrets, split for rotation; empty entries are dropped.
+    pub fn webhook_secrets(&self) -> Vec<SecretString> {
+        self.github_webhook_secret
+            .as_ref()
+            .map(|all| {
+                all.expose_secret()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| SecretString::from(s.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The private key, from the variable or the file.
+    pub fn private_key(&self) -> anyhow::Result<Option<SecretString>> {
+        if let Some(key) = &self.github_private_key {
+            return Ok(Some(key.clone()));
+        }
+        match &self.github_private_key_path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|err| {
+                    anyhow::anyhow!(
+                        "cannot read GITHUB_PRIVATE_KEY_PATH {}: {err}",
+                        path.display()
+                    )
+                })?;
+                Ok(Some(SecretString::from(text)))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlannerArgs {
+    /// OpenAI API key. Without one, the offline rule-based planner is used.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<SecretString>,
+    /// Any OpenAI-compatible chat-completions server.
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    pub openai_base_url: String,
+    /// The model to ask (a GPT-4-family model with structured outputs).
+    #[arg(long, env = "PROMPTOPS_MODEL", default_value = promptops_planner::DEFAULT_MODEL)]
+    pub model: String,
+    /// Seconds to wait for one model answer.
+    #[arg(long, env = "PROMPTOPS_MODEL_TIMEOUT_SECS", default_value_t = 60)]
+    pub model_timeout_secs: u64,
+    /// A catalog file replacing the embedded one.
+    #[arg(long, env = "PROMPTOPS_CATALOG")]
+    pub catalog: Option<PathBuf>,
+}
+
+impl PlannerArgs {
+    pub fn planner_settings(&self, offline: bool) -> promptops_planner::PlannerSettings {
+        promptops_planner::PlannerSettings {
+            api_key: if offline {
+                None
+            } else {
+                self.openai_api_key.clone()
+            },
+            base_url: self.openai_base_url.clone(),
+            model: self.model.clone(),
+            timeout: Duration::from_secs(self.model_timeout_secs),
+            max_attempts: 3,
+        }
+    }
+
+    pub fn load_catalog(&self) -> anyhow::Result<promptops_core::Catalog> {
+        match &self.catalog {
+            Some(path) => promptops_core::Catalog::load(path)
+                .map_err(|err| anyhow::anyhow!("catalog {}: {err}", path.display())),
+            None => Ok(promptops_core::Catalog::embedded().clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeSettings {
+    #[command(flatten)]
+    pub github: GithubSettings,
+    #[command(flatten)]
+    pub planner: PlannerArgs,
+    /// `sqlite://file.db` (default, created on start) or `postgres://...` for several replicas.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://promptops.db")]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "PROMPTOPS_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+    /// The terraform binary.
+    #[arg(long, env = "TERRAFORM_BIN", default_value = "terraform")]
+    pub terraform_bin: PathBuf,
+    /// Where per-run work directories and the plugin cache live.
+    #[arg(long, env = "PROMPTOPS_WORKDIR", default_value = "promptops-work")]
+    pub workdir: PathBuf,
+    /// Jobs processed at once by this process.
+    #[arg(long, env = "PROMPTOPS_WORKERS", default_value_t = 4)]
+    pub workers: usize,
+    /// Log as JSON lines.
+    #[arg(long, env = "PROMPTOPS_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+}

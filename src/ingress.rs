@@ -1,0 +1,128 @@
+//! Which jobs a webhook event implies. Pure: no I/O, so the server can call it inside the
+//! delivery's transaction budget and the tests can call it directly.
+//!
+//! Decisions that need GitHub or the repository's settings (permissions, the configured
+//! trigger label, fork checks) are made by the job when it runs; ingress only filters out
+//! what can never matter (bot comments, comments without a command, unrelated actions).
+
+use promptops_commands::parse_commands;
+use promptops_github::webhook::{
+    Event, IssueAction, IssueCommentAction, IssueCommentEvent, IssueEvent, RepoRef,
+};
+use promptops_store::NewJob;
+
+use crate::jobs::{CommandRequest, IssueSnapshot, JobPayload, RepoTarget};
+
+#[derive(Debug, Clone, Default)]
+pub struct IngressSettings {
+    /// The App's own login (e.g. `promptops[bot]`): its comments never run commands.
+    pub bot_login: Option<String>,
+}
+
+pub fn jobs_for_event(event: &Event, settings: &IngressSettings) -> Vec<NewJob> {
+    let payloads = match event {
+        Event::IssueComment(comment) => comment_jobs(comment, settings),
+        Event::Issue(issue) => issue_jobs(issue),
+        _ => Vec::new(),
+    };
+    payloads.into_iter().map(to_new_job).collect()
+}
+
+fn to_new_job(payload: JobPayload) -> NewJob {
+    let dedupe_key = match &payload {
+        // Opening an issue with the label and labelling it fire two events; one plan is enough
+        // while the first is still waiting.
+        JobPayload::PlanIssue { repo, issue, .. } => {
+            Some(format!("plan-issue:{}#{}", repo.full_name(), issue.number))
+        }
+        _ => None,
+    };
+    let repo = payload.repo().full_name();
+    let kind = payload.kind();
+    let value = serde_json::to_value(&payload).expect("job payloads are plain data");
+    let job = NewJob::new(kind, repo, value);
+    match dedupe_key {
+        Some(key) => job.with_dedupe_key(key),
+        None => job,
+    }
+}
+
+fn repo_target(repo: &RepoRef, installation: Option<u64>) -> Option<RepoTarget> {
+    Some(RepoTarget {
+        owner: repo.owner.clone(),
+        name: repo.name.clone(),
+        installation_id: installation?,
+    })
+}
+
+fn comment_jobs(event: &IssueCommentEvent, settings: &IngressSettings) -> Vec<JobPayload> {
+    if event.action != IssueCommentAction::Created {
+        return Vec::new();
+    }
+    let author = &event.comment.author;
+    // Bots (the App itself included) never run commands: a bot quoting help text, or
+    // answering another bot, must not start a plan.
+    if author.is_bot()
+        || settings
+            .bot_login
+            .as_deref()
+            .is_some_and(|login| login.eq_ignore_ascii_case(&author.login))
+    {
+        return Vec::new();
+    }
+    let Some(repo) = repo_target(&event.repo, event.installation_id) else {
+        return Vec::new();
+    };
+    let issue = IssueSnapshot {
+        number: event.issue.number,
+        title: event.issue.title.clone(),
+        body: event.issue.body.clone(),
+        is_pull_request: event.issue.is_pull_request,
+    };
+    parse_commands(&event.comment.body)
+        .into_iter()
+        .map(|parsed| match parsed {
+            Ok(command) => JobPayload::RunCommand {
+                repo: repo.clone(),
+                issue: issue.clone(),
+                comment_id: event.comment.id,
+                author: author.login.clone(),
+                command: CommandRequest::from_parsed(&command),
+            },
+            Err(error) => JobPayload::ReplyToComment {
+                repo: repo.clone(),
+                issue: issue.number,
+                comment_id: event.comment.id,
+                author: author.login.clone(),
+                text: error.to_string(),
+            },
+        })
+        .collect()
+}
+
+fn issue_jobs(event: &IssueEvent) -> Vec<JobPayload> {
+    // The trigger label is a per-repository setting, so every label is a candidate here;
+    // the job compares it with `.github/promptops.yml`.
+    let labels: Vec<String> = match event.action {
+        IssueAction::Labeled => event.label.iter().cloned().collect(),
+        IssueAction::Opened => event.issue.labels.clone(),
+        _ => Vec::new(),
+    };
+    let Some(repo) = repo_target(&event.repo, event.installation_id) else {
+        return Vec::new();
+    };
+    if labels.is_empty() || event.issue.is_pull_request {
+        return Vec::new();
+    }
+    vec![JobPayload::PlanIssue {
+        repo,
+        issue: IssueSnapshot {
+            number: event.issue.number,
+            title: event.issue.title.clone(),
+            body: event.issue.body.clone(),
+            is_pull_request: false,
+        },
+        author: event.sender.login.clone(),
+        labels,
+    }]
+}

@@ -1,0 +1,116 @@
+//! The jobs the service queues, as the bot's own types. A webhook is translated into these
+//! at ingress (inside the same transaction that records the delivery); the worker decodes
+//! them again. Everything a handler needs travels in the payload, so a job can run on any
+//! replica, at any later time.
+
+use serde::{Deserialize, Serialize};
+
+/// Which repository, through which App installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoTarget {
+    pub owner: String,
+    pub name: String,
+    pub installation_id: u64,
+}
+
+impl RepoTarget {
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+}
+
+/// A `/promptops` command, as queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum CommandRequest {
+    Plan { instructions: String },
+    Apply,
+    Configure,
+    Destroy,
+    Unlock,
+    Help,
+}
+
+impl CommandRequest {
+    pub fn from_parsed(command: &promptops_commands::Command) -> Self {
+        use promptops_commands::Command as C;
+        match command {
+            C::Plan { instructions } => Self::Plan {
+                instructions: instructions.clone(),
+            },
+            C::Apply => Self::Apply,
+            C::Configure => Self::Configure,
+            C::Destroy => Self::Destroy,
+            C::Unlock => Self::Unlock,
+            C::Help => Self::Help,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Plan { .. } => "plan",
+            Self::Apply => "apply",
+            Self::Configure => "configure",
+            Self::Destroy => "destroy",
+            Self::Unlock => "unlock",
+            Self::Help => "help",
+        }
+    }
+}
+
+/// The issue as it read when the event arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueSnapshot {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub is_pull_request: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobPayload {
+    /// A command from an issue or PR comment; permission is checked when it runs.
+    RunCommand {
+        repo: RepoTarget,
+        issue: IssueSnapshot,
+        comment_id: u64,
+        author: String,
+        command: CommandRequest,
+    },
+    /// A `/promptops` line that did not parse: answer with what went wrong.
+    ReplyToComment {
+        repo: RepoTarget,
+        issue: u64,
+        comment_id: u64,
+        author: String,
+        text: String,
+    },
+    /// An issue opened or labeled with the trigger label.
+    PlanIssue {
+        repo: RepoTarget,
+        issue: IssueSnapshot,
+        author: String,
+        /// The labels that may be the trigger (the added one, or all labels at opening).
+        labels: Vec<String>,
+    },
+}
+
+impl JobPayload {
+    /// The queue's `kind` column: lets operators see what is waiting without decoding payloads.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RunCommand { .. } => "run_command",
+            Self::ReplyToComment { .. } => "reply_to_comment",
+            Self::PlanIssue { .. } => "plan_issue",
+        }
+    }
+
+    pub fn repo(&self) -> &RepoTarget {
+        match self {
+            Self::RunCommand { repo, .. }
+            | Self::ReplyToComment { repo, .. }
+            | Self::PlanIssue { repo, .. } => repo,
+        }
+    }
+}

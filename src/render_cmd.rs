@@ -1,0 +1,78 @@
+//! `promptops render`: one request through the same planner, validation and renderer the
+//! service uses, printed instead of committed. Relied on from outside the repository:
+//! stdout carries only the tfvars (or JSON), stderr the cost line or the reasons for a
+//! rejection, and the exit status says which happened.
+
+use std::process::ExitCode;
+
+use promptops_core::{Policy, RenderContext, render_tfvars};
+use promptops_planner::{PlanError, PlanInput, Planner};
+
+use crate::cli::RenderArgs;
+
+/// The request was rejected (validation, policy, mismatch with what was asked).
+const EXIT_REJECTED: u8 = 1;
+/// The planner could not produce an answer (model unreachable, unusable output, bad setup).
+const EXIT_UNAVAILABLE: u8 = 3;
+
+pub async fn run(args: RenderArgs) -> ExitCode {
+    let catalog = match args.planner.load_catalog() {
+        Ok(catalog) => catalog,
+        Err(err) => {
+            eprintln!("promptops: {err:#}");
+            return ExitCode::from(EXIT_UNAVAILABLE);
+        }
+    };
+    let planner = Planner::from_settings(args.planner.planner_settings(args.offline));
+    let input = PlanInput {
+        title: String::new(),
+        body: args.prompt.clone(),
+        instructions: String::new(),
+        current: None,
+    };
+    let outcome = match planner.plan(&input, &catalog, &Policy::default()).await {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            eprintln!("promptops: the request was not accepted:");
+            eprintln!("{err}");
+            return ExitCode::from(exit_code_for(&err));
+        }
+    };
+    let request = &outcome.request;
+    if args.json {
+        match serde_json::to_string_pretty(request) {
+            Ok(json) => println!("{json}"),
+            Err(err) => {
+                eprintln!("promptops: cannot encode the request as JSON: {err}");
+                return ExitCode::from(EXIT_UNAVAILABLE);
+            }
+        }
+    } else {
+        let context = RenderContext {
+            source: "command line".to_owned(),
+            planner: outcome.planned_by.clone(),
+        };
+        print!("{}", render_tfvars(request, &context));
+    }
+    let cost = catalog.estimate(request);
+    eprintln!(
+        "estimated cost: ${:.2}/hour, ${:.0}/month for {} x {} ({} x {} per VM) in {} (prices as of {}; planned by {})",
+        cost.hourly_usd,
+        cost.monthly_usd,
+        request.vm_count,
+        request.machine_type,
+        request.gpu_count,
+        request.gpu_type,
+        request.zone,
+        catalog.prices_as_of(),
+        outcome.planned_by,
+    );
+    ExitCode::SUCCESS
+}
+
+fn exit_code_for(err: &PlanError) -> u8 {
+    match err {
+        PlanError::ModelUnreachable(_) | PlanError::ModelOutputUnusable(_) => EXIT_UNAVAILABLE,
+        _ => EXIT_REJECTED,
+    }
+}

@@ -1,0 +1,93 @@
+//! The HTTP front door. `POST /webhook` verifies the signature, records the delivery and
+//! the jobs it implies in one transaction, and only then answers 202 — so a delivery is
+//! never acknowledged without being stored, and a redelivery is acknowledged without
+//! being processed twice.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use promptops_store::{Delivery, RecordOutcome, Store};
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::ingress::{self, IngressSettings};
+use crate::webhook_extract::VerifiedDelivery;
+
+/// GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
+pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub webhook: Option<Arc<promptops_github::webhook::WebhookSecrets>>,
+    pub ingress: Arc<IngressSettings>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhook", post(webhook))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(err) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unreachable: {err}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> Response {
+    let span = info_span!("delivery", delivery_id = %delivery.id, event = %delivery.event_name);
+    async move {
+        let jobs = ingress::jobs_for_event(&delivery.event, &state.ingress);
+        let new_jobs = jobs.len();
+        let record = Delivery {
+            id: delivery.id.clone(),
+            event: delivery.event_name.clone(),
+            action: delivery.event.action().map(str::to_owned),
+        };
+        match state.store.record_delivery(record, jobs).await {
+            Ok(RecordOutcome::New) => {
+                info!(jobs = new_jobs, "delivery recorded");
+                (
+                    StatusCode::ACCEPTED,
+                    format!("accepted: {new_jobs} job(s)\n"),
+                )
+                    .into_response()
+            }
+            Ok(RecordOutcome::Duplicate) => {
+                info!("redelivery of a recorded delivery; not processed again");
+                (
+                    StatusCode::ACCEPTED,
+                    "duplicate delivery: already recorded\n",
+                )
+                    .into_response()
+            }
+            Err(err) => {
+                // Not acknowledged: GitHub shows the failure and the delivery can be redelivered.
+                warn!(error = %err, "recording the delivery failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "could not record the delivery; redeliver it later\n",
+                )
+                    .into_response()
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
