@@ -115,6 +115,19 @@ pub struct Transport {
     pub sleeper: Arc<dyn Sleeper>,
 }
 
+/// octocrab's `Display` for a GitHub error is only "GitHub"; say what GitHub said.
+fn describe(e: &octocrab::Error) -> String {
+    match e {
+        octocrab::Error::GitHub { source, .. } => {
+            format!(
+                "{} (installation token): {}",
+                source.status_code, source.message
+            )
+        }
+        other => format!("{other}: {:?}", std::error::Error::source(other)),
+    }
+}
+
 fn retryable_transport_error(e: &octocrab::Error) -> bool {
     match e {
         // Minting the installation token failed with a server error.
@@ -217,7 +230,15 @@ impl Transport {
                         }
                     }
                 }
-                Err(e) if retryable_transport_error(&e) => last = e.to_string(),
+                Err(e) if retryable_transport_error(&e) => last = describe(&e),
+                Err(octocrab::Error::GitHub { source, .. }) => {
+                    // GitHub refused something octocrab sent on its own: the installation token.
+                    return Err(GithubError::Api {
+                        operation: format!("{operation} (getting an installation token)"),
+                        status: source.status_code.as_u16(),
+                        message: source.message,
+                    });
+                }
                 Err(e) => {
                     return Err(GithubError::Transport {
                         operation: operation.to_string(),

@@ -1,0 +1,105 @@
+//! App authentication: JWTs the fake verifies against the App's public key, installation
+//! tokens minted once and reused, refreshed when revoked or about to expire.
+
+mod client_support;
+
+use std::time::Duration;
+
+use client_support::{FULL, INSTALLATION, OWNER, REPO, env, key};
+use promptops_github::client::{GithubApp, GithubError};
+use promptops_testkit::{AuthKind, FakeGithub};
+use secrecy::SecretString;
+
+#[tokio::test]
+async fn installation_token_is_minted_once_and_reused() {
+    let e = env().await;
+    for _ in 0..3 {
+        e.api.default_branch(OWNER, REPO).await.unwrap();
+    }
+    // A second handle for the same installation shares the cached token.
+    let again = e.app.installation(INSTALLATION).unwrap();
+    again.branch_head(OWNER, REPO, "main").await.unwrap();
+    assert_eq!(e.gh.token_requests(), 1);
+    let installs =
+        e.gh.auth_log()
+            .into_iter()
+            .filter(|a| *a == AuthKind::Installation(INSTALLATION))
+            .count();
+    assert_eq!(
+        installs, 4,
+        "every repository call used the installation token"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_replaced() {
+    let e = env().await;
+    e.api.default_branch(OWNER, REPO).await.unwrap();
+    e.gh.revoke_tokens();
+    assert_eq!(e.api.default_branch(OWNER, REPO).await.unwrap(), "main");
+    assert_eq!(e.gh.token_requests(), 2);
+    assert!(e.gh.auth_log().contains(&AuthKind::Rejected));
+}
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_refreshed_before_use() {
+    let e = env().await;
+    // octocrab renews tokens that expire within 30 s.
+    e.gh.set_token_ttl(Duration::from_secs(20));
+    e.api.default_branch(OWNER, REPO).await.unwrap();
+    e.api.default_branch(OWNER, REPO).await.unwrap();
+    assert_eq!(e.gh.token_requests(), 2);
+    assert!(!e.gh.auth_log().contains(&AuthKind::Rejected));
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_the_apps_is_refused() {
+    let gh = FakeGithub::start().await;
+    gh.add_repo(FULL);
+    gh.add_installation(1, OWNER);
+    let wrong = SecretString::from(include_str!("fixtures/wrong-app-key.pem"));
+    let app = GithubApp::new(&gh.url(), gh.app_id(), &wrong).unwrap();
+    let err = app.app_info().await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    let api = app.installation(1).unwrap();
+    let err = api.default_branch(OWNER, REPO).await.unwrap_err();
+    assert!(err.to_string().contains("JSON web token"), "{err}");
+    assert_eq!(gh.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn a_wrong_app_id_is_refused() {
+    let gh = FakeGithub::start().await;
+    let app = GithubApp::new(&gh.url(), gh.app_id() + 1, &key()).unwrap();
+    let err = app.app_info().await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(err.to_string().contains("iss"), "{err}");
+}
+
+#[tokio::test]
+async fn repositories_outside_the_installation_are_not_found() {
+    let e = env().await;
+    e.gh.add_repo("other-org/infra");
+    let err = e
+        .api
+        .default_branch("other-org", "infra")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+#[tokio::test]
+async fn bad_settings_are_named() {
+    let not_pem = SecretString::from("not a key");
+    let err = GithubApp::new("http://127.0.0.1:9", 1, &not_pem)
+        .err()
+        .unwrap();
+    assert!(matches!(err, GithubError::Config(_)));
+    assert!(err.to_string().contains("private key"), "{err}");
+    let err = GithubApp::new("ftp://example.invalid", 1, &key())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("GITHUB_API_URL"), "{err}");
+    let err = GithubApp::new("not a url", 1, &key()).err().unwrap();
+    assert!(err.to_string().contains("not a URL"), "{err}");
+}
