@@ -111,6 +111,8 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(options.sqlite_busy_timeout)
+        // A group commit returns one row per new delivery; let them all through at once.
+        .row_buffer_size(1024)
         .foreign_keys(true);
     let in_memory = connect.get_filename() == Path::new(":memory:") || url.contains("mode=memory");
     if let Some(dir) = connect.get_filename().parent()

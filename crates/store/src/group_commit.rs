@@ -6,17 +6,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sqlx::QueryBuilder;
-use sqlx::types::Json;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
-use crate::backend::{Backend, with_pool};
+use crate::backend::Backend;
 use crate::clock::{Clock, to_micros};
 use crate::error::{Result, StoreError};
 use crate::model::{Delivery, NewJob, RecordOutcome};
-
-/// Rows per multi-row INSERT, below both backends' bind-parameter limits.
-const ROWS_PER_INSERT: usize = 500;
 
 pub(crate) struct WriteRequest {
     pub delivery: Delivery,
@@ -34,9 +29,21 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) async fn run(self, mut requests: mpsc::Receiver<WriteRequest>) {
+    /// Takes batches off the shared queue until every sender is gone. Several writers may
+    /// share one queue: while one waits for its COMMIT, the next gathers the following batch
+    /// (useful on PostgreSQL, whose concurrent commits share WAL flushes; SQLite has a single
+    /// write lock, so it runs one writer).
+    pub(crate) async fn run(self: Arc<Self>, requests: Arc<Mutex<mpsc::Receiver<WriteRequest>>>) {
         let mut batch = Vec::with_capacity(self.max_batch);
-        while requests.recv_many(&mut batch, self.max_batch).await > 0 {
+        loop {
+            let received = requests
+                .lock()
+                .await
+                .recv_many(&mut batch, self.max_batch)
+                .await;
+            if received == 0 {
+                return;
+            }
             self.write(&mut batch).await;
             batch.clear();
         }
@@ -89,60 +96,155 @@ impl Writer {
         by_id.sort_by(|a, b| a.id.cmp(&b.id));
         by_id.dedup_by(|a, b| a.id == b.id);
 
-        with_pool!(&self.backend, pool => {
-            let mut tx = pool.begin().await?;
-            let mut inserted: HashSet<String> = HashSet::with_capacity(batch.len());
-            for chunk in by_id.chunks(ROWS_PER_INSERT) {
-                let mut insert = QueryBuilder::new(
-                    "INSERT INTO deliveries (delivery_id, event, action, received_at) ",
-                );
-                insert.push_values(chunk, |mut row, delivery| {
-                    row.push_bind(delivery.id.as_str())
-                        .push_bind(delivery.event.as_str())
-                        .push_bind(delivery.action.as_deref())
-                        .push_bind(now);
-                });
-                insert.push(" ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id");
-                let ids: Vec<String> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
-                inserted.extend(ids);
-            }
-
-            // The first request carrying a newly inserted id is New; any other is Duplicate.
-            let mut outcomes = Vec::with_capacity(batch.len());
-            let mut jobs: Vec<&NewJob> = Vec::new();
-            for request in batch {
-                if inserted.remove(&request.delivery.id) {
-                    outcomes.push(RecordOutcome::New);
-                    jobs.extend(request.jobs.iter());
-                } else {
-                    outcomes.push(RecordOutcome::Duplicate);
+        let deliveries = DeliveryColumns::new(&by_id);
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let inserted: Vec<String> = sqlx::query_scalar(SQLITE_INSERT_DELIVERIES)
+                    .bind(deliveries.as_json_rows())
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let (outcomes, jobs) = outcomes(batch, inserted);
+                if !jobs.is_empty() {
+                    sqlx::query(SQLITE_INSERT_JOBS)
+                        .bind(jobs.as_json_rows())
+                        .bind(max_attempts)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
                 }
+                tx.commit().await?;
+                Ok((outcomes, !jobs.is_empty()))
             }
-
-            let enqueued = !jobs.is_empty();
-            for chunk in jobs.chunks(ROWS_PER_INSERT) {
-                let mut insert = QueryBuilder::new(
-                    "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at) ",
-                );
-                insert.push_values(chunk, |mut row, job| {
-                    row.push_bind(job.kind.as_str())
-                        .push_bind(job.repo.as_str())
-                        .push_bind(job.dedupe_key.as_deref())
-                        .push_bind(Json(&job.payload))
-                        .push_bind("queued")
-                        .push_bind(0_i64)
-                        .push_bind(max_attempts)
-                        .push_bind(job.run_after.map(to_micros).unwrap_or(now))
-                        .push_bind(now);
-                });
-                // A live job with the same dedupe key already covers this one.
-                insert.push(" ON CONFLICT DO NOTHING");
-                insert.build().execute(&mut *tx).await?;
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let inserted: Vec<String> = sqlx::query_scalar(POSTGRES_INSERT_DELIVERIES)
+                    .bind(&deliveries.ids)
+                    .bind(&deliveries.events)
+                    .bind(&deliveries.actions)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let (outcomes, jobs) = outcomes(batch, inserted);
+                if !jobs.is_empty() {
+                    sqlx::query(POSTGRES_INSERT_JOBS)
+                        .bind(&jobs.kinds)
+                        .bind(&jobs.repos)
+                        .bind(&jobs.dedupe_keys)
+                        .bind(&jobs.payloads)
+                        .bind(&jobs.run_afters)
+                        .bind(max_attempts)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok((outcomes, !jobs.is_empty()))
             }
-            tx.commit().await?;
-            Ok((outcomes, enqueued))
-        })
+        }
     }
+}
+
+// Each batch is written with one statement per table whose text does not depend on the
+// batch size (rows travel as one JSON array on SQLite, as column arrays on PostgreSQL), so
+// the statements are prepared once per connection instead of once per batch shape.
+
+/// `WHERE true` resolves SQLite's parsing ambiguity between a SELECT's join and ON CONFLICT.
+const SQLITE_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, event, action, received_at) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, $2 FROM json_each($1) WHERE true \
+     ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
+/// A live job with the same dedupe key already covers a job: ON CONFLICT DO NOTHING.
+const SQLITE_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'queued', 0, $2, COALESCE(value ->> 4, $3), $3 \
+     FROM json_each($1) WHERE true ORDER BY key ON CONFLICT DO NOTHING";
+const POSTGRES_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, event, action, received_at) \
+     SELECT d.id, d.event, d.action, $4 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS d(id, event, action) \
+     ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
+const POSTGRES_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at) \
+     SELECT j.kind, j.repo, j.dedupe_key, j.payload::jsonb, 'queued', 0, $6, COALESCE(j.run_after, $7), $7 \
+     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) WITH ORDINALITY \
+       AS j(kind, repo, dedupe_key, payload, run_after, n) \
+     ORDER BY j.n ON CONFLICT DO NOTHING";
+
+/// The deliveries of a batch, column by column.
+struct DeliveryColumns<'a> {
+    ids: Vec<&'a str>,
+    events: Vec<&'a str>,
+    actions: Vec<Option<&'a str>>,
+}
+
+impl<'a> DeliveryColumns<'a> {
+    fn new(deliveries: &[&'a Delivery]) -> Self {
+        Self {
+            ids: deliveries.iter().map(|d| d.id.as_str()).collect(),
+            events: deliveries.iter().map(|d| d.event.as_str()).collect(),
+            actions: deliveries.iter().map(|d| d.action.as_deref()).collect(),
+        }
+    }
+
+    fn as_json_rows(&self) -> String {
+        let rows: Vec<_> = (0..self.ids.len())
+            .map(|i| serde_json::json!([self.ids[i], self.events[i], self.actions[i]]))
+            .collect();
+        serde_json::Value::Array(rows).to_string()
+    }
+}
+
+/// The jobs to insert, column by column.
+#[derive(Default)]
+struct JobColumns<'a> {
+    kinds: Vec<&'a str>,
+    repos: Vec<&'a str>,
+    dedupe_keys: Vec<Option<&'a str>>,
+    payloads: Vec<String>,
+    run_afters: Vec<Option<i64>>,
+}
+
+impl<'a> JobColumns<'a> {
+    fn push(&mut self, job: &'a NewJob) {
+        self.kinds.push(&job.kind);
+        self.repos.push(&job.repo);
+        self.dedupe_keys.push(job.dedupe_key.as_deref());
+        self.payloads.push(job.payload.to_string());
+        self.run_afters.push(job.run_after.map(to_micros));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+
+    fn as_json_rows(&self) -> String {
+        let rows: Vec<_> = (0..self.kinds.len())
+            .map(|i| {
+                serde_json::json!([
+                    self.kinds[i],
+                    self.repos[i],
+                    self.dedupe_keys[i],
+                    self.payloads[i],
+                    self.run_afters[i]
+                ])
+            })
+            .collect();
+        serde_json::Value::Array(rows).to_string()
+    }
+}
+
+/// The first request carrying a newly inserted id is New (its jobs go in); any other —
+/// an id stored before, or a second copy within the batch — is Duplicate.
+fn outcomes(batch: &[WriteRequest], inserted: Vec<String>) -> (Vec<RecordOutcome>, JobColumns<'_>) {
+    let mut inserted: HashSet<String> = inserted.into_iter().collect();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut jobs = JobColumns::default();
+    for request in batch {
+        if inserted.remove(&request.delivery.id) {
+            outcomes.push(RecordOutcome::New);
+            request.jobs.iter().for_each(|job| jobs.push(job));
+        } else {
+            outcomes.push(RecordOutcome::Duplicate);
+        }
+    }
+    (outcomes, jobs)
 }
 
 /// Sends one request to the writer and waits for its committed outcome.

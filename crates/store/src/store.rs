@@ -18,6 +18,9 @@ pub struct StoreOptions {
     pub connect: ConnectOptions,
     /// Most deliveries written in one group-commit transaction.
     pub group_commit_max: usize,
+    /// Group-commit transactions in flight at once. Default: 1 on SQLite (one write lock),
+    /// 4 on PostgreSQL.
+    pub group_commit_writers: Option<usize>,
     /// Claims a job gets before `fail` marks it failed for good.
     pub max_attempts: u32,
     /// Retry delay after the first failed attempt; doubles with each attempt...
@@ -31,6 +34,7 @@ impl Default for StoreOptions {
         Self {
             connect: ConnectOptions::default(),
             group_commit_max: 512,
+            group_commit_writers: None,
             max_attempts: 5,
             backoff_base: Duration::from_secs(10),
             backoff_max: Duration::from_secs(15 * 60),
@@ -81,14 +85,21 @@ impl Store {
         let max_batch = options.group_commit_max.max(1);
         let (sender, receiver) = mpsc::channel(max_batch * 4);
         let jobs_enqueued = Arc::new(Notify::new());
-        let writer = Writer {
+        let writer = Arc::new(Writer {
             backend: backend.clone(),
             clock: Arc::clone(&clock),
             max_batch,
             max_attempts: options.max_attempts,
             jobs_enqueued: Arc::clone(&jobs_enqueued),
-        };
-        tokio::spawn(writer.run(receiver));
+        });
+        let writers = options.group_commit_writers.unwrap_or(match backend {
+            Backend::Sqlite(_) => 1,
+            Backend::Postgres(_) => 4,
+        });
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(Arc::clone(&writer).run(Arc::clone(&receiver)));
+        }
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
