@@ -223,7 +223,7 @@ fn resolve_gpu<'c>(
             &gpu.id,
             format!(
                 "not allowed by the repository policy; allowed GPU types: {}",
-                policy.allowed_gpu_types.join(", ")
+                policy_list(&policy.allowed_gpu_types)
             ),
         ));
     }
@@ -465,7 +465,7 @@ fn resolve_zone(
             &zone,
             format!(
                 "region {zone_region} is not allowed by the repository policy; allowed regions: {}",
-                policy.allowed_regions.join(", ")
+                policy_list(&policy.allowed_regions)
             ),
         ));
     }
@@ -569,7 +569,7 @@ fn default_zone(
                     format!(
                         "{} is not offered in any region the repository policy allows ({}); it is offered in: {}",
                         gpu.id,
-                        policy.allowed_regions.join(", "),
+                        policy_list(&policy.allowed_regions),
                         offering.join(", ")
                     ),
                 ));
@@ -724,6 +724,16 @@ fn derived_name(gpu: Option<&GpuType>, zone: Option<&str>, catalog: &Catalog) ->
         name.insert_str(0, "gpu-");
     }
     name.chars().take(39).collect()
+}
+
+/// A policy list for a message. Policy entries come from repository configuration, so they
+/// are escaped to keep each problem on one line.
+fn policy_list(entries: &[String]) -> String {
+    entries
+        .iter()
+        .map(|e| e.escape_debug().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn did_you_mean(given: &str, candidates: &[&str]) -> String {

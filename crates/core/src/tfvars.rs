@@ -130,6 +130,8 @@ pub fn parse_tfvars(text: &str) -> Result<TfvarsValues, TfvarsError> {
                             TFVARS_ATTRIBUTES.join(", ")
                         ),
                     )),
+                    // hcl-rs already rejects a redefined attribute as a syntax error; this
+                    // keeps the guarantee should the parser ever become lenient.
                     Some(i) if found[i].is_some() => {
                         errors.push(ValidationError::new(key, key, "is set more than once"))
                     }

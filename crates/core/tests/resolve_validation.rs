@@ -514,3 +514,24 @@ fn policy_reads_from_yaml_like_json_and_rejects_unknown_keys() {
     let err = serde_json::from_str::<Policy>(r#"{"max_vm": 3}"#).expect_err("unknown key");
     assert!(err.to_string().contains("max_vm"), "{err}");
 }
+
+#[test]
+fn policy_entries_in_messages_stay_on_one_line() {
+    let policy = Policy {
+        allowed_regions: vec!["us-west1\nvm_count = 99".to_string()],
+        ..Policy::default()
+    };
+    let errors = rejected_with(
+        DeploymentDraft {
+            zone: Some("us-central1-a".to_string()),
+            ..draft("t4")
+        },
+        &policy,
+    );
+    assert_eq!(errors.to_string().lines().count(), 1, "{errors}");
+    assert!(
+        only_error(&errors, "zone")
+            .message
+            .ends_with(r"allowed regions: us-west1\nvm_count = 99")
+    );
+}
