@@ -28,6 +28,7 @@ import secrets
 import subprocess
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -170,13 +171,16 @@ class Handler(BaseHTTPRequestHandler):
             self.state.serial += 1
             serial = self.state.serial
         key_id = f"vault-approle-{sha256(token)[:16]}"
+        # Absolute bounds: ssh-keygen rounds a relative "+Ns" start down to the minute.
+        start = int(time.time())
+        validity = f"{stamp(start)}:{stamp(start + ttl)}"
         with tempfile.TemporaryDirectory(prefix="standin-issue-") as work:
             key = os.path.join(work, "id")
             keygen = ["ssh-keygen", "-q", "-N", "", "-C", "", "-f", key, "-t", key_type]
             subprocess.run(keygen, check=True, capture_output=True)
             subprocess.run([
                 "ssh-keygen", "-q", "-s", args.ca_key, "-I", key_id, "-n", ",".join(principals),
-                "-V", f"+{ttl}s", "-z", str(serial), "-O", "clear", "-O", "permit-pty", key + ".pub",
+                "-V", validity, "-z", str(serial), "-O", "clear", "-O", "permit-pty", key + ".pub",
             ], check=True, capture_output=True)
             with open(key, encoding="utf-8") as f:
                 private_key = f.read()
@@ -192,6 +196,11 @@ class Handler(BaseHTTPRequestHandler):
             "private_key": private_key,
             "private_key_type": key_type,
         }})
+
+
+def stamp(epoch):
+    """ssh-keygen's YYYYMMDDHHMMSS, in local time as ssh-keygen reads it."""
+    return time.strftime("%Y%m%d%H%M%S", time.localtime(epoch))
 
 
 def sha256(text):
