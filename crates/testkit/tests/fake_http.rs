@@ -1,0 +1,323 @@
+//! The fake over plain HTTP: auth rules, fault injection, pagination, GitHub's limits, and the
+//! setup helpers (merge, forks).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use promptops_testkit::{FakeGithub, sign_webhook};
+use serde_json::{Value, json};
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn jwt(gh: &FakeGithub, iat: i64, exp: i64) -> String {
+    let key = EncodingKey::from_rsa_pem(gh.private_key_pem().as_bytes()).unwrap();
+    let claims = json!({ "iss": gh.app_id(), "iat": iat, "exp": exp });
+    jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap()
+}
+
+async fn token(gh: &FakeGithub, installation: u64) -> String {
+    let jwt = jwt(gh, now() - 60, now() + 540);
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/app/installations/{installation}/access_tokens",
+            gh.url()
+        ))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["expires_at"].as_str().unwrap().ends_with('Z'));
+    v["token"].as_str().unwrap().to_string()
+}
+
+async fn setup() -> (FakeGithub, reqwest::Client, String) {
+    let gh = FakeGithub::start().await;
+    gh.add_repo("acme/infra");
+    gh.add_installation(9, "acme");
+    let t = token(&gh, 9).await;
+    (gh, reqwest::Client::new(), t)
+}
+
+#[tokio::test]
+async fn app_jwts_are_checked() {
+    let gh = FakeGithub::start().await;
+    gh.add_installation(9, "acme");
+    let c = reqwest::Client::new();
+    let url = format!("{}/app/installations/9/access_tokens", gh.url());
+    let expired = jwt(&gh, now() - 1200, now() - 600);
+    let too_long = jwt(&gh, now(), now() + 3600);
+    for (what, bearer) in [
+        ("expired", expired),
+        ("exp > 10 min", too_long),
+        ("garbage", "x.y.z".into()),
+    ] {
+        let r = c.post(&url).bearer_auth(bearer).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{what}");
+    }
+    assert_eq!(c.post(&url).send().await.unwrap().status(), 401, "no auth");
+    assert_eq!(gh.token_requests(), 0);
+    // An installation token is not an App JWT.
+    gh.add_repo("acme/infra");
+    let t = token(&gh, 9).await;
+    assert_eq!(
+        c.get(format!("{}/app", gh.url()))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let unknown = c
+        .post(format!("{}/app/installations/10/access_tokens", gh.url()))
+        .bearer_auth(jwt(&gh, now() - 60, now() + 540))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn repository_routes_need_an_installation_token() {
+    let (gh, c, t) = setup().await;
+    let url = format!("{}/repos/acme/infra", gh.url());
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(
+        c.get(&url)
+            .bearer_auth("ghs_forged")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let jwt = jwt(&gh, now() - 60, now() + 540);
+    assert_eq!(
+        c.get(&url).bearer_auth(jwt).send().await.unwrap().status(),
+        401
+    );
+    let ok = c
+        .get(&url)
+        .header("authorization", format!("token {t}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<Value>().await.unwrap()["default_branch"], "main");
+}
+
+#[tokio::test]
+async fn faults_fire_the_given_number_of_times_then_stop() {
+    let (gh, c, t) = setup().await;
+    let url = format!("{}/repos/acme/infra", gh.url());
+    gh.fail_next("GET", "/repos/acme/infra", 502, &[("x-test", "1")], 2);
+    for _ in 0..2 {
+        let r = c.get(&url).bearer_auth(&t).send().await.unwrap();
+        assert_eq!(r.status(), 502);
+        assert_eq!(r.headers()["x-test"], "1");
+    }
+    assert_eq!(
+        c.get(&url).bearer_auth(&t).send().await.unwrap().status(),
+        200
+    );
+    gh.secondary_rate_limit_next("GET", "/repos/acme/infra", 7);
+    let r = c.get(&url).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.headers()["retry-after"], "7");
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("secondary rate limit")
+    );
+    let statuses: Vec<u16> = gh
+        .requests_to("GET", "/repos/acme/infra")
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![502, 502, 200, 403]);
+    assert!(gh.requests().iter().filter(|r| r.injected).count() == 3);
+}
+
+#[tokio::test]
+async fn apply_then_fail_performs_the_write() {
+    let (gh, c, t) = setup().await;
+    let n = gh.add_issue("acme/infra", "alice", "t", "b");
+    gh.apply_then_fail("POST", "/repos/acme/infra/issues/", 502);
+    let r = c
+        .post(format!("{}/repos/acme/infra/issues/{n}/comments", gh.url()))
+        .bearer_auth(&t)
+        .json(&json!({ "body": "hello" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert_eq!(gh.comments("acme/infra", n).len(), 1);
+}
+
+#[tokio::test]
+async fn comments_are_paginated_and_limited_like_github() {
+    let (gh, c, t) = setup().await;
+    let n = gh.add_issue("acme/infra", "alice", "t", "b");
+    for i in 0..35 {
+        gh.add_comment("acme/infra", n, "alice", &format!("c{i}"));
+    }
+    let url = format!("{}/repos/acme/infra/issues/{n}/comments", gh.url());
+    let first = c.get(&url).bearer_auth(&t).send().await.unwrap();
+    let link = first.headers()["link"].to_str().unwrap().to_string();
+    assert!(
+        link.contains("page=2") && link.contains("rel=\"next\""),
+        "{link}"
+    );
+    let items: Vec<Value> = first.json().await.unwrap();
+    assert_eq!(items.len(), 30);
+    assert_eq!(items[0]["body"], "c0");
+    let second: Vec<Value> = c
+        .get(format!("{url}?page=2"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 5);
+
+    let long = "x".repeat(65_537);
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({ "body": long }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let fits = "é".repeat(65_536); // characters, not bytes
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({ "body": fits }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // octocrab's update_comment sends POST to the comment URL; GitHub's route is PATCH.
+    let id = gh.comments("acme/infra", n)[0].id;
+    let post = c
+        .post(format!(
+            "{}/repos/acme/infra/issues/comments/{id}",
+            gh.url()
+        ))
+        .bearer_auth(&t)
+        .json(&json!({ "body": "edited" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 405);
+    assert_eq!(gh.comments("acme/infra", n)[0].body, "c0");
+}
+
+#[tokio::test]
+async fn contents_api_requires_the_current_sha_to_update() {
+    let (gh, c, t) = setup().await;
+    gh.set_file("acme/infra", "main", "a.txt", "one");
+    let url = format!("{}/repos/acme/infra/contents/a.txt", gh.url());
+    let put = |body: Value| c.put(&url).bearer_auth(&t).json(&body).send();
+    let r = put(json!({ "message": "m", "content": "dHdv" }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "sha missing");
+    let r = put(json!({ "message": "m", "content": "dHdv", "sha": "0000" }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "sha stale");
+    let current: Value = c
+        .get(&url)
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = put(json!({ "message": "m", "content": "dHdv", "sha": current["sha"] }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        gh.file("acme/infra", "main", "a.txt").as_deref(),
+        Some("two")
+    );
+}
+
+#[tokio::test]
+async fn merging_applies_the_branch_changes_onto_the_base() {
+    let gh = FakeGithub::start().await;
+    gh.add_repo("acme/infra");
+    gh.set_file("acme/infra", "main", "keep.txt", "k");
+    gh.set_file("acme/infra", "main", "gone.txt", "g");
+    gh.ensure_branch("acme/infra", "feature");
+    gh.set_file("acme/infra", "feature", "new.txt", "n");
+    gh.remove_file("acme/infra", "feature", "gone.txt");
+    gh.set_file("acme/infra", "main", "later-on-main.txt", "m");
+    let n = gh.open_pr(
+        "acme/infra",
+        "feature",
+        "main",
+        "Feature",
+        "Closes #1",
+        "alice",
+    );
+    let sha = gh.merge_pr("acme/infra", n);
+    assert_eq!(gh.branch_head("acme/infra", "main"), Some(sha.clone()));
+    assert_eq!(
+        gh.paths("acme/infra", "main"),
+        vec!["keep.txt", "later-on-main.txt", "new.txt"]
+    );
+    let pr = gh.pr("acme/infra", n).unwrap();
+    assert!(pr.merged && !pr.open);
+    assert_eq!(pr.merge_commit_sha, Some(sha));
+}
+
+#[tokio::test]
+async fn fork_pull_requests_name_the_fork_as_head_repo() {
+    let (gh, c, t) = setup().await;
+    gh.add_repo("mallory/infra");
+    gh.set_file("mallory/infra", "evil", "x.tf", "x");
+    let n = gh.open_pr(
+        "acme/infra",
+        "mallory:evil",
+        "main",
+        "Please",
+        "",
+        "mallory",
+    );
+    let v: Value = c
+        .get(format!("{}/repos/acme/infra/pulls/{n}", gh.url()))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["head"]["repo"]["full_name"], "mallory/infra");
+    assert_eq!(v["base"]["repo"]["full_name"], "acme/infra");
+    assert_eq!(gh.prs()[0].head_repo, "mallory/infra");
+}
+
+#[test]
+fn webhook_signature_has_the_header_format() {
+    let sig = sign_webhook("s3cret", br#"{"action":"created"}"#);
+    assert!(sig.starts_with("sha256="));
+    assert_eq!(sig.len(), 7 + 64);
+    assert_ne!(sig, sign_webhook("other", br#"{"action":"created"}"#));
+}
