@@ -550,6 +550,15 @@ impl Runner {
             output.head = masker.mask_str(&output.head);
             output.tail = masker.mask_str(&output.tail);
         }
+        // Resource keys (for_each) can carry values too.
+        let mut parsed = parsed;
+        for change in parsed.changes.iter_mut().chain(parsed.unchanged.iter_mut()) {
+            change.address = masker.mask_str(&change.address);
+        }
+        for action in parsed.actions.iter_mut() {
+            action.address = masker.mask_str(&action.address);
+            action.triggered_by = action.triggered_by.as_deref().map(|a| masker.mask_str(a));
+        }
         let mut all = parsed.changes.clone();
         all.extend(parsed.unchanged);
         report.counts = ChangeCounts::from_changes(&all);

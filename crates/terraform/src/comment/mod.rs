@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use crate::report::{
     ApplyOutcome, ApplyReport, ChangeAction, OutputValue, PlanOutcome, PlanReport,
 };
-use split::{Document, diff_line, split};
+use split::{Document, split};
 
 /// GitHub rejects issue and PR comment bodies longer than this (HTTP 422).
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
@@ -42,6 +42,9 @@ impl Default for CommentOptions {
         }
     }
 }
+
+/// Rows of Terraform outputs shown in an apply comment (keeps the header bounded).
+const MAX_OUTPUT_ROWS: usize = 30;
 
 /// The kinds of comment the marker distinguishes.
 pub const KIND_PLAN: &str = "plan";
@@ -115,7 +118,7 @@ pub fn render_plan_comments(report: &PlanReport, opts: &CommentOptions) -> Vec<S
             header,
             title: format!("Terraform {what} for `{}`", code(&report.deployment)),
             output_label: format!("Terraform {what} output"),
-            lines: report.output.text().lines().map(diff_line).collect(),
+            output: &report.output.text(),
         },
         opts,
     )
@@ -173,7 +176,7 @@ pub fn render_apply_comments(report: &ApplyReport, opts: &CommentOptions) -> Vec
             header,
             title: format!("Terraform {what} for `{}`", code(&plan.deployment)),
             output_label: format!("Terraform {what} output"),
-            lines: output.text().lines().map(diff_line).collect(),
+            output: &output.text(),
         },
         opts,
     )
@@ -242,10 +245,10 @@ fn write_actions(out: &mut String, report: &PlanReport, heading: &str) {
     }
     let _ = writeln!(out, "**{heading}** ({}):", report.actions.len());
     for action in report.actions.iter().take(20) {
-        let mut line = format!("- `{}`", code(&action.address));
+        let mut line = format!("- `{}`", table_code(&action.address));
         match (&action.event, &action.triggered_by) {
             (Some(event), Some(resource)) => {
-                let _ = write!(line, " ({} of `{}`)", inline(event), code(resource));
+                let _ = write!(line, " ({} of `{}`)", inline(event), table_code(resource));
             }
             (Some(event), None) => {
                 let _ = write!(line, " ({})", inline(event));
@@ -265,10 +268,10 @@ fn write_outputs(out: &mut String, outputs: &[OutputValue]) {
         return;
     }
     out.push_str("**Outputs**\n\n| Name | Value |\n|---|---|\n");
-    for output in outputs.iter().take(50) {
+    for output in outputs.iter().take(MAX_OUTPUT_ROWS) {
         let mut value = serde_json::to_string(&output.value).unwrap_or_default();
-        if value.len() > 300 {
-            let mut end = 300;
+        if value.len() > 200 {
+            let mut end = 200;
             while !value.is_char_boundary(end) {
                 end -= 1;
             }
@@ -281,8 +284,8 @@ fn write_outputs(out: &mut String, outputs: &[OutputValue]) {
         };
         let _ = writeln!(out, "| `{}` | {shown} |", table_code(&output.name));
     }
-    if outputs.len() > 50 {
-        let _ = writeln!(out, "| … | and {} more |", outputs.len() - 50);
+    if outputs.len() > MAX_OUTPUT_ROWS {
+        let _ = writeln!(out, "| … | and {} more |", outputs.len() - MAX_OUTPUT_ROWS);
     }
     out.push('\n');
 }
@@ -328,9 +331,18 @@ fn code(text: &str) -> String {
     text.replace('`', "'").replace(['\n', '\r'], " ")
 }
 
-/// Inline code inside a table cell: a `|` would end the cell.
+/// Inline code inside a table cell: a `|` would end the cell; very long addresses
+/// (for_each keys) are shortened so the table stays readable and small.
 fn table_code(text: &str) -> String {
-    code(text).replace('|', "\\|")
+    let mut text = code(text);
+    if text.len() > 300 {
+        let mut end = 300;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text = format!("{}…", &text[..end]);
+    }
+    text.replace('|', "\\|")
 }
 
 /// Free text on one line: backticks and HTML tags neutralised.

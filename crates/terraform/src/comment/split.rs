@@ -20,42 +20,69 @@ pub struct Document<'a> {
     pub title: String,
     /// The `<summary>` text of the output block.
     pub output_label: String,
-    /// Output lines, already prefixed for `diff` highlighting.
-    pub lines: Vec<String>,
+    /// The output; lines are prefixed for `diff` highlighting while splitting, and only
+    /// the lines that are posted are ever copied.
+    pub output: &'a str,
 }
 
 /// Splits `doc` into at most `opts.max_comments` comments of at most `opts.max_chars`
 /// bytes each (bytes ≥ characters, so the character limit holds too).
 pub fn split(doc: Document<'_>, opts: &CommentOptions) -> Vec<String> {
     let max_comments = opts.max_comments.max(1);
-    let lines: Vec<String> = doc.lines.into_iter().map(cut_line).collect();
-    let fence = "`".repeat(longest_backtick_run(&lines).max(2) + 1);
-    let open = |label: &str| format!("<details><summary>{label}</summary>\n\n{fence}diff\n");
-    let close = format!("{fence}\n</details>\n");
     let marker_len = marker(doc.kind, doc.deployment, max_comments, max_comments).len() + 1;
-    let wrapper = open(&doc.output_label).len() + close.len() + " (continued)".len();
+    // The fence is at least one backtick longer than any run in the output; room for up
+    // to 16 backticks is budgeted below.
+    let wrapper = format!(
+        "<details><summary>{}</summary>\n\n{}diff\n",
+        doc.output_label,
+        "`".repeat(16)
+    )
+    .len()
+        + "`".repeat(16).len()
+        + "\n</details>\n (continued)".len();
     let continuation_heading = format!("**{} — output continued (part 99/99)**\n\n", doc.title);
 
-    let budget = |fixed: usize| {
-        opts.max_chars
-            .saturating_sub(fixed + RESERVE_BYTES + MAX_LINE_BYTES + 1)
-    };
+    // Greedy packing can leave a comment short by one line: budget the longest line.
+    let spare = doc
+        .output
+        .lines()
+        .map(|line| line.len() + 2)
+        .max()
+        .unwrap_or(0)
+        .min(MAX_LINE_BYTES)
+        + 1;
+    let budget = |fixed: usize| opts.max_chars.saturating_sub(fixed + RESERVE_BYTES + spare);
     let first_room = budget(marker_len + doc.header.len() + wrapper + 2);
     let other_room = budget(marker_len + continuation_heading.len() + wrapper);
 
     // Keep the end: walk backwards while the lines fit in every comment we may post.
     let capacity = first_room + other_room * (max_comments - 1);
     let mut used = 0usize;
-    let mut first_kept = lines.len();
-    while first_kept > 0 && used + lines[first_kept - 1].len() < capacity {
-        used += lines[first_kept - 1].len() + 1;
-        first_kept -= 1;
+    let mut kept_source_bytes = 0usize;
+    let mut kept: Vec<String> = Vec::new();
+    for source in doc.output.lines().rev() {
+        let mut line = cut_line(diff_line(source));
+        if line.contains(&"`".repeat(16)) {
+            line = line.replace('`', "'");
+        }
+        if used + line.len() >= capacity {
+            break;
+        }
+        used += line.len() + 1;
+        kept_source_bytes += source.len() + 1;
+        kept.push(line);
     }
-    let dropped = &lines[..first_kept];
-    let kept = &lines[first_kept..];
+    kept.reverse();
+    // The line that did not fit (if any) and everything before it are left out.
+    let dropped_lines = doc.output.lines().count() - kept.len();
+    let dropped_bytes = doc.output.len().saturating_sub(kept_source_bytes);
+    let fence = "`".repeat(longest_backtick_run(&kept).clamp(2, 15) + 1);
+    let open = |label: &str| format!("<details><summary>{label}</summary>\n\n{fence}diff\n");
+    let close = format!("{fence}\n</details>\n");
 
     // Pack forwards into rooms one longest line larger than the budget: every full comment
     // then holds more than its budget, so no more comments are needed than counted above.
+    // (diff_line adds 2 bytes; cut_line only shortens; the backtick swap keeps the length.)
     let mut chunks: Vec<&[String]> = Vec::new();
     let mut start = 0;
     while start < kept.len() {
@@ -63,8 +90,7 @@ pub fn split(doc: Document<'_>, opts: &CommentOptions) -> Vec<String> {
             first_room
         } else {
             other_room
-        } + MAX_LINE_BYTES
-            + 1;
+        } + spare;
         let mut size = 0;
         let mut end = start;
         while end < kept.len() && size + kept[end].len() < room {
@@ -82,12 +108,9 @@ pub fn split(doc: Document<'_>, opts: &CommentOptions) -> Vec<String> {
         body.push('\n');
         if part == 0 {
             body.push_str(&doc.header);
-            if !dropped.is_empty() {
-                let bytes: usize = dropped.iter().map(|l| l.len() + 1).sum();
+            if dropped_lines > 0 {
                 body.push_str(&format!(
-                    "\n> [!NOTE]\n> The output is too long for {max_comments} comments: its first {} lines ({} bytes) are left out below; the end is kept. The full output is in the run log.\n",
-                    dropped.len(),
-                    bytes
+                    "\n> [!NOTE]\n> The output is too long for {max_comments} comments: its first {dropped_lines} lines (about {dropped_bytes} bytes) are left out below; the end is kept. The full output is in the run log.\n"
                 ));
             }
         } else {
