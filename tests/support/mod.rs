@@ -1,0 +1,241 @@
+//! The service as the end-to-end tests drive it: the real router and workers on a
+//! loopback port, a per-test SQLite database, the stateful fake GitHub from
+//! `promptops-testkit`, and GitHub's own example webhook payloads, signed for real.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use promptops::clock::SystemClock;
+use promptops::handlers::Handlers;
+use promptops::ingress::IngressSettings;
+use promptops::service::Service;
+use promptops::worker::{JobEvent, JobOutcome, QueueSignals, WorkerSettings};
+use promptops_github::client::{GithubApp, RetryPolicy};
+use promptops_planner::{Planner, PlannerSettings};
+use promptops_store::Store;
+use promptops_testkit::{FakeGithub, sign_webhook};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub const REPO: &str = "Codertocat/Hello-World";
+pub const OWNER: &str = "Codertocat";
+pub const INSTALLATION: u64 = 4242;
+pub const SECRET: &str = "webhook-secret-for-tests";
+
+/// GitHub's example payloads, as split from the octokit collection (see its README).
+pub fn fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/github/tests/fixtures/github-webhooks")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("fixture {} is missing: {err}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `issue_comment.created` for `issue`, written by `author`, with GitHub's App-delivery
+/// `installation` added.
+pub fn comment_payload(issue: &IssueRef, author: &str, body: &str) -> Value {
+    let mut payload = fixture("issue_comment.created");
+    payload["installation"] = json!({ "id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" });
+    payload["issue"]["number"] = json!(issue.number);
+    payload["issue"]["title"] = json!(issue.title);
+    payload["issue"]["body"] = json!(issue.body);
+    if issue.is_pull_request {
+        payload["issue"]["pull_request"] = json!({
+            "url": format!("https://api.github.com/repos/{REPO}/pulls/{}", issue.number)
+        });
+    }
+    payload["comment"]["id"] = json!(fastrand::u32(1..u32::MAX));
+    payload["comment"]["body"] = json!(body);
+    payload["comment"]["user"]["login"] = json!(author);
+    payload["sender"]["login"] = json!(author);
+    payload
+}
+
+pub struct IssueRef {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub is_pull_request: bool,
+}
+
+pub struct Options {
+    pub planner: PlannerSettings,
+    pub lease: Duration,
+    pub workers: usize,
+    pub database: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            planner: PlannerSettings::default(),
+            lease: Duration::from_secs(60),
+            workers: 2,
+            database: None,
+        }
+    }
+}
+
+pub struct TestService {
+    pub github: Arc<FakeGithub>,
+    pub store: Store,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub events: broadcast::Receiver<JobEvent>,
+    pub db_path: PathBuf,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestService {
+    /// A fake GitHub holding the fixtures' repository, installed for the App, with
+    /// `alice` (write) and `rita` (read).
+    pub async fn start(options: Options) -> TestService {
+        let github = Arc::new(FakeGithub::start().await);
+        github.add_repo(REPO);
+        github.add_installation(INSTALLATION, OWNER);
+        github.set_permission(REPO, "alice", "write");
+        github.set_permission(REPO, "rita", "read");
+        Self::start_with(github, options).await
+    }
+
+    /// Another service process on the same fake GitHub (and, with `options.database`,
+    /// the same database).
+    pub async fn start_with(github: Arc<FakeGithub>, options: Options) -> TestService {
+        let (dir, db_path) = match options.database.clone() {
+            Some(path) => (None, path),
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("promptops.db");
+                (Some(dir), path)
+            }
+        };
+        let store = Store::connect(&format!("sqlite://{}", db_path.display()))
+            .await
+            .unwrap();
+        let app = GithubApp::new(
+            &github.url(),
+            github.app_id(),
+            &SecretString::from(github.private_key_pem().to_owned()),
+        )
+        .unwrap()
+        .with_retry_policy(RetryPolicy {
+            base_backoff: Duration::from_millis(20),
+            ..RetryPolicy::default()
+        });
+        let handlers = Arc::new(Handlers {
+            github: Arc::new(app),
+            planner: Planner::from_settings(options.planner.clone()),
+            catalog: promptops_core::Catalog::embedded().clone(),
+            store: store.clone(),
+        });
+        let signals = QueueSignals::default();
+        let events = signals.events.subscribe();
+        let service = Service {
+            store: store.clone(),
+            handlers: Some(handlers),
+            webhook_secrets: vec![SecretString::from(SECRET.to_owned())],
+            ingress: IngressSettings::default(),
+            clock: Arc::new(SystemClock),
+            signals,
+        };
+        let shutdown = CancellationToken::new();
+        let mut tasks = service
+            .workers(WorkerSettings {
+                workers: options.workers,
+                lease: options.lease,
+                idle_poll: Duration::from_millis(100),
+                shutdown_grace: Duration::from_secs(5),
+                instance: format!("test-{}", fastrand::u32(..)),
+            })
+            .unwrap()
+            .spawn(shutdown.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = service.router();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+                .unwrap();
+        });
+        TestService {
+            github,
+            store,
+            addr,
+            http: reqwest::Client::new(),
+            events,
+            db_path,
+            shutdown,
+            tasks,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Posts a signed delivery with a fresh delivery id.
+    pub async fn deliver(&self, event: &str, payload: &Value) -> reqwest::Response {
+        let id = format!("{:032x}", fastrand::u128(..));
+        self.deliver_as(event, &id, payload).await
+    }
+
+    pub async fn deliver_as(&self, event: &str, delivery_id: &str, payload: &Value) -> reqwest::Response {
+        let body = serde_json::to_vec(payload).unwrap();
+        self.http
+            .post(self.url("/webhook"))
+            .header("content-type", "application/json")
+            .header("x-github-event", event)
+            .header("x-github-delivery", delivery_id)
+            .header("x-hub-signature-256", sign_webhook(SECRET, &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Waits for `count` job outcomes and returns them.
+    pub async fn jobs_finished(&mut self, count: usize) -> Vec<JobEvent> {
+        let mut seen = Vec::new();
+        while seen.len() < count {
+            let event = tokio::time::timeout(Duration::from_secs(30), self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("only {} of {count} jobs finished within 30 s: {seen:?}", seen.len()))
+                .unwrap();
+            seen.push(event);
+        }
+        seen
+    }
+
+    /// Waits for one job and asserts that it succeeded.
+    pub async fn job_done(&mut self) -> JobEvent {
+        let event = self.jobs_finished(1).await.remove(0);
+        assert_eq!(event.outcome, JobOutcome::Done, "{event:?}");
+        event
+    }
+
+    /// Stops accepting, lets in-flight jobs finish or releases them.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Ends the process abruptly: workers and server are aborted mid-flight, nothing is
+    /// released — as a crash or `kill -9` would leave it.
+    pub async fn crash(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
