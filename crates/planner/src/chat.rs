@@ -12,6 +12,13 @@ use crate::TokenUsage;
 use crate::error::PlanError;
 use crate::retry::RetryPolicy;
 
+/// Request parameters a server may not support, with the words its 400 answer uses for
+/// them; each is dropped once when named.
+const OPTIONAL_PARAMETERS: [(&str, &[&str]); 2] = [
+    ("response_format", &["response_format", "json_schema"]),
+    ("temperature", &["temperature"]),
+];
+
 /// Longest excerpt of a server's error body quoted in an error message.
 const ERROR_EXCERPT_CHARS: usize = 300;
 
@@ -96,8 +103,11 @@ enum AttemptError {
         reason: String,
         retry_after: Option<String>,
     },
-    /// The server does not take `response_format` (servers without structured outputs).
-    FormatUnsupported(String),
+    /// The server does not take an optional parameter we sent (named in its 400 answer).
+    Unsupported {
+        parameter: &'static str,
+        reason: String,
+    },
     /// No point in trying again (401, 404, other 4xx).
     Final(String),
 }
@@ -126,8 +136,10 @@ impl ChatClient {
         &self.model
     }
 
-    /// One chat completion with `response_format` (structured outputs). A server that rejects
-    /// the format is asked again without it; the answer is then read from fenced JSON.
+    /// One chat completion with `response_format` (structured outputs) and temperature 0.
+    /// A server that rejects one of these optional parameters (a server without structured
+    /// outputs, a model without temperature) is asked again without it; the answer is then
+    /// read from fenced JSON.
     pub async fn complete(
         &self,
         messages: &[ChatMessage],
@@ -139,15 +151,17 @@ impl ChatClient {
             "temperature": 0,
             "response_format": response_format,
         });
-        match self.send_with_retries(&body).await {
-            Err(AttemptError::FormatUnsupported(reason)) => {
-                tracing::warn!(%reason, "the server rejected response_format; asking without it");
-                if let Some(object) = body.as_object_mut() {
-                    object.remove("response_format");
+        loop {
+            match self.send_with_retries(&body).await {
+                // Each parameter is removed at most once, so this ends.
+                Err(AttemptError::Unsupported { parameter, reason }) => {
+                    tracing::warn!(parameter, %reason, "the server rejected an optional parameter; asking without it");
+                    if let Some(object) = body.as_object_mut() {
+                        object.remove(parameter);
+                    }
                 }
-                self.send_with_retries(&body).await.map_err(into_plan_error)
+                other => return other.map_err(into_plan_error),
             }
-            other => other.map_err(into_plan_error),
         }
     }
 
@@ -227,9 +241,12 @@ impl ChatClient {
             });
         }
         if status.as_u16() == 400
-            && (text.contains("response_format") || text.contains("json_schema"))
+            && let Some((parameter, _)) =
+                OPTIONAL_PARAMETERS.into_iter().find(|(parameter, words)| {
+                    body.get(*parameter).is_some() && words.iter().any(|w| text.contains(w))
+                })
         {
-            return Err(AttemptError::FormatUnsupported(reason));
+            return Err(AttemptError::Unsupported { parameter, reason });
         }
         Err(AttemptError::Final(reason))
     }
@@ -294,7 +311,7 @@ fn error_excerpt(body: &str) -> String {
 fn into_plan_error(err: AttemptError) -> PlanError {
     match err {
         AttemptError::Transient { reason, .. }
-        | AttemptError::FormatUnsupported(reason)
+        | AttemptError::Unsupported { reason, .. }
         | AttemptError::Final(reason) => PlanError::ModelUnreachable(reason),
     }
 }

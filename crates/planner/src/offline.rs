@@ -162,7 +162,9 @@ fn split_total(
     }
     let allowed = per_vm_counts(catalog, gpu_id);
     let fits = |per_vm: u32| {
-        per_vm <= policy.max_gpus_per_vm && total.is_multiple_of(per_vm) && allowed.contains(&per_vm)
+        per_vm <= policy.max_gpus_per_vm
+            && total.is_multiple_of(per_vm)
+            && allowed.contains(&per_vm)
     };
     if let Some(current) = current
         && current.gpu_type == gpu_id

@@ -527,3 +527,65 @@ async fn with_a_key_the_planner_enum_uses_the_model() {
         .expect("planned");
     assert_eq!(outcome.planned_by, format!("model {MODEL}"));
 }
+
+#[tokio::test]
+async fn a_model_without_temperature_is_asked_again_without_it() {
+    let server = MockServer::start().await;
+    let unsupported = ResponseTemplate::new(400).set_body_json(json!({
+        "error": {"message": "Unsupported parameter: 'temperature' is not supported with this model."}
+    }));
+    answer_in_order(&server, vec![unsupported, completion(&draft(json!({})))]).await;
+    plan(&server, &input()).await.expect("planned");
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 2);
+    assert!(body(&sent[1]).get("temperature").is_none());
+    assert!(
+        body(&sent[1]).get("response_format").is_some(),
+        "structured outputs kept"
+    );
+}
+
+/// Collects formatted log lines.
+#[derive(Clone, Default)]
+struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn token_usage_and_latency_are_logged() {
+    let capture = LogCapture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    answer_in_order(&server, vec![completion(&draft(json!({})))]).await;
+    plan(&server, &input()).await.expect("planned");
+
+    let logs =
+        String::from_utf8(capture.0.lock().expect("log buffer").clone()).expect("utf-8 logs");
+    let line = logs
+        .lines()
+        .find(|l| l.contains("chat completion answered"))
+        .unwrap_or_else(|| panic!("no completion log line in:\n{logs}"));
+    for field in [
+        "prompt_tokens=1200",
+        "completion_tokens=80",
+        "latency_ms=",
+        "model=gpt-4o-test",
+    ] {
+        assert!(line.contains(field), "{field} missing from {line}");
+    }
+    assert!(!logs.contains(KEY), "the API key never reaches the logs");
+}

@@ -100,9 +100,10 @@ const TENS: [(&str, u32); 8] = [
 /// Reads a count: "5", "05", "five", "twenty-one", "a dozen" is handled by the scanner.
 /// "2x" (as in "2x T4") reads as 2. Fractions and numbers past a million are not counts.
 pub fn parse_count(word: &str) -> Option<u32> {
+    // "2x" but not "six".
     let word = word
         .strip_suffix('x')
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
         .unwrap_or(word);
     if word.bytes().all(|b| b.is_ascii_digit()) {
         return if word.len() <= 6 {
@@ -158,6 +159,8 @@ mod tests {
         assert_eq!(parse_count("twenty-one"), Some(21));
         assert_eq!(parse_count("thirteen"), Some(13));
         assert_eq!(parse_count("2x"), Some(2));
+        assert_eq!(parse_count("six"), Some(6));
+        assert_eq!(parse_count("sixteen"), Some(16));
         assert_eq!(parse_count("x"), None);
         assert_eq!(parse_count("2.5"), None);
         assert_eq!(parse_count("12345678"), None);
