@@ -80,6 +80,11 @@ fn strip_blocks(body: &str) -> Vec<BlockLine> {
             continue;
         }
         if !in_html_comment {
+            // Checked first: four columns of indentation make even "```" or "> x" code.
+            if code_may_start && indent_columns(line) >= 4 && !line.trim().is_empty() {
+                lines.push(BlockLine::Removed);
+                continue;
+            }
             if line.trim_start().starts_with('>') {
                 lines.push(BlockLine::Removed);
                 code_may_start = false;
@@ -87,10 +92,6 @@ fn strip_blocks(body: &str) -> Vec<BlockLine> {
             }
             if let Some(open) = opens_fence(line) {
                 fence = Some(open);
-                lines.push(BlockLine::Removed);
-                continue;
-            }
-            if code_may_start && indent_columns(line) >= 4 && !line.trim().is_empty() {
                 lines.push(BlockLine::Removed);
                 continue;
             }
