@@ -101,6 +101,58 @@ impl FakeGithub {
         lock(&self.state).app_slug = slug.to_string();
     }
 
+    /// `GITHUB_API_URL`, `GITHUB_APP_ID` and `GITHUB_PRIVATE_KEY` for a process under test.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        vec![
+            ("GITHUB_API_URL".to_string(), self.url()),
+            ("GITHUB_APP_ID".to_string(), self.app_id().to_string()),
+            (
+                "GITHUB_PRIVATE_KEY".to_string(),
+                self.private_key_pem().to_string(),
+            ),
+        ]
+    }
+
+    /// Polls the fake's state until `check` returns `Some` (every 20 ms), for effects of
+    /// asynchronous work such as webhook-triggered jobs. Panics after `timeout` naming `what`
+    /// and listing the last requests the fake answered.
+    pub async fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&FakeGithub) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(v) = check(self) {
+                return v;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let log = self.requests();
+                let tail: Vec<String> = log
+                    .iter()
+                    .rev()
+                    .take(15)
+                    .rev()
+                    .map(|r| {
+                        format!(
+                            "  {} {} -> {}{}",
+                            r.method,
+                            r.path,
+                            r.status,
+                            if r.injected { " (injected)" } else { "" }
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "fake GitHub: gave up after {timeout:?} waiting for {what}; last requests:\n{}",
+                    tail.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     // ----- setup -----------------------------------------------------------------------
 
     /// Adds a repository with default branch `main` holding one empty initial commit.

@@ -89,7 +89,9 @@ pub fn lock(state: &Shared) -> MutexGuard<'_, model::State> {
 pub async fn log_and_inject(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let at = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    // Clients may percent-encode characters that need no encoding (`Hello%2DWorld`);
+    // tests name paths plainly, so faults match and the log records the decoded path.
+    let path = percent_decode(req.uri().path());
     let query = req.uri().query().map(str::to_string);
 
     let fault = {
@@ -125,6 +127,25 @@ pub async fn log_and_inject(State(state): State<Shared>, req: Request, next: Nex
         injected,
     });
     resp
+}
+
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| path.to_string())
 }
 
 fn st_cleanup(state: &Shared) {

@@ -33,4 +33,4 @@ pub use keys::{APP_PRIVATE_KEY_PEM, APP_PUBLIC_KEY_PEM};
 pub use model::{AuthKind, CheckRun, Comment, RequestRecord};
 pub use routes::issues::MAX_COMMENT_CHARS;
 pub use snapshot::{CommitInfo, IssueInfo, PullRequest};
-pub use webhook::sign_webhook;
+pub use webhook::{sign_webhook, webhook_headers};

@@ -11,6 +11,26 @@ pub fn sign_webhook(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The headers GitHub sends with a delivery: `X-GitHub-Event`, `X-GitHub-Delivery`,
+/// `X-Hub-Signature-256` (signed with `secret`), `Content-Type`, and a GitHub user agent.
+pub fn webhook_headers(
+    event: &str,
+    delivery_id: &str,
+    secret: &str,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("user-agent".to_string(), "GitHub-Hookshot/fake".to_string()),
+        ("x-github-event".to_string(), event.to_string()),
+        ("x-github-delivery".to_string(), delivery_id.to_string()),
+        (
+            "x-hub-signature-256".to_string(),
+            sign_webhook(secret, body),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -321,3 +321,58 @@ fn webhook_signature_has_the_header_format() {
     assert_eq!(sig.len(), 7 + 64);
     assert_ne!(sig, sign_webhook("other", br#"{"action":"created"}"#));
 }
+
+#[test]
+fn webhook_headers_carry_event_delivery_and_signature() {
+    let body = br#"{"action":"opened"}"#;
+    let h = promptops_testkit::webhook_headers("issues", "d-1", "s3cret", body);
+    let get = |k: &str| {
+        h.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(get("x-github-event"), "issues");
+    assert_eq!(get("x-github-delivery"), "d-1");
+    assert_eq!(get("x-hub-signature-256"), sign_webhook("s3cret", body));
+}
+
+#[tokio::test]
+async fn wait_for_sees_changes_made_meanwhile() {
+    let gh = std::sync::Arc::new(FakeGithub::start().await);
+    gh.add_repo("acme/infra");
+    let writer = gh.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        writer.set_file("acme/infra", "main", "late.txt", "here");
+    });
+    let text = gh
+        .wait_for("late.txt", std::time::Duration::from_secs(10), |g| {
+            g.file("acme/infra", "main", "late.txt")
+        })
+        .await;
+    assert_eq!(text, "here");
+}
+
+#[tokio::test]
+#[should_panic(expected = "waiting for a PR")]
+async fn wait_for_names_what_never_happened() {
+    let gh = FakeGithub::start().await;
+    gh.wait_for("a PR", std::time::Duration::from_millis(100), |g| {
+        g.prs().into_iter().next()
+    })
+    .await;
+}
+
+#[test]
+fn env_vars_point_a_process_at_the_fake() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let gh = rt.block_on(FakeGithub::start());
+    let vars = gh.env_vars();
+    assert!(vars.contains(&("GITHUB_API_URL".to_string(), gh.url())));
+    assert!(vars.contains(&("GITHUB_APP_ID".to_string(), gh.app_id().to_string())));
+    assert!(
+        vars.iter()
+            .any(|(k, v)| k == "GITHUB_PRIVATE_KEY" && v.contains("BEGIN RSA PRIVATE KEY"))
+    );
+}
