@@ -539,11 +539,14 @@ impl Runner {
             report.failure = Some(failure);
             return Ok((report, self.inner.masker.clone()));
         }
-        let parsed = tokio::task::spawn_blocking(move || read_plan_json(&json_path))
+        let mut parsed = tokio::task::spawn_blocking(move || read_plan_json(&json_path))
             .await
             .map_err(|err| RunnerError::BadPlanJson(err.to_string()))?
             .map_err(RunnerError::BadPlanJson)?;
-        let masker = self.inner.masker.with_values(parsed.sensitive_values);
+        let masker = self
+            .inner
+            .masker
+            .with_values(std::mem::take(&mut parsed.sensitive_values));
         let mut output = finish(capture)?;
         if !masker.is_empty() {
             remask_file(&output.log_path, &masker).map_err(RunnerError::io("mask the run log"))?;
@@ -551,7 +554,6 @@ impl Runner {
             output.tail = masker.mask_str(&output.tail);
         }
         // Resource keys (for_each) can carry values too.
-        let mut parsed = parsed;
         for change in parsed.changes.iter_mut().chain(parsed.unchanged.iter_mut()) {
             change.address = masker.mask_str(&change.address);
         }
