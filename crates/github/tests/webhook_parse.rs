@@ -1,0 +1,274 @@
+//! Parsing edge cases: payloads derived from GitHub's examples with fields removed, nulled or
+//! changed, malformed bodies, and actions the bot does not know.
+
+use std::path::PathBuf;
+
+use promptops_github::webhook::{AccountType, Event, EventParseError, parse_event};
+use serde_json::{Value, json};
+
+fn fixture_json(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/github-webhooks")
+        .join(name);
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("fixture {} is missing: {e}", path.display()));
+    serde_json::from_slice(&bytes).expect("fixture is JSON")
+}
+
+fn parse_value(event: &str, value: &Value) -> Result<Event, EventParseError> {
+    parse_event(event, &serde_json::to_vec(value).expect("serializes"))
+}
+
+fn remove(value: &mut Value, path: &[&str]) {
+    let (last, parents) = path.split_last().expect("non-empty path");
+    let mut at = value;
+    for key in parents {
+        at = &mut at[*key];
+    }
+    at.as_object_mut().expect("object").remove(*last);
+}
+
+fn invalid_field(result: Result<Event, EventParseError>) -> String {
+    match result {
+        Err(EventParseError::InvalidField { field, .. }) => field,
+        other => panic!("expected InvalidField, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_comment_on_a_pull_request_is_recognised() {
+    let mut payload = fixture_json("issue_comment.created.json");
+    payload["issue"]["pull_request"] = json!({
+        "url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/1",
+        "merged_at": null
+    });
+    let Ok(Event::IssueComment(event)) = parse_value("issue_comment", &payload) else {
+        panic!("expected an issue comment");
+    };
+    assert!(event.issue.is_pull_request);
+
+    payload["issue"]["pull_request"] = Value::Null;
+    let Ok(Event::IssueComment(event)) = parse_value("issue_comment", &payload) else {
+        panic!("expected an issue comment");
+    };
+    assert!(!event.issue.is_pull_request);
+}
+
+#[test]
+fn bot_comments_and_senders_are_flagged() {
+    let mut payload = fixture_json("issue_comment.created.json");
+    let bot = json!({ "login": "promptops[bot]", "id": 1, "type": "Bot" });
+    payload["comment"]["user"] = bot.clone();
+    payload["sender"] = bot;
+    let Ok(Event::IssueComment(event)) = parse_value("issue_comment", &payload) else {
+        panic!("expected an issue comment");
+    };
+    assert!(event.comment.author.is_bot());
+    assert!(event.sender.is_bot());
+    assert_eq!(event.comment.author.login, "promptops[bot]");
+    assert_eq!(event.sender.account_type, AccountType::Bot);
+}
+
+#[test]
+fn a_pull_request_from_a_deleted_fork_counts_as_a_fork() {
+    let mut payload = fixture_json("pull_request.opened.json");
+    payload["pull_request"]["head"]["repo"] = Value::Null;
+    let Ok(Event::PullRequest(event)) = parse_value("pull_request", &payload) else {
+        panic!("expected a pull request");
+    };
+    assert_eq!(event.pull_request.head.repo_full_name, None);
+    assert!(event.pull_request.is_from_fork());
+}
+
+#[test]
+fn a_pull_request_from_another_repository_is_a_fork() {
+    let mut payload = fixture_json("pull_request.opened.json");
+    payload["pull_request"]["head"]["repo"]["full_name"] = json!("someone/Hello-World");
+    let Ok(Event::PullRequest(event)) = parse_value("pull_request", &payload) else {
+        panic!("expected a pull request");
+    };
+    assert!(event.pull_request.is_from_fork());
+}
+
+#[test]
+fn merged_is_read_from_merged_or_merged_at() {
+    let mut payload = fixture_json("pull_request.closed.json");
+    payload["pull_request"]["merged"] = json!(true);
+    let Ok(Event::PullRequest(event)) = parse_value("pull_request", &payload) else {
+        panic!("expected a pull request");
+    };
+    assert!(event.pull_request.merged);
+
+    remove(&mut payload, &["pull_request", "merged"]);
+    payload["pull_request"]["merged_at"] = json!("2019-05-15T15:21:18Z");
+    let Ok(Event::PullRequest(event)) = parse_value("pull_request", &payload) else {
+        panic!("expected a pull request");
+    };
+    assert!(event.pull_request.merged);
+
+    payload["pull_request"]["merged_at"] = Value::Null;
+    let Ok(Event::PullRequest(event)) = parse_value("pull_request", &payload) else {
+        panic!("expected a pull request");
+    };
+    assert!(!event.pull_request.merged);
+}
+
+#[test]
+fn missing_optional_fields_are_fine() {
+    let minimal = json!({
+        "action": "created",
+        "issue": { "number": 7, "title": "Need GPUs", "body": null },
+        "comment": { "id": 11, "body": "/promptops plan", "user": { "login": "alice" } },
+        "repository": { "name": "infra", "full_name": "acme/infra", "owner": { "login": "acme" } },
+        "sender": { "login": "alice" }
+    });
+    let Ok(Event::IssueComment(event)) = parse_value("issue_comment", &minimal) else {
+        panic!("expected an issue comment");
+    };
+    assert_eq!(event.issue.number, 7);
+    assert_eq!(event.issue.body, "");
+    assert!(event.issue.labels.is_empty());
+    assert_eq!(event.issue.author, None);
+    assert_eq!(event.repo.default_branch, None);
+    assert_eq!(event.installation_id, None);
+    assert_eq!(event.comment.author.account_type, AccountType::Unspecified);
+    assert_eq!(event.comment.author_association, None);
+}
+
+#[test]
+fn a_missing_required_field_is_named_by_its_path() {
+    let cases: [(&str, &str, &[&str], &str); 6] = [
+        (
+            "issue_comment.created.json",
+            "issue_comment",
+            &["issue", "number"],
+            "issue.number",
+        ),
+        (
+            "issue_comment.created.json",
+            "issue_comment",
+            &["comment"],
+            "comment",
+        ),
+        (
+            "issue_comment.created.json",
+            "issue_comment",
+            &["comment", "user", "login"],
+            "comment.user.login",
+        ),
+        (
+            "issues.opened.json",
+            "issues",
+            &["repository", "owner", "login"],
+            "repository.owner.login",
+        ),
+        (
+            "pull_request.closed.json",
+            "pull_request",
+            &["pull_request", "head", "sha"],
+            "pull_request.head.sha",
+        ),
+        (
+            "installation.created.json",
+            "installation",
+            &["installation", "id"],
+            "installation.id",
+        ),
+    ];
+    for (file, event, path, expected) in cases {
+        let mut payload = fixture_json(file);
+        remove(&mut payload, path);
+        let result = parse_value(event, &payload);
+        let message = result.as_ref().map_err(ToString::to_string).err();
+        assert_eq!(invalid_field(result), expected, "{file}");
+        let message = message.unwrap_or_default();
+        assert!(
+            message.contains(event) && message.contains(expected),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_field_of_the_wrong_type_is_named() {
+    let mut payload = fixture_json("issue_comment.created.json");
+    payload["issue"]["number"] = json!("one");
+    assert_eq!(
+        invalid_field(parse_value("issue_comment", &payload)),
+        "issue.number"
+    );
+
+    let mut payload = fixture_json("issues.opened.json");
+    payload["issue"]["labels"] = json!([{ "name": 5 }]);
+    assert_eq!(
+        invalid_field(parse_value("issues", &payload)),
+        "issue.labels[0].name"
+    );
+}
+
+#[test]
+fn malformed_json_is_an_error_for_every_event_name() {
+    let truncated = &serde_json::to_vec(&fixture_json("issue_comment.created.json"))
+        .expect("serializes")[..200];
+    let bodies: [&[u8]; 5] = [b"", b"{not json", truncated, b"{} trailing", b"\xff\xfe"];
+    for event in [
+        "issue_comment",
+        "pull_request",
+        "ping",
+        "push",
+        "something_new",
+    ] {
+        for body in bodies {
+            match parse_event(event, body) {
+                Err(EventParseError::MalformedJson { event: named, .. }) => {
+                    assert_eq!(named, event)
+                }
+                other => panic!("{event} {body:?}: expected MalformedJson, got {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn unknown_events_and_actions_are_ignored_even_with_other_shapes() {
+    let unknown_action = json!({ "action": "archived_to_space", "comment": 3 });
+    assert_eq!(
+        parse_value("issue_comment", &unknown_action).expect("ignored"),
+        Event::Ignored {
+            event: "issue_comment".into(),
+            action: Some("archived_to_space".into())
+        }
+    );
+    let odd_action = json!({ "action": 5 });
+    assert_eq!(
+        parse_value("issues", &odd_action).expect("ignored"),
+        Event::Ignored {
+            event: "issues".into(),
+            action: None
+        }
+    );
+    assert_eq!(
+        parse_value("merge_group", &json!({ "action": "checks_requested" })).expect("ignored"),
+        Event::Ignored {
+            event: "merge_group".into(),
+            action: Some("checks_requested".into())
+        }
+    );
+}
+
+#[test]
+fn parsed_events_round_trip_through_their_own_json() {
+    for name in [
+        "issue_comment.created.json",
+        "issues.labeled.json",
+        "pull_request.closed.json",
+        "installation.created.json",
+        "push.event.json",
+    ] {
+        let event_name = name.split('.').next().unwrap_or_default();
+        let event = parse_value(event_name, &fixture_json(name)).expect("parses");
+        let json = serde_json::to_string(&event).expect("serializes");
+        let back: Event = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(back, event, "{name}");
+    }
+}
