@@ -176,6 +176,41 @@ fn cases() -> Vec<Expect> {
             .vms(7)
             .gpu(P4)
             .at("us-central1-"),
+        case("Can I get 3 GPU machines with T4?").vms(3).gpu(T4),
+        case("Region: us-central1\nGPUs per VM: 2\nVMs: 3\nGPU: L4\nDisk: 250 GB")
+            .vms(3)
+            .per_vm(2)
+            .gpu(L4)
+            .at("us-central1-")
+            .disk(250),
+        case("vm_count = 4, gpu_count = 2, gpu: T4")
+            .vms(4)
+            .per_vm(2)
+            .gpu(T4),
+        case("number of VMs: 6 (T4)").vms(6).gpu(T4),
+        case("3 x n1-standard-8 with 1 T4")
+            .vms(3)
+            .per_vm(1)
+            .machine("n1-standard-8")
+            .gpu(T4),
+        case("1 machine w/ 8 A100s")
+            .vms(1)
+            .per_vm(8)
+            .gpu(A100)
+            .machine("a2-highgpu-8g"),
+        case("8x H100 node in us-central1")
+            .vms(1)
+            .per_vm(8)
+            .gpu(H100),
+        case("10 T4 GPUs across 5 VMs").vms(5).per_vm(2).gpu(T4),
+        case("two g2-standard-24 machines")
+            .vms(2)
+            .machine("g2-standard-24")
+            .gpu(L4)
+            .per_vm(2),
+        case("16GB VRAM T4, 2 instances, budget $5/hour")
+            .vms(2)
+            .gpu(T4),
         case("I NEED 4 T4 GPUS IN US-EAST1")
             .vms(4)
             .gpu(T4)

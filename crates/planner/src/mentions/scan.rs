@@ -20,6 +20,13 @@ enum Role {
     Used,
 }
 
+/// What a form-like count ("VMs: 3") counts.
+enum Kind {
+    Vms,
+    PerVm,
+    Total,
+}
+
 /// Where a count's noun was found.
 enum Head {
     Vm(usize),
@@ -221,14 +228,8 @@ impl Scanner<'_> {
                 }
             } else if let Some(count) = self.count_word(i) {
                 let Some(head) = self.find_head(i + 1) else {
-                    // "8 L4 GPUs in total, 2 per VM": a bare count per VM counts GPUs.
-                    if !matches!(word, "a" | "an")
-                        && self.word(i + 1) == Some("per")
-                        && self.word(i + 2).is_some_and(is_vm_noun)
-                    {
-                        let written = self.written(i, i + 2);
-                        self.mentions.push_gpus_per_vm(count, written);
-                        self.roles[i] = Role::Used;
+                    if !matches!(word, "a" | "an") {
+                        self.count_without_noun_after(i, count);
                     }
                     continue;
                 };
@@ -242,6 +243,17 @@ impl Scanner<'_> {
                 (count, head)
             } else {
                 continue;
+            };
+            // "8x H100 node": a multiplied GPU name before a VM noun counts GPUs per VM.
+            let multiplied = word.ends_with('x') || self.word(i + 1) == Some("x");
+            let head = match head {
+                Head::Vm(end) if multiplied && (i + 1..end).any(|j| self.roles[j] == Role::Gpu) => {
+                    let written = self.written(i, end);
+                    self.mentions.push_gpus_per_vm(count, written);
+                    self.roles[i] = Role::Used;
+                    continue;
+                }
+                head => head,
             };
             match head {
                 Head::Vm(end) => {
@@ -294,6 +306,41 @@ impl Scanner<'_> {
         Some(count)
     }
 
+    /// A count with no noun after it: "2 per VM" (GPUs per VM), or a form-like "VMs: 3",
+    /// "number of VMs 3", "GPUs per VM: 2", "gpu_count = 2", "GPUs: 8" where the count
+    /// ends its clause.
+    fn count_without_noun_after(&mut self, i: usize, count: u32) {
+        if self.word(i + 1) == Some("per") && self.word(i + 2).is_some_and(is_vm_noun) {
+            let written = self.written(i, i + 2);
+            self.mentions.push_gpus_per_vm(count, written);
+            self.roles[i] = Role::Used;
+            return;
+        }
+        if self.word(i + 1).is_some() {
+            return;
+        }
+        let before = |back: usize| i.checked_sub(back).and_then(|j| self.word(j));
+        let start = |back: usize| i - back;
+        let (kind, from) = match (before(3), before(2), before(1)) {
+            (Some(g), Some("per"), Some(v)) if is_gpu_noun(g) && is_vm_noun(v) => {
+                (Kind::PerVm, start(3))
+            }
+            (_, _, Some("gpu_count" | "gpu-count")) => (Kind::PerVm, start(1)),
+            (_, _, Some("vm_count" | "vm-count")) => (Kind::Vms, start(1)),
+            (_, Some(v), Some("count" | "number")) if is_vm_noun(v) => (Kind::Vms, start(2)),
+            (_, _, Some(v)) if is_vm_noun(v) => (Kind::Vms, start(1)),
+            (_, _, Some(g)) if is_gpu_noun(g) => (Kind::Total, start(1)),
+            _ => return,
+        };
+        let written = self.written(from, i);
+        match kind {
+            Kind::PerVm => self.mentions.push_gpus_per_vm(count, written),
+            Kind::Vms => self.mentions.push_vm_count(count, written),
+            Kind::Total => self.mentions.push_gpu_total(count, written),
+        }
+        self.roles[i] = Role::Used;
+    }
+
     /// Whether the word before `index` ends a GPU count phrase ("2 GPUs a VM").
     fn follows_gpu_count(&self, index: usize) -> bool {
         index
@@ -306,6 +353,7 @@ impl Scanner<'_> {
     /// The noun a count belongs to, skipping GPU names, machine types and filler adjectives.
     fn find_head(&self, start: usize) -> Option<Head> {
         let mut last_gpu = None;
+        let mut last_machine = None;
         for j in start..start + HEAD_WINDOW {
             let Some(word) = self.word(j) else { break };
             match &self.roles[j] {
@@ -313,7 +361,10 @@ impl Scanner<'_> {
                     last_gpu = Some(j);
                     continue;
                 }
-                Role::Name(Name::MachineType(_)) => continue,
+                Role::Name(Name::MachineType(_)) => {
+                    last_machine = Some(j);
+                    continue;
+                }
                 _ => {}
             }
             if is_vm_noun(word) {
@@ -330,7 +381,8 @@ impl Scanner<'_> {
             }
             break;
         }
-        last_gpu.map(Head::Gpu)
+        // "3 x n1-standard-8 with 1 T4": a machine type counts VMs.
+        last_machine.map(Head::Vm).or(last_gpu.map(Head::Gpu))
     }
 
     /// Whether the GPU count at `count_index` (noun at `noun_index`) is per VM: "2 GPUs

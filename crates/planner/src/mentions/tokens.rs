@@ -20,7 +20,7 @@ impl Token {
     }
 }
 
-/// Tokenizes `text`. "/" is read as "per" ("2 GPUs/VM"), "×" as "x".
+/// Tokenizes `text`. "/" is read as "per" ("2 GPUs/VM"), "w/" as "with", "×" as "x".
 pub fn tokenize(text: &str) -> Vec<Token> {
     let lowered = text.to_lowercase();
     let mut tokens = Vec::new();
@@ -49,11 +49,17 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Word("x".to_owned()));
             }
+            // "w/ 8 GPUs" is "with"; any other "/" reads "per" ("2 GPUs/VM").
+            '/' if current == "w" => {
+                current.clear();
+                tokens.push(Token::Word("with".to_owned()));
+            }
             '/' => {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Word("per".to_owned()));
             }
-            ',' | ';' | ':' | '!' | '?' | '(' | ')' | '[' | ']' | '\n' | '"' | '`' | '|' => {
+            // ':' and '=' are not breaks: "VMs: 3" and "vm_count = 3" keep noun and count together.
+            ',' | ';' | '!' | '?' | '(' | ')' | '[' | ']' | '\n' | '"' | '`' | '|' => {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Break);
             }
