@@ -12,3 +12,9 @@ pub use event::{
     PullRequest, PullRequestAction, PullRequestEvent, RepoRef, parse_event,
 };
 pub use signature::{SIGNATURE_HEADER, SignatureError, WebhookSecrets};
+
+/// The header naming the event (`issue_comment`, `pull_request`, ...): `parse_event`'s first
+/// argument.
+pub const EVENT_HEADER: &str = "X-GitHub-Event";
+/// The header carrying the delivery's unique id; a redelivery keeps it.
+pub const DELIVERY_HEADER: &str = "X-GitHub-Delivery";
