@@ -376,3 +376,30 @@ fn env_vars_point_a_process_at_the_fake() {
             .any(|(k, v)| k == "GITHUB_PRIVATE_KEY" && v.contains("BEGIN RSA PRIVATE KEY"))
     );
 }
+
+#[tokio::test]
+async fn faults_and_the_log_see_decoded_paths() {
+    let (gh, c, t) = setup().await;
+    gh.fail_next(
+        "GET",
+        "/repos/acme/infra/contents/deploy ments/a.tf",
+        502,
+        &[],
+        1,
+    );
+    let r = c
+        .get(format!(
+            "{}/repos/acme/in%66ra/contents/deploy%20ments/a.tf",
+            gh.url()
+        ))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert_eq!(
+        gh.requests_to("GET", "/repos/acme/infra/contents/deploy ments/")
+            .len(),
+        1
+    );
+}
