@@ -115,10 +115,14 @@ pub enum Planner {
 impl Planner {
     /// The OpenAI planner when an API key is set, else the offline planner.
     pub fn from_settings(settings: PlannerSettings) -> Planner {
+        Planner::with_retry_policy(settings, RetryPolicy::default())
+    }
+
+    /// As `from_settings`, with the model client's wait policy between attempts
+    /// (backoff steps, the cap on any wait, the clock for HTTP-date `Retry-After`).
+    pub fn with_retry_policy(settings: PlannerSettings, retry: RetryPolicy) -> Planner {
         match settings.api_key.clone() {
-            Some(key) => {
-                Planner::OpenAi(OpenAiPlanner::new(&settings, key, RetryPolicy::default()))
-            }
+            Some(key) => Planner::OpenAi(OpenAiPlanner::new(&settings, key, retry)),
             None => Planner::Offline(OfflinePlanner),
         }
     }

@@ -520,6 +520,14 @@ fn relative_and_descriptive_phrasings_state_nothing() {
         "a GPU with 24GB of memory",
         "the cheapest GPU you have",
         "p99 latency under 100 ms",
+        "3-5 VMs",
+        "half a GPU",
+        "8 vCPUs",
+        "zone b",
+        "somewhere in Europe",
+        "enough for a 70B model",
+        "one fewer VM",
+        "for 2 weeks",
     ] {
         let mentions = Mentions::extract(text, catalog()).expect("no unknown names");
         assert!(

@@ -13,6 +13,23 @@
 //!
 //! Each field may hold several distinct values when the text names several ("us-west1 or
 //! us-central1"): `check` accepts any of them, and the offline planner refuses to guess.
+//!
+//! Understood: counts in digits and words ("5", "five", "twenty-one", "a dozen", "a couple
+//! of", "half a dozen", "2x"), VM nouns (VMs, machines, instances, nodes, servers, hosts,
+//! boxes, replicas), "N GPUs each / per VM / a VM / apiece", "each with N", "VMs with N",
+//! "N-GPU VM", "8x H100 node", form lines ("VMs: 3", "GPUs per VM: 2", "vm_count = 4"),
+//! catalog GPU spellings and plurals ("T4s", "a100 80gb", "A100-80GB", "nvidia tesla v100"),
+//! regions, zones, machine types, and disk sizes next to "disk"/"storage"/"SSD"/"boot".
+//!
+//! Not understood (nothing is read, so the planner falls back to defaults or, on edits, to
+//! the current values): relative changes ("2 more VMs", "double the GPUs", "one fewer
+//! VM"); places instead of regions ("in Oregon", "in Europe"); requirements instead of a
+//! GPU ("24 GB of GPU memory", "the cheapest GPU", "enough for a 70B model"); ranges and
+//! fractions ("3-5 VMs", "half a GPU", "2.5 VMs"); a zone letter alone ("zone b"); vCPU
+//! and RAM sizes; disk types; durations and schedules; spot/preemptible. Approximations
+//! are read as exact ("about 4 VMs" is 4). A count of other things next to a VM noun is
+//! misread ("5 users each with a T4 VM" is read as 1 VM), and memory written apart from
+//! the GPU name ("A100 with 80GB") selects the 40 GB A100.
 
 mod names;
 mod scan;

@@ -255,14 +255,23 @@ impl Scanner<'_> {
                 }
                 head => head,
             };
+            // "two dozen": the phrase starts at the multiplier's count.
+            let i_start = if matches!(word, "dozen" | "couple" | "pair")
+                && i > 0
+                && self.word(i - 1).and_then(parse_count).is_some()
+            {
+                i - 1
+            } else {
+                i
+            };
             match head {
                 Head::Vm(end) => {
-                    let written = self.written(i, end);
+                    let written = self.written(i_start, end);
                     self.mentions.push_vm_count(count, written);
                 }
                 Head::Gpu(end) => {
                     let (per_vm, end) = self.per_vm_marker(i, end);
-                    let written = self.written(i, end);
+                    let written = self.written(i_start, end);
                     if per_vm {
                         self.mentions.push_gpus_per_vm(count, written);
                     } else {
