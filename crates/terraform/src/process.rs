@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process_group};
@@ -57,7 +58,7 @@ pub enum SpawnError {
 /// the capture back.
 pub async fn run(
     invocation: Invocation<'_>,
-    mut capture: OutputCapture,
+    capture: OutputCapture,
     deadline: Instant,
     timeout: Duration,
     kill_grace: Duration,
@@ -92,15 +93,20 @@ pub async fn run(
     let mut child = spawned.map_err(start_err)?;
     let pgid = child.id().and_then(|id| Pid::from_raw(id as i32));
 
-    let reading = tokio::task::spawn_blocking(move || -> std::io::Result<OutputCapture> {
+    // The reading thread and this task share the capture, so that the run can end even
+    // when a process that left the group (setsid) keeps the pipe open.
+    let shared = Arc::new(Mutex::new(Some(capture)));
+    let for_reader = shared.clone();
+    let reading = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         let mut reader = reader;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = reader.read(&mut buf)?;
-            if n == 0 {
-                return Ok(capture);
+            let mut slot = for_reader.lock().unwrap_or_else(|p| p.into_inner());
+            match slot.as_mut() {
+                Some(capture) if n > 0 => capture.push(&buf[..n])?,
+                _ => return Ok(()),
             }
-            capture.push(&buf[..n])?;
         }
     });
 
@@ -130,15 +136,26 @@ pub async fn run(
     if let Some(pgid) = pgid {
         let _ = kill_process_group(pgid, Signal::KILL);
     }
-    let capture = reading
-        .await
-        .map_err(|join| SpawnError::Output {
-            program: program.clone(),
-            source: std::io::Error::other(join.to_string()),
-        })?
-        .map_err(|source| SpawnError::Output {
-            program: program.clone(),
-            source,
-        })?;
+    let waited = tokio::time::timeout(kill_grace.max(Duration::from_secs(1)), reading).await;
+    let mut capture = shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .expect("only this task takes the capture");
+    match waited {
+        Ok(joined) => joined
+            .map_err(|join| SpawnError::Output {
+                program: program.clone(),
+                source: std::io::Error::other(join.to_string()),
+            })?
+            .map_err(|source| SpawnError::Output {
+                program: program.clone(),
+                source,
+            })?,
+        Err(_) => {
+            let _ = capture
+                .note("[output cut: a process outside the run's process group kept it open]");
+        }
+    }
     Ok((exit, capture))
 }

@@ -27,6 +27,12 @@ impl Default for SourceLimits {
 /// top-level directory, and symlinks that resolve outside `dest`.
 pub fn extract_tarball(bytes: &[u8], dest: &Path, limits: SourceLimits) -> Result<(), RunnerError> {
     let bad = |msg: String| RunnerError::BadTarball(msg);
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Err(bad(format!(
+            "not a gzip tar archive (the {} bytes do not start with the gzip magic number)",
+            bytes.len()
+        )));
+    }
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
     let root = dest
         .canonicalize()

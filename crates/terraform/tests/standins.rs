@@ -235,3 +235,64 @@ async fn runs_respect_the_global_limit_and_one_run_per_deployment() {
     assert!(most <= 2, "{most} plans ran at once with a limit of 2");
     assert_eq!(runner.active_deployments(), 0);
 }
+
+#[tokio::test]
+async fn a_process_that_escapes_the_group_does_not_hold_the_run_open() {
+    let scratch = Scratch::new();
+    let pid_file = scratch.dir.path().join("escaped.pid");
+    let mut config = scratch.config(standin("escape.sh"));
+    config.kill_grace = Duration::from_millis(300);
+    config.env = vec![("ESCAPE_PID_FILE".into(), pid_file.display().to_string())];
+    let runner = runner(config);
+    let report = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
+    let escaped: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Clean up the escaped process ourselves (it is outside anything the runner owns).
+    let _ = std::process::Command::new("kill")
+        .arg(escaped.to_string())
+        .status();
+    assert_eq!(report.outcome, PlanOutcome::Failed);
+    assert_eq!(report.failure.unwrap().reason, FailureReason::ExitCode(1));
+    assert!(
+        report.output.contains("init done"),
+        "{}",
+        report.output.text()
+    );
+    assert!(
+        report
+            .output
+            .contains("[output cut: a process outside the run's process group kept it open]")
+    );
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_rejected_tarball_leaves_no_work_dir_behind() {
+    let scratch = Scratch::new();
+    let runner = runner(scratch.config(standin("slow-plan.sh")));
+    let spec = scratch.spec(
+        Source::Tarball(bytes::Bytes::from_static(b"not a tarball")),
+        "alpha",
+    );
+    let err = runner.plan(&spec).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the source tarball was rejected: not a gzip tar archive"),
+        "{err}"
+    );
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+    assert_eq!(runner.active_deployments(), 0);
+
+    let mut missing = scratch.dir_spec("beta");
+    missing.var_file = "deployments/beta/terraform.tfvars".into();
+    let err = runner.plan(&missing).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the var file deployments/beta/terraform.tfvars does not exist"),
+        "{err}"
+    );
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+}
