@@ -477,3 +477,47 @@ async fn tarball_holds_the_commit_under_one_top_directory() {
     );
     assert_eq!(e.gh.requests_to("GET", "/_codeload/acme/infra/").len(), 1);
 }
+
+#[tokio::test]
+async fn long_check_output_keeps_its_end_and_long_summaries_are_refused() {
+    let e = env().await;
+    let head = branch_with_change(&e.gh, "b");
+    let text = format!("{}\nError: the end matters", "line\n".repeat(20_000));
+    let new = NewCheckRun {
+        name: "promptops/plan".into(),
+        head_sha: head.clone(),
+        status: CheckStatus::Completed,
+        conclusion: Some(CheckConclusion::Failure),
+        output: Some(CheckOutput {
+            title: "t".into(),
+            summary: "s".into(),
+            text: Some(text),
+        }),
+        details_url: None,
+        external_id: None,
+    };
+    e.api.create_check_run(OWNER, REPO, &new).await.unwrap();
+    let stored = e.gh.check_runs()[0].text.clone().unwrap();
+    assert_eq!(
+        stored.chars().count(),
+        promptops_github::client::CHECK_OUTPUT_LIMIT_CHARS
+    );
+    assert!(stored.starts_with("… (output truncated"));
+    assert!(stored.ends_with("Error: the end matters"));
+
+    let huge = NewCheckRun {
+        output: Some(CheckOutput {
+            title: "t".into(),
+            summary: "s".repeat(65_536),
+            text: None,
+        }),
+        ..new
+    };
+    let err = e
+        .api
+        .create_check_run(OWNER, REPO, &huge)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("65535"), "{err}");
+    assert_eq!(e.gh.check_runs().len(), 1);
+}

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::transport::{Sent, enc_segment};
-use super::{CheckOutput, CheckRunUpdate, NewCheckRun, RepoApi, Result, repo_route};
+use super::{CheckOutput, CheckRunUpdate, GithubError, NewCheckRun, RepoApi, Result, repo_route};
 
 #[derive(Deserialize)]
 struct CheckRunJson {
@@ -18,12 +18,36 @@ struct CheckRunList {
     check_runs: Vec<CheckRunJson>,
 }
 
-fn output_json(o: &CheckOutput) -> Value {
+/// GitHub's limit on `output.summary` and `output.text`, in characters.
+pub const CHECK_OUTPUT_LIMIT_CHARS: usize = 65_535;
+
+const TRUNCATED: &str = "… (output truncated; the end is kept)\n";
+
+/// The output as GitHub takes it. A too-long `text` keeps its end (where Terraform puts the
+/// summary and errors); a too-long `summary` is refused, since it is ours to keep short.
+fn output_json(operation: &str, o: &CheckOutput) -> Result<Value> {
+    let n = o.summary.chars().count();
+    if n > CHECK_OUTPUT_LIMIT_CHARS {
+        return Err(GithubError::Invalid {
+            operation: operation.to_string(),
+            message: format!(
+                "check run summary is {n} characters; GitHub allows {CHECK_OUTPUT_LIMIT_CHARS}"
+            ),
+        });
+    }
     let mut v = json!({ "title": o.title, "summary": o.summary });
     if let Some(t) = &o.text {
-        v["text"] = json!(t);
+        let len = t.chars().count();
+        let text = if len > CHECK_OUTPUT_LIMIT_CHARS {
+            let keep = CHECK_OUTPUT_LIMIT_CHARS - TRUNCATED.chars().count();
+            let tail: String = t.chars().skip(len - keep).collect();
+            format!("{TRUNCATED}{tail}")
+        } else {
+            t.clone()
+        };
+        v["text"] = json!(text);
     }
-    v
+    Ok(v)
 }
 
 impl RepoApi {
@@ -51,7 +75,7 @@ impl RepoApi {
             body["status"] = json!("completed");
         }
         if let Some(o) = &new.output {
-            body["output"] = output_json(o);
+            body["output"] = output_json(&op, o)?;
         }
         if let Some(u) = &new.details_url {
             body["details_url"] = json!(u);
@@ -99,7 +123,7 @@ impl RepoApi {
             body.insert("status".into(), json!("completed"));
         }
         if let Some(o) = &update.output {
-            body.insert("output".into(), output_json(o));
+            body.insert("output".into(), output_json(&op, o)?);
         }
         if let Some(u) = &update.details_url {
             body.insert("details_url".into(), json!(u));

@@ -33,7 +33,7 @@ pub enum GithubError {
     },
 
     /// The request could not be sent or the answer not read.
-    #[error("{operation}: {source}")]
+    #[error("{operation}: {}", describe(source))]
     Transport {
         operation: String,
         #[source]
@@ -47,6 +47,23 @@ pub enum GithubError {
     /// A caller-supplied value GitHub would not accept (checked before sending).
     #[error("{operation}: {message}")]
     Invalid { operation: String, message: String },
+}
+
+/// octocrab's `Display` for some errors is only a variant name ("GitHub", "Hyper"); add the
+/// cause so the message says what happened.
+pub(crate) fn describe(e: &octocrab::Error) -> String {
+    match e {
+        octocrab::Error::GitHub { source, .. } => {
+            format!(
+                "{} (installation token): {}",
+                source.status_code, source.message
+            )
+        }
+        other => match std::error::Error::source(other) {
+            Some(cause) => format!("{other}: {cause}"),
+            None => other.to_string(),
+        },
+    }
 }
 
 impl GithubError {

@@ -25,6 +25,7 @@ use octocrab::models::{AppId, InstallationId};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
+pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
 pub use error::{GithubError, Result};
 pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};

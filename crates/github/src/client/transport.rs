@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::error::{GithubError, Result};
+use super::error::{GithubError, Result, describe};
 use super::retry::{RetryPolicy, Sleeper, Verdict, classify};
 
 /// An answer, fully read.
@@ -113,19 +113,6 @@ pub struct Transport {
     pub octo: Arc<Octocrab>,
     pub policy: RetryPolicy,
     pub sleeper: Arc<dyn Sleeper>,
-}
-
-/// octocrab's `Display` for a GitHub error is only "GitHub"; say what GitHub said.
-fn describe(e: &octocrab::Error) -> String {
-    match e {
-        octocrab::Error::GitHub { source, .. } => {
-            format!(
-                "{} (installation token): {}",
-                source.status_code, source.message
-            )
-        }
-        other => format!("{other}: {:?}", std::error::Error::source(other)),
-    }
 }
 
 fn retryable_transport_error(e: &octocrab::Error) -> bool {

@@ -12,6 +12,9 @@ use crate::fault::{Shared, github_error};
 use crate::model::CheckRun;
 use crate::render;
 
+/// GitHub's limit on a check run's `output.summary` and `output.text`, in characters.
+pub const MAX_OUTPUT_CHARS: usize = 65_535;
+
 const STATUSES: &[&str] = &[
     "queued",
     "in_progress",
@@ -65,6 +68,19 @@ fn check_values(body: &CheckRunBody) -> Result<(), Response> {
         return Err(validation_failed(
             json!([{ "resource": "CheckRun", "field": "conclusion", "code": "invalid", "value": c }]),
         ));
+    }
+    if let Some(o) = &body.output {
+        for (field, value) in [("summary", &o.summary), ("text", &o.text)] {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_OUTPUT_CHARS)
+            {
+                return Err(validation_failed(json!([{
+                    "resource": "CheckRun", "field": format!("output.{field}"), "code": "invalid",
+                    "message": format!("output.{field} is too long (maximum is {MAX_OUTPUT_CHARS} characters)"),
+                }])));
+            }
+        }
     }
     if let Some(o) = &body.output
         && (o.title.is_none() || o.summary.is_none())
