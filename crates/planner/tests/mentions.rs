@@ -157,3 +157,12 @@ fn the_comment_overrides_the_issue_group_by_group() {
     assert_eq!(values(&m.gpu_type), ["nvidia-tesla-t4"], "not overridden");
     assert_eq!(values(&m.boot_disk_size_gb), [200], "not overridden");
 }
+
+#[test]
+fn template_comments_and_urls_state_nothing() {
+    let text = "<!-- Example: 4 T4 GPUs in us-west1 -->\nSee https://example.com/v100/8-gpus/us-east1 for context.\nWe need 2 L4 VMs.";
+    let m = extract(text);
+    assert_eq!(values(&m.vm_count), [2]);
+    assert_eq!(values(&m.gpu_type), ["nvidia-l4"]);
+    assert!(m.region.is_empty() && m.total_gpus.is_empty(), "{m:?}");
+}

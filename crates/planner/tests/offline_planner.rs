@@ -318,6 +318,29 @@ fn done_means_example_five_t4_in_us_west1() {
 }
 
 #[test]
+fn done_means_example_renders_to_tfvars_that_parse_back() {
+    let outcome = plan_text("I need 5 T4 GPUs in us-west1").expect("planned");
+    let context = promptops_core::RenderContext {
+        source: "command line".to_owned(),
+        planner: outcome.planned_by.clone(),
+    };
+    let text = promptops_core::render_tfvars(&outcome.request, &context);
+    let values = promptops_core::parse_tfvars(&text).expect("the rendered tfvars parse");
+    assert_eq!(values.vm_count, 5);
+    assert_eq!(values.gpu_type, "nvidia-tesla-t4");
+    assert!(values.zone.starts_with("us-west1-"), "{}", values.zone);
+    assert!(
+        catalog()
+            .zones_offering("nvidia-tesla-t4")
+            .contains(&values.zone.as_str())
+    );
+    assert!(
+        text.contains("offline planner"),
+        "the header says it was planned offline:\n{text}"
+    );
+}
+
+#[test]
 fn a_total_is_split_into_the_fewest_gpus_per_vm_the_policy_allows() {
     let policy = Policy {
         max_vms: 4,

@@ -3,7 +3,10 @@
 //! read as an 80 GB disk), then single-token names, disk sizes, GPU-like names the catalog
 //! does not know (so "RTX 4090" is not 4090 of anything), and counts last.
 
+use std::sync::LazyLock;
+
 use promptops_core::{Catalog, ValidationError};
+use regex::Regex;
 
 use super::Mentions;
 use super::names::{self, Name};
@@ -33,8 +36,15 @@ enum Head {
     Gpu(usize),
 }
 
+// Text that states nothing about the deployment: HTML comments (issue templates put their
+// examples there) and URLs (paths can look like GPU names or counts).
+static NOT_REQUEST_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)<!--.*?-->|\bhttps?://\S+").expect("comment and URL pattern")
+});
+
 pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
-    let tokens = tokenize(text);
+    let text = NOT_REQUEST_TEXT.replace_all(text, " ");
+    let tokens = tokenize(&text);
     let roles = vec![Role::Free; tokens.len()];
     let mut scanner = Scanner {
         tokens,
