@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod comment;
+mod config;
 pub mod error;
 mod keyed_lock;
 pub mod mask;
@@ -16,6 +17,7 @@ pub mod report;
 mod runner;
 pub mod source;
 pub mod spec;
+mod summary;
 pub mod version;
 
 pub use capture::{OutputLimits, RunOutput};

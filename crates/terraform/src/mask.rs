@@ -103,6 +103,24 @@ impl Masker {
         }
     }
 
+    /// Masks every string inside a JSON value.
+    pub fn mask_json(&self, value: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.mask_str(&s)),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.mask_json(v)).collect())
+            }
+            Value::Object(fields) => Value::Object(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k, self.mask_json(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     /// A masker for one stream of chunks.
     pub fn stream(&self) -> StreamMasker {
         StreamMasker {

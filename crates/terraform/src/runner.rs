@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tempfile::TempDir;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use crate::capture::{OutputCapture, OutputLimits, RunOutput, remask_file};
+use crate::capture::{OutputCapture, RunOutput, remask_file};
+pub use crate::config::RunnerConfig;
 use crate::error::RunnerError;
 use crate::keyed_lock::KeyedLocks;
 use crate::mask::Masker;
@@ -21,74 +22,12 @@ use crate::report::{
     ActionInvocation, ApplyOutcome, ApplyReport, ChangeCounts, FailureReason, OutputValue,
     PlanOutcome, PlanReport, StepFailure,
 };
-use crate::source::{SourceLimits, copy_dir, extract_tarball};
+use crate::source::{copy_dir, extract_tarball};
 use crate::spec::{PlanSpec, Source};
+use crate::summary::{counts_summary, failure_summary};
 use crate::version::{
     ACTIONS_MIN_VERSION, TerraformVersion, VersionRequirement, module_uses_actions,
 };
-
-/// How the runner runs Terraform.
-#[derive(Debug, Clone)]
-pub struct RunnerConfig {
-    /// The terraform binary (`TERRAFORM_BIN`); a bare name is looked up on PATH.
-    pub terraform_bin: PathBuf,
-    /// Per-run work dirs are created (and deleted) under this directory.
-    pub work_root: PathBuf,
-    /// Shared `TF_PLUGIN_CACHE_DIR`.
-    pub plugin_cache_dir: PathBuf,
-    /// Where each run's complete masked output is kept.
-    pub log_dir: PathBuf,
-    /// Limit for one whole run (init through apply).
-    pub timeout: Duration,
-    /// After the timeout, time between SIGTERM and SIGKILL to the process group.
-    pub kill_grace: Duration,
-    /// Runs at once across all deployments.
-    pub max_concurrent_runs: usize,
-    /// Extra environment for terraform (not secret).
-    pub env: Vec<(String, String)>,
-    /// Extra environment for terraform whose values are masked everywhere.
-    pub secret_env: Vec<(String, SecretString)>,
-    /// Further values to mask (e.g. secrets terraform inherits from the bot's environment).
-    pub mask_values: Vec<SecretString>,
-    /// A minimum Terraform version for every run.
-    pub min_version: Option<TerraformVersion>,
-    pub output_limits: OutputLimits,
-    pub source_limits: SourceLimits,
-}
-
-impl RunnerConfig {
-    /// Defaults: `terraform` on PATH, plugin cache and logs under `work_root`, 30 min
-    /// timeout, one run per CPU core.
-    pub fn new(work_root: impl Into<PathBuf>) -> RunnerConfig {
-        let work_root = work_root.into();
-        RunnerConfig {
-            terraform_bin: PathBuf::from("terraform"),
-            plugin_cache_dir: work_root.join("plugin-cache"),
-            log_dir: work_root.join("logs"),
-            work_root,
-            timeout: Duration::from_secs(30 * 60),
-            kill_grace: Duration::from_secs(10),
-            max_concurrent_runs: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            env: Vec::new(),
-            secret_env: Vec::new(),
-            mask_values: Vec::new(),
-            min_version: None,
-            output_limits: OutputLimits::default(),
-            source_limits: SourceLimits::default(),
-        }
-    }
-
-    /// Masks the current values of these variables of this process's environment
-    /// (terraform inherits them).
-    pub fn mask_process_env_vars<S: AsRef<str>>(mut self, names: &[S]) -> RunnerConfig {
-        for name in names {
-            if let Ok(value) = std::env::var(name.as_ref()) {
-                self.mask_values.push(SecretString::from(value));
-            }
-        }
-        self
-    }
-}
 
 /// Runs Terraform for deployments. Cheap to clone; clones share the limits.
 #[derive(Clone)]
@@ -731,7 +670,7 @@ impl Runner {
                 let value = if sensitive {
                     serde_json::Value::String(crate::mask::MASK.into())
                 } else {
-                    mask_json(entry.get("value").cloned().unwrap_or_default(), masker)
+                    masker.mask_json(entry.get("value").cloned().unwrap_or_default())
                 };
                 OutputValue {
                     name,
@@ -818,51 +757,6 @@ impl Runner {
                 .map(|(k, v)| (k.into(), v.expose_secret().into())),
         );
         env
-    }
-}
-
-/// `Plan: ...` built from counts, when Terraform printed no summary line.
-fn counts_summary(counts: &ChangeCounts) -> String {
-    if !counts.has_changes() {
-        return "No changes.".into();
-    }
-    format!(
-        "Plan: {} to add, {} to change, {} to destroy.",
-        counts.create + counts.replace,
-        counts.update,
-        counts.delete + counts.replace
-    )
-}
-
-/// What failed, with Terraform's first `Error:` line when there is one.
-fn failure_summary(failure: &StepFailure, output: &RunOutput) -> String {
-    let text = output.text();
-    let error = text
-        .lines()
-        .map(|line| line.trim_start_matches(['│', '╷', '╵', ' ']))
-        .find(|line| line.starts_with("Error: "));
-    match error {
-        Some(line) if !matches!(failure.reason, FailureReason::TimedOut { .. }) => {
-            format!("{failure}: {line}")
-        }
-        _ => failure.to_string(),
-    }
-}
-
-fn mask_json(value: serde_json::Value, masker: &Masker) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::String(s) => Value::String(masker.mask_str(&s)),
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(|v| mask_json(v, masker)).collect())
-        }
-        Value::Object(fields) => Value::Object(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k, mask_json(v, masker)))
-                .collect(),
-        ),
-        other => other,
     }
 }
 

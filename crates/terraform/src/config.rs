@@ -1,0 +1,73 @@
+//! Runner settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::capture::OutputLimits;
+use crate::source::SourceLimits;
+use crate::version::TerraformVersion;
+
+/// How the runner runs Terraform.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// The terraform binary (`TERRAFORM_BIN`); a bare name is looked up on PATH.
+    pub terraform_bin: PathBuf,
+    /// Per-run work dirs are created (and deleted) under this directory.
+    pub work_root: PathBuf,
+    /// Shared `TF_PLUGIN_CACHE_DIR`.
+    pub plugin_cache_dir: PathBuf,
+    /// Where each run's complete masked output is kept.
+    pub log_dir: PathBuf,
+    /// Limit for one whole run (init through apply).
+    pub timeout: Duration,
+    /// After the timeout, time between SIGTERM and SIGKILL to the process group.
+    pub kill_grace: Duration,
+    /// Runs at once across all deployments.
+    pub max_concurrent_runs: usize,
+    /// Extra environment for terraform (not secret).
+    pub env: Vec<(String, String)>,
+    /// Extra environment for terraform whose values are masked everywhere.
+    pub secret_env: Vec<(String, SecretString)>,
+    /// Further values to mask (e.g. secrets terraform inherits from the bot's environment).
+    pub mask_values: Vec<SecretString>,
+    /// A minimum Terraform version for every run.
+    pub min_version: Option<TerraformVersion>,
+    pub output_limits: OutputLimits,
+    pub source_limits: SourceLimits,
+}
+
+impl RunnerConfig {
+    /// Defaults: `terraform` on PATH, plugin cache and logs under `work_root`, 30 min
+    /// timeout, one run per CPU core.
+    pub fn new(work_root: impl Into<PathBuf>) -> RunnerConfig {
+        let work_root = work_root.into();
+        RunnerConfig {
+            terraform_bin: PathBuf::from("terraform"),
+            plugin_cache_dir: work_root.join("plugin-cache"),
+            log_dir: work_root.join("logs"),
+            work_root,
+            timeout: Duration::from_secs(30 * 60),
+            kill_grace: Duration::from_secs(10),
+            max_concurrent_runs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            env: Vec::new(),
+            secret_env: Vec::new(),
+            mask_values: Vec::new(),
+            min_version: None,
+            output_limits: OutputLimits::default(),
+            source_limits: SourceLimits::default(),
+        }
+    }
+
+    /// Masks the current values of these variables of this process's environment
+    /// (terraform inherits them).
+    pub fn mask_process_env_vars<S: AsRef<str>>(mut self, names: &[S]) -> RunnerConfig {
+        for name in names {
+            if let Ok(value) = std::env::var(name.as_ref()) {
+                self.mask_values.push(SecretString::from(value));
+            }
+        }
+        self
+    }
+}
