@@ -102,7 +102,54 @@ impl TestSshd {
 
 impl Drop for TestSshd {
     fn drop(&mut self) {
+        // Sessions still open (ssh ControlPersist masters keep one for a while) are child
+        // processes of the listener; end them with it rather than leave them to linger.
+        let sessions = descendants(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for pid in sessions {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+        }
     }
+}
+
+/// Process ids below `root` in the process tree (from /proc/<pid>/stat).
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter_map(|pid| {
+                    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                    // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
+                    let ppid = stat
+                        .rsplit_once(')')?
+                        .1
+                        .split_whitespace()
+                        .nth(1)?
+                        .parse()
+                        .ok()?;
+                    Some((pid, ppid))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(pid, _)| *pid),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
 }
