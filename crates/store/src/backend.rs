@@ -43,6 +43,21 @@ pub struct ConnectOptions {
     pub sqlite_busy_timeout: Duration,
     /// How long to wait for a pooled connection before failing.
     pub acquire_timeout: Duration,
+    /// SQLite's `synchronous` setting. `Full` (default) fsyncs the log at every COMMIT, so
+    /// an acknowledged delivery survives a power cut. `Normal` only survives a process crash
+    /// (the last commits can be lost with the machine) in exchange for fewer fsyncs; choose
+    /// it only where that loss is acceptable.
+    pub sqlite_synchronous: SqliteDurability,
+    /// How often a background task checkpoints the SQLite write-ahead log, so that the
+    /// delivery writer never pays for a checkpoint inside a commit.
+    pub sqlite_checkpoint_interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteDurability {
+    #[default]
+    Full,
+    Normal,
 }
 
 impl Default for ConnectOptions {
@@ -51,6 +66,8 @@ impl Default for ConnectOptions {
             max_connections: None,
             sqlite_busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(10),
+            sqlite_synchronous: SqliteDurability::Full,
+            sqlite_checkpoint_interval: Duration::from_millis(500),
         }
     }
 }
@@ -105,11 +122,18 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
     // Durability: WAL with synchronous=FULL fsyncs the log at every COMMIT, so a delivery
     // acknowledged with 202 survives a power cut, not just a process crash (NORMAL would only
     // guarantee the latter). Group commit pays one fsync for many deliveries instead.
+    let synchronous = match options.sqlite_synchronous {
+        SqliteDurability::Full => SqliteSynchronous::Full,
+        SqliteDurability::Normal => SqliteSynchronous::Normal,
+    };
     let connect = SqliteConnectOptions::from_str(url)
         .map_err(connect_error)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
+        .synchronous(synchronous)
+        // Checkpoints run in the background (see `checkpoint_wal`); this only bounds the log
+        // (~40 MB) should they fall behind.
+        .pragma("wal_autocheckpoint", "10000")
         .busy_timeout(options.sqlite_busy_timeout)
         // A group commit returns one row per new delivery; let them all through at once.
         .row_buffer_size(1024)
@@ -133,6 +157,29 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
             .max_lifetime(None);
     }
     pool.connect_with(connect).await.map_err(connect_error)
+}
+
+/// Checkpoints the write-ahead log every `interval` (PASSIVE: never blocks writers) on a pool
+/// connection of its own, until the store is dropped (`alive` can no longer be upgraded).
+pub(crate) async fn checkpoint_wal<T>(
+    pool: SqlitePool,
+    interval: Duration,
+    alive: tokio::sync::mpsc::WeakSender<T>,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if alive.upgrade().is_none() || pool.is_closed() {
+            return;
+        }
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %err, "checkpointing the SQLite write-ahead log failed");
+        }
+    }
 }
 
 async fn open_postgres(url: &str, options: &ConnectOptions) -> Result<PgPool> {

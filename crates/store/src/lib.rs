@@ -18,7 +18,7 @@ mod requests;
 mod runs;
 mod store;
 
-pub use backend::ConnectOptions;
+pub use backend::{ConnectOptions, SqliteDurability};
 pub use clock::{Clock, SystemClock};
 pub use error::{Result, StoreError};
 pub use model::{

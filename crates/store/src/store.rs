@@ -100,6 +100,13 @@ impl Store {
         for _ in 0..writers.max(1) {
             tokio::spawn(Arc::clone(&writer).run(Arc::clone(&receiver)));
         }
+        if let Backend::Sqlite(pool) = &backend {
+            tokio::spawn(crate::backend::checkpoint_wal(
+                pool.clone(),
+                options.connect.sqlite_checkpoint_interval,
+                sender.downgrade(),
+            ));
+        }
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
