@@ -521,3 +521,20 @@ async fn long_check_output_keeps_its_end_and_long_summaries_are_refused() {
     assert!(err.to_string().contains("65535"), "{err}");
     assert_eq!(e.gh.check_runs().len(), 1);
 }
+
+#[tokio::test]
+async fn comment_lists_follow_every_page() {
+    let e = env().await;
+    let n = e.gh.add_issue(FULL, "alice", "busy", "thread");
+    for i in 0..230 {
+        e.gh.add_comment(FULL, n, "alice", &format!("c{i}"));
+    }
+    let all = e.api.list_comments(OWNER, REPO, n).await.unwrap();
+    assert_eq!(all.len(), 230);
+    assert_eq!(all[229].body, "c229");
+    assert_eq!(
+        e.gh.requests_to("GET", "/repos/acme/infra/issues/1/comments")
+            .len(),
+        3
+    );
+}

@@ -108,6 +108,9 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
     format!("?{}", s.finish())
 }
 
+/// Bound on pages read for one list (10,000 items).
+const MAX_PAGES: u32 = 100;
+
 #[derive(Clone)]
 pub struct Transport {
     pub octo: Arc<Octocrab>,
@@ -270,7 +273,8 @@ impl Transport {
             .success_json(operation)
     }
 
-    /// Every item of a paginated list (`per_page=100`, following pages until a short one).
+    /// Every item of a paginated list (`per_page=100`, following pages until a short one,
+    /// at most `MAX_PAGES`).
     pub async fn get_all<T: DeserializeOwned>(
         &self,
         operation: &str,
@@ -278,7 +282,7 @@ impl Transport {
         params: &[(&str, &str)],
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        for page in 1u32.. {
+        for page in 1..=MAX_PAGES {
             let page_s = page.to_string();
             let mut p: Vec<(&str, &str)> = params.to_vec();
             p.push(("per_page", "100"));
