@@ -39,9 +39,11 @@ locals {
   }
 
   machine_family = split("-", var.machine_type)[0]
-  gpu            = lookup(local.gpus, var.gpu_type, null)
-  builtin        = lookup(local.builtin_gpus, var.machine_type, null)
-  attach_gpus    = local.machine_family == "n1"
+  # try(): both tables are objects with differently shaped entries, and a missing key
+  # must surface as the preconditions' messages below, not as an indexing error.
+  gpu         = try(local.gpus[var.gpu_type], null)
+  builtin     = try(local.builtin_gpus[var.machine_type], null)
+  attach_gpus = local.machine_family == "n1"
 
   network_tag = "promptops-${var.deployment_name}"
 
