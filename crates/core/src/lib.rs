@@ -4,6 +4,7 @@
 
 mod catalog;
 mod catalog_check;
+mod catalog_text;
 mod cost;
 mod draft;
 mod error;

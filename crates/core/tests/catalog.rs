@@ -311,3 +311,32 @@ fn unknown_keys_in_the_catalog_file_are_a_parse_error() {
         "{err}"
     );
 }
+
+#[test]
+fn prompt_summary_names_every_gpu_machine_zone_and_the_price_date() {
+    let catalog = embedded();
+    let summary = catalog.prompt_summary();
+    for gpu in catalog.gpus() {
+        assert!(
+            summary.contains(&format!("- {} (", gpu.id)),
+            "{} missing",
+            gpu.id
+        );
+        for zone in &gpu.zones {
+            assert!(summary.contains(zone.as_str()), "{zone} missing");
+        }
+    }
+    for machine in catalog.machine_types() {
+        assert!(
+            summary.contains(&format!("{} (", machine.name)),
+            "{} missing",
+            machine.name
+        );
+    }
+    assert!(summary.contains("GPUs per VM: 1 (up to 12 vCPUs), 2 (up to 24 vCPUs), 4 (up to 48 vCPUs), 8 (up to 96 vCPUs)"), "{summary}");
+    assert!(
+        summary.contains("g2-standard-48 (4 GPU, $4.00/h)"),
+        "{summary}"
+    );
+    assert!(summary.contains(&format!("as of {}", catalog.prices_as_of())));
+}
