@@ -334,21 +334,14 @@ fn playbook_configures_the_target_with_a_vault_certificate_only() {
         unit.contains(&format!("User={}", h.user)) && unit.contains("WantedBy=multi-user.target"),
         "{unit}"
     );
+    // venv/lib/python3.X/site-packages/streamlit-<pinned>.dist-info
+    let dist_info = format!("site-packages/streamlit-{STUB_STREAMLIT_VERSION}.dist-info");
+    let installed = std::fs::read_dir(app_root.join("venv/lib"))
+        .expect("the app venv exists")
+        .flatten()
+        .any(|python| python.path().join(&dist_info).is_dir());
     assert!(
-        app_root
-            .join(format!(
-                "venv/lib/python3.11/site-packages/streamlit-{STUB_STREAMLIT_VERSION}.dist-info"
-            ))
-            .is_dir()
-            || std::fs::read_dir(app_root.join("venv/lib"))
-                .expect("venv lib")
-                .flatten()
-                .any(|py| py
-                    .path()
-                    .join(format!(
-                        "site-packages/streamlit-{STUB_STREAMLIT_VERSION}.dist-info"
-                    ))
-                    .is_dir()),
+        installed,
         "streamlit {STUB_STREAMLIT_VERSION} is not installed in the app venv"
     );
     assert_eq!(
