@@ -42,16 +42,23 @@ async fn a_bad_or_missing_signature_stores_nothing() {
     let issue = an_issue(&service);
     let body = serde_json::to_vec(&comment_payload(&issue, "alice", "/promptops plan")).unwrap();
     let wrong = sign_webhook("not-the-secret", &body);
-    assert_eq!(post_raw(&service, Some(wrong), body.clone()).await.status(), 401);
+    assert_eq!(
+        post_raw(&service, Some(wrong), body.clone()).await.status(),
+        401
+    );
     assert_eq!(post_raw(&service, None, body.clone()).await.status(), 401);
     assert_eq!(
-        post_raw(&service, Some("sha256=zz".into()), body.clone()).await.status(),
+        post_raw(&service, Some("sha256=zz".into()), body.clone())
+            .await
+            .status(),
         401
     );
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
     assert_eq!(
-        post_raw(&service, Some(sign_webhook(SECRET, &body)), tampered).await.status(),
+        post_raw(&service, Some(sign_webhook(SECRET, &body)), tampered)
+            .await
+            .status(),
         401
     );
     assert_eq!(service.store.delivery_count().await.unwrap(), 0);
@@ -64,7 +71,10 @@ async fn malformed_json_is_400_and_an_oversized_body_is_413() {
     let service = TestService::start(Options::default()).await;
     let garbage = b"{\"action\": \"created\", ".to_vec();
     let signed = sign_webhook(SECRET, &garbage);
-    assert_eq!(post_raw(&service, Some(signed), garbage).await.status(), 400);
+    assert_eq!(
+        post_raw(&service, Some(signed), garbage).await.status(),
+        400
+    );
 
     let huge = vec![b' '; 25 * 1024 * 1024 + 1];
     let signed = sign_webhook(SECRET, &huge);
@@ -115,7 +125,11 @@ async fn every_github_example_payload_is_accepted() {
         assert_eq!(status, 202, "{file}: {}", response.text().await.unwrap());
         count += 1;
     }
-    assert!(count >= 100, "only {count} fixtures found in {}", dir.display());
+    assert!(
+        count >= 100,
+        "only {count} fixtures found in {}",
+        dir.display()
+    );
     assert_eq!(service.store.delivery_count().await.unwrap(), count);
     service.stop().await;
 }
@@ -123,9 +137,19 @@ async fn every_github_example_payload_is_accepted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_readiness() {
     let service = TestService::start(Options::default()).await;
-    let health = service.http.get(service.url("/healthz")).send().await.unwrap();
+    let health = service
+        .http
+        .get(service.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let ready = service.http.get(service.url("/readyz")).send().await.unwrap();
+    let ready = service
+        .http
+        .get(service.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
     service.stop().await;
 }

@@ -34,9 +34,17 @@ fn tfvars_on_branch(service: &TestService, branch: &str) -> (String, promptops_c
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_command_opens_one_pr_with_the_tfvars() {
     let mut service = TestService::start(Options::default()).await;
-    let issue = issue(&service, "alice", "GPUs for inference", "I need 5 T4 GPUs in us-west1");
+    let issue = issue(
+        &service,
+        "alice",
+        "GPUs for inference",
+        "I need 5 T4 GPUs in us-west1",
+    );
     let response = service
-        .deliver("issue_comment", &comment_payload(&issue, "alice", "/promptops plan"))
+        .deliver(
+            "issue_comment",
+            &comment_payload(&issue, "alice", "/promptops plan"),
+        )
         .await;
     assert_eq!(response.status(), 202);
     service.job_done().await;
@@ -48,22 +56,42 @@ async fn plan_command_opens_one_pr_with_the_tfvars() {
     assert_eq!(pr.head_ref, branch);
     assert_eq!(pr.base_ref, "main");
     let body = pr.body.clone().unwrap_or_default();
-    assert!(body.contains(&format!("Closes #{}", issue.number)), "{body}");
-    for row in ["| VMs | 5 |", "nvidia-tesla-t4", "n1-standard-4", "/hour", "/month", "offline planner"] {
+    assert!(
+        body.contains(&format!("Closes #{}", issue.number)),
+        "{body}"
+    );
+    for row in [
+        "| VMs | 5 |",
+        "nvidia-tesla-t4",
+        "n1-standard-4",
+        "/hour",
+        "/month",
+        "offline planner",
+    ] {
         assert!(body.contains(row), "PR body lacks {row:?}:\n{body}");
     }
     assert!(pr.title.contains("5 ×"), "{}", pr.title);
 
     let (path, values) = tfvars_on_branch(&service, &branch);
-    assert_eq!(path, format!("{TFVARS_DIR}/{}/terraform.tfvars", values.deployment_name));
+    assert_eq!(
+        path,
+        format!("{TFVARS_DIR}/{}/terraform.tfvars", values.deployment_name)
+    );
     assert_eq!(values.vm_count, 5);
     assert_eq!(values.gpu_type, "nvidia-tesla-t4");
     assert!(values.zone.starts_with("us-west1-"), "{}", values.zone);
-    assert!(service.github.file(REPO, "main", &path).is_none(), "main is untouched");
+    assert!(
+        service.github.file(REPO, "main", &path).is_none(),
+        "main is untouched"
+    );
 
     let comments = service.github.comments(REPO, issue.number);
     assert_eq!(comments.len(), 1, "{comments:?}");
-    assert!(comments[0].body.contains(&format!("Opened #{}", pr.number)), "{}", comments[0].body);
+    assert!(
+        comments[0].body.contains(&format!("Opened #{}", pr.number)),
+        "{}",
+        comments[0].body
+    );
 
     let record = service
         .store
@@ -79,16 +107,28 @@ async fn plan_command_opens_one_pr_with_the_tfvars() {
 #[tokio::test(flavor = "multi_thread")]
 async fn repeating_the_command_updates_the_same_pr() {
     let mut service = TestService::start(Options::default()).await;
-    let issue = issue(&service, "alice", "GPUs", "2 VMs with an L4 each in us-central1");
+    let issue = issue(
+        &service,
+        "alice",
+        "GPUs",
+        "2 VMs with an L4 each in us-central1",
+    );
     for _ in 0..2 {
         let response = service
-            .deliver("issue_comment", &comment_payload(&issue, "alice", "/promptops plan"))
+            .deliver(
+                "issue_comment",
+                &comment_payload(&issue, "alice", "/promptops plan"),
+            )
             .await;
         assert_eq!(response.status(), 202);
         service.job_done().await;
     }
     let prs = service.github.prs();
-    assert_eq!(prs.len(), 1, "a second run never opens a second PR: {prs:?}");
+    assert_eq!(
+        prs.len(),
+        1,
+        "a second run never opens a second PR: {prs:?}"
+    );
     let branch = format!("promptops/issue-{}", issue.number);
     let commits_touching = service
         .github
@@ -96,13 +136,20 @@ async fn repeating_the_command_updates_the_same_pr() {
         .iter()
         .filter(|r| r.method == "PUT" && r.path.contains("/contents/terraform/deployments/"))
         .count();
-    assert_eq!(commits_touching, 1, "an unchanged file is not committed again");
+    assert_eq!(
+        commits_touching, 1,
+        "an unchanged file is not committed again"
+    );
     let (_, values) = tfvars_on_branch(&service, &branch);
     assert_eq!(values.vm_count, 2);
     assert_eq!(values.gpu_type, "nvidia-l4");
     let comments = service.github.comments(REPO, issue.number);
     assert_eq!(comments.len(), 2, "one answer per command");
-    assert!(comments[1].body.contains("Updated #"), "{}", comments[1].body);
+    assert!(
+        comments[1].body.contains("Updated #"),
+        "{}",
+        comments[1].body
+    );
     service.stop().await;
 }
 
@@ -111,7 +158,10 @@ async fn a_follow_up_on_the_pr_changes_the_tfvars() {
     let mut service = TestService::start(Options::default()).await;
     let issue = issue(&service, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
     service
-        .deliver("issue_comment", &comment_payload(&issue, "alice", "/promptops plan"))
+        .deliver(
+            "issue_comment",
+            &comment_payload(&issue, "alice", "/promptops plan"),
+        )
         .await;
     service.job_done().await;
     let pr = service.github.prs().remove(0);
@@ -137,9 +187,15 @@ async fn a_follow_up_on_the_pr_changes_the_tfvars() {
     assert_eq!(path_after, path_before, "the deployment keeps its name");
     assert_eq!(after.vm_count, 3);
     assert_eq!(after.gpu_type, before.gpu_type);
-    assert_eq!(after.zone, before.zone, "what was not mentioned stays as it was");
+    assert_eq!(
+        after.zone, before.zone,
+        "what was not mentioned stays as it was"
+    );
     let pr_comments = service.github.comments(REPO, pr.number);
-    assert!(pr_comments.iter().any(|c| c.body.contains("Updated #")), "{pr_comments:?}");
+    assert!(
+        pr_comments.iter().any(|c| c.body.contains("Updated #")),
+        "{pr_comments:?}"
+    );
     let updated = service.github.pr(REPO, pr.number).unwrap();
     assert!(updated.body.unwrap().contains("| VMs | 3 |"));
     service.stop().await;
@@ -150,24 +206,43 @@ async fn a_reader_is_refused_politely() {
     let mut service = TestService::start(Options::default()).await;
     let issue = issue(&service, "rita", "GPUs", "I need 5 T4 GPUs in us-west1");
     service
-        .deliver("issue_comment", &comment_payload(&issue, "rita", "/promptops plan"))
+        .deliver(
+            "issue_comment",
+            &comment_payload(&issue, "rita", "/promptops plan"),
+        )
         .await;
     service.job_done().await;
     assert!(service.github.prs().is_empty());
     let comments = service.github.comments(REPO, issue.number);
     assert_eq!(comments.len(), 1);
     assert!(comments[0].body.contains("@rita"), "{}", comments[0].body);
-    assert!(comments[0].body.contains("**write**"), "{}", comments[0].body);
-    assert!(comments[0].body.contains("you have **read**"), "{}", comments[0].body);
+    assert!(
+        comments[0].body.contains("**write**"),
+        "{}",
+        comments[0].body
+    );
+    assert!(
+        comments[0].body.contains("you have **read**"),
+        "{}",
+        comments[0].body
+    );
     service.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_request_explains_every_problem() {
     let mut service = TestService::start(Options::default()).await;
-    let issue = issue(&service, "alice", "Big GPUs", "40 VMs with 2 V100 GPUs each in asia-south1-a");
+    let issue = issue(
+        &service,
+        "alice",
+        "Big GPUs",
+        "40 VMs with 2 V100 GPUs each in asia-south1-a",
+    );
     service
-        .deliver("issue_comment", &comment_payload(&issue, "alice", "/promptops plan"))
+        .deliver(
+            "issue_comment",
+            &comment_payload(&issue, "alice", "/promptops plan"),
+        )
         .await;
     service.job_done().await;
     assert!(service.github.prs().is_empty());
@@ -175,36 +250,54 @@ async fn a_rejected_request_explains_every_problem() {
     let body = &comments[0].body;
     assert!(body.contains("could not plan"), "{body}");
     assert!(body.contains("asia-south1-a"), "the zone is named: {body}");
-    assert!(body.contains("40"), "the VM count over the limit is named: {body}");
+    assert!(
+        body.contains("40"),
+        "the VM count over the limit is named: {body}"
+    );
     service.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn repository_policy_applies_and_unknown_keys_are_named() {
     let mut service = TestService::start(Options::default()).await;
-    service
-        .github
-        .set_file(REPO, "main", ".github/promptops.yml", "policy:\n  max_vm: 3\n");
+    service.github.set_file(
+        REPO,
+        "main",
+        ".github/promptops.yml",
+        "policy:\n  max_vm: 3\n",
+    );
     let first = issue(&service, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
     service
-        .deliver("issue_comment", &comment_payload(&first, "alice", "/promptops plan"))
+        .deliver(
+            "issue_comment",
+            &comment_payload(&first, "alice", "/promptops plan"),
+        )
         .await;
     service.job_done().await;
     let body = &service.github.comments(REPO, first.number)[0].body;
     assert!(body.contains("max_vm"), "the unknown key is named: {body}");
     assert!(service.github.prs().is_empty());
 
-    service
-        .github
-        .set_file(REPO, "main", ".github/promptops.yml", "policy:\n  max_vms: 3\n");
+    service.github.set_file(
+        REPO,
+        "main",
+        ".github/promptops.yml",
+        "policy:\n  max_vms: 3\n",
+    );
     let second = issue(&service, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
     service
-        .deliver("issue_comment", &comment_payload(&second, "alice", "/promptops plan"))
+        .deliver(
+            "issue_comment",
+            &comment_payload(&second, "alice", "/promptops plan"),
+        )
         .await;
     service.job_done().await;
     let body = &service.github.comments(REPO, second.number)[0].body;
     assert!(body.contains("could not plan"), "{body}");
-    assert!(body.contains('3'), "the repository's limit is named: {body}");
+    assert!(
+        body.contains('3'),
+        "the repository's limit is named: {body}"
+    );
     assert!(service.github.prs().is_empty());
     service.stop().await;
 }
@@ -214,19 +307,33 @@ async fn unknown_subcommand_gets_a_did_you_mean_and_help_lists_commands() {
     let mut service = TestService::start(Options::default()).await;
     let issue = issue(&service, "rita", "Question", "How does this work?");
     service
-        .deliver("issue_comment", &comment_payload(&issue, "rita", "/promptops pln"))
+        .deliver(
+            "issue_comment",
+            &comment_payload(&issue, "rita", "/promptops pln"),
+        )
         .await;
     service.job_done().await;
     service
-        .deliver("issue_comment", &comment_payload(&issue, "rita", "/promptops help"))
+        .deliver(
+            "issue_comment",
+            &comment_payload(&issue, "rita", "/promptops help"),
+        )
         .await;
     service.job_done().await;
     let comments = service.github.comments(REPO, issue.number);
     assert_eq!(comments.len(), 2);
-    assert!(comments[0].body.to_lowercase().contains("did you mean"), "{}", comments[0].body);
+    assert!(
+        comments[0].body.to_lowercase().contains("did you mean"),
+        "{}",
+        comments[0].body
+    );
     assert!(comments[0].body.contains("plan"), "{}", comments[0].body);
     for command in ["plan", "apply", "configure", "destroy", "unlock"] {
-        assert!(comments[1].body.contains(command), "help lists {command}: {}", comments[1].body);
+        assert!(
+            comments[1].body.contains(command),
+            "help lists {command}: {}",
+            comments[1].body
+        );
     }
     service.stop().await;
 }
@@ -235,14 +342,27 @@ async fn unknown_subcommand_gets_a_did_you_mean_and_help_lists_commands() {
 async fn quoted_and_bot_commands_do_not_fire() {
     let service = TestService::start(Options::default()).await;
     let issue = issue(&service, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
-    let quoted = comment_payload(&issue, "alice", "> /promptops plan\n\nIs that how it works?\n\n```\n/promptops plan\n```");
-    assert_eq!(service.deliver("issue_comment", &quoted).await.status(), 202);
+    let quoted = comment_payload(
+        &issue,
+        "alice",
+        "> /promptops plan\n\nIs that how it works?\n\n```\n/promptops plan\n```",
+    );
+    assert_eq!(
+        service.deliver("issue_comment", &quoted).await.status(),
+        202
+    );
     let mut from_bot = comment_payload(&issue, "promptops[bot]", "/promptops plan");
     from_bot["comment"]["user"]["type"] = serde_json::json!("Bot");
-    assert_eq!(service.deliver("issue_comment", &from_bot).await.status(), 202);
+    assert_eq!(
+        service.deliver("issue_comment", &from_bot).await.status(),
+        202
+    );
     assert_eq!(service.store.delivery_count().await.unwrap(), 2);
     let jobs = service.store.list_jobs(None, 10).await.unwrap();
-    assert!(jobs.is_empty(), "no job for quoted or bot commands: {jobs:?}");
+    assert!(
+        jobs.is_empty(),
+        "no job for quoted or bot commands: {jobs:?}"
+    );
     service.stop().await;
 }
 

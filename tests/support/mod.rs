@@ -43,7 +43,8 @@ pub fn fixture(name: &str) -> Value {
 /// `installation` added.
 pub fn comment_payload(issue: &IssueRef, author: &str, body: &str) -> Value {
     let mut payload = fixture("issue_comment.created");
-    payload["installation"] = json!({ "id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" });
+    payload["installation"] =
+        json!({ "id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" });
     payload["issue"]["number"] = json!(issue.number);
     payload["issue"]["title"] = json!(issue.title);
     payload["issue"]["body"] = json!(issue.body);
@@ -111,6 +112,13 @@ impl TestService {
     /// Another service process on the same fake GitHub (and, with `options.database`,
     /// the same database).
     pub async fn start_with(github: Arc<FakeGithub>, options: Options) -> TestService {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_test_writer()
+            .try_init();
         let (dir, db_path) = match options.database.clone() {
             Some(path) => (None, path),
             None => {
@@ -192,7 +200,12 @@ impl TestService {
         self.deliver_as(event, &id, payload).await
     }
 
-    pub async fn deliver_as(&self, event: &str, delivery_id: &str, payload: &Value) -> reqwest::Response {
+    pub async fn deliver_as(
+        &self,
+        event: &str,
+        delivery_id: &str,
+        payload: &Value,
+    ) -> reqwest::Response {
         let body = serde_json::to_vec(payload).unwrap();
         self.http
             .post(self.url("/webhook"))
@@ -212,7 +225,12 @@ impl TestService {
         while seen.len() < count {
             let event = tokio::time::timeout(Duration::from_secs(30), self.events.recv())
                 .await
-                .unwrap_or_else(|_| panic!("only {} of {count} jobs finished within 30 s: {seen:?}", seen.len()))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "only {} of {count} jobs finished within 30 s: {seen:?}",
+                        seen.len()
+                    )
+                })
                 .unwrap();
             seen.push(event);
         }
