@@ -69,6 +69,11 @@ const FAIL_EXHAUSTED_LEASES: &str = "UPDATE jobs SET status = 'failed', locked_u
      last_error = COALESCE(last_error || '; ', '') || 'lease expired on the last attempt (worker stopped or hung)' \
      WHERE status = 'running' AND locked_until <= $1 AND attempts >= max_attempts";
 
+/// Whether any lease has expired and whether any queued job is due (0 or 1 each).
+const CLAIMABLE_PROBE: &str = "SELECT \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND locked_until <= $1) THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' AND run_after <= $1) THEN 1 ELSE 0 END AS BIGINT)";
+
 const SET_CLAIMED: &str =
     "SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2";
 
@@ -140,10 +145,18 @@ impl Store {
         let now = to_micros(now);
         let until = now.saturating_add(duration_micros(lease));
         let backend = &self.inner.backend;
-        with_pool!(backend, pool => {
-            sqlx::query(FAIL_EXHAUSTED_LEASES).bind(now).execute(pool).await?;
+        // Idle workers poll often: a read-only look first keeps them from taking SQLite's
+        // single write lock (which the delivery writer needs) when there is nothing to claim.
+        let (expired, due): (i64, i64) = with_pool!(backend, pool => {
+            sqlx::query_as(CLAIMABLE_PROBE).bind(now).fetch_one(pool).await?
         });
-        for candidates in [CLAIM_EXPIRED, CLAIM_QUEUED] {
+        if expired > 0 {
+            with_pool!(backend, pool => {
+                sqlx::query(FAIL_EXHAUSTED_LEASES).bind(now).execute(pool).await?;
+            });
+        }
+        let candidates = [(expired > 0, CLAIM_EXPIRED), (due > 0, CLAIM_QUEUED)];
+        for (_, candidates) in candidates.into_iter().filter(|(present, _)| *present) {
             let sql = claim_sql(backend, candidates);
             let row: Option<JobRow> = with_pool!(backend, pool => {
                 sqlx::query_as(&sql)

@@ -177,8 +177,8 @@ impl Store {
         Ok(u64::try_from(count).unwrap_or_default())
     }
 
-    /// Closes the pool's connections (pending group commits still finish first only if
-    /// their callers are awaited before this).
+    /// Closes the pool's connections. Deliveries whose `record_delivery` has not returned
+    /// yet fail with an error (they were not acknowledged, so nothing is lost).
     pub async fn close(&self) {
         self.inner.backend.close().await;
     }
