@@ -23,16 +23,14 @@ export TERRAFORM_BIN="${TERRAFORM_BIN:-$(command -v terraform || true)}"
 [ -x "${TERRAFORM_BIN:-}" ] || die "terraform is not installed (the Terraform tests run the real binary)"
 say "terraform: $("$TERRAFORM_BIN" version | head -1)"
 
-if [ -x scripts/setup-ansible.sh ] || [ -f scripts/setup-ansible.sh ]; then
-  say "ansible virtualenv"
-  eval "$(bash scripts/setup-ansible.sh)"
-fi
+say "ansible-core virtualenv and sshd (playbook tests)"
+setup=$(bash scripts/setup-ansible.sh) || die "scripts/setup-ansible.sh failed: the playbook tests need ansible-core and sshd"
+eval "$setup"
 
-if [ -f scripts/start-postgres.sh ]; then
-  say "PostgreSQL"
-  eval "$(bash scripts/start-postgres.sh)"
-  trap 'bash scripts/stop-postgres.sh >/dev/null 2>&1 || true' EXIT
-fi
+say "PostgreSQL server on a local port (store tests run on SQLite and PostgreSQL)"
+postgres=$(bash scripts/start-postgres.sh) || die "scripts/start-postgres.sh failed: the PostgreSQL store tests need a server"
+eval "$postgres"
+trap 'bash scripts/start-postgres.sh --stop >/dev/null 2>&1 || true' EXIT
 
 say "cargo nextest run --workspace"
 cargo nextest run --workspace --no-fail-fast "$@"
