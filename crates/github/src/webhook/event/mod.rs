@@ -17,7 +17,8 @@ pub use types::{
 };
 
 use payload::{
-    Envelope, InstallationPayload, IssueCommentPayload, IssuesPayload, PullRequestPayload,
+    Envelope, InstallationPayload, IssueCommentPayload, IssuesPayload, KnownPayload,
+    PullRequestPayload,
 };
 
 /// A webhook delivery, as far as the bot is concerned.
@@ -112,48 +113,52 @@ pub enum EventParseError {
 
 /// Parses a delivery. `event_name` is the `X-GitHub-Event` header; `body` the raw bytes.
 pub fn parse_event(event_name: &str, body: &[u8]) -> Result<Event, EventParseError> {
-    // A first pass reads only `action` (and checks the JSON is well formed), so that a new or
-    // unhandled action whose payload has another shape is ignored instead of failing.
-    let envelope: Envelope = decode(event_name, body)?;
-    let action = envelope
-        .action
-        .as_ref()
-        .and_then(|value| value.as_str())
-        .map(str::to_owned);
-    let ignored = || Event::Ignored {
-        event: event_name.to_owned(),
-        action: action.clone(),
-    };
+    match event_name {
+        "issue_comment" => parse_known::<IssueCommentPayload>(event_name, body),
+        "issues" => parse_known::<IssuesPayload>(event_name, body),
+        "pull_request" => parse_known::<PullRequestPayload>(event_name, body),
+        "installation" => parse_known::<InstallationPayload>(event_name, body),
+        _ => {
+            // Still read in full: a malformed body is an error whatever the event.
+            let envelope: Envelope = decode(event_name, body)?;
+            Ok(match event_name {
+                "ping" => Event::Ping,
+                _ => ignored(event_name, envelope.into_action()),
+            })
+        }
+    }
+}
 
-    let event = match event_name {
-        "ping" => Event::Ping,
-        "issue_comment" => match action.as_deref().and_then(IssueCommentAction::from_github) {
-            Some(action) => Event::IssueComment(
-                decode::<IssueCommentPayload>(event_name, body)?.into_event(action),
-            ),
-            None => ignored(),
+/// One pass over the body when it is well formed, which is the common case. Only when it
+/// does not fit the payload type is the action read on its own: a new or unhandled action
+/// whose payload has another shape is ignored, while a handled one is an error naming the
+/// field (found by a second, path-tracking pass).
+fn parse_known<P: KnownPayload>(event_name: &str, body: &[u8]) -> Result<Event, EventParseError> {
+    match serde_json::from_slice::<P>(body) {
+        Ok(payload) => match payload.action().and_then(P::known_action) {
+            Some(action) => Ok(payload.into_event(action)),
+            None => Ok(ignored(event_name, payload.action().map(str::to_owned))),
         },
-        "issues" => match action.as_deref().and_then(IssueAction::from_github) {
-            Some(action) => {
-                Event::Issue(decode::<IssuesPayload>(event_name, body)?.into_event(action))
+        Err(error) if is_malformed(&error) => Err(describe(event_name, ".", error)),
+        Err(_) => {
+            let action = decode::<Envelope>(event_name, body)?.into_action();
+            match action.as_deref().and_then(P::known_action) {
+                Some(known) => Ok(decode::<P>(event_name, body)?.into_event(known)),
+                None => Ok(ignored(event_name, action)),
             }
-            None => ignored(),
-        },
-        "pull_request" => match action.as_deref().and_then(PullRequestAction::from_github) {
-            Some(action) => Event::PullRequest(
-                decode::<PullRequestPayload>(event_name, body)?.into_event(action),
-            ),
-            None => ignored(),
-        },
-        "installation" => match action.as_deref().and_then(InstallationAction::from_github) {
-            Some(action) => Event::Installation(
-                decode::<InstallationPayload>(event_name, body)?.into_event(action),
-            ),
-            None => ignored(),
-        },
-        _ => ignored(),
-    };
-    Ok(event)
+        }
+    }
+}
+
+fn ignored(event_name: &str, action: Option<String>) -> Event {
+    Event::Ignored {
+        event: event_name.to_owned(),
+        action,
+    }
+}
+
+fn is_malformed(error: &serde_json::Error) -> bool {
+    error.is_syntax() || error.is_eof() || error.is_io()
 }
 
 /// Deserializes `body`, turning serde's error into one that names the field by its path.
@@ -170,7 +175,7 @@ fn decode<T: DeserializeOwned>(event: &str, body: &[u8]) -> Result<T, EventParse
 
 fn describe(event: &str, path: &str, error: serde_json::Error) -> EventParseError {
     let message = error.to_string();
-    if error.is_syntax() || error.is_eof() || error.is_io() {
+    if is_malformed(&error) {
         return EventParseError::MalformedJson {
             event: event.to_owned(),
             message,

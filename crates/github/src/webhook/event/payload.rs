@@ -3,7 +3,9 @@
 //! is required and its absence is reported by name.
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+use super::Event;
 
 use super::types::{
     Actor, BranchRef, Comment, InstallationAction, InstallationEvent, Issue, IssueAction,
@@ -16,8 +18,51 @@ use super::types::{
 pub(super) struct Envelope {
     /// Not a `String`: an unexpected type here makes the delivery ignored, not an error.
     #[serde(default)]
-    pub action: Option<serde_json::Value>,
+    action: Option<serde_json::Value>,
 }
+
+impl Envelope {
+    /// The action when it is a string.
+    pub(super) fn into_action(self) -> Option<String> {
+        match self.action {
+            Some(serde_json::Value::String(action)) => Some(action),
+            _ => None,
+        }
+    }
+}
+
+/// A handled event's payload: which actions it knows and how it becomes an [`Event`].
+pub(super) trait KnownPayload: DeserializeOwned {
+    type Action: Copy;
+    /// The bot's action for GitHub's spelling; `None` when the bot does not handle it.
+    fn known_action(action: &str) -> Option<Self::Action>;
+    /// The payload's action when it is a string.
+    fn action(&self) -> Option<&str>;
+    fn into_event(self, action: Self::Action) -> Event;
+}
+
+/// Implements [`KnownPayload`] for a payload struct with an `action` field.
+macro_rules! known_payload {
+    ($payload:ident, $action:ident, $variant:ident) => {
+        impl KnownPayload for $payload {
+            type Action = $action;
+            fn known_action(action: &str) -> Option<$action> {
+                $action::from_github(action)
+            }
+            fn action(&self) -> Option<&str> {
+                self.action.as_ref().and_then(|value| value.as_str())
+            }
+            fn into_event(self, action: $action) -> Event {
+                Event::$variant(self.into_typed(action))
+            }
+        }
+    };
+}
+
+known_payload!(IssueCommentPayload, IssueCommentAction, IssueComment);
+known_payload!(IssuesPayload, IssueAction, Issue);
+known_payload!(PullRequestPayload, PullRequestAction, PullRequest);
+known_payload!(InstallationPayload, InstallationAction, Installation);
 
 #[derive(Deserialize)]
 struct InstallationId {
@@ -192,6 +237,8 @@ impl From<RawPullRequest> for PullRequest {
 
 #[derive(Deserialize)]
 pub(super) struct IssueCommentPayload {
+    #[serde(default)]
+    action: Option<serde_json::Value>,
     repository: Repository,
     #[serde(default)]
     installation: Option<InstallationId>,
@@ -201,7 +248,7 @@ pub(super) struct IssueCommentPayload {
 }
 
 impl IssueCommentPayload {
-    pub(super) fn into_event(self, action: IssueCommentAction) -> IssueCommentEvent {
+    fn into_typed(self, action: IssueCommentAction) -> IssueCommentEvent {
         IssueCommentEvent {
             action,
             repo: self.repository.into(),
@@ -215,6 +262,8 @@ impl IssueCommentPayload {
 
 #[derive(Deserialize)]
 pub(super) struct IssuesPayload {
+    #[serde(default)]
+    action: Option<serde_json::Value>,
     repository: Repository,
     #[serde(default)]
     installation: Option<InstallationId>,
@@ -225,7 +274,7 @@ pub(super) struct IssuesPayload {
 }
 
 impl IssuesPayload {
-    pub(super) fn into_event(self, action: IssueAction) -> IssueEvent {
+    fn into_typed(self, action: IssueAction) -> IssueEvent {
         IssueEvent {
             action,
             repo: self.repository.into(),
@@ -239,6 +288,8 @@ impl IssuesPayload {
 
 #[derive(Deserialize)]
 pub(super) struct PullRequestPayload {
+    #[serde(default)]
+    action: Option<serde_json::Value>,
     repository: Repository,
     #[serde(default)]
     installation: Option<InstallationId>,
@@ -249,7 +300,7 @@ pub(super) struct PullRequestPayload {
 }
 
 impl PullRequestPayload {
-    pub(super) fn into_event(self, action: PullRequestAction) -> PullRequestEvent {
+    fn into_typed(self, action: PullRequestAction) -> PullRequestEvent {
         PullRequestEvent {
             action,
             repo: self.repository.into(),
@@ -270,6 +321,8 @@ struct RawInstallation {
 
 #[derive(Deserialize)]
 pub(super) struct InstallationPayload {
+    #[serde(default)]
+    action: Option<serde_json::Value>,
     installation: RawInstallation,
     #[serde(default)]
     repositories: Option<Vec<RepoName>>,
@@ -277,7 +330,7 @@ pub(super) struct InstallationPayload {
 }
 
 impl InstallationPayload {
-    pub(super) fn into_event(self, action: InstallationAction) -> InstallationEvent {
+    fn into_typed(self, action: InstallationAction) -> InstallationEvent {
         InstallationEvent {
             action,
             installation_id: self.installation.id,
