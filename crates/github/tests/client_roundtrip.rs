@@ -405,6 +405,17 @@ async fn check_runs_are_created_and_completed() {
         details_url: None,
         external_id: Some("plan-web-1".into()),
     };
+    let no_conclusion = NewCheckRun {
+        status: CheckStatus::Completed,
+        ..new.clone()
+    };
+    let err = e
+        .api
+        .create_check_run(OWNER, REPO, &no_conclusion)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("needs a conclusion"), "{err}");
+
     let id = e.api.create_check_run(OWNER, REPO, &new).await.unwrap();
     let runs = e.gh.check_runs();
     assert_eq!(runs.len(), 1);

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::transport::{Sent, enc_segment};
-use super::{CheckOutput, CheckRunUpdate, GithubError, NewCheckRun, RepoApi, Result, repo_route};
+use super::{
+    CheckOutput, CheckRunUpdate, CheckStatus, GithubError, NewCheckRun, RepoApi, Result, repo_route,
+};
 
 #[derive(Deserialize)]
 struct CheckRunJson {
@@ -60,6 +62,12 @@ impl RepoApi {
         new: &NewCheckRun,
     ) -> Result<u64> {
         let op = format!("create check run {} on {}", new.name, new.head_sha);
+        if new.status == CheckStatus::Completed && new.conclusion.is_none() {
+            return Err(GithubError::Invalid {
+                operation: op,
+                message: "a completed check run needs a conclusion".to_string(),
+            });
+        }
         let external_id = new
             .external_id
             .clone()
@@ -82,7 +90,7 @@ impl RepoApi {
         }
         let route = format!("{}/check-runs", repo_route(owner, repo));
         let list_route = format!(
-            "{}/commits/{}/check-runs",
+            "{}/commits/{}/check-runs?per_page=100",
             repo_route(owner, repo),
             enc_segment(&new.head_sha)
         );

@@ -168,6 +168,12 @@ pub async fn create(
         updates: 0,
     };
     apply(&mut run, body);
+    if run.status == "completed" && run.conclusion.is_none() {
+        return validation_failed(json!([{
+            "resource": "CheckRun", "field": "conclusion", "code": "missing_field",
+            "message": "conclusion is required when status is completed",
+        }]));
+    }
     let json = render::check_run(&world.base_url, &run);
     world.check_runs.push(run);
     (StatusCode::CREATED, Json(json)).into_response()
