@@ -319,3 +319,54 @@ async fn sqlite_file_and_directories_are_created_in_wal_mode() {
     let wal = path.with_file_name("promptops.db-wal");
     assert!(wal.exists(), "write-ahead log present at {}", wal.display());
 }
+
+/// PostgreSQL refuses a NUL character inside jsonb. A delivery carrying one fails on its own:
+/// the deliveries that shared its group-commit batch are still recorded (each retried alone).
+/// Submissions spawned together on a current-thread runtime form one batch (shown by
+/// `group_commit_answers_each_item`).
+#[test]
+fn postgres_one_bad_delivery_does_not_fail_its_batch() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let db = TestDb::new(Backend::Postgres).await;
+        let store = db.open(test_options()).await;
+        let mut handles = Vec::new();
+        for i in 0..6 {
+            let store = store.clone();
+            handles.push(tokio::spawn(async move {
+                let id = format!("mixed-{i}");
+                let text = if i == 3 { "bad \u{0} byte" } else { "fine" };
+                let jobs = vec![NewJob::new(
+                    "command",
+                    "octo/infra",
+                    json!({ "text": text }),
+                )];
+                store.record_delivery(delivery(&id), jobs).await
+            }));
+        }
+        let mut results = Vec::new();
+        for handle in handles {
+            results.push(handle.await.unwrap());
+        }
+        for (i, result) in results.iter().enumerate() {
+            if i == 3 {
+                assert!(result.is_err(), "the NUL payload is refused: {result:?}");
+            } else {
+                assert_eq!(
+                    *result.as_ref().unwrap(),
+                    RecordOutcome::New,
+                    "delivery {i}"
+                );
+            }
+        }
+        assert_eq!(store.delivery_count().await.unwrap(), 5);
+        assert!(
+            store.delivery("mixed-3").await.unwrap().is_none(),
+            "nothing of the bad one"
+        );
+        assert_eq!(all_jobs(&store).await.len(), 5);
+    });
+}
