@@ -132,6 +132,14 @@ pub struct ServeSettings {
     /// Where per-run work directories and the plugin cache live.
     #[arg(long, env = "PROMPTOPS_WORKDIR", default_value = "promptops-work")]
     pub workdir: PathBuf,
+    /// Longest a whole Terraform run (init through apply) may take, in seconds; a run over
+    /// it is killed with its process group and reported.
+    #[arg(long, env = "PROMPTOPS_TERRAFORM_TIMEOUT_SECS", default_value_t = 1800)]
+    pub terraform_timeout_secs: u64,
+    /// Further environment variables (comma-separated names) whose values are masked in
+    /// everything posted or stored, beyond the credentials PromptOps knows of.
+    #[arg(long, env = "PROMPTOPS_MASK_ENV", value_delimiter = ',')]
+    pub mask_env: Vec<String>,
     /// Jobs processed at once by this process.
     #[arg(long, env = "PROMPTOPS_WORKERS", default_value_t = 4)]
     pub workers: usize,

@@ -7,11 +7,12 @@
 
 use promptops_commands::parse_commands;
 use promptops_github::webhook::{
-    Event, IssueAction, IssueCommentAction, IssueCommentEvent, IssueEvent, RepoRef,
+    Event, IssueAction, IssueCommentAction, IssueCommentEvent, IssueEvent, PullRequestAction,
+    PullRequestEvent, RepoRef,
 };
 use promptops_store::NewJob;
 
-use crate::jobs::{CommandRequest, IssueSnapshot, JobPayload, RepoTarget};
+use crate::jobs::{CommandRequest, IssueSnapshot, JobPayload, PrSnapshot, RepoTarget};
 
 #[derive(Debug, Clone, Default)]
 pub struct IngressSettings {
@@ -23,6 +24,7 @@ pub fn jobs_for_event(event: &Event, settings: &IngressSettings) -> Vec<NewJob> 
     let payloads = match event {
         Event::IssueComment(comment) => comment_jobs(comment, settings),
         Event::Issue(issue) => issue_jobs(issue),
+        Event::PullRequest(pr) => pull_request_jobs(pr),
         _ => Vec::new(),
     };
     payloads.into_iter().map(to_new_job).collect()
@@ -34,6 +36,16 @@ fn to_new_job(payload: JobPayload) -> NewJob {
         // while the first is still waiting.
         JobPayload::PlanIssue { repo, issue, .. } => {
             Some(format!("plan-issue:{}#{}", repo.full_name(), issue.number))
+        }
+        // Duplicate deliveries (or opened + synchronize racing) for one head SHA plan once.
+        JobPayload::PlanPr { repo, pr } => Some(format!(
+            "plan-pr:{}#{}@{}",
+            repo.full_name(),
+            pr.number,
+            pr.head_sha
+        )),
+        JobPayload::PrClosed { repo, pr } => {
+            Some(format!("pr-closed:{}#{}", repo.full_name(), pr.number))
         }
         _ => None,
     };
@@ -125,4 +137,27 @@ fn issue_jobs(event: &IssueEvent) -> Vec<JobPayload> {
         author: event.sender.login.clone(),
         labels,
     }]
+}
+
+fn pull_request_jobs(event: &PullRequestEvent) -> Vec<JobPayload> {
+    let Some(repo) = repo_target(&event.repo, event.installation_id) else {
+        return Vec::new();
+    };
+    let raw = &event.pull_request;
+    let pr = PrSnapshot {
+        number: raw.number,
+        head_sha: raw.head.sha.clone(),
+        head_ref: raw.head.ref_name.clone(),
+        from_fork: raw.is_from_fork(),
+        author: raw.author.login.clone(),
+        merged: raw.merged,
+        merge_commit_sha: raw.merge_commit_sha.clone(),
+    };
+    match event.action {
+        PullRequestAction::Opened
+        | PullRequestAction::Reopened
+        | PullRequestAction::Synchronize => vec![JobPayload::PlanPr { repo, pr }],
+        PullRequestAction::Closed => vec![JobPayload::PrClosed { repo, pr }],
+        _ => Vec::new(),
+    }
 }

@@ -67,6 +67,19 @@ pub struct IssueSnapshot {
     pub is_pull_request: bool,
 }
 
+/// A pull request as it read when the event arrived. Handlers re-read it from GitHub
+/// before acting, so a job that waited in the queue never plans a stale head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrSnapshot {
+    pub number: u64,
+    pub head_sha: String,
+    pub head_ref: String,
+    pub from_fork: bool,
+    pub author: String,
+    pub merged: bool,
+    pub merge_commit_sha: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobPayload {
@@ -94,6 +107,11 @@ pub enum JobPayload {
         /// The labels that may be the trigger (the added one, or all labels at opening).
         labels: Vec<String>,
     },
+    /// A pull request opened, reopened or pushed to: `terraform plan` for the deployments
+    /// it touches.
+    PlanPr { repo: RepoTarget, pr: PrSnapshot },
+    /// A pull request closed: merged → apply the merge commit; otherwise release its locks.
+    PrClosed { repo: RepoTarget, pr: PrSnapshot },
 }
 
 impl JobPayload {
@@ -103,6 +121,8 @@ impl JobPayload {
             Self::RunCommand { .. } => "run_command",
             Self::ReplyToComment { .. } => "reply_to_comment",
             Self::PlanIssue { .. } => "plan_issue",
+            Self::PlanPr { .. } => "plan_pr",
+            Self::PrClosed { .. } => "pr_closed",
         }
     }
 
@@ -110,7 +130,9 @@ impl JobPayload {
         match self {
             Self::RunCommand { repo, .. }
             | Self::ReplyToComment { repo, .. }
-            | Self::PlanIssue { repo, .. } => repo,
+            | Self::PlanIssue { repo, .. }
+            | Self::PlanPr { repo, .. }
+            | Self::PrClosed { repo, .. } => repo,
         }
     }
 }

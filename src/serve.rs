@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use promptops_github::client::GithubApp;
 use promptops_planner::Planner;
 use promptops_store::Store;
+use promptops_terraform::{Runner, RunnerConfig};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -60,12 +61,14 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
             "the GitHub App is not fully configured (GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, GITHUB_WEBHOOK_SECRET): webhooks are refused until it is; `promptops check` lists what is missing"
         );
     }
+    let terraform = Some(terraform_runner(&settings)?);
     let handlers = github.map(|github| {
         Arc::new(Handlers {
             github,
             planner,
             catalog,
             store: store.clone(),
+            terraform,
         })
     });
     let service = Service {
@@ -108,6 +111,37 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     store.close().await;
     info!("stopped");
     Ok(())
+}
+
+/// Credentials terraform may inherit from this process: their values are masked in every
+/// comment, check run and stored run, whatever Terraform prints.
+const SECRET_ENV_VARS: &[&str] = &[
+    "GITHUB_PRIVATE_KEY",
+    "GITHUB_WEBHOOK_SECRET",
+    "OPENAI_API_KEY",
+    "DATABASE_URL",
+    "GOOGLE_CREDENTIALS",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "VAULT_TOKEN",
+    "AAP_TOKEN",
+    "AAP_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "ARM_CLIENT_SECRET",
+];
+
+fn terraform_runner(settings: &ServeSettings) -> anyhow::Result<Runner> {
+    let mut config = RunnerConfig::new(&settings.workdir);
+    config.terraform_bin = settings.terraform_bin.clone();
+    config.timeout = std::time::Duration::from_secs(settings.terraform_timeout_secs);
+    let mut names: Vec<&str> = SECRET_ENV_VARS.to_vec();
+    names.extend(settings.mask_env.iter().map(String::as_str));
+    let config = config.mask_process_env_vars(&names);
+    Runner::new(config).with_context(|| {
+        format!(
+            "setting up the Terraform runner in {}",
+            settings.workdir.display()
+        )
+    })
 }
 
 async fn wait_for_signal() {

@@ -2,7 +2,7 @@
 
 use promptops_commands::help_text;
 
-use super::{Handlers, RepoCtx, job_key, plan_request};
+use super::{Handlers, RepoCtx, job_key, plan_request, pr_merge, pr_plan};
 use crate::jobs::{CommandRequest, IssueSnapshot};
 use crate::repo_config::RepoConfig;
 
@@ -33,14 +33,38 @@ pub(super) async fn run(
         return repo.comment(issue.number, &key, &body).await;
     }
     match command {
+        // With instructions on a PromptOps PR: re-plan the request; its new commit's
+        // `synchronize` event runs the Terraform plan. Otherwise: plan the PR head now.
         CommandRequest::Plan { instructions } if issue.is_pull_request => {
-            plan_request::replan_from_pr(h, repo, job_id, &config, issue.number, instructions).await
+            let is_request = h
+                .store
+                .request_for_pr(&repo.full_name(), issue.number)
+                .await?
+                .is_some();
+            if h.terraform.is_some() && (instructions.trim().is_empty() || !is_request) {
+                pr_plan::plan_pr(
+                    h,
+                    repo,
+                    &config,
+                    issue.number,
+                    None,
+                    pr_plan::Repeat::Always,
+                )
+                .await
+            } else {
+                plan_request::replan_from_pr(h, repo, job_id, &config, issue.number, instructions)
+                    .await
+            }
         }
         CommandRequest::Plan { instructions } => {
             plan_request::run(h, repo, job_id, &config, issue, instructions, issue.number).await
         }
         CommandRequest::Unlock => unlock(h, repo, issue, &key).await,
-        CommandRequest::Apply | CommandRequest::Configure | CommandRequest::Destroy => {
+        CommandRequest::Apply => {
+            pr_merge::apply_command(h, repo, &config, issue.number, issue.is_pull_request, &key)
+                .await
+        }
+        CommandRequest::Configure | CommandRequest::Destroy => {
             let body = format!(
                 "`/promptops {}` runs Terraform for a deployment; this PromptOps server has no Terraform lifecycle configured yet, so nothing was done.",
                 command.name()
@@ -86,7 +110,7 @@ pub(super) async fn run_trigger_label(
 }
 
 /// The repository settings, or `None` after telling the user what is wrong with them.
-async fn settings_or_report(
+pub(super) async fn settings_or_report(
     repo: &RepoCtx,
     issue: u64,
     key: &str,
@@ -131,7 +155,7 @@ async fn unlock(
     repo.comment(issue.number, key, &body).await
 }
 
-fn min_name(min: crate::repo_config::MinPermission) -> &'static str {
+pub(super) fn min_name(min: crate::repo_config::MinPermission) -> &'static str {
     use crate::repo_config::MinPermission as M;
     match min {
         M::Read => "read",

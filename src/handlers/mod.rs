@@ -9,6 +9,9 @@
 
 mod commands;
 mod plan_request;
+mod pr_merge;
+mod pr_plan;
+mod terraform;
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ use promptops_core::Catalog;
 use promptops_github::client::{GithubApp, Permission, RepoApi};
 use promptops_planner::Planner;
 use promptops_store::Store;
+use promptops_terraform::Runner;
 
 use crate::jobs::{JobPayload, RepoTarget};
 use crate::repo_config::{MinPermission, REPO_CONFIG_PATH, RepoConfig};
@@ -26,6 +30,9 @@ pub struct Handlers {
     pub planner: Planner,
     pub catalog: Catalog,
     pub store: Store,
+    /// Runs Terraform for pull requests; `None` on a server that runs none (plans and
+    /// applies are then skipped, and Terraform commands say so).
+    pub terraform: Option<Runner>,
 }
 
 impl Handlers {
@@ -53,6 +60,30 @@ impl Handlers {
                 labels,
                 ..
             } => commands::run_trigger_label(self, &repo, job_id, issue, author, labels).await,
+            JobPayload::PlanPr { pr, .. } => {
+                let Some(config) =
+                    commands::settings_or_report(&repo, pr.number, "tf-settings").await?
+                else {
+                    return Ok(());
+                };
+                pr_plan::plan_pr(
+                    self,
+                    &repo,
+                    &config,
+                    pr.number,
+                    Some(&pr.head_sha),
+                    pr_plan::Repeat::OncePerSha,
+                )
+                .await
+            }
+            JobPayload::PrClosed { pr, .. } => {
+                let Some(config) =
+                    commands::settings_or_report(&repo, pr.number, "tf-settings").await?
+                else {
+                    return Ok(());
+                };
+                pr_merge::pr_closed(self, &repo, &config, pr).await
+            }
         }
     }
 }

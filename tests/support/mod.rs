@@ -72,6 +72,8 @@ pub struct Options {
     pub lease: Duration,
     pub workers: usize,
     pub database: Option<PathBuf>,
+    /// Runner settings for Terraform; `None`: the service runs no Terraform.
+    pub terraform: Option<promptops_terraform::RunnerConfig>,
 }
 
 impl Default for Options {
@@ -81,6 +83,7 @@ impl Default for Options {
             lease: Duration::from_secs(60),
             workers: 2,
             database: None,
+            terraform: None,
         }
     }
 }
@@ -145,6 +148,10 @@ impl TestService {
             planner: Planner::from_settings(options.planner.clone()),
             catalog: promptops_core::Catalog::embedded().clone(),
             store: store.clone(),
+            terraform: options
+                .terraform
+                .clone()
+                .map(|config| promptops_terraform::Runner::new(config).unwrap()),
         });
         let signals = QueueSignals::default();
         let events = signals.events.subscribe();

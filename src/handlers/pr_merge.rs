@@ -1,0 +1,239 @@
+//! A pull request closed: merged → plan the merge commit and apply exactly that plan;
+//! closed unmerged → release its locks. `/promptops apply` on a merged PR retries.
+//!
+//! The lock is released only after a successful apply: a failed one keeps the deployment
+//! locked by its PR, so that nothing else is applied on top of a half-applied state.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+use promptops_github::client::CheckConclusion;
+use promptops_store::{LockOutcome, RunFilter, RunStatus};
+use promptops_terraform::comment::{CommentOptions, render_apply_comments};
+use promptops_terraform::{ApplyOutcome, Runner};
+
+use super::terraform::{self as tf, APPLY_CHECK};
+use super::{Handlers, RepoCtx};
+use crate::jobs::PrSnapshot;
+use crate::repo_config::RepoConfig;
+
+/// Whether an apply for an already applied merge commit runs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Retry {
+    /// The `closed` event: once per merge commit, however often GitHub delivers it.
+    No,
+    /// `/promptops apply`: the user asked to try again.
+    Yes,
+}
+
+/// `pull_request.closed`.
+pub(super) async fn pr_closed(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: &PrSnapshot,
+) -> anyhow::Result<()> {
+    match (&pr.merge_commit_sha, pr.merged) {
+        (Some(sha), true) => apply_merged(h, repo, config, pr.number, sha, Retry::No).await,
+        _ => release_locks(h, repo, pr.number).await,
+    }
+}
+
+/// Releases every lock the PR holds and says which.
+async fn release_locks(h: &Handlers, repo: &RepoCtx, pr: u64) -> anyhow::Result<()> {
+    let full_name = repo.full_name();
+    let mut released = Vec::new();
+    for lock in h.store.list_locks(Some(&full_name)).await? {
+        if lock.pr == pr
+            && h.store
+                .release_lock(&full_name, &lock.deployment, pr)
+                .await?
+        {
+            released.push(format!("`{}`", lock.deployment));
+        }
+    }
+    if released.is_empty() {
+        return Ok(());
+    }
+    let body = format!(
+        "🔓 Closed without merging: released the lock on {}. Nothing was applied.",
+        released.join(", ")
+    );
+    repo.comment(pr, "lock-released", &body).await
+}
+
+/// Plans and applies the merge commit `sha` of PR `pr` for each deployment it holds or
+/// touched.
+pub(super) async fn apply_merged(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: u64,
+    sha: &str,
+    retry: Retry,
+) -> anyhow::Result<()> {
+    let Some(runner) = h.terraform.as_ref() else {
+        if retry == Retry::Yes {
+            let body = format!("`/promptops apply`: {}", tf::NO_RUNNER);
+            repo.comment(pr, "tf-apply-refused", &body).await?;
+        }
+        return Ok(());
+    };
+    let deployments = merged_deployments(h, repo, config, pr).await?;
+    for deployment in &deployments {
+        if retry == Retry::No && tf::already_ran(h, repo, pr, deployment, "apply", sha).await? {
+            continue;
+        }
+        apply_deployment(h, runner, repo, config, pr, sha, deployment).await?;
+    }
+    Ok(())
+}
+
+/// The deployments a merged PR applies: those it locked or planned, its request's, and
+/// the files it changed (GitHub still lists them after the merge).
+async fn merged_deployments(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: u64,
+) -> anyhow::Result<BTreeSet<String>> {
+    let full_name = repo.full_name();
+    let mut deployments = tf::touched_deployments(h, repo, config, pr).await?;
+    for lock in h.store.list_locks(Some(&full_name)).await? {
+        if lock.pr == pr {
+            deployments.insert(lock.deployment);
+        }
+    }
+    let runs = h
+        .store
+        .list_runs(&RunFilter {
+            repo: Some(full_name),
+            pr: Some(pr),
+            ..RunFilter::default()
+        })
+        .await?;
+    deployments.extend(runs.into_iter().map(|run| run.deployment));
+    Ok(deployments)
+}
+
+async fn apply_deployment(
+    h: &Handlers,
+    runner: &Runner,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: u64,
+    sha: &str,
+    deployment: &str,
+) -> anyhow::Result<()> {
+    let full_name = repo.full_name();
+    if let LockOutcome::HeldBy { pr: holder, .. } =
+        h.store.acquire_lock(&full_name, deployment, pr).await?
+    {
+        let body = format!(
+            "🔒 #{pr} was merged, but deployment `{deployment}` is locked by #{holder}, so it was not applied. Once #{holder} is merged or closed (or after `/promptops unlock` on it), comment `/promptops apply` here."
+        );
+        return repo.comment(pr, &format!("lock:{deployment}"), &body).await;
+    }
+    let check = tf::start_check(repo, APPLY_CHECK, sha, deployment).await?;
+    let run = tf::start_run(h, repo, pr, deployment, "apply", sha).await?;
+    let source = tf::tarball(repo, sha).await?;
+    let report = match tf::spec_for(config, deployment, source, sha) {
+        Ok(spec) => runner.apply(&spec).await.map_err(|err| err.to_string()),
+        Err(problem) => Err(problem),
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(problem) => {
+            let problem = runner.masker().mask_str(&problem);
+            let body = format!(
+                "### ❌ Terraform apply for `{deployment}`: could not run\n\n{problem}\n\nThe deployment stays locked by this pull request. Fix the problem, then comment `/promptops apply` here to retry."
+            );
+            tf::post_parts(repo, pr, &format!("apply:{deployment}"), &[body]).await?;
+            tf::finish_check(
+                repo,
+                check,
+                CheckConclusion::Failure,
+                format!("{deployment}: could not run Terraform"),
+                problem.clone(),
+                None,
+            )
+            .await?;
+            return tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await;
+        }
+    };
+    let parts = render_apply_comments(&report, &CommentOptions::default());
+    tf::post_parts(repo, pr, &format!("apply:{deployment}"), &parts).await?;
+    if let Some(record) = h.store.request_for_pr(&full_name, pr).await?
+        && record.issue != pr
+        && let Some(first) = parts.first()
+    {
+        repo.comment(record.issue, &format!("apply:{deployment}:part:1"), first)
+            .await?;
+    }
+    let succeeded = matches!(
+        report.outcome,
+        ApplyOutcome::Applied | ApplyOutcome::NothingToApply
+    );
+    let output = if report.output.total_bytes > 0 {
+        report.output.text()
+    } else {
+        report.plan.output.text()
+    };
+    let summary = match &report.actions_summary {
+        Some(actions) => format!("{} {actions}", report.summary),
+        None => report.summary.clone(),
+    };
+    tf::finish_check(
+        repo,
+        check,
+        if succeeded {
+            CheckConclusion::Success
+        } else {
+            CheckConclusion::Failure
+        },
+        format!("{deployment}: {}", report.summary),
+        format!(
+            "Terraform apply for deployment `{deployment}` at `{}` (merge of #{pr}): **{summary}**",
+            tf::short(sha)
+        ),
+        Some(format!("```\n{}\n```", output.trim_end())),
+    )
+    .await?;
+    let status = if succeeded {
+        h.store
+            .release_lock(&full_name, deployment, pr)
+            .await
+            .context("releasing the lock after the apply")?;
+        RunStatus::Succeeded
+    } else {
+        RunStatus::Failed
+    };
+    tf::finish_run(h, runner, run, status, &summary, &output).await
+}
+
+/// `/promptops apply` on a conversation: retries the apply of a merged PR.
+pub(super) async fn apply_command(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    issue: u64,
+    is_pull_request: bool,
+    key: &str,
+) -> anyhow::Result<()> {
+    if !is_pull_request {
+        let body = "`/promptops apply` retries the apply of a merged pull request: comment it on that pull request.";
+        return repo.comment(issue, key, body).await;
+    }
+    let pr = repo
+        .api
+        .get_pr(repo.owner(), repo.name(), issue)
+        .await
+        .with_context(|| format!("reading PR #{issue}"))?;
+    match (&pr.merge_commit_sha, pr.merged) {
+        (Some(sha), true) => apply_merged(h, repo, config, issue, sha, Retry::Yes).await,
+        _ => {
+            let body = "This pull request is not merged: merging it applies its plan. `/promptops apply` retries a failed apply after the merge.";
+            repo.comment(issue, key, body).await
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! `terraform plan` for a pull request: on open / push / reopen, and on `/promptops plan`.
+//!
+//! The PR is re-read from GitHub first: a job that waited behind a newer push, or whose PR
+//! was closed meanwhile, does nothing. Forks and authors without the required permission
+//! are never planned (a plan can run code). Each deployment is locked by the PR before it
+//! is planned; one held by another PR is named, not planned.
+
+use anyhow::Context as _;
+use promptops_github::client::{CheckConclusion, PullRequestInfo};
+use promptops_store::{LockOutcome, RunStatus};
+use promptops_terraform::comment::{CommentOptions, render_plan_comments};
+use promptops_terraform::{PlanOutcome, Runner};
+use tracing::info;
+
+use super::terraform::{self as tf, PLAN_CHECK};
+use super::{Handlers, RepoCtx, commands::min_name};
+use crate::repo_config::RepoConfig;
+
+/// Whether a plan for an already planned head SHA runs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Repeat {
+    /// Events: one plan per head SHA, however often GitHub delivers.
+    OncePerSha,
+    /// `/promptops plan`: the user asked for a fresh plan.
+    Always,
+}
+
+/// Plans every deployment the PR touches at its current head, when `expected_sha` (the
+/// head the event saw) is still the head.
+pub(super) async fn plan_pr(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    number: u64,
+    expected_sha: Option<&str>,
+    repeat: Repeat,
+) -> anyhow::Result<()> {
+    let Some(runner) = h.terraform.as_ref() else {
+        if repeat == Repeat::Always {
+            let body = format!("`/promptops plan`: {}", tf::NO_RUNNER);
+            repo.comment(number, "tf-plan-refused", &body).await?;
+        }
+        return Ok(());
+    };
+    let pr = repo
+        .api
+        .get_pr(repo.owner(), repo.name(), number)
+        .await
+        .with_context(|| format!("reading PR #{number}"))?;
+    if pr.state != "open" {
+        info!(pr = number, "not planned: the pull request is closed");
+        return Ok(());
+    }
+    if expected_sha.is_some_and(|sha| sha != pr.head_sha) {
+        info!(
+            pr = number,
+            "not planned: a newer commit was pushed; its event plans it"
+        );
+        return Ok(());
+    }
+    if let Some(refusal) = refusal(repo, config, &pr).await? {
+        return repo.comment(number, "tf-plan-refused", &refusal).await;
+    }
+    let deployments = tf::touched_deployments(h, repo, config, number).await?;
+    if deployments.is_empty() {
+        info!(
+            pr = number,
+            "not planned: the pull request touches no deployment"
+        );
+        return Ok(());
+    }
+    for deployment in &deployments {
+        if repeat == Repeat::OncePerSha
+            && tf::already_ran(h, repo, number, deployment, "plan", &pr.head_sha).await?
+        {
+            continue;
+        }
+        plan_deployment(h, runner, repo, config, &pr, deployment).await?;
+    }
+    // Closed while planning: the close handler may have run before the lock was taken.
+    let after = repo
+        .api
+        .get_pr(repo.owner(), repo.name(), number)
+        .await
+        .with_context(|| format!("reading PR #{number}"))?;
+    if after.state != "open" && !after.merged {
+        for deployment in &deployments {
+            h.store
+                .release_lock(&repo.full_name(), deployment, number)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Why this PR must not be planned, as a comment; `None` when it may.
+async fn refusal(
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: &PullRequestInfo,
+) -> anyhow::Result<Option<String>> {
+    let same_repo = pr
+        .head_repo
+        .as_deref()
+        .is_some_and(|head| head.eq_ignore_ascii_case(&repo.full_name()));
+    if !same_repo {
+        return Ok(Some(format!(
+            "PromptOps does not run Terraform for pull requests from forks (this one comes from `{}`): a plan can execute code with this repository's credentials. Push the branch to `{}` to have it planned.",
+            pr.head_repo.as_deref().unwrap_or("a deleted repository"),
+            repo.full_name()
+        )));
+    }
+    let min = config.permissions.min_permission;
+    let (allowed, actual) = repo.has_permission(&pr.author, min).await?;
+    if !allowed {
+        return Ok(Some(format!(
+            "PromptOps runs Terraform only for pull requests by people with **{}** permission (or higher) on `{}`; @{} has **{actual}**, so this pull request was not planned (a plan can execute code). A maintainer can push the change from their own branch.",
+            min_name(min),
+            repo.full_name(),
+            pr.author
+        )));
+    }
+    Ok(None)
+}
+
+async fn plan_deployment(
+    h: &Handlers,
+    runner: &Runner,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: &PullRequestInfo,
+    deployment: &str,
+) -> anyhow::Result<()> {
+    let full_name = repo.full_name();
+    let sha = pr.head_sha.as_str();
+    let lock_key = format!("lock:{deployment}");
+    if let LockOutcome::HeldBy { pr: holder, since } = h
+        .store
+        .acquire_lock(&full_name, deployment, pr.number)
+        .await?
+    {
+        let body = format!(
+            "🔒 Deployment `{deployment}` is locked by #{holder} (since {}), so this pull request was not planned. It can be planned once #{holder} is merged or closed, or after a maintainer comments `/promptops unlock` on #{holder}.",
+            since.format("%Y-%m-%d %H:%M UTC")
+        );
+        repo.comment(pr.number, &lock_key, &body).await?;
+        let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
+        return tf::finish_check(
+            repo,
+            check,
+            CheckConclusion::Failure,
+            format!("{deployment}: locked by #{holder}"),
+            body,
+            None,
+        )
+        .await;
+    }
+    let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
+    let run = tf::start_run(h, repo, pr.number, deployment, "plan", sha).await?;
+    let source = tf::tarball(repo, sha).await?;
+    let spec = match tf::spec_for(config, deployment, source, sha) {
+        Ok(spec) => spec,
+        Err(problem) => {
+            return report_error(h, runner, repo, pr.number, deployment, check, run, &problem)
+                .await;
+        }
+    };
+    let report = match runner.plan(&spec).await {
+        Ok(report) => report,
+        Err(err) => {
+            let problem = err.to_string();
+            return report_error(h, runner, repo, pr.number, deployment, check, run, &problem)
+                .await;
+        }
+    };
+    let parts = render_plan_comments(&report, &CommentOptions::default());
+    tf::post_parts(repo, pr.number, &format!("plan:{deployment}"), &parts).await?;
+    let (conclusion, status) = match report.outcome {
+        PlanOutcome::Changes | PlanOutcome::NoChanges => {
+            (CheckConclusion::Success, RunStatus::Succeeded)
+        }
+        PlanOutcome::Failed => (CheckConclusion::Failure, RunStatus::Failed),
+    };
+    let output = report.output.text();
+    tf::finish_check(
+        repo,
+        check,
+        conclusion,
+        format!("{deployment}: {}", report.summary),
+        format!(
+            "Terraform plan for deployment `{deployment}` at `{}`: **{}**\n\n{} to create · {} to update · {} to replace · {} to delete",
+            tf::short(sha),
+            report.summary,
+            report.counts.create,
+            report.counts.update,
+            report.counts.replace,
+            report.counts.delete
+        ),
+        Some(format!("```\n{}\n```", output.trim_end())),
+    )
+    .await?;
+    tf::finish_run(h, runner, run, status, &report.summary, &output).await
+}
+
+/// A run that could not start (bad settings, missing var file, terraform missing): said
+/// on the PR and the check, recorded as failed.
+#[allow(clippy::too_many_arguments)]
+async fn report_error(
+    h: &Handlers,
+    runner: &Runner,
+    repo: &RepoCtx,
+    pr: u64,
+    deployment: &str,
+    check: u64,
+    run: i64,
+    problem: &str,
+) -> anyhow::Result<()> {
+    let problem = runner.masker().mask_str(problem);
+    let body = format!(
+        "### ❌ Terraform plan for `{deployment}`: could not run\n\n{problem}\n\nFix it and push, or comment `/promptops plan` to retry."
+    );
+    tf::post_parts(repo, pr, &format!("plan:{deployment}"), &[body]).await?;
+    tf::finish_check(
+        repo,
+        check,
+        CheckConclusion::Failure,
+        format!("{deployment}: could not run Terraform"),
+        problem.clone(),
+        None,
+    )
+    .await?;
+    tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await
+}

@@ -1,0 +1,300 @@
+//! What the Terraform handlers share: which deployments a pull request touches, the run
+//! spec for a commit, the comment parts of a report, check runs, and run records.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use promptops_core::is_valid_name;
+use promptops_github::client::{
+    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, NewCheckRun,
+};
+use promptops_store::{NewRun, RunFilter, RunStatus};
+use promptops_terraform::{PlanSpec, Runner, Source};
+
+use super::{Handlers, RepoCtx};
+use crate::repo_config::{RepoConfig, TerraformSettings};
+
+/// Check run names on commits (kept stable: branch protection rules refer to them).
+pub(super) const PLAN_CHECK: &str = "promptops/plan";
+pub(super) const APPLY_CHECK: &str = "promptops/apply";
+
+/// Shown when a Terraform command reaches a server that runs no Terraform.
+pub(super) const NO_RUNNER: &str =
+    "this PromptOps server runs no Terraform (no runner is configured), so nothing was done.";
+
+/// Deployment names under the deployments dir among `paths`.
+pub(super) fn deployments_in(paths: &[String], settings: &TerraformSettings) -> BTreeSet<String> {
+    let prefix = format!("{}/", settings.deployments_dir.trim_end_matches('/'));
+    paths
+        .iter()
+        .filter_map(|path| path.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once('/').map(|(name, _)| name))
+        .filter(|name| is_valid_name(name))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The deployments a pull request touches: the files it changes under the deployments
+/// dir, and the request PromptOps opened it for.
+pub(super) async fn touched_deployments(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: u64,
+) -> anyhow::Result<BTreeSet<String>> {
+    let files = repo
+        .api
+        .pr_files(repo.owner(), repo.name(), pr)
+        .await
+        .with_context(|| format!("listing the files of #{pr}"))?;
+    let mut deployments = deployments_in(&files, &config.terraform);
+    if let Some(record) = h.store.request_for_pr(&repo.full_name(), pr).await? {
+        deployments.insert(record.deployment);
+    }
+    Ok(deployments)
+}
+
+/// The var file relative to the module dir, or why the settings cannot express it.
+fn var_file(settings: &TerraformSettings, deployment: &str) -> Result<PathBuf, String> {
+    let module = settings.dir.trim_end_matches('/');
+    let tfvars = settings.tfvars_path(deployment);
+    match tfvars.strip_prefix(&format!("{module}/")) {
+        Some(relative) => Ok(PathBuf::from(relative)),
+        None => Err(format!(
+            "`terraform.deployments_dir` ({}) must be inside `terraform.dir` ({module}), because Terraform reads the var file from the module directory",
+            settings.deployments_dir
+        )),
+    }
+}
+
+/// The run spec for `deployment` at commit `sha`.
+pub(super) fn spec_for(
+    config: &RepoConfig,
+    deployment: &str,
+    tarball: Bytes,
+    sha: &str,
+) -> Result<PlanSpec, String> {
+    let mut spec = PlanSpec::new(Source::Tarball(tarball), deployment);
+    spec.module_dir = PathBuf::from(config.terraform.dir.trim_end_matches('/'));
+    spec.var_file = var_file(&config.terraform, deployment)?;
+    // The runner substitutes `{deployment}` itself.
+    spec.backend_config = config
+        .terraform
+        .backend_config
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    spec.commit = Some(sha.to_owned());
+    Ok(spec)
+}
+
+/// The source of a commit, as GitHub serves it.
+pub(super) async fn tarball(repo: &RepoCtx, sha: &str) -> anyhow::Result<Bytes> {
+    repo.api
+        .download_tarball(repo.owner(), repo.name(), sha)
+        .await
+        .with_context(|| format!("downloading the source of {sha}"))
+}
+
+/// Posts the parts of a report under stable keys `<prefix>:part:<i>`, so that the next
+/// report for the same deployment edits these comments; parts left over from a longer
+/// earlier report are marked as superseded.
+pub(super) async fn post_parts(
+    repo: &RepoCtx,
+    issue: u64,
+    prefix: &str,
+    parts: &[String],
+) -> anyhow::Result<()> {
+    for (i, body) in parts.iter().enumerate() {
+        repo.comment(issue, &part_key(prefix, i + 1), body).await?;
+    }
+    let existing = repo
+        .api
+        .list_comments(repo.owner(), repo.name(), issue)
+        .await
+        .with_context(|| format!("listing the comments of #{issue}"))?;
+    let part_prefix = format!("{prefix}:part:");
+    for comment in existing {
+        let index = comment
+            .key
+            .as_deref()
+            .and_then(|key| key.strip_prefix(&part_prefix))
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(index) = index.filter(|&i| i > parts.len()) {
+            let body = "<sub>An earlier, longer report continued here; the report above replaces it.</sub>";
+            repo.comment(issue, &part_key(prefix, index), body).await?;
+        }
+    }
+    Ok(())
+}
+
+fn part_key(prefix: &str, index: usize) -> String {
+    format!("{prefix}:part:{index}")
+}
+
+/// A check run on `sha`, started now.
+pub(super) async fn start_check(
+    repo: &RepoCtx,
+    name: &str,
+    sha: &str,
+    deployment: &str,
+) -> anyhow::Result<u64> {
+    repo.api
+        .create_check_run(
+            repo.owner(),
+            repo.name(),
+            &NewCheckRun {
+                name: name.to_owned(),
+                head_sha: sha.to_owned(),
+                status: CheckStatus::InProgress,
+                conclusion: None,
+                output: Some(CheckOutput {
+                    title: format!("Running Terraform for {deployment}"),
+                    summary: format!("Terraform is running for deployment `{deployment}`."),
+                    text: None,
+                }),
+                details_url: None,
+                external_id: None,
+            },
+        )
+        .await
+        .with_context(|| format!("creating the {name} check run"))
+}
+
+/// Completes a check run with what happened.
+pub(super) async fn finish_check(
+    repo: &RepoCtx,
+    id: u64,
+    conclusion: CheckConclusion,
+    title: String,
+    summary: String,
+    text: Option<String>,
+) -> anyhow::Result<()> {
+    repo.api
+        .update_check_run(
+            repo.owner(),
+            repo.name(),
+            id,
+            &CheckRunUpdate {
+                status: Some(CheckStatus::Completed),
+                conclusion: Some(conclusion),
+                output: Some(CheckOutput {
+                    title,
+                    summary,
+                    text,
+                }),
+                details_url: None,
+            },
+        )
+        .await
+        .context("completing the check run")
+}
+
+/// Records a run as started.
+pub(super) async fn start_run(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: u64,
+    deployment: &str,
+    kind: &str,
+    sha: &str,
+) -> anyhow::Result<i64> {
+    Ok(h.store
+        .insert_run(&NewRun {
+            repo: repo.full_name(),
+            pr: Some(pr),
+            deployment: deployment.to_owned(),
+            kind: kind.to_owned(),
+            sha: Some(sha.to_owned()),
+        })
+        .await?)
+}
+
+/// Records the end of a run; `summary` and `output` are masked once more here, so that a
+/// value the runner knows as secret never reaches the database whatever produced the text.
+pub(super) async fn finish_run(
+    h: &Handlers,
+    runner: &Runner,
+    id: i64,
+    status: RunStatus,
+    summary: &str,
+    output: &str,
+) -> anyhow::Result<()> {
+    let masker = runner.masker();
+    h.store
+        .finish_run(
+            id,
+            status,
+            &masker.mask_str(summary),
+            &masker.mask_str(output),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether a finished run of `kind` for this PR, deployment and commit already exists: a
+/// redelivered event for the same SHA must not run Terraform again.
+pub(super) async fn already_ran(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: u64,
+    deployment: &str,
+    kind: &str,
+    sha: &str,
+) -> anyhow::Result<bool> {
+    let runs = h
+        .store
+        .list_runs(&RunFilter {
+            repo: Some(repo.full_name()),
+            deployment: Some(deployment.to_owned()),
+            pr: Some(pr),
+            limit: Some(50),
+        })
+        .await?;
+    Ok(runs.iter().any(|run| {
+        run.kind == kind
+            && run.sha.as_deref() == Some(sha)
+            && matches!(run.status, RunStatus::Succeeded | RunStatus::Failed)
+    }))
+}
+
+/// The first characters of a commit SHA, for messages.
+pub(super) fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployments_are_the_directories_under_the_deployments_dir() {
+        let settings = TerraformSettings::default();
+        let paths = vec![
+            "terraform/deployments/alpha/terraform.tfvars".to_owned(),
+            "terraform/deployments/beta/notes.md".to_owned(),
+            "terraform/deployments/README.md".to_owned(),
+            "terraform/main.tf".to_owned(),
+            "terraform/deployments/Bad_Name/terraform.tfvars".to_owned(),
+        ];
+        let found: Vec<String> = deployments_in(&paths, &settings).into_iter().collect();
+        assert_eq!(found, vec!["alpha", "beta"]);
+    }
+
+    #[test]
+    fn the_var_file_is_relative_to_the_module_dir() {
+        let settings = TerraformSettings::default();
+        assert_eq!(
+            var_file(&settings, "alpha").unwrap(),
+            PathBuf::from("deployments/alpha/terraform.tfvars")
+        );
+        let outside = TerraformSettings {
+            deployments_dir: "deployments".to_owned(),
+            ..TerraformSettings::default()
+        };
+        let err = var_file(&outside, "alpha").unwrap_err();
+        assert!(err.contains("must be inside `terraform.dir`"), "{err}");
+    }
+}
