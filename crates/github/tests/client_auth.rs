@@ -103,3 +103,31 @@ async fn bad_settings_are_named() {
     let err = GithubApp::new("not a url", 1, &key()).err().unwrap();
     assert!(err.to_string().contains("not a URL"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_share_one_handle() {
+    let e = env().await;
+    let issue = e.gh.add_issue(FULL, "alice", "t", "b");
+    e.api.default_branch(OWNER, REPO).await.unwrap(); // token cached before the burst
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let api = e.api.clone();
+        tasks.push(tokio::spawn(async move {
+            api.create_comment(OWNER, REPO, issue, &format!("comment {i}"))
+                .await
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap().unwrap());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8);
+    assert_eq!(e.gh.comments(FULL, issue).len(), 8);
+    assert_eq!(
+        e.gh.token_requests(),
+        1,
+        "clones of a handle share the cached token"
+    );
+}
