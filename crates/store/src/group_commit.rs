@@ -1,7 +1,8 @@
-//! Group commit for deliveries: one writer task takes every `record_delivery` request that
-//! is waiting (up to a limit), writes them all in ONE transaction, and answers each caller
-//! only after COMMIT returned. One fsync then covers many deliveries, which is what lets the
-//! ingress keep full durability at high request rates.
+//! Group commit for deliveries: a writer task takes every `record_delivery` request that is
+//! waiting (up to a limit), writes them all in ONE transaction, and answers each caller only
+//! after COMMIT returned. One fsync then covers many deliveries, which is what lets the
+//! ingress keep full durability at high request rates. (SQLite runs one writer; PostgreSQL
+//! several, so that one batch is gathered while another commits.)
 
 use std::collections::HashSet;
 use std::sync::Arc;
