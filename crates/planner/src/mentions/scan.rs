@@ -3,6 +3,7 @@
 //! read as an 80 GB disk), then single-token names, disk sizes, GPU-like names the catalog
 //! does not know (so "RTX 4090" is not 4090 of anything), and counts last.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use promptops_core::{Catalog, ValidationError};
@@ -50,6 +51,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         tokens,
         roles,
         catalog,
+        gpu_index: GpuIndex::new(catalog),
         mentions: Mentions::default(),
         errors: Vec::new(),
     };
@@ -66,6 +68,7 @@ struct Scanner<'a> {
     tokens: Vec<Token>,
     roles: Vec<Role>,
     catalog: &'a Catalog,
+    gpu_index: GpuIndex<'a>,
     mentions: Mentions,
     errors: Vec<ValidationError>,
 }
@@ -117,22 +120,13 @@ impl Scanner<'_> {
 
     fn gpu_alias(&self, words: &[&str]) -> Option<String> {
         let joined = words.join(" ");
-        let mut candidates = vec![joined.clone()];
         // Plurals: "t4s", "a100s".
-        if let Some(singular) = joined.strip_suffix('s') {
-            candidates.push(singular.to_owned());
-        }
-        for candidate in candidates {
-            if let Some(gpu) = self.catalog.gpu_by_alias(&candidate) {
-                return Some(gpu.id.clone());
-            }
-            if let Some(rest) = candidate.strip_prefix("nvidia ")
-                && let Some(gpu) = self.catalog.gpu_by_alias(rest)
-            {
-                return Some(gpu.id.clone());
-            }
-        }
-        None
+        let singular = joined.strip_suffix('s');
+        [Some(joined.as_str()), singular]
+            .into_iter()
+            .flatten()
+            .find_map(|candidate| self.gpu_index.lookup(candidate))
+            .map(str::to_owned)
     }
 
     /// Regions, zones and machine types, and anything shaped like one that is unknown.
@@ -255,7 +249,10 @@ impl Scanner<'_> {
                 continue;
             };
             // "8x H100 node": a multiplied GPU name before a VM noun counts GPUs per VM.
-            let multiplied = word.ends_with('x') || self.word(i + 1) == Some("x");
+            let multiplied = word
+                .strip_suffix('x')
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                || self.word(i + 1) == Some("x");
             let head = match head {
                 Head::Vm(end) if multiplied && (i + 1..end).any(|j| self.roles[j] == Role::Gpu) => {
                     let written = self.written(i, end);
@@ -563,4 +560,99 @@ fn is_filler(word: &str) -> bool {
             | "on-demand"
             | "preemptible"
     )
+}
+
+/// Every GPU spelling of the catalog by its compact key, so that each word n-gram costs one
+/// hash lookup per key instead of a scan over all spellings (issue bodies can be long).
+/// Matches exactly what `Catalog::gpu_by_alias` matches: lower-cased alphanumerics, with and
+/// without a "nvidia"/"tesla" prefix; the first GPU in catalog order wins.
+struct GpuIndex<'a> {
+    by_key: HashMap<String, usize>,
+    ids: Vec<&'a str>,
+}
+
+impl<'a> GpuIndex<'a> {
+    fn new(catalog: &'a Catalog) -> Self {
+        let mut by_key = HashMap::new();
+        let mut ids = Vec::new();
+        for (index, gpu) in catalog.gpus().iter().enumerate() {
+            ids.push(gpu.id.as_str());
+            let spellings = [gpu.id.as_str(), gpu.name.as_str()]
+                .into_iter()
+                .chain(gpu.aliases.iter().map(String::as_str));
+            for spelling in spellings {
+                for key in alias_keys(spelling) {
+                    by_key.entry(key).or_insert(index);
+                }
+            }
+        }
+        GpuIndex { by_key, ids }
+    }
+
+    fn lookup(&self, text: &str) -> Option<&'a str> {
+        alias_keys(text)
+            .iter()
+            .filter_map(|key| self.by_key.get(key))
+            .min()
+            .map(|index| self.ids[*index])
+    }
+}
+
+fn alias_keys(text: &str) -> Vec<String> {
+    let compact: String = text
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let without_vendor = compact.strip_prefix("nvidia").unwrap_or(&compact);
+    let without_brand = without_vendor
+        .strip_prefix("tesla")
+        .unwrap_or(without_vendor);
+    let mut keys = vec![without_vendor.to_owned(), without_brand.to_owned()];
+    keys.push(compact.clone());
+    keys.retain(|k| !k.is_empty());
+    keys.dedup();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index must agree with the catalog's own lookup on every spelling and on
+    /// near-misses.
+    #[test]
+    fn gpu_index_agrees_with_the_catalog() {
+        let catalog = Catalog::embedded();
+        let index = GpuIndex::new(catalog);
+        let mut texts: Vec<String> = catalog
+            .gpus()
+            .iter()
+            .flat_map(|g| {
+                let mut s = vec![g.id.clone(), g.name.clone(), format!("nvidia {}", g.id)];
+                s.extend(g.aliases.iter().cloned());
+                s
+            })
+            .collect();
+        texts.extend(
+            [
+                "a100",
+                "A100 80",
+                "tesla",
+                "nvidia",
+                "t4 t4",
+                "k80",
+                "",
+                "h100-80gb",
+            ]
+            .map(String::from),
+        );
+        for text in texts {
+            assert_eq!(
+                index.lookup(&text),
+                catalog.gpu_by_alias(&text).map(|g| g.id.as_str()),
+                "{text:?}"
+            );
+        }
+    }
 }
