@@ -11,6 +11,7 @@
 //! - inline code spans stay in the text (plan instructions quote them) but are masked out of the
 //!   probe that command detection reads.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -39,7 +40,11 @@ struct Fence {
 /// The visible lines of `body`, in order. Lines of removed blocks are left out.
 pub(crate) fn visible_lines(body: &str) -> Vec<VisibleLine> {
     // GitHub sends comment bodies with CRLF line ends; a lone CR is treated as a line end too.
-    let normalized = body.replace("\r\n", "\n").replace('\r', "\n");
+    let normalized = if body.contains('\r') {
+        Cow::Owned(body.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(body)
+    };
     let blocks = strip_blocks(&normalized);
 
     let mut visible = Vec::with_capacity(blocks.len());

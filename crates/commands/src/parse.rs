@@ -14,6 +14,9 @@ const TRAILING_PUNCTUATION: &[char] = &['.', ',', ':', ';', '!', '?'];
 /// `>` quotes are ignored (see the `markdown` module). The text of `plan` is the rest of its
 /// line and the following lines up to the next `/promptops` line, trimmed.
 pub fn parse_commands(comment_body: &str) -> Vec<Result<Command, CommandError>> {
+    if !may_contain_command(comment_body) {
+        return Vec::new();
+    }
     let lines = visible_lines(comment_body);
     let found: Vec<(usize, CommandLine)> = lines
         .iter()
@@ -42,6 +45,18 @@ pub fn parse_commands(comment_body: &str) -> Vec<Result<Command, CommandError>> 
             command.resolve(&lines[*index], instructions)
         })
         .collect()
+}
+
+/// Most comments hold no command: skip the Markdown pass unless the prefix appears, or an
+/// HTML comment does (removing one can join the prefix from its two sides).
+fn may_contain_command(body: &str) -> bool {
+    let prefix = PREFIX.as_bytes();
+    body.contains("<!--")
+        || body.match_indices('/').any(|(at, _)| {
+            body.as_bytes()
+                .get(at..at + prefix.len())
+                .is_some_and(|candidate| candidate.eq_ignore_ascii_case(prefix))
+        })
 }
 
 /// Where the sub-command word sits on a line that starts with the prefix (byte offsets, valid

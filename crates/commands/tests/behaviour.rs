@@ -79,3 +79,12 @@ fn display_of_plan_round_trips() {
     assert_eq!(parse_commands(&plan.to_string()), vec![Ok(plan)]);
     assert_eq!(Command::Apply.to_string(), "/promptops apply");
 }
+
+#[test]
+fn a_prefix_joined_across_an_html_comment_fires_as_rendered() {
+    // GitHub renders "/prompt<!-- -->ops" as "/promptops": the reader sees a command.
+    assert_eq!(
+        parse_commands("/prompt<!-- note -->ops apply"),
+        vec![Ok(Command::Apply)]
+    );
+}
