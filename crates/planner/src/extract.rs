@@ -1,6 +1,7 @@
 //! Finds the JSON object in a model's answer: the whole answer (structured outputs), a
 //! fenced ```json block, or the first JSON object embedded in prose (servers and models
-//! without structured outputs).
+//! without structured outputs). Public so that a fuzz target can drive it with the
+//! validator.
 
 use serde_json::{Map, Value};
 

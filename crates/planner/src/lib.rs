@@ -9,7 +9,7 @@
 mod chat;
 mod edit;
 mod error;
-mod extract;
+pub mod extract;
 pub mod mentions;
 mod offline;
 mod openai;

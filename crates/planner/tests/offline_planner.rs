@@ -211,7 +211,10 @@ fn cases() -> Vec<Expect> {
         case("16GB VRAM T4, 2 instances, budget $5/hour")
             .vms(2)
             .gpu(T4),
-        case("Please create six T4 nodes (1 GPU per node) in us-west1.").vms(6).per_vm(1).gpu(T4),
+        case("Please create six T4 nodes (1 GPU per node) in us-west1.")
+            .vms(6)
+            .per_vm(1)
+            .gpu(T4),
         case("I NEED 4 T4 GPUS IN US-EAST1")
             .vms(4)
             .gpu(T4)

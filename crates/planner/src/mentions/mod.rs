@@ -127,11 +127,8 @@ impl Mentions {
         let total = u64::from(request.vm_count) * u64::from(request.gpu_count);
         let mut expect = |field: &str, ok: bool, said: String, has: String| {
             if !ok {
-                errors.push(ValidationError {
-                    field: field.to_owned(),
-                    value: has.clone(),
-                    message: format!("you asked for {said}; the plan has {has}"),
-                });
+                let message = format!("you asked for {said}; the plan has {has}");
+                errors.push(ValidationError::with_raw_value(field, has, message));
             }
         };
         if !self.vm_count.is_empty() {

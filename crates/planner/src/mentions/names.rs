@@ -137,9 +137,5 @@ pub fn unknown_gpu(written: &str, catalog: &Catalog) -> ValidationError {
 }
 
 pub fn error(field: &str, value: &str, message: String) -> ValidationError {
-    ValidationError {
-        field: field.to_owned(),
-        value: value.to_owned(),
-        message,
-    }
+    ValidationError::new(field, value, message)
 }
