@@ -264,3 +264,37 @@ impl TestService {
         while self.tasks.join_next().await.is_some() {}
     }
 }
+
+/// `pull_request.<action>` for PR `number` of the fake GitHub as it stands now (head,
+/// merge state), with GitHub's App-delivery `installation` added.
+pub fn pr_payload(github: &FakeGithub, action: &str, number: u64) -> Value {
+    let pr = github
+        .pr(REPO, number)
+        .unwrap_or_else(|| panic!("fake GitHub has no PR #{number}"));
+    let base = match action {
+        "closed" => "pull_request.closed",
+        "synchronize" => "pull_request.synchronize",
+        "reopened" => "pull_request.reopened",
+        _ => "pull_request.opened",
+    };
+    let mut payload = fixture(base);
+    payload["action"] = json!(action);
+    payload["installation"] =
+        json!({ "id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" });
+    payload["number"] = json!(number);
+    let p = &mut payload["pull_request"];
+    p["number"] = json!(number);
+    p["title"] = json!(pr.title);
+    p["body"] = json!(pr.body);
+    p["user"]["login"] = json!(pr.author);
+    p["head"]["sha"] = json!(pr.head_sha);
+    p["head"]["ref"] = json!(pr.head_ref);
+    p["head"]["repo"]["full_name"] = json!(pr.head_repo);
+    p["base"]["ref"] = json!(pr.base_ref);
+    p["base"]["repo"]["full_name"] = json!(REPO);
+    p["merged"] = json!(pr.merged);
+    p["merge_commit_sha"] = json!(pr.merge_commit_sha);
+    p["state"] = json!(if pr.open { "open" } else { "closed" });
+    p["draft"] = json!(pr.draft);
+    payload
+}
