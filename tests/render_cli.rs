@@ -106,12 +106,12 @@ fn rejected_request_exits_non_zero_with_every_reason() {
 #[test]
 fn unknown_region_is_an_error_not_a_default() {
     let output = promptops()
-        .args(["render", "--offline", "one T4 in mars-north1"])
+        .args(["render", "--offline", "one T4 in africa-south1"])
         .output()
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("mars-north1"), "{stderr}");
+    assert!(stderr.contains("africa-south1"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
