@@ -14,6 +14,7 @@
 # Knobs (environment): CONCURRENCY (64), DURATION seconds (10) or REQUESTS, WARMUP requests
 # (5000, not measured), LOADGEN_THREADS (1), SERVER_LOG (the server's RUST_LOG, default
 # "info" as in production), SKIP_BUILD=1 (use the binaries already built),
+# SERVER_BIN (another promptops binary, e.g. a saved baseline),
 # PROMPTOPS_BENCH_POSTGRES_URL (also run against that PostgreSQL database; its deliveries
 # are counted with psql).
 #
@@ -43,7 +44,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   say "building the load generator"
   (cd "$here/loadgen" && CARGO_TARGET_DIR=$loadgen_target cargo build --release >&2)
 fi
-server_bin=$target_dir/release/promptops
+server_bin=${SERVER_BIN:-$target_dir/release/promptops}
 loadgen_bin=$loadgen_target/release/promptops-ingress-loadgen
 [ -x "$server_bin" ] || die "$server_bin is missing: run without SKIP_BUILD=1"
 [ -x "$loadgen_bin" ] || die "$loadgen_bin is missing: run without SKIP_BUILD=1"
@@ -131,9 +132,9 @@ run_one() {
 
   local stored
   stored=$("$@" "$acked")
-  python3 - "$label" "$result" "$cpu_before" "$cpu_after" "$rss_before" "$hwm" "$rss" "$stored" "$(nproc)" <<'EOF'
+  python3 - "$label" "$result" "$cpu_before" "$cpu_after" "$rss_before" "$hwm" "$rss" "$stored" "$(nproc)" "$warmup" <<'EOF'
 import json, sys
-label, result, cpu0, cpu1, rss0, hwm, rss, stored, cores = sys.argv[1:]
+label, result, cpu0, cpu1, rss0, hwm, rss, stored, cores, warmup = sys.argv[1:]
 r = json.loads(result)
 lat = r["latency_ms"]
 server_cpu = float(cpu1) - float(cpu0)
@@ -146,7 +147,11 @@ print(f"deliveries/second    {r['deliveries_per_second']:.0f}")
 print(f"latency ms           p50 {lat['p50']:.2f}  p90 {lat['p90']:.2f}  p99 {lat['p99']:.2f}  p99.9 {lat['p999']:.2f}  max {lat['max']:.2f}")
 print(f"server peak RSS      {int(hwm) / 1024:.1f} MiB (VmHWM; {int(rss0) / 1024:.1f} MiB before load, {int(rss) / 1024:.1f} MiB at the end)")
 gen = r.get("generator_cpu_seconds")
-print(f"CPU seconds          server {server_cpu:.1f}, generator {gen if gen is not None else 'n/a'} (of {float(cores) * r['seconds']:.1f} available)")
+# Both CPU figures include the warm-up requests, so they are divided by all requests sent.
+sent = r["requests"] + int(warmup)
+print(f"CPU seconds          server {server_cpu:.1f}, generator {gen if gen is not None else 'n/a'} (of {float(cores) * r['seconds']:.1f} available during the measured phase)")
+print(f"CPU per delivery     server {server_cpu / sent * 1e6:.0f} us" + (f", generator {gen / sent * 1e6:.0f} us" if gen is not None else "")
+      + f" (the ceiling on {cores} idle cores is about {float(cores) / (server_cpu / sent + (gen or 0) / sent):.0f}/s with the generator, {float(cores) / (server_cpu / sent):.0f}/s without)")
 print(f"answers              {r['accepted']} accepted, {r['duplicate']} duplicate, {r['other_status']} other status, {r['errors']} errors"
       + (f" (first: {r['first_error']})" if r['first_error'] else ""))
 print(f"durably stored       {stored} of {r['accepted']} acknowledged deliveries")
