@@ -9,7 +9,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = std::str::from_utf8(data) else {
         return;
     };
-    for result in parse_commands(body) {
+    check(parse_commands(body));
+    // Comments without the prefix skip the Markdown pass; a leading command line forces it,
+    // and nothing after that line can hide it.
+    let forced = parse_commands(&format!("/promptops plan\n{body}"));
+    assert!(matches!(forced.first(), Some(Ok(Command::Plan { .. }))));
+    check(forced);
+});
+
+fn check(results: Vec<Result<Command, CommandError>>) {
+    for result in results {
         match result {
             Ok(Command::Plan { instructions }) => {
                 assert_eq!(instructions.trim(), instructions);
@@ -26,4 +35,4 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-});
+}
