@@ -274,6 +274,13 @@ fn parse_answer(text: &str) -> Result<ChatAnswer, AttemptError> {
 }
 
 fn transport_error(err: reqwest::Error) -> AttemptError {
+    if err.is_builder() {
+        // A malformed base URL: no attempt can succeed.
+        return AttemptError::Final(format!(
+            "the model API address is not usable ({}); check OPENAI_BASE_URL",
+            err.without_url()
+        ));
+    }
     let reason = if err.is_timeout() {
         "the model API did not answer in time".to_owned()
     } else if err.is_connect() {

@@ -589,3 +589,50 @@ async fn token_usage_and_latency_are_logged() {
     }
     assert!(!logs.contains(KEY), "the API key never reaches the logs");
 }
+
+#[tokio::test]
+async fn a_malformed_base_url_is_reported_without_retrying() {
+    let settings = PlannerSettings {
+        api_key: Some(SecretString::from(KEY)),
+        base_url: "not a url".to_owned(),
+        model: MODEL.to_owned(),
+        timeout: Duration::from_secs(1),
+        max_attempts: 3,
+    };
+    let planner = OpenAiPlanner::new(&settings, SecretString::from(KEY), fast_retries());
+    let err = planner
+        .plan(&input(), Catalog::embedded(), &Policy::default())
+        .await
+        .expect_err("no server");
+    assert!(matches!(err, PlanError::ModelUnreachable(_)), "{err:?}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("OPENAI_BASE_URL") && !shown.contains("attempts"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_port_is_unreachable_after_bounded_attempts() {
+    // A port that was just free: nothing listens on it once the listener is dropped.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    let base_url = format!("http://{}/v1", listener.local_addr().expect("address"));
+    drop(listener);
+    let settings = PlannerSettings {
+        api_key: Some(SecretString::from(KEY)),
+        base_url,
+        model: MODEL.to_owned(),
+        timeout: Duration::from_secs(1),
+        max_attempts: 2,
+    };
+    let planner = OpenAiPlanner::new(&settings, SecretString::from(KEY), fast_retries());
+    let err = planner
+        .plan(&input(), Catalog::embedded(), &Policy::default())
+        .await
+        .expect_err("nothing listens");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("cannot connect") && shown.contains("2 attempts"),
+        "{shown}"
+    );
+}
