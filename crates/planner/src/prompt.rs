@@ -46,10 +46,17 @@ pub fn catalog_table(catalog: &Catalog) -> String {
             GpuAttachment::BuiltIn => {
                 let machines = catalog.machine_types_with_builtin(&gpu.id);
                 let names: Vec<&str> = machines.iter().map(|m| m.name.as_str()).collect();
-                let counts = machines
+                let mut counts: Vec<u32> = machines
                     .iter()
-                    .filter_map(|m| m.builtin_gpu.as_ref().map(|(_, c)| *c));
-                (format!("built into {}", names.join(", ")), join(counts))
+                    .filter_map(|m| m.builtin_gpu.as_ref().map(|(_, c)| *c))
+                    .collect();
+                counts.sort_unstable();
+                counts.dedup();
+                let how = format!(
+                    "built into {} (the machine type fixes the count)",
+                    names.join(", ")
+                );
+                (how, join(counts.iter()))
             }
         };
         let _ = writeln!(
