@@ -82,7 +82,10 @@ impl OpenAiPlanner {
         let response_format = schema::response_format(catalog);
         let mut messages = vec![
             ChatMessage::system(prompt::system_prompt(catalog, policy)),
-            ChatMessage::user(prompt::user_message(input)),
+            ChatMessage::user(prompt::with_stated_values(
+                prompt::user_message(input),
+                &mentions.summary(),
+            )),
         ];
         let mut usage = TokenUsage::default();
 

@@ -139,6 +139,18 @@ pub fn user_message(input: &PlanInput) -> String {
     out
 }
 
+/// Appends the values the request states explicitly (read by `mentions`), which the
+/// answer must keep.
+pub fn with_stated_values(mut message: String, stated: &[String]) -> String {
+    if !stated.is_empty() {
+        message.push_str("\n\nValues the request states explicitly (the plan must keep them):\n");
+        for line in stated {
+            let _ = writeln!(message, "- {line}");
+        }
+    }
+    message
+}
+
 /// The repair turn: what was wrong with the previous answer.
 pub fn repair_message(problem: &str) -> String {
     format!(

@@ -184,6 +184,10 @@ async fn a_good_answer_is_used_and_the_request_is_well_formed() {
         ISSUE_BODY,
         "use a 200 GB boot disk",
         "new deployment",
+        "- vm_count 2 (\"2 v100 vms\")",
+        "- gpu_type nvidia-tesla-v100 (\"v100\")",
+        "- region us-west1 (\"us-west1\")",
+        "- boot_disk_size_gb 200 (\"200 gb boot disk\")",
     ] {
         assert!(
             messages[1].1.contains(text),

@@ -211,6 +211,45 @@ impl Mentions {
         errors
     }
 
+    /// One line per stated value, in the user's words and as a field value, for the model:
+    /// `vm_count 5 ("5 vms")`.
+    pub fn summary(&self) -> Vec<String> {
+        fn numbers(list: &[Mentioned<u32>]) -> Vec<(String, &str)> {
+            list.iter()
+                .map(|m| (m.value.to_string(), m.written.as_str()))
+                .collect()
+        }
+        fn names(list: &[Mentioned<String>]) -> Vec<(String, &str)> {
+            list.iter()
+                .map(|m| (m.value.clone(), m.written.as_str()))
+                .collect()
+        }
+        let groups = [
+            ("vm_count", numbers(&self.vm_count)),
+            ("gpu_count (per VM)", numbers(&self.gpus_per_vm)),
+            (
+                "vm_count x gpu_count (GPUs in total)",
+                numbers(&self.total_gpus),
+            ),
+            ("gpu_type", names(&self.gpu_type)),
+            ("machine_type", names(&self.machine_type)),
+            ("zone", names(&self.zone)),
+            ("region", names(&self.region)),
+            ("boot_disk_size_gb", numbers(&self.boot_disk_size_gb)),
+        ];
+        groups
+            .into_iter()
+            .filter(|(_, items)| !items.is_empty())
+            .map(|(label, items)| {
+                items
+                    .into_iter()
+                    .map(|(value, written)| format!("{label} {value} (\"{written}\")"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            })
+            .collect()
+    }
+
     /// One error per field that holds more than one value, and for a zone outside the
     /// region also named. A planner that cannot ask back (the offline one) refuses these.
     pub fn ambiguities(&self) -> Vec<ValidationError> {

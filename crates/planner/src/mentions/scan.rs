@@ -183,7 +183,7 @@ impl Scanner<'_> {
             if after.iter().any(|w| is_memory_word(w)) {
                 continue;
             }
-            let disk_after = after.iter().position(|w| is_disk_word(w));
+            let disk_after = after.iter().rposition(|w| is_disk_word(w));
             let disk_before = (1..=4)
                 .map_while(|back| i.checked_sub(back).and_then(|j| self.word(j)))
                 .any(is_disk_word);
