@@ -555,6 +555,8 @@ fn relative_and_descriptive_phrasings_state_nothing() {
         "enough for a 70B model",
         "one fewer VM",
         "for 2 weeks",
+        "a VM per team",
+        "an instance for each of our users",
     ] {
         let mentions = Mentions::extract(text, catalog()).expect("no unknown names");
         assert!(

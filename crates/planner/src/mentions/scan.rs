@@ -237,10 +237,13 @@ impl Scanner<'_> {
                     }
                     continue;
                 };
-                // "a"/"an" only counts VMs ("a VM with 4 T4s"); "a GPU workload" or
-                // "2 GPUs a VM" say nothing about how many.
+                // "a"/"an" only counts VMs ("a VM with 4 T4s"); "a GPU workload",
+                // "2 GPUs a VM" and "a VM per team / for each user" say nothing about how many.
                 if matches!(word, "a" | "an")
-                    && (!matches!(head, Head::Vm(_)) || self.follows_gpu_count(i))
+                    && match head {
+                        Head::Vm(end) => self.follows_gpu_count(i) || self.distributive_after(end),
+                        Head::Gpu(_) => true,
+                    }
                 {
                     continue;
                 }
@@ -355,6 +358,14 @@ impl Scanner<'_> {
             Kind::Total => self.mentions.push_gpu_total(count, written),
         }
         self.roles[i] = Role::Used;
+    }
+
+    /// Whether "per", "each" or "every" follows the noun at `end` within its clause
+    /// ("a VM per team", "a VM for each user").
+    fn distributive_after(&self, end: usize) -> bool {
+        (end + 1..end + 4)
+            .map_while(|j| self.word(j))
+            .any(|w| matches!(w, "per" | "each" | "every"))
     }
 
     /// Whether the word before `index` ends a GPU count phrase ("2 GPUs a VM").
