@@ -12,7 +12,7 @@ use std::time::Duration;
 use promptops_store::{RunFilter, RunStatus};
 use promptops_terraform::RunnerConfig;
 use secrecy::SecretString;
-use support::{Options, REPO, TestService, pr_payload};
+use support::{IssueRef, Options, REPO, TestService, comment_payload, pr_payload};
 use tempfile::TempDir;
 
 /// Planted as `TF_VAR_api_token` for terraform: the fixture puts it into every resource's
@@ -49,15 +49,20 @@ struct Lifecycle {
 
 impl Lifecycle {
     async fn start() -> Lifecycle {
+        Self::start_with(real_terraform(), "TF_VAR_api_token").await
+    }
+
+    /// With `bin` as terraform, and `PLANTED_SECRET` in its environment as `secret_var`.
+    async fn start_with(bin: PathBuf, secret_var: &str) -> Lifecycle {
         let scratch = tempfile::tempdir().unwrap();
         let state_dir = scratch.path().join("state");
         std::fs::create_dir_all(&state_dir).unwrap();
         let mut config = RunnerConfig::new(scratch.path().join("work"));
-        config.terraform_bin = real_terraform();
+        config.terraform_bin = bin;
         config.plugin_cache_dir = scratch.path().join("plugin-cache");
         config.timeout = Duration::from_secs(300);
         config.secret_env = vec![(
-            "TF_VAR_api_token".to_owned(),
+            secret_var.to_owned(),
             SecretString::from(PLANTED_SECRET.to_owned()),
         )];
         let service = TestService::start(Options {
@@ -455,5 +460,162 @@ async fn a_pr_by_an_author_without_write_permission_is_not_planned() {
     assert!(t.checks("promptops/plan").is_empty());
     assert_eq!(t.lock_holder("eps").await, None);
     assert!(t.runs(pr).await.is_empty());
+    t.service.stop().await;
+}
+
+impl Lifecycle {
+    /// An issue linked to `deployment` (as PromptOps links the issues it planned).
+    async fn linked_issue(&self, deployment: &str, pr: Option<u64>) -> IssueRef {
+        let number = self
+            .service
+            .github
+            .add_issue(REPO, "alice", "GPUs", "one T4 VM");
+        self.service
+            .store
+            .upsert_request(
+                REPO,
+                number,
+                deployment,
+                &format!("promptops/issue-{number}"),
+                pr,
+            )
+            .await
+            .unwrap();
+        IssueRef {
+            number,
+            title: "GPUs".to_owned(),
+            body: "one T4 VM".to_owned(),
+            is_pull_request: false,
+        }
+    }
+
+    async fn command(&mut self, issue: &IssueRef, body: &str) {
+        let response = self
+            .service
+            .deliver("issue_comment", &comment_payload(issue, "alice", body))
+            .await;
+        assert_eq!(response.status(), 202);
+        self.service.job_done().await;
+    }
+}
+
+/// `-invoke` needs Terraform >= 1.14.1 and this machine has 1.11: this test runs against
+/// the scripted stand-in `tests/fixtures/terraform/bin/terraform-1.14-standin.sh`, which
+/// prints the output documented for 1.14 and echoes `$AAP_TOKEN`.
+#[tokio::test(flavor = "multi_thread")]
+async fn configure_invokes_the_aap_action_against_a_terraform_1_14_standin() {
+    let standin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/terraform/bin/terraform-1.14-standin.sh");
+    let mut t = Lifecycle::start_with(standin, "AAP_TOKEN").await;
+    t.service.github.set_file(
+        REPO,
+        "main",
+        &tfvars_path("zeta"),
+        tfvars("zeta", 1, "us-central1-a"),
+    );
+    let issue = t.linked_issue("zeta", None).await;
+    t.command(&issue, "/promptops configure").await;
+
+    let done = t.comments_with(issue.number, "Terraform configure for `zeta`");
+    assert_eq!(
+        done.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, issue.number)
+    );
+    assert!(done[0].contains("Actions: 1 invoked."), "{}", done[0]);
+    assert!(
+        done[0].contains("action.aap_job_launch.configure_vm"),
+        "{}",
+        done[0]
+    );
+    assert!(!done[0].contains(PLANTED_SECRET), "{}", done[0]);
+    let runs = t
+        .service
+        .store
+        .list_runs(&RunFilter {
+            repo: Some(REPO.to_owned()),
+            deployment: Some("zeta".to_owned()),
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].kind, "configure");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert!(!runs[0].output.as_deref().unwrap().contains(PLANTED_SECRET));
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_opens_a_pr_removing_the_deployment_and_merging_it_destroys_the_resources() {
+    let mut t = Lifecycle::start().await;
+    let pr = t
+        .open_pr(
+            "create-omega",
+            "omega",
+            &tfvars("omega", 1, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let issue = t.linked_issue("omega", Some(pr)).await;
+    t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    assert_eq!(state_instances(&t.state_file("omega")), 1);
+
+    t.command(&issue, "/promptops destroy").await;
+    let destroy_pr = t
+        .service
+        .github
+        .prs()
+        .into_iter()
+        .find(|p| p.head_ref == "promptops/destroy-omega")
+        .expect("a destroy pull request");
+    assert!(destroy_pr.open);
+    assert!(
+        t.service
+            .github
+            .file(REPO, &destroy_pr.head_ref, &tfvars_path("omega"))
+            .is_none(),
+        "the deployment's variables are removed on the branch"
+    );
+    assert_eq!(
+        t.comments_with(issue.number, &format!("Opened #{}", destroy_pr.number))
+            .len(),
+        1
+    );
+
+    t.deliver(destroy_pr.number, "opened").await;
+    let preview = t.comments_with(destroy_pr.number, "Merging it runs `terraform destroy`");
+    assert_eq!(
+        preview.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, destroy_pr.number)
+    );
+    assert_eq!(t.lock_holder("omega").await, Some(destroy_pr.number));
+
+    t.service.github.merge_pr(REPO, destroy_pr.number);
+    t.deliver(destroy_pr.number, "closed").await;
+    let destroyed = t.comments_with(destroy_pr.number, "Terraform destroy for `omega`: done");
+    assert_eq!(
+        destroyed.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, destroy_pr.number)
+    );
+    assert!(
+        destroyed[0].contains("Apply complete! Resources: 0 added, 0 changed, 1 destroyed."),
+        "{}",
+        destroyed[0]
+    );
+    assert_eq!(state_instances(&t.state_file("omega")), 0);
+    assert_eq!(t.lock_holder("omega").await, None);
+    let runs = t.runs(destroy_pr.number).await;
+    assert!(
+        runs.iter()
+            .any(|r| r.kind == "destroy" && r.status == RunStatus::Succeeded),
+        "{runs:?}"
+    );
     t.service.stop().await;
 }

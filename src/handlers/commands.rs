@@ -2,7 +2,7 @@
 
 use promptops_commands::help_text;
 
-use super::{Handlers, RepoCtx, job_key, plan_request, pr_merge, pr_plan};
+use super::{Handlers, RepoCtx, configure, destroy, job_key, plan_request, pr_merge, pr_plan};
 use crate::jobs::{CommandRequest, IssueSnapshot};
 use crate::repo_config::RepoConfig;
 
@@ -64,13 +64,8 @@ pub(super) async fn run(
             pr_merge::apply_command(h, repo, &config, issue.number, issue.is_pull_request, &key)
                 .await
         }
-        CommandRequest::Configure | CommandRequest::Destroy => {
-            let body = format!(
-                "`/promptops {}` runs Terraform for a deployment; this PromptOps server has no Terraform lifecycle configured yet, so nothing was done.",
-                command.name()
-            );
-            repo.comment(issue.number, &key, &body).await
-        }
+        CommandRequest::Configure => configure::configure(h, repo, &config, issue, &key).await,
+        CommandRequest::Destroy => destroy::open_destroy_pr(h, repo, &config, issue, &key).await,
         // Answered above, before settings and permissions: anyone may ask for help.
         CommandRequest::Help => Ok(()),
     }

@@ -8,6 +8,8 @@
 //! than posting a second one.
 
 mod commands;
+mod configure;
+mod destroy;
 mod plan_request;
 mod pr_merge;
 mod pr_plan;

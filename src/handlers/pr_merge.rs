@@ -13,7 +13,7 @@ use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 use promptops_terraform::{ApplyOutcome, Runner};
 
 use super::terraform::{self as tf, APPLY_CHECK};
-use super::{Handlers, RepoCtx};
+use super::{Handlers, RepoCtx, destroy};
 use crate::jobs::PrSnapshot;
 use crate::repo_config::RepoConfig;
 
@@ -81,7 +81,10 @@ pub(super) async fn apply_merged(
     };
     let deployments = merged_deployments(h, repo, config, pr).await?;
     for deployment in &deployments {
-        if retry == Retry::No && tf::already_ran(h, repo, pr, deployment, "apply", sha).await? {
+        if retry == Retry::No
+            && (tf::already_ran(h, repo, pr, deployment, "apply", sha).await?
+                || tf::already_ran(h, repo, pr, deployment, "destroy", sha).await?)
+        {
             continue;
         }
         apply_deployment(h, runner, repo, config, pr, sha, deployment).await?;
@@ -134,10 +137,27 @@ async fn apply_deployment(
         );
         return repo.comment(pr, &format!("lock:{deployment}"), &body).await;
     }
+    // A merge that removed the deployment's variables destroys it, with the variables
+    // (and code) of its last successful apply.
+    let (kind, source_sha) = if destroy::tfvars_exist(repo, config, deployment, sha).await? {
+        ("apply", sha.to_owned())
+    } else {
+        match destroy::last_applied_sha(h, repo, deployment).await? {
+            Some(applied) => ("destroy", applied),
+            None => {
+                h.store.release_lock(&full_name, deployment, pr).await?;
+                let body = format!(
+                    "Deployment `{deployment}` was removed and PromptOps has no record of a successful apply of it, so nothing was destroyed. Its lock is released."
+                );
+                return tf::post_parts(repo, pr, &format!("apply:{deployment}"), &[body]).await;
+            }
+        }
+    };
     let check = tf::start_check(repo, APPLY_CHECK, sha, deployment).await?;
-    let run = tf::start_run(h, repo, pr, deployment, "apply", sha).await?;
-    let source = tf::tarball(repo, sha).await?;
-    let report = match tf::spec_for(config, deployment, source, sha) {
+    let run = tf::start_run(h, repo, Some(pr), deployment, kind, sha).await?;
+    let source = tf::tarball(repo, &source_sha).await?;
+    let report = match tf::spec_for(config, deployment, source, &source_sha) {
+        Ok(spec) if kind == "destroy" => runner.destroy(&spec).await.map_err(|err| err.to_string()),
         Ok(spec) => runner.apply(&spec).await.map_err(|err| err.to_string()),
         Err(problem) => Err(problem),
     };
@@ -146,7 +166,7 @@ async fn apply_deployment(
         Err(problem) => {
             let problem = runner.masker().mask_str(&problem);
             let body = format!(
-                "### ❌ Terraform apply for `{deployment}`: could not run\n\n{problem}\n\nThe deployment stays locked by this pull request. Fix the problem, then comment `/promptops apply` here to retry."
+                "### ❌ Terraform {kind} for `{deployment}`: could not run\n\n{problem}\n\nThe deployment stays locked by this pull request. Fix the problem, then comment `/promptops apply` here to retry."
             );
             tf::post_parts(repo, pr, &format!("apply:{deployment}"), &[body]).await?;
             tf::finish_check(
@@ -193,7 +213,7 @@ async fn apply_deployment(
         },
         format!("{deployment}: {}", report.summary),
         format!(
-            "Terraform apply for deployment `{deployment}` at `{}` (merge of #{pr}): **{summary}**",
+            "Terraform {kind} for deployment `{deployment}` at `{}` (merge of #{pr}): **{summary}**",
             tf::short(sha)
         ),
         Some(format!("```\n{}\n```", output.trim_end())),

@@ -13,7 +13,7 @@ use promptops_terraform::{PlanOutcome, Runner};
 use tracing::info;
 
 use super::terraform::{self as tf, PLAN_CHECK};
-use super::{Handlers, RepoCtx, commands::min_name};
+use super::{Handlers, RepoCtx, commands::min_name, destroy};
 use crate::repo_config::RepoConfig;
 
 /// Whether a plan for an already planned head SHA runs again.
@@ -110,6 +110,15 @@ async fn refusal(
             repo.full_name()
         )));
     }
+    // PromptOps's own pull requests (requests, destroys) carry only files it rendered.
+    let bot = repo
+        .api
+        .bot_login()
+        .await
+        .context("reading the App's login")?;
+    if pr.author.eq_ignore_ascii_case(&bot) {
+        return Ok(None);
+    }
     let min = config.permissions.min_permission;
     let (allowed, actual) = repo.has_permission(&pr.author, min).await?;
     if !allowed {
@@ -155,8 +164,11 @@ async fn plan_deployment(
         )
         .await;
     }
+    if !destroy::tfvars_exist(repo, config, deployment, sha).await? {
+        return preview_destroy(h, repo, pr, deployment).await;
+    }
     let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
-    let run = tf::start_run(h, repo, pr.number, deployment, "plan", sha).await?;
+    let run = tf::start_run(h, repo, Some(pr.number), deployment, "plan", sha).await?;
     let source = tf::tarball(repo, sha).await?;
     let spec = match tf::spec_for(config, deployment, source, sha) {
         Ok(spec) => spec,
@@ -230,4 +242,43 @@ async fn report_error(
     )
     .await?;
     tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await
+}
+
+/// A PR that removes the deployment's variables: merging it destroys the deployment.
+async fn preview_destroy(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: &PullRequestInfo,
+    deployment: &str,
+) -> anyhow::Result<()> {
+    let sha = pr.head_sha.as_str();
+    let (body, title) = match destroy::last_applied_sha(h, repo, deployment).await? {
+        Some(applied) => (
+            format!(
+                "### 🗑️ Terraform destroy for `{deployment}`: on merge\n\nThis pull request removes the deployment's variables. **Merging it runs `terraform destroy`** for `{deployment}` with the variables of its last apply (commit `{}`). The deployment is locked by this pull request until then.",
+                tf::short(&applied)
+            ),
+            format!("{deployment}: merging destroys the deployment"),
+        ),
+        None => (
+            format!(
+                "### Deployment `{deployment}` removed\n\nThis pull request removes the deployment's variables. PromptOps has no record of a successful apply of `{deployment}`, so merging it destroys nothing."
+            ),
+            format!("{deployment}: removed, nothing applied to destroy"),
+        ),
+    };
+    tf::post_parts(
+        repo,
+        pr.number,
+        &format!("plan:{deployment}"),
+        std::slice::from_ref(&body),
+    )
+    .await?;
+    let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
+    tf::finish_check(repo, check, CheckConclusion::Success, title, body, None).await?;
+    let run = tf::start_run(h, repo, Some(pr.number), deployment, "plan", sha).await?;
+    h.store
+        .finish_run(run, RunStatus::Succeeded, "destroy on merge", "")
+        .await?;
+    Ok(())
 }

@@ -196,7 +196,7 @@ pub(super) async fn finish_check(
 pub(super) async fn start_run(
     h: &Handlers,
     repo: &RepoCtx,
-    pr: u64,
+    pr: Option<u64>,
     deployment: &str,
     kind: &str,
     sha: &str,
@@ -204,7 +204,7 @@ pub(super) async fn start_run(
     Ok(h.store
         .insert_run(&NewRun {
             repo: repo.full_name(),
-            pr: Some(pr),
+            pr,
             deployment: deployment.to_owned(),
             kind: kind.to_owned(),
             sha: Some(sha.to_owned()),

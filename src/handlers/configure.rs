@@ -1,0 +1,99 @@
+//! `/promptops configure`: re-runs the AAP job for a deployment without touching its VMs
+//! (`terraform apply -invoke=action.aap_job_launch.configure_vm`, Terraform >= 1.14.1), on
+//! the default branch's current code and variables.
+
+use anyhow::Context as _;
+use promptops_store::{RequestRecord, RunStatus};
+use promptops_terraform::ApplyOutcome;
+use promptops_terraform::comment::{CommentOptions, render_apply_comments};
+
+use super::terraform as tf;
+use super::{Handlers, RepoCtx};
+use crate::jobs::IssueSnapshot;
+use crate::repo_config::RepoConfig;
+
+/// The Terraform action that launches the AAP job (see `terraform/main.tf`).
+pub(super) const CONFIGURE_ACTION: &str = "action.aap_job_launch.configure_vm";
+
+/// The deployment linked to an issue or to the PR PromptOps opened for it.
+pub(super) async fn linked_request(
+    h: &Handlers,
+    repo: &RepoCtx,
+    issue: &IssueSnapshot,
+) -> anyhow::Result<Option<RequestRecord>> {
+    let full_name = repo.full_name();
+    Ok(if issue.is_pull_request {
+        h.store.request_for_pr(&full_name, issue.number).await?
+    } else {
+        h.store.request_for_issue(&full_name, issue.number).await?
+    })
+}
+
+pub(super) async fn configure(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    issue: &IssueSnapshot,
+    key: &str,
+) -> anyhow::Result<()> {
+    let Some(runner) = h.terraform.as_ref() else {
+        let body = format!("`/promptops configure`: {}", tf::NO_RUNNER);
+        return repo.comment(issue.number, key, &body).await;
+    };
+    let Some(record) = linked_request(h, repo, issue).await? else {
+        let body = "There is no PromptOps deployment linked to this conversation, so there is nothing to configure.";
+        return repo.comment(issue.number, key, body).await;
+    };
+    let deployment = record.deployment.as_str();
+    if let Some(lock) = h.store.lock(&repo.full_name(), deployment).await? {
+        let body = format!(
+            "🔒 Deployment `{deployment}` is locked by #{} (a change is under way), so it was not reconfigured. Comment `/promptops configure` again once #{} is merged or closed.",
+            lock.pr, lock.pr
+        );
+        return repo.comment(issue.number, key, &body).await;
+    }
+    let default_branch = repo
+        .api
+        .default_branch(repo.owner(), repo.name())
+        .await
+        .context("reading the default branch")?;
+    let sha = repo
+        .api
+        .branch_head(repo.owner(), repo.name(), &default_branch)
+        .await
+        .context("reading the default branch head")?
+        .with_context(|| format!("the default branch {default_branch} has no head commit"))?;
+    let run = tf::start_run(h, repo, record.pr, deployment, "configure", &sha).await?;
+    let source = tf::tarball(repo, &sha).await?;
+    let report = match tf::spec_for(config, deployment, source, &sha) {
+        Ok(spec) => runner
+            .invoke(&spec, CONFIGURE_ACTION)
+            .await
+            .map_err(|err| err.to_string()),
+        Err(problem) => Err(problem),
+    };
+    let prefix = format!("configure:{deployment}");
+    match report {
+        Ok(report) => {
+            let parts = render_apply_comments(&report, &CommentOptions::default());
+            tf::post_parts(repo, issue.number, &prefix, &parts).await?;
+            let status = match report.outcome {
+                ApplyOutcome::Applied | ApplyOutcome::NothingToApply => RunStatus::Succeeded,
+                ApplyOutcome::PlanFailed | ApplyOutcome::Failed => RunStatus::Failed,
+            };
+            let summary = match &report.actions_summary {
+                Some(actions) => format!("{} {actions}", report.summary),
+                None => report.summary.clone(),
+            };
+            tf::finish_run(h, runner, run, status, &summary, &report.output.text()).await
+        }
+        Err(problem) => {
+            let problem = runner.masker().mask_str(&problem);
+            let body = format!(
+                "### ❌ Terraform configure for `{deployment}`: could not run\n\n{problem}"
+            );
+            tf::post_parts(repo, issue.number, &prefix, &[body]).await?;
+            tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await
+        }
+    }
+}
