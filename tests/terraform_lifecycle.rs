@@ -619,3 +619,70 @@ async fn destroy_opens_a_pr_removing_the_deployment_and_merging_it_destroys_the_
     );
     t.service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_apply_keeps_the_lock_and_apply_on_the_merged_pr_retries() {
+    let mut t = Lifecycle::start().await;
+    let gate = t.scratch.path().join("gate-open");
+    let vars = format!(
+        "{}apply_gate        = \"{}\"\n",
+        tfvars("theta", 1, "us-central1-a"),
+        gate.display()
+    );
+    let pr = t.open_pr("gated", "theta", &vars, "alice").await;
+    let plan = t.comments_with(pr, "Terraform plan for `theta`");
+    assert!(plan[0].contains("Plan: 2 to add"), "{}", plan[0]);
+
+    t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    let failed = t.comments_with(pr, "Terraform apply for `theta`: failed");
+    assert_eq!(failed.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
+    assert!(failed[0].contains("/promptops apply"), "{}", failed[0]);
+    assert_eq!(
+        t.lock_holder("theta").await,
+        Some(pr),
+        "a failed apply keeps the lock"
+    );
+    let checks = t.checks("promptops/apply");
+    assert_eq!(
+        checks.last().unwrap().conclusion.as_deref(),
+        Some("failure")
+    );
+
+    // The cause is fixed; `/promptops apply` on the merged PR retries the same merge commit.
+    std::fs::write(&gate, "open").unwrap();
+    let on_pr = IssueRef {
+        number: pr,
+        title: "Deployment theta".to_owned(),
+        body: String::new(),
+        is_pull_request: true,
+    };
+    t.command(&on_pr, "/promptops apply").await;
+    let applied = t.comments_with(pr, "Terraform apply for `theta`: done");
+    assert_eq!(
+        applied.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, pr)
+    );
+    assert!(
+        t.comments_with(pr, "Terraform apply for `theta`: failed")
+            .is_empty(),
+        "the failure comment was replaced, not piled on"
+    );
+    assert_eq!(t.lock_holder("theta").await, None);
+    assert_eq!(state_instances(&t.state_file("theta")), 2);
+    let statuses: Vec<RunStatus> = t
+        .runs(pr)
+        .await
+        .into_iter()
+        .filter(|r| r.kind == "apply")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![RunStatus::Succeeded, RunStatus::Failed],
+        "newest first"
+    );
+    t.service.stop().await;
+}
