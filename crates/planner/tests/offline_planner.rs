@@ -215,6 +215,14 @@ fn cases() -> Vec<Expect> {
             .vms(6)
             .per_vm(1)
             .gpu(T4),
+        case("Hi team, for the Q3 launch we need 4 GPU servers (NVIDIA L4) in europe-west1. Each should have 1 GPU and a 150GB disk.")
+            .vms(4).gpu(L4).per_vm(1).at("europe-west1-").disk(150),
+        case("Requesting 2x n1-standard-16 VMs w/ 4x T4 each, us-central1-c, 500GB boot.")
+            .vms(2).gpu(T4).per_vm(4).machine("n1-standard-16").at("us-central1-c").disk(500),
+        case("Please provision 12 V100 GPUs (3 VMs) in us-central1").vms(3).per_vm(4).gpu(V100),
+        case("We want to fine-tune a 13B model. One A100-80GB box should be enough.").vms(1).gpu(A100_80),
+        case("3 VMs in asia-northeast1 with T4, version 2 of our app, python 3.11").vms(3).gpu(T4).per_vm(1),
+        case("T4 x2").vms(2).per_vm(1).gpu(T4),
         case("I NEED 4 T4 GPUS IN US-EAST1")
             .vms(4)
             .gpu(T4)

@@ -217,7 +217,15 @@ impl Scanner<'_> {
                 self.roles[i] = Role::Used;
                 continue;
             }
-            let (count, head) = if let Some((count, noun)) = split_number_suffix(word) {
+            // "T4 x2": a multiplier after the GPU name.
+            let postfix = word
+                .strip_prefix('x')
+                .filter(|d| !d.is_empty() && d.len() <= 3 && d.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|d| d.parse::<u32>().ok())
+                .filter(|_| i > 0 && self.roles[i - 1] == Role::Gpu);
+            let (count, head) = if let Some(count) = postfix {
+                (count, Head::Gpu(i))
+            } else if let Some((count, noun)) = split_number_suffix(word) {
                 if is_vm_noun(noun) {
                     (count, Head::Vm(i))
                 } else if is_gpu_noun(noun) {
@@ -445,7 +453,8 @@ impl Scanner<'_> {
             );
         let joined_to_vms = matches!(before(1), Some("with" | "having" | "x" | "and" | "has"))
             && (before(2).is_some_and(is_vm_noun) || before(2) == Some("each") || machine_before);
-        let each_before = before(1) == Some("each");
+        // "each with 2", "each should have 1 GPU" (within the clause).
+        let each_before = (1..=3).map_while(before).any(|w| w == "each");
         let per_vm_before = before(2) == Some("per") && before(1).is_some_and(is_vm_noun);
         (joined_to_vms || each_before || per_vm_before, noun_index)
     }
