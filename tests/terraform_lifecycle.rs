@@ -686,3 +686,80 @@ async fn a_failed_apply_keeps_the_lock_and_apply_on_the_merged_pr_retries() {
     );
     t.service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fork_pr_is_never_planned() {
+    let mut t = Lifecycle::start().await;
+    let fork = "mallory/Hello-World";
+    t.service.github.add_repo(fork);
+    t.service.github.set_permission(REPO, "mallory", "write");
+    t.service.github.set_file(
+        fork,
+        "evil",
+        &tfvars_path("iota"),
+        tfvars("iota", 1, "us-central1-a"),
+    );
+    let pr = t.service.github.open_pr(
+        REPO,
+        "mallory:evil",
+        "main",
+        "Deployment iota",
+        "",
+        "mallory",
+    );
+    t.deliver(pr, "opened").await;
+    let refused = t.comments_with(pr, "pull requests from forks");
+    assert_eq!(
+        refused.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, pr)
+    );
+    assert!(refused[0].contains("mallory/Hello-World"), "{}", refused[0]);
+    assert!(t.checks("promptops/plan").is_empty());
+    assert!(t.runs(pr).await.is_empty());
+    assert_eq!(t.lock_holder("iota").await, None);
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_for_a_superseded_head_plans_nothing() {
+    let mut t = Lifecycle::start().await;
+    t.service.github.set_file(
+        REPO,
+        "moving",
+        &tfvars_path("kappa"),
+        tfvars("kappa", 1, "us-central1-a"),
+    );
+    let pr = t
+        .service
+        .github
+        .open_pr(REPO, "moving", "main", "Deployment kappa", "", "alice");
+    let stale = pr_payload(&t.service.github, "opened", pr);
+    // A push lands before the `opened` delivery is processed.
+    t.service.github.set_file(
+        REPO,
+        "moving",
+        &tfvars_path("kappa"),
+        tfvars("kappa", 2, "us-central1-a"),
+    );
+    assert_eq!(
+        t.service.deliver("pull_request", &stale).await.status(),
+        202
+    );
+    t.service.job_done().await;
+    assert!(
+        t.checks("promptops/plan").is_empty(),
+        "the stale head is not planned"
+    );
+
+    t.deliver(pr, "synchronize").await;
+    let plan = t.comments_with(pr, "Terraform plan for `kappa`");
+    assert_eq!(plan.len(), 1);
+    assert!(
+        plan[0].contains("Plan: 2 to add"),
+        "the new head is: {}",
+        plan[0]
+    );
+    t.service.stop().await;
+}
