@@ -161,3 +161,61 @@ fn pull_request_jobs(event: &PullRequestEvent) -> Vec<JobPayload> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use promptops_github::webhook::parse_event;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn event(name: &str, edit: impl FnOnce(&mut Value)) -> Event {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("crates/github/tests/fixtures/github-webhooks")
+            .join(format!("{name}.json"));
+        let mut payload: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        payload["installation"] = json!({ "id": 7 });
+        edit(&mut payload);
+        parse_event("pull_request", &serde_json::to_vec(&payload).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn pushes_plan_once_per_head_sha_and_closing_is_one_job_per_pr() {
+        let settings = IngressSettings::default();
+        let opened = jobs_for_event(&event("pull_request.opened", |_| {}), &settings);
+        let sync = jobs_for_event(&event("pull_request.synchronize", |_| {}), &settings);
+        assert_eq!(opened.len(), 1);
+        assert_eq!(opened[0].kind, "plan_pr");
+        let key = opened[0].dedupe_key.clone().unwrap();
+        assert!(
+            key.ends_with("@ec26c3e57ca3a959ca5aad62de7213c562f8c821"),
+            "{key}"
+        );
+        let moved = event("pull_request.opened", |p| {
+            p["pull_request"]["head"]["sha"] = json!("0000000000000000000000000000000000000001");
+        });
+        let moved = jobs_for_event(&moved, &settings);
+        assert_ne!(
+            moved[0].dedupe_key, opened[0].dedupe_key,
+            "a new head plans again"
+        );
+        assert_eq!(sync[0].kind, "plan_pr");
+
+        let closed = jobs_for_event(&event("pull_request.closed", |_| {}), &settings);
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].kind, "pr_closed");
+        let payload: JobPayload = serde_json::from_value(closed[0].payload.clone()).unwrap();
+        let JobPayload::PrClosed { pr, .. } = payload else {
+            panic!("{payload:?}")
+        };
+        assert!(!pr.merged);
+
+        let labeled = jobs_for_event(&event("pull_request.labeled", |_| {}), &settings);
+        assert!(labeled.is_empty());
+        let no_installation = event("pull_request.opened", |p| {
+            p.as_object_mut().unwrap().remove("installation");
+        });
+        assert!(jobs_for_event(&no_installation, &settings).is_empty());
+    }
+}
