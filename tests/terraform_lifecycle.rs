@@ -761,5 +761,68 @@ async fn an_event_for_a_superseded_head_plans_nothing() {
         "the new head is: {}",
         plan[0]
     );
+
+    // Another push: the plan comment is edited in place, each head gets its check run.
+    t.service.github.set_file(
+        REPO,
+        "moving",
+        &tfvars_path("kappa"),
+        tfvars("kappa", 3, "us-central1-a"),
+    );
+    t.deliver(pr, "synchronize").await;
+    let plan = t.comments_with(pr, "Terraform plan for `kappa`");
+    assert_eq!(plan.len(), 1, "updated, not piled on");
+    assert!(plan[0].contains("Plan: 3 to add"), "{}", plan[0]);
+    assert_eq!(t.checks("promptops/plan").len(), 2);
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_two_thousand_resource_plan_is_split_into_balanced_comments_under_the_limit() {
+    let mut t = Lifecycle::start().await;
+    let pr = t
+        .open_pr(
+            "huge",
+            "lambda",
+            &tfvars("lambda", 2000, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let parts: Vec<String> = t
+        .service
+        .github
+        .comments(REPO, pr)
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|body| body.contains("promptops:plan deployment=lambda"))
+        .collect();
+    assert!(parts.len() > 1, "{} part(s)", parts.len());
+    assert!(
+        parts[0].contains("Plan: 2000 to add, 0 to change, 0 to destroy."),
+        "the summary comes first"
+    );
+    for part in &parts {
+        assert!(
+            part.chars().count() < 65_536,
+            "{} chars",
+            part.chars().count()
+        );
+        promptops_terraform::comment::markdown::check_balance(part)
+            .unwrap_or_else(|problems| panic!("{problems:?}"));
+    }
+    let n = parts.len();
+    for (i, part) in parts.iter().enumerate() {
+        let marker = format!(
+            "<!-- promptops:plan deployment=lambda part={}/{n} -->",
+            i + 1
+        );
+        assert!(part.starts_with(&marker), "part {i}: {}", &part[..200]);
+    }
+    let last = parts.last().unwrap();
+    assert!(
+        last.contains("$ terraform show -json"),
+        "the end of the output is kept: {}",
+        &last[last.len().saturating_sub(300)..]
+    );
     t.service.stop().await;
 }
