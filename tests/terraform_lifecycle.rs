@@ -348,6 +348,37 @@ async fn a_second_pr_is_told_who_holds_the_lock_and_closing_the_holder_frees_it(
     assert_eq!(plan.len(), 1);
     assert!(plan[0].contains("Plan: 2 to add"), "{}", plan[0]);
     assert_eq!(t.lock_holder("beta").await, Some(second));
+    assert!(
+        t.comments_with(second, "is locked by").is_empty(),
+        "the lock notice is updated"
+    );
+    assert_eq!(
+        t.comments_with(second, "now locked by this pull request")
+            .len(),
+        1
+    );
+
+    // `/promptops plan` on the PR plans its head again, although that SHA was planned.
+    let checks_before = t.checks("promptops/plan").len();
+    let on_pr = IssueRef {
+        number: second,
+        title: "Deployment beta".to_owned(),
+        body: String::new(),
+        is_pull_request: true,
+    };
+    t.command(&on_pr, "/promptops plan").await;
+    assert_eq!(t.checks("promptops/plan").len(), checks_before + 1);
+    assert_eq!(
+        t.comments_with(second, "Terraform plan for `beta`").len(),
+        1
+    );
+    let plans = t
+        .runs(second)
+        .await
+        .into_iter()
+        .filter(|r| r.kind == "plan")
+        .count();
+    assert_eq!(plans, 2);
     t.service.stop().await;
 }
 

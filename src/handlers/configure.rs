@@ -63,8 +63,8 @@ pub(super) async fn configure(
         .await
         .context("reading the default branch head")?
         .with_context(|| format!("the default branch {default_branch} has no head commit"))?;
-    let run = tf::start_run(h, repo, record.pr, deployment, "configure", &sha).await?;
     let source = tf::tarball(repo, &sha).await?;
+    let run = tf::start_run(h, repo, record.pr, deployment, "configure", &sha).await?;
     let report = match tf::spec_for(config, deployment, source, &sha) {
         Ok(spec) => runner
             .invoke(&spec, CONFIGURE_ACTION)

@@ -153,9 +153,9 @@ async fn apply_deployment(
             }
         }
     };
+    let source = tf::tarball(repo, &source_sha).await?;
     let check = tf::start_check(repo, APPLY_CHECK, sha, deployment).await?;
     let run = tf::start_run(h, repo, Some(pr), deployment, kind, sha).await?;
-    let source = tf::tarball(repo, &source_sha).await?;
     let report = match tf::spec_for(config, deployment, source, &source_sha) {
         Ok(spec) if kind == "destroy" => runner.destroy(&spec).await.map_err(|err| err.to_string()),
         Ok(spec) => runner.apply(&spec).await.map_err(|err| err.to_string()),

@@ -164,12 +164,25 @@ async fn plan_deployment(
         )
         .await;
     }
+    // This PR was told earlier that another one held the lock: say that it holds it now.
+    if repo
+        .api
+        .find_comment(repo.owner(), repo.name(), pr.number, &lock_key)
+        .await
+        .context("looking for an earlier lock comment")?
+        .is_some()
+    {
+        let body = format!(
+            "🔒 Deployment `{deployment}` is now locked by this pull request (until it is merged or closed); its plan follows."
+        );
+        repo.comment(pr.number, &lock_key, &body).await?;
+    }
     if !destroy::tfvars_exist(repo, config, deployment, sha).await? {
         return preview_destroy(h, repo, pr, deployment).await;
     }
+    let source = tf::tarball(repo, sha).await?;
     let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
     let run = tf::start_run(h, repo, Some(pr.number), deployment, "plan", sha).await?;
-    let source = tf::tarball(repo, sha).await?;
     let spec = match tf::spec_for(config, deployment, source, sha) {
         Ok(spec) => spec,
         Err(problem) => {
