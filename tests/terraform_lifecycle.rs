@@ -266,6 +266,34 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
     assert_eq!(apply_run.status, RunStatus::Succeeded);
     assert_eq!(apply_run.sha.as_deref(), Some(merge_sha.as_str()));
 
+    // A change to the Terraform code alone plans every deployment on main (here: alpha).
+    t.service.github.set_file(
+        REPO,
+        "module-change",
+        "terraform/outputs.tf",
+        "output \"vm_count\" {\n  value = var.vm_count\n}\n",
+    );
+    let module_pr = t.service.github.open_pr(
+        REPO,
+        "module-change",
+        "main",
+        "Output the VM count",
+        "",
+        "alice",
+    );
+    t.deliver(module_pr, "opened").await;
+    let module_plan = t.comments_with(module_pr, "Terraform plan for `alpha`");
+    assert_eq!(
+        module_plan.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, module_pr)
+    );
+    assert!(module_plan[0].contains("vm_count"), "{}", module_plan[0]);
+    t.service.github.close_issue(REPO, module_pr);
+    t.deliver(module_pr, "closed").await;
+    assert_eq!(t.lock_holder("alpha").await, None);
+
     // A later PR moves the deployment to another zone: every VM is replaced, one is added.
     let pr2 = t
         .open_pr(

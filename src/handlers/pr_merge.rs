@@ -79,7 +79,7 @@ pub(super) async fn apply_merged(
         }
         return Ok(());
     };
-    let deployments = merged_deployments(h, repo, config, pr).await?;
+    let deployments = merged_deployments(h, repo, config, pr, sha).await?;
     for deployment in &deployments {
         if retry == Retry::No
             && (tf::already_ran(h, repo, pr, deployment, "apply", sha).await?
@@ -99,9 +99,10 @@ async fn merged_deployments(
     repo: &RepoCtx,
     config: &RepoConfig,
     pr: u64,
+    sha: &str,
 ) -> anyhow::Result<BTreeSet<String>> {
     let full_name = repo.full_name();
-    let mut deployments = tf::touched_deployments(h, repo, config, pr).await?;
+    let mut deployments = tf::touched_deployments(h, repo, config, pr, sha).await?;
     for lock in h.store.list_locks(Some(&full_name)).await? {
         if lock.pr == pr {
             deployments.insert(lock.deployment);

@@ -61,7 +61,7 @@ pub(super) async fn plan_pr(
     if let Some(refusal) = refusal(repo, config, &pr).await? {
         return repo.comment(number, "tf-plan-refused", &refusal).await;
     }
-    let deployments = tf::touched_deployments(h, repo, config, number).await?;
+    let deployments = tf::touched_deployments(h, repo, config, number, &pr.head_sha).await?;
     if deployments.is_empty() {
         info!(
             pr = number,

@@ -37,23 +37,44 @@ pub(super) fn deployments_in(paths: &[String], settings: &TerraformSettings) -> 
 }
 
 /// The deployments a pull request touches: the files it changes under the deployments
-/// dir, and the request PromptOps opened it for.
+/// dir, the request PromptOps opened it for, and — when it changes the Terraform code
+/// itself — every deployment PromptOps knows whose variables exist at `git_ref`.
 pub(super) async fn touched_deployments(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
     pr: u64,
+    git_ref: &str,
 ) -> anyhow::Result<BTreeSet<String>> {
     let files = repo
         .api
         .pr_files(repo.owner(), repo.name(), pr)
         .await
         .with_context(|| format!("listing the files of #{pr}"))?;
+    let full_name = repo.full_name();
     let mut deployments = deployments_in(&files, &config.terraform);
-    if let Some(record) = h.store.request_for_pr(&repo.full_name(), pr).await? {
+    if let Some(record) = h.store.request_for_pr(&full_name, pr).await? {
         deployments.insert(record.deployment);
     }
+    if touches_module_code(&files, &config.terraform) {
+        for record in h.store.list_requests(Some(&full_name)).await? {
+            if !deployments.contains(&record.deployment)
+                && super::destroy::tfvars_exist(repo, config, &record.deployment, git_ref).await?
+            {
+                deployments.insert(record.deployment);
+            }
+        }
+    }
     Ok(deployments)
+}
+
+/// Whether a change touches the root module or its modules (not only deployments).
+fn touches_module_code(paths: &[String], settings: &TerraformSettings) -> bool {
+    let module = format!("{}/", settings.dir.trim_end_matches('/'));
+    let deployments = format!("{}/", settings.deployments_dir.trim_end_matches('/'));
+    paths
+        .iter()
+        .any(|path| path.starts_with(&module) && !path.starts_with(&deployments))
 }
 
 /// The var file relative to the module dir, or why the settings cannot express it.
@@ -281,6 +302,17 @@ mod tests {
         ];
         let found: Vec<String> = deployments_in(&paths, &settings).into_iter().collect();
         assert_eq!(found, vec!["alpha", "beta"]);
+    }
+
+    #[test]
+    fn module_code_is_what_lies_under_the_module_dir_outside_deployments() {
+        let settings = TerraformSettings::default();
+        let only_vars = vec!["terraform/deployments/alpha/terraform.tfvars".to_owned()];
+        assert!(!touches_module_code(&only_vars, &settings));
+        let module = vec!["terraform/modules/compute/main.tf".to_owned()];
+        assert!(touches_module_code(&module, &settings));
+        let elsewhere = vec!["README.md".to_owned()];
+        assert!(!touches_module_code(&elsewhere, &settings));
     }
 
     #[test]
