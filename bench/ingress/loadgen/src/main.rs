@@ -24,7 +24,9 @@ use sha2::Sha256;
 use tokio::net::TcpStream;
 
 #[derive(Parser, Debug)]
-#[command(about = "Posts a signed webhook payload at a fixed concurrency and reports throughput and latency")]
+#[command(
+    about = "Posts a signed webhook payload at a fixed concurrency and reports throughput and latency"
+)]
 struct Args {
     /// Address of the server (loopback only: this is a benchmark, not a traffic source).
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -294,9 +296,9 @@ fn main() -> anyhow::Result<()> {
         let first_measured = args.warmup_requests;
         let limit = match (args.requests, args.duration_secs) {
             (Some(count), _) => Limit::Requests(first_measured + count),
-            (None, seconds) => Limit::Until(
-                Instant::now() + Duration::from_secs_f64(seconds.unwrap_or(10.0)),
-            ),
+            (None, seconds) => {
+                Limit::Until(Instant::now() + Duration::from_secs_f64(seconds.unwrap_or(10.0)))
+            }
         };
         let started = Instant::now();
         let mut tally = phase(&shared, args.concurrency, limit, true).await;
@@ -315,8 +317,8 @@ fn report(args: &Args, shared: &Shared, tally: &mut Tally, elapsed: f64) -> anyh
         sorted.iter().map(|&us| f64::from(us)).sum::<f64>() / sorted.len() as f64 / 1000.0
     };
     if let Some(path) = &args.acked_out {
-        let file = std::fs::File::create(path)
-            .with_context(|| format!("creating {}", path.display()))?;
+        let file =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
         for &index in &tally.acked {
             writeln!(out, "{}", shared.delivery_id(index))?;
@@ -346,4 +348,46 @@ fn report(args: &Args, shared: &Shared, tally: &mut Tally, elapsed: f64) -> anyh
     });
     println!("{summary}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_githubs_documented_example() {
+        // The example from GitHub's "Validating webhook deliveries" documentation.
+        assert_eq!(
+            sign("It's a Secret to Everybody", b"Hello, World!"),
+            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        );
+    }
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let sorted: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
+        assert_eq!(percentile(&sorted, 0.50), 50.0);
+        assert_eq!(percentile(&sorted, 0.99), 99.0);
+        assert_eq!(percentile(&sorted, 1.0), 100.0);
+        assert_eq!(percentile(&[7000], 0.99), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn delivery_ids_are_uuid_shaped_and_distinct_per_run_and_index() {
+        let shared = |run_id| Shared {
+            addr: "127.0.0.1:1".parse().expect("valid address"),
+            body: Bytes::new(),
+            signature: String::new(),
+            event: String::new(),
+            run_id,
+            next: AtomicU64::new(0),
+            timeout: Duration::from_secs(1),
+        };
+        let a = shared(0xdead_beef);
+        assert_eq!(a.delivery_id(0x2a), "deadbeef-0000-4000-8000-00000000002a");
+        assert_eq!(a.delivery_id(1).len(), 36);
+        assert_ne!(a.delivery_id(1), a.delivery_id(2));
+        assert_ne!(a.delivery_id(1), shared(1).delivery_id(1));
+    }
 }
