@@ -8,7 +8,7 @@ use support::{IssueRef, Options, REPO, TestService, comment_payload};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_in_flight_at_shutdown_is_released() {
-    let mut service = TestService::start(Options::default()).await;
+    let service = TestService::start(Options::default()).await;
     let body = "I need 2 T4 GPUs in us-west1";
     let number = service.github.add_issue(REPO, "alice", "GPUs", body);
     let issue = IssueRef {
