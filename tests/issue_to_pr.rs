@@ -157,13 +157,7 @@ async fn repeating_the_command_updates_the_same_pr() {
 async fn a_follow_up_on_the_pr_changes_the_tfvars() {
     let mut service = TestService::start(Options::default()).await;
     let issue = issue(&service, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
-    service
-        .deliver(
-            "issue_comment",
-            &comment_payload(&issue, "alice", "/promptops plan"),
-        )
-        .await;
-    service.job_done().await;
+    service.command(&issue, "alice", "/promptops plan").await;
     let pr = service.github.prs().remove(0);
     let branch = pr.head_ref.clone();
     let (path_before, before) = tfvars_on_branch(&service, &branch);
@@ -175,12 +169,8 @@ async fn a_follow_up_on_the_pr_changes_the_tfvars() {
         is_pull_request: true,
     };
     service
-        .deliver(
-            "issue_comment",
-            &comment_payload(&on_pr, "alice", "/promptops plan make it 3 VMs"),
-        )
+        .command(&on_pr, "alice", "/promptops plan make it 3 VMs")
         .await;
-    service.job_done().await;
 
     assert_eq!(service.github.prs().len(), 1);
     let (path_after, after) = tfvars_on_branch(&service, &branch);
@@ -205,13 +195,7 @@ async fn a_follow_up_on_the_pr_changes_the_tfvars() {
 async fn a_reader_is_refused_politely() {
     let mut service = TestService::start(Options::default()).await;
     let issue = issue(&service, "rita", "GPUs", "I need 5 T4 GPUs in us-west1");
-    service
-        .deliver(
-            "issue_comment",
-            &comment_payload(&issue, "rita", "/promptops plan"),
-        )
-        .await;
-    service.job_done().await;
+    service.command(&issue, "rita", "/promptops plan").await;
     assert!(service.github.prs().is_empty());
     let comments = service.github.comments(REPO, issue.number);
     assert_eq!(comments.len(), 1);
@@ -238,13 +222,7 @@ async fn a_rejected_request_explains_every_problem() {
         "Big GPUs",
         "40 VMs with 2 V100 GPUs each in asia-south1-a",
     );
-    service
-        .deliver(
-            "issue_comment",
-            &comment_payload(&issue, "alice", "/promptops plan"),
-        )
-        .await;
-    service.job_done().await;
+    service.command(&issue, "alice", "/promptops plan").await;
     assert!(service.github.prs().is_empty());
     let comments = service.github.comments(REPO, issue.number);
     let body = &comments[0].body;
@@ -267,13 +245,7 @@ async fn repository_policy_applies_and_unknown_keys_are_named() {
         "policy:\n  max_vm: 3\n",
     );
     let first = issue(&service, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
-    service
-        .deliver(
-            "issue_comment",
-            &comment_payload(&first, "alice", "/promptops plan"),
-        )
-        .await;
-    service.job_done().await;
+    service.command(&first, "alice", "/promptops plan").await;
     let body = &service.github.comments(REPO, first.number)[0].body;
     assert!(body.contains("max_vm"), "the unknown key is named: {body}");
     assert!(service.github.prs().is_empty());
@@ -285,13 +257,7 @@ async fn repository_policy_applies_and_unknown_keys_are_named() {
         "policy:\n  max_vms: 3\n",
     );
     let second = issue(&service, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
-    service
-        .deliver(
-            "issue_comment",
-            &comment_payload(&second, "alice", "/promptops plan"),
-        )
-        .await;
-    service.job_done().await;
+    service.command(&second, "alice", "/promptops plan").await;
     let body = &service.github.comments(REPO, second.number)[0].body;
     assert!(body.contains("could not plan"), "{body}");
     assert!(
@@ -306,20 +272,8 @@ async fn repository_policy_applies_and_unknown_keys_are_named() {
 async fn unknown_subcommand_gets_a_did_you_mean_and_help_lists_commands() {
     let mut service = TestService::start(Options::default()).await;
     let issue = issue(&service, "rita", "Question", "How does this work?");
-    service
-        .deliver(
-            "issue_comment",
-            &comment_payload(&issue, "rita", "/promptops pln"),
-        )
-        .await;
-    service.job_done().await;
-    service
-        .deliver(
-            "issue_comment",
-            &comment_payload(&issue, "rita", "/promptops help"),
-        )
-        .await;
-    service.job_done().await;
+    service.command(&issue, "rita", "/promptops pln").await;
+    service.command(&issue, "rita", "/promptops help").await;
     let comments = service.github.comments(REPO, issue.number);
     assert_eq!(comments.len(), 2);
     assert!(

@@ -226,6 +226,15 @@ impl TestService {
             .unwrap()
     }
 
+    /// Delivers `body` as `author`'s comment on `issue` and waits for its job to succeed.
+    pub async fn command(&mut self, issue: &IssueRef, author: &str, body: &str) -> JobEvent {
+        let response = self
+            .deliver("issue_comment", &comment_payload(issue, author, body))
+            .await;
+        assert_eq!(response.status(), 202);
+        self.job_done().await
+    }
+
     /// Waits for `count` job outcomes and returns them.
     pub async fn jobs_finished(&mut self, count: usize) -> Vec<JobEvent> {
         let mut seen = Vec::new();
