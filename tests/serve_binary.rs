@@ -135,6 +135,7 @@ fn serve_without_app_credentials_refuses_webhooks_but_stays_healthy() {
             format!("sqlite://{}/p.db", dir.path().display()),
         )
         .env("PROMPTOPS_BIND", format!("127.0.0.1:{port}"))
+        .env("PROMPTOPS_WORKDIR", dir.path().join("work"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
