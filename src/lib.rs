@@ -9,6 +9,7 @@ pub mod config;
 pub mod handlers;
 pub mod ingress;
 pub mod jobs;
+pub mod metrics;
 pub mod pr_text;
 pub mod render_cmd;
 pub mod repo_config;

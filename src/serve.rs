@@ -80,6 +80,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         },
         clock: Arc::new(SystemClock),
         signals: QueueSignals::default(),
+        metrics: Arc::default(),
     };
 
     let shutdown = CancellationToken::new();

@@ -13,7 +13,9 @@ use axum::routing::{get, post};
 use promptops_store::{Delivery, RecordOutcome, Store};
 use tracing::{Instrument, debug, debug_span, info, warn};
 
+use crate::clock::Clock;
 use crate::ingress::{self, IngressSettings};
+use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
 use crate::webhook_extract::VerifiedDelivery;
 
 /// GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
@@ -24,6 +26,9 @@ pub struct AppState {
     pub store: Store,
     pub webhook: Option<Arc<promptops_github::webhook::WebhookSecrets>>,
     pub ingress: Arc<IngressSettings>,
+    pub metrics: Arc<Metrics>,
+    /// Reads "now" for the queue age in `/metrics`.
+    pub clock: Arc<dyn Clock>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -31,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/webhook", post(webhook))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
         .with_state(state)
 }
@@ -50,6 +56,22 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.store.queue_stats(state.clock.now()).await {
+        Ok(queue) => (
+            [(http::header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
+            state.metrics.encode(&queue),
+        )
+            .into_response(),
+        // A failed scrape (rather than stale queue gauges) shows up as `up == 0`.
+        Err(err) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("queue statistics unavailable: {err}\n"),
+        )
+            .into_response(),
+    }
+}
+
 async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> Response {
     // Every accepted delivery is a row in `deliveries` (with its time), so an info line per
     // delivery would only repeat it; at thousands of deliveries a second the span and the
@@ -57,6 +79,7 @@ async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> R
     // debug; the rare outcomes (redeliveries, failures) are logged at info/warn with the id.
     let span = debug_span!("delivery", delivery_id = %delivery.id, event = %delivery.event_name);
     async move {
+        state.metrics.webhook_received(&delivery.event_name);
         let jobs = ingress::jobs_for_event(&delivery.event, &state.ingress);
         let new_jobs = jobs.len();
         let record = Delivery {
@@ -74,6 +97,7 @@ async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> R
                     .into_response()
             }
             Ok(RecordOutcome::Duplicate) => {
+                state.metrics.webhook_duplicate();
                 info!(
                     delivery_id = %delivery.id,
                     event = %delivery.event_name,

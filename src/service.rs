@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use crate::clock::Clock;
 use crate::handlers::Handlers;
 use crate::ingress::IngressSettings;
+use crate::metrics::Metrics;
 use crate::server::{self, AppState};
 use crate::worker::{QueueSignals, WorkerPool, WorkerSettings};
 
@@ -22,6 +23,8 @@ pub struct Service {
     pub ingress: IngressSettings,
     pub clock: Arc<dyn Clock>,
     pub signals: QueueSignals,
+    /// Shared by the router (deliveries, `/metrics`) and the workers (jobs).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Service {
@@ -32,6 +35,8 @@ impl Service {
             store: self.store.clone(),
             webhook,
             ingress: Arc::new(self.ingress.clone()),
+            metrics: Arc::clone(&self.metrics),
+            clock: Arc::clone(&self.clock),
         })
     }
 
@@ -43,6 +48,7 @@ impl Service {
             handlers,
             clock: Arc::clone(&self.clock),
             signals: self.signals.clone(),
+            metrics: Arc::clone(&self.metrics),
             settings,
         })
     }

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use promptops_github::webhook::{Event, parse_event};
 
+use crate::metrics::RejectReason;
 use crate::server::AppState;
 
 pub struct VerifiedDelivery {
@@ -19,13 +20,15 @@ pub struct VerifiedDelivery {
 
 pub struct Rejection {
     status: StatusCode,
+    reason: RejectReason,
     message: String,
 }
 
 impl Rejection {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, reason: RejectReason, message: impl Into<String>) -> Self {
         Self {
             status,
+            reason,
             message: message.into(),
         }
     }
@@ -50,38 +53,68 @@ impl FromRequest<AppState> for VerifiedDelivery {
     type Rejection = Rejection;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Rejection> {
-        let Some(secrets) = state.webhook.clone() else {
-            return Err(Rejection::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "webhooks are not accepted: GITHUB_WEBHOOK_SECRET is not configured",
-            ));
-        };
-        let signature = header(&request, "x-hub-signature-256");
-        let event_name = header(&request, "x-github-event");
-        let delivery_id = header(&request, "x-github-delivery");
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| Rejection::new(rejection.status(), rejection.body_text()))?;
-        secrets
-            .verify(&body, signature.as_deref())
-            .map_err(|err| Rejection::new(StatusCode::UNAUTHORIZED, err.to_string()))?;
-        let event_name = event_name.filter(|name| !name.is_empty()).ok_or_else(|| {
-            Rejection::new(StatusCode::BAD_REQUEST, "missing X-GitHub-Event header")
-        })?;
-        let id = delivery_id
-            .filter(|id| !id.is_empty() && id.len() <= 128)
-            .ok_or_else(|| {
-                Rejection::new(
-                    StatusCode::BAD_REQUEST,
-                    "missing or invalid X-GitHub-Delivery header",
-                )
-            })?;
-        let event = parse_event(&event_name, &body)
-            .map_err(|err| Rejection::new(StatusCode::BAD_REQUEST, err.to_string()))?;
-        Ok(Self {
-            id,
-            event_name,
-            event,
-        })
+        let verified = verify(request, state).await;
+        if let Err(rejection) = &verified {
+            state.metrics.webhook_rejected(rejection.reason);
+        }
+        verified
     }
+}
+
+async fn verify(request: Request, state: &AppState) -> Result<VerifiedDelivery, Rejection> {
+    let Some(secrets) = state.webhook.clone() else {
+        return Err(Rejection::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            RejectReason::NotConfigured,
+            "webhooks are not accepted: GITHUB_WEBHOOK_SECRET is not configured",
+        ));
+    };
+    let signature = header(&request, "x-hub-signature-256");
+    let event_name = header(&request, "x-github-event");
+    let delivery_id = header(&request, "x-github-delivery");
+    let body = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            let reason = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                RejectReason::TooLarge
+            } else {
+                RejectReason::Malformed
+            };
+            Rejection::new(rejection.status(), reason, rejection.body_text())
+        })?;
+    secrets.verify(&body, signature.as_deref()).map_err(|err| {
+        Rejection::new(
+            StatusCode::UNAUTHORIZED,
+            RejectReason::Signature,
+            err.to_string(),
+        )
+    })?;
+    let event_name = event_name.filter(|name| !name.is_empty()).ok_or_else(|| {
+        Rejection::new(
+            StatusCode::BAD_REQUEST,
+            RejectReason::Headers,
+            "missing X-GitHub-Event header",
+        )
+    })?;
+    let id = delivery_id
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .ok_or_else(|| {
+            Rejection::new(
+                StatusCode::BAD_REQUEST,
+                RejectReason::Headers,
+                "missing or invalid X-GitHub-Delivery header",
+            )
+        })?;
+    let event = parse_event(&event_name, &body).map_err(|err| {
+        Rejection::new(
+            StatusCode::BAD_REQUEST,
+            RejectReason::Malformed,
+            err.to_string(),
+        )
+    })?;
+    Ok(VerifiedDelivery {
+        id,
+        event_name,
+        event,
+    })
 }

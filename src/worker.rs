@@ -17,6 +17,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::clock::Clock;
 use crate::handlers::Handlers;
 use crate::jobs::JobPayload;
+use crate::metrics::Metrics;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -88,6 +89,7 @@ pub struct WorkerPool {
     pub handlers: Arc<Handlers>,
     pub clock: Arc<dyn Clock>,
     pub signals: QueueSignals,
+    pub metrics: Arc<Metrics>,
     pub settings: WorkerSettings,
 }
 
@@ -134,10 +136,15 @@ impl WorkerPool {
 
     async fn process(&self, worker_id: &str, job: Job, shutdown: &CancellationToken) {
         let span = info_span!("job", job_id = job.id, kind = %job.kind, repo = %job.repo, attempt = job.attempts);
+        // Elapsed wall time for the duration histogram; the injected clock is for the
+        // queue's own timestamps (leases, backoff) and may stand still in tests.
+        let started = std::time::Instant::now();
         let outcome = self
             .run_with_lease(worker_id, &job, shutdown)
             .instrument(span.clone())
             .await;
+        self.metrics
+            .job_finished(&job.kind, &outcome, started.elapsed());
         let _entered = span.enter();
         let recorded = match &outcome {
             JobOutcome::Done => self.store.complete(job.id, worker_id).await,

@@ -162,6 +162,7 @@ impl TestService {
             ingress: IngressSettings::default(),
             clock: Arc::new(SystemClock),
             signals,
+            metrics: Arc::default(),
         };
         let shutdown = CancellationToken::new();
         let mut tasks = service
