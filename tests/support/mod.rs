@@ -72,6 +72,8 @@ pub struct Options {
     pub lease: Duration,
     pub workers: usize,
     pub database: Option<PathBuf>,
+    /// A `postgres://` URL; when set it is used instead of any SQLite file (`database`).
+    pub database_url: Option<String>,
     /// Runner settings for Terraform; `None`: the service runs no Terraform.
     pub terraform: Option<promptops_terraform::RunnerConfig>,
 }
@@ -83,6 +85,7 @@ impl Default for Options {
             lease: Duration::from_secs(60),
             workers: 2,
             database: None,
+            database_url: None,
             terraform: None,
         }
     }
@@ -94,6 +97,7 @@ pub struct TestService {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     pub events: broadcast::Receiver<JobEvent>,
+    /// The SQLite file; empty when the service runs on `options.database_url`.
     pub db_path: PathBuf,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
@@ -112,8 +116,8 @@ impl TestService {
         Self::start_with(github, options).await
     }
 
-    /// Another service process on the same fake GitHub (and, with `options.database`,
-    /// the same database).
+    /// Another service process on the same fake GitHub (and, with `options.database` or
+    /// `options.database_url`, the same database).
     pub async fn start_with(github: Arc<FakeGithub>, options: Options) -> TestService {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -122,17 +126,22 @@ impl TestService {
             )
             .with_test_writer()
             .try_init();
-        let (dir, db_path) = match options.database.clone() {
-            Some(path) => (None, path),
-            None => {
+        let (dir, db_path, url) = match (options.database_url.clone(), options.database.clone()) {
+            (Some(url), _) => (None, PathBuf::new(), url),
+            (None, Some(path)) => {
+                let url = format!("sqlite://{}", path.display());
+                (None, path, url)
+            }
+            (None, None) => {
                 let dir = tempfile::tempdir().unwrap();
                 let path = dir.path().join("promptops.db");
-                (Some(dir), path)
+                let url = format!("sqlite://{}", path.display());
+                (Some(dir), path, url)
             }
         };
-        let store = Store::connect(&format!("sqlite://{}", db_path.display()))
+        let store = Store::connect(&url)
             .await
-            .unwrap();
+            .unwrap_or_else(|err| panic!("opening the store at {url}: {err}"));
         let app = GithubApp::new(
             &github.url(),
             github.app_id(),

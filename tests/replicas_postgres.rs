@@ -1,0 +1,304 @@
+//! Two `serve` replicas on one PostgreSQL database (issue 6): fed the same burst of
+//! deliveries — every delivery sent to both, at once — they record each delivery once, run
+//! each job once, and two store handles (as two processes hold them) never both hold one
+//! deployment's lock.
+//!
+//! Needs a PostgreSQL server: `eval "$(bash scripts/start-postgres.sh)"` exports
+//! `PROMPTOPS_TEST_POSTGRES_URL`; each test creates a database of its own on it (with
+//! `psql`, which ships with the server package).
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use promptops::worker::{JobEvent, JobOutcome};
+use promptops_store::{JobStatus, LockOutcome, Store};
+use support::{IssueRef, Options, REPO, TestService, comment_payload};
+use tokio::sync::Barrier;
+
+const POSTGRES_ENV: &str = "PROMPTOPS_TEST_POSTGRES_URL";
+const ISSUES: u64 = 8;
+
+/// Creates a uniquely named database on the server named by `PROMPTOPS_TEST_POSTGRES_URL`
+/// and returns its URL.
+fn fresh_postgres_database() -> String {
+    let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{POSTGRES_ENV} is not set: the replica tests need a PostgreSQL server. \
+             Start one with `eval \"$(bash scripts/start-postgres.sh)\"` (scripts/test.sh does this)."
+        )
+    });
+    let name = format!(
+        "promptops_replicas_{}_{}",
+        std::process::id(),
+        fastrand::u64(..)
+    );
+    let output = Command::new("psql")
+        .arg(&admin_url)
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .unwrap_or_else(|err| {
+            panic!(
+                "running psql (the PostgreSQL client, needed to create the test database): {err}"
+            )
+        });
+    assert!(
+        output.status.success(),
+        "CREATE DATABASE {name} on {POSTGRES_ENV}={admin_url} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut url = url::Url::parse(&admin_url)
+        .unwrap_or_else(|err| panic!("{POSTGRES_ENV}={admin_url} is not a URL: {err}"));
+    url.set_path(&name);
+    url.to_string()
+}
+
+fn replica_options(database_url: &str) -> Options {
+    Options {
+        database_url: Some(database_url.to_owned()),
+        ..Options::default()
+    }
+}
+
+/// Drains every job outcome a service has published so far.
+fn drain_events(service: &mut TestService) -> Vec<JobEvent> {
+    let mut events = Vec::new();
+    while let Ok(event) = service.events.try_recv() {
+        events.push(event);
+    }
+    events
+}
+
+/// Polls the shared queue until nothing is queued or running, or fails after 60 s.
+async fn wait_until_queue_is_idle(store: &Store) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let stats = store.queue_stats(chrono::Utc::now()).await.unwrap();
+        if stats.queued == 0 && stats.running == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs still pending after 60 s: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_process_a_burst_sent_to_both_exactly_once() {
+    let database_url = fresh_postgres_database();
+    // One after the other, so the migrations run once on the empty database.
+    let mut first = TestService::start(replica_options(&database_url)).await;
+    let github = first.github.clone();
+    let mut second = TestService::start_with(github.clone(), replica_options(&database_url)).await;
+
+    let issues: Vec<IssueRef> = (0..ISSUES)
+        .map(|i| {
+            // No digits in the title: the planner would read them as a second GPU count.
+            let title = format!("GPU request {}", char::from(b'a' + i as u8));
+            let body = format!("I need {} T4 GPUs in us-west1", i % 4 + 1);
+            let number = github.add_issue(REPO, "alice", &title, &body);
+            IssueRef {
+                number,
+                title,
+                body,
+                is_pull_request: false,
+            }
+        })
+        .collect();
+    let deliveries: Vec<(String, serde_json::Value)> = issues
+        .iter()
+        .map(|issue| {
+            (
+                format!("{:032x}", fastrand::u128(..)),
+                comment_payload(issue, "alice", "/promptops plan"),
+            )
+        })
+        .collect();
+
+    // The burst: every delivery to both replicas at once.
+    let answers = futures::future::join_all(deliveries.iter().map(|(id, payload)| {
+        let (first, second) = (&first, &second);
+        async move {
+            let (a, b) = tokio::join!(
+                first.deliver_as("issue_comment", id, payload),
+                second.deliver_as("issue_comment", id, payload),
+            );
+            let a = (a.status(), a.text().await.unwrap());
+            let b = (b.status(), b.text().await.unwrap());
+            (id.clone(), a, b)
+        }
+    }))
+    .await;
+    for (id, a, b) in &answers {
+        assert_eq!(
+            (a.0.as_u16(), b.0.as_u16()),
+            (202, 202),
+            "{id}: {a:?} {b:?}"
+        );
+        let accepted = [&a.1, &b.1]
+            .iter()
+            .filter(|body| body.starts_with("accepted"))
+            .count();
+        let duplicate = [&a.1, &b.1]
+            .iter()
+            .filter(|body| body.starts_with("duplicate"))
+            .count();
+        assert_eq!(
+            (accepted, duplicate),
+            (1, 1),
+            "delivery {id}: one replica records it, the other answers duplicate: {a:?} {b:?}"
+        );
+    }
+
+    wait_until_queue_is_idle(&first.store).await;
+
+    // GitHub redelivering the whole burst to both replicas changes nothing.
+    for (id, payload) in &deliveries {
+        for service in [&first, &second] {
+            let response = service.deliver_as("issue_comment", id, payload).await;
+            assert_eq!(response.status(), 202);
+            let body = response.text().await.unwrap();
+            assert!(body.starts_with("duplicate"), "redelivery of {id}: {body}");
+        }
+    }
+    wait_until_queue_is_idle(&second.store).await;
+
+    assert_eq!(first.store.delivery_count().await.unwrap(), ISSUES);
+    for (id, _) in &deliveries {
+        assert!(
+            second.store.delivery(id).await.unwrap().is_some(),
+            "delivery {id} is stored"
+        );
+    }
+    let jobs = second.store.list_jobs(None, 100).await.unwrap();
+    assert_eq!(jobs.len() as u64, ISSUES, "one job per delivery: {jobs:#?}");
+    for job in &jobs {
+        assert_eq!(job.status, JobStatus::Done, "{job:#?}");
+        assert_eq!(job.attempts, 1, "claimed once: {job:#?}");
+    }
+
+    // Each job finished once, on one replica or the other.
+    let mut events = drain_events(&mut first);
+    let from_first = events.len();
+    events.extend(drain_events(&mut second));
+    assert_eq!(
+        events.len() as u64,
+        ISSUES,
+        "one outcome per job across both replicas: {events:?}"
+    );
+    assert!(
+        events.iter().all(|event| event.outcome == JobOutcome::Done),
+        "{events:?}"
+    );
+    let finished: BTreeSet<i64> = events.iter().map(|event| event.job_id).collect();
+    let stored: BTreeSet<i64> = jobs.iter().map(|job| job.id).collect();
+    assert_eq!(finished, stored, "every job finished, none twice");
+    tracing::info!(
+        from_first,
+        from_second = events.len() - from_first,
+        "jobs per replica"
+    );
+
+    let prs = github.prs();
+    assert_eq!(
+        prs.len() as u64,
+        ISSUES,
+        "one PR per issue: {prs:#?}; first issue's comments: {:#?}",
+        github.comments(REPO, issues[0].number)
+    );
+    let branches: BTreeSet<String> = prs.iter().map(|pr| pr.head_ref.clone()).collect();
+    let expected: BTreeSet<String> = issues
+        .iter()
+        .map(|issue| format!("promptops/issue-{}", issue.number))
+        .collect();
+    assert_eq!(branches, expected);
+    for issue in &issues {
+        let comments = github.comments(REPO, issue.number);
+        assert_eq!(
+            comments.len(),
+            1,
+            "one comment on issue #{}: {comments:#?}",
+            issue.number
+        );
+    }
+
+    first.stop().await;
+    second.stop().await;
+}
+
+/// Two store handles on one database — two replicas' connection pools — race for one
+/// deployment's lock, each taking and releasing it many times. A shared marker records who
+/// holds it: a PR sets it only after the database granted the lock and clears it before
+/// releasing, so finding it set by the other PR means both held the lock at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_store_handles_never_hold_one_deployment_lock_twice() {
+    const ROUNDS: u32 = 200;
+    let database_url = fresh_postgres_database();
+    let first = Store::connect(&database_url).await.unwrap();
+    let second = Store::connect(&database_url).await.unwrap();
+    let holder = Arc::new(AtomicU64::new(0));
+    let start = Arc::new(Barrier::new(2));
+
+    let contender = |store: Store, pr: u64| {
+        let holder = Arc::clone(&holder);
+        let start = Arc::clone(&start);
+        tokio::spawn(async move {
+            start.wait().await;
+            let (mut won, mut refused) = (0_u32, 0_u32);
+            for _ in 0..ROUNDS {
+                match store.acquire_lock(REPO, "shared", pr).await.unwrap() {
+                    LockOutcome::Acquired => {
+                        won += 1;
+                        if let Err(other) =
+                            holder.compare_exchange(0, pr, Ordering::SeqCst, Ordering::SeqCst)
+                        {
+                            panic!("PR {pr} was granted the lock while PR {other} held it");
+                        }
+                        let stored = store.lock(REPO, "shared").await.unwrap();
+                        assert_eq!(stored.map(|lock| lock.pr), Some(pr));
+                        holder.store(0, Ordering::SeqCst);
+                        assert!(
+                            store.release_lock(REPO, "shared", pr).await.unwrap(),
+                            "PR {pr} releases the lock it holds"
+                        );
+                    }
+                    LockOutcome::HeldBy { pr: other, .. } => {
+                        assert_ne!(other, pr, "a lock held by PR {pr} is refused to it");
+                        refused += 1;
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }
+            (won, refused)
+        })
+    };
+    let a = contender(first.clone(), 101);
+    let b = contender(second.clone(), 202);
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+
+    assert_eq!(a.0 + a.1, ROUNDS);
+    assert_eq!(b.0 + b.1, ROUNDS);
+    assert!(
+        a.0 > 0 && b.0 > 0,
+        "both PRs got the lock at times: {a:?} {b:?}"
+    );
+    assert!(
+        a.1 + b.1 > 0,
+        "the handles contended (some acquire was refused): {a:?} {b:?}"
+    );
+    assert!(
+        first.lock(REPO, "shared").await.unwrap().is_none(),
+        "every holder released it"
+    );
+}
