@@ -49,6 +49,11 @@ pub(super) async fn plan_pr(
         .with_context(|| format!("reading PR #{number}"))?;
     if pr.state != "open" {
         info!(pr = number, "not planned: the pull request is closed");
+        if !pr.merged {
+            // A retry of a plan that took a lock and then failed: the close event may have
+            // been handled in between, so nobody else would free the lock.
+            release_locks_of(h, repo, number).await?;
+        }
         return Ok(());
     }
     if expected_sha.is_some_and(|sha| sha != pr.head_sha) {
@@ -87,6 +92,19 @@ pub(super) async fn plan_pr(
         for deployment in &deployments {
             h.store
                 .release_lock(&repo.full_name(), deployment, number)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Releases every deployment lock `pr` holds in the repository.
+async fn release_locks_of(h: &Handlers, repo: &RepoCtx, pr: u64) -> anyhow::Result<()> {
+    let full_name = repo.full_name();
+    for lock in h.store.list_locks(Some(&full_name)).await? {
+        if lock.pr == pr {
+            h.store
+                .release_lock(&full_name, &lock.deployment, pr)
                 .await?;
         }
     }
