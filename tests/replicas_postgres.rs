@@ -5,11 +5,13 @@
 //!
 //! Needs a PostgreSQL server: `eval "$(bash scripts/start-postgres.sh)"` exports
 //! `PROMPTOPS_TEST_POSTGRES_URL`; each test creates a database of its own on it (with
-//! `psql`, which ships with the server package).
+//! `psql`, which ships with the server package). The lock race through the service also
+//! needs the real `terraform` binary (`TERRAFORM_BIN`, default /usr/local/bin/terraform).
 
 mod support;
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +19,8 @@ use std::time::Duration;
 
 use promptops::worker::{JobEvent, JobOutcome};
 use promptops_store::{JobStatus, LockOutcome, Store};
-use support::{IssueRef, Options, REPO, TestService, comment_payload};
+use promptops_terraform::RunnerConfig;
+use support::{IssueRef, Options, REPO, TestService, comment_payload, pr_payload};
 use tokio::sync::Barrier;
 
 const POSTGRES_ENV: &str = "PROMPTOPS_TEST_POSTGRES_URL";
@@ -301,4 +304,160 @@ async fn two_store_handles_never_hold_one_deployment_lock_twice() {
         first.lock(REPO, "shared").await.unwrap().is_none(),
         "every holder released it"
     );
+}
+
+const DEPLOYMENT: &str = "gamma";
+
+fn real_terraform() -> PathBuf {
+    let bin = std::env::var_os("TERRAFORM_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/local/bin/terraform"));
+    assert!(
+        bin.is_file(),
+        "this test needs the real terraform binary at {} (set TERRAFORM_BIN to use another path)",
+        bin.display()
+    );
+    bin
+}
+
+/// A replica running Terraform in a work directory of its own, on the shared database.
+fn terraform_replica(database_url: &str, scratch: &Path, name: &str) -> Options {
+    let mut config = RunnerConfig::new(scratch.join(name).join("work"));
+    config.terraform_bin = real_terraform();
+    config.plugin_cache_dir = scratch.join(name).join("plugin-cache");
+    config.timeout = Duration::from_secs(300);
+    Options {
+        terraform: Some(config),
+        ..replica_options(database_url)
+    }
+}
+
+/// Opens a PR by `alice` from `branch` that sets the variables of `DEPLOYMENT`.
+fn open_deployment_pr(github: &promptops_testkit::FakeGithub, branch: &str, vm_count: i64) -> u64 {
+    let tfvars = format!(
+        "deployment_name   = \"{DEPLOYMENT}\"\nvm_count          = {vm_count}\ngpu_type          = \"nvidia-tesla-t4\"\ngpu_count         = 1\nmachine_type      = \"n1-standard-4\"\nzone              = \"us-central1-a\"\nboot_disk_size_gb = 100\n"
+    );
+    github.set_file(
+        REPO,
+        branch,
+        &format!("terraform/deployments/{DEPLOYMENT}/terraform.tfvars"),
+        &tfvars,
+    );
+    github.open_pr(
+        REPO,
+        branch,
+        "main",
+        &format!("Deployment {DEPLOYMENT}"),
+        "",
+        "alice",
+    )
+}
+
+fn comments_with(github: &promptops_testkit::FakeGithub, pr: u64, needle: &str) -> usize {
+    github
+        .comments(REPO, pr)
+        .into_iter()
+        .filter(|comment| comment.body.contains(needle))
+        .count()
+}
+
+/// Two PRs on one deployment, each `opened` delivered to both replicas at once: their plan
+/// jobs run on the two replicas, and exactly one PR gets the lock and a plan while the other
+/// is told who holds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_planning_two_prs_on_one_deployment_grant_one_lock() {
+    let database_url = fresh_postgres_database();
+    let scratch = tempfile::tempdir().unwrap();
+    let state_dir = scratch.path().join("state");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let first = TestService::start(terraform_replica(&database_url, scratch.path(), "first")).await;
+    let github = first.github.clone();
+    let second = TestService::start_with(
+        github.clone(),
+        terraform_replica(&database_url, scratch.path(), "second"),
+    )
+    .await;
+    let module = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf"),
+    )
+    .unwrap();
+    let settings = format!(
+        "terraform:\n  backend_config:\n    path: \"{}/{{deployment}}.tfstate\"\n",
+        state_dir.display()
+    );
+    github.commit_files(
+        REPO,
+        "main",
+        &[
+            ("terraform/main.tf", Some(module.as_slice())),
+            (".github/promptops.yml", Some(settings.as_bytes())),
+        ],
+        "Add the root module and PromptOps settings",
+    );
+    let prs = [
+        open_deployment_pr(&github, "promptops/one", 1),
+        open_deployment_pr(&github, "promptops/two", 2),
+    ];
+
+    let deliveries: Vec<(String, serde_json::Value)> = prs
+        .iter()
+        .map(|pr| {
+            (
+                format!("{:032x}", fastrand::u128(..)),
+                pr_payload(&github, "opened", *pr),
+            )
+        })
+        .collect();
+    futures::future::join_all(deliveries.iter().map(|(id, payload)| {
+        let (first, second) = (&first, &second);
+        async move {
+            let (a, b) = tokio::join!(
+                first.deliver_as("pull_request", id, payload),
+                second.deliver_as("pull_request", id, payload),
+            );
+            assert_eq!((a.status().as_u16(), b.status().as_u16()), (202, 202));
+        }
+    }))
+    .await;
+    wait_until_queue_is_idle(&first.store).await;
+
+    let jobs = first.store.list_jobs(None, 100).await.unwrap();
+    assert!(
+        jobs.iter()
+            .all(|job| job.status == JobStatus::Done && job.attempts == 1),
+        "{jobs:#?}"
+    );
+    let holder = first
+        .store
+        .lock(REPO, DEPLOYMENT)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("one PR holds `{DEPLOYMENT}`"))
+        .pr;
+    assert!(prs.contains(&holder), "holder #{holder} is one of {prs:?}");
+    let other = prs.into_iter().find(|pr| *pr != holder).unwrap();
+    let plan_heading = format!("Terraform plan for `{DEPLOYMENT}`");
+    let locked_notice = format!("is locked by #{holder}");
+    assert_eq!(
+        (
+            comments_with(&github, holder, &plan_heading),
+            comments_with(&github, holder, "is locked by"),
+        ),
+        (1, 0),
+        "the holder is planned once: {:#?}",
+        github.comments(REPO, holder)
+    );
+    assert_eq!(
+        (
+            comments_with(&github, other, &plan_heading),
+            comments_with(&github, other, &locked_notice),
+        ),
+        (0, 1),
+        "the other PR is told who holds the lock, once, and not planned: {:#?}",
+        github.comments(REPO, other)
+    );
+    assert_eq!(first.store.list_locks(None).await.unwrap().len(), 1);
+
+    first.stop().await;
+    second.stop().await;
 }
