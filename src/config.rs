@@ -143,6 +143,10 @@ pub struct ServeSettings {
     /// Jobs processed at once by this process.
     #[arg(long, env = "PROMPTOPS_WORKERS", default_value_t = 4)]
     pub workers: usize,
+    /// Read token for the web dashboard (`/dashboard`). Without one the dashboard is
+    /// served only when `bind` is a loopback address.
+    #[arg(long, env = "PROMPTOPS_DASHBOARD_TOKEN", hide_env_values = true)]
+    pub dashboard_token: Option<SecretString>,
     /// Log as JSON lines.
     #[arg(long, env = "PROMPTOPS_LOG_JSON", default_value_t = false)]
     pub log_json: bool,

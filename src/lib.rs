@@ -16,5 +16,6 @@ pub mod repo_config;
 pub mod serve;
 pub mod server;
 pub mod service;
+pub mod web;
 pub mod webhook_extract;
 pub mod worker;

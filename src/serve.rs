@@ -16,6 +16,7 @@ use crate::config::ServeSettings;
 use crate::handlers::Handlers;
 use crate::ingress::IngressSettings;
 use crate::service::Service;
+use crate::web::Dashboard;
 use crate::worker::{QueueSignals, WorkerSettings};
 
 pub fn init_tracing(json: bool) {
@@ -43,6 +44,16 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         })?;
     let catalog = settings.planner.load_catalog()?;
     let planner = Planner::from_settings(settings.planner.planner_settings(false));
+    // The dashboard's "try a prompt" plans with its own planner (same settings) and catalog.
+    let dashboard = Dashboard::new(
+        store.clone(),
+        Arc::new(Planner::from_settings(
+            settings.planner.planner_settings(false),
+        )),
+        Arc::new(catalog.clone()),
+        settings.dashboard_token.as_ref(),
+        settings.bind,
+    );
     info!(planner = %planner.describe(), "planner ready");
 
     let github = match (
@@ -97,7 +108,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", settings.bind))?;
     info!(address = %listener.local_addr()?, "promptops is listening");
     let stop = shutdown.clone();
-    axum::serve(listener, service.router())
+    axum::serve(listener, service.router().merge(dashboard.router()))
         .with_graceful_shutdown(async move {
             wait_for_signal().await;
             info!("shutting down: no new deliveries; in-flight jobs may finish");
@@ -121,6 +132,7 @@ const SECRET_ENV_VARS: &[&str] = &[
     "GITHUB_WEBHOOK_SECRET",
     "OPENAI_API_KEY",
     "DATABASE_URL",
+    "PROMPTOPS_DASHBOARD_TOKEN",
     "GOOGLE_CREDENTIALS",
     "GOOGLE_OAUTH_ACCESS_TOKEN",
     "VAULT_TOKEN",

@@ -13,6 +13,7 @@ use promptops::clock::SystemClock;
 use promptops::handlers::Handlers;
 use promptops::ingress::IngressSettings;
 use promptops::service::Service;
+use promptops::web::Dashboard;
 use promptops::worker::{JobEvent, JobOutcome, QueueSignals, WorkerSettings};
 use promptops_github::client::{GithubApp, RetryPolicy};
 use promptops_planner::{Planner, PlannerSettings};
@@ -76,6 +77,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Runner settings for Terraform; `None`: the service runs no Terraform.
     pub terraform: Option<promptops_terraform::RunnerConfig>,
+    /// `PROMPTOPS_DASHBOARD_TOKEN`; without one the dashboard is open (loopback bind).
+    pub dashboard_token: Option<String>,
 }
 
 impl Default for Options {
@@ -87,6 +90,7 @@ impl Default for Options {
             database: None,
             database_url: None,
             terraform: None,
+            dashboard_token: None,
         }
     }
 }
@@ -186,7 +190,14 @@ impl TestService {
             .spawn(shutdown.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = service.router();
+        let dashboard = Dashboard::new(
+            store.clone(),
+            Arc::new(Planner::from_settings(options.planner.clone())),
+            Arc::new(promptops_core::Catalog::embedded().clone()),
+            options.dashboard_token.map(SecretString::from).as_ref(),
+            addr,
+        );
+        let router = service.router().merge(dashboard.router());
         let stop = shutdown.clone();
         tasks.spawn(async move {
             axum::serve(listener, router)

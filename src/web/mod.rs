@@ -1,0 +1,67 @@
+//! The web dashboard, served by the same axum server under `/dashboard`: deployments,
+//! Terraform runs with their masked output, locks (with unlock) and a page that plans a
+//! prompt without side effects. Server-rendered HTML; see `access` for who may see it.
+
+pub mod access;
+pub mod html;
+mod pages;
+mod try_prompt;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use promptops_core::Catalog;
+use promptops_planner::Planner;
+use promptops_store::Store;
+use secrecy::SecretString;
+
+pub use access::Access;
+pub use try_prompt::MAX_PROMPT_CHARS;
+
+/// What the dashboard reads and how it is guarded.
+#[derive(Clone)]
+pub struct Dashboard {
+    pub store: Store,
+    pub planner: Arc<Planner>,
+    pub catalog: Arc<Catalog>,
+    pub access: Arc<Access>,
+}
+
+impl Dashboard {
+    /// `token` is `PROMPTOPS_DASHBOARD_TOKEN`; `bind` the address the server listens on
+    /// (without a token the dashboard is served only on a loopback address).
+    pub fn new(
+        store: Store,
+        planner: Arc<Planner>,
+        catalog: Arc<Catalog>,
+        token: Option<&SecretString>,
+        bind: SocketAddr,
+    ) -> Dashboard {
+        Dashboard {
+            store,
+            planner,
+            catalog,
+            access: Arc::new(Access::new(token, bind)),
+        }
+    }
+
+    /// The `/dashboard` routes, to merge into the service's router.
+    pub fn router(self) -> Router {
+        let access = Arc::clone(&self.access);
+        Router::new()
+            .route("/dashboard", get(pages::deployments))
+            .route("/dashboard/runs", get(pages::runs))
+            .route("/dashboard/runs/{id}", get(pages::run))
+            .route("/dashboard/locks", get(pages::locks))
+            .route("/dashboard/locks/unlock", post(pages::unlock))
+            .route(
+                "/dashboard/try",
+                get(try_prompt::get).post(try_prompt::post),
+            )
+            .route_layer(from_fn_with_state(access, access::require))
+            .with_state(self)
+    }
+}

@@ -1,0 +1,113 @@
+//! "Try a prompt": one prompt through the configured planner, the default policy, the
+//! tfvars renderer and the cost estimate — the same steps as `promptops render`, shown
+//! on a page. Nothing is stored, committed or posted.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use promptops_core::{Policy, RenderContext, render_tfvars};
+use promptops_planner::PlanInput;
+use serde::Deserialize;
+
+use super::Dashboard;
+use super::html::{escape, page};
+
+/// Longer prompts are refused before reaching the planner (a model bills per token).
+pub const MAX_PROMPT_CHARS: usize = 4000;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TryForm {
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
+
+/// `GET /dashboard/try`: the form; with `?prompt=` also the result (a shareable link).
+pub async fn get(State(dash): State<Dashboard>, Query(form): Query<TryForm>) -> Response {
+    respond(&dash, form.prompt).await
+}
+
+/// `POST /dashboard/try`: the form submitted.
+pub async fn post(State(dash): State<Dashboard>, Form(form): Form<TryForm>) -> Response {
+    respond(&dash, form.prompt).await
+}
+
+async fn respond(dash: &Dashboard, prompt: Option<String>) -> Response {
+    let prompt = prompt.filter(|p| !p.trim().is_empty());
+    let (status, result) = match &prompt {
+        None => (StatusCode::OK, String::new()),
+        Some(prompt) => evaluate(dash, prompt).await,
+    };
+    let body = format!(
+        "<p>Plans a request with the configured planner ({planner}) and shows what a pull request \
+         would contain. Nothing is saved.</p>\
+         <form method=\"post\" action=\"/dashboard/try\"><textarea name=\"prompt\" rows=\"4\">{prompt}</textarea><br>\
+         <button type=\"submit\">Plan it</button></form>\n{result}",
+        planner = escape(&dash.planner.describe()),
+        prompt = escape(prompt.as_deref().unwrap_or("")),
+    );
+    (status, page("Try a prompt", &body)).into_response()
+}
+
+/// The result markup and the status to answer with (422 when the request was rejected).
+async fn evaluate(dash: &Dashboard, prompt: &str) -> (StatusCode, String) {
+    if prompt.chars().count() > MAX_PROMPT_CHARS {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "<h2>Not accepted</h2><pre id=\"errors\" class=\"error\">The prompt has {} characters; at most {MAX_PROMPT_CHARS} are accepted.</pre>",
+                prompt.chars().count()
+            ),
+        );
+    }
+    let input = PlanInput {
+        title: String::new(),
+        body: prompt.to_owned(),
+        instructions: String::new(),
+        current: None,
+    };
+    match dash
+        .planner
+        .plan(&input, &dash.catalog, &Policy::default())
+        .await
+    {
+        Ok(outcome) => {
+            let request = &outcome.request;
+            let context = RenderContext {
+                source: "dashboard".to_owned(),
+                planner: outcome.planned_by.clone(),
+            };
+            let tfvars = render_tfvars(request, &context);
+            let cost = dash.catalog.estimate(request);
+            let cost_line = format!(
+                "${:.2}/hour, ${:.0}/month for {} x {} ({} x {} per VM) in {} (prices as of {})",
+                cost.hourly_usd,
+                cost.monthly_usd,
+                request.vm_count,
+                request.machine_type,
+                request.gpu_count,
+                request.gpu_type,
+                request.zone,
+                dash.catalog.prices_as_of(),
+            );
+            (
+                StatusCode::OK,
+                format!(
+                    "<h2>Valid request</h2><p>Planned by {planned_by}.</p>\
+                     <h2>Estimated cost</h2><p id=\"cost\">{cost}</p>\
+                     <h2>terraform.tfvars</h2><pre id=\"tfvars\">{tfvars}</pre>",
+                    planned_by = escape(&outcome.planned_by),
+                    cost = escape(&cost_line),
+                    tfvars = escape(&tfvars),
+                ),
+            )
+        }
+        Err(err) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "<h2>Not accepted</h2><pre id=\"errors\" class=\"error\">{}</pre>",
+                escape(&err.to_string())
+            ),
+        ),
+    }
+}
