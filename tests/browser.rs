@@ -1,0 +1,180 @@
+//! The dashboard in a real browser: Debian's `chromium`, headless, loads the pages and
+//! hands back the DOM it built (`--dump-dom`). Needs `PROMPTOPS_TEST_CHROMIUM`
+//! (`eval "$(bash scripts/setup-chromium.sh)"` installs the package and sets it); without
+//! it these tests fail and say so.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use promptops_store::{NewRun, RunStatus};
+use support::{Options, REPO, TestService};
+
+const TOKEN: &str = "browser-token-for-tests";
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("PROMPTOPS_TEST_CHROMIUM").unwrap_or_else(|| {
+        panic!(
+            "PROMPTOPS_TEST_CHROMIUM is not set: the browser tests need headless chromium. \
+             Run `eval \"$(bash scripts/setup-chromium.sh)\"` first."
+        )
+    });
+    let path = PathBuf::from(path);
+    assert!(
+        path.is_file(),
+        "PROMPTOPS_TEST_CHROMIUM={} does not exist: run `eval \"$(bash scripts/setup-chromium.sh)\"`",
+        path.display()
+    );
+    path
+}
+
+/// The DOM chromium built for `url`, after its scripts ran (and any form they submitted
+/// was answered).
+async fn dump_dom(url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(chromium());
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .kill_on_drop(true);
+    // A guard against a hung browser, not a performance assertion.
+    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("chromium did not finish loading {url} within 120 s"))
+        .unwrap_or_else(|err| panic!("starting chromium failed: {err}"));
+    assert!(
+        output.status.success(),
+        "chromium failed on {url}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The text of the element with `id="<id>"` in a serialized DOM, entities decoded.
+fn element_text(dom: &str, id: &str) -> Option<String> {
+    let start = dom.find(&format!("id=\"{id}\""))?;
+    let open_end = start + dom[start..].find('>')? + 1;
+    let close = open_end + dom[open_end..].find("</")?;
+    Some(
+        dom[open_end..close]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_browser_shows_a_run_its_status_and_masked_output_and_refuses_without_the_token() {
+    chromium();
+    let service = TestService::start(Options {
+        dashboard_token: Some(TOKEN.to_owned()),
+        ..Options::default()
+    })
+    .await;
+    let id = service
+        .store
+        .insert_run(&NewRun {
+            repo: REPO.to_owned(),
+            pr: Some(3),
+            deployment: "inference-l4".to_owned(),
+            kind: "plan".to_owned(),
+            sha: Some("0123abc".to_owned()),
+        })
+        .await
+        .unwrap();
+    let output = "Terraform will perform the following actions:\n  api_key = \"***\"\nPlan: 1 to add, 0 to change, 0 to destroy.\n";
+    service
+        .store
+        .finish_run(id, RunStatus::Failed, "Plan failed: quota", output)
+        .await
+        .unwrap();
+
+    let refused = dump_dom(&service.url("/dashboard/runs")).await;
+    assert!(
+        refused.contains("the dashboard needs its token"),
+        "without the token the browser must be refused: {refused}"
+    );
+    assert!(!refused.contains("inference-l4"), "{refused}");
+
+    let list = dump_dom(&service.url(&format!("/dashboard/runs?token={TOKEN}"))).await;
+    let row_start = list
+        .find(&format!("id=\"run-{id}\""))
+        .unwrap_or_else(|| panic!("run {id} is not in the runs page: {list}"));
+    let row = &list[row_start..row_start + list[row_start..].find("</tr>").unwrap()];
+    assert!(row.contains("inference-l4"), "{row}");
+    assert!(row.contains(">failed<"), "the status is shown: {row}");
+
+    let detail = dump_dom(&service.url(&format!("/dashboard/runs/{id}?token={TOKEN}"))).await;
+    assert_eq!(element_text(&detail, "status").as_deref(), Some("failed"));
+    assert_eq!(element_text(&detail, "output").as_deref(), Some(output));
+    service.stop().await;
+}
+
+/// A local page that fills in the dashboard's form and submits it, as a user would.
+fn submitting_page(dir: &Path, action: &str, prompt: &str) -> String {
+    let page = dir.join("submit.html");
+    std::fs::write(
+        &page,
+        format!(
+            "<!DOCTYPE html><html><body><form method=\"post\" action=\"{action}\">\
+             <textarea name=\"prompt\">{prompt}</textarea></form>\
+             <script>document.forms[0].submit();</script></body></html>"
+        ),
+    )
+    .unwrap();
+    format!("file://{}", page.display())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn submitting_a_prompt_in_the_browser_shows_the_tfvars() {
+    chromium();
+    let service = TestService::start(Options {
+        dashboard_token: Some(TOKEN.to_owned()),
+        ..Options::default()
+    })
+    .await;
+    let form_page = dump_dom(&service.url(&format!("/dashboard/try?token={TOKEN}"))).await;
+    assert!(
+        form_page.contains("<form method=\"post\" action=\"/dashboard/try\">")
+            && form_page.contains("name=\"prompt\""),
+        "the try page has the form: {form_page}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = submitting_page(
+        dir.path(),
+        &service.url(&format!("/dashboard/try?token={TOKEN}")),
+        "I need 5 T4 GPUs in us-west1",
+    );
+    let result = dump_dom(&url).await;
+    let tfvars = element_text(&result, "tfvars")
+        .unwrap_or_else(|| panic!("no tfvars after submitting the prompt: {result}"));
+    assert!(tfvars.contains("vm_count"), "{tfvars}");
+    let body: hcl::Body = hcl::from_str(&tfvars).unwrap();
+    let vm_count = body
+        .attributes()
+        .find(|attr| attr.key.as_str() == "vm_count")
+        .map(|attr| attr.expr.clone());
+    assert_eq!(vm_count, Some(hcl::Expression::from(5u64)), "{tfvars}");
+    assert!(tfvars.contains("nvidia-tesla-t4"), "{tfvars}");
+    let cost = element_text(&result, "cost").unwrap_or_default();
+    assert!(
+        cost.contains("/hour"),
+        "the cost estimate is shown: {result}"
+    );
+    service.stop().await;
+}
