@@ -8,8 +8,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use promptops_store::{NewRun, RunStatus};
-use support::{Options, REPO, TestService};
+use promptops_store::{NewRun, RunFilter, RunStatus};
+use promptops_terraform::RunnerConfig;
+use secrecy::SecretString;
+use support::{Options, REPO, TestService, pr_payload};
 
 const TOKEN: &str = "browser-token-for-tests";
 
@@ -176,5 +178,121 @@ async fn submitting_a_prompt_in_the_browser_shows_the_tfvars() {
         cost.contains("/hour"),
         "the cost estimate is shown: {result}"
     );
+    service.stop().await;
+}
+
+/// Planted as `TF_VAR_api_token`: the fixture module prints it in every plan, so the run's
+/// output shows it masked.
+const PLANTED_SECRET: &str = "tok-5d1b-browser-planted-secret";
+
+fn real_terraform() -> PathBuf {
+    let bin = std::env::var_os("TERRAFORM_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/local/bin/terraform"));
+    assert!(
+        bin.is_file(),
+        "this test needs the real terraform binary at {} (set TERRAFORM_BIN to use another path)",
+        bin.display()
+    );
+    bin
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_webhook_driven_plan_the_browser_finds_the_run_and_its_masked_output() {
+    chromium();
+    let scratch = tempfile::tempdir().unwrap();
+    let state_dir = scratch.path().join("state");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let mut config = RunnerConfig::new(scratch.path().join("work"));
+    config.terraform_bin = real_terraform();
+    config.plugin_cache_dir = scratch.path().join("plugin-cache");
+    config.timeout = Duration::from_secs(300);
+    config.secret_env = vec![(
+        "TF_VAR_api_token".to_owned(),
+        SecretString::from(PLANTED_SECRET.to_owned()),
+    )];
+    let mut service = TestService::start(Options {
+        terraform: Some(config),
+        dashboard_token: Some(TOKEN.to_owned()),
+        ..Options::default()
+    })
+    .await;
+    // The module of tests/fixtures/terraform (built-in resources only, local backend).
+    let module = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf"),
+    )
+    .unwrap();
+    let settings = format!(
+        "terraform:\n  backend_config:\n    path: \"{}/{{deployment}}.tfstate\"\n",
+        state_dir.display()
+    );
+    service.github.commit_files(
+        REPO,
+        "main",
+        &[
+            ("terraform/main.tf", Some(module.as_slice())),
+            (".github/promptops.yml", Some(settings.as_bytes())),
+        ],
+        "Add the root module and PromptOps settings",
+    );
+    let tfvars = "deployment_name   = \"browse\"\nvm_count          = 2\ngpu_type          = \"nvidia-tesla-t4\"\ngpu_count         = 1\nmachine_type      = \"n1-standard-4\"\nzone              = \"us-central1-a\"\nboot_disk_size_gb = 100\n";
+    service.github.set_file(
+        REPO,
+        "browse-branch",
+        "terraform/deployments/browse/terraform.tfvars",
+        tfvars,
+    );
+    let pr = service.github.open_pr(
+        REPO,
+        "browse-branch",
+        "main",
+        "Deployment browse",
+        "",
+        "alice",
+    );
+    let response = service
+        .deliver("pull_request", &pr_payload(&service.github, "opened", pr))
+        .await;
+    assert_eq!(response.status(), 202);
+    service.job_done().await;
+    let runs = service
+        .store
+        .list_runs(&RunFilter {
+            pr: Some(pr),
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1, "the opened PR was planned once: {runs:?}");
+    let run = &runs[0];
+
+    let list = dump_dom(&service.url(&format!("/dashboard/runs?token={TOKEN}"))).await;
+    let row_start = list
+        .find(&format!("id=\"run-{}\"", run.id))
+        .unwrap_or_else(|| panic!("run {} is not in the runs page: {list}", run.id));
+    let row = &list[row_start..row_start + list[row_start..].find("</tr>").unwrap()];
+    assert!(row.contains(">browse<"), "{row}");
+    assert!(
+        row.contains(&format!(">{}<", run.status)),
+        "the run's status ({}) is shown: {row}",
+        run.status
+    );
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+
+    let detail = dump_dom(&service.url(&format!("/dashboard/runs/{}?token={TOKEN}", run.id))).await;
+    assert_eq!(
+        element_text(&detail, "status").as_deref(),
+        Some("succeeded")
+    );
+    let output = element_text(&detail, "output").unwrap_or_else(|| panic!("no output: {detail}"));
+    assert!(
+        output.contains("api_token") && output.contains("***"),
+        "the planted value shows masked: {output}"
+    );
+    assert!(
+        !detail.contains(PLANTED_SECRET),
+        "the secret never reaches the page"
+    );
+    assert_eq!(Some(output.as_str()), run.output.as_deref());
     service.stop().await;
 }
