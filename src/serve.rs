@@ -54,6 +54,9 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         settings.dashboard_token.as_ref(),
         settings.bind,
     );
+    if let crate::web::Access::Refused { reason } = dashboard.access.as_ref() {
+        warn!("{}", reason.trim_end());
+    }
     info!(planner = %planner.describe(), "planner ready");
 
     let github = match (
