@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite the way CI does: installs and starts what the tests need
-# (ansible-core in a virtualenv, sshd, a PostgreSQL server on a local port), then runs every
+# (ansible-core in a virtualenv, sshd, a PostgreSQL server on a local port, Debian's
+# chromium for the browser tests), then runs every
 # test of the workspace with nextest. A dependency that cannot be had stops the run with a
 # message naming it; no test is skipped for lack of it.
 set -euo pipefail
@@ -31,6 +32,10 @@ say "PostgreSQL server on a local port (store tests run on SQLite and PostgreSQL
 postgres=$(bash scripts/start-postgres.sh) || die "scripts/start-postgres.sh failed: the PostgreSQL store tests need a server"
 eval "$postgres"
 trap 'bash scripts/start-postgres.sh --stop >/dev/null 2>&1 || true' EXIT
+
+say "headless chromium (dashboard browser tests)"
+chromium=$(bash scripts/setup-chromium.sh) || die "scripts/setup-chromium.sh failed: the browser tests need Debian's chromium"
+eval "$chromium"
 
 say "cargo nextest run --workspace"
 cargo nextest run --workspace --no-fail-fast "$@"
