@@ -1,0 +1,345 @@
+//! Terraform commands and refusals on pull requests, end to end (see terraform_lifecycle.rs
+//! for the setup): configure, destroy, a failed apply retried, forks, superseded heads and
+//! very large plans.
+
+mod lifecycle;
+mod support;
+
+#[allow(unused_imports)]
+use lifecycle::*;
+#[allow(unused_imports)]
+use promptops_store::{RunFilter, RunStatus};
+#[allow(unused_imports)]
+use std::path::{Path, PathBuf};
+#[allow(unused_imports)]
+use std::time::Duration;
+#[allow(unused_imports)]
+use support::{IssueRef, REPO, comment_payload, pr_payload};
+
+/// `-invoke` needs Terraform >= 1.14.1 and this machine has 1.11: this test runs against
+/// the scripted stand-in `tests/fixtures/terraform/bin/terraform-1.14-standin.sh`, which
+/// prints the output documented for 1.14 and echoes `$AAP_TOKEN`.
+#[tokio::test(flavor = "multi_thread")]
+async fn configure_invokes_the_aap_action_against_a_terraform_1_14_standin() {
+    let standin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/terraform/bin/terraform-1.14-standin.sh");
+    let mut t = Lifecycle::start_with(standin, "AAP_TOKEN").await;
+    t.service.github.set_file(
+        REPO,
+        "main",
+        &tfvars_path("zeta"),
+        tfvars("zeta", 1, "us-central1-a"),
+    );
+    let issue = t.linked_issue("zeta", None).await;
+    t.command(&issue, "/promptops configure").await;
+
+    let done = t.comments_with(issue.number, "Terraform configure for `zeta`");
+    assert_eq!(
+        done.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, issue.number)
+    );
+    assert!(done[0].contains("Actions: 1 invoked."), "{}", done[0]);
+    assert!(
+        done[0].contains("action.aap_job_launch.configure_vm"),
+        "{}",
+        done[0]
+    );
+    assert!(!done[0].contains(PLANTED_SECRET), "{}", done[0]);
+    let runs = t
+        .service
+        .store
+        .list_runs(&RunFilter {
+            repo: Some(REPO.to_owned()),
+            deployment: Some("zeta".to_owned()),
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].kind, "configure");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert!(!runs[0].output.as_deref().unwrap().contains(PLANTED_SECRET));
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_opens_a_pr_removing_the_deployment_and_merging_it_destroys_the_resources() {
+    let mut t = Lifecycle::start().await;
+    let pr = t
+        .open_pr(
+            "create-omega",
+            "omega",
+            &tfvars("omega", 1, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let issue = t.linked_issue("omega", Some(pr)).await;
+    t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    assert_eq!(state_instances(&t.state_file("omega")), 1);
+
+    t.command(&issue, "/promptops destroy").await;
+    let destroy_pr = t
+        .service
+        .github
+        .prs()
+        .into_iter()
+        .find(|p| p.head_ref == "promptops/destroy-omega")
+        .expect("a destroy pull request");
+    assert!(destroy_pr.open);
+    assert!(
+        t.service
+            .github
+            .file(REPO, &destroy_pr.head_ref, &tfvars_path("omega"))
+            .is_none(),
+        "the deployment's variables are removed on the branch"
+    );
+    assert_eq!(
+        t.comments_with(issue.number, &format!("Opened #{}", destroy_pr.number))
+            .len(),
+        1
+    );
+
+    t.deliver(destroy_pr.number, "opened").await;
+    let preview = t.comments_with(destroy_pr.number, "Merging it runs `terraform destroy`");
+    assert_eq!(
+        preview.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, destroy_pr.number)
+    );
+    assert_eq!(t.lock_holder("omega").await, Some(destroy_pr.number));
+
+    t.service.github.merge_pr(REPO, destroy_pr.number);
+    t.deliver(destroy_pr.number, "closed").await;
+    let destroyed = t.comments_with(destroy_pr.number, "Terraform destroy for `omega`: done");
+    assert_eq!(
+        destroyed.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, destroy_pr.number)
+    );
+    assert!(
+        destroyed[0].contains("Apply complete! Resources: 0 added, 0 changed, 1 destroyed."),
+        "{}",
+        destroyed[0]
+    );
+    assert_eq!(state_instances(&t.state_file("omega")), 0);
+    assert_eq!(t.lock_holder("omega").await, None);
+    let runs = t.runs(destroy_pr.number).await;
+    assert!(
+        runs.iter()
+            .any(|r| r.kind == "destroy" && r.status == RunStatus::Succeeded),
+        "{runs:?}"
+    );
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_apply_keeps_the_lock_and_apply_on_the_merged_pr_retries() {
+    let mut t = Lifecycle::start().await;
+    let gate = t.scratch.path().join("gate-open");
+    let vars = format!(
+        "{}apply_gate        = \"{}\"\n",
+        tfvars("theta", 1, "us-central1-a"),
+        gate.display()
+    );
+    let pr = t.open_pr("gated", "theta", &vars, "alice").await;
+    let plan = t.comments_with(pr, "Terraform plan for `theta`");
+    assert!(plan[0].contains("Plan: 2 to add"), "{}", plan[0]);
+
+    t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    let failed = t.comments_with(pr, "Terraform apply for `theta`: failed");
+    assert_eq!(failed.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
+    assert!(failed[0].contains("/promptops apply"), "{}", failed[0]);
+    assert_eq!(
+        t.lock_holder("theta").await,
+        Some(pr),
+        "a failed apply keeps the lock"
+    );
+    let checks = t.checks("promptops/apply");
+    assert_eq!(
+        checks.last().unwrap().conclusion.as_deref(),
+        Some("failure")
+    );
+
+    // The cause is fixed; `/promptops apply` on the merged PR retries the same merge commit.
+    std::fs::write(&gate, "open").unwrap();
+    let on_pr = IssueRef {
+        number: pr,
+        title: "Deployment theta".to_owned(),
+        body: String::new(),
+        is_pull_request: true,
+    };
+    t.command(&on_pr, "/promptops apply").await;
+    let applied = t.comments_with(pr, "Terraform apply for `theta`: done");
+    assert_eq!(
+        applied.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, pr)
+    );
+    assert!(
+        t.comments_with(pr, "Terraform apply for `theta`: failed")
+            .is_empty(),
+        "the failure comment was replaced, not piled on"
+    );
+    assert_eq!(t.lock_holder("theta").await, None);
+    assert_eq!(state_instances(&t.state_file("theta")), 2);
+    let statuses: Vec<RunStatus> = t
+        .runs(pr)
+        .await
+        .into_iter()
+        .filter(|r| r.kind == "apply")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![RunStatus::Succeeded, RunStatus::Failed],
+        "newest first"
+    );
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fork_pr_is_never_planned() {
+    let mut t = Lifecycle::start().await;
+    let fork = "mallory/Hello-World";
+    t.service.github.add_repo(fork);
+    t.service.github.set_permission(REPO, "mallory", "write");
+    t.service.github.set_file(
+        fork,
+        "evil",
+        &tfvars_path("iota"),
+        tfvars("iota", 1, "us-central1-a"),
+    );
+    let pr = t.service.github.open_pr(
+        REPO,
+        "mallory:evil",
+        "main",
+        "Deployment iota",
+        "",
+        "mallory",
+    );
+    t.deliver(pr, "opened").await;
+    let refused = t.comments_with(pr, "pull requests from forks");
+    assert_eq!(
+        refused.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, pr)
+    );
+    assert!(refused[0].contains("mallory/Hello-World"), "{}", refused[0]);
+    assert!(t.checks("promptops/plan").is_empty());
+    assert!(t.runs(pr).await.is_empty());
+    assert_eq!(t.lock_holder("iota").await, None);
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_for_a_superseded_head_plans_nothing() {
+    let mut t = Lifecycle::start().await;
+    t.service.github.set_file(
+        REPO,
+        "moving",
+        &tfvars_path("kappa"),
+        tfvars("kappa", 1, "us-central1-a"),
+    );
+    let pr = t
+        .service
+        .github
+        .open_pr(REPO, "moving", "main", "Deployment kappa", "", "alice");
+    let stale = pr_payload(&t.service.github, "opened", pr);
+    // A push lands before the `opened` delivery is processed.
+    t.service.github.set_file(
+        REPO,
+        "moving",
+        &tfvars_path("kappa"),
+        tfvars("kappa", 2, "us-central1-a"),
+    );
+    assert_eq!(
+        t.service.deliver("pull_request", &stale).await.status(),
+        202
+    );
+    t.service.job_done().await;
+    assert!(
+        t.checks("promptops/plan").is_empty(),
+        "the stale head is not planned"
+    );
+
+    t.deliver(pr, "synchronize").await;
+    let plan = t.comments_with(pr, "Terraform plan for `kappa`");
+    assert_eq!(plan.len(), 1);
+    assert!(
+        plan[0].contains("Plan: 2 to add"),
+        "the new head is: {}",
+        plan[0]
+    );
+
+    // Another push: the plan comment is edited in place, each head gets its check run.
+    t.service.github.set_file(
+        REPO,
+        "moving",
+        &tfvars_path("kappa"),
+        tfvars("kappa", 3, "us-central1-a"),
+    );
+    t.deliver(pr, "synchronize").await;
+    let plan = t.comments_with(pr, "Terraform plan for `kappa`");
+    assert_eq!(plan.len(), 1, "updated, not piled on");
+    assert!(plan[0].contains("Plan: 3 to add"), "{}", plan[0]);
+    assert_eq!(t.checks("promptops/plan").len(), 2);
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_two_thousand_resource_plan_is_split_into_balanced_comments_under_the_limit() {
+    let mut t = Lifecycle::start().await;
+    let pr = t
+        .open_pr(
+            "huge",
+            "lambda",
+            &tfvars("lambda", 2000, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let parts: Vec<String> = t
+        .service
+        .github
+        .comments(REPO, pr)
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|body| body.contains("promptops:plan deployment=lambda"))
+        .collect();
+    assert!(parts.len() > 1, "{} part(s)", parts.len());
+    assert!(
+        parts[0].contains("Plan: 2000 to add, 0 to change, 0 to destroy."),
+        "the summary comes first"
+    );
+    for part in &parts {
+        assert!(
+            part.chars().count() < 65_536,
+            "{} chars",
+            part.chars().count()
+        );
+        promptops_terraform::comment::markdown::check_balance(part)
+            .unwrap_or_else(|problems| panic!("{problems:?}"));
+    }
+    let n = parts.len();
+    for (i, part) in parts.iter().enumerate() {
+        let marker = format!(
+            "<!-- promptops:plan deployment=lambda part={}/{n} -->",
+            i + 1
+        );
+        assert!(part.starts_with(&marker), "part {i}: {}", &part[..200]);
+    }
+    let last = parts.last().unwrap();
+    assert!(
+        last.contains("$ terraform show -json"),
+        "the end of the output is kept: {}",
+        &last[last.len().saturating_sub(300)..]
+    );
+    t.service.stop().await;
+}
