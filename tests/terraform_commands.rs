@@ -17,12 +17,12 @@ use std::time::Duration;
 use support::{IssueRef, REPO, comment_payload, pr_payload};
 
 /// `-invoke` needs Terraform >= 1.14.1 and this machine has 1.11: this test runs against
-/// the scripted stand-in `tests/fixtures/terraform/bin/terraform-1.14-standin.sh`, which
+/// the scripted stand-in `crates/terraform/tests/fixtures/bin/terraform-1.14-standin.sh`, which
 /// prints the output documented for 1.14 and echoes `$AAP_TOKEN`.
 #[tokio::test(flavor = "multi_thread")]
 async fn configure_invokes_the_aap_action_against_a_terraform_1_14_standin() {
     let standin = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/terraform/bin/terraform-1.14-standin.sh");
+        .join("crates/terraform/tests/fixtures/bin/terraform-1.14-standin.sh");
     let mut t = Lifecycle::start_with(standin, "AAP_TOKEN").await;
     t.service.github.set_file(
         REPO,
