@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::fault::{Shared, github_error};
-use crate::keys::APP_PUBLIC_KEY_PEM;
 use crate::model::{AuthKind, State as World};
 use crate::render;
 
@@ -34,7 +33,7 @@ struct Claims {
 
 /// Checks an App JWT; the error is the message GitHub would send.
 fn verify_jwt(world: &World, token: &str) -> Result<(), String> {
-    let key = DecodingKey::from_rsa_pem(APP_PUBLIC_KEY_PEM.as_bytes())
+    let key = DecodingKey::from_rsa_pem(world.app_public_key_pem.as_bytes())
         .map_err(|e| format!("fake misconfigured: public key: {e}"))?;
     let mut validation = Validation::new(Algorithm::RS256);
     // `iss` is checked below: octocrab sends it as a number, which GitHub accepts.

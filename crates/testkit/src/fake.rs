@@ -11,10 +11,10 @@ use http::{Method, StatusCode};
 use tokio::sync::oneshot;
 
 use crate::fault::{self, Fault, FaultMode, Shared, lock};
-use crate::keys::APP_PRIVATE_KEY_PEM;
 use crate::model::{
     self, AuthKind, CheckRun, Comment, Issue, Repo, RequestRecord, split_full_name,
 };
+use crate::routes::app_manifests::{self, CreatedApp, RegisteredManifest};
 use crate::routes::{git, pulls};
 use crate::snapshot::{CommitInfo, IssueInfo, PullRequest};
 
@@ -86,9 +86,38 @@ impl FakeGithub {
         lock(&self.state).app_id
     }
 
-    /// The App private key (PKCS#1 PEM) whose public half the fake verifies JWTs against.
+    /// The App private key (PKCS#1 PEM) whose public half the fake verifies JWTs against
+    /// (the manifest flow's key once a conversion created a new App).
     pub fn private_key_pem(&self) -> &'static str {
-        APP_PRIVATE_KEY_PEM
+        lock(&self.state).app_private_key_pem
+    }
+
+    // ----- the App manifest flow ---------------------------------------------------------
+
+    /// What GitHub does when a person confirms a posted manifest: records it and returns
+    /// the one-time code that `POST /app-manifests/{code}/conversions` exchanges. Panics
+    /// when GitHub would refuse the manifest (a required field missing, a bad permission
+    /// level), naming the problem.
+    pub fn register_manifest(&self, manifest: &serde_json::Value) -> String {
+        if let Err(message) = app_manifests::validate_manifest(manifest) {
+            panic!("fake GitHub refuses the manifest: {message}");
+        }
+        app_manifests::register(&mut lock(&self.state), manifest.clone(), None, None)
+    }
+
+    /// Every manifest posted or registered, in code order, with whether it was exchanged.
+    pub fn registered_manifests(&self) -> Vec<RegisteredManifest> {
+        lock(&self.state)
+            .manifests
+            .registered
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The Apps created by conversions, oldest first.
+    pub fn created_apps(&self) -> Vec<CreatedApp> {
+        lock(&self.state).manifests.created.clone()
     }
 
     /// The login the App's writes appear under, e.g. `promptops[bot]`.

@@ -31,6 +31,10 @@ mod webhook;
 pub use fake::{DEFAULT_APP_ID, FakeGithub, ROLES};
 pub use keys::{APP_PRIVATE_KEY_PEM, APP_PUBLIC_KEY_PEM};
 pub use model::{AuthKind, CheckRun, Comment, RequestRecord};
+pub use routes::app_manifests::{
+    CreatedApp, MANIFEST_APP_PRIVATE_KEY_PEM, MANIFEST_APP_PUBLIC_KEY_PEM, MANIFEST_CREATOR,
+    RegisteredManifest,
+};
 pub use routes::issues::MAX_COMMENT_CHARS;
 pub use snapshot::{CommitInfo, IssueInfo, PullRequest};
 pub use webhook::{sign_webhook, webhook_headers};

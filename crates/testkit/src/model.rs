@@ -222,6 +222,10 @@ pub struct State {
     pub faults: Vec<Fault>,
     pub log: Vec<RequestRecord>,
     pub auth_log: Vec<AuthKind>,
+    /// The key pair App JWTs are verified against (replaced when the manifest flow creates an App).
+    pub app_private_key_pem: &'static str,
+    pub app_public_key_pem: &'static str,
+    pub manifests: crate::routes::app_manifests::Manifests,
     next_id: u64,
     sha_counter: u64,
 }
@@ -243,6 +247,9 @@ impl State {
             faults: Vec::new(),
             log: Vec::new(),
             auth_log: Vec::new(),
+            app_private_key_pem: crate::keys::APP_PRIVATE_KEY_PEM,
+            app_public_key_pem: crate::keys::APP_PUBLIC_KEY_PEM,
+            manifests: Default::default(),
             next_id: 1000,
             sha_counter: 0,
         }

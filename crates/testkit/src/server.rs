@@ -84,6 +84,7 @@ pub fn router(state: Shared) -> Router {
             &format!("{repo}/commits/{{ref}}/check-runs"),
             get(checks::list_for_ref),
         )
+        .merge(crate::routes::app_manifests::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(

@@ -1,5 +1,6 @@
 //! The REST routes the fake serves, grouped by API area.
 
+pub mod app_manifests;
 pub mod checks;
 pub mod contents;
 pub mod git;
