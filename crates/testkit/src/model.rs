@@ -226,6 +226,8 @@ pub struct State {
     pub app_private_key_pem: &'static str,
     pub app_public_key_pem: &'static str,
     pub manifests: crate::routes::app_manifests::Manifests,
+    /// OAuth sign-in: client credentials, consent, codes, user tokens, installation members.
+    pub oauth: crate::routes::oauth::OAuthWorld,
     next_id: u64,
     sha_counter: u64,
 }
@@ -250,6 +252,7 @@ impl State {
             app_private_key_pem: crate::keys::APP_PRIVATE_KEY_PEM,
             app_public_key_pem: crate::keys::APP_PUBLIC_KEY_PEM,
             manifests: Default::default(),
+            oauth: Default::default(),
             next_id: 1000,
             sha_counter: 0,
         }

@@ -85,6 +85,7 @@ pub fn router(state: Shared) -> Router {
             get(checks::list_for_ref),
         )
         .merge(crate::routes::app_manifests::routes())
+        .merge(crate::routes::oauth::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(

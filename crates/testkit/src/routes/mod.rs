@@ -5,6 +5,7 @@ pub mod checks;
 pub mod contents;
 pub mod git;
 pub mod issues;
+pub mod oauth;
 pub mod pulls;
 
 use std::collections::HashMap;
