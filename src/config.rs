@@ -26,6 +26,10 @@ pub struct GithubSettings {
     /// API root: GitHub Enterprise Server and tests point it elsewhere.
     #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
     pub github_api_url: String,
+    /// Web root (sign-in pages, OAuth endpoints): GitHub Enterprise Server and tests
+    /// point it elsewhere.
+    #[arg(long, env = "GITHUB_WEB_URL", default_value = "https://github.com")]
+    pub github_web_url: String,
     /// The App's login, whose own comments are ignored (e.g. `promptops[bot]`).
     #[arg(long, env = "PROMPTOPS_BOT_LOGIN")]
     pub bot_login: Option<String>,
@@ -147,6 +151,17 @@ pub struct ServeSettings {
     /// served only when `bind` is a loopback address.
     #[arg(long, env = "PROMPTOPS_DASHBOARD_TOKEN", hide_env_values = true)]
     pub dashboard_token: Option<SecretString>,
+    /// The GitHub App's OAuth client id: with its secret, people sign in to the dashboard
+    /// with GitHub, and only members of one of the App's installations are let in.
+    #[arg(long, env = "GITHUB_CLIENT_ID")]
+    pub github_client_id: Option<String>,
+    /// The GitHub App's OAuth client secret (also the root of the dashboard's session key).
+    #[arg(long, env = "GITHUB_CLIENT_SECRET", hide_env_values = true)]
+    pub github_client_secret: Option<SecretString>,
+    /// The address people reach this service at (e.g. `https://promptops.example.com`):
+    /// GitHub sends the browser back to `<it>/dashboard/oauth/callback`.
+    #[arg(long, env = "PROMPTOPS_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Log as JSON lines.
     #[arg(long, env = "PROMPTOPS_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
