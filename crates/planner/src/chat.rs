@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::TokenUsage;
 use crate::error::PlanError;
+use crate::observe::{ModelRequestObservation, ModelRequestResult, Observer};
 use crate::retry::RetryPolicy;
 
 /// Request parameters a server may not support, with the words its 400 answer uses for
@@ -67,6 +68,7 @@ pub struct ChatClient {
     timeout: Duration,
     max_attempts: u32,
     retry: RetryPolicy,
+    observer: Observer,
 }
 
 #[derive(Deserialize)]
@@ -129,7 +131,12 @@ impl ChatClient {
             timeout,
             max_attempts: max_attempts.max(1),
             retry,
+            observer: Observer::default(),
         }
+    }
+
+    pub(crate) fn set_observer(&mut self, observer: Observer) {
+        self.observer = observer;
     }
 
     pub fn model(&self) -> &str {
@@ -170,8 +177,14 @@ impl ChatClient {
         let mut attempt = 1;
         loop {
             let started = Instant::now();
-            let result = self.send_once(body).await;
-            let latency_ms = started.elapsed().as_millis();
+            let (result, request_result) = self.send_once(body).await;
+            let latency = started.elapsed();
+            let latency_ms = latency.as_millis();
+            self.observer.0.model_request(&ModelRequestObservation {
+                result: request_result,
+                latency,
+                usage: result.as_ref().ok().and_then(|answer| answer.usage),
+            });
             match result {
                 Ok(answer) => {
                     let usage = answer.usage.unwrap_or_default();
@@ -199,6 +212,7 @@ impl ChatClient {
                         %reason,
                         "chat completion failed; retrying"
                     );
+                    self.observer.0.model_retry(wait);
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -213,7 +227,32 @@ impl ChatClient {
         }
     }
 
-    async fn send_once(&self, body: &Value) -> Result<ChatAnswer, AttemptError> {
+    /// One HTTP request, and how it ended for the observer.
+    async fn send_once(
+        &self,
+        body: &Value,
+    ) -> (Result<ChatAnswer, AttemptError>, ModelRequestResult) {
+        let (status, retry_after, text) = match self.exchange(body).await {
+            Ok(answer) => answer,
+            Err(err) => return (Err(err), ModelRequestResult::Transport),
+        };
+        let class = if status.is_success() {
+            ModelRequestResult::Answered
+        } else if status.as_u16() == 429 {
+            ModelRequestResult::RateLimited
+        } else if status.is_server_error() {
+            ModelRequestResult::ServerError
+        } else {
+            ModelRequestResult::ClientError
+        };
+        (read_answer(body, status, retry_after, &text), class)
+    }
+
+    /// Sends the request and reads the whole answer: status, `Retry-After`, body.
+    async fn exchange(
+        &self,
+        body: &Value,
+    ) -> Result<(reqwest::StatusCode, Option<String>, String), AttemptError> {
         let response = self
             .http
             .post(&self.endpoint)
@@ -230,26 +269,34 @@ impl ChatClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let text = response.text().await.map_err(transport_error)?;
-        if status.is_success() {
-            return parse_answer(&text);
-        }
-        let reason = format!("the model API answered {status}: {}", error_excerpt(&text));
-        if status.as_u16() == 429 || status.is_server_error() {
-            return Err(AttemptError::Transient {
-                reason,
-                retry_after,
-            });
-        }
-        if status.as_u16() == 400
-            && let Some((parameter, _)) =
-                OPTIONAL_PARAMETERS.into_iter().find(|(parameter, words)| {
-                    body.get(*parameter).is_some() && words.iter().any(|w| text.contains(w))
-                })
-        {
-            return Err(AttemptError::Unsupported { parameter, reason });
-        }
-        Err(AttemptError::Final(reason))
+        Ok((status, retry_after, text))
     }
+}
+
+fn read_answer(
+    body: &Value,
+    status: reqwest::StatusCode,
+    retry_after: Option<String>,
+    text: &str,
+) -> Result<ChatAnswer, AttemptError> {
+    if status.is_success() {
+        return parse_answer(text);
+    }
+    let reason = format!("the model API answered {status}: {}", error_excerpt(text));
+    if status.as_u16() == 429 || status.is_server_error() {
+        return Err(AttemptError::Transient {
+            reason,
+            retry_after,
+        });
+    }
+    if status.as_u16() == 400
+        && let Some((parameter, _)) = OPTIONAL_PARAMETERS.into_iter().find(|(parameter, words)| {
+            body.get(*parameter).is_some() && words.iter().any(|w| text.contains(w))
+        })
+    {
+        return Err(AttemptError::Unsupported { parameter, reason });
+    }
+    Err(AttemptError::Final(reason))
 }
 
 fn parse_answer(text: &str) -> Result<ChatAnswer, AttemptError> {

@@ -11,12 +11,14 @@ mod edit;
 mod error;
 pub mod extract;
 pub mod mentions;
+pub mod observe;
 mod offline;
 mod openai;
 pub mod prompt;
 mod retry;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use promptops_core::{Catalog, DeploymentRequest, Policy};
@@ -24,6 +26,10 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 pub use error::PlanError;
+pub use observe::{
+    ModelRequestObservation, ModelRequestResult, NoObserver, PlanObservation, PlanResult,
+    PlannerKind, PlannerObserver,
+};
 pub use offline::OfflinePlanner;
 pub use openai::OpenAiPlanner;
 pub use retry::{Clock, RetryPolicy, SystemClock, parse_retry_after};
@@ -123,7 +129,24 @@ impl Planner {
     pub fn with_retry_policy(settings: PlannerSettings, retry: RetryPolicy) -> Planner {
         match settings.api_key.clone() {
             Some(key) => Planner::OpenAi(OpenAiPlanner::new(&settings, key, retry)),
-            None => Planner::Offline(OfflinePlanner),
+            None => Planner::Offline(OfflinePlanner::new()),
+        }
+    }
+
+    /// Reports every plan (and, for the model planner, every request to the model API and
+    /// every retry) to `observer`.
+    pub fn with_observer(self, observer: Arc<dyn PlannerObserver>) -> Planner {
+        match self {
+            Planner::Offline(planner) => Planner::Offline(planner.with_observer(observer)),
+            Planner::OpenAi(planner) => Planner::OpenAi(planner.with_observer(observer)),
+        }
+    }
+
+    /// Which kind of planner this is.
+    pub fn kind(&self) -> PlannerKind {
+        match self {
+            Planner::Offline(_) => PlannerKind::Offline,
+            Planner::OpenAi(_) => PlannerKind::Model,
         }
     }
 

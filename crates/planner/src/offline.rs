@@ -7,12 +7,18 @@ use promptops_core::{
     Catalog, DeploymentDraft, DeploymentRequest, Policy, ValidationError, ValidationErrors, resolve,
 };
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use crate::edit::fill_from_current;
 use crate::mentions::Mentions;
+use crate::observe::{Observer, PlanObservation, PlanResult, PlannerKind, PlannerObserver};
 use crate::{OFFLINE_PLANNER, PlanError, PlanInput, PlanOutcome};
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OfflinePlanner;
+#[derive(Debug, Clone, Default)]
+pub struct OfflinePlanner {
+    observer: Observer,
+}
 
 /// A draft and what the planner decided on its own while building it.
 struct Built {
@@ -22,35 +28,60 @@ struct Built {
 }
 
 impl OfflinePlanner {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reports every plan to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn PlannerObserver>) -> Self {
+        self.observer = Observer(observer);
+        self
+    }
+
     pub fn plan(
         &self,
         input: &PlanInput,
         catalog: &Catalog,
         policy: &Policy,
     ) -> Result<PlanOutcome, PlanError> {
-        let mentions = Mentions::for_input(input, catalog).map_err(PlanError::UnknownMention)?;
-        let ambiguities = mentions.ambiguities();
-        if !ambiguities.is_empty() {
-            return Err(PlanError::AmbiguousMention(ValidationErrors(ambiguities)));
-        }
-        let built = build_draft(&mentions, input.current.as_ref(), catalog, policy)?;
-        let first = resolve(built.draft.clone(), catalog, policy).map_err(PlanError::Rejected)?;
-        let mismatches = mentions.check(&first);
-        if !mismatches.is_empty() {
-            return Err(PlanError::MismatchWithRequest(ValidationErrors(mismatches)));
-        }
-        // Second pass with the texts, so that they are validated like any planner's.
-        let mut draft = built.draft.clone();
-        draft.rationale = Some(rationale(&mentions, input.current.is_some()));
-        draft.assumptions = assumptions(&built, &first, catalog);
-        let request = resolve(draft, catalog, policy).map_err(PlanError::Rejected)?;
-        Ok(PlanOutcome {
-            request,
-            planned_by: OFFLINE_PLANNER.to_owned(),
-            usage: None,
-            notes: built.notes,
-        })
+        let started = Instant::now();
+        let result = plan_offline(input, catalog, policy);
+        self.observer.0.plan_finished(&PlanObservation {
+            planner: PlannerKind::Offline,
+            result: PlanResult::of(&result),
+            latency: started.elapsed(),
+        });
+        result
     }
+}
+
+fn plan_offline(
+    input: &PlanInput,
+    catalog: &Catalog,
+    policy: &Policy,
+) -> Result<PlanOutcome, PlanError> {
+    let mentions = Mentions::for_input(input, catalog).map_err(PlanError::UnknownMention)?;
+    let ambiguities = mentions.ambiguities();
+    if !ambiguities.is_empty() {
+        return Err(PlanError::AmbiguousMention(ValidationErrors(ambiguities)));
+    }
+    let built = build_draft(&mentions, input.current.as_ref(), catalog, policy)?;
+    let first = resolve(built.draft.clone(), catalog, policy).map_err(PlanError::Rejected)?;
+    let mismatches = mentions.check(&first);
+    if !mismatches.is_empty() {
+        return Err(PlanError::MismatchWithRequest(ValidationErrors(mismatches)));
+    }
+    // Second pass with the texts, so that they are validated like any planner's.
+    let mut draft = built.draft.clone();
+    draft.rationale = Some(rationale(&mentions, input.current.is_some()));
+    draft.assumptions = assumptions(&built, &first, catalog);
+    let request = resolve(draft, catalog, policy).map_err(PlanError::Rejected)?;
+    Ok(PlanOutcome {
+        request,
+        planned_by: OFFLINE_PLANNER.to_owned(),
+        usage: None,
+        notes: built.notes,
+    })
 }
 
 fn build_draft(

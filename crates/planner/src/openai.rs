@@ -2,6 +2,9 @@
 //! fields, validates the answer like any other draft, sends the problems back once
 //! ("repair" turn), and holds the result to what the user wrote explicitly.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use promptops_core::{
     Catalog, DeploymentDraft, DeploymentRequest, Policy, ValidationError, ValidationErrors, resolve,
 };
@@ -11,6 +14,7 @@ use serde_json::Value;
 use crate::chat::{ChatAnswer, ChatClient, ChatMessage};
 use crate::edit::fill_from_current;
 use crate::mentions::Mentions;
+use crate::observe::{Observer, PlanObservation, PlanResult, PlannerKind, PlannerObserver};
 use crate::{
     PlanError, PlanInput, PlanOutcome, PlannerSettings, RetryPolicy, TokenUsage, extract, prompt,
     schema,
@@ -19,6 +23,7 @@ use crate::{
 #[derive(Debug)]
 pub struct OpenAiPlanner {
     client: ChatClient,
+    observer: Observer,
 }
 
 /// Why one answer could not be used.
@@ -63,7 +68,15 @@ impl OpenAiPlanner {
                 settings.max_attempts,
                 retry,
             ),
+            observer: Observer::default(),
         }
+    }
+
+    /// Reports every plan, model request and retry to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn PlannerObserver>) -> Self {
+        self.client.set_observer(Observer(Arc::clone(&observer)));
+        self.observer = Observer(observer);
+        self
     }
 
     /// "model <name>", as written into the tfvars header and the PR.
@@ -72,6 +85,22 @@ impl OpenAiPlanner {
     }
 
     pub async fn plan(
+        &self,
+        input: &PlanInput,
+        catalog: &Catalog,
+        policy: &Policy,
+    ) -> Result<PlanOutcome, PlanError> {
+        let started = Instant::now();
+        let result = self.plan_with_model(input, catalog, policy).await;
+        self.observer.0.plan_finished(&PlanObservation {
+            planner: PlannerKind::Model,
+            result: PlanResult::of(&result),
+            latency: started.elapsed(),
+        });
+        result
+    }
+
+    async fn plan_with_model(
         &self,
         input: &PlanInput,
         catalog: &Catalog,

@@ -15,7 +15,7 @@ fn plan_text(text: &str) -> Result<PlanOutcome, PlanError> {
         body: text.to_owned(),
         ..PlanInput::default()
     };
-    OfflinePlanner.plan(&input, catalog(), &Policy::default())
+    OfflinePlanner::new().plan(&input, catalog(), &Policy::default())
 }
 
 fn plan_ok(text: &str) -> DeploymentRequest {
@@ -363,7 +363,7 @@ fn a_total_is_split_into_the_fewest_gpus_per_vm_the_policy_allows() {
         body: "We need 16 H100s in us-central1 for training".to_owned(),
         ..PlanInput::default()
     };
-    let request = OfflinePlanner
+    let request = OfflinePlanner::new()
         .plan(&input, catalog(), &policy)
         .expect("planned")
         .request;
@@ -486,7 +486,7 @@ fn edit(instructions: &str) -> DeploymentRequest {
         instructions: instructions.to_owned(),
         current: Some(current),
     };
-    match OfflinePlanner.plan(&input, catalog(), &Policy::default()) {
+    match OfflinePlanner::new().plan(&input, catalog(), &Policy::default()) {
         Ok(outcome) => outcome.request,
         Err(err) => panic!("edit {instructions:?} failed:\n{err}"),
     }

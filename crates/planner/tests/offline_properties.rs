@@ -35,7 +35,7 @@ fn plan(text: &str) -> Result<promptops_core::DeploymentRequest, promptops_plann
         body: text.to_owned(),
         ..PlanInput::default()
     };
-    OfflinePlanner
+    OfflinePlanner::new()
         .plan(&input, Catalog::embedded(), &Policy::default())
         .map(|outcome| outcome.request)
 }

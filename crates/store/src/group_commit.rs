@@ -140,6 +140,7 @@ impl Writer {
                         .bind(&jobs.run_afters)
                         .bind(max_attempts)
                         .bind(now)
+                        .bind(&jobs.delivery_ids)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -159,16 +160,16 @@ const SQLITE_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, eve
      SELECT value ->> 0, value ->> 1, value ->> 2, $2 FROM json_each($1) WHERE true \
      ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
 /// A live job with the same dedupe key already covers a job: ON CONFLICT DO NOTHING.
-const SQLITE_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'queued', 0, $2, COALESCE(value ->> 4, $3), $3 \
+const SQLITE_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at, delivery_id) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'queued', 0, $2, COALESCE(value ->> 4, $3), $3, value ->> 5 \
      FROM json_each($1) WHERE true ORDER BY key ON CONFLICT DO NOTHING";
 const POSTGRES_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, event, action, received_at) \
      SELECT d.id, d.event, d.action, $4 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS d(id, event, action) \
      ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
-const POSTGRES_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at) \
-     SELECT j.kind, j.repo, j.dedupe_key, j.payload::jsonb, 'queued', 0, $6, COALESCE(j.run_after, $7), $7 \
-     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) WITH ORDINALITY \
-       AS j(kind, repo, dedupe_key, payload, run_after, n) \
+const POSTGRES_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at, delivery_id) \
+     SELECT j.kind, j.repo, j.dedupe_key, j.payload::jsonb, 'queued', 0, $6, COALESCE(j.run_after, $7), $7, j.delivery_id \
+     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $8::text[]) WITH ORDINALITY \
+       AS j(kind, repo, dedupe_key, payload, run_after, delivery_id, n) \
      ORDER BY j.n ON CONFLICT DO NOTHING";
 
 /// The deliveries of a batch, column by column.
@@ -203,15 +204,18 @@ struct JobColumns<'a> {
     dedupe_keys: Vec<Option<&'a str>>,
     payloads: Vec<String>,
     run_afters: Vec<Option<i64>>,
+    /// The delivery that brought each job.
+    delivery_ids: Vec<&'a str>,
 }
 
 impl<'a> JobColumns<'a> {
-    fn push(&mut self, job: &'a NewJob) {
+    fn push(&mut self, job: &'a NewJob, delivery_id: &'a str) {
         self.kinds.push(&job.kind);
         self.repos.push(&job.repo);
         self.dedupe_keys.push(job.dedupe_key.as_deref());
         self.payloads.push(job.payload.to_string());
         self.run_afters.push(job.run_after.map(to_micros));
+        self.delivery_ids.push(delivery_id);
     }
 
     fn is_empty(&self) -> bool {
@@ -226,7 +230,8 @@ impl<'a> JobColumns<'a> {
                     self.repos[i],
                     self.dedupe_keys[i],
                     self.payloads[i],
-                    self.run_afters[i]
+                    self.run_afters[i],
+                    self.delivery_ids[i]
                 ])
             })
             .collect();
@@ -243,7 +248,11 @@ fn outcomes(batch: &[WriteRequest], inserted: Vec<String>) -> (Vec<RecordOutcome
     for request in batch {
         if inserted.remove(&request.delivery.id) {
             outcomes.push(RecordOutcome::New);
-            request.jobs.iter().for_each(|job| jobs.push(job));
+            let delivery_id = request.delivery.id.as_str();
+            request
+                .jobs
+                .iter()
+                .for_each(|job| jobs.push(job, delivery_id));
         } else {
             outcomes.push(RecordOutcome::Duplicate);
         }

@@ -132,6 +132,9 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The webhook delivery (`X-GitHub-Delivery`) whose `record_delivery` enqueued the job;
+    /// `None` for jobs put on the queue with `enqueue`.
+    pub delivery_id: Option<String>,
 }
 
 /// What `fail` did with the job.

@@ -14,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::model::{FailOutcome, Job, JobStatus, NewJob, QueueStats};
 use crate::store::Store;
 
-const JOB_COLUMNS: &str = "id, kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, locked_by, locked_until, last_error, created_at, finished_at";
+const JOB_COLUMNS: &str = "id, kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, locked_by, locked_until, last_error, created_at, finished_at, delivery_id";
 
 #[derive(sqlx::FromRow)]
 struct JobRow {
@@ -32,6 +32,7 @@ struct JobRow {
     last_error: Option<String>,
     created_at: i64,
     finished_at: Option<i64>,
+    delivery_id: Option<String>,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -59,6 +60,7 @@ impl TryFrom<JobRow> for Job {
             last_error: row.last_error,
             created_at: from_micros("jobs.created_at", row.created_at)?,
             finished_at: opt_from_micros("jobs.finished_at", row.finished_at)?,
+            delivery_id: row.delivery_id,
         })
     }
 }

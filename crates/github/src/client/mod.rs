@@ -11,6 +11,7 @@ mod checks;
 mod comments;
 mod error;
 pub mod marker;
+pub mod observe;
 mod pulls;
 mod repo;
 mod retry;
@@ -28,6 +29,9 @@ use tokio::sync::OnceCell;
 pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
 pub use error::{GithubError, Result};
 pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
+pub use observe::{
+    ApiRequest, ApiRetry, GithubObserver, RateLimitWait, RetryReason, StatusClass, route_template,
+};
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 pub use transport::Answer;
 pub use types::{
@@ -77,6 +81,7 @@ impl GithubApp {
                 octo: Arc::new(octo),
                 policy: RetryPolicy::default(),
                 sleeper: Arc::new(TokioSleeper),
+                observer: observe::no_observer(),
             },
             app_id,
             installations: Mutex::new(HashMap::new()),
@@ -93,6 +98,13 @@ impl GithubApp {
     /// Replaces how the client waits (tests record waits instead of sleeping).
     pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
         self.app.sleeper = sleeper;
+        self
+    }
+
+    /// Reports every request, retry and rate-limit wait to `observer` (for every
+    /// installation handle made afterwards).
+    pub fn with_observer(mut self, observer: Arc<dyn GithubObserver>) -> Self {
+        self.app.observer = observer;
         self
     }
 
@@ -134,6 +146,7 @@ impl GithubApp {
                 octo,
                 policy: self.app.policy.clone(),
                 sleeper: self.app.sleeper.clone(),
+                observer: self.app.observer.clone(),
             },
             app: self.app.clone(),
             installation_id,

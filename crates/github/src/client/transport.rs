@@ -2,6 +2,7 @@
 //! driven by our retry policy.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -12,6 +13,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::{GithubError, Result, describe};
+use super::observe::{
+    ApiRequest, ApiRetry, GithubObserver, RateLimitWait, RetryReason, StatusClass, route_template,
+};
 use super::retry::{RetryPolicy, Sleeper, Verdict, classify};
 
 /// An answer, fully read.
@@ -116,6 +120,7 @@ pub struct Transport {
     pub octo: Arc<Octocrab>,
     pub policy: RetryPolicy,
     pub sleeper: Arc<dyn Sleeper>,
+    pub observer: Arc<dyn GithubObserver>,
 }
 
 fn retryable_transport_error(e: &octocrab::Error) -> bool {
@@ -188,10 +193,28 @@ impl Transport {
         Fut: std::future::Future<Output = Result<Option<T>>>,
     {
         let max = self.policy.max_attempts.max(1);
+        let template = route_template(route);
+        let observed = |status: StatusClass, started: Instant| {
+            self.observer.api_request(&ApiRequest {
+                method: method.as_str(),
+                route: &template,
+                status,
+                latency: started.elapsed(),
+            });
+        };
+        let retried = |reason: RetryReason| {
+            self.observer.api_retry(&ApiRetry {
+                method: method.as_str(),
+                route: &template,
+                reason,
+            });
+        };
         let mut last = String::new();
         for attempt in 1..=max {
-            match self.once(&method, route, body).await {
+            let started = Instant::now();
+            let reason = match self.once(&method, route, body).await {
                 Ok(answer) => {
+                    observed(StatusClass::of(answer.status), started);
                     let verdict = classify(
                         answer.status,
                         &answer.headers,
@@ -211,17 +234,29 @@ impl Transport {
                             last = format!("{}: {}", answer.status, answer.message());
                             tracing::warn!(operation, ?wait, "GitHub rate limit; waiting");
                             if attempt < max {
+                                self.observer.rate_limit_wait(&RateLimitWait {
+                                    method: method.as_str(),
+                                    route: &template,
+                                    wait,
+                                });
                                 self.sleeper.sleep(wait).await;
+                                retried(RetryReason::RateLimited);
                             }
                             continue;
                         }
                         Verdict::Transient => {
                             last = format!("{}: {}", answer.status, answer.message());
+                            RetryReason::ServerError
                         }
                     }
                 }
-                Err(e) if retryable_transport_error(&e) => last = describe(&e),
+                Err(e) if retryable_transport_error(&e) => {
+                    observed(StatusClass::Transport, started);
+                    last = describe(&e);
+                    RetryReason::Transport
+                }
                 Err(octocrab::Error::GitHub { source, .. }) => {
+                    observed(StatusClass::Transport, started);
                     // GitHub refused something octocrab sent on its own: the installation token.
                     return Err(GithubError::Api {
                         operation: format!("{operation} (getting an installation token)"),
@@ -230,12 +265,13 @@ impl Transport {
                     });
                 }
                 Err(e) => {
+                    observed(StatusClass::Transport, started);
                     return Err(GithubError::Transport {
                         operation: operation.to_string(),
                         source: e,
                     });
                 }
-            }
+            };
             tracing::warn!(operation, attempt, error = %last, "GitHub request failed");
             if attempt == max {
                 break;
@@ -245,6 +281,7 @@ impl Transport {
                 tracing::info!(operation, "the failed attempt had taken effect");
                 return Ok(Sent::AlreadyDone(done));
             }
+            retried(reason);
         }
         Err(GithubError::Exhausted {
             operation: operation.to_string(),
