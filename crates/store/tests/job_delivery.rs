@@ -142,7 +142,7 @@ async fn one_batch_keeps_each_delivery_on_its_own_jobs(backend: Backend) {
     for stored in &jobs {
         let tag = tag_of(stored);
         let index: usize = tag.split('-').next().unwrap().parse().unwrap();
-        if index % 11 == 0 {
+        if index.is_multiple_of(11) {
             first_or_repeat.insert(index);
         }
         assert_eq!(
