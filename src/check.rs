@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use secrecy::ExposeSecret;
 
 use crate::config::ServeSettings;
+use crate::setup::startup::StartCredentials;
 
 enum Status {
     Ok,
@@ -46,45 +47,61 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
     let mut report = Report { failed: false };
     let github = &settings.github;
 
-    match github.github_app_id {
-        Some(id) => report.line(Status::Ok, "GITHUB_APP_ID", id.to_string()),
-        None => report.line(
-            Status::Missing,
-            "GITHUB_APP_ID",
-            "not set: the App cannot authenticate",
-        ),
-    }
-    match github.private_key() {
-        Ok(Some(key)) if key.expose_secret().contains("PRIVATE KEY") => {
-            report.line(Status::Ok, "GitHub App private key", "present (PEM)")
+    let start = crate::setup::startup::start_credentials(&settings);
+    match &start {
+        Ok(StartCredentials::Environment { .. }) => {
+            report.line(
+                Status::Ok,
+                "GitHub App credentials",
+                "from the environment (GITHUB_APP_ID, private key, GITHUB_WEBHOOK_SECRET)",
+            );
+            env_credential_lines(&mut report, &settings);
         }
-        Ok(Some(_)) => report.line(
+        Ok(StartCredentials::File {
+            path,
+            credentials,
+            ignored_env,
+        }) => {
+            report.line(
+                Status::Ok,
+                "GitHub App credentials",
+                format!(
+                    "from the credentials file {} (App `{}`, id {})",
+                    path.display(),
+                    credentials.slug,
+                    credentials.id
+                ),
+            );
+            if !ignored_env.is_empty() {
+                report.line(
+                    Status::Warn,
+                    "GitHub App credentials",
+                    format!(
+                        "{} set in the environment, but not a complete App: ignored",
+                        ignored_env.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(StartCredentials::Missing { file, .. }) => {
+            env_credential_lines(&mut report, &settings);
+            report.line(
+                Status::Missing,
+                "GitHub App credentials",
+                format!(
+                    "none in the environment and no credentials file at {}: set them, or open /setup on the running service to connect an App",
+                    file.display()
+                ),
+            );
+        }
+        Err(err) => report.line(
             Status::Missing,
-            "GitHub App private key",
-            "set but not a PEM private key",
-        ),
-        Ok(None) => report.line(
-            Status::Missing,
-            "GitHub App private key",
-            "set GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH",
-        ),
-        Err(err) => report.line(Status::Missing, "GitHub App private key", err.to_string()),
-    }
-    match github.webhook_secrets().len() {
-        0 => report.line(
-            Status::Missing,
-            "GITHUB_WEBHOOK_SECRET",
-            "not set: webhooks would be refused",
-        ),
-        1 => report.line(Status::Ok, "GITHUB_WEBHOOK_SECRET", "1 secret"),
-        n => report.line(
-            Status::Ok,
-            "GITHUB_WEBHOOK_SECRET",
-            format!("{n} secrets (rotation)"),
+            "GitHub App credentials",
+            format!("{err:#}"),
         ),
     }
     report.line(Status::Ok, "GITHUB_API_URL", &github.github_api_url);
-    if let (Some(id), Ok(Some(key))) = (github.github_app_id, github.private_key()) {
+    if let Some((id, key, _)) = start.as_ref().ok().and_then(StartCredentials::app) {
         match promptops_github::client::GithubApp::new(&github.github_api_url, id, &key) {
             Ok(app) => match app.app_info().await {
                 Ok(info) => report.line(
@@ -162,6 +179,48 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
     } else {
         println!("\nAll set.");
         ExitCode::SUCCESS
+    }
+}
+
+/// The App settings the environment gives (or lacks), one line each.
+fn env_credential_lines(report: &mut Report, settings: &ServeSettings) {
+    let github = &settings.github;
+    match github.github_app_id {
+        Some(id) => report.line(Status::Ok, "GITHUB_APP_ID", id.to_string()),
+        None => report.line(
+            Status::Missing,
+            "GITHUB_APP_ID",
+            "not set: the App cannot authenticate",
+        ),
+    }
+    match github.private_key() {
+        Ok(Some(key)) if key.expose_secret().contains("PRIVATE KEY") => {
+            report.line(Status::Ok, "GitHub App private key", "present (PEM)")
+        }
+        Ok(Some(_)) => report.line(
+            Status::Missing,
+            "GitHub App private key",
+            "set but not a PEM private key",
+        ),
+        Ok(None) => report.line(
+            Status::Missing,
+            "GitHub App private key",
+            "set GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH",
+        ),
+        Err(err) => report.line(Status::Missing, "GitHub App private key", err.to_string()),
+    }
+    match github.webhook_secrets().len() {
+        0 => report.line(
+            Status::Missing,
+            "GITHUB_WEBHOOK_SECRET",
+            "not set: webhooks would be refused",
+        ),
+        1 => report.line(Status::Ok, "GITHUB_WEBHOOK_SECRET", "1 secret"),
+        n => report.line(
+            Status::Ok,
+            "GITHUB_WEBHOOK_SECRET",
+            format!("{n} secrets (rotation)"),
+        ),
     }
 }
 

@@ -165,4 +165,101 @@ pub struct ServeSettings {
     /// Log as JSON lines.
     #[arg(long, env = "PROMPTOPS_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
+    /// The App credentials file the setup page writes (mode 0600) and `serve` reads when
+    /// the environment gives no App credentials. Default: `promptops-app.json` beside the
+    /// SQLite database, or in the working directory with PostgreSQL.
+    #[arg(long, env = "PROMPTOPS_APP_CREDENTIALS")]
+    pub app_credentials: Option<PathBuf>,
+}
+
+impl ServeSettings {
+    /// `PROMPTOPS_PUBLIC_URL`, parsed; the setup page registers `<it>/webhook` and
+    /// `<it>/setup/callback` with the App.
+    pub fn public_url_parsed(&self) -> anyhow::Result<Option<url::Url>> {
+        let Some(text) = self
+            .public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            return Ok(None);
+        };
+        let url = url::Url::parse(text).map_err(|err| {
+            anyhow::anyhow!(
+                "PROMPTOPS_PUBLIC_URL {text:?} is not a URL ({err}); give the address GitHub reaches this service at, e.g. https://promptops.example.com"
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            anyhow::bail!(
+                "PROMPTOPS_PUBLIC_URL {text:?} must be an http(s) address with a host, e.g. https://promptops.example.com"
+            );
+        }
+        Ok(Some(url))
+    }
+
+    /// Where the App credentials file is (or would be written).
+    pub fn app_credentials_path(&self) -> PathBuf {
+        if let Some(path) = &self.app_credentials {
+            return path.clone();
+        }
+        let file = crate::setup::credentials::DEFAULT_FILE_NAME;
+        sqlite_file(&self.database_url)
+            .and_then(|db| db.parent().map(|dir| dir.join(file)))
+            .unwrap_or_else(|| PathBuf::from(file))
+    }
+}
+
+/// The database file of a `sqlite://<path>[?options]` URL.
+fn sqlite_file(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url.strip_prefix("sqlite://")?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn serve_settings(args: &[&str]) -> ServeSettings {
+        let mut all = vec!["promptops", "serve"];
+        all.extend_from_slice(args);
+        match crate::cli::Cli::try_parse_from(all).unwrap().command {
+            crate::cli::Command::Serve(settings) => *settings,
+            _ => unreachable!("parsed `serve`"),
+        }
+    }
+
+    #[test]
+    fn the_credentials_file_sits_beside_the_sqlite_database_unless_named() {
+        let beside = serve_settings(&[
+            "--database-url",
+            "sqlite:///var/lib/promptops/p.db?mode=rwc",
+        ]);
+        assert_eq!(
+            beside.app_credentials_path(),
+            PathBuf::from("/var/lib/promptops/promptops-app.json")
+        );
+        let relative = serve_settings(&["--database-url", "sqlite://promptops.db"]);
+        assert_eq!(
+            relative.app_credentials_path(),
+            PathBuf::from("promptops-app.json")
+        );
+        let postgres = serve_settings(&["--database-url", "postgres://db/promptops"]);
+        assert_eq!(
+            postgres.app_credentials_path(),
+            PathBuf::from("promptops-app.json")
+        );
+        let named = serve_settings(&[
+            "--database-url",
+            "sqlite:///data/p.db",
+            "--app-credentials",
+            "/etc/promptops/app.json",
+        ]);
+        assert_eq!(
+            named.app_credentials_path(),
+            PathBuf::from("/etc/promptops/app.json")
+        );
+    }
 }

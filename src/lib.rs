@@ -16,6 +16,7 @@ pub mod repo_config;
 pub mod serve;
 pub mod server;
 pub mod service;
+pub mod setup;
 pub mod web;
 pub mod webhook_extract;
 pub mod worker;

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use promptops_github::client::GithubApp;
+use promptops_github::webhook::WebhookSecrets;
 use promptops_planner::Planner;
 use promptops_store::Store;
 use promptops_terraform::{Runner, RunnerConfig};
+use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -16,6 +18,10 @@ use crate::config::ServeSettings;
 use crate::handlers::Handlers;
 use crate::ingress::IngressSettings;
 use crate::service::Service;
+use crate::setup::startup::{StartCredentials, start_credentials};
+use crate::setup::{
+    AppCredentials, AppFactory, AppSlot, ConfiguredApp, CredentialSource, Setup, SetupStates,
+};
 use crate::web::Dashboard;
 use crate::worker::{QueueSignals, WorkerSettings};
 
@@ -34,6 +40,69 @@ pub fn init_tracing(json: bool) {
 
 pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     init_tracing(settings.log_json);
+    let prepared = prepare(&settings).await?;
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .with_context(|| format!("listening on {}", settings.bind))?;
+    info!(address = %listener.local_addr()?, "promptops is listening");
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutting down: no new deliveries; in-flight jobs may finish");
+        stop.cancel();
+    });
+    prepared.serve(listener, shutdown).await?;
+    info!("stopped");
+    Ok(())
+}
+
+/// The service assembled from the settings, not yet listening.
+pub struct Prepared {
+    pub service: Service,
+    pub dashboard: Dashboard,
+    pub setup: Setup,
+    pub worker_settings: WorkerSettings,
+}
+
+impl Prepared {
+    /// Webhooks, health, metrics, the dashboard and the setup pages.
+    pub fn router(&self) -> axum::Router {
+        self.service
+            .router()
+            .merge(self.dashboard.clone().router())
+            .merge(self.setup.clone().router())
+    }
+
+    /// Serves on `listener` and runs the workers (now, or once the setup page connects
+    /// the App) until `shutdown`; then waits for in-flight jobs and closes the store.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let router = self.router();
+        let store = self.service.store.clone();
+        let service = self.service;
+        let worker_settings = self.worker_settings;
+        let worker_stop = shutdown.clone();
+        let workers = tokio::spawn(async move {
+            service.run_workers(worker_settings, worker_stop).await;
+        });
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await
+            .context("serving HTTP");
+        shutdown.cancel();
+        let _ = workers.await;
+        store.close().await;
+        served
+    }
+}
+
+/// Assembles the service: database, planner, dashboard, the App (from the environment
+/// or the credentials file, when either gives one) and the setup pages.
+pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
     let store = Store::connect(&settings.database_url)
         .await
         .with_context(|| {
@@ -43,7 +112,6 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
             )
         })?;
     let catalog = settings.planner.load_catalog()?;
-    let planner = Planner::from_settings(settings.planner.planner_settings(false));
     // The dashboard's "try a prompt" plans with its own planner (same settings) and catalog.
     let dashboard = Dashboard::new(
         store.clone(),
@@ -57,75 +125,133 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     if let crate::web::Access::Refused { reason } = dashboard.access.as_ref() {
         warn!("{}", reason.trim_end());
     }
-    info!(planner = %planner.describe(), "planner ready");
+    info!(
+        planner = %Planner::from_settings(settings.planner.planner_settings(false)).describe(),
+        "planner ready"
+    );
 
-    let github = match (
-        settings.github.github_app_id,
-        settings.github.private_key()?,
-    ) {
-        (Some(app_id), Some(key)) => Some(Arc::new(
-            GithubApp::new(&settings.github.github_api_url, app_id, &key)
-                .context("setting up the GitHub App client")?,
-        )),
-        _ => None,
-    };
-    let webhook_secrets = settings.github.webhook_secrets();
-    if github.is_none() || webhook_secrets.is_empty() {
-        warn!(
-            "the GitHub App is not fully configured (GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, GITHUB_WEBHOOK_SECRET): webhooks are refused until it is; `promptops check` lists what is missing"
-        );
-    }
-    let terraform = Some(terraform_runner(&settings)?);
-    let handlers = github.map(|github| {
-        Arc::new(Handlers {
-            github,
-            planner,
-            catalog,
-            store: store.clone(),
-            terraform,
-        })
-    });
-    let service = Service {
+    let parts = AppParts {
+        api_url: settings.github.github_api_url.clone(),
+        planner: settings.planner.planner_settings(false),
+        catalog,
         store: store.clone(),
-        handlers,
-        webhook_secrets,
+        terraform: terraform_runner(settings)?,
+    };
+    let start = start_credentials(settings)?;
+    let slot = match &start {
+        StartCredentials::Missing { missing, file } => {
+            warn!(
+                missing = %missing.join(", "),
+                credentials_file = %file.display(),
+                "the GitHub App is not configured: webhooks are refused until it is. Open /setup \
+                 to connect an App, or set the missing settings; `promptops check` lists them"
+            );
+            AppSlot::empty()
+        }
+        StartCredentials::Environment { .. } | StartCredentials::File { .. } => {
+            let (source, slug) = match &start {
+                StartCredentials::File {
+                    path,
+                    credentials,
+                    ignored_env,
+                } => {
+                    if !ignored_env.is_empty() {
+                        warn!(
+                            ignored = %ignored_env.join(", "),
+                            "the environment gives only part of a GitHub App; using the credentials file instead"
+                        );
+                    }
+                    (
+                        CredentialSource::File(path.clone()),
+                        Some(credentials.slug.clone()),
+                    )
+                }
+                _ => (CredentialSource::Environment, None),
+            };
+            let (app_id, key, secrets) = start.app().expect("a source with an App");
+            let app = parts.configured_app(app_id, &key, secrets, slug, source)?;
+            info!(app = %app.describe(), source = %app.source, "GitHub App configured");
+            AppSlot::configured(app)
+        }
+    };
+    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+    let parts = Arc::new(parts);
+    let factory: AppFactory = Arc::new(move |credentials: &AppCredentials, source| {
+        parts.configured_app(
+            credentials.id,
+            &credentials.pem,
+            vec![credentials.webhook_secret.clone()],
+            Some(credentials.slug.clone()),
+            source,
+        )
+    });
+    let setup = Setup {
+        slot: slot.clone(),
+        states: SetupStates::new(Arc::clone(&clock)),
+        factory,
+        credentials_path: settings.app_credentials_path(),
+        public_url: settings.public_url_parsed()?,
+        bind: settings.bind,
+        github_web_url: settings.github.github_web_url.clone(),
+        github_api_url: settings.github.github_api_url.clone(),
+        http: reqwest::Client::new(),
+        access: Arc::clone(&dashboard.access),
+    };
+    let service = Service {
+        store,
+        app: slot,
         ingress: IngressSettings {
             bot_login: settings.github.bot_login.clone(),
         },
-        clock: Arc::new(SystemClock),
+        clock,
         signals: QueueSignals::default(),
         metrics: Arc::default(),
     };
+    Ok(Prepared {
+        service,
+        dashboard,
+        setup,
+        worker_settings: WorkerSettings {
+            workers: settings.workers,
+            ..WorkerSettings::default()
+        },
+    })
+}
 
-    let shutdown = CancellationToken::new();
-    let worker_settings = WorkerSettings {
-        workers: settings.workers,
-        ..WorkerSettings::default()
-    };
-    let mut workers = service
-        .workers(worker_settings)
-        .map(|pool| pool.spawn(shutdown.clone()));
+/// What every configured App shares, whatever its credentials' source.
+struct AppParts {
+    api_url: String,
+    planner: promptops_planner::PlannerSettings,
+    catalog: promptops_core::Catalog,
+    store: Store,
+    terraform: Runner,
+}
 
-    let listener = tokio::net::TcpListener::bind(settings.bind)
-        .await
-        .with_context(|| format!("listening on {}", settings.bind))?;
-    info!(address = %listener.local_addr()?, "promptops is listening");
-    let stop = shutdown.clone();
-    axum::serve(listener, service.router().merge(dashboard.router()))
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            info!("shutting down: no new deliveries; in-flight jobs may finish");
-            stop.cancel();
+impl AppParts {
+    fn configured_app(
+        &self,
+        app_id: u64,
+        private_key: &SecretString,
+        webhook_secrets: Vec<SecretString>,
+        slug: Option<String>,
+        source: CredentialSource,
+    ) -> anyhow::Result<ConfiguredApp> {
+        let github = GithubApp::new(&self.api_url, app_id, private_key)
+            .context("setting up the GitHub App client")?;
+        Ok(ConfiguredApp {
+            app_id,
+            slug,
+            source,
+            handlers: Arc::new(Handlers {
+                github: Arc::new(github),
+                planner: Planner::from_settings(self.planner.clone()),
+                catalog: self.catalog.clone(),
+                store: self.store.clone(),
+                terraform: Some(self.terraform.clone()),
+            }),
+            webhook_secrets: Arc::new(WebhookSecrets::new(webhook_secrets)),
         })
-        .await
-        .context("serving HTTP")?;
-    shutdown.cancel();
-    if let Some(workers) = workers.as_mut() {
-        while workers.join_next().await.is_some() {}
     }
-    store.close().await;
-    info!("stopped");
-    Ok(())
 }
 
 /// Credentials terraform may inherit from this process: their values are masked in every

@@ -24,7 +24,8 @@ pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub webhook: Option<Arc<promptops_github::webhook::WebhookSecrets>>,
+    /// The GitHub App, swappable at run time; webhooks answer 503 while it is empty.
+    pub app: crate::setup::AppSlot,
     pub ingress: Arc<IngressSettings>,
     pub metrics: Arc<Metrics>,
     /// Reads "now" for the queue age in `/metrics`.

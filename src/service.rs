@@ -4,22 +4,22 @@
 use std::sync::Arc;
 
 use axum::Router;
-use promptops_github::webhook::WebhookSecrets;
 use promptops_store::Store;
-use secrecy::SecretString;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
-use crate::handlers::Handlers;
 use crate::ingress::IngressSettings;
 use crate::metrics::Metrics;
 use crate::server::{self, AppState};
+use crate::setup::AppSlot;
 use crate::worker::{QueueSignals, WorkerPool, WorkerSettings};
 
 pub struct Service {
     pub store: Store,
-    /// `None` when the App is not configured: webhooks are then refused and no worker runs.
-    pub handlers: Option<Arc<Handlers>>,
-    pub webhook_secrets: Vec<SecretString>,
+    /// The GitHub App (handlers and webhook secrets) once configured. Empty: webhooks are
+    /// refused and no worker runs, until the setup page (or a test) installs one.
+    pub app: AppSlot,
     pub ingress: IngressSettings,
     pub clock: Arc<dyn Clock>,
     pub signals: QueueSignals,
@@ -29,27 +29,47 @@ pub struct Service {
 
 impl Service {
     pub fn router(&self) -> Router {
-        let webhook = (!self.webhook_secrets.is_empty() && self.handlers.is_some())
-            .then(|| Arc::new(WebhookSecrets::new(self.webhook_secrets.clone())));
         server::router(AppState {
             store: self.store.clone(),
-            webhook,
+            app: self.app.clone(),
             ingress: Arc::new(self.ingress.clone()),
             metrics: Arc::clone(&self.metrics),
             clock: Arc::clone(&self.clock),
         })
     }
 
-    /// The worker pool, when the App is configured.
+    /// The worker pool, when the App is configured now.
     pub fn workers(&self, settings: WorkerSettings) -> Option<WorkerPool> {
-        let handlers = self.handlers.clone()?;
-        Some(WorkerPool {
+        let app = self.app.load()?;
+        Some(self.pool(Arc::clone(&app.handlers), settings))
+    }
+
+    fn pool(
+        &self,
+        handlers: Arc<crate::handlers::Handlers>,
+        settings: WorkerSettings,
+    ) -> WorkerPool {
+        WorkerPool {
             store: self.store.clone(),
             handlers,
             clock: Arc::clone(&self.clock),
             signals: self.signals.clone(),
             metrics: Arc::clone(&self.metrics),
             settings,
-        })
+        }
+    }
+
+    /// Runs the worker pool until `shutdown`: at once when the App is configured, else as
+    /// soon as it is (the setup page connects it while the service runs). Returns when
+    /// every worker has stopped, or at shutdown when none ever started.
+    pub async fn run_workers(&self, settings: WorkerSettings, shutdown: CancellationToken) {
+        let app = tokio::select! {
+            app = self.app.wait_configured() => app,
+            _ = shutdown.cancelled() => return,
+        };
+        let mut workers: JoinSet<()> = self
+            .pool(Arc::clone(&app.handlers), settings)
+            .spawn(shutdown);
+        while workers.join_next().await.is_some() {}
     }
 }

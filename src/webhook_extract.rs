@@ -62,13 +62,15 @@ impl FromRequest<AppState> for VerifiedDelivery {
 }
 
 async fn verify(request: Request, state: &AppState) -> Result<VerifiedDelivery, Rejection> {
-    let Some(secrets) = state.webhook.clone() else {
+    // One atomic load: the App may be connected by the setup page while the service runs.
+    let Some(app) = state.app.load() else {
         return Err(Rejection::new(
             StatusCode::SERVICE_UNAVAILABLE,
             RejectReason::NotConfigured,
-            "webhooks are not accepted: GITHUB_WEBHOOK_SECRET is not configured",
+            "webhooks are not accepted: the GitHub App is not configured (GITHUB_WEBHOOK_SECRET and the App's credentials, or connect it at /setup)",
         ));
     };
+    let secrets = &app.webhook_secrets;
     let signature = header(&request, "x-hub-signature-256");
     let event_name = header(&request, "x-github-event");
     let delivery_id = header(&request, "x-github-delivery");

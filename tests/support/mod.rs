@@ -13,9 +13,11 @@ use promptops::clock::SystemClock;
 use promptops::handlers::Handlers;
 use promptops::ingress::IngressSettings;
 use promptops::service::Service;
+use promptops::setup::{AppSlot, ConfiguredApp, CredentialSource};
 use promptops::web::Dashboard;
 use promptops::worker::{JobEvent, JobOutcome, QueueSignals, WorkerSettings};
 use promptops_github::client::{GithubApp, RetryPolicy};
+use promptops_github::webhook::WebhookSecrets;
 use promptops_planner::{Planner, PlannerSettings};
 use promptops_store::Store;
 use promptops_testkit::{FakeGithub, sign_webhook};
@@ -170,8 +172,15 @@ impl TestService {
         let events = signals.events.subscribe();
         let service = Service {
             store: store.clone(),
-            handlers: Some(handlers),
-            webhook_secrets: vec![SecretString::from(SECRET.to_owned())],
+            app: AppSlot::configured(ConfiguredApp {
+                app_id: github.app_id(),
+                slug: None,
+                source: CredentialSource::Environment,
+                handlers,
+                webhook_secrets: Arc::new(WebhookSecrets::new(vec![SecretString::from(
+                    SECRET.to_owned(),
+                )])),
+            }),
             ingress: IngressSettings::default(),
             clock: Arc::new(SystemClock),
             signals,

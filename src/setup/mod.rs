@@ -1,0 +1,88 @@
+//! Connecting GitHub: the `/setup` page registers the App through GitHub's manifest flow,
+//! `/setup/callback` exchanges GitHub's code for the App's credentials, writes them to the
+//! credentials file (mode 0600) and makes the App live in this process — webhooks are
+//! accepted and the workers start, without a restart.
+//!
+//! `GET /setup` is guarded like the dashboard (its token, or a loopback bind without one):
+//! whoever completes a setup decides which App this service runs as. The callback needs
+//! no token — GitHub's redirect cannot carry one — but a single-use, expiring `state`
+//! that only the guarded page hands out.
+
+pub mod app_slot;
+mod conversion;
+pub mod credentials;
+pub mod manifest;
+mod pages;
+pub mod startup;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub use app_slot::{AlreadyConfigured, AppSlot, ConfiguredApp, CredentialSource};
+pub use credentials::{AppCredentials, CredentialsError};
+pub use state::SetupStates;
+
+use crate::web::Access;
+
+/// Turns credentials into the running App (a GitHub client for them around the service's
+/// planner, catalog, store and Terraform runner).
+pub type AppFactory =
+    Arc<dyn Fn(&AppCredentials, CredentialSource) -> anyhow::Result<ConfiguredApp> + Send + Sync>;
+
+/// What the setup pages need.
+#[derive(Clone)]
+pub struct Setup {
+    pub slot: AppSlot,
+    pub states: SetupStates,
+    pub factory: AppFactory,
+    /// Where the credentials are written (`PROMPTOPS_APP_CREDENTIALS` or its default).
+    pub credentials_path: PathBuf,
+    /// `PROMPTOPS_PUBLIC_URL`.
+    pub public_url: Option<url::Url>,
+    /// The address the server listens on: without a public URL, the browser's `Host` is
+    /// trusted only on a loopback bind.
+    pub bind: SocketAddr,
+    /// `GITHUB_WEB_URL`: where the manifest form is posted.
+    pub github_web_url: String,
+    /// `GITHUB_API_URL`: where the code is exchanged.
+    pub github_api_url: String,
+    pub http: reqwest::Client,
+    /// The dashboard's access rule, reused for `GET /setup`.
+    pub access: Arc<Access>,
+}
+
+impl Setup {
+    /// The `/setup` routes, to merge into the service's router.
+    pub fn router(self) -> Router {
+        let guarded = Router::new()
+            .route("/setup", get(pages::setup_page))
+            .route_layer(from_fn_with_state(Arc::clone(&self.access), guard));
+        Router::new()
+            .route("/setup/callback", get(pages::callback))
+            .merge(guarded)
+            .with_state(self)
+    }
+}
+
+/// The dashboard's access rule, with a message about the setup page when it is off.
+async fn guard(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
+    if let Access::Refused { .. } = access.as_ref() {
+        return (
+            StatusCode::FORBIDDEN,
+            "the setup page is off: the service listens on a non-loopback address and \
+             PROMPTOPS_DASHBOARD_TOKEN is not set. Set the token and open /setup?token=<token>, \
+             or run the setup with the service bound to 127.0.0.1\n",
+        )
+            .into_response();
+    }
+    crate::web::access::require(State(access), request, next).await
+}

@@ -1,0 +1,94 @@
+//! Which App credentials `serve` starts with: the environment (or flags) when it gives a
+//! complete App — id, private key and webhook secret — else the credentials file the setup
+//! page wrote, else none (webhooks are refused until `/setup` connects an App).
+
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::credentials::AppCredentials;
+use crate::config::ServeSettings;
+
+pub enum StartCredentials {
+    Environment {
+        app_id: u64,
+        private_key: SecretString,
+        webhook_secrets: Vec<SecretString>,
+    },
+    File {
+        path: PathBuf,
+        credentials: AppCredentials,
+        /// Settings the environment gave without making a complete App (they are ignored).
+        ignored_env: Vec<&'static str>,
+    },
+    Missing {
+        /// What the environment lacks for a complete App.
+        missing: Vec<&'static str>,
+        /// Where the setup page will write the credentials.
+        file: PathBuf,
+    },
+}
+
+impl StartCredentials {
+    /// The App id, private key and webhook secrets to start with, if any.
+    pub fn app(&self) -> Option<(u64, SecretString, Vec<SecretString>)> {
+        match self {
+            StartCredentials::Environment {
+                app_id,
+                private_key,
+                webhook_secrets,
+            } => Some((*app_id, private_key.clone(), webhook_secrets.clone())),
+            StartCredentials::File { credentials, .. } => Some((
+                credentials.id,
+                credentials.pem.clone(),
+                vec![credentials.webhook_secret.clone()],
+            )),
+            StartCredentials::Missing { .. } => None,
+        }
+    }
+}
+
+const APP_ID: &str = "GITHUB_APP_ID";
+const KEY: &str = "GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH";
+const SECRET: &str = "GITHUB_WEBHOOK_SECRET";
+
+pub fn start_credentials(settings: &ServeSettings) -> anyhow::Result<StartCredentials> {
+    let github = &settings.github;
+    let app_id = github.github_app_id;
+    let key = github
+        .private_key()?
+        .filter(|key| !key.expose_secret().trim().is_empty());
+    let secrets = github.webhook_secrets();
+    let mut given = Vec::new();
+    let mut missing = Vec::new();
+    for (name, present) in [
+        (APP_ID, app_id.is_some()),
+        (KEY, key.is_some()),
+        (SECRET, !secrets.is_empty()),
+    ] {
+        if present {
+            given.push(name);
+        } else {
+            missing.push(name);
+        }
+    }
+    if let (Some(app_id), Some(private_key), false) = (app_id, key, secrets.is_empty()) {
+        return Ok(StartCredentials::Environment {
+            app_id,
+            private_key,
+            webhook_secrets: secrets,
+        });
+    }
+    let path = settings.app_credentials_path();
+    match AppCredentials::load(&path)? {
+        Some(credentials) => Ok(StartCredentials::File {
+            path,
+            credentials,
+            ignored_env: given,
+        }),
+        None => Ok(StartCredentials::Missing {
+            missing,
+            file: path,
+        }),
+    }
+}
