@@ -121,6 +121,12 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         Arc::new(catalog.clone()),
         settings.dashboard_token.as_ref(),
         settings.bind,
+    )
+    .with_sign_in(
+        settings
+            .dashboard_sign_in()?
+            .map(|sign_in| crate::web::GithubSignIn::new(sign_in, Arc::new(SystemClock)))
+            .transpose()?,
     );
     if let crate::web::Access::Refused { reason } = dashboard.access.as_ref() {
         warn!("{}", reason.trim_end());

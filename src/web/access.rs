@@ -1,30 +1,65 @@
-//! Who may see the dashboard. With `PROMPTOPS_DASHBOARD_TOKEN` set, every request must
-//! carry it (`Authorization: Bearer`, or once as `?token=`, which leaves an HttpOnly
-//! cookie for the pages that follow). Without one, the dashboard is served only on a
-//! loopback address: anything else would publish runs and outputs to the network.
+//! Who may see the dashboard. Two ways to prove it, either enough, both allowed:
+//! - `PROMPTOPS_DASHBOARD_TOKEN`: every request carries it (`Authorization: Bearer`, or
+//!   once as `?token=`, which leaves an HttpOnly cookie for the pages that follow);
+//! - sign-in with GitHub (`GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET`, see `oauth`): a
+//!   signed session cookie, given only to members of one of the App's installations.
+//!
+//! With neither, the dashboard is served only on a loopback address: anything else would
+//! publish runs and outputs to the network.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::html::escape;
+use super::oauth::GithubSignIn;
+use super::session::{Session, cookie_value};
+
 /// The cookie holds the token's SHA-256, not the token itself.
 pub const COOKIE_NAME: &str = "promptops_dashboard";
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Access {
-    /// Requests must prove they know the token (its SHA-256 is kept for comparison).
-    Token { digest: [u8; 32] },
-    /// No token, loopback address: anyone who can reach the port is on this machine.
+    /// Requests must prove access: they know the token (its SHA-256 is kept for
+    /// comparison), or they carry a session from signing in with GitHub.
+    Guarded {
+        token: Option<[u8; 32]>,
+        sign_in: Option<Arc<GithubSignIn>>,
+    },
+    /// Nothing configured, loopback address: anyone who can reach the port is on this machine.
     Open,
-    /// No token, reachable from the network: the dashboard is not served.
+    /// Nothing configured, reachable from the network: the dashboard is not served.
     Refused { reason: String },
+}
+
+/// Who is looking, as the access check established it (a request extension).
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    /// Nothing configured, loopback address.
+    Local,
+    /// Proved the dashboard token.
+    Token,
+    /// Signed in with GitHub; `csrf` is what this session's forms must carry.
+    SignedIn { session: Session, csrf: String },
+}
+
+impl Viewer {
+    /// Who did something, for notices and logs.
+    pub fn who(&self) -> String {
+        match self {
+            Viewer::Local => "a local user (loopback, no access control)".to_owned(),
+            Viewer::Token => "the holder of the dashboard token".to_owned(),
+            Viewer::SignedIn { session, .. } => session.login.clone(),
+        }
+    }
 }
 
 impl Access {
@@ -33,30 +68,60 @@ impl Access {
             .map(|t| t.expose_secret().trim())
             .filter(|t| !t.is_empty())
         {
-            Some(token) => Access::Token {
-                digest: digest(token),
+            Some(token) => Access::Guarded {
+                token: Some(digest(token)),
+                sign_in: None,
             },
             None if bind.ip().is_loopback() => Access::Open,
             None => Access::Refused {
                 reason: format!(
                     "the dashboard is off: the service listens on {bind}, which is not a loopback address, \
-                     and PROMPTOPS_DASHBOARD_TOKEN is not set. Set a token, or bind to 127.0.0.1 or [::1].\n"
+                     and neither PROMPTOPS_DASHBOARD_TOKEN nor sign-in with GitHub (GITHUB_CLIENT_ID, \
+                     GITHUB_CLIENT_SECRET) is set. Set one, or bind to 127.0.0.1 or [::1].\n"
                 ),
             },
         }
     }
 
+    /// Adds sign-in with GitHub: from now on the dashboard is guarded on any address.
+    pub fn with_sign_in(self, sign_in: Arc<GithubSignIn>) -> Access {
+        let token = match self {
+            Access::Guarded { token, .. } => token,
+            Access::Open | Access::Refused { .. } => None,
+        };
+        Access::Guarded {
+            token,
+            sign_in: Some(sign_in),
+        }
+    }
+
+    pub fn sign_in(&self) -> Option<&GithubSignIn> {
+        match self {
+            Access::Guarded { sign_in, .. } => sign_in.as_deref(),
+            _ => None,
+        }
+    }
+
     fn accepts(&self, presented: &str) -> bool {
         match self {
-            Access::Token { digest: expected } => digest(presented).ct_eq(expected).into(),
+            Access::Guarded {
+                token: Some(expected),
+                ..
+            } => digest(presented).ct_eq(expected).into(),
             Access::Open => true,
-            Access::Refused { .. } => false,
+            _ => false,
         }
     }
 
     fn accepts_cookie(&self, cookie_hex: &str) -> bool {
         match (self, hex::decode(cookie_hex)) {
-            (Access::Token { digest: expected }, Ok(bytes)) => bytes.ct_eq(expected).into(),
+            (
+                Access::Guarded {
+                    token: Some(expected),
+                    ..
+                },
+                Ok(bytes),
+            ) => bytes.ct_eq(expected).into(),
             _ => false,
         }
     }
@@ -75,17 +140,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.to_owned())
-}
-
 fn query_token(request: &Request) -> Option<String> {
     let query = request.uri().query()?;
     url::form_urlencoded::parse(query.as_bytes())
@@ -93,39 +147,135 @@ fn query_token(request: &Request) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// Middleware in front of every dashboard route.
-pub async fn require(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
-    match access.as_ref() {
-        Access::Open => return next.run(request).await,
+/// A browser asking for a page (not a script or an API client).
+fn wants_a_page(request: &Request) -> bool {
+    matches!(*request.method(), Method::GET | Method::HEAD)
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// Middleware in front of every dashboard page.
+pub async fn require(
+    State(access): State<Arc<Access>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let (has_token, sign_in) = match access.as_ref() {
+        Access::Open => {
+            request.extensions_mut().insert(Viewer::Local);
+            return next.run(request).await;
+        }
         Access::Refused { reason } => {
             return (StatusCode::FORBIDDEN, reason.clone()).into_response();
         }
-        Access::Token { .. } => {}
-    }
+        Access::Guarded { token, sign_in } => (token.is_some(), sign_in.as_deref()),
+    };
     let headers = request.headers();
     if bearer(headers).is_some_and(|token| access.accepts(token))
-        || cookie(headers).is_some_and(|value| access.accepts_cookie(&value))
+        || cookie_value(headers, COOKIE_NAME).is_some_and(|value| access.accepts_cookie(&value))
     {
+        request.extensions_mut().insert(Viewer::Token);
         return next.run(request).await;
+    }
+    if let Some(sign_in) = sign_in
+        && let Some(session) = sign_in.session(headers)
+    {
+        let csrf = session.csrf_token(sign_in.key());
+        let login = session.login.clone();
+        request
+            .extensions_mut()
+            .insert(Viewer::SignedIn { session, csrf });
+        return with_signed_in_bar(next.run(request).await, &login).await;
     }
     if let Some(token) = query_token(&request).filter(|token| access.accepts(token)) {
         let cookie = format!(
             "{COOKIE_NAME}={}; Path=/dashboard; HttpOnly; SameSite=Strict",
             hex::encode(digest(&token))
         );
+        request.extensions_mut().insert(Viewer::Token);
         let mut response = next.run(request).await;
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
         return response;
     }
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        "the dashboard needs its token: send `Authorization: Bearer <PROMPTOPS_DASHBOARD_TOKEN>`, \
-         or open a dashboard page once with ?token=<PROMPTOPS_DASHBOARD_TOKEN>\n",
-    )
-        .into_response()
+    if sign_in.is_some() && wants_a_page(&request) {
+        let asked = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/dashboard");
+        let location = format!(
+            "/dashboard/login?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", asked)
+                .finish()
+        );
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+    }
+    let message = match (has_token, sign_in.is_some()) {
+        (true, true) => {
+            "the dashboard needs you to sign in with GitHub at /dashboard/login, or its token: \
+             send `Authorization: Bearer <PROMPTOPS_DASHBOARD_TOKEN>`\n"
+        }
+        (false, _) => "the dashboard needs you to sign in with GitHub at /dashboard/login\n",
+        (true, false) => {
+            "the dashboard needs its token: send `Authorization: Bearer <PROMPTOPS_DASHBOARD_TOKEN>`, \
+             or open a dashboard page once with ?token=<PROMPTOPS_DASHBOARD_TOKEN>\n"
+        }
+    };
+    let mut response = (StatusCode::UNAUTHORIZED, message).into_response();
+    if has_token {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// Every dashboard page, whichever module renders it, names who is signed in and offers
+/// to sign out, right after the navigation.
+async fn with_signed_in_bar(response: Response, login: &str) -> Response {
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if !is_html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Pages are rendered into one string before they are sent: this buffers nothing new.
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the page could not be read back: {err}\n"),
+            )
+                .into_response();
+        }
+    };
+    let html = String::from_utf8_lossy(&bytes);
+    let bar = format!(
+        "<p id=\"signed-in\">Signed in with GitHub as <strong id=\"login\">{}</strong> \
+         <form method=\"post\" action=\"/dashboard/logout\" style=\"display:inline\">\
+         <button type=\"submit\">Sign out</button></form></p>",
+        escape(login)
+    );
+    let html = match html.find("</nav>") {
+        Some(at) => format!(
+            "{}{bar}{}",
+            &html[..at + "</nav>".len()],
+            &html[at + "</nav>".len()..]
+        ),
+        None => html.into_owned(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(html))
 }
 
 /// A state-changing form must come from a dashboard page: a browser always sends
@@ -166,6 +316,7 @@ mod tests {
             panic!("a wildcard bind without a token must be refused");
         };
         assert!(reason.contains("PROMPTOPS_DASHBOARD_TOKEN"), "{reason}");
+        assert!(reason.contains("GITHUB_CLIENT_ID"), "{reason}");
     }
 
     #[test]

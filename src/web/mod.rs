@@ -1,10 +1,13 @@
 //! The web dashboard, served by the same axum server under `/dashboard`: deployments,
 //! Terraform runs with their masked output, locks (with unlock) and a page that plans a
-//! prompt without side effects. Server-rendered HTML; see `access` for who may see it.
+//! prompt without side effects. Server-rendered HTML; see `access` for who may see it
+//! and `oauth` for signing in with GitHub.
 
 pub mod access;
 pub mod html;
+pub mod oauth;
 mod pages;
+pub mod session;
 mod try_prompt;
 
 use std::net::SocketAddr;
@@ -18,7 +21,8 @@ use promptops_planner::Planner;
 use promptops_store::Store;
 use secrecy::SecretString;
 
-pub use access::Access;
+pub use access::{Access, Viewer};
+pub use oauth::{GithubSignIn, SignInConfigError, SignInSettings};
 pub use try_prompt::MAX_PROMPT_CHARS;
 
 /// What the dashboard reads and how it is guarded.
@@ -48,9 +52,24 @@ impl Dashboard {
         }
     }
 
+    /// Adds sign-in with GitHub (when configured): members of the App's installations
+    /// sign in, on any bind address, besides any token holder.
+    pub fn with_sign_in(mut self, sign_in: Option<GithubSignIn>) -> Dashboard {
+        if let Some(sign_in) = sign_in {
+            let access = self.access.as_ref().clone().with_sign_in(Arc::new(sign_in));
+            self.access = Arc::new(access);
+        }
+        self
+    }
+
     /// The `/dashboard` routes, to merge into the service's router.
     pub fn router(self) -> Router {
         let access = Arc::clone(&self.access);
+        // Signing in and out is reachable without a session, by definition.
+        let sign_in = Router::new()
+            .route("/dashboard/login", get(oauth::login))
+            .route(oauth::CALLBACK_PATH, get(oauth::callback))
+            .route("/dashboard/logout", get(oauth::logout).post(oauth::logout));
         Router::new()
             .route("/dashboard", get(pages::deployments))
             .route("/dashboard/runs", get(pages::runs))
@@ -62,6 +81,7 @@ impl Dashboard {
                 get(try_prompt::get).post(try_prompt::post),
             )
             .route_layer(from_fn_with_state(access, access::require))
+            .merge(sign_in)
             .with_state(self)
     }
 }

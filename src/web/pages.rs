@@ -1,14 +1,15 @@
 //! The read-only pages (deployments, runs, one run, locks) and the unlock form.
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use promptops_store::{Run, RunFilter};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 
 use super::Dashboard;
-use super::access::same_origin;
+use super::access::{Viewer, same_origin};
 use super::html::{app_urls, duration, escape, page, timestamp};
 
 /// A store failure as a page that says what could not be read.
@@ -165,14 +166,27 @@ pub async fn run(State(dash): State<Dashboard>, Path(id): Path<i64>) -> Response
     page(&format!("Run #{}", run.id), &body).into_response()
 }
 
-pub async fn locks(State(dash): State<Dashboard>) -> Response {
-    locks_page(&dash, None).await
+pub async fn locks(
+    State(dash): State<Dashboard>,
+    Extension(viewer): Extension<Viewer>,
+) -> Response {
+    locks_page(&dash, &viewer, None).await
 }
 
-async fn locks_page(dash: &Dashboard, notice: Option<String>) -> Response {
+async fn locks_page(dash: &Dashboard, viewer: &Viewer, notice: Option<String>) -> Response {
     let locks = match dash.store.list_locks(None).await {
         Ok(locks) => locks,
         Err(err) => return unavailable("the locks", err),
+    };
+    // A signed-in session's forms carry its CSRF token (the cookie alone does not unlock).
+    let csrf = match viewer {
+        Viewer::SignedIn { csrf, .. } => {
+            format!(
+                "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+                escape(csrf)
+            )
+        }
+        Viewer::Local | Viewer::Token => String::new(),
     };
     let rows: String = locks
         .iter()
@@ -181,7 +195,7 @@ async fn locks_page(dash: &Dashboard, notice: Option<String>) -> Response {
                 "<tr><td>{repo}</td><td>{deployment}</td><td>#{pr}</td><td>{since}</td><td>\
                  <form method=\"post\" action=\"/dashboard/locks/unlock\">\
                  <input type=\"hidden\" name=\"repo\" value=\"{repo}\">\
-                 <input type=\"hidden\" name=\"deployment\" value=\"{deployment}\">\
+                 <input type=\"hidden\" name=\"deployment\" value=\"{deployment}\">{csrf}\
                  <button type=\"submit\">Unlock</button></form></td></tr>\n",
                 repo = escape(&lock.repo),
                 deployment = escape(&lock.deployment),
@@ -207,19 +221,35 @@ async fn locks_page(dash: &Dashboard, notice: Option<String>) -> Response {
 pub struct UnlockForm {
     pub repo: String,
     pub deployment: String,
+    /// Required from a signed-in session; see `locks_page`.
+    #[serde(default)]
+    pub csrf: Option<String>,
 }
 
 pub async fn unlock(
     State(dash): State<Dashboard>,
+    Extension(viewer): Extension<Viewer>,
     headers: HeaderMap,
     Form(form): Form<UnlockForm>,
 ) -> Response {
     if let Err(reason) = same_origin(&headers) {
         return (StatusCode::FORBIDDEN, reason).into_response();
     }
+    if let Viewer::SignedIn { csrf, .. } = &viewer {
+        let presented = form.csrf.as_deref().unwrap_or("");
+        if !bool::from(presented.as_bytes().ct_eq(csrf.as_bytes())) {
+            return (
+                StatusCode::FORBIDDEN,
+                "refused: the unlock form's csrf field is missing or does not belong to your session; \
+                 reload the locks page and submit its form\n",
+            )
+                .into_response();
+        }
+    }
+    let who = viewer.who();
     let notice = match dash.store.force_unlock(&form.repo, &form.deployment).await {
         Ok(Some(lock)) => format!(
-            "Unlocked {}/{} (was held by pull request #{}).",
+            "Unlocked {}/{} (was held by pull request #{}), by {who}.",
             lock.repo, lock.deployment, lock.pr
         ),
         Ok(None) => format!(
@@ -228,6 +258,6 @@ pub async fn unlock(
         ),
         Err(err) => return unavailable("the lock", err),
     };
-    tracing::info!(repo = %form.repo, deployment = %form.deployment, "lock removed from the dashboard");
-    locks_page(&dash, Some(notice)).await
+    tracing::info!(repo = %form.repo, deployment = %form.deployment, by = %who, "lock removed from the dashboard");
+    locks_page(&dash, &viewer, Some(notice)).await
 }

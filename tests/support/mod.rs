@@ -14,7 +14,7 @@ use promptops::handlers::Handlers;
 use promptops::ingress::IngressSettings;
 use promptops::service::Service;
 use promptops::setup::{AppSlot, ConfiguredApp, CredentialSource};
-use promptops::web::Dashboard;
+use promptops::web::{Dashboard, GithubSignIn, SignInSettings};
 use promptops::worker::{JobEvent, JobOutcome, QueueSignals, WorkerSettings};
 use promptops_github::client::{GithubApp, RetryPolicy};
 use promptops_github::webhook::WebhookSecrets;
@@ -81,6 +81,17 @@ pub struct Options {
     pub terraform: Option<promptops_terraform::RunnerConfig>,
     /// `PROMPTOPS_DASHBOARD_TOKEN`; without one the dashboard is open (loopback bind).
     pub dashboard_token: Option<String>,
+    /// Sign-in with GitHub against the fake (its OAuth client id and secret, its URL as
+    /// both `GITHUB_WEB_URL` and `GITHUB_API_URL`, the service's own address as
+    /// `PROMPTOPS_PUBLIC_URL`).
+    pub github_sign_in: bool,
+    /// `GITHUB_WEB_URL` for sign-in, instead of the fake's.
+    pub github_web_url: Option<String>,
+    /// The clock sign-in sessions are issued and checked with.
+    pub sign_in_clock: Option<Arc<dyn promptops_store::Clock>>,
+    /// The address the dashboard is told it listens on, instead of the real loopback one
+    /// (e.g. `0.0.0.0:3000`, to be treated as reachable from the network).
+    pub dashboard_bind: Option<SocketAddr>,
 }
 
 impl Default for Options {
@@ -93,6 +104,10 @@ impl Default for Options {
             database_url: None,
             terraform: None,
             dashboard_token: None,
+            github_sign_in: false,
+            github_web_url: None,
+            sign_in_clock: None,
+            dashboard_bind: None,
         }
     }
 }
@@ -204,8 +219,27 @@ impl TestService {
             Arc::new(Planner::from_settings(options.planner.clone())),
             Arc::new(promptops_core::Catalog::embedded().clone()),
             options.dashboard_token.map(SecretString::from).as_ref(),
-            addr,
-        );
+            options.dashboard_bind.unwrap_or(addr),
+        )
+        .with_sign_in(options.github_sign_in.then(|| {
+            GithubSignIn::new(
+                SignInSettings {
+                    client_id: github.oauth_client_id(),
+                    client_secret: SecretString::from(github.oauth_client_secret()),
+                    web_url: options
+                        .github_web_url
+                        .clone()
+                        .unwrap_or_else(|| github.url()),
+                    api_url: github.url(),
+                    public_url: format!("http://{addr}"),
+                },
+                options
+                    .sign_in_clock
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(SystemClock)),
+            )
+            .unwrap()
+        }));
         let router = service.router().merge(dashboard.router());
         let stop = shutdown.clone();
         tasks.spawn(async move {
