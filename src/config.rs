@@ -216,6 +216,49 @@ fn sqlite_file(database_url: &str) -> Option<PathBuf> {
     (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
 }
 
+impl ServeSettings {
+    /// Sign-in with GitHub for the dashboard, when `GITHUB_CLIENT_ID` is set; half a
+    /// configuration is an error that says what is missing.
+    pub fn dashboard_sign_in(&self) -> anyhow::Result<Option<crate::web::SignInSettings>> {
+        let client_id = self
+            .github_client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty());
+        let secret = self
+            .github_client_secret
+            .as_ref()
+            .filter(|secret| !secret.expose_secret().trim().is_empty());
+        let public_url = self
+            .public_url
+            .as_ref()
+            .map(|url| url.to_string())
+            .filter(|url| !url.trim().is_empty());
+        match (client_id, secret, public_url) {
+            (None, None, _) => Ok(None),
+            (Some(client_id), Some(secret), Some(public_url)) => {
+                Ok(Some(crate::web::SignInSettings {
+                    client_id: client_id.to_owned(),
+                    client_secret: secret.clone(),
+                    web_url: self.github.github_web_url.clone(),
+                    api_url: self.github.github_api_url.clone(),
+                    public_url,
+                }))
+            }
+            (Some(_), None, _) => anyhow::bail!(
+                "GITHUB_CLIENT_ID is set but GITHUB_CLIENT_SECRET is not: dashboard sign-in with GitHub needs both"
+            ),
+            (None, Some(_), _) => anyhow::bail!(
+                "GITHUB_CLIENT_SECRET is set but GITHUB_CLIENT_ID is not: dashboard sign-in with GitHub needs both"
+            ),
+            (Some(_), Some(_), None) => anyhow::bail!(
+                "dashboard sign-in with GitHub needs PROMPTOPS_PUBLIC_URL (e.g. https://promptops.example.com): \
+                 GitHub sends the browser back to <PROMPTOPS_PUBLIC_URL>/dashboard/oauth/callback, the App's callback URL"
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser as _;
@@ -261,48 +304,5 @@ mod tests {
             named.app_credentials_path(),
             PathBuf::from("/etc/promptops/app.json")
         );
-    }
-}
-
-impl ServeSettings {
-    /// Sign-in with GitHub for the dashboard, when `GITHUB_CLIENT_ID` is set; half a
-    /// configuration is an error that says what is missing.
-    pub fn dashboard_sign_in(&self) -> anyhow::Result<Option<crate::web::SignInSettings>> {
-        let client_id = self
-            .github_client_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|id| !id.is_empty());
-        let secret = self
-            .github_client_secret
-            .as_ref()
-            .filter(|secret| !secret.expose_secret().trim().is_empty());
-        let public_url = self
-            .public_url
-            .as_ref()
-            .map(|url| url.to_string())
-            .filter(|url| !url.trim().is_empty());
-        match (client_id, secret, public_url) {
-            (None, None, _) => Ok(None),
-            (Some(client_id), Some(secret), Some(public_url)) => {
-                Ok(Some(crate::web::SignInSettings {
-                    client_id: client_id.to_owned(),
-                    client_secret: secret.clone(),
-                    web_url: self.github.github_web_url.clone(),
-                    api_url: self.github.github_api_url.clone(),
-                    public_url,
-                }))
-            }
-            (Some(_), None, _) => anyhow::bail!(
-                "GITHUB_CLIENT_ID is set but GITHUB_CLIENT_SECRET is not: dashboard sign-in with GitHub needs both"
-            ),
-            (None, Some(_), _) => anyhow::bail!(
-                "GITHUB_CLIENT_SECRET is set but GITHUB_CLIENT_ID is not: dashboard sign-in with GitHub needs both"
-            ),
-            (Some(_), Some(_), None) => anyhow::bail!(
-                "dashboard sign-in with GitHub needs PROMPTOPS_PUBLIC_URL (e.g. https://promptops.example.com): \
-                 GitHub sends the browser back to <PROMPTOPS_PUBLIC_URL>/dashboard/oauth/callback, the App's callback URL"
-            ),
-        }
     }
 }
