@@ -296,3 +296,68 @@ async fn after_a_webhook_driven_plan_the_browser_finds_the_run_and_its_masked_ou
     assert_eq!(Some(output.as_str()), run.output.as_deref());
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_browser_signs_in_through_github_and_lands_on_the_dashboard_signed_in() {
+    chromium();
+    let service = TestService::start(Options {
+        github_sign_in: true,
+        // As if reachable from the network: only sign-in makes the dashboard available.
+        dashboard_bind: Some("0.0.0.0:3000".parse().unwrap()),
+        ..Options::default()
+    })
+    .await;
+    service
+        .github
+        .add_installation_member(support::INSTALLATION, "octocat");
+    service.github.set_oauth_user("octocat");
+    let id = service
+        .store
+        .insert_run(&NewRun {
+            repo: REPO.to_owned(),
+            pr: Some(5),
+            deployment: "signed-in-t4".to_owned(),
+            kind: "plan".to_owned(),
+            sha: Some("feed123".to_owned()),
+        })
+        .await
+        .unwrap();
+
+    // Chromium follows the real redirects: dashboard → sign-in → the fake GitHub's
+    // authorization page → the callback → the page it asked for, keeping the cookies.
+    let dom = dump_dom(&service.url("/dashboard/runs")).await;
+    assert_eq!(
+        element_text(&dom, "login").as_deref(),
+        Some("octocat"),
+        "the page names who signed in: {dom}"
+    );
+    assert!(
+        dom.contains("<h1>Runs</h1>"),
+        "landed on the runs page: {dom}"
+    );
+    assert!(
+        dom.contains(&format!("id=\"run-{id}\"")) && dom.contains("signed-in-t4"),
+        "{dom}"
+    );
+    assert_eq!(
+        service
+            .github
+            .requests_to("GET", "/login/oauth/authorize")
+            .len(),
+        1,
+        "the browser went through GitHub's authorization page"
+    );
+    assert_eq!(service.github.oauth_tokens_issued(), 1);
+
+    // Someone GitHub does not list as a member gets the refusal, by name.
+    service.github.set_oauth_user("mallory");
+    let refused = dump_dom(&service.url("/dashboard/runs")).await;
+    let message = element_text(&refused, "sign-in-error")
+        .unwrap_or_else(|| panic!("a refusal page: {refused}"));
+    assert!(
+        message.contains("mallory") && message.contains("not a member"),
+        "{message}"
+    );
+    assert!(!refused.contains("signed-in-t4"), "{refused}");
+    service.stop().await;
+}
