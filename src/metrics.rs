@@ -2,6 +2,11 @@
 //! by the HTTP front door, which counts deliveries, and the workers, which count and time
 //! jobs. Queue depth and age are not tracked as events: they are read from the store at
 //! scrape time, so every replica sharing a database reports the same, true queue.
+//!
+//! `Metrics` is also the observer the planners and the GitHub client report to (their
+//! crates define the hooks and know nothing of Prometheus): plans by planner and outcome,
+//! model requests, retries and tokens, GitHub requests by route template, retries and
+//! rate-limit waits. Every label takes values from a fixed set.
 
 use std::time::Duration;
 
@@ -11,6 +16,12 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
+use promptops_github::client::observe::{
+    ApiRequest, ApiRetry, GithubObserver, RateLimitWait, RetryReason,
+};
+use promptops_planner::observe::{
+    ModelRequestObservation, ModelRequestResult, PlanObservation, PlannerObserver,
+};
 use promptops_store::QueueStats;
 use std::sync::atomic::AtomicU64;
 
@@ -81,7 +92,43 @@ struct StateLabel {
     state: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PlanLabels {
+    planner: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabel {
+    /// `prompt` or `completion`.
+    kind: &'static str,
+}
+
+/// A GitHub request: method, route template (never a raw path) and status class.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GithubRequestLabels {
+    method: String,
+    route: String,
+    status: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RetryLabel {
+    reason: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// A plan takes microseconds offline and up to minutes through a slow model (several
+/// attempts of up to a minute, and a repair turn): 1 ms doubling up to about 9 minutes.
+fn plan_duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 20))
+}
 
 /// Job durations range from milliseconds (a comment) to many minutes (a Terraform apply):
 /// 50 ms doubling up to about 27 minutes.
@@ -98,6 +145,8 @@ pub struct Metrics {
     job_duration: HistogramFamily<KindLabel>,
     queue_jobs: Family<StateLabel, Gauge>,
     queue_oldest_due_age: Gauge<f64, AtomicU64>,
+    model: ModelMetrics,
+    github: GithubMetrics,
 }
 
 impl Default for Metrics {
@@ -166,6 +215,8 @@ impl Metrics {
                 reason: reason.as_str(),
             });
         }
+        let model = ModelMetrics::register(&mut registry);
+        let github = GithubMetrics::register(&mut registry);
         Self {
             registry,
             webhooks_received,
@@ -175,6 +226,8 @@ impl Metrics {
             job_duration,
             queue_jobs,
             queue_oldest_due_age,
+            model,
+            github,
         }
     }
 
@@ -238,5 +291,169 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("encoding metrics into a String");
         text
+    }
+}
+
+/// The planner's series, registered together.
+struct ModelMetrics {
+    plan_duration: HistogramFamily<PlanLabels>,
+    requests: Family<ResultLabel, Counter>,
+    retries: Counter,
+    tokens: Family<TokenLabel, Counter>,
+}
+
+impl ModelMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let plan_duration: HistogramFamily<PlanLabels> =
+            Family::new_with_constructor(plan_duration_histogram);
+        registry.register_with_unit(
+            "plan_duration",
+            "Wall time of one plan, by planner (offline, model) and outcome (ok, rejected, unreachable, unusable)",
+            Unit::Seconds,
+            plan_duration.clone(),
+        );
+        let requests = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "model_requests",
+            "HTTP requests to the model API (every attempt), by result (answered, rate_limited, server_error, client_error, transport)",
+            requests.clone(),
+        );
+        let retries = Counter::default();
+        registry.register(
+            "model_retries",
+            "Model API requests sent again after a failed attempt",
+            retries.clone(),
+        );
+        let tokens = Family::<TokenLabel, Counter>::default();
+        registry.register(
+            "model_tokens",
+            "Tokens the model API reported consumed, by kind (prompt, completion); rejected answers included",
+            tokens.clone(),
+        );
+        for result in ModelRequestResult::ALL {
+            let _ = requests.get_or_create(&ResultLabel {
+                result: result.as_str(),
+            });
+        }
+        for kind in ["prompt", "completion"] {
+            let _ = tokens.get_or_create(&TokenLabel { kind });
+        }
+        Self {
+            plan_duration,
+            requests,
+            retries,
+            tokens,
+        }
+    }
+}
+
+/// The GitHub client's series, registered together.
+struct GithubMetrics {
+    requests: Family<GithubRequestLabels, Counter>,
+    retries: Family<RetryLabel, Counter>,
+    rate_limit_waits: Counter,
+    rate_limit_wait: Counter<f64, AtomicU64>,
+}
+
+impl GithubMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let requests = Family::<GithubRequestLabels, Counter>::default();
+        registry.register(
+            "github_requests",
+            "GitHub API requests (every attempt), by method, route template and status class (2xx, 3xx, 4xx, 5xx, error)",
+            requests.clone(),
+        );
+        let retries = Family::<RetryLabel, Counter>::default();
+        registry.register(
+            "github_retries",
+            "GitHub API requests sent again, by reason (rate_limited, server_error, transport)",
+            retries.clone(),
+        );
+        let rate_limit_waits = Counter::default();
+        registry.register(
+            "github_rate_limit_waits",
+            "Rate-limit waits obeyed before sending a GitHub request again",
+            rate_limit_waits.clone(),
+        );
+        let rate_limit_wait = Counter::<f64, AtomicU64>::default();
+        registry.register_with_unit(
+            "github_rate_limit_wait",
+            "Total time spent waiting out GitHub rate limits",
+            Unit::Seconds,
+            rate_limit_wait.clone(),
+        );
+        for reason in RetryReason::ALL {
+            let _ = retries.get_or_create(&RetryLabel {
+                reason: reason.as_str(),
+            });
+        }
+        Self {
+            requests,
+            retries,
+            rate_limit_waits,
+            rate_limit_wait,
+        }
+    }
+}
+
+impl PlannerObserver for Metrics {
+    fn plan_finished(&self, plan: &PlanObservation) {
+        self.model
+            .plan_duration
+            .get_or_create(&PlanLabels {
+                planner: plan.planner.as_str(),
+                outcome: plan.result.as_str(),
+            })
+            .observe(plan.latency.as_secs_f64());
+    }
+
+    fn model_request(&self, request: &ModelRequestObservation) {
+        self.model
+            .requests
+            .get_or_create(&ResultLabel {
+                result: request.result.as_str(),
+            })
+            .inc();
+        if let Some(usage) = request.usage {
+            self.model
+                .tokens
+                .get_or_create(&TokenLabel { kind: "prompt" })
+                .inc_by(usage.prompt_tokens);
+            self.model
+                .tokens
+                .get_or_create(&TokenLabel { kind: "completion" })
+                .inc_by(usage.completion_tokens);
+        }
+    }
+
+    fn model_retry(&self, _wait: Duration) {
+        self.model.retries.inc();
+    }
+}
+
+impl GithubObserver for Metrics {
+    fn api_request(&self, request: &ApiRequest<'_>) {
+        self.github
+            .requests
+            .get_or_create(&GithubRequestLabels {
+                method: request.method.to_owned(),
+                route: request.route.to_owned(),
+                status: request.status.as_str(),
+            })
+            .inc();
+    }
+
+    fn api_retry(&self, retry: &ApiRetry<'_>) {
+        self.github
+            .retries
+            .get_or_create(&RetryLabel {
+                reason: retry.reason.as_str(),
+            })
+            .inc();
+    }
+
+    fn rate_limit_wait(&self, wait: &RateLimitWait<'_>) {
+        self.github.rate_limit_waits.inc();
+        self.github.rate_limit_wait.inc_by(wait.wait.as_secs_f64());
     }
 }

@@ -112,12 +112,15 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
             )
         })?;
     let catalog = settings.planner.load_catalog()?;
+    // One set of metrics: the planners and the GitHub client report to it, /metrics shows it.
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     // The dashboard's "try a prompt" plans with its own planner (same settings) and catalog.
     let dashboard = Dashboard::new(
         store.clone(),
-        Arc::new(Planner::from_settings(
-            settings.planner.planner_settings(false),
-        )),
+        Arc::new(
+            Planner::from_settings(settings.planner.planner_settings(false))
+                .with_observer(metrics.clone()),
+        ),
         Arc::new(catalog.clone()),
         settings.dashboard_token.as_ref(),
         settings.bind,
@@ -142,6 +145,7 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         catalog,
         store: store.clone(),
         terraform: terraform_runner(settings)?,
+        metrics: metrics.clone(),
     };
     let start = start_credentials(settings)?;
     let slot = match &start {
@@ -211,7 +215,7 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         },
         clock,
         signals: QueueSignals::default(),
-        metrics: Arc::default(),
+        metrics,
     };
     Ok(Prepared {
         service,
@@ -231,6 +235,7 @@ struct AppParts {
     catalog: promptops_core::Catalog,
     store: Store,
     terraform: Runner,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppParts {
@@ -243,14 +248,16 @@ impl AppParts {
         source: CredentialSource,
     ) -> anyhow::Result<ConfiguredApp> {
         let github = GithubApp::new(&self.api_url, app_id, private_key)
-            .context("setting up the GitHub App client")?;
+            .context("setting up the GitHub App client")?
+            .with_observer(self.metrics.clone());
         Ok(ConfiguredApp {
             app_id,
             slug,
             source,
             handlers: Arc::new(Handlers {
                 github: Arc::new(github),
-                planner: Planner::from_settings(self.planner.clone()),
+                planner: Planner::from_settings(self.planner.clone())
+                    .with_observer(self.metrics.clone()),
                 catalog: self.catalog.clone(),
                 store: self.store.clone(),
                 terraform: Some(self.terraform.clone()),

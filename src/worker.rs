@@ -135,7 +135,16 @@ impl WorkerPool {
     }
 
     async fn process(&self, worker_id: &str, job: Job, shutdown: &CancellationToken) {
-        let span = info_span!("job", job_id = job.id, kind = %job.kind, repo = %job.repo, attempt = job.attempts);
+        // Every line the job logs carries the delivery that brought it (absent for jobs not
+        // enqueued by a webhook), so a delivery can be followed from ingress to its jobs.
+        let span = info_span!(
+            "job",
+            job_id = job.id,
+            kind = %job.kind,
+            repo = %job.repo,
+            delivery_id = job.delivery_id.as_deref(),
+            attempt = job.attempts
+        );
         // Elapsed wall time for the duration histogram; the injected clock is for the
         // queue's own timestamps (leases, backoff) and may stand still in tests.
         let started = std::time::Instant::now();

@@ -163,6 +163,8 @@ impl TestService {
         let store = Store::connect(&url)
             .await
             .unwrap_or_else(|err| panic!("opening the store at {url}: {err}"));
+        // The planners and the GitHub client report to the metrics /metrics shows.
+        let metrics = Arc::new(promptops::metrics::Metrics::new());
         let app = GithubApp::new(
             &github.url(),
             github.app_id(),
@@ -172,10 +174,11 @@ impl TestService {
         .with_retry_policy(RetryPolicy {
             base_backoff: Duration::from_millis(20),
             ..RetryPolicy::default()
-        });
+        })
+        .with_observer(metrics.clone());
         let handlers = Arc::new(Handlers {
             github: Arc::new(app),
-            planner: Planner::from_settings(options.planner.clone()),
+            planner: Planner::from_settings(options.planner.clone()).with_observer(metrics.clone()),
             catalog: promptops_core::Catalog::embedded().clone(),
             store: store.clone(),
             terraform: options
@@ -199,7 +202,7 @@ impl TestService {
             ingress: IngressSettings::default(),
             clock: Arc::new(SystemClock),
             signals,
-            metrics: Arc::default(),
+            metrics: metrics.clone(),
         };
         let shutdown = CancellationToken::new();
         let mut tasks = service
@@ -216,7 +219,7 @@ impl TestService {
         let addr = listener.local_addr().unwrap();
         let dashboard = Dashboard::new(
             store.clone(),
-            Arc::new(Planner::from_settings(options.planner.clone())),
+            Arc::new(Planner::from_settings(options.planner.clone()).with_observer(metrics)),
             Arc::new(promptops_core::Catalog::embedded().clone()),
             options.dashboard_token.map(SecretString::from).as_ref(),
             options.dashboard_bind.unwrap_or(addr),
