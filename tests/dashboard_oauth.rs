@@ -725,3 +725,56 @@ async fn with_both_configured_the_token_still_works_and_sign_in_too() {
     sign_in(&service, "octocat").await;
     service.stop().await;
 }
+
+/// `promptops serve` flags as the settings the dashboard gets.
+fn serve_settings(args: &[&str]) -> promptops::config::ServeSettings {
+    use clap::Parser as _;
+    let mut all = vec!["promptops", "serve"];
+    all.extend_from_slice(args);
+    match promptops::cli::Cli::try_parse_from(all).unwrap().command {
+        promptops::cli::Command::Serve(settings) => *settings,
+        _ => unreachable!("parsed `serve`"),
+    }
+}
+
+#[test]
+fn half_a_sign_in_configuration_is_an_error_naming_what_is_missing() {
+    assert!(serve_settings(&[]).dashboard_sign_in().unwrap().is_none());
+    let complete = serve_settings(&[
+        "--github-client-id",
+        "Iv23liabc",
+        "--github-client-secret",
+        "s3cret",
+        "--public-url",
+        "https://ops.example.com",
+    ])
+    .dashboard_sign_in()
+    .unwrap()
+    .expect("sign-in configured");
+    assert_eq!(complete.client_id, "Iv23liabc");
+    assert_eq!(
+        complete.web_url, "https://github.com",
+        "the default web root"
+    );
+    assert_eq!(complete.api_url, "https://api.github.com");
+    assert_eq!(complete.public_url, "https://ops.example.com");
+
+    let no_secret = serve_settings(&["--github-client-id", "Iv23liabc"])
+        .dashboard_sign_in()
+        .unwrap_err()
+        .to_string();
+    assert!(no_secret.contains("GITHUB_CLIENT_SECRET"), "{no_secret}");
+    let no_public_url = serve_settings(&[
+        "--github-client-id",
+        "Iv23liabc",
+        "--github-client-secret",
+        "s3cret",
+    ])
+    .dashboard_sign_in()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        no_public_url.contains("PROMPTOPS_PUBLIC_URL"),
+        "{no_public_url}"
+    );
+}

@@ -320,6 +320,44 @@ mod tests {
     }
 
     #[test]
+    fn sign_in_guards_the_dashboard_on_any_address_and_keeps_a_token() {
+        let sign_in = Arc::new(
+            GithubSignIn::new(
+                crate::web::SignInSettings {
+                    client_id: "Iv23liabc".to_owned(),
+                    client_secret: SecretString::from("secret".to_owned()),
+                    web_url: "https://github.com".to_owned(),
+                    api_url: "https://api.github.com".to_owned(),
+                    public_url: "https://ops.example.com".to_owned(),
+                },
+                Arc::new(promptops_store::SystemClock),
+            )
+            .unwrap(),
+        );
+        let refused = Access::new(None, "0.0.0.0:3000".parse().unwrap());
+        let guarded = refused.with_sign_in(Arc::clone(&sign_in));
+        assert!(matches!(
+            guarded,
+            Access::Guarded {
+                token: None,
+                sign_in: Some(_)
+            }
+        ));
+        let open = Access::new(None, "127.0.0.1:3000".parse().unwrap());
+        assert!(
+            matches!(
+                open.with_sign_in(Arc::clone(&sign_in)),
+                Access::Guarded { .. }
+            ),
+            "configured sign-in is required on loopback too"
+        );
+        let token = SecretString::from("s3cret".to_owned());
+        let both = Access::new(Some(&token), "0.0.0.0:3000".parse().unwrap()).with_sign_in(sign_in);
+        assert!(both.accepts("s3cret"));
+        assert!(both.sign_in().is_some());
+    }
+
+    #[test]
     fn a_token_is_compared_exactly_and_its_cookie_is_its_digest() {
         let token = SecretString::from("s3cret".to_owned());
         let access = Access::new(Some(&token), "0.0.0.0:3000".parse().unwrap());
