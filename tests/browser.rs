@@ -361,3 +361,143 @@ async fn the_browser_signs_in_through_github_and_lands_on_the_dashboard_signed_i
     assert!(!refused.contains("signed-in-t4"), "{refused}");
     service.stop().await;
 }
+
+/// `promptops serve` as it assembles itself without App credentials (through
+/// `promptops::serve::prepare`), listening on a loopback port; GitHub's web and API
+/// addresses are `github_url`.
+async fn start_unconfigured(
+    github_url: &str,
+    dir: &Path,
+) -> (String, tokio_util::sync::CancellationToken) {
+    use clap::Parser as _;
+    let db = format!("sqlite://{}/promptops.db", dir.display());
+    let work = dir.join("work").display().to_string();
+    let cli = promptops::cli::Cli::try_parse_from([
+        "promptops",
+        "serve",
+        "--github-api-url",
+        github_url,
+        "--github-web-url",
+        github_url,
+        "--database-url",
+        &db,
+        "--workdir",
+        &work,
+        "--bind",
+        "127.0.0.1:3000",
+    ])
+    .unwrap();
+    let promptops::cli::Command::Serve(settings) = cli.command else {
+        unreachable!("parsed `serve`")
+    };
+    let prepared = promptops::serve::prepare(&settings).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let token = stop.clone();
+    tokio::spawn(async move { prepared.serve(listener, token).await.unwrap() });
+    (base, stop)
+}
+
+/// The value of attribute `attr` of the element with `id="<id>"` in a serialized DOM.
+fn element_attribute(dom: &str, id: &str, attr: &str) -> Option<String> {
+    let at = dom.find(&format!("id=\"{id}\""))?;
+    let start = dom[..at].rfind('<')?;
+    let tag = &dom[start..at + dom[at..].find('>')?];
+    let key = format!(" {attr}=\"");
+    let from = tag.find(&key)? + key.len();
+    let value = &tag[from..from + tag[from..].find('"')?];
+    Some(
+        value
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_browser_gets_the_setup_form_with_the_apps_manifest() {
+    chromium();
+    let github = promptops_testkit::FakeGithub::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, stop) = start_unconfigured(&github.url(), dir.path()).await;
+
+    let dom = dump_dom(&format!("{base}/setup?organization=acme")).await;
+    let action = element_attribute(&dom, "create-app", "action")
+        .unwrap_or_else(|| panic!("no setup form in the DOM: {dom}"));
+    assert!(
+        action.starts_with(&format!(
+            "{}/organizations/acme/settings/apps/new?state=",
+            github.url()
+        )),
+        "{action}"
+    );
+    assert_eq!(
+        element_attribute(&dom, "organization", "value").as_deref(),
+        Some("acme")
+    );
+    let manifest = element_attribute(&dom, "manifest", "value")
+        .unwrap_or_else(|| panic!("no manifest input in the DOM: {dom}"));
+    let manifest: serde_json::Value = serde_json::from_str(&manifest)
+        .unwrap_or_else(|err| panic!("the posted manifest is not JSON ({err}): {manifest}"));
+    let deploy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/github-app-manifest.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["default_permissions"],
+        deploy["default_permissions"]
+    );
+    assert_eq!(manifest["default_events"], deploy["default_events"]);
+    assert_eq!(
+        manifest["hook_attributes"]["url"],
+        format!("{base}/webhook")
+    );
+    assert_eq!(manifest["redirect_url"], format!("{base}/setup/callback"));
+    assert_eq!(manifest["public"], false);
+    assert!(
+        dom.contains("Create the GitHub App"),
+        "the one button is there: {dom}"
+    );
+
+    // The browser posts that form (from a local page, as the button would) to GitHub —
+    // the fake, which redirects at once — and lands on the callback, connected.
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let page = dir.path().join("create-app.html");
+    std::fs::write(
+        &page,
+        format!(
+            "<!DOCTYPE html><html><body><form method=\"post\" action=\"{}\">\
+             <input type=\"hidden\" name=\"manifest\" value=\"{}\"></form>\
+             <script>document.forms[0].submit();</script></body></html>",
+            escape(&action),
+            escape(&manifest.to_string())
+        ),
+    )
+    .unwrap();
+    let connected = dump_dom(&format!("file://{}", page.display())).await;
+    let created = github.created_apps();
+    assert_eq!(created.len(), 1, "GitHub created one App: {connected}");
+    assert_eq!(created[0].owner, "acme", "for the organization");
+    let text = element_text(&connected, "connected")
+        .unwrap_or_else(|| panic!("not connected: {connected}"));
+    assert!(
+        text.contains(&format!("App `{}` (id {})", created[0].slug, created[0].id)),
+        "{text}"
+    );
+    assert_eq!(
+        element_attribute(&connected, "install", "href"),
+        Some(format!("{}/installations/new", created[0].html_url))
+    );
+    assert!(dir.path().join("promptops-app.json").is_file());
+    stop.cancel();
+}
