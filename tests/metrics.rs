@@ -1,13 +1,22 @@
 //! `/metrics` through the real router: the exposition parses as OpenMetrics text, and its
 //! counters move by exactly the traffic sent — one accepted delivery, one redelivery, one
-//! forged signature, one malformed body — and the job the delivery implied.
+//! forged signature, one malformed body — and the job the delivery implied; a plan through
+//! a fake chat-completions server moves the plan latency, model request and token series by
+//! what the fake answered; the GitHub calls the plan made are counted by route template,
+//! and a secondary rate limit injected by the fake GitHub is counted as a wait.
 
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
+use promptops_planner::PlannerSettings;
 use promptops_testkit::sign_webhook;
+use secrecy::SecretString;
+use serde_json::json;
 use support::{IssueRef, Options, REPO, TestService, comment_payload};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// A sample's identity: metric name and its labels, sorted.
 type SampleKey = (String, BTreeMap<String, String>);
@@ -126,6 +135,11 @@ fn present(samples: &HashMap<SampleKey, f64>, name: &str, labels: &[(&str, &str)
 }
 
 async fn scrape(service: &TestService) -> HashMap<SampleKey, f64> {
+    parse_exposition(&scrape_text(service).await)
+}
+
+/// The exposition as served, checked for its content type.
+async fn scrape_text(service: &TestService) -> String {
     let response = service
         .http
         .get(service.url("/metrics"))
@@ -141,7 +155,26 @@ async fn scrape(service: &TestService) -> HashMap<SampleKey, f64> {
         content_type.starts_with("application/openmetrics-text"),
         "{content_type}"
     );
-    parse_exposition(&response.text().await.unwrap())
+    response.text().await.unwrap()
+}
+
+/// `# TYPE` of each metric family in the exposition.
+fn family_types(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .map(|rest| {
+            let (name, kind) = rest.split_once(' ').expect("TYPE line with a type");
+            (name.to_owned(), kind.to_owned())
+        })
+        .collect()
+}
+
+/// The change of every sample between two scrapes.
+fn moved_by<'a>(
+    before: &'a HashMap<SampleKey, f64>,
+    after: &'a HashMap<SampleKey, f64>,
+) -> impl Fn(&str, &[(&str, &str)]) -> f64 + 'a {
+    move |name, labels| sample(after, name, labels) - sample(before, name, labels)
 }
 
 #[test]
@@ -232,6 +265,27 @@ async fn counters_move_with_deliveries_rejections_duplicates_and_jobs() {
 
     let job = service.job_done().await;
     let after = scrape(&service).await;
+    // The plan went through the offline planner (no model key): one plan, no model request.
+    assert_eq!(
+        sample(
+            &after,
+            "promptops_plan_duration_seconds_count",
+            &[("planner", "offline"), ("outcome", "ok")]
+        ) - sample(
+            &before,
+            "promptops_plan_duration_seconds_count",
+            &[("planner", "offline"), ("outcome", "ok")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        present(
+            &after,
+            "promptops_model_requests_total",
+            &[("result", "answered")]
+        ),
+        0.0
+    );
     let moved = |name: &str, labels: &[(&str, &str)]| {
         sample(&after, name, labels) - sample(&before, name, labels)
     };
@@ -300,5 +354,224 @@ async fn counters_move_with_deliveries_rejections_duplicates_and_jobs() {
         present(&after, "promptops_queue_oldest_due_age_seconds", &[]),
         0.0
     );
+    service.stop().await;
+}
+
+/// The fake model's answer for "One T4 VM in us-west1", with the usage it reports.
+fn model_answer(prompt_tokens: u64, completion_tokens: u64) -> ResponseTemplate {
+    let draft = json!({
+        "name": "t4-box", "vm_count": 1, "gpu_type": "nvidia-tesla-t4", "gpu_count": 1,
+        "machine_type": null, "zone": null, "region": "us-west1", "boot_disk_size_gb": null,
+        "rationale": "One T4 VM in us-west1 as asked.", "assumptions": []
+    });
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-metrics",
+        "object": "chat.completion",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": draft.to_string(), "refusal": null},
+            "finish_reason": "stop"
+        }],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+    }))
+}
+
+fn issue(service: &TestService, body: &str) -> IssueRef {
+    let number = service.github.add_issue(REPO, "alice", "A GPU box", body);
+    IssueRef {
+        number,
+        title: "A GPU box".into(),
+        body: body.into(),
+        is_pull_request: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_plan_moves_latency_tokens_and_github_call_counters() {
+    let model = MockServer::start().await;
+    // The first request is answered 503 (then retried), the second with the plan.
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&model)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(model_answer(1234, 56))
+        .mount(&model)
+        .await;
+    let mut service = TestService::start(Options {
+        planner: PlannerSettings {
+            api_key: Some(SecretString::from("sk-test-metrics")),
+            base_url: format!("{}/v1", model.uri()),
+            model: "gpt-4o-test".to_owned(),
+            timeout: Duration::from_secs(10),
+            max_attempts: 3,
+        },
+        ..Options::default()
+    })
+    .await;
+    let before = scrape(&service).await;
+    let issue = issue(&service, "One T4 VM in us-west1");
+    let delivered = service
+        .deliver(
+            "issue_comment",
+            &comment_payload(&issue, "alice", "/promptops plan"),
+        )
+        .await;
+    assert_eq!(delivered.status(), 202);
+    service.job_done().await;
+    assert_eq!(service.github.prs().len(), 1, "the plan opened its PR");
+    let text = scrape_text(&service).await;
+    let after = parse_exposition(&text);
+    let moved = moved_by(&before, &after);
+    // Families appear once they have a series; all of them have one now.
+    let types = family_types(&text);
+    for (family, kind) in [
+        ("promptops_plan_duration_seconds", "histogram"),
+        ("promptops_model_requests", "counter"),
+        ("promptops_model_retries", "counter"),
+        ("promptops_model_tokens", "counter"),
+        ("promptops_github_requests", "counter"),
+        ("promptops_github_retries", "counter"),
+        ("promptops_github_rate_limit_waits", "counter"),
+        ("promptops_github_rate_limit_wait_seconds", "counter"),
+    ] {
+        assert_eq!(
+            types.get(family).map(String::as_str),
+            Some(kind),
+            "# TYPE of {family}"
+        );
+        assert!(
+            text.contains(&format!("# HELP {family} ")),
+            "no # HELP for {family}"
+        );
+    }
+    assert!(text.contains("# UNIT promptops_plan_duration_seconds seconds"));
+
+    let model_ok = [("planner", "model"), ("outcome", "ok")];
+    assert_eq!(
+        moved("promptops_plan_duration_seconds_count", &model_ok),
+        1.0
+    );
+    assert!(moved("promptops_plan_duration_seconds_sum", &model_ok) > 0.0);
+    assert_eq!(
+        moved(
+            "promptops_plan_duration_seconds_bucket",
+            &[("planner", "model"), ("outcome", "ok"), ("le", "+Inf")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        moved(
+            "promptops_model_requests_total",
+            &[("result", "server_error")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        moved("promptops_model_requests_total", &[("result", "answered")]),
+        1.0
+    );
+    assert_eq!(moved("promptops_model_retries_total", &[]), 1.0);
+    assert_eq!(
+        moved("promptops_model_tokens_total", &[("kind", "prompt")]),
+        1234.0
+    );
+    assert_eq!(
+        moved("promptops_model_tokens_total", &[("kind", "completion")]),
+        56.0
+    );
+
+    // The GitHub calls the plan made, one series per operation.
+    let github = |method: &str, route: &str| {
+        moved(
+            "promptops_github_requests_total",
+            &[("method", method), ("route", route), ("status", "2xx")],
+        )
+    };
+    assert_eq!(github("POST", "/repos/{owner}/{repo}/pulls"), 1.0);
+    assert_eq!(github("PUT", "/repos/{owner}/{repo}/contents/{path}"), 1.0);
+    assert!(github("POST", "/repos/{owner}/{repo}/issues/{number}/comments") >= 1.0);
+    assert!(
+        github(
+            "GET",
+            "/repos/{owner}/{repo}/collaborators/{username}/permission"
+        ) >= 1.0
+    );
+    for ((name, labels), _) in after
+        .iter()
+        .filter(|((name, _), _)| name == "promptops_github_requests_total")
+    {
+        let route = &labels["route"];
+        assert!(
+            !route.contains("Codertocat") && !route.chars().any(|c| c.is_ascii_digit()),
+            "{name} has a raw route {route:?}"
+        );
+    }
+    assert_eq!(moved("promptops_github_rate_limit_waits_total", &[]), 0.0);
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secondary_rate_limit_is_counted_as_a_wait_and_a_retry() {
+    let mut service = TestService::start(Options::default()).await;
+    let before = scrape(&service).await;
+    // GitHub's secondary limit on opening the PR: 403 with retry-after, waited out for real.
+    service.github.fail_next(
+        "POST",
+        &format!("/repos/{REPO}/pulls"),
+        403,
+        &[("retry-after", "1")],
+        1,
+    );
+    let issue = issue(&service, "One T4 VM in us-west1");
+    let delivered = service
+        .deliver(
+            "issue_comment",
+            &comment_payload(&issue, "alice", "/promptops plan"),
+        )
+        .await;
+    assert_eq!(delivered.status(), 202);
+    service.job_done().await;
+    assert_eq!(
+        service.github.prs().len(),
+        1,
+        "the PR was opened after the wait"
+    );
+    let after = scrape(&service).await;
+    let moved = moved_by(&before, &after);
+
+    assert_eq!(moved("promptops_github_rate_limit_waits_total", &[]), 1.0);
+    assert_eq!(
+        moved("promptops_github_rate_limit_wait_seconds_total", &[]),
+        1.0
+    );
+    assert_eq!(
+        moved(
+            "promptops_github_retries_total",
+            &[("reason", "rate_limited")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        moved(
+            "promptops_github_retries_total",
+            &[("reason", "server_error")]
+        ),
+        0.0
+    );
+    let pulls = |status: &str| {
+        moved(
+            "promptops_github_requests_total",
+            &[
+                ("method", "POST"),
+                ("route", "/repos/{owner}/{repo}/pulls"),
+                ("status", status),
+            ],
+        )
+    };
+    assert_eq!((pulls("4xx"), pulls("2xx")), (1.0, 1.0));
     service.stop().await;
 }
