@@ -1,0 +1,162 @@
+//! Following a delivery into its jobs in the logs: the real `promptops serve --log-json`
+//! binary processes a signed webhook, and the JSON lines its job logs carry the job span
+//! with the delivery id GitHub sent (`X-GitHub-Delivery`), the job id, kind and repository.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload};
+
+const DELIVERY_ID: &str = "7e5a1c52-0b8e-11f1-9a3b-0242ac120002";
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_log_lines_of_a_job_carry_its_delivery_id() {
+    let github = promptops_testkit::FakeGithub::start().await;
+    github.add_repo(REPO);
+    github.add_installation(INSTALLATION, OWNER);
+    github.set_permission(REPO, "alice", "write");
+    let body = "One T4 VM in us-west1";
+    let number = github.add_issue(REPO, "alice", "A GPU box", body);
+
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("app.pem");
+    std::fs::write(&key_path, github.private_key_pem()).unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_promptops"))
+        .args(["serve", "--log-json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .env("GITHUB_APP_ID", github.app_id().to_string())
+        .env("GITHUB_PRIVATE_KEY_PATH", &key_path)
+        .env("GITHUB_WEBHOOK_SECRET", SECRET)
+        .env("GITHUB_API_URL", github.url())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/promptops.db", dir.path().display()),
+        )
+        .env("PROMPTOPS_BIND", format!("127.0.0.1:{port}"))
+        .env("PROMPTOPS_WORKDIR", dir.path().join("work"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut server = Server(child);
+
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(response) = http.get(format!("{base}/readyz")).send().await {
+            ready = response.status() == 200;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "serve did not become ready");
+
+    let issue = IssueRef {
+        number,
+        title: "A GPU box".into(),
+        body: body.into(),
+        is_pull_request: false,
+    };
+    let payload = serde_json::to_vec(&comment_payload(&issue, "alice", "/promptops plan")).unwrap();
+    let response = http
+        .post(format!("{base}/webhook"))
+        .header("x-github-event", "issue_comment")
+        .header("x-github-delivery", DELIVERY_ID)
+        .header(
+            "x-hub-signature-256",
+            promptops_testkit::sign_webhook(SECRET, &payload),
+        )
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+
+    let mut opened = false;
+    for _ in 0..400 {
+        if github.prs().len() == 1 && github.comments(REPO, number).len() == 1 {
+            opened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(opened, "no PR and comment from the served webhook");
+
+    // SIGTERM: the server finishes (the job is done) and closes stderr.
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = tokio::task::spawn_blocking(move || server.0.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let log = std::io::read_to_string(stderr).unwrap();
+
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|err| panic!("a log line is not JSON ({err}): {line}"))
+        })
+        .collect();
+    // Lines logged inside a job: the job span is the current span or one of its parents.
+    let job_lines: Vec<&Value> = lines
+        .iter()
+        .filter(|line| job_span(line).is_some())
+        .collect();
+    assert!(!job_lines.is_empty(), "no line logged inside a job:\n{log}");
+    for line in &job_lines {
+        let span = job_span(line).unwrap();
+        assert_eq!(
+            span["delivery_id"].as_str(),
+            Some(DELIVERY_ID),
+            "a job line without the delivery id: {line}"
+        );
+        assert_eq!(span["repo"].as_str(), Some(REPO), "{line}");
+        assert!(span["job_id"].as_i64().is_some(), "{line}");
+        assert_eq!(span["attempt"].as_u64(), Some(1), "{line}");
+    }
+    let done = job_lines
+        .iter()
+        .find(|line| line["fields"]["message"].as_str() == Some("job done"))
+        .unwrap_or_else(|| panic!("no `job done` line:\n{log}"));
+    assert_eq!(done["span"]["name"].as_str(), Some("job"), "{done}");
+    assert_eq!(done["span"]["delivery_id"].as_str(), Some(DELIVERY_ID));
+}
+
+/// The `job` span among a JSON line's spans (`spans` lists them from the root).
+fn job_span(line: &Value) -> Option<&Value> {
+    line["spans"]
+        .as_array()?
+        .iter()
+        .find(|span| span["name"].as_str() == Some("job"))
+}
