@@ -130,3 +130,64 @@ impl AppSlot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+
+    use super::*;
+
+    async fn app(dir: &std::path::Path, app_id: u64) -> ConfiguredApp {
+        let store = promptops_store::Store::connect(&format!(
+            "sqlite://{}/slot-{app_id}.db",
+            dir.display()
+        ))
+        .await
+        .unwrap();
+        let key = SecretString::from(promptops_testkit::APP_PRIVATE_KEY_PEM.to_owned());
+        let github =
+            promptops_github::client::GithubApp::new("http://127.0.0.1:9", app_id, &key).unwrap();
+        ConfiguredApp {
+            app_id,
+            slug: Some(format!("app-{app_id}")),
+            source: CredentialSource::Setup,
+            handlers: Arc::new(Handlers {
+                github: Arc::new(github),
+                planner: promptops_planner::Planner::from_settings(Default::default()),
+                catalog: promptops_core::Catalog::embedded().clone(),
+                store,
+                terraform: None,
+            }),
+            webhook_secrets: Arc::new(WebhookSecrets::new(vec![SecretString::from(
+                "s".to_owned(),
+            )])),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_waiter_gets_the_first_app_and_a_second_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let slot = AppSlot::empty();
+        assert!(slot.load().is_none() && !slot.is_configured());
+        let waiter = tokio::spawn({
+            let slot = slot.clone();
+            async move { slot.wait_configured().await.app_id }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "nothing to wait for yet");
+        slot.install(app(dir.path(), 1).await).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .expect("the waiter wakes up when the App is installed")
+            .unwrap();
+        assert_eq!(got, 1);
+        let Err(err) = slot.install(app(dir.path(), 2).await) else {
+            panic!("a second App must not replace the first");
+        };
+        assert!(err.to_string().contains("App `app-1` (id 1)"), "{err}");
+        assert_eq!(slot.load().unwrap().app_id, 1, "the first App stays");
+        assert_eq!(slot.clone().wait_configured().await.app_id, 1);
+    }
+}
