@@ -2,9 +2,9 @@
 //! slug, OAuth client, webhook secret and private key, as JSON.
 //!
 //! It is written once: created with mode 0600 under a temporary name in the same
-//! directory, then hard-linked to its final name — the link fails when a file is already
-//! there, so an existing App's credentials are never replaced, and the file is never
-//! visible under its name before it is complete, nor readable by others at any moment.
+//! directory, then renamed to its final name without replacing anything — so an existing
+//! App's credentials are never overwritten, and the file is never visible under its name
+//! before it is complete, nor readable by others at any moment.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -116,16 +116,15 @@ impl AppCredentials {
             .map_err(write_err)?;
         temp.write_all(&json).map_err(write_err)?;
         temp.as_file().sync_all().map_err(write_err)?;
-        // A hard link fails with `AlreadyExists` where a rename would overwrite: two
-        // setups finishing at once cannot replace each other's file.
-        match std::fs::hard_link(temp.path(), path) {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(CredentialsError::AlreadyExists(path.to_owned()));
-            }
-            Err(err) => return Err(write_err(err)),
+        // No-clobber rename (`renameat2(RENAME_NOREPLACE)`, or link + unlink where that is
+        // missing): two setups finishing at once cannot replace each other's file.
+        if let Err(err) = temp.persist_noclobber(path) {
+            return Err(if err.error.kind() == std::io::ErrorKind::AlreadyExists {
+                CredentialsError::AlreadyExists(path.to_owned())
+            } else {
+                write_err(err.error)
+            });
         }
-        drop(temp);
         if let Ok(dir) = std::fs::File::open(&dir) {
             let _ = dir.sync_all();
         }

@@ -14,8 +14,17 @@ use super::manifest::manifest_for;
 use super::{CredentialSource, Setup};
 use crate::web::html::{escape, page};
 
+/// Setup pages carry a `state` or GitHub's code: never cached, never sent on as a referrer.
 fn respond(status: StatusCode, title: &str, body: &str) -> Response {
-    (status, page(title, body)).into_response()
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        page(title, body),
+    )
+        .into_response()
 }
 
 /// A page naming what went wrong and what to do.
