@@ -676,3 +676,91 @@ async fn an_existing_credentials_file_configures_the_service_and_the_environment
     assert_eq!(response.status(), 202, "the environment's secret wins");
     from_env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_credentials_file_that_appears_is_never_overwritten_and_the_code_is_not_spent() {
+    let github = FakeGithub::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.json");
+    let path_arg = path.display().to_string();
+    let service = InProcess::start(&github.url(), &["--app-credentials", &path_arg]).await;
+    let (status, html) = service.get("/setup").await;
+    assert_eq!(status, 200);
+    let (action, manifest) = setup_form(&html);
+    let state = query(&action)["state"].clone();
+    let code = github.register_manifest(&manifest);
+
+    // Someone puts a file there meanwhile (by hand, or another setup).
+    std::fs::write(&path, "{\"hand\": \"written\"}").unwrap();
+    let (status, page) = service
+        .get(&format!("/setup/callback?code={code}&state={state}"))
+        .await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("PromptOps never replaces one"), "{page}");
+    assert!(page.contains("code was not exchanged"), "{page}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"hand\": \"written\"}"
+    );
+    assert!(
+        github.created_apps().is_empty() && !github.registered_manifests()[0].converted,
+        "the code is still unused"
+    );
+    let (status, page) = service.get("/setup").await;
+    assert_eq!(status, 409);
+    assert!(page.contains("Restart the service to load it"), "{page}");
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_to_start_with_a_credentials_file_others_can_read() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let github = FakeGithub::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.json");
+    promptops::setup::AppCredentials {
+        id: github.app_id(),
+        slug: "promptops".into(),
+        html_url: None,
+        client_id: "Iv1.test".into(),
+        client_secret: secrecy::SecretString::from("cs".to_owned()),
+        webhook_secret: secrecy::SecretString::from("file-secret".to_owned()),
+        pem: secrecy::SecretString::from(github.private_key_pem().to_owned()),
+    }
+    .create_new(&path)
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let settings = serve_settings(&[
+        "--database-url",
+        &format!("sqlite://{}/p.db", dir.path().display()),
+        "--workdir",
+        &dir.path().join("work").display().to_string(),
+        "--app-credentials",
+        &path.display().to_string(),
+    ]);
+    let Err(err) = promptops::serve::prepare(&settings).await else {
+        panic!("serve started with a world-readable credentials file");
+    };
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("chmod 600") && message.contains(&path.display().to_string()),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unconfigured_serve_stops_cleanly_on_sigterm() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let github = FakeGithub::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let server = Server::start(&github, dir.path(), port);
+        let http = reqwest::Client::new();
+        wait_ready(&http, &format!("http://127.0.0.1:{port}")).await;
+        let (status, log) = server.stop().await;
+        assert!(status.success(), "{status:?}\n{log}");
+        assert!(log.contains("not configured"), "{log}");
+        assert!(log.contains("stopped"), "{log}");
+    });
+}
