@@ -575,3 +575,36 @@ async fn a_secondary_rate_limit_is_counted_as_a_wait_and_a_retry() {
     assert_eq!((pulls("4xx"), pulls("2xx")), (1.0, 1.0));
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_plans_are_counted_by_outcome() {
+    // No dashboard token: the dashboard is open on the loopback address the tests use.
+    let service = TestService::start(Options::default()).await;
+    let before = scrape(&service).await;
+    for (prompt, status) in [
+        ("One T4 VM in us-west1", 200),
+        ("40 VMs with V100 GPUs in asia-south1-a", 422),
+    ] {
+        let response = service
+            .http
+            .post(service.url("/dashboard/try"))
+            .form(&[("prompt", prompt)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{prompt}");
+    }
+    let after = scrape(&service).await;
+    let moved = moved_by(&before, &after);
+    for outcome in ["ok", "rejected"] {
+        assert_eq!(
+            moved(
+                "promptops_plan_duration_seconds_count",
+                &[("planner", "offline"), ("outcome", outcome)]
+            ),
+            1.0,
+            "{outcome}"
+        );
+    }
+    service.stop().await;
+}
