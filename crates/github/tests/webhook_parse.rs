@@ -230,6 +230,26 @@ fn malformed_json_is_an_error_for_every_event_name() {
 }
 
 #[test]
+fn a_handled_event_whose_body_is_not_utf8_is_malformed_and_says_where() {
+    let mut body =
+        serde_json::to_vec(&fixture_json("issue_comment.created.json")).expect("serializes");
+    // A stray Latin-1 byte inside a string the bot does not read (the issue's URL).
+    let at = body
+        .windows(8)
+        .position(|window| window == b"https://")
+        .expect("the fixture has URLs");
+    body[at] = 0xe9;
+    match parse_event("issue_comment", &body) {
+        Err(EventParseError::MalformedJson { event, message }) => {
+            assert_eq!(event, "issue_comment");
+            assert!(message.contains("not UTF-8"), "{message}");
+            assert!(message.contains(&format!("offset {at}")), "{message}");
+        }
+        other => panic!("expected MalformedJson, got {other:?}"),
+    }
+}
+
+#[test]
 fn unknown_events_and_actions_are_ignored_even_with_other_shapes() {
     let unknown_action = json!({ "action": "archived_to_space", "comment": 3 });
     assert_eq!(

@@ -134,7 +134,13 @@ pub fn parse_event(event_name: &str, body: &[u8]) -> Result<Event, EventParseErr
 /// whose payload has another shape is ignored, while a handled one is an error naming the
 /// field (found by a second, path-tracking pass).
 fn parse_known<P: KnownPayload>(event_name: &str, body: &[u8]) -> Result<Event, EventParseError> {
-    match serde_json::from_slice::<P>(body) {
+    // UTF-8 is checked once for the whole body (JSON text is UTF-8, RFC 8259): parsing from
+    // a `str` then skips the per-string check, about a tenth of the parse (measured with
+    // `cargo bench -p promptops-github --bench webhook_ingress`).
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(not_utf8(event_name, body));
+    };
+    match serde_json::from_str::<P>(text) {
         Ok(payload) => match payload.action().and_then(P::known_action) {
             Some(action) => Ok(payload.into_event(action)),
             None => Ok(ignored(event_name, payload.action().map(str::to_owned))),
@@ -147,6 +153,16 @@ fn parse_known<P: KnownPayload>(event_name: &str, body: &[u8]) -> Result<Event, 
                 None => Ok(ignored(event_name, action)),
             }
         }
+    }
+}
+
+fn not_utf8(event_name: &str, body: &[u8]) -> EventParseError {
+    let at = std::str::from_utf8(body)
+        .err()
+        .map_or(0, |error| error.valid_up_to());
+    EventParseError::MalformedJson {
+        event: event_name.to_owned(),
+        message: format!("the body is not UTF-8 text (invalid byte at offset {at})"),
     }
 }
 
