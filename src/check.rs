@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use secrecy::ExposeSecret;
 
-use crate::config::ServeSettings;
+use crate::config::{ServeSettings, SignInPlan, SignInSource};
 use crate::setup::startup::StartCredentials;
+use crate::web::{Access, GithubSignIn};
 
 enum Status {
     Ok,
@@ -123,6 +124,8 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
         }
     }
 
+    dashboard_lines(&mut report, &settings, start.as_ref().ok());
+
     match &settings.planner.openai_api_key {
         Some(_) => report.line(
             Status::Ok,
@@ -222,6 +225,82 @@ fn env_credential_lines(report: &mut Report, settings: &ServeSettings) {
             format!("{n} secrets (rotation)"),
         ),
     }
+}
+
+/// Dashboard sign-in (complete, half configured, its source) and who may see the
+/// dashboard as `serve` would guard it.
+fn dashboard_lines(
+    report: &mut Report,
+    settings: &ServeSettings,
+    start: Option<&StartCredentials>,
+) {
+    const SIGN_IN: &str = "dashboard sign-in";
+    const ACCESS: &str = "dashboard access";
+    let plan = settings.sign_in_plan(start.and_then(StartCredentials::app_file));
+    let problem = plan.problem().unwrap_or_default();
+    let sign_in = match &plan {
+        SignInPlan::Off => {
+            report.line(
+                Status::Ok,
+                SIGN_IN,
+                "off: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are not set, and no App credentials file gives an OAuth client",
+            );
+            None
+        }
+        SignInPlan::Incomplete {
+            source: SignInSource::Environment,
+            ..
+        } => {
+            report.line(Status::Missing, SIGN_IN, &problem);
+            report.line(
+                Status::Missing,
+                ACCESS,
+                "unknown: `promptops serve` does not start with half a sign-in configuration",
+            );
+            return;
+        }
+        SignInPlan::Incomplete { .. } => {
+            report.line(Status::Warn, SIGN_IN, &problem);
+            None
+        }
+        SignInPlan::Ready {
+            settings: sign_in,
+            source,
+        } => match GithubSignIn::new(
+            sign_in.clone(),
+            std::sync::Arc::new(crate::clock::SystemClock),
+        ) {
+            Ok(sign_in) => {
+                report.line(
+                    Status::Ok,
+                    SIGN_IN,
+                    format!(
+                        "with GitHub, OAuth client {} from {source}; GitHub sends browsers back to {} (one of the App's callback URLs)",
+                        sign_in.client_id(),
+                        sign_in.callback_url()
+                    ),
+                );
+                Some(sign_in)
+            }
+            Err(err) => {
+                report.line(
+                    Status::Missing,
+                    SIGN_IN,
+                    format!("{err} (client from {source})"),
+                );
+                return;
+            }
+        },
+    };
+    let mut access = Access::new(settings.dashboard_token.as_ref(), settings.bind);
+    if let Some(sign_in) = sign_in {
+        access = access.with_sign_in(std::sync::Arc::new(sign_in));
+    }
+    let status = match access {
+        Access::Refused { .. } => Status::Warn,
+        _ => Status::Ok,
+    };
+    report.line(status, ACCESS, access.describe());
 }
 
 async fn terraform_version(bin: &std::path::Path) -> Result<String, String> {

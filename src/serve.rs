@@ -9,16 +9,16 @@ use promptops_github::webhook::WebhookSecrets;
 use promptops_planner::Planner;
 use promptops_store::Store;
 use promptops_terraform::{Runner, RunnerConfig};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::clock::SystemClock;
-use crate::config::ServeSettings;
+use crate::config::{ServeSettings, SignInPlan};
 use crate::handlers::Handlers;
 use crate::ingress::IngressSettings;
 use crate::service::Service;
-use crate::setup::startup::{StartCredentials, start_credentials};
+use crate::setup::startup::{StartCredentials, start_credentials, start_sign_in};
 use crate::setup::{
     AppCredentials, AppFactory, AppSlot, ConfiguredApp, CredentialSource, Setup, SetupStates,
 };
@@ -112,8 +112,14 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
             )
         })?;
     let catalog = settings.planner.load_catalog()?;
+    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
     // One set of metrics: the planners and the GitHub client report to it, /metrics shows it.
     let metrics = Arc::new(crate::metrics::Metrics::new());
+    let start = start_credentials(settings)?;
+    let (sign_in_plan, sign_in) = start_sign_in(settings, &start, Arc::clone(&clock))?;
+    if let Some(problem) = sign_in_plan.problem() {
+        warn!("{problem}");
+    }
     // The dashboard's "try a prompt" plans with its own planner (same settings) and catalog.
     let dashboard = Dashboard::new(
         store.clone(),
@@ -125,14 +131,17 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         settings.dashboard_token.as_ref(),
         settings.bind,
     )
-    .with_sign_in(
-        settings
-            .dashboard_sign_in()?
-            .map(|sign_in| crate::web::GithubSignIn::new(sign_in, Arc::new(SystemClock)))
-            .transpose()?,
-    );
-    if let crate::web::Access::Refused { reason } = dashboard.access.as_ref() {
-        warn!("{}", reason.trim_end());
+    .with_sign_in(sign_in);
+    match dashboard.access.as_ref() {
+        crate::web::Access::Refused { reason } => warn!("{}", reason.trim_end()),
+        access => match &sign_in_plan {
+            SignInPlan::Ready { source, .. } => info!(
+                access = %access.describe(),
+                sign_in_client = %source,
+                "dashboard ready"
+            ),
+            _ => info!(access = %access.describe(), "dashboard ready"),
+        },
     }
     info!(
         planner = %Planner::from_settings(settings.planner.planner_settings(false)).describe(),
@@ -144,10 +153,9 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         planner: settings.planner.planner_settings(false),
         catalog,
         store: store.clone(),
-        terraform: terraform_runner(settings)?,
+        terraform: terraform_config(settings)?,
         metrics: metrics.clone(),
     };
-    let start = start_credentials(settings)?;
     let slot = match &start {
         StartCredentials::Missing { missing, file } => {
             warn!(
@@ -159,7 +167,7 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
             AppSlot::empty()
         }
         StartCredentials::Environment { .. } | StartCredentials::File { .. } => {
-            let (source, slug) = match &start {
+            let (source, slug, file_client_secret) = match &start {
                 StartCredentials::File {
                     path,
                     credentials,
@@ -174,23 +182,31 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
                     (
                         CredentialSource::File(path.clone()),
                         Some(credentials.slug.clone()),
+                        Some(credentials.client_secret.clone()),
                     )
                 }
-                _ => (CredentialSource::Environment, None),
+                _ => (CredentialSource::Environment, None, None),
             };
             let (app_id, key, secrets) = start.app().expect("a source with an App");
-            let app = parts.configured_app(app_id, &key, secrets, slug, source)?;
+            let app = parts.configured_app(
+                app_id,
+                &key,
+                secrets,
+                file_client_secret.into_iter().collect(),
+                slug,
+                source,
+            )?;
             info!(app = %app.describe(), source = %app.source, "GitHub App configured");
             AppSlot::configured(app)
         }
     };
-    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
     let parts = Arc::new(parts);
     let factory: AppFactory = Arc::new(move |credentials: &AppCredentials, source| {
         parts.configured_app(
             credentials.id,
             &credentials.pem,
             vec![credentials.webhook_secret.clone()],
+            vec![credentials.client_secret.clone()],
             Some(credentials.slug.clone()),
             source,
         )
@@ -234,19 +250,38 @@ struct AppParts {
     planner: promptops_planner::PlannerSettings,
     catalog: promptops_core::Catalog,
     store: Store,
-    terraform: Runner,
+    /// The runner's settings, masking what this process's environment and settings hold;
+    /// each App adds its own secrets.
+    terraform: RunnerConfig,
     metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppParts {
+    /// `other_secrets`: further secrets of this App (the OAuth client secret from the
+    /// credentials file) to mask in Terraform's output, besides its key and webhook secrets.
     fn configured_app(
         &self,
         app_id: u64,
         private_key: &SecretString,
         webhook_secrets: Vec<SecretString>,
+        other_secrets: Vec<SecretString>,
         slug: Option<String>,
         source: CredentialSource,
     ) -> anyhow::Result<ConfiguredApp> {
+        // Terraform inherits no credentials file, but a configuration can read any file
+        // this service can: whatever this App's secrets are, they never reach a comment.
+        let mut terraform = self.terraform.clone();
+        terraform.mask_values.extend(key_mask_values(private_key));
+        terraform
+            .mask_values
+            .extend(webhook_secrets.iter().cloned());
+        terraform.mask_values.extend(other_secrets);
+        let terraform = Runner::new(terraform).with_context(|| {
+            format!(
+                "setting up the Terraform runner in {}",
+                self.terraform.work_root.display()
+            )
+        })?;
         let github = GithubApp::new(&self.api_url, app_id, private_key)
             .context("setting up the GitHub App client")?
             .with_observer(self.metrics.clone());
@@ -260,7 +295,7 @@ impl AppParts {
                     .with_observer(self.metrics.clone()),
                 catalog: self.catalog.clone(),
                 store: self.store.clone(),
-                terraform: Some(self.terraform.clone()),
+                terraform: Some(terraform),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(webhook_secrets)),
         })
@@ -269,9 +304,10 @@ impl AppParts {
 
 /// Credentials terraform may inherit from this process: their values are masked in every
 /// comment, check run and stored run, whatever Terraform prints.
-const SECRET_ENV_VARS: &[&str] = &[
+pub const SECRET_ENV_VARS: &[&str] = &[
     "GITHUB_PRIVATE_KEY",
     "GITHUB_WEBHOOK_SECRET",
+    "GITHUB_CLIENT_SECRET",
     "OPENAI_API_KEY",
     "DATABASE_URL",
     "PROMPTOPS_DASHBOARD_TOKEN",
@@ -284,19 +320,58 @@ const SECRET_ENV_VARS: &[&str] = &[
     "ARM_CLIENT_SECRET",
 ];
 
-fn terraform_runner(settings: &ServeSettings) -> anyhow::Result<Runner> {
+/// PEM body lines shorter than this (the last one may be a few characters) are not masked
+/// on their own: they would mask ordinary text.
+const PEM_LINE_MIN_MASK: usize = 16;
+
+/// A private key's values to mask: the whole PEM, and each base64 line of its body, so
+/// that the key is masked however it is printed (re-wrapped, or JSON-escaped as in the
+/// credentials file).
+pub fn key_mask_values(pem: &SecretString) -> Vec<SecretString> {
+    let text = pem.expose_secret();
+    let mut values = vec![SecretString::from(text.trim().to_owned())];
+    values.extend(
+        text.lines()
+            .map(str::trim)
+            .filter(|line| !line.starts_with("-----") && line.len() >= PEM_LINE_MIN_MASK)
+            .map(|line| SecretString::from(line.to_owned())),
+    );
+    values
+}
+
+/// The runner's settings for every App: the variables above and `PROMPTOPS_MASK_ENV`
+/// masked by their values in this process's environment, and the secrets the settings
+/// hold (also when given as flags or files: the key from `GITHUB_PRIVATE_KEY_PATH`, each
+/// of several comma-separated webhook secrets on its own).
+fn terraform_config(settings: &ServeSettings) -> anyhow::Result<RunnerConfig> {
     let mut config = RunnerConfig::new(&settings.workdir);
     config.terraform_bin = settings.terraform_bin.clone();
     config.timeout = std::time::Duration::from_secs(settings.terraform_timeout_secs);
     let mut names: Vec<&str> = SECRET_ENV_VARS.to_vec();
     names.extend(settings.mask_env.iter().map(String::as_str));
-    let config = config.mask_process_env_vars(&names);
-    Runner::new(config).with_context(|| {
+    let mut config = config.mask_process_env_vars(&names);
+    config.mask_values.extend(settings.github.webhook_secrets());
+    if let Ok(Some(key)) = settings.github.private_key() {
+        config.mask_values.extend(key_mask_values(&key));
+    }
+    config.mask_values.extend(
+        [
+            settings.github_client_secret.as_ref(),
+            settings.dashboard_token.as_ref(),
+            settings.planner.openai_api_key.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .cloned(),
+    );
+    // Checked now, so that a work directory that cannot be created stops the start.
+    Runner::new(config.clone()).with_context(|| {
         format!(
             "setting up the Terraform runner in {}",
             settings.workdir.display()
         )
-    })
+    })?;
+    Ok(config)
 }
 
 async fn wait_for_signal() {

@@ -7,7 +7,8 @@ use serde_json::Value;
 pub const MANIFEST_TEMPLATE: &str = include_str!("../../deploy/github-app-manifest.json");
 
 /// The manifest for a service reachable at `public_url` (no trailing slash needed):
-/// homepage, `/webhook` for deliveries and `/setup/callback` for the manifest flow's code.
+/// homepage, `/webhook` for deliveries, `/setup/callback` for the manifest flow's code and
+/// `/dashboard/oauth/callback` for dashboard sign-in with GitHub (the App's callback URL).
 pub fn manifest_for(public_url: &url::Url) -> Value {
     let base = public_url.as_str().trim_end_matches('/');
     let mut manifest: Value =
@@ -15,6 +16,8 @@ pub fn manifest_for(public_url: &url::Url) -> Value {
     manifest["url"] = Value::from(base);
     manifest["hook_attributes"]["url"] = Value::from(format!("{base}/webhook"));
     manifest["redirect_url"] = Value::from(format!("{base}/setup/callback"));
+    manifest["callback_urls"] =
+        Value::from(vec![format!("{base}{}", crate::web::oauth::CALLBACK_PATH)]);
     manifest
 }
 
@@ -165,6 +168,11 @@ mod tests {
         assert_eq!(
             manifest["redirect_url"],
             "https://bot.example.com/promptops/setup/callback"
+        );
+        assert_eq!(
+            manifest["callback_urls"],
+            serde_json::json!(["https://bot.example.com/promptops/dashboard/oauth/callback"]),
+            "sign-in with GitHub returns to the dashboard"
         );
         assert_eq!(manifest["public"], false);
         assert_eq!(manifest["hook_attributes"]["active"], true);

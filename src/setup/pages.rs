@@ -12,6 +12,7 @@ use super::conversion::{self, ConversionError};
 use super::credentials::CredentialsError;
 use super::manifest::manifest_for;
 use super::{CredentialSource, Setup};
+use crate::web::Access;
 use crate::web::html::{escape, page};
 
 /// Setup pages carry a `state` or GitHub's code: never cached, never sent on as a referrer.
@@ -335,11 +336,57 @@ pub async fn callback(
         .unwrap_or_default();
     let body = format!(
         "<p id=\"connected\">Connected: {}. Webhooks are accepted from now on; no restart is needed.</p>\n\
-         {install}<p>The credentials are in <code>{}</code> (mode 0600); keep a copy in your secret store.</p>\n",
+         {install}<p>The credentials are in <code>{}</code> (mode 0600); keep a copy in your secret store.</p>\n\
+         <p id=\"sign-in-next\">{}</p>\n",
         escape(&app.describe()),
         escape(&setup.credentials_path.display().to_string()),
+        escape(&sign_in_after_setup(
+            setup.public_url.as_ref(),
+            &setup.access
+        )),
     );
     respond(StatusCode::OK, "GitHub is connected", &body)
+}
+
+/// What becomes of dashboard sign-in with GitHub once an App is connected here.
+///
+/// The new App's OAuth client is saved with its credentials, but sign-in is not switched
+/// on in the running process: it would change who may see the dashboard mid-run (a
+/// loopback-open dashboard would start asking the person who just connected the App,
+/// not yet a member of any installation, to sign in). It takes effect at the next start,
+/// and this says so beforehand.
+fn sign_in_after_setup(public_url: Option<&url::Url>, access: &Access) -> String {
+    if access.sign_in().is_some() {
+        return "Dashboard sign-in with GitHub keeps the OAuth client set in GITHUB_CLIENT_ID and \
+                GITHUB_CLIENT_SECRET: the environment wins over the credentials file."
+            .to_owned();
+    }
+    let Some(public_url) = public_url else {
+        return "Dashboard sign-in with GitHub stays off: the App's OAuth client is saved with its \
+                credentials, but sign-in also needs PROMPTOPS_PUBLIC_URL (the address browsers reach \
+                this service at). Set it and restart the service to turn sign-in on."
+            .to_owned();
+    };
+    let callback = format!(
+        "{}{}",
+        public_url.as_str().trim_end_matches('/'),
+        crate::web::oauth::CALLBACK_PATH
+    );
+    let who = match access {
+        Access::Open => {
+            "from then on the dashboard asks everyone to sign in, on this machine too (it is open \
+             to this machine now): install the App first, since only members of its installations \
+             get in"
+        }
+        _ => {
+            "from then on members of the App's installations can sign in, besides the dashboard token"
+        }
+    };
+    format!(
+        "Dashboard sign-in with GitHub takes effect at the next start of the service, not now: \
+         {who}. GitHub sends them back to {callback}. Until the restart, who may see the dashboard \
+         is unchanged."
+    )
 }
 
 #[cfg(test)]

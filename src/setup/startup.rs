@@ -2,12 +2,14 @@
 //! complete App — id, private key and webhook secret — else the credentials file the setup
 //! page wrote, else none (webhooks are refused until `/setup` connects an App).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::credentials::AppCredentials;
-use crate::config::ServeSettings;
+use crate::config::{ServeSettings, SignInPlan, SignInSource};
+use crate::web::GithubSignIn;
 
 pub enum StartCredentials {
     Environment {
@@ -44,6 +46,49 @@ impl StartCredentials {
                 vec![credentials.webhook_secret.clone()],
             )),
             StartCredentials::Missing { .. } => None,
+        }
+    }
+
+    /// The credentials file the App comes from, if it does.
+    pub fn app_file(&self) -> Option<(&Path, &AppCredentials)> {
+        match self {
+            StartCredentials::File {
+                path, credentials, ..
+            } => Some((path.as_path(), credentials)),
+            _ => None,
+        }
+    }
+}
+
+/// Dashboard sign-in with GitHub for a service starting with `start`: the environment's
+/// OAuth client, else the client of the App loaded from the credentials file.
+///
+/// Half a configuration in the environment is an error (someone asked for sign-in and
+/// would silently not get it). The credentials file always holds a client, but sign-in
+/// also needs `PROMPTOPS_PUBLIC_URL`: without it sign-in stays off and the plan says why
+/// (`SignInPlan::problem`), so that a service connected through `/setup` on a loopback
+/// address keeps starting, and keeps its loopback-open dashboard.
+pub fn start_sign_in(
+    settings: &ServeSettings,
+    start: &StartCredentials,
+    clock: Arc<dyn crate::clock::Clock>,
+) -> anyhow::Result<(SignInPlan, Option<GithubSignIn>)> {
+    let plan = settings.sign_in_plan(start.app_file());
+    match &plan {
+        SignInPlan::Off => Ok((plan, None)),
+        SignInPlan::Incomplete {
+            source: SignInSource::File(_),
+            ..
+        } => Ok((plan, None)),
+        SignInPlan::Incomplete {
+            source: SignInSource::Environment,
+            ..
+        } => Err(anyhow::anyhow!(plan.problem().unwrap_or_default())),
+        SignInPlan::Ready { settings, source } => {
+            let sign_in = GithubSignIn::new(settings.clone(), clock).map_err(|err| {
+                anyhow::anyhow!("dashboard sign-in with GitHub ({source}): {err}")
+            })?;
+            Ok((plan, Some(sign_in)))
         }
     }
 }

@@ -95,6 +95,37 @@ impl Access {
         }
     }
 
+    /// Who may see the dashboard, one line for the log and `promptops check`; it starts
+    /// with the rule's name: `token`, `sign-in`, `token or sign-in`, `loopback-open` or
+    /// `refused`.
+    pub fn describe(&self) -> String {
+        match self {
+            Access::Guarded {
+                token: Some(_),
+                sign_in: None,
+            } => "token: requests carry PROMPTOPS_DASHBOARD_TOKEN".to_owned(),
+            Access::Guarded {
+                token: Some(_),
+                sign_in: Some(_),
+            } => "token or sign-in: requests carry PROMPTOPS_DASHBOARD_TOKEN, or people sign in \
+                  with GitHub (members of the App's installations only)"
+                .to_owned(),
+            Access::Guarded {
+                token: None,
+                sign_in: Some(_),
+            } => "sign-in: people sign in with GitHub (members of the App's installations only)"
+                .to_owned(),
+            Access::Guarded {
+                token: None,
+                sign_in: None,
+            } => "refused: no way to prove access is configured".to_owned(),
+            Access::Open => "loopback-open: anyone who can reach the loopback address sees it \
+                             (no token, no sign-in)"
+                .to_owned(),
+            Access::Refused { reason } => format!("refused: {}", reason.trim_end()),
+        }
+    }
+
     pub fn sign_in(&self) -> Option<&GithubSignIn> {
         match self {
             Access::Guarded { sign_in, .. } => sign_in.as_deref(),

@@ -198,6 +198,16 @@ impl GithubSignIn {
         &self.key
     }
 
+    /// Where GitHub sends the browser back: `<PROMPTOPS_PUBLIC_URL>/dashboard/oauth/callback`,
+    /// which must be one of the App's callback URLs.
+    pub fn callback_url(&self) -> &str {
+        &self.callback_url
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies
     }

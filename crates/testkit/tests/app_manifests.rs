@@ -173,3 +173,86 @@ fn url_parts(url: &str) -> (String, std::collections::BTreeMap<String, String>) 
         .collect();
     (base.to_string(), pairs)
 }
+
+/// `POST /login/oauth/access_token` with these client credentials: GitHub's JSON answer.
+async fn exchange(gh: &FakeGithub, client_id: &str, secret: &str, code: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{}/login/oauth/access_token", gh.url()))
+        .header("accept", "application/json")
+        .form(&[
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("code", code),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The code `GET /login/oauth/authorize` hands back for `client_id`, or its status.
+async fn authorize(gh: &FakeGithub, client_id: &str) -> Result<String, u16> {
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/login/oauth/authorize", gh.url()))
+        .query(&[
+            ("client_id", client_id),
+            (
+                "redirect_uri",
+                "http://127.0.0.1:9/dashboard/oauth/callback",
+            ),
+            ("state", "s"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if response.status() != 302 {
+        return Err(response.status().as_u16());
+    }
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    Ok(url_parts(&location).1["code"].clone())
+}
+
+#[tokio::test]
+async fn the_created_apps_oauth_client_is_the_one_sign_in_accepts() {
+    let gh = FakeGithub::start().await;
+    gh.set_oauth_user("octocat");
+    let (old_id, old_secret) = (gh.oauth_client_id(), gh.oauth_client_secret());
+    let code = gh.register_manifest(&manifest("https://x.example/cb"));
+    let converted = reqwest::Client::new()
+        .post(format!("{}/app-manifests/{code}/conversions", gh.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(converted.status(), 201);
+    let app = gh.created_apps()[0].clone();
+    assert_eq!(gh.oauth_client_id(), app.client_id);
+    assert_eq!(gh.oauth_client_secret(), app.client_secret);
+    assert_ne!(app.client_id, old_id);
+
+    assert_eq!(
+        authorize(&gh, &old_id).await,
+        Err(404),
+        "the previous App's client is unknown now"
+    );
+    let code = authorize(&gh, &app.client_id).await.unwrap();
+    let refused = exchange(&gh, &app.client_id, &old_secret, &code).await;
+    assert_eq!(
+        refused["error"], "incorrect_client_credentials",
+        "{refused}"
+    );
+    let code = authorize(&gh, &app.client_id).await.unwrap();
+    let granted = exchange(&gh, &app.client_id, &app.client_secret, &code).await;
+    assert!(
+        granted["access_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("ghu_"),
+        "{granted}"
+    );
+    assert_eq!(gh.oauth_tokens_issued(), 1);
+}

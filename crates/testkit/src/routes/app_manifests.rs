@@ -12,7 +12,8 @@
 //! redirects at once. [`crate::FakeGithub::register_manifest`] does the same without
 //! HTTP. A conversion makes the new App the one the fake authenticates: its id and the
 //! second committed test key (`keys/manifest-app-*.pem`) replace the previous ones, so a
-//! client that still signs JWTs with the old id or key is refused.
+//! client that still signs JWTs with the old id or key is refused; its OAuth client id and
+//! secret likewise become the only ones the OAuth web flow accepts.
 
 use std::collections::BTreeMap;
 
@@ -273,6 +274,10 @@ async fn convert(State(state): State<Shared>, Path(code): Path<String>) -> Respo
     world.app_slug = slug.clone();
     world.app_private_key_pem = MANIFEST_APP_PRIVATE_KEY_PEM;
     world.app_public_key_pem = MANIFEST_APP_PUBLIC_KEY_PEM;
+    // ... and signing in with GitHub goes through its OAuth client: the previous client
+    // id and secret are refused from now on, like the previous App's JWTs.
+    world.oauth.client_id = app.client_id.clone();
+    world.oauth.client_secret = app.client_secret.clone();
     world.manifests.created.push(app.clone());
     let body = json!({
         "id": app.id,
