@@ -86,6 +86,11 @@ fn assert_manifest_for(manifest: &Value, base: &str) {
         format!("{base}/webhook")
     );
     assert_eq!(manifest["redirect_url"], format!("{base}/setup/callback"));
+    assert_eq!(
+        manifest["callback_urls"],
+        serde_json::json!([format!("{base}/dashboard/oauth/callback")]),
+        "sign-in with GitHub returns to the dashboard"
+    );
 }
 
 async fn deliver(http: &reqwest::Client, base: &str, secret: &str, payload: &Value) -> u16 {
