@@ -1,11 +1,16 @@
 //! Who may see the dashboard. Two ways to prove it, either enough, both allowed:
 //! - `PROMPTOPS_DASHBOARD_TOKEN`: every request carries it (`Authorization: Bearer`, or
 //!   once as `?token=`, which leaves an HttpOnly cookie for the pages that follow);
-//! - sign-in with GitHub (`GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET`, see `oauth`): a
+//! - sign-in with GitHub (the App's OAuth client: `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET`,
+//!   else the credentials file `/setup` wrote, with `PROMPTOPS_PUBLIC_URL`; see `oauth`): a
 //!   signed session cookie, given only to members of one of the App's installations.
 //!
 //! With neither, the dashboard is served only on a loopback address: anything else would
 //! publish runs and outputs to the network.
+//!
+//! The rule is decided once, at start, from the settings: connecting an App through
+//! `/setup` while the service runs does not change it (sign-in with that App's client
+//! starts with the next start), so nobody's access changes in the middle of a run.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -76,8 +81,9 @@ impl Access {
             None => Access::Refused {
                 reason: format!(
                     "the dashboard is off: the service listens on {bind}, which is not a loopback address, \
-                     and neither PROMPTOPS_DASHBOARD_TOKEN nor sign-in with GitHub (GITHUB_CLIENT_ID, \
-                     GITHUB_CLIENT_SECRET) is set. Set one, or bind to 127.0.0.1 or [::1].\n"
+                     and neither PROMPTOPS_DASHBOARD_TOKEN nor sign-in with GitHub (GITHUB_CLIENT_ID and \
+                     GITHUB_CLIENT_SECRET, or the App's credentials file, with PROMPTOPS_PUBLIC_URL) is set. \
+                     Set one, or bind to 127.0.0.1 or [::1].\n"
                 ),
             },
         }

@@ -375,7 +375,8 @@ fn not_configured() -> Response {
         page(
             "Sign-in not configured",
             "<p class=\"error\" id=\"sign-in-error\">Sign-in with GitHub is not configured for this \
-             dashboard: set GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET and PROMPTOPS_PUBLIC_URL.</p>",
+             dashboard: set GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET and PROMPTOPS_PUBLIC_URL (or, with \
+             an App connected through /setup, PROMPTOPS_PUBLIC_URL alone) and restart the service.</p>",
         ),
     )
         .into_response()
