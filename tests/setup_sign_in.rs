@@ -13,7 +13,7 @@ use std::process::Command;
 
 use clap::Parser as _;
 use promptops::setup::{AppCredentials, AppSlot};
-use promptops_testkit::{FakeGithub, MANIFEST_APP_PRIVATE_KEY_PEM};
+use promptops_testkit::FakeGithub;
 use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -61,9 +61,10 @@ impl Running {
             &db,
             "--workdir",
             &work,
-            "--bind",
-            "127.0.0.1:3000",
         ];
+        if !extra.contains(&"--bind") {
+            args.extend(["--bind", "127.0.0.1:3000"]);
+        }
         args.extend_from_slice(extra);
         let prepared = promptops::serve::prepare(&serve_settings(&args))
             .await
@@ -177,7 +178,7 @@ fn element_text(html: &str, id: &str) -> Option<String> {
 
 /// The fake GitHub with the fixtures' repository installed on `OWNER`, and `octocat`
 /// about to approve sign-in as a member of that installation.
-async fn github() -> FakeGithub {
+async fn github_with_member() -> FakeGithub {
     let github = FakeGithub::start().await;
     github.add_repo(REPO);
     github.add_installation(INSTALLATION, OWNER);
@@ -188,10 +189,10 @@ async fn github() -> FakeGithub {
 
 /// The setup page's form posted to the fake GitHub, which redirects to the callback:
 /// the manifest sent and the page the callback answers with.
-async fn connect_through_setup(service: &Running) -> (Value, String) {
+async fn connect_through_setup(service: &Running, setup_path: &str) -> (Value, String) {
     let http = reqwest::Client::new();
     let page = http
-        .get(service.url("/setup"))
+        .get(service.url(setup_path))
         .send()
         .await
         .unwrap()
@@ -251,7 +252,7 @@ fn line<'r>(report: &'r str, what: &str) -> &'r str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_setup_sign_in_uses_the_new_apps_client_from_the_next_start() {
-    let github = github().await;
+    let github = github_with_member().await;
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -263,7 +264,7 @@ async fn after_a_setup_sign_in_uses_the_new_apps_client_from_the_next_start() {
     let (status, _, _) = Browser::new().open(&service.url("/dashboard")).await;
     assert_eq!(status, 200);
 
-    let (manifest, connected) = connect_through_setup(&service).await;
+    let (manifest, connected) = connect_through_setup(&service, "/setup").await;
     assert_eq!(
         manifest["callback_urls"],
         serde_json::json!([format!("{base}/dashboard/oauth/callback")]),
@@ -372,31 +373,84 @@ async fn after_a_setup_sign_in_uses_the_new_apps_client_from_the_next_start() {
     );
 }
 
-fn credentials(client_secret: &str) -> AppCredentials {
+#[tokio::test(flavor = "multi_thread")]
+async fn the_connected_page_says_what_becomes_of_sign_in_without_a_public_url_or_with_a_token() {
+    // Loopback, no public URL: sign-in stays off, and the page names what it needs.
+    let github = github_with_member().await;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service = Running::start(&github, dir.path(), listener, &[]).await;
+    let (_, connected) = connect_through_setup(&service, "/setup").await;
+    let next = element_text(&connected, "sign-in-next").unwrap_or_else(|| panic!("{connected}"));
+    assert!(next.contains("stays off"), "{next}");
+    assert!(next.contains("PROMPTOPS_PUBLIC_URL"), "{next}");
+    service.stop().await;
+
+    // A network bind guarded by a token: members will sign in besides the token holders.
+    let github = github_with_member().await;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let service = Running::start(
+        &github,
+        dir.path(),
+        listener,
+        &[
+            "--bind",
+            "0.0.0.0:3000",
+            "--dashboard-token",
+            "setup-token-5555",
+            "--public-url",
+            &base,
+        ],
+    )
+    .await;
+    let (_, connected) = connect_through_setup(&service, "/setup?token=setup-token-5555").await;
+    let next = element_text(&connected, "sign-in-next").unwrap_or_else(|| panic!("{connected}"));
+    assert!(next.contains("at the next start"), "{next}");
+    assert!(next.contains("besides the dashboard token"), "{next}");
+    assert!(!next.contains("on this machine too"), "{next}");
+    // Until then, the token alone opens the dashboard.
+    let status = reqwest::Client::new()
+        .get(service.url("/dashboard"))
+        .bearer_auth("setup-token-5555")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let (status, _, _) = Browser::new().open(&service.url("/dashboard/login")).await;
+    assert_eq!(status, 404, "sign-in is not switched on mid-run");
+    service.stop().await;
+}
+
+/// An App's credentials file as `/setup` writes it, for the fake's App (so that `check`
+/// authenticates at once).
+fn credentials(github: &FakeGithub, client_secret: &str) -> AppCredentials {
     AppCredentials {
-        id: 77,
+        id: github.app_id(),
         slug: "promptops-file".into(),
         html_url: None,
         client_id: "Iv1.fromthefile".into(),
         client_secret: SecretString::from(client_secret.to_owned()),
         webhook_secret: SecretString::from("file-webhook-secret-0123".to_owned()),
-        pem: SecretString::from(MANIFEST_APP_PRIVATE_KEY_PEM.to_owned()),
+        pem: SecretString::from(github.private_key_pem().to_owned()),
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_credentials_file_without_a_public_url_keeps_sign_in_off_and_the_dashboard_as_it_was() {
-    let github = github().await;
+    let github = github_with_member().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("promptops-app.json");
-    credentials("file-client-secret-4567")
+    credentials(&github, "file-client-secret-4567")
         .create_new(&file)
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let service = Running::start(&github, dir.path(), listener, &[]).await;
     assert_eq!(
-        service.slot.load().unwrap().app_id,
-        77,
+        service.slot.load().unwrap().slug.as_deref(),
+        Some("promptops-file"),
         "the App is the file's"
     );
     let (status, url, _) = Browser::new().open(&service.url("/dashboard/runs")).await;
@@ -408,28 +462,25 @@ async fn a_credentials_file_without_a_public_url_keeps_sign_in_off_and_the_dashb
     let (status, _, _) = Browser::new().open(&service.url("/dashboard/login")).await;
     assert_eq!(status, 404);
     // Every secret of the file is masked, the key however it is printed.
-    let escaped_key = serde_json::to_string(MANIFEST_APP_PRIVATE_KEY_PEM).unwrap();
+    let key = github.private_key_pem();
+    let escaped_key = serde_json::to_string(key).unwrap();
     let masked = masked_by_the_app(
         &service.slot,
-        &format!(
-            "{escaped_key} file-webhook-secret-0123 file-client-secret-4567 {}",
-            MANIFEST_APP_PRIVATE_KEY_PEM
-        ),
+        &format!("{escaped_key} file-webhook-secret-0123 file-client-secret-4567 {key}"),
     );
-    assert!(
-        !masked.contains(key_body_line(MANIFEST_APP_PRIVATE_KEY_PEM)),
-        "{masked}"
-    );
+    assert!(!masked.contains(key_body_line(key)), "{masked}");
     assert!(!masked.contains("file-webhook-secret-0123"), "{masked}");
     assert!(!masked.contains("file-client-secret-4567"), "{masked}");
     assert!(masked.contains("***"), "{masked}");
     service.stop().await;
 
     let db = format!("sqlite://{}/promptops.db", dir.path().display());
-    let (_, report) = check(&[
-        ("DATABASE_URL", &db),
-        ("GITHUB_API_URL", "http://127.0.0.1:9"),
-    ]);
+    let api = github.url();
+    let (_, report) = check(&[("DATABASE_URL", &db), ("GITHUB_API_URL", &api)]);
+    assert!(
+        line(&report, "GitHub App").contains("authenticated as"),
+        "{report}"
+    );
     let sign_in = line(&report, "dashboard sign-in");
     assert!(sign_in.starts_with("warning"), "{report}");
     assert!(sign_in.contains("PROMPTOPS_PUBLIC_URL"), "{report}");
@@ -442,9 +493,9 @@ async fn a_credentials_file_without_a_public_url_keeps_sign_in_off_and_the_dashb
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_environments_client_wins_over_the_files() {
-    let github = github().await;
+    let github = github_with_member().await;
     let dir = tempfile::tempdir().unwrap();
-    credentials("file-client-secret-4567")
+    credentials(&github, "file-client-secret-4567")
         .create_new(&dir.path().join("promptops-app.json"))
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
