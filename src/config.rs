@@ -273,8 +273,9 @@ impl SignInPlan {
             ),
             SignInSource::File(path) => format!(
                 "dashboard sign-in with GitHub is off: the App's OAuth client comes from the \
-                 credentials file {}, but {} missing. PROMPTOPS_PUBLIC_URL is the address browsers \
-                 reach this service at (GitHub sends them back to <it>/dashboard/oauth/callback)",
+                 credentials file {}, but sign-in also needs {}, which is not set. \
+                 PROMPTOPS_PUBLIC_URL is the address browsers reach this service at (GitHub \
+                 sends them back to <it>/dashboard/oauth/callback)",
                 path.display(),
                 missing.join(", ")
             ),
@@ -410,6 +411,73 @@ mod tests {
         assert_eq!(
             named.app_credentials_path(),
             PathBuf::from("/etc/promptops/app.json")
+        );
+    }
+
+    fn file_credentials() -> crate::setup::AppCredentials {
+        crate::setup::AppCredentials {
+            id: 7,
+            slug: "promptops-acme".into(),
+            html_url: None,
+            client_id: "Iv1.fromfile".into(),
+            client_secret: SecretString::from("file-secret".to_owned()),
+            webhook_secret: SecretString::from("hook".to_owned()),
+            pem: SecretString::from("-----BEGIN RSA PRIVATE KEY-----".to_owned()),
+        }
+    }
+
+    #[test]
+    fn sign_in_takes_the_environments_client_else_the_files_never_a_mix() {
+        let path = std::path::Path::new("/var/lib/promptops/promptops-app.json");
+        let file = file_credentials();
+        let public = ["--public-url", "https://ops.example.com"];
+
+        assert!(matches!(
+            serve_settings(&[]).sign_in_plan(None),
+            SignInPlan::Off
+        ));
+        let SignInPlan::Ready { settings, source } =
+            serve_settings(&public).sign_in_plan(Some((path, &file)))
+        else {
+            panic!("the file's client with a public URL is a complete sign-in");
+        };
+        assert_eq!(settings.client_id, "Iv1.fromfile");
+        assert_eq!(settings.client_secret.expose_secret(), "file-secret");
+        assert_eq!(source, SignInSource::File(path.to_owned()));
+
+        let without_url = serve_settings(&[]).sign_in_plan(Some((path, &file)));
+        let problem = without_url.problem().unwrap();
+        assert!(
+            matches!(&without_url, SignInPlan::Incomplete { source: SignInSource::File(_), missing } if missing == &vec![PUBLIC_URL]),
+            "{without_url:?}"
+        );
+        assert!(
+            problem.contains("/var/lib/promptops/promptops-app.json"),
+            "{problem}"
+        );
+
+        // Half an environment configuration is not completed from the file.
+        let half = serve_settings(&["--github-client-id", "Iv23lienv", public[0], public[1]])
+            .sign_in_plan(Some((path, &file)));
+        assert!(
+            matches!(&half, SignInPlan::Incomplete { source: SignInSource::Environment, missing } if missing == &vec![CLIENT_SECRET]),
+            "{half:?}"
+        );
+        let env = serve_settings(&[
+            "--github-client-id",
+            "Iv23lienv",
+            "--github-client-secret",
+            "env-secret",
+            public[0],
+            public[1],
+        ])
+        .sign_in_plan(Some((path, &file)));
+        let SignInPlan::Ready { settings, source } = env else {
+            panic!("{env:?}");
+        };
+        assert_eq!(
+            (settings.client_id.as_str(), source),
+            ("Iv23lienv", SignInSource::Environment)
         );
     }
 }
