@@ -269,7 +269,7 @@ impl AppParts {
         source: CredentialSource,
     ) -> anyhow::Result<ConfiguredApp> {
         // Terraform inherits no credentials file, but a configuration can read any file
-        // this service can: whatever this App's secrets are, they never reach a comment.
+        // this service can: this App's secrets are masked wherever they came from.
         let mut terraform = self.terraform.clone();
         terraform.mask_values.extend(key_mask_values(private_key));
         terraform
