@@ -39,6 +39,14 @@ struct Args {
     /// The `X-GitHub-Event` header.
     #[arg(long, default_value = "issue_comment")]
     event: String,
+    /// The webhook path (a Probot app listens on /api/github/webhooks).
+    #[arg(long, default_value = "/webhook")]
+    path: String,
+    /// The status that counts as acknowledged. 202 (promptops) also requires the body to say
+    /// "accepted"; any other value (e.g. 200 for a Probot baseline, which stores nothing)
+    /// counts every answer with that status.
+    #[arg(long, default_value_t = 202)]
+    ok_status: u16,
     /// Connections, each with one request in flight.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -78,6 +86,8 @@ struct Shared {
     body: Bytes,
     signature: String,
     event: String,
+    path: String,
+    ok_status: u16,
     run_id: u32,
     next: AtomicU64,
     timeout: Duration,
@@ -151,14 +161,14 @@ impl Connection {
 
     /// Sends one request (head, then the shared body, in one vectored write when the kernel
     /// takes it) and reads its answer.
-    async fn post(&mut self, head: &[u8], body: &[u8]) -> anyhow::Result<Answer> {
+    async fn post(&mut self, head: &[u8], body: &[u8], ok_status: u16) -> anyhow::Result<Answer> {
         write_all_vectored(&mut self.stream, head, body).await?;
-        self.read_answer().await
+        self.read_answer(ok_status).await
     }
 
-    async fn read_answer(&mut self) -> anyhow::Result<Answer> {
+    async fn read_answer(&mut self, ok_status: u16) -> anyhow::Result<Answer> {
         loop {
-            if let Some((consumed, answer)) = parse_answer(&self.buffer)? {
+            if let Some((consumed, answer)) = parse_answer(&self.buffer, ok_status)? {
                 self.buffer.drain(..consumed);
                 return Ok(answer);
             }
@@ -190,7 +200,7 @@ async fn write_all_vectored(stream: &mut TcpStream, head: &[u8], body: &[u8]) ->
 
 /// A complete answer at the start of `bytes`: how many bytes it took and what it said.
 /// `None` while it is incomplete.
-fn parse_answer(bytes: &[u8]) -> anyhow::Result<Option<(usize, Answer)>> {
+fn parse_answer(bytes: &[u8], ok_status: u16) -> anyhow::Result<Option<(usize, Answer)>> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut response = httparse::Response::new(&mut headers);
     let head_len = match response.parse(bytes)? {
@@ -212,6 +222,7 @@ fn parse_answer(bytes: &[u8]) -> anyhow::Result<Option<(usize, Answer)>> {
     }
     let body = &bytes[head_len..head_len + length];
     let answer = match (status, body.starts_with(b"accepted")) {
+        (status, _) if status == ok_status && ok_status != 202 => Answer::Accepted,
         (202, true) => Answer::Accepted,
         (202, false) if body.starts_with(b"duplicate") => Answer::Duplicate,
         _ => Answer::Status(status, String::from_utf8_lossy(body).trim().to_owned()),
@@ -235,9 +246,10 @@ struct HeadTemplate {
 impl HeadTemplate {
     fn new(shared: &Shared) -> HeadTemplate {
         let before = format!(
-            "POST /webhook HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+            "POST {} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
              user-agent: GitHub-Hookshot/loadgen\r\nx-github-event: {}\r\n\
              x-hub-signature-256: {}\r\ncontent-length: {}\r\nx-github-delivery: ",
+            shared.path,
             shared.addr,
             shared.event,
             shared.signature,
@@ -274,7 +286,7 @@ async fn drive(shared: Arc<Shared>, limit: Limit, measured: bool) -> Tally {
                 connection = Some(Connection::open(shared.addr).await?);
             }
             let live = connection.as_mut().expect("connected above");
-            tokio::time::timeout(shared.timeout, live.post(head.with_id(&id), &shared.body))
+            tokio::time::timeout(shared.timeout, live.post(head.with_id(&id), &shared.body, shared.ok_status))
                 .await
                 .map_err(|_| anyhow::anyhow!("no answer within {:?}", shared.timeout))?
         }
@@ -367,6 +379,8 @@ fn main() -> anyhow::Result<()> {
         signature: sign(&args.secret, &body),
         body: Bytes::from(body),
         event: args.event.clone(),
+        path: args.path.clone(),
+        ok_status: args.ok_status,
         run_id: args.run_id,
         next: AtomicU64::new(0),
         timeout: Duration::from_secs_f64(args.timeout_secs),
@@ -477,17 +491,24 @@ mod tests {
     #[test]
     fn answers_are_read_whole_even_when_they_arrive_in_pieces() {
         let two = b"HTTP/1.1 202 Accepted\r\ncontent-type: text/plain\r\ncontent-length: 20\r\n\r\naccepted: 0 job(s)\n\nHTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nno\n\n";
-        let (used, first) = parse_answer(two).expect("valid").expect("complete");
+        let (used, first) = parse_answer(two, 202).expect("valid").expect("complete");
         assert_eq!(first, Answer::Accepted);
-        let (_, second) = parse_answer(&two[used..]).expect("valid").expect("complete");
+        let (_, second) = parse_answer(&two[used..], 202).expect("valid").expect("complete");
         assert_eq!(second, Answer::Status(401, "no".to_owned()));
         for cut in 0..used {
-            assert!(parse_answer(&two[..cut]).expect("valid so far").is_none(), "cut at {cut}");
+            assert!(parse_answer(&two[..cut], 202).expect("valid so far").is_none(), "cut at {cut}");
         }
         let duplicate = b"HTTP/1.1 202 Accepted\r\ncontent-length: 9\r\n\r\nduplicate";
-        assert_eq!(parse_answer(duplicate).unwrap().unwrap().1, Answer::Duplicate);
-        assert!(parse_answer(b"HTTP/1.1 202 Accepted\r\n\r\n").is_err(), "no length");
-        assert!(parse_answer(b"NOT HTTP\r\n\r\n").is_err());
+        assert_eq!(parse_answer(duplicate, 202).unwrap().unwrap().1, Answer::Duplicate);
+        assert!(parse_answer(b"HTTP/1.1 202 Accepted\r\n\r\n", 202).is_err(), "no length");
+        assert!(parse_answer(b"NOT HTTP\r\n\r\n", 202).is_err());
+        // A baseline server's plain 200 counts only when asked for.
+        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n";
+        assert_eq!(parse_answer(ok, 200).unwrap().unwrap().1, Answer::Accepted);
+        assert_eq!(
+            parse_answer(ok, 202).unwrap().unwrap().1,
+            Answer::Status(200, "ok".to_owned())
+        );
     }
 
     #[test]
@@ -497,6 +518,8 @@ mod tests {
             body: Bytes::from_static(b"{}"),
             signature: "sha256=00".to_owned(),
             event: "issue_comment".to_owned(),
+            path: "/api/github/webhooks".to_owned(),
+            ok_status: 202,
             run_id: 7,
             next: AtomicU64::new(0),
             timeout: Duration::from_secs(1),
@@ -508,7 +531,7 @@ mod tests {
         let mut request = httparse::Request::new(&mut headers);
         assert!(request.parse(text.as_bytes()).expect("parses").is_complete());
         assert_eq!(request.method, Some("POST"));
-        assert_eq!(request.path, Some("/webhook"));
+        assert_eq!(request.path, Some("/api/github/webhooks"));
         let value = |name: &str| {
             request
                 .headers
@@ -529,6 +552,8 @@ mod tests {
             body: Bytes::new(),
             signature: String::new(),
             event: String::new(),
+            path: String::new(),
+            ok_status: 202,
             run_id,
             next: AtomicU64::new(0),
             timeout: Duration::from_secs(1),
