@@ -213,7 +213,7 @@ impl<'a> JobColumns<'a> {
         self.kinds.push(&job.kind);
         self.repos.push(&job.repo);
         self.dedupe_keys.push(job.dedupe_key.as_deref());
-        self.payloads.push(job.payload.to_string());
+        self.payloads.push(job.storable_payload().to_string());
         self.run_afters.push(job.run_after.map(to_micros));
         self.delivery_ids.push(delivery_id);
     }

@@ -47,6 +47,20 @@ pub struct NewJob {
 }
 
 impl NewJob {
+    /// The payload as it is stored. PostgreSQL's jsonb cannot hold U+0000 (a comment can
+    /// contain one: JSON allows `\u0000`), and a delivery that cannot be stored is answered
+    /// 503 on every redelivery; so on both backends each U+0000 in a string becomes U+FFFD,
+    /// the replacement character, and the delivery goes through.
+    pub(crate) fn storable_payload(&self) -> std::borrow::Cow<'_, serde_json::Value> {
+        if has_nul(&self.payload) {
+            let mut payload = self.payload.clone();
+            replace_nul(&mut payload);
+            std::borrow::Cow::Owned(payload)
+        } else {
+            std::borrow::Cow::Borrowed(&self.payload)
+        }
+    }
+
     pub fn new(
         kind: impl Into<String>,
         repo: impl Into<String>,
@@ -268,4 +282,33 @@ pub enum LockOutcome {
     Acquired,
     /// Another PR holds it.
     HeldBy { pr: u64, since: DateTime<Utc> },
+}
+
+fn has_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || has_nul(value)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+fn replace_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    let clean = |text: &str| text.replace('\0', "\u{FFFD}");
+    match value {
+        Value::String(text) => *text = clean(text),
+        Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        Value::Object(fields) => {
+            let entries = std::mem::take(fields);
+            for (key, mut value) in entries {
+                replace_nul(&mut value);
+                fields.insert(clean(&key), value);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }

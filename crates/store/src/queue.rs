@@ -115,6 +115,7 @@ impl Store {
     /// Puts one job on the queue; `None` when a queued or running job has its dedupe key.
     pub async fn enqueue(&self, job: NewJob) -> Result<Option<i64>> {
         let now = to_micros(self.now());
+        let payload = job.storable_payload();
         let id: Option<i64> = with_pool!(&self.inner.backend, pool => {
             sqlx::query_scalar(
                 "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at) \
@@ -123,7 +124,7 @@ impl Store {
             .bind(&job.kind)
             .bind(&job.repo)
             .bind(&job.dedupe_key)
-            .bind(Json(&job.payload))
+            .bind(Json(payload.as_ref()))
             .bind(i64::from(self.inner.options.max_attempts))
             .bind(job.run_after.map(to_micros).unwrap_or(now))
             .bind(now)

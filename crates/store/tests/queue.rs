@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Backend, TestDb, test_options};
-use promptops_store::{FailOutcome, JobStatus, NewJob, StoreError, StoreOptions};
+use promptops_store::{
+    Delivery, FailOutcome, JobStatus, NewJob, RecordOutcome, StoreError, StoreOptions,
+};
 use serde_json::json;
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -285,7 +287,45 @@ async fn release_requeues_without_counting(backend: Backend) {
     assert_eq!((again.id, again.attempts), (id, 1));
 }
 
+/// A comment may carry U+0000 (JSON writes it `\u0000`), which PostgreSQL's jsonb refuses:
+/// both backends store the replacement character instead, so the delivery is not refused
+/// again and again; every other character, and payloads without U+0000, are untouched.
+async fn a_nul_character_in_a_payload_is_stored_as_the_replacement_character(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open(test_options()).await;
+    let hostile = serde_json::json!({
+        "body": "/promptops plan\u{0}2 T4\u{0}",
+        "nested": [{ "ke\u{0}y": "x\u{0}" }],
+        "plain": "caf\u{e9} \\u0000 stays as written",
+    });
+    let outcome = store
+        .record_delivery(
+            Delivery {
+                id: "nul-delivery".to_owned(),
+                event: "issue_comment".to_owned(),
+                action: Some("created".to_owned()),
+            },
+            vec![NewJob::new("command", "octo/infra", hostile.clone())],
+        )
+        .await
+        .expect("a payload with U+0000 is stored");
+    assert_eq!(outcome, RecordOutcome::New);
+    store
+        .enqueue(NewJob::new("command", "octo/infra", hostile))
+        .await
+        .expect("enqueue stores it too")
+        .expect("no dedupe key");
+    let jobs = store.list_jobs(None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    for job in jobs {
+        assert_eq!(job.payload["body"], "/promptops plan\u{fffd}2 T4\u{fffd}");
+        assert_eq!(job.payload["nested"][0]["ke\u{fffd}y"], "x\u{fffd}");
+        assert_eq!(job.payload["plain"], "caf\u{e9} \\u0000 stays as written");
+    }
+}
+
 on_both_backends!(
+    a_nul_character_in_a_payload_is_stored_as_the_replacement_character,
     each_job_is_claimed_once_under_concurrency,
     claims_due_jobs_in_order,
     expired_lease_is_reclaimed_and_late_worker_refused,
