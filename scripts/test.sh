@@ -14,7 +14,16 @@ die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 # Build output is cached outside the clone so that a fresh clone does not rebuild everything.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/promptops/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# A test run rebuilds from a clean tree: incremental state only costs disk (gigabytes per
+# toolchain bump) and time; line tables keep panics' backtraces readable at a fraction of
+# full debug info's size and link time (~30 test binaries each link the whole service).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
 mkdir -p "$CARGO_TARGET_DIR"
+free_kib=$(df -Pk "$CARGO_TARGET_DIR" | awk 'NR == 2 { print $4 }')
+if [ "${free_kib:-0}" -lt $((6 * 1024 * 1024)) ]; then
+  say "WARNING: only $((free_kib / 1024)) MiB free for $CARGO_TARGET_DIR; the build needs about 6 GiB (a full disk shows up as linker bus errors)"
+fi
 
 command -v cargo >/dev/null || die "cargo is not installed"
 command -v cargo-nextest >/dev/null || cargo nextest --version >/dev/null 2>&1 \
