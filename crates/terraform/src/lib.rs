@@ -29,5 +29,5 @@ pub use report::{
 };
 pub use runner::{Runner, RunnerConfig};
 pub use source::SourceLimits;
-pub use spec::{PlanSpec, Source};
+pub use spec::{PlanMode, PlanSpec, Source};
 pub use version::{ACTIONS_MIN_VERSION, TerraformVersion, VersionRequirement};

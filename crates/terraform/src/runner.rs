@@ -23,7 +23,7 @@ use crate::report::{
     PlanOutcome, PlanReport, StepFailure,
 };
 use crate::source::{copy_dir, extract_tarball};
-use crate::spec::{PlanSpec, Source};
+use crate::spec::{PlanMode, PlanSpec, Source};
 use crate::summary::{counts_summary, failure_summary};
 use crate::version::{
     ACTIONS_MIN_VERSION, TerraformVersion, VersionRequirement, module_uses_actions,
@@ -165,25 +165,34 @@ impl Runner {
         Ok(found)
     }
 
-    /// init → plan → show for the deployment.
+    /// init → plan → show for the deployment; with [`PlanMode::Destroy`] the plan is
+    /// `plan -destroy` (for review: nothing is applied).
     pub async fn plan(&self, spec: &PlanSpec) -> Result<PlanReport, RunnerError> {
-        let ws = self.prepare(spec, "plan", false).await?;
-        let (report, _) = self.plan_in(&ws, spec, false).await?;
+        let kind = if spec.mode.is_destroy() {
+            "destroy-plan"
+        } else {
+            "plan"
+        };
+        let ws = self.prepare(spec, kind, false).await?;
+        let (report, _) = self.plan_in(&ws, spec).await?;
         Ok(report)
     }
 
-    /// init → plan → apply exactly that plan → outputs.
+    /// init → plan (in the spec's mode) → apply exactly that plan → outputs.
     pub async fn apply(&self, spec: &PlanSpec) -> Result<ApplyReport, RunnerError> {
-        let ws = self.prepare(spec, "apply", false).await?;
-        let (plan, masker) = self.plan_in(&ws, spec, false).await?;
+        let kind = if spec.mode.is_destroy() {
+            "destroy"
+        } else {
+            "apply"
+        };
+        let ws = self.prepare(spec, kind, false).await?;
+        let (plan, masker) = self.plan_in(&ws, spec).await?;
         self.apply_plan_in(&ws, plan, &masker).await
     }
 
-    /// init → `plan -destroy` → apply that plan.
+    /// init → `plan -destroy` → apply that plan, whatever the spec's mode.
     pub async fn destroy(&self, spec: &PlanSpec) -> Result<ApplyReport, RunnerError> {
-        let ws = self.prepare(spec, "destroy", false).await?;
-        let (plan, masker) = self.plan_in(&ws, spec, true).await?;
-        self.apply_plan_in(&ws, plan, &masker).await
+        self.apply(&spec.clone().with_mode(PlanMode::Destroy)).await
     }
 
     /// init → `apply -invoke=<action> -auto-approve` (Terraform >= 1.14.1), e.g.
@@ -199,10 +208,18 @@ impl Runner {
                 message: "must be an action address like action.aap_job_launch.configure_vm".into(),
             });
         }
+        if spec.mode.is_destroy() {
+            return Err(RunnerError::InvalidSpec {
+                field: "mode",
+                value: "destroy".into(),
+                message: "an action is invoked on the deployment as it is: use the normal mode"
+                    .into(),
+            });
+        }
         let ws = self.prepare(spec, "invoke", true).await?;
         let capture = self.capture(&ws, "invoke", &self.inner.masker)?;
         let (init, capture) = self.init(&ws, spec, capture).await?;
-        let mut plan = self.base_report(&ws, spec, false);
+        let mut plan = self.base_report(&ws, spec);
         plan.actions = vec![ActionInvocation {
             address: action.to_owned(),
             triggered_by: None,
@@ -316,7 +333,9 @@ impl Runner {
         if !module.is_dir() {
             return Err(RunnerError::MissingModule(spec.module_dir.clone()));
         }
-        if !module.join(&spec.var_file).is_file() && kind != "destroy" {
+        // A destroy may run without the var file (a module whose variables all have
+        // defaults); Terraform names any required variable left without a value.
+        if !module.join(&spec.var_file).is_file() && !spec.mode.is_destroy() {
             return Err(RunnerError::MissingVarFile(spec.var_file.clone()));
         }
         let uses_actions = module_uses_actions(&module)
@@ -375,12 +394,12 @@ impl Runner {
         )
     }
 
-    fn base_report(&self, ws: &Workspace, spec: &PlanSpec, destroy: bool) -> PlanReport {
+    fn base_report(&self, ws: &Workspace, spec: &PlanSpec) -> PlanReport {
         PlanReport {
             deployment: spec.deployment.clone(),
             commit: spec.commit.clone(),
             terraform_version: ws.version,
-            destroy,
+            destroy: spec.mode.is_destroy(),
             outcome: PlanOutcome::Failed,
             summary: String::new(),
             changes: Vec::new(),
@@ -397,14 +416,14 @@ impl Runner {
         &self,
         ws: &Workspace,
         spec: &PlanSpec,
-        destroy: bool,
     ) -> Result<(PlanReport, Masker), RunnerError> {
+        let destroy = spec.mode.is_destroy();
         let capture = self.capture(
             ws,
             if destroy { "destroy-plan" } else { "plan" },
             &self.inner.masker,
         )?;
-        let mut report = self.base_report(ws, spec, destroy);
+        let mut report = self.base_report(ws, spec);
         let finish = |capture: OutputCapture| {
             capture
                 .finish()

@@ -16,6 +16,24 @@ pub enum Source {
     Directory(PathBuf),
 }
 
+/// What a plan computes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum PlanMode {
+    /// Bring the deployment's resources to the configuration (`terraform plan`).
+    #[default]
+    Normal,
+    /// Destroy every resource in the deployment's state (`terraform plan -destroy`). The
+    /// var file is still read when the source has it: the configuration's required
+    /// variables (and providers) need values even to destroy.
+    Destroy,
+}
+
+impl PlanMode {
+    pub fn is_destroy(self) -> bool {
+        self == PlanMode::Destroy
+    }
+}
+
 /// One deployment's run: the source, where the root module is, which var file, which state.
 #[derive(Debug, Clone)]
 pub struct PlanSpec {
@@ -31,11 +49,14 @@ pub struct PlanSpec {
     pub deployment: String,
     /// The commit the source was taken at (shown in reports, never interpreted).
     pub commit: Option<String>,
+    /// What [`Runner::plan`](crate::Runner::plan) and [`Runner::apply`](crate::Runner::apply)
+    /// compute; [`Runner::destroy`](crate::Runner::destroy) always destroys.
+    pub mode: PlanMode,
 }
 
 impl PlanSpec {
     /// A spec with the conventional layout: module `terraform`, var file
-    /// `deployments/<deployment>/terraform.tfvars`, no backend config.
+    /// `deployments/<deployment>/terraform.tfvars`, no backend config, a normal plan.
     pub fn new(source: Source, deployment: &str) -> PlanSpec {
         PlanSpec {
             source,
@@ -44,7 +65,14 @@ impl PlanSpec {
             backend_config: Vec::new(),
             deployment: deployment.to_owned(),
             commit: None,
+            mode: PlanMode::Normal,
         }
+    }
+
+    /// The same run in `mode` (e.g. a destroy plan for review).
+    pub fn with_mode(mut self, mode: PlanMode) -> PlanSpec {
+        self.mode = mode;
+        self
     }
 
     /// Checks names and paths before anything runs.

@@ -86,10 +86,12 @@ pub fn render_plan_comments(report: &PlanReport, opts: &CommentOptions) -> Vec<S
     } else {
         "plan"
     };
-    let (icon, status) = match report.outcome {
-        PlanOutcome::Changes => ("📝", "changes to apply"),
-        PlanOutcome::NoChanges => ("✅", "no changes"),
-        PlanOutcome::Failed => ("❌", "failed"),
+    let (icon, status) = match (report.outcome, report.destroy) {
+        (PlanOutcome::Changes, false) => ("📝", "changes to apply"),
+        (PlanOutcome::Changes, true) => ("🗑️", "resources to destroy"),
+        (PlanOutcome::NoChanges, false) => ("✅", "no changes"),
+        (PlanOutcome::NoChanges, true) => ("✅", "nothing to destroy"),
+        (PlanOutcome::Failed, _) => ("❌", "failed"),
     };
     let mut header = String::new();
     let _ = writeln!(
@@ -308,6 +310,9 @@ fn default_plan_steps(report: &PlanReport) -> Vec<String> {
         PlanOutcome::Changes => vec![
             "Review the changes above; merging this pull request applies exactly this plan.".into(),
             "Push a new commit or comment `/promptops plan` to plan again.".into(),
+        ],
+        PlanOutcome::NoChanges if report.destroy => vec![
+            "Nothing to destroy: the deployment's state holds no resources.".into(),
         ],
         PlanOutcome::NoChanges => vec!["Nothing to apply: the infrastructure already matches.".into()],
         PlanOutcome::Failed => vec![
