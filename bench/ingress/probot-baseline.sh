@@ -68,10 +68,13 @@ openssl genrsa -out "$work/app-key.pem" 2048 2>/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 say "starting the Probot app on 127.0.0.1:$port (Probot $(node -p "require('$probot_dir/node_modules/probot/package.json').version"), Node $(node --version))"
-(cd "$probot_dir" && env -i PATH="$PATH" HOME="${HOME:-/tmp}" NODE_ENV=production \
+# `probot run` hands over to bin/probot-run.js in a child process; starting that script
+# directly (what `probot run ./app.js` ends up running) makes $! the server's own pid, whose
+# CPU time and peak RSS the report reads.
+(cd "$probot_dir" && exec env -i PATH="$PATH" HOME="${HOME:-/tmp}" NODE_ENV=production \
   APP_ID=424242 PRIVATE_KEY_PATH="$work/app-key.pem" WEBHOOK_SECRET="$secret" \
   HOST=127.0.0.1 PORT="$port" LOG_LEVEL="${LOG_LEVEL:-info}" \
-  node node_modules/probot/bin/probot.js run ./app.js >"$work/probot.log" 2>&1) &
+  node node_modules/probot/bin/probot-run.js ./app.js >"$work/probot.log" 2>&1) &
 app_pid=$!
 tries=0
 until curl -fsS -o /dev/null "http://127.0.0.1:$port/ping" 2>/dev/null; do
@@ -79,17 +82,21 @@ until curl -fsS -o /dev/null "http://127.0.0.1:$port/ping" 2>/dev/null; do
   [ "$tries" -lt 300 ] || { tail -20 "$work/probot.log" >&2; die "the Probot app did not answer /ping within 30 s"; }
   sleep 0.1
 done
-node_pid=$(pgrep -f -n "probot.js run ./app.js") || die "cannot find the node process"
+node_pid=$app_pid
+cpu_seconds() { awk '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / 100 }' "/proc/$1/stat"; }
+cpu_before=$(cpu_seconds "$node_pid")
 
 result=$(LOADGEN_WEBHOOK_SECRET=$secret "$loadgen_bin" \
   --addr "127.0.0.1:$port" --path /api/github/webhooks --ok-status 200 \
   --payload "$payload" --event issue_comment \
   --concurrency "$concurrency" --warmup-requests "$warmup" --duration-secs "${DURATION:-10}")
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$node_pid/status")
+cpu_after=$(cpu_seconds "$node_pid")
 
-python3 - "$result" "$hwm" "$(nproc)" <<'PY'
+python3 - "$result" "$hwm" "$(nproc)" "$cpu_before" "$cpu_after" "$warmup" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1]); hwm = int(sys.argv[2]); cores = sys.argv[3]
+cpu = float(sys.argv[5]) - float(sys.argv[4]); sent = r["requests"] + int(sys.argv[6])
 lat = r["latency_ms"]
 print("== ingress baseline: minimal Probot app (stores nothing) ==")
 print(f"machine              {cores} cores, shared by the app and the load generator")
@@ -98,6 +105,7 @@ print(f"measured             {r['requests']} requests in {r['seconds']:.2f} s")
 print(f"deliveries/second    {r['deliveries_per_second']:.0f}")
 print(f"latency ms           p50 {lat['p50']:.2f}  p90 {lat['p90']:.2f}  p99 {lat['p99']:.2f}  p99.9 {lat['p999']:.2f}  max {lat['max']:.2f}")
 print(f"app peak RSS         {hwm / 1024:.1f} MiB (VmHWM of the node process)")
+print(f"CPU                  app {cpu:.1f} s ({cpu / sent * 1e6:.0f} us per delivery, warm-up included), generator {r['generator_cpu_seconds']} s")
 print(f"answers              {r['accepted']} answered 200, {r['other_status']} other status, {r['errors']} errors"
       + (f" (first: {r['first_error']})" if r['first_error'] else ""))
 sys.exit(0 if r["errors"] == 0 and r["other_status"] == 0 and r["accepted"] > 0 else 1)
