@@ -94,6 +94,23 @@ pub struct MachineType {
 pub struct Region {
     pub name: String,
     pub zones: Vec<String>,
+    /// Places people name instead of the region ("Oregon", "Northern Virginia", "São Paulo"),
+    /// matched by `Catalog::region_for_place` ignoring case, accents and punctuation.
+    #[serde(default)]
+    pub places: Vec<String>,
+}
+
+/// A wider area holding several regions ("Europe", "the US"): a request naming it gets the
+/// first of its regions (in the listed order) that offers the GPU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Area {
+    /// Display name, e.g. `Europe`.
+    pub name: String,
+    /// Spellings matched like places ("europe", "the eu").
+    pub names: Vec<String>,
+    /// The area's regions, in the order they are tried.
+    pub regions: Vec<String>,
 }
 
 /// Boot disk size bounds, in GB.
@@ -123,6 +140,8 @@ pub struct Catalog {
     boot_disk: BootDiskLimits,
     attached_defaults: Vec<AttachedDefault>,
     regions: Vec<Region>,
+    #[serde(default)]
+    areas: Vec<Area>,
     gpus: Vec<GpuType>,
     machine_types: Vec<MachineType>,
 }
@@ -286,6 +305,35 @@ impl Catalog {
             .unwrap_or_default()
     }
 
+    /// The region a place name stands for ("oregon", "Northern Virginia", "sao paulo"),
+    /// ignoring case, accents and punctuation.
+    pub fn region_for_place(&self, text: &str) -> Option<&str> {
+        let key = place_key(text);
+        if key.is_empty() {
+            return None;
+        }
+        self.regions
+            .iter()
+            .find(|r| r.places.iter().any(|p| place_key(p) == key))
+            .map(|r| r.name.as_str())
+    }
+
+    /// The areas (groups of regions), in catalog order.
+    pub fn areas(&self) -> &[Area] {
+        &self.areas
+    }
+
+    /// The area a name stands for ("Europe", "the US"), matched like places.
+    pub fn area_named(&self, text: &str) -> Option<&Area> {
+        let key = place_key(text);
+        if key.is_empty() {
+            return None;
+        }
+        self.areas
+            .iter()
+            .find(|a| a.names.iter().any(|n| place_key(n) == key))
+    }
+
     /// The zones offering a GPU type (empty for an unknown id), in catalog order.
     pub fn zones_offering(&self, gpu_id: &str) -> Vec<&str> {
         self.gpu(gpu_id)
@@ -304,6 +352,25 @@ impl Catalog {
             .map(|r| r.name.as_str())
             .collect()
     }
+}
+
+/// Removes accents ("São Paulo" -> "Sao Paulo", "Zürich" -> "Zurich") so that place names
+/// match however they are typed.
+pub fn fold_accents(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.nfd().filter(|c| !is_combining_mark(*c)).collect()
+}
+
+/// How place and area names are compared: accents folded, lower case, words of letters and
+/// digits separated by single spaces ("U.S." -> "u s", "São  Paulo" -> "sao paulo").
+pub fn place_key(text: &str) -> String {
+    fold_accents(text)
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Every way the catalog spells a GPU: id, name and aliases.

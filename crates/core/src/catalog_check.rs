@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::catalog::{Catalog, GpuAttachment, alias_keys};
+use crate::catalog::{Catalog, GpuAttachment, alias_keys, place_key};
 
 /// The most GPUs any machine type carries on Google Cloud (a2-megagpu-16g).
 const MAX_GPUS_PER_MACHINE: u32 = 16;
@@ -13,6 +13,7 @@ pub(crate) fn problems(catalog: &Catalog) -> Vec<String> {
     let mut problems = Vec::new();
     check_header(catalog, &mut problems);
     check_regions(catalog, &mut problems);
+    check_places_and_areas(catalog, &mut problems);
     check_gpus(catalog, &mut problems);
     check_machine_types(catalog, &mut problems);
     check_attached_defaults(catalog, &mut problems);
@@ -77,6 +78,70 @@ fn check_regions(catalog: &Catalog, problems: &mut Vec<String>) {
                 problems.push(format!(
                     "zone {zone:?} does not have the form {}-<letter>",
                     region.name
+                ));
+            }
+        }
+    }
+}
+
+/// Place and area names must each stand for one thing: a name used twice (or a place that is
+/// also an area) would make a request's location depend on catalog order.
+fn check_places_and_areas(catalog: &Catalog, problems: &mut Vec<String>) {
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut claim = |name: &str, what: String, problems: &mut Vec<String>| {
+        let key = place_key(name);
+        if key.is_empty() {
+            problems.push(format!("{what} has an empty place name {name:?}"));
+            return;
+        }
+        if catalog.is_known_region(&key.replace(' ', "-"))
+            || catalog.is_known_zone(&key.replace(' ', "-"))
+        {
+            problems.push(format!(
+                "{what} lists {name:?} as a place, but it is a region or zone name"
+            ));
+        }
+        match owner.get(&key) {
+            Some(other) if *other != what => problems.push(format!(
+                "place name {name:?} of {what} is also a name of {other}"
+            )),
+            Some(_) => problems.push(format!("{what} lists place name {name:?} twice")),
+            None => {
+                owner.insert(key, what);
+            }
+        }
+    };
+    for region in catalog.region_list() {
+        for place in &region.places {
+            claim(place, format!("region {:?}", region.name), problems);
+        }
+    }
+    let mut area_names = BTreeSet::new();
+    for area in catalog.areas() {
+        if !area_names.insert(area.name.as_str()) {
+            problems.push(format!("area {:?} is listed twice", area.name));
+        }
+        if area.names.is_empty() {
+            problems.push(format!("area {:?} has no names", area.name));
+        }
+        for name in &area.names {
+            claim(name, format!("area {:?}", area.name), problems);
+        }
+        if area.regions.is_empty() {
+            problems.push(format!("area {:?} has no regions", area.name));
+        }
+        let mut seen = BTreeSet::new();
+        for region in &area.regions {
+            if !catalog.is_known_region(region) {
+                problems.push(format!(
+                    "area {:?} lists region {region:?}, which is not one of the catalog's regions",
+                    area.name
+                ));
+            }
+            if !seen.insert(region.as_str()) {
+                problems.push(format!(
+                    "area {:?} lists region {region:?} twice",
+                    area.name
                 ));
             }
         }

@@ -15,8 +15,8 @@ pub mod safe_text;
 mod tfvars;
 
 pub use catalog::{
-    AttachedDefault, BootDiskLimits, Catalog, CatalogError, GpuAttachment, GpuType, MachineType,
-    Region,
+    Area, AttachedDefault, BootDiskLimits, Catalog, CatalogError, GpuAttachment, GpuType,
+    MachineType, Region, fold_accents, place_key,
 };
 pub use cost::{CostEstimate, HOURS_PER_MONTH};
 pub use draft::{DRAFT_FIELDS, DeploymentDraft, MAX_SANE_COUNT, MAX_SANE_DISK_GB};
