@@ -108,7 +108,7 @@ pub(super) async fn open_destroy_pr(
         .with_context(|| format!("removing {path} on {branch}"))?;
     let title = format!("Destroy deployment {deployment}");
     let body = format!(
-        "Removes `{path}`. **Merging this pull request runs `terraform destroy` for deployment `{deployment}`** with the variables of its last apply.\n\nRequested in #{}.",
+        "Removes `{path}`. **Merging this pull request runs `terraform destroy` for deployment `{deployment}`** with the code and variables of its last apply. PromptOps comments the destroy plan (`terraform plan -destroy`) here: the resources it lists are what merging destroys.\n\nRequested in #{}.",
         record.issue
     );
     let found = repo

@@ -4,12 +4,17 @@
 //! was closed meanwhile, does nothing. Forks and authors without the required permission
 //! are never planned (a plan can run code). Each deployment is locked by the PR before it
 //! is planned; one held by another PR is named, not planned.
+//!
+//! A PR that removes a deployment's variables (a destroy PR) gets `terraform plan -destroy`
+//! made from the commit of the deployment's last successful apply: merging destroys with
+//! that commit's code and variables (the removed file is gone from the head), so the plan
+//! reviewers see is the one merging carries out.
 
 use anyhow::Context as _;
 use promptops_github::client::{CheckConclusion, PullRequestInfo};
 use promptops_store::{LockOutcome, RunStatus};
 use promptops_terraform::comment::{CommentOptions, render_plan_comments};
-use promptops_terraform::{PlanOutcome, Runner};
+use promptops_terraform::{PlanMode, PlanOutcome, Runner};
 use tracing::info;
 
 use super::terraform::{self as tf, PLAN_CHECK};
@@ -195,14 +200,22 @@ async fn plan_deployment(
         );
         repo.comment(pr.number, &lock_key, &body).await?;
     }
-    if !destroy::tfvars_exist(repo, config, deployment, sha).await? {
-        return preview_destroy(h, repo, pr, deployment).await;
-    }
-    let source = tf::tarball(repo, sha).await?;
+    // A PR that removes the deployment's variables destroys it on merge, with the code and
+    // variables of its last successful apply (see `pr_merge`): the plan shown is made from
+    // that same commit, so that reviewers see exactly what merging destroys.
+    let (mode, source_sha) = if destroy::tfvars_exist(repo, config, deployment, sha).await? {
+        (PlanMode::Normal, sha.to_owned())
+    } else {
+        match destroy::last_applied_sha(h, repo, deployment).await? {
+            Some(applied) => (PlanMode::Destroy, applied),
+            None => return nothing_to_destroy(h, repo, pr, deployment).await,
+        }
+    };
+    let source = tf::tarball(repo, &source_sha).await?;
     let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
     let run = tf::start_run(h, repo, Some(pr.number), deployment, "plan", sha).await?;
-    let spec = match tf::spec_for(config, deployment, source, sha) {
-        Ok(spec) => spec,
+    let spec = match tf::spec_for(config, deployment, source, &source_sha) {
+        Ok(spec) => spec.with_mode(mode),
         Err(problem) => {
             return report_error(h, runner, repo, pr.number, deployment, check, run, &problem)
                 .await;
@@ -216,13 +229,27 @@ async fn plan_deployment(
                 .await;
         }
     };
-    let parts = render_plan_comments(&report, &CommentOptions::default());
+    let options = CommentOptions {
+        next_steps: mode
+            .is_destroy()
+            .then(|| destroy_steps(report.outcome, &source_sha)),
+        ..CommentOptions::default()
+    };
+    let parts = render_plan_comments(&report, &options);
     tf::post_parts(repo, pr.number, &format!("plan:{deployment}"), &parts).await?;
     let (conclusion, status) = match report.outcome {
         PlanOutcome::Changes | PlanOutcome::NoChanges => {
             (CheckConclusion::Success, RunStatus::Succeeded)
         }
         PlanOutcome::Failed => (CheckConclusion::Failure, RunStatus::Failed),
+    };
+    let what = if mode.is_destroy() {
+        format!(
+            "Terraform destroy plan for deployment `{deployment}` (the code and variables of its last apply, `{}`)",
+            tf::short(&source_sha)
+        )
+    } else {
+        format!("Terraform plan for deployment `{deployment}`")
     };
     let output = report.output.text();
     tf::finish_check(
@@ -231,7 +258,7 @@ async fn plan_deployment(
         conclusion,
         format!("{deployment}: {}", report.summary),
         format!(
-            "Terraform plan for deployment `{deployment}` at `{}`: **{}**\n\n{} to create · {} to update · {} to replace · {} to delete",
+            "{what} at `{}`: **{}**\n\n{} to create · {} to update · {} to replace · {} to delete",
             tf::short(sha),
             report.summary,
             report.counts.create,
@@ -275,29 +302,37 @@ async fn report_error(
     tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await
 }
 
-/// A PR that removes the deployment's variables: merging it destroys the deployment.
-async fn preview_destroy(
+/// Next steps under a destroy plan: merging destroys with the commit the plan used.
+fn destroy_steps(outcome: PlanOutcome, applied: &str) -> Vec<String> {
+    let applied = tf::short(applied);
+    match outcome {
+        PlanOutcome::Changes => vec![
+            format!("Review the resources above: **merging this pull request destroys them**, with the code and variables of the deployment's last apply (commit `{applied}`), as planned here."),
+            "The deployment is locked by this pull request until it is merged or closed. Comment `/promptops plan` to plan again.".into(),
+        ],
+        PlanOutcome::NoChanges => vec![format!(
+            "Nothing to destroy: the deployment's state holds no resources (last apply: commit `{applied}`). Merging removes its variables only."
+        )],
+        PlanOutcome::Failed => vec![
+            format!("Read the error in the output below. A destroy plan uses the code and variables of the deployment's last apply (commit `{applied}`), not this pull request's head."),
+            "Comment `/promptops plan` to retry.".into(),
+        ],
+    }
+}
+
+/// A PR that removes the variables of a deployment PromptOps never applied: merging it
+/// destroys nothing.
+async fn nothing_to_destroy(
     h: &Handlers,
     repo: &RepoCtx,
     pr: &PullRequestInfo,
     deployment: &str,
 ) -> anyhow::Result<()> {
     let sha = pr.head_sha.as_str();
-    let (body, title) = match destroy::last_applied_sha(h, repo, deployment).await? {
-        Some(applied) => (
-            format!(
-                "### 🗑️ Terraform destroy for `{deployment}`: on merge\n\nThis pull request removes the deployment's variables. **Merging it runs `terraform destroy`** for `{deployment}` with the variables of its last apply (commit `{}`). The deployment is locked by this pull request until then.",
-                tf::short(&applied)
-            ),
-            format!("{deployment}: merging destroys the deployment"),
-        ),
-        None => (
-            format!(
-                "### Deployment `{deployment}` removed\n\nThis pull request removes the deployment's variables. PromptOps has no record of a successful apply of `{deployment}`, so merging it destroys nothing."
-            ),
-            format!("{deployment}: removed, nothing applied to destroy"),
-        ),
-    };
+    let body = format!(
+        "### Deployment `{deployment}` removed\n\nThis pull request removes the deployment's variables. PromptOps has no record of a successful apply of `{deployment}`, so merging it destroys nothing."
+    );
+    let title = format!("{deployment}: removed, nothing applied to destroy");
     tf::post_parts(
         repo,
         pr.number,
@@ -309,7 +344,7 @@ async fn preview_destroy(
     tf::finish_check(repo, check, CheckConclusion::Success, title, body, None).await?;
     let run = tf::start_run(h, repo, Some(pr.number), deployment, "plan", sha).await?;
     h.store
-        .finish_run(run, RunStatus::Succeeded, "destroy on merge", "")
+        .finish_run(run, RunStatus::Succeeded, "nothing to destroy", "")
         .await?;
     Ok(())
 }
