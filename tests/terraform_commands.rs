@@ -243,6 +243,60 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
     t.service.stop().await;
 }
 
+/// Resources removed behind PromptOps's back (here: the state emptied by hand) leave the
+/// destroy plan with nothing to destroy; the check still passes and says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destroy_plan_of_an_empty_state_says_there_is_nothing_to_destroy() {
+    let mut t = Lifecycle::start().await;
+    let pr = t
+        .open_pr(
+            "create-tau",
+            "tau",
+            &tfvars("tau", 1, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let issue = t.linked_issue("tau", Some(pr)).await;
+    t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    assert_eq!(state_instances(&t.state_file("tau")), 1);
+    std::fs::remove_file(t.state_file("tau")).unwrap();
+
+    t.command(&issue, "/promptops destroy").await;
+    let destroy_pr = t
+        .service
+        .github
+        .prs()
+        .into_iter()
+        .find(|p| p.head_ref == "promptops/destroy-tau")
+        .expect("a destroy pull request");
+    t.deliver(destroy_pr.number, "opened").await;
+    let plans = t.comments_with(destroy_pr.number, "promptops:plan deployment=tau");
+    assert_eq!(plans.len(), 1);
+    assert!(
+        plans[0].contains("Terraform destroy plan for `tau`: nothing to destroy"),
+        "{}",
+        plans[0]
+    );
+    assert!(
+        plans[0].contains("Merging removes its variables only."),
+        "{}",
+        plans[0]
+    );
+    assert!(!plans[0].contains("🗑️ delete"), "{}", plans[0]);
+    let check = t.checks("promptops/plan").pop().unwrap();
+    assert_eq!(check.conclusion.as_deref(), Some("success"));
+    assert!(
+        check
+            .title
+            .as_deref()
+            .unwrap()
+            .starts_with("tau: No changes."),
+        "{check:?}"
+    );
+    t.service.stop().await;
+}
+
 /// A PR removing the variables of a deployment PromptOps never applied shows no destroy
 /// plan: merging it destroys nothing.
 #[tokio::test(flavor = "multi_thread")]

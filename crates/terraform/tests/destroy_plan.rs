@@ -172,6 +172,13 @@ async fn a_destroy_plan_without_the_var_file_names_the_missing_variables() {
     );
     assert!(report.destroy);
     assert_eq!(state_instances(&scratch.state_file("alpha")), 2);
+    let body = &render_plan_comments(&report, &CommentOptions::default())[0];
+    assert!(
+        body.contains("❌ Terraform destroy plan for `alpha`: failed"),
+        "{body}"
+    );
+    assert!(body.contains("No value for required variable"), "{body}");
+    check_balance(body).unwrap();
 
     // A normal plan refuses before running anything.
     let err = runner.plan(&scratch.dir_spec("alpha")).await.unwrap_err();
