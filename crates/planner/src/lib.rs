@@ -7,6 +7,7 @@
 //! has no door to the infrastructure.
 
 mod chat;
+mod choose;
 mod edit;
 mod error;
 pub mod extract;

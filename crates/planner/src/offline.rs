@@ -10,6 +10,7 @@ use promptops_core::{
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::choose;
 use crate::edit::fill_from_current;
 use crate::mentions::Mentions;
 use crate::observe::{Observer, PlanObservation, PlanResult, PlannerKind, PlannerObserver};
@@ -25,6 +26,8 @@ struct Built {
     draft: DeploymentDraft,
     notes: Vec<String>,
     kept: Vec<String>,
+    /// How phrases were read and what was chosen for descriptions ("in Europe").
+    decided: Vec<String>,
 }
 
 impl OfflinePlanner {
@@ -116,12 +119,38 @@ fn build_draft(
         draft.gpu_type.get_or_insert(gpu);
         draft.gpu_count.get_or_insert(count);
     }
+    let mut decided = mentions.readings();
+    if draft.gpu_type.is_none()
+        && let Some(requirement) = mentions.gpu_requirement.first()
+    {
+        let (id, note) = choose::cheapest_gpu(
+            requirement,
+            &draft,
+            mentions.area.first(),
+            current,
+            catalog,
+            policy,
+        )?;
+        draft.gpu_type = Some(id);
+        decided.push(note);
+    }
+    let gpu_id = draft
+        .gpu_type
+        .clone()
+        .or_else(|| current.map(|c| c.gpu_type.clone()))
+        .unwrap_or_else(|| default_gpu(catalog, policy));
+    if draft.region.is_none()
+        && draft.zone.is_none()
+        && let Some(area) = mentions.area.first()
+    {
+        let (region, note) = choose::area_region(area, &gpu_id, catalog, policy)?;
+        draft.region = Some(region);
+        decided.push(note);
+    }
+    if let Some(zone) = draft.zone.as_deref() {
+        choose::check_zone_offers(zone, &gpu_id, catalog)?;
+    }
     if let Some(total) = single(&mentions.total_gpus) {
-        let gpu_id = draft
-            .gpu_type
-            .clone()
-            .or_else(|| current.map(|c| c.gpu_type.clone()))
-            .unwrap_or_else(|| catalog.default_gpu().to_owned());
         let (vm_count, per_vm) = split_total(total, &draft, current, &gpu_id, catalog, policy)?;
         if draft.vm_count.is_none() || draft.gpu_count.is_none() {
             notes.push(format!(
@@ -136,7 +165,27 @@ fn build_draft(
         Some(current) => fill_from_current(&mut draft, current, catalog),
         None => Vec::new(),
     };
-    Ok(Built { draft, notes, kept })
+    Ok(Built {
+        draft,
+        notes,
+        kept,
+        decided,
+    })
+}
+
+/// The GPU `resolve` uses when nothing names one: the catalog default, or the first GPU
+/// the policy allows.
+fn default_gpu(catalog: &Catalog, policy: &Policy) -> String {
+    let default = catalog.default_gpu();
+    if policy.allows_gpu_type(default) {
+        return default.to_owned();
+    }
+    policy
+        .allowed_gpu_types
+        .iter()
+        .find(|id| catalog.gpu(id).is_some())
+        .cloned()
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// Splits a total GPU count into VMs × GPUs per VM. Stated values win; otherwise the
@@ -284,6 +333,11 @@ fn stated_values(mentions: &Mentions) -> Vec<String> {
         "region",
         mentions.region.first().map(|m| m.written.as_str()),
     );
+    add("area", mentions.area.first().map(|m| m.written.as_str()));
+    add(
+        "GPU requirement",
+        mentions.gpu_requirement.first().map(|m| m.written.as_str()),
+    );
     add(
         "disk",
         mentions
@@ -300,6 +354,7 @@ fn assumptions(built: &Built, resolved: &DeploymentRequest, catalog: &Catalog) -
     let draft = &built.draft;
     let mut out = vec!["Planned offline: no language model was consulted.".to_owned()];
     out.extend(built.notes.iter().cloned());
+    out.extend(built.decided.iter().cloned());
     out.extend(built.kept.iter().cloned());
     if draft.name.is_none() {
         out.push(format!(

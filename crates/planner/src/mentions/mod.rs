@@ -21,29 +21,85 @@
 //! catalog GPU spellings and plurals ("T4s", "a100 80gb", "A100-80GB", "nvidia tesla v100"),
 //! regions, zones, machine types, and disk sizes next to "disk"/"storage"/"SSD"/"boot".
 //!
+//! Also understood (each reading is stated in the plan's assumptions):
+//! - places instead of regions ("in Oregon", "Northern Virginia", "São Paulo"; the catalog's
+//!   `places`), and areas ("in Europe", "in the US"; the catalog's `areas`), for which the
+//!   offline planner takes the first region of the area offering the GPU;
+//! - GPU memory: "A100 with 80GB" / "80GB A100" pick the 80 GB A100; "24GB of GPU memory",
+//!   "at least 40GB VRAM", "a GPU with 24GB" and "the cheapest GPU" are requirements: the
+//!   cheapest GPU that meets them (and that the region offers) is planned;
+//! - approximations ("about 4 VMs" is 4), minimums ("at least 4 VMs" is 4) and ranges
+//!   ("3-5 VMs", "3 to 5 VMs", "between 3 and 5 VMs", "3 or 4 VMs": the lower bound, which
+//!   keeps the cost down; any value in the range satisfies `check`);
+//! - "5 users each with a T4 VM" is 5 VMs; "upgrade to 4 GPUs" is 4 GPUs per VM;
+//! - relative changes of an existing deployment ("add 2 more VMs", "one less VM", "remove 1
+//!   VM", "double the GPUs" (per VM), "halve the VMs"): applied to `PlanInput::current`;
+//!   without a current deployment they are refused as unclear ("add 2 VMs" to nothing is 2);
+//! - a zone letter ("zone b") with the region named or kept from the current deployment.
+//!
+//! Any token shaped like a Google Cloud region or zone ("mars-north1", "us-mars1-a") that the
+//! catalog lacks is an error listing the known regions.
+//!
 //! Not understood (nothing is read, so the planner falls back to defaults or, on edits, to
-//! the current values): relative changes ("2 more VMs", "double the GPUs", "one fewer
-//! VM"); places instead of regions ("in Oregon", "in Europe"); requirements instead of a
-//! GPU ("24 GB of GPU memory", "the cheapest GPU", "enough for a 70B model"); ranges and
-//! fractions ("3-5 VMs", "half a GPU", "2.5 VMs"); a zone letter alone ("zone b"); vCPU
-//! and RAM sizes; disk types; durations and schedules; spot/preemptible. Approximations
-//! are read as exact ("about 4 VMs" is 4). A count of other things next to a VM noun is
-//! misread ("5 users each with a T4 VM" is read as 1 VM), and memory written apart from
-//! the GPU name ("A100 with 80GB") selects the 40 GB A100.
+//! the current values): "enough for a 70B model", fractions ("half a GPU", "2.5 VMs"),
+//! vCPU and RAM sizes, disk types, durations and schedules, spot/preemptible.
 
 mod names;
 mod scan;
 mod tokens;
 
-use promptops_core::{Catalog, DeploymentRequest, ValidationError, ValidationErrors};
+mod relative;
+
+use promptops_core::{Area, Catalog, DeploymentRequest, ValidationError, ValidationErrors};
 
 use crate::PlanInput;
+
+pub use relative::{Change, CountField};
 
 /// A value and the words it was read from ("5 t4 gpus").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mentioned<T> {
     pub value: T,
     pub written: String,
+    /// The upper end of a range ("3-5 vms": value 3, upper 5); any value in between
+    /// satisfies `check`.
+    pub upper: Option<T>,
+    /// How the words were read when that took a decision ("about 4" read as 4), for the
+    /// plan's assumptions.
+    pub reading: Option<String>,
+}
+
+impl<T> Mentioned<T> {
+    pub fn new(value: T, written: impl Into<String>) -> Self {
+        Mentioned {
+            value,
+            written: written.into(),
+            upper: None,
+            reading: None,
+        }
+    }
+
+    pub fn with_reading(mut self, reading: impl Into<String>) -> Self {
+        self.reading = Some(reading.into());
+        self
+    }
+}
+
+impl Mentioned<u32> {
+    fn accepts(&self, value: u32) -> bool {
+        value >= self.value && value <= self.upper.unwrap_or(self.value)
+    }
+}
+
+/// What a GPU must offer when the request describes it instead of naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuRequirement {
+    /// "24GB of GPU memory", "at least 40GB VRAM".
+    pub min_memory_gb: Option<u32>,
+    /// "the cheapest GPU".
+    pub cheapest: bool,
+    /// Catalog GPU ids that meet the requirement, cheapest per GPU-hour first.
+    pub satisfying: Vec<String>,
 }
 
 /// Every value the user stated explicitly, each field holding distinct values in the order
@@ -59,11 +115,23 @@ pub struct Mentions {
     pub zone: Vec<Mentioned<String>>,
     pub machine_type: Vec<Mentioned<String>>,
     pub boot_disk_size_gb: Vec<Mentioned<u32>>,
+    /// Areas named instead of a region ("in Europe").
+    pub area: Vec<Mentioned<Area>>,
+    /// A GPU described by memory or price instead of by name (at most one, merged).
+    pub gpu_requirement: Vec<Mentioned<GpuRequirement>>,
+    /// Relative changes of the current deployment ("add 2 more VMs"); `for_input` turns them
+    /// into counts.
+    pub changes: Vec<Mentioned<Change>>,
+    /// A zone letter without its region ("zone b"); `for_input` turns it into a zone.
+    pub zone_letter: Vec<Mentioned<char>>,
+    /// Phrases that were read but cannot be planned as written, each saying what to write
+    /// instead. Reported by `ambiguities`.
+    pub unclear: Vec<ValidationError>,
 }
 
-fn push<T: PartialEq>(list: &mut Vec<Mentioned<T>>, value: T, written: String) {
-    if !list.iter().any(|m| m.value == value) {
-        list.push(Mentioned { value, written });
+fn push<T: PartialEq>(list: &mut Vec<Mentioned<T>>, mentioned: Mentioned<T>) {
+    if !list.iter().any(|m| m.value == mentioned.value) {
+        list.push(mentioned);
     }
 }
 
@@ -87,30 +155,80 @@ impl Mentions {
         let issue = Mentions::extract(&issue_text, catalog);
         let comment = Mentions::extract(&input.instructions, catalog);
         match (issue, comment) {
-            (Ok(issue), Ok(comment)) => Ok(issue.overridden_by(comment)),
+            (Ok(issue), Ok(comment)) => {
+                let mut merged = issue.overridden_by(comment);
+                relative::apply(&mut merged, input.current.as_ref(), catalog);
+                Ok(merged)
+            }
             (Err(a), Err(b)) => Err(ValidationErrors(a.0.into_iter().chain(b.0).collect())),
             (Err(errors), _) | (_, Err(errors)) => Err(errors),
         }
+    }
+
+    /// The sentences saying how phrases were read ("about 4 VMs" read as 4), for the values
+    /// a planner uses (the first of each field).
+    pub fn readings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut add = |reading: Option<&String>| {
+            if let Some(reading) = reading
+                && !out.contains(reading)
+            {
+                out.push(reading.clone());
+            }
+        };
+        for list in [
+            &self.vm_count,
+            &self.gpus_per_vm,
+            &self.total_gpus,
+            &self.boot_disk_size_gb,
+        ] {
+            add(list.first().and_then(|m| m.reading.as_ref()));
+        }
+        for list in [&self.gpu_type, &self.region, &self.zone, &self.machine_type] {
+            add(list.first().and_then(|m| m.reading.as_ref()));
+        }
+        add(self.area.first().and_then(|m| m.reading.as_ref()));
+        add(self
+            .gpu_requirement
+            .first()
+            .and_then(|m| m.reading.as_ref()));
+        out
     }
 
     /// `later` replaces this text's values group by group where it says anything.
     pub fn overridden_by(mut self, later: Mentions) -> Mentions {
         if !(later.vm_count.is_empty()
             && later.gpus_per_vm.is_empty()
-            && later.total_gpus.is_empty())
+            && later.total_gpus.is_empty()
+            && later.changes.is_empty())
         {
             self.vm_count = later.vm_count;
             self.gpus_per_vm = later.gpus_per_vm;
             self.total_gpus = later.total_gpus;
+            self.changes = later.changes;
         }
-        if !(later.gpu_type.is_empty() && later.machine_type.is_empty()) {
+        if !(later.gpu_type.is_empty()
+            && later.machine_type.is_empty()
+            && later.gpu_requirement.is_empty())
+        {
             self.gpu_type = later.gpu_type;
             self.machine_type = later.machine_type;
+            self.gpu_requirement = later.gpu_requirement;
         }
-        if !(later.region.is_empty() && later.zone.is_empty()) {
-            self.region = later.region;
+        if !(later.region.is_empty()
+            && later.zone.is_empty()
+            && later.area.is_empty()
+            && later.zone_letter.is_empty())
+        {
+            // A zone letter alone ("zone b") keeps the issue's region.
+            if !(later.region.is_empty() && later.zone.is_empty() && later.area.is_empty()) {
+                self.region = later.region;
+                self.area = later.area;
+            }
             self.zone = later.zone;
+            self.zone_letter = later.zone_letter;
         }
+        self.unclear.extend(later.unclear);
         if !later.boot_disk_size_gb.is_empty() {
             self.boot_disk_size_gb = later.boot_disk_size_gb;
         }
@@ -132,7 +250,7 @@ impl Mentions {
             }
         };
         if !self.vm_count.is_empty() {
-            let ok = self.vm_count.iter().any(|m| m.value == request.vm_count);
+            let ok = self.vm_count.iter().any(|m| m.accepts(request.vm_count));
             expect(
                 "vm_count",
                 ok,
@@ -144,12 +262,14 @@ impl Mentions {
             let ok = self
                 .gpus_per_vm
                 .iter()
-                .any(|m| m.value == request.gpu_count);
+                .any(|m| m.accepts(request.gpu_count));
             let has = format!("{} GPUs per VM", request.gpu_count);
             expect("gpu_count", ok, quoted(&self.gpus_per_vm), has);
         }
         if !self.total_gpus.is_empty() {
-            let ok = self.total_gpus.iter().any(|m| u64::from(m.value) == total);
+            let ok = self.total_gpus.iter().any(|m| {
+                u64::from(m.value) <= total && total <= u64::from(m.upper.unwrap_or(m.value))
+            });
             let has = format!(
                 "{total} GPUs in total ({} VMs × {} GPUs)",
                 request.vm_count, request.gpu_count
@@ -195,11 +315,35 @@ impl Mentions {
                 format!("region {}", request.region()),
             );
         }
+        if !self.area.is_empty() {
+            let ok = self
+                .area
+                .iter()
+                .any(|m| m.value.regions.iter().any(|r| r == request.region()));
+            expect(
+                "region",
+                ok,
+                quoted(&self.area),
+                format!("region {}", request.region()),
+            );
+        }
+        if !self.gpu_requirement.is_empty() {
+            let ok = self
+                .gpu_requirement
+                .iter()
+                .all(|m| m.value.satisfying.contains(&request.gpu_type));
+            expect(
+                "gpu_type",
+                ok,
+                quoted(&self.gpu_requirement),
+                request.gpu_type.clone(),
+            );
+        }
         if !self.boot_disk_size_gb.is_empty() {
             let ok = self
                 .boot_disk_size_gb
                 .iter()
-                .any(|m| m.value == request.boot_disk_size_gb);
+                .any(|m| m.accepts(request.boot_disk_size_gb));
             let has = format!("a {} GB boot disk", request.boot_disk_size_gb);
             expect(
                 "boot_disk_size_gb",
@@ -216,7 +360,13 @@ impl Mentions {
     pub fn summary(&self) -> Vec<String> {
         fn numbers(list: &[Mentioned<u32>]) -> Vec<(String, &str)> {
             list.iter()
-                .map(|m| (m.value.to_string(), m.written.as_str()))
+                .map(|m| {
+                    let value = match m.upper {
+                        Some(upper) => format!("from {} to {upper}", m.value),
+                        None => m.value.to_string(),
+                    };
+                    (value, m.written.as_str())
+                })
                 .collect()
         }
         fn names(list: &[Mentioned<String>]) -> Vec<(String, &str)> {
@@ -235,6 +385,29 @@ impl Mentions {
             ("machine_type", names(&self.machine_type)),
             ("zone", names(&self.zone)),
             ("region", names(&self.region)),
+            (
+                "region",
+                self.area
+                    .iter()
+                    .map(|m| {
+                        let value = format!("one of {}", m.value.regions.join(", "));
+                        (value, m.written.as_str())
+                    })
+                    .collect(),
+            ),
+            (
+                "gpu_type",
+                self.gpu_requirement
+                    .iter()
+                    .map(|m| {
+                        let value = format!(
+                            "one of {} (the cheapest that fits is preferred)",
+                            m.value.satisfying.join(", ")
+                        );
+                        (value, m.written.as_str())
+                    })
+                    .collect(),
+            ),
             ("boot_disk_size_gb", numbers(&self.boot_disk_size_gb)),
         ];
         groups
@@ -278,6 +451,41 @@ impl Mentions {
         several("zone", writings(&self.zone));
         several("machine_type", writings(&self.machine_type));
         several("boot_disk_size_gb", writings(&self.boot_disk_size_gb));
+        several("area", writings(&self.area));
+        if let Some(area) = self.area.first() {
+            for region in &self.region {
+                if !area.value.regions.contains(&region.value) {
+                    errors.push(ValidationError::new(
+                        "region",
+                        &region.value,
+                        format!(
+                            "region {} is not in {} (\"{}\"), which the request also names; its regions: {}",
+                            region.value,
+                            area.value.name,
+                            area.written,
+                            area.value.regions.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(requirement) = self.gpu_requirement.first() {
+            for gpu in &self.gpu_type {
+                if !requirement.value.satisfying.contains(&gpu.value) {
+                    errors.push(ValidationError::new(
+                        "gpu_type",
+                        &gpu.value,
+                        format!(
+                            "\"{}\" does not meet \"{}\"; GPUs that do: {}",
+                            gpu.written,
+                            requirement.written,
+                            requirement.value.satisfying.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        errors.extend(self.unclear.iter().cloned());
         if let ([zone], [region]) = (self.zone.as_slice(), self.region.as_slice())
             && !zone.value.starts_with(&format!("{}-", region.value))
         {
@@ -294,28 +502,100 @@ impl Mentions {
     }
 
     pub(crate) fn push_vm_count(&mut self, value: u32, written: String) {
-        push(&mut self.vm_count, value, written);
+        push(&mut self.vm_count, Mentioned::new(value, written));
     }
     pub(crate) fn push_gpus_per_vm(&mut self, value: u32, written: String) {
-        push(&mut self.gpus_per_vm, value, written);
+        push(&mut self.gpus_per_vm, Mentioned::new(value, written));
     }
     pub(crate) fn push_gpu_total(&mut self, value: u32, written: String) {
-        push(&mut self.total_gpus, value, written);
-    }
-    pub(crate) fn push_gpu_type(&mut self, id: String, written: String) {
-        push(&mut self.gpu_type, id, written);
+        push(&mut self.total_gpus, Mentioned::new(value, written));
     }
     pub(crate) fn push_region(&mut self, region: String, written: String) {
-        push(&mut self.region, region, written);
+        push(&mut self.region, Mentioned::new(region, written));
     }
     pub(crate) fn push_zone(&mut self, zone: String, written: String) {
-        push(&mut self.zone, zone, written);
+        push(&mut self.zone, Mentioned::new(zone, written));
     }
     pub(crate) fn push_machine_type(&mut self, machine: String, written: String) {
-        push(&mut self.machine_type, machine, written);
+        push(&mut self.machine_type, Mentioned::new(machine, written));
     }
     pub(crate) fn push_disk(&mut self, gb: u32, written: String) {
-        push(&mut self.boot_disk_size_gb, gb, written);
+        push(&mut self.boot_disk_size_gb, Mentioned::new(gb, written));
+    }
+    /// A count with how it was read: which list it goes to is `kind`.
+    pub(crate) fn push_count(&mut self, kind: CountKind, mentioned: Mentioned<u32>) {
+        let list = match kind {
+            CountKind::Vms => &mut self.vm_count,
+            CountKind::PerVm => &mut self.gpus_per_vm,
+            CountKind::Total => &mut self.total_gpus,
+        };
+        push(list, mentioned);
+    }
+    pub(crate) fn push_region_read(&mut self, mentioned: Mentioned<String>) {
+        push(&mut self.region, mentioned);
+    }
+    pub(crate) fn push_gpu_type_read(&mut self, mentioned: Mentioned<String>) {
+        push(&mut self.gpu_type, mentioned);
+    }
+    pub(crate) fn push_area(&mut self, mentioned: Mentioned<Area>) {
+        push(&mut self.area, mentioned);
+    }
+    /// Requirements of one text are merged: the largest memory minimum, cheapest if any says so.
+    pub(crate) fn push_gpu_requirement(
+        &mut self,
+        mentioned: Mentioned<GpuRequirement>,
+        catalog: &Catalog,
+    ) {
+        let merged = match self.gpu_requirement.pop() {
+            None => mentioned,
+            Some(earlier) => {
+                let min_memory_gb = earlier
+                    .value
+                    .min_memory_gb
+                    .max(mentioned.value.min_memory_gb);
+                let cheapest = earlier.value.cheapest || mentioned.value.cheapest;
+                let written = format!("{} / {}", earlier.written, mentioned.written);
+                Mentioned::new(
+                    GpuRequirement::new(min_memory_gb, cheapest, catalog),
+                    written,
+                )
+            }
+        };
+        self.gpu_requirement.push(merged);
+    }
+}
+
+/// Which count list a count goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CountKind {
+    Vms,
+    PerVm,
+    Total,
+}
+
+impl GpuRequirement {
+    /// The requirement and the catalog GPUs meeting it, cheapest per GPU-hour first.
+    pub fn new(min_memory_gb: Option<u32>, cheapest: bool, catalog: &Catalog) -> Self {
+        let mut gpus: Vec<&promptops_core::GpuType> = catalog
+            .gpus()
+            .iter()
+            .filter(|g| min_memory_gb.is_none_or(|min| g.memory_gb >= min))
+            .collect();
+        gpus.sort_by(|a, b| a.usd_per_gpu_hour.total_cmp(&b.usd_per_gpu_hour));
+        GpuRequirement {
+            min_memory_gb,
+            cheapest,
+            satisfying: gpus.iter().map(|g| g.id.clone()).collect(),
+        }
+    }
+
+    /// "a GPU with at least 24 GB of memory", "the cheapest GPU".
+    pub fn describe(&self) -> String {
+        match (self.min_memory_gb, self.cheapest) {
+            (Some(min), true) => format!("the cheapest GPU with at least {min} GB of memory"),
+            (Some(min), false) => format!("a GPU with at least {min} GB of memory"),
+            (None, _) => "the cheapest GPU".to_owned(),
+        }
     }
 }
 

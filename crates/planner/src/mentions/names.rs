@@ -16,13 +16,51 @@ pub enum Name {
     MachineType(String),
 }
 
-// Google Cloud location names: <continent>-<direction><n>[-<zone letter>].
-static ZONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^((?:us|europe|asia|australia|northamerica|southamerica|me|africa)-(?:central|east|west|north|south|northeast|southeast|northwest|southwest)\d{1,2})-([a-z])$").expect("zone pattern")
+// Google Cloud location names: <geography>-<direction><n>[-<zone letter>]. Anything shaped
+// like one ("mars-north1", "us-mars1") is checked against the catalog, so that a made-up
+// region is an error rather than silently replaced by the default region.
+static LOCATION_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(([a-z]{2,})-([a-z]{2,})\d{1,2})(?:-([a-z]))?$").expect("location pattern")
 });
-static REGION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:us|europe|asia|australia|northamerica|southamerica|me|africa)-(?:central|east|west|north|south|northeast|southeast|northwest|southwest)\d{1,2}$").expect("region pattern")
-});
+const GEOGRAPHIES: [&str; 9] = [
+    "us",
+    "europe",
+    "asia",
+    "australia",
+    "northamerica",
+    "southamerica",
+    "me",
+    "africa",
+    "eu",
+];
+const DIRECTIONS: [&str; 9] = [
+    "central",
+    "east",
+    "west",
+    "north",
+    "south",
+    "northeast",
+    "southeast",
+    "northwest",
+    "southwest",
+];
+
+/// `(region, zone letter)` when `word` is shaped like a Google Cloud region or zone: a known
+/// geography with any direction-like word ("us-mars1"), or any geography with a compass
+/// direction ("mars-north1").
+fn location_shape(word: &str) -> Option<(&str, Option<&str>)> {
+    let caps = LOCATION_SHAPE.captures(word)?;
+    let geography = caps.get(2)?.as_str();
+    let direction = caps.get(3)?.as_str();
+    let shaped = (GEOGRAPHIES.contains(&geography) && direction.len() >= 3)
+        || DIRECTIONS.contains(&direction);
+    if !shaped {
+        return None;
+    }
+    let region = caps.get(1)?.as_str();
+    Some((region, caps.get(4).map(|m| m.as_str())))
+}
+
 // Other clouds' region names ("us-west-2", "eu-central-1"): a common slip worth explaining.
 static OTHER_CLOUD_REGION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:us|eu|ap|ca|sa|me|af|il|mx)-(?:east|west|north|south|central|northeast|southeast|northwest|southwest)-\d[a-z]?$").expect("other cloud region pattern")
@@ -38,25 +76,24 @@ static GPU_LIKE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Classifies one token. `Ok(None)`: not a name. `Err`: shaped like a name the catalog lacks.
 pub fn classify(word: &str, catalog: &Catalog) -> Result<Option<Name>, ValidationError> {
-    if let Some(caps) = ZONE.captures(word) {
-        if catalog.is_known_zone(word) {
-            return Ok(Some(Name::Zone(word.to_owned())));
+    if let Some((region, letter)) = location_shape(word) {
+        if letter.is_some() {
+            if catalog.is_known_zone(word) {
+                return Ok(Some(Name::Zone(word.to_owned())));
+            }
+            let message = if catalog.is_known_region(region) {
+                format!(
+                    "zone {word} is not in the catalog; zones in {region}: {}",
+                    catalog.zones_in_region(region).join(", ")
+                )
+            } else {
+                format!(
+                    "zone {word} is not in the catalog (region {region} is unknown); known regions: {}",
+                    catalog.regions().join(", ")
+                )
+            };
+            return Err(error("zone", word, message));
         }
-        let region = &caps[1];
-        let message = if catalog.is_known_region(region) {
-            format!(
-                "zone {word} is not in the catalog; zones in {region}: {}",
-                catalog.zones_in_region(region).join(", ")
-            )
-        } else {
-            format!(
-                "zone {word} is not in the catalog (region {region} is unknown); known regions: {}",
-                catalog.regions().join(", ")
-            )
-        };
-        return Err(error("zone", word, message));
-    }
-    if REGION.is_match(word) {
         if catalog.is_known_region(word) {
             return Ok(Some(Name::Region(word.to_owned())));
         }

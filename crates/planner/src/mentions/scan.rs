@@ -9,9 +9,12 @@ use std::sync::LazyLock;
 use promptops_core::{Catalog, ValidationError};
 use regex::Regex;
 
-use super::Mentions;
 use super::names::{self, Name};
 use super::tokens::{Token, parse_count, split_number_suffix, tokenize};
+use super::{CountKind, Mentioned, Mentions};
+
+mod memory;
+mod phrases;
 
 /// How many words a count may be separated from its noun by ("5 nvidia t4 gpus").
 const HEAD_WINDOW: usize = 5;
@@ -43,8 +46,24 @@ static NOT_REQUEST_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)<!--.*?-->|\bhttps?://\S+").expect("comment and URL pattern")
 });
 
+// "US" in capitals is the country, "us" the pronoun: the capital form is rewritten to a
+// spelling of the area before the text is lower-cased (not in all-capital text).
+static US_IN_CAPITALS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bUSA?\b(-)?").expect("US pattern"));
+
 pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
     let text = NOT_REQUEST_TEXT.replace_all(text, " ");
+    let text = promptops_core::fold_accents(&text);
+    let text = if text.chars().any(|c| c.is_lowercase()) {
+        US_IN_CAPITALS
+            .replace_all(&text, |caps: &regex::Captures| match caps.get(1) {
+                Some(_) => caps[0].to_owned(),
+                None => "U.S.".to_owned(),
+            })
+            .into_owned()
+    } else {
+        text
+    };
     let tokens = tokenize(&text);
     let roles = vec![Role::Free; tokens.len()];
     let mut scanner = Scanner {
@@ -52,14 +71,25 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         roles,
         catalog,
         gpu_index: GpuIndex::new(catalog),
+        gpu_spans: Vec::new(),
         mentions: Mentions::default(),
         errors: Vec::new(),
     };
     scanner.find_gpu_names();
     scanner.find_names();
+    scanner.find_places();
     scanner.find_disks();
+    // After disks ("200GB disk" is a disk), before the GPU names are recorded ("A100 with
+    // 80GB" names the 80 GB A100).
+    scanner.find_gpu_memory();
+    scanner.push_gpu_spans();
+    scanner.find_cheapest();
     // Before counts, so that the "4090" of "RTX 4090" is a model name, not a count.
     scanner.find_unknown_gpus();
+    // Before counts: "add 2 VMs" is not a request for 2 VMs, "5 users each with a VM" not 1.
+    scanner.find_relative();
+    scanner.find_zone_letters();
+    scanner.find_people_each();
     scanner.find_counts();
     (scanner.mentions, scanner.errors)
 }
@@ -69,8 +99,19 @@ struct Scanner<'a> {
     roles: Vec<Role>,
     catalog: &'a Catalog,
     gpu_index: GpuIndex<'a>,
+    /// GPU names found, recorded after memory qualifiers are read.
+    gpu_spans: Vec<GpuSpan>,
     mentions: Mentions,
     errors: Vec<ValidationError>,
+}
+
+/// A GPU name in the text: tokens `start..=end`, the catalog id it names, and what a memory
+/// qualifier next to it changed ("A100 with 80GB").
+struct GpuSpan {
+    start: usize,
+    end: usize,
+    id: String,
+    qualified: Option<(String, String, String)>,
 }
 
 impl Scanner<'_> {
@@ -101,8 +142,12 @@ impl Scanner<'_> {
                 let words: Option<Vec<&str>> = (i..i + len).map(|j| self.free_word(j)).collect();
                 let Some(words) = words else { continue };
                 if let Some(id) = self.gpu_alias(&words) {
-                    let written = words.join(" ");
-                    self.mentions.push_gpu_type(id, written);
+                    self.gpu_spans.push(GpuSpan {
+                        start: i,
+                        end: i + len - 1,
+                        id,
+                        qualified: None,
+                    });
                     matched = len;
                     break;
                 }
@@ -203,6 +248,9 @@ impl Scanner<'_> {
     /// VM counts and GPU counts (per VM or in total).
     fn find_counts(&mut self) {
         for i in 0..self.tokens.len() {
+            if self.find_range(i) {
+                continue;
+            }
             let Some(word) = self.free_word(i) else {
                 continue;
             };
@@ -283,17 +331,22 @@ impl Scanner<'_> {
                 i
             };
             match head {
-                Head::Vm(end) => {
-                    let written = self.written(i_start, end);
-                    self.mentions.push_vm_count(count, written);
-                }
+                Head::Vm(end) => self.push_qualified_count(CountKind::Vms, count, i_start, end),
                 Head::Gpu(end) => {
                     let (per_vm, end) = self.per_vm_marker(i, end);
-                    let written = self.written(i_start, end);
                     if per_vm {
-                        self.mentions.push_gpus_per_vm(count, written);
+                        self.push_qualified_count(CountKind::PerVm, count, i_start, end);
+                    } else if let Some(from) = self.upgrade_to_before(i_start) {
+                        let written = self.written(from, end);
+                        let reading = format!(
+                            "\"{written}\" read as {count} GPUs per VM (a VM count is kept or stated separately); write \"{count} GPUs in total\" for a total"
+                        );
+                        self.mentions.push_count(
+                            CountKind::PerVm,
+                            Mentioned::new(count, written).with_reading(reading),
+                        );
                     } else {
-                        self.mentions.push_gpu_total(count, written);
+                        self.push_qualified_count(CountKind::Total, count, i_start, end);
                     }
                 }
             }

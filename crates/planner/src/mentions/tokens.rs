@@ -45,6 +45,13 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     for ch in lowered.chars() {
         match ch {
             'a'..='z' | '0'..='9' | '-' | '_' | '.' => current.push(ch),
+            // Dashes typed as en or em dashes ("3–5 VMs") are dashes.
+            '–' | '—' => current.push('-'),
+            // "~4 VMs" is "about 4 VMs".
+            '~' => {
+                flush(&mut current, &mut tokens);
+                tokens.push(Token::Word("about".to_owned()));
+            }
             '×' => {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Word("x".to_owned()));

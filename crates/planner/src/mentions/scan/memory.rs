@@ -1,0 +1,259 @@
+//! GPU memory in the request: next to a GPU name it picks that GPU's variant ("A100 with
+//! 80GB", "80GB A100"); alone ("24GB of GPU memory", "a GPU with at least 40GB") it is a
+//! requirement that the planner meets with the cheapest GPU offering that much.
+
+use promptops_core::ValidationError;
+
+use super::{Role, Scanner, alias_keys, is_gpu_noun};
+use crate::mentions::{GpuRequirement, Mentioned};
+
+/// Words that may sit between a GPU name (or noun) and its memory ("A100 with at least 80GB").
+fn is_memory_link(word: &str) -> bool {
+    matches!(
+        word,
+        "with"
+            | "having"
+            | "has"
+            | "have"
+            | "should"
+            | "must"
+            | "needs"
+            | "need"
+            | "of"
+            | "at"
+            | "least"
+            | "min"
+            | "minimum"
+            | "and"
+            | "each"
+    )
+}
+
+impl Scanner<'_> {
+    /// `(gigabytes, index of the last token)` for "80gb", "80 GB", "80G".
+    fn memory_amount(&self, i: usize) -> Option<(u32, usize)> {
+        let word = self.free_word(i)?;
+        if let Some((number, unit)) = super::split_number_suffix(word)
+            && matches!(unit, "gb" | "gib" | "g")
+        {
+            return Some((number, i));
+        }
+        let number = word.parse::<u32>().ok().filter(|_| word.len() <= 4)?;
+        let unit = self.free_word(i + 1)?;
+        matches!(unit, "gb" | "gib").then_some((number, i + 1))
+    }
+
+    pub(super) fn find_gpu_memory(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some((gb, last)) = self.memory_amount(i) else {
+                continue;
+            };
+            let after: Vec<&str> = (last + 1..last + 4)
+                .map_while(|j| self.word(j))
+                .filter(|w| *w != "of")
+                .collect();
+            let gpu_memory_after = after.first().is_some_and(|w| matches!(*w, "vram" | "hbm"))
+                || (after.first().is_some_and(|w| matches!(*w, "gpu" | "video"))
+                    && after
+                        .get(1)
+                        .is_some_and(|w| matches!(*w, "memory" | "ram" | "mem")));
+            let machine_ram = !gpu_memory_after && after.first() == Some(&"ram");
+            if machine_ram {
+                continue;
+            }
+            let mut end = last;
+            if gpu_memory_after {
+                end = (last + 1..last + 5)
+                    .take_while(|j| {
+                        self.word(*j).is_some_and(|w| {
+                            matches!(
+                                w,
+                                "of" | "gpu" | "video" | "vram" | "hbm" | "memory" | "ram" | "mem"
+                            )
+                        })
+                    })
+                    .last()
+                    .unwrap_or(last);
+            } else if after
+                .first()
+                .is_some_and(|w| matches!(*w, "memory" | "mem"))
+            {
+                end = (last + 1..last + 3)
+                    .take_while(|j| {
+                        self.word(*j)
+                            .is_some_and(|w| matches!(w, "of" | "memory" | "mem"))
+                    })
+                    .last()
+                    .unwrap_or(last);
+            }
+            // Back over linking words to a GPU name or a GPU noun in the same clause.
+            let mut back = None;
+            for j in (i.saturating_sub(5)..i).rev() {
+                let Some(word) = self.word(j) else { break };
+                if self.roles[j] == Role::Gpu || is_gpu_noun(word) {
+                    back = Some(j);
+                    break;
+                }
+                if !is_memory_link(word) {
+                    break;
+                }
+            }
+            let span_ending_at = |j: usize| self.gpu_spans.iter().position(|s| s.end == j);
+            let span_starting_at = |j: usize| self.gpu_spans.iter().position(|s| s.start == j);
+            let named = back
+                .and_then(|j| span_ending_at(j).map(|s| (s, j)))
+                .or_else(|| span_starting_at(end + 1).map(|s| (s, end + 1)));
+            if let Some((span, _)) = named {
+                let from = i.min(self.gpu_spans[span].start);
+                let to = end.max(self.gpu_spans[span].end);
+                self.qualify_span(span, gb, from, to);
+                // Part of the GPU's name now: "two 80GB A100 VMs" still counts VMs.
+                for role in &mut self.roles[i..=last] {
+                    *role = Role::Gpu;
+                }
+                continue;
+            } else if gpu_memory_after || back.is_some() {
+                let from = back.unwrap_or(i);
+                let written = self.written(from, end);
+                let requirement = GpuRequirement::new(Some(gb), false, self.catalog);
+                if requirement.satisfying.is_empty() {
+                    self.errors.push(no_gpu_with(gb, &written, self.catalog));
+                } else {
+                    let reading = format!("\"{written}\" read as {}", requirement.describe());
+                    let mentioned = Mentioned::new(requirement, written).with_reading(reading);
+                    self.mentions.push_gpu_requirement(mentioned, self.catalog);
+                }
+            } else {
+                continue;
+            }
+            for role in &mut self.roles[i..=last] {
+                *role = Role::Used;
+            }
+        }
+    }
+
+    /// The GPU a name with a memory size stands for: the variant with exactly that memory,
+    /// else the smallest variant with more (said in the reading), else an error.
+    fn qualify_span(&mut self, span: usize, gb: u32, from: usize, to: usize) {
+        let bare = self.written(self.gpu_spans[span].start, self.gpu_spans[span].end);
+        let bare = bare
+            .strip_suffix('s')
+            .filter(|b| self.gpu_index.lookup(b).is_some())
+            .unwrap_or(&bare)
+            .to_owned();
+        let written = self.written(from, to);
+        let bare_keys = alias_keys(&bare);
+        let mut variants: Vec<&promptops_core::GpuType> = self
+            .catalog
+            .gpus()
+            .iter()
+            .filter(|gpu| {
+                [gpu.id.as_str(), gpu.name.as_str()]
+                    .into_iter()
+                    .chain(gpu.aliases.iter().map(String::as_str))
+                    .flat_map(alias_keys)
+                    .any(|key| bare_keys.iter().any(|b| key.starts_with(b.as_str())))
+            })
+            .collect();
+        variants.sort_by_key(|gpu| gpu.memory_gb);
+        let exact = self
+            .gpu_index
+            .lookup(&format!("{bare} {gb}gb"))
+            .map(str::to_owned)
+            .or_else(|| {
+                variants
+                    .iter()
+                    .find(|gpu| gpu.memory_gb == gb)
+                    .map(|gpu| gpu.id.clone())
+            });
+        let (id, reading) = match exact {
+            Some(id) => (id.clone(), format!("\"{written}\" read as {id} ({gb} GB)")),
+            None => match variants.iter().find(|gpu| gpu.memory_gb >= gb) {
+                Some(gpu) => (
+                    gpu.id.clone(),
+                    format!(
+                        "\"{written}\": no {bare} has exactly {gb} GB; {} has {} GB",
+                        gpu.id, gpu.memory_gb
+                    ),
+                ),
+                None => {
+                    let sizes: Vec<String> = variants
+                        .iter()
+                        .map(|gpu| format!("{} GB ({})", gpu.memory_gb, gpu.id))
+                        .collect();
+                    let mut error = no_gpu_with(gb, &written, self.catalog);
+                    error.message = format!(
+                        "\"{written}\": {bare} comes with {}; {}",
+                        sizes.join(" or "),
+                        error.message
+                    );
+                    self.errors.push(error);
+                    return;
+                }
+            },
+        };
+        self.gpu_spans[span].qualified = Some((id, written, reading));
+    }
+
+    /// Records the GPU names. A name qualified by memory ("A100 with 80GB") also stands for
+    /// its other bare mentions ("the A100s"), so they do not read as the 40 GB one.
+    pub(super) fn push_gpu_spans(&mut self) {
+        let qualified: Vec<(String, String)> = self
+            .gpu_spans
+            .iter()
+            .filter_map(|s| {
+                let bare = self.written(s.start, s.end);
+                s.qualified.as_ref().map(|(id, _, _)| (bare, id.clone()))
+            })
+            .collect();
+        let spans = std::mem::take(&mut self.gpu_spans);
+        for span in &spans {
+            let bare = self.written(span.start, span.end);
+            let mentioned = match &span.qualified {
+                Some((id, written, reading)) => {
+                    Mentioned::new(id.clone(), written.clone()).with_reading(reading.clone())
+                }
+                None => {
+                    let singular = bare.strip_suffix('s').unwrap_or(&bare);
+                    let same: Vec<&String> = qualified
+                        .iter()
+                        .filter(|(b, _)| b == &bare || b.strip_suffix('s').unwrap_or(b) == singular)
+                        .map(|(_, id)| id)
+                        .collect();
+                    match same.as_slice() {
+                        [id] => Mentioned::new((*id).clone(), bare),
+                        _ => Mentioned::new(span.id.clone(), bare),
+                    }
+                }
+            };
+            self.mentions.push_gpu_type_read(mentioned);
+        }
+        self.gpu_spans = spans;
+    }
+}
+
+fn no_gpu_with(gb: u32, written: &str, catalog: &promptops_core::Catalog) -> ValidationError {
+    let mut largest: Vec<&promptops_core::GpuType> = catalog.gpus().iter().collect();
+    largest.sort_by_key(|gpu| std::cmp::Reverse(gpu.memory_gb));
+    let most = largest.first().map_or(0, |gpu| gpu.memory_gb);
+    let with_most: Vec<&str> = largest
+        .iter()
+        .filter(|gpu| gpu.memory_gb == most)
+        .map(|gpu| gpu.id.as_str())
+        .collect();
+    let fitting: Vec<String> = largest
+        .iter()
+        .rev()
+        .filter(|gpu| gpu.memory_gb >= gb)
+        .map(|gpu| format!("{} ({} GB)", gpu.id, gpu.memory_gb))
+        .collect();
+    let message = if fitting.is_empty() {
+        format!(
+            "no GPU in the catalog has {gb} GB of memory; the most is {most} GB ({})",
+            with_most.join(", ")
+        )
+    } else {
+        format!("GPUs with at least {gb} GB: {}", fitting.join(", "))
+    };
+    ValidationError::new("gpu_type", written, message)
+}

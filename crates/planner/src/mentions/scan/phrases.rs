@@ -1,0 +1,515 @@
+//! Phrases beyond plain values: places and areas instead of regions, "the cheapest GPU",
+//! relative changes ("add 2 more VMs"), zone letters, "5 users each with a VM", count ranges
+//! and qualified counts ("about 4", "at least 4", "upgrade to 4 GPUs").
+
+use std::collections::HashMap;
+
+use promptops_core::{Area, place_key};
+
+use super::{Head, Role, Scanner, is_gpu_noun, is_vm_noun, parse_count};
+use crate::mentions::relative::{Change, CountField};
+use crate::mentions::{CountKind, GpuRequirement, Mentioned};
+
+/// What a place or area name in the catalog stands for.
+#[derive(Clone)]
+enum Place<'a> {
+    Region(&'a str),
+    Area(&'a Area),
+}
+
+fn place_index(catalog: &promptops_core::Catalog) -> HashMap<String, Place<'_>> {
+    let mut index = HashMap::new();
+    for region in catalog.region_list() {
+        for place in &region.places {
+            index.insert(place_key(place), Place::Region(region.name.as_str()));
+        }
+    }
+    for area in catalog.areas() {
+        for name in &area.names {
+            index.insert(place_key(name), Place::Area(area));
+        }
+    }
+    index
+}
+
+fn is_person_noun(word: &str) -> bool {
+    matches!(
+        word,
+        "users"
+            | "developers"
+            | "devs"
+            | "engineers"
+            | "people"
+            | "students"
+            | "researchers"
+            | "scientists"
+            | "members"
+            | "interns"
+            | "analysts"
+            | "teams"
+            | "customers"
+            | "tenants"
+            | "participants"
+            | "trainees"
+            | "testers"
+    )
+}
+
+fn is_change_verb(word: &str) -> bool {
+    matches!(
+        word,
+        "upgrade"
+            | "upgraded"
+            | "increase"
+            | "increased"
+            | "bump"
+            | "bumped"
+            | "raise"
+            | "raised"
+            | "scale"
+            | "scaled"
+            | "grow"
+            | "upsize"
+            | "go"
+    )
+}
+
+impl Scanner<'_> {
+    /// Place names ("Oregon", "São Paulo") are regions; area names ("Europe", "the US") are
+    /// areas. Longest match first ("Northern Virginia" before "Virginia").
+    pub(super) fn find_places(&mut self) {
+        let index = place_index(self.catalog);
+        let mut i = 0;
+        while i < self.tokens.len() {
+            let mut matched = 0;
+            for len in (1..=4).rev() {
+                let words: Option<Vec<&str>> = (i..i + len).map(|j| self.free_word(j)).collect();
+                let Some(words) = words else { continue };
+                let written = words.join(" ");
+                match index.get(&place_key(&written)).cloned() {
+                    Some(Place::Region(region)) => {
+                        let reading = format!("\"{written}\" read as region {region}");
+                        self.mentions.push_region_read(
+                            Mentioned::new(region.to_owned(), written).with_reading(reading),
+                        );
+                    }
+                    Some(Place::Area(area)) => {
+                        self.mentions
+                            .push_area(Mentioned::new(area.clone(), written));
+                    }
+                    None => continue,
+                }
+                matched = len;
+                break;
+            }
+            if matched > 0 {
+                for role in &mut self.roles[i..i + matched] {
+                    *role = Role::Used;
+                }
+                i += matched;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// "the cheapest GPU", "lowest-cost GPUs", "least expensive NVIDIA GPU".
+    pub(super) fn find_cheapest(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            let after = match (word, self.word(i + 1)) {
+                ("cheapest" | "lowest-cost" | "least-expensive" | "lowest-priced", _) => i + 1,
+                ("least", Some("expensive")) | ("lowest", Some("cost" | "price" | "priced")) => {
+                    i + 2
+                }
+                _ => continue,
+            };
+            let mut noun = None;
+            for j in after..after + 3 {
+                let Some(next) = self.word(j) else { break };
+                if self.roles[j] == Role::Gpu {
+                    break; // "the cheapest T4": the GPU is named.
+                }
+                if is_gpu_noun(next) {
+                    noun = Some(j);
+                    break;
+                }
+            }
+            let Some(end) = noun else { continue };
+            let written = self.written(i, end);
+            let requirement = GpuRequirement::new(None, true, self.catalog);
+            let reading = format!("\"{written}\" read as {}", requirement.describe());
+            self.mentions.push_gpu_requirement(
+                Mentioned::new(requirement, written).with_reading(reading),
+                self.catalog,
+            );
+            self.roles[i] = Role::Used;
+        }
+    }
+
+    /// Relative changes: "add 2 (more) VMs", "2 more VMs", "another VM", "one less VM",
+    /// "2 fewer nodes", "remove 1 VM", "double the GPUs", "halve the number of VMs".
+    pub(super) fn find_relative(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i).map(str::to_owned) else {
+                continue;
+            };
+            let scale = match word.as_str() {
+                "double" => Some((2, 1)),
+                "triple" => Some((3, 1)),
+                "quadruple" => Some((4, 1)),
+                "halve" => Some((1, 2)),
+                _ => None,
+            };
+            if let Some((times, divided_by)) = scale {
+                let mut j = i + 1;
+                while self.word(j).is_some_and(|w| {
+                    matches!(
+                        w,
+                        "the" | "our" | "my" | "number" | "count" | "amount" | "of"
+                    )
+                }) {
+                    j += 1;
+                }
+                let Some(noun) = self.word(j) else { continue };
+                let field = if is_vm_noun(noun) {
+                    CountField::Vms
+                } else if is_gpu_noun(noun) || self.roles[j] == Role::Gpu {
+                    CountField::GpusPerVm
+                } else {
+                    continue;
+                };
+                let end = if self.word(j + 1) == Some("count") {
+                    j + 1
+                } else {
+                    j
+                };
+                let written = self.written(i, end);
+                self.mentions.changes.push(Mentioned::new(
+                    Change::Scale {
+                        field,
+                        times,
+                        divided_by,
+                    },
+                    written,
+                ));
+                self.roles[i] = Role::Used;
+                continue;
+            }
+            let verb = matches!(
+                word.as_str(),
+                "add" | "remove" | "drop" | "delete" | "decommission"
+            );
+            let (count_index, mut sign) = if verb {
+                (i + 1, if word == "add" { 1 } else { -1 })
+            } else {
+                (i, 1)
+            };
+            let Some(count_word) = self.free_word(count_index).map(str::to_owned) else {
+                continue;
+            };
+            let (count, mut next) = match count_word.as_str() {
+                "another" => match self.free_word(count_index + 1).and_then(parse_count) {
+                    Some(n) => (n, count_index + 2),
+                    None => (1, count_index + 1),
+                },
+                "a" | "an" => (1, count_index + 1),
+                other => match parse_count(other) {
+                    Some(n) => (n, count_index + 1),
+                    None => continue,
+                },
+            };
+            let mut relative_word = count_word == "another";
+            match self.word(next) {
+                Some("more" | "extra" | "additional") => {
+                    relative_word = true;
+                    next += 1;
+                }
+                Some("fewer" | "less") => {
+                    relative_word = true;
+                    sign = -1;
+                    next += 1;
+                }
+                _ => {}
+            }
+            if !(verb || relative_word) {
+                continue;
+            }
+            let Some(head) = self.find_head(next) else {
+                continue;
+            };
+            let (field, end) = match head {
+                Head::Vm(end) => (CountField::Vms, end),
+                Head::Gpu(end) => {
+                    let (per_vm, end) = self.per_vm_marker(count_index, end);
+                    let field = if per_vm {
+                        CountField::GpusPerVm
+                    } else {
+                        CountField::Gpus
+                    };
+                    (field, end)
+                }
+            };
+            let written = self.written(i, end);
+            self.mentions.changes.push(Mentioned::new(
+                Change::Add {
+                    field,
+                    by: sign * i64::from(count),
+                    absolute_if_new: word == "add" && !relative_word,
+                },
+                written,
+            ));
+            for role in &mut self.roles[i..=count_index] {
+                *role = Role::Used;
+            }
+            if next > count_index + 1 {
+                self.roles[next - 1] = Role::Used;
+            }
+        }
+    }
+
+    /// "zone b", "zone: c", "zone-b": a zone letter whose region comes from elsewhere.
+    pub(super) fn find_zone_letters(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            let (letter, end) = if let Some(letter) = word.strip_prefix("zone-") {
+                (letter.to_owned(), i)
+            } else if word == "zone" {
+                let Some(next) = self.free_word(i + 1) else {
+                    continue;
+                };
+                (next.to_owned(), i + 1)
+            } else {
+                continue;
+            };
+            let mut chars = letter.chars();
+            let (Some(letter), None) = (chars.next(), chars.next()) else {
+                continue;
+            };
+            if !letter.is_ascii_lowercase()
+                || self
+                    .word(end + 1)
+                    .is_some_and(|w| is_vm_noun(w) || is_gpu_noun(w))
+            {
+                continue;
+            }
+            let written = self.written(i, end);
+            self.mentions
+                .zone_letter
+                .push(Mentioned::new(letter, written));
+            for role in &mut self.roles[i..=end] {
+                *role = Role::Used;
+            }
+        }
+    }
+
+    /// "5 users each with a T4 VM" (5 VMs), "3 developers, each gets 2 VMs" (6 VMs),
+    /// "4 students each with a T4" (4 VMs with one T4 each).
+    pub(super) fn find_people_each(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            if matches!(word, "a" | "an") {
+                continue;
+            }
+            let Some(people) = self.count_word(i) else {
+                continue;
+            };
+            let Some(noun) = (i + 1..i + 3).find(|j| self.word(*j).is_some_and(is_person_noun))
+            else {
+                continue;
+            };
+            let Some(each) = (noun + 1..noun + 4).find(|j| self.word(*j) == Some("each")) else {
+                continue;
+            };
+            let mut found = None;
+            for j in each + 1..each + 5 {
+                let Some(next) = self.word(j) else { break };
+                if let Some(per_person) = self.count_word(j)
+                    && let Some(head) = self.find_head(j + 1)
+                {
+                    found = Some((per_person, Some(j), head));
+                    break;
+                }
+                if next == "own"
+                    && let Some(head) = self.find_head(j + 1)
+                {
+                    found = Some((1, None, head));
+                    break;
+                }
+                if !matches!(
+                    next,
+                    "with"
+                        | "gets"
+                        | "get"
+                        | "getting"
+                        | "having"
+                        | "has"
+                        | "have"
+                        | "needs"
+                        | "need"
+                        | "wants"
+                        | "want"
+                        | "using"
+                        | "on"
+                        | "should"
+                        | "receives"
+                        | "their"
+                        | "his"
+                        | "her"
+                        | "its"
+                        | "will"
+                ) {
+                    break;
+                }
+            }
+            let Some((per_person, count_index, head)) = found else {
+                continue;
+            };
+            match head {
+                Head::Vm(end) => {
+                    let written = self.written(i, end);
+                    let vms = people.saturating_mul(per_person);
+                    let reading = format!(
+                        "\"{written}\" read as {per_person} VM(s) for each of {people}: {vms} VMs"
+                    );
+                    self.mentions.push_count(
+                        CountKind::Vms,
+                        Mentioned::new(vms, written).with_reading(reading),
+                    );
+                }
+                Head::Gpu(end) => {
+                    let written = self.written(i, end);
+                    let reading = format!(
+                        "\"{written}\" read as one VM each: {people} VMs with {per_person} GPU(s) each"
+                    );
+                    self.mentions.push_count(
+                        CountKind::Vms,
+                        Mentioned::new(people, written.clone()).with_reading(reading),
+                    );
+                    self.mentions
+                        .push_count(CountKind::PerVm, Mentioned::new(per_person, written));
+                }
+            }
+            self.roles[i] = Role::Used;
+            if let Some(j) = count_index {
+                self.roles[j] = Role::Used;
+            }
+        }
+    }
+
+    /// A range of counts at `i` ("3-5 VMs", "3 to 5 VMs", "between 3 and 5 VMs", "3 or 4
+    /// VMs"): recorded as its lower bound (which keeps the cost down) with the upper bound.
+    pub(super) fn find_range(&mut self, i: usize) -> bool {
+        let Some(word) = self.free_word(i) else {
+            return false;
+        };
+        let dashed = if parse_count(word).is_none() {
+            word.split_once('-')
+                .and_then(|(a, b)| Some((parse_count(a)?, parse_count(b)?)))
+        } else {
+            None
+        };
+        let (low, high, last) = if let Some((a, b)) = dashed {
+            (a, b, i)
+        } else if let Some(a) = parse_count(word)
+            && matches!(self.word(i + 1), Some("to" | "or"))
+            && let Some(b) = self.free_word(i + 2).and_then(parse_count)
+        {
+            (a, b, i + 2)
+        } else if let Some(a) = parse_count(word)
+            && i > 0
+            && self.word(i - 1) == Some("between")
+            && self.word(i + 1) == Some("and")
+            && let Some(b) = self.free_word(i + 2).and_then(parse_count)
+        {
+            (a, b, i + 2)
+        } else {
+            return false;
+        };
+        let Some(head) = self.find_head(last + 1) else {
+            return false;
+        };
+        let (low, high) = (low.min(high), low.max(high));
+        let start = if i > 0 && self.word(i - 1) == Some("between") {
+            i - 1
+        } else {
+            i
+        };
+        let (kind, end) = match head {
+            Head::Vm(end) => (CountKind::Vms, end),
+            Head::Gpu(end) => match self.per_vm_marker(last, end) {
+                (true, end) => (CountKind::PerVm, end),
+                (false, end) => (CountKind::Total, end),
+            },
+        };
+        let written = self.written(start, end);
+        let mut mentioned = Mentioned::new(low, written.clone());
+        if high > low {
+            mentioned.upper = Some(high);
+            mentioned.reading = Some(format!(
+                "\"{written}\" is a range; planned with the lower bound, {low}, which keeps the cost down (anything up to {high} would match the request)"
+            ));
+        }
+        self.mentions.push_count(kind, mentioned);
+        for role in &mut self.roles[i..=last] {
+            *role = Role::Used;
+        }
+        true
+    }
+
+    /// Records a count, reading "about 4", "at least 4" and "up to 4" before it as 4 and
+    /// saying so.
+    pub(super) fn push_qualified_count(
+        &mut self,
+        kind: CountKind,
+        count: u32,
+        start: usize,
+        end: usize,
+    ) {
+        let before = |back: usize| start.checked_sub(back).and_then(|j| self.word(j));
+        let (from, how) = match (before(2), before(1)) {
+            (_, Some("about" | "around" | "approximately" | "approx" | "roughly" | "circa")) => {
+                (start - 1, "an approximation, planned as exactly")
+            }
+            (Some("at"), Some("least")) => (start - 2, "a minimum, planned as exactly"),
+            (_, Some("minimum" | "min")) => (start - 1, "a minimum, planned as exactly"),
+            (Some("up"), Some("to")) | (Some("at"), Some("most")) => {
+                (start - 2, "a maximum, planned as")
+            }
+            (_, Some("max" | "maximum")) => (start - 1, "a maximum, planned as"),
+            _ => {
+                let written = self.written(start, end);
+                self.mentions
+                    .push_count(kind, Mentioned::new(count, written));
+                return;
+            }
+        };
+        let written = self.written(from, end);
+        let reading = format!("\"{written}\" is {how} {count}");
+        self.mentions
+            .push_count(kind, Mentioned::new(count, written).with_reading(reading));
+    }
+
+    /// The start of "upgrade to" / "increase it to" right before a GPU count at `start`
+    /// (read as GPUs per VM), unless the phrase says "in total".
+    pub(super) fn upgrade_to_before(&self, start: usize) -> Option<usize> {
+        if start == 0 || self.word(start - 1) != Some("to") {
+            return None;
+        }
+        let total_after = (start + 1..start + 6)
+            .map_while(|j| self.word(j))
+            .any(|w| matches!(w, "total" | "altogether" | "overall" | "across"));
+        if total_after {
+            return None;
+        }
+        (2..=3)
+            .filter_map(|back| start.checked_sub(back))
+            .find(|j| self.word(*j).is_some_and(is_change_verb))
+    }
+}
