@@ -94,3 +94,112 @@ proptest! {
         }
     }
 }
+
+fn mixed_case(text: &str, upper: &[bool]) -> String {
+    text.chars()
+        .zip(upper.iter().cycle())
+        .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+        .collect()
+}
+
+const DIRECTIONS: [&str; 9] = [
+    "central",
+    "east",
+    "west",
+    "north",
+    "south",
+    "northeast",
+    "southeast",
+    "northwest",
+    "southwest",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Every catalog region and place is recognised however it is capitalised.
+    #[test]
+    fn any_catalog_region_or_place_in_any_case_is_recognised(
+        index in 0usize..200,
+        upper in prop::collection::vec(any::<bool>(), 40),
+        as_place in any::<bool>(),
+    ) {
+        let catalog = Catalog::embedded();
+        let names: Vec<(String, String)> = catalog
+            .region_list()
+            .iter()
+            .flat_map(|r| {
+                let mut names = vec![(r.name.clone(), r.name.clone())];
+                if as_place {
+                    names = r.places.iter().map(|p| (p.clone(), r.name.clone())).collect();
+                }
+                names
+            })
+            .collect();
+        let (name, region) = &names[index % names.len()];
+        let text = format!("I need a T4 VM in {}, please", mixed_case(name, &upper));
+        let mentions = Mentions::extract(&text, catalog)
+            .map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+        let read: Vec<&str> = mentions.region.iter().map(|m| m.value.as_str()).collect();
+        prop_assert_eq!(read, vec![region.as_str()], "{}", text);
+    }
+
+    /// Any token shaped like a region or zone that the catalog lacks is refused, naming the
+    /// token and listing the known regions; never planned in the default region.
+    #[test]
+    fn region_shaped_names_outside_the_catalog_are_errors(
+        geography in prop_oneof![
+            "[a-z]{2,9}".prop_map(|g| (g, true)),
+            prop::sample::select(vec!["us", "europe", "asia", "africa", "me"]).prop_map(|g| (g.to_owned(), false)),
+        ],
+        invented in "[a-z]{3,8}",
+        direction in prop::sample::select(DIRECTIONS.to_vec()),
+        number in 1u32..=99,
+        zone in prop::option::of("[a-z]"),
+        upper in prop::collection::vec(any::<bool>(), 40),
+    ) {
+        let (geography, with_direction) = geography;
+        let middle = if with_direction { direction.to_owned() } else { invented };
+        let mut name = format!("{geography}-{middle}{number}");
+        if let Some(letter) = &zone {
+            name = format!("{name}-{letter}");
+        }
+        let catalog = Catalog::embedded();
+        prop_assume!(!catalog.is_known_region(&name) && !catalog.is_known_zone(&name));
+        let text = format!("2 T4 VMs in {}", mixed_case(&name, &upper));
+        match plan(&text) {
+            Ok(request) => prop_assert!(false, "{:?} was planned in {}", text, request.zone),
+            Err(err) => {
+                prop_assert!(matches!(err, promptops_planner::PlanError::UnknownMention(_)), "{:?}: {:?}", text, err);
+                let shown = err.to_string();
+                prop_assert!(shown.contains(&name), "{}", shown);
+                let region_known = zone.is_some() && catalog.is_known_region(name.rsplit_once('-').map_or("", |(r, _)| r));
+                let lists = if region_known { "zones in" } else { "known regions: " };
+                prop_assert!(shown.contains(lists), "{}", shown);
+            }
+        }
+    }
+
+    /// A range is planned at its lower bound and every value of it satisfies the mentions.
+    #[test]
+    fn ranges_plan_the_lower_bound(low in 1u32..=10, extra in 1u32..=5, form in 0usize..4) {
+        let high = low + extra;
+        let text = match form {
+            0 => format!("{low}-{high} T4 VMs"),
+            1 => format!("{low} to {high} VMs with T4"),
+            2 => format!("between {low} and {high} T4 machines"),
+            _ => format!("{low} or {high} T4 nodes"),
+        };
+        let request = plan(&text).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+        prop_assert_eq!(request.vm_count, low, "{}", text);
+        let mentions = Mentions::extract(&text, Catalog::embedded()).expect("known names");
+        for vms in low..=high {
+            let mut other = request.clone();
+            other.vm_count = vms;
+            prop_assert!(mentions.check(&other).is_empty(), "{} with {} VMs", text, vms);
+        }
+        let mut outside = request.clone();
+        outside.vm_count = high + 1;
+        prop_assert!(!mentions.check(&outside).is_empty());
+    }
+}
