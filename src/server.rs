@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use promptops_store::{Delivery, RecordOutcome, Store};
-use tracing::{Instrument, debug, debug_span, info, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::clock::Clock;
 use crate::ingress::{self, IngressSettings};
@@ -74,11 +74,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> Response {
-    // Every accepted delivery is a row in `deliveries` (with its time), so an info line per
-    // delivery would only repeat it; at thousands of deliveries a second the span and the
-    // line cost a few percent of the ingress CPU (measured with bench/ingress). They stay at
-    // debug; the rare outcomes (redeliveries, failures) are logged at info/warn with the id.
-    let span = debug_span!("delivery", delivery_id = %delivery.id, event = %delivery.event_name);
+    // One span per delivery, at info so that whatever is logged while it is handled (a
+    // redelivery, a failed write) carries its id in plain and JSON logs alike. No line is
+    // logged for the common case: every accepted delivery is already a row in `deliveries`,
+    // and a line per delivery would cost more than the span at thousands a second.
+    let span = info_span!("delivery", delivery_id = %delivery.id, event = %delivery.event_name);
     async move {
         state.metrics.webhook_received(&delivery.event_name);
         let jobs = ingress::jobs_for_event(&delivery.event, &state.ingress);

@@ -1,6 +1,8 @@
 //! Following a delivery into its jobs in the logs: the real `promptops serve --log-json`
 //! binary processes a signed webhook, and the JSON lines its job logs carry the job span
-//! with the delivery id GitHub sent (`X-GitHub-Delivery`), the job id, kind and repository.
+//! with the delivery id GitHub sent (`X-GitHub-Delivery`), the job id, kind and repository;
+//! what is logged while a delivery is received (here: its redelivery) carries the delivery
+//! span with the same id.
 
 mod support;
 
@@ -82,18 +84,18 @@ async fn json_log_lines_of_a_job_carry_its_delivery_id() {
         is_pull_request: false,
     };
     let payload = serde_json::to_vec(&comment_payload(&issue, "alice", "/promptops plan")).unwrap();
-    let response = http
-        .post(format!("{base}/webhook"))
-        .header("x-github-event", "issue_comment")
-        .header("x-github-delivery", DELIVERY_ID)
-        .header(
-            "x-hub-signature-256",
-            promptops_testkit::sign_webhook(SECRET, &payload),
-        )
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
+    let deliver = || {
+        http.post(format!("{base}/webhook"))
+            .header("x-github-event", "issue_comment")
+            .header("x-github-delivery", DELIVERY_ID)
+            .header(
+                "x-hub-signature-256",
+                promptops_testkit::sign_webhook(SECRET, &payload),
+            )
+            .body(payload.clone())
+            .send()
+    };
+    let response = deliver().await.unwrap();
     assert_eq!(response.status(), 202);
 
     let mut opened = false;
@@ -105,6 +107,10 @@ async fn json_log_lines_of_a_job_carry_its_delivery_id() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(opened, "no PR and comment from the served webhook");
+    // A redelivery is logged inside its delivery span.
+    let again = deliver().await.unwrap();
+    assert_eq!(again.status(), 202);
+    assert!(again.text().await.unwrap().starts_with("duplicate"));
 
     // SIGTERM: the server finishes (the job is done) and closes stderr.
     let pid = server.0.id().to_string();
@@ -145,6 +151,20 @@ async fn json_log_lines_of_a_job_carry_its_delivery_id() {
         assert!(span["job_id"].as_i64().is_some(), "{line}");
         assert_eq!(span["attempt"].as_u64(), Some(1), "{line}");
     }
+    let redelivery = lines
+        .iter()
+        .find(|line| {
+            line["fields"]["message"]
+                .as_str()
+                .is_some_and(|message| message.starts_with("redelivery"))
+        })
+        .unwrap_or_else(|| panic!("no line about the redelivery:\n{log}"));
+    assert_eq!(redelivery["span"]["name"], "delivery", "{redelivery}");
+    assert_eq!(
+        redelivery["span"]["delivery_id"], DELIVERY_ID,
+        "{redelivery}"
+    );
+    assert_eq!(redelivery["span"]["event"], "issue_comment", "{redelivery}");
     let done = job_lines
         .iter()
         .find(|line| line["fields"]["message"].as_str() == Some("job done"))
