@@ -173,3 +173,47 @@ async fn the_models_answer_is_used_when_a_key_is_set() {
         "the header names the model: {stdout}"
     );
 }
+
+#[test]
+fn offline_render_reads_a_place_and_gpu_memory() {
+    let output = promptops()
+        .args([
+            "render",
+            "--offline",
+            "--json",
+            "about 3 VMs with an 80GB A100 each in Iowa",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let request: promptops_core::DeploymentRequest =
+        serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(request.vm_count, 3);
+    assert_eq!(request.gpu_type, "nvidia-a100-80gb");
+    assert_eq!(request.gpu_count, 1);
+    assert_eq!(request.machine_type, "a2-ultragpu-1g");
+    assert_eq!(request.region(), "us-central1", "Iowa is us-central1");
+    assert!(
+        request.assumptions.iter().any(|a| a.contains("approximation"))
+            && request.assumptions.iter().any(|a| a.contains("\"iowa\" read as region us-central1")),
+        "the readings are stated: {:?}",
+        request.assumptions
+    );
+}
+
+#[test]
+fn offline_render_refuses_a_made_up_region_by_name() {
+    let output = promptops()
+        .args(["render", "--offline", "two T4 VMs in mars-north1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "nothing rendered for a refusal");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("mars-north1"), "{stderr}");
+    assert!(
+        stderr.contains("known regions") && stderr.contains("us-central1"),
+        "the refusal lists the known regions: {stderr}"
+    );
+}

@@ -133,18 +133,16 @@ pub(crate) fn area_region(
     }
 }
 
-/// A zone the request names must offer the GPU; the error lists the zones of its region
-/// that do (or the regions that do, when none of its zones does).
-pub(crate) fn check_zone_offers(
+/// When a zone the request names does not offer the GPU: the error listing the zones of its
+/// region that do (or the regions that do, when none of its zones does).
+pub(crate) fn zone_not_offering(
     zone: &str,
     gpu_id: &str,
     catalog: &Catalog,
-) -> Result<(), PlanError> {
-    let Some(gpu) = catalog.gpu(gpu_id) else {
-        return Ok(());
-    };
+) -> Option<ValidationError> {
+    let gpu = catalog.gpu(gpu_id)?;
     if gpu.is_offered_in(zone) || !catalog.is_known_zone(zone) {
-        return Ok(());
+        return None;
     }
     let region = catalog.region_of_zone(zone).unwrap_or_default();
     let zones: Vec<&str> = catalog
@@ -163,5 +161,5 @@ pub(crate) fn check_zone_offers(
             zones.join(", ")
         )
     };
-    Err(rejected("zone", zone, message))
+    Some(ValidationError::new("zone", zone, message))
 }

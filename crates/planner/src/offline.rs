@@ -28,6 +28,8 @@ struct Built {
     kept: Vec<String>,
     /// How phrases were read and what was chosen for descriptions ("in Europe").
     decided: Vec<String>,
+    /// The named zone does not offer the GPU: said with the zones of its region that do.
+    zone_problem: Option<ValidationError>,
 }
 
 impl OfflinePlanner {
@@ -69,7 +71,14 @@ fn plan_offline(
         return Err(PlanError::AmbiguousMention(ValidationErrors(ambiguities)));
     }
     let built = build_draft(&mentions, input.current.as_ref(), catalog, policy)?;
-    let first = resolve(built.draft.clone(), catalog, policy).map_err(PlanError::Rejected)?;
+    let first = resolve(built.draft.clone(), catalog, policy).map_err(|mut errors| {
+        // The zone's own region is the useful list ("zones of us-west1 offering it").
+        if let Some(better) = &built.zone_problem {
+            errors.0.retain(|e| e.field != "zone");
+            errors.0.insert(0, better.clone());
+        }
+        PlanError::Rejected(errors)
+    })?;
     let mismatches = mentions.check(&first);
     if !mismatches.is_empty() {
         return Err(PlanError::MismatchWithRequest(ValidationErrors(mismatches)));
@@ -147,9 +156,10 @@ fn build_draft(
         draft.region = Some(region);
         decided.push(note);
     }
-    if let Some(zone) = draft.zone.as_deref() {
-        choose::check_zone_offers(zone, &gpu_id, catalog)?;
-    }
+    let zone_problem = draft
+        .zone
+        .as_deref()
+        .and_then(|zone| choose::zone_not_offering(zone, &gpu_id, catalog));
     if let Some(total) = single(&mentions.total_gpus) {
         let (vm_count, per_vm) = split_total(total, &draft, current, &gpu_id, catalog, policy)?;
         if draft.vm_count.is_none() || draft.gpu_count.is_none() {
@@ -170,6 +180,7 @@ fn build_draft(
         notes,
         kept,
         decided,
+        zone_problem,
     })
 }
 
