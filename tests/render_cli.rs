@@ -195,8 +195,14 @@ fn offline_render_reads_a_place_and_gpu_memory() {
     assert_eq!(request.machine_type, "a2-ultragpu-1g");
     assert_eq!(request.region(), "us-central1", "Iowa is us-central1");
     assert!(
-        request.assumptions.iter().any(|a| a.contains("approximation"))
-            && request.assumptions.iter().any(|a| a.contains("\"iowa\" read as region us-central1")),
+        request
+            .assumptions
+            .iter()
+            .any(|a| a.contains("approximation"))
+            && request
+                .assumptions
+                .iter()
+                .any(|a| a.contains("\"iowa\" read as region us-central1")),
         "the readings are stated: {:?}",
         request.assumptions
     );
