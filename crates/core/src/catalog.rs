@@ -113,6 +113,16 @@ pub struct Area {
     pub regions: Vec<String>,
 }
 
+/// A Google Cloud region this catalog does not offer, listed so that a request naming it
+/// (or one of its places, "Zurich") is told so instead of getting the default region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherRegion {
+    pub name: String,
+    #[serde(default)]
+    pub places: Vec<String>,
+}
+
 /// Boot disk size bounds, in GB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +152,8 @@ pub struct Catalog {
     regions: Vec<Region>,
     #[serde(default)]
     areas: Vec<Area>,
+    #[serde(default)]
+    other_regions: Vec<OtherRegion>,
     gpus: Vec<GpuType>,
     machine_types: Vec<MachineType>,
 }
@@ -316,6 +328,22 @@ impl Catalog {
             .iter()
             .find(|r| r.places.iter().any(|p| place_key(p) == key))
             .map(|r| r.name.as_str())
+    }
+
+    /// Google Cloud regions the catalog does not offer (with their places), in catalog order.
+    pub fn other_regions(&self) -> &[OtherRegion] {
+        &self.other_regions
+    }
+
+    /// The region the catalog does not offer that a place stands for ("Zurich").
+    pub fn other_region_for_place(&self, text: &str) -> Option<&OtherRegion> {
+        let key = place_key(text);
+        if key.is_empty() {
+            return None;
+        }
+        self.other_regions
+            .iter()
+            .find(|r| r.places.iter().any(|p| place_key(p) == key))
     }
 
     /// The areas (groups of regions), in catalog order.

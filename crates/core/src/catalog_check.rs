@@ -116,6 +116,17 @@ fn check_places_and_areas(catalog: &Catalog, problems: &mut Vec<String>) {
             claim(place, format!("region {:?}", region.name), problems);
         }
     }
+    for other in catalog.other_regions() {
+        if catalog.is_known_region(&other.name) {
+            problems.push(format!(
+                "other_regions lists {:?}, which is one of the catalog's regions",
+                other.name
+            ));
+        }
+        for place in &other.places {
+            claim(place, format!("other region {:?}", other.name), problems);
+        }
+    }
     let mut area_names = BTreeSet::new();
     for area in catalog.areas() {
         if !area_names.insert(area.name.as_str()) {

@@ -16,7 +16,7 @@ mod tfvars;
 
 pub use catalog::{
     Area, AttachedDefault, BootDiskLimits, Catalog, CatalogError, GpuAttachment, GpuType,
-    MachineType, Region, fold_accents, place_key,
+    MachineType, OtherRegion, Region, fold_accents, place_key,
 };
 pub use cost::{CostEstimate, HOURS_PER_MONTH};
 pub use draft::{DRAFT_FIELDS, DeploymentDraft, MAX_SANE_COUNT, MAX_SANE_DISK_GB};

@@ -124,6 +124,26 @@ fn clashing_or_unknown_place_and_area_names_are_rejected() {
         "{problems:?}"
     );
 
+    let offered_elsewhere = edited(
+        "places = [\"Zurich\", \"Switzerland\"]",
+        "places = [\"Zurich\", \"London\"]",
+    );
+    let problems = inconsistencies(&offered_elsewhere);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("\"London\"") && p.contains("europe-west6")),
+        "{problems:?}"
+    );
+    let listed = edited("name = \"europe-west6\"", "name = \"europe-west2\"");
+    let problems = inconsistencies(&listed);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("other_regions lists \"europe-west2\"")),
+        "{problems:?}"
+    );
+
     let empty = edited("places = [\"Frankfurt\"]", "places = [\"--\"]");
     let problems = inconsistencies(&empty);
     assert!(

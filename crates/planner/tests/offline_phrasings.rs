@@ -363,7 +363,18 @@ fn zone_letters_with_a_region() {
 /// Refusals name the phrase and say what to write instead.
 #[test]
 fn unclear_or_unknown_phrasings_are_refused_with_what_to_write() {
-    let cases: [(&str, &[&str]); 10] = [
+    let cases: [(&str, &[&str]); 13] = [
+        (
+            "a T4 in Zurich",
+            &[
+                "\"zurich\"",
+                "europe-west6",
+                "does not offer",
+                "known regions",
+            ],
+        ),
+        ("T4 VMs in Finland", &["europe-north1", "known regions"]),
+        ("T4 in Zürich", &["europe-west6"]),
         (
             "T4 in mars-north1",
             &["mars-north1", "known regions", "us-west1"],

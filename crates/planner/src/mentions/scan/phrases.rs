@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use promptops_core::{Area, place_key};
+use promptops_core::{Area, OtherRegion, ValidationError, place_key};
 
 use super::{Head, Role, Scanner, is_gpu_noun, is_vm_noun, parse_count};
 use crate::mentions::relative::{Change, CountField};
@@ -15,6 +15,8 @@ use crate::mentions::{CountKind, GpuRequirement, Mentioned};
 enum Place<'a> {
     Region(&'a str),
     Area(&'a Area),
+    /// A Google Cloud region the catalog does not offer ("Zurich").
+    Other(&'a OtherRegion),
 }
 
 fn place_index(catalog: &promptops_core::Catalog) -> HashMap<String, Place<'_>> {
@@ -27,6 +29,11 @@ fn place_index(catalog: &promptops_core::Catalog) -> HashMap<String, Place<'_>> 
     for area in catalog.areas() {
         for name in &area.names {
             index.insert(place_key(name), Place::Area(area));
+        }
+    }
+    for other in catalog.other_regions() {
+        for place in &other.places {
+            index.insert(place_key(place), Place::Other(other));
         }
     }
     index
@@ -96,6 +103,15 @@ impl Scanner<'_> {
                     Some(Place::Area(area)) => {
                         self.mentions
                             .push_area(Mentioned::new(area.clone(), written));
+                    }
+                    Some(Place::Other(other)) => {
+                        let message = format!(
+                            "\"{written}\" is Google Cloud region {}, which this catalog does not offer; known regions: {}",
+                            other.name,
+                            self.catalog.regions().join(", ")
+                        );
+                        self.errors
+                            .push(ValidationError::new("region", &written, message));
                     }
                     None => continue,
                 }
