@@ -92,6 +92,43 @@ pub fn catalog_table(catalog: &Catalog) -> String {
             builtin
         );
     }
+    out.push_str(&regions_table(catalog));
+    out
+}
+
+/// Regions with the places people name for them ("Oregon"), the areas ("Europe"), and
+/// the regions the catalog does not offer, so that the model maps places as the offline
+/// planner does and never plans a region the request did not ask for.
+pub fn regions_table(catalog: &Catalog) -> String {
+    let mut out = String::from("\nRegions (and the places people name for them):\n");
+    out.push_str("| region | places |\n|---|---|\n");
+    for region in catalog.region_list() {
+        let _ = writeln!(out, "| {} | {} |", region.name, region.places.join(", "));
+    }
+    if !catalog.areas().is_empty() {
+        out.push_str("\nAreas (use the first listed region that offers the GPU, and say so in assumptions):\n");
+        for area in catalog.areas() {
+            let _ = writeln!(
+                out,
+                "- {} ({}): {}",
+                area.name,
+                area.names.join(", "),
+                area.regions.join(", ")
+            );
+        }
+    }
+    if !catalog.other_regions().is_empty() {
+        let others: Vec<String> = catalog
+            .other_regions()
+            .iter()
+            .map(|r| format!("{} ({})", r.name, r.places.join(", ")))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nNot offered (a request for these cannot be planned): {}",
+            others.join("; ")
+        );
+    }
     out
 }
 

@@ -166,3 +166,80 @@ fn template_comments_and_urls_state_nothing() {
     assert_eq!(values(&m.gpu_type), ["nvidia-l4"]);
     assert!(m.region.is_empty() && m.total_gpus.is_empty(), "{m:?}");
 }
+
+#[test]
+fn relative_changes_and_zone_letters_become_values_against_the_current_deployment() {
+    let mut current = request(5, 1);
+    current.zone = "us-west1-b".to_owned();
+    let input = |instructions: &str, current: Option<DeploymentRequest>| PlanInput {
+        title: "T4 boxes".to_owned(),
+        body: "5 VMs with T4 in us-west1".to_owned(),
+        instructions: instructions.to_owned(),
+        current,
+    };
+    let m = Mentions::for_input(
+        &input("add 2 more VMs", Some(current.clone())),
+        Catalog::embedded(),
+    )
+    .expect("known names");
+    assert_eq!(values(&m.vm_count), [7]);
+    assert!(m.changes.is_empty(), "applied: {m:?}");
+    assert!(
+        m.summary()
+            .iter()
+            .any(|line| line == "vm_count 7 (\"add 2 more vms\")"),
+        "the model is told the absolute value: {:?}",
+        m.summary()
+    );
+    assert!(m.check(&request(7, 1)).is_empty());
+    assert_eq!(m.check(&request(5, 1)).len(), 1, "5 VMs ignores the change");
+
+    let m = Mentions::for_input(
+        &input("halve the VMs", Some(current.clone())),
+        Catalog::embedded(),
+    )
+    .expect("known names");
+    let unclear = m.ambiguities();
+    assert_eq!(unclear.len(), 1, "5 / 2 is not whole: {m:?}");
+    assert!(
+        unclear[0].message.contains("not a whole number"),
+        "{}",
+        unclear[0]
+    );
+
+    let m = Mentions::for_input(&input("zone c", Some(current.clone())), Catalog::embedded())
+        .expect("known names");
+    assert_eq!(values(&m.zone), ["us-west1-c"]);
+    assert_eq!(values(&m.region), ["us-west1"], "the issue's region stays");
+
+    let m = Mentions::for_input(&input("double the GPUs", None), Catalog::embedded())
+        .expect("known names");
+    assert!(
+        m.ambiguities()
+            .iter()
+            .any(|e| e.message.contains("there is none yet")),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn places_areas_and_memory_are_mentions_of_their_values() {
+    let m = extract("two 80GB A100s in Oregon");
+    assert_eq!(values(&m.gpu_type), ["nvidia-a100-80gb"]);
+    assert_eq!(values(&m.region), ["us-west1"]);
+    assert_eq!(values(&m.vm_count), Vec::<u32>::new());
+    assert_eq!(values(&m.total_gpus), [2]);
+    let m = extract("A100 with 80GB");
+    assert_eq!(values(&m.gpu_type), ["nvidia-a100-80gb"]);
+    assert_eq!(m.gpu_type[0].written, "a100 with 80gb");
+    let m = extract("somewhere in Europe");
+    assert_eq!(m.area.len(), 1);
+    assert_eq!(m.area[0].value.name, "Europe");
+    let m = extract("at least 40GB VRAM");
+    let requirement = &m.gpu_requirement[0].value;
+    assert_eq!(requirement.min_memory_gb, Some(40));
+    assert_eq!(
+        requirement.satisfying,
+        ["nvidia-tesla-a100", "nvidia-a100-80gb", "nvidia-h100-80gb"]
+    );
+}

@@ -170,3 +170,21 @@ fn user_text_cannot_close_its_fence() {
         "the fence ({fence}) is longer than the body's backtick runs"
     );
 }
+
+#[test]
+fn the_catalog_table_maps_places_and_areas_to_regions() {
+    let table = catalog_table(catalog());
+    for region in catalog().region_list() {
+        let row = format!("| {} | {} |", region.name, region.places.join(", "));
+        assert!(table.contains(&row), "missing row {row:?}");
+    }
+    assert!(table.contains("| us-west1 | Oregon"), "{table}");
+    for area in catalog().areas() {
+        assert!(
+            table.contains(&format!("- {} (", area.name)),
+            "area {} missing",
+            area.name
+        );
+    }
+    assert!(table.contains("europe-west6 (Zurich"), "{table}");
+}
