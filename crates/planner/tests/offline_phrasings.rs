@@ -208,6 +208,7 @@ fn areas_take_the_first_region_offering_the_gpu_and_say_so() {
             want().gpu(L4).at("us-central1-"),
         ),
         ("Two T4 VMs in the EU", want().vms(2).at("europe-west1-")),
+        ("an L4 in Germany", want().gpu(L4).at("europe-west3-")),
     ];
     check_all(&cases, plan);
     let err = plan("an A100 80GB in Asia Pacific").map(|o| o.request.zone);
@@ -293,6 +294,11 @@ fn counts_that_are_approximate_ranged_or_per_person() {
         ("2 VMs, 2 GPUs per VM, T4", want().vms(2).per_vm(2)),
         ("3 VMs with 2 T4s each", want().vms(3).per_vm(2).gpu(T4)),
         ("upgrade to 4 GPUs, T4", want().vms(1).per_vm(4)),
+        ("scale from 2 to 4 T4 VMs", want().vms(4)),
+        (
+            "3 T4 VMs, budget US$20 per hour, in Europe",
+            want().vms(3).at("europe-west1-"),
+        ),
     ];
     check_all(&cases, plan);
 }

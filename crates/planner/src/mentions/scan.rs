@@ -47,9 +47,10 @@ static NOT_REQUEST_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 // "US" in capitals is the country, "us" the pronoun: the capital form is rewritten to a
-// spelling of the area before the text is lower-cased (not in all-capital text).
+// spelling of the area before the text is lower-cased (not in all-capital text, nor in
+// "US-EAST1" or "US$").
 static US_IN_CAPITALS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bUSA?\b(-)?").expect("US pattern"));
+    LazyLock::new(|| Regex::new(r"\bUSA?\b([-$])?").expect("US pattern"));
 
 pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
     let text = NOT_REQUEST_TEXT.replace_all(text, " ");

@@ -425,6 +425,15 @@ impl Scanner<'_> {
         let Some(word) = self.free_word(i) else {
             return false;
         };
+        // "from 2 to 4 VMs" is a change to 4, not a range: the first number is skipped.
+        if i > 0
+            && self.word(i - 1) == Some("from")
+            && self.word(i + 1) == Some("to")
+            && parse_count(word).is_some()
+        {
+            self.roles[i] = Role::Used;
+            return true;
+        }
         let dashed = if parse_count(word).is_none() {
             word.split_once('-')
                 .and_then(|(a, b)| Some((parse_count(a)?, parse_count(b)?)))
