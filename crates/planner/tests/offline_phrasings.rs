@@ -190,7 +190,11 @@ fn areas_take_the_first_region_offering_the_gpu_and_say_so() {
     let cases = [
         (
             "3 T4 VMs in Europe",
-            want().vms(3).gpu(T4).at("europe-west1-").says("is an area"),
+            want()
+                .vms(3)
+                .gpu(T4)
+                .at("europe-west1-")
+                .says("\"europe\" is an area"),
         ),
         (
             "an H100 somewhere in Europe",
@@ -198,7 +202,10 @@ fn areas_take_the_first_region_offering_the_gpu_and_say_so() {
         ),
         ("a V100 in Europe", want().at("europe-west4-")),
         ("an A100 in Asia", want().gpu(A100).at("asia-northeast1-")),
-        ("a T4 in the US", want().at("us-central1-")),
+        (
+            "a T4 in the US",
+            want().at("us-central1-").says("\"the us\" is an area"),
+        ),
         (
             "an A100 80GB in the U.S.",
             want().gpu(A100_80).at("us-central1-"),
@@ -248,6 +255,10 @@ fn gpu_memory_and_price_instead_of_a_gpu_name() {
             want().gpu(L4).says("cheapest GPU meeting"),
         ),
         ("3 VMs with at least 40GB VRAM", want().vms(3).gpu(A100)),
+        (
+            "4 GPUs with 24GB each in Europe",
+            want().vms(4).per_vm(1).gpu(L4).at("europe-west1-"),
+        ),
         ("a VM with 48GB VRAM in us-central1", want().gpu(A100_80)),
         ("a GPU with at least 80GB", want().gpu(A100_80)),
         ("the cheapest GPU", want().gpu(T4).says("cheapest")),

@@ -57,9 +57,16 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     let text = promptops_core::fold_accents(&text);
     let text = if text.chars().any(|c| c.is_lowercase()) {
         US_IN_CAPITALS
-            .replace_all(&text, |caps: &regex::Captures| match caps.get(1) {
-                Some(_) => caps[0].to_owned(),
-                None => "U.S.".to_owned(),
+            .replace_all(&text, |caps: &regex::Captures| {
+                let start = caps.get(0).map_or(0, |m| m.start());
+                let tail: String = text[..start].chars().rev().take(4).collect();
+                let after_the = tail.eq_ignore_ascii_case(" eht");
+                match caps.get(1) {
+                    // "the US" is matched as written; a dash or "$" makes it something else.
+                    Some(_) => caps[0].to_owned(),
+                    None if after_the => caps[0].to_owned(),
+                    None => "U.S.".to_owned(),
+                }
             })
             .into_owned()
     } else {
@@ -481,6 +488,13 @@ impl Scanner<'_> {
         let mut j = noun_index + 1;
         while j <= noun_index + 4 {
             let Some(word) = self.word(j) else { break };
+            // "4 GPUs with 24GB each": the "each" belongs to the memory size.
+            if self.roles[j] == Role::Used
+                && split_number_suffix(word)
+                    .is_some_and(|(_, unit)| matches!(unit, "gb" | "g" | "gib"))
+            {
+                break;
+            }
             if matches!(word, "each" | "apiece") {
                 return (true, j);
             }
