@@ -276,6 +276,8 @@ fn gpu_memory_and_price_instead_of_a_gpu_name() {
             want().vms(2).gpu(A100_80),
         ),
         ("T4 with 64GB RAM", want().gpu(T4)),
+        ("2 A100 GPUs with 80GB", want().gpu(A100_80).vms(2)),
+        ("a machine with 32GB memory and a T4", want().gpu(T4)),
     ];
     check_all(&cases, plan);
 }

@@ -91,7 +91,9 @@ impl Scanner<'_> {
             for j in (i.saturating_sub(5)..i).rev() {
                 let Some(word) = self.word(j) else { break };
                 if self.roles[j] == Role::Gpu || is_gpu_noun(word) {
-                    back = Some(j);
+                    // "T4 GPUs with 16GB": the noun's GPU name is the one qualified.
+                    let named_before = j > 0 && is_gpu_noun(word) && self.roles[j - 1] == Role::Gpu;
+                    back = Some(if named_before { j - 1 } else { j });
                     break;
                 }
                 if !is_memory_link(word) {
