@@ -480,3 +480,34 @@ fn mentions_of_descriptions_hold_the_plan_to_them() {
     assert!(summary.contains("vm_count from 3 to 5"), "{summary}");
     assert!(summary.contains("one of europe-west1"), "{summary}");
 }
+
+/// The whole plan text for descriptive requests, reviewed as a snapshot: the readings and
+/// choices are stated in the assumptions in words a reviewer can check.
+#[test]
+fn descriptive_plans_state_their_readings() {
+    let mut shown = String::new();
+    for (text, edit) in [
+        ("about 3 VMs with 24GB of GPU memory in Europe", false),
+        ("5 users each with a T4 VM in Oregon, zone b", false),
+        ("3-5 VMs with an 80GB A100 each in Iowa", false),
+        ("add 2 more VMs and double the GPUs", true),
+    ] {
+        let outcome = if edit { follow_up(text) } else { plan(text) }.expect("planned");
+        let request = &outcome.request;
+        shown.push_str(&format!(
+            "## {text}\n{} VMs x {} {} on {} in {}, {} GB disk\n{}\n",
+            request.vm_count,
+            request.gpu_count,
+            request.gpu_type,
+            request.machine_type,
+            request.zone,
+            request.boot_disk_size_gb,
+            request.rationale
+        ));
+        for assumption in &request.assumptions {
+            shown.push_str(&format!("- {assumption}\n"));
+        }
+        shown.push('\n');
+    }
+    insta::assert_snapshot!(shown);
+}

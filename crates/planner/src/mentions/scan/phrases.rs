@@ -391,9 +391,13 @@ impl Scanner<'_> {
                 Head::Vm(end) => {
                     let written = self.written(i, end);
                     let vms = people.saturating_mul(per_person);
-                    let reading = format!(
-                        "\"{written}\" read as {per_person} VM(s) for each of {people}: {vms} VMs"
-                    );
+                    let reading = if per_person == 1 {
+                        format!("\"{written}\" read as one VM for each of the {people}: {vms} VMs")
+                    } else {
+                        format!(
+                            "\"{written}\" read as {per_person} VMs for each of the {people}: {vms} VMs"
+                        )
+                    };
                     self.mentions.push_count(
                         CountKind::Vms,
                         Mentioned::new(vms, written).with_reading(reading),
