@@ -4,7 +4,8 @@
 //! model planner's answers go through). What it writes says it was planned offline.
 
 use promptops_core::{
-    Catalog, DeploymentDraft, DeploymentRequest, Policy, ValidationError, ValidationErrors, resolve,
+    Catalog, DeploymentDraft, DeploymentRequest, MAX_ASSUMPTION_CHARS, MAX_ASSUMPTIONS, Policy,
+    ValidationError, ValidationErrors, resolve,
 };
 
 use std::sync::Arc;
@@ -415,5 +416,37 @@ fn assumptions(built: &Built, resolved: &DeploymentRequest, catalog: &Catalog) -
             resolved.boot_disk_size_gb
         ));
     }
+    within_limits(out)
+}
+
+/// Keeps the assumptions within what `resolve` accepts: past the limit, the rest are joined
+/// into one last item (cut at the length limit) rather than dropped silently.
+fn within_limits(mut out: Vec<String>) -> Vec<String> {
+    if out.len() > MAX_ASSUMPTIONS {
+        let rest = out.split_off(MAX_ASSUMPTIONS - 1);
+        let joined: String = rest.join("; ").chars().take(MAX_ASSUMPTION_CHARS).collect();
+        out.push(joined);
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflowing_assumptions_are_joined_not_dropped() {
+        let many: Vec<String> = (0..25).map(|i| format!("item {i}")).collect();
+        let kept = within_limits(many);
+        assert_eq!(kept.len(), MAX_ASSUMPTIONS);
+        assert_eq!(kept[MAX_ASSUMPTIONS - 2], "item 18");
+        assert!(kept[MAX_ASSUMPTIONS - 1].starts_with("item 19; item 20"));
+        assert!(kept[MAX_ASSUMPTIONS - 1].ends_with("item 24"));
+        let long = vec!["x".repeat(300); 30];
+        let kept = within_limits(long);
+        assert_eq!(
+            kept.last().map(|s| s.chars().count()),
+            Some(MAX_ASSUMPTION_CHARS)
+        );
+    }
 }
