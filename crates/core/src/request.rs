@@ -8,14 +8,21 @@ use serde::{Deserialize, Serialize};
 use crate::{Catalog, DeploymentDraft, Policy, ValidationError, ValidationErrors, resolve};
 
 /// The pattern a deployment name must match (it becomes part of resource names and paths).
+/// `NAME_RULE` adds what this pattern cannot say without look-ahead.
 pub const NAME_PATTERN: &str = "^[a-z][a-z0-9-]{0,38}$";
+
+/// The whole rule for deployment names, for messages. Beyond `NAME_PATTERN`: GCP resource
+/// names (`[a-z]([-a-z0-9]*[a-z0-9])?`, used for instances, firewall rules and network tags
+/// made from the name) cannot end with a dash, and the name goes into the hidden
+/// `<!-- ... -->` marker of the bot's comments, where `--` is not allowed.
+pub const NAME_RULE: &str = "must match ^[a-z][a-z0-9-]{0,38}$ (a lower-case letter, then up to 38 lower-case letters, digits or dashes), must not end with a dash and must not contain two dashes in a row";
 
 static NAME_REGEX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(NAME_PATTERN).expect("NAME_PATTERN is a valid regex"));
 
-/// True when `name` is an acceptable deployment name.
+/// True when `name` is an acceptable deployment name (see `NAME_RULE`).
 pub fn is_valid_name(name: &str) -> bool {
-    NAME_REGEX.is_match(name)
+    NAME_REGEX.is_match(name) && !name.ends_with('-') && !name.contains("--")
 }
 
 /// A validated deployment: every value comes from the catalog's closed sets or matches a
@@ -24,7 +31,7 @@ pub fn is_valid_name(name: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentRequest {
-    /// Matches `NAME_PATTERN`.
+    /// Satisfies `NAME_RULE` (see `is_valid_name`).
     pub name: String,
     pub vm_count: u32,
     /// A catalog GPU id, e.g. `nvidia-tesla-t4`.

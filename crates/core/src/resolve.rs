@@ -5,7 +5,7 @@ use crate::catalog::{Catalog, GpuAttachment, GpuType, MachineType};
 use crate::safe_text::check_token;
 use crate::{
     CostEstimate, DeploymentDraft, DeploymentRequest, Policy, ValidationError, ValidationErrors,
-    is_valid_name, request::NAME_PATTERN,
+    is_valid_name, request::NAME_RULE,
 };
 
 /// Longest rationale kept (it goes to the pull request text).
@@ -68,13 +68,7 @@ pub fn resolve(
             // An empty name here was either given empty or screened out as hostile;
             // screen_tokens has reported both.
             if !name.is_empty() && !is_valid_name(name) {
-                errors.push(ValidationError::new(
-                    "name",
-                    name,
-                    format!(
-                        "must match {NAME_PATTERN}: a lower-case letter, then up to 38 lower-case letters, digits or dashes"
-                    ),
-                ));
+                errors.push(ValidationError::new("name", name, NAME_RULE));
             }
             name.clone()
         }
@@ -122,7 +116,7 @@ fn screen_tokens(mut draft: DeploymentDraft, errors: &mut ValidationErrors) -> D
         (
             "name",
             &mut draft.name,
-            "a name matching ^[a-z][a-z0-9-]{0,38}$",
+            "a name matching ^[a-z][a-z0-9-]{0,38}$ without a trailing dash or two dashes in a row",
         ),
         (
             "gpu_type",
@@ -723,7 +717,23 @@ fn derived_name(gpu: Option<&GpuType>, zone: Option<&str>, catalog: &Catalog) ->
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         name.insert_str(0, "gpu-");
     }
-    name.chars().take(39).collect()
+    name_within_rule(&name)
+}
+
+/// `name` (lower-case letters, digits and dashes, starting with a letter) cut to 39
+/// characters with runs of dashes collapsed and trailing dashes dropped, so that a derived
+/// name always satisfies `NAME_RULE`.
+fn name_within_rule(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c == '-' && out.ends_with('-') {
+            continue;
+        }
+        out.push(c);
+    }
+    out.truncate(39);
+    let trimmed = out.trim_end_matches('-');
+    trimmed.to_owned()
 }
 
 /// A policy list for a message. Policy entries come from repository configuration, so they

@@ -296,7 +296,8 @@ fn name_must_match_the_pattern() {
     }
     let ok = resolve(
         DeploymentDraft {
-            name: Some(format!("a{}", "-".repeat(38))),
+            // 39 characters, the longest allowed, with as many dashes as the rule permits.
+            name: Some(format!("a{}", "-b".repeat(19))),
             ..draft("t4")
         },
         Catalog::embedded(),

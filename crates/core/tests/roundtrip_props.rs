@@ -68,7 +68,8 @@ proptest! {
         combo in proptest::sample::select(valid_combos()),
         vm_count in 1u32..=50,
         disk in 10u32..=10_000,
-        name in "[a-z][a-z0-9-]{0,38}",
+        // Names within the rule: single dashes between letters or digits, at most 39 characters.
+        name in "[a-z]([a-z0-9]|-[a-z0-9]){0,19}",
         rationale in any::<String>(),
         assumptions in proptest::collection::vec(any::<String>(), 0..4),
     ) {

@@ -352,6 +352,23 @@ async fn issues_and_comments_round_trip() {
     let err = e.api.create_comment(o, r, n, &too_long).await.unwrap_err();
     assert!(err.to_string().contains("65536"), "{err}");
     assert_eq!(e.gh.comments(FULL, n).len(), 5);
+
+    // A key with `--` would end the hidden HTML comment early: refused before any request.
+    let posts_before =
+        e.gh.requests_to("POST", &format!("/repos/{FULL}/issues/{n}/comments"))
+            .len();
+    let err = e
+        .api
+        .upsert_comment(o, r, n, "plan:web--db:part:0", "Plan web--db")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("without \"--\""), "{err}");
+    assert_eq!(e.gh.comments(FULL, n).len(), 5);
+    assert_eq!(
+        e.gh.requests_to("POST", &format!("/repos/{FULL}/issues/{n}/comments"))
+            .len(),
+        posts_before
+    );
 }
 
 #[tokio::test]

@@ -46,7 +46,7 @@ pub fn draft_schema(catalog: &Catalog) -> Value {
         "required": DRAFT_FIELDS,
         "properties": {
             "name": nullable(json!({"type": "string"}),
-                "Deployment name: lower-case letters, digits and dashes, starting with a letter, at most 39 characters."),
+                "Deployment name: lower-case letters, digits and single dashes, starting with a letter, not ending with a dash, at most 39 characters."),
             "vm_count": nullable(json!({"type": "integer"}), "Number of VMs."),
             "gpu_type": nullable(json!({"type": "string", "enum": gpu_ids}), "Catalog GPU id."),
             "gpu_count": nullable(json!({"type": "integer"}), "GPUs per VM."),

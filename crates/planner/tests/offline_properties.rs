@@ -203,3 +203,63 @@ proptest! {
         prop_assert!(!mentions.check(&outside).is_empty());
     }
 }
+
+/// GCP's pattern for resource names, which instances and firewall rules made from the
+/// deployment name must match.
+fn is_gcp_name(name: &str) -> bool {
+    regex::Regex::new("^[a-z]([-a-z0-9]*[a-z0-9])?$")
+        .expect("GCP name pattern compiles")
+        .is_match(name)
+}
+
+/// Names the offline planner derives fit GCP resource names and the hidden HTML-comment
+/// marker of the bot's comments (no trailing dash, no `--`), for every GPU in every zone.
+#[test]
+fn derived_names_for_every_catalog_gpu_and_region_are_gcp_names() {
+    let catalog = Catalog::embedded();
+    let mut planned = 0;
+    for gpu in catalog.gpus() {
+        for zone in &gpu.zones {
+            let text = format!("one VM with {} in {zone}", gpu.id);
+            let request = plan(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert!(
+                is_gcp_name(&request.name),
+                "{:?} from {text:?}",
+                request.name
+            );
+            assert!(
+                !request.name.contains("--"),
+                "{:?} from {text:?}",
+                request.name
+            );
+            planned += 1;
+        }
+    }
+    assert!(planned > 0, "the catalog offers no GPU in any zone");
+}
+
+#[test]
+fn derived_names_from_awkward_catalog_aliases_are_gcp_names() {
+    // An alias full of punctuation and a trailing space would give, character by character,
+    // "t4--tesla---us-central1".
+    let text = include_str!("../../core/catalog/gcp.toml").replacen(
+        r#"aliases = ["t4", "tesla t4", "nvidia t4"]"#,
+        r#"aliases = ["t4 (tesla) ", "tesla t4", "nvidia t4"]"#,
+        1,
+    );
+    assert!(
+        text.contains("t4 (tesla) "),
+        "the catalog's T4 aliases changed"
+    );
+    let catalog = Catalog::from_toml_str(&text).expect("edited catalog loads");
+    let input = PlanInput {
+        body: "one VM with a T4 in us-central1".to_owned(),
+        ..PlanInput::default()
+    };
+    let request = OfflinePlanner::new()
+        .plan(&input, &catalog, &Policy::default())
+        .expect("planned")
+        .request;
+    assert_eq!(request.name, "t4-tesla-us-central1");
+    assert!(is_gcp_name(&request.name));
+}

@@ -37,8 +37,17 @@ pub fn fresh_key() -> String {
     format!("c-{:016x}", fastrand::u64(..))
 }
 
+/// The hidden marker for `key`. Callers check keys with `check_key` first; should a key
+/// with `--` get here anyway, its dashes are written as `&#45;` so that it cannot end the
+/// HTML comment early and spill the rest into the visible comment. Such a marker is then
+/// not recognised by `key_of`, which is the safe failure (a new comment, not a wrong one).
 pub fn marker(key: &str) -> String {
-    format!("{PREFIX}{key}{SUFFIX}")
+    if key.contains("--") {
+        let escaped = key.replace('-', "&#45;");
+        format!("{PREFIX}{escaped}{SUFFIX}")
+    } else {
+        format!("{PREFIX}{key}{SUFFIX}")
+    }
 }
 
 /// The key of the last marker in `body`, if any.
@@ -82,5 +91,43 @@ mod tests {
         }
         assert!(check_key(&fresh_key()).is_ok());
         assert!(with_marker("x", &"k".repeat(64)).chars().count() <= 1 + MARKER_RESERVE_CHARS);
+    }
+
+    /// The text between `<!--` and `-->` of the last marker in `body`.
+    fn comment_body(body: &str) -> &str {
+        let start = body.rfind("<!--").expect("a marker") + "<!--".len();
+        let end = body[start..].find("-->").expect("a closed marker") + start;
+        &body[start..end]
+    }
+
+    #[test]
+    fn a_key_with_a_double_dash_cannot_break_out_of_the_marker() {
+        for key in [
+            "plan:web--db:part:0",
+            "a--",
+            "--> <b>shown</b> <!--",
+            "x---y",
+        ] {
+            let body = with_marker("Plan", key);
+            let inner = comment_body(&body);
+            assert!(!inner.contains("--"), "{key:?} gave {body:?}");
+            // The whole key stays inside the one comment: nothing follows its end.
+            assert!(body.ends_with(" -->"), "{body:?}");
+            assert_eq!(body.matches("-->").count(), 1, "{body:?}");
+            assert_eq!(
+                key_of(&body),
+                None,
+                "an escaped key is not read back: {body:?}"
+            );
+        }
+        assert_eq!(
+            marker("plan:web--db"),
+            "<!-- promptops:key=plan:web&#45;&#45;db -->"
+        );
+        // Keys without `--` are written as they are.
+        assert_eq!(
+            marker("plan:web-db:part:1"),
+            "<!-- promptops:key=plan:web-db:part:1 -->"
+        );
     }
 }
