@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::capture::OutputLimits;
+use crate::run_logs::LogRetention;
 use crate::source::SourceLimits;
 use crate::version::TerraformVersion;
 
@@ -20,6 +21,8 @@ pub struct RunnerConfig {
     pub plugin_cache_dir: PathBuf,
     /// Where each run's complete masked output is kept.
     pub log_dir: PathBuf,
+    /// How many of those logs are kept (pruned after each run).
+    pub log_retention: LogRetention,
     /// Limit for one whole run (init through apply).
     pub timeout: Duration,
     /// After the timeout, time between SIGTERM and SIGKILL to the process group.
@@ -39,14 +42,16 @@ pub struct RunnerConfig {
 }
 
 impl RunnerConfig {
-    /// Defaults: `terraform` on PATH, plugin cache and logs under `work_root`, 30 min
-    /// timeout, one run per CPU core.
+    /// Defaults: `terraform` on PATH, plugin cache and logs under `work_root` (the logs of
+    /// the newest 20 runs per deployment, none older than 30 days), 30 min timeout, one run
+    /// per CPU core.
     pub fn new(work_root: impl Into<PathBuf>) -> RunnerConfig {
         let work_root = work_root.into();
         RunnerConfig {
             terraform_bin: PathBuf::from("terraform"),
             plugin_cache_dir: work_root.join("plugin-cache"),
             log_dir: work_root.join("logs"),
+            log_retention: LogRetention::default(),
             work_root,
             timeout: Duration::from_secs(30 * 60),
             kill_grace: Duration::from_secs(10),

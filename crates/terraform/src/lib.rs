@@ -14,6 +14,7 @@ pub mod mask;
 pub mod plan_json;
 mod process;
 pub mod report;
+pub mod run_logs;
 mod runner;
 pub mod source;
 pub mod spec;
@@ -27,6 +28,7 @@ pub use report::{
     ActionInvocation, ApplyOutcome, ApplyReport, ChangeAction, ChangeCounts, FailureReason,
     OutputValue, PlanOutcome, PlanReport, ResourceChange, StepFailure,
 };
+pub use run_logs::{LogRetention, PrunedLogs, prune_run_logs};
 pub use runner::{Runner, RunnerConfig};
 pub use source::SourceLimits;
 pub use spec::{PlanMode, PlanSpec, Source};

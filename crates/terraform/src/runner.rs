@@ -22,6 +22,7 @@ use crate::report::{
     ActionInvocation, ApplyOutcome, ApplyReport, ChangeCounts, FailureReason, OutputValue,
     PlanOutcome, PlanReport, StepFailure,
 };
+use crate::run_logs::{LogPhase, log_path, prune_after_run, run_stem};
 use crate::source::{copy_dir, extract_tarball};
 use crate::spec::{PlanMode, PlanSpec, Source};
 use crate::summary::{counts_summary, failure_summary};
@@ -77,6 +78,9 @@ impl Runner {
                 setting: "timeout",
                 message: "must be longer than zero".into(),
             });
+        }
+        if let Some((setting, message)) = config.log_retention.problem() {
+            return Err(RunnerError::InvalidConfig { setting, message });
         }
         for dir in [&config.work_root, &config.plugin_cache_dir, &config.log_dir] {
             std::fs::create_dir_all(dir)
@@ -174,8 +178,9 @@ impl Runner {
             "plan"
         };
         let ws = self.prepare(spec, kind, false).await?;
-        let (report, _) = self.plan_in(&ws, spec).await?;
-        Ok(report)
+        let result = self.plan_in(&ws, spec).await.map(|(report, _)| report);
+        self.prune_logs(&spec.deployment).await;
+        result
     }
 
     /// init → plan (in the spec's mode) → apply exactly that plan → outputs.
@@ -186,8 +191,12 @@ impl Runner {
             "apply"
         };
         let ws = self.prepare(spec, kind, false).await?;
-        let (plan, masker) = self.plan_in(&ws, spec).await?;
-        self.apply_plan_in(&ws, plan, &masker).await
+        let result = match self.plan_in(&ws, spec).await {
+            Ok((plan, masker)) => self.apply_plan_in(&ws, plan, &masker).await,
+            Err(err) => Err(err),
+        };
+        self.prune_logs(&spec.deployment).await;
+        result
     }
 
     /// init → `plan -destroy` → apply that plan, whatever the spec's mode.
@@ -217,9 +226,21 @@ impl Runner {
             });
         }
         let ws = self.prepare(spec, "invoke", true).await?;
-        let capture = self.capture(&ws, "invoke", &self.inner.masker)?;
-        let (init, capture) = self.init(&ws, spec, capture).await?;
-        let mut plan = self.base_report(&ws, spec);
+        let result = self.invoke_in(&ws, spec, action).await;
+        self.prune_logs(&spec.deployment).await;
+        result
+    }
+
+    /// init → `apply -invoke` in a prepared work dir.
+    async fn invoke_in(
+        &self,
+        ws: &Workspace,
+        spec: &PlanSpec,
+        action: &str,
+    ) -> Result<ApplyReport, RunnerError> {
+        let capture = self.capture(ws, LogPhase::Invoke, &self.inner.masker)?;
+        let (init, capture) = self.init(ws, spec, capture).await?;
+        let mut plan = self.base_report(ws, spec);
         plan.actions = vec![ActionInvocation {
             address: action.to_owned(),
             triggered_by: None,
@@ -240,7 +261,7 @@ impl Runner {
         let invoke = format!("-invoke={action}");
         let (step, capture) = self
             .step(
-                &ws,
+                ws,
                 capture,
                 "apply",
                 &[
@@ -268,7 +289,7 @@ impl Runner {
         if let Some(failure) = failure {
             return Ok(self.failed_apply(plan, failure, output));
         }
-        let outputs = self.outputs(&ws, &self.inner.masker).await?;
+        let outputs = self.outputs(ws, &self.inner.masker).await?;
         let text = output.text();
         Ok(ApplyReport {
             plan,
@@ -367,7 +388,7 @@ impl Runner {
             .file_name()
             .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
         Ok(Workspace {
-            log_stem: unique,
+            log_stem: run_stem(&spec.deployment, &unique),
             _dir: dir,
             root,
             module,
@@ -381,17 +402,20 @@ impl Runner {
     fn capture(
         &self,
         ws: &Workspace,
-        phase: &str,
+        phase: LogPhase,
         masker: &Masker,
     ) -> Result<OutputCapture, RunnerError> {
-        let path = self
-            .inner
-            .config
-            .log_dir
-            .join(format!("{}-{phase}.log", ws.log_stem));
+        let path = log_path(&self.inner.config.log_dir, &ws.log_stem, phase);
         OutputCapture::create(&path, masker, self.inner.config.output_limits).map_err(
             RunnerError::io(format!("create the run log {}", path.display())),
         )
+    }
+
+    /// Applies the log retention after a run of `deployment`, while its lock is still held
+    /// (so none of its own logs is being written).
+    async fn prune_logs(&self, deployment: &str) {
+        let config = &self.inner.config;
+        prune_after_run(&config.log_dir, deployment, config.log_retention).await;
     }
 
     fn base_report(&self, ws: &Workspace, spec: &PlanSpec) -> PlanReport {
@@ -420,7 +444,11 @@ impl Runner {
         let destroy = spec.mode.is_destroy();
         let capture = self.capture(
             ws,
-            if destroy { "destroy-plan" } else { "plan" },
+            if destroy {
+                LogPhase::DestroyPlan
+            } else {
+                LogPhase::Plan
+            },
             &self.inner.masker,
         )?;
         let mut report = self.base_report(ws, spec);
@@ -600,7 +628,7 @@ impl Runner {
             }
             PlanOutcome::Changes => {}
         }
-        let capture = self.capture(ws, "apply", masker)?;
+        let capture = self.capture(ws, LogPhase::Apply, masker)?;
         let (step, capture) = self
             .step(
                 ws,
@@ -662,7 +690,7 @@ impl Runner {
         masker: &Masker,
     ) -> Result<Vec<OutputValue>, RunnerError> {
         let json_path = ws.root.join("outputs.json");
-        let capture = self.capture(ws, "output", masker)?;
+        let capture = self.capture(ws, LogPhase::Output, masker)?;
         let (step, capture) = self
             .step(
                 ws,
