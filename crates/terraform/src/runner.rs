@@ -4,7 +4,6 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use tempfile::TempDir;
@@ -19,16 +18,18 @@ use crate::mask::Masker;
 use crate::plan_json::{actions_line, read_plan_json, summary_line};
 use crate::process::{self, Exit, Invocation};
 use crate::report::{
-    ActionInvocation, ApplyOutcome, ApplyReport, ChangeCounts, FailureReason, OutputValue,
-    PlanOutcome, PlanReport, StepFailure,
+    ActionInvocation, ApplyOutcome, ApplyReport, ChangeCounts, FailureReason, PlanOutcome,
+    PlanReport, StepFailure,
 };
 use crate::run_logs::{LogPhase, log_path, prune_after_run, run_stem};
 use crate::source::{copy_dir, extract_tarball};
 use crate::spec::{PlanMode, PlanSpec, Source};
 use crate::summary::{counts_summary, failure_summary};
-use crate::version::{
-    ACTIONS_MIN_VERSION, TerraformVersion, VersionRequirement, module_uses_actions,
-};
+use crate::version::TerraformVersion;
+
+mod invoke;
+mod outputs;
+mod terraform_version;
 
 /// Runs Terraform for deployments. Cheap to clone; clones share the limits.
 #[derive(Clone)]
@@ -61,8 +62,6 @@ enum Step {
     Exited(i32),
     Failed(StepFailure),
 }
-
-const VERSION_CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Runner {
     /// Checks the settings and creates the work root, plugin cache and log dirs.
@@ -117,58 +116,6 @@ impl Runner {
         &self.inner.masker
     }
 
-    /// `terraform version -json`.
-    pub async fn version(&self) -> Result<TerraformVersion, RunnerError> {
-        let bin = &self.inner.config.terraform_bin;
-        let unavailable = |message: String| RunnerError::TerraformUnavailable {
-            bin: bin.clone(),
-            message,
-        };
-        let mut command = tokio::process::Command::new(bin);
-        command
-            .args(["version", "-json"])
-            .env("CHECKPOINT_DISABLE", "1")
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true);
-        let output = tokio::time::timeout(VERSION_CHECK_TIMEOUT, command.output())
-            .await
-            .map_err(|_| {
-                unavailable(format!(
-                    "`version -json` did not finish within {} s",
-                    VERSION_CHECK_TIMEOUT.as_secs()
-                ))
-            })?
-            .map_err(|err| unavailable(err.to_string()))?;
-        if !output.status.success() {
-            return Err(unavailable(format!(
-                "`version -json` exited with {}: {}",
-                output.status,
-                self.inner
-                    .masker
-                    .mask_str(&String::from_utf8_lossy(&output.stderr))
-            )));
-        }
-        TerraformVersion::from_version_json(&String::from_utf8_lossy(&output.stdout))
-            .map_err(unavailable)
-    }
-
-    /// Fails with a clear message when the installed terraform is older than `required`.
-    pub async fn require_version(
-        &self,
-        required: &VersionRequirement,
-    ) -> Result<TerraformVersion, RunnerError> {
-        let found = self.version().await?;
-        if found < required.min {
-            return Err(RunnerError::TerraformTooOld {
-                bin: self.inner.config.terraform_bin.clone(),
-                found,
-                required: required.min,
-                reason: required.reason.clone(),
-            });
-        }
-        Ok(found)
-    }
-
     /// init → plan → show for the deployment; with [`PlanMode::Destroy`] the plan is
     /// `plan -destroy` (for review: nothing is applied).
     pub async fn plan(&self, spec: &PlanSpec) -> Result<PlanReport, RunnerError> {
@@ -202,104 +149,6 @@ impl Runner {
     /// init → `plan -destroy` → apply that plan, whatever the spec's mode.
     pub async fn destroy(&self, spec: &PlanSpec) -> Result<ApplyReport, RunnerError> {
         self.apply(&spec.clone().with_mode(PlanMode::Destroy)).await
-    }
-
-    /// init → `apply -invoke=<action> -auto-approve` (Terraform >= 1.14.1), e.g.
-    /// `action.aap_job_launch.configure_vm`.
-    pub async fn invoke(&self, spec: &PlanSpec, action: &str) -> Result<ApplyReport, RunnerError> {
-        let valid =
-            regex::Regex::new(r"^action\.[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*$")
-                .expect("static regex");
-        if !valid.is_match(action) {
-            return Err(RunnerError::InvalidSpec {
-                field: "action",
-                value: action.to_owned(),
-                message: "must be an action address like action.aap_job_launch.configure_vm".into(),
-            });
-        }
-        if spec.mode.is_destroy() {
-            return Err(RunnerError::InvalidSpec {
-                field: "mode",
-                value: "destroy".into(),
-                message: "an action is invoked on the deployment as it is: use the normal mode"
-                    .into(),
-            });
-        }
-        let ws = self.prepare(spec, "invoke", true).await?;
-        let result = self.invoke_in(&ws, spec, action).await;
-        self.prune_logs(&spec.deployment).await;
-        result
-    }
-
-    /// init → `apply -invoke` in a prepared work dir.
-    async fn invoke_in(
-        &self,
-        ws: &Workspace,
-        spec: &PlanSpec,
-        action: &str,
-    ) -> Result<ApplyReport, RunnerError> {
-        let capture = self.capture(ws, LogPhase::Invoke, &self.inner.masker)?;
-        let (init, capture) = self.init(ws, spec, capture).await?;
-        let mut plan = self.base_report(ws, spec);
-        plan.actions = vec![ActionInvocation {
-            address: action.to_owned(),
-            triggered_by: None,
-            event: Some("invoke".to_owned()),
-        }];
-        if let Some(failure) = init {
-            return Ok(self.failed_apply(
-                plan,
-                failure,
-                capture
-                    .finish()
-                    .map_err(RunnerError::io("write the run log"))?,
-            ));
-        }
-        plan.outcome = PlanOutcome::Changes;
-        plan.summary = format!("Invoke {action}.");
-        let var_file = format!("-var-file={}", spec.var_file.display());
-        let invoke = format!("-invoke={action}");
-        let (step, capture) = self
-            .step(
-                ws,
-                capture,
-                "apply",
-                &[
-                    "apply",
-                    "-input=false",
-                    "-no-color",
-                    "-auto-approve",
-                    &var_file,
-                    &invoke,
-                ],
-                None,
-            )
-            .await?;
-        let output = capture
-            .finish()
-            .map_err(RunnerError::io("write the run log"))?;
-        let failure = match step {
-            Step::Exited(0) => None,
-            Step::Exited(code) => Some(StepFailure {
-                step: "apply".into(),
-                reason: FailureReason::ExitCode(code),
-            }),
-            Step::Failed(failure) => Some(failure),
-        };
-        if let Some(failure) = failure {
-            return Ok(self.failed_apply(plan, failure, output));
-        }
-        let outputs = self.outputs(ws, &self.inner.masker).await?;
-        let text = output.text();
-        Ok(ApplyReport {
-            plan,
-            outcome: ApplyOutcome::Applied,
-            summary: summary_line(&text).unwrap_or_else(|| format!("Invoked {action}.")),
-            actions_summary: actions_line(&text).map(|(_, line)| line),
-            outputs,
-            failure: None,
-            output,
-        })
     }
 
     /// Takes the deployment's lock and a run permit, then lays out the work dir.
@@ -359,30 +208,7 @@ impl Runner {
         if !module.join(&spec.var_file).is_file() && !spec.mode.is_destroy() {
             return Err(RunnerError::MissingVarFile(spec.var_file.clone()));
         }
-        let uses_actions = module_uses_actions(&module)
-            .map_err(RunnerError::io(format!("read {}", module.display())))?;
-        let mut required = config.min_version.map(|min| VersionRequirement {
-            min,
-            reason: "the runner configuration".into(),
-        });
-        if (uses_actions || needs_actions)
-            && required
-                .as_ref()
-                .is_none_or(|r| r.min < ACTIONS_MIN_VERSION)
-        {
-            required = Some(VersionRequirement {
-                min: ACTIONS_MIN_VERSION,
-                reason: if needs_actions {
-                    "`apply -invoke` (Terraform actions)".into()
-                } else {
-                    "the configuration uses Terraform actions, which".into()
-                },
-            });
-        }
-        let version = match &required {
-            Some(required) => self.require_version(required).await?,
-            None => self.version().await?,
-        };
+        let version = self.checked_version(&module, needs_actions).await?;
         let unique = dir
             .path()
             .file_name()
@@ -680,52 +506,6 @@ impl Runner {
             failure: Some(failure),
             output,
         }
-    }
-
-    /// `terraform output -json`; sensitive values become `"***"`, others are masked.
-    /// Outputs that cannot be read are reported as none (the apply itself succeeded).
-    async fn outputs(
-        &self,
-        ws: &Workspace,
-        masker: &Masker,
-    ) -> Result<Vec<OutputValue>, RunnerError> {
-        let json_path = ws.root.join("outputs.json");
-        let capture = self.capture(ws, LogPhase::Output, masker)?;
-        let (step, capture) = self
-            .step(
-                ws,
-                capture,
-                "output",
-                &["output", "-json", "-no-color"],
-                Some(json_path.clone()),
-            )
-            .await?;
-        capture
-            .finish()
-            .map_err(RunnerError::io("write the run log"))?;
-        if !matches!(step, Step::Exited(0)) {
-            return Ok(Vec::new());
-        }
-        let text = std::fs::read_to_string(&json_path)
-            .map_err(RunnerError::io("read terraform outputs"))?;
-        let parsed: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&text).unwrap_or_default();
-        Ok(parsed
-            .into_iter()
-            .map(|(name, entry)| {
-                let sensitive = entry.get("sensitive") == Some(&serde_json::Value::Bool(true));
-                let value = if sensitive {
-                    serde_json::Value::String(crate::mask::MASK.into())
-                } else {
-                    masker.mask_json(entry.get("value").cloned().unwrap_or_default())
-                };
-                OutputValue {
-                    name,
-                    value,
-                    sensitive,
-                }
-            })
-            .collect())
     }
 
     /// Runs one terraform command in the module dir, its output into `capture` (or its
