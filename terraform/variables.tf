@@ -13,6 +13,12 @@ variable "deployment_name" {
     condition     = can(regex("^[a-z][a-z0-9-]{0,38}$", var.deployment_name))
     error_message = "deployment_name must match ^[a-z][a-z0-9-]{0,38}$ (a lowercase letter, then up to 38 lowercase letters, digits or dashes)."
   }
+
+  # GCP names cannot end with a dash; two dashes in a row would break the bot's comment keys.
+  validation {
+    condition     = !endswith(var.deployment_name, "-") && !strcontains(var.deployment_name, "--")
+    error_message = "deployment_name must not end with a dash or contain two dashes in a row."
+  }
 }
 
 variable "vm_count" {
