@@ -4,9 +4,6 @@
 //! (copied out of variables.tf: the rest of the module needs providers that cannot be
 //! downloaded here) and checks that both accept and refuse the same names.
 
-#[path = "support/terraform.rs"]
-mod tf;
-
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -26,7 +23,8 @@ fn terraform_bin() -> PathBuf {
 
 /// The `variable "deployment_name" { ... }` block of terraform/variables.tf, verbatim.
 fn deployment_name_variable() -> String {
-    let text = std::fs::read_to_string(tf::terraform_dir().join("variables.tf"))
+    let module = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../terraform");
+    let text = std::fs::read_to_string(module.join("variables.tf"))
         .expect("terraform/variables.tf is readable");
     let start = text
         .find("variable \"deployment_name\"")
