@@ -121,6 +121,8 @@ async fn serve_processes_a_webhook_and_stops_on_sigterm() {
     let log = std::io::read_to_string(stderr).unwrap();
     assert!(log.contains("shutting down"), "{log}");
     assert!(log.contains("stopped"), "{log}");
+    // Written to a pipe, not a terminal: plain text without colour escape codes.
+    assert!(!log.contains('\u{1b}'), "escape codes in a piped log: {log:?}");
 }
 
 #[test]
