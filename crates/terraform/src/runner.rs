@@ -63,6 +63,20 @@ enum Step {
     Failed(StepFailure),
 }
 
+impl Step {
+    /// `None` when the step exited 0; otherwise why `name` failed.
+    fn failure(self, name: &str) -> Option<StepFailure> {
+        match self {
+            Step::Exited(0) => None,
+            Step::Exited(code) => Some(StepFailure {
+                step: name.into(),
+                reason: FailureReason::ExitCode(code),
+            }),
+            Step::Failed(failure) => Some(failure),
+        }
+    }
+}
+
 impl Runner {
     /// Checks the settings and creates the work root, plugin cache and log dirs.
     pub fn new(config: RunnerConfig) -> Result<Runner, RunnerError> {
@@ -336,14 +350,7 @@ impl Runner {
                 Some(json_path.clone()),
             )
             .await?;
-        let failure = match show {
-            Step::Exited(0) => None,
-            Step::Exited(code) => Some(StepFailure {
-                step: "show".into(),
-                reason: FailureReason::ExitCode(code),
-            }),
-            Step::Failed(failure) => Some(failure),
-        };
+        let failure = show.failure("show");
         if let Some(failure) = failure {
             report.outcome = PlanOutcome::Failed;
             report.output = finish(capture)?;
@@ -406,14 +413,7 @@ impl Runner {
         let mut args = vec!["init", "-input=false", "-no-color"];
         args.extend(backend.iter().map(String::as_str));
         let (step, capture) = self.step(ws, capture, "init", &args, None).await?;
-        let failure = match step {
-            Step::Exited(0) => None,
-            Step::Exited(code) => Some(StepFailure {
-                step: "init".into(),
-                reason: FailureReason::ExitCode(code),
-            }),
-            Step::Failed(failure) => Some(failure),
-        };
+        let failure = step.failure("init");
         Ok((failure, capture))
     }
 
@@ -467,14 +467,7 @@ impl Runner {
         let output = capture
             .finish()
             .map_err(RunnerError::io("write the run log"))?;
-        let failure = match step {
-            Step::Exited(0) => None,
-            Step::Exited(code) => Some(StepFailure {
-                step: "apply".into(),
-                reason: FailureReason::ExitCode(code),
-            }),
-            Step::Failed(failure) => Some(failure),
-        };
+        let failure = step.failure("apply");
         if let Some(failure) = failure {
             return Ok(self.failed_apply(plan, failure, output));
         }

@@ -1,11 +1,9 @@
 //! `terraform apply -invoke`: running one Terraform action of a deployment as it is.
 
-use super::{Runner, Step, Workspace};
+use super::{Runner, Workspace};
 use crate::error::RunnerError;
 use crate::plan_json::{actions_line, summary_line};
-use crate::report::{
-    ActionInvocation, ApplyOutcome, ApplyReport, FailureReason, PlanOutcome, StepFailure,
-};
+use crate::report::{ActionInvocation, ApplyOutcome, ApplyReport, PlanOutcome};
 use crate::run_logs::LogPhase;
 use crate::spec::PlanSpec;
 
@@ -84,14 +82,7 @@ impl Runner {
         let output = capture
             .finish()
             .map_err(RunnerError::io("write the run log"))?;
-        let failure = match step {
-            Step::Exited(0) => None,
-            Step::Exited(code) => Some(StepFailure {
-                step: "apply".into(),
-                reason: FailureReason::ExitCode(code),
-            }),
-            Step::Failed(failure) => Some(failure),
-        };
+        let failure = step.failure("apply");
         if let Some(failure) = failure {
             return Ok(self.failed_apply(plan, failure, output));
         }
