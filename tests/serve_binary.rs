@@ -122,7 +122,10 @@ async fn serve_processes_a_webhook_and_stops_on_sigterm() {
     assert!(log.contains("shutting down"), "{log}");
     assert!(log.contains("stopped"), "{log}");
     // Written to a pipe, not a terminal: plain text without colour escape codes.
-    assert!(!log.contains('\u{1b}'), "escape codes in a piped log: {log:?}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a piped log: {log:?}"
+    );
 }
 
 #[test]

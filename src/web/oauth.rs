@@ -262,7 +262,7 @@ impl GithubSignIn {
     async fn exchange(&self, code: &str) -> Result<SecretString, SignInError> {
         let url = format!("{}/login/oauth/access_token", self.web_url);
         let what = format!("POST {url}");
-        let response = self
+        let request = self
             .http
             .post(&url)
             .header(header::ACCEPT, "application/json")
@@ -271,21 +271,8 @@ impl GithubSignIn {
                 ("client_secret", self.client_secret.expose_secret()),
                 ("code", code),
                 ("redirect_uri", self.callback_url.as_str()),
-            ])
-            .send()
-            .await
-            .map_err(|err| SignInError::Unreachable {
-                what: what.clone(),
-                detail: err.without_url().to_string(),
-            })?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|err| SignInError::Unreachable {
-                what: what.clone(),
-                detail: err.without_url().to_string(),
-            })?;
+            ]);
+        let (status, body) = read_answer(request, &what).await?;
         let answer: TokenAnswer = match serde_json::from_str(&body) {
             Ok(answer) if status.is_success() => answer,
             _ => {
@@ -311,26 +298,13 @@ impl GithubSignIn {
     async fn api_get(&self, token: &SecretString, path: &str) -> Result<Value, SignInError> {
         let url = format!("{}{path}", self.api_url);
         let what = format!("GET {url}");
-        let response = self
+        let request = self
             .http
             .get(&url)
             .bearer_auth(token.expose_secret())
             .header(header::ACCEPT, "application/vnd.github+json")
-            .header("x-github-api-version", "2022-11-28")
-            .send()
-            .await
-            .map_err(|err| SignInError::Unreachable {
-                what: what.clone(),
-                detail: err.without_url().to_string(),
-            })?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|err| SignInError::Unreachable {
-                what: what.clone(),
-                detail: err.without_url().to_string(),
-            })?;
+            .header("x-github-api-version", "2022-11-28");
+        let (status, body) = read_answer(request, &what).await?;
         if !status.is_success() {
             return Err(SignInError::Unexpected {
                 what,
@@ -538,6 +512,21 @@ pub async fn logout(State(dash): State<Dashboard>) -> Response {
         set_cookie(SESSION_COOKIE, "", "/dashboard", 0, secure),
     );
     response
+}
+
+/// Sends a request to GitHub and reads the whole answer; a transport failure names `what`.
+async fn read_answer(
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<(reqwest::StatusCode, String), SignInError> {
+    let unreachable = |err: reqwest::Error| SignInError::Unreachable {
+        what: what.to_owned(),
+        detail: err.without_url().to_string(),
+    };
+    let response = request.send().await.map_err(unreachable)?;
+    let status = response.status();
+    let body = response.text().await.map_err(unreachable)?;
+    Ok((status, body))
 }
 
 #[cfg(test)]
