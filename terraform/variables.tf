@@ -9,15 +9,10 @@ variable "deployment_name" {
   description = "Name of the deployment; prefixes every VM, firewall rule and Vault object it owns."
   type        = string
 
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,38}$", var.deployment_name))
-    error_message = "deployment_name must match ^[a-z][a-z0-9-]{0,38}$ (a lowercase letter, then up to 38 lowercase letters, digits or dashes)."
-  }
-
   # GCP names cannot end with a dash; two dashes in a row would break the bot's comment keys.
   validation {
-    condition     = !endswith(var.deployment_name, "-") && !strcontains(var.deployment_name, "--")
-    error_message = "deployment_name must not end with a dash or contain two dashes in a row."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,38}$", var.deployment_name)) && can(regex("^[a-z](-?[a-z0-9])*$", var.deployment_name))
+    error_message = "deployment_name must match ^[a-z][a-z0-9-]{0,38}$ (a lowercase letter, then up to 38 lowercase letters, digits or dashes), not end with a dash and not contain two dashes in a row."
   }
 }
 

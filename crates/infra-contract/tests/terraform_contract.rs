@@ -177,7 +177,9 @@ fn validations_accept_every_combination_the_catalog_allows() {
     edge.vm_count = Policy::default().max_vms;
     edge.boot_disk_size_gb = disk.min_gb;
     samples.push(edge.clone());
-    edge.name = format!("a{}", &"b-9".repeat(13)[..38]);
+    // The longest name: 39 characters, dashes between (never two, never last).
+    edge.name = format!("a{}", &"-9b".repeat(13)[..38]);
+    assert!(promptops_core::is_valid_name(&edge.name), "{}", edge.name);
     edge.vm_count = 1;
     edge.boot_disk_size_gb = disk.max_gb;
     samples.push(edge);
