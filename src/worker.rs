@@ -154,26 +154,31 @@ impl WorkerPool {
             .await;
         self.metrics
             .job_finished(&job.kind, &outcome, started.elapsed());
-        let _entered = span.enter();
-        let recorded = match &outcome {
-            JobOutcome::Done => self.store.complete(job.id, worker_id).await,
-            JobOutcome::Failed { error } => self
-                .store
-                .fail(job.id, worker_id, error, self.clock.now())
-                .await
-                .map(|_| ()),
-            JobOutcome::Released => self.store.release(job.id, worker_id).await,
-        };
-        if let Err(err) = recorded {
-            // The lease was lost (another worker took the job over) or the database is
-            // gone; either way the queue will hand the job out again.
-            warn!(error = %err, "recording the job outcome failed");
+        // Instrumented, not `span.enter()`: a guard held across the awaits below would stay
+        // on the thread the task left, and the lines after them would lose the job's span.
+        async {
+            let recorded = match &outcome {
+                JobOutcome::Done => self.store.complete(job.id, worker_id).await,
+                JobOutcome::Failed { error } => self
+                    .store
+                    .fail(job.id, worker_id, error, self.clock.now())
+                    .await
+                    .map(|_| ()),
+                JobOutcome::Released => self.store.release(job.id, worker_id).await,
+            };
+            if let Err(err) = recorded {
+                // The lease was lost (another worker took the job over) or the database is
+                // gone; either way the queue will hand the job out again.
+                warn!(error = %err, "recording the job outcome failed");
+            }
+            match &outcome {
+                JobOutcome::Done => info!("job done"),
+                JobOutcome::Failed { error } => warn!(%error, "job failed"),
+                JobOutcome::Released => info!("job released at shutdown"),
+            }
         }
-        match &outcome {
-            JobOutcome::Done => info!("job done"),
-            JobOutcome::Failed { error } => warn!(%error, "job failed"),
-            JobOutcome::Released => info!("job released at shutdown"),
-        }
+        .instrument(span)
+        .await;
         let _ = self.signals.events.send(JobEvent {
             job_id: job.id,
             kind: job.kind.clone(),
