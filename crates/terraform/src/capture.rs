@@ -51,7 +51,7 @@ impl RunOutput {
             return format!("{}{}", self.head, self.tail);
         }
         format!(
-            "{}\n[... {} bytes omitted here; the full output is in the run log ...]\n{}",
+            "{}\n[... {} bytes omitted here; the full output is in the run's log on the PromptOps server while it is kept (by default the newest 20 runs of a deployment, at most 30 days) ...]\n{}",
             self.head, self.omitted_bytes, self.tail
         )
     }
