@@ -533,3 +533,48 @@ async fn a_two_thousand_resource_plan_is_split_into_balanced_comments_under_the_
     );
     t.service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pr_adding_a_misnamed_deployment_directory_is_told_why_it_is_not_planned() {
+    let mut t = Lifecycle::start().await;
+    // Written by hand: a trailing dash is not a GCP name, two dashes would break comment keys.
+    for bad in ["gpu-", "gpu--demo"] {
+        t.service.github.set_file(
+            REPO,
+            "hand-made",
+            &tfvars_path(bad),
+            tfvars(bad, 1, "us-central1-a"),
+        );
+    }
+    let pr = t
+        .open_pr(
+            "hand-made",
+            "kappa",
+            &tfvars("kappa", 1, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let told = t.comments_with(pr, "not valid deployment names");
+    assert_eq!(told.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
+    for bad in ["gpu-", "gpu--demo"] {
+        assert!(
+            told[0].contains(&format!("`terraform/deployments/{bad}`")),
+            "{}",
+            told[0]
+        );
+    }
+    assert!(told[0].contains("must not end with a dash"), "{}", told[0]);
+    // The valid deployment in the same PR is planned as usual; the others are not.
+    assert_eq!(t.lock_holder("kappa").await, Some(pr));
+    let planned: Vec<String> = t
+        .runs(pr)
+        .await
+        .into_iter()
+        .map(|run| run.deployment)
+        .collect();
+    assert_eq!(planned, vec!["kappa"]);
+    // A second push edits the same comment rather than adding one.
+    t.deliver(pr, "synchronize").await;
+    assert_eq!(t.comments_with(pr, "not valid deployment names").len(), 1);
+    t.service.stop().await;
+}

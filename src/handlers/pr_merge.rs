@@ -102,7 +102,9 @@ async fn merged_deployments(
     sha: &str,
 ) -> anyhow::Result<BTreeSet<String>> {
     let full_name = repo.full_name();
-    let mut deployments = tf::touched_deployments(h, repo, config, pr, sha).await?;
+    let mut deployments = tf::touched_deployments(h, repo, config, pr, sha)
+        .await?
+        .deployments;
     for lock in h.store.list_locks(Some(&full_name)).await? {
         if lock.pr == pr {
             deployments.insert(lock.deployment);

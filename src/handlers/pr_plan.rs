@@ -71,7 +71,18 @@ pub(super) async fn plan_pr(
     if let Some(refusal) = refusal(repo, config, &pr).await? {
         return repo.comment(number, "tf-plan-refused", &refusal).await;
     }
-    let deployments = tf::touched_deployments(h, repo, config, number, &pr.head_sha).await?;
+    let tf::Touched {
+        deployments,
+        misnamed,
+    } = tf::touched_deployments(h, repo, config, number, &pr.head_sha).await?;
+    if !misnamed.is_empty() {
+        repo.comment(
+            number,
+            "tf-misnamed",
+            &misnamed_comment(&misnamed, &config.terraform.deployments_dir),
+        )
+        .await?;
+    }
     if deployments.is_empty() {
         info!(
             pr = number,
@@ -101,6 +112,22 @@ pub(super) async fn plan_pr(
         }
     }
     Ok(())
+}
+
+/// Tells the pull request which directories are not deployments PromptOps will plan.
+fn misnamed_comment(
+    misnamed: &std::collections::BTreeSet<String>,
+    deployments_dir: &str,
+) -> String {
+    let list: Vec<String> = misnamed
+        .iter()
+        .map(|name| format!("- `{}/{name}`", deployments_dir.trim_end_matches('/')))
+        .collect();
+    format!(
+        "These directories are not planned or applied: their names are not valid deployment names.\n\n{}\n\nA deployment name {}. Rename the directory (and `deployment_name` in its `terraform.tfvars`) to plan it.",
+        list.join("\n"),
+        promptops_core::NAME_RULE
+    )
 }
 
 /// Releases every deployment lock `pr` holds in the repository.

@@ -26,14 +26,38 @@ pub(super) const NO_RUNNER: &str =
 
 /// Deployment names under the deployments dir among `paths`.
 pub(super) fn deployments_in(paths: &[String], settings: &TerraformSettings) -> BTreeSet<String> {
-    let prefix = format!("{}/", settings.deployments_dir.trim_end_matches('/'));
-    paths
-        .iter()
-        .filter_map(|path| path.strip_prefix(&prefix))
-        .filter_map(|rest| rest.split_once('/').map(|(name, _)| name))
+    directories_in(paths, settings)
         .filter(|name| is_valid_name(name))
         .map(str::to_owned)
         .collect()
+}
+
+/// Directories under the deployments dir among `paths` whose names break the deployment
+/// name rule: they are never planned or applied, and the pull request is told why.
+pub(super) fn misnamed_in(paths: &[String], settings: &TerraformSettings) -> BTreeSet<String> {
+    directories_in(paths, settings)
+        .filter(|name| !is_valid_name(name))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn directories_in<'a>(
+    paths: &'a [String],
+    settings: &TerraformSettings,
+) -> impl Iterator<Item = &'a str> {
+    let prefix = format!("{}/", settings.deployments_dir.trim_end_matches('/'));
+    paths
+        .iter()
+        .filter_map(move |path| path.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once('/').map(|(name, _)| name))
+}
+
+/// What a pull request touches.
+pub(super) struct Touched {
+    /// Deployments to plan (and apply on merge).
+    pub deployments: BTreeSet<String>,
+    /// Directories under the deployments dir whose names break the rule.
+    pub misnamed: BTreeSet<String>,
 }
 
 /// The deployments a pull request touches: the files it changes under the deployments
@@ -45,13 +69,14 @@ pub(super) async fn touched_deployments(
     config: &RepoConfig,
     pr: u64,
     git_ref: &str,
-) -> anyhow::Result<BTreeSet<String>> {
+) -> anyhow::Result<Touched> {
     let files = repo
         .api
         .pr_files(repo.owner(), repo.name(), pr)
         .await
         .with_context(|| format!("listing the files of #{pr}"))?;
     let full_name = repo.full_name();
+    let misnamed = misnamed_in(&files, &config.terraform);
     let mut deployments = deployments_in(&files, &config.terraform);
     if let Some(record) = h.store.request_for_pr(&full_name, pr).await? {
         deployments.insert(record.deployment);
@@ -65,7 +90,10 @@ pub(super) async fn touched_deployments(
             }
         }
     }
-    Ok(deployments)
+    Ok(Touched {
+        deployments,
+        misnamed,
+    })
 }
 
 /// Whether a change touches the root module or its modules (not only deployments).
@@ -302,6 +330,8 @@ mod tests {
         ];
         let found: Vec<String> = deployments_in(&paths, &settings).into_iter().collect();
         assert_eq!(found, vec!["alpha", "beta"]);
+        let misnamed: Vec<String> = misnamed_in(&paths, &settings).into_iter().collect();
+        assert_eq!(misnamed, vec!["Bad_Name"]);
     }
 
     #[test]
