@@ -6,29 +6,13 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+use support::serve_process::ServeProcess;
 use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload};
 
 const DELIVERY_ID: &str = "7e5a1c52-0b8e-11f1-9a3b-0242ac120002";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_log_lines_of_a_job_carry_its_delivery_id() {
@@ -39,43 +23,10 @@ async fn json_log_lines_of_a_job_carry_its_delivery_id() {
     let body = "One T4 VM in us-west1";
     let number = github.add_issue(REPO, "alice", "A GPU box", body);
 
-    let dir = tempfile::tempdir().unwrap();
-    let key_path = dir.path().join("app.pem");
-    std::fs::write(&key_path, github.private_key_pem()).unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_promptops"))
-        .args(["serve", "--log-json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "info")
-        .env("GITHUB_APP_ID", github.app_id().to_string())
-        .env("GITHUB_PRIVATE_KEY_PATH", &key_path)
-        .env("GITHUB_WEBHOOK_SECRET", SECRET)
-        .env("GITHUB_API_URL", github.url())
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/promptops.db", dir.path().display()),
-        )
-        .env("PROMPTOPS_BIND", format!("127.0.0.1:{port}"))
-        .env("PROMPTOPS_WORKDIR", dir.path().join("work"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut server = Server(child);
-
+    let server =
+        ServeProcess::start(&github, &["--log-json"], &[("RUST_LOG", "info".to_owned())]).await;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut ready = false;
-    for _ in 0..200 {
-        if let Ok(response) = http.get(format!("{base}/readyz")).send().await {
-            ready = response.status() == 200;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "serve did not become ready");
+    let base = &server.base;
 
     let issue = IssueRef {
         number,
@@ -113,19 +64,8 @@ async fn json_log_lines_of_a_job_carry_its_delivery_id() {
     assert!(again.text().await.unwrap().starts_with("duplicate"));
 
     // SIGTERM: the server finishes (the job is done) and closes stderr.
-    let pid = server.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let exit = tokio::task::spawn_blocking(move || server.0.wait().unwrap())
-        .await
-        .unwrap();
+    let (exit, log) = server.stop().await;
     assert!(exit.success(), "{exit:?}");
-    let log = std::io::read_to_string(stderr).unwrap();
 
     let lines: Vec<Value> = log
         .lines()

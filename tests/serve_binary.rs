@@ -7,6 +7,7 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use support::serve_process::ServeProcess;
 use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload};
 
 fn free_port() -> u16 {
@@ -34,42 +35,14 @@ async fn serve_processes_a_webhook_and_stops_on_sigterm() {
     let body = "I need 3 L4 GPUs in us-central1";
     let number = github.add_issue(REPO, "alice", "Inference", body);
 
-    let dir = tempfile::tempdir().unwrap();
-    let key_path = dir.path().join("app.pem");
-    std::fs::write(&key_path, github.private_key_pem()).unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_promptops"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("GITHUB_APP_ID", github.app_id().to_string())
-        .env("GITHUB_PRIVATE_KEY_PATH", &key_path)
-        .env("GITHUB_WEBHOOK_SECRET", format!("old-secret,{SECRET}"))
-        .env("GITHUB_API_URL", github.url())
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/promptops.db", dir.path().display()),
-        )
-        .env("PROMPTOPS_BIND", format!("127.0.0.1:{port}"))
-        .env("PROMPTOPS_WORKDIR", dir.path().join("work"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let server = Server(child);
-
+    let server = ServeProcess::start(
+        &github,
+        &[],
+        &[("GITHUB_WEBHOOK_SECRET", format!("old-secret,{SECRET}"))],
+    )
+    .await;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut ready = false;
-    for _ in 0..200 {
-        if let Ok(response) = http.get(format!("{base}/readyz")).send().await {
-            ready = response.status() == 200;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "serve did not become ready");
+    let base = &server.base;
 
     let issue = IssueRef {
         number,
@@ -106,19 +79,8 @@ async fn serve_processes_a_webhook_and_stops_on_sigterm() {
     }
     assert!(opened, "no PR and comment from the served webhook");
 
-    let pid = server.0.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(status.success());
-    let mut server = server;
-    let exit = tokio::task::spawn_blocking(move || {
-        let exit = server.0.wait().unwrap();
-        std::mem::forget(server);
-        exit
-    })
-    .await
-    .unwrap();
+    let (exit, log) = server.stop().await;
     assert!(exit.success(), "serve exits 0 on SIGTERM: {exit:?}");
-    let log = std::io::read_to_string(stderr).unwrap();
     assert!(log.contains("shutting down"), "{log}");
     assert!(log.contains("stopped"), "{log}");
     // Written to a pipe, not a terminal: plain text without colour escape codes.

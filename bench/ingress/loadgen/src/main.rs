@@ -13,8 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use std::io::{self, IoSlice};
-
 use bytes::Bytes;
 use clap::Parser;
 use hmac::{Hmac, Mac};
@@ -162,7 +160,9 @@ impl Connection {
     /// Sends one request (head, then the shared body, in one vectored write when the kernel
     /// takes it) and reads its answer.
     async fn post(&mut self, head: &[u8], body: &[u8], ok_status: u16) -> anyhow::Result<Answer> {
-        write_all_vectored(&mut self.stream, head, body).await?;
+        // One vectored write of head and body when the kernel takes both at once.
+        let mut request = bytes::Buf::chain(head, body);
+        self.stream.write_all_buf(&mut request).await?;
         self.read_answer(ok_status).await
     }
 
@@ -180,22 +180,6 @@ impl Connection {
             }
         }
     }
-}
-
-async fn write_all_vectored(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
-    let mut head_left = head;
-    let mut body_left = body;
-    while !head_left.is_empty() || !body_left.is_empty() {
-        let slices = [IoSlice::new(head_left), IoSlice::new(body_left)];
-        let written = stream.write_vectored(&slices).await?;
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        let from_head = written.min(head_left.len());
-        head_left = &head_left[from_head..];
-        body_left = &body_left[written - from_head..];
-    }
-    Ok(())
 }
 
 /// A complete answer at the start of `bytes`: how many bytes it took and what it said.
@@ -286,9 +270,12 @@ async fn drive(shared: Arc<Shared>, limit: Limit, measured: bool) -> Tally {
                 connection = Some(Connection::open(shared.addr).await?);
             }
             let live = connection.as_mut().expect("connected above");
-            tokio::time::timeout(shared.timeout, live.post(head.with_id(&id), &shared.body, shared.ok_status))
-                .await
-                .map_err(|_| anyhow::anyhow!("no answer within {:?}", shared.timeout))?
+            tokio::time::timeout(
+                shared.timeout,
+                live.post(head.with_id(&id), &shared.body, shared.ok_status),
+            )
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer within {:?}", shared.timeout))?
         }
         .await;
         let elapsed = started.elapsed();
@@ -493,14 +480,27 @@ mod tests {
         let two = b"HTTP/1.1 202 Accepted\r\ncontent-type: text/plain\r\ncontent-length: 20\r\n\r\naccepted: 0 job(s)\n\nHTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nno\n\n";
         let (used, first) = parse_answer(two, 202).expect("valid").expect("complete");
         assert_eq!(first, Answer::Accepted);
-        let (_, second) = parse_answer(&two[used..], 202).expect("valid").expect("complete");
+        let (_, second) = parse_answer(&two[used..], 202)
+            .expect("valid")
+            .expect("complete");
         assert_eq!(second, Answer::Status(401, "no".to_owned()));
         for cut in 0..used {
-            assert!(parse_answer(&two[..cut], 202).expect("valid so far").is_none(), "cut at {cut}");
+            assert!(
+                parse_answer(&two[..cut], 202)
+                    .expect("valid so far")
+                    .is_none(),
+                "cut at {cut}"
+            );
         }
         let duplicate = b"HTTP/1.1 202 Accepted\r\ncontent-length: 9\r\n\r\nduplicate";
-        assert_eq!(parse_answer(duplicate, 202).unwrap().unwrap().1, Answer::Duplicate);
-        assert!(parse_answer(b"HTTP/1.1 202 Accepted\r\n\r\n", 202).is_err(), "no length");
+        assert_eq!(
+            parse_answer(duplicate, 202).unwrap().unwrap().1,
+            Answer::Duplicate
+        );
+        assert!(
+            parse_answer(b"HTTP/1.1 202 Accepted\r\n\r\n", 202).is_err(),
+            "no length"
+        );
         assert!(parse_answer(b"NOT HTTP\r\n\r\n", 202).is_err());
         // A baseline server's plain 200 counts only when asked for.
         let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n";
@@ -529,7 +529,12 @@ mod tests {
         let text = String::from_utf8(head.with_id(&id).to_vec()).expect("ASCII");
         let mut headers = [httparse::EMPTY_HEADER; 16];
         let mut request = httparse::Request::new(&mut headers);
-        assert!(request.parse(text.as_bytes()).expect("parses").is_complete());
+        assert!(
+            request
+                .parse(text.as_bytes())
+                .expect("parses")
+                .is_complete()
+        );
         assert_eq!(request.method, Some("POST"));
         assert_eq!(request.path, Some("/api/github/webhooks"));
         let value = |name: &str| {

@@ -1,0 +1,99 @@
+//! The real `promptops serve` binary, configured through the environment as an operator
+//! would: the fake GitHub's App (id, key, API URL), a fresh SQLite database, a free
+//! loopback port. Killed when dropped; `stop` sends SIGTERM and returns how it ended.
+
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use promptops_testkit::FakeGithub;
+
+use super::SECRET;
+
+pub struct ServeProcess {
+    /// `None` once `stop` has taken it.
+    child: Option<Child>,
+    stderr: Option<ChildStderr>,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ServeProcess {
+    /// Starts `promptops serve <args>` and waits until `/readyz` answers 200. `env` is set
+    /// after the defaults, so it may override them (e.g. `GITHUB_WEBHOOK_SECRET`).
+    pub async fn start(github: &FakeGithub, args: &[&str], env: &[(&str, String)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key_path = dir.path().join("app.pem");
+        std::fs::write(&key_path, github.private_key_pem()).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_promptops"));
+        command
+            .arg("serve")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("GITHUB_APP_ID", github.app_id().to_string())
+            .env("GITHUB_PRIVATE_KEY_PATH", &key_path)
+            .env("GITHUB_WEBHOOK_SECRET", SECRET)
+            .env("GITHUB_API_URL", github.url())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/promptops.db", dir.path().display()),
+            )
+            .env("PROMPTOPS_BIND", format!("127.0.0.1:{port}"))
+            .env("PROMPTOPS_WORKDIR", dir.path().join("work"));
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take();
+        let process = ServeProcess {
+            child: Some(child),
+            stderr,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(response) = http.get(format!("{}/readyz", process.base)).send().await {
+                assert_eq!(response.status(), 200, "serve is up but not ready");
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("serve did not answer /readyz within 10 s");
+    }
+
+    /// SIGTERM, then waits for the exit; returns the exit status and everything it logged.
+    pub async fn stop(mut self) -> (ExitStatus, String) {
+        let mut child = self.child.take().expect("stopped once");
+        let pid = child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        let stderr = self.stderr.take().expect("stderr is read once");
+        tokio::task::spawn_blocking(move || {
+            // Read to the end first (the pipe closes when the process exits), so that a long
+            // log cannot fill the pipe and keep the process from exiting.
+            let log = std::io::read_to_string(stderr).unwrap();
+            (child.wait().unwrap(), log)
+        })
+        .await
+        .unwrap()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+        }
+    }
+}
