@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::mask::{Masker, StreamMasker};
+use crate::private_files::{create_private_dir, create_private_file};
 
 /// How much of a run's output is kept in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,16 +76,16 @@ pub struct OutputCapture {
 }
 
 impl OutputCapture {
-    /// Creates (truncates) the log file at `log_path`.
+    /// Creates (truncates) the log file at `log_path`, mode 0600 (its dir 0700).
     pub fn create(
         log_path: &Path,
         masker: &Masker,
         limits: OutputLimits,
     ) -> std::io::Result<OutputCapture> {
         if let Some(parent) = log_path.parent() {
-            std::fs::create_dir_all(parent)?;
+            create_private_dir(parent)?;
         }
-        let log = BufWriter::with_capacity(64 * 1024, File::create(log_path)?);
+        let log = BufWriter::with_capacity(64 * 1024, create_private_file(log_path)?);
         Ok(OutputCapture {
             masker: masker.stream(),
             log,
@@ -189,7 +190,7 @@ pub fn remask_file(path: &Path, masker: &Masker) -> std::io::Result<()> {
     let tmp = path.with_extension("remask");
     {
         let mut input = File::open(path)?;
-        let mut output = BufWriter::new(File::create(&tmp)?);
+        let mut output = BufWriter::new(create_private_file(&tmp)?);
         let mut stream = masker.stream();
         let mut buf = vec![0u8; 64 * 1024];
         let mut out = Vec::with_capacity(buf.len() + 64);

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use crate::capture::OutputLimits;
 use crate::run_logs::LogRetention;
+use crate::sandbox::SandboxConfig;
 use crate::source::SourceLimits;
 use crate::version::TerraformVersion;
 
@@ -29,10 +30,14 @@ pub struct RunnerConfig {
     pub kill_grace: Duration,
     /// Runs at once across all deployments.
     pub max_concurrent_runs: usize,
-    /// Extra environment for terraform (not secret).
+    /// Terraform's environment besides what the runner sets itself (not secret). Nothing
+    /// of this process's environment is passed unless it is here or in `secret_env`
+    /// (see [`crate::environment::EnvAllowlist`]).
     pub env: Vec<(String, String)>,
-    /// Extra environment for terraform whose values are masked everywhere.
+    /// Terraform's environment whose values are masked everywhere (credentials).
     pub secret_env: Vec<(String, SecretString)>,
+    /// How Terraform is isolated from the service's files and processes.
+    pub sandbox: SandboxConfig,
     /// Further values to mask (e.g. secrets terraform inherits from the bot's environment).
     pub mask_values: Vec<SecretString>,
     /// A minimum Terraform version for every run.
@@ -44,7 +49,7 @@ pub struct RunnerConfig {
 impl RunnerConfig {
     /// Defaults: `terraform` on PATH, plugin cache and logs under `work_root` (the logs of
     /// the newest 20 runs per deployment, none older than 30 days), 30 min timeout, one run
-    /// per CPU core.
+    /// per CPU core, an empty environment, the bubblewrap sandbox.
     pub fn new(work_root: impl Into<PathBuf>) -> RunnerConfig {
         let work_root = work_root.into();
         RunnerConfig {
@@ -58,6 +63,7 @@ impl RunnerConfig {
             max_concurrent_runs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             env: Vec::new(),
             secret_env: Vec::new(),
+            sandbox: SandboxConfig::default(),
             mask_values: Vec::new(),
             min_version: None,
             output_limits: OutputLimits::default(),
@@ -65,8 +71,8 @@ impl RunnerConfig {
         }
     }
 
-    /// Masks the current values of these variables of this process's environment
-    /// (terraform inherits them).
+    /// Masks the current values of these variables of this process's environment (in
+    /// case a configuration finds them some other way than its environment).
     pub fn mask_process_env_vars<S: AsRef<str>>(mut self, names: &[S]) -> RunnerConfig {
         for name in names {
             if let Ok(value) = std::env::var(name.as_ref()) {

@@ -8,14 +8,17 @@
 pub mod capture;
 pub mod comment;
 mod config;
+pub mod environment;
 pub mod error;
 mod keyed_lock;
 pub mod mask;
 pub mod plan_json;
+mod private_files;
 mod process;
 pub mod report;
 pub mod run_logs;
 mod runner;
+pub mod sandbox;
 pub mod source;
 pub mod spec;
 mod summary;
@@ -30,6 +33,7 @@ pub use report::{
 };
 pub use run_logs::{LogRetention, PrunedLogs, prune_run_logs};
 pub use runner::{Runner, RunnerConfig};
+pub use sandbox::{SandboxConfig, SandboxMode};
 pub use source::SourceLimits;
 pub use spec::{PlanMode, PlanSpec, Source};
 pub use version::{ACTIONS_MIN_VERSION, TerraformVersion, VersionRequirement};

@@ -1,4 +1,5 @@
-//! Replacing secret values by `***` in text, including text that arrives in chunks.
+//! Replacing secret values, and their encoded copies (base64, hex, URL, JSON), by `***`
+//! in text, including text that arrives in chunks.
 //!
 //! A secret may be split across two reads of a pipe, so the streaming masker holds back
 //! the last `longest secret - 1` bytes of every chunk until it knows whether they start
@@ -9,12 +10,23 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use secrecy::{ExposeSecret, SecretString};
 
+mod encoded;
+
 /// What replaces every secret value.
 pub const MASK: &str = "***";
 
 /// Secret values shorter than this are not masked: masking "1" or "true" would destroy
-/// the output without protecting anything.
+/// the output without protecting anything. Secrets the service is configured with are
+/// never that short: `serve` refuses to start with one (see [`too_short_to_mask`]); only
+/// values a plan marks sensitive can be, and those Terraform itself prints redacted.
 pub const MIN_SECRET_LEN: usize = 4;
+
+/// Whether a configured secret is too short to be masked in Terraform's output (an empty
+/// value is not a secret at all).
+pub fn too_short_to_mask(value: &SecretString) -> bool {
+    let len = value.expose_secret().len();
+    len > 0 && len < MIN_SECRET_LEN
+}
 
 /// A set of secret values to mask. Cheap to clone.
 #[derive(Clone, Default)]
@@ -24,6 +36,8 @@ pub struct Masker {
 
 struct MaskerInner {
     automaton: AhoCorasick,
+    /// How many patterns (values and their encoded forms) the automaton holds.
+    patterns: usize,
     longest: usize,
     values: Vec<SecretString>,
 }
@@ -36,7 +50,8 @@ impl std::fmt::Debug for Masker {
 }
 
 impl Masker {
-    /// Builds a masker for these values; values shorter than [`MIN_SECRET_LEN`] are ignored.
+    /// Builds a masker for these values and their encoded forms; values shorter than
+    /// [`MIN_SECRET_LEN`] are ignored.
     pub fn new<I>(values: I) -> Masker
     where
         I: IntoIterator<Item = SecretString>,
@@ -50,7 +65,13 @@ impl Masker {
         if kept.is_empty() {
             return Masker { inner: None };
         }
-        let patterns: Vec<&str> = kept.iter().map(|value| value.expose_secret()).collect();
+        let mut patterns: Vec<String> = Vec::with_capacity(kept.len() * 12);
+        for value in &kept {
+            patterns.push(value.expose_secret().to_owned());
+            patterns.extend(encoded::encoded_forms(value.expose_secret()));
+        }
+        patterns.sort();
+        patterns.dedup();
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
@@ -59,6 +80,7 @@ impl Masker {
         Masker {
             inner: Some(Arc::new(MaskerInner {
                 automaton,
+                patterns: patterns.len(),
                 longest,
                 values: kept,
             })),
@@ -89,7 +111,7 @@ impl Masker {
             None => text.to_owned(),
             Some(inner) => inner
                 .automaton
-                .replace_all(text, &vec![MASK; inner.values.len()]),
+                .replace_all(text, &vec![MASK; inner.patterns]),
         }
     }
 
@@ -99,7 +121,7 @@ impl Masker {
             None => bytes.to_vec(),
             Some(inner) => inner
                 .automaton
-                .replace_all_bytes(bytes, &vec![MASK.as_bytes(); inner.values.len()]),
+                .replace_all_bytes(bytes, &vec![MASK.as_bytes(); inner.patterns]),
         }
     }
 
@@ -201,6 +223,39 @@ mod tests {
             );
             assert!(!String::from_utf8_lossy(&out).contains("s3cr3t-token-value"));
         }
+    }
+
+    #[test]
+    fn encoded_copies_are_masked_in_a_stream() {
+        use base64::Engine;
+        let secret = "ghs_webhook-Secret/42";
+        let m = masker(&[secret]);
+        let environ = format!("HOME=/root\0WEBHOOK={secret}\0PATH=/usr/bin\0");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&environ);
+        let url_b64 = base64::engine::general_purpose::URL_SAFE.encode(format!("x{secret}"));
+        let text = format!(
+            "a = {b64}\nb = {url_b64}\nc = {}\nd = {}\ne = ghs_webhook-Secret%2F42\n",
+            hex::encode(secret),
+            hex::encode_upper(secret)
+        );
+        let mut stream = m.stream();
+        let mut out = Vec::new();
+        for chunk in text.as_bytes().chunks(5) {
+            stream.push(chunk, &mut out);
+        }
+        stream.finish(&mut out);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.matches(MASK).count(), 5, "{out}");
+        for leaked in encoded::encoded_forms(secret) {
+            assert!(!out.contains(&leaked), "{leaked} left in {out}");
+        }
+    }
+
+    #[test]
+    fn configured_secrets_under_the_minimum_are_named_too_short() {
+        assert!(too_short_to_mask(&SecretString::from("abc".to_string())));
+        assert!(!too_short_to_mask(&SecretString::from("abcd".to_string())));
+        assert!(!too_short_to_mask(&SecretString::from(String::new())));
     }
 
     #[test]

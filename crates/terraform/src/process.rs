@@ -1,10 +1,10 @@
-//! Running one terraform command: its own process group, stdout and stderr merged into one
+//! Running one terraform command: its own session and process group, stdout and stderr merged into one
 //! pipe (so lines keep their order), streamed into an [`OutputCapture`], killed with the
 //! whole group at the deadline.
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,11 +29,11 @@ pub enum Exit {
     },
 }
 
-/// One command to run.
-pub struct Invocation<'a> {
-    pub program: &'a Path,
+/// One command to run, with exactly the environment in `env`.
+pub struct Invocation {
+    pub program: PathBuf,
     pub args: Vec<OsString>,
-    pub cwd: &'a Path,
+    pub cwd: PathBuf,
     pub env: Vec<(OsString, OsString)>,
     /// Where stdout goes instead of the capture (e.g. `show -json` into a file).
     pub stdout_file: Option<PathBuf>,
@@ -57,7 +57,7 @@ pub enum SpawnError {
 /// Runs `invocation` until it exits or `deadline` passes; returns how it ended and gives
 /// the capture back.
 pub async fn run(
-    invocation: Invocation<'_>,
+    invocation: Invocation,
     capture: OutputCapture,
     deadline: Instant,
     timeout: Duration,
@@ -69,17 +69,29 @@ pub async fn run(
         source,
     };
     let (reader, writer) = std::io::pipe().map_err(start_err)?;
-    let mut command = Command::new(invocation.program);
+    let mut command = Command::new(&invocation.program);
     command
         .args(&invocation.args)
-        .current_dir(invocation.cwd)
+        .current_dir(&invocation.cwd)
+        // Nothing of the service's environment: only what the runner passes.
+        .env_clear()
         .envs(invocation.env)
         .stdin(Stdio::null())
-        .process_group(0)
         .kill_on_drop(true);
+    // A new session, not only a new process group: the group is still killed as one at
+    // the deadline, and nothing in it has a controlling terminal to push input into
+    // (TIOCSTI) even when the service was started from one.
+    // SAFETY: the closure runs in the forked child before exec and calls only setsid(2),
+    // which is async-signal-safe; it allocates nothing and takes no locks.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
     match &invocation.stdout_file {
         Some(path) => {
-            let file = std::fs::File::create(path).map_err(start_err)?;
+            let file = crate::private_files::create_private_file(path).map_err(start_err)?;
             command.stdout(file);
         }
         None => {

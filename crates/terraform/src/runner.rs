@@ -1,11 +1,9 @@
 //! The runner: per-run work dirs, concurrency limits, and the init → plan → show → apply
 //! sequences.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
 use tempfile::TempDir;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -14,9 +12,10 @@ use crate::capture::{OutputCapture, RunOutput, remask_file};
 pub use crate::config::RunnerConfig;
 use crate::error::RunnerError;
 use crate::keyed_lock::KeyedLocks;
-use crate::mask::Masker;
+use crate::mask::{MIN_SECRET_LEN, Masker, too_short_to_mask};
 use crate::plan_json::{actions_line, read_plan_json, summary_line};
-use crate::process::{self, Exit, Invocation};
+use crate::private_files::create_private_dir;
+use crate::process::{self, Exit};
 use crate::report::{
     ActionInvocation, ApplyOutcome, ApplyReport, ChangeCounts, FailureReason, PlanOutcome,
     PlanReport, StepFailure,
@@ -27,6 +26,7 @@ use crate::spec::{PlanMode, PlanSpec, Source};
 use crate::summary::{counts_summary, failure_summary};
 use crate::version::TerraformVersion;
 
+mod command;
 mod invoke;
 mod outputs;
 mod terraform_version;
@@ -48,6 +48,9 @@ struct Inner {
 struct Workspace {
     // Dropped (deleted) when the run ends, whatever the outcome.
     _dir: TempDir,
+    /// The run's own dir (0700): the source, HOME, the plan; the only writable place of
+    /// the sandbox besides the plugin cache and the operator's binds.
+    run_dir: PathBuf,
     root: PathBuf,
     module: PathBuf,
     log_stem: String,
@@ -96,8 +99,22 @@ impl Runner {
             return Err(RunnerError::InvalidConfig { setting, message });
         }
         for dir in [&config.work_root, &config.plugin_cache_dir, &config.log_dir] {
-            std::fs::create_dir_all(dir)
-                .map_err(RunnerError::io(format!("create {}", dir.display())))?;
+            create_private_dir(dir).map_err(RunnerError::io(format!(
+                "create {} (mode 0700)",
+                dir.display()
+            )))?;
+        }
+        if let Some((name, _)) = config
+            .secret_env
+            .iter()
+            .find(|(_, value)| too_short_to_mask(value))
+        {
+            return Err(RunnerError::InvalidConfig {
+                setting: "secret_env",
+                message: format!(
+                    "the value of {name} is shorter than {MIN_SECRET_LEN} characters and could not be masked in Terraform's output; use a longer credential"
+                ),
+            });
         }
         let masker = Masker::new(
             config
@@ -191,9 +208,14 @@ impl Runner {
                 "create a work dir in {}",
                 config.work_root.display()
             )))?;
-        let root = dir.path().join("src");
-        std::fs::create_dir(&root)
-            .map_err(RunnerError::io(format!("create {}", root.display())))?;
+        let run_dir = dir.path().to_path_buf();
+        create_private_dir(&run_dir)
+            .map_err(RunnerError::io(format!("create {}", run_dir.display())))?;
+        let root = run_dir.join("src");
+        for sub in [&root, &run_dir.join("home")] {
+            create_private_dir(sub)
+                .map_err(RunnerError::io(format!("create {}", sub.display())))?;
+        }
         match &spec.source {
             Source::Tarball(bytes) => {
                 let (bytes, dest, limits) = (bytes.clone(), root.clone(), config.source_limits);
@@ -230,6 +252,7 @@ impl Runner {
         Ok(Workspace {
             log_stem: run_stem(&spec.deployment, &unique),
             _dir: dir,
+            run_dir,
             root,
             module,
             version,
@@ -519,13 +542,7 @@ impl Runner {
         capture
             .note(&shown)
             .map_err(RunnerError::io("write the run log"))?;
-        let invocation = Invocation {
-            program: &config.terraform_bin,
-            args: args.iter().map(OsString::from).collect(),
-            cwd: &ws.module,
-            env: self.env(),
-            stdout_file,
-        };
+        let invocation = self.invocation(ws, args, stdout_file);
         let (exit, mut capture) = process::run(
             invocation,
             capture,
@@ -556,27 +573,6 @@ impl Runner {
             }
         };
         Ok((step, capture))
-    }
-
-    fn env(&self) -> Vec<(OsString, OsString)> {
-        let config = &self.inner.config;
-        let mut env: Vec<(OsString, OsString)> = vec![
-            ("TF_IN_AUTOMATION".into(), "1".into()),
-            ("TF_INPUT".into(), "0".into()),
-            ("CHECKPOINT_DISABLE".into(), "1".into()),
-            (
-                "TF_PLUGIN_CACHE_DIR".into(),
-                config.plugin_cache_dir.clone().into_os_string(),
-            ),
-        ];
-        env.extend(config.env.iter().map(|(k, v)| (k.into(), v.into())));
-        env.extend(
-            config
-                .secret_env
-                .iter()
-                .map(|(k, v)| (k.into(), v.expose_secret().into())),
-        );
-        env
     }
 }
 

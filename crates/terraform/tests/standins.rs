@@ -9,7 +9,9 @@ use std::time::Duration;
 use common::{Scratch, runner, standin};
 use promptops_terraform::comment::markdown::check_balance;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments, render_plan_comments};
-use promptops_terraform::{ApplyOutcome, FailureReason, PlanOutcome, PlanSpec, Source};
+use promptops_terraform::{
+    ApplyOutcome, FailureReason, PlanOutcome, PlanSpec, SandboxConfig, Source,
+};
 use secrecy::SecretString;
 
 /// A repo with an empty root module and a var file for each deployment.
@@ -32,7 +34,7 @@ async fn invoke_runs_apply_invoke_against_a_terraform_1_14_standin() {
     // Terraform 1.14.1 is not installed here: this stand-in prints the output documented
     // for 1.14 ("Actions: 1 invoked.") and records how it was called.
     let scratch = Scratch::new();
-    let calls = scratch.dir.path().join("standin-calls.log");
+    let calls = scratch.dir.path().join("state/standin-calls.log");
     let secret = "aap-token-77f1e2d3";
     let mut config = scratch.config(standin("terraform-1.14-standin.sh"));
     config.env = vec![("STANDIN_LOG".into(), calls.display().to_string())];
@@ -132,6 +134,9 @@ async fn a_hung_terraform_is_killed_with_its_children_at_the_timeout() {
     let scratch = Scratch::new();
     let pid_file = scratch.dir.path().join("child.pid");
     let mut config = scratch.config(standin("hang.sh"));
+    // Pids as this process sees them: outside a PID namespace (the sandboxed case is
+    // `a_hung_sandboxed_terraform_leaves_no_process_behind`).
+    config.sandbox = SandboxConfig::off();
     config.timeout = Duration::from_secs(2);
     config.kill_grace = Duration::from_millis(500);
     config.env = vec![("HANG_CHILD_PID_FILE".into(), pid_file.display().to_string())];
@@ -170,13 +175,76 @@ async fn a_hung_terraform_is_killed_with_its_children_at_the_timeout() {
     assert!(comment.contains("terraform init timed out after 2 s"));
 }
 
+/// Host pids of processes whose environment holds `marker`.
+fn processes_with_env(marker: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().to_string_lossy().into_owned();
+            name.parse::<i32>().ok()?;
+            let environ = std::fs::read(format!("/proc/{name}/environ")).ok()?;
+            let alive = pid_alive(name.parse().ok()?);
+            (alive && String::from_utf8_lossy(&environ).contains(marker)).then_some(name)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_hung_sandboxed_terraform_leaves_no_process_behind() {
+    let scratch = Scratch::new();
+    // The stand-in writes into its private /tmp; the unique path marks its processes.
+    let marker = format!(
+        "/tmp/hang-{}-{}.pid",
+        std::process::id(),
+        scratch.dir.path().file_name().unwrap().to_string_lossy()
+    );
+    let mut config = scratch.config(standin("hang.sh"));
+    config.timeout = Duration::from_secs(2);
+    config.kill_grace = Duration::from_millis(500);
+    config.env = vec![("HANG_CHILD_PID_FILE".into(), marker.clone())];
+    let runner = runner(config);
+    let running = {
+        let runner = runner.clone();
+        let spec = scratch.dir_spec("alpha");
+        tokio::spawn(async move { runner.plan(&spec).await })
+    };
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        seen = processes_with_env(&marker);
+        if seen.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        seen.len() >= 2,
+        "the stand-in and its child should run: {seen:?}"
+    );
+    let report = running.await.unwrap().unwrap();
+    assert_eq!(
+        report.failure.unwrap().reason,
+        FailureReason::TimedOut { after_secs: 2 }
+    );
+    let mut left = processes_with_env(&marker);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = processes_with_env(&marker);
+    }
+    assert_eq!(left, Vec::<String>::new(), "processes survived the timeout");
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn runs_respect_the_global_limit_and_one_run_per_deployment() {
     let scratch = Scratch::new();
     let repo = scratch.dir.path().join("many");
     let names: Vec<String> = (0..6).map(|i| format!("dep-{i}")).collect();
     minimal_repo(&repo, &names);
-    let log = scratch.dir.path().join("plans.log");
+    // In the state dir: the sandbox lets the stand-in write there.
+    let log = scratch.dir.path().join("state/plans.log");
     let mut config = scratch.config(standin("slow-plan.sh"));
     config.max_concurrent_runs = 2;
     config.env = vec![
@@ -241,6 +309,9 @@ async fn a_process_that_escapes_the_group_does_not_hold_the_run_open() {
     let scratch = Scratch::new();
     let pid_file = scratch.dir.path().join("escaped.pid");
     let mut config = scratch.config(standin("escape.sh"));
+    // Only without the sandbox can a process outlive the run (in it, the PID namespace
+    // ends with its first process).
+    config.sandbox = SandboxConfig::off();
     config.kill_grace = Duration::from_millis(300);
     config.env = vec![("ESCAPE_PID_FILE".into(), pid_file.display().to_string())];
     let runner = runner(config);

@@ -19,10 +19,8 @@ impl Runner {
             bin: bin.clone(),
             message,
         };
-        let mut command = tokio::process::Command::new(bin);
+        let mut command = self.version_command();
         command
-            .args(["version", "-json"])
-            .env("CHECKPOINT_DISABLE", "1")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
         let output = tokio::time::timeout(VERSION_CHECK_TIMEOUT, command.output())

@@ -88,6 +88,9 @@ impl Scratch {
         config.terraform_bin = bin;
         config.plugin_cache_dir = self.dir.path().join("plugin-cache");
         config.timeout = Duration::from_secs(600);
+        // The local backend's state lives outside the run's work dir: the sandbox lets
+        // Terraform write there because the operator (here, the test) lists it.
+        config.sandbox.writable.push(self.dir.path().join("state"));
         config
     }
 

@@ -1,0 +1,88 @@
+//! The command line and environment of one terraform command: inside the sandbox, with
+//! the allowlisted environment and the variables the runner sets itself.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use secrecy::ExposeSecret;
+
+use super::{Runner, Workspace};
+use crate::process::Invocation;
+use crate::sandbox::Mounts;
+
+impl Runner {
+    /// `terraform <args>` in the run's module dir.
+    pub(super) fn invocation(
+        &self,
+        ws: &Workspace,
+        args: &[&str],
+        stdout_file: Option<PathBuf>,
+    ) -> Invocation {
+        let config = &self.inner.config;
+        let mounts = Mounts {
+            plugin_cache: &config.plugin_cache_dir,
+            run_dir: Some(&ws.run_dir),
+        };
+        let (program, args) = config.sandbox.command(
+            &config.terraform_bin,
+            args.iter().map(OsString::from).collect(),
+            &ws.module,
+            mounts,
+        );
+        Invocation {
+            program,
+            args,
+            cwd: ws.module.clone(),
+            env: self.env(&ws.run_dir.join("home")),
+            stdout_file,
+        }
+    }
+
+    /// `terraform version -json`, outside any run: no work dir, the same environment.
+    pub(super) fn version_command(&self) -> tokio::process::Command {
+        let config = &self.inner.config;
+        let mounts = Mounts {
+            plugin_cache: &config.plugin_cache_dir,
+            run_dir: None,
+        };
+        let root = Path::new("/");
+        let (program, args) = config.sandbox.command(
+            &config.terraform_bin,
+            vec!["version".into(), "-json".into()],
+            root,
+            mounts,
+        );
+        let mut command = tokio::process::Command::new(program);
+        command
+            .args(args)
+            .current_dir(root)
+            .env_clear()
+            .envs(self.env(root));
+        command
+    }
+
+    /// The allowlisted settings and credentials, then what the runner sets itself (which
+    /// wins over an allowlisted variable of the same name).
+    fn env(&self, home: &Path) -> Vec<(OsString, OsString)> {
+        let config = &self.inner.config;
+        let mut env: Vec<(OsString, OsString)> = Vec::new();
+        env.extend(config.env.iter().map(|(k, v)| (k.into(), v.into())));
+        env.extend(
+            config
+                .secret_env
+                .iter()
+                .map(|(k, v)| (k.into(), v.expose_secret().into())),
+        );
+        env.extend([
+            ("TF_IN_AUTOMATION".into(), "1".into()),
+            ("TF_INPUT".into(), "0".into()),
+            ("CHECKPOINT_DISABLE".into(), "1".into()),
+            (
+                "TF_PLUGIN_CACHE_DIR".into(),
+                config.plugin_cache_dir.clone().into_os_string(),
+            ),
+            ("HOME".into(), home.as_os_str().to_owned()),
+        ]);
+        env
+    }
+}
