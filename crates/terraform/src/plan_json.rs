@@ -17,6 +17,8 @@ pub struct PlanJson {
     /// Reads and no-ops, counted but not listed.
     pub unchanged: Vec<ResourceChange>,
     pub actions: Vec<ActionInvocation>,
+    /// Root-module outputs whose value the plan adds, changes or removes.
+    pub output_changes: usize,
     /// String forms of every value the plan marks sensitive (to mask in output).
     pub sensitive_values: Vec<SecretString>,
 }
@@ -143,6 +145,13 @@ pub fn read_plan_json(path: &Path) -> Result<PlanJson, String> {
         }
     }
     if let Some(changes) = raw.output_changes.as_ref().and_then(Value::as_object) {
+        plan.output_changes = changes
+            .values()
+            .filter(|change| {
+                let actions = change.get("actions").and_then(Value::as_array);
+                actions.is_some_and(|a| a.iter().any(|action| action != "no-op"))
+            })
+            .count();
         for change in changes.values() {
             collect_sensitive(
                 change.get("after").unwrap_or(&Value::Null),

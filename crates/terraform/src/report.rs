@@ -67,6 +67,9 @@ pub struct ChangeCounts {
     pub read: usize,
     pub no_op: usize,
     pub forget: usize,
+    /// Root-module outputs the plan adds, changes or removes.
+    #[serde(default)]
+    pub outputs: usize,
 }
 
 impl ChangeCounts {
@@ -87,9 +90,14 @@ impl ChangeCounts {
         counts
     }
 
-    /// Whether anything is created, updated, replaced, deleted or forgotten.
+    /// Whether any resource is created, updated, replaced, deleted or forgotten.
     pub fn has_changes(&self) -> bool {
         self.create + self.update + self.replace + self.delete + self.forget > 0
+    }
+
+    /// Whether the plan changes any resource or output.
+    pub fn changes_anything(&self) -> bool {
+        self.has_changes() || self.outputs > 0
     }
 }
 

@@ -23,7 +23,7 @@ use crate::report::{
 use crate::run_logs::{LogPhase, log_path, prune_after_run, run_stem};
 use crate::source::{copy_dir, extract_tarball};
 use crate::spec::{PlanMode, PlanSpec, Source};
-use crate::summary::{counts_summary, failure_summary};
+use crate::summary::{failure_summary, plan_summary};
 use crate::version::TerraformVersion;
 
 mod command;
@@ -406,6 +406,7 @@ impl Runner {
         let mut all = parsed.changes.clone();
         all.extend(parsed.unchanged);
         report.counts = ChangeCounts::from_changes(&all);
+        report.counts.outputs = parsed.output_changes;
         report.changes = parsed.changes;
         report.actions = parsed.actions;
         let text = output.text();
@@ -421,7 +422,7 @@ impl Runner {
                 })
                 .collect();
         }
-        report.summary = summary_line(&text).unwrap_or_else(|| counts_summary(&report.counts));
+        report.summary = plan_summary(&report.counts, report.actions.len(), summary_line(&text));
         report.output = output;
         Ok((report, masker))
     }

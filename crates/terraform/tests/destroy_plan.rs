@@ -47,7 +47,10 @@ async fn a_destroy_plan_lists_every_resource_in_the_state_and_changes_nothing() 
         "{}",
         report.output.text()
     );
-    assert_eq!(report.summary, "Plan: 0 to add, 0 to change, 2 to destroy.");
+    assert_eq!(
+        report.summary,
+        "Plan: 0 to add, 0 to change, 2 to destroy; 3 output changes."
+    );
     assert_eq!(report.counts.delete, 2);
     assert_eq!(report.counts.create + report.counts.update, 0);
     let changes: Vec<(&str, ChangeAction)> = report
@@ -85,7 +88,7 @@ async fn a_destroy_plan_lists_every_resource_in_the_state_and_changes_nothing() 
         "{body}"
     );
     assert!(
-        body.contains("**Plan: 0 to add, 0 to change, 2 to destroy.**"),
+        body.contains("**Plan: 0 to add, 0 to change, 2 to destroy; 3 output changes.**"),
         "{body}"
     );
     assert!(

@@ -52,7 +52,11 @@ async fn plan_from_a_github_tarball_shows_the_counts_and_cleans_up() {
         "{}",
         report.output.text()
     );
-    assert_eq!(report.summary, "Plan: 2 to add, 0 to change, 0 to destroy.");
+    // The outputs (VM names, addresses) change with the resources, and the summary says so.
+    assert_eq!(
+        report.summary,
+        "Plan: 2 to add, 0 to change, 0 to destroy; 3 output changes."
+    );
     assert_eq!(report.counts.create, 2);
     let addresses: Vec<&str> = report.changes.iter().map(|c| c.address.as_str()).collect();
     assert_eq!(
@@ -151,7 +155,10 @@ async fn apply_writes_state_then_changes_show_update_and_replace_then_destroy_re
         "{:?}",
         update.changes
     );
-    assert_eq!(update.summary, "Plan: 1 to add, 2 to change, 0 to destroy.");
+    assert_eq!(
+        update.summary,
+        "Plan: 1 to add, 2 to change, 0 to destroy; 1 output change."
+    );
 
     // A new zone replaces the VMs.
     scratch.set_var("alpha", "machine_type", "\"n1-standard-4\"");
@@ -313,7 +320,7 @@ async fn a_2000_resource_plan_fits_in_balanced_comments_that_keep_the_end() {
     assert_eq!(report.counts.create, 2000, "{}", report.summary);
     assert_eq!(
         report.summary,
-        "Plan: 2000 to add, 0 to change, 0 to destroy."
+        "Plan: 2000 to add, 0 to change, 0 to destroy; 3 output changes."
     );
 
     let options = CommentOptions::default();
