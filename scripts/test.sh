@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite the way CI does: installs and starts what the tests need
-# (ansible-core in a virtualenv, sshd, a PostgreSQL server on a local port, Debian's
-# chromium for the browser tests), then runs every
+# (bubblewrap for the Terraform sandbox, ansible-core in a virtualenv, sshd, a PostgreSQL
+# server on a local port, Debian's chromium for the browser tests), then runs every
 # test of the workspace with nextest. A dependency that cannot be had stops the run with a
 # message naming it; no test is skipped for lack of it.
 set -euo pipefail
@@ -32,6 +32,15 @@ command -v cargo-nextest >/dev/null || cargo nextest --version >/dev/null 2>&1 \
 export TERRAFORM_BIN="${TERRAFORM_BIN:-$(command -v terraform || true)}"
 [ -x "${TERRAFORM_BIN:-}" ] || die "terraform is not installed (the Terraform tests run the real binary)"
 say "terraform: $("$TERRAFORM_BIN" version | head -1)"
+
+say "bubblewrap (every Terraform run is sandboxed with it)"
+if ! command -v bwrap >/dev/null; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } >&2 \
+    || die "bubblewrap is not installed and apt-get could not install it (apt-get install bubblewrap): the Terraform tests run terraform in its sandbox"
+fi
+bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 \
+  --proc /proc --dev /dev --unshare-pid -- /usr/bin/true \
+  || die "bubblewrap cannot create its namespaces here (user/PID namespaces, a fresh /proc): the Terraform tests need them"
 
 say "ansible-core virtualenv and sshd (playbook tests)"
 setup=$(bash scripts/setup-ansible.sh) || die "scripts/setup-ansible.sh failed: the playbook tests need ansible-core and sshd"

@@ -176,12 +176,28 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
         ),
     }
 
+    sandbox_line(&mut report, &settings);
+
     if report.failed {
         println!("\nSome settings are missing; `promptops serve` would not be able to do its job.");
         ExitCode::FAILURE
     } else {
         println!("\nAll set.");
         ExitCode::SUCCESS
+    }
+}
+
+/// Which isolation Terraform runs under, and whether it can be set up here.
+fn sandbox_line(report: &mut Report, settings: &ServeSettings) {
+    let mut config = promptops_terraform::RunnerConfig::new(&settings.workdir);
+    let checked = crate::terraform_boundary::apply(&mut config, settings)
+        .and_then(|()| config.sandbox.probe().map_err(anyhow::Error::from));
+    match (checked, config.sandbox.mode) {
+        (Err(err), _) => report.line(Status::Missing, "terraform sandbox", format!("{err:#}")),
+        (Ok(()), promptops_terraform::SandboxMode::Off) => {
+            report.line(Status::Warn, "terraform sandbox", config.sandbox.describe())
+        }
+        (Ok(()), _) => report.line(Status::Ok, "terraform sandbox", config.sandbox.describe()),
     }
 }
 

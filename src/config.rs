@@ -144,6 +144,25 @@ pub struct ServeSettings {
     /// everything posted or stored, beyond the credentials PromptOps knows of.
     #[arg(long, env = "PROMPTOPS_MASK_ENV", value_delimiter = ',')]
     pub mask_env: Vec<String>,
+    /// Further variables (comma-separated names, or `PREFIX_*`) passed to Terraform besides
+    /// the system, Google, Vault and AAP defaults; their values are masked like credentials.
+    /// Naming one of the service's own secrets stops the start.
+    #[arg(long, env = "PROMPTOPS_TERRAFORM_ENV", value_delimiter = ',')]
+    pub terraform_env: Vec<String>,
+    /// How Terraform is isolated: `bwrap` (bubblewrap sandbox, the default) or `off` (no
+    /// isolation: Terraform can read every file this service can).
+    #[arg(long, env = "PROMPTOPS_TERRAFORM_SANDBOX", default_value = "bwrap")]
+    pub terraform_sandbox: promptops_terraform::SandboxMode,
+    /// Paths (comma-separated) Terraform may write inside the sandbox, e.g. the directory of
+    /// a local backend's state files. None may hold the App key, the credentials file, the
+    /// database or the work directory.
+    #[arg(long, env = "PROMPTOPS_TERRAFORM_BIND", value_delimiter = ',')]
+    pub terraform_bind: Vec<PathBuf>,
+    /// Paths (comma-separated) Terraform may read inside the sandbox, e.g. a launcher's
+    /// installation; files named by GOOGLE_APPLICATION_CREDENTIALS, VAULT_CACERT and the
+    /// like are added on their own.
+    #[arg(long, env = "PROMPTOPS_TERRAFORM_BIND_RO", value_delimiter = ',')]
+    pub terraform_bind_ro: Vec<PathBuf>,
     /// Jobs processed at once by this process.
     #[arg(long, env = "PROMPTOPS_WORKERS", default_value_t = 4)]
     pub workers: usize,
@@ -195,6 +214,11 @@ impl ServeSettings {
             );
         }
         Ok(Some(url))
+    }
+
+    /// The SQLite database file, when the database is SQLite on a file.
+    pub fn sqlite_database_file(&self) -> Option<PathBuf> {
+        sqlite_file(&self.database_url)
     }
 
     /// Where the App credentials file is (or would be written).

@@ -17,6 +17,7 @@ pub mod serve;
 pub mod server;
 pub mod service;
 pub mod setup;
+pub mod terraform_boundary;
 pub mod web;
 pub mod webhook_extract;
 pub mod worker;

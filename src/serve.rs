@@ -343,14 +343,17 @@ pub fn key_mask_values(pem: &SecretString) -> Vec<SecretString> {
     values
 }
 
-/// The runner's settings for every App: the variables above and `PROMPTOPS_MASK_ENV`
-/// masked by their values in this process's environment, and the secrets the settings
-/// hold (also when given as flags or files: the key from `GITHUB_PRIVATE_KEY_PATH`, each
-/// of several comma-separated webhook secrets on its own).
+/// The runner's settings for every App: Terraform's allowlisted environment and sandbox
+/// (see [`crate::terraform_boundary`]); the variables above and `PROMPTOPS_MASK_ENV` masked
+/// by their values in this process's environment, and the secrets the settings hold (also
+/// when given as flags or files: the key from `GITHUB_PRIVATE_KEY_PATH`, each of several
+/// comma-separated webhook secrets on its own). A secret too short to mask, a setting that
+/// would hand Terraform a service secret, or a sandbox that cannot be set up stops the start.
 fn terraform_config(settings: &ServeSettings) -> anyhow::Result<RunnerConfig> {
     let mut config = RunnerConfig::new(&settings.workdir);
     config.terraform_bin = settings.terraform_bin.clone();
     config.timeout = std::time::Duration::from_secs(settings.terraform_timeout_secs);
+    crate::terraform_boundary::apply(&mut config, settings)?;
     let mut names: Vec<&str> = SECRET_ENV_VARS.to_vec();
     names.extend(settings.mask_env.iter().map(String::as_str));
     let mut config = config.mask_process_env_vars(&names);
@@ -358,16 +361,25 @@ fn terraform_config(settings: &ServeSettings) -> anyhow::Result<RunnerConfig> {
     if let Ok(Some(key)) = settings.github.private_key() {
         config.mask_values.extend(key_mask_values(&key));
     }
-    config.mask_values.extend(
-        [
+    let named_secrets = [
+        (
+            "GITHUB_CLIENT_SECRET",
             settings.github_client_secret.as_ref(),
+        ),
+        (
+            "PROMPTOPS_DASHBOARD_TOKEN",
             settings.dashboard_token.as_ref(),
-            settings.planner.openai_api_key.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .cloned(),
-    );
+        ),
+        ("OPENAI_API_KEY", settings.planner.openai_api_key.as_ref()),
+    ];
+    let present: Vec<(&str, &SecretString)> = named_secrets
+        .iter()
+        .filter_map(|(name, value)| value.map(|value| (*name, value)))
+        .collect();
+    crate::terraform_boundary::refuse_short_secrets(&present)?;
+    config
+        .mask_values
+        .extend(present.iter().map(|(_, value)| (*value).clone()));
     // Checked now, so that a work directory that cannot be created stops the start.
     Runner::new(config.clone()).with_context(|| {
         format!(
@@ -375,6 +387,7 @@ fn terraform_config(settings: &ServeSettings) -> anyhow::Result<RunnerConfig> {
             settings.workdir.display()
         )
     })?;
+    crate::terraform_boundary::check_sandbox(&config)?;
     Ok(config)
 }
 

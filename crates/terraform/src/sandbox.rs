@@ -90,8 +90,8 @@ const ETC_PATHS: &[&str] = &[
 /// What one command in the sandbox may reach besides the system directories.
 #[derive(Debug, Clone, Copy)]
 pub struct Mounts<'a> {
-    /// The shared plugin cache (writable: `init` fills it).
-    pub plugin_cache: &'a Path,
+    /// The shared plugin cache (writable: `init` fills it); `None` for the start check.
+    pub plugin_cache: Option<&'a Path>,
     /// This run's work dir (writable); `None` for `terraform version`.
     pub run_dir: Option<&'a Path>,
 }
@@ -193,7 +193,9 @@ impl SandboxConfig {
         for path in &self.read_only {
             args.pair("--ro-bind", path, path);
         }
-        args.pair("--bind", mounts.plugin_cache, mounts.plugin_cache);
+        if let Some(cache) = mounts.plugin_cache {
+            args.pair("--bind", cache, cache);
+        }
         for path in &self.writable {
             args.pair("--bind", path, path);
         }
@@ -206,7 +208,7 @@ impl SandboxConfig {
 
     /// Checks that every listed path exists and that bubblewrap can create its sandbox
     /// here, by running `true` in one.
-    pub fn probe(&self, plugin_cache: &Path) -> Result<(), SandboxError> {
+    pub fn probe(&self) -> Result<(), SandboxError> {
         if self.mode == SandboxMode::Off {
             return Ok(());
         }
@@ -220,7 +222,7 @@ impl SandboxConfig {
         }
         let truth = Path::new("/usr/bin/true");
         let mounts = Mounts {
-            plugin_cache,
+            plugin_cache: None,
             run_dir: None,
         };
         let (program, args) = self.command(truth, Vec::new(), Path::new("/"), mounts);
@@ -307,7 +309,7 @@ mod tests {
             ..SandboxConfig::default()
         };
         let mounts = Mounts {
-            plugin_cache: Path::new("/var/lib/promptops/plugin-cache"),
+            plugin_cache: Some(Path::new("/var/lib/promptops/plugin-cache")),
             run_dir: Some(Path::new("/var/lib/promptops/d-plan-x1")),
         };
         let (program, args) = config.command(
@@ -375,7 +377,7 @@ mod tests {
     #[test]
     fn off_runs_the_command_as_it_is() {
         let mounts = Mounts {
-            plugin_cache: Path::new("/c"),
+            plugin_cache: Some(Path::new("/c")),
             run_dir: None,
         };
         let (program, args) = SandboxConfig::off().command(
@@ -402,7 +404,7 @@ mod tests {
             bwrap: PathBuf::from("/nonexistent/bwrap"),
             ..SandboxConfig::default()
         };
-        let err = config.probe(Path::new("/tmp")).unwrap_err().to_string();
+        let err = config.probe().unwrap_err().to_string();
         assert!(err.contains("apt-get install bubblewrap"), "{err}");
         assert!(err.contains("PROMPTOPS_TERRAFORM_SANDBOX=off"), "{err}");
     }
@@ -413,7 +415,7 @@ mod tests {
             writable: vec![PathBuf::from("/nonexistent/state")],
             ..SandboxConfig::default()
         };
-        let err = config.probe(Path::new("/tmp")).unwrap_err().to_string();
+        let err = config.probe().unwrap_err().to_string();
         assert!(err.contains("/nonexistent/state"), "{err}");
     }
 }

@@ -20,7 +20,7 @@ impl Runner {
     ) -> Invocation {
         let config = &self.inner.config;
         let mounts = Mounts {
-            plugin_cache: &config.plugin_cache_dir,
+            plugin_cache: Some(&config.plugin_cache_dir),
             run_dir: Some(&ws.run_dir),
         };
         let (program, args) = config.sandbox.command(
@@ -42,7 +42,7 @@ impl Runner {
     pub(super) fn version_command(&self) -> tokio::process::Command {
         let config = &self.inner.config;
         let mounts = Mounts {
-            plugin_cache: &config.plugin_cache_dir,
+            plugin_cache: Some(&config.plugin_cache_dir),
             run_dir: None,
         };
         let root = Path::new("/");
