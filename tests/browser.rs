@@ -206,6 +206,7 @@ async fn after_a_webhook_driven_plan_the_browser_finds_the_run_and_its_masked_ou
     let mut config = RunnerConfig::new(scratch.path().join("work"));
     config.terraform_bin = real_terraform();
     config.plugin_cache_dir = scratch.path().join("plugin-cache");
+    config.sandbox.writable.push(state_dir.clone());
     config.timeout = Duration::from_secs(300);
     config.secret_env = vec![(
         "TF_VAR_api_token".to_owned(),

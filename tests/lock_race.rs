@@ -116,13 +116,15 @@ struct Race {
 impl Race {
     async fn start() -> Race {
         let scratch = tempfile::tempdir().unwrap();
-        let started = scratch.path().join("plan-started");
-        let gate = scratch.path().join("plan-gate");
-        let bin = gated_terraform(scratch.path(), &real_terraform(), &started, &gate);
         let state_dir = scratch.path().join("state");
         std::fs::create_dir_all(&state_dir).unwrap();
+        // In the state dir, which the sandbox lets terraform (and this wrapper) reach.
+        let started = state_dir.join("plan-started");
+        let gate = state_dir.join("plan-gate");
+        let bin = gated_terraform(scratch.path(), &real_terraform(), &started, &gate);
         let mut config = RunnerConfig::new(scratch.path().join("work"));
         config.terraform_bin = bin;
+        config.sandbox.writable.push(state_dir.clone());
         config.plugin_cache_dir = scratch.path().join("plugin-cache");
         config.timeout = Duration::from_secs(300);
         // Two workers: the close is handled while the plan job still holds the other one.

@@ -324,6 +324,8 @@ fn real_terraform() -> PathBuf {
 fn terraform_replica(database_url: &str, scratch: &Path, name: &str) -> Options {
     let mut config = RunnerConfig::new(scratch.join(name).join("work"));
     config.terraform_bin = real_terraform();
+    // The shared local backend's state dir (see the tests), which the sandbox must expose.
+    config.sandbox.writable.push(scratch.join("state"));
     config.plugin_cache_dir = scratch.join(name).join("plugin-cache");
     config.timeout = Duration::from_secs(300);
     Options {

@@ -587,12 +587,17 @@ async fn a_network_bind_needs_the_public_url_and_a_token() {
 
     let guarded = InProcess::start(
         &github.url(),
-        &["--bind", "0.0.0.0:3000", "--dashboard-token", "t0k"],
+        &[
+            "--bind",
+            "0.0.0.0:3000",
+            "--dashboard-token",
+            "t0ken-of-setup",
+        ],
     )
     .await;
     let (status, _) = guarded.get("/setup").await;
     assert_eq!(status, 401, "the token is required");
-    let (status, page) = guarded.get("/setup?token=t0k").await;
+    let (status, page) = guarded.get("/setup?token=t0ken-of-setup").await;
     assert_eq!(status, 400);
     assert!(
         page.contains("PROMPTOPS_PUBLIC_URL is not set"),

@@ -128,7 +128,7 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
         "{plan}"
     );
     assert!(
-        plan.contains("**Plan: 0 to add, 0 to change, 2 to destroy.**"),
+        plan.contains("**Plan: 0 to add, 0 to change, 2 to destroy; 3 output changes.**"),
         "{plan}"
     );
     assert!(
@@ -170,7 +170,7 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
     assert_eq!(checks[0].conclusion.as_deref(), Some("success"));
     assert_eq!(
         checks[0].title.as_deref(),
-        Some("omega: Plan: 0 to add, 0 to change, 2 to destroy."),
+        Some("omega: Plan: 0 to add, 0 to change, 2 to destroy; 3 output changes."),
         "{checks:?}"
     );
     let summary = checks[0].summary.as_deref().unwrap();
@@ -330,7 +330,8 @@ async fn removing_a_never_applied_deployment_plans_no_destroy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_apply_keeps_the_lock_and_apply_on_the_merged_pr_retries() {
     let mut t = Lifecycle::start().await;
-    let gate = t.scratch.path().join("gate-open");
+    // In the state dir: the sandbox shows Terraform that directory and not the rest.
+    let gate = t.scratch.path().join("state/gate-open");
     let vars = format!(
         "{}apply_gate        = \"{}\"\n",
         tfvars("theta", 1, "us-central1-a"),
@@ -505,7 +506,7 @@ async fn a_two_thousand_resource_plan_is_split_into_balanced_comments_under_the_
         .collect();
     assert!(parts.len() > 1, "{} part(s)", parts.len());
     assert!(
-        parts[0].contains("Plan: 2000 to add, 0 to change, 0 to destroy."),
+        parts[0].contains("Plan: 2000 to add, 0 to change, 0 to destroy; 3 output changes."),
         "the summary comes first"
     );
     for part in &parts {

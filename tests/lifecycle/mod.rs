@@ -56,6 +56,9 @@ impl Lifecycle {
         std::fs::create_dir_all(&state_dir).unwrap();
         let mut config = RunnerConfig::new(scratch.path().join("work"));
         config.terraform_bin = bin;
+        // The local backend's state is outside the run's work dir: the sandbox lets
+        // Terraform write there because the operator (here, the test) lists it.
+        config.sandbox.writable.push(state_dir.clone());
         config.plugin_cache_dir = scratch.path().join("plugin-cache");
         config.timeout = Duration::from_secs(300);
         config.secret_env = vec![(
