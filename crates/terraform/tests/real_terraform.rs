@@ -369,3 +369,38 @@ async fn a_2000_resource_plan_fits_in_balanced_comments_that_keep_the_end() {
         "the start of the output was cut"
     );
 }
+
+#[tokio::test]
+async fn a_plan_that_only_changes_an_output_is_not_titled_no_changes() {
+    let scratch = Scratch::new();
+    let runner = runner(scratch.config(real_terraform()));
+    let applied = runner.apply(&scratch.dir_spec("alpha")).await.unwrap();
+    assert_eq!(
+        applied.outcome,
+        ApplyOutcome::Applied,
+        "{}",
+        applied.summary
+    );
+
+    // Same resources, one new output: Terraform prints no `Plan:` line for this.
+    std::fs::write(
+        scratch.repo().join("terraform/extra_output.tf"),
+        "output \"extra\" {\n  value = \"new\"\n}\n",
+    )
+    .unwrap();
+    let report = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
+    assert_eq!(
+        report.outcome,
+        PlanOutcome::Changes,
+        "{}",
+        report.output.text()
+    );
+    assert!(!report.counts.has_changes(), "{:?}", report.counts);
+    assert_eq!(report.counts.outputs, 1);
+    assert_eq!(
+        report.summary,
+        "Plan: 0 to add, 0 to change, 0 to destroy; 1 output change."
+    );
+    let comment = &render_plan_comments(&report, &CommentOptions::default())[0];
+    assert!(!comment.contains("**No changes.**"), "{comment}");
+}
