@@ -141,7 +141,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("promptops.db");
         let url = format!("sqlite://{}", db.display());
-        let s = settings(&["--database-url", &url]);
+        // The credentials file elsewhere, so that the database is what the bind reaches.
+        let s = settings(&[
+            "--database-url",
+            &url,
+            "--app-credentials",
+            "/etc/promptops/promptops-app.json",
+        ]);
         let sandbox = SandboxConfig {
             writable: vec![dir.path().to_path_buf()],
             ..SandboxConfig::default()
