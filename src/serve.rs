@@ -272,8 +272,8 @@ impl AppParts {
         slug: Option<String>,
         source: CredentialSource,
     ) -> anyhow::Result<ConfiguredApp> {
-        // Terraform inherits no credentials file, but a configuration can read any file
-        // this service can: this App's secrets are masked wherever they came from.
+        // The sandbox keeps the key and credentials file out of Terraform's reach; masking
+        // stays the last line (e.g. with PROMPTOPS_TERRAFORM_SANDBOX=off).
         let mut terraform = self.terraform.clone();
         terraform.mask_values.extend(key_mask_values(private_key));
         terraform
@@ -306,8 +306,9 @@ impl AppParts {
     }
 }
 
-/// Credentials terraform may inherit from this process: their values are masked in every
-/// comment, check run and stored run, whatever Terraform prints.
+/// Secrets and credentials of this process's environment: their values are masked in every
+/// comment, check run and stored run, whatever Terraform prints (only the allowlisted ones
+/// are passed to it; masking is the last line if another reaches it).
 pub const SECRET_ENV_VARS: &[&str] = &[
     "GITHUB_PRIVATE_KEY",
     "GITHUB_WEBHOOK_SECRET",
