@@ -33,6 +33,10 @@ export TERRAFORM_BIN="${TERRAFORM_BIN:-$(command -v terraform || true)}"
 [ -x "${TERRAFORM_BIN:-}" ] || die "terraform is not installed (the Terraform tests run the real binary)"
 say "terraform: $("$TERRAFORM_BIN" version | head -1)"
 
+say "Terraform 1.15.5 launcher and stand-in providers (actions, the root module's plan)"
+terraform_setup=$(bash scripts/setup-terraform.sh) || die "scripts/setup-terraform.sh failed: the action and root-module tests need Terraform 1.15.5 and the stand-in providers"
+eval "$terraform_setup"
+
 say "ansible-core virtualenv and sshd (playbook tests)"
 setup=$(bash scripts/setup-ansible.sh) || die "scripts/setup-ansible.sh failed: the playbook tests need ansible-core and sshd"
 eval "$setup"

@@ -2,6 +2,7 @@
 handshake (handshake.py), tfplugin6.Provider, go-plugin's controller and the health
 service. What the provider does with each call is the job of a Provider (provider.py)."""
 
+import json
 import os
 import shutil
 import signal
@@ -11,7 +12,7 @@ from concurrent import futures
 
 import grpc
 
-from . import handshake, tls_proxy, wire
+from . import handshake, schema, tls_proxy, wire
 from .provider import ProviderError
 
 _PROTO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "proto")
@@ -51,8 +52,6 @@ class ProviderService(pb_grpc.ProviderServicer):
         self.provider = provider
 
     def GetProviderSchema(self, request, context):
-        from . import schema
-
         schemas = self.provider.schemas
         return pb.GetProviderSchema.Response(
             provider=schema.to_proto(pb, schemas.provider),
@@ -91,8 +90,6 @@ class ProviderService(pb_grpc.ProviderServicer):
     def UpgradeResourceState(self, request, context):
         # The schemas have one version each, so a stored state is already in the current
         # shape; it comes as JSON and goes back as MessagePack.
-        import json
-
         state = json.loads(request.raw_state.json) if request.raw_state.json else None
         return pb.UpgradeResourceState.Response(upgraded_state=_value(state))
 
