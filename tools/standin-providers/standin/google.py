@@ -5,6 +5,7 @@ that what reads the address (outputs, the configuration job) has a local one."""
 import hashlib
 
 from .provider import Provider
+from .wire import known
 
 
 def loopback_address(name):
@@ -21,9 +22,10 @@ class GoogleProvider(Provider):
     }
 
     def computed_value(self, type_name, state, path, name, attr):
-        project = state.get("project") or self.config.get("project") or "standin-project"
-        zone = state.get("zone") or self.config.get("zone") or ""
-        resource = state.get("name", "")
+        # Computed attributes are filled in one by one, so some are still unknown here.
+        project = known(state.get("project")) or self.config.get("project") or "standin-project"
+        zone = known(state.get("zone")) or self.config.get("zone") or ""
+        resource = known(state.get("name")) or ""
         if path == () and name == "project":
             return project
         if type_name == "google_compute_instance":

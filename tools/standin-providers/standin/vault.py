@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .provider import Provider
-from .wire import UNKNOWN
+from .wire import UNKNOWN, known
 
 
 def _ssh_ca_key_pair():
@@ -48,7 +48,7 @@ class VaultProvider(Provider):
         return state
 
     def computed_value(self, type_name, state, path, name, attr):
-        backend = state.get("backend") or "approle"
+        backend = known(state.get("backend")) or "approle"
         ids = {
             "vault_mount": lambda: state.get("path"),
             "vault_ssh_secret_backend_ca": lambda: state.get("backend"),

@@ -52,6 +52,11 @@ def encode(value):
     return msgpack.packb(value, default=_default, use_bin_type=True)
 
 
+def known(value):
+    """The value, or None while it is unknown."""
+    return None if value is UNKNOWN else value
+
+
 def contains_unknown(value):
     if value is UNKNOWN:
         return True
