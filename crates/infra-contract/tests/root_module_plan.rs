@@ -1,11 +1,13 @@
-//! The repository's own `terraform/`, initialised, validated and planned by real Terraform
-//! 1.15.5 against stand-in providers that serve the real google, vault and ansible/aap
-//! schemas (tools/standin-providers): a wrong argument, type or block in the module fails
-//! here as it would against the real providers. The variables are those the renderer
-//! writes for a request, plus the installation's settings.
+//! The repository's own `terraform/`, initialised, validated, planned and applied by real
+//! Terraform 1.15.5 against stand-in providers that serve the real google, vault and
+//! ansible/aap schemas (tools/standin-providers): a wrong argument, type or block in the
+//! module fails here as it would against the real providers. The variables are those the
+//! renderer writes for a request, plus the installation's settings.
 
 #[path = "support/terraform_1_15.rs"]
 mod terraform;
+// Only terraform_dir() is needed here.
+#[allow(dead_code)]
 #[path = "support/terraform.rs"]
 mod tf;
 
@@ -13,17 +15,24 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use promptops_core::{Catalog, DeploymentRequest, RenderContext, render_tfvars};
+use promptops_testkit::{AapJobResult, FakeAap};
 use serde_json::{Value, json};
 use terraform::{Terraform, copy_module_with_local_backend};
 
 /// The platform team's settings (what a shared *.auto.tfvars file holds).
-const INSTALLATION_TFVARS: &str = r#"project             = "promptops-sample"
+fn installation_tfvars(aap_host: &str) -> String {
+    format!(
+        r#"project             = "promptops-sample"
 ssh_source_ranges   = ["203.0.113.0/28"]
 app_source_ranges   = ["198.51.100.0/24"]
 vault_address       = "https://vault.example.internal:8200"
-aap_host            = "https://aap.example.internal"
+aap_host            = "{aap_host}"
 aap_job_template_id = 17
-"#;
+"#
+    )
+}
+
+const VAR_FILE: &str = "-var-file=deployments/llm-demo/terraform.tfvars";
 
 fn sample_request() -> DeploymentRequest {
     DeploymentRequest {
@@ -41,6 +50,10 @@ fn sample_request() -> DeploymentRequest {
 
 /// A copy of terraform/ with the sample's var files, initialised from the stand-ins' mirror.
 fn initialised_module(terraform: &Terraform, dir: &Path) {
+    initialised_module_with_aap(terraform, dir, "https://aap.example.internal");
+}
+
+fn initialised_module_with_aap(terraform: &Terraform, dir: &Path, aap_host: &str) {
     copy_module_with_local_backend(&tf::terraform_dir(), dir);
     let ctx = RenderContext {
         source: "owner/repo#12".into(),
@@ -52,7 +65,11 @@ fn initialised_module(terraform: &Terraform, dir: &Path) {
         render_tfvars(&sample_request(), &ctx),
     )
     .unwrap();
-    std::fs::write(dir.join("installation.auto.tfvars"), INSTALLATION_TFVARS).unwrap();
+    std::fs::write(
+        dir.join("installation.auto.tfvars"),
+        installation_tfvars(aap_host),
+    )
+    .unwrap();
     terraform.ok(dir, &["init", "-input=false", "-no-color"]);
 }
 
@@ -83,7 +100,7 @@ fn the_root_module_validates_and_plans_the_vms_firewall_vault_objects_and_the_ac
             "plan",
             "-input=false",
             "-no-color",
-            "-var-file=deployments/llm-demo/terraform.tfvars",
+            VAR_FILE,
             "-out=sample.tfplan",
         ],
     );
@@ -243,4 +260,106 @@ fn a_wrong_argument_name_for_any_of_the_three_providers_fails_validation() {
             "no complaint about {wrong} in {file}: {complaints:#?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_creates_everything_fires_the_action_once_and_a_second_plan_is_empty() {
+    let aap = FakeAap::start(AapJobResult::Successful).await;
+    let terraform = Terraform::from_env();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("terraform");
+    // Terraform runs block; the fake AAP answers on the runtime's other threads.
+    tokio::task::block_in_place(|| {
+        initialised_module_with_aap(&terraform, &dir, &aap.url());
+        let apply = terraform.ok(
+            &dir,
+            &[
+                "apply",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+                VAR_FILE,
+            ],
+        );
+        assert!(
+            apply.contains(
+                "Apply complete! Resources: 12 added, 0 changed, 0 destroyed. Actions: 1 invoked."
+            ),
+            "{apply}"
+        );
+    });
+    let outputs: Value = serde_json::from_str(&tokio::task::block_in_place(|| {
+        terraform.ok(&dir, &["output", "-json"])
+    }))
+    .unwrap();
+    let ips: Vec<String> = outputs["vm_ips"]["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ip| ip.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ips.len(), 2);
+    assert!(ips.iter().all(|ip| ip.starts_with("127.2.")), "{ips:?}");
+    assert_eq!(
+        outputs["app_urls"]["value"],
+        json!(
+            ips.iter()
+                .map(|ip| format!("http://{ip}:8501"))
+                .collect::<Vec<_>>()
+        )
+    );
+    assert!(
+        outputs["ssh_ca_public_key"]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("ssh-rsa "),
+        "{outputs:#}"
+    );
+
+    let launches = aap.launches();
+    assert_eq!(
+        launches.len(),
+        1,
+        "the action fires once, after the trigger is created"
+    );
+    assert_eq!(launches[0].job_template_id, 17);
+    let extra_vars: Value =
+        serde_json::from_str(launches[0].body["extra_vars"].as_str().unwrap()).unwrap();
+    assert_eq!(extra_vars["target_hosts"], ips.join(","));
+    assert_eq!(extra_vars["vault_ssh_mount"], "ssh-llm-demo");
+    assert_eq!(extra_vars["vault_ssh_role"], "llm-demo");
+    assert_eq!(extra_vars["vault_approle_mount"], "approle");
+    assert!(
+        extra_vars["vault_wrapped_secret_id"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{extra_vars:#}"
+    );
+    assert!(
+        extra_vars["vault_role_id"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{extra_vars:#}"
+    );
+
+    let replan = tokio::task::block_in_place(|| {
+        terraform.run(
+            &dir,
+            &[
+                "plan",
+                "-input=false",
+                "-no-color",
+                "-detailed-exitcode",
+                VAR_FILE,
+            ],
+        )
+    });
+    assert_eq!(
+        replan.status.code(),
+        Some(0),
+        "a second plan has changes:\n{}\n{}",
+        String::from_utf8_lossy(&replan.stdout),
+        String::from_utf8_lossy(&replan.stderr)
+    );
+    assert_eq!(aap.launches().len(), 1);
 }
