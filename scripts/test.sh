@@ -42,6 +42,10 @@ bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlin
   --proc /proc --dev /dev --unshare-pid -- /usr/bin/true \
   || die "bubblewrap cannot create its namespaces here (user/PID namespaces, a fresh /proc): the Terraform tests need them"
 
+say "Terraform 1.15.5 launcher and stand-in providers (actions, the root module's plan)"
+terraform_setup=$(bash scripts/setup-terraform.sh) || die "scripts/setup-terraform.sh failed: the action and root-module tests need Terraform 1.15.5 and the stand-in providers"
+eval "$terraform_setup"
+
 say "ansible-core virtualenv and sshd (playbook tests)"
 setup=$(bash scripts/setup-ansible.sh) || die "scripts/setup-ansible.sh failed: the playbook tests need ansible-core and sshd"
 eval "$setup"

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use promptops_terraform::{ACTIONS_MIN_VERSION, TerraformVersion};
 use secrecy::ExposeSecret;
 
 use crate::config::{ServeSettings, SignInPlan, SignInSource};
@@ -167,14 +168,7 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
         Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
     }
 
-    match terraform_version(&settings.terraform_bin).await {
-        Ok(version) => report.line(Status::Ok, "terraform", version),
-        Err(err) => report.line(
-            Status::Missing,
-            "terraform",
-            format!("{}: {err}", settings.terraform_bin.display()),
-        ),
-    }
+    terraform_line(&mut report, &settings.terraform_bin).await;
 
     sandbox_line(&mut report, &settings);
 
@@ -319,18 +313,60 @@ fn dashboard_lines(
     report.line(status, ACCESS, access.describe());
 }
 
-async fn terraform_version(bin: &std::path::Path) -> Result<String, String> {
+/// The Terraform version against what the PromptOps root module needs: its
+/// `required_version` (terraform/versions.tf) is `>= 1.14.1`, the first release whose
+/// actions (the configuration job, `/promptops configure`) run after their resource. An
+/// older Terraform can run, but every plan of that module fails, hence a warning that says
+/// what to install.
+async fn terraform_line(report: &mut Report, bin: &std::path::Path) {
+    let version = match terraform_version(bin).await {
+        Ok(version) => version,
+        Err(err) => {
+            report.line(
+                Status::Missing,
+                "terraform",
+                format!(
+                    "{}: {err} (install Terraform >= {ACTIONS_MIN_VERSION} and set TERRAFORM_BIN to it)",
+                    bin.display()
+                ),
+            );
+            return;
+        }
+    };
+    if version < ACTIONS_MIN_VERSION {
+        report.line(
+            Status::Warn,
+            "terraform",
+            format!(
+                "{version} at {} is older than {ACTIONS_MIN_VERSION}, which the PromptOps root module's \
+                 required_version (>= {ACTIONS_MIN_VERSION}, terraform/versions.tf) and its configuration \
+                 job (Terraform actions, /promptops configure) need: plans of that module fail with \
+                 \"Unsupported Terraform Core version\". Install Terraform >= {ACTIONS_MIN_VERSION} and \
+                 set TERRAFORM_BIN to it",
+                bin.display()
+            ),
+        );
+    } else {
+        report.line(
+            Status::Ok,
+            "terraform",
+            format!(
+                "{version} at {} (the root module's required_version is >= {ACTIONS_MIN_VERSION})",
+                bin.display()
+            ),
+        );
+    }
+}
+
+async fn terraform_version(bin: &std::path::Path) -> Result<TerraformVersion, String> {
     let output = tokio::process::Command::new(bin)
-        .arg("version")
+        .args(["version", "-json"])
+        .env("CHECKPOINT_DISABLE", "1")
         .output()
         .await
         .map_err(|err| err.to_string())?;
     if !output.status.success() {
         return Err(String::from_utf8_lossy(&output.stderr).trim().to_owned());
     }
-    Ok(String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned())
+    TerraformVersion::from_version_json(&String::from_utf8_lossy(&output.stdout))
 }

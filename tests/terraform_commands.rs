@@ -10,20 +10,45 @@ use lifecycle::*;
 #[allow(unused_imports)]
 use promptops_store::{RunFilter, RunStatus};
 #[allow(unused_imports)]
+use promptops_testkit::{AapJobResult, FakeAap};
+#[allow(unused_imports)]
+use secrecy::SecretString;
+#[allow(unused_imports)]
 use std::path::{Path, PathBuf};
 #[allow(unused_imports)]
 use std::time::Duration;
 #[allow(unused_imports)]
 use support::{IssueRef, REPO, comment_payload, pr_payload};
 
-/// `-invoke` needs Terraform >= 1.14.1 and this machine has 1.11: this test runs against
-/// the scripted stand-in `crates/terraform/tests/fixtures/bin/terraform-1.14-standin.sh`, which
-/// prints the output documented for 1.14 and echoes `$AAP_TOKEN`.
+/// `/promptops configure` runs `apply -invoke` with real Terraform 1.15.5 and the stand-in
+/// `ansible/aap` provider, whose action launches the job on a fake AAP controller; the
+/// module is the terraform crate's `actions-repo` fixture (the action block of
+/// terraform/main.tf in small), whose extra_vars carry the planted token.
 #[tokio::test(flavor = "multi_thread")]
-async fn configure_invokes_the_aap_action_against_a_terraform_1_14_standin() {
-    let standin = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("crates/terraform/tests/fixtures/bin/terraform-1.14-standin.sh");
-    let mut t = Lifecycle::start_with(standin, "AAP_TOKEN").await;
+async fn configure_invokes_the_aap_action_with_terraform_1_15() {
+    let aap = FakeAap::start(AapJobResult::Successful).await;
+    let (terraform, cli_config) = terraform_1_15();
+    let (mut config, scratch) = Lifecycle::runner_config(terraform);
+    config.env = vec![
+        (
+            "TF_CLI_CONFIG_FILE".to_owned(),
+            cli_config.display().to_string(),
+        ),
+        ("TF_VAR_aap_host".to_owned(), aap.url()),
+    ];
+    config.secret_env = vec![
+        (
+            "AAP_TOKEN".to_owned(),
+            SecretString::from("aap-token-0c1d2e3f".to_owned()),
+        ),
+        (
+            "TF_VAR_api_token".to_owned(),
+            SecretString::from(PLANTED_SECRET.to_owned()),
+        ),
+    ];
+    let module = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/terraform/tests/fixtures/actions-repo/terraform/main.tf");
+    let mut t = Lifecycle::start_configured(config, scratch, &module).await;
     t.service.github.set_file(
         REPO,
         "main",
@@ -47,6 +72,15 @@ async fn configure_invokes_the_aap_action_against_a_terraform_1_14_standin() {
         done[0]
     );
     assert!(!done[0].contains(PLANTED_SECRET), "{}", done[0]);
+    let launches = aap.launches();
+    assert_eq!(launches.len(), 1, "one AAP job launched");
+    assert_eq!(
+        launches[0].authorization.as_deref(),
+        Some("Bearer aap-token-0c1d2e3f")
+    );
+    let extra_vars: serde_json::Value =
+        serde_json::from_str(launches[0].body["extra_vars"].as_str().unwrap()).unwrap();
+    assert_eq!(extra_vars["deployment_name"], "zeta");
     let runs = t
         .service
         .store

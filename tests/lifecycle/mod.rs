@@ -1,5 +1,6 @@
-//! What the Terraform lifecycle tests share: the service with a real (or stand-in)
-//! Terraform runner, the fixture module and settings in the fake repository, and helpers.
+//! What the Terraform lifecycle tests share: the service with a real Terraform runner
+//! (1.11 from the image, or 1.15.5 from scripts/setup-terraform.sh for actions), the
+//! fixture module and settings in the fake repository, and helpers.
 
 #![allow(dead_code)]
 
@@ -28,6 +29,25 @@ pub fn real_terraform() -> PathBuf {
     bin
 }
 
+/// Terraform 1.15.5 (the launcher scripts/setup-terraform.sh installs) and the CLI config
+/// file that takes the google, vault and aap providers from the stand-ins' mirror.
+pub fn terraform_1_15() -> (PathBuf, PathBuf) {
+    let setting = |name: &str| {
+        let path = std::env::var_os(name).map(PathBuf::from).unwrap_or_else(|| {
+            panic!(
+                "{name} is not set: this test runs Terraform 1.15.5 with the stand-in providers; \
+                 run `eval \"$(bash scripts/setup-terraform.sh)\"` first"
+            )
+        });
+        assert!(path.is_file(), "{name}={} does not exist", path.display());
+        path
+    };
+    (
+        setting("PROMPTOPS_TEST_TERRAFORM_1_15"),
+        setting("PROMPTOPS_TEST_TERRAFORM_CLI_CONFIG"),
+    )
+}
+
 pub fn tfvars(deployment: &str, vm_count: i64, zone: &str) -> String {
     format!(
         "deployment_name   = \"{deployment}\"\nvm_count          = {vm_count}\ngpu_type          = \"nvidia-tesla-t4\"\ngpu_count         = 1\nmachine_type      = \"n1-standard-4\"\nzone              = \"{zone}\"\nboot_disk_size_gb = 100\n"
@@ -46,14 +66,19 @@ pub struct Lifecycle {
 
 impl Lifecycle {
     pub async fn start() -> Lifecycle {
-        Self::start_with(real_terraform(), "TF_VAR_api_token").await
+        let (mut config, scratch) = Self::runner_config(real_terraform());
+        config.secret_env = vec![(
+            "TF_VAR_api_token".to_owned(),
+            SecretString::from(PLANTED_SECRET.to_owned()),
+        )];
+        let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
+        Self::start_configured(config, scratch, &module).await
     }
 
-    /// With `bin` as terraform, and `PLANTED_SECRET` in its environment as `secret_var`.
-    pub async fn start_with(bin: PathBuf, secret_var: &str) -> Lifecycle {
+    /// A runner config with `bin` as terraform, its work dirs in a fresh scratch dir.
+    pub fn runner_config(bin: PathBuf) -> (RunnerConfig, TempDir) {
         let scratch = tempfile::tempdir().unwrap();
-        let state_dir = scratch.path().join("state");
-        std::fs::create_dir_all(&state_dir).unwrap();
+        std::fs::create_dir_all(scratch.path().join("state")).unwrap();
         let mut config = RunnerConfig::new(scratch.path().join("work"));
         config.terraform_bin = bin;
         // The local backend's state is outside the run's work dir: the sandbox lets
@@ -61,19 +86,22 @@ impl Lifecycle {
         config.sandbox.writable.push(state_dir.clone());
         config.plugin_cache_dir = scratch.path().join("plugin-cache");
         config.timeout = Duration::from_secs(300);
-        config.secret_env = vec![(
-            secret_var.to_owned(),
-            SecretString::from(PLANTED_SECRET.to_owned()),
-        )];
+        (config, scratch)
+    }
+
+    /// The service with `config`, and `module` as the repository's `terraform/main.tf`.
+    pub async fn start_configured(
+        config: RunnerConfig,
+        scratch: TempDir,
+        module: &Path,
+    ) -> Lifecycle {
+        let state_dir = scratch.path().join("state");
         let service = TestService::start(Options {
             terraform: Some(config),
             ..Options::default()
         })
         .await;
-        let module = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf"),
-        )
-        .unwrap();
+        let module = std::fs::read(module).unwrap();
         let settings = format!(
             "terraform:\n  backend_config:\n    path: \"{}/{{deployment}}.tfstate\"\n",
             state_dir.display()

@@ -17,6 +17,7 @@
 // boxing every `Response` would only add noise to a test double.
 #![allow(clippy::result_large_err)]
 
+mod aap;
 mod auth;
 mod fake;
 mod fault;
@@ -28,6 +29,7 @@ mod server;
 mod snapshot;
 mod webhook;
 
+pub use aap::{AapJobResult, AapLaunch, FakeAap};
 pub use fake::{DEFAULT_APP_ID, FakeGithub, ROLES};
 pub use keys::{APP_PRIVATE_KEY_PEM, APP_PUBLIC_KEY_PEM};
 pub use model::{AuthKind, CheckRun, Comment, RequestRecord};

@@ -24,6 +24,25 @@ pub fn real_terraform() -> PathBuf {
     bin
 }
 
+/// Terraform 1.15.5 (the launcher scripts/setup-terraform.sh installs) and the CLI config
+/// file that takes the google, vault and aap providers from the stand-ins' mirror.
+pub fn terraform_1_15() -> (PathBuf, PathBuf) {
+    let setting = |name: &str| {
+        let path = std::env::var_os(name).map(PathBuf::from).unwrap_or_else(|| {
+            panic!(
+                "{name} is not set: these tests run Terraform 1.15.5 with the stand-in providers; \
+                 run `eval \"$(bash scripts/setup-terraform.sh)\"` first"
+            )
+        });
+        assert!(path.is_file(), "{name}={} does not exist", path.display());
+        path
+    };
+    (
+        setting("PROMPTOPS_TEST_TERRAFORM_1_15"),
+        setting("PROMPTOPS_TEST_TERRAFORM_CLI_CONFIG"),
+    )
+}
+
 pub fn standin(name: &str) -> PathBuf {
     fixtures().join("bin").join(name)
 }
@@ -35,8 +54,13 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
+        Scratch::with_repo("repo")
+    }
+
+    /// With a copy of `fixtures/<fixture>` as the repo.
+    pub fn with_repo(fixture: &str) -> Scratch {
         let dir = tempfile::tempdir().expect("temp dir");
-        copy_tree(&fixtures().join("repo"), &dir.path().join("repo"));
+        copy_tree(&fixtures().join(fixture), &dir.path().join("repo"));
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
         Scratch { dir }
     }
