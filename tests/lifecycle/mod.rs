@@ -48,6 +48,18 @@ pub fn terraform_1_15() -> (PathBuf, PathBuf) {
     )
 }
 
+/// What the Terraform 1.15.5 launcher and the stand-in providers read (their virtualenv,
+/// the Python installation, the provider mirror and CLI config), as
+/// scripts/setup-terraform.sh lists them: the sandbox must let Terraform read them.
+pub fn launcher_read_paths() -> Vec<PathBuf> {
+    std::env::var("PROMPTOPS_TEST_TERRAFORM_READ_PATHS")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+        .collect()
+}
+
 pub fn tfvars(deployment: &str, vm_count: i64, zone: &str) -> String {
     format!(
         "deployment_name   = \"{deployment}\"\nvm_count          = {vm_count}\ngpu_type          = \"nvidia-tesla-t4\"\ngpu_count         = 1\nmachine_type      = \"n1-standard-4\"\nzone              = \"{zone}\"\nboot_disk_size_gb = 100\n"
@@ -78,12 +90,14 @@ impl Lifecycle {
     /// A runner config with `bin` as terraform, its work dirs in a fresh scratch dir.
     pub fn runner_config(bin: PathBuf) -> (RunnerConfig, TempDir) {
         let scratch = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(scratch.path().join("state")).unwrap();
+        let state_dir = scratch.path().join("state");
+        std::fs::create_dir_all(&state_dir).unwrap();
         let mut config = RunnerConfig::new(scratch.path().join("work"));
         config.terraform_bin = bin;
         // The local backend's state is outside the run's work dir: the sandbox lets
         // Terraform write there because the operator (here, the test) lists it.
-        config.sandbox.writable.push(state_dir.clone());
+        config.sandbox.writable.push(state_dir);
+        config.sandbox.read_only.extend(launcher_read_paths());
         config.plugin_cache_dir = scratch.path().join("plugin-cache");
         config.timeout = Duration::from_secs(300);
         (config, scratch)

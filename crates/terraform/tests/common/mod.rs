@@ -43,6 +43,18 @@ pub fn terraform_1_15() -> (PathBuf, PathBuf) {
     )
 }
 
+/// What the Terraform 1.15.5 launcher and the stand-in providers read (their virtualenv,
+/// the Python installation, the provider mirror and CLI config), as
+/// scripts/setup-terraform.sh lists them: the sandbox must let Terraform read them.
+pub fn launcher_read_paths() -> Vec<PathBuf> {
+    std::env::var("PROMPTOPS_TEST_TERRAFORM_READ_PATHS")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+        .collect()
+}
+
 pub fn standin(name: &str) -> PathBuf {
     fixtures().join("bin").join(name)
 }
@@ -115,6 +127,7 @@ impl Scratch {
         // The local backend's state lives outside the run's work dir: the sandbox lets
         // Terraform write there because the operator (here, the test) lists it.
         config.sandbox.writable.push(self.dir.path().join("state"));
+        config.sandbox.read_only.extend(launcher_read_paths());
         config
     }
 
