@@ -90,8 +90,13 @@ const ETC_PATHS: &[&str] = &[
 /// What one command in the sandbox may reach besides the system directories.
 #[derive(Debug, Clone, Copy)]
 pub struct Mounts<'a> {
-    /// The shared plugin cache (writable: `init` fills it); `None` for the start check.
+    /// The shared plugin cache; `None` for the start check.
     pub plugin_cache: Option<&'a Path>,
+    /// Whether the plugin cache is writable. Only `init` installs providers, and it runs
+    /// none of the configuration's code; every later command (plan, apply, show) runs that
+    /// code and sees the cache read-only, so one run cannot plant a provider binary that a
+    /// later run (another PR's, or an apply with the cloud credentials) would start.
+    pub plugin_cache_writable: bool,
     /// This run's work dir (writable); `None` for `terraform version`.
     pub run_dir: Option<&'a Path>,
 }
@@ -194,7 +199,12 @@ impl SandboxConfig {
             args.pair("--ro-bind", path, path);
         }
         if let Some(cache) = mounts.plugin_cache {
-            args.pair("--bind", cache, cache);
+            let bind = if mounts.plugin_cache_writable {
+                "--bind"
+            } else {
+                "--ro-bind"
+            };
+            args.pair(bind, cache, cache);
         }
         for path in &self.writable {
             args.pair("--bind", path, path);
@@ -223,6 +233,7 @@ impl SandboxConfig {
         let truth = Path::new("/usr/bin/true");
         let mounts = Mounts {
             plugin_cache: None,
+            plugin_cache_writable: false,
             run_dir: None,
         };
         let (program, args) = self.command(truth, Vec::new(), Path::new("/"), mounts);
@@ -310,6 +321,7 @@ mod tests {
         };
         let mounts = Mounts {
             plugin_cache: Some(Path::new("/var/lib/promptops/plugin-cache")),
+            plugin_cache_writable: false,
             run_dir: Some(Path::new("/var/lib/promptops/d-plan-x1")),
         };
         let (program, args) = config.command(
@@ -328,6 +340,10 @@ mod tests {
             "providers need the network"
         );
         assert!(has(&args, &["--proc", "/proc"]));
+        // A plan runs the configuration's code: the shared cache must not be writable.
+        let cache = "/var/lib/promptops/plugin-cache";
+        assert!(has(&args, &["--ro-bind", cache, cache]), "{args:?}");
+        assert!(!has(&args, &["--bind", cache, cache]), "{args:?}");
         assert!(has(&args, &["--dev", "/dev"]));
         assert!(has(&args, &["--tmpfs", "/tmp"]));
         assert!(has(
@@ -378,6 +394,7 @@ mod tests {
     fn off_runs_the_command_as_it_is() {
         let mounts = Mounts {
             plugin_cache: Some(Path::new("/c")),
+            plugin_cache_writable: true,
             run_dir: None,
         };
         let (program, args) = SandboxConfig::off().command(

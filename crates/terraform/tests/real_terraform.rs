@@ -404,3 +404,26 @@ async fn a_plan_that_only_changes_an_output_is_not_titled_no_changes() {
     let comment = &render_plan_comments(&report, &CommentOptions::default())[0];
     assert!(!comment.contains("**No changes.**"), "{comment}");
 }
+
+#[tokio::test]
+async fn configuration_code_cannot_plant_files_in_the_shared_plugin_cache() {
+    // Plan and apply run the configuration's code (here a local-exec provisioner; an
+    // `external` data source or a provider would do the same). A file planted in the shared
+    // plugin cache would be started by later runs of other pull requests, or by an apply
+    // that holds the cloud credentials.
+    let scratch = Scratch::new();
+    let config = scratch.config(real_terraform());
+    let cache = config.plugin_cache_dir.clone();
+    let runner = runner(config);
+    std::fs::write(
+        scratch.repo().join("terraform/plant.tf"),
+        "resource \"terraform_data\" \"plant\" {\n  provisioner \"local-exec\" {\n    command = \"echo planted > \\\"$TF_PLUGIN_CACHE_DIR/planted\\\" && echo wrote-the-cache\"\n  }\n}\n",
+    )
+    .unwrap();
+    let applied = runner.apply(&scratch.dir_spec("alpha")).await.unwrap();
+    let output = applied.output.text();
+    assert!(!cache.join("planted").exists(), "{output}");
+    assert!(!output.contains("wrote-the-cache"), "{output}");
+    assert_eq!(applied.outcome, ApplyOutcome::Failed, "{output}");
+    assert!(output.contains("Read-only file system"), "{output}");
+}

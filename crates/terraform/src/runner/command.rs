@@ -21,6 +21,7 @@ impl Runner {
         let config = &self.inner.config;
         let mounts = Mounts {
             plugin_cache: Some(&config.plugin_cache_dir),
+            plugin_cache_writable: args.first() == Some(&"init"),
             run_dir: Some(&ws.run_dir),
         };
         let (program, args) = config.sandbox.command(
@@ -43,6 +44,7 @@ impl Runner {
         let config = &self.inner.config;
         let mounts = Mounts {
             plugin_cache: Some(&config.plugin_cache_dir),
+            plugin_cache_writable: false,
             run_dir: None,
         };
         let root = Path::new("/");
