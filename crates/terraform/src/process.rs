@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::process::{Pid, Signal, kill_process, kill_process_group};
 use tokio::process::Command;
 use tokio::time::Instant;
 
@@ -135,7 +135,7 @@ pub async fn run(
         _ = tokio::time::sleep_until(deadline) => {
             if let Some(pgid) = pgid {
                 // Terraform stops cleanly on SIGTERM (releases state locks) when it can.
-                let _ = kill_process_group(pgid, Signal::TERM);
+                terminate_gracefully(pgid);
                 if tokio::time::timeout(kill_grace, child.wait()).await.is_err() {
                     let _ = kill_process_group(pgid, Signal::KILL);
                 }
@@ -170,4 +170,70 @@ pub async fn run(
         }
     }
     Ok((exit, capture))
+}
+
+/// Asks every process of the run's group to stop, except bubblewrap's own: bubblewrap
+/// does not pass signals on, and when it dies its sandbox is killed at once (its init
+/// is the PID namespace's first process), so a SIGTERM to the whole group would end
+/// Terraform with SIGKILL before it could release a state lock. The sandboxed processes
+/// are visible here under their host PIDs. Without a sandbox this is the whole group.
+fn terminate_gracefully(pgid: Pid) {
+    let members = group_members(pgid);
+    let stoppable: Vec<Pid> = members
+        .iter()
+        .filter(|(_, command)| command != "bwrap")
+        .map(|(pid, _)| *pid)
+        .collect();
+    if stoppable.is_empty() {
+        let _ = kill_process_group(pgid, Signal::TERM);
+        return;
+    }
+    for pid in stoppable {
+        let _ = kill_process(pid, Signal::TERM);
+    }
+}
+
+/// The processes of group `pgid` with their command names, read from `/proc`.
+fn group_members(pgid: Pid) -> Vec<(Pid, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (command, group) = parse_stat(&stat)?;
+            (group == pgid.as_raw_nonzero().get()).then(|| (Pid::from_raw(pid), command))
+        })
+        .filter_map(|(pid, command)| Some((pid?, command)))
+        .collect()
+}
+
+/// The command name and process group of a `/proc/<pid>/stat` line. The name is in
+/// parentheses and may itself hold spaces and parentheses, so the fields after it are
+/// found from its last `)`.
+fn parse_stat(stat: &str) -> Option<(String, i32)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let command = stat.get(open + 1..close)?.to_owned();
+    // After the name: state, ppid, pgrp.
+    let group = stat
+        .get(close + 1..)?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()?;
+    Some((command, group))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_stat;
+
+    #[test]
+    fn the_group_is_read_after_a_name_with_spaces_and_parentheses() {
+        let stat = "4242 (terraform (x) y) S 4200 4100 4100 0 -1 4194560";
+        assert_eq!(parse_stat(stat), Some(("terraform (x) y".to_owned(), 4100)));
+        assert_eq!(parse_stat("garbage"), None);
+    }
 }

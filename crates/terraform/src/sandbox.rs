@@ -361,14 +361,6 @@ mod tests {
         ));
         assert!(has(
             &args,
-            &[
-                "--bind",
-                "/var/lib/promptops/plugin-cache",
-                "/var/lib/promptops/plugin-cache"
-            ]
-        ));
-        assert!(has(
-            &args,
             &["--ro-bind", "/opt/tf/terraform", "/opt/tf/terraform"]
         ));
         assert!(has(

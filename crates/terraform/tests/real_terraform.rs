@@ -423,7 +423,10 @@ async fn configuration_code_cannot_plant_files_in_the_shared_plugin_cache() {
     let applied = runner.apply(&scratch.dir_spec("alpha")).await.unwrap();
     let output = applied.output.text();
     assert!(!cache.join("planted").exists(), "{output}");
-    assert!(!output.contains("wrote-the-cache"), "{output}");
+    assert!(
+        !output.contains("(local-exec): wrote-the-cache"),
+        "{output}"
+    );
     assert_eq!(applied.outcome, ApplyOutcome::Failed, "{output}");
     assert!(output.contains("Read-only file system"), "{output}");
 }
