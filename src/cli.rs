@@ -40,6 +40,10 @@ pub struct RenderArgs {
     /// Print the validated request as JSON instead of terraform.tfvars.
     #[arg(long)]
     pub json: bool,
+    /// A YAML file with a `policy:` section, as in `.github/promptops.yml` (default: the
+    /// default policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub planner: PlannerArgs,
     /// The request, in plain language.

@@ -13,6 +13,7 @@ use super::names::{self, Name};
 use super::tokens::{Token, parse_count, split_number_suffix, tokenize};
 use super::{CountKind, Mentioned, Mentions};
 
+mod context;
 mod memory;
 mod phrases;
 
@@ -54,6 +55,11 @@ static US_IN_CAPITALS: LazyLock<Regex> =
 
 pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
     let text = NOT_REQUEST_TEXT.replace_all(text, " ");
+    let normalised = super::normalise::normalise(&text);
+    let (names, name_errors, text) = super::deployment_name::find(&normalised.text);
+    let (text, reference_readings) = super::references::rewrite(&text, catalog);
+    let model_memory = super::needs::model_memory(&text);
+    let biggest = super::needs::biggest(&text);
     let text = promptops_core::fold_accents(&text);
     let text = if text.chars().any(|c| c.is_lowercase()) {
         US_IN_CAPITALS
@@ -80,8 +86,18 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         catalog,
         gpu_index: GpuIndex::new(catalog),
         gpu_spans: Vec::new(),
-        mentions: Mentions::default(),
-        errors: Vec::new(),
+        mentions: Mentions {
+            name: names,
+            notices: normalised
+                .readings
+                .into_iter()
+                .chain(reference_readings)
+                .collect(),
+            model_memory: model_memory.into_iter().collect(),
+            biggest: biggest.into_iter().collect(),
+            ..Mentions::default()
+        },
+        errors: normalised.errors.into_iter().chain(name_errors).collect(),
     };
     scanner.find_gpu_names();
     scanner.find_names();
@@ -91,6 +107,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     // 80GB" names the 80 GB A100).
     scanner.find_gpu_memory();
     scanner.push_gpu_spans();
+    scanner.drop_comparison_gpus();
     scanner.find_cheapest();
     // Before counts, so that the "4090" of "RTX 4090" is a model name, not a count.
     scanner.find_unknown_gpus();
@@ -98,6 +115,8 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_relative();
     scanner.find_zone_letters();
     scanner.find_people_each();
+    scanner.find_oversized_numbers();
+    scanner.find_vague_quantities();
     scanner.find_counts();
     (scanner.mentions, scanner.errors)
 }
@@ -218,7 +237,7 @@ impl Scanner<'_> {
             let (number, unit, unit_index) = match split_number_suffix(word) {
                 Some((number, unit)) => (number, unit.to_owned(), i),
                 None => {
-                    let Some(number) = word.parse::<u32>().ok().filter(|_| word.len() <= 6) else {
+                    let Some(number) = word.parse::<u32>().ok().filter(|_| word.len() <= 9) else {
                         continue;
                     };
                     let Some(unit) = self.free_word(i + 1) else {
