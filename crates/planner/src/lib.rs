@@ -8,6 +8,7 @@
 
 mod chat;
 mod choose;
+pub mod corpus;
 mod edit;
 mod error;
 pub mod extract;

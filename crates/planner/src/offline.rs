@@ -72,12 +72,14 @@ fn plan_offline(
         return Err(PlanError::NotARequest(refusal));
     }
     let (mentions, unreadable) = Mentions::read(input, catalog);
+    let ambiguities = mentions.ambiguities();
+    // A phrase read but unclear ("add 2 more VMs" to nothing) says more than "no request".
     if unreadable.is_empty()
+        && ambiguities.is_empty()
         && let Some(refusal) = screen::refusal_of_mentions(&mentions, input)
     {
         return Err(PlanError::NotARequest(refusal));
     }
-    let ambiguities = mentions.ambiguities();
     if !(unreadable.is_empty() && ambiguities.is_empty()) {
         return Err(every_problem(
             unreadable,

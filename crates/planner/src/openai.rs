@@ -113,7 +113,9 @@ impl OpenAiPlanner {
             return Err(PlanError::NotARequest(refusal));
         }
         let mentions = Mentions::for_input(input, catalog).map_err(PlanError::UnknownMention)?;
-        if let Some(refusal) = screen::refusal_of_mentions(&mentions, input) {
+        if mentions.unclear.is_empty()
+            && let Some(refusal) = screen::refusal_of_mentions(&mentions, input)
+        {
             return Err(PlanError::NotARequest(refusal));
         }
         let ignored = screen::ignored_parts(&screen::request_text(input));

@@ -15,8 +15,8 @@ static NAME_ASKED: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?ix)
         (?: \b(?:name|call)\s+it
           | \bname\s+(?:the\s+|this\s+)?(?:deployment|cluster|setup|environment|project)
-          | \b(?:deployment|cluster|setup|environment|project)\s+(?:name\s*(?:is\b|[:=])?|named|called)
-          | \b(?:vms?|machines|instances|nodes|servers|it)\s+(?:should\s+be\s+)?(?:named|called)
+          | \b(?:deployment|cluster|setup|environment|project)\s+(?:named|called|name\b\s*(?:is\b|[:=])?)
+          | \b(?:vms?|machines|instances|nodes|servers|it)\s+(?:should\s+be\s+)?(?:named|called)\b
           | (?m:^)\s*name\s*[:=]
         )
         \s*[:=]?\s*["'`]?

@@ -40,9 +40,19 @@
 //! Any token shaped like a Google Cloud region or zone ("mars-north1", "us-mars1-a") that the
 //! catalog lacks is an error listing the known regions.
 //!
-//! Not understood (nothing is read, so the planner falls back to defaults or, on edits, to
-//! the current values): "enough for a 70B model", fractions ("half a GPU", "2.5 VMs"),
-//! vCPU and RAM sizes, disk types, durations and schedules, spot/preemptible.
+//! Also read (stated as readings): thousands separators ("1,010 VMs" is 1010), look-alike
+//! letters of other scripts ("Т4" with a Cyrillic "Т"), number words in German, French and
+//! Spanish, Japanese counters (台 machines, 枚/基 GPUs), vague quantities ("a few VMs" is 3),
+//! names asked for ("name it llm-finetune"), GPUs named for comparison ("compared to A100"),
+//! the cheaper or faster of named GPUs, model sizes ("a 70B model": GPU memory per VM), "the
+//! biggest single node", and GPUs or instance types of other clouds named as a reference
+//! (the catalog's `reference_gpus` and `other_cloud_instances`).
+//!
+//! Refused as errors: negative numbers, fractional counts ("2.5 VMs"), numbers too long to
+//! be any count, and names that break the deployment-name rule.
+//!
+//! Not read here (the planner's screening lists them as not used): vCPU and RAM sizes, disk
+//! types, images, durations and schedules, spot/preemptible; "half a GPU" reads nothing.
 
 mod deployment_name;
 mod names;

@@ -29,7 +29,7 @@ static MODEL_FAMILY_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static BIGGEST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:the\s+)?(?:biggest|largest|most\s+powerful|beefiest|strongest)\s+(?:single\s+|possible\s+|available\s+|gpu\s+)*(?:node|vm|machine|instance|server|box|gpu\s+machine|gpu\s+vm|one)\b",
+        r"(?i)\b(?:the\s+)?(?:biggest|largest|most\s+powerful|beefiest|strongest)\s+(?:single\s+|1\s+|possible\s+|available\s+|gpu\s+)*(?:node|vm|machine|instance|server|box|gpu\s+machine|gpu\s+vm|one)\b",
     )
     .expect("superlative pattern")
 });

@@ -29,9 +29,13 @@ static NEGATIVE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static FRACTION_COUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(\d+[.,]\d+)\s*(vms?|gpus?|machines?|instances?|nodes?|servers?|hosts?|boxes)\b",
+        r"(?i)\b(\d+[.,]\d+)\s*(?:[a-z][a-z0-9-]*\s+){0,2}(vms?|gpus?|machines?|instances?|nodes?|servers?|hosts?|boxes)\b",
     )
     .expect("fraction pattern")
+});
+static SINGLE_NODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bsingle[-\s](node|vm|machine|instance|server|box|host)\b")
+        .expect("single node pattern")
 });
 static KANJI_COUNT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"([一二三四五六七八九十]+)\s*(台|枚|基)").expect("kanji pattern"));
@@ -48,7 +52,9 @@ pub(super) fn normalise(text: &str) -> Normalised {
     let mut errors = Vec::new();
     let text: String = text.nfkc().collect();
     let text = latin_look_alikes(&text, &mut readings);
+    let text = japanese_places(&text);
     let text = japanese_counters(&text, &mut readings);
+    let text = SINGLE_NODE.replace_all(&text, "1 $1").into_owned();
     let text = THOUSANDS
         .replace_all(&text, |caps: &Captures| {
             let written = &caps[0];
@@ -157,6 +163,21 @@ fn latin_look_alikes(text: &str, readings: &mut Vec<String>) -> String {
         }
     }
     flush(&mut word, &mut out);
+    out
+}
+
+/// Japanese names of the catalog's places, in the spelling the place index knows.
+fn japanese_places(text: &str) -> String {
+    const PLACES: [(&str, &str); 4] = [
+        ("東京", " Tokyo "),
+        ("大阪", " Osaka "),
+        ("台湾", " Taiwan "),
+        ("シンガポール", " Singapore "),
+    ];
+    let mut out = text.to_owned();
+    for (japanese, latin) in PLACES {
+        out = out.replace(japanese, latin);
+    }
     out
 }
 

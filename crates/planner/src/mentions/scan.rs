@@ -278,6 +278,18 @@ impl Scanner<'_> {
             if self.find_range(i) {
                 continue;
             }
+            // "a2-highgpu-1g x 2": a multiplier after a machine type counts VMs.
+            if let Some(Role::Name(Name::MachineType(_))) = self.roles.get(i)
+                && let Some(count) = self.machine_multiplier(i)
+            {
+                let (count, end) = count;
+                let written = self.written(i, end);
+                self.mentions.push_vm_count(count, written);
+                for role in &mut self.roles[i + 1..=end] {
+                    *role = Role::Used;
+                }
+                continue;
+            }
             let Some(word) = self.free_word(i) else {
                 continue;
             };
@@ -379,6 +391,20 @@ impl Scanner<'_> {
             }
             self.roles[i] = Role::Used;
         }
+    }
+
+    /// `(count, last index)` of "x 2" / "x2" / "× 2" right after the token at `index`.
+    fn machine_multiplier(&self, index: usize) -> Option<(u32, usize)> {
+        let next = self.free_word(index + 1)?;
+        if next == "x" {
+            let count = self.free_word(index + 2).and_then(parse_count)?;
+            return Some((count, index + 2));
+        }
+        let digits = next.strip_prefix('x')?;
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse().ok())
+            .flatten()
+            .map(|count| (count, index + 1))
     }
 
     /// A count word at `index`: digits or number words; "a"/"an" count as one unless a count
@@ -541,7 +567,7 @@ impl Scanner<'_> {
         let joined_to_vms = matches!(before(1), Some("with" | "having" | "x" | "and" | "has"))
             && (before(2).is_some_and(is_vm_noun) || before(2) == Some("each") || machine_before);
         // "each with 2", "each should have 1 GPU" (within the clause).
-        let each_before = (1..=3).map_while(before).any(|w| w == "each");
+        let each_before = (1..=4).map_while(before).any(|w| w == "each");
         let per_vm_before = before(2) == Some("per") && before(1).is_some_and(is_vm_noun);
         (joined_to_vms || each_before || per_vm_before, noun_index)
     }
@@ -560,6 +586,18 @@ impl Scanner<'_> {
                 let written = self.written(i, i + 1);
                 self.errors.push(names::unknown_gpu(&written, self.catalog));
                 self.roles[i + 1] = Role::Used;
+                continue;
+            }
+            // "a Gaudi2 accelerator": a model name right before a GPU noun.
+            let model_before_noun = self.word(i + 1).is_some_and(is_gpu_noun)
+                && word.bytes().any(|b| b.is_ascii_digit())
+                && word.bytes().any(|b| b.is_ascii_alphabetic())
+                && parse_count(word).is_none()
+                && split_number_suffix(word).is_none();
+            if model_before_noun {
+                let written = word.to_owned();
+                self.errors.push(names::unknown_gpu(&written, self.catalog));
+                self.roles[i] = Role::Used;
                 continue;
             }
             if !names::looks_like_gpu(word) {

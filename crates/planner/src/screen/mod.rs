@@ -43,10 +43,15 @@ const EXAMPLE: &str =
 
 static DELETE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?ix)\b(?:delete|destroy|tear\s+down|teardown|decommission|deprovision|terminate|shut\s+down|get\s+rid\s+of|wipe|nuke|remove|loschen|supprimer|eliminar|borrar)\b
+        r"(?ix)\b(?:delete|destroy|tear\s+down|teardown|decommission|deprovision|terminate|shut\s+down|get\s+rid\s+of|wipe|nuke|remove|l[oö]schen|supprimer|eliminar|borrar)\b
         \s+(?P<object>\S+)",
     )
     .expect("delete pattern")
+});
+/// A deletion with the verb last ("bitte alle VMs löschen", "all VMs delete").
+static DELETE_VERB_LAST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:alle|all|toutes|todas|todos|tous)\b.{0,40}\b(?:l[oö]schen|entfernen|abbauen|supprimer|eliminar|borrar|delete|destroy)\b")
+        .expect("delete verb-last pattern")
 });
 static OTHER_CLOUD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -112,6 +117,9 @@ pub fn refusal_of_text(input: &PlanInput) -> Option<Refusal> {
 }
 
 fn delete_refusal(text: &str, input: &PlanInput) -> Option<Refusal> {
+    if let Some(found) = DELETE_VERB_LAST.find(text) {
+        return refuse(RefusalKind::Delete, delete_message(found.as_str()));
+    }
     for caps in DELETE.captures_iter(text) {
         let object = caps
             .name("object")
@@ -153,13 +161,17 @@ fn delete_refusal(text: &str, input: &PlanInput) -> Option<Refusal> {
         }
         return refuse(
             RefusalKind::Delete,
-            format!(
-                "The request asks to delete (\"{}\"); plans only create or change VMs. To remove a deployment, comment `/promptops destroy` on its issue or pull request; to make it smaller, write the numbers you want (e.g. \"1 VM\").",
-                caps.get(0).map_or("", |m| m.as_str()).trim()
-            ),
+            delete_message(caps.get(0).map_or("", |m| m.as_str())),
         );
     }
     None
+}
+
+fn delete_message(written: &str) -> String {
+    format!(
+        "The request asks to delete (\"{}\"); plans only create or change VMs. To remove a deployment, comment `/promptops destroy` on its issue or pull request; to make it smaller, write the numbers you want (e.g. \"1 VM\").",
+        written.trim()
+    )
 }
 
 /// Whether the words around `start..end` make the mention a reference ("like a p3.2xlarge",

@@ -59,8 +59,23 @@ impl Scanner<'_> {
         }
         let mut context = Vec::new();
         for span in &self.gpu_spans {
-            let previous: Vec<&str> = (span.start.saturating_sub(3)..span.start)
+            // "similar to our old P100": possessives and adjectives between lead and name.
+            let previous: Vec<&str> = (span.start.saturating_sub(5)..span.start)
                 .filter_map(|j| self.word(j))
+                .filter(|w| {
+                    !matches!(
+                        *w,
+                        "our"
+                            | "my"
+                            | "the"
+                            | "a"
+                            | "an"
+                            | "old"
+                            | "current"
+                            | "existing"
+                            | "their"
+                    )
+                })
                 .collect();
             let next: Vec<&str> = (span.end + 1..span.end + 4)
                 .map_while(|j| self.word(j))
