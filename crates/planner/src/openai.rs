@@ -113,9 +113,14 @@ impl OpenAiPlanner {
             return Err(PlanError::NotARequest(refusal));
         }
         let mentions = Mentions::for_input(input, catalog).map_err(PlanError::UnknownMention)?;
-        if mentions.unclear.is_empty()
-            && let Some(refusal) = screen::refusal_of_mentions(&mentions, input)
-        {
+        // Phrases that cannot be planned as written ("add 2 more VMs" to nothing) are not
+        // left to the model to guess.
+        if !mentions.unclear.is_empty() {
+            return Err(PlanError::AmbiguousMention(ValidationErrors(
+                mentions.unclear.clone(),
+            )));
+        }
+        if let Some(refusal) = screen::refusal_of_mentions(&mentions, input) {
             return Err(PlanError::NotARequest(refusal));
         }
         let ignored = screen::ignored_parts(&screen::request_text(input));

@@ -54,6 +54,12 @@ fn reference_gpus(text: &str, catalog: &Catalog, readings: &mut Vec<String>) -> 
     let mut out = text.to_owned();
     for gpu in catalog.reference_gpus() {
         for alias in &gpu.aliases {
+            // Most texts name none of these: the pattern is built only when the alias's
+            // model number (its last word) occurs at all.
+            let model = alias.rsplit(' ').next().unwrap_or(alias);
+            if !out.to_lowercase().contains(model) {
+                continue;
+            }
             let pattern = format!(
                 r"(?i)\b(?:nvidia\s+)?(?:geforce\s+)?{}s?\b",
                 alias

@@ -21,7 +21,7 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "the operating system is not a setting; the VMs use the deployment module's image",
     },
     Unsupported {
-        pattern: r"\b(?:(?:custom|deep\s+learning|dl|pytorch|tensorflow|cuda|nvidia)\s+(?:vm\s+)?images?|image\s*[:=]?\s*\S+|cuda\s*\d+(?:\.\d+)*|driver\s+version\s+\S+)",
+        pattern: r"\b(?:(?:custom|deep\s+learning|dl|pytorch|tensorflow|cuda|nvidia)\s+(?:vm\s+)?images?|image\s*[:=]\s*\S+|cuda\s*\d+(?:\.\d+)*|driver\s+version\s+\S+)",
         why: "images, CUDA and driver versions are not settings; the VMs use the deployment module's image",
     },
     Unsupported {
