@@ -16,6 +16,7 @@ use super::{CountKind, Mentioned, Mentions};
 mod context;
 mod memory;
 mod phrases;
+mod unknown;
 
 /// How many words a count may be separated from its noun by ("5 nvidia t4 gpus").
 const HEAD_WINDOW: usize = 5;
@@ -570,51 +571,6 @@ impl Scanner<'_> {
         let each_before = (1..=4).map_while(before).any(|w| w == "each");
         let per_vm_before = before(2) == Some("per") && before(1).is_some_and(is_vm_noun);
         (joined_to_vms || each_before || per_vm_before, noun_index)
-    }
-
-    /// GPU-like names that are not in the catalog: "RTX 4090", "K80 GPUs", "4 A10s".
-    /// The scanner order puts this after GPU names and before counts.
-    fn find_unknown_gpus(&mut self) {
-        for i in 0..self.tokens.len() {
-            let Some(word) = self.free_word(i) else {
-                continue;
-            };
-            if matches!(word, "rtx" | "gtx" | "geforce" | "quadro" | "radeon")
-                && let Some(model) = self.free_word(i + 1)
-                && model.bytes().next().is_some_and(|b| b.is_ascii_digit())
-            {
-                let written = self.written(i, i + 1);
-                self.errors.push(names::unknown_gpu(&written, self.catalog));
-                self.roles[i + 1] = Role::Used;
-                continue;
-            }
-            // "a Gaudi2 accelerator": a model name right before a GPU noun.
-            let model_before_noun = self.word(i + 1).is_some_and(is_gpu_noun)
-                && word.bytes().any(|b| b.is_ascii_digit())
-                && word.bytes().any(|b| b.is_ascii_alphabetic())
-                && parse_count(word).is_none()
-                && split_number_suffix(word).is_none();
-            if model_before_noun {
-                let written = word.to_owned();
-                self.errors.push(names::unknown_gpu(&written, self.catalog));
-                self.roles[i] = Role::Used;
-                continue;
-            }
-            if !names::looks_like_gpu(word) {
-                continue;
-            }
-            let near = |j: usize| self.word(j).is_some_and(names::is_gpu_context_word);
-            let in_gpu_context = near(i + 1)
-                || near(i + 2)
-                || (i >= 1 && near(i - 1))
-                || (i >= 2 && near(i - 2))
-                || (i >= 1 && self.word(i - 1).and_then(parse_count).is_some());
-            if in_gpu_context {
-                let written = word.to_owned();
-                self.errors.push(names::unknown_gpu(&written, self.catalog));
-                self.roles[i] = Role::Used;
-            }
-        }
     }
 }
 
