@@ -18,7 +18,10 @@ pub enum PlanError {
     /// The text is not a request this planner may plan: empty, no VMs or GPUs asked for, a
     /// deletion, another cloud, an attempt to change the policy. The message says what to
     /// write instead.
-    #[error("{}", .0.message)]
+    #[error(
+        "{}\nEdit the issue, or comment `/promptops plan <what you need>`, to try again.",
+        .0.message
+    )]
     NotARequest(Refusal),
 
     /// The request names a region, zone, GPU or machine type that the catalog does not know,
@@ -32,7 +35,9 @@ pub enum PlanError {
 
     /// The request says two different things about the same setting (offline planner only:
     /// it cannot choose between them).
-    #[error("The request is ambiguous:\n{0}\nSay which one you want.")]
+    #[error(
+        "The request is ambiguous:\n{0}\nSay which one you want: edit the issue or comment `/promptops plan <what you need>`."
+    )]
     AmbiguousMention(ValidationErrors),
 
     /// The plan contradicts a value the user wrote explicitly ("5 VMs").

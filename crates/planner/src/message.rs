@@ -72,6 +72,7 @@ pub fn explain(err: &PlanError, audience: Audience<'_>) -> String {
             "The plan does not match what the request asks for explicitly, so it was not used:",
             errors,
         ),
+        PlanError::NotARequest(refusal) => return refusal.message.clone(),
         other => return other.to_string(),
     };
     let mut text = format!("{head}\n{errors}\n");

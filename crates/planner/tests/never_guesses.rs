@@ -236,4 +236,16 @@ fn policy_refusals_say_where_the_limit_lives_for_each_audience() {
     assert!(cli.contains("--policy FILE"), "{cli}");
     assert!(!cli.contains("repository policy"), "{cli}");
     assert!(!cli.contains("/promptops plan"), "{cli}");
+
+    // A refusal tells the issue's author how to edit the request, and the CLI user not.
+    let err = refusal("hello");
+    assert!(err.to_string().contains("Edit the issue"), "{err}");
+    let cli = explain(
+        &err,
+        Audience::CommandLine {
+            policy: &policy,
+            policy_file: None,
+        },
+    );
+    assert!(!cli.contains("issue"), "{cli}");
 }

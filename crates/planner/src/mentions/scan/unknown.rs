@@ -6,7 +6,7 @@ use super::{Role, Scanner, is_gpu_noun, names, parse_count, split_number_suffix}
 impl Scanner<'_> {
     /// GPU-like names that are not in the catalog: "RTX 4090", "K80 GPUs", "4 A10s".
     /// The scanner order puts this after GPU names and before counts.
-    fn find_unknown_gpus(&mut self) {
+    pub(super) fn find_unknown_gpus(&mut self) {
         for i in 0..self.tokens.len() {
             let Some(word) = self.free_word(i) else {
                 continue;
