@@ -23,6 +23,8 @@ pub enum Command {
     Serve(Box<ServeSettings>),
     /// Plan one request and print the rendered terraform.tfvars (no side effects).
     Render(RenderArgs),
+    /// Score a planner on a labelled corpus of requests (JSON lines).
+    Eval(EvalArgs),
     /// Verify configuration, terraform, database and GitHub App credentials.
     Check(Box<ServeSettings>),
     /// Create or upgrade the database schema, then exit.
@@ -40,15 +42,37 @@ pub struct RenderArgs {
     /// Print the validated request as JSON instead of terraform.tfvars.
     #[arg(long)]
     pub json: bool,
+    /// A YAML file with a `policy:` section, as in `.github/promptops.yml` (default: the
+    /// default policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub planner: PlannerArgs,
     /// The request, in plain language.
     pub prompt: String,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Use the rule-based planner even when an OpenAI key is set.
+    #[arg(long)]
+    pub offline: bool,
+    /// Print the score as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// A YAML file with a `policy:` section (default: the default policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub planner: PlannerArgs,
+    /// The corpus: one JSON object per line with `text` and `expect` or `refuse`.
+    pub corpus: std::path::PathBuf,
+}
+
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Render(args) => crate::render_cmd::run(args).await,
+        Command::Eval(args) => crate::eval_cmd::run(args).await,
         Command::Serve(settings) => report(crate::serve::run(*settings).await),
         Command::Check(settings) => crate::check::run(*settings).await,
         Command::Migrate { database_url } => report(

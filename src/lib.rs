@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod eval_cmd;
 pub mod handlers;
 pub mod ingress;
 pub mod jobs;

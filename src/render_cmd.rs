@@ -1,19 +1,33 @@
 //! `promptops render`: one request through the same planner, validation and renderer the
 //! service uses, printed instead of committed. Relied on from outside the repository:
-//! stdout carries only the tfvars (or JSON), stderr the cost line or the reasons for a
-//! rejection, and the exit status says which happened.
+//! stdout carries only the tfvars (or JSON), stderr the cost line, the plan's assumptions
+//! and what it did not use, or the reasons for a rejection, and the exit status says which
+//! happened.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use promptops_core::{Policy, RenderContext, render_tfvars};
+use promptops_planner::message::{Audience, explain};
 use promptops_planner::{PlanError, PlanInput, Planner};
 
 use crate::cli::RenderArgs;
+use crate::repo_config::RepoConfig;
 
 /// The request was rejected (validation, policy, mismatch with what was asked).
 const EXIT_REJECTED: u8 = 1;
 /// The planner could not produce an answer (model unreachable, unusable output, bad setup).
 const EXIT_UNAVAILABLE: u8 = 3;
+
+/// The policy of a `--policy` file: the `policy:` section of a `.github/promptops.yml`-style
+/// file, checked like the service checks a repository's.
+pub fn load_policy(path: &Path) -> Result<Policy, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read the policy file {}: {err}", path.display()))?;
+    let config = RepoConfig::parse(&text)
+        .map_err(|err| format!("the policy file {} is not valid: {err}", path.display()))?;
+    Ok(config.policy)
+}
 
 pub async fn run(args: RenderArgs) -> ExitCode {
     let catalog = match args.planner.load_catalog() {
@@ -23,6 +37,14 @@ pub async fn run(args: RenderArgs) -> ExitCode {
             return ExitCode::from(EXIT_UNAVAILABLE);
         }
     };
+    let policy = match args.policy.as_deref().map(load_policy).transpose() {
+        Ok(policy) => policy.unwrap_or_default(),
+        Err(err) => {
+            eprintln!("promptops: {err}");
+            return ExitCode::from(EXIT_UNAVAILABLE);
+        }
+    };
+    let policy_file = args.policy.as_ref().map(|p| p.display().to_string());
     let planner = Planner::from_settings(args.planner.planner_settings(args.offline));
     let input = PlanInput {
         title: String::new(),
@@ -30,11 +52,15 @@ pub async fn run(args: RenderArgs) -> ExitCode {
         instructions: String::new(),
         current: None,
     };
-    let outcome = match planner.plan(&input, &catalog, &Policy::default()).await {
+    let outcome = match planner.plan(&input, &catalog, &policy).await {
         Ok(outcome) => outcome,
         Err(err) => {
+            let audience = Audience::CommandLine {
+                policy: &policy,
+                policy_file: policy_file.as_deref(),
+            };
             eprintln!("promptops: the request was not accepted:");
-            eprintln!("{err}");
+            eprintln!("{}", explain(&err, audience));
             return ExitCode::from(exit_code_for(&err));
         }
     };
@@ -67,6 +93,13 @@ pub async fn run(args: RenderArgs) -> ExitCode {
         catalog.prices_as_of(),
         outcome.planned_by,
     );
+    let notes = outcome
+        .notes
+        .iter()
+        .filter(|note| !request.assumptions.contains(note));
+    for line in request.assumptions.iter().chain(notes) {
+        eprintln!("assumption: {line}");
+    }
     ExitCode::SUCCESS
 }
 

@@ -356,3 +356,45 @@ async fn unlock_needs_the_token_and_the_same_origin() {
     assert!(store.lock(REPO, "train-t4").await.unwrap().is_none());
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_a_prompt_states_assumptions_unused_parts_and_refusals_like_the_cli() {
+    let service = with_token().await;
+    let try_prompt = |prompt: &'static str| {
+        service
+            .http
+            .post(service.url("/dashboard/try"))
+            .header(AUTHORIZATION, bearer())
+            .form(&[("prompt", prompt)])
+            .send()
+    };
+    let response = try_prompt("2 spot T4 VMs in us-west1 running ubuntu 22.04")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    let start = html
+        .find("id=\"assumptions\"")
+        .unwrap_or_else(|| panic!("{html}"));
+    let end = start
+        + html[start..]
+            .find("</ul>")
+            .unwrap_or_else(|| panic!("{html}"));
+    let listed = unescape(&html[start..end]);
+    assert!(listed.contains("spot"), "{listed}");
+    assert!(listed.contains("ubuntu 22.04"), "{listed}");
+
+    let response = try_prompt("make me a sandwich").await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(!html.contains("Valid request"), "{html}");
+    let errors = element_text(&html, "errors").unwrap_or_else(|| panic!("{html}"));
+    assert!(errors.contains("No request for VMs or GPUs"), "{errors}");
+
+    let response = try_prompt("9 H100 VMs with 8 GPUs each").await.unwrap();
+    let html = response.text().await.unwrap();
+    let errors = element_text(&html, "errors").unwrap_or_else(|| panic!("{html}"));
+    assert!(errors.contains("default policy"), "{errors}");
+    assert!(!errors.contains("repository policy"), "{errors}");
+    service.stop().await;
+}

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use promptops_core::{Policy, RenderContext, render_tfvars};
 use promptops_planner::PlanInput;
+use promptops_planner::message::{Audience, explain};
 use serde::Deserialize;
 
 use super::Dashboard;
@@ -78,6 +79,18 @@ async fn evaluate(dash: &Dashboard, prompt: &str) -> (StatusCode, String) {
                 planner: outcome.planned_by.clone(),
             };
             let tfvars = render_tfvars(request, &context);
+            // What was assumed and what was not used, as the PR body and the CLI say it.
+            let assumptions: String = request
+                .assumptions
+                .iter()
+                .chain(
+                    outcome
+                        .notes
+                        .iter()
+                        .filter(|n| !request.assumptions.contains(n)),
+                )
+                .map(|line| format!("<li>{}</li>", escape(line)))
+                .collect();
             let cost = dash.catalog.estimate(request);
             let cost_line = format!(
                 "${:.2}/hour, ${:.0}/month for {} x {} ({} x {} per VM) in {} (prices as of {})",
@@ -94,6 +107,7 @@ async fn evaluate(dash: &Dashboard, prompt: &str) -> (StatusCode, String) {
                 StatusCode::OK,
                 format!(
                     "<h2>Valid request</h2><p>Planned by {planned_by}.</p>\
+                     <h2>Assumptions and parts not used</h2><ul id=\"assumptions\">{assumptions}</ul>\
                      <h2>Estimated cost</h2><p id=\"cost\">{cost}</p>\
                      <h2>terraform.tfvars</h2><pre id=\"tfvars\">{tfvars}</pre>",
                     planned_by = escape(&outcome.planned_by),
@@ -102,12 +116,21 @@ async fn evaluate(dash: &Dashboard, prompt: &str) -> (StatusCode, String) {
                 ),
             )
         }
-        Err(err) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "<h2>Not accepted</h2><pre id=\"errors\" class=\"error\">{}</pre>",
-                escape(&err.to_string())
-            ),
-        ),
+        Err(err) => {
+            // The page plans with the default policy, like `promptops render`: it says what
+            // the command line says.
+            let policy = Policy::default();
+            let audience = Audience::CommandLine {
+                policy: &policy,
+                policy_file: None,
+            };
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "<h2>Not accepted</h2><pre id=\"errors\" class=\"error\">{}</pre>",
+                    escape(&explain(&err, audience))
+                ),
+            )
+        }
     }
 }

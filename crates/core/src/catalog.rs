@@ -156,6 +156,10 @@ pub struct Catalog {
     other_regions: Vec<OtherRegion>,
     gpus: Vec<GpuType>,
     machine_types: Vec<MachineType>,
+    #[serde(default)]
+    pub(crate) reference_gpus: Vec<crate::ReferenceGpu>,
+    #[serde(default)]
+    pub(crate) other_cloud_instances: Vec<crate::OtherCloudInstance>,
 }
 
 /// Why a catalog could not be loaded.

@@ -17,6 +17,7 @@ pub(crate) fn problems(catalog: &Catalog) -> Vec<String> {
     check_gpus(catalog, &mut problems);
     check_machine_types(catalog, &mut problems);
     check_attached_defaults(catalog, &mut problems);
+    crate::references::problems(catalog, &mut problems);
     problems
 }
 

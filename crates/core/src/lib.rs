@@ -9,6 +9,7 @@ mod cost;
 mod draft;
 mod error;
 mod policy;
+mod references;
 mod request;
 mod resolve;
 pub mod safe_text;
@@ -22,6 +23,7 @@ pub use cost::{CostEstimate, HOURS_PER_MONTH};
 pub use draft::{DRAFT_FIELDS, DeploymentDraft, MAX_SANE_COUNT, MAX_SANE_DISK_GB};
 pub use error::{ValidationError, ValidationErrors, quote_value};
 pub use policy::Policy;
+pub use references::{OtherCloudInstance, ReferenceGpu};
 pub use request::{DeploymentRequest, NAME_PATTERN, NAME_RULE, is_valid_name};
 pub use resolve::{MAX_ASSUMPTION_CHARS, MAX_ASSUMPTIONS, MAX_RATIONALE_CHARS, resolve};
 pub use tfvars::{

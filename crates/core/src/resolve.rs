@@ -216,7 +216,7 @@ fn resolve_gpu<'c>(
             "gpu_type",
             &gpu.id,
             format!(
-                "not allowed by the repository policy; allowed GPU types: {}",
+                "not allowed by the policy; allowed GPU types: {}",
                 policy_list(&policy.allowed_gpu_types)
             ),
         ));
@@ -239,7 +239,7 @@ fn check_gpu_count(gpu_count: u32, policy: &Policy, errors: &mut ValidationError
             "gpu_count",
             gpu_count.to_string(),
             format!(
-                "exceeds the repository policy's max_gpus_per_vm of {}",
+                "exceeds the policy's max_gpus_per_vm of {}",
                 policy.max_gpus_per_vm
             ),
         ));
@@ -458,7 +458,7 @@ fn resolve_zone(
             },
             &zone,
             format!(
-                "region {zone_region} is not allowed by the repository policy; allowed regions: {}",
+                "region {zone_region} is not allowed by the policy; allowed regions: {}",
                 policy_list(&policy.allowed_regions)
             ),
         ));
@@ -561,7 +561,7 @@ fn default_zone(
                 errors.push(ValidationError::missing(
                     "region",
                     format!(
-                        "{} is not offered in any region the repository policy allows ({}); it is offered in: {}",
+                        "{} is not offered in any region the policy allows ({}); it is offered in: {}",
                         gpu.id,
                         policy_list(&policy.allowed_regions),
                         offering.join(", ")
@@ -619,10 +619,7 @@ fn check_vm_count(vm_count: u32, policy: &Policy, errors: &mut ValidationErrors)
         errors.push(ValidationError::with_raw_value(
             "vm_count",
             vm_count.to_string(),
-            format!(
-                "exceeds the repository policy's max_vms of {}",
-                policy.max_vms
-            ),
+            format!("exceeds the policy's max_vms of {}", policy.max_vms),
         ));
     }
 }
@@ -689,7 +686,7 @@ fn check_cost(
             "estimated_hourly_usd",
             format!("{:.2}", estimate.hourly_usd),
             format!(
-                "{vm_count} × {} with {gpu_count} {} at ${per_vm:.2}/hour each exceeds the repository policy's max_hourly_usd of {:.2}",
+                "{vm_count} × {} with {gpu_count} {} at ${per_vm:.2}/hour each exceeds the policy's max_hourly_usd of {:.2}",
                 machine.name, gpu.id, policy.max_hourly_usd
             ),
         ));

@@ -248,7 +248,7 @@ fn counts_must_be_at_least_one_and_within_policy() {
     });
     assert_eq!(
         only_error(&errors, "vm_count").message,
-        "exceeds the repository policy's max_vms of 20"
+        "exceeds the policy's max_vms of 20"
     );
 
     let policy = Policy {
@@ -264,7 +264,7 @@ fn counts_must_be_at_least_one_and_within_policy() {
     );
     assert_eq!(
         only_error(&errors, "gpu_count").message,
-        "exceeds the repository policy's max_gpus_per_vm of 2"
+        "exceeds the policy's max_gpus_per_vm of 2"
     );
 }
 
@@ -323,11 +323,11 @@ fn policy_limits_regions_gpu_types_and_cost() {
     );
     assert_eq!(
         only_error(&errors, "gpu_type").message,
-        "not allowed by the repository policy; allowed GPU types: nvidia-tesla-t4"
+        "not allowed by the policy; allowed GPU types: nvidia-tesla-t4"
     );
     assert_eq!(
         only_error(&errors, "zone").message,
-        "region us-central1 is not allowed by the repository policy; allowed regions: us-west1"
+        "region us-central1 is not allowed by the policy; allowed regions: us-west1"
     );
 
     // 19 × (0.19 + 0.35) = 10.26 > 10
@@ -343,7 +343,7 @@ fn policy_limits_regions_gpu_types_and_cost() {
     assert!(
         error
             .message
-            .contains("exceeds the repository policy's max_hourly_usd of 10.00"),
+            .contains("exceeds the policy's max_hourly_usd of 10.00"),
         "{error}"
     );
     // 18 × 0.54 = 9.72 fits.

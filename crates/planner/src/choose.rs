@@ -31,7 +31,7 @@ pub(crate) fn cheapest_gpu(
     let mut reasons = Vec::new();
     for id in &requirement.value.satisfying {
         if !policy.allows_gpu_type(id) {
-            reasons.push(format!("{id} is not allowed by the repository policy"));
+            reasons.push(format!("{id} is not allowed by the policy"));
             continue;
         }
         let mut trial = draft.clone();
@@ -125,7 +125,7 @@ pub(crate) fn area_region(
                 if policy.allowed_regions.is_empty() {
                     ""
                 } else {
-                    " within the repository policy"
+                    " within the policy"
                 },
                 catalog.regions_offering(gpu_id).join(", ")
             ),

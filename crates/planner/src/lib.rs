@@ -8,16 +8,20 @@
 
 mod chat;
 mod choose;
+pub mod corpus;
 mod edit;
 mod error;
 pub mod extract;
+mod fit;
 pub mod mentions;
+pub mod message;
 pub mod observe;
 mod offline;
 mod openai;
 pub mod prompt;
 mod retry;
 pub mod schema;
+pub mod screen;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +38,7 @@ pub use observe::{
 pub use offline::OfflinePlanner;
 pub use openai::OpenAiPlanner;
 pub use retry::{Clock, RetryPolicy, SystemClock, parse_retry_after};
+pub use screen::{Refusal, RefusalKind};
 
 /// A GPT-4-family model with structured outputs.
 pub const DEFAULT_MODEL: &str = "gpt-4o-2024-08-06";
@@ -87,6 +92,10 @@ pub struct PlanOutcome {
     pub usage: Option<TokenUsage>,
     /// Remarks for the pull request text (how counts were read, a repaired first answer).
     pub notes: Vec<String>,
+    /// What the request asks for that the plan does not hold ("spot", "ubuntu 22.04"), one
+    /// sentence each; also among `request.assumptions`, so that every place showing the plan
+    /// shows them.
+    pub ignored: Vec<String>,
 }
 
 /// How to reach the model. Without an API key the offline planner is used.

@@ -72,7 +72,8 @@ impl PlanResult {
                 PlanError::Rejected(_)
                 | PlanError::UnknownMention(_)
                 | PlanError::AmbiguousMention(_)
-                | PlanError::MismatchWithRequest(_),
+                | PlanError::MismatchWithRequest(_)
+                | PlanError::NotARequest(_),
             ) => PlanResult::Rejected,
             Err(PlanError::ModelUnreachable(_)) => PlanResult::Unreachable,
             Err(PlanError::ModelOutputUnusable(_)) => PlanResult::Unusable,

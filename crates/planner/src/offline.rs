@@ -13,8 +13,10 @@ use std::time::Instant;
 
 use crate::choose;
 use crate::edit::fill_from_current;
+use crate::fit::{self, per_vm_counts};
 use crate::mentions::Mentions;
 use crate::observe::{Observer, PlanObservation, PlanResult, PlannerKind, PlannerObserver};
+use crate::screen;
 use crate::{OFFLINE_PLANNER, PlanError, PlanInput, PlanOutcome};
 
 #[derive(Debug, Clone, Default)]
@@ -66,10 +68,27 @@ fn plan_offline(
     catalog: &Catalog,
     policy: &Policy,
 ) -> Result<PlanOutcome, PlanError> {
-    let mentions = Mentions::for_input(input, catalog).map_err(PlanError::UnknownMention)?;
+    if let Some(refusal) = screen::refusal_of_text(input) {
+        return Err(PlanError::NotARequest(refusal));
+    }
+    let (mentions, unreadable) = Mentions::read(input, catalog);
     let ambiguities = mentions.ambiguities();
-    if !ambiguities.is_empty() {
-        return Err(PlanError::AmbiguousMention(ValidationErrors(ambiguities)));
+    // A phrase read but unclear ("add 2 more VMs" to nothing) says more than "no request".
+    if unreadable.is_empty()
+        && ambiguities.is_empty()
+        && let Some(refusal) = screen::refusal_of_mentions(&mentions, input)
+    {
+        return Err(PlanError::NotARequest(refusal));
+    }
+    if !(unreadable.is_empty() && ambiguities.is_empty()) {
+        return Err(every_problem(
+            unreadable,
+            ambiguities,
+            &mentions,
+            input,
+            catalog,
+            policy,
+        ));
     }
     let built = build_draft(&mentions, input.current.as_ref(), catalog, policy)?;
     let first = resolve(built.draft.clone(), catalog, policy).map_err(|mut errors| {
@@ -84,17 +103,54 @@ fn plan_offline(
     if !mismatches.is_empty() {
         return Err(PlanError::MismatchWithRequest(ValidationErrors(mismatches)));
     }
+    let ignored = screen::ignored_parts(&screen::request_text(input));
     // Second pass with the texts, so that they are validated like any planner's.
     let mut draft = built.draft.clone();
     draft.rationale = Some(rationale(&mentions, input.current.is_some()));
-    draft.assumptions = assumptions(&built, &first, catalog);
+    draft.assumptions = assumptions(&built, &first, &ignored, catalog);
     let request = resolve(draft, catalog, policy).map_err(PlanError::Rejected)?;
     Ok(PlanOutcome {
         request,
         planned_by: OFFLINE_PLANNER.to_owned(),
         usage: None,
         notes: built.notes,
+        ignored,
     })
+}
+
+/// Every problem at once: what could not be read, what is ambiguous, and what the catalog
+/// and policy refuse in the rest of the request ("50 VMs with 16 H100 each in mars-north1"
+/// names the region, the VM count and the GPUs per VM together).
+fn every_problem(
+    unreadable: Vec<ValidationError>,
+    ambiguities: Vec<ValidationError>,
+    mentions: &Mentions,
+    input: &PlanInput,
+    catalog: &Catalog,
+    policy: &Policy,
+) -> PlanError {
+    let mut problems = unreadable.clone();
+    problems.extend(ambiguities);
+    let mut rest = mentions.clone();
+    rest.unclear.clear();
+    for list in [&mut rest.region, &mut rest.zone] {
+        list.truncate(1);
+    }
+    rest.gpu_type.truncate(1);
+    if let Ok(built) = build_draft(&rest, input.current.as_ref(), catalog, policy)
+        && let Err(errors) = resolve(built.draft, catalog, policy)
+    {
+        for error in errors.0 {
+            if !problems.iter().any(|p| p.field == error.field) {
+                problems.push(error);
+            }
+        }
+    }
+    if unreadable.is_empty() {
+        PlanError::AmbiguousMention(ValidationErrors(problems))
+    } else {
+        PlanError::UnknownMention(ValidationErrors(problems))
+    }
 }
 
 fn build_draft(
@@ -105,6 +161,7 @@ fn build_draft(
 ) -> Result<Built, PlanError> {
     let single = |list: &[crate::mentions::Mentioned<u32>]| list.first().map(|m| m.value);
     let mut draft = DeploymentDraft {
+        name: mentions.name.first().map(|m| m.value.clone()),
         machine_type: mentions.machine_type.first().map(|m| m.value.clone()),
         gpu_type: mentions.gpu_type.first().map(|m| m.value.clone()),
         zone: mentions.zone.first().map(|m| m.value.clone()),
@@ -142,6 +199,21 @@ fn build_draft(
             policy,
         )?;
         draft.gpu_type = Some(id);
+        decided.push(note);
+    }
+    if let Some(need) = mentions.model_memory.first()
+        && (draft.gpu_type.is_none() || draft.gpu_count.is_none())
+    {
+        let (gpu, per_vm, note) = fit::fit_model(need, &draft, catalog, policy)?;
+        draft.gpu_type = Some(gpu);
+        draft.gpu_count = Some(per_vm);
+        decided.push(note);
+    } else if let Some(written) = mentions.biggest.first()
+        && draft.machine_type.is_none()
+    {
+        let (gpu, per_vm, note) = fit::biggest(written, &draft, catalog, policy)?;
+        draft.gpu_type = Some(gpu);
+        draft.gpu_count = Some(per_vm);
         decided.push(note);
     }
     let gpu_id = draft
@@ -284,26 +356,6 @@ fn split_total(
     }
 }
 
-/// GPUs per VM a GPU type allows, ascending: the attached counts, or the counts of the
-/// machine types it is built into.
-fn per_vm_counts(catalog: &Catalog, gpu_id: &str) -> Vec<u32> {
-    let Some(gpu) = catalog.gpu(gpu_id) else {
-        return vec![1];
-    };
-    let mut counts: Vec<u32> = if gpu.is_built_in() {
-        catalog
-            .machine_types_with_builtin(gpu_id)
-            .iter()
-            .filter_map(|m| m.builtin_gpu.as_ref().map(|(_, c)| *c))
-            .collect()
-    } else {
-        gpu.attached_counts().to_vec()
-    };
-    counts.sort_unstable();
-    counts.dedup();
-    counts
-}
-
 fn rationale(mentions: &Mentions, editing: bool) -> String {
     let stated = stated_values(mentions);
     let what = if editing { "Edited" } else { "Planned" };
@@ -362,9 +414,15 @@ fn stated_values(mentions: &Mentions) -> Vec<String> {
 
 /// One sentence per value the request did not state: kept from the current deployment,
 /// or a catalog default.
-fn assumptions(built: &Built, resolved: &DeploymentRequest, catalog: &Catalog) -> Vec<String> {
+fn assumptions(
+    built: &Built,
+    resolved: &DeploymentRequest,
+    ignored: &[String],
+    catalog: &Catalog,
+) -> Vec<String> {
     let draft = &built.draft;
     let mut out = vec!["Planned offline: no language model was consulted.".to_owned()];
+    out.extend(ignored.iter().cloned());
     out.extend(built.notes.iter().cloned());
     out.extend(built.decided.iter().cloned());
     out.extend(built.kept.iter().cloned());
@@ -421,7 +479,7 @@ fn assumptions(built: &Built, resolved: &DeploymentRequest, catalog: &Catalog) -
 
 /// Keeps the assumptions within what `resolve` accepts: past the limit, the rest are joined
 /// into one last item (cut at the length limit) rather than dropped silently.
-fn within_limits(mut out: Vec<String>) -> Vec<String> {
+pub(crate) fn within_limits(mut out: Vec<String>) -> Vec<String> {
     if out.len() > MAX_ASSUMPTIONS {
         let rest = out.split_off(MAX_ASSUMPTIONS - 1);
         let joined: String = rest.join("; ").chars().take(MAX_ASSUMPTION_CHARS).collect();

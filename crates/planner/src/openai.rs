@@ -15,6 +15,7 @@ use crate::chat::{ChatAnswer, ChatClient, ChatMessage};
 use crate::edit::fill_from_current;
 use crate::mentions::Mentions;
 use crate::observe::{Observer, PlanObservation, PlanResult, PlannerKind, PlannerObserver};
+use crate::screen;
 use crate::{
     PlanError, PlanInput, PlanOutcome, PlannerSettings, RetryPolicy, TokenUsage, extract, prompt,
     schema,
@@ -106,8 +107,23 @@ impl OpenAiPlanner {
         catalog: &Catalog,
         policy: &Policy,
     ) -> Result<PlanOutcome, PlanError> {
-        // Names the catalog does not know are refused before any tokens are spent.
+        // What is not a request, and names the catalog does not know, are refused before any
+        // tokens are spent.
+        if let Some(refusal) = screen::refusal_of_text(input) {
+            return Err(PlanError::NotARequest(refusal));
+        }
         let mentions = Mentions::for_input(input, catalog).map_err(PlanError::UnknownMention)?;
+        // Phrases that cannot be planned as written ("add 2 more VMs" to nothing) are not
+        // left to the model to guess.
+        if !mentions.unclear.is_empty() {
+            return Err(PlanError::AmbiguousMention(ValidationErrors(
+                mentions.unclear.clone(),
+            )));
+        }
+        if let Some(refusal) = screen::refusal_of_mentions(&mentions, input) {
+            return Err(PlanError::NotARequest(refusal));
+        }
+        let ignored = screen::ignored_parts(&screen::request_text(input));
         let response_format = schema::response_format(catalog);
         let mut messages = vec![
             ChatMessage::system(prompt::system_prompt(catalog, policy)),
@@ -121,7 +137,7 @@ impl OpenAiPlanner {
         let first = self.client.complete(&messages, &response_format).await?;
         usage += first.usage.unwrap_or_default();
         let failure = match self.evaluate(&first, input, &mentions, catalog, policy) {
-            Ok(request) => return Ok(self.outcome(request, usage, Vec::new())),
+            Ok(request) => return Ok(self.outcome(request, usage, Vec::new(), ignored)),
             Err(failure) => failure,
         };
         let problems = failure.describe();
@@ -136,7 +152,7 @@ impl OpenAiPlanner {
                 let note = format!(
                     "The model's first answer was corrected after these problems:\n{problems}"
                 );
-                Ok(self.outcome(request, usage, vec![note]))
+                Ok(self.outcome(request, usage, vec![note], ignored))
             }
             Err(failure) => {
                 tracing::info!(model = %self.client.model(), problems = %failure.describe(), "repaired answer rejected too");
@@ -186,10 +202,15 @@ impl OpenAiPlanner {
 
     fn outcome(
         &self,
-        request: DeploymentRequest,
+        mut request: DeploymentRequest,
         usage: TokenUsage,
         notes: Vec<String>,
+        ignored: Vec<String>,
     ) -> PlanOutcome {
+        // The text's unsupported parts are stated whatever the model wrote about them.
+        let mut assumptions = ignored.clone();
+        assumptions.append(&mut request.assumptions);
+        request.assumptions = crate::offline::within_limits(assumptions);
         tracing::info!(
             model = %self.client.model(),
             prompt_tokens = usage.prompt_tokens,
@@ -202,6 +223,7 @@ impl OpenAiPlanner {
             planned_by: self.describe(),
             usage: Some(usage),
             notes,
+            ignored,
         }
     }
 }

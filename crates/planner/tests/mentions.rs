@@ -89,7 +89,7 @@ fn gpu_spellings_locations_machine_types_and_disks() {
 #[test]
 fn unknown_names_are_errors() {
     let err = Mentions::extract(
-        "4 RTX 4090 GPUs in asia-south9 on n2-standard-4",
+        "4 RTX 5090 GPUs in asia-south9 on n2-standard-4",
         Catalog::embedded(),
     )
     .expect_err("unknown names");

@@ -40,12 +40,27 @@
 //! Any token shaped like a Google Cloud region or zone ("mars-north1", "us-mars1-a") that the
 //! catalog lacks is an error listing the known regions.
 //!
-//! Not understood (nothing is read, so the planner falls back to defaults or, on edits, to
-//! the current values): "enough for a 70B model", fractions ("half a GPU", "2.5 VMs"),
-//! vCPU and RAM sizes, disk types, durations and schedules, spot/preemptible.
+//! Also read (stated as readings): thousands separators ("1,010 VMs" is 1010), look-alike
+//! letters of other scripts ("Т4" with a Cyrillic "Т"), number words in German, French and
+//! Spanish, Japanese counters (台 machines, 枚/基 GPUs), vague quantities ("a few VMs" is 3),
+//! names asked for ("name it llm-finetune"), GPUs named for comparison ("compared to A100"),
+//! the cheaper or faster of named GPUs, model sizes ("a 70B model": GPU memory per VM), "the
+//! biggest single node", and GPUs or instance types of other clouds named as a reference
+//! (the catalog's `reference_gpus` and `other_cloud_instances`).
+//!
+//! Refused as errors: negative numbers, fractional counts ("2.5 VMs"), numbers too long to
+//! be any count, and names that break the deployment-name rule.
+//!
+//! Not read here (the planner's screening lists them as not used): vCPU and RAM sizes, disk
+//! types, images, durations and schedules, spot/preemptible; "half a GPU" reads nothing.
 
+mod deployment_name;
 mod names;
+mod needs;
+mod normalise;
+mod references;
 mod scan;
+mod summary;
 mod tokens;
 
 mod relative;
@@ -54,6 +69,7 @@ use promptops_core::{Area, Catalog, DeploymentRequest, ValidationError, Validati
 
 use crate::PlanInput;
 
+pub use needs::ModelMemory;
 pub use relative::{Change, CountField};
 
 /// A value and the words it was read from ("5 t4 gpus").
@@ -127,6 +143,17 @@ pub struct Mentions {
     /// Phrases that were read but cannot be planned as written, each saying what to write
     /// instead. Reported by `ambiguities`.
     pub unclear: Vec<ValidationError>,
+    /// Deployment names asked for ("name it llm-finetune").
+    pub name: Vec<Mentioned<String>>,
+    /// How the text itself was read (look-alike letters, thousands separators, GPUs named
+    /// for comparison), for the plan's assumptions.
+    pub notices: Vec<String>,
+    /// Quantities that say no number ("some GPUs"): refused when no count is stated at all.
+    pub unquantified: Vec<String>,
+    /// A model size to fit ("a 70B model"), as GPU memory per VM.
+    pub model_memory: Vec<Mentioned<ModelMemory>>,
+    /// "the biggest single node": the words, when the request asks for the largest machine.
+    pub biggest: Vec<String>,
 }
 
 fn push<T: PartialEq>(list: &mut Vec<Mentioned<T>>, mentioned: Mentioned<T>) {
@@ -151,24 +178,30 @@ impl Mentions {
     /// comment's instructions group by group (counts, GPU and machine type, location, disk),
     /// so that "/promptops plan use 3 VMs" replaces the issue's "5 VMs".
     pub fn for_input(input: &PlanInput, catalog: &Catalog) -> Result<Mentions, ValidationErrors> {
-        let issue_text = format!("{}\n{}", input.title, input.body);
-        let issue = Mentions::extract(&issue_text, catalog);
-        let comment = Mentions::extract(&input.instructions, catalog);
-        match (issue, comment) {
-            (Ok(issue), Ok(comment)) => {
-                let mut merged = issue.overridden_by(comment);
-                relative::apply(&mut merged, input.current.as_ref(), catalog);
-                Ok(merged)
-            }
-            (Err(a), Err(b)) => Err(ValidationErrors(a.0.into_iter().chain(b.0).collect())),
-            (Err(errors), _) | (_, Err(errors)) => Err(errors),
+        let (mentions, errors) = Mentions::read(input, catalog);
+        if errors.is_empty() {
+            Ok(mentions)
+        } else {
+            Err(ValidationErrors(errors))
         }
+    }
+
+    /// As `for_input`, keeping what could be read beside what could not, so that a planner
+    /// can report every problem of a request at once.
+    pub fn read(input: &PlanInput, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
+        let issue_text = format!("{}\n{}", input.title, input.body);
+        let (issue, mut errors) = scan::scan(&issue_text, catalog);
+        let (comment, comment_errors) = scan::scan(&input.instructions, catalog);
+        errors.extend(comment_errors);
+        let mut merged = issue.overridden_by(comment);
+        relative::apply(&mut merged, input.current.as_ref(), catalog);
+        (merged, errors)
     }
 
     /// The sentences saying how phrases were read ("about 4 VMs" read as 4), for the values
     /// a planner uses (the first of each field).
     pub fn readings(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = self.notices.clone();
         let mut add = |reading: Option<&String>| {
             if let Some(reading) = reading
                 && !out.contains(reading)
@@ -229,6 +262,15 @@ impl Mentions {
             self.zone_letter = later.zone_letter;
         }
         self.unclear.extend(later.unclear);
+        self.notices.extend(later.notices);
+        self.unquantified.extend(later.unquantified);
+        if !(later.model_memory.is_empty() && later.biggest.is_empty()) {
+            self.model_memory = later.model_memory;
+            self.biggest = later.biggest;
+        }
+        if !later.name.is_empty() {
+            self.name = later.name;
+        }
         if !later.boot_disk_size_gb.is_empty() {
             self.boot_disk_size_gb = later.boot_disk_size_gb;
         }
@@ -339,6 +381,15 @@ impl Mentions {
                 request.gpu_type.clone(),
             );
         }
+        if !self.name.is_empty() {
+            let ok = self.name.iter().any(|m| m.value == request.name);
+            expect(
+                "name",
+                ok,
+                quoted(&self.name),
+                format!("the name {}", request.name),
+            );
+        }
         if !self.boot_disk_size_gb.is_empty() {
             let ok = self
                 .boot_disk_size_gb
@@ -353,74 +404,6 @@ impl Mentions {
             );
         }
         errors
-    }
-
-    /// One line per stated value, in the user's words and as a field value, for the model:
-    /// `vm_count 5 ("5 vms")`.
-    pub fn summary(&self) -> Vec<String> {
-        fn numbers(list: &[Mentioned<u32>]) -> Vec<(String, &str)> {
-            list.iter()
-                .map(|m| {
-                    let value = match m.upper {
-                        Some(upper) => format!("from {} to {upper}", m.value),
-                        None => m.value.to_string(),
-                    };
-                    (value, m.written.as_str())
-                })
-                .collect()
-        }
-        fn names(list: &[Mentioned<String>]) -> Vec<(String, &str)> {
-            list.iter()
-                .map(|m| (m.value.clone(), m.written.as_str()))
-                .collect()
-        }
-        let groups = [
-            ("vm_count", numbers(&self.vm_count)),
-            ("gpu_count (per VM)", numbers(&self.gpus_per_vm)),
-            (
-                "vm_count x gpu_count (GPUs in total)",
-                numbers(&self.total_gpus),
-            ),
-            ("gpu_type", names(&self.gpu_type)),
-            ("machine_type", names(&self.machine_type)),
-            ("zone", names(&self.zone)),
-            ("region", names(&self.region)),
-            (
-                "region",
-                self.area
-                    .iter()
-                    .map(|m| {
-                        let value = format!("one of {}", m.value.regions.join(", "));
-                        (value, m.written.as_str())
-                    })
-                    .collect(),
-            ),
-            (
-                "gpu_type",
-                self.gpu_requirement
-                    .iter()
-                    .map(|m| {
-                        let value = format!(
-                            "one of {} (the cheapest that fits is preferred)",
-                            m.value.satisfying.join(", ")
-                        );
-                        (value, m.written.as_str())
-                    })
-                    .collect(),
-            ),
-            ("boot_disk_size_gb", numbers(&self.boot_disk_size_gb)),
-        ];
-        groups
-            .into_iter()
-            .filter(|(_, items)| !items.is_empty())
-            .map(|(label, items)| {
-                items
-                    .into_iter()
-                    .map(|(value, written)| format!("{label} {value} (\"{written}\")"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            })
-            .collect()
     }
 
     /// One error per field that holds more than one value, and for a zone outside the
@@ -452,6 +435,7 @@ impl Mentions {
         several("machine_type", writings(&self.machine_type));
         several("boot_disk_size_gb", writings(&self.boot_disk_size_gb));
         several("area", writings(&self.area));
+        several("name", writings(&self.name));
         if let Some(area) = self.area.first() {
             for region in &self.region {
                 if !area.value.regions.contains(&region.value) {

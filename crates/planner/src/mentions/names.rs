@@ -67,7 +67,7 @@ static OTHER_CLOUD_REGION: LazyLock<Regex> = LazyLock::new(|| {
 });
 // Compute Engine machine type names: <family>-<kind>[-<size>].
 static MACHINE_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z]\d[a-z]?-(?:standard|highmem|highcpu|highgpu|ultragpu|megagpu|edgegpu|micro|small|medium|custom|ultramem|megamem|hypermem)(?:-\d+[a-z]*)?$").expect("machine type pattern")
+    Regex::new(r"^[a-z]\d[a-z]?-(?:[a-z]+-\d+[a-z]*|standard|highmem|highcpu|highgpu|ultragpu|megagpu|edgegpu|micro|small|medium|custom|ultramem|megamem|hypermem)(?:-\d+[a-z]*)?$").expect("machine type pattern")
 });
 // GPU model names: a family prefix and two or more digits ("k80", "a10g", "l40s", "mi300x").
 static GPU_LIKE: LazyLock<Regex> = LazyLock::new(|| {

@@ -13,8 +13,10 @@ use super::names::{self, Name};
 use super::tokens::{Token, parse_count, split_number_suffix, tokenize};
 use super::{CountKind, Mentioned, Mentions};
 
+mod context;
 mod memory;
 mod phrases;
+mod unknown;
 
 /// How many words a count may be separated from its noun by ("5 nvidia t4 gpus").
 const HEAD_WINDOW: usize = 5;
@@ -54,6 +56,11 @@ static US_IN_CAPITALS: LazyLock<Regex> =
 
 pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
     let text = NOT_REQUEST_TEXT.replace_all(text, " ");
+    let normalised = super::normalise::normalise(&text);
+    let (names, name_errors, text) = super::deployment_name::find(&normalised.text);
+    let (text, reference_readings) = super::references::rewrite(&text, catalog);
+    let model_memory = super::needs::model_memory(&text);
+    let biggest = super::needs::biggest(&text);
     let text = promptops_core::fold_accents(&text);
     let text = if text.chars().any(|c| c.is_lowercase()) {
         US_IN_CAPITALS
@@ -80,8 +87,18 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         catalog,
         gpu_index: GpuIndex::new(catalog),
         gpu_spans: Vec::new(),
-        mentions: Mentions::default(),
-        errors: Vec::new(),
+        mentions: Mentions {
+            name: names,
+            notices: normalised
+                .readings
+                .into_iter()
+                .chain(reference_readings)
+                .collect(),
+            model_memory: model_memory.into_iter().collect(),
+            biggest: biggest.into_iter().collect(),
+            ..Mentions::default()
+        },
+        errors: normalised.errors.into_iter().chain(name_errors).collect(),
     };
     scanner.find_gpu_names();
     scanner.find_names();
@@ -91,6 +108,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     // 80GB" names the 80 GB A100).
     scanner.find_gpu_memory();
     scanner.push_gpu_spans();
+    scanner.drop_comparison_gpus();
     scanner.find_cheapest();
     // Before counts, so that the "4090" of "RTX 4090" is a model name, not a count.
     scanner.find_unknown_gpus();
@@ -98,6 +116,8 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_relative();
     scanner.find_zone_letters();
     scanner.find_people_each();
+    scanner.find_oversized_numbers();
+    scanner.find_vague_quantities();
     scanner.find_counts();
     (scanner.mentions, scanner.errors)
 }
@@ -218,7 +238,7 @@ impl Scanner<'_> {
             let (number, unit, unit_index) = match split_number_suffix(word) {
                 Some((number, unit)) => (number, unit.to_owned(), i),
                 None => {
-                    let Some(number) = word.parse::<u32>().ok().filter(|_| word.len() <= 6) else {
+                    let Some(number) = word.parse::<u32>().ok().filter(|_| word.len() <= 9) else {
                         continue;
                     };
                     let Some(unit) = self.free_word(i + 1) else {
@@ -257,6 +277,18 @@ impl Scanner<'_> {
     fn find_counts(&mut self) {
         for i in 0..self.tokens.len() {
             if self.find_range(i) {
+                continue;
+            }
+            // "a2-highgpu-1g x 2": a multiplier after a machine type counts VMs.
+            if let Some(Role::Name(Name::MachineType(_))) = self.roles.get(i)
+                && let Some(count) = self.machine_multiplier(i)
+            {
+                let (count, end) = count;
+                let written = self.written(i, end);
+                self.mentions.push_vm_count(count, written);
+                for role in &mut self.roles[i + 1..=end] {
+                    *role = Role::Used;
+                }
                 continue;
             }
             let Some(word) = self.free_word(i) else {
@@ -360,6 +392,20 @@ impl Scanner<'_> {
             }
             self.roles[i] = Role::Used;
         }
+    }
+
+    /// `(count, last index)` of "x 2" / "x2" / "× 2" right after the token at `index`.
+    fn machine_multiplier(&self, index: usize) -> Option<(u32, usize)> {
+        let next = self.free_word(index + 1)?;
+        if next == "x" {
+            let count = self.free_word(index + 2).and_then(parse_count)?;
+            return Some((count, index + 2));
+        }
+        let digits = next.strip_prefix('x')?;
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse().ok())
+            .flatten()
+            .map(|count| (count, index + 1))
     }
 
     /// A count word at `index`: digits or number words; "a"/"an" count as one unless a count
@@ -522,42 +568,9 @@ impl Scanner<'_> {
         let joined_to_vms = matches!(before(1), Some("with" | "having" | "x" | "and" | "has"))
             && (before(2).is_some_and(is_vm_noun) || before(2) == Some("each") || machine_before);
         // "each with 2", "each should have 1 GPU" (within the clause).
-        let each_before = (1..=3).map_while(before).any(|w| w == "each");
+        let each_before = (1..=4).map_while(before).any(|w| w == "each");
         let per_vm_before = before(2) == Some("per") && before(1).is_some_and(is_vm_noun);
         (joined_to_vms || each_before || per_vm_before, noun_index)
-    }
-
-    /// GPU-like names that are not in the catalog: "RTX 4090", "K80 GPUs", "4 A10s".
-    /// The scanner order puts this after GPU names and before counts.
-    fn find_unknown_gpus(&mut self) {
-        for i in 0..self.tokens.len() {
-            let Some(word) = self.free_word(i) else {
-                continue;
-            };
-            if matches!(word, "rtx" | "gtx" | "geforce" | "quadro" | "radeon")
-                && let Some(model) = self.free_word(i + 1)
-                && model.bytes().next().is_some_and(|b| b.is_ascii_digit())
-            {
-                let written = self.written(i, i + 1);
-                self.errors.push(names::unknown_gpu(&written, self.catalog));
-                self.roles[i + 1] = Role::Used;
-                continue;
-            }
-            if !names::looks_like_gpu(word) {
-                continue;
-            }
-            let near = |j: usize| self.word(j).is_some_and(names::is_gpu_context_word);
-            let in_gpu_context = near(i + 1)
-                || near(i + 2)
-                || (i >= 1 && near(i - 1))
-                || (i >= 2 && near(i - 2))
-                || (i >= 1 && self.word(i - 1).and_then(parse_count).is_some());
-            if in_gpu_context {
-                let written = word.to_owned();
-                self.errors.push(names::unknown_gpu(&written, self.catalog));
-                self.roles[i] = Role::Used;
-            }
-        }
     }
 }
 

@@ -35,7 +35,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             .trim_start_matches(['-', '_', '.']);
         let ends_sentence = current.ends_with('.');
         if !word.is_empty() {
-            tokens.push(Token::Word(word.to_owned()));
+            tokens.push(Token::Word(in_english(word).to_owned()));
         }
         if ends_sentence {
             tokens.push(Token::Break);
@@ -75,6 +75,37 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     }
     flush(&mut current, &mut tokens);
     tokens
+}
+
+/// Count words, nouns and the few function words of a request in German, French and Spanish,
+/// as the English word the scanner knows (after accents are folded: "fünf" is "funf").
+/// Articles ("ein", "une", "una") read as "a", which counts one VM like "a VM".
+fn in_english(word: &str) -> &str {
+    match word {
+        "ein" | "eine" | "einen" | "einem" | "un" | "une" | "una" => "a",
+        "eins" | "uno" => "one",
+        "zwei" | "deux" | "dos" => "two",
+        "drei" | "trois" | "tres" => "three",
+        "vier" | "quatre" | "cuatro" => "four",
+        "funf" | "cinq" | "cinco" => "five",
+        "sechs" | "seis" => "six",
+        "sieben" | "sept" | "siete" => "seven",
+        "acht" | "huit" | "ocho" => "eight",
+        "neun" | "neuf" | "nueve" => "nine",
+        "zehn" | "dix" | "diez" => "ten",
+        "zwolf" | "douze" | "doce" => "twelve",
+        "sechzehn" | "seize" | "dieciseis" => "sixteen",
+        "zwanzig" | "vingt" | "veinte" => "twenty",
+        "maschine" | "maschinen" | "rechner" | "instanz" | "instanzen" | "knoten" | "serveur"
+        | "serveurs" | "noeud" | "noeuds" | "maquina" | "maquinas" | "servidor" | "servidores"
+        | "instancia" | "instancias" | "nodo" | "nodos" => "vms",
+        "grafikkarte" | "grafikkarten" | "carte" | "cartes" | "tarjeta" | "tarjetas" => "gpus",
+        "pro" | "je" | "par" | "por" => "per",
+        "mit" | "avec" | "con" => "with",
+        "jeweils" | "chacune" | "chacun" | "cada" | "jede" | "jeder" | "jedem" => "each",
+        "insgesamt" | "gesamt" => "total",
+        _ => word,
+    }
 }
 
 const UNITS: [&str; 20] = [
@@ -119,7 +150,8 @@ pub fn parse_count(word: &str) -> Option<u32> {
         .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
         .unwrap_or(word);
     if word.bytes().all(|b| b.is_ascii_digit()) {
-        return if word.len() <= 6 {
+        // Nine digits always fit a u32; longer numbers are refused by the scanner.
+        return if word.len() <= 9 {
             word.parse().ok()
         } else {
             None
@@ -153,7 +185,7 @@ pub fn parse_count(word: &str) -> Option<u32> {
 /// Splits "200gb" into (200, "gb") and "5vms" into (5, "vms"): digits glued to a unit or noun.
 pub fn split_number_suffix(word: &str) -> Option<(u32, &str)> {
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 || digits == word.len() || digits > 6 {
+    if digits == 0 || digits == word.len() || digits > 9 {
         return None;
     }
     let number = word[..digits].parse().ok()?;
@@ -176,7 +208,8 @@ mod tests {
         assert_eq!(parse_count("sixteen"), Some(16));
         assert_eq!(parse_count("x"), None);
         assert_eq!(parse_count("2.5"), None);
-        assert_eq!(parse_count("12345678"), None);
+        assert_eq!(parse_count("12345678"), Some(12_345_678));
+        assert_eq!(parse_count("4294967297"), None);
         assert_eq!(parse_count("t4"), None);
     }
 

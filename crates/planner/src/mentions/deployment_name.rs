@@ -1,0 +1,74 @@
+//! A deployment name asked for in the text ("name it llm-finetune", "deployment named
+//! vision-lab", "name: demo"). A valid name is honoured; an invalid one is refused with the
+//! rule, never rewritten. The name is blanked out of the text afterwards, so that a name like
+//! "gpu-4" is not read as a count.
+
+use std::sync::LazyLock;
+
+use promptops_core::{NAME_RULE, ValidationError, is_valid_name};
+use regex::Regex;
+
+use super::Mentioned;
+
+static NAME_ASKED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?ix)
+        (?: \b(?:name|call)\s+it
+          | \bname\s+(?:the\s+|this\s+)?(?:deployment|cluster|setup|environment|project)
+          | \b(?:deployment|cluster|setup|environment|project)\s+(?:named|called|name\b\s*(?:is\b|[:=])?)
+          | \b(?:vms?|machines|instances|nodes|servers|it)\s+(?:should\s+be\s+)?(?:named|called)\b
+          | (?m:^)\s*name\s*[:=]
+        )
+        \s*[:=]?\s*["'`]?
+        (?P<name>[A-Za-z0-9_][A-Za-z0-9_.-]*)"#,
+    )
+    .expect("name pattern")
+});
+
+/// The names asked for, the errors for names that break the rule, and the text with the
+/// names blanked.
+pub(super) fn find(text: &str) -> (Vec<Mentioned<String>>, Vec<ValidationError>, String) {
+    let mut names: Vec<Mentioned<String>> = Vec::new();
+    let mut errors = Vec::new();
+    let mut blanked = text.to_owned();
+    for caps in NAME_ASKED.captures_iter(text) {
+        let (Some(whole), Some(value)) = (caps.get(0), caps.name("name")) else {
+            continue;
+        };
+        let name = value.as_str().trim_end_matches(['.', '-', '_']);
+        let written = whole.as_str().trim_end_matches(['.', '-', '_']).to_owned();
+        if is_valid_name(name) {
+            if !names.iter().any(|n| n.value == name) {
+                names.push(Mentioned::new(name.to_owned(), written));
+            }
+        } else {
+            errors.push(ValidationError::new(
+                "name",
+                name,
+                format!("the deployment name \"{name}\" cannot be used: a name {NAME_RULE}"),
+            ));
+        }
+        blanked.replace_range(value.range(), &" ".repeat(value.len()));
+    }
+    (names, errors, blanked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_asked_for() {
+        let (names, errors, rest) = find("4 x A100, name it llm-finetune, 2 GPUs per VM");
+        assert_eq!(names[0].value, "llm-finetune");
+        assert!(errors.is_empty());
+        assert!(!rest.contains("llm-finetune"));
+        let (names, errors, _) = find("a deployment named LLM_Tune with 2 T4");
+        assert!(names.is_empty());
+        assert!(errors[0].message.contains("LLM_Tune"), "{errors:?}");
+        let (names, _, _) = find("name: demo-1\nVMs: 2");
+        assert_eq!(names[0].value, "demo-1");
+        let (names, errors, _) = find("fine-tune a model named Mistral on 2 T4");
+        assert!(names.is_empty() && errors.is_empty());
+    }
+}

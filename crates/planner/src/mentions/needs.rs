@@ -1,0 +1,110 @@
+//! Needs described instead of values: a model size to fit ("a 70B model", "llama 13b in
+//! 4-bit") becomes the GPU memory one VM must hold, and "the biggest single node" asks for
+//! the catalog machine with the most GPU memory. The planner states how it read them.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::Mentioned;
+
+/// The GPU memory a model needs per VM, and how it was worked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelMemory {
+    pub gb_per_vm: u32,
+    pub explanation: String,
+}
+
+static MODEL_SIZE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        \b(?P<size>\d{1,4}(?:\.\d)?)\s?b(?:illion)?\b
+        (?P<after>(?:[\s-]+(?:param(?:eter)?s?|model|llm|weights|instruct|chat))?)",
+    )
+    .expect("model size pattern")
+});
+static MODEL_FAMILY_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:llama|mistral|mixtral|qwen|falcon|gemma|deepseek|phi|gpt|model|bloom|opt)[\w.-]*[\s-]*$")
+        .expect("model family pattern")
+});
+static BIGGEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:the\s+)?(?:biggest|largest|most\s+powerful|beefiest|strongest)\s+(?:single\s+|1\s+|possible\s+|available\s+|gpu\s+)*(?:node|vm|machine|instance|server|box|gpu\s+machine|gpu\s+vm|one)\b",
+    )
+    .expect("superlative pattern")
+});
+
+/// Bytes per parameter: 16-bit weights unless the text says 8- or 4-bit.
+fn bytes_per_parameter(text: &str) -> (f64, &'static str) {
+    let lower = text.to_lowercase();
+    if ["4-bit", "4 bit", "int4", "q4", "awq", "gptq"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        (0.5, "4-bit")
+    } else if ["8-bit", "8 bit", "int8", "fp8", "q8"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        (1.0, "8-bit")
+    } else {
+        (2.0, "16-bit")
+    }
+}
+
+/// The model size named in `text`, as GPU memory per VM (weights plus 20 % for the cache
+/// and activations).
+pub(super) fn model_memory(text: &str) -> Option<Mentioned<ModelMemory>> {
+    for caps in MODEL_SIZE.captures_iter(text) {
+        let (Some(whole), Some(size)) = (caps.get(0), caps.name("size")) else {
+            continue;
+        };
+        let named_as_model = caps.name("after").is_some_and(|m| !m.as_str().is_empty())
+            || MODEL_FAMILY_BEFORE.is_match(&text[..whole.start()]);
+        let Ok(billions) = size.as_str().parse::<f64>() else {
+            continue;
+        };
+        if !named_as_model || billions <= 0.0 {
+            continue;
+        }
+        let (bytes, precision) = bytes_per_parameter(text);
+        let gb = (billions * bytes * 1.2).ceil();
+        if !gb.is_finite() || gb > f64::from(u32::MAX) {
+            continue;
+        }
+        // Bounded above: the value fits a u32.
+        let gb_per_vm = gb as u32;
+        let written = whole.as_str().trim().to_owned();
+        let explanation = format!(
+            "\"{written}\" read as a model of {billions} billion parameters: about {gb_per_vm} GB of GPU memory per VM ({precision} weights plus 20% for cache and activations; fine-tuning needs more, so name the GPUs if it is for training)"
+        );
+        return Some(Mentioned::new(
+            ModelMemory {
+                gb_per_vm,
+                explanation,
+            },
+            written,
+        ));
+    }
+    None
+}
+
+/// "the biggest single node", "the most powerful machine".
+pub(super) fn biggest(text: &str) -> Option<String> {
+    BIGGEST.find(text).map(|m| m.as_str().trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_sizes() {
+        let need = model_memory("enough GPUs for a 70B model").map(|m| m.value.gb_per_vm);
+        assert_eq!(need, Some(168));
+        let need = model_memory("serve llama-3 8b in 4-bit").map(|m| m.value.gb_per_vm);
+        assert_eq!(need, Some(5));
+        assert!(model_memory("a 500b disk").is_none());
+        assert!(biggest("give me the biggest single node you have").is_some());
+    }
+}

@@ -1,0 +1,253 @@
+//! Rewrites what people type into the plain form the scanner reads, and refuses numbers
+//! that cannot be read safely. Every rewrite that changes a value is stated as a reading;
+//! nothing is replaced silently:
+//! - compatibility forms (NFKC): full-width digits ("２台") are digits;
+//! - look-alike letters from other scripts inside a Latin word ("Т4" with a Cyrillic "Т",
+//!   "us-wеst1" with a Cyrillic "е") are read as the Latin letters they imitate;
+//! - thousands separators ("1,010 VMs") are dropped, so the count is 1010, not 10;
+//! - Japanese counters: 台 counts machines, 枚 and 基 count GPUs (per machine when machines
+//!   are counted too, unless 合計 says "in total");
+//! - negative numbers ("-5 VMs") and fractions ("2.5 VMs") are refused.
+
+use std::sync::LazyLock;
+
+use promptops_core::ValidationError;
+use regex::{Captures, Regex};
+use unicode_normalization::UnicodeNormalization;
+
+/// The text as the scanner reads it, how it was read, and what cannot be read.
+pub(super) struct Normalised {
+    pub text: String,
+    pub readings: Vec<String>,
+    pub errors: Vec<ValidationError>,
+}
+
+static THOUSANDS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d{1,3}(?:,\d{3})+\b").expect("thousands pattern"));
+static NEGATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s:=(])([-\u{2212}]\d+(?:[.,]\d+)?)\b").expect("negative pattern")
+});
+static FRACTION_COUNT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(\d+[.,]\d+)\s*(?:[a-z][a-z0-9-]*\s+){0,2}(vms?|gpus?|machines?|instances?|nodes?|servers?|hosts?|boxes)\b",
+    )
+    .expect("fraction pattern")
+});
+static SINGLE_NODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bsingle[-\s](node|vm|machine|instance|server|box|host)\b")
+        .expect("single node pattern")
+});
+static KANJI_COUNT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"([一二三四五六七八九十]+)\s*(台|枚|基)").expect("kanji pattern"));
+static MACHINE_COUNTER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\d+)\s*台").expect("machine counter pattern"));
+static GPU_TOTAL_COUNTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:合計|全部で|計)\s*(\d+)\s*(?:枚|基)").expect("total counter pattern")
+});
+static GPU_COUNTER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\d+)\s*(?:枚|基)").expect("gpu counter pattern"));
+
+pub(super) fn normalise(text: &str) -> Normalised {
+    let mut readings = Vec::new();
+    let mut errors = Vec::new();
+    let text: String = text.nfkc().collect();
+    let text = latin_look_alikes(&text, &mut readings);
+    let text = japanese_places(&text);
+    let text = japanese_counters(&text, &mut readings);
+    let text = SINGLE_NODE.replace_all(&text, "1 $1").into_owned();
+    let text = THOUSANDS
+        .replace_all(&text, |caps: &Captures| {
+            let written = &caps[0];
+            let plain = written.replace(',', "");
+            readings.push(format!(
+                "\"{written}\" read as {plain} (commas as thousands separators)"
+            ));
+            plain
+        })
+        .into_owned();
+    for caps in NEGATIVE.captures_iter(&text) {
+        let written = &caps[1];
+        errors.push(ValidationError::new(
+            "count",
+            written,
+            format!(
+                "\"{written}\" is negative; counts and sizes are whole numbers of at least 1 (to remove a deployment comment `/promptops destroy`)"
+            ),
+        ));
+    }
+    for caps in FRACTION_COUNT.captures_iter(&text) {
+        let written = &caps[0];
+        errors.push(ValidationError::new(
+            "count",
+            written,
+            format!("\"{written}\" is not a whole number; VMs and GPUs are counted in whole units"),
+        ));
+    }
+    // The refused numbers are blanked so that no digit of them is read as a count.
+    let text = NEGATIVE.replace_all(&text, " ").into_owned();
+    let text = FRACTION_COUNT.replace_all(&text, " ").into_owned();
+    Normalised {
+        text,
+        readings,
+        errors,
+    }
+}
+
+/// Cyrillic and Greek letters that look like Latin ones, for words that otherwise hold
+/// Latin letters or digits (a whole Cyrillic word is left alone: it is not a name).
+fn latin_look_alike(c: char) -> Option<char> {
+    let latin = match c {
+        'а' | 'α' => 'a',
+        'Α' | 'А' => 'A',
+        'В' | 'Β' => 'B',
+        'с' | 'ϲ' => 'c',
+        'С' | 'Ϲ' => 'C',
+        'ԁ' => 'd',
+        'е' | 'ε' => 'e',
+        'Е' | 'Ε' => 'E',
+        'Н' | 'Η' => 'H',
+        'і' | 'ι' => 'i',
+        'І' | 'Ι' => 'I',
+        'ј' => 'j',
+        'Ј' => 'J',
+        'К' | 'Κ' => 'K',
+        'κ' => 'k',
+        'М' | 'Μ' => 'M',
+        'Ν' => 'N',
+        'о' | 'ο' => 'o',
+        'О' | 'Ο' => 'O',
+        'р' | 'ρ' => 'p',
+        'Р' | 'Ρ' => 'P',
+        'ѕ' => 's',
+        'Ѕ' => 'S',
+        'Т' | 'Τ' => 'T',
+        'υ' => 'u',
+        'ν' => 'v',
+        'ԝ' => 'w',
+        'х' | 'χ' => 'x',
+        'Х' | 'Χ' => 'X',
+        'у' => 'y',
+        'У' | 'Υ' => 'Y',
+        'Ζ' => 'Z',
+        _ => return None,
+    };
+    Some(latin)
+}
+
+fn latin_look_alikes(text: &str, readings: &mut Vec<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let mut flush = |word: &mut String, out: &mut String| {
+        let mixed = word.chars().any(|c| c.is_ascii_alphanumeric())
+            && word.chars().any(|c| latin_look_alike(c).is_some());
+        if mixed {
+            let read: String = word
+                .chars()
+                .map(|c| latin_look_alike(c).unwrap_or(c))
+                .collect();
+            readings.push(format!(
+                "\"{word}\" contains look-alike letters from another script; read as \"{read}\""
+            ));
+            out.push_str(&read);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '"' | '\'') {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Japanese names of the catalog's places, in the spelling the place index knows.
+fn japanese_places(text: &str) -> String {
+    const PLACES: [(&str, &str); 4] = [
+        ("東京", " Tokyo "),
+        ("大阪", " Osaka "),
+        ("台湾", " Taiwan "),
+        ("シンガポール", " Singapore "),
+    ];
+    let mut out = text.to_owned();
+    for (japanese, latin) in PLACES {
+        out = out.replace(japanese, latin);
+    }
+    out
+}
+
+fn kanji_number(text: &str) -> Option<u32> {
+    let digit = |c: char| "〇一二三四五六七八九".chars().position(|k| k == c);
+    let (tens, units) = match text.split_once('十') {
+        Some((before, after)) => {
+            let tens = if before.is_empty() {
+                1
+            } else {
+                digit(before.chars().next()?)?
+            };
+            let units = match after.chars().next() {
+                Some(c) => digit(c)?,
+                None => 0,
+            };
+            (tens, units)
+        }
+        None if text.chars().count() == 1 => (0, digit(text.chars().next()?)?),
+        None => return None,
+    };
+    u32::try_from(tens * 10 + units).ok()
+}
+
+fn japanese_counters(text: &str, readings: &mut Vec<String>) -> String {
+    if !text.contains(['台', '枚', '基']) {
+        return text.to_owned();
+    }
+    let text = KANJI_COUNT
+        .replace_all(text, |caps: &Captures| match kanji_number(&caps[1]) {
+            Some(n) => format!("{n}{}", &caps[2]),
+            None => caps[0].to_owned(),
+        })
+        .into_owned();
+    let machines_counted = MACHINE_COUNTER.is_match(&text);
+    let text = MACHINE_COUNTER.replace_all(&text, " $1 VMs ").into_owned();
+    let text = GPU_TOTAL_COUNTER
+        .replace_all(&text, " $1 GPUs in total ")
+        .into_owned();
+    let per_machine = if machines_counted { " each" } else { "" };
+    let text = GPU_COUNTER
+        .replace_all(&text, |caps: &Captures| {
+            format!(" {} GPUs{per_machine} ", &caps[1])
+        })
+        .into_owned();
+    readings.push(if machines_counted {
+        "Japanese counters read: 台 as VMs, 枚/基 as GPUs per VM".to_owned()
+    } else {
+        "Japanese counters read: 枚/基 as GPUs".to_owned()
+    });
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kanji_numbers() {
+        assert_eq!(kanji_number("三"), Some(3));
+        assert_eq!(kanji_number("十"), Some(10));
+        assert_eq!(kanji_number("十二"), Some(12));
+        assert_eq!(kanji_number("二十"), Some(20));
+        assert_eq!(kanji_number("台"), None);
+    }
+
+    #[test]
+    fn look_alikes_inside_latin_words_only() {
+        let read = normalise("2 \u{0422}4 in us-w\u{0435}st1, привет");
+        assert_eq!(read.text, "2 T4 in us-west1, привет");
+        assert_eq!(read.readings.len(), 2);
+    }
+}

@@ -1,0 +1,108 @@
+//! What a request asks for that a plan cannot hold: each part found is named with the words
+//! the user wrote and why it is not in the plan, so that nothing is dropped silently.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// One kind of unsupported ask: its pattern and the sentence saying what the plan does instead.
+struct Unsupported {
+    pattern: &'static str,
+    why: &'static str,
+}
+
+const UNSUPPORTED: &[Unsupported] = &[
+    Unsupported {
+        pattern: r"\b(?:spot|preemptible|pre-emptible)(?:\s+(?:vms?|instances?|pricing|nodes?|capacity))?\b",
+        why: "spot/preemptible VMs are not supported; the plan is for on-demand VMs",
+    },
+    Unsupported {
+        pattern: r"\b(?:ubuntu|debian|centos|rocky(?:\s+linux)?|rhel|red\s+hat|windows(?:\s+server)?|fedora|suse|amazon\s+linux|container-optimized\s+os|cos)(?:[\s-]*\d+(?:\.\d+)*(?:\s+lts)?)?\b",
+        why: "the operating system is not a setting; the VMs use the deployment module's image",
+    },
+    Unsupported {
+        pattern: r"\b(?:(?:custom|deep\s+learning|dl|pytorch|tensorflow|cuda|nvidia)\s+(?:vm\s+)?images?|image\s*[:=]\s*\S+|cuda\s*\d+(?:\.\d+)*|driver\s+version\s+\S+)",
+        why: "images, CUDA and driver versions are not settings; the VMs use the deployment module's image",
+    },
+    Unsupported {
+        pattern: r"\b\d+\s*(?:v?cpus?|vcores?|cores|threads)\b",
+        why: "vCPUs follow from the machine type; name a machine type (e.g. n1-standard-16) to choose them",
+    },
+    Unsupported {
+        pattern: r"\b\d+\s*(?:gb|gib|g|tb)\s+(?:of\s+)?(?:(?:system|host|cpu)\s+(?:ram|memory|mem)|ram)\b",
+        why: "RAM follows from the machine type; name a machine type (e.g. n1-highmem-16) to choose it",
+    },
+    Unsupported {
+        pattern: r"\b(?:local\s+ssds?|nvme|pd-ssd|pd-balanced|pd-extreme|hyperdisk|ssd\s+persistent\s+disk|extra\s+disks?|data\s+disks?|attached\s+disks?)\b",
+        why: "disk types and extra disks are not settings; each VM gets one boot disk of the stated size",
+    },
+    Unsupported {
+        pattern: r"\b(?:for\s+(?:\d+|a|one|two|three)\s+(?:hours?|days?|weeks?|months?)|24/7|nightly|every\s+(?:night|day|weekend)|on\s+weekdays|auto[\s-]?(?:shutdown|stop|scal\w+)|schedule\w*)\b",
+        why: "durations, schedules and autoscaling are not supported; VMs run until the deployment is destroyed (`/promptops destroy`)",
+    },
+    Unsupported {
+        pattern: r"\b(?:gke|kubernetes|k8s|slurm|autopilot)(?:\s+cluster)?\b",
+        why: "clusters are not created; the plan is plain Compute Engine VMs",
+    },
+    Unsupported {
+        pattern: r"\b(?:static|public|external|reserved)\s+ips?\b|\bload\s+balancer\b|\bopen\s+ports?\s+\d+|\bport\s+\d{2,5}\b",
+        why: "network settings are not part of the request; the deployment module sets the firewall (port 8501 for the demo app)",
+    },
+    Unsupported {
+        pattern: r"\b(?:committed\s+use|reservations?|reserved\s+capacity|sole[\s-]tenant)\b",
+        why: "commitments and reservations are not supported; the plan uses on-demand capacity",
+    },
+    Unsupported {
+        pattern: r"\b(?:multi[\s-]?region|several\s+regions|two\s+regions|across\s+regions)\b",
+        why: "a deployment lives in one zone; open one request per region",
+    },
+    Unsupported {
+        pattern: r"\b(?:install|preinstall\w*|pre-install\w*|with)\s+(?:jupyter\w*|docker|conda|vllm|triton|pytorch|tensorflow|ollama)\b",
+        why: "software other than the demo app is not installed by the plan",
+    },
+];
+
+static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    UNSUPPORTED
+        .iter()
+        .map(|u| {
+            let regex = Regex::new(&format!("(?i){}", u.pattern)).expect("unsupported pattern");
+            (regex, u.why)
+        })
+        .collect()
+});
+
+/// One line per unsupported part of `text`: `"spot": spot/preemptible VMs are not supported…`.
+pub fn ignored_parts(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen_why: Vec<&str> = Vec::new();
+    for (regex, why) in PATTERNS.iter() {
+        let written: Vec<String> = regex
+            .find_iter(text)
+            .map(|m| format!("\"{}\"", m.as_str().trim()))
+            .collect();
+        if written.is_empty() || seen_why.contains(why) {
+            continue;
+        }
+        seen_why.push(why);
+        let mut unique = written;
+        unique.dedup();
+        out.push(format!("Not used: {}: {why}.", unique.join(", ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_words_are_named() {
+        let parts =
+            ignored_parts("4 x A100 40GB, us-east1, 2 GPUs per VM, ubuntu 22.04, 500GB disk, spot");
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(parts[0].contains("\"spot\""));
+        assert!(parts[1].contains("\"ubuntu 22.04\""));
+        assert!(ignored_parts("2 T4 VMs in us-west1 with a 200GB disk").is_empty());
+    }
+}
