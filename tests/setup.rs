@@ -769,3 +769,44 @@ fn an_unconfigured_serve_stops_cleanly_on_sigterm() {
         assert!(log.contains("stopped"), "{log}");
     });
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_setup_pages_answer_only_loopback_hosts_and_send_security_headers() {
+    let github = FakeGithub::start().await;
+    let service = InProcess::start(&github.url(), &[]).await;
+    let http = reqwest::Client::new();
+    // A rebinding page cannot fetch the form (and its state) under its own name.
+    for path in ["/setup", "/setup/callback?code=c&state=s"] {
+        let response = http
+            .get(format!("{}{path}", service.base))
+            .header(reqwest::header::HOST, "evil.example:3000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 421, "{path}");
+    }
+    let response = http
+        .get(format!("{}/setup", service.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response.headers()[name]
+            .to_str()
+            .unwrap_or_else(|_| panic!("{name}"))
+            .to_owned()
+    };
+    let policy = header("content-security-policy");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    // The form goes to GitHub (here the fake), from the page's one script, allowed by hash.
+    assert!(
+        policy.contains(&format!("form-action 'self' {};", github.url())),
+        "{policy}"
+    );
+    assert!(policy.contains("script-src 'sha256-"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    service.stop().await;
+}
