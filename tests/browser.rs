@@ -252,7 +252,8 @@ impl DevTools {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("the page never satisfied {condition}");
+        let page = self.evaluate("location.href + '\\n' + document.documentElement.outerHTML");
+        panic!("the page never satisfied {condition}: {page}");
     }
 }
 

@@ -508,7 +508,7 @@ async fn every_dashboard_page_sends_the_security_headers() {
             assert!(policy.contains("default-src 'none'"), "{path}: {policy}");
             assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
             assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
-            assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+            assert_eq!(header("referrer-policy"), "same-origin", "{path}");
         }
     }
     service.stop().await;

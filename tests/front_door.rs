@@ -347,6 +347,11 @@ async fn newlines_in_logged_request_fields_cannot_forge_log_lines() {
         .unwrap();
     assert!(refused.status().is_client_error(), "{}", refused.status());
     let (_, oauth_log) = sign_in.stop().await;
+    assert_forgery_escaped(
+        "OAuth error_description",
+        &oauth_log,
+        "dashboard sign-in refused",
+    );
 
     // The unlock form's repository, on the loopback-open dashboard.
     let open = ServeProcess::start(&github, &[], &[]).await;
@@ -367,29 +372,25 @@ async fn newlines_in_logged_request_fields_cannot_forge_log_lines() {
     assert_eq!(unlocked.status(), 200, "{:?}", unlocked.text().await);
     let (_, unlock_log) = open.stop().await;
 
-    for (what, log, event) in [
-        (
-            "OAuth error_description",
-            &oauth_log,
-            "dashboard sign-in refused",
-        ),
-        (
-            "unlock form repo",
-            &unlock_log,
-            "lock removed from the dashboard",
-        ),
-    ] {
-        let lines: Vec<&str> = log.lines().filter(|l| l.contains("FORGED-LINE")).collect();
-        assert_eq!(lines.len(), 1, "{what}: one line holds the text: {log}");
-        assert!(
-            lines[0].contains(event) && lines[0].contains("\\n2026-12-01T00"),
-            "{what}: the newline is escaped within the event's own line: {}",
-            lines[0]
-        );
-        assert!(
-            !log.lines()
-                .any(|line| line.starts_with("2026-12-01T00:00:00.000000Z")),
-            "{what}: a forged line starts the log line: {log}"
-        );
-    }
+    assert_forgery_escaped(
+        "unlock form repo",
+        &unlock_log,
+        "lock removed from the dashboard",
+    );
+}
+
+/// `log` holds the forged text on exactly one line, the `event`'s own, newline escaped.
+fn assert_forgery_escaped(what: &str, log: &str, event: &str) {
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("FORGED-LINE")).collect();
+    assert_eq!(lines.len(), 1, "{what}: one line holds the text: {log}");
+    assert!(
+        lines[0].contains(event) && lines[0].contains("\\n2026-12-01T00"),
+        "{what}: the newline is escaped within the event's own line: {}",
+        lines[0]
+    );
+    assert!(
+        !log.lines()
+            .any(|line| line.starts_with("2026-12-01T00:00:00.000000Z")),
+        "{what}: a forged line starts the log line: {log}"
+    );
 }

@@ -558,20 +558,20 @@ async fn the_public_url_and_organization_shape_the_form() {
     let (_, manifest) = setup_form(&html);
     assert_manifest_for(&manifest, &service.base);
     assert!(html.contains("id=\"local-warning\""), "{html}");
-    // A page fetched under another name (DNS rebinding) is not trusted.
+    // A page fetched under another name (DNS rebinding) is not answered.
     let rebound = reqwest::Client::new()
         .get(format!("{}/setup", service.base))
         .header("host", "evil.example:3000")
         .send()
         .await
         .unwrap();
-    assert_eq!(rebound.status(), 400);
+    assert_eq!(rebound.status(), 421);
     assert!(
         rebound
             .text()
             .await
             .unwrap()
-            .contains("PROMPTOPS_PUBLIC_URL")
+            .contains("\"evil.example:3000\"")
     );
     service.stop().await;
 }
@@ -645,7 +645,7 @@ async fn an_existing_credentials_file_configures_the_service_and_the_environment
         }
     };
     assert_eq!(status("file-secret").await, 202);
-    assert_eq!(status("env-secret").await, 401);
+    assert_eq!(status("env-webhook-secret-0123").await, 401);
     from_file.stop().await;
 
     let app_id = github.app_id().to_string();
@@ -659,7 +659,7 @@ async fn an_existing_credentials_file_configures_the_service_and_the_environment
             &app_id,
             &key_arg,
             "--github-webhook-secret",
-            "env-secret",
+            "env-webhook-secret-0123",
         ],
     )
     .await;
@@ -672,7 +672,7 @@ async fn an_existing_credentials_file_configures_the_service_and_the_environment
         .header("x-github-delivery", "env-1")
         .header(
             "x-hub-signature-256",
-            sign_webhook("env-secret", body.as_bytes()),
+            sign_webhook("env-webhook-secret-0123", body.as_bytes()),
         )
         .body(body)
         .send()

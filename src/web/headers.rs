@@ -1,7 +1,8 @@
 //! Security headers on every dashboard and setup page: a Content-Security-Policy that
 //! allows only the pages' own inline style (and the setup page's one script) by hash,
 //! forms posted only to this site (and GitHub, for the setup page's App manifest), and
-//! no framing; no referrer; no content sniffing; no caching of pages that show runs.
+//! no framing; no referrer to other sites; no content sniffing; no caching of pages that
+//! show runs.
 
 use std::sync::Arc;
 
@@ -81,10 +82,12 @@ pub async fn apply(
     );
     // For browsers that predate `frame-ancestors`.
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null`
+    // with every POST, and the dashboard's own forms would fail the origin check. Pages
+    // that carry secrets in their address (setup) set `no-referrer` themselves.
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("same-origin"));
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
