@@ -7,6 +7,7 @@ pub mod access;
 pub mod csrf;
 pub mod headers;
 pub mod html;
+mod logout;
 pub mod oauth;
 mod pages;
 pub mod session;
@@ -75,7 +76,7 @@ impl Dashboard {
         let sign_in = Router::new()
             .route("/dashboard/login", get(oauth::login))
             .route(oauth::CALLBACK_PATH, get(oauth::callback))
-            .route("/dashboard/logout", post(oauth::logout));
+            .route("/dashboard/logout", post(logout::logout));
         // Layers run outside in: the Host check, the access check, then the form check.
         Router::new()
             .route("/dashboard", get(pages::deployments))
