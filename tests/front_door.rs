@@ -95,6 +95,7 @@ async fn concurrent_large_bodies_keep_the_server_under_100_mb() {
     let github = FakeGithub::start().await;
     let server = ServeProcess::start(&github, &[], &[]).await;
     let pid = server.pid();
+    let at_start = peak_rss(pid);
     let body = bytes::Bytes::from(vec![b' '; 24 * MIB]);
     let http = reqwest::Client::new();
     let mut requests = tokio::task::JoinSet::new();
@@ -120,6 +121,12 @@ async fn concurrent_large_bodies_keep_the_server_under_100_mb() {
     }
     let outcomes = requests.join_all().await;
     let peak = peak_rss(pid);
+    // The figure itself, for `--no-capture` runs.
+    eprintln!(
+        "serve peak RSS: {} MiB at start, {} MiB after the bodies",
+        at_start / MIB,
+        peak / MIB
+    );
     assert!(
         peak < 100 * MIB,
         "peak RSS {} MiB with 16 concurrent 24 MiB bodies: {outcomes:?}",
