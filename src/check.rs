@@ -222,7 +222,14 @@ fn env_credential_lines(report: &mut Report, settings: &ServeSettings) {
         ),
         Err(err) => report.line(Status::Missing, "GitHub App private key", err.to_string()),
     }
-    match github.webhook_secrets().len() {
+    let secrets = match github.checked_webhook_secrets() {
+        Ok(secrets) => secrets,
+        Err(err) => {
+            report.line(Status::Missing, "GITHUB_WEBHOOK_SECRET", err.to_string());
+            return;
+        }
+    };
+    match secrets.len() {
         0 => report.line(
             Status::Missing,
             "GITHUB_WEBHOOK_SECRET",

@@ -35,8 +35,66 @@ pub struct GithubSettings {
     pub bot_login: Option<String>,
 }
 
+/// The shortest webhook secret accepted: a short one can be guessed, and whoever knows it
+/// can sign deliveries that run commands as the App.
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
+
+/// A `GITHUB_WEBHOOK_SECRET` part that cannot be used. Parts are named by position (1 is
+/// the first), never by value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookSecretError {
+    #[error(
+        "GITHUB_WEBHOOK_SECRET part {position} of {count} is empty: separate secrets with single \
+         commas, with no empty entry"
+    )]
+    Empty { position: usize, count: usize },
+    #[error(
+        "GITHUB_WEBHOOK_SECRET part {position} of {count} has {chars} characters; every webhook \
+         secret needs at least {MIN_WEBHOOK_SECRET_CHARS} (GitHub's App settings accept long \
+         random ones: generate one with `openssl rand -hex 32`)"
+    )]
+    TooShort {
+        position: usize,
+        count: usize,
+        chars: usize,
+    },
+}
+
 impl GithubSettings {
-    /// The webhook secrets, split for rotation; empty entries are dropped.
+    /// The webhook secrets, each comma-separated part checked: none empty, each at least
+    /// `MIN_WEBHOOK_SECRET_CHARS` long. No secret (unset or blank) is an empty list.
+    pub fn checked_webhook_secrets(&self) -> Result<Vec<SecretString>, WebhookSecretError> {
+        let Some(all) = self
+            .github_webhook_secret
+            .as_ref()
+            .map(|all| all.expose_secret().trim())
+            .filter(|all| !all.is_empty())
+        else {
+            return Ok(Vec::new());
+        };
+        let count = all.split(',').count();
+        all.split(',')
+            .map(str::trim)
+            .enumerate()
+            .map(|(index, part)| {
+                let position = index + 1;
+                let chars = part.chars().count();
+                match chars {
+                    0 => Err(WebhookSecretError::Empty { position, count }),
+                    1..MIN_WEBHOOK_SECRET_CHARS => Err(WebhookSecretError::TooShort {
+                        position,
+                        count,
+                        chars,
+                    }),
+                    _ => Ok(SecretString::from(part.to_owned())),
+                }
+            })
+            .collect()
+    }
+
+    /// The webhook secrets, split for rotation; empty entries are dropped. Unchecked: for
+    /// masking and reports, where a bad part must still be known. `serve` starts only
+    /// with `checked_webhook_secrets`.
     pub fn webhook_secrets(&self) -> Vec<SecretString> {
         self.github_webhook_secret
             .as_ref()
@@ -124,6 +182,8 @@ pub struct ServeSettings {
     pub github: GithubSettings,
     #[command(flatten)]
     pub planner: PlannerArgs,
+    #[command(flatten)]
+    pub http: crate::http_server::HttpArgs,
     /// `sqlite://file.db` (default, created on start) or `postgres://...` for several replicas.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://promptops.db")]
     pub database_url: String,
@@ -170,6 +230,10 @@ pub struct ServeSettings {
     /// served only when `bind` is a loopback address.
     #[arg(long, env = "PROMPTOPS_DASHBOARD_TOKEN", hide_env_values = true)]
     pub dashboard_token: Option<SecretString>,
+    /// `/metrics` answers only requests carrying `Authorization: Bearer
+    /// <PROMPTOPS_DASHBOARD_TOKEN>` (which must then be set).
+    #[arg(long, env = "PROMPTOPS_METRICS_REQUIRE_TOKEN", default_value_t = false)]
+    pub metrics_require_token: bool,
     /// The GitHub App's OAuth client id: with its secret, people sign in to the dashboard
     /// with GitHub, and only members of one of the App's installations are let in.
     #[arg(long, env = "GITHUB_CLIENT_ID")]
@@ -436,6 +500,68 @@ mod tests {
             named.app_credentials_path(),
             PathBuf::from("/etc/promptops/app.json")
         );
+    }
+
+    fn secrets_of(value: &str) -> Result<Vec<String>, WebhookSecretError> {
+        serve_settings(&["--github-webhook-secret", value])
+            .github
+            .checked_webhook_secrets()
+            .map(|secrets| {
+                secrets
+                    .iter()
+                    .map(|s| s.expose_secret().to_owned())
+                    .collect()
+            })
+    }
+
+    #[test]
+    fn every_webhook_secret_part_has_sixteen_characters_and_none_is_empty() {
+        let long = "0123456789abcdef";
+        assert_eq!(
+            secrets_of(&format!("{long}, {long}-next")),
+            Ok(vec![long.to_owned(), format!("{long}-next")])
+        );
+        let short = secrets_of(&format!("{long},ab")).unwrap_err();
+        assert_eq!(
+            short,
+            WebhookSecretError::TooShort {
+                position: 2,
+                count: 2,
+                chars: 2
+            }
+        );
+        let message = short.to_string();
+        assert!(
+            message.contains("part 2 of 2") && message.contains("at least 16"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("ab "),
+            "the value is never printed: {message}"
+        );
+        assert_eq!(
+            secrets_of(&format!("{long},,{long}")),
+            Err(WebhookSecretError::Empty {
+                position: 2,
+                count: 3
+            })
+        );
+        assert_eq!(
+            secrets_of(&format!("{long},")),
+            Err(WebhookSecretError::Empty {
+                position: 2,
+                count: 2
+            })
+        );
+        assert_eq!(
+            secrets_of("fifteen-chars-x"),
+            Err(WebhookSecretError::TooShort {
+                position: 1,
+                count: 1,
+                chars: 15
+            })
+        );
+        assert_eq!(secrets_of("  "), Ok(Vec::new()), "blank is unset");
     }
 
     fn file_credentials() -> crate::setup::AppCredentials {

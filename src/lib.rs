@@ -2,14 +2,17 @@
 //! The pure core, the planner, the GitHub edge, the store and the Terraform runner live in
 //! their own crates under `crates/`.
 
+pub mod body_budget;
 pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod eval_cmd;
 pub mod handlers;
+pub mod http_server;
 pub mod ingress;
 pub mod jobs;
+pub mod log_format;
 pub mod metrics;
 pub mod pr_text;
 pub mod render_cmd;

@@ -44,15 +44,18 @@ pub enum RejectReason {
     NotConfigured,
     /// `X-GitHub-Event` or `X-GitHub-Delivery` missing or invalid.
     Headers,
+    /// The shared budget for webhook bodies being read was full (503, retry later).
+    Busy,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 5] = [
+    pub const ALL: [RejectReason; 6] = [
         Self::Signature,
         Self::Malformed,
         Self::TooLarge,
         Self::NotConfigured,
         Self::Headers,
+        Self::Busy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +65,7 @@ impl RejectReason {
             Self::TooLarge => "too_large",
             Self::NotConfigured => "not_configured",
             Self::Headers => "headers",
+            Self::Busy => "busy",
         }
     }
 }

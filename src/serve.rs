@@ -16,7 +16,9 @@ use tracing::{info, warn};
 use crate::clock::SystemClock;
 use crate::config::{ServeSettings, SignInPlan};
 use crate::handlers::Handlers;
+use crate::http_server::HttpLimits;
 use crate::ingress::IngressSettings;
+use crate::server::FrontDoor;
 use crate::service::Service;
 use crate::setup::startup::{StartCredentials, start_credentials, start_sign_in};
 use crate::setup::{
@@ -35,10 +37,14 @@ pub fn init_tracing(json: bool) {
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(std::io::stderr);
+    // Control characters in field values are escaped (see `log_format`); the JSON log
+    // escapes them by its syntax.
     let _ = if json {
         builder.json().try_init()
     } else {
-        builder.try_init()
+        builder
+            .fmt_fields(crate::log_format::escaped_fields())
+            .try_init()
     };
 }
 
@@ -67,13 +73,15 @@ pub struct Prepared {
     pub dashboard: Dashboard,
     pub setup: Setup,
     pub worker_settings: WorkerSettings,
+    pub front_door: FrontDoor,
+    pub http: HttpLimits,
 }
 
 impl Prepared {
     /// Webhooks, health, metrics, the dashboard and the setup pages.
     pub fn router(&self) -> axum::Router {
         self.service
-            .router()
+            .router_with(self.front_door.clone())
             .merge(self.dashboard.clone().router())
             .merge(self.setup.clone().router())
     }
@@ -93,14 +101,11 @@ impl Prepared {
         let workers = tokio::spawn(async move {
             service.run_workers(worker_settings, worker_stop).await;
         });
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("serving HTTP");
+        crate::http_server::serve(listener, router, &self.http, shutdown.clone()).await;
         shutdown.cancel();
         let _ = workers.await;
         store.close().await;
-        served
+        Ok(())
     }
 }
 
@@ -237,6 +242,10 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         signals: QueueSignals::default(),
         metrics,
     };
+    let front_door = FrontDoor {
+        webhook_body: settings.http.webhook_body(),
+        metrics_access: metrics_access(settings, &dashboard)?,
+    };
     Ok(Prepared {
         service,
         dashboard,
@@ -245,7 +254,31 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
             workers: settings.workers,
             ..WorkerSettings::default()
         },
+        front_door,
+        http: settings.http.limits(),
     })
+}
+
+/// Who may read `/metrics`: anyone who reaches it, or (`PROMPTOPS_METRICS_REQUIRE_TOKEN`)
+/// only holders of the dashboard token.
+fn metrics_access(
+    settings: &ServeSettings,
+    dashboard: &Dashboard,
+) -> anyhow::Result<Option<Arc<crate::web::Access>>> {
+    if !settings.metrics_require_token {
+        return Ok(None);
+    }
+    if !matches!(
+        dashboard.access.as_ref(),
+        crate::web::Access::Guarded { token: Some(_), .. }
+    ) {
+        anyhow::bail!(
+            "PROMPTOPS_METRICS_REQUIRE_TOKEN is set but PROMPTOPS_DASHBOARD_TOKEN is not: set the \
+             token (scrapers then send `Authorization: Bearer <token>`), or unset \
+             PROMPTOPS_METRICS_REQUIRE_TOKEN"
+        );
+    }
+    Ok(Some(Arc::clone(&dashboard.access)))
 }
 
 /// What every configured App shares, whatever its credentials' source.

@@ -6,20 +6,32 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use promptops_store::{Delivery, RecordOutcome, Store};
 use tracing::{Instrument, debug, info, info_span, warn};
 
+use crate::body_budget::WebhookBodyLimits;
 use crate::clock::Clock;
 use crate::ingress::{self, IngressSettings};
 use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
+use crate::web::Access;
 use crate::webhook_extract::VerifiedDelivery;
 
 /// GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
 pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
+
+/// How the front door is bounded and guarded, beyond the service's parts.
+#[derive(Clone, Default)]
+pub struct FrontDoor {
+    /// The memory budget and deadline for webhook bodies.
+    pub webhook_body: WebhookBodyLimits,
+    /// When set, `/metrics` answers only requests that carry the dashboard token
+    /// (`PROMPTOPS_METRICS_REQUIRE_TOKEN`).
+    pub metrics_access: Option<Arc<Access>>,
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -30,6 +42,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Reads "now" for the queue age in `/metrics`.
     pub clock: Arc<dyn Clock>,
+    pub front_door: FrontDoor,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -38,7 +51,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
         .with_state(state)
 }
 
@@ -57,7 +69,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(access) = &state.front_door.metrics_access
+        && !access.accepts_bearer(&headers)
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(http::header::WWW_AUTHENTICATE, "Bearer")],
+            "/metrics needs the dashboard token (PROMPTOPS_METRICS_REQUIRE_TOKEN is set): send \
+             `Authorization: Bearer <PROMPTOPS_DASHBOARD_TOKEN>`\n",
+        )
+            .into_response();
+    }
     match state.store.queue_stats(state.clock.now()).await {
         Ok(queue) => (
             [(http::header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],

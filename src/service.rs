@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::ingress::IngressSettings;
 use crate::metrics::Metrics;
-use crate::server::{self, AppState};
+use crate::server::{self, AppState, FrontDoor};
 use crate::setup::AppSlot;
 use crate::worker::{QueueSignals, WorkerPool, WorkerSettings};
 
@@ -28,13 +28,19 @@ pub struct Service {
 }
 
 impl Service {
+    /// The front door with its default bounds (and an open `/metrics`).
     pub fn router(&self) -> Router {
+        self.router_with(FrontDoor::default())
+    }
+
+    pub fn router_with(&self, front_door: FrontDoor) -> Router {
         server::router(AppState {
             store: self.store.clone(),
             app: self.app.clone(),
             ingress: Arc::new(self.ingress.clone()),
             metrics: Arc::clone(&self.metrics),
             clock: Arc::clone(&self.clock),
+            front_door,
         })
     }
 

@@ -1,16 +1,18 @@
 //! An axum extractor that turns a request into a verified, parsed delivery — or rejects it
-//! before any handler code runs: 401 for a missing or wrong signature, 400 for missing
-//! headers or malformed JSON, 413 (from the body limit) for an oversized body, 503 when
-//! the service has no webhook secret configured.
+//! before any handler code runs: 401 for a missing or wrong signature (a missing one
+//! before the body is read), 400 for missing headers or malformed JSON, 413 for an
+//! oversized body, 408 for one that arrives too slowly, 503 when the service has no
+//! webhook secret configured or too many bodies are being read at once (see
+//! `body_budget`).
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use promptops_github::webhook::{Event, parse_event};
+use promptops_github::webhook::{Event, WebhookSecrets, parse_event};
 
+use crate::body_budget::BodyError;
 use crate::metrics::RejectReason;
-use crate::server::AppState;
+use crate::server::{AppState, MAX_WEBHOOK_BODY};
 
 pub struct VerifiedDelivery {
     pub id: String,
@@ -22,6 +24,7 @@ pub struct Rejection {
     status: StatusCode,
     reason: RejectReason,
     message: String,
+    retry_after_secs: Option<u64>,
 }
 
 impl Rejection {
@@ -30,6 +33,14 @@ impl Rejection {
             status,
             reason,
             message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    fn retry_after(self, secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(secs),
+            ..self
         }
     }
 }
@@ -37,9 +48,33 @@ impl Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         tracing::info!(status = %self.status, reason = %self.message, "webhook rejected");
-        (self.status, format!("{}\n", self.message)).into_response()
+        let mut response = (self.status, format!("{}\n", self.message)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        }
+        response
     }
 }
+
+fn body_rejection(err: BodyError) -> Rejection {
+    let (status, reason) = match &err {
+        BodyError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, RejectReason::TooLarge),
+        BodyError::OverBudget { .. } => (StatusCode::SERVICE_UNAVAILABLE, RejectReason::Busy),
+        BodyError::TimedOut { .. } => (StatusCode::REQUEST_TIMEOUT, RejectReason::Malformed),
+        BodyError::Read(_) => (StatusCode::BAD_REQUEST, RejectReason::Malformed),
+    };
+    let rejection = Rejection::new(status, reason, err.to_string());
+    if matches!(err, BodyError::OverBudget { .. }) {
+        rejection.retry_after(BUSY_RETRY_AFTER_SECS)
+    } else {
+        rejection
+    }
+}
+
+/// When a client refused for a full read budget may try again.
+const BUSY_RETRY_AFTER_SECS: u64 = 5;
 
 fn header(request: &Request, name: &str) -> Option<String> {
     request
@@ -71,34 +106,26 @@ async fn verify(request: Request, state: &AppState) -> Result<VerifiedDelivery, 
         ));
     };
     let secrets = &app.webhook_secrets;
+    // Everything that needs no body is checked before a byte of it is read: a request
+    // that cannot be verified costs no memory.
     let signature = header(&request, "x-hub-signature-256");
-    let event_name = header(&request, "x-github-event");
-    let delivery_id = header(&request, "x-github-delivery");
-    let body = Bytes::from_request(request, state)
-        .await
-        .map_err(|rejection| {
-            let reason = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                RejectReason::TooLarge
-            } else {
-                RejectReason::Malformed
-            };
-            Rejection::new(rejection.status(), reason, rejection.body_text())
-        })?;
-    secrets.verify(&body, signature.as_deref()).map_err(|err| {
+    WebhookSecrets::check_header_form(signature.as_deref()).map_err(|err| {
         Rejection::new(
             StatusCode::UNAUTHORIZED,
             RejectReason::Signature,
-            err.to_string(),
+            format!("{err}; the body was not read"),
         )
     })?;
-    let event_name = event_name.filter(|name| !name.is_empty()).ok_or_else(|| {
-        Rejection::new(
-            StatusCode::BAD_REQUEST,
-            RejectReason::Headers,
-            "missing X-GitHub-Event header",
-        )
-    })?;
-    let id = delivery_id
+    let event_name = header(&request, "x-github-event")
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| {
+            Rejection::new(
+                StatusCode::BAD_REQUEST,
+                RejectReason::Headers,
+                "missing X-GitHub-Event header",
+            )
+        })?;
+    let id = header(&request, "x-github-delivery")
         .filter(|id| !id.is_empty() && id.len() <= 128)
         .ok_or_else(|| {
             Rejection::new(
@@ -107,7 +134,22 @@ async fn verify(request: Request, state: &AppState) -> Result<VerifiedDelivery, 
                 "missing or invalid X-GitHub-Delivery header",
             )
         })?;
-    let event = parse_event(&event_name, &body).map_err(|err| {
+    let content_length = header(&request, "content-length").and_then(|v| v.parse::<u64>().ok());
+    let body = state
+        .front_door
+        .webhook_body
+        .read(request.into_body(), content_length, MAX_WEBHOOK_BODY)
+        .await
+        .map_err(body_rejection)?;
+    let body = &body.bytes;
+    secrets.verify(body, signature.as_deref()).map_err(|err| {
+        Rejection::new(
+            StatusCode::UNAUTHORIZED,
+            RejectReason::Signature,
+            err.to_string(),
+        )
+    })?;
+    let event = parse_event(&event_name, body).map_err(|err| {
         Rejection::new(
             StatusCode::BAD_REQUEST,
             RejectReason::Malformed,

@@ -126,19 +126,142 @@ async fn the_browser_shows_a_run_its_status_and_masked_output_and_refuses_withou
     service.stop().await;
 }
 
-/// A local page that fills in the dashboard's form and submits it, as a user would.
-fn submitting_page(dir: &Path, action: &str, prompt: &str) -> String {
-    let page = dir.join("submit.html");
-    std::fs::write(
-        &page,
-        format!(
-            "<!DOCTYPE html><html><body><form method=\"post\" action=\"{action}\">\
-             <textarea name=\"prompt\">{prompt}</textarea></form>\
-             <script>document.forms[0].submit();</script></body></html>"
-        ),
-    )
-    .unwrap();
-    format!("file://{}", page.display())
+/// Chromium driven over the DevTools protocol, on the pipe `--remote-debugging-pipe` opens
+/// (commands in on fd 3, answers out on fd 4, each message ended by a NUL byte): for what
+/// a person does on a page — fill in its form and press its button — which `--dump-dom`
+/// cannot.
+struct DevTools {
+    child: std::process::Child,
+    commands: std::io::PipeWriter,
+    answers: std::io::BufReader<std::io::PipeReader>,
+    session: String,
+    next_id: u64,
+    _profile: tempfile::TempDir,
+}
+
+impl DevTools {
+    /// A headless browser with one tab, open at `url`.
+    fn open(url: &str) -> DevTools {
+        use std::os::fd::AsRawFd as _;
+        use std::os::unix::process::CommandExt as _;
+        let profile = tempfile::tempdir().unwrap();
+        let (command_reader, commands) = std::io::pipe().unwrap();
+        let (answers, answer_writer) = std::io::pipe().unwrap();
+        let (command_fd, answer_fd) = (command_reader.as_raw_fd(), answer_writer.as_raw_fd());
+        let mut command = std::process::Command::new(chromium());
+        command
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-pipe",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        // SAFETY: only dup2, which is async-signal-safe, runs between fork and exec; it
+        // puts the pipe ends where chromium expects them (and clears close-on-exec).
+        unsafe {
+            command.pre_exec(move || {
+                if libc::dup2(command_fd, 3) < 0 || libc::dup2(answer_fd, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().unwrap();
+        drop((command_reader, answer_writer));
+        let mut browser = DevTools {
+            child,
+            commands,
+            answers: std::io::BufReader::new(answers),
+            session: String::new(),
+            next_id: 0,
+            _profile: profile,
+        };
+        let target = browser.call(
+            None,
+            "Target.createTarget",
+            serde_json::json!({ "url": url }),
+        );
+        let target_id = target["targetId"].as_str().unwrap().to_owned();
+        let attached = browser.call(
+            None,
+            "Target.attachToTarget",
+            serde_json::json!({ "targetId": target_id, "flatten": true }),
+        );
+        browser.session = attached["sessionId"].as_str().unwrap().to_owned();
+        browser.wait_for("document.readyState === 'complete' && location.href !== 'about:blank'");
+        browser
+    }
+
+    /// Sends one command and returns its result (events in between are skipped).
+    fn call(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: serde_json::Value,
+    ) -> serde_json::Value {
+        use std::io::{BufRead as _, Write as _};
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut message = serde_json::json!({ "id": id, "method": method, "params": params });
+        if let Some(session) = session {
+            message["sessionId"] = serde_json::json!(session);
+        }
+        let mut bytes = serde_json::to_vec(&message).unwrap();
+        bytes.push(0);
+        self.commands.write_all(&bytes).unwrap();
+        loop {
+            let mut answer = Vec::new();
+            let read = self.answers.read_until(0, &mut answer).unwrap();
+            assert!(
+                read > 0,
+                "chromium closed the DevTools pipe during {method}"
+            );
+            answer.pop();
+            let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+            if answer["id"] == id {
+                assert!(answer.get("error").is_none(), "{method}: {answer}");
+                return answer["result"].clone();
+            }
+        }
+    }
+
+    /// The value of a JavaScript expression in the tab.
+    fn evaluate(&mut self, expression: &str) -> serde_json::Value {
+        let session = self.session.clone();
+        let result = self.call(
+            Some(&session),
+            "Runtime.evaluate",
+            serde_json::json!({ "expression": expression, "returnByValue": true }),
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// Waits until `condition` holds in the tab (a guard of 60 s against a hang).
+    fn wait_for(&mut self, condition: &str) {
+        for _ in 0..600 {
+            if self.evaluate(condition) == serde_json::json!(true) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let page = self.evaluate("location.href + '\\n' + document.documentElement.outerHTML");
+        panic!("the page never satisfied {condition}: {page}");
+    }
+}
+
+impl Drop for DevTools {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -152,17 +275,28 @@ async fn submitting_a_prompt_in_the_browser_shows_the_tfvars() {
     let form_page = dump_dom(&service.url(&format!("/dashboard/try?token={TOKEN}"))).await;
     assert!(
         form_page.contains("<form method=\"post\" action=\"/dashboard/try\">")
-            && form_page.contains("name=\"prompt\""),
-        "the try page has the form: {form_page}"
+            && form_page.contains("name=\"prompt\"")
+            && form_page.contains("name=\"csrf\""),
+        "the try page has the form, with its token: {form_page}"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = submitting_page(
-        dir.path(),
-        &service.url(&format!("/dashboard/try?token={TOKEN}")),
-        "I need 5 T4 GPUs in us-west1",
-    );
-    let result = dump_dom(&url).await;
+    // A person opens the page, types the prompt and presses the button.
+    let url = service.url(&format!("/dashboard/try?token={TOKEN}"));
+    let result = tokio::task::spawn_blocking(move || {
+        let mut browser = DevTools::open(&url);
+        browser.evaluate(
+            "document.querySelector('textarea[name=prompt]').value = 'I need 5 T4 GPUs in us-west1';\
+             document.querySelector('form[action=\"/dashboard/try\"] button').click(); true",
+        );
+        browser.wait_for("document.readyState === 'complete' && !!document.getElementById('tfvars')");
+        browser
+            .evaluate("document.documentElement.outerHTML")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    })
+    .await
+    .unwrap();
     let tfvars = element_text(&result, "tfvars")
         .unwrap_or_else(|| panic!("no tfvars after submitting the prompt: {result}"));
     assert!(tfvars.contains("vm_count"), "{tfvars}");
@@ -177,6 +311,25 @@ async fn submitting_a_prompt_in_the_browser_shows_the_tfvars() {
     assert!(
         cost.contains("/hour"),
         "the cost estimate is shown: {result}"
+    );
+
+    // The same form posted by a page of another site (here a local file) is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("submit.html");
+    std::fs::write(
+        &page,
+        format!(
+            "<!DOCTYPE html><html><body><form method=\"post\" action=\"{}\">\
+             <textarea name=\"prompt\">I need 5 T4 GPUs in us-west1</textarea></form>\
+             <script>document.forms[0].submit();</script></body></html>",
+            service.url(&format!("/dashboard/try?token={TOKEN}"))
+        ),
+    )
+    .unwrap();
+    let refused = dump_dom(&format!("file://{}", page.display())).await;
+    assert!(
+        refused.contains("refused") && element_text(&refused, "tfvars").is_none(),
+        "a cross-site form plans nothing: {refused}"
     );
     service.stop().await;
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use promptops::web::Dashboard;
 use promptops_store::{LockOutcome, NewRun, RunStatus};
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, COOKIE, ORIGIN, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
 use support::{Options, REPO, TestService};
 
 const TOKEN: &str = "dashboard-token-for-tests";
@@ -85,7 +85,13 @@ async fn requests_without_the_token_are_refused_and_with_it_served() {
         .await
         .unwrap();
     assert_eq!(by_query.status(), StatusCode::OK);
-    let set_cookie = by_query.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    let set_cookie = by_query
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|value| value.starts_with("promptops_dashboard="))
+        .expect("the token cookie is set");
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(
         !set_cookie.contains(TOKEN),
@@ -180,7 +186,8 @@ async fn try_a_prompt_shows_the_tfvars_and_the_cost() {
     // The prompt stays in the form, escaped.
     assert!(html.contains(">I need 5 T4 GPUs in us-west1</textarea>"));
 
-    // The GET variant gives the same result (a link to share).
+    // A link with the prompt fills the form in but plans nothing: only the form's POST
+    // spends (a model bills per request, and any site can make a browser follow a link).
     let via_get = service
         .http
         .get(service.url("/dashboard/try"))
@@ -192,7 +199,8 @@ async fn try_a_prompt_shows_the_tfvars_and_the_cost() {
         .text()
         .await
         .unwrap();
-    assert_eq!(element_text(&via_get, "tfvars"), Some(tfvars));
+    assert!(via_get.contains(">I need 5 T4 GPUs in us-west1</textarea>"));
+    assert_eq!(element_text(&via_get, "tfvars"), None, "{via_get}");
 
     // No side effects: nothing was recorded.
     assert!(service.store.list_requests(None).await.unwrap().is_empty());
@@ -396,5 +404,154 @@ async fn try_a_prompt_states_assumptions_unused_parts_and_refusals_like_the_cli(
     let errors = element_text(&html, "errors").unwrap_or_else(|| panic!("{html}"));
     assert!(errors.contains("default policy"), "{errors}");
     assert!(!errors.contains("repository policy"), "{errors}");
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loopback_open_answers_only_loopback_host_names() {
+    // No token, loopback bind: the dashboard is open to this machine.
+    let service = TestService::start(Options::default()).await;
+    let store = &service.store;
+    assert_eq!(
+        store.acquire_lock(REPO, "train-t4", 8).await.unwrap(),
+        LockOutcome::Acquired
+    );
+    let port = service.addr.port();
+    // DNS rebinding: a page of evil.example, its name now resolving to 127.0.0.1, sends
+    // its own host name (and origin) with every request.
+    let evil = format!("evil.example:{port}");
+    let page = service
+        .http
+        .get(service.url("/dashboard/locks"))
+        .header(HOST, &evil)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::MISDIRECTED_REQUEST);
+    let message = page.text().await.unwrap();
+    assert!(
+        message.contains("evil.example") && message.contains("PROMPTOPS_DASHBOARD_TOKEN"),
+        "{message}"
+    );
+    let unlock = service
+        .http
+        .post(service.url("/dashboard/locks/unlock"))
+        .header(HOST, &evil)
+        .header(ORIGIN, format!("http://{evil}"))
+        .form(&[("repo", REPO), ("deployment", "train-t4")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unlock.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(store.lock(REPO, "train-t4").await.unwrap().is_some());
+
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "localhost".to_owned(),
+    ] {
+        let page = service
+            .http
+            .get(service.url("/dashboard/locks"))
+            .header(HOST, &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{host}");
+    }
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_site_posts_to_try_are_refused_and_the_pages_own_form_is_served() {
+    let service = TestService::start(Options::default()).await;
+    let token =
+        support::dashboard_form_token(&service.http, &service.url("/dashboard/try"), &[]).await;
+    let cookie = token.cookie.clone().expect("the page sets the form cookie");
+    let same_origin = service.url("");
+    let prompt = "I need 5 T4 GPUs in us-west1";
+    let post =
+        |origin: Option<&str>, fetch_site: Option<&str>, cookie: Option<&str>, csrf: &str| {
+            let mut request = service.http.post(service.url("/dashboard/try"));
+            if let Some(origin) = origin {
+                request = request.header(ORIGIN, origin);
+            }
+            if let Some(site) = fetch_site {
+                request = request.header("sec-fetch-site", site);
+            }
+            if let Some(cookie) = cookie {
+                request = request.header(COOKIE, cookie);
+            }
+            request.form(&[("prompt", prompt), ("csrf", csrf)]).send()
+        };
+    let refused = [
+        // Another site's page, even with the browser's cookie and a stolen field value.
+        post(
+            Some("https://evil.example"),
+            None,
+            Some(&cookie),
+            &token.csrf,
+        ),
+        post(None, Some("cross-site"), Some(&cookie), &token.csrf),
+        post(Some("null"), None, Some(&cookie), &token.csrf),
+        // From this site but without the page's token, or without the cookie it pairs with.
+        post(Some(&same_origin), None, Some(&cookie), ""),
+        post(Some(&same_origin), None, None, &token.csrf),
+    ];
+    for (n, request) in refused.into_iter().enumerate() {
+        let response = request.await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "case {n}");
+        let text = response.text().await.unwrap();
+        assert!(text.starts_with("refused:"), "case {n}: {text}");
+    }
+    let planned = post(
+        Some(&same_origin),
+        Some("same-origin"),
+        Some(&cookie),
+        &token.csrf,
+    )
+    .await
+    .unwrap();
+    assert_eq!(planned.status(), StatusCode::OK);
+    let html = planned.text().await.unwrap();
+    assert!(element_text(&html, "tfvars").is_some(), "{html}");
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_dashboard_page_sends_the_security_headers() {
+    let service = with_token().await;
+    for path in [
+        "/dashboard",
+        "/dashboard/runs",
+        "/dashboard/runs/999",
+        "/dashboard/locks",
+        "/dashboard/try",
+    ] {
+        for authorized in [true, false] {
+            let mut request = service.http.get(service.url(path));
+            if authorized {
+                request = request.header(AUTHORIZATION, bearer());
+            }
+            let response = request.send().await.unwrap();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_else(|| panic!("{path} ({authorized}): no {name}"))
+                    .to_owned()
+            };
+            let policy = header("content-security-policy");
+            assert!(
+                policy.contains("frame-ancestors 'none'"),
+                "{path}: {policy}"
+            );
+            assert!(policy.contains("default-src 'none'"), "{path}: {policy}");
+            assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+            assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+            assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+        }
+    }
     service.stop().await;
 }

@@ -571,12 +571,46 @@ async fn logout_ends_the_session_and_sessions_expire() {
         .add_installation_member(INSTALLATION, "octocat");
     let mut browser = sign_in(&service, "octocat").await;
     let session = browser.session_cookie().unwrap().to_owned();
+    // The Sign out button's form carries the session's token.
+    let (_, _, page) = browser.open(&service.url("/dashboard/runs")).await;
+    let marker = "action=\"/dashboard/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"";
+    let at = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("the sign-out form carries a csrf field: {page}"))
+        + marker.len();
+    let csrf = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    // Another site cannot sign people out, nor a form without the token.
+    for (origin, form) in [
+        (
+            "https://evil.example".to_owned(),
+            vec![("csrf", csrf.clone())],
+        ),
+        (service.url(""), vec![("csrf", "0".repeat(csrf.len()))]),
+        (service.url(""), vec![("next", "/".to_owned())]),
+    ] {
+        let refused = browser
+            .send(
+                browser
+                    .http
+                    .post(service.url("/dashboard/logout"))
+                    .header(ORIGIN, &origin)
+                    .form(&form),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{origin} {form:?}");
+        assert_eq!(browser.session_cookie(), Some(session.as_str()));
+    }
+    let signed_out_by_get = browser
+        .send(browser.http.get(service.url("/dashboard/logout")))
+        .await;
+    assert_eq!(signed_out_by_get.status(), StatusCode::METHOD_NOT_ALLOWED);
     let logout = browser
         .send(
             browser
                 .http
                 .post(service.url("/dashboard/logout"))
-                .header(ORIGIN, service.url("")),
+                .header(ORIGIN, service.url(""))
+                .form(&[("csrf", csrf)]),
         )
         .await;
     assert_eq!(logout.status(), StatusCode::OK);

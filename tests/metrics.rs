@@ -581,6 +581,8 @@ async fn dashboard_plans_are_counted_by_outcome() {
     // No dashboard token: the dashboard is open on the loopback address the tests use.
     let service = TestService::start(Options::default()).await;
     let before = scrape(&service).await;
+    let token =
+        support::dashboard_form_token(&service.http, &service.url("/dashboard/try"), &[]).await;
     for (prompt, status) in [
         ("One T4 VM in us-west1", 200),
         ("40 VMs with V100 GPUs in asia-south1-a", 422),
@@ -588,7 +590,9 @@ async fn dashboard_plans_are_counted_by_outcome() {
         let response = service
             .http
             .post(service.url("/dashboard/try"))
-            .form(&[("prompt", prompt)])
+            .header("origin", service.url(""))
+            .header("cookie", token.cookie.clone().unwrap_or_default())
+            .form(&[("prompt", prompt), ("csrf", &token.csrf)])
             .send()
             .await
             .unwrap();

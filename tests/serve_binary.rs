@@ -38,7 +38,10 @@ async fn serve_processes_a_webhook_and_stops_on_sigterm() {
     let server = ServeProcess::start(
         &github,
         &[],
-        &[("GITHUB_WEBHOOK_SECRET", format!("old-secret,{SECRET}"))],
+        &[(
+            "GITHUB_WEBHOOK_SECRET",
+            format!("old-webhook-secret-2025,{SECRET}"),
+        )],
     )
     .await;
     let http = reqwest::Client::new();

@@ -558,20 +558,20 @@ async fn the_public_url_and_organization_shape_the_form() {
     let (_, manifest) = setup_form(&html);
     assert_manifest_for(&manifest, &service.base);
     assert!(html.contains("id=\"local-warning\""), "{html}");
-    // A page fetched under another name (DNS rebinding) is not trusted.
+    // A page fetched under another name (DNS rebinding) is not answered.
     let rebound = reqwest::Client::new()
         .get(format!("{}/setup", service.base))
         .header("host", "evil.example:3000")
         .send()
         .await
         .unwrap();
-    assert_eq!(rebound.status(), 400);
+    assert_eq!(rebound.status(), 421);
     assert!(
         rebound
             .text()
             .await
             .unwrap()
-            .contains("PROMPTOPS_PUBLIC_URL")
+            .contains("\"evil.example:3000\"")
     );
     service.stop().await;
 }
@@ -650,7 +650,7 @@ async fn an_existing_credentials_file_configures_the_service_and_the_environment
         }
     };
     assert_eq!(status("file-secret").await, 202);
-    assert_eq!(status("env-secret").await, 401);
+    assert_eq!(status("env-webhook-secret-0123").await, 401);
     from_file.stop().await;
 
     let app_id = github.app_id().to_string();
@@ -664,7 +664,7 @@ async fn an_existing_credentials_file_configures_the_service_and_the_environment
             &app_id,
             &key_arg,
             "--github-webhook-secret",
-            "env-secret",
+            "env-webhook-secret-0123",
         ],
     )
     .await;
@@ -677,7 +677,7 @@ async fn an_existing_credentials_file_configures_the_service_and_the_environment
         .header("x-github-delivery", "env-1")
         .header(
             "x-hub-signature-256",
-            sign_webhook("env-secret", body.as_bytes()),
+            sign_webhook("env-webhook-secret-0123", body.as_bytes()),
         )
         .body(body)
         .send()
@@ -773,4 +773,45 @@ fn an_unconfigured_serve_stops_cleanly_on_sigterm() {
         assert!(log.contains("not configured"), "{log}");
         assert!(log.contains("stopped"), "{log}");
     });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_setup_pages_answer_only_loopback_hosts_and_send_security_headers() {
+    let github = FakeGithub::start().await;
+    let service = InProcess::start(&github.url(), &[]).await;
+    let http = reqwest::Client::new();
+    // A rebinding page cannot fetch the form (and its state) under its own name.
+    for path in ["/setup", "/setup/callback?code=c&state=s"] {
+        let response = http
+            .get(format!("{}{path}", service.base))
+            .header(reqwest::header::HOST, "evil.example:3000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 421, "{path}");
+    }
+    let response = http
+        .get(format!("{}/setup", service.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response.headers()[name]
+            .to_str()
+            .unwrap_or_else(|_| panic!("{name}"))
+            .to_owned()
+    };
+    let policy = header("content-security-policy");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    // The form goes to GitHub (here the fake), from the page's one script, allowed by hash.
+    assert!(
+        policy.contains(&format!("form-action 'self' {};", github.url())),
+        "{policy}"
+    );
+    assert!(policy.contains("script-src 'sha256-"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    service.stop().await;
 }

@@ -31,7 +31,7 @@ pub use app_slot::{AlreadyConfigured, AppSlot, ConfiguredApp, CredentialSource};
 pub use credentials::{AppCredentials, CredentialsError};
 pub use state::SetupStates;
 
-use crate::web::Access;
+use crate::web::{Access, PagePolicy, headers};
 
 /// Turns credentials into the running App (a GitHub client for them around the service's
 /// planner, catalog, store and Terraform runner).
@@ -66,9 +66,19 @@ impl Setup {
         let guarded = Router::new()
             .route("/setup", get(pages::setup_page))
             .route_layer(from_fn_with_state(Arc::clone(&self.access), guard));
+        // The page posts the App manifest to GitHub, from its one script.
+        let github = url::Url::parse(&self.github_web_url)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_default();
+        let policy = PagePolicy::new(&[pages::SUBMIT_SCRIPT], &[github.as_str()]);
         Router::new()
             .route("/setup/callback", get(pages::callback))
             .merge(guarded)
+            .route_layer(from_fn_with_state(
+                Arc::clone(&self.access),
+                crate::web::access::require_loopback_host,
+            ))
+            .route_layer(from_fn_with_state(Arc::new(policy), headers::apply))
             .with_state(self)
     }
 }

@@ -13,6 +13,7 @@ use super::credentials::CredentialsError;
 use super::manifest::manifest_for;
 use super::{CredentialSource, Setup};
 use crate::web::Access;
+use crate::web::access::is_loopback_host;
 use crate::web::html::{escape, page};
 
 /// Setup pages carry a `state` or GitHub's code: never cached, never sent on as a referrer.
@@ -80,13 +81,7 @@ fn public_base(setup: &Setup, headers: &HeaderMap) -> Result<url::Url, String> {
     })?;
     // Only a loopback name: a page fetched through some other name (DNS rebinding) must
     // not be able to register an App pointing elsewhere.
-    let loopback = match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    if !loopback {
+    if !is_loopback_host(host) {
         return Err(format!(
             "the page was opened as {host:?}, which is not a loopback name, and PROMPTOPS_PUBLIC_URL \
              is not set. Set PROMPTOPS_PUBLIC_URL to the address GitHub reaches this service at."
@@ -105,12 +100,13 @@ fn valid_account(name: &str) -> bool {
         && !name.contains("--")
 }
 
-const SUBMIT_SCRIPT: &str = "<script>\
+/// The page's one script (inline; the Content-Security-Policy allows it by its hash).
+pub const SUBMIT_SCRIPT: &str = "\
 document.getElementById('create-app').addEventListener('submit',function(){\
 var form=this,org=document.getElementById('organization').value.trim();\
 var query='?state='+encodeURIComponent(form.dataset.state);\
 form.action=form.dataset.web+(org?'/organizations/'+encodeURIComponent(org):'')\
-+'/settings/apps/new'+query;});</script>";
++'/settings/apps/new'+query;});";
 
 /// `GET /setup[?organization=<org>]`
 pub async fn setup_page(
@@ -185,7 +181,7 @@ pub async fn setup_page(
          <input id=\"organization\" name=\"organization\" value=\"{org}\" maxlength=\"39\"></label></p>\n\
          <input type=\"hidden\" id=\"manifest\" name=\"manifest\" value=\"{manifest}\">\n\
          <p><button type=\"submit\">Create the GitHub App on {host}</button></p>\n\
-         </form>\n{SUBMIT_SCRIPT}\n\
+         </form>\n<script>{SUBMIT_SCRIPT}</script>\n\
          <p>Webhooks will be sent to <code id=\"webhook-url\">{hook}</code>; GitHub returns to \
          <code id=\"callback-url\">{callback}</code>.</p>\n{local_warning}\
          <p>The App's credentials will be saved to <code id=\"credentials-path\">{path}</code>, \

@@ -103,7 +103,9 @@ pub fn start_credentials(settings: &ServeSettings) -> anyhow::Result<StartCreden
     let key = github
         .private_key()?
         .filter(|key| !key.expose_secret().trim().is_empty());
-    let secrets = github.webhook_secrets();
+    // A bad part stops the start even when the credentials file would serve: the
+    // operator set it, and silently running with other secrets would hide the mistake.
+    let secrets = github.checked_webhook_secrets()?;
     let mut given = Vec::new();
     let mut missing = Vec::new();
     for (name, present) in [

@@ -24,6 +24,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::csrf::FormToken;
 use super::html::escape;
 use super::oauth::GithubSignIn;
 use super::session::{Session, cookie_value};
@@ -132,11 +133,26 @@ impl Access {
         }
     }
 
+    /// The SHA-256 of the dashboard token, when one is set.
+    pub fn token_digest(&self) -> Option<&[u8; 32]> {
+        match self {
+            Access::Guarded { token, .. } => token.as_ref(),
+            _ => None,
+        }
+    }
+
     pub fn sign_in(&self) -> Option<&GithubSignIn> {
         match self {
             Access::Guarded { sign_in, .. } => sign_in.as_deref(),
             _ => None,
         }
+    }
+
+    /// Whether `headers` carry the dashboard token as `Authorization: Bearer` (never true
+    /// without a token: an open dashboard does not open what asks for the token).
+    pub fn accepts_bearer(&self, headers: &HeaderMap) -> bool {
+        matches!(self, Access::Guarded { token: Some(_), .. })
+            && bearer(headers).is_some_and(|token| self.accepts(token))
     }
 
     fn accepts(&self, presented: &str) -> bool {
@@ -194,6 +210,56 @@ fn wants_a_page(request: &Request) -> bool {
             .is_some_and(|accept| accept.contains("text/html"))
 }
 
+/// Whether a `Host` header value names this machine: `localhost`, an address in
+/// 127.0.0.0/8 or `[::1]`, with any port.
+pub fn is_loopback_host(host: &str) -> bool {
+    let Ok(url) = url::Url::parse(&format!("http://{host}/")) else {
+        return false;
+    };
+    // Only the host itself: `http://user@evil.example/` or a path would not be a Host.
+    let only_host = url.username().is_empty() && url.path() == "/" && url.query().is_none();
+    only_host
+        && match url.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+/// Middleware in front of every dashboard and setup route. Open without a token or
+/// sign-in (loopback-open), the pages answer only requests addressed to a loopback name:
+/// a page of another site that made its own name resolve to 127.0.0.1 (DNS rebinding)
+/// would otherwise be same-origin with the dashboard, read it and post its forms.
+pub async fn require_loopback_host(
+    State(access): State<Arc<Access>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !matches!(access.as_ref(), Access::Open) {
+        return next.run(request).await;
+    }
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    match host.as_deref() {
+        Some(host) if is_loopback_host(host) => next.run(request).await,
+        host => (
+            StatusCode::MISDIRECTED_REQUEST,
+            format!(
+                "refused: without PROMPTOPS_DASHBOARD_TOKEN or sign-in, the dashboard and setup \
+                 pages answer only requests addressed to this machine (localhost, 127.0.0.1 or \
+                 [::1]), and this one was addressed to {}. Open http://127.0.0.1:<port>/dashboard, \
+                 or set PROMPTOPS_DASHBOARD_TOKEN to serve it under another name\n",
+                host.map(|h| format!("{h:?}"))
+                    .unwrap_or_else(|| "no host".to_owned())
+            ),
+        )
+            .into_response(),
+    }
+}
+
 /// Middleware in front of every dashboard page.
 pub async fn require(
     State(access): State<Arc<Access>>,
@@ -222,10 +288,11 @@ pub async fn require(
     {
         let csrf = session.csrf_token(sign_in.key());
         let login = session.login.clone();
+        let form_token = FormToken(csrf.clone());
         request
             .extensions_mut()
             .insert(Viewer::SignedIn { session, csrf });
-        return with_signed_in_bar(next.run(request).await, &login).await;
+        return with_signed_in_bar(next.run(request).await, &login, &form_token).await;
     }
     if let Some(token) = query_token(&request).filter(|token| access.accepts(token)) {
         let cookie = format!(
@@ -275,7 +342,7 @@ pub async fn require(
 
 /// Every dashboard page, whichever module renders it, names who is signed in and offers
 /// to sign out, right after the navigation.
-async fn with_signed_in_bar(response: Response, login: &str) -> Response {
+async fn with_signed_in_bar(response: Response, login: &str, form_token: &FormToken) -> Response {
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -299,9 +366,10 @@ async fn with_signed_in_bar(response: Response, login: &str) -> Response {
     let html = String::from_utf8_lossy(&bytes);
     let bar = format!(
         "<p id=\"signed-in\">Signed in with GitHub as <strong id=\"login\">{}</strong> \
-         <form method=\"post\" action=\"/dashboard/logout\" style=\"display:inline\">\
+         <form method=\"post\" action=\"/dashboard/logout\" class=\"inline\">{}\
          <button type=\"submit\">Sign out</button></form></p>",
-        escape(login)
+        escape(login),
+        form_token.field()
     );
     let html = match html.find("</nav>") {
         Some(at) => format!(
@@ -313,30 +381,6 @@ async fn with_signed_in_bar(response: Response, login: &str) -> Response {
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(html))
-}
-
-/// A state-changing form must come from a dashboard page: a browser always sends
-/// `Origin` with a POST, and it must name this very host. (Clients that are not
-/// browsers send no `Origin`, and cannot be tricked into sending the cookie.)
-pub fn same_origin(headers: &HeaderMap) -> Result<(), String> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or("");
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let authority = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    if !host.is_empty() && authority == Some(host) {
-        Ok(())
-    } else {
-        Err(format!(
-            "refused: the form was posted from origin {origin:?}, not from this dashboard ({host:?})\n"
-        ))
-    }
 }
 
 #[cfg(test)]
@@ -395,6 +439,34 @@ mod tests {
     }
 
     #[test]
+    fn loopback_hosts_are_named_with_any_port_and_nothing_else_is() {
+        for host in [
+            "localhost",
+            "LOCALHOST:3000",
+            "127.0.0.1",
+            "127.0.0.1:3000",
+            "127.1.2.3:80",
+            "[::1]",
+            "[::1]:3000",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:3000",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "10.0.0.1:3000",
+            "[::2]",
+            "user@127.0.0.1",
+            "127.0.0.1/x",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
     fn a_token_is_compared_exactly_and_its_cookie_is_its_digest() {
         let token = SecretString::from("s3cret".to_owned());
         let access = Access::new(Some(&token), "0.0.0.0:3000".parse().unwrap());
@@ -402,22 +474,5 @@ mod tests {
         assert!(!access.accepts("s3cre"));
         assert!(access.accepts_cookie(&hex::encode(digest("s3cret"))));
         assert!(!access.accepts_cookie("s3cret"));
-    }
-
-    #[test]
-    fn cross_origin_posts_are_refused() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:3000"));
-        assert!(same_origin(&headers).is_ok());
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:3000"),
-        );
-        assert!(same_origin(&headers).is_ok());
-        headers.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
-        assert!(same_origin(&headers).is_err());
     }
 }

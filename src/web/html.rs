@@ -33,11 +33,13 @@ pub fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;}\
+/// Every page's one style sheet, inline: the Content-Security-Policy allows it by hash
+/// (see `headers`), so pages carry no `style` attributes.
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;}\
 nav a{margin-right:1rem;}table{border-collapse:collapse;}\
 td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;}\
 pre{background:#f4f4f4;padding:.75rem;overflow-x:auto;}\
-.error{color:#a00;}textarea{width:100%;max-width:48rem;}";
+.error{color:#a00;}textarea{width:100%;max-width:48rem;}.inline{display:inline;}";
 
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()

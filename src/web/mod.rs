@@ -4,7 +4,10 @@
 //! and `oauth` for signing in with GitHub.
 
 pub mod access;
+pub mod csrf;
+pub mod headers;
 pub mod html;
+mod logout;
 pub mod oauth;
 mod pages;
 pub mod session;
@@ -22,6 +25,8 @@ use promptops_store::Store;
 use secrecy::SecretString;
 
 pub use access::{Access, Viewer};
+use csrf::CsrfGuard;
+pub use headers::PagePolicy;
 pub use oauth::{GithubSignIn, SignInConfigError, SignInSettings};
 pub use try_prompt::MAX_PROMPT_CHARS;
 
@@ -65,11 +70,14 @@ impl Dashboard {
     /// The `/dashboard` routes, to merge into the service's router.
     pub fn router(self) -> Router {
         let access = Arc::clone(&self.access);
-        // Signing in and out is reachable without a session, by definition.
+        let forms = Arc::new(CsrfGuard::new(Arc::clone(&access)));
+        // Signing in and out is reachable without a session, by definition; signing out
+        // is a POST that checks its own origin and form token.
         let sign_in = Router::new()
             .route("/dashboard/login", get(oauth::login))
             .route(oauth::CALLBACK_PATH, get(oauth::callback))
-            .route("/dashboard/logout", get(oauth::logout).post(oauth::logout));
+            .route("/dashboard/logout", post(logout::logout));
+        // Layers run outside in: the Host check, the access check, then the form check.
         Router::new()
             .route("/dashboard", get(pages::deployments))
             .route("/dashboard/runs", get(pages::runs))
@@ -80,8 +88,17 @@ impl Dashboard {
                 "/dashboard/try",
                 get(try_prompt::get).post(try_prompt::post),
             )
-            .route_layer(from_fn_with_state(access, access::require))
+            .route_layer(from_fn_with_state(forms, csrf::protect))
+            .route_layer(from_fn_with_state(Arc::clone(&access), access::require))
             .merge(sign_in)
+            .route_layer(from_fn_with_state(
+                Arc::clone(&access),
+                access::require_loopback_host,
+            ))
+            .route_layer(from_fn_with_state(
+                Arc::new(PagePolicy::dashboard()),
+                headers::apply,
+            ))
             .with_state(self)
     }
 }

@@ -497,23 +497,6 @@ async fn finish(
     Ok((session, pending.next))
 }
 
-/// `/dashboard/logout`: the session cookie is deleted. (The session is a signed cookie:
-/// a copy taken before would stay valid until it expires.)
-pub async fn logout(State(dash): State<Dashboard>) -> Response {
-    let secure = dash.access.sign_in().is_some_and(|s| s.secure_cookies);
-    let mut response = page(
-        "Signed out",
-        "<p id=\"signed-out\">You are signed out of the dashboard.</p>\
-         <p><a href=\"/dashboard/login\">Sign in with GitHub</a></p>",
-    )
-    .into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, "", "/dashboard", 0, secure),
-    );
-    response
-}
-
 /// Sends a request to GitHub and reads the whole answer; a transport failure names `what`.
 async fn read_answer(
     request: reqwest::RequestBuilder,

@@ -1,15 +1,15 @@
 //! The read-only pages (deployments, runs, one run, locks) and the unlock form.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use promptops_store::{Run, RunFilter};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 use super::Dashboard;
-use super::access::{Viewer, same_origin};
+use super::access::Viewer;
+use super::csrf::FormToken;
 use super::html::{app_urls, duration, escape, page, timestamp};
 
 /// A store failure as a page that says what could not be read.
@@ -168,26 +168,18 @@ pub async fn run(State(dash): State<Dashboard>, Path(id): Path<i64>) -> Response
 
 pub async fn locks(
     State(dash): State<Dashboard>,
-    Extension(viewer): Extension<Viewer>,
+    Extension(form_token): Extension<FormToken>,
 ) -> Response {
-    locks_page(&dash, &viewer, None).await
+    locks_page(&dash, &form_token, None).await
 }
 
-async fn locks_page(dash: &Dashboard, viewer: &Viewer, notice: Option<String>) -> Response {
+async fn locks_page(dash: &Dashboard, form_token: &FormToken, notice: Option<String>) -> Response {
     let locks = match dash.store.list_locks(None).await {
         Ok(locks) => locks,
         Err(err) => return unavailable("the locks", err),
     };
-    // A signed-in session's forms carry its CSRF token (the cookie alone does not unlock).
-    let csrf = match viewer {
-        Viewer::SignedIn { csrf, .. } => {
-            format!(
-                "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-                escape(csrf)
-            )
-        }
-        Viewer::Local | Viewer::Token => String::new(),
-    };
+    // Each form carries the page's token (`csrf::protect` checks it on the POST).
+    let csrf = form_token.field();
     let rows: String = locks
         .iter()
         .map(|lock| {
@@ -217,35 +209,19 @@ async fn locks_page(dash: &Dashboard, viewer: &Viewer, notice: Option<String>) -
     page("Locks", &body).into_response()
 }
 
+/// The unlock form; its origin and `csrf` field were checked by `csrf::protect`.
 #[derive(Debug, Deserialize)]
 pub struct UnlockForm {
     pub repo: String,
     pub deployment: String,
-    /// Required from a signed-in session; see `locks_page`.
-    #[serde(default)]
-    pub csrf: Option<String>,
 }
 
 pub async fn unlock(
     State(dash): State<Dashboard>,
     Extension(viewer): Extension<Viewer>,
-    headers: HeaderMap,
+    Extension(form_token): Extension<FormToken>,
     Form(form): Form<UnlockForm>,
 ) -> Response {
-    if let Err(reason) = same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, reason).into_response();
-    }
-    if let Viewer::SignedIn { csrf, .. } = &viewer {
-        let presented = form.csrf.as_deref().unwrap_or("");
-        if !bool::from(presented.as_bytes().ct_eq(csrf.as_bytes())) {
-            return (
-                StatusCode::FORBIDDEN,
-                "refused: the unlock form's csrf field is missing or does not belong to your session; \
-                 reload the locks page and submit its form\n",
-            )
-                .into_response();
-        }
-    }
     let who = viewer.who();
     let notice = match dash.store.force_unlock(&form.repo, &form.deployment).await {
         Ok(Some(lock)) => format!(
@@ -259,5 +235,5 @@ pub async fn unlock(
         Err(err) => return unavailable("the lock", err),
     };
     tracing::info!(repo = %form.repo, deployment = %form.deployment, by = %who, "lock removed from the dashboard");
-    locks_page(&dash, &viewer, Some(notice)).await
+    locks_page(&dash, &form_token, Some(notice)).await
 }

@@ -2,16 +2,17 @@
 //! tfvars renderer and the cost estimate — the same steps as `promptops render`, shown
 //! on a page. Nothing is stored, committed or posted.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use promptops_core::{Policy, RenderContext, render_tfvars};
 use promptops_planner::PlanInput;
 use promptops_planner::message::{Audience, explain};
 use serde::Deserialize;
 
 use super::Dashboard;
+use super::csrf::FormToken;
 use super::html::{escape, page};
 
 /// Longer prompts are refused before reaching the planner (a model bills per token).
@@ -23,28 +24,44 @@ pub struct TryForm {
     pub prompt: Option<String>,
 }
 
-/// `GET /dashboard/try`: the form; with `?prompt=` also the result (a shareable link).
-pub async fn get(State(dash): State<Dashboard>, Query(form): Query<TryForm>) -> Response {
-    respond(&dash, form.prompt).await
+/// `GET /dashboard/try`: the form; `?prompt=` fills it in (a shareable link) but plans
+/// nothing — a model bills per request, so only the form's POST spends.
+pub async fn get(
+    State(dash): State<Dashboard>,
+    Extension(form_token): Extension<FormToken>,
+    Query(form): Query<TryForm>,
+) -> Response {
+    respond(&dash, &form_token, form.prompt, false).await
 }
 
-/// `POST /dashboard/try`: the form submitted.
-pub async fn post(State(dash): State<Dashboard>, Form(form): Form<TryForm>) -> Response {
-    respond(&dash, form.prompt).await
+/// `POST /dashboard/try`: the form submitted (its origin and token checked by
+/// `csrf::protect`).
+pub async fn post(
+    State(dash): State<Dashboard>,
+    Extension(form_token): Extension<FormToken>,
+    Form(form): Form<TryForm>,
+) -> Response {
+    respond(&dash, &form_token, form.prompt, true).await
 }
 
-async fn respond(dash: &Dashboard, prompt: Option<String>) -> Response {
+async fn respond(
+    dash: &Dashboard,
+    form_token: &FormToken,
+    prompt: Option<String>,
+    plan: bool,
+) -> Response {
     let prompt = prompt.filter(|p| !p.trim().is_empty());
     let (status, result) = match &prompt {
-        None => (StatusCode::OK, String::new()),
-        Some(prompt) => evaluate(dash, prompt).await,
+        Some(prompt) if plan => evaluate(dash, prompt).await,
+        _ => (StatusCode::OK, String::new()),
     };
     let body = format!(
         "<p>Plans a request with the configured planner ({planner}) and shows what a pull request \
          would contain. Nothing is saved.</p>\
-         <form method=\"post\" action=\"/dashboard/try\"><textarea name=\"prompt\" rows=\"4\">{prompt}</textarea><br>\
+         <form method=\"post\" action=\"/dashboard/try\">{csrf}<textarea name=\"prompt\" rows=\"4\">{prompt}</textarea><br>\
          <button type=\"submit\">Plan it</button></form>\n{result}",
         planner = escape(&dash.planner.describe()),
+        csrf = form_token.field(),
         prompt = escape(prompt.as_deref().unwrap_or("")),
     );
     (status, page("Try a prompt", &body)).into_response()

@@ -376,3 +376,39 @@ pub fn pr_payload(github: &FakeGithub, action: &str, number: u64) -> Value {
     p["draft"] = json!(pr.draft);
     payload
 }
+
+/// What a browser would send back with a dashboard page's form: the page's `csrf` field
+/// and, when the page set one, the form cookie (as a `Cookie` header value).
+pub struct FormToken {
+    pub csrf: String,
+    pub cookie: Option<String>,
+}
+
+/// Opens the dashboard page at `url` (with `headers`) and reads its form token.
+pub async fn dashboard_form_token(
+    http: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, String)],
+) -> FormToken {
+    let mut request = http.get(url);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "opening {url}");
+    let cookie = response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("promptops_csrf="))
+        .map(|value| value.split(';').next().unwrap().to_owned());
+    let html = response.text().await.unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no csrf field in {url}: {html}"))
+        + marker.len();
+    let csrf = html[at..at + html[at..].find('"').unwrap()].to_owned();
+    FormToken { csrf, cookie }
+}

@@ -2,6 +2,7 @@
 //! would: the fake GitHub's App (id, key, API URL), a fresh SQLite database, a free
 //! loopback port. Killed when dropped; `stop` sends SIGTERM and returns how it ended.
 
+use std::path::Path;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -18,37 +19,49 @@ pub struct ServeProcess {
     _dir: tempfile::TempDir,
 }
 
+/// `promptops serve` configured as `ServeProcess` starts it (the fake's App, a database
+/// and work directory in `dir`, listening on `bind`), then `env`.
+pub fn serve_command(
+    github: &FakeGithub,
+    dir: &Path,
+    bind: &str,
+    env: &[(&str, String)],
+) -> Command {
+    let key_path = dir.join("app.pem");
+    std::fs::write(&key_path, github.private_key_pem()).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_promptops"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GITHUB_APP_ID", github.app_id().to_string())
+        .env("GITHUB_PRIVATE_KEY_PATH", &key_path)
+        .env("GITHUB_WEBHOOK_SECRET", SECRET)
+        .env("GITHUB_API_URL", github.url())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/promptops.db", dir.display()),
+        )
+        .env("PROMPTOPS_BIND", bind)
+        .env("PROMPTOPS_WORKDIR", dir.join("work"));
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
 impl ServeProcess {
     /// Starts `promptops serve <args>` and waits until `/readyz` answers 200. `env` is set
     /// after the defaults, so it may override them (e.g. `GITHUB_WEBHOOK_SECRET`).
     pub async fn start(github: &FakeGithub, args: &[&str], env: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let key_path = dir.path().join("app.pem");
-        std::fs::write(&key_path, github.private_key_pem()).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_promptops"));
-        command
-            .arg("serve")
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("GITHUB_APP_ID", github.app_id().to_string())
-            .env("GITHUB_PRIVATE_KEY_PATH", &key_path)
-            .env("GITHUB_WEBHOOK_SECRET", SECRET)
-            .env("GITHUB_API_URL", github.url())
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/promptops.db", dir.path().display()),
-            )
-            .env("PROMPTOPS_BIND", format!("127.0.0.1:{port}"))
-            .env("PROMPTOPS_WORKDIR", dir.path().join("work"));
-        for (name, value) in env {
-            command.env(name, value);
-        }
+        let mut command = serve_command(github, dir.path(), &format!("127.0.0.1:{port}"), env);
+        command.args(args);
         let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -70,6 +83,11 @@ impl ServeProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("serve did not answer /readyz within 10 s");
+    }
+
+    /// The process id (for `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     /// SIGTERM, then waits for the exit; returns the exit status and everything it logged.

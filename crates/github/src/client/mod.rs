@@ -12,6 +12,7 @@ mod comments;
 mod error;
 pub mod marker;
 pub mod observe;
+mod path;
 mod pulls;
 mod repo;
 mod retry;

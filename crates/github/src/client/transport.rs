@@ -8,7 +8,6 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -85,23 +84,7 @@ pub enum Sent<T> {
     AlreadyDone(T),
 }
 
-/// Characters left as they are in a path: unreserved ones and `/`.
-const PATH: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'/');
-
-/// Percent-encodes a repository path or branch name for use in a URL path.
-pub fn enc_path(p: &str) -> String {
-    utf8_percent_encode(p, PATH).to_string()
-}
-
-/// Percent-encodes one path segment (no `/` allowed through).
-pub fn enc_segment(p: &str) -> String {
-    utf8_percent_encode(p, NON_ALPHANUMERIC).to_string()
-}
+pub use super::path::{enc_path, enc_segment};
 
 /// `?k=v&...` with values encoded.
 pub fn query(pairs: &[(&str, &str)]) -> String {

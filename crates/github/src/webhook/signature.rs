@@ -87,6 +87,12 @@ impl WebhookSecrets {
         }
     }
 
+    /// Checks that `header` is present and has the form of a signature, without a body:
+    /// a server can refuse a delivery that cannot be verified before reading its body.
+    pub fn check_header_form(header: Option<&str>) -> Result<(), SignatureError> {
+        decode_header(header.ok_or(SignatureError::Missing)?).map(|_| ())
+    }
+
     /// The header value GitHub would send for `body` signed with the first secret; `None`
     /// when no secret is configured. For tests and tools that replay deliveries.
     pub fn sign(&self, body: &[u8]) -> Option<String> {
