@@ -350,6 +350,24 @@ pub async fn merge(
     }
 }
 
+/// Installation auth, then the pull request `number` of `owner/name` (its full name and
+/// data); the error is the answer to send.
+fn authorized_pull(
+    world: &mut World,
+    headers: &HeaderMap,
+    owner: &str,
+    name: &str,
+    number: u64,
+) -> Result<(String, PullData), Response> {
+    authorize(world, headers, owner, name)?;
+    let repo = world.repo(owner, name).expect("authorized");
+    let pull = repo.issues.get(&number).and_then(|i| i.pull.clone());
+    match pull {
+        Some(pull) => Ok((repo.full_name(), pull)),
+        None => Err(github_error(StatusCode::NOT_FOUND, "Not Found")),
+    }
+}
+
 /// The base commit a pull request is compared with: the base branch's head, or after a
 /// merge (when the base has moved on) the base as it was before the merge.
 fn compared_base(repo: &crate::model::Repo, pull: &PullData) -> String {
@@ -371,14 +389,11 @@ pub async fn files(
     headers: HeaderMap,
 ) -> Response {
     let mut world = crate::fault::lock(&state);
-    if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
-        return r;
-    }
-    let repo = world.repo(&owner, &name).expect("authorized");
-    let full = repo.full_name();
-    let Some(pull) = repo.issues.get(&number).and_then(|i| i.pull.clone()) else {
-        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    let (full, pull) = match authorized_pull(&mut world, &headers, &owner, &name, number) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
+    let repo = world.repo(&owner, &name).expect("authorized");
     let Some(head_repo) = world.repo_by_full_name(&pull.head_repo) else {
         return github_error(StatusCode::NOT_FOUND, "Not Found");
     };
@@ -429,14 +444,11 @@ pub async fn commits(
     headers: HeaderMap,
 ) -> Response {
     let mut world = crate::fault::lock(&state);
-    if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
-        return r;
-    }
-    let repo = world.repo(&owner, &name).expect("authorized");
-    let full = repo.full_name();
-    let Some(pull) = repo.issues.get(&number).and_then(|i| i.pull.clone()) else {
-        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    let (full, pull) = match authorized_pull(&mut world, &headers, &owner, &name, number) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
+    let repo = world.repo(&owner, &name).expect("authorized");
     let base_sha = compared_base(repo, &pull);
     let base = world.base_url.clone();
     let account = |login: &Option<String>| match login {
