@@ -137,7 +137,11 @@ fn misnamed_comment(
 ) -> String {
     let list: Vec<String> = misnamed
         .iter()
-        .map(|name| format!("- `{}/{name}`", deployments_dir.trim_end_matches('/')))
+        .map(|name| {
+            // Directory names come from the pull request: a code span they cannot close.
+            let path = format!("{}/{name}", deployments_dir.trim_end_matches('/'));
+            format!("- {}", promptops_commands::code_span(&path))
+        })
         .collect();
     format!(
         "These directories are not planned or applied: their names are not valid deployment names.\n\n{}\n\nA deployment name {}. Rename the directory (and `deployment_name` in its `terraform.tfvars`) to plan it.",
