@@ -4,20 +4,76 @@
 //! Decisions that need GitHub or the repository's settings (permissions, the configured
 //! trigger label, fork checks) are made by the job when it runs; ingress only filters out
 //! what can never matter (bot comments, comments without a command, unrelated actions).
+//!
+//! Comments are bounded here, before anything is queued: one job per comment, at most
+//! [`MAX_COMMANDS_PER_COMMENT`] commands in it (the rest are named as ignored in its
+//! reply), and at most [`CommentJobLimit`] jobs from comments per repository — so a comment
+//! of hundreds of `/promptops` lines, or a flood of comments, costs a bounded amount of work
+//! and of GitHub API calls.
 
-use promptops_commands::parse_commands;
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use promptops_commands::{Command, CommandError, parse_commands};
 use promptops_github::webhook::{
     Event, IssueAction, IssueCommentAction, IssueCommentEvent, IssueEvent, PullRequestAction,
     PullRequestEvent, RepoRef,
 };
 use promptops_store::NewJob;
 
-use crate::jobs::{CommandRequest, IssueSnapshot, JobPayload, PrSnapshot, RepoTarget};
+use crate::jobs::{CommandRequest, CommentLine, IssueSnapshot, JobPayload, PrSnapshot, RepoTarget};
+
+/// The most commands one comment runs; further `/promptops` lines are named as ignored.
+pub const MAX_COMMANDS_PER_COMMENT: usize = 3;
+
+/// Longest `/promptops` line quoted back as ignored.
+const MAX_IGNORED_LINE_CHARS: usize = 80;
 
 #[derive(Debug, Clone, Default)]
 pub struct IngressSettings {
     /// The App's own login (e.g. `promptops[bot]`): its comments never run commands.
     pub bot_login: Option<String>,
+    /// Jobs from comments per repository.
+    pub comment_jobs: CommentJobLimit,
+}
+
+/// A per-repository rate limit on jobs from comments, kept in memory by each replica (so N
+/// replicas allow up to N times the rate; GitHub spreads deliveries over them).
+#[derive(Clone)]
+pub struct CommentJobLimit {
+    limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    per_minute: NonZeroU32,
+}
+
+impl CommentJobLimit {
+    /// The default: 20 jobs from comments per minute and repository (in bursts of up to 20).
+    pub const DEFAULT_PER_MINUTE: NonZeroU32 = NonZeroU32::new(20).expect("20 is not zero");
+
+    pub fn per_minute(per_minute: NonZeroU32) -> Self {
+        Self {
+            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            per_minute,
+        }
+    }
+
+    /// Whether one more job from a comment on `repo` is allowed now (and counts it).
+    fn allow(&self, repo: &str) -> bool {
+        self.limiter.check_key(&repo.to_ascii_lowercase()).is_ok()
+    }
+}
+
+impl Default for CommentJobLimit {
+    fn default() -> Self {
+        Self::per_minute(Self::DEFAULT_PER_MINUTE)
+    }
+}
+
+impl fmt::Debug for CommentJobLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CommentJobLimit({}/min per repository)", self.per_minute)
+    }
 }
 
 pub fn jobs_for_event(event: &Event, settings: &IngressSettings) -> Vec<NewJob> {
@@ -85,31 +141,63 @@ fn comment_jobs(event: &IssueCommentEvent, settings: &IngressSettings) -> Vec<Jo
     let Some(repo) = repo_target(&event.repo, event.installation_id) else {
         return Vec::new();
     };
+    let parsed = parse_commands(&event.comment.body);
+    if parsed.is_empty() {
+        return Vec::new();
+    }
+    if !settings.comment_jobs.allow(&repo.full_name()) {
+        // Debug formatting: user-chosen names are logged with control characters escaped.
+        tracing::warn!(
+            repo = ?repo.full_name(),
+            author = ?author.login,
+            issue = event.issue.number,
+            "comment ignored: the repository's rate limit on jobs from comments is reached"
+        );
+        return Vec::new();
+    }
     let issue = IssueSnapshot {
         number: event.issue.number,
         title: event.issue.title.clone(),
         body: event.issue.body.clone(),
         is_pull_request: event.issue.is_pull_request,
     };
-    parse_commands(&event.comment.body)
-        .into_iter()
-        .map(|parsed| match parsed {
-            Ok(command) => JobPayload::RunCommand {
-                repo: repo.clone(),
-                issue: issue.clone(),
-                comment_id: event.comment.id,
-                author: author.login.clone(),
+    let mut lines = parsed.into_iter();
+    let commands: Vec<CommentLine> = lines
+        .by_ref()
+        .take(MAX_COMMANDS_PER_COMMENT)
+        .map(|line| match line {
+            Ok(command) => CommentLine::Command {
                 command: CommandRequest::from_parsed(&command),
             },
-            Err(error) => JobPayload::ReplyToComment {
-                repo: repo.clone(),
-                issue: issue.number,
-                comment_id: event.comment.id,
-                author: author.login.clone(),
-                text: error.to_string(),
+            Err(error) => CommentLine::Invalid {
+                reply: error.to_string(),
             },
         })
-        .collect()
+        .collect();
+    let ignored = lines.map(|line| line_as_typed(&line)).collect();
+    vec![JobPayload::CommentCommands {
+        repo,
+        issue,
+        comment_id: event.comment.id,
+        author: author.login.clone(),
+        commands,
+        ignored,
+    }]
+}
+
+/// A `/promptops` line as the user typed it, shortened, to name it as ignored.
+fn line_as_typed(line: &Result<Command, CommandError>) -> String {
+    let typed = match line {
+        Ok(command) => command.to_string(),
+        Err(CommandError::Unknown { given, .. }) => format!("/promptops {given}"),
+        Err(CommandError::MissingSubcommand) => "/promptops".to_owned(),
+    };
+    let first_line = typed.lines().next().unwrap_or_default();
+    let mut shortened: String = first_line.chars().take(MAX_IGNORED_LINE_CHARS).collect();
+    if shortened.len() < typed.len() {
+        shortened.push('…');
+    }
+    shortened
 }
 
 fn issue_jobs(event: &IssueEvent) -> Vec<JobPayload> {
@@ -152,6 +240,7 @@ fn pull_request_jobs(event: &PullRequestEvent) -> Vec<JobPayload> {
         author: raw.author.login.clone(),
         merged: raw.merged,
         merge_commit_sha: raw.merge_commit_sha.clone(),
+        sender: Some(event.sender.login.clone()),
     };
     match event.action {
         PullRequestAction::Opened
@@ -178,6 +267,63 @@ mod tests {
         payload["installation"] = json!({ "id": 7 });
         edit(&mut payload);
         parse_event("pull_request", &serde_json::to_vec(&payload).unwrap()).unwrap()
+    }
+
+    fn comment(body: &str) -> Event {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("crates/github/tests/fixtures/github-webhooks/issue_comment.created.json");
+        let mut payload: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        payload["installation"] = json!({ "id": 7 });
+        payload["comment"]["body"] = json!(body);
+        payload["comment"]["user"]["login"] = json!("someone");
+        payload["comment"]["user"]["type"] = json!("User");
+        parse_event("issue_comment", &serde_json::to_vec(&payload).unwrap()).unwrap()
+    }
+
+    fn comment_job(job: &NewJob) -> (Vec<CommentLine>, Vec<String>) {
+        match serde_json::from_value(job.payload.clone()).unwrap() {
+            JobPayload::CommentCommands {
+                commands, ignored, ..
+            } => (commands, ignored),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_comment_is_one_job_of_at_most_three_commands_the_rest_named_as_ignored() {
+        let settings = IngressSettings::default();
+        let body = "/promptops help\n/promptops x\n/promptops plan two T4\n/promptops apply\n/promptops destroy\n";
+        let jobs = jobs_for_event(&comment(body), &settings);
+        assert_eq!(jobs.len(), 1);
+        let (lines, ignored) = comment_job(&jobs[0]);
+        assert_eq!(lines.len(), MAX_COMMANDS_PER_COMMENT);
+        assert!(matches!(lines[1], CommentLine::Invalid { .. }), "{lines:?}");
+        assert_eq!(ignored, vec!["/promptops apply", "/promptops destroy"]);
+
+        let flood = "/promptops x\n".repeat(300);
+        let jobs = jobs_for_event(&comment(&flood), &settings);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(comment_job(&jobs[0]).1.len(), 297);
+        assert!(jobs_for_event(&comment("no command here"), &settings).is_empty());
+    }
+
+    #[test]
+    fn jobs_from_comments_are_rate_limited_per_repository() {
+        let settings = IngressSettings {
+            comment_jobs: CommentJobLimit::per_minute(NonZeroU32::new(2).unwrap()),
+            ..IngressSettings::default()
+        };
+        let event = comment("/promptops help");
+        assert_eq!(jobs_for_event(&event, &settings).len(), 1);
+        assert_eq!(jobs_for_event(&event, &settings).len(), 1);
+        assert!(
+            jobs_for_event(&event, &settings).is_empty(),
+            "the third comment within a minute is over the limit"
+        );
+        // Pull request events are not comments: never limited.
+        let opened = jobs_for_event(&self::event("pull_request.opened", |_| {}), &settings);
+        assert_eq!(opened.len(), 1);
     }
 
     #[test]

@@ -58,6 +58,14 @@ impl CommandRequest {
     }
 }
 
+/// One `/promptops` line of a comment: a command, or why it is not one (the reply text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "line", rename_all = "snake_case")]
+pub enum CommentLine {
+    Command { command: CommandRequest },
+    Invalid { reply: String },
+}
+
 /// The issue as it read when the event arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueSnapshot {
@@ -78,26 +86,27 @@ pub struct PrSnapshot {
     pub author: String,
     pub merged: bool,
     pub merge_commit_sha: Option<String>,
+    /// Who caused the event (for `synchronize`: who pushed); their permission counts for
+    /// an automatic plan. Absent in jobs queued before it was recorded.
+    #[serde(default)]
+    pub sender: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobPayload {
-    /// A command from an issue or PR comment; permission is checked when it runs.
-    RunCommand {
+    /// The commands of one issue or PR comment (at most
+    /// [`MAX_COMMANDS_PER_COMMENT`](crate::ingress::MAX_COMMANDS_PER_COMMENT)), run in
+    /// order by one job that answers the comment once; permission is checked when it runs.
+    CommentCommands {
         repo: RepoTarget,
         issue: IssueSnapshot,
         comment_id: u64,
         author: String,
-        command: CommandRequest,
-    },
-    /// A `/promptops` line that did not parse: answer with what went wrong.
-    ReplyToComment {
-        repo: RepoTarget,
-        issue: u64,
-        comment_id: u64,
-        author: String,
-        text: String,
+        commands: Vec<CommentLine>,
+        /// `/promptops` lines past the limit, as typed (shortened), named as ignored.
+        #[serde(default)]
+        ignored: Vec<String>,
     },
     /// An issue opened or labeled with the trigger label.
     PlanIssue {
@@ -118,8 +127,7 @@ impl JobPayload {
     /// The queue's `kind` column: lets operators see what is waiting without decoding payloads.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::RunCommand { .. } => "run_command",
-            Self::ReplyToComment { .. } => "reply_to_comment",
+            Self::CommentCommands { .. } => "comment_commands",
             Self::PlanIssue { .. } => "plan_issue",
             Self::PlanPr { .. } => "plan_pr",
             Self::PrClosed { .. } => "pr_closed",
@@ -128,8 +136,7 @@ impl JobPayload {
 
     pub fn repo(&self) -> &RepoTarget {
         match self {
-            Self::RunCommand { repo, .. }
-            | Self::ReplyToComment { repo, .. }
+            Self::CommentCommands { repo, .. }
             | Self::PlanIssue { repo, .. }
             | Self::PlanPr { repo, .. }
             | Self::PrClosed { repo, .. } => repo,

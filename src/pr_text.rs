@@ -1,6 +1,7 @@
 //! The pull request's title and body for a planned request. Free text from the model
 //! (rationale, assumptions) appears here — in Markdown for humans — and never in tfvars;
-//! it is escaped so that it cannot close the table or inject mentions and HTML.
+//! it is escaped so that it cannot close the table, link, embed images, mention people or
+//! teams, or reference issues.
 
 use promptops_core::{Catalog, DeploymentRequest};
 
@@ -80,20 +81,7 @@ pub fn render(catalog: &Catalog, request: &DeploymentRequest, ctx: &PrContext<'_
     PrText { title, body }
 }
 
-/// Neutralises Markdown/HTML that could break out of the surrounding text, and @-mentions.
+/// Text the model wrote, inert: no Markdown, HTML, mentions, references or autolinks.
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
-            '`' => out.push_str("\\`"),
-            '@' => out.push_str("@\u{200b}"),
-            '\r' => {}
-            '\n' => out.push(' '),
-            _ => out.push(ch),
-        }
-    }
-    out
+    promptops_commands::inert_inline(text)
 }

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use promptops_core::Policy;
-use serde::Deserialize;
+use promptops_github::client::Permission;
+use serde::{Deserialize, Deserializer};
 
 /// Where the file lives in the repository.
 pub const REPO_CONFIG_PATH: &str = ".github/promptops.yml";
@@ -18,6 +19,7 @@ pub struct RepoConfig {
     pub terraform: TerraformSettings,
     pub policy: Policy,
     pub permissions: PermissionSettings,
+    pub apply: ApplySettings,
 }
 
 impl Default for RepoConfig {
@@ -27,6 +29,7 @@ impl Default for RepoConfig {
             terraform: TerraformSettings::default(),
             policy: Policy::default(),
             permissions: PermissionSettings::default(),
+            apply: ApplySettings::default(),
         }
     }
 }
@@ -73,27 +76,50 @@ impl TerraformSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MinPermission {
-    Read,
-    Triage,
-    Write,
-    Maintain,
-    Admin,
-}
-
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PermissionSettings {
-    pub min_permission: MinPermission,
+    /// The least role on the repository that may run commands, and that everyone whose
+    /// code a plan runs (pull request author, pusher, commit authors) must have for an
+    /// automatic plan.
+    #[serde(deserialize_with = "min_permission")]
+    pub min_permission: Permission,
 }
 
 impl Default for PermissionSettings {
     fn default() -> Self {
         Self {
-            min_permission: MinPermission::Write,
+            min_permission: Permission::Write,
         }
+    }
+}
+
+/// A role name as GitHub spells it; `none` is refused, since it would let people with no
+/// access to the repository run Terraform.
+fn min_permission<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Permission, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    match text.parse::<Permission>() {
+        Ok(Permission::None) => Err(serde::de::Error::custom(
+            "min_permission `none` would let anyone run Terraform; use read, triage, write, maintain or admin",
+        )),
+        Ok(permission) => Ok(permission),
+        Err(err) => Err(serde::de::Error::custom(err)),
+    }
+}
+
+/// Which merges are applied.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApplySettings {
+    /// Base branches whose merges are applied besides the default branch (exact names).
+    /// A merge into any other branch is never applied: it was not reviewed for production.
+    pub branches: Vec<String>,
+}
+
+impl ApplySettings {
+    /// Whether a merge into `base` is applied, given the repository's default branch.
+    pub fn applies_to(&self, base: &str, default_branch: &str) -> bool {
+        base == default_branch || self.branches.iter().any(|branch| branch == base)
     }
 }
 
@@ -154,7 +180,7 @@ permissions:
         assert_eq!(config.trigger_label, "gpu-request");
         assert_eq!(config.policy.max_vms, 4);
         assert_eq!(config.policy.allowed_regions, vec!["us-west1".to_owned()]);
-        assert_eq!(config.permissions.min_permission, MinPermission::Maintain);
+        assert_eq!(config.permissions.min_permission, Permission::Maintain);
         assert_eq!(
             config.terraform.tfvars_path("web"),
             "infra/deployments/web/terraform.tfvars"
@@ -180,5 +206,18 @@ permissions:
     fn bad_permission_level_is_named() {
         let err = RepoConfig::parse("permissions:\n  min_permission: owner\n").unwrap_err();
         assert!(err.to_string().contains("owner"), "{err}");
+        let err = RepoConfig::parse("permissions:\n  min_permission: none\n").unwrap_err();
+        assert!(err.to_string().contains("anyone"), "{err}");
+    }
+
+    #[test]
+    fn merges_apply_into_the_default_branch_and_the_named_branches_only() {
+        let config = RepoConfig::parse("apply:\n  branches: [staging]\n").unwrap();
+        assert!(config.apply.applies_to("main", "main"));
+        assert!(config.apply.applies_to("staging", "main"));
+        assert!(!config.apply.applies_to("side", "main"));
+        assert!(!RepoConfig::default().apply.applies_to("staging", "main"));
+        let err = RepoConfig::parse("apply:\n  branch: [x]\n").unwrap_err();
+        assert!(err.to_string().contains("branch"), "{err}");
     }
 }

@@ -237,6 +237,7 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         app: slot,
         ingress: IngressSettings {
             bot_login: settings.github.bot_login.clone(),
+            ..IngressSettings::default()
         },
         clock,
         signals: QueueSignals::default(),

@@ -192,21 +192,25 @@ async fn a_follow_up_on_the_pr_changes_the_tfvars() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_reader_is_refused_politely() {
+async fn a_triager_is_refused_politely_and_a_reader_is_not_answered() {
     let mut service = TestService::start(Options::default()).await;
+    service.github.set_permission(REPO, "tia", "triage");
     let issue = issue(&service, "rita", "GPUs", "I need 5 T4 GPUs in us-west1");
+    // A reader's refused command is logged, not answered: outsiders cannot make the bot write.
     service.command(&issue, "rita", "/promptops plan").await;
+    assert!(service.github.comments(REPO, issue.number).is_empty());
+    service.command(&issue, "tia", "/promptops plan").await;
     assert!(service.github.prs().is_empty());
     let comments = service.github.comments(REPO, issue.number);
     assert_eq!(comments.len(), 1);
-    assert!(comments[0].body.contains("@rita"), "{}", comments[0].body);
+    assert!(comments[0].body.contains("@tia"), "{}", comments[0].body);
     assert!(
         comments[0].body.contains("**write**"),
         "{}",
         comments[0].body
     );
     assert!(
-        comments[0].body.contains("you have **read**"),
+        comments[0].body.contains("you have **triage**"),
         "{}",
         comments[0].body
     );
@@ -271,8 +275,10 @@ async fn repository_policy_applies_and_unknown_keys_are_named() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_subcommand_gets_a_did_you_mean_and_help_lists_commands() {
     let mut service = TestService::start(Options::default()).await;
+    service.github.set_permission(REPO, "tia", "triage");
     let issue = issue(&service, "rita", "Question", "How does this work?");
-    service.command(&issue, "rita", "/promptops pln").await;
+    // Unknown commands are answered to people who can triage; help to anyone.
+    service.command(&issue, "tia", "/promptops pln").await;
     service.command(&issue, "rita", "/promptops help").await;
     let comments = service.github.comments(REPO, issue.number);
     assert_eq!(comments.len(), 2);

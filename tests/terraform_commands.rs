@@ -366,12 +366,29 @@ async fn a_failed_apply_keeps_the_lock_and_apply_on_the_merged_pr_retries() {
     let mut t = Lifecycle::start().await;
     // In the state dir: the sandbox shows Terraform that directory and not the rest.
     let gate = t.scratch.path().join("state/gate-open");
-    let vars = format!(
-        "{}apply_gate        = \"{}\"\n",
-        tfvars("theta", 1, "us-central1-a"),
-        gate.display()
+    // The gate is module code (deployment variables hold only the seven checked values), so
+    // the pull request waits for a go-ahead before its plan.
+    t.service.github.set_file(
+        REPO,
+        "gated",
+        "terraform/gate.auto.tfvars",
+        format!("apply_gate = \"{}\"\n", gate.display()),
     );
-    let pr = t.open_pr("gated", "theta", &vars, "alice").await;
+    let pr = t
+        .open_pr(
+            "gated",
+            "theta",
+            &tfvars("theta", 1, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let on_gated = IssueRef {
+        number: pr,
+        title: "Deployment theta".to_owned(),
+        body: String::new(),
+        is_pull_request: true,
+    };
+    t.command(&on_gated, "/promptops plan").await;
     let plan = t.comments_with(pr, "Terraform plan for `theta`");
     assert!(plan[0].contains("Plan: 2 to add"), "{}", plan[0]);
 
@@ -522,6 +539,7 @@ async fn an_event_for_a_superseded_head_plans_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_two_thousand_resource_plan_is_split_into_balanced_comments_under_the_limit() {
     let mut t = Lifecycle::start().await;
+    t.set_settings("policy:\n  max_vms: 2000\n  max_hourly_usd: 100000\n");
     let pr = t
         .open_pr(
             "huge",

@@ -126,6 +126,22 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
         "alice",
     );
     t.deliver(module_pr, "opened").await;
+    // Code changes wait for a go-ahead: alice has the required permission.
+    assert_eq!(
+        t.comments_with(module_pr, "changes Terraform code").len(),
+        1
+    );
+    assert!(
+        t.comments_with(module_pr, "Terraform plan for `alpha`")
+            .is_empty()
+    );
+    let on_module_pr = IssueRef {
+        number: module_pr,
+        title: "Output the VM count".to_owned(),
+        body: String::new(),
+        is_pull_request: true,
+    };
+    t.command(&on_module_pr, "/promptops plan").await;
     let module_plan = t.comments_with(module_pr, "Terraform plan for `alpha`");
     assert_eq!(
         module_plan.len(),
@@ -265,14 +281,11 @@ async fn a_bad_variable_gives_a_failure_comment_and_a_failed_check() {
             "alice",
         )
         .await;
+    // Refused before Terraform: the variables are checked like a planned request's.
     let plan = t.comments_with(pr, "Terraform plan for `gamma`");
     assert_eq!(plan.len(), 1);
-    assert!(plan[0].contains("failed"), "{}", plan[0]);
-    assert!(
-        plan[0].contains("vm_count must be between 0 and 5000"),
-        "{}",
-        plan[0]
-    );
+    assert!(plan[0].contains("refused"), "{}", plan[0]);
+    assert!(plan[0].contains("vm_count = -1"), "{}", plan[0]);
     let checks = t.checks("promptops/plan");
     assert_eq!(checks.len(), 1);
     assert_eq!(checks[0].conclusion.as_deref(), Some("failure"));
@@ -352,14 +365,14 @@ async fn a_pr_by_an_author_without_write_permission_is_not_planned() {
             "rita",
         )
         .await;
-    let refused = t.comments_with(pr, "was not planned");
+    let refused = t.comments_with(pr, "Not planned");
     assert_eq!(
         refused.len(),
         1,
         "{:?}",
         t.service.github.comments(REPO, pr)
     );
-    assert!(refused[0].contains("@rita has **read**"), "{}", refused[0]);
+    assert!(refused[0].contains("`rita` has **read**"), "{}", refused[0]);
     assert!(t.checks("promptops/plan").is_empty());
     assert_eq!(t.lock_holder("eps").await, None);
     assert!(t.runs(pr).await.is_empty());

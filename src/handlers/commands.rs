@@ -1,40 +1,161 @@
 //! `/promptops` commands and the trigger label: settings, permission, then the work.
+//!
+//! A comment is one job (see `ingress`): its reply — help, unknown commands, ignored
+//! lines, a refusal — is one comment, posted before the commands run; each command's own
+//! result (a plan, a pull request) is said where that command says it. Unknown commands
+//! and refusals are answered only to people who can triage; for anyone else they are
+//! logged, so that an outsider cannot make the bot write.
 
-use promptops_commands::help_text;
+use promptops_commands::{help_text, inert_inline};
+use promptops_github::client::Permission;
+use tracing::info;
 
+use super::plan_gate::Trigger;
 use super::{Handlers, RepoCtx, configure, destroy, job_key, plan_request, pr_merge, pr_plan};
-use crate::jobs::{CommandRequest, IssueSnapshot};
+use crate::ingress::MAX_COMMANDS_PER_COMMENT;
+use crate::jobs::{CommandRequest, CommentLine, IssueSnapshot};
 use crate::repo_config::RepoConfig;
 
-pub(super) async fn run(
+/// The least role answered when a comment holds unknown commands or is refused.
+const ANSWERED_FROM: Permission = Permission::Triage;
+
+/// One comment's `/promptops` lines, as queued.
+pub(super) struct CommentJob<'a> {
+    pub issue: &'a IssueSnapshot,
+    pub author: &'a str,
+    pub lines: &'a [CommentLine],
+    pub ignored: &'a [String],
+}
+
+pub(super) async fn run_comment(
     h: &Handlers,
     repo: &RepoCtx,
     job_id: i64,
-    issue: &IssueSnapshot,
-    author: &str,
-    command: &CommandRequest,
+    job: &CommentJob<'_>,
 ) -> anyhow::Result<()> {
-    let key = job_key(job_id, command.name());
-    if *command == CommandRequest::Help {
-        return repo.comment(issue.number, &key, &help_text()).await;
+    let CommentJob {
+        issue,
+        author,
+        lines,
+        ignored,
+    } = *job;
+    let commands: Vec<&CommandRequest> = lines
+        .iter()
+        .filter_map(|line| match line {
+            CommentLine::Command { command } if *command != CommandRequest::Help => Some(command),
+            _ => None,
+        })
+        .collect();
+    let mut reply = Vec::new();
+    if lines.iter().any(
+        |line| matches!(line, CommentLine::Command { command } if *command == CommandRequest::Help),
+    ) {
+        reply.push(help_text());
     }
-    let Some(config) = settings_or_report(repo, issue.number, &key).await? else {
+    // Unknown commands, ignored lines, refusals and settings problems: said only to people
+    // who can triage.
+    let mut for_triagers = complaints(lines, ignored);
+    let needs_role = !for_triagers.is_empty() || !commands.is_empty();
+    let actual = if needs_role {
+        repo.has_permission(author, ANSWERED_FROM).await?.1
+    } else {
+        Permission::None
+    };
+    let mut config = None;
+    if !commands.is_empty() {
+        match repo.load_config().await? {
+            Err(err) => for_triagers.push(settings_problem(&err)),
+            Ok(loaded) if actual < loaded.permissions.min_permission => {
+                let min = loaded.permissions.min_permission;
+                for_triagers.push(refusal(repo, &commands, min, actual));
+            }
+            Ok(loaded) => config = Some(loaded),
+        }
+    }
+    if actual >= ANSWERED_FROM {
+        reply.extend(for_triagers);
+    } else if !for_triagers.is_empty() {
+        info!(
+            author = ?author,
+            issue = issue.number,
+            role = %actual,
+            "comment not answered (unknown, ignored or refused commands): the author cannot triage"
+        );
+    }
+    if !reply.is_empty() {
+        let body = format!("@{author} {}", reply.join("\n\n---\n\n"));
+        repo.comment(issue.number, &job_key(job_id, "reply"), &body)
+            .await?;
+    }
+    let Some(config) = config else {
         return Ok(());
     };
-    let min = config.permissions.min_permission;
-    let (allowed, actual) = repo.has_permission(author, min).await?;
-    if !allowed {
-        let body = format!(
-            "@{author} thanks for the request — `/promptops {}` can only be run by people with **{}** permission (or higher) on `{}`; you have **{actual}**. Ask a maintainer to run it.",
-            command.name(),
-            min_name(min),
-            repo.full_name(),
-        );
-        return repo.comment(issue.number, &key, &body).await;
+    for (index, command) in commands.into_iter().enumerate() {
+        let key = job_key(job_id, &format!("{}-{}", command.name(), index + 1));
+        run_command(h, repo, job_id, &config, issue, command, &key).await?;
     }
+    Ok(())
+}
+
+/// Unknown commands (each once) and the lines past the limit.
+fn complaints(lines: &[CommentLine], ignored: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in lines {
+        if let CommentLine::Invalid { reply } = line
+            && !out.contains(reply)
+        {
+            out.push(reply.clone());
+        }
+    }
+    if !ignored.is_empty() {
+        const SHOWN: usize = 5;
+        let mut names: Vec<String> = ignored
+            .iter()
+            .take(SHOWN)
+            .map(|line| format!("- {}", inert_inline(line)))
+            .collect();
+        if ignored.len() > SHOWN {
+            names.push(format!("- and {} more", ignored.len() - SHOWN));
+        }
+        out.push(format!(
+            "A comment runs at most {MAX_COMMANDS_PER_COMMENT} commands; these {} were ignored:\n\n{}",
+            ignored.len(),
+            names.join("\n")
+        ));
+    }
+    out
+}
+
+fn refusal(
+    repo: &RepoCtx,
+    commands: &[&CommandRequest],
+    min: Permission,
+    actual: Permission,
+) -> String {
+    let names: Vec<String> = commands
+        .iter()
+        .map(|c| format!("`/promptops {}`", c.name()))
+        .collect();
+    format!(
+        "thanks for the request — {} can only be run by people with **{min}** permission (or higher) on `{}`; you have **{actual}**. Ask a maintainer to run it.",
+        names.join(", "),
+        repo.full_name(),
+    )
+}
+
+async fn run_command(
+    h: &Handlers,
+    repo: &RepoCtx,
+    job_id: i64,
+    config: &RepoConfig,
+    issue: &IssueSnapshot,
+    command: &CommandRequest,
+    key: &str,
+) -> anyhow::Result<()> {
     match command {
         // With instructions on a PromptOps PR: re-plan the request; its new commit's
-        // `synchronize` event runs the Terraform plan. Otherwise: plan the PR head now.
+        // `synchronize` event runs the Terraform plan. Otherwise: plan the PR head now —
+        // the command is the go-ahead of someone with the required permission.
         CommandRequest::Plan { instructions } if issue.is_pull_request => {
             let is_request = h
                 .store
@@ -42,31 +163,22 @@ pub(super) async fn run(
                 .await?
                 .is_some();
             if h.terraform.is_some() && (instructions.trim().is_empty() || !is_request) {
-                pr_plan::plan_pr(
-                    h,
-                    repo,
-                    &config,
-                    issue.number,
-                    None,
-                    pr_plan::Repeat::Always,
-                )
-                .await
+                pr_plan::plan_pr(h, repo, config, issue.number, None, Trigger::GoAhead).await
             } else {
-                plan_request::replan_from_pr(h, repo, job_id, &config, issue.number, instructions)
+                plan_request::replan_from_pr(h, repo, job_id, config, issue.number, instructions)
                     .await
             }
         }
         CommandRequest::Plan { instructions } => {
-            plan_request::run(h, repo, job_id, &config, issue, instructions, issue.number).await
+            plan_request::run(h, repo, job_id, config, issue, instructions, issue.number).await
         }
-        CommandRequest::Unlock => unlock(h, repo, issue, &key).await,
+        CommandRequest::Unlock => unlock(h, repo, issue, key).await,
         CommandRequest::Apply => {
-            pr_merge::apply_command(h, repo, &config, issue.number, issue.is_pull_request, &key)
-                .await
+            pr_merge::apply_command(h, repo, config, issue.number, issue.is_pull_request, key).await
         }
-        CommandRequest::Configure => configure::configure(h, repo, &config, issue, &key).await,
-        CommandRequest::Destroy => destroy::open_destroy_pr(h, repo, &config, issue, &key).await,
-        // Answered above, before settings and permissions: anyone may ask for help.
+        CommandRequest::Configure => configure::configure(h, repo, config, issue, key).await,
+        CommandRequest::Destroy => destroy::open_destroy_pr(h, repo, config, issue, key).await,
+        // Answered in the comment's reply.
         CommandRequest::Help => Ok(()),
     }
 }
@@ -94,9 +206,8 @@ pub(super) async fn run_trigger_label(
     let (allowed, actual) = repo.has_permission(author, min).await?;
     if !allowed {
         let body = format!(
-            "@{author} the `{}` label starts a PromptOps plan, which needs **{}** permission (or higher) on `{}`; you have **{actual}**. A maintainer can comment `/promptops plan`.",
-            config.trigger_label,
-            min_name(min),
+            "@{author} the `{}` label starts a PromptOps plan, which needs **{min}** permission (or higher) on `{}`; you have **{actual}**. A maintainer can comment `/promptops plan`.",
+            inert_inline(&config.trigger_label),
             repo.full_name(),
         );
         return repo.comment(issue.number, &key, &body).await;
@@ -113,14 +224,17 @@ pub(super) async fn settings_or_report(
     match repo.load_config().await? {
         Ok(config) => Ok(Some(config)),
         Err(err) => {
-            let body = format!(
-                "PromptOps cannot act on this repository until its settings are fixed:\n\n> {}\n\nEvery key is optional; see the README for the ones that exist.",
-                err.to_string().replace('\n', "\n> ")
-            );
-            repo.comment(issue, key, &body).await?;
+            repo.comment(issue, key, &settings_problem(&err)).await?;
             Ok(None)
         }
     }
+}
+
+fn settings_problem(err: &crate::repo_config::RepoConfigError) -> String {
+    format!(
+        "PromptOps cannot act on this repository until its settings are fixed:\n\n{}\n\nEvery key is optional; see the README for the ones that exist.",
+        promptops_commands::inert_block(&err.to_string())
+    )
 }
 
 async fn unlock(
@@ -148,15 +262,4 @@ async fn unlock(
         },
     };
     repo.comment(issue.number, key, &body).await
-}
-
-pub(super) fn min_name(min: crate::repo_config::MinPermission) -> &'static str {
-    use crate::repo_config::MinPermission as M;
-    match min {
-        M::Read => "read",
-        M::Triage => "triage",
-        M::Write => "write",
-        M::Maintain => "maintain",
-        M::Admin => "admin",
-    }
 }

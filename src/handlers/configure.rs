@@ -1,6 +1,7 @@
 //! `/promptops configure`: re-runs the AAP job for a deployment without touching its VMs
 //! (`terraform apply -invoke=action.aap_job_launch.configure_vm`, Terraform >= 1.14.1), on
-//! the default branch's current code and variables.
+//! the default branch's current code and variables, once the variables pass the catalog
+//! and policy rules.
 
 use anyhow::Context as _;
 use promptops_store::{RequestRecord, RunStatus};
@@ -8,6 +9,7 @@ use promptops_terraform::ApplyOutcome;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 
 use super::terraform as tf;
+use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
 use crate::jobs::IssueSnapshot;
 use crate::repo_config::RepoConfig;
@@ -63,6 +65,15 @@ pub(super) async fn configure(
         .await
         .context("reading the default branch head")?
         .with_context(|| format!("the default branch {default_branch} has no head commit"))?;
+    // The apply runs with the default branch's variables: they pass the same rules first.
+    if let Vars::Invalid(problems) = vars_check::read(h, repo, config, deployment, &sha).await? {
+        let body = format!(
+            "`{}` on `{default_branch}` breaks the rules every deployment's variables must follow, so the deployment was not reconfigured and Terraform was not run:\n\n{}",
+            config.terraform.tfvars_path(deployment),
+            promptops_commands::inert_block(&problems.to_string())
+        );
+        return repo.comment(issue.number, key, &body).await;
+    }
     let source = tf::tarball(repo, &sha).await?;
     let run = tf::start_run(h, repo, record.pr, deployment, "configure", &sha).await?;
     let report = match tf::spec_for(config, deployment, source, &sha) {

@@ -10,10 +10,12 @@
 mod commands;
 mod configure;
 mod destroy;
+mod plan_gate;
 mod plan_request;
 mod pr_merge;
 mod pr_plan;
 mod terraform;
+mod vars_check;
 
 use std::sync::Arc;
 
@@ -25,7 +27,7 @@ use promptops_store::Store;
 use promptops_terraform::Runner;
 
 use crate::jobs::{JobPayload, RepoTarget};
-use crate::repo_config::{MinPermission, REPO_CONFIG_PATH, RepoConfig};
+use crate::repo_config::{REPO_CONFIG_PATH, RepoConfig};
 
 pub struct Handlers {
     pub github: Arc<GithubApp>,
@@ -41,20 +43,20 @@ impl Handlers {
     pub async fn run(&self, job_id: i64, payload: &JobPayload) -> anyhow::Result<()> {
         let repo = RepoCtx::new(self, payload.repo())?;
         match payload {
-            JobPayload::RunCommand {
+            JobPayload::CommentCommands {
                 issue,
                 author,
-                command,
-                ..
-            } => commands::run(self, &repo, job_id, issue, author, command).await,
-            JobPayload::ReplyToComment {
-                issue,
-                author,
-                text,
+                commands,
+                ignored,
                 ..
             } => {
-                let body = format!("@{author} {text}");
-                repo.comment(*issue, &job_key(job_id, "reply"), &body).await
+                let job = commands::CommentJob {
+                    issue,
+                    author,
+                    lines: commands,
+                    ignored,
+                };
+                commands::run_comment(self, &repo, job_id, &job).await
             }
             JobPayload::PlanIssue {
                 issue,
@@ -68,15 +70,10 @@ impl Handlers {
                 else {
                     return Ok(());
                 };
-                pr_plan::plan_pr(
-                    self,
-                    &repo,
-                    &config,
-                    pr.number,
-                    Some(&pr.head_sha),
-                    pr_plan::Repeat::OncePerSha,
-                )
-                .await
+                let trigger = plan_gate::Trigger::Event {
+                    sender: pr.sender.as_deref(),
+                };
+                pr_plan::plan_pr(self, &repo, &config, pr.number, Some(&pr.head_sha), trigger).await
             }
             JobPayload::PrClosed { pr, .. } => {
                 let Some(config) =
@@ -155,27 +152,17 @@ impl RepoCtx {
         })
     }
 
-    /// Whether `user` has at least `min` on the repository.
+    /// Whether `user` has at least `min` on the repository, and what they have.
     pub async fn has_permission(
         &self,
         user: &str,
-        min: MinPermission,
+        min: Permission,
     ) -> anyhow::Result<(bool, Permission)> {
         let actual = self
             .api
             .collaborator_permission(self.owner(), self.name(), user)
             .await
             .with_context(|| format!("reading {user}'s permission"))?;
-        Ok((actual >= required_permission(min), actual))
-    }
-}
-
-fn required_permission(min: MinPermission) -> Permission {
-    match min {
-        MinPermission::Read => Permission::Read,
-        MinPermission::Triage => Permission::Triage,
-        MinPermission::Write => Permission::Write,
-        MinPermission::Maintain => Permission::Maintain,
-        MinPermission::Admin => Permission::Admin,
+        Ok((actual >= min, actual))
     }
 }

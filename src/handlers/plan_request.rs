@@ -85,7 +85,8 @@ pub(super) async fn run(
         Ok(outcome) => outcome,
         Err(err) => {
             let body = format!(
-                "### PromptOps could not plan this request\n\n{err}\n\n<sub>Planned by {}.</sub>",
+                "### PromptOps could not plan this request\n\n{}\n\n<sub>Planned by {}.</sub>",
+                promptops_commands::inert_block(&err.to_string()),
                 h.planner.describe()
             );
             return repo.comment(reply_to, &key, &body).await;

@@ -1,6 +1,11 @@
 //! A pull request closed: merged → plan the merge commit and apply exactly that plan;
 //! closed unmerged → release its locks. `/promptops apply` on a merged PR retries.
 //!
+//! Only merges into the default branch (or a branch `apply.branches` names) are applied:
+//! a merge into any other branch was not reviewed for what runs. Each deployment's
+//! variables at the merge commit are checked against the catalog and the policy first;
+//! variables that break a rule are named and nothing runs.
+//!
 //! The lock is released only after a successful apply: a failed one keeps the deployment
 //! locked by its PR, so that nothing else is applied on top of a half-applied state.
 
@@ -13,6 +18,7 @@ use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 use promptops_terraform::{ApplyOutcome, Runner};
 
 use super::terraform::{self as tf, APPLY_CHECK};
+use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, destroy};
 use crate::jobs::PrSnapshot;
 use crate::repo_config::RepoConfig;
@@ -79,6 +85,10 @@ pub(super) async fn apply_merged(
         }
         return Ok(());
     };
+    if let Some(refusal) = wrong_base(repo, config, pr).await? {
+        super::pr_plan::release_locks_of(h, repo, pr).await?;
+        return repo.comment(pr, "tf-apply-refused", &refusal).await;
+    }
     let deployments = merged_deployments(h, repo, config, pr, sha).await?;
     for deployment in &deployments {
         if retry == Retry::No
@@ -90,6 +100,42 @@ pub(super) async fn apply_merged(
         apply_deployment(h, runner, repo, config, pr, sha, deployment).await?;
     }
     Ok(())
+}
+
+/// Why a merge into this PR's base branch is not applied; `None` when it is.
+async fn wrong_base(
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: u64,
+) -> anyhow::Result<Option<String>> {
+    let info = repo
+        .api
+        .get_pr(repo.owner(), repo.name(), pr)
+        .await
+        .with_context(|| format!("reading PR #{pr}"))?;
+    let default_branch = repo
+        .api
+        .default_branch(repo.owner(), repo.name())
+        .await
+        .context("reading the default branch")?;
+    if config.apply.applies_to(&info.base_ref, &default_branch) {
+        return Ok(None);
+    }
+    let named = if config.apply.branches.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = config
+            .apply
+            .branches
+            .iter()
+            .map(|b| promptops_commands::inert_inline(b))
+            .collect();
+        format!(" or into {}", list.join(", "))
+    };
+    Ok(Some(format!(
+        "Not applied: this pull request was merged into {}, and PromptOps applies only reviewed merges into the default branch `{default_branch}`{named} (setting `apply.branches` in `.github/promptops.yml`). Nothing was run. Open a pull request into `{default_branch}` to apply the change.",
+        promptops_commands::inert_inline(&info.base_ref),
+    )))
 }
 
 /// The deployments a merged PR applies: those it locked or planned, its request's, and
@@ -132,6 +178,20 @@ async fn apply_deployment(
     deployment: &str,
 ) -> anyhow::Result<()> {
     let full_name = repo.full_name();
+    let vars = vars_check::read(h, repo, config, deployment, sha).await?;
+    if let Vars::Invalid(problems) = &vars {
+        // Nothing is applied on top of variables that break the rules; the lock goes, so
+        // that the pull request fixing them can be planned.
+        h.store.release_lock(&full_name, deployment, pr).await?;
+        let refusal = Refusal {
+            kind: "apply",
+            check_name: APPLY_CHECK,
+            deployment,
+            pr,
+            sha,
+        };
+        return vars_check::refuse(h, repo, config, &refusal, problems).await;
+    }
     if let LockOutcome::HeldBy { pr: holder, .. } =
         h.store.acquire_lock(&full_name, deployment, pr).await?
     {
@@ -142,7 +202,7 @@ async fn apply_deployment(
     }
     // A merge that removed the deployment's variables destroys it, with the variables
     // (and code) of its last successful apply.
-    let (kind, source_sha) = if destroy::tfvars_exist(repo, config, deployment, sha).await? {
+    let (kind, source_sha) = if matches!(vars, Vars::Valid) {
         ("apply", sha.to_owned())
     } else {
         match destroy::last_applied_sha(h, repo, deployment).await? {
@@ -219,7 +279,7 @@ async fn apply_deployment(
             "Terraform {kind} for deployment `{deployment}` at `{}` (merge of #{pr}): **{summary}**",
             tf::short(sha)
         ),
-        Some(format!("```\n{}\n```", output.trim_end())),
+        Some(promptops_commands::inert_block(output.trim_end())),
     )
     .await?;
     let status = if succeeded {

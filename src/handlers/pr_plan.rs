@@ -1,9 +1,11 @@
 //! `terraform plan` for a pull request: on open / push / reopen, and on `/promptops plan`.
 //!
 //! The PR is re-read from GitHub first: a job that waited behind a newer push, or whose PR
-//! was closed meanwhile, does nothing. Forks and authors without the required permission
-//! are never planned (a plan can run code). Each deployment is locked by the PR before it
-//! is planned; one held by another PR is named, not planned.
+//! was closed meanwhile, does nothing. A plan runs the head's code, so `plan_gate` decides
+//! whether it runs now (forks never; code changes after a maintainer's go-ahead). Each
+//! deployment's variables are checked against the catalog and the policy, then the
+//! deployment is locked by the PR before it is planned; one held by another PR is named,
+//! not planned.
 //!
 //! A PR that removes a deployment's variables (a destroy PR) gets `terraform plan -destroy`
 //! made from the commit of the deployment's last successful apply: merging destroys with
@@ -17,8 +19,10 @@ use promptops_terraform::comment::{CommentOptions, render_plan_comments};
 use promptops_terraform::{PlanMode, PlanOutcome, Runner};
 use tracing::info;
 
+use super::plan_gate::{self, Gate, Trigger};
 use super::terraform::{self as tf, PLAN_CHECK};
-use super::{Handlers, RepoCtx, commands::min_name, destroy};
+use super::vars_check::{self, Refusal, Vars};
+use super::{Handlers, RepoCtx, destroy};
 use crate::repo_config::RepoConfig;
 
 /// Whether a plan for an already planned head SHA runs again.
@@ -31,15 +35,19 @@ pub(super) enum Repeat {
 }
 
 /// Plans every deployment the PR touches at its current head, when `expected_sha` (the
-/// head the event saw) is still the head.
+/// head the event saw) is still the head and the gate lets it.
 pub(super) async fn plan_pr(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
     number: u64,
     expected_sha: Option<&str>,
-    repeat: Repeat,
+    trigger: Trigger<'_>,
 ) -> anyhow::Result<()> {
+    let repeat = match trigger {
+        Trigger::Event { .. } => Repeat::OncePerSha,
+        Trigger::GoAhead => Repeat::Always,
+    };
     let Some(runner) = h.terraform.as_ref() else {
         if repeat == Repeat::Always {
             let body = format!("`/promptops plan`: {}", tf::NO_RUNNER);
@@ -68,8 +76,16 @@ pub(super) async fn plan_pr(
         );
         return Ok(());
     }
-    if let Some(refusal) = refusal(repo, config, &pr).await? {
-        return repo.comment(number, "tf-plan-refused", &refusal).await;
+    let files = repo
+        .api
+        .pr_files(repo.owner(), repo.name(), number)
+        .await
+        .with_context(|| format!("listing the files of #{number}"))?;
+    if let Gate::Closed { key, comment } =
+        plan_gate::check(repo, config, &pr, &files, trigger).await?
+    {
+        info!(pr = number, "not planned: waiting for a go-ahead");
+        return repo.comment(number, &key, &comment).await;
     }
     let tf::Touched {
         deployments,
@@ -121,7 +137,11 @@ fn misnamed_comment(
 ) -> String {
     let list: Vec<String> = misnamed
         .iter()
-        .map(|name| format!("- `{}/{name}`", deployments_dir.trim_end_matches('/')))
+        .map(|name| {
+            // Directory names come from the pull request: a code span they cannot close.
+            let path = format!("{}/{name}", deployments_dir.trim_end_matches('/'));
+            format!("- {}", promptops_commands::code_span(&path))
+        })
         .collect();
     format!(
         "These directories are not planned or applied: their names are not valid deployment names.\n\n{}\n\nA deployment name {}. Rename the directory (and `deployment_name` in its `terraform.tfvars`) to plan it.",
@@ -130,8 +150,8 @@ fn misnamed_comment(
     )
 }
 
-/// Releases every deployment lock `pr` holds in the repository.
-async fn release_locks_of(h: &Handlers, repo: &RepoCtx, pr: u64) -> anyhow::Result<()> {
+/// Releases every deployment lock `pr` holds in the repository, without a comment.
+pub(super) async fn release_locks_of(h: &Handlers, repo: &RepoCtx, pr: u64) -> anyhow::Result<()> {
     let full_name = repo.full_name();
     for lock in h.store.list_locks(Some(&full_name)).await? {
         if lock.pr == pr {
@@ -141,45 +161,6 @@ async fn release_locks_of(h: &Handlers, repo: &RepoCtx, pr: u64) -> anyhow::Resu
         }
     }
     Ok(())
-}
-
-/// Why this PR must not be planned, as a comment; `None` when it may.
-async fn refusal(
-    repo: &RepoCtx,
-    config: &RepoConfig,
-    pr: &PullRequestInfo,
-) -> anyhow::Result<Option<String>> {
-    let same_repo = pr
-        .head_repo
-        .as_deref()
-        .is_some_and(|head| head.eq_ignore_ascii_case(&repo.full_name()));
-    if !same_repo {
-        return Ok(Some(format!(
-            "PromptOps does not run Terraform for pull requests from forks (this one comes from `{}`): a plan can execute code with this repository's credentials. Push the branch to `{}` to have it planned.",
-            pr.head_repo.as_deref().unwrap_or("a deleted repository"),
-            repo.full_name()
-        )));
-    }
-    // PromptOps's own pull requests (requests, destroys) carry only files it rendered.
-    let bot = repo
-        .api
-        .bot_login()
-        .await
-        .context("reading the App's login")?;
-    if pr.author.eq_ignore_ascii_case(&bot) {
-        return Ok(None);
-    }
-    let min = config.permissions.min_permission;
-    let (allowed, actual) = repo.has_permission(&pr.author, min).await?;
-    if !allowed {
-        return Ok(Some(format!(
-            "PromptOps runs Terraform only for pull requests by people with **{}** permission (or higher) on `{}`; @{} has **{actual}**, so this pull request was not planned (a plan can execute code). A maintainer can push the change from their own branch.",
-            min_name(min),
-            repo.full_name(),
-            pr.author
-        )));
-    }
-    Ok(None)
 }
 
 async fn plan_deployment(
@@ -192,6 +173,17 @@ async fn plan_deployment(
 ) -> anyhow::Result<()> {
     let full_name = repo.full_name();
     let sha = pr.head_sha.as_str();
+    let vars = vars_check::read(h, repo, config, deployment, sha).await?;
+    if let Vars::Invalid(problems) = &vars {
+        let refusal = Refusal {
+            kind: "plan",
+            check_name: PLAN_CHECK,
+            deployment,
+            pr: pr.number,
+            sha,
+        };
+        return vars_check::refuse(h, repo, config, &refusal, problems).await;
+    }
     let lock_key = format!("lock:{deployment}");
     if let LockOutcome::HeldBy { pr: holder, since } = h
         .store
@@ -230,7 +222,7 @@ async fn plan_deployment(
     // A PR that removes the deployment's variables destroys it on merge, with the code and
     // variables of its last successful apply (see `pr_merge`): the plan shown is made from
     // that same commit, so that reviewers see exactly what merging destroys.
-    let (mode, source_sha) = if destroy::tfvars_exist(repo, config, deployment, sha).await? {
+    let (mode, source_sha) = if matches!(vars, Vars::Valid) {
         (PlanMode::Normal, sha.to_owned())
     } else {
         match destroy::last_applied_sha(h, repo, deployment).await? {
@@ -293,7 +285,7 @@ async fn plan_deployment(
             report.counts.replace,
             report.counts.delete
         ),
-        Some(format!("```\n{}\n```", output.trim_end())),
+        Some(promptops_commands::inert_block(output.trim_end())),
     )
     .await?;
     tf::finish_run(h, runner, run, status, &report.summary, &output).await

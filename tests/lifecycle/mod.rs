@@ -116,10 +116,7 @@ impl Lifecycle {
         })
         .await;
         let module = std::fs::read(module).unwrap();
-        let settings = format!(
-            "terraform:\n  backend_config:\n    path: \"{}/{{deployment}}.tfstate\"\n",
-            state_dir.display()
-        );
+        let settings = settings_with(&state_dir, "");
         service.github.commit_files(
             REPO,
             "main",
@@ -130,6 +127,17 @@ impl Lifecycle {
             "Add the root module and PromptOps settings",
         );
         Lifecycle { service, scratch }
+    }
+
+    /// Replaces the repository's settings on main: the test backend plus `extra` (YAML).
+    pub fn set_settings(&self, extra: &str) {
+        let settings = settings_with(&self.scratch.path().join("state"), extra);
+        self.service.github.commit_files(
+            REPO,
+            "main",
+            &[(".github/promptops.yml", Some(settings.as_bytes()))],
+            "Change the PromptOps settings",
+        );
     }
 
     pub fn state_file(&self, deployment: &str) -> PathBuf {
@@ -209,6 +217,14 @@ impl Lifecycle {
             .unwrap()
             .map(|lock| lock.pr)
     }
+}
+
+/// `.github/promptops.yml` with the local backend in `state_dir`, then `extra`.
+fn settings_with(state_dir: &Path, extra: &str) -> String {
+    format!(
+        "terraform:\n  backend_config:\n    path: \"{}/{{deployment}}.tfstate\"\n{extra}",
+        state_dir.display()
+    )
 }
 
 pub fn state_instances(path: &Path) -> usize {

@@ -129,13 +129,15 @@ pub struct TestService {
 
 impl TestService {
     /// A fake GitHub holding the fixtures' repository, installed for the App, with
-    /// `alice` (write) and `rita` (read).
+    /// `alice` (write, the author of the commits the tests make) and `rita` (read).
     pub async fn start(options: Options) -> TestService {
         let github = Arc::new(FakeGithub::start().await);
         github.add_repo(REPO);
         github.add_installation(INSTALLATION, OWNER);
         github.set_permission(REPO, "alice", "write");
         github.set_permission(REPO, "rita", "read");
+        // The branches tests push are alice's work, as GitHub would attribute them.
+        github.set_commit_author(Some("alice"));
         Self::start_with(github, options).await
     }
 
@@ -344,7 +346,7 @@ impl TestService {
 }
 
 /// `pull_request.<action>` for PR `number` of the fake GitHub as it stands now (head,
-/// merge state), with GitHub's App-delivery `installation` added.
+/// merge state), sent by the PR's author, with GitHub's App-delivery `installation` added.
 pub fn pr_payload(github: &FakeGithub, action: &str, number: u64) -> Value {
     let pr = github
         .pr(REPO, number)
@@ -374,6 +376,8 @@ pub fn pr_payload(github: &FakeGithub, action: &str, number: u64) -> Value {
     p["merge_commit_sha"] = json!(pr.merge_commit_sha);
     p["state"] = json!(if pr.open { "open" } else { "closed" });
     p["draft"] = json!(pr.draft);
+    // The author opened it and pushed to it (tests that need another pusher set `sender`).
+    payload["sender"]["login"] = json!(pr.author);
     payload
 }
 

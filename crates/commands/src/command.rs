@@ -142,10 +142,10 @@ fn suggest(given: &str) -> Option<&'static str> {
     close_enough.then_some(best)
 }
 
-/// `text` as a Markdown code span, whatever backticks it contains.
-fn code_span(text: &str) -> String {
-    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest_run + 1);
+/// `text` as a Markdown code span, whatever backticks it contains: inside it nothing links,
+/// mentions or references.
+pub fn code_span(text: &str) -> String {
+    let fence = "`".repeat(crate::longest_backtick_run(text) + 1);
     // A span that starts or ends with a backtick needs a space so the fence stays separate.
     let pad = if text.starts_with('`') || text.ends_with('`') {
         " "

@@ -17,9 +17,11 @@
 
 mod command;
 mod help;
+mod inert;
 mod markdown;
 mod parse;
 
-pub use command::{Command, CommandError, MAX_GIVEN_CHARS, SUBCOMMANDS};
+pub use command::{Command, CommandError, MAX_GIVEN_CHARS, SUBCOMMANDS, code_span};
 pub use help::{PREFIX, help_text};
+pub use inert::{inert_block, inert_inline, longest_backtick_run};
 pub use parse::parse_commands;

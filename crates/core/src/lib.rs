@@ -14,6 +14,7 @@ mod request;
 mod resolve;
 pub mod safe_text;
 mod tfvars;
+mod tfvars_check;
 
 pub use catalog::{
     Area, AttachedDefault, BootDiskLimits, Catalog, CatalogError, GpuAttachment, GpuType,
@@ -29,3 +30,4 @@ pub use resolve::{MAX_ASSUMPTION_CHARS, MAX_ASSUMPTIONS, MAX_RATIONALE_CHARS, re
 pub use tfvars::{
     RenderContext, TFVARS_ATTRIBUTES, TfvarsError, TfvarsValues, parse_tfvars, render_tfvars,
 };
+pub use tfvars_check::check_tfvars;

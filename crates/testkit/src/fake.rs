@@ -261,6 +261,27 @@ impl FakeGithub {
         lock(&self.state).commit_on_branch(repo, branch, &change, message)
     }
 
+    /// One commit by `login` (author and committer; `None`: an email that belongs to no
+    /// GitHub account) changing several files; returns its SHA.
+    pub fn commit_files_as(
+        &self,
+        repo: &str,
+        branch: &str,
+        files: &[(&str, Option<&[u8]>)],
+        message: &str,
+        login: Option<&str>,
+    ) -> String {
+        let sha = self.commit_files(repo, branch, files, message);
+        lock(&self.state).attribute_commit(repo, &sha, login);
+        sha
+    }
+
+    /// Whom later commits of the test helpers (`set_file`, `commit_files`) are attributed
+    /// to; `None` (the start): an email that belongs to no GitHub account.
+    pub fn set_commit_author(&self, login: Option<&str>) {
+        lock(&self.state).commit_author = login.map(str::to_owned);
+    }
+
     /// Creates `branch` at the default branch's head if it does not exist; returns its head.
     pub fn ensure_branch(&self, repo: &str, branch: &str) -> String {
         let mut st = lock(&self.state);

@@ -24,6 +24,11 @@ pub struct Commit {
     pub message: String,
     pub files: Tree,
     pub date: DateTime<Utc>,
+    /// The GitHub login the commit's author email belongs to; `None` when it belongs to no
+    /// account (GitHub then answers `"author": null`).
+    pub author: Option<String>,
+    /// The same for the committer.
+    pub committer: Option<String>,
 }
 
 /// A pull request as the fake stores it (the issue part lives in [`Issue`]).
@@ -106,7 +111,7 @@ impl Repo {
         self.ancestors(descendant).contains(ancestor)
     }
 
-    fn ancestors(&self, sha: &str) -> BTreeSet<String> {
+    pub(crate) fn ancestors(&self, sha: &str) -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
         let mut todo = vec![sha.to_string()];
         while let Some(s) = todo.pop() {
@@ -228,6 +233,8 @@ pub struct State {
     pub manifests: crate::routes::app_manifests::Manifests,
     /// OAuth sign-in: client credentials, consent, codes, user tokens, installation members.
     pub oauth: crate::routes::oauth::OAuthWorld,
+    /// Whom the test helpers' commits (`set_file`, `commit_files`) are attributed to.
+    pub commit_author: Option<String>,
     next_id: u64,
     sha_counter: u64,
 }
@@ -253,6 +260,7 @@ impl State {
             app_public_key_pem: crate::keys::APP_PUBLIC_KEY_PEM,
             manifests: Default::default(),
             oauth: Default::default(),
+            commit_author: None,
             next_id: 1000,
             sha_counter: 0,
         }
@@ -304,6 +312,7 @@ impl State {
         message: &str,
     ) -> String {
         let sha = self.fresh_sha(&format!("{full}\0{message}"));
+        let author = self.commit_author.clone();
         let repo = self
             .repo_by_full_name_mut(full)
             .expect("commit on a repository that exists");
@@ -315,9 +324,47 @@ impl State {
                 message: message.to_string(),
                 files,
                 date: Utc::now(),
+                author: author.clone(),
+                committer: author,
             },
         );
         sha
+    }
+
+    /// Attributes commit `sha` of `full` to `login` as author and committer.
+    pub fn attribute_commit(&mut self, full: &str, sha: &str, login: Option<&str>) {
+        let commit = self
+            .repo_by_full_name_mut(full)
+            .and_then(|repo| repo.commits.get_mut(sha))
+            .expect("attributing a commit that exists");
+        commit.author = login.map(str::to_owned);
+        commit.committer = login.map(str::to_owned);
+    }
+
+    /// The commits of `head` (in repository `head_repo`, a fork or the same) that `base`
+    /// (in `base_repo`) does not have, oldest first: what a pull request lists.
+    pub fn commits_between(
+        &self,
+        base_repo: &str,
+        base: &str,
+        head_repo: &str,
+        head: &str,
+    ) -> Vec<Commit> {
+        let (Some(base_repo), Some(head_repo)) = (
+            self.repo_by_full_name(base_repo),
+            self.repo_by_full_name(head_repo),
+        ) else {
+            return Vec::new();
+        };
+        let on_base = base_repo.ancestors(base);
+        let mut found: Vec<Commit> = head_repo
+            .ancestors(head)
+            .into_iter()
+            .filter(|sha| !on_base.contains(sha))
+            .filter_map(|sha| head_repo.commits.get(&sha).cloned())
+            .collect();
+        found.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.sha.cmp(&b.sha)));
+        found
     }
 
     /// Points `branch` at `sha` and moves the head of open pull requests from that branch,

@@ -64,6 +64,10 @@ pub fn router(state: Shared) -> Router {
         )
         .route(&format!("{repo}/pulls/{{number}}/merge"), put(pulls::merge))
         .route(&format!("{repo}/pulls/{{number}}/files"), get(pulls::files))
+        .route(
+            &format!("{repo}/pulls/{{number}}/commits"),
+            get(pulls::commits),
+        )
         .route(&format!("{repo}/issues/{{number}}"), get(issues::get_issue))
         .route(
             &format!("{repo}/issues/{{number}}/comments"),

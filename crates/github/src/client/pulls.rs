@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 
 use super::transport::{Sent, query};
 use super::{
-    IssueInfo, NewPullRequest, PullRequestInfo, PullRequestUpdate, RepoApi, Result, repo_route,
+    IssueInfo, NewPullRequest, PullRequestCommit, PullRequestInfo, PullRequestUpdate, RepoApi,
+    Result, repo_route,
 };
 
 #[derive(Deserialize)]
@@ -86,6 +87,13 @@ struct IssueJson {
 #[derive(Deserialize)]
 struct FileJson {
     filename: String,
+}
+
+#[derive(Deserialize)]
+struct PullCommitJson {
+    sha: String,
+    author: Option<UserJson>,
+    committer: Option<UserJson>,
 }
 
 impl RepoApi {
@@ -187,6 +195,29 @@ impl RepoApi {
             .get_all(&format!("list files of PR #{number}"), &route, &[])
             .await?;
         Ok(files.into_iter().map(|f| f.filename).collect())
+    }
+
+    /// The commits of a pull request (GitHub lists at most 250), with the GitHub accounts of
+    /// their authors and committers.
+    pub async fn pr_commits(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<PullRequestCommit>> {
+        let route = format!("{}/pulls/{number}/commits", repo_route(owner, repo));
+        let commits: Vec<PullCommitJson> = self
+            .t
+            .get_all(&format!("list commits of PR #{number}"), &route, &[])
+            .await?;
+        Ok(commits
+            .into_iter()
+            .map(|c| PullRequestCommit {
+                sha: c.sha,
+                author: c.author.map(|u| u.login),
+                committer: c.committer.map(|u| u.login),
+            })
+            .collect())
     }
 
     /// An issue (or the issue side of a pull request).

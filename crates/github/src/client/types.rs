@@ -123,6 +123,15 @@ pub struct PullRequestInfo {
     pub author: String,
 }
 
+/// One commit of a pull request and the GitHub accounts behind it; `None` where the
+/// commit's email belongs to no account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestCommit {
+    pub sha: String,
+    pub author: Option<String>,
+    pub committer: Option<String>,
+}
+
 /// A new pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPullRequest {

@@ -149,6 +149,9 @@ pub async fn put_contents(
         &[(path.clone(), Some(bytes.clone()))],
         &body.message,
     );
+    // Commits made with an installation token are the App's own.
+    let bot = world.bot_login();
+    world.attribute_commit(&full, &sha, Some(&bot));
     let base = world.base_url.clone();
     let repo = world.repo(&owner, &name).expect("exists");
     let parents = repo.commits[&sha].parents.clone();
@@ -192,6 +195,8 @@ pub async fn delete_contents(
         return r;
     }
     let sha = world.commit_on_branch(&full, &branch, &[(path, None)], &body.message);
+    let bot = world.bot_login();
+    world.attribute_commit(&full, &sha, Some(&bot));
     let base = world.base_url.clone();
     let repo = world.repo(&owner, &name).expect("exists");
     let parents = repo.commits[&sha].parents.clone();

@@ -350,6 +350,37 @@ pub async fn merge(
     }
 }
 
+/// Installation auth, then the pull request `number` of `owner/name` (its full name and
+/// data); the error is the answer to send.
+fn authorized_pull(
+    world: &mut World,
+    headers: &HeaderMap,
+    owner: &str,
+    name: &str,
+    number: u64,
+) -> Result<(String, PullData), Response> {
+    authorize(world, headers, owner, name)?;
+    let repo = world.repo(owner, name).expect("authorized");
+    let pull = repo.issues.get(&number).and_then(|i| i.pull.clone());
+    match pull {
+        Some(pull) => Ok((repo.full_name(), pull)),
+        None => Err(github_error(StatusCode::NOT_FOUND, "Not Found")),
+    }
+}
+
+/// The base commit a pull request is compared with: the base branch's head, or after a
+/// merge (when the base has moved on) the base as it was before the merge.
+fn compared_base(repo: &crate::model::Repo, pull: &PullData) -> String {
+    match &pull.merge_commit_sha {
+        Some(m) => repo.commits[m].parents[0].clone(),
+        None => repo
+            .branches
+            .get(&pull.base_ref)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
 /// `GET /repos/{owner}/{repo}/pulls/{number}/files`
 pub async fn files(
     State(state): State<Shared>,
@@ -358,27 +389,16 @@ pub async fn files(
     headers: HeaderMap,
 ) -> Response {
     let mut world = crate::fault::lock(&state);
-    if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
-        return r;
-    }
-    let repo = world.repo(&owner, &name).expect("authorized");
-    let full = repo.full_name();
-    let Some(pull) = repo.issues.get(&number).and_then(|i| i.pull.clone()) else {
-        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    let (full, pull) = match authorized_pull(&mut world, &headers, &owner, &name, number) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
+    let repo = world.repo(&owner, &name).expect("authorized");
     let Some(head_repo) = world.repo_by_full_name(&pull.head_repo) else {
         return github_error(StatusCode::NOT_FOUND, "Not Found");
     };
     let head_files = head_repo.commits[&pull.head_sha].files.clone();
-    // After a merge the base has moved on; diff against the base as it was before.
-    let base_sha = match &pull.merge_commit_sha {
-        Some(m) => repo.commits[m].parents[0].clone(),
-        None => repo
-            .branches
-            .get(&pull.base_ref)
-            .cloned()
-            .unwrap_or_default(),
-    };
+    let base_sha = compared_base(repo, &pull);
     let old_files = repo
         .merge_base(&base_sha, &pull.head_sha)
         .map(|mb| repo.commits[&mb].files.clone())
@@ -407,6 +427,60 @@ pub async fn files(
         }));
     }
     let url = format!("{}/repos/{full}/pulls/{number}/files", world.base_url);
+    let (page, link) = paginate(items, &query, &url);
+    list_response(page, link)
+}
+
+/// GitHub lists at most this many commits of a pull request.
+const MAX_PULL_COMMITS: usize = 250;
+
+/// `GET /repos/{owner}/{repo}/pulls/{number}/commits`: the commits the pull request adds,
+/// oldest first, each with the GitHub accounts of its author and committer (`null` when
+/// the commit's email belongs to no account), at most 250.
+pub async fn commits(
+    State(state): State<Shared>,
+    Path((owner, name, number)): Path<(String, String, u64)>,
+    AxQuery(query): AxQuery<Query>,
+    headers: HeaderMap,
+) -> Response {
+    let mut world = crate::fault::lock(&state);
+    let (full, pull) = match authorized_pull(&mut world, &headers, &owner, &name, number) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let repo = world.repo(&owner, &name).expect("authorized");
+    let base_sha = compared_base(repo, &pull);
+    let base = world.base_url.clone();
+    let account = |login: &Option<String>| match login {
+        Some(login) => render::user(&base, login),
+        None => Value::Null,
+    };
+    let items: Vec<Value> = world
+        .commits_between(&full, &base_sha, &pull.head_repo, &pull.head_sha)
+        .into_iter()
+        .take(MAX_PULL_COMMITS)
+        .map(|c| {
+            let person = |login: &Option<String>| {
+                let name = login.clone().unwrap_or_else(|| "Someone".to_owned());
+                json!({ "name": name, "email": format!("{name}@example.com"), "date": c.date.to_rfc3339() })
+            };
+            json!({
+                "sha": c.sha,
+                "node_id": format!("C_{}", c.sha),
+                "url": format!("{base}/repos/{full}/commits/{}", c.sha),
+                "html_url": format!("{base}/_html/{full}/commit/{}", c.sha),
+                "commit": {
+                    "message": c.message,
+                    "author": person(&c.author),
+                    "committer": person(&c.committer),
+                },
+                "author": account(&c.author),
+                "committer": account(&c.committer),
+                "parents": c.parents.iter().map(|p| json!({ "sha": p })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let url = format!("{base}/repos/{full}/pulls/{number}/commits");
     let (page, link) = paginate(items, &query, &url);
     list_response(page, link)
 }

@@ -1,0 +1,108 @@
+//! A deployment's `terraform.tfvars` at a commit, checked before Terraform sees it. Every
+//! file — rendered by PromptOps or written by hand — passes the same catalog, policy and
+//! hostile-string rules as a planned request; one that fails is answered with every
+//! problem, its check run fails, and nothing runs.
+
+use anyhow::Context as _;
+use promptops_core::{ValidationErrors, check_tfvars};
+use promptops_github::client::CheckConclusion;
+use promptops_store::RunStatus;
+
+use super::terraform as tf;
+use super::{Handlers, RepoCtx};
+use crate::repo_config::RepoConfig;
+
+/// The deployment's variables at `git_ref`.
+pub(super) enum Vars {
+    /// The file passes every rule.
+    Valid,
+    /// The file is gone (a destroy).
+    Missing,
+    /// The file breaks these rules.
+    Invalid(ValidationErrors),
+}
+
+/// Reads and checks `deployment`'s variables at `git_ref`.
+pub(super) async fn read(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    deployment: &str,
+    git_ref: &str,
+) -> anyhow::Result<Vars> {
+    let path = config.terraform.tfvars_path(deployment);
+    let file = repo
+        .api
+        .get_file(repo.owner(), repo.name(), &path, git_ref)
+        .await
+        .with_context(|| format!("reading {path} at {git_ref}"))?;
+    Ok(match file {
+        None => Vars::Missing,
+        Some(file) => match check_tfvars(&file.text, deployment, &h.catalog, &config.policy) {
+            Ok(_) => Vars::Valid,
+            Err(problems) => Vars::Invalid(problems),
+        },
+    })
+}
+
+/// What was refused, for the comment and the check run.
+pub(super) struct Refusal<'a> {
+    /// `plan` or `apply`.
+    pub kind: &'a str,
+    pub check_name: &'a str,
+    pub deployment: &'a str,
+    pub pr: u64,
+    pub sha: &'a str,
+}
+
+/// Says on the pull request and in a failed check run why nothing ran, and records the
+/// run as failed (without Terraform).
+pub(super) async fn refuse(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    refusal: &Refusal<'_>,
+    problems: &ValidationErrors,
+) -> anyhow::Result<()> {
+    let Refusal {
+        kind,
+        check_name,
+        deployment,
+        pr,
+        sha,
+    } = *refusal;
+    let path = config.terraform.tfvars_path(deployment);
+    let list = problems.to_string();
+    let body = format!(
+        "### ❌ Terraform {kind} for `{deployment}`: refused\n\n`{path}` at `{}` breaks {} of the rules every deployment's variables must follow (the catalog, this repository's policy, and plain values only), so Terraform was not run:\n\n{}\n\nFix the file and push; {}.",
+        tf::short(sha),
+        problems.len(),
+        promptops_commands::inert_block(&list),
+        if kind == "apply" {
+            "a merge of the fix applies it"
+        } else {
+            "the new head is checked again"
+        }
+    );
+    tf::post_parts(repo, pr, &format!("{kind}:{deployment}"), &[body.clone()]).await?;
+    let check = tf::start_check(repo, check_name, sha, deployment).await?;
+    tf::finish_check(
+        repo,
+        check,
+        CheckConclusion::Failure,
+        format!("{deployment}: terraform.tfvars breaks the rules"),
+        body,
+        None,
+    )
+    .await?;
+    let run = tf::start_run(h, repo, Some(pr), deployment, kind, sha).await?;
+    h.store
+        .finish_run(
+            run,
+            RunStatus::Failed,
+            "terraform.tfvars breaks the rules; Terraform was not run",
+            &list,
+        )
+        .await?;
+    Ok(())
+}
