@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod handlers;
+pub mod heartbeat;
 pub mod ingress;
 pub mod jobs;
 pub mod metrics;

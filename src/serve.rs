@@ -16,6 +16,7 @@ use tracing::{info, warn};
 use crate::clock::SystemClock;
 use crate::config::{ServeSettings, SignInPlan};
 use crate::handlers::Handlers;
+use crate::heartbeat::HeartbeatSettings;
 use crate::ingress::IngressSettings;
 use crate::service::Service;
 use crate::setup::startup::{StartCredentials, start_credentials, start_sign_in};
@@ -243,6 +244,11 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         setup,
         worker_settings: WorkerSettings {
             workers: settings.workers,
+            shutdown_grace: std::time::Duration::from_secs(settings.shutdown_grace_secs),
+            heartbeat: HeartbeatSettings {
+                resume_pause: std::time::Duration::from_secs(settings.resume_pause_secs),
+                ..HeartbeatSettings::default()
+            },
             ..WorkerSettings::default()
         },
     })
