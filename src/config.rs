@@ -226,6 +226,15 @@ pub struct ServeSettings {
     /// Jobs processed at once by this process.
     #[arg(long, env = "PROMPTOPS_WORKERS", default_value_t = 4)]
     pub workers: usize,
+    /// Seconds in-flight jobs may go on after SIGTERM before they are stopped and put back
+    /// on the queue.
+    #[arg(long, env = "PROMPTOPS_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+    /// Seconds a job stopped mid-way (at shutdown, or in a process that died) waits before
+    /// it runs again, so that a GitHub request it had sent lands first and is found rather
+    /// than repeated. Longer than GitHub takes to finish a request (it ends them at 10 s).
+    #[arg(long, env = "PROMPTOPS_RESUME_PAUSE_SECS", default_value_t = 15)]
+    pub resume_pause_secs: u64,
     /// Read token for the web dashboard (`/dashboard`). Without one the dashboard is
     /// served only when `bind` is a loopback address.
     #[arg(long, env = "PROMPTOPS_DASHBOARD_TOKEN", hide_env_values = true)]

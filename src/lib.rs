@@ -10,6 +10,7 @@ pub mod config;
 pub mod eval_cmd;
 pub mod handlers;
 pub mod http_server;
+pub mod heartbeat;
 pub mod ingress;
 pub mod jobs;
 pub mod log_format;

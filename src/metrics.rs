@@ -260,6 +260,7 @@ impl Metrics {
             JobOutcome::Done => "done",
             JobOutcome::Failed { .. } => "failed",
             JobOutcome::Released => "released",
+            JobOutcome::Deferred { .. } => "deferred",
         };
         self.jobs_finished
             .get_or_create(&JobLabels {

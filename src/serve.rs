@@ -17,6 +17,7 @@ use crate::clock::SystemClock;
 use crate::config::{ServeSettings, SignInPlan};
 use crate::handlers::Handlers;
 use crate::http_server::HttpLimits;
+use crate::heartbeat::HeartbeatSettings;
 use crate::ingress::IngressSettings;
 use crate::server::FrontDoor;
 use crate::service::Service;
@@ -253,6 +254,11 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         setup,
         worker_settings: WorkerSettings {
             workers: settings.workers,
+            shutdown_grace: std::time::Duration::from_secs(settings.shutdown_grace_secs),
+            heartbeat: HeartbeatSettings {
+                resume_pause: std::time::Duration::from_secs(settings.resume_pause_secs),
+                ..HeartbeatSettings::default()
+            },
             ..WorkerSettings::default()
         },
         front_door,

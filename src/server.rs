@@ -54,18 +54,32 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Liveness: the process answers. Nothing else is checked, so that a sick database or a
+/// missing App makes the service unready, not restarted in a loop.
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Readiness: deliveries sent here now would be acted on — a GitHub App is connected and
+/// the store can commit (a one-row write, so a full disk or a read-only database shows).
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(err) => (
+    if state.app.load().is_none() {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("database unreachable: {err}\n"),
+            "not ready: no GitHub App is connected; open /setup or set the GitHub App settings\n",
         )
-            .into_response(),
+            .into_response();
+    }
+    match state.store.probe_write().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(err) => {
+            warn!(error = %err, "readiness: the database cannot commit");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: the database cannot commit: {err}\n"),
+            )
+                .into_response()
+        }
     }
 }
 

@@ -190,9 +190,10 @@ impl Server {
     }
 }
 
+/// Waits until serve answers (liveness: an unconfigured serve is not ready by design).
 async fn wait_ready(http: &reqwest::Client, base: &str) {
     for _ in 0..400 {
-        if let Ok(response) = http.get(format!("{base}/readyz")).send().await
+        if let Ok(response) = http.get(format!("{base}/healthz")).send().await
             && response.status() == 200
         {
             return;

@@ -215,7 +215,13 @@ impl TestService {
                 lease: options.lease,
                 idle_poll: Duration::from_millis(100),
                 shutdown_grace: Duration::from_secs(5),
-                instance: format!("test-{}", fastrand::u32(..)),
+                identity: promptops::heartbeat::ProcessIdentity {
+                    id: format!("test-{}", fastrand::u32(..)),
+                    // A host of its own: services of one test share a pid, not a host.
+                    host: format!("test-host-{}", fastrand::u32(..)),
+                    pid: std::process::id(),
+                },
+                ..WorkerSettings::default()
             })
             .unwrap()
             .spawn(shutdown.clone());

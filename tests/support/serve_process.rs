@@ -108,6 +108,22 @@ impl ServeProcess {
     }
 }
 
+impl ServeProcess {
+    /// SIGKILL (`kill -9`): no shutdown code runs. Returns everything it logged.
+    pub async fn kill(mut self) -> String {
+        let mut child = self.child.take().expect("stopped once");
+        child.kill().unwrap();
+        let stderr = self.stderr.take().expect("stderr is read once");
+        tokio::task::spawn_blocking(move || {
+            let log = std::io::read_to_string(stderr).unwrap_or_default();
+            let _ = child.wait();
+            log
+        })
+        .await
+        .unwrap()
+    }
+}
+
 impl Drop for ServeProcess {
     fn drop(&mut self) {
         if let Some(child) = self.child.as_mut() {

@@ -138,12 +138,10 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
         // A group commit returns one row per new delivery; let them all through at once.
         .row_buffer_size(1024)
         .foreign_keys(true);
-    let in_memory = connect.get_filename() == Path::new(":memory:") || url.contains("mode=memory");
-    if let Some(dir) = connect.get_filename().parent()
-        && !in_memory
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).map_err(|err| connect_error(sqlx::Error::Io(err)))?;
+    let in_memory = is_in_memory(&connect, url);
+    if !in_memory {
+        owner_only_files(connect.get_filename())
+            .map_err(|err| connect_error(sqlx::Error::Io(err)))?;
     }
     let mut pool = SqlitePoolOptions::new()
         .max_connections(options.max_connections.unwrap_or(4))
@@ -157,6 +155,45 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
             .max_lifetime(None);
     }
     pool.connect_with(connect).await.map_err(connect_error)
+}
+
+/// Whether the SQLite URL names an in-memory database (which lives as long as its one
+/// connection).
+pub(crate) fn sqlite_url_in_memory(url: &str) -> bool {
+    SqliteConnectOptions::from_str(url).is_ok_and(|connect| is_in_memory(&connect, url))
+}
+
+fn is_in_memory(connect: &SqliteConnectOptions, url: &str) -> bool {
+    connect.get_filename() == Path::new(":memory:") || url.contains("mode=memory")
+}
+
+/// Creates the database's directory, and the database file readable and writable by its
+/// owner only (it holds every delivery and job payload). SQLite gives the write-ahead log
+/// and shared-memory files the database file's permissions; files left by an older version
+/// with wider permissions are narrowed.
+fn owner_only_files(database: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if let Some(dir) = database.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(database)?;
+    let mut wal = database.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut shm = database.as_os_str().to_owned();
+    shm.push("-shm");
+    for file in [database.as_os_str().to_owned(), wal, shm] {
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Checkpoints the write-ahead log every `interval` (PASSIVE: never blocks writers) on a pool

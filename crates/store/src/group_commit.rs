@@ -27,6 +27,8 @@ pub(crate) struct Writer {
     pub max_attempts: u32,
     /// Woken after a commit that enqueued at least one job.
     pub jobs_enqueued: Arc<Notify>,
+    /// An in-memory SQLite database: its one connection cannot be replaced.
+    pub in_memory: bool,
 }
 
 impl Writer {
@@ -103,52 +105,100 @@ impl Writer {
         let deliveries = DeliveryColumns::new(&by_id);
         match &self.backend {
             Backend::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let inserted: Vec<String> = sqlx::query_scalar(SQLITE_INSERT_DELIVERIES)
-                    .bind(deliveries.as_json_rows())
-                    .bind(now)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let (outcomes, jobs) = outcomes(batch, inserted);
-                if !jobs.is_empty() {
-                    sqlx::query(SQLITE_INSERT_JOBS)
-                        .bind(jobs.as_json_rows())
-                        .bind(max_attempts)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok((outcomes, !jobs.is_empty()))
+                let mut conn = pool.acquire().await?;
+                let written = sqlite_write(&mut conn, batch, &deliveries, max_attempts, now).await;
+                settle_connection(conn, written, self.in_memory).await
             }
             Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let inserted: Vec<String> = sqlx::query_scalar(POSTGRES_INSERT_DELIVERIES)
-                    .bind(&deliveries.ids)
-                    .bind(&deliveries.events)
-                    .bind(&deliveries.actions)
-                    .bind(now)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let (outcomes, jobs) = outcomes(batch, inserted);
-                if !jobs.is_empty() {
-                    sqlx::query(POSTGRES_INSERT_JOBS)
-                        .bind(&jobs.kinds)
-                        .bind(&jobs.repos)
-                        .bind(&jobs.dedupe_keys)
-                        .bind(&jobs.payloads)
-                        .bind(&jobs.run_afters)
-                        .bind(max_attempts)
-                        .bind(now)
-                        .bind(&jobs.delivery_ids)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok((outcomes, !jobs.is_empty()))
+                let mut conn = pool.acquire().await?;
+                let written =
+                    postgres_write(&mut conn, batch, &deliveries, max_attempts, now).await;
+                settle_connection(conn, written, false).await
             }
         }
     }
+}
+
+type Written = Result<(Vec<RecordOutcome>, bool)>;
+
+/// After a failed write the connection is closed, never handed back to the pool: a COMMIT
+/// that failed (disk full, I/O error) can leave SQLite's transaction open while the driver
+/// believes it ended, and the next caller's "transaction" on that connection would then be
+/// a savepoint inside the dead one — acknowledged, never durable, and holding the write
+/// lock. Closing discards whatever the database still holds of the failed transaction;
+/// the pool opens a fresh connection in its place. (`keep`: an in-memory database lives
+/// only as long as its one connection; the transaction's drop has rolled it back.)
+async fn settle_connection<DB: sqlx::Database>(
+    conn: sqlx::pool::PoolConnection<DB>,
+    written: Written,
+    keep: bool,
+) -> Written {
+    if let Err(err) = &written {
+        tracing::warn!(error = %err, "writing deliveries failed; replacing the database connection");
+        if !keep {
+            let _ = conn.close().await;
+        }
+    }
+    written
+}
+
+async fn sqlite_write(
+    conn: &mut sqlx::SqliteConnection,
+    batch: &[WriteRequest],
+    deliveries: &DeliveryColumns<'_>,
+    max_attempts: i64,
+    now: i64,
+) -> Written {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let inserted: Vec<String> = sqlx::query_scalar(SQLITE_INSERT_DELIVERIES)
+        .bind(deliveries.as_json_rows())
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+    let (outcomes, jobs) = outcomes(batch, inserted);
+    if !jobs.is_empty() {
+        sqlx::query(SQLITE_INSERT_JOBS)
+            .bind(jobs.as_json_rows())
+            .bind(max_attempts)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((outcomes, !jobs.is_empty()))
+}
+
+async fn postgres_write(
+    conn: &mut sqlx::PgConnection,
+    batch: &[WriteRequest],
+    deliveries: &DeliveryColumns<'_>,
+    max_attempts: i64,
+    now: i64,
+) -> Written {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let inserted: Vec<String> = sqlx::query_scalar(POSTGRES_INSERT_DELIVERIES)
+        .bind(&deliveries.ids)
+        .bind(&deliveries.events)
+        .bind(&deliveries.actions)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+    let (outcomes, jobs) = outcomes(batch, inserted);
+    if !jobs.is_empty() {
+        sqlx::query(POSTGRES_INSERT_JOBS)
+            .bind(&jobs.kinds)
+            .bind(&jobs.repos)
+            .bind(&jobs.dedupe_keys)
+            .bind(&jobs.payloads)
+            .bind(&jobs.run_afters)
+            .bind(max_attempts)
+            .bind(now)
+            .bind(&jobs.delivery_ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((outcomes, !jobs.is_empty()))
 }
 
 // Each batch is written with one statement per table whose text does not depend on the

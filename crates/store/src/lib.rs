@@ -5,6 +5,8 @@
 //!   by a writer task ([`Store::record_delivery`]).
 //! - Jobs are claimed with a lease ([`Store::claim`]); an expired lease makes the job
 //!   claimable again; only the lease holder can finish it.
+//! - Each service process registers and heartbeats ([`Store::register_process`]); the
+//!   leases of a process known to be gone end early ([`Store::take_over_process`]).
 //! - Time comes from the caller (`now` arguments) or an injected [`Clock`].
 
 mod backend;
@@ -13,6 +15,7 @@ mod error;
 mod group_commit;
 mod locks;
 mod model;
+mod processes;
 mod queue;
 mod requests;
 mod runs;
@@ -25,4 +28,5 @@ pub use model::{
     Delivery, DeliveryRecord, FailOutcome, Job, JobStatus, Lock, LockOutcome, NewJob, NewRun,
     QueueStats, RecordOutcome, RequestRecord, Run, RunFilter, RunStatus,
 };
+pub use processes::ProcessRecord;
 pub use store::{Store, StoreOptions};

@@ -176,12 +176,13 @@ impl Store {
         Ok(None)
     }
 
-    /// Marks the job done. Only the lease holder may.
+    /// Marks the job done; the error of an earlier attempt is cleared (it no longer
+    /// describes the job). Only the lease holder may.
     pub async fn complete(&self, job_id: i64, worker_id: &str) -> Result<()> {
         let now = to_micros(self.now());
         let changed = with_pool!(&self.inner.backend, pool => {
             sqlx::query(
-                "UPDATE jobs SET status = 'done', locked_until = NULL, finished_at = $3 \
+                "UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, finished_at = $3 \
                  WHERE id = $1 AND status = 'running' AND locked_by = $2",
             )
             .bind(job_id)
@@ -257,13 +258,29 @@ impl Store {
     /// Puts a claimed job back on the queue without counting the attempt (graceful
     /// shutdown). Only the lease holder may.
     pub async fn release(&self, job_id: i64, worker_id: &str) -> Result<()> {
+        self.requeue(job_id, worker_id, self.now(), None).await
+    }
+
+    /// Puts a claimed job back on the queue without counting the attempt, claimable from
+    /// `run_after`: work given back rather than failed (shutdown, a rate limit). `note`,
+    /// when given, replaces `last_error` to say why it waits. Only the lease holder may.
+    pub async fn requeue(
+        &self,
+        job_id: i64,
+        worker_id: &str,
+        run_after: DateTime<Utc>,
+        note: Option<&str>,
+    ) -> Result<()> {
         let changed = with_pool!(&self.inner.backend, pool => {
             sqlx::query(
-                "UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_by = NULL, locked_until = NULL \
+                "UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_by = NULL, locked_until = NULL, \
+                 run_after = $3, last_error = COALESCE($4, last_error) \
                  WHERE id = $1 AND status = 'running' AND locked_by = $2",
             )
             .bind(job_id)
             .bind(worker_id)
+            .bind(to_micros(run_after))
+            .bind(note)
             .execute(pool)
             .await?
             .rows_affected()

@@ -91,6 +91,7 @@ impl Store {
             max_batch,
             max_attempts: options.max_attempts,
             jobs_enqueued: Arc::clone(&jobs_enqueued),
+            in_memory: crate::backend::sqlite_url_in_memory(url),
         });
         let writers = options.group_commit_writers.unwrap_or(match backend {
             Backend::Sqlite(_) => 1,

@@ -513,6 +513,20 @@ impl FakeGithub {
         self.apply_then_fail(method, path_prefix, 502);
     }
 
+    /// The next matching request is held for `hold`, then carried out and answered
+    /// normally — even when the client gave up meanwhile (a request GitHub received lands).
+    pub fn hold_next(&self, method: &str, path_prefix: &str, hold: Duration) {
+        self.push_fault(
+            method,
+            path_prefix,
+            200,
+            &[],
+            None,
+            1,
+            FaultMode::Hold(hold),
+        );
+    }
+
     /// Faults not consumed yet.
     pub fn pending_faults(&self) -> usize {
         lock(&self.state).faults.iter().map(|f| f.remaining).sum()

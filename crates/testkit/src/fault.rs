@@ -19,6 +19,9 @@ pub enum FaultMode {
     Instead,
     /// Run the request (its write takes effect), then answer with the fault: a lost response.
     AfterApply,
+    /// Hold the request this long, then run it and answer normally. The write takes effect
+    /// even when the client has given up meanwhile, as GitHub finishes a request it received.
+    Hold(std::time::Duration),
 }
 
 /// One scripted failure, consumed by the next `remaining` matching requests.
@@ -106,6 +109,25 @@ pub async fn log_and_inject(State(state): State<Shared>, req: Request, next: Nex
 
     let (resp, injected) = match fault {
         Some(f) if f.mode == FaultMode::Instead => (f.response(), true),
+        Some(Fault {
+            mode: FaultMode::Hold(hold),
+            ..
+        }) => {
+            // A task of its own: a client that disconnects drops this future, not the write.
+            let held = tokio::spawn(async move {
+                tokio::time::sleep(hold).await;
+                let real = next.run(req).await;
+                let (parts, body) = real.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                Response::from_parts(parts, Body::from(body))
+            });
+            let resp = held.await.unwrap_or_else(|err| {
+                github_error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string())
+            });
+            (resp, true)
+        }
         Some(f) => {
             // Drain the real answer so the write is complete before the failure goes out.
             let real = next.run(req).await;

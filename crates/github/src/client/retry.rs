@@ -20,7 +20,8 @@ pub struct RetryPolicy {
     /// The longest rate-limit wait obeyed in place; a longer one fails with
     /// `GithubError::RateLimited` so the caller can reschedule instead of blocking.
     pub max_rate_limit_wait: Duration,
-    /// Wait for a secondary-rate-limit answer that names no time (GitHub: "at least one minute").
+    /// How long a job is rescheduled for after a secondary-rate-limit answer that names no
+    /// time (GitHub: "at least one minute").
     pub secondary_limit_default_wait: Duration,
 }
 
@@ -76,6 +77,9 @@ pub enum Verdict {
     Final,
     /// A rate limit: GitHub did not process the request; resend after the wait.
     RateLimited(Duration),
+    /// A rate limit that names no time (a secondary limit without `retry-after`): GitHub
+    /// asks for at least this long, too long to hold a worker; the job is rescheduled.
+    Reschedule(Duration),
     /// A server error: the request may or may not have taken effect.
     Transient,
 }
@@ -86,7 +90,7 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 
 /// Classifies an answer per GitHub's rate-limit documentation: `retry-after` first, then
 /// `x-ratelimit-remaining: 0` with `x-ratelimit-reset` (epoch seconds), then a 403/429 whose
-/// message speaks of a rate limit (wait the default).
+/// message speaks of a rate limit (reschedule after the default wait).
 pub fn classify(
     status: StatusCode,
     headers: &HeaderMap,
@@ -111,7 +115,7 @@ pub fn classify(
     }
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
     if status == StatusCode::TOO_MANY_REQUESTS || text.contains("rate limit") {
-        return Verdict::RateLimited(policy.secondary_limit_default_wait);
+        return Verdict::Reschedule(policy.secondary_limit_default_wait);
     }
     Verdict::Final
 }
@@ -189,7 +193,7 @@ mod tests {
                 Utc::now(),
                 &p
             ),
-            Verdict::RateLimited(p.secondary_limit_default_wait)
+            Verdict::Reschedule(p.secondary_limit_default_wait)
         );
     }
 

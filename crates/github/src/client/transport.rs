@@ -159,7 +159,8 @@ impl Transport {
 
     /// Sends a request that creates something. After a server error or a lost connection the
     /// attempt may have taken effect, so `settled` is asked first; only when it finds nothing
-    /// is the request sent again. Rate-limit answers mean "not processed": resent after the wait.
+    /// is the request sent again. Rate-limit answers mean "not processed": resent after the wait
+    /// GitHub names, or — when it names none — handed to the caller as `RateLimited`.
     ///
     /// `settled` is a plain closure returning a future (not an `AsyncFn`): the futures of
     /// async closures cannot be proven `Send`, and callers run these on tokio's workers.
@@ -226,6 +227,14 @@ impl Transport {
                                 retried(RetryReason::RateLimited);
                             }
                             continue;
+                        }
+                        Verdict::Reschedule(wait) => {
+                            // Waiting a minute in place would hold a worker; the error
+                            // makes the worker give the job back to the queue instead.
+                            return Err(GithubError::RateLimited {
+                                operation: operation.to_string(),
+                                retry_after: wait,
+                            });
                         }
                         Verdict::Transient => {
                             last = format!("{}: {}", answer.status, answer.message());

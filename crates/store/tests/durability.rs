@@ -1,0 +1,217 @@
+//! What the store promises when the disk fills: a delivery is `New` only once committed,
+//! `Duplicate` only for an id a committed transaction holds, and writes work again once
+//! space returns — on a real 2 MiB tmpfs. Also: the database files are the owner's only.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::test_options;
+use promptops_store::{Delivery, NewJob, RecordOutcome, Store, SystemClock};
+use serde_json::json;
+
+/// A tmpfs of `size` mounted on a fresh directory; unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status();
+        match status {
+            Ok(status) if status.success() => SmallDisk { dir },
+            other => panic!(
+                "cannot mount a {size} tmpfs on {} ({other:?}): this test needs root (or CAP_SYS_ADMIN) to fill a real disk",
+                dir.path().display()
+            ),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a ballast file until the disk is full.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write as _;
+        let ballast = self.path().join("ballast");
+        let mut file = std::fs::File::create(&ballast).unwrap();
+        let chunk = vec![0u8; 16 * 1024];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.flush();
+        ballast
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+fn delivery(id: &str) -> Delivery {
+    Delivery {
+        id: id.to_owned(),
+        event: "issue_comment".to_owned(),
+        action: Some("created".to_owned()),
+    }
+}
+
+/// A job big enough that a few deliveries need new database pages.
+fn job(id: &str) -> NewJob {
+    NewJob::new(
+        "command",
+        "octo/infra",
+        json!({ "delivery": id, "text": "x".repeat(4000) }),
+    )
+}
+
+/// Records one delivery with its job; a write that hangs (a wedged store) fails the test.
+async fn record(store: &Store, id: &str) -> promptops_store::Result<RecordOutcome> {
+    tokio::time::timeout(
+        Duration::from_secs(15),
+        store.record_delivery(delivery(id), vec![job(id)]),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("recording {id} hung for 15 s: the store is wedged"))
+}
+
+async fn open(url: &str) -> Store {
+    Store::connect_with(url, test_options(), Arc::new(SystemClock))
+        .await
+        .unwrap_or_else(|err| panic!("opening {url}: {err}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_acknowledges_only_committed_deliveries_and_writes_resume_after() {
+    let disk = SmallDisk::mount("2m");
+    let url = format!("sqlite://{}", disk.path().join("store.db").display());
+    let store = open(&url).await;
+    let mut acknowledged = Vec::new();
+    let mut refused = Vec::new();
+    let ballast = disk.fill();
+    for n in 0..200 {
+        let id = format!("full-{n}");
+        match record(&store, &id).await {
+            Ok(RecordOutcome::New) => acknowledged.push(id),
+            Ok(RecordOutcome::Duplicate) => panic!("{id} was never recorded, yet a duplicate"),
+            Err(_) => refused.push(id),
+        }
+        if refused.len() == 10 {
+            break;
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "the full disk refused no write ({} acknowledged)",
+        acknowledged.len()
+    );
+
+    std::fs::remove_file(&ballast).unwrap();
+    // Space is back: writes succeed again within seconds, with no restart.
+    let freed = Instant::now();
+    loop {
+        let id = format!("after-{}", acknowledged.len());
+        match record(&store, &id).await {
+            Ok(RecordOutcome::New) => {
+                acknowledged.push(id);
+                break;
+            }
+            other => assert!(
+                freed.elapsed() < Duration::from_secs(10),
+                "writes did not resume within 10 s of space returning: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for n in 0..50 {
+        let id = format!("later-{n}");
+        let outcome = record(&store, &id).await;
+        assert!(
+            matches!(outcome, Ok(RecordOutcome::New)),
+            "{id}: {outcome:?}"
+        );
+        acknowledged.push(id);
+    }
+    // A refused delivery is new when GitHub redelivers it: it was never committed.
+    for id in refused.iter().take(5) {
+        let outcome = record(&store, id).await;
+        assert!(
+            matches!(outcome, Ok(RecordOutcome::New)),
+            "redelivery of refused {id}: {outcome:?}"
+        );
+        acknowledged.push(id.clone());
+    }
+    store.close().await;
+    drop(store);
+
+    let reopened = open(&url).await;
+    let mut lost = Vec::new();
+    for id in &acknowledged {
+        if reopened.delivery(id).await.unwrap().is_none() {
+            lost.push(id.clone());
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged deliveries are not in the database: {lost:?}",
+        lost.len(),
+        acknowledged.len()
+    );
+    let jobs = reopened.list_jobs(None, 10_000).await.unwrap();
+    assert_eq!(
+        jobs.len(),
+        acknowledged.len(),
+        "one job per acknowledged delivery"
+    );
+    reopened.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_and_its_log_files_are_the_owners_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("store.db");
+    let store = open(&format!("sqlite://{}", path.display())).await;
+    store
+        .record_delivery(delivery("d-1"), vec![job("d-1")])
+        .await
+        .unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|err| panic!("{}: {err}", file.display()))
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "{} has mode {:o}",
+            file.display(),
+            mode & 0o777
+        );
+    }
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_database_with_wider_permissions_is_narrowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = open(&format!("sqlite://{}", path.display())).await;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    store.close().await;
+}
