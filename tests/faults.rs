@@ -4,7 +4,8 @@
 //! database server restarted, SIGTERM while a GitHub request hangs.
 //!
 //! Every scenario prints one `fault figures:` line (sent, acknowledged, stored, lost,
-//! doubled, time to recover); `cargo nextest run --test faults --no-capture` shows them.
+//! doubled, time to recover); `cargo nextest run --test faults --success-output immediate`
+//! shows them.
 
 mod support;
 
