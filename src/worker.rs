@@ -341,10 +341,10 @@ mod tests {
 
     use super::{JobOutcome, JobRunner, QueueSignals, WorkerPool, WorkerSettings};
     use crate::clock::SystemClock;
-    use crate::jobs::{JobPayload, RepoTarget};
+    use crate::jobs::{IssueSnapshot, JobPayload, RepoTarget};
     use crate::metrics::Metrics;
 
-    /// Work chosen by the reply text: panic, hit a rate limit, or succeed.
+    /// Work chosen by the issue's text: panic, hit a rate limit, or succeed.
     struct ScriptedWork;
 
     impl JobRunner for ScriptedWork {
@@ -354,10 +354,10 @@ mod tests {
             payload: &'a JobPayload,
         ) -> BoxFuture<'a, anyhow::Result<()>> {
             Box::pin(async move {
-                let JobPayload::ReplyToComment { text, .. } = payload else {
+                let JobPayload::PlanIssue { issue, .. } = payload else {
                     anyhow::bail!("unexpected payload {payload:?}");
                 };
-                match text.as_str() {
+                match issue.body.as_str() {
                     "panic" => panic!("index 7 out of range for a list of 3"),
                     "rate limit" => Err(anyhow::Error::new(GithubError::RateLimited {
                         operation: "creating a comment".to_owned(),
@@ -371,16 +371,20 @@ mod tests {
     }
 
     fn reply(text: &str) -> NewJob {
-        let payload = JobPayload::ReplyToComment {
+        let payload = JobPayload::PlanIssue {
             repo: RepoTarget {
                 owner: "octo".to_owned(),
                 name: "infra".to_owned(),
                 installation_id: 1,
             },
-            issue: 1,
-            comment_id: 1,
+            issue: IssueSnapshot {
+                number: 1,
+                title: "GPUs".to_owned(),
+                body: text.to_owned(),
+                is_pull_request: false,
+            },
             author: "alice".to_owned(),
-            text: text.to_owned(),
+            labels: vec!["promptops".to_owned()],
         };
         NewJob::new(
             payload.kind(),
