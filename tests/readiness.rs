@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use promptops::clock::SystemClock;
-use promptops::ingress::IngressSettings;
+use promptops::ingress::{CommentJobLimit, IngressSettings};
 use promptops::metrics::Metrics;
-use promptops::server::{AppState, router};
+use promptops::server::{AppState, FrontDoor, router};
 use promptops::setup::AppSlot;
 use promptops_store::Store;
 
@@ -19,9 +19,13 @@ async fn without_an_app_the_service_is_alive_but_not_ready() {
     let app = router(AppState {
         store: store.clone(),
         app: AppSlot::empty(),
-        ingress: Arc::new(IngressSettings { bot_login: None }),
+        ingress: Arc::new(IngressSettings {
+            bot_login: None,
+            comment_jobs: CommentJobLimit::default(),
+        }),
         metrics: Arc::new(Metrics::new()),
         clock: Arc::new(SystemClock),
+        front_door: FrontDoor::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -41,7 +41,11 @@ fn calls(log: &Path) -> Vec<String> {
 async fn start_recorded() -> (Lifecycle, PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let (bin, log) = recording_terraform(dir.path());
-    let t = Lifecycle::start_with(bin, "TF_VAR_api_token").await;
+    let (mut config, scratch) = Lifecycle::runner_config(bin);
+    // The wrapper writes its log there, from inside the sandbox.
+    config.sandbox.writable.push(dir.path().to_path_buf());
+    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
+    let t = Lifecycle::start_configured(config, scratch, &module).await;
     (t, log, dir)
 }
 
