@@ -84,7 +84,13 @@ pub(super) async fn refuse(
             "the new head is checked again"
         }
     );
-    tf::post_parts(repo, pr, &format!("{kind}:{deployment}"), &[body.clone()]).await?;
+    tf::post_parts(
+        repo,
+        pr,
+        &format!("{kind}:{deployment}"),
+        std::slice::from_ref(&body),
+    )
+    .await?;
     let check = tf::start_check(repo, check_name, sha, deployment).await?;
     tf::finish_check(
         repo,
