@@ -145,7 +145,8 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
     }
     let mut pool = SqlitePoolOptions::new()
         .max_connections(options.max_connections.unwrap_or(4))
-        .acquire_timeout(options.acquire_timeout);
+        .acquire_timeout(options.acquire_timeout)
+        .after_release(|conn, _| Box::pin(async move { Ok(!in_transaction(conn).await?) }));
     if in_memory {
         // Every connection to ":memory:" is its own empty database: keep exactly one, forever.
         pool = pool
@@ -155,6 +156,20 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
             .max_lifetime(None);
     }
     pool.connect_with(connect).await.map_err(connect_error)
+}
+
+/// Whether SQLite itself has a transaction open on `conn`. A COMMIT that fails (disk full,
+/// I/O error) can leave the transaction open while sqlx takes it as ended; back in the pool,
+/// such a connection would hold the database's write lock for good ("database is locked"
+/// for every other writer) and its later writes would never become durable. The pool
+/// closes it instead, whichever code path the failed write came from.
+async fn in_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the handle is locked for this call, so the pointer is a live connection that
+    // no other thread uses meanwhile; sqlite3_get_autocommit only reads its state.
+    let autocommit =
+        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) };
+    Ok(autocommit == 0)
 }
 
 /// Whether the SQLite URL names an in-memory database (which lives as long as its one
