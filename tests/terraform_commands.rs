@@ -9,6 +9,7 @@ mod support;
 use lifecycle::*;
 #[allow(unused_imports)]
 use promptops_store::{RunFilter, RunStatus};
+use promptops_testkit::terraform_1_15;
 #[allow(unused_imports)]
 use promptops_testkit::{AapJobResult, FakeAap};
 #[allow(unused_imports)]

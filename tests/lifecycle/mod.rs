@@ -13,6 +13,8 @@ use promptops_terraform::RunnerConfig;
 use secrecy::SecretString;
 use tempfile::TempDir;
 
+use promptops_testkit::launcher_read_paths;
+
 /// Planted as `TF_VAR_api_token` for terraform: the fixture puts it into every resource's
 /// input, so an unmasked plan would print it.
 pub const PLANTED_SECRET: &str = "tok-9f2c7e1a-planted-secret";
@@ -27,37 +29,6 @@ pub fn real_terraform() -> PathBuf {
         bin.display()
     );
     bin
-}
-
-/// Terraform 1.15.5 (the launcher scripts/setup-terraform.sh installs) and the CLI config
-/// file that takes the google, vault and aap providers from the stand-ins' mirror.
-pub fn terraform_1_15() -> (PathBuf, PathBuf) {
-    let setting = |name: &str| {
-        let path = std::env::var_os(name).map(PathBuf::from).unwrap_or_else(|| {
-            panic!(
-                "{name} is not set: this test runs Terraform 1.15.5 with the stand-in providers; \
-                 run `eval \"$(bash scripts/setup-terraform.sh)\"` first"
-            )
-        });
-        assert!(path.is_file(), "{name}={} does not exist", path.display());
-        path
-    };
-    (
-        setting("PROMPTOPS_TEST_TERRAFORM_1_15"),
-        setting("PROMPTOPS_TEST_TERRAFORM_CLI_CONFIG"),
-    )
-}
-
-/// What the Terraform 1.15.5 launcher and the stand-in providers read (their virtualenv,
-/// the Python installation, the provider mirror and CLI config), as
-/// scripts/setup-terraform.sh lists them: the sandbox must let Terraform read them.
-pub fn launcher_read_paths() -> Vec<PathBuf> {
-    std::env::var("PROMPTOPS_TEST_TERRAFORM_READ_PATHS")
-        .unwrap_or_default()
-        .split(':')
-        .filter(|path| !path.is_empty())
-        .map(PathBuf::from)
-        .collect()
 }
 
 pub fn tfvars(deployment: &str, vm_count: i64, zone: &str) -> String {

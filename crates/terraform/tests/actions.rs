@@ -7,10 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Scratch, runner, terraform_1_15};
+use common::{Scratch, runner};
 use promptops_terraform::comment::markdown::check_balance;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 use promptops_terraform::{ApplyOutcome, FailureReason, Runner};
+use promptops_testkit::terraform_1_15;
 use promptops_testkit::{AapJobResult, FakeAap};
 use secrecy::SecretString;
 

@@ -27,6 +27,7 @@ mod render;
 mod routes;
 mod server;
 mod snapshot;
+mod terraform_launcher;
 mod webhook;
 
 pub use aap::{AapJobResult, AapLaunch, FakeAap};
@@ -39,4 +40,5 @@ pub use routes::app_manifests::{
 };
 pub use routes::issues::MAX_COMMENT_CHARS;
 pub use snapshot::{CommitInfo, IssueInfo, PullRequest};
+pub use terraform_launcher::{launcher_read_paths, terraform_1_15};
 pub use webhook::{sign_webhook, webhook_headers};

@@ -7,6 +7,8 @@ use std::time::Duration;
 use promptops_terraform::{PlanSpec, Runner, RunnerConfig, Source};
 use tempfile::TempDir;
 
+use promptops_testkit::launcher_read_paths;
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -22,37 +24,6 @@ pub fn real_terraform() -> PathBuf {
         bin.display()
     );
     bin
-}
-
-/// Terraform 1.15.5 (the launcher scripts/setup-terraform.sh installs) and the CLI config
-/// file that takes the google, vault and aap providers from the stand-ins' mirror.
-pub fn terraform_1_15() -> (PathBuf, PathBuf) {
-    let setting = |name: &str| {
-        let path = std::env::var_os(name).map(PathBuf::from).unwrap_or_else(|| {
-            panic!(
-                "{name} is not set: these tests run Terraform 1.15.5 with the stand-in providers; \
-                 run `eval \"$(bash scripts/setup-terraform.sh)\"` first"
-            )
-        });
-        assert!(path.is_file(), "{name}={} does not exist", path.display());
-        path
-    };
-    (
-        setting("PROMPTOPS_TEST_TERRAFORM_1_15"),
-        setting("PROMPTOPS_TEST_TERRAFORM_CLI_CONFIG"),
-    )
-}
-
-/// What the Terraform 1.15.5 launcher and the stand-in providers read (their virtualenv,
-/// the Python installation, the provider mirror and CLI config), as
-/// scripts/setup-terraform.sh lists them: the sandbox must let Terraform read them.
-pub fn launcher_read_paths() -> Vec<PathBuf> {
-    std::env::var("PROMPTOPS_TEST_TERRAFORM_READ_PATHS")
-        .unwrap_or_default()
-        .split(':')
-        .filter(|path| !path.is_empty())
-        .map(PathBuf::from)
-        .collect()
 }
 
 pub fn standin(name: &str) -> PathBuf {
