@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use http::{Method, StatusCode};
 use tokio::sync::oneshot;
 
-use crate::fault::{self, Fault, FaultMode, Shared, lock};
+use crate::fault::{Shared, lock};
 use crate::model::{
     self, AuthKind, CheckRun, Comment, Issue, Repo, RequestRecord, split_full_name,
 };
@@ -437,130 +436,6 @@ impl FakeGithub {
         lock(&self.state).tokens.clear();
     }
 
-    // ----- fault injection ---------------------------------------------------------------
-
-    /// The next `count` requests with `method` whose path starts with `path_prefix` get
-    /// `status` with `headers` and GitHub's usual body for that status, and have no effect.
-    /// A 403/429 gets the secondary-rate-limit message.
-    pub fn fail_next(
-        &self,
-        method: &str,
-        path_prefix: &str,
-        status: u16,
-        headers: &[(&str, &str)],
-        count: usize,
-    ) {
-        self.push_fault(
-            method,
-            path_prefix,
-            status,
-            headers,
-            None,
-            count,
-            FaultMode::Instead,
-        );
-    }
-
-    /// Like [`FakeGithub::fail_next`] with a body of your own.
-    pub fn fail_next_with_body(
-        &self,
-        method: &str,
-        path_prefix: &str,
-        status: u16,
-        headers: &[(&str, &str)],
-        body: &str,
-        count: usize,
-    ) {
-        self.push_fault(
-            method,
-            path_prefix,
-            status,
-            headers,
-            Some(body),
-            count,
-            FaultMode::Instead,
-        );
-    }
-
-    /// The next matching request gets GitHub's secondary-rate-limit answer: 403,
-    /// `retry-after: <secs>`, the documented message.
-    pub fn secondary_rate_limit_next(
-        &self,
-        method: &str,
-        path_prefix: &str,
-        retry_after_secs: u64,
-    ) {
-        let secs = retry_after_secs.to_string();
-        self.fail_next(method, path_prefix, 403, &[("retry-after", &secs)], 1);
-    }
-
-    /// The next matching request is carried out (its write happens) but answered with
-    /// `status`: a lost response.
-    pub fn apply_then_fail(&self, method: &str, path_prefix: &str, status: u16) {
-        self.push_fault(
-            method,
-            path_prefix,
-            status,
-            &[],
-            None,
-            1,
-            FaultMode::AfterApply,
-        );
-    }
-
-    /// Same as [`FakeGithub::apply_then_fail`] with 502 (the name in the agreed API list).
-    pub fn fail_after_apply(&self, method: &str, path_prefix: &str) {
-        self.apply_then_fail(method, path_prefix, 502);
-    }
-
-    /// The next matching request is held for `hold`, then carried out and answered
-    /// normally — even when the client gave up meanwhile (a request GitHub received lands).
-    pub fn hold_next(&self, method: &str, path_prefix: &str, hold: Duration) {
-        self.push_fault(
-            method,
-            path_prefix,
-            200,
-            &[],
-            None,
-            1,
-            FaultMode::Hold(hold),
-        );
-    }
-
-    /// Faults not consumed yet.
-    pub fn pending_faults(&self) -> usize {
-        lock(&self.state).faults.iter().map(|f| f.remaining).sum()
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn push_fault(
-        &self,
-        method: &str,
-        path_prefix: &str,
-        status: u16,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-        count: usize,
-        mode: FaultMode,
-    ) {
-        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .unwrap_or_else(|_| panic!("fake GitHub: {method:?} is not an HTTP method"));
-        let status = StatusCode::from_u16(status)
-            .unwrap_or_else(|_| panic!("fake GitHub: {status} is not an HTTP status"));
-        lock(&self.state).faults.push(Fault {
-            method,
-            path_prefix: path_prefix.to_string(),
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.map_or_else(|| fault::default_body(status), str::to_string),
-            remaining: count,
-            mode,
-        });
-    }
-
     // ----- inspection --------------------------------------------------------------------
 
     /// Every pull request in every repository, by repository then number.
@@ -696,44 +571,5 @@ impl FakeGithub {
     }
 }
 
-/// Sign-in with GitHub (the web application flow for the App's user access tokens).
-impl FakeGithub {
-    /// The App's OAuth client id, for `GITHUB_CLIENT_ID`.
-    pub fn oauth_client_id(&self) -> String {
-        lock(&self.state).oauth.client_id.clone()
-    }
-
-    /// The App's OAuth client secret, for `GITHUB_CLIENT_SECRET`.
-    pub fn oauth_client_secret(&self) -> String {
-        lock(&self.state).oauth.client_secret.clone()
-    }
-
-    /// The person at the browser is signed in to GitHub as `login` and approves the App
-    /// on the authorization page (the fake redirects back at once with a code).
-    pub fn set_oauth_user(&self, login: &str) {
-        lock(&self.state).oauth.consent =
-            crate::routes::oauth::Consent::ApproveAs(login.to_string());
-    }
-
-    /// The person at the browser cancels on the authorization page: the fake redirects
-    /// back with `error=access_denied`.
-    pub fn deny_oauth(&self) {
-        lock(&self.state).oauth.consent = crate::routes::oauth::Consent::Deny;
-    }
-
-    /// Makes `login` one of the people who can reach installation `installation_id`
-    /// (listed by `GET /user/installations` with their user token).
-    pub fn add_installation_member(&self, installation_id: u64, login: &str) {
-        let mut st = lock(&self.state);
-        assert!(
-            st.installations.contains_key(&installation_id),
-            "fake GitHub: installation {installation_id} does not exist (add_installation first)"
-        );
-        st.oauth.add_member(installation_id, login);
-    }
-
-    /// How many authorization codes were exchanged for user access tokens.
-    pub fn oauth_tokens_issued(&self) -> usize {
-        lock(&self.state).oauth.tokens_issued
-    }
-}
+mod faults;
+mod oauth;
