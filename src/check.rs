@@ -285,7 +285,7 @@ fn dashboard_lines(
             source,
         } => match GithubSignIn::new(
             sign_in.clone(),
-            std::sync::Arc::new(crate::clock::SystemClock),
+            std::sync::Arc::new(promptops_core::clock::SystemClock),
         ) {
             Ok(sign_in) => {
                 report.line(

@@ -19,7 +19,7 @@ use promptops_store::{ProcessRecord, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::clock::Clock;
+use promptops_core::clock::Clock;
 
 /// Who this process is, for the process table and its workers' lease ids.
 #[derive(Debug, Clone)]

@@ -5,7 +5,6 @@
 pub mod body_budget;
 pub mod check;
 pub mod cli;
-pub mod clock;
 pub mod config;
 pub mod eval_cmd;
 pub mod handlers;

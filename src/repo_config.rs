@@ -66,14 +66,6 @@ impl TerraformSettings {
             self.deployments_dir.trim_end_matches('/')
         )
     }
-
-    /// The backend settings for one deployment, with `{deployment}` substituted.
-    pub fn backend_config_for(&self, deployment: &str) -> Vec<(String, String)> {
-        self.backend_config
-            .iter()
-            .map(|(k, v)| (k.clone(), v.replace("{deployment}", deployment)))
-            .collect()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -185,12 +177,13 @@ permissions:
             config.terraform.tfvars_path("web"),
             "infra/deployments/web/terraform.tfvars"
         );
+        // `{deployment}` is kept: the Terraform runner substitutes it per run.
         assert_eq!(
-            config.terraform.backend_config_for("web"),
-            vec![
+            config.terraform.backend_config,
+            BTreeMap::from([
                 ("bucket".to_owned(), "my-state".to_owned()),
-                ("prefix".to_owned(), "promptops/web".to_owned())
-            ]
+                ("prefix".to_owned(), "promptops/{deployment}".to_owned())
+            ])
         );
     }
 

@@ -14,11 +14,11 @@ use promptops_store::{Delivery, RecordOutcome, Store};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::body_budget::WebhookBodyLimits;
-use crate::clock::Clock;
 use crate::ingress::{self, IngressSettings};
 use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
 use crate::web::Access;
 use crate::webhook_extract::VerifiedDelivery;
+use promptops_core::clock::Clock;
 
 /// GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
 pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;

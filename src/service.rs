@@ -8,12 +8,12 @@ use promptops_store::Store;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::Clock;
 use crate::ingress::IngressSettings;
 use crate::metrics::Metrics;
 use crate::server::{self, AppState, FrontDoor};
 use crate::setup::AppSlot;
 use crate::worker::{QueueSignals, WorkerPool, WorkerSettings};
+use promptops_core::clock::Clock;
 
 pub struct Service {
     pub store: Store,

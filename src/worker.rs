@@ -23,11 +23,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::clock::Clock;
 use crate::handlers::Handlers;
 use crate::heartbeat::{Heartbeat, HeartbeatSettings, ProcessIdentity};
 use crate::jobs::JobPayload;
 use crate::metrics::Metrics;
+use promptops_core::clock::Clock;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -340,9 +340,9 @@ mod tests {
     use promptops_store::{JobStatus, NewJob, Store};
 
     use super::{JobOutcome, JobRunner, QueueSignals, WorkerPool, WorkerSettings};
-    use crate::clock::SystemClock;
     use crate::jobs::{IssueSnapshot, JobPayload, RepoTarget};
     use crate::metrics::Metrics;
+    use promptops_core::clock::SystemClock;
 
     /// Work chosen by the issue's text: panic, hit a rate limit, or succeed.
     struct ScriptedWork;

@@ -9,9 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use promptops::clock::ManualClock;
 use promptops::web::session::{SESSION_COOKIE, STATE_COOKIE, Session, SessionKey};
 use promptops_store::{LockOutcome, NewRun, RunStatus};
+use promptops_testkit::ManualClock;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, LOCATION, ORIGIN, SET_COOKIE};
 use secrecy::SecretString;

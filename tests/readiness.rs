@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use promptops::clock::SystemClock;
 use promptops::ingress::{CommentJobLimit, IngressSettings};
 use promptops::metrics::Metrics;
 use promptops::server::{AppState, FrontDoor, router};
 use promptops::setup::AppSlot;
+use promptops_core::clock::SystemClock;
 use promptops_store::Store;
 
 #[tokio::test(flavor = "multi_thread")]

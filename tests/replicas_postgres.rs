@@ -20,50 +20,11 @@ use std::time::Duration;
 use promptops::worker::{JobEvent, JobOutcome};
 use promptops_store::{JobStatus, LockOutcome, Store};
 use promptops_terraform::RunnerConfig;
+use promptops_testkit::postgres::fresh_database;
 use support::{IssueRef, Options, REPO, TestService, comment_payload, pr_payload};
 use tokio::sync::Barrier;
 
-const POSTGRES_ENV: &str = "PROMPTOPS_TEST_POSTGRES_URL";
 const ISSUES: u64 = 8;
-
-/// Creates a uniquely named database on the server named by `PROMPTOPS_TEST_POSTGRES_URL`
-/// and returns its URL.
-fn fresh_postgres_database() -> String {
-    let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{POSTGRES_ENV} is not set: the replica tests need a PostgreSQL server. \
-             Start one with `eval \"$(bash scripts/start-postgres.sh)\"` (scripts/test.sh does this)."
-        )
-    });
-    let name = format!(
-        "promptops_replicas_{}_{}",
-        std::process::id(),
-        fastrand::u64(..)
-    );
-    let output = Command::new("psql")
-        .arg(&admin_url)
-        .args([
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            &format!("CREATE DATABASE {name}"),
-        ])
-        .output()
-        .unwrap_or_else(|err| {
-            panic!(
-                "running psql (the PostgreSQL client, needed to create the test database): {err}"
-            )
-        });
-    assert!(
-        output.status.success(),
-        "CREATE DATABASE {name} on {POSTGRES_ENV}={admin_url} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut url = url::Url::parse(&admin_url)
-        .unwrap_or_else(|err| panic!("{POSTGRES_ENV}={admin_url} is not a URL: {err}"));
-    url.set_path(&name);
-    url.to_string()
-}
 
 fn replica_options(database_url: &str) -> Options {
     Options {
@@ -99,7 +60,7 @@ async fn wait_until_queue_is_idle(store: &Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_process_a_burst_sent_to_both_exactly_once() {
-    let database_url = fresh_postgres_database();
+    let database_url = fresh_database("promptops_replicas");
     // One after the other, so the migrations run once on the empty database.
     let mut first = TestService::start(replica_options(&database_url)).await;
     let github = first.github.clone();
@@ -247,7 +208,7 @@ async fn two_replicas_process_a_burst_sent_to_both_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_store_handles_never_hold_one_deployment_lock_twice() {
     const ROUNDS: u32 = 200;
-    let database_url = fresh_postgres_database();
+    let database_url = fresh_database("promptops_replicas");
     let first = Store::connect(&database_url).await.unwrap();
     let second = Store::connect(&database_url).await.unwrap();
     let holder = Arc::new(AtomicU64::new(0));
@@ -368,7 +329,7 @@ fn comments_with(github: &promptops_testkit::FakeGithub, pr: u64, needle: &str) 
 /// is told who holds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_planning_two_prs_on_one_deployment_grant_one_lock() {
-    let database_url = fresh_postgres_database();
+    let database_url = fresh_database("promptops_replicas");
     let scratch = tempfile::tempdir().unwrap();
     let state_dir = scratch.path().join("state");
     std::fs::create_dir_all(&state_dir).unwrap();

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     match parse_event(event_name, body) {
         Ok(event) => {
             assert_eq!(event.name(), event_name);
-            let _ = (event.action(), event.repo(), event.installation_id(), event.sender());
+            let _ = (event.action(), event.repo(), event.installation_id());
             if let Event::PullRequest(pr) = &event {
                 let _ = pr.pull_request.is_from_fork();
             }

@@ -71,7 +71,7 @@ impl StartCredentials {
 pub fn start_sign_in(
     settings: &ServeSettings,
     start: &StartCredentials,
-    clock: Arc<dyn crate::clock::Clock>,
+    clock: Arc<dyn promptops_core::clock::Clock>,
 ) -> anyhow::Result<(SignInPlan, Option<GithubSignIn>)> {
     let plan = settings.sign_in_plan(start.app_file());
     match &plan {

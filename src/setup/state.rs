@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use crate::clock::Clock;
+use promptops_core::clock::Clock;
 
 /// How long a started setup may take (GitHub's code itself is valid for an hour).
 pub const STATE_TTL_MINUTES: i64 = 30;
@@ -144,7 +144,7 @@ impl SetupStates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use promptops_testkit::ManualClock;
 
     fn states() -> (SetupStates, ManualClock) {
         let clock = ManualClock::new(DateTime::from_timestamp(1_800_000_000, 0).unwrap());

@@ -411,7 +411,7 @@ mod tests {
                     api_url: "https://api.github.com".to_owned(),
                     public_url: "https://ops.example.com".to_owned(),
                 },
-                Arc::new(promptops_store::SystemClock),
+                Arc::new(promptops_core::clock::SystemClock),
             )
             .unwrap(),
         );

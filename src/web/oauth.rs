@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
-use promptops_store::Clock;
+use promptops_core::clock::Clock;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
@@ -549,7 +549,7 @@ mod tests {
 
     #[test]
     fn settings_are_checked_and_name_the_bad_one() {
-        let clock: Arc<dyn Clock> = Arc::new(promptops_store::SystemClock);
+        let clock: Arc<dyn Clock> = Arc::new(promptops_core::clock::SystemClock);
         let sign_in = GithubSignIn::new(settings("https://ops.example.com/"), clock.clone())
             .expect("valid settings");
         assert!(sign_in.secure_cookies());

@@ -1,13 +1,18 @@
 //! The pure core of PromptOps: the GPU catalog, the typed deployment request and its
 //! validation against the catalog and the repository policy, the cost estimate, and the
 //! `terraform.tfvars` rendering. No I/O besides reading a catalog file on request.
+//! Also the small vocabulary the other crates share: the clock, backoff, and what GitHub
+//! imposes.
 
+pub mod backoff;
 mod catalog;
 mod catalog_check;
 mod catalog_text;
+pub mod clock;
 mod cost;
 mod draft;
 mod error;
+pub mod github;
 mod policy;
 mod references;
 mod request;
@@ -25,7 +30,7 @@ pub use draft::{DRAFT_FIELDS, DeploymentDraft, MAX_SANE_COUNT, MAX_SANE_DISK_GB}
 pub use error::{ValidationError, ValidationErrors, quote_value};
 pub use policy::Policy;
 pub use references::{OtherCloudInstance, ReferenceGpu};
-pub use request::{DeploymentRequest, NAME_PATTERN, NAME_RULE, is_valid_name};
+pub use request::{DeploymentRequest, MAX_NAME_CHARS, NAME_PATTERN, NAME_RULE, is_valid_name};
 pub use resolve::{MAX_ASSUMPTION_CHARS, MAX_ASSUMPTIONS, MAX_RATIONALE_CHARS, resolve};
 pub use tfvars::{
     RenderContext, TFVARS_ATTRIBUTES, TfvarsError, TfvarsValues, parse_tfvars, render_tfvars,

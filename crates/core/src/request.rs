@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::{Catalog, DeploymentDraft, Policy, ValidationError, ValidationErrors, resolve};
 
 /// The pattern a deployment name must match (it becomes part of resource names and paths).
+/// The longest deployment name (`NAME_PATTERN`'s bound: GCP resource names derive from it).
+pub const MAX_NAME_CHARS: usize = 39;
+
 /// `NAME_RULE` adds what this pattern cannot say without look-ahead.
 pub const NAME_PATTERN: &str = "^[a-z][a-z0-9-]{0,38}$";
 

@@ -37,7 +37,8 @@ pub use observe::{
 };
 pub use offline::OfflinePlanner;
 pub use openai::OpenAiPlanner;
-pub use retry::{Clock, RetryPolicy, SystemClock, parse_retry_after};
+pub use promptops_core::clock::{Clock, SystemClock};
+pub use retry::{RetryPolicy, parse_retry_after};
 pub use screen::{Refusal, RefusalKind};
 
 /// A GPT-4-family model with structured outputs.

@@ -1,23 +1,11 @@
 //! When to try a model call again: `Retry-After` (seconds or an HTTP date, capped) when the
 //! server sends one, jittered exponential backoff otherwise.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// The wall clock, injected so that an HTTP-date `Retry-After` can be tested.
-pub trait Clock: Send + Sync + fmt::Debug {
-    fn now(&self) -> SystemTime;
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
+use promptops_core::backoff::{exponential_step, jittered};
+use promptops_core::clock::{Clock, SystemClock};
 
 /// How long to wait between attempts.
 #[derive(Debug, Clone)]
@@ -26,6 +14,7 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// No wait is ever longer, whatever the server asks for.
     pub max_delay: Duration,
+    /// The wall clock, injected so that an HTTP-date `Retry-After` can be tested.
     pub clock: Arc<dyn Clock>,
 }
 
@@ -48,7 +37,8 @@ impl RetryPolicy {
         retry_after: Option<&str>,
         rng: &mut fastrand::Rng,
     ) -> Duration {
-        let asked = retry_after.and_then(|value| parse_retry_after(value, self.clock.now()));
+        let now = SystemTime::from(self.clock.now());
+        let asked = retry_after.and_then(|value| parse_retry_after(value, now));
         asked
             .unwrap_or_else(|| self.backoff(attempt, rng))
             .min(self.max_delay)
@@ -56,11 +46,8 @@ impl RetryPolicy {
 
     /// Full-jitter exponential backoff: uniform in [step/2, step], step = base × 2^(attempt-1).
     fn backoff(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(16);
-        let step = self.base_delay.saturating_mul(factor).min(self.max_delay);
-        let millis = u64::try_from(step.as_millis()).unwrap_or(u64::MAX);
-        let jittered = millis / 2 + rng.u64(0..=millis - millis / 2);
-        Duration::from_millis(jittered)
+        let step = exponential_step(self.base_delay, self.max_delay, attempt);
+        jittered(step, 0.5, rng.f64())
     }
 }
 
@@ -88,8 +75,8 @@ mod tests {
     #[derive(Debug)]
     struct FixedClock(SystemTime);
     impl Clock for FixedClock {
-        fn now(&self) -> SystemTime {
-            self.0
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            self.0.into()
         }
     }
 

@@ -1,25 +1,13 @@
-//! Time as a dependency, and the one representation of it in the database.
+//! The one representation of time in the database: timestamps are stored as whole
+//! microseconds since the Unix epoch (UTC) on both backends.
 //!
-//! Timestamps are stored as whole microseconds since the Unix epoch (UTC) on both backends.
+//! The store reads "now" from a [`Clock`] for the timestamps it sets itself (received_at,
+//! created_at, lock since, run start/finish); queue operations take `now` explicitly instead.
 
 use chrono::{DateTime, Utc};
+pub use promptops_core::clock::{Clock, SystemClock};
 
 use crate::error::{Result, StoreError};
-
-/// Where the store reads "now" for the timestamps it sets itself (received_at, created_at,
-/// lock since, run start/finish). Queue operations take `now` explicitly instead.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
 
 pub(crate) fn to_micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use promptops_core::backoff::{exponential_step, jittered};
 use sqlx::types::Json;
 
 use crate::backend::{Backend, with_pool};
@@ -101,14 +102,6 @@ fn claim_sql(backend: &Backend, candidates: &str) -> String {
                 .join(", ")
         ),
     }
-}
-
-/// Delay before retry `attempts + 1`: base·2^(attempts-1), capped, with the upper half
-/// jittered so that jobs failing together do not retry together.
-pub(crate) fn backoff(base: Duration, max: Duration, attempts: u32, jitter: f64) -> Duration {
-    let exponent = attempts.saturating_sub(1).min(30);
-    let full = base.saturating_mul(1 << exponent).min(max);
-    full / 2 + full.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
 }
 
 impl Store {
@@ -223,10 +216,10 @@ impl Store {
                 .map(|mut rng| rng.f64())
                 .unwrap_or(0.5);
             let options = &self.inner.options;
-            let delay = backoff(
-                options.backoff_base,
-                options.backoff_max,
-                job.attempts,
+            // The upper half is jittered so that jobs failing together do not retry together.
+            let delay = jittered(
+                exponential_step(options.backoff_base, options.backoff_max, job.attempts),
+                0.5,
                 jitter,
             );
             let run_after = now_us.saturating_add(duration_micros(delay));

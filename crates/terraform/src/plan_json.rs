@@ -2,7 +2,9 @@
 //! 1.14 `action_invocations`), and the values the plan marks sensitive.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
+use regex::Regex;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
@@ -229,11 +231,14 @@ pub fn summary_line(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+static ACTIONS_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Actions: (\d+) (to invoke|invoked)\.").expect("actions line pattern")
+});
+
 /// The number in the last `Actions: N to invoke.` / `Actions: N invoked.` line, with the line.
 pub fn actions_line(text: &str) -> Option<(usize, String)> {
-    let pattern = regex::Regex::new(r"Actions: (\d+) (to invoke|invoked)\.").expect("static regex");
     text.lines().rev().find_map(|line| {
-        pattern.captures(line).map(|caps| {
+        ACTIONS_LINE.captures(line).map(|caps| {
             (
                 caps[1].parse().unwrap_or(0),
                 caps.get(0).map_or("", |m| m.as_str()).to_owned(),

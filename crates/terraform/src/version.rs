@@ -3,7 +3,9 @@
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 /// A Terraform release number (`1.14.1`); pre-release suffixes are ignored for comparison.
@@ -80,16 +82,19 @@ pub struct VersionRequirement {
     pub reason: String,
 }
 
+/// An `action` block or an `action_trigger` at the start of a line.
+static DECLARES_ACTIONS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^\s*(action\s+"|action_trigger\s*\{)"#).expect("action block pattern")
+});
+
 /// Whether the `.tf` files directly in `module_dir` declare `action` blocks or
 /// `action_trigger`s (Terraform actions, which need [`ACTIONS_MIN_VERSION`]).
 pub fn module_uses_actions(module_dir: &Path) -> std::io::Result<bool> {
-    let declares =
-        regex::Regex::new(r#"(?m)^\s*(action\s+"|action_trigger\s*\{)"#).expect("static regex");
     for entry in std::fs::read_dir(module_dir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|ext| ext == "tf") && path.is_file() {
             let text = std::fs::read_to_string(&path)?;
-            if declares.is_match(&text) {
+            if DECLARES_ACTIONS.is_match(&text) {
                 return Ok(true);
             }
         }

@@ -4,7 +4,7 @@ use promptops_terraform::capture::RunOutput;
 use promptops_terraform::comment::markdown::check_balance;
 use promptops_terraform::comment::split::diff_line;
 use promptops_terraform::comment::{
-    CommentOptions, GITHUB_COMMENT_LIMIT, parse_marker, render_plan_comments,
+    CommentOptions, GITHUB_COMMENT_LIMIT, KIND_PLAN, marker, render_plan_comments,
 };
 use promptops_terraform::{
     ActionInvocation, ChangeAction, ChangeCounts, PlanOutcome, PlanReport, ResourceChange,
@@ -36,6 +36,45 @@ fn report(output: &str, changes: Vec<ResourceChange>) -> PlanReport {
             omitted_bytes: 0,
         },
     }
+}
+
+/// What a comment's hidden marker says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Marker {
+    kind: String,
+    deployment: String,
+    part: usize,
+    total: usize,
+}
+
+/// Reads the hidden marker that `marker` writes at the top of a comment part.
+fn parse_marker(body: &str) -> Option<Marker> {
+    let pattern = regex::Regex::new(
+        r"<!-- promptops:([a-z-]+) deployment=([a-z][a-z0-9-]*) part=(\d+)/(\d+) -->",
+    )
+    .expect("static regex");
+    let caps = pattern.captures(body)?;
+    Some(Marker {
+        kind: caps[1].to_owned(),
+        deployment: caps[2].to_owned(),
+        part: caps[3].parse().ok()?,
+        total: caps[4].parse().ok()?,
+    })
+}
+
+#[test]
+fn marker_round_trips() {
+    let text = format!("{}\nbody", marker(KIND_PLAN, "gpu-box", 2, 3));
+    assert_eq!(
+        parse_marker(&text),
+        Some(Marker {
+            kind: "plan".into(),
+            deployment: "gpu-box".into(),
+            part: 2,
+            total: 3
+        })
+    );
+    assert_eq!(parse_marker("no marker"), None);
 }
 
 fn assert_well_formed(comments: &[String], opts: &CommentOptions) {

@@ -19,10 +19,12 @@
 
 mod aap;
 mod auth;
+pub mod clock;
 mod fake;
 mod fault;
 mod keys;
 mod model;
+pub mod postgres;
 mod render;
 mod routes;
 mod server;
@@ -31,6 +33,7 @@ mod terraform_launcher;
 mod webhook;
 
 pub use aap::{AapJobResult, AapLaunch, FakeAap};
+pub use clock::ManualClock;
 pub use fake::{DEFAULT_APP_ID, FakeGithub, ROLES};
 pub use keys::{APP_PRIVATE_KEY_PEM, APP_PUBLIC_KEY_PEM};
 pub use model::{AuthKind, CheckRun, Comment, RequestRecord};

@@ -14,7 +14,7 @@ pub const MAX_KEY_CHARS: usize = 64;
 pub const MARKER_RESERVE_CHARS: usize = 2 + PREFIX.len() + MAX_KEY_CHARS + SUFFIX.len();
 
 /// GitHub's limit on a comment body, in characters.
-pub const GITHUB_COMMENT_LIMIT_CHARS: usize = 65_536;
+pub use promptops_core::github::COMMENT_LIMIT_CHARS as GITHUB_COMMENT_LIMIT_CHARS;
 
 /// The longest body (before the marker) the client will post.
 pub const MAX_COMMENT_BODY_CHARS: usize = GITHUB_COMMENT_LIMIT_CHARS - MARKER_RESERVE_CHARS;

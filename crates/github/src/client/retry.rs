@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
+use promptops_core::backoff::{exponential_step, jittered};
+use promptops_core::clock::Clock;
 
 /// Bounds on retrying.
 #[derive(Debug, Clone)]
@@ -40,20 +42,15 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Back-off before attempt `attempt + 1` (attempt counts from 1), with up to 25% jitter.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_backoff
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        let capped = exp.min(self.max_backoff);
-        let jitter = capped.mul_f64(fastrand::f64() * 0.25);
-        capped.saturating_sub(jitter)
+        let step = exponential_step(self.base_backoff, self.max_backoff, attempt);
+        jittered(step, 0.25, fastrand::f64())
     }
 }
 
 /// How the client waits and reads the time. Injected so tests can record waits instead of
 /// sleeping, and so `x-ratelimit-reset` is compared with a known clock.
-pub trait Sleeper: Send + Sync {
+pub trait Sleeper: Clock {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
-    fn now(&self) -> DateTime<Utc>;
 }
 
 /// Real time.
@@ -64,7 +61,9 @@ impl Sleeper for TokioSleeper {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(tokio::time::sleep(duration))
     }
+}
 
+impl Clock for TokioSleeper {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use promptops_core::clock::Clock;
 use promptops_github::client::{GithubApp, RepoApi, RetryPolicy, Sleeper};
 use promptops_testkit::FakeGithub;
 use secrecy::SecretString;
@@ -19,7 +20,7 @@ pub const FULL: &str = "acme/infra";
 pub const INSTALLATION: u64 = 77;
 
 /// Records every wait the client asks for and returns at once.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct RecordingSleeper {
     waits: Mutex<Vec<Duration>>,
 }
@@ -35,7 +36,9 @@ impl Sleeper for RecordingSleeper {
         self.waits.lock().unwrap().push(duration);
         Box::pin(tokio::task::yield_now())
     }
+}
 
+impl Clock for RecordingSleeper {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }

@@ -3,7 +3,6 @@
 //! read as an 80 GB disk), then single-token names, disk sizes, GPU-like names the catalog
 //! does not know (so "RTX 4090" is not 4090 of anything), and counts last.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use promptops_core::{Catalog, ValidationError};
@@ -14,9 +13,15 @@ use super::tokens::{Token, parse_count, split_number_suffix, tokenize};
 use super::{CountKind, Mentioned, Mentions};
 
 mod context;
+mod gpu_index;
 mod memory;
 mod phrases;
 mod unknown;
+mod words;
+
+use gpu_index::{GpuIndex, alias_keys};
+pub(super) use words::is_vm_noun;
+use words::{disk_gb, is_disk_word, is_filler, is_gpu_noun, is_memory_word};
 
 /// How many words a count may be separated from its noun by ("5 nvidia t4 gpus").
 const HEAD_WINDOW: usize = 5;
@@ -571,189 +576,5 @@ impl Scanner<'_> {
         let each_before = (1..=4).map_while(before).any(|w| w == "each");
         let per_vm_before = before(2) == Some("per") && before(1).is_some_and(is_vm_noun);
         (joined_to_vms || each_before || per_vm_before, noun_index)
-    }
-}
-
-fn disk_gb(number: u32, unit: &str) -> Option<u32> {
-    match unit {
-        "gb" | "gib" | "g" | "gigabytes" => Some(number),
-        "tb" | "t" | "terabytes" => number.checked_mul(1000),
-        "tib" => number.checked_mul(1024),
-        _ => None,
-    }
-}
-
-fn is_disk_word(word: &str) -> bool {
-    matches!(
-        word,
-        "disk"
-            | "disks"
-            | "storage"
-            | "ssd"
-            | "drive"
-            | "volume"
-            | "boot"
-            | "pd-ssd"
-            | "pd-balanced"
-    )
-}
-
-fn is_memory_word(word: &str) -> bool {
-    matches!(word, "ram" | "memory" | "mem" | "vram")
-}
-
-pub(super) fn is_vm_noun(word: &str) -> bool {
-    matches!(
-        word,
-        "vm" | "vms"
-            | "machine"
-            | "machines"
-            | "instance"
-            | "instances"
-            | "node"
-            | "nodes"
-            | "server"
-            | "servers"
-            | "host"
-            | "hosts"
-            | "box"
-            | "boxes"
-            | "replica"
-            | "replicas"
-    )
-}
-
-fn is_gpu_noun(word: &str) -> bool {
-    matches!(
-        word,
-        "gpu" | "gpus" | "card" | "cards" | "accelerator" | "accelerators"
-    )
-}
-
-/// Words that may sit between a count and its noun without changing what is counted.
-/// Relative words ("more", "another", "fewer") are deliberately absent: "2 more VMs" is not
-/// a request for 2 VMs.
-fn is_filler(word: &str) -> bool {
-    matches!(
-        word,
-        "x" | "of"
-            | "new"
-            | "identical"
-            | "separate"
-            | "dedicated"
-            | "large"
-            | "small"
-            | "big"
-            | "virtual"
-            | "nvidia"
-            | "tesla"
-            | "gpu-enabled"
-            | "gpu-backed"
-            | "gpu-powered"
-            | "compute"
-            | "cloud"
-            | "gce"
-            | "total"
-            | "same"
-            | "linux"
-            | "ubuntu"
-            | "spot"
-            | "on-demand"
-            | "preemptible"
-    )
-}
-
-/// Every GPU spelling of the catalog by its compact key, so that each word n-gram costs one
-/// hash lookup per key instead of a scan over all spellings (issue bodies can be long).
-/// Matches exactly what `Catalog::gpu_by_alias` matches: lower-cased alphanumerics, with and
-/// without a "nvidia"/"tesla" prefix; the first GPU in catalog order wins.
-struct GpuIndex<'a> {
-    by_key: HashMap<String, usize>,
-    ids: Vec<&'a str>,
-}
-
-impl<'a> GpuIndex<'a> {
-    fn new(catalog: &'a Catalog) -> Self {
-        let mut by_key = HashMap::new();
-        let mut ids = Vec::new();
-        for (index, gpu) in catalog.gpus().iter().enumerate() {
-            ids.push(gpu.id.as_str());
-            let spellings = [gpu.id.as_str(), gpu.name.as_str()]
-                .into_iter()
-                .chain(gpu.aliases.iter().map(String::as_str));
-            for spelling in spellings {
-                for key in alias_keys(spelling) {
-                    by_key.entry(key).or_insert(index);
-                }
-            }
-        }
-        GpuIndex { by_key, ids }
-    }
-
-    fn lookup(&self, text: &str) -> Option<&'a str> {
-        alias_keys(text)
-            .iter()
-            .filter_map(|key| self.by_key.get(key))
-            .min()
-            .map(|index| self.ids[*index])
-    }
-}
-
-fn alias_keys(text: &str) -> Vec<String> {
-    let compact: String = text
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let without_vendor = compact.strip_prefix("nvidia").unwrap_or(&compact);
-    let without_brand = without_vendor
-        .strip_prefix("tesla")
-        .unwrap_or(without_vendor);
-    let mut keys = vec![without_vendor.to_owned(), without_brand.to_owned()];
-    keys.push(compact.clone());
-    keys.retain(|k| !k.is_empty());
-    keys.dedup();
-    keys
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The index must agree with the catalog's own lookup on every spelling and on
-    /// near-misses.
-    #[test]
-    fn gpu_index_agrees_with_the_catalog() {
-        let catalog = Catalog::embedded();
-        let index = GpuIndex::new(catalog);
-        let mut texts: Vec<String> = catalog
-            .gpus()
-            .iter()
-            .flat_map(|g| {
-                let mut s = vec![g.id.clone(), g.name.clone(), format!("nvidia {}", g.id)];
-                s.extend(g.aliases.iter().cloned());
-                s
-            })
-            .collect();
-        texts.extend(
-            [
-                "a100",
-                "A100 80",
-                "tesla",
-                "nvidia",
-                "t4 t4",
-                "k80",
-                "",
-                "h100-80gb",
-            ]
-            .map(String::from),
-        );
-        for text in texts {
-            assert_eq!(
-                index.lookup(&text),
-                catalog.gpu_by_alias(&text).map(|g| g.id.as_str()),
-                "{text:?}"
-            );
-        }
     }
 }

@@ -1,40 +1,12 @@
-//! Opening a fresh store on each backend for one test, and a clock the test moves by hand.
+//! Opening a fresh store on each backend for one test, with a clock the test moves by hand.
 
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use promptops_store::{Clock, Store, StoreOptions};
-use sqlx::Connection;
-
-pub const POSTGRES_ENV: &str = "PROMPTOPS_TEST_POSTGRES_URL";
-
-#[derive(Debug, Clone)]
-pub struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
-
-impl ManualClock {
-    pub fn new() -> Self {
-        Self(Arc::new(Mutex::new(
-            Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
-        )))
-    }
-    /// `now` as the store keeps it: whole microseconds.
-    pub fn now_rounded(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_micros(self.now().timestamp_micros()).unwrap()
-    }
-    pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap();
-        *now += chrono::Duration::from_std(by).unwrap();
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
+use promptops_store::{Store, StoreOptions};
+pub use promptops_testkit::ManualClock;
 
 pub enum Backend {
     Sqlite,
@@ -56,13 +28,13 @@ impl TestDb {
                 let url = format!("sqlite://{}", dir.path().join("store.db").display());
                 TestDb {
                     url,
-                    clock: ManualClock::new(),
+                    clock: ManualClock::fixed(),
                     _dir: Some(dir),
                 }
             }
             Backend::Postgres => TestDb {
-                url: fresh_postgres_database().await,
-                clock: ManualClock::new(),
+                url: promptops_testkit::postgres::fresh_database("promptops_test"),
+                clock: ManualClock::fixed(),
                 _dir: None,
             },
         }
@@ -82,33 +54,6 @@ pub fn test_options() -> StoreOptions {
         backoff_max: Duration::from_secs(600),
         ..StoreOptions::default()
     }
-}
-
-/// Creates a uniquely named database on the server named by PROMPTOPS_TEST_POSTGRES_URL and
-/// returns its URL.
-async fn fresh_postgres_database() -> String {
-    let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
-        panic!(
-            "{POSTGRES_ENV} is not set: the PostgreSQL store tests need a server. \
-             Start one with `eval \"$(bash scripts/start-postgres.sh)\"` (scripts/test.sh does this)."
-        )
-    });
-    let name = format!(
-        "promptops_test_{}_{}",
-        std::process::id(),
-        fastrand::u64(..)
-    );
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|err| panic!("connecting to {POSTGRES_ENV}={admin_url}: {err}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap_or_else(|err| panic!("CREATE DATABASE {name}: {err}"));
-    admin.close().await.ok();
-    let mut url = url::Url::parse(&admin_url).expect("PROMPTOPS_TEST_POSTGRES_URL is a URL");
-    url.set_path(&name);
-    url.to_string()
 }
 
 /// Generates one test per backend for each named `async fn(Backend)` of the calling file.

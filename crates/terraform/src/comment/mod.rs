@@ -17,7 +17,7 @@ use crate::report::{
 use split::{Document, split};
 
 /// GitHub rejects issue and PR comment bodies longer than this (HTTP 422).
-pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+pub use promptops_core::github::COMMENT_LIMIT_CHARS as GITHUB_COMMENT_LIMIT;
 
 /// Limits for rendering.
 #[derive(Debug, Clone)]
@@ -53,30 +53,6 @@ pub const KIND_APPLY: &str = "apply";
 /// The hidden marker at the top of every comment part.
 pub fn marker(kind: &str, deployment: &str, part: usize, total: usize) -> String {
     format!("<!-- promptops:{kind} deployment={deployment} part={part}/{total} -->")
-}
-
-/// A parsed comment marker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Marker {
-    pub kind: String,
-    pub deployment: String,
-    pub part: usize,
-    pub total: usize,
-}
-
-/// Finds the marker in a comment body.
-pub fn parse_marker(body: &str) -> Option<Marker> {
-    let pattern = regex::Regex::new(
-        r"<!-- promptops:([a-z-]+) deployment=([a-z][a-z0-9-]*) part=(\d+)/(\d+) -->",
-    )
-    .expect("static regex");
-    let caps = pattern.captures(body)?;
-    Some(Marker {
-        kind: caps[1].to_owned(),
-        deployment: caps[2].to_owned(),
-        part: caps[3].parse().ok()?,
-        total: caps[4].parse().ok()?,
-    })
 }
 
 /// The comments for a plan (each under `opts.max_chars`, balanced Markdown).
@@ -353,24 +329,4 @@ fn table_code(text: &str) -> String {
 /// Free text on one line: backticks and HTML tags neutralised.
 fn inline(text: &str) -> String {
     code(text).replace('<', "&lt;").replace('>', "&gt;")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn marker_round_trips() {
-        let text = format!("{}\nbody", marker(KIND_PLAN, "gpu-box", 2, 3));
-        assert_eq!(
-            parse_marker(&text),
-            Some(Marker {
-                kind: "plan".into(),
-                deployment: "gpu-box".into(),
-                part: 2,
-                total: 3
-            })
-        );
-        assert_eq!(parse_marker("no marker"), None);
-    }
 }

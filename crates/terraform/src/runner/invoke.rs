@@ -1,5 +1,9 @@
 //! `terraform apply -invoke`: running one Terraform action of a deployment as it is.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::{Runner, Workspace};
 use crate::error::RunnerError;
 use crate::plan_json::{actions_line, summary_line};
@@ -7,14 +11,17 @@ use crate::report::{ActionInvocation, ApplyOutcome, ApplyReport, PlanOutcome};
 use crate::run_logs::LogPhase;
 use crate::spec::PlanSpec;
 
+/// An action address: `action.<type>.<name>`.
+static ACTION_ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^action\.[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*$")
+        .expect("action address pattern")
+});
+
 impl Runner {
     /// init → `apply -invoke=<action> -auto-approve` (Terraform >= 1.14.1), e.g.
     /// `action.aap_job_launch.configure_vm`.
     pub async fn invoke(&self, spec: &PlanSpec, action: &str) -> Result<ApplyReport, RunnerError> {
-        let valid =
-            regex::Regex::new(r"^action\.[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*$")
-                .expect("static regex");
-        if !valid.is_match(action) {
+        if !ACTION_ADDRESS.is_match(action) {
             return Err(RunnerError::InvalidSpec {
                 field: "action",
                 value: action.to_owned(),

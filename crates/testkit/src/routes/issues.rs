@@ -14,7 +14,7 @@ use crate::model::Comment;
 use crate::render;
 
 /// GitHub's limit on issue and pull-request comment bodies, in characters.
-pub const MAX_COMMENT_CHARS: usize = 65_536;
+pub use promptops_core::github::COMMENT_LIMIT_CHARS as MAX_COMMENT_CHARS;
 
 /// `GET /repos/{owner}/{repo}/issues/{number}`
 pub async fn get_issue(

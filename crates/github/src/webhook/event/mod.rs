@@ -82,17 +82,6 @@ impl Event {
             Event::Ping | Event::Ignored { .. } => None,
         }
     }
-
-    /// Who triggered the delivery (none for ping and ignored events).
-    pub fn sender(&self) -> Option<&Actor> {
-        match self {
-            Event::IssueComment(e) => Some(&e.sender),
-            Event::Issue(e) => Some(&e.sender),
-            Event::PullRequest(e) => Some(&e.sender),
-            Event::Installation(e) => Some(&e.sender),
-            Event::Ping | Event::Ignored { .. } => None,
-        }
-    }
 }
 
 /// Why a delivery body could not be read.
