@@ -2,6 +2,7 @@
 //! The pure core, the planner, the GitHub edge, the store and the Terraform runner live in
 //! their own crates under `crates/`.
 
+pub mod app;
 pub mod body_budget;
 pub mod check;
 pub mod cli;

@@ -517,7 +517,7 @@ async fn the_browser_signs_in_through_github_and_lands_on_the_dashboard_signed_i
 }
 
 /// `promptops serve` as it assembles itself without App credentials (through
-/// `promptops::serve::prepare`), listening on a loopback port; GitHub's web and API
+/// `promptops::app::App::build`), listening on a loopback port; GitHub's web and API
 /// addresses are `github_url`.
 async fn start_unconfigured(
     github_url: &str,
@@ -544,7 +544,9 @@ async fn start_unconfigured(
     let promptops::cli::Command::Serve(settings) = cli.command else {
         unreachable!("parsed `serve`")
     };
-    let prepared = promptops::serve::prepare(&settings).await.unwrap();
+    let prepared = promptops::app::App::build(&settings, Default::default())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let stop = tokio_util::sync::CancellationToken::new();

@@ -433,7 +433,9 @@ impl InProcess {
         }
         args.extend_from_slice(extra);
         let settings = serve_settings(&args);
-        let prepared = promptops::serve::prepare(&settings).await.unwrap();
+        let prepared = promptops::app::App::build(&settings, Default::default())
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let stop = CancellationToken::new();
@@ -749,7 +751,7 @@ async fn serve_refuses_to_start_with_a_credentials_file_others_can_read() {
         "--app-credentials",
         &path.display().to_string(),
     ]);
-    let Err(err) = promptops::serve::prepare(&settings).await else {
+    let Err(err) = promptops::app::App::build(&settings, Default::default()).await else {
         panic!("serve started with a world-readable credentials file");
     };
     let message = format!("{err:#}");

@@ -31,7 +31,7 @@ fn serve_settings(args: &[&str]) -> promptops::config::ServeSettings {
     }
 }
 
-/// `serve` assembled by `promptops::serve::prepare` on `listener`, bound (for the access
+/// `serve` assembled by `promptops::app::App::build` on `listener`, bound (for the access
 /// rule) to a loopback address, its database and work directory in `dir`.
 struct Running {
     base: String,
@@ -66,7 +66,7 @@ impl Running {
             args.extend(["--bind", "127.0.0.1:3000"]);
         }
         args.extend_from_slice(extra);
-        let prepared = promptops::serve::prepare(&serve_settings(&args))
+        let prepared = promptops::app::App::build(&serve_settings(&args), Default::default())
             .await
             .unwrap();
         let slot = prepared.service.app.clone();
@@ -609,7 +609,7 @@ fn check_reports_dashboard_access_and_sign_in_settings() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_secret_the_settings_hold_is_masked_in_terraform_output() {
     assert!(
-        promptops::serve::SECRET_ENV_VARS.contains(&"GITHUB_CLIENT_SECRET"),
+        promptops::app::SECRET_ENV_VARS.contains(&"GITHUB_CLIENT_SECRET"),
         "terraform inherits the environment's client secret"
     );
     let github = FakeGithub::start().await;

@@ -11,19 +11,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use promptops::clock::SystemClock;
-use promptops::handlers::Handlers;
-use promptops::ingress::IngressSettings;
-use promptops::service::Service;
-use promptops::setup::{AppSlot, ConfiguredApp, CredentialSource};
-use promptops::web::{Dashboard, GithubSignIn, SignInSettings};
-use promptops::worker::{JobEvent, JobOutcome, QueueSignals, WorkerSettings};
-use promptops_github::client::{GithubApp, RetryPolicy};
-use promptops_github::webhook::WebhookSecrets;
-use promptops_planner::{Planner, PlannerSettings};
+use clap::Parser as _;
+use promptops::app::{App, Overrides, TerraformChoice};
+use promptops::worker::{JobEvent, JobOutcome, WorkerSettings};
+use promptops_github::client::RetryPolicy;
+use promptops_planner::PlannerSettings;
 use promptops_store::Store;
 use promptops_testkit::{FakeGithub, sign_webhook};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -90,7 +84,7 @@ pub struct Options {
     /// `GITHUB_WEB_URL` for sign-in, instead of the fake's.
     pub github_web_url: Option<String>,
     /// The clock sign-in sessions are issued and checked with.
-    pub sign_in_clock: Option<Arc<dyn promptops_store::Clock>>,
+    pub sign_in_clock: Option<Arc<dyn promptops_core::clock::Clock>>,
     /// The address the dashboard is told it listens on, instead of the real loopback one
     /// (e.g. `0.0.0.0:3000`, to be treated as reachable from the network).
     pub dashboard_bind: Option<SocketAddr>,
@@ -164,52 +158,19 @@ impl TestService {
                 (Some(dir), path, url)
             }
         };
-        let store = Store::connect(&url)
-            .await
-            .unwrap_or_else(|err| panic!("opening the store at {url}: {err}"));
-        // The planners and the GitHub client report to the metrics /metrics shows.
-        let metrics = Arc::new(promptops::metrics::Metrics::new());
-        let app = GithubApp::new(
-            &github.url(),
-            github.app_id(),
-            &SecretString::from(github.private_key_pem().to_owned()),
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = App::build(
+            &settings_for(&github, &options, &url, addr),
+            overrides(&options),
         )
-        .unwrap()
-        .with_retry_policy(RetryPolicy {
-            base_backoff: Duration::from_millis(20),
-            ..RetryPolicy::default()
-        })
-        .with_observer(metrics.clone());
-        let handlers = Arc::new(Handlers {
-            github: Arc::new(app),
-            planner: Planner::from_settings(options.planner.clone()).with_observer(metrics.clone()),
-            catalog: promptops_core::Catalog::embedded().clone(),
-            store: store.clone(),
-            terraform: options
-                .terraform
-                .clone()
-                .map(|config| promptops_terraform::Runner::new(config).unwrap()),
-        });
-        let signals = QueueSignals::default();
-        let events = signals.events.subscribe();
-        let service = Service {
-            store: store.clone(),
-            app: AppSlot::configured(ConfiguredApp {
-                app_id: github.app_id(),
-                slug: None,
-                source: CredentialSource::Environment,
-                handlers,
-                webhook_secrets: Arc::new(WebhookSecrets::new(vec![SecretString::from(
-                    SECRET.to_owned(),
-                )])),
-            }),
-            ingress: IngressSettings::default(),
-            clock: Arc::new(SystemClock),
-            signals,
-            metrics: metrics.clone(),
-        };
+        .await
+        .unwrap_or_else(|err| panic!("building the service on {url}: {err:#}"));
+        let store = app.service.store.clone();
+        let events = app.service.signals.events.subscribe();
         let shutdown = CancellationToken::new();
-        let mut tasks = service
+        let mut tasks = app
+            .service
             .workers(WorkerSettings {
                 workers: options.workers,
                 lease: options.lease,
@@ -225,35 +186,7 @@ impl TestService {
             })
             .unwrap()
             .spawn(shutdown.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let dashboard = Dashboard::new(
-            store.clone(),
-            Arc::new(Planner::from_settings(options.planner.clone()).with_observer(metrics)),
-            Arc::new(promptops_core::Catalog::embedded().clone()),
-            options.dashboard_token.map(SecretString::from).as_ref(),
-            options.dashboard_bind.unwrap_or(addr),
-        )
-        .with_sign_in(options.github_sign_in.then(|| {
-            GithubSignIn::new(
-                SignInSettings {
-                    client_id: github.oauth_client_id(),
-                    client_secret: SecretString::from(github.oauth_client_secret()),
-                    web_url: options
-                        .github_web_url
-                        .clone()
-                        .unwrap_or_else(|| github.url()),
-                    api_url: github.url(),
-                    public_url: format!("http://{addr}"),
-                },
-                options
-                    .sign_in_clock
-                    .clone()
-                    .unwrap_or_else(|| Arc::new(SystemClock)),
-            )
-            .unwrap()
-        }));
-        let router = service.router().merge(dashboard.router());
+        let router = app.router();
         let stop = shutdown.clone();
         tasks.spawn(async move {
             axum::serve(listener, router)
@@ -348,6 +281,82 @@ impl TestService {
     pub async fn crash(mut self) {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// `promptops serve`'s settings as its command line gives them.
+pub fn serve_settings(args: &[&str]) -> promptops::config::ServeSettings {
+    let mut all = vec!["promptops", "serve"];
+    all.extend_from_slice(args);
+    match promptops::cli::Cli::try_parse_from(all).unwrap().command {
+        promptops::cli::Command::Serve(settings) => *settings,
+        _ => unreachable!("parsed `serve`"),
+    }
+}
+
+/// The settings of a service on `database_url` whose App (id, key, webhook secret) is the
+/// fake GitHub's, its dashboard told it listens on `addr` (or `options.dashboard_bind`).
+fn settings_for(
+    github: &FakeGithub,
+    options: &Options,
+    database_url: &str,
+    addr: SocketAddr,
+) -> promptops::config::ServeSettings {
+    let app_id = github.app_id().to_string();
+    let api_url = github.url();
+    let web_url = options
+        .github_web_url
+        .clone()
+        .unwrap_or_else(|| github.url());
+    let bind = options.dashboard_bind.unwrap_or(addr).to_string();
+    let public_url = format!("http://{addr}");
+    let client_id = github.oauth_client_id();
+    let client_secret = github.oauth_client_secret();
+    let mut args = vec![
+        "--github-app-id",
+        &app_id,
+        "--github-private-key",
+        github.private_key_pem(),
+        "--github-webhook-secret",
+        SECRET,
+        "--github-api-url",
+        &api_url,
+        "--github-web-url",
+        &web_url,
+        "--database-url",
+        database_url,
+        "--bind",
+        &bind,
+    ];
+    if let Some(token) = &options.dashboard_token {
+        args.extend(["--dashboard-token", token]);
+    }
+    if options.github_sign_in {
+        args.extend([
+            "--github-client-id",
+            &client_id,
+            "--github-client-secret",
+            &client_secret,
+            "--public-url",
+            &public_url,
+        ]);
+    }
+    serve_settings(&args)
+}
+
+/// The fakes and short timings a test service runs with.
+fn overrides(options: &Options) -> Overrides {
+    Overrides {
+        planner: Some(options.planner.clone()),
+        terraform: match &options.terraform {
+            Some(config) => TerraformChoice::Config(config.clone()),
+            None => TerraformChoice::Off,
+        },
+        github_retry: Some(RetryPolicy {
+            base_backoff: Duration::from_millis(20),
+            ..RetryPolicy::default()
+        }),
+        sign_in_clock: options.sign_in_clock.clone(),
     }
 }
 
