@@ -23,7 +23,7 @@ use promptops_github::webhook::{
 };
 use promptops_store::NewJob;
 
-use crate::jobs::{CommandRequest, CommentLine, IssueSnapshot, JobPayload, PrSnapshot, RepoTarget};
+use crate::jobs::{CommentLine, IssueSnapshot, JobPayload, PrSnapshot, RepoTarget};
 
 /// The most commands one comment runs; further `/promptops` lines are named as ignored.
 pub const MAX_COMMANDS_PER_COMMENT: usize = 3;
@@ -166,9 +166,7 @@ fn comment_jobs(event: &IssueCommentEvent, settings: &IngressSettings) -> Vec<Jo
         .by_ref()
         .take(MAX_COMMANDS_PER_COMMENT)
         .map(|line| match line {
-            Ok(command) => CommentLine::Command {
-                command: CommandRequest::from_parsed(&command),
-            },
+            Ok(command) => CommentLine::Command { command },
             Err(error) => CommentLine::Invalid {
                 reply: error.to_string(),
             },

@@ -3,6 +3,7 @@
 //! them again. Everything a handler needs travels in the payload, so a job can run on any
 //! replica, at any later time.
 
+use promptops_commands::Command;
 use serde::{Deserialize, Serialize};
 
 /// Which repository, through which App installation.
@@ -19,50 +20,11 @@ impl RepoTarget {
     }
 }
 
-/// A `/promptops` command, as queued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
-pub enum CommandRequest {
-    Plan { instructions: String },
-    Apply,
-    Configure,
-    Destroy,
-    Unlock,
-    Help,
-}
-
-impl CommandRequest {
-    pub fn from_parsed(command: &promptops_commands::Command) -> Self {
-        use promptops_commands::Command as C;
-        match command {
-            C::Plan { instructions } => Self::Plan {
-                instructions: instructions.clone(),
-            },
-            C::Apply => Self::Apply,
-            C::Configure => Self::Configure,
-            C::Destroy => Self::Destroy,
-            C::Unlock => Self::Unlock,
-            C::Help => Self::Help,
-        }
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Plan { .. } => "plan",
-            Self::Apply => "apply",
-            Self::Configure => "configure",
-            Self::Destroy => "destroy",
-            Self::Unlock => "unlock",
-            Self::Help => "help",
-        }
-    }
-}
-
 /// One `/promptops` line of a comment: a command, or why it is not one (the reply text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "line", rename_all = "snake_case")]
 pub enum CommentLine {
-    Command { command: CommandRequest },
+    Command { command: Command },
     Invalid { reply: String },
 }
 

@@ -6,14 +6,14 @@
 //! and refusals are answered only to people who can triage; for anyone else they are
 //! logged, so that an outsider cannot make the bot write.
 
-use promptops_commands::{help_text, inert_inline};
+use promptops_commands::{Command, help_text, inert_inline};
 use promptops_github::client::Permission;
 use tracing::info;
 
 use super::plan_gate::Trigger;
 use super::{Handlers, RepoCtx, configure, destroy, job_key, plan_request, pr_merge, pr_plan};
 use crate::ingress::MAX_COMMANDS_PER_COMMENT;
-use crate::jobs::{CommandRequest, CommentLine, IssueSnapshot};
+use crate::jobs::{CommentLine, IssueSnapshot};
 use crate::repo_config::RepoConfig;
 
 /// The least role answered when a comment holds unknown commands or is refused.
@@ -39,17 +39,18 @@ pub(super) async fn run_comment(
         lines,
         ignored,
     } = *job;
-    let commands: Vec<&CommandRequest> = lines
+    let commands: Vec<&Command> = lines
         .iter()
         .filter_map(|line| match line {
-            CommentLine::Command { command } if *command != CommandRequest::Help => Some(command),
+            CommentLine::Command { command } if *command != Command::Help => Some(command),
             _ => None,
         })
         .collect();
     let mut reply = Vec::new();
-    if lines.iter().any(
-        |line| matches!(line, CommentLine::Command { command } if *command == CommandRequest::Help),
-    ) {
+    if lines
+        .iter()
+        .any(|line| matches!(line, CommentLine::Command { command } if *command == Command::Help))
+    {
         reply.push(help_text());
     }
     // Unknown commands, ignored lines, refusals and settings problems: said only to people
@@ -126,12 +127,7 @@ fn complaints(lines: &[CommentLine], ignored: &[String]) -> Vec<String> {
     out
 }
 
-fn refusal(
-    repo: &RepoCtx,
-    commands: &[&CommandRequest],
-    min: Permission,
-    actual: Permission,
-) -> String {
+fn refusal(repo: &RepoCtx, commands: &[&Command], min: Permission, actual: Permission) -> String {
     let names: Vec<String> = commands
         .iter()
         .map(|c| format!("`/promptops {}`", c.name()))
@@ -149,14 +145,14 @@ async fn run_command(
     job_id: i64,
     config: &RepoConfig,
     issue: &IssueSnapshot,
-    command: &CommandRequest,
+    command: &Command,
     key: &str,
 ) -> anyhow::Result<()> {
     match command {
         // With instructions on a PromptOps PR: re-plan the request; its new commit's
         // `synchronize` event runs the Terraform plan. Otherwise: plan the PR head now —
         // the command is the go-ahead of someone with the required permission.
-        CommandRequest::Plan { instructions } if issue.is_pull_request => {
+        Command::Plan { instructions } if issue.is_pull_request => {
             let is_request = h
                 .store
                 .request_for_pr(&repo.full_name(), issue.number)
@@ -169,17 +165,17 @@ async fn run_command(
                     .await
             }
         }
-        CommandRequest::Plan { instructions } => {
+        Command::Plan { instructions } => {
             plan_request::run(h, repo, job_id, config, issue, instructions, issue.number).await
         }
-        CommandRequest::Unlock => unlock(h, repo, issue, key).await,
-        CommandRequest::Apply => {
+        Command::Unlock => unlock(h, repo, issue, key).await,
+        Command::Apply => {
             pr_merge::apply_command(h, repo, config, issue.number, issue.is_pull_request, key).await
         }
-        CommandRequest::Configure => configure::configure(h, repo, config, issue, key).await,
-        CommandRequest::Destroy => destroy::open_destroy_pr(h, repo, config, issue, key).await,
+        Command::Configure => configure::configure(h, repo, config, issue, key).await,
+        Command::Destroy => destroy::open_destroy_pr(h, repo, config, issue, key).await,
         // Answered in the comment's reply.
-        CommandRequest::Help => Ok(()),
+        Command::Help => Ok(()),
     }
 }
 

@@ -4,10 +4,13 @@
 //! and policy rules.
 
 use anyhow::Context as _;
-use promptops_store::{RequestRecord, RunStatus};
+use promptops_store::RunStatus;
 use promptops_terraform::ApplyOutcome;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 
+use super::comment_key;
+use super::deployment_state::linked_request;
+use super::run_kind::RunKind;
 use super::terraform as tf;
 use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
@@ -16,20 +19,6 @@ use crate::repo_config::RepoConfig;
 
 /// The Terraform action that launches the AAP job (see `terraform/main.tf`).
 pub(super) const CONFIGURE_ACTION: &str = "action.aap_job_launch.configure_vm";
-
-/// The deployment linked to an issue or to the PR PromptOps opened for it.
-pub(super) async fn linked_request(
-    h: &Handlers,
-    repo: &RepoCtx,
-    issue: &IssueSnapshot,
-) -> anyhow::Result<Option<RequestRecord>> {
-    let full_name = repo.full_name();
-    Ok(if issue.is_pull_request {
-        h.store.request_for_pr(&full_name, issue.number).await?
-    } else {
-        h.store.request_for_issue(&full_name, issue.number).await?
-    })
-}
 
 pub(super) async fn configure(
     h: &Handlers,
@@ -75,7 +64,7 @@ pub(super) async fn configure(
         return repo.comment(issue.number, key, &body).await;
     }
     let source = tf::tarball(repo, &sha).await?;
-    let run = tf::start_run(h, repo, record.pr, deployment, "configure", &sha).await?;
+    let run = tf::start_run(h, repo, record.pr, deployment, RunKind::Configure, &sha).await?;
     let report = match tf::spec_for(config, deployment, source, &sha) {
         Ok(spec) => runner
             .invoke(&spec, CONFIGURE_ACTION)
@@ -83,7 +72,7 @@ pub(super) async fn configure(
             .map_err(|err| err.to_string()),
         Err(problem) => Err(problem),
     };
-    let prefix = format!("configure:{deployment}");
+    let prefix = comment_key::report(RunKind::Configure, deployment);
     match report {
         Ok(report) => {
             let parts = render_apply_comments(&report, &CommentOptions::default());

@@ -4,9 +4,8 @@
 
 use anyhow::Context as _;
 use promptops_github::client::{NewPullRequest, PullRequestUpdate};
-use promptops_store::{RunFilter, RunStatus};
 
-use super::configure::linked_request;
+use super::deployment_state::{linked_request, tfvars_exist};
 use super::terraform as tf;
 use super::{Handlers, RepoCtx};
 use crate::jobs::IssueSnapshot;
@@ -14,46 +13,6 @@ use crate::repo_config::RepoConfig;
 
 fn destroy_branch(deployment: &str) -> String {
     format!("promptops/destroy-{deployment}")
-}
-
-/// Whether the deployment's variables file exists at `git_ref`; a PR that removes it
-/// destroys the deployment when merged.
-pub(super) async fn tfvars_exist(
-    repo: &RepoCtx,
-    config: &RepoConfig,
-    deployment: &str,
-    git_ref: &str,
-) -> anyhow::Result<bool> {
-    let path = config.terraform.tfvars_path(deployment);
-    Ok(repo
-        .api
-        .get_file(repo.owner(), repo.name(), &path, git_ref)
-        .await
-        .with_context(|| format!("reading {path} at {git_ref}"))?
-        .is_some())
-}
-
-/// The commit of the deployment's last successful apply, when its resources still exist
-/// (no successful destroy since).
-pub(super) async fn last_applied_sha(
-    h: &Handlers,
-    repo: &RepoCtx,
-    deployment: &str,
-) -> anyhow::Result<Option<String>> {
-    let runs = h
-        .store
-        .list_runs(&RunFilter {
-            repo: Some(repo.full_name()),
-            deployment: Some(deployment.to_owned()),
-            ..RunFilter::default()
-        })
-        .await?;
-    Ok(runs
-        .into_iter()
-        .filter(|run| run.status == RunStatus::Succeeded)
-        .find(|run| run.kind == "apply" || run.kind == "destroy")
-        .filter(|run| run.kind == "apply")
-        .and_then(|run| run.sha))
 }
 
 /// Opens (or updates) the pull request that removes the linked deployment.

@@ -8,12 +8,15 @@
 //! than posting a second one.
 
 mod commands;
+mod comment_key;
 mod configure;
+mod deployment_state;
 mod destroy;
 mod plan_gate;
 mod plan_request;
 mod pr_merge;
 mod pr_plan;
+mod run_kind;
 mod terraform;
 mod vars_check;
 
@@ -25,6 +28,8 @@ use promptops_github::client::{GithubApp, Permission, RepoApi};
 use promptops_planner::Planner;
 use promptops_store::Store;
 use promptops_terraform::Runner;
+
+pub(crate) use comment_key::job_key;
 
 use crate::jobs::{JobPayload, RepoTarget};
 use crate::repo_config::{REPO_CONFIG_PATH, RepoConfig};
@@ -85,11 +90,6 @@ impl Handlers {
             }
         }
     }
-}
-
-/// A stable comment key for what one job says in one place.
-pub(crate) fn job_key(job_id: i64, purpose: &str) -> String {
-    format!("job:{job_id}:{purpose}")
 }
 
 /// One repository, through its installation.

@@ -233,7 +233,7 @@ async fn free_deployment_name(
         return Ok(wanted.to_owned());
     }
     let suffix = format!("-{issue}");
-    let keep = 39usize.saturating_sub(suffix.len());
+    let keep = promptops_core::MAX_NAME_CHARS.saturating_sub(suffix.len());
     let stem: String = wanted.chars().take(keep).collect();
     let candidate = format!("{}{suffix}", stem.trim_end_matches('-'));
     anyhow::ensure!(

@@ -17,9 +17,12 @@ use promptops_store::{LockOutcome, RunFilter, RunStatus};
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 use promptops_terraform::{ApplyOutcome, Runner};
 
+use super::comment_key;
+use super::pr_plan::release_locks_of;
+use super::run_kind::RunKind;
 use super::terraform::{self as tf, APPLY_CHECK};
 use super::vars_check::{self, Refusal, Vars};
-use super::{Handlers, RepoCtx, destroy};
+use super::{Handlers, RepoCtx, deployment_state};
 use crate::jobs::PrSnapshot;
 use crate::repo_config::RepoConfig;
 
@@ -47,23 +50,14 @@ pub(super) async fn pr_closed(
 
 /// Releases every lock the PR holds and says which.
 async fn release_locks(h: &Handlers, repo: &RepoCtx, pr: u64) -> anyhow::Result<()> {
-    let full_name = repo.full_name();
-    let mut released = Vec::new();
-    for lock in h.store.list_locks(Some(&full_name)).await? {
-        if lock.pr == pr
-            && h.store
-                .release_lock(&full_name, &lock.deployment, pr)
-                .await?
-        {
-            released.push(format!("`{}`", lock.deployment));
-        }
-    }
+    let released = release_locks_of(h, repo, pr).await?;
     if released.is_empty() {
         return Ok(());
     }
+    let names: Vec<String> = released.iter().map(|d| format!("`{d}`")).collect();
     let body = format!(
         "🔓 Closed without merging: released the lock on {}. Nothing was applied.",
-        released.join(", ")
+        names.join(", ")
     );
     repo.comment(pr, "lock-released", &body).await
 }
@@ -86,14 +80,14 @@ pub(super) async fn apply_merged(
         return Ok(());
     };
     if let Some(refusal) = wrong_base(repo, config, pr).await? {
-        super::pr_plan::release_locks_of(h, repo, pr).await?;
+        release_locks_of(h, repo, pr).await?;
         return repo.comment(pr, "tf-apply-refused", &refusal).await;
     }
     let deployments = merged_deployments(h, repo, config, pr, sha).await?;
     for deployment in &deployments {
         if retry == Retry::No
-            && (tf::already_ran(h, repo, pr, deployment, "apply", sha).await?
-                || tf::already_ran(h, repo, pr, deployment, "destroy", sha).await?)
+            && (tf::already_ran(h, repo, pr, deployment, RunKind::Apply, sha).await?
+                || tf::already_ran(h, repo, pr, deployment, RunKind::Destroy, sha).await?)
         {
             continue;
         }
@@ -184,7 +178,7 @@ async fn apply_deployment(
         // that the pull request fixing them can be planned.
         h.store.release_lock(&full_name, deployment, pr).await?;
         let refusal = Refusal {
-            kind: "apply",
+            kind: RunKind::Apply,
             check_name: APPLY_CHECK,
             deployment,
             pr,
@@ -198,21 +192,29 @@ async fn apply_deployment(
         let body = format!(
             "🔒 #{pr} was merged, but deployment `{deployment}` is locked by #{holder}, so it was not applied. Once #{holder} is merged or closed (or after `/promptops unlock` on it), comment `/promptops apply` here."
         );
-        return repo.comment(pr, &format!("lock:{deployment}"), &body).await;
+        return repo
+            .comment(pr, &comment_key::lock(deployment), &body)
+            .await;
     }
     // A merge that removed the deployment's variables destroys it, with the variables
     // (and code) of its last successful apply.
     let (kind, source_sha) = if matches!(vars, Vars::Valid) {
-        ("apply", sha.to_owned())
+        (RunKind::Apply, sha.to_owned())
     } else {
-        match destroy::last_applied_sha(h, repo, deployment).await? {
-            Some(applied) => ("destroy", applied),
+        match deployment_state::last_applied_sha(h, repo, deployment).await? {
+            Some(applied) => (RunKind::Destroy, applied),
             None => {
                 h.store.release_lock(&full_name, deployment, pr).await?;
                 let body = format!(
                     "Deployment `{deployment}` was removed and PromptOps has no record of a successful apply of it, so nothing was destroyed. Its lock is released."
                 );
-                return tf::post_parts(repo, pr, &format!("apply:{deployment}"), &[body]).await;
+                return tf::post_parts(
+                    repo,
+                    pr,
+                    &comment_key::report(RunKind::Apply, deployment),
+                    &[body],
+                )
+                .await;
             }
         }
     };
@@ -220,7 +222,9 @@ async fn apply_deployment(
     let check = tf::start_check(repo, APPLY_CHECK, sha, deployment).await?;
     let run = tf::start_run(h, repo, Some(pr), deployment, kind, sha).await?;
     let report = match tf::spec_for(config, deployment, source, &source_sha) {
-        Ok(spec) if kind == "destroy" => runner.destroy(&spec).await.map_err(|err| err.to_string()),
+        Ok(spec) if kind == RunKind::Destroy => {
+            runner.destroy(&spec).await.map_err(|err| err.to_string())
+        }
         Ok(spec) => runner.apply(&spec).await.map_err(|err| err.to_string()),
         Err(problem) => Err(problem),
     };
@@ -231,7 +235,13 @@ async fn apply_deployment(
             let body = format!(
                 "### ❌ Terraform {kind} for `{deployment}`: could not run\n\n{problem}\n\nThe deployment stays locked by this pull request. Fix the problem, then comment `/promptops apply` here to retry."
             );
-            tf::post_parts(repo, pr, &format!("apply:{deployment}"), &[body]).await?;
+            tf::post_parts(
+                repo,
+                pr,
+                &comment_key::report(RunKind::Apply, deployment),
+                &[body],
+            )
+            .await?;
             tf::finish_check(
                 repo,
                 check,
@@ -245,13 +255,19 @@ async fn apply_deployment(
         }
     };
     let parts = render_apply_comments(&report, &CommentOptions::default());
-    tf::post_parts(repo, pr, &format!("apply:{deployment}"), &parts).await?;
+    tf::post_parts(
+        repo,
+        pr,
+        &comment_key::report(RunKind::Apply, deployment),
+        &parts,
+    )
+    .await?;
     if let Some(record) = h.store.request_for_pr(&full_name, pr).await?
         && record.issue != pr
         && let Some(first) = parts.first()
     {
-        repo.comment(record.issue, &format!("apply:{deployment}:part:1"), first)
-            .await?;
+        let key = comment_key::part(&comment_key::report(RunKind::Apply, deployment), 1);
+        repo.comment(record.issue, &key, first).await?;
     }
     let succeeded = matches!(
         report.outcome,

@@ -13,16 +13,18 @@
 //! reviewers see is the one merging carries out.
 
 use anyhow::Context as _;
-use promptops_github::client::{CheckConclusion, PullRequestInfo};
+use promptops_github::client::{CheckConclusion, PrState, PullRequestInfo};
 use promptops_store::{LockOutcome, RunStatus};
 use promptops_terraform::comment::{CommentOptions, render_plan_comments};
 use promptops_terraform::{PlanMode, PlanOutcome, Runner};
 use tracing::info;
 
+use super::comment_key;
 use super::plan_gate::{self, Gate, Trigger};
+use super::run_kind::RunKind;
 use super::terraform::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
-use super::{Handlers, RepoCtx, destroy};
+use super::{Handlers, RepoCtx, deployment_state};
 use crate::repo_config::RepoConfig;
 
 /// Whether a plan for an already planned head SHA runs again.
@@ -60,7 +62,7 @@ pub(super) async fn plan_pr(
         .get_pr(repo.owner(), repo.name(), number)
         .await
         .with_context(|| format!("reading PR #{number}"))?;
-    if pr.state != "open" {
+    if pr.state != PrState::Open {
         info!(pr = number, "not planned: the pull request is closed");
         if !pr.merged {
             // A retry of a plan that took a lock and then failed: the close event may have
@@ -108,7 +110,7 @@ pub(super) async fn plan_pr(
     }
     for deployment in &deployments {
         if repeat == Repeat::OncePerSha
-            && tf::already_ran(h, repo, number, deployment, "plan", &pr.head_sha).await?
+            && tf::already_ran(h, repo, number, deployment, RunKind::Plan, &pr.head_sha).await?
         {
             continue;
         }
@@ -120,7 +122,7 @@ pub(super) async fn plan_pr(
         .get_pr(repo.owner(), repo.name(), number)
         .await
         .with_context(|| format!("reading PR #{number}"))?;
-    if after.state != "open" && !after.merged {
+    if after.state != PrState::Open && !after.merged {
         for deployment in &deployments {
             h.store
                 .release_lock(&repo.full_name(), deployment, number)
@@ -150,17 +152,25 @@ fn misnamed_comment(
     )
 }
 
-/// Releases every deployment lock `pr` holds in the repository, without a comment.
-pub(super) async fn release_locks_of(h: &Handlers, repo: &RepoCtx, pr: u64) -> anyhow::Result<()> {
+/// Releases every deployment lock `pr` holds in the repository, without a comment; returns
+/// the deployments whose lock this call released.
+pub(super) async fn release_locks_of(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: u64,
+) -> anyhow::Result<Vec<String>> {
     let full_name = repo.full_name();
+    let mut released = Vec::new();
     for lock in h.store.list_locks(Some(&full_name)).await? {
-        if lock.pr == pr {
-            h.store
+        if lock.pr == pr
+            && h.store
                 .release_lock(&full_name, &lock.deployment, pr)
-                .await?;
+                .await?
+        {
+            released.push(lock.deployment);
         }
     }
-    Ok(())
+    Ok(released)
 }
 
 async fn plan_deployment(
@@ -176,7 +186,7 @@ async fn plan_deployment(
     let vars = vars_check::read(h, repo, config, deployment, sha).await?;
     if let Vars::Invalid(problems) = &vars {
         let refusal = Refusal {
-            kind: "plan",
+            kind: RunKind::Plan,
             check_name: PLAN_CHECK,
             deployment,
             pr: pr.number,
@@ -184,7 +194,7 @@ async fn plan_deployment(
         };
         return vars_check::refuse(h, repo, config, &refusal, problems).await;
     }
-    let lock_key = format!("lock:{deployment}");
+    let lock_key = comment_key::lock(deployment);
     if let LockOutcome::HeldBy { pr: holder, since } = h
         .store
         .acquire_lock(&full_name, deployment, pr.number)
@@ -225,14 +235,14 @@ async fn plan_deployment(
     let (mode, source_sha) = if matches!(vars, Vars::Valid) {
         (PlanMode::Normal, sha.to_owned())
     } else {
-        match destroy::last_applied_sha(h, repo, deployment).await? {
+        match deployment_state::last_applied_sha(h, repo, deployment).await? {
             Some(applied) => (PlanMode::Destroy, applied),
             None => return nothing_to_destroy(h, repo, pr, deployment).await,
         }
     };
     let source = tf::tarball(repo, &source_sha).await?;
     let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
-    let run = tf::start_run(h, repo, Some(pr.number), deployment, "plan", sha).await?;
+    let run = tf::start_run(h, repo, Some(pr.number), deployment, RunKind::Plan, sha).await?;
     let spec = match tf::spec_for(config, deployment, source, &source_sha) {
         Ok(spec) => spec.with_mode(mode),
         Err(problem) => {
@@ -255,7 +265,13 @@ async fn plan_deployment(
         ..CommentOptions::default()
     };
     let parts = render_plan_comments(&report, &options);
-    tf::post_parts(repo, pr.number, &format!("plan:{deployment}"), &parts).await?;
+    tf::post_parts(
+        repo,
+        pr.number,
+        &comment_key::report(RunKind::Plan, deployment),
+        &parts,
+    )
+    .await?;
     let (conclusion, status) = match report.outcome {
         PlanOutcome::Changes | PlanOutcome::NoChanges => {
             (CheckConclusion::Success, RunStatus::Succeeded)
@@ -308,7 +324,13 @@ async fn report_error(
     let body = format!(
         "### ❌ Terraform plan for `{deployment}`: could not run\n\n{problem}\n\nFix it and push, or comment `/promptops plan` to retry."
     );
-    tf::post_parts(repo, pr, &format!("plan:{deployment}"), &[body]).await?;
+    tf::post_parts(
+        repo,
+        pr,
+        &comment_key::report(RunKind::Plan, deployment),
+        &[body],
+    )
+    .await?;
     tf::finish_check(
         repo,
         check,
@@ -355,13 +377,13 @@ async fn nothing_to_destroy(
     tf::post_parts(
         repo,
         pr.number,
-        &format!("plan:{deployment}"),
+        &comment_key::report(RunKind::Plan, deployment),
         std::slice::from_ref(&body),
     )
     .await?;
     let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
     tf::finish_check(repo, check, CheckConclusion::Success, title, body, None).await?;
-    let run = tf::start_run(h, repo, Some(pr.number), deployment, "plan", sha).await?;
+    let run = tf::start_run(h, repo, Some(pr.number), deployment, RunKind::Plan, sha).await?;
     h.store
         .finish_run(run, RunStatus::Succeeded, "nothing to destroy", "")
         .await?;

@@ -13,6 +13,9 @@ use promptops_github::client::{
 use promptops_store::{NewRun, RunFilter, RunStatus};
 use promptops_terraform::{PlanSpec, Runner, Source};
 
+use super::comment_key;
+use super::deployment_state::tfvars_exist;
+use super::run_kind::RunKind;
 use super::{Handlers, RepoCtx};
 use crate::repo_config::{RepoConfig, TerraformSettings};
 
@@ -84,7 +87,7 @@ pub(super) async fn touched_deployments(
     if touches_module_code(&files, &config.terraform) {
         for record in h.store.list_requests(Some(&full_name)).await? {
             if !deployments.contains(&record.deployment)
-                && super::destroy::tfvars_exist(repo, config, &record.deployment, git_ref).await?
+                && tfvars_exist(repo, config, &record.deployment, git_ref).await?
             {
                 deployments.insert(record.deployment);
             }
@@ -157,14 +160,15 @@ pub(super) async fn post_parts(
     parts: &[String],
 ) -> anyhow::Result<()> {
     for (i, body) in parts.iter().enumerate() {
-        repo.comment(issue, &part_key(prefix, i + 1), body).await?;
+        repo.comment(issue, &comment_key::part(prefix, i + 1), body)
+            .await?;
     }
     let existing = repo
         .api
         .list_comments(repo.owner(), repo.name(), issue)
         .await
         .with_context(|| format!("listing the comments of #{issue}"))?;
-    let part_prefix = format!("{prefix}:part:");
+    let part_prefix = comment_key::part_prefix(prefix);
     for comment in existing {
         let index = comment
             .key
@@ -173,14 +177,11 @@ pub(super) async fn post_parts(
             .and_then(|n| n.parse::<usize>().ok());
         if let Some(index) = index.filter(|&i| i > parts.len()) {
             let body = "<sub>An earlier, longer report continued here; the report above replaces it.</sub>";
-            repo.comment(issue, &part_key(prefix, index), body).await?;
+            repo.comment(issue, &comment_key::part(prefix, index), body)
+                .await?;
         }
     }
     Ok(())
-}
-
-fn part_key(prefix: &str, index: usize) -> String {
-    format!("{prefix}:part:{index}")
 }
 
 /// A check run on `sha`, started now.
@@ -247,7 +248,7 @@ pub(super) async fn start_run(
     repo: &RepoCtx,
     pr: Option<u64>,
     deployment: &str,
-    kind: &str,
+    kind: RunKind,
     sha: &str,
 ) -> anyhow::Result<i64> {
     Ok(h.store
@@ -255,7 +256,7 @@ pub(super) async fn start_run(
             repo: repo.full_name(),
             pr,
             deployment: deployment.to_owned(),
-            kind: kind.to_owned(),
+            kind: kind.as_str().to_owned(),
             sha: Some(sha.to_owned()),
         })
         .await?)
@@ -290,7 +291,7 @@ pub(super) async fn already_ran(
     repo: &RepoCtx,
     pr: u64,
     deployment: &str,
-    kind: &str,
+    kind: RunKind,
     sha: &str,
 ) -> anyhow::Result<bool> {
     let runs = h
@@ -303,7 +304,7 @@ pub(super) async fn already_ran(
         })
         .await?;
     Ok(runs.iter().any(|run| {
-        run.kind == kind
+        kind.is_kind_of(run)
             && run.sha.as_deref() == Some(sha)
             && matches!(run.status, RunStatus::Succeeded | RunStatus::Failed)
     }))

@@ -8,6 +8,8 @@ use promptops_core::{ValidationErrors, check_tfvars};
 use promptops_github::client::CheckConclusion;
 use promptops_store::RunStatus;
 
+use super::comment_key;
+use super::run_kind::RunKind;
 use super::terraform as tf;
 use super::{Handlers, RepoCtx};
 use crate::repo_config::RepoConfig;
@@ -48,7 +50,7 @@ pub(super) async fn read(
 /// What was refused, for the comment and the check run.
 pub(super) struct Refusal<'a> {
     /// `plan` or `apply`.
-    pub kind: &'a str,
+    pub kind: RunKind,
     pub check_name: &'a str,
     pub deployment: &'a str,
     pub pr: u64,
@@ -78,7 +80,7 @@ pub(super) async fn refuse(
         tf::short(sha),
         problems.len(),
         promptops_commands::inert_block(&list),
-        if kind == "apply" {
+        if kind == RunKind::Apply {
             "a merge of the fix applies it"
         } else {
             "the new head is checked again"
@@ -87,7 +89,7 @@ pub(super) async fn refuse(
     tf::post_parts(
         repo,
         pr,
-        &format!("{kind}:{deployment}"),
+        &comment_key::report(kind, deployment),
         std::slice::from_ref(&body),
     )
     .await?;

@@ -93,7 +93,7 @@ fn public_base(setup: &Setup, headers: &HeaderMap) -> Result<url::Url, String> {
 /// GitHub's rule for account names: letters, digits and single inner hyphens, 39 at most.
 fn valid_account(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 39
+        && name.len() <= promptops_core::github::LOGIN_MAX_CHARS
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         && !name.starts_with('-')
         && !name.ends_with('-')

@@ -85,7 +85,7 @@ pub struct Session {
 /// GitHub logins are letters, digits and single hyphens; nothing else may enter a cookie.
 pub fn is_valid_login(login: &str) -> bool {
     !login.is_empty()
-        && login.len() <= 39
+        && login.len() <= promptops_core::github::LOGIN_MAX_CHARS
         && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 

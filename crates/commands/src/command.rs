@@ -2,10 +2,14 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::help::{PREFIX, command_list};
 
-/// A recognised `/promptops` command.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A recognised `/promptops` command. Queued jobs carry it serialised as
+/// `{"command": "<name>", ...fields}` (the names of [`Command::name`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Plan (or re-plan) the deployment. `instructions` is the rest of the command line and the
     /// lines that follow it up to the next `/promptops` line, trimmed; empty when none were given.
@@ -158,6 +162,38 @@ pub fn code_span(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The queue stores commands in this form; jobs queued by earlier releases (whose
+    /// payload type had its own copy of the enum) must still read.
+    #[test]
+    fn serialised_form_is_the_queued_one() {
+        let plan = Command::Plan {
+            instructions: "2 more".to_owned(),
+        };
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"command": "plan", "instructions": "2 more"})
+        );
+        for command in [
+            Command::Apply,
+            Command::Configure,
+            Command::Destroy,
+            Command::Unlock,
+            Command::Help,
+        ] {
+            let json = serde_json::to_value(&command).unwrap();
+            assert_eq!(json, serde_json::json!({"command": command.name()}));
+            assert_eq!(serde_json::from_value::<Command>(json).unwrap(), command);
+        }
+        let stored = r#"{"command":"plan","instructions":"in us-east1"}"#;
+        assert_eq!(
+            serde_json::from_str::<Command>(stored).unwrap(),
+            Command::Plan {
+                instructions: "in us-east1".to_owned()
+            }
+        );
+    }
 
     #[test]
     fn suggestions_for_typos_and_abbreviations() {

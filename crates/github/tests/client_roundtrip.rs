@@ -7,7 +7,7 @@ use std::io::Read;
 use client_support::{FULL, OWNER, REPO, branch_with_change, env};
 use promptops_github::client::{
     CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, FileWrite, NewCheckRun,
-    NewPullRequest, Permission, PullRequestUpdate,
+    NewPullRequest, Permission, PrState, PullRequestUpdate,
 };
 
 const TFVARS: &str = "terraform/deployments/web/terraform.tfvars";
@@ -260,7 +260,7 @@ async fn pull_requests_are_opened_found_read_and_updated() {
             r,
             other.number,
             &PullRequestUpdate {
-                state: Some("closed".into()),
+                state: Some(PrState::Closed),
                 ..Default::default()
             },
         )

@@ -38,7 +38,7 @@ pub use transport::Answer;
 pub use types::{
     AppInfo, BranchState, CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, CommentInfo,
     FileContent, FileWrite, IssueInfo, NewCheckRun, NewPullRequest, ParsePermissionError,
-    Permission, PullRequestCommit, PullRequestInfo, PullRequestUpdate,
+    Permission, PrState, PullRequestCommit, PullRequestInfo, PullRequestUpdate,
 };
 
 use transport::Transport;

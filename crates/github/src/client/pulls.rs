@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 
 use super::transport::{Sent, query};
 use super::{
-    IssueInfo, NewPullRequest, PullRequestCommit, PullRequestInfo, PullRequestUpdate, RepoApi,
-    Result, repo_route,
+    IssueInfo, NewPullRequest, PrState, PullRequestCommit, PullRequestInfo, PullRequestUpdate,
+    RepoApi, Result, repo_route,
 };
 
 #[derive(Deserialize)]
@@ -33,7 +33,7 @@ struct PullJson {
     number: u64,
     title: String,
     body: Option<String>,
-    state: String,
+    state: PrState,
     html_url: String,
     head: EndJson,
     base: EndJson,

@@ -103,14 +103,43 @@ pub struct BranchState {
     pub created: bool,
 }
 
+/// Whether a pull request is open, as GitHub writes it (`"open"`, `"closed"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrState {
+    Open,
+    Closed,
+}
+
+impl PrState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrState::Open => "open",
+            PrState::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for PrState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with GitHub's spelling (`"open"`, `"closed"`).
+impl PartialEq<&str> for PrState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// A pull request, as far as the bot cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequestInfo {
     pub number: u64,
     pub title: String,
     pub body: Option<String>,
-    /// "open" or "closed".
-    pub state: String,
+    pub state: PrState,
     pub html_url: String,
     pub head_ref: String,
     pub head_sha: String,
@@ -147,8 +176,7 @@ pub struct NewPullRequest {
 pub struct PullRequestUpdate {
     pub title: Option<String>,
     pub body: Option<String>,
-    /// "open" or "closed".
-    pub state: Option<String>,
+    pub state: Option<PrState>,
 }
 
 /// An issue (or the issue side of a pull request).

@@ -1,0 +1,36 @@
+//! What a Terraform run does. Stored as the run's `kind` and written into comment keys and
+//! report headings, always in the spelling of [`RunKind::as_str`].
+
+use std::fmt;
+
+use promptops_store::Run;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RunKind {
+    Plan,
+    Apply,
+    Destroy,
+    Configure,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Plan => "plan",
+            RunKind::Apply => "apply",
+            RunKind::Destroy => "destroy",
+            RunKind::Configure => "configure",
+        }
+    }
+
+    /// Whether `run` is of this kind.
+    pub fn is_kind_of(self, run: &Run) -> bool {
+        run.kind == self.as_str()
+    }
+}
+
+impl fmt::Display for RunKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
