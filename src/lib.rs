@@ -1,28 +1,17 @@
-//! PromptOps service: settings, the HTTP front door, ingress, workers and job handlers.
-//! The pure core, the planner, the GitHub edge, the store and the Terraform runner live in
-//! their own crates under `crates/`.
+//! PromptOps service. Its parts: `cli` (the commands), `app` (the one place the service is
+//! wired from its settings), `http` (the front door: router, webhook extraction, listener,
+//! metrics), `pipeline` (ingress, the job types, workers and their heartbeat), `handlers`
+//! (what each job does), `web` (the dashboard), `setup` (connecting a GitHub App), `config`
+//! (process settings) and `repo_config` (a repository's own settings). The pure core, the
+//! planner, the GitHub edge, the store and the Terraform runner live in their own crates
+//! under `crates/`.
 
 pub mod app;
-pub mod body_budget;
-pub mod check;
 pub mod cli;
 pub mod config;
-pub mod eval_cmd;
 pub mod handlers;
-pub mod heartbeat;
-pub mod http_server;
-pub mod ingress;
-pub mod jobs;
-pub mod log_format;
-pub mod metrics;
-pub mod pr_text;
-pub mod render_cmd;
-pub mod repo_config;
-pub mod serve;
-pub mod server;
-pub mod service;
+pub mod http;
+pub mod pipeline;
+pub(crate) mod repo_config;
 pub mod setup;
-pub mod terraform_boundary;
 pub mod web;
-pub mod webhook_extract;
-pub mod worker;

@@ -4,7 +4,9 @@
 //! with no overrides; tests build it the same way and pass their fakes in as overrides.
 
 mod parts;
+pub mod service;
 mod terraform;
+pub(crate) mod terraform_boundary;
 
 use std::sync::Arc;
 
@@ -19,17 +21,18 @@ use tracing::{info, warn};
 
 pub use terraform::{SECRET_ENV_VARS, key_mask_values};
 
-use crate::config::{ServeSettings, SignInPlan};
-use crate::heartbeat::HeartbeatSettings;
-use crate::http_server::HttpLimits;
-use crate::ingress::IngressSettings;
-use crate::metrics::Metrics;
-use crate::server::FrontDoor;
-use crate::service::Service;
+use crate::app::service::Service;
+use crate::config::ServeSettings;
+use crate::http::listener::HttpLimits;
+use crate::http::metrics::Metrics;
+use crate::http::router::FrontDoor;
+use crate::pipeline::heartbeat::HeartbeatSettings;
+use crate::pipeline::ingress::IngressSettings;
+use crate::pipeline::worker::{QueueSignals, WorkerSettings};
+use crate::setup::sign_in_plan::SignInPlan;
 use crate::setup::startup::{StartCredentials, start_credentials, start_sign_in};
 use crate::setup::{AppCredentials, AppFactory, AppSlot, CredentialSource, Setup, SetupStates};
 use crate::web::{Access, Dashboard, GithubSignIn};
-use crate::worker::{QueueSignals, WorkerSettings};
 use parts::AppParts;
 
 /// Which Terraform runner the handlers get.
@@ -76,7 +79,7 @@ impl App {
             .with_context(|| {
                 format!(
                     "opening the database {}",
-                    crate::check::redact_url(&settings.database_url)
+                    crate::config::redact_url(&settings.database_url)
                 )
             })?;
         let catalog = settings.planner.load_catalog()?;
@@ -163,7 +166,7 @@ impl App {
         let workers = tokio::spawn(async move {
             service.run_workers(worker_settings, worker_stop).await;
         });
-        crate::http_server::serve(listener, router, &self.http, shutdown.clone()).await;
+        crate::http::listener::serve(listener, router, &self.http, shutdown.clone()).await;
         shutdown.cancel();
         let _ = workers.await;
         store.close().await;

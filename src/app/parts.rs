@@ -24,7 +24,7 @@ pub(super) struct AppParts {
     /// The runner's settings, masking what this process's environment and settings hold;
     /// each App adds its own secrets. `None`: the service runs no Terraform.
     pub terraform: Option<RunnerConfig>,
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<crate::http::metrics::Metrics>,
     /// The GitHub client's retry policy, when not its default.
     pub github_retry: Option<RetryPolicy>,
 }

@@ -46,7 +46,7 @@ pub fn key_mask_values(pem: &SecretString) -> Vec<SecretString> {
 }
 
 /// The runner's settings for every App: Terraform's allowlisted environment and sandbox
-/// (see [`crate::terraform_boundary`]); the variables above and `PROMPTOPS_MASK_ENV` masked
+/// (see [`crate::app::terraform_boundary`]); the variables above and `PROMPTOPS_MASK_ENV` masked
 /// by their values in this process's environment, and the secrets the settings hold (also
 /// when given as flags or files: the key from `GITHUB_PRIVATE_KEY_PATH`, each of several
 /// comma-separated webhook secrets on its own). A secret too short to mask, a setting that
@@ -55,7 +55,7 @@ pub(super) fn terraform_config(settings: &ServeSettings) -> anyhow::Result<Runne
     let mut config = RunnerConfig::new(&settings.workdir);
     config.terraform_bin = settings.terraform_bin.clone();
     config.timeout = std::time::Duration::from_secs(settings.terraform_timeout_secs);
-    crate::terraform_boundary::apply(&mut config, settings)?;
+    crate::app::terraform_boundary::apply(&mut config, settings)?;
     let mut names: Vec<&str> = SECRET_ENV_VARS.to_vec();
     names.extend(settings.mask_env.iter().map(String::as_str));
     let mut config = config.mask_process_env_vars(&names);
@@ -78,7 +78,7 @@ pub(super) fn terraform_config(settings: &ServeSettings) -> anyhow::Result<Runne
         .iter()
         .filter_map(|(name, value)| value.map(|value| (*name, value)))
         .collect();
-    crate::terraform_boundary::refuse_short_secrets(&present)?;
+    crate::app::terraform_boundary::refuse_short_secrets(&present)?;
     config
         .mask_values
         .extend(present.iter().map(|(_, value)| (*value).clone()));
@@ -89,6 +89,6 @@ pub(super) fn terraform_config(settings: &ServeSettings) -> anyhow::Result<Runne
             settings.workdir.display()
         )
     })?;
-    crate::terraform_boundary::check_sandbox(&config)?;
+    crate::app::terraform_boundary::check_sandbox(&config)?;
     Ok(config)
 }

@@ -1,6 +1,7 @@
 use clap::Parser as _;
 
 use super::*;
+use crate::setup::sign_in_plan::{CLIENT_SECRET, PUBLIC_URL, SignInPlan, SignInSource};
 
 fn serve_settings(args: &[&str]) -> ServeSettings {
     let mut all = vec!["promptops", "serve"];

@@ -12,8 +12,8 @@ use tracing::info;
 
 use super::plan_gate::Trigger;
 use super::{Handlers, RepoCtx, configure, destroy, job_key, plan_request, pr_merge, pr_plan};
-use crate::ingress::MAX_COMMANDS_PER_COMMENT;
-use crate::jobs::{CommentLine, IssueSnapshot};
+use crate::pipeline::ingress::MAX_COMMANDS_PER_COMMENT;
+use crate::pipeline::jobs::{CommentLine, IssueSnapshot};
 use crate::repo_config::RepoConfig;
 
 /// The least role answered when a comment holds unknown commands or is refused.

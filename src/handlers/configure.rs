@@ -3,7 +3,6 @@
 //! the default branch's current code and variables, once the variables pass the catalog
 //! and policy rules.
 
-use anyhow::Context as _;
 use promptops_store::RunStatus;
 use promptops_terraform::ApplyOutcome;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
@@ -11,10 +10,10 @@ use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 use super::comment_key;
 use super::deployment_state::linked_request;
 use super::run_kind::RunKind;
-use super::terraform as tf;
+use super::terraform_steps as tf;
 use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
-use crate::jobs::IssueSnapshot;
+use crate::pipeline::jobs::IssueSnapshot;
 use crate::repo_config::RepoConfig;
 
 /// The Terraform action that launches the AAP job (see `terraform/main.tf`).
@@ -28,8 +27,7 @@ pub(super) async fn configure(
     key: &str,
 ) -> anyhow::Result<()> {
     let Some(runner) = h.terraform.as_ref() else {
-        let body = format!("`/promptops configure`: {}", tf::NO_RUNNER);
-        return repo.comment(issue.number, key, &body).await;
+        return tf::reply_no_runner(repo, issue.number, "configure", key).await;
     };
     let Some(record) = linked_request(h, repo, issue).await? else {
         let body = "There is no PromptOps deployment linked to this conversation, so there is nothing to configure.";
@@ -43,17 +41,8 @@ pub(super) async fn configure(
         );
         return repo.comment(issue.number, key, &body).await;
     }
-    let default_branch = repo
-        .api
-        .default_branch(repo.owner(), repo.name())
-        .await
-        .context("reading the default branch")?;
-    let sha = repo
-        .api
-        .branch_head(repo.owner(), repo.name(), &default_branch)
-        .await
-        .context("reading the default branch head")?
-        .with_context(|| format!("the default branch {default_branch} has no head commit"))?;
+    let default_branch = repo.default_branch().await?;
+    let sha = repo.default_branch_head(&default_branch).await?;
     // The apply runs with the default branch's variables: they pass the same rules first.
     if let Vars::Invalid(problems) = vars_check::read(h, repo, config, deployment, &sha).await? {
         let body = format!(
@@ -88,12 +77,16 @@ pub(super) async fn configure(
             tf::finish_run(h, runner, run, status, &summary, &report.output.text()).await
         }
         Err(problem) => {
-            let problem = runner.masker().mask_str(&problem);
-            let body = format!(
-                "### ❌ Terraform configure for `{deployment}`: could not run\n\n{problem}"
-            );
-            tf::post_parts(repo, issue.number, &prefix, &[body]).await?;
-            tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await
+            let failed = tf::CouldNotRun {
+                kind: RunKind::Configure,
+                deployment,
+                issue: issue.number,
+                report_key: prefix,
+                check: None,
+                run,
+                advice: None,
+            };
+            tf::report_could_not_run(h, runner, repo, failed, &problem).await
         }
     }
 }

@@ -7,7 +7,7 @@ use promptops_store::{RequestRecord, RunFilter, RunStatus};
 
 use super::run_kind::RunKind;
 use super::{Handlers, RepoCtx};
-use crate::jobs::IssueSnapshot;
+use crate::pipeline::jobs::IssueSnapshot;
 use crate::repo_config::RepoConfig;
 
 /// The deployment linked to an issue or to the PR PromptOps opened for it.

@@ -3,12 +3,11 @@
 //! successful apply — the removed file is gone from the merge commit.
 
 use anyhow::Context as _;
-use promptops_github::client::{NewPullRequest, PullRequestUpdate};
 
 use super::deployment_state::{linked_request, tfvars_exist};
-use super::terraform as tf;
-use super::{Handlers, RepoCtx};
-use crate::jobs::IssueSnapshot;
+use super::terraform_steps as tf;
+use super::{Handlers, PrNames, RepoCtx};
+use crate::pipeline::jobs::IssueSnapshot;
 use crate::repo_config::RepoConfig;
 
 fn destroy_branch(deployment: &str) -> String {
@@ -24,36 +23,23 @@ pub(super) async fn open_destroy_pr(
     key: &str,
 ) -> anyhow::Result<()> {
     if h.terraform.is_none() {
-        let body = format!("`/promptops destroy`: {}", tf::NO_RUNNER);
-        return repo.comment(issue.number, key, &body).await;
+        return tf::reply_no_runner(repo, issue.number, "destroy", key).await;
     }
     let Some(record) = linked_request(h, repo, issue).await? else {
         let body = "There is no PromptOps deployment linked to this conversation, so there is nothing to destroy.";
         return repo.comment(issue.number, key, body).await;
     };
     let deployment = record.deployment.as_str();
-    let default_branch = repo
-        .api
-        .default_branch(repo.owner(), repo.name())
-        .await
-        .context("reading the default branch")?;
+    let default_branch = repo.default_branch().await?;
     if !tfvars_exist(repo, config, deployment, &default_branch).await? {
         let body = format!(
             "Deployment `{deployment}` is not on `{default_branch}` (its pull request is not merged, or it was already removed), so there is nothing to destroy. Close its pull request instead."
         );
         return repo.comment(issue.number, key, &body).await;
     }
-    let base_sha = repo
-        .api
-        .branch_head(repo.owner(), repo.name(), &default_branch)
-        .await
-        .context("reading the default branch head")?
-        .with_context(|| format!("the default branch {default_branch} has no head commit"))?;
+    let base_sha = repo.default_branch_head(&default_branch).await?;
     let branch = destroy_branch(deployment);
-    repo.api
-        .ensure_branch(repo.owner(), repo.name(), &branch, &base_sha)
-        .await
-        .with_context(|| format!("creating branch {branch}"))?;
+    repo.ensure_branch(&branch, &base_sha).await?;
     let path = config.terraform.tfvars_path(deployment);
     repo.api
         .delete_file(
@@ -70,43 +56,13 @@ pub(super) async fn open_destroy_pr(
         "Removes `{path}`. **Merging this pull request runs `terraform destroy` for deployment `{deployment}`** with the code and variables of its last apply. PromptOps comments the destroy plan (`terraform plan -destroy`) here: the resources it lists are what merging destroys.\n\nRequested in #{}.",
         record.issue
     );
-    let found = repo
-        .api
-        .find_open_pr(repo.owner(), repo.name(), &branch)
-        .await
-        .context("looking for the destroy pull request")?;
-    let pr = match found {
-        Some(pr) => {
-            repo.api
-                .update_pr(
-                    repo.owner(),
-                    repo.name(),
-                    pr.number,
-                    &PullRequestUpdate {
-                        title: Some(title),
-                        body: Some(body),
-                        state: None,
-                    },
-                )
-                .await
-                .with_context(|| format!("updating PR #{}", pr.number))?;
-            pr
-        }
-        None => repo
-            .api
-            .create_pr(
-                repo.owner(),
-                repo.name(),
-                &NewPullRequest {
-                    head: branch.clone(),
-                    base: default_branch,
-                    title,
-                    body,
-                },
-            )
-            .await
-            .context("opening the destroy pull request")?,
+    let names = PrNames {
+        find: "looking for the destroy pull request",
+        open: "opening the destroy pull request",
     };
+    let (pr, _) = repo
+        .open_or_update_pr(&branch, &default_branch, title, body, names)
+        .await?;
     h.store
         .upsert_request(
             &repo.full_name(),

@@ -16,22 +16,25 @@ mod plan_gate;
 mod plan_request;
 mod pr_merge;
 mod pr_plan;
+pub mod pr_text;
 mod run_kind;
-mod terraform;
+mod terraform_steps;
 mod vars_check;
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use promptops_core::Catalog;
-use promptops_github::client::{GithubApp, Permission, RepoApi};
+use promptops_github::client::{
+    BranchState, GithubApp, NewPullRequest, Permission, PullRequestInfo, PullRequestUpdate, RepoApi,
+};
 use promptops_planner::Planner;
 use promptops_store::Store;
 use promptops_terraform::Runner;
 
 pub(crate) use comment_key::job_key;
 
-use crate::jobs::{JobPayload, RepoTarget};
+use crate::pipeline::jobs::{JobPayload, RepoTarget};
 use crate::repo_config::{REPO_CONFIG_PATH, RepoConfig};
 
 pub struct Handlers {
@@ -92,6 +95,12 @@ impl Handlers {
     }
 }
 
+/// What the steps of finding and opening a pull request are called in errors.
+pub(crate) struct PrNames {
+    pub find: &'static str,
+    pub open: &'static str,
+}
+
 /// One repository, through its installation.
 pub(crate) struct RepoCtx {
     pub api: RepoApi,
@@ -131,16 +140,78 @@ impl RepoCtx {
         Ok(())
     }
 
+    /// The repository's default branch.
+    pub async fn default_branch(&self) -> anyhow::Result<String> {
+        self.api
+            .default_branch(self.owner(), self.name())
+            .await
+            .context("reading the default branch")
+    }
+
+    /// The head commit of the default branch, named `default_branch`.
+    pub async fn default_branch_head(&self, default_branch: &str) -> anyhow::Result<String> {
+        self.api
+            .branch_head(self.owner(), self.name(), default_branch)
+            .await
+            .context("reading the default branch head")?
+            .with_context(|| format!("the default branch {default_branch} has no head commit"))
+    }
+
+    /// Creates `branch` at `sha`; an existing branch is left where it is.
+    pub async fn ensure_branch(&self, branch: &str, sha: &str) -> anyhow::Result<BranchState> {
+        self.api
+            .ensure_branch(self.owner(), self.name(), branch, sha)
+            .await
+            .with_context(|| format!("creating branch {branch}"))
+    }
+
+    /// Updates the open pull request from `branch` with `title` and `body`, or opens one
+    /// into `base`; `true` when it was opened now.
+    pub async fn open_or_update_pr(
+        &self,
+        branch: &str,
+        base: &str,
+        title: String,
+        body: String,
+        names: PrNames,
+    ) -> anyhow::Result<(PullRequestInfo, bool)> {
+        let found = self
+            .api
+            .find_open_pr(self.owner(), self.name(), branch)
+            .await
+            .context(names.find)?;
+        if let Some(pr) = found {
+            let update = PullRequestUpdate {
+                title: Some(title),
+                body: Some(body),
+                state: None,
+            };
+            self.api
+                .update_pr(self.owner(), self.name(), pr.number, &update)
+                .await
+                .with_context(|| format!("updating PR #{}", pr.number))?;
+            return Ok((pr, false));
+        }
+        let new = NewPullRequest {
+            head: branch.to_owned(),
+            base: base.to_owned(),
+            title,
+            body,
+        };
+        let pr = self
+            .api
+            .create_pr(self.owner(), self.name(), &new)
+            .await
+            .context(names.open)?;
+        Ok((pr, true))
+    }
+
     /// The repository's settings from its default branch. `Ok(Err(..))` is a settings
     /// problem to report to the user; `Err` is GitHub being unavailable.
     pub async fn load_config(
         &self,
     ) -> anyhow::Result<Result<RepoConfig, crate::repo_config::RepoConfigError>> {
-        let default_branch = self
-            .api
-            .default_branch(self.owner(), self.name())
-            .await
-            .context("reading the default branch")?;
+        let default_branch = self.default_branch().await?;
         let file = self
             .api
             .get_file(self.owner(), self.name(), REPO_CONFIG_PATH, &default_branch)

@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use promptops_github::client::{Permission, PullRequestInfo};
 
 use super::RepoCtx;
-use super::terraform::short;
+use super::terraform_steps::short;
 use crate::repo_config::{RepoConfig, TerraformSettings};
 
 /// What asked for the plan.

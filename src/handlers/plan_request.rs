@@ -10,14 +10,13 @@ use anyhow::Context as _;
 use promptops_core::{
     DeploymentRequest, RenderContext, is_valid_name, parse_tfvars, render_tfvars,
 };
-use promptops_github::client::{NewPullRequest, PullRequestUpdate};
 use promptops_planner::{PlanInput, PlanOutcome};
 use promptops_store::RequestRecord;
 use tracing::info;
 
-use super::{Handlers, RepoCtx, job_key};
-use crate::jobs::IssueSnapshot;
-use crate::pr_text::{self, PrContext};
+use super::{Handlers, PrNames, RepoCtx, job_key};
+use crate::handlers::pr_text::{self, PrContext};
+use crate::pipeline::jobs::IssueSnapshot;
 use crate::repo_config::RepoConfig;
 
 pub(super) fn branch_for_issue(issue: u64) -> String {
@@ -66,11 +65,7 @@ pub(super) async fn run(
     let key = job_key(job_id, "plan");
     let full_name = repo.full_name();
     let existing = h.store.request_for_issue(&full_name, issue.number).await?;
-    let default_branch = repo
-        .api
-        .default_branch(repo.owner(), repo.name())
-        .await
-        .context("reading the default branch")?;
+    let default_branch = repo.default_branch().await?;
     let current = match &existing {
         Some(record) => current_request(repo, config, record, &default_branch).await?,
         None => None,
@@ -127,16 +122,8 @@ pub(super) async fn run(
         },
     );
 
-    let base_sha = repo
-        .api
-        .branch_head(repo.owner(), repo.name(), &default_branch)
-        .await
-        .context("reading the default branch head")?
-        .with_context(|| format!("the default branch {default_branch} has no head commit"))?;
-    repo.api
-        .ensure_branch(repo.owner(), repo.name(), &branch, &base_sha)
-        .await
-        .with_context(|| format!("creating branch {branch}"))?;
+    let base_sha = repo.default_branch_head(&default_branch).await?;
+    repo.ensure_branch(&branch, &base_sha).await?;
     repo.api
         .put_file(
             repo.owner(),
@@ -159,7 +146,14 @@ pub(super) async fn run(
             notes: &outcome.notes,
         },
     );
-    let (pr, opened) = open_or_update_pr(repo, &branch, &default_branch, text).await?;
+    let names = PrNames {
+        find: "looking for the request's pull request",
+        open: "opening the pull request",
+    };
+    let (pr, opened) = repo
+        .open_or_update_pr(&branch, &default_branch, text.title, text.body, names)
+        .await?;
+    let pr = (pr.number, pr.html_url);
     h.store
         .upsert_request(&full_name, issue.number, &request.name, &branch, Some(pr.0))
         .await?;
@@ -241,51 +235,6 @@ async fn free_deployment_name(
         "no free deployment name for {wanted}"
     );
     Ok(candidate)
-}
-
-/// (PR number, URL) and whether it was opened now.
-async fn open_or_update_pr(
-    repo: &RepoCtx,
-    branch: &str,
-    base: &str,
-    text: pr_text::PrText,
-) -> anyhow::Result<((u64, String), bool)> {
-    let found = repo
-        .api
-        .find_open_pr(repo.owner(), repo.name(), branch)
-        .await
-        .context("looking for the request's pull request")?;
-    if let Some(pr) = found {
-        repo.api
-            .update_pr(
-                repo.owner(),
-                repo.name(),
-                pr.number,
-                &PullRequestUpdate {
-                    title: Some(text.title),
-                    body: Some(text.body),
-                    state: None,
-                },
-            )
-            .await
-            .with_context(|| format!("updating PR #{}", pr.number))?;
-        return Ok(((pr.number, pr.html_url), false));
-    }
-    let pr = repo
-        .api
-        .create_pr(
-            repo.owner(),
-            repo.name(),
-            &NewPullRequest {
-                head: branch.to_owned(),
-                base: base.to_owned(),
-                title: text.title,
-                body: text.body,
-            },
-        )
-        .await
-        .context("opening the pull request")?;
-    Ok(((pr.number, pr.html_url), true))
 }
 
 fn result_comment(

@@ -20,10 +20,10 @@ use promptops_terraform::{ApplyOutcome, Runner};
 use super::comment_key;
 use super::pr_plan::release_locks_of;
 use super::run_kind::RunKind;
-use super::terraform::{self as tf, APPLY_CHECK};
+use super::terraform_steps::{self as tf, APPLY_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
-use crate::jobs::PrSnapshot;
+use crate::pipeline::jobs::PrSnapshot;
 use crate::repo_config::RepoConfig;
 
 /// Whether an apply for an already applied merge commit runs again.
@@ -74,8 +74,7 @@ pub(super) async fn apply_merged(
 ) -> anyhow::Result<()> {
     let Some(runner) = h.terraform.as_ref() else {
         if retry == Retry::Yes {
-            let body = format!("`/promptops apply`: {}", tf::NO_RUNNER);
-            repo.comment(pr, "tf-apply-refused", &body).await?;
+            tf::reply_no_runner(repo, pr, "apply", "tf-apply-refused").await?;
         }
         return Ok(());
     };
@@ -107,11 +106,7 @@ async fn wrong_base(
         .get_pr(repo.owner(), repo.name(), pr)
         .await
         .with_context(|| format!("reading PR #{pr}"))?;
-    let default_branch = repo
-        .api
-        .default_branch(repo.owner(), repo.name())
-        .await
-        .context("reading the default branch")?;
+    let default_branch = repo.default_branch().await?;
     if config.apply.applies_to(&info.base_ref, &default_branch) {
         return Ok(None);
     }
@@ -231,27 +226,18 @@ async fn apply_deployment(
     let report = match report {
         Ok(report) => report,
         Err(problem) => {
-            let problem = runner.masker().mask_str(&problem);
-            let body = format!(
-                "### ❌ Terraform {kind} for `{deployment}`: could not run\n\n{problem}\n\nThe deployment stays locked by this pull request. Fix the problem, then comment `/promptops apply` here to retry."
-            );
-            tf::post_parts(
-                repo,
-                pr,
-                &comment_key::report(RunKind::Apply, deployment),
-                &[body],
-            )
-            .await?;
-            tf::finish_check(
-                repo,
-                check,
-                CheckConclusion::Failure,
-                format!("{deployment}: could not run Terraform"),
-                problem.clone(),
-                None,
-            )
-            .await?;
-            return tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await;
+            let failed = tf::CouldNotRun {
+                kind,
+                deployment,
+                issue: pr,
+                report_key: comment_key::report(RunKind::Apply, deployment),
+                check: Some(check),
+                run,
+                advice: Some(
+                    "The deployment stays locked by this pull request. Fix the problem, then comment `/promptops apply` here to retry.",
+                ),
+            };
+            return tf::report_could_not_run(h, runner, repo, failed, &problem).await;
         }
     };
     let parts = render_apply_comments(&report, &CommentOptions::default());

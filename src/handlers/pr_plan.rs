@@ -22,7 +22,7 @@ use tracing::info;
 use super::comment_key;
 use super::plan_gate::{self, Gate, Trigger};
 use super::run_kind::RunKind;
-use super::terraform::{self as tf, PLAN_CHECK};
+use super::terraform_steps::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::repo_config::RepoConfig;
@@ -52,8 +52,7 @@ pub(super) async fn plan_pr(
     };
     let Some(runner) = h.terraform.as_ref() else {
         if repeat == Repeat::Always {
-            let body = format!("`/promptops plan`: {}", tf::NO_RUNNER);
-            repo.comment(number, "tf-plan-refused", &body).await?;
+            tf::reply_no_runner(repo, number, "plan", "tf-plan-refused").await?;
         }
         return Ok(());
     };
@@ -246,16 +245,32 @@ async fn plan_deployment(
     let spec = match tf::spec_for(config, deployment, source, &source_sha) {
         Ok(spec) => spec.with_mode(mode),
         Err(problem) => {
-            return report_error(h, runner, repo, pr.number, deployment, check, run, &problem)
-                .await;
+            return could_not_plan(
+                h,
+                runner,
+                repo,
+                pr.number,
+                deployment,
+                (check, run),
+                &problem,
+            )
+            .await;
         }
     };
     let report = match runner.plan(&spec).await {
         Ok(report) => report,
         Err(err) => {
             let problem = err.to_string();
-            return report_error(h, runner, repo, pr.number, deployment, check, run, &problem)
-                .await;
+            return could_not_plan(
+                h,
+                runner,
+                repo,
+                pr.number,
+                deployment,
+                (check, run),
+                &problem,
+            )
+            .await;
         }
     };
     let options = CommentOptions {
@@ -307,40 +322,26 @@ async fn plan_deployment(
     tf::finish_run(h, runner, run, status, &report.summary, &output).await
 }
 
-/// A run that could not start (bad settings, missing var file, terraform missing): said
-/// on the PR and the check, recorded as failed.
-#[allow(clippy::too_many_arguments)]
-async fn report_error(
+/// A plan that could not start: said on the PR and the check, recorded as failed.
+async fn could_not_plan(
     h: &Handlers,
     runner: &Runner,
     repo: &RepoCtx,
     pr: u64,
     deployment: &str,
-    check: u64,
-    run: i64,
+    (check, run): (u64, i64),
     problem: &str,
 ) -> anyhow::Result<()> {
-    let problem = runner.masker().mask_str(problem);
-    let body = format!(
-        "### ❌ Terraform plan for `{deployment}`: could not run\n\n{problem}\n\nFix it and push, or comment `/promptops plan` to retry."
-    );
-    tf::post_parts(
-        repo,
-        pr,
-        &comment_key::report(RunKind::Plan, deployment),
-        &[body],
-    )
-    .await?;
-    tf::finish_check(
-        repo,
-        check,
-        CheckConclusion::Failure,
-        format!("{deployment}: could not run Terraform"),
-        problem.clone(),
-        None,
-    )
-    .await?;
-    tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await
+    let failed = tf::CouldNotRun {
+        kind: RunKind::Plan,
+        deployment,
+        issue: pr,
+        report_key: comment_key::report(RunKind::Plan, deployment),
+        check: Some(check),
+        run,
+        advice: Some("Fix it and push, or comment `/promptops plan` to retry."),
+    };
+    tf::report_could_not_run(h, runner, repo, failed, problem).await
 }
 
 /// Next steps under a destroy plan: merging destroys with the commit the plan used.

@@ -10,7 +10,7 @@ use promptops_store::RunStatus;
 
 use super::comment_key;
 use super::run_kind::RunKind;
-use super::terraform as tf;
+use super::terraform_steps as tf;
 use super::{Handlers, RepoCtx};
 use crate::repo_config::RepoConfig;
 

@@ -12,9 +12,6 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// The file name used when `PROMPTOPS_APP_CREDENTIALS` is not set.
-pub const DEFAULT_FILE_NAME: &str = "promptops-app.json";
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppCredentials {
@@ -180,7 +177,7 @@ mod tests {
     fn the_file_is_created_0600_with_every_field_and_never_replaced() {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(DEFAULT_FILE_NAME);
+        let path = dir.path().join(crate::config::APP_CREDENTIALS_FILE);
         sample().create_new(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);

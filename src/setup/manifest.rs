@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn the_manifest_subscribes_exactly_to_the_events_ingress_handles() {
-        let ingress = include_str!("../ingress.rs");
+        let ingress = include_str!("../pipeline/ingress.rs");
         let handled: BTreeSet<&str> = EVENT_NAMES
             .iter()
             .filter(|(variant, _)| ingress.contains(variant))

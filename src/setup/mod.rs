@@ -13,6 +13,7 @@ mod conversion;
 pub mod credentials;
 pub mod manifest;
 mod pages;
+pub mod sign_in_plan;
 pub mod startup;
 pub mod state;
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::credentials::AppCredentials;
-use crate::config::{ServeSettings, SignInPlan, SignInSource};
+use crate::config::ServeSettings;
+use crate::setup::sign_in_plan::{SignInPlan, SignInSource};
 use crate::web::GithubSignIn;
 
 pub enum StartCredentials {

@@ -1,0 +1,129 @@
+//! `promptops render`: one request through the same planner, validation and renderer the
+//! service uses, printed instead of committed. Relied on from outside the repository:
+//! stdout carries only the tfvars (or JSON), stderr the cost line, the plan's assumptions
+//! and what it did not use, or the reasons for a rejection, and the exit status says which
+//! happened.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use promptops_core::{Policy, RenderContext, render_tfvars};
+use promptops_planner::message::{Audience, explain};
+use promptops_planner::{PlanError, PlanInput, Planner};
+
+use crate::config::PlannerArgs;
+use crate::repo_config::RepoConfig;
+
+/// The request was rejected (validation, policy, mismatch with what was asked).
+const EXIT_REJECTED: u8 = 1;
+/// The planner could not produce an answer (model unreachable, unusable output, bad setup).
+const EXIT_UNAVAILABLE: u8 = 3;
+
+/// The policy of a `--policy` file: the `policy:` section of a `.github/promptops.yml`-style
+/// file, checked like the service checks a repository's.
+pub fn load_policy(path: &Path) -> Result<Policy, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read the policy file {}: {err}", path.display()))?;
+    let config = RepoConfig::parse(&text)
+        .map_err(|err| format!("the policy file {} is not valid: {err}", path.display()))?;
+    Ok(config.policy)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// Use the rule-based planner even when an OpenAI key is set.
+    #[arg(long)]
+    pub offline: bool,
+    /// Print the validated request as JSON instead of terraform.tfvars.
+    #[arg(long)]
+    pub json: bool,
+    /// A YAML file with a `policy:` section, as in `.github/promptops.yml` (default: the
+    /// default policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub planner: PlannerArgs,
+    /// The request, in plain language.
+    pub prompt: String,
+}
+
+pub async fn run(args: RenderArgs) -> ExitCode {
+    let catalog = match args.planner.load_catalog() {
+        Ok(catalog) => catalog,
+        Err(err) => {
+            eprintln!("promptops: {err:#}");
+            return ExitCode::from(EXIT_UNAVAILABLE);
+        }
+    };
+    let policy = match args.policy.as_deref().map(load_policy).transpose() {
+        Ok(policy) => policy.unwrap_or_default(),
+        Err(err) => {
+            eprintln!("promptops: {err}");
+            return ExitCode::from(EXIT_UNAVAILABLE);
+        }
+    };
+    let policy_file = args.policy.as_ref().map(|p| p.display().to_string());
+    let planner = Planner::from_settings(args.planner.planner_settings(args.offline));
+    let input = PlanInput {
+        title: String::new(),
+        body: args.prompt.clone(),
+        instructions: String::new(),
+        current: None,
+    };
+    let outcome = match planner.plan(&input, &catalog, &policy).await {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            let audience = Audience::CommandLine {
+                policy: &policy,
+                policy_file: policy_file.as_deref(),
+            };
+            eprintln!("promptops: the request was not accepted:");
+            eprintln!("{}", explain(&err, audience));
+            return ExitCode::from(exit_code_for(&err));
+        }
+    };
+    let request = &outcome.request;
+    if args.json {
+        match serde_json::to_string_pretty(request) {
+            Ok(json) => println!("{json}"),
+            Err(err) => {
+                eprintln!("promptops: cannot encode the request as JSON: {err}");
+                return ExitCode::from(EXIT_UNAVAILABLE);
+            }
+        }
+    } else {
+        let context = RenderContext {
+            source: "command line".to_owned(),
+            planner: outcome.planned_by.clone(),
+        };
+        print!("{}", render_tfvars(request, &context));
+    }
+    let cost = catalog.estimate(request);
+    eprintln!(
+        "estimated cost: ${:.2}/hour, ${:.0}/month for {} x {} ({} x {} per VM) in {} (prices as of {}; planned by {})",
+        cost.hourly_usd,
+        cost.monthly_usd,
+        request.vm_count,
+        request.machine_type,
+        request.gpu_count,
+        request.gpu_type,
+        request.zone,
+        catalog.prices_as_of(),
+        outcome.planned_by,
+    );
+    let notes = outcome
+        .notes
+        .iter()
+        .filter(|note| !request.assumptions.contains(note));
+    for line in request.assumptions.iter().chain(notes) {
+        eprintln!("assumption: {line}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn exit_code_for(err: &PlanError) -> u8 {
+    match err {
+        PlanError::ModelUnreachable(_) | PlanError::ModelOutputUnusable(_) => EXIT_UNAVAILABLE,
+        _ => EXIT_REJECTED,
+    }
+}

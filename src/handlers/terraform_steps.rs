@@ -1,0 +1,423 @@
+//! What the Terraform handlers share: which deployments a pull request touches, the run
+//! spec for a commit, the comment parts of a report, check runs, and run records.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use promptops_core::is_valid_name;
+use promptops_github::client::{
+    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, NewCheckRun,
+};
+use promptops_store::{NewRun, RunFilter, RunStatus};
+use promptops_terraform::{PlanSpec, Runner, Source};
+
+use super::comment_key;
+use super::deployment_state::tfvars_exist;
+use super::run_kind::RunKind;
+use super::{Handlers, RepoCtx};
+use crate::repo_config::{RepoConfig, TerraformSettings};
+
+/// Check run names on commits (kept stable: branch protection rules refer to them).
+pub(super) const PLAN_CHECK: &str = "promptops/plan";
+pub(super) const APPLY_CHECK: &str = "promptops/apply";
+
+/// Shown when a Terraform command reaches a server that runs no Terraform.
+const NO_RUNNER: &str =
+    "this PromptOps server runs no Terraform (no runner is configured), so nothing was done.";
+
+/// Answers `/promptops <command>` on a server that runs no Terraform: nothing was done.
+pub(super) async fn reply_no_runner(
+    repo: &RepoCtx,
+    issue: u64,
+    command: &str,
+    key: &str,
+) -> anyhow::Result<()> {
+    let body = format!("`/promptops {command}`: {NO_RUNNER}");
+    repo.comment(issue, key, &body).await
+}
+
+/// Deployment names under the deployments dir among `paths`.
+pub(super) fn deployments_in(paths: &[String], settings: &TerraformSettings) -> BTreeSet<String> {
+    directories_in(paths, settings)
+        .filter(|name| is_valid_name(name))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Directories under the deployments dir among `paths` whose names break the deployment
+/// name rule: they are never planned or applied, and the pull request is told why.
+pub(super) fn misnamed_in(paths: &[String], settings: &TerraformSettings) -> BTreeSet<String> {
+    directories_in(paths, settings)
+        .filter(|name| !is_valid_name(name))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn directories_in<'a>(
+    paths: &'a [String],
+    settings: &TerraformSettings,
+) -> impl Iterator<Item = &'a str> {
+    let prefix = format!("{}/", settings.deployments_dir.trim_end_matches('/'));
+    paths
+        .iter()
+        .filter_map(move |path| path.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once('/').map(|(name, _)| name))
+}
+
+/// What a pull request touches.
+pub(super) struct Touched {
+    /// Deployments to plan (and apply on merge).
+    pub deployments: BTreeSet<String>,
+    /// Directories under the deployments dir whose names break the rule.
+    pub misnamed: BTreeSet<String>,
+}
+
+/// The deployments a pull request touches: the files it changes under the deployments
+/// dir, the request PromptOps opened it for, and — when it changes the Terraform code
+/// itself — every deployment PromptOps knows whose variables exist at `git_ref`.
+pub(super) async fn touched_deployments(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: u64,
+    git_ref: &str,
+) -> anyhow::Result<Touched> {
+    let files = repo
+        .api
+        .pr_files(repo.owner(), repo.name(), pr)
+        .await
+        .with_context(|| format!("listing the files of #{pr}"))?;
+    let full_name = repo.full_name();
+    let misnamed = misnamed_in(&files, &config.terraform);
+    let mut deployments = deployments_in(&files, &config.terraform);
+    if let Some(record) = h.store.request_for_pr(&full_name, pr).await? {
+        deployments.insert(record.deployment);
+    }
+    if touches_module_code(&files, &config.terraform) {
+        for record in h.store.list_requests(Some(&full_name)).await? {
+            if !deployments.contains(&record.deployment)
+                && tfvars_exist(repo, config, &record.deployment, git_ref).await?
+            {
+                deployments.insert(record.deployment);
+            }
+        }
+    }
+    Ok(Touched {
+        deployments,
+        misnamed,
+    })
+}
+
+/// Whether a change touches the root module or its modules (not only deployments).
+fn touches_module_code(paths: &[String], settings: &TerraformSettings) -> bool {
+    let module = format!("{}/", settings.dir.trim_end_matches('/'));
+    let deployments = format!("{}/", settings.deployments_dir.trim_end_matches('/'));
+    paths
+        .iter()
+        .any(|path| path.starts_with(&module) && !path.starts_with(&deployments))
+}
+
+/// The var file relative to the module dir, or why the settings cannot express it.
+fn var_file(settings: &TerraformSettings, deployment: &str) -> Result<PathBuf, String> {
+    let module = settings.dir.trim_end_matches('/');
+    let tfvars = settings.tfvars_path(deployment);
+    match tfvars.strip_prefix(&format!("{module}/")) {
+        Some(relative) => Ok(PathBuf::from(relative)),
+        None => Err(format!(
+            "`terraform.deployments_dir` ({}) must be inside `terraform.dir` ({module}), because Terraform reads the var file from the module directory",
+            settings.deployments_dir
+        )),
+    }
+}
+
+/// The run spec for `deployment` at commit `sha`.
+pub(super) fn spec_for(
+    config: &RepoConfig,
+    deployment: &str,
+    tarball: Bytes,
+    sha: &str,
+) -> Result<PlanSpec, String> {
+    let mut spec = PlanSpec::new(Source::Tarball(tarball), deployment);
+    spec.module_dir = PathBuf::from(config.terraform.dir.trim_end_matches('/'));
+    spec.var_file = var_file(&config.terraform, deployment)?;
+    // The runner substitutes `{deployment}` itself.
+    spec.backend_config = config
+        .terraform
+        .backend_config
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    spec.commit = Some(sha.to_owned());
+    Ok(spec)
+}
+
+/// The source of a commit, as GitHub serves it.
+pub(super) async fn tarball(repo: &RepoCtx, sha: &str) -> anyhow::Result<Bytes> {
+    repo.api
+        .download_tarball(repo.owner(), repo.name(), sha)
+        .await
+        .with_context(|| format!("downloading the source of {sha}"))
+}
+
+/// Posts the parts of a report under stable keys `<prefix>:part:<i>`, so that the next
+/// report for the same deployment edits these comments; parts left over from a longer
+/// earlier report are marked as superseded.
+pub(super) async fn post_parts(
+    repo: &RepoCtx,
+    issue: u64,
+    prefix: &str,
+    parts: &[String],
+) -> anyhow::Result<()> {
+    for (i, body) in parts.iter().enumerate() {
+        repo.comment(issue, &comment_key::part(prefix, i + 1), body)
+            .await?;
+    }
+    let existing = repo
+        .api
+        .list_comments(repo.owner(), repo.name(), issue)
+        .await
+        .with_context(|| format!("listing the comments of #{issue}"))?;
+    let part_prefix = comment_key::part_prefix(prefix);
+    for comment in existing {
+        let index = comment
+            .key
+            .as_deref()
+            .and_then(|key| key.strip_prefix(&part_prefix))
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(index) = index.filter(|&i| i > parts.len()) {
+            let body = "<sub>An earlier, longer report continued here; the report above replaces it.</sub>";
+            repo.comment(issue, &comment_key::part(prefix, index), body)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A check run on `sha`, started now.
+pub(super) async fn start_check(
+    repo: &RepoCtx,
+    name: &str,
+    sha: &str,
+    deployment: &str,
+) -> anyhow::Result<u64> {
+    repo.api
+        .create_check_run(
+            repo.owner(),
+            repo.name(),
+            &NewCheckRun {
+                name: name.to_owned(),
+                head_sha: sha.to_owned(),
+                status: CheckStatus::InProgress,
+                conclusion: None,
+                output: Some(CheckOutput {
+                    title: format!("Running Terraform for {deployment}"),
+                    summary: format!("Terraform is running for deployment `{deployment}`."),
+                    text: None,
+                }),
+                details_url: None,
+                external_id: None,
+            },
+        )
+        .await
+        .with_context(|| format!("creating the {name} check run"))
+}
+
+/// Completes a check run with what happened.
+pub(super) async fn finish_check(
+    repo: &RepoCtx,
+    id: u64,
+    conclusion: CheckConclusion,
+    title: String,
+    summary: String,
+    text: Option<String>,
+) -> anyhow::Result<()> {
+    repo.api
+        .update_check_run(
+            repo.owner(),
+            repo.name(),
+            id,
+            &CheckRunUpdate {
+                status: Some(CheckStatus::Completed),
+                conclusion: Some(conclusion),
+                output: Some(CheckOutput {
+                    title,
+                    summary,
+                    text,
+                }),
+                details_url: None,
+            },
+        )
+        .await
+        .context("completing the check run")
+}
+
+/// A run that failed before Terraform could report (bad settings, a missing var file, no
+/// terraform binary): where and how to say so.
+pub(super) struct CouldNotRun<'a> {
+    /// The heading's kind of run.
+    pub kind: RunKind,
+    pub deployment: &'a str,
+    /// The issue or pull request the report goes to, under `report_key`.
+    pub issue: u64,
+    pub report_key: String,
+    /// The check run to fail, if one was started.
+    pub check: Option<u64>,
+    pub run: i64,
+    /// What to do next, after the problem (none: nothing is added).
+    pub advice: Option<&'a str>,
+}
+
+/// Says on the issue or pull request (and the check run) that the run could not start,
+/// with `problem` masked, and records the run as failed.
+pub(super) async fn report_could_not_run(
+    h: &Handlers,
+    runner: &Runner,
+    repo: &RepoCtx,
+    failed: CouldNotRun<'_>,
+    problem: &str,
+) -> anyhow::Result<()> {
+    let problem = runner.masker().mask_str(problem);
+    let CouldNotRun {
+        kind, deployment, ..
+    } = failed;
+    let mut body =
+        format!("### ❌ Terraform {kind} for `{deployment}`: could not run\n\n{problem}");
+    if let Some(advice) = failed.advice {
+        body = format!("{body}\n\n{advice}");
+    }
+    post_parts(repo, failed.issue, &failed.report_key, &[body]).await?;
+    if let Some(check) = failed.check {
+        finish_check(
+            repo,
+            check,
+            CheckConclusion::Failure,
+            format!("{deployment}: could not run Terraform"),
+            problem.clone(),
+            None,
+        )
+        .await?;
+    }
+    finish_run(h, runner, failed.run, RunStatus::Failed, &problem, "").await
+}
+
+/// Records a run as started.
+pub(super) async fn start_run(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: Option<u64>,
+    deployment: &str,
+    kind: RunKind,
+    sha: &str,
+) -> anyhow::Result<i64> {
+    Ok(h.store
+        .insert_run(&NewRun {
+            repo: repo.full_name(),
+            pr,
+            deployment: deployment.to_owned(),
+            kind: kind.as_str().to_owned(),
+            sha: Some(sha.to_owned()),
+        })
+        .await?)
+}
+
+/// Records the end of a run; `summary` and `output` are masked once more here, so that a
+/// value the runner knows as secret never reaches the database whatever produced the text.
+pub(super) async fn finish_run(
+    h: &Handlers,
+    runner: &Runner,
+    id: i64,
+    status: RunStatus,
+    summary: &str,
+    output: &str,
+) -> anyhow::Result<()> {
+    let masker = runner.masker();
+    h.store
+        .finish_run(
+            id,
+            status,
+            &masker.mask_str(summary),
+            &masker.mask_str(output),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether a finished run of `kind` for this PR, deployment and commit already exists: a
+/// redelivered event for the same SHA must not run Terraform again.
+pub(super) async fn already_ran(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: u64,
+    deployment: &str,
+    kind: RunKind,
+    sha: &str,
+) -> anyhow::Result<bool> {
+    let runs = h
+        .store
+        .list_runs(&RunFilter {
+            repo: Some(repo.full_name()),
+            deployment: Some(deployment.to_owned()),
+            pr: Some(pr),
+            limit: Some(50),
+        })
+        .await?;
+    Ok(runs.iter().any(|run| {
+        kind.is_kind_of(run)
+            && run.sha.as_deref() == Some(sha)
+            && matches!(run.status, RunStatus::Succeeded | RunStatus::Failed)
+    }))
+}
+
+/// The first characters of a commit SHA, for messages.
+pub(super) fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployments_are_the_directories_under_the_deployments_dir() {
+        let settings = TerraformSettings::default();
+        let paths = vec![
+            "terraform/deployments/alpha/terraform.tfvars".to_owned(),
+            "terraform/deployments/beta/notes.md".to_owned(),
+            "terraform/deployments/README.md".to_owned(),
+            "terraform/main.tf".to_owned(),
+            "terraform/deployments/Bad_Name/terraform.tfvars".to_owned(),
+        ];
+        let found: Vec<String> = deployments_in(&paths, &settings).into_iter().collect();
+        assert_eq!(found, vec!["alpha", "beta"]);
+        let misnamed: Vec<String> = misnamed_in(&paths, &settings).into_iter().collect();
+        assert_eq!(misnamed, vec!["Bad_Name"]);
+    }
+
+    #[test]
+    fn module_code_is_what_lies_under_the_module_dir_outside_deployments() {
+        let settings = TerraformSettings::default();
+        let only_vars = vec!["terraform/deployments/alpha/terraform.tfvars".to_owned()];
+        assert!(!touches_module_code(&only_vars, &settings));
+        let module = vec!["terraform/modules/compute/main.tf".to_owned()];
+        assert!(touches_module_code(&module, &settings));
+        let elsewhere = vec!["README.md".to_owned()];
+        assert!(!touches_module_code(&elsewhere, &settings));
+    }
+
+    #[test]
+    fn the_var_file_is_relative_to_the_module_dir() {
+        let settings = TerraformSettings::default();
+        assert_eq!(
+            var_file(&settings, "alpha").unwrap(),
+            PathBuf::from("deployments/alpha/terraform.tfvars")
+        );
+        let outside = TerraformSettings {
+            deployments_dir: "deployments".to_owned(),
+            ..TerraformSettings::default()
+        };
+        let err = var_file(&outside, "alpha").unwrap_err();
+        assert!(err.contains("must be inside `terraform.dir`"), "{err}");
+    }
+}

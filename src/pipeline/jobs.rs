@@ -1,0 +1,125 @@
+//! The jobs the service queues, as the bot's own types. A webhook is translated into these
+//! at ingress (inside the same transaction that records the delivery); the worker decodes
+//! them again. Everything a handler needs travels in the payload, so a job can run on any
+//! replica, at any later time.
+
+use chrono::{DateTime, Utc};
+use promptops_commands::Command;
+use serde::{Deserialize, Serialize};
+
+/// Which repository, through which App installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoTarget {
+    pub owner: String,
+    pub name: String,
+    pub installation_id: u64,
+}
+
+impl RepoTarget {
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+}
+
+/// One `/promptops` line of a comment: a command, or why it is not one (the reply text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "line", rename_all = "snake_case")]
+pub enum CommentLine {
+    Command { command: Command },
+    Invalid { reply: String },
+}
+
+/// The issue as it read when the event arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueSnapshot {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub is_pull_request: bool,
+}
+
+/// A pull request as it read when the event arrived. Handlers re-read it from GitHub
+/// before acting, so a job that waited in the queue never plans a stale head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrSnapshot {
+    pub number: u64,
+    pub head_sha: String,
+    pub head_ref: String,
+    pub from_fork: bool,
+    pub author: String,
+    pub merged: bool,
+    pub merge_commit_sha: Option<String>,
+    /// Who caused the event (for `synchronize`: who pushed); their permission counts for
+    /// an automatic plan. Absent in jobs queued before it was recorded.
+    #[serde(default)]
+    pub sender: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobPayload {
+    /// The commands of one issue or PR comment (at most
+    /// [`MAX_COMMANDS_PER_COMMENT`](crate::pipeline::ingress::MAX_COMMANDS_PER_COMMENT)), run in
+    /// order by one job that answers the comment once; permission is checked when it runs.
+    CommentCommands {
+        repo: RepoTarget,
+        issue: IssueSnapshot,
+        comment_id: u64,
+        author: String,
+        commands: Vec<CommentLine>,
+        /// `/promptops` lines past the limit, as typed (shortened), named as ignored.
+        #[serde(default)]
+        ignored: Vec<String>,
+    },
+    /// An issue opened or labeled with the trigger label.
+    PlanIssue {
+        repo: RepoTarget,
+        issue: IssueSnapshot,
+        author: String,
+        /// The labels that may be the trigger (the added one, or all labels at opening).
+        labels: Vec<String>,
+    },
+    /// A pull request opened, reopened or pushed to: `terraform plan` for the deployments
+    /// it touches.
+    PlanPr { repo: RepoTarget, pr: PrSnapshot },
+    /// A pull request closed: merged → apply the merge commit; otherwise release its locks.
+    PrClosed { repo: RepoTarget, pr: PrSnapshot },
+}
+
+impl JobPayload {
+    /// The queue's `kind` column: lets operators see what is waiting without decoding payloads.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CommentCommands { .. } => "comment_commands",
+            Self::PlanIssue { .. } => "plan_issue",
+            Self::PlanPr { .. } => "plan_pr",
+            Self::PrClosed { .. } => "pr_closed",
+        }
+    }
+
+    pub fn repo(&self) -> &RepoTarget {
+        match self {
+            Self::CommentCommands { repo, .. }
+            | Self::PlanIssue { repo, .. }
+            | Self::PlanPr { repo, .. }
+            | Self::PrClosed { repo, .. } => repo,
+        }
+    }
+}
+
+/// How one run of a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Done,
+    /// The handler failed; the store decides whether it is retried or failed for good.
+    Failed {
+        error: String,
+    },
+    /// Shutdown came first; the job is back in the queue.
+    Released,
+    /// GitHub's rate limit: back in the queue until `until`, the attempt not counted.
+    Deferred {
+        until: DateTime<Utc>,
+        reason: String,
+    },
+}

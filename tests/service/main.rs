@@ -1,0 +1,32 @@
+//! The service's integration tests, in one test binary (one link of the whole service
+//! instead of one per file): the real router, workers and binary against the fake
+//! GitHub, real Terraform, PostgreSQL and Chromium. Run one file's tests with
+//! `cargo nextest run --test service -E 'test(/^<file>::/)'`.
+
+mod lifecycle;
+mod support;
+
+mod browser;
+mod check_terraform_version;
+mod dashboard;
+mod dashboard_oauth;
+mod faults;
+mod front_door;
+mod ingress;
+mod issue_to_pr;
+mod job_logs;
+mod lock_race;
+mod metrics;
+mod planner_eval;
+mod readiness;
+mod render_cli;
+mod replicas_postgres;
+mod resilience;
+mod review_boundary;
+mod serve_binary;
+mod setup;
+mod setup_sign_in;
+mod shutdown;
+mod terraform_commands;
+mod terraform_exfiltration;
+mod terraform_lifecycle;

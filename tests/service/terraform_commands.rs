@@ -1,0 +1,634 @@
+//! Terraform commands and refusals on pull requests, end to end (see terraform_lifecycle.rs
+//! for the setup): configure, destroy, a failed apply retried, forks, superseded heads and
+//! very large plans.
+
+use crate::lifecycle;
+use crate::support;
+
+#[allow(unused_imports)]
+use lifecycle::*;
+#[allow(unused_imports)]
+use promptops_store::{RunFilter, RunStatus};
+use promptops_testkit::terraform_1_15;
+#[allow(unused_imports)]
+use promptops_testkit::{AapJobResult, FakeAap};
+#[allow(unused_imports)]
+use secrecy::SecretString;
+#[allow(unused_imports)]
+use std::path::{Path, PathBuf};
+#[allow(unused_imports)]
+use std::time::Duration;
+#[allow(unused_imports)]
+use support::{IssueRef, REPO, comment_payload, pr_payload};
+
+/// `/promptops configure` runs `apply -invoke` with real Terraform 1.15.5 and the stand-in
+/// `ansible/aap` provider, whose action launches the job on a fake AAP controller; the
+/// module is the terraform crate's `actions-repo` fixture (the action block of
+/// terraform/main.tf in small), whose extra_vars carry the planted token.
+#[tokio::test(flavor = "multi_thread")]
+async fn configure_invokes_the_aap_action_with_terraform_1_15() {
+    let aap = FakeAap::start(AapJobResult::Successful).await;
+    let (terraform, cli_config) = terraform_1_15();
+    let (mut config, scratch) = Lifecycle::runner_config(terraform);
+    config.env = vec![
+        (
+            "TF_CLI_CONFIG_FILE".to_owned(),
+            cli_config.display().to_string(),
+        ),
+        ("TF_VAR_aap_host".to_owned(), aap.url()),
+    ];
+    config.secret_env = vec![
+        (
+            "AAP_TOKEN".to_owned(),
+            SecretString::from("aap-token-0c1d2e3f".to_owned()),
+        ),
+        (
+            "TF_VAR_api_token".to_owned(),
+            SecretString::from(PLANTED_SECRET.to_owned()),
+        ),
+    ];
+    let module = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/terraform/tests/fixtures/actions-repo/terraform/main.tf");
+    let mut t = Lifecycle::start_configured(config, scratch, &module).await;
+    t.service.github.set_file(
+        REPO,
+        "main",
+        &tfvars_path("zeta"),
+        tfvars("zeta", 1, "us-central1-a"),
+    );
+    let issue = t.linked_issue("zeta", None).await;
+    t.command(&issue, "/promptops configure").await;
+
+    let done = t.comments_with(issue.number, "Terraform configure for `zeta`");
+    assert_eq!(
+        done.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, issue.number)
+    );
+    assert!(done[0].contains("Actions: 1 invoked."), "{}", done[0]);
+    assert!(
+        done[0].contains("action.aap_job_launch.configure_vm"),
+        "{}",
+        done[0]
+    );
+    assert!(!done[0].contains(PLANTED_SECRET), "{}", done[0]);
+    let launches = aap.launches();
+    assert_eq!(launches.len(), 1, "one AAP job launched");
+    assert_eq!(
+        launches[0].authorization.as_deref(),
+        Some("Bearer aap-token-0c1d2e3f")
+    );
+    let extra_vars: serde_json::Value =
+        serde_json::from_str(launches[0].body["extra_vars"].as_str().unwrap()).unwrap();
+    assert_eq!(extra_vars["deployment_name"], "zeta");
+    let runs = t
+        .service
+        .store
+        .list_runs(&RunFilter {
+            repo: Some(REPO.to_owned()),
+            deployment: Some("zeta".to_owned()),
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].kind, "configure");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert!(!runs[0].output.as_deref().unwrap().contains(PLANTED_SECRET));
+    t.service.stop().await;
+}
+
+/// The destroy pull request shows `terraform plan -destroy` made from the deployment's last
+/// applied commit (the PR's head no longer has the variables), under the same comment keys
+/// as any plan; merging destroys exactly those resources.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_it_destroys_them() {
+    let mut t = Lifecycle::start().await;
+    let pr = t
+        .open_pr(
+            "create-omega",
+            "omega",
+            &tfvars("omega", 2, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let issue = t.linked_issue("omega", Some(pr)).await;
+    let applied_sha = t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    assert_eq!(state_instances(&t.state_file("omega")), 2);
+    let state_after_apply = std::fs::read(t.state_file("omega")).unwrap();
+
+    t.command(&issue, "/promptops destroy").await;
+    let destroy_pr = t
+        .service
+        .github
+        .prs()
+        .into_iter()
+        .find(|p| p.head_ref == "promptops/destroy-omega")
+        .expect("a destroy pull request");
+    assert!(destroy_pr.open);
+    assert!(
+        t.service
+            .github
+            .file(REPO, &destroy_pr.head_ref, &tfvars_path("omega"))
+            .is_none(),
+        "the deployment's variables are removed on the branch"
+    );
+    assert_eq!(
+        t.comments_with(issue.number, &format!("Opened #{}", destroy_pr.number))
+            .len(),
+        1
+    );
+
+    t.deliver(destroy_pr.number, "opened").await;
+    let plans = t.comments_with(destroy_pr.number, "promptops:plan deployment=omega");
+    assert_eq!(
+        plans.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, destroy_pr.number)
+    );
+    let plan = &plans[0];
+    assert!(
+        plan.starts_with("<!-- promptops:plan deployment=omega part=1/1 -->"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("<!-- promptops:key=plan:omega:part:1 -->"),
+        "the same key as any plan: {plan}"
+    );
+    assert!(
+        plan.contains("Terraform destroy plan for `omega`: resources to destroy"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("**Plan: 0 to add, 0 to change, 2 to destroy; 3 output changes.**"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("| 🗑️ delete | `terraform_data.vm[0]` |"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("| 🗑️ delete | `terraform_data.vm[1]` |"),
+        "{plan}"
+    );
+    assert!(!plan.contains("➕ create"), "{plan}");
+    // Planned from the commit of the last apply, which holds the variables.
+    assert!(
+        plan.contains(&format!("Commit: `{}`", &applied_sha[..12])),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("-destroy -var-file=deployments/omega/terraform.tfvars"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("merging this pull request destroys them"),
+        "{plan}"
+    );
+    assert!(!plan.contains(PLANTED_SECRET), "{plan}");
+    let head = t
+        .service
+        .github
+        .pr(REPO, destroy_pr.number)
+        .unwrap()
+        .head_sha;
+    let checks: Vec<_> = t
+        .checks("promptops/plan")
+        .into_iter()
+        .filter(|c| c.head_sha == head)
+        .collect();
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0].status, "completed");
+    assert_eq!(checks[0].conclusion.as_deref(), Some("success"));
+    assert_eq!(
+        checks[0].title.as_deref(),
+        Some("omega: Plan: 0 to add, 0 to change, 2 to destroy; 3 output changes."),
+        "{checks:?}"
+    );
+    let summary = checks[0].summary.as_deref().unwrap();
+    assert!(summary.contains("2 to delete"), "{summary}");
+    assert!(summary.contains("Terraform destroy plan"), "{summary}");
+    assert_eq!(t.lock_holder("omega").await, Some(destroy_pr.number));
+    assert_eq!(
+        std::fs::read(t.state_file("omega")).unwrap(),
+        state_after_apply,
+        "a destroy plan changes no state"
+    );
+
+    // `/promptops plan` on the destroy PR plans again and edits the same comment.
+    let on_pr = IssueRef {
+        number: destroy_pr.number,
+        title: destroy_pr.title.clone(),
+        body: String::new(),
+        is_pull_request: true,
+    };
+    t.command(&on_pr, "/promptops plan").await;
+    assert_eq!(
+        t.comments_with(destroy_pr.number, "promptops:plan deployment=omega")
+            .len(),
+        1,
+        "edited, not piled on"
+    );
+    assert_eq!(
+        t.checks("promptops/plan")
+            .into_iter()
+            .filter(|c| c.head_sha == head)
+            .count(),
+        2
+    );
+    let plan_runs: Vec<RunStatus> = t
+        .runs(destroy_pr.number)
+        .await
+        .into_iter()
+        .filter(|r| r.kind == "plan")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(plan_runs, vec![RunStatus::Succeeded, RunStatus::Succeeded]);
+
+    t.service.github.merge_pr(REPO, destroy_pr.number);
+    t.deliver(destroy_pr.number, "closed").await;
+    let destroyed = t.comments_with(destroy_pr.number, "Terraform destroy for `omega`: done");
+    assert_eq!(
+        destroyed.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, destroy_pr.number)
+    );
+    assert!(
+        destroyed[0].contains("Apply complete! Resources: 0 added, 0 changed, 2 destroyed."),
+        "{}",
+        destroyed[0]
+    );
+    assert!(
+        destroyed[0].contains("| 🗑️ delete | `terraform_data.vm[1]` |"),
+        "{}",
+        destroyed[0]
+    );
+    assert_eq!(state_instances(&t.state_file("omega")), 0);
+    assert_eq!(t.lock_holder("omega").await, None);
+    let runs = t.runs(destroy_pr.number).await;
+    assert!(
+        runs.iter()
+            .any(|r| r.kind == "destroy" && r.status == RunStatus::Succeeded),
+        "{runs:?}"
+    );
+    t.service.stop().await;
+}
+
+/// Resources removed behind PromptOps's back (here: the state emptied by hand) leave the
+/// destroy plan with nothing to destroy; the check still passes and says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destroy_plan_of_an_empty_state_says_there_is_nothing_to_destroy() {
+    let mut t = Lifecycle::start().await;
+    let pr = t
+        .open_pr(
+            "create-tau",
+            "tau",
+            &tfvars("tau", 1, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let issue = t.linked_issue("tau", Some(pr)).await;
+    t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    assert_eq!(state_instances(&t.state_file("tau")), 1);
+    std::fs::remove_file(t.state_file("tau")).unwrap();
+
+    t.command(&issue, "/promptops destroy").await;
+    let destroy_pr = t
+        .service
+        .github
+        .prs()
+        .into_iter()
+        .find(|p| p.head_ref == "promptops/destroy-tau")
+        .expect("a destroy pull request");
+    t.deliver(destroy_pr.number, "opened").await;
+    let plans = t.comments_with(destroy_pr.number, "promptops:plan deployment=tau");
+    assert_eq!(plans.len(), 1);
+    assert!(
+        plans[0].contains("Terraform destroy plan for `tau`: nothing to destroy"),
+        "{}",
+        plans[0]
+    );
+    assert!(
+        plans[0].contains("Merging removes its variables only."),
+        "{}",
+        plans[0]
+    );
+    assert!(!plans[0].contains("🗑️ delete"), "{}", plans[0]);
+    let check = t.checks("promptops/plan").pop().unwrap();
+    assert_eq!(check.conclusion.as_deref(), Some("success"));
+    assert!(
+        check
+            .title
+            .as_deref()
+            .unwrap()
+            .starts_with("tau: No changes."),
+        "{check:?}"
+    );
+    t.service.stop().await;
+}
+
+/// A PR removing the variables of a deployment PromptOps never applied shows no destroy
+/// plan: merging it destroys nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_never_applied_deployment_plans_no_destroy() {
+    let mut t = Lifecycle::start().await;
+    t.service.github.set_file(
+        REPO,
+        "main",
+        &tfvars_path("sigma"),
+        tfvars("sigma", 1, "us-central1-a"),
+    );
+    t.service.github.commit_files(
+        REPO,
+        "drop-sigma",
+        &[(tfvars_path("sigma").as_str(), None)],
+        "Remove sigma",
+    );
+    let pr = t
+        .service
+        .github
+        .open_pr(REPO, "drop-sigma", "main", "Remove sigma", "", "alice");
+    t.deliver(pr, "opened").await;
+    let notice = t.comments_with(pr, "Deployment `sigma` removed");
+    assert_eq!(notice.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
+    assert!(notice[0].contains("destroys nothing"), "{}", notice[0]);
+    assert!(t.comments_with(pr, "destroy plan").is_empty());
+    assert!(!t.state_file("sigma").exists(), "terraform never ran");
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_apply_keeps_the_lock_and_apply_on_the_merged_pr_retries() {
+    let mut t = Lifecycle::start().await;
+    // In the state dir: the sandbox shows Terraform that directory and not the rest.
+    let gate = t.scratch.path().join("state/gate-open");
+    // The gate is module code (deployment variables hold only the seven checked values), so
+    // the pull request waits for a go-ahead before its plan.
+    t.service.github.set_file(
+        REPO,
+        "gated",
+        "terraform/gate.auto.tfvars",
+        format!("apply_gate = \"{}\"\n", gate.display()),
+    );
+    let pr = t
+        .open_pr(
+            "gated",
+            "theta",
+            &tfvars("theta", 1, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let on_gated = IssueRef {
+        number: pr,
+        title: "Deployment theta".to_owned(),
+        body: String::new(),
+        is_pull_request: true,
+    };
+    t.command(&on_gated, "/promptops plan").await;
+    let plan = t.comments_with(pr, "Terraform plan for `theta`");
+    assert!(plan[0].contains("Plan: 2 to add"), "{}", plan[0]);
+
+    t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    let failed = t.comments_with(pr, "Terraform apply for `theta`: failed");
+    assert_eq!(failed.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
+    assert!(failed[0].contains("/promptops apply"), "{}", failed[0]);
+    assert_eq!(
+        t.lock_holder("theta").await,
+        Some(pr),
+        "a failed apply keeps the lock"
+    );
+    let checks = t.checks("promptops/apply");
+    assert_eq!(
+        checks.last().unwrap().conclusion.as_deref(),
+        Some("failure")
+    );
+
+    // The cause is fixed; `/promptops apply` on the merged PR retries the same merge commit.
+    std::fs::write(&gate, "open").unwrap();
+    let on_pr = IssueRef {
+        number: pr,
+        title: "Deployment theta".to_owned(),
+        body: String::new(),
+        is_pull_request: true,
+    };
+    t.command(&on_pr, "/promptops apply").await;
+    let applied = t.comments_with(pr, "Terraform apply for `theta`: done");
+    assert_eq!(
+        applied.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, pr)
+    );
+    assert!(
+        t.comments_with(pr, "Terraform apply for `theta`: failed")
+            .is_empty(),
+        "the failure comment was replaced, not piled on"
+    );
+    assert_eq!(t.lock_holder("theta").await, None);
+    assert_eq!(state_instances(&t.state_file("theta")), 2);
+    let statuses: Vec<RunStatus> = t
+        .runs(pr)
+        .await
+        .into_iter()
+        .filter(|r| r.kind == "apply")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![RunStatus::Succeeded, RunStatus::Failed],
+        "newest first"
+    );
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fork_pr_is_never_planned() {
+    let mut t = Lifecycle::start().await;
+    let fork = "mallory/Hello-World";
+    t.service.github.add_repo(fork);
+    t.service.github.set_permission(REPO, "mallory", "write");
+    t.service.github.set_file(
+        fork,
+        "evil",
+        &tfvars_path("iota"),
+        tfvars("iota", 1, "us-central1-a"),
+    );
+    let pr = t.service.github.open_pr(
+        REPO,
+        "mallory:evil",
+        "main",
+        "Deployment iota",
+        "",
+        "mallory",
+    );
+    t.deliver(pr, "opened").await;
+    let refused = t.comments_with(pr, "pull requests from forks");
+    assert_eq!(
+        refused.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, pr)
+    );
+    assert!(refused[0].contains("mallory/Hello-World"), "{}", refused[0]);
+    assert!(t.checks("promptops/plan").is_empty());
+    assert!(t.runs(pr).await.is_empty());
+    assert_eq!(t.lock_holder("iota").await, None);
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_for_a_superseded_head_plans_nothing() {
+    let mut t = Lifecycle::start().await;
+    t.service.github.set_file(
+        REPO,
+        "moving",
+        &tfvars_path("kappa"),
+        tfvars("kappa", 1, "us-central1-a"),
+    );
+    let pr = t
+        .service
+        .github
+        .open_pr(REPO, "moving", "main", "Deployment kappa", "", "alice");
+    let stale = pr_payload(&t.service.github, "opened", pr);
+    // A push lands before the `opened` delivery is processed.
+    t.service.github.set_file(
+        REPO,
+        "moving",
+        &tfvars_path("kappa"),
+        tfvars("kappa", 2, "us-central1-a"),
+    );
+    assert_eq!(
+        t.service.deliver("pull_request", &stale).await.status(),
+        202
+    );
+    t.service.job_done().await;
+    assert!(
+        t.checks("promptops/plan").is_empty(),
+        "the stale head is not planned"
+    );
+
+    t.deliver(pr, "synchronize").await;
+    let plan = t.comments_with(pr, "Terraform plan for `kappa`");
+    assert_eq!(plan.len(), 1);
+    assert!(
+        plan[0].contains("Plan: 2 to add"),
+        "the new head is: {}",
+        plan[0]
+    );
+
+    // Another push: the plan comment is edited in place, each head gets its check run.
+    t.service.github.set_file(
+        REPO,
+        "moving",
+        &tfvars_path("kappa"),
+        tfvars("kappa", 3, "us-central1-a"),
+    );
+    t.deliver(pr, "synchronize").await;
+    let plan = t.comments_with(pr, "Terraform plan for `kappa`");
+    assert_eq!(plan.len(), 1, "updated, not piled on");
+    assert!(plan[0].contains("Plan: 3 to add"), "{}", plan[0]);
+    assert_eq!(t.checks("promptops/plan").len(), 2);
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_two_thousand_resource_plan_is_split_into_balanced_comments_under_the_limit() {
+    let mut t = Lifecycle::start().await;
+    t.set_settings("policy:\n  max_vms: 2000\n  max_hourly_usd: 100000\n");
+    let pr = t
+        .open_pr(
+            "huge",
+            "lambda",
+            &tfvars("lambda", 2000, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let parts: Vec<String> = t
+        .service
+        .github
+        .comments(REPO, pr)
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|body| body.contains("promptops:plan deployment=lambda"))
+        .collect();
+    assert!(parts.len() > 1, "{} part(s)", parts.len());
+    assert!(
+        parts[0].contains("Plan: 2000 to add, 0 to change, 0 to destroy; 3 output changes."),
+        "the summary comes first"
+    );
+    for part in &parts {
+        assert!(
+            part.chars().count() < 65_536,
+            "{} chars",
+            part.chars().count()
+        );
+        promptops_terraform::comment::markdown::check_balance(part)
+            .unwrap_or_else(|problems| panic!("{problems:?}"));
+    }
+    let n = parts.len();
+    for (i, part) in parts.iter().enumerate() {
+        let marker = format!(
+            "<!-- promptops:plan deployment=lambda part={}/{n} -->",
+            i + 1
+        );
+        assert!(part.starts_with(&marker), "part {i}: {}", &part[..200]);
+    }
+    let last = parts.last().unwrap();
+    assert!(
+        last.contains("$ terraform show -json"),
+        "the end of the output is kept: {}",
+        &last[last.len().saturating_sub(300)..]
+    );
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pr_adding_a_misnamed_deployment_directory_is_told_why_it_is_not_planned() {
+    let mut t = Lifecycle::start().await;
+    // Written by hand: a trailing dash is not a GCP name, two dashes would break comment keys.
+    for bad in ["gpu-", "gpu--demo"] {
+        t.service.github.set_file(
+            REPO,
+            "hand-made",
+            &tfvars_path(bad),
+            tfvars(bad, 1, "us-central1-a"),
+        );
+    }
+    let pr = t
+        .open_pr(
+            "hand-made",
+            "kappa",
+            &tfvars("kappa", 1, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    let told = t.comments_with(pr, "not valid deployment names");
+    assert_eq!(told.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
+    for bad in ["gpu-", "gpu--demo"] {
+        assert!(
+            told[0].contains(&format!("`terraform/deployments/{bad}`")),
+            "{}",
+            told[0]
+        );
+    }
+    assert!(told[0].contains("must not end with a dash"), "{}", told[0]);
+    // The valid deployment in the same PR is planned as usual; the others are not.
+    assert_eq!(t.lock_holder("kappa").await, Some(pr));
+    let planned: Vec<String> = t
+        .runs(pr)
+        .await
+        .into_iter()
+        .map(|run| run.deployment)
+        .collect();
+    assert_eq!(planned, vec!["kappa"]);
+    // A second push edits the same comment rather than adding one.
+    t.deliver(pr, "synchronize").await;
+    assert_eq!(t.comments_with(pr, "not valid deployment names").len(), 1);
+    t.service.stop().await;
+}
