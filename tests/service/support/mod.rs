@@ -302,6 +302,7 @@ fn settings_for(
     addr: SocketAddr,
 ) -> promptops::config::ServeSettings {
     let app_id = github.app_id().to_string();
+    let private_key = format!("--github-private-key={}", github.private_key_pem());
     let api_url = github.url();
     let web_url = options
         .github_web_url
@@ -314,8 +315,8 @@ fn settings_for(
     let mut args = vec![
         "--github-app-id",
         &app_id,
-        "--github-private-key",
-        github.private_key_pem(),
+        // One argument: the PEM starts with dashes, which would read as a flag.
+        &private_key,
         "--github-webhook-secret",
         SECRET,
         "--github-api-url",
