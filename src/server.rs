@@ -23,6 +23,10 @@ use crate::webhook_extract::VerifiedDelivery;
 /// GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
 pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
 
+/// When to redeliver a delivery the store could not take: a full disk or a restarted
+/// database server is usually back within seconds (`Retry-After`).
+const STORE_RETRY_AFTER_SECS: &str = "10";
+
 /// How the front door is bounded and guarded, beyond the service's parts.
 #[derive(Clone, Default)]
 pub struct FrontDoor {
@@ -157,6 +161,7 @@ async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> R
                 );
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
+                    [(http::header::RETRY_AFTER, STORE_RETRY_AFTER_SECS)],
                     "could not record the delivery; redeliver it later\n",
                 )
                     .into_response()
