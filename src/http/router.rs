@@ -20,6 +20,10 @@ use crate::pipeline::ingress::{self, IngressSettings};
 use crate::web::Access;
 use promptops_core::clock::Clock;
 
+/// When to redeliver a delivery the store could not take: a full disk or a restarted
+/// database server is usually back within seconds (`Retry-After`).
+const STORE_RETRY_AFTER_SECS: &str = "10";
+
 /// How the front door is bounded and guarded, beyond the service's parts.
 #[derive(Clone, Default)]
 pub struct FrontDoor {
@@ -164,6 +168,7 @@ async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> R
                 );
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
+                    [(http::header::RETRY_AFTER, STORE_RETRY_AFTER_SECS)],
                     "could not record the delivery; redeliver it later\n",
                 )
                     .into_response()

@@ -114,20 +114,22 @@ impl Backend {
     }
 }
 
-async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> {
-    let connect_error = |source| StoreError::Connect {
-        backend: "sqlite",
-        source,
-    };
+/// How every connection to the SQLite database named by `url` is opened, and whether it is
+/// an in-memory database.
+pub(crate) fn sqlite_connect_options(
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<(SqliteConnectOptions, bool)> {
     // Durability: WAL with synchronous=FULL fsyncs the log at every COMMIT, so a delivery
     // acknowledged with 202 survives a power cut, not just a process crash (NORMAL would only
-    // guarantee the latter). Group commit pays one fsync for many deliveries instead.
+    // guarantee the latter). Group commit pays one fsync for many deliveries instead (and
+    // the delivery writer syncs the log itself, see `sqlite_writer`).
     let synchronous = match options.sqlite_synchronous {
         SqliteDurability::Full => SqliteSynchronous::Full,
         SqliteDurability::Normal => SqliteSynchronous::Normal,
     };
     let connect = SqliteConnectOptions::from_str(url)
-        .map_err(connect_error)?
+        .map_err(sqlite_connect_error)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(synchronous)
@@ -139,9 +141,21 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
         .row_buffer_size(1024)
         .foreign_keys(true);
     let in_memory = is_in_memory(&connect, url);
+    Ok((connect, in_memory))
+}
+
+fn sqlite_connect_error(source: sqlx::Error) -> StoreError {
+    StoreError::Connect {
+        backend: "sqlite",
+        source,
+    }
+}
+
+async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> {
+    let (connect, in_memory) = sqlite_connect_options(url, options)?;
     if !in_memory {
         owner_only_files(connect.get_filename())
-            .map_err(|err| connect_error(sqlx::Error::Io(err)))?;
+            .map_err(|err| sqlite_connect_error(sqlx::Error::Io(err)))?;
     }
     let mut pool = SqlitePoolOptions::new()
         .max_connections(options.max_connections.unwrap_or(4))
@@ -155,7 +169,9 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
             .idle_timeout(None)
             .max_lifetime(None);
     }
-    pool.connect_with(connect).await.map_err(connect_error)
+    pool.connect_with(connect)
+        .await
+        .map_err(sqlite_connect_error)
 }
 
 /// Whether SQLite itself has a transaction open on `conn`. A COMMIT that fails (disk full,
@@ -170,12 +186,6 @@ async fn in_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx:
     let autocommit =
         unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) };
     Ok(autocommit == 0)
-}
-
-/// Whether the SQLite URL names an in-memory database (which lives as long as its one
-/// connection).
-pub(crate) fn sqlite_url_in_memory(url: &str) -> bool {
-    SqliteConnectOptions::from_str(url).is_ok_and(|connect| is_in_memory(&connect, url))
 }
 
 fn is_in_memory(connect: &SqliteConnectOptions, url: &str) -> bool {

@@ -63,6 +63,13 @@ pub enum StoreError {
         allowed: &'static str,
     },
 
+    /// A sync of SQLite's write-ahead log failed (an I/O error): what was committed since
+    /// the last good sync may not be on disk, so the store takes no more deliveries.
+    #[error(
+        "syncing the SQLite write-ahead log failed ({reason}): deliveries committed since the last good sync may not be on disk, so no more are accepted; check the disk, then restart the service (SQLite recovers the log when it opens the database)"
+    )]
+    LogSyncFailed { reason: String },
+
     /// The group-commit writer task is gone (its runtime shut down).
     #[error("the delivery writer has stopped; the store must be reopened")]
     WriterStopped,

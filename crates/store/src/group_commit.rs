@@ -93,24 +93,19 @@ impl Writer {
 
     /// Writes the batch in one transaction. Returns each request's outcome, in order, and
     /// whether any job was inserted.
-    async fn commit(&self, batch: &[WriteRequest]) -> Result<(Vec<RecordOutcome>, bool)> {
+    async fn commit(&self, batch: &[WriteRequest]) -> Written {
         let now = to_micros(self.clock.now());
         let max_attempts = i64::from(self.max_attempts);
-        // A fixed order of unique keys across concurrent transactions (several replicas on
-        // one PostgreSQL) keeps them from deadlocking on each other's inserts.
-        let mut by_id: Vec<&Delivery> = batch.iter().map(|r| &r.delivery).collect();
-        by_id.sort_by(|a, b| a.id.cmp(&b.id));
-        by_id.dedup_by(|a, b| a.id == b.id);
-
-        let deliveries = DeliveryColumns::new(&by_id);
         match &self.backend {
             Backend::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
-                let written = sqlite_write(&mut conn, batch, &deliveries, max_attempts, now).await;
+                let written = write_sqlite(&mut conn, batch, max_attempts, now).await;
                 settle_connection(conn, written, self.in_memory).await
             }
             Backend::Postgres(pool) => {
                 let mut conn = pool.acquire().await?;
+                let by_id = sorted_deliveries(batch);
+                let deliveries = DeliveryColumns::new(&by_id);
                 let written =
                     postgres_write(&mut conn, batch, &deliveries, max_attempts, now).await;
                 settle_connection(conn, written, false).await
@@ -119,7 +114,30 @@ impl Writer {
     }
 }
 
-type Written = Result<(Vec<RecordOutcome>, bool)>;
+/// The batch's deliveries ordered by id, each id once. A fixed order of unique keys across
+/// concurrent transactions (several replicas on one PostgreSQL) keeps them from
+/// deadlocking on each other's inserts.
+fn sorted_deliveries(batch: &[WriteRequest]) -> Vec<&Delivery> {
+    let mut by_id: Vec<&Delivery> = batch.iter().map(|r| &r.delivery).collect();
+    by_id.sort_by(|a, b| a.id.cmp(&b.id));
+    by_id.dedup_by(|a, b| a.id == b.id);
+    by_id
+}
+
+/// Writes the batch in one transaction on `conn` (COMMIT included).
+pub(crate) async fn write_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    batch: &[WriteRequest],
+    max_attempts: i64,
+    now: i64,
+) -> Written {
+    let by_id = sorted_deliveries(batch);
+    let deliveries = DeliveryColumns::new(&by_id);
+    sqlite_write(conn, batch, &deliveries, max_attempts, now).await
+}
+
+/// Each request's outcome, in order, and whether any job was inserted.
+pub(crate) type Written = Result<(Vec<RecordOutcome>, bool)>;
 
 /// After a failed write the connection is closed, never handed back to the pool: a COMMIT
 /// that failed (disk full, I/O error) can leave SQLite's transaction open while the driver

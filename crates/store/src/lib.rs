@@ -19,6 +19,7 @@ mod processes;
 mod queue;
 mod requests;
 mod runs;
+mod sqlite_writer;
 mod store;
 
 pub use backend::{ConnectOptions, SqliteDurability};

@@ -108,6 +108,11 @@ impl Store {
 
     /// Commits a one-row write: succeeds only when the store can commit now (readiness).
     pub async fn probe_write(&self) -> Result<()> {
+        if let Some(reason) = self.inner.sync_failure.get() {
+            return Err(crate::error::StoreError::LogSyncFailed {
+                reason: reason.clone(),
+            });
+        }
         let now = to_micros(self.now());
         with_pool!(&self.inner.backend, pool => {
             sqlx::query(

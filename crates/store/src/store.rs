@@ -4,13 +4,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::backend::{Backend, ConnectOptions, with_pool};
 use crate::clock::{Clock, SystemClock, from_micros};
 use crate::error::Result;
 use crate::group_commit::{self, WriteRequest, Writer};
 use crate::model::{Delivery, DeliveryRecord, NewJob, RecordOutcome};
+use crate::sqlite_writer::{SqliteWriter, SqliteWriterParts, SyncFailure};
 
 /// Tuning of the store; `Default` suits the service.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +58,10 @@ pub(crate) struct Inner {
     /// Jitter for retry backoff.
     pub rng: Mutex<fastrand::Rng>,
     pub jobs_enqueued: Arc<Notify>,
+    /// Set (for good) when syncing SQLite's write-ahead log failed.
+    pub sync_failure: SyncFailure,
+    /// Tells the SQLite delivery writer that the store is closed.
+    pub closed: watch::Sender<bool>,
 }
 
 impl fmt::Debug for Store {
@@ -85,22 +90,15 @@ impl Store {
         let max_batch = options.group_commit_max.max(1);
         let (sender, receiver) = mpsc::channel(max_batch * 4);
         let jobs_enqueued = Arc::new(Notify::new());
-        let writer = Arc::new(Writer {
-            backend: backend.clone(),
+        let sync_failure = SyncFailure::default();
+        let (closed, closed_receiver) = watch::channel(false);
+        let writer = WriterParts {
             clock: Arc::clone(&clock),
             max_batch,
-            max_attempts: options.max_attempts,
             jobs_enqueued: Arc::clone(&jobs_enqueued),
-            in_memory: crate::backend::sqlite_url_in_memory(url),
-        });
-        let writers = options.group_commit_writers.unwrap_or(match backend {
-            Backend::Sqlite(_) => 1,
-            Backend::Postgres(_) => 4,
-        });
-        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
-        for _ in 0..writers.max(1) {
-            tokio::spawn(Arc::clone(&writer).run(Arc::clone(&receiver)));
-        }
+            sync_failure: Arc::clone(&sync_failure),
+        };
+        start_writer(url, &backend, &options, writer, receiver, closed_receiver)?;
         if let Backend::Sqlite(pool) = &backend {
             tokio::spawn(crate::backend::checkpoint_wal(
                 pool.clone(),
@@ -116,6 +114,8 @@ impl Store {
                 writer: sender,
                 rng: Mutex::new(fastrand::Rng::new()),
                 jobs_enqueued,
+                sync_failure,
+                closed,
             }),
         })
     }
@@ -181,10 +181,69 @@ impl Store {
     /// Closes the pool's connections. Deliveries whose `record_delivery` has not returned
     /// yet fail with an error (they were not acknowledged, so nothing is lost).
     pub async fn close(&self) {
+        self.inner.closed.send_replace(true);
         self.inner.backend.close().await;
     }
 
     pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.inner.clock.now()
     }
+}
+
+/// What every delivery writer shares with the store.
+struct WriterParts {
+    clock: Arc<dyn Clock>,
+    max_batch: usize,
+    jobs_enqueued: Arc<Notify>,
+    sync_failure: SyncFailure,
+}
+
+/// Starts the delivery writer: on a SQLite file, one that syncs the log beside the commits
+/// (`sqlite_writer`); otherwise group commit on the pool (several writers on PostgreSQL).
+fn start_writer(
+    url: &str,
+    backend: &Backend,
+    options: &StoreOptions,
+    parts: WriterParts,
+    requests: mpsc::Receiver<WriteRequest>,
+    closed: watch::Receiver<bool>,
+) -> Result<()> {
+    let sqlite = match backend {
+        Backend::Sqlite(_) => Some(crate::backend::sqlite_connect_options(
+            url,
+            &options.connect,
+        )?),
+        Backend::Postgres(_) => None,
+    };
+    if let Some((connect, false)) = sqlite {
+        let writer = SqliteWriter::start(SqliteWriterParts {
+            connect,
+            durability: options.connect.sqlite_synchronous,
+            clock: parts.clock,
+            max_batch: parts.max_batch,
+            max_attempts: options.max_attempts,
+            jobs_enqueued: parts.jobs_enqueued,
+            failure: parts.sync_failure,
+        })?;
+        tokio::spawn(writer.run(requests, closed));
+        return Ok(());
+    }
+    let writer = Arc::new(Writer {
+        backend: backend.clone(),
+        clock: parts.clock,
+        max_batch: parts.max_batch,
+        max_attempts: options.max_attempts,
+        jobs_enqueued: parts.jobs_enqueued,
+        // An in-memory SQLite database: its one pooled connection cannot be replaced.
+        in_memory: sqlite.is_some(),
+    });
+    let writers = options.group_commit_writers.unwrap_or(match backend {
+        Backend::Sqlite(_) => 1,
+        Backend::Postgres(_) => 4,
+    });
+    let requests = Arc::new(tokio::sync::Mutex::new(requests));
+    for _ in 0..writers.max(1) {
+        tokio::spawn(Arc::clone(&writer).run(Arc::clone(&requests)));
+    }
+    Ok(())
 }

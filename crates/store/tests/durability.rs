@@ -215,3 +215,41 @@ async fn an_existing_database_with_wider_permissions_is_narrowed() {
     assert_eq!(mode & 0o777, 0o600);
     store.close().await;
 }
+
+/// A delivery is acknowledged only once the write-ahead log holding it is synced. When the
+/// log cannot be synced (here: the file is gone from under the store), what was committed
+/// since may not be on disk: the store refuses that delivery and every later one, and the
+/// readiness probe fails, until it is reopened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_that_cannot_be_synced_stops_deliveries_and_readiness() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = open(&url).await;
+    assert!(matches!(
+        record(&store, "d-1").await,
+        Ok(RecordOutcome::New)
+    ));
+    store.probe_write().await.unwrap();
+
+    std::fs::remove_file(format!("{}-wal", path.display())).unwrap();
+    for id in ["d-2", "d-3"] {
+        let outcome = record(&store, id).await;
+        assert!(
+            matches!(
+                outcome,
+                Err(promptops_store::StoreError::LogSyncFailed { .. })
+            ),
+            "{id}: {outcome:?}"
+        );
+    }
+    let probe = store.probe_write().await;
+    assert!(
+        matches!(
+            probe,
+            Err(promptops_store::StoreError::LogSyncFailed { .. })
+        ),
+        "{probe:?}"
+    );
+    store.close().await;
+}

@@ -1,9 +1,16 @@
 //! The real `promptops serve` binary, configured through the environment as an operator
 //! would: the fake GitHub's App (id, key, API URL), a fresh SQLite database, a free
 //! loopback port. Killed when dropped; `stop` sends SIGTERM and returns how it ended.
+//!
+//! Its log (stderr) is read as it is written, by a thread of its own: a pipe holds 64 KiB,
+//! and a process whose log pipe is full blocks in its next log line — a tokio worker stuck
+//! in `write(2)` stalls whatever runs on it, so deliveries went unanswered on a disk-full
+//! run that logs a warning per refused write.
 
+use std::io::Read as _;
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use promptops_testkit::FakeGithub;
@@ -13,7 +20,8 @@ use super::SECRET;
 pub struct ServeProcess {
     /// `None` once `stop` has taken it.
     child: Option<Child>,
-    stderr: Option<ChildStderr>,
+    /// Reads stderr until the process closes it; returns everything read.
+    log: Option<JoinHandle<String>>,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     _dir: tempfile::TempDir,
@@ -67,10 +75,15 @@ impl ServeProcess {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take();
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let log = std::thread::spawn(move || {
+            let mut log = Vec::new();
+            let _ = stderr.read_to_end(&mut log);
+            String::from_utf8_lossy(&log).into_owned()
+        });
         let process = ServeProcess {
             child: Some(child),
-            stderr,
+            log: Some(log),
             base: format!("http://127.0.0.1:{port}"),
             _dir: dir,
         };
@@ -96,12 +109,10 @@ impl ServeProcess {
         let pid = child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(sent.success(), "kill -TERM {pid} failed");
-        let stderr = self.stderr.take().expect("stderr is read once");
+        let log = self.log.take().expect("the log is taken once");
         tokio::task::spawn_blocking(move || {
-            // Read to the end first (the pipe closes when the process exits), so that a long
-            // log cannot fill the pipe and keep the process from exiting.
-            let log = std::io::read_to_string(stderr).unwrap();
-            (child.wait().unwrap(), log)
+            let status = child.wait().unwrap();
+            (status, log.join().unwrap_or_default())
         })
         .await
         .unwrap()
@@ -113,11 +124,10 @@ impl ServeProcess {
     pub async fn kill(mut self) -> String {
         let mut child = self.child.take().expect("stopped once");
         child.kill().unwrap();
-        let stderr = self.stderr.take().expect("stderr is read once");
+        let log = self.log.take().expect("the log is taken once");
         tokio::task::spawn_blocking(move || {
-            let log = std::io::read_to_string(stderr).unwrap_or_default();
             let _ = child.wait();
-            log
+            log.join().unwrap_or_default()
         })
         .await
         .unwrap()
