@@ -18,6 +18,7 @@ usage: python3 -m standin_cloud.compute --port PORT --state-dir DIR [--image-dir
 Runs as root; on SIGTERM or SIGINT every VM is stopped."""
 
 import argparse
+import ctypes
 import hashlib
 import ipaddress
 import json
@@ -45,8 +46,8 @@ class ApiError(Exception):
 
 
 def address_for(key, taken):
-    """An address in 127.2.0.0/16 derived from the instance's key, the next free one on a
-    collision; never .0 or .255 in the last octet."""
+    """An address in 127.2.0.0/16 derived from `key`, the next free one on a collision;
+    never .0 or .255 in the last octet."""
     digest = hashlib.sha256(key.encode()).digest()
     start = int.from_bytes(digest[:2], "big")
     for step in range(1 << 16):
@@ -77,8 +78,11 @@ class Compute:
             if key in self.instances:
                 raise ApiError(409, f"The resource 'projects/{project}/zones/{zone}/instances/{name}' already exists")
             taken = {i["resource"]["natIP"] for i in self.instances.values()}
-            address = address_for(key, taken)
-            machine = Machine(key, name, address, os.path.join(self.state_dir, "machines", key.replace("/", "_")))
+            # The state directory is part of what names the machine and its address, so
+            # that two stand-ins on one host (a local stack and a test run) do not collide.
+            unique = f"{self.state_dir}/{key}"
+            address = address_for(unique, taken)
+            machine = Machine(unique, name, address, os.path.join(self.state_dir, "machines", key.replace("/", "_")))
             resource = {
                 "kind": "compute#instance",
                 "name": name,
@@ -258,7 +262,12 @@ def main(argv=None):
     parser.add_argument("--image-dir", action="append", default=[], metavar="SRC:TARGET",
                         help="a host directory every VM sees read-only at TARGET (e.g. a wheel mirror)")
     parser.add_argument("--port-file", help="write the bound port here once serving")
+    parser.add_argument("--stop-with-parent", action="store_true",
+                        help="stop (and stop every VM) when the process that started this one dies")
     args = parser.parse_args(argv)
+    if args.stop_with_parent:
+        # PR_SET_PDEATHSIG: a test killed mid-run must not leave machines behind.
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
     if os.geteuid() != 0:
         sys.exit("compute stand-in: must run as root (it creates network and mount namespaces)")
     image_dirs = []
