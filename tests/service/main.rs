@@ -7,6 +7,7 @@ mod lifecycle;
 mod support;
 
 mod browser;
+mod chain_e2e;
 mod check_terraform_version;
 mod dashboard;
 mod dashboard_oauth;

@@ -12,19 +12,19 @@
 //! Needs root and the environments of scripts/setup-terraform.sh and
 //! scripts/setup-ansible.sh (scripts/test.sh provides all three).
 
-mod support;
+use crate::support;
 
 #[allow(dead_code)]
-#[path = "../crates/infra-contract/tests/support/openbao.rs"]
+#[path = "../../crates/infra-contract/tests/support/openbao.rs"]
 mod openbao;
 #[allow(dead_code)]
-#[path = "../crates/infra-contract/tests/support/playbook.rs"]
+#[path = "../../crates/infra-contract/tests/support/playbook.rs"]
 mod playbook;
 #[allow(dead_code)]
-#[path = "../crates/infra-contract/tests/support/standin_cloud.rs"]
+#[path = "../../crates/infra-contract/tests/support/standin_cloud.rs"]
 mod standin_cloud;
 #[allow(dead_code)]
-#[path = "../crates/infra-contract/tests/support/tools.rs"]
+#[path = "../../crates/infra-contract/tests/support/tools.rs"]
 mod tools;
 
 use std::path::Path;
