@@ -85,13 +85,23 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
                 );
             }
         }
-        Ok(StartCredentials::Missing { file, .. }) => {
-            env_credential_lines(&mut report, &settings);
+        Ok(StartCredentials::Missing { missing, file }) => {
+            // One problem, one line: whichever parts the environment lacks, the fix is
+            // the setup page or the complete set of settings.
+            let setup = crate::setup::startup::setup_address(
+                settings.bind,
+                settings.public_url_parsed().ok().flatten().as_ref(),
+            );
+            let lacking = if missing.len() == 3 {
+                "no GitHub App is connected".to_owned()
+            } else {
+                format!("the environment lacks {}", missing.join(" and "))
+            };
             report.line(
                 Status::Missing,
-                "GitHub App credentials",
+                "GitHub App",
                 format!(
-                    "none in the environment and no credentials file at {}: set them, or open /setup on the running service to connect an App",
+                    "{lacking} and there is no credentials file at {}: start `promptops serve` and open {setup} to connect one, or set GITHUB_APP_ID, GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) and GITHUB_WEBHOOK_SECRET",
                     file.display()
                 ),
             );
@@ -155,18 +165,7 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
         Err(err) => report.line(Status::Missing, "catalog", format!("{err:#}")),
     }
 
-    let db = redact_url(&settings.database_url);
-    match promptops_store::Store::connect(&settings.database_url).await {
-        Ok(store) => match store.ping().await {
-            Ok(()) => report.line(
-                Status::Ok,
-                "database",
-                format!("{db} ({})", store.backend_name()),
-            ),
-            Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
-        },
-        Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
-    }
+    database_line(&mut report, &settings.database_url).await;
 
     terraform_line(&mut report, &settings.terraform_bin).await;
 
@@ -179,6 +178,49 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
         println!("\nAll set.");
         ExitCode::SUCCESS
     }
+}
+
+/// Whether the database answers. A SQLite file that does not exist yet is not created:
+/// `check` changes nothing (`promptops migrate` or the first `serve` creates it).
+async fn database_line(report: &mut Report, url: &str) {
+    let db = redact_url(url);
+    if let Some(file) = sqlite_file(url)
+        && !file.exists()
+    {
+        report.line(
+            Status::Ok,
+            "database",
+            format!(
+                "{db}: {} does not exist yet; `promptops migrate` or the first `promptops serve` creates it",
+                file.display()
+            ),
+        );
+        return;
+    }
+    match promptops_store::Store::connect(url).await {
+        Ok(store) => {
+            match store.ping().await {
+                Ok(()) => report.line(
+                    Status::Ok,
+                    "database",
+                    format!("{db} ({})", store.backend_name()),
+                ),
+                Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
+            }
+            store.close().await;
+        }
+        Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
+    }
+}
+
+/// The file a `sqlite:` URL names; `None` for other databases and in-memory ones.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    let in_memory = path.is_empty() || path == ":memory:" || rest.contains("mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
 }
 
 /// Which isolation Terraform runs under, and whether it can be set up here.
@@ -323,8 +365,8 @@ fn dashboard_lines(
 /// The Terraform version against what the PromptOps root module needs: its
 /// `required_version` (terraform/versions.tf) is `>= 1.14.1`, the first release whose
 /// actions (the configuration job, `/promptops configure`) run after their resource. An
-/// older Terraform can run, but every plan of that module fails, hence a warning that says
-/// what to install.
+/// older Terraform runs, but every plan of that module fails: a problem, with what to
+/// install.
 async fn terraform_line(report: &mut Report, bin: &std::path::Path) {
     let version = match terraform_version(bin).await {
         Ok(version) => version,
@@ -342,7 +384,7 @@ async fn terraform_line(report: &mut Report, bin: &std::path::Path) {
     };
     if version < ACTIONS_MIN_VERSION {
         report.line(
-            Status::Warn,
+            Status::Missing,
             "terraform",
             format!(
                 "{version} at {} is older than {ACTIONS_MIN_VERSION}, which the PromptOps root module's \

@@ -55,7 +55,11 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("listening on {}", settings.bind))?;
-    info!(address = %listener.local_addr()?, "promptops is listening");
+    crate::setup::startup::log_listening(
+        listener.local_addr()?,
+        &prepared.setup.slot,
+        prepared.setup.public_url.as_ref(),
+    );
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     tokio::spawn(async move {
@@ -141,7 +145,8 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         settings.dashboard_token.as_ref(),
         settings.bind,
     )
-    .with_sign_in(sign_in);
+    .with_sign_in(sign_in)
+    .with_github_web_url(&settings.github.github_web_url);
     match dashboard.access.as_ref() {
         crate::web::Access::Refused { reason } => warn!("{}", reason.trim_end()),
         access => match &sign_in_plan {
@@ -171,8 +176,9 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
             warn!(
                 missing = %missing.join(", "),
                 credentials_file = %file.display(),
-                "the GitHub App is not configured: webhooks are refused until it is. Open /setup \
-                 to connect an App, or set the missing settings; `promptops check` lists them"
+                "the GitHub App is not configured: webhooks are refused until it is. Connect one on \
+                 the setup page (its address follows), or set the missing settings; `promptops check` \
+                 lists them"
             );
             AppSlot::empty()
         }
@@ -210,6 +216,7 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
             AppSlot::configured(app)
         }
     };
+    let dashboard = dashboard.with_app(slot.clone());
     let parts = Arc::new(parts);
     let factory: AppFactory = Arc::new(move |credentials: &AppCredentials, source| {
         parts.configured_app(
