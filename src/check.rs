@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use promptops_terraform::{ACTIONS_MIN_VERSION, TerraformVersion};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::{ServeSettings, SignInPlan, SignInSource};
 use crate::setup::startup::StartCredentials;
@@ -47,9 +47,61 @@ pub fn redact_url(url: &str) -> String {
 
 pub async fn run(settings: ServeSettings) -> ExitCode {
     let mut report = Report { failed: false };
-    let github = &settings.github;
+    let start = app_lines(&mut report, &settings).await;
 
-    let start = crate::setup::startup::start_credentials(&settings);
+    dashboard_lines(&mut report, &settings, start.as_ref().ok());
+
+    match &settings.planner.openai_api_key {
+        Some(_) => report.line(
+            Status::Ok,
+            "planner",
+            format!(
+                "model {} at {}",
+                settings.planner.model, settings.planner.openai_base_url
+            ),
+        ),
+        None => report.line(
+            Status::Warn,
+            "planner",
+            "OPENAI_API_KEY not set: the offline rule-based planner is used",
+        ),
+    }
+    match settings.planner.load_catalog() {
+        Ok(catalog) => report.line(
+            Status::Ok,
+            "catalog",
+            format!(
+                "{} GPU types, prices as of {}",
+                catalog.gpus().len(),
+                catalog.prices_as_of()
+            ),
+        ),
+        Err(err) => report.line(Status::Missing, "catalog", format!("{err:#}")),
+    }
+
+    database_line(&mut report, &settings.database_url).await;
+
+    terraform_line(&mut report, &settings.terraform_bin).await;
+
+    sandbox_line(&mut report, &settings);
+
+    if report.failed {
+        println!("\nSome settings are missing; `promptops serve` would not be able to do its job.");
+        ExitCode::FAILURE
+    } else {
+        println!("\nAll set.");
+        ExitCode::SUCCESS
+    }
+}
+
+/// Where the App's credentials come from (or what is missing, in one line) and whether
+/// GitHub accepts them.
+async fn app_lines(
+    report: &mut Report,
+    settings: &ServeSettings,
+) -> anyhow::Result<StartCredentials> {
+    let github = &settings.github;
+    let start = crate::setup::startup::start_credentials(settings);
     match &start {
         Ok(StartCredentials::Environment { .. }) => {
             report.line(
@@ -57,7 +109,7 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
                 "GitHub App credentials",
                 "from the environment (GITHUB_APP_ID, private key, GITHUB_WEBHOOK_SECRET)",
             );
-            env_credential_lines(&mut report, &settings);
+            env_credential_lines(report, settings);
         }
         Ok(StartCredentials::File {
             path,
@@ -114,69 +166,31 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
     }
     report.line(Status::Ok, "GITHUB_API_URL", &github.github_api_url);
     if let Some((id, key, _)) = start.as_ref().ok().and_then(StartCredentials::app) {
-        match promptops_github::client::GithubApp::new(&github.github_api_url, id, &key) {
-            Ok(app) => match app.app_info().await {
-                Ok(info) => report.line(
-                    Status::Ok,
-                    "GitHub App",
-                    format!(
-                        "authenticated as `{}` ({})",
-                        info.slug.unwrap_or_default(),
-                        info.name
-                    ),
+        app_auth_line(report, &github.github_api_url, id, &key).await;
+    }
+    start
+}
+
+/// Whether GitHub accepts the App's id and key.
+async fn app_auth_line(report: &mut Report, api_url: &str, id: u64, key: &SecretString) {
+    match promptops_github::client::GithubApp::new(api_url, id, key) {
+        Ok(app) => match app.app_info().await {
+            Ok(info) => report.line(
+                Status::Ok,
+                "GitHub App",
+                format!(
+                    "authenticated as `{}` ({})",
+                    info.slug.unwrap_or_default(),
+                    info.name
                 ),
-                Err(err) => report.line(
-                    Status::Missing,
-                    "GitHub App",
-                    format!("authentication failed: {err}"),
-                ),
-            },
-            Err(err) => report.line(Status::Missing, "GitHub App", err.to_string()),
-        }
-    }
-
-    dashboard_lines(&mut report, &settings, start.as_ref().ok());
-
-    match &settings.planner.openai_api_key {
-        Some(_) => report.line(
-            Status::Ok,
-            "planner",
-            format!(
-                "model {} at {}",
-                settings.planner.model, settings.planner.openai_base_url
             ),
-        ),
-        None => report.line(
-            Status::Warn,
-            "planner",
-            "OPENAI_API_KEY not set: the offline rule-based planner is used",
-        ),
-    }
-    match settings.planner.load_catalog() {
-        Ok(catalog) => report.line(
-            Status::Ok,
-            "catalog",
-            format!(
-                "{} GPU types, prices as of {}",
-                catalog.gpus().len(),
-                catalog.prices_as_of()
+            Err(err) => report.line(
+                Status::Missing,
+                "GitHub App",
+                format!("authentication failed: {err}"),
             ),
-        ),
-        Err(err) => report.line(Status::Missing, "catalog", format!("{err:#}")),
-    }
-
-    database_line(&mut report, &settings.database_url).await;
-
-    terraform_line(&mut report, &settings.terraform_bin).await;
-
-    sandbox_line(&mut report, &settings);
-
-    if report.failed {
-        println!("\nSome settings are missing; `promptops serve` would not be able to do its job.");
-        ExitCode::FAILURE
-    } else {
-        println!("\nAll set.");
-        ExitCode::SUCCESS
+        },
+        Err(err) => report.line(Status::Missing, "GitHub App", err.to_string()),
     }
 }
 

@@ -61,18 +61,7 @@ pub async fn run(args: RenderArgs) -> ExitCode {
                 policy: &policy,
                 policy_file: policy_file.as_deref(),
             };
-            let code = exit_code_for(&err);
-            if code == EXIT_UNAVAILABLE {
-                eprintln!("promptops: the planner could not answer:");
-                eprintln!("{}", explain(&err, audience));
-                eprintln!(
-                    "promptops: `promptops render --offline \"...\"` plans with the rule-based planner, without the model"
-                );
-            } else {
-                eprintln!("promptops: the request was not accepted:");
-                eprintln!("{}", explain(&err, audience));
-            }
-            return ExitCode::from(code);
+            return report_plan_error(&err, audience);
         }
     };
     let request = &outcome.request;
@@ -112,6 +101,23 @@ pub async fn run(args: RenderArgs) -> ExitCode {
         eprintln!("assumption: {line}");
     }
     ExitCode::SUCCESS
+}
+
+/// Says why nothing was planned and exits with the code that tells which case it was; a
+/// planner that cannot answer points to `--offline`.
+fn report_plan_error(err: &PlanError, audience: Audience<'_>) -> ExitCode {
+    let code = exit_code_for(err);
+    if code == EXIT_UNAVAILABLE {
+        eprintln!("promptops: the planner could not answer:");
+        eprintln!("{}", explain(err, audience));
+        eprintln!(
+            "promptops: `promptops render --offline \"...\"` plans with the rule-based planner, without the model"
+        );
+    } else {
+        eprintln!("promptops: the request was not accepted:");
+        eprintln!("{}", explain(err, audience));
+    }
+    ExitCode::from(code)
 }
 
 fn exit_code_for(err: &PlanError) -> u8 {
