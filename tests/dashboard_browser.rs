@@ -156,6 +156,10 @@ async fn the_dashboard_reads_well_at_desktop_and_phone_width() {
         assert!(text(&mut browser, "#lock").contains(&format!("#{pr}")));
         assert!(holds(&mut browser, &format!("document.querySelector('#app-urls a').href === '{APP_URL}'")));
         assert_eq!(text(&mut browser, &format!("#run-{run} .badge")), "succeeded");
+        assert!(
+            holds(&mut browser, &format!("!!document.querySelector(\"#run-{run} a[href='https://github.com/{REPO}/pull/{pr}']\")")),
+            "the run's pull request links to GitHub"
+        );
 
         // Unlocking goes through a confirmation page.
         browser.navigate(&page("/dashboard/locks"));

@@ -340,7 +340,7 @@ pub async fn deployment(
         facts = facts(&dash, &view, lock.as_ref(), now),
         prompt = escape(view.prompt.as_deref().unwrap_or("(not recorded)")),
         tfvars = escape(view.tfvars.as_deref().unwrap_or("(not recorded)")),
-        runs = runs_table(&view.runs, now),
+        runs = runs_table(&dash, &view.runs, now),
     );
     page(&format!("Deployment {deployment}"), &body).into_response()
 }

@@ -11,7 +11,7 @@ use super::deployments::url_component;
 use super::html::{duration, escape, page, status_badge, table, time_tag, unavailable};
 
 /// A table of runs, newest first, each linking to its page and its deployment.
-pub fn runs_table(runs: &[Run], now: DateTime<Utc>) -> String {
+pub fn runs_table(dash: &Dashboard, runs: &[Run], now: DateTime<Utc>) -> String {
     if runs.is_empty() {
         return "<p class=\"muted\">No Terraform run yet.</p>".to_owned();
     }
@@ -27,7 +27,13 @@ pub fn runs_table(runs: &[Run], now: DateTime<Utc>) -> String {
                 repo_path = escape(&run.repo),
                 deployment_path = escape(&url_component(&run.deployment)),
                 deployment = escape(&run.deployment),
-                pr = run.pr.map(|pr| format!("#{pr}")).unwrap_or_default(),
+                pr = run
+                    .pr
+                    .map(|pr| format!(
+                        "<a href=\"{}\">#{pr}</a>",
+                        escape(&dash.pr_url(&run.repo, pr))
+                    ))
+                    .unwrap_or_default(),
                 kind = escape(&run.kind),
                 status = status_badge(run.status, None),
                 started = time_tag(run.started_at, now),
@@ -61,7 +67,7 @@ pub async fn runs(State(dash): State<Dashboard>) -> Response {
     } else {
         "<p class=\"muted\">The newest 100 runs.</p>"
     };
-    let body = format!("{intro}{}", runs_table(&runs, Utc::now()));
+    let body = format!("{intro}{}", runs_table(&dash, &runs, Utc::now()));
     page("Runs", &body).into_response()
 }
 

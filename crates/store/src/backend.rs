@@ -298,9 +298,16 @@ async fn open_postgres(url: &str, options: &ConnectOptions) -> Result<PgPool> {
         }
         Ok(Err(source)) => return Err(StoreError::Unreachable { address, source }),
         Err(_) => {
+            let waited = std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer within {} s (a firewall dropping the connection, or the wrong host?)",
+                    options.acquire_timeout.as_secs()
+                ),
+            );
             return Err(StoreError::Unreachable {
                 address,
-                source: sqlx::Error::PoolTimedOut,
+                source: sqlx::Error::Io(waited),
             });
         }
     }
