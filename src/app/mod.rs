@@ -117,6 +117,7 @@ impl App {
             github_retry: overrides.github_retry,
         });
         let slot = app_slot(&start, &parts)?;
+        let dashboard = dashboard.with_app(slot.clone());
         let setup = setup(settings, slot.clone(), &clock, parts, &dashboard)?;
         let service = Service {
             store,
@@ -191,6 +192,7 @@ fn dashboard(
         settings.bind,
     )
     .with_sign_in(sign_in)
+    .with_github_web_url(&settings.github.github_web_url)
 }
 
 fn log_dashboard(dashboard: &Dashboard, sign_in_plan: &SignInPlan) {
@@ -215,8 +217,9 @@ fn app_slot(start: &StartCredentials, parts: &AppParts) -> anyhow::Result<AppSlo
             warn!(
                 missing = %missing.join(", "),
                 credentials_file = %file.display(),
-                "the GitHub App is not configured: webhooks are refused until it is. Open /setup \
-                 to connect an App, or set the missing settings; `promptops check` lists them"
+                "the GitHub App is not configured: webhooks are refused until it is. Connect one on \
+                 the setup page (its address follows), or set the missing settings; `promptops check` \
+                 lists them"
             );
             return Ok(AppSlot::empty());
         }

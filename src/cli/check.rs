@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use promptops_terraform::{ACTIONS_MIN_VERSION, TerraformVersion};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::{ServeSettings, redact_url};
 use crate::setup::sign_in_plan::{SignInPlan, SignInSource};
@@ -37,83 +37,7 @@ impl Report {
 
 pub async fn run(settings: ServeSettings) -> ExitCode {
     let mut report = Report { failed: false };
-    let github = &settings.github;
-
-    let start = crate::setup::startup::start_credentials(&settings);
-    match &start {
-        Ok(StartCredentials::Environment { .. }) => {
-            report.line(
-                Status::Ok,
-                "GitHub App credentials",
-                "from the environment (GITHUB_APP_ID, private key, GITHUB_WEBHOOK_SECRET)",
-            );
-            env_credential_lines(&mut report, &settings);
-        }
-        Ok(StartCredentials::File {
-            path,
-            credentials,
-            ignored_env,
-        }) => {
-            report.line(
-                Status::Ok,
-                "GitHub App credentials",
-                format!(
-                    "from the credentials file {} (App `{}`, id {})",
-                    path.display(),
-                    credentials.slug,
-                    credentials.id
-                ),
-            );
-            if !ignored_env.is_empty() {
-                report.line(
-                    Status::Warn,
-                    "GitHub App credentials",
-                    format!(
-                        "{} set in the environment, but not a complete App: ignored",
-                        ignored_env.join(", ")
-                    ),
-                );
-            }
-        }
-        Ok(StartCredentials::Missing { file, .. }) => {
-            env_credential_lines(&mut report, &settings);
-            report.line(
-                Status::Missing,
-                "GitHub App credentials",
-                format!(
-                    "none in the environment and no credentials file at {}: set them, or open /setup on the running service to connect an App",
-                    file.display()
-                ),
-            );
-        }
-        Err(err) => report.line(
-            Status::Missing,
-            "GitHub App credentials",
-            format!("{err:#}"),
-        ),
-    }
-    report.line(Status::Ok, "GITHUB_API_URL", &github.github_api_url);
-    if let Some((id, key, _)) = start.as_ref().ok().and_then(StartCredentials::app) {
-        match promptops_github::client::GithubApp::new(&github.github_api_url, id, &key) {
-            Ok(app) => match app.app_info().await {
-                Ok(info) => report.line(
-                    Status::Ok,
-                    "GitHub App",
-                    format!(
-                        "authenticated as `{}` ({})",
-                        info.slug.unwrap_or_default(),
-                        info.name
-                    ),
-                ),
-                Err(err) => report.line(
-                    Status::Missing,
-                    "GitHub App",
-                    format!("authentication failed: {err}"),
-                ),
-            },
-            Err(err) => report.line(Status::Missing, "GitHub App", err.to_string()),
-        }
-    }
+    let start = app_lines(&mut report, &settings).await;
 
     dashboard_lines(&mut report, &settings, start.as_ref().ok());
 
@@ -145,18 +69,7 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
         Err(err) => report.line(Status::Missing, "catalog", format!("{err:#}")),
     }
 
-    let db = redact_url(&settings.database_url);
-    match promptops_store::Store::connect(&settings.database_url).await {
-        Ok(store) => match store.ping().await {
-            Ok(()) => report.line(
-                Status::Ok,
-                "database",
-                format!("{db} ({})", store.backend_name()),
-            ),
-            Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
-        },
-        Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
-    }
+    database_line(&mut report, &settings.database_url).await;
 
     terraform_line(&mut report, &settings.terraform_bin).await;
 
@@ -169,6 +82,149 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
         println!("\nAll set.");
         ExitCode::SUCCESS
     }
+}
+
+/// Where the App's credentials come from (or what is missing, in one line) and whether
+/// GitHub accepts them.
+async fn app_lines(
+    report: &mut Report,
+    settings: &ServeSettings,
+) -> anyhow::Result<StartCredentials> {
+    let github = &settings.github;
+    let start = crate::setup::startup::start_credentials(settings);
+    match &start {
+        Ok(StartCredentials::Environment { .. }) => {
+            report.line(
+                Status::Ok,
+                "GitHub App credentials",
+                "from the environment (GITHUB_APP_ID, private key, GITHUB_WEBHOOK_SECRET)",
+            );
+            env_credential_lines(report, settings);
+        }
+        Ok(StartCredentials::File {
+            path,
+            credentials,
+            ignored_env,
+        }) => {
+            report.line(
+                Status::Ok,
+                "GitHub App credentials",
+                format!(
+                    "from the credentials file {} (App `{}`, id {})",
+                    path.display(),
+                    credentials.slug,
+                    credentials.id
+                ),
+            );
+            if !ignored_env.is_empty() {
+                report.line(
+                    Status::Warn,
+                    "GitHub App credentials",
+                    format!(
+                        "{} set in the environment, but not a complete App: ignored",
+                        ignored_env.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(StartCredentials::Missing { missing, file }) => {
+            // One problem, one line: whichever parts the environment lacks, the fix is
+            // the setup page or the complete set of settings.
+            let setup = crate::setup::startup::setup_address(
+                settings.bind,
+                settings.public_url_parsed().ok().flatten().as_ref(),
+            );
+            let lacking = if missing.len() == 3 {
+                "no GitHub App is connected".to_owned()
+            } else {
+                format!("the environment lacks {}", missing.join(" and "))
+            };
+            report.line(
+                Status::Missing,
+                "GitHub App",
+                format!(
+                    "{lacking} and there is no credentials file at {}: start `promptops serve` and open {setup} to connect one, or set GITHUB_APP_ID, GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) and GITHUB_WEBHOOK_SECRET",
+                    file.display()
+                ),
+            );
+        }
+        Err(err) => report.line(
+            Status::Missing,
+            "GitHub App credentials",
+            format!("{err:#}"),
+        ),
+    }
+    report.line(Status::Ok, "GITHUB_API_URL", &github.github_api_url);
+    if let Some((id, key, _)) = start.as_ref().ok().and_then(StartCredentials::app) {
+        app_auth_line(report, &github.github_api_url, id, &key).await;
+    }
+    start
+}
+
+/// Whether GitHub accepts the App's id and key.
+async fn app_auth_line(report: &mut Report, api_url: &str, id: u64, key: &SecretString) {
+    match promptops_github::client::GithubApp::new(api_url, id, key) {
+        Ok(app) => match app.app_info().await {
+            Ok(info) => report.line(
+                Status::Ok,
+                "GitHub App",
+                format!(
+                    "authenticated as `{}` ({})",
+                    info.slug.unwrap_or_default(),
+                    info.name
+                ),
+            ),
+            Err(err) => report.line(
+                Status::Missing,
+                "GitHub App",
+                format!("authentication failed: {err}"),
+            ),
+        },
+        Err(err) => report.line(Status::Missing, "GitHub App", err.to_string()),
+    }
+}
+
+/// Whether the database answers. A SQLite file that does not exist yet is not created:
+/// `check` changes nothing (`promptops migrate` or the first `serve` creates it).
+async fn database_line(report: &mut Report, url: &str) {
+    let db = redact_url(url);
+    if let Some(file) = sqlite_file(url)
+        && !file.exists()
+    {
+        report.line(
+            Status::Ok,
+            "database",
+            format!(
+                "{db}: {} does not exist yet; `promptops migrate` or the first `promptops serve` creates it",
+                file.display()
+            ),
+        );
+        return;
+    }
+    match promptops_store::Store::connect(url).await {
+        Ok(store) => {
+            match store.ping().await {
+                Ok(()) => report.line(
+                    Status::Ok,
+                    "database",
+                    format!("{db} ({})", store.backend_name()),
+                ),
+                Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
+            }
+            store.close().await;
+        }
+        Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
+    }
+}
+
+/// The file a `sqlite:` URL names; `None` for other databases and in-memory ones.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    let in_memory = path.is_empty() || path == ":memory:" || rest.contains("mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
 }
 
 /// Which isolation Terraform runs under, and whether it can be set up here.
@@ -313,8 +369,8 @@ fn dashboard_lines(
 /// The Terraform version against what the PromptOps root module needs: its
 /// `required_version` (terraform/versions.tf) is `>= 1.14.1`, the first release whose
 /// actions (the configuration job, `/promptops configure`) run after their resource. An
-/// older Terraform can run, but every plan of that module fails, hence a warning that says
-/// what to install.
+/// older Terraform runs, but every plan of that module fails: a problem, with what to
+/// install.
 async fn terraform_line(report: &mut Report, bin: &std::path::Path) {
     let version = match terraform_version(bin).await {
         Ok(version) => version,
@@ -332,7 +388,7 @@ async fn terraform_line(report: &mut Report, bin: &std::path::Path) {
     };
     if version < ACTIONS_MIN_VERSION {
         report.line(
-            Status::Warn,
+            Status::Missing,
             "terraform",
             format!(
                 "{version} at {} is older than {ACTIONS_MIN_VERSION}, which the PromptOps root module's \

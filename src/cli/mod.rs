@@ -9,6 +9,7 @@ pub mod serve;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use promptops_store::MigrationReport;
 
 use crate::config::ServeSettings;
 use eval::EvalArgs;
@@ -48,18 +49,30 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Eval(args) => crate::cli::eval::run(args).await,
         Command::Serve(settings) => report(crate::cli::serve::run(*settings).await),
         Command::Check(settings) => crate::cli::check::run(*settings).await,
-        Command::Migrate { database_url } => report(
-            promptops_store::Store::connect(&database_url)
-                .await
-                .map(|_| {
-                    eprintln!(
-                        "database {} is up to date",
-                        crate::config::redact_url(&database_url)
-                    )
-                })
-                .map_err(anyhow::Error::from),
-        ),
+        Command::Migrate { database_url } => report(migrate(&database_url).await),
     }
+}
+
+/// `promptops migrate`: opens the database (which applies pending migrations) and says
+/// what that did.
+async fn migrate(database_url: &str) -> anyhow::Result<()> {
+    let db = crate::config::redact_url(database_url);
+    let store = promptops_store::Store::connect(database_url).await?;
+    let what = match store.migrations() {
+        MigrationReport::Created { migrations } => {
+            format!("created the schema of database {db} ({migrations} migrations)")
+        }
+        MigrationReport::Upgraded { applied: 0, total } => {
+            format!("database {db} is already up to date ({total} migrations)")
+        }
+        MigrationReport::Upgraded { applied, total } => format!(
+            "applied {applied} migration{s} to database {db}; it is up to date ({total} migrations)",
+            s = if applied == 1 { "" } else { "s" }
+        ),
+    };
+    store.close().await;
+    eprintln!("{what}");
+    Ok(())
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {

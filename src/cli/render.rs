@@ -16,7 +16,9 @@ use crate::repo_config::RepoConfig;
 
 /// The request was rejected (validation, policy, mismatch with what was asked).
 const EXIT_REJECTED: u8 = 1;
-/// The planner could not produce an answer (model unreachable, unusable output, bad setup).
+/// A file the command was given (`--policy`, `PROMPTOPS_CATALOG`) cannot be used.
+const EXIT_BAD_INPUT_FILE: u8 = 2;
+/// The planner could not produce an answer (model unreachable, unusable output).
 const EXIT_UNAVAILABLE: u8 = 3;
 
 /// The policy of a `--policy` file: the `policy:` section of a `.github/promptops.yml`-style
@@ -52,14 +54,14 @@ pub async fn run(args: RenderArgs) -> ExitCode {
         Ok(catalog) => catalog,
         Err(err) => {
             eprintln!("promptops: {err:#}");
-            return ExitCode::from(EXIT_UNAVAILABLE);
+            return ExitCode::from(EXIT_BAD_INPUT_FILE);
         }
     };
     let policy = match args.policy.as_deref().map(load_policy).transpose() {
         Ok(policy) => policy.unwrap_or_default(),
         Err(err) => {
             eprintln!("promptops: {err}");
-            return ExitCode::from(EXIT_UNAVAILABLE);
+            return ExitCode::from(EXIT_BAD_INPUT_FILE);
         }
     };
     let policy_file = args.policy.as_ref().map(|p| p.display().to_string());
@@ -77,9 +79,7 @@ pub async fn run(args: RenderArgs) -> ExitCode {
                 policy: &policy,
                 policy_file: policy_file.as_deref(),
             };
-            eprintln!("promptops: the request was not accepted:");
-            eprintln!("{}", explain(&err, audience));
-            return ExitCode::from(exit_code_for(&err));
+            return report_plan_error(&err, audience);
         }
     };
     let request = &outcome.request;
@@ -119,6 +119,23 @@ pub async fn run(args: RenderArgs) -> ExitCode {
         eprintln!("assumption: {line}");
     }
     ExitCode::SUCCESS
+}
+
+/// Says why nothing was planned and exits with the code that tells which case it was; a
+/// planner that cannot answer points to `--offline`.
+fn report_plan_error(err: &PlanError, audience: Audience<'_>) -> ExitCode {
+    let code = exit_code_for(err);
+    if code == EXIT_UNAVAILABLE {
+        eprintln!("promptops: the planner could not answer:");
+        eprintln!("{}", explain(err, audience));
+        eprintln!(
+            "promptops: `promptops render --offline \"...\"` plans with the rule-based planner, without the model"
+        );
+    } else {
+        eprintln!("promptops: the request was not accepted:");
+        eprintln!("{}", explain(err, audience));
+    }
+    ExitCode::from(code)
 }
 
 fn exit_code_for(err: &PlanError) -> u8 {

@@ -35,7 +35,11 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("listening on {}", settings.bind))?;
-    info!(address = %listener.local_addr()?, "promptops is listening");
+    crate::setup::startup::log_listening(
+        listener.local_addr()?,
+        &app.setup.slot,
+        app.setup.public_url.as_ref(),
+    );
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     tokio::spawn(async move {

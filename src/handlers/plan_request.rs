@@ -157,6 +157,14 @@ pub(super) async fn run(
     h.store
         .upsert_request(&full_name, issue.number, &request.name, &branch, Some(pr.0))
         .await?;
+    // For the dashboard's deployment page (request, tfvars, cost).
+    let details = promptops_store::RequestDetails {
+        prompt: issue.body.clone(),
+        tfvars: tfvars.clone(),
+    };
+    h.store
+        .record_request_details(&full_name, issue.number, &details)
+        .await?;
     let body = result_comment(h, &request, &outcome, pr, opened);
     repo.comment(reply_to, &key, &body).await?;
     if reply_to != issue.number && opened {
@@ -183,19 +191,7 @@ async fn current_request(
             .await
             .with_context(|| format!("reading {path} at {git_ref}"))?;
         if let Some(file) = file {
-            return Ok(parse_tfvars(&file.text)
-                .ok()
-                .map(|values| DeploymentRequest {
-                    name: values.deployment_name,
-                    vm_count: values.vm_count,
-                    gpu_type: values.gpu_type,
-                    gpu_count: values.gpu_count,
-                    machine_type: values.machine_type,
-                    zone: values.zone,
-                    boot_disk_size_gb: values.boot_disk_size_gb,
-                    rationale: String::new(),
-                    assumptions: Vec::new(),
-                }));
+            return Ok(parse_tfvars(&file.text).ok().map(DeploymentRequest::from));
         }
     }
     Ok(None)

@@ -140,3 +140,53 @@ pub fn start_credentials(settings: &ServeSettings) -> anyhow::Result<StartCreden
         }),
     }
 }
+
+/// The full address of the setup page, as a person would open it: under the public URL
+/// when one is set, else on the address the server listens on (a wildcard bind is reached
+/// through loopback, where the setup page is open).
+pub fn setup_address(listening: std::net::SocketAddr, public_url: Option<&url::Url>) -> String {
+    if let Some(public) = public_url {
+        return format!("{}/setup", public.as_str().trim_end_matches('/'));
+    }
+    let host = match listening.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+    };
+    format!("http://{host}:{}/setup", listening.port())
+}
+
+/// The start log's last word to an operator: where the service answers, and — while no
+/// App is connected — the full address of the setup page to open.
+pub fn log_listening(
+    listening: std::net::SocketAddr,
+    slot: &super::AppSlot,
+    public_url: Option<&url::Url>,
+) {
+    tracing::info!(address = %listening, "promptops is listening on http://{listening}");
+    if slot.load().is_none() {
+        tracing::info!(
+            "no GitHub App is connected yet: open {} to connect one",
+            setup_address(listening, public_url)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::setup_address;
+
+    #[test]
+    fn the_setup_address_is_one_a_browser_can_open() {
+        let at = |bind: &str| setup_address(bind.parse().unwrap(), None);
+        assert_eq!(at("127.0.0.1:3000"), "http://127.0.0.1:3000/setup");
+        assert_eq!(at("0.0.0.0:8080"), "http://127.0.0.1:8080/setup");
+        assert_eq!(at("[::]:8080"), "http://[::1]:8080/setup");
+        let public = url::Url::parse("https://promptops.example.com/").unwrap();
+        assert_eq!(
+            setup_address("0.0.0.0:80".parse().unwrap(), Some(&public)),
+            "https://promptops.example.com/setup"
+        );
+    }
+}

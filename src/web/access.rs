@@ -15,7 +15,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -343,27 +342,6 @@ pub async fn require(
 /// Every dashboard page, whichever module renders it, names who is signed in and offers
 /// to sign out, right after the navigation.
 async fn with_signed_in_bar(response: Response, login: &str, form_token: &FormToken) -> Response {
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/html"));
-    if !is_html {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    // Pages are rendered into one string before they are sent: this buffers nothing new.
-    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(bytes) => bytes,
-        Err(err) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the page could not be read back: {err}\n"),
-            )
-                .into_response();
-        }
-    };
-    let html = String::from_utf8_lossy(&bytes);
     let bar = format!(
         "<p id=\"signed-in\">Signed in with GitHub as <strong id=\"login\">{}</strong> \
          <form method=\"post\" action=\"/dashboard/logout\" class=\"inline\">{}\
@@ -371,16 +349,7 @@ async fn with_signed_in_bar(response: Response, login: &str, form_token: &FormTo
         escape(login),
         form_token.field()
     );
-    let html = match html.find("</nav>") {
-        Some(at) => format!(
-            "{}{bar}{}",
-            &html[..at + "</nav>".len()],
-            &html[at + "</nav>".len()..]
-        ),
-        None => html.into_owned(),
-    };
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(html))
+    super::html::insert_after(response, "</nav>", &bar).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Security headers on every dashboard and setup page: a Content-Security-Policy that
-//! allows only the pages' own inline style (and the setup page's one script) by hash,
+//! allows only the stylesheet this site serves (and the setup page's one script, by hash),
 //! forms posted only to this site (and GitHub, for the setup page's App manifest), and
 //! no framing; no referrer to other sites; no content sniffing; no caching of pages that
 //! show runs.
@@ -12,8 +12,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-
-use super::html::STYLE;
 
 /// The headers one group of pages is sent with.
 #[derive(Debug, Clone)]
@@ -44,9 +42,8 @@ impl PagePolicy {
             .collect::<Vec<_>>()
             .join(" ");
         let policy = format!(
-            "default-src 'none'; style-src {style}; script-src {scripts}; img-src 'self'; \
-             form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
-            style = source_hash(STYLE),
+            "default-src 'none'; style-src 'self'; script-src {scripts}; img-src 'self'; \
+             form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         );
         PagePolicy {
             content_security_policy: HeaderValue::from_str(&policy)
@@ -55,7 +52,7 @@ impl PagePolicy {
     }
 }
 
-/// A CSP source expression allowing exactly this inline `<style>` or `<script>` text.
+/// A CSP source expression allowing exactly this inline `<script>` text.
 fn source_hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     format!(
@@ -114,6 +111,7 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("unsafe-inline"), "{text}");
+        assert!(text.contains("style-src 'self';"), "{text}");
         let dashboard = PagePolicy::dashboard();
         let text = dashboard.content_security_policy.to_str().unwrap();
         assert!(text.contains("script-src 'none'"), "{text}");

@@ -20,29 +20,172 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A whole page: the navigation, then `body` (already escaped markup).
+/// Where the stylesheet is served (see `stylesheet`).
+pub const STYLESHEET_PATH: &str = "/dashboard/style.css";
+
+/// The dashboard's one stylesheet.
+pub const STYLE: &str = include_str!("style.css");
+
+/// A whole page: the header with the navigation, then `body` (already escaped markup).
 pub fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · PromptOps</title><style>{STYLE}</style></head><body>\
+         <title>{title} · PromptOps</title><link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head><body>\
+         <header class=\"top\"><a class=\"brand\" href=\"/dashboard\">PromptOps</a>\
          <nav><a href=\"/dashboard\">Deployments</a> <a href=\"/dashboard/runs\">Runs</a> \
-         <a href=\"/dashboard/locks\">Locks</a> <a href=\"/dashboard/try\">Try a prompt</a></nav>\
+         <a href=\"/dashboard/locks\">Locks</a> <a href=\"/dashboard/try\">Try a prompt</a></nav></header>\
          <main><h1>{title}</h1>\n{body}</main></body></html>\n",
         title = escape(title),
     ))
 }
 
-/// Every page's one style sheet, inline: the Content-Security-Policy allows it by hash
-/// (see `headers`), so pages carry no `style` attributes.
-pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;}\
-nav a{margin-right:1rem;}table{border-collapse:collapse;}\
-td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;}\
-pre{background:#f4f4f4;padding:.75rem;overflow-x:auto;}\
-.error{color:#a00;}textarea{width:100%;max-width:48rem;}.inline{display:inline;}";
+/// `GET /dashboard/style.css`: public (it holds nothing but style), cacheable for an hour.
+pub async fn stylesheet() -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse as _;
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        STYLE,
+    )
+        .into_response()
+}
+
+/// A store failure as a page that says what could not be read.
+pub fn unavailable(what: &str, err: impl std::fmt::Display) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        page(
+            "Database unavailable",
+            &format!(
+                "<p class=\"error\">Reading {} failed: {}</p>",
+                escape(what),
+                escape(&err.to_string())
+            ),
+        ),
+    )
+        .into_response()
+}
+
+/// Dollars with thousands separators and cents: "$59,203.00".
+pub fn usd(amount: f64) -> String {
+    let cents = (amount * 100.0).round() as i64;
+    let (sign, cents) = if cents < 0 {
+        ("-", -cents)
+    } else {
+        ("", cents)
+    };
+    let dollars = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, digit) in dollars.chars().enumerate() {
+        if i > 0 && (dollars.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}${grouped}.{:02}", cents % 100)
+}
+
+/// A table that scrolls sideways on its own on a narrow screen, instead of the page.
+pub fn table(id: &str, head: &[&str], rows: &str) -> String {
+    let head: String = head.iter().map(|h| format!("<th>{h}</th>")).collect();
+    format!("<div class=\"table-wrap\"><table id=\"{id}\"><tr>{head}</tr>\n{rows}</table></div>")
+}
+
+/// A run's status as a coloured badge; `id` names the element when given.
+pub fn status_badge(status: promptops_store::RunStatus, id: Option<&str>) -> String {
+    use promptops_store::RunStatus;
+    let class = match status {
+        RunStatus::Running => "running",
+        RunStatus::Succeeded => "ok",
+        RunStatus::Failed => "bad",
+        RunStatus::Cancelled => "off",
+    };
+    let id = id.map(|id| format!(" id=\"{id}\"")).unwrap_or_default();
+    format!(
+        "<span{id} class=\"badge {class}\">{}</span>",
+        status.as_str()
+    )
+}
+
+/// "just now", "42 s ago", "5 min ago", "3 h ago", "2 days ago" (or "in …" for a time
+/// ahead of `now`, from a clock that differs).
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - at).num_seconds();
+    let (ahead, secs) = (secs < 0, secs.unsigned_abs());
+    let span = match secs {
+        0..5 => return "just now".to_owned(),
+        5..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..86_400 => format!("{} h", secs / 3600),
+        86_400..172_800 => "1 day".to_owned(),
+        _ => format!("{} days", secs / 86_400),
+    };
+    if ahead {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
+}
+
+/// A `<time>` element: the relative time, with the absolute one as its tooltip and value.
+pub fn time_tag(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    format!(
+        "<time datetime=\"{}\" title=\"{}\">{}</time>",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        timestamp(at),
+        relative(at, now)
+    )
+}
 
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// Puts `markup` right after the first `marker` of an HTML response (any other response
+/// is returned as it is): for what every page shows whichever module rendered it.
+pub async fn insert_after(
+    response: axum::response::Response,
+    marker: &str,
+    markup: &str,
+) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse as _;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if !is_html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Pages are rendered into one string before they are sent: this buffers nothing new.
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the page could not be read back: {err}\n"),
+            )
+                .into_response();
+        }
+    };
+    let html = String::from_utf8_lossy(&bytes);
+    let html = match html.find(marker) {
+        Some(at) => {
+            let end = at + marker.len();
+            format!("{}{markup}{}", &html[..end], &html[end..])
+        }
+        None => html.into_owned(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(html))
 }
 
 /// "42 s", "3 min 05 s", "1 h 02 min"; "running" while it has no end.
@@ -98,6 +241,29 @@ mod tests {
         let urls = app_urls(Some("Applied; see https://app.example.com/."), Some(output));
         assert_eq!(urls, ["https://app.example.com/", "http://10.0.0.1:8080"]);
         assert!(app_urls(None, Some("no outputs https://x.example")).is_empty());
+    }
+
+    #[test]
+    fn relative_times_read_naturally_and_keep_the_absolute_time() {
+        let now = DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap();
+        let ago = |s| now - chrono::Duration::seconds(s);
+        assert_eq!(relative(ago(2), now), "just now");
+        assert_eq!(relative(ago(42), now), "42 s ago");
+        assert_eq!(relative(ago(5 * 60 + 10), now), "5 min ago");
+        assert_eq!(relative(ago(3 * 3600), now), "3 h ago");
+        assert_eq!(relative(ago(3 * 86_400), now), "3 days ago");
+        assert_eq!(relative(ago(-120), now), "in 2 min");
+        let tag = time_tag(ago(42), now);
+        assert!(tag.contains("title=\"1970-01-12 13:45:58 UTC"), "{tag}");
+        assert!(tag.contains(">42 s ago</time>"), "{tag}");
+    }
+
+    #[test]
+    fn dollars_have_separators_and_cents() {
+        assert_eq!(usd(59_203.0), "$59,203.00");
+        assert_eq!(usd(0.354), "$0.35");
+        assert_eq!(usd(1_234_567.891), "$1,234,567.89");
+        assert_eq!(usd(999.999), "$1,000.00");
     }
 
     #[test]

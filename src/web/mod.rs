@@ -5,8 +5,11 @@
 
 pub mod access;
 pub mod csrf;
+mod deployments;
+mod first_run;
 pub mod headers;
 pub mod html;
+mod locks;
 mod logout;
 pub mod oauth;
 mod pages;
@@ -24,6 +27,8 @@ use promptops_planner::Planner;
 use promptops_store::Store;
 use secrecy::SecretString;
 
+use crate::setup::AppSlot;
+
 pub use access::{Access, Viewer};
 use csrf::CsrfGuard;
 pub use headers::PagePolicy;
@@ -37,6 +42,11 @@ pub struct Dashboard {
     pub planner: Arc<Planner>,
     pub catalog: Arc<Catalog>,
     pub access: Arc<Access>,
+    /// The running App, when the dashboard is told of it: `/` then leads to `/setup` and
+    /// every page carries a banner while it is empty.
+    pub app: Option<AppSlot>,
+    /// `GITHUB_WEB_URL`: issue and pull request numbers link there.
+    pub github_web_url: String,
 }
 
 impl Dashboard {
@@ -54,7 +64,32 @@ impl Dashboard {
             planner,
             catalog,
             access: Arc::new(Access::new(token, bind)),
+            app: None,
+            github_web_url: "https://github.com".to_owned(),
         }
+    }
+
+    /// Lets the pages know whether a GitHub App is connected (see `app`).
+    pub fn with_app(mut self, slot: AppSlot) -> Dashboard {
+        self.app = Some(slot);
+        self
+    }
+
+    /// Links issues and pull requests to this GitHub (GHES: its host).
+    pub fn with_github_web_url(mut self, url: &str) -> Dashboard {
+        self.github_web_url = url.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// `https://github.com/<repo>/issues/<n>` (GitHub redirects issue numbers of pull
+    /// requests to the pull request).
+    pub fn issue_url(&self, repo: &str, number: u64) -> String {
+        format!("{}/{repo}/issues/{number}", self.github_web_url)
+    }
+
+    /// `https://github.com/<repo>/pull/<n>`.
+    pub fn pr_url(&self, repo: &str, number: u64) -> String {
+        format!("{}/{repo}/pull/{number}", self.github_web_url)
     }
 
     /// Adds sign-in with GitHub (when configured): members of the App's installations
@@ -78,12 +113,19 @@ impl Dashboard {
             .route(oauth::CALLBACK_PATH, get(oauth::callback))
             .route("/dashboard/logout", post(logout::logout));
         // Layers run outside in: the Host check, the access check, then the form check.
-        Router::new()
-            .route("/dashboard", get(pages::deployments))
+        let pages = Router::new()
+            .route("/dashboard", get(deployments::overview))
+            .route(
+                "/dashboard/deployments/{owner}/{repo}/{deployment}",
+                get(deployments::deployment),
+            )
             .route("/dashboard/runs", get(pages::runs))
             .route("/dashboard/runs/{id}", get(pages::run))
-            .route("/dashboard/locks", get(pages::locks))
-            .route("/dashboard/locks/unlock", post(pages::unlock))
+            .route("/dashboard/locks", get(locks::locks))
+            .route(
+                "/dashboard/locks/unlock",
+                get(locks::confirm).post(locks::unlock),
+            )
             .route(
                 "/dashboard/try",
                 get(try_prompt::get).post(try_prompt::post),
@@ -98,7 +140,16 @@ impl Dashboard {
             .route_layer(from_fn_with_state(
                 Arc::new(PagePolicy::dashboard()),
                 headers::apply,
-            ))
-            .with_state(self)
+            ));
+        // Public: the stylesheet holds nothing but style, and `/` says only where to go.
+        let public = Router::new().route(html::STYLESHEET_PATH, get(html::stylesheet));
+        let (pages, public) = match self.app.clone() {
+            Some(slot) => (
+                pages.route_layer(from_fn_with_state(slot.clone(), first_run::banner)),
+                public.route("/", get(first_run::root).with_state(slot)),
+            ),
+            None => (pages, public),
+        };
+        pages.with_state(self).merge(public)
     }
 }

@@ -14,6 +14,10 @@ use serde::Deserialize;
 use super::Dashboard;
 use super::csrf::FormToken;
 use super::html::{escape, page};
+use crate::repo_config::RepoConfig;
+
+/// The request the page offers as an example (as in an issue).
+const EXAMPLE: &str = "I need 2 VMs with 4 L4 GPUs each in us-central1 for model inference";
 
 /// Longer prompts are refused before reaching the planner (a model bills per token).
 pub const MAX_PROMPT_CHARS: usize = 4000;
@@ -56,15 +60,37 @@ async fn respond(
         _ => (StatusCode::OK, String::new()),
     };
     let body = format!(
-        "<p>Plans a request with the configured planner ({planner}) and shows what a pull request \
-         would contain. Nothing is saved.</p>\
-         <form method=\"post\" action=\"/dashboard/try\">{csrf}<textarea name=\"prompt\" rows=\"4\">{prompt}</textarea><br>\
+        "<p>Plans a request with the configured planner ({planner}) and the default policy, and \
+         shows the pull request the bot would open for it. Nothing is saved, committed or posted.</p>\
+         <form method=\"post\" action=\"/dashboard/try\">{csrf}\
+         <label for=\"prompt\">What do you need?</label>\
+         <textarea id=\"prompt\" name=\"prompt\" rows=\"4\" placeholder=\"{EXAMPLE}\">{prompt}</textarea>\
+         <p class=\"muted\">For example: <a id=\"example\" href=\"/dashboard/try?prompt={example_query}\">{EXAMPLE}</a></p>\
          <button type=\"submit\">Plan it</button></form>\n{result}",
         planner = escape(&dash.planner.describe()),
         csrf = form_token.field(),
         prompt = escape(prompt.as_deref().unwrap_or("")),
+        example_query = escape(&super::deployments::url_component(EXAMPLE)),
     );
     (status, page("Try a prompt", &body)).into_response()
+}
+
+/// The issue number the try page's pull request body names (there is no issue).
+const TRY_ISSUE: u64 = 1;
+
+fn cost_line(dash: &Dashboard, request: &promptops_core::DeploymentRequest) -> String {
+    let cost = dash.catalog.estimate(request);
+    format!(
+        "{}/hour, {}/month for {} x {} ({} x {} per VM) in {} (prices as of {})",
+        super::html::usd(cost.hourly_usd),
+        super::html::usd(cost.monthly_usd),
+        request.vm_count,
+        request.machine_type,
+        request.gpu_count,
+        request.gpu_type,
+        request.zone,
+        dash.catalog.prices_as_of(),
+    )
 }
 
 /// The result markup and the status to answer with (422 when the request was rejected).
@@ -89,50 +115,7 @@ async fn evaluate(dash: &Dashboard, prompt: &str) -> (StatusCode, String) {
         .plan(&input, &dash.catalog, &Policy::default())
         .await
     {
-        Ok(outcome) => {
-            let request = &outcome.request;
-            let context = RenderContext {
-                source: "dashboard".to_owned(),
-                planner: outcome.planned_by.clone(),
-            };
-            let tfvars = render_tfvars(request, &context);
-            // What was assumed and what was not used, as the PR body and the CLI say it.
-            let assumptions: String = request
-                .assumptions
-                .iter()
-                .chain(
-                    outcome
-                        .notes
-                        .iter()
-                        .filter(|n| !request.assumptions.contains(n)),
-                )
-                .map(|line| format!("<li>{}</li>", escape(line)))
-                .collect();
-            let cost = dash.catalog.estimate(request);
-            let cost_line = format!(
-                "${:.2}/hour, ${:.0}/month for {} x {} ({} x {} per VM) in {} (prices as of {})",
-                cost.hourly_usd,
-                cost.monthly_usd,
-                request.vm_count,
-                request.machine_type,
-                request.gpu_count,
-                request.gpu_type,
-                request.zone,
-                dash.catalog.prices_as_of(),
-            );
-            (
-                StatusCode::OK,
-                format!(
-                    "<h2>Valid request</h2><p>Planned by {planned_by}.</p>\
-                     <h2>Assumptions and parts not used</h2><ul id=\"assumptions\">{assumptions}</ul>\
-                     <h2>Estimated cost</h2><p id=\"cost\">{cost}</p>\
-                     <h2>terraform.tfvars</h2><pre id=\"tfvars\">{tfvars}</pre>",
-                    planned_by = escape(&outcome.planned_by),
-                    cost = escape(&cost_line),
-                    tfvars = escape(&tfvars),
-                ),
-            )
-        }
+        Ok(outcome) => (StatusCode::OK, valid_result(dash, &outcome)),
         Err(err) => {
             // The page plans with the default policy, like `promptops render`: it says what
             // the command line says.
@@ -150,4 +133,57 @@ async fn evaluate(dash: &Dashboard, prompt: &str) -> (StatusCode, String) {
             )
         }
     }
+}
+
+/// A planned request: what was read and assumed, the cost, the tfvars and the pull
+/// request the bot would open (the same text, from the same function).
+fn valid_result(dash: &Dashboard, outcome: &promptops_planner::PlanOutcome) -> String {
+    let request = &outcome.request;
+    let context = RenderContext {
+        source: "dashboard".to_owned(),
+        planner: outcome.planned_by.clone(),
+    };
+    let tfvars = render_tfvars(request, &context);
+    // What was assumed and what was not used, as the PR body and the CLI say it.
+    let assumptions: String = request
+        .assumptions
+        .iter()
+        .chain(
+            outcome
+                .notes
+                .iter()
+                .filter(|n| !request.assumptions.contains(n)),
+        )
+        .map(|line| format!("<li>{}</li>", escape(line)))
+        .collect();
+    let pr = crate::pr_text::render(
+        &dash.catalog,
+        request,
+        &crate::pr_text::PrContext {
+            issue: TRY_ISSUE,
+            planned_by: &outcome.planned_by,
+            tfvars_path: &RepoConfig::default().terraform.tfvars_path(&request.name),
+            notes: &outcome.notes,
+        },
+    );
+    format!(
+        "<h2>Valid request</h2><p>Planned by {planned_by}.</p>\
+                 <h2>Rationale</h2><p id=\"rationale\">{rationale}</p>\
+                 <h2>Assumptions and parts not used</h2><ul id=\"assumptions\">{assumptions}</ul>\
+                 <h2>Estimated cost</h2><p id=\"cost\">{cost}</p>\
+                 <h2>terraform.tfvars</h2><pre id=\"tfvars\">{tfvars}</pre>\
+                 <h2>The pull request it would open</h2>\
+                 <p class=\"muted\">As committed for an issue #{TRY_ISSUE}; Markdown as GitHub receives it.</p>\
+                 <p id=\"pr-title\"><strong>{title}</strong></p><pre id=\"pr-body\" class=\"wrap\">{pr_body}</pre>",
+        planned_by = escape(&outcome.planned_by),
+        rationale = escape(if request.rationale.trim().is_empty() {
+            "(none given)"
+        } else {
+            &request.rationale
+        }),
+        cost = escape(&cost_line(dash, request)),
+        tfvars = escape(&tfvars),
+        title = escape(&pr.title),
+        pr_body = escape(&pr.body),
+    )
 }

@@ -1,10 +1,11 @@
 //! `promptops check` reports the Terraform version against the root module's
-//! required_version (>= 1.14.1) and says what to do when it is older: with the image's
-//! Terraform 1.11 and with Terraform 1.15.5 from scripts/setup-terraform.sh.
+//! required_version (>= 1.14.1) and, when it is older, fails and says what to do: with
+//! the image's Terraform 1.11 and with Terraform 1.15.5 from scripts/setup-terraform.sh.
 
 use std::path::PathBuf;
 use std::process::Command;
 
+/// The `terraform` line of `promptops check`'s report (a `MISSING` line fails the check).
 fn terraform_line(terraform: &std::path::Path) -> String {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_promptops"))
@@ -26,7 +27,7 @@ fn terraform_line(terraform: &std::path::Path) -> String {
 }
 
 #[test]
-fn an_older_terraform_is_a_warning_that_names_the_required_version_and_the_fix() {
+fn an_older_terraform_fails_the_check_and_names_the_required_version_and_the_fix() {
     let old = std::env::var_os("TERRAFORM_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/local/bin/terraform"));
@@ -36,7 +37,7 @@ fn an_older_terraform_is_a_warning_that_names_the_required_version_and_the_fix()
         old.display()
     );
     let line = terraform_line(&old);
-    assert!(line.starts_with("warning  terraform: 1.11."), "{line}");
+    assert!(line.starts_with("MISSING  terraform: 1.11."), "{line}");
     assert!(line.contains("is older than 1.14.1"), "{line}");
     assert!(line.contains("required_version (>= 1.14.1"), "{line}");
     assert!(

@@ -318,11 +318,35 @@ async fn unlock_needs_the_token_and_the_same_origin() {
         .text()
         .await
         .unwrap();
-    assert!(
-        locks.contains("action=\"/dashboard/locks/unlock\""),
-        "{locks}"
-    );
     assert!(locks.contains("#8"));
+    // The list offers a confirmation step, not the unlock itself.
+    assert!(!locks.contains("<form method=\"post\""), "{locks}");
+    let confirm_path =
+        "/dashboard/locks/unlock?repo=Codertocat%2FHello-World&amp;deployment=train-t4";
+    assert!(locks.contains(confirm_path), "{locks}");
+    let confirm = service
+        .http
+        .get(service.url(&confirm_path.replace("&amp;", "&")))
+        .header(AUTHORIZATION, bearer())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        confirm.contains("action=\"/dashboard/locks/unlock\"") && confirm.contains("name=\"csrf\""),
+        "the confirmation page holds the unlock form and its token: {confirm}"
+    );
+    assert!(
+        confirm
+            .contains(">#8</a> holds the lock of <strong>Codertocat/Hello-World/train-t4</strong>"),
+        "{confirm}"
+    );
+    assert!(
+        store.lock(REPO, "train-t4").await.unwrap().is_some(),
+        "confirming asks, it does not unlock"
+    );
 
     let form = [("repo", REPO), ("deployment", "train-t4")];
     let anonymous = service

@@ -7,16 +7,8 @@ use crate::support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::serve_process::ServeProcess;
+use support::serve_process::{ServeProcess, free_port, unconfigured_serve_command};
 use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Server(Child);
 
@@ -97,15 +89,7 @@ async fn serve_processes_a_webhook_and_stops_on_sigterm() {
 fn serve_without_app_credentials_refuses_webhooks_but_stays_healthy() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_promptops"))
-        .arg("serve")
-        .env_clear()
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/p.db", dir.path().display()),
-        )
-        .env("PROMPTOPS_BIND", format!("127.0.0.1:{port}"))
-        .env("PROMPTOPS_WORKDIR", dir.path().join("work"))
+    let child = unconfigured_serve_command(dir.path(), port)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -160,7 +144,7 @@ fn check_names_what_is_missing() {
     let report = String::from_utf8(output.stdout).unwrap();
     for missing in [
         "GITHUB_APP_ID",
-        "private key",
+        "GITHUB_PRIVATE_KEY",
         "GITHUB_WEBHOOK_SECRET",
         "terraform",
     ] {

@@ -57,6 +57,24 @@ impl From<&DeploymentRequest> for TfvarsValues {
     }
 }
 
+/// The request a committed file describes (no rationale or assumptions: a file holds only
+/// the values).
+impl From<TfvarsValues> for DeploymentRequest {
+    fn from(values: TfvarsValues) -> Self {
+        Self {
+            name: values.deployment_name,
+            vm_count: values.vm_count,
+            gpu_type: values.gpu_type,
+            gpu_count: values.gpu_count,
+            machine_type: values.machine_type,
+            zone: values.zone,
+            boot_disk_size_gb: values.boot_disk_size_gb,
+            rationale: String::new(),
+            assumptions: Vec::new(),
+        }
+    }
+}
+
 /// Why a tfvars file could not be read back.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TfvarsError {

@@ -53,6 +53,15 @@ pub struct ConnectOptions {
     pub sqlite_checkpoint_interval: Duration,
 }
 
+/// What opening the database did to its schema (`promptops migrate` reports it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationReport {
+    /// The database had no schema: it was created by applying every migration.
+    Created { migrations: u64 },
+    /// The database had a schema: `applied` pending migrations ran (0: up to date).
+    Upgraded { applied: u64, total: u64 },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SqliteDurability {
     #[default]
@@ -80,7 +89,10 @@ impl Backend {
         }
     }
 
-    pub(crate) async fn open(url: &str, options: &ConnectOptions) -> Result<Backend> {
+    pub(crate) async fn open(
+        url: &str,
+        options: &ConnectOptions,
+    ) -> Result<(Backend, MigrationReport)> {
         let scheme = url.split(':').next().unwrap_or_default();
         let backend = match scheme {
             "sqlite" => Backend::Sqlite(open_sqlite(url, options).await?),
@@ -91,8 +103,17 @@ impl Backend {
                 });
             }
         };
+        let before = backend.applied_migrations().await?;
         backend.migrate().await?;
-        Ok(backend)
+        let after = backend.applied_migrations().await?.unwrap_or_default();
+        let report = match before {
+            None => MigrationReport::Created { migrations: after },
+            Some(before) => MigrationReport::Upgraded {
+                applied: after.saturating_sub(before),
+                total: after,
+            },
+        };
+        Ok((backend, report))
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -104,6 +125,32 @@ impl Backend {
             backend: self.name(),
             source,
         })
+    }
+
+    /// How many migrations the database has applied; `None` when it has no schema yet
+    /// (sqlx's bookkeeping table does not exist).
+    async fn applied_migrations(&self) -> Result<Option<u64>> {
+        let exists_sql = match self {
+            Backend::Sqlite(_) => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Backend::Postgres(_) => {
+                "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations' \
+                 AND schemaname = ANY (current_schemas(false))"
+            }
+        };
+        let exists: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(exists_sql).fetch_one(pool).await?
+        });
+        if exists == 0 {
+            return Ok(None);
+        }
+        let applied: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(Some(u64::try_from(applied).unwrap_or_default()))
     }
 
     pub(crate) async fn close(&self) {
@@ -250,6 +297,30 @@ async fn open_postgres(url: &str, options: &ConnectOptions) -> Result<PgPool> {
         source,
     };
     let connect = PgConnectOptions::from_str(url).map_err(connect_error)?;
+    // The pool retries a failed connection until `acquire_timeout` and then reports only
+    // "pool timed out". One direct attempt first says why (connection refused, unknown
+    // host, password rejected) and where, at once.
+    let address = format!("{}:{}", connect.get_host(), connect.get_port());
+    let probe = sqlx::ConnectOptions::connect(&connect);
+    match tokio::time::timeout(options.acquire_timeout, probe).await {
+        Ok(Ok(probe)) => {
+            let _ = sqlx::Connection::close(probe).await;
+        }
+        Ok(Err(source)) => return Err(StoreError::Unreachable { address, source }),
+        Err(_) => {
+            let waited = std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer within {} s (a firewall dropping the connection, or the wrong host?)",
+                    options.acquire_timeout.as_secs()
+                ),
+            );
+            return Err(StoreError::Unreachable {
+                address,
+                source: sqlx::Error::Io(waited),
+            });
+        }
+    }
     PgPoolOptions::new()
         .max_connections(options.max_connections.unwrap_or(10))
         .acquire_timeout(options.acquire_timeout)

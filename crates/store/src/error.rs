@@ -19,6 +19,14 @@ pub enum StoreError {
         source: sqlx::Error,
     },
 
+    /// The database server could not be reached or refused the connection.
+    #[error("cannot connect to the postgres database at {address}: {source}")]
+    Unreachable {
+        address: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
     #[error("migrating the {backend} database failed: {source}")]
     Migrate {
         backend: &'static str,

@@ -17,12 +17,13 @@ mod locks;
 mod model;
 mod processes;
 mod queue;
+mod request_details;
 mod requests;
 mod runs;
 mod sqlite_writer;
 mod store;
 
-pub use backend::{ConnectOptions, SqliteDurability};
+pub use backend::{ConnectOptions, MigrationReport, SqliteDurability};
 pub use clock::{Clock, SystemClock};
 pub use error::{Result, StoreError};
 pub use model::{
@@ -30,4 +31,5 @@ pub use model::{
     QueueStats, RecordOutcome, RequestRecord, Run, RunFilter, RunStatus,
 };
 pub use processes::ProcessRecord;
+pub use request_details::RequestDetails;
 pub use store::{Store, StoreOptions};

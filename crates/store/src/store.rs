@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::backend::{Backend, ConnectOptions, with_pool};
+use crate::backend::{Backend, ConnectOptions, MigrationReport, with_pool};
 use crate::clock::{Clock, SystemClock, from_micros};
 use crate::error::Result;
 use crate::group_commit::{self, WriteRequest, Writer};
@@ -52,6 +52,8 @@ pub struct Store {
 
 pub(crate) struct Inner {
     pub backend: Backend,
+    /// What opening the database did to its schema.
+    pub migrations: MigrationReport,
     pub clock: Arc<dyn Clock>,
     pub options: StoreOptions,
     pub writer: mpsc::Sender<WriteRequest>,
@@ -86,7 +88,7 @@ impl Store {
         options: StoreOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Store> {
-        let backend = Backend::open(url, &options.connect).await?;
+        let (backend, migrations) = Backend::open(url, &options.connect).await?;
         let max_batch = options.group_commit_max.max(1);
         let (sender, receiver) = mpsc::channel(max_batch * 4);
         let jobs_enqueued = Arc::new(Notify::new());
@@ -109,6 +111,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
+                migrations,
                 clock,
                 options,
                 writer: sender,
@@ -118,6 +121,11 @@ impl Store {
                 closed,
             }),
         })
+    }
+
+    /// What opening the database did to its schema.
+    pub fn migrations(&self) -> MigrationReport {
+        self.inner.migrations
     }
 
     /// "sqlite" or "postgres".

@@ -2,6 +2,7 @@
 //! loopback port, a per-test SQLite database, the stateful fake GitHub from
 //! `promptops-testkit`, and GitHub's own example webhook payloads, signed for real.
 
+pub mod chromium;
 pub mod serve_process;
 
 use std::net::SocketAddr;

@@ -58,16 +58,34 @@ pub fn serve_command(
     command
 }
 
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `promptops serve` with no App settings at all (a first run), a database and work
+/// directory in `dir`, listening on `127.0.0.1:<port>`.
+pub fn unconfigured_serve_command(dir: &Path, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_promptops"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", format!("sqlite://{}/p.db", dir.display()))
+        .env("PROMPTOPS_BIND", format!("127.0.0.1:{port}"))
+        .env("PROMPTOPS_WORKDIR", dir.join("work"));
+    command
+}
+
 impl ServeProcess {
     /// Starts `promptops serve <args>` and waits until `/readyz` answers 200. `env` is set
     /// after the defaults, so it may override them (e.g. `GITHUB_WEBHOOK_SECRET`).
     pub async fn start(github: &FakeGithub, args: &[&str], env: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut command = serve_command(github, dir.path(), &format!("127.0.0.1:{port}"), env);
         command.args(args);
         let mut child = command
