@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dashboard_links;
 pub mod eval_cmd;
 pub mod handlers;
 pub mod heartbeat;

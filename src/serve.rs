@@ -165,6 +165,7 @@ pub async fn prepare(settings: &ServeSettings) -> anyhow::Result<Prepared> {
         store: store.clone(),
         terraform: terraform_config(settings)?,
         metrics: metrics.clone(),
+        links: crate::dashboard_links::DashboardLinks::new(settings.public_url_parsed()?),
     };
     let slot = match &start {
         StartCredentials::Missing { missing, file } => {
@@ -298,6 +299,7 @@ struct AppParts {
     /// each App adds its own secrets.
     terraform: RunnerConfig,
     metrics: Arc<crate::metrics::Metrics>,
+    links: crate::dashboard_links::DashboardLinks,
 }
 
 impl AppParts {
@@ -340,6 +342,8 @@ impl AppParts {
                 catalog: self.catalog.clone(),
                 store: self.store.clone(),
                 terraform: Some(terraform),
+                links: self.links.clone(),
+                metrics: self.metrics.clone(),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(webhook_secrets)),
         })

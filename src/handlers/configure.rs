@@ -12,6 +12,7 @@ use super::terraform as tf;
 use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
 use crate::jobs::IssueSnapshot;
+use crate::metrics::{RunKind, RunResult};
 use crate::repo_config::RepoConfig;
 
 /// The Terraform action that launches the AAP job (see `terraform/main.tf`).
@@ -76,6 +77,7 @@ pub(super) async fn configure(
     }
     let source = tf::tarball(repo, &sha).await?;
     let run = tf::start_run(h, repo, record.pr, deployment, "configure", &sha).await?;
+    let started = std::time::Instant::now();
     let report = match tf::spec_for(config, deployment, source, &sha) {
         Ok(spec) => runner
             .invoke(&spec, CONFIGURE_ACTION)
@@ -83,10 +85,19 @@ pub(super) async fn configure(
             .map_err(|err| err.to_string()),
         Err(problem) => Err(problem),
     };
+    let result = report
+        .as_ref()
+        .map_or(RunResult::CouldNotRun, |report| report.outcome.into());
+    h.metrics
+        .terraform_run(RunKind::Configure, result, started.elapsed());
     let prefix = format!("configure:{deployment}");
     match report {
         Ok(report) => {
-            let parts = render_apply_comments(&report, &CommentOptions::default());
+            let options = CommentOptions {
+                run_url: h.links.run(run),
+                ..CommentOptions::default()
+            };
+            let parts = render_apply_comments(&report, &options);
             tf::post_parts(repo, issue.number, &prefix, &parts).await?;
             let status = match report.outcome {
                 ApplyOutcome::Applied | ApplyOutcome::NothingToApply => RunStatus::Succeeded,

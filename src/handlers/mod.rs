@@ -21,12 +21,14 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use promptops_core::Catalog;
-use promptops_github::client::{GithubApp, Permission, RepoApi};
+use promptops_github::client::{GithubApp, Permission, Reaction, RepoApi};
 use promptops_planner::Planner;
 use promptops_store::Store;
 use promptops_terraform::Runner;
 
-use crate::jobs::{JobPayload, RepoTarget};
+use crate::dashboard_links::DashboardLinks;
+use crate::jobs::{CommentLine, JobPayload, RepoTarget};
+use crate::metrics::{CommandOutcome, Metrics};
 use crate::repo_config::{REPO_CONFIG_PATH, RepoConfig};
 
 pub struct Handlers {
@@ -37,6 +39,10 @@ pub struct Handlers {
     /// Runs Terraform for pull requests; `None` on a server that runs none (plans and
     /// applies are then skipped, and Terraform commands say so).
     pub terraform: Option<Runner>,
+    /// Dashboard pages linked from comments (none without a public URL).
+    pub links: DashboardLinks,
+    /// Commands, plans and applies are counted and timed here.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Handlers {
@@ -45,18 +51,37 @@ impl Handlers {
         match payload {
             JobPayload::CommentCommands {
                 issue,
+                comment_id,
                 author,
                 commands,
                 ignored,
                 ..
             } => {
+                // Only a comment with a command the bot knows is acknowledged; one of
+                // unknown words only gets its answer (or, from an outsider, nothing).
+                if commands
+                    .iter()
+                    .any(|line| matches!(line, CommentLine::Command { .. }))
+                {
+                    acknowledge(&repo, *comment_id).await;
+                }
                 let job = commands::CommentJob {
                     issue,
                     author,
                     lines: commands,
                     ignored,
                 };
-                commands::run_comment(self, &repo, job_id, &job).await
+                let result = commands::run_comment(self, &repo, job_id, &job).await;
+                let outcome = match result {
+                    Ok(()) => CommandOutcome::Handled,
+                    Err(_) => CommandOutcome::Failed,
+                };
+                for line in commands {
+                    if let CommentLine::Command { command } = line {
+                        self.metrics.command_finished(command.name(), outcome);
+                    }
+                }
+                result
             }
             JobPayload::PlanIssue {
                 issue,
@@ -90,6 +115,20 @@ impl Handlers {
 /// A stable comment key for what one job says in one place.
 pub(crate) fn job_key(job_id: i64, purpose: &str) -> String {
     format!("job:{job_id}:{purpose}")
+}
+
+/// 👀 on a command comment: seen, being worked on. Posted first thing, since the answer
+/// may take minutes (a plan, an apply). Best effort: a comment deleted meanwhile, or GitHub
+/// refusing the reaction, must not keep the command from running; a retried job adds it
+/// again (GitHub keeps one reaction per user and kind).
+async fn acknowledge(repo: &RepoCtx, comment_id: u64) {
+    if let Err(err) = repo
+        .api
+        .react_to_comment(repo.owner(), repo.name(), comment_id, Reaction::Eyes)
+        .await
+    {
+        tracing::warn!(comment_id, error = %err, "could not add the 👀 reaction to the command comment");
+    }
 }
 
 /// One repository, through its installation.

@@ -14,13 +14,16 @@ use std::collections::BTreeSet;
 use anyhow::Context as _;
 use promptops_github::client::CheckConclusion;
 use promptops_store::{LockOutcome, RunFilter, RunStatus};
-use promptops_terraform::comment::{CommentOptions, render_apply_comments};
-use promptops_terraform::{ApplyOutcome, Runner};
+use promptops_terraform::comment::{
+    CommentOptions, IssueNote, render_apply_comments, render_issue_note,
+};
+use promptops_terraform::{ApplyOutcome, ApplyReport, Runner};
 
 use super::terraform::{self as tf, APPLY_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, destroy};
 use crate::jobs::PrSnapshot;
+use crate::metrics::{RunKind, RunResult};
 use crate::repo_config::RepoConfig;
 
 /// Whether an apply for an already applied merge commit runs again.
@@ -219,11 +222,21 @@ async fn apply_deployment(
     let source = tf::tarball(repo, &source_sha).await?;
     let check = tf::start_check(repo, APPLY_CHECK, sha, deployment).await?;
     let run = tf::start_run(h, repo, Some(pr), deployment, kind, sha).await?;
+    let started = std::time::Instant::now();
+    let run_kind = if kind == "destroy" {
+        RunKind::Destroy
+    } else {
+        RunKind::Apply
+    };
     let report = match tf::spec_for(config, deployment, source, &source_sha) {
         Ok(spec) if kind == "destroy" => runner.destroy(&spec).await.map_err(|err| err.to_string()),
         Ok(spec) => runner.apply(&spec).await.map_err(|err| err.to_string()),
         Err(problem) => Err(problem),
     };
+    let result = report
+        .as_ref()
+        .map_or(RunResult::CouldNotRun, |report| report.outcome.into());
+    h.metrics.terraform_run(run_kind, result, started.elapsed());
     let report = match report {
         Ok(report) => report,
         Err(problem) => {
@@ -244,19 +257,22 @@ async fn apply_deployment(
             return tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await;
         }
     };
-    let parts = render_apply_comments(&report, &CommentOptions::default());
+    let options = CommentOptions {
+        run_url: h.links.run(run),
+        ..CommentOptions::default()
+    };
+    let parts = render_apply_comments(&report, &options);
     tf::post_parts(repo, pr, &format!("apply:{deployment}"), &parts).await?;
-    if let Some(record) = h.store.request_for_pr(&full_name, pr).await?
-        && record.issue != pr
-        && let Some(first) = parts.first()
-    {
-        repo.comment(record.issue, &format!("apply:{deployment}:part:1"), first)
-            .await?;
-    }
     let succeeded = matches!(
         report.outcome,
         ApplyOutcome::Applied | ApplyOutcome::NothingToApply
     );
+    if let Some(record) = h.store.request_for_pr(&full_name, pr).await?
+        && record.issue != pr
+    {
+        let closes_issue = succeeded && kind == "apply";
+        note_on_issue(repo, record.issue, pr, deployment, &report, closes_issue).await?;
+    }
     let output = if report.output.total_bytes > 0 {
         report.output.text()
     } else {
@@ -292,6 +308,44 @@ async fn apply_deployment(
         RunStatus::Failed
     };
     tf::finish_run(h, runner, run, status, &summary, &output).await
+}
+
+/// A short note on the issue that asked for the deployment, linking the full report on
+/// the pull request; after a successful apply the issue is closed (the pull request's body
+/// links it without a closing keyword, so that merging alone does not close it).
+async fn note_on_issue(
+    repo: &RepoCtx,
+    issue: u64,
+    pr: u64,
+    deployment: &str,
+    report: &ApplyReport,
+    closes_issue: bool,
+) -> anyhow::Result<()> {
+    let report_comment = repo
+        .api
+        .find_comment(
+            repo.owner(),
+            repo.name(),
+            pr,
+            &format!("apply:{deployment}:part:1"),
+        )
+        .await
+        .with_context(|| format!("finding the apply report on #{pr}"))?;
+    let note = IssueNote {
+        pr,
+        report_url: report_comment.as_ref().map(|c| c.html_url.as_str()),
+        closes_issue,
+    };
+    let body = render_issue_note(report, &note);
+    repo.comment(issue, &format!("apply:{deployment}:part:1"), &body)
+        .await?;
+    if closes_issue {
+        repo.api
+            .close_issue(repo.owner(), repo.name(), issue)
+            .await
+            .with_context(|| format!("closing issue #{issue} after the apply"))?;
+    }
+    Ok(())
 }
 
 /// `/promptops apply` on a conversation: retries the apply of a merged PR.

@@ -23,6 +23,7 @@ use super::plan_gate::{self, Gate, Trigger};
 use super::terraform::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, destroy};
+use crate::metrics::{RunKind, RunResult};
 use crate::repo_config::RepoConfig;
 
 /// Whether a plan for an already planned head SHA runs again.
@@ -240,18 +241,26 @@ async fn plan_deployment(
                 .await;
         }
     };
+    let started = std::time::Instant::now();
     let report = match runner.plan(&spec).await {
         Ok(report) => report,
         Err(err) => {
+            h.metrics
+                .terraform_run(RunKind::Plan, RunResult::CouldNotRun, started.elapsed());
             let problem = err.to_string();
             return report_error(h, runner, repo, pr.number, deployment, check, run, &problem)
                 .await;
         }
     };
+    h.metrics
+        .terraform_run(RunKind::Plan, report.outcome.into(), started.elapsed());
     let options = CommentOptions {
         next_steps: mode
             .is_destroy()
             .then(|| destroy_steps(report.outcome, &source_sha)),
+        run_url: h.links.run(run),
+        // The lock was taken above: this pull request holds it while the plan is shown.
+        locked_here: true,
         ..CommentOptions::default()
     };
     let parts = render_plan_comments(&report, &options);

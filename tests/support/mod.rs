@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod exposition;
 pub mod serve_process;
 
 use std::net::SocketAddr;
@@ -94,6 +95,8 @@ pub struct Options {
     /// The address the dashboard is told it listens on, instead of the real loopback one
     /// (e.g. `0.0.0.0:3000`, to be treated as reachable from the network).
     pub dashboard_bind: Option<SocketAddr>,
+    /// `PROMPTOPS_PUBLIC_URL` as comments use it for links to the dashboard.
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
@@ -110,6 +113,7 @@ impl Default for Options {
             github_web_url: None,
             sign_in_clock: None,
             dashboard_bind: None,
+            public_url: None,
         }
     }
 }
@@ -189,6 +193,13 @@ impl TestService {
                 .terraform
                 .clone()
                 .map(|config| promptops_terraform::Runner::new(config).unwrap()),
+            links: promptops::dashboard_links::DashboardLinks::new(
+                options
+                    .public_url
+                    .as_deref()
+                    .map(|url| url.parse().unwrap()),
+            ),
+            metrics: metrics.clone(),
         });
         let signals = QueueSignals::default();
         let events = signals.events.subscribe();
