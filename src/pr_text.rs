@@ -75,12 +75,13 @@ pub fn render(catalog: &Catalog, request: &DeploymentRequest, ctx: &PrContext<'_
 
 /// The request as written, inert, in a code block (cut when very long).
 fn quote(ctx: &PrContext<'_>) -> String {
-    let mut text = ctx.request_title.trim().to_owned();
-    let request_body = ctx.request_body.trim();
-    if !request_body.is_empty() {
-        text.push_str("\n\n");
-        text.push_str(request_body);
-    }
+    let parts = [ctx.request_title.trim(), ctx.request_body.trim()];
+    let mut text = parts
+        .iter()
+        .filter(|part| !part.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n\n");
     if text.chars().count() > MAX_QUOTE_CHARS {
         text = text.chars().take(MAX_QUOTE_CHARS).collect();
         text.push_str(&format!(
