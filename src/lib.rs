@@ -9,6 +9,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dashboard_links;
 pub mod handlers;
 pub mod http;
 pub mod pipeline;

@@ -115,6 +115,7 @@ impl App {
             terraform,
             metrics: metrics.clone(),
             github_retry: overrides.github_retry,
+            links: crate::dashboard_links::DashboardLinks::new(settings.public_url_parsed()?),
         });
         let slot = app_slot(&start, &parts)?;
         let dashboard = dashboard.with_app(slot.clone());

@@ -27,6 +27,8 @@ pub(super) struct AppParts {
     pub metrics: Arc<crate::http::metrics::Metrics>,
     /// The GitHub client's retry policy, when not its default.
     pub github_retry: Option<RetryPolicy>,
+    /// Links to the dashboard's pages, when a public URL is set.
+    pub links: crate::dashboard_links::DashboardLinks,
 }
 
 impl AppParts {
@@ -63,6 +65,8 @@ impl AppParts {
                 catalog: self.catalog.clone(),
                 store: self.store.clone(),
                 terraform,
+                links: self.links.clone(),
+                metrics: self.metrics.clone(),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(webhook_secrets)),
         })

@@ -9,10 +9,11 @@ use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 
 use super::comment_key;
 use super::deployment_state::linked_request;
-use super::run_kind::RunKind;
+use crate::pipeline::run_kind::RunKind;
 use super::terraform_steps as tf;
 use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
+use crate::http::metrics::RunResult;
 use crate::pipeline::jobs::IssueSnapshot;
 use crate::repo_config::RepoConfig;
 
@@ -54,6 +55,7 @@ pub(super) async fn configure(
     }
     let source = tf::tarball(repo, &sha).await?;
     let run = tf::start_run(h, repo, record.pr, deployment, RunKind::Configure, &sha).await?;
+    let started = std::time::Instant::now();
     let report = match tf::spec_for(config, deployment, source, &sha) {
         Ok(spec) => runner
             .invoke(&spec, CONFIGURE_ACTION)
@@ -61,10 +63,19 @@ pub(super) async fn configure(
             .map_err(|err| err.to_string()),
         Err(problem) => Err(problem),
     };
+    let result = report
+        .as_ref()
+        .map_or(RunResult::CouldNotRun, |report| report.outcome.into());
+    h.metrics
+        .terraform_run(RunKind::Configure, result, started.elapsed());
     let prefix = comment_key::report(RunKind::Configure, deployment);
     match report {
         Ok(report) => {
-            let parts = render_apply_comments(&report, &CommentOptions::default());
+            let options = CommentOptions {
+                run_url: h.links.run(run),
+                ..CommentOptions::default()
+            };
+            let parts = render_apply_comments(&report, &options);
             tf::post_parts(repo, issue.number, &prefix, &parts).await?;
             let status = match report.outcome {
                 ApplyOutcome::Applied | ApplyOutcome::NothingToApply => RunStatus::Succeeded,

@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use promptops_store::{RequestRecord, RunFilter, RunStatus};
 
-use super::run_kind::RunKind;
+use crate::pipeline::run_kind::RunKind;
 use super::{Handlers, RepoCtx};
 use crate::pipeline::jobs::IssueSnapshot;
 use crate::repo_config::RepoConfig;

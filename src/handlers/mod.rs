@@ -17,7 +17,6 @@ mod plan_request;
 mod pr_merge;
 mod pr_plan;
 pub mod pr_text;
-mod run_kind;
 mod terraform_steps;
 mod vars_check;
 
@@ -26,7 +25,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use promptops_core::Catalog;
 use promptops_github::client::{
-    BranchState, GithubApp, NewPullRequest, Permission, PullRequestInfo, PullRequestUpdate, RepoApi,
+    BranchState, GithubApp, NewPullRequest, Permission, PullRequestInfo, PullRequestUpdate, Reaction,
+    RepoApi,
 };
 use promptops_planner::Planner;
 use promptops_store::Store;
@@ -34,7 +34,9 @@ use promptops_terraform::Runner;
 
 pub(crate) use comment_key::job_key;
 
-use crate::pipeline::jobs::{JobPayload, RepoTarget};
+use crate::dashboard_links::DashboardLinks;
+use crate::http::metrics::{CommandOutcome, Metrics};
+use crate::pipeline::jobs::{CommentLine, JobPayload, RepoTarget};
 use crate::repo_config::{REPO_CONFIG_PATH, RepoConfig};
 
 pub struct Handlers {
@@ -45,6 +47,10 @@ pub struct Handlers {
     /// Runs Terraform for pull requests; `None` on a server that runs none (plans and
     /// applies are then skipped, and Terraform commands say so).
     pub terraform: Option<Runner>,
+    /// Dashboard pages linked from comments (none without a public URL).
+    pub links: DashboardLinks,
+    /// Commands, plans and applies are counted and timed here.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Handlers {
@@ -53,18 +59,37 @@ impl Handlers {
         match payload {
             JobPayload::CommentCommands {
                 issue,
+                comment_id,
                 author,
                 commands,
                 ignored,
                 ..
             } => {
+                // Only a comment with a command the bot knows is acknowledged; one of
+                // unknown words only gets its answer (or, from an outsider, nothing).
+                if commands
+                    .iter()
+                    .any(|line| matches!(line, CommentLine::Command { .. }))
+                {
+                    acknowledge(&repo, *comment_id).await;
+                }
                 let job = commands::CommentJob {
                     issue,
                     author,
                     lines: commands,
                     ignored,
                 };
-                commands::run_comment(self, &repo, job_id, &job).await
+                let result = commands::run_comment(self, &repo, job_id, &job).await;
+                let outcome = match result {
+                    Ok(()) => CommandOutcome::Handled,
+                    Err(_) => CommandOutcome::Failed,
+                };
+                for line in commands {
+                    if let CommentLine::Command { command } = line {
+                        self.metrics.command_finished(command.name(), outcome);
+                    }
+                }
+                result
             }
             JobPayload::PlanIssue {
                 issue,
@@ -99,6 +124,20 @@ impl Handlers {
 pub(crate) struct PrNames {
     pub find: &'static str,
     pub open: &'static str,
+}
+
+/// 👀 on a command comment: seen, being worked on. Posted first thing, since the answer
+/// may take minutes (a plan, an apply). Best effort: a comment deleted meanwhile, or GitHub
+/// refusing the reaction, must not keep the command from running; a retried job adds it
+/// again (GitHub keeps one reaction per user and kind).
+async fn acknowledge(repo: &RepoCtx, comment_id: u64) {
+    if let Err(err) = repo
+        .api
+        .react_to_comment(repo.owner(), repo.name(), comment_id, Reaction::Eyes)
+        .await
+    {
+        tracing::warn!(comment_id, error = %err, "could not add the 👀 reaction to the command comment");
+    }
 }
 
 /// One repository, through its installation.

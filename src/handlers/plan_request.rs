@@ -141,9 +141,13 @@ pub(super) async fn run(
         &request,
         &PrContext {
             issue: issue.number,
+            request_title: &issue.title,
+            request_body: &issue.body,
+            instructions,
             planned_by: &outcome.planned_by,
             tfvars_path: &path,
             notes: &outcome.notes,
+            policy: &config.policy,
         },
     );
     let names = PrNames {
@@ -243,11 +247,11 @@ fn result_comment(
     let cost = h.catalog.estimate(request);
     let verb = if opened { "Opened" } else { "Updated" };
     format!(
-        "{verb} #{number} for deployment `{}`: {} — about ${:.2}/hour (${:.0}/month).\n\n{url}\n\n<sub>Planned by {}. Comment `/promptops plan <what to change>` to revise it.</sub>",
+        "{verb} #{number} for deployment `{}`: {} — about {}/hour ({}/month).\n\n{url}\n\n<sub>Planned by {}. Comment `/promptops plan <what to change>` to revise it.</sub>",
         request.name,
         pr_text::summary(&h.catalog, request),
-        cost.hourly_usd,
-        cost.monthly_usd,
+        pr_text::usd(cost.hourly_usd, 2),
+        pr_text::usd(cost.monthly_usd, 0),
         outcome.planned_by,
     )
 }

@@ -14,15 +14,18 @@ use std::collections::BTreeSet;
 use anyhow::Context as _;
 use promptops_github::client::CheckConclusion;
 use promptops_store::{LockOutcome, RunFilter, RunStatus};
-use promptops_terraform::comment::{CommentOptions, render_apply_comments};
-use promptops_terraform::{ApplyOutcome, Runner};
+use promptops_terraform::comment::{
+    CommentOptions, IssueNote, render_apply_comments, render_issue_note,
+};
+use promptops_terraform::{ApplyOutcome, ApplyReport, Runner};
 
 use super::comment_key;
 use super::pr_plan::release_locks_of;
-use super::run_kind::RunKind;
+use crate::pipeline::run_kind::RunKind;
 use super::terraform_steps::{self as tf, APPLY_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
+use crate::http::metrics::RunResult;
 use crate::pipeline::jobs::PrSnapshot;
 use crate::repo_config::RepoConfig;
 
@@ -216,6 +219,7 @@ async fn apply_deployment(
     let source = tf::tarball(repo, &source_sha).await?;
     let check = tf::start_check(repo, APPLY_CHECK, sha, deployment).await?;
     let run = tf::start_run(h, repo, Some(pr), deployment, kind, sha).await?;
+    let started = std::time::Instant::now();
     let report = match tf::spec_for(config, deployment, source, &source_sha) {
         Ok(spec) if kind == RunKind::Destroy => {
             runner.destroy(&spec).await.map_err(|err| err.to_string())
@@ -223,6 +227,10 @@ async fn apply_deployment(
         Ok(spec) => runner.apply(&spec).await.map_err(|err| err.to_string()),
         Err(problem) => Err(problem),
     };
+    let result = report
+        .as_ref()
+        .map_or(RunResult::CouldNotRun, |report| report.outcome.into());
+    h.metrics.terraform_run(kind, result, started.elapsed());
     let report = match report {
         Ok(report) => report,
         Err(problem) => {
@@ -240,25 +248,23 @@ async fn apply_deployment(
             return tf::report_could_not_run(h, runner, repo, failed, &problem).await;
         }
     };
-    let parts = render_apply_comments(&report, &CommentOptions::default());
-    tf::post_parts(
-        repo,
-        pr,
-        &comment_key::report(RunKind::Apply, deployment),
-        &parts,
-    )
-    .await?;
-    if let Some(record) = h.store.request_for_pr(&full_name, pr).await?
-        && record.issue != pr
-        && let Some(first) = parts.first()
-    {
-        let key = comment_key::part(&comment_key::report(RunKind::Apply, deployment), 1);
-        repo.comment(record.issue, &key, first).await?;
-    }
+    let options = CommentOptions {
+        run_url: h.links.run(run),
+        ..CommentOptions::default()
+    };
+    let parts = render_apply_comments(&report, &options);
+    let report_key = comment_key::report(RunKind::Apply, deployment);
+    tf::post_parts(repo, pr, &report_key, &parts).await?;
     let succeeded = matches!(
         report.outcome,
         ApplyOutcome::Applied | ApplyOutcome::NothingToApply
     );
+    if let Some(record) = h.store.request_for_pr(&full_name, pr).await?
+        && record.issue != pr
+    {
+        let closes_issue = succeeded && kind == RunKind::Apply;
+        note_on_issue(repo, record.issue, pr, &report_key, &report, closes_issue).await?;
+    }
     let output = if report.output.total_bytes > 0 {
         report.output.text()
     } else {
@@ -294,6 +300,39 @@ async fn apply_deployment(
         RunStatus::Failed
     };
     tf::finish_run(h, runner, run, status, &summary, &output).await
+}
+
+/// A short note on the issue that asked for the deployment, linking the full report on
+/// the pull request; after a successful apply the issue is closed (the pull request's body
+/// links it without a closing keyword, so that merging alone does not close it).
+async fn note_on_issue(
+    repo: &RepoCtx,
+    issue: u64,
+    pr: u64,
+    report_key: &str,
+    report: &ApplyReport,
+    closes_issue: bool,
+) -> anyhow::Result<()> {
+    let first_part = comment_key::part(report_key, 1);
+    let report_comment = repo
+        .api
+        .find_comment(repo.owner(), repo.name(), pr, &first_part)
+        .await
+        .with_context(|| format!("finding the apply report on #{pr}"))?;
+    let note = IssueNote {
+        pr,
+        report_url: report_comment.as_ref().map(|c| c.html_url.as_str()),
+        closes_issue,
+    };
+    let body = render_issue_note(report, &note);
+    repo.comment(issue, &first_part, &body).await?;
+    if closes_issue {
+        repo.api
+            .close_issue(repo.owner(), repo.name(), issue)
+            .await
+            .with_context(|| format!("closing issue #{issue} after the apply"))?;
+    }
+    Ok(())
 }
 
 /// `/promptops apply` on a conversation: retries the apply of a merged PR.

@@ -21,10 +21,11 @@ use tracing::info;
 
 use super::comment_key;
 use super::plan_gate::{self, Gate, Trigger};
-use super::run_kind::RunKind;
+use crate::pipeline::run_kind::RunKind;
 use super::terraform_steps::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
+use crate::http::metrics::RunResult;
 use crate::repo_config::RepoConfig;
 
 /// Whether a plan for an already planned head SHA runs again.
@@ -257,9 +258,12 @@ async fn plan_deployment(
             .await;
         }
     };
+    let started = std::time::Instant::now();
     let report = match runner.plan(&spec).await {
         Ok(report) => report,
         Err(err) => {
+            h.metrics
+                .terraform_run(RunKind::Plan, RunResult::CouldNotRun, started.elapsed());
             let problem = err.to_string();
             return could_not_plan(
                 h,
@@ -273,10 +277,15 @@ async fn plan_deployment(
             .await;
         }
     };
+    h.metrics
+        .terraform_run(RunKind::Plan, report.outcome.into(), started.elapsed());
     let options = CommentOptions {
         next_steps: mode
             .is_destroy()
             .then(|| destroy_steps(report.outcome, &source_sha)),
+        run_url: h.links.run(run),
+        // The lock was taken above: this pull request holds it while the plan is shown.
+        locked_here: true,
         ..CommentOptions::default()
     };
     let parts = render_plan_comments(&report, &options);

@@ -15,7 +15,7 @@ use promptops_terraform::{PlanSpec, Runner, Source};
 
 use super::comment_key;
 use super::deployment_state::tfvars_exist;
-use super::run_kind::RunKind;
+use crate::pipeline::run_kind::RunKind;
 use super::{Handlers, RepoCtx};
 use crate::repo_config::{RepoConfig, TerraformSettings};
 

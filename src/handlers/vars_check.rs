@@ -9,7 +9,7 @@ use promptops_github::client::CheckConclusion;
 use promptops_store::RunStatus;
 
 use super::comment_key;
-use super::run_kind::RunKind;
+use crate::pipeline::run_kind::RunKind;
 use super::terraform_steps as tf;
 use super::{Handlers, RepoCtx};
 use crate::repo_config::RepoConfig;

@@ -14,7 +14,7 @@ use promptops_store::{Delivery, RecordOutcome, Store};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::http::body_budget::WebhookBodyLimits;
-use crate::http::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
+use crate::http::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, WebhookOutcome};
 use crate::http::webhook::{VerifiedDelivery, WebhookGate};
 use crate::pipeline::ingress::{self, IngressSettings};
 use crate::web::Access;
@@ -106,16 +106,21 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         )
             .into_response();
     }
-    match state.store.queue_stats(state.clock.now()).await {
-        Ok(queue) => (
+    let read = async {
+        let queue = state.store.queue_stats(state.clock.now()).await?;
+        let locks = state.store.list_locks(None).await?.len();
+        Ok::<_, promptops_store::StoreError>((queue, locks))
+    };
+    match read.await {
+        Ok((queue, locks)) => (
             [(http::header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
-            state.metrics.encode(&queue),
+            state.metrics.encode(&queue, locks),
         )
             .into_response(),
         // A failed scrape (rather than stale queue gauges) shows up as `up == 0`.
         Err(err) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("queue statistics unavailable: {err}\n"),
+            format!("queue and lock statistics unavailable: {err}\n"),
         )
             .into_response(),
     }
@@ -131,6 +136,7 @@ async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> R
         state.metrics.webhook_received(&delivery.event_name);
         let jobs = ingress::jobs_for_event(&delivery.event, &state.ingress);
         let new_jobs = jobs.len();
+        let outcome = |outcome| state.metrics.webhook_outcome(&delivery.event_name, outcome);
         let record = Delivery {
             id: delivery.id.clone(),
             event: delivery.event_name.clone(),
@@ -139,6 +145,11 @@ async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> R
         match state.store.record_delivery(record, jobs).await {
             Ok(RecordOutcome::New) => {
                 debug!(jobs = new_jobs, "delivery recorded");
+                outcome(if new_jobs > 0 {
+                    WebhookOutcome::Queued
+                } else {
+                    WebhookOutcome::Ignored
+                });
                 (
                     StatusCode::ACCEPTED,
                     format!("accepted: {new_jobs} job(s)\n"),
@@ -147,6 +158,7 @@ async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> R
             }
             Ok(RecordOutcome::Duplicate) => {
                 state.metrics.webhook_duplicate();
+                outcome(WebhookOutcome::Duplicate);
                 info!(
                     delivery_id = %delivery.id,
                     event = %delivery.event_name,
@@ -159,6 +171,7 @@ async fn webhook(State(state): State<AppState>, delivery: VerifiedDelivery) -> R
                     .into_response()
             }
             Err(err) => {
+                outcome(WebhookOutcome::Unrecorded);
                 // Not acknowledged: GitHub shows the failure and the delivery can be redelivered.
                 warn!(
                     delivery_id = %delivery.id,

@@ -4,4 +4,5 @@
 pub mod heartbeat;
 pub mod ingress;
 pub mod jobs;
+pub mod run_kind;
 pub mod worker;

@@ -159,6 +159,8 @@ mod tests {
                 catalog: promptops_core::Catalog::embedded().clone(),
                 store,
                 terraform: None,
+                links: Default::default(),
+                metrics: Default::default(),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(vec![SecretString::from(
                 "s".to_owned(),

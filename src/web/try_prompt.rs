@@ -115,7 +115,7 @@ async fn evaluate(dash: &Dashboard, prompt: &str) -> (StatusCode, String) {
         .plan(&input, &dash.catalog, &Policy::default())
         .await
     {
-        Ok(outcome) => (StatusCode::OK, valid_result(dash, &outcome)),
+        Ok(outcome) => (StatusCode::OK, valid_result(dash, prompt, &outcome)),
         Err(err) => {
             // The page plans with the default policy, like `promptops render`: it says what
             // the command line says.
@@ -137,7 +137,7 @@ async fn evaluate(dash: &Dashboard, prompt: &str) -> (StatusCode, String) {
 
 /// A planned request: what was read and assumed, the cost, the tfvars and the pull
 /// request the bot would open (the same text, from the same function).
-fn valid_result(dash: &Dashboard, outcome: &promptops_planner::PlanOutcome) -> String {
+fn valid_result(dash: &Dashboard, prompt: &str, outcome: &promptops_planner::PlanOutcome) -> String {
     let request = &outcome.request;
     let context = RenderContext {
         source: "dashboard".to_owned(),
@@ -156,14 +156,19 @@ fn valid_result(dash: &Dashboard, outcome: &promptops_planner::PlanOutcome) -> S
         )
         .map(|line| format!("<li>{}</li>", escape(line)))
         .collect();
-    let pr = crate::pr_text::render(
+    let policy = Policy::default();
+    let pr = crate::handlers::pr_text::render(
         &dash.catalog,
         request,
-        &crate::pr_text::PrContext {
+        &crate::handlers::pr_text::PrContext {
             issue: TRY_ISSUE,
+            request_title: "",
+            request_body: prompt,
+            instructions: "",
             planned_by: &outcome.planned_by,
             tfvars_path: &RepoConfig::default().terraform.tfvars_path(&request.name),
             notes: &outcome.notes,
+            policy: &policy,
         },
     );
     format!(

@@ -40,14 +40,32 @@ async fn plan_command_opens_one_pr_with_the_tfvars() {
         "GPUs for inference",
         "I need 5 T4 GPUs in us-west1",
     );
-    let response = service
-        .deliver(
-            "issue_comment",
-            &comment_payload(&issue, "alice", "/promptops plan"),
-        )
-        .await;
+    // The command comment as GitHub holds it, so that it can be reacted to.
+    let comment_id = service
+        .github
+        .add_comment(REPO, issue.number, "alice", "/promptops plan");
+    let mut payload = comment_payload(&issue, "alice", "/promptops plan");
+    payload["comment"]["id"] = serde_json::json!(comment_id);
+    let response = service.deliver("issue_comment", &payload).await;
     assert_eq!(response.status(), 202);
     service.job_done().await;
+
+    // 👀 on the command, before anything else the job writes.
+    let reactions = service.github.reactions(REPO, comment_id);
+    assert_eq!(reactions.len(), 1, "{reactions:?}");
+    assert_eq!(reactions[0].content, "eyes");
+    assert_eq!(reactions[0].user, service.github.bot_login());
+    let writes: Vec<String> = service
+        .github
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with("/repos/"))
+        .map(|r| r.path)
+        .collect();
+    assert!(
+        writes[0].ends_with(&format!("/issues/comments/{comment_id}/reactions")),
+        "{writes:?}"
+    );
 
     let prs = service.github.prs();
     assert_eq!(prs.len(), 1, "{prs:?}");
@@ -56,20 +74,32 @@ async fn plan_command_opens_one_pr_with_the_tfvars() {
     assert_eq!(pr.head_ref, branch);
     assert_eq!(pr.base_ref, "main");
     let body = pr.body.clone().unwrap_or_default();
+    // The issue is linked, not closed by the merge: it is closed once the apply succeeded.
     assert!(
-        body.contains(&format!("Closes #{}", issue.number)),
+        body.contains(&format!("requested in #{}", issue.number)),
+        "{body}"
+    );
+    assert!(
+        !body
+            .to_lowercase()
+            .contains(&format!("closes #{}", issue.number)),
         "{body}"
     );
     for row in [
+        "```text\nGPUs for inference\n\nI need 5 T4 GPUs in us-west1\n```",
+        "| Setting | Planned |",
         "| VMs | 5 |",
         "nvidia-tesla-t4",
         "n1-standard-4",
         "/hour",
         "/month",
         "offline planner",
+        "### Policy limits checked",
+        "| VMs | 5 | at most 20 |",
     ] {
         assert!(body.contains(row), "PR body lacks {row:?}:\n{body}");
     }
+    assert!(!body.contains("| | |"), "an empty header row: {body}");
     assert!(pr.title.contains("5 ×"), "{}", pr.title);
 
     let (path, values) = tfvars_on_branch(&service, &branch);
@@ -85,7 +115,12 @@ async fn plan_command_opens_one_pr_with_the_tfvars() {
         "main is untouched"
     );
 
-    let comments = service.github.comments(REPO, issue.number);
+    let comments: Vec<_> = service
+        .github
+        .comments(REPO, issue.number)
+        .into_iter()
+        .filter(|c| c.author == service.github.bot_login())
+        .collect();
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert!(
         comments[0].body.contains(&format!("Opened #{}", pr.number)),

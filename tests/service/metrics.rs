@@ -7,175 +7,19 @@
 
 use crate::support;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use promptops_planner::PlannerSettings;
 use promptops_testkit::sign_webhook;
 use secrecy::SecretString;
 use serde_json::json;
+use support::exposition::{
+    family_types, moved_by, parse_exposition, present, sample, scrape, scrape_text,
+};
 use support::{IssueRef, Options, REPO, TestService, comment_payload};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// A sample's identity: metric name and its labels, sorted.
-type SampleKey = (String, BTreeMap<String, String>);
-
-/// The samples of an OpenMetrics text exposition. Panics, naming the line, on anything
-/// that is not a comment, a `# EOF` terminator or a `name{labels} value` sample, and
-/// when the exposition does not end with `# EOF`.
-fn parse_exposition(text: &str) -> HashMap<SampleKey, f64> {
-    let body = text
-        .strip_suffix("# EOF\n")
-        .unwrap_or_else(|| panic!("the exposition does not end with `# EOF`:\n{text}"));
-    let mut samples = HashMap::new();
-    for line in body.lines() {
-        if let Some(comment) = line.strip_prefix("# ") {
-            let kind = comment.split(' ').next().unwrap_or_default();
-            assert!(
-                ["HELP", "TYPE", "UNIT"].contains(&kind),
-                "unknown comment line {line:?}"
-            );
-            continue;
-        }
-        let (key, value) = parse_sample(line);
-        assert!(
-            samples.insert(key.clone(), value).is_none(),
-            "sample {key:?} appears twice"
-        );
-    }
-    samples
-}
-
-fn parse_sample(line: &str) -> (SampleKey, f64) {
-    let name_end = line
-        .find(['{', ' '])
-        .unwrap_or_else(|| panic!("no value in {line:?}"));
-    let name = &line[..name_end];
-    assert!(
-        !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
-        "bad metric name in {line:?}"
-    );
-    let mut rest = &line[name_end..];
-    let mut labels = BTreeMap::new();
-    if let Some(after_brace) = rest.strip_prefix('{') {
-        let mut chars = after_brace.char_indices();
-        loop {
-            let (start, first) = chars.next().unwrap_or_else(|| panic!("unclosed {line:?}"));
-            if first == '}' {
-                rest = &after_brace[start + 1..];
-                break;
-            }
-            if first == ',' {
-                continue;
-            }
-            let eq = after_brace[start..]
-                .find("=\"")
-                .unwrap_or_else(|| panic!("label without =\" in {line:?}"));
-            let label = after_brace[start..start + eq].to_owned();
-            // Skip the name and `="`, then read the escaped value up to its closing quote.
-            for _ in 0..eq + 1 {
-                chars.next();
-            }
-            let mut value = String::new();
-            loop {
-                match chars.next().map(|(_, c)| c) {
-                    Some('"') => break,
-                    Some('\\') => match chars.next().map(|(_, c)| c) {
-                        Some('n') => value.push('\n'),
-                        Some(c @ ('"' | '\\')) => value.push(c),
-                        other => panic!("bad escape {other:?} in {line:?}"),
-                    },
-                    Some(c) => value.push(c),
-                    None => panic!("unterminated label value in {line:?}"),
-                }
-            }
-            assert!(labels.insert(label, value).is_none(), "{line:?}");
-        }
-    }
-    let value_text = rest
-        .strip_prefix(' ')
-        .unwrap_or_else(|| panic!("no space before the value in {line:?}"));
-    let value = match value_text {
-        "+Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        other => other
-            .parse()
-            .unwrap_or_else(|err| panic!("bad value {other:?} in {line:?}: {err}")),
-    };
-    ((name.to_owned(), labels), value)
-}
-
-fn sample(samples: &HashMap<SampleKey, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let key = (
-        name.to_owned(),
-        labels
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    );
-    samples.get(&key).copied().unwrap_or(0.0)
-}
-
-/// Like [`sample`], for a sample that must be in the exposition.
-fn present(samples: &HashMap<SampleKey, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let key = (
-        name.to_owned(),
-        labels
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    );
-    *samples
-        .get(&key)
-        .unwrap_or_else(|| panic!("the exposition lacks {key:?}"))
-}
-
-async fn scrape(service: &TestService) -> HashMap<SampleKey, f64> {
-    parse_exposition(&scrape_text(service).await)
-}
-
-/// The exposition as served, checked for its content type.
-async fn scrape_text(service: &TestService) -> String {
-    let response = service
-        .http
-        .get(service.url("/metrics"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        content_type.starts_with("application/openmetrics-text"),
-        "{content_type}"
-    );
-    response.text().await.unwrap()
-}
-
-/// `# TYPE` of each metric family in the exposition.
-fn family_types(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter_map(|line| line.strip_prefix("# TYPE "))
-        .map(|rest| {
-            let (name, kind) = rest.split_once(' ').expect("TYPE line with a type");
-            (name.to_owned(), kind.to_owned())
-        })
-        .collect()
-}
-
-/// The change of every sample between two scrapes.
-fn moved_by<'a>(
-    before: &'a HashMap<SampleKey, f64>,
-    after: &'a HashMap<SampleKey, f64>,
-) -> impl Fn(&str, &[(&str, &str)]) -> f64 + 'a {
-    move |name, labels| sample(after, name, labels) - sample(before, name, labels)
-}
 
 #[test]
 fn the_parser_reads_labels_escapes_and_refuses_a_missing_eof() {
@@ -610,5 +454,89 @@ async fn dashboard_plans_are_counted_by_outcome() {
             "{outcome}"
         );
     }
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhooks_commands_and_locks_are_counted_by_outcome() {
+    let mut service = TestService::start(Options::default()).await;
+    let before = scrape(&service).await;
+    let issue = issue(&service, "I need 1 T4 VM in us-west1");
+
+    // A command (queued, then handled), its redelivery (duplicate), and a comment with no
+    // command (recorded, nothing to do).
+    let command = comment_payload(&issue, "alice", "/promptops plan");
+    let delivery_id = format!("{:032x}", fastrand::u128(..));
+    let queued = service
+        .deliver_as("issue_comment", &delivery_id, &command)
+        .await;
+    assert_eq!(queued.status(), 202);
+    let again = service
+        .deliver_as("issue_comment", &delivery_id, &command)
+        .await;
+    assert_eq!(again.status(), 202);
+    let chatter = comment_payload(&issue, "alice", "Thanks, looks good");
+    assert_eq!(
+        service.deliver("issue_comment", &chatter).await.status(),
+        202
+    );
+    service.job_done().await;
+    assert_eq!(service.github.prs().len(), 1, "the command was carried out");
+
+    // A lock held by a pull request, as a plan takes it.
+    service
+        .store
+        .acquire_lock(REPO, "gpu-box", 7)
+        .await
+        .unwrap();
+
+    let text = scrape_text(&service).await;
+    let after = parse_exposition(&text);
+    let moved = moved_by(&before, &after);
+    let types = family_types(&text);
+    for (family, kind) in [
+        ("promptops_webhooks", "counter"),
+        ("promptops_commands", "counter"),
+        ("promptops_locks", "gauge"),
+    ] {
+        assert_eq!(
+            types.get(family).map(String::as_str),
+            Some(kind),
+            "{family}"
+        );
+        assert!(text.contains(&format!("# HELP {family} ")), "{family}");
+    }
+    let webhooks = |outcome: &str| {
+        moved(
+            "promptops_webhooks_total",
+            &[("event", "issue_comment"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(webhooks("queued"), 1.0);
+    assert_eq!(webhooks("duplicate"), 1.0);
+    assert_eq!(webhooks("ignored"), 1.0);
+    assert_eq!(webhooks("unrecorded"), 0.0);
+    assert_eq!(
+        moved(
+            "promptops_commands_total",
+            &[("command", "plan"), ("outcome", "handled")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        moved(
+            "promptops_commands_total",
+            &[("command", "plan"), ("outcome", "failed")]
+        ),
+        0.0
+    );
+    assert_eq!(present(&after, "promptops_locks", &[]), 1.0);
+    service
+        .store
+        .release_lock(REPO, "gpu-box", 7)
+        .await
+        .unwrap();
+    let released = scrape(&service).await;
+    assert_eq!(present(&released, "promptops_locks", &[]), 0.0);
     service.stop().await;
 }

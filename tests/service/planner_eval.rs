@@ -256,9 +256,13 @@ async fn the_pr_body_and_render_state_what_the_plan_does_not_use() {
         &outcome.request,
         &PrContext {
             issue: 7,
+            request_title: "",
+            request_body: DROPPED_WORDS,
+            instructions: "",
             planned_by: &outcome.planned_by,
             tfvars_path: "terraform/deployments/llm-finetune/terraform.tfvars",
             notes: &outcome.notes,
+            policy: &Policy::default(),
         },
     )
     .body;

@@ -159,13 +159,12 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
         "the same key as any plan: {plan}"
     );
     assert!(
-        plan.contains("Terraform destroy plan for `omega`: resources to destroy"),
+        plan.contains(
+            "\n### 🗑️ Terraform destroy plan for `omega`: 2 to destroy, 3 output changes\n"
+        ),
         "{plan}"
     );
-    assert!(
-        plan.contains("**Plan: 0 to add, 0 to change, 2 to destroy; 3 output changes.**"),
-        "{plan}"
-    );
+    assert!(!plan.contains("**Plan:"), "{plan}");
     assert!(
         plan.contains("| 🗑️ delete | `terraform_data.vm[0]` |"),
         "{plan}"
@@ -177,12 +176,21 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
     assert!(!plan.contains("➕ create"), "{plan}");
     // Planned from the commit of the last apply, which holds the variables.
     assert!(
-        plan.contains(&format!("Commit: `{}`", &applied_sha[..12])),
+        plan.contains(&format!("commit `{}`", &applied_sha[..12])),
         "{plan}"
     );
+    // The command line is tool noise in the comment; the run's stored output has it.
+    assert!(!plan.contains("$ terraform"), "{plan}");
+    let destroy_plan_output = t
+        .runs(destroy_pr.number)
+        .await
+        .into_iter()
+        .find(|r| r.kind == "plan")
+        .and_then(|r| r.output)
+        .unwrap_or_default();
     assert!(
-        plan.contains("-destroy -var-file=deployments/omega/terraform.tfvars"),
-        "{plan}"
+        destroy_plan_output.contains("-destroy -var-file=deployments/omega/terraform.tfvars"),
+        "{destroy_plan_output}"
     );
     assert!(
         plan.contains("merging this pull request destroys them"),
@@ -250,7 +258,10 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
 
     t.service.github.merge_pr(REPO, destroy_pr.number);
     t.deliver(destroy_pr.number, "closed").await;
-    let destroyed = t.comments_with(destroy_pr.number, "Terraform destroy for `omega`: done");
+    let destroyed = t.comments_with(
+        destroy_pr.number,
+        "Terraform destroy for `omega` — Destroyed: 0 added, 0 changed, 2 destroyed",
+    );
     assert_eq!(
         destroyed.len(),
         1,
@@ -263,7 +274,7 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
         destroyed[0]
     );
     assert!(
-        destroyed[0].contains("| 🗑️ delete | `terraform_data.vm[1]` |"),
+        destroyed[0].contains("| 🗑️ deleted | `terraform_data.vm[1]` |"),
         "{}",
         destroyed[0]
     );
@@ -418,7 +429,7 @@ async fn a_failed_apply_keeps_the_lock_and_apply_on_the_merged_pr_retries() {
         is_pull_request: true,
     };
     t.command(&on_pr, "/promptops apply").await;
-    let applied = t.comments_with(pr, "Terraform apply for `theta`: done");
+    let applied = t.comments_with(pr, "Terraform apply for `theta` — Applied");
     assert_eq!(
         applied.len(),
         1,
@@ -559,8 +570,12 @@ async fn a_two_thousand_resource_plan_is_split_into_balanced_comments_under_the_
         .collect();
     assert!(parts.len() > 1, "{} part(s)", parts.len());
     assert!(
-        parts[0].contains("Plan: 2000 to add, 0 to change, 0 to destroy; 3 output changes."),
-        "the summary comes first"
+        parts[0].lines().nth(1)
+            == Some(
+                "### 📝 Terraform plan for `lambda`: 2000 to add, 0 to change, 0 to destroy, 3 output changes"
+            ),
+        "the summary comes first: {}",
+        &parts[0][..300]
     );
     for part in &parts {
         assert!(

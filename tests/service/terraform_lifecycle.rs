@@ -42,10 +42,37 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
     let plans = t.comments_with(pr, "Terraform plan for `alpha`");
     assert_eq!(plans.len(), 1, "{plans:?}");
     let plan = &plans[0];
+    // One headline with the counts first, no second summary; the lock, how to release it
+    // and the run on the dashboard above the fold; the plan alone in the collapsed block.
+    let lines: Vec<&str> = plan.lines().collect();
     assert!(
-        plan.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        lines[1]
+            .starts_with("### 📝 Terraform plan for `alpha`: 2 to add, 0 to change, 0 to destroy"),
         "{plan}"
     );
+    assert!(
+        !plan.contains("**Plan:") && !plan.contains("to create ·"),
+        "{plan}"
+    );
+    let (fold, block) = plan.split_once("<details>").unwrap();
+    assert!(fold.contains("locked to this pull request"), "{fold}");
+    assert!(fold.contains("`/promptops unlock`"), "{fold}");
+    let run_id = t.runs(pr).await[0].id;
+    assert!(
+        fold.contains(&format!("({PUBLIC_URL}/dashboard/runs/{run_id})")),
+        "{fold}"
+    );
+    assert!(
+        block.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{block}"
+    );
+    for noise in [
+        "Terraform has been successfully initialized",
+        "$ terraform",
+        "Initializing",
+    ] {
+        assert!(!block.contains(noise), "{noise:?} in {block}");
+    }
     assert!(
         plan.contains("| ➕ create | `terraform_data.vm[1]` |"),
         "{plan}"
@@ -85,17 +112,71 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
     let applied = t.comments_with(pr, "Terraform apply for `alpha`");
     assert_eq!(applied.len(), 1, "{applied:?}");
     assert!(
-        applied[0].contains("Apply complete! Resources: 2 added, 0 changed, 0 destroyed."),
-        "{}",
+        applied[0].contains(
+            "\n### ✅ Terraform apply for `alpha` — Applied: 2 added, 0 changed, 0 destroyed\n"
+        ),
+        "past tense: {}",
         applied[0]
     );
     assert!(
-        applied[0].contains("alpha-1"),
-        "outputs are shown: {}",
+        applied[0].contains("- `vm_names`: `alpha-0`, `alpha-1`\n"),
+        "outputs are shown as values: {}",
         applied[0]
     );
-    let on_issue = t.comments_with(issue, "Apply complete! Resources: 2 added");
+    assert!(
+        applied[0].contains("`/promptops destroy`"),
+        "{}",
+        applied[0]
+    );
+    // The issue gets a short note linking the full report, not the log a second time.
+    let on_issue = t.comments_with(issue, "Terraform apply for `alpha`");
     assert_eq!(on_issue.len(), 1, "the request's issue hears of it too");
+    let report_comment = t
+        .service
+        .github
+        .comments(REPO, pr)
+        .into_iter()
+        .find(|c| c.body.contains("Terraform apply for `alpha` — Applied"))
+        .unwrap();
+    assert!(
+        on_issue[0].contains(&format!("#issuecomment-{})", report_comment.id)),
+        "{}",
+        on_issue[0]
+    );
+    assert!(!on_issue[0].contains("Apply complete!"), "{}", on_issue[0]);
+    assert!(!on_issue[0].contains("<details>"), "{}", on_issue[0]);
+    assert!(
+        on_issue[0].contains("This issue is now closed"),
+        "{}",
+        on_issue[0]
+    );
+    assert!(
+        !t.service.github.issue(REPO, issue).unwrap().open,
+        "the issue is closed once the apply succeeded"
+    );
+    // /metrics counts the plan and the apply by outcome, with their durations.
+    let metrics = support::exposition::scrape(&t.service).await;
+    let sample = |name: &str, kind: &str, outcome: &str| {
+        support::exposition::sample(&metrics, name, &[("kind", kind), ("outcome", outcome)])
+    };
+    assert_eq!(
+        sample("promptops_terraform_runs_total", "plan", "changes"),
+        1.0
+    );
+    assert_eq!(
+        sample("promptops_terraform_runs_total", "apply", "applied"),
+        1.0
+    );
+    assert_eq!(
+        sample("promptops_terraform_runs_total", "apply", "failed"),
+        0.0
+    );
+    for (kind, outcome) in [("plan", "changes"), ("apply", "applied")] {
+        let count = "promptops_terraform_run_duration_seconds_count";
+        assert_eq!(sample(count, kind, outcome), 1.0, "{kind}");
+        let sum = "promptops_terraform_run_duration_seconds_sum";
+        assert!(sample(sum, kind, outcome) > 0.0, "{kind}");
+    }
     let apply_checks = t.checks("promptops/apply");
     assert_eq!(apply_checks.len(), 1);
     assert_eq!(apply_checks[0].head_sha, merge_sha);
@@ -166,7 +247,7 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
     let plan2 = t.comments_with(pr2, "Terraform plan for `alpha`");
     assert_eq!(plan2.len(), 1, "{plan2:?}");
     assert!(
-        plan2[0].contains("1 to create · 0 to update · 2 to replace · 0 to delete"),
+        plan2[0].contains("Terraform plan for `alpha`: 3 to add, 0 to change, 2 to destroy"),
         "{}",
         plan2[0]
     );

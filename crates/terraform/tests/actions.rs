@@ -131,7 +131,8 @@ async fn apply_fires_the_action_and_invoke_runs_it_again_through_the_aap_api() {
     let comments = render_apply_comments(&invoked, &CommentOptions::default());
     assert!(comments[0].starts_with("<!-- promptops:apply deployment=alpha part=1/1 -->"));
     assert!(
-        comments[0].contains("**Actions: 1 invoked.**"),
+        comments[0]
+            .contains("\n### ✅ Terraform configure for `alpha` — Configured: 1 action invoked\n"),
         "{}",
         comments[0]
     );

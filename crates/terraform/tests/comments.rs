@@ -2,7 +2,7 @@
 
 use promptops_terraform::capture::RunOutput;
 use promptops_terraform::comment::markdown::check_balance;
-use promptops_terraform::comment::split::diff_line;
+use promptops_terraform::comment::transcript::change_signs;
 use promptops_terraform::comment::{
     CommentOptions, GITHUB_COMMENT_LIMIT, KIND_PLAN, marker, render_plan_comments,
 };
@@ -120,8 +120,11 @@ fn small_plan_is_one_comment_with_table_actions_and_next_steps() {
     assert_eq!(comments.len(), 1);
     let body = &comments[0];
     assert_well_formed(&comments, &opts);
-    assert!(body.contains("### 📝 Terraform plan for `gpu-box`: changes to apply"));
-    assert!(body.contains("**Plan: 1 to add, 0 to change, 0 to destroy.**"));
+    // One headline with the counts, and no second summary.
+    assert!(body.contains(
+        "\n### 📝 Terraform plan for `gpu-box`: 1 to add, 0 to change, 1 to destroy, 1 action to invoke\n"
+    ));
+    assert!(!body.contains("**Plan:"), "{body}");
     // Deletions are listed first; `|` and backticks cannot break the table.
     let delete = body
         .find("| 🗑️ delete | `terraform_data.old[\"a\\|b'c\"]` |")
@@ -165,7 +168,10 @@ fn table_rows_are_capped_with_a_count_of_the_rest() {
 
 #[test]
 fn long_output_is_split_with_the_code_block_closed_and_reopened() {
-    let output: String = (0..3000).map(|i| format!("  + line {i}\n")).collect();
+    let output: String =
+        std::iter::once("Terraform will perform the following actions:\n".to_owned())
+            .chain((0..3000).map(|i| format!("  + line {i}\n")))
+            .collect();
     let opts = CommentOptions {
         max_chars: 8_000,
         max_comments: 4,
@@ -213,8 +219,11 @@ proptest! {
         let opts = CommentOptions { max_chars, max_comments, ..CommentOptions::default() };
         let comments = render_plan_comments(&report(&output, Vec::new()), &opts);
         assert_well_formed(&comments, &opts);
-        if let Some(last_line) = output.lines().last() {
-            let expected = diff_line(last_line);
+        // The transcript drops blank lines at its ends; only the changes get a diff sign.
+        let signs = change_signs(&output);
+        let last = output.lines().enumerate().filter(|(_, line)| !line.is_empty()).last();
+        if let Some((index, last_line)) = last {
+            let expected = format!("{} {last_line}", signs[index]);
             if expected.len() < 1_900 && !expected.contains("````````````````") {
                 let end = format!("{expected}\n");
                 let last = comments.last().unwrap();

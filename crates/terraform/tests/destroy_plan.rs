@@ -84,17 +84,14 @@ async fn a_destroy_plan_lists_every_resource_in_the_state_and_changes_nothing() 
     let body = &comments[0];
     assert!(body.starts_with("<!-- promptops:plan deployment=alpha part=1/1 -->"));
     assert!(
-        body.contains("### 🗑️ Terraform destroy plan for `alpha`: resources to destroy"),
+        body.contains(
+            "\n### 🗑️ Terraform destroy plan for `alpha`: 2 to destroy, 3 output changes\n"
+        ),
         "{body}"
     );
-    assert!(
-        body.contains("**Plan: 0 to add, 0 to change, 2 to destroy; 3 output changes.**"),
-        "{body}"
-    );
-    assert!(
-        body.contains("0 to create · 0 to update · 0 to replace · 2 to delete"),
-        "{body}"
-    );
+    // The headline is the only summary.
+    assert!(!body.contains("**Plan:"), "{body}");
+    assert!(!body.contains("to create ·"), "{body}");
     assert!(
         body.contains("| 🗑️ delete | `terraform_data.vm[0]` |"),
         "{body}"
@@ -132,7 +129,7 @@ async fn a_destroy_plan_lists_every_resource_in_the_state_and_changes_nothing() 
     );
     assert!(
         render_apply_comments(&destroyed, &CommentOptions::default())[0]
-            .contains("Terraform destroy for `alpha`: done")
+            .contains("Terraform destroy for `alpha` — Destroyed: 0 added, 0 changed, 2 destroyed")
     );
     assert_eq!(state_instances(&scratch.state_file("alpha")), 0);
 

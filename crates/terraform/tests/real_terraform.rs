@@ -5,7 +5,7 @@ mod common;
 
 use common::{Scratch, real_terraform, runner, tarball_of};
 use promptops_terraform::comment::markdown::check_balance;
-use promptops_terraform::comment::split::diff_line;
+use promptops_terraform::comment::transcript;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments, render_plan_comments};
 use promptops_terraform::{
     ApplyOutcome, ChangeAction, PlanOutcome, RunnerError, Source, TerraformVersion,
@@ -85,7 +85,12 @@ async fn plan_from_a_github_tarball_shows_the_counts_and_cleans_up() {
     let body = &comments[0];
     assert!(body.starts_with("<!-- promptops:plan deployment=alpha part=1/1 -->"));
     assert!(body.contains("| ➕ create | `terraform_data.vm[1]` |"));
-    assert!(body.contains("Commit: `0123456789ab`"));
+    assert!(body.contains("commit `0123456789ab`"));
+    // A successful init is left out: the block holds the plan.
+    assert!(
+        !body.contains("Terraform has been successfully initialized"),
+        "{body}"
+    );
     assert!(
         body.contains("+           + name         = \"alpha-0\""),
         "{body}"
@@ -127,9 +132,11 @@ async fn apply_writes_state_then_changes_show_update_and_replace_then_destroy_re
     assert!(password.sensitive);
     assert_eq!(password.value, serde_json::json!("***"));
     let comments = render_apply_comments(&applied, &CommentOptions::default());
-    assert!(comments[0].contains("Apply complete! Resources: 2 added"));
+    assert!(comments[0].contains(
+        "\n### ✅ Terraform apply for `alpha` — Applied: 2 added, 0 changed, 0 destroyed\n"
+    ));
     assert!(
-        comments[0].contains("| `vm_names` | `[\"alpha-0\",\"alpha-1\"]` |"),
+        comments[0].contains("- `vm_names`: `alpha-0`, `alpha-1`\n"),
         "{}",
         comments[0]
     );
@@ -350,9 +357,14 @@ async fn a_2000_resource_plan_fits_in_balanced_comments_that_keep_the_end() {
     assert!(comments[0].contains("are left out below; the end is kept"));
     // The end of the output is kept: its last line closes the last comment's code block,
     // and the plan's summary line (followed by the output changes) is posted.
-    let text = report.output.text();
-    let mut tail: Vec<String> = text.lines().rev().take(5).map(diff_line).collect();
-    tail.reverse();
+    // (What is posted is the transcript without the runner's command lines and the
+    // server's CLI-configuration warning; only the changes carry a diff sign.)
+    let shown = transcript::read(&report.output.text(), false).shown;
+    let signs = transcript::change_signs(&shown);
+    let lines: Vec<&str> = shown.lines().collect();
+    let tail: Vec<String> = (lines.len() - 5..lines.len())
+        .map(|i| format!("{} {}", signs[i], lines[i]))
+        .collect();
     let last = comments.last().unwrap();
     assert!(
         last.ends_with(&format!("{}\n```\n</details>\n", tail.join("\n"))),

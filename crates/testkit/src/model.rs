@@ -148,6 +148,20 @@ pub struct TokenGrant {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A reaction to an issue or pull-request comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub id: u64,
+    /// `owner/name`.
+    pub repo: String,
+    /// The issue or pull-request comment reacted to.
+    pub comment_id: u64,
+    /// `eyes`, `+1`, ...
+    pub content: String,
+    pub user: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// An issue or pull-request comment, as tests inspect it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
@@ -223,6 +237,7 @@ pub struct State {
     pub token_ttl: chrono::Duration,
     pub token_requests: usize,
     pub comments: Vec<Comment>,
+    pub reactions: Vec<Reaction>,
     pub check_runs: Vec<CheckRun>,
     pub faults: Vec<Fault>,
     pub log: Vec<RequestRecord>,
@@ -252,6 +267,7 @@ impl State {
             token_ttl: chrono::Duration::hours(1),
             token_requests: 0,
             comments: Vec::new(),
+            reactions: Vec::new(),
             check_runs: Vec::new(),
             faults: Vec::new(),
             log: Vec::new(),

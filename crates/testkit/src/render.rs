@@ -200,6 +200,16 @@ pub fn comment(base: &str, c: &Comment) -> Value {
     })
 }
 
+pub fn reaction(base: &str, r: &crate::model::Reaction) -> Value {
+    json!({
+        "id": r.id,
+        "node_id": format!("REA_{}", r.id),
+        "user": user(base, &r.user),
+        "content": r.content,
+        "created_at": r.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
 pub fn check_run(base: &str, c: &CheckRun) -> Value {
     json!({
         "id": c.id,

@@ -9,7 +9,7 @@ use http::StatusCode;
 
 use crate::auth;
 use crate::fault::{Shared, github_error, log_and_inject};
-use crate::routes::{checks, contents, git, issues, pulls};
+use crate::routes::{checks, contents, git, issues, pulls, reactions};
 
 async fn not_found() -> Response {
     github_error(StatusCode::NOT_FOUND, "Not Found")
@@ -68,7 +68,14 @@ pub fn router(state: Shared) -> Router {
             &format!("{repo}/pulls/{{number}}/commits"),
             get(pulls::commits),
         )
-        .route(&format!("{repo}/issues/{{number}}"), get(issues::get_issue))
+        .route(
+            &format!("{repo}/issues/{{number}}"),
+            get(issues::get_issue).patch(reactions::update_issue),
+        )
+        .route(
+            &format!("{repo}/issues/comments/{{id}}/reactions"),
+            post(reactions::create_for_comment),
+        )
         .route(
             &format!("{repo}/issues/{{number}}/comments"),
             get(issues::list_comments).post(issues::create_comment),

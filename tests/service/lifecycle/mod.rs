@@ -45,6 +45,9 @@ pub struct Lifecycle {
     pub scratch: TempDir,
 }
 
+/// The public URL the service is told it has: comments link its dashboard under it.
+pub const PUBLIC_URL: &str = "https://promptops.example.com";
+
 impl Lifecycle {
     pub async fn start() -> Lifecycle {
         let (mut config, scratch) = Self::runner_config(real_terraform());
@@ -81,6 +84,7 @@ impl Lifecycle {
         let state_dir = scratch.path().join("state");
         let service = TestService::start(Options {
             terraform: Some(config),
+            public_url: Some(PUBLIC_URL.to_owned()),
             ..Options::default()
         })
         .await;

@@ -3,6 +3,7 @@
 //! `promptops-testkit`, and GitHub's own example webhook payloads, signed for real.
 
 pub mod chromium;
+pub mod exposition;
 pub mod serve_process;
 
 use std::net::SocketAddr;
@@ -88,6 +89,8 @@ pub struct Options {
     /// The address the dashboard is told it listens on, instead of the real loopback one
     /// (e.g. `0.0.0.0:3000`, to be treated as reachable from the network).
     pub dashboard_bind: Option<SocketAddr>,
+    /// `PROMPTOPS_PUBLIC_URL` as comments use it for links to the dashboard.
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
@@ -104,6 +107,7 @@ impl Default for Options {
             github_web_url: None,
             sign_in_clock: None,
             dashboard_bind: None,
+            public_url: None,
         }
     }
 }
@@ -310,7 +314,11 @@ fn settings_for(
         .clone()
         .unwrap_or_else(|| github.url());
     let bind = options.dashboard_bind.unwrap_or(addr).to_string();
-    let public_url = format!("http://{addr}");
+    // Comments link to the dashboard only when a public URL is set.
+    let public_url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let client_id = github.oauth_client_id();
     let client_secret = github.oauth_client_secret();
     let mut args = vec![
@@ -341,6 +349,8 @@ fn settings_for(
             "--public-url",
             &public_url,
         ]);
+    } else if options.public_url.is_some() {
+        args.extend(["--public-url", &public_url]);
     }
     serve_settings(&args)
 }

@@ -14,6 +14,7 @@ pub mod marker;
 pub mod observe;
 mod path;
 mod pulls;
+mod reactions;
 mod repo;
 mod retry;
 mod transport;
@@ -33,6 +34,7 @@ pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
 pub use observe::{
     ApiRequest, ApiRetry, GithubObserver, RateLimitWait, RetryReason, StatusClass, route_template,
 };
+pub use reactions::Reaction;
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 pub use transport::Answer;
 pub use types::{

@@ -133,6 +133,7 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "permission",
     "pulls",
     "ref",
+    "reactions",
     "refs",
     "repos",
 ];
@@ -242,6 +243,10 @@ mod tests {
             (
                 "/repos/acme/infra/issues/comments/99887766",
                 "/repos/{owner}/{repo}/issues/comments/{id}",
+            ),
+            (
+                "/repos/acme/infra/issues/comments/99887766/reactions",
+                "/repos/{owner}/{repo}/issues/comments/{id}/reactions",
             ),
             (
                 "/repos/acme/infra/commits/0123abc/check-runs?per_page=100",

@@ -1,25 +1,33 @@
-//! GitHub comments for plan and apply reports: status, deployment, commit, summary,
-//! a table of resource changes, actions, outputs, next steps, and the output in a
-//! collapsible `diff` block, split to fit GitHub's 65,536-character limit.
+//! GitHub comments for plan and apply reports, built to be read in ten seconds: one
+//! headline with the counts, Terraform's warnings and errors above the fold, a table of
+//! resource changes, the lock and how to release it, next steps, and the output itself
+//! (the step that matters, without tool noise) in a collapsible `diff` block, split to fit
+//! GitHub's 65,536-character limit.
 //!
 //! Each comment starts with a hidden marker
 //! (`<!-- promptops:plan deployment=<name> part=i/n -->`) so that the previous comment for
 //! a deployment can be found and updated.
 
+mod issue_note;
 pub mod markdown;
+mod outputs;
 pub mod split;
+mod steps;
+pub mod transcript;
 
 use std::fmt::Write as _;
 
 use crate::report::{
-    ApplyOutcome, ApplyReport, ChangeAction, OutputValue, PlanOutcome, PlanReport,
+    ApplyOutcome, ApplyReport, ChangeAction, PlanOutcome, PlanReport, StepFailure,
 };
+pub use issue_note::{IssueNote, render_issue_note};
 use split::{Document, split};
+use transcript::{Severity, Transcript};
 
 /// GitHub rejects issue and PR comment bodies longer than this (HTTP 422).
 pub use promptops_core::github::COMMENT_LIMIT_CHARS as GITHUB_COMMENT_LIMIT;
 
-/// Limits for rendering.
+/// Limits and context for rendering.
 #[derive(Debug, Clone)]
 pub struct CommentOptions {
     /// Largest comment in bytes (kept well under [`GITHUB_COMMENT_LIMIT`]).
@@ -30,6 +38,11 @@ pub struct CommentOptions {
     pub max_table_rows: usize,
     /// Replaces the default next steps when set.
     pub next_steps: Option<Vec<String>>,
+    /// The run's page on the dashboard, linked under the headline.
+    pub run_url: Option<String>,
+    /// Whether the deployment is locked to the pull request the comment is posted on
+    /// (the comment then says so and how to release it).
+    pub locked_here: bool,
 }
 
 impl Default for CommentOptions {
@@ -39,12 +52,14 @@ impl Default for CommentOptions {
             max_comments: 10,
             max_table_rows: 50,
             next_steps: None,
+            run_url: None,
+            locked_here: false,
         }
     }
 }
 
-/// Rows of Terraform outputs shown in an apply comment (keeps the header bounded).
-const MAX_OUTPUT_ROWS: usize = 30;
+/// Diagnostics lifted above the fold; the rest are counted and stay in the output.
+const MAX_DIAGNOSTICS: usize = 5;
 
 /// The kinds of comment the marker distinguishes.
 pub const KIND_PLAN: &str = "plan";
@@ -58,45 +73,52 @@ pub fn marker(kind: &str, deployment: &str, part: usize, total: usize) -> String
 /// The comments for a plan (each under `opts.max_chars`, balanced Markdown).
 pub fn render_plan_comments(report: &PlanReport, opts: &CommentOptions) -> Vec<String> {
     let what = if report.destroy {
-        "destroy plan"
+        "Terraform destroy plan"
     } else {
-        "plan"
+        "Terraform plan"
     };
-    let (icon, status) = match (report.outcome, report.destroy) {
-        (PlanOutcome::Changes, false) => ("📝", "changes to apply"),
-        (PlanOutcome::Changes, true) => ("🗑️", "resources to destroy"),
-        (PlanOutcome::NoChanges, false) => ("✅", "no changes"),
-        (PlanOutcome::NoChanges, true) => ("✅", "nothing to destroy"),
-        (PlanOutcome::Failed, _) => ("❌", "failed"),
+    let deployment = code(&report.deployment);
+    let status = match (report.outcome, report.destroy) {
+        (PlanOutcome::Changes, _) => plan_counts(report),
+        (PlanOutcome::NoChanges, false) => "no changes".to_owned(),
+        (PlanOutcome::NoChanges, true) => "nothing to destroy".to_owned(),
+        (PlanOutcome::Failed, _) => "failed".to_owned(),
     };
-    let mut header = String::new();
-    let _ = writeln!(
-        header,
-        "### {icon} Terraform {what} for `{}`: {status}\n",
-        code(&report.deployment)
+    let icon = match (report.outcome, report.destroy) {
+        (PlanOutcome::Changes, false) => "📝",
+        (PlanOutcome::Changes, true) => "🗑️",
+        (PlanOutcome::NoChanges, _) => "✅",
+        (PlanOutcome::Failed, _) => "❌",
+    };
+    let headline = format!("{icon} {what} for `{deployment}`: {status}");
+    let transcript = transcript::read(
+        &report.output.text(),
+        failed_in_init(report.failure.as_ref()),
     );
-    write_facts(
-        &mut header,
-        &report.deployment,
-        report.commit.as_deref(),
-        report,
-    );
-    let _ = writeln!(header, "**{}**\n", inline(&report.summary));
-    write_change_table(&mut header, report, opts);
+    let mut header = format!("### {headline}\n\n");
+    write_facts(&mut header, report, opts);
+    write_problems(&mut header, report.failure.as_ref(), &transcript);
+    write_change_table(&mut header, report, opts, ChangeAction::label);
     write_actions(&mut header, report, "Actions to invoke");
+    if opts.locked_here {
+        let _ = writeln!(
+            header,
+            "🔒 `{deployment}` is locked to this pull request: no other pull request can plan or apply it until this one is merged or closed. Comment `/promptops unlock` here to release it sooner.\n"
+        );
+    }
     let steps = opts
         .next_steps
         .clone()
-        .unwrap_or_else(|| default_plan_steps(report));
+        .unwrap_or_else(|| steps::plan_steps(report));
     write_next_steps(&mut header, &steps);
     split(
         Document {
             kind: KIND_PLAN,
             deployment: &report.deployment,
             header,
-            title: format!("Terraform {what} for `{}`", code(&report.deployment)),
-            output_label: format!("Terraform {what} output"),
-            output: &report.output.text(),
+            title: format!("{what} for `{deployment}`"),
+            output_label: output_label(report.failure.as_ref(), "plan"),
+            output: &transcript.shown,
         },
         opts,
     )
@@ -105,87 +127,204 @@ pub fn render_plan_comments(report: &PlanReport, opts: &CommentOptions) -> Vec<S
 /// The comments for an apply, destroy or invoke.
 pub fn render_apply_comments(report: &ApplyReport, opts: &CommentOptions) -> Vec<String> {
     let plan = &report.plan;
-    let what = if plan.destroy {
-        "destroy"
-    } else if plan
-        .actions
-        .iter()
-        .any(|a| a.event.as_deref() == Some("invoke"))
-    {
-        "configure"
+    let deployment = code(&plan.deployment);
+    let kind = steps::ApplyKind::of(report);
+    let title = format!("Terraform {} for `{deployment}`", kind.verb());
+    let headline = match report.outcome {
+        ApplyOutcome::Applied => {
+            format!("✅ {title} — {}: {}", kind.past(), applied_counts(report))
+        }
+        ApplyOutcome::NothingToApply => format!(
+            "✅ {title}: nothing to {} (the infrastructure already matches)",
+            kind.verb()
+        ),
+        ApplyOutcome::PlanFailed => format!("❌ {title}: plan failed, nothing applied"),
+        ApplyOutcome::Failed => format!("❌ {title}: failed"),
+    };
+    // The apply output when there is one; otherwise the plan's (e.g. a failed plan).
+    let (output, step) = if report.output.total_bytes > 0 {
+        (&report.output, kind.verb())
     } else {
-        "apply"
+        (&plan.output, "plan")
     };
-    let (icon, status) = match report.outcome {
-        ApplyOutcome::Applied => ("✅", "done"),
-        ApplyOutcome::NothingToApply => ("✅", "nothing to apply"),
-        ApplyOutcome::PlanFailed => ("❌", "plan failed, nothing applied"),
-        ApplyOutcome::Failed => ("❌", "failed"),
+    let failure = report.failure.as_ref();
+    let transcript = transcript::read(&output.text(), failed_in_init(failure));
+    let mut header = format!("### {headline}\n\n");
+    write_facts(&mut header, plan, opts);
+    write_problems(&mut header, failure, &transcript);
+    outputs::write_outputs(&mut header, &report.outputs);
+    let applied = matches!(report.outcome, ApplyOutcome::Applied);
+    let label = if applied {
+        past_label
+    } else {
+        ChangeAction::label
     };
-    let mut header = String::new();
-    let _ = writeln!(
-        header,
-        "### {icon} Terraform {what} for `{}`: {status}\n",
-        code(&plan.deployment)
-    );
-    write_facts(&mut header, &plan.deployment, plan.commit.as_deref(), plan);
-    let _ = writeln!(header, "**{}**\n", inline(&report.summary));
-    if let Some(actions) = &report.actions_summary {
-        let _ = writeln!(header, "**{}**\n", inline(actions));
-    }
-    write_change_table(&mut header, plan, opts);
+    write_change_table(&mut header, plan, opts, label);
     write_actions(&mut header, plan, "Actions");
-    write_outputs(&mut header, &report.outputs);
     let steps = opts
         .next_steps
         .clone()
-        .unwrap_or_else(|| default_apply_steps(report));
+        .unwrap_or_else(|| steps::apply_steps(report));
     write_next_steps(&mut header, &steps);
-    // The apply output when there is one; otherwise the plan's (e.g. a failed plan).
-    let output = if report.output.total_bytes > 0 {
-        &report.output
-    } else {
-        &plan.output
-    };
     split(
         Document {
             kind: KIND_APPLY,
             deployment: &plan.deployment,
             header,
-            title: format!("Terraform {what} for `{}`", code(&plan.deployment)),
-            output_label: format!("Terraform {what} output"),
-            output: &output.text(),
+            title,
+            output_label: output_label(failure, step),
+            output: &transcript.shown,
         },
         opts,
     )
 }
 
-fn write_facts(out: &mut String, deployment: &str, commit: Option<&str>, plan: &PlanReport) {
-    let commit = commit.map_or_else(
-        || "unknown".to_owned(),
-        |c| format!("`{}`", code(&c.chars().take(12).collect::<String>())),
-    );
-    let _ = writeln!(
-        out,
-        "Deployment: `{}` · Commit: {commit} · Terraform {}\n",
-        code(deployment),
-        plan.terraform_version
-    );
-    if let Some(failure) = &plan.failure {
-        let _ = writeln!(out, "> [!CAUTION]\n> {}\n", inline(&failure.to_string()));
+/// `2 to add, 0 to change, 0 to destroy`, with output changes and actions when any.
+fn plan_counts(report: &PlanReport) -> String {
+    let c = &report.counts;
+    let mut line = if report.destroy {
+        format!("{} to destroy", c.delete + c.replace)
+    } else {
+        format!(
+            "{} to add, {} to change, {} to destroy",
+            c.create + c.replace,
+            c.update,
+            c.delete + c.replace
+        )
+    };
+    if c.outputs > 0 {
+        let _ = write!(line, ", {} output change{}", c.outputs, plural(c.outputs));
+    }
+    if !report.actions.is_empty() {
+        let n = report.actions.len();
+        let _ = write!(line, ", {n} action{} to invoke", plural(n));
+    }
+    line
+}
+
+/// `2 added, 0 changed, 0 destroyed` from Terraform's `Apply complete!` line, with the
+/// actions it invoked (`1 action invoked`); all-zero resource counts are left out when
+/// actions ran (a configuration run).
+fn applied_counts(report: &ApplyReport) -> String {
+    let summary = report.summary.trim();
+    let counts = summary
+        .split_once("Resources: ")
+        .map(|(_, counts)| counts.split(". ").next().unwrap_or(counts))
+        .map(|counts| counts.trim_end_matches('.').to_owned());
+    let actions = report.actions_summary.as_deref().and_then(|line| {
+        let invoked: usize = line
+            .trim()
+            .trim_start_matches("Actions: ")
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        Some(format!("{invoked} action{} invoked", plural(invoked)))
+    });
+    let nothing = |counts: &str| counts.split(", ").all(|part| part.starts_with("0 "));
+    match (counts, actions) {
+        (Some(counts), Some(actions)) if nothing(&counts) => actions,
+        (Some(counts), Some(actions)) => format!("{counts}; {actions}"),
+        (Some(counts), None) => counts,
+        (None, Some(actions)) => actions,
+        (None, None) => inline(summary.trim_end_matches('.')),
     }
 }
 
-fn write_change_table(out: &mut String, report: &PlanReport, opts: &CommentOptions) {
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn failed_in_init(failure: Option<&StepFailure>) -> bool {
+    failure.is_some_and(|f| f.step == "init")
+}
+
+fn output_label(failure: Option<&StepFailure>, step: &str) -> String {
+    let step = match failure {
+        Some(failure) if failure.step == "init" => "init",
+        _ => step,
+    };
+    format!("Terraform {step} output")
+}
+
+fn write_facts(out: &mut String, plan: &PlanReport, opts: &CommentOptions) {
+    let commit = plan.commit.as_deref().map_or_else(
+        || "commit unknown".to_owned(),
+        |c| format!("commit `{}`", code(&c.chars().take(12).collect::<String>())),
+    );
+    let _ = write!(out, "<sub>{commit} · Terraform {}", plan.terraform_version);
+    if let Some(url) = &opts.run_url {
+        let _ = write!(
+            out,
+            " · [this run on the dashboard]({})",
+            url.replace(['(', ')', ' '], "")
+        );
+    }
+    out.push_str("</sub>\n\n");
+}
+
+/// What went wrong, then Terraform's errors and warnings: above the fold, so that a
+/// warning such as an undeclared variable is not buried in the output.
+fn write_problems(out: &mut String, failure: Option<&StepFailure>, transcript: &Transcript) {
+    if let Some(failure) = failure {
+        let _ = writeln!(out, "> [!CAUTION]\n> {}\n", inline(&failure.to_string()));
+    }
+    for diagnostic in transcript.diagnostics.iter().take(MAX_DIAGNOSTICS) {
+        let alert = match diagnostic.severity {
+            Severity::Error => "CAUTION",
+            Severity::Warning => "WARNING",
+        };
+        let word = match diagnostic.severity {
+            Severity::Error => "Error",
+            Severity::Warning => "Warning",
+        };
+        let _ = writeln!(
+            out,
+            "> [!{alert}]\n> **{word}: {}**",
+            promptops_commands::inert_inline(&diagnostic.title)
+        );
+        for line in &diagnostic.detail {
+            if line.trim().is_empty() {
+                out.push_str(">\n");
+            } else {
+                let _ = writeln!(out, "> {}", promptops_commands::inert_inline(line.trim()));
+            }
+        }
+        out.push('\n');
+    }
+    let more = transcript.diagnostics.len().saturating_sub(MAX_DIAGNOSTICS);
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "And {more} more warning{} or error{} in the output below.\n",
+            plural(more),
+            plural(more)
+        );
+    }
+}
+
+/// The past tense of an action, for what an apply did.
+fn past_label(action: ChangeAction) -> &'static str {
+    match action {
+        ChangeAction::Create => "created",
+        ChangeAction::Update => "updated",
+        ChangeAction::Replace => "replaced",
+        ChangeAction::Delete => "deleted",
+        ChangeAction::Read => "read",
+        ChangeAction::NoOp => "unchanged",
+        ChangeAction::Forget => "forgotten",
+    }
+}
+
+fn write_change_table(
+    out: &mut String,
+    report: &PlanReport,
+    opts: &CommentOptions,
+    label: fn(ChangeAction) -> &'static str,
+) {
     if report.changes.is_empty() {
         return;
     }
-    let c = &report.counts;
-    let _ = writeln!(
-        out,
-        "{} to create · {} to update · {} to replace · {} to delete\n",
-        c.create, c.update, c.replace, c.delete
-    );
     out.push_str("| Action | Resource |\n|---|---|\n");
     let mut rows: Vec<_> = report.changes.iter().collect();
     // Destructive changes first: they are what a reviewer must not miss.
@@ -207,7 +346,7 @@ fn write_change_table(out: &mut String, report: &PlanReport, opts: &CommentOptio
         let _ = writeln!(
             out,
             "| {icon} {} | `{}` |",
-            change.action.label(),
+            label(change.action),
             table_code(&change.address)
         );
     }
@@ -241,33 +380,6 @@ fn write_actions(out: &mut String, report: &PlanReport, heading: &str) {
     out.push('\n');
 }
 
-fn write_outputs(out: &mut String, outputs: &[OutputValue]) {
-    if outputs.is_empty() {
-        return;
-    }
-    out.push_str("**Outputs**\n\n| Name | Value |\n|---|---|\n");
-    for output in outputs.iter().take(MAX_OUTPUT_ROWS) {
-        let mut value = serde_json::to_string(&output.value).unwrap_or_default();
-        if value.len() > 200 {
-            let mut end = 200;
-            while !value.is_char_boundary(end) {
-                end -= 1;
-            }
-            value = format!("{} …", &value[..end]);
-        }
-        let shown = if output.sensitive {
-            "*(sensitive)*".to_owned()
-        } else {
-            format!("`{}`", table_code(&value))
-        };
-        let _ = writeln!(out, "| `{}` | {shown} |", table_code(&output.name));
-    }
-    if outputs.len() > MAX_OUTPUT_ROWS {
-        let _ = writeln!(out, "| … | and {} more |", outputs.len() - MAX_OUTPUT_ROWS);
-    }
-    out.push('\n');
-}
-
 fn write_next_steps(out: &mut String, steps: &[String]) {
     if steps.is_empty() {
         return;
@@ -275,35 +387,6 @@ fn write_next_steps(out: &mut String, steps: &[String]) {
     out.push_str("**Next steps**\n");
     for step in steps {
         let _ = writeln!(out, "- {step}");
-    }
-}
-
-fn default_plan_steps(report: &PlanReport) -> Vec<String> {
-    match report.outcome {
-        PlanOutcome::Changes if report.destroy => vec![
-            "Review the resources above: merging this pull request destroys them.".into(),
-        ],
-        PlanOutcome::Changes => vec![
-            "Review the changes above; merging this pull request applies exactly this plan.".into(),
-            "Push a new commit or comment `/promptops plan` to plan again.".into(),
-        ],
-        PlanOutcome::NoChanges if report.destroy => vec![
-            "Nothing to destroy: the deployment's state holds no resources.".into(),
-        ],
-        PlanOutcome::NoChanges => vec!["Nothing to apply: the infrastructure already matches.".into()],
-        PlanOutcome::Failed => vec![
-            "Read the error in the output below, fix the configuration and push; the plan runs again.".into(),
-            "Or comment `/promptops plan` to retry.".into(),
-        ],
-    }
-}
-
-fn default_apply_steps(report: &ApplyReport) -> Vec<String> {
-    match report.outcome {
-        ApplyOutcome::Applied | ApplyOutcome::NothingToApply => Vec::new(),
-        ApplyOutcome::PlanFailed | ApplyOutcome::Failed => vec![
-            "The deployment stays locked by this pull request. Read the error below, then comment `/promptops apply` here to retry.".into(),
-        ],
     }
 }
 

@@ -20,8 +20,8 @@ pub struct Document<'a> {
     pub title: String,
     /// The `<summary>` text of the output block.
     pub output_label: String,
-    /// The output; lines are prefixed for `diff` highlighting while splitting, and only
-    /// the lines that are posted are ever copied.
+    /// The output; lines are prefixed for `diff` highlighting while splitting (only the
+    /// resource and output changes get a sign), and only the lines posted are copied.
     pub output: &'a str,
 }
 
@@ -60,8 +60,9 @@ pub fn split(doc: Document<'_>, opts: &CommentOptions) -> Vec<String> {
     let mut used = 0usize;
     let mut kept_source_bytes = 0usize;
     let mut kept: Vec<String> = Vec::new();
-    for source in doc.output.lines().rev() {
-        let mut line = cut_line(diff_line(source));
+    let signs = super::transcript::change_signs(doc.output);
+    for (source, sign) in doc.output.lines().rev().zip(signs.into_iter().rev()) {
+        let mut line = cut_line(format!("{sign} {source}"));
         if line.contains(&"`".repeat(16)) {
             line = line.replace('`', "'");
         }

@@ -573,3 +573,4 @@ impl FakeGithub {
 
 mod faults;
 mod oauth;
+mod reactions;

@@ -7,6 +7,7 @@ pub mod git;
 pub mod issues;
 pub mod oauth;
 pub mod pulls;
+pub mod reactions;
 
 use std::collections::HashMap;
 

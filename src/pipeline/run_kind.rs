@@ -6,7 +6,7 @@ use std::fmt;
 use promptops_store::Run;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum RunKind {
+pub enum RunKind {
     Plan,
     Apply,
     Destroy,

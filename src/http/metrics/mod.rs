@@ -27,6 +27,13 @@ use std::sync::atomic::AtomicU64;
 
 use crate::pipeline::jobs::JobOutcome;
 
+mod work;
+
+use work::WorkMetrics;
+pub use work::{CommandOutcome, RunResult, WebhookOutcome};
+
+use crate::pipeline::run_kind::RunKind;
+
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -151,6 +158,7 @@ pub struct Metrics {
     queue_oldest_due_age: Gauge<f64, AtomicU64>,
     model: ModelMetrics,
     github: GithubMetrics,
+    work: WorkMetrics,
 }
 
 impl Default for Metrics {
@@ -221,6 +229,7 @@ impl Metrics {
         }
         let model = ModelMetrics::register(&mut registry);
         let github = GithubMetrics::register(&mut registry);
+        let work = WorkMetrics::register(&mut registry);
         Self {
             registry,
             webhooks_received,
@@ -232,6 +241,7 @@ impl Metrics {
             queue_oldest_due_age,
             model,
             github,
+            work,
         }
     }
 
@@ -255,6 +265,21 @@ impl Metrics {
         self.webhooks_duplicate.inc();
     }
 
+    /// What became of a delivery with a valid signature.
+    pub fn webhook_outcome(&self, event: &str, outcome: WebhookOutcome) {
+        self.work.webhook(event, outcome);
+    }
+
+    /// A comment command's job ended (`command`: its name, e.g. `plan`).
+    pub fn command_finished(&self, command: &'static str, outcome: CommandOutcome) {
+        self.work.command(command, outcome);
+    }
+
+    /// A Terraform run ended.
+    pub fn terraform_run(&self, kind: RunKind, result: RunResult, took: Duration) {
+        self.work.run(kind, result, took);
+    }
+
     pub fn job_finished(&self, kind: &str, outcome: &JobOutcome, took: Duration) {
         let outcome = match outcome {
             JobOutcome::Done => "done",
@@ -276,8 +301,11 @@ impl Metrics {
     }
 
     /// The OpenMetrics text exposition (ending in `# EOF`), with the queue gauges set
-    /// from `queue` first.
-    pub fn encode(&self, queue: &QueueStats) -> String {
+    /// from `queue` and the lock gauge from `locks` first.
+    pub fn encode(&self, queue: &QueueStats, locks: usize) -> String {
+        self.work
+            .locks
+            .set(i64::try_from(locks).unwrap_or(i64::MAX));
         for (state, count) in [
             ("queued", queue.queued),
             ("due", queue.due),
