@@ -25,6 +25,9 @@ pub const MASK: &str = "***";
 /// values a plan marks sensitive can be, and those Terraform itself prints redacted.
 pub const MIN_SECRET_LEN: usize = 4;
 
+/// Above this many bytes of patterns the masker is a contiguous NFA, never a DFA.
+const LARGE_PATTERN_BYTES: usize = 4 * 1024;
+
 /// Whether a configured secret is too short to be masked in Terraform's output (an empty
 /// value is not a secret at all).
 pub fn too_short_to_mask(value: &SecretString) -> bool {
@@ -86,10 +89,13 @@ impl Masker {
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
         // A credentials file gives a few dozen patterns of hundreds of bytes each: a DFA
         // of those takes seconds to build (a masker is built for every run), the
-        // contiguous NFA milliseconds, and it scans output fast enough.
+        // contiguous NFA milliseconds. Short secrets keep the faster-scanning automaton
+        // the crate picks.
+        let pattern_bytes: usize = patterns.iter().map(String::len).sum();
+        let kind = (pattern_bytes > LARGE_PATTERN_BYTES).then_some(AhoCorasickKind::ContiguousNFA);
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .kind(kind)
             .build(&patterns)
             .expect("plain literal patterns always build");
         Masker {
