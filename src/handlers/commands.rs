@@ -1,12 +1,13 @@
 //! `/promptops` commands and the trigger label: settings, permission, then the work.
 //!
-//! A comment is one job (see `ingress`): its reply — help, unknown commands, ignored
-//! lines, a refusal — is one comment, posted before the commands run; each command's own
-//! result (a plan, a pull request) is said where that command says it. Unknown commands
-//! and refusals are answered only to people who can triage; for anyone else they are
-//! logged, so that an outsider cannot make the bot write.
+//! A comment is one job (see `ingress`) and gets at most one new comment: its reply —
+//! help, unknown commands, ignored lines, a refusal, and what its commands say on the
+//! thread — posted after the commands ran (see `bot_comments::ThreadReply`). Plans and
+//! applies update the deployment's own comments in place. Unknown commands and refusals
+//! are answered only to people who can triage; for anyone else they are logged, so that an
+//! outsider cannot make the bot write.
 
-use promptops_commands::{Command, help_text, inert_inline};
+use promptops_commands::{Command, ShaPrefix, help_text, inert_inline};
 use promptops_github::client::Permission;
 use tracing::info;
 
@@ -83,19 +84,32 @@ pub(super) async fn run_comment(
             "comment not answered (unknown, ignored or refused commands): the author cannot triage"
         );
     }
-    if !reply.is_empty() {
-        let body = format!("@{author} {}", reply.join("\n\n---\n\n"));
-        repo.comment(issue.number, &job_key(job_id, "reply"), &body)
+    if let Some(config) = config {
+        for (index, command) in commands.into_iter().enumerate() {
+            let key = job_key(job_id, &format!("{}-{}", command.name(), index + 1));
+            run_command(h, repo, job_id, &config, issue, command, &key).await?;
+        }
+    }
+    // The commands' own results on this thread, after the help and the complaints.
+    reply.extend(repo.take_thread_reply());
+    if let Some(body) = addressed(author, &reply) {
+        repo.write_comment(issue.number, &job_key(job_id, "reply"), &body)
             .await?;
     }
-    let Some(config) = config else {
-        return Ok(());
-    };
-    for (index, command) in commands.into_iter().enumerate() {
-        let key = job_key(job_id, &format!("{}-{}", command.name(), index + 1));
-        run_command(h, repo, job_id, &config, issue, command, &key).await?;
-    }
     Ok(())
+}
+
+/// The one reply to `author`: every part, separated by rules; `None` when there is nothing
+/// to say.
+fn addressed(author: &str, parts: &[String]) -> Option<String> {
+    let first = parts.first()?;
+    // A sentence continues after the mention; a heading or a list needs its own line.
+    let separator = if first.starts_with(char::is_lowercase) {
+        " "
+    } else {
+        "\n\n"
+    };
+    Some(format!("@{author}{separator}{}", parts.join("\n\n---\n\n")))
 }
 
 /// Unknown commands (each once) and the lines past the limit.
@@ -150,19 +164,27 @@ async fn run_command(
 ) -> anyhow::Result<()> {
     match command {
         // With instructions on a PromptOps PR: re-plan the request; its new commit's
-        // `synchronize` event runs the Terraform plan. Otherwise: plan the PR head now —
-        // the command is the go-ahead of someone with the required permission.
+        // `synchronize` event runs the Terraform plan. With a commit SHA: the go-ahead to
+        // plan that commit, of someone with the required permission. Otherwise: plan the
+        // PR head now where it needs no go-ahead (`plan_gate` says what to type where it
+        // does).
         Command::Plan { instructions } if issue.is_pull_request => {
+            let approved = ShaPrefix::parse(instructions);
             let is_request = h
                 .store
                 .request_for_pr(&repo.full_name(), issue.number)
                 .await?
                 .is_some();
-            if h.terraform.is_some() && (instructions.trim().is_empty() || !is_request) {
-                pr_plan::plan_pr(h, repo, config, issue.number, None, Trigger::GoAhead).await
-            } else {
+            let replan = is_request && approved.is_none() && !instructions.trim().is_empty();
+            if replan || (h.terraform.is_none() && approved.is_none()) {
                 plan_request::replan_from_pr(h, repo, job_id, config, issue.number, instructions)
                     .await
+            } else {
+                let trigger = Trigger::Command {
+                    approved: approved.as_ref(),
+                    reply_key: key,
+                };
+                pr_plan::plan_pr(h, repo, config, issue.number, None, trigger).await
             }
         }
         Command::Plan { instructions } => {

@@ -7,6 +7,7 @@
 //! Comments carry a key derived from the job id, so a retried job edits its comment rather
 //! than posting a second one.
 
+mod bot_comments;
 mod commands;
 mod comment_key;
 mod configure;
@@ -79,6 +80,7 @@ impl Handlers {
                     lines: commands,
                     ignored,
                 };
+                let repo = repo.gathering_replies(issue.number, job_id);
                 let result = commands::run_comment(self, &repo, job_id, &job).await;
                 let outcome = match result {
                     Ok(()) => CommandOutcome::Handled,
@@ -144,6 +146,10 @@ async fn acknowledge(repo: &RepoCtx, comment_id: u64) {
 pub(crate) struct RepoCtx {
     pub api: RepoApi,
     pub target: RepoTarget,
+    /// Remembers the ids of the App's comments (see `bot_comments`).
+    store: Store,
+    /// In a comment job: what it says on the comment's thread, gathered into one reply.
+    thread: Option<bot_comments::ThreadReply>,
 }
 
 impl RepoCtx {
@@ -155,7 +161,25 @@ impl RepoCtx {
         Ok(Self {
             api,
             target: target.clone(),
+            store: handlers.store.clone(),
+            thread: None,
         })
+    }
+
+    /// This context for a comment job on `issue`: see [`bot_comments::ThreadReply`].
+    fn gathering_replies(self, issue: u64, job_id: i64) -> Self {
+        Self {
+            thread: Some(bot_comments::ThreadReply::new(issue, job_id)),
+            ..self
+        }
+    }
+
+    /// What the comment job said on its thread so far (empty outside a comment job).
+    pub fn take_thread_reply(&self) -> Vec<String> {
+        self.thread
+            .as_ref()
+            .map(bot_comments::ThreadReply::take)
+            .unwrap_or_default()
     }
 
     pub fn owner(&self) -> &str {
@@ -168,15 +192,6 @@ impl RepoCtx {
 
     pub fn full_name(&self) -> String {
         self.target.full_name()
-    }
-
-    /// Posts (or, when a retry finds it, updates) the comment for `key`.
-    pub async fn comment(&self, issue: u64, key: &str, body: &str) -> anyhow::Result<()> {
-        self.api
-            .upsert_comment(self.owner(), self.name(), issue, key, body)
-            .await
-            .with_context(|| format!("commenting on #{issue}"))?;
-        Ok(())
     }
 
     /// The repository's default branch.

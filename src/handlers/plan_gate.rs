@@ -4,8 +4,11 @@
 //!
 //! - pull requests from forks are never planned;
 //! - a change to the Terraform code (anything under `terraform.dir` other than a
-//!   deployment's `terraform.tfvars`) waits for `/promptops plan` from someone with
-//!   `min_permission`, at every new head, whoever pushed it;
+//!   deployment's `terraform.tfvars`) waits for `/promptops plan <sha>` from someone with
+//!   `min_permission`, naming the commit they reviewed: it runs only while that commit is
+//!   the head, so a push that lands after the go-ahead (even before its job runs) is not
+//!   planned with the go-ahead. A bare `/promptops plan` is answered with the head's SHA
+//!   and the command to type;
 //! - a change to deployment variables alone is planned on its own when the author, the
 //!   pusher and every commit's author and committer have `min_permission` (the variables
 //!   are checked against the catalog and the policy before any plan).
@@ -13,6 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
+use promptops_commands::ShaPrefix;
 use promptops_github::client::{Permission, PullRequestInfo};
 
 use super::RepoCtx;
@@ -24,9 +28,12 @@ use crate::repo_config::{RepoConfig, TerraformSettings};
 pub(super) enum Trigger<'a> {
     /// A `pull_request` event; `sender` opened, reopened or pushed.
     Event { sender: Option<&'a str> },
-    /// `/promptops plan` from someone whose permission was checked: the go-ahead for the
-    /// current head.
-    GoAhead,
+    /// `/promptops plan [sha]` from someone whose permission was checked; `approved` is
+    /// the commit their go-ahead names. What the gate says goes under `reply_key`.
+    Command {
+        approved: Option<&'a ShaPrefix>,
+        reply_key: &'a str,
+    },
 }
 
 /// The gate's answer.
@@ -49,20 +56,33 @@ pub(super) async fn check(
     files: &[String],
     trigger: Trigger<'_>,
 ) -> anyhow::Result<Gate> {
+    let head_key = format!("tf-go-ahead:{}", short(&pr.head_sha));
+    let (sender, key) = match trigger {
+        Trigger::Event { sender } => (sender, head_key),
+        Trigger::Command { reply_key, .. } => (None, reply_key.to_owned()),
+    };
     if let Some(comment) = fork_refusal(repo, pr) {
-        return Ok(Gate::Closed {
-            key: "tf-plan-refused".to_owned(),
-            comment,
+        let key = match trigger {
+            Trigger::Event { .. } => "tf-plan-refused".to_owned(),
+            Trigger::Command { .. } => key,
+        };
+        return Ok(Gate::Closed { key, comment });
+    }
+    if let Trigger::Command {
+        approved: Some(approved),
+        ..
+    } = trigger
+    {
+        return Ok(match approval_problem(repo, pr, approved).await? {
+            None => Gate::Open,
+            Some(comment) => Gate::Closed { key, comment },
         });
     }
-    let Trigger::Event { sender } = trigger else {
-        return Ok(Gate::Open);
-    };
     let min = config.permissions.min_permission;
     let code = code_changes(files, &config.terraform);
     if !code.is_empty() {
         return Ok(Gate::Closed {
-            key: format!("tf-go-ahead:{}", short(&pr.head_sha)),
+            key,
             comment: code_change_comment(repo, pr, &code, min),
         });
     }
@@ -71,9 +91,50 @@ pub(super) async fn check(
         return Ok(Gate::Open);
     }
     Ok(Gate::Closed {
-        key: format!("tf-go-ahead:{}", short(&pr.head_sha)),
+        key,
         comment: lacking_comment(repo, pr, &lacking, min),
     })
+}
+
+/// Why a go-ahead naming `approved` does not plan `pr`'s head, or `None` when it names
+/// the head and no other commit of the pull request.
+async fn approval_problem(
+    repo: &RepoCtx,
+    pr: &PullRequestInfo,
+    approved: &ShaPrefix,
+) -> anyhow::Result<Option<String>> {
+    let head = pr.head_sha.as_str();
+    let again = format!(
+        "Review the code of head `{head}` and comment `/promptops plan {head}` to plan it."
+    );
+    if approved.is_full() && approved.names(head) {
+        return Ok(None);
+    }
+    let commits = repo
+        .api
+        .pr_commits(repo.owner(), repo.name(), pr.number)
+        .await
+        .with_context(|| format!("listing the commits of #{}", pr.number))?;
+    let named = commits
+        .iter()
+        .filter(|commit| approved.names(&commit.sha))
+        .count();
+    let problem = if approved.names(head) && named <= 1 {
+        return Ok(None);
+    } else if approved.names(head) {
+        format!(
+            "`{approved}` names {named} commits of this pull request, so nothing was planned. {again}"
+        )
+    } else if named > 0 {
+        format!(
+            "`{approved}` is no longer the head of this pull request: commits were pushed after it, and a go-ahead approves the code of one commit only, so nothing was planned. {again}"
+        )
+    } else {
+        format!(
+            "`{approved}` is not a commit of this pull request, so nothing was planned. {again}"
+        )
+    };
+    Ok(Some(format!("⏸️ `/promptops plan {approved}`: {problem}")))
 }
 
 /// Files under the module dir other than a deployment's `terraform.tfvars`: Terraform
@@ -125,10 +186,11 @@ fn code_change_comment(
         list.push(format!("- and {} more", code.len() - SHOWN));
     }
     format!(
-        "⏸️ Not planned: this pull request changes Terraform code, and a plan runs that code (data sources, `file()`, providers) with the bot's cloud credentials.\n\n{}\n\nA person with **{min}** permission (or higher) on `{}` can review the change and comment `/promptops plan` to plan head `{}`. Every later push waits for a new go-ahead, whoever pushes it. Pull requests from forks are never planned.",
+        "⏸️ Not planned: this pull request changes Terraform code, and a plan runs that code (data sources, `file()`, providers) with the bot's cloud credentials.\n\n{}\n\nA person with **{min}** permission (or higher) on `{}` can review the code of head `{}` and comment\n\n{}\n\nto plan it. The go-ahead names the commit it approves: a commit pushed after it is not planned with it, and every later push waits for a new go-ahead, whoever pushes it. Pull requests from forks are never planned.",
         list.join("\n"),
         repo.full_name(),
         short(&pr.head_sha),
+        go_ahead_command(pr),
     )
 }
 
@@ -146,11 +208,17 @@ fn lacking_comment(
         })
         .collect();
     format!(
-        "⏸️ Not planned: a plan runs the code of head `{}`, and everyone whose code it runs (the pull request's author, the pusher and every commit's author and committer) needs **{min}** permission (or higher) on `{}`. These do not:\n\n{}\n\nA person with **{min}** permission can comment `/promptops plan` to plan this head. Pull requests from forks are never planned.",
+        "⏸️ Not planned: a plan runs the code of head `{}`, and everyone whose code it runs (the pull request's author, the pusher and every commit's author and committer) needs **{min}** permission (or higher) on `{}`. These do not:\n\n{}\n\nA person with **{min}** permission can review the head and comment\n\n{}\n\nto plan it (a commit pushed after it is not planned with it). Pull requests from forks are never planned.",
         short(&pr.head_sha),
         repo.full_name(),
         list.join("\n"),
+        go_ahead_command(pr),
     )
+}
+
+/// The go-ahead for `pr`'s head, to copy: a code block, so nothing in it renders.
+fn go_ahead_command(pr: &PullRequestInfo) -> String {
+    format!("```\n/promptops plan {}\n```", pr.head_sha)
 }
 
 /// Everyone whose code the plan runs and who lacks `min`: login → their permission, or a

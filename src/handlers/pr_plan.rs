@@ -49,11 +49,11 @@ pub(super) async fn plan_pr(
 ) -> anyhow::Result<()> {
     let repeat = match trigger {
         Trigger::Event { .. } => Repeat::OncePerSha,
-        Trigger::GoAhead => Repeat::Always,
+        Trigger::Command { .. } => Repeat::Always,
     };
     let Some(runner) = h.terraform.as_ref() else {
-        if repeat == Repeat::Always {
-            tf::reply_no_runner(repo, number, "plan", "tf-plan-refused").await?;
+        if let Trigger::Command { reply_key, .. } = trigger {
+            tf::reply_no_runner(repo, number, "plan", reply_key).await?;
         }
         return Ok(());
     };
@@ -83,6 +83,30 @@ pub(super) async fn plan_pr(
         .pr_files(repo.owner(), repo.name(), number)
         .await
         .with_context(|| format!("listing the files of #{number}"))?;
+    // Unless a go-ahead names the commit, the gate decides on the files, which GitHub
+    // lists at the current head: they may be a newer head's, and deciding on them could
+    // plan the head read above without its go-ahead. The newer head's event plans it.
+    let sha_bound = matches!(
+        trigger,
+        Trigger::Command {
+            approved: Some(_),
+            ..
+        }
+    );
+    if !sha_bound && let Some(newer) = moved_head(repo, &pr).await? {
+        info!(
+            pr = number,
+            "not planned: a commit was pushed while checking"
+        );
+        if let Trigger::Command { reply_key, .. } = trigger {
+            let body = format!(
+                "`/promptops plan`: commit `{}` was pushed while this pull request was checked, so nothing was planned. Comment `/promptops plan` again.",
+                tf::short(&newer)
+            );
+            repo.comment(number, reply_key, &body).await?;
+        }
+        return Ok(());
+    }
     if let Gate::Closed { key, comment } =
         plan_gate::check(repo, config, &pr, &files, trigger).await?
     {
@@ -130,6 +154,16 @@ pub(super) async fn plan_pr(
         }
     }
     Ok(())
+}
+
+/// The head of `pr` now, when it is no longer the one read before.
+async fn moved_head(repo: &RepoCtx, pr: &PullRequestInfo) -> anyhow::Result<Option<String>> {
+    let now = repo
+        .api
+        .get_pr(repo.owner(), repo.name(), pr.number)
+        .await
+        .with_context(|| format!("reading PR #{}", pr.number))?;
+    Ok((now.head_sha != pr.head_sha).then_some(now.head_sha))
 }
 
 /// Tells the pull request which directories are not deployments PromptOps will plan.
@@ -217,13 +251,7 @@ async fn plan_deployment(
         .await;
     }
     // This PR was told earlier that another one held the lock: say that it holds it now.
-    if repo
-        .api
-        .find_comment(repo.owner(), repo.name(), pr.number, &lock_key)
-        .await
-        .context("looking for an earlier lock comment")?
-        .is_some()
-    {
+    if repo.has_comment(pr.number, &lock_key).await? {
         let body = format!(
             "🔒 Deployment `{deployment}` is now locked by this pull request (until it is merged or closed); its plan follows."
         );

@@ -174,17 +174,11 @@ pub(super) async fn post_parts(
         repo.comment(issue, &comment_key::part(prefix, i + 1), body)
             .await?;
     }
-    let existing = repo
-        .api
-        .list_comments(repo.owner(), repo.name(), issue)
-        .await
-        .with_context(|| format!("listing the comments of #{issue}"))?;
+    // The store knows every part the App wrote (see `bot_comments`): no listing.
     let part_prefix = comment_key::part_prefix(prefix);
-    for comment in existing {
-        let index = comment
-            .key
-            .as_deref()
-            .and_then(|key| key.strip_prefix(&part_prefix))
+    for (key, _id) in repo.comments_with_prefix(issue, &part_prefix).await? {
+        let index = key
+            .strip_prefix(&part_prefix)
             .and_then(|n| n.parse::<usize>().ok());
         if let Some(index) = index.filter(|&i| i > parts.len()) {
             let body = "<sub>An earlier, longer report continued here; the report above replaces it.</sub>";

@@ -3,75 +3,21 @@
 //! may see, and how much work one comment can cause.
 //!
 //! Terraform runs through a wrapper that records every invocation before running the real
-//! binary, so that "nothing ran" is observed, not assumed.
+//! binary (`lifecycle::recording`), so that "nothing ran" is observed, not assumed.
 
 use crate::lifecycle;
 use crate::support;
 
-use std::path::{Path, PathBuf};
-
+use lifecycle::recording::{calls, comment_as, on_pr, start_recorded};
 use lifecycle::*;
 use promptops_store::RunStatus;
-use support::{IssueRef, REPO, comment_payload, pr_payload};
-
-/// A terraform that appends its arguments to `calls` and then runs the real one.
-fn recording_terraform(dir: &Path) -> (PathBuf, PathBuf) {
-    use std::os::unix::fs::PermissionsExt as _;
-    let calls = dir.join("terraform-calls.log");
-    let script = dir.join("terraform");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
-            calls.display(),
-            real_terraform().display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (script, calls)
-}
-
-fn calls(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .map(|text| text.lines().map(str::to_owned).collect())
-        .unwrap_or_default()
-}
-
-async fn start_recorded() -> (Lifecycle, PathBuf, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let (bin, log) = recording_terraform(dir.path());
-    let (mut config, scratch) = Lifecycle::runner_config(bin);
-    // The wrapper writes its log there, from inside the sandbox.
-    config.sandbox.writable.push(dir.path().to_path_buf());
-    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
-    let t = Lifecycle::start_configured(config, scratch, &module).await;
-    (t, log, dir)
-}
-
-fn on_pr(number: u64) -> IssueRef {
-    IssueRef {
-        number,
-        title: "A pull request".to_owned(),
-        body: String::new(),
-        is_pull_request: true,
-    }
-}
+use support::{IssueRef, REPO, pr_payload};
 
 /// Delivers `pull_request.<action>` with `sender` as the one who caused it.
 async fn deliver_from(t: &mut Lifecycle, pr: u64, action: &str, sender: &str) {
     let mut payload = pr_payload(&t.service.github, action, pr);
     payload["sender"]["login"] = serde_json::json!(sender);
     let response = t.service.deliver("pull_request", &payload).await;
-    assert_eq!(response.status(), 202);
-    t.service.job_done().await;
-}
-
-async fn comment_as(t: &mut Lifecycle, issue: &IssueRef, author: &str, body: &str) {
-    let response = t
-        .service
-        .deliver("issue_comment", &comment_payload(issue, author, body))
-        .await;
     assert_eq!(response.status(), 202);
     t.service.job_done().await;
 }
@@ -139,7 +85,13 @@ async fn with_min_permission_admin_a_write_users_push_to_the_bots_pr_waits_for_a
             .iter()
             .all(|c| c.head_sha != head)
     );
-    comment_as(&mut t, &on_pr(pr), "ada", "/promptops plan").await;
+    comment_as(
+        &mut t,
+        &on_pr(pr),
+        "ada",
+        &format!("/promptops plan {head}"),
+    )
+    .await;
     let planned: Vec<_> = t
         .checks("promptops/plan")
         .into_iter()
@@ -182,8 +134,15 @@ async fn a_terraform_code_change_waits_for_a_go_ahead_at_every_push_and_its_outp
     );
     assert!(calls(&log).is_empty(), "terraform ran: {:?}", calls(&log));
 
-    // alice has write (the minimum): her `/promptops plan` is the go-ahead for this head.
-    comment_as(&mut t, &on_pr(pr), "alice", "/promptops plan").await;
+    // alice has write (the minimum): her `/promptops plan <head>` is the go-ahead for it.
+    let head = github.pr(REPO, pr).unwrap().head_sha;
+    comment_as(
+        &mut t,
+        &on_pr(pr),
+        "alice",
+        &format!("/promptops plan {head}"),
+    )
+    .await;
     let checks = t.checks("promptops/plan");
     assert_eq!(checks.len(), 1, "{checks:?}");
     let text = checks[0].text.clone().unwrap();

@@ -400,7 +400,10 @@ async fn a_failed_apply_keeps_the_lock_and_apply_on_the_merged_pr_retries() {
         body: String::new(),
         is_pull_request: true,
     };
-    t.command(&on_gated, "/promptops plan").await;
+    // The pull request changes Terraform code: the go-ahead names its head.
+    let head = t.service.github.pr(REPO, pr).unwrap().head_sha;
+    t.command(&on_gated, &format!("/promptops plan {head}"))
+        .await;
     let plan = t.comments_with(pr, "Terraform plan for `theta`");
     assert!(plan[0].contains("Plan: 2 to add"), "{}", plan[0]);
 

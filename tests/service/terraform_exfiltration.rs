@@ -179,7 +179,9 @@ async fn an_exfiltration_pr_leaves_none_of_the_bots_secrets_anywhere() {
         body: String::new(),
         is_pull_request: true,
     };
-    let payload = serde_json::to_vec(&comment_payload(&issue, "maria", "/promptops plan")).unwrap();
+    let head = github.pr(REPO, pr).unwrap().head_sha;
+    let go_ahead = format!("/promptops plan {head}");
+    let payload = serde_json::to_vec(&comment_payload(&issue, "maria", &go_ahead)).unwrap();
     let response = reqwest::Client::new()
         .post(format!("{}/webhook", server.base))
         .header("x-github-event", "issue_comment")

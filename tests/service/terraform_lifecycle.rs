@@ -222,7 +222,9 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
         body: String::new(),
         is_pull_request: true,
     };
-    t.command(&on_module_pr, "/promptops plan").await;
+    let head = t.service.github.pr(REPO, module_pr).unwrap().head_sha;
+    t.command(&on_module_pr, &format!("/promptops plan {head}"))
+        .await;
     let module_plan = t.comments_with(module_pr, "Terraform plan for `alpha`");
     assert_eq!(
         module_plan.len(),

@@ -20,8 +20,10 @@ mod help;
 mod inert;
 mod markdown;
 mod parse;
+mod sha;
 
 pub use command::{Command, CommandError, MAX_GIVEN_CHARS, SUBCOMMANDS, code_span};
 pub use help::{PREFIX, help_text};
 pub use inert::{inert_block, inert_inline, longest_backtick_run};
 pub use parse::parse_commands;
+pub use sha::{MIN_SHA_PREFIX, ShaPrefix};

@@ -11,6 +11,7 @@
 
 mod backend;
 mod clock;
+mod comments;
 mod error;
 mod group_commit;
 mod locks;

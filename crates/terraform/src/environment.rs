@@ -27,6 +27,13 @@ pub const SYSTEM_VARS: &[&str] = &[
     "SSL_CERT_DIR",
 ];
 
+/// Whether `name` is a proxy setting (`HTTPS_PROXY`, `all_proxy`…), whose value may carry
+/// a `user:password@` to mask.
+pub fn is_proxy_var(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with("_proxy") && lower != "no_proxy"
+}
+
 /// Provider settings passed by default; not secret (a project id or an address).
 pub const PROVIDER_SETTINGS: &[&str] = &[
     "GOOGLE_PROJECT",

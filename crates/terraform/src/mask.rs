@@ -1,5 +1,6 @@
-//! Replacing secret values, and their encoded copies (base64, hex, URL, JSON), by `***`
-//! in text, including text that arrives in chunks.
+//! Replacing secret values, their secret parts (the fields of a credentials JSON, the
+//! lines of a PEM key) and the encoded copies of both (base64, also of UTF-16; hex; URL;
+//! JSON) by `***` in text, including text that arrives in chunks.
 //!
 //! A secret may be split across two reads of a pipe, so the streaming masker holds back
 //! the last `longest secret - 1` bytes of every chunk until it knows whether they start
@@ -7,10 +8,13 @@
 
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use secrecy::{ExposeSecret, SecretString};
 
+mod credential_parts;
 mod encoded;
+
+pub use credential_parts::proxy_secrets;
 
 /// What replaces every secret value.
 pub const MASK: &str = "***";
@@ -20,6 +24,9 @@ pub const MASK: &str = "***";
 /// never that short: `serve` refuses to start with one (see [`too_short_to_mask`]); only
 /// values a plan marks sensitive can be, and those Terraform itself prints redacted.
 pub const MIN_SECRET_LEN: usize = 4;
+
+/// Above this many bytes of patterns the masker is a contiguous NFA, never a DFA.
+const LARGE_PATTERN_BYTES: usize = 4 * 1024;
 
 /// Whether a configured secret is too short to be masked in Terraform's output (an empty
 /// value is not a secret at all).
@@ -50,14 +57,21 @@ impl std::fmt::Debug for Masker {
 }
 
 impl Masker {
-    /// Builds a masker for these values and their encoded forms; values shorter than
-    /// [`MIN_SECRET_LEN`] are ignored.
+    /// Builds a masker for these values, their secret parts and the encoded forms of both;
+    /// values shorter than [`MIN_SECRET_LEN`] are ignored.
     pub fn new<I>(values: I) -> Masker
     where
         I: IntoIterator<Item = SecretString>,
     {
-        let mut kept: Vec<SecretString> = values
+        let given: Vec<SecretString> = values.into_iter().collect();
+        let parts: Vec<SecretString> = given
+            .iter()
+            .flat_map(|value| credential_parts::secret_parts(value.expose_secret()))
+            .map(SecretString::from)
+            .collect();
+        let mut kept: Vec<SecretString> = given
             .into_iter()
+            .chain(parts)
             .filter(|value| value.expose_secret().len() >= MIN_SECRET_LEN)
             .collect();
         kept.sort_by(|a, b| a.expose_secret().cmp(b.expose_secret()));
@@ -73,8 +87,15 @@ impl Masker {
         patterns.sort();
         patterns.dedup();
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
+        // A credentials file gives a few dozen patterns of hundreds of bytes each: a DFA
+        // of those takes seconds to build (a masker is built for every run), the
+        // contiguous NFA milliseconds. Short secrets keep the faster-scanning automaton
+        // the crate picks.
+        let pattern_bytes: usize = patterns.iter().map(String::len).sum();
+        let kind = (pattern_bytes > LARGE_PATTERN_BYTES).then_some(AhoCorasickKind::ContiguousNFA);
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(kind)
             .build(&patterns)
             .expect("plain literal patterns always build");
         Masker {
@@ -256,6 +277,29 @@ mod tests {
         assert!(too_short_to_mask(&SecretString::from("abc".to_string())));
         assert!(!too_short_to_mask(&SecretString::from("abcd".to_string())));
         assert!(!too_short_to_mask(&SecretString::from(String::new())));
+    }
+
+    #[test]
+    fn each_field_of_a_credentials_json_is_masked_in_every_form() {
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+        let email = "deployer@demo-project.iam.gserviceaccount.com";
+        let credentials = serde_json::json!({
+            "type": "service_account",
+            "private_key_id": "7d1f0c2b9a8e6f5d4c3b2a1908f7e6d5c4b3a291",
+            "private_key": key,
+            "client_email": email,
+        })
+        .to_string();
+        let m = masker(&[&credentials]);
+        let escaped = key.replace('\n', "\\n");
+        let text = format!(
+            "key_id = 7d1f0c2b9a8e6f5d4c3b2a1908f7e6d5c4b3a291\nemail = {email}\nkey = {escaped}\nline = MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\nurl = deployer%40demo-project.iam.gserviceaccount.com\ntype = service_account\n"
+        );
+        let out = m.mask_str(&text);
+        assert_eq!(
+            out,
+            "key_id = ***\nemail = ***\nkey = ***\nline = ***\nurl = ***\ntype = service_account\n"
+        );
     }
 
     #[test]

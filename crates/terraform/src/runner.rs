@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use secrecy::SecretString;
 use tempfile::TempDir;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -116,12 +117,21 @@ impl Runner {
                 ),
             });
         }
+        // A proxy setting is passed as it is (providers need it), but a password in it is
+        // a secret like any credential.
+        let proxy_passwords = config
+            .env
+            .iter()
+            .filter(|(name, _)| crate::environment::is_proxy_var(name))
+            .flat_map(|(_, value)| crate::mask::proxy_secrets(value))
+            .map(SecretString::from);
         let masker = Masker::new(
             config
                 .secret_env
                 .iter()
                 .map(|(_, value)| value.clone())
-                .chain(config.mask_values.iter().cloned()),
+                .chain(config.mask_values.iter().cloned())
+                .chain(proxy_passwords),
         );
         Ok(Runner {
             inner: Arc::new(Inner {

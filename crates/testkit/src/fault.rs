@@ -60,6 +60,14 @@ impl Fault {
     }
 }
 
+/// Something that happens on GitHub's side (a push, a deleted comment) just before the
+/// next matching request is handled: a race a test sets up at an exact point.
+pub struct Hook {
+    pub method: http::Method,
+    pub path_prefix: String,
+    pub action: Box<dyn FnOnce() + Send>,
+}
+
 /// The body GitHub sends with a status, used when a test does not give one.
 pub fn default_body(status: StatusCode) -> String {
     let message = match status.as_u16() {
@@ -97,6 +105,18 @@ pub async fn log_and_inject(State(state): State<Shared>, req: Request, next: Nex
     let path = percent_decode(req.uri().path());
     let query = req.uri().query().map(str::to_string);
 
+    let hook = {
+        let mut st = lock(&state);
+        let at = st
+            .hooks
+            .iter()
+            .position(|h| h.method == method && path.starts_with(&h.path_prefix));
+        at.map(|at| st.hooks.remove(at))
+    };
+    // Outside the lock: the action changes the world through the fake's own helpers.
+    if let Some(hook) = hook {
+        (hook.action)();
+    }
     let fault = {
         let mut st = lock(&state);
         let found = st.faults.iter_mut().find(|f| f.matches(&method, &path));

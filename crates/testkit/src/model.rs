@@ -240,6 +240,8 @@ pub struct State {
     pub reactions: Vec<Reaction>,
     pub check_runs: Vec<CheckRun>,
     pub faults: Vec<Fault>,
+    /// Actions to run just before the next matching request is handled.
+    pub hooks: Vec<crate::fault::Hook>,
     pub log: Vec<RequestRecord>,
     pub auth_log: Vec<AuthKind>,
     /// The key pair App JWTs are verified against (replaced when the manifest flow creates an App).
@@ -270,6 +272,7 @@ impl State {
             reactions: Vec::new(),
             check_runs: Vec::new(),
             faults: Vec::new(),
+            hooks: Vec::new(),
             log: Vec::new(),
             auth_log: Vec::new(),
             app_private_key_pem: crate::keys::APP_PRIVATE_KEY_PEM,

@@ -2,6 +2,8 @@
 //! (1.11 from the image, or 1.15.5 from scripts/setup-terraform.sh for actions), the
 //! fixture module and settings in the fake repository, and helpers.
 
+pub mod recording;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -165,6 +165,29 @@ impl RepoApi {
         }
     }
 
+    /// Replaces the body of the App's comment `comment_id`, remembered from when it was
+    /// written under `key` (the marker is kept). `Ok(false)` when the comment is gone
+    /// (deleted on GitHub, 404): the caller then looks for it or posts a new one.
+    pub async fn update_keyed_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+        key: &str,
+        body: &str,
+    ) -> Result<bool> {
+        marker::check_key(key).map_err(|message| GithubError::Invalid {
+            operation: format!("update comment {comment_id}"),
+            message,
+        })?;
+        let full = marker::with_marker(body, key);
+        match self.update_comment(owner, repo, comment_id, &full).await {
+            Ok(()) => Ok(true),
+            Err(GithubError::Api { status: 404, .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Replaces a comment's body with the REST API's `PATCH` (octocrab's own `update_comment`
     /// sends `POST`). The body is sent as given: keep the marker in it to find it again.
     pub async fn update_comment(

@@ -97,6 +97,28 @@ impl FakeGithub {
         );
     }
 
+    /// Runs `action` just before the next request with `method` whose path starts with
+    /// `path_prefix` is handled (e.g. a push landing while a job is between two reads).
+    pub fn before_next(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        action: impl FnOnce() + Send + 'static,
+    ) {
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .unwrap_or_else(|_| panic!("fake GitHub: {method:?} is not an HTTP method"));
+        lock(&self.state).hooks.push(crate::fault::Hook {
+            method,
+            path_prefix: path_prefix.to_string(),
+            action: Box::new(action),
+        });
+    }
+
+    /// Actions of [`FakeGithub::before_next`] not run yet.
+    pub fn pending_hooks(&self) -> usize {
+        lock(&self.state).hooks.len()
+    }
+
     /// Faults not consumed yet.
     pub fn pending_faults(&self) -> usize {
         lock(&self.state).faults.iter().map(|f| f.remaining).sum()

@@ -478,6 +478,11 @@ impl FakeGithub {
             .collect()
     }
 
+    /// Deletes a comment, as a person with the right to would on GitHub.
+    pub fn delete_comment(&self, id: u64) {
+        lock(&self.state).comments.retain(|c| c.id != id);
+    }
+
     /// Every comment in every repository, oldest first.
     pub fn all_comments(&self) -> Vec<Comment> {
         lock(&self.state).comments.clone()
