@@ -3,6 +3,7 @@
 //! them again. Everything a handler needs travels in the payload, so a job can run on any
 //! replica, at any later time.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Which repository, through which App installation.
@@ -29,6 +30,8 @@ pub enum CommandRequest {
     Destroy,
     Unlock,
     Help,
+    Extend { by: String },
+    Drift,
 }
 
 impl CommandRequest {
@@ -43,6 +46,8 @@ impl CommandRequest {
             C::Destroy => Self::Destroy,
             C::Unlock => Self::Unlock,
             C::Help => Self::Help,
+            C::Extend { by } => Self::Extend { by: by.clone() },
+            C::Drift => Self::Drift,
         }
     }
 
@@ -54,6 +59,8 @@ impl CommandRequest {
             Self::Destroy => "destroy",
             Self::Unlock => "unlock",
             Self::Help => "help",
+            Self::Extend { .. } => "extend",
+            Self::Drift => "drift",
         }
     }
 }
@@ -121,6 +128,30 @@ pub enum JobPayload {
     PlanPr { repo: RepoTarget, pr: PrSnapshot },
     /// A pull request closed: merged → apply the merge commit; otherwise release its locks.
     PrClosed { repo: RepoTarget, pr: PrSnapshot },
+    /// A deployment's expiry date arrives (or is a day away): scheduled with `run_after`
+    /// when the deployment is applied or extended. `expires_at` is the date it was
+    /// scheduled for; a job whose date has since moved does nothing.
+    Expiry {
+        repo: RepoTarget,
+        deployment: String,
+        expires_at: DateTime<Utc>,
+        stage: ExpiryStage,
+    },
+    /// The repository's scheduled drift check, due at `due` (see `handlers::drift`).
+    DriftCheck {
+        repo: RepoTarget,
+        due: DateTime<Utc>,
+    },
+}
+
+/// What an expiry job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryStage {
+    /// A day before: a comment on the request's issue.
+    Warning,
+    /// At the date: the destroy pull request.
+    Due,
 }
 
 impl JobPayload {
@@ -131,6 +162,15 @@ impl JobPayload {
             Self::PlanIssue { .. } => "plan_issue",
             Self::PlanPr { .. } => "plan_pr",
             Self::PrClosed { .. } => "pr_closed",
+            Self::Expiry {
+                stage: ExpiryStage::Warning,
+                ..
+            } => "expiry_warning",
+            Self::Expiry {
+                stage: ExpiryStage::Due,
+                ..
+            } => "expiry_due",
+            Self::DriftCheck { .. } => "drift_check",
         }
     }
 
@@ -139,7 +179,9 @@ impl JobPayload {
             Self::CommentCommands { repo, .. }
             | Self::PlanIssue { repo, .. }
             | Self::PlanPr { repo, .. }
-            | Self::PrClosed { repo, .. } => repo,
+            | Self::PrClosed { repo, .. }
+            | Self::Expiry { repo, .. }
+            | Self::DriftCheck { repo, .. } => repo,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod pr_text;
 pub mod render_cmd;
 pub mod repo_config;
+pub mod schedule_metrics;
 pub mod serve;
 pub mod server;
 pub mod service;

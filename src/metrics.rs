@@ -151,6 +151,7 @@ pub struct Metrics {
     queue_oldest_due_age: Gauge<f64, AtomicU64>,
     model: ModelMetrics,
     github: GithubMetrics,
+    pub schedules: crate::schedule_metrics::ScheduleMetrics,
 }
 
 impl Default for Metrics {
@@ -221,6 +222,7 @@ impl Metrics {
         }
         let model = ModelMetrics::register(&mut registry);
         let github = GithubMetrics::register(&mut registry);
+        let schedules = crate::schedule_metrics::ScheduleMetrics::register(&mut registry);
         Self {
             registry,
             webhooks_received,
@@ -232,6 +234,7 @@ impl Metrics {
             queue_oldest_due_age,
             model,
             github,
+            schedules,
         }
     }
 

@@ -15,6 +15,8 @@ pub struct PrContext<'a> {
     pub planned_by: &'a str,
     pub tfvars_path: &'a str,
     pub notes: &'a [String],
+    /// When the deployment expires, in words (see `handlers::expiry::describe`).
+    pub expires: String,
 }
 
 /// One-line summary used in the title and in comments, e.g. "5 × n1-standard-4 with 1 × T4 in us-west1-b".
@@ -61,6 +63,7 @@ pub fn render(catalog: &Catalog, request: &DeploymentRequest, ctx: &PrContext<'_
         cost.monthly_usd,
         catalog.prices_as_of()
     ));
+    body.push_str(&format!("| Expires | {} |\n", ctx.expires));
     body.push_str(&format!("| Planned by | {} |\n\n", escape(ctx.planned_by)));
     if !request.rationale.trim().is_empty() {
         body.push_str("### Rationale\n\n");

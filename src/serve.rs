@@ -340,6 +340,7 @@ impl AppParts {
                 catalog: self.catalog.clone(),
                 store: self.store.clone(),
                 terraform: Some(terraform),
+                clock: Arc::new(SystemClock),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(webhook_secrets)),
         })

@@ -95,14 +95,25 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         )
             .into_response();
     }
-    match state.store.queue_stats(state.clock.now()).await {
-        Ok(queue) => (
-            [(http::header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
-            state.metrics.encode(&queue),
-        )
-            .into_response(),
+    let now = state.clock.now();
+    let schedules = match (
+        state.store.list_expiries(None).await,
+        state.store.list_drift_checks(None).await,
+    ) {
+        (Ok(expiries), Ok(checks)) => Ok((expiries, checks)),
+        (Err(err), _) | (_, Err(err)) => Err(err),
+    };
+    match (state.store.queue_stats(now).await, schedules) {
+        (Ok(queue), Ok((expiries, checks))) => {
+            state.metrics.schedules.set(&expiries, &checks, now);
+            (
+                [(http::header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
+                state.metrics.encode(&queue),
+            )
+                .into_response()
+        }
         // A failed scrape (rather than stale queue gauges) shows up as `up == 0`.
-        Err(err) => (
+        (Err(err), _) | (_, Err(err)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("queue statistics unavailable: {err}\n"),
         )

@@ -11,7 +11,9 @@ use promptops_github::client::Permission;
 use tracing::info;
 
 use super::plan_gate::Trigger;
-use super::{Handlers, RepoCtx, configure, destroy, job_key, plan_request, pr_merge, pr_plan};
+use super::{
+    Handlers, RepoCtx, configure, destroy, drift, expiry, job_key, plan_request, pr_merge, pr_plan,
+};
 use crate::ingress::MAX_COMMANDS_PER_COMMENT;
 use crate::jobs::{CommandRequest, CommentLine, IssueSnapshot};
 use crate::repo_config::RepoConfig;
@@ -178,6 +180,8 @@ async fn run_command(
         }
         CommandRequest::Configure => configure::configure(h, repo, config, issue, key).await,
         CommandRequest::Destroy => destroy::open_destroy_pr(h, repo, config, issue, key).await,
+        CommandRequest::Extend { by } => expiry::extend(h, repo, config, issue, by, key).await,
+        CommandRequest::Drift => drift::command(h, repo, config, issue, key).await,
         // Answered in the comment's reply.
         CommandRequest::Help => Ok(()),
     }

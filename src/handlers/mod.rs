@@ -10,6 +10,10 @@
 mod commands;
 mod configure;
 mod destroy;
+mod drift;
+pub use drift::DriftResult;
+mod drift_issue;
+mod expiry;
 mod plan_gate;
 mod plan_request;
 mod pr_merge;
@@ -37,6 +41,8 @@ pub struct Handlers {
     /// Runs Terraform for pull requests; `None` on a server that runs none (plans and
     /// applies are then skipped, and Terraform commands say so).
     pub terraform: Option<Runner>,
+    /// What handlers date things by (expiry dates); the worker's clock claims the jobs.
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl Handlers {
@@ -83,6 +89,13 @@ impl Handlers {
                 };
                 pr_merge::pr_closed(self, &repo, &config, pr).await
             }
+            JobPayload::Expiry {
+                deployment,
+                expires_at,
+                stage,
+                ..
+            } => expiry::run(self, &repo, deployment, *expires_at, *stage).await,
+            JobPayload::DriftCheck { due, .. } => drift::run_scheduled(self, &repo, *due).await,
         }
     }
 }

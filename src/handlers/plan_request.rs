@@ -92,6 +92,14 @@ pub(super) async fn run(
             return repo.comment(reply_to, &key, &body).await;
         }
     };
+    if let Err(problem) = super::expiry::check(h, config, outcome.expiry.as_ref()) {
+        let body = format!(
+            "### PromptOps could not plan this request\n\n{}\n\n<sub>Planned by {}.</sub>",
+            promptops_commands::inert_block(&problem.to_string()),
+            outcome.planned_by
+        );
+        return repo.comment(reply_to, &key, &body).await;
+    }
     if let Some(usage) = outcome.usage {
         info!(
             prompt_tokens = usage.prompt_tokens,
@@ -157,12 +165,21 @@ pub(super) async fn run(
             planned_by: &outcome.planned_by,
             tfvars_path: &path,
             notes: &outcome.notes,
+            expires: super::expiry::describe(outcome.expiry.as_ref(), config.expiry.max_lifetime),
         },
     );
     let (pr, opened) = open_or_update_pr(repo, &branch, &default_branch, text).await?;
     h.store
         .upsert_request(&full_name, issue.number, &request.name, &branch, Some(pr.0))
         .await?;
+    super::expiry::record_request(
+        h,
+        repo,
+        &request.name,
+        issue.number,
+        outcome.expiry.as_ref(),
+    )
+    .await?;
     let body = result_comment(h, &request, &outcome, pr, opened);
     repo.comment(reply_to, &key, &body).await?;
     if reply_to != issue.number && opened {

@@ -159,6 +159,7 @@ mod tests {
                 catalog: promptops_core::Catalog::embedded().clone(),
                 store,
                 terraform: None,
+                clock: std::sync::Arc::new(crate::clock::SystemClock),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(vec![SecretString::from(
                 "s".to_owned(),

@@ -27,7 +27,7 @@ pub fn page(title: &str, body: &str) -> Html<String> {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · PromptOps</title><style>{STYLE}</style></head><body>\
          <nav><a href=\"/dashboard\">Deployments</a> <a href=\"/dashboard/runs\">Runs</a> \
-         <a href=\"/dashboard/locks\">Locks</a> <a href=\"/dashboard/try\">Try a prompt</a></nav>\
+         <a href=\"/dashboard/locks\">Locks</a> <a href=\"/dashboard/schedules\">Schedules</a> <a href=\"/dashboard/try\">Try a prompt</a></nav>\
          <main><h1>{title}</h1>\n{body}</main></body></html>\n",
         title = escape(title),
     ))

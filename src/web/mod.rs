@@ -10,6 +10,7 @@ pub mod html;
 mod logout;
 pub mod oauth;
 mod pages;
+mod schedules;
 pub mod session;
 mod try_prompt;
 
@@ -83,6 +84,7 @@ impl Dashboard {
             .route("/dashboard/runs", get(pages::runs))
             .route("/dashboard/runs/{id}", get(pages::run))
             .route("/dashboard/locks", get(pages::locks))
+            .route("/dashboard/schedules", get(schedules::schedules))
             .route("/dashboard/locks/unlock", post(pages::unlock))
             .route(
                 "/dashboard/try",

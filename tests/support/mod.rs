@@ -94,6 +94,9 @@ pub struct Options {
     /// The address the dashboard is told it listens on, instead of the real loopback one
     /// (e.g. `0.0.0.0:3000`, to be treated as reachable from the network).
     pub dashboard_bind: Option<SocketAddr>,
+    /// The clock the workers claim jobs by and handlers date things by (expiries); the
+    /// system clock when `None`.
+    pub clock: Option<Arc<dyn promptops_store::Clock>>,
 }
 
 impl Default for Options {
@@ -110,6 +113,7 @@ impl Default for Options {
             github_web_url: None,
             sign_in_clock: None,
             dashboard_bind: None,
+            clock: None,
         }
     }
 }
@@ -189,6 +193,10 @@ impl TestService {
                 .terraform
                 .clone()
                 .map(|config| promptops_terraform::Runner::new(config).unwrap()),
+            clock: options
+                .clock
+                .clone()
+                .unwrap_or_else(|| Arc::new(SystemClock)),
         });
         let signals = QueueSignals::default();
         let events = signals.events.subscribe();
@@ -204,7 +212,10 @@ impl TestService {
                 )])),
             }),
             ingress: IngressSettings::default(),
-            clock: Arc::new(SystemClock),
+            clock: options
+                .clock
+                .clone()
+                .unwrap_or_else(|| Arc::new(SystemClock)),
             signals,
             metrics: metrics.clone(),
         };

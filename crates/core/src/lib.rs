@@ -8,6 +8,7 @@ mod catalog_text;
 mod cost;
 mod draft;
 mod error;
+mod expiry;
 mod policy;
 mod references;
 mod request;
@@ -23,6 +24,10 @@ pub use catalog::{
 pub use cost::{CostEstimate, HOURS_PER_MONTH};
 pub use draft::{DRAFT_FIELDS, DeploymentDraft, MAX_SANE_COUNT, MAX_SANE_DISK_GB};
 pub use error::{ValidationError, ValidationErrors, quote_value};
+pub use expiry::{
+    EXPIRES_AT_FIELD, EXPIRES_IN_FIELD, ExpiryRequest, Lifetime, LifetimeError,
+    MAX_SANE_LIFETIME_HOURS,
+};
 pub use policy::Policy;
 pub use references::{OtherCloudInstance, ReferenceGpu};
 pub use request::{DeploymentRequest, NAME_PATTERN, NAME_RULE, is_valid_name};
