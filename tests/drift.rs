@@ -116,6 +116,34 @@ async fn drift_opens_one_issue_updates_it_in_place_and_closes_it_and_never_appli
         1,
         "a drift check applies nothing"
     );
+    let metrics = t
+        .service
+        .http
+        .get(t.service.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("promptops_drift_deployments{result=\"drift\"} 1"),
+        "{metrics}"
+    );
+    let page = t
+        .service
+        .http
+        .get(t.service.url("/dashboard/schedules"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<td>alpha</td>") && page.contains("class=\"drift-drift\""),
+        "{page}"
+    );
 
     // The next scheduled check still finds it: the same issue is edited, not a second one.
     clock.advance(TimeDelta::hours(24));

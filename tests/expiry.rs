@@ -22,6 +22,18 @@ async fn advance_and_run(t: &mut Lifecycle, clock: &ManualClock, by: TimeDelta) 
     t.service.job_done().await.kind
 }
 
+async fn get(t: &Lifecycle, path: &str) -> String {
+    let response = t
+        .service
+        .http
+        .get(t.service.url(path))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
 fn open_prs(t: &Lifecycle) -> Vec<promptops_testkit::PullRequest> {
     t.service
         .github
@@ -83,6 +95,16 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
     assert_eq!(first_date, applied_at + TimeDelta::days(2));
     let told = t.comments_with(number, "expires on");
     assert_eq!(told.len(), 1, "{told:?}");
+    let page = get(&t, "/dashboard/schedules").await;
+    assert!(
+        page.contains(&format!("<td>{deployment}</td>")) && page.contains("scheduled"),
+        "{page}"
+    );
+    let metrics = get(&t, "/metrics").await;
+    assert!(
+        metrics.contains("promptops_expiring_deployments{state=\"scheduled\"} 1"),
+        "{metrics}"
+    );
 
     // Nothing is due yet: the jobs wait in the queue.
     let waiting = t
@@ -160,6 +182,11 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
     );
     let recorded = t.service.store.expiry(REPO, &deployment).await.unwrap();
     assert_eq!(recorded.unwrap().destroy_pr, Some(destroy.number));
+    let page = get(&t, "/dashboard/schedules").await;
+    assert!(
+        page.contains(&format!("destroy PR #{} opened", destroy.number)),
+        "{page}"
+    );
     t.service.stop().await;
 }
 

@@ -259,6 +259,7 @@ async fn the_pr_body_and_render_state_what_the_plan_does_not_use() {
             planned_by: &outcome.planned_by,
             tfvars_path: "terraform/deployments/llm-finetune/terraform.tfvars",
             notes: &outcome.notes,
+            expires: String::new(),
         },
     )
     .body;

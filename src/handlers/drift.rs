@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, SubsecRound, Utc};
 use promptops_store::{NewJob, RunFilter, RunStatus};
 use promptops_terraform::comment::{CommentOptions, render_plan_comments};
-use promptops_terraform::{PlanOutcome, Runner};
+use promptops_terraform::{PlanOutcome, PlanReport, Runner};
 use tracing::{info, warn};
 
 use super::terraform as tf;
@@ -187,14 +187,8 @@ async fn applied_deployments(
     Ok(applied)
 }
 
-/// Plans `deployment` at the default branch's head, read-only, and reports the result.
-async fn check_deployment(
-    h: &Handlers,
-    runner: &Runner,
-    repo: &RepoCtx,
-    config: &RepoConfig,
-    deployment: &str,
-) -> anyhow::Result<Checked> {
+/// The default branch and its head commit.
+async fn default_head(repo: &RepoCtx) -> anyhow::Result<(String, String)> {
     let default_branch = repo
         .api
         .default_branch(repo.owner(), repo.name())
@@ -206,6 +200,18 @@ async fn check_deployment(
         .await
         .context("reading the default branch head")?
         .with_context(|| format!("the default branch {default_branch} has no head commit"))?;
+    Ok((default_branch, sha))
+}
+
+/// Plans `deployment` at the default branch's head, read-only, and reports the result.
+async fn check_deployment(
+    h: &Handlers,
+    runner: &Runner,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    deployment: &str,
+) -> anyhow::Result<Checked> {
+    let (default_branch, sha) = default_head(repo).await?;
     let problem = match vars_check::read(h, repo, config, deployment, &sha).await? {
         Vars::Valid => None,
         Vars::Missing => Some(format!(
@@ -216,55 +222,16 @@ async fn check_deployment(
             problems.len()
         )),
     };
-    if let Some(problem) = problem {
-        let line = format!("⚠️ Drift check of `{deployment}` did not run: {problem}.");
-        return record(
-            h,
-            repo,
-            deployment,
-            DriftResult::Error,
-            &problem,
-            None,
-            line,
-        )
-        .await;
-    }
-    let source = tf::tarball(repo, &sha).await?;
-    let run = tf::start_run(h, repo, None, deployment, "drift", &sha).await?;
-    let spec = match tf::spec_for(config, deployment, source, &sha) {
-        Ok(spec) => spec,
-        Err(problem) => {
-            tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await?;
-            let line = format!("⚠️ Drift check of `{deployment}` did not run: {problem}");
-            return record(
-                h,
-                repo,
-                deployment,
-                DriftResult::Error,
-                &problem,
-                None,
-                line,
-            )
-            .await;
-        }
+    let report = match problem {
+        Some(problem) => Err(problem),
+        None => plan_read_only(h, runner, repo, config, deployment, &sha).await?,
     };
-    let report = match runner.plan(&spec).await {
+    let report = match report {
         Ok(report) => report,
-        Err(err) => {
-            let problem = runner.masker().mask_str(&err.to_string());
-            tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await?;
-            let line =
-                format!("⚠️ Drift check of `{deployment}` could not run Terraform: {problem}");
-            return record(
-                h,
-                repo,
-                deployment,
-                DriftResult::Error,
-                &problem,
-                None,
-                line,
-            )
-            .await;
+        Err(problem) => {
+            let line = format!("⚠️ Drift check of `{deployment}` did not run: {problem}");
+            let result = DriftResult::Error;
+            return record(h, repo, deployment, result, &problem, None, line).await;
         }
     };
     let result = match report.outcome {
@@ -272,38 +239,62 @@ async fn check_deployment(
         PlanOutcome::Changes => DriftResult::Drift,
         PlanOutcome::Failed => DriftResult::Error,
     };
-    let status = if result == DriftResult::Error {
-        RunStatus::Failed
-    } else {
-        RunStatus::Succeeded
-    };
-    let output = report.output.text();
-    tf::finish_run(h, runner, run, status, &report.summary, &output).await?;
     let options = CommentOptions {
         max_comments: 1,
         next_steps: Some(what_to_do(h, repo, deployment).await?),
         ..CommentOptions::default()
     };
     let plan = render_plan_comments(&report, &options).join("\n\n");
-    let issue =
-        super::drift_issue::report(h, repo, deployment, result, &sha, h.clock.now(), &plan).await?;
+    let now = h.clock.now();
+    let issue = super::drift_issue::report(h, repo, deployment, result, &sha, now, &plan).await?;
+    let short = tf::short(&sha);
+    let summary = &report.summary;
     let line = match (result, issue) {
         (DriftResult::Drift, Some(issue)) => format!(
-            "🔀 Drift in `{deployment}`: the infrastructure no longer matches `{}` at `{}` ({}). Details and what to do: #{issue}.",
-            default_branch,
-            tf::short(&sha),
-            report.summary
+            "🔀 Drift in `{deployment}`: the infrastructure no longer matches `{default_branch}` at `{short}` ({summary}). Details and what to do: #{issue}."
         ),
         (DriftResult::NoDrift, _) => format!(
-            "✅ No drift in `{deployment}`: the infrastructure matches `{default_branch}` at `{}`.",
-            tf::short(&sha)
+            "✅ No drift in `{deployment}`: the infrastructure matches `{default_branch}` at `{short}`."
         ),
-        _ => format!(
-            "⚠️ Drift check of `{deployment}` failed: {}",
-            report.summary
-        ),
+        _ => format!("⚠️ Drift check of `{deployment}` failed: {summary}"),
     };
-    record(h, repo, deployment, result, &report.summary, issue, line).await
+    record(h, repo, deployment, result, summary, issue, line).await
+}
+
+/// `terraform plan` of the deployment at `sha` (recorded as a run of kind `drift`); the
+/// inner error is why it could not run, masked.
+async fn plan_read_only(
+    h: &Handlers,
+    runner: &Runner,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    deployment: &str,
+    sha: &str,
+) -> anyhow::Result<Result<PlanReport, String>> {
+    let source = tf::tarball(repo, sha).await?;
+    let run = tf::start_run(h, repo, None, deployment, "drift", sha).await?;
+    let planned = match tf::spec_for(config, deployment, source, sha) {
+        Ok(spec) => runner
+            .plan(&spec)
+            .await
+            .map_err(|err| runner.masker().mask_str(&err.to_string())),
+        Err(problem) => Err(problem),
+    };
+    match &planned {
+        Ok(report) => {
+            let status = if report.outcome == PlanOutcome::Failed {
+                RunStatus::Failed
+            } else {
+                RunStatus::Succeeded
+            };
+            let output = report.output.text();
+            tf::finish_run(h, runner, run, status, &report.summary, &output).await?;
+        }
+        Err(problem) => {
+            tf::finish_run(h, runner, run, RunStatus::Failed, problem, "").await?;
+        }
+    }
+    Ok(planned)
 }
 
 async fn record(

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use promptops_core::{ExpiryRequest, Lifetime, ValidationError};
 use promptops_store::{ExpiryRecord, NewJob};
+use serde_json::Value;
 use tracing::info;
 
 use super::destroy::{self, DestroyPr};
@@ -53,7 +54,9 @@ pub(crate) fn describe(expiry: Option<&ExpiryRequest>, max: Option<Lifetime>) ->
     }
 }
 
-/// Records (or forgets) what the request asks for, when its pull request is opened.
+/// Records what the request asks for when its pull request is opened or updated. A
+/// request that no longer asks for an expiry is recorded as `null` (when there was one), so
+/// that the date already set stands until the change is applied.
 pub(super) async fn record_request(
     h: &Handlers,
     repo: &RepoCtx,
@@ -62,17 +65,14 @@ pub(super) async fn record_request(
     expiry: Option<&ExpiryRequest>,
 ) -> anyhow::Result<()> {
     let full_name = repo.full_name();
-    match expiry {
-        Some(expiry) => {
-            let value = serde_json::to_value(expiry).context("storing the expiry")?;
-            h.store
-                .set_expiry_request(&full_name, deployment, issue, &value)
-                .await?;
-        }
-        None => {
-            h.store.clear_expiry(&full_name, deployment).await?;
-        }
-    }
+    let value = match expiry {
+        Some(expiry) => serde_json::to_value(expiry).context("storing the expiry")?,
+        None if h.store.expiry(&full_name, deployment).await?.is_some() => Value::Null,
+        None => return Ok(()),
+    };
+    h.store
+        .set_expiry_request(&full_name, deployment, issue, &value)
+        .await?;
     Ok(())
 }
 
@@ -87,6 +87,11 @@ pub(super) async fn on_applied(
     let Some(record) = h.store.expiry(&full_name, deployment).await? else {
         return Ok(());
     };
+    if record.requested.is_null() {
+        // The applied change no longer asks for an expiry.
+        h.store.clear_expiry(&full_name, deployment).await?;
+        return Ok(());
+    }
     let Ok(requested) = serde_json::from_value::<ExpiryRequest>(record.requested.clone()) else {
         anyhow::bail!("the stored expiry of {deployment} cannot be read; plan the request again");
     };

@@ -17,7 +17,8 @@ pub struct ExpiryRecord {
     pub deployment: String,
     /// The issue that asked for the deployment (where the bot says what it does).
     pub issue: u64,
-    /// What the request asked for, as the service stored it (JSON).
+    /// What the request asked for, as the service stored it (JSON; `null` when the latest
+    /// plan asks for no expiry).
     pub requested: serde_json::Value,
     pub planned_at: DateTime<Utc>,
     /// Set once the deployment is applied.
@@ -61,8 +62,9 @@ fn expiry_from_row(row: ExpiryRow) -> Result<ExpiryRecord> {
 }
 
 impl Store {
-    /// Records what a request asks for when its pull request is opened or updated; the
-    /// date is cleared until the deployment is applied (again).
+    /// Records what a request asks for when its pull request is opened or updated (JSON
+    /// `null`: nothing). A date already set stands until the next apply replaces it, so
+    /// that re-planning an applied deployment does not stop its expiry.
     pub async fn set_expiry_request(
         &self,
         repo: &str,
@@ -76,7 +78,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO expiries (repo, deployment, issue, requested, planned_at) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (repo, deployment) DO UPDATE SET issue = excluded.issue, requested = excluded.requested, \
-                 planned_at = excluded.planned_at, expires_at = NULL, warned_at = NULL, destroy_pr = NULL",
+                 planned_at = excluded.planned_at",
             )
             .bind(repo)
             .bind(deployment)

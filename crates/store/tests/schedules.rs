@@ -23,6 +23,16 @@ async fn an_expiry_is_warned_once_and_a_moved_date_is_not_warned(backend: Backen
 
     let date = db.clock.now_rounded() + TimeDelta::days(2);
     assert!(store.set_expires_at("o/r", "gpu-a", date).await.unwrap());
+    // Re-planning (here: no expiry any more) keeps the date until the next apply.
+    store
+        .set_expiry_request("o/r", "gpu-a", 7, &serde_json::Value::Null)
+        .await
+        .unwrap();
+    let record = store.expiry("o/r", "gpu-a").await.unwrap().unwrap();
+    assert_eq!(
+        (record.requested.is_null(), record.expires_at),
+        (true, Some(date))
+    );
     assert!(
         store
             .mark_expiry_warned("o/r", "gpu-a", date)
