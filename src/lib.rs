@@ -14,5 +14,6 @@ pub mod handlers;
 pub mod http;
 pub mod pipeline;
 pub(crate) mod repo_config;
+pub mod schedule_metrics;
 pub mod setup;
 pub mod web;

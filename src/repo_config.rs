@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use promptops_core::Policy;
+use promptops_core::{Lifetime, Policy};
 use promptops_github::client::Permission;
 use serde::{Deserialize, Deserializer};
 
@@ -20,6 +20,8 @@ pub struct RepoConfig {
     pub policy: Policy,
     pub permissions: PermissionSettings,
     pub apply: ApplySettings,
+    pub expiry: ExpirySettings,
+    pub drift: DriftSettings,
 }
 
 impl Default for RepoConfig {
@@ -30,6 +32,8 @@ impl Default for RepoConfig {
             policy: Policy::default(),
             permissions: PermissionSettings::default(),
             apply: ApplySettings::default(),
+            expiry: ExpirySettings::default(),
+            drift: DriftSettings::default(),
         }
     }
 }
@@ -113,6 +117,24 @@ impl ApplySettings {
     pub fn applies_to(&self, base: &str, default_branch: &str) -> bool {
         base == default_branch || self.branches.iter().any(|branch| branch == base)
     }
+}
+
+/// Deployments that expire (`expiry:`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExpirySettings {
+    /// The longest lifetime a request may ask for (`7d`); none: no limit.
+    pub max_lifetime: Option<Lifetime>,
+    /// Merge the destroy pull request opened at expiry without waiting for a review.
+    pub auto_merge: bool,
+}
+
+/// Scheduled drift checks (`drift:`); off unless `every` is set.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriftSettings {
+    /// How often every applied deployment is planned read-only (`24h`).
+    pub every: Option<Lifetime>,
 }
 
 /// Why `.github/promptops.yml` could not be used. Shown to users in an issue comment.
@@ -201,6 +223,27 @@ permissions:
         assert!(err.to_string().contains("owner"), "{err}");
         let err = RepoConfig::parse("permissions:\n  min_permission: none\n").unwrap_err();
         assert!(err.to_string().contains("anyone"), "{err}");
+    }
+
+    #[test]
+    fn expiry_and_drift_settings_are_read_and_bad_values_named() {
+        let config = RepoConfig::parse(
+            "expiry:\n  max_lifetime: 7d\n  auto_merge: true\ndrift:\n  every: 24h\n",
+        )
+        .unwrap();
+        assert_eq!(config.expiry.max_lifetime.unwrap().hours(), 7 * 24);
+        assert!(config.expiry.auto_merge);
+        assert_eq!(config.drift.every.unwrap().hours(), 24);
+        let defaults = RepoConfig::default();
+        assert_eq!(
+            defaults.drift.every, None,
+            "drift checks are off by default"
+        );
+        assert_eq!(defaults.expiry.max_lifetime, None);
+        let err = RepoConfig::parse("drift:\n  every: daily\n").unwrap_err();
+        assert!(err.to_string().contains("daily"), "{err}");
+        let err = RepoConfig::parse("expiry:\n  max: 3d\n").unwrap_err();
+        assert!(err.to_string().contains("max"), "{err}");
     }
 
     #[test]

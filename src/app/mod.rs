@@ -58,6 +58,8 @@ pub struct Overrides {
     pub github_retry: Option<RetryPolicy>,
     /// The clock dashboard sign-in sessions are issued and checked with.
     pub sign_in_clock: Option<Arc<dyn Clock>>,
+    /// The clock jobs are claimed by and handlers date things by (expiry dates).
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 /// The service assembled from the settings, not yet listening.
@@ -86,7 +88,7 @@ impl App {
         let planner = overrides
             .planner
             .unwrap_or_else(|| settings.planner.planner_settings(false));
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let clock: Arc<dyn Clock> = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
         // One set of metrics: the planners and the GitHub client report to it, /metrics shows it.
         let metrics = Arc::new(Metrics::new());
         let start = start_credentials(settings)?;
@@ -116,6 +118,7 @@ impl App {
             metrics: metrics.clone(),
             github_retry: overrides.github_retry,
             links: crate::dashboard_links::DashboardLinks::new(settings.public_url_parsed()?),
+            clock: Arc::clone(&clock),
         });
         let slot = app_slot(&start, &parts)?;
         let dashboard = dashboard.with_app(slot.clone());

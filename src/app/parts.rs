@@ -29,6 +29,8 @@ pub(super) struct AppParts {
     pub github_retry: Option<RetryPolicy>,
     /// Links to the dashboard's pages, when a public URL is set.
     pub links: crate::dashboard_links::DashboardLinks,
+    /// What handlers date things by (expiry dates).
+    pub clock: Arc<dyn promptops_core::clock::Clock>,
 }
 
 impl AppParts {
@@ -67,6 +69,7 @@ impl AppParts {
                 terraform,
                 links: self.links.clone(),
                 metrics: self.metrics.clone(),
+                clock: Arc::clone(&self.clock),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(webhook_secrets)),
         })

@@ -12,7 +12,9 @@ use promptops_github::client::Permission;
 use tracing::info;
 
 use super::plan_gate::Trigger;
-use super::{Handlers, RepoCtx, configure, destroy, job_key, plan_request, pr_merge, pr_plan};
+use super::{
+    Handlers, RepoCtx, configure, destroy, drift, expiry, job_key, plan_request, pr_merge, pr_plan,
+};
 use crate::pipeline::ingress::MAX_COMMANDS_PER_COMMENT;
 use crate::pipeline::jobs::{CommentLine, IssueSnapshot};
 use crate::repo_config::RepoConfig;
@@ -196,6 +198,8 @@ async fn run_command(
         }
         Command::Configure => configure::configure(h, repo, config, issue, key).await,
         Command::Destroy => destroy::open_destroy_pr(h, repo, config, issue, key).await,
+        Command::Extend { by } => expiry::extend(h, repo, config, issue, by, key).await,
+        Command::Drift => drift::command(h, repo, config, issue, key).await,
         // Answered in the comment's reply.
         Command::Help => Ok(()),
     }

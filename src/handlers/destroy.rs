@@ -3,6 +3,8 @@
 //! successful apply — the removed file is gone from the merge commit.
 
 use anyhow::Context as _;
+use promptops_github::client::{NewPullRequest, PullRequestUpdate};
+use promptops_store::{RequestRecord, RunFilter, RunStatus};
 
 use super::deployment_state::{linked_request, tfvars_exist};
 use super::terraform_steps as tf;
@@ -29,13 +31,57 @@ pub(super) async fn open_destroy_pr(
         let body = "There is no PromptOps deployment linked to this conversation, so there is nothing to destroy.";
         return repo.comment(issue.number, key, body).await;
     };
+    match destroy_pr_for(
+        h,
+        repo,
+        config,
+        &record,
+        &format!("Requested in #{}.", record.issue),
+    )
+    .await?
+    {
+        DestroyPr::NotOnDefaultBranch { default_branch } => {
+            let body = format!(
+                "Deployment `{}` is not on `{default_branch}` (its pull request is not merged, or it was already removed), so there is nothing to destroy. Close its pull request instead.",
+                record.deployment
+            );
+            repo.comment(issue.number, key, &body).await
+        }
+        DestroyPr::Opened { number, url } => {
+            let reply = format!(
+                "Opened #{number} to destroy deployment `{}`: review it; merging it destroys the deployment's resources.\n\n{url}",
+                record.deployment
+            );
+            repo.comment(issue.number, key, &reply).await
+        }
+    }
+}
+
+/// What [`destroy_pr_for`] did.
+pub(super) enum DestroyPr {
+    Opened {
+        number: u64,
+        url: String,
+    },
+    /// The deployment's variables are not on the default branch: nothing to destroy.
+    NotOnDefaultBranch {
+        default_branch: String,
+    },
+}
+
+/// Opens (or updates) the pull request that removes `record`'s deployment; `why` ends its
+/// body (who asked, or that the deployment expired).
+pub(super) async fn destroy_pr_for(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    record: &RequestRecord,
+    why: &str,
+) -> anyhow::Result<DestroyPr> {
     let deployment = record.deployment.as_str();
     let default_branch = repo.default_branch().await?;
     if !tfvars_exist(repo, config, deployment, &default_branch).await? {
-        let body = format!(
-            "Deployment `{deployment}` is not on `{default_branch}` (its pull request is not merged, or it was already removed), so there is nothing to destroy. Close its pull request instead."
-        );
-        return repo.comment(issue.number, key, &body).await;
+        return Ok(DestroyPr::NotOnDefaultBranch { default_branch });
     }
     let base_sha = repo.default_branch_head(&default_branch).await?;
     let branch = destroy_branch(deployment);
@@ -53,8 +99,7 @@ pub(super) async fn open_destroy_pr(
         .with_context(|| format!("removing {path} on {branch}"))?;
     let title = format!("Destroy deployment {deployment}");
     let body = format!(
-        "Removes `{path}`. **Merging this pull request runs `terraform destroy` for deployment `{deployment}`** with the code and variables of its last apply. PromptOps comments the destroy plan (`terraform plan -destroy`) here: the resources it lists are what merging destroys.\n\nRequested in #{}.",
-        record.issue
+        "Removes `{path}`. **Merging this pull request runs `terraform destroy` for deployment `{deployment}`** with the code and variables of its last apply. PromptOps comments the destroy plan (`terraform plan -destroy`) here: the resources it lists are what merging destroys.\n\n{why}"
     );
     let names = PrNames {
         find: "looking for the destroy pull request",
@@ -72,9 +117,8 @@ pub(super) async fn open_destroy_pr(
             Some(pr.number),
         )
         .await?;
-    let reply = format!(
-        "Opened #{} to destroy deployment `{deployment}`: review it; merging it destroys the deployment's resources.\n\n{}",
-        pr.number, pr.html_url
-    );
-    repo.comment(issue.number, key, &reply).await
+    Ok(DestroyPr::Opened {
+        number: pr.number,
+        url: pr.html_url,
+    })
 }

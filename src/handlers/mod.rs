@@ -13,6 +13,10 @@ mod comment_key;
 mod configure;
 mod deployment_state;
 mod destroy;
+mod drift;
+pub use drift::DriftResult;
+mod drift_issue;
+pub(crate) mod expiry;
 mod plan_gate;
 mod plan_request;
 mod pr_merge;
@@ -52,6 +56,8 @@ pub struct Handlers {
     pub links: DashboardLinks,
     /// Commands, plans and applies are counted and timed here.
     pub metrics: Arc<Metrics>,
+    /// What handlers date things by (expiry dates); the worker's clock claims the jobs.
+    pub clock: Arc<dyn promptops_core::clock::Clock>,
 }
 
 impl Handlers {
@@ -118,6 +124,13 @@ impl Handlers {
                 };
                 pr_merge::pr_closed(self, &repo, &config, pr).await
             }
+            JobPayload::Expiry {
+                deployment,
+                expires_at,
+                stage,
+                ..
+            } => expiry::run(self, &repo, deployment, *expires_at, *stage).await,
+            JobPayload::DriftCheck { due, .. } => drift::run_scheduled(self, &repo, *due).await,
         }
     }
 }

@@ -87,6 +87,14 @@ pub(super) async fn run(
             return repo.comment(reply_to, &key, &body).await;
         }
     };
+    if let Err(problem) = super::expiry::check(h, config, outcome.expiry.as_ref()) {
+        let body = format!(
+            "### PromptOps could not plan this request\n\n{}\n\n<sub>Planned by {}.</sub>",
+            promptops_commands::inert_block(&problem.to_string()),
+            outcome.planned_by
+        );
+        return repo.comment(reply_to, &key, &body).await;
+    }
     if let Some(usage) = outcome.usage {
         info!(
             prompt_tokens = usage.prompt_tokens,
@@ -148,6 +156,7 @@ pub(super) async fn run(
             tfvars_path: &path,
             notes: &outcome.notes,
             policy: &config.policy,
+            expires: super::expiry::describe(outcome.expiry.as_ref(), config.expiry.max_lifetime),
         },
     );
     let names = PrNames {
@@ -169,6 +178,14 @@ pub(super) async fn run(
     h.store
         .record_request_details(&full_name, issue.number, &details)
         .await?;
+    super::expiry::record_request(
+        h,
+        repo,
+        &request.name,
+        issue.number,
+        outcome.expiry.as_ref(),
+    )
+    .await?;
     let body = result_comment(h, &request, &outcome, pr, opened);
     repo.comment(reply_to, &key, &body).await?;
     if reply_to != issue.number && opened {

@@ -295,6 +295,12 @@ async fn apply_deployment(
             .release_lock(&full_name, deployment, pr)
             .await
             .context("releasing the lock after the apply")?;
+        if kind == "destroy" {
+            super::expiry::on_destroyed(h, repo, deployment).await?;
+        } else {
+            super::expiry::on_applied(h, repo, config, deployment).await?;
+            super::drift::ensure_schedule(h, repo, config).await?;
+        }
         RunStatus::Succeeded
     } else {
         RunStatus::Failed

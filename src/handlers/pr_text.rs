@@ -28,6 +28,8 @@ pub struct PrContext<'a> {
     pub notes: &'a [String],
     /// The limits the plan was validated against.
     pub policy: &'a Policy,
+    /// When the deployment expires, in words (see `handlers::expiry::describe`).
+    pub expires: String,
 }
 
 /// Longest request quoted in full; the issue holds the rest.
@@ -122,6 +124,7 @@ fn plan_table(catalog: &Catalog, request: &DeploymentRequest, ctx: &PrContext<'_
         usd(cost.monthly_usd, 0),
         catalog.prices_as_of()
     ));
+    table.push_str(&format!("| Expires | {} |\n", ctx.expires));
     table.push_str(&format!("| Planned by | {} |\n\n", escape(ctx.planned_by)));
     table
 }

@@ -38,6 +38,7 @@ fn render_for(body: &str, instructions: &str) -> PrText {
             tfvars_path: "terraform/deployments/inference-t4/terraform.tfvars",
             notes: &notes,
             policy: &policy(),
+            expires: "never".to_owned(),
         },
     )
 }

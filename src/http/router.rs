@@ -106,17 +106,23 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         )
             .into_response();
     }
+    let now = state.clock.now();
     let read = async {
-        let queue = state.store.queue_stats(state.clock.now()).await?;
+        let queue = state.store.queue_stats(now).await?;
         let locks = state.store.list_locks(None).await?.len();
-        Ok::<_, promptops_store::StoreError>((queue, locks))
+        let expiries = state.store.list_expiries(None).await?;
+        let checks = state.store.list_drift_checks(None).await?;
+        Ok::<_, promptops_store::StoreError>((queue, locks, expiries, checks))
     };
     match read.await {
-        Ok((queue, locks)) => (
-            [(http::header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
-            state.metrics.encode(&queue, locks),
-        )
-            .into_response(),
+        Ok((queue, locks, expiries, checks)) => {
+            state.metrics.schedules.set(&expiries, &checks, now);
+            (
+                [(http::header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
+                state.metrics.encode(&queue, locks),
+            )
+                .into_response()
+        }
         // A failed scrape (rather than stale queue gauges) shows up as `up == 0`.
         Err(err) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -84,6 +84,30 @@ pub enum JobPayload {
     PlanPr { repo: RepoTarget, pr: PrSnapshot },
     /// A pull request closed: merged → apply the merge commit; otherwise release its locks.
     PrClosed { repo: RepoTarget, pr: PrSnapshot },
+    /// A deployment's expiry date arrives (or is a day away): scheduled with `run_after`
+    /// when the deployment is applied or extended. `expires_at` is the date it was
+    /// scheduled for; a job whose date has since moved does nothing.
+    Expiry {
+        repo: RepoTarget,
+        deployment: String,
+        expires_at: DateTime<Utc>,
+        stage: ExpiryStage,
+    },
+    /// The repository's scheduled drift check, due at `due` (see `handlers::drift`).
+    DriftCheck {
+        repo: RepoTarget,
+        due: DateTime<Utc>,
+    },
+}
+
+/// What an expiry job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryStage {
+    /// A day before: a comment on the request's issue.
+    Warning,
+    /// At the date: the destroy pull request.
+    Due,
 }
 
 impl JobPayload {
@@ -94,6 +118,15 @@ impl JobPayload {
             Self::PlanIssue { .. } => "plan_issue",
             Self::PlanPr { .. } => "plan_pr",
             Self::PrClosed { .. } => "pr_closed",
+            Self::Expiry {
+                stage: ExpiryStage::Warning,
+                ..
+            } => "expiry_warning",
+            Self::Expiry {
+                stage: ExpiryStage::Due,
+                ..
+            } => "expiry_due",
+            Self::DriftCheck { .. } => "drift_check",
         }
     }
 
@@ -102,7 +135,9 @@ impl JobPayload {
             Self::CommentCommands { repo, .. }
             | Self::PlanIssue { repo, .. }
             | Self::PlanPr { repo, .. }
-            | Self::PrClosed { repo, .. } => repo,
+            | Self::PrClosed { repo, .. }
+            | Self::Expiry { repo, .. }
+            | Self::DriftCheck { repo, .. } => repo,
         }
     }
 }

@@ -11,6 +11,8 @@ pub enum RunKind {
     Apply,
     Destroy,
     Configure,
+    /// A read-only plan of an applied deployment, looking for drift.
+    Drift,
 }
 
 impl RunKind {
@@ -20,6 +22,7 @@ impl RunKind {
             RunKind::Apply => "apply",
             RunKind::Destroy => "destroy",
             RunKind::Configure => "configure",
+            RunKind::Drift => "drift",
         }
     }
 

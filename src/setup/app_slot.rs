@@ -161,6 +161,7 @@ mod tests {
                 terraform: None,
                 links: Default::default(),
                 metrics: Default::default(),
+                clock: std::sync::Arc::new(promptops_core::clock::SystemClock),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(vec![SecretString::from(
                 "s".to_owned(),

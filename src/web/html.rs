@@ -34,7 +34,7 @@ pub fn page(title: &str, body: &str) -> Html<String> {
          <title>{title} · PromptOps</title><link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head><body>\
          <header class=\"top\"><a class=\"brand\" href=\"/dashboard\">PromptOps</a>\
          <nav><a href=\"/dashboard\">Deployments</a> <a href=\"/dashboard/runs\">Runs</a> \
-         <a href=\"/dashboard/locks\">Locks</a> <a href=\"/dashboard/try\">Try a prompt</a></nav></header>\
+         <a href=\"/dashboard/locks\">Locks</a> <a href=\"/dashboard/schedules\">Schedules</a> <a href=\"/dashboard/try\">Try a prompt</a></nav></header>\
          <main><h1>{title}</h1>\n{body}</main></body></html>\n",
         title = escape(title),
     ))

@@ -13,6 +13,7 @@ mod locks;
 mod logout;
 pub mod oauth;
 mod pages;
+mod schedules;
 pub mod session;
 mod try_prompt;
 
@@ -126,6 +127,7 @@ impl Dashboard {
                 "/dashboard/locks/unlock",
                 get(locks::confirm).post(locks::unlock),
             )
+            .route("/dashboard/schedules", get(schedules::schedules))
             .route(
                 "/dashboard/try",
                 get(try_prompt::get).post(try_prompt::post),

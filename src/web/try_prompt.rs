@@ -169,6 +169,7 @@ fn valid_result(dash: &Dashboard, prompt: &str, outcome: &promptops_planner::Pla
             tfvars_path: &RepoConfig::default().terraform.tfvars_path(&request.name),
             notes: &outcome.notes,
             policy: &policy,
+            expires: crate::handlers::expiry::describe(outcome.expiry.as_ref(), None),
         },
     );
     format!(

@@ -263,6 +263,7 @@ async fn the_pr_body_and_render_state_what_the_plan_does_not_use() {
             tfvars_path: "terraform/deployments/llm-finetune/terraform.tfvars",
             notes: &outcome.notes,
             policy: &Policy::default(),
+            expires: String::new(),
         },
     )
     .body;

@@ -24,10 +24,23 @@ pub enum Command {
     Unlock,
     /// Reply with the list of commands.
     Help,
+    /// Move the deployment's expiry date; `by` is the text after the word (e.g. `3d`).
+    Extend { by: String },
+    /// Plan the applied deployment read-only now and report drift.
+    Drift,
 }
 
 /// Every sub-command name, in the order the help text lists them.
-pub const SUBCOMMANDS: [&str; 6] = ["plan", "apply", "configure", "destroy", "unlock", "help"];
+pub const SUBCOMMANDS: [&str; 8] = [
+    "plan",
+    "apply",
+    "configure",
+    "destroy",
+    "unlock",
+    "extend",
+    "drift",
+    "help",
+];
 
 impl Command {
     /// The sub-command name as typed after `/promptops`.
@@ -39,6 +52,8 @@ impl Command {
             Command::Destroy => "destroy",
             Command::Unlock => "unlock",
             Command::Help => "help",
+            Command::Extend { .. } => "extend",
+            Command::Drift => "drift",
         }
     }
 
@@ -53,6 +68,14 @@ impl Command {
             "destroy" => Command::Destroy,
             "unlock" => Command::Unlock,
             "help" => Command::Help,
+            "extend" => Command::Extend {
+                by: instructions()
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
+            "drift" => Command::Drift,
             _ => return None,
         })
     }
@@ -64,6 +87,7 @@ impl fmt::Display for Command {
             Command::Plan { instructions } if !instructions.is_empty() => {
                 write!(f, "{PREFIX} plan {instructions}")
             }
+            Command::Extend { by } if !by.is_empty() => write!(f, "{PREFIX} extend {by}"),
             other => write!(f, "{PREFIX} {}", other.name()),
         }
     }

@@ -5,7 +5,7 @@
 pub const PREFIX: &str = "/promptops";
 
 /// One line per command: usage and what it does, in the order users usually need them.
-const COMMANDS: [(&str, &str); 6] = [
+const COMMANDS: [(&str, &str); 8] = [
     (
         "plan [instructions]",
         "plan the deployment this issue asks for and open (or update) its pull request; \
@@ -28,6 +28,14 @@ const COMMANDS: [(&str, &str); 6] = [
     (
         "unlock",
         "release the deployment lock held by this pull request",
+    ),
+    (
+        "extend 3d",
+        "move the deployment's expiry date later (h, d or w), within the repository's maximum",
+    ),
+    (
+        "drift",
+        "plan the applied deployment read-only now and report any drift in its drift issue",
     ),
     ("help", "show this list"),
 ];

@@ -23,6 +23,8 @@ pub const DRAFT_FIELDS: &[&str] = &[
     "boot_disk_size_gb",
     "rationale",
     "assumptions",
+    "expires_in",
+    "expires_at",
 ];
 
 /// A deployment as proposed, before defaults and validation; every field is optional.
@@ -77,6 +79,11 @@ impl DeploymentDraft {
         let gpu_count = read_count("gpu_count", MAX_SANE_COUNT);
         let boot_disk_size_gb = read_count("boot_disk_size_gb", MAX_SANE_DISK_GB);
         let assumptions = string_list_field(object.get("assumptions"), "assumptions", &mut errors);
+        // The expiry is read on its own (`ExpiryRequest::from_model_json`); its problems are
+        // reported here with the others, so that one repair turn sees them all.
+        if let Err(error) = crate::ExpiryRequest::from_model_json(object) {
+            errors.push(error);
+        }
         errors.into_result(DeploymentDraft {
             name,
             vm_count,

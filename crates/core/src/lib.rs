@@ -13,6 +13,7 @@ mod cost;
 mod draft;
 mod error;
 pub mod github;
+mod expiry;
 mod policy;
 mod references;
 mod request;
@@ -28,6 +29,10 @@ pub use catalog::{
 pub use cost::{CostEstimate, HOURS_PER_MONTH};
 pub use draft::{DRAFT_FIELDS, DeploymentDraft, MAX_SANE_COUNT, MAX_SANE_DISK_GB};
 pub use error::{ValidationError, ValidationErrors, quote_value};
+pub use expiry::{
+    EXPIRES_AT_FIELD, EXPIRES_IN_FIELD, ExpiryRequest, Lifetime, LifetimeError,
+    MAX_SANE_LIFETIME_HOURS,
+};
 pub use policy::Policy;
 pub use references::{OtherCloudInstance, ReferenceGpu};
 pub use request::{DeploymentRequest, MAX_NAME_CHARS, NAME_PATTERN, NAME_RULE, is_valid_name};

@@ -13,6 +13,7 @@ mod edit;
 mod error;
 pub mod extract;
 mod fit;
+pub mod lifetime;
 pub mod mentions;
 pub mod message;
 pub mod observe;
@@ -97,6 +98,9 @@ pub struct PlanOutcome {
     /// sentence each; also among `request.assumptions`, so that every place showing the plan
     /// shows them.
     pub ignored: Vec<String>,
+    /// How long the request says the deployment is needed, as read (checked against the
+    /// repository's maximum by the service, which knows it and the time).
+    pub expiry: Option<promptops_core::ExpiryRequest>,
 }
 
 /// How to reach the model. Without an API key the offline planner is used.

@@ -109,12 +109,15 @@ fn plan_offline(
     draft.rationale = Some(rationale(&mentions, input.current.is_some()));
     draft.assumptions = assumptions(&built, &first, &ignored, catalog);
     let request = resolve(draft, catalog, policy).map_err(PlanError::Rejected)?;
+    let expiry = crate::lifetime::read(&screen::request_text(input))
+        .map_err(|error| PlanError::Rejected(ValidationErrors(vec![error])))?;
     Ok(PlanOutcome {
         request,
         planned_by: OFFLINE_PLANNER.to_owned(),
         usage: None,
         notes: built.notes,
         ignored,
+        expiry,
     })
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use promptops_core::{
-    Catalog, DeploymentDraft, DeploymentRequest, Policy, ValidationError, ValidationErrors, resolve,
+    Catalog, DeploymentDraft, DeploymentRequest, ExpiryRequest, Policy, ValidationError,
+    ValidationErrors, resolve,
 };
 use secrecy::SecretString;
 use serde_json::Value;
@@ -137,7 +138,7 @@ impl OpenAiPlanner {
         let first = self.client.complete(&messages, &response_format).await?;
         usage += first.usage.unwrap_or_default();
         let failure = match self.evaluate(&first, input, &mentions, catalog, policy) {
-            Ok(request) => return Ok(self.outcome(request, usage, Vec::new(), ignored)),
+            Ok(planned) => return Ok(self.outcome(planned, usage, Vec::new(), ignored)),
             Err(failure) => failure,
         };
         let problems = failure.describe();
@@ -148,11 +149,11 @@ impl OpenAiPlanner {
         let second = self.client.complete(&messages, &response_format).await?;
         usage += second.usage.unwrap_or_default();
         match self.evaluate(&second, input, &mentions, catalog, policy) {
-            Ok(request) => {
+            Ok(planned) => {
                 let note = format!(
                     "The model's first answer was corrected after these problems:\n{problems}"
                 );
-                Ok(self.outcome(request, usage, vec![note], ignored))
+                Ok(self.outcome(planned, usage, vec![note], ignored))
             }
             Err(failure) => {
                 tracing::info!(model = %self.client.model(), problems = %failure.describe(), "repaired answer rejected too");
@@ -168,7 +169,7 @@ impl OpenAiPlanner {
         mentions: &Mentions,
         catalog: &Catalog,
         policy: &Policy,
-    ) -> Result<DeploymentRequest, Failure> {
+    ) -> Result<(DeploymentRequest, Option<ExpiryRequest>), Failure> {
         if let Some(refusal) = &answer.refusal {
             return Err(Failure::Unusable(format!(
                 "the model refused: {}",
@@ -182,8 +183,12 @@ impl OpenAiPlanner {
         }
         let content = answer.content.as_deref().unwrap_or_default();
         let object = extract::json_object(content).map_err(Failure::Unusable)?;
-        let mut draft =
-            DeploymentDraft::from_json(&Value::Object(object)).map_err(Failure::Invalid)?;
+        let object = Value::Object(object);
+        let mut draft = DeploymentDraft::from_json(&object).map_err(Failure::Invalid)?;
+        // `from_json` has reported a bad expiry with the draft's other problems.
+        let expiry = object
+            .as_object()
+            .and_then(|fields| ExpiryRequest::from_model_json(fields).ok().flatten());
         let template_errors = template_syntax_in_free_text(&draft);
         if !template_errors.is_empty() {
             return Err(Failure::Invalid(ValidationErrors(template_errors)));
@@ -194,7 +199,7 @@ impl OpenAiPlanner {
         let request = resolve(draft, catalog, policy).map_err(Failure::Invalid)?;
         let mismatches = mentions.check(&request);
         if mismatches.is_empty() {
-            Ok(request)
+            Ok((request, expiry))
         } else {
             Err(Failure::Mismatch(ValidationErrors(mismatches)))
         }
@@ -202,7 +207,7 @@ impl OpenAiPlanner {
 
     fn outcome(
         &self,
-        mut request: DeploymentRequest,
+        (mut request, expiry): (DeploymentRequest, Option<ExpiryRequest>),
         usage: TokenUsage,
         notes: Vec<String>,
         ignored: Vec<String>,
@@ -224,6 +229,7 @@ impl OpenAiPlanner {
             usage: Some(usage),
             notes,
             ignored,
+            expiry,
         }
     }
 }

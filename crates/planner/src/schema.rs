@@ -57,6 +57,10 @@ pub fn draft_schema(catalog: &Catalog) -> Value {
             "rationale": {"type": "string", "description": "Why these values, in one or two sentences."},
             "assumptions": {"type": "array", "items": {"type": "string"},
                 "description": "Every value chosen without the user stating it, and why."},
+            "expires_in": nullable(json!({"type": "string"}),
+                "How long after the apply the deployment is needed, when the request says so: a whole number and h, d or w (36h, 3d, 1w)."),
+            "expires_at": nullable(json!({"type": "string"}),
+                "The last day the deployment is needed, when the request names one: YYYY-MM-DD, or a weekday name (friday)."),
         }
     })
 }

@@ -12,7 +12,9 @@
 mod backend;
 mod clock;
 mod comments;
+mod drift;
 mod error;
+mod expiries;
 mod group_commit;
 mod locks;
 mod model;
@@ -26,7 +28,9 @@ mod store;
 
 pub use backend::{ConnectOptions, MigrationReport, SqliteDurability};
 pub use clock::{Clock, SystemClock};
+pub use drift::DriftCheckRecord;
 pub use error::{Result, StoreError};
+pub use expiries::ExpiryRecord;
 pub use model::{
     Delivery, DeliveryRecord, FailOutcome, Job, JobStatus, Lock, LockOutcome, NewJob, NewRun,
     QueueStats, RecordOutcome, RequestRecord, Run, RunFilter, RunStatus,

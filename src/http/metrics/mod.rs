@@ -159,6 +159,7 @@ pub struct Metrics {
     model: ModelMetrics,
     github: GithubMetrics,
     work: WorkMetrics,
+    pub schedules: crate::schedule_metrics::ScheduleMetrics,
 }
 
 impl Default for Metrics {
@@ -230,6 +231,7 @@ impl Metrics {
         let model = ModelMetrics::register(&mut registry);
         let github = GithubMetrics::register(&mut registry);
         let work = WorkMetrics::register(&mut registry);
+        let schedules = crate::schedule_metrics::ScheduleMetrics::register(&mut registry);
         Self {
             registry,
             webhooks_received,
@@ -242,6 +244,7 @@ impl Metrics {
             model,
             github,
             work,
+            schedules,
         }
     }
 

@@ -52,13 +52,18 @@ pub const PUBLIC_URL: &str = "https://promptops.example.com";
 
 impl Lifecycle {
     pub async fn start() -> Lifecycle {
+        Self::start_with(Options::default()).await
+    }
+
+    /// As `start`, with `options` (a clock, a database) for the service.
+    pub async fn start_with(options: Options) -> Lifecycle {
         let (mut config, scratch) = Self::runner_config(real_terraform());
         config.secret_env = vec![(
             "TF_VAR_api_token".to_owned(),
             SecretString::from(PLANTED_SECRET.to_owned()),
         )];
         let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
-        Self::start_configured(config, scratch, &module).await
+        Self::start_configured_with(config, scratch, &module, options).await
     }
 
     /// A runner config with `bin` as terraform, its work dirs in a fresh scratch dir.
@@ -83,11 +88,20 @@ impl Lifecycle {
         scratch: TempDir,
         module: &Path,
     ) -> Lifecycle {
+        Self::start_configured_with(config, scratch, module, Options::default()).await
+    }
+
+    async fn start_configured_with(
+        config: RunnerConfig,
+        scratch: TempDir,
+        module: &Path,
+        options: Options,
+    ) -> Lifecycle {
         let state_dir = scratch.path().join("state");
         let service = TestService::start(Options {
             terraform: Some(config),
-            public_url: Some(PUBLIC_URL.to_owned()),
-            ..Options::default()
+            public_url: options.public_url.clone().or(Some(PUBLIC_URL.to_owned())),
+            ..options
         })
         .await;
         let module = std::fs::read(module).unwrap();

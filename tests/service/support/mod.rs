@@ -91,6 +91,9 @@ pub struct Options {
     pub dashboard_bind: Option<SocketAddr>,
     /// `PROMPTOPS_PUBLIC_URL` as comments use it for links to the dashboard.
     pub public_url: Option<String>,
+    /// The clock the workers claim jobs by and handlers date things by (expiries); the
+    /// system clock when `None`.
+    pub clock: Option<Arc<dyn promptops_core::clock::Clock>>,
 }
 
 impl Default for Options {
@@ -108,6 +111,7 @@ impl Default for Options {
             sign_in_clock: None,
             dashboard_bind: None,
             public_url: None,
+            clock: None,
         }
     }
 }
@@ -368,6 +372,7 @@ fn overrides(options: &Options) -> Overrides {
             ..RetryPolicy::default()
         }),
         sign_in_clock: options.sign_in_clock.clone(),
+        clock: options.clock.clone(),
     }
 }
 

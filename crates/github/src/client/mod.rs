@@ -10,6 +10,7 @@
 mod checks;
 mod comments;
 mod error;
+mod issue_writes;
 pub mod marker;
 pub mod observe;
 mod path;
@@ -30,6 +31,7 @@ use tokio::sync::OnceCell;
 
 pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
 pub use error::{GithubError, Result};
+pub use issue_writes::{IssueRef, IssueState};
 pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
 pub use observe::{
     ApiRequest, ApiRetry, GithubObserver, RateLimitWait, RetryReason, StatusClass, route_template,

@@ -187,6 +187,24 @@ impl RepoApi {
         Ok(p.into())
     }
 
+    /// Merges a pull request (a merge commit); returns the merge commit's SHA. GitHub
+    /// answers 405 when it cannot be merged (conflicts, required reviews or checks).
+    pub async fn merge_pr(&self, owner: &str, repo: &str, number: u64) -> Result<String> {
+        #[derive(serde::Deserialize)]
+        struct Merged {
+            sha: String,
+        }
+        let op = format!("merge PR #{number}");
+        let route = format!("{}/pulls/{number}/merge", repo_route(owner, repo));
+        let body = json!({ "merge_method": "merge" });
+        let merged: Merged = self
+            .t
+            .send(&op, Method::PUT, &route, Some(&body))
+            .await?
+            .success_json(&op)?;
+        Ok(merged.sha)
+    }
+
     /// Paths the pull request changes (added, modified, removed, renamed).
     pub async fn pr_files(&self, owner: &str, repo: &str, number: u64) -> Result<Vec<String>> {
         let route = format!("{}/pulls/{number}/files", repo_route(owner, repo));

@@ -37,8 +37,8 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "disk types and extra disks are not settings; each VM gets one boot disk of the stated size",
     },
     Unsupported {
-        pattern: r"\b(?:for\s+(?:\d+|a|one|two|three)\s+(?:hours?|days?|weeks?|months?)|24/7|nightly|every\s+(?:night|day|weekend)|on\s+weekdays|auto[\s-]?(?:shutdown|stop|scal\w+)|schedule\w*)\b",
-        why: "durations, schedules and autoscaling are not supported; VMs run until the deployment is destroyed (`/promptops destroy`)",
+        pattern: r"\b(?:for\s+(?:\d+|a|one|two|three)\s+months?|24/7|nightly|every\s+(?:night|day|weekend)|on\s+weekdays|auto[\s-]?(?:shutdown|stop|scal\w+)|schedule\w*)\b",
+        why: "months, schedules and autoscaling are not supported; VMs run until the deployment expires (a lifetime in hours, days or weeks, e.g. \"for 3 days\" or \"until Friday\") or is destroyed (`/promptops destroy`)",
     },
     Unsupported {
         pattern: r"\b(?:gke|kubernetes|k8s|slurm|autopilot)(?:\s+cluster)?\b",

@@ -1,0 +1,90 @@
+//! The one issue per deployment that reports drift: opened at the first drift, edited in
+//! place (and reopened) at each later one, closed with a comment when a check finds none.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use promptops_github::client::IssueState;
+
+use super::drift::DriftResult;
+use super::{Handlers, RepoCtx};
+
+/// Brings the deployment's drift issue in line with `result`; returns its number when
+/// there is one.
+pub(super) async fn report(
+    h: &Handlers,
+    repo: &RepoCtx,
+    deployment: &str,
+    result: DriftResult,
+    sha: &str,
+    checked_at: DateTime<Utc>,
+    plan: &str,
+) -> anyhow::Result<Option<u64>> {
+    let when = checked_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let when = when.as_str();
+    let known = h
+        .store
+        .drift_check(&repo.full_name(), deployment)
+        .await?
+        .and_then(|check| check.issue);
+    match (result, known) {
+        (DriftResult::Drift, Some(number)) => {
+            let body = body(deployment, sha, when, plan);
+            repo.api
+                .update_issue(
+                    repo.owner(),
+                    repo.name(),
+                    number,
+                    Some(&body),
+                    Some(IssueState::Open),
+                )
+                .await
+                .with_context(|| format!("updating drift issue #{number}"))?;
+            Ok(Some(number))
+        }
+        (DriftResult::Drift, None) => {
+            let title = format!("Drift in deployment {deployment}");
+            let body = body(deployment, sha, when, plan);
+            let issue = repo
+                .api
+                .create_issue(repo.owner(), repo.name(), &title, &body)
+                .await
+                .context("opening the drift issue")?;
+            Ok(Some(issue.number))
+        }
+        (DriftResult::NoDrift, Some(number)) => {
+            let state = repo
+                .api
+                .get_issue(repo.owner(), repo.name(), number)
+                .await
+                .with_context(|| format!("reading drift issue #{number}"))?
+                .state;
+            if state == "open" {
+                let note = format!(
+                    "✅ The drift check of {when} found no drift in `{deployment}` (`{}`): closing.",
+                    &sha[..sha.len().min(12)]
+                );
+                let key = format!("drift-resolved:{}", checked_at.timestamp());
+                repo.comment(number, &key, &note).await?;
+                repo.api
+                    .update_issue(
+                        repo.owner(),
+                        repo.name(),
+                        number,
+                        None,
+                        Some(IssueState::Closed),
+                    )
+                    .await
+                    .with_context(|| format!("closing drift issue #{number}"))?;
+            }
+            Ok(Some(number))
+        }
+        (_, known) => Ok(known),
+    }
+}
+
+fn body(deployment: &str, sha: &str, when: &str, plan: &str) -> String {
+    format!(
+        "### 🔀 Drift in deployment `{deployment}`\n\nA read-only plan of the default branch at `{}` ({when}) shows changes: the real infrastructure no longer matches what was applied. Someone (or something) changed it outside PromptOps, or an applied resource changed by itself. This issue is updated in place by each check that finds drift, and closed by the first that finds none.\n\n{plan}",
+        &sha[..sha.len().min(12)]
+    )
+}
