@@ -9,12 +9,12 @@ use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 
 use super::comment_key;
 use super::deployment_state::linked_request;
-use crate::pipeline::run_kind::RunKind;
 use super::terraform_steps as tf;
 use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
 use crate::http::metrics::RunResult;
 use crate::pipeline::jobs::IssueSnapshot;
+use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
 
 /// The Terraform action that launches the AAP job (see `terraform/main.tf`).

@@ -5,9 +5,9 @@
 use anyhow::Context as _;
 use promptops_store::{RequestRecord, RunFilter, RunStatus};
 
-use crate::pipeline::run_kind::RunKind;
 use super::{Handlers, RepoCtx};
 use crate::pipeline::jobs::IssueSnapshot;
+use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
 
 /// The deployment linked to an issue or to the PR PromptOps opened for it.

@@ -178,7 +178,9 @@ async fn applied_deployments(
         .context("reading the default branch")?;
     let mut applied = Vec::new();
     for name in names {
-        if deployment_state::last_applied_sha(h, repo, &name).await?.is_some()
+        if deployment_state::last_applied_sha(h, repo, &name)
+            .await?
+            .is_some()
             && deployment_state::tfvars_exist(repo, config, &name, &default_branch).await?
         {
             applied.push(name);

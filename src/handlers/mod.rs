@@ -30,8 +30,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use promptops_core::Catalog;
 use promptops_github::client::{
-    BranchState, GithubApp, NewPullRequest, Permission, PullRequestInfo, PullRequestUpdate, Reaction,
-    RepoApi,
+    BranchState, GithubApp, NewPullRequest, Permission, PullRequestInfo, PullRequestUpdate,
+    Reaction, RepoApi,
 };
 use promptops_planner::Planner;
 use promptops_store::Store;

@@ -21,12 +21,12 @@ use promptops_terraform::{ApplyOutcome, ApplyReport, Runner};
 
 use super::comment_key;
 use super::pr_plan::release_locks_of;
-use crate::pipeline::run_kind::RunKind;
 use super::terraform_steps::{self as tf, APPLY_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::http::metrics::RunResult;
 use crate::pipeline::jobs::PrSnapshot;
+use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
 
 /// Whether an apply for an already applied merge commit runs again.

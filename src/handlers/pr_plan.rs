@@ -21,11 +21,11 @@ use tracing::info;
 
 use super::comment_key;
 use super::plan_gate::{self, Gate, Trigger};
-use crate::pipeline::run_kind::RunKind;
 use super::terraform_steps::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::http::metrics::RunResult;
+use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
 
 /// Whether a plan for an already planned head SHA runs again.

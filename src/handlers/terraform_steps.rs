@@ -15,8 +15,8 @@ use promptops_terraform::{PlanSpec, Runner, Source};
 
 use super::comment_key;
 use super::deployment_state::tfvars_exist;
-use crate::pipeline::run_kind::RunKind;
 use super::{Handlers, RepoCtx};
+use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::{RepoConfig, TerraformSettings};
 
 /// Check run names on commits (kept stable: branch protection rules refer to them).

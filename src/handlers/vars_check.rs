@@ -9,9 +9,9 @@ use promptops_github::client::CheckConclusion;
 use promptops_store::RunStatus;
 
 use super::comment_key;
-use crate::pipeline::run_kind::RunKind;
 use super::terraform_steps as tf;
 use super::{Handlers, RepoCtx};
+use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
 
 /// The deployment's variables at `git_ref`.

@@ -137,7 +137,11 @@ async fn evaluate(dash: &Dashboard, prompt: &str) -> (StatusCode, String) {
 
 /// A planned request: what was read and assumed, the cost, the tfvars and the pull
 /// request the bot would open (the same text, from the same function).
-fn valid_result(dash: &Dashboard, prompt: &str, outcome: &promptops_planner::PlanOutcome) -> String {
+fn valid_result(
+    dash: &Dashboard,
+    prompt: &str,
+    outcome: &promptops_planner::PlanOutcome,
+) -> String {
     let request = &outcome.request;
     let context = RenderContext {
         source: "dashboard".to_owned(),
