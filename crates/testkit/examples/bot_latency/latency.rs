@@ -93,6 +93,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     world.github.set_file(REPO, &branch, &tfvars_path, &pushed);
     let head = head_sha(world, pr)?;
     let started = Utc::now();
+    let traced = Instant::now();
     world
         .deliver(
             "pull_request",
@@ -103,10 +104,12 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
         waits::comment_written(world, pr, &[&plan_marker, "Plan: 3 to add"], STEP_TIMEOUT).await?;
     sample.push_to_plan = since(started, written);
     waits::check_completed(world, "promptops/plan", &head, STEP_TIMEOUT).await?;
+    waits::trace(world, "push -> plan comment", traced);
 
     // The merge → the apply comment.
     let merge_sha = world.github.merge_pr(REPO, pr);
     let started = Utc::now();
+    let traced = Instant::now();
     world
         .deliver("pull_request", &world.pr_payload("closed", pr, PERSON)?)
         .await?;
@@ -114,6 +117,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     let written = waits::comment_written(world, pr, &[&apply_marker], STEP_TIMEOUT).await?;
     sample.merge_to_apply = since(started, written);
     waits::check_completed(world, "promptops/apply", &merge_sha, STEP_TIMEOUT).await?;
+    waits::trace(world, "merge -> apply comment", traced);
 
     let terraform = settings.terraform.clone();
     let bare_deployment = format!("{deployment}-bare");

@@ -71,3 +71,23 @@ pub async fn check_completed(
 pub fn since(started: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
     (at - started).to_std().unwrap_or_default()
 }
+
+/// With `BENCH_TRACE=1`: the GitHub requests the bot made since `started`, with their
+/// offsets, to see where a step's time goes.
+pub fn trace(world: &World, step: &str, started: std::time::Instant) {
+    if std::env::var_os("BENCH_TRACE").is_none() {
+        return;
+    }
+    eprintln!("-- {step}: GitHub requests (ms after the delivery)");
+    for request in world.github.requests() {
+        if request.at >= started {
+            eprintln!(
+                "  {:>8.1}  {} {} -> {}",
+                (request.at - started).as_secs_f64() * 1e3,
+                request.method,
+                request.path,
+                request.status
+            );
+        }
+    }
+}
