@@ -37,7 +37,17 @@ async fn main() -> anyhow::Result<()> {
             let world = World::start(&settings).await?;
             let mut samples = Vec::with_capacity(runs);
             for run in 0..runs {
-                let sample = latency::run_once(&world, &settings).await?;
+                let sample = match latency::run_once(&world, &settings).await {
+                    Ok(sample) => sample,
+                    Err(err) => {
+                        eprintln!(
+                            "run {} failed; the bot's log ends:\n{}",
+                            run + 1,
+                            world.serve_log_tail(40)
+                        );
+                        return Err(err);
+                    }
+                };
                 eprintln!("run {:>2}/{runs}: {sample:?}", run + 1);
                 samples.push(sample);
             }

@@ -163,6 +163,14 @@ impl World {
         Ok(payload)
     }
 
+    /// The last `lines` lines of the bot's log, to show with a failed step.
+    pub fn serve_log_tail(&self, lines: usize) -> String {
+        let log =
+            std::fs::read_to_string(self.scratch.path().join("serve.log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     /// Stops the bot (SIGTERM) and waits for it.
     pub fn stop(mut self) -> anyhow::Result<()> {
         let pid = self.serve.id().to_string();
