@@ -13,6 +13,7 @@ pub mod error;
 mod keyed_lock;
 pub mod mask;
 pub mod plan_json;
+mod plugin_cache_lock;
 mod private_files;
 mod process;
 pub mod report;

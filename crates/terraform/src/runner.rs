@@ -15,6 +15,7 @@ use crate::error::RunnerError;
 use crate::keyed_lock::KeyedLocks;
 use crate::mask::{MIN_SECRET_LEN, Masker, too_short_to_mask};
 use crate::plan_json::{actions_line, read_plan_json, summary_line};
+use crate::plugin_cache_lock::PluginCacheLock;
 use crate::private_files::create_private_dir;
 use crate::process::{self, Exit};
 use crate::report::{
@@ -43,6 +44,8 @@ struct Inner {
     masker: Masker,
     permits: Arc<Semaphore>,
     deployments: KeyedLocks,
+    /// Inits write the shared plugin cache: one at a time.
+    plugin_cache: PluginCacheLock,
 }
 
 /// What the work dir holds while a run goes on.
@@ -137,6 +140,7 @@ impl Runner {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(config.max_concurrent_runs)),
                 deployments: KeyedLocks::default(),
+                plugin_cache: PluginCacheLock::new(&config.plugin_cache_dir),
                 masker,
                 config,
             }),
@@ -446,7 +450,17 @@ impl Runner {
         let backend = spec.backend_args();
         let mut args = vec!["init", "-input=false", "-no-color"];
         args.extend(backend.iter().map(String::as_str));
+        let cache = self
+            .inner
+            .plugin_cache
+            .acquire()
+            .await
+            .map_err(RunnerError::io(format!(
+                "lock the plugin cache {}",
+                self.inner.config.plugin_cache_dir.display()
+            )))?;
         let (step, capture) = self.step(ws, capture, "init", &args, None).await?;
+        drop(cache);
         let failure = step.failure("init");
         Ok((failure, capture))
     }

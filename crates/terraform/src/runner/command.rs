@@ -83,6 +83,15 @@ impl Runner {
                 "TF_PLUGIN_CACHE_DIR".into(),
                 config.plugin_cache_dir.clone().into_os_string(),
             ),
+            // Without it, an init whose work dir has no lock file entry for a provider
+            // (every run starts from a fresh checkout) installs it again into the cache,
+            // replacing the files other runs' plans are executing at that moment. With
+            // it, an init links the cached package; a lock file the repository commits
+            // is still checked against it.
+            (
+                "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE".into(),
+                "1".into(),
+            ),
             ("HOME".into(), home.as_os_str().to_owned()),
         ]);
         env

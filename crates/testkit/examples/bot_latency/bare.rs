@@ -1,0 +1,78 @@
+//! Terraform alone, the same steps the bot runs for a plan and for an apply, on the same
+//! module and variables, in a fresh directory with a fresh state each time (as each of the
+//! bot's runs starts from a fresh checkout): the time the bot's overhead is measured
+//! against.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::world::fixture_module;
+
+/// Which of the bot's sequences to run.
+#[derive(Debug, Clone, Copy)]
+pub enum Sequence {
+    /// init → plan -out → show -json (a PR's plan).
+    Plan,
+    /// init → plan -out → show -json → apply the plan → output -json (a merge's apply).
+    Apply,
+}
+
+/// Runs `sequence` for `deployment` with `tfvars`; returns its wall time.
+pub fn run(
+    terraform: &Path,
+    sequence: Sequence,
+    deployment: &str,
+    tfvars: &str,
+) -> anyhow::Result<Duration> {
+    let dir = tempfile::tempdir()?;
+    let module = dir.path().join("src/terraform");
+    let vars = module.join("deployments").join(deployment);
+    std::fs::create_dir_all(&vars)?;
+    std::fs::create_dir_all(dir.path().join("home"))?;
+    std::fs::copy(fixture_module(), module.join("main.tf"))?;
+    std::fs::write(vars.join("terraform.tfvars"), tfvars)?;
+    let state = dir.path().join(format!("{deployment}.tfstate"));
+    let backend = format!("-backend-config=path={}", state.display());
+    let var_file = format!("-var-file=deployments/{deployment}/terraform.tfvars");
+    let mut steps: Vec<Vec<&str>> = vec![
+        vec!["init", "-input=false", "-no-color", &backend],
+        vec![
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-detailed-exitcode",
+            "-out=plan.bin",
+            &var_file,
+        ],
+        vec!["show", "-json", "-no-color", "plan.bin"],
+    ];
+    if let Sequence::Apply = sequence {
+        steps.push(vec!["apply", "-input=false", "-no-color", "plan.bin"]);
+        steps.push(vec!["output", "-json", "-no-color"]);
+    }
+    let started = Instant::now();
+    for args in &steps {
+        let status = Command::new(terraform)
+            .args(args)
+            .current_dir(&module)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path().join("home"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        // `plan -detailed-exitcode` exits 2 when there are changes.
+        let ok = status.success() || (args[0] == "plan" && status.code() == Some(2));
+        anyhow::ensure!(
+            ok,
+            "bare `terraform {}` failed ({status}) for {deployment}",
+            args.join(" ")
+        );
+    }
+    Ok(started.elapsed())
+}

@@ -1,0 +1,156 @@
+//! The figures: medians and 95th percentiles, the bot's overhead next to Terraform's own
+//! time, and the targets they are held to.
+
+use std::time::Duration;
+
+use crate::latency::Sample;
+use crate::parallel::Burst;
+use crate::world::Settings;
+
+/// The bot's own time for comment → PR (no Terraform in it): under 20 ms at the median.
+const COMMENT_TO_PR_TARGET: Duration = Duration::from_millis(20);
+/// The bot's overhead on a plan or an apply: under 10 % of Terraform's own time.
+const OVERHEAD_SHARE_TARGET: f64 = 0.10;
+/// Many deployments at once: within 1.1 × ceil(n / parallelism) × one plan alone.
+const PARALLEL_TARGET: f64 = 1.1;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The value at `q` (0..=1) of `values`, nearest rank.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn terraform_version(settings: &Settings) -> String {
+    std::process::Command::new(&settings.terraform)
+        .arg("version")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .ok()
+        .and_then(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "terraform (version unknown)".to_owned())
+}
+
+pub fn latency(settings: &Settings, samples: &[Sample]) -> anyhow::Result<()> {
+    let column = |pick: fn(&Sample) -> Duration| -> Vec<f64> {
+        samples.iter().map(|s| ms(pick(s))).collect()
+    };
+    println!(
+        "== bot latency: {} runs, {}, {} cores, fake GitHub in-process (zero latency), offline planner ==",
+        samples.len(),
+        terraform_version(settings),
+        cores()
+    );
+    println!(
+        "| step | bot median | bot p95 | Terraform alone median | p95 | bot overhead median | p95 | overhead / Terraform | target |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let pr = column(|s| s.comment_to_pr);
+    let pr_ok = quantile(&pr, 0.5) < ms(COMMENT_TO_PR_TARGET);
+    println!(
+        "| comment → PR opened | {:.1} ms | {:.1} ms | (no Terraform) | | {:.1} ms | {:.1} ms | | < {} ms median: {} |",
+        quantile(&pr, 0.5),
+        quantile(&pr, 0.95),
+        quantile(&pr, 0.5),
+        quantile(&pr, 0.95),
+        COMMENT_TO_PR_TARGET.as_millis(),
+        verdict(pr_ok)
+    );
+    let rows: [(&str, fn(&Sample) -> Duration, fn(&Sample) -> Duration); 3] = [
+        (
+            "PR opened → plan comment",
+            |s| s.opened_to_plan,
+            |s| s.bare_plan,
+        ),
+        ("push → plan comment", |s| s.push_to_plan, |s| s.bare_plan),
+        (
+            "merge → apply comment",
+            |s| s.merge_to_apply,
+            |s| s.bare_apply,
+        ),
+    ];
+    let mut all_ok = pr_ok;
+    for (name, bot, bare) in rows {
+        let (bot, bare) = (column(bot), column(bare));
+        // Each run's bot time less the bare time of the same step in the same run.
+        let overhead: Vec<f64> = bot.iter().zip(&bare).map(|(b, t)| b - t).collect();
+        let share = quantile(&overhead, 0.5) / quantile(&bare, 0.5);
+        let ok = share < OVERHEAD_SHARE_TARGET;
+        all_ok &= ok;
+        println!(
+            "| {name} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} % | < {:.0} %: {} |",
+            quantile(&bot, 0.5),
+            quantile(&bot, 0.95),
+            quantile(&bare, 0.5),
+            quantile(&bare, 0.95),
+            quantile(&overhead, 0.5),
+            quantile(&overhead, 0.95),
+            share * 100.0,
+            OVERHEAD_SHARE_TARGET * 100.0,
+            verdict(ok)
+        );
+    }
+    println!(
+        "targets: {}",
+        if all_ok { "all met" } else { "NOT all met" }
+    );
+    Ok(())
+}
+
+pub fn parallel(settings: &Settings, burst: &Burst) -> anyhow::Result<()> {
+    let workers = settings.workers.unwrap_or(4);
+    // The bot runs Terraform at most once per core at a time (its runner's default).
+    let parallelism = workers.min(cores()).max(1);
+    let alone: Vec<f64> = burst.alone.iter().map(|d| ms(*d)).collect();
+    let one = quantile(&alone, 0.5);
+    let waves = burst.deployments.div_ceil(parallelism);
+    let ideal = waves as f64 * one;
+    let together = ms(burst.together);
+    let ratio = together / ideal;
+    println!(
+        "== {} deployments planned at once: {}, {} cores, {} workers, parallelism {} ==",
+        burst.deployments,
+        terraform_version(settings),
+        cores(),
+        workers,
+        parallelism
+    );
+    println!(
+        "one plan alone (event → plan comment), median of {}: {:.0} ms (all: {})",
+        alone.len(),
+        one,
+        alone
+            .iter()
+            .map(|v| format!("{v:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "ideal: ceil({}/{parallelism}) = {waves} × {one:.0} ms = {ideal:.0} ms",
+        burst.deployments
+    );
+    println!(
+        "{} at once, first delivery → last plan comment: {together:.0} ms = {ratio:.2} × ideal (target < {PARALLEL_TARGET}: {})",
+        burst.deployments,
+        verdict(ratio < PARALLEL_TARGET)
+    );
+    Ok(())
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}

@@ -1,0 +1,93 @@
+//! Waiting for the bot's effects on the fake GitHub, and reading when they happened.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::world::{REPO, World};
+
+/// Polls `check` every millisecond until it returns `Some`; an error names `what` after
+/// `timeout`.
+pub async fn until<T>(
+    what: &str,
+    timeout: Duration,
+    check: impl Fn() -> Option<T>,
+) -> anyhow::Result<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(found) = check() {
+            return Ok(found);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "gave up after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// When the comment on `issue` containing every one of `needles` was last written (the
+/// bot edits its report comments in place).
+pub async fn comment_written(
+    world: &World,
+    issue: u64,
+    needles: &[&str],
+    timeout: Duration,
+) -> anyhow::Result<DateTime<Utc>> {
+    until(
+        &format!("a comment on #{issue} with {needles:?}"),
+        timeout,
+        || {
+            world
+                .github
+                .comments(REPO, issue)
+                .into_iter()
+                .find(|c| needles.iter().all(|needle| c.body.contains(needle)))
+                .map(|c| c.updated_at)
+        },
+    )
+    .await
+}
+
+/// Waits until the check run `name` on `sha` is completed (the job's last GitHub write).
+pub async fn check_completed(
+    world: &World,
+    name: &str,
+    sha: &str,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    until(&format!("check run {name} on {sha}"), timeout, || {
+        world
+            .github
+            .check_runs()
+            .into_iter()
+            .any(|c| c.name == name && c.head_sha == sha && c.status == "completed")
+            .then_some(())
+    })
+    .await
+}
+
+/// Wall time from `started` to `at`.
+pub fn since(started: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
+    (at - started).to_std().unwrap_or_default()
+}
+
+/// With `BENCH_TRACE=1`: the GitHub requests the bot made since `started`, with their
+/// offsets, to see where a step's time goes.
+pub fn trace(world: &World, step: &str, started: std::time::Instant) {
+    if std::env::var_os("BENCH_TRACE").is_none() {
+        return;
+    }
+    eprintln!("-- {step}: GitHub requests (ms after the delivery)");
+    for request in world.github.requests() {
+        if request.at >= started {
+            eprintln!(
+                "  {:>8.1}  {} {} -> {}",
+                (request.at - started).as_secs_f64() * 1e3,
+                request.method,
+                request.path,
+                request.status
+            );
+        }
+    }
+}

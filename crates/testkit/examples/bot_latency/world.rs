@@ -1,0 +1,252 @@
+//! The world a benchmark run drives: the stateful fake GitHub in this process (zero
+//! latency), the repository with the fixture module and settings, the real `promptops
+//! serve` binary as a child process, and signed webhook deliveries built from GitHub's
+//! example payloads.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use promptops_testkit::{FakeGithub, sign_webhook};
+use serde_json::{Value, json};
+
+pub const REPO: &str = "Codertocat/Hello-World";
+const OWNER: &str = "Codertocat";
+const INSTALLATION: u64 = 4242;
+/// The person who comments, pushes and merges.
+pub const PERSON: &str = "alice";
+
+/// What the driver was told to run.
+pub struct Settings {
+    /// The `promptops` binary (a release build, as operators run it).
+    pub promptops: PathBuf,
+    /// The `terraform` binary the bot and the bare runs use.
+    pub terraform: PathBuf,
+    /// Paths Terraform may read inside the sandbox (a launcher's virtualenv), if any.
+    pub terraform_read_paths: Vec<PathBuf>,
+    /// `PROMPTOPS_WORKERS` for the bot (its default when unset).
+    pub workers: Option<usize>,
+}
+
+pub struct World {
+    pub github: FakeGithub,
+    pub scratch: tempfile::TempDir,
+    serve: Child,
+    base: String,
+    http: reqwest::Client,
+    secret: String,
+}
+
+impl World {
+    pub async fn start(settings: &Settings) -> anyhow::Result<World> {
+        let github = FakeGithub::start().await;
+        github.add_repo(REPO);
+        github.add_installation(INSTALLATION, OWNER);
+        github.set_permission(REPO, PERSON, "write");
+        github.set_commit_author(Some(PERSON));
+        let scratch = tempfile::tempdir()?;
+        std::fs::create_dir_all(scratch.path().join("state"))?;
+        let module = std::fs::read(fixture_module())?;
+        let repo_settings = format!(
+            "terraform:\n  backend_config:\n    path: \"{}/{{deployment}}.tfstate\"\n",
+            scratch.path().join("state").display()
+        );
+        github.commit_files(
+            REPO,
+            "main",
+            &[
+                ("terraform/main.tf", Some(module.as_slice())),
+                (".github/promptops.yml", Some(repo_settings.as_bytes())),
+            ],
+            "Add the root module and PromptOps settings",
+        );
+        let secret = format!("bench-secret-{:016x}", fastrand::u64(..));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let serve = serve_command(settings, &github, scratch.path(), port, &secret)?
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(scratch.path().join("serve.log"))?)
+            .spawn()?;
+        let world = World {
+            github,
+            scratch,
+            serve,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            secret,
+        };
+        world.wait_ready().await?;
+        Ok(world)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        for _ in 0..600 {
+            if let Ok(response) = self.http.get(format!("{}/readyz", self.base)).send().await
+                && response.status() == 200
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!(
+            "promptops serve did not answer /readyz within 30 s; its log: {}",
+            self.scratch.path().join("serve.log").display()
+        )
+    }
+
+    /// Posts a signed delivery; anything but 202 is an error.
+    pub async fn deliver(&self, event: &str, payload: &Value) -> anyhow::Result<()> {
+        let body = serde_json::to_vec(payload)?;
+        let response = self
+            .http
+            .post(format!("{}/webhook", self.base))
+            .header("content-type", "application/json")
+            .header("x-github-event", event)
+            .header("x-github-delivery", format!("{:032x}", fastrand::u128(..)))
+            .header("x-hub-signature-256", sign_webhook(&self.secret, &body))
+            .body(body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == 202,
+            "the {event} delivery was answered {}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+        Ok(())
+    }
+
+    /// `issue_comment.created`: `body` by [`PERSON`] on issue `number`.
+    pub fn comment_payload(&self, number: u64, title: &str, issue_body: &str, body: &str) -> Value {
+        let mut payload = fixture("issue_comment.created");
+        payload["installation"] = json!({ "id": INSTALLATION });
+        payload["issue"]["number"] = json!(number);
+        payload["issue"]["title"] = json!(title);
+        payload["issue"]["body"] = json!(issue_body);
+        payload["comment"]["id"] = json!(fastrand::u32(1..u32::MAX));
+        payload["comment"]["body"] = json!(body);
+        payload["comment"]["user"]["login"] = json!(PERSON);
+        payload["sender"]["login"] = json!(PERSON);
+        payload
+    }
+
+    /// `pull_request.<action>` for PR `number` as the fake holds it now, sent by `sender`.
+    pub fn pr_payload(&self, action: &str, number: u64, sender: &str) -> anyhow::Result<Value> {
+        let pr = self
+            .github
+            .pr(REPO, number)
+            .ok_or_else(|| anyhow::anyhow!("the fake GitHub has no PR #{number}"))?;
+        let mut payload = fixture(match action {
+            "closed" => "pull_request.closed",
+            "synchronize" => "pull_request.synchronize",
+            _ => "pull_request.opened",
+        });
+        payload["action"] = json!(action);
+        payload["installation"] = json!({ "id": INSTALLATION });
+        payload["number"] = json!(number);
+        let p = &mut payload["pull_request"];
+        p["number"] = json!(number);
+        p["title"] = json!(pr.title);
+        p["body"] = json!(pr.body);
+        p["user"]["login"] = json!(pr.author);
+        p["head"]["sha"] = json!(pr.head_sha);
+        p["head"]["ref"] = json!(pr.head_ref);
+        p["head"]["repo"]["full_name"] = json!(pr.head_repo);
+        p["base"]["ref"] = json!(pr.base_ref);
+        p["base"]["repo"]["full_name"] = json!(REPO);
+        p["merged"] = json!(pr.merged);
+        p["merge_commit_sha"] = json!(pr.merge_commit_sha);
+        p["state"] = json!(if pr.open { "open" } else { "closed" });
+        p["draft"] = json!(pr.draft);
+        payload["sender"]["login"] = json!(sender);
+        Ok(payload)
+    }
+
+    /// The last `lines` lines of the bot's log, to show with a failed step.
+    pub fn serve_log_tail(&self, lines: usize) -> String {
+        let log =
+            std::fs::read_to_string(self.scratch.path().join("serve.log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Stops the bot (SIGTERM) and waits for it.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        let pid = self.serve.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        self.serve.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.serve.kill();
+        let _ = self.serve.wait();
+    }
+}
+
+/// `promptops serve` as an operator would start it on this machine: the fake's App, a
+/// SQLite database, Terraform in its sandbox with the state directory writable, the
+/// offline planner (no model key).
+fn serve_command(
+    settings: &Settings,
+    github: &FakeGithub,
+    dir: &Path,
+    port: u16,
+    secret: &str,
+) -> anyhow::Result<Command> {
+    let key_path = dir.join("app.pem");
+    std::fs::write(&key_path, github.private_key_pem())?;
+    let mut command = Command::new(&settings.promptops);
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .env("GITHUB_APP_ID", github.app_id().to_string())
+        .env("GITHUB_PRIVATE_KEY_PATH", &key_path)
+        .env("GITHUB_WEBHOOK_SECRET", secret)
+        .env("GITHUB_API_URL", github.url())
+        .env("PROMPTOPS_BOT_LOGIN", github.bot_login())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/promptops.db", dir.display()),
+        )
+        .env("PROMPTOPS_BIND", format!("127.0.0.1:{port}"))
+        .env("PROMPTOPS_WORKDIR", dir.join("work"))
+        .env("TERRAFORM_BIN", &settings.terraform)
+        .env("PROMPTOPS_TERRAFORM_BIND", dir.join("state"));
+    if !settings.terraform_read_paths.is_empty() {
+        let paths: Vec<String> = settings
+            .terraform_read_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        command.env("PROMPTOPS_TERRAFORM_BIND_RO", paths.join(","));
+    }
+    if let Some(workers) = settings.workers {
+        command.env("PROMPTOPS_WORKERS", workers.to_string());
+    }
+    Ok(command)
+}
+
+fn testkit_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The module the service's Terraform tests use (`tests/fixtures/terraform/main.tf`).
+pub fn fixture_module() -> PathBuf {
+    testkit_dir().join("../../tests/fixtures/terraform/main.tf")
+}
+
+/// GitHub's example payloads, as the service's tests use them.
+fn fixture(name: &str) -> Value {
+    let path = testkit_dir()
+        .join("../github/tests/fixtures/github-webhooks")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("the payload fixture {} is missing: {err}", path.display()));
+    serde_json::from_str(&text).expect("the payload fixtures are JSON")
+}
