@@ -3,8 +3,7 @@
 //! successful apply — the removed file is gone from the merge commit.
 
 use anyhow::Context as _;
-use promptops_github::client::{NewPullRequest, PullRequestUpdate};
-use promptops_store::{RequestRecord, RunFilter, RunStatus};
+use promptops_store::RequestRecord;
 
 use super::deployment_state::{linked_request, tfvars_exist};
 use super::terraform_steps as tf;

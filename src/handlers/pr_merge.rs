@@ -295,7 +295,7 @@ async fn apply_deployment(
             .release_lock(&full_name, deployment, pr)
             .await
             .context("releasing the lock after the apply")?;
-        if kind == "destroy" {
+        if kind == RunKind::Destroy {
             super::expiry::on_destroyed(h, repo, deployment).await?;
         } else {
             super::expiry::on_applied(h, repo, config, deployment).await?;

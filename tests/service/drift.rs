@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use chrono::{SubsecRound, TimeDelta, Utc};
 use lifecycle::{Lifecycle, PLANTED_SECRET, state_instances, tfvars};
-use promptops::clock::{Clock, ManualClock};
+use promptops_core::clock::Clock;
+use promptops_testkit::ManualClock;
 use promptops_store::JobStatus;
 use support::{IssueRef, Options, REPO};
 

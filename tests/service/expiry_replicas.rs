@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{SubsecRound, TimeDelta, Utc};
-use promptops::clock::{Clock, ManualClock};
-use promptops::jobs::{ExpiryStage, JobPayload, RepoTarget};
+use promptops_core::clock::Clock;
+use promptops_testkit::ManualClock;
+use promptops::pipeline::jobs::{ExpiryStage, JobPayload, RepoTarget};
 use promptops_store::{JobStatus, NewJob, Store};
 use support::{INSTALLATION, OWNER, Options, REPO, TestService};
 
