@@ -293,7 +293,7 @@ async fn an_issue_becomes_configured_vms_whose_apps_answer_and_destroy_removes_t
         .map(|j| aap.stdout(j["id"].as_u64().unwrap()))
         .unwrap_or_default();
     assert!(
-        applied.contains(": done") && applied.contains("Actions: 1 invoked."),
+        applied.contains("Applied: 12 added") && applied.contains("1 action invoked"),
         "{applied}\njob:\n{job_log}"
     );
     assert_eq!(jobs.len(), 1, "{jobs:#?}");
@@ -376,7 +376,7 @@ async fn an_issue_becomes_configured_vms_whose_apps_answer_and_destroy_removes_t
         )
     })
     .await;
-    assert!(destroyed.contains(": done"), "{destroyed}");
+    assert!(destroyed.contains("— Destroyed: "), "{destroyed}");
     assert_eq!(
         compute.instances("promptops-e2e", "us-central1-a"),
         Vec::<Value>::new()

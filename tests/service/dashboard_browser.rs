@@ -52,6 +52,8 @@ async fn the_dashboard_reads_well_at_desktop_and_phone_width() {
     chromium();
     let mut service = TestService::start(Options {
         dashboard_token: Some(TOKEN.to_owned()),
+        // Links on the pages point at GitHub's web address, not at the fake's API.
+        github_web_url: Some("https://github.com".to_owned()),
         ..Options::default()
     })
     .await;
