@@ -12,8 +12,8 @@ use std::sync::Arc;
 use chrono::{SubsecRound, TimeDelta, Utc};
 use lifecycle::{Lifecycle, PLANTED_SECRET, state_instances, tfvars};
 use promptops_core::clock::Clock;
-use promptops_testkit::ManualClock;
 use promptops_store::JobStatus;
+use promptops_testkit::ManualClock;
 use support::{IssueRef, Options, REPO};
 
 /// Removes the second instance of `terraform_data.vm` from the state file: a VM deleted by

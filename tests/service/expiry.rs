@@ -12,8 +12,8 @@ use std::sync::Arc;
 use chrono::{SubsecRound, TimeDelta, Utc};
 use lifecycle::Lifecycle;
 use promptops_core::clock::Clock;
-use promptops_testkit::ManualClock;
 use promptops_store::JobStatus;
+use promptops_testkit::ManualClock;
 use support::{IssueRef, Options, REPO};
 
 /// Moves the clock and waits for the one job that became due.

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{SubsecRound, TimeDelta, Utc};
-use promptops_core::clock::Clock;
-use promptops_testkit::ManualClock;
 use promptops::pipeline::jobs::{ExpiryStage, JobPayload, RepoTarget};
+use promptops_core::clock::Clock;
 use promptops_store::{JobStatus, NewJob, Store};
+use promptops_testkit::ManualClock;
 use support::{INSTALLATION, OWNER, Options, REPO, TestService};
 
 fn expiry_job(deployment: &str, expires_at: chrono::DateTime<Utc>, stage: ExpiryStage) -> NewJob {

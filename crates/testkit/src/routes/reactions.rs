@@ -67,4 +67,3 @@ pub async fn create_for_comment(
     world.reactions.push(reaction);
     (StatusCode::CREATED, Json(json)).into_response()
 }
-
