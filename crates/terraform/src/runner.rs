@@ -17,7 +17,6 @@ use crate::mask::{MIN_SECRET_LEN, Masker, too_short_to_mask};
 use crate::plan_json::{actions_line, read_plan_json, summary_line};
 use crate::plugin_cache_lock::PluginCacheLock;
 use crate::private_files::create_private_dir;
-use crate::process::{self, Exit};
 use crate::report::{
     ActionInvocation, ApplyOutcome, ApplyReport, ChangeCounts, FailureReason, PlanOutcome,
     PlanReport, StepFailure,
@@ -31,6 +30,7 @@ use crate::version::TerraformVersion;
 mod command;
 mod invoke;
 mod outputs;
+mod step;
 mod terraform_version;
 
 /// Runs Terraform for deployments. Cheap to clone; clones share the limits.
@@ -441,30 +441,6 @@ impl Runner {
         Ok((report, masker))
     }
 
-    async fn init(
-        &self,
-        ws: &Workspace,
-        spec: &PlanSpec,
-        capture: OutputCapture,
-    ) -> Result<(Option<StepFailure>, OutputCapture), RunnerError> {
-        let backend = spec.backend_args();
-        let mut args = vec!["init", "-input=false", "-no-color"];
-        args.extend(backend.iter().map(String::as_str));
-        let cache = self
-            .inner
-            .plugin_cache
-            .acquire()
-            .await
-            .map_err(RunnerError::io(format!(
-                "lock the plugin cache {}",
-                self.inner.config.plugin_cache_dir.display()
-            )))?;
-        let (step, capture) = self.step(ws, capture, "init", &args, None).await?;
-        drop(cache);
-        let failure = step.failure("init");
-        Ok((failure, capture))
-    }
-
     /// Applies `plan.bin` (when the plan has changes), then reads the outputs.
     async fn apply_plan_in(
         &self,
@@ -547,57 +523,6 @@ impl Runner {
             failure: Some(failure),
             output,
         }
-    }
-
-    /// Runs one terraform command in the module dir, its output into `capture` (or its
-    /// stdout into `stdout_file`).
-    async fn step(
-        &self,
-        ws: &Workspace,
-        mut capture: OutputCapture,
-        name: &str,
-        args: &[&str],
-        stdout_file: Option<PathBuf>,
-    ) -> Result<(Step, OutputCapture), RunnerError> {
-        let config = &self.inner.config;
-        let mut shown = format!("$ terraform {}", args.join(" "));
-        if stdout_file.is_some() {
-            shown.push_str(" > (file)");
-        }
-        capture
-            .note(&shown)
-            .map_err(RunnerError::io("write the run log"))?;
-        let invocation = self.invocation(ws, args, stdout_file);
-        let (exit, mut capture) = process::run(
-            invocation,
-            capture,
-            ws.deadline,
-            config.timeout,
-            config.kill_grace,
-        )
-        .await
-        .map_err(|err| RunnerError::TerraformUnavailable {
-            bin: config.terraform_bin.clone(),
-            message: err.to_string(),
-        })?;
-        let step = match exit {
-            Exit::Code(code) => Step::Exited(code),
-            Exit::Signal(signal) => Step::Failed(StepFailure {
-                step: name.into(),
-                reason: FailureReason::Signal(signal),
-            }),
-            Exit::TimedOut { after_secs } => {
-                let failure = StepFailure {
-                    step: name.into(),
-                    reason: FailureReason::TimedOut { after_secs },
-                };
-                capture
-                    .note(&format!("\n{failure}"))
-                    .map_err(RunnerError::io("write the run log"))?;
-                Step::Failed(failure)
-            }
-        };
-        Ok((step, capture))
     }
 }
 

@@ -1,0 +1,88 @@
+//! One Terraform command of a run, and `init`, the one step that holds the plugin-cache
+//! lock (concurrent inits into a shared cache corrupt it).
+
+use std::path::PathBuf;
+
+use super::{Runner, Step, Workspace};
+use crate::capture::OutputCapture;
+use crate::error::RunnerError;
+use crate::process::{self, Exit};
+use crate::report::{FailureReason, StepFailure};
+use crate::spec::PlanSpec;
+
+impl Runner {
+    pub(super) async fn init(
+        &self,
+        ws: &Workspace,
+        spec: &PlanSpec,
+        capture: OutputCapture,
+    ) -> Result<(Option<StepFailure>, OutputCapture), RunnerError> {
+        let backend = spec.backend_args();
+        let mut args = vec!["init", "-input=false", "-no-color"];
+        args.extend(backend.iter().map(String::as_str));
+        let cache = self
+            .inner
+            .plugin_cache
+            .acquire()
+            .await
+            .map_err(RunnerError::io(format!(
+                "lock the plugin cache {}",
+                self.inner.config.plugin_cache_dir.display()
+            )))?;
+        let (step, capture) = self.step(ws, capture, "init", &args, None).await?;
+        drop(cache);
+        let failure = step.failure("init");
+        Ok((failure, capture))
+    }
+
+    /// Runs one terraform command in the module dir, its output into `capture` (or its
+    /// stdout into `stdout_file`).
+    pub(super) async fn step(
+        &self,
+        ws: &Workspace,
+        mut capture: OutputCapture,
+        name: &str,
+        args: &[&str],
+        stdout_file: Option<PathBuf>,
+    ) -> Result<(Step, OutputCapture), RunnerError> {
+        let config = &self.inner.config;
+        let mut shown = format!("$ terraform {}", args.join(" "));
+        if stdout_file.is_some() {
+            shown.push_str(" > (file)");
+        }
+        capture
+            .note(&shown)
+            .map_err(RunnerError::io("write the run log"))?;
+        let invocation = self.invocation(ws, args, stdout_file);
+        let (exit, mut capture) = process::run(
+            invocation,
+            capture,
+            ws.deadline,
+            config.timeout,
+            config.kill_grace,
+        )
+        .await
+        .map_err(|err| RunnerError::TerraformUnavailable {
+            bin: config.terraform_bin.clone(),
+            message: err.to_string(),
+        })?;
+        let step = match exit {
+            Exit::Code(code) => Step::Exited(code),
+            Exit::Signal(signal) => Step::Failed(StepFailure {
+                step: name.into(),
+                reason: FailureReason::Signal(signal),
+            }),
+            Exit::TimedOut { after_secs } => {
+                let failure = StepFailure {
+                    step: name.into(),
+                    reason: FailureReason::TimedOut { after_secs },
+                };
+                capture
+                    .note(&format!("\n{failure}"))
+                    .map_err(RunnerError::io("write the run log"))?;
+                Step::Failed(failure)
+            }
+        };
+        Ok((step, capture))
+    }
+}
