@@ -147,6 +147,12 @@ impl WorkerPool {
     async fn run_worker(&self, worker_id: String, shutdown: CancellationToken) {
         let wake = self.store.jobs_enqueued();
         while !shutdown.is_cancelled() {
+            // Registered before the claim: an enqueue between an empty claim and the wait
+            // below would otherwise be missed (`notify_waiters` wakes only registered
+            // waiters), leaving the job for the next idle poll, up to a second later.
+            let enqueued = wake.notified();
+            tokio::pin!(enqueued);
+            enqueued.as_mut().enable();
             let claimed = self
                 .store
                 .claim(&worker_id, self.settings.lease, self.clock.now())
@@ -155,7 +161,7 @@ impl WorkerPool {
                 Ok(Some(job)) => self.process(&worker_id, job, &shutdown).await,
                 Ok(None) => {
                     tokio::select! {
-                        _ = wake.notified() => {}
+                        _ = enqueued => {}
                         _ = tokio::time::sleep(self.settings.idle_poll) => {}
                         _ = shutdown.cancelled() => {}
                     }

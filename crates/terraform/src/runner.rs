@@ -46,6 +46,8 @@ struct Inner {
     deployments: KeyedLocks,
     /// Inits write the shared plugin cache: one at a time.
     plugin_cache: PluginCacheLock,
+    /// The last `version -json` answer, valid while the binary is unchanged.
+    version: terraform_version::VersionCache,
 }
 
 /// What the work dir holds while a run goes on.
@@ -141,6 +143,7 @@ impl Runner {
                 permits: Arc::new(Semaphore::new(config.max_concurrent_runs)),
                 deployments: KeyedLocks::default(),
                 plugin_cache: PluginCacheLock::new(&config.plugin_cache_dir),
+                version: terraform_version::VersionCache::default(),
                 masker,
                 config,
             }),
@@ -169,9 +172,18 @@ impl Runner {
         } else {
             "plan"
         };
+        let started = std::time::Instant::now();
         let ws = self.prepare(spec, kind, false).await?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "work dir prepared"
+        );
         let result = self.plan_in(&ws, spec).await.map(|(report, _)| report);
         self.prune_logs(&spec.deployment).await;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "plan run finished"
+        );
         result
     }
 

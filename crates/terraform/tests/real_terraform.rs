@@ -36,6 +36,42 @@ async fn version_is_read_from_the_binary() {
     assert!(version >= TerraformVersion::new(1, 5, 0), "{version}");
 }
 
+/// Terraform is asked its version once per binary, not before every run; replacing the
+/// binary in place is noticed on the next run.
+#[tokio::test]
+async fn the_version_is_asked_once_until_the_binary_changes() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let scratch = Scratch::new();
+    // A wrapper over the real binary that counts `version` calls where the sandbox lets
+    // it write (the state dir the scratch config lists as writable).
+    let state = scratch.dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let calls = state.join("version-calls");
+    let wrapper = scratch.dir.path().join("terraform-wrapper");
+    let write_wrapper = |marker: &str| {
+        let script = format!(
+            "#!/bin/sh\n# {marker}\nif [ \"$1\" = version ]; then echo >> {calls}; fi\nexec {real} \"$@\"\n",
+            calls = calls.display(),
+            real = real_terraform().display(),
+        );
+        std::fs::write(&wrapper, script).unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    write_wrapper("first");
+    let runner = runner(scratch.config(wrapper.clone()));
+    let count = || std::fs::read_to_string(&calls).map_or(0, |text| text.lines().count());
+
+    let first = runner.version().await.unwrap();
+    let second = runner.version().await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(count(), 1, "the second answer must come from the cache");
+
+    // Replaced in place (a different size): asked again.
+    write_wrapper("second, upgraded");
+    runner.version().await.unwrap();
+    assert_eq!(count(), 2, "a changed binary must be asked again");
+}
+
 #[tokio::test]
 async fn plan_from_a_github_tarball_shows_the_counts_and_cleans_up() {
     let scratch = Scratch::new();

@@ -54,6 +54,7 @@ impl Runner {
             .note(&shown)
             .map_err(RunnerError::io("write the run log"))?;
         let invocation = self.invocation(ws, args, stdout_file);
+        let started = std::time::Instant::now();
         let (exit, mut capture) = process::run(
             invocation,
             capture,
@@ -66,6 +67,12 @@ impl Runner {
             bin: config.terraform_bin.clone(),
             message: err.to_string(),
         })?;
+        // Where a run's time goes, step by step (the sandbox's start included).
+        tracing::debug!(
+            step = name,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "terraform step finished"
+        );
         let step = match exit {
             Exit::Code(code) => Step::Exited(code),
             Exit::Signal(signal) => Step::Failed(StepFailure {

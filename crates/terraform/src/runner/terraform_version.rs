@@ -11,9 +11,67 @@ use crate::version::{
 
 const VERSION_CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The version of the binary as it was when last asked. Starting Terraform (in its
+/// sandbox) only to print its version costs tens of milliseconds before every run; the
+/// answer is reused while the binary's size and modification time are unchanged, so an
+/// upgrade in place is still noticed on the next run.
+#[derive(Default)]
+pub(super) struct VersionCache(std::sync::Mutex<Option<(BinaryStamp, TerraformVersion)>>);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct BinaryStamp {
+    len: u64,
+    modified: std::time::SystemTime,
+}
+
+impl BinaryStamp {
+    /// `None` when the binary cannot be looked at (a bare name resolved through `PATH`):
+    /// then nothing is cached.
+    fn of(bin: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(bin).ok()?;
+        Some(Self {
+            len: meta.len(),
+            modified: meta.modified().ok()?,
+        })
+    }
+}
+
+impl VersionCache {
+    fn get(&self, stamp: Option<BinaryStamp>) -> Option<TerraformVersion> {
+        let stamp = stamp?;
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cached
+            .as_ref()
+            .filter(|(at, _)| *at == stamp)
+            .map(|(_, version)| *version)
+    }
+
+    fn put(&self, stamp: Option<BinaryStamp>, version: TerraformVersion) {
+        if let Some(stamp) = stamp {
+            *self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((stamp, version));
+        }
+    }
+}
+
 impl Runner {
-    /// `terraform version -json`.
+    /// `terraform version -json`, asked once per binary (see [`VersionCache`]).
     pub async fn version(&self) -> Result<TerraformVersion, RunnerError> {
+        let stamp = BinaryStamp::of(&self.inner.config.terraform_bin);
+        if let Some(version) = self.inner.version.get(stamp) {
+            return Ok(version);
+        }
+        let version = self.ask_version().await?;
+        self.inner.version.put(stamp, version);
+        Ok(version)
+    }
+
+    async fn ask_version(&self) -> Result<TerraformVersion, RunnerError> {
         let bin = &self.inner.config.terraform_bin;
         let unavailable = |message: String| RunnerError::TerraformUnavailable {
             bin: bin.clone(),

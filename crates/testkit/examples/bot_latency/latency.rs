@@ -61,10 +61,13 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
         (!world.github.comments(REPO, issue).is_empty()).then_some(())
     })
     .await?;
+    // The PR's own tfvars: the branch also holds the deployments merged by earlier runs.
+    let merged = world.github.paths(REPO, "main");
     let tfvars_path = world
         .github
         .paths(REPO, &branch)
         .into_iter()
+        .filter(|p| !merged.contains(p))
         .find(|p| p.starts_with("terraform/deployments/") && p.ends_with("/terraform.tfvars"))
         .ok_or_else(|| anyhow::anyhow!("no tfvars on {branch}"))?;
     let deployment = tfvars_path

@@ -47,6 +47,16 @@ pub async fn comment_written(
         },
     )
     .await
+    .map_err(|err| {
+        // What the bot did write there says why the awaited comment never came.
+        let written: Vec<String> = world
+            .github
+            .comments(REPO, issue)
+            .into_iter()
+            .map(|c| c.body.chars().take(400).collect())
+            .collect();
+        err.context(format!("the comments on #{issue}: {written:#?}"))
+    })
 }
 
 /// Waits until the check run `name` on `sha` is completed (the job's last GitHub write).

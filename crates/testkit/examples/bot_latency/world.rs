@@ -176,6 +176,10 @@ impl World {
         let pid = self.serve.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status()?;
         self.serve.wait()?;
+        // BENCH_SERVE_LOG=<file> keeps the bot's log, which goes with the scratch dir.
+        if let Some(keep) = std::env::var_os("BENCH_SERVE_LOG") {
+            std::fs::copy(self.scratch.path().join("serve.log"), keep)?;
+        }
         Ok(())
     }
 }
@@ -204,7 +208,11 @@ fn serve_command(
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "info")
+        // BENCH_RUST_LOG=promptops_terraform=debug shows where a run's time goes.
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .env("GITHUB_APP_ID", github.app_id().to_string())
         .env("GITHUB_PRIVATE_KEY_PATH", &key_path)
         .env("GITHUB_WEBHOOK_SECRET", secret)
