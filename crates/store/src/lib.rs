@@ -25,6 +25,7 @@ mod requests;
 mod runs;
 mod sqlite_writer;
 mod store;
+mod write_health;
 
 pub use backend::{ConnectOptions, MigrationReport, SqliteDurability};
 pub use clock::{Clock, SystemClock};
