@@ -16,6 +16,8 @@ mod drift;
 mod error;
 mod expiries;
 mod group_commit;
+#[cfg(feature = "test-support")]
+mod inspect;
 mod locks;
 mod model;
 mod processes;

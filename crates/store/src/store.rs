@@ -7,10 +7,10 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::backend::{Backend, ConnectOptions, MigrationReport, with_pool};
-use crate::clock::{Clock, SystemClock, from_micros};
+use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::group_commit::{self, WriteRequest, Writer};
-use crate::model::{Delivery, DeliveryRecord, NewJob, RecordOutcome};
+use crate::model::{Delivery, NewJob, RecordOutcome};
 use crate::sqlite_writer::{SqliteWriter, SqliteWriterParts, SyncFailure};
 use crate::write_health::WriteHealth;
 
@@ -163,33 +163,6 @@ impl Store {
         jobs: Vec<NewJob>,
     ) -> Result<RecordOutcome> {
         group_commit::submit(&self.inner.writer, delivery, jobs).await
-    }
-
-    pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>> {
-        let row: Option<(String, String, Option<String>, i64)> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(
-                "SELECT delivery_id, event, action, received_at FROM deliveries WHERE delivery_id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-        });
-        row.map(|(id, event, action, received_at)| {
-            Ok(DeliveryRecord {
-                id,
-                event,
-                action,
-                received_at: from_micros("deliveries.received_at", received_at)?,
-            })
-        })
-        .transpose()
-    }
-
-    pub async fn delivery_count(&self) -> Result<u64> {
-        let count: i64 = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries").fetch_one(pool).await?
-        });
-        Ok(u64::try_from(count).unwrap_or_default())
     }
 
     /// Closes the pool's connections. Deliveries whose `record_delivery` has not returned
