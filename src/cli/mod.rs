@@ -3,6 +3,7 @@
 pub(crate) mod check;
 pub(crate) mod eval;
 pub(crate) mod log_format;
+pub(crate) mod logging;
 pub(crate) mod render;
 pub mod serve;
 

@@ -8,29 +8,11 @@ use tracing::info;
 use crate::app::{App, Overrides};
 use crate::config::ServeSettings;
 
-pub fn init_tracing(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colours only on a terminal: logs written to a file, journald or a container runtime
-    // would otherwise carry escape codes (and formatting them costs CPU on every span).
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    // Control characters in field values are escaped (see `log_format`); the JSON log
-    // escapes them by its syntax.
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder
-            .fmt_fields(crate::cli::log_format::escaped_fields())
-            .try_init()
-    };
-}
-
 pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
-    init_tracing(settings.log_json);
+    // Lives until `run` returns: what is still queued is written out then.
+    let log = crate::cli::logging::init(settings.log_json);
+    // Ends with the runtime, after `run` returned.
+    tokio::spawn(log.report_dropped_lines());
     let app = App::build(&settings, Overrides::default()).await?;
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await

@@ -9,6 +9,7 @@
 //! that only the guarded page hands out.
 
 pub mod app_slot;
+mod callback;
 mod conversion;
 pub mod credentials;
 pub mod manifest;
@@ -73,7 +74,7 @@ impl Setup {
             .unwrap_or_default();
         let policy = PagePolicy::new(&[pages::SUBMIT_SCRIPT], &[github.as_str()]);
         Router::new()
-            .route("/setup/callback", get(pages::callback))
+            .route("/setup/callback", get(callback::callback))
             .merge(guarded)
             .route_layer(from_fn_with_state(
                 Arc::clone(&self.access),

@@ -1,23 +1,19 @@
-//! The setup pages: the form that registers the App on GitHub, and the callback that
-//! turns GitHub's code into the running App.
+//! The setup page: the form that registers the App on GitHub (its callback is in
+//! `callback`), and the answers both pages share.
 
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tracing::{info, warn};
 
-use super::conversion::{self, ConversionError};
-use super::credentials::CredentialsError;
+use super::Setup;
 use super::manifest::manifest_for;
-use super::{CredentialSource, Setup};
-use crate::web::Access;
 use crate::web::access::is_loopback_host;
 use crate::web::html::{escape, page};
 
 /// Setup pages carry a `state` or GitHub's code: never cached, never sent on as a referrer.
-fn respond(status: StatusCode, title: &str, body: &str) -> Response {
+pub(super) fn respond(status: StatusCode, title: &str, body: &str) -> Response {
     (
         status,
         [
@@ -43,6 +39,27 @@ fn problem(setup: &Setup, status: StatusCode, problem: &str, todo: &str) -> Resp
         ));
     }
     respond(status, "Connecting GitHub failed", &body)
+}
+
+/// Why a setup page connected or offered nothing, as its page says it.
+pub(super) struct Refusal {
+    pub status: StatusCode,
+    pub problem: String,
+    pub todo: &'static str,
+}
+
+impl Refusal {
+    pub(super) fn new(status: StatusCode, problem: impl Into<String>, todo: &'static str) -> Self {
+        Self {
+            status,
+            problem: problem.into(),
+            todo,
+        }
+    }
+
+    pub(super) fn page(&self, setup: &Setup) -> Response {
+        problem(setup, self.status, &self.problem, self.todo)
+    }
 }
 
 fn already_connected(setup: &Setup, app: &super::ConfiguredApp) -> Response {
@@ -117,61 +134,60 @@ pub async fn setup_page(
     if let Some(app) = setup.slot.load() {
         return already_connected(&setup, &app);
     }
+    match form_inputs(&setup, &query, &headers) {
+        Ok((public, organization)) => form_page(&setup, &public, organization.as_deref()),
+        Err(refusal) => refusal.page(&setup),
+    }
+}
+
+/// The address to register and the organization to register under, when a new App may be
+/// registered at all.
+fn form_inputs(
+    setup: &Setup,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(url::Url, Option<String>), Refusal> {
     if setup.credentials_path.exists() {
-        return problem(
-            &setup,
+        return Err(Refusal::new(
             StatusCode::CONFLICT,
-            &format!(
+            format!(
                 "A credentials file exists at {} but the service is not running with it.",
                 setup.credentials_path.display()
             ),
             "Restart the service to load it (its log says why it could not), or move it away to connect a new App.",
-        );
+        ));
     }
-    let public = match public_base(&setup, &headers) {
-        Ok(url) => url,
-        Err(message) => {
-            return problem(
-                &setup,
-                StatusCode::BAD_REQUEST,
-                &message,
-                "See \"Connecting GitHub\" in the README.",
-            );
-        }
-    };
+    let public = public_base(setup, headers).map_err(|message| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            message,
+            "See \"Connecting GitHub\" in the README.",
+        )
+    })?;
     let organization = query
         .get("organization")
         .map(|o| o.trim().to_owned())
         .filter(|o| !o.is_empty());
     if let Some(org) = organization.as_deref().filter(|o| !valid_account(o)) {
-        return problem(
-            &setup,
+        return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
-            &format!("{org:?} is not a GitHub organization name."),
+            format!("{org:?} is not a GitHub organization name."),
             "Use letters, digits and single hyphens (39 characters at most), or leave the field empty for your own account.",
-        );
+        ));
     }
-    let manifest = manifest_for(&public);
-    let state = setup.states.issue(organization.clone());
+    Ok((public, organization))
+}
+
+/// The form that posts the App's manifest to GitHub, under `organization` or the user.
+fn form_page(setup: &Setup, public: &url::Url, organization: Option<&str>) -> Response {
+    let manifest = manifest_for(public);
+    let state = setup.states.issue(organization.map(str::to_owned));
     let web = setup.github_web_url.trim_end_matches('/');
     let owner_path = organization
-        .as_deref()
         .map(|org| format!("/organizations/{org}"))
         .unwrap_or_default();
     let action = format!("{web}{owner_path}/settings/apps/new?state={state}");
     let hook = manifest["hook_attributes"]["url"].as_str().unwrap_or("");
-    let local_warning = if public.host().is_some_and(|h| {
-        matches!(h, url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost"))
-            || matches!(h, url::Host::Ipv4(ip) if ip.is_loopback())
-            || matches!(h, url::Host::Ipv6(ip) if ip.is_loopback())
-    }) {
-        "<p class=\"error\" id=\"local-warning\">This address is only reachable from this \
-         machine: GitHub will not be able to deliver webhooks to it. To receive them, set \
-         PROMPTOPS_PUBLIC_URL to a public address (or a webhook relay) that forwards to this \
-         service.</p>\n"
-    } else {
-        ""
-    };
     let body = format!(
         "<p>PromptOps is not connected to GitHub yet. This registers a new, private GitHub App \
          with exactly the permissions and events PromptOps needs; GitHub then sends you back \
@@ -189,200 +205,32 @@ pub async fn setup_page(
         action = escape(&action),
         web = escape(web),
         state = escape(&state),
-        org = escape(organization.as_deref().unwrap_or("")),
+        org = escape(organization.unwrap_or("")),
         manifest = escape(&manifest.to_string()),
         host = escape(web),
         hook = escape(hook),
         callback = escape(manifest["redirect_url"].as_str().unwrap_or("")),
+        local_warning = local_only_warning(public),
         path = escape(&setup.credentials_path.display().to_string()),
     );
     respond(StatusCode::OK, "Connect GitHub", &body)
 }
 
-const START_AGAIN: &str = "Start again at /setup.";
-
-/// `GET /setup/callback?code=...&state=...`
-pub async fn callback(
-    State(setup): State<Setup>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let state = query.get("state").map(String::as_str);
-    let pending = match setup.states.redeem(state) {
-        Ok(pending) => pending,
-        Err(err) => {
-            warn!(error = %err, "setup callback refused");
-            return problem(
-                &setup,
-                StatusCode::BAD_REQUEST,
-                &err.to_string(),
-                START_AGAIN,
-            );
-        }
-    };
-    if let Some(app) = setup.slot.load() {
-        return problem(
-            &setup,
-            StatusCode::CONFLICT,
-            &format!(
-                "This service was connected meanwhile, to {}.",
-                app.describe()
-            ),
-            "Delete the App GitHub just created if you do not need it (GitHub → Settings → Developer settings → GitHub Apps).",
-        );
+/// A warning when GitHub cannot reach `public` (a loopback address).
+fn local_only_warning(public: &url::Url) -> &'static str {
+    let loopback = public.host().is_some_and(|h| {
+        matches!(h, url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost"))
+            || matches!(h, url::Host::Ipv4(ip) if ip.is_loopback())
+            || matches!(h, url::Host::Ipv6(ip) if ip.is_loopback())
+    });
+    if loopback {
+        "<p class=\"error\" id=\"local-warning\">This address is only reachable from this \
+         machine: GitHub will not be able to deliver webhooks to it. To receive them, set \
+         PROMPTOPS_PUBLIC_URL to a public address (or a webhook relay) that forwards to this \
+         service.</p>\n"
+    } else {
+        ""
     }
-    let Some(code) = query
-        .get("code")
-        .map(String::as_str)
-        .filter(|c| conversion::plausible_code(c))
-    else {
-        return problem(
-            &setup,
-            StatusCode::BAD_REQUEST,
-            "GitHub's redirect carries no usable `code`.",
-            START_AGAIN,
-        );
-    };
-    if setup.credentials_path.exists() {
-        return problem(
-            &setup,
-            StatusCode::CONFLICT,
-            &format!(
-                "A credentials file already exists at {}; PromptOps never replaces one. GitHub's code was not exchanged.",
-                setup.credentials_path.display()
-            ),
-            "Restart the service to use the App in that file, or move the file away and start again at /setup. \
-             Delete the App GitHub just created if you do not need it.",
-        );
-    }
-    let credentials = match conversion::convert(&setup.http, &setup.github_api_url, code).await {
-        Ok(credentials) => credentials,
-        Err(err) => {
-            warn!(error = %err, "exchanging the manifest code failed");
-            let retryable = err.retryable();
-            if retryable && let Some(state) = state {
-                setup.states.restore(state, pending);
-            }
-            let (status, todo) = match &err {
-                ConversionError::CodeRefused { .. } => (StatusCode::BAD_REQUEST, START_AGAIN),
-                _ if retryable => (
-                    StatusCode::BAD_GATEWAY,
-                    "Reload this page to try again (the code stays valid for an hour). Check GITHUB_API_URL and this service's network access to it.",
-                ),
-                _ => (StatusCode::BAD_GATEWAY, START_AGAIN),
-            };
-            return problem(&setup, status, &err.to_string(), todo);
-        }
-    };
-    if let Err(err) = credentials.create_new(&setup.credentials_path) {
-        warn!(error = %err, "saving the App credentials failed");
-        let status = match err {
-            CredentialsError::AlreadyExists(_) => StatusCode::CONFLICT,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        return problem(
-            &setup,
-            status,
-            &format!(
-                "GitHub created the App `{}` (id {}), but its credentials could not be saved: {err}",
-                credentials.slug, credentials.id
-            ),
-            "Fix the file's location (PROMPTOPS_APP_CREDENTIALS) and start again at /setup; delete the App just created \
-             on GitHub, whose private key was shown only once.",
-        );
-    }
-    let app = match (setup.factory)(&credentials, CredentialSource::Setup) {
-        Ok(app) => app,
-        Err(err) => {
-            warn!(error = %format!("{err:#}"), "starting with the new App failed");
-            return problem(
-                &setup,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &format!(
-                    "The App's credentials were saved to {}, but the service could not start with them: {err:#}",
-                    setup.credentials_path.display()
-                ),
-                "Fix the problem and restart the service; it will load the saved credentials.",
-            );
-        }
-    };
-    let app = match setup.slot.install(app) {
-        Ok(app) => app,
-        Err(err) => {
-            return problem(&setup, StatusCode::CONFLICT, &err.to_string(), "");
-        }
-    };
-    info!(
-        app_id = credentials.id,
-        slug = %credentials.slug,
-        organization = pending.organization.as_deref().unwrap_or("-"),
-        credentials = %setup.credentials_path.display(),
-        "GitHub App connected through the setup page; webhooks are accepted from now on"
-    );
-    let install = credentials
-        .html_url
-        .as_deref()
-        .map(|url| {
-            let url = format!("{}/installations/new", url.trim_end_matches('/'));
-            format!(
-                "<p>Next, install it on the repositories whose Terraform it should run: \
-                 <a id=\"install\" href=\"{0}\">{0}</a></p>\n",
-                escape(&url)
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "<p id=\"connected\">Connected: {}. Webhooks are accepted from now on; no restart is needed.</p>\n\
-         {install}<p>The credentials are in <code>{}</code> (mode 0600); keep a copy in your secret store.</p>\n\
-         <p id=\"sign-in-next\">{}</p>\n",
-        escape(&app.describe()),
-        escape(&setup.credentials_path.display().to_string()),
-        escape(&sign_in_after_setup(
-            setup.public_url.as_ref(),
-            &setup.access
-        )),
-    );
-    respond(StatusCode::OK, "GitHub is connected", &body)
-}
-
-/// What becomes of dashboard sign-in with GitHub once an App is connected here.
-///
-/// The new App's OAuth client is saved with its credentials, but sign-in is not switched
-/// on in the running process: it would change who may see the dashboard mid-run (a
-/// loopback-open dashboard would start asking the person who just connected the App,
-/// not yet a member of any installation, to sign in). It takes effect at the next start,
-/// and this says so beforehand.
-fn sign_in_after_setup(public_url: Option<&url::Url>, access: &Access) -> String {
-    if access.sign_in().is_some() {
-        return "Dashboard sign-in with GitHub keeps the OAuth client set in GITHUB_CLIENT_ID and \
-                GITHUB_CLIENT_SECRET: the environment wins over the credentials file."
-            .to_owned();
-    }
-    let Some(public_url) = public_url else {
-        return "Dashboard sign-in with GitHub stays off: the App's OAuth client is saved with its \
-                credentials, but sign-in also needs PROMPTOPS_PUBLIC_URL (the address browsers reach \
-                this service at). Set it and restart the service to turn sign-in on."
-            .to_owned();
-    };
-    let callback = format!(
-        "{}{}",
-        public_url.as_str().trim_end_matches('/'),
-        crate::web::oauth::CALLBACK_PATH
-    );
-    let who = match access {
-        Access::Open => {
-            "from then on the dashboard asks everyone to sign in, on this machine too (it is open \
-             to this machine now): install the App first, since only members of its installations \
-             get in"
-        }
-        _ => {
-            "from then on members of the App's installations can sign in, besides the dashboard token"
-        }
-    };
-    format!(
-        "Dashboard sign-in with GitHub takes effect at the next start of the service, not now: \
-         {who}. GitHub sends them back to {callback}. Until the restart, who may see the dashboard \
-         is unchanged."
-    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The fault suite: the real `promptops serve` binary, real signed deliveries, the stateful
 //! fake GitHub, SQLite on a real (small) disk and a PostgreSQL server of its own — and the
 //! faults of a bad day: kill -9 mid-burst and mid-job, GitHub failing, the disk full, the
-//! database server restarted, SIGTERM while a GitHub request hangs.
+//! database server restarted, SIGTERM while a GitHub request hangs, a log nobody reads.
 //!
 //! Every scenario prints one `fault figures:` line (sent, acknowledged, stored, lost,
 //! doubled, time to recover); `cargo nextest run --test service -E 'test(/^faults::/)' --success-output immediate`
@@ -15,6 +15,8 @@ mod disk_full;
 mod github;
 #[path = "faults/kills.rs"]
 mod kills;
+#[path = "faults/log_pipe.rs"]
+mod log_pipe;
 #[path = "faults/postgres.rs"]
 mod postgres;
 

@@ -162,63 +162,9 @@ fn build_draft(
     catalog: &Catalog,
     policy: &Policy,
 ) -> Result<Built, PlanError> {
-    let single = |list: &[crate::mentions::Mentioned<u32>]| list.first().map(|m| m.value);
-    let mut draft = DeploymentDraft {
-        name: mentions.name.first().map(|m| m.value.clone()),
-        machine_type: mentions.machine_type.first().map(|m| m.value.clone()),
-        gpu_type: mentions.gpu_type.first().map(|m| m.value.clone()),
-        zone: mentions.zone.first().map(|m| m.value.clone()),
-        region: mentions.region.first().map(|m| m.value.clone()),
-        vm_count: single(&mentions.vm_count),
-        gpu_count: single(&mentions.gpus_per_vm),
-        boot_disk_size_gb: single(&mentions.boot_disk_size_gb),
-        ..DeploymentDraft::default()
-    };
-    if draft.zone.is_some() {
-        // The zone names its region; both are consistent (checked as an ambiguity).
-        draft.region = None;
-    }
-    let mut notes = Vec::new();
-    // A machine type with built-in GPUs fixes the GPU and its count.
-    if let Some((gpu, count)) = draft
-        .machine_type
-        .as_deref()
-        .and_then(|m| catalog.machine_type(m))
-        .and_then(|m| m.builtin_gpu.clone())
-    {
-        draft.gpu_type.get_or_insert(gpu);
-        draft.gpu_count.get_or_insert(count);
-    }
+    let mut draft = stated_draft(mentions, catalog);
     let mut decided = mentions.readings();
-    if draft.gpu_type.is_none()
-        && let Some(requirement) = mentions.gpu_requirement.first()
-    {
-        let (id, note) = choose::cheapest_gpu(
-            requirement,
-            &draft,
-            mentions.area.first(),
-            current,
-            catalog,
-            policy,
-        )?;
-        draft.gpu_type = Some(id);
-        decided.push(note);
-    }
-    if let Some(need) = mentions.model_memory.first()
-        && (draft.gpu_type.is_none() || draft.gpu_count.is_none())
-    {
-        let (gpu, per_vm, note) = fit::fit_model(need, &draft, catalog, policy)?;
-        draft.gpu_type = Some(gpu);
-        draft.gpu_count = Some(per_vm);
-        decided.push(note);
-    } else if let Some(written) = mentions.biggest.first()
-        && draft.machine_type.is_none()
-    {
-        let (gpu, per_vm, note) = fit::biggest(written, &draft, catalog, policy)?;
-        draft.gpu_type = Some(gpu);
-        draft.gpu_count = Some(per_vm);
-        decided.push(note);
-    }
+    choose_gpu(&mut draft, mentions, current, catalog, policy, &mut decided)?;
     let gpu_id = draft
         .gpu_type
         .clone()
@@ -236,7 +182,8 @@ fn build_draft(
         .zone
         .as_deref()
         .and_then(|zone| choose::zone_not_offering(zone, &gpu_id, catalog));
-    if let Some(total) = single(&mentions.total_gpus) {
+    let mut notes = Vec::new();
+    if let Some(total) = first_count(&mentions.total_gpus) {
         let (vm_count, per_vm) = split_total(total, &draft, current, &gpu_id, catalog, policy)?;
         if draft.vm_count.is_none() || draft.gpu_count.is_none() {
             notes.push(format!(
@@ -258,6 +205,82 @@ fn build_draft(
         decided,
         zone_problem,
     })
+}
+
+fn first_count(list: &[crate::mentions::Mentioned<u32>]) -> Option<u32> {
+    list.first().map(|m| m.value)
+}
+
+/// The values the request states, the first of each; a machine type with built-in GPUs
+/// fixes the GPU and its count.
+fn stated_draft(mentions: &Mentions, catalog: &Catalog) -> DeploymentDraft {
+    let mut draft = DeploymentDraft {
+        name: mentions.name.first().map(|m| m.value.clone()),
+        machine_type: mentions.machine_type.first().map(|m| m.value.clone()),
+        gpu_type: mentions.gpu_type.first().map(|m| m.value.clone()),
+        zone: mentions.zone.first().map(|m| m.value.clone()),
+        region: mentions.region.first().map(|m| m.value.clone()),
+        vm_count: first_count(&mentions.vm_count),
+        gpu_count: first_count(&mentions.gpus_per_vm),
+        boot_disk_size_gb: first_count(&mentions.boot_disk_size_gb),
+        ..DeploymentDraft::default()
+    };
+    if draft.zone.is_some() {
+        // The zone names its region; both are consistent (checked as an ambiguity).
+        draft.region = None;
+    }
+    if let Some((gpu, count)) = draft
+        .machine_type
+        .as_deref()
+        .and_then(|m| catalog.machine_type(m))
+        .and_then(|m| m.builtin_gpu.clone())
+    {
+        draft.gpu_type.get_or_insert(gpu);
+        draft.gpu_count.get_or_insert(count);
+    }
+    draft
+}
+
+/// A GPU described instead of named (the cheapest meeting the requirement), or fitted to a
+/// model's size or to "the biggest node"; each choice is noted in `decided`.
+fn choose_gpu(
+    draft: &mut DeploymentDraft,
+    mentions: &Mentions,
+    current: Option<&DeploymentRequest>,
+    catalog: &Catalog,
+    policy: &Policy,
+    decided: &mut Vec<String>,
+) -> Result<(), PlanError> {
+    if draft.gpu_type.is_none()
+        && let Some(requirement) = mentions.gpu_requirement.first()
+    {
+        let (id, note) = choose::cheapest_gpu(
+            requirement,
+            draft,
+            mentions.area.first(),
+            current,
+            catalog,
+            policy,
+        )?;
+        draft.gpu_type = Some(id);
+        decided.push(note);
+    }
+    if let Some(need) = mentions.model_memory.first()
+        && (draft.gpu_type.is_none() || draft.gpu_count.is_none())
+    {
+        let (gpu, per_vm, note) = fit::fit_model(need, draft, catalog, policy)?;
+        draft.gpu_type = Some(gpu);
+        draft.gpu_count = Some(per_vm);
+        decided.push(note);
+    } else if let Some(written) = mentions.biggest.first()
+        && draft.machine_type.is_none()
+    {
+        let (gpu, per_vm, note) = fit::biggest(written, draft, catalog, policy)?;
+        draft.gpu_type = Some(gpu);
+        draft.gpu_count = Some(per_vm);
+        decided.push(note);
+    }
+    Ok(())
 }
 
 /// The GPU `resolve` uses when nothing names one: the catalog default, or the first GPU

@@ -78,6 +78,14 @@ pub enum StoreError {
     )]
     LogSyncFailed { reason: String },
 
+    /// The delivery writer's latest batch failed (PostgreSQL: a full disk, a read-only
+    /// database) and none has committed since; the readiness probe's own write may still
+    /// succeed, so this is what tells that deliveries are refused.
+    #[error(
+        "the latest delivery write failed {seconds_ago} s ago and none has committed since ({reason}): the database refuses new rows; free space on its disk or make it writable again (readiness returns with the next delivery that commits, or 30 s after the failure)"
+    )]
+    DeliveryWriteFailed { reason: String, seconds_ago: i64 },
+
     /// The group-commit writer task is gone (its runtime shut down).
     #[error("the delivery writer has stopped; the store must be reopened")]
     WriterStopped,

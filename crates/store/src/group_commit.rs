@@ -13,6 +13,7 @@ use crate::backend::Backend;
 use crate::clock::{Clock, to_micros};
 use crate::error::{Result, StoreError};
 use crate::model::{Delivery, NewJob, RecordOutcome};
+use crate::write_health::WriteHealth;
 
 pub(crate) struct WriteRequest {
     pub delivery: Delivery,
@@ -29,6 +30,8 @@ pub(crate) struct Writer {
     pub jobs_enqueued: Arc<Notify>,
     /// An in-memory SQLite database: its one connection cannot be replaced.
     pub in_memory: bool,
+    /// Where each batch's outcome is recorded for readiness.
+    pub health: Arc<WriteHealth>,
 }
 
 impl Writer {
@@ -94,6 +97,12 @@ impl Writer {
     /// Writes the batch in one transaction. Returns each request's outcome, in order, and
     /// whether any job was inserted.
     async fn commit(&self, batch: &[WriteRequest]) -> Written {
+        let written = self.write_batch(batch).await;
+        self.health.record(&written, self.clock.now());
+        written
+    }
+
+    async fn write_batch(&self, batch: &[WriteRequest]) -> Written {
         let now = to_micros(self.clock.now());
         let max_attempts = i64::from(self.max_attempts);
         match &self.backend {

@@ -16,6 +16,8 @@ mod drift;
 mod error;
 mod expiries;
 mod group_commit;
+#[cfg(feature = "test-support")]
+mod inspect;
 mod locks;
 mod model;
 mod processes;
@@ -25,6 +27,7 @@ mod requests;
 mod runs;
 mod sqlite_writer;
 mod store;
+mod write_health;
 
 pub use backend::{ConnectOptions, MigrationReport, SqliteDurability};
 pub use clock::{Clock, SystemClock};

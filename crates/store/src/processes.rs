@@ -107,12 +107,16 @@ impl Store {
     }
 
     /// Commits a one-row write: succeeds only when the store can commit now (readiness).
+    /// A failed log sync (SQLite) or a failed delivery write not followed by a commit
+    /// (PostgreSQL, see `write_health`) fails it too: the one-row write can succeed where
+    /// deliveries cannot.
     pub async fn probe_write(&self) -> Result<()> {
         if let Some(reason) = self.inner.sync_failure.get() {
             return Err(crate::error::StoreError::LogSyncFailed {
                 reason: reason.clone(),
             });
         }
+        self.inner.write_health.check(self.now())?;
         let now = to_micros(self.now());
         with_pool!(&self.inner.backend, pool => {
             sqlx::query(

@@ -15,10 +15,10 @@ use crate::error::{Result, StoreError};
 use crate::model::{FailOutcome, Job, JobStatus, NewJob, QueueStats};
 use crate::store::Store;
 
-const JOB_COLUMNS: &str = "id, kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, locked_by, locked_until, last_error, created_at, finished_at, delivery_id";
+pub(crate) const JOB_COLUMNS: &str = "id, kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, locked_by, locked_until, last_error, created_at, finished_at, delivery_id";
 
 #[derive(sqlx::FromRow)]
-struct JobRow {
+pub(crate) struct JobRow {
     id: i64,
     kind: String,
     repo: String,
@@ -311,22 +311,6 @@ impl Store {
             sqlx::query_as(&sql).bind(job_id).fetch_optional(pool).await?
         });
         row.map(Job::try_from).transpose()
-    }
-
-    /// Jobs, newest first, optionally only those with `status`.
-    pub async fn list_jobs(&self, status: Option<JobStatus>, limit: u32) -> Result<Vec<Job>> {
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2"
-        );
-        let status = status.map(JobStatus::as_str);
-        let rows: Vec<JobRow> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(&sql)
-                .bind(status)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?
-        });
-        rows.into_iter().map(Job::try_from).collect()
     }
 
     /// Queue depth by status and the age of the oldest due job, for metrics.

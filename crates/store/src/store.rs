@@ -7,11 +7,12 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::backend::{Backend, ConnectOptions, MigrationReport, with_pool};
-use crate::clock::{Clock, SystemClock, from_micros};
+use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::group_commit::{self, WriteRequest, Writer};
-use crate::model::{Delivery, DeliveryRecord, NewJob, RecordOutcome};
+use crate::model::{Delivery, NewJob, RecordOutcome};
 use crate::sqlite_writer::{SqliteWriter, SqliteWriterParts, SyncFailure};
+use crate::write_health::WriteHealth;
 
 /// Tuning of the store; `Default` suits the service.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +63,8 @@ pub(crate) struct Inner {
     pub jobs_enqueued: Arc<Notify>,
     /// Set (for good) when syncing SQLite's write-ahead log failed.
     pub sync_failure: SyncFailure,
+    /// The pooled delivery writer's latest outcome (PostgreSQL).
+    pub write_health: Arc<WriteHealth>,
     /// Tells the SQLite delivery writer that the store is closed.
     pub closed: watch::Sender<bool>,
 }
@@ -93,12 +96,14 @@ impl Store {
         let (sender, receiver) = mpsc::channel(max_batch * 4);
         let jobs_enqueued = Arc::new(Notify::new());
         let sync_failure = SyncFailure::default();
+        let write_health = Arc::new(WriteHealth::default());
         let (closed, closed_receiver) = watch::channel(false);
         let writer = WriterParts {
             clock: Arc::clone(&clock),
             max_batch,
             jobs_enqueued: Arc::clone(&jobs_enqueued),
             sync_failure: Arc::clone(&sync_failure),
+            write_health: Arc::clone(&write_health),
         };
         start_writer(url, &backend, &options, writer, receiver, closed_receiver)?;
         if let Backend::Sqlite(pool) = &backend {
@@ -118,6 +123,7 @@ impl Store {
                 rng: Mutex::new(fastrand::Rng::new()),
                 jobs_enqueued,
                 sync_failure,
+                write_health,
                 closed,
             }),
         })
@@ -159,33 +165,6 @@ impl Store {
         group_commit::submit(&self.inner.writer, delivery, jobs).await
     }
 
-    pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRecord>> {
-        let row: Option<(String, String, Option<String>, i64)> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(
-                "SELECT delivery_id, event, action, received_at FROM deliveries WHERE delivery_id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-        });
-        row.map(|(id, event, action, received_at)| {
-            Ok(DeliveryRecord {
-                id,
-                event,
-                action,
-                received_at: from_micros("deliveries.received_at", received_at)?,
-            })
-        })
-        .transpose()
-    }
-
-    pub async fn delivery_count(&self) -> Result<u64> {
-        let count: i64 = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries").fetch_one(pool).await?
-        });
-        Ok(u64::try_from(count).unwrap_or_default())
-    }
-
     /// Closes the pool's connections. Deliveries whose `record_delivery` has not returned
     /// yet fail with an error (they were not acknowledged, so nothing is lost).
     pub async fn close(&self) {
@@ -204,6 +183,7 @@ struct WriterParts {
     max_batch: usize,
     jobs_enqueued: Arc<Notify>,
     sync_failure: SyncFailure,
+    write_health: Arc<WriteHealth>,
 }
 
 /// Starts the delivery writer: on a SQLite file, one that syncs the log beside the commits
@@ -244,6 +224,7 @@ fn start_writer(
         jobs_enqueued: parts.jobs_enqueued,
         // An in-memory SQLite database: its one pooled connection cannot be replaced.
         in_memory: sqlite.is_some(),
+        health: parts.write_health,
     });
     let writers = options.group_commit_writers.unwrap_or(match backend {
         Backend::Sqlite(_) => 1,

@@ -253,3 +253,144 @@ async fn a_log_that_cannot_be_synced_stops_deliveries_and_readiness() {
     );
     store.close().await;
 }
+
+/// PostgreSQL refuses a delivery that needs new space (its tables on a full disk) while the
+/// readiness probe's one-row update still fits in a page it has: readiness must report the
+/// refused delivery all the same, until a delivery commits again or 30 s have passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refusing_deliveries_fails_readiness_although_the_probe_row_commits() {
+    let db = common::TestDb::new(common::Backend::Postgres).await;
+    let store = db.open(test_options()).await;
+    let disk = SmallDisk::mount("4m");
+    let tablespace = SmallTablespace::create(&db.url, &disk).await;
+    assert!(matches!(
+        record(&store, "before").await,
+        Ok(RecordOutcome::New)
+    ));
+    store.probe_write().await.unwrap();
+
+    let ballast = disk.fill();
+    let mut refused = None;
+    for n in 0..2000 {
+        if let Err(err) = record(&store, &format!("full-{n}")).await {
+            refused = Some(err);
+            break;
+        }
+    }
+    let refused = refused.expect("the full disk refused no delivery");
+    assert!(
+        refused.to_string().contains("No space left on device"),
+        "{refused}"
+    );
+    // The gap this closes: the probe's own row still commits on the full disk.
+    tablespace.upsert_probe_row().await;
+    let probe = store.probe_write().await;
+    assert!(
+        matches!(
+            probe,
+            Err(promptops_store::StoreError::DeliveryWriteFailed { .. })
+        ),
+        "readiness while deliveries are refused: {probe:?}"
+    );
+
+    // Out of rotation, no delivery comes to end the report: it ends by itself.
+    db.clock.advance(Duration::from_secs(31));
+    store.probe_write().await.unwrap();
+    assert!(record(&store, "still-full").await.is_err());
+    assert!(store.probe_write().await.is_err(), "reported anew");
+
+    std::fs::remove_file(&ballast).unwrap();
+    assert!(matches!(
+        record(&store, "after").await,
+        Ok(RecordOutcome::New)
+    ));
+    store.probe_write().await.unwrap();
+    store.close().await;
+}
+
+/// A tablespace on a small disk holding the store's tables, so that they fill it. Dropped
+/// (with the store's database) before the disk is unmounted, also when the test fails:
+/// buffers of a database whose files are gone would fail every later checkpoint of the
+/// server the other tests share.
+struct SmallTablespace {
+    name: String,
+    database: String,
+    store_db: sqlx::PgPool,
+}
+
+impl SmallTablespace {
+    async fn create(store_url: &str, disk: &SmallDisk) -> SmallTablespace {
+        let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap();
+        // The server's files belong to the user it runs as (`postgres` when the tests run
+        // as root): the tablespace's directory must too.
+        let data_dir: String = sqlx::query_scalar("SHOW data_directory")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+        let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&data_dir).unwrap());
+        let dir = disk.path().join("tablespace");
+        std::fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(owner), None).unwrap();
+        let name = format!("small_{}_{}", std::process::id(), fastrand::u32(..));
+        sqlx::query(&format!(
+            "CREATE TABLESPACE {name} LOCATION '{}'",
+            dir.display()
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
+        admin.close().await;
+        let store_db = sqlx::PgPool::connect(store_url).await.unwrap();
+        let tablespace = SmallTablespace {
+            name,
+            database: url::Url::parse(store_url).unwrap().path()[1..].to_owned(),
+            store_db,
+        };
+        for table in ["deliveries", "jobs", "write_probe"] {
+            sqlx::query(&format!(
+                "ALTER TABLE {table} SET TABLESPACE {}",
+                tablespace.name
+            ))
+            .execute(&tablespace.store_db)
+            .await
+            .unwrap();
+        }
+        tablespace
+    }
+
+    /// The readiness probe's statement, on a connection of its own.
+    async fn upsert_probe_row(&self) {
+        sqlx::query(
+            "INSERT INTO write_probe (id, at) VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+        )
+        .execute(&self.store_db)
+        .await
+        .expect("the probe's one-row update on the full disk");
+    }
+}
+
+impl Drop for SmallTablespace {
+    fn drop(&mut self) {
+        let output = Command::new("psql")
+            .arg(admin_url())
+            .args(["-v", "ON_ERROR_STOP=1"])
+            .args([
+                "-c",
+                &format!("DROP DATABASE {} WITH (FORCE)", self.database),
+            ])
+            .args(["-c", &format!("DROP TABLESPACE {}", self.name)])
+            .output();
+        match output {
+            Ok(output) if output.status.success() => {}
+            other => eprintln!(
+                "dropping database {} and tablespace {} failed: {other:?}",
+                self.database, self.name
+            ),
+        }
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var(promptops_testkit::postgres::POSTGRES_ENV)
+        .expect("the PostgreSQL server's URL (scripts/start-postgres.sh)")
+}

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process, kill_process_group};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
 use crate::capture::OutputCapture;
@@ -69,6 +69,51 @@ pub async fn run(
         source,
     };
     let (reader, writer) = std::io::pipe().map_err(start_err)?;
+    let mut child = spawn(invocation, writer).map_err(start_err)?;
+    let pgid = child.id().and_then(|id| Pid::from_raw(id as i32));
+
+    // The reading thread and this task share the capture, so that the run can end even
+    // when a process that left the group (setsid) keeps the pipe open.
+    let shared = Arc::new(Mutex::new(Some(capture)));
+    let reading = read_output(reader, Arc::clone(&shared));
+    let exit = wait_until(&mut child, pgid, deadline, kill_grace)
+        .await
+        .map_err(|source| SpawnError::Output {
+            program: program.clone(),
+            source,
+        })?
+        .unwrap_or(Exit::TimedOut {
+            after_secs: timeout.as_secs(),
+        });
+    // Children left behind in the group (e.g. provider plugins) would hold the pipe open.
+    if let Some(pgid) = pgid {
+        let _ = kill_process_group(pgid, Signal::KILL);
+    }
+    let waited = tokio::time::timeout(kill_grace.max(Duration::from_secs(1)), reading).await;
+    let mut capture = shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .expect("only this task takes the capture");
+    let output_err = |source| SpawnError::Output {
+        program: program.clone(),
+        source,
+    };
+    match waited {
+        Ok(joined) => joined
+            .map_err(|join| output_err(std::io::Error::other(join.to_string())))?
+            .map_err(output_err)?,
+        Err(_) => {
+            let _ = capture
+                .note("[output cut: a process outside the run's process group kept it open]");
+        }
+    }
+    Ok((exit, capture))
+}
+
+/// Starts the command in a session of its own, stdout (unless it goes to a file) and
+/// stderr into `writer`.
+fn spawn(invocation: Invocation, writer: std::io::PipeWriter) -> std::io::Result<Child> {
     let mut command = Command::new(&invocation.program);
     command
         .args(&invocation.args)
@@ -91,46 +136,55 @@ pub async fn run(
     }
     match &invocation.stdout_file {
         Some(path) => {
-            let file = crate::private_files::create_private_file(path).map_err(start_err)?;
-            command.stdout(file);
+            command.stdout(crate::private_files::create_private_file(path)?);
         }
         None => {
-            command.stdout(writer.try_clone().map_err(start_err)?);
+            command.stdout(writer.try_clone()?);
         }
     }
     command.stderr(writer);
     let spawned = command.spawn();
     // The parent's copies of the pipe's write end must go, or reading never ends.
     drop(command);
-    let mut child = spawned.map_err(start_err)?;
-    let pgid = child.id().and_then(|id| Pid::from_raw(id as i32));
+    spawned
+}
 
-    // The reading thread and this task share the capture, so that the run can end even
-    // when a process that left the group (setsid) keeps the pipe open.
-    let shared = Arc::new(Mutex::new(Some(capture)));
-    let for_reader = shared.clone();
-    let reading = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        let mut reader = reader;
+/// Reads the pipe into the shared capture on a thread of its own until the pipe closes
+/// or the capture is taken away.
+fn read_output(
+    mut reader: std::io::PipeReader,
+    shared: Arc<Mutex<Option<OutputCapture>>>,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    tokio::task::spawn_blocking(move || {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = reader.read(&mut buf)?;
-            let mut slot = for_reader.lock().unwrap_or_else(|p| p.into_inner());
+            let mut slot = shared.lock().unwrap_or_else(|p| p.into_inner());
             match slot.as_mut() {
                 Some(capture) if n > 0 => capture.push(&buf[..n])?,
                 _ => return Ok(()),
             }
         }
-    });
+    })
+}
 
-    let exit = tokio::select! {
+/// Waits for the process to exit; `None` when the deadline came first and its group
+/// was stopped (SIGTERM, then SIGKILL after `kill_grace`).
+async fn wait_until(
+    child: &mut Child,
+    pgid: Option<Pid>,
+    deadline: Instant,
+    kill_grace: Duration,
+) -> std::io::Result<Option<Exit>> {
+    tokio::select! {
         status = child.wait() => {
-            let status = status.map_err(|source| SpawnError::Output { program: program.clone(), source })?;
             use std::os::unix::process::ExitStatusExt;
-            match (status.code(), status.signal()) {
+            let status = status?;
+            Ok(Some(match (status.code(), status.signal()) {
                 (Some(code), _) => Exit::Code(code),
                 (None, Some(signal)) => Exit::Signal(signal),
                 (None, None) => Exit::Code(-1),
-            }
+            }))
         }
         _ = tokio::time::sleep_until(deadline) => {
             if let Some(pgid) = pgid {
@@ -141,35 +195,9 @@ pub async fn run(
                 }
             }
             let _ = child.wait().await;
-            Exit::TimedOut { after_secs: timeout.as_secs() }
-        }
-    };
-    // Children left behind in the group (e.g. provider plugins) would hold the pipe open.
-    if let Some(pgid) = pgid {
-        let _ = kill_process_group(pgid, Signal::KILL);
-    }
-    let waited = tokio::time::timeout(kill_grace.max(Duration::from_secs(1)), reading).await;
-    let mut capture = shared
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-        .expect("only this task takes the capture");
-    match waited {
-        Ok(joined) => joined
-            .map_err(|join| SpawnError::Output {
-                program: program.clone(),
-                source: std::io::Error::other(join.to_string()),
-            })?
-            .map_err(|source| SpawnError::Output {
-                program: program.clone(),
-                source,
-            })?,
-        Err(_) => {
-            let _ = capture
-                .note("[output cut: a process outside the run's process group kept it open]");
+            Ok(None)
         }
     }
-    Ok((exit, capture))
 }
 
 /// Asks every process of the run's group to stop, except bubblewrap's own: bubblewrap

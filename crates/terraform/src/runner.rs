@@ -9,27 +9,27 @@ use tempfile::TempDir;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use crate::capture::{OutputCapture, RunOutput, remask_file};
+use crate::capture::{OutputCapture, RunOutput};
 pub use crate::config::RunnerConfig;
 use crate::error::RunnerError;
 use crate::keyed_lock::KeyedLocks;
 use crate::mask::{MIN_SECRET_LEN, Masker, too_short_to_mask};
-use crate::plan_json::{actions_line, read_plan_json, summary_line};
+use crate::plan_json::{actions_line, summary_line};
 use crate::plugin_cache_lock::PluginCacheLock;
 use crate::private_files::create_private_dir;
 use crate::report::{
-    ActionInvocation, ApplyOutcome, ApplyReport, ChangeCounts, FailureReason, PlanOutcome,
-    PlanReport, StepFailure,
+    ApplyOutcome, ApplyReport, FailureReason, PlanOutcome, PlanReport, StepFailure,
 };
 use crate::run_logs::{LogPhase, log_path, prune_after_run, run_stem};
 use crate::source::{copy_dir, extract_tarball};
 use crate::spec::{PlanMode, PlanSpec, Source};
-use crate::summary::{failure_summary, plan_summary};
+use crate::summary::failure_summary;
 use crate::version::TerraformVersion;
 
 mod command;
 mod invoke;
 mod outputs;
+mod plan;
 mod step;
 mod terraform_version;
 
@@ -305,152 +305,6 @@ impl Runner {
     async fn prune_logs(&self, deployment: &str) {
         let config = &self.inner.config;
         prune_after_run(&config.log_dir, deployment, config.log_retention).await;
-    }
-
-    fn base_report(&self, ws: &Workspace, spec: &PlanSpec) -> PlanReport {
-        PlanReport {
-            deployment: spec.deployment.clone(),
-            commit: spec.commit.clone(),
-            terraform_version: ws.version,
-            destroy: spec.mode.is_destroy(),
-            outcome: PlanOutcome::Failed,
-            summary: String::new(),
-            changes: Vec::new(),
-            counts: ChangeCounts::default(),
-            actions: Vec::new(),
-            failure: None,
-            output: RunOutput::default(),
-        }
-    }
-
-    /// Runs init, plan and show; returns the report and the masker extended with the
-    /// values the plan marks sensitive.
-    async fn plan_in(
-        &self,
-        ws: &Workspace,
-        spec: &PlanSpec,
-    ) -> Result<(PlanReport, Masker), RunnerError> {
-        let destroy = spec.mode.is_destroy();
-        let capture = self.capture(
-            ws,
-            if destroy {
-                LogPhase::DestroyPlan
-            } else {
-                LogPhase::Plan
-            },
-            &self.inner.masker,
-        )?;
-        let mut report = self.base_report(ws, spec);
-        let finish = |capture: OutputCapture| {
-            capture
-                .finish()
-                .map_err(RunnerError::io("write the run log"))
-        };
-        let (init, capture) = self.init(ws, spec, capture).await?;
-        if let Some(failure) = init {
-            report.output = finish(capture)?;
-            report.summary = failure_summary(&failure, &report.output);
-            report.failure = Some(failure);
-            return Ok((report, self.inner.masker.clone()));
-        }
-        let var_file = format!("-var-file={}", spec.var_file.display());
-        let mut args = vec![
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-detailed-exitcode",
-            "-out=plan.bin",
-        ];
-        if destroy {
-            args.push("-destroy");
-        }
-        if ws.module.join(&spec.var_file).is_file() {
-            args.push(&var_file);
-        }
-        let (step, capture) = self.step(ws, capture, "plan", &args, None).await?;
-        let failure = match step {
-            Step::Exited(0) => {
-                report.outcome = PlanOutcome::NoChanges;
-                None
-            }
-            Step::Exited(2) => {
-                report.outcome = PlanOutcome::Changes;
-                None
-            }
-            Step::Exited(code) => Some(StepFailure {
-                step: "plan".into(),
-                reason: FailureReason::ExitCode(code),
-            }),
-            Step::Failed(failure) => Some(failure),
-        };
-        if let Some(failure) = failure {
-            report.output = finish(capture)?;
-            report.summary = failure_summary(&failure, &report.output);
-            report.failure = Some(failure);
-            return Ok((report, self.inner.masker.clone()));
-        }
-        let json_path = ws.root.join("plan.json");
-        let (show, capture) = self
-            .step(
-                ws,
-                capture,
-                "show",
-                &["show", "-json", "-no-color", "plan.bin"],
-                Some(json_path.clone()),
-            )
-            .await?;
-        let failure = show.failure("show");
-        if let Some(failure) = failure {
-            report.outcome = PlanOutcome::Failed;
-            report.output = finish(capture)?;
-            report.summary = failure_summary(&failure, &report.output);
-            report.failure = Some(failure);
-            return Ok((report, self.inner.masker.clone()));
-        }
-        let mut parsed = tokio::task::spawn_blocking(move || read_plan_json(&json_path))
-            .await
-            .map_err(|err| RunnerError::BadPlanJson(err.to_string()))?
-            .map_err(RunnerError::BadPlanJson)?;
-        let masker = self
-            .inner
-            .masker
-            .with_values(std::mem::take(&mut parsed.sensitive_values));
-        let mut output = finish(capture)?;
-        if !masker.is_empty() {
-            remask_file(&output.log_path, &masker).map_err(RunnerError::io("mask the run log"))?;
-            output.head = masker.mask_str(&output.head);
-            output.tail = masker.mask_str(&output.tail);
-        }
-        // Resource keys (for_each) can carry values too.
-        for change in parsed.changes.iter_mut().chain(parsed.unchanged.iter_mut()) {
-            change.address = masker.mask_str(&change.address);
-        }
-        for action in parsed.actions.iter_mut() {
-            action.address = masker.mask_str(&action.address);
-            action.triggered_by = action.triggered_by.as_deref().map(|a| masker.mask_str(a));
-        }
-        let mut all = parsed.changes.clone();
-        all.extend(parsed.unchanged);
-        report.counts = ChangeCounts::from_changes(&all);
-        report.counts.outputs = parsed.output_changes;
-        report.changes = parsed.changes;
-        report.actions = parsed.actions;
-        let text = output.text();
-        if report.actions.is_empty()
-            && let Some((count, _)) = actions_line(&text)
-        {
-            // Older JSON without `action_invocations`: keep at least the count.
-            report.actions = (0..count)
-                .map(|_| ActionInvocation {
-                    address: "(action named in the plan output)".into(),
-                    triggered_by: None,
-                    event: None,
-                })
-                .collect();
-        }
-        report.summary = plan_summary(&report.counts, report.actions.len(), summary_line(&text));
-        report.output = output;
-        Ok((report, masker))
     }
 
     /// Applies `plan.bin` (when the plan has changes), then reads the outputs.

@@ -1,6 +1,7 @@
 //! Materialising the source in a per-run work dir: a GitHub tarball (top-level directory
 //! stripped, nothing allowed to land or point outside) or a copy of a directory.
 
+use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
@@ -26,7 +27,6 @@ impl Default for SourceLimits {
 /// single top-level directory. Rejects absolute paths, `..`, links, devices, a second
 /// top-level directory, and symlinks that resolve outside `dest`.
 pub fn extract_tarball(bytes: &[u8], dest: &Path, limits: SourceLimits) -> Result<(), RunnerError> {
-    let bad = |msg: String| RunnerError::BadTarball(msg);
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Err(bad(format!(
             "not a gzip tar archive (the {} bytes do not start with the gzip magic number)",
@@ -37,9 +37,13 @@ pub fn extract_tarball(bytes: &[u8], dest: &Path, limits: SourceLimits) -> Resul
     let root = dest
         .canonicalize()
         .map_err(RunnerError::io(format!("open work dir {}", dest.display())))?;
-    let mut top: Option<std::ffi::OsString> = None;
-    let mut total: u64 = 0;
-    let mut symlinks: Vec<PathBuf> = Vec::new();
+    let mut extraction = Extraction {
+        root,
+        limits,
+        top: None,
+        total: 0,
+        symlinks: Vec::new(),
+    };
     let entries = archive
         .entries()
         .map_err(|err| bad(format!("not a gzip tar archive: {err}")))?;
@@ -47,15 +51,79 @@ pub fn extract_tarball(bytes: &[u8], dest: &Path, limits: SourceLimits) -> Resul
         if index >= limits.max_entries {
             return Err(bad(format!("more than {} entries", limits.max_entries)));
         }
-        let mut entry = entry.map_err(|err| bad(format!("unreadable entry: {err}")))?;
+        let entry = entry.map_err(|err| bad(format!("unreadable entry: {err}")))?;
+        extraction.entry(entry)?;
+    }
+    extraction.finish()
+}
+
+fn bad(message: String) -> RunnerError {
+    RunnerError::BadTarball(message)
+}
+
+/// One tarball's extraction under way: what the entries so far established.
+struct Extraction {
+    /// The work dir, symlinks resolved.
+    root: PathBuf,
+    limits: SourceLimits,
+    /// The one top-level directory, once the first entry named it.
+    top: Option<OsString>,
+    /// Bytes unpacked so far (as the headers declare them).
+    total: u64,
+    /// Symlinks created, checked once every entry is in place.
+    symlinks: Vec<PathBuf>,
+}
+
+impl Extraction {
+    /// Unpacks one entry below the work dir, or refuses it.
+    fn entry<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), RunnerError> {
         let kind = entry.header().entry_type();
         if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
-            continue;
+            return Ok(());
         }
         let path = entry
             .path()
             .map_err(|err| bad(format!("entry with an unreadable path: {err}")))?
             .into_owned();
+        let relative = self.strip_top(&path)?;
+        if relative.as_os_str().is_empty() {
+            return Ok(());
+        }
+        self.total = self.total.saturating_add(entry.size());
+        if self.total > self.limits.max_total_bytes {
+            return Err(bad(format!(
+                "more than {} bytes unpacked",
+                self.limits.max_total_bytes
+            )));
+        }
+        let target = self.root.join(&relative);
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target)
+                .map_err(RunnerError::io(format!("create {}", target.display())))?;
+            return ensure_inside(&self.root, &target, &path);
+        }
+        if !(kind.is_file() || kind.is_symlink() || kind == tar::EntryType::Continuous) {
+            return Err(bad(format!(
+                "entry {} has an unsupported type ({kind:?}); only files, directories and symlinks are allowed",
+                path.display()
+            )));
+        }
+        let parent = target.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(parent)
+            .map_err(RunnerError::io(format!("create {}", parent.display())))?;
+        // A symlink extracted earlier must not redirect this write outside the work dir.
+        ensure_inside(&self.root, parent, &path)?;
+        if kind.is_symlink() {
+            create_symlink(&entry, &path, &target)?;
+            self.symlinks.push(target);
+            return Ok(());
+        }
+        write_file(&mut entry, &path, &target, self.limits.max_total_bytes)
+    }
+
+    /// `path` below the archive's one top-level directory; refuses a second top-level
+    /// directory and any component that is not a plain name.
+    fn strip_top(&mut self, path: &Path) -> Result<PathBuf, RunnerError> {
         let mut components = path.components();
         let first = match components.next() {
             Some(Component::Normal(first)) => first.to_os_string(),
@@ -66,8 +134,8 @@ pub fn extract_tarball(bytes: &[u8], dest: &Path, limits: SourceLimits) -> Resul
                 )));
             }
         };
-        match &top {
-            None => top = Some(first),
+        match &self.top {
+            None => self.top = Some(first),
             Some(existing) if *existing == first => {}
             Some(existing) => {
                 return Err(bad(format!(
@@ -90,77 +158,70 @@ pub fn extract_tarball(bytes: &[u8], dest: &Path, limits: SourceLimits) -> Resul
                 }
             }
         }
-        if relative.as_os_str().is_empty() {
-            continue;
+        Ok(relative)
+    }
+
+    /// Refuses an empty archive and a symlink that, with everything in place, resolves
+    /// outside the work dir.
+    fn finish(self) -> Result<(), RunnerError> {
+        if self.top.is_none() {
+            return Err(bad("the archive is empty".into()));
         }
-        total = total.saturating_add(entry.size());
-        if total > limits.max_total_bytes {
-            return Err(bad(format!(
-                "more than {} bytes unpacked",
-                limits.max_total_bytes
-            )));
+        for link in &self.symlinks {
+            ensure_inside(&self.root, link, link)?;
         }
-        let target = root.join(&relative);
-        if kind.is_dir() {
-            std::fs::create_dir_all(&target)
-                .map_err(RunnerError::io(format!("create {}", target.display())))?;
-            ensure_inside(&root, &target, &path)?;
-            continue;
-        }
-        if !(kind.is_file() || kind.is_symlink() || kind == tar::EntryType::Continuous) {
-            return Err(bad(format!(
-                "entry {} has an unsupported type ({kind:?}); only files, directories and symlinks are allowed",
+        Ok(())
+    }
+}
+
+/// Creates the symlink entry `path` at `target`; its target must be relative.
+fn create_symlink<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    path: &Path,
+    target: &Path,
+) -> Result<(), RunnerError> {
+    let link = entry
+        .link_name()
+        .map_err(|err| {
+            bad(format!(
+                "symlink {} has an unreadable target: {err}",
                 path.display()
-            )));
-        }
-        let parent = target.parent().unwrap_or(&root);
-        std::fs::create_dir_all(parent)
-            .map_err(RunnerError::io(format!("create {}", parent.display())))?;
-        // A symlink extracted earlier must not redirect this write outside the work dir.
-        ensure_inside(&root, parent, &path)?;
-        if kind.is_symlink() {
-            let link = entry
-                .link_name()
-                .map_err(|err| {
-                    bad(format!(
-                        "symlink {} has an unreadable target: {err}",
-                        path.display()
-                    ))
-                })?
-                .ok_or_else(|| bad(format!("symlink {} has no target", path.display())))?
-                .into_owned();
-            if link.is_absolute() {
-                return Err(bad(format!(
-                    "symlink {} points to the absolute path {}",
-                    path.display(),
-                    link.display()
-                )));
-            }
-            std::os::unix::fs::symlink(&link, &target).map_err(RunnerError::io(format!(
-                "create symlink {}",
-                target.display()
-            )))?;
-            symlinks.push(target);
-            continue;
-        }
-        let mut file = std::fs::File::create(&target)
-            .map_err(RunnerError::io(format!("create {}", target.display())))?;
-        let copied = std::io::copy(&mut (&mut entry).take(limits.max_total_bytes), &mut file)
-            .map_err(|err| bad(format!("entry {} could not be read: {err}", path.display())))?;
-        if copied != entry.size() && entry.size() != 0 {
-            return Err(bad(format!("entry {} is truncated", path.display())));
-        }
-        if entry.header().mode().is_ok_and(|mode| mode & 0o111 != 0) {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
-                .map_err(RunnerError::io(format!("chmod {}", target.display())))?;
-        }
+            ))
+        })?
+        .ok_or_else(|| bad(format!("symlink {} has no target", path.display())))?
+        .into_owned();
+    if link.is_absolute() {
+        return Err(bad(format!(
+            "symlink {} points to the absolute path {}",
+            path.display(),
+            link.display()
+        )));
     }
-    if top.is_none() {
-        return Err(bad("the archive is empty".into()));
+    std::os::unix::fs::symlink(&link, target).map_err(RunnerError::io(format!(
+        "create symlink {}",
+        target.display()
+    )))
+}
+
+/// Writes the file entry `path` to `target` (at most `max_bytes`), executable when the
+/// archive says so.
+fn write_file<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    path: &Path,
+    target: &Path,
+    max_bytes: u64,
+) -> Result<(), RunnerError> {
+    let mut file = std::fs::File::create(target)
+        .map_err(RunnerError::io(format!("create {}", target.display())))?;
+    let copied = std::io::copy(&mut (&mut *entry).take(max_bytes), &mut file)
+        .map_err(|err| bad(format!("entry {} could not be read: {err}", path.display())))?;
+    if copied != entry.size() && entry.size() != 0 {
+        return Err(bad(format!("entry {} is truncated", path.display())));
     }
-    for link in symlinks {
-        ensure_inside(&root, &link, &link)?;
+    if entry.header().mode().is_ok_and(|mode| mode & 0o111 != 0) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o755))
+            .map_err(RunnerError::io(format!("chmod {}", target.display())))?;
     }
     Ok(())
 }

@@ -302,12 +302,16 @@ async fn postgres_disk_full_every_acknowledged_delivery_is_stored_and_the_servic
     figures.lost = acknowledged.len() - stored;
     figures.doubled = doubled;
     figures.report();
-    // The write probe commits into pages and WAL that exist already, so `/readyz` can stay
-    // 200 while deliveries (which extend their tables) are refused; said, not asserted.
+    // The write probe commits into pages and WAL that exist already; `/readyz` must report
+    // the refused deliveries (which extend their tables) all the same.
     eprintln!(
         "fault figures: {}: slowest answer {} ms, /readyz 503 while full: {unready_while_full}",
         figures.scenario,
         slowest.as_millis()
+    );
+    assert!(
+        unready_while_full,
+        "/readyz answered 200 while the full disk refused deliveries"
     );
     assert_eq!(figures.lost, 0, "{figures}");
     assert_eq!(figures.doubled, 0, "{figures}");

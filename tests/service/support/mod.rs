@@ -4,7 +4,11 @@
 
 pub mod chromium;
 pub mod exposition;
+pub mod html;
+pub mod oauth_browser;
 pub mod serve_process;
+pub mod setup_flow;
+pub mod sign_in_flow;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -9,7 +9,7 @@
 
 use std::io::Read as _;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -20,8 +20,12 @@ use super::SECRET;
 pub struct ServeProcess {
     /// `None` once `stop` has taken it.
     child: Option<Child>,
-    /// Reads stderr until the process closes it; returns everything read.
+    /// Reads stderr until the process closes it; returns everything read. `None` once
+    /// taken, or when the log is left unread.
     log: Option<JoinHandle<String>>,
+    /// The read ends of stdout and stderr when they are left unread: kept open, so that
+    /// the pipes fill instead of breaking.
+    unread: Option<(ChildStdout, ChildStderr)>,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     _dir: tempfile::TempDir,
@@ -84,27 +88,43 @@ impl ServeProcess {
     /// Starts `promptops serve <args>` and waits until `/readyz` answers 200. `env` is set
     /// after the defaults, so it may override them (e.g. `GITHUB_WEBHOOK_SECRET`).
     pub async fn start(github: &FakeGithub, args: &[&str], env: &[(&str, String)]) -> Self {
+        Self::start_with(github, args, env, Log::Read).await
+    }
+
+    /// As `start`, with the log read or left unread.
+    pub async fn start_with(
+        github: &FakeGithub,
+        args: &[&str],
+        env: &[(&str, String)],
+        log: Log,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut command = serve_command(github, dir.path(), &format!("127.0.0.1:{port}"), env);
         command.args(args);
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let log = std::thread::spawn(move || {
-            let mut log = Vec::new();
-            let _ = stderr.read_to_end(&mut log);
-            String::from_utf8_lossy(&log).into_owned()
-        });
-        let process = ServeProcess {
-            child: Some(child),
-            log: Some(log),
+        let mut process = ServeProcess {
+            child: None,
+            log: None,
+            unread: None,
             base: format!("http://127.0.0.1:{port}"),
             _dir: dir,
         };
+        let mut child = match log {
+            Log::Read => command.stdout(Stdio::null()),
+            Log::Unread => command.stdout(Stdio::piped()),
+        }
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        match log {
+            Log::Read => process.log = Some(read_to_end(stderr)),
+            Log::Unread => {
+                let stdout = child.stdout.take().expect("stdout is piped");
+                process.unread = Some((stdout, stderr));
+            }
+        }
+        process.child = Some(child);
         let http = reqwest::Client::new();
         for _ in 0..200 {
             if let Ok(response) = http.get(format!("{}/readyz", process.base)).send().await {
@@ -114,6 +134,33 @@ impl ServeProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("serve did not answer /readyz within 10 s");
+    }
+
+    /// The names of the process's threads that wait in a write to a full pipe (the
+    /// kernel's wait channel `pipe_write` or `anon_pipe_write`).
+    pub fn threads_waiting_on_a_pipe(&self) -> Vec<String> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).unwrap();
+        tasks
+            .filter_map(|task| {
+                let task = task.ok()?.path();
+                let waits = std::fs::read_to_string(task.join("wchan")).ok()?;
+                waits.contains("pipe_write").then(|| {
+                    let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+                    name.trim().to_owned()
+                })
+            })
+            .collect()
+    }
+
+    /// Bytes written to stderr and not read yet (`Log::Unread`).
+    pub fn unread_log_bytes(&self) -> usize {
+        use std::os::fd::AsRawFd as _;
+        let (_, stderr) = self.unread.as_ref().expect("started with Log::Unread");
+        let mut pending: libc::c_int = 0;
+        // SAFETY: FIONREAD on an open pipe writes one c_int, here a valid local.
+        let status = unsafe { libc::ioctl(stderr.as_raw_fd(), libc::FIONREAD, &mut pending) };
+        assert_eq!(status, 0, "ioctl(FIONREAD) on the log pipe failed");
+        usize::try_from(pending).unwrap()
     }
 
     /// The process id (for `/proc/<pid>/status`).
@@ -127,10 +174,10 @@ impl ServeProcess {
         let pid = child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(sent.success(), "kill -TERM {pid} failed");
-        let log = self.log.take().expect("the log is taken once");
+        let log = self.log.take();
         tokio::task::spawn_blocking(move || {
             let status = child.wait().unwrap();
-            (status, log.join().unwrap_or_default())
+            (status, log.map(joined).unwrap_or_default())
         })
         .await
         .unwrap()
@@ -142,14 +189,36 @@ impl ServeProcess {
     pub async fn kill(mut self) -> String {
         let mut child = self.child.take().expect("stopped once");
         child.kill().unwrap();
-        let log = self.log.take().expect("the log is taken once");
+        let log = self.log.take();
         tokio::task::spawn_blocking(move || {
             let _ = child.wait();
-            log.join().unwrap_or_default()
+            log.map(joined).unwrap_or_default()
         })
         .await
         .unwrap()
     }
+}
+
+/// Whether the test reads the process's log as it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    /// Read by a thread of its own; `stop` and `kill` return it.
+    Read,
+    /// stdout and stderr are pipes nobody reads: they fill after 64 KiB each.
+    Unread,
+}
+
+/// Reads `stderr` on a thread of its own until the process closes it.
+fn read_to_end(mut stderr: ChildStderr) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut log = Vec::new();
+        let _ = stderr.read_to_end(&mut log);
+        String::from_utf8_lossy(&log).into_owned()
+    })
+}
+
+fn joined(log: JoinHandle<String>) -> String {
+    log.join().unwrap_or_default()
 }
 
 impl Drop for ServeProcess {

@@ -50,16 +50,9 @@ pub fn resolve(
             .map_or(1, |(_, count)| *count)
     });
     check_gpu_count(gpu_count, policy, &mut errors);
-
-    let machine = match (gpu, machine) {
-        (Some(gpu), Some(machine)) => {
-            check_gpu_fits_machine(catalog, gpu, gpu_count, machine, &mut errors);
-            Some(machine)
-        }
-        (Some(gpu), None) if !machine_given => {
-            default_machine(catalog, gpu, gpu_count, &mut errors)
-        }
-        _ => None,
+    let machine = match gpu {
+        Some(gpu) => machine_for(gpu, gpu_count, machine, machine_given, catalog, &mut errors),
+        None => None,
     };
 
     let zone = resolve_zone(&draft, gpu, catalog, policy, &mut errors);
@@ -71,17 +64,13 @@ pub fn resolve(
         .unwrap_or(catalog.boot_disk().default_gb);
     check_boot_disk(boot_disk_size_gb, catalog, &mut errors);
 
-    let name = match &draft.name {
-        Some(name) => {
-            // An empty name here was either given empty or screened out as hostile;
-            // screen_tokens has reported both.
-            if !name.is_empty() && !is_valid_name(name) {
-                errors.push(ValidationError::new("name", name, NAME_RULE));
-            }
-            name.clone()
-        }
-        None => derived_name(gpu, zone.as_deref(), catalog),
-    };
+    let name = resolve_name(
+        draft.name.as_deref(),
+        gpu,
+        zone.as_deref(),
+        catalog,
+        &mut errors,
+    );
 
     let rationale = draft.rationale.clone().unwrap_or_default();
     check_free_text(&rationale, &draft.assumptions, &mut errors);
@@ -115,6 +104,47 @@ pub fn resolve(
         rationale,
         assumptions: draft.assumptions,
     })
+}
+
+/// The machine the GPUs go on: the one named, when they fit it; else (none named) the
+/// catalog's machine for the GPU and count.
+fn machine_for<'c>(
+    gpu: &GpuType,
+    gpu_count: u32,
+    named: Option<&'c MachineType>,
+    machine_given: bool,
+    catalog: &'c Catalog,
+    errors: &mut ValidationErrors,
+) -> Option<&'c MachineType> {
+    match named {
+        Some(machine) => {
+            check_gpu_fits_machine(catalog, gpu, gpu_count, machine, errors);
+            Some(machine)
+        }
+        None if !machine_given => default_machine(catalog, gpu, gpu_count, errors),
+        None => None,
+    }
+}
+
+/// The name given (checked against the rule), or one derived from the GPU and zone.
+fn resolve_name(
+    given: Option<&str>,
+    gpu: Option<&GpuType>,
+    zone: Option<&str>,
+    catalog: &Catalog,
+    errors: &mut ValidationErrors,
+) -> String {
+    match given {
+        Some(name) => {
+            // An empty name here was either given empty or screened out as hostile;
+            // screen_tokens has reported both.
+            if !name.is_empty() && !is_valid_name(name) {
+                errors.push(ValidationError::new("name", name, NAME_RULE));
+            }
+            name.to_owned()
+        }
+        None => derived_name(gpu, zone, catalog),
+    }
 }
 
 /// Rejects hostile closed-set strings by name and drops them from the draft, so that the

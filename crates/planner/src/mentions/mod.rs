@@ -54,6 +54,7 @@
 //! Not read here (the planner's screening lists them as not used): vCPU and RAM sizes, disk
 //! types, images, durations and schedules, spot/preemptible; "half a GPU" reads nothing.
 
+mod contradictions;
 mod deployment_name;
 mod names;
 mod needs;
@@ -65,7 +66,7 @@ mod tokens;
 
 mod relative;
 
-use promptops_core::{Area, Catalog, DeploymentRequest, ValidationError, ValidationErrors};
+use promptops_core::{Area, Catalog, ValidationError, ValidationErrors};
 
 use crate::PlanInput;
 
@@ -279,131 +280,6 @@ impl Mentions {
 
     pub fn is_empty(&self) -> bool {
         *self == Mentions::default()
-    }
-
-    /// One error per explicit value the plan contradicts ("you asked for 5 VMs; the plan has 3").
-    pub fn check(&self, request: &DeploymentRequest) -> Vec<ValidationError> {
-        let mut errors = Vec::new();
-        let total = u64::from(request.vm_count) * u64::from(request.gpu_count);
-        let mut expect = |field: &str, ok: bool, said: String, has: String| {
-            if !ok {
-                let message = format!("you asked for {said}; the plan has {has}");
-                errors.push(ValidationError::with_raw_value(field, has, message));
-            }
-        };
-        if !self.vm_count.is_empty() {
-            let ok = self.vm_count.iter().any(|m| m.accepts(request.vm_count));
-            expect(
-                "vm_count",
-                ok,
-                quoted(&self.vm_count),
-                format!("{} VMs", request.vm_count),
-            );
-        }
-        if !self.gpus_per_vm.is_empty() {
-            let ok = self
-                .gpus_per_vm
-                .iter()
-                .any(|m| m.accepts(request.gpu_count));
-            let has = format!("{} GPUs per VM", request.gpu_count);
-            expect("gpu_count", ok, quoted(&self.gpus_per_vm), has);
-        }
-        if !self.total_gpus.is_empty() {
-            let ok = self.total_gpus.iter().any(|m| {
-                u64::from(m.value) <= total && total <= u64::from(m.upper.unwrap_or(m.value))
-            });
-            let has = format!(
-                "{total} GPUs in total ({} VMs × {} GPUs)",
-                request.vm_count, request.gpu_count
-            );
-            expect("gpu_count", ok, quoted(&self.total_gpus), has);
-        }
-        if !self.gpu_type.is_empty() {
-            let ok = self.gpu_type.iter().any(|m| m.value == request.gpu_type);
-            expect(
-                "gpu_type",
-                ok,
-                quoted(&self.gpu_type),
-                request.gpu_type.clone(),
-            );
-        }
-        if !self.machine_type.is_empty() {
-            let ok = self
-                .machine_type
-                .iter()
-                .any(|m| m.value == request.machine_type);
-            expect(
-                "machine_type",
-                ok,
-                quoted(&self.machine_type),
-                request.machine_type.clone(),
-            );
-        }
-        if !self.zone.is_empty() {
-            let ok = self.zone.iter().any(|m| m.value == request.zone);
-            expect(
-                "zone",
-                ok,
-                quoted(&self.zone),
-                format!("zone {}", request.zone),
-            );
-        }
-        if !self.region.is_empty() {
-            let ok = self.region.iter().any(|m| m.value == request.region());
-            expect(
-                "region",
-                ok,
-                quoted(&self.region),
-                format!("region {}", request.region()),
-            );
-        }
-        if !self.area.is_empty() {
-            let ok = self
-                .area
-                .iter()
-                .any(|m| m.value.regions.iter().any(|r| r == request.region()));
-            expect(
-                "region",
-                ok,
-                quoted(&self.area),
-                format!("region {}", request.region()),
-            );
-        }
-        if !self.gpu_requirement.is_empty() {
-            let ok = self
-                .gpu_requirement
-                .iter()
-                .all(|m| m.value.satisfying.contains(&request.gpu_type));
-            expect(
-                "gpu_type",
-                ok,
-                quoted(&self.gpu_requirement),
-                request.gpu_type.clone(),
-            );
-        }
-        if !self.name.is_empty() {
-            let ok = self.name.iter().any(|m| m.value == request.name);
-            expect(
-                "name",
-                ok,
-                quoted(&self.name),
-                format!("the name {}", request.name),
-            );
-        }
-        if !self.boot_disk_size_gb.is_empty() {
-            let ok = self
-                .boot_disk_size_gb
-                .iter()
-                .any(|m| m.accepts(request.boot_disk_size_gb));
-            let has = format!("a {} GB boot disk", request.boot_disk_size_gb);
-            expect(
-                "boot_disk_size_gb",
-                ok,
-                quoted(&self.boot_disk_size_gb),
-                has,
-            );
-        }
-        errors
     }
 
     /// One error per field that holds more than one value, and for a zone outside the

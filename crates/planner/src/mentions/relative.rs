@@ -62,81 +62,66 @@ fn apply_change(
     change: &Mentioned<Change>,
     current: Option<&DeploymentRequest>,
 ) {
-    let written = change.written.as_str();
-    let field = change.value.field();
-    let Some(current) = current else {
-        if let Change::Add {
-            by,
-            absolute_if_new: true,
-            field,
-        } = change.value
-            && by > 0
-        {
-            let count = u32::try_from(by).unwrap_or(u32::MAX);
-            let reading = format!(
-                "\"{written}\" read as {count} {} (there is no deployment yet to add to)",
-                field_words(field)
-            );
+    let counted = match current {
+        None => count_without_deployment(change),
+        Some(current) => changed_count(change, current),
+    };
+    match counted {
+        Ok((field, count)) => {
             let list = match field {
                 CountField::Vms => &mut mentions.vm_count,
                 CountField::GpusPerVm => &mut mentions.gpus_per_vm,
                 CountField::Gpus => &mut mentions.total_gpus,
             };
-            push(list, Mentioned::new(count, written).with_reading(reading));
-            return;
+            push(list, count);
         }
-        mentions.unclear.push(ValidationError::new(
-            field_name(field),
-            written,
-            format!(
-                "\"{written}\" changes an existing deployment, but there is none yet; write the number you want (e.g. \"3 VMs\", \"2 GPUs per VM\")"
-            ),
-        ));
-        return;
-    };
-    let (field, base) = match field {
-        CountField::Vms => (CountField::Vms, current.vm_count),
-        CountField::GpusPerVm => (CountField::GpusPerVm, current.gpu_count),
-        CountField::Gpus if current.vm_count == 1 => (CountField::GpusPerVm, current.gpu_count),
-        CountField::Gpus => {
-            mentions.unclear.push(ValidationError::new(
-                "gpu_count",
-                written,
-                format!(
-                    "\"{written}\" does not say whether per VM or in total, and the deployment has {} VMs; write e.g. \"2 more GPUs per VM\" or \"{} GPUs in total\"",
-                    current.vm_count,
-                    current.vm_count * current.gpu_count
-                ),
-            ));
-            return;
-        }
-    };
-    let result = match change.value {
-        Change::Add { by, .. } => i64::from(base) + by,
-        Change::Scale {
-            times, divided_by, ..
-        } => {
-            let scaled = u64::from(base) * u64::from(times);
-            if divided_by == 0 || !scaled.is_multiple_of(u64::from(divided_by)) {
-                mentions.unclear.push(ValidationError::new(
-                    field_name(field),
-                    written,
-                    format!(
-                        "\"{written}\" of {base} {} is not a whole number; write the number you want",
-                        field_words(field)
-                    ),
-                ));
-                return;
-            }
-            i64::try_from(scaled / u64::from(divided_by)).unwrap_or(i64::MAX)
-        }
-    };
+        Err(unclear) => mentions.unclear.push(unclear),
+    }
+}
+
+/// With no deployment yet, "add 2 VMs" is read as 2 VMs; any other change has nothing to
+/// change.
+fn count_without_deployment(
+    change: &Mentioned<Change>,
+) -> Result<(CountField, Mentioned<u32>), ValidationError> {
+    let written = change.written.as_str();
+    if let Change::Add {
+        by,
+        absolute_if_new: true,
+        field,
+    } = change.value
+        && by > 0
+    {
+        let count = u32::try_from(by).unwrap_or(u32::MAX);
+        let reading = format!(
+            "\"{written}\" read as {count} {} (there is no deployment yet to add to)",
+            field_words(field)
+        );
+        return Ok((field, Mentioned::new(count, written).with_reading(reading)));
+    }
+    Err(ValidationError::new(
+        field_name(change.value.field()),
+        written,
+        format!(
+            "\"{written}\" changes an existing deployment, but there is none yet; write the number you want (e.g. \"3 VMs\", \"2 GPUs per VM\")"
+        ),
+    ))
+}
+
+/// The count (VMs or GPUs per VM) that `change` leaves in the current deployment.
+fn changed_count(
+    change: &Mentioned<Change>,
+    current: &DeploymentRequest,
+) -> Result<(CountField, Mentioned<u32>), ValidationError> {
+    let written = change.written.as_str();
+    let (field, base) = changed_field(change, current)?;
+    let result = changed_value(change, field, base)?;
     if result < 1 {
         let hint = match field {
             CountField::Vms => "; to remove the deployment comment `/promptops destroy`",
             _ => "",
         };
-        mentions.unclear.push(ValidationError::new(
+        return Err(ValidationError::new(
             field_name(field),
             written,
             format!(
@@ -144,18 +129,66 @@ fn apply_change(
                 field_words(field)
             ),
         ));
-        return;
     }
     let count = u32::try_from(result).unwrap_or(u32::MAX);
     let reading = format!(
         "\"{written}\": {base} {} in the current deployment, so {count}",
         field_words(field)
     );
-    let list = match field {
-        CountField::Vms => &mut mentions.vm_count,
-        _ => &mut mentions.gpus_per_vm,
-    };
-    push(list, Mentioned::new(count, written).with_reading(reading));
+    Ok((field, Mentioned::new(count, written).with_reading(reading)))
+}
+
+/// The field `change` changes and its current value; GPUs with no "per VM" or "in total"
+/// are per VM only on a single VM.
+fn changed_field(
+    change: &Mentioned<Change>,
+    current: &DeploymentRequest,
+) -> Result<(CountField, u32), ValidationError> {
+    match change.value.field() {
+        CountField::Vms => Ok((CountField::Vms, current.vm_count)),
+        CountField::GpusPerVm => Ok((CountField::GpusPerVm, current.gpu_count)),
+        CountField::Gpus if current.vm_count == 1 => Ok((CountField::GpusPerVm, current.gpu_count)),
+        CountField::Gpus => {
+            let written = change.written.as_str();
+            Err(ValidationError::new(
+                "gpu_count",
+                written,
+                format!(
+                    "\"{written}\" does not say whether per VM or in total, and the deployment has {} VMs; write e.g. \"2 more GPUs per VM\" or \"{} GPUs in total\"",
+                    current.vm_count,
+                    current.vm_count * current.gpu_count
+                ),
+            ))
+        }
+    }
+}
+
+/// `base` added to or scaled; a scaling that leaves no whole number is refused.
+fn changed_value(
+    change: &Mentioned<Change>,
+    field: CountField,
+    base: u32,
+) -> Result<i64, ValidationError> {
+    match change.value {
+        Change::Add { by, .. } => Ok(i64::from(base) + by),
+        Change::Scale {
+            times, divided_by, ..
+        } => {
+            let scaled = u64::from(base) * u64::from(times);
+            if divided_by == 0 || !scaled.is_multiple_of(u64::from(divided_by)) {
+                let written = change.written.as_str();
+                return Err(ValidationError::new(
+                    field_name(field),
+                    written,
+                    format!(
+                        "\"{written}\" of {base} {} is not a whole number; write the number you want",
+                        field_words(field)
+                    ),
+                ));
+            }
+            Ok(i64::try_from(scaled / u64::from(divided_by)).unwrap_or(i64::MAX))
+        }
+    }
 }
 
 fn apply_zone_letter(

@@ -13,8 +13,10 @@ use super::tokens::{Token, parse_count, split_number_suffix, tokenize};
 use super::{CountKind, Mentioned, Mentions};
 
 mod context;
+mod counts;
 mod gpu_index;
 mod memory;
+mod people_each;
 mod phrases;
 mod unknown;
 mod words;
@@ -276,141 +278,6 @@ impl Scanner<'_> {
                 *role = Role::Used;
             }
         }
-    }
-
-    /// VM counts and GPU counts (per VM or in total).
-    fn find_counts(&mut self) {
-        for i in 0..self.tokens.len() {
-            if self.find_range(i) {
-                continue;
-            }
-            // "a2-highgpu-1g x 2": a multiplier after a machine type counts VMs.
-            if let Some(Role::Name(Name::MachineType(_))) = self.roles.get(i)
-                && let Some(count) = self.machine_multiplier(i)
-            {
-                let (count, end) = count;
-                let written = self.written(i, end);
-                self.mentions.push_vm_count(count, written);
-                for role in &mut self.roles[i + 1..=end] {
-                    *role = Role::Used;
-                }
-                continue;
-            }
-            let Some(word) = self.free_word(i) else {
-                continue;
-            };
-            // "a 4-GPU VM": a per-VM GPU count glued to the noun.
-            if let Some(count) = word
-                .strip_suffix("-gpus")
-                .or_else(|| word.strip_suffix("-gpu"))
-                .and_then(parse_count)
-            {
-                let written = word.to_owned();
-                self.mentions.push_gpus_per_vm(count, written);
-                self.roles[i] = Role::Used;
-                continue;
-            }
-            // "T4 x2": a multiplier after the GPU name.
-            let postfix = word
-                .strip_prefix('x')
-                .filter(|d| !d.is_empty() && d.len() <= 3 && d.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|d| d.parse::<u32>().ok())
-                .filter(|_| i > 0 && self.roles[i - 1] == Role::Gpu);
-            let (count, head) = if let Some(count) = postfix {
-                (count, Head::Gpu(i))
-            } else if let Some((count, noun)) = split_number_suffix(word) {
-                if is_vm_noun(noun) {
-                    (count, Head::Vm(i))
-                } else if is_gpu_noun(noun) {
-                    (count, Head::Gpu(i))
-                } else if noun == "x" {
-                    let Some(head) = self.find_head(i + 1) else {
-                        continue;
-                    };
-                    (count, head)
-                } else {
-                    continue;
-                }
-            } else if let Some(count) = self.count_word(i) {
-                let Some(head) = self.find_head(i + 1) else {
-                    if !matches!(word, "a" | "an") {
-                        self.count_without_noun_after(i, count);
-                    }
-                    continue;
-                };
-                // "a"/"an" only counts VMs ("a VM with 4 T4s"); "a GPU workload",
-                // "2 GPUs a VM" and "a VM per team / for each user" say nothing about how many.
-                if matches!(word, "a" | "an")
-                    && match head {
-                        Head::Vm(end) => self.follows_gpu_count(i) || self.distributive_after(end),
-                        Head::Gpu(_) => true,
-                    }
-                {
-                    continue;
-                }
-                (count, head)
-            } else {
-                continue;
-            };
-            // "8x H100 node": a multiplied GPU name before a VM noun counts GPUs per VM.
-            let multiplied = word
-                .strip_suffix('x')
-                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-                || self.word(i + 1) == Some("x");
-            let head = match head {
-                Head::Vm(end) if multiplied && (i + 1..end).any(|j| self.roles[j] == Role::Gpu) => {
-                    let written = self.written(i, end);
-                    self.mentions.push_gpus_per_vm(count, written);
-                    self.roles[i] = Role::Used;
-                    continue;
-                }
-                head => head,
-            };
-            // "two dozen": the phrase starts at the multiplier's count.
-            let i_start = if matches!(word, "dozen" | "couple" | "pair")
-                && i > 0
-                && self.word(i - 1).and_then(parse_count).is_some()
-            {
-                i - 1
-            } else {
-                i
-            };
-            match head {
-                Head::Vm(end) => self.push_qualified_count(CountKind::Vms, count, i_start, end),
-                Head::Gpu(end) => {
-                    let (per_vm, end) = self.per_vm_marker(i, end);
-                    if per_vm {
-                        self.push_qualified_count(CountKind::PerVm, count, i_start, end);
-                    } else if let Some(from) = self.upgrade_to_before(i_start) {
-                        let written = self.written(from, end);
-                        let reading = format!(
-                            "\"{written}\" read as {count} GPUs per VM (a VM count is kept or stated separately); write \"{count} GPUs in total\" for a total"
-                        );
-                        self.mentions.push_count(
-                            CountKind::PerVm,
-                            Mentioned::new(count, written).with_reading(reading),
-                        );
-                    } else {
-                        self.push_qualified_count(CountKind::Total, count, i_start, end);
-                    }
-                }
-            }
-            self.roles[i] = Role::Used;
-        }
-    }
-
-    /// `(count, last index)` of "x 2" / "x2" / "× 2" right after the token at `index`.
-    fn machine_multiplier(&self, index: usize) -> Option<(u32, usize)> {
-        let next = self.free_word(index + 1)?;
-        if next == "x" {
-            let count = self.free_word(index + 2).and_then(parse_count)?;
-            return Some((count, index + 2));
-        }
-        let digits = next.strip_prefix('x')?;
-        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| digits.parse().ok())
-            .flatten()
-            .map(|count| (count, index + 1))
     }
 
     /// A count word at `index`: digits or number words; "a"/"an" count as one unless a count

@@ -29,6 +29,15 @@ fn is_memory_link(word: &str) -> bool {
     )
 }
 
+/// An amount of memory in the text: gigabytes, its first and last token, and the index
+/// the phrase ends at (after "of GPU memory").
+struct MemoryAmount {
+    gb: u32,
+    start: usize,
+    last: usize,
+    end: usize,
+}
+
 impl Scanner<'_> {
     /// `(gigabytes, index of the last token)` for "80gb", "80 GB", "80G".
     fn memory_amount(&self, i: usize) -> Option<(u32, usize)> {
@@ -48,89 +57,120 @@ impl Scanner<'_> {
             let Some((gb, last)) = self.memory_amount(i) else {
                 continue;
             };
-            let after: Vec<&str> = (last + 1..last + 4)
-                .map_while(|j| self.word(j))
-                .filter(|w| *w != "of")
-                .collect();
-            let gpu_memory_after = after.first().is_some_and(|w| matches!(*w, "vram" | "hbm"))
-                || (after.first().is_some_and(|w| matches!(*w, "gpu" | "video"))
-                    && after
-                        .get(1)
-                        .is_some_and(|w| matches!(*w, "memory" | "ram" | "mem")));
-            let machine_ram = !gpu_memory_after && after.first() == Some(&"ram");
-            if machine_ram {
+            let Some((gpu_memory_after, end)) = self.memory_words_after(last) else {
                 continue;
-            }
-            let mut end = last;
-            if gpu_memory_after {
-                end = (last + 1..last + 5)
-                    .take_while(|j| {
-                        self.word(*j).is_some_and(|w| {
-                            matches!(
-                                w,
-                                "of" | "gpu" | "video" | "vram" | "hbm" | "memory" | "ram" | "mem"
-                            )
-                        })
+            };
+            let back = self.gpu_before(i);
+            let amount = MemoryAmount {
+                gb,
+                start: i,
+                last,
+                end,
+            };
+            self.record_memory(amount, gpu_memory_after, back);
+        }
+    }
+
+    /// What the words after an amount ending at `last` say: whether they name GPU memory
+    /// ("VRAM", "of GPU memory"), and the index the phrase ends at. `None` for the machine's
+    /// RAM ("64GB RAM").
+    fn memory_words_after(&self, last: usize) -> Option<(bool, usize)> {
+        let after: Vec<&str> = (last + 1..last + 4)
+            .map_while(|j| self.word(j))
+            .filter(|w| *w != "of")
+            .collect();
+        let gpu_memory_after = after.first().is_some_and(|w| matches!(*w, "vram" | "hbm"))
+            || (after.first().is_some_and(|w| matches!(*w, "gpu" | "video"))
+                && after
+                    .get(1)
+                    .is_some_and(|w| matches!(*w, "memory" | "ram" | "mem")));
+        let machine_ram = !gpu_memory_after && after.first() == Some(&"ram");
+        if machine_ram {
+            return None;
+        }
+        let mut end = last;
+        if gpu_memory_after {
+            end = (last + 1..last + 5)
+                .take_while(|j| {
+                    self.word(*j).is_some_and(|w| {
+                        matches!(
+                            w,
+                            "of" | "gpu" | "video" | "vram" | "hbm" | "memory" | "ram" | "mem"
+                        )
                     })
-                    .last()
-                    .unwrap_or(last);
-            } else if after
-                .first()
-                .is_some_and(|w| matches!(*w, "memory" | "mem"))
-            {
-                end = (last + 1..last + 3)
-                    .take_while(|j| {
-                        self.word(*j)
-                            .is_some_and(|w| matches!(w, "of" | "memory" | "mem"))
-                    })
-                    .last()
-                    .unwrap_or(last);
+                })
+                .last()
+                .unwrap_or(last);
+        } else if after
+            .first()
+            .is_some_and(|w| matches!(*w, "memory" | "mem"))
+        {
+            end = (last + 1..last + 3)
+                .take_while(|j| {
+                    self.word(*j)
+                        .is_some_and(|w| matches!(w, "of" | "memory" | "mem"))
+                })
+                .last()
+                .unwrap_or(last);
+        }
+        Some((gpu_memory_after, end))
+    }
+
+    /// Back over linking words from `i` to a GPU name or a GPU noun in the same clause.
+    fn gpu_before(&self, i: usize) -> Option<usize> {
+        for j in (i.saturating_sub(5)..i).rev() {
+            let word = self.word(j)?;
+            if self.roles[j] == Role::Gpu || is_gpu_noun(word) {
+                // "T4 GPUs with 16GB": the noun's GPU name is the one qualified.
+                let named_before = j > 0 && is_gpu_noun(word) && self.roles[j - 1] == Role::Gpu;
+                return Some(if named_before { j - 1 } else { j });
             }
-            // Back over linking words to a GPU name or a GPU noun in the same clause.
-            let mut back = None;
-            for j in (i.saturating_sub(5)..i).rev() {
-                let Some(word) = self.word(j) else { break };
-                if self.roles[j] == Role::Gpu || is_gpu_noun(word) {
-                    // "T4 GPUs with 16GB": the noun's GPU name is the one qualified.
-                    let named_before = j > 0 && is_gpu_noun(word) && self.roles[j - 1] == Role::Gpu;
-                    back = Some(if named_before { j - 1 } else { j });
-                    break;
-                }
-                if !is_memory_link(word) {
-                    break;
-                }
+            if !is_memory_link(word) {
+                return None;
             }
-            let span_ending_at = |j: usize| self.gpu_spans.iter().position(|s| s.end == j);
-            let span_starting_at = |j: usize| self.gpu_spans.iter().position(|s| s.start == j);
-            let named = back
-                .and_then(|j| span_ending_at(j).map(|s| (s, j)))
-                .or_else(|| span_starting_at(end + 1).map(|s| (s, end + 1)));
-            if let Some((span, _)) = named {
-                let from = i.min(self.gpu_spans[span].start);
-                let to = end.max(self.gpu_spans[span].end);
-                self.qualify_span(span, gb, from, to);
-                // Part of the GPU's name now: "two 80GB A100 VMs" still counts VMs.
-                for role in &mut self.roles[i..=last] {
-                    *role = Role::Gpu;
-                }
-                continue;
-            } else if gpu_memory_after || back.is_some() {
-                let from = back.unwrap_or(i);
-                let written = self.written(from, end);
-                let requirement = GpuRequirement::new(Some(gb), false, self.catalog);
-                if requirement.satisfying.is_empty() {
-                    self.errors.push(no_gpu_with(gb, &written, self.catalog));
-                } else {
-                    let reading = format!("\"{written}\" read as {}", requirement.describe());
-                    let mentioned = Mentioned::new(requirement, written).with_reading(reading);
-                    self.mentions.push_gpu_requirement(mentioned, self.catalog);
-                }
-            } else {
-                continue;
+        }
+        None
+    }
+
+    /// The amount qualifies the GPU named next to it (`back`, or right after it); else,
+    /// said of GPU memory or of a GPU noun, it is a requirement; else it says nothing.
+    fn record_memory(&mut self, amount: MemoryAmount, gpu_memory_after: bool, back: Option<usize>) {
+        let MemoryAmount {
+            gb,
+            start,
+            last,
+            end,
+        } = amount;
+        let span_ending_at = |j: usize| self.gpu_spans.iter().position(|s| s.end == j);
+        let span_starting_at = |j: usize| self.gpu_spans.iter().position(|s| s.start == j);
+        let named = back
+            .and_then(|j| span_ending_at(j).map(|s| (s, j)))
+            .or_else(|| span_starting_at(end + 1).map(|s| (s, end + 1)));
+        if let Some((span, _)) = named {
+            let from = start.min(self.gpu_spans[span].start);
+            let to = end.max(self.gpu_spans[span].end);
+            self.qualify_span(span, gb, from, to);
+            // Part of the GPU's name now: "two 80GB A100 VMs" still counts VMs.
+            for role in &mut self.roles[start..=last] {
+                *role = Role::Gpu;
             }
-            for role in &mut self.roles[i..=last] {
-                *role = Role::Used;
-            }
+            return;
+        }
+        if !(gpu_memory_after || back.is_some()) {
+            return;
+        }
+        let from = back.unwrap_or(start);
+        let written = self.written(from, end);
+        let requirement = GpuRequirement::new(Some(gb), false, self.catalog);
+        if requirement.satisfying.is_empty() {
+            self.errors.push(no_gpu_with(gb, &written, self.catalog));
+        } else {
+            let reading = format!("\"{written}\" read as {}", requirement.describe());
+            let mentioned = Mentioned::new(requirement, written).with_reading(reading);
+            self.mentions.push_gpu_requirement(mentioned, self.catalog);
+        }
+        for role in &mut self.roles[start..=last] {
+            *role = Role::Used;
         }
     }
 

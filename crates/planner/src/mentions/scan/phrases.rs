@@ -39,29 +39,6 @@ fn place_index(catalog: &promptops_core::Catalog) -> HashMap<String, Place<'_>> 
     index
 }
 
-fn is_person_noun(word: &str) -> bool {
-    matches!(
-        word,
-        "users"
-            | "developers"
-            | "devs"
-            | "engineers"
-            | "people"
-            | "students"
-            | "researchers"
-            | "scientists"
-            | "members"
-            | "interns"
-            | "analysts"
-            | "teams"
-            | "customers"
-            | "tenants"
-            | "participants"
-            | "trainees"
-            | "testers"
-    )
-}
-
 fn is_change_verb(word: &str) -> bool {
     matches!(
         word,
@@ -79,6 +56,15 @@ fn is_change_verb(word: &str) -> bool {
             | "upsize"
             | "go"
     )
+}
+
+/// A count in a relative change: how many, added (1) or removed (-1), the index after it,
+/// and whether a relative word ("more", "fewer", "another") said it is a change.
+struct RelativeCount {
+    count: u32,
+    sign: i64,
+    next: usize,
+    relative_word: bool,
 }
 
 impl Scanner<'_> {
@@ -172,118 +158,150 @@ impl Scanner<'_> {
             let Some(word) = self.free_word(i).map(str::to_owned) else {
                 continue;
             };
-            let scale = match word.as_str() {
-                "double" => Some((2, 1)),
-                "triple" => Some((3, 1)),
-                "quadruple" => Some((4, 1)),
-                "halve" => Some((1, 2)),
-                _ => None,
-            };
-            if let Some((times, divided_by)) = scale {
-                let mut j = i + 1;
-                while self.word(j).is_some_and(|w| {
-                    matches!(
-                        w,
-                        "the" | "our" | "my" | "number" | "count" | "amount" | "of"
-                    )
-                }) {
-                    j += 1;
-                }
-                let Some(noun) = self.word(j) else { continue };
-                let field = if is_vm_noun(noun) {
-                    CountField::Vms
-                } else if is_gpu_noun(noun) || self.roles[j] == Role::Gpu {
-                    CountField::GpusPerVm
-                } else {
-                    continue;
-                };
-                let end = if self.word(j + 1) == Some("count") {
-                    j + 1
-                } else {
-                    j
-                };
-                let written = self.written(i, end);
-                self.mentions.changes.push(Mentioned::new(
-                    Change::Scale {
-                        field,
-                        times,
-                        divided_by,
-                    },
-                    written,
-                ));
-                self.roles[i] = Role::Used;
-                continue;
-            }
-            let verb = matches!(
-                word.as_str(),
-                "add" | "remove" | "drop" | "delete" | "decommission"
-            );
-            let (count_index, mut sign) = if verb {
-                (i + 1, if word == "add" { 1 } else { -1 })
-            } else {
-                (i, 1)
-            };
-            let Some(count_word) = self.free_word(count_index).map(str::to_owned) else {
-                continue;
-            };
-            let (count, mut next) = match count_word.as_str() {
-                "another" => match self.free_word(count_index + 1).and_then(parse_count) {
-                    Some(n) => (n, count_index + 2),
-                    None => (1, count_index + 1),
-                },
-                "a" | "an" => (1, count_index + 1),
-                other => match parse_count(other) {
-                    Some(n) => (n, count_index + 1),
-                    None => continue,
-                },
-            };
-            let mut relative_word = count_word == "another";
-            match self.word(next) {
-                Some("more" | "extra" | "additional") => {
-                    relative_word = true;
-                    next += 1;
-                }
-                Some("fewer" | "less") => {
-                    relative_word = true;
-                    sign = -1;
-                    next += 1;
-                }
-                _ => {}
-            }
-            if !(verb || relative_word) {
-                continue;
-            }
-            let Some(head) = self.find_head(next) else {
-                continue;
-            };
-            let (field, end) = match head {
-                Head::Vm(end) => (CountField::Vms, end),
-                Head::Gpu(end) => {
-                    let (per_vm, end) = self.per_vm_marker(count_index, end);
-                    let field = if per_vm {
-                        CountField::GpusPerVm
-                    } else {
-                        CountField::Gpus
-                    };
-                    (field, end)
-                }
-            };
-            let written = self.written(i, end);
-            self.mentions.changes.push(Mentioned::new(
-                Change::Add {
-                    field,
-                    by: sign * i64::from(count),
-                    absolute_if_new: word == "add" && !relative_word,
-                },
-                written,
-            ));
-            for role in &mut self.roles[i..=count_index] {
-                *role = Role::Used;
-            }
-            if next > count_index + 1 {
-                self.roles[next - 1] = Role::Used;
+            if !self.find_scaling(i, &word) {
+                self.find_added(i, &word);
             }
         }
+    }
+
+    /// "double the GPUs", "halve the number of VMs". True when `word` is a scaling verb,
+    /// whether or not a count follows it.
+    fn find_scaling(&mut self, i: usize, word: &str) -> bool {
+        let (times, divided_by) = match word {
+            "double" => (2, 1),
+            "triple" => (3, 1),
+            "quadruple" => (4, 1),
+            "halve" => (1, 2),
+            _ => return false,
+        };
+        let Some((field, end)) = self.scaled_count(i + 1) else {
+            return true;
+        };
+        let written = self.written(i, end);
+        self.mentions.changes.push(Mentioned::new(
+            Change::Scale {
+                field,
+                times,
+                divided_by,
+            },
+            written,
+        ));
+        self.roles[i] = Role::Used;
+        true
+    }
+
+    /// The count a scaling verb applies to, from `from` on: the VM or GPU noun after
+    /// "the (number of)", and the index the phrase ends at.
+    fn scaled_count(&self, from: usize) -> Option<(CountField, usize)> {
+        let mut j = from;
+        while self.word(j).is_some_and(|w| {
+            matches!(
+                w,
+                "the" | "our" | "my" | "number" | "count" | "amount" | "of"
+            )
+        }) {
+            j += 1;
+        }
+        let noun = self.word(j)?;
+        let field = if is_vm_noun(noun) {
+            CountField::Vms
+        } else if is_gpu_noun(noun) || self.roles[j] == Role::Gpu {
+            CountField::GpusPerVm
+        } else {
+            return None;
+        };
+        let end = if self.word(j + 1) == Some("count") {
+            j + 1
+        } else {
+            j
+        };
+        Some((field, end))
+    }
+
+    /// "add 2 (more) VMs", "2 more VMs", "another VM", "one less VM", "2 fewer nodes",
+    /// "remove 1 VM", starting at `word` (index `i`).
+    fn find_added(&mut self, i: usize, word: &str) {
+        let verb = matches!(word, "add" | "remove" | "drop" | "delete" | "decommission");
+        let (count_index, sign) = if verb {
+            (i + 1, if word == "add" { 1 } else { -1 })
+        } else {
+            (i, 1)
+        };
+        let Some(RelativeCount {
+            count,
+            sign,
+            next,
+            relative_word,
+        }) = self.relative_count(count_index, sign)
+        else {
+            return;
+        };
+        if !(verb || relative_word) {
+            return;
+        }
+        let Some(head) = self.find_head(next) else {
+            return;
+        };
+        let (field, end) = match head {
+            Head::Vm(end) => (CountField::Vms, end),
+            Head::Gpu(end) => {
+                let (per_vm, end) = self.per_vm_marker(count_index, end);
+                let field = if per_vm {
+                    CountField::GpusPerVm
+                } else {
+                    CountField::Gpus
+                };
+                (field, end)
+            }
+        };
+        let written = self.written(i, end);
+        self.mentions.changes.push(Mentioned::new(
+            Change::Add {
+                field,
+                by: sign * i64::from(count),
+                absolute_if_new: word == "add" && !relative_word,
+            },
+            written,
+        ));
+        for role in &mut self.roles[i..=count_index] {
+            *role = Role::Used;
+        }
+        if next > count_index + 1 {
+            self.roles[next - 1] = Role::Used;
+        }
+    }
+
+    /// The count at `count_index` ("2", "a", "another (2)") and a "more"/"fewer" after it,
+    /// which may turn `sign` negative.
+    fn relative_count(&self, count_index: usize, mut sign: i64) -> Option<RelativeCount> {
+        let count_word = self.free_word(count_index)?;
+        let (count, mut next) = match count_word {
+            "another" => match self.free_word(count_index + 1).and_then(parse_count) {
+                Some(n) => (n, count_index + 2),
+                None => (1, count_index + 1),
+            },
+            "a" | "an" => (1, count_index + 1),
+            other => (parse_count(other)?, count_index + 1),
+        };
+        let mut relative_word = count_word == "another";
+        match self.word(next) {
+            Some("more" | "extra" | "additional") => {
+                relative_word = true;
+                next += 1;
+            }
+            Some("fewer" | "less") => {
+                relative_word = true;
+                sign = -1;
+                next += 1;
+            }
+            _ => {}
+        }
+        Some(RelativeCount {
+            count,
+            sign,
+            next,
+            relative_word,
+        })
     }
 
     /// "zone b", "zone: c", "zone-b": a zone letter whose region comes from elsewhere.
@@ -319,106 +337,6 @@ impl Scanner<'_> {
                 .push(Mentioned::new(letter, written));
             for role in &mut self.roles[i..=end] {
                 *role = Role::Used;
-            }
-        }
-    }
-
-    /// "5 users each with a T4 VM" (5 VMs), "3 developers, each gets 2 VMs" (6 VMs),
-    /// "4 students each with a T4" (4 VMs with one T4 each).
-    pub(super) fn find_people_each(&mut self) {
-        for i in 0..self.tokens.len() {
-            let Some(word) = self.free_word(i) else {
-                continue;
-            };
-            if matches!(word, "a" | "an") {
-                continue;
-            }
-            let Some(people) = self.count_word(i) else {
-                continue;
-            };
-            let Some(noun) = (i + 1..i + 3).find(|j| self.word(*j).is_some_and(is_person_noun))
-            else {
-                continue;
-            };
-            let Some(each) = (noun + 1..noun + 4).find(|j| self.word(*j) == Some("each")) else {
-                continue;
-            };
-            let mut found = None;
-            for j in each + 1..each + 5 {
-                let Some(next) = self.word(j) else { break };
-                if let Some(per_person) = self.count_word(j)
-                    && let Some(head) = self.find_head(j + 1)
-                {
-                    found = Some((per_person, Some(j), head));
-                    break;
-                }
-                if next == "own"
-                    && let Some(head) = self.find_head(j + 1)
-                {
-                    found = Some((1, None, head));
-                    break;
-                }
-                if !matches!(
-                    next,
-                    "with"
-                        | "gets"
-                        | "get"
-                        | "getting"
-                        | "having"
-                        | "has"
-                        | "have"
-                        | "needs"
-                        | "need"
-                        | "wants"
-                        | "want"
-                        | "using"
-                        | "on"
-                        | "should"
-                        | "receives"
-                        | "their"
-                        | "his"
-                        | "her"
-                        | "its"
-                        | "will"
-                ) {
-                    break;
-                }
-            }
-            let Some((per_person, count_index, head)) = found else {
-                continue;
-            };
-            match head {
-                Head::Vm(end) => {
-                    let written = self.written(i, end);
-                    let vms = people.saturating_mul(per_person);
-                    let reading = if per_person == 1 {
-                        format!("\"{written}\" read as one VM for each of the {people}: {vms} VMs")
-                    } else {
-                        format!(
-                            "\"{written}\" read as {per_person} VMs for each of the {people}: {vms} VMs"
-                        )
-                    };
-                    self.mentions.push_count(
-                        CountKind::Vms,
-                        Mentioned::new(vms, written).with_reading(reading),
-                    );
-                }
-                Head::Gpu(end) => {
-                    let written = self.written(i, end);
-                    let reading = format!(
-                        "\"{written}\" read as one VM each: {people} VMs with {per_person} GPU(s) each"
-                    );
-                    self.mentions.push_count(
-                        CountKind::Vms,
-                        Mentioned::new(people, written.clone()).with_reading(reading),
-                    );
-                    self.mentions
-                        .push_count(CountKind::PerVm, Mentioned::new(per_person, written));
-                }
-            }
-            self.roles[i] = Role::Used;
-            if let Some(j) = count_index {
-                self.roles[j] = Role::Used;
             }
         }
     }

@@ -1,0 +1,179 @@
+//! Counts: VMs, GPUs per VM and GPUs in total, read from numbers and the nouns after them
+//! ("5 VMs", "T4 x2", "a 4-GPU VM", "two dozen GPUs", "a2-highgpu-1g x 2").
+
+use super::{
+    CountKind, Head, Mentioned, Name, Role, Scanner, is_gpu_noun, is_vm_noun, parse_count,
+    split_number_suffix,
+};
+
+/// A count read at a token: what it counts, whether it was written as a multiplier
+/// ("8x"), and the token its phrase starts at.
+struct CountAt {
+    count: u32,
+    head: Head,
+    multiplied: bool,
+    start: usize,
+}
+
+impl Scanner<'_> {
+    /// VM counts and GPU counts (per VM or in total).
+    pub(super) fn find_counts(&mut self) {
+        for i in 0..self.tokens.len() {
+            if self.find_range(i) || self.find_machine_multiplier(i) || self.find_glued_gpu_count(i)
+            {
+                continue;
+            }
+            if let Some(found) = self.count_at(i) {
+                self.push_count_at(i, found);
+            }
+        }
+    }
+
+    /// "a2-highgpu-1g x 2": a multiplier after a machine type counts VMs.
+    fn find_machine_multiplier(&mut self, i: usize) -> bool {
+        let Some(Role::Name(Name::MachineType(_))) = self.roles.get(i) else {
+            return false;
+        };
+        let Some((count, end)) = self.machine_multiplier(i) else {
+            return false;
+        };
+        let written = self.written(i, end);
+        self.mentions.push_vm_count(count, written);
+        for role in &mut self.roles[i + 1..=end] {
+            *role = Role::Used;
+        }
+        true
+    }
+
+    /// "a 4-GPU VM": a per-VM GPU count glued to the noun.
+    fn find_glued_gpu_count(&mut self, i: usize) -> bool {
+        let Some(word) = self.free_word(i) else {
+            return false;
+        };
+        let Some(count) = word
+            .strip_suffix("-gpus")
+            .or_else(|| word.strip_suffix("-gpu"))
+            .and_then(parse_count)
+        else {
+            return false;
+        };
+        let written = word.to_owned();
+        self.mentions.push_gpus_per_vm(count, written);
+        self.roles[i] = Role::Used;
+        true
+    }
+
+    /// The count the free word at `i` starts ("5 VMs", "T4 x2", "5x", "two dozen GPUs")
+    /// and what it counts; `None` when it counts nothing (a count with no noun after it
+    /// is noted as such).
+    fn count_at(&mut self, i: usize) -> Option<CountAt> {
+        let word = self.free_word(i)?;
+        // "T4 x2": a multiplier after the GPU name.
+        let postfix = word
+            .strip_prefix('x')
+            .filter(|d| !d.is_empty() && d.len() <= 3 && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<u32>().ok())
+            .filter(|_| i > 0 && self.roles[i - 1] == Role::Gpu);
+        let (count, head) = if let Some(count) = postfix {
+            (count, Head::Gpu(i))
+        } else if let Some((count, noun)) = split_number_suffix(word) {
+            if is_vm_noun(noun) {
+                (count, Head::Vm(i))
+            } else if is_gpu_noun(noun) {
+                (count, Head::Gpu(i))
+            } else if noun == "x" {
+                (count, self.find_head(i + 1)?)
+            } else {
+                return None;
+            }
+        } else {
+            let count = self.count_word(i)?;
+            let Some(head) = self.find_head(i + 1) else {
+                if !matches!(word, "a" | "an") {
+                    self.count_without_noun_after(i, count);
+                }
+                return None;
+            };
+            // "a"/"an" only counts VMs ("a VM with 4 T4s"); "a GPU workload",
+            // "2 GPUs a VM" and "a VM per team / for each user" say nothing about how many.
+            if matches!(word, "a" | "an")
+                && match head {
+                    Head::Vm(end) => self.follows_gpu_count(i) || self.distributive_after(end),
+                    Head::Gpu(_) => true,
+                }
+            {
+                return None;
+            }
+            (count, head)
+        };
+        // "8x H100 node": a multiplied GPU name before a VM noun counts GPUs per VM.
+        let multiplied = word
+            .strip_suffix('x')
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            || self.word(i + 1) == Some("x");
+        // "two dozen": the phrase starts at the multiplier's count.
+        let start = if matches!(word, "dozen" | "couple" | "pair")
+            && i > 0
+            && self.word(i - 1).and_then(parse_count).is_some()
+        {
+            i - 1
+        } else {
+            i
+        };
+        Some(CountAt {
+            count,
+            head,
+            multiplied,
+            start,
+        })
+    }
+
+    /// Records the count found at `i` as VMs, GPUs per VM or GPUs in total.
+    fn push_count_at(&mut self, i: usize, found: CountAt) {
+        let CountAt {
+            count,
+            head,
+            multiplied,
+            start,
+        } = found;
+        match head {
+            Head::Vm(end) if multiplied && (i + 1..end).any(|j| self.roles[j] == Role::Gpu) => {
+                let written = self.written(i, end);
+                self.mentions.push_gpus_per_vm(count, written);
+            }
+            Head::Vm(end) => self.push_qualified_count(CountKind::Vms, count, start, end),
+            Head::Gpu(end) => {
+                let (per_vm, end) = self.per_vm_marker(i, end);
+                if per_vm {
+                    self.push_qualified_count(CountKind::PerVm, count, start, end);
+                } else if let Some(from) = self.upgrade_to_before(start) {
+                    let written = self.written(from, end);
+                    let reading = format!(
+                        "\"{written}\" read as {count} GPUs per VM (a VM count is kept or stated separately); write \"{count} GPUs in total\" for a total"
+                    );
+                    self.mentions.push_count(
+                        CountKind::PerVm,
+                        Mentioned::new(count, written).with_reading(reading),
+                    );
+                } else {
+                    self.push_qualified_count(CountKind::Total, count, start, end);
+                }
+            }
+        }
+        self.roles[i] = Role::Used;
+    }
+
+    /// `(count, last index)` of "x 2" / "x2" / "× 2" right after the token at `index`.
+    fn machine_multiplier(&self, index: usize) -> Option<(u32, usize)> {
+        let next = self.free_word(index + 1)?;
+        if next == "x" {
+            let count = self.free_word(index + 2).and_then(parse_count)?;
+            return Some((count, index + 2));
+        }
+        let digits = next.strip_prefix('x')?;
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse().ok())
+            .flatten()
+            .map(|count| (count, index + 1))
+    }
+}
