@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use crate::capture::{OutputCapture, RunOutput, remask_file};
 pub use crate::config::RunnerConfig;
 use crate::error::RunnerError;
+use crate::findings::PlanFindings;
 use crate::keyed_lock::KeyedLocks;
 use crate::mask::{MIN_SECRET_LEN, Masker, too_short_to_mask};
 use crate::plan_json::{actions_line, read_plan_json, summary_line};
@@ -308,6 +309,7 @@ impl Runner {
             actions: Vec::new(),
             failure: None,
             output: RunOutput::default(),
+            findings: PlanFindings::default(),
         }
     }
 
@@ -423,6 +425,7 @@ impl Runner {
         report.counts.outputs = parsed.output_changes;
         report.changes = parsed.changes;
         report.actions = parsed.actions;
+        report.findings = parsed.findings.masked(&masker);
         let text = output.text();
         if report.actions.is_empty()
             && let Some((count, _)) = actions_line(&text)
