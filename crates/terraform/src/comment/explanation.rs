@@ -287,11 +287,15 @@ fn join_and(parts: &[String]) -> String {
 }
 
 /// One line of the model's text (or of a failure reason it caused), inert: no Markdown,
-/// HTML, mention, reference, link, or `/promptops` command.
+/// HTML, mention, reference, link, or `/promptops` command. Backticks become quotes, so
+/// that no run of them can open a code span or a fence, balanced or not.
 fn inert_model_line(line: &str) -> String {
-    COMMAND
-        .replace_all(&inert_inline(line), "/\u{200b}$1")
-        .into_owned()
+    let mut line = inert_inline(&line.replace('`', "'"));
+    // A leading `-`, `+` or `=` would start a list, a rule or a heading's underline.
+    if line.starts_with(['-', '+', '=']) {
+        line.insert(0, '\\');
+    }
+    COMMAND.replace_all(&line, "/\u{200b}$1").into_owned()
 }
 
 /// `/promptops` in any case, as the command parser reads it.
