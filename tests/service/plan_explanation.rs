@@ -89,11 +89,13 @@ async fn plan_with_model(model_answer: ResponseTemplate) -> Planned {
         ],
     )
     .await;
-    github.commit_files(
+    // Maria (an admin) writes and pushes the variables: they are planned without a go-ahead.
+    github.commit_files_as(
         REPO,
         "deploy-alpha",
         &[(&lifecycle::tfvars_path("alpha"), Some(tfvars.as_slice()))],
         "Deployment alpha",
+        Some("maria"),
     );
     let pr = github.open_pr(
         REPO,
