@@ -70,6 +70,11 @@ impl AppParts {
                 links: self.links.clone(),
                 metrics: self.metrics.clone(),
                 clock: Arc::clone(&self.clock),
+                explainer: promptops_planner::explainer_for(
+                    &self.planner,
+                    promptops_planner::RetryPolicy::default(),
+                    Some(self.metrics.clone()),
+                ),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(webhook_secrets)),
         })

@@ -100,9 +100,9 @@ pub async fn run(args: RenderArgs) -> ExitCode {
     }
     let cost = catalog.estimate(request);
     eprintln!(
-        "estimated cost: ${:.2}/hour, ${:.0}/month for {} x {} ({} x {} per VM) in {} (prices as of {}; planned by {})",
-        cost.hourly_usd,
-        cost.monthly_usd,
+        "estimated cost: {}/hour, {}/month for {} x {} ({} x {} per VM) in {} (prices as of {}; planned by {})",
+        promptops_core::usd(cost.hourly_usd, 2),
+        promptops_core::usd(cost.monthly_usd, 0),
         request.vm_count,
         request.machine_type,
         request.gpu_count,

@@ -244,6 +244,7 @@ async fn check_deployment(
     let options = CommentOptions {
         max_comments: 1,
         next_steps: Some(what_to_do(h, repo, deployment).await?),
+        explanation: super::plan_explain::explain(h, repo, config, &report).await,
         ..CommentOptions::default()
     };
     let plan = render_plan_comments(&report, &options).join("\n\n");

@@ -17,6 +17,7 @@ mod drift;
 pub use drift::DriftResult;
 mod drift_issue;
 pub(crate) mod expiry;
+mod plan_explain;
 mod plan_gate;
 mod plan_request;
 mod pr_merge;
@@ -58,6 +59,8 @@ pub struct Handlers {
     pub metrics: Arc<Metrics>,
     /// What handlers date things by (expiry dates); the worker's clock claims the jobs.
     pub clock: Arc<dyn promptops_core::clock::Clock>,
+    /// Writes the model's explanation under plan comments (nothing without a model).
+    pub explainer: Arc<dyn promptops_planner::PlanExplainer>,
 }
 
 impl Handlers {

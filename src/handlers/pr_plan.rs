@@ -314,6 +314,7 @@ async fn plan_deployment(
         run_url: h.links.run(run),
         // The lock was taken above: this pull request holds it while the plan is shown.
         locked_here: true,
+        explanation: super::plan_explain::explain(h, repo, config, &report).await,
         ..CommentOptions::default()
     };
     let parts = render_plan_comments(&report, &options);

@@ -183,20 +183,7 @@ fn write_list(body: &mut String, heading: &str, lines: &[String]) {
 
 /// Dollars with thousands separators: `usd(59203.4, 0)` is `$59,203`.
 pub fn usd(amount: f64, decimals: usize) -> String {
-    let fixed = format!("{:.*}", decimals, amount.max(0.0));
-    let (whole, fraction) = fixed.split_once('.').unwrap_or((&fixed, ""));
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    if fraction.is_empty() {
-        format!("${grouped}")
-    } else {
-        format!("${grouped}.{fraction}")
-    }
+    promptops_core::usd(amount.max(0.0), decimals)
 }
 
 /// Text the model wrote, inert: no Markdown, HTML, mentions, references or autolinks.

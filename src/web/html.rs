@@ -74,21 +74,7 @@ pub fn unavailable(what: &str, err: impl std::fmt::Display) -> axum::response::R
 
 /// Dollars with thousands separators and cents: "$59,203.00".
 pub fn usd(amount: f64) -> String {
-    let cents = (amount * 100.0).round() as i64;
-    let (sign, cents) = if cents < 0 {
-        ("-", -cents)
-    } else {
-        ("", cents)
-    };
-    let dollars = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (i, digit) in dollars.chars().enumerate() {
-        if i > 0 && (dollars.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    format!("{sign}${grouped}.{:02}", cents % 100)
+    promptops_core::usd(amount, 2)
 }
 
 /// A table that scrolls sideways on its own on a narrow screen, instead of the page.

@@ -106,6 +106,11 @@ async fn drift_opens_one_issue_updates_it_in_place_and_closes_it_and_never_appli
     let (number, open, body) = &issues[0];
     assert!(open);
     assert!(body.contains("1 to add"), "{body}");
+    // The plan's explanation: what re-applying would do, at the same cost.
+    assert!(
+        body.contains("**In short:** This plan creates 1 resource (`terraform_data.vm["),
+        "{body}"
+    );
     assert!(body.contains("/promptops destroy"), "what to do: {body}");
     assert!(!body.contains(PLANTED_SECRET), "the plan is masked: {body}");
     let said = t.comments_with(request, "Drift in `alpha`");

@@ -26,6 +26,7 @@ mod issue_to_pr;
 mod job_logs;
 mod lock_race;
 mod metrics;
+mod plan_explanation;
 mod planner_eval;
 mod readiness;
 mod render_cli;

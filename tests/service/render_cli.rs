@@ -54,6 +54,16 @@ fn offline_render_of_the_readme_example() {
         "the file says it was planned offline"
     );
     assert!(stderr.contains("estimated cost: $"), "{stderr}");
+    // Five VMs cost over a thousand dollars a month: the amount has its separator.
+    let monthly = stderr
+        .split("/hour, ")
+        .nth(1)
+        .and_then(|rest| rest.split("/month").next())
+        .unwrap_or_default();
+    assert!(
+        monthly.starts_with('$') && monthly.contains(','),
+        "{monthly:?} in {stderr}"
+    );
 }
 
 #[test]

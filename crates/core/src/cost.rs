@@ -34,10 +34,37 @@ impl std::fmt::Display for CostEstimate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "${:.2}/hour (${:.2} per VM), about ${:.0}/month",
-            self.hourly_usd, self.per_vm_hour_usd, self.monthly_usd
+            "{}/hour ({} per VM), about {}/month",
+            usd(self.hourly_usd, 2),
+            usd(self.per_vm_hour_usd, 2),
+            usd(self.monthly_usd, 0)
         )
     }
+}
+
+/// US dollars with thousands separators and `decimals` digits after the point:
+/// `usd(59203.4, 0)` is `$59,203`, `usd(-1234.5, 2)` is `-$1,234.50`. Every cost the bot
+/// shows goes through here, so that a five-figure month reads the same everywhere.
+pub fn usd(amount: f64, decimals: usize) -> String {
+    let fixed = format!("{:.*}", decimals, amount.abs());
+    let (whole, fraction) = fixed.split_once('.').unwrap_or((&fixed, ""));
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3 + decimals + 3);
+    // A negative amount that rounds to zero is shown without a sign.
+    if amount < 0.0 && fixed.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        grouped.push('-');
+    }
+    grouped.push('$');
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if !fraction.is_empty() {
+        grouped.push('.');
+        grouped.push_str(fraction);
+    }
+    grouped
 }
 
 impl Catalog {
@@ -71,5 +98,30 @@ impl Catalog {
                 .map_or(0.0, |m| m.usd_per_hour);
             CostEstimate::from_per_vm_hour(machine, request.vm_count)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_are_grouped_by_thousands() {
+        assert_eq!(usd(59203.4, 0), "$59,203");
+        assert_eq!(usd(1234567.891, 2), "$1,234,567.89");
+        assert_eq!(usd(999.999, 2), "$1,000.00");
+        assert_eq!(usd(0.0, 2), "$0.00");
+        assert_eq!(usd(12.5, 2), "$12.50");
+        assert_eq!(usd(-1234.5, 2), "-$1,234.50");
+        assert_eq!(usd(-0.001, 2), "$0.00");
+    }
+
+    #[test]
+    fn an_estimate_prints_with_separators() {
+        let estimate = CostEstimate::from_per_vm_hour(40.55, 100);
+        assert_eq!(
+            estimate.to_string(),
+            "$4,055.00/hour ($40.55 per VM), about $2,960,150/month"
+        );
     }
 }

@@ -26,7 +26,7 @@ pub use catalog::{
     Area, AttachedDefault, BootDiskLimits, Catalog, CatalogError, GpuAttachment, GpuType,
     MachineType, OtherRegion, Region, fold_accents, place_key,
 };
-pub use cost::{CostEstimate, HOURS_PER_MONTH};
+pub use cost::{CostEstimate, HOURS_PER_MONTH, usd};
 pub use draft::{DRAFT_FIELDS, DeploymentDraft, MAX_SANE_COUNT, MAX_SANE_DISK_GB};
 pub use error::{ValidationError, ValidationErrors, quote_value};
 pub use expiry::{

@@ -67,9 +67,10 @@ pub(crate) fn cheapest_gpu(
         Some((id, hourly)) => {
             let memory = catalog.gpu(&id).map_or(0, |g| g.memory_gb);
             let note = format!(
-                "gpu_type {id} ({memory} GB): the cheapest GPU meeting \"{}\" ({}) that can be planned here, about ${hourly:.2} per hour for the deployment",
+                "gpu_type {id} ({memory} GB): the cheapest GPU meeting \"{}\" ({}) that can be planned here, about {} per hour for the deployment",
                 requirement.written,
-                requirement.value.describe()
+                requirement.value.describe(),
+                promptops_core::usd(hourly, 2)
             );
             Ok((id, note))
         }

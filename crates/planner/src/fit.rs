@@ -89,8 +89,12 @@ pub(crate) fn fit_model(
             c.gpu.clone(),
             c.per_vm,
             format!(
-                "{}; planned with the cheapest fit: {} x {} per VM ({} GB), about ${:.2} per hour",
-                need.value.explanation, c.per_vm, c.gpu, c.memory_gb, c.hourly
+                "{}; planned with the cheapest fit: {} x {} per VM ({} GB), about {} per hour",
+                need.value.explanation,
+                c.per_vm,
+                c.gpu,
+                c.memory_gb,
+                promptops_core::usd(c.hourly, 2)
             ),
         )),
         None => Err(refused(
@@ -124,8 +128,11 @@ pub(crate) fn biggest(
             c.gpu.clone(),
             c.per_vm,
             format!(
-                "\"{written}\" read as the VM with the most GPU memory the catalog and the policy allow: {} x {} ({} GB), about ${:.2} per hour",
-                c.per_vm, c.gpu, c.memory_gb, c.hourly
+                "\"{written}\" read as the VM with the most GPU memory the catalog and the policy allow: {} x {} ({} GB), about {} per hour",
+                c.per_vm,
+                c.gpu,
+                c.memory_gb,
+                promptops_core::usd(c.hourly, 2)
             ),
         )),
         None => Err(refused(

@@ -11,6 +11,7 @@ mod choose;
 pub mod corpus;
 mod edit;
 mod error;
+pub mod explain;
 pub mod extract;
 mod fit;
 pub mod lifetime;
@@ -32,6 +33,9 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 pub use error::PlanError;
+pub use explain::{
+    ExplainFailure, ExplainOutcome, ModelExplainer, NoModelExplainer, PlanExplainer, explainer_for,
+};
 pub use observe::{
     ModelRequestObservation, ModelRequestResult, NoObserver, PlanObservation, PlanResult,
     PlannerKind, PlannerObserver,

@@ -63,6 +63,7 @@ fn report_with(output: RunOutput, resources: usize) -> PlanReport {
         changes,
         actions: Vec::new(),
         failure: None,
+        findings: Default::default(),
         output,
     }
 }

@@ -10,8 +10,10 @@ pub mod comment;
 mod config;
 pub mod environment;
 pub mod error;
+pub mod findings;
 mod keyed_lock;
 pub mod mask;
+pub mod plan_facts;
 pub mod plan_json;
 mod plugin_cache_lock;
 mod private_files;
@@ -27,6 +29,7 @@ pub mod version;
 
 pub use capture::{OutputLimits, RunOutput};
 pub use error::RunnerError;
+pub use findings::{OpenFirewall, OutputChange, PlanFindings};
 pub use mask::Masker;
 pub use report::{
     ActionInvocation, ApplyOutcome, ApplyReport, ChangeAction, ChangeCounts, FailureReason,

@@ -1,5 +1,6 @@
 //! Reading `terraform show -json <plan>`: resource changes, action invocations (Terraform
-//! 1.14 `action_invocations`), and the values the plan marks sensitive.
+//! 1.14 `action_invocations`), the values the plan marks sensitive, and what a reviewer
+//! should look at twice (see `findings`).
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -9,6 +10,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::findings::{self, PlanFindings};
 use crate::report::{ActionInvocation, ChangeAction, ResourceChange};
 
 /// What the runner needs from the plan JSON.
@@ -23,6 +25,9 @@ pub struct PlanJson {
     pub output_changes: usize,
     /// String forms of every value the plan marks sensitive (to mask in output).
     pub sensitive_values: Vec<SecretString>,
+    /// Open firewalls, changed outputs and the request variables' planned values (not
+    /// masked yet).
+    pub findings: PlanFindings,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +111,9 @@ pub fn read_plan_json(path: &Path) -> Result<PlanJson, String> {
             &rc.change.before_sensitive,
             &mut sensitive,
         );
+        if let Some(open) = findings::open_to_world(&rc.address, action, &rc.change.after) {
+            plan.findings.open_to_world.push(open);
+        }
         let change = ResourceChange {
             address: rc.address,
             action,
@@ -147,6 +155,7 @@ pub fn read_plan_json(path: &Path) -> Result<PlanJson, String> {
         }
     }
     if let Some(changes) = raw.output_changes.as_ref().and_then(Value::as_object) {
+        plan.findings.outputs = findings::output_changes(changes);
         plan.output_changes = changes
             .values()
             .filter(|change| {
@@ -167,6 +176,7 @@ pub fn read_plan_json(path: &Path) -> Result<PlanJson, String> {
         .as_ref()
         .and_then(|c| c.pointer("/root_module/variables"))
         .and_then(Value::as_object);
+    plan.findings.variables = findings::request_variables(raw.variables.as_ref(), sensitive_vars);
     if let (Some(declared), Some(values)) = (
         sensitive_vars,
         raw.variables.as_ref().and_then(Value::as_object),

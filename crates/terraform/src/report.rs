@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::capture::RunOutput;
+use crate::findings::PlanFindings;
 use crate::version::TerraformVersion;
 
 /// What happened to one resource instance.
@@ -171,6 +172,9 @@ pub struct PlanReport {
     pub failure: Option<StepFailure>,
     /// The masked output of init and plan.
     pub output: RunOutput,
+    /// Open firewalls, changed outputs and the request variables' planned values (masked).
+    #[serde(default)]
+    pub findings: PlanFindings,
 }
 
 /// One Terraform output value; sensitive values are replaced by `"***"`.

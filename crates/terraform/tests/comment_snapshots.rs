@@ -48,6 +48,7 @@ fn planned() -> PlanReport {
         counts,
         actions: Vec::new(),
         failure: None,
+        findings: Default::default(),
         output: transcript("plan-with-warning.txt"),
     }
 }

@@ -28,6 +28,7 @@ fn report(output: &str, changes: Vec<ResourceChange>) -> PlanReport {
             event: Some("after_create".into()),
         }],
         failure: None,
+        findings: Default::default(),
         output: RunOutput {
             log_path: "/tmp/x.log".into(),
             head: output.to_owned(),

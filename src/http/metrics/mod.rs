@@ -27,8 +27,10 @@ use std::sync::atomic::AtomicU64;
 
 use crate::pipeline::jobs::JobOutcome;
 
+mod explanations;
 mod work;
 
+pub use explanations::{ExplanationMetrics, ExplanationSource};
 use work::WorkMetrics;
 pub use work::{CommandOutcome, RunResult, WebhookOutcome};
 
@@ -160,6 +162,7 @@ pub struct Metrics {
     github: GithubMetrics,
     work: WorkMetrics,
     pub schedules: crate::schedule_metrics::ScheduleMetrics,
+    pub explanations: ExplanationMetrics,
 }
 
 impl Default for Metrics {
@@ -232,6 +235,7 @@ impl Metrics {
         let github = GithubMetrics::register(&mut registry);
         let work = WorkMetrics::register(&mut registry);
         let schedules = crate::schedule_metrics::ScheduleMetrics::register(&mut registry);
+        let explanations = ExplanationMetrics::register(&mut registry);
         Self {
             registry,
             webhooks_received,
@@ -245,6 +249,7 @@ impl Metrics {
             github,
             work,
             schedules,
+            explanations,
         }
     }
 

@@ -262,8 +262,12 @@ fn check_cost(
             "estimated_hourly_usd",
             format!("{:.2}", estimate.hourly_usd),
             format!(
-                "{vm_count} × {} with {gpu_count} {} at ${per_vm:.2}/hour each exceeds the policy's max_hourly_usd of {:.2}",
-                machine.name, gpu.id, policy.max_hourly_usd
+                "{vm_count} × {} with {gpu_count} {} at {}/hour each ({}/hour in all) exceeds the policy's max_hourly_usd of {:.2}",
+                machine.name,
+                gpu.id,
+                crate::cost::usd(per_vm, 2),
+                crate::cost::usd(estimate.hourly_usd, 2),
+                policy.max_hourly_usd
             ),
         ));
     }

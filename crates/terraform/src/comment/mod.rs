@@ -8,6 +8,7 @@
 //! (`<!-- promptops:plan deployment=<name> part=i/n -->`) so that the previous comment for
 //! a deployment can be found and updated.
 
+mod explanation;
 mod issue_note;
 pub mod markdown;
 mod outputs;
@@ -20,6 +21,7 @@ use std::fmt::Write as _;
 use crate::report::{
     ApplyOutcome, ApplyReport, ChangeAction, PlanOutcome, PlanReport, StepFailure,
 };
+pub use explanation::{Explanation, ModelNote, render_explanation, summary_sentences};
 pub use issue_note::{IssueNote, render_issue_note};
 use split::{Document, split};
 use transcript::{Severity, Transcript};
@@ -43,6 +45,8 @@ pub struct CommentOptions {
     /// Whether the deployment is locked to the pull request the comment is posted on
     /// (the comment then says so and how to release it).
     pub locked_here: bool,
+    /// The plain-language explanation shown under a plan's headline.
+    pub explanation: Option<Explanation>,
 }
 
 impl Default for CommentOptions {
@@ -54,6 +58,7 @@ impl Default for CommentOptions {
             next_steps: None,
             run_url: None,
             locked_here: false,
+            explanation: None,
         }
     }
 }
@@ -96,6 +101,9 @@ pub fn render_plan_comments(report: &PlanReport, opts: &CommentOptions) -> Vec<S
         failed_in_init(report.failure.as_ref()),
     );
     let mut header = format!("### {headline}\n\n");
+    if let Some(explanation) = &opts.explanation {
+        header.push_str(&render_explanation(explanation));
+    }
     write_facts(&mut header, report, opts);
     write_problems(&mut header, report.failure.as_ref(), &transcript);
     write_change_table(&mut header, report, opts, ChangeAction::label);

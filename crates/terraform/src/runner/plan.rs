@@ -71,6 +71,7 @@ impl Runner {
             actions: Vec::new(),
             failure: None,
             output: RunOutput::default(),
+            findings: crate::findings::PlanFindings::default(),
         }
     }
 
@@ -173,6 +174,7 @@ fn planned_report(mut report: PlanReport, parsed: PlanJson, output: RunOutput) -
     report.counts.outputs = parsed.output_changes;
     report.changes = parsed.changes;
     report.actions = parsed.actions;
+        report.findings = parsed.findings.masked(&masker);
     let text = output.text();
     if report.actions.is_empty()
         && let Some((count, _)) = actions_line(&text)

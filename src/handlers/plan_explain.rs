@@ -1,0 +1,118 @@
+//! The explanation under a plan comment's headline: the plan's facts against the
+//! deployment as applied (the default branch's variables, or none for a new deployment),
+//! with the cost before and after from the catalog; then the model's explanation of those
+//! facts when a model is configured. Best effort throughout: what cannot be read is said
+//! to be unknown, and a model failure is one line, never a failed plan.
+
+use promptops_core::{DeploymentRequest, check_tfvars};
+use promptops_planner::ExplainOutcome;
+use promptops_terraform::comment::{Explanation, ModelNote};
+use promptops_terraform::plan_facts::{Applied, Baseline, PlanFacts};
+use promptops_terraform::{PlanOutcome, PlanReport};
+use tracing::warn;
+
+use super::{Handlers, RepoCtx};
+use crate::http::metrics::ExplanationSource;
+use crate::repo_config::RepoConfig;
+
+/// The explanation of `report` (none for a failed plan: there is nothing to explain).
+pub(super) async fn explain(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    report: &PlanReport,
+) -> Option<Explanation> {
+    if report.outcome == PlanOutcome::Failed {
+        return None;
+    }
+    let before = applied(h, repo, config, &report.deployment).await;
+    let after_cost = match (&report.commit, report.destroy) {
+        (Some(sha), false) => variables_at(h, repo, config, &report.deployment, sha)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|request| h.catalog.try_estimate(&request)),
+        _ => None,
+    };
+    let facts = PlanFacts::of(report, &Baseline { before, after_cost });
+    h.metrics
+        .explanations
+        .record(ExplanationSource::Deterministic, "written");
+    let model = match h.explainer.explain(&facts.model_input()).await {
+        ExplainOutcome::NoModel => ModelNote::NotConfigured,
+        ExplainOutcome::Written { model, text } => {
+            h.metrics
+                .explanations
+                .record(ExplanationSource::Model, "written");
+            ModelNote::Written { model, text }
+        }
+        ExplainOutcome::Failed(failure) => {
+            h.metrics
+                .explanations
+                .record(ExplanationSource::Model, failure.label());
+            let reason = failure.to_string();
+            // The reason is the service's own words, masked all the same.
+            let reason = match h.terraform.as_ref() {
+                Some(runner) => runner.masker().mask_str(&reason),
+                None => reason,
+            };
+            ModelNote::Unavailable(reason)
+        }
+    };
+    Some(Explanation { facts, model })
+}
+
+/// The deployment as applied: its variables on the default branch and their cost.
+async fn applied(h: &Handlers, repo: &RepoCtx, config: &RepoConfig, deployment: &str) -> Applied {
+    let branch = match repo.default_branch().await {
+        Ok(branch) => branch,
+        Err(err) => {
+            warn!(error = %format!("{err:#}"), "the default branch is unknown; the plan's cost before is shown as unknown");
+            return Applied::Unknown(format!("{err:#}"));
+        }
+    };
+    match variables_at(h, repo, config, deployment, &branch).await {
+        Ok(None) => Applied::New,
+        Ok(Some(request)) => Applied::Deployed {
+            cost: h.catalog.try_estimate(&request),
+            variables: request_variables(&request),
+        },
+        Err(reason) => Applied::Unknown(reason),
+    }
+}
+
+/// The deployment's checked variables at `git_ref` (`None`: no variables file there).
+async fn variables_at(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    deployment: &str,
+    git_ref: &str,
+) -> Result<Option<DeploymentRequest>, String> {
+    let path = config.terraform.tfvars_path(deployment);
+    let file = repo
+        .api
+        .get_file(repo.owner(), repo.name(), &path, git_ref)
+        .await
+        .map_err(|err| format!("reading {path} at {git_ref}: {err}"))?;
+    let Some(file) = file else {
+        return Ok(None);
+    };
+    check_tfvars(&file.text, deployment, &h.catalog, &config.policy)
+        .map(Some)
+        .map_err(|problems| format!("{path} at {git_ref} breaks the rules: {problems}"))
+}
+
+/// The request variables as the plan JSON names them, for comparison with the plan's.
+fn request_variables(request: &DeploymentRequest) -> std::collections::BTreeMap<String, String> {
+    [
+        ("vm_count", request.vm_count.to_string()),
+        ("machine_type", request.machine_type.clone()),
+        ("gpu_type", request.gpu_type.clone()),
+        ("gpu_count", request.gpu_count.to_string()),
+        ("zone", request.zone.clone()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
