@@ -155,8 +155,10 @@ fn finish(capture: OutputCapture) -> Result<RunOutput, RunnerError> {
         .map_err(RunnerError::io("write the run log"))
 }
 
-/// Resource keys (for_each) can carry values too.
+/// Resource keys (for_each) can carry values too, and so can the findings (a firewall's
+/// name, an output's value).
 fn mask_addresses(parsed: &mut PlanJson, masker: &Masker) {
+    parsed.findings = std::mem::take(&mut parsed.findings).masked(masker);
     for change in parsed.changes.iter_mut().chain(parsed.unchanged.iter_mut()) {
         change.address = masker.mask_str(&change.address);
     }
@@ -174,7 +176,7 @@ fn planned_report(mut report: PlanReport, parsed: PlanJson, output: RunOutput) -
     report.counts.outputs = parsed.output_changes;
     report.changes = parsed.changes;
     report.actions = parsed.actions;
-        report.findings = parsed.findings.masked(&masker);
+    report.findings = parsed.findings;
     let text = output.text();
     if report.actions.is_empty()
         && let Some((count, _)) = actions_line(&text)
