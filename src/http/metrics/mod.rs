@@ -27,8 +27,10 @@ use std::sync::atomic::AtomicU64;
 
 use crate::pipeline::jobs::JobOutcome;
 
+mod queue;
 mod work;
 
+pub use queue::{ClickOutcome, MergeGroupVerdict, QueueMetrics};
 use work::WorkMetrics;
 pub use work::{CommandOutcome, RunResult, WebhookOutcome};
 
@@ -160,6 +162,8 @@ pub struct Metrics {
     github: GithubMetrics,
     work: WorkMetrics,
     pub schedules: crate::schedule_metrics::ScheduleMetrics,
+    /// Merge-queue checks and check-run button clicks.
+    pub queue: QueueMetrics,
 }
 
 impl Default for Metrics {
@@ -232,6 +236,7 @@ impl Metrics {
         let github = GithubMetrics::register(&mut registry);
         let work = WorkMetrics::register(&mut registry);
         let schedules = crate::schedule_metrics::ScheduleMetrics::register(&mut registry);
+        let queue = QueueMetrics::register(&mut registry);
         Self {
             registry,
             webhooks_received,
@@ -245,6 +250,7 @@ impl Metrics {
             github,
             work,
             schedules,
+            queue,
         }
     }
 
