@@ -217,3 +217,40 @@ async fn a_group_not_matching_its_plans_fails_with_the_reason_and_destroyed_is_i
     assert_eq!(group_jobs, 3, "`destroyed` queues nothing: {jobs:?}");
     t.service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_carrying_one_deployment_twice_fails_the_lock_holder_keeps_it() {
+    let mut t = Lifecycle::start().await;
+    let github = t.service.github.clone();
+    let first = t
+        .open_pr(
+            "feature/alpha-1",
+            "alpha",
+            &tfvars("alpha", 1, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    // The second change to the same deployment is not planned: the first holds the lock,
+    // so its own `promptops/plan` fails and a queue requiring it would not take it.
+    let second = t
+        .open_pr(
+            "feature/alpha-2",
+            "alpha",
+            &tfvars("alpha", 2, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    assert_eq!(t.lock_holder("alpha").await, Some(first));
+    assert_eq!(t.comments_with(second, "is locked by").len(), 1);
+
+    // Queued together anyway (a queue without the required check): the group fails.
+    let group = github.create_merge_group(REPO, "main", &[first, second]);
+    let check = check_group(&mut t, &group).await;
+    assert_eq!(check.conclusion.as_deref(), Some("failure"), "{check:?}");
+    let summary = check.summary.unwrap_or_default();
+    assert!(
+        summary.contains(&format!("is not the one planned on #{first}")),
+        "{summary}"
+    );
+    t.service.stop().await;
+}
