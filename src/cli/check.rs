@@ -165,15 +165,28 @@ async fn app_lines(
 async fn app_auth_line(report: &mut Report, api_url: &str, id: u64, key: &SecretString) {
     match promptops_github::client::GithubApp::new(api_url, id, key) {
         Ok(app) => match app.app_info().await {
-            Ok(info) => report.line(
-                Status::Ok,
-                "GitHub App",
-                format!(
-                    "authenticated as `{}` ({})",
-                    info.slug.unwrap_or_default(),
-                    info.name
-                ),
-            ),
+            Ok(info) => {
+                report.line(
+                    Status::Ok,
+                    "GitHub App",
+                    format!(
+                        "authenticated as `{}` ({})",
+                        info.slug.as_deref().unwrap_or_default(),
+                        info.name
+                    ),
+                );
+                let missing = super::app_events::missing_events(&info.events);
+                if missing.is_empty() {
+                    report.line(
+                        Status::Ok,
+                        "GitHub App events",
+                        "every event PromptOps handles",
+                    );
+                } else {
+                    let detail = super::app_events::missing_events_detail(&missing);
+                    report.line(Status::Warn, "GitHub App events", detail);
+                }
+            }
             Err(err) => report.line(
                 Status::Missing,
                 "GitHub App",

@@ -1,5 +1,6 @@
 //! The command line: `serve`, `render`, `check`, `migrate`.
 
+mod app_events;
 pub(crate) mod check;
 pub(crate) mod eval;
 pub(crate) mod log_format;

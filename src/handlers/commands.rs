@@ -272,6 +272,16 @@ async fn unlock(
         h.store.request_for_issue(&full_name, issue.number).await?
     };
     let body = match record {
+        // A pull request PromptOps did not open for a request: the locks it holds.
+        None if issue.is_pull_request => {
+            let released = super::pr_plan::release_locks_of(h, repo, issue.number).await?;
+            if released.is_empty() {
+                "This pull request holds no deployment lock, so there is nothing to unlock.".to_owned()
+            } else {
+                let names: Vec<String> = released.iter().map(|d| format!("`{d}`")).collect();
+                format!("Unlocked deployment {} (held by this pull request).", names.join(", "))
+            }
+        }
         None => "There is no PromptOps deployment linked to this conversation, so there is nothing to unlock.".to_owned(),
         Some(record) => match h.store.force_unlock(&full_name, &record.deployment).await? {
             Some(lock) => format!(

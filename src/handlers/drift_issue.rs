@@ -1,9 +1,24 @@
 //! The one issue per deployment that reports drift: opened at the first drift, edited in
 //! place (and reopened) at each later one, closed with a comment when a check finds none.
+//!
+//! Opening is made idempotent: the issue carries the label [`DRIFT_LABEL`] and a hidden
+//! marker keyed by the deployment, and the open issues with the label are searched for it
+//! before one is opened — so a check retried after GitHub created the issue but its answer
+//! was lost (the number never reached the store) finds that issue instead of opening a
+//! second one.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use promptops_github::client::IssueState;
+use promptops_github::client::marker::with_marker;
+use promptops_github::client::{IssueState, KeyedIssue};
+
+/// The label on every drift issue.
+pub(super) const DRIFT_LABEL: &str = "promptops-drift";
+
+/// The hidden marker key of a deployment's drift issue.
+fn issue_key(deployment: &str) -> String {
+    format!("drift:{deployment}")
+}
 
 use super::drift::DriftResult;
 use super::{Handlers, RepoCtx};
@@ -28,7 +43,7 @@ pub(super) async fn report(
         .and_then(|check| check.issue);
     match (result, known) {
         (DriftResult::Drift, Some(number)) => {
-            let body = body(deployment, sha, when, plan);
+            let body = with_marker(&body(deployment, sha, when, plan), &issue_key(deployment));
             repo.api
                 .update_issue(
                     repo.owner(),
@@ -44,9 +59,19 @@ pub(super) async fn report(
         (DriftResult::Drift, None) => {
             let title = format!("Drift in deployment {deployment}");
             let body = body(deployment, sha, when, plan);
+            let key = issue_key(deployment);
             let issue = repo
                 .api
-                .create_issue(repo.owner(), repo.name(), &title, &body)
+                .open_keyed_issue(
+                    repo.owner(),
+                    repo.name(),
+                    &KeyedIssue {
+                        title: &title,
+                        body: &body,
+                        label: DRIFT_LABEL,
+                        key: &key,
+                    },
+                )
                 .await
                 .context("opening the drift issue")?;
             Ok(Some(issue.number))

@@ -8,6 +8,7 @@
 //! than posting a second one.
 
 mod bot_comments;
+mod check_actions;
 mod commands;
 mod comment_key;
 mod configure;
@@ -17,6 +18,7 @@ mod drift;
 pub use drift::DriftResult;
 mod drift_issue;
 pub(crate) mod expiry;
+mod merge_group;
 mod plan_explain;
 mod plan_gate;
 mod plan_request;
@@ -134,6 +136,10 @@ impl Handlers {
                 ..
             } => expiry::run(self, &repo, deployment, *expires_at, *stage).await,
             JobPayload::DriftCheck { due, .. } => drift::run_scheduled(self, &repo, *due).await,
+            JobPayload::MergeGroupCheck { group, .. } => merge_group::run(self, &repo, group).await,
+            JobPayload::CheckButton {
+                pr, button, sender, ..
+            } => check_actions::clicked(self, repo, job_id, *pr, *button, sender).await,
         }
     }
 }

@@ -112,11 +112,18 @@ pub(super) async fn touched_deployments(
 
 /// Whether a change touches the root module or its modules (not only deployments).
 fn touches_module_code(paths: &[String], settings: &TerraformSettings) -> bool {
+    !module_files_in(paths, settings).is_empty()
+}
+
+/// The paths among `paths` under the module dir but outside the deployments dir: code.
+pub(super) fn module_files_in(paths: &[String], settings: &TerraformSettings) -> BTreeSet<String> {
     let module = format!("{}/", settings.dir.trim_end_matches('/'));
     let deployments = format!("{}/", settings.deployments_dir.trim_end_matches('/'));
     paths
         .iter()
-        .any(|path| path.starts_with(&module) && !path.starts_with(&deployments))
+        .filter(|path| path.starts_with(&module) && !path.starts_with(&deployments))
+        .cloned()
+        .collect()
 }
 
 /// The var file relative to the module dir, or why the settings cannot express it.
@@ -189,8 +196,21 @@ pub(super) async fn post_parts(
     Ok(())
 }
 
-/// A check run on `sha`, started now.
+/// A check run on `sha`, started now; a plan check carries the plan buttons.
 pub(super) async fn start_check(
+    repo: &RepoCtx,
+    name: &str,
+    sha: &str,
+    deployment: &str,
+) -> anyhow::Result<u64> {
+    let id = create_check(repo, name, sha, deployment).await?;
+    if name == PLAN_CHECK {
+        super::check_actions::add_plan_buttons(repo, id).await;
+    }
+    Ok(id)
+}
+
+async fn create_check(
     repo: &RepoCtx,
     name: &str,
     sha: &str,

@@ -23,6 +23,7 @@ use promptops_github::webhook::{
 };
 use promptops_store::NewJob;
 
+use crate::pipeline::check_ingress;
 use crate::pipeline::jobs::{CommentLine, IssueSnapshot, JobPayload, PrSnapshot, RepoTarget};
 
 /// The most commands one comment runs; further `/promptops` lines are named as ignored.
@@ -59,7 +60,7 @@ impl CommentJobLimit {
     }
 
     /// Whether one more job from a comment on `repo` is allowed now (and counts it).
-    fn allow(&self, repo: &str) -> bool {
+    pub(super) fn allow(&self, repo: &str) -> bool {
         self.limiter.check_key(&repo.to_ascii_lowercase()).is_ok()
     }
 }
@@ -81,6 +82,8 @@ pub fn jobs_for_event(event: &Event, settings: &IngressSettings) -> Vec<NewJob> 
         Event::IssueComment(comment) => comment_jobs(comment, settings),
         Event::Issue(issue) => issue_jobs(issue),
         Event::PullRequest(pr) => pull_request_jobs(pr),
+        Event::MergeGroup(group) => check_ingress::merge_group_jobs(group),
+        Event::CheckRunAction(click) => check_ingress::check_button_jobs(click, settings),
         _ => Vec::new(),
     };
     payloads.into_iter().map(to_new_job).collect()
@@ -103,6 +106,12 @@ fn to_new_job(payload: JobPayload) -> NewJob {
         JobPayload::PrClosed { repo, pr } => {
             Some(format!("pr-closed:{}#{}", repo.full_name(), pr.number))
         }
+        // A redelivered `checks_requested` for the same group head checks once.
+        JobPayload::MergeGroupCheck { repo, group } => Some(format!(
+            "merge-group:{}@{}",
+            repo.full_name(),
+            group.head_sha
+        )),
         _ => None,
     };
     let repo = payload.repo().full_name();
@@ -115,7 +124,7 @@ fn to_new_job(payload: JobPayload) -> NewJob {
     }
 }
 
-fn repo_target(repo: &RepoRef, installation: Option<u64>) -> Option<RepoTarget> {
+pub(super) fn repo_target(repo: &RepoRef, installation: Option<u64>) -> Option<RepoTarget> {
     Some(RepoTarget {
         owner: repo.owner.clone(),
         name: repo.name.clone(),

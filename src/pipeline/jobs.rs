@@ -4,7 +4,7 @@
 //! replica, at any later time.
 
 use chrono::{DateTime, Utc};
-use promptops_commands::Command;
+use promptops_commands::{Button, Command};
 use serde::{Deserialize, Serialize};
 
 /// Which repository, through which App installation.
@@ -98,6 +98,30 @@ pub enum JobPayload {
         repo: RepoTarget,
         due: DateTime<Utc>,
     },
+    /// A merge queue asks for the `promptops/plan` check on a group's head commit.
+    MergeGroupCheck {
+        repo: RepoTarget,
+        group: MergeGroupSnapshot,
+    },
+    /// A button on a `promptops/plan` check run of pull request `pr` was clicked by
+    /// `sender`: runs the command it stands for, as that person.
+    CheckButton {
+        repo: RepoTarget,
+        pr: u64,
+        button: Button,
+        sender: String,
+    },
+}
+
+/// A merge group as the `merge_group` event named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeGroupSnapshot {
+    pub head_sha: String,
+    /// Full ref, `refs/heads/gh-readonly-queue/...`.
+    pub head_ref: String,
+    pub base_sha: String,
+    /// Full ref of the branch the group merges into.
+    pub base_ref: String,
 }
 
 /// What an expiry job does.
@@ -127,6 +151,8 @@ impl JobPayload {
                 ..
             } => "expiry_due",
             Self::DriftCheck { .. } => "drift_check",
+            Self::MergeGroupCheck { .. } => "merge_group_check",
+            Self::CheckButton { .. } => "check_button",
         }
     }
 
@@ -137,7 +163,9 @@ impl JobPayload {
             | Self::PlanPr { repo, .. }
             | Self::PrClosed { repo, .. }
             | Self::Expiry { repo, .. }
-            | Self::DriftCheck { repo, .. } => repo,
+            | Self::DriftCheck { repo, .. }
+            | Self::MergeGroupCheck { repo, .. }
+            | Self::CheckButton { repo, .. } => repo,
         }
     }
 }

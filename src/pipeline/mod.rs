@@ -1,6 +1,7 @@
 //! From a delivery to a finished job: ingress turns events into jobs (stored with the
 //! delivery), the worker pool claims and runs them, the heartbeat keeps their leases.
 
+pub mod check_ingress;
 pub mod heartbeat;
 pub mod ingress;
 pub mod jobs;

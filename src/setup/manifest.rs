@@ -42,7 +42,13 @@ mod tests {
         ("tarball", "contents", "read"),
         // Checking a commenter's permission needs repository metadata only.
         ("collaborators", "metadata", "read"),
+        // Comparing a merge group's head with its base.
+        ("compare", "contents", "read"),
     ];
+
+    /// Permissions GitHub requires to deliver an event the manifest subscribes to, beyond
+    /// what the client's routes need.
+    const EVENT_PERMISSIONS: &[(&str, &str, &str)] = &[("merge_group", "merge_queues", "read")];
 
     const CLIENT_SOURCES: &[(&str, &str)] = &[
         (
@@ -62,6 +68,18 @@ mod tests {
             include_str!("../../crates/github/src/client/repo.rs"),
         ),
         (
+            "check_buttons.rs",
+            include_str!("../../crates/github/src/client/check_buttons.rs"),
+        ),
+        (
+            "compare.rs",
+            include_str!("../../crates/github/src/client/compare.rs"),
+        ),
+        (
+            "issue_writes.rs",
+            include_str!("../../crates/github/src/client/issue_writes.rs"),
+        ),
+        (
             "mod.rs",
             include_str!("../../crates/github/src/client/mod.rs"),
         ),
@@ -72,6 +90,8 @@ mod tests {
         ("Event::IssueComment", "issue_comment"),
         ("Event::Issue(", "issues"),
         ("Event::PullRequest", "pull_request"),
+        ("Event::MergeGroup", "merge_group"),
+        ("Event::CheckRunAction", "check_run"),
     ];
 
     fn rank(level: &str) -> u8 {
@@ -128,6 +148,16 @@ mod tests {
             }
         }
         let manifest: Value = serde_json::from_str(MANIFEST_TEMPLATE).unwrap();
+        for (event, permission, level) in EVENT_PERMISSIONS {
+            let subscribed = manifest["default_events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e == event);
+            if subscribed {
+                needed.insert((*permission).to_owned(), (*level).to_owned());
+            }
+        }
         let asked: BTreeMap<String, String> =
             serde_json::from_value(manifest["default_permissions"].clone()).unwrap();
         assert_eq!(asked, needed, "deploy/github-app-manifest.json permissions");
@@ -153,7 +183,7 @@ mod tests {
             .map(|e| e.as_str().unwrap())
             .collect();
         assert_eq!(events, handled, "deploy/github-app-manifest.json events");
-        assert_eq!(events.len(), 3);
+        assert_eq!(events.len(), 5);
     }
 
     #[test]

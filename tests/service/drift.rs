@@ -18,7 +18,7 @@ use support::{IssueRef, Options, REPO};
 
 /// Removes the second instance of `terraform_data.vm` from the state file: a VM deleted by
 /// hand.
-fn delete_an_instance_behind_promptops(path: &std::path::Path) {
+pub(crate) fn delete_an_instance_behind_promptops(path: &std::path::Path) {
     let mut state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let resources = state["resources"].as_array_mut().unwrap();

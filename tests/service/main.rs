@@ -6,8 +6,10 @@
 mod lifecycle;
 mod support;
 
+mod app_events;
 mod browser;
 mod chain_e2e;
+mod check_buttons;
 mod check_terraform_version;
 mod comment_calls;
 mod dashboard;
@@ -15,7 +17,9 @@ mod dashboard_browser;
 mod dashboard_oauth;
 mod dashboard_sessions;
 mod drift;
+mod drift_issue_once;
 mod expiry;
+mod expiry_auto_merge;
 mod expiry_replicas;
 mod faults;
 mod first_run;
@@ -25,6 +29,7 @@ mod ingress;
 mod issue_to_pr;
 mod job_logs;
 mod lock_race;
+mod merge_queue;
 mod metrics;
 mod plan_explanation;
 mod planner_eval;

@@ -15,6 +15,7 @@
 //! );
 //! ```
 
+mod button;
 mod command;
 mod help;
 mod inert;
@@ -22,6 +23,7 @@ mod markdown;
 mod parse;
 mod sha;
 
+pub use button::Button;
 pub use command::{Command, CommandError, MAX_GIVEN_CHARS, SUBCOMMANDS, code_span};
 pub use help::{PREFIX, help_text};
 pub use inert::{inert_block, inert_inline, longest_backtick_run};

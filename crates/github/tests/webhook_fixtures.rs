@@ -46,6 +46,8 @@ fn expected_kind(event: &str, action: Option<&str>) -> &'static str {
             Some("created" | "deleted" | "suspend" | "unsuspend" | "new_permissions_accepted"),
         ) => "installation",
         ("ping", _) => "ping",
+        ("merge_group", Some("checks_requested" | "destroyed")) => "merge_group",
+        ("check_run", Some("requested_action")) => "check_run_action",
         _ => "ignored",
     }
 }
@@ -57,6 +59,8 @@ fn kind(event: &Event) -> &'static str {
         Event::PullRequest(_) => "pull_request",
         Event::Ping => "ping",
         Event::Installation(_) => "installation",
+        Event::MergeGroup(_) => "merge_group",
+        Event::CheckRunAction(_) => "check_run_action",
         Event::Ignored { .. } => "ignored",
     }
 }
@@ -103,8 +107,9 @@ fn every_fixture_is_handled_or_ignored_never_an_error() {
             handled += 1;
         }
     }
-    // 9 issue_comment + 12 issues + 19 pull_request + 7 installation deliveries are handled.
-    assert_eq!(handled, 47);
+    // 9 issue_comment + 12 issues + 19 pull_request + 7 installation + 1 check_run
+    // (`requested_action`) deliveries are handled.
+    assert_eq!(handled, 48);
 }
 
 #[test]

@@ -268,10 +268,10 @@ fn unknown_events_and_actions_are_ignored_even_with_other_shapes() {
         }
     );
     assert_eq!(
-        parse_value("merge_group", &json!({ "action": "checks_requested" })).expect("ignored"),
+        parse_value("workflow_job", &json!({ "action": "queued" })).expect("ignored"),
         Event::Ignored {
-            event: "merge_group".into(),
-            action: Some("checks_requested".into())
+            event: "workflow_job".into(),
+            action: Some("queued".into())
         }
     );
 }
@@ -291,4 +291,73 @@ fn parsed_events_round_trip_through_their_own_json() {
         let back: Event = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, event, "{name}");
     }
+}
+
+/// A `merge_group` delivery as GitHub documents it (full refs, the group's head commit).
+fn merge_group_payload(action: &str) -> Value {
+    let mut payload = fixture_json("pull_request.opened.json");
+    let repository = payload["repository"].take();
+    let sender = payload["sender"].take();
+    json!({
+        "action": action,
+        "merge_group": {
+            "head_sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            "head_ref": "refs/heads/gh-readonly-queue/main/pr-2-34c5c7793cb3b279e22454cb6750c80560547b3a",
+            "base_sha": "34c5c7793cb3b279e22454cb6750c80560547b3a",
+            "base_ref": "refs/heads/main",
+            "head_commit": { "id": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "message": "Merge group" }
+        },
+        "repository": repository,
+        "sender": sender,
+        "installation": { "id": 7 }
+    })
+}
+
+#[test]
+fn merge_groups_are_read_and_a_missing_head_sha_is_named() {
+    let Event::MergeGroup(group) =
+        parse_value("merge_group", &merge_group_payload("checks_requested")).expect("parses")
+    else {
+        panic!("expected a merge group");
+    };
+    assert_eq!(group.head_sha, "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
+    assert_eq!(group.base_ref, "refs/heads/main");
+    assert_eq!(group.installation_id, Some(7));
+    assert!(
+        group
+            .head_ref
+            .starts_with("refs/heads/gh-readonly-queue/main/")
+    );
+    let destroyed = parse_value("merge_group", &merge_group_payload("destroyed")).unwrap();
+    assert_eq!(destroyed.action(), Some("destroyed"));
+
+    let mut broken = merge_group_payload("checks_requested");
+    remove(&mut broken, &["merge_group", "head_sha"]);
+    assert_eq!(
+        invalid_field(parse_value("merge_group", &broken)),
+        "merge_group.head_sha"
+    );
+}
+
+#[test]
+fn a_check_run_button_click_names_the_button_the_run_and_its_pull_request() {
+    let Event::CheckRunAction(click) = parse_value(
+        "check_run",
+        &fixture_json("check_run.requested_action.json"),
+    )
+    .unwrap() else {
+        panic!("expected a button click");
+    };
+    assert_eq!(click.identifier, "lgtm|26764");
+    assert_eq!(click.check_run.pull_requests, vec![26764]);
+    assert_eq!(click.installation_id, Some(690857));
+    let mut broken = fixture_json("check_run.requested_action.json");
+    remove(&mut broken, &["requested_action"]);
+    assert_eq!(
+        invalid_field(parse_value("check_run", &broken)),
+        "requested_action"
+    );
+    // Other check_run actions carry no button and are not the bot's business.
+    let created = parse_value("check_run", &fixture_json("check_run.created.json")).unwrap();
+    assert!(matches!(created, Event::Ignored { .. }), "{created:?}");
 }

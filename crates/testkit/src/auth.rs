@@ -180,7 +180,7 @@ pub async fn get_app(State(state): State<Shared>, headers: HeaderMap) -> Respons
         "created_at": "2026-01-01T00:00:00Z",
         "updated_at": "2026-01-01T00:00:00Z",
         "permissions": {},
-        "events": ["issue_comment", "issues", "pull_request"],
+        "events": world.app_events,
         "installations_count": world.installations.len(),
     }))
     .into_response()

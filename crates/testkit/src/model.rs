@@ -195,6 +195,16 @@ pub struct CheckRun {
     pub completed_at: Option<String>,
     /// How many times it was updated with PATCH.
     pub updates: u32,
+    /// The buttons (`actions`) it carries, as last set.
+    pub actions: Vec<CheckRunAction>,
+}
+
+/// A button on a check run (GitHub's `actions` item).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CheckRunAction {
+    pub label: String,
+    pub description: String,
+    pub identifier: String,
 }
 
 /// How a request authenticated.
@@ -252,6 +262,8 @@ pub struct State {
     pub oauth: crate::routes::oauth::OAuthWorld,
     /// Whom the test helpers' commits (`set_file`, `commit_files`) are attributed to.
     pub commit_author: Option<String>,
+    /// The events the App subscribes to, as `GET /app` lists them.
+    pub app_events: Vec<String>,
     next_id: u64,
     sha_counter: u64,
 }
@@ -280,6 +292,10 @@ impl State {
             manifests: Default::default(),
             oauth: Default::default(),
             commit_author: None,
+            // An App registered before PromptOps handled merge queues and check-run buttons.
+            app_events: ["issue_comment", "issues", "pull_request"]
+                .map(str::to_owned)
+                .to_vec(),
             next_id: 1000,
             sha_counter: 0,
         }

@@ -231,6 +231,7 @@ pub fn check_run(base: &str, c: &CheckRun) -> Value {
             "annotations_url": format!("{base}/repos/{}/check-runs/{}/annotations", c.repo, c.id),
         },
         "name": c.name,
+        "actions": c.actions,
         "pull_requests": [],
     })
 }

@@ -9,7 +9,7 @@ use http::StatusCode;
 
 use crate::auth;
 use crate::fault::{Shared, github_error, log_and_inject};
-use crate::routes::{checks, contents, git, issue_writes, issues, pulls, reactions};
+use crate::routes::{checks, contents, git, issue_writes, issues, pulls, queue_support, reactions};
 
 async fn not_found() -> Response {
     github_error(StatusCode::NOT_FOUND, "Not Found")
@@ -68,7 +68,14 @@ pub fn router(state: Shared) -> Router {
             &format!("{repo}/pulls/{{number}}/commits"),
             get(pulls::commits),
         )
-        .route(&format!("{repo}/issues"), post(issue_writes::create))
+        .route(
+            &format!("{repo}/issues"),
+            get(queue_support::list_issues).post(issue_writes::create),
+        )
+        .route(
+            &format!("{repo}/compare/{{basehead}}"),
+            get(queue_support::compare),
+        )
         .route(
             &format!("{repo}/issues/{{number}}"),
             get(issues::get_issue).patch(issue_writes::update),

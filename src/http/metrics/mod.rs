@@ -28,9 +28,11 @@ use std::sync::atomic::AtomicU64;
 use crate::pipeline::jobs::JobOutcome;
 
 mod explanations;
+mod queue;
 mod work;
 
 pub use explanations::{ExplanationMetrics, ExplanationSource};
+pub use queue::{ClickOutcome, MergeGroupVerdict, QueueMetrics};
 use work::WorkMetrics;
 pub use work::{CommandOutcome, RunResult, WebhookOutcome};
 
@@ -163,6 +165,8 @@ pub struct Metrics {
     work: WorkMetrics,
     pub schedules: crate::schedule_metrics::ScheduleMetrics,
     pub explanations: ExplanationMetrics,
+    /// Merge-queue checks and check-run button clicks.
+    pub queue: QueueMetrics,
 }
 
 impl Default for Metrics {
@@ -236,6 +240,7 @@ impl Metrics {
         let work = WorkMetrics::register(&mut registry);
         let schedules = crate::schedule_metrics::ScheduleMetrics::register(&mut registry);
         let explanations = ExplanationMetrics::register(&mut registry);
+        let queue = QueueMetrics::register(&mut registry);
         Self {
             registry,
             webhooks_received,
@@ -250,6 +255,7 @@ impl Metrics {
             work,
             schedules,
             explanations,
+            queue,
         }
     }
 

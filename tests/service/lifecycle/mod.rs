@@ -13,7 +13,8 @@ use promptops_terraform::RunnerConfig;
 use secrecy::SecretString;
 use tempfile::TempDir;
 
-use promptops_testkit::launcher_read_paths;
+use chrono::{SubsecRound, TimeDelta, Utc};
+use promptops_testkit::{ManualClock, launcher_read_paths};
 
 /// Planted as `TF_VAR_api_token` for terraform: the fixture puts it into every resource's
 /// input, so an unmasked plan would print it.
@@ -64,6 +65,20 @@ impl Lifecycle {
         )];
         let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
         Self::start_configured_with(config, scratch, &module, options).await
+    }
+
+    /// The service with `settings` (YAML) and a manual clock an hour ahead of the system
+    /// clock (which stamps the jobs deliveries queue: those are due at once), for tests of
+    /// scheduled jobs.
+    pub async fn start_on_manual_clock(settings: &str) -> (Lifecycle, ManualClock) {
+        let clock = ManualClock::new(Utc::now().trunc_subsecs(0) + TimeDelta::hours(1));
+        let t = Self::start_with(Options {
+            clock: Some(std::sync::Arc::new(clock.clone())),
+            ..Options::default()
+        })
+        .await;
+        t.set_settings(settings);
+        (t, clock)
     }
 
     /// A runner config with `bin` as terraform, its work dirs in a fresh scratch dir.

@@ -7,8 +7,10 @@
 //! PR for the head branch, the comment carrying the same hidden marker, the branch, the check
 //! run with the same `external_id`, or the file already holding the content.
 
+mod check_buttons;
 mod checks;
 mod comments;
+mod compare;
 mod error;
 mod issue_writes;
 pub mod marker;
@@ -29,9 +31,10 @@ use octocrab::models::{AppId, InstallationId};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
+pub use check_buttons::{ButtonError, CheckRunButton, CheckRunButtons};
 pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
 pub use error::{GithubError, Result};
-pub use issue_writes::{IssueRef, IssueState};
+pub use issue_writes::{IssueRef, IssueState, KeyedIssue};
 pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
 pub use observe::{
     ApiRequest, ApiRetry, GithubObserver, RateLimitWait, RetryReason, StatusClass, route_template,

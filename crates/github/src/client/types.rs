@@ -286,6 +286,9 @@ pub struct AppInfo {
     pub id: u64,
     pub slug: Option<String>,
     pub name: String,
+    /// The webhook events the App subscribes to.
+    #[serde(default)]
+    pub events: Vec<String>,
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ pub mod event;
 pub mod signature;
 
 pub use event::{
-    AccountType, Actor, BranchRef, Comment, Event, EventParseError, InstallationAction,
-    InstallationEvent, Issue, IssueAction, IssueCommentAction, IssueCommentEvent, IssueEvent,
+    AccountType, Actor, BranchRef, CheckRunAction, CheckRunActionEvent, CheckRunRef, Comment,
+    Event, EventParseError, InstallationAction, InstallationEvent, Issue, IssueAction,
+    IssueCommentAction, IssueCommentEvent, IssueEvent, MergeGroupAction, MergeGroupEvent,
     PullRequest, PullRequestAction, PullRequestEvent, RepoRef, parse_event,
 };
 pub use signature::{SIGNATURE_HEADER, SignatureError, WebhookSecrets};

@@ -577,5 +577,6 @@ impl FakeGithub {
 }
 
 mod faults;
+pub mod merge_queue;
 mod oauth;
 mod reactions;

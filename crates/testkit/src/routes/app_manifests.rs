@@ -278,6 +278,16 @@ async fn convert(State(state): State<Shared>, Path(code): Path<String>) -> Respo
     // id and secret are refused from now on, like the previous App's JWTs.
     world.oauth.client_id = app.client_id.clone();
     world.oauth.client_secret = app.client_secret.clone();
+    world.app_events = manifest
+        .get("default_events")
+        .and_then(Value::as_array)
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     world.manifests.created.push(app.clone());
     let body = json!({
         "id": app.id,

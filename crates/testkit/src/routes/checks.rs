@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{authorize, validation_failed};
 use crate::fault::{Shared, github_error};
-use crate::model::CheckRun;
+use crate::model::{CheckRun, CheckRunAction};
 use crate::render;
 
 /// GitHub's limit on a check run's `output.summary` and `output.text`, in characters.
@@ -52,9 +52,39 @@ pub struct CheckRunBody {
     started_at: Option<String>,
     completed_at: Option<String>,
     output: Option<Output>,
+    actions: Option<Vec<CheckRunAction>>,
+}
+
+/// GitHub's limits on a check run's `actions`: how many, and each field's length.
+pub const MAX_ACTIONS: usize = 3;
+const ACTION_FIELD_LIMITS: [(&str, usize); 3] =
+    [("label", 20), ("description", 40), ("identifier", 20)];
+
+fn check_actions(actions: &[CheckRunAction]) -> Result<(), Response> {
+    if actions.len() > MAX_ACTIONS {
+        return Err(validation_failed(json!([{
+            "resource": "CheckRun", "field": "actions", "code": "invalid",
+            "message": format!("actions can have at most {MAX_ACTIONS} items"),
+        }])));
+    }
+    for action in actions {
+        let values = [&action.label, &action.description, &action.identifier];
+        for ((field, max), value) in ACTION_FIELD_LIMITS.iter().zip(values) {
+            if value.is_empty() || value.chars().count() > *max {
+                return Err(validation_failed(json!([{
+                    "resource": "CheckRun", "field": format!("actions.{field}"), "code": "invalid",
+                    "message": format!("actions.{field} must be 1 to {max} characters"),
+                }])));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_values(body: &CheckRunBody) -> Result<(), Response> {
+    if let Some(actions) = &body.actions {
+        check_actions(actions)?;
+    }
     if let Some(s) = &body.status
         && !STATUSES.contains(&s.as_str())
     {
@@ -121,6 +151,9 @@ fn apply(run: &mut CheckRun, body: CheckRunBody) {
         run.summary = o.summary;
         run.text = o.text;
     }
+    if let Some(actions) = body.actions {
+        run.actions = actions;
+    }
 }
 
 /// `POST /repos/{owner}/{repo}/check-runs`
@@ -166,6 +199,7 @@ pub async fn create(
         started_at: None,
         completed_at: None,
         updates: 0,
+        actions: Vec::new(),
     };
     apply(&mut run, body);
     if run.status == "completed" && run.conclusion.is_none() {
@@ -252,4 +286,34 @@ pub async fn list_for_ref(
         .map(|c| render::check_run(&world.base_url, c))
         .collect();
     Json(json!({ "total_count": runs.len(), "check_runs": runs })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(label: &str, description: &str, identifier: &str) -> CheckRunAction {
+        CheckRunAction {
+            label: label.to_owned(),
+            description: description.to_owned(),
+            identifier: identifier.to_owned(),
+        }
+    }
+
+    #[test]
+    fn actions_over_githubs_limits_are_refused_with_422() {
+        let ok = action("Re-plan", "Plan again", "replan");
+        assert!(check_actions(std::slice::from_ref(&ok)).is_ok());
+        let four = vec![ok.clone(), ok.clone(), ok.clone(), ok.clone()];
+        for refused in [
+            four,
+            vec![action(&"l".repeat(21), "d", "i")],
+            vec![action("l", &"d".repeat(41), "i")],
+            vec![action("l", "d", &"i".repeat(21))],
+            vec![action("l", "d", "")],
+        ] {
+            let answer = check_actions(&refused).expect_err("GitHub refuses it");
+            assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    }
 }

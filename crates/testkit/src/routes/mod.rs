@@ -8,6 +8,7 @@ pub mod issue_writes;
 pub mod issues;
 pub mod oauth;
 pub mod pulls;
+pub mod queue_support;
 pub mod reactions;
 
 use std::collections::HashMap;

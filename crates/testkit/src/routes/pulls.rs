@@ -273,6 +273,39 @@ pub async fn update(
     Json(pull_json(&world, &full, number).expect("exists")).into_response()
 }
 
+/// The tree of `onto` with the pull request's changes (its head against the merge base)
+/// applied: what merging it on top of `onto` holds.
+pub fn merged_tree(
+    world: &World,
+    full: &str,
+    onto: &str,
+    pull: &PullData,
+) -> Result<crate::model::Tree, String> {
+    let head_repo = world
+        .repo_by_full_name(&pull.head_repo)
+        .ok_or_else(|| format!("head repository {} is gone", pull.head_repo))?;
+    let head_files = head_repo.commits[&pull.head_sha].files.clone();
+    let repo = world
+        .repo_by_full_name(full)
+        .ok_or_else(|| format!("no repository {full}"))?;
+    let old_files = repo
+        .merge_base(onto, &pull.head_sha)
+        .map(|mb| repo.commits[&mb].files.clone())
+        .unwrap_or_default();
+    let mut merged: BTreeMap<String, Vec<u8>> = (*repo.commits[onto].files).clone();
+    for (path, content) in head_files.iter() {
+        if old_files.get(path) != Some(content) {
+            merged.insert(path.clone(), content.clone());
+        }
+    }
+    for path in old_files.keys() {
+        if !head_files.contains_key(path) {
+            merged.remove(path);
+        }
+    }
+    Ok(Arc::new(merged))
+}
+
 /// Merges an open pull request: a merge commit on the base branch whose tree is the base
 /// with the head's changes (since the merge base) applied. Returns the merge commit SHA.
 pub fn merge_pull(world: &mut World, full: &str, number: u64) -> Result<String, String> {
@@ -292,31 +325,12 @@ pub fn merge_pull(world: &mut World, full: &str, number: u64) -> Result<String, 
     }
     let title = issue.title.clone();
     let base_sha = repo.branches[&pull.base_ref].clone();
-    let head_repo = world
-        .repo_by_full_name(&pull.head_repo)
-        .ok_or_else(|| format!("head repository {} is gone", pull.head_repo))?;
-    let head_files = head_repo.commits[&pull.head_sha].files.clone();
-    let repo = world.repo_by_full_name(full).expect("checked");
-    let old_files = repo
-        .merge_base(&base_sha, &pull.head_sha)
-        .map(|mb| repo.commits[&mb].files.clone())
-        .unwrap_or_default();
-    let mut merged: BTreeMap<String, Vec<u8>> = (*repo.commits[&base_sha].files).clone();
-    for (path, content) in head_files.iter() {
-        if old_files.get(path) != Some(content) {
-            merged.insert(path.clone(), content.clone());
-        }
-    }
-    for path in old_files.keys() {
-        if !head_files.contains_key(path) {
-            merged.remove(path);
-        }
-    }
+    let merged = merged_tree(world, full, &base_sha, &pull)?;
     let message = format!("Merge pull request #{number}\n\n{title}");
     let sha = world.commit(
         full,
         vec![base_sha, pull.head_sha.clone()],
-        Arc::new(merged),
+        merged,
         &message,
     );
     world.set_branch_head(full, &pull.base_ref, &sha);

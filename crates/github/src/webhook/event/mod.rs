@@ -11,14 +11,15 @@ mod types;
 use serde::de::DeserializeOwned;
 
 pub use types::{
-    AccountType, Actor, BranchRef, Comment, InstallationAction, InstallationEvent, Issue,
-    IssueAction, IssueCommentAction, IssueCommentEvent, IssueEvent, PullRequest, PullRequestAction,
-    PullRequestEvent, RepoRef,
+    AccountType, Actor, BranchRef, CheckRunAction, CheckRunActionEvent, CheckRunRef, Comment,
+    InstallationAction, InstallationEvent, Issue, IssueAction, IssueCommentAction,
+    IssueCommentEvent, IssueEvent, MergeGroupAction, MergeGroupEvent, PullRequest,
+    PullRequestAction, PullRequestEvent, RepoRef,
 };
 
 use payload::{
-    Envelope, InstallationPayload, IssueCommentPayload, IssuesPayload, KnownPayload,
-    PullRequestPayload,
+    CheckRunPayload, Envelope, InstallationPayload, IssueCommentPayload, IssuesPayload,
+    KnownPayload, MergeGroupPayload, PullRequestPayload,
 };
 
 /// A webhook delivery, as far as the bot is concerned.
@@ -30,6 +31,10 @@ pub enum Event {
     /// Sent once when the webhook is created.
     Ping,
     Installation(InstallationEvent),
+    /// A merge queue asks for checks on a group (or dropped one).
+    MergeGroup(MergeGroupEvent),
+    /// A button on one of the bot's check runs was clicked.
+    CheckRunAction(CheckRunActionEvent),
     /// An event or action the bot does not act on.
     Ignored {
         event: String,
@@ -46,6 +51,8 @@ impl Event {
             Event::PullRequest(_) => "pull_request",
             Event::Ping => "ping",
             Event::Installation(_) => "installation",
+            Event::MergeGroup(_) => "merge_group",
+            Event::CheckRunAction(_) => "check_run",
             Event::Ignored { event, .. } => event,
         }
     }
@@ -58,6 +65,8 @@ impl Event {
             Event::PullRequest(e) => Some(e.action.as_str()),
             Event::Ping => None,
             Event::Installation(e) => Some(e.action.as_str()),
+            Event::MergeGroup(e) => Some(e.action.as_str()),
+            Event::CheckRunAction(e) => Some(e.action.as_str()),
             Event::Ignored { action, .. } => action.as_deref(),
         }
     }
@@ -68,6 +77,8 @@ impl Event {
             Event::IssueComment(e) => Some(&e.repo),
             Event::Issue(e) => Some(&e.repo),
             Event::PullRequest(e) => Some(&e.repo),
+            Event::MergeGroup(e) => Some(&e.repo),
+            Event::CheckRunAction(e) => Some(&e.repo),
             Event::Ping | Event::Installation(_) | Event::Ignored { .. } => None,
         }
     }
@@ -79,6 +90,8 @@ impl Event {
             Event::Issue(e) => e.installation_id,
             Event::PullRequest(e) => e.installation_id,
             Event::Installation(e) => Some(e.installation_id),
+            Event::MergeGroup(e) => e.installation_id,
+            Event::CheckRunAction(e) => e.installation_id,
             Event::Ping | Event::Ignored { .. } => None,
         }
     }
@@ -107,6 +120,8 @@ pub fn parse_event(event_name: &str, body: &[u8]) -> Result<Event, EventParseErr
         "issues" => parse_known::<IssuesPayload>(event_name, body),
         "pull_request" => parse_known::<PullRequestPayload>(event_name, body),
         "installation" => parse_known::<InstallationPayload>(event_name, body),
+        "merge_group" => parse_known::<MergeGroupPayload>(event_name, body),
+        "check_run" => parse_known::<CheckRunPayload>(event_name, body),
         _ => {
             // Still read in full: a malformed body is an error whatever the event.
             let envelope: Envelope = decode(event_name, body)?;

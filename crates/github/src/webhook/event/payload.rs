@@ -8,9 +8,10 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use super::Event;
 
 use super::types::{
-    Actor, BranchRef, Comment, InstallationAction, InstallationEvent, Issue, IssueAction,
-    IssueCommentAction, IssueCommentEvent, IssueEvent, PullRequest, PullRequestAction,
-    PullRequestEvent, RepoRef,
+    Actor, BranchRef, CheckRunAction, CheckRunActionEvent, CheckRunRef, Comment,
+    InstallationAction, InstallationEvent, Issue, IssueAction, IssueCommentAction,
+    IssueCommentEvent, IssueEvent, MergeGroupAction, MergeGroupEvent, PullRequest,
+    PullRequestAction, PullRequestEvent, RepoRef,
 };
 
 /// Read first, from every payload, to decide how (and whether) to parse the rest.
@@ -63,6 +64,8 @@ known_payload!(IssueCommentPayload, IssueCommentAction, IssueComment);
 known_payload!(IssuesPayload, IssueAction, Issue);
 known_payload!(PullRequestPayload, PullRequestAction, PullRequest);
 known_payload!(InstallationPayload, InstallationAction, Installation);
+known_payload!(MergeGroupPayload, MergeGroupAction, MergeGroup);
+known_payload!(CheckRunPayload, CheckRunAction, CheckRunAction);
 
 #[derive(Deserialize)]
 struct InstallationId {
@@ -341,6 +344,96 @@ impl InstallationPayload {
                 .into_iter()
                 .map(|repo| repo.full_name)
                 .collect(),
+            sender: self.sender,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawMergeGroup {
+    head_sha: String,
+    head_ref: String,
+    base_sha: String,
+    base_ref: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct MergeGroupPayload {
+    #[serde(default)]
+    action: Option<serde_json::Value>,
+    repository: Repository,
+    #[serde(default)]
+    installation: Option<InstallationId>,
+    merge_group: RawMergeGroup,
+    sender: Actor,
+}
+
+impl MergeGroupPayload {
+    fn into_typed(self, action: MergeGroupAction) -> MergeGroupEvent {
+        MergeGroupEvent {
+            action,
+            repo: self.repository.into(),
+            installation_id: self.installation.map(|i| i.id),
+            head_sha: self.merge_group.head_sha,
+            head_ref: self.merge_group.head_ref,
+            base_sha: self.merge_group.base_sha,
+            base_ref: self.merge_group.base_ref,
+            sender: self.sender,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PullNumber {
+    number: u64,
+}
+
+#[derive(Deserialize)]
+struct RawCheckRun {
+    id: u64,
+    name: String,
+    head_sha: String,
+    #[serde(default)]
+    pull_requests: Vec<PullNumber>,
+}
+
+#[derive(Deserialize)]
+struct RequestedAction {
+    identifier: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CheckRunPayload {
+    #[serde(default)]
+    action: Option<serde_json::Value>,
+    repository: Repository,
+    #[serde(default)]
+    installation: Option<InstallationId>,
+    check_run: RawCheckRun,
+    /// Only `requested_action` deliveries carry it; other actions are ignored before it
+    /// is needed.
+    requested_action: RequestedAction,
+    sender: Actor,
+}
+
+impl CheckRunPayload {
+    fn into_typed(self, action: CheckRunAction) -> CheckRunActionEvent {
+        CheckRunActionEvent {
+            action,
+            repo: self.repository.into(),
+            installation_id: self.installation.map(|i| i.id),
+            check_run: CheckRunRef {
+                id: self.check_run.id,
+                name: self.check_run.name,
+                head_sha: self.check_run.head_sha,
+                pull_requests: self
+                    .check_run
+                    .pull_requests
+                    .into_iter()
+                    .map(|pr| pr.number)
+                    .collect(),
+            },
+            identifier: self.requested_action.identifier,
             sender: self.sender,
         }
     }

@@ -264,3 +264,59 @@ pub struct InstallationEvent {
     pub repositories: Vec<String>,
     pub sender: Actor,
 }
+
+actions! {
+    /// `merge_group` actions: a merge queue asks for checks on a group, or drops one.
+    MergeGroupAction {
+        ChecksRequested => "checks_requested",
+        Destroyed => "destroyed",
+    }
+}
+
+actions! {
+    /// `check_run` actions the bot acts on: a button of one of its check runs was clicked.
+    CheckRunAction {
+        RequestedAction => "requested_action",
+    }
+}
+
+/// `merge_group`: a merge queue built a group (a branch holding the base and the queued
+/// pull requests) and asks for the required checks on its head commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeGroupEvent {
+    pub action: MergeGroupAction,
+    pub repo: RepoRef,
+    pub installation_id: Option<u64>,
+    /// The commit the checks must report on.
+    pub head_sha: String,
+    /// The group's full ref (`refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>`).
+    pub head_ref: String,
+    /// The commit the group was built on.
+    pub base_sha: String,
+    /// The full ref of the branch the group merges into (`refs/heads/main`).
+    pub base_ref: String,
+    pub sender: Actor,
+}
+
+/// The check run whose button was clicked, as far as the bot reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunRef {
+    pub id: u64,
+    pub name: String,
+    pub head_sha: String,
+    /// Numbers of the pull requests whose head is `head_sha` (same repository only).
+    pub pull_requests: Vec<u64>,
+}
+
+/// `check_run` with `requested_action`: someone clicked a button the bot put on a check run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunActionEvent {
+    pub action: CheckRunAction,
+    pub repo: RepoRef,
+    pub installation_id: Option<u64>,
+    pub check_run: CheckRunRef,
+    /// The button's `identifier`, as the bot set it.
+    pub identifier: String,
+    /// Who clicked.
+    pub sender: Actor,
+}

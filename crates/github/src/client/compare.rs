@@ -1,0 +1,60 @@
+//! Comparing two commits: the files a merge group changes on top of its base.
+
+use serde::Deserialize;
+
+use super::transport::enc_segment;
+use super::{GithubError, RepoApi, Result, repo_route};
+
+/// GitHub lists at most this many files of a comparison.
+pub const MAX_COMPARED_FILES: usize = 300;
+
+#[derive(Deserialize)]
+struct ComparedFile {
+    filename: String,
+    /// The old name of a renamed file: it changed too.
+    #[serde(default)]
+    previous_filename: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Comparison {
+    #[serde(default)]
+    files: Vec<ComparedFile>,
+}
+
+impl RepoApi {
+    /// The paths changed between `base` and `head` (`GET /compare/{base}...{head}`),
+    /// renamed files under both names. A comparison GitHub cuts at
+    /// [`MAX_COMPARED_FILES`] is an error: a list that may miss files cannot be checked.
+    pub async fn changed_files(
+        &self,
+        owner: &str,
+        repo: &str,
+        base: &str,
+        head: &str,
+    ) -> Result<Vec<String>> {
+        let op = format!("compare {base}...{head}");
+        let route = format!(
+            "{}/compare/{}...{}",
+            repo_route(owner, repo),
+            enc_segment(base),
+            enc_segment(head)
+        );
+        let comparison: Comparison = self.t.get_json(&op, &route).await?;
+        if comparison.files.len() >= MAX_COMPARED_FILES {
+            return Err(GithubError::Invalid {
+                operation: op,
+                message: format!(
+                    "the comparison lists {} files, GitHub's maximum, so it may be incomplete",
+                    comparison.files.len()
+                ),
+            });
+        }
+        let mut paths = Vec::new();
+        for file in comparison.files {
+            paths.extend(file.previous_filename);
+            paths.push(file.filename);
+        }
+        Ok(paths)
+    }
+}

@@ -1,0 +1,84 @@
+//! `expiry: {auto_merge: true}`, end to end with the real `terraform`: at the expiry date
+//! the bot opens the destroy pull request and merges it itself; GitHub's events for it
+//! (opened, then closed as merged — delivered twice) destroy the deployment exactly once.
+
+use crate::{lifecycle, support};
+
+use chrono::TimeDelta;
+use lifecycle::{Lifecycle, state_instances};
+use promptops_store::RunFilter;
+use support::{IssueRef, REPO};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_deployment_is_destroyed_once_by_the_bots_own_merge() {
+    let (mut t, clock) =
+        Lifecycle::start_on_manual_clock("expiry:\n  max_lifetime: 7d\n  auto_merge: true\n").await;
+    let github = t.service.github.clone();
+    let body = "1 T4 VM in us-central1 for 2 days";
+    let number = github.add_issue(REPO, "alice", "A short demo", body);
+    let issue = IssueRef {
+        number,
+        title: "A short demo".to_owned(),
+        body: body.to_owned(),
+        is_pull_request: false,
+    };
+    t.service.command(&issue, "alice", "/promptops plan").await;
+    let request = t
+        .service
+        .store
+        .request_for_issue(REPO, number)
+        .await
+        .unwrap()
+        .expect("the request is recorded");
+    let deployment = request.deployment.clone();
+    let pr = request.pr.expect("a pull request was opened");
+    t.deliver(pr, "opened").await;
+    github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    assert_eq!(state_instances(&t.state_file(&deployment)), 1);
+    assert_eq!(
+        t.comments_with(number, "and merges it (`expiry.auto_merge`)")
+            .len(),
+        1
+    );
+
+    clock.advance(TimeDelta::days(1) + TimeDelta::minutes(1));
+    assert_eq!(t.service.job_done().await.kind, "expiry_warning");
+    clock.advance(TimeDelta::days(1));
+    assert_eq!(t.service.job_done().await.kind, "expiry_due");
+    let destroy = github
+        .prs()
+        .into_iter()
+        .find(|p| p.head_ref == format!("promptops/destroy-{deployment}"))
+        .expect("the destroy pull request was opened");
+    assert!(
+        destroy.merged && !destroy.open,
+        "the bot merged it: {destroy:?}"
+    );
+    let said = t.comments_with(number, "and merged it (`expiry.auto_merge`)");
+    assert_eq!(said.len(), 1, "{said:?}");
+
+    // What GitHub sends for a pull request opened and merged at once; `closed` twice.
+    t.deliver(destroy.number, "opened").await;
+    t.deliver(destroy.number, "closed").await;
+    t.deliver(destroy.number, "closed").await;
+    let destroys = t
+        .service
+        .store
+        .list_runs(&RunFilter {
+            repo: Some(REPO.to_owned()),
+            deployment: Some(deployment.clone()),
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|run| run.kind == "destroy")
+        .collect::<Vec<_>>();
+    assert_eq!(destroys.len(), 1, "destroyed once: {destroys:?}");
+    assert_eq!(destroys[0].pr, Some(destroy.number));
+    assert_eq!(state_instances(&t.state_file(&deployment)), 0);
+    let expiry = t.service.store.expiry(REPO, &deployment).await.unwrap();
+    assert!(expiry.is_none(), "nothing is left to expire: {expiry:?}");
+    t.service.stop().await;
+}
