@@ -10,6 +10,7 @@
 mod bot_comments;
 mod commands;
 mod comment_key;
+mod configuration_failure;
 mod configure;
 mod deployment_state;
 mod destroy;
@@ -58,6 +59,9 @@ pub struct Handlers {
     pub metrics: Arc<Metrics>,
     /// What handlers date things by (expiry dates); the worker's clock claims the jobs.
     pub clock: Arc<dyn promptops_core::clock::Clock>,
+    /// The AAP controller a failed configuration job's hosts and steps are read from
+    /// (`PROMPTOPS_AAP_URL`, `PROMPTOPS_AAP_TOKEN`); without it reports name the job only.
+    pub aap: Option<crate::aap::AapController>,
 }
 
 impl Handlers {

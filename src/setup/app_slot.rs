@@ -162,6 +162,7 @@ mod tests {
                 links: Default::default(),
                 metrics: Default::default(),
                 clock: std::sync::Arc::new(promptops_core::clock::SystemClock),
+                aap: None,
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(vec![SecretString::from(
                 "s".to_owned(),

@@ -30,6 +30,7 @@ use crate::version::TerraformVersion;
 mod command;
 mod invoke;
 mod outputs;
+mod renew;
 mod step;
 mod terraform_version;
 

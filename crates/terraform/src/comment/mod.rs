@@ -8,6 +8,7 @@
 //! (`<!-- promptops:plan deployment=<name> part=i/n -->`) so that the previous comment for
 //! a deployment can be found and updated.
 
+mod configuration;
 mod issue_note;
 pub mod markdown;
 mod outputs;
@@ -20,6 +21,7 @@ use std::fmt::Write as _;
 use crate::report::{
     ApplyOutcome, ApplyReport, ChangeAction, PlanOutcome, PlanReport, StepFailure,
 };
+pub use configuration::{ConfigurationFailure, HostFailure, render_configuration_failure};
 pub use issue_note::{IssueNote, render_issue_note};
 use split::{Document, split};
 use transcript::{Severity, Transcript};
@@ -43,6 +45,8 @@ pub struct CommentOptions {
     /// Whether the deployment is locked to the pull request the comment is posted on
     /// (the comment then says so and how to release it).
     pub locked_here: bool,
+    /// The configuration job the run launched failed: said under the problems.
+    pub configuration_failure: Option<ConfigurationFailure>,
 }
 
 impl Default for CommentOptions {
@@ -54,6 +58,7 @@ impl Default for CommentOptions {
             next_steps: None,
             run_url: None,
             locked_here: false,
+            configuration_failure: None,
         }
     }
 }
@@ -152,6 +157,10 @@ pub fn render_apply_comments(report: &ApplyReport, opts: &CommentOptions) -> Vec
     let mut header = format!("### {headline}\n\n");
     write_facts(&mut header, plan, opts);
     write_problems(&mut header, failure, &transcript);
+    if let Some(configuration) = &opts.configuration_failure {
+        header.push_str(&render_configuration_failure(configuration));
+        header.push('\n');
+    }
     outputs::write_outputs(&mut header, &report.outputs);
     let applied = matches!(report.outcome, ApplyOutcome::Applied);
     let label = if applied {
