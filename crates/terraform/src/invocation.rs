@@ -22,8 +22,10 @@ static ACTION_ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
 static RESOURCE_ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     let name = r"[A-Za-z_][A-Za-z0-9_-]*";
     let key = r#"(\[(\d+|"[^"\\\]]*")\])?"#;
-    Regex::new(&format!(r"^(module\.{name}{key}\.)*{name}\.{name}{key}$"))
-        .expect("resource address pattern")
+    Regex::new(&format!(
+        r"^(?:module\.{name}{key}\.)*(?P<type>{name})\.{name}{key}$"
+    ))
+    .expect("resource address pattern")
 });
 
 /// The address of a Terraform action, e.g. `action.aap_job_launch.configure_vm`.
@@ -61,7 +63,11 @@ pub struct ResourceAddress(String);
 
 impl ResourceAddress {
     pub fn parse(address: &str) -> Result<ResourceAddress, RunnerError> {
-        if RESOURCE_ADDRESS.is_match(address) && !address.starts_with("data.") {
+        // `module.x` names a module and `data.x.y` a data source, not a managed resource.
+        let managed = RESOURCE_ADDRESS
+            .captures(address)
+            .is_some_and(|found| !matches!(&found["type"], "module" | "data"));
+        if managed {
             Ok(ResourceAddress(address.to_owned()))
         } else {
             Err(RunnerError::InvalidSpec {
@@ -128,6 +134,7 @@ mod tests {
         }
         for bad in [
             "data.vault_policy_document.x",
+            "module.network.data.google_compute_network.x",
             "-replace=foo.bar",
             "foo",
             "module.compute",
