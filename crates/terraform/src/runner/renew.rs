@@ -24,10 +24,7 @@ impl Runner {
         var_file: &str,
         renew: &[ResourceAddress],
     ) -> Result<(Renewal, OutputCapture), RunnerError> {
-        let (renew, capture) = match self.in_state(ws, capture, renew).await? {
-            (Ok(held), capture) => (held, capture),
-            (Err(failure), capture) => return Ok((Renewal::Failed(failure), capture)),
-        };
+        let (renew, capture) = self.in_state(ws, capture, renew).await?;
         if renew.is_empty() {
             return Ok((Renewal::Done(Vec::new()), capture));
         }
@@ -84,24 +81,30 @@ impl Runner {
     }
 
     /// Those of `wanted` the deployment's state holds (`terraform state list`): a module
-    /// that declares no such resource has nothing to renew.
+    /// that declares no such resource has nothing to renew. (`state list <address>` fails
+    /// on an address the state lacks, hence the whole list.) A state that cannot be listed
+    /// (none yet) renews nothing: the invoke then says what is wrong with it.
     async fn in_state(
         &self,
         ws: &Workspace,
         capture: OutputCapture,
         wanted: &[ResourceAddress],
-    ) -> Result<(Result<Vec<ResourceAddress>, StepFailure>, OutputCapture), RunnerError> {
+    ) -> Result<(Vec<ResourceAddress>, OutputCapture), RunnerError> {
         if wanted.is_empty() {
-            return Ok((Ok(Vec::new()), capture));
+            return Ok((Vec::new(), capture));
         }
-        let listed = ws.root.join("renew-state-list.txt");
-        let mut args = vec!["state", "list"];
-        args.extend(wanted.iter().map(ResourceAddress::as_str));
+        let listed = ws.root.join("state-list.txt");
         let (step, capture) = self
-            .step(ws, capture, "state list", &args, Some(listed.clone()))
+            .step(
+                ws,
+                capture,
+                "state list",
+                &["state", "list"],
+                Some(listed.clone()),
+            )
             .await?;
-        if let Some(failure) = step.failure("state list") {
-            return Ok((Err(failure), capture));
+        if step.failure("state list").is_some() {
+            return Ok((Vec::new(), capture));
         }
         let listed = std::fs::read_to_string(&listed)
             .map_err(RunnerError::io("read the output of terraform state list"))?;
@@ -110,6 +113,6 @@ impl Runner {
             .filter(|address| listed.lines().any(|line| line.trim() == address.as_str()))
             .cloned()
             .collect();
-        Ok((Ok(held), capture))
+        Ok((held, capture))
     }
 }
