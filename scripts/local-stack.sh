@@ -138,6 +138,8 @@ write_files() {
     printf 'export GOOGLE_COMPUTE_CUSTOM_ENDPOINT=%q\n' "http://127.0.0.1:$(cat "$dir/run/compute.port")/compute/v1/"
     printf 'export VAULT_ADDR=%q VAULT_TOKEN=%q\n' "http://127.0.0.1:$bao_port" "$vault_token"
     printf 'export AAP_HOSTNAME=%q AAP_TOKEN=%q\n' "http://127.0.0.1:$(cat "$dir/run/aap.port")" "$aap_token"
+    echo "# The bot reads a failed configuration job's events (host, step) from the controller."
+    printf 'export PROMPTOPS_AAP_URL=%q PROMPTOPS_AAP_TOKEN=%q\n' "http://127.0.0.1:$(cat "$dir/run/aap.port")" "$aap_token"
     echo "# The service passes these two to Terraform besides its defaults; the sandbox shows"
     echo "# Terraform the launcher, the provider mirror and the state directory."
     echo "export PROMPTOPS_TERRAFORM_ENV=TF_CLI_CONFIG_FILE,GOOGLE_COMPUTE_CUSTOM_ENDPOINT"

@@ -6,6 +6,7 @@
 //! planner, the GitHub edge, the store and the Terraform runner live in their own crates
 //! under `crates/`.
 
+pub mod aap;
 pub mod app;
 pub mod cli;
 pub mod config;

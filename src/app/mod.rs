@@ -119,6 +119,7 @@ impl App {
             github_retry: overrides.github_retry,
             links: crate::dashboard_links::DashboardLinks::new(settings.public_url_parsed()?),
             clock: Arc::clone(&clock),
+            aap: settings.aap.controller()?,
         });
         let slot = app_slot(&start, &parts)?;
         let dashboard = dashboard.with_app(slot.clone());

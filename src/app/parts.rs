@@ -31,6 +31,8 @@ pub(super) struct AppParts {
     pub links: crate::dashboard_links::DashboardLinks,
     /// What handlers date things by (expiry dates).
     pub clock: Arc<dyn promptops_core::clock::Clock>,
+    /// The AAP controller failed configuration jobs are read from, when set.
+    pub aap: Option<crate::aap::AapController>,
 }
 
 impl AppParts {
@@ -75,6 +77,7 @@ impl AppParts {
                     promptops_planner::RetryPolicy::default(),
                     Some(self.metrics.clone()),
                 ),
+                aap: self.aap.clone(),
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(webhook_secrets)),
         })

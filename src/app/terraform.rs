@@ -22,6 +22,7 @@ pub const SECRET_ENV_VARS: &[&str] = &[
     "VAULT_TOKEN",
     "AAP_TOKEN",
     "AAP_PASSWORD",
+    "PROMPTOPS_AAP_TOKEN",
     "AWS_SECRET_ACCESS_KEY",
     "ARM_CLIENT_SECRET",
 ];

@@ -183,6 +183,8 @@ pub struct ServeSettings {
     #[command(flatten)]
     pub planner: PlannerArgs,
     #[command(flatten)]
+    pub aap: crate::aap::AapArgs,
+    #[command(flatten)]
     pub http: crate::http::listener::HttpArgs,
     /// `sqlite://file.db` (default, created on start) or `postgres://...` for several replicas.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://promptops.db")]

@@ -1,11 +1,14 @@
 //! `/promptops configure`: re-runs the AAP job for a deployment without touching its VMs
 //! (`terraform apply -invoke=action.aap_job_launch.configure_vm`, Terraform >= 1.14.1), on
 //! the default branch's current code and variables, once the variables pass the catalog
-//! and policy rules.
+//! and policy rules. The job's AppRole secret_id is single-use (the previous job used it
+//! up, and the vault provider then drops it from the state, which leaves the action's
+//! configuration unknown), so a fresh one is minted first by a targeted replace that must
+//! change nothing else.
 
 use promptops_store::RunStatus;
-use promptops_terraform::ApplyOutcome;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
+use promptops_terraform::{ActionAddress, ApplyOutcome, Invocation, ResourceAddress, RunnerError};
 
 use super::comment_key;
 use super::deployment_state::linked_request;
@@ -19,6 +22,14 @@ use crate::repo_config::RepoConfig;
 
 /// The Terraform action that launches the AAP job (see `terraform/main.tf`).
 pub(super) const CONFIGURE_ACTION: &str = "action.aap_job_launch.configure_vm";
+/// The response-wrapped secret_id the action hands to the job (see `terraform/aap.tf`).
+const JOB_SECRET_ID: &str = "vault_approle_auth_backend_role_secret_id.configure";
+
+/// The action, after a fresh secret_id (when the deployment has one).
+fn configure_invocation() -> Result<Invocation, RunnerError> {
+    let action = ActionAddress::parse(CONFIGURE_ACTION)?;
+    Ok(Invocation::of(action).renewing(ResourceAddress::parse(JOB_SECRET_ID)?))
+}
 
 pub(super) async fn configure(
     h: &Handlers,
@@ -57,10 +68,11 @@ pub(super) async fn configure(
     let run = tf::start_run(h, repo, record.pr, deployment, RunKind::Configure, &sha).await?;
     let started = std::time::Instant::now();
     let report = match tf::spec_for(config, deployment, source, &sha) {
-        Ok(spec) => runner
-            .invoke(&spec, CONFIGURE_ACTION)
-            .await
-            .map_err(|err| err.to_string()),
+        Ok(spec) => match configure_invocation() {
+            Ok(invocation) => runner.invoke_with(&spec, &invocation).await,
+            Err(err) => Err(err),
+        }
+        .map_err(|err| err.to_string()),
         Err(problem) => Err(problem),
     };
     let result = report
@@ -73,6 +85,7 @@ pub(super) async fn configure(
         Ok(report) => {
             let options = CommentOptions {
                 run_url: h.links.run(run),
+                configuration_failure: super::configuration_failure::find(h, &report).await,
                 ..CommentOptions::default()
             };
             let parts = render_apply_comments(&report, &options);

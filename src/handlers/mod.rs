@@ -11,6 +11,7 @@ mod bot_comments;
 mod check_actions;
 mod commands;
 mod comment_key;
+mod configuration_failure;
 mod configure;
 mod deployment_state;
 mod destroy;
@@ -63,6 +64,9 @@ pub struct Handlers {
     pub clock: Arc<dyn promptops_core::clock::Clock>,
     /// Writes the model's explanation under plan comments (nothing without a model).
     pub explainer: Arc<dyn promptops_planner::PlanExplainer>,
+    /// The AAP controller a failed configuration job's hosts and steps are read from
+    /// (`PROMPTOPS_AAP_URL`, `PROMPTOPS_AAP_TOKEN`); without it reports name the job only.
+    pub aap: Option<crate::aap::AapController>,
 }
 
 impl Handlers {

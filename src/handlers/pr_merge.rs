@@ -248,8 +248,10 @@ async fn apply_deployment(
             return tf::report_could_not_run(h, runner, repo, failed, &problem).await;
         }
     };
+    let configuration = super::configuration_failure::find(h, &report).await;
     let options = CommentOptions {
         run_url: h.links.run(run),
+        configuration_failure: configuration.clone(),
         ..CommentOptions::default()
     };
     let parts = render_apply_comments(&report, &options);
@@ -283,9 +285,12 @@ async fn apply_deployment(
             CheckConclusion::Failure
         },
         format!("{deployment}: {}", report.summary),
-        format!(
-            "Terraform {kind} for deployment `{deployment}` at `{}` (merge of #{pr}): **{summary}**",
-            tf::short(sha)
+        super::configuration_failure::with_block(
+            format!(
+                "Terraform {kind} for deployment `{deployment}` at `{}` (merge of #{pr}): **{summary}**",
+                tf::short(sha)
+            ),
+            configuration.as_ref(),
         ),
         Some(promptops_commands::inert_block(output.trim_end())),
     )

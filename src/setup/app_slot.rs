@@ -163,6 +163,7 @@ mod tests {
                 metrics: Default::default(),
                 clock: std::sync::Arc::new(promptops_core::clock::SystemClock),
                 explainer: std::sync::Arc::new(promptops_planner::NoModelExplainer),
+                aap: None,
             }),
             webhook_secrets: Arc::new(WebhookSecrets::new(vec![SecretString::from(
                 "s".to_owned(),

@@ -6,8 +6,10 @@
 //! for what they substitute and why). Issue → `/promptops plan` → PR with the tfvars → plan
 //! comment of the real module → merge → apply → the action fires → the playbook configures
 //! each VM with an OpenBao certificate → the apply comment's URLs answer with the demo app
-//! → no key material left on the controller; `/promptops destroy` + merge removes the VMs
-//! and the deployment's Vault objects.
+//! → no key material left on the controller; `/promptops configure` runs the job again
+//! with a fresh secret_id and certificate; with one VM switched off, `/promptops apply`
+//! fails in the job and the apply comment and check name the host and the step;
+//! `/promptops destroy` + merge removes the VMs and the deployment's Vault objects.
 //!
 //! Needs root and the environments of scripts/setup-terraform.sh and
 //! scripts/setup-ansible.sh (scripts/test.sh provides all three).
@@ -110,6 +112,109 @@ fn comment_with(github: &FakeGithub, number: u64, needles: &[&str]) -> Option<St
         .find(|body| needles.iter().all(|n| body.contains(n)))
 }
 
+/// Every SSH key and certificate OpenBao issued, from its raw audit log.
+fn issued_certificates(scratch: &Path) -> Vec<Value> {
+    let audit = std::fs::read_to_string(scratch.join("bao-audit.log")).unwrap();
+    audit
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|r| r["type"] == "response" && r["response"]["data"]["private_key"].is_string())
+        .map(|r| r["response"]["data"].clone())
+        .collect()
+}
+
+/// VM 1 switched off, `/promptops apply` on the merged pull request mints a new secret_id
+/// and fires the action; the job fails on VM 1, and the apply comment and its check say
+/// so: host, step, the job's page, and that `/promptops configure` retries. The failed
+/// apply keeps the deployment locked: `/promptops unlock` releases it for what follows.
+async fn failed_configuration_is_reported(
+    base: &str,
+    github: &FakeGithub,
+    compute: &standin_cloud::Compute,
+    aap: &standin_cloud::Aap,
+    issue: &IssueRef,
+    pr: u64,
+    urls: &[String],
+) {
+    let vm_1 = urls[1]
+        .trim_start_matches("http://")
+        .trim_end_matches(":8501");
+    compute.stop_instance("promptops-e2e", "us-central1-a", &format!("{DEPLOYMENT}-1"));
+    let pr_ref = IssueRef {
+        number: pr,
+        title: "GPU demo".into(),
+        body: String::new(),
+        is_pull_request: true,
+    };
+    deliver(
+        base,
+        "issue_comment",
+        "e2e-retry",
+        &comment_payload(&pr_ref, "alice", "/promptops apply"),
+    )
+    .await;
+    let failed = wait_for("the failed apply comment", 10, || {
+        comment_with(
+            github,
+            pr,
+            &[&format!("❌ Terraform apply for `{DEPLOYMENT}`")],
+        )
+    })
+    .await;
+    let jobs = aap.jobs();
+    assert_eq!(jobs.len(), 3, "{failed}");
+    assert_eq!(jobs[2]["status"], "failed", "{}", aap.stdout(3));
+    let block = configuration_block(&failed)
+        .replace(vm_1, "<vm-1>")
+        .replace(&aap.url(), "<aap>");
+    // The task's message is the SSH client's (how the connection failed varies).
+    let (step, message) = block
+        .split_once("**: ")
+        .unwrap_or_else(|| panic!("no step with a message in:\n{block}"));
+    assert!(message.contains("<vm-1>"), "{block}");
+    let rest = message.split_once('\n').map_or("", |(_, rest)| rest);
+    let pinned = format!("{step}**: <message>\n{rest}");
+    insta::assert_snapshot!("chain_e2e_configuration_failed", pinned);
+    let check = github
+        .check_runs()
+        .into_iter()
+        .filter(|c| c.name == "promptops/apply" && c.status == "completed")
+        .max_by_key(|c| c.id)
+        .unwrap();
+    assert_eq!(check.conclusion.as_deref(), Some("failure"));
+    let summary = check.summary.unwrap_or_default();
+    assert!(
+        summary
+            .replace(vm_1, "<vm-1>")
+            .replace(&aap.url(), "<aap>")
+            .contains(&block),
+        "{summary}"
+    );
+    deliver(
+        base,
+        "issue_comment",
+        "e2e-unlock",
+        &comment_payload(issue, "alice", "/promptops unlock"),
+    )
+    .await;
+    wait_for("the unlock", 3, || {
+        comment_with(github, issue.number, &["Unlocked deployment"])
+    })
+    .await;
+}
+
+/// The configuration failure block (the caution alert holding "Configuration failed").
+fn configuration_block(comment: &str) -> String {
+    let start = comment
+        .find("> [!CAUTION]\n> **Configuration failed")
+        .unwrap_or_else(|| panic!("no configuration block in:\n{comment}"));
+    let block: Vec<&str> = comment[start..]
+        .lines()
+        .take_while(|line| line.starts_with('>'))
+        .collect();
+    block.join("\n") + "\n"
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_issue_becomes_configured_vms_whose_apps_answer_and_destroy_removes_them() {
     let scratch = tempfile::Builder::new()
@@ -131,7 +236,8 @@ async fn an_issue_becomes_configured_vms_whose_apps_answer_and_destroy_removes_t
             &tools.python,
             &tools.ansible_bin,
             &scratch.path().join("aap"),
-            standin_cloud::job_template_vars(120),
+            // A switched-off VM fails the job after this long.
+            standin_cloud::job_template_vars(60),
         );
         (bao, compute, aap)
     });
@@ -204,6 +310,8 @@ async fn an_issue_becomes_configured_vms_whose_apps_answer_and_destroy_removes_t
             ("VAULT_TOKEN", bao.token.clone()),
             ("AAP_HOSTNAME", aap.url()),
             ("AAP_TOKEN", aap.token.clone()),
+            ("PROMPTOPS_AAP_URL", aap.url()),
+            ("PROMPTOPS_AAP_TOKEN", aap.token.clone()),
         ],
     )
     .await;
@@ -313,17 +421,58 @@ async fn an_issue_becomes_configured_vms_whose_apps_answer_and_destroy_removes_t
     }
 
     // Nothing of the job's key and certificate is left on the controller.
-    let audit = std::fs::read_to_string(scratch.path().join("bao-audit.log")).unwrap();
-    let issued: Vec<Value> = audit
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|r| r["type"] == "response" && r["response"]["data"]["private_key"].is_string())
-        .map(|r| r["response"]["data"].clone())
-        .collect();
+    let issued = issued_certificates(scratch.path());
     assert_eq!(issued.len(), 1, "one certificate, for the one job");
     let needles = playbook::key_material(&issued[0]);
     let leftovers = playbook::files_containing(&aap.data_dir, &needles);
     assert!(leftovers.is_empty(), "{leftovers:#?}");
+
+    // /promptops configure runs the job again: a fresh secret_id (the first one was used
+    // up), so a second job that logs in and gets a certificate of its own.
+    deliver(
+        &base,
+        "issue_comment",
+        "e2e-configure",
+        &comment_payload(&issue, "alice", "/promptops configure"),
+    )
+    .await;
+    let configured = wait_for("the configure comment", 10, || {
+        comment_with(
+            &github,
+            number,
+            &[&format!("Terraform configure for `{DEPLOYMENT}`")],
+        )
+    })
+    .await;
+    let jobs = aap.jobs();
+    assert_eq!(jobs.len(), 2, "{configured}\n{jobs:#?}");
+    assert_eq!(jobs[1]["status"], "successful", "{}", aap.stdout(2));
+    assert!(
+        configured.contains("Configured: 1 action invoked")
+            && configured.contains("vault_approle_auth_backend_role_secret_id.configure"),
+        "{configured}"
+    );
+    let secret_ids: Vec<String> = jobs
+        .iter()
+        .map(|job| {
+            let vars: Value = serde_json::from_str(job["extra_vars"].as_str().unwrap()).unwrap();
+            vars["vault_wrapped_secret_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_ne!(secret_ids[0], secret_ids[1]);
+    let issued = issued_certificates(scratch.path());
+    assert_eq!(
+        issued.len(),
+        2,
+        "the second job got a certificate of its own"
+    );
+    assert_ne!(issued[0]["serial_number"], issued[1]["serial_number"]);
+    for url in &urls {
+        assert_eq!(reqwest::get(format!("{url}/")).await.unwrap().status(), 200);
+    }
+
+    failed_configuration_is_reported(&base, &github, &compute, &aap, &issue, pr.number, &urls)
+        .await;
 
     // /promptops destroy + merge removes the VMs and the deployment's Vault objects.
     deliver(

@@ -46,6 +46,10 @@ pub enum RunnerError {
     },
     #[error("`terraform show -json` output could not be read: {0}")]
     BadPlanJson(String),
+    #[error(
+        "renewing {renewed} before invoking the action would also change {others}: the deployment differs from its configuration; apply the configuration first (nothing was changed), then invoke the action again"
+    )]
+    RenewalWouldChangeMore { renewed: String, others: String },
 }
 
 impl RunnerError {

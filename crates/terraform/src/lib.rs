@@ -5,12 +5,14 @@
 //! [`RunnerConfig::max_concurrent_runs`] runs overall; [`comment`] turns its reports into
 //! GitHub comments that fit the 65,536-character limit.
 
+pub mod aap_job;
 pub mod capture;
 pub mod comment;
 mod config;
 pub mod environment;
 pub mod error;
 pub mod findings;
+pub mod invocation;
 mod keyed_lock;
 pub mod mask;
 pub mod plan_facts;
@@ -30,6 +32,7 @@ pub mod version;
 pub use capture::{OutputLimits, RunOutput};
 pub use error::RunnerError;
 pub use findings::{OpenFirewall, OutputChange, PlanFindings};
+pub use invocation::{ActionAddress, Invocation, ResourceAddress};
 pub use mask::Masker;
 pub use report::{
     ActionInvocation, ApplyOutcome, ApplyReport, ChangeAction, ChangeCounts, FailureReason,

@@ -30,6 +30,7 @@ mod command;
 mod invoke;
 mod outputs;
 mod plan;
+mod renew;
 mod step;
 mod terraform_version;
 

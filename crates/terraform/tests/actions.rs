@@ -10,7 +10,9 @@ use std::time::Duration;
 use common::{Scratch, runner};
 use promptops_terraform::comment::markdown::check_balance;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
-use promptops_terraform::{ApplyOutcome, FailureReason, Runner};
+use promptops_terraform::{
+    ActionAddress, ApplyOutcome, FailureReason, Invocation, ResourceAddress, Runner,
+};
 use promptops_testkit::terraform_1_15;
 use promptops_testkit::{AapJobResult, FakeAap};
 use secrecy::SecretString;
@@ -145,6 +147,44 @@ async fn apply_fires_the_action_and_invoke_runs_it_again_through_the_aap_api() {
         assert!(!text.contains(AAP_TOKEN), "{text}");
     }
     assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+}
+
+/// A module without the single-use resource to renew (this fixture has no Vault objects):
+/// nothing is renewed and the action runs as with a bare invoke. (The renewal itself runs
+/// against the repository's own module in crates/infra-contract/tests/configure_renewal.rs.)
+#[tokio::test]
+async fn an_invocation_renewing_a_resource_the_state_lacks_invokes_the_action_alone() {
+    let scratch = Scratch::with_repo("actions-repo");
+    let aap = FakeAap::start(AapJobResult::Successful).await;
+    let runner = aap_runner(&scratch, &aap);
+    let spec = scratch.dir_spec("alpha");
+    let applied = runner.apply(&spec).await.unwrap();
+    assert_eq!(applied.outcome, ApplyOutcome::Applied);
+
+    let invocation =
+        Invocation::of(ActionAddress::parse("action.aap_job_launch.configure_vm").unwrap())
+            .renewing(
+                ResourceAddress::parse("vault_approle_auth_backend_role_secret_id.configure")
+                    .unwrap(),
+            );
+    let invoked = runner.invoke_with(&spec, &invocation).await.unwrap();
+    assert_eq!(
+        invoked.outcome,
+        ApplyOutcome::Applied,
+        "{}",
+        invoked.output.text()
+    );
+    assert_eq!(invoked.plan.changes, Vec::new());
+    assert_eq!(
+        aap.launches().len(),
+        2,
+        "the apply's job and the invoked one"
+    );
+    assert!(
+        !invoked.output.contains("-replace="),
+        "{}",
+        invoked.output.text()
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,9 @@ reads a job back with.
   GET  /api/controller/v2/jobs/ID/            status: pending, running, successful, failed
   GET  /api/controller/v2/jobs/ID/stdout/?format=txt
   GET  /api/controller/v2/jobs/ID/job_host_summaries/  per host, from the play recap
+  GET  /api/controller/v2/jobs/ID/job_events/[?failed=true&event=E&host_name=H]
+                                              the job's events, in order (as the controller
+                                              records them: callback_plugins/job_events.py)
 
 Every request needs `Authorization: Bearer <token>`. A launch runs the template's playbook
 with ansible-playbook (inventory: localhost only; the playbook adds its targets itself) and
@@ -37,6 +40,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 API = "/api/controller/v2/"
+CALLBACK_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
+# The filters of the controller's job event list this stand-in serves (others are refused,
+# not ignored, so that a client relying on one notices).
+EVENT_FILTERS = ("failed", "event", "host_name", "page_size", "order_by")
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)")
 
 
@@ -114,6 +121,9 @@ class Controller:
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_LOCAL_TEMP": os.path.join(home, ".ansible", "tmp"),
+            # The controller records every event of the run (ansible-runner's callback).
+            "ANSIBLE_CALLBACK_PLUGINS": CALLBACK_PLUGINS,
+            "PROMPTOPS_STANDIN_JOB_EVENTS": os.path.join(job_dir, "events.jsonl"),
         }
         self._update(job, status="running", started=_now())
         with open(os.path.join(job_dir, "stdout.txt"), "wb") as out:
@@ -157,6 +167,37 @@ class Controller:
         except FileNotFoundError:
             return ""
 
+    def events(self, job_id, query):
+        unknown = sorted(set(query) - set(EVENT_FILTERS))
+        if unknown:
+            return 400, {"detail": f"this stand-in does not filter job events by {', '.join(unknown)}"}
+        path = os.path.join(self.data_dir, "jobs", str(job_id), "events.jsonl")
+        try:
+            with open(path, encoding="utf-8") as f:
+                events = [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            events = []
+        results = []
+        for event in events:
+            record = dict(
+                event,
+                id=job_id * 100000 + event["counter"],
+                type="job_event",
+                url=f"{API}job_events/{job_id * 100000 + event['counter']}/",
+                job=job_id,
+            )
+            if "failed" in query and str(record["failed"]).lower() != query["failed"][0].lower():
+                continue
+            if "event" in query and record["event"] != query["event"][0]:
+                continue
+            if "host_name" in query and record["host_name"] != query["host_name"][0]:
+                continue
+            results.append(record)
+        if query.get("order_by", ["counter"])[0] == "-counter":
+            results.reverse()
+        size = int(query.get("page_size", ["25"])[0])
+        return 200, {"count": len(results), "next": None, "previous": None, "results": results[:size]}
+
     def host_summaries(self, job_id):
         results = []
         for line in self.stdout(job_id).split("PLAY RECAP")[-1].splitlines():
@@ -177,7 +218,7 @@ def _now():
 
 
 def handler_for(controller, token):
-    jobs_path = re.compile(r"^/api/controller/v2/jobs/(\d+)/(stdout/|job_host_summaries/)?$")
+    jobs_path = re.compile(r"^/api/controller/v2/jobs/(\d+)/(stdout/|job_host_summaries/|job_events/)?$")
     launch_path = re.compile(r"^/api/controller/v2/job_templates/(\d+)/launch/$")
 
     class Handler(BaseHTTPRequestHandler):
@@ -218,6 +259,8 @@ def handler_for(controller, token):
                     return self._send(200, controller.stdout(job_id), "text/plain; charset=utf-8")
                 if sub == "job_host_summaries/":
                     return self._send(200, controller.host_summaries(job_id))
+                if sub == "job_events/":
+                    return self._send(*controller.events(job_id, query))
                 return self._send(200, controller.job(job_id))
             return self._send(404, {"detail": "Not found."})
 

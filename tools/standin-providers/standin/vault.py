@@ -3,9 +3,11 @@ HTTP API, as the real provider does: the mount, the SSH CA (Vault generates the 
 SSH role, the policy, the AppRole role and a response-wrapped secret_id. State comes back
 from Vault's answers (the CA's public key, the role_id, the wrapping token and accessors).
 Reads return the state as stored (no drift detection), except that a secret_id Vault no
-longer knows leaves the state, as with the real provider."""
+longer knows (for a wrapped one: whose wrapping token is used or expired) leaves the state,
+as with the real provider."""
 
 import os
+import re
 
 from .provider import Provider, ProviderError
 from .vault_api import VaultApi
@@ -40,6 +42,7 @@ class VaultProvider(Provider):
             "cidr_list",
             "ttl",
             "num_uses",
+            "with_wrapped_accessor",
         ),
     }
 
@@ -53,20 +56,26 @@ class VaultProvider(Provider):
         return VaultApi(self.address, self.token, self.namespace)
 
     def read(self, type_name, state):
-        """As the real provider, a secret_id whose accessor Vault no longer knows (used up
-        by its logins, or expired) is gone: it leaves the state, and the next plan mints a
-        new one. Everything else reads back as stored."""
+        """As the real provider (5.11.0, resource_approle_auth_backend_role_secret_id.go):
+        a response-wrapped secret_id (id `...::accessor=wrapped-<wrapping accessor>`) is
+        gone once its wrapping token is (unwrapped by the job, or expired): Vault answers
+        "invalid accessor" to auth/token/lookup-accessor, and it leaves the state. Other
+        secret_ids are looked up by their own accessor. Everything else reads back as
+        stored."""
         if type_name != "vault_approle_auth_backend_role_secret_id" or not state:
             return state
-        backend = state.get("backend") or "approle"
+        backend, role, accessor, wrapped = _parse_secret_id_id(state["id"])
         try:
-            self.api().call(
-                "POST",
-                f"auth/{backend}/role/{state['role_name']}/secret-id-accessor/lookup",
-                {"secret_id_accessor": state["accessor"]},
-            )
+            if wrapped:
+                self.api().call("POST", "auth/token/lookup-accessor", {"accessor": accessor})
+            else:
+                self.api().call(
+                    "POST",
+                    f"auth/{backend}/role/{role}/secret-id-accessor/lookup",
+                    {"secret_id_accessor": accessor},
+                )
         except ProviderError as error:
-            if "failed to find accessor entry" in error.detail:
+            if _expired(error):
                 return None
             raise
         return state
@@ -90,16 +99,16 @@ class VaultProvider(Provider):
             "vault_approle_auth_backend_role": lambda: f"auth/{backend}/role/{prior['role_name']}",
         }
         if type_name == "vault_approle_auth_backend_role_secret_id":
-            try:
+            # As the real provider: a wrapped one is deleted by revoking its wrapping token.
+            backend, role, accessor, wrapped = _parse_secret_id_id(prior["id"])
+            if wrapped:
+                api.call("POST", "auth/token/revoke-accessor", {"accessor": accessor})
+            else:
                 api.call(
                     "POST",
-                    f"auth/{backend}/role/{prior['role_name']}/secret-id-accessor/destroy",
-                    {"secret_id_accessor": prior["accessor"]},
+                    f"auth/{backend}/role/{role}/secret-id-accessor/destroy",
+                    {"secret_id_accessor": accessor},
                 )
-            except ProviderError as error:
-                # A secret_id used up by its single login (or expired) is already gone.
-                if "failed to find accessor entry" not in error.detail:
-                    raise
         else:
             api.call("DELETE", paths[type_name]())
 
@@ -189,22 +198,52 @@ class VaultProvider(Provider):
         )
         wrap = answer.get("wrap_info")
         if wrap:
+            # As the real provider: the wrapping token's accessor names the resource (and is
+            # its wrapping_accessor) unless with_wrapped_accessor asks for the secret_id's;
+            # secret_id and accessor stay unset.
+            by_secret = bool(known(state.get("with_wrapped_accessor")))
+            accessor = wrap["wrapped_accessor"] if by_secret else wrap["accessor"]
             found = {
                 "wrapping_token": wrap["token"],
-                "wrapping_accessor": wrap["accessor"],
-                "accessor": wrap["wrapped_accessor"],
-                "secret_id": "",
+                "wrapping_accessor": accessor,
+                "accessor": None,
+                "secret_id": None,
             }
+            id_accessor = accessor if by_secret else f"wrapped-{accessor}"
         else:
             data = answer["data"]
             found = {
                 "accessor": data["secret_id_accessor"],
                 "secret_id": data["secret_id"],
-                "wrapping_token": "",
-                "wrapping_accessor": "",
+                "wrapping_token": None,
+                "wrapping_accessor": None,
             }
-        found["id"] = f"backend={backend}::role={state['role_name']}::accessor={found['accessor']}"
+            id_accessor = data["secret_id_accessor"]
+        found["id"] = f"backend={backend}::role={state['role_name']}::accessor={id_accessor}"
         _fill_unknown(state, found)
+
+
+def _parse_secret_id_id(resource_id):
+    """(backend, role, accessor, wrapped) from `backend=B::role=R::accessor=[wrapped-]A`."""
+    match = re.match(r"^backend=(.+)::role=(.+)::accessor=(.+)$", resource_id or "")
+    if not match:
+        raise ProviderError(
+            f"invalid ID {resource_id!r} for AppRole auth backend role SecretID",
+            "ID did not match pattern",
+        )
+    backend, role, accessor = match.groups()
+    if accessor.startswith("wrapped-"):
+        return backend, role, accessor[len("wrapped-"):], True
+    return backend, role, accessor, False
+
+
+def _expired(error):
+    """The real provider's util.IsExpiredTokenErr, plus a 404."""
+    return (
+        "invalid accessor" in error.detail
+        or "failed to find accessor entry" in error.detail
+        or " 404 " in error.summary
+    )
 
 
 def _fill_unknown(state, found):

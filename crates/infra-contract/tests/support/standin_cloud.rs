@@ -187,12 +187,21 @@ impl Aap {
     /// Job template 17 runs ansible/install_streamlit.yml; `template_vars` are the
     /// template's own extra_vars (the launch's override them).
     pub fn start(python: &Path, ansible_bin: &Path, dir: &Path, template_vars: Value) -> Aap {
+        let playbook = repo_root().join("ansible/install_streamlit.yml");
+        Aap::start_with_playbook(python, ansible_bin, dir, &playbook, template_vars)
+    }
+
+    /// Job template 17 runs `playbook` instead.
+    pub fn start_with_playbook(
+        python: &Path,
+        ansible_bin: &Path,
+        dir: &Path,
+        playbook: &Path,
+        template_vars: Value,
+    ) -> Aap {
         std::fs::create_dir_all(dir).unwrap();
         let token = format!("aap-token-{}", std::process::id());
-        let playbook = repo_root()
-            .join("ansible/install_streamlit.yml")
-            .canonicalize()
-            .unwrap();
+        let playbook = playbook.canonicalize().unwrap();
         let config = json!({
             "token": token,
             "job_templates": {

@@ -9,6 +9,7 @@
 //! a deployment can be found and updated.
 
 mod explanation;
+mod configuration;
 mod issue_note;
 pub mod markdown;
 mod outputs;
@@ -22,6 +23,7 @@ use crate::report::{
     ApplyOutcome, ApplyReport, ChangeAction, PlanOutcome, PlanReport, StepFailure,
 };
 pub use explanation::{Explanation, ModelNote, render_explanation, summary_sentences};
+pub use configuration::{ConfigurationFailure, HostFailure, render_configuration_failure};
 pub use issue_note::{IssueNote, render_issue_note};
 use split::{Document, split};
 use transcript::{Severity, Transcript};
@@ -47,6 +49,8 @@ pub struct CommentOptions {
     pub locked_here: bool,
     /// The plain-language explanation shown under a plan's headline.
     pub explanation: Option<Explanation>,
+    /// The configuration job the run launched failed: said under the problems.
+    pub configuration_failure: Option<ConfigurationFailure>,
 }
 
 impl Default for CommentOptions {
@@ -59,6 +63,7 @@ impl Default for CommentOptions {
             run_url: None,
             locked_here: false,
             explanation: None,
+            configuration_failure: None,
         }
     }
 }
@@ -160,6 +165,10 @@ pub fn render_apply_comments(report: &ApplyReport, opts: &CommentOptions) -> Vec
     let mut header = format!("### {headline}\n\n");
     write_facts(&mut header, plan, opts);
     write_problems(&mut header, failure, &transcript);
+    if let Some(configuration) = &opts.configuration_failure {
+        header.push_str(&render_configuration_failure(configuration));
+        header.push('\n');
+    }
     outputs::write_outputs(&mut header, &report.outputs);
     let applied = matches!(report.outcome, ApplyOutcome::Applied);
     let label = if applied {

@@ -1,33 +1,31 @@
-//! `terraform apply -invoke`: running one Terraform action of a deployment as it is.
-
-use std::sync::LazyLock;
-
-use regex::Regex;
+//! `terraform apply -invoke`: running one Terraform action of a deployment as it is, after
+//! renewing the single-use inputs it names (see [`crate::invocation`]).
 
 use super::{Runner, Workspace};
 use crate::error::RunnerError;
+use crate::invocation::{ActionAddress, Invocation};
 use crate::plan_json::{actions_line, summary_line};
-use crate::report::{ActionInvocation, ApplyOutcome, ApplyReport, PlanOutcome};
+use crate::report::{ActionInvocation, ApplyOutcome, ApplyReport, ChangeCounts, PlanOutcome};
 use crate::run_logs::LogPhase;
 use crate::spec::PlanSpec;
 
-/// An action address: `action.<type>.<name>`.
-static ACTION_ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^action\.[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*$")
-        .expect("action address pattern")
-});
+use super::renew::Renewal;
 
 impl Runner {
     /// init → `apply -invoke=<action> -auto-approve` (Terraform >= 1.14.1), e.g.
-    /// `action.aap_job_launch.configure_vm`.
+    /// `action.aap_job_launch.configure_vm`, on the state as it is.
     pub async fn invoke(&self, spec: &PlanSpec, action: &str) -> Result<ApplyReport, RunnerError> {
-        if !ACTION_ADDRESS.is_match(action) {
-            return Err(RunnerError::InvalidSpec {
-                field: "action",
-                value: action.to_owned(),
-                message: "must be an action address like action.aap_job_launch.configure_vm".into(),
-            });
-        }
+        let action = ActionAddress::parse(action)?;
+        self.invoke_with(spec, &Invocation::of(action)).await
+    }
+
+    /// init → a targeted `apply -replace` of the invocation's single-use inputs (refused,
+    /// with nothing changed, when it would change anything else) → `apply -invoke`.
+    pub async fn invoke_with(
+        &self,
+        spec: &PlanSpec,
+        invocation: &Invocation,
+    ) -> Result<ApplyReport, RunnerError> {
         if spec.mode.is_destroy() {
             return Err(RunnerError::InvalidSpec {
                 field: "mode",
@@ -37,18 +35,19 @@ impl Runner {
             });
         }
         let ws = self.prepare(spec, "invoke", true).await?;
-        let result = self.invoke_in(&ws, spec, action).await;
+        let result = self.invoke_in(&ws, spec, invocation).await;
         self.prune_logs(&spec.deployment).await;
         result
     }
 
-    /// init → `apply -invoke` in a prepared work dir.
+    /// init → renew → `apply -invoke` in a prepared work dir.
     async fn invoke_in(
         &self,
         ws: &Workspace,
         spec: &PlanSpec,
-        action: &str,
+        invocation: &Invocation,
     ) -> Result<ApplyReport, RunnerError> {
+        let action = invocation.action.as_str();
         let capture = self.capture(ws, LogPhase::Invoke, &self.inner.masker)?;
         let (init, capture) = self.init(ws, spec, capture).await?;
         let mut plan = self.base_report(ws, spec);
@@ -57,40 +56,41 @@ impl Runner {
             triggered_by: None,
             event: Some("invoke".to_owned()),
         }];
+        let finish = |capture: crate::capture::OutputCapture| {
+            capture
+                .finish()
+                .map_err(RunnerError::io("write the run log"))
+        };
         if let Some(failure) = init {
-            return Ok(self.failed_apply(
-                plan,
-                failure,
-                capture
-                    .finish()
-                    .map_err(RunnerError::io("write the run log"))?,
-            ));
+            return Ok(self.failed_apply(plan, failure, finish(capture)?));
         }
         plan.outcome = PlanOutcome::Changes;
         plan.summary = format!("Invoke {action}.");
         let var_file = format!("-var-file={}", spec.var_file.display());
-        let invoke = format!("-invoke={action}");
-        let (step, capture) = self
-            .step(
-                ws,
-                capture,
-                "apply",
-                &[
-                    "apply",
-                    "-input=false",
-                    "-no-color",
-                    "-auto-approve",
-                    &var_file,
-                    &invoke,
-                ],
-                None,
-            )
+        let (renewal, capture) = self
+            .renew(ws, capture, &var_file, &invocation.renew)
             .await?;
-        let output = capture
-            .finish()
-            .map_err(RunnerError::io("write the run log"))?;
-        let failure = step.failure("apply");
-        if let Some(failure) = failure {
+        match renewal {
+            Renewal::Done(renewed) => {
+                plan.counts = ChangeCounts::from_changes(&renewed);
+                plan.changes = renewed;
+            }
+            Renewal::Failed(failure) => {
+                return Ok(self.failed_apply(plan, failure, finish(capture)?));
+            }
+        }
+        let invoke = format!("-invoke={action}");
+        let args = [
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+            &var_file,
+            &invoke,
+        ];
+        let (step, capture) = self.step(ws, capture, "apply", &args, None).await?;
+        let output = finish(capture)?;
+        if let Some(failure) = step.failure("apply") {
             return Ok(self.failed_apply(plan, failure, output));
         }
         let outputs = self.outputs(ws, &self.inner.masker).await?;
