@@ -2,6 +2,7 @@
 //! GitHub's side; the caller records the number it gets and edits that issue from then on.
 
 use http::Method;
+use promptops_core::{IssueNumber, RepoName};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -10,13 +11,13 @@ use super::{RepoApi, Result, repo_route};
 /// An issue the App opened or edited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueRef {
-    pub number: u64,
+    pub number: IssueNumber,
     pub html_url: String,
 }
 
 #[derive(Deserialize)]
 struct IssueRefJson {
-    number: u64,
+    number: IssueNumber,
     html_url: String,
 }
 
@@ -38,15 +39,9 @@ impl IssueState {
 
 impl RepoApi {
     /// Opens an issue.
-    pub async fn create_issue(
-        &self,
-        owner: &str,
-        repo: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<IssueRef> {
+    pub async fn create_issue(&self, repo: &RepoName, title: &str, body: &str) -> Result<IssueRef> {
         let op = "open an issue".to_owned();
-        let route = format!("{}/issues", repo_route(owner, repo));
+        let route = format!("{}/issues", repo_route(repo));
         let payload = json!({ "title": title, "body": body });
         let issue: IssueRefJson = self
             .t
@@ -62,9 +57,8 @@ impl RepoApi {
     /// Changes an issue's title, body or state (safe to repeat).
     pub async fn update_issue(
         &self,
-        owner: &str,
-        repo: &str,
-        number: u64,
+        repo: &RepoName,
+        number: IssueNumber,
         body: Option<&str>,
         state: Option<IssueState>,
     ) -> Result<IssueRef> {
@@ -76,7 +70,7 @@ impl RepoApi {
         if let Some(state) = state {
             fields.insert("state".into(), json!(state.as_str()));
         }
-        let route = format!("{}/issues/{number}", repo_route(owner, repo));
+        let route = format!("{}/issues/{number}", repo_route(repo));
         let issue: IssueRefJson = self
             .t
             .send(&op, Method::PATCH, &route, Some(&Value::Object(fields)))
