@@ -3,9 +3,10 @@
 //! the default branch's current code and variables, once the variables pass the catalog
 //! and policy rules.
 
-use promptops_core::PrNumber;
-use promptops_terraform::ApplyOutcome;
+use promptops_core::{CommitSha, PrNumber};
+use promptops_store::RequestRecord;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
+use promptops_terraform::{ApplyOutcome, Runner};
 
 use super::comment_key;
 use super::deployment_state::linked_request;
@@ -56,11 +57,26 @@ pub(super) async fn configure(
         );
         return repo.comment(issue.number, key, &body).await;
     }
-    let source = tf::tarball(repo, &sha).await?;
+    reconfigure(h, runner, repo, config, issue, &record, &sha).await
+}
+
+/// Runs the configure action for `record`'s deployment at commit `sha` of the default
+/// branch, and reports on `issue`.
+async fn reconfigure(
+    h: &Handlers,
+    runner: &Runner,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    issue: &IssueSnapshot,
+    record: &RequestRecord,
+    sha: &CommitSha,
+) -> anyhow::Result<()> {
+    let deployment = record.deployment.as_str();
+    let source = tf::tarball(repo, sha).await?;
     let start = RunStart {
         kind: RunKind::Configure,
         deployment,
-        sha: &sha,
+        sha,
         pr: record.pr.map(PrNumber::new),
         check: None,
         report: Some(ReportTo {
@@ -69,11 +85,11 @@ pub(super) async fn configure(
         }),
     };
     let run = TerraformRun::start(h, runner, repo, start).await?;
-    let report = match tf::spec_for(config, deployment, source, &sha) {
+    let report = match tf::spec_for(config, deployment, source, sha) {
         Ok(spec) => runner
             .invoke(&spec, CONFIGURE_ACTION)
             .await
-            .map_err(|err| err.to_string()),
+            .map_err(Into::into),
         Err(problem) => Err(problem),
     };
     run.observe(

@@ -20,7 +20,7 @@ use promptops_terraform::{PlanOutcome, PlanReport, Runner};
 use tracing::{info, warn};
 
 use super::terraform_run::{Finish, RunStart, TerraformRun};
-use super::terraform_steps as tf;
+use super::terraform_steps::{self as tf, CouldNotRun};
 use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::pipeline::jobs::{IssueSnapshot, JobPayload};
@@ -268,13 +268,10 @@ async fn plan_read_only(
     };
     let run = TerraformRun::start(h, runner, repo, start).await?;
     let planned = match tf::spec_for(config, deployment, source, sha) {
-        Ok(spec) => runner
-            .plan(&spec)
-            .await
-            .map_err(|err| runner.masker().mask_str(&err.to_string())),
+        Ok(spec) => runner.plan(&spec).await.map_err(CouldNotRun::from),
         Err(problem) => Err(problem),
     };
-    match &planned {
+    match planned {
         Ok(report) => {
             let finish = Finish {
                 succeeded: report.outcome != PlanOutcome::Failed,
@@ -283,10 +280,15 @@ async fn plan_read_only(
                 output: &report.output.text(),
             };
             run.finish(finish).await?;
+            Ok(Ok(report))
         }
-        Err(problem) => run.fail(problem, None).await?,
+        Err(problem) => {
+            // Said in the drift line: masked like the run's record.
+            let said = runner.masker().mask_str(&problem.to_string());
+            run.fail(&problem, None).await?;
+            Ok(Err(said))
+        }
     }
-    Ok(planned)
 }
 
 async fn record(

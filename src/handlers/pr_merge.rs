@@ -217,10 +217,8 @@ async fn apply_deployment(
     };
     let run = TerraformRun::start(h, runner, repo, start).await?;
     let report = match tf::spec_for(config, deployment, source, &source_sha) {
-        Ok(spec) if kind == RunKind::Destroy => {
-            runner.destroy(&spec).await.map_err(|err| err.to_string())
-        }
-        Ok(spec) => runner.apply(&spec).await.map_err(|err| err.to_string()),
+        Ok(spec) if kind == RunKind::Destroy => runner.destroy(&spec).await.map_err(Into::into),
+        Ok(spec) => runner.apply(&spec).await.map_err(Into::into),
         Err(problem) => Err(problem),
     };
     run.observe(

@@ -310,7 +310,7 @@ async fn plan_deployment(
         Ok(report) => report,
         Err(err) => {
             run.observe(RunResult::CouldNotRun);
-            return run.fail(&err.to_string(), advice).await;
+            return run.fail(&err.into(), advice).await;
         }
     };
     run.observe(report.outcome.into());

@@ -11,7 +11,7 @@ use promptops_github::client::{CheckConclusion, CheckOutput};
 use promptops_store::RunStatus;
 use promptops_terraform::Runner;
 
-use super::terraform_steps as tf;
+use super::terraform_steps::{self as tf, CouldNotRun};
 use super::{Handlers, RepoCtx};
 use crate::http::metrics::RunResult;
 use crate::pipeline::run_kind::RunKind;
@@ -116,8 +116,8 @@ impl<'a> TerraformRun<'a> {
     /// Terraform could not run (bad settings, a missing var file, no terraform binary):
     /// says so, with `problem` masked and `advice` after it, in the report and the check
     /// run, and records the run as failed.
-    pub async fn fail(self, problem: &str, advice: Option<&str>) -> anyhow::Result<()> {
-        let problem = self.runner.masker().mask_str(problem);
+    pub async fn fail(self, problem: &CouldNotRun, advice: Option<&str>) -> anyhow::Result<()> {
+        let problem = self.runner.masker().mask_str(&problem.to_string());
         let (kind, deployment) = (self.kind, self.deployment);
         let mut body =
             format!("### ❌ Terraform {kind} for `{deployment}`: could not run\n\n{problem}");

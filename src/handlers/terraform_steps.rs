@@ -12,7 +12,7 @@ use promptops_github::client::{
     CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, NewCheckRun,
 };
 use promptops_store::{NewRun, RunFilter, RunStatus};
-use promptops_terraform::{PlanSpec, Runner, Source};
+use promptops_terraform::{PlanSpec, Runner, RunnerError, Source};
 
 use super::comment_key;
 use super::deployment_state::tfvars_exist;
@@ -120,16 +120,31 @@ fn touches_module_code(paths: &[String], settings: &TerraformSettings) -> bool {
         .any(|path| path.starts_with(&module) && !path.starts_with(&deployments))
 }
 
+/// Why Terraform could not run for a deployment: the settings cannot express the run, or
+/// the runner failed before Terraform reported (no binary, a sandbox or init failure).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum CouldNotRun {
+    #[error(
+        "`terraform.deployments_dir` ({deployments_dir}) must be inside `terraform.dir` ({module}), because Terraform reads the var file from the module directory"
+    )]
+    DeploymentsOutsideModule {
+        deployments_dir: String,
+        module: String,
+    },
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+}
+
 /// The var file relative to the module dir, or why the settings cannot express it.
-fn var_file(settings: &TerraformSettings, deployment: &str) -> Result<PathBuf, String> {
+fn var_file(settings: &TerraformSettings, deployment: &str) -> Result<PathBuf, CouldNotRun> {
     let module = settings.dir.trim_end_matches('/');
     let tfvars = settings.tfvars_path(deployment);
     match tfvars.strip_prefix(&format!("{module}/")) {
         Some(relative) => Ok(PathBuf::from(relative)),
-        None => Err(format!(
-            "`terraform.deployments_dir` ({}) must be inside `terraform.dir` ({module}), because Terraform reads the var file from the module directory",
-            settings.deployments_dir
-        )),
+        None => Err(CouldNotRun::DeploymentsOutsideModule {
+            deployments_dir: settings.deployments_dir.clone(),
+            module: module.to_owned(),
+        }),
     }
 }
 
@@ -139,7 +154,7 @@ pub(super) fn spec_for(
     deployment: &str,
     tarball: Bytes,
     sha: &CommitSha,
-) -> Result<PlanSpec, String> {
+) -> Result<PlanSpec, CouldNotRun> {
     let mut spec = PlanSpec::new(Source::Tarball(tarball), deployment);
     spec.module_dir = PathBuf::from(config.terraform.dir.trim_end_matches('/'));
     spec.var_file = var_file(&config.terraform, deployment)?;
@@ -357,7 +372,7 @@ mod tests {
             deployments_dir: "deployments".to_owned(),
             ..TerraformSettings::default()
         };
-        let err = var_file(&outside, "alpha").unwrap_err();
+        let err = var_file(&outside, "alpha").unwrap_err().to_string();
         assert!(err.contains("must be inside `terraform.dir`"), "{err}");
     }
 }
