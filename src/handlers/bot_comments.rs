@@ -10,6 +10,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use anyhow::Context as _;
+use promptops_core::IssueNumber;
 
 use super::{RepoCtx, job_key};
 
@@ -18,14 +19,14 @@ use super::{RepoCtx, job_key};
 /// at most one new comment. Results that update a deployment's plan or apply comment in
 /// place use the deployment's keys and are written as they come.
 pub(crate) struct ThreadReply {
-    issue: u64,
+    issue: IssueNumber,
     /// `job:<id>:`, the start of every key of this job.
     key_prefix: String,
     said: Mutex<Vec<String>>,
 }
 
 impl ThreadReply {
-    pub fn new(issue: u64, job_id: i64) -> ThreadReply {
+    pub fn new(issue: IssueNumber, job_id: i64) -> ThreadReply {
         ThreadReply {
             issue,
             key_prefix: job_key(job_id, ""),
@@ -33,7 +34,7 @@ impl ThreadReply {
         }
     }
 
-    fn gathers(&self, issue: u64, key: &str) -> bool {
+    fn gathers(&self, issue: IssueNumber, key: &str) -> bool {
         issue == self.issue && key.starts_with(&self.key_prefix)
     }
 
@@ -55,7 +56,13 @@ impl RepoCtx {
     /// Posts (or, when one exists, updates) the comment for `key` on `issue`; in a
     /// comment job, what it says under the job's own keys on the comment's thread is
     /// gathered into the job's reply instead (see [`ThreadReply`]).
-    pub async fn comment(&self, issue: u64, key: &str, body: &str) -> anyhow::Result<()> {
+    pub async fn comment(
+        &self,
+        issue: impl Into<IssueNumber>,
+        key: &str,
+        body: &str,
+    ) -> anyhow::Result<()> {
+        let issue = issue.into();
         if let Some(thread) = &self.thread
             && thread.gathers(issue, key)
         {
@@ -67,26 +74,33 @@ impl RepoCtx {
 
     /// Posts or updates the comment for `key` on `issue` now: one `PATCH` when the store
     /// knows its id, else a search of the issue's comments.
-    pub async fn write_comment(&self, issue: u64, key: &str, body: &str) -> anyhow::Result<()> {
+    pub async fn write_comment(
+        &self,
+        issue: IssueNumber,
+        key: &str,
+        body: &str,
+    ) -> anyhow::Result<()> {
         let full_name = self.full_name();
-        if let Some(id) = self.store.comment_id(&full_name, issue, key).await? {
+        if let Some(id) = self.store.comment_id(&full_name, issue.get(), key).await? {
             let updated = self
                 .api
-                .update_keyed_comment(self.owner(), self.name(), id, key, body)
+                .update_keyed_comment(self.name(), id, key, body)
                 .await
                 .with_context(|| format!("updating comment {id} on #{issue}"))?;
             if updated {
                 return Ok(());
             }
-            self.store.forget_comment(&full_name, issue, key).await?;
+            self.store
+                .forget_comment(&full_name, issue.get(), key)
+                .await?;
         }
         let (id, _new) = self
             .api
-            .upsert_comment(self.owner(), self.name(), issue, key, body)
+            .upsert_comment(self.name(), issue, key, body)
             .await
             .with_context(|| format!("commenting on #{issue}"))?;
         self.store
-            .remember_comment(&full_name, issue, key, id)
+            .remember_comment(&full_name, issue.get(), key, id)
             .await?;
         Ok(())
     }
@@ -95,21 +109,25 @@ impl RepoCtx {
     /// them: key and comment id.
     pub async fn comments_with_prefix(
         &self,
-        issue: u64,
+        issue: impl Into<IssueNumber>,
         prefix: &str,
     ) -> anyhow::Result<Vec<(String, u64)>> {
         Ok(self
             .store
-            .comments_with_prefix(&self.full_name(), issue, prefix)
+            .comments_with_prefix(&self.full_name(), issue.into().get(), prefix)
             .await?)
     }
 
     /// Whether the App wrote a comment under `key` on `issue` (as the store knows: every
     /// comment written since it keeps ids).
-    pub async fn has_comment(&self, issue: u64, key: &str) -> anyhow::Result<bool> {
+    pub async fn has_comment(
+        &self,
+        issue: impl Into<IssueNumber>,
+        key: &str,
+    ) -> anyhow::Result<bool> {
         Ok(self
             .store
-            .comment_id(&self.full_name(), issue, key)
+            .comment_id(&self.full_name(), issue.into().get(), key)
             .await?
             .is_some())
     }

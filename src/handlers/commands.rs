@@ -8,6 +8,7 @@
 //! outsider cannot make the bot write.
 
 use promptops_commands::{Command, ShaPrefix, help_text, inert_inline};
+use promptops_core::IssueNumber;
 use promptops_github::client::Permission;
 use tracing::info;
 
@@ -81,7 +82,7 @@ pub(super) async fn run_comment(
     } else if !for_triagers.is_empty() {
         info!(
             author = ?author,
-            issue = issue.number,
+            issue = issue.number.get(),
             role = %actual,
             "comment not answered (unknown, ignored or refused commands): the author cannot triage"
         );
@@ -174,28 +175,26 @@ async fn run_command(
             let approved = ShaPrefix::parse(instructions);
             let is_request = h
                 .store
-                .request_for_pr(&repo.full_name(), issue.number)
+                .request_for_pr(&repo.full_name(), issue.number.get())
                 .await?
                 .is_some();
             let replan = is_request && approved.is_none() && !instructions.trim().is_empty();
             if replan || (h.terraform.is_none() && approved.is_none()) {
-                plan_request::replan_from_pr(h, repo, job_id, config, issue.number, instructions)
-                    .await
+                let pr = issue.number.as_pr();
+                plan_request::replan_from_pr(h, repo, job_id, config, pr, instructions).await
             } else {
                 let trigger = Trigger::Command {
                     approved: approved.as_ref(),
                     reply_key: key,
                 };
-                pr_plan::plan_pr(h, repo, config, issue.number, None, trigger).await
+                pr_plan::plan_pr(h, repo, config, issue.number.as_pr(), None, trigger).await
             }
         }
         Command::Plan { instructions } => {
             plan_request::run(h, repo, job_id, config, issue, instructions, issue.number).await
         }
         Command::Unlock => unlock(h, repo, issue, key).await,
-        Command::Apply => {
-            pr_merge::apply_command(h, repo, config, issue.number, issue.is_pull_request, key).await
-        }
+        Command::Apply => pr_merge::apply_command(h, repo, config, issue, key).await,
         Command::Configure => configure::configure(h, repo, config, issue, key).await,
         Command::Destroy => destroy::open_destroy_pr(h, repo, config, issue, key).await,
         Command::Extend { by } => expiry::extend(h, repo, config, issue, by, key).await,
@@ -240,7 +239,7 @@ pub(super) async fn run_trigger_label(
 /// The repository settings, or `None` after telling the user what is wrong with them.
 pub(super) async fn settings_or_report(
     repo: &RepoCtx,
-    issue: u64,
+    issue: impl Into<IssueNumber>,
     key: &str,
 ) -> anyhow::Result<Option<RepoConfig>> {
     match repo.load_config().await? {
@@ -267,9 +266,13 @@ async fn unlock(
 ) -> anyhow::Result<()> {
     let full_name = repo.full_name();
     let record = if issue.is_pull_request {
-        h.store.request_for_pr(&full_name, issue.number).await?
+        h.store
+            .request_for_pr(&full_name, issue.number.get())
+            .await?
     } else {
-        h.store.request_for_issue(&full_name, issue.number).await?
+        h.store
+            .request_for_issue(&full_name, issue.number.get())
+            .await?
     };
     let body = match record {
         // A pull request PromptOps did not open for a request: the locks it holds.

@@ -6,12 +6,14 @@
 //! configuration unknown), so a fresh one is minted first by a targeted replace that must
 //! change nothing else.
 
-use promptops_store::RunStatus;
+use promptops_core::{CommitSha, PrNumber};
+use promptops_store::RequestRecord;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
-use promptops_terraform::{ActionAddress, ApplyOutcome, Invocation, ResourceAddress, RunnerError};
+use promptops_terraform::{ActionAddress, ApplyOutcome, Invocation, ResourceAddress, Runner, RunnerError};
 
 use super::comment_key;
 use super::deployment_state::linked_request;
+use super::terraform_run::{Finish, ReportTo, RunStart, TerraformRun};
 use super::terraform_steps as tf;
 use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
@@ -56,7 +58,9 @@ pub(super) async fn configure(
     let default_branch = repo.default_branch().await?;
     let sha = repo.default_branch_head(&default_branch).await?;
     // The apply runs with the default branch's variables: they pass the same rules first.
-    if let Vars::Invalid(problems) = vars_check::read(h, repo, config, deployment, &sha).await? {
+    if let Vars::Invalid(problems) =
+        vars_check::read(h, repo, config, deployment, sha.as_str()).await?
+    {
         let body = format!(
             "`{}` on `{default_branch}` breaks the rules every deployment's variables must follow, so the deployment was not reconfigured and Terraform was not run:\n\n{}",
             config.terraform.tfvars_path(deployment),
@@ -64,53 +68,71 @@ pub(super) async fn configure(
         );
         return repo.comment(issue.number, key, &body).await;
     }
-    let source = tf::tarball(repo, &sha).await?;
-    let run = tf::start_run(h, repo, record.pr, deployment, RunKind::Configure, &sha).await?;
-    let started = std::time::Instant::now();
-    let report = match tf::spec_for(config, deployment, source, &sha) {
+    reconfigure(h, runner, repo, config, issue, &record, &sha).await
+}
+
+/// Runs the configure action for `record`'s deployment at commit `sha` of the default
+/// branch, and reports on `issue`.
+async fn reconfigure(
+    h: &Handlers,
+    runner: &Runner,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    issue: &IssueSnapshot,
+    record: &RequestRecord,
+    sha: &CommitSha,
+) -> anyhow::Result<()> {
+    let deployment = record.deployment.as_str();
+    let source = tf::tarball(repo, sha).await?;
+    let start = RunStart {
+        kind: RunKind::Configure,
+        deployment,
+        sha,
+        pr: record.pr.map(PrNumber::new),
+        check: None,
+        report: Some(ReportTo {
+            issue: issue.number,
+            key: comment_key::report(RunKind::Configure, deployment),
+        }),
+    };
+    let run = TerraformRun::start(h, runner, repo, start).await?;
+    let report = match tf::spec_for(config, deployment, source, sha) {
         Ok(spec) => match configure_invocation() {
             Ok(invocation) => runner.invoke_with(&spec, &invocation).await,
             Err(err) => Err(err),
         }
-        .map_err(|err| err.to_string()),
+        .map_err(Into::into),
         Err(problem) => Err(problem),
     };
-    let result = report
-        .as_ref()
-        .map_or(RunResult::CouldNotRun, |report| report.outcome.into());
-    h.metrics
-        .terraform_run(RunKind::Configure, result, started.elapsed());
-    let prefix = comment_key::report(RunKind::Configure, deployment);
-    match report {
-        Ok(report) => {
-            let options = CommentOptions {
-                run_url: h.links.run(run),
-                configuration_failure: super::configuration_failure::find(h, &report).await,
-                ..CommentOptions::default()
-            };
-            let parts = render_apply_comments(&report, &options);
-            tf::post_parts(repo, issue.number, &prefix, &parts).await?;
-            let status = match report.outcome {
-                ApplyOutcome::Applied | ApplyOutcome::NothingToApply => RunStatus::Succeeded,
-                ApplyOutcome::PlanFailed | ApplyOutcome::Failed => RunStatus::Failed,
-            };
-            let summary = match &report.actions_summary {
-                Some(actions) => format!("{} {actions}", report.summary),
-                None => report.summary.clone(),
-            };
-            tf::finish_run(h, runner, run, status, &summary, &report.output.text()).await
-        }
-        Err(problem) => {
-            let failed = tf::CouldNotRun {
-                kind: RunKind::Configure,
-                deployment,
-                issue: issue.number,
-                report_key: prefix,
-                check: None,
-                run,
-                advice: None,
-            };
-            tf::report_could_not_run(h, runner, repo, failed, &problem).await
-        }
-    }
+    run.observe(
+        report
+            .as_ref()
+            .map_or(RunResult::CouldNotRun, |report| report.outcome.into()),
+    );
+    let report = match report {
+        Ok(report) => report,
+        Err(problem) => return run.fail(&problem, None).await,
+    };
+    let options = CommentOptions {
+        run_url: run.url(),
+        configuration_failure: super::configuration_failure::find(h, &report).await,
+        ..CommentOptions::default()
+    };
+    run.post_report(&render_apply_comments(&report, &options))
+        .await?;
+    let succeeded = matches!(
+        report.outcome,
+        ApplyOutcome::Applied | ApplyOutcome::NothingToApply
+    );
+    let summary = match &report.actions_summary {
+        Some(actions) => format!("{} {actions}", report.summary),
+        None => report.summary.clone(),
+    };
+    run.finish(Finish {
+        succeeded,
+        check: None,
+        summary: &summary,
+        output: &report.output.text(),
+    })
+    .await
 }

@@ -3,6 +3,7 @@
 //! to an issue or pull request. The Terraform handlers and the destroy command build on it.
 
 use anyhow::Context as _;
+use promptops_core::CommitSha;
 use promptops_store::{RequestRecord, RunFilter, RunStatus};
 
 use super::{Handlers, RepoCtx};
@@ -18,9 +19,13 @@ pub(super) async fn linked_request(
 ) -> anyhow::Result<Option<RequestRecord>> {
     let full_name = repo.full_name();
     Ok(if issue.is_pull_request {
-        h.store.request_for_pr(&full_name, issue.number).await?
+        h.store
+            .request_for_pr(&full_name, issue.number.get())
+            .await?
     } else {
-        h.store.request_for_issue(&full_name, issue.number).await?
+        h.store
+            .request_for_issue(&full_name, issue.number.get())
+            .await?
     })
 }
 
@@ -35,7 +40,7 @@ pub(super) async fn tfvars_exist(
     let path = config.terraform.tfvars_path(deployment);
     Ok(repo
         .api
-        .get_file(repo.owner(), repo.name(), &path, git_ref)
+        .get_file(repo.name(), &path, git_ref)
         .await
         .with_context(|| format!("reading {path} at {git_ref}"))?
         .is_some())
@@ -47,7 +52,7 @@ pub(super) async fn last_applied_sha(
     h: &Handlers,
     repo: &RepoCtx,
     deployment: &str,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<CommitSha>> {
     let runs = h
         .store
         .list_runs(&RunFilter {
@@ -61,5 +66,8 @@ pub(super) async fn last_applied_sha(
         .filter(|run| run.status == RunStatus::Succeeded)
         .find(|run| RunKind::Apply.is_kind_of(run) || RunKind::Destroy.is_kind_of(run))
         .filter(|run| RunKind::Apply.is_kind_of(run))
-        .and_then(|run| run.sha))
+        .and_then(|run| run.sha)
+        .map(|sha| sha.parse())
+        .transpose()
+        .context("reading the commit of the deployment's last apply")?)
 }

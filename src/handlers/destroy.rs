@@ -3,6 +3,7 @@
 //! successful apply — the removed file is gone from the merge commit.
 
 use anyhow::Context as _;
+use promptops_core::PrNumber;
 use promptops_store::RequestRecord;
 
 use super::deployment_state::{linked_request, tfvars_exist};
@@ -59,7 +60,7 @@ pub(super) async fn open_destroy_pr(
 /// What [`destroy_pr_for`] did.
 pub(super) enum DestroyPr {
     Opened {
-        number: u64,
+        number: PrNumber,
         url: String,
     },
     /// The deployment's variables are not on the default branch: nothing to destroy.
@@ -88,7 +89,6 @@ pub(super) async fn destroy_pr_for(
     let path = config.terraform.tfvars_path(deployment);
     repo.api
         .delete_file(
-            repo.owner(),
             repo.name(),
             &branch,
             &path,
@@ -113,7 +113,7 @@ pub(super) async fn destroy_pr_for(
             record.issue,
             deployment,
             &branch,
-            Some(pr.number),
+            Some(pr.number.get()),
         )
         .await?;
     Ok(DestroyPr::Opened {

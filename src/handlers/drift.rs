@@ -13,12 +13,14 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, SubsecRound, Utc};
+use promptops_core::{CommitSha, IssueNumber};
 use promptops_store::{NewJob, RunFilter, RunStatus};
 use promptops_terraform::comment::{CommentOptions, render_plan_comments};
 use promptops_terraform::{PlanOutcome, PlanReport, Runner};
 use tracing::{info, warn};
 
-use super::terraform_steps as tf;
+use super::terraform_run::{Finish, RunStart, TerraformRun};
+use super::terraform_steps::{self as tf, CouldNotRun};
 use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::pipeline::jobs::{IssueSnapshot, JobPayload};
@@ -171,11 +173,7 @@ async fn applied_deployments(
         .collect();
     names.sort();
     names.dedup();
-    let default_branch = repo
-        .api
-        .default_branch(repo.owner(), repo.name())
-        .await
-        .context("reading the default branch")?;
+    let default_branch = repo.default_branch().await?;
     let mut applied = Vec::new();
     for name in names {
         if deployment_state::last_applied_sha(h, repo, &name)
@@ -189,22 +187,6 @@ async fn applied_deployments(
     Ok(applied)
 }
 
-/// The default branch and its head commit.
-async fn default_head(repo: &RepoCtx) -> anyhow::Result<(String, String)> {
-    let default_branch = repo
-        .api
-        .default_branch(repo.owner(), repo.name())
-        .await
-        .context("reading the default branch")?;
-    let sha = repo
-        .api
-        .branch_head(repo.owner(), repo.name(), &default_branch)
-        .await
-        .context("reading the default branch head")?
-        .with_context(|| format!("the default branch {default_branch} has no head commit"))?;
-    Ok((default_branch, sha))
-}
-
 /// Plans `deployment` at the default branch's head, read-only, and reports the result.
 async fn check_deployment(
     h: &Handlers,
@@ -213,8 +195,9 @@ async fn check_deployment(
     config: &RepoConfig,
     deployment: &str,
 ) -> anyhow::Result<Checked> {
-    let (default_branch, sha) = default_head(repo).await?;
-    let problem = match vars_check::read(h, repo, config, deployment, &sha).await? {
+    let default_branch = repo.default_branch().await?;
+    let sha = repo.default_branch_head(&default_branch).await?;
+    let problem = match vars_check::read(h, repo, config, deployment, sha.as_str()).await? {
         Vars::Valid => None,
         Vars::Missing => Some(format!(
             "its variables are not on `{default_branch}`, so it is not applied there"
@@ -250,7 +233,7 @@ async fn check_deployment(
     let plan = render_plan_comments(&report, &options).join("\n\n");
     let now = h.clock.now();
     let issue = super::drift_issue::report(h, repo, deployment, result, &sha, now, &plan).await?;
-    let short = tf::short(&sha);
+    let short = sha.short();
     let summary = &report.summary;
     let line = match (result, issue) {
         (DriftResult::Drift, Some(issue)) => format!(
@@ -272,32 +255,41 @@ async fn plan_read_only(
     repo: &RepoCtx,
     config: &RepoConfig,
     deployment: &str,
-    sha: &str,
+    sha: &CommitSha,
 ) -> anyhow::Result<Result<PlanReport, String>> {
     let source = tf::tarball(repo, sha).await?;
-    let run = tf::start_run(h, repo, None, deployment, RunKind::Drift, sha).await?;
+    let start = RunStart {
+        kind: RunKind::Drift,
+        deployment,
+        sha,
+        pr: None,
+        check: None,
+        // The drift issue reports it (see `drift_issue`).
+        report: None,
+    };
+    let run = TerraformRun::start(h, runner, repo, start).await?;
     let planned = match tf::spec_for(config, deployment, source, sha) {
-        Ok(spec) => runner
-            .plan(&spec)
-            .await
-            .map_err(|err| runner.masker().mask_str(&err.to_string())),
+        Ok(spec) => runner.plan(&spec).await.map_err(CouldNotRun::from),
         Err(problem) => Err(problem),
     };
-    match &planned {
+    match planned {
         Ok(report) => {
-            let status = if report.outcome == PlanOutcome::Failed {
-                RunStatus::Failed
-            } else {
-                RunStatus::Succeeded
+            let finish = Finish {
+                succeeded: report.outcome != PlanOutcome::Failed,
+                check: None,
+                summary: &report.summary,
+                output: &report.output.text(),
             };
-            let output = report.output.text();
-            tf::finish_run(h, runner, run, status, &report.summary, &output).await?;
+            run.finish(finish).await?;
+            Ok(Ok(report))
         }
         Err(problem) => {
-            tf::finish_run(h, runner, run, RunStatus::Failed, problem, "").await?;
+            // Said in the drift line: masked like the run's record.
+            let said = runner.masker().mask_str(&problem.to_string());
+            run.fail(&problem, None).await?;
+            Ok(Err(said))
         }
     }
-    Ok(planned)
 }
 
 async fn record(
@@ -306,7 +298,7 @@ async fn record(
     deployment: &str,
     result: DriftResult,
     summary: &str,
-    issue: Option<u64>,
+    issue: Option<IssueNumber>,
     line: String,
 ) -> anyhow::Result<Checked> {
     h.store
@@ -315,7 +307,7 @@ async fn record(
             deployment,
             result.as_str(),
             summary,
-            issue,
+            issue.map(IssueNumber::get),
         )
         .await?;
     Ok(Checked { line })

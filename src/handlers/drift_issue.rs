@@ -9,6 +9,7 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use promptops_core::{CommitSha, IssueNumber};
 use promptops_github::client::marker::with_marker;
 use promptops_github::client::{IssueState, KeyedIssue};
 
@@ -30,28 +31,23 @@ pub(super) async fn report(
     repo: &RepoCtx,
     deployment: &str,
     result: DriftResult,
-    sha: &str,
+    sha: &CommitSha,
     checked_at: DateTime<Utc>,
     plan: &str,
-) -> anyhow::Result<Option<u64>> {
+) -> anyhow::Result<Option<IssueNumber>> {
     let when = checked_at.format("%Y-%m-%d %H:%M UTC").to_string();
     let when = when.as_str();
     let known = h
         .store
         .drift_check(&repo.full_name(), deployment)
         .await?
-        .and_then(|check| check.issue);
+        .and_then(|check| check.issue)
+        .map(IssueNumber::new);
     match (result, known) {
         (DriftResult::Drift, Some(number)) => {
             let body = with_marker(&body(deployment, sha, when, plan), &issue_key(deployment));
             repo.api
-                .update_issue(
-                    repo.owner(),
-                    repo.name(),
-                    number,
-                    Some(&body),
-                    Some(IssueState::Open),
-                )
+                .update_issue(repo.name(), number, Some(&body), Some(IssueState::Open))
                 .await
                 .with_context(|| format!("updating drift issue #{number}"))?;
             Ok(Some(number))
@@ -63,7 +59,6 @@ pub(super) async fn report(
             let issue = repo
                 .api
                 .open_keyed_issue(
-                    repo.owner(),
                     repo.name(),
                     &KeyedIssue {
                         title: &title,
@@ -79,25 +74,19 @@ pub(super) async fn report(
         (DriftResult::NoDrift, Some(number)) => {
             let state = repo
                 .api
-                .get_issue(repo.owner(), repo.name(), number)
+                .get_issue(repo.name(), number)
                 .await
                 .with_context(|| format!("reading drift issue #{number}"))?
                 .state;
             if state == "open" {
                 let note = format!(
                     "✅ The drift check of {when} found no drift in `{deployment}` (`{}`): closing.",
-                    &sha[..sha.len().min(12)]
+                    sha.short()
                 );
                 let key = format!("drift-resolved:{}", checked_at.timestamp());
                 repo.comment(number, &key, &note).await?;
                 repo.api
-                    .update_issue(
-                        repo.owner(),
-                        repo.name(),
-                        number,
-                        None,
-                        Some(IssueState::Closed),
-                    )
+                    .update_issue(repo.name(), number, None, Some(IssueState::Closed))
                     .await
                     .with_context(|| format!("closing drift issue #{number}"))?;
             }
@@ -107,9 +96,9 @@ pub(super) async fn report(
     }
 }
 
-fn body(deployment: &str, sha: &str, when: &str, plan: &str) -> String {
+fn body(deployment: &str, sha: &CommitSha, when: &str, plan: &str) -> String {
     format!(
         "### 🔀 Drift in deployment `{deployment}`\n\nA read-only plan of the default branch at `{}` ({when}) shows changes: the real infrastructure no longer matches what was applied. Someone (or something) changed it outside PromptOps, or an applied resource changed by itself. This issue is updated in place by each check that finds drift, and closed by the first that finds none.\n\n{plan}",
-        &sha[..sha.len().min(12)]
+        sha.short()
     )
 }

@@ -8,7 +8,7 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use promptops_core::{ExpiryRequest, Lifetime, ValidationError};
+use promptops_core::{ExpiryRequest, IssueNumber, Lifetime, ValidationError};
 use promptops_store::{ExpiryRecord, NewJob};
 use serde_json::Value;
 use tracing::info;
@@ -61,7 +61,7 @@ pub(super) async fn record_request(
     h: &Handlers,
     repo: &RepoCtx,
     deployment: &str,
-    issue: u64,
+    issue: IssueNumber,
     expiry: Option<&ExpiryRequest>,
 ) -> anyhow::Result<()> {
     let full_name = repo.full_name();
@@ -71,7 +71,7 @@ pub(super) async fn record_request(
         None => return Ok(()),
     };
     h.store
-        .set_expiry_request(&full_name, deployment, issue, &value)
+        .set_expiry_request(&full_name, deployment, issue.get(), &value)
         .await?;
     Ok(())
 }
@@ -256,13 +256,13 @@ async fn expire(
         }
     };
     h.store
-        .set_expiry_destroy_pr(&repo.full_name(), deployment, expires_at, number)
+        .set_expiry_destroy_pr(&repo.full_name(), deployment, expires_at, number.get())
         .await?;
     let merged = if config.expiry.auto_merge {
         repo.api
-            .merge_pr(repo.owner(), repo.name(), number)
+            .merge_pr(repo.name(), number)
             .await
-            .map_err(|err| info!(pr = number, error = %err, "auto-merge of the expiry's destroy PR refused"))
+            .map_err(|err| info!(pr = number.get(), error = %err, "auto-merge of the expiry's destroy PR refused"))
             .is_ok()
     } else {
         false

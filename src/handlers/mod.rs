@@ -26,13 +26,14 @@ mod plan_request;
 mod pr_merge;
 mod pr_plan;
 pub mod pr_text;
+mod terraform_run;
 mod terraform_steps;
 mod vars_check;
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use promptops_core::Catalog;
+use promptops_core::{Catalog, CommitSha, IssueNumber, RepoName};
 use promptops_github::client::{
     BranchState, GithubApp, NewPullRequest, Permission, PullRequestInfo, PullRequestUpdate,
     Reaction, RepoApi,
@@ -161,7 +162,7 @@ pub(crate) struct PrNames {
 async fn acknowledge(repo: &RepoCtx, comment_id: u64) {
     if let Err(err) = repo
         .api
-        .react_to_comment(repo.owner(), repo.name(), comment_id, Reaction::Eyes)
+        .react_to_comment(repo.name(), comment_id, Reaction::Eyes)
         .await
     {
         tracing::warn!(comment_id, error = %err, "could not add the 👀 reaction to the command comment");
@@ -193,7 +194,7 @@ impl RepoCtx {
     }
 
     /// This context for a comment job on `issue`: see [`bot_comments::ThreadReply`].
-    fn gathering_replies(self, issue: u64, job_id: i64) -> Self {
+    fn gathering_replies(self, issue: IssueNumber, job_id: i64) -> Self {
         Self {
             thread: Some(bot_comments::ThreadReply::new(issue, job_id)),
             ..self
@@ -208,39 +209,41 @@ impl RepoCtx {
             .unwrap_or_default()
     }
 
-    pub fn owner(&self) -> &str {
-        &self.target.owner
+    /// The repository, `owner/name`.
+    pub fn name(&self) -> &RepoName {
+        &self.target.repo
     }
 
-    pub fn name(&self) -> &str {
-        &self.target.name
-    }
-
+    /// `owner/name` as the store keys rows by it.
     pub fn full_name(&self) -> String {
-        self.target.full_name()
+        self.target.repo.to_string()
     }
 
     /// The repository's default branch.
     pub async fn default_branch(&self) -> anyhow::Result<String> {
         self.api
-            .default_branch(self.owner(), self.name())
+            .default_branch(self.name())
             .await
             .context("reading the default branch")
     }
 
     /// The head commit of the default branch, named `default_branch`.
-    pub async fn default_branch_head(&self, default_branch: &str) -> anyhow::Result<String> {
+    pub async fn default_branch_head(&self, default_branch: &str) -> anyhow::Result<CommitSha> {
         self.api
-            .branch_head(self.owner(), self.name(), default_branch)
+            .branch_head(self.name(), default_branch)
             .await
             .context("reading the default branch head")?
             .with_context(|| format!("the default branch {default_branch} has no head commit"))
     }
 
     /// Creates `branch` at `sha`; an existing branch is left where it is.
-    pub async fn ensure_branch(&self, branch: &str, sha: &str) -> anyhow::Result<BranchState> {
+    pub async fn ensure_branch(
+        &self,
+        branch: &str,
+        sha: &CommitSha,
+    ) -> anyhow::Result<BranchState> {
         self.api
-            .ensure_branch(self.owner(), self.name(), branch, sha)
+            .ensure_branch(self.name(), branch, sha)
             .await
             .with_context(|| format!("creating branch {branch}"))
     }
@@ -257,7 +260,7 @@ impl RepoCtx {
     ) -> anyhow::Result<(PullRequestInfo, bool)> {
         let found = self
             .api
-            .find_open_pr(self.owner(), self.name(), branch)
+            .find_open_pr(self.name(), branch)
             .await
             .context(names.find)?;
         if let Some(pr) = found {
@@ -267,7 +270,7 @@ impl RepoCtx {
                 state: None,
             };
             self.api
-                .update_pr(self.owner(), self.name(), pr.number, &update)
+                .update_pr(self.name(), pr.number, &update)
                 .await
                 .with_context(|| format!("updating PR #{}", pr.number))?;
             return Ok((pr, false));
@@ -280,7 +283,7 @@ impl RepoCtx {
         };
         let pr = self
             .api
-            .create_pr(self.owner(), self.name(), &new)
+            .create_pr(self.name(), &new)
             .await
             .context(names.open)?;
         Ok((pr, true))
@@ -294,7 +297,7 @@ impl RepoCtx {
         let default_branch = self.default_branch().await?;
         let file = self
             .api
-            .get_file(self.owner(), self.name(), REPO_CONFIG_PATH, &default_branch)
+            .get_file(self.name(), REPO_CONFIG_PATH, &default_branch)
             .await
             .with_context(|| format!("reading {REPO_CONFIG_PATH}"))?;
         Ok(match file {
@@ -311,7 +314,7 @@ impl RepoCtx {
     ) -> anyhow::Result<(bool, Permission)> {
         let actual = self
             .api
-            .collaborator_permission(self.owner(), self.name(), user)
+            .collaborator_permission(self.name(), user)
             .await
             .with_context(|| format!("reading {user}'s permission"))?;
         Ok((actual >= min, actual))

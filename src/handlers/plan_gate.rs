@@ -20,7 +20,6 @@ use promptops_commands::ShaPrefix;
 use promptops_github::client::{Permission, PullRequestInfo};
 
 use super::RepoCtx;
-use super::terraform_steps::short;
 use crate::repo_config::{RepoConfig, TerraformSettings};
 
 /// What asked for the plan.
@@ -56,7 +55,7 @@ pub(super) async fn check(
     files: &[String],
     trigger: Trigger<'_>,
 ) -> anyhow::Result<Gate> {
-    let head_key = format!("tf-go-ahead:{}", short(&pr.head_sha));
+    let head_key = format!("tf-go-ahead:{}", pr.head_sha.short());
     let (sender, key) = match trigger {
         Trigger::Event { sender } => (sender, head_key),
         Trigger::Command { reply_key, .. } => (None, reply_key.to_owned()),
@@ -112,12 +111,12 @@ async fn approval_problem(
     }
     let commits = repo
         .api
-        .pr_commits(repo.owner(), repo.name(), pr.number)
+        .pr_commits(repo.name(), pr.number)
         .await
         .with_context(|| format!("listing the commits of #{}", pr.number))?;
     let named = commits
         .iter()
-        .filter(|commit| approved.names(&commit.sha))
+        .filter(|commit| approved.names(commit.sha.as_str()))
         .count();
     let problem = if approved.names(head) && named <= 1 {
         return Ok(None);
@@ -189,7 +188,7 @@ fn code_change_comment(
         "⏸️ Not planned: this pull request changes Terraform code, and a plan runs that code (data sources, `file()`, providers) with the bot's cloud credentials.\n\n{}\n\nA person with **{min}** permission (or higher) on `{}` can review the code of head `{}` and comment\n\n{}\n\nto plan it. The go-ahead names the commit it approves: a commit pushed after it is not planned with it, and every later push waits for a new go-ahead, whoever pushes it. Pull requests from forks are never planned.",
         list.join("\n"),
         repo.full_name(),
-        short(&pr.head_sha),
+        pr.head_sha.short(),
         go_ahead_command(pr),
     )
 }
@@ -209,7 +208,7 @@ fn lacking_comment(
         .collect();
     format!(
         "⏸️ Not planned: a plan runs the code of head `{}`, and everyone whose code it runs (the pull request's author, the pusher and every commit's author and committer) needs **{min}** permission (or higher) on `{}`. These do not:\n\n{}\n\nA person with **{min}** permission can review the head and comment\n\n{}\n\nto plan it (a commit pushed after it is not planned with it). Pull requests from forks are never planned.",
-        short(&pr.head_sha),
+        pr.head_sha.short(),
         repo.full_name(),
         list.join("\n"),
         go_ahead_command(pr),
@@ -236,7 +235,7 @@ async fn people_lacking(
         .context("reading the App's login")?;
     let commits = repo
         .api
-        .pr_commits(repo.owner(), repo.name(), pr.number)
+        .pr_commits(repo.name(), pr.number)
         .await
         .with_context(|| format!("listing the commits of #{}", pr.number))?;
     let mut lacking = BTreeMap::new();
@@ -253,7 +252,7 @@ async fn people_lacking(
                     lacking.insert(
                         format!(
                             "commit `{}` has an author or committer with no GitHub account",
-                            short(&commit.sha)
+                            commit.sha.short()
                         ),
                         None,
                     );

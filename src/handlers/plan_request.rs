@@ -8,8 +8,10 @@
 
 use anyhow::Context as _;
 use promptops_core::{
-    DeploymentRequest, RenderContext, is_valid_name, parse_tfvars, render_tfvars,
+    DeploymentRequest, IssueNumber, PrNumber, RenderContext, is_valid_name, parse_tfvars,
+    render_tfvars,
 };
+use promptops_github::client::PullRequestInfo;
 use promptops_planner::{PlanInput, PlanOutcome};
 use promptops_store::RequestRecord;
 use tracing::info;
@@ -19,7 +21,7 @@ use crate::handlers::pr_text::{self, PrContext};
 use crate::pipeline::jobs::IssueSnapshot;
 use crate::repo_config::RepoConfig;
 
-pub(super) fn branch_for_issue(issue: u64) -> String {
+pub(super) fn branch_for_issue(issue: IssueNumber) -> String {
     format!("promptops/issue-{issue}")
 }
 
@@ -29,26 +31,40 @@ pub(super) async fn replan_from_pr(
     repo: &RepoCtx,
     job_id: i64,
     config: &RepoConfig,
-    pr: u64,
+    pr: PrNumber,
     instructions: &str,
 ) -> anyhow::Result<()> {
     let key = job_key(job_id, "plan");
-    let Some(record) = h.store.request_for_pr(&repo.full_name(), pr).await? else {
+    let Some(record) = h.store.request_for_pr(&repo.full_name(), pr.get()).await? else {
         let body = "This pull request was not opened by PromptOps, so there is no request to re-plan. Comment `/promptops plan` on the issue that asks for the deployment.";
         return repo.comment(pr, &key, body).await;
     };
+    let number = IssueNumber::new(record.issue);
     let issue = repo
         .api
-        .get_issue(repo.owner(), repo.name(), record.issue)
+        .get_issue(repo.name(), number)
         .await
-        .with_context(|| format!("reading issue #{}", record.issue))?;
+        .with_context(|| format!("reading issue #{number}"))?;
     let snapshot = IssueSnapshot {
         number: issue.number,
         title: issue.title,
         body: issue.body.unwrap_or_default(),
         is_pull_request: false,
     };
-    run(h, repo, job_id, config, &snapshot, instructions, pr).await
+    run(h, repo, job_id, config, &snapshot, instructions, pr.into()).await
+}
+
+/// A request planned for an issue, on its way to its pull request.
+struct Planned<'a> {
+    issue: &'a IssueSnapshot,
+    instructions: &'a str,
+    outcome: PlanOutcome,
+    /// The planned request, under the deployment name it keeps.
+    request: DeploymentRequest,
+    /// The branch of its pull request, and the branch that pull request goes into.
+    branch: String,
+    default_branch: String,
+    tfvars_path: String,
 }
 
 /// Plans the request of `issue` and opens or updates its PR; the outcome is commented on
@@ -60,40 +76,99 @@ pub(super) async fn run(
     config: &RepoConfig,
     issue: &IssueSnapshot,
     instructions: &str,
-    reply_to: u64,
+    reply_to: IssueNumber,
 ) -> anyhow::Result<()> {
     let key = job_key(job_id, "plan");
-    let full_name = repo.full_name();
-    let existing = h.store.request_for_issue(&full_name, issue.number).await?;
+    let existing = h
+        .store
+        .request_for_issue(&repo.full_name(), issue.number.get())
+        .await?;
     let default_branch = repo.default_branch().await?;
-    let current = match &existing {
-        Some(record) => current_request(repo, config, record, &default_branch).await?,
+    let asked = Asked {
+        issue,
+        instructions,
+        existing: existing.as_ref(),
+        default_branch: &default_branch,
+    };
+    let outcome = match plan(h, repo, config, &asked).await? {
+        Ok(outcome) => outcome,
+        Err(body) => return repo.comment(reply_to, &key, &body).await,
+    };
+    let mut request = outcome.request.clone();
+    request.name = match &existing {
+        Some(record) => record.deployment.clone(),
+        None => {
+            let wanted = &request.name;
+            free_deployment_name(h, repo, config, wanted, issue.number, &default_branch).await?
+        }
+    };
+    let branch = existing
+        .as_ref()
+        .map(|record| record.branch.clone())
+        .unwrap_or_else(|| branch_for_issue(issue.number));
+    let planned = Planned {
+        issue,
+        instructions,
+        outcome,
+        tfvars_path: config.terraform.tfvars_path(&request.name),
+        request,
+        branch,
+        default_branch,
+    };
+    let tfvars = commit_tfvars(repo, &planned).await?;
+    let (pr, opened) = open_pr(h, repo, config, &planned).await?;
+    record(h, repo, &planned, pr.number, tfvars).await?;
+    let body = result_comment(h, &planned, (pr.number, pr.html_url), opened);
+    repo.comment(reply_to, &key, &body).await?;
+    if reply_to != issue.number && opened {
+        repo.comment(issue.number, &job_key(job_id, "plan-issue"), &body)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What is asked of the planner: the issue, the instructions of the command, and the
+/// request already planned for the issue (if any).
+struct Asked<'a> {
+    issue: &'a IssueSnapshot,
+    instructions: &'a str,
+    existing: Option<&'a RequestRecord>,
+    default_branch: &'a str,
+}
+
+/// The planner's outcome, or the comment saying why the request could not be planned.
+async fn plan(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    asked: &Asked<'_>,
+) -> anyhow::Result<Result<PlanOutcome, String>> {
+    let current = match asked.existing {
+        Some(record) => current_request(repo, config, record, asked.default_branch).await?,
         None => None,
     };
     let input = PlanInput {
-        title: issue.title.clone(),
-        body: issue.body.clone(),
-        instructions: instructions.to_owned(),
+        title: asked.issue.title.clone(),
+        body: asked.issue.body.clone(),
+        instructions: asked.instructions.to_owned(),
         current,
     };
     let outcome = match h.planner.plan(&input, &h.catalog, &config.policy).await {
         Ok(outcome) => outcome,
         Err(err) => {
-            let body = format!(
+            return Ok(Err(format!(
                 "### PromptOps could not plan this request\n\n{}\n\n<sub>Planned by {}.</sub>",
                 promptops_commands::inert_block(&err.to_string()),
                 h.planner.describe()
-            );
-            return repo.comment(reply_to, &key, &body).await;
+            )));
         }
     };
     if let Err(problem) = super::expiry::check(h, config, outcome.expiry.as_ref()) {
-        let body = format!(
+        return Ok(Err(format!(
             "### PromptOps could not plan this request\n\n{}\n\n<sub>Planned by {}.</sub>",
             promptops_commands::inert_block(&problem.to_string()),
             outcome.planned_by
-        );
-        return repo.comment(reply_to, &key, &body).await;
+        )));
     }
     if let Some(usage) = outcome.usage {
         info!(
@@ -102,58 +177,54 @@ pub(super) async fn run(
             "model usage"
         );
     }
-    let mut request = outcome.request.clone();
-    request.name = match &existing {
-        Some(record) => record.deployment.clone(),
-        None => {
-            free_deployment_name(
-                h,
-                repo,
-                config,
-                &request.name,
-                issue.number,
-                &default_branch,
-            )
-            .await?
-        }
-    };
-    let branch = existing
-        .as_ref()
-        .map(|record| record.branch.clone())
-        .unwrap_or_else(|| branch_for_issue(issue.number));
-    let path = config.terraform.tfvars_path(&request.name);
+    Ok(Ok(outcome))
+}
+
+/// Renders the request's `terraform.tfvars` and commits it on its branch (created from the
+/// default branch's head when missing); returns the file's text.
+async fn commit_tfvars(repo: &RepoCtx, planned: &Planned<'_>) -> anyhow::Result<String> {
+    let (issue, request) = (planned.issue, &planned.request);
     let tfvars = render_tfvars(
-        &request,
+        request,
         &RenderContext {
-            source: format!("{full_name}#{}", issue.number),
-            planner: outcome.planned_by.clone(),
+            source: format!("{}#{}", repo.name(), issue.number),
+            planner: planned.outcome.planned_by.clone(),
         },
     );
-
-    let base_sha = repo.default_branch_head(&default_branch).await?;
-    repo.ensure_branch(&branch, &base_sha).await?;
+    let base_sha = repo.default_branch_head(&planned.default_branch).await?;
+    repo.ensure_branch(&planned.branch, &base_sha).await?;
+    let path = &planned.tfvars_path;
     repo.api
         .put_file(
-            repo.owner(),
             repo.name(),
-            &branch,
-            &path,
+            &planned.branch,
+            path,
             &tfvars,
             &format!("PromptOps: plan {} for #{}", request.name, issue.number),
         )
         .await
         .with_context(|| format!("committing {path}"))?;
+    Ok(tfvars)
+}
 
+/// Opens the request's pull request, or updates the open one; `true` when opened now.
+async fn open_pr(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    planned: &Planned<'_>,
+) -> anyhow::Result<(PullRequestInfo, bool)> {
+    let (issue, outcome) = (planned.issue, &planned.outcome);
     let text = pr_text::render(
         &h.catalog,
-        &request,
+        &planned.request,
         &PrContext {
             issue: issue.number,
             request_title: &issue.title,
             request_body: &issue.body,
-            instructions,
+            instructions: planned.instructions,
             planned_by: &outcome.planned_by,
-            tfvars_path: &path,
+            tfvars_path: &planned.tfvars_path,
             notes: &outcome.notes,
             policy: &config.policy,
             expires: super::expiry::describe(outcome.expiry.as_ref(), config.expiry.max_lifetime),
@@ -163,36 +234,45 @@ pub(super) async fn run(
         find: "looking for the request's pull request",
         open: "opening the pull request",
     };
-    let (pr, opened) = repo
-        .open_or_update_pr(&branch, &default_branch, text.title, text.body, names)
-        .await?;
-    let pr = (pr.number, pr.html_url);
+    repo.open_or_update_pr(
+        &planned.branch,
+        &planned.default_branch,
+        text.title,
+        text.body,
+        names,
+    )
+    .await
+}
+
+/// Records the request, its details (for the dashboard's deployment page: request, tfvars,
+/// cost) and what it asks of its expiry.
+async fn record(
+    h: &Handlers,
+    repo: &RepoCtx,
+    planned: &Planned<'_>,
+    pr: PrNumber,
+    tfvars: String,
+) -> anyhow::Result<()> {
+    let full_name = repo.full_name();
+    let (issue, name) = (planned.issue, &planned.request.name);
     h.store
-        .upsert_request(&full_name, issue.number, &request.name, &branch, Some(pr.0))
+        .upsert_request(
+            &full_name,
+            issue.number.get(),
+            name,
+            &planned.branch,
+            Some(pr.get()),
+        )
         .await?;
-    // For the dashboard's deployment page (request, tfvars, cost).
     let details = promptops_store::RequestDetails {
         prompt: issue.body.clone(),
-        tfvars: tfvars.clone(),
+        tfvars,
     };
     h.store
-        .record_request_details(&full_name, issue.number, &details)
+        .record_request_details(&full_name, issue.number.get(), &details)
         .await?;
-    super::expiry::record_request(
-        h,
-        repo,
-        &request.name,
-        issue.number,
-        outcome.expiry.as_ref(),
-    )
-    .await?;
-    let body = result_comment(h, &request, &outcome, pr, opened);
-    repo.comment(reply_to, &key, &body).await?;
-    if reply_to != issue.number && opened {
-        repo.comment(issue.number, &job_key(job_id, "plan-issue"), &body)
-            .await?;
-    }
-    Ok(())
+    let expiry = planned.outcome.expiry.as_ref();
+    super::expiry::record_request(h, repo, name, issue.number, expiry).await
 }
 
 /// The deployment's values as committed on its branch (or, once merged, on the default
@@ -208,7 +288,7 @@ async fn current_request(
     for git_ref in [record.branch.as_str(), default_branch] {
         let file = repo
             .api
-            .get_file(repo.owner(), repo.name(), &path, git_ref)
+            .get_file(repo.name(), &path, git_ref)
             .await
             .with_context(|| format!("reading {path} at {git_ref}"))?;
         if let Some(file) = file {
@@ -225,18 +305,18 @@ async fn free_deployment_name(
     repo: &RepoCtx,
     config: &RepoConfig,
     wanted: &str,
-    issue: u64,
+    issue: IssueNumber,
     default_branch: &str,
 ) -> anyhow::Result<String> {
     let taken_by_request = h
         .store
         .request_for_deployment(&repo.full_name(), wanted)
         .await?
-        .is_some_and(|record| record.issue != issue);
+        .is_some_and(|record| record.issue != issue.get());
     let path = config.terraform.tfvars_path(wanted);
     let taken_in_repo = repo
         .api
-        .get_file(repo.owner(), repo.name(), &path, default_branch)
+        .get_file(repo.name(), &path, default_branch)
         .await
         .with_context(|| format!("reading {path}"))?
         .is_some();
@@ -256,11 +336,11 @@ async fn free_deployment_name(
 
 fn result_comment(
     h: &Handlers,
-    request: &DeploymentRequest,
-    outcome: &PlanOutcome,
-    (number, url): (u64, String),
+    planned: &Planned<'_>,
+    (number, url): (PrNumber, String),
     opened: bool,
 ) -> String {
+    let (request, outcome) = (&planned.request, &planned.outcome);
     let cost = h.catalog.estimate(request);
     let verb = if opened { "Opened" } else { "Updated" };
     format!(

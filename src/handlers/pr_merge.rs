@@ -12,8 +12,9 @@
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
-use promptops_github::client::CheckConclusion;
-use promptops_store::{LockOutcome, RunFilter, RunStatus};
+use promptops_core::{CommitSha, IssueNumber, PrNumber};
+use promptops_github::client::CheckOutput;
+use promptops_store::{LockOutcome, RunFilter};
 use promptops_terraform::comment::{
     CommentOptions, IssueNote, render_apply_comments, render_issue_note,
 };
@@ -21,11 +22,12 @@ use promptops_terraform::{ApplyOutcome, ApplyReport, Runner};
 
 use super::comment_key;
 use super::pr_plan::release_locks_of;
+use super::terraform_run::{Finish, ReportTo, RunStart, TerraformRun};
 use super::terraform_steps::{self as tf, APPLY_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::http::metrics::RunResult;
-use crate::pipeline::jobs::PrSnapshot;
+use crate::pipeline::jobs::{IssueSnapshot, PrSnapshot};
 use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
 
@@ -52,7 +54,7 @@ pub(super) async fn pr_closed(
 }
 
 /// Releases every lock the PR holds and says which.
-async fn release_locks(h: &Handlers, repo: &RepoCtx, pr: u64) -> anyhow::Result<()> {
+async fn release_locks(h: &Handlers, repo: &RepoCtx, pr: PrNumber) -> anyhow::Result<()> {
     let released = release_locks_of(h, repo, pr).await?;
     if released.is_empty() {
         return Ok(());
@@ -71,13 +73,13 @@ pub(super) async fn apply_merged(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
-    pr: u64,
-    sha: &str,
+    pr: PrNumber,
+    sha: &CommitSha,
     retry: Retry,
 ) -> anyhow::Result<()> {
     let Some(runner) = h.terraform.as_ref() else {
         if retry == Retry::Yes {
-            tf::reply_no_runner(repo, pr, "apply", "tf-apply-refused").await?;
+            tf::reply_no_runner(repo, pr.into(), "apply", "tf-apply-refused").await?;
         }
         return Ok(());
     };
@@ -85,6 +87,7 @@ pub(super) async fn apply_merged(
         release_locks_of(h, repo, pr).await?;
         return repo.comment(pr, "tf-apply-refused", &refusal).await;
     }
+    let merge = Merge { pr, sha };
     let deployments = merged_deployments(h, repo, config, pr, sha).await?;
     for deployment in &deployments {
         if retry == Retry::No
@@ -93,7 +96,7 @@ pub(super) async fn apply_merged(
         {
             continue;
         }
-        apply_deployment(h, runner, repo, config, pr, sha, deployment).await?;
+        apply_deployment(h, runner, repo, config, merge, deployment).await?;
     }
     Ok(())
 }
@@ -102,11 +105,11 @@ pub(super) async fn apply_merged(
 async fn wrong_base(
     repo: &RepoCtx,
     config: &RepoConfig,
-    pr: u64,
+    pr: PrNumber,
 ) -> anyhow::Result<Option<String>> {
     let info = repo
         .api
-        .get_pr(repo.owner(), repo.name(), pr)
+        .get_pr(repo.name(), pr)
         .await
         .with_context(|| format!("reading PR #{pr}"))?;
     let default_branch = repo.default_branch().await?;
@@ -136,15 +139,15 @@ async fn merged_deployments(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
-    pr: u64,
-    sha: &str,
+    pr: PrNumber,
+    sha: &CommitSha,
 ) -> anyhow::Result<BTreeSet<String>> {
     let full_name = repo.full_name();
     let mut deployments = tf::touched_deployments(h, repo, config, pr, sha)
         .await?
         .deployments;
     for lock in h.store.list_locks(Some(&full_name)).await? {
-        if lock.pr == pr {
+        if lock.pr == pr.get() {
             deployments.insert(lock.deployment);
         }
     }
@@ -152,7 +155,7 @@ async fn merged_deployments(
         .store
         .list_runs(&RunFilter {
             repo: Some(full_name),
-            pr: Some(pr),
+            pr: Some(pr.get()),
             ..RunFilter::default()
         })
         .await?;
@@ -160,21 +163,31 @@ async fn merged_deployments(
     Ok(deployments)
 }
 
+/// A merged pull request and its merge commit.
+#[derive(Clone, Copy)]
+struct Merge<'a> {
+    pr: PrNumber,
+    sha: &'a CommitSha,
+}
+
+/// Applies one deployment at the merge commit: its variables checked, its lock taken;
+/// destroyed when the merge removed its variables.
 async fn apply_deployment(
     h: &Handlers,
     runner: &Runner,
     repo: &RepoCtx,
     config: &RepoConfig,
-    pr: u64,
-    sha: &str,
+    merge: Merge<'_>,
     deployment: &str,
 ) -> anyhow::Result<()> {
-    let full_name = repo.full_name();
-    let vars = vars_check::read(h, repo, config, deployment, sha).await?;
+    let Merge { pr, sha } = merge;
+    let vars = vars_check::read(h, repo, config, deployment, sha.as_str()).await?;
     if let Vars::Invalid(problems) = &vars {
         // Nothing is applied on top of variables that break the rules; the lock goes, so
         // that the pull request fixing them can be planned.
-        h.store.release_lock(&full_name, deployment, pr).await?;
+        h.store
+            .release_lock(&repo.full_name(), deployment, pr.get())
+            .await?;
         let refusal = Refusal {
             kind: RunKind::Apply,
             check_name: APPLY_CHECK,
@@ -184,88 +197,159 @@ async fn apply_deployment(
         };
         return vars_check::refuse(h, repo, config, &refusal, problems).await;
     }
-    if let LockOutcome::HeldBy { pr: holder, .. } =
-        h.store.acquire_lock(&full_name, deployment, pr).await?
-    {
-        let body = format!(
-            "🔒 #{pr} was merged, but deployment `{deployment}` is locked by #{holder}, so it was not applied. Once #{holder} is merged or closed (or after `/promptops unlock` on it), comment `/promptops apply` here."
-        );
-        return repo
-            .comment(pr, &comment_key::lock(deployment), &body)
-            .await;
+    if !take_lock(h, repo, pr, deployment).await? {
+        return Ok(());
     }
-    // A merge that removed the deployment's variables destroys it, with the variables
-    // (and code) of its last successful apply.
-    let (kind, source_sha) = if matches!(vars, Vars::Valid) {
-        (RunKind::Apply, sha.to_owned())
-    } else {
-        match deployment_state::last_applied_sha(h, repo, deployment).await? {
-            Some(applied) => (RunKind::Destroy, applied),
-            None => {
-                h.store.release_lock(&full_name, deployment, pr).await?;
-                let body = format!(
-                    "Deployment `{deployment}` was removed and PromptOps has no record of a successful apply of it, so nothing was destroyed. Its lock is released."
-                );
-                return tf::post_parts(
-                    repo,
-                    pr,
-                    &comment_key::report(RunKind::Apply, deployment),
-                    &[body],
-                )
-                .await;
-            }
-        }
+    let Some((kind, source_sha)) = apply_source(h, repo, merge, deployment, &vars).await? else {
+        return Ok(());
     };
     let source = tf::tarball(repo, &source_sha).await?;
-    let check = tf::start_check(repo, APPLY_CHECK, sha, deployment).await?;
-    let run = tf::start_run(h, repo, Some(pr), deployment, kind, sha).await?;
-    let started = std::time::Instant::now();
+    let start = RunStart {
+        kind,
+        deployment,
+        sha,
+        pr: Some(pr),
+        check: Some(APPLY_CHECK),
+        report: Some(ReportTo {
+            issue: pr.into(),
+            key: comment_key::report(RunKind::Apply, deployment),
+        }),
+    };
+    let run = TerraformRun::start(h, runner, repo, start).await?;
     let report = match tf::spec_for(config, deployment, source, &source_sha) {
-        Ok(spec) if kind == RunKind::Destroy => {
-            runner.destroy(&spec).await.map_err(|err| err.to_string())
-        }
-        Ok(spec) => runner.apply(&spec).await.map_err(|err| err.to_string()),
+        Ok(spec) if kind == RunKind::Destroy => runner.destroy(&spec).await.map_err(Into::into),
+        Ok(spec) => runner.apply(&spec).await.map_err(Into::into),
         Err(problem) => Err(problem),
     };
-    let result = report
-        .as_ref()
-        .map_or(RunResult::CouldNotRun, |report| report.outcome.into());
-    h.metrics.terraform_run(kind, result, started.elapsed());
-    let report = match report {
-        Ok(report) => report,
-        Err(problem) => {
-            let failed = tf::CouldNotRun {
+    run.observe(
+        report
+            .as_ref()
+            .map_or(RunResult::CouldNotRun, |report| report.outcome.into()),
+    );
+    match report {
+        Ok(report) => {
+            let applied = Applied {
                 kind,
                 deployment,
-                issue: pr,
-                report_key: comment_key::report(RunKind::Apply, deployment),
-                check: Some(check),
-                run,
-                advice: Some(
-                    "The deployment stays locked by this pull request. Fix the problem, then comment `/promptops apply` here to retry.",
-                ),
+                merge,
+                report: &report,
             };
-            return tf::report_could_not_run(h, runner, repo, failed, &problem).await;
+            report_apply(h, repo, config, run, applied).await
         }
+        Err(problem) => {
+            let advice = "The deployment stays locked by this pull request. Fix the problem, then comment `/promptops apply` here to retry.";
+            run.fail(&problem, Some(advice)).await
+        }
+    }
+}
+
+/// Takes the deployment's lock for the merged `pr`; when another pull request holds it,
+/// says so and returns `false`.
+async fn take_lock(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: PrNumber,
+    deployment: &str,
+) -> anyhow::Result<bool> {
+    let outcome = h
+        .store
+        .acquire_lock(&repo.full_name(), deployment, pr.get())
+        .await?;
+    let LockOutcome::HeldBy { pr: holder, .. } = outcome else {
+        return Ok(true);
     };
-    let configuration = super::configuration_failure::find(h, &report).await;
+    let body = format!(
+        "🔒 #{pr} was merged, but deployment `{deployment}` is locked by #{holder}, so it was not applied. Once #{holder} is merged or closed (or after `/promptops unlock` on it), comment `/promptops apply` here."
+    );
+    repo.comment(pr, &comment_key::lock(deployment), &body)
+        .await?;
+    Ok(false)
+}
+
+/// What the merge runs for the deployment, and from which commit: an apply of the merge
+/// commit, or — when the merge removed its variables — a destroy with the code and
+/// variables of its last successful apply. `None` when there is nothing to destroy (said
+/// on the pull request, and its lock released).
+async fn apply_source(
+    h: &Handlers,
+    repo: &RepoCtx,
+    Merge { pr, sha }: Merge<'_>,
+    deployment: &str,
+    vars: &Vars,
+) -> anyhow::Result<Option<(RunKind, CommitSha)>> {
+    if matches!(vars, Vars::Valid) {
+        return Ok(Some((RunKind::Apply, sha.clone())));
+    }
+    if let Some(applied) = deployment_state::last_applied_sha(h, repo, deployment).await? {
+        return Ok(Some((RunKind::Destroy, applied)));
+    }
+    h.store
+        .release_lock(&repo.full_name(), deployment, pr.get())
+        .await?;
+    let body = format!(
+        "Deployment `{deployment}` was removed and PromptOps has no record of a successful apply of it, so nothing was destroyed. Its lock is released."
+    );
+    let key = comment_key::report(RunKind::Apply, deployment);
+    tf::post_parts(repo, pr, &key, &[body]).await?;
+    Ok(None)
+}
+
+/// An apply (or destroy) Terraform reported on.
+struct Applied<'a> {
+    kind: RunKind,
+    deployment: &'a str,
+    merge: Merge<'a>,
+    report: &'a ApplyReport,
+}
+
+/// The report on the pull request (and a note on the request's issue); after a success,
+/// the lock released and the deployment's expiry and drift schedule kept; then the check
+/// run and the run's record.
+async fn report_apply(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    run: TerraformRun<'_>,
+    applied: Applied<'_>,
+) -> anyhow::Result<()> {
+    let Applied {
+        kind,
+        deployment,
+        merge: Merge { pr, sha },
+        report,
+    } = applied;
+    let configuration = super::configuration_failure::find(h, report).await;
     let options = CommentOptions {
-        run_url: h.links.run(run),
+        run_url: run.url(),
         configuration_failure: configuration.clone(),
         ..CommentOptions::default()
     };
-    let parts = render_apply_comments(&report, &options);
-    let report_key = comment_key::report(RunKind::Apply, deployment);
-    tf::post_parts(repo, pr, &report_key, &parts).await?;
+    run.post_report(&render_apply_comments(report, &options))
+        .await?;
     let succeeded = matches!(
         report.outcome,
         ApplyOutcome::Applied | ApplyOutcome::NothingToApply
     );
-    if let Some(record) = h.store.request_for_pr(&full_name, pr).await?
-        && record.issue != pr
+    let full_name = repo.full_name();
+    if let Some(record) = h.store.request_for_pr(&full_name, pr.get()).await?
+        && record.issue != pr.get()
     {
         let closes_issue = succeeded && kind == RunKind::Apply;
-        note_on_issue(repo, record.issue, pr, &report_key, &report, closes_issue).await?;
+        let report_key = comment_key::report(RunKind::Apply, deployment);
+        let issue = IssueNumber::new(record.issue);
+        note_on_issue(repo, issue, pr, &report_key, report, closes_issue).await?;
+    }
+    if succeeded {
+        h.store
+            .release_lock(&full_name, deployment, pr.get())
+            .await
+            .context("releasing the lock after the apply")?;
+        if kind == RunKind::Destroy {
+            super::expiry::on_destroyed(h, repo, deployment).await?;
+        } else {
+            super::expiry::on_applied(h, repo, config, deployment).await?;
+            super::drift::ensure_schedule(h, repo, config).await?;
+        }
     }
     let output = if report.output.total_bytes > 0 {
         report.output.text()
@@ -276,41 +360,24 @@ async fn apply_deployment(
         Some(actions) => format!("{} {actions}", report.summary),
         None => report.summary.clone(),
     };
-    tf::finish_check(
-        repo,
-        check,
-        if succeeded {
-            CheckConclusion::Success
-        } else {
-            CheckConclusion::Failure
-        },
-        format!("{deployment}: {}", report.summary),
-        super::configuration_failure::with_block(
+    let check = CheckOutput {
+        title: format!("{deployment}: {}", report.summary),
+        summary: super::configuration_failure::with_block(
             format!(
                 "Terraform {kind} for deployment `{deployment}` at `{}` (merge of #{pr}): **{summary}**",
-                tf::short(sha)
+                sha.short()
             ),
             configuration.as_ref(),
         ),
-        Some(promptops_commands::inert_block(output.trim_end())),
-    )
-    .await?;
-    let status = if succeeded {
-        h.store
-            .release_lock(&full_name, deployment, pr)
-            .await
-            .context("releasing the lock after the apply")?;
-        if kind == RunKind::Destroy {
-            super::expiry::on_destroyed(h, repo, deployment).await?;
-        } else {
-            super::expiry::on_applied(h, repo, config, deployment).await?;
-            super::drift::ensure_schedule(h, repo, config).await?;
-        }
-        RunStatus::Succeeded
-    } else {
-        RunStatus::Failed
+        text: Some(promptops_commands::inert_block(output.trim_end())),
     };
-    tf::finish_run(h, runner, run, status, &summary, &output).await
+    run.finish(Finish {
+        succeeded,
+        check: Some(check),
+        summary: &summary,
+        output: &output,
+    })
+    .await
 }
 
 /// A short note on the issue that asked for the deployment, linking the full report on
@@ -318,8 +385,8 @@ async fn apply_deployment(
 /// links it without a closing keyword, so that merging alone does not close it).
 async fn note_on_issue(
     repo: &RepoCtx,
-    issue: u64,
-    pr: u64,
+    issue: IssueNumber,
+    pr: PrNumber,
     report_key: &str,
     report: &ApplyReport,
     closes_issue: bool,
@@ -327,11 +394,11 @@ async fn note_on_issue(
     let first_part = comment_key::part(report_key, 1);
     let report_comment = repo
         .api
-        .find_comment(repo.owner(), repo.name(), pr, &first_part)
+        .find_comment(repo.name(), pr.into(), &first_part)
         .await
         .with_context(|| format!("finding the apply report on #{pr}"))?;
     let note = IssueNote {
-        pr,
+        pr: pr.get(),
         report_url: report_comment.as_ref().map(|c| c.html_url.as_str()),
         closes_issue,
     };
@@ -339,7 +406,7 @@ async fn note_on_issue(
     repo.comment(issue, &first_part, &body).await?;
     if closes_issue {
         repo.api
-            .close_issue(repo.owner(), repo.name(), issue)
+            .close_issue(repo.name(), issue)
             .await
             .with_context(|| format!("closing issue #{issue} after the apply"))?;
     }
@@ -351,24 +418,24 @@ pub(super) async fn apply_command(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
-    issue: u64,
-    is_pull_request: bool,
+    issue: &IssueSnapshot,
     key: &str,
 ) -> anyhow::Result<()> {
-    if !is_pull_request {
+    if !issue.is_pull_request {
         let body = "`/promptops apply` retries the apply of a merged pull request: comment it on that pull request.";
-        return repo.comment(issue, key, body).await;
+        return repo.comment(issue.number, key, body).await;
     }
+    let number = issue.number.as_pr();
     let pr = repo
         .api
-        .get_pr(repo.owner(), repo.name(), issue)
+        .get_pr(repo.name(), number)
         .await
-        .with_context(|| format!("reading PR #{issue}"))?;
+        .with_context(|| format!("reading PR #{number}"))?;
     match (&pr.merge_commit_sha, pr.merged) {
-        (Some(sha), true) => apply_merged(h, repo, config, issue, sha, Retry::Yes).await,
+        (Some(sha), true) => apply_merged(h, repo, config, number, sha, Retry::Yes).await,
         _ => {
             let body = "This pull request is not merged: merging it applies its plan. `/promptops apply` retries a failed apply after the merge.";
-            repo.comment(issue, key, body).await
+            repo.comment(issue.number, key, body).await
         }
     }
 }

@@ -12,15 +12,19 @@
 //! that commit's code and variables (the removed file is gone from the head), so the plan
 //! reviewers see is the one merging carries out.
 
+use std::collections::BTreeSet;
+
 use anyhow::Context as _;
-use promptops_github::client::{CheckConclusion, PrState, PullRequestInfo};
+use promptops_core::{CommitSha, PrNumber};
+use promptops_github::client::{CheckConclusion, CheckOutput, PrState, PullRequestInfo};
 use promptops_store::{LockOutcome, RunStatus};
 use promptops_terraform::comment::{CommentOptions, render_plan_comments};
-use promptops_terraform::{PlanMode, PlanOutcome, Runner};
+use promptops_terraform::{PlanMode, PlanOutcome, PlanReport, Runner};
 use tracing::info;
 
 use super::comment_key;
 use super::plan_gate::{self, Gate, Trigger};
+use super::terraform_run::{Finish, ReportTo, RunStart, TerraformRun};
 use super::terraform_steps::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
@@ -43,8 +47,8 @@ pub(super) async fn plan_pr(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
-    number: u64,
-    expected_sha: Option<&str>,
+    number: PrNumber,
+    expected_sha: Option<&CommitSha>,
     trigger: Trigger<'_>,
 ) -> anyhow::Result<()> {
     let repeat = match trigger {
@@ -53,83 +57,23 @@ pub(super) async fn plan_pr(
     };
     let Some(runner) = h.terraform.as_ref() else {
         if let Trigger::Command { reply_key, .. } = trigger {
-            tf::reply_no_runner(repo, number, "plan", reply_key).await?;
+            tf::reply_no_runner(repo, number.into(), "plan", reply_key).await?;
         }
         return Ok(());
     };
-    let pr = repo
-        .api
-        .get_pr(repo.owner(), repo.name(), number)
-        .await
-        .with_context(|| format!("reading PR #{number}"))?;
-    if pr.state != PrState::Open {
-        info!(pr = number, "not planned: the pull request is closed");
-        if !pr.merged {
-            // A retry of a plan that took a lock and then failed: the close event may have
-            // been handled in between, so nobody else would free the lock.
-            release_locks_of(h, repo, number).await?;
-        }
+    let Some(pr) = open_pr_at(h, repo, number, expected_sha).await? else {
         return Ok(());
-    }
-    if expected_sha.is_some_and(|sha| sha != pr.head_sha) {
-        info!(
-            pr = number,
-            "not planned: a newer commit was pushed; its event plans it"
-        );
-        return Ok(());
-    }
+    };
     let files = repo
         .api
-        .pr_files(repo.owner(), repo.name(), number)
+        .pr_files(repo.name(), number)
         .await
         .with_context(|| format!("listing the files of #{number}"))?;
-    // Unless a go-ahead names the commit, the gate decides on the files, which GitHub
-    // lists at the current head: they may be a newer head's, and deciding on them could
-    // plan the head read above without its go-ahead. The newer head's event plans it.
-    let sha_bound = matches!(
-        trigger,
-        Trigger::Command {
-            approved: Some(_),
-            ..
-        }
-    );
-    if !sha_bound && let Some(newer) = moved_head(repo, &pr).await? {
-        info!(
-            pr = number,
-            "not planned: a commit was pushed while checking"
-        );
-        if let Trigger::Command { reply_key, .. } = trigger {
-            let body = format!(
-                "`/promptops plan`: commit `{}` was pushed while this pull request was checked, so nothing was planned. Comment `/promptops plan` again.",
-                tf::short(&newer)
-            );
-            repo.comment(number, reply_key, &body).await?;
-        }
+    if !gate_opens(repo, config, &pr, &files, trigger).await? {
         return Ok(());
     }
-    if let Gate::Closed { key, comment } =
-        plan_gate::check(repo, config, &pr, &files, trigger).await?
-    {
-        info!(pr = number, "not planned: waiting for a go-ahead");
-        return repo.comment(number, &key, &comment).await;
-    }
-    let tf::Touched {
-        deployments,
-        misnamed,
-    } = tf::touched_deployments(h, repo, config, number, &pr.head_sha).await?;
-    if !misnamed.is_empty() {
-        repo.comment(
-            number,
-            "tf-misnamed",
-            &misnamed_comment(&misnamed, &config.terraform.deployments_dir),
-        )
-        .await?;
-    }
+    let deployments = deployments_to_plan(h, repo, config, &pr).await?;
     if deployments.is_empty() {
-        info!(
-            pr = number,
-            "not planned: the pull request touches no deployment"
-        );
         return Ok(());
     }
     for deployment in &deployments {
@@ -143,34 +87,135 @@ pub(super) async fn plan_pr(
     // Closed while planning: the close handler may have run before the lock was taken.
     let after = repo
         .api
-        .get_pr(repo.owner(), repo.name(), number)
+        .get_pr(repo.name(), number)
         .await
         .with_context(|| format!("reading PR #{number}"))?;
     if after.state != PrState::Open && !after.merged {
         for deployment in &deployments {
             h.store
-                .release_lock(&repo.full_name(), deployment, number)
+                .release_lock(&repo.full_name(), deployment, number.get())
                 .await?;
         }
     }
     Ok(())
 }
 
+/// The pull request as it is now, when it is open and `expected_sha` (if any) is still
+/// its head; `None` when there is nothing to plan.
+async fn open_pr_at(
+    h: &Handlers,
+    repo: &RepoCtx,
+    number: PrNumber,
+    expected_sha: Option<&CommitSha>,
+) -> anyhow::Result<Option<PullRequestInfo>> {
+    let pr = repo
+        .api
+        .get_pr(repo.name(), number)
+        .await
+        .with_context(|| format!("reading PR #{number}"))?;
+    if pr.state != PrState::Open {
+        info!(pr = number.get(), "not planned: the pull request is closed");
+        if !pr.merged {
+            // A retry of a plan that took a lock and then failed: the close event may have
+            // been handled in between, so nobody else would free the lock.
+            release_locks_of(h, repo, number).await?;
+        }
+        return Ok(None);
+    }
+    if expected_sha.is_some_and(|sha| *sha != pr.head_sha) {
+        info!(
+            pr = number.get(),
+            "not planned: a newer commit was pushed; its event plans it"
+        );
+        return Ok(None);
+    }
+    Ok(Some(pr))
+}
+
+/// Whether the head of `pr` (with its changed `files`) may be planned now; when it may
+/// not, what to do was said.
+async fn gate_opens(
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: &PullRequestInfo,
+    files: &[String],
+    trigger: Trigger<'_>,
+) -> anyhow::Result<bool> {
+    // Unless a go-ahead names the commit, the gate decides on the files, which GitHub
+    // lists at the current head: they may be a newer head's, and deciding on them could
+    // plan the head read above without its go-ahead. The newer head's event plans it.
+    let sha_bound = matches!(
+        trigger,
+        Trigger::Command {
+            approved: Some(_),
+            ..
+        }
+    );
+    if !sha_bound && let Some(newer) = moved_head(repo, pr).await? {
+        info!(
+            pr = pr.number.get(),
+            "not planned: a commit was pushed while checking"
+        );
+        if let Trigger::Command { reply_key, .. } = trigger {
+            let body = format!(
+                "`/promptops plan`: commit `{}` was pushed while this pull request was checked, so nothing was planned. Comment `/promptops plan` again.",
+                newer.short()
+            );
+            repo.comment(pr.number, reply_key, &body).await?;
+        }
+        return Ok(false);
+    }
+    if let Gate::Closed { key, comment } =
+        plan_gate::check(repo, config, pr, files, trigger).await?
+    {
+        info!(pr = pr.number.get(), "not planned: waiting for a go-ahead");
+        repo.comment(pr.number, &key, &comment).await?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// The deployments `pr` touches; directories it touches that break the name rule are
+/// named on the pull request.
+async fn deployments_to_plan(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: &PullRequestInfo,
+) -> anyhow::Result<BTreeSet<String>> {
+    let tf::Touched {
+        deployments,
+        misnamed,
+    } = tf::touched_deployments(h, repo, config, pr.number, &pr.head_sha).await?;
+    if !misnamed.is_empty() {
+        repo.comment(
+            pr.number,
+            "tf-misnamed",
+            &misnamed_comment(&misnamed, &config.terraform.deployments_dir),
+        )
+        .await?;
+    }
+    if deployments.is_empty() {
+        info!(
+            pr = pr.number.get(),
+            "not planned: the pull request touches no deployment"
+        );
+    }
+    Ok(deployments)
+}
+
 /// The head of `pr` now, when it is no longer the one read before.
-async fn moved_head(repo: &RepoCtx, pr: &PullRequestInfo) -> anyhow::Result<Option<String>> {
+async fn moved_head(repo: &RepoCtx, pr: &PullRequestInfo) -> anyhow::Result<Option<CommitSha>> {
     let now = repo
         .api
-        .get_pr(repo.owner(), repo.name(), pr.number)
+        .get_pr(repo.name(), pr.number)
         .await
         .with_context(|| format!("reading PR #{}", pr.number))?;
     Ok((now.head_sha != pr.head_sha).then_some(now.head_sha))
 }
 
 /// Tells the pull request which directories are not deployments PromptOps will plan.
-fn misnamed_comment(
-    misnamed: &std::collections::BTreeSet<String>,
-    deployments_dir: &str,
-) -> String {
+fn misnamed_comment(misnamed: &BTreeSet<String>, deployments_dir: &str) -> String {
     let list: Vec<String> = misnamed
         .iter()
         .map(|name| {
@@ -191,14 +236,14 @@ fn misnamed_comment(
 pub(super) async fn release_locks_of(
     h: &Handlers,
     repo: &RepoCtx,
-    pr: u64,
+    pr: PrNumber,
 ) -> anyhow::Result<Vec<String>> {
     let full_name = repo.full_name();
     let mut released = Vec::new();
     for lock in h.store.list_locks(Some(&full_name)).await? {
-        if lock.pr == pr
+        if lock.pr == pr.get()
             && h.store
-                .release_lock(&full_name, &lock.deployment, pr)
+                .release_lock(&full_name, &lock.deployment, pr.get())
                 .await?
         {
             released.push(lock.deployment);
@@ -207,6 +252,8 @@ pub(super) async fn release_locks_of(
     Ok(released)
 }
 
+/// Plans one deployment at the head of `pr`: its variables checked, its lock taken, from
+/// the head (or, for a destroy, from the commit of its last apply).
 async fn plan_deployment(
     h: &Handlers,
     runner: &Runner,
@@ -215,9 +262,8 @@ async fn plan_deployment(
     pr: &PullRequestInfo,
     deployment: &str,
 ) -> anyhow::Result<()> {
-    let full_name = repo.full_name();
-    let sha = pr.head_sha.as_str();
-    let vars = vars_check::read(h, repo, config, deployment, sha).await?;
+    let sha = &pr.head_sha;
+    let vars = vars_check::read(h, repo, config, deployment, sha.as_str()).await?;
     if let Vars::Invalid(problems) = &vars {
         let refusal = Refusal {
             kind: RunKind::Plan,
@@ -228,27 +274,72 @@ async fn plan_deployment(
         };
         return vars_check::refuse(h, repo, config, &refusal, problems).await;
     }
+    if !take_lock(h, repo, pr, deployment).await? {
+        return Ok(());
+    }
+    // A PR that removes the deployment's variables destroys it on merge, with the code and
+    // variables of its last successful apply (see `pr_merge`): the plan shown is made from
+    // that same commit, so that reviewers see exactly what merging destroys.
+    let (mode, source_sha) = if matches!(vars, Vars::Valid) {
+        (PlanMode::Normal, sha.clone())
+    } else {
+        match deployment_state::last_applied_sha(h, repo, deployment).await? {
+            Some(applied) => (PlanMode::Destroy, applied),
+            None => return nothing_to_destroy(h, repo, pr, deployment).await,
+        }
+    };
+    let source = tf::tarball(repo, &source_sha).await?;
+    let start = RunStart {
+        kind: RunKind::Plan,
+        deployment,
+        sha,
+        pr: Some(pr.number),
+        check: Some(PLAN_CHECK),
+        report: Some(ReportTo {
+            issue: pr.number.into(),
+            key: comment_key::report(RunKind::Plan, deployment),
+        }),
+    };
+    let run = TerraformRun::start(h, runner, repo, start).await?;
+    let advice = Some("Fix it and push, or comment `/promptops plan` to retry.");
+    let spec = match tf::spec_for(config, deployment, source, &source_sha) {
+        Ok(spec) => spec.with_mode(mode),
+        Err(problem) => return run.fail(&problem, advice).await,
+    };
+    let report = match runner.plan(&spec).await {
+        Ok(report) => report,
+        Err(err) => {
+            run.observe(RunResult::CouldNotRun);
+            return run.fail(&err.into(), advice).await;
+        }
+    };
+    run.observe(report.outcome.into());
+    report_plan(run, &report, deployment, sha, (mode, &source_sha)).await
+}
+
+/// Takes the deployment's lock for `pr`; when another pull request holds it, says so on
+/// the pull request and in a failed check run, and returns `false`.
+async fn take_lock(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: &PullRequestInfo,
+    deployment: &str,
+) -> anyhow::Result<bool> {
     let lock_key = comment_key::lock(deployment);
-    if let LockOutcome::HeldBy { pr: holder, since } = h
+    let outcome = h
         .store
-        .acquire_lock(&full_name, deployment, pr.number)
-        .await?
-    {
+        .acquire_lock(&repo.full_name(), deployment, pr.number.get())
+        .await?;
+    if let LockOutcome::HeldBy { pr: holder, since } = outcome {
         let body = format!(
             "🔒 Deployment `{deployment}` is locked by #{holder} (since {}), so this pull request was not planned. It can be planned once #{holder} is merged or closed, or after a maintainer comments `/promptops unlock` on #{holder}.",
             since.format("%Y-%m-%d %H:%M UTC")
         );
         repo.comment(pr.number, &lock_key, &body).await?;
-        let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
-        return tf::finish_check(
-            repo,
-            check,
-            CheckConclusion::Failure,
-            format!("{deployment}: locked by #{holder}"),
-            body,
-            None,
-        )
-        .await;
+        let check = tf::start_check(repo, PLAN_CHECK, &pr.head_sha, deployment).await?;
+        let title = format!("{deployment}: locked by #{holder}");
+        tf::finish_check(repo, check, CheckConclusion::Failure, title, body, None).await?;
+        return Ok(false);
     }
     // This PR was told earlier that another one held the lock: say that it holds it now.
     if repo.has_comment(pr.number, &lock_key).await? {
@@ -257,134 +348,64 @@ async fn plan_deployment(
         );
         repo.comment(pr.number, &lock_key, &body).await?;
     }
-    // A PR that removes the deployment's variables destroys it on merge, with the code and
-    // variables of its last successful apply (see `pr_merge`): the plan shown is made from
-    // that same commit, so that reviewers see exactly what merging destroys.
-    let (mode, source_sha) = if matches!(vars, Vars::Valid) {
-        (PlanMode::Normal, sha.to_owned())
-    } else {
-        match deployment_state::last_applied_sha(h, repo, deployment).await? {
-            Some(applied) => (PlanMode::Destroy, applied),
-            None => return nothing_to_destroy(h, repo, pr, deployment).await,
-        }
-    };
-    let source = tf::tarball(repo, &source_sha).await?;
-    let check = tf::start_check(repo, PLAN_CHECK, sha, deployment).await?;
-    let run = tf::start_run(h, repo, Some(pr.number), deployment, RunKind::Plan, sha).await?;
-    let spec = match tf::spec_for(config, deployment, source, &source_sha) {
-        Ok(spec) => spec.with_mode(mode),
-        Err(problem) => {
-            return could_not_plan(
-                h,
-                runner,
-                repo,
-                pr.number,
-                deployment,
-                (check, run),
-                &problem,
-            )
-            .await;
-        }
-    };
-    let started = std::time::Instant::now();
-    let report = match runner.plan(&spec).await {
-        Ok(report) => report,
-        Err(err) => {
-            h.metrics
-                .terraform_run(RunKind::Plan, RunResult::CouldNotRun, started.elapsed());
-            let problem = err.to_string();
-            return could_not_plan(
-                h,
-                runner,
-                repo,
-                pr.number,
-                deployment,
-                (check, run),
-                &problem,
-            )
-            .await;
-        }
-    };
-    h.metrics
-        .terraform_run(RunKind::Plan, report.outcome.into(), started.elapsed());
+    Ok(true)
+}
+
+/// The plan's report on the pull request and its check run, and the run's record.
+async fn report_plan(
+    run: TerraformRun<'_>,
+    report: &PlanReport,
+    deployment: &str,
+    sha: &CommitSha,
+    (mode, source_sha): (PlanMode, &CommitSha),
+) -> anyhow::Result<()> {
     let options = CommentOptions {
         next_steps: mode
             .is_destroy()
-            .then(|| destroy_steps(report.outcome, &source_sha)),
-        run_url: h.links.run(run),
+            .then(|| destroy_steps(report.outcome, source_sha)),
+        run_url: run.url(),
         // The lock was taken above: this pull request holds it while the plan is shown.
         locked_here: true,
         explanation: super::plan_explain::explain(h, repo, config, &report).await,
         ..CommentOptions::default()
     };
-    let parts = render_plan_comments(&report, &options);
-    tf::post_parts(
-        repo,
-        pr.number,
-        &comment_key::report(RunKind::Plan, deployment),
-        &parts,
-    )
-    .await?;
-    let (conclusion, status) = match report.outcome {
-        PlanOutcome::Changes | PlanOutcome::NoChanges => {
-            (CheckConclusion::Success, RunStatus::Succeeded)
-        }
-        PlanOutcome::Failed => (CheckConclusion::Failure, RunStatus::Failed),
-    };
+    run.post_report(&render_plan_comments(report, &options))
+        .await?;
     let what = if mode.is_destroy() {
         format!(
             "Terraform destroy plan for deployment `{deployment}` (the code and variables of its last apply, `{}`)",
-            tf::short(&source_sha)
+            source_sha.short()
         )
     } else {
         format!("Terraform plan for deployment `{deployment}`")
     };
     let output = report.output.text();
-    tf::finish_check(
-        repo,
-        check,
-        conclusion,
-        format!("{deployment}: {}", report.summary),
-        format!(
+    let counts = &report.counts;
+    let check = CheckOutput {
+        title: format!("{deployment}: {}", report.summary),
+        summary: format!(
             "{what} at `{}`: **{}**\n\n{} to create · {} to update · {} to replace · {} to delete",
-            tf::short(sha),
+            sha.short(),
             report.summary,
-            report.counts.create,
-            report.counts.update,
-            report.counts.replace,
-            report.counts.delete
+            counts.create,
+            counts.update,
+            counts.replace,
+            counts.delete
         ),
-        Some(promptops_commands::inert_block(output.trim_end())),
-    )
-    .await?;
-    tf::finish_run(h, runner, run, status, &report.summary, &output).await
-}
-
-/// A plan that could not start: said on the PR and the check, recorded as failed.
-async fn could_not_plan(
-    h: &Handlers,
-    runner: &Runner,
-    repo: &RepoCtx,
-    pr: u64,
-    deployment: &str,
-    (check, run): (u64, i64),
-    problem: &str,
-) -> anyhow::Result<()> {
-    let failed = tf::CouldNotRun {
-        kind: RunKind::Plan,
-        deployment,
-        issue: pr,
-        report_key: comment_key::report(RunKind::Plan, deployment),
-        check: Some(check),
-        run,
-        advice: Some("Fix it and push, or comment `/promptops plan` to retry."),
+        text: Some(promptops_commands::inert_block(output.trim_end())),
     };
-    tf::report_could_not_run(h, runner, repo, failed, problem).await
+    run.finish(Finish {
+        succeeded: report.outcome != PlanOutcome::Failed,
+        check: Some(check),
+        summary: &report.summary,
+        output: &output,
+    })
+    .await
 }
 
 /// Next steps under a destroy plan: merging destroys with the commit the plan used.
-fn destroy_steps(outcome: PlanOutcome, applied: &str) -> Vec<String> {
-    let applied = tf::short(applied);
+fn destroy_steps(outcome: PlanOutcome, applied: &CommitSha) -> Vec<String> {
+    let applied = applied.short();
     match outcome {
         PlanOutcome::Changes => vec![
             format!("Review the resources above: **merging this pull request destroys them**, with the code and variables of the deployment's last apply (commit `{applied}`), as planned here."),
@@ -408,7 +429,7 @@ async fn nothing_to_destroy(
     pr: &PullRequestInfo,
     deployment: &str,
 ) -> anyhow::Result<()> {
-    let sha = pr.head_sha.as_str();
+    let sha = &pr.head_sha;
     let body = format!(
         "### Deployment `{deployment}` removed\n\nThis pull request removes the deployment's variables. PromptOps has no record of a successful apply of `{deployment}`, so merging it destroys nothing."
     );

@@ -8,7 +8,7 @@
 //! The body links the issue without a closing keyword: merging applies the plan, and the
 //! issue is closed only once that apply has succeeded (`handlers::pr_merge`).
 
-use promptops_core::{Catalog, DeploymentRequest, Policy};
+use promptops_core::{Catalog, DeploymentRequest, IssueNumber, Policy};
 
 pub struct PrText {
     pub title: String,
@@ -16,7 +16,7 @@ pub struct PrText {
 }
 
 pub struct PrContext<'a> {
-    pub issue: u64,
+    pub issue: IssueNumber,
     /// The issue's title and body: the request as written.
     pub request_title: &'a str,
     pub request_body: &'a str,

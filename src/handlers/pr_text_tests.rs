@@ -30,7 +30,7 @@ fn render_for(body: &str, instructions: &str) -> PrText {
         Catalog::embedded(),
         &request(),
         &PrContext {
-            issue: 7,
+            issue: promptops_core::IssueNumber::new(7),
             request_title: "GPU capacity for the inference team",
             request_body: body,
             instructions,

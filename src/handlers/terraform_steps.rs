@@ -1,17 +1,18 @@
 //! What the Terraform handlers share: which deployments a pull request touches, the run
-//! spec for a commit, the comment parts of a report, check runs, and run records.
+//! spec for a commit, the comment parts of a report, check runs, and run records (which
+//! [`super::terraform_run::TerraformRun`] puts together for one run).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use promptops_core::is_valid_name;
+use promptops_core::{CommitSha, IssueNumber, PrNumber, is_valid_name};
 use promptops_github::client::{
     CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, NewCheckRun,
 };
 use promptops_store::{NewRun, RunFilter, RunStatus};
-use promptops_terraform::{PlanSpec, Runner, Source};
+use promptops_terraform::{PlanSpec, Runner, RunnerError, Source};
 
 use super::comment_key;
 use super::deployment_state::tfvars_exist;
@@ -30,7 +31,7 @@ const NO_RUNNER: &str =
 /// Answers `/promptops <command>` on a server that runs no Terraform: nothing was done.
 pub(super) async fn reply_no_runner(
     repo: &RepoCtx,
-    issue: u64,
+    issue: IssueNumber,
     command: &str,
     key: &str,
 ) -> anyhow::Result<()> {
@@ -81,24 +82,24 @@ pub(super) async fn touched_deployments(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
-    pr: u64,
-    git_ref: &str,
+    pr: PrNumber,
+    sha: &CommitSha,
 ) -> anyhow::Result<Touched> {
     let files = repo
         .api
-        .pr_files(repo.owner(), repo.name(), pr)
+        .pr_files(repo.name(), pr)
         .await
         .with_context(|| format!("listing the files of #{pr}"))?;
     let full_name = repo.full_name();
     let misnamed = misnamed_in(&files, &config.terraform);
     let mut deployments = deployments_in(&files, &config.terraform);
-    if let Some(record) = h.store.request_for_pr(&full_name, pr).await? {
+    if let Some(record) = h.store.request_for_pr(&full_name, pr.get()).await? {
         deployments.insert(record.deployment);
     }
     if touches_module_code(&files, &config.terraform) {
         for record in h.store.list_requests(Some(&full_name)).await? {
             if !deployments.contains(&record.deployment)
-                && tfvars_exist(repo, config, &record.deployment, git_ref).await?
+                && tfvars_exist(repo, config, &record.deployment, sha.as_str()).await?
             {
                 deployments.insert(record.deployment);
             }
@@ -126,16 +127,31 @@ pub(super) fn module_files_in(paths: &[String], settings: &TerraformSettings) ->
         .collect()
 }
 
+/// Why Terraform could not run for a deployment: the settings cannot express the run, or
+/// the runner failed before Terraform reported (no binary, a sandbox or init failure).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum CouldNotRun {
+    #[error(
+        "`terraform.deployments_dir` ({deployments_dir}) must be inside `terraform.dir` ({module}), because Terraform reads the var file from the module directory"
+    )]
+    DeploymentsOutsideModule {
+        deployments_dir: String,
+        module: String,
+    },
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+}
+
 /// The var file relative to the module dir, or why the settings cannot express it.
-fn var_file(settings: &TerraformSettings, deployment: &str) -> Result<PathBuf, String> {
+fn var_file(settings: &TerraformSettings, deployment: &str) -> Result<PathBuf, CouldNotRun> {
     let module = settings.dir.trim_end_matches('/');
     let tfvars = settings.tfvars_path(deployment);
     match tfvars.strip_prefix(&format!("{module}/")) {
         Some(relative) => Ok(PathBuf::from(relative)),
-        None => Err(format!(
-            "`terraform.deployments_dir` ({}) must be inside `terraform.dir` ({module}), because Terraform reads the var file from the module directory",
-            settings.deployments_dir
-        )),
+        None => Err(CouldNotRun::DeploymentsOutsideModule {
+            deployments_dir: settings.deployments_dir.clone(),
+            module: module.to_owned(),
+        }),
     }
 }
 
@@ -144,8 +160,8 @@ pub(super) fn spec_for(
     config: &RepoConfig,
     deployment: &str,
     tarball: Bytes,
-    sha: &str,
-) -> Result<PlanSpec, String> {
+    sha: &CommitSha,
+) -> Result<PlanSpec, CouldNotRun> {
     let mut spec = PlanSpec::new(Source::Tarball(tarball), deployment);
     spec.module_dir = PathBuf::from(config.terraform.dir.trim_end_matches('/'));
     spec.var_file = var_file(&config.terraform, deployment)?;
@@ -156,14 +172,14 @@ pub(super) fn spec_for(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    spec.commit = Some(sha.to_owned());
+    spec.commit = Some(sha.to_string());
     Ok(spec)
 }
 
 /// The source of a commit, as GitHub serves it.
-pub(super) async fn tarball(repo: &RepoCtx, sha: &str) -> anyhow::Result<Bytes> {
+pub(super) async fn tarball(repo: &RepoCtx, sha: &CommitSha) -> anyhow::Result<Bytes> {
     repo.api
-        .download_tarball(repo.owner(), repo.name(), sha)
+        .download_tarball(repo.name(), sha)
         .await
         .with_context(|| format!("downloading the source of {sha}"))
 }
@@ -173,10 +189,11 @@ pub(super) async fn tarball(repo: &RepoCtx, sha: &str) -> anyhow::Result<Bytes> 
 /// earlier report are marked as superseded.
 pub(super) async fn post_parts(
     repo: &RepoCtx,
-    issue: u64,
+    issue: impl Into<IssueNumber>,
     prefix: &str,
     parts: &[String],
 ) -> anyhow::Result<()> {
+    let issue = issue.into();
     for (i, body) in parts.iter().enumerate() {
         repo.comment(issue, &comment_key::part(prefix, i + 1), body)
             .await?;
@@ -200,7 +217,7 @@ pub(super) async fn post_parts(
 pub(super) async fn start_check(
     repo: &RepoCtx,
     name: &str,
-    sha: &str,
+    sha: &CommitSha,
     deployment: &str,
 ) -> anyhow::Result<u64> {
     let id = create_check(repo, name, sha, deployment).await?;
@@ -218,11 +235,10 @@ async fn create_check(
 ) -> anyhow::Result<u64> {
     repo.api
         .create_check_run(
-            repo.owner(),
             repo.name(),
             &NewCheckRun {
                 name: name.to_owned(),
-                head_sha: sha.to_owned(),
+                head_sha: sha.clone(),
                 status: CheckStatus::InProgress,
                 conclusion: None,
                 output: Some(CheckOutput {
@@ -249,7 +265,6 @@ pub(super) async fn finish_check(
 ) -> anyhow::Result<()> {
     repo.api
         .update_check_run(
-            repo.owner(),
             repo.name(),
             id,
             &CheckRunUpdate {
@@ -267,71 +282,22 @@ pub(super) async fn finish_check(
         .context("completing the check run")
 }
 
-/// A run that failed before Terraform could report (bad settings, a missing var file, no
-/// terraform binary): where and how to say so.
-pub(super) struct CouldNotRun<'a> {
-    /// The heading's kind of run.
-    pub kind: RunKind,
-    pub deployment: &'a str,
-    /// The issue or pull request the report goes to, under `report_key`.
-    pub issue: u64,
-    pub report_key: String,
-    /// The check run to fail, if one was started.
-    pub check: Option<u64>,
-    pub run: i64,
-    /// What to do next, after the problem (none: nothing is added).
-    pub advice: Option<&'a str>,
-}
-
-/// Says on the issue or pull request (and the check run) that the run could not start,
-/// with `problem` masked, and records the run as failed.
-pub(super) async fn report_could_not_run(
-    h: &Handlers,
-    runner: &Runner,
-    repo: &RepoCtx,
-    failed: CouldNotRun<'_>,
-    problem: &str,
-) -> anyhow::Result<()> {
-    let problem = runner.masker().mask_str(problem);
-    let CouldNotRun {
-        kind, deployment, ..
-    } = failed;
-    let mut body =
-        format!("### ❌ Terraform {kind} for `{deployment}`: could not run\n\n{problem}");
-    if let Some(advice) = failed.advice {
-        body = format!("{body}\n\n{advice}");
-    }
-    post_parts(repo, failed.issue, &failed.report_key, &[body]).await?;
-    if let Some(check) = failed.check {
-        finish_check(
-            repo,
-            check,
-            CheckConclusion::Failure,
-            format!("{deployment}: could not run Terraform"),
-            problem.clone(),
-            None,
-        )
-        .await?;
-    }
-    finish_run(h, runner, failed.run, RunStatus::Failed, &problem, "").await
-}
-
 /// Records a run as started.
 pub(super) async fn start_run(
     h: &Handlers,
     repo: &RepoCtx,
-    pr: Option<u64>,
+    pr: Option<PrNumber>,
     deployment: &str,
     kind: RunKind,
-    sha: &str,
+    sha: &CommitSha,
 ) -> anyhow::Result<i64> {
     Ok(h.store
         .insert_run(&NewRun {
             repo: repo.full_name(),
-            pr,
+            pr: pr.map(PrNumber::get),
             deployment: deployment.to_owned(),
             kind: kind.as_str().to_owned(),
-            sha: Some(sha.to_owned()),
+            sha: Some(sha.to_string()),
         })
         .await?)
 }
@@ -363,30 +329,25 @@ pub(super) async fn finish_run(
 pub(super) async fn already_ran(
     h: &Handlers,
     repo: &RepoCtx,
-    pr: u64,
+    pr: PrNumber,
     deployment: &str,
     kind: RunKind,
-    sha: &str,
+    sha: &CommitSha,
 ) -> anyhow::Result<bool> {
     let runs = h
         .store
         .list_runs(&RunFilter {
             repo: Some(repo.full_name()),
             deployment: Some(deployment.to_owned()),
-            pr: Some(pr),
+            pr: Some(pr.get()),
             limit: Some(50),
         })
         .await?;
     Ok(runs.iter().any(|run| {
         kind.is_kind_of(run)
-            && run.sha.as_deref() == Some(sha)
+            && run.sha.as_deref() == Some(sha.as_str())
             && matches!(run.status, RunStatus::Succeeded | RunStatus::Failed)
     }))
-}
-
-/// The first characters of a commit SHA, for messages.
-pub(super) fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
 }
 
 #[cfg(test)]
@@ -431,7 +392,7 @@ mod tests {
             deployments_dir: "deployments".to_owned(),
             ..TerraformSettings::default()
         };
-        let err = var_file(&outside, "alpha").unwrap_err();
+        let err = var_file(&outside, "alpha").unwrap_err().to_string();
         assert!(err.contains("must be inside `terraform.dir`"), "{err}");
     }
 }

@@ -4,7 +4,7 @@
 //! problem, its check run fails, and nothing runs.
 
 use anyhow::Context as _;
-use promptops_core::{ValidationErrors, check_tfvars};
+use promptops_core::{CommitSha, PrNumber, ValidationErrors, check_tfvars};
 use promptops_github::client::CheckConclusion;
 use promptops_store::RunStatus;
 
@@ -35,7 +35,7 @@ pub(super) async fn read(
     let path = config.terraform.tfvars_path(deployment);
     let file = repo
         .api
-        .get_file(repo.owner(), repo.name(), &path, git_ref)
+        .get_file(repo.name(), &path, git_ref)
         .await
         .with_context(|| format!("reading {path} at {git_ref}"))?;
     Ok(match file {
@@ -53,8 +53,8 @@ pub(super) struct Refusal<'a> {
     pub kind: RunKind,
     pub check_name: &'a str,
     pub deployment: &'a str,
-    pub pr: u64,
-    pub sha: &'a str,
+    pub pr: PrNumber,
+    pub sha: &'a CommitSha,
 }
 
 /// Says on the pull request and in a failed check run why nothing ran, and records the
@@ -77,7 +77,7 @@ pub(super) async fn refuse(
     let list = problems.to_string();
     let body = format!(
         "### ❌ Terraform {kind} for `{deployment}`: refused\n\n`{path}` at `{}` breaks {} of the rules every deployment's variables must follow (the catalog, this repository's policy, and plain values only), so Terraform was not run:\n\n{}\n\nFix the file and push; {}.",
-        tf::short(sha),
+        sha.short(),
         problems.len(),
         promptops_commands::inert_block(&list),
         if kind == RunKind::Apply {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use promptops_commands::{Command, CommandError, parse_commands};
+use promptops_core::{CommitSha, CommitShaError, IssueNumber, PrNumber, RepoName};
 use promptops_github::webhook::{
     Event, IssueAction, IssueCommentAction, IssueCommentEvent, IssueEvent, PullRequestAction,
     PullRequestEvent, RepoRef,
@@ -94,27 +95,21 @@ fn to_new_job(payload: JobPayload) -> NewJob {
         // Opening an issue with the label and labelling it fire two events; one plan is enough
         // while the first is still waiting.
         JobPayload::PlanIssue { repo, issue, .. } => {
-            Some(format!("plan-issue:{}#{}", repo.full_name(), issue.number))
+            Some(format!("plan-issue:{}#{}", repo.repo, issue.number))
         }
         // Duplicate deliveries (or opened + synchronize racing) for one head SHA plan once.
         JobPayload::PlanPr { repo, pr } => Some(format!(
             "plan-pr:{}#{}@{}",
-            repo.full_name(),
-            pr.number,
-            pr.head_sha
+            repo.repo, pr.number, pr.head_sha
         )),
-        JobPayload::PrClosed { repo, pr } => {
-            Some(format!("pr-closed:{}#{}", repo.full_name(), pr.number))
-        }
+        JobPayload::PrClosed { repo, pr } => Some(format!("pr-closed:{}#{}", repo.repo, pr.number)),
         // A redelivered `checks_requested` for the same group head checks once.
-        JobPayload::MergeGroupCheck { repo, group } => Some(format!(
-            "merge-group:{}@{}",
-            repo.full_name(),
-            group.head_sha
-        )),
+        JobPayload::MergeGroupCheck { repo, group } => {
+            Some(format!("merge-group:{}@{}", repo.repo, group.head_sha))
+        }
         _ => None,
     };
-    let repo = payload.repo().full_name();
+    let repo = payload.repo().repo.to_string();
     let kind = payload.kind();
     let value = serde_json::to_value(&payload).expect("job payloads are plain data");
     let job = NewJob::new(kind, repo, value);
@@ -125,11 +120,27 @@ fn to_new_job(payload: JobPayload) -> NewJob {
 }
 
 pub(super) fn repo_target(repo: &RepoRef, installation: Option<u64>) -> Option<RepoTarget> {
-    Some(RepoTarget {
-        owner: repo.owner.clone(),
-        name: repo.name.clone(),
-        installation_id: installation?,
-    })
+    let installation_id = installation?;
+    match RepoName::new(&repo.owner, &repo.name) {
+        Ok(repo) => Some(RepoTarget {
+            repo,
+            installation_id,
+        }),
+        Err(err) => {
+            // GitHub sends only names it allows: nothing can be done for this one.
+            tracing::warn!(error = %err, "event ignored: its repository name is not one GitHub allows");
+            None
+        }
+    }
+}
+
+/// A commit SHA of an event; `None` (with a warning) for one GitHub would not send.
+fn event_sha(sha: &str) -> Option<CommitSha> {
+    sha.parse()
+        .map_err(|err: CommitShaError| {
+            tracing::warn!(error = %err, "event ignored: a commit SHA in it is not one");
+        })
+        .ok()
 }
 
 fn comment_jobs(event: &IssueCommentEvent, settings: &IngressSettings) -> Vec<JobPayload> {
@@ -154,10 +165,10 @@ fn comment_jobs(event: &IssueCommentEvent, settings: &IngressSettings) -> Vec<Jo
     if parsed.is_empty() {
         return Vec::new();
     }
-    if !settings.comment_jobs.allow(&repo.full_name()) {
+    if !settings.comment_jobs.allow(&repo.repo.to_string()) {
         // Debug formatting: user-chosen names are logged with control characters escaped.
         tracing::warn!(
-            repo = ?repo.full_name(),
+            repo = ?repo.repo.to_string(),
             author = ?author.login,
             issue = event.issue.number,
             "comment ignored: the repository's rate limit on jobs from comments is reached"
@@ -165,7 +176,7 @@ fn comment_jobs(event: &IssueCommentEvent, settings: &IngressSettings) -> Vec<Jo
         return Vec::new();
     }
     let issue = IssueSnapshot {
-        number: event.issue.number,
+        number: IssueNumber::new(event.issue.number),
         title: event.issue.title.clone(),
         body: event.issue.body.clone(),
         is_pull_request: event.issue.is_pull_request,
@@ -224,7 +235,7 @@ fn issue_jobs(event: &IssueEvent) -> Vec<JobPayload> {
     vec![JobPayload::PlanIssue {
         repo,
         issue: IssueSnapshot {
-            number: event.issue.number,
+            number: IssueNumber::new(event.issue.number),
             title: event.issue.title.clone(),
             body: event.issue.body.clone(),
             is_pull_request: false,
@@ -239,14 +250,22 @@ fn pull_request_jobs(event: &PullRequestEvent) -> Vec<JobPayload> {
         return Vec::new();
     };
     let raw = &event.pull_request;
+    let Some(head_sha) = event_sha(&raw.head.sha) else {
+        return Vec::new();
+    };
+    let merge_commit_sha = match raw.merge_commit_sha.as_deref().map(event_sha) {
+        Some(None) => return Vec::new(),
+        Some(Some(sha)) => Some(sha),
+        None => None,
+    };
     let pr = PrSnapshot {
-        number: raw.number,
-        head_sha: raw.head.sha.clone(),
+        number: PrNumber::new(raw.number),
+        head_sha,
         head_ref: raw.head.ref_name.clone(),
         from_fork: raw.is_from_fork(),
         author: raw.author.login.clone(),
         merged: raw.merged,
-        merge_commit_sha: raw.merge_commit_sha.clone(),
+        merge_commit_sha,
         sender: Some(event.sender.login.clone()),
     };
     match event.action {

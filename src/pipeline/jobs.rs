@@ -5,19 +5,43 @@
 
 use chrono::{DateTime, Utc};
 use promptops_commands::{Button, Command};
+use promptops_core::{CommitSha, IssueNumber, PrNumber, RepoName, RepoNameError};
 use serde::{Deserialize, Serialize};
 
 /// Which repository, through which App installation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RepoTargetWire", into = "RepoTargetWire")]
 pub struct RepoTarget {
-    pub owner: String,
-    pub name: String,
+    pub repo: RepoName,
     pub installation_id: u64,
 }
 
-impl RepoTarget {
-    pub fn full_name(&self) -> String {
-        format!("{}/{}", self.owner, self.name)
+/// [`RepoTarget`] as queued since the first release: the owner and the name apart.
+#[derive(Serialize, Deserialize)]
+struct RepoTargetWire {
+    owner: String,
+    name: String,
+    installation_id: u64,
+}
+
+impl TryFrom<RepoTargetWire> for RepoTarget {
+    type Error = RepoNameError;
+
+    fn try_from(wire: RepoTargetWire) -> Result<Self, Self::Error> {
+        Ok(Self {
+            repo: RepoName::new(wire.owner, wire.name)?,
+            installation_id: wire.installation_id,
+        })
+    }
+}
+
+impl From<RepoTarget> for RepoTargetWire {
+    fn from(target: RepoTarget) -> Self {
+        Self {
+            owner: target.repo.owner().to_owned(),
+            name: target.repo.name().to_owned(),
+            installation_id: target.installation_id,
+        }
     }
 }
 
@@ -32,7 +56,7 @@ pub enum CommentLine {
 /// The issue as it read when the event arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueSnapshot {
-    pub number: u64,
+    pub number: IssueNumber,
     pub title: String,
     pub body: String,
     pub is_pull_request: bool,
@@ -42,13 +66,13 @@ pub struct IssueSnapshot {
 /// before acting, so a job that waited in the queue never plans a stale head.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrSnapshot {
-    pub number: u64,
-    pub head_sha: String,
+    pub number: PrNumber,
+    pub head_sha: CommitSha,
     pub head_ref: String,
     pub from_fork: bool,
     pub author: String,
     pub merged: bool,
-    pub merge_commit_sha: Option<String>,
+    pub merge_commit_sha: Option<CommitSha>,
     /// Who caused the event (for `synchronize`: who pushed); their permission counts for
     /// an automatic plan. Absent in jobs queued before it was recorded.
     #[serde(default)]
@@ -186,3 +210,7 @@ pub enum JobOutcome {
         reason: String,
     },
 }
+
+#[cfg(test)]
+#[path = "jobs_wire_tests.rs"]
+mod wire_tests;

@@ -362,12 +362,11 @@ mod tests {
     fn reply(text: &str) -> NewJob {
         let payload = JobPayload::PlanIssue {
             repo: RepoTarget {
-                owner: "octo".to_owned(),
-                name: "infra".to_owned(),
+                repo: "octo/infra".parse().unwrap(),
                 installation_id: 1,
             },
             issue: IssueSnapshot {
-                number: 1,
+                number: promptops_core::IssueNumber::new(1),
                 title: "GPUs".to_owned(),
                 body: text.to_owned(),
                 is_pull_request: false,

@@ -76,7 +76,7 @@ async fn respond(
 }
 
 /// The issue number the try page's pull request body names (there is no issue).
-const TRY_ISSUE: u64 = 1;
+const TRY_ISSUE: promptops_core::IssueNumber = promptops_core::IssueNumber::new(1);
 
 fn cost_line(dash: &Dashboard, request: &promptops_core::DeploymentRequest) -> String {
     let cost = dash.catalog.estimate(request);

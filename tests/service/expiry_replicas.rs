@@ -17,8 +17,7 @@ use support::{INSTALLATION, OWNER, Options, REPO, TestService};
 fn expiry_job(deployment: &str, expires_at: chrono::DateTime<Utc>, stage: ExpiryStage) -> NewJob {
     let payload = JobPayload::Expiry {
         repo: RepoTarget {
-            owner: OWNER.to_owned(),
-            name: "Hello-World".to_owned(),
+            repo: promptops_core::RepoName::new(OWNER, "Hello-World").unwrap(),
             installation_id: INSTALLATION,
         },
         deployment: deployment.to_owned(),

@@ -255,7 +255,7 @@ async fn the_pr_body_and_render_state_what_the_plan_does_not_use() {
         catalog,
         &outcome.request,
         &PrContext {
-            issue: 7,
+            issue: promptops_core::IssueNumber::new(7),
             request_title: "",
             request_body: DROPPED_WORDS,
             instructions: "",

@@ -14,6 +14,7 @@ mod draft;
 mod error;
 mod expiry;
 pub mod github;
+mod github_ids;
 mod policy;
 mod references;
 mod request;
@@ -32,6 +33,10 @@ pub use error::{ValidationError, ValidationErrors, quote_value};
 pub use expiry::{
     EXPIRES_AT_FIELD, EXPIRES_IN_FIELD, ExpiryRequest, Lifetime, LifetimeError,
     MAX_SANE_LIFETIME_HOURS,
+};
+pub use github_ids::{
+    COMMIT_SHA_CHARS, CommitSha, CommitShaError, IssueNumber, PrNumber, REPO_NAME_MAX_CHARS,
+    RepoName, RepoNameError,
 };
 pub use policy::Policy;
 pub use references::{OtherCloudInstance, ReferenceGpu};

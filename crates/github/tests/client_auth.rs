@@ -5,7 +5,7 @@ mod client_support;
 
 use std::time::Duration;
 
-use client_support::{FULL, INSTALLATION, OWNER, REPO, env, key};
+use client_support::{FULL, INSTALLATION, OWNER, env, key, repo_name};
 use promptops_github::client::{GithubApp, GithubError};
 use promptops_testkit::{AuthKind, FakeGithub};
 use secrecy::SecretString;
@@ -14,11 +14,11 @@ use secrecy::SecretString;
 async fn installation_token_is_minted_once_and_reused() {
     let e = env().await;
     for _ in 0..3 {
-        e.api.default_branch(OWNER, REPO).await.unwrap();
+        e.api.default_branch(&repo_name()).await.unwrap();
     }
     // A second handle for the same installation shares the cached token.
     let again = e.app.installation(INSTALLATION).unwrap();
-    again.branch_head(OWNER, REPO, "main").await.unwrap();
+    again.branch_head(&repo_name(), "main").await.unwrap();
     assert_eq!(e.gh.token_requests(), 1);
     let installs =
         e.gh.auth_log()
@@ -34,9 +34,9 @@ async fn installation_token_is_minted_once_and_reused() {
 #[tokio::test]
 async fn a_revoked_token_is_replaced() {
     let e = env().await;
-    e.api.default_branch(OWNER, REPO).await.unwrap();
+    e.api.default_branch(&repo_name()).await.unwrap();
     e.gh.revoke_tokens();
-    assert_eq!(e.api.default_branch(OWNER, REPO).await.unwrap(), "main");
+    assert_eq!(e.api.default_branch(&repo_name()).await.unwrap(), "main");
     assert_eq!(e.gh.token_requests(), 2);
     assert!(e.gh.auth_log().contains(&AuthKind::Rejected));
 }
@@ -46,8 +46,8 @@ async fn a_token_about_to_expire_is_refreshed_before_use() {
     let e = env().await;
     // octocrab renews tokens that expire within 30 s.
     e.gh.set_token_ttl(Duration::from_secs(20));
-    e.api.default_branch(OWNER, REPO).await.unwrap();
-    e.api.default_branch(OWNER, REPO).await.unwrap();
+    e.api.default_branch(&repo_name()).await.unwrap();
+    e.api.default_branch(&repo_name()).await.unwrap();
     assert_eq!(e.gh.token_requests(), 2);
     assert!(!e.gh.auth_log().contains(&AuthKind::Rejected));
 }
@@ -62,7 +62,7 @@ async fn a_key_that_is_not_the_apps_is_refused() {
     let err = app.app_info().await.unwrap_err();
     assert_eq!(err.status(), Some(401), "{err}");
     let api = app.installation(1).unwrap();
-    let err = api.default_branch(OWNER, REPO).await.unwrap_err();
+    let err = api.default_branch(&repo_name()).await.unwrap_err();
     assert!(err.to_string().contains("JSON web token"), "{err}");
     assert_eq!(gh.token_requests(), 0);
 }
@@ -82,7 +82,7 @@ async fn repositories_outside_the_installation_are_not_found() {
     e.gh.add_repo("other-org/infra");
     let err = e
         .api
-        .default_branch("other-org", "infra")
+        .default_branch(&"other-org/infra".parse().unwrap())
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -108,12 +108,12 @@ async fn bad_settings_are_named() {
 async fn concurrent_calls_share_one_handle() {
     let e = env().await;
     let issue = e.gh.add_issue(FULL, "alice", "t", "b");
-    e.api.default_branch(OWNER, REPO).await.unwrap(); // token cached before the burst
+    e.api.default_branch(&repo_name()).await.unwrap(); // token cached before the burst
     let mut tasks = Vec::new();
     for i in 0..8 {
         let api = e.api.clone();
         tasks.push(tokio::spawn(async move {
-            api.create_comment(OWNER, REPO, issue, &format!("comment {i}"))
+            api.create_comment(&repo_name(), issue.into(), &format!("comment {i}"))
                 .await
         }));
     }

@@ -5,7 +5,7 @@ mod client_support;
 
 use std::time::Duration;
 
-use client_support::{FULL, OWNER, REPO, branch_with_change, env, env_with_policy};
+use client_support::{FULL, OWNER, branch_with_change, env, env_with_policy, repo_name};
 use promptops_github::client::{
     CheckStatus, FileWrite, GithubError, NewCheckRun, NewPullRequest, RetryPolicy,
 };
@@ -31,12 +31,16 @@ async fn bad_gateway_then_created_yields_one_pr_and_one_comment() {
 
     let pr = e
         .api
-        .create_pr(OWNER, REPO, &new_pr("promptops/issue-1"))
+        .create_pr(&repo_name(), &new_pr("promptops/issue-1"))
         .await
         .unwrap();
     let id = e
         .api
-        .create_comment(OWNER, REPO, issue, &format!("Opened #{}", pr.number))
+        .create_comment(
+            &repo_name(),
+            issue.into(),
+            &format!("Opened #{}", pr.number),
+        )
         .await
         .unwrap();
 
@@ -69,7 +73,7 @@ async fn lost_answers_on_creates_do_not_duplicate() {
     e.gh.apply_then_fail("POST", "/repos/acme/infra/git/refs", 502);
     let b = e
         .api
-        .ensure_branch(OWNER, REPO, "promptops/issue-1", &main)
+        .ensure_branch(&repo_name(), "promptops/issue-1", &main.parse().unwrap())
         .await
         .unwrap();
     assert_eq!(b.head_sha, main);
@@ -83,8 +87,7 @@ async fn lost_answers_on_creates_do_not_duplicate() {
     let w = e
         .api
         .put_file(
-            OWNER,
-            REPO,
+            &repo_name(),
             "promptops/issue-1",
             "a.tfvars",
             "vm_count = 1\n",
@@ -96,7 +99,7 @@ async fn lost_answers_on_creates_do_not_duplicate() {
     assert_eq!(
         w,
         FileWrite::Committed {
-            commit_sha: head.clone()
+            commit_sha: head.parse().unwrap()
         }
     );
     assert_eq!(
@@ -113,18 +116,18 @@ async fn lost_answers_on_creates_do_not_duplicate() {
     e.gh.apply_then_fail("POST", PULLS, 502);
     let pr = e
         .api
-        .create_pr(OWNER, REPO, &new_pr("promptops/issue-1"))
+        .create_pr(&repo_name(), &new_pr("promptops/issue-1"))
         .await
         .unwrap();
     assert_eq!(e.gh.prs().len(), 1);
-    assert_eq!(e.gh.prs()[0].number, pr.number);
+    assert_eq!(e.gh.prs()[0].number, pr.number.get());
     assert_eq!(e.gh.requests_to("POST", PULLS).len(), 1);
 
     // Comment: posted, answer lost.
     e.gh.fail_after_apply("POST", "/repos/acme/infra/issues/1/comments");
     let id = e
         .api
-        .create_comment(OWNER, REPO, issue, "Opened the PR")
+        .create_comment(&repo_name(), issue.into(), "Opened the PR")
         .await
         .unwrap();
     let comments = e.gh.comments(FULL, issue);
@@ -135,14 +138,14 @@ async fn lost_answers_on_creates_do_not_duplicate() {
     e.gh.apply_then_fail("POST", "/repos/acme/infra/check-runs", 502);
     let run = NewCheckRun {
         name: "promptops/plan".into(),
-        head_sha: head,
+        head_sha: head.parse().unwrap(),
         status: CheckStatus::Queued,
         conclusion: None,
         output: None,
         details_url: None,
         external_id: None,
     };
-    let run_id = e.api.create_check_run(OWNER, REPO, &run).await.unwrap();
+    let run_id = e.api.create_check_run(&repo_name(), &run).await.unwrap();
     assert_eq!(e.gh.check_runs().len(), 1);
     assert_eq!(e.gh.check_runs()[0].id, run_id);
 
@@ -150,7 +153,7 @@ async fn lost_answers_on_creates_do_not_duplicate() {
     e.gh.apply_then_fail("DELETE", "/repos/acme/infra/contents/", 502);
     let d = e
         .api
-        .delete_file(OWNER, REPO, "promptops/issue-1", "a.tfvars", "Destroy")
+        .delete_file(&repo_name(), "promptops/issue-1", "a.tfvars", "Destroy")
         .await
         .unwrap();
     assert!(matches!(d, FileWrite::Committed { .. }));
@@ -169,7 +172,7 @@ async fn secondary_rate_limit_with_retry_after_is_waited_out() {
     e.gh.secondary_rate_limit_next("POST", "/repos/acme/infra/issues/1/comments", 1);
 
     e.api
-        .create_comment(OWNER, REPO, issue, "hello")
+        .create_comment(&repo_name(), issue.into(), "hello")
         .await
         .unwrap();
 
@@ -199,7 +202,7 @@ async fn secondary_rate_limit_is_waited_out_in_real_time() {
     let api = app.installation(5).unwrap();
     gh.secondary_rate_limit_next("GET", "/repos/acme/infra", 1);
 
-    assert_eq!(api.default_branch(OWNER, REPO).await.unwrap(), "main");
+    assert_eq!(api.default_branch(&repo_name()).await.unwrap(), "main");
 
     let gets = gh.requests_to("GET", "/repos/acme/infra");
     assert_eq!(gets.len(), 2);
@@ -229,7 +232,7 @@ async fn primary_limit_waits_until_the_reset_time() {
         ],
         1,
     );
-    assert_eq!(e.api.default_branch(OWNER, REPO).await.unwrap(), "main");
+    assert_eq!(e.api.default_branch(&repo_name()).await.unwrap(), "main");
     let waits = e.sleeper.waits();
     assert_eq!(waits.len(), 1);
     // Up to the reset (100 s ahead when the fault was set) plus one second of margin.
@@ -250,7 +253,7 @@ async fn a_wait_beyond_the_cap_is_reported_not_slept() {
         &[("retry-after", "3600")],
         1,
     );
-    let err = e.api.default_branch(OWNER, REPO).await.unwrap_err();
+    let err = e.api.default_branch(&repo_name()).await.unwrap_err();
     match &err {
         GithubError::RateLimited { retry_after, .. } => {
             assert_eq!(*retry_after, Duration::from_secs(3600))
@@ -269,7 +272,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
     };
     let e = env_with_policy(policy).await;
     e.gh.fail_next("GET", "/repos/acme/infra", 503, &[], 10);
-    let err = e.api.default_branch(OWNER, REPO).await.unwrap_err();
+    let err = e.api.default_branch(&repo_name()).await.unwrap_err();
     assert!(
         matches!(err, GithubError::Exhausted { attempts: 3, .. }),
         "{err:?}"
@@ -293,7 +296,7 @@ async fn permission_denied_is_not_retried() {
         r#"{"message":"Resource not accessible by integration"}"#,
         1,
     );
-    let err = e.api.default_branch(OWNER, REPO).await.unwrap_err();
+    let err = e.api.default_branch(&repo_name()).await.unwrap_err();
     assert_eq!(err.status(), Some(403));
     assert!(
         err.to_string()
@@ -319,7 +322,7 @@ async fn a_concurrent_edit_of_the_file_is_retried_with_the_new_sha() {
     );
     let w = e
         .api
-        .put_file(OWNER, REPO, "main", "a.tfvars", "vm_count = 2\n", "Edit")
+        .put_file(&repo_name(), "main", "a.tfvars", "vm_count = 2\n", "Edit")
         .await
         .unwrap();
     assert!(matches!(w, FileWrite::Committed { .. }));

@@ -7,7 +7,7 @@ mod client_support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use client_support::{FULL, INSTALLATION, OWNER, REPO, RecordingSleeper, key};
+use client_support::{FULL, INSTALLATION, OWNER, RecordingSleeper, key, repo_name};
 use promptops_github::client::{
     ApiRequest, ApiRetry, GithubApp, GithubError, GithubObserver, RateLimitWait, RepoApi,
     RetryPolicy, RetryReason, StatusClass,
@@ -94,7 +94,7 @@ async fn a_secondary_rate_limit_is_reported_as_a_wait_and_a_retry() {
     e.gh.secondary_rate_limit_next("POST", "/repos/acme/infra/issues/1/comments", 7);
 
     e.api
-        .create_comment(OWNER, REPO, issue, "hello")
+        .create_comment(&repo_name(), issue.into(), "hello")
         .await
         .unwrap();
 
@@ -121,7 +121,7 @@ async fn a_secondary_rate_limit_is_reported_as_a_wait_and_a_retry() {
 async fn a_server_error_is_reported_then_the_retry() {
     let e = env().await;
     e.gh.fail_next("GET", "/repos/acme/infra", 502, &[], 1);
-    assert_eq!(e.api.default_branch(OWNER, REPO).await.unwrap(), "main");
+    assert_eq!(e.api.default_branch(&repo_name()).await.unwrap(), "main");
     assert_eq!(
         e.recorder.statuses("GET", "/repos/{owner}/{repo}"),
         vec![StatusClass::ServerError, StatusClass::Success]
@@ -147,7 +147,7 @@ async fn a_wait_beyond_the_cap_is_neither_waited_nor_retried() {
         &[("retry-after", "3600")],
         1,
     );
-    let err = e.api.default_branch(OWNER, REPO).await.unwrap_err();
+    let err = e.api.default_branch(&repo_name()).await.unwrap_err();
     assert!(matches!(err, GithubError::RateLimited { .. }), "{err:?}");
     assert_eq!(
         e.recorder.statuses("GET", "/repos/{owner}/{repo}"),
@@ -163,13 +163,12 @@ async fn routes_are_templates_without_names_numbers_or_paths() {
     let issue = e.gh.add_issue(FULL, "alice", "GPUs", "5 T4");
     let main = e.gh.branch_head(FULL, "main").unwrap();
     e.api
-        .ensure_branch(OWNER, REPO, "promptops/issue-1", &main)
+        .ensure_branch(&repo_name(), "promptops/issue-1", &main.parse().unwrap())
         .await
         .unwrap();
     e.api
         .put_file(
-            OWNER,
-            REPO,
+            &repo_name(),
             "promptops/issue-1",
             "terraform/deployments/web/terraform.tfvars",
             "vm_count = 1\n",
@@ -179,8 +178,7 @@ async fn routes_are_templates_without_names_numbers_or_paths() {
         .unwrap();
     e.api
         .get_file(
-            OWNER,
-            REPO,
+            &repo_name(),
             "terraform/deployments/web/terraform.tfvars",
             "promptops/issue-1",
         )
@@ -188,15 +186,15 @@ async fn routes_are_templates_without_names_numbers_or_paths() {
         .unwrap()
         .expect("the file just written");
     e.api
-        .collaborator_permission(OWNER, REPO, "alice")
+        .collaborator_permission(&repo_name(), "alice")
         .await
         .unwrap();
     e.api
-        .create_comment(OWNER, REPO, issue, "first")
+        .create_comment(&repo_name(), issue.into(), "first")
         .await
         .unwrap();
     e.api
-        .create_comment(OWNER, REPO, issue, "second")
+        .create_comment(&repo_name(), issue.into(), "second")
         .await
         .unwrap();
 

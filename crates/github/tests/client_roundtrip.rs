@@ -4,7 +4,8 @@ mod client_support;
 
 use std::io::Read;
 
-use client_support::{FULL, OWNER, REPO, branch_with_change, env};
+use client_support::{FULL, OWNER, branch_with_change, env, repo_name};
+use promptops_core::RepoName;
 use promptops_github::client::{
     CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, FileWrite, NewCheckRun,
     NewPullRequest, Permission, PrState, PullRequestUpdate,
@@ -21,16 +22,19 @@ async fn app_info_and_default_branch() {
 
     e.gh.add_repo_with_default_branch("acme/trunky", "trunk");
     assert_eq!(
-        e.api.default_branch(OWNER, "trunky").await.unwrap(),
+        e.api
+            .default_branch(&RepoName::new(OWNER, "trunky").unwrap())
+            .await
+            .unwrap(),
         "trunk"
     );
-    assert_eq!(e.api.default_branch(OWNER, REPO).await.unwrap(), "main");
+    assert_eq!(e.api.default_branch(&repo_name()).await.unwrap(), "main");
 }
 
 #[tokio::test]
 async fn files_are_read_written_and_deleted_on_a_branch() {
     let e = env().await;
-    let (o, r) = (OWNER, REPO);
+    let repo = repo_name();
     e.gh.set_file(
         FULL,
         "main",
@@ -40,38 +44,38 @@ async fn files_are_read_written_and_deleted_on_a_branch() {
 
     let cfg = e
         .api
-        .get_file(o, r, ".github/promptops.yml", "main")
+        .get_file(&repo, ".github/promptops.yml", "main")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(cfg.text, "trigger_label: gpu\n");
     assert!(
         e.api
-            .get_file(o, r, "missing.txt", "main")
+            .get_file(&repo, "missing.txt", "main")
             .await
             .unwrap()
             .is_none()
     );
-    let dir = e.api.get_file(o, r, ".github", "main").await.unwrap_err();
+    let dir = e.api.get_file(&repo, ".github", "main").await.unwrap_err();
     assert!(dir.to_string().contains("directory"), "{dir}");
 
-    let main_head = e.api.branch_head(o, r, "main").await.unwrap().unwrap();
-    assert_eq!(Some(main_head.clone()), e.gh.branch_head(FULL, "main"));
+    let main_head = e.api.branch_head(&repo, "main").await.unwrap().unwrap();
+    assert_eq!(Some(main_head.to_string()), e.gh.branch_head(FULL, "main"));
     assert_eq!(
-        e.api.branch_head(o, r, "promptops/issue-1").await.unwrap(),
+        e.api.branch_head(&repo, "promptops/issue-1").await.unwrap(),
         None
     );
 
     let b = e
         .api
-        .ensure_branch(o, r, "promptops/issue-1", &main_head)
+        .ensure_branch(&repo, "promptops/issue-1", &main_head)
         .await
         .unwrap();
     assert!(b.created);
     assert_eq!(b.head_sha, main_head);
     let again = e
         .api
-        .ensure_branch(o, r, "promptops/issue-1", &main_head)
+        .ensure_branch(&repo, "promptops/issue-1", &main_head)
         .await
         .unwrap();
     assert!(!again.created);
@@ -79,8 +83,7 @@ async fn files_are_read_written_and_deleted_on_a_branch() {
     let w = e
         .api
         .put_file(
-            o,
-            r,
+            &repo,
             "promptops/issue-1",
             TFVARS,
             "vm_count = 5\n",
@@ -93,29 +96,38 @@ async fn files_are_read_written_and_deleted_on_a_branch() {
     };
     assert_eq!(
         e.gh.branch_head(FULL, "promptops/issue-1"),
-        Some(commit_sha.clone())
+        Some(commit_sha.to_string())
     );
     assert_eq!(
         e.gh.file(FULL, "promptops/issue-1", TFVARS).as_deref(),
         Some("vm_count = 5\n")
     );
     assert_eq!(e.gh.file(FULL, "main", TFVARS), None, "main is untouched");
-    assert_eq!(e.gh.commit(FULL, &commit_sha).unwrap().message, "Plan web");
+    assert_eq!(
+        e.gh.commit(FULL, commit_sha.as_str()).unwrap().message,
+        "Plan web"
+    );
 
     let same = e
         .api
-        .put_file(o, r, "promptops/issue-1", TFVARS, "vm_count = 5\n", "again")
+        .put_file(
+            &repo,
+            "promptops/issue-1",
+            TFVARS,
+            "vm_count = 5\n",
+            "again",
+        )
         .await
         .unwrap();
     assert_eq!(same, FileWrite::Unchanged);
     assert_eq!(
         e.gh.branch_head(FULL, "promptops/issue-1"),
-        Some(commit_sha.clone())
+        Some(commit_sha.to_string())
     );
 
     let upd = e
         .api
-        .put_file(o, r, "promptops/issue-1", TFVARS, "vm_count = 6\n", "Edit")
+        .put_file(&repo, "promptops/issue-1", TFVARS, "vm_count = 6\n", "Edit")
         .await
         .unwrap();
     assert!(matches!(upd, FileWrite::Committed { .. }));
@@ -125,7 +137,7 @@ async fn files_are_read_written_and_deleted_on_a_branch() {
     );
     let read = e
         .api
-        .get_file(o, r, TFVARS, "promptops/issue-1")
+        .get_file(&repo, TFVARS, "promptops/issue-1")
         .await
         .unwrap()
         .unwrap();
@@ -133,14 +145,14 @@ async fn files_are_read_written_and_deleted_on_a_branch() {
 
     let del = e
         .api
-        .delete_file(o, r, "promptops/issue-1", TFVARS, "Destroy web")
+        .delete_file(&repo, "promptops/issue-1", TFVARS, "Destroy web")
         .await
         .unwrap();
     assert!(matches!(del, FileWrite::Committed { .. }));
     assert_eq!(e.gh.file(FULL, "promptops/issue-1", TFVARS), None);
     let del2 = e
         .api
-        .delete_file(o, r, "promptops/issue-1", TFVARS, "again")
+        .delete_file(&repo, "promptops/issue-1", TFVARS, "again")
         .await
         .unwrap();
     assert_eq!(del2, FileWrite::Unchanged);
@@ -148,25 +160,28 @@ async fn files_are_read_written_and_deleted_on_a_branch() {
     // Moving a branch back is refused without force, allowed with it.
     let err = e
         .api
-        .update_branch(o, r, "promptops/issue-1", &main_head, false)
+        .update_branch(&repo, "promptops/issue-1", &main_head, false)
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(422), "{err}");
     e.api
-        .update_branch(o, r, "promptops/issue-1", &main_head, true)
+        .update_branch(&repo, "promptops/issue-1", &main_head, true)
         .await
         .unwrap();
-    assert_eq!(e.gh.branch_head(FULL, "promptops/issue-1"), Some(main_head));
+    assert_eq!(
+        e.gh.branch_head(FULL, "promptops/issue-1"),
+        Some(main_head.to_string())
+    );
 }
 
 #[tokio::test]
 async fn pull_requests_are_opened_found_read_and_updated() {
     let e = env().await;
-    let (o, r) = (OWNER, REPO);
+    let repo = repo_name();
     branch_with_change(&e.gh, "promptops/issue-3");
     assert!(
         e.api
-            .find_open_pr(o, r, "promptops/issue-3")
+            .find_open_pr(&repo, "promptops/issue-3")
             .await
             .unwrap()
             .is_none()
@@ -178,7 +193,7 @@ async fn pull_requests_are_opened_found_read_and_updated() {
         title: "web: 1 x T4".into(),
         body: "Closes #3".into(),
     };
-    let pr = e.api.create_pr(o, r, &new).await.unwrap();
+    let pr = e.api.create_pr(&repo, &new).await.unwrap();
     assert_eq!(pr.head_ref, "promptops/issue-3");
     assert_eq!(pr.head_repo.as_deref(), Some(FULL));
     assert_eq!(pr.author, e.gh.bot_login());
@@ -186,11 +201,11 @@ async fn pull_requests_are_opened_found_read_and_updated() {
     assert_eq!(prs.len(), 1);
     assert_eq!(prs[0].title, "web: 1 x T4");
     assert_eq!(prs[0].body.as_deref(), Some("Closes #3"));
-    assert_eq!(prs[0].number, pr.number);
+    assert_eq!(prs[0].number, pr.number.get());
 
     let found = e
         .api
-        .find_open_pr(o, r, "promptops/issue-3")
+        .find_open_pr(&repo, "promptops/issue-3")
         .await
         .unwrap()
         .unwrap();
@@ -201,11 +216,11 @@ async fn pull_requests_are_opened_found_read_and_updated() {
     );
 
     // Opening it again returns the same PR rather than failing or duplicating.
-    let again = e.api.create_pr(o, r, &new).await.unwrap();
+    let again = e.api.create_pr(&repo, &new).await.unwrap();
     assert_eq!(again.number, pr.number);
     assert_eq!(e.gh.prs().len(), 1);
 
-    let files = e.api.pr_files(o, r, pr.number).await.unwrap();
+    let files = e.api.pr_files(&repo, pr.number).await.unwrap();
     assert_eq!(files, vec![TFVARS.to_string()]);
 
     let upd = PullRequestUpdate {
@@ -213,21 +228,21 @@ async fn pull_requests_are_opened_found_read_and_updated() {
         body: Some("Closes #3\n\nmore".into()),
         state: None,
     };
-    let updated = e.api.update_pr(o, r, pr.number, &upd).await.unwrap();
+    let updated = e.api.update_pr(&repo, pr.number, &upd).await.unwrap();
     assert_eq!(updated.title, "web: 2 x T4");
     assert_eq!(
-        e.gh.pr(FULL, pr.number).unwrap().body.as_deref(),
+        e.gh.pr(FULL, pr.number.get()).unwrap().body.as_deref(),
         Some("Closes #3\n\nmore")
     );
 
-    let merge_sha = e.gh.merge_pr(FULL, pr.number);
-    let merged = e.api.get_pr(o, r, pr.number).await.unwrap();
+    let merge_sha = e.gh.merge_pr(FULL, pr.number.get());
+    let merged = e.api.get_pr(&repo, pr.number).await.unwrap();
     assert!(merged.merged);
-    assert_eq!(merged.merge_commit_sha.as_deref(), Some(merge_sha.as_str()));
+    assert_eq!(merged.merge_commit_sha.unwrap(), merge_sha);
     assert_eq!(merged.state, "closed");
     assert!(
         e.api
-            .find_open_pr(o, r, "promptops/issue-3")
+            .find_open_pr(&repo, "promptops/issue-3")
             .await
             .unwrap()
             .is_none()
@@ -241,8 +256,7 @@ async fn pull_requests_are_opened_found_read_and_updated() {
     let other = e
         .api
         .create_pr(
-            o,
-            r,
+            &repo,
             &NewPullRequest {
                 head: "other".into(),
                 base: "main".into(),
@@ -256,8 +270,7 @@ async fn pull_requests_are_opened_found_read_and_updated() {
     let closed = e
         .api
         .update_pr(
-            o,
-            r,
+            &repo,
             other.number,
             &PullRequestUpdate {
                 state: Some(PrState::Closed),
@@ -267,13 +280,13 @@ async fn pull_requests_are_opened_found_read_and_updated() {
         .await
         .unwrap();
     assert_eq!(closed.state, "closed");
-    assert!(!e.gh.pr(FULL, other.number).unwrap().open);
+    assert!(!e.gh.pr(FULL, other.number.get()).unwrap().open);
 }
 
 #[tokio::test]
 async fn issues_and_comments_round_trip() {
     let e = env().await;
-    let (o, r) = (OWNER, REPO);
+    let repo = repo_name();
     let n = e.gh.add_issue_with_labels(
         FULL,
         "alice",
@@ -281,7 +294,7 @@ async fn issues_and_comments_round_trip() {
         "5 T4 in us-west1",
         &["promptops"],
     );
-    let issue = e.api.get_issue(o, r, n).await.unwrap();
+    let issue = e.api.get_issue(&repo, n.into()).await.unwrap();
     assert_eq!(issue.title, "GPUs please");
     assert_eq!(issue.body.as_deref(), Some("5 T4 in us-west1"));
     assert_eq!(issue.author, "alice");
@@ -289,7 +302,11 @@ async fn issues_and_comments_round_trip() {
     assert!(!issue.is_pull_request);
 
     e.gh.add_comment(FULL, n, "alice", "/promptops plan");
-    let id = e.api.create_comment(o, r, n, "Opened #2").await.unwrap();
+    let id = e
+        .api
+        .create_comment(&repo, n.into(), "Opened #2")
+        .await
+        .unwrap();
     let stored = e.gh.comments(FULL, n);
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[1].id, id);
@@ -302,7 +319,7 @@ async fn issues_and_comments_round_trip() {
     );
     assert_eq!(stored[1].author, e.gh.bot_login());
 
-    let listed = e.api.list_comments(o, r, n).await.unwrap();
+    let listed = e.api.list_comments(&repo, n.into()).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].author, "alice");
     assert_eq!(listed[0].author_type, "User");
@@ -310,7 +327,7 @@ async fn issues_and_comments_round_trip() {
     assert!(listed[1].key.is_some());
 
     e.api
-        .update_comment(o, r, id, "Opened #2 (edited)")
+        .update_comment(&repo, id, "Opened #2 (edited)")
         .await
         .unwrap();
     assert_eq!(e.gh.comments(FULL, n)[1].body, "Opened #2 (edited)");
@@ -321,12 +338,12 @@ async fn issues_and_comments_round_trip() {
     // Upsert: first posts, then edits the same comment in place.
     let (c1, new1) = e
         .api
-        .upsert_comment(o, r, n, "plan:web", "Plan: 1 to add")
+        .upsert_comment(&repo, n.into(), "plan:web", "Plan: 1 to add")
         .await
         .unwrap();
     let (c2, new2) = e
         .api
-        .upsert_comment(o, r, n, "plan:web", "Plan: 2 to add")
+        .upsert_comment(&repo, n.into(), "plan:web", "Plan: 2 to add")
         .await
         .unwrap();
     assert!(new1 && !new2);
@@ -339,7 +356,7 @@ async fn issues_and_comments_round_trip() {
     e.gh.add_comment(FULL, n, "mallory", "<!-- promptops:key=plan:db -->");
     let (_, created) = e
         .api
-        .upsert_comment(o, r, n, "plan:db", "Plan db")
+        .upsert_comment(&repo, n.into(), "plan:db", "Plan db")
         .await
         .unwrap();
     assert!(created);
@@ -349,7 +366,11 @@ async fn issues_and_comments_round_trip() {
     );
 
     let too_long = "x".repeat(65_536);
-    let err = e.api.create_comment(o, r, n, &too_long).await.unwrap_err();
+    let err = e
+        .api
+        .create_comment(&repo, n.into(), &too_long)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("65536"), "{err}");
     assert_eq!(e.gh.comments(FULL, n).len(), 5);
 
@@ -359,7 +380,7 @@ async fn issues_and_comments_round_trip() {
             .len();
     let err = e
         .api
-        .upsert_comment(o, r, n, "plan:web--db:part:0", "Plan web--db")
+        .upsert_comment(&repo, n.into(), "plan:web--db:part:0", "Plan web--db")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("without \"--\""), "{err}");
@@ -384,26 +405,26 @@ async fn permissions_use_the_precise_role() {
         e.gh.set_permission(FULL, user, role);
         let p = e
             .api
-            .collaborator_permission(OWNER, REPO, user)
+            .collaborator_permission(&repo_name(), user)
             .await
             .unwrap();
         assert_eq!(p.as_str(), role, "{user}");
     }
     let stranger = e
         .api
-        .collaborator_permission(OWNER, REPO, "stranger")
+        .collaborator_permission(&repo_name(), "stranger")
         .await
         .unwrap();
     assert_eq!(stranger, Permission::None);
     let maintain = e
         .api
-        .collaborator_permission(OWNER, REPO, "max")
+        .collaborator_permission(&repo_name(), "max")
         .await
         .unwrap();
     assert!(maintain >= Permission::Write);
     let triage = e
         .api
-        .collaborator_permission(OWNER, REPO, "tri")
+        .collaborator_permission(&repo_name(), "tri")
         .await
         .unwrap();
     assert!(triage < Permission::Write);
@@ -415,7 +436,7 @@ async fn check_runs_are_created_and_completed() {
     let head = branch_with_change(&e.gh, "promptops/issue-9");
     let new = NewCheckRun {
         name: "promptops/plan".into(),
-        head_sha: head.clone(),
+        head_sha: head.parse().unwrap(),
         status: CheckStatus::InProgress,
         conclusion: None,
         output: None,
@@ -428,12 +449,12 @@ async fn check_runs_are_created_and_completed() {
     };
     let err = e
         .api
-        .create_check_run(OWNER, REPO, &no_conclusion)
+        .create_check_run(&repo_name(), &no_conclusion)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("needs a conclusion"), "{err}");
 
-    let id = e.api.create_check_run(OWNER, REPO, &new).await.unwrap();
+    let id = e.api.create_check_run(&repo_name(), &new).await.unwrap();
     let runs = e.gh.check_runs();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].id, id);
@@ -451,7 +472,7 @@ async fn check_runs_are_created_and_completed() {
         ..Default::default()
     };
     e.api
-        .update_check_run(OWNER, REPO, id, &done)
+        .update_check_run(&repo_name(), id, &done)
         .await
         .unwrap();
     let runs = e.gh.check_runs();
@@ -476,7 +497,11 @@ async fn tarball_holds_the_commit_under_one_top_directory() {
     let sha = e.gh.set_file(FULL, "main", TFVARS, "vm_count = 2\n");
     e.gh.set_file(FULL, "main", TFVARS, "vm_count = 3\n"); // later commit: must not leak in
 
-    let gz = e.api.download_tarball(OWNER, REPO, &sha).await.unwrap();
+    let gz = e
+        .api
+        .download_tarball(&repo_name(), &sha.parse().unwrap())
+        .await
+        .unwrap();
     let mut files = std::collections::BTreeMap::new();
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&gz[..]));
     for entry in archive.entries().unwrap() {
@@ -513,7 +538,7 @@ async fn long_check_output_keeps_its_end_and_long_summaries_are_refused() {
     let text = format!("{}\nError: the end matters", "line\n".repeat(20_000));
     let new = NewCheckRun {
         name: "promptops/plan".into(),
-        head_sha: head.clone(),
+        head_sha: head.parse().unwrap(),
         status: CheckStatus::Completed,
         conclusion: Some(CheckConclusion::Failure),
         output: Some(CheckOutput {
@@ -524,7 +549,7 @@ async fn long_check_output_keeps_its_end_and_long_summaries_are_refused() {
         details_url: None,
         external_id: None,
     };
-    e.api.create_check_run(OWNER, REPO, &new).await.unwrap();
+    e.api.create_check_run(&repo_name(), &new).await.unwrap();
     let stored = e.gh.check_runs()[0].text.clone().unwrap();
     assert_eq!(
         stored.chars().count(),
@@ -543,7 +568,7 @@ async fn long_check_output_keeps_its_end_and_long_summaries_are_refused() {
     };
     let err = e
         .api
-        .create_check_run(OWNER, REPO, &huge)
+        .create_check_run(&repo_name(), &huge)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("65535"), "{err}");
@@ -557,7 +582,7 @@ async fn comment_lists_follow_every_page() {
     for i in 0..230 {
         e.gh.add_comment(FULL, n, "alice", &format!("c{i}"));
     }
-    let all = e.api.list_comments(OWNER, REPO, n).await.unwrap();
+    let all = e.api.list_comments(&repo_name(), n.into()).await.unwrap();
     assert_eq!(all.len(), 230);
     assert_eq!(all[229].body, "c229");
     assert_eq!(

@@ -55,6 +55,7 @@ fn failed_report() -> ApplyReport {
             }],
             failure: None,
             output: RunOutput::default(),
+            findings: Default::default(),
         },
         outcome: ApplyOutcome::Failed,
         summary: "terraform apply failed (exit status 1)".into(),

@@ -1,12 +1,14 @@
 //! Check runs on commits.
 
 use http::Method;
+use promptops_core::RepoName;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::transport::{Sent, enc_segment};
 use super::{
-    CheckOutput, CheckRunUpdate, CheckStatus, GithubError, NewCheckRun, RepoApi, Result, repo_route,
+    CheckOutput, CheckRunUpdate, CheckStatus, GithubError, InvalidInput, NewCheckRun, RepoApi,
+    Result, repo_route,
 };
 
 #[derive(Deserialize)]
@@ -32,9 +34,7 @@ fn output_json(operation: &str, o: &CheckOutput) -> Result<Value> {
     if n > CHECK_OUTPUT_LIMIT_CHARS {
         return Err(GithubError::Invalid {
             operation: operation.to_string(),
-            message: format!(
-                "check run summary is {n} characters; GitHub allows {CHECK_OUTPUT_LIMIT_CHARS}"
-            ),
+            problem: InvalidInput::CheckSummaryTooLong { chars: n },
         });
     }
     let mut v = json!({ "title": o.title, "summary": o.summary });
@@ -55,17 +55,12 @@ fn output_json(operation: &str, o: &CheckOutput) -> Result<Value> {
 impl RepoApi {
     /// Creates a check run; returns its id. If the answer is lost, the run is looked up by its
     /// `external_id` on the commit before trying again.
-    pub async fn create_check_run(
-        &self,
-        owner: &str,
-        repo: &str,
-        new: &NewCheckRun,
-    ) -> Result<u64> {
+    pub async fn create_check_run(&self, repo: &RepoName, new: &NewCheckRun) -> Result<u64> {
         let op = format!("create check run {} on {}", new.name, new.head_sha);
         if new.status == CheckStatus::Completed && new.conclusion.is_none() {
             return Err(GithubError::Invalid {
                 operation: op,
-                message: "a completed check run needs a conclusion".to_string(),
+                problem: InvalidInput::CompletedWithoutConclusion,
             });
         }
         let external_id = new
@@ -88,11 +83,11 @@ impl RepoApi {
         if let Some(u) = &new.details_url {
             body["details_url"] = json!(u);
         }
-        let route = format!("{}/check-runs", repo_route(owner, repo));
+        let route = format!("{}/check-runs", repo_route(repo));
         let list_route = format!(
             "{}/commits/{}/check-runs?per_page=100",
-            repo_route(owner, repo),
-            enc_segment(&new.head_sha)
+            repo_route(repo),
+            enc_segment(new.head_sha.as_str())
         );
         let (op_ref, list_route, external_id) = (&op, &list_route, &external_id);
         let settled = move || async move {
@@ -116,8 +111,7 @@ impl RepoApi {
     /// Updates a check run (safe to repeat).
     pub async fn update_check_run(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         check_run_id: u64,
         update: &CheckRunUpdate,
     ) -> Result<()> {
@@ -136,7 +130,7 @@ impl RepoApi {
         if let Some(u) = &update.details_url {
             body.insert("details_url".into(), json!(u));
         }
-        let route = format!("{}/check-runs/{check_run_id}", repo_route(owner, repo));
+        let route = format!("{}/check-runs/{check_run_id}", repo_route(repo));
         self.t
             .send(&op, Method::PATCH, &route, Some(&Value::Object(body)))
             .await?

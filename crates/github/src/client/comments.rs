@@ -1,12 +1,13 @@
 //! Issue and pull-request comments, each carrying a hidden key marker.
 
 use http::Method;
+use promptops_core::{IssueNumber, RepoName};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::marker::{self, GITHUB_COMMENT_LIMIT_CHARS};
 use super::transport::Sent;
-use super::{CommentInfo, GithubError, RepoApi, Result, repo_route};
+use super::{CommentInfo, GithubError, InvalidInput, RepoApi, Result, repo_route};
 
 #[derive(Deserialize)]
 struct UserJson {
@@ -46,9 +47,7 @@ fn check_length(operation: &str, body: &str) -> Result<()> {
     if n > GITHUB_COMMENT_LIMIT_CHARS {
         return Err(GithubError::Invalid {
             operation: operation.to_string(),
-            message: format!(
-                "comment body is {n} characters with its marker; GitHub allows {GITHUB_COMMENT_LIMIT_CHARS} (split it first)"
-            ),
+            problem: InvalidInput::CommentTooLong { chars: n },
         });
     }
     Ok(())
@@ -58,11 +57,10 @@ impl RepoApi {
     /// Every comment on an issue or pull request, oldest first.
     pub async fn list_comments(
         &self,
-        owner: &str,
-        repo: &str,
-        issue: u64,
+        repo: &RepoName,
+        issue: IssueNumber,
     ) -> Result<Vec<CommentInfo>> {
-        let route = format!("{}/issues/{issue}/comments", repo_route(owner, repo));
+        let route = format!("{}/issues/{issue}/comments", repo_route(repo));
         let all: Vec<CommentJson> = self
             .t
             .get_all(&format!("list comments on #{issue}"), &route, &[])
@@ -73,13 +71,12 @@ impl RepoApi {
     /// The App's own latest comment on `issue` carrying `key`.
     pub async fn find_comment(
         &self,
-        owner: &str,
-        repo: &str,
-        issue: u64,
+        repo: &RepoName,
+        issue: IssueNumber,
         key: &str,
     ) -> Result<Option<CommentInfo>> {
         let bot = self.bot_login().await?;
-        let comments = self.list_comments(owner, repo, issue).await?;
+        let comments = self.list_comments(repo, issue).await?;
         Ok(comments
             .into_iter()
             .rev()
@@ -91,15 +88,14 @@ impl RepoApi {
     /// comment instead of posting it twice.
     pub async fn create_comment(
         &self,
-        owner: &str,
-        repo: &str,
-        issue: u64,
+        repo: &RepoName,
+        issue: IssueNumber,
         body: &str,
     ) -> Result<u64> {
         let key = marker::key_of(body)
             .map(str::to_string)
             .unwrap_or_else(marker::fresh_key);
-        self.post_comment(owner, repo, issue, &key, body).await
+        self.post_comment(repo, issue, &key, body).await
     }
 
     /// The comment for `key` on `issue`: the App's existing one is updated in place (when its
@@ -107,54 +103,45 @@ impl RepoApi {
     /// Use stable keys such as `plan:<deployment>` so re-plans replace rather than pile up.
     pub async fn upsert_comment(
         &self,
-        owner: &str,
-        repo: &str,
-        issue: u64,
+        repo: &RepoName,
+        issue: IssueNumber,
         key: &str,
         body: &str,
     ) -> Result<(u64, bool)> {
-        marker::check_key(key).map_err(|message| GithubError::Invalid {
+        marker::check_key(key).map_err(|err| GithubError::Invalid {
             operation: format!("comment on #{issue}"),
-            message,
+            problem: err.into(),
         })?;
-        match self.find_comment(owner, repo, issue, key).await? {
+        match self.find_comment(repo, issue, key).await? {
             Some(existing) => {
                 let full = marker::with_marker(body, key);
                 if existing.body != full {
-                    self.update_comment(owner, repo, existing.id, &full).await?;
+                    self.update_comment(repo, existing.id, &full).await?;
                 }
                 Ok((existing.id, false))
             }
-            None => Ok((
-                self.post_comment(owner, repo, issue, key, body).await?,
-                true,
-            )),
+            None => Ok((self.post_comment(repo, issue, key, body).await?, true)),
         }
     }
 
     async fn post_comment(
         &self,
-        owner: &str,
-        repo: &str,
-        issue: u64,
+        repo: &RepoName,
+        issue: IssueNumber,
         key: &str,
         body: &str,
     ) -> Result<u64> {
         let op = format!("comment on #{issue}");
-        marker::check_key(key).map_err(|message| GithubError::Invalid {
+        marker::check_key(key).map_err(|err| GithubError::Invalid {
             operation: op.clone(),
-            message,
+            problem: err.into(),
         })?;
         let full = marker::with_marker(body, key);
         check_length(&op, &full)?;
-        let route = format!("{}/issues/{issue}/comments", repo_route(owner, repo));
+        let route = format!("{}/issues/{issue}/comments", repo_route(repo));
         let payload = json!({ "body": full });
-        let settled = move || async move {
-            Ok(self
-                .find_comment(owner, repo, issue, key)
-                .await?
-                .map(|c| c.id))
-        };
+        let settled =
+            move || async move { Ok(self.find_comment(repo, issue, key).await?.map(|c| c.id)) };
         match self
             .t
             .send_create(&op, Method::POST, &route, Some(&payload), settled)
@@ -170,18 +157,17 @@ impl RepoApi {
     /// (deleted on GitHub, 404): the caller then looks for it or posts a new one.
     pub async fn update_keyed_comment(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         comment_id: u64,
         key: &str,
         body: &str,
     ) -> Result<bool> {
-        marker::check_key(key).map_err(|message| GithubError::Invalid {
+        marker::check_key(key).map_err(|err| GithubError::Invalid {
             operation: format!("update comment {comment_id}"),
-            message,
+            problem: err.into(),
         })?;
         let full = marker::with_marker(body, key);
-        match self.update_comment(owner, repo, comment_id, &full).await {
+        match self.update_comment(repo, comment_id, &full).await {
             Ok(()) => Ok(true),
             Err(GithubError::Api { status: 404, .. }) => Ok(false),
             Err(err) => Err(err),
@@ -190,16 +176,10 @@ impl RepoApi {
 
     /// Replaces a comment's body with the REST API's `PATCH` (octocrab's own `update_comment`
     /// sends `POST`). The body is sent as given: keep the marker in it to find it again.
-    pub async fn update_comment(
-        &self,
-        owner: &str,
-        repo: &str,
-        comment_id: u64,
-        body: &str,
-    ) -> Result<()> {
+    pub async fn update_comment(&self, repo: &RepoName, comment_id: u64, body: &str) -> Result<()> {
         let op = format!("update comment {comment_id}");
         check_length(&op, body)?;
-        let route = format!("{}/issues/comments/{comment_id}", repo_route(owner, repo));
+        let route = format!("{}/issues/comments/{comment_id}", repo_route(repo));
         self.t
             .send(&op, Method::PATCH, &route, Some(&json!({ "body": body })))
             .await?

@@ -7,7 +7,7 @@ use std::time::Duration;
 pub enum GithubError {
     /// Bad App settings (API URL, private key).
     #[error("GitHub App settings: {0}")]
-    Config(String),
+    Config(#[from] ConfigError),
 
     /// GitHub answered with an error status that retrying will not fix.
     #[error("{operation}: GitHub answered {status}: {message}")]
@@ -45,8 +45,53 @@ pub enum GithubError {
     Decode { operation: String, message: String },
 
     /// A caller-supplied value GitHub would not accept (checked before sending).
-    #[error("{operation}: {message}")]
-    Invalid { operation: String, message: String },
+    #[error("{operation}: {problem}")]
+    Invalid {
+        operation: String,
+        problem: InvalidInput,
+    },
+}
+
+/// What is wrong with the App's settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("GITHUB_API_URL {url:?} is not a URL: {source}")]
+    NotAUrl {
+        url: String,
+        source: url::ParseError,
+    },
+    #[error("GITHUB_API_URL {url:?} must start with https:// (or http:// for a local server)")]
+    NotHttp { url: String },
+    #[error("the GitHub App private key is not an RSA private key in PEM form: {0}")]
+    PrivateKey(jsonwebtoken::errors::Error),
+    #[error("GITHUB_API_URL {url:?}: {source}")]
+    BaseUri {
+        url: String,
+        source: octocrab::Error,
+    },
+    #[error("building the GitHub client: {0}")]
+    Client(octocrab::Error),
+    #[error("installation {id}: {source}")]
+    Installation { id: u64, source: octocrab::Error },
+}
+
+/// A value the client refuses before sending it, since GitHub would.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidInput {
+    #[error("check run summary is {chars} characters; GitHub allows {limit}", limit = super::CHECK_OUTPUT_LIMIT_CHARS)]
+    CheckSummaryTooLong { chars: usize },
+    #[error("a completed check run needs a conclusion")]
+    CompletedWithoutConclusion,
+    #[error(
+        "comment body is {chars} characters with its marker; GitHub allows {limit} (split it first)",
+        limit = super::GITHUB_COMMENT_LIMIT_CHARS
+    )]
+    CommentTooLong { chars: usize },
+    #[error(transparent)]
+    CommentKey(#[from] super::marker::CommentKeyError),
+    /// A write loop ended without trying once (a retry policy of no attempts).
+    #[error("no attempt was made")]
+    NoAttempt,
 }
 
 /// octocrab's `Display` for some errors is only a variant name ("GitHub", "Hyper"); add the

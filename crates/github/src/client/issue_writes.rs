@@ -4,6 +4,7 @@
 //! label are searched for the App's issue with the marker.
 
 use http::Method;
+use promptops_core::{IssueNumber, RepoName};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -14,13 +15,13 @@ use super::{GithubError, RepoApi, Result, repo_route};
 /// An issue the App opened or edited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueRef {
-    pub number: u64,
+    pub number: IssueNumber,
     pub html_url: String,
 }
 
 #[derive(Deserialize)]
 struct IssueRefJson {
-    number: u64,
+    number: IssueNumber,
     html_url: String,
 }
 
@@ -69,15 +70,9 @@ impl IssueState {
 
 impl RepoApi {
     /// Opens an issue.
-    pub async fn create_issue(
-        &self,
-        owner: &str,
-        repo: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<IssueRef> {
+    pub async fn create_issue(&self, repo: &RepoName, title: &str, body: &str) -> Result<IssueRef> {
         let op = "open an issue".to_owned();
-        let route = format!("{}/issues", repo_route(owner, repo));
+        let route = format!("{}/issues", repo_route(repo));
         let payload = json!({ "title": title, "body": body });
         let issue: IssueRefJson = self
             .t
@@ -171,9 +166,8 @@ impl RepoApi {
     /// Changes an issue's title, body or state (safe to repeat).
     pub async fn update_issue(
         &self,
-        owner: &str,
-        repo: &str,
-        number: u64,
+        repo: &RepoName,
+        number: IssueNumber,
         body: Option<&str>,
         state: Option<IssueState>,
     ) -> Result<IssueRef> {
@@ -185,7 +179,7 @@ impl RepoApi {
         if let Some(state) = state {
             fields.insert("state".into(), json!(state.as_str()));
         }
-        let route = format!("{}/issues/{number}", repo_route(owner, repo));
+        let route = format!("{}/issues/{number}", repo_route(repo));
         let issue: IssueRefJson = self
             .t
             .send(&op, Method::PATCH, &route, Some(&Value::Object(fields)))

@@ -19,15 +19,24 @@ pub use promptops_core::github::COMMENT_LIMIT_CHARS as GITHUB_COMMENT_LIMIT_CHAR
 /// The longest body (before the marker) the client will post.
 pub const MAX_COMMENT_BODY_CHARS: usize = GITHUB_COMMENT_LIMIT_CHARS - MARKER_RESERVE_CHARS;
 
+/// A comment key the marker cannot carry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "comment key {key:?} must be 1 to {MAX_KEY_CHARS} characters of A-Z a-z 0-9 . _ : / - without \"--\""
+)]
+pub struct CommentKeyError {
+    pub key: String,
+}
+
 /// Keys are 1..=64 of `[A-Za-z0-9._:/-]` without `--` (which would end an HTML comment).
-pub fn check_key(key: &str) -> Result<(), String> {
+pub fn check_key(key: &str) -> Result<(), CommentKeyError> {
     let ok_chars = key
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '/' | '-'));
     if key.is_empty() || key.len() > MAX_KEY_CHARS || !ok_chars || key.contains("--") {
-        return Err(format!(
-            "comment key {key:?} must be 1 to {MAX_KEY_CHARS} characters of A-Z a-z 0-9 . _ : / - without \"--\""
-        ));
+        return Err(CommentKeyError {
+            key: key.to_owned(),
+        });
     }
     Ok(())
 }
@@ -87,7 +96,7 @@ mod tests {
     fn bad_keys_are_refused_with_the_rule() {
         for bad in ["", "a--b", "with space", "x>y", &"k".repeat(65)] {
             let err = check_key(bad).unwrap_err();
-            assert!(err.contains("1 to 64"), "{err}");
+            assert!(err.to_string().contains("1 to 64"), "{err}");
         }
         assert!(check_key(&fresh_key()).is_ok());
         assert!(with_marker("x", &"k".repeat(64)).chars().count() <= 1 + MARKER_RESERVE_CHARS);

@@ -28,12 +28,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use octocrab::Octocrab;
 use octocrab::models::{AppId, InstallationId};
+use promptops_core::RepoName;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
 pub use check_buttons::{ButtonError, CheckRunButton, CheckRunButtons};
 pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
-pub use error::{GithubError, Result};
+pub use error::{ConfigError, GithubError, InvalidInput, Result};
 pub use issue_writes::{IssueRef, IssueState, KeyedIssue};
 pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
 pub use observe::{
@@ -63,27 +64,23 @@ impl GithubApp {
     /// `api_url` is `GITHUB_API_URL` (e.g. `https://api.github.com`, a GHES `/api/v3` URL, or
     /// a test server). Must be called inside a Tokio runtime (octocrab spawns its worker).
     pub fn new(api_url: &str, app_id: u64, private_key_pem: &SecretString) -> Result<GithubApp> {
-        let parsed = url::Url::parse(api_url).map_err(|e| {
-            GithubError::Config(format!("GITHUB_API_URL {api_url:?} is not a URL: {e}"))
+        let url = api_url.to_owned();
+        let parsed = url::Url::parse(api_url).map_err(|source| ConfigError::NotAUrl {
+            url: url.clone(),
+            source,
         })?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(GithubError::Config(format!(
-                "GITHUB_API_URL {api_url:?} must start with https:// (or http:// for a local server)"
-            )));
+            return Err(ConfigError::NotHttp { url }.into());
         }
         let key =
             jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.expose_secret().as_bytes())
-                .map_err(|e| {
-                    GithubError::Config(format!(
-                        "the GitHub App private key is not an RSA private key in PEM form: {e}"
-                    ))
-                })?;
+                .map_err(ConfigError::PrivateKey)?;
         let octo = Octocrab::builder()
             .base_uri(api_url.trim_end_matches('/'))
-            .map_err(|e| GithubError::Config(format!("GITHUB_API_URL {api_url:?}: {e}")))?
+            .map_err(|source| ConfigError::BaseUri { url, source })?
             .app(AppId(app_id), key)
             .build()
-            .map_err(|e| GithubError::Config(format!("building the GitHub client: {e}")))?;
+            .map_err(ConfigError::Client)?;
         Ok(GithubApp {
             app: Transport {
                 octo: Arc::new(octo),
@@ -140,8 +137,9 @@ impl GithubApp {
                         self.app
                             .octo
                             .installation(InstallationId(installation_id))
-                            .map_err(|e| {
-                                GithubError::Config(format!("installation {installation_id}: {e}"))
+                            .map_err(|source| ConfigError::Installation {
+                                id: installation_id,
+                                source,
                             })?,
                     );
                     map.insert(installation_id, o.clone());
@@ -164,7 +162,7 @@ impl GithubApp {
 }
 
 /// Repository operations as one installation. Every operation takes the repository's
-/// `owner` and `repo` name.
+/// name, `owner/name`.
 #[derive(Clone)]
 pub struct RepoApi {
     t: Transport,
@@ -196,10 +194,10 @@ impl RepoApi {
 }
 
 /// `/repos/{owner}/{repo}` with both parts encoded.
-fn repo_route(owner: &str, repo: &str) -> String {
+fn repo_route(repo: &RepoName) -> String {
     format!(
         "/repos/{}/{}",
-        transport::enc_segment(owner),
-        transport::enc_segment(repo)
+        transport::enc_segment(repo.owner()),
+        transport::enc_segment(repo.name())
     )
 }

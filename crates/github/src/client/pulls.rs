@@ -1,6 +1,7 @@
 //! Pull requests and issues.
 
 use http::{Method, StatusCode};
+use promptops_core::{CommitSha, IssueNumber, PrNumber, RepoName};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -16,7 +17,7 @@ struct UserJson {
 }
 
 #[derive(Deserialize)]
-struct RepoName {
+struct RepoJson {
     full_name: String,
 }
 
@@ -24,13 +25,13 @@ struct RepoName {
 struct EndJson {
     #[serde(rename = "ref")]
     git_ref: String,
-    sha: String,
-    repo: Option<RepoName>,
+    sha: CommitSha,
+    repo: Option<RepoJson>,
 }
 
 #[derive(Deserialize)]
 struct PullJson {
-    number: u64,
+    number: PrNumber,
     title: String,
     body: Option<String>,
     state: PrState,
@@ -40,7 +41,7 @@ struct PullJson {
     #[serde(default)]
     merged: bool,
     merged_at: Option<String>,
-    merge_commit_sha: Option<String>,
+    merge_commit_sha: Option<CommitSha>,
     #[serde(default)]
     draft: bool,
     user: UserJson,
@@ -74,7 +75,7 @@ struct LabelJson {
 
 #[derive(Deserialize)]
 struct IssueJson {
-    number: u64,
+    number: IssueNumber,
     title: String,
     body: Option<String>,
     state: String,
@@ -91,7 +92,7 @@ struct FileJson {
 
 #[derive(Deserialize)]
 struct PullCommitJson {
-    sha: String,
+    sha: CommitSha,
     author: Option<UserJson>,
     committer: Option<UserJson>,
 }
@@ -100,14 +101,13 @@ impl RepoApi {
     /// The open pull request whose head is `head_branch` in this repository, if any.
     pub async fn find_open_pr(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         head_branch: &str,
     ) -> Result<Option<PullRequestInfo>> {
-        let head = format!("{owner}:{head_branch}");
+        let head = format!("{}:{head_branch}", repo.owner());
         let route = format!(
             "{}/pulls{}",
-            repo_route(owner, repo),
+            repo_route(repo),
             query(&[("state", "open"), ("head", &head)])
         );
         let found: Vec<PullJson> = self
@@ -121,15 +121,14 @@ impl RepoApi {
     /// opened by an earlier attempt whose answer was lost), that one is returned.
     pub async fn create_pr(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         new: &NewPullRequest,
     ) -> Result<PullRequestInfo> {
         let op = format!("open a PR from {} into {}", new.head, new.base);
-        let route = format!("{}/pulls", repo_route(owner, repo));
+        let route = format!("{}/pulls", repo_route(repo));
         let body =
             json!({ "title": new.title, "head": new.head, "base": new.base, "body": new.body });
-        let settled = move || async move { self.find_open_pr(owner, repo, &new.head).await };
+        let settled = move || async move { self.find_open_pr(repo, &new.head).await };
         let answer = match self
             .t
             .send_create(&op, Method::POST, &route, Some(&body), settled)
@@ -143,15 +142,15 @@ impl RepoApi {
         }
         if answer.status == StatusCode::UNPROCESSABLE_ENTITY
             && answer.message().contains("already exists")
-            && let Some(pr) = self.find_open_pr(owner, repo, &new.head).await?
+            && let Some(pr) = self.find_open_pr(repo, &new.head).await?
         {
             return Ok(pr);
         }
         Err(answer.error(&op))
     }
 
-    pub async fn get_pr(&self, owner: &str, repo: &str, number: u64) -> Result<PullRequestInfo> {
-        let route = format!("{}/pulls/{number}", repo_route(owner, repo));
+    pub async fn get_pr(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequestInfo> {
+        let route = format!("{}/pulls/{number}", repo_route(repo));
         let p: PullJson = self
             .t
             .get_json(&format!("read PR #{number}"), &route)
@@ -162,9 +161,8 @@ impl RepoApi {
     /// Changes a pull request's title, body or state (safe to repeat).
     pub async fn update_pr(
         &self,
-        owner: &str,
-        repo: &str,
-        number: u64,
+        repo: &RepoName,
+        number: PrNumber,
         update: &PullRequestUpdate,
     ) -> Result<PullRequestInfo> {
         let op = format!("update PR #{number}");
@@ -178,7 +176,7 @@ impl RepoApi {
         if let Some(s) = &update.state {
             body.insert("state".into(), json!(s));
         }
-        let route = format!("{}/pulls/{number}", repo_route(owner, repo));
+        let route = format!("{}/pulls/{number}", repo_route(repo));
         let p: PullJson = self
             .t
             .send(&op, Method::PATCH, &route, Some(&Value::Object(body)))
@@ -189,13 +187,13 @@ impl RepoApi {
 
     /// Merges a pull request (a merge commit); returns the merge commit's SHA. GitHub
     /// answers 405 when it cannot be merged (conflicts, required reviews or checks).
-    pub async fn merge_pr(&self, owner: &str, repo: &str, number: u64) -> Result<String> {
+    pub async fn merge_pr(&self, repo: &RepoName, number: PrNumber) -> Result<CommitSha> {
         #[derive(serde::Deserialize)]
         struct Merged {
-            sha: String,
+            sha: CommitSha,
         }
         let op = format!("merge PR #{number}");
-        let route = format!("{}/pulls/{number}/merge", repo_route(owner, repo));
+        let route = format!("{}/pulls/{number}/merge", repo_route(repo));
         let body = json!({ "merge_method": "merge" });
         let merged: Merged = self
             .t
@@ -206,8 +204,8 @@ impl RepoApi {
     }
 
     /// Paths the pull request changes (added, modified, removed, renamed).
-    pub async fn pr_files(&self, owner: &str, repo: &str, number: u64) -> Result<Vec<String>> {
-        let route = format!("{}/pulls/{number}/files", repo_route(owner, repo));
+    pub async fn pr_files(&self, repo: &RepoName, number: PrNumber) -> Result<Vec<String>> {
+        let route = format!("{}/pulls/{number}/files", repo_route(repo));
         let files: Vec<FileJson> = self
             .t
             .get_all(&format!("list files of PR #{number}"), &route, &[])
@@ -219,11 +217,10 @@ impl RepoApi {
     /// their authors and committers.
     pub async fn pr_commits(
         &self,
-        owner: &str,
-        repo: &str,
-        number: u64,
+        repo: &RepoName,
+        number: PrNumber,
     ) -> Result<Vec<PullRequestCommit>> {
-        let route = format!("{}/pulls/{number}/commits", repo_route(owner, repo));
+        let route = format!("{}/pulls/{number}/commits", repo_route(repo));
         let commits: Vec<PullCommitJson> = self
             .t
             .get_all(&format!("list commits of PR #{number}"), &route, &[])
@@ -239,8 +236,8 @@ impl RepoApi {
     }
 
     /// An issue (or the issue side of a pull request).
-    pub async fn get_issue(&self, owner: &str, repo: &str, number: u64) -> Result<IssueInfo> {
-        let route = format!("{}/issues/{number}", repo_route(owner, repo));
+    pub async fn get_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<IssueInfo> {
+        let route = format!("{}/issues/{number}", repo_route(repo));
         let i: IssueJson = self
             .t
             .get_json(&format!("read issue #{number}"), &route)

@@ -2,6 +2,7 @@
 //! accepted with 👀 at once, before the command's result is ready.
 
 use http::Method;
+use promptops_core::{IssueNumber, RepoName};
 use serde_json::json;
 
 use super::{RepoApi, Result, repo_route};
@@ -27,15 +28,14 @@ impl RepoApi {
     /// existing reaction when the App already reacted so.
     pub async fn react_to_comment(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         comment_id: u64,
         reaction: Reaction,
     ) -> Result<()> {
         let op = format!("react to comment {comment_id}");
         let route = format!(
             "{}/issues/comments/{comment_id}/reactions",
-            repo_route(owner, repo)
+            repo_route(repo)
         );
         self.t
             .send(
@@ -50,9 +50,9 @@ impl RepoApi {
     }
 
     /// Closes issue `number` as completed. Safe to repeat.
-    pub async fn close_issue(&self, owner: &str, repo: &str, number: u64) -> Result<()> {
+    pub async fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         let op = format!("close issue #{number}");
-        let route = format!("{}/issues/{number}", repo_route(owner, repo));
+        let route = format!("{}/issues/{number}", repo_route(repo));
         self.t
             .send(
                 &op,

@@ -3,12 +3,14 @@
 use base64::Engine;
 use bytes::Bytes;
 use http::{Method, StatusCode};
+use promptops_core::{CommitSha, RepoName};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::transport::{Sent, enc_path, enc_segment, query};
 use super::{
-    BranchState, FileContent, FileWrite, GithubError, Permission, RepoApi, Result, repo_route,
+    BranchState, FileContent, FileWrite, GithubError, InvalidInput, Permission, RepoApi, Result,
+    repo_route,
 };
 
 #[derive(Deserialize)]
@@ -23,7 +25,7 @@ struct RefJson {
 
 #[derive(Deserialize)]
 struct RefObject {
-    sha: String,
+    sha: CommitSha,
 }
 
 #[derive(Deserialize)]
@@ -37,12 +39,12 @@ struct ContentJson {
 
 #[derive(Deserialize)]
 struct CommitWrite {
-    commit: CommitSha,
+    commit: CommitJson,
 }
 
 #[derive(Deserialize)]
-struct CommitSha {
-    sha: String,
+struct CommitJson {
+    sha: CommitSha,
 }
 
 #[derive(Deserialize)]
@@ -53,10 +55,10 @@ struct PermissionJson {
 
 impl RepoApi {
     /// The repository's default branch.
-    pub async fn default_branch(&self, owner: &str, repo: &str) -> Result<String> {
+    pub async fn default_branch(&self, repo: &RepoName) -> Result<String> {
         let r: RepoJson = self
             .t
-            .get_json("get the repository", &repo_route(owner, repo))
+            .get_json("get the repository", &repo_route(repo))
             .await?;
         Ok(r.default_branch)
     }
@@ -64,15 +66,14 @@ impl RepoApi {
     /// A file's text at `git_ref` (branch, tag or SHA); `None` when there is no such file.
     pub async fn get_file(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         path: &str,
         git_ref: &str,
     ) -> Result<Option<FileContent>> {
         let op = format!("read {path} at {git_ref}");
         let route = format!(
             "{}/contents/{}{}",
-            repo_route(owner, repo),
+            repo_route(repo),
             enc_path(path),
             query(&[("ref", git_ref)])
         );
@@ -107,17 +108,8 @@ impl RepoApi {
     }
 
     /// The SHA a branch points at; `None` when it does not exist.
-    pub async fn branch_head(
-        &self,
-        owner: &str,
-        repo: &str,
-        branch: &str,
-    ) -> Result<Option<String>> {
-        let route = format!(
-            "{}/git/ref/heads/{}",
-            repo_route(owner, repo),
-            enc_path(branch)
-        );
+    pub async fn branch_head(&self, repo: &RepoName, branch: &str) -> Result<Option<CommitSha>> {
+        let route = format!("{}/git/ref/heads/{}", repo_route(repo), enc_path(branch));
         let r: Option<RefJson> = self
             .t
             .get_optional(&format!("read branch {branch}"), &route)
@@ -128,12 +120,11 @@ impl RepoApi {
     /// Creates `branch` at `from_sha` unless it exists (an existing branch is left as it is).
     pub async fn ensure_branch(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
-        from_sha: &str,
+        from_sha: &CommitSha,
     ) -> Result<BranchState> {
-        if let Some(head_sha) = self.branch_head(owner, repo, branch).await? {
+        if let Some(head_sha) = self.branch_head(repo, branch).await? {
             return Ok(BranchState {
                 head_sha,
                 created: false,
@@ -141,10 +132,10 @@ impl RepoApi {
         }
         let op = format!("create branch {branch}");
         let body = json!({ "ref": format!("refs/heads/{branch}"), "sha": from_sha });
-        let route = format!("{}/git/refs", repo_route(owner, repo));
+        let route = format!("{}/git/refs", repo_route(repo));
         let settled = move || async move {
             Ok(self
-                .branch_head(owner, repo, branch)
+                .branch_head(repo, branch)
                 .await?
                 .map(|head_sha| BranchState {
                     head_sha,
@@ -168,7 +159,7 @@ impl RepoApi {
         }
         if answer.status == StatusCode::UNPROCESSABLE_ENTITY
             && answer.message().contains("already exists")
-            && let Some(head_sha) = self.branch_head(owner, repo, branch).await?
+            && let Some(head_sha) = self.branch_head(repo, branch).await?
         {
             return Ok(BranchState {
                 head_sha,
@@ -181,18 +172,13 @@ impl RepoApi {
     /// Moves `branch` to `sha` (`force` allows a non-fast-forward move).
     pub async fn update_branch(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
-        sha: &str,
+        sha: &CommitSha,
         force: bool,
     ) -> Result<()> {
         let op = format!("move branch {branch} to {sha}");
-        let route = format!(
-            "{}/git/refs/heads/{}",
-            repo_route(owner, repo),
-            enc_path(branch)
-        );
+        let route = format!("{}/git/refs/heads/{}", repo_route(repo), enc_path(branch));
         let body = json!({ "sha": sha, "force": force });
         self.t
             .send(&op, Method::PATCH, &route, Some(&body))
@@ -205,20 +191,19 @@ impl RepoApi {
     /// this content, so repeating the call is harmless.
     pub async fn put_file(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         path: &str,
         content: &str,
         message: &str,
     ) -> Result<FileWrite> {
         let op = format!("write {path} on {branch}");
-        let route = format!("{}/contents/{}", repo_route(owner, repo), enc_path(path));
+        let route = format!("{}/contents/{}", repo_route(repo), enc_path(path));
         let encoded = base64::engine::general_purpose::STANDARD.encode(content);
         let mut last = None;
         // Each round re-reads the file, so a 409 (someone else changed it) is retried with the new SHA.
         for _ in 0..self.t.policy.max_attempts.max(1) {
-            let current = self.get_file(owner, repo, path, branch).await?;
+            let current = self.get_file(repo, path, branch).await?;
             if current.as_ref().is_some_and(|c| c.text == content) {
                 return Ok(FileWrite::Unchanged);
             }
@@ -226,10 +211,8 @@ impl RepoApi {
             if let Some(c) = &current {
                 body["sha"] = json!(c.sha);
             }
-            let settled = move || async move {
-                self.took_effect(owner, repo, branch, path, Some(content))
-                    .await
-            };
+            let settled =
+                move || async move { self.took_effect(repo, branch, path, Some(content)).await };
             let answer = match self
                 .t
                 .send_create(&op, Method::PUT, &route, Some(&body), settled)
@@ -254,29 +237,27 @@ impl RepoApi {
         }
         Err(last.unwrap_or_else(|| GithubError::Invalid {
             operation: op,
-            message: "no attempt was made".to_string(),
+            problem: InvalidInput::NoAttempt,
         }))
     }
 
     /// Deletes `path` on `branch`; `Unchanged` when it is already absent.
     pub async fn delete_file(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         path: &str,
         message: &str,
     ) -> Result<FileWrite> {
         let op = format!("delete {path} on {branch}");
-        let route = format!("{}/contents/{}", repo_route(owner, repo), enc_path(path));
+        let route = format!("{}/contents/{}", repo_route(repo), enc_path(path));
         let mut last = None;
         for _ in 0..self.t.policy.max_attempts.max(1) {
-            let Some(current) = self.get_file(owner, repo, path, branch).await? else {
+            let Some(current) = self.get_file(repo, path, branch).await? else {
                 return Ok(FileWrite::Unchanged);
             };
             let body = json!({ "message": message, "sha": current.sha, "branch": branch });
-            let settled =
-                move || async move { self.took_effect(owner, repo, branch, path, None).await };
+            let settled = move || async move { self.took_effect(repo, branch, path, None).await };
             let answer = match self
                 .t
                 .send_create(&op, Method::DELETE, &route, Some(&body), settled)
@@ -298,20 +279,19 @@ impl RepoApi {
         }
         Err(last.unwrap_or_else(|| GithubError::Invalid {
             operation: op,
-            message: "no attempt was made".to_string(),
+            problem: InvalidInput::NoAttempt,
         }))
     }
 
     /// After a lost answer: whether `path` on `branch` now holds `content` (`None`: is absent).
     async fn took_effect(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         path: &str,
         content: Option<&str>,
     ) -> Result<Option<FileWrite>> {
-        let now = self.get_file(owner, repo, path, branch).await?;
+        let now = self.get_file(repo, path, branch).await?;
         let done = match (content, &now) {
             (Some(want), Some(have)) => have.text == want,
             (None, None) => true,
@@ -320,7 +300,7 @@ impl RepoApi {
         if !done {
             return Ok(None);
         }
-        let head = self.branch_head(owner, repo, branch).await?;
+        let head = self.branch_head(repo, branch).await?;
         Ok(Some(match head {
             Some(commit_sha) => FileWrite::Committed { commit_sha },
             None => FileWrite::Unchanged,
@@ -328,16 +308,11 @@ impl RepoApi {
     }
 
     /// `user`'s role on the repository (`None` for someone without access).
-    pub async fn collaborator_permission(
-        &self,
-        owner: &str,
-        repo: &str,
-        user: &str,
-    ) -> Result<Permission> {
+    pub async fn collaborator_permission(&self, repo: &RepoName, user: &str) -> Result<Permission> {
         let op = format!("read {user}'s permission");
         let route = format!(
             "{}/collaborators/{}/permission",
-            repo_route(owner, repo),
+            repo_route(repo),
             enc_segment(user)
         );
         let Some(p) = self.t.get_optional::<PermissionJson>(&op, &route).await? else {
@@ -358,11 +333,11 @@ impl RepoApi {
         })
     }
 
-    /// The repository at `git_ref` as GitHub's gzip'd tarball (one top-level directory
+    /// The repository at `commit` as GitHub's gzip'd tarball (one top-level directory
     /// `<owner>-<repo>-<short sha>/`, preceded by a `pax_global_header` entry).
-    pub async fn download_tarball(&self, owner: &str, repo: &str, git_ref: &str) -> Result<Bytes> {
-        let op = format!("download the tarball of {git_ref}");
-        let route = format!("{}/tarball/{}", repo_route(owner, repo), enc_path(git_ref));
+    pub async fn download_tarball(&self, repo: &RepoName, commit: &CommitSha) -> Result<Bytes> {
+        let op = format!("download the tarball of {commit}");
+        let route = format!("{}/tarball/{commit}", repo_route(repo));
         let mut answer = self.t.send(&op, Method::GET, &route, None).await?;
         if answer.status.is_redirection() {
             // Normally followed inside octocrab; follow by hand if it was not.

@@ -1,6 +1,7 @@
 //! What the client hands back and takes in: the few fields the bot uses, parsed with our own
 //! serde types (tolerant of everything else GitHub sends).
 
+use promptops_core::{CommitSha, IssueNumber, PrNumber};
 use std::fmt;
 use std::str::FromStr;
 
@@ -90,7 +91,7 @@ pub struct FileContent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileWrite {
     /// A commit was made.
-    Committed { commit_sha: String },
+    Committed { commit_sha: CommitSha },
     /// The branch already had exactly this content (or no such file, for a delete).
     Unchanged,
 }
@@ -98,7 +99,7 @@ pub enum FileWrite {
 /// A branch after `ensure_branch`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BranchState {
-    pub head_sha: String,
+    pub head_sha: CommitSha,
     /// False when the branch already existed (it is left where it was).
     pub created: bool,
 }
@@ -136,18 +137,18 @@ impl PartialEq<&str> for PrState {
 /// A pull request, as far as the bot cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequestInfo {
-    pub number: u64,
+    pub number: PrNumber,
     pub title: String,
     pub body: Option<String>,
     pub state: PrState,
     pub html_url: String,
     pub head_ref: String,
-    pub head_sha: String,
+    pub head_sha: CommitSha,
     /// `owner/name` of the head repository (differs from the base for forks; `None` if deleted).
     pub head_repo: Option<String>,
     pub base_ref: String,
     pub merged: bool,
-    pub merge_commit_sha: Option<String>,
+    pub merge_commit_sha: Option<CommitSha>,
     pub draft: bool,
     pub author: String,
 }
@@ -156,7 +157,7 @@ pub struct PullRequestInfo {
 /// commit's email belongs to no account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequestCommit {
-    pub sha: String,
+    pub sha: CommitSha,
     pub author: Option<String>,
     pub committer: Option<String>,
 }
@@ -182,7 +183,7 @@ pub struct PullRequestUpdate {
 /// An issue (or the issue side of a pull request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueInfo {
-    pub number: u64,
+    pub number: IssueNumber,
     pub title: String,
     pub body: Option<String>,
     pub state: String,
@@ -260,7 +261,7 @@ pub struct CheckOutput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCheckRun {
     pub name: String,
-    pub head_sha: String,
+    pub head_sha: CommitSha,
     pub status: CheckStatus,
     /// Setting a conclusion completes the run.
     pub conclusion: Option<CheckConclusion>,

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use promptops_core::RepoName;
 use promptops_core::clock::Clock;
 use promptops_github::client::{GithubApp, RepoApi, RetryPolicy, Sleeper};
 use promptops_testkit::FakeGithub;
@@ -18,6 +19,11 @@ pub const OWNER: &str = "acme";
 pub const REPO: &str = "infra";
 pub const FULL: &str = "acme/infra";
 pub const INSTALLATION: u64 = 77;
+
+/// The test repository, `acme/infra`.
+pub fn repo_name() -> RepoName {
+    RepoName::new(OWNER, REPO).expect("acme/infra is a repository name")
+}
 
 /// Records every wait the client asks for and returns at once.
 #[derive(Debug, Default)]

@@ -1,0 +1,167 @@
+//! One Terraform run as a handler reports it: the check run on its commit, the stored run
+//! record, the comment parts of its report, and the masker of the runner that ran it.
+//! Every Terraform handler starts one, runs Terraform, and ends it with [`TerraformRun::fail`]
+//! (Terraform could not run) or [`TerraformRun::finish`] (Terraform reported), so that the
+//! check, the record and the comment of a run always end together, masked the same way.
+
+use std::time::Instant;
+
+use promptops_core::{CommitSha, IssueNumber, PrNumber};
+use promptops_github::client::{CheckConclusion, CheckOutput};
+use promptops_store::RunStatus;
+use promptops_terraform::Runner;
+
+use super::terraform_steps::{self as tf, CouldNotRun};
+use super::{Handlers, RepoCtx};
+use crate::http::metrics::RunResult;
+use crate::pipeline::run_kind::RunKind;
+
+/// Where a run's report goes: its comment parts, keyed `<key>:part:<n>`, on `issue`.
+pub(super) struct ReportTo {
+    pub issue: IssueNumber,
+    pub key: String,
+}
+
+/// A run about to start.
+pub(super) struct RunStart<'a> {
+    pub kind: RunKind,
+    pub deployment: &'a str,
+    /// The commit the run is recorded on, and its check run shown on.
+    pub sha: &'a CommitSha,
+    /// The pull request the run belongs to, if any.
+    pub pr: Option<PrNumber>,
+    /// The check run to show on `sha`, by name (none: the run has no check run).
+    pub check: Option<&'static str>,
+    /// Where the report goes (none: the handler says what happened elsewhere).
+    pub report: Option<ReportTo>,
+}
+
+/// How a run Terraform reported on ended.
+pub(super) struct Finish<'a> {
+    pub succeeded: bool,
+    /// What its check run shows (a run without one shows nothing).
+    pub check: Option<CheckOutput>,
+    /// What the run record keeps (masked once more before it is stored).
+    pub summary: &'a str,
+    pub output: &'a str,
+}
+
+/// A started run; see the module comment.
+pub(super) struct TerraformRun<'a> {
+    h: &'a Handlers,
+    runner: &'a Runner,
+    repo: &'a RepoCtx,
+    kind: RunKind,
+    deployment: &'a str,
+    report: Option<ReportTo>,
+    check: Option<u64>,
+    run: i64,
+    started: Instant,
+}
+
+impl<'a> TerraformRun<'a> {
+    /// Starts the check run (if any), then records the run as started.
+    pub async fn start(
+        h: &'a Handlers,
+        runner: &'a Runner,
+        repo: &'a RepoCtx,
+        start: RunStart<'a>,
+    ) -> anyhow::Result<Self> {
+        let RunStart {
+            kind,
+            deployment,
+            sha,
+            pr,
+            check,
+            report,
+        } = start;
+        let check = match check {
+            Some(name) => Some(tf::start_check(repo, name, sha, deployment).await?),
+            None => None,
+        };
+        let run = tf::start_run(h, repo, pr, deployment, kind, sha).await?;
+        Ok(Self {
+            h,
+            runner,
+            repo,
+            kind,
+            deployment,
+            report,
+            check,
+            run,
+            started: Instant::now(),
+        })
+    }
+
+    /// The run's page on the dashboard, for its report (none without a public URL).
+    pub fn url(&self) -> Option<String> {
+        self.h.links.run(self.run)
+    }
+
+    /// Counts and times the run (since it started) as ending with `result`.
+    pub fn observe(&self, result: RunResult) {
+        self.h
+            .metrics
+            .terraform_run(self.kind, result, self.started.elapsed());
+    }
+
+    /// Posts the report's comment parts (nothing when the run reports nowhere).
+    pub async fn post_report(&self, parts: &[String]) -> anyhow::Result<()> {
+        match &self.report {
+            Some(to) => tf::post_parts(self.repo, to.issue, &to.key, parts).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Terraform could not run (bad settings, a missing var file, no terraform binary):
+    /// says so, with `problem` masked and `advice` after it, in the report and the check
+    /// run, and records the run as failed.
+    pub async fn fail(self, problem: &CouldNotRun, advice: Option<&str>) -> anyhow::Result<()> {
+        let problem = self.runner.masker().mask_str(&problem.to_string());
+        let (kind, deployment) = (self.kind, self.deployment);
+        let mut body =
+            format!("### ❌ Terraform {kind} for `{deployment}`: could not run\n\n{problem}");
+        if let Some(advice) = advice {
+            body = format!("{body}\n\n{advice}");
+        }
+        self.post_report(&[body]).await?;
+        if let Some(check) = self.check {
+            let title = format!("{deployment}: could not run Terraform");
+            tf::finish_check(
+                self.repo,
+                check,
+                CheckConclusion::Failure,
+                title,
+                problem.clone(),
+                None,
+            )
+            .await?;
+        }
+        let (h, runner, run) = (self.h, self.runner, self.run);
+        tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await
+    }
+
+    /// Terraform reported: completes the check run and records the run's end, masked.
+    pub async fn finish(self, finish: Finish<'_>) -> anyhow::Result<()> {
+        let (conclusion, status) = if finish.succeeded {
+            (CheckConclusion::Success, RunStatus::Succeeded)
+        } else {
+            (CheckConclusion::Failure, RunStatus::Failed)
+        };
+        if let Some(check) = self.check {
+            let shown = finish.check.unwrap_or_else(|| CheckOutput {
+                title: format!("{}: {}", self.deployment, finish.summary),
+                summary: finish.summary.to_owned(),
+                text: None,
+            });
+            let CheckOutput {
+                title,
+                summary,
+                text,
+            } = shown;
+            tf::finish_check(self.repo, check, conclusion, title, summary, text).await?;
+        }
+        let (h, runner, run) = (self.h, self.runner, self.run);
+        tf::finish_run(h, runner, run, status, finish.summary, finish.output).await
+    }
+}
