@@ -8,6 +8,7 @@
 
 use anyhow::Context as _;
 use promptops_commands::{Button, inert_inline};
+use promptops_core::PrNumber;
 use promptops_github::client::{CheckRunButton, CheckRunButtons};
 
 use super::commands::{self, CommentJob};
@@ -33,7 +34,7 @@ pub(super) fn plan_buttons() -> CheckRunButtons {
 pub(super) async fn add_plan_buttons(repo: &RepoCtx, id: u64) {
     if let Err(err) = repo
         .api
-        .set_check_run_buttons(repo.owner(), repo.name(), id, &plan_buttons())
+        .set_check_run_buttons(repo.name(), id, &plan_buttons())
         .await
     {
         tracing::warn!(check_run = id, error = %err, "could not put the buttons on the plan check run");
@@ -45,7 +46,7 @@ pub(super) async fn clicked(
     h: &Handlers,
     repo: RepoCtx,
     job_id: i64,
-    pr: u64,
+    pr: PrNumber,
     button: Button,
     sender: &str,
 ) -> anyhow::Result<()> {
@@ -62,7 +63,7 @@ async fn run_click(
     h: &Handlers,
     repo: RepoCtx,
     job_id: i64,
-    pr: u64,
+    pr: PrNumber,
     button: Button,
     sender: &str,
 ) -> anyhow::Result<ClickOutcome> {
@@ -87,11 +88,11 @@ async fn run_click(
     }
     let info = repo
         .api
-        .get_pr(repo.owner(), repo.name(), pr)
+        .get_pr(repo.name(), pr)
         .await
         .with_context(|| format!("reading PR #{pr}"))?;
     let issue = IssueSnapshot {
-        number: pr,
+        number: pr.into(),
         title: info.title,
         body: info.body.unwrap_or_default(),
         is_pull_request: true,
@@ -103,7 +104,7 @@ async fn run_click(
         lines: &lines,
         ignored: &[],
     };
-    let repo = repo.gathering_replies(pr, job_id);
+    let repo = repo.gathering_replies(pr.into(), job_id);
     commands::run_comment(h, &repo, job_id, &job).await?;
     Ok(ClickOutcome::Ran)
 }

@@ -277,7 +277,7 @@ async fn unlock(
     let body = match record {
         // A pull request PromptOps did not open for a request: the locks it holds.
         None if issue.is_pull_request => {
-            let released = super::pr_plan::release_locks_of(h, repo, issue.number).await?;
+            let released = super::pr_plan::release_locks_of(h, repo, issue.number.as_pr()).await?;
             if released.is_empty() {
                 "This pull request holds no deployment lock, so there is nothing to unlock.".to_owned()
             } else {

@@ -9,7 +9,9 @@
 use promptops_core::{CommitSha, PrNumber};
 use promptops_store::RequestRecord;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
-use promptops_terraform::{ActionAddress, ApplyOutcome, Invocation, ResourceAddress, Runner, RunnerError};
+use promptops_terraform::{
+    ActionAddress, ApplyOutcome, Invocation, ResourceAddress, Runner, RunnerError,
+};
 
 use super::comment_key;
 use super::deployment_state::linked_request;

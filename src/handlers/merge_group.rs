@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
+use promptops_core::{CommitSha, PrNumber};
 use promptops_github::client::{CheckConclusion, CheckOutput, CheckStatus, NewCheckRun, PrState};
 use promptops_store::{RunFilter, RunStatus};
 
@@ -33,7 +34,7 @@ use crate::repo_config::RepoConfig;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Approved {
     pr: u64,
-    planned_sha: String,
+    planned_sha: CommitSha,
 }
 
 /// What the check found: a line per thing checked, a line per problem.
@@ -92,7 +93,11 @@ async fn check_group(
     }
     let files = match repo
         .api
-        .changed_files(repo.owner(), repo.name(), &group.base_sha, &group.head_sha)
+        .changed_files(
+            repo.name(),
+            group.base_sha.as_str(),
+            group.head_sha.as_str(),
+        )
         .await
     {
         Ok(files) => files,
@@ -142,7 +147,7 @@ async fn check_deployment(
     findings: &mut Findings,
 ) -> anyhow::Result<()> {
     if let Vars::Invalid(problems) =
-        vars_check::read(h, repo, config, deployment, &group.head_sha).await?
+        vars_check::read(h, repo, config, deployment, group.head_sha.as_str()).await?
     {
         findings.problems.push(format!(
             "`{deployment}`: its `terraform.tfvars` breaks {} of the rules every deployment's variables must follow:\n{}",
@@ -162,13 +167,13 @@ async fn check_deployment(
         findings.checked.push(format!(
             "`{deployment}`: the variables planned on #{} at `{}`",
             holder.pr,
-            tf::short(&holder.planned_sha)
+            holder.planned_sha.short()
         ));
     } else {
         findings.problems.push(format!(
             "`{deployment}`: the group's `terraform.tfvars` is not the one planned on #{} at `{}` (the pull request was pushed to since, or another pull request in the group changes it too). Re-plan #{} and queue it again.",
             holder.pr,
-            tf::short(&holder.planned_sha),
+            holder.planned_sha.short(),
             holder.pr
         ));
     }
@@ -189,7 +194,7 @@ async fn check_module_file(
                 "{}: the code planned on #{} at `{}`",
                 promptops_commands::code_span(path),
                 head.pr,
-                tf::short(&head.planned_sha)
+                head.planned_sha.short()
             ));
             return Ok(());
         }
@@ -202,12 +207,17 @@ async fn check_module_file(
 }
 
 /// Whether `path` reads the same at both commits (both absent counts as the same).
-async fn same_file(repo: &RepoCtx, path: &str, a: &str, b: &str) -> anyhow::Result<bool> {
-    let read = |sha: &str| {
-        let sha = sha.to_owned();
+async fn same_file(
+    repo: &RepoCtx,
+    path: &str,
+    a: &CommitSha,
+    b: &CommitSha,
+) -> anyhow::Result<bool> {
+    let read = |sha: &CommitSha| {
+        let sha = sha.clone();
         async move {
             repo.api
-                .get_file(repo.owner(), repo.name(), path, &sha)
+                .get_file(repo.name(), path, sha.as_str())
                 .await
                 .with_context(|| format!("reading {path} at {sha}"))
                 .map(|file| file.map(|f| f.text))
@@ -229,7 +239,7 @@ async fn approved_heads(
     for lock in h.store.list_locks(Some(&full_name)).await? {
         let pr = repo
             .api
-            .get_pr(repo.owner(), repo.name(), lock.pr)
+            .get_pr(repo.name(), PrNumber::new(lock.pr))
             .await
             .with_context(|| format!("reading PR #{}", lock.pr))?;
         if pr.state != PrState::Open {
@@ -249,6 +259,7 @@ async fn approved_heads(
             (RunKind::Plan.is_kind_of(&run) && run.status == RunStatus::Succeeded)
                 .then_some(run.sha)
                 .flatten()
+                .and_then(|sha| sha.parse::<CommitSha>().ok())
         });
         if let Some(planned_sha) = planned {
             approved.insert(
@@ -302,7 +313,6 @@ async fn conclude(
     }
     repo.api
         .create_check_run(
-            repo.owner(),
             repo.name(),
             &NewCheckRun {
                 name: PLAN_CHECK.to_owned(),

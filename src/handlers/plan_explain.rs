@@ -92,7 +92,7 @@ async fn variables_at(
     let path = config.terraform.tfvars_path(deployment);
     let file = repo
         .api
-        .get_file(repo.owner(), repo.name(), &path, git_ref)
+        .get_file(repo.name(), &path, git_ref)
         .await
         .map_err(|err| format!("reading {path} at {git_ref}: {err}"))?;
     let Some(file) = file else {

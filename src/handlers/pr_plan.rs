@@ -314,7 +314,22 @@ async fn plan_deployment(
         }
     };
     run.observe(report.outcome.into());
-    report_plan(run, &report, deployment, sha, (mode, &source_sha)).await
+    let explanation = super::plan_explain::explain(h, repo, config, &report).await;
+    let planned = Planned {
+        report: &report,
+        explanation,
+        deployment,
+        sha,
+    };
+    report_plan(run, planned, (mode, &source_sha)).await
+}
+
+/// A plan Terraform reported on, with its explanation for reviewers.
+struct Planned<'a> {
+    report: &'a PlanReport,
+    explanation: Option<promptops_terraform::comment::Explanation>,
+    deployment: &'a str,
+    sha: &'a CommitSha,
 }
 
 /// Takes the deployment's lock for `pr`; when another pull request holds it, says so on
@@ -354,11 +369,15 @@ async fn take_lock(
 /// The plan's report on the pull request and its check run, and the run's record.
 async fn report_plan(
     run: TerraformRun<'_>,
-    report: &PlanReport,
-    deployment: &str,
-    sha: &CommitSha,
+    planned: Planned<'_>,
     (mode, source_sha): (PlanMode, &CommitSha),
 ) -> anyhow::Result<()> {
+    let Planned {
+        report,
+        explanation,
+        deployment,
+        sha,
+    } = planned;
     let options = CommentOptions {
         next_steps: mode
             .is_destroy()
@@ -366,7 +385,7 @@ async fn report_plan(
         run_url: run.url(),
         // The lock was taken above: this pull request holds it while the plan is shown.
         locked_here: true,
-        explanation: super::plan_explain::explain(h, repo, config, &report).await,
+        explanation,
         ..CommentOptions::default()
     };
     run.post_report(&render_plan_comments(report, &options))

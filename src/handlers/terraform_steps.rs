@@ -230,7 +230,7 @@ pub(super) async fn start_check(
 async fn create_check(
     repo: &RepoCtx,
     name: &str,
-    sha: &str,
+    sha: &CommitSha,
     deployment: &str,
 ) -> anyhow::Result<u64> {
     repo.api

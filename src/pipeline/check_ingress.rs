@@ -6,7 +6,7 @@
 use promptops_commands::Button;
 use promptops_github::webhook::{CheckRunActionEvent, MergeGroupAction, MergeGroupEvent};
 
-use crate::pipeline::ingress::{IngressSettings, repo_target};
+use crate::pipeline::ingress::{IngressSettings, event_sha, repo_target};
 use crate::pipeline::jobs::{JobPayload, MergeGroupSnapshot};
 
 /// The check run whose buttons PromptOps answers.
@@ -26,12 +26,16 @@ pub(super) fn merge_group_jobs(event: &MergeGroupEvent) -> Vec<JobPayload> {
     let Some(repo) = repo_target(&event.repo, event.installation_id) else {
         return Vec::new();
     };
+    let (Some(head_sha), Some(base_sha)) = (event_sha(&event.head_sha), event_sha(&event.base_sha))
+    else {
+        return Vec::new();
+    };
     vec![JobPayload::MergeGroupCheck {
         repo,
         group: MergeGroupSnapshot {
-            head_sha: event.head_sha.clone(),
+            head_sha,
             head_ref: event.head_ref.clone(),
-            base_sha: event.base_sha.clone(),
+            base_sha,
             base_ref: event.base_ref.clone(),
         },
     }]
@@ -66,12 +70,12 @@ pub(super) fn check_button_jobs(
     let Some(repo) = repo_target(&event.repo, event.installation_id) else {
         return Vec::new();
     };
-    if !settings.comment_jobs.allow(&repo.full_name()) {
+    if !settings.comment_jobs.allow(&repo.repo.to_string()) {
         return ignored("the repository's rate limit on jobs from people is reached");
     }
     vec![JobPayload::CheckButton {
         repo,
-        pr,
+        pr: promptops_core::PrNumber::new(pr),
         button,
         sender: event.sender.login.clone(),
     }]

@@ -135,7 +135,7 @@ pub(super) fn repo_target(repo: &RepoRef, installation: Option<u64>) -> Option<R
 }
 
 /// A commit SHA of an event; `None` (with a warning) for one GitHub would not send.
-fn event_sha(sha: &str) -> Option<CommitSha> {
+pub(super) fn event_sha(sha: &str) -> Option<CommitSha> {
     sha.parse()
         .map_err(|err: CommitShaError| {
             tracing::warn!(error = %err, "event ignored: a commit SHA in it is not one");

@@ -131,7 +131,7 @@ pub enum JobPayload {
     /// `sender`: runs the command it stands for, as that person.
     CheckButton {
         repo: RepoTarget,
-        pr: u64,
+        pr: PrNumber,
         button: Button,
         sender: String,
     },
@@ -140,10 +140,10 @@ pub enum JobPayload {
 /// A merge group as the `merge_group` event named it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergeGroupSnapshot {
-    pub head_sha: String,
+    pub head_sha: CommitSha,
     /// Full ref, `refs/heads/gh-readonly-queue/...`.
     pub head_ref: String,
-    pub base_sha: String,
+    pub base_sha: CommitSha,
     /// Full ref of the branch the group merges into.
     pub base_ref: String,
 }

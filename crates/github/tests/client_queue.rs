@@ -4,7 +4,7 @@
 
 mod client_support;
 
-use client_support::{FULL, OWNER, REPO, branch_with_change, env};
+use client_support::{FULL, branch_with_change, env, repo_name};
 use promptops_github::client::{
     CheckRunButton, CheckRunButtons, CheckStatus, KeyedIssue, NewCheckRun,
 };
@@ -16,11 +16,10 @@ async fn buttons_are_stored_on_the_check_run() {
     let id = e
         .api
         .create_check_run(
-            OWNER,
-            REPO,
+            &repo_name(),
             &NewCheckRun {
                 name: "promptops/plan".into(),
-                head_sha: head,
+                head_sha: head.parse().unwrap(),
                 status: CheckStatus::InProgress,
                 conclusion: None,
                 output: None,
@@ -36,7 +35,7 @@ async fn buttons_are_stored_on_the_check_run() {
     ])
     .unwrap();
     e.api
-        .set_check_run_buttons(OWNER, REPO, id, &buttons)
+        .set_check_run_buttons(&repo_name(), id, &buttons)
         .await
         .unwrap();
     let run = e.gh.check_runs().into_iter().find(|r| r.id == id).unwrap();
@@ -70,7 +69,7 @@ async fn changed_files_are_those_between_the_merge_base_and_the_head() {
     e.gh.set_file(FULL, "main", "README.md", "readme\n");
     let mut files = e
         .api
-        .changed_files(OWNER, REPO, &base, &head)
+        .changed_files(&repo_name(), &base, &head)
         .await
         .unwrap();
     files.sort();
@@ -78,7 +77,7 @@ async fn changed_files_are_those_between_the_merge_base_and_the_head() {
     let main = e.gh.branch_head(FULL, "main").unwrap();
     let files = e
         .api
-        .changed_files(OWNER, REPO, &head, &main)
+        .changed_files(&repo_name(), &head, &main)
         .await
         .unwrap();
     assert_eq!(files, ["README.md"]);
@@ -94,9 +93,9 @@ async fn a_keyed_issue_is_opened_once_even_when_the_answer_is_lost() {
         key: "drift:web",
     };
     e.gh.apply_then_fail("POST", &format!("/repos/{FULL}/issues"), 502);
-    let first = e.api.open_keyed_issue(OWNER, REPO, &issue).await.unwrap();
+    let first = e.api.open_keyed_issue(&repo_name(), &issue).await.unwrap();
     assert_eq!(e.gh.pending_faults(), 0, "the lost answer happened");
-    let again = e.api.open_keyed_issue(OWNER, REPO, &issue).await.unwrap();
+    let again = e.api.open_keyed_issue(&repo_name(), &issue).await.unwrap();
     assert_eq!(first, again, "the open issue with the key is found");
     let opened: Vec<_> = (1..=10).filter_map(|n| e.gh.issue(FULL, n)).collect();
     assert_eq!(opened.len(), 1, "{opened:?}");
@@ -113,6 +112,6 @@ async fn a_keyed_issue_is_opened_once_even_when_the_answer_is_lost() {
         key: "drift:db",
         ..issue
     };
-    let db = e.api.open_keyed_issue(OWNER, REPO, &other).await.unwrap();
+    let db = e.api.open_keyed_issue(&repo_name(), &other).await.unwrap();
     assert_ne!(db.number, first.number);
 }

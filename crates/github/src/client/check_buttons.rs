@@ -7,6 +7,8 @@ use http::Method;
 use serde::Serialize;
 use serde_json::json;
 
+use promptops_core::RepoName;
+
 use super::{RepoApi, Result, repo_route};
 
 /// GitHub's limits, in characters.
@@ -108,13 +110,12 @@ impl RepoApi {
     /// Replaces the buttons of a check run (safe to repeat).
     pub async fn set_check_run_buttons(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         check_run_id: u64,
         buttons: &CheckRunButtons,
     ) -> Result<()> {
         let op = format!("set the buttons of check run {check_run_id}");
-        let route = format!("{}/check-runs/{check_run_id}", repo_route(owner, repo));
+        let route = format!("{}/check-runs/{check_run_id}", repo_route(repo));
         let body = json!({ "actions": buttons });
         self.t
             .send(&op, Method::PATCH, &route, Some(&body))

@@ -3,7 +3,9 @@
 use serde::Deserialize;
 
 use super::transport::enc_segment;
-use super::{GithubError, RepoApi, Result, repo_route};
+use promptops_core::RepoName;
+
+use super::{GithubError, InvalidInput, RepoApi, Result, repo_route};
 
 /// GitHub lists at most this many files of a comparison.
 pub const MAX_COMPARED_FILES: usize = 300;
@@ -28,15 +30,14 @@ impl RepoApi {
     /// [`MAX_COMPARED_FILES`] is an error: a list that may miss files cannot be checked.
     pub async fn changed_files(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         base: &str,
         head: &str,
     ) -> Result<Vec<String>> {
         let op = format!("compare {base}...{head}");
         let route = format!(
             "{}/compare/{}...{}",
-            repo_route(owner, repo),
+            repo_route(repo),
             enc_segment(base),
             enc_segment(head)
         );
@@ -44,10 +45,9 @@ impl RepoApi {
         if comparison.files.len() >= MAX_COMPARED_FILES {
             return Err(GithubError::Invalid {
                 operation: op,
-                message: format!(
-                    "the comparison lists {} files, GitHub's maximum, so it may be incomplete",
-                    comparison.files.len()
-                ),
+                problem: InvalidInput::ComparisonCut {
+                    files: comparison.files.len(),
+                },
             });
         }
         let mut paths = Vec::new();

@@ -89,6 +89,8 @@ pub enum InvalidInput {
     CommentTooLong { chars: usize },
     #[error(transparent)]
     CommentKey(#[from] super::marker::CommentKeyError),
+    #[error("the comparison lists {files} files, GitHub's maximum, so it may be incomplete")]
+    ComparisonCut { files: usize },
     /// A write loop ended without trying once (a retry policy of no attempts).
     #[error("no attempt was made")]
     NoAttempt,

@@ -33,7 +33,7 @@ struct AuthorJson {
 /// An issue as the listing gives it: enough to recognise the App's keyed issue.
 #[derive(Deserialize)]
 struct ListedIssueJson {
-    number: u64,
+    number: IssueNumber,
     html_url: String,
     #[serde(default)]
     body: Option<String>,
@@ -91,28 +91,24 @@ impl RepoApi {
     /// second one.
     pub async fn open_keyed_issue(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         issue: &KeyedIssue<'_>,
     ) -> Result<IssueRef> {
         let op = format!("open the issue {:?}", issue.key);
-        marker::check_key(issue.key).map_err(|message| GithubError::Invalid {
+        marker::check_key(issue.key).map_err(|err| GithubError::Invalid {
             operation: op.clone(),
-            message,
+            problem: err.into(),
         })?;
-        if let Some(found) = self
-            .find_keyed_issue(owner, repo, issue.label, issue.key)
-            .await?
-        {
+        if let Some(found) = self.find_keyed_issue(repo, issue.label, issue.key).await? {
             return Ok(found);
         }
-        let route = format!("{}/issues", repo_route(owner, repo));
+        let route = format!("{}/issues", repo_route(repo));
         let payload = json!({
             "title": issue.title,
             "body": marker::with_marker(issue.body, issue.key),
             "labels": [issue.label],
         });
-        let settled = || self.find_keyed_issue(owner, repo, issue.label, issue.key);
+        let settled = || self.find_keyed_issue(repo, issue.label, issue.key);
         match self
             .t
             .send_create(&op, Method::POST, &route, Some(&payload), settled)
@@ -132,13 +128,12 @@ impl RepoApi {
     /// The App's open issue with `label` whose body carries the marker for `key`.
     pub async fn find_keyed_issue(
         &self,
-        owner: &str,
-        repo: &str,
+        repo: &RepoName,
         label: &str,
         key: &str,
     ) -> Result<Option<IssueRef>> {
         let bot = self.bot_login().await?;
-        let route = format!("{}/issues", repo_route(owner, repo));
+        let route = format!("{}/issues", repo_route(repo));
         let listed: Vec<ListedIssueJson> = self
             .t
             .get_all(

@@ -8,8 +8,8 @@
 //! (`<!-- promptops:plan deployment=<name> part=i/n -->`) so that the previous comment for
 //! a deployment can be found and updated.
 
-mod explanation;
 mod configuration;
+mod explanation;
 mod issue_note;
 pub mod markdown;
 mod outputs;
@@ -22,8 +22,8 @@ use std::fmt::Write as _;
 use crate::report::{
     ApplyOutcome, ApplyReport, ChangeAction, PlanOutcome, PlanReport, StepFailure,
 };
-pub use explanation::{Explanation, ModelNote, render_explanation, summary_sentences};
 pub use configuration::{ConfigurationFailure, HostFailure, render_configuration_failure};
+pub use explanation::{Explanation, ModelNote, render_explanation, summary_sentences};
 pub use issue_note::{IssueNote, render_issue_note};
 use split::{Document, split};
 use transcript::{Severity, Transcript};
