@@ -356,6 +356,29 @@ async fn apply_creates_the_vault_objects_in_openbao_fires_the_action_once_and_de
     assert_eq!(extra_vars["vault_ssh_mount"], "ssh-llm-demo");
     assert_eq!(extra_vars["vault_ssh_role"], "llm-demo");
     assert_eq!(extra_vars["vault_role_id"], role_id["role_id"]);
+    let replan = || {
+        tokio::task::block_in_place(|| {
+            terraform.run(
+                &dir,
+                &[
+                    "plan",
+                    "-input=false",
+                    "-no-color",
+                    "-detailed-exitcode",
+                    VAR_FILE,
+                ],
+            )
+        })
+    };
+    // Applied and unused: a second plan has nothing to do.
+    let again = replan();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "a second plan has changes:\n{}\n{}",
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr)
+    );
     // The wrapped secret_id is real and unwraps exactly once.
     let wrapped = extra_vars["vault_wrapped_secret_id"]
         .as_str()
@@ -377,24 +400,16 @@ async fn apply_creates_the_vault_objects_in_openbao_fires_the_action_once_and_de
             .success()
     );
 
-    let replan = tokio::task::block_in_place(|| {
-        terraform.run(
-            &dir,
-            &[
-                "plan",
-                "-input=false",
-                "-no-color",
-                "-detailed-exitcode",
-                VAR_FILE,
-            ],
-        )
-    });
-    assert_eq!(
-        replan.status.code(),
-        Some(0),
-        "a second plan has changes:\n{}\n{}",
-        String::from_utf8_lossy(&replan.stdout),
-        String::from_utf8_lossy(&replan.stderr)
+    // Once the job has used it, the wrapped secret_id is gone from the state (as with the
+    // real vault provider): the next plan mints a new one and fires the action again, and
+    // changes nothing else.
+    let after_use = replan();
+    let shown = String::from_utf8_lossy(&after_use.stdout);
+    assert_eq!(after_use.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("vault_approle_auth_backend_role_secret_id.configure will be created")
+            && shown.contains("Plan: 1 to add, 1 to change, 0 to destroy. Actions: 1 to invoke."),
+        "{shown}"
     );
     assert_eq!(aap.launches().len(), 1);
 
@@ -410,7 +425,7 @@ async fn apply_creates_the_vault_objects_in_openbao_fires_the_action_once_and_de
             ],
         );
         assert!(
-            destroy.contains("Destroy complete! Resources: 12 destroyed."),
+            destroy.contains("Destroy complete! Resources: 11 destroyed."),
             "{destroy}"
         );
         assert_eq!(
