@@ -136,10 +136,19 @@ async fn failed_configuration_is_reported(
     pr: u64,
     urls: &[String],
 ) {
-    let vm_1 = urls[1]
-        .trim_start_matches("http://")
-        .trim_end_matches(":8501");
-    compute.stop_instance("promptops-e2e", "us-central1-a", &format!("{DEPLOYMENT}-1"));
+    // VM 1 by its name: the app URLs are listed by address, not by the instance's index.
+    let name = format!("{DEPLOYMENT}-1");
+    let instances = compute.instances("promptops-e2e", "us-central1-a");
+    let vm_1 = instances
+        .iter()
+        .find(|i| i["name"] == name.as_str())
+        .and_then(|i| i["natIP"].as_str())
+        .unwrap_or_else(|| panic!("no address for {name} in {instances:#?}"));
+    assert!(
+        urls.iter().any(|url| url == &format!("http://{vm_1}:8501")),
+        "{vm_1} is not among the apply comment's app URLs {urls:?}"
+    );
+    compute.stop_instance("promptops-e2e", "us-central1-a", &name);
     let pr_ref = IssueRef {
         number: pr,
         title: "GPU demo".into(),
