@@ -197,8 +197,9 @@ async fn check_deployment(
 ) -> anyhow::Result<Checked> {
     let default_branch = repo.default_branch().await?;
     let sha = repo.default_branch_head(&default_branch).await?;
-    let problem = match vars_check::read(h, repo, config, deployment, sha.as_str()).await? {
-        Vars::Valid => None,
+    let vars = vars_check::read(h, repo, config, deployment, sha.as_str()).await?;
+    let problem = match &vars {
+        Vars::Valid(_) => None,
         Vars::Missing => Some(format!(
             "its variables are not on `{default_branch}`, so it is not applied there"
         )),
@@ -206,6 +207,10 @@ async fn check_deployment(
             "its variables on `{default_branch}` break the rules ({} problems); fix them by pull request",
             problems.len()
         )),
+    };
+    let requested = match &vars {
+        Vars::Valid(request) => Some(request.as_ref()),
+        Vars::Missing | Vars::Invalid(_) => None,
     };
     let report = match problem {
         Some(problem) => Err(problem),
@@ -227,7 +232,7 @@ async fn check_deployment(
     let options = CommentOptions {
         max_comments: 1,
         next_steps: Some(what_to_do(h, repo, deployment).await?),
-        explanation: super::plan_explain::explain(h, repo, config, &report).await,
+        explanation: super::plan_explain::explain(h, repo, config, &report, requested).await,
         ..CommentOptions::default()
     };
     let plan = render_plan_comments(&report, &options).join("\n\n");

@@ -4,36 +4,35 @@
 //! facts when a model is configured. Best effort throughout: what cannot be read is said
 //! to be unknown, and a model failure is one line, never a failed plan.
 
-use promptops_core::{DeploymentRequest, check_tfvars};
+use promptops_core::DeploymentRequest;
 use promptops_planner::ExplainOutcome;
 use promptops_terraform::comment::{Explanation, ModelNote};
 use promptops_terraform::plan_facts::{Applied, Baseline, PlanFacts};
 use promptops_terraform::{PlanOutcome, PlanReport};
 use tracing::warn;
 
+use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
 use crate::http::metrics::ExplanationSource;
 use crate::repo_config::RepoConfig;
 
 /// The explanation of `report` (none for a failed plan: there is nothing to explain).
+/// `requested`: the variables the plan was made with, as `vars_check` read and checked
+/// them (none for a destroy plan).
 pub(super) async fn explain(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
     report: &PlanReport,
+    requested: Option<&DeploymentRequest>,
 ) -> Option<Explanation> {
     if report.outcome == PlanOutcome::Failed {
         return None;
     }
     let before = applied(h, repo, config, &report.deployment).await;
-    let after_cost = match (&report.commit, report.destroy) {
-        (Some(sha), false) => variables_at(h, repo, config, &report.deployment, sha)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|request| h.catalog.try_estimate(&request)),
-        _ => None,
-    };
+    let after_cost = requested
+        .filter(|_| !report.destroy)
+        .and_then(|request| h.catalog.try_estimate(request));
     let facts = PlanFacts::of(report, &Baseline { before, after_cost });
     h.metrics
         .explanations
@@ -71,36 +70,18 @@ async fn applied(h: &Handlers, repo: &RepoCtx, config: &RepoConfig, deployment: 
             return Applied::Unknown(format!("{err:#}"));
         }
     };
-    match variables_at(h, repo, config, deployment, &branch).await {
-        Ok(None) => Applied::New,
-        Ok(Some(request)) => Applied::Deployed {
+    let path = config.terraform.tfvars_path(deployment);
+    match vars_check::read(h, repo, config, deployment, &branch).await {
+        Ok(Vars::Missing) => Applied::New,
+        Ok(Vars::Valid(request)) => Applied::Deployed {
             cost: h.catalog.try_estimate(&request),
             variables: request_variables(&request),
         },
-        Err(reason) => Applied::Unknown(reason),
+        Ok(Vars::Invalid(problems)) => {
+            Applied::Unknown(format!("{path} at {branch} breaks the rules: {problems}"))
+        }
+        Err(err) => Applied::Unknown(format!("{err:#}")),
     }
-}
-
-/// The deployment's checked variables at `git_ref` (`None`: no variables file there).
-async fn variables_at(
-    h: &Handlers,
-    repo: &RepoCtx,
-    config: &RepoConfig,
-    deployment: &str,
-    git_ref: &str,
-) -> Result<Option<DeploymentRequest>, String> {
-    let path = config.terraform.tfvars_path(deployment);
-    let file = repo
-        .api
-        .get_file(repo.name(), &path, git_ref)
-        .await
-        .map_err(|err| format!("reading {path} at {git_ref}: {err}"))?;
-    let Some(file) = file else {
-        return Ok(None);
-    };
-    check_tfvars(&file.text, deployment, &h.catalog, &config.policy)
-        .map(Some)
-        .map_err(|problems| format!("{path} at {git_ref} breaks the rules: {problems}"))
 }
 
 /// The request variables as the plan JSON names them, for comparison with the plan's.

@@ -277,7 +277,7 @@ async fn apply_source(
     deployment: &str,
     vars: &Vars,
 ) -> anyhow::Result<Option<(RunKind, CommitSha)>> {
-    if matches!(vars, Vars::Valid) {
+    if matches!(vars, Vars::Valid(_)) {
         return Ok(Some((RunKind::Apply, sha.clone())));
     }
     if let Some(applied) = deployment_state::last_applied_sha(h, repo, deployment).await? {

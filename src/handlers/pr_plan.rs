@@ -280,7 +280,7 @@ async fn plan_deployment(
     // A PR that removes the deployment's variables destroys it on merge, with the code and
     // variables of its last successful apply (see `pr_merge`): the plan shown is made from
     // that same commit, so that reviewers see exactly what merging destroys.
-    let (mode, source_sha) = if matches!(vars, Vars::Valid) {
+    let (mode, source_sha) = if matches!(vars, Vars::Valid(_)) {
         (PlanMode::Normal, sha.clone())
     } else {
         match deployment_state::last_applied_sha(h, repo, deployment).await? {
@@ -314,7 +314,11 @@ async fn plan_deployment(
         }
     };
     run.observe(report.outcome.into());
-    let explanation = super::plan_explain::explain(h, repo, config, &report).await;
+    let requested = match &vars {
+        Vars::Valid(request) => Some(request.as_ref()),
+        Vars::Missing | Vars::Invalid(_) => None,
+    };
+    let explanation = super::plan_explain::explain(h, repo, config, &report, requested).await;
     let planned = Planned {
         report: &report,
         explanation,

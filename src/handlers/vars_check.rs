@@ -4,7 +4,7 @@
 //! problem, its check run fails, and nothing runs.
 
 use anyhow::Context as _;
-use promptops_core::{CommitSha, PrNumber, ValidationErrors, check_tfvars};
+use promptops_core::{CommitSha, DeploymentRequest, PrNumber, ValidationErrors, check_tfvars};
 use promptops_github::client::CheckConclusion;
 use promptops_store::RunStatus;
 
@@ -16,8 +16,8 @@ use crate::repo_config::RepoConfig;
 
 /// The deployment's variables at `git_ref`.
 pub(super) enum Vars {
-    /// The file passes every rule.
-    Valid,
+    /// The file passes every rule; what it requests.
+    Valid(Box<DeploymentRequest>),
     /// The file is gone (a destroy).
     Missing,
     /// The file breaks these rules.
@@ -41,7 +41,7 @@ pub(super) async fn read(
     Ok(match file {
         None => Vars::Missing,
         Some(file) => match check_tfvars(&file.text, deployment, &h.catalog, &config.policy) {
-            Ok(_) => Vars::Valid,
+            Ok(request) => Vars::Valid(Box::new(request)),
             Err(problems) => Vars::Invalid(problems),
         },
     })

@@ -69,22 +69,6 @@ impl IssueState {
 }
 
 impl RepoApi {
-    /// Opens an issue.
-    pub async fn create_issue(&self, repo: &RepoName, title: &str, body: &str) -> Result<IssueRef> {
-        let op = "open an issue".to_owned();
-        let route = format!("{}/issues", repo_route(repo));
-        let payload = json!({ "title": title, "body": body });
-        let issue: IssueRefJson = self
-            .t
-            .send(&op, Method::POST, &route, Some(&payload))
-            .await?
-            .success_json(&op)?;
-        Ok(IssueRef {
-            number: issue.number,
-            html_url: issue.html_url,
-        })
-    }
-
     /// Opens the issue for `issue.key` unless the App already has an open one with
     /// `issue.label` carrying that key, which is returned instead: a job retried after
     /// GitHub created the issue but its answer was lost finds it rather than opening a
