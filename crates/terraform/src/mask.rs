@@ -36,22 +36,29 @@ pub fn too_short_to_mask(value: &SecretString) -> bool {
 }
 
 /// A set of secret values to mask. Cheap to clone.
+///
+/// The values are held in layers, each one automaton: the service's own secrets in the
+/// first, built once at start; the values a plan marks sensitive in a small layer of their
+/// own. Building one automaton for everything again would cost every run the service's
+/// secrets once more (a GitHub App key alone gives hundreds of patterns: about 20 ms).
 #[derive(Clone, Default)]
 pub struct Masker {
-    inner: Option<Arc<MaskerInner>>,
+    layers: Vec<Arc<Layer>>,
 }
 
-struct MaskerInner {
+/// One automaton over a set of values and their encoded forms.
+struct Layer {
     automaton: AhoCorasick,
     /// How many patterns (values and their encoded forms) the automaton holds.
     patterns: usize,
     longest: usize,
+    /// Sorted, without duplicates.
     values: Vec<SecretString>,
 }
 
 impl std::fmt::Debug for Masker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let count = self.inner.as_ref().map_or(0, |inner| inner.values.len());
+        let count: usize = self.layers.iter().map(|layer| layer.values.len()).sum();
         write!(f, "Masker({count} secret values)")
     }
 }
@@ -63,87 +70,50 @@ impl Masker {
     where
         I: IntoIterator<Item = SecretString>,
     {
-        let given: Vec<SecretString> = values.into_iter().collect();
-        let parts: Vec<SecretString> = given
-            .iter()
-            .flat_map(|value| credential_parts::secret_parts(value.expose_secret()))
-            .map(SecretString::from)
-            .collect();
-        let mut kept: Vec<SecretString> = given
-            .into_iter()
-            .chain(parts)
-            .filter(|value| value.expose_secret().len() >= MIN_SECRET_LEN)
-            .collect();
-        kept.sort_by(|a, b| a.expose_secret().cmp(b.expose_secret()));
-        kept.dedup_by(|a, b| a.expose_secret() == b.expose_secret());
-        if kept.is_empty() {
-            return Masker { inner: None };
-        }
-        let mut patterns: Vec<String> = Vec::with_capacity(kept.len() * 12);
-        for value in &kept {
-            patterns.push(value.expose_secret().to_owned());
-            patterns.extend(encoded::encoded_forms(value.expose_secret()));
-        }
-        patterns.sort();
-        patterns.dedup();
-        let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
-        // A credentials file gives a few dozen patterns of hundreds of bytes each: a DFA
-        // of those takes seconds to build (a masker is built for every run), the
-        // contiguous NFA milliseconds. Short secrets keep the faster-scanning automaton
-        // the crate picks.
-        let pattern_bytes: usize = patterns.iter().map(String::len).sum();
-        let kind = (pattern_bytes > LARGE_PATTERN_BYTES).then_some(AhoCorasickKind::ContiguousNFA);
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(kind)
-            .build(&patterns)
-            .expect("plain literal patterns always build");
         Masker {
-            inner: Some(Arc::new(MaskerInner {
-                automaton,
-                patterns: patterns.len(),
-                longest,
-                values: kept,
-            })),
+            layers: Layer::build(values, &[])
+                .map(Arc::new)
+                .into_iter()
+                .collect(),
         }
     }
 
-    /// A masker holding this masker's values plus `more`.
+    /// A masker holding this masker's values plus `more`. Only the values this masker
+    /// does not hold yet are compiled, into a layer of their own.
     pub fn with_values<I>(&self, more: I) -> Masker
     where
         I: IntoIterator<Item = SecretString>,
     {
-        let existing = self
-            .inner
-            .as_ref()
-            .map(|inner| inner.values.clone())
-            .unwrap_or_default();
-        Masker::new(existing.into_iter().chain(more))
+        let mut layers = self.layers.clone();
+        layers.extend(Layer::build(more, &self.layers).map(Arc::new));
+        Masker { layers }
     }
 
     /// Whether there is nothing to mask.
     pub fn is_empty(&self) -> bool {
-        self.inner.is_none()
+        self.layers.is_empty()
     }
 
-    /// Masks a complete text.
+    /// Masks a complete string.
     pub fn mask_str(&self, text: &str) -> String {
-        match &self.inner {
-            None => text.to_owned(),
-            Some(inner) => inner
+        let mut masked = text.to_owned();
+        for layer in &self.layers {
+            masked = layer
                 .automaton
-                .replace_all(text, &vec![MASK; inner.patterns]),
+                .replace_all(&masked, &vec![MASK; layer.patterns]);
         }
+        masked
     }
 
     /// Masks a complete byte buffer.
     pub fn mask_bytes(&self, bytes: &[u8]) -> Vec<u8> {
-        match &self.inner {
-            None => bytes.to_vec(),
-            Some(inner) => inner
+        let mut masked = bytes.to_vec();
+        for layer in &self.layers {
+            masked = layer
                 .automaton
-                .replace_all_bytes(bytes, &vec![MASK.as_bytes(); inner.patterns]),
+                .replace_all_bytes(&masked, &vec![MASK.as_bytes(); layer.patterns]);
         }
+        masked
     }
 
     /// Masks every string inside a JSON value.
@@ -167,31 +137,124 @@ impl Masker {
     /// A masker for one stream of chunks.
     pub fn stream(&self) -> StreamMasker {
         StreamMasker {
-            masker: self.clone(),
-            pending: Vec::new(),
+            layers: self
+                .layers
+                .iter()
+                .map(|layer| LayerStream {
+                    layer: layer.clone(),
+                    pending: Vec::new(),
+                })
+                .collect(),
         }
     }
 }
 
+impl Layer {
+    /// The layer for `values` not already held by `held`, with their secret parts and
+    /// encoded forms; `None` when nothing is left to mask.
+    fn build<I>(values: I, held: &[Arc<Layer>]) -> Option<Layer>
+    where
+        I: IntoIterator<Item = SecretString>,
+    {
+        let given: Vec<SecretString> = values.into_iter().collect();
+        let parts: Vec<SecretString> = given
+            .iter()
+            .flat_map(|value| credential_parts::secret_parts(value.expose_secret()))
+            .map(SecretString::from)
+            .collect();
+        let mut kept: Vec<SecretString> = given
+            .into_iter()
+            .chain(parts)
+            .filter(|value| value.expose_secret().len() >= MIN_SECRET_LEN)
+            .filter(|value| !held.iter().any(|layer| layer.holds(value)))
+            .collect();
+        kept.sort_by(|a, b| a.expose_secret().cmp(b.expose_secret()));
+        kept.dedup_by(|a, b| a.expose_secret() == b.expose_secret());
+        if kept.is_empty() {
+            return None;
+        }
+        let mut patterns: Vec<String> = Vec::with_capacity(kept.len() * 12);
+        for value in &kept {
+            patterns.push(value.expose_secret().to_owned());
+            patterns.extend(encoded::encoded_forms(value.expose_secret()));
+        }
+        patterns.sort();
+        patterns.dedup();
+        let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
+        // A credentials file gives a few dozen patterns of hundreds of bytes each: a DFA
+        // of those takes seconds to build, the contiguous NFA milliseconds. Short secrets
+        // keep the faster-scanning automaton the crate picks.
+        let pattern_bytes: usize = patterns.iter().map(String::len).sum();
+        let kind = (pattern_bytes > LARGE_PATTERN_BYTES).then_some(AhoCorasickKind::ContiguousNFA);
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(kind)
+            .build(&patterns)
+            .expect("plain literal patterns always build");
+        Some(Layer {
+            automaton,
+            patterns: patterns.len(),
+            longest,
+            values: kept,
+        })
+    }
+
+    fn holds(&self, value: &SecretString) -> bool {
+        self.values
+            .binary_search_by(|held| held.expose_secret().cmp(value.expose_secret()))
+            .is_ok()
+    }
+
+    fn mask(&self, bytes: &[u8]) -> Vec<u8> {
+        self.automaton
+            .replace_all_bytes(bytes, &vec![MASK.as_bytes(); self.patterns])
+    }
+}
+
 /// Masks a stream delivered in arbitrary chunks; memory is bounded by the chunk size plus
-/// the longest secret.
+/// the longest secret. Each layer masks what the one before it let through.
 pub struct StreamMasker {
-    masker: Masker,
+    layers: Vec<LayerStream>,
+}
+
+struct LayerStream {
+    layer: Arc<Layer>,
     pending: Vec<u8>,
 }
 
 impl StreamMasker {
     /// Feeds a chunk; appends to `out` every byte that can no longer be part of a secret.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let Some(inner) = self.masker.inner.clone() else {
-            out.extend_from_slice(chunk);
-            return;
-        };
+        let mut input = chunk.to_vec();
+        for stream in &mut self.layers {
+            let mut passed = Vec::with_capacity(input.len());
+            stream.push(&input, &mut passed);
+            input = passed;
+        }
+        out.extend_from_slice(&input);
+    }
+
+    /// Flushes what is held back, masked.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let mut input: Vec<u8> = Vec::new();
+        for stream in &mut self.layers {
+            let mut passed = Vec::with_capacity(input.len() + stream.pending.len());
+            stream.push(&input, &mut passed);
+            let rest = std::mem::take(&mut stream.pending);
+            passed.extend_from_slice(&stream.layer.mask(&rest));
+            input = passed;
+        }
+        out.extend_from_slice(&input);
+    }
+}
+
+impl LayerStream {
+    fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         self.pending.extend_from_slice(chunk);
         // A match starting before `safe` ends inside `pending`, so it is final.
-        let safe = self.pending.len().saturating_sub(inner.longest - 1);
+        let safe = self.pending.len().saturating_sub(self.layer.longest - 1);
         let mut emitted = 0;
-        for found in inner.automaton.find_iter(&self.pending) {
+        for found in self.layer.automaton.find_iter(&self.pending) {
             if found.start() >= safe {
                 break;
             }
@@ -202,12 +265,6 @@ impl StreamMasker {
         let keep_from = emitted.max(safe);
         out.extend_from_slice(&self.pending[emitted..keep_from]);
         self.pending.drain(..keep_from);
-    }
-
-    /// Flushes what is held back, masked.
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
-        let rest = std::mem::take(&mut self.pending);
-        out.extend_from_slice(&self.masker.mask_bytes(&rest));
     }
 }
 
@@ -311,5 +368,38 @@ mod tests {
         stream.push(b"efghyy", &mut out);
         stream.finish(&mut out);
         assert_eq!(out, b"xx***yy");
+    }
+
+    #[test]
+    fn added_values_mask_alongside_the_first_ones_in_whole_text_and_in_a_stream() {
+        let base = masker(&["service-secret-1", "another-service-secret"]);
+        let more = base.with_values(
+            ["plan-sensitive-value", "service-secret-1"].map(|v| SecretString::from(v.to_string())),
+        );
+        assert_eq!(more.layers.len(), 2);
+        assert_eq!(
+            more.layers[1].values.len(),
+            1,
+            "a held value is not compiled again"
+        );
+        let text = b"a=service-secret-1 b=plan-sensitive-value c=another-service-secret d=plan-sensitive-valu";
+        let whole = more.mask_bytes(text);
+        assert_eq!(
+            String::from_utf8_lossy(&whole),
+            "a=*** b=*** c=*** d=plan-sensitive-valu"
+        );
+        for size in 1..text.len() {
+            let mut stream = more.stream();
+            let mut out = Vec::new();
+            for chunk in text.chunks(size) {
+                stream.push(chunk, &mut out);
+            }
+            stream.finish(&mut out);
+            assert_eq!(out, whole, "chunk size {size}");
+        }
+        assert_eq!(
+            base.mask_str("plan-sensitive-value"),
+            "plan-sensitive-value"
+        );
     }
 }

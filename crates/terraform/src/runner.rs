@@ -180,6 +180,11 @@ impl Runner {
             "work dir prepared"
         );
         let result = self.plan_in(&ws, spec).await.map(|(report, _)| report);
+        drop(ws);
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "work dir removed"
+        );
         self.prune_logs(&spec.deployment).await;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,

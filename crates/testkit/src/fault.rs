@@ -168,6 +168,7 @@ pub async fn log_and_inject(State(state): State<Shared>, req: Request, next: Nex
         status: resp.status().as_u16(),
         injected,
     });
+    st.answered.send_modify(|count| *count += 1);
     resp
 }
 

@@ -253,6 +253,9 @@ pub struct State {
     /// Actions to run just before the next matching request is handled.
     pub hooks: Vec<crate::fault::Hook>,
     pub log: Vec<RequestRecord>,
+    /// How many requests have been answered: a waiter is woken by each one instead of
+    /// polling the state (which takes CPU from the process under measurement).
+    pub answered: tokio::sync::watch::Sender<u64>,
     pub auth_log: Vec<AuthKind>,
     /// The key pair App JWTs are verified against (replaced when the manifest flow creates an App).
     pub app_private_key_pem: &'static str,
@@ -286,6 +289,7 @@ impl State {
             faults: Vec::new(),
             hooks: Vec::new(),
             log: Vec::new(),
+            answered: tokio::sync::watch::Sender::new(0),
             auth_log: Vec::new(),
             app_private_key_pem: crate::keys::APP_PRIVATE_KEY_PEM,
             app_public_key_pem: crate::keys::APP_PUBLIC_KEY_PEM,

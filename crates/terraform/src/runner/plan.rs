@@ -96,10 +96,15 @@ impl Runner {
         json_path: PathBuf,
         capture: OutputCapture,
     ) -> Result<(PlanReport, Masker), RunnerError> {
+        let started = std::time::Instant::now();
         let mut parsed = tokio::task::spawn_blocking(move || read_plan_json(&json_path))
             .await
             .map_err(|err| RunnerError::BadPlanJson(err.to_string()))?
             .map_err(RunnerError::BadPlanJson)?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "plan JSON read"
+        );
         let masker = self
             .inner
             .masker
@@ -111,6 +116,11 @@ impl Runner {
             output.tail = masker.mask_str(&output.tail);
         }
         mask_addresses(&mut parsed, &masker);
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            masked = !masker.is_empty(),
+            "plan report masked"
+        );
         Ok((planned_report(report, parsed, output), masker))
     }
 }

@@ -76,3 +76,43 @@ pub fn run(
     }
     Ok(started.elapsed())
 }
+
+/// `n` plan sequences (init → plan → show), `parallelism` at a time, each for its own
+/// deployment with `tfvars_for`'s variables; returns the wall time of all of them. On a
+/// machine where one plan alone keeps more than one core busy, plans run side by side slow
+/// each other down: this is what Terraform itself achieves at that parallelism.
+pub fn run_many(
+    terraform: &Path,
+    n: usize,
+    parallelism: usize,
+    tfvars_for: &(dyn Fn(&str) -> String + Sync),
+) -> anyhow::Result<Duration> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let lanes: Vec<_> = (0..parallelism.max(1))
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            return Ok(());
+                        }
+                        let deployment = format!("bare-{i:02}");
+                        run(
+                            terraform,
+                            Sequence::Plan,
+                            &deployment,
+                            &tfvars_for(&deployment),
+                        )?;
+                    }
+                })
+            })
+            .collect();
+        lanes.into_iter().try_for_each(|lane| {
+            lane.join()
+                .map_err(|_| anyhow::anyhow!("a bare Terraform lane panicked"))?
+        })
+    })?;
+    Ok(started.elapsed())
+}

@@ -38,7 +38,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     let started = Instant::now();
     let payload = world.comment_payload(issue, title, body, "/promptops plan");
     world.deliver("issue_comment", &payload).await?;
-    let pr = waits::until("the request's PR", STEP_TIMEOUT, || {
+    let pr = waits::until(world, "the request's PR", STEP_TIMEOUT, || {
         world
             .github
             .prs()
@@ -57,7 +57,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
         .ok_or_else(|| anyhow::anyhow!("no PR-creating request was recorded for #{issue}"))?;
     sample.comment_to_pr = opened_at - started;
     // The job's last write: its answer on the issue.
-    waits::until("the answer on the issue", STEP_TIMEOUT, || {
+    waits::until(world, "the answer on the issue", STEP_TIMEOUT, || {
         (!world.github.comments(REPO, issue).is_empty()).then_some(())
     })
     .await?;

@@ -57,7 +57,9 @@ async fn main() -> anyhow::Result<()> {
         Some("parallel") => {
             let deployments = count(20)?;
             let world = World::start(&settings).await?;
-            let burst = parallel::run(&world, deployments, 5).await?;
+            let parallelism = report::parallelism(&settings);
+            let burst =
+                parallel::run(&world, &settings.terraform, deployments, 5, parallelism).await?;
             world.stop()?;
             report::parallel(&settings, &burst)
         }

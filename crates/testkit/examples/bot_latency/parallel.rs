@@ -1,12 +1,16 @@
 //! Many deployments at once: `n` pull requests, each adding one deployment's variables,
 //! opened together, against one PR planned alone. The bot plans at most `parallelism` at a
-//! time (its workers, and Terraform runs at once, one per core by default), so the ideal
-//! for `n` is ceil(n / parallelism) × one plan alone.
+//! time (its workers, and Terraform runs at once, one per core by default), so the naive
+//! ideal for `n` is ceil(n / parallelism) × one plan alone. Terraform's own plans slow each
+//! other down when they run side by side on few cores, so the same `n` plans are also run
+//! bare, `parallelism` at a time, and alone: their ratio is the slowdown Terraform brings
+//! itself, which the ideal is scaled by.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::bare::{self, Sequence};
 use crate::waits::{self, since};
 use crate::world::{PERSON, REPO, World};
 
@@ -15,6 +19,10 @@ const TIMEOUT: Duration = Duration::from_secs(600);
 pub struct Burst {
     /// One PR planned alone, each of `solo_runs` times: event → plan comment.
     pub alone: Vec<Duration>,
+    /// Terraform alone, one plan sequence at a time, `solo_runs` times.
+    pub bare_alone: Vec<Duration>,
+    /// Terraform alone, the same `n` plan sequences `parallelism` at a time.
+    pub bare_together: Duration,
     /// From the first of the `n` deliveries to the last plan comment.
     pub together: Duration,
     pub deployments: usize,
@@ -50,7 +58,32 @@ async fn planned(world: &World, pr: u64, deployment: &str) -> anyhow::Result<Dat
     waits::comment_written(world, pr, &[&marker, "Plan: 2 to add"], TIMEOUT).await
 }
 
-pub async fn run(world: &World, deployments: usize, solo_runs: usize) -> anyhow::Result<Burst> {
+pub async fn run(
+    world: &World,
+    terraform: &std::path::Path,
+    deployments: usize,
+    solo_runs: usize,
+    parallelism: usize,
+) -> anyhow::Result<Burst> {
+    let (bare_alone, bare_together) = {
+        let terraform = terraform.to_path_buf();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let alone = (0..solo_runs)
+                .map(|i| {
+                    let deployment = format!("bare-solo-{i:02}");
+                    bare::run(
+                        &terraform,
+                        Sequence::Plan,
+                        &deployment,
+                        &tfvars(&deployment, 2),
+                    )
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let together = bare::run_many(&terraform, deployments, parallelism, &|d| tfvars(d, 2))?;
+            Ok((alone, together))
+        })
+        .await??
+    };
     let mut alone = Vec::new();
     for i in 0..solo_runs {
         let deployment = format!("solo-{i:02}");
@@ -86,6 +119,8 @@ pub async fn run(world: &World, deployments: usize, solo_runs: usize) -> anyhow:
     }
     Ok(Burst {
         alone,
+        bare_alone,
+        bare_together,
         together: since(started, last),
         deployments,
     })

@@ -11,7 +11,8 @@ use crate::world::Settings;
 const COMMENT_TO_PR_TARGET: Duration = Duration::from_millis(20);
 /// The bot's overhead on a plan or an apply: under 10 % of Terraform's own time.
 const OVERHEAD_SHARE_TARGET: f64 = 0.10;
-/// Many deployments at once: within 1.1 × ceil(n / parallelism) × one plan alone.
+/// Many deployments at once: within 1.1 × ceil(n / parallelism) × one plan alone, scaled by
+/// the slowdown Terraform's own plans show at that parallelism.
 const PARALLEL_TARGET: f64 = 1.1;
 
 fn ms(d: Duration) -> f64 {
@@ -111,14 +112,27 @@ pub fn latency(settings: &Settings, samples: &[Sample]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How many plans the bot runs at once: its workers, at most one Terraform run per core
+/// (its runner's default).
+pub fn parallelism(settings: &Settings) -> usize {
+    settings.workers.unwrap_or(4).min(cores()).max(1)
+}
+
 pub fn parallel(settings: &Settings, burst: &Burst) -> anyhow::Result<()> {
     let workers = settings.workers.unwrap_or(4);
-    // The bot runs Terraform at most once per core at a time (its runner's default).
-    let parallelism = workers.min(cores()).max(1);
+    let parallelism = parallelism(settings);
     let alone: Vec<f64> = burst.alone.iter().map(|d| ms(*d)).collect();
     let one = quantile(&alone, 0.5);
     let waves = burst.deployments.div_ceil(parallelism);
-    let ideal = waves as f64 * one;
+    let naive = waves as f64 * one;
+    let bare_alone: Vec<f64> = burst.bare_alone.iter().map(|d| ms(*d)).collect();
+    let bare_one = quantile(&bare_alone, 0.5);
+    let bare_together = ms(burst.bare_together);
+    // Above 1 when Terraform's plans slow each other down side by side (a plan keeps more
+    // than one core busy at times); never below 1, so a machine with cores to spare is
+    // held to the naive ideal.
+    let slowdown = (bare_together / (waves as f64 * bare_one)).max(1.0);
+    let ideal = naive * slowdown;
     let together = ms(burst.together);
     let ratio = together / ideal;
     println!(
@@ -140,7 +154,13 @@ pub fn parallel(settings: &Settings, burst: &Burst) -> anyhow::Result<()> {
             .join(", ")
     );
     println!(
-        "ideal: ceil({}/{parallelism}) = {waves} × {one:.0} ms = {ideal:.0} ms",
+        "Terraform alone: one plan {bare_one:.0} ms (median of {}); the same {} plans {parallelism} at a time {bare_together:.0} ms = {slowdown:.2} × ceil({}/{parallelism}) × one plan",
+        bare_alone.len(),
+        burst.deployments,
+        burst.deployments
+    );
+    println!(
+        "ideal: ceil({}/{parallelism}) = {waves} × {one:.0} ms = {naive:.0} ms, × {slowdown:.2} (Terraform's own slowdown side by side) = {ideal:.0} ms",
         burst.deployments
     );
     println!(

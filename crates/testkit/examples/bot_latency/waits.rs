@@ -6,23 +6,28 @@ use chrono::{DateTime, Utc};
 
 use crate::world::{REPO, World};
 
-/// Polls `check` every millisecond until it returns `Some`; an error names `what` after
-/// `timeout`.
+/// Checks `check` after each request the fake GitHub answers until it returns `Some`; an
+/// error names `what` after `timeout`. Waking on answers rather than polling keeps the
+/// driver off the CPU while the bot and Terraform run (the times come from the fake's
+/// own timestamps, so how soon the driver notices does not change them).
 pub async fn until<T>(
+    world: &World,
     what: &str,
     timeout: Duration,
     check: impl Fn() -> Option<T>,
 ) -> anyhow::Result<T> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut answered = world.github.answered();
     loop {
+        answered.mark_unchanged();
         if let Some(found) = check() {
             return Ok(found);
         }
+        let woken = tokio::time::timeout_at(deadline, answered.changed()).await;
         anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
+            matches!(woken, Ok(Ok(()))),
             "gave up after {timeout:?} waiting for {what}"
         );
-        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -35,6 +40,7 @@ pub async fn comment_written(
     timeout: Duration,
 ) -> anyhow::Result<DateTime<Utc>> {
     until(
+        world,
         &format!("a comment on #{issue} with {needles:?}"),
         timeout,
         || {
@@ -66,14 +72,19 @@ pub async fn check_completed(
     sha: &str,
     timeout: Duration,
 ) -> anyhow::Result<()> {
-    until(&format!("check run {name} on {sha}"), timeout, || {
-        world
-            .github
-            .check_runs()
-            .into_iter()
-            .any(|c| c.name == name && c.head_sha == sha && c.status == "completed")
-            .then_some(())
-    })
+    until(
+        world,
+        &format!("check run {name} on {sha}"),
+        timeout,
+        || {
+            world
+                .github
+                .check_runs()
+                .into_iter()
+                .any(|c| c.name == name && c.head_sha == sha && c.status == "completed")
+                .then_some(())
+        },
+    )
     .await
 }
 

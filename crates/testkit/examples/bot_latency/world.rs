@@ -234,6 +234,10 @@ fn serve_command(
             .collect();
         command.env("PROMPTOPS_TERRAFORM_BIND_RO", paths.join(","));
     }
+    // PROMPTOPS_TERRAFORM_SANDBOX=off shows what the sandbox's start costs per step.
+    if let Some(sandbox) = std::env::var_os("PROMPTOPS_TERRAFORM_SANDBOX") {
+        command.env("PROMPTOPS_TERRAFORM_SANDBOX", sandbox);
+    }
     if let Some(workers) = settings.workers {
         command.env("PROMPTOPS_WORKERS", workers.to_string());
     }

@@ -544,6 +544,11 @@ impl FakeGithub {
     }
 
     /// Every request answered so far, in arrival order.
+    /// Changes each time a request has been answered (and its effects are in the state).
+    pub fn answered(&self) -> tokio::sync::watch::Receiver<u64> {
+        lock(&self.state).answered.subscribe()
+    }
+
     pub fn requests(&self) -> Vec<RequestRecord> {
         lock(&self.state).log.clone()
     }
