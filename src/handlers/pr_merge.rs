@@ -143,7 +143,12 @@ async fn merged_deployments(
     sha: &CommitSha,
 ) -> anyhow::Result<BTreeSet<String>> {
     let full_name = repo.full_name();
-    let mut deployments = tf::touched_deployments(h, repo, config, pr, sha)
+    let files = repo
+        .api
+        .pr_files(repo.name(), pr)
+        .await
+        .with_context(|| format!("listing the files of #{pr}"))?;
+    let mut deployments = tf::touched_deployments(h, repo, config, (pr, &files), sha)
         .await?
         .deployments;
     for lock in h.store.list_locks(Some(&full_name)).await? {

@@ -72,7 +72,7 @@ pub(super) async fn plan_pr(
     if !gate_opens(repo, config, &pr, &files, trigger).await? {
         return Ok(());
     }
-    let deployments = deployments_to_plan(h, repo, config, &pr).await?;
+    let deployments = deployments_to_plan(h, repo, config, &pr, &files).await?;
     if deployments.is_empty() {
         return Ok(());
     }
@@ -175,18 +175,19 @@ async fn gate_opens(
     Ok(true)
 }
 
-/// The deployments `pr` touches; directories it touches that break the name rule are
-/// named on the pull request.
+/// The deployments `pr` touches (its changed `files` are those the gate decided on);
+/// directories it touches that break the name rule are named on the pull request.
 async fn deployments_to_plan(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
     pr: &PullRequestInfo,
+    files: &[String],
 ) -> anyhow::Result<BTreeSet<String>> {
     let tf::Touched {
         deployments,
         misnamed,
-    } = tf::touched_deployments(h, repo, config, pr.number, &pr.head_sha).await?;
+    } = tf::touched_deployments(h, repo, config, (pr.number, files), &pr.head_sha).await?;
     if !misnamed.is_empty() {
         repo.comment(
             pr.number,

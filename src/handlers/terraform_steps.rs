@@ -75,28 +75,24 @@ pub(super) struct Touched {
     pub misnamed: BTreeSet<String>,
 }
 
-/// The deployments a pull request touches: the files it changes under the deployments
-/// dir, the request PromptOps opened it for, and — when it changes the Terraform code
-/// itself — every deployment PromptOps knows whose variables exist at `git_ref`.
+/// The deployments a pull request touches: the `files` it changes (as GitHub lists them)
+/// under the deployments dir, the request PromptOps opened it for, and — when it changes
+/// the Terraform code itself — every deployment PromptOps knows whose variables exist at
+/// `sha`. The caller lists the files once and decides on that one list.
 pub(super) async fn touched_deployments(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
-    pr: PrNumber,
+    (pr, files): (PrNumber, &[String]),
     sha: &CommitSha,
 ) -> anyhow::Result<Touched> {
-    let files = repo
-        .api
-        .pr_files(repo.name(), pr)
-        .await
-        .with_context(|| format!("listing the files of #{pr}"))?;
     let full_name = repo.full_name();
-    let misnamed = misnamed_in(&files, &config.terraform);
-    let mut deployments = deployments_in(&files, &config.terraform);
+    let misnamed = misnamed_in(files, &config.terraform);
+    let mut deployments = deployments_in(files, &config.terraform);
     if let Some(record) = h.store.request_for_pr(&full_name, pr.get()).await? {
         deployments.insert(record.deployment);
     }
-    if touches_module_code(&files, &config.terraform) {
+    if touches_module_code(files, &config.terraform) {
         for record in h.store.list_requests(Some(&full_name)).await? {
             if !deployments.contains(&record.deployment)
                 && tfvars_exist(repo, config, &record.deployment, sha.as_str()).await?
