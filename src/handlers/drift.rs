@@ -229,10 +229,11 @@ async fn check_deployment(
         PlanOutcome::Changes => DriftResult::Drift,
         PlanOutcome::Failed => DriftResult::Error,
     };
+    let before = super::plan_explain::applied(h, repo, config, deployment).await;
     let options = CommentOptions {
         max_comments: 1,
         next_steps: Some(what_to_do(h, repo, deployment).await?),
-        explanation: super::plan_explain::explain(h, repo, config, &report, requested).await,
+        explanation: super::plan_explain::explain(h, &report, requested, before).await,
         ..CommentOptions::default()
     };
     let plan = render_plan_comments(&report, &options).join("\n\n");

@@ -177,6 +177,9 @@ pub(crate) struct RepoCtx {
     store: Store,
     /// In a comment job: what it says on the comment's thread, gathered into one reply.
     thread: Option<bot_comments::ThreadReply>,
+    /// The default branch, read once per job: the settings, the plan's explanation and
+    /// the merge all need it, and each read is a round trip to GitHub.
+    default_branch: tokio::sync::OnceCell<String>,
 }
 
 impl RepoCtx {
@@ -190,6 +193,7 @@ impl RepoCtx {
             target: target.clone(),
             store: handlers.store.clone(),
             thread: None,
+            default_branch: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -219,12 +223,17 @@ impl RepoCtx {
         self.target.repo.to_string()
     }
 
-    /// The repository's default branch.
+    /// The repository's default branch (read from GitHub once per job).
     pub async fn default_branch(&self) -> anyhow::Result<String> {
-        self.api
-            .default_branch(self.name())
+        self.default_branch
+            .get_or_try_init(|| async {
+                self.api
+                    .default_branch(self.name())
+                    .await
+                    .context("reading the default branch")
+            })
             .await
-            .context("reading the default branch")
+            .cloned()
     }
 
     /// The head commit of the default branch, named `default_branch`.

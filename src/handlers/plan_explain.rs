@@ -18,18 +18,17 @@ use crate::repo_config::RepoConfig;
 
 /// The explanation of `report` (none for a failed plan: there is nothing to explain).
 /// `requested`: the variables the plan was made with, as `vars_check` read and checked
-/// them (none for a destroy plan).
+/// them (none for a destroy plan); `before`: the deployment as applied, read by
+/// [`applied`] while Terraform planned.
 pub(super) async fn explain(
     h: &Handlers,
-    repo: &RepoCtx,
-    config: &RepoConfig,
     report: &PlanReport,
     requested: Option<&DeploymentRequest>,
+    before: Applied,
 ) -> Option<Explanation> {
     if report.outcome == PlanOutcome::Failed {
         return None;
     }
-    let before = applied(h, repo, config, &report.deployment).await;
     let after_cost = requested
         .filter(|_| !report.destroy)
         .and_then(|request| h.catalog.try_estimate(request));
@@ -61,8 +60,15 @@ pub(super) async fn explain(
     Some(Explanation { facts, model })
 }
 
-/// The deployment as applied: its variables on the default branch and their cost.
-async fn applied(h: &Handlers, repo: &RepoCtx, config: &RepoConfig, deployment: &str) -> Applied {
+/// The deployment as applied: its variables on the default branch and their cost. Read
+/// while Terraform plans: it does not depend on the plan, and its two GitHub round trips
+/// then add nothing to the time until the plan comment.
+pub(super) async fn applied(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    deployment: &str,
+) -> Applied {
     let branch = match repo.default_branch().await {
         Ok(branch) => branch,
         Err(err) => {

@@ -23,6 +23,7 @@ use promptops_terraform::{PlanMode, PlanOutcome, PlanReport, Runner};
 use tracing::info;
 
 use super::comment_key;
+use super::plan_explain;
 use super::plan_gate::{self, Gate, Trigger};
 use super::terraform_run::{Finish, ReportTo, RunStart, TerraformRun};
 use super::terraform_steps::{self as tf, PLAN_CHECK};
@@ -307,7 +308,11 @@ async fn plan_deployment(
         Ok(spec) => spec.with_mode(mode),
         Err(problem) => return run.fail(&problem, advice).await,
     };
-    let report = match runner.plan(&spec).await {
+    let (planned, before) = tokio::join!(
+        runner.plan(&spec),
+        plan_explain::applied(h, repo, config, deployment)
+    );
+    let report = match planned {
         Ok(report) => report,
         Err(err) => {
             run.observe(RunResult::CouldNotRun);
@@ -319,7 +324,7 @@ async fn plan_deployment(
         Vars::Valid(request) => Some(request.as_ref()),
         Vars::Missing | Vars::Invalid(_) => None,
     };
-    let explanation = super::plan_explain::explain(h, repo, config, &report, requested).await;
+    let explanation = plan_explain::explain(h, &report, requested, before).await;
     let planned = Planned {
         report: &report,
         explanation,

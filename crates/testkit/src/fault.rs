@@ -104,6 +104,10 @@ pub async fn log_and_inject(State(state): State<Shared>, req: Request, next: Nex
     // tests name paths plainly, so faults match and the log records the decoded path.
     let path = percent_decode(req.uri().path());
     let query = req.uri().query().map(str::to_string);
+    let half_trip = lock(&state).round_trip / 2;
+    if !half_trip.is_zero() {
+        tokio::time::sleep(half_trip).await;
+    }
 
     let hook = {
         let mut st = lock(&state);
@@ -157,18 +161,23 @@ pub async fn log_and_inject(State(state): State<Shared>, req: Request, next: Nex
         None => (next.run(req).await, false),
     };
 
-    let mut st = lock(&state);
-    let since_start = at.duration_since(st.started);
-    st.log.push(RequestRecord {
-        at,
-        since_start,
-        method: method.to_string(),
-        path,
-        query,
-        status: resp.status().as_u16(),
-        injected,
-    });
-    st.answered.send_modify(|count| *count += 1);
+    {
+        let mut st = lock(&state);
+        let since_start = at.duration_since(st.started);
+        st.log.push(RequestRecord {
+            at,
+            since_start,
+            method: method.to_string(),
+            path,
+            query,
+            status: resp.status().as_u16(),
+            injected,
+        });
+        st.answered.send_modify(|count| *count += 1);
+    }
+    if !half_trip.is_zero() {
+        tokio::time::sleep(half_trip).await;
+    }
     resp
 }
 

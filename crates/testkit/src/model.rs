@@ -256,6 +256,9 @@ pub struct State {
     /// How many requests have been answered: a waiter is woken by each one instead of
     /// polling the state (which takes CPU from the process under measurement).
     pub answered: tokio::sync::watch::Sender<u64>,
+    /// A network round trip every request pays, half before it is handled and half after
+    /// (zero unless a benchmark sets one: GitHub's API is tens of milliseconds away).
+    pub round_trip: std::time::Duration,
     pub auth_log: Vec<AuthKind>,
     /// The key pair App JWTs are verified against (replaced when the manifest flow creates an App).
     pub app_private_key_pem: &'static str,
@@ -290,6 +293,7 @@ impl State {
             hooks: Vec::new(),
             log: Vec::new(),
             answered: tokio::sync::watch::Sender::new(0),
+            round_trip: std::time::Duration::ZERO,
             auth_log: Vec::new(),
             app_private_key_pem: crate::keys::APP_PRIVATE_KEY_PEM,
             app_public_key_pem: crate::keys::APP_PUBLIC_KEY_PEM,

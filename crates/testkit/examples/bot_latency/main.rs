@@ -8,7 +8,9 @@
 //!
 //! Environment: PROMPTOPS_BIN (the binary to measure, required), TERRAFORM_BIN (default
 //! `terraform` on PATH), PROMPTOPS_WORKERS (passed to the bot), BENCH_TERRAFORM_READ_PATHS
-//! (colon-separated paths Terraform reads inside the sandbox, for a launcher).
+//! (colon-separated paths Terraform reads inside the sandbox, for a launcher),
+//! BENCH_GITHUB_RTT_MS (a round trip added to every GitHub request; the targets are
+//! judged at zero only).
 
 mod bare;
 mod latency;
@@ -91,7 +93,16 @@ fn settings() -> anyhow::Result<Settings> {
             })?),
             Err(_) => None,
         };
+    let github_round_trip = match std::env::var("BENCH_GITHUB_RTT_MS") {
+        Ok(ms) => std::time::Duration::from_millis(ms.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "BENCH_GITHUB_RTT_MS must be a whole number of milliseconds, not {ms:?}"
+            )
+        })?),
+        Err(_) => std::time::Duration::ZERO,
+    };
     Ok(Settings {
+        github_round_trip,
         promptops,
         terraform,
         terraform_read_paths: std::env::var("BENCH_TERRAFORM_READ_PATHS")

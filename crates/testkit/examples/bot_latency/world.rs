@@ -26,6 +26,9 @@ pub struct Settings {
     pub terraform_read_paths: Vec<PathBuf>,
     /// `PROMPTOPS_WORKERS` for the bot (its default when unset).
     pub workers: Option<usize>,
+    /// What every GitHub request costs on top of the loopback (`BENCH_GITHUB_RTT_MS`,
+    /// default zero): shows what the bot's sequential requests cost against the real API.
+    pub github_round_trip: std::time::Duration,
 }
 
 pub struct World {
@@ -40,6 +43,7 @@ pub struct World {
 impl World {
     pub async fn start(settings: &Settings) -> anyhow::Result<World> {
         let github = FakeGithub::start().await;
+        github.set_round_trip(settings.github_round_trip);
         github.add_repo(REPO);
         github.add_installation(INSTALLATION, OWNER);
         github.set_permission(REPO, PERSON, "write");

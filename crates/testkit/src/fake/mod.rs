@@ -544,6 +544,12 @@ impl FakeGithub {
     }
 
     /// Every request answered so far, in arrival order.
+    /// Makes every request take `round_trip` longer, half before it is handled and half
+    /// after, as a client far from the API sees it.
+    pub fn set_round_trip(&self, round_trip: Duration) {
+        lock(&self.state).round_trip = round_trip;
+    }
+
     /// Changes each time a request has been answered (and its effects are in the state).
     pub fn answered(&self) -> tokio::sync::watch::Receiver<u64> {
         lock(&self.state).answered.subscribe()
