@@ -61,6 +61,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
         (!world.github.comments(REPO, issue).is_empty()).then_some(())
     })
     .await?;
+    waits::trace(world, "comment -> PR opened and the answer", started);
     // The PR's own tfvars: the branch also holds the deployments merged by earlier runs.
     let merged = world.github.paths(REPO, "main");
     let tfvars_path = world

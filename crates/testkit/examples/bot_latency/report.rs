@@ -47,6 +47,9 @@ fn terraform_version(settings: &Settings) -> String {
 }
 
 pub fn latency(settings: &Settings, samples: &[Sample]) -> anyhow::Result<()> {
+    // The targets are the bot's own time: GitHub's distance is not the bot's.
+    let judged = settings.github_round_trip.is_zero();
+    let verdict = |ok: bool| if judged { verdict(ok) } else { "not judged" };
     let column = |pick: fn(&Sample) -> Duration| -> Vec<f64> {
         samples.iter().map(|s| ms(pick(s))).collect()
     };
@@ -120,7 +123,6 @@ pub fn latency(settings: &Settings, samples: &[Sample]) -> anyhow::Result<()> {
             if all_ok { "all met" } else { "NOT all met" }
         );
     } else {
-        // The targets are the bot's own time: GitHub's distance is not the bot's.
         println!("targets: judged at zero GitHub latency only (BENCH_GITHUB_RTT_MS unset)");
     }
     Ok(())
