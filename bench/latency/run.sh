@@ -10,7 +10,9 @@
 #
 # Knobs (environment): MODE (both | latency | parallel), RUNS (20), DEPLOYMENTS (20),
 # TERRAFORM_BIN (default: terraform on PATH), PROMPTOPS_WORKERS (the bot's; default 4),
-# SKIP_BUILD=1 (use the binaries already built).
+# SKIP_BUILD=1 (use the binaries already built), BENCH_GITHUB_RTT_MS (a round trip the fake
+# GitHub adds to every request; targets are judged at zero only), BENCH_TRACE=1 (list the
+# bot's GitHub requests per step).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
