@@ -313,6 +313,125 @@ mod tests {
         assert_eq!(secrets, vec!["out-secret", "pw-value-1", "var-secret"]);
     }
 
+    /// Writes `json` as a plan file and reads it.
+    fn read(json: &str) -> Result<PlanJson, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, json).unwrap();
+        read_plan_json(&path)
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        assert_eq!(
+            read(r#"{"format_version": "2.0"}"#).unwrap_err(),
+            "plan JSON format_version 2.0 is not supported (expected 1.x)"
+        );
+        assert_eq!(
+            read(
+                r#"{"resource_changes": [{"address": "x.a", "change": {"actions": ["explode"]}}]}"#
+            )
+            .unwrap_err(),
+            r#"resource x.a has unknown actions ["explode"]"#
+        );
+        assert!(read("{").unwrap_err().contains("EOF"));
+        let missing = read_plan_json(Path::new("/nonexistent/plan.json")).unwrap_err();
+        assert!(missing.contains("No such file"), "{missing}");
+    }
+
+    #[test]
+    fn reads_outputs_triggers_findings_and_every_sensitive_value_in_order() {
+        let plan = read(
+            r#"{
+              "resource_changes": [
+                {"address": "x.a", "change": {"actions": ["update"],
+                  "before": {"list": ["b1", "b2"], "n": 7}, "before_sensitive": {"list": [false, true], "n": true},
+                  "after": {"obj": {"k": "a1", "m": 2}, "source_ranges": ["0.0.0.0/0"]}, "after_sensitive": {"obj": true}}},
+                {"address": "data.x.r", "change": {"actions": ["read"], "after": {"source_ranges": ["::/0"]}}},
+                {"address": "x.gone", "change": {"actions": ["forget"]}}
+              ],
+              "action_invocations": [
+                {"address": "action.a.invoked", "invoke_action_trigger": {}},
+                {"address": "action.a.bare"},
+                {"address": "action.a.lifecycle", "lifecycle_action_trigger": {"action_trigger_event": "before_update"}}
+              ],
+              "planned_values": {"outputs": {
+                "plain": {"sensitive": false, "value": "not-secret"},
+                "secret": {"sensitive": true, "value": ["o1", {"x": "o2"}, true, null]}}},
+              "output_changes": {
+                "changed": {"actions": ["update"], "after": "oc1", "after_sensitive": true},
+                "same": {"actions": ["no-op"], "after": {"s": "oc2"}, "after_sensitive": {"s": true}}},
+              "variables": {"zone": {"value": "v1"}, "vm_count": {"value": 3}, "token": {"value": "v2"}},
+              "configuration": {"root_module": {"variables": {"zone": {"sensitive": true}, "vm_count": {}}}}
+            }"#,
+        )
+        .unwrap();
+        let listed = |changes: &[ResourceChange]| -> Vec<(String, ChangeAction)> {
+            changes
+                .iter()
+                .map(|c| (c.address.clone(), c.action))
+                .collect()
+        };
+        assert_eq!(
+            listed(&plan.changes),
+            [
+                ("x.a".to_owned(), ChangeAction::Update),
+                ("x.gone".to_owned(), ChangeAction::Forget)
+            ]
+        );
+        assert_eq!(
+            listed(&plan.unchanged),
+            [("data.x.r".to_owned(), ChangeAction::Read)]
+        );
+        let actions: Vec<_> = plan
+            .actions
+            .iter()
+            .map(|a| {
+                (
+                    a.address.as_str(),
+                    a.triggered_by.as_deref(),
+                    a.event.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("action.a.invoked", None, Some("invoke")),
+                ("action.a.bare", None, None),
+                ("action.a.lifecycle", None, Some("before_update"))
+            ]
+        );
+        assert_eq!(plan.output_changes, 1);
+        let secrets: Vec<&str> = plan
+            .sensitive_values
+            .iter()
+            .map(|s| s.expose_secret())
+            .collect();
+        assert_eq!(
+            secrets,
+            ["a1", "2", "b2", "7", "o1", "o2", "oc1", "oc2", "v1"]
+        );
+        assert_eq!(
+            plan.findings.open_to_world,
+            [findings::OpenFirewall {
+                address: "x.a".into(),
+                ranges: vec!["0.0.0.0/0".into()]
+            }]
+        );
+        assert_eq!(
+            plan.findings.outputs,
+            [findings::OutputChange {
+                name: "changed".into(),
+                action: ChangeAction::Update
+            }]
+        );
+        assert_eq!(
+            plan.findings.variables.into_iter().collect::<Vec<_>>(),
+            [("vm_count".to_owned(), "3".to_owned())]
+        );
+    }
+
     #[test]
     fn finds_summary_and_action_lines() {
         let text = "noise\nPlan: 2 to add, 0 to change, 0 to destroy.\nActions: 1 to invoke.\n";
