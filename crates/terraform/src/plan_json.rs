@@ -86,6 +86,39 @@ struct RawTrigger {
 
 /// Parses the file written by `terraform show -json`.
 pub fn read_plan_json(path: &Path) -> Result<PlanJson, String> {
+    let raw = read_raw_plan(path)?;
+    let mut plan = PlanJson::default();
+    // Collected in the order the plan lists them: resources, outputs, variables.
+    let mut sensitive = Vec::new();
+    for change in raw.resource_changes {
+        add_resource_change(&mut plan, change, &mut sensitive)?;
+    }
+    plan.actions = raw
+        .action_invocations
+        .into_iter()
+        .map(action_invocation)
+        .collect();
+    collect_sensitive_outputs(raw.planned_values.as_ref(), &mut sensitive);
+    if let Some(changes) = raw.output_changes.as_ref().and_then(Value::as_object) {
+        add_output_changes(&mut plan, changes, &mut sensitive);
+    }
+    let declared = raw
+        .configuration
+        .as_ref()
+        .and_then(|c| c.pointer("/root_module/variables"))
+        .and_then(Value::as_object);
+    plan.findings.variables = findings::request_variables(raw.variables.as_ref(), declared);
+    if let (Some(declared), Some(values)) =
+        (declared, raw.variables.as_ref().and_then(Value::as_object))
+    {
+        collect_sensitive_variables(declared, values, &mut sensitive);
+    }
+    plan.sensitive_values = sensitive.into_iter().map(SecretString::from).collect();
+    Ok(plan)
+}
+
+/// The plan file, in a format version this reader understands.
+fn read_raw_plan(path: &Path) -> Result<RawPlan, String> {
     let file = std::fs::File::open(path).map_err(|err| err.to_string())?;
     let raw: RawPlan =
         serde_json::from_reader(std::io::BufReader::new(file)).map_err(|err| err.to_string())?;
@@ -96,101 +129,109 @@ pub fn read_plan_json(path: &Path) -> Result<PlanJson, String> {
             "plan JSON format_version {version} is not supported (expected 1.x)"
         ));
     }
-    let mut plan = PlanJson::default();
-    let mut sensitive = Vec::new();
-    for rc in raw.resource_changes {
-        let action = ChangeAction::from_json_actions(&rc.change.actions).ok_or_else(|| {
-            format!(
-                "resource {} has unknown actions {:?}",
-                rc.address, rc.change.actions
-            )
-        })?;
-        collect_sensitive(&rc.change.after, &rc.change.after_sensitive, &mut sensitive);
-        collect_sensitive(
-            &rc.change.before,
-            &rc.change.before_sensitive,
-            &mut sensitive,
-        );
-        if let Some(open) = findings::open_to_world(&rc.address, action, &rc.change.after) {
-            plan.findings.open_to_world.push(open);
-        }
-        let change = ResourceChange {
-            address: rc.address,
-            action,
-        };
-        match action {
-            ChangeAction::NoOp | ChangeAction::Read => plan.unchanged.push(change),
-            _ => plan.changes.push(change),
-        }
+    Ok(raw)
+}
+
+/// Lists a resource change as changed or unchanged, with its sensitive values and whether
+/// it opens a firewall to the world.
+fn add_resource_change(
+    plan: &mut PlanJson,
+    rc: RawResourceChange,
+    sensitive: &mut Vec<String>,
+) -> Result<(), String> {
+    let action = ChangeAction::from_json_actions(&rc.change.actions).ok_or_else(|| {
+        format!(
+            "resource {} has unknown actions {:?}",
+            rc.address, rc.change.actions
+        )
+    })?;
+    collect_sensitive(&rc.change.after, &rc.change.after_sensitive, sensitive);
+    collect_sensitive(&rc.change.before, &rc.change.before_sensitive, sensitive);
+    if let Some(open) = findings::open_to_world(&rc.address, action, &rc.change.after) {
+        plan.findings.open_to_world.push(open);
     }
-    plan.actions = raw
-        .action_invocations
-        .into_iter()
-        .map(|action| ActionInvocation {
-            address: action.address,
-            triggered_by: action
-                .lifecycle_action_trigger
-                .as_ref()
-                .and_then(|t| t.triggering_resource_address.clone()),
-            event: match (
-                &action.lifecycle_action_trigger,
-                &action.invoke_action_trigger,
-            ) {
-                (Some(trigger), _) => trigger.action_trigger_event.clone(),
-                (None, Some(_)) => Some("invoke".to_owned()),
-                (None, None) => None,
-            },
-        })
-        .collect();
-    if let Some(outputs) = raw
-        .planned_values
-        .as_ref()
+    let change = ResourceChange {
+        address: rc.address,
+        action,
+    };
+    match action {
+        ChangeAction::NoOp | ChangeAction::Read => plan.unchanged.push(change),
+        _ => plan.changes.push(change),
+    }
+    Ok(())
+}
+
+/// An action invocation with what triggers it: a resource's lifecycle event, or `invoke`
+/// for one run with `terraform apply -invoke`.
+fn action_invocation(action: RawAction) -> ActionInvocation {
+    let event = match (
+        &action.lifecycle_action_trigger,
+        &action.invoke_action_trigger,
+    ) {
+        (Some(trigger), _) => trigger.action_trigger_event.clone(),
+        (None, Some(_)) => Some("invoke".to_owned()),
+        (None, None) => None,
+    };
+    ActionInvocation {
+        address: action.address,
+        triggered_by: action
+            .lifecycle_action_trigger
+            .and_then(|trigger| trigger.triggering_resource_address),
+        event,
+    }
+}
+
+/// The values of the root-module outputs marked sensitive.
+fn collect_sensitive_outputs(planned_values: Option<&Value>, sensitive: &mut Vec<String>) {
+    let Some(outputs) = planned_values
         .and_then(|pv| pv.get("outputs"))
         .and_then(Value::as_object)
-    {
-        for output in outputs.values() {
-            if output.get("sensitive") == Some(&Value::Bool(true)) {
-                collect_all(output.get("value").unwrap_or(&Value::Null), &mut sensitive);
-            }
+    else {
+        return;
+    };
+    for output in outputs.values() {
+        if output.get("sensitive") == Some(&Value::Bool(true)) {
+            collect_all(output.get("value").unwrap_or(&Value::Null), sensitive);
         }
     }
-    if let Some(changes) = raw.output_changes.as_ref().and_then(Value::as_object) {
-        plan.findings.outputs = findings::output_changes(changes);
-        plan.output_changes = changes
-            .values()
-            .filter(|change| {
-                let actions = change.get("actions").and_then(Value::as_array);
-                actions.is_some_and(|a| a.iter().any(|action| action != "no-op"))
-            })
-            .count();
-        for change in changes.values() {
-            collect_sensitive(
-                change.get("after").unwrap_or(&Value::Null),
-                change.get("after_sensitive").unwrap_or(&Value::Null),
-                &mut sensitive,
-            );
+}
+
+/// Counts the outputs the plan changes (no-ops aside) and collects their sensitive values.
+fn add_output_changes(
+    plan: &mut PlanJson,
+    changes: &serde_json::Map<String, Value>,
+    sensitive: &mut Vec<String>,
+) {
+    plan.findings.outputs = findings::output_changes(changes);
+    plan.output_changes = changes
+        .values()
+        .filter(|change| {
+            let actions = change.get("actions").and_then(Value::as_array);
+            actions.is_some_and(|a| a.iter().any(|action| action != "no-op"))
+        })
+        .count();
+    for change in changes.values() {
+        collect_sensitive(
+            change.get("after").unwrap_or(&Value::Null),
+            change.get("after_sensitive").unwrap_or(&Value::Null),
+            sensitive,
+        );
+    }
+}
+
+/// The values of the variables the configuration declares sensitive.
+fn collect_sensitive_variables(
+    declared: &serde_json::Map<String, Value>,
+    values: &serde_json::Map<String, Value>,
+    sensitive: &mut Vec<String>,
+) {
+    for (name, declaration) in declared {
+        if declaration.get("sensitive") == Some(&Value::Bool(true))
+            && let Some(value) = values.get(name).and_then(|v| v.get("value"))
+        {
+            collect_all(value, sensitive);
         }
     }
-    let sensitive_vars = raw
-        .configuration
-        .as_ref()
-        .and_then(|c| c.pointer("/root_module/variables"))
-        .and_then(Value::as_object);
-    plan.findings.variables = findings::request_variables(raw.variables.as_ref(), sensitive_vars);
-    if let (Some(declared), Some(values)) = (
-        sensitive_vars,
-        raw.variables.as_ref().and_then(Value::as_object),
-    ) {
-        for (name, decl) in declared {
-            if decl.get("sensitive") == Some(&Value::Bool(true))
-                && let Some(value) = values.get(name).and_then(|v| v.get("value"))
-            {
-                collect_all(value, &mut sensitive);
-            }
-        }
-    }
-    plan.sensitive_values = sensitive.into_iter().map(SecretString::from).collect();
-    Ok(plan)
 }
 
 /// Walks `value` alongside its sensitivity mask (`true` = sensitive; objects/arrays
