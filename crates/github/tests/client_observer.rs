@@ -237,3 +237,40 @@ async fn routes_are_templates_without_names_numbers_or_paths() {
         "{requests:?}"
     );
 }
+
+#[tokio::test]
+async fn a_refused_connection_is_reported_and_retried_as_a_transport_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let recorder = Arc::new(Recorder::default());
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        ..RetryPolicy::default()
+    };
+    let app = GithubApp::new(&url, 1, &key())
+        .expect("client")
+        .with_retry_policy(policy)
+        .with_sleeper(sleeper.clone())
+        .with_observer(recorder.clone());
+    let api = app.installation(INSTALLATION).expect("installation handle");
+    let err = api.default_branch(&repo_name()).await.unwrap_err();
+    assert!(
+        matches!(err, GithubError::Exhausted { attempts: 3, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        recorder.statuses("GET", "/repos/{owner}/{repo}"),
+        vec![StatusClass::Transport; 3]
+    );
+    let retries: Vec<RetryReason> = recorder
+        .retries
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, reason)| *reason)
+        .collect();
+    assert_eq!(retries, vec![RetryReason::Transport; 2]);
+    assert_eq!(sleeper.waits().len(), 2, "a back-off between attempts");
+}

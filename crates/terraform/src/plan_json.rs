@@ -86,6 +86,39 @@ struct RawTrigger {
 
 /// Parses the file written by `terraform show -json`.
 pub fn read_plan_json(path: &Path) -> Result<PlanJson, String> {
+    let raw = read_raw_plan(path)?;
+    let mut plan = PlanJson::default();
+    // Collected in the order the plan lists them: resources, outputs, variables.
+    let mut sensitive = Vec::new();
+    for change in raw.resource_changes {
+        add_resource_change(&mut plan, change, &mut sensitive)?;
+    }
+    plan.actions = raw
+        .action_invocations
+        .into_iter()
+        .map(action_invocation)
+        .collect();
+    collect_sensitive_outputs(raw.planned_values.as_ref(), &mut sensitive);
+    if let Some(changes) = raw.output_changes.as_ref().and_then(Value::as_object) {
+        add_output_changes(&mut plan, changes, &mut sensitive);
+    }
+    let declared = raw
+        .configuration
+        .as_ref()
+        .and_then(|c| c.pointer("/root_module/variables"))
+        .and_then(Value::as_object);
+    plan.findings.variables = findings::request_variables(raw.variables.as_ref(), declared);
+    if let (Some(declared), Some(values)) =
+        (declared, raw.variables.as_ref().and_then(Value::as_object))
+    {
+        collect_sensitive_variables(declared, values, &mut sensitive);
+    }
+    plan.sensitive_values = sensitive.into_iter().map(SecretString::from).collect();
+    Ok(plan)
+}
+
+/// The plan file, in a format version this reader understands.
+fn read_raw_plan(path: &Path) -> Result<RawPlan, String> {
     let file = std::fs::File::open(path).map_err(|err| err.to_string())?;
     let raw: RawPlan =
         serde_json::from_reader(std::io::BufReader::new(file)).map_err(|err| err.to_string())?;
@@ -96,101 +129,109 @@ pub fn read_plan_json(path: &Path) -> Result<PlanJson, String> {
             "plan JSON format_version {version} is not supported (expected 1.x)"
         ));
     }
-    let mut plan = PlanJson::default();
-    let mut sensitive = Vec::new();
-    for rc in raw.resource_changes {
-        let action = ChangeAction::from_json_actions(&rc.change.actions).ok_or_else(|| {
-            format!(
-                "resource {} has unknown actions {:?}",
-                rc.address, rc.change.actions
-            )
-        })?;
-        collect_sensitive(&rc.change.after, &rc.change.after_sensitive, &mut sensitive);
-        collect_sensitive(
-            &rc.change.before,
-            &rc.change.before_sensitive,
-            &mut sensitive,
-        );
-        if let Some(open) = findings::open_to_world(&rc.address, action, &rc.change.after) {
-            plan.findings.open_to_world.push(open);
-        }
-        let change = ResourceChange {
-            address: rc.address,
-            action,
-        };
-        match action {
-            ChangeAction::NoOp | ChangeAction::Read => plan.unchanged.push(change),
-            _ => plan.changes.push(change),
-        }
+    Ok(raw)
+}
+
+/// Lists a resource change as changed or unchanged, with its sensitive values and whether
+/// it opens a firewall to the world.
+fn add_resource_change(
+    plan: &mut PlanJson,
+    rc: RawResourceChange,
+    sensitive: &mut Vec<String>,
+) -> Result<(), String> {
+    let action = ChangeAction::from_json_actions(&rc.change.actions).ok_or_else(|| {
+        format!(
+            "resource {} has unknown actions {:?}",
+            rc.address, rc.change.actions
+        )
+    })?;
+    collect_sensitive(&rc.change.after, &rc.change.after_sensitive, sensitive);
+    collect_sensitive(&rc.change.before, &rc.change.before_sensitive, sensitive);
+    if let Some(open) = findings::open_to_world(&rc.address, action, &rc.change.after) {
+        plan.findings.open_to_world.push(open);
     }
-    plan.actions = raw
-        .action_invocations
-        .into_iter()
-        .map(|action| ActionInvocation {
-            address: action.address,
-            triggered_by: action
-                .lifecycle_action_trigger
-                .as_ref()
-                .and_then(|t| t.triggering_resource_address.clone()),
-            event: match (
-                &action.lifecycle_action_trigger,
-                &action.invoke_action_trigger,
-            ) {
-                (Some(trigger), _) => trigger.action_trigger_event.clone(),
-                (None, Some(_)) => Some("invoke".to_owned()),
-                (None, None) => None,
-            },
-        })
-        .collect();
-    if let Some(outputs) = raw
-        .planned_values
-        .as_ref()
+    let change = ResourceChange {
+        address: rc.address,
+        action,
+    };
+    match action {
+        ChangeAction::NoOp | ChangeAction::Read => plan.unchanged.push(change),
+        _ => plan.changes.push(change),
+    }
+    Ok(())
+}
+
+/// An action invocation with what triggers it: a resource's lifecycle event, or `invoke`
+/// for one run with `terraform apply -invoke`.
+fn action_invocation(action: RawAction) -> ActionInvocation {
+    let event = match (
+        &action.lifecycle_action_trigger,
+        &action.invoke_action_trigger,
+    ) {
+        (Some(trigger), _) => trigger.action_trigger_event.clone(),
+        (None, Some(_)) => Some("invoke".to_owned()),
+        (None, None) => None,
+    };
+    ActionInvocation {
+        address: action.address,
+        triggered_by: action
+            .lifecycle_action_trigger
+            .and_then(|trigger| trigger.triggering_resource_address),
+        event,
+    }
+}
+
+/// The values of the root-module outputs marked sensitive.
+fn collect_sensitive_outputs(planned_values: Option<&Value>, sensitive: &mut Vec<String>) {
+    let Some(outputs) = planned_values
         .and_then(|pv| pv.get("outputs"))
         .and_then(Value::as_object)
-    {
-        for output in outputs.values() {
-            if output.get("sensitive") == Some(&Value::Bool(true)) {
-                collect_all(output.get("value").unwrap_or(&Value::Null), &mut sensitive);
-            }
+    else {
+        return;
+    };
+    for output in outputs.values() {
+        if output.get("sensitive") == Some(&Value::Bool(true)) {
+            collect_all(output.get("value").unwrap_or(&Value::Null), sensitive);
         }
     }
-    if let Some(changes) = raw.output_changes.as_ref().and_then(Value::as_object) {
-        plan.findings.outputs = findings::output_changes(changes);
-        plan.output_changes = changes
-            .values()
-            .filter(|change| {
-                let actions = change.get("actions").and_then(Value::as_array);
-                actions.is_some_and(|a| a.iter().any(|action| action != "no-op"))
-            })
-            .count();
-        for change in changes.values() {
-            collect_sensitive(
-                change.get("after").unwrap_or(&Value::Null),
-                change.get("after_sensitive").unwrap_or(&Value::Null),
-                &mut sensitive,
-            );
+}
+
+/// Counts the outputs the plan changes (no-ops aside) and collects their sensitive values.
+fn add_output_changes(
+    plan: &mut PlanJson,
+    changes: &serde_json::Map<String, Value>,
+    sensitive: &mut Vec<String>,
+) {
+    plan.findings.outputs = findings::output_changes(changes);
+    plan.output_changes = changes
+        .values()
+        .filter(|change| {
+            let actions = change.get("actions").and_then(Value::as_array);
+            actions.is_some_and(|a| a.iter().any(|action| action != "no-op"))
+        })
+        .count();
+    for change in changes.values() {
+        collect_sensitive(
+            change.get("after").unwrap_or(&Value::Null),
+            change.get("after_sensitive").unwrap_or(&Value::Null),
+            sensitive,
+        );
+    }
+}
+
+/// The values of the variables the configuration declares sensitive.
+fn collect_sensitive_variables(
+    declared: &serde_json::Map<String, Value>,
+    values: &serde_json::Map<String, Value>,
+    sensitive: &mut Vec<String>,
+) {
+    for (name, declaration) in declared {
+        if declaration.get("sensitive") == Some(&Value::Bool(true))
+            && let Some(value) = values.get(name).and_then(|v| v.get("value"))
+        {
+            collect_all(value, sensitive);
         }
     }
-    let sensitive_vars = raw
-        .configuration
-        .as_ref()
-        .and_then(|c| c.pointer("/root_module/variables"))
-        .and_then(Value::as_object);
-    plan.findings.variables = findings::request_variables(raw.variables.as_ref(), sensitive_vars);
-    if let (Some(declared), Some(values)) = (
-        sensitive_vars,
-        raw.variables.as_ref().and_then(Value::as_object),
-    ) {
-        for (name, decl) in declared {
-            if decl.get("sensitive") == Some(&Value::Bool(true))
-                && let Some(value) = values.get(name).and_then(|v| v.get("value"))
-            {
-                collect_all(value, &mut sensitive);
-            }
-        }
-    }
-    plan.sensitive_values = sensitive.into_iter().map(SecretString::from).collect();
-    Ok(plan)
 }
 
 /// Walks `value` alongside its sensitivity mask (`true` = sensitive; objects/arrays
@@ -311,6 +352,125 @@ mod tests {
             .collect();
         secrets.sort();
         assert_eq!(secrets, vec!["out-secret", "pw-value-1", "var-secret"]);
+    }
+
+    /// Writes `json` as a plan file and reads it.
+    fn read(json: &str) -> Result<PlanJson, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, json).unwrap();
+        read_plan_json(&path)
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        assert_eq!(
+            read(r#"{"format_version": "2.0"}"#).unwrap_err(),
+            "plan JSON format_version 2.0 is not supported (expected 1.x)"
+        );
+        assert_eq!(
+            read(
+                r#"{"resource_changes": [{"address": "x.a", "change": {"actions": ["explode"]}}]}"#
+            )
+            .unwrap_err(),
+            r#"resource x.a has unknown actions ["explode"]"#
+        );
+        assert!(read("{").unwrap_err().contains("EOF"));
+        let missing = read_plan_json(Path::new("/nonexistent/plan.json")).unwrap_err();
+        assert!(missing.contains("No such file"), "{missing}");
+    }
+
+    #[test]
+    fn reads_outputs_triggers_findings_and_every_sensitive_value_in_order() {
+        let plan = read(
+            r#"{
+              "resource_changes": [
+                {"address": "x.a", "change": {"actions": ["update"],
+                  "before": {"list": ["b1", "b2"], "n": 7}, "before_sensitive": {"list": [false, true], "n": true},
+                  "after": {"obj": {"k": "a1", "m": 2}, "source_ranges": ["0.0.0.0/0"]}, "after_sensitive": {"obj": true}}},
+                {"address": "data.x.r", "change": {"actions": ["read"], "after": {"source_ranges": ["::/0"]}}},
+                {"address": "x.gone", "change": {"actions": ["forget"]}}
+              ],
+              "action_invocations": [
+                {"address": "action.a.invoked", "invoke_action_trigger": {}},
+                {"address": "action.a.bare"},
+                {"address": "action.a.lifecycle", "lifecycle_action_trigger": {"action_trigger_event": "before_update"}}
+              ],
+              "planned_values": {"outputs": {
+                "plain": {"sensitive": false, "value": "not-secret"},
+                "secret": {"sensitive": true, "value": ["o1", {"x": "o2"}, true, null]}}},
+              "output_changes": {
+                "changed": {"actions": ["update"], "after": "oc1", "after_sensitive": true},
+                "same": {"actions": ["no-op"], "after": {"s": "oc2"}, "after_sensitive": {"s": true}}},
+              "variables": {"zone": {"value": "v1"}, "vm_count": {"value": 3}, "token": {"value": "v2"}},
+              "configuration": {"root_module": {"variables": {"zone": {"sensitive": true}, "vm_count": {}}}}
+            }"#,
+        )
+        .unwrap();
+        let listed = |changes: &[ResourceChange]| -> Vec<(String, ChangeAction)> {
+            changes
+                .iter()
+                .map(|c| (c.address.clone(), c.action))
+                .collect()
+        };
+        assert_eq!(
+            listed(&plan.changes),
+            [
+                ("x.a".to_owned(), ChangeAction::Update),
+                ("x.gone".to_owned(), ChangeAction::Forget)
+            ]
+        );
+        assert_eq!(
+            listed(&plan.unchanged),
+            [("data.x.r".to_owned(), ChangeAction::Read)]
+        );
+        let actions: Vec<_> = plan
+            .actions
+            .iter()
+            .map(|a| {
+                (
+                    a.address.as_str(),
+                    a.triggered_by.as_deref(),
+                    a.event.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("action.a.invoked", None, Some("invoke")),
+                ("action.a.bare", None, None),
+                ("action.a.lifecycle", None, Some("before_update"))
+            ]
+        );
+        assert_eq!(plan.output_changes, 1);
+        let secrets: Vec<&str> = plan
+            .sensitive_values
+            .iter()
+            .map(|s| s.expose_secret())
+            .collect();
+        assert_eq!(
+            secrets,
+            ["a1", "2", "b2", "7", "o1", "o2", "oc1", "oc2", "v1"]
+        );
+        assert_eq!(
+            plan.findings.open_to_world,
+            [findings::OpenFirewall {
+                address: "x.a".into(),
+                ranges: vec!["0.0.0.0/0".into()]
+            }]
+        );
+        assert_eq!(
+            plan.findings.outputs,
+            [findings::OutputChange {
+                name: "changed".into(),
+                action: ChangeAction::Update
+            }]
+        );
+        assert_eq!(
+            plan.findings.variables.into_iter().collect::<Vec<_>>(),
+            [("vm_count".to_owned(), "3".to_owned())]
+        );
     }
 
     #[test]

@@ -403,3 +403,149 @@ async fn faults_and_the_log_see_decoded_paths() {
         1
     );
 }
+
+/// `POST /repos/acme/infra/pulls` with `body`: the status and the answer.
+async fn create_pull(gh: &FakeGithub, c: &reqwest::Client, t: &str, body: Value) -> (u16, Value) {
+    let r = c
+        .post(format!("{}/repos/acme/infra/pulls", gh.url()))
+        .bearer_auth(t)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn opening_a_pull_request_is_refused_as_github_refuses_it() {
+    let (gh, c, t) = setup().await;
+    gh.set_file("acme/infra", "feature", "a.tf", "a");
+    gh.ensure_branch("acme/infra", "same-as-main");
+    gh.ensure_branch("acme/infra", "behind");
+    gh.set_file("acme/infra", "main", "later.tf", "m");
+    gh.add_repo("mallory/infra");
+    let invalid =
+        |field: &str| json!([{ "resource": "PullRequest", "field": field, "code": "invalid" }]);
+    let custom = |message: &str| json!([{ "resource": "PullRequest", "code": "custom", "message": message }]);
+    let cases = [
+        (
+            json!({ "head": "missing", "base": "main" }),
+            invalid("head"),
+        ),
+        (
+            json!({ "head": "nobody:feature", "base": "main" }),
+            invalid("head"),
+        ),
+        (
+            json!({ "head": "mallory:feature", "base": "main" }),
+            invalid("head"),
+        ),
+        (
+            json!({ "head": "feature", "base": "missing" }),
+            invalid("base"),
+        ),
+        (
+            json!({ "head": "main", "base": "main" }),
+            custom("No commits between main and main"),
+        ),
+        (
+            json!({ "head": "behind", "base": "main" }),
+            custom("No commits between main and behind"),
+        ),
+        (
+            json!({ "head": "same-as-main", "base": "behind" }),
+            custom("No commits between behind and same-as-main"),
+        ),
+        // The head is checked before the base.
+        (
+            json!({ "head": "missing", "base": "missing" }),
+            invalid("head"),
+        ),
+    ];
+    for (request, errors) in cases {
+        let (status, answer) = create_pull(&gh, &c, &t, request.clone()).await;
+        assert_eq!(status, 422, "{request}: {answer}");
+        assert_eq!(answer["message"], "Validation Failed", "{request}");
+        assert_eq!(answer["errors"], errors, "{request}");
+    }
+    assert!(gh.prs().is_empty());
+}
+
+#[tokio::test]
+async fn an_open_pull_request_for_the_same_head_is_a_duplicate_a_closed_one_is_not() {
+    let (gh, c, t) = setup().await;
+    gh.set_file("acme/infra", "feature", "a.tf", "a");
+    let request = json!({ "head": "acme:feature", "base": "main", "title": "One" });
+    let (status, first) = create_pull(&gh, &c, &t, request.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, answer) = create_pull(&gh, &c, &t, request.clone()).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        answer["errors"],
+        json!([{
+            "resource": "PullRequest", "code": "custom",
+            "message": "A pull request already exists for acme:feature.",
+        }])
+    );
+    gh.close_issue("acme/infra", first["number"].as_u64().unwrap());
+    let (status, second) = create_pull(&gh, &c, &t, request).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["number"], first["number"].as_u64().unwrap() + 1);
+}
+
+#[tokio::test]
+async fn a_new_pull_request_holds_what_was_asked_for() {
+    let (gh, c, t) = setup().await;
+    let issue = gh.add_issue("acme/infra", "alice", "t", "b");
+    let head = gh.set_file("acme/infra", "feature", "a.tf", "a");
+    gh.add_repo("mallory/infra");
+    let fork_head = gh.set_file("mallory/infra", "evil", "x.tf", "x");
+    let (status, answer) = create_pull(
+        &gh,
+        &c,
+        &t,
+        json!({ "head": "feature", "base": "main", "title": "Feature", "body": "Closes #1", "draft": true }),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["number"], issue + 1);
+    assert_eq!(answer["draft"], true);
+    let (status, fork) = create_pull(
+        &gh,
+        &c,
+        &t,
+        json!({ "head": "mallory:evil", "base": "main" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{fork}");
+    let prs = gh.prs();
+    let [own, from_fork] = prs.as_slice() else {
+        panic!("two pull requests expected: {prs:?}");
+    };
+    assert_eq!(
+        (own.title.as_str(), own.body.as_deref(), own.draft, own.open),
+        ("Feature", Some("Closes #1"), true, true)
+    );
+    assert_eq!(own.author, gh.bot_login());
+    assert_eq!(
+        (own.head_ref.as_str(), own.head_sha.as_str()),
+        ("feature", head.as_str())
+    );
+    assert_eq!(
+        (own.head_repo.as_str(), own.base_ref.as_str()),
+        ("acme/infra", "main")
+    );
+    assert!(!own.merged && own.merge_commit_sha.is_none() && own.labels.is_empty());
+    assert_eq!(
+        (
+            from_fork.title.as_str(),
+            from_fork.body.as_deref(),
+            from_fork.draft
+        ),
+        ("", None, false)
+    );
+    assert_eq!(
+        (from_fork.head_repo.as_str(), from_fork.head_sha.as_str()),
+        ("mallory/infra", fork_head.as_str())
+    );
+}

@@ -2,7 +2,7 @@
 //! driven by our retry policy.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -115,6 +115,80 @@ fn retryable_transport_error(e: &octocrab::Error) -> bool {
     }
 }
 
+/// What one attempt of a request calls for.
+enum Attempt {
+    /// The answer to hand to the caller.
+    Final(Answer),
+    /// A rate limit within the wait obeyed in place: send again after `wait`.
+    RateLimited { wait: Duration, error: String },
+    /// A server error or a lost connection: the attempt may have taken effect.
+    Retry { reason: RetryReason, error: String },
+    /// An error that another attempt cannot fix.
+    Failed(GithubError),
+}
+
+fn rate_limited(operation: &str, wait: Duration) -> GithubError {
+    GithubError::RateLimited {
+        operation: operation.to_string(),
+        retry_after: wait,
+    }
+}
+
+fn judge_transport_error(operation: &str, e: octocrab::Error) -> Attempt {
+    if retryable_transport_error(&e) {
+        return Attempt::Retry {
+            reason: RetryReason::Transport,
+            error: describe(&e),
+        };
+    }
+    Attempt::Failed(match e {
+        // GitHub refused something octocrab sent on its own: the installation token.
+        octocrab::Error::GitHub { source, .. } => GithubError::Api {
+            operation: format!("{operation} (getting an installation token)"),
+            status: source.status_code.as_u16(),
+            message: source.message,
+        },
+        e => GithubError::Transport {
+            operation: operation.to_string(),
+            source: e,
+        },
+    })
+}
+
+/// Tells the observer about one request's attempts, under its route template.
+struct Reporter<'a> {
+    observer: &'a dyn GithubObserver,
+    method: &'a str,
+    route: String,
+}
+
+impl Reporter<'_> {
+    fn request(&self, status: StatusClass, started: Instant) {
+        self.observer.api_request(&ApiRequest {
+            method: self.method,
+            route: &self.route,
+            status,
+            latency: started.elapsed(),
+        });
+    }
+
+    fn retry(&self, reason: RetryReason) {
+        self.observer.api_retry(&ApiRetry {
+            method: self.method,
+            route: &self.route,
+            reason,
+        });
+    }
+
+    fn rate_limit_wait(&self, wait: Duration) {
+        self.observer.rate_limit_wait(&RateLimitWait {
+            method: self.method,
+            route: &self.route,
+            wait,
+        });
+    }
+}
+
 impl Transport {
     async fn once(
         &self,
@@ -177,91 +251,29 @@ impl Transport {
         Fut: std::future::Future<Output = Result<Option<T>>>,
     {
         let max = self.policy.max_attempts.max(1);
-        let template = route_template(route);
-        let observed = |status: StatusClass, started: Instant| {
-            self.observer.api_request(&ApiRequest {
-                method: method.as_str(),
-                route: &template,
-                status,
-                latency: started.elapsed(),
-            });
-        };
-        let retried = |reason: RetryReason| {
-            self.observer.api_retry(&ApiRetry {
-                method: method.as_str(),
-                route: &template,
-                reason,
-            });
+        let report = Reporter {
+            observer: self.observer.as_ref(),
+            method: method.as_str(),
+            route: route_template(route),
         };
         let mut last = String::new();
         for attempt in 1..=max {
-            let started = Instant::now();
-            let reason = match self.once(&method, route, body).await {
-                Ok(answer) => {
-                    observed(StatusClass::of(answer.status), started);
-                    let verdict = classify(
-                        answer.status,
-                        &answer.headers,
-                        &answer.body,
-                        self.sleeper.now(),
-                        &self.policy,
-                    );
-                    match verdict {
-                        Verdict::Final => return Ok(Sent::Answer(answer)),
-                        Verdict::RateLimited(wait) => {
-                            if wait > self.policy.max_rate_limit_wait {
-                                return Err(GithubError::RateLimited {
-                                    operation: operation.to_string(),
-                                    retry_after: wait,
-                                });
-                            }
-                            last = format!("{}: {}", answer.status, answer.message());
-                            tracing::warn!(operation, ?wait, "GitHub rate limit; waiting");
-                            if attempt < max {
-                                self.observer.rate_limit_wait(&RateLimitWait {
-                                    method: method.as_str(),
-                                    route: &template,
-                                    wait,
-                                });
-                                self.sleeper.sleep(wait).await;
-                                retried(RetryReason::RateLimited);
-                            }
-                            continue;
-                        }
-                        Verdict::Reschedule(wait) => {
-                            // Waiting a minute in place would hold a worker; the error
-                            // makes the worker give the job back to the queue instead.
-                            return Err(GithubError::RateLimited {
-                                operation: operation.to_string(),
-                                retry_after: wait,
-                            });
-                        }
-                        Verdict::Transient => {
-                            last = format!("{}: {}", answer.status, answer.message());
-                            RetryReason::ServerError
-                        }
+            let reason = match self.attempt(operation, &method, route, body, &report).await {
+                Attempt::Final(answer) => return Ok(Sent::Answer(answer)),
+                Attempt::Failed(error) => return Err(error),
+                Attempt::RateLimited { wait, error } => {
+                    last = error;
+                    tracing::warn!(operation, ?wait, "GitHub rate limit; waiting");
+                    if attempt < max {
+                        report.rate_limit_wait(wait);
+                        self.sleeper.sleep(wait).await;
+                        report.retry(RetryReason::RateLimited);
                     }
+                    continue;
                 }
-                Err(e) if retryable_transport_error(&e) => {
-                    observed(StatusClass::Transport, started);
-                    last = describe(&e);
-                    RetryReason::Transport
-                }
-                Err(octocrab::Error::GitHub { source, .. }) => {
-                    observed(StatusClass::Transport, started);
-                    // GitHub refused something octocrab sent on its own: the installation token.
-                    return Err(GithubError::Api {
-                        operation: format!("{operation} (getting an installation token)"),
-                        status: source.status_code.as_u16(),
-                        message: source.message,
-                    });
-                }
-                Err(e) => {
-                    observed(StatusClass::Transport, started);
-                    return Err(GithubError::Transport {
-                        operation: operation.to_string(),
-                        source: e,
-                    });
+                Attempt::Retry { reason, error } => {
+                    last = error;
+                    reason
                 }
             };
             tracing::warn!(operation, attempt, error = %last, "GitHub request failed");
@@ -273,13 +285,63 @@ impl Transport {
                 tracing::info!(operation, "the failed attempt had taken effect");
                 return Ok(Sent::AlreadyDone(done));
             }
-            retried(reason);
+            report.retry(reason);
         }
         Err(GithubError::Exhausted {
             operation: operation.to_string(),
             attempts: max,
             last,
         })
+    }
+
+    /// Sends once and says what to do next; the observer hears of the attempt.
+    async fn attempt(
+        &self,
+        operation: &str,
+        method: &Method,
+        route: &str,
+        body: Option<&Value>,
+        report: &Reporter<'_>,
+    ) -> Attempt {
+        let started = Instant::now();
+        match self.once(method, route, body).await {
+            Ok(answer) => {
+                report.request(StatusClass::of(answer.status), started);
+                self.judge(operation, answer)
+            }
+            Err(e) => {
+                report.request(StatusClass::Transport, started);
+                judge_transport_error(operation, e)
+            }
+        }
+    }
+
+    fn judge(&self, operation: &str, answer: Answer) -> Attempt {
+        let verdict = classify(
+            answer.status,
+            &answer.headers,
+            &answer.body,
+            self.sleeper.now(),
+            &self.policy,
+        );
+        let error = || format!("{}: {}", answer.status, answer.message());
+        match verdict {
+            Verdict::Final => Attempt::Final(answer),
+            Verdict::RateLimited(wait) if wait > self.policy.max_rate_limit_wait => {
+                Attempt::Failed(rate_limited(operation, wait))
+            }
+            Verdict::RateLimited(wait) => Attempt::RateLimited {
+                wait,
+                error: error(),
+            },
+            // Waiting a minute in place would hold a worker; the error makes the worker
+            // give the job back to the queue instead.
+            Verdict::Reschedule(wait) => Attempt::Failed(rate_limited(operation, wait)),
+            Verdict::Transient => Attempt::Retry {
+                reason: RetryReason::ServerError,
+                error: error(),
+            },
+        }
     }
 
     /// GET and decode a JSON answer; 404 is `None`.

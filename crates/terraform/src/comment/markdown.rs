@@ -14,7 +14,7 @@ impl std::fmt::Display for Imbalance {
     }
 }
 
-/// An opening code fence: its character and length.
+/// A code fence line: its character, its length and the info string after it.
 fn fence_of(line: &str) -> Option<(char, usize, &str)> {
     let indent = line.len() - line.trim_start_matches(' ').len();
     if indent > 3 {
@@ -28,102 +28,116 @@ fn fence_of(line: &str) -> Option<(char, usize, &str)> {
 
 /// Checks `text`; returns every problem found.
 pub fn check_balance(text: &str) -> Result<(), Vec<Imbalance>> {
-    let mut problems = Vec::new();
-    let mut fence: Option<(char, usize, usize)> = None;
-    let mut details: Vec<usize> = Vec::new();
-    let mut summary_open: Option<usize> = None;
+    let mut checker = Checker::default();
     for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        if let Some((ch, len, opened_at)) = fence {
-            if let Some((close_ch, close_len, info)) = fence_of(line)
-                && close_ch == ch
-                && close_len >= len
-                && info.is_empty()
-            {
-                fence = None;
+        checker.line(index + 1, line);
+    }
+    checker.finish()
+}
+
+/// A code fence not closed yet.
+struct OpenFence {
+    ch: char,
+    len: usize,
+    opened_at: usize,
+}
+
+impl OpenFence {
+    /// CommonMark: a closing fence is of the same character, at least as long, with no
+    /// info string.
+    fn closed_by(&self, line: &str) -> bool {
+        fence_of(line)
+            .is_some_and(|(ch, len, info)| ch == self.ch && len >= self.len && info.is_empty())
+    }
+}
+
+/// What is open at the line being read (each with the line it was opened at), and the
+/// problems found so far.
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Imbalance>,
+    fence: Option<OpenFence>,
+    details: Vec<usize>,
+    summary_open: Option<usize>,
+}
+
+impl Checker {
+    fn problem(&mut self, line: usize, problem: &str) {
+        self.problems.push(Imbalance {
+            line,
+            problem: problem.into(),
+        });
+    }
+
+    fn line(&mut self, number: usize, line: &str) {
+        // Inside a code block nothing is Markdown until the fence closes.
+        if let Some(fence) = &self.fence {
+            if fence.closed_by(line) {
+                self.fence = None;
             }
-            let _ = opened_at;
-            continue;
+            return;
         }
         if let Some((ch, len, info)) = fence_of(line) {
             if ch == '`' && info.contains('`') {
-                problems.push(Imbalance {
-                    line: number,
-                    problem: "backtick fence info string contains a backtick".into(),
-                });
+                self.problem(number, "backtick fence info string contains a backtick");
             }
-            fence = Some((ch, len, number));
-            continue;
+            self.fence = Some(OpenFence {
+                ch,
+                len,
+                opened_at: number,
+            });
+            return;
         }
         let lower = line.to_ascii_lowercase();
         let mut at = 0;
         while let Some(pos) = lower[at..].find('<') {
-            let tag_text = &lower[at + pos..];
-            if tag_text.starts_with("<details") {
-                details.push(number);
-            } else if tag_text.starts_with("</details>") {
-                if details.pop().is_none() {
-                    problems.push(Imbalance {
-                        line: number,
-                        problem: "</details> without an open <details>".into(),
-                    });
-                }
-                if summary_open.is_some() {
-                    problems.push(Imbalance {
-                        line: number,
-                        problem: "</details> inside an open <summary>".into(),
-                    });
-                }
-            } else if tag_text.starts_with("<summary") {
-                if details.is_empty() {
-                    problems.push(Imbalance {
-                        line: number,
-                        problem: "<summary> outside <details>".into(),
-                    });
-                }
-                if summary_open.replace(number).is_some() {
-                    problems.push(Imbalance {
-                        line: number,
-                        problem: "nested <summary>".into(),
-                    });
-                }
-            } else if tag_text.starts_with("</summary>") && summary_open.take().is_none() {
-                problems.push(Imbalance {
-                    line: number,
-                    problem: "</summary> without an open <summary>".into(),
-                });
-            }
+            self.tag(number, &lower[at + pos..]);
             at += pos + 1;
         }
         if line.chars().filter(|c| *c == '`').count() % 2 != 0 {
-            problems.push(Imbalance {
-                line: number,
-                problem: "odd number of backticks (unclosed inline code)".into(),
-            });
+            self.problem(number, "odd number of backticks (unclosed inline code)");
         }
     }
-    if let Some((_, _, opened_at)) = fence {
-        problems.push(Imbalance {
-            line: opened_at,
-            problem: "code fence never closed".into(),
-        });
+
+    /// `tag_text`: the lowercased rest of a line from a `<`.
+    fn tag(&mut self, number: usize, tag_text: &str) {
+        if tag_text.starts_with("<details") {
+            self.details.push(number);
+        } else if tag_text.starts_with("</details>") {
+            if self.details.pop().is_none() {
+                self.problem(number, "</details> without an open <details>");
+            }
+            if self.summary_open.is_some() {
+                self.problem(number, "</details> inside an open <summary>");
+            }
+        } else if tag_text.starts_with("<summary") {
+            if self.details.is_empty() {
+                self.problem(number, "<summary> outside <details>");
+            }
+            if self.summary_open.replace(number).is_some() {
+                self.problem(number, "nested <summary>");
+            }
+        } else if tag_text.starts_with("</summary>") && self.summary_open.take().is_none() {
+            self.problem(number, "</summary> without an open <summary>");
+        }
     }
-    for opened_at in details {
-        problems.push(Imbalance {
-            line: opened_at,
-            problem: "<details> never closed".into(),
-        });
-    }
-    if let Some(opened_at) = summary_open {
-        problems.push(Imbalance {
-            line: opened_at,
-            problem: "<summary> never closed".into(),
-        });
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
+
+    /// The problems, with what is still open at the end of the text.
+    fn finish(mut self) -> Result<(), Vec<Imbalance>> {
+        if let Some(fence) = self.fence.take() {
+            self.problem(fence.opened_at, "code fence never closed");
+        }
+        for opened_at in std::mem::take(&mut self.details) {
+            self.problem(opened_at, "<details> never closed");
+        }
+        if let Some(opened_at) = self.summary_open.take() {
+            self.problem(opened_at, "<summary> never closed");
+        }
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(self.problems)
+        }
     }
 }
 

@@ -29,116 +29,170 @@ pub struct Document<'a> {
 /// bytes each (bytes ≥ characters, so the character limit holds too).
 pub fn split(doc: Document<'_>, opts: &CommentOptions) -> Vec<String> {
     let max_comments = opts.max_comments.max(1);
-    let marker_len = marker(doc.kind, doc.deployment, max_comments, max_comments).len() + 1;
-    // The fence is at least one backtick longer than any run in the output; room for up
-    // to 16 backticks is budgeted below.
-    let wrapper = format!(
-        "<details><summary>{}</summary>\n\n{}diff\n",
-        doc.output_label,
-        "`".repeat(16)
-    )
-    .len()
-        + "`".repeat(16).len()
-        + "\n</details>\n (continued)".len();
-    let continuation_heading = format!("**{} — output continued (part 99/99)**\n\n", doc.title);
-
-    // Greedy packing can leave a comment short by one line: budget the longest line.
-    let spare = doc
-        .output
-        .lines()
-        .map(|line| line.len() + 2)
-        .max()
-        .unwrap_or(0)
-        .min(MAX_LINE_BYTES)
-        + 1;
-    let budget = |fixed: usize| opts.max_chars.saturating_sub(fixed + RESERVE_BYTES + spare);
-    let first_room = budget(marker_len + doc.header.len() + wrapper + 2);
-    let other_room = budget(marker_len + continuation_heading.len() + wrapper);
-
-    // Keep the end: walk backwards while the lines fit in every comment we may post.
-    let capacity = first_room + other_room * (max_comments - 1);
-    let mut used = 0usize;
-    let mut kept_source_bytes = 0usize;
-    let mut kept: Vec<String> = Vec::new();
-    let signs = super::transcript::change_signs(doc.output);
-    for (source, sign) in doc.output.lines().rev().zip(signs.into_iter().rev()) {
-        let mut line = cut_line(format!("{sign} {source}"));
-        if line.contains(&"`".repeat(16)) {
-            line = line.replace('`', "'");
-        }
-        if used + line.len() >= capacity {
-            break;
-        }
-        used += line.len() + 1;
-        kept_source_bytes += source.len() + 1;
-        kept.push(line);
-    }
-    kept.reverse();
-    // The line that did not fit (if any) and everything before it are left out.
-    let dropped_lines = doc.output.lines().count() - kept.len();
-    let dropped_bytes = doc.output.len().saturating_sub(kept_source_bytes);
-    let fence = "`".repeat(longest_backtick_run(&kept).clamp(2, 15) + 1);
-    let open = |label: &str| format!("<details><summary>{label}</summary>\n\n{fence}diff\n");
-    let close = format!("{fence}\n</details>\n");
-
-    // Pack forwards into rooms one longest line larger than the budget: every full comment
-    // then holds more than its budget, so no more comments are needed than counted above.
-    // (diff_line adds 2 bytes; cut_line only shortens; the backtick swap keeps the length.)
-    let mut chunks: Vec<&[String]> = Vec::new();
-    let mut start = 0;
-    while start < kept.len() {
-        let room = if chunks.is_empty() {
-            first_room
-        } else {
-            other_room
-        } + spare;
-        let mut size = 0;
-        let mut end = start;
-        while end < kept.len() && size + kept[end].len() < room {
-            size += kept[end].len() + 1;
-            end += 1;
-        }
-        chunks.push(&kept[start..end]);
-        start = end;
-    }
+    let rooms = Rooms::of(&doc, opts.max_chars, max_comments);
+    let kept = KeptOutput::end_of(doc.output, rooms.capacity(max_comments));
+    let chunks = rooms.pack(&kept.lines);
     let total = chunks.len().max(1);
-
-    let mut comments = Vec::with_capacity(total);
-    for part in 0..total {
-        let mut body = marker(doc.kind, doc.deployment, part + 1, total);
-        body.push('\n');
-        if part == 0 {
-            body.push_str(&doc.header);
-            if dropped_lines > 0 {
-                body.push_str(&format!(
-                    "\n> [!NOTE]\n> The output is too long for {max_comments} comments: its first {dropped_lines} lines (about {dropped_bytes} bytes) are left out below; the end is kept. The full output is in the run log.\n"
-                ));
-            }
-        } else {
-            body.push_str(&format!(
-                "**{} — output continued (part {}/{})**\n\n",
-                doc.title,
-                part + 1,
-                total
-            ));
-        }
-        if let Some(chunk) = chunks.get(part) {
-            let label = if total > 1 {
-                format!("{} (part {}/{})", doc.output_label, part + 1, total)
-            } else {
-                doc.output_label.clone()
-            };
+    let fence = "`".repeat(longest_backtick_run(&kept.lines).clamp(2, 15) + 1);
+    (0..total)
+        .map(|part| {
+            let mut body = marker(doc.kind, doc.deployment, part + 1, total);
             body.push('\n');
-            body.push_str(&open(&label));
-            for line in chunk.iter() {
-                body.push_str(line);
-                body.push('\n');
+            if part == 0 {
+                body.push_str(&doc.header);
+                if kept.dropped_lines > 0 {
+                    body.push_str(&kept.note(max_comments));
+                }
+            } else {
+                body.push_str(&continuation_heading(&doc.title, part + 1, total));
             }
-            body.push_str(&close);
+            if let Some(chunk) = chunks.get(part) {
+                let label = if total > 1 {
+                    format!("{} (part {}/{})", doc.output_label, part + 1, total)
+                } else {
+                    doc.output_label.clone()
+                };
+                body.push('\n');
+                write_output_block(&mut body, &label, &fence, chunk);
+            }
+            body
+        })
+        .collect()
+}
+
+/// Bytes of output lines a comment can hold: the first (under the header) and each
+/// continuation, plus the longest line as a spare.
+struct Rooms {
+    first: usize,
+    other: usize,
+    spare: usize,
+}
+
+impl Rooms {
+    fn of(doc: &Document<'_>, max_chars: usize, max_comments: usize) -> Rooms {
+        let marker_len = marker(doc.kind, doc.deployment, max_comments, max_comments).len() + 1;
+        // The fence is at least one backtick longer than any run in the output; room for up
+        // to 16 backticks is budgeted below.
+        let widest_fence = "`".repeat(16);
+        let wrapper = output_block_opening(&doc.output_label, &widest_fence).len()
+            + widest_fence.len()
+            + "\n</details>\n (continued)".len();
+        let heading = continuation_heading(&doc.title, 99, 99).len();
+        // Greedy packing can leave a comment short by one line: budget the longest line.
+        let spare = doc
+            .output
+            .lines()
+            .map(|line| line.len() + 2)
+            .max()
+            .unwrap_or(0)
+            .min(MAX_LINE_BYTES)
+            + 1;
+        let budget = |fixed: usize| max_chars.saturating_sub(fixed + RESERVE_BYTES + spare);
+        Rooms {
+            first: budget(marker_len + doc.header.len() + wrapper + 2),
+            other: budget(marker_len + heading + wrapper),
+            spare,
         }
-        comments.push(body);
     }
-    comments
+
+    /// What `max_comments` comments hold at their budget.
+    fn capacity(&self, max_comments: usize) -> usize {
+        self.first + self.other * (max_comments - 1)
+    }
+
+    /// Packs forwards into rooms one longest line larger than the budget: every full
+    /// comment then holds more than its budget, so no more comments are needed than
+    /// [`Rooms::capacity`] counted. (`diff_line` adds 2 bytes; `cut_line` only shortens;
+    /// the backtick swap keeps the length.)
+    fn pack<'k>(&self, kept: &'k [String]) -> Vec<&'k [String]> {
+        let mut chunks: Vec<&[String]> = Vec::new();
+        let mut start = 0;
+        while start < kept.len() {
+            let room = if chunks.is_empty() {
+                self.first
+            } else {
+                self.other
+            } + self.spare;
+            let mut size = 0;
+            let mut end = start;
+            while end < kept.len() && size + kept[end].len() < room {
+                size += kept[end].len() + 1;
+                end += 1;
+            }
+            chunks.push(&kept[start..end]);
+            start = end;
+        }
+        chunks
+    }
+}
+
+/// The end of the output that fits, as posted, and how much of its start is left out.
+struct KeptOutput {
+    lines: Vec<String>,
+    dropped_lines: usize,
+    dropped_bytes: usize,
+}
+
+impl KeptOutput {
+    /// Keeps the end: walks backwards while the lines fit in `capacity`.
+    fn end_of(output: &str, capacity: usize) -> KeptOutput {
+        let mut used = 0usize;
+        let mut kept_source_bytes = 0usize;
+        let mut lines: Vec<String> = Vec::new();
+        let signs = super::transcript::change_signs(output);
+        for (source, sign) in output.lines().rev().zip(signs.into_iter().rev()) {
+            let line = posted_line(sign, source);
+            if used + line.len() >= capacity {
+                break;
+            }
+            used += line.len() + 1;
+            kept_source_bytes += source.len() + 1;
+            lines.push(line);
+        }
+        lines.reverse();
+        // The line that did not fit (if any) and everything before it are left out.
+        KeptOutput {
+            dropped_lines: output.lines().count() - lines.len(),
+            dropped_bytes: output.len().saturating_sub(kept_source_bytes),
+            lines,
+        }
+    }
+
+    fn note(&self, max_comments: usize) -> String {
+        format!(
+            "\n> [!NOTE]\n> The output is too long for {max_comments} comments: its first {} lines (about {} bytes) are left out below; the end is kept. The full output is in the run log.\n",
+            self.dropped_lines, self.dropped_bytes
+        )
+    }
+}
+
+/// An output line as posted: its diff sign, cut to [`MAX_LINE_BYTES`], and with its
+/// backticks swapped when it holds a run longer than any fence may be.
+fn posted_line(sign: char, source: &str) -> String {
+    let line = cut_line(format!("{sign} {source}"));
+    if line.contains(&"`".repeat(16)) {
+        line.replace('`', "'")
+    } else {
+        line
+    }
+}
+
+fn continuation_heading(title: &str, part: usize, total: usize) -> String {
+    format!("**{title} — output continued (part {part}/{total})**\n\n")
+}
+
+fn output_block_opening(label: &str, fence: &str) -> String {
+    format!("<details><summary>{label}</summary>\n\n{fence}diff\n")
+}
+
+fn write_output_block(body: &mut String, label: &str, fence: &str, lines: &[String]) {
+    body.push_str(&output_block_opening(label, fence));
+    for line in lines {
+        body.push_str(line);
+        body.push('\n');
+    }
+    body.push_str(fence);
+    body.push_str("\n</details>\n");
 }
 
 /// Cuts a line to [`MAX_LINE_BYTES`] at a character boundary.

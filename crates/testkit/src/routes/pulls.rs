@@ -47,57 +47,69 @@ pub struct NewPull<'a> {
 
 /// Opens a pull request; the error is GitHub's answer. Shared with the setup API.
 pub fn open_pull(world: &mut World, full: &str, new: NewPull<'_>) -> Result<u64, Response> {
-    let NewPull {
-        head,
-        base,
-        title,
-        body,
-        draft,
-        author,
-    } = new;
+    let head = PullHead::find(world, full, new.head)?;
     let repo = world.repo_by_full_name(full).expect("repository exists");
-    let (head_owner, head_branch) = match head.split_once(':') {
-        Some((o, b)) => (o.to_string(), b.to_string()),
-        None => (repo.owner.clone(), head.to_string()),
-    };
-    let head_full = format!("{head_owner}/{}", repo.name);
-    let Some(head_repo) = world.repo_by_full_name(&head_full) else {
-        return Err(validation_failed(
-            json!([{ "resource": "PullRequest", "field": "head", "code": "invalid" }]),
-        ));
-    };
-    let Some(head_sha) = head_repo.branches.get(&head_branch).cloned() else {
-        return Err(validation_failed(
-            json!([{ "resource": "PullRequest", "field": "head", "code": "invalid" }]),
-        ));
-    };
-    let head_full = head_repo.full_name();
-    let repo = world.repo_by_full_name(full).expect("repository exists");
-    let Some(base_sha) = repo.branches.get(base).cloned() else {
-        return Err(validation_failed(
-            json!([{ "resource": "PullRequest", "field": "base", "code": "invalid" }]),
-        ));
+    let Some(base_sha) = repo.branches.get(new.base).cloned() else {
+        return Err(invalid_field("base"));
     };
     let duplicate = repo.issues.values().any(|i| {
         i.open
             && i.pull.as_ref().is_some_and(|p| {
-                p.head_ref == head_branch && p.head_repo.eq_ignore_ascii_case(&head_full)
+                p.head_ref == head.branch && p.head_repo.eq_ignore_ascii_case(&head.repo)
             })
     });
     if duplicate {
-        return Err(validation_failed(json!([{
-            "resource": "PullRequest", "code": "custom",
-            "message": format!("A pull request already exists for {head_owner}:{head_branch}."),
-        }])));
+        return Err(custom_error(format!(
+            "A pull request already exists for {}:{}.",
+            head.owner, head.branch
+        )));
     }
-    if head_sha == base_sha
-        || (head_full.eq_ignore_ascii_case(full) && repo.is_ancestor(&head_sha, &base_sha))
+    if head.sha == base_sha
+        || (head.repo.eq_ignore_ascii_case(full) && repo.is_ancestor(&head.sha, &base_sha))
     {
-        return Err(validation_failed(json!([{
-            "resource": "PullRequest", "code": "custom",
-            "message": format!("No commits between {base} and {head_branch}"),
-        }])));
+        return Err(custom_error(format!(
+            "No commits between {} and {}",
+            new.base, head.branch
+        )));
     }
+    Ok(insert_pull(world, full, new, head))
+}
+
+/// The head a new pull request names (`branch` or `owner:branch`), found.
+struct PullHead {
+    owner: String,
+    branch: String,
+    /// The full name of the repository holding the branch (a fork's for `owner:branch`).
+    repo: String,
+    sha: String,
+}
+
+impl PullHead {
+    fn find(world: &World, full: &str, head: &str) -> Result<PullHead, Response> {
+        let repo = world.repo_by_full_name(full).expect("repository exists");
+        let (owner, branch) = match head.split_once(':') {
+            Some((o, b)) => (o.to_string(), b.to_string()),
+            None => (repo.owner.clone(), head.to_string()),
+        };
+        let head_repo = world
+            .repo_by_full_name(&format!("{owner}/{}", repo.name))
+            .ok_or_else(|| invalid_field("head"))?;
+        let sha = head_repo
+            .branches
+            .get(&branch)
+            .cloned()
+            .ok_or_else(|| invalid_field("head"))?;
+        Ok(PullHead {
+            owner,
+            branch,
+            repo: head_repo.full_name(),
+            sha,
+        })
+    }
+}
+
+/// Records the new pull request (an issue with pull data); returns its number.
+fn insert_pull(world: &mut World, full: &str, new: NewPull<'_>, head: PullHead) -> u64 {
     let id = world.next_id();
     let now = Utc::now();
     let repo = world
@@ -110,25 +122,37 @@ pub fn open_pull(world: &mut World, full: &str, new: NewPull<'_>) -> Result<u64,
         Issue {
             id,
             number,
-            title: title.to_string(),
-            body,
-            author: author.to_string(),
+            title: new.title.to_string(),
+            body: new.body,
+            author: new.author.to_string(),
             open: true,
             labels: Vec::new(),
             created_at: now,
             updated_at: now,
             pull: Some(PullData {
-                head_ref: head_branch,
-                head_sha,
-                head_repo: head_full,
-                base_ref: base.to_string(),
+                head_ref: head.branch,
+                head_sha: head.sha,
+                head_repo: head.repo,
+                base_ref: new.base.to_string(),
                 merged: false,
                 merge_commit_sha: None,
-                draft,
+                draft: new.draft,
             }),
         },
     );
-    Ok(number)
+    number
+}
+
+/// GitHub's 422 for a pull request `field` that names nothing usable.
+fn invalid_field(field: &str) -> Response {
+    validation_failed(json!([{ "resource": "PullRequest", "field": field, "code": "invalid" }]))
+}
+
+/// GitHub's 422 for a pull request refused with a sentence.
+fn custom_error(message: String) -> Response {
+    validation_failed(json!([{
+        "resource": "PullRequest", "code": "custom", "message": message,
+    }]))
 }
 
 /// `POST /repos/{owner}/{repo}/pulls`
