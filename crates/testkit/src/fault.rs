@@ -109,27 +109,8 @@ pub async fn log_and_inject(State(state): State<Shared>, req: Request, next: Nex
         tokio::time::sleep(half_trip).await;
     }
 
-    let hook = {
-        let mut st = lock(&state);
-        let at = st
-            .hooks
-            .iter()
-            .position(|h| h.method == method && path.starts_with(&h.path_prefix));
-        at.map(|at| st.hooks.remove(at))
-    };
-    // Outside the lock: the action changes the world through the fake's own helpers.
-    if let Some(hook) = hook {
-        (hook.action)();
-    }
-    let fault = {
-        let mut st = lock(&state);
-        let found = st.faults.iter_mut().find(|f| f.matches(&method, &path));
-        found.map(|f| {
-            f.remaining -= 1;
-            f.clone()
-        })
-    };
-    st_cleanup(&state);
+    run_hook(&state, &method, &path);
+    let fault = take_fault(&state, &method, &path);
 
     let (resp, injected) = match fault {
         Some(f) if f.mode == FaultMode::Instead => (f.response(), true),
@@ -161,24 +142,61 @@ pub async fn log_and_inject(State(state): State<Shared>, req: Request, next: Nex
         None => (next.run(req).await, false),
     };
 
-    {
-        let mut st = lock(&state);
-        let since_start = at.duration_since(st.started);
-        st.log.push(RequestRecord {
+    record(
+        &state,
+        RequestRecord {
             at,
-            since_start,
+            since_start: std::time::Duration::ZERO,
             method: method.to_string(),
             path,
             query,
             status: resp.status().as_u16(),
             injected,
-        });
-        st.answered.send_modify(|count| *count += 1);
-    }
+        },
+    );
     if !half_trip.is_zero() {
         tokio::time::sleep(half_trip).await;
     }
     resp
+}
+
+/// Runs the first hook waiting for this request, outside the lock: its action changes the
+/// world through the fake's own helpers.
+fn run_hook(state: &Shared, method: &http::Method, path: &str) {
+    let hook = {
+        let mut st = lock(state);
+        let at = st
+            .hooks
+            .iter()
+            .position(|h| h.method == *method && path.starts_with(&h.path_prefix));
+        at.map(|at| st.hooks.remove(at))
+    };
+    if let Some(hook) = hook {
+        (hook.action)();
+    }
+}
+
+/// The first fault matching this request, counted as used.
+fn take_fault(state: &Shared, method: &http::Method, path: &str) -> Option<Fault> {
+    let fault = {
+        let mut st = lock(state);
+        let found = st.faults.iter_mut().find(|f| f.matches(method, path));
+        found.map(|f| {
+            f.remaining -= 1;
+            f.clone()
+        })
+    };
+    st_cleanup(state);
+    fault
+}
+
+/// Logs an answered request (its offset from the fake's start filled in here) and wakes
+/// whoever waits for answers.
+fn record(state: &Shared, mut request: RequestRecord) {
+    let mut st = lock(state);
+    request.since_start = request.at.duration_since(st.started);
+    st.log.push(request);
+    st.answered.send_modify(|count| *count += 1);
 }
 
 fn percent_decode(path: &str) -> String {
