@@ -80,8 +80,8 @@ impl RepoCtx {
         key: &str,
         body: &str,
     ) -> anyhow::Result<()> {
-        let full_name = self.full_name();
-        if let Some(id) = self.store.comment_id(&full_name, issue.get(), key).await? {
+        let repo_name = self.name();
+        if let Some(id) = self.store.comment_id(repo_name, issue, key).await? {
             let updated = self
                 .api
                 .update_keyed_comment(self.name(), id, key, body)
@@ -90,9 +90,7 @@ impl RepoCtx {
             if updated {
                 return Ok(());
             }
-            self.store
-                .forget_comment(&full_name, issue.get(), key)
-                .await?;
+            self.store.forget_comment(repo_name, issue, key).await?;
         }
         let (id, _new) = self
             .api
@@ -100,7 +98,7 @@ impl RepoCtx {
             .await
             .with_context(|| format!("commenting on #{issue}"))?;
         self.store
-            .remember_comment(&full_name, issue.get(), key, id)
+            .remember_comment(repo_name, issue, key, id)
             .await?;
         Ok(())
     }
@@ -114,7 +112,7 @@ impl RepoCtx {
     ) -> anyhow::Result<Vec<(String, u64)>> {
         Ok(self
             .store
-            .comments_with_prefix(&self.full_name(), issue.into().get(), prefix)
+            .comments_with_prefix(self.name(), issue.into(), prefix)
             .await?)
     }
 
@@ -127,7 +125,7 @@ impl RepoCtx {
     ) -> anyhow::Result<bool> {
         Ok(self
             .store
-            .comment_id(&self.full_name(), issue.into().get(), key)
+            .comment_id(self.name(), issue.into(), key)
             .await?
             .is_some())
     }

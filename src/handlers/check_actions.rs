@@ -80,7 +80,7 @@ async fn run_click(
             inert_inline(sender),
             button.label(),
             command.name(),
-            repo.full_name(),
+            repo.name(),
             command.name(),
         );
         repo.comment(pr, &key, &body).await?;

@@ -152,7 +152,7 @@ fn refusal(repo: &RepoCtx, commands: &[&Command], min: Permission, actual: Permi
     format!(
         "thanks for the request — {} can only be run by people with **{min}** permission (or higher) on `{}`; you have **{actual}**. Ask a maintainer to run it.",
         names.join(", "),
-        repo.full_name(),
+        repo.name(),
     )
 }
 
@@ -175,7 +175,7 @@ async fn run_command(
             let approved = ShaPrefix::parse(instructions);
             let is_request = h
                 .store
-                .request_for_pr(&repo.full_name(), issue.number.get())
+                .request_for_pr(repo.name(), issue.number.as_pr())
                 .await?
                 .is_some();
             let replan = is_request && approved.is_none() && !instructions.trim().is_empty();
@@ -229,7 +229,7 @@ pub(super) async fn run_trigger_label(
         let body = format!(
             "@{author} the `{}` label starts a PromptOps plan, which needs **{min}** permission (or higher) on `{}`; you have **{actual}**. A maintainer can comment `/promptops plan`.",
             inert_inline(&config.trigger_label),
-            repo.full_name(),
+            repo.name(),
         );
         return repo.comment(issue.number, &key, &body).await;
     }
@@ -264,15 +264,13 @@ async fn unlock(
     issue: &IssueSnapshot,
     key: &str,
 ) -> anyhow::Result<()> {
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     let record = if issue.is_pull_request {
         h.store
-            .request_for_pr(&full_name, issue.number.get())
+            .request_for_pr(repo_name, issue.number.as_pr())
             .await?
     } else {
-        h.store
-            .request_for_issue(&full_name, issue.number.get())
-            .await?
+        h.store.request_for_issue(repo_name, issue.number).await?
     };
     let body = match record {
         // A pull request PromptOps did not open for a request: the locks it holds.
@@ -286,7 +284,7 @@ async fn unlock(
             }
         }
         None => "There is no PromptOps deployment linked to this conversation, so there is nothing to unlock.".to_owned(),
-        Some(record) => match h.store.force_unlock(&full_name, &record.deployment).await? {
+        Some(record) => match h.store.force_unlock(repo_name, &record.deployment).await? {
             Some(lock) => format!(
                 "Unlocked deployment `{}` (it was held by #{} since {}).",
                 record.deployment,

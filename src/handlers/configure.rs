@@ -6,7 +6,7 @@
 //! configuration unknown), so a fresh one is minted first by a targeted replace that must
 //! change nothing else.
 
-use promptops_core::{CommitSha, PrNumber};
+use promptops_core::CommitSha;
 use promptops_store::RequestRecord;
 use promptops_terraform::comment::{CommentOptions, render_apply_comments};
 use promptops_terraform::{
@@ -50,7 +50,7 @@ pub(super) async fn configure(
         return repo.comment(issue.number, key, body).await;
     };
     let deployment = record.deployment.as_str();
-    if let Some(lock) = h.store.lock(&repo.full_name(), deployment).await? {
+    if let Some(lock) = h.store.lock(repo.name(), deployment).await? {
         let body = format!(
             "🔒 Deployment `{deployment}` is locked by #{} (a change is under way), so it was not reconfigured. Comment `/promptops configure` again once #{} is merged or closed.",
             lock.pr, lock.pr
@@ -90,7 +90,7 @@ async fn reconfigure(
         kind: RunKind::Configure,
         deployment,
         sha,
-        pr: record.pr.map(PrNumber::new),
+        pr: record.pr,
         check: None,
         report: Some(ReportTo {
             issue: issue.number,

@@ -17,15 +17,13 @@ pub(super) async fn linked_request(
     repo: &RepoCtx,
     issue: &IssueSnapshot,
 ) -> anyhow::Result<Option<RequestRecord>> {
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     Ok(if issue.is_pull_request {
         h.store
-            .request_for_pr(&full_name, issue.number.get())
+            .request_for_pr(repo_name, issue.number.as_pr())
             .await?
     } else {
-        h.store
-            .request_for_issue(&full_name, issue.number.get())
-            .await?
+        h.store.request_for_issue(repo_name, issue.number).await?
     })
 }
 
@@ -56,7 +54,7 @@ pub(super) async fn last_applied_sha(
     let runs = h
         .store
         .list_runs(&RunFilter {
-            repo: Some(repo.full_name()),
+            repo: Some(repo.name().clone()),
             deployment: Some(deployment.to_owned()),
             ..RunFilter::default()
         })
@@ -66,8 +64,5 @@ pub(super) async fn last_applied_sha(
         .filter(|run| run.status == RunStatus::Succeeded)
         .find(|run| RunKind::Apply.is_kind_of(run) || RunKind::Destroy.is_kind_of(run))
         .filter(|run| RunKind::Apply.is_kind_of(run))
-        .and_then(|run| run.sha)
-        .map(|sha| sha.parse())
-        .transpose()
-        .context("reading the commit of the deployment's last apply")?)
+        .and_then(|run| run.sha))
 }

@@ -109,11 +109,11 @@ pub(super) async fn destroy_pr_for(
         .await?;
     h.store
         .upsert_request(
-            &repo.full_name(),
+            repo.name(),
             record.issue,
             deployment,
             &branch,
-            Some(pr.number.get()),
+            Some(pr.number),
         )
         .await?;
     Ok(DestroyPr::Opened {

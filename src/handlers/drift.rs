@@ -82,10 +82,7 @@ pub(super) async fn ensure_schedule(
         return Ok(());
     };
     let wanted = (h.clock.now() + every.as_delta()).trunc_subsecs(6);
-    let due = h
-        .store
-        .ensure_drift_schedule(&repo.full_name(), wanted)
-        .await?;
+    let due = h.store.ensure_drift_schedule(repo.name(), wanted).await?;
     enqueue_check(h, repo, due).await
 }
 
@@ -97,12 +94,12 @@ async fn enqueue_check(h: &Handlers, repo: &RepoCtx, due: DateTime<Utc>) -> anyh
     let key = format!(
         "{}:{}:{}",
         payload.kind(),
-        repo.full_name(),
+        repo.name(),
         due.timestamp_micros()
     );
     let job = NewJob::new(
         payload.kind(),
-        repo.full_name(),
+        repo.name().to_string(),
         serde_json::to_value(&payload).context("encoding the drift job")?,
     )
     .with_dedupe_key(key)
@@ -118,27 +115,27 @@ pub(super) async fn run_scheduled(
     repo: &RepoCtx,
     due: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     let config = match repo.load_config().await? {
         Ok(config) => config,
         Err(err) => {
             // No conversation to tell: the next apply or `/promptops drift` restarts it.
-            warn!(repo = %full_name, error = %err, "scheduled drift check skipped: the settings cannot be read");
+            warn!(repo = %repo_name, error = %err, "scheduled drift check skipped: the settings cannot be read");
             return Ok(());
         }
     };
     let Some(every) = config.drift.every else {
-        info!(repo = %full_name, "drift checks are off: the schedule ends");
+        info!(repo = %repo_name, "drift checks are off: the schedule ends");
         return h
             .store
-            .clear_drift_schedule(&full_name)
+            .clear_drift_schedule(repo_name)
             .await
             .map_err(Into::into);
     };
     // The store keeps microseconds; the next job's `due` must equal what it stores.
     let next = (h.clock.now().max(due) + every.as_delta()).trunc_subsecs(6);
-    if !h.store.claim_drift_slot(&full_name, due, next).await? {
-        info!(repo = %full_name, %due, "drift check already run for this slot");
+    if !h.store.claim_drift_slot(repo_name, due, next).await? {
+        info!(repo = %repo_name, %due, "drift check already run for this slot");
         return Ok(());
     }
     // Queued before checking, so that a crash mid-way keeps the schedule.
@@ -162,7 +159,7 @@ async fn applied_deployments(
     let runs = h
         .store
         .list_runs(&RunFilter {
-            repo: Some(repo.full_name()),
+            repo: Some(repo.name().clone()),
             ..RunFilter::default()
         })
         .await?;
@@ -308,13 +305,7 @@ async fn record(
     line: String,
 ) -> anyhow::Result<Checked> {
     h.store
-        .record_drift_check(
-            &repo.full_name(),
-            deployment,
-            result.as_str(),
-            summary,
-            issue.map(IssueNumber::get),
-        )
+        .record_drift_check(repo.name(), deployment, result.as_str(), summary, issue)
         .await?;
     Ok(Checked { line })
 }
@@ -323,7 +314,7 @@ async fn record(
 async fn what_to_do(h: &Handlers, repo: &RepoCtx, deployment: &str) -> anyhow::Result<Vec<String>> {
     let request = h
         .store
-        .request_for_deployment(&repo.full_name(), deployment)
+        .request_for_deployment(repo.name(), deployment)
         .await?;
     let on = request
         .map(|r| format!(" on #{}", r.issue))

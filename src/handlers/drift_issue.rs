@@ -39,10 +39,9 @@ pub(super) async fn report(
     let when = when.as_str();
     let known = h
         .store
-        .drift_check(&repo.full_name(), deployment)
+        .drift_check(repo.name(), deployment)
         .await?
-        .and_then(|check| check.issue)
-        .map(IssueNumber::new);
+        .and_then(|check| check.issue);
     match (result, known) {
         (DriftResult::Drift, Some(number)) => {
             let body = with_marker(&body(deployment, sha, when, plan), &issue_key(deployment));

@@ -64,14 +64,14 @@ pub(super) async fn record_request(
     issue: IssueNumber,
     expiry: Option<&ExpiryRequest>,
 ) -> anyhow::Result<()> {
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     let value = match expiry {
         Some(expiry) => serde_json::to_value(expiry).context("storing the expiry")?,
-        None if h.store.expiry(&full_name, deployment).await?.is_some() => Value::Null,
+        None if h.store.expiry(repo_name, deployment).await?.is_some() => Value::Null,
         None => return Ok(()),
     };
     h.store
-        .set_expiry_request(&full_name, deployment, issue.get(), &value)
+        .set_expiry_request(repo_name, deployment, issue, &value)
         .await?;
     Ok(())
 }
@@ -83,13 +83,13 @@ pub(super) async fn on_applied(
     config: &RepoConfig,
     deployment: &str,
 ) -> anyhow::Result<()> {
-    let full_name = repo.full_name();
-    let Some(record) = h.store.expiry(&full_name, deployment).await? else {
+    let repo_name = repo.name();
+    let Some(record) = h.store.expiry(repo_name, deployment).await? else {
         return Ok(());
     };
     if record.requested.is_null() {
         // The applied change no longer asks for an expiry.
-        h.store.clear_expiry(&full_name, deployment).await?;
+        h.store.clear_expiry(repo_name, deployment).await?;
         return Ok(());
     }
     let Ok(requested) = serde_json::from_value::<ExpiryRequest>(record.requested.clone()) else {
@@ -103,7 +103,7 @@ pub(super) async fn on_applied(
     }
     // The store keeps microseconds; the jobs compare the date they carry with it.
     let date = date.trunc_subsecs(6);
-    h.store.set_expires_at(&full_name, deployment, date).await?;
+    h.store.set_expires_at(repo_name, deployment, date).await?;
     schedule(h, repo, deployment, date).await?;
     let body = format!(
         "⏳ Deployment `{deployment}` expires on **{}** ({requested}). A day before, PromptOps comments here; at the date it opens a pull request that destroys it{}. Comment `/promptops extend 3d` here to keep it longer.",
@@ -128,7 +128,7 @@ pub(super) async fn on_destroyed(
     repo: &RepoCtx,
     deployment: &str,
 ) -> anyhow::Result<()> {
-    h.store.clear_expiry(&repo.full_name(), deployment).await?;
+    h.store.clear_expiry(repo.name(), deployment).await?;
     Ok(())
 }
 
@@ -159,12 +159,12 @@ async fn schedule(
         let key = format!(
             "{}:{}:{deployment}:{}",
             payload.kind(),
-            repo.full_name(),
+            repo.name(),
             expires_at.timestamp()
         );
         let job = NewJob::new(
             payload.kind(),
-            repo.full_name(),
+            repo.name().to_string(),
             serde_json::to_value(&payload).context("encoding the expiry job")?,
         )
         .with_dedupe_key(key)
@@ -182,10 +182,10 @@ pub(super) async fn run(
     expires_at: DateTime<Utc>,
     stage: ExpiryStage,
 ) -> anyhow::Result<()> {
-    let full_name = repo.full_name();
-    let record = h.store.expiry(&full_name, deployment).await?;
+    let repo_name = repo.name();
+    let record = h.store.expiry(repo_name, deployment).await?;
     let Some(record) = record.filter(|r| r.expires_at == Some(expires_at)) else {
-        info!(repo = %full_name, deployment, ?stage, "expiry job for a date that has moved or was cleared: nothing to do");
+        info!(repo = %repo_name, deployment, ?stage, "expiry job for a date that has moved or was cleared: nothing to do");
         return Ok(());
     };
     match stage {
@@ -212,7 +212,7 @@ async fn warn(
     )
     .await?;
     h.store
-        .mark_expiry_warned(&repo.full_name(), deployment, expires_at)
+        .mark_expiry_warned(repo.name(), deployment, expires_at)
         .await?;
     Ok(())
 }
@@ -238,7 +238,7 @@ async fn expire(
     };
     let Some(request) = h
         .store
-        .request_for_deployment(&repo.full_name(), deployment)
+        .request_for_deployment(repo.name(), deployment)
         .await?
     else {
         return Ok(());
@@ -251,12 +251,12 @@ async fn expire(
     let (number, url) = match destroy::destroy_pr_for(h, repo, &config, &request, &why).await? {
         DestroyPr::Opened { number, url } => (number, url),
         DestroyPr::NotOnDefaultBranch { .. } => {
-            h.store.clear_expiry(&repo.full_name(), deployment).await?;
+            h.store.clear_expiry(repo.name(), deployment).await?;
             return Ok(());
         }
     };
     h.store
-        .set_expiry_destroy_pr(&repo.full_name(), deployment, expires_at, number.get())
+        .set_expiry_destroy_pr(repo.name(), deployment, expires_at, number)
         .await?;
     let merged = if config.expiry.auto_merge {
         repo.api
@@ -300,7 +300,7 @@ pub(super) async fn extend(
             return repo.comment(issue.number, key, &body).await;
         }
     };
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     let Some(request) = super::deployment_state::linked_request(h, repo, issue).await? else {
         let body = "There is no PromptOps deployment linked to this conversation, so there is nothing to extend.";
         return repo.comment(issue.number, key, body).await;
@@ -308,7 +308,7 @@ pub(super) async fn extend(
     let deployment = &request.deployment;
     let current = h
         .store
-        .expiry(&full_name, deployment)
+        .expiry(repo_name, deployment)
         .await?
         .and_then(|record| record.expires_at);
     let Some(current) = current else {
@@ -331,9 +331,7 @@ pub(super) async fn extend(
         );
         return repo.comment(issue.number, key, &body).await;
     }
-    h.store
-        .set_expires_at(&full_name, deployment, moved)
-        .await?;
+    h.store.set_expires_at(repo_name, deployment, moved).await?;
     schedule(h, repo, deployment, moved).await?;
     let body = format!(
         "⏳ Extended: deployment `{deployment}` now expires on **{}** (was {}).",

@@ -33,7 +33,7 @@ use crate::repo_config::RepoConfig;
 /// The commit of a successful plan of the pull request holding a deployment's lock.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Approved {
-    pr: u64,
+    pr: PrNumber,
     planned_sha: CommitSha,
 }
 
@@ -67,7 +67,7 @@ pub(super) async fn run(
     conclude(repo, group, &findings).await?;
     h.metrics.queue.merge_group_checked(verdict);
     tracing::info!(
-        repo = %repo.full_name(),
+        repo = %repo.name(),
         head_sha = %group.head_sha,
         problems = findings.problems.len(),
         "merge group checked"
@@ -234,12 +234,12 @@ async fn approved_heads(
     h: &Handlers,
     repo: &RepoCtx,
 ) -> anyhow::Result<BTreeMap<String, Approved>> {
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     let mut approved = BTreeMap::new();
-    for lock in h.store.list_locks(Some(&full_name)).await? {
+    for lock in h.store.list_locks(Some(repo_name)).await? {
         let pr = repo
             .api
-            .get_pr(repo.name(), PrNumber::new(lock.pr))
+            .get_pr(repo.name(), lock.pr)
             .await
             .with_context(|| format!("reading PR #{}", lock.pr))?;
         if pr.state != PrState::Open {
@@ -249,7 +249,7 @@ async fn approved_heads(
         let runs = h
             .store
             .list_runs(&RunFilter {
-                repo: Some(full_name.clone()),
+                repo: Some(repo_name.clone()),
                 deployment: Some(lock.deployment.clone()),
                 pr: Some(lock.pr),
                 limit: Some(50),
@@ -259,7 +259,6 @@ async fn approved_heads(
             (RunKind::Plan.is_kind_of(&run) && run.status == RunStatus::Succeeded)
                 .then_some(run.sha)
                 .flatten()
-                .and_then(|sha| sha.parse::<CommitSha>().ok())
         });
         if let Some(planned_sha) = planned {
             approved.insert(

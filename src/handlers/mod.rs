@@ -218,11 +218,6 @@ impl RepoCtx {
         &self.target.repo
     }
 
-    /// `owner/name` as the store keys rows by it.
-    pub fn full_name(&self) -> String {
-        self.target.repo.to_string()
-    }
-
     /// The repository's default branch (read from GitHub once per job).
     pub async fn default_branch(&self) -> anyhow::Result<String> {
         self.default_branch

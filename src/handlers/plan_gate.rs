@@ -159,12 +159,12 @@ fn fork_refusal(repo: &RepoCtx, pr: &PullRequestInfo) -> Option<String> {
     let same_repo = pr
         .head_repo
         .as_deref()
-        .is_some_and(|head| head.eq_ignore_ascii_case(&repo.full_name()));
+        .is_some_and(|head| head.eq_ignore_ascii_case(&repo.name().to_string()));
     (!same_repo).then(|| {
         format!(
             "PromptOps never runs Terraform for pull requests from forks (this one comes from `{}`), not even after `/promptops plan`: a plan can execute code with this repository's credentials. Push the branch to `{}` to have it planned.",
             pr.head_repo.as_deref().unwrap_or("a deleted repository"),
-            repo.full_name()
+            repo.name()
         )
     })
 }
@@ -187,7 +187,7 @@ fn code_change_comment(
     format!(
         "⏸️ Not planned: this pull request changes Terraform code, and a plan runs that code (data sources, `file()`, providers) with the bot's cloud credentials.\n\n{}\n\nA person with **{min}** permission (or higher) on `{}` can review the code of head `{}` and comment\n\n{}\n\nto plan it. The go-ahead names the commit it approves: a commit pushed after it is not planned with it, and every later push waits for a new go-ahead, whoever pushes it. Pull requests from forks are never planned.",
         list.join("\n"),
-        repo.full_name(),
+        repo.name(),
         pr.head_sha.short(),
         go_ahead_command(pr),
     )
@@ -209,7 +209,7 @@ fn lacking_comment(
     format!(
         "⏸️ Not planned: a plan runs the code of head `{}`, and everyone whose code it runs (the pull request's author, the pusher and every commit's author and committer) needs **{min}** permission (or higher) on `{}`. These do not:\n\n{}\n\nA person with **{min}** permission can review the head and comment\n\n{}\n\nto plan it (a commit pushed after it is not planned with it). Pull requests from forks are never planned.",
         pr.head_sha.short(),
-        repo.full_name(),
+        repo.name(),
         list.join("\n"),
         go_ahead_command(pr),
     )

@@ -35,11 +35,11 @@ pub(super) async fn replan_from_pr(
     instructions: &str,
 ) -> anyhow::Result<()> {
     let key = job_key(job_id, "plan");
-    let Some(record) = h.store.request_for_pr(&repo.full_name(), pr.get()).await? else {
+    let Some(record) = h.store.request_for_pr(repo.name(), pr).await? else {
         let body = "This pull request was not opened by PromptOps, so there is no request to re-plan. Comment `/promptops plan` on the issue that asks for the deployment.";
         return repo.comment(pr, &key, body).await;
     };
-    let number = IssueNumber::new(record.issue);
+    let number = record.issue;
     let issue = repo
         .api
         .get_issue(repo.name(), number)
@@ -79,10 +79,7 @@ pub(super) async fn run(
     reply_to: IssueNumber,
 ) -> anyhow::Result<()> {
     let key = job_key(job_id, "plan");
-    let existing = h
-        .store
-        .request_for_issue(&repo.full_name(), issue.number.get())
-        .await?;
+    let existing = h.store.request_for_issue(repo.name(), issue.number).await?;
     let default_branch = repo.default_branch().await?;
     let asked = Asked {
         issue,
@@ -253,23 +250,17 @@ async fn record(
     pr: PrNumber,
     tfvars: String,
 ) -> anyhow::Result<()> {
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     let (issue, name) = (planned.issue, &planned.request.name);
     h.store
-        .upsert_request(
-            &full_name,
-            issue.number.get(),
-            name,
-            &planned.branch,
-            Some(pr.get()),
-        )
+        .upsert_request(repo_name, issue.number, name, &planned.branch, Some(pr))
         .await?;
     let details = promptops_store::RequestDetails {
         prompt: issue.body.clone(),
         tfvars,
     };
     h.store
-        .record_request_details(&full_name, issue.number.get(), &details)
+        .record_request_details(repo_name, issue.number, &details)
         .await?;
     let expiry = planned.outcome.expiry.as_ref();
     super::expiry::record_request(h, repo, name, issue.number, expiry).await
@@ -310,9 +301,9 @@ async fn free_deployment_name(
 ) -> anyhow::Result<String> {
     let taken_by_request = h
         .store
-        .request_for_deployment(&repo.full_name(), wanted)
+        .request_for_deployment(repo.name(), wanted)
         .await?
-        .is_some_and(|record| record.issue != issue.get());
+        .is_some_and(|record| record.issue != issue);
     let path = config.terraform.tfvars_path(wanted);
     let taken_in_repo = repo
         .api

@@ -142,7 +142,7 @@ async fn merged_deployments(
     pr: PrNumber,
     sha: &CommitSha,
 ) -> anyhow::Result<BTreeSet<String>> {
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     let files = repo
         .api
         .pr_files(repo.name(), pr)
@@ -151,16 +151,16 @@ async fn merged_deployments(
     let mut deployments = tf::touched_deployments(h, repo, config, (pr, &files), sha)
         .await?
         .deployments;
-    for lock in h.store.list_locks(Some(&full_name)).await? {
-        if lock.pr == pr.get() {
+    for lock in h.store.list_locks(Some(repo_name)).await? {
+        if lock.pr == pr {
             deployments.insert(lock.deployment);
         }
     }
     let runs = h
         .store
         .list_runs(&RunFilter {
-            repo: Some(full_name),
-            pr: Some(pr.get()),
+            repo: Some(repo_name.clone()),
+            pr: Some(pr),
             ..RunFilter::default()
         })
         .await?;
@@ -190,9 +190,7 @@ async fn apply_deployment(
     if let Vars::Invalid(problems) = &vars {
         // Nothing is applied on top of variables that break the rules; the lock goes, so
         // that the pull request fixing them can be planned.
-        h.store
-            .release_lock(&repo.full_name(), deployment, pr.get())
-            .await?;
+        h.store.release_lock(repo.name(), deployment, pr).await?;
         let refusal = Refusal {
             kind: RunKind::Apply,
             check_name: APPLY_CHECK,
@@ -256,10 +254,7 @@ async fn take_lock(
     pr: PrNumber,
     deployment: &str,
 ) -> anyhow::Result<bool> {
-    let outcome = h
-        .store
-        .acquire_lock(&repo.full_name(), deployment, pr.get())
-        .await?;
+    let outcome = h.store.acquire_lock(repo.name(), deployment, pr).await?;
     let LockOutcome::HeldBy { pr: holder, .. } = outcome else {
         return Ok(true);
     };
@@ -288,9 +283,7 @@ async fn apply_source(
     if let Some(applied) = deployment_state::last_applied_sha(h, repo, deployment).await? {
         return Ok(Some((RunKind::Destroy, applied)));
     }
-    h.store
-        .release_lock(&repo.full_name(), deployment, pr.get())
-        .await?;
+    h.store.release_lock(repo.name(), deployment, pr).await?;
     let body = format!(
         "Deployment `{deployment}` was removed and PromptOps has no record of a successful apply of it, so nothing was destroyed. Its lock is released."
     );
@@ -335,18 +328,18 @@ async fn report_apply(
         report.outcome,
         ApplyOutcome::Applied | ApplyOutcome::NothingToApply
     );
-    let full_name = repo.full_name();
-    if let Some(record) = h.store.request_for_pr(&full_name, pr.get()).await?
-        && record.issue != pr.get()
+    let repo_name = repo.name();
+    if let Some(record) = h.store.request_for_pr(repo_name, pr).await?
+        && record.issue != IssueNumber::from(pr)
     {
         let closes_issue = succeeded && kind == RunKind::Apply;
         let report_key = comment_key::report(RunKind::Apply, deployment);
-        let issue = IssueNumber::new(record.issue);
+        let issue = record.issue;
         note_on_issue(repo, issue, pr, &report_key, report, closes_issue).await?;
     }
     if succeeded {
         h.store
-            .release_lock(&full_name, deployment, pr.get())
+            .release_lock(repo_name, deployment, pr)
             .await
             .context("releasing the lock after the apply")?;
         if kind == RunKind::Destroy {

@@ -94,7 +94,7 @@ pub(super) async fn plan_pr(
     if after.state != PrState::Open && !after.merged {
         for deployment in &deployments {
             h.store
-                .release_lock(&repo.full_name(), deployment, number.get())
+                .release_lock(repo.name(), deployment, number)
                 .await?;
         }
     }
@@ -240,12 +240,12 @@ pub(super) async fn release_locks_of(
     repo: &RepoCtx,
     pr: PrNumber,
 ) -> anyhow::Result<Vec<String>> {
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     let mut released = Vec::new();
-    for lock in h.store.list_locks(Some(&full_name)).await? {
-        if lock.pr == pr.get()
+    for lock in h.store.list_locks(Some(repo_name)).await? {
+        if lock.pr == pr
             && h.store
-                .release_lock(&full_name, &lock.deployment, pr.get())
+                .release_lock(repo_name, &lock.deployment, pr)
                 .await?
         {
             released.push(lock.deployment);
@@ -353,7 +353,7 @@ async fn take_lock(
     let lock_key = comment_key::lock(deployment);
     let outcome = h
         .store
-        .acquire_lock(&repo.full_name(), deployment, pr.number.get())
+        .acquire_lock(repo.name(), deployment, pr.number)
         .await?;
     if let LockOutcome::HeldBy { pr: holder, since } = outcome {
         let body = format!(

@@ -86,14 +86,14 @@ pub(super) async fn touched_deployments(
     (pr, files): (PrNumber, &[String]),
     sha: &CommitSha,
 ) -> anyhow::Result<Touched> {
-    let full_name = repo.full_name();
+    let repo_name = repo.name();
     let misnamed = misnamed_in(files, &config.terraform);
     let mut deployments = deployments_in(files, &config.terraform);
-    if let Some(record) = h.store.request_for_pr(&full_name, pr.get()).await? {
+    if let Some(record) = h.store.request_for_pr(repo_name, pr).await? {
         deployments.insert(record.deployment);
     }
     if touches_module_code(files, &config.terraform) {
-        for record in h.store.list_requests(Some(&full_name)).await? {
+        for record in h.store.list_requests(Some(repo_name)).await? {
             if !deployments.contains(&record.deployment)
                 && tfvars_exist(repo, config, &record.deployment, sha.as_str()).await?
             {
@@ -289,11 +289,11 @@ pub(super) async fn start_run(
 ) -> anyhow::Result<i64> {
     Ok(h.store
         .insert_run(&NewRun {
-            repo: repo.full_name(),
-            pr: pr.map(PrNumber::get),
+            repo: repo.name().clone(),
+            pr,
             deployment: deployment.to_owned(),
             kind: kind.as_str().to_owned(),
-            sha: Some(sha.to_string()),
+            sha: Some(sha.clone()),
         })
         .await?)
 }
@@ -333,15 +333,15 @@ pub(super) async fn already_ran(
     let runs = h
         .store
         .list_runs(&RunFilter {
-            repo: Some(repo.full_name()),
+            repo: Some(repo.name().clone()),
             deployment: Some(deployment.to_owned()),
-            pr: Some(pr.get()),
+            pr: Some(pr),
             limit: Some(50),
         })
         .await?;
     Ok(runs.iter().any(|run| {
         kind.is_kind_of(run)
-            && run.sha.as_deref() == Some(sha.as_str())
+            && run.sha.as_ref() == Some(sha)
             && matches!(run.status, RunStatus::Succeeded | RunStatus::Failed)
     }))
 }

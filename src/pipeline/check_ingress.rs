@@ -6,7 +6,7 @@
 use promptops_commands::Button;
 use promptops_github::webhook::{CheckRunActionEvent, MergeGroupAction, MergeGroupEvent};
 
-use crate::pipeline::ingress::{IngressSettings, event_sha, repo_target};
+use crate::pipeline::ingress::{IngressSettings, repo_target};
 use crate::pipeline::jobs::{JobPayload, MergeGroupSnapshot};
 
 /// The check run whose buttons PromptOps answers.
@@ -14,9 +14,10 @@ pub const PLAN_CHECK_NAME: &str = "promptops/plan";
 
 pub(super) fn merge_group_jobs(event: &MergeGroupEvent) -> Vec<JobPayload> {
     if event.action != MergeGroupAction::ChecksRequested {
-        // Debug formatting: names from the payload are logged with control characters escaped.
+        // The repository's name was checked when the payload was read; the ref is logged
+        // with Debug formatting, so control characters in it are escaped.
         tracing::info!(
-            repo = ?event.repo.full_name,
+            repo = %event.repo.full_name,
             action = %event.action,
             head_ref = ?event.head_ref,
             "merge_group event ignored: only checks_requested needs a check"
@@ -26,16 +27,12 @@ pub(super) fn merge_group_jobs(event: &MergeGroupEvent) -> Vec<JobPayload> {
     let Some(repo) = repo_target(&event.repo, event.installation_id) else {
         return Vec::new();
     };
-    let (Some(head_sha), Some(base_sha)) = (event_sha(&event.head_sha), event_sha(&event.base_sha))
-    else {
-        return Vec::new();
-    };
     vec![JobPayload::MergeGroupCheck {
         repo,
         group: MergeGroupSnapshot {
-            head_sha,
+            head_sha: event.head_sha.clone(),
             head_ref: event.head_ref.clone(),
-            base_sha,
+            base_sha: event.base_sha.clone(),
             base_ref: event.base_ref.clone(),
         },
     }]
@@ -47,7 +44,7 @@ pub(super) fn check_button_jobs(
 ) -> Vec<JobPayload> {
     let ignored = |why: &str| {
         tracing::info!(
-            repo = ?event.repo.full_name,
+            repo = %event.repo.full_name,
             check_run = event.check_run.id,
             identifier = ?event.identifier,
             sender = ?event.sender.login,
@@ -75,7 +72,7 @@ pub(super) fn check_button_jobs(
     }
     vec![JobPayload::CheckButton {
         repo,
-        pr: promptops_core::PrNumber::new(pr),
+        pr,
         button,
         sender: event.sender.login.clone(),
     }]

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use promptops_commands::{Command, CommandError, parse_commands};
-use promptops_core::{CommitSha, CommitShaError, IssueNumber, PrNumber, RepoName};
 use promptops_github::webhook::{
     Event, IssueAction, IssueCommentAction, IssueCommentEvent, IssueEvent, PullRequestAction,
     PullRequestEvent, RepoRef,
@@ -119,28 +118,12 @@ fn to_new_job(payload: JobPayload) -> NewJob {
     }
 }
 
+/// The repository of an event sent for an App installation (`None` without one).
 pub(super) fn repo_target(repo: &RepoRef, installation: Option<u64>) -> Option<RepoTarget> {
-    let installation_id = installation?;
-    match RepoName::new(&repo.owner, &repo.name) {
-        Ok(repo) => Some(RepoTarget {
-            repo,
-            installation_id,
-        }),
-        Err(err) => {
-            // GitHub sends only names it allows: nothing can be done for this one.
-            tracing::warn!(error = %err, "event ignored: its repository name is not one GitHub allows");
-            None
-        }
-    }
-}
-
-/// A commit SHA of an event; `None` (with a warning) for one GitHub would not send.
-pub(super) fn event_sha(sha: &str) -> Option<CommitSha> {
-    sha.parse()
-        .map_err(|err: CommitShaError| {
-            tracing::warn!(error = %err, "event ignored: a commit SHA in it is not one");
-        })
-        .ok()
+    Some(RepoTarget {
+        repo: repo.full_name.clone(),
+        installation_id: installation?,
+    })
 }
 
 fn comment_jobs(event: &IssueCommentEvent, settings: &IngressSettings) -> Vec<JobPayload> {
@@ -170,13 +153,13 @@ fn comment_jobs(event: &IssueCommentEvent, settings: &IngressSettings) -> Vec<Jo
         tracing::warn!(
             repo = ?repo.repo.to_string(),
             author = ?author.login,
-            issue = event.issue.number,
+            issue = %event.issue.number,
             "comment ignored: the repository's rate limit on jobs from comments is reached"
         );
         return Vec::new();
     }
     let issue = IssueSnapshot {
-        number: IssueNumber::new(event.issue.number),
+        number: event.issue.number,
         title: event.issue.title.clone(),
         body: event.issue.body.clone(),
         is_pull_request: event.issue.is_pull_request,
@@ -235,7 +218,7 @@ fn issue_jobs(event: &IssueEvent) -> Vec<JobPayload> {
     vec![JobPayload::PlanIssue {
         repo,
         issue: IssueSnapshot {
-            number: IssueNumber::new(event.issue.number),
+            number: event.issue.number,
             title: event.issue.title.clone(),
             body: event.issue.body.clone(),
             is_pull_request: false,
@@ -250,22 +233,14 @@ fn pull_request_jobs(event: &PullRequestEvent) -> Vec<JobPayload> {
         return Vec::new();
     };
     let raw = &event.pull_request;
-    let Some(head_sha) = event_sha(&raw.head.sha) else {
-        return Vec::new();
-    };
-    let merge_commit_sha = match raw.merge_commit_sha.as_deref().map(event_sha) {
-        Some(None) => return Vec::new(),
-        Some(Some(sha)) => Some(sha),
-        None => None,
-    };
     let pr = PrSnapshot {
-        number: PrNumber::new(raw.number),
-        head_sha,
+        number: raw.number,
+        head_sha: raw.head.sha.clone(),
         head_ref: raw.head.ref_name.clone(),
         from_fork: raw.is_from_fork(),
         author: raw.author.login.clone(),
         merged: raw.merged,
-        merge_commit_sha,
+        merge_commit_sha: raw.merge_commit_sha.clone(),
         sender: Some(event.sender.login.clone()),
     };
     match event.action {

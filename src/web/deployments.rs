@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use promptops_core::{CostEstimate, DeploymentRequest, HOURS_PER_MONTH, parse_tfvars};
+use promptops_core::{CostEstimate, DeploymentRequest, HOURS_PER_MONTH, RepoName, parse_tfvars};
 use promptops_store::{Lock, RequestRecord, Run, RunFilter, RunStatus};
 
 use super::Dashboard;
@@ -217,9 +217,9 @@ fn summary_cards(dash: &Dashboard, views: &[DeploymentView]) -> String {
 
 fn per_repository(dash: &Dashboard, views: &[DeploymentView]) -> String {
     // Repository → (running deployments, GPUs, $/hour), every repository listed.
-    let mut repos: BTreeMap<&str, (u32, u64, f64)> = BTreeMap::new();
+    let mut repos: BTreeMap<String, (u32, u64, f64)> = BTreeMap::new();
     for view in views {
-        let entry = repos.entry(view.record.repo.as_str()).or_default();
+        let entry = repos.entry(view.record.repo.to_string()).or_default();
         if view.state == DeploymentState::Running {
             entry.0 += 1;
             entry.1 += view.gpus();
@@ -259,7 +259,7 @@ fn deployments_table(dash: &Dashboard, views: &[DeploymentView], now: DateTime<U
                  <td>{state}</td><td>{size}</td><td>{region}</td><td>{cost}</td><td>{urls}</td><td>{updated}</td></tr>\n",
                 path = escape(&view.page_path()),
                 deployment = escape(&record.deployment),
-                repo = escape(&record.repo),
+                repo = escape(&record.repo.to_string()),
                 issue = issue_link(dash, record),
                 pr = pr_link(dash, record),
                 state = view.state.badge(),
@@ -311,21 +311,26 @@ pub async fn deployment(
     State(dash): State<Dashboard>,
     Path((owner, repo, deployment)): Path<(String, String, String)>,
 ) -> Response {
-    let repo = format!("{owner}/{repo}");
-    let record = match dash.store.request_for_deployment(&repo, &deployment).await {
+    let full_name = format!("{owner}/{repo}");
+    // A name GitHub could not give has had no deployment requested either.
+    let found = match full_name.parse::<RepoName>() {
+        Ok(repo) => dash.store.request_for_deployment(&repo, &deployment).await,
+        Err(_) => Ok(None),
+    };
+    let record = match found {
         Ok(Some(record)) => record,
         Ok(None) => {
             let body = format!(
                 "<p class=\"error\">No deployment {} has been requested in {}.</p>\
                  <p><a href=\"/dashboard\">All deployments</a></p>",
                 escape(&deployment),
-                escape(&repo)
+                escape(&full_name)
             );
             return (StatusCode::NOT_FOUND, page("Deployment not found", &body)).into_response();
         }
         Err(err) => return unavailable("the request", err),
     };
-    let lock = match dash.store.list_locks(Some(&repo)).await {
+    let lock = match dash.store.list_locks(Some(&record.repo)).await {
         Ok(locks) => locks.into_iter().find(|lock| lock.deployment == deployment),
         Err(err) => return unavailable("the locks", err),
     };
@@ -363,7 +368,7 @@ fn facts(
             escape(&dash.pr_url(&lock.repo, lock.pr)),
             lock.pr,
             time_tag(lock.since, now),
-            escape(&url_component(&lock.repo)),
+            escape(&url_component(&lock.repo.to_string())),
             escape(&url_component(&lock.deployment)),
         ),
         None => "free".to_owned(),
@@ -377,7 +382,7 @@ fn facts(
          <dt>Estimated cost</dt><dd id=\"cost\">{cost}</dd><dt>Lock</dt><dd id=\"lock\">{lock}</dd>\
          <dt>App URLs</dt><dd id=\"app-urls\">{urls}</dd></dl>",
         state = view.state.badge(),
-        repo = escape(&record.repo),
+        repo = escape(&record.repo.to_string()),
         issue = issue_link(dash, record),
         pr = pr_link(dash, record),
         size = escape(&view.size(dash)),

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use chrono::Utc;
+use promptops_core::RepoName;
 use serde::Deserialize;
 
 use super::Dashboard;
@@ -31,13 +32,13 @@ async fn locks_page(dash: &Dashboard, notice: Option<String>) -> Response {
                 "<tr><td>{repo}</td><td><a href=\"/dashboard/deployments/{repo}/{deployment_path}\">{deployment}</a></td>\
                  <td><a href=\"{pr_url}\">#{pr}</a></td><td>{since}</td>\
                  <td><a class=\"unlock\" href=\"/dashboard/locks/unlock?repo={repo_query}&amp;deployment={deployment_query}\">Unlock…</a></td></tr>\n",
-                repo = escape(&lock.repo),
+                repo = escape(&lock.repo.to_string()),
                 deployment = escape(&lock.deployment),
                 deployment_path = escape(&url_component(&lock.deployment)),
                 pr_url = escape(&dash.pr_url(&lock.repo, lock.pr)),
                 pr = lock.pr,
                 since = time_tag(lock.since, now),
-                repo_query = escape(&url_component(&lock.repo)),
+                repo_query = escape(&url_component(&lock.repo.to_string())),
                 deployment_query = escape(&url_component(&lock.deployment)),
             )
         })
@@ -75,16 +76,20 @@ pub async fn confirm(
     Extension(form_token): Extension<FormToken>,
     Query(form): Query<UnlockForm>,
 ) -> Response {
-    let lock = match dash.store.list_locks(Some(&form.repo)).await {
-        Ok(locks) => locks
-            .into_iter()
-            .find(|lock| lock.deployment == form.deployment),
-        Err(err) => return unavailable("the locks", err),
+    let lock = match form.repo.parse::<RepoName>() {
+        Ok(repo) => match dash.store.list_locks(Some(&repo)).await {
+            Ok(locks) => locks
+                .into_iter()
+                .find(|lock| lock.deployment == form.deployment),
+            Err(err) => return unavailable("the locks", err),
+        },
+        // A name GitHub could not give holds no lock either.
+        Err(_) => None,
     };
     let Some(lock) = lock else {
         let body = format!(
             "<p id=\"notice\">{}/{} is not locked (any more).</p><p><a href=\"/dashboard/locks\">All locks</a></p>",
-            escape(&form.repo),
+            escape(&form.repo.to_string()),
             escape(&form.deployment)
         );
         return (StatusCode::NOT_FOUND, page("Not locked", &body)).into_response();
@@ -100,7 +105,7 @@ pub async fn confirm(
          <a href=\"/dashboard/locks\">Cancel</a></form>",
         pr_url = escape(&dash.pr_url(&lock.repo, lock.pr)),
         pr = lock.pr,
-        repo = escape(&lock.repo),
+        repo = escape(&lock.repo.to_string()),
         deployment = escape(&lock.deployment),
         since = time_tag(lock.since, Utc::now()),
         csrf = form_token.field(),
@@ -114,7 +119,12 @@ pub async fn unlock(
     Form(form): Form<UnlockForm>,
 ) -> Response {
     let who = viewer.who();
-    let notice = match dash.store.force_unlock(&form.repo, &form.deployment).await {
+    let removed = match form.repo.parse::<RepoName>() {
+        Ok(repo) => dash.store.force_unlock(&repo, &form.deployment).await,
+        // A name GitHub could not give holds no lock either.
+        Err(_) => Ok(None),
+    };
+    let notice = match removed {
         Ok(Some(lock)) => format!(
             "Unlocked {}/{} (was held by pull request #{}), by {who}.",
             lock.repo, lock.deployment, lock.pr

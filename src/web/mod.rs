@@ -24,6 +24,7 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use promptops_core::Catalog;
+use promptops_core::{IssueNumber, PrNumber, RepoName};
 use promptops_planner::Planner;
 use promptops_store::Store;
 use secrecy::SecretString;
@@ -84,12 +85,12 @@ impl Dashboard {
 
     /// `https://github.com/<repo>/issues/<n>` (GitHub redirects issue numbers of pull
     /// requests to the pull request).
-    pub fn issue_url(&self, repo: &str, number: u64) -> String {
+    pub fn issue_url(&self, repo: &RepoName, number: IssueNumber) -> String {
         format!("{}/{repo}/issues/{number}", self.github_web_url)
     }
 
     /// `https://github.com/<repo>/pull/<n>`.
-    pub fn pr_url(&self, repo: &str, number: u64) -> String {
+    pub fn pr_url(&self, repo: &RepoName, number: PrNumber) -> String {
         format!("{}/{repo}/pull/{number}", self.github_web_url)
     }
 

@@ -23,8 +23,8 @@ pub fn runs_table(dash: &Dashboard, runs: &[Run], now: DateTime<Utc>) -> String 
                  <td><a href=\"/dashboard/deployments/{repo_path}/{deployment_path}\">{deployment}</a></td>\
                  <td>{pr}</td><td>{kind}</td><td>{status}</td><td>{started}</td><td>{duration}</td></tr>\n",
                 id = run.id,
-                repo = escape(&run.repo),
-                repo_path = escape(&run.repo),
+                repo = escape(&run.repo.to_string()),
+                repo_path = escape(&run.repo.to_string()),
                 deployment_path = escape(&url_component(&run.deployment)),
                 deployment = escape(&run.deployment),
                 pr = run
@@ -99,11 +99,11 @@ pub async fn run(State(dash): State<Dashboard>, Path(id): Path<i64>) -> Response
          <dt>Summary</dt><dd id=\"summary\">{summary}</dd></dl>\
          <h2>Output (secrets masked)</h2><pre id=\"output\">{output}</pre>",
         status = status_badge(run.status, Some("status")),
-        repo = escape(&run.repo),
+        repo = escape(&run.repo.to_string()),
         deployment_path = escape(&url_component(&run.deployment)),
         deployment = escape(&run.deployment),
         kind = escape(&run.kind),
-        sha = escape(run.sha.as_deref().unwrap_or("")),
+        sha = escape(run.sha.as_ref().map_or("", |sha| sha.as_str())),
         started = time_tag(run.started_at, now),
         duration = duration(run.started_at, run.finished_at),
         summary = escape(run.summary.as_deref().unwrap_or("")),

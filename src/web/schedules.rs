@@ -40,7 +40,7 @@ pub async fn schedules(State(dash): State<Dashboard>) -> Response {
         };
         expiry_rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>#{}</td><td>{date}</td><td>{}</td></tr>\n",
-            escape(&expiry.repo),
+            escape(&expiry.repo.to_string()),
             escape(&expiry.deployment),
             expiry.issue,
             escape(&state),
@@ -50,7 +50,7 @@ pub async fn schedules(State(dash): State<Dashboard>) -> Response {
     for check in &checks {
         drift_rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"drift-{}\">{}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(&check.repo),
+            escape(&check.repo.to_string()),
             escape(&check.deployment),
             timestamp(check.checked_at),
             escape(&check.result),

@@ -8,11 +8,12 @@ use crate::support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use promptops_core::PrNumber;
 use promptops_store::{NewRun, RunFilter, RunStatus};
 use promptops_terraform::RunnerConfig;
 use secrecy::SecretString;
 use support::chromium::{DevTools, chromium, dump_dom, element_attribute, element_text};
-use support::{Options, REPO, TestService, pr_payload};
+use support::{Options, REPO, TestService, commit_sha, pr_payload, repo_name};
 
 const TOKEN: &str = "browser-token-for-tests";
 
@@ -27,11 +28,11 @@ async fn the_browser_shows_a_run_its_status_and_masked_output_and_refuses_withou
     let id = service
         .store
         .insert_run(&NewRun {
-            repo: REPO.to_owned(),
-            pr: Some(3),
+            repo: repo_name(),
+            pr: Some(PrNumber::new(3)),
             deployment: "inference-l4".to_owned(),
             kind: "plan".to_owned(),
-            sha: Some("0123abc".to_owned()),
+            sha: Some(commit_sha("0123abc")),
         })
         .await
         .unwrap();
@@ -211,7 +212,7 @@ async fn after_a_webhook_driven_plan_the_browser_finds_the_run_and_its_masked_ou
     let runs = service
         .store
         .list_runs(&RunFilter {
-            pr: Some(pr),
+            pr: Some(PrNumber::new(pr)),
             ..RunFilter::default()
         })
         .await
@@ -267,11 +268,11 @@ async fn the_browser_signs_in_through_github_and_lands_on_the_dashboard_signed_i
     let id = service
         .store
         .insert_run(&NewRun {
-            repo: REPO.to_owned(),
-            pr: Some(5),
+            repo: repo_name(),
+            pr: Some(PrNumber::new(5)),
             deployment: "signed-in-t4".to_owned(),
             kind: "plan".to_owned(),
-            sha: Some("feed123".to_owned()),
+            sha: Some(commit_sha("feed123")),
         })
         .await
         .unwrap();

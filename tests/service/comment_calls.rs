@@ -9,7 +9,8 @@
 use crate::{lifecycle, support};
 
 use lifecycle::*;
-use support::{IssueRef, REPO};
+use promptops_core::PrNumber;
+use support::{IssueRef, REPO, repo_name};
 
 /// Human comments already on the pull request: listing them takes three pages.
 const CONVERSATION: usize = 250;
@@ -48,7 +49,7 @@ async fn updating_a_comment_is_one_patch_however_long_the_conversation() {
     let deployment = t
         .service
         .store
-        .request_for_pr(REPO, pr)
+        .request_for_pr(&repo_name(), PrNumber::new(pr))
         .await
         .unwrap()
         .unwrap()

@@ -6,10 +6,11 @@ use crate::support;
 use std::sync::Arc;
 
 use promptops::web::Dashboard;
+use promptops_core::{IssueNumber, PrNumber};
 use promptops_store::{LockOutcome, NewRun, RunStatus};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
-use support::{Options, REPO, TestService};
+use support::{Options, REPO, TestService, commit_sha, repo_name};
 
 const TOKEN: &str = "dashboard-token-for-tests";
 
@@ -19,6 +20,11 @@ async fn with_token() -> TestService {
         ..Options::default()
     })
     .await
+}
+
+async fn train_t4_locked(store: &promptops_store::Store) -> bool {
+    let lock = store.lock(&repo_name(), "train-t4").await.unwrap();
+    lock.is_some()
 }
 
 fn bearer() -> String {
@@ -239,16 +245,22 @@ async fn a_recorded_run_shows_with_its_status_and_masked_output() {
     let service = with_token().await;
     let store = &service.store;
     store
-        .upsert_request(REPO, 7, "train-t4", "promptops/train-t4", Some(8))
+        .upsert_request(
+            &repo_name(),
+            IssueNumber::new(7),
+            "train-t4",
+            "promptops/train-t4",
+            Some(PrNumber::new(8)),
+        )
         .await
         .unwrap();
     let id = store
         .insert_run(&NewRun {
-            repo: REPO.to_owned(),
-            pr: Some(8),
+            repo: repo_name(),
+            pr: Some(PrNumber::new(8)),
             deployment: "train-t4".to_owned(),
             kind: "apply".to_owned(),
-            sha: Some("abc123".to_owned()),
+            sha: Some(commit_sha("abc123")),
         })
         .await
         .unwrap();
@@ -305,7 +317,10 @@ async fn unlock_needs_the_token_and_the_same_origin() {
     let service = with_token().await;
     let store = &service.store;
     assert_eq!(
-        store.acquire_lock(REPO, "train-t4", 8).await.unwrap(),
+        store
+            .acquire_lock(&repo_name(), "train-t4", PrNumber::new(8))
+            .await
+            .unwrap(),
         LockOutcome::Acquired
     );
     let locks = service
@@ -344,7 +359,7 @@ async fn unlock_needs_the_token_and_the_same_origin() {
         "{confirm}"
     );
     assert!(
-        store.lock(REPO, "train-t4").await.unwrap().is_some(),
+        train_t4_locked(&store).await,
         "confirming asks, it does not unlock"
     );
 
@@ -367,7 +382,7 @@ async fn unlock_needs_the_token_and_the_same_origin() {
         .await
         .unwrap();
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
-    assert!(store.lock(REPO, "train-t4").await.unwrap().is_some());
+    assert!(train_t4_locked(&store).await);
 
     let unlocked = service
         .http
@@ -385,7 +400,7 @@ async fn unlock_needs_the_token_and_the_same_origin() {
         notice.contains("train-t4") && notice.contains("#8"),
         "{notice}"
     );
-    assert!(store.lock(REPO, "train-t4").await.unwrap().is_none());
+    assert!(!train_t4_locked(&store).await);
     service.stop().await;
 }
 
@@ -437,7 +452,10 @@ async fn loopback_open_answers_only_loopback_host_names() {
     let service = TestService::start(Options::default()).await;
     let store = &service.store;
     assert_eq!(
-        store.acquire_lock(REPO, "train-t4", 8).await.unwrap(),
+        store
+            .acquire_lock(&repo_name(), "train-t4", PrNumber::new(8))
+            .await
+            .unwrap(),
         LockOutcome::Acquired
     );
     let port = service.addr.port();
@@ -467,7 +485,7 @@ async fn loopback_open_answers_only_loopback_host_names() {
         .await
         .unwrap();
     assert_eq!(unlock.status(), StatusCode::MISDIRECTED_REQUEST);
-    assert!(store.lock(REPO, "train-t4").await.unwrap().is_some());
+    assert!(train_t4_locked(&store).await);
 
     for host in [
         format!("localhost:{port}"),

@@ -5,9 +5,10 @@
 
 use crate::support;
 
+use promptops_core::IssueNumber;
 use promptops_store::{NewRun, RunStatus};
 use support::chromium::{DevTools, chromium};
-use support::{IssueRef, Options, REPO, TestService};
+use support::{IssueRef, Options, REPO, TestService, commit_sha, repo_name};
 
 const TOKEN: &str = "dashboard-browser-token";
 const PROMPT: &str = "I need 2 VMs with 2 T4 GPUs each in us-west1 for inference";
@@ -66,12 +67,16 @@ async fn the_dashboard_reads_well_at_desktop_and_phone_width() {
         is_pull_request: false,
     };
     service.command(&issue, "alice", "/promptops plan").await;
-    let record = service.store.request_for_issue(REPO, number).await.unwrap();
+    let record = service
+        .store
+        .request_for_issue(&repo_name(), IssueNumber::new(number))
+        .await
+        .unwrap();
     let record = record.expect("the plan recorded its request");
     let pr = record.pr.expect("the plan opened a pull request");
     let details = service
         .store
-        .request_details(REPO, number)
+        .request_details(&repo_name(), IssueNumber::new(number))
         .await
         .unwrap()
         .expect("the plan recorded the request's text and tfvars");
@@ -83,11 +88,11 @@ async fn the_dashboard_reads_well_at_desktop_and_phone_width() {
     let run = service
         .store
         .insert_run(&NewRun {
-            repo: REPO.to_owned(),
+            repo: repo_name(),
             pr: Some(pr),
             deployment: record.deployment.clone(),
             kind: "apply".to_owned(),
-            sha: Some("0a1b2c3".to_owned()),
+            sha: Some(commit_sha("0a1b2c3")),
         })
         .await
         .unwrap();
@@ -100,7 +105,7 @@ async fn the_dashboard_reads_well_at_desktop_and_phone_width() {
         .unwrap();
     service
         .store
-        .acquire_lock(REPO, &record.deployment, pr)
+        .acquire_lock(&repo_name(), &record.deployment, pr)
         .await
         .unwrap();
 
@@ -205,7 +210,7 @@ async fn the_dashboard_reads_well_at_desktop_and_phone_width() {
     .unwrap();
     assert!(
         store
-            .lock(REPO, &record.deployment)
+            .lock(&repo_name(), &record.deployment)
             .await
             .unwrap()
             .is_none(),

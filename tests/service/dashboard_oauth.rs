@@ -11,7 +11,8 @@ use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
 
 use crate::support::html::element_text;
 use crate::support::oauth_browser::{Browser, HTML, Hop, public_bind, sign_in, with_sign_in};
-use crate::support::{INSTALLATION, Options, REPO, TestService};
+use crate::support::{INSTALLATION, Options, REPO, TestService, commit_sha, repo_name};
+use promptops_core::PrNumber;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn anonymous_pages_redirect_to_sign_in_and_other_requests_get_401() {
@@ -91,11 +92,11 @@ async fn a_member_signs_in_through_github_and_sees_the_runs_page_with_their_logi
     let id = service
         .store
         .insert_run(&NewRun {
-            repo: REPO.to_owned(),
-            pr: Some(4),
+            repo: repo_name(),
+            pr: Some(PrNumber::new(4)),
             deployment: "serve-l4".to_owned(),
             kind: "plan".to_owned(),
-            sha: Some("abc".to_owned()),
+            sha: Some(commit_sha("abc")),
         })
         .await
         .unwrap();

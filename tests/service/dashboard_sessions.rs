@@ -14,7 +14,8 @@ use secrecy::SecretString;
 
 use crate::support::html::element_text;
 use crate::support::oauth_browser::{Browser, public_bind, sign_in, with_sign_in};
-use crate::support::{INSTALLATION, Options, REPO, TestService, serve_settings};
+use crate::support::{INSTALLATION, Options, REPO, TestService, repo_name, serve_settings};
+use promptops_core::PrNumber;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forged_or_modified_session_cookie_is_refused() {
@@ -158,7 +159,7 @@ async fn unlock_requires_a_session_and_its_form_token_and_records_the_login() {
     assert_eq!(
         service
             .store
-            .acquire_lock(REPO, "train-t4", 8)
+            .acquire_lock(&repo_name(), "train-t4", PrNumber::new(8))
             .await
             .unwrap(),
         LockOutcome::Acquired
@@ -200,7 +201,7 @@ async fn unlock_requires_a_session_and_its_form_token_and_records_the_login() {
     assert!(
         service
             .store
-            .lock(REPO, "train-t4")
+            .lock(&repo_name(), "train-t4")
             .await
             .unwrap()
             .is_some(),
@@ -220,7 +221,7 @@ async fn unlock_requires_a_session_and_its_form_token_and_records_the_login() {
     assert!(
         service
             .store
-            .lock(REPO, "train-t4")
+            .lock(&repo_name(), "train-t4")
             .await
             .unwrap()
             .is_none()

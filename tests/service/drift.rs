@@ -12,9 +12,10 @@ use std::sync::Arc;
 use chrono::{SubsecRound, TimeDelta, Utc};
 use lifecycle::{Lifecycle, PLANTED_SECRET, state_instances, tfvars};
 use promptops_core::clock::Clock;
+use promptops_core::{IssueNumber, PrNumber};
 use promptops_store::JobStatus;
 use promptops_testkit::ManualClock;
-use support::{IssueRef, Options, REPO};
+use support::{IssueRef, Options, REPO, repo_name};
 
 /// Removes the second instance of `terraform_data.vm` from the state file: a VM deleted by
 /// hand.
@@ -60,7 +61,13 @@ async fn drift_opens_one_issue_updates_it_in_place_and_closes_it_and_never_appli
         .await;
     t.service
         .store
-        .upsert_request(REPO, request, "alpha", "promptops/issue-1", Some(pr))
+        .upsert_request(
+            &repo_name(),
+            IssueNumber::new(request),
+            "alpha",
+            "promptops/issue-1",
+            Some(PrNumber::new(pr)),
+        )
         .await
         .unwrap();
     github.merge_pr(REPO, pr);
@@ -84,7 +91,7 @@ async fn drift_opens_one_issue_updates_it_in_place_and_closes_it_and_never_appli
     let check = t
         .service
         .store
-        .drift_check(REPO, "alpha")
+        .drift_check(&repo_name(), "alpha")
         .await
         .unwrap()
         .unwrap();
@@ -182,12 +189,12 @@ async fn drift_opens_one_issue_updates_it_in_place_and_closes_it_and_never_appli
     let check = t
         .service
         .store
-        .drift_check(REPO, "alpha")
+        .drift_check(&repo_name(), "alpha")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(check.result, "no_drift");
-    assert_eq!(check.issue, Some(*number));
+    assert_eq!(check.issue, Some(IssueNumber::new(*number)));
 
     // Someone who may not plan may not run a drift check either.
     let before = t.service.github.comments(REPO, request).len();

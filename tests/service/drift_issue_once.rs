@@ -7,7 +7,8 @@ use crate::{drift, lifecycle, support};
 
 use chrono::TimeDelta;
 use lifecycle::{Lifecycle, tfvars};
-use support::REPO;
+use promptops_core::IssueNumber;
+use support::{REPO, repo_name};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_drift_issue_whose_creation_answer_is_lost_is_opened_once() {
@@ -56,11 +57,15 @@ async fn a_drift_issue_whose_creation_answer_is_lost_is_opened_once() {
     let check = t
         .service
         .store
-        .drift_check(REPO, "alpha")
+        .drift_check(&repo_name(), "alpha")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(check.issue, Some(issues[0].number), "the store knows it");
+    assert_eq!(
+        check.issue,
+        Some(IssueNumber::new(issues[0].number)),
+        "the store knows it"
+    );
 
     // The next check still finds drift: the same issue is edited, none is opened.
     clock.advance(TimeDelta::hours(24));

@@ -12,9 +12,10 @@ use std::sync::Arc;
 use chrono::{SubsecRound, TimeDelta, Utc};
 use lifecycle::Lifecycle;
 use promptops_core::clock::Clock;
+use promptops_core::{IssueNumber, PrNumber};
 use promptops_store::JobStatus;
 use promptops_testkit::ManualClock;
-use support::{IssueRef, Options, REPO};
+use support::{IssueRef, Options, REPO, repo_name};
 
 /// Moves the clock and waits for the one job that became due.
 async fn advance_and_run(t: &mut Lifecycle, clock: &ManualClock, by: TimeDelta) -> String {
@@ -67,12 +68,12 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
     let request = t
         .service
         .store
-        .request_for_issue(REPO, number)
+        .request_for_issue(&repo_name(), IssueNumber::new(number))
         .await
         .unwrap()
         .expect("the request is recorded");
     let deployment = request.deployment.clone();
-    let pr = request.pr.expect("a pull request was opened");
+    let pr = request.pr.expect("a pull request was opened").get();
     let pr_body = github.pr(REPO, pr).unwrap().body.unwrap_or_default();
     assert!(
         pr_body.contains("| Expires | for 2d after the apply"),
@@ -87,7 +88,7 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
     let expiry = t
         .service
         .store
-        .expiry(REPO, &deployment)
+        .expiry(&repo_name(), &deployment)
         .await
         .unwrap()
         .expect("the expiry is recorded");
@@ -135,14 +136,24 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
     t.service
         .command(&issue, "rita", "/promptops extend 3d")
         .await;
-    let unchanged = t.service.store.expiry(REPO, &deployment).await.unwrap();
+    let unchanged = t
+        .service
+        .store
+        .expiry(&repo_name(), &deployment)
+        .await
+        .unwrap();
     assert_eq!(unchanged.unwrap().expires_at, Some(first_date));
 
     t.service
         .command(&issue, "alice", "/promptops extend 3d")
         .await;
     let new_date = first_date + TimeDelta::days(3);
-    let moved = t.service.store.expiry(REPO, &deployment).await.unwrap();
+    let moved = t
+        .service
+        .store
+        .expiry(&repo_name(), &deployment)
+        .await
+        .unwrap();
     assert_eq!(moved.unwrap().expires_at, Some(new_date));
     assert_eq!(t.comments_with(number, "Extended").len(), 1);
 
@@ -180,8 +191,16 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
         "{}",
         said[0]
     );
-    let recorded = t.service.store.expiry(REPO, &deployment).await.unwrap();
-    assert_eq!(recorded.unwrap().destroy_pr, Some(destroy.number));
+    let recorded = t
+        .service
+        .store
+        .expiry(&repo_name(), &deployment)
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded.unwrap().destroy_pr,
+        Some(PrNumber::new(destroy.number))
+    );
     let page = get(&t, "/dashboard/schedules").await;
     assert!(
         page.contains(&format!("destroy PR #{} opened", destroy.number)),

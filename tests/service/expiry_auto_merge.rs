@@ -6,8 +6,9 @@ use crate::{lifecycle, support};
 
 use chrono::TimeDelta;
 use lifecycle::{Lifecycle, state_instances};
+use promptops_core::{IssueNumber, PrNumber};
 use promptops_store::RunFilter;
-use support::{IssueRef, REPO};
+use support::{IssueRef, REPO, repo_name};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_deployment_is_destroyed_once_by_the_bots_own_merge() {
@@ -26,12 +27,12 @@ async fn an_expired_deployment_is_destroyed_once_by_the_bots_own_merge() {
     let request = t
         .service
         .store
-        .request_for_issue(REPO, number)
+        .request_for_issue(&repo_name(), IssueNumber::new(number))
         .await
         .unwrap()
         .expect("the request is recorded");
     let deployment = request.deployment.clone();
-    let pr = request.pr.expect("a pull request was opened");
+    let pr = request.pr.expect("a pull request was opened").get();
     t.deliver(pr, "opened").await;
     github.merge_pr(REPO, pr);
     t.deliver(pr, "closed").await;
@@ -66,7 +67,7 @@ async fn an_expired_deployment_is_destroyed_once_by_the_bots_own_merge() {
         .service
         .store
         .list_runs(&RunFilter {
-            repo: Some(REPO.to_owned()),
+            repo: Some(repo_name()),
             deployment: Some(deployment.clone()),
             ..RunFilter::default()
         })
@@ -76,9 +77,14 @@ async fn an_expired_deployment_is_destroyed_once_by_the_bots_own_merge() {
         .filter(|run| run.kind == "destroy")
         .collect::<Vec<_>>();
     assert_eq!(destroys.len(), 1, "destroyed once: {destroys:?}");
-    assert_eq!(destroys[0].pr, Some(destroy.number));
+    assert_eq!(destroys[0].pr, Some(PrNumber::new(destroy.number)));
     assert_eq!(state_instances(&t.state_file(&deployment)), 0);
-    let expiry = t.service.store.expiry(REPO, &deployment).await.unwrap();
+    let expiry = t
+        .service
+        .store
+        .expiry(&repo_name(), &deployment)
+        .await
+        .unwrap();
     assert!(expiry.is_none(), "nothing is left to expire: {expiry:?}");
     t.service.stop().await;
 }

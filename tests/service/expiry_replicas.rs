@@ -7,9 +7,11 @@ use crate::support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::repo_name;
 use chrono::{SubsecRound, TimeDelta, Utc};
 use promptops::pipeline::jobs::{ExpiryStage, JobPayload, RepoTarget};
 use promptops_core::clock::Clock;
+use promptops_core::{IssueNumber, PrNumber};
 use promptops_store::{JobStatus, NewJob, Store};
 use promptops_testkit::ManualClock;
 use support::{INSTALLATION, OWNER, Options, REPO, TestService};
@@ -70,20 +72,29 @@ async fn two_replicas_warn_once_and_a_later_process_opens_the_destroy_pr() {
     );
     let store = first.store.clone();
     store
-        .upsert_request(REPO, issue, "gpu-a", "promptops/issue-1", Some(issue + 1))
+        .upsert_request(
+            &repo_name(),
+            IssueNumber::new(issue),
+            "gpu-a",
+            "promptops/issue-1",
+            Some(PrNumber::new(issue + 1)),
+        )
         .await
         .unwrap();
     store
         .set_expiry_request(
-            REPO,
+            &repo_name(),
             "gpu-a",
-            issue,
+            IssueNumber::new(issue),
             &serde_json::json!({"kind": "for", "lifetime": "2d"}),
         )
         .await
         .unwrap();
     let date = clock.now() + TimeDelta::days(2);
-    store.set_expires_at(REPO, "gpu-a", date).await.unwrap();
+    store
+        .set_expires_at(&repo_name(), "gpu-a", date)
+        .await
+        .unwrap();
     let warning = store
         .enqueue(expiry_job("gpu-a", date, ExpiryStage::Warning))
         .await

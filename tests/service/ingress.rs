@@ -102,6 +102,44 @@ async fn malformed_json_is_400_and_an_oversized_body_is_413() {
     service.stop().await;
 }
 
+/// A value GitHub never sends (a SHA that is not one, a repository without an owner) is
+/// refused as any malformed payload is: 400, the field named, nothing stored or queued.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_sha_or_a_repository_without_an_owner_is_400_naming_the_field() {
+    let service = TestService::start(Options::default()).await;
+    let mut bad_sha = support::fixture("pull_request.opened");
+    bad_sha["installation"] = serde_json::json!({ "id": INSTALLATION });
+    bad_sha["pull_request"]["head"]["sha"] = serde_json::json!("ec26c3e");
+    let issue = an_issue(&service);
+    let mut no_owner = comment_payload(&issue, "alice", "/promptops plan");
+    no_owner["repository"]["full_name"] = serde_json::json!("Hello-World");
+    for (event, payload, field, problem) in [
+        (
+            "pull_request",
+            bad_sha,
+            "pull_request.head.sha",
+            "\"ec26c3e\" is not a commit SHA",
+        ),
+        (
+            "issue_comment",
+            no_owner,
+            "repository.full_name",
+            "\"Hello-World\" is not a repository name",
+        ),
+    ] {
+        let response = service.deliver(event, &payload).await;
+        assert_eq!(response.status(), 400, "{event}");
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains(&format!("invalid field `{field}`")) && text.contains(problem),
+            "{text}"
+        );
+    }
+    assert_eq!(service.store.delivery_count().await.unwrap(), 0);
+    assert!(service.store.list_jobs(None, 10).await.unwrap().is_empty());
+    service.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redelivery_is_acknowledged_and_processed_once() {
     let mut service = TestService::start(Options::default()).await;

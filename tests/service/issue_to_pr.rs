@@ -4,7 +4,9 @@
 
 use crate::support;
 
+use crate::support::repo_name;
 use promptops_core::parse_tfvars;
+use promptops_core::{IssueNumber, PrNumber};
 use support::{IssueRef, Options, REPO, TestService, comment_payload};
 
 const TFVARS_DIR: &str = "terraform/deployments";
@@ -130,11 +132,11 @@ async fn plan_command_opens_one_pr_with_the_tfvars() {
 
     let record = service
         .store
-        .request_for_issue(REPO, issue.number)
+        .request_for_issue(&repo_name(), IssueNumber::new(issue.number))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.pr, Some(pr.number));
+    assert_eq!(record.pr, Some(PrNumber::new(pr.number)));
     assert_eq!(record.deployment, values.deployment_name);
     service.stop().await;
 }

@@ -11,6 +11,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::repo_name;
 use promptops_terraform::RunnerConfig;
 use promptops_testkit::FakeGithub;
 use support::{Options, REPO, TestService, pr_payload};
@@ -180,10 +181,10 @@ impl Race {
     async fn holder(&self) -> Option<u64> {
         self.service
             .store
-            .lock(REPO, DEPLOYMENT)
+            .lock(&repo_name(), DEPLOYMENT)
             .await
             .unwrap()
-            .map(|lock| lock.pr)
+            .map(|lock| lock.pr.get())
     }
 
     async fn assert_no_lock(&self) {

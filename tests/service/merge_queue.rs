@@ -12,7 +12,7 @@ use lifecycle::{Lifecycle, state_instances, tfvars, tfvars_path};
 use promptops_testkit::MergeGroup;
 use serde_json::{Value, json};
 use support::exposition::{present, scrape};
-use support::{INSTALLATION, REPO, fixture};
+use support::{INSTALLATION, REPO, fixture, repo_name};
 
 /// The `merge_group` delivery GitHub sends for `group` (full refs, the head commit).
 fn group_payload(group: &MergeGroup, action: &str) -> Value {
@@ -65,7 +65,7 @@ async fn applies_of(t: &Lifecycle, deployment: &str) -> usize {
     t.service
         .store
         .list_runs(&promptops_store::RunFilter {
-            repo: Some(REPO.to_owned()),
+            repo: Some(repo_name()),
             deployment: Some(deployment.to_owned()),
             ..promptops_store::RunFilter::default()
         })
@@ -188,7 +188,7 @@ async fn a_group_not_matching_its_plans_fails_with_the_reason_and_destroyed_is_i
         t.runs(alpha)
             .await
             .iter()
-            .any(|run| run.kind == "plan" && run.sha.as_deref() == Some(pushed.as_str()))
+            .any(|run| run.kind == "plan" && run.sha.as_ref().is_some_and(|sha| *sha == pushed))
     );
     t.set_settings("policy:\n  max_vms: 2\n");
     let group = github.create_merge_group(REPO, "main", &[alpha]);

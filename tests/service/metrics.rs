@@ -10,6 +10,8 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::repo_name;
+use promptops_core::PrNumber;
 use promptops_planner::PlannerSettings;
 use promptops_testkit::sign_webhook;
 use secrecy::SecretString;
@@ -486,7 +488,7 @@ async fn webhooks_commands_and_locks_are_counted_by_outcome() {
     // A lock held by a pull request, as a plan takes it.
     service
         .store
-        .acquire_lock(REPO, "gpu-box", 7)
+        .acquire_lock(&repo_name(), "gpu-box", PrNumber::new(7))
         .await
         .unwrap();
 
@@ -533,7 +535,7 @@ async fn webhooks_commands_and_locks_are_counted_by_outcome() {
     assert_eq!(present(&after, "promptops_locks", &[]), 1.0);
     service
         .store
-        .release_lock(REPO, "gpu-box", 7)
+        .release_lock(&repo_name(), "gpu-box", PrNumber::new(7))
         .await
         .unwrap();
     let released = scrape(&service).await;

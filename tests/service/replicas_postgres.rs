@@ -16,8 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::support::repo_name;
 use promptops::pipeline::jobs::JobOutcome;
 use promptops::pipeline::worker::JobEvent;
+use promptops_core::PrNumber;
 use promptops_store::{JobStatus, LockOutcome, Store};
 use promptops_terraform::RunnerConfig;
 use promptops_testkit::postgres::fresh_database;
@@ -221,7 +223,11 @@ async fn two_store_handles_never_hold_one_deployment_lock_twice() {
             start.wait().await;
             let (mut won, mut refused) = (0_u32, 0_u32);
             for _ in 0..ROUNDS {
-                match store.acquire_lock(REPO, "shared", pr).await.unwrap() {
+                match store
+                    .acquire_lock(&repo_name(), "shared", PrNumber::new(pr))
+                    .await
+                    .unwrap()
+                {
                     LockOutcome::Acquired => {
                         won += 1;
                         if let Err(other) =
@@ -229,16 +235,23 @@ async fn two_store_handles_never_hold_one_deployment_lock_twice() {
                         {
                             panic!("PR {pr} was granted the lock while PR {other} held it");
                         }
-                        let stored = store.lock(REPO, "shared").await.unwrap();
-                        assert_eq!(stored.map(|lock| lock.pr), Some(pr));
+                        let stored = store.lock(&repo_name(), "shared").await.unwrap();
+                        assert_eq!(stored.map(|lock| lock.pr), Some(PrNumber::new(pr)));
                         holder.store(0, Ordering::SeqCst);
                         assert!(
-                            store.release_lock(REPO, "shared", pr).await.unwrap(),
+                            store
+                                .release_lock(&repo_name(), "shared", PrNumber::new(pr))
+                                .await
+                                .unwrap(),
                             "PR {pr} releases the lock it holds"
                         );
                     }
                     LockOutcome::HeldBy { pr: other, .. } => {
-                        assert_ne!(other, pr, "a lock held by PR {pr} is refused to it");
+                        assert_ne!(
+                            other,
+                            PrNumber::new(pr),
+                            "a lock held by PR {pr} is refused to it"
+                        );
                         refused += 1;
                         tokio::task::yield_now().await;
                     }
@@ -262,7 +275,7 @@ async fn two_store_handles_never_hold_one_deployment_lock_twice() {
         "the handles contended (some acquire was refused): {a:?} {b:?}"
     );
     assert!(
-        first.lock(REPO, "shared").await.unwrap().is_none(),
+        first.lock(&repo_name(), "shared").await.unwrap().is_none(),
         "every holder released it"
     );
 }
@@ -392,11 +405,12 @@ async fn two_replicas_planning_two_prs_on_one_deployment_grant_one_lock() {
     );
     let holder = first
         .store
-        .lock(REPO, DEPLOYMENT)
+        .lock(&repo_name(), DEPLOYMENT)
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("one PR holds `{DEPLOYMENT}`"))
-        .pr;
+        .pr
+        .get();
     assert!(prs.contains(&holder), "holder #{holder} is one of {prs:?}");
     let other = prs.into_iter().find(|pr| *pr != holder).unwrap();
     let plan_heading = format!("Terraform plan for `{DEPLOYMENT}`");

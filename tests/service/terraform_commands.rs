@@ -5,6 +5,7 @@
 use crate::lifecycle;
 use crate::support;
 
+use crate::support::repo_name;
 use lifecycle::*;
 use promptops_store::{RunFilter, RunStatus};
 use promptops_testkit::terraform_1_15;
@@ -78,7 +79,7 @@ async fn configure_invokes_the_aap_action_with_terraform_1_15() {
         .service
         .store
         .list_runs(&RunFilter {
-            repo: Some(REPO.to_owned()),
+            repo: Some(repo_name()),
             deployment: Some("zeta".to_owned()),
             ..RunFilter::default()
         })

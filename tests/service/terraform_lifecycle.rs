@@ -7,8 +7,10 @@
 use crate::lifecycle;
 use crate::support;
 
+use crate::support::repo_name;
 #[allow(unused_imports)]
 use lifecycle::*;
+use promptops_core::{IssueNumber, PrNumber};
 #[allow(unused_imports)]
 use promptops_store::{RunFilter, RunStatus};
 #[allow(unused_imports)]
@@ -35,7 +37,13 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
         .await;
     t.service
         .store
-        .upsert_request(REPO, issue, "alpha", "promptops/issue-1", Some(pr))
+        .upsert_request(
+            &repo_name(),
+            IssueNumber::new(issue),
+            "alpha",
+            "promptops/issue-1",
+            Some(PrNumber::new(pr)),
+        )
         .await
         .unwrap();
 
@@ -103,7 +111,10 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].kind, "plan");
     assert_eq!(runs[0].status, RunStatus::Succeeded);
-    assert_eq!(runs[0].sha.as_deref(), Some(head.as_str()));
+    assert_eq!(
+        runs[0].sha.as_ref().map(|sha| sha.as_str()),
+        Some(head.as_str())
+    );
 
     // Merge: the merge commit is planned and applied, the state is written, the lock freed.
     let merge_sha = t.service.github.merge_pr(REPO, pr);
@@ -189,7 +200,10 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
         .find(|r| r.kind == "apply")
         .unwrap();
     assert_eq!(apply_run.status, RunStatus::Succeeded);
-    assert_eq!(apply_run.sha.as_deref(), Some(merge_sha.as_str()));
+    assert_eq!(
+        apply_run.sha.as_ref().map(|sha| sha.as_str()),
+        Some(merge_sha.as_str())
+    );
 
     // A change to the Terraform code alone plans every deployment on main (here: alpha).
     t.service.github.set_file(

@@ -125,18 +125,14 @@ pub struct PrNumber(u64);
 macro_rules! conversation_number {
     ($type:ident) => {
         impl $type {
+            /// The only way in from a bare number, so that each one is converted where
+            /// it is known what it numbers (there is deliberately no `From<u64>`).
             pub const fn new(number: u64) -> Self {
                 Self(number)
             }
 
             pub const fn get(self) -> u64 {
                 self.0
-            }
-        }
-
-        impl From<u64> for $type {
-            fn from(number: u64) -> Self {
-                Self(number)
             }
         }
 
@@ -310,6 +306,13 @@ mod tests {
         assert_eq!(back, repo);
         assert!(serde_json::from_str::<RepoName>(r#""octo""#).is_err());
     }
+
+    // A bare number does not turn into an issue or pull request number by `into()`: each
+    // one is made with `new` where it is known what it numbers. A pull request number is
+    // an issue number (the issue API takes it).
+    static_assertions::assert_not_impl_any!(IssueNumber: From<u64>);
+    static_assertions::assert_not_impl_any!(PrNumber: From<u64>, From<IssueNumber>);
+    static_assertions::assert_impl_all!(IssueNumber: From<PrNumber>);
 
     #[test]
     fn numbers_travel_as_plain_numbers_and_a_pr_is_an_issue() {

@@ -6,6 +6,7 @@ mod client_support;
 use std::time::Duration;
 
 use client_support::{FULL, INSTALLATION, OWNER, env, key, repo_name};
+use promptops_core::IssueNumber;
 use promptops_github::client::{GithubApp, GithubError};
 use promptops_testkit::{AuthKind, FakeGithub};
 use secrecy::SecretString;
@@ -113,8 +114,12 @@ async fn concurrent_calls_share_one_handle() {
     for i in 0..8 {
         let api = e.api.clone();
         tasks.push(tokio::spawn(async move {
-            api.create_comment(&repo_name(), issue.into(), &format!("comment {i}"))
-                .await
+            api.create_comment(
+                &repo_name(),
+                IssueNumber::new(issue),
+                &format!("comment {i}"),
+            )
+            .await
         }));
     }
     let mut ids = Vec::new();

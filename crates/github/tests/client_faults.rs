@@ -6,6 +6,7 @@ mod client_support;
 use std::time::Duration;
 
 use client_support::{FULL, OWNER, branch_with_change, env, env_with_policy, repo_name};
+use promptops_core::IssueNumber;
 use promptops_github::client::{
     CheckStatus, FileWrite, GithubError, NewCheckRun, NewPullRequest, RetryPolicy,
 };
@@ -38,7 +39,7 @@ async fn bad_gateway_then_created_yields_one_pr_and_one_comment() {
         .api
         .create_comment(
             &repo_name(),
-            issue.into(),
+            IssueNumber::new(issue),
             &format!("Opened #{}", pr.number),
         )
         .await
@@ -127,7 +128,7 @@ async fn lost_answers_on_creates_do_not_duplicate() {
     e.gh.fail_after_apply("POST", "/repos/acme/infra/issues/1/comments");
     let id = e
         .api
-        .create_comment(&repo_name(), issue.into(), "Opened the PR")
+        .create_comment(&repo_name(), IssueNumber::new(issue), "Opened the PR")
         .await
         .unwrap();
     let comments = e.gh.comments(FULL, issue);
@@ -172,7 +173,7 @@ async fn secondary_rate_limit_with_retry_after_is_waited_out() {
     e.gh.secondary_rate_limit_next("POST", "/repos/acme/infra/issues/1/comments", 1);
 
     e.api
-        .create_comment(&repo_name(), issue.into(), "hello")
+        .create_comment(&repo_name(), IssueNumber::new(issue), "hello")
         .await
         .unwrap();
 

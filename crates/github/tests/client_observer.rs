@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use client_support::{FULL, INSTALLATION, OWNER, RecordingSleeper, key, repo_name};
+use promptops_core::IssueNumber;
 use promptops_github::client::{
     ApiRequest, ApiRetry, GithubApp, GithubError, GithubObserver, RateLimitWait, RepoApi,
     RetryPolicy, RetryReason, StatusClass,
@@ -94,7 +95,7 @@ async fn a_secondary_rate_limit_is_reported_as_a_wait_and_a_retry() {
     e.gh.secondary_rate_limit_next("POST", "/repos/acme/infra/issues/1/comments", 7);
 
     e.api
-        .create_comment(&repo_name(), issue.into(), "hello")
+        .create_comment(&repo_name(), IssueNumber::new(issue), "hello")
         .await
         .unwrap();
 
@@ -190,11 +191,11 @@ async fn routes_are_templates_without_names_numbers_or_paths() {
         .await
         .unwrap();
     e.api
-        .create_comment(&repo_name(), issue.into(), "first")
+        .create_comment(&repo_name(), IssueNumber::new(issue), "first")
         .await
         .unwrap();
     e.api
-        .create_comment(&repo_name(), issue.into(), "second")
+        .create_comment(&repo_name(), IssueNumber::new(issue), "second")
         .await
         .unwrap();
 

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use promptops_core::{CommitSha, IssueNumber, PrNumber, RepoName};
+use promptops_github::client::PrState;
 use promptops_github::webhook::{
     AccountType, Event, InstallationAction, IssueAction, IssueCommentAction, PullRequestAction,
     parse_event,
@@ -96,7 +98,7 @@ fn every_fixture_is_handled_or_ignored_never_an_error() {
         if event.repo().is_some() {
             let full_name = raw["repository"]["full_name"].as_str();
             assert_eq!(
-                event.repo().map(|r| r.full_name.as_str()),
+                event.repo().map(ToString::to_string).as_deref(),
                 full_name,
                 "{name}"
             );
@@ -118,12 +120,12 @@ fn issue_comment_created_fields() {
         panic!("expected an issue comment");
     };
     assert_eq!(event.action, IssueCommentAction::Created);
-    assert_eq!(event.repo.owner, "Codertocat");
-    assert_eq!(event.repo.name, "Hello-World");
-    assert_eq!(event.repo.full_name, "Codertocat/Hello-World");
+    assert_eq!(event.repo.full_name.owner(), "Codertocat");
+    assert_eq!(event.repo.full_name.name(), "Hello-World");
+    assert_eq!(event.repo.full_name.to_string(), "Codertocat/Hello-World");
     assert_eq!(event.repo.default_branch.as_deref(), Some("master"));
     assert_eq!(event.installation_id, None);
-    assert_eq!(event.issue.number, 1);
+    assert_eq!(event.issue.number, IssueNumber::new(1));
     assert_eq!(event.issue.title, "Spelling error in the README file");
     assert!(
         event
@@ -162,7 +164,7 @@ fn issues_labeled_carries_the_label() {
     };
     assert_eq!(event.action, IssueAction::Labeled);
     assert_eq!(event.label.as_deref(), Some("bug"));
-    assert_eq!(event.issue.number, 1);
+    assert_eq!(event.issue.number, IssueNumber::new(1));
 
     let Event::Issue(opened) = parse("issues.opened.json") else {
         panic!("expected an issue event");
@@ -178,19 +180,19 @@ fn pull_request_closed_fields() {
     };
     let pr = &event.pull_request;
     assert_eq!(event.action, PullRequestAction::Closed);
-    assert_eq!(pr.number, 2);
+    assert_eq!(pr.number, PrNumber::new(2));
     assert_eq!(pr.title, "Update the README with new information.");
     assert!(!pr.merged, "this example was closed without merging");
     assert_eq!(
-        pr.merge_commit_sha.as_deref(),
+        pr.merge_commit_sha.as_ref().map(CommitSha::as_str),
         Some("c4295bd74fb0f4fda03689c3df3f2803b658fd85")
     );
-    assert_eq!(pr.state.as_deref(), Some("closed"));
+    assert_eq!(pr.state, Some(PrState::Closed));
     assert_eq!(pr.head.ref_name, "changes");
     assert_eq!(pr.head.sha, "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
     assert_eq!(
-        pr.head.repo_full_name.as_deref(),
-        Some("Codertocat/Hello-World")
+        pr.head.repo_full_name.as_ref().map(ToString::to_string),
+        Some("Codertocat/Hello-World".to_owned())
     );
     assert_eq!(pr.base.ref_name, "master");
     assert_eq!(pr.author.login, "Codertocat");
@@ -235,7 +237,10 @@ fn installation_deleted_fields() {
         event.account.as_ref().map(|a| a.login.as_str()),
         Some("octocat")
     );
-    assert_eq!(event.repositories, vec!["octocat/Hello-World".to_owned()]);
+    assert_eq!(
+        event.repositories,
+        vec!["octocat/Hello-World".parse::<RepoName>().unwrap()]
+    );
 }
 
 #[test]

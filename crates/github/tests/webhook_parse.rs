@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use promptops_core::PrNumber;
 use promptops_github::webhook::{AccountType, Event, EventParseError, parse_event};
 use serde_json::{Value, json};
 
@@ -125,7 +126,7 @@ fn missing_optional_fields_are_fine() {
     let Ok(Event::IssueComment(event)) = parse_value("issue_comment", &minimal) else {
         panic!("expected an issue comment");
     };
-    assert_eq!(event.issue.number, 7);
+    assert_eq!(event.issue.number.get(), 7);
     assert_eq!(event.issue.body, "");
     assert!(event.issue.labels.is_empty());
     assert_eq!(event.issue.author, None);
@@ -349,7 +350,7 @@ fn a_check_run_button_click_names_the_button_the_run_and_its_pull_request() {
         panic!("expected a button click");
     };
     assert_eq!(click.identifier, "lgtm|26764");
-    assert_eq!(click.check_run.pull_requests, vec![26764]);
+    assert_eq!(click.check_run.pull_requests, vec![PrNumber::new(26764)]);
     assert_eq!(click.installation_id, Some(690857));
     let mut broken = fixture_json("check_run.requested_action.json");
     remove(&mut broken, &["requested_action"]);
@@ -360,4 +361,102 @@ fn a_check_run_button_click_names_the_button_the_run_and_its_pull_request() {
     // Other check_run actions carry no button and are not the bot's business.
     let created = parse_value("check_run", &fixture_json("check_run.created.json")).unwrap();
     assert!(matches!(created, Event::Ignored { .. }), "{created:?}");
+}
+
+/// A value GitHub never sends (a SHA that is not 40 hex digits, a repository name without
+/// an owner, a state other than open/closed) is refused, naming the field, not ignored.
+#[test]
+fn a_value_github_never_sends_is_refused_naming_the_field() {
+    let cases: [(&str, &str, &[&str], Value, &str); 8] = [
+        (
+            "pull_request.opened.json",
+            "pull_request",
+            &["pull_request", "head", "sha"],
+            json!("ec26c3e"),
+            "is not a commit SHA",
+        ),
+        (
+            "pull_request.closed.json",
+            "pull_request",
+            &["pull_request", "merge_commit_sha"],
+            json!("C4295BD74FB0F4FDA03689C3DF3F2803B658FD85"),
+            "is not a commit SHA",
+        ),
+        (
+            "pull_request.opened.json",
+            "pull_request",
+            &["pull_request", "number"],
+            json!(-2),
+            "pull_request.number",
+        ),
+        (
+            "pull_request.opened.json",
+            "pull_request",
+            &["pull_request", "state"],
+            json!("merged"),
+            "unknown variant",
+        ),
+        (
+            "issues.opened.json",
+            "issues",
+            &["repository", "full_name"],
+            json!("Hello-World"),
+            "expected `owner/name`",
+        ),
+        (
+            "issues.opened.json",
+            "issues",
+            &["repository", "full_name"],
+            json!("/Hello-World"),
+            "is not a GitHub account name",
+        ),
+        (
+            "issue_comment.created.json",
+            "issue_comment",
+            &["repository", "full_name"],
+            json!("someone-else/Hello-World"),
+            "is not `owner.login`",
+        ),
+        (
+            "check_run.requested_action.json",
+            "check_run",
+            &["check_run", "head_sha"],
+            json!(""),
+            "is not a commit SHA",
+        ),
+    ];
+    for (file, event, path, value, says) in cases {
+        let mut payload = fixture_json(file);
+        let (last, parents) = path.split_last().unwrap();
+        let mut at = &mut payload;
+        for key in parents {
+            at = &mut at[*key];
+        }
+        at[*last] = value;
+        let expected = match path.join(".").as_str() {
+            // The names must agree with each other: the repository as a whole is named.
+            "repository.full_name" if says.contains("owner.login") => "repository".to_owned(),
+            joined => joined.to_owned(),
+        };
+        let result = parse_value(event, &payload);
+        let message = result.as_ref().map_err(ToString::to_string).err();
+        assert_eq!(invalid_field(result), expected, "{file} {path:?}");
+        let message = message.unwrap_or_default();
+        assert!(
+            message.contains(event) && message.contains(&expected) && message.contains(says),
+            "{message}"
+        );
+    }
+
+    let Event::MergeGroup(_) =
+        parse_value("merge_group", &merge_group_payload("checks_requested")).unwrap()
+    else {
+        panic!("expected a merge group");
+    };
+    let mut group = merge_group_payload("checks_requested");
+    group["merge_group"]["base_sha"] = json!("34c5c77");
+    assert_eq!(
+        invalid_field(parse_value("merge_group", &group)),
+        "merge_group.base_sha"
+    );
 }

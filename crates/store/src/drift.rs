@@ -6,14 +6,16 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::with_pool;
 use crate::clock::{from_micros, to_micros};
+use promptops_core::{IssueNumber, RepoName};
+
 use crate::error::Result;
-use crate::requests::{from_db, to_db};
+use crate::github_columns::{issue_from_db, issue_to_db, repo_from_db};
 use crate::store::Store;
 
 /// A deployment's last drift check.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DriftCheckRecord {
-    pub repo: String,
+    pub repo: RepoName,
     pub deployment: String,
     pub checked_at: DateTime<Utc>,
     /// `no_drift`, `drift` or `error` (the service's `DriftResult`).
@@ -21,7 +23,7 @@ pub struct DriftCheckRecord {
     /// One line: the plan's summary or why the check could not run.
     pub summary: String,
     /// The issue that reports (or reported) drift of this deployment.
-    pub issue: Option<u64>,
+    pub issue: Option<IssueNumber>,
 }
 
 type DriftRow = (String, String, i64, String, String, Option<i64>);
@@ -30,13 +32,13 @@ fn from_row(
     (repo, deployment, checked_at, result, summary, issue): DriftRow,
 ) -> Result<DriftCheckRecord> {
     Ok(DriftCheckRecord {
-        repo,
+        repo: repo_from_db("drift_checks.repo", repo)?,
         deployment,
         checked_at: from_micros("drift_checks.checked_at", checked_at)?,
         result,
         summary,
         issue: issue
-            .map(|n| from_db("drift_checks.issue", n))
+            .map(|n| issue_from_db("drift_checks.issue", n))
             .transpose()?,
     })
 }
@@ -47,13 +49,13 @@ impl Store {
     /// Records a check's result and the issue reporting drift (`None` keeps the one known).
     pub async fn record_drift_check(
         &self,
-        repo: &str,
+        repo: &RepoName,
         deployment: &str,
         result: &str,
         summary: &str,
-        issue: Option<u64>,
+        issue: Option<IssueNumber>,
     ) -> Result<()> {
-        let issue = issue.map(|n| to_db("issue", n)).transpose()?;
+        let issue = issue.map(issue_to_db).transpose()?;
         let now = to_micros(self.now());
         with_pool!(&self.inner.backend, pool => {
             sqlx::query(
@@ -62,7 +64,7 @@ impl Store {
                  result = excluded.result, summary = excluded.summary, \
                  issue = COALESCE(excluded.issue, drift_checks.issue)",
             )
-            .bind(repo)
+            .bind(repo.to_string())
             .bind(deployment)
             .bind(now)
             .bind(result)
@@ -76,23 +78,26 @@ impl Store {
 
     pub async fn drift_check(
         &self,
-        repo: &str,
+        repo: &RepoName,
         deployment: &str,
     ) -> Result<Option<DriftCheckRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM drift_checks WHERE repo = $1 AND deployment = $2");
         let row: Option<DriftRow> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(&sql).bind(repo).bind(deployment).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(repo.to_string()).bind(deployment).fetch_optional(pool).await?
         });
         row.map(from_row).transpose()
     }
 
     /// Every deployment's last drift check (of one repository when given).
-    pub async fn list_drift_checks(&self, repo: Option<&str>) -> Result<Vec<DriftCheckRecord>> {
+    pub async fn list_drift_checks(
+        &self,
+        repo: Option<&RepoName>,
+    ) -> Result<Vec<DriftCheckRecord>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM drift_checks WHERE ($1 IS NULL OR repo = $1) ORDER BY repo, deployment"
         );
         let rows: Vec<DriftRow> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(&sql).bind(repo).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(repo.map(RepoName::to_string)).fetch_all(pool).await?
         });
         rows.into_iter().map(from_row).collect()
     }
@@ -101,7 +106,7 @@ impl Store {
     /// returns the recorded time.
     pub async fn ensure_drift_schedule(
         &self,
-        repo: &str,
+        repo: &RepoName,
         next_at: DateTime<Utc>,
     ) -> Result<DateTime<Utc>> {
         let at: i64 = with_pool!(&self.inner.backend, pool => {
@@ -109,7 +114,7 @@ impl Store {
                 "INSERT INTO drift_schedules (repo, next_at) VALUES ($1, $2) \
                  ON CONFLICT (repo) DO UPDATE SET next_at = drift_schedules.next_at RETURNING next_at",
             )
-            .bind(repo)
+            .bind(repo.to_string())
             .bind(to_micros(next_at))
             .fetch_one(pool)
             .await?
@@ -121,13 +126,13 @@ impl Store {
     /// one caller, however many replicas run a job for the same slot.
     pub async fn claim_drift_slot(
         &self,
-        repo: &str,
+        repo: &RepoName,
         due: DateTime<Utc>,
         next: DateTime<Utc>,
     ) -> Result<bool> {
         let changed = with_pool!(&self.inner.backend, pool => {
             sqlx::query("UPDATE drift_schedules SET next_at = $3 WHERE repo = $1 AND next_at = $2")
-                .bind(repo)
+                .bind(repo.to_string())
                 .bind(to_micros(due))
                 .bind(to_micros(next))
                 .execute(pool)
@@ -138,10 +143,10 @@ impl Store {
     }
 
     /// Ends a repository's drift schedule (the setting was turned off).
-    pub async fn clear_drift_schedule(&self, repo: &str) -> Result<()> {
+    pub async fn clear_drift_schedule(&self, repo: &RepoName) -> Result<()> {
         with_pool!(&self.inner.backend, pool => {
             sqlx::query("DELETE FROM drift_schedules WHERE repo = $1")
-                .bind(repo)
+                .bind(repo.to_string())
                 .execute(pool)
                 .await?;
         });

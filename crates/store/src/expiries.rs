@@ -3,20 +3,21 @@
 //! restarts and are claimed once.
 
 use chrono::{DateTime, Utc};
+use promptops_core::{IssueNumber, PrNumber, RepoName};
 
 use crate::backend::with_pool;
 use crate::clock::{from_micros, opt_from_micros, to_micros};
 use crate::error::Result;
-use crate::requests::{from_db, to_db};
+use crate::github_columns::{issue_from_db, issue_to_db, pr_from_db, pr_to_db, repo_from_db};
 use crate::store::Store;
 
 /// A deployment's expiry as recorded.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ExpiryRecord {
-    pub repo: String,
+    pub repo: RepoName,
     pub deployment: String,
     /// The issue that asked for the deployment (where the bot says what it does).
-    pub issue: u64,
+    pub issue: IssueNumber,
     /// What the request asked for, as the service stored it (JSON; `null` when the latest
     /// plan asks for no expiry).
     pub requested: serde_json::Value,
@@ -24,7 +25,7 @@ pub struct ExpiryRecord {
     /// Set once the deployment is applied.
     pub expires_at: Option<DateTime<Utc>>,
     pub warned_at: Option<DateTime<Utc>>,
-    pub destroy_pr: Option<u64>,
+    pub destroy_pr: Option<PrNumber>,
 }
 
 const EXPIRY_COLUMNS: &str =
@@ -44,9 +45,9 @@ type ExpiryRow = (
 fn expiry_from_row(row: ExpiryRow) -> Result<ExpiryRecord> {
     let (repo, deployment, issue, requested, planned_at, expires_at, warned_at, destroy_pr) = row;
     Ok(ExpiryRecord {
-        repo,
+        repo: repo_from_db("expiries.repo", repo)?,
         deployment,
-        issue: from_db("expiries.issue", issue)?,
+        issue: issue_from_db("expiries.issue", issue)?,
         requested: serde_json::from_str(&requested).map_err(|_| crate::StoreError::Corrupt {
             field: "expiries.requested",
             value: requested.chars().take(80).collect(),
@@ -56,7 +57,7 @@ fn expiry_from_row(row: ExpiryRow) -> Result<ExpiryRecord> {
         expires_at: opt_from_micros("expiries.expires_at", expires_at)?,
         warned_at: opt_from_micros("expiries.warned_at", warned_at)?,
         destroy_pr: destroy_pr
-            .map(|pr| from_db("expiries.destroy_pr", pr))
+            .map(|pr| pr_from_db("expiries.destroy_pr", pr))
             .transpose()?,
     })
 }
@@ -67,12 +68,12 @@ impl Store {
     /// that re-planning an applied deployment does not stop its expiry.
     pub async fn set_expiry_request(
         &self,
-        repo: &str,
+        repo: &RepoName,
         deployment: &str,
-        issue: u64,
+        issue: IssueNumber,
         requested: &serde_json::Value,
     ) -> Result<()> {
-        let issue = to_db("issue", issue)?;
+        let issue = issue_to_db(issue)?;
         let now = to_micros(self.now());
         with_pool!(&self.inner.backend, pool => {
             sqlx::query(
@@ -80,7 +81,7 @@ impl Store {
                  ON CONFLICT (repo, deployment) DO UPDATE SET issue = excluded.issue, requested = excluded.requested, \
                  planned_at = excluded.planned_at",
             )
-            .bind(repo)
+            .bind(repo.to_string())
             .bind(deployment)
             .bind(issue)
             .bind(requested.to_string())
@@ -92,10 +93,10 @@ impl Store {
     }
 
     /// Forgets a deployment's expiry (the request no longer asks for one, or it is destroyed).
-    pub async fn clear_expiry(&self, repo: &str, deployment: &str) -> Result<bool> {
+    pub async fn clear_expiry(&self, repo: &RepoName, deployment: &str) -> Result<bool> {
         let changed = with_pool!(&self.inner.backend, pool => {
             sqlx::query("DELETE FROM expiries WHERE repo = $1 AND deployment = $2")
-                .bind(repo)
+                .bind(repo.to_string())
                 .bind(deployment)
                 .execute(pool)
                 .await?
@@ -104,22 +105,22 @@ impl Store {
         Ok(changed > 0)
     }
 
-    pub async fn expiry(&self, repo: &str, deployment: &str) -> Result<Option<ExpiryRecord>> {
+    pub async fn expiry(&self, repo: &RepoName, deployment: &str) -> Result<Option<ExpiryRecord>> {
         let sql =
             format!("SELECT {EXPIRY_COLUMNS} FROM expiries WHERE repo = $1 AND deployment = $2");
         let row: Option<ExpiryRow> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(&sql).bind(repo).bind(deployment).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(repo.to_string()).bind(deployment).fetch_optional(pool).await?
         });
         row.map(expiry_from_row).transpose()
     }
 
     /// Every expiry (of one repository when given), soonest first.
-    pub async fn list_expiries(&self, repo: Option<&str>) -> Result<Vec<ExpiryRecord>> {
+    pub async fn list_expiries(&self, repo: Option<&RepoName>) -> Result<Vec<ExpiryRecord>> {
         let sql = format!(
             "SELECT {EXPIRY_COLUMNS} FROM expiries WHERE ($1 IS NULL OR repo = $1) ORDER BY expires_at, repo, deployment"
         );
         let rows: Vec<ExpiryRow> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(&sql).bind(repo).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(repo.map(RepoName::to_string)).fetch_all(pool).await?
         });
         rows.into_iter().map(expiry_from_row).collect()
     }
@@ -127,7 +128,7 @@ impl Store {
     /// Sets the date (at an apply, or `/promptops extend`); the warning is owed again.
     pub async fn set_expires_at(
         &self,
-        repo: &str,
+        repo: &RepoName,
         deployment: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<bool> {
@@ -135,7 +136,7 @@ impl Store {
             sqlx::query(
                 "UPDATE expiries SET expires_at = $3, warned_at = NULL, destroy_pr = NULL WHERE repo = $1 AND deployment = $2",
             )
-            .bind(repo)
+            .bind(repo.to_string())
             .bind(deployment)
             .bind(to_micros(expires_at))
             .execute(pool)
@@ -149,7 +150,7 @@ impl Store {
     /// meanwhile or the warning was already given (so it is given once).
     pub async fn mark_expiry_warned(
         &self,
-        repo: &str,
+        repo: &RepoName,
         deployment: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<bool> {
@@ -158,7 +159,7 @@ impl Store {
             sqlx::query(
                 "UPDATE expiries SET warned_at = $4 WHERE repo = $1 AND deployment = $2 AND expires_at = $3 AND warned_at IS NULL",
             )
-            .bind(repo)
+            .bind(repo.to_string())
             .bind(deployment)
             .bind(to_micros(expires_at))
             .bind(now)
@@ -172,17 +173,17 @@ impl Store {
     /// Records the destroy pull request opened at the date `expires_at`.
     pub async fn set_expiry_destroy_pr(
         &self,
-        repo: &str,
+        repo: &RepoName,
         deployment: &str,
         expires_at: DateTime<Utc>,
-        pr: u64,
+        pr: PrNumber,
     ) -> Result<bool> {
-        let pr = to_db("pr", pr)?;
+        let pr = pr_to_db(pr)?;
         let changed = with_pool!(&self.inner.backend, pool => {
             sqlx::query(
                 "UPDATE expiries SET destroy_pr = $4 WHERE repo = $1 AND deployment = $2 AND expires_at = $3",
             )
-            .bind(repo)
+            .bind(repo.to_string())
             .bind(deployment)
             .bind(to_micros(expires_at))
             .bind(pr)

@@ -15,6 +15,7 @@ mod comments;
 mod drift;
 mod error;
 mod expiries;
+mod github_columns;
 mod group_commit;
 #[cfg(feature = "test-support")]
 mod inspect;

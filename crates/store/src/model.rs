@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use promptops_core::{CommitSha, IssueNumber, PrNumber, RepoName};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -179,11 +180,11 @@ pub struct QueueStats {
 /// The issue ↔ deployment ↔ branch ↔ pull request link of one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestRecord {
-    pub repo: String,
-    pub issue: u64,
+    pub repo: RepoName,
+    pub issue: IssueNumber,
     pub deployment: String,
     pub branch: String,
-    pub pr: Option<u64>,
+    pub pr: Option<PrNumber>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -234,22 +235,22 @@ impl FromStr for RunStatus {
 /// A Terraform run (plan, apply, destroy, ...) to record as started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRun {
-    pub repo: String,
-    pub pr: Option<u64>,
+    pub repo: RepoName,
+    pub pr: Option<PrNumber>,
     pub deployment: String,
     /// "plan", "apply", "destroy", ...
     pub kind: String,
-    pub sha: Option<String>,
+    pub sha: Option<CommitSha>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Run {
     pub id: i64,
-    pub repo: String,
-    pub pr: Option<u64>,
+    pub repo: RepoName,
+    pub pr: Option<PrNumber>,
     pub deployment: String,
     pub kind: String,
-    pub sha: Option<String>,
+    pub sha: Option<CommitSha>,
     pub status: RunStatus,
     pub summary: Option<String>,
     pub output: Option<String>,
@@ -260,9 +261,9 @@ pub struct Run {
 /// Which runs `list_runs` returns, newest first. Empty fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunFilter {
-    pub repo: Option<String>,
+    pub repo: Option<RepoName>,
     pub deployment: Option<String>,
-    pub pr: Option<u64>,
+    pub pr: Option<PrNumber>,
     /// At most this many (default 100).
     pub limit: Option<u32>,
 }
@@ -270,9 +271,9 @@ pub struct RunFilter {
 /// A deployment lock: one pull request at a time may plan/apply a deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lock {
-    pub repo: String,
+    pub repo: RepoName,
     pub deployment: String,
-    pub pr: u64,
+    pub pr: PrNumber,
     pub since: DateTime<Utc>,
 }
 
@@ -281,7 +282,7 @@ pub enum LockOutcome {
     /// The caller's PR holds the lock (newly, or already did).
     Acquired,
     /// Another PR holds it.
-    HeldBy { pr: u64, since: DateTime<Utc> },
+    HeldBy { pr: PrNumber, since: DateTime<Utc> },
 }
 
 fn has_nul(value: &serde_json::Value) -> bool {

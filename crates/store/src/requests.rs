@@ -1,8 +1,11 @@
 //! Requests: which issue asked for which deployment, on which branch and pull request.
 
+use promptops_core::{IssueNumber, PrNumber, RepoName};
+
 use crate::backend::with_pool;
 use crate::clock::{from_micros, to_micros};
-use crate::error::{Result, StoreError};
+use crate::error::Result;
+use crate::github_columns::{issue_from_db, issue_to_db, pr_from_db, pr_to_db, repo_from_db};
 use crate::model::RequestRecord;
 use crate::store::Store;
 
@@ -14,29 +17,12 @@ fn from_row(
     (repo, issue, deployment, branch, pr, updated_at): RequestRow,
 ) -> Result<RequestRecord> {
     Ok(RequestRecord {
-        repo,
-        issue: from_db("requests.issue", issue)?,
+        repo: repo_from_db("requests.repo", repo)?,
+        issue: issue_from_db("requests.issue", issue)?,
         deployment,
         branch,
-        pr: pr.map(|pr| from_db("requests.pr", pr)).transpose()?,
+        pr: pr.map(|pr| pr_from_db("requests.pr", pr)).transpose()?,
         updated_at: from_micros("requests.updated_at", updated_at)?,
-    })
-}
-
-/// GitHub issue/PR numbers are positive and far below i64::MAX; the columns are signed.
-pub(crate) fn to_db(field: &'static str, number: u64) -> Result<i64> {
-    i64::try_from(number).map_err(|_| StoreError::OutOfRange {
-        field,
-        value: number.to_string(),
-        allowed: "at most 9223372036854775807",
-    })
-}
-
-pub(crate) fn from_db(field: &'static str, number: i64) -> Result<u64> {
-    u64::try_from(number).map_err(|_| StoreError::Corrupt {
-        field,
-        value: number.to_string(),
-        expected: "a non-negative issue or pull request number",
     })
 }
 
@@ -45,14 +31,14 @@ impl Store {
     /// request number already recorded.
     pub async fn upsert_request(
         &self,
-        repo: &str,
-        issue: u64,
+        repo: &RepoName,
+        issue: IssueNumber,
         deployment: &str,
         branch: &str,
-        pr: Option<u64>,
+        pr: Option<PrNumber>,
     ) -> Result<RequestRecord> {
-        let issue = to_db("issue", issue)?;
-        let pr = pr.map(|pr| to_db("pr", pr)).transpose()?;
+        let issue = issue_to_db(issue)?;
+        let pr = pr.map(pr_to_db).transpose()?;
         let now = to_micros(self.now());
         let sql = format!(
             "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -62,7 +48,7 @@ impl Store {
         );
         let row: RequestRow = with_pool!(&self.inner.backend, pool => {
             sqlx::query_as(&sql)
-                .bind(repo)
+                .bind(repo.to_string())
                 .bind(issue)
                 .bind(deployment)
                 .bind(branch)
@@ -74,23 +60,31 @@ impl Store {
         from_row(row)
     }
 
-    pub async fn request_for_issue(&self, repo: &str, issue: u64) -> Result<Option<RequestRecord>> {
-        let issue = to_db("issue", issue)?;
+    pub async fn request_for_issue(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+    ) -> Result<Option<RequestRecord>> {
+        let issue = issue_to_db(issue)?;
         let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE repo = $1 AND issue = $2");
         let row: Option<RequestRow> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(&sql).bind(repo).bind(issue).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(repo.to_string()).bind(issue).fetch_optional(pool).await?
         });
         row.map(from_row).transpose()
     }
 
     /// The request whose pull request is `repo#pr` (the most recently updated if several).
-    pub async fn request_for_pr(&self, repo: &str, pr: u64) -> Result<Option<RequestRecord>> {
-        let pr = to_db("pr", pr)?;
+    pub async fn request_for_pr(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+    ) -> Result<Option<RequestRecord>> {
+        let pr = pr_to_db(pr)?;
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM requests WHERE repo = $1 AND pr = $2 ORDER BY updated_at DESC LIMIT 1"
         );
         let row: Option<RequestRow> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(&sql).bind(repo).bind(pr).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(repo.to_string()).bind(pr).fetch_optional(pool).await?
         });
         row.map(from_row).transpose()
     }
@@ -98,25 +92,25 @@ impl Store {
     /// The most recently updated request for a deployment.
     pub async fn request_for_deployment(
         &self,
-        repo: &str,
+        repo: &RepoName,
         deployment: &str,
     ) -> Result<Option<RequestRecord>> {
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM requests WHERE repo = $1 AND deployment = $2 ORDER BY updated_at DESC LIMIT 1"
         );
         let row: Option<RequestRow> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(&sql).bind(repo).bind(deployment).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(repo.to_string()).bind(deployment).fetch_optional(pool).await?
         });
         row.map(from_row).transpose()
     }
 
     /// All requests (of one repository when given), newest first.
-    pub async fn list_requests(&self, repo: Option<&str>) -> Result<Vec<RequestRecord>> {
+    pub async fn list_requests(&self, repo: Option<&RepoName>) -> Result<Vec<RequestRecord>> {
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM requests WHERE ($1 IS NULL OR repo = $1) ORDER BY updated_at DESC, repo, issue"
         );
         let rows: Vec<RequestRow> = with_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(&sql).bind(repo).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(repo.map(RepoName::to_string)).fetch_all(pool).await?
         });
         rows.into_iter().map(from_row).collect()
     }

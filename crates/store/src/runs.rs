@@ -3,8 +3,8 @@
 use crate::backend::with_pool;
 use crate::clock::{from_micros, opt_from_micros, to_micros};
 use crate::error::{Result, StoreError};
+use crate::github_columns::{pr_from_db, pr_to_db, repo_from_db, sha_from_db};
 use crate::model::{NewRun, Run, RunFilter, RunStatus};
-use crate::requests::{from_db, to_db};
 use crate::store::Store;
 
 const RUN_COLUMNS: &str =
@@ -30,11 +30,14 @@ impl TryFrom<RunRow> for Run {
     fn try_from(row: RunRow) -> Result<Run> {
         Ok(Run {
             id: row.id,
-            repo: row.repo,
-            pr: row.pr.map(|pr| from_db("runs.pr", pr)).transpose()?,
+            repo: repo_from_db("runs.repo", row.repo)?,
+            pr: row.pr.map(|pr| pr_from_db("runs.pr", pr)).transpose()?,
             deployment: row.deployment,
             kind: row.kind,
-            sha: row.sha,
+            sha: row
+                .sha
+                .map(|sha| sha_from_db("runs.sha", sha))
+                .transpose()?,
             status: row.status.parse()?,
             summary: row.summary,
             output: row.output,
@@ -47,18 +50,18 @@ impl TryFrom<RunRow> for Run {
 impl Store {
     /// Records a run as started now (status `running`); returns its id.
     pub async fn insert_run(&self, run: &NewRun) -> Result<i64> {
-        let pr = run.pr.map(|pr| to_db("pr", pr)).transpose()?;
+        let pr = run.pr.map(pr_to_db).transpose()?;
         let now = to_micros(self.now());
         let id: i64 = with_pool!(&self.inner.backend, pool => {
             sqlx::query_scalar(
                 "INSERT INTO runs (repo, pr, deployment, kind, sha, status, started_at) \
                  VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING id",
             )
-            .bind(&run.repo)
+            .bind(run.repo.to_string())
             .bind(pr)
             .bind(&run.deployment)
             .bind(&run.kind)
-            .bind(&run.sha)
+            .bind(run.sha.as_ref().map(|sha| sha.as_str()))
             .bind(now)
             .fetch_one(pool)
             .await?
@@ -104,7 +107,7 @@ impl Store {
 
     /// Runs matching the filter, newest first.
     pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>> {
-        let pr = filter.pr.map(|pr| to_db("pr", pr)).transpose()?;
+        let pr = filter.pr.map(pr_to_db).transpose()?;
         let limit = i64::from(filter.limit.unwrap_or(100));
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs \
@@ -113,7 +116,7 @@ impl Store {
         );
         let rows: Vec<RunRow> = with_pool!(&self.inner.backend, pool => {
             sqlx::query_as(&sql)
-                .bind(filter.repo.as_deref())
+                .bind(filter.repo.as_ref().map(|repo| repo.to_string()))
                 .bind(filter.deployment.as_deref())
                 .bind(pr)
                 .bind(limit)

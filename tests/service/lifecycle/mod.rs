@@ -7,13 +7,16 @@ pub mod recording;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::{IssueRef, Options, REPO, TestService, comment_payload, pr_payload};
+use crate::support::{
+    IssueRef, Options, REPO, TestService, comment_payload, pr_payload, repo_name,
+};
 use promptops_store::RunFilter;
 use promptops_terraform::RunnerConfig;
 use secrecy::SecretString;
 use tempfile::TempDir;
 
 use chrono::{SubsecRound, TimeDelta, Utc};
+use promptops_core::{IssueNumber, PrNumber};
 use promptops_testkit::{ManualClock, launcher_read_paths};
 
 /// Planted as `TF_VAR_api_token` for terraform: the fixture puts it into every resource's
@@ -205,8 +208,8 @@ impl Lifecycle {
         self.service
             .store
             .list_runs(&RunFilter {
-                repo: Some(REPO.to_owned()),
-                pr: Some(pr),
+                repo: Some(repo_name()),
+                pr: Some(PrNumber::new(pr)),
                 ..RunFilter::default()
             })
             .await
@@ -216,10 +219,10 @@ impl Lifecycle {
     pub async fn lock_holder(&self, deployment: &str) -> Option<u64> {
         self.service
             .store
-            .lock(REPO, deployment)
+            .lock(&repo_name(), deployment)
             .await
             .unwrap()
-            .map(|lock| lock.pr)
+            .map(|lock| lock.pr.get())
     }
 }
 
@@ -252,11 +255,11 @@ impl Lifecycle {
         self.service
             .store
             .upsert_request(
-                REPO,
-                number,
+                &repo_name(),
+                IssueNumber::new(number),
                 deployment,
                 &format!("promptops/issue-{number}"),
-                pr,
+                pr.map(PrNumber::new),
             )
             .await
             .unwrap();

@@ -29,6 +29,16 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub const REPO: &str = "Codertocat/Hello-World";
+
+/// A full commit SHA that starts with `prefix` (zeros after it).
+pub fn commit_sha(prefix: &str) -> promptops_core::CommitSha {
+    format!("{prefix:0<40}").parse().expect("hex digits")
+}
+
+/// [`REPO`] as the store and the GitHub client take it.
+pub fn repo_name() -> promptops_core::RepoName {
+    REPO.parse().expect("REPO is a repository name")
+}
 pub const OWNER: &str = "Codertocat";
 pub const INSTALLATION: u64 = 4242;
 pub const SECRET: &str = "webhook-secret-for-tests";

@@ -52,8 +52,9 @@ pub struct KeyedIssue<'a> {
     pub key: &'a str,
 }
 
-/// Whether an issue is open or closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether an issue is open or closed, as GitHub writes it (`"open"`, `"closed"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum IssueState {
     Open,
     Closed,

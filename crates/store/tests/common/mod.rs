@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use promptops_core::{CommitSha, IssueNumber, PrNumber, RepoName};
 use promptops_store::{Store, StoreOptions};
 pub use promptops_testkit::ManualClock;
 
@@ -45,6 +46,23 @@ impl TestDb {
             .await
             .unwrap_or_else(|err| panic!("opening {}: {err}", self.url))
     }
+}
+
+pub fn repo(full_name: &str) -> RepoName {
+    full_name.parse().expect("a repository name")
+}
+
+pub const fn pr(number: u64) -> PrNumber {
+    PrNumber::new(number)
+}
+
+pub const fn issue(number: u64) -> IssueNumber {
+    IssueNumber::new(number)
+}
+
+/// A full SHA made of one repeated hex digit.
+pub fn sha(digit: char) -> CommitSha {
+    digit.to_string().repeat(40).parse().expect("a commit SHA")
 }
 
 pub fn test_options() -> StoreOptions {

@@ -8,6 +8,7 @@
 mod payload;
 mod types;
 
+use promptops_core::RepoName;
 use serde::de::DeserializeOwned;
 
 pub use types::{
@@ -72,13 +73,13 @@ impl Event {
     }
 
     /// The repository the event is about (none for ping, installation and ignored events).
-    pub fn repo(&self) -> Option<&RepoRef> {
+    pub fn repo(&self) -> Option<&RepoName> {
         match self {
-            Event::IssueComment(e) => Some(&e.repo),
-            Event::Issue(e) => Some(&e.repo),
-            Event::PullRequest(e) => Some(&e.repo),
-            Event::MergeGroup(e) => Some(&e.repo),
-            Event::CheckRunAction(e) => Some(&e.repo),
+            Event::IssueComment(e) => Some(&e.repo.full_name),
+            Event::Issue(e) => Some(&e.repo.full_name),
+            Event::PullRequest(e) => Some(&e.repo.full_name),
+            Event::MergeGroup(e) => Some(&e.repo.full_name),
+            Event::CheckRunAction(e) => Some(&e.repo.full_name),
             Event::Ping | Event::Installation(_) | Event::Ignored { .. } => None,
         }
     }

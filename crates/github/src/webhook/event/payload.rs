@@ -2,10 +2,12 @@
 //! a field that is `Option` or `#[serde(default)]` may be missing or null, every other field
 //! is required and its absence is reported by name.
 
+use promptops_core::{CommitSha, IssueNumber, PrNumber, RepoName};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::Event;
+use crate::client::{IssueState, PrState};
 
 use super::types::{
     Actor, BranchRef, CheckRunAction, CheckRunActionEvent, CheckRunRef, Comment,
@@ -77,20 +79,46 @@ struct Owner {
     login: String,
 }
 
+/// A payload's `repository`: its `full_name` must be a name GitHub allows (the error names
+/// `repository.full_name`) and agree with `owner.login` and `name`.
 #[derive(Deserialize)]
+#[serde(try_from = "RawRepository")]
 struct Repository {
+    full_name: RepoName,
+    default_branch: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawRepository {
     name: String,
-    full_name: String,
+    full_name: RepoName,
     owner: Owner,
     #[serde(default)]
     default_branch: Option<String>,
 }
 
+impl TryFrom<RawRepository> for Repository {
+    type Error = String;
+
+    fn try_from(raw: RawRepository) -> Result<Self, String> {
+        if raw.full_name.owner() != raw.owner.login || raw.full_name.name() != raw.name {
+            return Err(format!(
+                "`full_name` {:?} is not `owner.login` {:?} and `name` {:?} joined by `/`",
+                raw.full_name.to_string(),
+                raw.owner.login,
+                raw.name
+            ));
+        }
+        Ok(Self {
+            full_name: raw.full_name,
+            default_branch: raw.default_branch,
+        })
+    }
+}
+
 impl From<Repository> for RepoRef {
     fn from(repo: Repository) -> RepoRef {
         RepoRef {
-            owner: repo.owner.login,
-            name: repo.name,
             full_name: repo.full_name,
             default_branch: repo.default_branch,
         }
@@ -112,7 +140,7 @@ fn label_names(labels: Option<Vec<Label>>) -> Vec<String> {
 
 #[derive(Deserialize)]
 struct RawIssue {
-    number: u64,
+    number: IssueNumber,
     title: String,
     #[serde(default)]
     body: Option<String>,
@@ -122,7 +150,7 @@ struct RawIssue {
     #[serde(default)]
     pull_request: Option<IgnoredAny>,
     #[serde(default)]
-    state: Option<String>,
+    state: Option<IssueState>,
     #[serde(default)]
     user: Option<Actor>,
     #[serde(default)]
@@ -169,18 +197,18 @@ impl From<RawComment> for Comment {
 }
 
 #[derive(Deserialize)]
-struct RepoName {
-    full_name: String,
+struct NamedRepository {
+    full_name: RepoName,
 }
 
 #[derive(Deserialize)]
 struct RawBranch {
     #[serde(rename = "ref")]
     ref_name: String,
-    sha: String,
+    sha: CommitSha,
     /// `null` when the fork the branch came from was deleted.
     #[serde(default)]
-    repo: Option<RepoName>,
+    repo: Option<NamedRepository>,
 }
 
 impl From<RawBranch> for BranchRef {
@@ -195,7 +223,7 @@ impl From<RawBranch> for BranchRef {
 
 #[derive(Deserialize)]
 struct RawPullRequest {
-    number: u64,
+    number: PrNumber,
     title: String,
     #[serde(default)]
     body: Option<String>,
@@ -206,12 +234,12 @@ struct RawPullRequest {
     #[serde(default)]
     merged_at: Option<String>,
     #[serde(default)]
-    merge_commit_sha: Option<String>,
+    merge_commit_sha: Option<CommitSha>,
     user: Actor,
     #[serde(default)]
     draft: Option<bool>,
     #[serde(default)]
-    state: Option<String>,
+    state: Option<PrState>,
     #[serde(default)]
     html_url: Option<String>,
     #[serde(default)]
@@ -328,7 +356,7 @@ pub(super) struct InstallationPayload {
     action: Option<serde_json::Value>,
     installation: RawInstallation,
     #[serde(default)]
-    repositories: Option<Vec<RepoName>>,
+    repositories: Option<Vec<NamedRepository>>,
     sender: Actor,
 }
 
@@ -351,9 +379,9 @@ impl InstallationPayload {
 
 #[derive(Deserialize)]
 struct RawMergeGroup {
-    head_sha: String,
+    head_sha: CommitSha,
     head_ref: String,
-    base_sha: String,
+    base_sha: CommitSha,
     base_ref: String,
 }
 
@@ -385,14 +413,14 @@ impl MergeGroupPayload {
 
 #[derive(Deserialize)]
 struct PullNumber {
-    number: u64,
+    number: PrNumber,
 }
 
 #[derive(Deserialize)]
 struct RawCheckRun {
     id: u64,
     name: String,
-    head_sha: String,
+    head_sha: CommitSha,
     #[serde(default)]
     pull_requests: Vec<PullNumber>,
 }

@@ -1,15 +1,16 @@
 //! The parts of a webhook payload the bot acts on, in the bot's own shapes. They serialize to
 //! their own (stable) JSON, so a job can carry a parsed event.
 
+use promptops_core::{CommitSha, IssueNumber, PrNumber, RepoName};
 use serde::{Deserialize, Serialize};
+
+use crate::client::{IssueState, PrState};
 
 /// The repository a delivery is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoRef {
-    pub owner: String,
-    pub name: String,
-    /// `owner/name`.
-    pub full_name: String,
+    /// `owner/name`, checked against the payload's `owner.login` and `name`.
+    pub full_name: RepoName,
     /// Absent from some payloads; ask the API when it is needed and missing.
     pub default_branch: Option<String>,
 }
@@ -70,7 +71,7 @@ impl Actor {
 /// An issue, or a pull request seen through the issues API (comments on a PR arrive this way).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issue {
-    pub number: u64,
+    pub number: IssueNumber,
     pub title: String,
     /// Empty when the issue has no description.
     pub body: String,
@@ -78,7 +79,7 @@ pub struct Issue {
     pub labels: Vec<String>,
     /// True when this "issue" is a pull request (the payload carries `issue.pull_request`).
     pub is_pull_request: bool,
-    pub state: Option<String>,
+    pub state: Option<IssueState>,
     pub author: Option<Actor>,
     pub html_url: Option<String>,
 }
@@ -100,26 +101,26 @@ pub struct Comment {
 pub struct BranchRef {
     /// Branch name (`ref` in the payload).
     pub ref_name: String,
-    pub sha: String,
+    pub sha: CommitSha,
     /// `owner/name` of the repository the branch lives in; `None` when that repository was
     /// deleted (GitHub sends `repo: null` for a deleted fork).
-    pub repo_full_name: Option<String>,
+    pub repo_full_name: Option<RepoName>,
 }
 
 /// A pull request as the bot needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullRequest {
-    pub number: u64,
+    pub number: PrNumber,
     pub title: String,
     /// Empty when the pull request has no description.
     pub body: String,
     pub head: BranchRef,
     pub base: BranchRef,
     pub merged: bool,
-    pub merge_commit_sha: Option<String>,
+    pub merge_commit_sha: Option<CommitSha>,
     pub author: Actor,
     pub draft: bool,
-    pub state: Option<String>,
+    pub state: Option<PrState>,
     pub html_url: Option<String>,
     /// Label names.
     pub labels: Vec<String>,
@@ -131,7 +132,8 @@ impl PullRequest {
     /// would run with the bot's credentials.
     pub fn is_from_fork(&self) -> bool {
         match (&self.head.repo_full_name, &self.base.repo_full_name) {
-            (Some(head), Some(base)) => !head.eq_ignore_ascii_case(base),
+            // GitHub's names are case-insensitive.
+            (Some(head), Some(base)) => !head.to_string().eq_ignore_ascii_case(&base.to_string()),
             _ => true,
         }
     }
@@ -260,8 +262,8 @@ pub struct InstallationEvent {
     pub installation_id: u64,
     /// The user or organization the App is installed on.
     pub account: Option<Actor>,
-    /// `owner/name` of the repositories listed in the payload (selected repositories only).
-    pub repositories: Vec<String>,
+    /// The repositories listed in the payload (selected repositories only).
+    pub repositories: Vec<RepoName>,
     pub sender: Actor,
 }
 
@@ -288,11 +290,11 @@ pub struct MergeGroupEvent {
     pub repo: RepoRef,
     pub installation_id: Option<u64>,
     /// The commit the checks must report on.
-    pub head_sha: String,
+    pub head_sha: CommitSha,
     /// The group's full ref (`refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>`).
     pub head_ref: String,
     /// The commit the group was built on.
-    pub base_sha: String,
+    pub base_sha: CommitSha,
     /// The full ref of the branch the group merges into (`refs/heads/main`).
     pub base_ref: String,
     pub sender: Actor,
@@ -303,9 +305,9 @@ pub struct MergeGroupEvent {
 pub struct CheckRunRef {
     pub id: u64,
     pub name: String,
-    pub head_sha: String,
+    pub head_sha: CommitSha,
     /// Numbers of the pull requests whose head is `head_sha` (same repository only).
-    pub pull_requests: Vec<u64>,
+    pub pull_requests: Vec<PrNumber>,
 }
 
 /// `check_run` with `requested_action`: someone clicked a button the bot put on a check run.
