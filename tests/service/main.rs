@@ -26,6 +26,7 @@ mod first_run;
 mod front_door;
 mod github_round_trips;
 mod go_ahead;
+mod house_rules;
 mod ingress;
 mod issue_to_pr;
 mod job_logs;
