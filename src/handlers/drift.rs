@@ -99,7 +99,7 @@ async fn enqueue_check(h: &Handlers, repo: &RepoCtx, due: DateTime<Utc>) -> anyh
     );
     let job = NewJob::new(
         payload.kind(),
-        repo.name().to_string(),
+        repo.name().clone(),
         serde_json::to_value(&payload).context("encoding the drift job")?,
     )
     .with_dedupe_key(key)

@@ -164,7 +164,7 @@ async fn schedule(
         );
         let job = NewJob::new(
             payload.kind(),
-            repo.name().to_string(),
+            repo.name().clone(),
             serde_json::to_value(&payload).context("encoding the expiry job")?,
         )
         .with_dedupe_key(key)

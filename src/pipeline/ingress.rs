@@ -108,7 +108,7 @@ fn to_new_job(payload: JobPayload) -> NewJob {
         }
         _ => None,
     };
-    let repo = payload.repo().repo.to_string();
+    let repo = payload.repo().repo.clone();
     let kind = payload.kind();
     let value = serde_json::to_value(&payload).expect("job payloads are plain data");
     let job = NewJob::new(kind, repo, value);

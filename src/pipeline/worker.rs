@@ -376,7 +376,7 @@ mod tests {
         };
         NewJob::new(
             payload.kind(),
-            "octo/infra",
+            "octo/infra".parse().unwrap(),
             serde_json::to_value(&payload).unwrap(),
         )
     }

@@ -32,7 +32,7 @@ fn expiry_job(deployment: &str, expires_at: chrono::DateTime<Utc>, stage: Expiry
     };
     NewJob::new(
         payload.kind(),
-        REPO,
+        repo_name(),
         serde_json::to_value(&payload).unwrap(),
     )
     .with_run_after(run_at)

@@ -294,7 +294,8 @@ async fn issues_and_comments_round_trip() {
         "5 T4 in us-west1",
         &["promptops"],
     );
-    let issue = e.api.get_issue(&repo, IssueNumber::new(n)).await.unwrap();
+    let number = IssueNumber::new(n);
+    let issue = e.api.get_issue(&repo, number).await.unwrap();
     assert_eq!(issue.title, "GPUs please");
     assert_eq!(issue.body.as_deref(), Some("5 T4 in us-west1"));
     assert_eq!(issue.author, "alice");
@@ -304,7 +305,7 @@ async fn issues_and_comments_round_trip() {
     e.gh.add_comment(FULL, n, "alice", "/promptops plan");
     let id = e
         .api
-        .create_comment(&repo, IssueNumber::new(n), "Opened #2")
+        .create_comment(&repo, number, "Opened #2")
         .await
         .unwrap();
     let stored = e.gh.comments(FULL, n);
@@ -319,11 +320,7 @@ async fn issues_and_comments_round_trip() {
     );
     assert_eq!(stored[1].author, e.gh.bot_login());
 
-    let listed = e
-        .api
-        .list_comments(&repo, IssueNumber::new(n))
-        .await
-        .unwrap();
+    let listed = e.api.list_comments(&repo, number).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].author, "alice");
     assert_eq!(listed[0].author_type, "User");
@@ -342,12 +339,12 @@ async fn issues_and_comments_round_trip() {
     // Upsert: first posts, then edits the same comment in place.
     let (c1, new1) = e
         .api
-        .upsert_comment(&repo, IssueNumber::new(n), "plan:web", "Plan: 1 to add")
+        .upsert_comment(&repo, number, "plan:web", "Plan: 1 to add")
         .await
         .unwrap();
     let (c2, new2) = e
         .api
-        .upsert_comment(&repo, IssueNumber::new(n), "plan:web", "Plan: 2 to add")
+        .upsert_comment(&repo, number, "plan:web", "Plan: 2 to add")
         .await
         .unwrap();
     assert!(new1 && !new2);
@@ -360,7 +357,7 @@ async fn issues_and_comments_round_trip() {
     e.gh.add_comment(FULL, n, "mallory", "<!-- promptops:key=plan:db -->");
     let (_, created) = e
         .api
-        .upsert_comment(&repo, IssueNumber::new(n), "plan:db", "Plan db")
+        .upsert_comment(&repo, number, "plan:db", "Plan db")
         .await
         .unwrap();
     assert!(created);
@@ -372,7 +369,7 @@ async fn issues_and_comments_round_trip() {
     let too_long = "x".repeat(65_536);
     let err = e
         .api
-        .create_comment(&repo, IssueNumber::new(n), &too_long)
+        .create_comment(&repo, number, &too_long)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("65536"), "{err}");
@@ -384,12 +381,7 @@ async fn issues_and_comments_round_trip() {
             .len();
     let err = e
         .api
-        .upsert_comment(
-            &repo,
-            IssueNumber::new(n),
-            "plan:web--db:part:0",
-            "Plan web--db",
-        )
+        .upsert_comment(&repo, number, "plan:web--db:part:0", "Plan web--db")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("without \"--\""), "{err}");
@@ -591,11 +583,8 @@ async fn comment_lists_follow_every_page() {
     for i in 0..230 {
         e.gh.add_comment(FULL, n, "alice", &format!("c{i}"));
     }
-    let all = e
-        .api
-        .list_comments(&repo_name(), IssueNumber::new(n))
-        .await
-        .unwrap();
+    let number = IssueNumber::new(n);
+    let all = e.api.list_comments(&repo_name(), number).await.unwrap();
     assert_eq!(all.len(), 230);
     assert_eq!(all[229].body, "c229");
     assert_eq!(

@@ -55,7 +55,7 @@ async fn run(label: &str, store: Store, concurrency: u64, seconds: u64) {
                 };
                 let jobs = vec![NewJob::new(
                     "command",
-                    "octo-org/gpu-infra",
+                    "octo-org/gpu-infra".parse().expect("a repository name"),
                     payload.clone(),
                 )];
                 let begin = Instant::now();

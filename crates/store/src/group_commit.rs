@@ -277,7 +277,7 @@ impl<'a> DeliveryColumns<'a> {
 #[derive(Default)]
 struct JobColumns<'a> {
     kinds: Vec<&'a str>,
-    repos: Vec<&'a str>,
+    repos: Vec<String>,
     dedupe_keys: Vec<Option<&'a str>>,
     payloads: Vec<String>,
     run_afters: Vec<Option<i64>>,
@@ -288,7 +288,7 @@ struct JobColumns<'a> {
 impl<'a> JobColumns<'a> {
     fn push(&mut self, job: &'a NewJob, delivery_id: &'a str) {
         self.kinds.push(&job.kind);
-        self.repos.push(&job.repo);
+        self.repos.push(job.repo.to_string());
         self.dedupe_keys.push(job.dedupe_key.as_deref());
         self.payloads.push(job.storable_payload().to_string());
         self.run_afters.push(job.run_after.map(to_micros));

@@ -39,7 +39,7 @@ pub enum RecordOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewJob {
     pub kind: String,
-    pub repo: String,
+    pub repo: RepoName,
     /// While a queued or running job has this key, another job with it is not enqueued.
     pub dedupe_key: Option<String>,
     pub payload: serde_json::Value,
@@ -62,14 +62,10 @@ impl NewJob {
         }
     }
 
-    pub fn new(
-        kind: impl Into<String>,
-        repo: impl Into<String>,
-        payload: serde_json::Value,
-    ) -> Self {
+    pub fn new(kind: impl Into<String>, repo: RepoName, payload: serde_json::Value) -> Self {
         Self {
             kind: kind.into(),
-            repo: repo.into(),
+            repo,
             dedupe_key: None,
             payload,
             run_after: None,
@@ -135,7 +131,7 @@ impl FromStr for JobStatus {
 pub struct Job {
     pub id: i64,
     pub kind: String,
-    pub repo: String,
+    pub repo: RepoName,
     pub dedupe_key: Option<String>,
     pub payload: serde_json::Value,
     pub status: JobStatus,

@@ -12,6 +12,7 @@ use sqlx::types::Json;
 use crate::backend::{Backend, with_pool};
 use crate::clock::{duration_micros, from_micros, opt_from_micros, to_micros};
 use crate::error::{Result, StoreError};
+use crate::github_columns::repo_from_db;
 use crate::model::{FailOutcome, Job, JobStatus, NewJob, QueueStats};
 use crate::store::Store;
 
@@ -49,7 +50,7 @@ impl TryFrom<JobRow> for Job {
         Ok(Job {
             id: row.id,
             kind: row.kind,
-            repo: row.repo,
+            repo: repo_from_db("jobs.repo", row.repo)?,
             dedupe_key: row.dedupe_key,
             payload: row.payload.0,
             status: row.status.parse()?,
@@ -115,7 +116,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
             )
             .bind(&job.kind)
-            .bind(&job.repo)
+            .bind(job.repo.to_string())
             .bind(&job.dedupe_key)
             .bind(Json(payload.as_ref()))
             .bind(i64::from(self.inner.options.max_attempts))

@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 
-use common::{Backend, TestDb, test_options};
+use common::{Backend, TestDb, repo, test_options};
 use promptops_store::{Delivery, JobStatus, NewJob, RecordOutcome, Store, StoreError};
 use serde_json::json;
 
@@ -17,7 +17,7 @@ fn delivery(id: &str) -> Delivery {
 }
 
 fn job_for(id: &str) -> NewJob {
-    NewJob::new("command", "octo/infra", json!({ "delivery": id }))
+    NewJob::new("command", repo("octo/infra"), json!({ "delivery": id }))
 }
 
 async fn all_jobs(store: &Store) -> Vec<promptops_store::Job> {
@@ -201,7 +201,8 @@ async fn dedupe_key_keeps_one_live_job(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open(test_options()).await;
     let keyed = |n: u32| {
-        NewJob::new("plan", "octo/infra", json!({ "n": n })).with_dedupe_key("plan:octo/infra#7")
+        NewJob::new("plan", repo("octo/infra"), json!({ "n": n }))
+            .with_dedupe_key("plan:octo/infra#7")
     };
 
     assert_eq!(
@@ -339,13 +340,13 @@ fn postgres_one_bad_delivery_does_not_fail_its_batch() {
             handles.push(tokio::spawn(async move {
                 let id = format!("mixed-{i}");
                 // PostgreSQL refuses U+0000 in a text column (payloads are cleaned of it,
-                // other columns are not: GitHub never sends one there).
-                let repo = if i == 3 {
-                    "octo/\u{0}infra"
-                } else {
-                    "octo/infra"
-                };
-                let jobs = vec![NewJob::new("command", repo, json!({ "text": "fine" }))];
+                // other columns are not: the service never writes one there).
+                let kind = if i == 3 { "com\u{0}mand" } else { "command" };
+                let jobs = vec![NewJob::new(
+                    kind,
+                    repo("octo/infra"),
+                    json!({ "text": "fine" }),
+                )];
                 store.record_delivery(delivery(&id), jobs).await
             }));
         }
@@ -355,7 +356,7 @@ fn postgres_one_bad_delivery_does_not_fail_its_batch() {
         }
         for (i, result) in results.iter().enumerate() {
             if i == 3 {
-                assert!(result.is_err(), "the NUL repository is refused: {result:?}");
+                assert!(result.is_err(), "the NUL kind is refused: {result:?}");
             } else {
                 assert_eq!(
                     *result.as_ref().unwrap(),

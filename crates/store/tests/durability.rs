@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::test_options;
+use common::{repo, test_options};
 use promptops_store::{Delivery, NewJob, RecordOutcome, Store, SystemClock};
 use serde_json::json;
 
@@ -72,7 +72,7 @@ fn delivery(id: &str) -> Delivery {
 fn job(id: &str) -> NewJob {
     NewJob::new(
         "command",
-        "octo/infra",
+        repo("octo/infra"),
         json!({ "delivery": id, "text": "x".repeat(4000) }),
     )
 }

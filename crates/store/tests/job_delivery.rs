@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Backend, TestDb, test_options};
+use common::{Backend, TestDb, repo, test_options};
 use promptops_store::{Delivery, NewJob, RecordOutcome, Store};
 use serde_json::json;
 
@@ -20,7 +20,7 @@ fn delivery(id: &str) -> Delivery {
 }
 
 fn job(tag: &str) -> NewJob {
-    NewJob::new("command", "octo/infra", json!({ "tag": tag }))
+    NewJob::new("command", repo("octo/infra"), json!({ "tag": tag }))
 }
 
 fn tag_of(job: &promptops_store::Job) -> String {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Backend, TestDb, test_options};
+use common::{Backend, TestDb, repo, test_options};
 use promptops_store::{JobStatus, NewJob, ProcessRecord};
 use serde_json::json;
 
@@ -35,7 +35,11 @@ async fn a_gone_processs_leases_end_early_and_only_its_own(backend: Backend) {
         .unwrap();
     for n in 0..2 {
         store
-            .enqueue(NewJob::new("command", "octo/infra", json!({ "n": n })))
+            .enqueue(NewJob::new(
+                "command",
+                repo("octo/infra"),
+                json!({ "n": n }),
+            ))
             .await
             .unwrap();
     }
@@ -96,7 +100,7 @@ async fn a_job_that_succeeds_on_a_retry_keeps_no_error(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open(test_options()).await;
     let id = store
-        .enqueue(NewJob::new("command", "octo/infra", json!({})))
+        .enqueue(NewJob::new("command", repo("octo/infra"), json!({})))
         .await
         .unwrap()
         .unwrap();
@@ -121,7 +125,7 @@ async fn a_requeued_job_waits_without_using_an_attempt(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open(test_options()).await;
     let id = store
-        .enqueue(NewJob::new("command", "octo/infra", json!({})))
+        .enqueue(NewJob::new("command", repo("octo/infra"), json!({})))
         .await
         .unwrap()
         .unwrap();

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Backend, TestDb, test_options};
+use common::{Backend, TestDb, repo, test_options};
 use promptops_store::{
     Delivery, FailOutcome, JobStatus, NewJob, RecordOutcome, StoreError, StoreOptions,
 };
@@ -15,7 +15,7 @@ use serde_json::json;
 const LEASE: Duration = Duration::from_secs(30);
 
 fn job(n: u32) -> NewJob {
-    NewJob::new("plan", "octo/infra", json!({ "n": n }))
+    NewJob::new("plan", repo("octo/infra"), json!({ "n": n }))
 }
 
 /// Many workers claiming at once from many jobs: every job is claimed by exactly one worker.
@@ -305,13 +305,13 @@ async fn a_nul_character_in_a_payload_is_stored_as_the_replacement_character(bac
                 event: "issue_comment".to_owned(),
                 action: Some("created".to_owned()),
             },
-            vec![NewJob::new("command", "octo/infra", hostile.clone())],
+            vec![NewJob::new("command", repo("octo/infra"), hostile.clone())],
         )
         .await
         .expect("a payload with U+0000 is stored");
     assert_eq!(outcome, RecordOutcome::New);
     store
-        .enqueue(NewJob::new("command", "octo/infra", hostile))
+        .enqueue(NewJob::new("command", repo("octo/infra"), hostile))
         .await
         .expect("enqueue stores it too")
         .expect("no dedupe key");

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, TestDb, issue, pr, repo, sha, test_options};
-use promptops_store::{LockOutcome, NewRun, RunFilter, RunStatus, StoreError};
+use promptops_store::{LockOutcome, NewJob, NewRun, RunFilter, RunStatus, StoreError};
 
 async fn lock_is_held_by_one_pr(backend: Backend) {
     let db = TestDb::new(backend).await;
@@ -389,6 +389,15 @@ async fn a_row_with_a_bad_sha_or_repository_is_a_corrupt_error(backend: Backend)
         "{err:?}"
     );
     assert!(err.to_string().contains("owner/name"), "{err}");
+
+    let job = NewJob::new("command", repo("o/r"), serde_json::json!({}));
+    store.enqueue(job).await.unwrap();
+    edit_by_hand(&db, "UPDATE jobs SET repo = 'o/'").await;
+    let err = store.list_jobs(None, 10).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { field: "jobs.repo", value, .. } if value == "o/"),
+        "{err:?}"
+    );
 }
 
 on_both_backends!(
