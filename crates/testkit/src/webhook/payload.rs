@@ -51,7 +51,9 @@ pub fn pull_request_payload(
     payload["action"] = json!(action);
     payload["installation"] = installation_field(installation);
     payload["number"] = json!(number);
-    let (owner, name) = repo.split_once('/').unwrap_or((repo, repo));
+    let (owner, name) = repo
+        .split_once('/')
+        .unwrap_or_else(|| panic!("the repository {repo:?} is not `owner/name`"));
     payload["repository"]["full_name"] = json!(repo);
     payload["repository"]["name"] = json!(name);
     payload["repository"]["owner"]["login"] = json!(owner);
