@@ -7,21 +7,12 @@
 
 use crate::{lifecycle, support};
 
-use std::sync::Arc;
-
-use chrono::{SubsecRound, TimeDelta, Utc};
-use lifecycle::Lifecycle;
+use chrono::TimeDelta;
+use lifecycle::{Lifecycle, PlannedRequest};
+use promptops_core::PrNumber;
 use promptops_core::clock::Clock;
-use promptops_core::{IssueNumber, PrNumber};
 use promptops_store::JobStatus;
-use promptops_testkit::ManualClock;
-use support::{IssueRef, Options, REPO, repo_name};
-
-/// Moves the clock and waits for the one job that became due.
-async fn advance_and_run(t: &mut Lifecycle, clock: &ManualClock, by: TimeDelta) -> String {
-    clock.advance(by);
-    t.service.job_done().await.kind
-}
+use support::{REPO, repo_name};
 
 async fn get(t: &Lifecycle, path: &str) -> String {
     let response = t
@@ -46,34 +37,12 @@ fn open_prs(t: &Lifecycle) -> Vec<promptops_testkit::PullRequest> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destruction() {
-    // Ahead of the system clock, which stamps the jobs deliveries queue: those are due at once.
-    let clock = ManualClock::new(Utc::now().trunc_subsecs(0) + TimeDelta::hours(1));
-    let mut t = Lifecycle::start_with(Options {
-        clock: Some(Arc::new(clock.clone())),
-        ..Options::default()
-    })
-    .await;
-    t.set_settings("expiry:\n  max_lifetime: 7d\n");
+    let (mut t, clock) = Lifecycle::start_on_manual_clock("expiry:\n  max_lifetime: 7d\n").await;
     let github = t.service.github.clone();
-    let body = "2 T4 VMs in us-central1 for 2 days";
-    let number = github.add_issue(REPO, "alice", "GPUs for the demo", body);
-    let issue = IssueRef {
-        number,
-        title: "GPUs for the demo".to_owned(),
-        body: body.to_owned(),
-        is_pull_request: false,
-    };
+    let issue = t.open_issue("GPUs for the demo", "2 T4 VMs in us-central1 for 2 days");
+    let number = issue.number;
 
-    t.service.command(&issue, "alice", "/promptops plan").await;
-    let request = t
-        .service
-        .store
-        .request_for_issue(&repo_name(), IssueNumber::new(number))
-        .await
-        .unwrap()
-        .expect("the request is recorded");
-    let deployment = request.deployment.clone();
-    let pr = request.pr.expect("a pull request was opened").get();
+    let PlannedRequest { deployment, pr } = t.plan_issue(&issue).await;
     let pr_body = github.pr(REPO, pr).unwrap().body.unwrap_or_default();
     assert!(
         pr_body.contains("| Expires | for 2d after the apply"),
@@ -81,10 +50,9 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
     );
     assert!(pr_body.contains("at most 1w"), "{pr_body}");
 
-    t.deliver(pr, "opened").await;
-    github.merge_pr(REPO, pr);
+    // The manual clock stands still while the pull request is merged and applied.
     let applied_at = clock.now();
-    t.deliver(pr, "closed").await;
+    t.open_merge_and_apply(pr).await;
     let expiry = t
         .service
         .store
@@ -117,7 +85,9 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
     let kinds: Vec<&str> = waiting.iter().map(|job| job.kind.as_str()).collect();
     assert_eq!(kinds, ["expiry_warning", "expiry_due"], "{waiting:?}");
 
-    let kind = advance_and_run(&mut t, &clock, TimeDelta::days(1) + TimeDelta::minutes(1)).await;
+    let kind = t
+        .advance_and_run(&clock, TimeDelta::days(1) + TimeDelta::minutes(1))
+        .await;
     assert_eq!(kind, "expiry_warning");
     let warned = t.comments_with(number, "in about a day");
     assert_eq!(warned.len(), 1, "{warned:?}");
@@ -158,15 +128,15 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
     assert_eq!(t.comments_with(number, "Extended").len(), 1);
 
     // The job queued for the old date runs and does nothing.
-    let kind = advance_and_run(&mut t, &clock, TimeDelta::days(1)).await;
+    let kind = t.advance_and_run(&clock, TimeDelta::days(1)).await;
     assert_eq!(kind, "expiry_due");
     assert_eq!(open_prs(&t).len(), 0, "the old date destroys nothing");
 
-    let kind = advance_and_run(&mut t, &clock, TimeDelta::days(2)).await;
+    let kind = t.advance_and_run(&clock, TimeDelta::days(2)).await;
     assert_eq!(kind, "expiry_warning");
     assert_eq!(t.comments_with(number, "in about a day").len(), 2);
 
-    let kind = advance_and_run(&mut t, &clock, TimeDelta::days(1)).await;
+    let kind = t.advance_and_run(&clock, TimeDelta::days(1)).await;
     assert_eq!(kind, "expiry_due");
     let destroy = open_prs(&t);
     assert_eq!(destroy.len(), 1, "{destroy:?}");
@@ -213,15 +183,9 @@ async fn a_two_day_deployment_is_warned_extended_and_then_offered_for_destructio
 async fn a_lifetime_over_the_repository_maximum_opens_no_pull_request() {
     let mut t = Lifecycle::start().await;
     t.set_settings("expiry:\n  max_lifetime: 3d\n");
-    let body = "1 T4 VM in us-central1 for 2 weeks";
-    let number = t.service.github.add_issue(REPO, "alice", "Long run", body);
-    let issue = IssueRef {
-        number,
-        title: "Long run".to_owned(),
-        body: body.to_owned(),
-        is_pull_request: false,
-    };
-    t.service.command(&issue, "alice", "/promptops plan").await;
+    let issue = t.open_issue("Long run", "1 T4 VM in us-central1 for 2 weeks");
+    let number = issue.number;
+    t.command(&issue, "/promptops plan").await;
     let refused = t.comments_with(number, "max_lifetime: 3d");
     assert_eq!(
         refused.len(),

@@ -5,37 +5,20 @@
 use crate::{lifecycle, support};
 
 use chrono::TimeDelta;
-use lifecycle::{Lifecycle, state_instances};
-use promptops_core::{IssueNumber, PrNumber};
+use lifecycle::{Lifecycle, PlannedRequest, state_instances};
+use promptops_core::PrNumber;
 use promptops_store::RunFilter;
-use support::{IssueRef, REPO, repo_name};
+use support::repo_name;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_deployment_is_destroyed_once_by_the_bots_own_merge() {
     let (mut t, clock) =
         Lifecycle::start_on_manual_clock("expiry:\n  max_lifetime: 7d\n  auto_merge: true\n").await;
     let github = t.service.github.clone();
-    let body = "1 T4 VM in us-central1 for 2 days";
-    let number = github.add_issue(REPO, "alice", "A short demo", body);
-    let issue = IssueRef {
-        number,
-        title: "A short demo".to_owned(),
-        body: body.to_owned(),
-        is_pull_request: false,
-    };
-    t.service.command(&issue, "alice", "/promptops plan").await;
-    let request = t
-        .service
-        .store
-        .request_for_issue(&repo_name(), IssueNumber::new(number))
-        .await
-        .unwrap()
-        .expect("the request is recorded");
-    let deployment = request.deployment.clone();
-    let pr = request.pr.expect("a pull request was opened").get();
-    t.deliver(pr, "opened").await;
-    github.merge_pr(REPO, pr);
-    t.deliver(pr, "closed").await;
+    let issue = t.open_issue("A short demo", "1 T4 VM in us-central1 for 2 days");
+    let number = issue.number;
+    let PlannedRequest { deployment, pr } = t.plan_issue(&issue).await;
+    t.open_merge_and_apply(pr).await;
     assert_eq!(state_instances(&t.state_file(&deployment)), 1);
     assert_eq!(
         t.comments_with(number, "and merges it (`expiry.auto_merge`)")
@@ -43,10 +26,12 @@ async fn an_expired_deployment_is_destroyed_once_by_the_bots_own_merge() {
         1
     );
 
-    clock.advance(TimeDelta::days(1) + TimeDelta::minutes(1));
-    assert_eq!(t.service.job_done().await.kind, "expiry_warning");
-    clock.advance(TimeDelta::days(1));
-    assert_eq!(t.service.job_done().await.kind, "expiry_due");
+    let kind = t
+        .advance_and_run(&clock, TimeDelta::days(1) + TimeDelta::minutes(1))
+        .await;
+    assert_eq!(kind, "expiry_warning");
+    let kind = t.advance_and_run(&clock, TimeDelta::days(1)).await;
+    assert_eq!(kind, "expiry_due");
     let destroy = github
         .prs()
         .into_iter()

@@ -14,7 +14,7 @@ use promptops_core::clock::Clock;
 use promptops_core::{IssueNumber, PrNumber};
 use promptops_store::{JobStatus, NewJob, Store};
 use promptops_testkit::ManualClock;
-use support::{INSTALLATION, OWNER, Options, REPO, TestService};
+use support::{INSTALLATION, OWNER, Options, REPO, TestService, comments_with};
 
 fn expiry_job(deployment: &str, expires_at: chrono::DateTime<Utc>, stage: ExpiryStage) -> NewJob {
     let payload = JobPayload::Expiry {
@@ -111,11 +111,7 @@ async fn two_replicas_warn_once_and_a_later_process_opens_the_destroy_pr() {
     assert_eq!(ran.attempts, 1, "{ran:?}");
     // Give the other replica's workers time to (not) run it too.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let warned: Vec<_> = github
-        .comments(REPO, issue)
-        .into_iter()
-        .filter(|c| c.body.contains("in about a day"))
-        .collect();
+    let warned = comments_with(&github, issue, "in about a day");
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert_eq!(
         store.job(due).await.unwrap().unwrap().status,
@@ -132,11 +128,7 @@ async fn two_replicas_warn_once_and_a_later_process_opens_the_destroy_pr() {
     assert_eq!(prs.len(), 1, "{prs:?}");
     assert!(prs[0].open && !prs[0].merged, "{:?}", prs[0]);
     assert_eq!(prs[0].head_ref, "promptops/destroy-gpu-a");
-    let said: Vec<_> = github
-        .comments(REPO, issue)
-        .into_iter()
-        .filter(|c| c.body.contains("expired on"))
-        .collect();
+    let said = comments_with(&github, issue, "expired on");
     assert_eq!(said.len(), 1, "{said:?}");
     third.stop().await;
 }

@@ -9,7 +9,7 @@
 use crate::{lifecycle, support};
 
 use lifecycle::{Lifecycle, state_instances, tfvars, tfvars_path};
-use promptops_testkit::MergeGroup;
+use promptops_testkit::{CheckRun, MergeGroup};
 use serde_json::{Value, json};
 use support::exposition::{present, scrape};
 use support::{INSTALLATION, REPO, fixture, repo_name};
@@ -39,7 +39,27 @@ fn group_payload(group: &MergeGroup, action: &str) -> Value {
     })
 }
 
-async fn check_group(t: &mut Lifecycle, group: &MergeGroup) -> promptops_testkit::CheckRun {
+/// A pull request by alice on `branch` giving `deployment` `vm_count` VMs, opened and its
+/// `opened` event handled (planned, unless another pull request holds the lock).
+async fn open_planned(t: &mut Lifecycle, branch: &str, deployment: &str, vm_count: i64) -> u64 {
+    let vars = tfvars(deployment, vm_count, "us-central1-a");
+    t.open_pr(branch, deployment, &vars, "alice").await
+}
+
+/// Queues `prs` together into main and has the group checked; asserts the check concluded
+/// `conclusion` and returns the group and the check.
+async fn queue_concluding(
+    t: &mut Lifecycle,
+    prs: &[u64],
+    conclusion: &str,
+) -> (MergeGroup, CheckRun) {
+    let group = t.service.github.create_merge_group(REPO, "main", prs);
+    let check = check_group(t, &group).await;
+    assert_eq!(check.conclusion.as_deref(), Some(conclusion), "{check:?}");
+    (group, check)
+}
+
+async fn check_group(t: &mut Lifecycle, group: &MergeGroup) -> CheckRun {
     let response = t
         .service
         .deliver("merge_group", &group_payload(group, "checks_requested"))
@@ -80,28 +100,12 @@ async fn applies_of(t: &Lifecycle, deployment: &str) -> usize {
 async fn a_group_of_two_planned_prs_passes_and_each_deployment_is_applied_once() {
     let mut t = Lifecycle::start().await;
     let github = t.service.github.clone();
-    let alpha = t
-        .open_pr(
-            "feature/alpha",
-            "alpha",
-            &tfvars("alpha", 1, "us-central1-a"),
-            "alice",
-        )
-        .await;
-    let beta = t
-        .open_pr(
-            "feature/beta",
-            "beta",
-            &tfvars("beta", 2, "us-central1-a"),
-            "alice",
-        )
-        .await;
+    let alpha = open_planned(&mut t, "feature/alpha", "alpha", 1).await;
+    let beta = open_planned(&mut t, "feature/beta", "beta", 2).await;
     assert_eq!(t.lock_holder("alpha").await, Some(alpha));
     assert_eq!(t.lock_holder("beta").await, Some(beta));
 
-    let group = github.create_merge_group(REPO, "main", &[alpha, beta]);
-    let check = check_group(&mut t, &group).await;
-    assert_eq!(check.conclusion.as_deref(), Some("success"), "{check:?}");
+    let (group, check) = queue_concluding(&mut t, &[alpha, beta], "success").await;
     let summary = check.summary.unwrap_or_default();
     assert!(
         summary.contains(&format!("planned on #{alpha}"))
@@ -151,14 +155,7 @@ async fn a_group_of_two_planned_prs_passes_and_each_deployment_is_applied_once()
 async fn a_group_not_matching_its_plans_fails_with_the_reason_and_destroyed_is_ignored() {
     let mut t = Lifecycle::start().await;
     let github = t.service.github.clone();
-    let alpha = t
-        .open_pr(
-            "feature/alpha",
-            "alpha",
-            &tfvars("alpha", 2, "us-central1-a"),
-            "alice",
-        )
-        .await;
+    let alpha = open_planned(&mut t, "feature/alpha", "alpha", 2).await;
 
     // Pushed after the plan, and its event not handled yet: the group carries an unplanned file.
     let pushed = github.set_file(
@@ -167,9 +164,7 @@ async fn a_group_not_matching_its_plans_fails_with_the_reason_and_destroyed_is_i
         &tfvars_path("alpha"),
         tfvars("alpha", 3, "us-central1-a"),
     );
-    let group = github.create_merge_group(REPO, "main", &[alpha]);
-    let check = check_group(&mut t, &group).await;
-    assert_eq!(check.conclusion.as_deref(), Some("failure"), "{check:?}");
+    let (group, check) = queue_concluding(&mut t, &[alpha], "failure").await;
     let summary = check.summary.unwrap_or_default();
     assert!(
         summary.contains(&format!("is not the one planned on #{alpha}")),
@@ -191,17 +186,13 @@ async fn a_group_not_matching_its_plans_fails_with_the_reason_and_destroyed_is_i
             .any(|run| run.kind == "plan" && run.sha.as_ref().is_some_and(|sha| *sha == pushed))
     );
     t.set_settings("policy:\n  max_vms: 2\n");
-    let group = github.create_merge_group(REPO, "main", &[alpha]);
-    let check = check_group(&mut t, &group).await;
-    assert_eq!(check.conclusion.as_deref(), Some("failure"), "{check:?}");
+    let (_, check) = queue_concluding(&mut t, &[alpha], "failure").await;
     let summary = check.summary.unwrap_or_default();
     assert!(summary.contains("breaks 1 of the rules"), "{summary}");
 
     // With the policy back, the same PR passes: the check is the plan, not a guess.
     t.set_settings("");
-    let group = github.create_merge_group(REPO, "main", &[alpha]);
-    let check = check_group(&mut t, &group).await;
-    assert_eq!(check.conclusion.as_deref(), Some("success"), "{check:?}");
+    queue_concluding(&mut t, &[alpha], "success").await;
     let samples = scrape(&t.service).await;
     let failed = present(
         &samples,
@@ -221,32 +212,15 @@ async fn a_group_not_matching_its_plans_fails_with_the_reason_and_destroyed_is_i
 #[tokio::test(flavor = "multi_thread")]
 async fn a_group_carrying_one_deployment_twice_fails_the_lock_holder_keeps_it() {
     let mut t = Lifecycle::start().await;
-    let github = t.service.github.clone();
-    let first = t
-        .open_pr(
-            "feature/alpha-1",
-            "alpha",
-            &tfvars("alpha", 1, "us-central1-a"),
-            "alice",
-        )
-        .await;
+    let first = open_planned(&mut t, "feature/alpha-1", "alpha", 1).await;
     // The second change to the same deployment is not planned: the first holds the lock,
     // so its own `promptops/plan` fails and a queue requiring it would not take it.
-    let second = t
-        .open_pr(
-            "feature/alpha-2",
-            "alpha",
-            &tfvars("alpha", 2, "us-central1-a"),
-            "alice",
-        )
-        .await;
+    let second = open_planned(&mut t, "feature/alpha-2", "alpha", 2).await;
     assert_eq!(t.lock_holder("alpha").await, Some(first));
     assert_eq!(t.comments_with(second, "is locked by").len(), 1);
 
     // Queued together anyway (a queue without the required check): the group fails.
-    let group = github.create_merge_group(REPO, "main", &[first, second]);
-    let check = check_group(&mut t, &group).await;
-    assert_eq!(check.conclusion.as_deref(), Some("failure"), "{check:?}");
+    let (_, check) = queue_concluding(&mut t, &[first, second], "failure").await;
     let summary = check.summary.unwrap_or_default();
     assert!(
         summary.contains(&format!("is not the one planned on #{first}")),

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::support::repo_name;
 use promptops_core::PrNumber;
 use promptops_planner::PlannerSettings;
-use promptops_testkit::sign_webhook;
+use promptops_testkit::{ChatCompletion, sign_webhook};
 use secrecy::SecretString;
 use serde_json::json;
 use support::exposition::{
@@ -210,16 +210,9 @@ fn model_answer(prompt_tokens: u64, completion_tokens: u64) -> ResponseTemplate 
         "machine_type": null, "zone": null, "region": "us-west1", "boot_disk_size_gb": null,
         "rationale": "One T4 VM in us-west1 as asked.", "assumptions": []
     });
-    ResponseTemplate::new(200).set_body_json(json!({
-        "id": "chatcmpl-metrics",
-        "object": "chat.completion",
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": draft.to_string(), "refusal": null},
-            "finish_reason": "stop"
-        }],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
-    }))
+    ResponseTemplate::new(200).set_body_json(
+        ChatCompletion::answer(draft.to_string()).usage(prompt_tokens, completion_tokens),
+    )
 }
 
 fn issue(service: &TestService, body: &str) -> IssueRef {

@@ -15,7 +15,7 @@ use crate::support;
 use std::path::Path;
 use std::time::Duration;
 
-use promptops_testkit::FakeGithub;
+use promptops_testkit::{ChatCompletion, FakeGithub};
 use serde_json::json;
 use support::serve_process::ServeProcess;
 use support::{INSTALLATION, OWNER, REPO, SECRET, pr_payload};
@@ -148,17 +148,8 @@ async fn plan_with_model(model_answer: ResponseTemplate) -> Planned {
 }
 
 fn completion(content: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "id": "chatcmpl-explain",
-        "object": "chat.completion",
-        "model": MODEL,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": content, "refusal": null},
-            "finish_reason": "stop"
-        }],
-        "usage": {"prompt_tokens": 900, "completion_tokens": 70, "total_tokens": 970}
-    }))
+    ResponseTemplate::new(200)
+        .set_body_json(ChatCompletion::answer(content).model(MODEL).usage(900, 70))
 }
 
 /// The comment's lines from the headline to the fold.

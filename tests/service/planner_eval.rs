@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use promptops_testkit::ChatCompletion;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -173,17 +174,7 @@ impl Respond for LabelledAnswers {
         let contradict = !repair && planned_index.is_some_and(|i| i % 4 == 0);
         self.calls.fetch_add(1, Ordering::SeqCst);
         let content = answer_for(found.map(|(_, e)| e), contradict).to_string();
-        ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-corpus",
-            "object": "chat.completion",
-            "model": "gpt-4o-2024-08-06",
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": null},
-                "finish_reason": "stop"
-            }],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 60, "total_tokens": 1060}
-        }))
+        ResponseTemplate::new(200).set_body_json(ChatCompletion::answer(content).usage(1000, 60))
     }
 }
 

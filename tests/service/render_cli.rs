@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use promptops_testkit::ChatCompletion;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -141,17 +142,9 @@ async fn the_models_answer_is_used_when_a_key_is_set() {
     });
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "model": "gpt-4o-2024-08-06",
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": answer.to_string()},
-                "finish_reason": "stop"
-            }],
-            "usage": {"prompt_tokens": 900, "completion_tokens": 80, "total_tokens": 980}
-        })))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(ChatCompletion::answer(answer.to_string())),
+        )
         .expect(1)
         .mount(&server)
         .await;

@@ -10,6 +10,7 @@ use promptops_planner::{
     ExplainFailure, ExplainOutcome, NoModelExplainer, PlanExplainer, PlannerSettings, RetryPolicy,
     SystemClock, explainer_for,
 };
+use promptops_testkit::{ChatCompletion, FinishReason};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -34,18 +35,8 @@ fn explainer(server: &MockServer, timeout: Duration) -> Arc<dyn PlanExplainer> {
     explainer_for(&settings, retry, None)
 }
 
-fn answer(content: Value, refusal: Value, finish_reason: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "id": "chatcmpl-explain",
-        "object": "chat.completion",
-        "model": MODEL,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": content, "refusal": refusal},
-            "finish_reason": finish_reason
-        }],
-        "usage": {"prompt_tokens": 300, "completion_tokens": 60, "total_tokens": 360}
-    }))
+fn answer(completion: ChatCompletion) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(completion.model(MODEL).usage(300, 60))
 }
 
 async fn serve(server: &MockServer, response: ResponseTemplate) {
@@ -68,7 +59,7 @@ async fn explain_with(response: ResponseTemplate) -> (ExplainOutcome, MockServer
 #[tokio::test]
 async fn the_model_gets_the_facts_and_the_rules_and_nothing_else() {
     let text = "This plan creates two VMs. It costs $1.08 per hour.";
-    let (outcome, server) = explain_with(answer(json!(text), Value::Null, "stop")).await;
+    let (outcome, server) = explain_with(answer(ChatCompletion::answer(text))).await;
     assert_eq!(
         outcome,
         ExplainOutcome::Written {
@@ -124,7 +115,7 @@ async fn a_server_error_is_retried_a_bounded_number_of_times_then_named() {
 #[tokio::test]
 async fn a_slow_model_times_out() {
     let server = MockServer::start().await;
-    let slow = answer(json!("Late."), Value::Null, "stop").set_delay(Duration::from_secs(3));
+    let slow = answer(ChatCompletion::answer("Late.")).set_delay(Duration::from_secs(3));
     serve(&server, slow).await;
     let outcome = explainer(&server, Duration::from_millis(300))
         .explain(FACTS)
@@ -139,20 +130,16 @@ async fn a_slow_model_times_out() {
 
 #[tokio::test]
 async fn a_refusal_an_empty_and_an_over_long_answer_are_failures() {
-    let (refused, _server) = explain_with(answer(
-        Value::Null,
-        json!("I can't help with that."),
-        "stop",
-    ))
-    .await;
+    let (refused, _server) =
+        explain_with(answer(ChatCompletion::refusal("I can't help with that."))).await;
     assert_eq!(
         refused,
         ExplainOutcome::Failed(ExplainFailure::Refused("I can't help with that.".into()))
     );
-    let (empty, _server) = explain_with(answer(json!("  \n "), Value::Null, "stop")).await;
+    let (empty, _server) = explain_with(answer(ChatCompletion::answer("  \n "))).await;
     assert_eq!(empty, ExplainOutcome::Failed(ExplainFailure::Empty));
     let long = "The plan is fine. ".repeat(MAX_EXPLANATION_CHARS / 10);
-    let (too_long, _server) = explain_with(answer(json!(long), Value::Null, "stop")).await;
+    let (too_long, _server) = explain_with(answer(ChatCompletion::answer(long))).await;
     assert!(
         matches!(
             too_long,
@@ -160,7 +147,10 @@ async fn a_refusal_an_empty_and_an_over_long_answer_are_failures() {
         ),
         "{too_long:?}"
     );
-    let (cut, _server) = explain_with(answer(json!("The plan"), Value::Null, "length")).await;
+    let (cut, _server) = explain_with(answer(
+        ChatCompletion::answer("The plan").finish_reason(FinishReason::Length),
+    ))
+    .await;
     assert!(
         matches!(cut, ExplainOutcome::Failed(ExplainFailure::TooLong { .. })),
         "{cut:?}"

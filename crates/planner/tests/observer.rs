@@ -10,6 +10,7 @@ use promptops_planner::{
     ModelRequestObservation, ModelRequestResult, PlanInput, PlanObservation, PlanResult, Planner,
     PlannerKind, PlannerObserver, PlannerSettings, RetryPolicy, SystemClock, TokenUsage,
 };
+use promptops_testkit::ChatCompletion;
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::method;
@@ -88,14 +89,8 @@ fn input(body: &str) -> PlanInput {
 const BODY: &str = "We need 2 V100 VMs in us-west1.";
 
 fn completion(content: &str, prompt_tokens: u64, completion_tokens: u64) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": content, "refusal": null},
-            "finish_reason": "stop"
-        }],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
-    }))
+    ResponseTemplate::new(200)
+        .set_body_json(ChatCompletion::answer(content).usage(prompt_tokens, completion_tokens))
 }
 
 fn good_draft() -> String {
@@ -193,10 +188,8 @@ async fn a_model_that_cannot_be_reached_is_reported_unreachable() {
 async fn refusals_are_unusable_and_their_tokens_still_count() {
     let server = MockServer::start().await;
     let recorder = Arc::new(Recorder::default());
-    let refusal = ResponseTemplate::new(200).set_body_json(json!({
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "refusal": "No."}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 500, "completion_tokens": 2}
-    }));
+    let refusal =
+        ResponseTemplate::new(200).set_body_json(ChatCompletion::refusal("No.").usage(500, 2));
     answer_in_order(&server, vec![refusal.clone(), refusal]).await;
     let planner = model_planner(&server, 1, &recorder);
     planner

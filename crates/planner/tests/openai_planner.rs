@@ -13,6 +13,7 @@ use promptops_planner::{
     OpenAiPlanner, PlanError, PlanInput, PlanOutcome, Planner, PlannerSettings, RetryPolicy,
     SystemClock,
 };
+use promptops_testkit::ChatCompletion;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -62,17 +63,8 @@ async fn plan(server: &MockServer, input: &PlanInput) -> Result<PlanOutcome, Pla
 
 /// A chat completion whose message content is `content`.
 fn completion(content: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "model": MODEL,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": content, "refusal": null},
-            "finish_reason": "stop"
-        }],
-        "usage": {"prompt_tokens": 1200, "completion_tokens": 80, "total_tokens": 1280}
-    }))
+    ResponseTemplate::new(200)
+        .set_body_json(ChatCompletion::answer(content).model(MODEL).usage(1200, 80))
 }
 
 /// The model's draft for the issue above, with `changes` applied.
@@ -380,9 +372,8 @@ async fn an_unknown_region_in_the_issue_is_refused_before_calling_the_model() {
 #[tokio::test]
 async fn a_refusal_is_unusable() {
     let server = MockServer::start().await;
-    let refusal = ResponseTemplate::new(200).set_body_json(json!({
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "refusal": "I can't help with that."}, "finish_reason": "stop"}]
-    }));
+    let refusal = ResponseTemplate::new(200)
+        .set_body_json(ChatCompletion::refusal("I can't help with that."));
     answer_in_order(&server, vec![refusal.clone(), refusal]).await;
     let err = plan(&server, &input()).await.expect_err("refused");
     assert!(matches!(err, PlanError::ModelOutputUnusable(_)), "{err:?}");

@@ -1,4 +1,5 @@
-//! Test support: a stateful fake GitHub REST API served over HTTP, and webhook signing helpers.
+//! Test support: a stateful fake GitHub REST API served over HTTP, webhook payloads and
+//! their signing, and the fake OpenAI's answers.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -24,6 +25,7 @@ mod fake;
 mod fault;
 mod keys;
 mod model;
+mod openai;
 pub mod postgres;
 mod render;
 mod routes;
@@ -38,6 +40,7 @@ pub use fake::merge_queue::MergeGroup;
 pub use fake::{DEFAULT_APP_ID, FakeGithub, ROLES};
 pub use keys::{APP_PRIVATE_KEY_PEM, APP_PUBLIC_KEY_PEM};
 pub use model::{AuthKind, CheckRun, CheckRunAction, Comment, Reaction, RequestRecord};
+pub use openai::{ChatCompletion, FinishReason};
 pub use routes::app_manifests::{
     CreatedApp, MANIFEST_APP_PRIVATE_KEY_PEM, MANIFEST_APP_PUBLIC_KEY_PEM, MANIFEST_CREATOR,
     RegisteredManifest,
@@ -45,4 +48,5 @@ pub use routes::app_manifests::{
 pub use routes::issues::MAX_COMMENT_CHARS;
 pub use snapshot::{CommitInfo, IssueInfo, PullRequest};
 pub use terraform_launcher::{launcher_read_paths, terraform_1_15};
+pub use webhook::payload::{example_payload, installation_field, pull_request_payload};
 pub use webhook::{sign_webhook, webhook_headers};

@@ -1,4 +1,7 @@
-//! Signing webhook deliveries the way GitHub does.
+//! Webhook deliveries the way GitHub sends them: signed, with its headers, and their
+//! payloads (in [`payload`]).
+
+pub mod payload;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

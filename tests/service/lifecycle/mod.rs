@@ -3,12 +3,15 @@
 //! fixture module and settings in the fake repository, and helpers.
 
 pub mod recording;
+mod request_flow;
+
+pub use request_flow::PlannedRequest;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::support::{
-    IssueRef, Options, REPO, TestService, comment_payload, pr_payload, repo_name,
+    IssueRef, Options, REPO, TestService, comment_payload, comments_with, pr_payload, repo_name,
 };
 use promptops_store::RunFilter;
 use promptops_terraform::RunnerConfig;
@@ -186,13 +189,7 @@ impl Lifecycle {
     }
 
     pub fn comments_with(&self, issue: u64, needle: &str) -> Vec<String> {
-        self.service
-            .github
-            .comments(REPO, issue)
-            .into_iter()
-            .map(|c| c.body)
-            .filter(|body| body.contains(needle))
-            .collect()
+        comments_with(&self.service.github, issue, needle)
     }
 
     pub fn checks(&self, name: &str) -> Vec<promptops_testkit::CheckRun> {
@@ -248,10 +245,8 @@ pub fn state_instances(path: &Path) -> usize {
 impl Lifecycle {
     /// An issue linked to `deployment` (as PromptOps links the issues it planned).
     pub async fn linked_issue(&self, deployment: &str, pr: Option<u64>) -> IssueRef {
-        let number = self
-            .service
-            .github
-            .add_issue(REPO, "alice", "GPUs", "one T4 VM");
+        let issue = self.open_issue("GPUs", "one T4 VM");
+        let number = issue.number;
         self.service
             .store
             .upsert_request(
@@ -263,12 +258,7 @@ impl Lifecycle {
             )
             .await
             .unwrap();
-        IssueRef {
-            number,
-            title: "GPUs".to_owned(),
-            body: "one T4 VM".to_owned(),
-            is_pull_request: false,
-        }
+        issue
     }
 
     pub async fn command(&mut self, issue: &IssueRef, body: &str) {

@@ -22,7 +22,7 @@ use promptops::pipeline::worker::{JobEvent, WorkerSettings};
 use promptops_github::client::RetryPolicy;
 use promptops_planner::PlannerSettings;
 use promptops_store::Store;
-use promptops_testkit::{FakeGithub, sign_webhook};
+use promptops_testkit::{FakeGithub, installation_field, pull_request_payload, sign_webhook};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -44,21 +44,13 @@ pub const INSTALLATION: u64 = 4242;
 pub const SECRET: &str = "webhook-secret-for-tests";
 
 /// GitHub's example payloads, as split from the octokit collection (see its README).
-pub fn fixture(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("crates/github/tests/fixtures/github-webhooks")
-        .join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|err| panic!("fixture {} is missing: {err}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
+pub use promptops_testkit::example_payload as fixture;
 
 /// `issue_comment.created` for `issue`, written by `author`, with GitHub's App-delivery
 /// `installation` added.
 pub fn comment_payload(issue: &IssueRef, author: &str, body: &str) -> Value {
     let mut payload = fixture("issue_comment.created");
-    payload["installation"] =
-        json!({ "id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" });
+    payload["installation"] = installation_field(INSTALLATION);
     payload["issue"]["number"] = json!(issue.number);
     payload["issue"]["title"] = json!(issue.title);
     payload["issue"]["body"] = json!(issue.body);
@@ -79,6 +71,28 @@ pub struct IssueRef {
     pub title: String,
     pub body: String,
     pub is_pull_request: bool,
+}
+
+impl IssueRef {
+    /// Opens issue `title` with `body` by `author` in the fake's repository.
+    pub fn open(github: &FakeGithub, author: &str, title: &str, body: &str) -> IssueRef {
+        IssueRef {
+            number: github.add_issue(REPO, author, title, body),
+            title: title.to_owned(),
+            body: body.to_owned(),
+            is_pull_request: false,
+        }
+    }
+}
+
+/// The bodies of the comments on `issue` that contain `needle`.
+pub fn comments_with(github: &FakeGithub, issue: u64, needle: &str) -> Vec<String> {
+    github
+        .comments(REPO, issue)
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|body| body.contains(needle))
+        .collect()
 }
 
 pub struct Options {
@@ -392,38 +406,10 @@ fn overrides(options: &Options) -> Overrides {
 
 /// `pull_request.<action>` for PR `number` of the fake GitHub as it stands now (head,
 /// merge state), sent by the PR's author, with GitHub's App-delivery `installation` added.
+/// The author opened it and pushed to it (tests that need another pusher set `sender`).
 pub fn pr_payload(github: &FakeGithub, action: &str, number: u64) -> Value {
-    let pr = github
-        .pr(REPO, number)
-        .unwrap_or_else(|| panic!("fake GitHub has no PR #{number}"));
-    let base = match action {
-        "closed" => "pull_request.closed",
-        "synchronize" => "pull_request.synchronize",
-        "reopened" => "pull_request.reopened",
-        _ => "pull_request.opened",
-    };
-    let mut payload = fixture(base);
-    payload["action"] = json!(action);
-    payload["installation"] =
-        json!({ "id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" });
-    payload["number"] = json!(number);
-    let p = &mut payload["pull_request"];
-    p["number"] = json!(number);
-    p["title"] = json!(pr.title);
-    p["body"] = json!(pr.body);
-    p["user"]["login"] = json!(pr.author);
-    p["head"]["sha"] = json!(pr.head_sha);
-    p["head"]["ref"] = json!(pr.head_ref);
-    p["head"]["repo"]["full_name"] = json!(pr.head_repo);
-    p["base"]["ref"] = json!(pr.base_ref);
-    p["base"]["repo"]["full_name"] = json!(REPO);
-    p["merged"] = json!(pr.merged);
-    p["merge_commit_sha"] = json!(pr.merge_commit_sha);
-    p["state"] = json!(if pr.open { "open" } else { "closed" });
-    p["draft"] = json!(pr.draft);
-    // The author opened it and pushed to it (tests that need another pusher set `sender`).
-    payload["sender"]["login"] = json!(pr.author);
-    payload
+    pull_request_payload(github, REPO, INSTALLATION, action, number)
+        .unwrap_or_else(|| panic!("fake GitHub has no PR #{number}"))
 }
 
 /// What a browser would send back with a dashboard page's form: the page's `csrf` field

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use promptops_testkit::{FakeGithub, sign_webhook};
+use promptops_testkit::{
+    FakeGithub, example_payload, installation_field, pull_request_payload, sign_webhook,
+};
 use serde_json::{Value, json};
 
 pub const REPO: &str = "Codertocat/Hello-World";
@@ -123,8 +125,8 @@ impl World {
 
     /// `issue_comment.created`: `body` by [`PERSON`] on issue `number`.
     pub fn comment_payload(&self, number: u64, title: &str, issue_body: &str, body: &str) -> Value {
-        let mut payload = fixture("issue_comment.created");
-        payload["installation"] = json!({ "id": INSTALLATION });
+        let mut payload = example_payload("issue_comment.created");
+        payload["installation"] = installation_field(INSTALLATION);
         payload["issue"]["number"] = json!(number);
         payload["issue"]["title"] = json!(title);
         payload["issue"]["body"] = json!(issue_body);
@@ -137,32 +139,8 @@ impl World {
 
     /// `pull_request.<action>` for PR `number` as the fake holds it now, sent by `sender`.
     pub fn pr_payload(&self, action: &str, number: u64, sender: &str) -> anyhow::Result<Value> {
-        let pr = self
-            .github
-            .pr(REPO, number)
+        let mut payload = pull_request_payload(&self.github, REPO, INSTALLATION, action, number)
             .ok_or_else(|| anyhow::anyhow!("the fake GitHub has no PR #{number}"))?;
-        let mut payload = fixture(match action {
-            "closed" => "pull_request.closed",
-            "synchronize" => "pull_request.synchronize",
-            _ => "pull_request.opened",
-        });
-        payload["action"] = json!(action);
-        payload["installation"] = json!({ "id": INSTALLATION });
-        payload["number"] = json!(number);
-        let p = &mut payload["pull_request"];
-        p["number"] = json!(number);
-        p["title"] = json!(pr.title);
-        p["body"] = json!(pr.body);
-        p["user"]["login"] = json!(pr.author);
-        p["head"]["sha"] = json!(pr.head_sha);
-        p["head"]["ref"] = json!(pr.head_ref);
-        p["head"]["repo"]["full_name"] = json!(pr.head_repo);
-        p["base"]["ref"] = json!(pr.base_ref);
-        p["base"]["repo"]["full_name"] = json!(REPO);
-        p["merged"] = json!(pr.merged);
-        p["merge_commit_sha"] = json!(pr.merge_commit_sha);
-        p["state"] = json!(if pr.open { "open" } else { "closed" });
-        p["draft"] = json!(pr.draft);
         payload["sender"]["login"] = json!(sender);
         Ok(payload)
     }
@@ -248,21 +226,7 @@ fn serve_command(
     Ok(command)
 }
 
-fn testkit_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The module the service's Terraform tests use (`tests/fixtures/terraform/main.tf`).
 pub fn fixture_module() -> PathBuf {
-    testkit_dir().join("../../tests/fixtures/terraform/main.tf")
-}
-
-/// GitHub's example payloads, as the service's tests use them.
-fn fixture(name: &str) -> Value {
-    let path = testkit_dir()
-        .join("../github/tests/fixtures/github-webhooks")
-        .join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|err| panic!("the payload fixture {} is missing: {err}", path.display()));
-    serde_json::from_str(&text).expect("the payload fixtures are JSON")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/terraform/main.tf")
 }
