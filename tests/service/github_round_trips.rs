@@ -5,19 +5,13 @@
 use crate::{lifecycle, support};
 
 use lifecycle::*;
-use support::{IssueRef, REPO};
+use support::REPO;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_job_reads_the_default_branch_once_and_a_plan_lists_the_files_once() {
     let mut t = Lifecycle::start().await;
     let github = t.service.github.clone();
-    let number = github.add_issue(REPO, "alice", "GPUs", "one T4 VM in us-central1");
-    let issue = IssueRef {
-        number,
-        title: "GPUs".to_owned(),
-        body: "one T4 VM in us-central1".to_owned(),
-        is_pull_request: false,
-    };
+    let issue = t.open_issue("GPUs", "one T4 VM in us-central1");
     t.command(&issue, "/promptops plan").await;
     let pr = github
         .prs()
