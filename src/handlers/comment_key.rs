@@ -2,7 +2,7 @@
 //! marker by the GitHub client). Every key a handler derives is built here, so that two
 //! handlers that mean the same comment name it the same way.
 
-use crate::pipeline::run_kind::RunKind;
+use promptops_store::RunKind;
 
 /// What one job says in one place.
 pub(crate) fn job_key(job_id: i64, purpose: &str) -> String {

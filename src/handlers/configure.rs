@@ -21,8 +21,8 @@ use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
 use crate::http::metrics::RunResult;
 use crate::pipeline::jobs::IssueSnapshot;
-use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
+use promptops_store::RunKind;
 
 /// The Terraform action that launches the AAP job (see `terraform/main.tf`).
 pub(super) const CONFIGURE_ACTION: &str = "action.aap_job_launch.configure_vm";

@@ -8,8 +8,8 @@ use promptops_store::{RequestRecord, RunFilter, RunStatus};
 
 use super::{Handlers, RepoCtx};
 use crate::pipeline::jobs::IssueSnapshot;
-use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
+use promptops_store::RunKind;
 
 /// The deployment linked to an issue or to the PR PromptOps opened for it.
 pub(super) async fn linked_request(
@@ -62,7 +62,7 @@ pub(super) async fn last_applied_sha(
     Ok(runs
         .into_iter()
         .filter(|run| run.status == RunStatus::Succeeded)
-        .find(|run| RunKind::Apply.is_kind_of(run) || RunKind::Destroy.is_kind_of(run))
-        .filter(|run| RunKind::Apply.is_kind_of(run))
+        .find(|run| run.kind == RunKind::Apply || run.kind == RunKind::Destroy)
+        .filter(|run| run.kind == RunKind::Apply)
         .and_then(|run| run.sha))
 }

@@ -24,8 +24,8 @@ use super::terraform_steps::{self as tf, CouldNotRun};
 use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::pipeline::jobs::{IssueSnapshot, JobPayload};
-use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
+use promptops_store::RunKind;
 
 /// What a drift check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +165,7 @@ async fn applied_deployments(
         .await?;
     let mut names: Vec<String> = runs
         .into_iter()
-        .filter(|run| run.kind == "apply" && run.status == RunStatus::Succeeded)
+        .filter(|run| run.kind == RunKind::Apply && run.status == RunStatus::Succeeded)
         .map(|run| run.deployment)
         .collect();
     names.sort();

@@ -27,8 +27,8 @@ use super::vars_check::{self, Vars};
 use super::{Handlers, RepoCtx};
 use crate::http::metrics::MergeGroupVerdict;
 use crate::pipeline::jobs::MergeGroupSnapshot;
-use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
+use promptops_store::RunKind;
 
 /// The commit of a successful plan of the pull request holding a deployment's lock.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -256,7 +256,7 @@ async fn approved_heads(
             })
             .await?;
         let planned = runs.into_iter().find_map(|run| {
-            (RunKind::Plan.is_kind_of(&run) && run.status == RunStatus::Succeeded)
+            (run.kind == RunKind::Plan && run.status == RunStatus::Succeeded)
                 .then_some(run.sha)
                 .flatten()
         });

@@ -28,8 +28,8 @@ use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::http::metrics::RunResult;
 use crate::pipeline::jobs::{IssueSnapshot, PrSnapshot};
-use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
+use promptops_store::RunKind;
 
 /// Whether an apply for an already applied merge commit runs again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,8 +30,8 @@ use super::terraform_steps::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::http::metrics::RunResult;
-use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
+use promptops_store::RunKind;
 
 /// Whether a plan for an already planned head SHA runs again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

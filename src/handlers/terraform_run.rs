@@ -14,7 +14,7 @@ use promptops_terraform::Runner;
 use super::terraform_steps::{self as tf, CouldNotRun};
 use super::{Handlers, RepoCtx};
 use crate::http::metrics::RunResult;
-use crate::pipeline::run_kind::RunKind;
+use promptops_store::RunKind;
 
 /// Where a run's report goes: its comment parts, keyed `<key>:part:<n>`, on `issue`.
 pub(super) struct ReportTo {

@@ -17,8 +17,8 @@ use promptops_terraform::{PlanSpec, Runner, RunnerError, Source};
 use super::comment_key;
 use super::deployment_state::tfvars_exist;
 use super::{Handlers, RepoCtx};
-use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::{RepoConfig, TerraformSettings};
+use promptops_store::RunKind;
 
 /// Check run names on commits (kept stable: branch protection rules refer to them).
 pub(super) const PLAN_CHECK: &str = "promptops/plan";
@@ -292,7 +292,7 @@ pub(super) async fn start_run(
             repo: repo.name().clone(),
             pr,
             deployment: deployment.to_owned(),
-            kind: kind.as_str().to_owned(),
+            kind,
             sha: Some(sha.clone()),
         })
         .await?)
@@ -340,7 +340,7 @@ pub(super) async fn already_ran(
         })
         .await?;
     Ok(runs.iter().any(|run| {
-        kind.is_kind_of(run)
+        run.kind == kind
             && run.sha.as_ref() == Some(sha)
             && matches!(run.status, RunStatus::Succeeded | RunStatus::Failed)
     }))

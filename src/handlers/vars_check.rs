@@ -11,8 +11,8 @@ use promptops_store::RunStatus;
 use super::comment_key;
 use super::terraform_steps as tf;
 use super::{Handlers, RepoCtx};
-use crate::pipeline::run_kind::RunKind;
 use crate::repo_config::RepoConfig;
+use promptops_store::RunKind;
 
 /// The deployment's variables at `git_ref`.
 pub(super) enum Vars {

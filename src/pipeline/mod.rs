@@ -5,5 +5,4 @@ pub mod check_ingress;
 pub mod heartbeat;
 pub mod ingress;
 pub mod jobs;
-pub mod run_kind;
 pub mod worker;

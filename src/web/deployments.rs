@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use promptops_core::{CostEstimate, DeploymentRequest, HOURS_PER_MONTH, RepoName, parse_tfvars};
-use promptops_store::{Lock, RequestRecord, Run, RunFilter, RunStatus};
+use promptops_store::{Lock, RequestRecord, Run, RunFilter, RunKind, RunStatus};
 
 use super::Dashboard;
 use super::html::{app_urls, escape, page, table, time_tag, unavailable, usd};
@@ -36,7 +36,7 @@ impl DeploymentState {
     fn of(runs: &[Run]) -> DeploymentState {
         let Some(run) = runs
             .iter()
-            .find(|run| run.kind == "apply" || run.kind == "destroy")
+            .find(|run| matches!(run.kind, RunKind::Apply | RunKind::Destroy))
         else {
             return DeploymentState::NotApplied;
         };

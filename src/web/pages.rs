@@ -34,7 +34,7 @@ pub fn runs_table(dash: &Dashboard, runs: &[Run], now: DateTime<Utc>) -> String 
                         escape(&dash.pr_url(&run.repo, pr))
                     ))
                     .unwrap_or_default(),
-                kind = escape(&run.kind),
+                kind = run.kind,
                 status = status_badge(run.status, None),
                 started = time_tag(run.started_at, now),
                 duration = duration(run.started_at, run.finished_at),
@@ -102,7 +102,7 @@ pub async fn run(State(dash): State<Dashboard>, Path(id): Path<i64>) -> Response
         repo = escape(&run.repo.to_string()),
         deployment_path = escape(&url_component(&run.deployment)),
         deployment = escape(&run.deployment),
-        kind = escape(&run.kind),
+        kind = run.kind,
         sha = escape(run.sha.as_ref().map_or("", |sha| sha.as_str())),
         started = time_tag(run.started_at, now),
         duration = duration(run.started_at, run.finished_at),

@@ -4,6 +4,7 @@
 //! it these tests fail and say so.
 
 use crate::support;
+use promptops_store::RunKind;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,7 +32,7 @@ async fn the_browser_shows_a_run_its_status_and_masked_output_and_refuses_withou
             repo: repo_name(),
             pr: Some(PrNumber::new(3)),
             deployment: "inference-l4".to_owned(),
-            kind: "plan".to_owned(),
+            kind: RunKind::Plan,
             sha: Some(commit_sha("0123abc")),
         })
         .await
@@ -271,7 +272,7 @@ async fn the_browser_signs_in_through_github_and_lands_on_the_dashboard_signed_i
             repo: repo_name(),
             pr: Some(PrNumber::new(5)),
             deployment: "signed-in-t4".to_owned(),
-            kind: "plan".to_owned(),
+            kind: RunKind::Plan,
             sha: Some(commit_sha("feed123")),
         })
         .await

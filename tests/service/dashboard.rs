@@ -2,6 +2,7 @@
 //! runs recorded through the store with their masked output, and unlocking.
 
 use crate::support;
+use promptops_store::RunKind;
 
 use std::sync::Arc;
 
@@ -259,7 +260,7 @@ async fn a_recorded_run_shows_with_its_status_and_masked_output() {
             repo: repo_name(),
             pr: Some(PrNumber::new(8)),
             deployment: "train-t4".to_owned(),
-            kind: "apply".to_owned(),
+            kind: RunKind::Apply,
             sha: Some(commit_sha("abc123")),
         })
         .await

@@ -4,6 +4,7 @@
 //! on the DOM the browser built and laid out (styles applied, nothing wider than the window).
 
 use crate::support;
+use promptops_store::RunKind;
 
 use promptops_core::IssueNumber;
 use promptops_store::{NewRun, RunStatus};
@@ -91,7 +92,7 @@ async fn the_dashboard_reads_well_at_desktop_and_phone_width() {
             repo: repo_name(),
             pr: Some(pr),
             deployment: record.deployment.clone(),
-            kind: "apply".to_owned(),
+            kind: RunKind::Apply,
             sha: Some(commit_sha("0a1b2c3")),
         })
         .await

@@ -2,6 +2,7 @@
 //! flow: the redirect dance a browser follows (redirects followed by hand, cookies kept
 //! as a browser keeps them) and who is let in. (What a session allows: `dashboard_sessions`.)
 
+use promptops_store::RunKind;
 use std::collections::BTreeMap;
 
 use promptops::web::session::{SESSION_COOKIE, STATE_COOKIE};
@@ -95,7 +96,7 @@ async fn a_member_signs_in_through_github_and_sees_the_runs_page_with_their_logi
             repo: repo_name(),
             pr: Some(PrNumber::new(4)),
             deployment: "serve-l4".to_owned(),
-            kind: "plan".to_owned(),
+            kind: RunKind::Plan,
             sha: Some(commit_sha("abc")),
         })
         .await

@@ -3,6 +3,7 @@
 //! (opened, then closed as merged — delivered twice) destroy the deployment exactly once.
 
 use crate::{lifecycle, support};
+use promptops_store::RunKind;
 
 use chrono::TimeDelta;
 use lifecycle::{Lifecycle, PlannedRequest, state_instances};
@@ -59,7 +60,7 @@ async fn an_expired_deployment_is_destroyed_once_by_the_bots_own_merge() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|run| run.kind == "destroy")
+        .filter(|run| run.kind == RunKind::Destroy)
         .collect::<Vec<_>>();
     assert_eq!(destroys.len(), 1, "destroyed once: {destroys:?}");
     assert_eq!(destroys[0].pr, Some(PrNumber::new(destroy.number)));

@@ -7,6 +7,7 @@
 //! tightened since) fails the check with the reason, and `destroyed` queues nothing.
 
 use crate::{lifecycle, support};
+use promptops_store::RunKind;
 
 use lifecycle::{Lifecycle, state_instances, tfvars, tfvars_path};
 use promptops_testkit::{CheckRun, MergeGroup};
@@ -92,7 +93,7 @@ async fn applies_of(t: &Lifecycle, deployment: &str) -> usize {
         .await
         .unwrap()
         .iter()
-        .filter(|run| run.kind == "apply")
+        .filter(|run| run.kind == RunKind::Apply)
         .count()
 }
 
@@ -140,7 +141,7 @@ async fn a_group_of_two_planned_prs_passes_and_each_deployment_is_applied_once()
         .runs(alpha)
         .await
         .into_iter()
-        .filter(|run| run.kind == "apply")
+        .filter(|run| run.kind == RunKind::Apply)
         .map(|run| run.deployment)
         .collect();
     assert_eq!(alpha_runs, ["alpha"], "each PR applies its own deployment");
@@ -183,7 +184,8 @@ async fn a_group_not_matching_its_plans_fails_with_the_reason_and_destroyed_is_i
         t.runs(alpha)
             .await
             .iter()
-            .any(|run| run.kind == "plan" && run.sha.as_ref().is_some_and(|sha| *sha == pushed))
+            .any(|run| run.kind == RunKind::Plan
+                && run.sha.as_ref().is_some_and(|sha| *sha == pushed))
     );
     t.set_settings("policy:\n  max_vms: 2\n");
     let (_, check) = queue_concluding(&mut t, &[alpha], "failure").await;

@@ -4,6 +4,7 @@
 
 use crate::lifecycle;
 use crate::support;
+use promptops_store::RunKind;
 
 use crate::support::repo_name;
 use lifecycle::*;
@@ -86,7 +87,7 @@ async fn configure_invokes_the_aap_action_with_terraform_1_15() {
         .await
         .unwrap();
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].kind, "configure");
+    assert_eq!(runs[0].kind, RunKind::Configure);
     assert_eq!(runs[0].status, RunStatus::Succeeded);
     assert!(!runs[0].output.as_deref().unwrap().contains(PLANTED_SECRET));
     t.service.stop().await;
@@ -169,7 +170,7 @@ async fn a_failed_apply_keeps_the_lock_and_apply_on_the_merged_pr_retries() {
         .runs(pr)
         .await
         .into_iter()
-        .filter(|r| r.kind == "apply")
+        .filter(|r| r.kind == RunKind::Apply)
         .map(|r| r.status)
         .collect();
     assert_eq!(

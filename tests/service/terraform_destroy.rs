@@ -5,6 +5,7 @@
 
 use crate::lifecycle;
 use crate::support;
+use promptops_store::RunKind;
 
 use lifecycle::*;
 use promptops_store::RunStatus;
@@ -96,7 +97,7 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
         .runs(destroy_pr.number)
         .await
         .into_iter()
-        .find(|r| r.kind == "plan")
+        .find(|r| r.kind == RunKind::Plan)
         .and_then(|r| r.output)
         .unwrap_or_default();
     assert!(
@@ -162,7 +163,7 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
         .runs(destroy_pr.number)
         .await
         .into_iter()
-        .filter(|r| r.kind == "plan")
+        .filter(|r| r.kind == RunKind::Plan)
         .map(|r| r.status)
         .collect();
     assert_eq!(plan_runs, vec![RunStatus::Succeeded, RunStatus::Succeeded]);
@@ -194,7 +195,7 @@ async fn destroy_opens_a_pr_whose_destroy_plan_lists_the_resources_and_merging_i
     let runs = t.runs(destroy_pr.number).await;
     assert!(
         runs.iter()
-            .any(|r| r.kind == "destroy" && r.status == RunStatus::Succeeded),
+            .any(|r| r.kind == RunKind::Destroy && r.status == RunStatus::Succeeded),
         "{runs:?}"
     );
     t.service.stop().await;

@@ -6,6 +6,7 @@
 
 use crate::lifecycle;
 use crate::support;
+use promptops_store::RunKind;
 
 use crate::support::repo_name;
 #[allow(unused_imports)]
@@ -109,7 +110,7 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
     assert_eq!(t.comments_with(pr, "Terraform plan for `alpha`").len(), 1);
     let runs = t.runs(pr).await;
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0].kind, "plan");
+    assert_eq!(runs[0].kind, RunKind::Plan);
     assert_eq!(runs[0].status, RunStatus::Succeeded);
     assert_eq!(
         runs[0].sha.as_ref().map(|sha| sha.as_str()),
@@ -197,7 +198,7 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
         .runs(pr)
         .await
         .into_iter()
-        .find(|r| r.kind == "apply")
+        .find(|r| r.kind == RunKind::Apply)
         .unwrap();
     assert_eq!(apply_run.status, RunStatus::Succeeded);
     assert_eq!(
@@ -361,7 +362,7 @@ async fn a_second_pr_is_told_who_holds_the_lock_and_closing_the_holder_frees_it(
         .runs(second)
         .await
         .into_iter()
-        .filter(|r| r.kind == "plan")
+        .filter(|r| r.kind == RunKind::Plan)
         .count();
     assert_eq!(plans, 2);
     t.service.stop().await;

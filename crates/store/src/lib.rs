@@ -25,6 +25,7 @@ mod processes;
 mod queue;
 mod request_details;
 mod requests;
+mod run_kind;
 mod runs;
 mod sqlite_writer;
 mod store;
@@ -41,4 +42,5 @@ pub use model::{
 };
 pub use processes::ProcessRecord;
 pub use request_details::RequestDetails;
+pub use run_kind::RunKind;
 pub use store::{Store, StoreOptions};

@@ -8,6 +8,7 @@ use promptops_core::{CommitSha, IssueNumber, PrNumber, RepoName};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
+use crate::run_kind::RunKind;
 
 /// One webhook delivery, keyed by GitHub's `X-GitHub-Delivery` id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,8 +235,7 @@ pub struct NewRun {
     pub repo: RepoName,
     pub pr: Option<PrNumber>,
     pub deployment: String,
-    /// "plan", "apply", "destroy", ...
-    pub kind: String,
+    pub kind: RunKind,
     pub sha: Option<CommitSha>,
 }
 
@@ -245,7 +245,7 @@ pub struct Run {
     pub repo: RepoName,
     pub pr: Option<PrNumber>,
     pub deployment: String,
-    pub kind: String,
+    pub kind: RunKind,
     pub sha: Option<CommitSha>,
     pub status: RunStatus,
     pub summary: Option<String>,

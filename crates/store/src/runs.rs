@@ -33,7 +33,7 @@ impl TryFrom<RunRow> for Run {
             repo: repo_from_db("runs.repo", row.repo)?,
             pr: row.pr.map(|pr| pr_from_db("runs.pr", pr)).transpose()?,
             deployment: row.deployment,
-            kind: row.kind,
+            kind: row.kind.parse()?,
             sha: row
                 .sha
                 .map(|sha| sha_from_db("runs.sha", sha))
@@ -60,7 +60,7 @@ impl Store {
             .bind(run.repo.to_string())
             .bind(pr)
             .bind(&run.deployment)
-            .bind(&run.kind)
+            .bind(run.kind.as_str())
             .bind(run.sha.as_ref().map(|sha| sha.as_str()))
             .bind(now)
             .fetch_one(pool)

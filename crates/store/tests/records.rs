@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, TestDb, issue, pr, repo, sha, test_options};
-use promptops_store::{LockOutcome, NewJob, NewRun, RunFilter, RunStatus, StoreError};
+use promptops_store::{LockOutcome, NewJob, NewRun, RunFilter, RunKind, RunStatus, StoreError};
 
 async fn lock_is_held_by_one_pr(backend: Backend) {
     let db = TestDb::new(backend).await;
@@ -258,7 +258,7 @@ async fn runs_are_recorded_and_listed(backend: Backend) {
             repo: repo("o/r"),
             pr: Some(pr(12)),
             deployment: "llm".into(),
-            kind: "plan".into(),
+            kind: RunKind::Plan,
             sha: Some(sha('a')),
         })
         .await
@@ -269,7 +269,7 @@ async fn runs_are_recorded_and_listed(backend: Backend) {
             repo: repo("o/r"),
             pr: None,
             deployment: "other".into(),
-            kind: "apply".into(),
+            kind: RunKind::Apply,
             sha: None,
         })
         .await
@@ -354,7 +354,7 @@ async fn a_row_with_a_bad_sha_or_repository_is_a_corrupt_error(backend: Backend)
         repo: repo("o/r"),
         pr: Some(pr(12)),
         deployment: "llm".into(),
-        kind: "plan".into(),
+        kind: RunKind::Plan,
         sha: Some(sha('b')),
     };
     let id = store.insert_run(&run).await.unwrap();
@@ -375,6 +375,12 @@ async fn a_row_with_a_bad_sha_or_repository_is_a_corrupt_error(backend: Backend)
     let err = store.list_runs(&RunFilter::default()).await.unwrap_err();
     assert!(
         matches!(&err, StoreError::Corrupt { field: "runs.repo", value, .. } if value == "octo"),
+        "{err:?}"
+    );
+    edit_by_hand(&db, "UPDATE runs SET repo = 'o/r', kind = 'planned'").await;
+    let err = store.run(id).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { field: "runs.kind", value, .. } if value == "planned"),
         "{err:?}"
     );
 

@@ -36,7 +36,7 @@ pub use queue::{ClickOutcome, MergeGroupVerdict, QueueMetrics};
 use work::WorkMetrics;
 pub use work::{CommandOutcome, RunResult, WebhookOutcome};
 
-use crate::pipeline::run_kind::RunKind;
+use promptops_store::RunKind;
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const OPENMETRICS_CONTENT_TYPE: &str =

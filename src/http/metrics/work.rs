@@ -12,7 +12,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use promptops_terraform::{ApplyOutcome, PlanOutcome};
 
-use crate::pipeline::run_kind::RunKind;
+use promptops_store::RunKind;
 
 /// What became of a webhook delivery whose signature was valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
