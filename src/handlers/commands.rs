@@ -61,14 +61,11 @@ pub(super) async fn run_comment(
     // who can triage.
     let mut for_triagers = complaints(lines, ignored);
     let needs_role = !for_triagers.is_empty() || !commands.is_empty();
-    let actual = if needs_role {
-        repo.has_permission(author, ANSWERED_FROM).await?.1
-    } else {
-        Permission::None
-    };
+    let (actual, loaded) =
+        role_and_settings(repo, author, needs_role, !commands.is_empty()).await?;
     let mut config = None;
-    if !commands.is_empty() {
-        match repo.load_config().await? {
+    if let Some(loaded) = loaded {
+        match loaded {
             Err(err) => for_triagers.push(settings_problem(&err)),
             Ok(loaded) if actual < loaded.permissions.min_permission => {
                 let min = loaded.permissions.min_permission;
@@ -154,6 +151,36 @@ fn refusal(repo: &RepoCtx, commands: &[&Command], min: Permission, actual: Permi
         names.join(", "),
         repo.name(),
     )
+}
+
+/// The author's role (when something needs it) and the repository's settings (when there
+/// are commands to run). They do not depend on each other, so both are read at once.
+async fn role_and_settings(
+    repo: &RepoCtx,
+    author: &str,
+    needs_role: bool,
+    has_commands: bool,
+) -> anyhow::Result<(
+    Permission,
+    Option<Result<RepoConfig, crate::repo_config::RepoConfigError>>,
+)> {
+    let (actual, loaded) = tokio::join!(
+        async {
+            if needs_role {
+                Ok(repo.has_permission(author, ANSWERED_FROM).await?.1)
+            } else {
+                anyhow::Ok(Permission::None)
+            }
+        },
+        async {
+            if has_commands {
+                repo.load_config().await.map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+    );
+    Ok((actual?, loaded?))
 }
 
 async fn run_command(

@@ -82,14 +82,6 @@ impl Handlers {
                 ignored,
                 ..
             } => {
-                // Only a comment with a command the bot knows is acknowledged; one of
-                // unknown words only gets its answer (or, from an outsider, nothing).
-                if commands
-                    .iter()
-                    .any(|line| matches!(line, CommentLine::Command { .. }))
-                {
-                    acknowledge(&repo, *comment_id).await;
-                }
                 let job = commands::CommentJob {
                     issue,
                     author,
@@ -97,17 +89,8 @@ impl Handlers {
                     ignored,
                 };
                 let repo = repo.gathering_replies(issue.number, job_id);
-                let result = commands::run_comment(self, &repo, job_id, &job).await;
-                let outcome = match result {
-                    Ok(()) => CommandOutcome::Handled,
-                    Err(_) => CommandOutcome::Failed,
-                };
-                for line in commands {
-                    if let CommentLine::Command { command } = line {
-                        self.metrics.command_finished(command.name(), outcome);
-                    }
-                }
-                result
+                self.comment_commands(&repo, job_id, *comment_id, &job)
+                    .await
             }
             JobPayload::PlanIssue {
                 issue,
@@ -146,6 +129,41 @@ impl Handlers {
                 pr, button, sender, ..
             } => check_actions::clicked(self, repo, job_id, *pr, *button, sender).await,
         }
+    }
+
+    /// A comment's commands, acknowledged with 👀 and counted in the metrics.
+    async fn comment_commands(
+        &self,
+        repo: &RepoCtx,
+        job_id: i64,
+        comment_id: u64,
+        job: &commands::CommentJob<'_>,
+    ) -> anyhow::Result<()> {
+        // Only a comment with a command the bot knows is acknowledged; one of unknown
+        // words only gets its answer (or, from an outsider, nothing). The 👀 goes out at
+        // once, alongside the command's first reads rather than a round trip ahead of them.
+        let acknowledged = job
+            .lines
+            .iter()
+            .any(|line| matches!(line, CommentLine::Command { .. }));
+        let (_, result) = tokio::join!(
+            async {
+                if acknowledged {
+                    acknowledge(repo, comment_id).await;
+                }
+            },
+            commands::run_comment(self, repo, job_id, job)
+        );
+        let outcome = match result {
+            Ok(()) => CommandOutcome::Handled,
+            Err(_) => CommandOutcome::Failed,
+        };
+        for line in job.lines {
+            if let CommentLine::Command { command } = line {
+                self.metrics.command_finished(command.name(), outcome);
+            }
+        }
+        result
     }
 }
 
