@@ -12,12 +12,7 @@ async fn each_job_reads_the_default_branch_once_and_a_plan_lists_the_files_once(
     let mut t = Lifecycle::start().await;
     let github = t.service.github.clone();
     let issue = t.open_issue("GPUs", "one T4 VM in us-central1");
-    t.command(&issue, "/promptops plan").await;
-    let pr = github
-        .prs()
-        .last()
-        .expect("a pull request was opened")
-        .number;
+    let pr = t.plan_issue(&issue).await.pr;
 
     let repo_reads = |from: usize| {
         github.requests()[from..]
