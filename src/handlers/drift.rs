@@ -205,10 +205,7 @@ async fn check_deployment(
             problems.len()
         )),
     };
-    let requested = match &vars {
-        Vars::Valid(request) => Some(request.as_ref()),
-        Vars::Missing | Vars::Invalid(_) => None,
-    };
+    let requested = vars.request();
     let report = match problem {
         Some(problem) => Err(problem),
         None => plan_read_only(h, runner, repo, config, deployment, &sha).await?,

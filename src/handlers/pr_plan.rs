@@ -320,10 +320,7 @@ async fn plan_deployment(
         }
     };
     run.observe(report.outcome.into());
-    let requested = match &vars {
-        Vars::Valid(request) => Some(request.as_ref()),
-        Vars::Missing | Vars::Invalid(_) => None,
-    };
+    let requested = vars.request();
     let explanation = plan_explain::explain(h, &report, requested, before).await;
     let planned = Planned {
         report: &report,

@@ -24,6 +24,16 @@ pub(super) enum Vars {
     Invalid(ValidationErrors),
 }
 
+impl Vars {
+    /// What the file requests, when it passes every rule.
+    pub(super) fn request(&self) -> Option<&DeploymentRequest> {
+        match self {
+            Vars::Valid(request) => Some(request),
+            Vars::Missing | Vars::Invalid(_) => None,
+        }
+    }
+}
+
 /// Reads and checks `deployment`'s variables at `git_ref`.
 pub(super) async fn read(
     h: &Handlers,

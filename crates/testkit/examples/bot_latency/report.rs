@@ -49,7 +49,7 @@ fn terraform_version(settings: &Settings) -> String {
 pub fn latency(settings: &Settings, samples: &[Sample]) -> anyhow::Result<()> {
     // The targets are the bot's own time: GitHub's distance is not the bot's.
     let judged = settings.github_round_trip.is_zero();
-    let verdict = |ok: bool| if judged { verdict(ok) } else { "not judged" };
+    let judge = |ok: bool| if judged { verdict(ok) } else { "not judged" };
     let column = |pick: fn(&Sample) -> Duration| -> Vec<f64> {
         samples.iter().map(|s| ms(pick(s))).collect()
     };
@@ -81,7 +81,7 @@ pub fn latency(settings: &Settings, samples: &[Sample]) -> anyhow::Result<()> {
         quantile(&pr, 0.5),
         quantile(&pr, 0.95),
         COMMENT_TO_PR_TARGET.as_millis(),
-        verdict(pr_ok)
+        judge(pr_ok)
     );
     let rows: [(&str, fn(&Sample) -> Duration, fn(&Sample) -> Duration); 3] = [
         (
@@ -114,7 +114,7 @@ pub fn latency(settings: &Settings, samples: &[Sample]) -> anyhow::Result<()> {
             quantile(&overhead, 0.95),
             share * 100.0,
             OVERHEAD_SHARE_TARGET * 100.0,
-            verdict(ok)
+            judge(ok)
         );
     }
     if round_trip.is_zero() {
