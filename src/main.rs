@@ -3,6 +3,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Inside a run's sandbox this binary serves Terraform steps (see
+    // promptops_terraform::step_server); that argument is not part of the command line.
+    if let Some(code) = promptops_terraform::step_server::run_if_requested() {
+        return code;
+    }
     let cli = promptops::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -38,6 +38,7 @@ pub fn apply(config: &mut RunnerConfig, settings: &ServeSettings) -> anyhow::Res
         mode: settings.terraform_sandbox,
         read_only,
         writable: settings.terraform_bind.clone(),
+        step_server: settings.terraform_step_server.clone(),
         ..SandboxConfig::default()
     };
     refuse_binds_over_service_files(&config.sandbox, settings)?;

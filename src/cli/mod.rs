@@ -49,10 +49,19 @@ pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Render(args) => crate::cli::render::run(args).await,
         Command::Eval(args) => crate::cli::eval::run(args).await,
-        Command::Serve(settings) => report(crate::cli::serve::run(*settings).await),
-        Command::Check(settings) => crate::cli::check::run(*settings).await,
+        Command::Serve(settings) => {
+            report(crate::cli::serve::run(with_step_server(*settings)).await)
+        }
+        Command::Check(settings) => crate::cli::check::run(with_step_server(*settings)).await,
         Command::Migrate { database_url } => report(migrate(&database_url).await),
     }
+}
+
+/// The settings with this binary as the step server of Terraform runs (it answers
+/// `promptops_terraform::step_server::STEP_SERVER_ARG`, see `main`).
+fn with_step_server(mut settings: ServeSettings) -> ServeSettings {
+    settings.terraform_step_server = std::env::current_exe().ok();
+    settings
 }
 
 /// `promptops migrate`: opens the database (which applies pending migrations) and says

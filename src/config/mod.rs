@@ -225,6 +225,11 @@ pub struct ServeSettings {
     /// like are added on their own.
     #[arg(long, env = "PROMPTOPS_TERRAFORM_BIND_RO", value_delimiter = ',')]
     pub terraform_bind_ro: Vec<PathBuf>,
+    /// The binary that serves a run's Terraform steps inside its sandbox: this one, when
+    /// `promptops serve` runs (set by the command line, not an option). Without it each
+    /// Terraform command gets a sandbox of its own.
+    #[arg(skip)]
+    pub terraform_step_server: Option<PathBuf>,
     /// Jobs processed at once by this process.
     #[arg(long, env = "PROMPTOPS_WORKERS", default_value_t = 4)]
     pub workers: usize,

@@ -26,6 +26,7 @@ mod runner;
 pub mod sandbox;
 pub mod source;
 pub mod spec;
+pub mod step_server;
 mod summary;
 pub mod version;
 

@@ -189,7 +189,7 @@ async fn wait_until(
         _ = tokio::time::sleep_until(deadline) => {
             if let Some(pgid) = pgid {
                 // Terraform stops cleanly on SIGTERM (releases state locks) when it can.
-                terminate_gracefully(pgid);
+                terminate_gracefully(pgid, &[]);
                 if tokio::time::timeout(kill_grace, child.wait()).await.is_err() {
                     let _ = kill_process_group(pgid, Signal::KILL);
                 }
@@ -200,20 +200,22 @@ async fn wait_until(
     }
 }
 
-/// Asks every process of the run's group to stop, except bubblewrap's own: bubblewrap
-/// does not pass signals on, and when it dies its sandbox is killed at once (its init
-/// is the PID namespace's first process), so a SIGTERM to the whole group would end
-/// Terraform with SIGKILL before it could release a state lock. The sandboxed processes
-/// are visible here under their host PIDs. Without a sandbox this is the whole group.
-fn terminate_gracefully(pgid: Pid) {
-    let members = group_members(pgid);
+/// Asks every process of the run's session to stop, except bubblewrap's own (and the
+/// processes named in `spare`, e.g. a step server that reports how Terraform ended):
+/// bubblewrap does not pass signals on, and when it dies its sandbox is killed at once
+/// (its init is the PID namespace's first process), so a SIGTERM to the whole group
+/// would end Terraform with SIGKILL before it could release a state lock. The sandboxed
+/// processes are visible here under their host PIDs. Without a sandbox this is the whole
+/// group.
+pub(crate) fn terminate_gracefully(leader: Pid, spare: &[&str]) {
+    let members = session_members(leader);
     let stoppable: Vec<Pid> = members
         .iter()
-        .filter(|(_, command)| command != "bwrap")
+        .filter(|(_, command)| command != "bwrap" && !spare.contains(&command.as_str()))
         .map(|(pid, _)| *pid)
         .collect();
     if stoppable.is_empty() {
-        let _ = kill_process_group(pgid, Signal::TERM);
+        let _ = kill_process_group(leader, Signal::TERM);
         return;
     }
     for pid in stoppable {
@@ -221,8 +223,18 @@ fn terminate_gracefully(pgid: Pid) {
     }
 }
 
-/// The processes of group `pgid` with their command names, read from `/proc`.
-fn group_members(pgid: Pid) -> Vec<(Pid, String)> {
+/// Kills every process of the session `leader` started (also those that moved to a
+/// process group of their own inside it).
+pub(crate) fn kill_session(leader: Pid) {
+    let _ = kill_process_group(leader, Signal::KILL);
+    for (pid, _) in session_members(leader) {
+        let _ = kill_process(pid, Signal::KILL);
+    }
+}
+
+/// The processes of the session `leader` leads (the command runs in a session of its
+/// own, see [`spawn`]), with their command names, read from `/proc`.
+fn session_members(leader: Pid) -> Vec<(Pid, String)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -230,28 +242,28 @@ fn group_members(pgid: Pid) -> Vec<(Pid, String)> {
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let (command, group) = parse_stat(&stat)?;
-            (group == pgid.as_raw_nonzero().get()).then(|| (Pid::from_raw(pid), command))
+            let (command, session) = parse_stat(&stat)?;
+            (session == leader.as_raw_nonzero().get()).then(|| (Pid::from_raw(pid), command))
         })
         .filter_map(|(pid, command)| Some((pid?, command)))
         .collect()
 }
 
-/// The command name and process group of a `/proc/<pid>/stat` line. The name is in
+/// The command name and session of a `/proc/<pid>/stat` line. The name is in
 /// parentheses and may itself hold spaces and parentheses, so the fields after it are
 /// found from its last `)`.
 fn parse_stat(stat: &str) -> Option<(String, i32)> {
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
     let command = stat.get(open + 1..close)?.to_owned();
-    // After the name: state, ppid, pgrp.
-    let group = stat
+    // After the name: state, ppid, pgrp, session.
+    let session = stat
         .get(close + 1..)?
         .split_whitespace()
-        .nth(2)?
+        .nth(3)?
         .parse()
         .ok()?;
-    Some((command, group))
+    Some((command, session))
 }
 
 #[cfg(test)]
@@ -259,9 +271,9 @@ mod tests {
     use super::parse_stat;
 
     #[test]
-    fn the_group_is_read_after_a_name_with_spaces_and_parentheses() {
-        let stat = "4242 (terraform (x) y) S 4200 4100 4100 0 -1 4194560";
-        assert_eq!(parse_stat(stat), Some(("terraform (x) y".to_owned(), 4100)));
+    fn the_session_is_read_after_a_name_with_spaces_and_parentheses() {
+        let stat = "4242 (terraform (x) y) S 4200 4100 4000 0 -1 4194560";
+        assert_eq!(parse_stat(stat), Some(("terraform (x) y".to_owned(), 4000)));
         assert_eq!(parse_stat("garbage"), None);
     }
 }

@@ -23,6 +23,7 @@ use crate::report::{
 use crate::run_logs::{LogPhase, log_path, prune_after_run, run_stem};
 use crate::source::{copy_dir, extract_tarball};
 use crate::spec::{PlanMode, PlanSpec, Source};
+use crate::step_server::StepSession;
 use crate::summary::failure_summary;
 use crate::version::TerraformVersion;
 
@@ -53,6 +54,9 @@ struct Inner {
 
 /// What the work dir holds while a run goes on.
 struct Workspace {
+    /// The sandbox that runs the steps after `init` (see [`crate::step_server`]); `None`
+    /// when each step starts on its own. First, so that it is killed before the dir goes.
+    steps: Option<tokio::sync::Mutex<StepSession>>,
     // Dropped (deleted) when the run ends, whatever the outcome.
     _dir: TempDir,
     /// The run's own dir (0700): the source, HOME, the plan; the only writable place of
@@ -281,7 +285,11 @@ impl Runner {
             .path()
             .file_name()
             .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+        // Started now, so that the sandbox is ready by the time `init` (which runs in a
+        // sandbox of its own) is done.
+        let steps = self.start_steps(&run_dir, &module)?;
         Ok(Workspace {
+            steps,
             log_stem: run_stem(&spec.deployment, &unique),
             _dir: dir,
             run_dir,

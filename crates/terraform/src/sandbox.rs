@@ -52,6 +52,10 @@ pub struct SandboxConfig {
     pub read_only: Vec<PathBuf>,
     /// Paths Terraform may write (e.g. the directory of a local backend's state files).
     pub writable: Vec<PathBuf>,
+    /// The step server (the `promptops` binary): when set, a run's commands after `init`
+    /// run in one sandbox through it (see [`crate::step_server`]) instead of one sandbox
+    /// each.
+    pub step_server: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -61,6 +65,7 @@ impl Default for SandboxConfig {
             bwrap: PathBuf::from("bwrap"),
             read_only: Vec::new(),
             writable: Vec::new(),
+            step_server: None,
         }
     }
 }
@@ -99,6 +104,9 @@ pub struct Mounts<'a> {
     pub plugin_cache_writable: bool,
     /// This run's work dir (writable); `None` for `terraform version`.
     pub run_dir: Option<&'a Path>,
+    /// Another binary the command starts (the terraform a step server runs), bound
+    /// read-only where it is.
+    pub also_binary: Option<&'a Path>,
 }
 
 /// Why the sandbox cannot be used.
@@ -165,6 +173,31 @@ impl SandboxConfig {
         }
     }
 
+    /// The program and arguments that start a step server for `terraform` in `cwd` inside
+    /// the sandbox; `None` when the sandbox is off or no step server is set (each command
+    /// then starts on its own).
+    pub fn step_server_command(
+        &self,
+        terraform: &Path,
+        cwd: &Path,
+        mounts: Mounts<'_>,
+    ) -> Option<(PathBuf, Vec<OsString>)> {
+        let server = self.step_server.as_deref()?;
+        if self.mode == SandboxMode::Off {
+            return None;
+        }
+        let terraform = find_program(terraform);
+        let args = vec![
+            OsString::from(crate::step_server::STEP_SERVER_ARG),
+            terraform.clone().into_os_string(),
+        ];
+        let mounts = Mounts {
+            also_binary: Some(&terraform),
+            ..mounts
+        };
+        Some(self.command(server, args, cwd, mounts))
+    }
+
     /// bubblewrap's options (everything before `--`). Later mounts go on top of earlier
     /// ones, so the binds come after the private `/tmp`.
     pub fn bwrap_args(&self, program: &Path, cwd: &Path, mounts: Mounts<'_>) -> Vec<OsString> {
@@ -193,8 +226,10 @@ impl SandboxConfig {
         args.one("--proc", Path::new("/proc"));
         args.one("--dev", Path::new("/dev"));
         args.one("--tmpfs", Path::new("/tmp"));
-        let binary = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
-        args.pair("--ro-bind", &binary, &binary);
+        for binary in std::iter::once(program).chain(mounts.also_binary) {
+            let binary = std::fs::canonicalize(binary).unwrap_or_else(|_| binary.to_path_buf());
+            args.pair("--ro-bind", &binary, &binary);
+        }
         for path in &self.read_only {
             args.pair("--ro-bind", path, path);
         }
@@ -217,7 +252,8 @@ impl SandboxConfig {
     }
 
     /// Checks that every listed path exists and that bubblewrap can create its sandbox
-    /// here, by running `true` in one.
+    /// here, by running `true` in one (and, when one is set, that the step server starts
+    /// in one).
     pub fn probe(&self) -> Result<(), SandboxError> {
         if self.mode == SandboxMode::Off {
             return Ok(());
@@ -235,8 +271,18 @@ impl SandboxConfig {
             plugin_cache: None,
             plugin_cache_writable: false,
             run_dir: None,
+            also_binary: None,
         };
         let (program, args) = self.command(truth, Vec::new(), Path::new("/"), mounts);
+        self.run_probe(program, args)?;
+        // The step server, with no request: it starts, finds its input ended and exits.
+        match self.step_server_command(truth, Path::new("/"), mounts) {
+            Some((program, args)) => self.run_probe(program, args),
+            None => Ok(()),
+        }
+    }
+
+    fn run_probe(&self, program: PathBuf, args: Vec<OsString>) -> Result<(), SandboxError> {
         let bwrap = self.bwrap.display().to_string();
         let output = std::process::Command::new(program)
             .args(args)
@@ -323,6 +369,7 @@ mod tests {
             plugin_cache: Some(Path::new("/var/lib/promptops/plugin-cache")),
             plugin_cache_writable: false,
             run_dir: Some(Path::new("/var/lib/promptops/d-plan-x1")),
+            also_binary: None,
         };
         let (program, args) = config.command(
             Path::new("/opt/tf/terraform"),
@@ -388,6 +435,7 @@ mod tests {
             plugin_cache: Some(Path::new("/c")),
             plugin_cache_writable: true,
             run_dir: None,
+            also_binary: None,
         };
         let (program, args) = SandboxConfig::off().command(
             Path::new("terraform"),

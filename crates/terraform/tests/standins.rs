@@ -277,3 +277,123 @@ async fn a_rejected_tarball_leaves_no_work_dir_behind() {
     );
     assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
 }
+
+/// The PID namespace each command of a run ran in, as the ns-probe stand-in logged them.
+fn namespaces(log: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (command, ns) = line.split_once(' ').unwrap();
+            (command.to_owned(), ns.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_steps_after_init_share_one_sandbox_and_init_has_its_own() {
+    let scratch = Scratch::new();
+    // In the state dir: the one place outside the run the sandbox lets the stand-in write.
+    let log = scratch.dir.path().join("state/ns.log");
+    let mut config = scratch.config(standin("ns-probe.sh"));
+    config.env = vec![("NS_LOG".into(), log.display().to_string())];
+    let runner = runner(config);
+    let report = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
+    assert_eq!(
+        report.outcome,
+        PlanOutcome::Changes,
+        "{}",
+        report.output.text()
+    );
+    let first = namespaces(&log);
+    let commands: Vec<&str> = first.iter().map(|(command, _)| command.as_str()).collect();
+    assert_eq!(commands, ["init", "plan", "show"]);
+    let own = format!(
+        "{}",
+        std::fs::read_link("/proc/self/ns/pid").unwrap().display()
+    );
+    assert!(
+        first.iter().all(|(_, ns)| *ns != own),
+        "{first:?} ran outside a sandbox"
+    );
+    assert_ne!(
+        first[0].1, first[1].1,
+        "init must not share the later steps' sandbox"
+    );
+    assert_eq!(
+        first[1].1, first[2].1,
+        "plan and show should share one sandbox"
+    );
+    assert!(report.output.contains("$ terraform plan"));
+    assert!(report.output.contains("Plan: 1 to add"));
+
+    // The next run gets sandboxes of its own.
+    std::fs::remove_file(&log).unwrap();
+    runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
+    let second = namespaces(&log);
+    assert!(
+        second
+            .iter()
+            .all(|(_, ns)| first.iter().all(|(_, old)| old != ns))
+    );
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_hung_step_in_the_shared_sandbox_is_stopped_and_leaves_nothing_behind() {
+    let scratch = Scratch::new();
+    let marker = format!(
+        "/tmp/hang-plan-{}-{}.pid",
+        std::process::id(),
+        scratch.dir.path().file_name().unwrap().to_string_lossy()
+    );
+    let mut config = scratch.config(standin("hang.sh"));
+    config.timeout = Duration::from_secs(2);
+    config.kill_grace = Duration::from_millis(500);
+    config.env = vec![
+        ("HANG_CHILD_PID_FILE".into(), marker.clone()),
+        ("HANG_STEP".into(), "plan".into()),
+    ];
+    let runner = runner(config);
+    let report = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
+    assert_eq!(report.outcome, PlanOutcome::Failed);
+    let failure = report.failure.clone().unwrap();
+    assert_eq!(failure.step, "plan");
+    assert_eq!(failure.reason, FailureReason::TimedOut { after_secs: 2 });
+    assert!(
+        report.output.contains("init done"),
+        "{}",
+        report.output.text()
+    );
+    assert!(report.output.contains("working on plan"));
+    assert!(report.output.contains("terraform plan timed out after 2 s"));
+    let mut left = processes_with_env(&marker);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = processes_with_env(&marker);
+    }
+    assert_eq!(left, Vec::<String>::new(), "processes survived the timeout");
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_step_server_that_cannot_start_is_named_in_the_report() {
+    let scratch = Scratch::new();
+    let mut config = scratch.config(standin("slow-plan.sh"));
+    // A file that is not a program: the sandbox starts, the server in it cannot.
+    let bogus = scratch.dir.path().join("not-a-server");
+    std::fs::write(&bogus, "just text\n").unwrap();
+    config.sandbox.step_server = Some(bogus);
+    let runner = runner(config);
+    let err = runner.plan(&scratch.dir_spec("alpha")).await;
+    let text = match err {
+        Ok(report) => format!("{:?} {}", report.failure, report.output.text()),
+        Err(err) => err.to_string(),
+    };
+    assert!(text.contains("the run's sandbox failed"), "{text}");
+    assert!(text.contains("not-a-server"), "{text}");
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+}

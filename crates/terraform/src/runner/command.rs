@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use secrecy::ExposeSecret;
 
 use super::{Runner, Workspace};
+use crate::error::RunnerError;
 use crate::process::Invocation;
 use crate::sandbox::Mounts;
+use crate::step_server::StepSession;
 
 impl Runner {
     /// `terraform <args>` in the run's module dir.
@@ -23,6 +25,7 @@ impl Runner {
             plugin_cache: Some(&config.plugin_cache_dir),
             plugin_cache_writable: args.first() == Some(&"init"),
             run_dir: Some(&ws.run_dir),
+            also_binary: None,
         };
         let (program, args) = config.sandbox.command(
             &config.terraform_bin,
@@ -39,6 +42,41 @@ impl Runner {
         }
     }
 
+    /// The sandbox for the run's steps after `init`, started; `None` when the sandbox is
+    /// off or no step server is set.
+    pub(super) fn start_steps(
+        &self,
+        run_dir: &Path,
+        module: &Path,
+    ) -> Result<Option<tokio::sync::Mutex<StepSession>>, RunnerError> {
+        let config = &self.inner.config;
+        let mounts = Mounts {
+            plugin_cache: Some(&config.plugin_cache_dir),
+            plugin_cache_writable: false,
+            run_dir: Some(run_dir),
+            also_binary: None,
+        };
+        let Some(command) =
+            config
+                .sandbox
+                .step_server_command(&config.terraform_bin, module, mounts)
+        else {
+            return Ok(None);
+        };
+        let server = config
+            .sandbox
+            .step_server
+            .as_deref()
+            .unwrap_or(Path::new(""));
+        let env = self.env(&run_dir.join("home"));
+        let session = StepSession::start(command, module, env, (server, &config.terraform_bin))
+            .map_err(|err| RunnerError::TerraformUnavailable {
+                bin: config.terraform_bin.clone(),
+                message: format!("could not start the run's sandbox: {err}"),
+            })?;
+        Ok(Some(tokio::sync::Mutex::new(session)))
+    }
+
     /// `terraform version -json`, outside any run: no work dir, the same environment.
     pub(super) fn version_command(&self) -> tokio::process::Command {
         let config = &self.inner.config;
@@ -46,6 +84,7 @@ impl Runner {
             plugin_cache: Some(&config.plugin_cache_dir),
             plugin_cache_writable: false,
             run_dir: None,
+            also_binary: None,
         };
         let root = Path::new("/");
         let (program, args) = config.sandbox.command(

@@ -9,6 +9,7 @@ use crate::error::RunnerError;
 use crate::process::{self, Exit};
 use crate::report::{FailureReason, StepFailure};
 use crate::spec::PlanSpec;
+use crate::step_server::StepRequest;
 
 impl Runner {
     pub(super) async fn init(
@@ -53,17 +54,33 @@ impl Runner {
         capture
             .note(&shown)
             .map_err(RunnerError::io("write the run log"))?;
-        let invocation = self.invocation(ws, args, stdout_file);
+        let session = ws.steps.as_ref().filter(|_| args.first() != Some(&"init"));
         let started = std::time::Instant::now();
-        let (exit, mut capture) = process::run(
-            invocation,
-            capture,
-            ws.deadline,
-            config.timeout,
-            config.kill_grace,
-        )
-        .await
-        .map_err(|err| RunnerError::TerraformUnavailable {
+        let ran = match session {
+            // `init` never: it may write the plugin cache, which the session's sandbox
+            // holds read-only.
+            Some(session) => {
+                let request = StepRequest {
+                    args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+                    stdout_file,
+                };
+                let limits = (config.timeout, config.kill_grace);
+                let mut session = session.lock().await;
+                session.run(&request, capture, ws.deadline, limits).await
+            }
+            None => {
+                let invocation = self.invocation(ws, args, stdout_file);
+                process::run(
+                    invocation,
+                    capture,
+                    ws.deadline,
+                    config.timeout,
+                    config.kill_grace,
+                )
+                .await
+            }
+        };
+        let (exit, mut capture) = ran.map_err(|err| RunnerError::TerraformUnavailable {
             bin: config.terraform_bin.clone(),
             message: err.to_string(),
         })?;

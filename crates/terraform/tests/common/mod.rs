@@ -26,6 +26,11 @@ pub fn real_terraform() -> PathBuf {
     bin
 }
 
+/// The step server binary of this crate (the service uses its own binary).
+pub fn step_server() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_promptops-terraform-steps"))
+}
+
 pub fn standin(name: &str) -> PathBuf {
     fixtures().join("bin").join(name)
 }
@@ -99,6 +104,8 @@ impl Scratch {
         // Terraform write there because the operator (here, the test) lists it.
         config.sandbox.writable.push(self.dir.path().join("state"));
         config.sandbox.read_only.extend(launcher_read_paths());
+        // As the service runs: the steps after init in one sandbox, through the server.
+        config.sandbox.step_server = Some(step_server());
         config
     }
 
