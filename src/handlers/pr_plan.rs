@@ -65,6 +65,8 @@ pub(super) async fn plan_pr(
     let Some(pr) = open_pr_at(h, repo, number, expected_sha).await? else {
         return Ok(());
     };
+    // Listed only after the head was read: the gate's check that the head has not moved
+    // since (see `gate_opens`) is what ties these files to that head.
     let files = repo
         .api
         .pr_files(repo.name(), number)
@@ -152,7 +154,16 @@ async fn gate_opens(
             ..
         }
     );
-    if !sha_bound && let Some(newer) = moved_head(repo, pr).await? {
+    // The gate only reads (commits, permissions): it is asked while the head is read
+    // again, and its answer counts only when the head has not moved.
+    let moved = async {
+        match sha_bound {
+            true => Ok(None),
+            false => moved_head(repo, pr).await,
+        }
+    };
+    let (moved, gate) = tokio::join!(moved, plan_gate::check(repo, config, pr, files, trigger));
+    if let Some(newer) = moved? {
         info!(
             pr = pr.number.get(),
             "not planned: a commit was pushed while checking"
@@ -166,9 +177,7 @@ async fn gate_opens(
         }
         return Ok(false);
     }
-    if let Gate::Closed { key, comment } =
-        plan_gate::check(repo, config, pr, files, trigger).await?
-    {
+    if let Gate::Closed { key, comment } = gate? {
         info!(pr = pr.number.get(), "not planned: waiting for a go-ahead");
         repo.comment(pr.number, &key, &comment).await?;
         return Ok(false);
