@@ -19,7 +19,7 @@ use promptops_core::{CommitSha, PrNumber};
 use promptops_github::client::{CheckConclusion, CheckOutput, PrState, PullRequestInfo};
 use promptops_store::{LockOutcome, RunStatus};
 use promptops_terraform::comment::{CommentOptions, render_plan_comments};
-use promptops_terraform::{PlanMode, PlanOutcome, PlanReport, Runner};
+use promptops_terraform::{PlanMode, PlanOutcome, PlanReport, RunPurpose, Runner};
 use tracing::info;
 
 use super::comment_key;
@@ -274,6 +274,10 @@ async fn plan_deployment(
     deployment: &str,
 ) -> anyhow::Result<()> {
     let sha = &pr.head_sha;
+    // Reserved before GitHub is asked for the variables and the source, so that the run's
+    // sandboxes start meanwhile. A reservation that fails is left to the plan below, which
+    // reports the problem on the pull request.
+    let reservation = runner.reserve(deployment, RunPurpose::Plan).await.ok();
     let vars = vars_check::read(h, repo, config, deployment, sha.as_str()).await?;
     if let Vars::Invalid(problems) = &vars {
         let refusal = Refusal {
@@ -317,10 +321,14 @@ async fn plan_deployment(
         Ok(spec) => spec.with_mode(mode),
         Err(problem) => return run.fail(&problem, advice).await,
     };
-    let (planned, before) = tokio::join!(
-        runner.plan(&spec),
-        plan_explain::applied(h, repo, config, deployment)
-    );
+    let planning = async {
+        match reservation {
+            Some(reservation) => runner.plan_reserved(reservation, &spec).await,
+            None => runner.plan(&spec).await,
+        }
+    };
+    let (planned, before) =
+        tokio::join!(planning, plan_explain::applied(h, repo, config, deployment));
     let report = match planned {
         Ok(report) => report,
         Err(err) => {

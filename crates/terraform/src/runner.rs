@@ -23,15 +23,17 @@ use crate::report::{
 use crate::run_logs::{LogPhase, log_path, prune_after_run, run_stem};
 use crate::source::{copy_dir, extract_tarball};
 use crate::spec::{PlanMode, PlanSpec, Source};
-use crate::step_server::StepSession;
 use crate::summary::failure_summary;
 use crate::version::TerraformVersion;
+use reservation::Sessions;
+pub use reservation::{Reservation, RunPurpose};
 
 mod command;
 mod invoke;
 mod outputs;
 mod plan;
 mod renew;
+mod reservation;
 mod step;
 mod terraform_version;
 
@@ -50,13 +52,15 @@ struct Inner {
     plugin_cache: PluginCacheLock,
     /// The last `version -json` answer, valid while the binary is unchanged.
     version: terraform_version::VersionCache,
+    /// Starts the runs' sandboxes (on first use: it needs the async runtime).
+    launcher: std::sync::OnceLock<crate::step_server::Launcher>,
 }
 
 /// What the work dir holds while a run goes on.
 struct Workspace {
-    /// The sandbox that runs the steps after `init` (see [`crate::step_server`]); `None`
-    /// when each step starts on its own. First, so that it is killed before the dir goes.
-    steps: Option<tokio::sync::Mutex<StepSession>>,
+    /// The run's sandboxes (see [`crate::step_server`]). First, so that they are killed
+    /// before the dir goes.
+    sessions: Sessions,
     // Dropped (deleted) when the run ends, whatever the outcome.
     _dir: TempDir,
     /// The run's own dir (0700): the source, HOME, the plan; the only writable place of
@@ -149,6 +153,7 @@ impl Runner {
                 deployments: KeyedLocks::default(),
                 plugin_cache: PluginCacheLock::new(&config.plugin_cache_dir),
                 version: terraform_version::VersionCache::default(),
+                launcher: std::sync::OnceLock::new(),
                 masker,
                 config,
             }),
@@ -172,13 +177,23 @@ impl Runner {
     /// init → plan → show for the deployment; with [`PlanMode::Destroy`] the plan is
     /// `plan -destroy` (for review: nothing is applied).
     pub async fn plan(&self, spec: &PlanSpec) -> Result<PlanReport, RunnerError> {
-        let kind = if spec.mode.is_destroy() {
-            "destroy-plan"
+        let purpose = if spec.mode.is_destroy() {
+            RunPurpose::DestroyPlan
         } else {
-            "plan"
+            RunPurpose::Plan
         };
+        let reservation = self.reserve(&spec.deployment, purpose).await?;
+        self.plan_reserved(reservation, spec).await
+    }
+
+    /// [`Runner::plan`] in a run reserved earlier (see [`Runner::reserve`]).
+    pub async fn plan_reserved(
+        &self,
+        reservation: Reservation,
+        spec: &PlanSpec,
+    ) -> Result<PlanReport, RunnerError> {
         let started = std::time::Instant::now();
-        let ws = self.prepare(spec, kind, false).await?;
+        let ws = self.prepare(reservation, spec, false).await?;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "work dir prepared"
@@ -199,12 +214,13 @@ impl Runner {
 
     /// init → plan (in the spec's mode) → apply exactly that plan → outputs.
     pub async fn apply(&self, spec: &PlanSpec) -> Result<ApplyReport, RunnerError> {
-        let kind = if spec.mode.is_destroy() {
-            "destroy"
+        let purpose = if spec.mode.is_destroy() {
+            RunPurpose::Destroy
         } else {
-            "apply"
+            RunPurpose::Apply
         };
-        let ws = self.prepare(spec, kind, false).await?;
+        let reservation = self.reserve(&spec.deployment, purpose).await?;
+        let ws = self.prepare(reservation, spec, false).await?;
         let result = match self.plan_in(&ws, spec).await {
             Ok((plan, masker)) => self.apply_plan_in(&ws, plan, &masker).await,
             Err(err) => Err(err),
@@ -218,40 +234,32 @@ impl Runner {
         self.apply(&spec.clone().with_mode(PlanMode::Destroy)).await
     }
 
-    /// Takes the deployment's lock and a run permit, then lays out the work dir.
+    /// Lays out the work dir of a reserved run: the source, checked.
     async fn prepare(
         &self,
+        reservation: Reservation,
         spec: &PlanSpec,
-        kind: &str,
         needs_actions: bool,
     ) -> Result<Workspace, RunnerError> {
         spec.validate()?;
-        let config = &self.inner.config;
-        // The deployment lock comes first so that waiting for it does not hold a permit.
-        let deployment = self.inner.deployments.lock(&spec.deployment).await;
-        let permit = self
-            .inner
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the runner never closes its semaphore");
-        let deadline = Instant::now() + config.timeout;
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{}-{kind}-", spec.deployment))
-            .tempdir_in(&config.work_root)
-            .map_err(RunnerError::io(format!(
-                "create a work dir in {}",
-                config.work_root.display()
-            )))?;
-        let run_dir = dir.path().to_path_buf();
-        create_private_dir(&run_dir)
-            .map_err(RunnerError::io(format!("create {}", run_dir.display())))?;
-        let root = run_dir.join("src");
-        for sub in [&root, &run_dir.join("home")] {
-            create_private_dir(sub)
-                .map_err(RunnerError::io(format!("create {}", sub.display())))?;
+        if reservation.deployment != spec.deployment {
+            return Err(RunnerError::InvalidSpec {
+                field: "deployment",
+                value: spec.deployment.clone(),
+                message: format!("the run was reserved for {}", reservation.deployment),
+            });
         }
+        let config = &self.inner.config;
+        let deadline = Instant::now() + config.timeout;
+        let Reservation {
+            sessions,
+            dir,
+            run_dir,
+            guard,
+            permit,
+            ..
+        } = reservation;
+        let root = run_dir.join("src");
         match &spec.source {
             Source::Tarball(bytes) => {
                 let (bytes, dest, limits) = (bytes.clone(), root.clone(), config.source_limits);
@@ -285,11 +293,8 @@ impl Runner {
             .path()
             .file_name()
             .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
-        // Started now, so that the sandbox is ready by the time `init` (which runs in a
-        // sandbox of its own) is done.
-        let steps = self.start_steps(&run_dir, &module)?;
         Ok(Workspace {
-            steps,
+            sessions,
             log_stem: run_stem(&spec.deployment, &unique),
             _dir: dir,
             run_dir,
@@ -297,7 +302,7 @@ impl Runner {
             module,
             version,
             deadline,
-            _deployment: deployment,
+            _deployment: guard,
             _permit: permit,
         })
     }

@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use secrecy::ExposeSecret;
 
 use super::{Runner, Workspace};
-use crate::error::RunnerError;
 use crate::process::Invocation;
 use crate::sandbox::Mounts;
-use crate::step_server::StepSession;
+use crate::step_server::{Launcher, PendingSession};
 
 impl Runner {
     /// `terraform <args>` in the run's module dir.
@@ -42,39 +41,41 @@ impl Runner {
         }
     }
 
-    /// The sandbox for the run's steps after `init`, started; `None` when the sandbox is
-    /// off or no step server is set.
-    pub(super) fn start_steps(
+    /// A sandbox with a step server for the run in `run_dir`, starting: with the plugin
+    /// cache writable (for `init` alone) or read-only (for every later command). `None`
+    /// when the sandbox is off or no step server is set (each command then starts alone).
+    pub(super) fn start_session(
         &self,
         run_dir: &Path,
-        module: &Path,
-    ) -> Result<Option<tokio::sync::Mutex<StepSession>>, RunnerError> {
+        cache_writable: bool,
+    ) -> Option<PendingSession> {
         let config = &self.inner.config;
         let mounts = Mounts {
             plugin_cache: Some(&config.plugin_cache_dir),
-            plugin_cache_writable: false,
+            plugin_cache_writable: cache_writable,
             run_dir: Some(run_dir),
             also_binary: None,
         };
-        let Some(command) =
-            config
-                .sandbox
-                .step_server_command(&config.terraform_bin, module, mounts)
-        else {
-            return Ok(None);
-        };
-        let server = config
+        // The module dir does not exist yet (the source comes later): each request names
+        // the directory it runs in.
+        let command = config
             .sandbox
-            .step_server
-            .as_deref()
-            .unwrap_or(Path::new(""));
+            .step_server_command(&config.terraform_bin, run_dir, mounts)?;
+        let server = config.sandbox.step_server.clone()?;
         let env = self.env(&run_dir.join("home"));
-        let session = StepSession::start(command, module, env, (server, &config.terraform_bin))
-            .map_err(|err| RunnerError::TerraformUnavailable {
-                bin: config.terraform_bin.clone(),
-                message: format!("could not start the run's sandbox: {err}"),
-            })?;
-        Ok(Some(tokio::sync::Mutex::new(session)))
+        let binaries = (server, config.terraform_bin.clone());
+        let launcher = match self.inner.launcher.get() {
+            Some(launcher) => launcher,
+            None => match Launcher::new() {
+                // Two first runs at once may both make one: the one not kept ends unused.
+                Ok(launcher) => self.inner.launcher.get_or_init(|| launcher),
+                Err(err) => {
+                    let message = format!("no thread to start it: {err}");
+                    return Some(PendingSession::failed(&config.terraform_bin, message));
+                }
+            },
+        };
+        Some(launcher.start(command, run_dir.to_path_buf(), env, binaries))
     }
 
     /// `terraform version -json`, outside any run: no work dir, the same environment.

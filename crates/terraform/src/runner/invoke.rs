@@ -34,7 +34,10 @@ impl Runner {
                     .into(),
             });
         }
-        let ws = self.prepare(spec, "invoke", true).await?;
+        let reservation = self
+            .reserve(&spec.deployment, super::RunPurpose::Invoke)
+            .await?;
+        let ws = self.prepare(reservation, spec, true).await?;
         let result = self.invoke_in(&ws, spec, invocation).await;
         self.prune_logs(&spec.deployment).await;
         result

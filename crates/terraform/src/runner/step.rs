@@ -54,30 +54,25 @@ impl Runner {
         capture
             .note(&shown)
             .map_err(RunnerError::io("write the run log"))?;
-        let session = ws.steps.as_ref().filter(|_| args.first() != Some(&"init"));
+        let request = StepRequest {
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+            stdout_file: stdout_file.clone(),
+            cwd: Some(ws.module.clone()),
+        };
+        let limits = (config.timeout, config.kill_grace);
         let started = std::time::Instant::now();
-        let ran = match session {
-            // `init` never: it may write the plugin cache, which the session's sandbox
-            // holds read-only.
-            Some(session) => {
-                let request = StepRequest {
-                    args: args.iter().map(|arg| (*arg).to_owned()).collect(),
-                    stdout_file,
-                };
-                let limits = (config.timeout, config.kill_grace);
-                let mut session = session.lock().await;
-                session.run(&request, capture, ws.deadline, limits).await
+        let ran = if args.first() == Some(&"init") {
+            // Taken, and so ended with this step: nothing `init` started may go on with the
+            // plugin cache writable while later commands run the configuration's code.
+            let session = ws.sessions.init.lock().map(|mut s| s.take()).ok().flatten();
+            match session {
+                Some(session) => session.run(&request, capture, ws.deadline, limits).await,
+                None => self.run_alone(ws, args, stdout_file, capture).await,
             }
-            None => {
-                let invocation = self.invocation(ws, args, stdout_file);
-                process::run(
-                    invocation,
-                    capture,
-                    ws.deadline,
-                    config.timeout,
-                    config.kill_grace,
-                )
-                .await
+        } else {
+            match &ws.sessions.steps {
+                Some(session) => session.run(&request, capture, ws.deadline, limits).await,
+                None => self.run_alone(ws, args, stdout_file, capture).await,
             }
         };
         let (exit, mut capture) = ran.map_err(|err| RunnerError::TerraformUnavailable {
@@ -108,5 +103,25 @@ impl Runner {
             }
         };
         Ok((step, capture))
+    }
+
+    /// One command started on its own (in a sandbox of its own, unless that is off).
+    async fn run_alone(
+        &self,
+        ws: &Workspace,
+        args: &[&str],
+        stdout_file: Option<PathBuf>,
+        capture: OutputCapture,
+    ) -> Result<(process::Exit, OutputCapture), process::SpawnError> {
+        let config = &self.inner.config;
+        let invocation = self.invocation(ws, args, stdout_file);
+        process::run(
+            invocation,
+            capture,
+            ws.deadline,
+            config.timeout,
+            config.kill_grace,
+        )
+        .await
     }
 }

@@ -16,6 +16,7 @@
 //!
 //! Integers are big-endian. The server ends when its stdin ends.
 
+mod launcher;
 mod serve;
 mod session;
 
@@ -23,17 +24,20 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use launcher::{Launcher, PendingSession};
 pub use serve::{run_if_requested, serve};
-pub(crate) use session::StepSession;
 
 /// The first argument that makes the `promptops` binary a step server:
 /// `promptops __terraform-step-server <terraform binary>`.
 pub const STEP_SERVER_ARG: &str = "__terraform-step-server";
 
-/// One command for the server to run: `terraform <args>` in the server's working dir.
+/// One command for the server to run: `terraform <args>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRequest {
     pub args: Vec<String>,
+    /// Where it runs; the server's own working dir when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
     /// Where the command's stdout goes instead of the output frames (a new file, 0600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout_file: Option<PathBuf>,
@@ -161,11 +165,12 @@ mod tests {
         let request = StepRequest {
             args: vec!["show".into(), "-json".into(), "plan.bin".into()],
             stdout_file: Some(PathBuf::from("/run/plan.json")),
+            cwd: Some(PathBuf::from("/run/src/terraform")),
         };
         let line = serde_json::to_string(&request).unwrap();
         assert!(!line.contains('\n'));
         assert_eq!(serde_json::from_str::<StepRequest>(&line).unwrap(), request);
         let bare: StepRequest = serde_json::from_str(r#"{"args":["plan"]}"#).unwrap();
-        assert_eq!(bare.stdout_file, None);
+        assert_eq!((bare.stdout_file, bare.cwd), (None, None));
     }
 }

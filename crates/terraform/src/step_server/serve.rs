@@ -94,6 +94,9 @@ where
         // A group of its own, so that what it leaves behind (provider plugins) can be
         // stopped with it.
         .process_group(0);
+    if let Some(cwd) = &request.cwd {
+        command.current_dir(cwd);
+    }
     match &request.stdout_file {
         Some(path) => match create_private_file(path) {
             Ok(file) => command.stdout(file),
