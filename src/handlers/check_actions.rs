@@ -29,18 +29,6 @@ pub(super) fn plan_buttons() -> CheckRunButtons {
     CheckRunButtons::new(buttons).expect("at most three buttons (tested)")
 }
 
-/// Puts the plan buttons on check run `id`. Best effort: a check run without buttons still
-/// reports its plan, and the comment commands do what the buttons do.
-pub(super) async fn add_plan_buttons(repo: &RepoCtx, id: u64) {
-    if let Err(err) = repo
-        .api
-        .set_check_run_buttons(repo.name(), id, &plan_buttons())
-        .await
-    {
-        tracing::warn!(check_run = id, error = %err, "could not put the buttons on the plan check run");
-    }
-}
-
 /// A click on `button` of pull request `pr`'s plan check run, by `sender`.
 pub(super) async fn clicked(
     h: &Handlers,

@@ -325,6 +325,7 @@ async fn conclude(
                 }),
                 details_url: None,
                 external_id: Some(format!("promptops-merge-group-{}", group.head_sha)),
+                buttons: None,
             },
         )
         .await

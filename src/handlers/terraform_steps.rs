@@ -216,11 +216,7 @@ pub(super) async fn start_check(
     sha: &CommitSha,
     deployment: &str,
 ) -> anyhow::Result<u64> {
-    let id = create_check(repo, name, sha, deployment).await?;
-    if name == PLAN_CHECK {
-        super::check_actions::add_plan_buttons(repo, id).await;
-    }
-    Ok(id)
+    create_check(repo, name, sha, deployment).await
 }
 
 async fn create_check(
@@ -244,6 +240,8 @@ async fn create_check(
                 }),
                 details_url: None,
                 external_id: None,
+                // The plan buttons come with the plan check's create: one request, not two.
+                buttons: (name == PLAN_CHECK).then(super::check_actions::plan_buttons),
             },
         )
         .await

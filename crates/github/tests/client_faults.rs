@@ -145,6 +145,7 @@ async fn lost_answers_on_creates_do_not_duplicate() {
         output: None,
         details_url: None,
         external_id: None,
+        buttons: None,
     };
     let run_id = e.api.create_check_run(&repo_name(), &run).await.unwrap();
     assert_eq!(e.gh.check_runs().len(), 1);

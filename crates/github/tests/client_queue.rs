@@ -25,6 +25,7 @@ async fn buttons_are_stored_on_the_check_run() {
                 output: None,
                 details_url: None,
                 external_id: None,
+                buttons: None,
             },
         )
         .await
@@ -57,6 +58,33 @@ async fn buttons_are_stored_on_the_check_run() {
             ("Unlock", "Release the lock", "unlock")
         ]
     );
+
+    // Given with the create, they are there from the start, without an update.
+    let with_buttons = e
+        .api
+        .create_check_run(
+            &repo_name(),
+            &NewCheckRun {
+                name: "promptops/plan".into(),
+                head_sha: head.parse().unwrap(),
+                status: CheckStatus::InProgress,
+                conclusion: None,
+                output: None,
+                details_url: None,
+                external_id: None,
+                buttons: Some(buttons),
+            },
+        )
+        .await
+        .unwrap();
+    let run =
+        e.gh.check_runs()
+            .into_iter()
+            .find(|r| r.id == with_buttons)
+            .unwrap();
+    let identifiers: Vec<&str> = run.actions.iter().map(|a| a.identifier.as_str()).collect();
+    assert_eq!(identifiers, ["replan", "unlock"]);
+    assert_eq!(run.updates, 0);
 }
 
 #[tokio::test]

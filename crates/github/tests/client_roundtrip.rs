@@ -443,6 +443,7 @@ async fn check_runs_are_created_and_completed() {
         output: None,
         details_url: None,
         external_id: Some("plan-web-1".into()),
+        buttons: None,
     };
     let no_conclusion = NewCheckRun {
         status: CheckStatus::Completed,
@@ -549,6 +550,7 @@ async fn long_check_output_keeps_its_end_and_long_summaries_are_refused() {
         }),
         details_url: None,
         external_id: None,
+        buttons: None,
     };
     e.api.create_check_run(&repo_name(), &new).await.unwrap();
     let stored = e.gh.check_runs()[0].text.clone().unwrap();

@@ -83,6 +83,9 @@ impl RepoApi {
         if let Some(u) = &new.details_url {
             body["details_url"] = json!(u);
         }
+        if let Some(buttons) = &new.buttons {
+            body["actions"] = json!(buttons);
+        }
         let route = format!("{}/check-runs", repo_route(repo));
         let list_route = format!(
             "{}/commits/{}/check-runs?per_page=100",

@@ -270,6 +270,8 @@ pub struct NewCheckRun {
     /// Our id for the run; used to find it again if the create's answer is lost. Generated
     /// when `None`.
     pub external_id: Option<String>,
+    /// Buttons shown on the run (sent with the create: no second request).
+    pub buttons: Option<crate::client::CheckRunButtons>,
 }
 
 /// Fields to change on a check run; `None` leaves a field alone.
