@@ -292,16 +292,8 @@ async fn plan_deployment(
     if !take_lock(h, repo, pr, deployment).await? {
         return Ok(());
     }
-    // A PR that removes the deployment's variables destroys it on merge, with the code and
-    // variables of its last successful apply (see `pr_merge`): the plan shown is made from
-    // that same commit, so that reviewers see exactly what merging destroys.
-    let (mode, source_sha) = if matches!(vars, Vars::Valid(_)) {
-        (PlanMode::Normal, sha.clone())
-    } else {
-        match deployment_state::last_applied_sha(h, repo, deployment).await? {
-            Some(applied) => (PlanMode::Destroy, applied),
-            None => return nothing_to_destroy(h, repo, pr, deployment).await,
-        }
+    let Some((mode, source_sha)) = what_to_plan(h, repo, pr, deployment, &vars).await? else {
+        return Ok(());
     };
     let source = tf::tarball(repo, &source_sha).await?;
     let start = RunStart {
@@ -346,6 +338,30 @@ async fn plan_deployment(
         sha,
     };
     report_plan(run, planned, (mode, &source_sha)).await
+}
+
+/// The plan's mode and the commit it is made from; `None` when there is nothing to plan
+/// (a destroy of a deployment never applied: said on the pull request).
+///
+/// A PR that removes the deployment's variables destroys it on merge, with the code and
+/// variables of its last successful apply (see `pr_merge`): the plan shown is made from
+/// that same commit, so that reviewers see exactly what merging destroys.
+async fn what_to_plan(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: &PullRequestInfo,
+    deployment: &str,
+    vars: &Vars,
+) -> anyhow::Result<Option<(PlanMode, CommitSha)>> {
+    if matches!(vars, Vars::Valid(_)) {
+        return Ok(Some((PlanMode::Normal, pr.head_sha.clone())));
+    }
+    match deployment_state::last_applied_sha(h, repo, deployment).await? {
+        Some(applied) => Ok(Some((PlanMode::Destroy, applied))),
+        None => nothing_to_destroy(h, repo, pr, deployment)
+            .await
+            .map(|()| None),
+    }
 }
 
 /// A plan Terraform reported on, with its explanation for reviewers.
