@@ -72,6 +72,7 @@ impl Runner {
             });
         }
         let config = &self.inner.config;
+        let started = std::time::Instant::now();
         // The deployment lock comes first so that waiting for it does not hold a permit.
         let guard = self.inner.deployments.lock(deployment).await;
         let permit = self
@@ -97,6 +98,10 @@ impl Runner {
             init: std::sync::Mutex::new(self.start_session(&run_dir, true)),
             steps: self.start_session(&run_dir, false),
         };
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "run reserved"
+        );
         Ok(Reservation {
             sessions,
             dir,

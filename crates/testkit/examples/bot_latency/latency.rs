@@ -79,11 +79,11 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
 
     // The PR's `opened` event (GitHub sends it with the bot as sender) → its plan.
     let head = head_sha(world, pr)?;
-    let started = Utc::now();
     let bot = world.github.bot_login();
-    world
-        .deliver("pull_request", &world.pr_payload("opened", pr, &bot)?)
-        .await?;
+    // Built first: rendering the payload reads the fake GitHub, which is not the bot's time.
+    let opened = world.pr_payload("opened", pr, &bot)?;
+    let started = Utc::now();
+    world.deliver("pull_request", &opened).await?;
     let written = waits::comment_written(world, pr, &[&plan_marker], STEP_TIMEOUT).await?;
     sample.opened_to_plan = since(started, written);
     waits::check_completed(world, "promptops/plan", &head, STEP_TIMEOUT).await?;
@@ -96,14 +96,10 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     let pushed = with_vm_count(&tfvars, 3)?;
     world.github.set_file(REPO, &branch, &tfvars_path, &pushed);
     let head = head_sha(world, pr)?;
+    let synchronize = world.pr_payload("synchronize", pr, PERSON)?;
     let started = Utc::now();
     let traced = Instant::now();
-    world
-        .deliver(
-            "pull_request",
-            &world.pr_payload("synchronize", pr, PERSON)?,
-        )
-        .await?;
+    world.deliver("pull_request", &synchronize).await?;
     let written =
         waits::comment_written(world, pr, &[&plan_marker, "Plan: 3 to add"], STEP_TIMEOUT).await?;
     sample.push_to_plan = since(started, written);
@@ -112,11 +108,10 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
 
     // The merge → the apply comment.
     let merge_sha = world.github.merge_pr(REPO, pr);
+    let closed = world.pr_payload("closed", pr, PERSON)?;
     let started = Utc::now();
     let traced = Instant::now();
-    world
-        .deliver("pull_request", &world.pr_payload("closed", pr, PERSON)?)
-        .await?;
+    world.deliver("pull_request", &closed).await?;
     let apply_marker = format!("Terraform apply for `{deployment}`");
     let written = waits::comment_written(world, pr, &[&apply_marker], STEP_TIMEOUT).await?;
     sample.merge_to_apply = since(started, written);
