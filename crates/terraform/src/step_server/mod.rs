@@ -1,10 +1,11 @@
-//! One sandbox for a run's later steps. Starting bubblewrap costs several milliseconds
-//! (its namespaces, its mounts, one more exec) before Terraform even starts, and a plan
-//! runs three Terraform commands, an apply five. So a run starts one sandbox, with the
-//! plugin cache read-only, beside its `init` (which gets a sandbox of its own, the one
-//! step that may write the cache): inside it a small server, this crate's
-//! [`serve`], runs the run's later commands one after the other as the runner asks. The
-//! server is the `promptops` binary itself, started with [`STEP_SERVER_ARG`].
+//! Two sandboxes per run instead of one per Terraform command. Starting bubblewrap costs
+//! several milliseconds (its namespaces, its mounts, one more exec) before Terraform even
+//! starts, and a plan runs three Terraform commands, an apply five. So a run starts two
+//! sandboxes when it is reserved (see `runner/reservation.rs`), each with a small server
+//! in it, this crate's [`serve`]: one with the plugin cache writable, for `init` alone
+//! (ended with it), and one with the cache read-only, which runs every later command one
+//! after the other as the runner asks. The server is the `promptops` binary itself,
+//! started with [`STEP_SERVER_ARG`].
 //!
 //! The protocol, on the server's stdin and stdout (nothing else writes there: Terraform's
 //! output goes through a pipe of the server's own, so it cannot forge a frame):
