@@ -274,11 +274,15 @@ async fn plan_deployment(
     deployment: &str,
 ) -> anyhow::Result<()> {
     let sha = &pr.head_sha;
-    // Reserved before GitHub is asked for the variables and the source, so that the run's
-    // sandboxes start meanwhile. A reservation that fails is left to the plan below, which
-    // reports the problem on the pull request.
+    // The run's sandboxes start while GitHub is asked for the variables and, at once, the
+    // head's source (unused when the variables are refused or the plan is a destroy). A
+    // reservation that fails is left to the plan below, which reports it on the PR.
     let reservation = runner.reserve(deployment, RunPurpose::Plan).await.ok();
-    let vars = vars_check::read(h, repo, config, deployment, sha.as_str()).await?;
+    let (vars, head_source) = tokio::join!(
+        vars_check::read(h, repo, config, deployment, sha.as_str()),
+        tf::tarball(repo, sha)
+    );
+    let vars = vars?;
     if let Vars::Invalid(problems) = &vars {
         let refusal = Refusal {
             kind: RunKind::Plan,
@@ -295,7 +299,7 @@ async fn plan_deployment(
     let Some((mode, source_sha)) = what_to_plan(h, repo, pr, deployment, &vars).await? else {
         return Ok(());
     };
-    let source = tf::tarball(repo, &source_sha).await?;
+    let source = source_at(repo, (sha, head_source), &source_sha).await?;
     let start = RunStart {
         kind: RunKind::Plan,
         deployment,
@@ -361,6 +365,18 @@ async fn what_to_plan(
         None => nothing_to_destroy(h, repo, pr, deployment)
             .await
             .map(|()| None),
+    }
+}
+
+/// The source of `wanted`: the head's, fetched already, when it is the head.
+async fn source_at(
+    repo: &RepoCtx,
+    (head, head_source): (&CommitSha, anyhow::Result<bytes::Bytes>),
+    wanted: &CommitSha,
+) -> anyhow::Result<bytes::Bytes> {
+    match wanted == head {
+        true => head_source,
+        false => tf::tarball(repo, wanted).await,
     }
 }
 
