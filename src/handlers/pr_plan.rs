@@ -374,9 +374,10 @@ async fn source_at(
     (head, head_source): (&CommitSha, anyhow::Result<bytes::Bytes>),
     wanted: &CommitSha,
 ) -> anyhow::Result<bytes::Bytes> {
-    match wanted == head {
-        true => head_source,
-        false => tf::tarball(repo, wanted).await,
+    if wanted == head {
+        head_source
+    } else {
+        tf::tarball(repo, wanted).await
     }
 }
 

@@ -9,25 +9,27 @@ use promptops_github::client::{
     CheckRunButton, CheckRunButtons, CheckStatus, KeyedIssue, NewCheckRun,
 };
 
+/// An in-progress plan check run on `head`, with `buttons`.
+fn plan_check(head: &str, buttons: Option<CheckRunButtons>) -> NewCheckRun {
+    NewCheckRun {
+        name: "promptops/plan".into(),
+        head_sha: head.parse().unwrap(),
+        status: CheckStatus::InProgress,
+        conclusion: None,
+        output: None,
+        details_url: None,
+        external_id: None,
+        buttons,
+    }
+}
+
 #[tokio::test]
 async fn buttons_are_stored_on_the_check_run() {
     let e = env().await;
     let head = branch_with_change(&e.gh, "feature/web");
     let id = e
         .api
-        .create_check_run(
-            &repo_name(),
-            &NewCheckRun {
-                name: "promptops/plan".into(),
-                head_sha: head.parse().unwrap(),
-                status: CheckStatus::InProgress,
-                conclusion: None,
-                output: None,
-                details_url: None,
-                external_id: None,
-                buttons: None,
-            },
-        )
+        .create_check_run(&repo_name(), &plan_check(&head, None))
         .await
         .unwrap();
     let buttons = CheckRunButtons::new(vec![
@@ -62,19 +64,7 @@ async fn buttons_are_stored_on_the_check_run() {
     // Given with the create, they are there from the start, without an update.
     let with_buttons = e
         .api
-        .create_check_run(
-            &repo_name(),
-            &NewCheckRun {
-                name: "promptops/plan".into(),
-                head_sha: head.parse().unwrap(),
-                status: CheckStatus::InProgress,
-                conclusion: None,
-                output: None,
-                details_url: None,
-                external_id: None,
-                buttons: Some(buttons),
-            },
-        )
+        .create_check_run(&repo_name(), &plan_check(&head, Some(buttons)))
         .await
         .unwrap();
     let run =

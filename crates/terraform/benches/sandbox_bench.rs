@@ -1,6 +1,7 @@
 //! What isolating Terraform costs a plan: the runner's `plan` (init → plan → show -json) on
-//! the test fixture module with real Terraform, in three sandbox settings, next to the same
-//! three commands run bare. The settings take turns round by round, so that a slow spell of
+//! the fixture module of the latency benchmark with real Terraform, in three sandbox
+//! settings, next to the same three commands run bare (`bare_terraform` of the testkit, the
+//! latency benchmark's baseline). The settings take turns round by round, so that a slow spell of
 //! the machine hits them all alike; medians and 90th percentiles over `ROUNDS` (20).
 //!
 //! - bare: the three commands started directly, output discarded (no runner);
@@ -14,10 +15,10 @@
 //! `ROUNDS=n`; `RUST_LOG=promptops_terraform=debug` logs each run's steps with their times).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use promptops_terraform::{PlanOutcome, PlanSpec, Runner, RunnerConfig, SandboxConfig, Source};
+use promptops_testkit::bare_terraform::{self, Sequence};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Setting {
@@ -45,8 +46,18 @@ impl Setting {
     }
 }
 
-fn fixture_repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/repo")
+/// A repository with the fixture module and `alpha`'s variables, as the runner reads it.
+fn fixture_repo(dir: &Path, tfvars: &str) -> PathBuf {
+    let repo = dir.join("repo");
+    let vars = repo.join("terraform/deployments/alpha");
+    std::fs::create_dir_all(&vars).unwrap();
+    std::fs::copy(
+        bare_terraform::fixture_module(),
+        repo.join("terraform/main.tf"),
+    )
+    .unwrap();
+    std::fs::write(vars.join("terraform.tfvars"), tfvars).unwrap();
+    repo
 }
 
 fn terraform() -> PathBuf {
@@ -73,61 +84,6 @@ fn runner(setting: Setting, work: &Path, state: &Path) -> Runner {
     Runner::new(config).expect("runner settings")
 }
 
-/// The three commands of a plan, started directly in a fresh copy of the module.
-fn bare_plan(state: &Path) -> Duration {
-    let dir = tempfile::tempdir().unwrap();
-    let module = dir.path().join("terraform");
-    copy_dir(&fixture_repo().join("terraform"), &module);
-    std::fs::create_dir_all(dir.path().join("home")).unwrap();
-    let backend = format!(
-        "-backend-config=path={}",
-        state.join("bare.tfstate").display()
-    );
-    let steps: [&[&str]; 3] = [
-        &["init", "-input=false", "-no-color", &backend],
-        &[
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-detailed-exitcode",
-            "-out=plan.bin",
-            "-var-file=deployments/alpha/terraform.tfvars",
-        ],
-        &["show", "-json", "-no-color", "plan.bin"],
-    ];
-    let started = Instant::now();
-    for args in steps {
-        let status = Command::new(terraform())
-            .args(args)
-            .current_dir(&module)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir.path().join("home"))
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success() || (args[0] == "plan" && status.code() == Some(2)));
-    }
-    started.elapsed()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
@@ -150,6 +106,8 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
+    let tfvars = bare_terraform::fixture_tfvars("alpha", 2);
+    let repo = fixture_repo(dir.path(), &tfvars);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -163,9 +121,10 @@ fn main() {
     for round in 0..=rounds {
         for (i, setting) in Setting::ALL.iter().enumerate() {
             let took = match &runners[i] {
-                None => bare_plan(&state),
+                None => bare_terraform::run(&terraform(), Sequence::Plan, "alpha", &tfvars)
+                    .expect("bare terraform plans"),
                 Some(runner) => runtime.block_on(async {
-                    let mut spec = PlanSpec::new(Source::Directory(fixture_repo()), "alpha");
+                    let mut spec = PlanSpec::new(Source::Directory(repo.clone()), "alpha");
                     let path = state.join(format!("{}.tfstate", *setting as u8));
                     spec.backend_config = vec![("path".into(), path.display().to_string())];
                     let started = Instant::now();
@@ -180,7 +139,7 @@ fn main() {
         }
     }
     println!(
-        "== a plan (init, plan, show -json) of tests/fixtures/repo, {rounds} rounds, settings taking turns"
+        "== a plan (init, plan, show -json) of tests/fixtures/terraform, {rounds} rounds, settings taking turns"
     );
     // Each round ran every setting back to back: the difference to the same round's bare
     // run is what the setting adds, with most of the machine's drift taken out.

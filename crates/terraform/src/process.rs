@@ -123,17 +123,7 @@ fn spawn(invocation: Invocation, writer: std::io::PipeWriter) -> std::io::Result
         .envs(invocation.env)
         .stdin(Stdio::null())
         .kill_on_drop(true);
-    // A new session, not only a new process group: the group is still killed as one at
-    // the deadline, and nothing in it has a controlling terminal to push input into
-    // (TIOCSTI) even when the service was started from one.
-    // SAFETY: the closure runs in the forked child before exec and calls only setsid(2),
-    // which is async-signal-safe; it allocates nothing and takes no locks.
-    unsafe {
-        command.pre_exec(|| {
-            rustix::process::setsid().map_err(std::io::Error::from)?;
-            Ok(())
-        });
-    }
+    in_new_session(&mut command);
     match &invocation.stdout_file {
         Some(path) => {
             command.stdout(crate::private_files::create_private_file(path)?);
@@ -147,6 +137,20 @@ fn spawn(invocation: Invocation, writer: std::io::PipeWriter) -> std::io::Result
     // The parent's copies of the pipe's write end must go, or reading never ends.
     drop(command);
     spawned
+}
+
+/// Makes `command` start in a session of its own, not only a new process group: the group
+/// is still killed as one at the deadline, and nothing in it has a controlling terminal to
+/// push input into (TIOCSTI) even when the service was started from one.
+pub(crate) fn in_new_session(command: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and calls only setsid(2),
+    // which is async-signal-safe; it allocates nothing and takes no locks.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
 }
 
 /// Reads the pipe into the shared capture on a thread of its own until the pipe closes

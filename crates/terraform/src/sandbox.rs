@@ -52,9 +52,9 @@ pub struct SandboxConfig {
     pub read_only: Vec<PathBuf>,
     /// Paths Terraform may write (e.g. the directory of a local backend's state files).
     pub writable: Vec<PathBuf>,
-    /// The step server (the `promptops` binary): when set, a run's commands after `init`
-    /// run in one sandbox through it (see [`crate::step_server`]) instead of one sandbox
-    /// each.
+    /// The step server (the `promptops` binary): when set, a run's Terraform commands run
+    /// through it in two sandboxes, one for `init` and one for every later command (see
+    /// [`crate::step_server`]), instead of one sandbox each.
     pub step_server: Option<PathBuf>,
 }
 

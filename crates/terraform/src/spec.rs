@@ -77,13 +77,7 @@ impl PlanSpec {
 
     /// Checks names and paths before anything runs.
     pub fn validate(&self) -> Result<(), RunnerError> {
-        if !is_valid_deployment_name(&self.deployment) {
-            return Err(RunnerError::InvalidSpec {
-                field: "deployment",
-                value: self.deployment.clone(),
-                message: "must match ^[a-z][a-z0-9-]{0,38}$".into(),
-            });
-        }
+        check_deployment_name(&self.deployment)?;
         check_relative("module_dir", &self.module_dir)?;
         check_relative("var_file", &self.var_file)?;
         for (key, _) in &self.backend_config {
@@ -114,6 +108,18 @@ impl PlanSpec {
             })
             .collect()
     }
+}
+
+/// `name` as a deployment name, or why it is not one.
+pub(crate) fn check_deployment_name(name: &str) -> Result<(), RunnerError> {
+    if is_valid_deployment_name(name) {
+        return Ok(());
+    }
+    Err(RunnerError::InvalidSpec {
+        field: "deployment",
+        value: name.to_owned(),
+        message: "must match ^[a-z][a-z0-9-]{0,38}$".into(),
+    })
 }
 
 /// Deployment names as the rest of PromptOps accepts them.

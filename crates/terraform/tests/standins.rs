@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use common::{Scratch, runner, standin};
 use promptops_terraform::comment::{CommentOptions, render_plan_comments};
-use promptops_terraform::{FailureReason, PlanOutcome, PlanSpec, SandboxConfig, Source};
+use promptops_terraform::{
+    FailureReason, PlanOutcome, PlanSpec, RunPurpose, SandboxConfig, Source,
+};
 
 /// A repo with an empty root module and a var file for each deployment.
 fn minimal_repo(root: &Path, deployments: &[String]) {
@@ -99,6 +101,20 @@ fn processes_with_env(marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// Host pids of processes whose environment holds `marker` once the killed ones are gone
+/// (the kernel takes a moment to end a PID namespace); empty when none survived.
+async fn processes_left_with_env(marker: &str) -> Vec<String> {
+    let mut left = processes_with_env(marker);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = processes_with_env(marker);
+    }
+    left
+}
+
 #[tokio::test]
 async fn a_hung_sandboxed_terraform_leaves_no_process_behind() {
     let scratch = Scratch::new();
@@ -135,15 +151,11 @@ async fn a_hung_sandboxed_terraform_leaves_no_process_behind() {
         report.failure.unwrap().reason,
         FailureReason::TimedOut { after_secs: 2 }
     );
-    let mut left = processes_with_env(&marker);
-    for _ in 0..50 {
-        if left.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        left = processes_with_env(&marker);
-    }
-    assert_eq!(left, Vec::<String>::new(), "processes survived the timeout");
+    assert_eq!(
+        processes_left_with_env(&marker).await,
+        Vec::<String>::new(),
+        "processes survived the timeout"
+    );
     assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
 }
 
@@ -367,15 +379,11 @@ async fn a_hung_step_in_the_shared_sandbox_is_stopped_and_leaves_nothing_behind(
     );
     assert!(report.output.contains("working on plan"));
     assert!(report.output.contains("terraform plan timed out after 2 s"));
-    let mut left = processes_with_env(&marker);
-    for _ in 0..50 {
-        if left.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        left = processes_with_env(&marker);
-    }
-    assert_eq!(left, Vec::<String>::new(), "processes survived the timeout");
+    assert_eq!(
+        processes_left_with_env(&marker).await,
+        Vec::<String>::new(),
+        "processes survived the timeout"
+    );
     assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
 }
 
@@ -388,12 +396,33 @@ async fn a_step_server_that_cannot_start_is_named_in_the_report() {
     std::fs::write(&bogus, "just text\n").unwrap();
     config.sandbox.step_server = Some(bogus);
     let runner = runner(config);
-    let err = runner.plan(&scratch.dir_spec("alpha")).await;
-    let text = match err {
-        Ok(report) => format!("{:?} {}", report.failure, report.output.text()),
-        Err(err) => err.to_string(),
-    };
+    let err = runner
+        .plan(&scratch.dir_spec("alpha"))
+        .await
+        .expect_err("no step can run without its server");
+    let text = err.to_string();
     assert!(text.contains("the run's sandbox failed"), "{text}");
     assert!(text.contains("not-a-server"), "{text}");
     assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_reservation_serves_only_its_own_deployment() {
+    let scratch = Scratch::new();
+    let runner = runner(scratch.config(standin("slow-plan.sh")));
+    let reservation = runner.reserve("beta", RunPurpose::Plan).await.unwrap();
+    let err = runner
+        .plan_reserved(reservation, &scratch.dir_spec("alpha"))
+        .await
+        .expect_err("alpha's plan in beta's run");
+    assert!(
+        err.to_string().contains("the run was reserved for beta"),
+        "{err}"
+    );
+    let bad = runner.reserve("Not A Name", RunPurpose::Plan).await;
+    assert!(bad.is_err_and(|err| err.to_string().contains("^[a-z]")));
+    // Both runs are given back: their work dirs are gone, and alpha plans now.
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+    let report = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
+    assert_eq!(report.outcome, PlanOutcome::Changes);
 }

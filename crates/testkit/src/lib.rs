@@ -20,6 +20,7 @@
 
 mod aap;
 mod auth;
+pub mod bare_terraform;
 pub mod clock;
 mod fake;
 mod fault;

@@ -64,13 +64,7 @@ impl Runner {
         deployment: &str,
         purpose: RunPurpose,
     ) -> Result<Reservation, RunnerError> {
-        if !crate::spec::is_valid_deployment_name(deployment) {
-            return Err(RunnerError::InvalidSpec {
-                field: "deployment",
-                value: deployment.to_owned(),
-                message: "must match ^[a-z][a-z0-9-]{0,38}$".into(),
-            });
-        }
+        crate::spec::check_deployment_name(deployment)?;
         let config = &self.inner.config;
         let started = std::time::Instant::now();
         // The deployment lock comes first so that waiting for it does not hold a permit.

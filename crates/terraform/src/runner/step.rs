@@ -64,7 +64,12 @@ impl Runner {
         let ran = if args.first() == Some(&"init") {
             // Taken, and so ended with this step: nothing `init` started may go on with the
             // plugin cache writable while later commands run the configuration's code.
-            let session = ws.sessions.init.lock().map(|mut s| s.take()).ok().flatten();
+            let session = ws
+                .sessions
+                .init
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
             match session {
                 Some(session) => session.run(&request, capture, ws.deadline, limits).await,
                 None => self.run_alone(ws, args, stdout_file, capture).await,

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::{Frame, StepRequest, read_frame};
 use crate::capture::OutputCapture;
-use crate::process::{Exit, SpawnError, kill_session, terminate_gracefully};
+use crate::process::{Exit, SpawnError, in_new_session, kill_session, terminate_gracefully};
 
 /// How much of what the sandbox itself prints (bubblewrap's complaints) is kept to
 /// explain why it ended.
@@ -27,6 +27,8 @@ pub(crate) struct StepSession {
     requests: ChildStdin,
     frames: BufReader<ChildStdout>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// The task reading the sandbox's stderr into `stderr`; done once the sandbox is gone.
+    stderr_reader: tokio::task::JoinHandle<()>,
     /// The server's command name, spared the graceful stop so that it reports the end.
     server_name: String,
     /// The terraform binary, for messages.
@@ -61,14 +63,7 @@ impl StepSession {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // SAFETY: the closure runs in the forked child before exec and calls only
-        // setsid(2), which is async-signal-safe; it allocates nothing and takes no locks.
-        unsafe {
-            command.pre_exec(|| {
-                rustix::process::setsid().map_err(std::io::Error::from)?;
-                Ok(())
-            });
-        }
+        in_new_session(&mut command);
         let mut child = command.spawn()?;
         let taken = (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let (Some(requests), Some(frames), Some(mut stderr_pipe)) = taken else {
@@ -76,7 +71,7 @@ impl StepSession {
         };
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let kept = Arc::clone(&stderr);
-        tokio::spawn(async move {
+        let stderr_reader = tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stderr_pipe.read(&mut buf).await {
                 if n == 0 {
@@ -99,6 +94,7 @@ impl StepSession {
             requests,
             frames: BufReader::with_capacity(128 * 1024, frames),
             stderr,
+            stderr_reader,
             server_name,
             terraform: terraform.display().to_string(),
             ended: false,
@@ -200,8 +196,8 @@ impl StepSession {
     /// The sandbox is gone: what it said about why (bubblewrap prints its own errors).
     async fn gone(&mut self, what: String) -> SpawnError {
         let status = tokio::time::timeout(Duration::from_secs(1), self.child.wait()).await;
-        // The stderr reader gets the last words once the sandbox has exited.
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Its last words are read once its stderr closes.
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.stderr_reader).await;
         let said = String::from_utf8_lossy(&self.stderr.lock().unwrap_or_else(|p| p.into_inner()))
             .trim()
             .to_owned();

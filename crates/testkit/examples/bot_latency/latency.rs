@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use crate::bare::{self, Sequence};
 use crate::waits::{self, since};
 use crate::world::{PERSON, REPO, Settings, World};
+use promptops_testkit::bare_terraform::{self as bare, Sequence};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -12,7 +12,6 @@
 //! BENCH_GITHUB_RTT_MS (a round trip added to every GitHub request; the targets are
 //! judged at zero only).
 
-mod bare;
 mod latency;
 mod parallel;
 mod report;

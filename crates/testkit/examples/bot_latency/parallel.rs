@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::bare::{self, Sequence};
 use crate::waits::{self, since};
 use crate::world::{PERSON, REPO, World};
+use promptops_testkit::bare_terraform::{self as bare, Sequence};
 
 const TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -28,20 +28,13 @@ pub struct Burst {
     pub deployments: usize,
 }
 
-/// Variables of a deployment of the fixture module with `vm_count` VMs.
-fn tfvars(deployment: &str, vm_count: u32) -> String {
-    format!(
-        "deployment_name   = \"{deployment}\"\nvm_count          = {vm_count}\ngpu_type          = \"nvidia-tesla-t4\"\ngpu_count         = 1\nmachine_type      = \"n1-standard-4\"\nzone              = \"us-central1-a\"\nboot_disk_size_gb = 100\n"
-    )
-}
-
 /// A PR by [`PERSON`] adding `deployment`'s variables; not yet announced to the bot.
 fn open_pr(world: &World, deployment: &str) -> u64 {
     let branch = format!("add-{deployment}");
     let path = format!("terraform/deployments/{deployment}/terraform.tfvars");
     world
         .github
-        .set_file(REPO, &branch, &path, tfvars(deployment, 2));
+        .set_file(REPO, &branch, &path, bare::fixture_tfvars(deployment, 2));
     world.github.open_pr(
         REPO,
         &branch,
@@ -75,11 +68,13 @@ pub async fn run(
                         &terraform,
                         Sequence::Plan,
                         &deployment,
-                        &tfvars(&deployment, 2),
+                        &bare::fixture_tfvars(&deployment, 2),
                     )
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let together = bare::run_many(&terraform, deployments, parallelism, &|d| tfvars(d, 2))?;
+            let together = bare::run_many(&terraform, deployments, parallelism, &|d| {
+                bare::fixture_tfvars(d, 2)
+            })?;
             Ok((alone, together))
         })
         .await??

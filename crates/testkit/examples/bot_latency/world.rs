@@ -52,7 +52,7 @@ impl World {
         github.set_commit_author(Some(PERSON));
         let scratch = tempfile::tempdir()?;
         std::fs::create_dir_all(scratch.path().join("state"))?;
-        let module = std::fs::read(fixture_module())?;
+        let module = std::fs::read(promptops_testkit::bare_terraform::fixture_module())?;
         let repo_settings = format!(
             "terraform:\n  backend_config:\n    path: \"{}/{{deployment}}.tfstate\"\n",
             scratch.path().join("state").display()
@@ -224,9 +224,4 @@ fn serve_command(
         command.env("PROMPTOPS_WORKERS", workers.to_string());
     }
     Ok(command)
-}
-
-/// The module the service's Terraform tests use (`tests/fixtures/terraform/main.tf`).
-pub fn fixture_module() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/terraform/main.tf")
 }

@@ -1,13 +1,24 @@
 //! Terraform alone, the same steps the bot runs for a plan and for an apply, on the same
 //! module and variables, in a fresh directory with a fresh state each time (as each of the
 //! bot's runs starts from a fresh checkout): the time the bot's overhead is measured
-//! against.
+//! against (`bot_latency`, and the runner's `sandbox_bench`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::world::fixture_module;
+/// The module the benchmarks plan: `tests/fixtures/terraform/main.tf` of the repository
+/// (the shape of the root module, `terraform_data` only, no provider download).
+pub fn fixture_module() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/terraform/main.tf")
+}
+
+/// A variables file for [`fixture_module`] with `vm_count` VMs.
+pub fn fixture_tfvars(deployment: &str, vm_count: u32) -> String {
+    format!(
+        "deployment_name   = \"{deployment}\"\nvm_count          = {vm_count}\ngpu_type          = \"nvidia-tesla-t4\"\ngpu_count         = 1\nmachine_type      = \"n1-standard-4\"\nzone              = \"us-central1-a\"\nboot_disk_size_gb = 100\n"
+    )
+}
 
 /// Which of the bot's sequences to run.
 #[derive(Debug, Clone, Copy)]
