@@ -12,19 +12,27 @@
 # TERRAFORM_BIN (default: terraform on PATH), PROMPTOPS_WORKERS (the bot's; default 4),
 # SKIP_BUILD=1 (use the binaries already built), BENCH_GITHUB_RTT_MS (a round trip the fake
 # GitHub adds to every request; targets are judged at zero only), BENCH_TRACE=1 (list the
-# bot's GitHub requests per step).
+# bot's GitHub requests per step), BENCH_MODULE=chain (the repository's own terraform/ on
+# the real chain with the stand-in providers; plans only; needs root).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
-mode=${MODE:-both}
+module=${BENCH_MODULE:-fixture}
+# The chain is measured for its plans only (see bench/latency/README.md).
+if [ "$module" = chain ]; then mode=${MODE:-latency}; else mode=${MODE:-both}; fi
 
 say() { printf 'latency: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 command -v cargo >/dev/null || die "cargo is required (a Rust toolchain)"
 command -v bwrap >/dev/null || die "bubblewrap is required: the bot runs Terraform in its sandbox (apt-get install bubblewrap)"
+if [ "$module" = chain ]; then
+  say "setting up the chain's tools (Terraform 1.15.5, the stand-in providers, OpenBao, ansible)"
+  eval "$(bash "$repo/scripts/setup-terraform.sh")"
+  eval "$(bash "$repo/scripts/setup-ansible.sh")"
+fi
 export TERRAFORM_BIN=${TERRAFORM_BIN:-$(command -v terraform || true)}
 [ -x "${TERRAFORM_BIN:-}" ] || die "terraform is required (on PATH, or TERRAFORM_BIN)"
 

@@ -99,15 +99,8 @@ impl Handlers {
                 ..
             } => commands::run_trigger_label(self, &repo, job_id, issue, author, labels).await,
             JobPayload::PlanPr { pr, .. } => {
-                let Some(config) =
-                    commands::settings_or_report(&repo, pr.number, "tf-settings").await?
-                else {
-                    return Ok(());
-                };
-                let trigger = plan_gate::Trigger::Event {
-                    sender: pr.sender.as_deref(),
-                };
-                pr_plan::plan_pr(self, &repo, &config, pr.number, Some(&pr.head_sha), trigger).await
+                let sender = pr.sender.as_deref();
+                pr_plan::plan_pr_event(self, &repo, pr.number, &pr.head_sha, sender).await
             }
             JobPayload::PrClosed { pr, .. } => {
                 let Some(config) =
@@ -316,10 +309,9 @@ impl RepoCtx {
     pub async fn load_config(
         &self,
     ) -> anyhow::Result<Result<RepoConfig, crate::repo_config::RepoConfigError>> {
-        let default_branch = self.default_branch().await?;
         let file = self
             .api
-            .get_file(self.name(), REPO_CONFIG_PATH, &default_branch)
+            .get_default_branch_file(self.name(), REPO_CONFIG_PATH)
             .await
             .with_context(|| format!("reading {REPO_CONFIG_PATH}"))?;
         Ok(match file {

@@ -19,7 +19,9 @@ use promptops_core::{CommitSha, PrNumber};
 use promptops_github::client::{CheckConclusion, CheckOutput, PrState, PullRequestInfo};
 use promptops_store::{LockOutcome, RunStatus};
 use promptops_terraform::comment::{CommentOptions, render_plan_comments};
-use promptops_terraform::{PlanMode, PlanOutcome, PlanReport, RunPurpose, Runner};
+use promptops_terraform::{
+    PlanMode, PlanOutcome, PlanReport, Reservation, RunEnd, RunPurpose, Runner,
+};
 use tracing::info;
 
 use super::comment_key;
@@ -28,7 +30,7 @@ use super::plan_gate::{self, Gate, Trigger};
 use super::terraform_run::{Finish, ReportTo, RunStart, TerraformRun};
 use super::terraform_steps::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
-use super::{Handlers, RepoCtx, deployment_state};
+use super::{Handlers, RepoCtx, commands, deployment_state};
 use crate::http::metrics::RunResult;
 use crate::repo_config::RepoConfig;
 use promptops_store::RunKind;
@@ -52,19 +54,63 @@ pub(super) async fn plan_pr(
     expected_sha: Option<&CommitSha>,
     trigger: Trigger<'_>,
 ) -> anyhow::Result<()> {
+    if h.terraform.is_none() {
+        if let Trigger::Command { reply_key, .. } = trigger {
+            tf::reply_no_runner(repo, number.into(), "plan", reply_key).await?;
+        }
+        return Ok(());
+    }
+    let pr = read_pr(repo, number).await;
+    plan_read_pr(h, repo, config, pr, expected_sha, trigger).await
+}
+
+/// A pull request event's plan (`head_sha` is the head the event saw): the repository's
+/// settings and the pull request do not depend on each other, so both are read at once.
+pub(super) async fn plan_pr_event(
+    h: &Handlers,
+    repo: &RepoCtx,
+    number: PrNumber,
+    head_sha: &CommitSha,
+    sender: Option<&str>,
+) -> anyhow::Result<()> {
+    let (config, pr) = tokio::join!(
+        commands::settings_or_report(repo, number, "tf-settings"),
+        read_pr(repo, number)
+    );
+    let Some(config) = config? else {
+        return Ok(());
+    };
+    let trigger = Trigger::Event { sender };
+    plan_read_pr(h, repo, &config, pr, Some(head_sha), trigger).await
+}
+
+async fn read_pr(repo: &RepoCtx, number: PrNumber) -> anyhow::Result<PullRequestInfo> {
+    repo.api
+        .get_pr(repo.name(), number)
+        .await
+        .with_context(|| format!("reading PR #{number}"))
+}
+
+/// [`plan_pr`] once the pull request was read (`pr`, or why it could not be).
+async fn plan_read_pr(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: anyhow::Result<PullRequestInfo>,
+    expected_sha: Option<&CommitSha>,
+    trigger: Trigger<'_>,
+) -> anyhow::Result<()> {
     let repeat = match trigger {
         Trigger::Event { .. } => Repeat::OncePerSha,
         Trigger::Command { .. } => Repeat::Always,
     };
     let Some(runner) = h.terraform.as_ref() else {
-        if let Trigger::Command { reply_key, .. } = trigger {
-            tf::reply_no_runner(repo, number.into(), "plan", reply_key).await?;
-        }
         return Ok(());
     };
-    let Some(pr) = open_pr_at(h, repo, number, expected_sha).await? else {
+    let Some(pr) = open_pr_at(h, repo, pr?, expected_sha).await? else {
         return Ok(());
     };
+    let number = pr.number;
     // Listed only after the head was read: the gate's check that the head has not moved
     // since (see `gate_opens`) is what ties these files to that head.
     let files = repo
@@ -103,19 +149,15 @@ pub(super) async fn plan_pr(
     Ok(())
 }
 
-/// The pull request as it is now, when it is open and `expected_sha` (if any) is still
-/// its head; `None` when there is nothing to plan.
+/// The pull request as it was just read (`pr`), when it is open and `expected_sha` (if
+/// any) is still its head; `None` when there is nothing to plan.
 async fn open_pr_at(
     h: &Handlers,
     repo: &RepoCtx,
-    number: PrNumber,
+    pr: PullRequestInfo,
     expected_sha: Option<&CommitSha>,
 ) -> anyhow::Result<Option<PullRequestInfo>> {
-    let pr = repo
-        .api
-        .get_pr(repo.name(), number)
-        .await
-        .with_context(|| format!("reading PR #{number}"))?;
+    let number = pr.number;
     if pr.state != PrState::Open {
         info!(pr = number.get(), "not planned: the pull request is closed");
         if !pr.merged {
@@ -300,6 +342,45 @@ async fn plan_deployment(
         return Ok(());
     };
     let source = source_at(repo, (sha, head_source), &source_sha).await?;
+    let to_plan = ToPlan {
+        deployment,
+        mode,
+        source_sha,
+        source,
+        reservation,
+        vars,
+    };
+    run_plan(h, runner, repo, config, pr, to_plan).await
+}
+
+/// What [`plan_deployment`] decided to plan, and from where.
+struct ToPlan<'a> {
+    deployment: &'a str,
+    mode: PlanMode,
+    source_sha: CommitSha,
+    source: bytes::Bytes,
+    reservation: Option<Reservation>,
+    vars: Vars,
+}
+
+/// Runs the plan of `to_plan` and reports it (the PR's comment, the check run).
+async fn run_plan(
+    h: &Handlers,
+    runner: &Runner,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: &PullRequestInfo,
+    to_plan: ToPlan<'_>,
+) -> anyhow::Result<()> {
+    let ToPlan {
+        deployment,
+        mode,
+        source_sha,
+        source,
+        reservation,
+        vars,
+    } = to_plan;
+    let sha = &pr.head_sha;
     let start = RunStart {
         kind: RunKind::Plan,
         deployment,
@@ -311,20 +392,27 @@ async fn plan_deployment(
             key: comment_key::report(RunKind::Plan, deployment),
         }),
     };
-    let run = TerraformRun::start(h, runner, repo, start).await?;
+    let starting = TerraformRun::start(h, runner, repo, start);
     let advice = Some("Fix it and push, or comment `/promptops plan` to retry.");
     let spec = match tf::spec_for(config, deployment, source, &source_sha) {
         Ok(spec) => spec.with_mode(mode),
-        Err(problem) => return run.fail(&problem, advice).await,
+        Err(problem) => return starting.await?.fail(&problem, advice).await,
     };
     let planning = async {
         match reservation {
-            Some(reservation) => runner.plan_reserved(reservation, &spec).await,
-            None => runner.plan(&spec).await,
+            Some(reservation) => runner.plan_reserved_then_end(reservation, &spec).await,
+            None => (runner.plan(&spec).await, RunEnd::default()),
         }
     };
-    let (planned, before) =
-        tokio::join!(planning, plan_explain::applied(h, repo, config, deployment));
+    // The check run and the run's record are written while Terraform plans: a plan changes
+    // nothing, so when they cannot be written the plan is wasted work and the job's retry
+    // plans again. (An apply records its run before it starts: see `pr_merge`.)
+    let (run, (planned, end), before) = tokio::join!(
+        starting,
+        planning,
+        plan_explain::applied(h, repo, config, deployment)
+    );
+    let run = run?;
     let report = match planned {
         Ok(report) => report,
         Err(err) => {
@@ -341,7 +429,10 @@ async fn plan_deployment(
         deployment,
         sha,
     };
-    report_plan(run, planned, (mode, &source_sha)).await
+    // The plan is reported first; the work dir goes after (the lock still held till then).
+    let reported = report_plan(run, planned, (mode, &source_sha)).await;
+    end.finish().await;
+    reported
 }
 
 /// The plan's mode and the commit it is made from; `None` when there is nothing to plan

@@ -126,11 +126,13 @@ impl WorkerPool {
             settings: self.settings.heartbeat.clone(),
         };
         let mut workers = JoinSet::new();
+        let claiming = Arc::new(tokio::sync::Mutex::new(()));
         for index in 0..self.settings.workers.max(1) {
             let pool = Arc::clone(&self);
             let shutdown = shutdown.clone();
             let worker_id = format!("{}/{index}", self.settings.identity.id);
-            workers.spawn(async move { pool.run_worker(worker_id, shutdown).await });
+            let claiming = Arc::clone(&claiming);
+            workers.spawn(async move { pool.run_worker(worker_id, shutdown, claiming).await });
         }
         // The heartbeat outlives the shutdown signal until the last worker has released
         // its job: until then this process still holds leases.
@@ -144,7 +146,16 @@ impl WorkerPool {
         heartbeat.leave().await;
     }
 
-    async fn run_worker(&self, worker_id: String, shutdown: CancellationToken) {
+    /// One worker's loop. `claiming` is held by this process's claim in progress: an
+    /// enqueue wakes every idle worker, and one at a time the first takes the job while
+    /// the others find nothing with a read, instead of all of them queueing for the
+    /// database's write lock in front of the winner's first queries.
+    async fn run_worker(
+        &self,
+        worker_id: String,
+        shutdown: CancellationToken,
+        claiming: Arc<tokio::sync::Mutex<()>>,
+    ) {
         let wake = self.store.jobs_enqueued();
         while !shutdown.is_cancelled() {
             // Registered before the claim: an enqueue between an empty claim and the wait
@@ -153,10 +164,12 @@ impl WorkerPool {
             let enqueued = wake.notified();
             tokio::pin!(enqueued);
             enqueued.as_mut().enable();
-            let claimed = self
-                .store
-                .claim(&worker_id, self.settings.lease, self.clock.now())
-                .await;
+            let claimed = {
+                let _turn = claiming.lock().await;
+                self.store
+                    .claim(&worker_id, self.settings.lease, self.clock.now())
+                    .await
+            };
             match claimed {
                 Ok(Some(job)) => self.process(&worker_id, job, &shutdown).await,
                 Ok(None) => {

@@ -40,7 +40,7 @@ pub use report::{
     OutputValue, PlanOutcome, PlanReport, ResourceChange, StepFailure,
 };
 pub use run_logs::{LogRetention, PrunedLogs, prune_run_logs};
-pub use runner::{Reservation, RunPurpose, Runner, RunnerConfig};
+pub use runner::{Reservation, RunEnd, RunPurpose, Runner, RunnerConfig};
 pub use sandbox::{SandboxConfig, SandboxMode};
 pub use source::SourceLimits;
 pub use spec::{PlanMode, PlanSpec, Source};

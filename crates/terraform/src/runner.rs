@@ -75,6 +75,29 @@ struct Workspace {
     _permit: OwnedSemaphorePermit,
 }
 
+/// The end of a run whose report was handed back before it (see
+/// [`Runner::plan_reserved_then_end`]). Dropped without [`RunEnd::finish`], the work dir
+/// is still removed and the lock released; only the log retention waits for the next run.
+#[derive(Default)]
+pub struct RunEnd(Option<(Workspace, Runner, String)>);
+
+impl RunEnd {
+    /// Applies the log retention while the deployment's lock is still held (so none of
+    /// its own logs is being written), then removes the work dir and releases the lock.
+    pub async fn finish(self) {
+        let Some((workspace, runner, deployment)) = self.0 else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        runner.prune_logs(&deployment).await;
+        drop(workspace);
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "work dir removed"
+        );
+    }
+}
+
 /// The outcome of one step.
 enum Step {
     Exited(i32),
@@ -192,24 +215,37 @@ impl Runner {
         reservation: Reservation,
         spec: &PlanSpec,
     ) -> Result<PlanReport, RunnerError> {
+        let (result, end) = self.plan_reserved_then_end(reservation, spec).await;
+        end.finish().await;
+        result
+    }
+
+    /// [`Runner::plan_reserved`], handing back the plan as soon as Terraform is done: the
+    /// caller reports it, then finishes the run with [`RunEnd::finish`] (the work dir's
+    /// removal and the log retention, under the deployment's lock).
+    pub async fn plan_reserved_then_end(
+        &self,
+        reservation: Reservation,
+        spec: &PlanSpec,
+    ) -> (Result<PlanReport, RunnerError>, RunEnd) {
         let started = std::time::Instant::now();
-        let ws = self.prepare(reservation, spec, false).await?;
+        let ws = match self.prepare(reservation, spec, false).await {
+            Ok(ws) => ws,
+            Err(err) => return (Err(err), RunEnd::default()),
+        };
         tracing::debug!(
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "work dir prepared"
         );
         let result = self.plan_in(&ws, spec).await.map(|(report, _)| report);
-        drop(ws);
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-            "work dir removed"
-        );
-        self.prune_logs(&spec.deployment).await;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "plan run finished"
         );
-        result
+        (
+            result,
+            RunEnd(Some((ws, self.clone(), spec.deployment.clone()))),
+        )
     }
 
     /// init → plan (in the spec's mode) → apply exactly that plan → outputs.

@@ -29,9 +29,40 @@ pub enum Sequence {
     Apply,
 }
 
-/// Runs `sequence` for `deployment` with `tfvars`; returns its wall time.
+/// A root module as the bare runs lay it out, and what Terraform's environment holds for
+/// it beyond the automation settings (a CLI config naming a provider mirror, credentials).
+#[derive(Debug, Clone, Default)]
+pub struct Module {
+    /// Files under the module's directory: (path relative to it, content).
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Module {
+    /// [`fixture_module`] as `main.tf`, no environment.
+    pub fn fixture() -> anyhow::Result<Module> {
+        Ok(Module {
+            files: vec![(PathBuf::from("main.tf"), std::fs::read(fixture_module())?)],
+            env: Vec::new(),
+        })
+    }
+}
+
+/// Runs `sequence` on [`fixture_module`] for `deployment` with `tfvars`; returns its wall
+/// time.
 pub fn run(
     terraform: &Path,
+    sequence: Sequence,
+    deployment: &str,
+    tfvars: &str,
+) -> anyhow::Result<Duration> {
+    run_module(terraform, &Module::fixture()?, sequence, deployment, tfvars)
+}
+
+/// Runs `sequence` on `module` for `deployment` with `tfvars`; returns its wall time.
+pub fn run_module(
+    terraform: &Path,
+    module_files: &Module,
     sequence: Sequence,
     deployment: &str,
     tfvars: &str,
@@ -41,7 +72,13 @@ pub fn run(
     let vars = module.join("deployments").join(deployment);
     std::fs::create_dir_all(&vars)?;
     std::fs::create_dir_all(dir.path().join("home"))?;
-    std::fs::copy(fixture_module(), module.join("main.tf"))?;
+    for (path, content) in &module_files.files {
+        let path = module.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, content)?;
+    }
     std::fs::write(vars.join("terraform.tfvars"), tfvars)?;
     let state = dir.path().join(format!("{deployment}.tfstate"));
     let backend = format!("-backend-config=path={}", state.display());
@@ -73,6 +110,7 @@ pub fn run(
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
             .env("CHECKPOINT_DISABLE", "1")
+            .envs(module_files.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -77,6 +77,27 @@ impl RepoApi {
             enc_path(path),
             query(&[("ref", git_ref)])
         );
+        self.read_file(op, route, path).await
+    }
+
+    /// A file's text on the repository's default branch (the contents API's `ref` left
+    /// out): one request, where naming the branch would first need it read.
+    pub async fn get_default_branch_file(
+        &self,
+        repo: &RepoName,
+        path: &str,
+    ) -> Result<Option<FileContent>> {
+        let op = format!("read {path} on the default branch");
+        let route = format!("{}/contents/{}", repo_route(repo), enc_path(path));
+        self.read_file(op, route, path).await
+    }
+
+    async fn read_file(
+        &self,
+        op: String,
+        route: String,
+        path: &str,
+    ) -> Result<Option<FileContent>> {
         let Some(v) = self.t.get_optional::<Value>(&op, &route).await? else {
             return Ok(None);
         };

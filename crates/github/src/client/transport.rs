@@ -164,6 +164,13 @@ struct Reporter<'a> {
 
 impl Reporter<'_> {
     fn request(&self, status: StatusClass, started: Instant) {
+        tracing::debug!(
+            method = self.method,
+            route = %self.route,
+            ?status,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "GitHub answered"
+        );
         self.observer.api_request(&ApiRequest {
             method: self.method,
             route: &self.route,

@@ -12,6 +12,9 @@ use crate::world::{PERSON, REPO, Settings, World};
 use promptops_testkit::bare_terraform::{self as bare, Sequence};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(120);
+/// The VM the push adds (the third), as the plan comment lists it on either module
+/// (`terraform_data.vm[2]`, `module.compute.google_compute_instance.vm[2]`).
+const PUSHED_VM: &str = ".vm[2]";
 
 /// The figures of one run, in milliseconds of wall time.
 #[derive(Debug, Clone, Default)]
@@ -61,6 +64,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
         (!world.github.comments(REPO, issue).is_empty()).then_some(())
     })
     .await?;
+    world.until_idle(STEP_TIMEOUT).await?;
     waits::trace(world, "comment -> PR opened and the answer", started);
     // The PR's own tfvars: the branch also holds the deployments merged by earlier runs.
     let merged = world.github.paths(REPO, "main");
@@ -87,6 +91,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     let written = waits::comment_written(world, pr, &[&plan_marker], STEP_TIMEOUT).await?;
     sample.opened_to_plan = since(started, written);
     waits::check_completed(world, "promptops/plan", &head, STEP_TIMEOUT).await?;
+    world.until_idle(STEP_TIMEOUT).await?;
 
     // A push of one more VM → the new plan.
     let tfvars = world
@@ -101,10 +106,24 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     let traced = Instant::now();
     world.deliver("pull_request", &synchronize).await?;
     let written =
-        waits::comment_written(world, pr, &[&plan_marker, "Plan: 3 to add"], STEP_TIMEOUT).await?;
+        waits::comment_written(world, pr, &[&plan_marker, PUSHED_VM], STEP_TIMEOUT).await?;
     sample.push_to_plan = since(started, written);
     waits::check_completed(world, "promptops/plan", &head, STEP_TIMEOUT).await?;
+    world.until_idle(STEP_TIMEOUT).await?;
     waits::trace(world, "push -> plan comment", traced);
+
+    let terraform = settings.terraform.clone();
+    let bare_deployment = format!("{deployment}-bare");
+    sample.bare_plan = tokio::task::spawn_blocking({
+        let (terraform, deployment, pushed) =
+            (terraform.clone(), bare_deployment.clone(), pushed.clone());
+        let module = settings.module.clone();
+        move || bare::run_module(&terraform, &module, Sequence::Plan, &deployment, &pushed)
+    })
+    .await??;
+    if !settings.with_apply() {
+        return Ok(sample);
+    }
 
     // The merge → the apply comment.
     let merge_sha = world.github.merge_pr(REPO, pr);
@@ -116,18 +135,18 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     let written = waits::comment_written(world, pr, &[&apply_marker], STEP_TIMEOUT).await?;
     sample.merge_to_apply = since(started, written);
     waits::check_completed(world, "promptops/apply", &merge_sha, STEP_TIMEOUT).await?;
+    world.until_idle(STEP_TIMEOUT).await?;
     waits::trace(world, "merge -> apply comment", traced);
 
-    let terraform = settings.terraform.clone();
-    let bare_deployment = format!("{deployment}-bare");
-    sample.bare_plan = tokio::task::spawn_blocking({
-        let (terraform, deployment, pushed) =
-            (terraform.clone(), bare_deployment.clone(), pushed.clone());
-        move || bare::run(&terraform, Sequence::Plan, &deployment, &pushed)
-    })
-    .await??;
+    let module = settings.module.clone();
     sample.bare_apply = tokio::task::spawn_blocking(move || {
-        bare::run(&terraform, Sequence::Apply, &bare_deployment, &pushed)
+        bare::run_module(
+            &terraform,
+            &module,
+            Sequence::Apply,
+            &bare_deployment,
+            &pushed,
+        )
     })
     .await??;
     Ok(sample)

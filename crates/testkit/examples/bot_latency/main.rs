@@ -10,8 +10,10 @@
 //! `terraform` on PATH), PROMPTOPS_WORKERS (passed to the bot), BENCH_TERRAFORM_READ_PATHS
 //! (colon-separated paths Terraform reads inside the sandbox, for a launcher),
 //! BENCH_GITHUB_RTT_MS (a round trip added to every GitHub request; the targets are
-//! judged at zero only).
+//! judged at zero only), BENCH_MODULE (`fixture`, the default, or `chain`: the
+//! repository's own `terraform/` with the stand-in providers, see `chain.rs`; plans only).
 
+mod chain;
 mod latency;
 mod parallel;
 mod report;
@@ -20,6 +22,7 @@ mod world;
 
 use std::path::PathBuf;
 
+use promptops_testkit::bare_terraform::Module;
 use world::{Settings, World};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -56,6 +59,10 @@ async fn main() -> anyhow::Result<()> {
             report::latency(&settings, &samples)
         }
         Some("parallel") => {
+            anyhow::ensure!(
+                settings.chain.is_none(),
+                "the parallel mode plans the fixture module only: unset BENCH_MODULE"
+            );
             let deployments = count(20)?;
             let world = World::start(&settings).await?;
             let parallelism = report::parallelism(&settings);
@@ -100,7 +107,7 @@ fn settings() -> anyhow::Result<Settings> {
         })?),
         Err(_) => std::time::Duration::ZERO,
     };
-    Ok(Settings {
+    let mut settings = Settings {
         github_round_trip,
         promptops,
         terraform,
@@ -111,7 +118,23 @@ fn settings() -> anyhow::Result<Settings> {
             .map(PathBuf::from)
             .collect(),
         workers,
-    })
+        module: Module::fixture()?,
+        serve_env: Vec::new(),
+        chain: None,
+    };
+    match std::env::var("BENCH_MODULE").as_deref() {
+        Err(_) | Ok("fixture") => {}
+        Ok("chain") => {
+            let chain = chain::ChainStack::start()?;
+            settings.terraform = chain.terraform.clone();
+            settings.terraform_read_paths = chain.read_paths.clone();
+            settings.module = chain.module()?;
+            settings.serve_env = chain.serve_env();
+            settings.chain = Some(chain);
+        }
+        Ok(other) => anyhow::bail!("BENCH_MODULE must be fixture or chain, not {other:?}"),
+    }
+    Ok(settings)
 }
 
 fn which(name: &str) -> Option<PathBuf> {

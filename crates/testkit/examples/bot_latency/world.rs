@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use promptops_testkit::bare_terraform::Module;
 use promptops_testkit::{
     FakeGithub, example_payload, installation_field, pull_request_payload, sign_webhook,
 };
@@ -31,6 +32,22 @@ pub struct Settings {
     /// What every GitHub request costs on top of the loopback (`BENCH_GITHUB_RTT_MS`,
     /// default zero): shows what the bot's sequential requests cost against the real API.
     pub github_round_trip: std::time::Duration,
+    /// The root module the repository holds under `terraform/` (the fixture, or the
+    /// repository's own on the chain) and Terraform's environment for it.
+    pub module: Module,
+    /// What the service's environment holds beyond the defaults (the chain's).
+    pub serve_env: Vec<(String, String)>,
+    /// The chain's services, kept running for the benchmark (`BENCH_MODULE=chain`).
+    pub chain: Option<crate::chain::ChainStack>,
+}
+
+impl Settings {
+    /// Whether the merge → apply step is measured: not on the chain, where an apply
+    /// starts machines and the configuration job (whose time is the playbook's, not
+    /// Terraform's nor the bot's), and the bare apply would start as many again.
+    pub fn with_apply(&self) -> bool {
+        self.chain.is_none()
+    }
 }
 
 pub struct World {
@@ -52,18 +69,28 @@ impl World {
         github.set_commit_author(Some(PERSON));
         let scratch = tempfile::tempdir()?;
         std::fs::create_dir_all(scratch.path().join("state"))?;
-        let module = std::fs::read(promptops_testkit::bare_terraform::fixture_module())?;
         let repo_settings = format!(
             "terraform:\n  backend_config:\n    path: \"{}/{{deployment}}.tfstate\"\n",
             scratch.path().join("state").display()
         );
+        let module: Vec<(String, &[u8])> = settings
+            .module
+            .files
+            .iter()
+            .map(|(path, content)| {
+                let path = Path::new("terraform").join(path);
+                (path.display().to_string(), content.as_slice())
+            })
+            .collect();
+        let mut files: Vec<(&str, Option<&[u8]>)> = module
+            .iter()
+            .map(|(path, content)| (path.as_str(), Some(*content)))
+            .collect();
+        files.push((".github/promptops.yml", Some(repo_settings.as_bytes())));
         github.commit_files(
             REPO,
             "main",
-            &[
-                ("terraform/main.tf", Some(module.as_slice())),
-                (".github/promptops.yml", Some(repo_settings.as_bytes())),
-            ],
+            &files,
             "Add the root module and PromptOps settings",
         );
         let secret = format!("bench-secret-{:016x}", fastrand::u64(..));
@@ -99,6 +126,38 @@ impl World {
             "promptops serve did not answer /readyz within 30 s; its log: {}",
             self.scratch.path().join("serve.log").display()
         )
+    }
+
+    /// Waits until the bot has no job running or due, read from its `/metrics` (the queue
+    /// gauges). A job goes on after its last visible write (the plan job reads the PR
+    /// once more and records its outcome in the queue), and a delivery sent in that tail
+    /// would time the end of the previous job, not a person's next step.
+    pub async fn until_idle(&self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let text = self
+                .http
+                .get(format!("{}/metrics", self.base))
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await?;
+            let busy = ["running", "due"].iter().any(|state| {
+                let series = format!("promptops_queue_jobs{{state=\"{state}\"}} ");
+                text.lines()
+                    .find_map(|line| line.strip_prefix(&series))
+                    .is_none_or(|count| count.trim() != "0")
+            });
+            if !busy {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "the bot still had jobs running or due after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// Posts a signed delivery; anything but 202 is an error.
@@ -223,5 +282,6 @@ fn serve_command(
     if let Some(workers) = settings.workers {
         command.env("PROMPTOPS_WORKERS", workers.to_string());
     }
+    command.envs(settings.serve_env.iter().map(|(k, v)| (k, v)));
     Ok(command)
 }
