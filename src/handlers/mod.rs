@@ -25,6 +25,7 @@ mod plan_gate;
 mod plan_request;
 mod pr_merge;
 mod pr_plan;
+mod pr_plan_run;
 pub mod pr_text;
 mod terraform_run;
 mod terraform_steps;
@@ -103,9 +104,18 @@ impl Handlers {
                 pr_plan::plan_pr_event(self, &repo, pr.number, &pr.head_sha, sender).await
             }
             JobPayload::PrClosed { pr, .. } => {
-                let Some(config) =
-                    commands::settings_or_report(&repo, pr.number, "tf-settings").await?
-                else {
+                // A merge's apply checks the base against the default branch: it is read
+                // (and kept for the job) while the settings are.
+                let default_branch = async {
+                    if pr.merged {
+                        let _ = repo.default_branch().await;
+                    }
+                };
+                let (config, ()) = tokio::join!(
+                    commands::settings_or_report(&repo, pr.number, "tf-settings"),
+                    default_branch
+                );
+                let Some(config) = config? else {
                     return Ok(());
                 };
                 pr_merge::pr_closed(self, &repo, &config, pr).await

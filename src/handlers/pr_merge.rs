@@ -83,12 +83,18 @@ pub(super) async fn apply_merged(
         }
         return Ok(());
     };
-    if let Some(refusal) = wrong_base(repo, config, pr).await? {
+    // The base check and the PR's files are read at once: both only read, and the files
+    // are used only when the base is one that applies.
+    let (refusal, deployments) = tokio::join!(
+        wrong_base(repo, config, pr),
+        merged_deployments(h, repo, config, pr, sha)
+    );
+    if let Some(refusal) = refusal? {
         release_locks_of(h, repo, pr).await?;
         return repo.comment(pr, "tf-apply-refused", &refusal).await;
     }
     let merge = Merge { pr, sha };
-    let deployments = merged_deployments(h, repo, config, pr, sha).await?;
+    let deployments = deployments?;
     for deployment in &deployments {
         if retry == Retry::No
             && (tf::already_ran(h, repo, pr, deployment, RunKind::Apply, sha).await?
@@ -107,12 +113,14 @@ async fn wrong_base(
     config: &RepoConfig,
     pr: PrNumber,
 ) -> anyhow::Result<Option<String>> {
-    let info = repo
-        .api
-        .get_pr(repo.name(), pr)
-        .await
-        .with_context(|| format!("reading PR #{pr}"))?;
-    let default_branch = repo.default_branch().await?;
+    let info = async {
+        repo.api
+            .get_pr(repo.name(), pr)
+            .await
+            .with_context(|| format!("reading PR #{pr}"))
+    };
+    let (info, default_branch) = tokio::join!(info, repo.default_branch());
+    let (info, default_branch) = (info?, default_branch?);
     if config.apply.applies_to(&info.base_ref, &default_branch) {
         return Ok(None);
     }
@@ -186,7 +194,13 @@ async fn apply_deployment(
     deployment: &str,
 ) -> anyhow::Result<()> {
     let Merge { pr, sha } = merge;
-    let vars = vars_check::read(h, repo, config, deployment, sha.as_str()).await?;
+    // The merge commit's source is downloaded while its variables are read: it is what
+    // an apply runs (a destroy runs its last apply's commit instead, fetched below).
+    let (vars, merge_source) = tokio::join!(
+        vars_check::read(h, repo, config, deployment, sha.as_str()),
+        tf::tarball(repo, sha)
+    );
+    let vars = vars?;
     if let Vars::Invalid(problems) = &vars {
         // Nothing is applied on top of variables that break the rules; the lock goes, so
         // that the pull request fixing them can be planned.
@@ -206,7 +220,10 @@ async fn apply_deployment(
     let Some((kind, source_sha)) = apply_source(h, repo, merge, deployment, &vars).await? else {
         return Ok(());
     };
-    let source = tf::tarball(repo, &source_sha).await?;
+    let source = match source_sha == *sha {
+        true => merge_source?,
+        false => tf::tarball(repo, &source_sha).await?,
+    };
     let start = RunStart {
         kind,
         deployment,

@@ -12,26 +12,21 @@
 //! that commit's code and variables (the removed file is gone from the head), so the plan
 //! reviewers see is the one merging carries out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 use promptops_core::{CommitSha, PrNumber};
-use promptops_github::client::{CheckConclusion, CheckOutput, PrState, PullRequestInfo};
+use promptops_github::client::{CheckConclusion, PrState, PullRequestInfo};
 use promptops_store::{LockOutcome, RunStatus};
-use promptops_terraform::comment::{CommentOptions, render_plan_comments};
-use promptops_terraform::{
-    PlanMode, PlanOutcome, PlanReport, Reservation, RunEnd, RunPurpose, Runner,
-};
+use promptops_terraform::{PlanMode, RunPurpose, Runner};
 use tracing::info;
 
 use super::comment_key;
-use super::plan_explain;
 use super::plan_gate::{self, Gate, Trigger};
-use super::terraform_run::{Finish, ReportTo, RunStart, TerraformRun};
+use super::pr_plan_run::{ToPlan, run_plan};
 use super::terraform_steps::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, commands, deployment_state};
-use crate::http::metrics::RunResult;
 use crate::repo_config::RepoConfig;
 use promptops_store::RunKind;
 
@@ -118,7 +113,11 @@ async fn plan_read_pr(
         .pr_files(repo.name(), number)
         .await
         .with_context(|| format!("listing the files of #{number}"))?;
-    if !gate_opens(repo, config, &pr, &files, trigger).await? {
+    let (opens, mut fetched) = tokio::join!(
+        gate_opens(repo, config, &pr, &files, trigger),
+        prefetch(h, repo, config, &pr, &files)
+    );
+    if !opens? {
         return Ok(());
     }
     let deployments = deployments_to_plan(h, repo, config, &pr, &files).await?;
@@ -131,7 +130,11 @@ async fn plan_read_pr(
         {
             continue;
         }
-        plan_deployment(h, runner, repo, config, &pr, deployment).await?;
+        let fetched = Fetched {
+            head_source: fetched.head_source.clone(),
+            vars: fetched.vars.remove(deployment),
+        };
+        plan_deployment(h, runner, repo, config, &pr, (deployment, fetched)).await?;
     }
     // Closed while planning: the close handler may have run before the lock was taken.
     let after = repo
@@ -257,6 +260,59 @@ async fn deployments_to_plan(
     Ok(deployments)
 }
 
+/// How many deployments' variables are read before the gate's answer, at most.
+const PREFETCHED_VARS: usize = 8;
+
+/// What was read for the plans before the gate answered (`V`: one deployment's variables,
+/// or all that were read); what is missing is read when it is needed.
+struct Fetched<V> {
+    head_source: Option<bytes::Bytes>,
+    vars: V,
+}
+
+/// Reads, while the gate decides, what the plans of `pr`'s head will need: its source
+/// (once for every deployment) and the variables of the deployments its `files` name.
+/// Reading runs nothing, and what the gate keeps from planning is dropped. A failed read
+/// is left out, to be read again (and reported) when needed.
+async fn prefetch(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    pr: &PullRequestInfo,
+    files: &[String],
+) -> Fetched<BTreeMap<String, Vars>> {
+    let sha = &pr.head_sha;
+    let source = async {
+        match touches_terraform(config, files) {
+            true => tf::tarball(repo, sha).await.ok(),
+            false => None,
+        }
+    };
+    let named = tf::deployments_in(files, &config.terraform);
+    let vars = named
+        .into_iter()
+        .take(PREFETCHED_VARS)
+        .map(|deployment| async move {
+            let vars = vars_check::read(h, repo, config, &deployment, sha.as_str()).await;
+            vars.ok().map(|vars| (deployment, vars))
+        });
+    let (head_source, vars) = tokio::join!(source, futures::future::join_all(vars));
+    Fetched {
+        head_source,
+        vars: vars.into_iter().flatten().collect(),
+    }
+}
+
+/// Whether any of `files` is under the root module or the deployments (what a plan runs).
+fn touches_terraform(config: &RepoConfig, files: &[String]) -> bool {
+    let settings = &config.terraform;
+    let dirs = [&settings.dir, &settings.deployments_dir]
+        .map(|dir| format!("{}/", dir.trim_end_matches('/')));
+    files
+        .iter()
+        .any(|file| dirs.iter().any(|dir| file.starts_with(dir.as_str())))
+}
+
 /// The head of `pr` now, when it is no longer the one read before.
 async fn moved_head(repo: &RepoCtx, pr: &PullRequestInfo) -> anyhow::Result<Option<CommitSha>> {
     let now = repo
@@ -313,17 +369,27 @@ async fn plan_deployment(
     repo: &RepoCtx,
     config: &RepoConfig,
     pr: &PullRequestInfo,
-    deployment: &str,
+    (deployment, fetched): (&str, Fetched<Option<Vars>>),
 ) -> anyhow::Result<()> {
     let sha = &pr.head_sha;
-    // The run's sandboxes start while GitHub is asked for the variables and, at once, the
-    // head's source (unused when the variables are refused or the plan is a destroy). A
-    // reservation that fails is left to the plan below, which reports it on the PR.
+    // The run's sandboxes start while GitHub is asked for what was not fetched already:
+    // the variables and the head's source (unused when the variables are refused or the
+    // plan is a destroy). A reservation that fails is left to the plan below, which
+    // reports it on the PR.
     let reservation = runner.reserve(deployment, RunPurpose::Plan).await.ok();
-    let (vars, head_source) = tokio::join!(
-        vars_check::read(h, repo, config, deployment, sha.as_str()),
-        tf::tarball(repo, sha)
-    );
+    let vars = async {
+        match fetched.vars {
+            Some(vars) => Ok(vars),
+            None => vars_check::read(h, repo, config, deployment, sha.as_str()).await,
+        }
+    };
+    let head_source = async {
+        match fetched.head_source {
+            Some(source) => Ok(source),
+            None => tf::tarball(repo, sha).await,
+        }
+    };
+    let (vars, head_source) = tokio::join!(vars, head_source);
     let vars = vars?;
     if let Vars::Invalid(problems) = &vars {
         let refusal = Refusal {
@@ -351,88 +417,6 @@ async fn plan_deployment(
         vars,
     };
     run_plan(h, runner, repo, config, pr, to_plan).await
-}
-
-/// What [`plan_deployment`] decided to plan, and from where.
-struct ToPlan<'a> {
-    deployment: &'a str,
-    mode: PlanMode,
-    source_sha: CommitSha,
-    source: bytes::Bytes,
-    reservation: Option<Reservation>,
-    vars: Vars,
-}
-
-/// Runs the plan of `to_plan` and reports it (the PR's comment, the check run).
-async fn run_plan(
-    h: &Handlers,
-    runner: &Runner,
-    repo: &RepoCtx,
-    config: &RepoConfig,
-    pr: &PullRequestInfo,
-    to_plan: ToPlan<'_>,
-) -> anyhow::Result<()> {
-    let ToPlan {
-        deployment,
-        mode,
-        source_sha,
-        source,
-        reservation,
-        vars,
-    } = to_plan;
-    let sha = &pr.head_sha;
-    let start = RunStart {
-        kind: RunKind::Plan,
-        deployment,
-        sha,
-        pr: Some(pr.number),
-        check: Some(PLAN_CHECK),
-        report: Some(ReportTo {
-            issue: pr.number.into(),
-            key: comment_key::report(RunKind::Plan, deployment),
-        }),
-    };
-    let starting = TerraformRun::start(h, runner, repo, start);
-    let advice = Some("Fix it and push, or comment `/promptops plan` to retry.");
-    let spec = match tf::spec_for(config, deployment, source, &source_sha) {
-        Ok(spec) => spec.with_mode(mode),
-        Err(problem) => return starting.await?.fail(&problem, advice).await,
-    };
-    let planning = async {
-        match reservation {
-            Some(reservation) => runner.plan_reserved_then_end(reservation, &spec).await,
-            None => (runner.plan(&spec).await, RunEnd::default()),
-        }
-    };
-    // The check run and the run's record are written while Terraform plans: a plan changes
-    // nothing, so when they cannot be written the plan is wasted work and the job's retry
-    // plans again. (An apply records its run before it starts: see `pr_merge`.)
-    let (run, (planned, end), before) = tokio::join!(
-        starting,
-        planning,
-        plan_explain::applied(h, repo, config, deployment)
-    );
-    let run = run?;
-    let report = match planned {
-        Ok(report) => report,
-        Err(err) => {
-            run.observe(RunResult::CouldNotRun);
-            return run.fail(&err.into(), advice).await;
-        }
-    };
-    run.observe(report.outcome.into());
-    let requested = vars.request();
-    let explanation = plan_explain::explain(h, &report, requested, before).await;
-    let planned = Planned {
-        report: &report,
-        explanation,
-        deployment,
-        sha,
-    };
-    // The plan is reported first; the work dir goes after (the lock still held till then).
-    let reported = report_plan(run, planned, (mode, &source_sha)).await;
-    end.finish().await;
-    reported
 }
 
 /// The plan's mode and the commit it is made from; `None` when there is nothing to plan
@@ -472,14 +456,6 @@ async fn source_at(
     }
 }
 
-/// A plan Terraform reported on, with its explanation for reviewers.
-struct Planned<'a> {
-    report: &'a PlanReport,
-    explanation: Option<promptops_terraform::comment::Explanation>,
-    deployment: &'a str,
-    sha: &'a CommitSha,
-}
-
 /// Takes the deployment's lock for `pr`; when another pull request holds it, says so on
 /// the pull request and in a failed check run, and returns `false`.
 async fn take_lock(
@@ -512,80 +488,6 @@ async fn take_lock(
         repo.comment(pr.number, &lock_key, &body).await?;
     }
     Ok(true)
-}
-
-/// The plan's report on the pull request and its check run, and the run's record.
-async fn report_plan(
-    run: TerraformRun<'_>,
-    planned: Planned<'_>,
-    (mode, source_sha): (PlanMode, &CommitSha),
-) -> anyhow::Result<()> {
-    let Planned {
-        report,
-        explanation,
-        deployment,
-        sha,
-    } = planned;
-    let options = CommentOptions {
-        next_steps: mode
-            .is_destroy()
-            .then(|| destroy_steps(report.outcome, source_sha)),
-        run_url: run.url(),
-        // The lock was taken above: this pull request holds it while the plan is shown.
-        locked_here: true,
-        explanation,
-        ..CommentOptions::default()
-    };
-    run.post_report(&render_plan_comments(report, &options))
-        .await?;
-    let what = if mode.is_destroy() {
-        format!(
-            "Terraform destroy plan for deployment `{deployment}` (the code and variables of its last apply, `{}`)",
-            source_sha.short()
-        )
-    } else {
-        format!("Terraform plan for deployment `{deployment}`")
-    };
-    let output = report.output.text();
-    let counts = &report.counts;
-    let check = CheckOutput {
-        title: format!("{deployment}: {}", report.summary),
-        summary: format!(
-            "{what} at `{}`: **{}**\n\n{} to create · {} to update · {} to replace · {} to delete",
-            sha.short(),
-            report.summary,
-            counts.create,
-            counts.update,
-            counts.replace,
-            counts.delete
-        ),
-        text: Some(promptops_commands::inert_block(output.trim_end())),
-    };
-    run.finish(Finish {
-        succeeded: report.outcome != PlanOutcome::Failed,
-        check: Some(check),
-        summary: &report.summary,
-        output: &output,
-    })
-    .await
-}
-
-/// Next steps under a destroy plan: merging destroys with the commit the plan used.
-fn destroy_steps(outcome: PlanOutcome, applied: &CommitSha) -> Vec<String> {
-    let applied = applied.short();
-    match outcome {
-        PlanOutcome::Changes => vec![
-            format!("Review the resources above: **merging this pull request destroys them**, with the code and variables of the deployment's last apply (commit `{applied}`), as planned here."),
-            "The deployment is locked by this pull request until it is merged or closed. Comment `/promptops plan` to plan again.".into(),
-        ],
-        PlanOutcome::NoChanges => vec![format!(
-            "Nothing to destroy: the deployment's state holds no resources (last apply: commit `{applied}`). Merging removes its variables only."
-        )],
-        PlanOutcome::Failed => vec![
-            format!("Read the error in the output below. A destroy plan uses the code and variables of the deployment's last apply (commit `{applied}`), not this pull request's head."),
-            "Comment `/promptops plan` to retry.".into(),
-        ],
-    }
 }
 
 /// A PR that removes the variables of a deployment PromptOps never applied: merging it

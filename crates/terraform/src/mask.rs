@@ -89,6 +89,12 @@ impl Masker {
         Masker { layers }
     }
 
+    /// Whether this masker masks more than `base`, which it was made from with
+    /// [`Masker::with_values`] (no layer is added when every value was masked already).
+    pub fn has_more_layers_than(&self, base: &Masker) -> bool {
+        self.layers.len() > base.layers.len()
+    }
+
     /// Whether there is nothing to mask.
     pub fn is_empty(&self) -> bool {
         self.layers.is_empty()

@@ -110,7 +110,9 @@ impl Runner {
             .masker
             .with_values(std::mem::take(&mut parsed.sensitive_values));
         let mut output = finish(capture)?;
-        if !masker.is_empty() {
+        // The log was masked as it was written, with every value but the plan's own
+        // sensitive ones: only those call for a second pass.
+        if masker.has_more_layers_than(&self.inner.masker) {
             remask_file(&output.log_path, &masker).map_err(RunnerError::io("mask the run log"))?;
             output.head = masker.mask_str(&output.head);
             output.tail = masker.mask_str(&output.tail);
