@@ -27,6 +27,17 @@ pub struct Sample {
     pub bare_plan: Duration,
     /// Terraform alone: init → plan → show → apply → output on the same variables.
     pub bare_apply: Duration,
+    /// The time the bot's own Terraform commands took in each step (from its log).
+    pub own_terraform: OwnTerraform,
+}
+
+/// The wall time of the Terraform commands the bot ran in each step, as its runner logs
+/// them; `None` when the log does not say (a `BENCH_RUST_LOG` without the step lines).
+#[derive(Debug, Clone, Default)]
+pub struct OwnTerraform {
+    pub opened: Option<Duration>,
+    pub push: Option<Duration>,
+    pub merge: Option<Duration>,
 }
 
 /// Runs one request through the bot, then the same Terraform steps bare.
@@ -86,12 +97,14 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     let bot = world.github.bot_login();
     // Built first: rendering the payload reads the fake GitHub, which is not the bot's time.
     let opened = world.pr_payload("opened", pr, &bot)?;
+    let log_offset = world.log_offset();
     let started = Utc::now();
     world.deliver("pull_request", &opened).await?;
     let written = waits::comment_written(world, pr, &[&plan_marker], STEP_TIMEOUT).await?;
     sample.opened_to_plan = since(started, written);
     waits::check_completed(world, "promptops/plan", &head, STEP_TIMEOUT).await?;
     world.until_idle(STEP_TIMEOUT).await?;
+    sample.own_terraform.opened = world.terraform_time_since(log_offset);
 
     // A push of one more VM → the new plan.
     let tfvars = world
@@ -102,6 +115,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     world.github.set_file(REPO, &branch, &tfvars_path, &pushed);
     let head = head_sha(world, pr)?;
     let synchronize = world.pr_payload("synchronize", pr, PERSON)?;
+    let log_offset = world.log_offset();
     let started = Utc::now();
     let traced = Instant::now();
     world.deliver("pull_request", &synchronize).await?;
@@ -110,6 +124,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     sample.push_to_plan = since(started, written);
     waits::check_completed(world, "promptops/plan", &head, STEP_TIMEOUT).await?;
     world.until_idle(STEP_TIMEOUT).await?;
+    sample.own_terraform.push = world.terraform_time_since(log_offset);
     waits::trace(world, "push -> plan comment", traced);
 
     let terraform = settings.terraform.clone();
@@ -128,6 +143,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     // The merge → the apply comment.
     let merge_sha = world.github.merge_pr(REPO, pr);
     let closed = world.pr_payload("closed", pr, PERSON)?;
+    let log_offset = world.log_offset();
     let started = Utc::now();
     let traced = Instant::now();
     world.deliver("pull_request", &closed).await?;
@@ -136,6 +152,7 @@ pub async fn run_once(world: &World, settings: &Settings) -> anyhow::Result<Samp
     sample.merge_to_apply = since(started, written);
     waits::check_completed(world, "promptops/apply", &merge_sha, STEP_TIMEOUT).await?;
     world.until_idle(STEP_TIMEOUT).await?;
+    sample.own_terraform.merge = world.terraform_time_since(log_offset);
     waits::trace(world, "merge -> apply comment", traced);
 
     let module = settings.module.clone();

@@ -204,6 +204,34 @@ impl World {
         Ok(payload)
     }
 
+    /// Where the bot's log ends now: [`World::terraform_time_since`] reads what comes after.
+    pub fn log_offset(&self) -> u64 {
+        std::fs::metadata(self.scratch.path().join("serve.log")).map_or(0, |m| m.len())
+    }
+
+    /// The wall time of the Terraform commands the bot ran since `offset` of its log (the
+    /// runner's `terraform step finished` lines, logged at debug for
+    /// `promptops_terraform::runner::step`); `None` when there is none.
+    pub fn terraform_time_since(&self, offset: u64) -> Option<Duration> {
+        let log = std::fs::read(self.scratch.path().join("serve.log")).ok()?;
+        let start = usize::try_from(offset).ok()?.min(log.len());
+        let text = String::from_utf8_lossy(&log[start..]);
+        let total_ms: f64 = text
+            .lines()
+            .filter(|line| line.contains("terraform step finished"))
+            .filter_map(|line| {
+                let plain = strip_ansi(line);
+                let value = plain.split("elapsed_ms=").nth(1)?;
+                let number: String = value
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.')
+                    .collect();
+                number.parse::<f64>().ok()
+            })
+            .sum();
+        (total_ms > 0.0).then(|| Duration::from_secs_f64(total_ms / 1e3))
+    }
+
     /// The last `lines` lines of the bot's log, to show with a failed step.
     pub fn serve_log_tail(&self, lines: usize) -> String {
         let log =
@@ -232,6 +260,24 @@ impl Drop for World {
     }
 }
 
+/// `line` without terminal colour sequences (`ESC [ ... m`).
+fn strip_ansi(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
 /// `promptops serve` as an operator would start it on this machine: the fake's App, a
 /// SQLite database, Terraform in its sandbox with the state directory writable, the
 /// offline planner (no model key).
@@ -249,10 +295,12 @@ fn serve_command(
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        // BENCH_RUST_LOG=promptops_terraform=debug shows where a run's time goes.
+        // The runner's step lines give the bot's own Terraform time (the report's "own"
+        // column); BENCH_RUST_LOG=promptops_terraform=debug shows where a run's time goes.
         .env(
             "RUST_LOG",
-            std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "info".into()),
+            std::env::var("BENCH_RUST_LOG")
+                .unwrap_or_else(|_| "info,promptops_terraform::runner::step=debug".into()),
         )
         .env("GITHUB_APP_ID", github.app_id().to_string())
         .env("GITHUB_PRIVATE_KEY_PATH", &key_path)
