@@ -18,12 +18,14 @@ use promptops_store::{LockOutcome, RunFilter};
 use promptops_terraform::comment::{
     CommentOptions, IssueNote, render_apply_comments, render_issue_note,
 };
-use promptops_terraform::{ApplyOutcome, ApplyReport, Runner};
+use promptops_terraform::{
+    ApplyOutcome, ApplyReport, PlanMode, PlanSpec, Reservation, RunPurpose, Runner,
+};
 
 use super::comment_key;
 use super::pr_plan::release_locks_of;
 use super::terraform_run::{Finish, ReportTo, RunStart, TerraformRun};
-use super::terraform_steps::{self as tf, APPLY_CHECK};
+use super::terraform_steps::{self as tf, APPLY_CHECK, CouldNotRun};
 use super::vars_check::{self, Refusal, Vars};
 use super::{Handlers, RepoCtx, deployment_state};
 use crate::http::metrics::RunResult;
@@ -220,6 +222,9 @@ async fn apply_deployment(
     let Some((kind, source_sha)) = apply_source(h, repo, merge, deployment, &vars).await? else {
         return Ok(());
     };
+    // The run's sandboxes start while the source is at hand and the run is recorded (a
+    // reservation that fails is left to the apply below, which reports it).
+    let reservation = runner.reserve(deployment, purpose_of(kind)).await.ok();
     let source = match source_sha == *sha {
         true => merge_source?,
         false => tf::tarball(repo, &source_sha).await?,
@@ -237,8 +242,7 @@ async fn apply_deployment(
     };
     let run = TerraformRun::start(h, runner, repo, start).await?;
     let report = match tf::spec_for(config, deployment, source, &source_sha) {
-        Ok(spec) if kind == RunKind::Destroy => runner.destroy(&spec).await.map_err(Into::into),
-        Ok(spec) => runner.apply(&spec).await.map_err(Into::into),
+        Ok(spec) => run_apply(runner, reservation, kind, spec).await,
         Err(problem) => Err(problem),
     };
     run.observe(
@@ -261,6 +265,32 @@ async fn apply_deployment(
             run.fail(&problem, Some(advice)).await
         }
     }
+}
+
+/// What the runner calls a run of `kind` (its work dir and logs are named after it).
+fn purpose_of(kind: RunKind) -> RunPurpose {
+    match kind {
+        RunKind::Destroy => RunPurpose::Destroy,
+        _ => RunPurpose::Apply,
+    }
+}
+
+/// Applies `spec` (destroys, for a destroy) in the run reserved for it, if any.
+async fn run_apply(
+    runner: &Runner,
+    reservation: Option<Reservation>,
+    kind: RunKind,
+    spec: PlanSpec,
+) -> Result<ApplyReport, CouldNotRun> {
+    let spec = match kind {
+        RunKind::Destroy => spec.with_mode(PlanMode::Destroy),
+        _ => spec,
+    };
+    let applied = match reservation {
+        Some(reservation) => runner.apply_reserved(reservation, &spec).await,
+        None => runner.apply(&spec).await,
+    };
+    applied.map_err(Into::into)
 }
 
 /// Takes the deployment's lock for the merged `pr`; when another pull request holds it,

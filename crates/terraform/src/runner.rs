@@ -256,6 +256,16 @@ impl Runner {
             RunPurpose::Apply
         };
         let reservation = self.reserve(&spec.deployment, purpose).await?;
+        self.apply_reserved(reservation, spec).await
+    }
+
+    /// [`Runner::apply`] in a run reserved earlier (see [`Runner::reserve`]); a destroy
+    /// when the spec's mode is [`PlanMode::Destroy`].
+    pub async fn apply_reserved(
+        &self,
+        reservation: Reservation,
+        spec: &PlanSpec,
+    ) -> Result<ApplyReport, RunnerError> {
         let ws = self.prepare(reservation, spec, false).await?;
         let result = match self.plan_in(&ws, spec).await {
             Ok((plan, masker)) => self.apply_plan_in(&ws, plan, &masker).await,
