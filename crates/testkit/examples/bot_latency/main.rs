@@ -49,6 +49,9 @@ async fn main() -> anyhow::Result<()> {
                             run + 1,
                             world.serve_log_tail(40)
                         );
+                        if let Err(kept) = world.keep_log() {
+                            eprintln!("could not keep the bot's log: {kept:#}");
+                        }
                         return Err(err);
                     }
                 };

@@ -245,7 +245,12 @@ impl World {
         let pid = self.serve.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status()?;
         self.serve.wait()?;
-        // BENCH_SERVE_LOG=<file> keeps the bot's log, which goes with the scratch dir.
+        self.keep_log()
+    }
+
+    /// With `BENCH_SERVE_LOG=<file>`, copies the bot's log there (it goes with the scratch
+    /// dir): at the end, and when a run fails.
+    pub fn keep_log(&self) -> anyhow::Result<()> {
         if let Some(keep) = std::env::var_os("BENCH_SERVE_LOG") {
             std::fs::copy(self.scratch.path().join("serve.log"), keep)?;
         }
