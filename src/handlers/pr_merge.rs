@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
-use promptops_core::{CommitSha, IssueNumber, PrNumber};
+use promptops_core::{CommitSha, IssueNumber, PrNumber, ValidationErrors};
 use promptops_github::client::CheckOutput;
 use promptops_store::{LockOutcome, RunFilter};
 use promptops_terraform::comment::{
@@ -204,17 +204,7 @@ async fn apply_deployment(
     );
     let vars = vars?;
     if let Vars::Invalid(problems) = &vars {
-        // Nothing is applied on top of variables that break the rules; the lock goes, so
-        // that the pull request fixing them can be planned.
-        h.store.release_lock(repo.name(), deployment, pr).await?;
-        let refusal = Refusal {
-            kind: RunKind::Apply,
-            check_name: APPLY_CHECK,
-            deployment,
-            pr,
-            sha,
-        };
-        return vars_check::refuse(h, repo, config, &refusal, problems).await;
+        return refuse_vars(h, repo, config, (merge, deployment), problems).await;
     }
     if !take_lock(h, repo, pr, deployment).await? {
         return Ok(());
@@ -224,7 +214,11 @@ async fn apply_deployment(
     };
     // The run's sandboxes start while the source is at hand and the run is recorded (a
     // reservation that fails is left to the apply below, which reports it).
-    let reservation = runner.reserve(deployment, purpose_of(kind)).await.ok();
+    let mode = plan_mode(kind);
+    let reservation = runner
+        .reserve(deployment, RunPurpose::applying(mode))
+        .await
+        .ok();
     let source = match source_sha == *sha {
         true => merge_source?,
         false => tf::tarball(repo, &source_sha).await?,
@@ -242,7 +236,7 @@ async fn apply_deployment(
     };
     let run = TerraformRun::start(h, runner, repo, start).await?;
     let report = match tf::spec_for(config, deployment, source, &source_sha) {
-        Ok(spec) => run_apply(runner, reservation, kind, spec).await,
+        Ok(spec) => run_apply(runner, reservation, spec.with_mode(mode)).await,
         Err(problem) => Err(problem),
     };
     run.observe(
@@ -267,25 +261,41 @@ async fn apply_deployment(
     }
 }
 
-/// What the runner calls a run of `kind` (its work dir and logs are named after it).
-fn purpose_of(kind: RunKind) -> RunPurpose {
+/// Refuses to apply `deployment`'s variables that break the rules: nothing is applied on
+/// top of them, and the lock goes, so that the pull request fixing them can be planned.
+async fn refuse_vars(
+    h: &Handlers,
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    (merge, deployment): (Merge<'_>, &str),
+    problems: &ValidationErrors,
+) -> anyhow::Result<()> {
+    let Merge { pr, sha } = merge;
+    h.store.release_lock(repo.name(), deployment, pr).await?;
+    let refusal = Refusal {
+        kind: RunKind::Apply,
+        check_name: APPLY_CHECK,
+        deployment,
+        pr,
+        sha,
+    };
+    vars_check::refuse(h, repo, config, &refusal, problems).await
+}
+
+/// How Terraform plans a run of `kind` (an apply's `apply_source` chose).
+fn plan_mode(kind: RunKind) -> PlanMode {
     match kind {
-        RunKind::Destroy => RunPurpose::Destroy,
-        _ => RunPurpose::Apply,
+        RunKind::Destroy => PlanMode::Destroy,
+        _ => PlanMode::Normal,
     }
 }
 
-/// Applies `spec` (destroys, for a destroy) in the run reserved for it, if any.
+/// Applies `spec` (destroys, in [`PlanMode::Destroy`]) in the run reserved for it, if any.
 async fn run_apply(
     runner: &Runner,
     reservation: Option<Reservation>,
-    kind: RunKind,
     spec: PlanSpec,
 ) -> Result<ApplyReport, CouldNotRun> {
-    let spec = match kind {
-        RunKind::Destroy => spec.with_mode(PlanMode::Destroy),
-        _ => spec,
-    };
     let applied = match reservation {
         Some(reservation) => runner.apply_reserved(reservation, &spec).await,
         None => runner.apply(&spec).await,

@@ -233,21 +233,8 @@ async fn an_issue_becomes_configured_vms_whose_apps_answer_and_destroy_removes_t
     let tools = tools::Tools::from_env();
     let (bao, compute, aap) = tokio::task::block_in_place(|| {
         let bao = openbao::OpenBao::start_with_raw_audit(&scratch.path().join("bao-audit.log"));
-        let wheels = scratch.path().join("wheels");
-        standin_cloud::build_stub_wheel(
-            &tools.python,
-            &wheels,
-            standin_cloud::STUB_STREAMLIT_VERSION,
-        );
-        let compute =
-            standin_cloud::Compute::start(&tools.python, &scratch.path().join("compute"), &wheels);
-        let aap = standin_cloud::Aap::start(
-            &tools.python,
-            &tools.ansible_bin,
-            &scratch.path().join("aap"),
-            // A switched-off VM fails the job after this long.
-            standin_cloud::job_template_vars(60),
-        );
+        let (compute, aap) =
+            standin_cloud::start_chain_cloud(&tools.python, &tools.ansible_bin, scratch.path());
         (bao, compute, aap)
     });
 

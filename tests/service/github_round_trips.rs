@@ -8,7 +8,8 @@ use lifecycle::*;
 use support::REPO;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn each_job_reads_the_default_branch_once_and_a_plan_lists_the_files_once() {
+async fn each_job_reads_the_default_branch_once_and_a_plan_lists_the_files_once_and_fetches_the_source_once()
+ {
     let mut t = Lifecycle::start().await;
     let github = t.service.github.clone();
     let issue = t.open_issue("GPUs", "one T4 VM in us-central1");
@@ -24,6 +25,13 @@ async fn each_job_reads_the_default_branch_once_and_a_plan_lists_the_files_once(
         github.requests()[from..]
             .iter()
             .filter(|r| r.method == "GET" && r.path.ends_with(&format!("/pulls/{pr}/files")))
+            .count()
+    };
+
+    let tarballs = |from: usize| {
+        github.requests()[from..]
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.contains("/tarball/"))
             .count()
     };
 
@@ -43,6 +51,11 @@ async fn each_job_reads_the_default_branch_once_and_a_plan_lists_the_files_once(
         1,
         "the plan job listed the PR's files once"
     );
+    assert_eq!(
+        tarballs(start),
+        1,
+        "the head's source, fetched while the gate decided, was not fetched again"
+    );
 
     // The apply job reads the settings and the default branch's head from it.
     let start = github.requests().len();
@@ -53,6 +66,11 @@ async fn each_job_reads_the_default_branch_once_and_a_plan_lists_the_files_once(
         repo_reads(start),
         1,
         "the apply job read the repository once"
+    );
+    assert_eq!(
+        tarballs(start),
+        1,
+        "the apply job fetched the merge's source once"
     );
 
     t.service.stop().await;

@@ -70,20 +70,8 @@ impl Chain {
         // Raw audit records carry every issued key and certificate: what must not survive
         // on the controller is read from them.
         let bao = OpenBao::start_with_raw_audit(&scratch.path().join("bao-audit.log"));
-        let wheels = scratch.path().join("wheels");
-        standin_cloud::build_stub_wheel(
-            &tools.python,
-            &wheels,
-            standin_cloud::STUB_STREAMLIT_VERSION,
-        );
-        let compute = Compute::start(&tools.python, &scratch.path().join("compute"), &wheels);
-        let aap = Aap::start(
-            &tools.python,
-            &tools.ansible_bin,
-            &scratch.path().join("aap"),
-            // A switched-off VM fails the job after this long.
-            standin_cloud::job_template_vars(60),
-        );
+        let (compute, aap) =
+            standin_cloud::start_chain_cloud(&tools.python, &tools.ansible_bin, scratch.path());
         let terraform = Terraform::from_env()
             .with_env("VAULT_TOKEN", &bao.token)
             .with_env("AAP_TOKEN", &aap.token)

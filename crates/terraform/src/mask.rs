@@ -283,6 +283,19 @@ mod tests {
     }
 
     #[test]
+    fn only_new_values_add_a_layer() {
+        let base = masker(&["hunter22"]);
+        let same = base.with_values([SecretString::from("hunter22".to_owned())]);
+        assert!(
+            !same.has_more_layers_than(&base),
+            "a value masked already adds nothing"
+        );
+        let more = base.with_values([SecretString::from("sensitive-output".to_owned())]);
+        assert!(more.has_more_layers_than(&base));
+        assert_eq!(more.mask_str("hunter22 sensitive-output"), "*** ***");
+    }
+
+    #[test]
     fn masks_every_occurrence_and_ignores_short_values() {
         let m = masker(&["hunter22", "ab"]);
         assert_eq!(m.mask_str("pw=hunter22 ab hunter22"), "pw=*** ab ***");

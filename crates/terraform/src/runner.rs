@@ -200,11 +200,7 @@ impl Runner {
     /// init → plan → show for the deployment; with [`PlanMode::Destroy`] the plan is
     /// `plan -destroy` (for review: nothing is applied).
     pub async fn plan(&self, spec: &PlanSpec) -> Result<PlanReport, RunnerError> {
-        let purpose = if spec.mode.is_destroy() {
-            RunPurpose::DestroyPlan
-        } else {
-            RunPurpose::Plan
-        };
+        let purpose = RunPurpose::planning(spec.mode);
         let reservation = self.reserve(&spec.deployment, purpose).await?;
         self.plan_reserved(reservation, spec).await
     }
@@ -250,11 +246,7 @@ impl Runner {
 
     /// init → plan (in the spec's mode) → apply exactly that plan → outputs.
     pub async fn apply(&self, spec: &PlanSpec) -> Result<ApplyReport, RunnerError> {
-        let purpose = if spec.mode.is_destroy() {
-            RunPurpose::Destroy
-        } else {
-            RunPurpose::Apply
-        };
+        let purpose = RunPurpose::applying(spec.mode);
         let reservation = self.reserve(&spec.deployment, purpose).await?;
         self.apply_reserved(reservation, spec).await
     }

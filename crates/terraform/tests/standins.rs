@@ -426,3 +426,33 @@ async fn a_reservation_serves_only_its_own_deployment() {
     let report = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
     assert_eq!(report.outcome, PlanOutcome::Changes);
 }
+
+#[tokio::test]
+async fn a_plan_handed_back_early_keeps_its_work_dir_and_lock_until_its_end() {
+    let scratch = Scratch::new();
+    let runner = runner(scratch.config(standin("slow-plan.sh")));
+    let reservation = runner.reserve("alpha", RunPurpose::Plan).await.unwrap();
+    let (report, end) = runner
+        .plan_reserved_then_end(reservation, &scratch.dir_spec("alpha"))
+        .await;
+    assert_eq!(report.unwrap().outcome, PlanOutcome::Changes);
+    assert_eq!(
+        scratch.leftover_work_dirs().len(),
+        1,
+        "the work dir waits for the run's end"
+    );
+    let next = tokio::time::timeout(
+        Duration::from_millis(300),
+        runner.reserve("alpha", RunPurpose::Plan),
+    )
+    .await;
+    assert!(next.is_err(), "the deployment stays locked until the end");
+    end.finish().await;
+    assert_eq!(scratch.leftover_work_dirs(), Vec::<String>::new());
+    let next = tokio::time::timeout(
+        Duration::from_secs(5),
+        runner.reserve("alpha", RunPurpose::Plan),
+    )
+    .await;
+    assert!(next.is_ok_and(|reserved| reserved.is_ok()));
+}

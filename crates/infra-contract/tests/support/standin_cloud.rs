@@ -173,6 +173,17 @@ pub fn job_template_vars(connect_timeout_secs: u64) -> Value {
     })
 }
 
+/// The Compute and AAP stand-ins as the chain runs them, under `dir`: the stub app's wheel
+/// built for the machines' mirror, job template 17 running the real playbook, a switched-off
+/// VM failing the job after 60 s.
+pub fn start_chain_cloud(python: &Path, ansible_bin: &Path, dir: &Path) -> (Compute, Aap) {
+    let wheels = dir.join("wheels");
+    build_stub_wheel(python, &wheels, STUB_STREAMLIT_VERSION);
+    let compute = Compute::start(python, &dir.join("compute"), &wheels);
+    let aap = Aap::start(python, ansible_bin, &dir.join("aap"), job_template_vars(60));
+    (compute, aap)
+}
+
 /// The version of the stub `streamlit` wheel (any version the playbook asks for works).
 pub const STUB_STREAMLIT_VERSION: &str = "1.51.0";
 

@@ -11,6 +11,7 @@ use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit};
 use super::Runner;
 use crate::error::RunnerError;
 use crate::private_files::create_private_dir;
+use crate::spec::PlanMode;
 use crate::step_server::PendingSession;
 
 /// What a run is for: names its work dir and run logs.
@@ -24,6 +25,22 @@ pub enum RunPurpose {
 }
 
 impl RunPurpose {
+    /// A plan in `mode`: a destroy plan for [`PlanMode::Destroy`].
+    pub fn planning(mode: PlanMode) -> RunPurpose {
+        match mode.is_destroy() {
+            true => RunPurpose::DestroyPlan,
+            false => RunPurpose::Plan,
+        }
+    }
+
+    /// An apply in `mode`: a destroy for [`PlanMode::Destroy`].
+    pub fn applying(mode: PlanMode) -> RunPurpose {
+        match mode.is_destroy() {
+            true => RunPurpose::Destroy,
+            false => RunPurpose::Apply,
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             RunPurpose::Plan => "plan",

@@ -52,20 +52,8 @@ impl ChainStack {
             .prefix("promptops-bench-chain-")
             .tempdir()?;
         let bao = openbao::OpenBao::start();
-        let wheels = scratch.path().join("wheels");
-        standin_cloud::build_stub_wheel(
-            &tools.python,
-            &wheels,
-            standin_cloud::STUB_STREAMLIT_VERSION,
-        );
-        let compute =
-            standin_cloud::Compute::start(&tools.python, &scratch.path().join("compute"), &wheels);
-        let aap = standin_cloud::Aap::start(
-            &tools.python,
-            &tools.ansible_bin,
-            &scratch.path().join("aap"),
-            standin_cloud::job_template_vars(60),
-        );
+        let (compute, aap) =
+            standin_cloud::start_chain_cloud(&tools.python, &tools.ansible_bin, scratch.path());
         Ok(ChainStack {
             bao,
             compute,
