@@ -99,10 +99,13 @@ fn runner_for_app(
         .mask_values
         .extend(webhook_secrets.iter().cloned());
     terraform.mask_values.extend(other_secrets);
-    Runner::new(terraform).with_context(|| {
+    let runner = Runner::new(terraform).with_context(|| {
         format!(
             "setting up the Terraform runner in {}",
             config.work_root.display()
         )
-    })
+    })?;
+    // The first plan need not wait for its sandboxes either.
+    runner.start_spare();
+    Ok(runner)
 }

@@ -56,6 +56,8 @@ pub(super) fn terraform_config(settings: &ServeSettings) -> anyhow::Result<Runne
     let mut config = RunnerConfig::new(&settings.workdir);
     config.terraform_bin = settings.terraform_bin.clone();
     config.timeout = std::time::Duration::from_secs(settings.terraform_timeout_secs);
+    // A run's sandboxes are started ahead of it (see `Runner::start_spare`).
+    config.spare_run = true;
     crate::app::terraform_boundary::apply(&mut config, settings)?;
     let mut names: Vec<&str> = SECRET_ENV_VARS.to_vec();
     names.extend(settings.mask_env.iter().map(String::as_str));

@@ -19,7 +19,7 @@ use promptops_terraform::comment::{
     CommentOptions, IssueNote, render_apply_comments, render_issue_note,
 };
 use promptops_terraform::{
-    ApplyOutcome, ApplyReport, PlanMode, PlanSpec, Reservation, RunPurpose, Runner,
+    ApplyOutcome, ApplyReport, PlanMode, PlanSpec, Reservation, RunEnd, RunPurpose, Runner,
 };
 
 use super::comment_key;
@@ -235,16 +235,16 @@ async fn apply_deployment(
         }),
     };
     let run = TerraformRun::start(h, runner, repo, start).await?;
-    let report = match tf::spec_for(config, deployment, source, &source_sha) {
+    let (report, end) = match tf::spec_for(config, deployment, source, &source_sha) {
         Ok(spec) => run_apply(runner, reservation, spec.with_mode(mode)).await,
-        Err(problem) => Err(problem),
+        Err(problem) => (Err(problem), RunEnd::default()),
     };
     run.observe(
         report
             .as_ref()
             .map_or(RunResult::CouldNotRun, |report| report.outcome.into()),
     );
-    match report {
+    let reported = match report {
         Ok(report) => {
             let applied = Applied {
                 kind,
@@ -258,7 +258,9 @@ async fn apply_deployment(
             let advice = "The deployment stays locked by this pull request. Fix the problem, then comment `/promptops apply` here to retry.";
             run.fail(&problem, Some(advice)).await
         }
-    }
+    };
+    end.finish().await;
+    reported
 }
 
 /// Refuses to apply `deployment`'s variables that break the rules: nothing is applied on
@@ -290,17 +292,19 @@ fn plan_mode(kind: RunKind) -> PlanMode {
     }
 }
 
-/// Applies `spec` (destroys, in [`PlanMode::Destroy`]) in the run reserved for it, if any.
+/// Applies `spec` (destroys, in [`PlanMode::Destroy`]) in the run reserved for it, if any;
+/// the run ends (its work dir removed, the next run's sandboxes started) when the caller
+/// finishes it, after the report.
 async fn run_apply(
     runner: &Runner,
     reservation: Option<Reservation>,
     spec: PlanSpec,
-) -> Result<ApplyReport, CouldNotRun> {
-    let applied = match reservation {
-        Some(reservation) => runner.apply_reserved(reservation, &spec).await,
-        None => runner.apply(&spec).await,
+) -> (Result<ApplyReport, CouldNotRun>, RunEnd) {
+    let (applied, end) = match reservation {
+        Some(reservation) => runner.apply_reserved_then_end(reservation, &spec).await,
+        None => (runner.apply(&spec).await, RunEnd::default()),
     };
-    applied.map_err(Into::into)
+    (applied.map_err(Into::into), end)
 }
 
 /// Takes the deployment's lock for the merged `pr`; when another pull request holds it,

@@ -44,6 +44,10 @@ pub struct RunnerConfig {
     pub min_version: Option<TerraformVersion>,
     pub output_limits: OutputLimits,
     pub source_limits: SourceLimits,
+    /// Keeps one run's work dir and sandboxes started ahead of the next run (see
+    /// `Runner::start_spare`): four idle processes for a plan that starts sooner. Off by
+    /// default; the service turns it on.
+    pub spare_run: bool,
 }
 
 impl RunnerConfig {
@@ -68,6 +72,7 @@ impl RunnerConfig {
             min_version: None,
             output_limits: OutputLimits::default(),
             source_limits: SourceLimits::default(),
+            spare_run: false,
         }
     }
 

@@ -87,14 +87,10 @@ impl LogPhase {
     }
 }
 
-/// The stem shared by one run's logs: `<deployment>.<rest of the work dir name>`, where
-/// the work dir is named `<deployment>-<kind>-<random>`.
-pub(crate) fn run_stem(deployment: &str, work_dir_name: &str) -> String {
-    let rest = work_dir_name
-        .strip_prefix(deployment)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .unwrap_or(work_dir_name);
-    format!("{deployment}.{rest}")
+/// The stem shared by one run's logs: `<deployment>.<kind>-<id>`, where `id` is the
+/// unique part of the run's work dir name.
+pub(crate) fn run_stem(deployment: &str, kind: &str, id: &str) -> String {
+    format!("{deployment}.{kind}-{id}")
 }
 
 /// The log file of one phase of a run.
@@ -218,7 +214,7 @@ mod tests {
 
     #[test]
     fn log_names_say_deployment_and_run() {
-        let stem = run_stem("web-db", "web-db-destroy-plan-Ab12Cd");
+        let stem = run_stem("web-db", "destroy-plan", "Ab12Cd");
         assert_eq!(stem, "web-db.destroy-plan-Ab12Cd");
         let path = log_path(Path::new("/logs"), &stem, LogPhase::DestroyPlan);
         assert_eq!(

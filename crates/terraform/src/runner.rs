@@ -20,7 +20,7 @@ use crate::private_files::create_private_dir;
 use crate::report::{
     ApplyOutcome, ApplyReport, FailureReason, PlanOutcome, PlanReport, StepFailure,
 };
-use crate::run_logs::{LogPhase, log_path, prune_after_run, run_stem};
+use crate::run_logs::{LogPhase, log_path, prune_after_run};
 use crate::source::{copy_dir, extract_tarball};
 use crate::spec::{PlanMode, PlanSpec, Source};
 use crate::summary::failure_summary;
@@ -34,6 +34,7 @@ mod outputs;
 mod plan;
 mod renew;
 mod reservation;
+mod spare;
 mod step;
 mod terraform_version;
 
@@ -54,6 +55,8 @@ struct Inner {
     version: terraform_version::VersionCache,
     /// Starts the runs' sandboxes (on first use: it needs the async runtime).
     launcher: std::sync::OnceLock<crate::step_server::Launcher>,
+    /// A run's place started ahead (see `runner/spare.rs`).
+    spare: spare::SpareSlot,
 }
 
 /// What the work dir holds while a run goes on.
@@ -73,6 +76,8 @@ struct Workspace {
     deadline: Instant,
     _deployment: OwnedMutexGuard<()>,
     _permit: OwnedSemaphorePermit,
+    /// Last: the next spare starts once the run is over (see `runner/spare.rs`).
+    _then: spare::StartSpareAfter,
 }
 
 /// The end of a run whose report was handed back before it (see
@@ -177,6 +182,7 @@ impl Runner {
                 plugin_cache: PluginCacheLock::new(&config.plugin_cache_dir),
                 version: terraform_version::VersionCache::default(),
                 launcher: std::sync::OnceLock::new(),
+                spare: spare::SpareSlot::default(),
                 masker,
                 config,
             }),
@@ -258,13 +264,31 @@ impl Runner {
         reservation: Reservation,
         spec: &PlanSpec,
     ) -> Result<ApplyReport, RunnerError> {
-        let ws = self.prepare(reservation, spec, false).await?;
+        let (result, end) = self.apply_reserved_then_end(reservation, spec).await;
+        end.finish().await;
+        result
+    }
+
+    /// [`Runner::apply_reserved`], handing back the report as soon as Terraform is done:
+    /// the caller reports it, then finishes the run with [`RunEnd::finish`] (as
+    /// [`Runner::plan_reserved_then_end`]).
+    pub async fn apply_reserved_then_end(
+        &self,
+        reservation: Reservation,
+        spec: &PlanSpec,
+    ) -> (Result<ApplyReport, RunnerError>, RunEnd) {
+        let ws = match self.prepare(reservation, spec, false).await {
+            Ok(ws) => ws,
+            Err(err) => return (Err(err), RunEnd::default()),
+        };
         let result = match self.plan_in(&ws, spec).await {
             Ok((plan, masker)) => self.apply_plan_in(&ws, plan, &masker).await,
             Err(err) => Err(err),
         };
-        self.prune_logs(&spec.deployment).await;
-        result
+        (
+            result,
+            RunEnd(Some((ws, self.clone(), spec.deployment.clone()))),
+        )
     }
 
     /// init → `plan -destroy` → apply that plan, whatever the spec's mode.
@@ -293,8 +317,10 @@ impl Runner {
             sessions,
             dir,
             run_dir,
+            log_stem,
             guard,
             permit,
+            then,
             ..
         } = reservation;
         let root = run_dir.join("src");
@@ -327,13 +353,9 @@ impl Runner {
             return Err(RunnerError::MissingVarFile(spec.var_file.clone()));
         }
         let version = self.checked_version(&module, needs_actions).await?;
-        let unique = dir
-            .path()
-            .file_name()
-            .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
         Ok(Workspace {
             sessions,
-            log_stem: run_stem(&spec.deployment, &unique),
+            log_stem,
             _dir: dir,
             run_dir,
             root,
@@ -342,6 +364,7 @@ impl Runner {
             deadline,
             _deployment: guard,
             _permit: permit,
+            _then: then,
         })
     }
 

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Scratch, runner, standin};
+use common::{Scratch, pid_alive, processes_left_with_env, processes_with_env, runner, standin};
 use promptops_terraform::comment::{CommentOptions, render_plan_comments};
 use promptops_terraform::{
     FailureReason, PlanOutcome, PlanSpec, RunPurpose, SandboxConfig, Source,
@@ -25,19 +25,6 @@ fn minimal_repo(root: &Path, deployments: &[String]) {
             format!("deployment_name = \"{name}\"\n"),
         )
         .unwrap();
-    }
-}
-
-fn pid_alive(pid: i32) -> bool {
-    // A zombie has exited; only its table entry is left until it is reaped.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
     }
 }
 
@@ -85,34 +72,6 @@ async fn a_hung_terraform_is_killed_with_its_children_at_the_timeout() {
 
     let comment = &render_plan_comments(&report, &CommentOptions::default())[0];
     assert!(comment.contains("terraform init timed out after 2 s"));
-}
-
-/// Host pids of processes whose environment holds `marker`.
-fn processes_with_env(marker: &str) -> Vec<String> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name().to_string_lossy().into_owned();
-            name.parse::<i32>().ok()?;
-            let environ = std::fs::read(format!("/proc/{name}/environ")).ok()?;
-            let alive = pid_alive(name.parse().ok()?);
-            (alive && String::from_utf8_lossy(&environ).contains(marker)).then_some(name)
-        })
-        .collect()
-}
-
-/// Host pids of processes whose environment holds `marker` once the killed ones are gone
-/// (the kernel takes a moment to end a PID namespace); empty when none survived.
-async fn processes_left_with_env(marker: &str) -> Vec<String> {
-    let mut left = processes_with_env(marker);
-    for _ in 0..50 {
-        if left.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        left = processes_with_env(marker);
-    }
-    left
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! A run's place, taken before its source is at hand: the deployment's lock, a run permit,
-//! the run's work dir and its two sandboxes, starting. Starting bubblewrap costs
-//! milliseconds; a caller that reserves before it fetches the source from GitHub (and
-//! creates the check run) gets sandboxes that are ready when Terraform is to run.
+//! the run's work dir and its two sandboxes, starting (or the spare's, started already:
+//! see `spare.rs`). Starting bubblewrap costs milliseconds; a caller that reserves before
+//! it fetches the source from GitHub (and creates the check run) gets sandboxes that are
+//! ready when Terraform is to run.
 
 use std::path::PathBuf;
 
@@ -9,8 +10,9 @@ use tempfile::TempDir;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit};
 
 use super::Runner;
+use super::spare::StartSpareAfter;
 use crate::error::RunnerError;
-use crate::private_files::create_private_dir;
+use crate::run_logs::run_stem;
 use crate::spec::PlanMode;
 use crate::step_server::PendingSession;
 
@@ -58,9 +60,13 @@ pub struct Reservation {
     pub(super) sessions: Sessions,
     pub(super) dir: TempDir,
     pub(super) run_dir: PathBuf,
+    /// The run's log files are named after it (deployment, purpose, the dir's unique part).
+    pub(super) log_stem: String,
     pub(super) deployment: String,
     pub(super) guard: OwnedMutexGuard<()>,
     pub(super) permit: OwnedSemaphorePermit,
+    /// Last: the next spare starts once the rest is given back.
+    pub(super) then: StartSpareAfter,
 }
 
 /// The run's sandboxes with a step server in each (none when the sandbox is off or no
@@ -73,6 +79,20 @@ pub(super) struct Sessions {
     pub steps: Option<PendingSession>,
 }
 
+impl Sessions {
+    /// Whether both sandboxes are starting or up (neither ended nor failed to start).
+    pub fn usable(&self) -> bool {
+        let init = self
+            .init
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        [init.as_ref(), self.steps.as_ref()]
+            .into_iter()
+            .flatten()
+            .all(PendingSession::usable)
+    }
+}
+
 impl Runner {
     /// Reserves a run of `deployment` (see [`Reservation`]); waits for the deployment's
     /// lock (a run of it already going on) and then for a run permit.
@@ -82,7 +102,6 @@ impl Runner {
         purpose: RunPurpose,
     ) -> Result<Reservation, RunnerError> {
         crate::spec::check_deployment_name(deployment)?;
-        let config = &self.inner.config;
         let started = std::time::Instant::now();
         // The deployment lock comes first so that waiting for it does not hold a permit.
         let guard = self.inner.deployments.lock(deployment).await;
@@ -93,33 +112,25 @@ impl Runner {
             .acquire_owned()
             .await
             .expect("the runner never closes its semaphore");
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{deployment}-{}-", purpose.label()))
-            .tempdir_in(&config.work_root)
-            .map_err(RunnerError::io(format!(
-                "create a work dir in {}",
-                config.work_root.display()
-            )))?;
-        let run_dir = dir.path().to_path_buf();
-        for sub in [run_dir.clone(), run_dir.join("src"), run_dir.join("home")] {
-            create_private_dir(&sub)
-                .map_err(RunnerError::io(format!("create {}", sub.display())))?;
-        }
-        let sessions = Sessions {
-            init: std::sync::Mutex::new(self.start_session(&run_dir, true)),
-            steps: self.start_session(&run_dir, false),
+        let label = purpose.label();
+        let (place, spare) = match self.take_spare() {
+            Some(place) => (place, true),
+            None => (self.new_place(&format!("{deployment}-{label}-"))?, false),
         };
         tracing::debug!(
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            spare,
             "run reserved"
         );
         Ok(Reservation {
-            sessions,
-            dir,
-            run_dir,
+            sessions: place.sessions,
+            dir: place.dir,
+            run_dir: place.run_dir,
+            log_stem: run_stem(deployment, label, &place.id),
             deployment: deployment.to_owned(),
             guard,
             permit,
+            then: StartSpareAfter(self.clone()),
         })
     }
 }

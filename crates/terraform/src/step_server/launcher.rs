@@ -105,6 +105,28 @@ impl PendingSession {
         }
     }
 
+    /// Whether the sandbox is starting or up: `false` once it failed to start or ended
+    /// (or while a step runs in it: it is in use).
+    pub fn usable(&self) -> bool {
+        let Ok(mut slot) = self.slot.try_lock() else {
+            return false;
+        };
+        if let Slot::Starting(started) = &mut *slot {
+            *slot = match started.try_recv() {
+                Ok(Ok(session)) => Slot::Ready(session),
+                Ok(Err(err)) => Slot::Failed(err.to_string()),
+                Err(oneshot::error::TryRecvError::Empty) => return true,
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    Slot::Failed("the thread that starts sandboxes has ended".into())
+                }
+            };
+        }
+        match &mut *slot {
+            Slot::Ready(session) => session.is_running(),
+            _ => false,
+        }
+    }
+
     /// [`StepSession::run`], once the sandbox has started.
     pub async fn run(
         &self,

@@ -101,6 +101,11 @@ impl StepSession {
         })
     }
 
+    /// Whether the sandbox is still there to take a step.
+    pub fn is_running(&mut self) -> bool {
+        !self.ended && matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Runs one step until it ends or `deadline` passes (then its processes are asked to
     /// stop, and killed with the sandbox after `kill_grace`); gives the capture back.
     pub async fn run(

@@ -157,3 +157,45 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Whether `pid` is a live process.
+pub fn pid_alive(pid: i32) -> bool {
+    // A zombie has exited; only its table entry is left until it is reaped.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Host pids of processes whose environment holds `marker`.
+pub fn processes_with_env(marker: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().to_string_lossy().into_owned();
+            name.parse::<i32>().ok()?;
+            let environ = std::fs::read(format!("/proc/{name}/environ")).ok()?;
+            let alive = pid_alive(name.parse().ok()?);
+            (alive && String::from_utf8_lossy(&environ).contains(marker)).then_some(name)
+        })
+        .collect()
+}
+
+/// Host pids of processes whose environment holds `marker` once the killed ones are gone
+/// (the kernel takes a moment to end a PID namespace); empty when none survived.
+pub async fn processes_left_with_env(marker: &str) -> Vec<String> {
+    let mut left = processes_with_env(marker);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = processes_with_env(marker);
+    }
+    left
+}
