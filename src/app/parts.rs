@@ -99,13 +99,13 @@ fn runner_for_app(
         .mask_values
         .extend(webhook_secrets.iter().cloned());
     terraform.mask_values.extend(other_secrets);
-    let runner = Runner::new(terraform).with_context(|| {
+    // No spare run is started here: the first run starts its own sandboxes and the spare
+    // after it (the first run asks Terraform its version anyway), so a service that only
+    // takes deliveries keeps neither the sandboxes' processes nor their memory.
+    Runner::new(terraform).with_context(|| {
         format!(
             "setting up the Terraform runner in {}",
             config.work_root.display()
         )
-    })?;
-    // The first plan need not wait for its sandboxes either.
-    runner.start_spare();
-    Ok(runner)
+    })
 }

@@ -90,7 +90,7 @@ impl Runner {
     /// Starts a spare unless there is one, the runner keeps none
     /// ([`crate::RunnerConfig::spare_run`]) or runs no sandbox (nothing to start ahead).
     /// Needs a Tokio runtime (the sandboxes are registered with it); without one it does
-    /// nothing. Called when a run ends, and by the service once it is up.
+    /// nothing. Called when a run ends (so the first run of a runner starts its own).
     pub fn start_spare(&self) {
         if !self.inner.config.spare_run || tokio::runtime::Handle::try_current().is_err() {
             return;
