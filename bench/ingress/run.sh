@@ -119,10 +119,11 @@ run_one() {
     --concurrency "$concurrency" --threads "$threads" --warmup-requests "$warmup" \
     --run-id "$(python3 -c 'import secrets; print(secrets.randbits(32))')" \
     "${limit[@]}" --acked-out "$acked")
-  local cpu_after hwm rss
+  local cpu_after hwm rss anon
   cpu_after=$(cpu_seconds "$server_pid")
   hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$server_pid/status")
   rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status")
+  anon=$(awk '/^RssAnon/ { print $2 }' "/proc/$server_pid/status")
 
   # A graceful stop (SIGTERM) closes the pool; the check below reads the database afterwards,
   # so it sees only what was committed.
@@ -132,9 +133,9 @@ run_one() {
 
   local stored
   stored=$("$@" "$acked")
-  python3 - "$label" "$result" "$cpu_before" "$cpu_after" "$rss_before" "$hwm" "$rss" "$stored" "$(nproc)" "$warmup" <<'EOF'
+  python3 - "$label" "$result" "$cpu_before" "$cpu_after" "$rss_before" "$hwm" "$rss" "$stored" "$(nproc)" "$warmup" "$anon" <<'EOF'
 import json, sys
-label, result, cpu0, cpu1, rss0, hwm, rss, stored, cores, warmup = sys.argv[1:]
+label, result, cpu0, cpu1, rss0, hwm, rss, stored, cores, warmup, anon = sys.argv[1:]
 r = json.loads(result)
 lat = r["latency_ms"]
 server_cpu = float(cpu1) - float(cpu0)
@@ -145,7 +146,9 @@ print(f"concurrency          {r['concurrency']} keep-alive connections, generato
 print(f"measured             {r['requests']} requests in {r['seconds']:.2f} s")
 print(f"deliveries/second    {r['deliveries_per_second']:.0f}")
 print(f"latency ms           p50 {lat['p50']:.2f}  p90 {lat['p90']:.2f}  p99 {lat['p99']:.2f}  p99.9 {lat['p999']:.2f}  max {lat['max']:.2f}")
-print(f"server peak RSS      {int(hwm) / 1024:.1f} MiB (VmHWM; {int(rss0) / 1024:.1f} MiB before load, {int(rss) / 1024:.1f} MiB at the end)")
+print(f"server peak RSS      {int(hwm) / 1024:.1f} MiB (VmHWM; {int(rss0) / 1024:.1f} MiB before load, {int(rss) / 1024:.1f} MiB at the end, {int(anon) / 1024:.1f} MiB of it anonymous)")
+# The rest is the binary's mapped pages: about 2 MiB more when its file was just written
+# (a fresh build or copy) than once it was read back from disk, for the same binary.
 gen = r.get("generator_cpu_seconds")
 # Both CPU figures include the warm-up requests, so they are divided by all requests sent.
 sent = r["requests"] + int(warmup)

@@ -42,11 +42,28 @@ async fn a_revoked_token_is_replaced() {
     assert!(e.gh.auth_log().contains(&AuthKind::Rejected));
 }
 
+/// A job's first requests go out at once; the installation's token is minted for the
+/// first of them and the others wait for it, instead of each minting its own.
+#[tokio::test]
+async fn concurrent_first_requests_mint_one_token() {
+    let e = env().await;
+    let repo = repo_name();
+    let read = || e.api.default_branch(&repo);
+    let answers = tokio::join!(read(), read(), read(), read(), read(), read());
+    for branch in [
+        answers.0, answers.1, answers.2, answers.3, answers.4, answers.5,
+    ] {
+        assert_eq!(branch.unwrap(), "main");
+    }
+    assert_eq!(e.gh.token_requests(), 1);
+}
+
 #[tokio::test]
 async fn a_token_about_to_expire_is_refreshed_before_use() {
     let e = env().await;
-    // octocrab renews tokens that expire within 30 s.
-    e.gh.set_token_ttl(Duration::from_secs(20));
+    // A token that expires within a minute is renewed before a request (octocrab itself
+    // renews within 30 s).
+    e.gh.set_token_ttl(Duration::from_secs(45));
     e.api.default_branch(&repo_name()).await.unwrap();
     e.api.default_branch(&repo_name()).await.unwrap();
     assert_eq!(e.gh.token_requests(), 2);

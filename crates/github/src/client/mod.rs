@@ -56,7 +56,9 @@ use transport::Transport;
 pub struct GithubApp {
     app: Transport,
     app_id: u64,
-    installations: Mutex<HashMap<u64, Arc<Octocrab>>>,
+    /// Each installation's client and the lock its token is minted under (see
+    /// `Transport::token_mint`).
+    installations: Mutex<HashMap<u64, (Arc<Octocrab>, Arc<tokio::sync::Mutex<()>>)>>,
     bot_login: Arc<OnceCell<String>>,
 }
 
@@ -87,6 +89,7 @@ impl GithubApp {
                 policy: RetryPolicy::default(),
                 sleeper: Arc::new(TokioSleeper),
                 observer: observe::no_observer(),
+                token_mint: None,
             },
             app_id,
             installations: Mutex::new(HashMap::new()),
@@ -125,25 +128,25 @@ impl GithubApp {
     /// The API as installation `installation_id`. Its token is minted on first use, cached,
     /// and refreshed before it expires; handles for the same installation share it.
     pub fn installation(&self, installation_id: u64) -> Result<RepoApi> {
-        let octo = {
+        let (octo, token_mint) = {
             let mut map = self
                 .installations
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             match map.get(&installation_id) {
-                Some(o) => o.clone(),
+                Some(known) => known.clone(),
                 None => {
-                    let o = Arc::new(
-                        self.app
-                            .octo
-                            .installation(InstallationId(installation_id))
-                            .map_err(|source| ConfigError::Installation {
-                                id: installation_id,
-                                source,
-                            })?,
-                    );
-                    map.insert(installation_id, o.clone());
-                    o
+                    let octo = self
+                        .app
+                        .octo
+                        .installation(InstallationId(installation_id))
+                        .map_err(|source| ConfigError::Installation {
+                            id: installation_id,
+                            source,
+                        })?;
+                    let known = (Arc::new(octo), Arc::new(tokio::sync::Mutex::new(())));
+                    map.insert(installation_id, known.clone());
+                    known
                 }
             }
         };
@@ -153,6 +156,7 @@ impl GithubApp {
                 policy: self.app.policy.clone(),
                 sleeper: self.app.sleeper.clone(),
                 observer: self.app.observer.clone(),
+                token_mint: Some(token_mint),
             },
             app: self.app.clone(),
             installation_id,

@@ -104,7 +104,14 @@ pub struct Transport {
     pub policy: RetryPolicy,
     pub sleeper: Arc<dyn Sleeper>,
     pub observer: Arc<dyn GithubObserver>,
+    /// For an installation: taken while its token is checked and, when it is missing or
+    /// about to expire, minted (see [`Transport::with_token`]). `None` for the App itself.
+    pub token_mint: Option<Arc<tokio::sync::Mutex<()>>>,
 }
+
+/// A token that expires sooner than this is minted again before a request: longer than
+/// octocrab's own 30 s, so that the request itself never mints one.
+const TOKEN_MARGIN_SECS: i64 = 60;
 
 fn retryable_transport_error(e: &octocrab::Error) -> bool {
     match e {
@@ -203,6 +210,7 @@ impl Transport {
         route: &str,
         body: Option<&Value>,
     ) -> std::result::Result<Answer, octocrab::Error> {
+        self.with_token().await?;
         let resp = match *method {
             Method::GET => self.octo._get(route).await?,
             Method::POST => self.octo._post(route, body).await?,
@@ -218,6 +226,21 @@ impl Transport {
             headers: parts.headers,
             body,
         })
+    }
+
+    /// Makes sure the installation has a token before a request goes out, minting it
+    /// once however many requests wait for it: octocrab mints on demand, so a job's first
+    /// requests sent at once would otherwise each mint one (`POST …/access_tokens`, which
+    /// GitHub counts against the App).
+    async fn with_token(&self) -> std::result::Result<(), octocrab::Error> {
+        let Some(mint) = &self.token_mint else {
+            return Ok(());
+        };
+        let _one_at_a_time = mint.lock().await;
+        self.octo
+            .installation_token_with_buffer(chrono::Duration::seconds(TOKEN_MARGIN_SECS))
+            .await
+            .map(drop)
     }
 
     /// Sends a request that is safe to repeat, until its answer is final.
