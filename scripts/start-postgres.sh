@@ -62,10 +62,15 @@ if [ "$(id -u)" -eq 0 ]; then
   command -v runuser >/dev/null || die "running as root needs runuser (util-linux) to start the server as postgres"
 fi
 
+# A port nothing listens on, below the kernel's range for outgoing connections: a port in
+# that range can be held by a client socket (tests open many), which a connect probe does
+# not see but which makes the server's bind fail.
 free_port() {
-  local port
+  local port low
+  low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 11000 ] || low=32768
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0
@@ -87,9 +92,21 @@ as_owner "$bin/initdb" -D "$dir/data" -U "$user" --auth=trust --encoding=UTF8 --
   || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
 
 # Many tests each create their own database at the same time: allow enough connections.
-as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=128MB" start >&2 \
-  || { cat "$dir/server.log" >&2; die "the server did not start (log above)"; }
+# Another process may take the port between the probe and the bind: another port then.
+for attempt in 1 2 3; do
+  if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=128MB" start >&2; then
+    break
+  fi
+  if [ "$attempt" -lt 3 ] && grep -q "Address already in use" "$dir/server.log"; then
+    say "port $port was taken meanwhile; trying another"
+    : >"$dir/server.log"
+    port=$(free_port) || die "no free local port found"
+    continue
+  fi
+  cat "$dir/server.log" >&2
+  die "the server did not start (log above)"
+done
 
 as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$user" "$db" \
   || die "createdb $db failed"
