@@ -45,7 +45,7 @@ pub struct RunnerConfig {
     pub output_limits: OutputLimits,
     pub source_limits: SourceLimits,
     /// Keeps one run's work dir and sandboxes started ahead of the next run (see
-    /// `Runner::start_spare`): four idle processes for a plan that starts sooner. Off by
+    /// `Runner::start_spare`): six idle processes for a plan that starts sooner. Off by
     /// default; the service turns it on.
     pub spare_run: bool,
 }

@@ -37,33 +37,38 @@ fn spare_dirs(scratch: &Scratch) -> Vec<String> {
     dirs
 }
 
-/// Waits until `count` processes carry `marker` (a sandbox is bubblewrap and the step
-/// server in it).
-async fn processes_up(marker: &str, count: usize) -> Vec<String> {
-    let mut seen = processes_with_env(marker);
+/// The processes of one spare: two sandboxes, each bubblewrap (outside and, as PID 1, in
+/// its namespace) with the step server.
+const SPARE_PROCESSES: usize = 6;
+
+/// A runner with its spare started: the spare's dir, and its processes once all are up.
+async fn runner_with_spare(scratch: &Scratch, marker: &str) -> (Runner, String, Vec<String>) {
+    let runner = spare_runner(scratch, marker);
+    runner.start_spare();
+    let dirs = spare_dirs(scratch);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let mut up = processes_with_env(marker);
     for _ in 0..100 {
-        if seen.len() >= count {
+        if up.len() >= SPARE_PROCESSES {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        seen = processes_with_env(marker);
+        up = processes_with_env(marker);
     }
-    seen
+    assert_eq!(up.len(), SPARE_PROCESSES, "the spare's sandboxes: {up:?}");
+    (runner, dirs[0].clone(), up)
 }
 
 #[tokio::test]
 async fn a_spare_is_taken_by_the_next_run_replaced_after_it_and_gone_with_the_runner() {
     let scratch = Scratch::new();
     let marker = marker_for(&scratch);
-    let runner = spare_runner(&scratch, &marker);
+    let (runner, first, _) = runner_with_spare(&scratch, &marker).await;
     runner.start_spare();
-    runner.start_spare();
-    let first = spare_dirs(&scratch);
-    assert_eq!(first.len(), 1, "one spare at most: {first:?}");
-    let up = processes_up(&marker, 4).await;
-    assert!(
-        up.len() >= 4,
-        "two sandboxes, each bubblewrap with a step server: {up:?}"
+    assert_eq!(
+        spare_dirs(&scratch),
+        vec![first.clone()],
+        "one spare at most"
     );
 
     let report = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
@@ -71,7 +76,7 @@ async fn a_spare_is_taken_by_the_next_run_replaced_after_it_and_gone_with_the_ru
     // The run took the spare (its dir went with the run) and a new one was started.
     let second = spare_dirs(&scratch);
     assert_eq!(second.len(), 1, "{second:?}");
-    assert_ne!(second, first, "the spare is used once");
+    assert_ne!(second[0], first, "the spare is used once");
     let others: Vec<String> = scratch
         .leftover_work_dirs()
         .into_iter()
@@ -79,7 +84,7 @@ async fn a_spare_is_taken_by_the_next_run_replaced_after_it_and_gone_with_the_ru
         .collect();
     assert_eq!(others, Vec::<String>::new(), "the run's own dir is gone");
     // The run's logs are named after its deployment and kind, with the spare's id.
-    let id = first[0].trim_start_matches("run-");
+    let id = first.trim_start_matches("run-");
     let log = scratch
         .work_root()
         .join("logs")
@@ -99,11 +104,7 @@ async fn a_spare_is_taken_by_the_next_run_replaced_after_it_and_gone_with_the_ru
 async fn a_spare_whose_sandboxes_ended_is_replaced_not_used() {
     let scratch = Scratch::new();
     let marker = marker_for(&scratch);
-    let runner = spare_runner(&scratch, &marker);
-    runner.start_spare();
-    let dead = spare_dirs(&scratch);
-    let up = processes_up(&marker, 4).await;
-    assert!(up.len() >= 4, "{up:?}");
+    let (runner, dead, up) = runner_with_spare(&scratch, &marker).await;
     // Something (an operator, the OOM killer) ends the spare's sandboxes.
     for pid in &up {
         let pid = rustix::process::Pid::from_raw(pid.parse().unwrap()).unwrap();
@@ -113,9 +114,10 @@ async fn a_spare_whose_sandboxes_ended_is_replaced_not_used() {
 
     let report = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
     assert_eq!(report.outcome, PlanOutcome::Changes, "{}", report.summary);
+    // Had the run taken the dead spare, it would have failed to start its steps.
     let now = spare_dirs(&scratch);
     assert_eq!(now.len(), 1, "{now:?}");
-    assert_ne!(now, dead, "the dead spare was dropped with its dir");
+    assert_ne!(now[0], dead, "the dead spare was dropped with its dir");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! report, instead of while the next plan's author waits (and, on a small machine, while
 //! Terraform's `init` competes with it for the cores).
 //!
-//! One spare at most (four idle processes); a burst of runs takes it and starts the rest
+//! One spare at most (six idle processes: two bubblewraps each); a burst of runs takes it and starts the rest
 //! as before. A spare holds no deployment's lock nor a run permit, and knows nothing of
 //! the run that will take it: the sandbox's environment is the runner's, the same for
 //! every run, and the work dir is empty until the run's source is laid out in it. A spare
