@@ -43,6 +43,11 @@ impl Launcher {
             .spawn(move || {
                 let _entered = runtime.enter();
                 for launch in queue {
+                    // Its run (or spare) is gone already: a sandbox started now would
+                    // have no owner to end it.
+                    if launch.reply.is_closed() {
+                        continue;
+                    }
                     let (server, terraform) = &launch.binaries;
                     let started = StepSession::start(
                         launch.command,
