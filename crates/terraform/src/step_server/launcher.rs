@@ -43,8 +43,7 @@ impl Launcher {
             .spawn(move || {
                 let _entered = runtime.enter();
                 for launch in queue {
-                    // Its run (or spare) is gone already: a sandbox started now would
-                    // have no owner to end it.
+                    // Its run (or spare) is gone already: no sandbox to start for it.
                     if launch.reply.is_closed() {
                         continue;
                     }

@@ -234,3 +234,15 @@ impl StepSession {
         }
     }
 }
+
+impl Drop for StepSession {
+    /// `kill_on_drop` ends bubblewrap alone. A sandbox dropped just after its start (its
+    /// run or spare gone meanwhile) can lose bubblewrap before the process inside has armed
+    /// `--die-with-parent`, and that process would live on: end the whole session. Only
+    /// while bubblewrap is not yet reaped, so its pid still names this session.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
+    }
+}
