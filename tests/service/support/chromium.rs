@@ -167,6 +167,19 @@ impl DevTools {
         method: &str,
         params: serde_json::Value,
     ) -> serde_json::Value {
+        match self.send(session, method, params) {
+            Ok(result) => result,
+            Err(answer) => panic!("{method}: {answer}"),
+        }
+    }
+
+    /// Sends one command; the answer's `result`, or the whole answer when it is an error.
+    fn send(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
         use std::io::{BufRead as _, Write as _};
         self.next_id += 1;
         let id = self.next_id;
@@ -187,8 +200,10 @@ impl DevTools {
             answer.pop();
             let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
             if answer["id"] == id {
-                assert!(answer.get("error").is_none(), "{method}: {answer}");
-                return answer["result"].clone();
+                return match answer.get("error") {
+                    None => Ok(answer["result"].clone()),
+                    Some(_) => Err(answer),
+                };
             }
         }
     }
@@ -202,6 +217,30 @@ impl DevTools {
             serde_json::json!({ "expression": expression, "returnByValue": true }),
         );
         result["result"]["value"].clone()
+    }
+
+    /// Like `evaluate`, but `None` when a navigation cut the evaluation short: a
+    /// click that submits a form leaves the page while the next poll is in flight,
+    /// and Chromium answers that poll "Inspected target navigated or closed" or
+    /// "Execution context was destroyed" rather than with a value.
+    fn evaluate_across_navigation(&mut self, expression: &str) -> Option<serde_json::Value> {
+        let session = self.session.clone();
+        let answer = self.send(
+            Some(&session),
+            "Runtime.evaluate",
+            serde_json::json!({ "expression": expression, "returnByValue": true }),
+        );
+        match answer {
+            Ok(result) => Some(result["result"]["value"].clone()),
+            Err(answer) => {
+                let message = answer["error"]["message"].as_str().unwrap_or_default();
+                let navigated = message.contains("navigated or closed")
+                    || message.contains("Execution context was destroyed")
+                    || message.contains("Cannot find default execution context");
+                assert!(navigated, "Runtime.evaluate: {answer}");
+                None
+            }
+        }
     }
 
     /// Lays the tab out `width` CSS pixels wide (900 high), as a window or phone that size.
@@ -231,7 +270,7 @@ impl DevTools {
     /// Waits until `condition` holds in the tab (a guard of 60 s against a hang).
     pub fn wait_for(&mut self, condition: &str) {
         for _ in 0..600 {
-            if self.evaluate(condition) == serde_json::json!(true) {
+            if self.evaluate_across_navigation(condition) == Some(serde_json::json!(true)) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
