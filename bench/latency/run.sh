@@ -8,7 +8,7 @@
 #   RUNS=5 MODE=latency bash bench/latency/run.sh
 #   PROMPTOPS_WORKERS=8 MODE=parallel bash bench/latency/run.sh
 #
-# Knobs (environment): MODE (both | latency | parallel), RUNS (20), DEPLOYMENTS (20),
+# Knobs (environment): MODE (both | latency | parallel), RUNS (20), DEPLOYMENTS (20), BENCH_ROUNDS (5),
 # TERRAFORM_BIN (default: terraform on PATH), PROMPTOPS_WORKERS (the bot's; default 4),
 # SKIP_BUILD=1 (use the binaries already built), BENCH_GITHUB_RTT_MS (a round trip the fake
 # GitHub adds to every request; targets are judged at zero only), BENCH_TRACE=1 (list the

@@ -4,7 +4,7 @@
 //! planner. `bench/latency/run.sh` builds and runs it; see `bench/latency/README.md`.
 //!
 //!   bot_latency latency [RUNS]            (default 20)
-//!   bot_latency parallel [DEPLOYMENTS]    (default 20)
+//!   bot_latency parallel [DEPLOYMENTS]    (default 20; BENCH_ROUNDS rounds, default 5)
 //!
 //! Environment: PROMPTOPS_BIN (the binary to measure, required), TERRAFORM_BIN (default
 //! `terraform` on PATH), PROMPTOPS_WORKERS (passed to the bot), BENCH_TERRAFORM_READ_PATHS
@@ -69,14 +69,30 @@ async fn main() -> anyhow::Result<()> {
             let deployments = count(20)?;
             let world = World::start(&settings).await?;
             let parallelism = report::parallelism(&settings);
-            let burst =
-                parallel::run(&world, &settings.terraform, deployments, 5, parallelism).await?;
+            let plan = parallel::Plan {
+                deployments,
+                rounds: rounds()?,
+                solo_runs: 3,
+                parallelism,
+            };
+            let bursts = parallel::run(&world, &settings.terraform, &plan).await?;
             world.stop()?;
-            report::parallel(&settings, &burst)
+            report::parallel(&settings, &bursts)
         }
         _ => {
             anyhow::bail!("usage: bot_latency latency [RUNS] | bot_latency parallel [DEPLOYMENTS]")
         }
+    }
+}
+
+/// How many rounds the parallel mode measures (`BENCH_ROUNDS`, default 5).
+fn rounds() -> anyhow::Result<usize> {
+    match std::env::var("BENCH_ROUNDS") {
+        Err(_) => Ok(5),
+        Ok(value) => match value.parse() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => anyhow::bail!("BENCH_ROUNDS must be a whole number above 0, not {value:?}"),
+        },
     }
 }
 

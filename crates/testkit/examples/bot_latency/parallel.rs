@@ -5,6 +5,10 @@
 //! other down when they run side by side on few cores, so the same `n` plans are also run
 //! bare, `parallelism` at a time, and alone: their ratio is the slowdown Terraform brings
 //! itself, which the ideal is scaled by.
+//!
+//! On a shared VM one plan's time drifts by half within minutes, so the four figures an
+//! ideal is built from are taken close together: the measurement runs in rounds, each
+//! taking all four one after the other, and a round's ratio uses its own figures only.
 
 use std::time::Duration;
 
@@ -16,6 +20,7 @@ use promptops_testkit::bare_terraform::{self as bare, Sequence};
 
 const TIMEOUT: Duration = Duration::from_secs(600);
 
+/// One round: the four figures, taken one after the other.
 pub struct Burst {
     /// One PR planned alone, each of `solo_runs` times: event → plan comment.
     pub alone: Vec<Duration>,
@@ -26,6 +31,15 @@ pub struct Burst {
     /// From the first of the `n` deliveries to the last plan comment.
     pub together: Duration,
     pub deployments: usize,
+}
+
+/// How a measurement is made: `rounds` rounds of `deployments` at once, each with
+/// `solo_runs` plans alone.
+pub struct Plan {
+    pub deployments: usize,
+    pub rounds: usize,
+    pub solo_runs: usize,
+    pub parallelism: usize,
 }
 
 /// A PR by [`PERSON`] adding `deployment`'s variables; not yet announced to the bot.
@@ -51,13 +65,35 @@ async fn planned(world: &World, pr: u64, deployment: &str) -> anyhow::Result<Dat
     waits::comment_written(world, pr, &[&marker, "Plan: 2 to add"], TIMEOUT).await
 }
 
+/// Every round, one after the other.
 pub async fn run(
     world: &World,
     terraform: &std::path::Path,
-    deployments: usize,
-    solo_runs: usize,
-    parallelism: usize,
+    plan: &Plan,
+) -> anyhow::Result<Vec<Burst>> {
+    let mut rounds = Vec::with_capacity(plan.rounds);
+    for round in 0..plan.rounds {
+        let burst = run_round(world, terraform, plan, round).await?;
+        eprintln!(
+            "round {}/{}: together {:?}, bare together {:?}",
+            round + 1,
+            plan.rounds,
+            burst.together,
+            burst.bare_together
+        );
+        rounds.push(burst);
+    }
+    Ok(rounds)
+}
+
+async fn run_round(
+    world: &World,
+    terraform: &std::path::Path,
+    plan: &Plan,
+    round: usize,
 ) -> anyhow::Result<Burst> {
+    let (deployments, solo_runs, parallelism) =
+        (plan.deployments, plan.solo_runs, plan.parallelism);
     let (bare_alone, bare_together) = {
         let terraform = terraform.to_path_buf();
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -81,7 +117,7 @@ pub async fn run(
     };
     let mut alone = Vec::new();
     for i in 0..solo_runs {
-        let deployment = format!("solo-{i:02}");
+        let deployment = format!("solo-{round:02}-{i:02}");
         let pr = open_pr(world, &deployment);
         let started = Utc::now();
         world
@@ -98,7 +134,7 @@ pub async fn run(
 
     let prs: Vec<(u64, String)> = (0..deployments)
         .map(|i| {
-            let deployment = format!("many-{i:02}");
+            let deployment = format!("many-{round:02}-{i:02}");
             (open_pr(world, &deployment), deployment)
         })
         .collect();
@@ -111,6 +147,15 @@ pub async fn run(
     let mut last = started;
     for (pr, deployment) in &prs {
         last = last.max(planned(world, *pr, deployment).await?);
+    }
+    // The next round starts on a quiet bot: every check run of this one completed.
+    for (pr, _) in &prs {
+        let head = world
+            .github
+            .pr(REPO, *pr)
+            .map(|p| p.head_sha)
+            .unwrap_or_default();
+        waits::check_completed(world, "promptops/plan", &head, TIMEOUT).await?;
     }
     Ok(Burst {
         alone,

@@ -159,13 +159,21 @@ pub fn parallelism(settings: &Settings) -> usize {
     settings.workers.unwrap_or(4).min(cores()).max(1)
 }
 
-pub fn parallel(settings: &Settings, burst: &Burst) -> anyhow::Result<()> {
-    let workers = settings.workers.unwrap_or(4);
-    let parallelism = parallelism(settings);
+/// One round's ideal and the bot's time against it.
+struct RoundFigures {
+    one: f64,
+    bare_one: f64,
+    bare_together: f64,
+    slowdown: f64,
+    ideal: f64,
+    together: f64,
+    ratio: f64,
+}
+
+fn round_figures(burst: &Burst, parallelism: usize) -> RoundFigures {
     let alone: Vec<f64> = burst.alone.iter().map(|d| ms(*d)).collect();
     let one = quantile(&alone, 0.5);
     let waves = burst.deployments.div_ceil(parallelism);
-    let naive = waves as f64 * one;
     let bare_alone: Vec<f64> = burst.bare_alone.iter().map(|d| ms(*d)).collect();
     let bare_one = quantile(&bare_alone, 0.5);
     let bare_together = ms(burst.bare_together);
@@ -173,41 +181,66 @@ pub fn parallel(settings: &Settings, burst: &Burst) -> anyhow::Result<()> {
     // than one core busy at times); never below 1, so a machine with cores to spare is
     // held to the naive ideal.
     let slowdown = (bare_together / (waves as f64 * bare_one)).max(1.0);
-    let ideal = naive * slowdown;
+    let ideal = waves as f64 * one * slowdown;
     let together = ms(burst.together);
-    let ratio = together / ideal;
+    RoundFigures {
+        one,
+        bare_one,
+        bare_together,
+        slowdown,
+        ideal,
+        together,
+        ratio: together / ideal,
+    }
+}
+
+pub fn parallel(settings: &Settings, rounds: &[Burst]) -> anyhow::Result<()> {
+    anyhow::ensure!(!rounds.is_empty(), "no round was measured");
+    let workers = settings.workers.unwrap_or(4);
+    let parallelism = parallelism(settings);
+    let deployments = rounds[0].deployments;
+    let waves = deployments.div_ceil(parallelism);
     println!(
-        "== {} deployments planned at once: {}, {} cores, {} workers, parallelism {} ==",
-        burst.deployments,
+        "== {deployments} deployments planned at once: {}, {} cores, {workers} workers, parallelism {parallelism}, {} rounds ==",
         terraform_version(settings),
         cores(),
-        workers,
-        parallelism
+        rounds.len()
     );
     println!(
-        "one plan alone (event → plan comment), median of {}: {:.0} ms (all: {})",
-        alone.len(),
-        one,
-        alone
-            .iter()
-            .map(|v| format!("{v:.0}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "each round: one plan alone (event → plan comment, median of {}), Terraform alone (median of {}), the same {deployments} plans bare {parallelism} at a time, then the bot's {deployments} at once",
+        rounds[0].alone.len(),
+        rounds[0].bare_alone.len()
     );
     println!(
-        "Terraform alone: one plan {bare_one:.0} ms (median of {}); the same {} plans {parallelism} at a time {bare_together:.0} ms = {slowdown:.2} × ceil({}/{parallelism}) × one plan",
-        bare_alone.len(),
-        burst.deployments,
-        burst.deployments
+        "ideal = ceil({deployments}/{parallelism}) = {waves} × one plan alone × Terraform's own slowdown side by side (bare together / ({waves} × bare alone), at least 1)"
     );
     println!(
-        "ideal: ceil({}/{parallelism}) = {waves} × {one:.0} ms = {naive:.0} ms, × {slowdown:.2} (Terraform's own slowdown side by side) = {ideal:.0} ms",
-        burst.deployments
+        "| round | one alone ms | bare alone ms | bare together ms | slowdown | ideal ms | bot together ms | ratio |"
     );
+    println!("|---|---|---|---|---|---|---|---|");
+    let figures: Vec<RoundFigures> = rounds
+        .iter()
+        .map(|r| round_figures(r, parallelism))
+        .collect();
+    for (i, f) in figures.iter().enumerate() {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} | {:.2} |",
+            i + 1,
+            f.one,
+            f.bare_one,
+            f.bare_together,
+            f.slowdown,
+            f.ideal,
+            f.together,
+            f.ratio
+        );
+    }
+    let ratios: Vec<f64> = figures.iter().map(|f| f.ratio).collect();
+    let median = quantile(&ratios, 0.5);
     println!(
-        "{} at once, first delivery → last plan comment: {together:.0} ms = {ratio:.2} × ideal (target < {PARALLEL_TARGET}: {})",
-        burst.deployments,
-        verdict(ratio < PARALLEL_TARGET)
+        "{deployments} at once, first delivery → last plan comment: median ratio to the ideal over {} rounds {median:.2} (target < {PARALLEL_TARGET}: {})",
+        rounds.len(),
+        verdict(median < PARALLEL_TARGET)
     );
     Ok(())
 }
