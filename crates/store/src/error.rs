@@ -37,6 +37,10 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 
+    /// An error of the delivery writer's own SQLite connection (`sqlite_batch`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+
     /// The job is not (or no longer) running under this worker's lease: it finished, was
     /// released, or its lease ran out and another worker took it over.
     #[error(

@@ -1,8 +1,10 @@
 //! Group commit for deliveries: a writer task takes every `record_delivery` request that is
 //! waiting (up to a limit), writes them all in ONE transaction, and answers each caller only
 //! after COMMIT returned. One fsync then covers many deliveries, which is what lets the
-//! ingress keep full durability at high request rates. (SQLite runs one writer; PostgreSQL
-//! several, so that one batch is gathered while another commits.)
+//! ingress keep full durability at high request rates. The writers here serve PostgreSQL
+//! (several, so that one batch is gathered while another commits) and an in-memory SQLite
+//! database; a SQLite file has a writer thread of its own (`sqlite_writer`), which shares
+//! the batch's rows and statements defined here.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -108,7 +110,9 @@ impl Writer {
         match &self.backend {
             Backend::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
-                let written = write_sqlite(&mut conn, batch, max_attempts, now).await;
+                let by_id = sorted_deliveries(batch);
+                let deliveries = DeliveryColumns::new(&by_id);
+                let written = sqlite_write(&mut conn, batch, &deliveries, max_attempts, now).await;
                 settle_connection(conn, written, self.in_memory).await
             }
             Backend::Postgres(pool) => {
@@ -126,23 +130,11 @@ impl Writer {
 /// The batch's deliveries ordered by id, each id once. A fixed order of unique keys across
 /// concurrent transactions (several replicas on one PostgreSQL) keeps them from
 /// deadlocking on each other's inserts.
-fn sorted_deliveries(batch: &[WriteRequest]) -> Vec<&Delivery> {
+pub(crate) fn sorted_deliveries(batch: &[WriteRequest]) -> Vec<&Delivery> {
     let mut by_id: Vec<&Delivery> = batch.iter().map(|r| &r.delivery).collect();
     by_id.sort_by(|a, b| a.id.cmp(&b.id));
     by_id.dedup_by(|a, b| a.id == b.id);
     by_id
-}
-
-/// Writes the batch in one transaction on `conn` (COMMIT included).
-pub(crate) async fn write_sqlite(
-    conn: &mut sqlx::SqliteConnection,
-    batch: &[WriteRequest],
-    max_attempts: i64,
-    now: i64,
-) -> Written {
-    let by_id = sorted_deliveries(batch);
-    let deliveries = DeliveryColumns::new(&by_id);
-    sqlite_write(conn, batch, &deliveries, max_attempts, now).await
 }
 
 /// Each request's outcome, in order, and whether any job was inserted.
@@ -233,11 +225,11 @@ async fn postgres_write(
 // the statements are prepared once per connection instead of once per batch shape.
 
 /// `WHERE true` resolves SQLite's parsing ambiguity between a SELECT's join and ON CONFLICT.
-const SQLITE_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, event, action, received_at) \
+pub(crate) const SQLITE_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, event, action, received_at) \
      SELECT value ->> 0, value ->> 1, value ->> 2, $2 FROM json_each($1) WHERE true \
      ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
 /// A live job with the same dedupe key already covers a job: ON CONFLICT DO NOTHING.
-const SQLITE_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at, delivery_id) \
+pub(crate) const SQLITE_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at, delivery_id) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'queued', 0, $2, COALESCE(value ->> 4, $3), $3, value ->> 5 \
      FROM json_each($1) WHERE true ORDER BY key ON CONFLICT DO NOTHING";
 const POSTGRES_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, event, action, received_at) \
@@ -250,14 +242,14 @@ const POSTGRES_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, pa
      ORDER BY j.n ON CONFLICT DO NOTHING";
 
 /// The deliveries of a batch, column by column.
-struct DeliveryColumns<'a> {
+pub(crate) struct DeliveryColumns<'a> {
     ids: Vec<&'a str>,
     events: Vec<&'a str>,
     actions: Vec<Option<&'a str>>,
 }
 
 impl<'a> DeliveryColumns<'a> {
-    fn new(deliveries: &[&'a Delivery]) -> Self {
+    pub(crate) fn new(deliveries: &[&'a Delivery]) -> Self {
         Self {
             ids: deliveries.iter().map(|d| d.id.as_str()).collect(),
             events: deliveries.iter().map(|d| d.event.as_str()).collect(),
@@ -265,7 +257,7 @@ impl<'a> DeliveryColumns<'a> {
         }
     }
 
-    fn as_json_rows(&self) -> String {
+    pub(crate) fn as_json_rows(&self) -> String {
         let rows: Vec<_> = (0..self.ids.len())
             .map(|i| serde_json::json!([self.ids[i], self.events[i], self.actions[i]]))
             .collect();
@@ -275,7 +267,7 @@ impl<'a> DeliveryColumns<'a> {
 
 /// The jobs to insert, column by column.
 #[derive(Default)]
-struct JobColumns<'a> {
+pub(crate) struct JobColumns<'a> {
     kinds: Vec<&'a str>,
     repos: Vec<String>,
     dedupe_keys: Vec<Option<&'a str>>,
@@ -295,11 +287,11 @@ impl<'a> JobColumns<'a> {
         self.delivery_ids.push(delivery_id);
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.kinds.is_empty()
     }
 
-    fn as_json_rows(&self) -> String {
+    pub(crate) fn as_json_rows(&self) -> String {
         let rows: Vec<_> = (0..self.kinds.len())
             .map(|i| {
                 serde_json::json!([
@@ -318,7 +310,10 @@ impl<'a> JobColumns<'a> {
 
 /// The first request carrying a newly inserted id is New (its jobs go in); any other —
 /// an id stored before, or a second copy within the batch — is Duplicate.
-fn outcomes(batch: &[WriteRequest], inserted: Vec<String>) -> (Vec<RecordOutcome>, JobColumns<'_>) {
+pub(crate) fn outcomes(
+    batch: &[WriteRequest],
+    inserted: Vec<String>,
+) -> (Vec<RecordOutcome>, JobColumns<'_>) {
     let mut inserted: HashSet<String> = inserted.into_iter().collect();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut jobs = JobColumns::default();

@@ -27,6 +27,7 @@ mod request_details;
 mod requests;
 mod run_kind;
 mod runs;
+mod sqlite_batch;
 mod sqlite_writer;
 mod store;
 mod write_health;

@@ -1,8 +1,9 @@
 //! The delivery writer of a SQLite database file: group commit with the log's fsync taken
 //! out of the commit, so that the next batch is written while the previous one is synced.
 //!
-//! The writer has a connection of its own with `synchronous=NORMAL`: its COMMIT appends the
-//! batch to the write-ahead log without waiting for the disk. A thread of its own then
+//! The writer is a thread with a connection of its own (`sqlite_batch`) with
+//! `synchronous=NORMAL`: its COMMIT appends the batch to the write-ahead log without waiting
+//! for the disk. A thread of its own then
 //! `fdatasync`s the log and only after that answers the batch's callers — so a 202 still
 //! means "on disk", as with `synchronous=FULL`, while the writer has already gone on to the
 //! next batch. One sync covers every batch committed before it started. (SQLite syncs the
@@ -17,17 +18,18 @@
 use std::fs::File;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use sqlx::Connection as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteSynchronous};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::backend::SqliteDurability;
 use crate::clock::{Clock, to_micros};
 use crate::error::{Result, StoreError};
-use crate::group_commit::{WriteRequest, Written, write_sqlite};
+use crate::group_commit::{WriteRequest, Written};
 use crate::model::RecordOutcome;
+use crate::sqlite_batch;
 
 /// Batches committed and not yet synced, at most: one being synced and one gathered
 /// meanwhile. More would only make batches smaller (more commits for the same deliveries).
@@ -37,14 +39,15 @@ const UNSYNCED_BATCHES: usize = 2;
 pub(crate) type SyncFailure = Arc<OnceLock<String>>;
 
 pub(crate) struct SqliteWriter {
-    /// How the writer's own connection is opened (again after a failed write).
-    connect: SqliteConnectOptions,
-    conn: Option<SqliteConnection>,
+    /// The database file; opened again after a failed write.
+    path: PathBuf,
+    busy_timeout: Duration,
+    conn: Option<rusqlite::Connection>,
     clock: Arc<dyn Clock>,
     max_batch: usize,
     max_attempts: i64,
-    unsynced: Arc<Semaphore>,
-    to_sync: std::sync::mpsc::Sender<Committed>,
+    unsynced: UnsyncedBatches,
+    to_sync: Sender<Committed>,
     failure: SyncFailure,
 }
 
@@ -53,12 +56,46 @@ struct Committed {
     batch: Vec<WriteRequest>,
     outcomes: Vec<RecordOutcome>,
     enqueued: bool,
-    _unsynced: OwnedSemaphorePermit,
+    _unsynced: Unsynced,
+}
+
+/// Counts the batches committed and not yet synced: a token per batch that may be, taken
+/// before a batch is gathered and given back when its callers have been answered.
+struct UnsyncedBatches {
+    take: Receiver<()>,
+    give_back: SyncSender<()>,
+}
+
+/// One committed batch's place until it is synced: given back when dropped.
+struct Unsynced(SyncSender<()>);
+
+impl Drop for Unsynced {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
+    }
+}
+
+impl UnsyncedBatches {
+    fn new(limit: usize) -> Self {
+        let (give_back, take) = sync_channel(limit);
+        for _ in 0..limit {
+            let _ = give_back.try_send(());
+        }
+        Self { take, give_back }
+    }
+
+    /// Waits until fewer than the limit are unsynced.
+    fn acquire(&self) -> Unsynced {
+        // The writer holds a sender itself, so the channel never disconnects.
+        let _ = self.take.recv();
+        Unsynced(self.give_back.clone())
+    }
 }
 
 /// What the writer needs besides its connection.
 pub(crate) struct SqliteWriterParts {
-    pub connect: SqliteConnectOptions,
+    pub path: PathBuf,
+    pub busy_timeout: Duration,
     pub durability: SqliteDurability,
     pub clock: Arc<dyn Clock>,
     pub max_batch: usize,
@@ -68,9 +105,14 @@ pub(crate) struct SqliteWriterParts {
 }
 
 impl SqliteWriter {
-    /// Starts the sync thread; the writer itself runs as a task (see `run`).
-    pub(crate) fn start(parts: SqliteWriterParts) -> Result<SqliteWriter> {
-        let mut wal = parts.connect.get_filename().as_os_str().to_owned();
+    /// Starts the writer and sync threads. The writer takes batches off `requests` until
+    /// every sender is gone or the store is `closed`.
+    pub(crate) fn start(
+        parts: SqliteWriterParts,
+        requests: mpsc::Receiver<WriteRequest>,
+        closed: watch::Receiver<bool>,
+    ) -> Result<()> {
+        let mut wal = parts.path.as_os_str().to_owned();
         wal.push("-wal");
         let (to_sync, committed) = std::sync::mpsc::channel();
         let syncer = WalSyncer {
@@ -82,56 +124,51 @@ impl SqliteWriter {
             jobs_enqueued: parts.jobs_enqueued,
             failure: Arc::clone(&parts.failure),
         };
-        std::thread::Builder::new()
-            .name("promptops-wal-sync".to_owned())
-            .spawn(move || syncer.run(committed))
-            .map_err(|err| StoreError::Connect {
-                backend: "sqlite",
-                source: sqlx::Error::Io(err),
-            })?;
-        Ok(SqliteWriter {
-            connect: parts.connect.synchronous(SqliteSynchronous::Normal),
+        spawn("promptops-wal-sync", move || syncer.run(committed))?;
+        let writer = SqliteWriter {
+            path: parts.path,
+            busy_timeout: parts.busy_timeout,
             conn: None,
             clock: parts.clock,
             max_batch: parts.max_batch,
             max_attempts: i64::from(parts.max_attempts),
-            unsynced: Arc::new(Semaphore::new(UNSYNCED_BATCHES)),
+            unsynced: UnsyncedBatches::new(UNSYNCED_BATCHES),
             to_sync,
             failure: parts.failure,
+        };
+        // The writer waits for requests on the runtime's channel from its own thread.
+        let runtime = tokio::runtime::Handle::current();
+        spawn("promptops-sqlite-writer", move || {
+            writer.run(&runtime, requests, closed)
         })
     }
 
-    /// Takes batches off the queue until every sender is gone or the store is closed.
-    pub(crate) async fn run(
+    fn run(
         mut self,
+        runtime: &tokio::runtime::Handle,
         mut requests: mpsc::Receiver<WriteRequest>,
         mut closed: watch::Receiver<bool>,
     ) {
         let mut batch = Vec::with_capacity(self.max_batch);
         loop {
             // Before taking a batch: while the previous ones are synced, more requests arrive.
-            let unsynced = Arc::clone(&self.unsynced)
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            // The callers just answered may submit again at once: a fuller batch.
-            tokio::task::yield_now().await;
-            let received = tokio::select! {
-                received = requests.recv_many(&mut batch, self.max_batch) => received,
-                _ = closed.wait_for(|closed| *closed) => 0,
-            };
+            let unsynced = self.unsynced.acquire();
+            let received = runtime.block_on(async {
+                tokio::select! {
+                    received = requests.recv_many(&mut batch, self.max_batch) => received,
+                    _ = closed.wait_for(|closed| *closed) => 0,
+                }
+            });
             if received == 0 {
                 break;
             }
-            self.write(std::mem::take(&mut batch), unsynced).await;
+            self.write(std::mem::take(&mut batch), unsynced);
             batch.reserve(self.max_batch);
         }
-        if let Some(conn) = self.conn.take() {
-            let _ = conn.close().await;
-        }
+        // Dropping the connection closes it.
     }
 
-    async fn write(&mut self, mut batch: Vec<WriteRequest>, unsynced: OwnedSemaphorePermit) {
+    fn write(&mut self, mut batch: Vec<WriteRequest>, unsynced: Unsynced) {
         // Callers that gave up (dropped their future) need no write.
         batch.retain(|request| !request.reply.is_closed());
         if batch.is_empty() {
@@ -143,7 +180,7 @@ impl SqliteWriter {
             }
             return;
         }
-        match self.commit(&batch).await {
+        match self.commit(&batch) {
             Ok((outcomes, enqueued)) => self.hand_to_sync(batch, outcomes, enqueued, unsynced),
             Err(err) if batch.len() == 1 => {
                 let _ = batch.remove(0).reply.send(Err(err));
@@ -154,13 +191,10 @@ impl SqliteWriter {
                 drop(unsynced);
                 for request in batch {
                     let single = std::slice::from_ref(&request);
-                    match self.commit(single).await {
+                    match self.commit(single) {
                         Ok((outcomes, enqueued)) => {
-                            let permit = Arc::clone(&self.unsynced)
-                                .acquire_owned()
-                                .await
-                                .expect("the semaphore is never closed");
-                            self.hand_to_sync(vec![request], outcomes, enqueued, permit);
+                            let unsynced = self.unsynced.acquire();
+                            self.hand_to_sync(vec![request], outcomes, enqueued, unsynced);
                         }
                         Err(err) => {
                             let _ = request.reply.send(Err(err));
@@ -176,7 +210,7 @@ impl SqliteWriter {
         batch: Vec<WriteRequest>,
         outcomes: Vec<RecordOutcome>,
         enqueued: bool,
-        unsynced: OwnedSemaphorePermit,
+        unsynced: Unsynced,
     ) {
         let committed = Committed {
             batch,
@@ -194,26 +228,34 @@ impl SqliteWriter {
 
     /// Commits the batch on the writer's connection, opened first if need be. After a
     /// failed write the connection is closed and the next batch opens a fresh one: a COMMIT
-    /// that failed (disk full, I/O error) can leave SQLite's transaction open while the
-    /// driver believes it ended, and the next "transaction" would then be a savepoint inside
-    /// the dead one, never durable.
-    async fn commit(&mut self, batch: &[WriteRequest]) -> Written {
+    /// that failed (disk full, I/O error) can leave SQLite's transaction open, and the next
+    /// one on that connection would then not be what it seems.
+    fn commit(&mut self, batch: &[WriteRequest]) -> Written {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             None => self
                 .conn
-                .insert(SqliteConnection::connect_with(&self.connect).await?),
+                .insert(sqlite_batch::open(&self.path, self.busy_timeout)?),
         };
         let now = to_micros(self.clock.now());
-        let written = write_sqlite(conn, batch, self.max_attempts, now).await;
+        let written = sqlite_batch::write(conn, batch, self.max_attempts, now);
         if let Err(err) = &written {
             tracing::warn!(error = %err, "writing deliveries failed; replacing the database connection");
-            if let Some(conn) = self.conn.take() {
-                let _ = conn.close().await;
-            }
+            self.conn = None;
         }
         written
     }
+}
+
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<()> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(run)
+        .map(drop)
+        .map_err(|err| StoreError::Connect {
+            backend: "sqlite",
+            source: sqlx::Error::Io(err),
+        })
 }
 
 fn sync_failed(problem: &str) -> StoreError {

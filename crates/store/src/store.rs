@@ -204,16 +204,17 @@ fn start_writer(
         Backend::Postgres(_) => None,
     };
     if let Some((connect, false)) = sqlite {
-        let writer = SqliteWriter::start(SqliteWriterParts {
-            connect,
+        let parts = SqliteWriterParts {
+            path: connect.get_filename().to_path_buf(),
+            busy_timeout: options.connect.sqlite_busy_timeout,
             durability: options.connect.sqlite_synchronous,
             clock: parts.clock,
             max_batch: parts.max_batch,
             max_attempts: options.max_attempts,
             jobs_enqueued: parts.jobs_enqueued,
             failure: parts.sync_failure,
-        })?;
-        tokio::spawn(writer.run(requests, closed));
+        };
+        SqliteWriter::start(parts, requests, closed)?;
         return Ok(());
     }
     let writer = Arc::new(Writer {
