@@ -161,8 +161,6 @@ pub fn parallelism(settings: &Settings) -> usize {
 
 /// One round's ideal and the bot's time against it.
 struct RoundFigures {
-    one: f64,
-    bare_one: f64,
     bare_together: f64,
     slowdown: f64,
     ideal: f64,
@@ -170,12 +168,11 @@ struct RoundFigures {
     ratio: f64,
 }
 
-fn round_figures(burst: &Burst, parallelism: usize) -> RoundFigures {
-    let alone: Vec<f64> = burst.alone.iter().map(|d| ms(*d)).collect();
-    let one = quantile(&alone, 0.5);
+/// A round's figures against one plan alone through the bot (`one`) and bare (`bare_one`),
+/// both pooled over every round: three samples a round swing by a third on a shared VM,
+/// and one plan's time barely drifts within the minute the rounds take.
+fn round_figures(burst: &Burst, parallelism: usize, one: f64, bare_one: f64) -> RoundFigures {
     let waves = burst.deployments.div_ceil(parallelism);
-    let bare_alone: Vec<f64> = burst.bare_alone.iter().map(|d| ms(*d)).collect();
-    let bare_one = quantile(&bare_alone, 0.5);
     let bare_together = ms(burst.bare_together);
     // Above 1 when Terraform's plans slow each other down side by side (a plan keeps more
     // than one core busy at times); never below 1, so a machine with cores to spare is
@@ -184,8 +181,6 @@ fn round_figures(burst: &Burst, parallelism: usize) -> RoundFigures {
     let ideal = waves as f64 * one * slowdown;
     let together = ms(burst.together);
     RoundFigures {
-        one,
-        bare_one,
         bare_together,
         slowdown,
         ideal,
@@ -194,12 +189,22 @@ fn round_figures(burst: &Burst, parallelism: usize) -> RoundFigures {
     }
 }
 
+fn pooled_median(rounds: &[Burst], samples: impl Fn(&Burst) -> &[Duration]) -> f64 {
+    let all: Vec<f64> = rounds
+        .iter()
+        .flat_map(|round| samples(round).iter().map(|d| ms(*d)))
+        .collect();
+    quantile(&all, 0.5)
+}
+
 pub fn parallel(settings: &Settings, rounds: &[Burst]) -> anyhow::Result<()> {
     anyhow::ensure!(!rounds.is_empty(), "no round was measured");
     let workers = settings.workers.unwrap_or(4);
     let parallelism = parallelism(settings);
     let deployments = rounds[0].deployments;
     let waves = deployments.div_ceil(parallelism);
+    let one = pooled_median(rounds, |round| &round.alone);
+    let bare_one = pooled_median(rounds, |round| &round.bare_alone);
     println!(
         "== {deployments} deployments planned at once: {}, {} cores, {workers} workers, parallelism {parallelism}, {} rounds ==",
         terraform_version(settings),
@@ -207,32 +212,34 @@ pub fn parallel(settings: &Settings, rounds: &[Burst]) -> anyhow::Result<()> {
         rounds.len()
     );
     println!(
-        "each round: one plan alone (event → plan comment, median of {}), Terraform alone (median of {}), the same {deployments} plans bare {parallelism} at a time, then the bot's {deployments} at once",
+        "each round: {} plans alone through the bot (event → plan comment) and {} bare, the same {deployments} plans bare {parallelism} at a time, then the bot's {deployments} at once",
         rounds[0].alone.len(),
         rounds[0].bare_alone.len()
     );
     println!(
-        "ideal = ceil({deployments}/{parallelism}) = {waves} × one plan alone × Terraform's own slowdown side by side (bare together / ({waves} × bare alone), at least 1)"
+        "one plan alone, median over all rounds: through the bot {one:.0} ms, bare {bare_one:.0} ms"
     );
     println!(
-        "| round | one alone ms | bare alone ms | bare together ms | slowdown | ideal ms | bot together ms | ratio |"
+        "ideal = ceil({deployments}/{parallelism}) = {waves} × {one:.0} ms × Terraform's own slowdown side by side (bare together / ({waves} × {bare_one:.0} ms), at least 1)"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| round | bare together ms | slowdown | ideal ms | bot together ms | ratio | bot / bare together |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let figures: Vec<RoundFigures> = rounds
         .iter()
-        .map(|r| round_figures(r, parallelism))
+        .map(|round| round_figures(round, parallelism, one, bare_one))
         .collect();
     for (i, f) in figures.iter().enumerate() {
         println!(
-            "| {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} | {:.2} |",
+            "| {} | {:.0} | {:.2} | {:.0} | {:.0} | {:.2} | {:.2} |",
             i + 1,
-            f.one,
-            f.bare_one,
             f.bare_together,
             f.slowdown,
             f.ideal,
             f.together,
-            f.ratio
+            f.ratio,
+            f.together / f.bare_together
         );
     }
     let ratios: Vec<f64> = figures.iter().map(|f| f.ratio).collect();
