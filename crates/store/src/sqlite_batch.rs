@@ -19,7 +19,7 @@ use crate::group_commit::{
 
 /// Opens the writer's connection to the database file the pool has already created and
 /// migrated. `synchronous=NORMAL`: a COMMIT appends to the log without waiting for the disk;
-/// the writer's sync thread makes each batch durable before its callers are answered.
+/// the writer syncs the log itself before it answers the batch's callers (`sqlite_writer`).
 pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,

@@ -6,9 +6,11 @@
 //! bare, `parallelism` at a time, and alone: their ratio is the slowdown Terraform brings
 //! itself, which the ideal is scaled by.
 //!
-//! On a shared VM one plan's time drifts by half within minutes, so the four figures an
-//! ideal is built from are taken close together: the measurement runs in rounds, each
-//! taking all four one after the other, and a round's ratio uses its own figures only.
+//! On a shared VM one plan's time drifts by half within an hour, so the figures an ideal is
+//! built from are taken close together: the measurement runs in rounds, each taking its
+//! bare burst and the bot's burst back to back, with a few plans alone before them. The
+//! plans alone are pooled over all rounds (`report::parallel`): three samples swing by a
+//! third, and the rounds take about a minute.
 
 use std::time::Duration;
 
@@ -20,7 +22,7 @@ use promptops_testkit::bare_terraform::{self as bare, Sequence};
 
 const TIMEOUT: Duration = Duration::from_secs(600);
 
-/// One round: the four figures, taken one after the other.
+/// One round's figures, taken one after the other.
 pub struct Burst {
     /// One PR planned alone, each of `solo_runs` times: event → plan comment.
     pub alone: Vec<Duration>,
