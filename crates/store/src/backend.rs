@@ -161,6 +161,10 @@ impl Backend {
     }
 }
 
+/// SQLite's automatic checkpoint threshold, in log pages, on every connection (the pool's
+/// and the delivery writer's own).
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
 /// How every connection to the SQLite database named by `url` is opened, and whether it is
 /// an in-memory database.
 pub(crate) fn sqlite_connect_options(
@@ -182,7 +186,7 @@ pub(crate) fn sqlite_connect_options(
         .synchronous(synchronous)
         // Checkpoints run in the background (see `checkpoint_wal`); this only bounds the log
         // (~40 MB) should they fall behind.
-        .pragma("wal_autocheckpoint", "10000")
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
         .busy_timeout(options.sqlite_busy_timeout)
         // A group commit returns one row per new delivery; let them all through at once.
         .row_buffer_size(1024)

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, named_params};
 
+use crate::backend::WAL_AUTOCHECKPOINT_PAGES;
 use crate::error::Result;
 use crate::group_commit::{
     DeliveryColumns, SQLITE_INSERT_DELIVERIES, SQLITE_INSERT_JOBS, WriteRequest, Written, outcomes,
@@ -27,10 +28,10 @@ pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection> {
     )?;
     conn.busy_timeout(busy_timeout)?;
     // The same settings as the pool's connections (`sqlite_connect_options`), but NORMAL.
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 10000;",
-    )?;
+         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+    ))?;
     Ok(conn)
 }
 

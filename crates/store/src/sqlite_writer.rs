@@ -34,6 +34,7 @@ use crate::backend::SqliteDurability;
 use crate::clock::{Clock, to_micros};
 use crate::error::{Result, StoreError};
 use crate::group_commit::{WriteRequest, Written};
+use crate::model::RecordOutcome;
 use crate::sqlite_batch;
 
 /// Why the store takes no more deliveries: a sync of the log failed (set once, for good).
@@ -161,7 +162,7 @@ impl SqliteWriter {
     fn sync_and_answer(
         &mut self,
         batch: Vec<WriteRequest>,
-        (outcomes, enqueued): (Vec<crate::model::RecordOutcome>, bool),
+        (outcomes, enqueued): (Vec<RecordOutcome>, bool),
     ) {
         if let Err(err) = self.log.sync() {
             let problem = format!("{}: {err}", self.log.path.display());

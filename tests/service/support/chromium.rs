@@ -210,13 +210,10 @@ impl DevTools {
 
     /// The value of a JavaScript expression in the tab.
     pub fn evaluate(&mut self, expression: &str) -> serde_json::Value {
-        let session = self.session.clone();
-        let result = self.call(
-            Some(&session),
-            "Runtime.evaluate",
-            serde_json::json!({ "expression": expression, "returnByValue": true }),
-        );
-        result["result"]["value"].clone()
+        match self.try_evaluate(expression) {
+            Ok(value) => value,
+            Err(answer) => panic!("Runtime.evaluate: {answer}"),
+        }
     }
 
     /// Like `evaluate`, but `None` when a navigation cut the evaluation short: a
@@ -224,14 +221,8 @@ impl DevTools {
     /// and Chromium answers that poll "Inspected target navigated or closed" or
     /// "Execution context was destroyed" rather than with a value.
     fn evaluate_across_navigation(&mut self, expression: &str) -> Option<serde_json::Value> {
-        let session = self.session.clone();
-        let answer = self.send(
-            Some(&session),
-            "Runtime.evaluate",
-            serde_json::json!({ "expression": expression, "returnByValue": true }),
-        );
-        match answer {
-            Ok(result) => Some(result["result"]["value"].clone()),
+        match self.try_evaluate(expression) {
+            Ok(value) => Some(value),
             Err(answer) => {
                 let message = answer["error"]["message"].as_str().unwrap_or_default();
                 let navigated = message.contains("navigated or closed")
@@ -241,6 +232,17 @@ impl DevTools {
                 None
             }
         }
+    }
+
+    /// The expression's value, or Chromium's whole answer when it is an error.
+    fn try_evaluate(&mut self, expression: &str) -> Result<serde_json::Value, serde_json::Value> {
+        let session = self.session.clone();
+        let result = self.send(
+            Some(&session),
+            "Runtime.evaluate",
+            serde_json::json!({ "expression": expression, "returnByValue": true }),
+        )?;
+        Ok(result["result"]["value"].clone())
     }
 
     /// Lays the tab out `width` CSS pixels wide (900 high), as a window or phone that size.
