@@ -16,7 +16,12 @@
 # "info" as in production), SKIP_BUILD=1 (use the binaries already built),
 # SERVER_BIN (another promptops binary, e.g. a saved baseline),
 # PROMPTOPS_BENCH_POSTGRES_URL (also run against that PostgreSQL database; its deliveries
-# are counted with psql).
+# are counted with psql), WITHOUT_FSYNC=1 (see below).
+#
+# WITHOUT_FSYNC=1 runs the server with fsync and fdatasync turned into no-ops (a two-line
+# LD_PRELOAD library built here with cc): NOT a durable configuration, but the bound the
+# CPU path alone allows — what no way of syncing, however clever, could beat on this
+# machine. The report's label says so.
 #
 # The generator runs on the same machine as the server and takes a share of its cores; the
 # report prints the CPU seconds each side used so the figures can be read with that in mind.
@@ -51,6 +56,15 @@ loadgen_bin=$loadgen_target/release/promptops-ingress-loadgen
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/promptops-ingress-bench.XXXXXX")
 server_pid=
+preload=
+sqlite_label=sqlite
+if [ "${WITHOUT_FSYNC:-0}" = 1 ]; then
+  command -v cc >/dev/null || die "WITHOUT_FSYNC=1 needs a C compiler (cc) for its LD_PRELOAD library"
+  printf 'int fsync(int fd) { (void)fd; return 0; }\nint fdatasync(int fd) { (void)fd; return 0; }\n' >"$work/nosync.c"
+  cc -shared -fPIC -O2 -o "$work/nosync.so" "$work/nosync.c" || die "building the no-fsync library failed"
+  preload=$work/nosync.so
+  sqlite_label=sqlite-without-fsync
+fi
 cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill "$server_pid" 2>/dev/null || true
@@ -98,6 +112,7 @@ run_one() {
     DATABASE_URL="$database_url" \
     PROMPTOPS_BIND="127.0.0.1:$port" \
     PROMPTOPS_WORKDIR="$work/promptops-work" \
+    ${preload:+LD_PRELOAD="$preload"} \
     "$server_bin" serve >"$log" 2>&1 &
   server_pid=$!
   local tries=0
@@ -141,6 +156,8 @@ lat = r["latency_ms"]
 server_cpu = float(cpu1) - float(cpu0)
 failed = r["errors"] + r["other_status"] + r["duplicate"]
 print(f"== ingress benchmark: {label} ==")
+if label.endswith("-without-fsync"):
+    print("durability           NONE: fsync and fdatasync were no-ops (WITHOUT_FSYNC=1); a bound for the CPU path, not a result")
 print(f"machine              {cores} cores, shared by server and load generator")
 print(f"concurrency          {r['concurrency']} keep-alive connections, generator threads {r['generator_threads']}")
 print(f"measured             {r['requests']} requests in {r['seconds']:.2f} s")
@@ -157,7 +174,7 @@ print(f"CPU per delivery     server {server_cpu / sent * 1e6:.0f} us" + (f", gen
       + f" (the ceiling on {cores} idle cores is about {float(cores) / (server_cpu / sent + (gen or 0) / sent):.0f}/s with the generator, {float(cores) / (server_cpu / sent):.0f}/s without)")
 print(f"answers              {r['accepted']} accepted, {r['duplicate']} duplicate, {r['other_status']} other status, {r['errors']} errors"
       + (f" (first: {r['first_error']})" if r['first_error'] else ""))
-print(f"durably stored       {stored} of {r['accepted']} acknowledged deliveries")
+print(f"{'stored (page cache)' if label.endswith('-without-fsync') else 'durably stored':<20} {stored} of {r['accepted']} acknowledged deliveries")
 ok = failed == 0 and int(stored) == r["accepted"] and r["accepted"] > 0
 print("result               " + ("OK: every acknowledged delivery is stored" if ok else "FAILED"))
 sys.exit(0 if ok else 1)
@@ -187,7 +204,7 @@ count_postgres() { # URL ACKED_FILE
 
 status=0
 db=$work/bench.db
-run_one sqlite "sqlite://$db" count_sqlite "$db" || status=1
+run_one "$sqlite_label" "sqlite://$db" count_sqlite "$db" || status=1
 if [ -n "${PROMPTOPS_BENCH_POSTGRES_URL:-}" ]; then
   # The ids carry this run's process id, so earlier runs' rows do not count.
   run_one postgres "$PROMPTOPS_BENCH_POSTGRES_URL" count_postgres "$PROMPTOPS_BENCH_POSTGRES_URL" || status=1
