@@ -2,8 +2,9 @@
 # Runs the whole test suite the way CI does: installs and starts what the tests need
 # (bubblewrap for the Terraform sandbox, ansible-core in a virtualenv, sshd, a PostgreSQL
 # server on a local port, Debian's chromium for the browser tests), then runs every
-# test of the workspace with nextest. A dependency that cannot be had stops the run with a
-# message naming it; no test is skipped for lack of it.
+# test of the workspace with nextest, then rustfmt and clippy (warnings are errors). A
+# dependency that cannot be had stops the run with a message naming it; no test is skipped
+# for lack of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -60,4 +61,16 @@ chromium=$(bash scripts/setup-chromium.sh) || die "scripts/setup-chromium.sh fai
 eval "$chromium"
 
 say "cargo nextest run --workspace"
-cargo nextest run --workspace --no-fail-fast "$@"
+status=0
+cargo nextest run --workspace --no-fail-fast "$@" || status=$?
+
+# The lints run after the tests, so that a lint failure does not hide their results, and
+# only for the whole suite (arguments select tests).
+if [ "$#" -eq 0 ]; then
+  say "lints: cargo fmt --check and cargo clippy with warnings as errors"
+  cargo fmt --version >/dev/null 2>&1 || die "rustfmt is not installed (rustup component add rustfmt)"
+  cargo clippy --version >/dev/null 2>&1 || die "clippy is not installed (rustup component add clippy)"
+  cargo fmt --all --check || { say "cargo fmt --all --check: the files above are not formatted (run cargo fmt --all)"; status=1; }
+  cargo clippy --workspace --all-targets -- -D warnings || { say "cargo clippy found the problems above"; status=1; }
+fi
+exit "$status"

@@ -41,8 +41,9 @@ pub enum TerraformChoice {
     /// As the settings make it: allowlisted environment, sandbox, masked secrets.
     #[default]
     FromSettings,
-    /// These runner settings (each App's own secrets are still masked).
-    Config(RunnerConfig),
+    /// These runner settings (each App's own secrets are still masked). Boxed: the
+    /// settings are large and the other choices empty.
+    Config(Box<RunnerConfig>),
     /// No Terraform: jobs that need it say so.
     Off,
 }
@@ -106,7 +107,7 @@ impl App {
 
         let terraform = match overrides.terraform {
             TerraformChoice::FromSettings => Some(terraform::terraform_config(settings)?),
-            TerraformChoice::Config(config) => Some(config),
+            TerraformChoice::Config(config) => Some(*config),
             TerraformChoice::Off => None,
         };
         let parts = Arc::new(AppParts {

@@ -360,7 +360,7 @@ async fn unlock_needs_the_token_and_the_same_origin() {
         "{confirm}"
     );
     assert!(
-        train_t4_locked(&store).await,
+        train_t4_locked(store).await,
         "confirming asks, it does not unlock"
     );
 
@@ -383,7 +383,7 @@ async fn unlock_needs_the_token_and_the_same_origin() {
         .await
         .unwrap();
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
-    assert!(train_t4_locked(&store).await);
+    assert!(train_t4_locked(store).await);
 
     let unlocked = service
         .http
@@ -401,7 +401,7 @@ async fn unlock_needs_the_token_and_the_same_origin() {
         notice.contains("train-t4") && notice.contains("#8"),
         "{notice}"
     );
-    assert!(!train_t4_locked(&store).await);
+    assert!(!train_t4_locked(store).await);
     service.stop().await;
 }
 
@@ -486,7 +486,7 @@ async fn loopback_open_answers_only_loopback_host_names() {
         .await
         .unwrap();
     assert_eq!(unlock.status(), StatusCode::MISDIRECTED_REQUEST);
-    assert!(train_t4_locked(&store).await);
+    assert!(train_t4_locked(store).await);
 
     for host in [
         format!("localhost:{port}"),

@@ -86,7 +86,7 @@ enum Answer {
         status: u16,
         retry_after: bool,
     },
-    NoAnswer,
+    Unanswered,
 }
 
 impl Answer {
@@ -146,7 +146,7 @@ impl Sender {
                     .headers()
                     .contains_key(reqwest::header::RETRY_AFTER),
             },
-            Err(_) => Answer::NoAnswer,
+            Err(_) => Answer::Unanswered,
         }
     }
 }

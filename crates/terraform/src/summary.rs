@@ -99,10 +99,10 @@ mod tests {
             plan_summary(&ChangeCounts::default(), 0, None),
             "No changes."
         );
-        let printed = Some("No changes. Your infrastructure matches the configuration.".into());
+        let printed = "No changes. Your infrastructure matches the configuration.".to_owned();
         assert_eq!(
-            plan_summary(&ChangeCounts::default(), 0, printed.clone()),
-            printed.unwrap()
+            plan_summary(&ChangeCounts::default(), 0, Some(printed.clone())),
+            printed
         );
     }
 }

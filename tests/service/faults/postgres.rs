@@ -129,7 +129,7 @@ async fn postgres_restarted_mid_burst_every_acknowledged_delivery_is_stored() {
     let mut acknowledged = BTreeSet::new();
     let mut deliver = async |id: String, figures: &mut Figures| {
         figures.sent += 1;
-        let body = if figures.sent % 10 == 0 {
+        let body = if figures.sent.is_multiple_of(10) {
             "/promptops help"
         } else {
             "thanks!"

@@ -392,7 +392,7 @@ fn overrides(options: &Options) -> Overrides {
     Overrides {
         planner: Some(options.planner.clone()),
         terraform: match &options.terraform {
-            Some(config) => TerraformChoice::Config(config.clone()),
+            Some(config) => TerraformChoice::Config(Box::new(config.clone())),
             None => TerraformChoice::Off,
         },
         github_retry: Some(RetryPolicy {

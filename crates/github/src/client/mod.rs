@@ -56,11 +56,14 @@ use transport::Transport;
 pub struct GithubApp {
     app: Transport,
     app_id: u64,
-    /// Each installation's client and the lock its token is minted under (see
-    /// `Transport::token_mint`).
-    installations: Mutex<HashMap<u64, (Arc<Octocrab>, Arc<tokio::sync::Mutex<()>>)>>,
+    /// Each installation's client and the lock its token is minted under.
+    installations: Mutex<HashMap<u64, InstallationClient>>,
     bot_login: Arc<OnceCell<String>>,
 }
+
+/// One installation's octocrab client and the lock its token is minted under (see
+/// `Transport::token_mint`), shared by every handle for that installation.
+type InstallationClient = (Arc<Octocrab>, Arc<tokio::sync::Mutex<()>>);
 
 impl GithubApp {
     /// `api_url` is `GITHUB_API_URL` (e.g. `https://api.github.com`, a GHES `/api/v3` URL, or

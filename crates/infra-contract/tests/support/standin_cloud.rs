@@ -43,6 +43,10 @@ pub fn build_stub_wheel(python: &Path, dir: &Path, version: &str) {
     assert!(status.success(), "building the stub streamlit wheel failed");
 }
 
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is returned to the caller, whose `stop` waits for it; the lint does not follow a child out in a tuple"
+)]
 fn spawn(
     python: &Path,
     module: &str,
@@ -50,7 +54,7 @@ fn spawn(
     log: &Path,
     port_file: &Path,
 ) -> (Child, u16) {
-    let child = Command::new(python)
+    let mut child = Command::new(python)
         .args(["-m", module])
         .args(args)
         .arg("--port-file")
@@ -64,14 +68,22 @@ fn spawn(
         .unwrap_or_else(|e| panic!("cannot start {module}: {e}"));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(port) = std::fs::read_to_string(port_file) {
-            return (child, port.trim().parse().unwrap());
+        // A file caught half-written does not parse yet: read it again.
+        let port = std::fs::read_to_string(port_file)
+            .ok()
+            .and_then(|port| port.trim().parse().ok());
+        if let Some(port) = port {
+            return (child, port);
         }
-        assert!(
-            Instant::now() < deadline,
-            "{module} did not start: {}",
-            std::fs::read_to_string(log.with_extension("err")).unwrap_or_default()
-        );
+        if Instant::now() >= deadline {
+            // Not left running (or a zombie) behind the failed test.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{module} did not start: {}",
+                std::fs::read_to_string(log.with_extension("err")).unwrap_or_default()
+            );
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -96,7 +96,8 @@ pub(crate) struct PendingSession {
 
 enum Slot {
     Starting(oneshot::Receiver<std::io::Result<StepSession>>),
-    Ready(StepSession),
+    /// Boxed: a session is large and the other states small.
+    Ready(Box<StepSession>),
     Failed(String),
 }
 
@@ -117,7 +118,7 @@ impl PendingSession {
         };
         if let Slot::Starting(started) = &mut *slot {
             *slot = match started.try_recv() {
-                Ok(Ok(session)) => Slot::Ready(session),
+                Ok(Ok(session)) => Slot::Ready(Box::new(session)),
                 Ok(Err(err)) => Slot::Failed(err.to_string()),
                 Err(oneshot::error::TryRecvError::Empty) => return true,
                 Err(oneshot::error::TryRecvError::Closed) => {
@@ -142,7 +143,7 @@ impl PendingSession {
         let mut slot = self.slot.lock().await;
         if let Slot::Starting(started) = &mut *slot {
             *slot = match started.await {
-                Ok(Ok(session)) => Slot::Ready(session),
+                Ok(Ok(session)) => Slot::Ready(Box::new(session)),
                 Ok(Err(err)) => Slot::Failed(err.to_string()),
                 Err(_) => Slot::Failed("the thread that starts sandboxes has ended".into()),
             };

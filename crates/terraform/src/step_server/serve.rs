@@ -215,7 +215,8 @@ mod tests {
         let input: String = requests.iter().map(|r| format!("{r}\n")).collect();
         let out = Shared::default();
         serve(Path::new("/bin/sh"), input.as_bytes(), out.clone()).unwrap();
-        let frames = frames(out.0.lock().unwrap().clone()).await;
+        let written = out.0.lock().unwrap().clone();
+        let frames = frames(written).await;
         let ends: Vec<&Frame> = frames
             .iter()
             .filter(|frame| !matches!(frame, Frame::Output(_)))
@@ -245,7 +246,8 @@ mod tests {
             out.clone(),
         )
         .unwrap();
-        let frames = frames(out.0.lock().unwrap().clone()).await;
+        let written = out.0.lock().unwrap().clone();
+        let frames = frames(written).await;
         assert_eq!(frames.len(), 2);
         for frame in frames {
             assert!(
@@ -264,7 +266,8 @@ mod tests {
         let started = std::time::Instant::now();
         serve(Path::new("/bin/sh"), input.as_bytes(), out.clone()).unwrap();
         assert!(started.elapsed() < Duration::from_secs(10));
-        let frames = frames(out.0.lock().unwrap().clone()).await;
+        let written = out.0.lock().unwrap().clone();
+        let frames = frames(written).await;
         assert_eq!(output_of(&frames), "started\n");
         assert_eq!(frames.last(), Some(&Frame::Exited(0)));
     }

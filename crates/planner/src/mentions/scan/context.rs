@@ -13,19 +13,19 @@ const MAX_NUMBER_DIGITS: usize = 9;
 
 /// Words right before a GPU name that make it a comparison or context, not the request.
 fn is_comparison_lead(previous: &[&str]) -> bool {
-    match previous {
+    matches!(
+        previous,
         [.., "compared", "to" | "with"]
-        | [.., "similar", "to"]
-        | [.., "instead", "of"]
-        | [.., "rather", "than"]
-        | [.., "equivalent", "to"]
-        | [.., "comparable", "to"]
-        | [
-            ..,
-            "from" | "not" | "than" | "vs" | "versus" | "unlike" | "replace" | "replacing",
-        ] => true,
-        _ => false,
-    }
+            | [.., "similar", "to"]
+            | [.., "instead", "of"]
+            | [.., "rather", "than"]
+            | [.., "equivalent", "to"]
+            | [.., "comparable", "to"]
+            | [
+                ..,
+                "from" | "not" | "than" | "vs" | "versus" | "unlike" | "replace" | "replacing",
+            ]
+    )
 }
 
 /// Words right after a GPU name that make it context ("A100 is overkill").
@@ -86,7 +86,7 @@ impl Scanner<'_> {
         }
         let (dropped, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.mentions.gpu_type)
             .into_iter()
-            .partition(|m| context.iter().any(|c| *c == m.written));
+            .partition(|m| context.contains(&m.written));
         if kept.is_empty() {
             self.mentions.gpu_type = dropped;
             return;
