@@ -77,7 +77,7 @@ pub(super) async fn report(
                 .await
                 .with_context(|| format!("reading drift issue #{number}"))?
                 .state;
-            if state == "open" {
+            if state == IssueState::Open {
                 let note = format!(
                     "✅ The drift check of {when} found no drift in `{deployment}` (`{}`): closing.",
                     sha.short()

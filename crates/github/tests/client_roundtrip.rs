@@ -7,7 +7,7 @@ use std::io::Read;
 use client_support::{FULL, OWNER, branch_with_change, env, repo_name};
 use promptops_core::{IssueNumber, RepoName};
 use promptops_github::client::{
-    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, FileWrite, NewCheckRun,
+    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, FileWrite, IssueState, NewCheckRun,
     NewPullRequest, Permission, PrState, PullRequestUpdate,
 };
 
@@ -299,6 +299,7 @@ async fn issues_and_comments_round_trip() {
     assert_eq!(issue.title, "GPUs please");
     assert_eq!(issue.body.as_deref(), Some("5 T4 in us-west1"));
     assert_eq!(issue.author, "alice");
+    assert_eq!(issue.state, IssueState::Open);
     assert_eq!(issue.labels, vec!["promptops".to_string()]);
     assert!(!issue.is_pull_request);
 

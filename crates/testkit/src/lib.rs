@@ -49,5 +49,8 @@ pub use routes::app_manifests::{
 pub use routes::issues::MAX_COMMENT_CHARS;
 pub use snapshot::{CommitInfo, IssueInfo, PullRequest};
 pub use terraform_launcher::{launcher_read_paths, terraform_1_15};
-pub use webhook::payload::{example_payload, installation_field, pull_request_payload};
+pub use webhook::payload::{
+    CommentedIssue, example_payload, installation_field, issue_comment_payload,
+    pull_request_payload,
+};
 pub use webhook::{sign_webhook, webhook_headers};

@@ -22,8 +22,10 @@ use promptops::pipeline::worker::{JobEvent, WorkerSettings};
 use promptops_github::client::RetryPolicy;
 use promptops_planner::PlannerSettings;
 use promptops_store::Store;
-use promptops_testkit::{FakeGithub, installation_field, pull_request_payload, sign_webhook};
-use serde_json::{Value, json};
+use promptops_testkit::{
+    CommentedIssue, FakeGithub, issue_comment_payload, pull_request_payload, sign_webhook,
+};
+use serde_json::Value;
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -49,21 +51,14 @@ pub use promptops_testkit::example_payload as fixture;
 /// `issue_comment.created` for `issue`, written by `author`, with GitHub's App-delivery
 /// `installation` added.
 pub fn comment_payload(issue: &IssueRef, author: &str, body: &str) -> Value {
-    let mut payload = fixture("issue_comment.created");
-    payload["installation"] = installation_field(INSTALLATION);
-    payload["issue"]["number"] = json!(issue.number);
-    payload["issue"]["title"] = json!(issue.title);
-    payload["issue"]["body"] = json!(issue.body);
-    if issue.is_pull_request {
-        payload["issue"]["pull_request"] = json!({
-            "url": format!("https://api.github.com/repos/{REPO}/pulls/{}", issue.number)
-        });
-    }
-    payload["comment"]["id"] = json!(fastrand::u32(1..u32::MAX));
-    payload["comment"]["body"] = json!(body);
-    payload["comment"]["user"]["login"] = json!(author);
-    payload["sender"]["login"] = json!(author);
-    payload
+    let commented = CommentedIssue {
+        repo: REPO,
+        number: issue.number,
+        title: &issue.title,
+        body: &issue.body,
+        is_pull_request: issue.is_pull_request,
+    };
+    issue_comment_payload(INSTALLATION, &commented, author, body)
 }
 
 pub struct IssueRef {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::marker;
 use super::transport::Sent;
+use super::types::IssueState;
 use super::{GithubError, RepoApi, Result, repo_route};
 
 /// An issue the App opened or edited.
@@ -50,23 +51,6 @@ pub struct KeyedIssue<'a> {
     pub body: &'a str,
     pub label: &'a str,
     pub key: &'a str,
-}
-
-/// Whether an issue is open or closed, as GitHub writes it (`"open"`, `"closed"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IssueState {
-    Open,
-    Closed,
-}
-
-impl IssueState {
-    fn as_str(self) -> &'static str {
-        match self {
-            IssueState::Open => "open",
-            IssueState::Closed => "closed",
-        }
-    }
 }
 
 impl RepoApi {

@@ -35,7 +35,7 @@ use tokio::sync::OnceCell;
 pub use check_buttons::{ButtonError, CheckRunButton, CheckRunButtons};
 pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
 pub use error::{ConfigError, GithubError, InvalidInput, Result};
-pub use issue_writes::{IssueRef, IssueState, KeyedIssue};
+pub use issue_writes::{IssueRef, KeyedIssue};
 pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
 pub use observe::{
     ApiRequest, ApiRetry, GithubObserver, RateLimitWait, RetryReason, StatusClass, route_template,
@@ -45,8 +45,9 @@ pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 pub use transport::Answer;
 pub use types::{
     AppInfo, BranchState, CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, CommentInfo,
-    FileContent, FileWrite, IssueInfo, NewCheckRun, NewPullRequest, ParsePermissionError,
-    Permission, PrState, PullRequestCommit, PullRequestInfo, PullRequestUpdate,
+    FileContent, FileWrite, IssueInfo, IssueState, NewCheckRun, NewPullRequest,
+    ParsePermissionError, Permission, PrState, PullRequestCommit, PullRequestInfo,
+    PullRequestUpdate,
 };
 
 use transport::Transport;

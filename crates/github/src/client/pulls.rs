@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::transport::{Sent, query};
 use super::{
-    IssueInfo, NewPullRequest, PrState, PullRequestCommit, PullRequestInfo, PullRequestUpdate,
-    RepoApi, Result, repo_route,
+    IssueInfo, IssueState, NewPullRequest, PrState, PullRequestCommit, PullRequestInfo,
+    PullRequestUpdate, RepoApi, Result, repo_route,
 };
 
 #[derive(Deserialize)]
@@ -78,7 +78,7 @@ struct IssueJson {
     number: IssueNumber,
     title: String,
     body: Option<String>,
-    state: String,
+    state: IssueState,
     user: UserJson,
     #[serde(default)]
     labels: Vec<LabelJson>,

@@ -134,6 +134,23 @@ impl PartialEq<&str> for PrState {
     }
 }
 
+/// Whether an issue is open or closed, as GitHub writes it (`"open"`, `"closed"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueState {
+    Open,
+    Closed,
+}
+
+impl IssueState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueState::Open => "open",
+            IssueState::Closed => "closed",
+        }
+    }
+}
+
 /// A pull request, as far as the bot cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequestInfo {
@@ -186,7 +203,7 @@ pub struct IssueInfo {
     pub number: IssueNumber,
     pub title: String,
     pub body: Option<String>,
-    pub state: String,
+    pub state: IssueState,
     pub author: String,
     pub labels: Vec<String>,
     pub is_pull_request: bool,

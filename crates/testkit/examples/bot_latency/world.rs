@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use promptops_testkit::bare_terraform::Module;
 use promptops_testkit::{
-    FakeGithub, example_payload, installation_field, pull_request_payload, sign_webhook,
+    CommentedIssue, FakeGithub, issue_comment_payload, pull_request_payload, sign_webhook,
 };
 use serde_json::{Value, json};
 
@@ -184,16 +184,14 @@ impl World {
 
     /// `issue_comment.created`: `body` by [`PERSON`] on issue `number`.
     pub fn comment_payload(&self, number: u64, title: &str, issue_body: &str, body: &str) -> Value {
-        let mut payload = example_payload("issue_comment.created");
-        payload["installation"] = installation_field(INSTALLATION);
-        payload["issue"]["number"] = json!(number);
-        payload["issue"]["title"] = json!(title);
-        payload["issue"]["body"] = json!(issue_body);
-        payload["comment"]["id"] = json!(fastrand::u32(1..u32::MAX));
-        payload["comment"]["body"] = json!(body);
-        payload["comment"]["user"]["login"] = json!(PERSON);
-        payload["sender"]["login"] = json!(PERSON);
-        payload
+        let issue = CommentedIssue {
+            repo: REPO,
+            number,
+            title,
+            body: issue_body,
+            is_pull_request: false,
+        };
+        issue_comment_payload(INSTALLATION, &issue, PERSON, body)
     }
 
     /// `pull_request.<action>` for PR `number` as the fake holds it now, sent by `sender`.

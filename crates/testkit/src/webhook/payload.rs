@@ -75,6 +75,41 @@ pub fn pull_request_payload(
     Some(payload)
 }
 
+/// The issue (or pull request) a comment is written on, as an `issue_comment` delivery
+/// carries it.
+pub struct CommentedIssue<'a> {
+    pub repo: &'a str,
+    pub number: u64,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub is_pull_request: bool,
+}
+
+/// `issue_comment.created`: `body` written by `author` on `issue`, delivered to App
+/// installation `installation`. Each call gets a comment id of its own.
+pub fn issue_comment_payload(
+    installation: u64,
+    issue: &CommentedIssue<'_>,
+    author: &str,
+    body: &str,
+) -> Value {
+    let mut payload = example_payload("issue_comment.created");
+    payload["installation"] = installation_field(installation);
+    payload["issue"]["number"] = json!(issue.number);
+    payload["issue"]["title"] = json!(issue.title);
+    payload["issue"]["body"] = json!(issue.body);
+    if issue.is_pull_request {
+        payload["issue"]["pull_request"] = json!({
+            "url": format!("https://api.github.com/repos/{}/pulls/{}", issue.repo, issue.number)
+        });
+    }
+    payload["comment"]["id"] = json!(fastrand::u32(1..u32::MAX));
+    payload["comment"]["body"] = json!(body);
+    payload["comment"]["user"]["login"] = json!(author);
+    payload["sender"]["login"] = json!(author);
+    payload
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
