@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use tempfile::TempDir;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -37,6 +36,7 @@ mod reservation;
 mod spare;
 mod step;
 mod terraform_version;
+mod work_dir;
 
 /// Runs Terraform for deployments. Cheap to clone; clones share the limits.
 #[derive(Clone)]
@@ -65,7 +65,7 @@ struct Workspace {
     /// before the dir goes.
     sessions: Sessions,
     // Dropped (deleted) when the run ends, whatever the outcome.
-    _dir: TempDir,
+    _dir: work_dir::WorkDir,
     /// The run's own dir (0700): the source, HOME, the plan; the only writable place of
     /// the sandbox besides the plugin cache and the operator's binds.
     run_dir: PathBuf,
@@ -146,6 +146,14 @@ impl Runner {
                 "create {} (mode 0700)",
                 dir.display()
             )))?;
+        }
+        let abandoned = work_dir::sweep_abandoned(&config.work_root);
+        if abandoned > 0 {
+            tracing::info!(
+                removed = abandoned,
+                root = %config.work_root.display(),
+                "removed the run dirs a process that ended left behind"
+            );
         }
         if let Some((name, _)) = config
             .secret_env

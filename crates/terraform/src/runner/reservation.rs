@@ -6,11 +6,11 @@
 
 use std::path::PathBuf;
 
-use tempfile::TempDir;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit};
 
 use super::Runner;
 use super::spare::StartSpareAfter;
+use super::work_dir::WorkDir;
 use crate::error::RunnerError;
 use crate::run_logs::run_stem;
 use crate::spec::PlanMode;
@@ -58,7 +58,7 @@ impl RunPurpose {
 /// removes the work dir.
 pub struct Reservation {
     pub(super) sessions: Sessions,
-    pub(super) dir: TempDir,
+    pub(super) dir: WorkDir,
     pub(super) run_dir: PathBuf,
     /// The run's log files are named after it (deployment, purpose, the dir's unique part).
     pub(super) log_stem: String,

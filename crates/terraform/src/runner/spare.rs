@@ -12,16 +12,15 @@
 
 use std::path::PathBuf;
 
-use tempfile::TempDir;
-
 use super::Runner;
 use super::reservation::Sessions;
+use super::work_dir::WorkDir;
 use crate::error::RunnerError;
 use crate::private_files::create_private_dir;
 
 /// A work dir (`src/` and `home/` in it, all 0700) and the sandboxes of the run in it.
 pub(super) struct RunPlace {
-    pub dir: TempDir,
+    pub dir: WorkDir,
     pub run_dir: PathBuf,
     /// What makes the dir's name unique (the part after its prefix).
     pub id: String,
@@ -54,6 +53,7 @@ impl Runner {
         let dir = tempfile::Builder::new()
             .prefix(prefix)
             .tempdir_in(work_root)
+            .and_then(WorkDir::own)
             .map_err(RunnerError::io(format!(
                 "create a work dir in {}",
                 work_root.display()
