@@ -53,11 +53,11 @@ impl Runner {
         let dir = tempfile::Builder::new()
             .prefix(prefix)
             .tempdir_in(work_root)
-            .and_then(WorkDir::own)
             .map_err(RunnerError::io(format!(
                 "create a work dir in {}",
                 work_root.display()
-            )))?;
+            )))
+            .map(WorkDir::own)?;
         let run_dir = dir.path().to_path_buf();
         for sub in [run_dir.clone(), run_dir.join("src"), run_dir.join("home")] {
             create_private_dir(&sub)

@@ -25,25 +25,40 @@ const PENDING_LOCK_FILE: &str = ".owner.lock.pending";
 pub(super) struct WorkDir {
     /// First: the dir goes before its lock is given up, so that no sweep races the removal.
     dir: TempDir,
-    _owner: File,
+    /// `None` where the dir could not be marked (see [`WorkDir::own`]).
+    _owner: Option<File>,
 }
 
 impl WorkDir {
-    /// Takes `dir` (just created, empty) as this process's work dir.
-    pub fn own(dir: TempDir) -> io::Result<WorkDir> {
-        let pending = dir.path().join(PENDING_LOCK_FILE);
-        let owner = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&pending)?;
-        owner.lock()?;
-        std::fs::rename(&pending, dir.path().join(LOCK_FILE))?;
-        Ok(WorkDir { dir, _owner: owner })
+    /// Takes `dir` (just created, empty) as this process's work dir. Where it cannot be
+    /// marked (a file system without `flock`, say) the run goes on in an unmarked dir: it is
+    /// only not swept should this process be killed.
+    pub fn own(dir: TempDir) -> WorkDir {
+        let owner = match mark(dir.path()) {
+            Ok(owner) => Some(owner),
+            Err(err) => {
+                tracing::warn!(dir = %dir.path().display(), error = %err, "could not mark a run dir as in use; it is not removed at the next start should this process be killed");
+                None
+            }
+        };
+        WorkDir { dir, _owner: owner }
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// Creates the dir's lock file, locked (see [`LOCK_FILE`]).
+fn mark(dir: &Path) -> io::Result<File> {
+    let pending = dir.join(PENDING_LOCK_FILE);
+    let owner = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&pending)?;
+    owner.lock()?;
+    std::fs::rename(&pending, dir.join(LOCK_FILE))?;
+    Ok(owner)
 }
 
 /// Removes the work dirs under `work_root` whose owner has ended; returns how many. A dir
@@ -87,7 +102,7 @@ mod tests {
             .prefix(prefix)
             .tempdir_in(root)
             .unwrap();
-        WorkDir::own(dir).unwrap()
+        WorkDir::own(dir)
     }
 
     #[test]
@@ -140,6 +155,24 @@ mod tests {
         let _runner = crate::Runner::new(crate::RunnerConfig::new(root.path())).unwrap();
         assert!(!abandoned.exists());
         assert!(root.path().join("plugin-cache").is_dir());
+    }
+
+    #[test]
+    fn a_dir_that_cannot_be_marked_is_still_a_work_dir_and_never_swept() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("run-")
+            .tempdir_in(root.path())
+            .unwrap();
+        // Marking fails: the pending lock file's name is taken.
+        std::fs::write(dir.path().join(PENDING_LOCK_FILE), "").unwrap();
+        let work = WorkDir::own(dir);
+        assert!(work._owner.is_none());
+        assert!(!work.path().join(LOCK_FILE).exists());
+        assert_eq!(sweep_abandoned(root.path()), 0);
+        let path = work.path().to_path_buf();
+        drop(work);
+        assert!(!path.exists(), "dropped, it is deleted all the same");
     }
 
     #[test]
