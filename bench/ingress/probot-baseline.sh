@@ -18,8 +18,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 concurrency=${CONCURRENCY:-64}
 warmup=${WARMUP:-5000}
-target_dir=${CARGO_TARGET_DIR:-$repo/target}
-loadgen_target=$target_dir/bench-loadgen
 probot_dir=${PROBOT_DIR:-${HOME:-/tmp}/.cache/promptops/probot-baseline}
 
 say() { printf 'baseline: %s\n' "$*" >&2; }
@@ -28,6 +26,15 @@ die() { say "$*"; exit 1; }
 for tool in node npm openssl python3 cargo curl; do
   command -v "$tool" >/dev/null || die "$tool is required (Node.js 20.18+ with npm, openssl, python3, curl, a Rust toolchain)"
 done
+# Where cargo puts the build: CARGO_TARGET_DIR, or what cargo's own configuration says
+# (`build.target-dir`), which only cargo knows.
+target_dir=${CARGO_TARGET_DIR:-}
+if [ -z "$target_dir" ]; then
+  target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])') \
+    || die "cargo metadata failed, so the build's directory is unknown: set CARGO_TARGET_DIR"
+fi
+loadgen_target=$target_dir/bench-loadgen
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   say "building the load generator"

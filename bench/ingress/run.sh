@@ -33,8 +33,6 @@ concurrency=${CONCURRENCY:-64}
 warmup=${WARMUP:-5000}
 threads=${LOADGEN_THREADS:-1}
 server_log=${SERVER_LOG:-info}
-target_dir=${CARGO_TARGET_DIR:-$repo/target}
-loadgen_target=$target_dir/bench-loadgen
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -42,6 +40,15 @@ die() { say "$*"; exit 1; }
 for tool in python3 cargo; do
   command -v "$tool" >/dev/null || die "$tool is required (apt-get install python3; Rust toolchain for cargo)"
 done
+# Where cargo puts the build: CARGO_TARGET_DIR, or what cargo's own configuration says
+# (`build.target-dir`), which only cargo knows.
+target_dir=${CARGO_TARGET_DIR:-}
+if [ -z "$target_dir" ]; then
+  target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])') \
+    || die "cargo metadata failed, so the build's directory is unknown: set CARGO_TARGET_DIR"
+fi
+loadgen_target=$target_dir/bench-loadgen
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   say "building the release server (cargo build --release -p promptops)"

@@ -18,7 +18,6 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-target_dir=${CARGO_TARGET_DIR:-$repo/target}
 module=${BENCH_MODULE:-fixture}
 # The chain is measured for its plans only (see bench/latency/README.md).
 if [ "$module" = chain ]; then mode=${MODE:-latency}; else mode=${MODE:-both}; fi
@@ -27,6 +26,15 @@ say() { printf 'latency: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 command -v cargo >/dev/null || die "cargo is required (a Rust toolchain)"
+command -v python3 >/dev/null || die "python3 is required"
+# Where cargo puts the build: CARGO_TARGET_DIR, or what cargo's own configuration says
+# (`build.target-dir`), which only cargo knows.
+target_dir=${CARGO_TARGET_DIR:-}
+if [ -z "$target_dir" ]; then
+  target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])') \
+    || die "cargo metadata failed, so the build's directory is unknown: set CARGO_TARGET_DIR"
+fi
 command -v bwrap >/dev/null || die "bubblewrap is required: the bot runs Terraform in its sandbox (apt-get install bubblewrap)"
 if [ "$module" = chain ]; then
   say "setting up the chain's tools (Terraform 1.15.5, the stand-in providers, OpenBao, ansible)"

@@ -90,12 +90,8 @@ fn body_rejection(err: BodyError) -> Rejection {
 /// When a client refused for a full read budget may try again.
 const BUSY_RETRY_AFTER_SECS: u64 = 5;
 
-fn header(request: &Request, name: &str) -> Option<String> {
-    request
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
+fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
 }
 
 impl<S> FromRequest<S> for VerifiedDelivery
@@ -125,18 +121,21 @@ async fn verify(request: Request, state: &WebhookGate) -> Result<VerifiedDeliver
         ));
     };
     let secrets = &app.webhook_secrets;
+    let (head, body) = request.into_parts();
+    let headers = &head.headers;
     // Everything that needs no body is checked before a byte of it is read: a request
     // that cannot be verified costs no memory.
-    let signature = header(&request, "x-hub-signature-256");
-    WebhookSecrets::check_header_form(signature.as_deref()).map_err(|err| {
+    let signature = header(headers, "x-hub-signature-256");
+    WebhookSecrets::check_header_form(signature).map_err(|err| {
         Rejection::new(
             StatusCode::UNAUTHORIZED,
             RejectReason::Signature,
             format!("{err}; the body was not read"),
         )
     })?;
-    let event_name = header(&request, "x-github-event")
+    let event_name = header(headers, "x-github-event")
         .filter(|name| !name.is_empty())
+        .map(str::to_owned)
         .ok_or_else(|| {
             Rejection::new(
                 StatusCode::BAD_REQUEST,
@@ -144,8 +143,9 @@ async fn verify(request: Request, state: &WebhookGate) -> Result<VerifiedDeliver
                 "missing X-GitHub-Event header",
             )
         })?;
-    let id = header(&request, "x-github-delivery")
+    let id = header(headers, "x-github-delivery")
         .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map(str::to_owned)
         .ok_or_else(|| {
             Rejection::new(
                 StatusCode::BAD_REQUEST,
@@ -153,14 +153,14 @@ async fn verify(request: Request, state: &WebhookGate) -> Result<VerifiedDeliver
                 "missing or invalid X-GitHub-Delivery header",
             )
         })?;
-    let content_length = header(&request, "content-length").and_then(|v| v.parse::<u64>().ok());
+    let content_length = header(headers, "content-length").and_then(|v| v.parse::<u64>().ok());
     let body = state
         .body_limits
-        .read(request.into_body(), content_length, MAX_WEBHOOK_BODY)
+        .read(body, content_length, MAX_WEBHOOK_BODY)
         .await
         .map_err(body_rejection)?;
     let body = &body.bytes;
-    secrets.verify(body, signature.as_deref()).map_err(|err| {
+    secrets.verify(body, signature).map_err(|err| {
         Rejection::new(
             StatusCode::UNAUTHORIZED,
             RejectReason::Signature,

@@ -174,7 +174,7 @@ async fn sqlite_write(
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
-    let (outcomes, jobs) = outcomes(batch, inserted);
+    let (outcomes, jobs) = outcomes(batch, &inserted);
     if !jobs.is_empty() {
         sqlx::query(SQLITE_INSERT_JOBS)
             .bind(jobs.as_json_rows())
@@ -202,7 +202,7 @@ async fn postgres_write(
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
-    let (outcomes, jobs) = outcomes(batch, inserted);
+    let (outcomes, jobs) = outcomes(batch, &inserted);
     if !jobs.is_empty() {
         sqlx::query(POSTGRES_INSERT_JOBS)
             .bind(&jobs.kinds)
@@ -222,14 +222,16 @@ async fn postgres_write(
 
 // Each batch is written with one statement per table whose text does not depend on the
 // batch size (rows travel as one JSON array on SQLite, as column arrays on PostgreSQL), so
-// the statements are prepared once per connection instead of once per batch shape.
+// the statements are prepared once per connection instead of once per batch shape. (A
+// SQLite file's own writer calls SQLite directly and executes one statement per row:
+// `sqlite_batch`.)
 
 /// `WHERE true` resolves SQLite's parsing ambiguity between a SELECT's join and ON CONFLICT.
-pub(crate) const SQLITE_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, event, action, received_at) \
+const SQLITE_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, event, action, received_at) \
      SELECT value ->> 0, value ->> 1, value ->> 2, $2 FROM json_each($1) WHERE true \
      ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
 /// A live job with the same dedupe key already covers a job: ON CONFLICT DO NOTHING.
-pub(crate) const SQLITE_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at, delivery_id) \
+const SQLITE_INSERT_JOBS: &str = "INSERT INTO jobs (kind, repo, dedupe_key, payload, status, attempts, max_attempts, run_after, created_at, delivery_id) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'queued', 0, $2, COALESCE(value ->> 4, $3), $3, value ->> 5 \
      FROM json_each($1) WHERE true ORDER BY key ON CONFLICT DO NOTHING";
 const POSTGRES_INSERT_DELIVERIES: &str = "INSERT INTO deliveries (delivery_id, event, action, received_at) \
@@ -291,6 +293,19 @@ impl<'a> JobColumns<'a> {
         self.kinds.is_empty()
     }
 
+    /// Each job's columns, in order: kind, repo, dedupe key, payload, run after (µs),
+    /// delivery id.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = JobRow<'_>> {
+        (0..self.kinds.len()).map(|i| JobRow {
+            kind: self.kinds[i],
+            repo: &self.repos[i],
+            dedupe_key: self.dedupe_keys[i],
+            payload: &self.payloads[i],
+            run_after: self.run_afters[i],
+            delivery_id: self.delivery_ids[i],
+        })
+    }
+
     pub(crate) fn as_json_rows(&self) -> String {
         let rows: Vec<_> = (0..self.kinds.len())
             .map(|i| {
@@ -308,17 +323,27 @@ impl<'a> JobColumns<'a> {
     }
 }
 
+/// One job's columns.
+pub(crate) struct JobRow<'a> {
+    pub kind: &'a str,
+    pub repo: &'a str,
+    pub dedupe_key: Option<&'a str>,
+    pub payload: &'a str,
+    pub run_after: Option<i64>,
+    pub delivery_id: &'a str,
+}
+
 /// The first request carrying a newly inserted id is New (its jobs go in); any other —
 /// an id stored before, or a second copy within the batch — is Duplicate.
-pub(crate) fn outcomes(
-    batch: &[WriteRequest],
-    inserted: Vec<String>,
-) -> (Vec<RecordOutcome>, JobColumns<'_>) {
-    let mut inserted: HashSet<String> = inserted.into_iter().collect();
+pub(crate) fn outcomes<'a, S: AsRef<str>>(
+    batch: &'a [WriteRequest],
+    inserted: &[S],
+) -> (Vec<RecordOutcome>, JobColumns<'a>) {
+    let mut inserted: HashSet<&str> = inserted.iter().map(AsRef::as_ref).collect();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut jobs = JobColumns::default();
     for request in batch {
-        if inserted.remove(&request.delivery.id) {
+        if inserted.remove(request.delivery.id.as_str()) {
             outcomes.push(RecordOutcome::New);
             let delivery_id = request.delivery.id.as_str();
             request
