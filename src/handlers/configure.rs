@@ -85,7 +85,7 @@ async fn reconfigure(
     sha: &CommitSha,
 ) -> anyhow::Result<()> {
     let deployment = record.deployment.as_str();
-    let source = tf::tarball(repo, sha).await?;
+    let source = tf::tarball(runner, repo, sha).await?;
     let start = RunStart {
         kind: RunKind::Configure,
         deployment,

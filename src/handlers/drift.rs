@@ -257,7 +257,7 @@ async fn plan_read_only(
     deployment: &str,
     sha: &CommitSha,
 ) -> anyhow::Result<Result<PlanReport, String>> {
-    let source = tf::tarball(repo, sha).await?;
+    let source = tf::tarball(runner, repo, sha).await?;
     let start = RunStart {
         kind: RunKind::Drift,
         deployment,

@@ -200,7 +200,7 @@ async fn apply_deployment(
     // an apply runs (a destroy runs its last apply's commit instead, fetched below).
     let (vars, merge_source) = tokio::join!(
         vars_check::read(h, repo, config, deployment, sha.as_str()),
-        tf::tarball(repo, sha)
+        tf::tarball(runner, repo, sha)
     );
     let vars = vars?;
     if let Vars::Invalid(problems) = &vars {
@@ -221,7 +221,7 @@ async fn apply_deployment(
         .ok();
     let source = match source_sha == *sha {
         true => merge_source?,
-        false => tf::tarball(repo, &source_sha).await?,
+        false => tf::tarball(runner, repo, &source_sha).await?,
     };
     let start = RunStart {
         kind,

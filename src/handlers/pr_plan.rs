@@ -115,7 +115,7 @@ async fn plan_read_pr(
         .with_context(|| format!("listing the files of #{number}"))?;
     let (opens, mut fetched) = tokio::join!(
         gate_opens(repo, config, &pr, &files, trigger),
-        prefetch(h, repo, config, &pr, &files)
+        prefetch(h, runner, repo, config, &pr, &files)
     );
     if !opens? {
         return Ok(());
@@ -276,6 +276,7 @@ struct Fetched<V> {
 /// is left out, to be read again (and reported) when needed.
 async fn prefetch(
     h: &Handlers,
+    runner: &Runner,
     repo: &RepoCtx,
     config: &RepoConfig,
     pr: &PullRequestInfo,
@@ -284,7 +285,7 @@ async fn prefetch(
     let sha = &pr.head_sha;
     let source = async {
         match touches_terraform(config, files) {
-            true => tf::tarball(repo, sha).await.ok(),
+            true => tf::tarball(runner, repo, sha).await.ok(),
             false => None,
         }
     };
@@ -386,7 +387,7 @@ async fn plan_deployment(
     let head_source = async {
         match fetched.head_source {
             Some(source) => Ok(source),
-            None => tf::tarball(repo, sha).await,
+            None => tf::tarball(runner, repo, sha).await,
         }
     };
     let (vars, head_source) = tokio::join!(vars, head_source);
@@ -407,7 +408,7 @@ async fn plan_deployment(
     let Some((mode, source_sha)) = what_to_plan(h, repo, pr, deployment, &vars).await? else {
         return Ok(());
     };
-    let source = source_at(repo, (sha, head_source), &source_sha).await?;
+    let source = source_at(runner, repo, (sha, head_source), &source_sha).await?;
     let to_plan = ToPlan {
         deployment,
         mode,
@@ -445,6 +446,7 @@ async fn what_to_plan(
 
 /// The source of `wanted`: the head's, fetched already, when it is the head.
 async fn source_at(
+    runner: &Runner,
     repo: &RepoCtx,
     (head, head_source): (&CommitSha, anyhow::Result<bytes::Bytes>),
     wanted: &CommitSha,
@@ -452,7 +454,7 @@ async fn source_at(
     if wanted == head {
         head_source
     } else {
-        tf::tarball(repo, wanted).await
+        tf::tarball(runner, repo, wanted).await
     }
 }
 

@@ -172,10 +172,16 @@ pub(super) fn spec_for(
     Ok(spec)
 }
 
-/// The source of a commit, as GitHub serves it.
-pub(super) async fn tarball(repo: &RepoCtx, sha: &CommitSha) -> anyhow::Result<Bytes> {
+/// The source of a commit, as GitHub serves it; refused while it downloads once it is
+/// larger than `runner` would extract.
+pub(super) async fn tarball(
+    runner: &Runner,
+    repo: &RepoCtx,
+    sha: &CommitSha,
+) -> anyhow::Result<Bytes> {
+    let limit = runner.config().source_limits.max_archive_bytes;
     repo.api
-        .download_tarball(repo.name(), sha)
+        .download_tarball(repo.name(), sha, limit)
         .await
         .with_context(|| format!("downloading the source of {sha}"))
 }

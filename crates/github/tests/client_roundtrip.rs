@@ -5,10 +5,10 @@ mod client_support;
 use std::io::Read;
 
 use client_support::{FULL, OWNER, branch_with_change, env, repo_name};
-use promptops_core::{IssueNumber, RepoName};
+use promptops_core::{CommitSha, IssueNumber, RepoName};
 use promptops_github::client::{
-    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, FileWrite, IssueState, NewCheckRun,
-    NewPullRequest, Permission, PrState, PullRequestUpdate,
+    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, FileWrite, GithubError, IssueState,
+    NewCheckRun, NewPullRequest, Permission, PrState, PullRequestUpdate,
 };
 
 const TFVARS: &str = "terraform/deployments/web/terraform.tfvars";
@@ -502,7 +502,7 @@ async fn tarball_holds_the_commit_under_one_top_directory() {
 
     let gz = e
         .api
-        .download_tarball(&repo_name(), &sha.parse().unwrap())
+        .download_tarball(&repo_name(), &sha.parse().unwrap(), 1 << 20)
         .await
         .unwrap();
     let mut files = std::collections::BTreeMap::new();
@@ -532,6 +532,52 @@ async fn tarball_holds_the_commit_under_one_top_directory() {
         1
     );
     assert_eq!(e.gh.requests_to("GET", "/_codeload/acme/infra/").len(), 1);
+}
+
+#[tokio::test]
+async fn a_tarball_over_the_callers_limit_is_refused_naming_it() {
+    let e = env().await;
+    let sha: CommitSha =
+        e.gh.set_file(
+            FULL,
+            "main",
+            "terraform/main.tf",
+            "# padding\n".repeat(2000),
+        )
+        .parse()
+        .unwrap();
+    let whole = e
+        .api
+        .download_tarball(&repo_name(), &sha, 1 << 20)
+        .await
+        .unwrap();
+    let size = whole.len() as u64;
+    let exact = e.api.download_tarball(&repo_name(), &sha, size).await;
+    assert_eq!(
+        exact.unwrap(),
+        whole,
+        "a tarball of exactly the limit is taken"
+    );
+    let err = e
+        .api
+        .download_tarball(&repo_name(), &sha, size - 1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, GithubError::TooLarge { limit, .. } if *limit == size - 1),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&format!("larger than {} bytes", size - 1)),
+        "{err}"
+    );
+    assert!(
+        !err.is_transient(),
+        "a larger limit, not a retry, would help"
+    );
+    // Refused once, not retried: three downloads, each one redirect and one fetch.
+    assert_eq!(e.gh.requests_to("GET", "/_codeload/acme/infra/").len(), 3);
 }
 
 #[tokio::test]

@@ -7,9 +7,13 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::RunnerError;
 
-/// Limits that keep a hostile tarball from filling the disk.
+/// Limits that keep a hostile tarball from filling the memory or the disk.
 #[derive(Debug, Clone, Copy)]
 pub struct SourceLimits {
+    /// The gzip'd archive itself, as downloaded: it is held in memory whole, so a larger
+    /// one is refused while it downloads (`download_tarball`) and before extraction.
+    pub max_archive_bytes: u64,
+    /// The extracted files' contents, together.
     pub max_total_bytes: u64,
     pub max_entries: usize,
 }
@@ -17,6 +21,7 @@ pub struct SourceLimits {
 impl Default for SourceLimits {
     fn default() -> Self {
         SourceLimits {
+            max_archive_bytes: 512 * 1024 * 1024,
             max_total_bytes: 512 * 1024 * 1024,
             max_entries: 100_000,
         }
@@ -31,6 +36,13 @@ pub fn extract_tarball(bytes: &[u8], dest: &Path, limits: SourceLimits) -> Resul
         return Err(bad(format!(
             "not a gzip tar archive (the {} bytes do not start with the gzip magic number)",
             bytes.len()
+        )));
+    }
+    if bytes.len() as u64 > limits.max_archive_bytes {
+        return Err(bad(format!(
+            "the archive is {} bytes, over the limit of {}",
+            bytes.len(),
+            limits.max_archive_bytes
         )));
     }
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
@@ -391,11 +403,36 @@ mod tests {
         let bytes = tarball(|b| file(b, "top/big", &vec![b'x'; 10_000]));
         let dir = tempfile::tempdir().unwrap();
         let limits = SourceLimits {
+            max_archive_bytes: 1_000_000,
             max_total_bytes: 1000,
             max_entries: 10,
         };
         let err = extract_tarball(&bytes, dir.path(), limits).unwrap_err();
         assert!(err.to_string().contains("more than 1000 bytes"));
+    }
+
+    #[test]
+    fn refuses_an_archive_over_its_own_limit_before_reading_it() {
+        let bytes = tarball(|b| file(b, "top/small", b"x"));
+        let dir = tempfile::tempdir().unwrap();
+        let limit = bytes.len() as u64 - 1;
+        let limits = SourceLimits {
+            max_archive_bytes: limit,
+            ..SourceLimits::default()
+        };
+        let err = extract_tarball(&bytes, dir.path(), limits).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("over the limit of {limit}")),
+            "{err}"
+        );
+        assert!(!dir.path().join("small").exists());
+        let fits = SourceLimits {
+            max_archive_bytes: limit + 1,
+            ..SourceLimits::default()
+        };
+        extract_tarball(&bytes, dir.path(), fits).unwrap();
+        assert!(dir.path().join("small").is_file());
     }
 
     #[test]

@@ -40,6 +40,11 @@ pub enum GithubError {
         source: octocrab::Error,
     },
 
+    /// The answer is larger than the caller can take (a download with a size limit); it
+    /// was not read past the limit.
+    #[error("{operation}: the answer is larger than {limit} bytes, the most accepted")]
+    TooLarge { operation: String, limit: u64 },
+
     /// GitHub's answer did not have the expected shape.
     #[error("{operation}: unexpected answer from GitHub: {message}")]
     Decode { operation: String, message: String },

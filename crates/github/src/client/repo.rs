@@ -355,11 +355,19 @@ impl RepoApi {
     }
 
     /// The repository at `commit` as GitHub's gzip'd tarball (one top-level directory
-    /// `<owner>-<repo>-<short sha>/`, preceded by a `pax_global_header` entry).
-    pub async fn download_tarball(&self, repo: &RepoName, commit: &CommitSha) -> Result<Bytes> {
+    /// `<owner>-<repo>-<short sha>/`, preceded by a `pax_global_header` entry), refused
+    /// (`TooLarge`) once it is known to be longer than `max_bytes`: whoever pushes the
+    /// commit decides its size, and the whole of it is held in memory.
+    pub async fn download_tarball(
+        &self,
+        repo: &RepoName,
+        commit: &CommitSha,
+        max_bytes: u64,
+    ) -> Result<Bytes> {
         let op = format!("download the tarball of {commit}");
         let route = format!("{}/tarball/{commit}", repo_route(repo));
-        let mut answer = self.t.send(&op, Method::GET, &route, None).await?;
+        let t = self.t.with_max_answer(max_bytes);
+        let mut answer = t.send(&op, Method::GET, &route, None).await?;
         if answer.status.is_redirection() {
             // Normally followed inside octocrab; follow by hand if it was not.
             let location = answer
@@ -371,7 +379,7 @@ impl RepoApi {
                     operation: op.clone(),
                     message: format!("{} without a Location header", answer.status),
                 })?;
-            answer = self.t.send(&op, Method::GET, &location, None).await?;
+            answer = t.send(&op, Method::GET, &location, None).await?;
         }
         if !answer.is_success() {
             return Err(answer.error(&op));

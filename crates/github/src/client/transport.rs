@@ -107,6 +107,9 @@ pub struct Transport {
     /// For an installation: taken while its token is checked and, when it is missing or
     /// about to expire, minted (see [`Transport::with_token`]). `None` for the App itself.
     pub token_mint: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// An answer's body longer than this is refused without being read further (see
+    /// [`Transport::with_max_answer`]); `None` reads any length.
+    pub max_answer_bytes: Option<u64>,
 }
 
 /// A token that expires sooner than this is minted again before a request: longer than
@@ -162,6 +165,37 @@ fn judge_transport_error(operation: &str, e: octocrab::Error) -> Attempt {
     })
 }
 
+/// The body, refused as soon as it is known to be longer than `limit`: by its
+/// Content-Length before a byte is read, else as it arrives.
+async fn read_at_most(
+    head: &http::response::Parts,
+    mut body: http_body_util::combinators::BoxBody<Bytes, octocrab::Error>,
+    limit: u64,
+) -> std::result::Result<Bytes, NoAnswer> {
+    let too_large = || NoAnswer::TooLarge {
+        status: head.status,
+        limit,
+    };
+    let declared = head
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let mut read = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if (read.len() + data.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            read.extend_from_slice(&data);
+        }
+    }
+    Ok(read.freeze())
+}
+
 /// Tells the observer about one request's attempts, under its route template.
 struct Reporter<'a> {
     observer: &'a dyn GithubObserver,
@@ -203,13 +237,38 @@ impl Reporter<'_> {
     }
 }
 
+/// Why one attempt got no answer to judge.
+enum NoAnswer {
+    Octocrab(octocrab::Error),
+    /// The body passed `max_answer_bytes` (by its Content-Length or as it was read).
+    TooLarge {
+        status: StatusCode,
+        limit: u64,
+    },
+}
+
+impl From<octocrab::Error> for NoAnswer {
+    fn from(error: octocrab::Error) -> Self {
+        NoAnswer::Octocrab(error)
+    }
+}
+
 impl Transport {
+    /// This transport, refusing answers longer than `bytes`: for downloads whose size the
+    /// repository's author decides (a tarball), so that one cannot fill the memory.
+    pub fn with_max_answer(&self, bytes: u64) -> Transport {
+        Transport {
+            max_answer_bytes: Some(bytes),
+            ..self.clone()
+        }
+    }
+
     async fn once(
         &self,
         method: &Method,
         route: &str,
         body: Option<&Value>,
-    ) -> std::result::Result<Answer, octocrab::Error> {
+    ) -> std::result::Result<Answer, NoAnswer> {
         self.with_token().await?;
         let resp = match *method {
             Method::GET => self.octo._get(route).await?,
@@ -220,7 +279,10 @@ impl Transport {
             _ => self.octo._get(route).await?,
         };
         let (parts, body) = resp.into_parts();
-        let body = body.collect().await?.to_bytes();
+        let body = match self.max_answer_bytes {
+            None => body.collect().await?.to_bytes(),
+            Some(limit) => read_at_most(&parts, body, limit).await?,
+        };
         Ok(Answer {
             status: parts.status,
             headers: parts.headers,
@@ -339,9 +401,16 @@ impl Transport {
                 report.request(StatusClass::of(answer.status), started);
                 self.judge(operation, answer)
             }
-            Err(e) => {
+            Err(NoAnswer::Octocrab(e)) => {
                 report.request(StatusClass::Transport, started);
                 judge_transport_error(operation, e)
+            }
+            Err(NoAnswer::TooLarge { status, limit }) => {
+                report.request(StatusClass::of(status), started);
+                Attempt::Failed(GithubError::TooLarge {
+                    operation: operation.to_string(),
+                    limit,
+                })
             }
         }
     }
@@ -418,5 +487,54 @@ impl Transport {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body::Frame;
+    use http_body_util::{BodyExt as _, StreamBody};
+
+    use super::*;
+
+    /// An answer head with `content_length` (if any) and a body arriving in `frames`.
+    fn answer(
+        content_length: Option<u64>,
+        frames: &[&'static str],
+    ) -> (
+        http::response::Parts,
+        http_body_util::combinators::BoxBody<Bytes, octocrab::Error>,
+    ) {
+        let mut head = http::Response::new(()).into_parts().0;
+        if let Some(length) = content_length {
+            head.headers
+                .insert(http::header::CONTENT_LENGTH, length.into());
+        }
+        let frames: Vec<std::result::Result<Frame<Bytes>, octocrab::Error>> = frames
+            .iter()
+            .map(|part| Ok(Frame::data(Bytes::from_static(part.as_bytes()))))
+            .collect();
+        let body = StreamBody::new(futures::stream::iter(frames)).boxed();
+        (head, body)
+    }
+
+    fn refused(result: std::result::Result<Bytes, NoAnswer>) -> Option<u64> {
+        match result {
+            Err(NoAnswer::TooLarge { limit, .. }) => Some(limit),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_read_up_to_its_limit_and_refused_past_it() {
+        let (head, body) = answer(None, &["abc", "de"]);
+        let read = read_at_most(&head, body, 5).await;
+        assert_eq!(&read.ok().unwrap()[..], b"abcde");
+        // Without a Content-Length: refused at the frame that passes the limit.
+        let (head, body) = answer(None, &["abc", "def"]);
+        assert_eq!(refused(read_at_most(&head, body, 5).await), Some(5));
+        // A declared length over the limit: refused before reading.
+        let (head, body) = answer(Some(6), &[]);
+        assert_eq!(refused(read_at_most(&head, body, 5).await), Some(5));
     }
 }
