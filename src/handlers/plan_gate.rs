@@ -155,12 +155,16 @@ pub(super) fn code_changes(files: &[String], settings: &TerraformSettings) -> Ve
         .collect()
 }
 
-fn fork_refusal(repo: &RepoCtx, pr: &PullRequestInfo) -> Option<String> {
-    let same_repo = pr
-        .head_repo
+/// Whether `pr`'s head lives in another repository (or one since deleted): such a pull
+/// request is never planned.
+pub(super) fn from_fork(repo: &RepoCtx, pr: &PullRequestInfo) -> bool {
+    !pr.head_repo
         .as_deref()
-        .is_some_and(|head| head.eq_ignore_ascii_case(&repo.name().to_string()));
-    (!same_repo).then(|| {
+        .is_some_and(|head| head.eq_ignore_ascii_case(&repo.name().to_string()))
+}
+
+fn fork_refusal(repo: &RepoCtx, pr: &PullRequestInfo) -> Option<String> {
+    from_fork(repo, pr).then(|| {
         format!(
             "PromptOps never runs Terraform for pull requests from forks (this one comes from `{}`), not even after `/promptops plan`: a plan can execute code with this repository's credentials. Push the branch to `{}` to have it planned.",
             pr.head_repo.as_deref().unwrap_or("a deleted repository"),

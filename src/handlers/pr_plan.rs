@@ -113,10 +113,18 @@ async fn plan_read_pr(
         .pr_files(repo.name(), number)
         .await
         .with_context(|| format!("listing the files of #{number}"))?;
-    let (opens, mut fetched) = tokio::join!(
-        gate_opens(repo, config, &pr, &files, trigger),
-        prefetch(h, runner, repo, config, &pr, &files)
-    );
+    // A fork's head is never planned, so nothing of it is read while the gate says so.
+    let prefetched = async {
+        match plan_gate::from_fork(repo, &pr) {
+            true => Fetched {
+                head_source: None,
+                vars: BTreeMap::new(),
+            },
+            false => prefetch(h, runner, repo, config, &pr, &files).await,
+        }
+    };
+    let (opens, mut fetched) =
+        tokio::join!(gate_opens(repo, config, &pr, &files, trigger), prefetched);
     if !opens? {
         return Ok(());
     }

@@ -210,6 +210,16 @@ async fn a_fork_pr_is_never_planned() {
         t.service.github.comments(REPO, pr)
     );
     assert!(refused[0].contains("mallory/Hello-World"), "{}", refused[0]);
+    // Nothing of the fork's head was read, not even while the gate decided.
+    let head_reads: Vec<String> = t
+        .service
+        .github
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/tarball/") || r.path.contains("terraform.tfvars"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(head_reads.is_empty(), "{head_reads:?}");
     assert!(t.checks("promptops/plan").is_empty());
     assert!(t.runs(pr).await.is_empty());
     assert_eq!(t.lock_holder("iota").await, None);
