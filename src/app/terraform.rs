@@ -56,6 +56,9 @@ pub(super) fn terraform_config(settings: &ServeSettings) -> anyhow::Result<Runne
     let mut config = RunnerConfig::new(&settings.workdir);
     config.terraform_bin = settings.terraform_bin.clone();
     config.timeout = std::time::Duration::from_secs(settings.terraform_timeout_secs);
+    let max_source_bytes = settings.max_source_mib * 1024 * 1024;
+    config.source_limits.max_archive_bytes = max_source_bytes;
+    config.source_limits.max_total_bytes = max_source_bytes;
     // A run's sandboxes are started ahead of it (see `Runner::start_spare`).
     config.spare_run = true;
     crate::app::terraform_boundary::apply(&mut config, settings)?;

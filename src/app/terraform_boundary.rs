@@ -138,6 +138,28 @@ mod tests {
     }
 
     #[test]
+    fn the_source_limit_reaches_the_runner_and_a_zero_is_refused() {
+        let default =
+            crate::app::terraform::terraform_config(&settings(&["--terraform-sandbox", "off"]))
+                .unwrap();
+        assert_eq!(default.source_limits.max_archive_bytes, 512 << 20);
+        let small = crate::app::terraform::terraform_config(&settings(&[
+            "--terraform-sandbox",
+            "off",
+            "--max-source-mib",
+            "3",
+        ]))
+        .unwrap();
+        assert_eq!(small.source_limits.max_archive_bytes, 3 << 20);
+        assert_eq!(small.source_limits.max_total_bytes, 3 << 20);
+        let zero = crate::cli::Cli::try_parse_from(["promptops", "serve", "--max-source-mib", "0"])
+            .err()
+            .expect("0 MiB is refused")
+            .to_string();
+        assert!(zero.contains("--max-source-mib"), "{zero}");
+    }
+
+    #[test]
     fn a_bind_holding_the_database_or_key_is_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("promptops.db");

@@ -202,6 +202,12 @@ pub struct ServeSettings {
     /// it is killed with its process group and reported.
     #[arg(long, env = "PROMPTOPS_TERRAFORM_TIMEOUT_SECS", default_value_t = 1800)]
     pub terraform_timeout_secs: u64,
+    /// Largest source of a commit a run takes, in MiB: GitHub's gzip'd tarball (held in
+    /// memory whole; refused while it downloads once it is larger) and, again, its files
+    /// once extracted. Whoever pushes a commit decides its size.
+    #[arg(long, env = "PROMPTOPS_MAX_SOURCE_MIB", default_value_t = 512,
+          value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_source_mib: u64,
     /// Further environment variables (comma-separated names) whose values are masked in
     /// everything posted or stored, beyond the credentials PromptOps knows of.
     #[arg(long, env = "PROMPTOPS_MASK_ENV", value_delimiter = ',')]

@@ -183,7 +183,12 @@ pub(super) async fn tarball(
     repo.api
         .download_tarball(repo.name(), sha, limit)
         .await
-        .with_context(|| format!("downloading the source of {sha}"))
+        .with_context(|| {
+            format!(
+                "downloading the source of {sha} (refused over {} MiB: PROMPTOPS_MAX_SOURCE_MIB)",
+                limit.div_ceil(1024 * 1024)
+            )
+        })
 }
 
 /// Posts the parts of a report under stable keys `<prefix>:part:<i>`, so that the next

@@ -383,3 +383,48 @@ async fn a_pr_adding_a_misnamed_deployment_directory_is_told_why_it_is_not_plann
     assert_eq!(t.comments_with(pr, "not valid deployment names").len(), 1);
     t.service.stop().await;
 }
+
+/// A commit whose source is larger than the runner takes is refused while it downloads,
+/// and the job's failure says which setting decides.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_over_the_limit_is_refused_while_it_downloads_naming_the_setting() {
+    let (mut config, scratch) = Lifecycle::runner_config(real_terraform());
+    config.source_limits.max_archive_bytes = 64 * 1024;
+    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
+    let mut t = Lifecycle::start_configured(config, scratch, &module).await;
+    // Bytes gzip cannot shrink (xorshift), outside terraform/: the pull request changes
+    // only a deployment's variables and is planned without a go-ahead.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let noise: Vec<u8> = (0..128 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    t.service
+        .github
+        .set_file(REPO, "big", "assets/noise.bin", &noise);
+    t.service.github.set_file(
+        REPO,
+        "big",
+        &tfvars_path("mu"),
+        tfvars("mu", 1, "us-central1-a"),
+    );
+    let pr = t
+        .service
+        .github
+        .open_pr(REPO, "big", "main", "Deployment mu", "", "alice");
+    let payload = pr_payload(&t.service.github, "opened", pr);
+    let answer = t.service.deliver("pull_request", &payload).await;
+    assert_eq!(answer.status(), 202);
+    let event = t.service.jobs_finished(1).await.remove(0);
+    let promptops::pipeline::jobs::JobOutcome::Failed { error } = &event.outcome else {
+        panic!("the plan job should fail: {event:?}");
+    };
+    assert!(error.contains("larger than 65536 bytes"), "{error}");
+    assert!(error.contains("PROMPTOPS_MAX_SOURCE_MIB"), "{error}");
+    assert!(t.runs(pr).await.is_empty(), "Terraform never ran");
+    t.service.stop().await;
+}
