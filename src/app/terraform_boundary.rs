@@ -153,8 +153,7 @@ mod tests {
         assert_eq!(small.source_limits.max_archive_bytes, 3 << 20);
         assert_eq!(small.source_limits.max_total_bytes, 3 << 20);
         let zero = crate::cli::Cli::try_parse_from(["promptops", "serve", "--max-source-mib", "0"])
-            .err()
-            .expect("0 MiB is refused")
+            .expect_err("0 MiB is refused")
             .to_string();
         assert!(zero.contains("--max-source-mib"), "{zero}");
     }
