@@ -220,8 +220,12 @@ async fn apply_deployment(
         .await
         .ok();
     let source = match source_sha == *sha {
-        true => merge_source?,
-        false => tf::tarball(runner, repo, &source_sha).await?,
+        true => merge_source,
+        false => tf::tarball(runner, repo, &source_sha).await,
+    };
+    let source = match source {
+        Ok(source) => Ok(source),
+        Err(err) => Err(tf::source_refused(err, &source_sha)?),
     };
     let start = RunStart {
         kind,
@@ -235,10 +239,11 @@ async fn apply_deployment(
         }),
     };
     let run = TerraformRun::start(h, runner, repo, start).await?;
-    let (report, end) = match tf::spec_for(config, deployment, source, &source_sha) {
-        Ok(spec) => run_apply(runner, reservation, spec.with_mode(mode)).await,
-        Err(problem) => (Err(problem), RunEnd::default()),
-    };
+    let (report, end) =
+        match source.and_then(|source| tf::spec_for(config, deployment, source, &source_sha)) {
+            Ok(spec) => run_apply(runner, reservation, spec.with_mode(mode)).await,
+            Err(problem) => (Err(problem), RunEnd::default()),
+        };
     run.observe(
         report
             .as_ref()

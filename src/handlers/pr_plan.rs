@@ -416,7 +416,10 @@ async fn plan_deployment(
     let Some((mode, source_sha)) = what_to_plan(h, repo, pr, deployment, &vars).await? else {
         return Ok(());
     };
-    let source = source_at(runner, repo, (sha, head_source), &source_sha).await?;
+    let source = match source_at(runner, repo, (sha, head_source), &source_sha).await {
+        Ok(source) => Ok(source),
+        Err(err) => Err(tf::source_refused(err, &source_sha)?),
+    };
     let to_plan = ToPlan {
         deployment,
         mode,

@@ -23,7 +23,8 @@ pub(super) struct ToPlan<'a> {
     pub deployment: &'a str,
     pub mode: PlanMode,
     pub source_sha: CommitSha,
-    pub source: bytes::Bytes,
+    /// The source, or why it could not be had (reported like any run that could not run).
+    pub source: Result<bytes::Bytes, tf::CouldNotRun>,
     pub reservation: Option<Reservation>,
     pub vars: Vars,
 }
@@ -59,7 +60,8 @@ pub(super) async fn run_plan(
     };
     let starting = TerraformRun::start(h, runner, repo, start);
     let advice = Some("Fix it and push, or comment `/promptops plan` to retry.");
-    let spec = match tf::spec_for(config, deployment, source, &source_sha) {
+    let spec = match source.and_then(|source| tf::spec_for(config, deployment, source, &source_sha))
+    {
         Ok(spec) => spec.with_mode(mode),
         Err(problem) => return starting.await?.fail(&problem, advice).await,
     };

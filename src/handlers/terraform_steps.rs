@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use promptops_core::{CommitSha, IssueNumber, PrNumber, is_valid_name};
 use promptops_github::client::{
-    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, NewCheckRun,
+    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, GithubError, NewCheckRun,
 };
 use promptops_store::{NewRun, RunFilter, RunStatus};
 use promptops_terraform::{PlanSpec, Runner, RunnerError, Source};
@@ -134,8 +134,32 @@ pub(super) enum CouldNotRun {
         deployments_dir: String,
         module: String,
     },
+    #[error(
+        "the source of commit {sha} is larger than {limit_mib} MiB, the most a run takes (PROMPTOPS_MAX_SOURCE_MIB); it was not downloaded further"
+    )]
+    SourceTooLarge { sha: String, limit_mib: u64 },
     #[error(transparent)]
     Runner(#[from] RunnerError),
+}
+
+/// A download of `sha`'s source that failed because it passed the runner's limit, as the
+/// problem to report on the pull request (waiting or retrying cannot fix it); any other
+/// failure is handed back.
+pub(super) fn source_refused(
+    err: anyhow::Error,
+    sha: &CommitSha,
+) -> Result<CouldNotRun, anyhow::Error> {
+    let limit = err.chain().find_map(|cause| match cause.downcast_ref() {
+        Some(GithubError::TooLarge { limit, .. }) => Some(*limit),
+        _ => None,
+    });
+    match limit {
+        Some(limit) => Ok(CouldNotRun::SourceTooLarge {
+            sha: sha.to_string(),
+            limit_mib: limit.div_ceil(1024 * 1024),
+        }),
+        None => Err(err),
+    }
 }
 
 /// The var file relative to the module dir, or why the settings cannot express it.

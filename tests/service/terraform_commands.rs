@@ -385,27 +385,19 @@ async fn a_pr_adding_a_misnamed_deployment_directory_is_told_why_it_is_not_plann
 }
 
 /// A commit whose source is larger than the runner takes is refused while it downloads,
-/// and the job's failure says which setting decides.
+/// and the pull request is told so, naming the setting that decides (retrying would not
+/// help, so the job is done).
 #[tokio::test(flavor = "multi_thread")]
-async fn a_source_over_the_limit_is_refused_while_it_downloads_naming_the_setting() {
+async fn a_source_over_the_limit_is_refused_while_it_downloads_and_the_pr_is_told() {
     let (mut config, scratch) = Lifecycle::runner_config(real_terraform());
     config.source_limits.max_archive_bytes = 64 * 1024;
     let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
     let mut t = Lifecycle::start_configured(config, scratch, &module).await;
-    // Bytes gzip cannot shrink (xorshift), outside terraform/: the pull request changes
-    // only a deployment's variables and is planned without a go-ahead.
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let noise: Vec<u8> = (0..128 * 1024)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
+    // Outside terraform/: the pull request changes only a deployment's variables and is
+    // planned without a go-ahead.
     t.service
         .github
-        .set_file(REPO, "big", "assets/noise.bin", &noise);
+        .set_file(REPO, "big", "assets/noise.bin", noise(128 * 1024));
     t.service.github.set_file(
         REPO,
         "big",
@@ -416,15 +408,74 @@ async fn a_source_over_the_limit_is_refused_while_it_downloads_naming_the_settin
         .service
         .github
         .open_pr(REPO, "big", "main", "Deployment mu", "", "alice");
-    let payload = pr_payload(&t.service.github, "opened", pr);
-    let answer = t.service.deliver("pull_request", &payload).await;
-    assert_eq!(answer.status(), 202);
-    let event = t.service.jobs_finished(1).await.remove(0);
-    let promptops::pipeline::jobs::JobOutcome::Failed { error } = &event.outcome else {
-        panic!("the plan job should fail: {event:?}");
-    };
-    assert!(error.contains("larger than 65536 bytes"), "{error}");
-    assert!(error.contains("PROMPTOPS_MAX_SOURCE_MIB"), "{error}");
-    assert!(t.runs(pr).await.is_empty(), "Terraform never ran");
+    t.deliver(pr, "opened").await;
+    let told = t.comments_with(pr, "could not run");
+    assert_eq!(told.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
+    assert!(told[0].contains("larger than 1 MiB"), "{}", told[0]);
+    assert!(told[0].contains("PROMPTOPS_MAX_SOURCE_MIB"), "{}", told[0]);
+    let checks = t.checks("promptops/plan");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].conclusion.as_deref(), Some("failure"));
+    let runs = t.runs(pr).await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    // Terraform never ran: the run's summary is the problem, and it has no output.
+    let summary = runs[0].summary.as_deref().unwrap_or_default();
+    assert!(summary.contains("larger than 1 MiB"), "{summary}");
+    assert_eq!(runs[0].output.as_deref().unwrap_or_default(), "");
     t.service.stop().await;
+}
+
+/// The same limit at merge: the merge commit's source is refused and the apply is reported
+/// as could not run, the deployment untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_whose_source_is_over_the_limit_is_not_applied_and_the_pr_is_told() {
+    let (mut config, scratch) = Lifecycle::runner_config(real_terraform());
+    config.source_limits.max_archive_bytes = 64 * 1024;
+    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
+    let mut t = Lifecycle::start_configured(config, scratch, &module).await;
+    t.service.github.set_file(
+        REPO,
+        "nu",
+        &tfvars_path("nu"),
+        tfvars("nu", 1, "us-central1-a"),
+    );
+    let pr = t
+        .service
+        .github
+        .open_pr(REPO, "nu", "main", "Deployment nu", "", "alice");
+    t.deliver(pr, "opened").await;
+    assert_eq!(t.comments_with(pr, "Terraform plan for `nu`").len(), 1);
+    // Someone lands a large file on the default branch before the merge.
+    t.service
+        .github
+        .set_file(REPO, "main", "assets/noise.bin", noise(128 * 1024));
+    t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    let told = t.comments_with(pr, "could not run");
+    assert_eq!(told.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
+    assert!(told[0].contains("Terraform apply for `nu`"), "{}", told[0]);
+    assert!(told[0].contains("PROMPTOPS_MAX_SOURCE_MIB"), "{}", told[0]);
+    let checks = t.checks("promptops/apply");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].conclusion.as_deref(), Some("failure"));
+    let state = t.state_file("nu");
+    assert!(
+        !state.exists() || state_instances(&state) == 0,
+        "nothing was applied"
+    );
+    t.service.stop().await;
+}
+
+/// `len` bytes gzip cannot shrink (xorshift).
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
 }
