@@ -85,7 +85,11 @@ async fn reconfigure(
     sha: &CommitSha,
 ) -> anyhow::Result<()> {
     let deployment = record.deployment.as_str();
-    let source = tf::tarball(runner, repo, sha).await?;
+    // A source over the limit is reported like any run that could not run.
+    let source = match tf::tarball(runner, repo, sha).await {
+        Ok(source) => Ok(source),
+        Err(err) => Err(tf::source_refused(err, sha)?),
+    };
     let start = RunStart {
         kind: RunKind::Configure,
         deployment,
@@ -98,7 +102,7 @@ async fn reconfigure(
         }),
     };
     let run = TerraformRun::start(h, runner, repo, start).await?;
-    let report = match tf::spec_for(config, deployment, source, sha) {
+    let report = match source.and_then(|source| tf::spec_for(config, deployment, source, sha)) {
         Ok(spec) => match configure_invocation() {
             Ok(invocation) => runner.invoke_with(&spec, &invocation).await,
             Err(err) => Err(err),

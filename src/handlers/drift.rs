@@ -257,7 +257,11 @@ async fn plan_read_only(
     deployment: &str,
     sha: &CommitSha,
 ) -> anyhow::Result<Result<PlanReport, String>> {
-    let source = tf::tarball(runner, repo, sha).await?;
+    // A source over the limit is reported like any run that could not run.
+    let source = match tf::tarball(runner, repo, sha).await {
+        Ok(source) => Ok(source),
+        Err(err) => Err(tf::source_refused(err, sha)?),
+    };
     let start = RunStart {
         kind: RunKind::Drift,
         deployment,
@@ -268,7 +272,7 @@ async fn plan_read_only(
         report: None,
     };
     let run = TerraformRun::start(h, runner, repo, start).await?;
-    let planned = match tf::spec_for(config, deployment, source, sha) {
+    let planned = match source.and_then(|source| tf::spec_for(config, deployment, source, sha)) {
         Ok(spec) => runner.plan(&spec).await.map_err(CouldNotRun::from),
         Err(problem) => Err(problem),
     };

@@ -208,3 +208,77 @@ async fn drift_opens_one_issue_updates_it_in_place_and_closes_it_and_never_appli
     );
     t.service.stop().await;
 }
+
+/// A drift check whose source has grown past the runner's limit says so where drift is
+/// reported, naming the setting, and records the check as an error.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drift_check_of_a_source_over_the_limit_says_so() {
+    let (mut config, scratch) = Lifecycle::runner_config(lifecycle::real_terraform());
+    config.source_limits.max_archive_bytes = 64 * 1024;
+    let module =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
+    let mut t = Lifecycle::start_configured(config, scratch, &module).await;
+    t.set_settings("drift:\n  every: 24h\n");
+    let github = t.service.github.clone();
+    let request = github.add_issue(REPO, "alice", "GPUs", "2 T4 VMs in us-central1");
+    let pr = t
+        .open_pr(
+            "promptops/issue-1",
+            "alpha",
+            &tfvars("alpha", 2, "us-central1-a"),
+            "alice",
+        )
+        .await;
+    t.service
+        .store
+        .upsert_request(
+            &repo_name(),
+            IssueNumber::new(request),
+            "alpha",
+            "promptops/issue-1",
+            Some(PrNumber::new(pr)),
+        )
+        .await
+        .unwrap();
+    github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    assert_eq!(state_instances(&t.state_file("alpha")), 2);
+
+    // Bytes gzip cannot shrink (xorshift) land on the default branch.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: Vec<u8> = (0..128 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    github.set_file(REPO, "main", "assets/noise.bin", noise);
+    let on_request = IssueRef {
+        number: request,
+        title: "GPUs".to_owned(),
+        body: "2 T4 VMs in us-central1".to_owned(),
+        is_pull_request: false,
+    };
+    t.service
+        .command(&on_request, "alice", "/promptops drift")
+        .await;
+    let said = t.comments_with(request, "Drift check of `alpha` did not run");
+    assert_eq!(said.len(), 1, "{:?}", github.comments(REPO, request));
+    assert!(said[0].contains("PROMPTOPS_MAX_SOURCE_MIB"), "{}", said[0]);
+    let check = t
+        .service
+        .store
+        .drift_check(&repo_name(), "alpha")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(check.result, "error", "{check:?}");
+    assert_eq!(
+        state_instances(&t.state_file("alpha")),
+        2,
+        "nothing applied"
+    );
+    t.service.stop().await;
+}
