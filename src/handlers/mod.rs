@@ -19,6 +19,7 @@ mod drift;
 pub use drift::DriftResult;
 mod drift_issue;
 pub(crate) mod expiry;
+pub(crate) mod gave_up;
 mod merge_group;
 mod plan_explain;
 mod plan_gate;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use promptops_github::client::GithubError;
-use promptops_store::{Job, Store};
+use promptops_store::{FailOutcome, Job, Store};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -65,6 +65,14 @@ pub trait JobRunner: Send + Sync + 'static {
         job_id: i64,
         payload: &'a JobPayload,
     ) -> BoxFuture<'a, anyhow::Result<()>>;
+
+    /// Called once a job has failed its last attempt, to tell whoever asked for it.
+    fn gave_up<'a>(
+        &'a self,
+        job_id: i64,
+        payload: &'a JobPayload,
+        attempts: u32,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
 }
 
 impl JobRunner for Handlers {
@@ -74,6 +82,15 @@ impl JobRunner for Handlers {
         payload: &'a JobPayload,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(self.run(job_id, payload))
+    }
+
+    fn gave_up<'a>(
+        &'a self,
+        job_id: i64,
+        payload: &'a JobPayload,
+        attempts: u32,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.tell_gave_up(job_id, payload, attempts))
     }
 }
 
@@ -213,13 +230,18 @@ impl WorkerPool {
         // Instrumented, not `span.enter()`: a guard held across the awaits below would stay
         // on the thread the task left, and the lines after them would lose the job's span.
         async {
+            let mut gave_up = None;
             let recorded = match &outcome {
                 JobOutcome::Done => self.store.complete(job.id, worker_id).await,
                 JobOutcome::Failed { error } => self
                     .store
                     .fail(job.id, worker_id, error, self.clock.now())
                     .await
-                    .map(|_| ()),
+                    .map(|failed| {
+                        if let FailOutcome::Failed { attempts } = failed {
+                            gave_up = Some(attempts);
+                        }
+                    }),
                 JobOutcome::Released => {
                     let resume = self.clock.now() + self.settings.heartbeat.resume_pause;
                     self.store.requeue(job.id, worker_id, resume, None).await
@@ -242,6 +264,9 @@ impl WorkerPool {
                 JobOutcome::Deferred { until, reason } => {
                     warn!(%until, %reason, "job deferred by a GitHub rate limit")
                 }
+            }
+            if let Some(attempts) = gave_up {
+                self.tell_gave_up(&job, attempts).await;
             }
         }
         .instrument(span)
@@ -304,6 +329,18 @@ impl WorkerPool {
 }
 
 impl WorkerPool {
+    /// Best effort: the job is failed for good in the queue whatever this does.
+    async fn tell_gave_up(&self, job: &Job, attempts: u32) {
+        warn!(attempts, "job failed its last attempt; telling its thread");
+        let told = match serde_json::from_value::<JobPayload>(job.payload.clone()) {
+            Ok(payload) => self.handlers.gave_up(job.id, &payload, attempts).await,
+            Err(err) => Err(anyhow::anyhow!("undecodable payload: {err}")),
+        };
+        if let Err(err) = told {
+            warn!(error = %format!("{err:#}"), "could not tell the job's thread that it gave up");
+        }
+    }
+
     /// A rate limit defers the job to when GitHub allows requests again; any other error
     /// is a failed attempt.
     fn outcome_of_error(&self, err: &anyhow::Error) -> JobOutcome {
@@ -339,17 +376,31 @@ mod tests {
 
     use futures::future::BoxFuture;
     use promptops_github::client::GithubError;
-    use promptops_store::{JobStatus, NewJob, Store};
+    use promptops_store::{JobStatus, NewJob, Store, StoreOptions};
 
     use super::{JobOutcome, JobRunner, QueueSignals, WorkerPool, WorkerSettings};
     use crate::http::metrics::Metrics;
     use crate::pipeline::jobs::{IssueSnapshot, JobPayload, RepoTarget};
     use promptops_core::clock::SystemClock;
 
-    /// Work chosen by the issue's text: panic, hit a rate limit, or succeed.
-    struct ScriptedWork;
+    /// Work chosen by the issue's text: panic, hit a rate limit, or succeed. Remembers
+    /// which jobs it was told gave up.
+    #[derive(Default)]
+    struct ScriptedWork {
+        gave_up: std::sync::Mutex<Vec<(i64, u32)>>,
+    }
 
     impl JobRunner for ScriptedWork {
+        fn gave_up<'a>(
+            &'a self,
+            job_id: i64,
+            _payload: &'a JobPayload,
+            attempts: u32,
+        ) -> BoxFuture<'a, anyhow::Result<()>> {
+            self.gave_up.lock().unwrap().push((job_id, attempts));
+            Box::pin(async { Ok(()) })
+        }
+
         fn run_job<'a>(
             &'a self,
             _job_id: i64,
@@ -394,10 +445,27 @@ mod tests {
         )
     }
 
-    async fn run_jobs(texts: &[&str]) -> (Store, Vec<super::JobEvent>, tempfile::TempDir) {
+    /// Runs one job per text with a fresh queue that gives each `max_attempts`; returns the
+    /// store, each job's event, and the work (what it was told).
+    async fn run_jobs_with(
+        texts: &[&str],
+        max_attempts: u32,
+    ) -> (
+        Store,
+        Vec<super::JobEvent>,
+        Arc<ScriptedWork>,
+        tempfile::TempDir,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("queue.db").display());
-        let store = Store::connect(&url).await.unwrap();
+        let options = StoreOptions {
+            max_attempts,
+            ..StoreOptions::default()
+        };
+        let store = Store::connect_with(&url, options, Arc::new(SystemClock))
+            .await
+            .unwrap();
+        let work = Arc::new(ScriptedWork::default());
         for text in texts {
             store.enqueue(reply(text)).await.unwrap();
         }
@@ -406,7 +474,7 @@ mod tests {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let mut workers = WorkerPool {
             store: store.clone(),
-            handlers: Arc::new(ScriptedWork),
+            handlers: work.clone(),
             clock: Arc::new(SystemClock),
             signals,
             metrics: Arc::new(Metrics::new()),
@@ -428,7 +496,24 @@ mod tests {
         }
         shutdown.cancel();
         while workers.join_next().await.is_some() {}
-        (store, seen, dir)
+        (store, seen, work, dir)
+    }
+
+    async fn run_jobs(texts: &[&str]) -> (Store, Vec<super::JobEvent>, tempfile::TempDir) {
+        let (store, events, _work, dir) = run_jobs_with(texts, 5).await;
+        (store, events, dir)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_a_job_that_failed_its_last_attempt_is_told_to_have_given_up() {
+        let (store, events, work, _dir) = run_jobs_with(&["panic", "fine"], 1).await;
+        let failed = store.job(events[0].job_id).await.unwrap().unwrap();
+        assert_eq!(failed.status, JobStatus::Failed);
+        assert_eq!(events[1].outcome, JobOutcome::Done);
+        assert_eq!(*work.gave_up.lock().unwrap(), [(events[0].job_id, 1)]);
+        // With attempts left the failure is retried, and nobody is told.
+        let (_store, _events, work, _dir) = run_jobs_with(&["panic"], 2).await;
+        assert!(work.gave_up.lock().unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -244,17 +244,12 @@ async fn a_drift_check_of_a_source_over_the_limit_says_so() {
     t.deliver(pr, "closed").await;
     assert_eq!(state_instances(&t.state_file("alpha")), 2);
 
-    // Bytes gzip cannot shrink (xorshift) land on the default branch.
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let noise: Vec<u8> = (0..128 * 1024)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
-    github.set_file(REPO, "main", "assets/noise.bin", noise);
+    github.set_file(
+        REPO,
+        "main",
+        "assets/noise.bin",
+        lifecycle::incompressible(128 * 1024),
+    );
     let on_request = IssueRef {
         number: request,
         title: "GPUs".to_owned(),

@@ -24,6 +24,7 @@ mod expiry_replicas;
 mod faults;
 mod first_run;
 mod front_door;
+mod gave_up;
 mod github_round_trips;
 mod go_ahead;
 mod house_rules;

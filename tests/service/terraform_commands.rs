@@ -397,7 +397,7 @@ async fn a_source_over_the_limit_is_refused_while_it_downloads_and_the_pr_is_tol
     // planned without a go-ahead.
     t.service
         .github
-        .set_file(REPO, "big", "assets/noise.bin", noise(128 * 1024));
+        .set_file(REPO, "big", "assets/noise.bin", incompressible(128 * 1024));
     t.service.github.set_file(
         REPO,
         "big",
@@ -449,7 +449,7 @@ async fn a_merge_whose_source_is_over_the_limit_is_not_applied_and_the_pr_is_tol
     // Someone lands a large file on the default branch before the merge.
     t.service
         .github
-        .set_file(REPO, "main", "assets/noise.bin", noise(128 * 1024));
+        .set_file(REPO, "main", "assets/noise.bin", incompressible(128 * 1024));
     t.service.github.merge_pr(REPO, pr);
     t.deliver(pr, "closed").await;
     let told = t.comments_with(pr, "could not run");
@@ -465,17 +465,4 @@ async fn a_merge_whose_source_is_over_the_limit_is_not_applied_and_the_pr_is_tol
         "nothing was applied"
     );
     t.service.stop().await;
-}
-
-/// `len` bytes gzip cannot shrink (xorshift).
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }

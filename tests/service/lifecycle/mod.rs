@@ -231,6 +231,20 @@ fn settings_with(state_dir: &Path, extra: &str) -> String {
     )
 }
 
+/// `len` bytes gzip cannot shrink (xorshift): a file that makes a repository's tarball
+/// about that much larger.
+pub fn incompressible(len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
 pub fn state_instances(path: &Path) -> usize {
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("state file")).unwrap();

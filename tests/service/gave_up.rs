@@ -1,0 +1,83 @@
+//! A job whose every attempt fails tells the thread that asked for it, once it is out of
+//! attempts — without the error, which stays in the log.
+
+use crate::support;
+
+use std::sync::Arc;
+
+use chrono::{SubsecRound, TimeDelta, Utc};
+use promptops::pipeline::jobs::JobOutcome;
+use promptops_store::JobStatus;
+use promptops_testkit::ManualClock;
+use support::{IssueRef, Options, REPO, TestService, comment_payload};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_out_of_attempts_tells_its_issue_that_it_gave_up_without_the_error() {
+    // Ahead of the system clock, which stamps the jobs deliveries queue: those are due at once.
+    let clock = ManualClock::new(Utc::now().trunc_subsecs(0) + TimeDelta::hours(1));
+    let mut service = TestService::start(Options {
+        clock: Some(Arc::new(clock.clone())),
+        ..Options::default()
+    })
+    .await;
+    let body = "I need 2 T4 GPUs in us-west1";
+    let number = service.github.add_issue(REPO, "alice", "GPUs", body);
+    let issue = IssueRef {
+        number,
+        title: "GPUs".into(),
+        body: body.into(),
+        is_pull_request: false,
+    };
+    // GitHub refuses every pull request the plan opens, with a message of its own.
+    service.github.fail_next_with_body(
+        "POST",
+        &format!("/repos/{REPO}/pulls"),
+        502,
+        &[],
+        r#"{"message":"upstream secret-ish detail"}"#,
+        1000,
+    );
+    service
+        .deliver(
+            "issue_comment",
+            &comment_payload(&issue, "alice", "/promptops plan"),
+        )
+        .await;
+    let gave_up = |service: &TestService| -> Vec<String> {
+        service
+            .github
+            .comments(REPO, number)
+            .into_iter()
+            .map(|comment| comment.body)
+            .filter(|body| body.contains("gave up"))
+            .collect()
+    };
+    let mut job_id = None;
+    for attempt in 1..=5 {
+        let event = service.jobs_finished(1).await.remove(0);
+        assert!(
+            matches!(event.outcome, JobOutcome::Failed { .. }),
+            "attempt {attempt}: {event:?}"
+        );
+        job_id = Some(event.job_id);
+        if attempt < 5 {
+            assert!(gave_up(&service).is_empty(), "not before the last attempt");
+            // Past the backoff of the next attempt.
+            clock.advance(TimeDelta::hours(1));
+        }
+    }
+    let job_id = job_id.unwrap();
+    let job = service.store.job(job_id).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    let said = gave_up(&service);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains("after 5 failed attempts"), "{}", said[0]);
+    assert!(said[0].contains(&format!("job_id={job_id}")), "{}", said[0]);
+    assert!(said[0].contains("Comment the command again"), "{}", said[0]);
+    assert!(
+        !said[0].contains("secret-ish") && !said[0].contains("502"),
+        "the error stays in the log: {}",
+        said[0]
+    );
+    service.stop().await;
+}
