@@ -86,10 +86,7 @@ async fn reconfigure(
 ) -> anyhow::Result<()> {
     let deployment = record.deployment.as_str();
     // A source over the limit is reported like any run that could not run.
-    let source = match tf::tarball(runner, repo, sha).await {
-        Ok(source) => Ok(source),
-        Err(err) => Err(tf::source_refused(err, sha)?),
-    };
+    let source = tf::source_or_refusal(tf::tarball(runner, repo, sha).await, sha)?;
     let start = RunStart {
         kind: RunKind::Configure,
         deployment,

@@ -223,10 +223,8 @@ async fn apply_deployment(
         true => merge_source,
         false => tf::tarball(runner, repo, &source_sha).await,
     };
-    let source = match source {
-        Ok(source) => Ok(source),
-        Err(err) => Err(tf::source_refused(err, &source_sha)?),
-    };
+    // A source over the limit is reported like any run that could not run.
+    let source = tf::source_or_refusal(source, &source_sha)?;
     let start = RunStart {
         kind,
         deployment,

@@ -416,10 +416,9 @@ async fn plan_deployment(
     let Some((mode, source_sha)) = what_to_plan(h, repo, pr, deployment, &vars).await? else {
         return Ok(());
     };
-    let source = match source_at(runner, repo, (sha, head_source), &source_sha).await {
-        Ok(source) => Ok(source),
-        Err(err) => Err(tf::source_refused(err, &source_sha)?),
-    };
+    // A source over the limit is reported like any run that could not run.
+    let source = source_at(runner, repo, (sha, head_source), &source_sha).await;
+    let source = tf::source_or_refusal(source, &source_sha)?;
     let to_plan = ToPlan {
         deployment,
         mode,

@@ -142,22 +142,26 @@ pub(super) enum CouldNotRun {
     Runner(#[from] RunnerError),
 }
 
-/// A download of `sha`'s source that failed because it passed the runner's limit, as the
-/// problem to report on the pull request (waiting or retrying cannot fix it); any other
-/// failure is handed back.
-pub(super) fn source_refused(
-    err: anyhow::Error,
+/// A download of `sha`'s source as a run takes it: the source, or — when it was refused
+/// for passing the runner's limit — the problem to report on the thread (waiting or
+/// retrying cannot fix it); any other failure is handed back as the job's.
+pub(super) fn source_or_refusal(
+    downloaded: anyhow::Result<Bytes>,
     sha: &CommitSha,
-) -> Result<CouldNotRun, anyhow::Error> {
+) -> anyhow::Result<Result<Bytes, CouldNotRun>> {
+    let err = match downloaded {
+        Ok(source) => return Ok(Ok(source)),
+        Err(err) => err,
+    };
     let limit = err.chain().find_map(|cause| match cause.downcast_ref() {
         Some(GithubError::TooLarge { limit, .. }) => Some(*limit),
         _ => None,
     });
     match limit {
-        Some(limit) => Ok(CouldNotRun::SourceTooLarge {
+        Some(limit) => Ok(Err(CouldNotRun::SourceTooLarge {
             sha: sha.to_string(),
             limit_mib: limit.div_ceil(1024 * 1024),
-        }),
+        })),
         None => Err(err),
     }
 }

@@ -331,7 +331,7 @@ impl WorkerPool {
 impl WorkerPool {
     /// Best effort: the job is failed for good in the queue whatever this does.
     async fn tell_gave_up(&self, job: &Job, attempts: u32) {
-        warn!(attempts, "job failed its last attempt; telling its thread");
+        warn!(attempts, "job failed its last attempt");
         let told = match serde_json::from_value::<JobPayload>(job.payload.clone()) {
             Ok(payload) => self.handlers.gave_up(job.id, &payload, attempts).await,
             Err(err) => Err(anyhow::anyhow!("undecodable payload: {err}")),
