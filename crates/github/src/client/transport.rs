@@ -184,7 +184,9 @@ async fn read_at_most(
     if declared.is_some_and(|length| length > limit) {
         return Err(too_large());
     }
-    let mut read = bytes::BytesMut::new();
+    // Sized by the declared length (at most the limit, checked above), so that a large
+    // download is not copied at each doubling of its buffer.
+    let mut read = bytes::BytesMut::with_capacity(declared.unwrap_or(0) as usize);
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
             if (read.len() + data.len()) as u64 > limit {
