@@ -40,6 +40,9 @@ reports, cores, duration, *connections = sys.argv[1:]
 
 def figures(path):
     text = pathlib.Path(path).read_text()
+    if not text.strip():
+        side = pathlib.Path(path).stem
+        sys.exit(f"compare: the {side} run printed no report: it failed before measuring (its messages are above)")
     def grab(pattern):
         m = re.search(pattern, text, re.M)
         if not m:

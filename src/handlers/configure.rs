@@ -121,8 +121,7 @@ async fn reconfigure(
         configuration_failure: super::configuration_failure::find(h, &report).await,
         ..CommentOptions::default()
     };
-    run.post_report(&render_apply_comments(&report, &options))
-        .await?;
+    let comments = render_apply_comments(&report, &options);
     let succeeded = matches!(
         report.outcome,
         ApplyOutcome::Applied | ApplyOutcome::NothingToApply
@@ -133,6 +132,7 @@ async fn reconfigure(
     };
     run.finish(Finish {
         succeeded,
+        report: comments,
         check: None,
         summary: &summary,
         output: &report.output.text(),

@@ -277,6 +277,7 @@ async fn plan_read_only(
         Ok(report) => {
             let finish = Finish {
                 succeeded: report.outcome != PlanOutcome::Failed,
+                report: Vec::new(),
                 check: None,
                 summary: &report.summary,
                 output: &report.output.text(),

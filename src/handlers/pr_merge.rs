@@ -386,12 +386,41 @@ async fn report_apply(
         configuration_failure: configuration.clone(),
         ..CommentOptions::default()
     };
-    run.post_report(&render_apply_comments(report, &options))
-        .await?;
+    let comments = render_apply_comments(report, &options);
     let succeeded = matches!(
         report.outcome,
         ApplyOutcome::Applied | ApplyOutcome::NothingToApply
     );
+    let output = if report.output.total_bytes > 0 {
+        report.output.text()
+    } else {
+        report.plan.output.text()
+    };
+    let summary = match &report.actions_summary {
+        Some(actions) => format!("{} {actions}", report.summary),
+        None => report.summary.clone(),
+    };
+    let check = CheckOutput {
+        title: format!("{deployment}: {}", report.summary),
+        summary: super::configuration_failure::with_block(
+            format!(
+                "Terraform {kind} for deployment `{deployment}` at `{}` (merge of #{pr}): **{summary}**",
+                sha.short()
+            ),
+            configuration.as_ref(),
+        ),
+        text: Some(promptops_commands::inert_block(output.trim_end())),
+    };
+    // The report, the check run and the run's record first: they say what Terraform did
+    // whatever fails after them.
+    run.finish(Finish {
+        succeeded,
+        report: comments,
+        check: Some(check),
+        summary: &summary,
+        output: &output,
+    })
+    .await?;
     let repo_name = repo.name();
     if let Some(record) = h.store.request_for_pr(repo_name, pr).await?
         && record.issue != IssueNumber::from(pr)
@@ -413,33 +442,7 @@ async fn report_apply(
             super::drift::ensure_schedule(h, repo, config).await?;
         }
     }
-    let output = if report.output.total_bytes > 0 {
-        report.output.text()
-    } else {
-        report.plan.output.text()
-    };
-    let summary = match &report.actions_summary {
-        Some(actions) => format!("{} {actions}", report.summary),
-        None => report.summary.clone(),
-    };
-    let check = CheckOutput {
-        title: format!("{deployment}: {}", report.summary),
-        summary: super::configuration_failure::with_block(
-            format!(
-                "Terraform {kind} for deployment `{deployment}` at `{}` (merge of #{pr}): **{summary}**",
-                sha.short()
-            ),
-            configuration.as_ref(),
-        ),
-        text: Some(promptops_commands::inert_block(output.trim_end())),
-    };
-    run.finish(Finish {
-        succeeded,
-        check: Some(check),
-        summary: &summary,
-        output: &output,
-    })
-    .await
+    Ok(())
 }
 
 /// A short note on the issue that asked for the deployment, linking the full report on

@@ -132,8 +132,7 @@ async fn report_plan(
         explanation,
         ..CommentOptions::default()
     };
-    run.post_report(&render_plan_comments(report, &options))
-        .await?;
+    let comments = render_plan_comments(report, &options);
     let what = if mode.is_destroy() {
         format!(
             "Terraform destroy plan for deployment `{deployment}` (the code and variables of its last apply, `{}`)",
@@ -159,6 +158,7 @@ async fn report_plan(
     };
     run.finish(Finish {
         succeeded: report.outcome != PlanOutcome::Failed,
+        report: comments,
         check: Some(check),
         summary: &report.summary,
         output: &output,

@@ -39,6 +39,8 @@ pub(super) struct RunStart<'a> {
 /// How a run Terraform reported on ended.
 pub(super) struct Finish<'a> {
     pub succeeded: bool,
+    /// The report's comment parts (posted where the run reports; none: nowhere).
+    pub report: Vec<String>,
     /// What its check run shows (a run without one shows nothing).
     pub check: Option<CheckOutput>,
     /// What the run record keeps (masked once more before it is stored).
@@ -106,7 +108,7 @@ impl<'a> TerraformRun<'a> {
     }
 
     /// Posts the report's comment parts (nothing when the run reports nowhere).
-    pub async fn post_report(&self, parts: &[String]) -> anyhow::Result<()> {
+    async fn post_report(&self, parts: &[String]) -> anyhow::Result<()> {
         match &self.report {
             Some(to) => tf::post_parts(self.repo, to.issue, &to.key, parts).await,
             None => Ok(()),
@@ -124,44 +126,63 @@ impl<'a> TerraformRun<'a> {
         if let Some(advice) = advice {
             body = format!("{body}\n\n{advice}");
         }
-        self.post_report(&[body]).await?;
-        if let Some(check) = self.check {
-            let title = format!("{deployment}: could not run Terraform");
-            tf::finish_check(
-                self.repo,
-                check,
-                CheckConclusion::Failure,
-                title,
-                problem.clone(),
-                None,
-            )
-            .await?;
-        }
-        let (h, runner, run) = (self.h, self.runner, self.run);
-        tf::finish_run(h, runner, run, RunStatus::Failed, &problem, "").await
+        let check = CheckOutput {
+            title: format!("{deployment}: could not run Terraform"),
+            summary: problem.clone(),
+            text: None,
+        };
+        self.end(
+            vec![body],
+            (CheckConclusion::Failure, check),
+            RunStatus::Failed,
+            (&problem, ""),
+        )
+        .await
     }
 
-    /// Terraform reported: completes the check run and records the run's end, masked.
+    /// Terraform reported: posts the report, completes the check run and records the
+    /// run's end, masked.
     pub async fn finish(self, finish: Finish<'_>) -> anyhow::Result<()> {
         let (conclusion, status) = if finish.succeeded {
             (CheckConclusion::Success, RunStatus::Succeeded)
         } else {
             (CheckConclusion::Failure, RunStatus::Failed)
         };
-        if let Some(check) = self.check {
-            let shown = finish.check.unwrap_or_else(|| CheckOutput {
-                title: format!("{}: {}", self.deployment, finish.summary),
-                summary: finish.summary.to_owned(),
-                text: None,
-            });
-            let CheckOutput {
-                title,
-                summary,
-                text,
-            } = shown;
-            tf::finish_check(self.repo, check, conclusion, title, summary, text).await?;
-        }
-        let (h, runner, run) = (self.h, self.runner, self.run);
-        tf::finish_run(h, runner, run, status, finish.summary, finish.output).await
+        let shown = finish.check.unwrap_or_else(|| CheckOutput {
+            title: format!("{}: {}", self.deployment, finish.summary),
+            summary: finish.summary.to_owned(),
+            text: None,
+        });
+        let record = (finish.summary, finish.output);
+        self.end(finish.report, (conclusion, shown), status, record)
+            .await
+    }
+
+    /// Ends the run in all three places. Each is attempted even when one before it failed
+    /// (GitHub or the store out for longer than their retries): a check run left
+    /// `in_progress` would hold a required check pending, and a run left started would
+    /// show as running on the dashboard, both for good. The first failure is returned, so
+    /// that the job is retried.
+    async fn end(
+        self,
+        report: Vec<String>,
+        (conclusion, check): (CheckConclusion, CheckOutput),
+        status: RunStatus,
+        (summary, output): (&str, &str),
+    ) -> anyhow::Result<()> {
+        let posted = self.post_report(&report).await;
+        let completed = match self.check {
+            Some(id) => {
+                let CheckOutput {
+                    title,
+                    summary,
+                    text,
+                } = check;
+                tf::finish_check(self.repo, id, conclusion, title, summary, text).await
+            }
+            None => Ok(()),
+        };
+        let recorded = tf::finish_run(self.h, self.runner, self.run, status, summary, output).await;
+        posted.and(completed).and(recorded)
     }
 }

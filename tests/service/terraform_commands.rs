@@ -1,9 +1,11 @@
 //! Terraform commands and refusals on pull requests, end to end (see terraform_lifecycle.rs
 //! for the setup): configure, a failed apply retried, forks, superseded heads, very large
-//! plans and misnamed deployment directories. (Destroying: `terraform_destroy`.)
+//! plans, misnamed deployment directories, and a report GitHub refuses. (Destroying:
+//! `terraform_destroy`.)
 
 use crate::lifecycle;
 use crate::support;
+use promptops::pipeline::jobs::JobOutcome;
 use promptops_store::RunKind;
 
 use crate::support::repo_name;
@@ -464,5 +466,54 @@ async fn a_merge_whose_source_is_over_the_limit_is_not_applied_and_the_pr_is_tol
         !state.exists() || state_instances(&state) == 0,
         "nothing was applied"
     );
+    t.service.stop().await;
+}
+
+/// GitHub refusing the plan's report for longer than the client retries fails the job, but
+/// the plan's check run is still completed and its run recorded as ended: a check run left
+/// in progress would hold a required check pending for good, and the run would show as
+/// running on the dashboard.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_github_refuses_still_completes_the_check_run_and_the_run_record() {
+    let mut t = Lifecycle::start().await;
+    t.service.github.set_file(
+        REPO,
+        "refused",
+        &tfvars_path("omicron"),
+        tfvars("omicron", 1, "us-central1-a"),
+    );
+    let pr = t
+        .service
+        .github
+        .open_pr(REPO, "refused", "main", "Deployment omicron", "", "alice");
+    let comments = format!("/repos/{REPO}/issues/{pr}/comments");
+    t.service
+        .github
+        .fail_next("POST", &comments, 502, &[], 1000);
+    let payload = pr_payload(&t.service.github, "opened", pr);
+    let answer = t.service.deliver("pull_request", &payload).await;
+    assert_eq!(answer.status(), 202);
+    let event = t.service.jobs_finished(1).await.remove(0);
+    assert!(
+        matches!(event.outcome, JobOutcome::Failed { .. }),
+        "the report was not posted, so the job is retried: {event:?}"
+    );
+    assert!(t.comments_with(pr, "Terraform plan").is_empty());
+    let checks = t.checks("promptops/plan");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].status, "completed", "{:?}", checks[0]);
+    assert_eq!(checks[0].conclusion.as_deref(), Some("success"));
+    assert!(
+        checks[0]
+            .summary
+            .as_deref()
+            .unwrap_or_default()
+            .contains("1 to create"),
+        "{:?}",
+        checks[0].summary
+    );
+    let runs = t.runs(pr).await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
     t.service.stop().await;
 }

@@ -543,7 +543,6 @@ impl FakeGithub {
         lock(&self.state).check_runs.clone()
     }
 
-    /// Every request answered so far, in arrival order.
     /// Makes every request take `round_trip` longer, half before it is handled and half
     /// after, as a client far from the API sees it.
     pub fn set_round_trip(&self, round_trip: Duration) {
@@ -555,6 +554,7 @@ impl FakeGithub {
         lock(&self.state).answered.subscribe()
     }
 
+    /// Every request answered so far, in arrival order.
     pub fn requests(&self) -> Vec<RequestRecord> {
         lock(&self.state).log.clone()
     }
