@@ -469,6 +469,54 @@ async fn a_merge_whose_source_is_over_the_limit_is_not_applied_and_the_pr_is_tol
     t.service.stop().await;
 }
 
+/// And for `/promptops configure`: the default branch's source is refused while it
+/// downloads, the issue is told, and the configure run is recorded as could-not-run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configure_whose_source_is_over_the_limit_is_not_run_and_the_issue_is_told() {
+    let (mut config, scratch) = Lifecycle::runner_config(real_terraform());
+    config.source_limits.max_archive_bytes = 64 * 1024;
+    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
+    let mut t = Lifecycle::start_configured(config, scratch, &module).await;
+    t.service.github.set_file(
+        REPO,
+        "main",
+        &tfvars_path("xi"),
+        tfvars("xi", 1, "us-central1-a"),
+    );
+    t.service
+        .github
+        .set_file(REPO, "main", "assets/noise.bin", incompressible(128 * 1024));
+    let issue = t.linked_issue("xi", None).await;
+    t.command(&issue, "/promptops configure").await;
+    let told = t.comments_with(issue.number, "could not run");
+    assert_eq!(
+        told.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, issue.number)
+    );
+    assert!(
+        told[0].contains("Terraform configure for `xi`"),
+        "{}",
+        told[0]
+    );
+    assert!(told[0].contains("PROMPTOPS_MAX_SOURCE_MIB"), "{}", told[0]);
+    let runs = t
+        .service
+        .store
+        .list_runs(&RunFilter {
+            repo: Some(repo_name()),
+            deployment: Some("xi".to_owned()),
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].kind, RunKind::Configure);
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    t.service.stop().await;
+}
+
 /// GitHub refusing the plan's report for longer than the client retries fails the job, but
 /// the plan's check run is still completed and its run recorded as ended: a check run left
 /// in progress would hold a required check pending for good, and the run would show as
