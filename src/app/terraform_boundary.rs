@@ -106,20 +106,25 @@ pub fn refuse_short_secrets(named: &[(&str, &SecretString)]) -> anyhow::Result<(
     Ok(())
 }
 
-/// Checks at start that the sandbox can be used; with `off`, says loudly that it is not.
-pub fn check_sandbox(config: &RunnerConfig) -> anyhow::Result<()> {
+/// Checks at start that the sandbox can be used, and says what it found; with `off`, says
+/// loudly that there is none. A sandbox that cannot be used does not stop the service: it
+/// takes deliveries, plans requests and opens pull requests without Terraform, and every
+/// Terraform run is refused (reported on its thread as could not run, naming the fix)
+/// until the sandbox works; Terraform never runs without it unless `off` says so.
+pub fn check_sandbox(config: &RunnerConfig) {
     match config.sandbox.mode {
-        SandboxMode::Off => {
-            tracing::warn!(
-                "PROMPTOPS_TERRAFORM_SANDBOX=off: Terraform runs without isolation and a planned configuration can read every file this service can (its App key, database and credentials file)"
-            );
-            Ok(())
-        }
-        SandboxMode::Bubblewrap => {
-            config.sandbox.probe()?;
-            tracing::info!(sandbox = %config.sandbox.describe(), "Terraform sandbox ready");
-            Ok(())
-        }
+        SandboxMode::Off => tracing::warn!(
+            "PROMPTOPS_TERRAFORM_SANDBOX=off: Terraform runs without isolation and a planned configuration can read every file this service can (its App key, database and credentials file)"
+        ),
+        SandboxMode::Bubblewrap => match config.sandbox.probe() {
+            Ok(()) => {
+                tracing::info!(sandbox = %config.sandbox.describe(), "Terraform sandbox ready")
+            }
+            Err(err) => tracing::error!(
+                error = %err,
+                "the Terraform sandbox cannot be used: every Terraform run is refused until it can (`promptops check` tells the same)"
+            ),
+        },
     }
 }
 

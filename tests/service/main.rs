@@ -52,3 +52,4 @@ mod terraform_commands;
 mod terraform_destroy;
 mod terraform_exfiltration;
 mod terraform_lifecycle;
+mod terraform_sandbox_missing;

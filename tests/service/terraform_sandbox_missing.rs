@@ -1,0 +1,104 @@
+//! Without bubblewrap the service still starts and does everything but run Terraform:
+//! every Terraform run is refused, reported on its thread as could not run with the fix,
+//! and never run without its sandbox.
+
+use crate::lifecycle;
+use crate::support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lifecycle::*;
+use promptops_store::RunStatus;
+use support::serve_process::ServeProcess;
+use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_without_its_sandbox_is_refused_and_the_pr_is_told_how_to_fix_it() {
+    let (mut config, scratch) = Lifecycle::runner_config(real_terraform());
+    config.sandbox.bwrap = PathBuf::from("/nonexistent/bwrap");
+    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
+    let mut t = Lifecycle::start_configured(config, scratch, &module).await;
+    t.service.github.set_file(
+        REPO,
+        "unboxed",
+        &tfvars_path("pi"),
+        tfvars("pi", 1, "us-central1-a"),
+    );
+    let pr = t
+        .service
+        .github
+        .open_pr(REPO, "unboxed", "main", "Deployment pi", "", "alice");
+    t.deliver(pr, "opened").await;
+    let told = t.comments_with(pr, "could not run");
+    assert_eq!(told.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
+    assert!(told[0].contains("sandbox cannot be used"), "{}", told[0]);
+    assert!(
+        told[0].contains("apt-get install bubblewrap"),
+        "{}",
+        told[0]
+    );
+    let checks = t.checks("promptops/plan");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].conclusion.as_deref(), Some("failure"));
+    let runs = t.runs(pr).await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert_eq!(runs[0].output.as_deref().unwrap_or_default(), "");
+    t.service.stop().await;
+}
+
+/// The real binary with a sandbox it cannot set up (here a bind of a path that does not
+/// exist; a missing bubblewrap takes the same way, see the test above): it starts, says in
+/// its log that Terraform runs are refused and why, and still turns a request into a pull
+/// request.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_with_an_unusable_sandbox_starts_says_so_and_still_opens_pull_requests() {
+    let github = promptops_testkit::FakeGithub::start().await;
+    github.add_repo(REPO);
+    github.add_installation(INSTALLATION, OWNER);
+    github.set_permission(REPO, "alice", "admin");
+    let body = "I need 2 T4 GPUs in us-west1";
+    let number = github.add_issue(REPO, "alice", "GPUs", body);
+    let env = [(
+        "PROMPTOPS_TERRAFORM_BIND",
+        "/nonexistent/promptops-state".to_owned(),
+    )];
+    let server = ServeProcess::start(&github, &[], &env).await;
+    let issue = IssueRef {
+        number,
+        title: "GPUs".into(),
+        body: body.into(),
+        is_pull_request: false,
+    };
+    let payload = serde_json::to_vec(&comment_payload(&issue, "alice", "/promptops plan")).unwrap();
+    let answer = reqwest::Client::new()
+        .post(format!("{}/webhook", server.base))
+        .header("x-github-event", "issue_comment")
+        .header("x-github-delivery", "no-bwrap-1")
+        .header(
+            "x-hub-signature-256",
+            promptops_testkit::sign_webhook(SECRET, &payload),
+        )
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    let mut opened = false;
+    for _ in 0..600 {
+        if github.prs().len() == 1 {
+            opened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(opened, "no pull request from the request");
+    let (exit, log) = server.stop().await;
+    assert!(exit.success(), "{exit:?}\n{log}");
+    assert!(
+        log.contains("the Terraform sandbox cannot be used"),
+        "{log}"
+    );
+    assert!(log.contains("/nonexistent/promptops-state"), "{log}");
+}
