@@ -124,6 +124,10 @@ pub enum SandboxError {
     )]
     CannotIsolate { bwrap: String, stderr: String },
     #[error(
+        "the Terraform step server ({server}, the promptops binary itself) cannot start in the sandbox: {stderr}. Run the service from an executable binary under a directory the sandbox shows (the system directories or PROMPTOPS_TERRAFORM_BIND_RO)"
+    )]
+    StepServer { server: String, stderr: String },
+    #[error(
         "the Terraform sandbox path {path} does not exist; list only existing paths (PROMPTOPS_TERRAFORM_BIND, PROMPTOPS_TERRAFORM_BIND_RO)"
     )]
     MissingPath { path: PathBuf },
@@ -274,37 +278,69 @@ impl SandboxConfig {
             also_binary: None,
         };
         let (program, args) = self.command(truth, Vec::new(), Path::new("/"), mounts);
-        self.run_probe(program, args)?;
-        // The step server, with no request: it starts, finds its input ended and exits.
+        self.run_probe(program, args).map_err(|failed| {
+            failed.into_error(|stderr| SandboxError::CannotIsolate {
+                bwrap: self.bwrap.display().to_string(),
+                stderr,
+            })
+        })?;
+        // The step server, with no request: it starts, finds its input ended and exits. The
+        // sandbox itself worked just above, so a failure here is the server's.
         match self.step_server_command(truth, Path::new("/"), mounts) {
-            Some((program, args)) => self.run_probe(program, args),
+            Some((program, args)) => self.run_probe(program, args).map_err(|failed| {
+                failed.into_error(|stderr| SandboxError::StepServer {
+                    server: self
+                        .step_server
+                        .as_deref()
+                        .map(|path| path.display().to_string())
+                        .unwrap_or_default(),
+                    stderr,
+                })
+            }),
             None => Ok(()),
         }
     }
 
-    fn run_probe(&self, program: PathBuf, args: Vec<OsString>) -> Result<(), SandboxError> {
+    /// Runs one probe command; `Err` holds what it said (or how it exited) when it failed.
+    fn run_probe(&self, program: PathBuf, args: Vec<OsString>) -> Result<(), ProbeFailed> {
         let bwrap = self.bwrap.display().to_string();
         let output = std::process::Command::new(program)
             .args(args)
             .env_clear()
             .stdin(std::process::Stdio::null())
             .output()
-            .map_err(|source| SandboxError::Missing {
-                bwrap: bwrap.clone(),
-                source,
+            .map_err(|source| {
+                ProbeFailed::Missing(SandboxError::Missing {
+                    bwrap: bwrap.clone(),
+                    source,
+                })
             })?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-            return Err(SandboxError::CannotIsolate {
-                bwrap,
-                stderr: if stderr.is_empty() {
-                    format!("it exited with {}", output.status)
-                } else {
-                    stderr
-                },
-            });
+            return Err(ProbeFailed::Said(if stderr.is_empty() {
+                format!("it exited with {}", output.status)
+            } else {
+                stderr
+            }));
         }
         Ok(())
+    }
+}
+
+/// How a probe command failed: it could not be started at all (bubblewrap missing), or it
+/// ran and failed, saying this.
+enum ProbeFailed {
+    Missing(SandboxError),
+    Said(String),
+}
+
+impl ProbeFailed {
+    /// The error to report: bubblewrap missing as such, otherwise `said` of what it said.
+    fn into_error(self, said: impl FnOnce(String) -> SandboxError) -> SandboxError {
+        match self {
+            ProbeFailed::Missing(err) => err,
+            ProbeFailed::Said(stderr) => said(stderr),
+        }
     }
 }
 
