@@ -110,8 +110,11 @@ impl<'a> TerraformRun<'a> {
     /// Posts the report's comment parts (nothing when the run reports nowhere).
     async fn post_report(&self, parts: &[String]) -> anyhow::Result<()> {
         match &self.report {
-            Some(to) => tf::post_parts(self.repo, to.issue, &to.key, parts).await,
-            None => Ok(()),
+            // No parts is no report (not an empty one that would blank the earlier parts).
+            Some(to) if !parts.is_empty() => {
+                tf::post_parts(self.repo, to.issue, &to.key, parts).await
+            }
+            _ => Ok(()),
         }
     }
 
