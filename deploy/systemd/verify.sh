@@ -3,8 +3,9 @@
 # with debootstrap, cached under ~/.cache/promptops) in systemd-nspawn, installs the unit,
 # the binary and terraform the way the unit's header says, starts the service and checks
 #
-#   1. the unit reaches "active" (serve refuses to start when bubblewrap cannot create the
-#      Terraform sandbox under the unit's hardening, so this is the sandbox's probe);
+#   1. the unit reaches "active" and its log says "Terraform sandbox ready" (serve probes
+#      bubblewrap at start, under the unit's hardening; without a usable sandbox it starts
+#      anyway but logs why and refuses every Terraform run);
 #   2. the probes answer: /healthz 200, /readyz 503 naming the missing App;
 #   3. terraform init + plan of a small configuration runs inside bubblewrap, with the
 #      sandbox's namespaces, under exactly the unit's hardening (a copy of the unit whose
@@ -127,6 +128,11 @@ if ! in_container systemctl is-active --quiet promptops.service; then
     in_container journalctl -u promptops.service --no-pager >&2 || true
     die "promptops.service is not active"
 fi
+journal=$(in_container journalctl -u promptops.service --no-pager -o cat)
+printf '%s\n' "$journal" | grep -q 'Terraform sandbox ready' || {
+    printf '%s\n' "$journal" >&2
+    die "promptops.service cannot use its Terraform sandbox under the unit's hardening"
+}
 
 say "2. probes"
 healthz=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")

@@ -71,13 +71,25 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: deliveries sent here now would be acted on — a GitHub App is connected and
-/// the store can commit (a one-row write, so a full disk or a read-only database shows).
+/// Readiness: deliveries sent here now would be acted on — a GitHub App is connected,
+/// Terraform's sandbox can be used (when the service runs Terraform), and the store can
+/// commit (a one-row write, so a full disk or a read-only database shows).
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.app.load().is_none() {
+    let Some(app) = state.app.load() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: no GitHub App is connected; open /setup or set the GitHub App settings\n",
+        )
+            .into_response();
+    };
+    // The service stays up without its sandbox (requests are still planned and their pull
+    // requests opened), but it is not ready: every Terraform run would be refused.
+    if let Some(runner) = &app.handlers.terraform
+        && let Err(err) = runner.sandbox_usable().await
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {err}\n"),
         )
             .into_response();
     }

@@ -49,9 +49,9 @@ async fn a_plan_without_its_sandbox_is_refused_and_the_pr_is_told_how_to_fix_it(
 }
 
 /// The real binary with a sandbox it cannot set up (here a bind of a path that does not
-/// exist; a missing bubblewrap takes the same way, see the test above): it starts, says in
-/// its log that Terraform runs are refused and why, and still turns a request into a pull
-/// request.
+/// exist; a missing bubblewrap takes the same way, see the test above): it starts, is not
+/// ready (`/readyz` names the problem), says in its log that Terraform runs are refused and
+/// why, and still turns a request into a pull request.
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_with_an_unusable_sandbox_starts_says_so_and_still_opens_pull_requests() {
     let github = promptops_testkit::FakeGithub::start().await;
@@ -64,7 +64,12 @@ async fn serve_with_an_unusable_sandbox_starts_says_so_and_still_opens_pull_requ
         "PROMPTOPS_TERRAFORM_BIND",
         "/nonexistent/promptops-state".to_owned(),
     )];
-    let server = ServeProcess::start(&github, &[], &env).await;
+    let (server, readiness) = ServeProcess::start_unready(&github, &[], &env).await;
+    assert!(
+        readiness.contains("sandbox cannot be used")
+            && readiness.contains("/nonexistent/promptops-state"),
+        "{readiness}"
+    );
     let issue = IssueRef {
         number,
         title: "GPUs".into(),

@@ -27,10 +27,10 @@ pub enum RunnerError {
     MissingModule(PathBuf),
     #[error("the var file {0} does not exist in the module directory")]
     MissingVarFile(PathBuf),
-    /// The sandbox every run needs cannot be used (bubblewrap missing or unable to isolate):
-    /// no run goes ahead without it.
+    /// The sandbox every run needs cannot be used (bubblewrap missing or unable to isolate,
+    /// the message of its [`crate::sandbox::SandboxError`]): no run goes ahead without it.
     #[error("Terraform was not started, because its sandbox cannot be used: {0}")]
-    Sandbox(#[from] crate::sandbox::SandboxError),
+    SandboxUnusable(String),
     #[error("terraform at {bin} could not be run: {message}")]
     TerraformUnavailable { bin: PathBuf, message: String },
     #[error(

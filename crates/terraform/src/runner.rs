@@ -33,6 +33,7 @@ mod outputs;
 mod plan;
 mod renew;
 mod reservation;
+mod sandbox_check;
 mod spare;
 mod step;
 mod terraform_version;
@@ -53,6 +54,8 @@ struct Inner {
     plugin_cache: PluginCacheLock,
     /// The last `version -json` answer, valid while the binary is unchanged.
     version: terraform_version::VersionCache,
+    /// Whether the sandbox could be used when last asked.
+    sandbox_check: sandbox_check::SandboxCheck,
     /// Starts the runs' sandboxes (on first use: it needs the async runtime).
     launcher: std::sync::OnceLock<crate::step_server::Launcher>,
     /// A run's place started ahead (see `runner/spare.rs`).
@@ -189,6 +192,7 @@ impl Runner {
                 deployments: KeyedLocks::default(),
                 plugin_cache: PluginCacheLock::new(&config.plugin_cache_dir),
                 version: terraform_version::VersionCache::default(),
+                sandbox_check: sandbox_check::SandboxCheck::default(),
                 launcher: std::sync::OnceLock::new(),
                 spare: spare::SpareSlot::default(),
                 masker,

@@ -98,6 +98,30 @@ impl ServeProcess {
         env: &[(&str, String)],
         log: Log,
     ) -> Self {
+        let (process, status, body) = Self::spawn(github, args, env, log).await;
+        assert_eq!(status, 200, "serve is up but not ready: {body}");
+        process
+    }
+
+    /// Starts `promptops serve <args>` as `start` does, but expects it up and *not* ready:
+    /// returns `/readyz`'s 503 answer with the process.
+    pub async fn start_unready(
+        github: &FakeGithub,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> (Self, String) {
+        let (process, status, body) = Self::spawn(github, args, env, Log::Read).await;
+        assert_eq!(status, 503, "serve is ready: {body}");
+        (process, body)
+    }
+
+    /// Spawns the process and waits for its first answer to `/readyz`.
+    async fn spawn(
+        github: &FakeGithub,
+        args: &[&str],
+        env: &[(&str, String)],
+        log: Log,
+    ) -> (Self, u16, String) {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut command = serve_command(github, dir.path(), &format!("127.0.0.1:{port}"), env);
@@ -128,8 +152,9 @@ impl ServeProcess {
         let http = reqwest::Client::new();
         for _ in 0..200 {
             if let Ok(response) = http.get(format!("{}/readyz", process.base)).send().await {
-                assert_eq!(response.status(), 200, "serve is up but not ready");
-                return process;
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                return (process, status, body);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -74,14 +74,8 @@ impl Runner {
     async fn ask_version(&self) -> Result<TerraformVersion, RunnerError> {
         // `version -json` is the first command of a runner's first run, and it runs in the
         // sandbox: a sandbox that cannot start is named as such here, rather than as a
-        // terraform that cannot be run. Asked again until it works, so that installing
-        // bubblewrap needs no restart.
-        let sandbox = self.inner.config.sandbox.clone();
-        tokio::task::spawn_blocking(move || sandbox.probe())
-            .await
-            .map_err(|err| {
-                RunnerError::io("check the Terraform sandbox")(std::io::Error::other(err))
-            })??;
+        // terraform that cannot be run (see `sandbox_check` for how often it is asked).
+        self.sandbox_usable().await?;
         let bin = &self.inner.config.terraform_bin;
         let unavailable = |message: String| RunnerError::TerraformUnavailable {
             bin: bin.clone(),
