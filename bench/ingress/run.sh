@@ -126,7 +126,7 @@ run_one() {
   until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
     kill -0 "$server_pid" 2>/dev/null || { tail -20 "$log" >&2; die "[$label] the server exited"; }
     tries=$((tries + 1))
-    [ "$tries" -lt 300 ] || die "[$label] the server did not get ready within 30 s"
+    [ "$tries" -lt 300 ] || die "[$label] the server did not get ready within 30 s: $(curl -sS "http://127.0.0.1:$port/readyz" 2>&1)"
     sleep 0.1
   done
 
