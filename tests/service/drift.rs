@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use chrono::{SubsecRound, TimeDelta, Utc};
 use lifecycle::{Lifecycle, PLANTED_SECRET, state_instances, tfvars};
+use promptops_core::IssueNumber;
 use promptops_core::clock::Clock;
-use promptops_core::{IssueNumber, PrNumber};
 use promptops_store::JobStatus;
 use promptops_testkit::ManualClock;
 use support::{IssueRef, Options, REPO, repo_name};
@@ -52,24 +52,8 @@ async fn drift_opens_one_issue_updates_it_in_place_and_closes_it_and_never_appli
     let github = t.service.github.clone();
     let request = github.add_issue(REPO, "alice", "GPUs", "2 T4 VMs in us-central1");
     let pr = t
-        .open_pr(
-            "promptops/issue-1",
-            "alpha",
-            &tfvars("alpha", 2, "us-central1-a"),
-            "alice",
-        )
+        .open_request_pr(request, "alpha", &tfvars("alpha", 2, "us-central1-a"))
         .await;
-    t.service
-        .store
-        .upsert_request(
-            &repo_name(),
-            IssueNumber::new(request),
-            "alpha",
-            "promptops/issue-1",
-            Some(PrNumber::new(pr)),
-        )
-        .await
-        .unwrap();
     github.merge_pr(REPO, pr);
     t.deliver(pr, "closed").await;
     assert_eq!(state_instances(&t.state_file("alpha")), 2);
@@ -222,24 +206,8 @@ async fn a_drift_check_of_a_source_over_the_limit_says_so() {
     let github = t.service.github.clone();
     let request = github.add_issue(REPO, "alice", "GPUs", "2 T4 VMs in us-central1");
     let pr = t
-        .open_pr(
-            "promptops/issue-1",
-            "alpha",
-            &tfvars("alpha", 2, "us-central1-a"),
-            "alice",
-        )
+        .open_request_pr(request, "alpha", &tfvars("alpha", 2, "us-central1-a"))
         .await;
-    t.service
-        .store
-        .upsert_request(
-            &repo_name(),
-            IssueNumber::new(request),
-            "alpha",
-            "promptops/issue-1",
-            Some(PrNumber::new(pr)),
-        )
-        .await
-        .unwrap();
     github.merge_pr(REPO, pr);
     t.deliver(pr, "closed").await;
     assert_eq!(state_instances(&t.state_file("alpha")), 2);

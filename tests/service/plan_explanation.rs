@@ -18,7 +18,7 @@ use std::time::Duration;
 use promptops_testkit::{ChatCompletion, FakeGithub};
 use serde_json::json;
 use support::serve_process::ServeProcess;
-use support::{INSTALLATION, OWNER, REPO, SECRET, pr_payload};
+use support::{INSTALLATION, OWNER, REPO, pr_payload};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -105,20 +105,11 @@ async fn plan_with_model(model_answer: ResponseTemplate) -> Planned {
         "",
         "maria",
     );
-    let payload = serde_json::to_vec(&pr_payload(&github, "opened", pr)).unwrap();
-    let response = reqwest::Client::new()
-        .post(format!("{}/webhook", server.base))
-        .header("x-github-event", "pull_request")
-        .header("x-github-delivery", "explain-plan-1")
-        .header(
-            "x-hub-signature-256",
-            promptops_testkit::sign_webhook(SECRET, &payload),
-        )
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    let payload = pr_payload(&github, "opened", pr);
+    let answer = server
+        .deliver("pull_request", "explain-plan-1", &payload)
+        .await;
+    assert_eq!(answer, 202);
     let mut comment = None;
     for _ in 0..1200 {
         comment = github

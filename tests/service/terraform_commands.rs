@@ -400,17 +400,9 @@ async fn a_source_over_the_limit_is_refused_while_it_downloads_and_the_pr_is_tol
     t.service
         .github
         .set_file(REPO, "big", "assets/noise.bin", incompressible(128 * 1024));
-    t.service.github.set_file(
-        REPO,
-        "big",
-        &tfvars_path("mu"),
-        tfvars("mu", 1, "us-central1-a"),
-    );
     let pr = t
-        .service
-        .github
-        .open_pr(REPO, "big", "main", "Deployment mu", "", "alice");
-    t.deliver(pr, "opened").await;
+        .open_pr("big", "mu", &tfvars("mu", 1, "us-central1-a"), "alice")
+        .await;
     let told = t.comments_with(pr, "could not run");
     assert_eq!(told.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
     assert!(told[0].contains("larger than 1 MiB"), "{}", told[0]);
@@ -436,17 +428,9 @@ async fn a_merge_whose_source_is_over_the_limit_is_not_applied_and_the_pr_is_tol
     config.source_limits.max_archive_bytes = 64 * 1024;
     let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
     let mut t = Lifecycle::start_configured(config, scratch, &module).await;
-    t.service.github.set_file(
-        REPO,
-        "nu",
-        &tfvars_path("nu"),
-        tfvars("nu", 1, "us-central1-a"),
-    );
     let pr = t
-        .service
-        .github
-        .open_pr(REPO, "nu", "main", "Deployment nu", "", "alice");
-    t.deliver(pr, "opened").await;
+        .open_pr("nu", "nu", &tfvars("nu", 1, "us-central1-a"), "alice")
+        .await;
     assert_eq!(t.comments_with(pr, "Terraform plan for `nu`").len(), 1);
     // Someone lands a large file on the default branch before the merge.
     t.service
@@ -524,16 +508,12 @@ async fn a_configure_whose_source_is_over_the_limit_is_not_run_and_the_issue_is_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_report_github_refuses_still_completes_the_check_run_and_the_run_record() {
     let mut t = Lifecycle::start().await;
-    t.service.github.set_file(
-        REPO,
+    let pr = t.open_pr_undelivered(
         "refused",
-        &tfvars_path("omicron"),
-        tfvars("omicron", 1, "us-central1-a"),
+        "omicron",
+        &tfvars("omicron", 1, "us-central1-a"),
+        "alice",
     );
-    let pr = t
-        .service
-        .github
-        .open_pr(REPO, "refused", "main", "Deployment omicron", "", "alice");
     let comments = format!("/repos/{REPO}/issues/{pr}/comments");
     t.service
         .github

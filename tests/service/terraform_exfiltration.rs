@@ -181,20 +181,11 @@ async fn an_exfiltration_pr_leaves_none_of_the_bots_secrets_anywhere() {
     };
     let head = github.pr(REPO, pr).unwrap().head_sha;
     let go_ahead = format!("/promptops plan {head}");
-    let payload = serde_json::to_vec(&comment_payload(&issue, "maria", &go_ahead)).unwrap();
-    let response = reqwest::Client::new()
-        .post(format!("{}/webhook", server.base))
-        .header("x-github-event", "issue_comment")
-        .header("x-github-delivery", "exfil-plan-1")
-        .header(
-            "x-hub-signature-256",
-            promptops_testkit::sign_webhook(SECRET, &payload),
-        )
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    let payload = comment_payload(&issue, "maria", &go_ahead);
+    let answer = server
+        .deliver("issue_comment", "exfil-plan-1", &payload)
+        .await;
+    assert_eq!(answer, 202);
 
     let mut planned = None;
     for _ in 0..1200 {

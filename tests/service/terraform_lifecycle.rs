@@ -8,10 +8,8 @@ use crate::lifecycle;
 use crate::support;
 use promptops_store::RunKind;
 
-use crate::support::repo_name;
 #[allow(unused_imports)]
 use lifecycle::*;
-use promptops_core::{IssueNumber, PrNumber};
 #[allow(unused_imports)]
 use promptops_store::{RunFilter, RunStatus};
 #[allow(unused_imports)]
@@ -29,24 +27,8 @@ async fn a_pr_is_planned_once_per_sha_then_merging_applies_it_and_a_later_pr_sho
         .github
         .add_issue(REPO, "alice", "GPUs", "2 T4 VMs in us-central1");
     let pr = t
-        .open_pr(
-            "promptops/issue-1",
-            "alpha",
-            &tfvars("alpha", 2, "us-central1-a"),
-            "alice",
-        )
+        .open_request_pr(issue, "alpha", &tfvars("alpha", 2, "us-central1-a"))
         .await;
-    t.service
-        .store
-        .upsert_request(
-            &repo_name(),
-            IssueNumber::new(issue),
-            "alpha",
-            "promptops/issue-1",
-            Some(PrNumber::new(pr)),
-        )
-        .await
-        .unwrap();
 
     let plans = t.comments_with(pr, "Terraform plan for `alpha`");
     assert_eq!(plans.len(), 1, "{plans:?}");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use lifecycle::*;
 use promptops_store::RunStatus;
 use support::serve_process::ServeProcess;
-use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload};
+use support::{INSTALLATION, IssueRef, OWNER, REPO, comment_payload};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_without_its_sandbox_is_refused_and_the_pr_is_told_how_to_fix_it() {
@@ -19,17 +19,9 @@ async fn a_plan_without_its_sandbox_is_refused_and_the_pr_is_told_how_to_fix_it(
     config.sandbox.bwrap = PathBuf::from("/nonexistent/bwrap");
     let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/main.tf");
     let mut t = Lifecycle::start_configured(config, scratch, &module).await;
-    t.service.github.set_file(
-        REPO,
-        "unboxed",
-        &tfvars_path("pi"),
-        tfvars("pi", 1, "us-central1-a"),
-    );
     let pr = t
-        .service
-        .github
-        .open_pr(REPO, "unboxed", "main", "Deployment pi", "", "alice");
-    t.deliver(pr, "opened").await;
+        .open_pr("unboxed", "pi", &tfvars("pi", 1, "us-central1-a"), "alice")
+        .await;
     let told = t.comments_with(pr, "could not run");
     assert_eq!(told.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
     assert!(told[0].contains("sandbox cannot be used"), "{}", told[0]);
@@ -76,20 +68,11 @@ async fn serve_with_an_unusable_sandbox_starts_says_so_and_still_opens_pull_requ
         body: body.into(),
         is_pull_request: false,
     };
-    let payload = serde_json::to_vec(&comment_payload(&issue, "alice", "/promptops plan")).unwrap();
-    let answer = reqwest::Client::new()
-        .post(format!("{}/webhook", server.base))
-        .header("x-github-event", "issue_comment")
-        .header("x-github-delivery", "no-bwrap-1")
-        .header(
-            "x-hub-signature-256",
-            promptops_testkit::sign_webhook(SECRET, &payload),
-        )
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 202);
+    let payload = comment_payload(&issue, "alice", "/promptops plan");
+    let answer = server
+        .deliver("issue_comment", "no-bwrap-1", &payload)
+        .await;
+    assert_eq!(answer, 202);
     let mut opened = false;
     for _ in 0..600 {
         if github.prs().len() == 1 {

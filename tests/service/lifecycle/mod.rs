@@ -166,19 +166,30 @@ impl Lifecycle {
         tfvars: &str,
         author: &str,
     ) -> u64 {
+        let number = self.open_pr_undelivered(branch, deployment, tfvars, author);
+        self.deliver(number, "opened").await;
+        number
+    }
+
+    /// As `open_pr`, without delivering anything: for a test that sets the stage first.
+    pub fn open_pr_undelivered(
+        &self,
+        branch: &str,
+        deployment: &str,
+        tfvars: &str,
+        author: &str,
+    ) -> u64 {
         self.service
             .github
             .set_file(REPO, branch, &tfvars_path(deployment), tfvars);
-        let number = self.service.github.open_pr(
+        self.service.github.open_pr(
             REPO,
             branch,
             "main",
             &format!("Deployment {deployment}"),
             "",
             author,
-        );
-        self.deliver(number, "opened").await;
-        number
+        )
     }
 
     pub async fn deliver(&mut self, pr: u64, action: &str) {

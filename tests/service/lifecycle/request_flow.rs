@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 use promptops_testkit::ManualClock;
 
 use super::Lifecycle;
-use promptops_core::IssueNumber;
+use promptops_core::{IssueNumber, PrNumber};
 
 use crate::support::{IssueRef, REPO, repo_name};
 
@@ -36,6 +36,25 @@ impl Lifecycle {
             pr: request.pr.expect("a pull request was opened").get(),
             deployment: request.deployment,
         }
+    }
+
+    /// Opens `deployment`'s pull request on `promptops/issue-1` for `issue` (as planning
+    /// would, `opened` delivered and planned) and records the request linking the two.
+    pub async fn open_request_pr(&mut self, issue: u64, deployment: &str, tfvars: &str) -> u64 {
+        let branch = "promptops/issue-1";
+        let pr = self.open_pr(branch, deployment, tfvars, "alice").await;
+        self.service
+            .store
+            .upsert_request(
+                &repo_name(),
+                IssueNumber::new(issue),
+                deployment,
+                branch,
+                Some(PrNumber::new(pr)),
+            )
+            .await
+            .unwrap();
+        pr
     }
 
     /// Pull request `pr` as GitHub takes it in: `opened` delivered (the plan), merged,

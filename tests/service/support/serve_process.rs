@@ -115,6 +115,30 @@ impl ServeProcess {
         (process, body)
     }
 
+    /// Posts `payload` to `/webhook` as GitHub would (event and delivery headers, signed
+    /// with the test secret); returns the answer's status.
+    pub async fn deliver(
+        &self,
+        event: &str,
+        delivery_id: &str,
+        payload: &serde_json::Value,
+    ) -> reqwest::StatusCode {
+        let body = serde_json::to_vec(payload).unwrap();
+        reqwest::Client::new()
+            .post(format!("{}/webhook", self.base))
+            .header("x-github-event", event)
+            .header("x-github-delivery", delivery_id)
+            .header(
+                "x-hub-signature-256",
+                promptops_testkit::sign_webhook(SECRET, &body),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
     /// Spawns the process and waits for its first answer to `/readyz`.
     async fn spawn(
         github: &FakeGithub,
