@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use promptops_testkit::FakeGithub;
 use serde_json::Value;
 use support::serve_process::ServeProcess;
-use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload, pr_payload};
+use support::{INSTALLATION, IssueRef, OWNER, REPO, comment_payload, pr_payload};
 
 const DEPLOYMENT: &str = "chain-e2e";
 const REQUEST: &str =
@@ -58,20 +58,8 @@ fn files_under(dir: &Path, prefix: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 async fn deliver(base: &str, event: &str, delivery: &str, payload: &Value) {
-    let body = serde_json::to_vec(payload).unwrap();
-    let response = reqwest::Client::new()
-        .post(format!("{base}/webhook"))
-        .header("x-github-event", event)
-        .header("x-github-delivery", delivery)
-        .header(
-            "x-hub-signature-256",
-            promptops_testkit::sign_webhook(SECRET, &body),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{event} {delivery}");
+    let answer = support::serve_process::deliver_to(base, event, delivery, payload).await;
+    assert_eq!(answer, 202, "{event} {delivery}");
 }
 
 /// Waits up to `minutes` for `found` to return something.

@@ -36,8 +36,6 @@ async fn serve_processes_a_webhook_and_stops_on_sigterm() {
         )],
     )
     .await;
-    let http = reqwest::Client::new();
-    let base = &server.base;
 
     let issue = IssueRef {
         number,
@@ -45,24 +43,9 @@ async fn serve_processes_a_webhook_and_stops_on_sigterm() {
         body: body.into(),
         is_pull_request: false,
     };
-    let payload = serde_json::to_vec(&comment_payload(&issue, "alice", "/promptops plan")).unwrap();
-    let response = http
-        .post(format!("{base}/webhook"))
-        .header("x-github-event", "issue_comment")
-        .header("x-github-delivery", "d-1")
-        .header(
-            "x-hub-signature-256",
-            promptops_testkit::sign_webhook(SECRET, &payload),
-        )
-        .body(payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        202,
-        "the second of two rotated secrets is accepted"
-    );
+    let payload = comment_payload(&issue, "alice", "/promptops plan");
+    let answer = server.deliver("issue_comment", "d-1", &payload).await;
+    assert_eq!(answer, 202, "the second of two rotated secrets is accepted");
 
     let mut opened = false;
     for _ in 0..400 {

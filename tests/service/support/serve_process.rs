@@ -62,6 +62,30 @@ pub fn serve_command(
     command
 }
 
+/// Posts `payload` to `<base>/webhook` as GitHub would (event and delivery headers, signed
+/// with the test secret); returns the answer's status.
+pub async fn deliver_to(
+    base: &str,
+    event: &str,
+    delivery_id: &str,
+    payload: &serde_json::Value,
+) -> reqwest::StatusCode {
+    let body = serde_json::to_vec(payload).unwrap();
+    reqwest::Client::new()
+        .post(format!("{base}/webhook"))
+        .header("x-github-event", event)
+        .header("x-github-delivery", delivery_id)
+        .header(
+            "x-hub-signature-256",
+            promptops_testkit::sign_webhook(SECRET, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 /// A loopback port free at the time of asking.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -115,28 +139,14 @@ impl ServeProcess {
         (process, body)
     }
 
-    /// Posts `payload` to `/webhook` as GitHub would (event and delivery headers, signed
-    /// with the test secret); returns the answer's status.
+    /// Posts `payload` to this process's `/webhook`; see [`deliver_to`].
     pub async fn deliver(
         &self,
         event: &str,
         delivery_id: &str,
         payload: &serde_json::Value,
     ) -> reqwest::StatusCode {
-        let body = serde_json::to_vec(payload).unwrap();
-        reqwest::Client::new()
-            .post(format!("{}/webhook", self.base))
-            .header("x-github-event", event)
-            .header("x-github-delivery", delivery_id)
-            .header(
-                "x-hub-signature-256",
-                promptops_testkit::sign_webhook(SECRET, &body),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
+        deliver_to(&self.base, event, delivery_id, payload).await
     }
 
     /// Spawns the process and waits for its first answer to `/readyz`.
