@@ -478,3 +478,42 @@ async fn configuration_code_cannot_plant_files_in_the_shared_plugin_cache() {
     assert_eq!(applied.outcome, ApplyOutcome::Failed, "{output}");
     assert!(output.contains("Read-only file system"), "{output}");
 }
+
+/// The installed bubblewrap, as the runner finds it on PATH.
+fn installed_bwrap() -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("bwrap"))
+        .find(|candidate| candidate.is_file())
+        .expect("these tests need bubblewrap (apt-get install bubblewrap)")
+}
+
+/// Bubblewrap removed under a running runner whose sandbox worked: the next plan is refused
+/// as a sandbox that cannot be used, naming the missing program and the fix, not as a
+/// terraform that "could not be run"; and the runner's readiness answer says the same.
+#[tokio::test]
+async fn a_sandbox_that_stops_working_is_named_as_the_reason_a_run_fails() {
+    let scratch = Scratch::new();
+    let bwrap = scratch.dir.path().join("bwrap");
+    std::fs::copy(installed_bwrap(), &bwrap).unwrap();
+    let mut config = scratch.config(real_terraform());
+    config.sandbox.bwrap = bwrap.clone();
+    let runner = runner(config);
+    let first = runner.plan(&scratch.dir_spec("alpha")).await.unwrap();
+    assert_eq!(first.outcome, PlanOutcome::Changes, "{}", first.summary);
+    runner.sandbox_usable().await.expect("the sandbox worked");
+
+    std::fs::remove_file(&bwrap).unwrap();
+    let refused = runner.plan(&scratch.dir_spec("alpha")).await.unwrap_err();
+    let message = refused.to_string();
+    assert!(
+        matches!(refused, RunnerError::SandboxUnusable(_)),
+        "{refused:?}"
+    );
+    assert!(message.contains(&bwrap.display().to_string()), "{message}");
+    assert!(message.contains("apt-get install bubblewrap"), "{message}");
+    let readiness = runner.sandbox_usable().await.unwrap_err();
+    assert_eq!(readiness.to_string(), message);
+    assert!(scratch.leftover_work_dirs().is_empty());
+}

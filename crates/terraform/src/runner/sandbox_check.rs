@@ -9,13 +9,15 @@ use tokio::time::Instant;
 
 use super::Runner;
 use crate::error::RunnerError;
+use crate::sandbox::SandboxMode;
 
 /// A failed check is answered from memory for this long: a readiness probe every few
 /// seconds does not start bubblewrap every time, and a fix is seen within it.
 const RECHECK_FAILURE_AFTER: Duration = Duration::from_secs(10);
 
-/// The last answer. A success is kept: a sandbox that worked once is not checked again
-/// (a run whose sandbox then fails reports that itself).
+/// The last answer. A success is kept until a run fails to start Terraform: that run asks
+/// again ([`Runner::sandbox_failed`]), so that bubblewrap removed (or its profile taken
+/// away) under a running service is named as such, on the thread and in readiness.
 #[derive(Default)]
 pub(super) struct SandboxCheck(tokio::sync::Mutex<Option<Checked>>);
 
@@ -37,6 +39,21 @@ impl Runner {
             }
             _ => {}
         }
+        self.probe(&mut last).await
+    }
+
+    /// Called when a run could not start Terraform: whether that is because the sandbox
+    /// can no longer be used (then the reason, kept as the answer for readiness too).
+    /// `None` when the sandbox is off or still starts: the failure is Terraform's own.
+    pub(super) async fn sandbox_failed(&self) -> Option<RunnerError> {
+        if self.inner.config.sandbox.mode == SandboxMode::Off {
+            return None;
+        }
+        let mut last = self.inner.sandbox_check.0.lock().await;
+        self.probe(&mut last).await.err()
+    }
+
+    async fn probe(&self, last: &mut Option<Checked>) -> Result<(), RunnerError> {
         let sandbox = self.inner.config.sandbox.clone();
         let probed = tokio::task::spawn_blocking(move || sandbox.probe())
             .await

@@ -80,10 +80,20 @@ impl Runner {
                 None => self.run_alone(ws, args, stdout_file, capture).await,
             }
         };
-        let (exit, mut capture) = ran.map_err(|err| RunnerError::TerraformUnavailable {
-            bin: config.terraform_bin.clone(),
-            message: err.to_string(),
-        })?;
+        let (exit, mut capture) = match ran {
+            Ok(ran) => ran,
+            // The sandbox worked when the runner started; it may not any more (bubblewrap
+            // removed under a running service): then that is the reason to give, with its fix.
+            Err(err) => match self.sandbox_failed().await {
+                Some(unusable) => return Err(unusable),
+                None => {
+                    return Err(RunnerError::TerraformUnavailable {
+                        bin: config.terraform_bin.clone(),
+                        message: err.to_string(),
+                    });
+                }
+            },
+        };
         // Where a run's time goes, step by step (the sandbox's start included).
         tracing::debug!(
             step = name,
