@@ -21,7 +21,7 @@ use crate::pipeline::jobs::{CommentLine, IssueSnapshot};
 use crate::repo_config::RepoConfig;
 
 /// The least role answered when a comment holds unknown commands or is refused.
-const ANSWERED_FROM: Permission = Permission::Triage;
+pub(super) const ANSWERED_FROM: Permission = Permission::Triage;
 
 /// One comment's `/promptops` lines, as queued.
 pub(super) struct CommentJob<'a> {

@@ -5,35 +5,47 @@
 //! The comment names the job, not its error: errors can hold what GitHub or Terraform said
 //! about private things, and the pull request may be public. The error is in the service's
 //! log (each line of a job carries its `job_id`) and in the job's row (`last_error`).
+//!
+//! A comment's commands are answered as the commands themselves are: only to someone who
+//! can triage (see `commands`), so that an outsider's comments never make the bot write,
+//! even when GitHub fails under them.
 
 use promptops_core::IssueNumber;
+use tracing::info;
 
+use super::commands::ANSWERED_FROM;
 use super::comment_key::job_key;
 use super::{Handlers, RepoCtx};
 use crate::pipeline::jobs::JobPayload;
 
 /// Where a job answers and what it was doing.
-struct Asked {
+struct Asked<'a> {
     thread: IssueNumber,
     what: &'static str,
     retry: &'static str,
+    /// Whose comment asked, when anyone may comment: answered only if they can triage.
+    commenter: Option<&'a str>,
 }
 
-impl Asked {
+impl<'a> Asked<'a> {
     /// `None` for scheduled work (expiry, drift, merge-queue checks): nobody is waiting on
     /// a thread for it, and its own reports and metrics show that it did not run.
-    fn of(payload: &JobPayload) -> Option<Asked> {
+    fn of(payload: &'a JobPayload) -> Option<Asked<'a>> {
         let asked = |thread: IssueNumber, what, retry| Asked {
             thread,
             what,
             retry,
+            commenter: None,
         };
         match payload {
-            JobPayload::CommentCommands { issue, .. } => Some(asked(
-                issue.number,
-                "the `/promptops` commands of a comment here",
-                "Comment the command again to try once more.",
-            )),
+            JobPayload::CommentCommands { issue, author, .. } => Some(Asked {
+                commenter: Some(author),
+                ..asked(
+                    issue.number,
+                    "the `/promptops` commands of a comment here",
+                    "Comment the command again to try once more.",
+                )
+            }),
             JobPayload::PlanIssue { issue, .. } => Some(asked(
                 issue.number,
                 "planning this request",
@@ -78,6 +90,13 @@ impl Handlers {
             return Ok(());
         };
         let repo = RepoCtx::new(self, payload.repo())?;
+        if let Some(commenter) = asked.commenter {
+            let (answered, role) = repo.has_permission(commenter, ANSWERED_FROM).await?;
+            if !answered {
+                info!(author = ?commenter, %role, job_id, "not telling the thread that the job gave up: the author cannot triage");
+                return Ok(());
+            }
+        }
         let body = format!(
             "⚠️ PromptOps gave up on {} after {attempts} failed attempts. What went wrong is \
              in the service's log under `job_id={job_id}`. {}",

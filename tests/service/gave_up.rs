@@ -81,3 +81,65 @@ async fn a_job_out_of_attempts_tells_its_issue_that_it_gave_up_without_the_error
     );
     service.stop().await;
 }
+
+/// The same failure under two comments: the maintainer's thread is told, the outsider's is
+/// not (an outsider's comments never make the bot write, as with refused commands).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outsiders_comment_is_not_answered_when_its_job_gives_up() {
+    let clock = ManualClock::new(Utc::now().trunc_subsecs(0) + TimeDelta::hours(1));
+    let mut service = TestService::start(Options {
+        clock: Some(Arc::new(clock.clone())),
+        ..Options::default()
+    })
+    .await;
+    service.github.set_permission(REPO, "mallory", "read");
+    // The repository's settings cannot be read, for anyone's commands.
+    service.github.fail_next_with_body(
+        "GET",
+        &format!("/repos/{REPO}/contents/.github/promptops.yml"),
+        502,
+        &[],
+        r#"{"message":"upstream"}"#,
+        1000,
+    );
+    let mut threads = Vec::new();
+    for author in ["alice", "mallory"] {
+        let body = "I need 2 T4 GPUs in us-west1";
+        let number = service.github.add_issue(REPO, author, "GPUs", body);
+        let issue = IssueRef {
+            number,
+            title: "GPUs".into(),
+            body: body.into(),
+            is_pull_request: false,
+        };
+        service
+            .deliver(
+                "issue_comment",
+                &comment_payload(&issue, author, "/promptops plan"),
+            )
+            .await;
+        threads.push(number);
+    }
+    for attempt in 1..=5 {
+        for event in service.jobs_finished(2).await {
+            assert!(
+                matches!(event.outcome, JobOutcome::Failed { .. }),
+                "attempt {attempt}: {event:?}"
+            );
+        }
+        clock.advance(TimeDelta::hours(1));
+    }
+    let bot_comments = |number| -> Vec<String> {
+        service
+            .github
+            .comments(REPO, number)
+            .into_iter()
+            .map(|comment| comment.body)
+            .collect()
+    };
+    let maintainers = bot_comments(threads[0]);
+    assert_eq!(maintainers.len(), 1, "{maintainers:?}");
+    assert!(maintainers[0].contains("gave up"), "{}", maintainers[0]);
+    assert_eq!(bot_comments(threads[1]), Vec::<String>::new());
+    service.stop().await;
+}
