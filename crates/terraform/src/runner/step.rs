@@ -82,17 +82,7 @@ impl Runner {
         };
         let (exit, mut capture) = match ran {
             Ok(ran) => ran,
-            // The sandbox worked when the runner started; it may not any more (bubblewrap
-            // removed under a running service): then that is the reason to give, with its fix.
-            Err(err) => match self.sandbox_failed().await {
-                Some(unusable) => return Err(unusable),
-                None => {
-                    return Err(RunnerError::TerraformUnavailable {
-                        bin: config.terraform_bin.clone(),
-                        message: err.to_string(),
-                    });
-                }
-            },
+            Err(err) => return Err(self.not_started(err).await),
         };
         // Where a run's time goes, step by step (the sandbox's start included).
         tracing::debug!(
@@ -118,6 +108,19 @@ impl Runner {
             }
         };
         Ok((step, capture))
+    }
+
+    /// Why Terraform could not be started. The sandbox may have stopped working since it
+    /// was last checked (bubblewrap removed under a running service): then that is the
+    /// reason to give, with its fix; otherwise it is Terraform's.
+    async fn not_started(&self, err: process::SpawnError) -> RunnerError {
+        match self.sandbox_failed().await {
+            Some(unusable) => unusable,
+            None => RunnerError::TerraformUnavailable {
+                bin: self.inner.config.terraform_bin.clone(),
+                message: err.to_string(),
+            },
+        }
     }
 
     /// One command started on its own (in a sandbox of its own, unless that is off).
