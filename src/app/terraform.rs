@@ -50,8 +50,9 @@ pub fn key_mask_values(pem: &SecretString) -> Vec<SecretString> {
 /// (see [`crate::app::terraform_boundary`]); the variables above and `PROMPTOPS_MASK_ENV` masked
 /// by their values in this process's environment, and the secrets the settings hold (also
 /// when given as flags or files: the key from `GITHUB_PRIVATE_KEY_PATH`, each of several
-/// comma-separated webhook secrets on its own). A secret too short to mask, a setting that
-/// would hand Terraform a service secret, or a sandbox that cannot be set up stops the start.
+/// comma-separated webhook secrets on its own). A secret too short to mask or a setting that
+/// would hand Terraform a service secret stops the start; a Terraform that cannot be found
+/// or a sandbox that cannot be set up is logged as an error, and readiness reports it.
 pub(super) fn terraform_config(settings: &ServeSettings) -> anyhow::Result<RunnerConfig> {
     let mut config = RunnerConfig::new(&settings.workdir);
     config.terraform_bin = settings.terraform_bin.clone();
@@ -95,6 +96,7 @@ pub(super) fn terraform_config(settings: &ServeSettings) -> anyhow::Result<Runne
             settings.workdir.display()
         )
     })?;
+    crate::app::terraform_boundary::check_terraform(&config);
     crate::app::terraform_boundary::check_sandbox(&config);
     Ok(config)
 }

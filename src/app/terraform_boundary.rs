@@ -106,6 +106,18 @@ pub fn refuse_short_secrets(named: &[(&str, &SecretString)]) -> anyhow::Result<(
     Ok(())
 }
 
+/// Checks at start that Terraform is installed where the settings say. A missing one does
+/// not stop the service either (no run works until it is installed; readiness says so).
+pub fn check_terraform(config: &RunnerConfig) {
+    match config.terraform_found() {
+        Ok(path) => tracing::info!(terraform = %path.display(), "Terraform found"),
+        Err(err) => tracing::error!(
+            error = %err,
+            "Terraform cannot be found: every Terraform run fails until it is installed (`promptops check` tells the same)"
+        ),
+    }
+}
+
 /// Checks at start that the sandbox can be used, and says what it found; with `off`, says
 /// loudly that there is none. A sandbox that cannot be used does not stop the service: it
 /// takes deliveries, plans requests and opens pull requests without Terraform, and every

@@ -72,8 +72,8 @@ async fn healthz() -> &'static str {
 }
 
 /// Readiness: deliveries sent here now would be acted on — a GitHub App is connected,
-/// Terraform's sandbox can be used (when the service runs Terraform), and the store can
-/// commit (a one-row write, so a full disk or a read-only database shows).
+/// Terraform is installed and its sandbox can be used (when the service runs Terraform),
+/// and the store can commit (a one-row write, so a full disk or a read-only database shows).
 async fn readyz(State(state): State<AppState>) -> Response {
     let Some(app) = state.app.load() else {
         return (
@@ -82,10 +82,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
         )
             .into_response();
     };
-    // The service stays up without its sandbox (requests are still planned and their pull
-    // requests opened), but it is not ready: every Terraform run would be refused.
+    // The service stays up without its sandbox or Terraform (requests are still planned and
+    // their pull requests opened), but it is not ready: every Terraform run would fail.
     if let Some(runner) = &app.handlers.terraform
-        && let Err(err) = runner.sandbox_usable().await
+        && let Err(err) = match runner.config().terraform_found() {
+            Ok(_) => runner.sandbox_usable().await,
+            Err(missing) => Err(missing),
+        }
     {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -90,3 +90,21 @@ async fn serve_with_an_unusable_sandbox_starts_says_so_and_still_opens_pull_requ
     );
     assert!(log.contains("/nonexistent/promptops-state"), "{log}");
 }
+
+/// The real binary pointed at a Terraform that is not there: it starts, says so in its log,
+/// and is not ready (`/readyz` names the path and the setting that fixes it).
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_without_terraform_starts_says_so_and_is_not_ready() {
+    let github = promptops_testkit::FakeGithub::start().await;
+    github.add_repo(REPO);
+    github.add_installation(INSTALLATION, OWNER);
+    let env = [("TERRAFORM_BIN", "/nonexistent/bin/terraform".to_owned())];
+    let (server, readiness) = ServeProcess::start_unready(&github, &[], &env).await;
+    assert!(
+        readiness.contains("/nonexistent/bin/terraform") && readiness.contains("TERRAFORM_BIN"),
+        "{readiness}"
+    );
+    let (exit, log) = server.stop().await;
+    assert!(exit.success(), "{exit:?}\n{log}");
+    assert!(log.contains("Terraform cannot be found"), "{log}");
+}

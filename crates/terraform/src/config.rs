@@ -6,10 +6,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::capture::OutputLimits;
+use crate::error::RunnerError;
 use crate::run_logs::LogRetention;
 use crate::sandbox::SandboxConfig;
 use crate::source::SourceLimits;
-use crate::version::TerraformVersion;
+use crate::version::{ACTIONS_MIN_VERSION, TerraformVersion};
 
 /// How the runner runs Terraform.
 #[derive(Debug, Clone)]
@@ -76,6 +77,30 @@ impl RunnerConfig {
         }
     }
 
+    /// Where `terraform_bin` is (a bare name is looked up on this process's PATH, as the
+    /// sandbox does), when it is an executable file there. Cheap (no process is started),
+    /// so readiness can ask it every time; whether that Terraform runs and is new enough
+    /// is found out by the first run (`Runner::version`).
+    pub fn terraform_found(&self) -> Result<PathBuf, RunnerError> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = crate::sandbox::find_program(&self.terraform_bin);
+        let missing = |message: &str| RunnerError::TerraformUnavailable {
+            bin: self.terraform_bin.clone(),
+            message: format!(
+                "{message}; install Terraform (>= {ACTIONS_MIN_VERSION} for the PromptOps module's action) and set TERRAFORM_BIN to it"
+            ),
+        };
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => Ok(path),
+            Ok(meta) if meta.is_file() => Err(missing("the file is not executable")),
+            Ok(_) => Err(missing("it is not a file")),
+            Err(_) if self.terraform_bin.components().count() == 1 => {
+                Err(missing("there is no such program on PATH"))
+            }
+            Err(err) => Err(missing(&err.to_string())),
+        }
+    }
+
     /// Masks the current values of these variables of this process's environment (in
     /// case a configuration finds them some other way than its environment).
     pub fn mask_process_env_vars<S: AsRef<str>>(mut self, names: &[S]) -> RunnerConfig {
@@ -85,5 +110,52 @@ impl RunnerConfig {
             }
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn config_with(bin: impl Into<PathBuf>) -> RunnerConfig {
+        let mut config = RunnerConfig::new("/nonexistent/work");
+        config.terraform_bin = bin.into();
+        config
+    }
+
+    #[test]
+    fn terraform_is_found_by_path_and_by_name_on_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("terraform");
+        std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(config_with(&bin).terraform_found().unwrap(), bin);
+        // `sh` is on every PATH this runs on.
+        let sh = config_with("sh").terraform_found().unwrap();
+        assert!(sh.is_absolute(), "{}", sh.display());
+    }
+
+    #[test]
+    fn a_missing_or_unusable_terraform_is_named_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("terraform");
+        std::fs::write(&plain, "not a program").unwrap();
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let cases = [
+            (dir.path().join("absent"), "No such file"),
+            (plain, "not executable"),
+            (dir.path().to_path_buf(), "not a file"),
+            (
+                PathBuf::from("terraform-that-is-nowhere"),
+                "no such program on PATH",
+            ),
+        ];
+        for (bin, why) in cases {
+            let message = config_with(&bin).terraform_found().unwrap_err().to_string();
+            assert!(message.contains(&bin.display().to_string()), "{message}");
+            assert!(message.contains(why), "{message}");
+            assert!(message.contains("set TERRAFORM_BIN"), "{message}");
+        }
     }
 }

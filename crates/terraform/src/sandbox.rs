@@ -367,7 +367,7 @@ impl Args {
 
 /// The absolute path of `program`: as it is when it names a path, else the first match on
 /// this process's PATH (the sandbox binds the binary where it is, so it needs the path).
-fn find_program(program: &Path) -> PathBuf {
+pub(crate) fn find_program(program: &Path) -> PathBuf {
     if program.components().count() > 1 {
         return std::path::absolute(program).unwrap_or_else(|_| program.to_path_buf());
     }
