@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use promptops_store::{Delivery, RecordOutcome, Store};
+use promptops_terraform::{Runner, RunnerError};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::http::body_budget::WebhookBodyLimits;
@@ -85,10 +86,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     // The service stays up without its sandbox or Terraform (requests are still planned and
     // their pull requests opened), but it is not ready: every Terraform run would fail.
     if let Some(runner) = &app.handlers.terraform
-        && let Err(err) = match runner.config().terraform_found() {
-            Ok(_) => runner.sandbox_usable().await,
-            Err(missing) => Err(missing),
-        }
+        && let Err(err) = terraform_can_run(runner).await
     {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -107,6 +105,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// Whether Terraform can be started: the binary is there (a stat, every time), then the
+/// sandbox (its answer is kept, see `Runner::sandbox_usable`).
+async fn terraform_can_run(runner: &Runner) -> Result<(), RunnerError> {
+    runner.config().terraform_found()?;
+    runner.sandbox_usable().await
 }
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
