@@ -24,11 +24,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use promptops_store::Store;
 use promptops_testkit::FakeGithub;
-use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload};
+use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload, eventually};
 
 // ----- figures ---------------------------------------------------------------------------
 
@@ -196,15 +196,6 @@ async fn count_stored(url: &str, acknowledged: &BTreeSet<String>) -> (usize, usi
     store.close().await;
     let doubled = jobs_per_delivery.values().filter(|n| **n > 1).count();
     (stored, doubled)
-}
-
-async fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    started.elapsed()
 }
 
 /// The plan of an issue: branch, PR, comment. Waits until the PR and one comment exist.

@@ -11,23 +11,28 @@ use promptops_store::JobStatus;
 use promptops_testkit::ManualClock;
 use support::{IssueRef, Options, REPO, TestService, comment_payload};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_job_out_of_attempts_tells_its_issue_that_it_gave_up_without_the_error() {
+/// A service on a clock the test moves past each retry's backoff.
+async fn service_with_clock() -> (TestService, ManualClock) {
     // Ahead of the system clock, which stamps the jobs deliveries queue: those are due at once.
     let clock = ManualClock::new(Utc::now().trunc_subsecs(0) + TimeDelta::hours(1));
-    let mut service = TestService::start(Options {
+    let service = TestService::start(Options {
         clock: Some(Arc::new(clock.clone())),
         ..Options::default()
     })
     .await;
-    let body = "I need 2 T4 GPUs in us-west1";
-    let number = service.github.add_issue(REPO, "alice", "GPUs", body);
-    let issue = IssueRef {
-        number,
-        title: "GPUs".into(),
-        body: body.into(),
-        is_pull_request: false,
-    };
+    (service, clock)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_out_of_attempts_tells_its_issue_that_it_gave_up_without_the_error() {
+    let (mut service, clock) = service_with_clock().await;
+    let issue = IssueRef::open(
+        &service.github,
+        "alice",
+        "GPUs",
+        "I need 2 T4 GPUs in us-west1",
+    );
+    let number = issue.number;
     // GitHub refuses every pull request the plan opens, with a message of its own.
     service.github.fail_next_with_body(
         "POST",
@@ -86,12 +91,7 @@ async fn a_job_out_of_attempts_tells_its_issue_that_it_gave_up_without_the_error
 /// not (an outsider's comments never make the bot write, as with refused commands).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_outsiders_comment_is_not_answered_when_its_job_gives_up() {
-    let clock = ManualClock::new(Utc::now().trunc_subsecs(0) + TimeDelta::hours(1));
-    let mut service = TestService::start(Options {
-        clock: Some(Arc::new(clock.clone())),
-        ..Options::default()
-    })
-    .await;
+    let (mut service, clock) = service_with_clock().await;
     service.github.set_permission(REPO, "mallory", "read");
     // The repository's settings cannot be read, for anyone's commands.
     service.github.fail_next_with_body(
@@ -104,21 +104,19 @@ async fn an_outsiders_comment_is_not_answered_when_its_job_gives_up() {
     );
     let mut threads = Vec::new();
     for author in ["alice", "mallory"] {
-        let body = "I need 2 T4 GPUs in us-west1";
-        let number = service.github.add_issue(REPO, author, "GPUs", body);
-        let issue = IssueRef {
-            number,
-            title: "GPUs".into(),
-            body: body.into(),
-            is_pull_request: false,
-        };
+        let issue = IssueRef::open(
+            &service.github,
+            author,
+            "GPUs",
+            "I need 2 T4 GPUs in us-west1",
+        );
         service
             .deliver(
                 "issue_comment",
                 &comment_payload(&issue, author, "/promptops plan"),
             )
             .await;
-        threads.push(number);
+        threads.push(issue.number);
     }
     for attempt in 1..=5 {
         for event in service.jobs_finished(2).await {

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use support::serve_process::{ServeProcess, free_port, unconfigured_serve_command};
-use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload};
+use support::{INSTALLATION, IssueRef, OWNER, REPO, SECRET, comment_payload, eventually};
 
 struct Server(Child);
 
@@ -47,15 +47,12 @@ async fn serve_processes_a_webhook_and_stops_on_sigterm() {
     let answer = server.deliver("issue_comment", "d-1", &payload).await;
     assert_eq!(answer, 202, "the second of two rotated secrets is accepted");
 
-    let mut opened = false;
-    for _ in 0..400 {
-        if github.prs().len() == 1 && github.comments(REPO, number).len() == 1 {
-            opened = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(opened, "no PR and comment from the served webhook");
+    eventually(
+        "a PR and comment from the served webhook",
+        Duration::from_secs(20),
+        || github.prs().len() == 1 && github.comments(REPO, number).len() == 1,
+    )
+    .await;
 
     let (exit, log) = server.stop().await;
     assert!(exit.success(), "serve exits 0 on SIGTERM: {exit:?}");

@@ -403,20 +403,12 @@ async fn a_source_over_the_limit_is_refused_while_it_downloads_and_the_pr_is_tol
     let pr = t
         .open_pr("big", "mu", &tfvars("mu", 1, "us-central1-a"), "alice")
         .await;
-    let told = t.comments_with(pr, "could not run");
-    assert_eq!(told.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
-    assert!(told[0].contains("larger than 1 MiB"), "{}", told[0]);
-    assert!(told[0].contains("PROMPTOPS_MAX_SOURCE_MIB"), "{}", told[0]);
-    let checks = t.checks("promptops/plan");
-    assert_eq!(checks.len(), 1);
-    assert_eq!(checks[0].conclusion.as_deref(), Some("failure"));
-    let runs = t.runs(pr).await;
-    assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].status, RunStatus::Failed);
-    // Terraform never ran: the run's summary is the problem, and it has no output.
-    let summary = runs[0].summary.as_deref().unwrap_or_default();
+    let (told, run) = t.plan_could_not_run(pr).await;
+    assert!(told.contains("larger than 1 MiB"), "{told}");
+    assert!(told.contains("PROMPTOPS_MAX_SOURCE_MIB"), "{told}");
+    // Terraform never ran: the run's summary is the problem.
+    let summary = run.summary.as_deref().unwrap_or_default();
     assert!(summary.contains("larger than 1 MiB"), "{summary}");
-    assert_eq!(runs[0].output.as_deref().unwrap_or_default(), "");
     t.service.stop().await;
 }
 

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lifecycle::*;
-use promptops_store::RunStatus;
 use support::serve_process::ServeProcess;
-use support::{INSTALLATION, IssueRef, OWNER, REPO, comment_payload};
+use support::setup_flow::github_with_issue;
+use support::{comment_payload, eventually};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_without_its_sandbox_is_refused_and_the_pr_is_told_how_to_fix_it() {
@@ -22,21 +22,9 @@ async fn a_plan_without_its_sandbox_is_refused_and_the_pr_is_told_how_to_fix_it(
     let pr = t
         .open_pr("unboxed", "pi", &tfvars("pi", 1, "us-central1-a"), "alice")
         .await;
-    let told = t.comments_with(pr, "could not run");
-    assert_eq!(told.len(), 1, "{:?}", t.service.github.comments(REPO, pr));
-    assert!(told[0].contains("sandbox cannot be used"), "{}", told[0]);
-    assert!(
-        told[0].contains("apt-get install bubblewrap"),
-        "{}",
-        told[0]
-    );
-    let checks = t.checks("promptops/plan");
-    assert_eq!(checks.len(), 1);
-    assert_eq!(checks[0].conclusion.as_deref(), Some("failure"));
-    let runs = t.runs(pr).await;
-    assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].status, RunStatus::Failed);
-    assert_eq!(runs[0].output.as_deref().unwrap_or_default(), "");
+    let (told, _) = t.plan_could_not_run(pr).await;
+    assert!(told.contains("sandbox cannot be used"), "{told}");
+    assert!(told.contains("apt-get install bubblewrap"), "{told}");
     t.service.stop().await;
 }
 
@@ -46,12 +34,7 @@ async fn a_plan_without_its_sandbox_is_refused_and_the_pr_is_told_how_to_fix_it(
 /// why, and still turns a request into a pull request.
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_with_an_unusable_sandbox_starts_says_so_and_still_opens_pull_requests() {
-    let github = promptops_testkit::FakeGithub::start().await;
-    github.add_repo(REPO);
-    github.add_installation(INSTALLATION, OWNER);
-    github.set_permission(REPO, "alice", "admin");
-    let body = "I need 2 T4 GPUs in us-west1";
-    let number = github.add_issue(REPO, "alice", "GPUs", body);
+    let (github, issue) = github_with_issue().await;
     let env = [(
         "PROMPTOPS_TERRAFORM_BIND",
         "/nonexistent/promptops-state".to_owned(),
@@ -62,26 +45,17 @@ async fn serve_with_an_unusable_sandbox_starts_says_so_and_still_opens_pull_requ
             && readiness.contains("/nonexistent/promptops-state"),
         "{readiness}"
     );
-    let issue = IssueRef {
-        number,
-        title: "GPUs".into(),
-        body: body.into(),
-        is_pull_request: false,
-    };
     let payload = comment_payload(&issue, "alice", "/promptops plan");
     let answer = server
         .deliver("issue_comment", "no-bwrap-1", &payload)
         .await;
     assert_eq!(answer, 202);
-    let mut opened = false;
-    for _ in 0..600 {
-        if github.prs().len() == 1 {
-            opened = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(opened, "no pull request from the request");
+    eventually(
+        "a pull request from the request",
+        Duration::from_secs(30),
+        || github.prs().len() == 1,
+    )
+    .await;
     let (exit, log) = server.stop().await;
     assert!(exit.success(), "{exit:?}\n{log}");
     assert!(
@@ -95,9 +69,7 @@ async fn serve_with_an_unusable_sandbox_starts_says_so_and_still_opens_pull_requ
 /// and is not ready (`/readyz` names the path and the setting that fixes it).
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_without_terraform_starts_says_so_and_is_not_ready() {
-    let github = promptops_testkit::FakeGithub::start().await;
-    github.add_repo(REPO);
-    github.add_installation(INSTALLATION, OWNER);
+    let (github, _) = github_with_issue().await;
     let env = [("TERRAFORM_BIN", "/nonexistent/bin/terraform".to_owned())];
     let (server, readiness) = ServeProcess::start_unready(&github, &[], &env).await;
     assert!(

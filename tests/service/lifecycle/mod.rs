@@ -212,6 +212,27 @@ impl Lifecycle {
             .collect()
     }
 
+    /// Asserts that the plan of `pr` could not run: one "could not run" comment on it, the
+    /// plan check failed, and one run recorded as failed with no output (Terraform never
+    /// ran). Returns the comment and the run for what the test checks of them.
+    pub async fn plan_could_not_run(&self, pr: u64) -> (String, promptops_store::Run) {
+        let mut told = self.comments_with(pr, "could not run");
+        assert_eq!(
+            told.len(),
+            1,
+            "{:?}",
+            self.service.github.comments(REPO, pr)
+        );
+        let checks = self.checks("promptops/plan");
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].conclusion.as_deref(), Some("failure"));
+        let mut runs = self.runs(pr).await;
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, promptops_store::RunStatus::Failed);
+        assert_eq!(runs[0].output.as_deref().unwrap_or_default(), "");
+        (told.remove(0), runs.remove(0))
+    }
+
     pub async fn runs(&self, pr: u64) -> Vec<promptops_store::Run> {
         self.service
             .store

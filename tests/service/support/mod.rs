@@ -80,6 +80,17 @@ impl IssueRef {
     }
 }
 
+/// Waits until `check` holds, checking every 50 ms; fails naming `what` after `limit`.
+/// Returns how long it took.
+pub async fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let started = std::time::Instant::now();
+    while !check() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    started.elapsed()
+}
+
 /// The bodies of the comments on `issue` that contain `needle`.
 pub fn comments_with(github: &FakeGithub, issue: u64, needle: &str) -> Vec<String> {
     github
