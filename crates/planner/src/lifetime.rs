@@ -1,26 +1,44 @@
 //! How long the request says the deployment is needed, read from its text by the offline
-//! planner: "for 2 days", "for a week", "for 36 hours", "until Friday", "until 2026-12-04",
-//! or the keys `expires_in: 3d` / `expires_at: 2026-12-04` written out. The model planner
-//! answers the same with its `expires_in`/`expires_at` fields; both end in core's
-//! [`ExpiryRequest`], validated the same way.
+//! planner: "for 2 days", "for a week", "for eight days", "for 48h", "for the next 36
+//! hours", "for 3 more days", "for about 3 days" (read as 3, and said so), "until Friday",
+//! "until 2026-12-04", or the keys `expires_in: 3d` / `expires_at: 2026-12-04` written out.
+//! The model planner answers the same with its `expires_in`/`expires_at` fields; both end
+//! in core's [`ExpiryRequest`], validated the same way.
+//!
+//! Nothing that reads as a lifetime is dropped: a phrase after "for" that counts hours,
+//! days, weeks, minutes or nights but is not one whole number of hours, days or weeks
+//! ("for 1.5 days", "for a few days", "for 2-3 days") and a date after "until" that is not
+//! a YYYY-MM-DD date or a weekday ("until tomorrow", "until Dec 10": the planner has no
+//! clock to turn them into dates) are refused with the words written. Months and years are
+//! listed as not used by the screening (`screen::ignored`), as before.
 
 use std::sync::LazyLock;
 
-use promptops_core::{ExpiryRequest, Lifetime, ValidationError};
+use promptops_core::{ExpiryRequest, Lifetime, MAX_SANE_LIFETIME_HOURS, ValidationError};
 use regex::Regex;
 
-static FOR_SPAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\bfor\s+(?:the\s+next\s+)?(?P<n>\d+|an?|one|two|three|four|five|six|seven|ten|fourteen)\s+(?P<unit>hours?|days?|weeks?)\b",
-    )
-    .expect("lifetime pattern")
+mod duration;
+
+use duration::{Duration, ReadPast, duration};
+
+/// The lifetime a request asks for, and how its words were read when that took a decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LifetimeReading {
+    pub expiry: Option<ExpiryRequest>,
+    /// "\"for about 3 days\" read as a lifetime of 3d…", for the plan's assumptions.
+    pub readings: Vec<String>,
+}
+
+/// A statement of the lifetime found in the text: read, or refused with why.
+type Statement = Result<(ExpiryRequest, Option<String>), ValidationError>;
+
+static LEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?P<lead>for|until|till|through|thru)\s+").expect("lifetime lead pattern")
 });
 
-static UNTIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\b(?:until|till|through|thru)\s+(?:(?:next|this)\s+)?(?P<end>\d{4}-\d{2}-\d{2}|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-    )
-    .expect("until pattern")
+// As the scanner: HTML comments (issue templates' examples) and URLs state nothing.
+static NOT_REQUEST_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)<!--.*?-->|\bhttps?://\S+").expect("comment and URL pattern")
 });
 
 static KEYS: LazyLock<Regex> = LazyLock::new(|| {
@@ -28,117 +46,346 @@ static KEYS: LazyLock<Regex> = LazyLock::new(|| {
         .expect("expiry keys pattern")
 });
 
-fn number(word: &str) -> Option<u32> {
-    Some(match word.to_ascii_lowercase().as_str() {
-        "a" | "an" | "one" => 1,
-        "two" => 2,
-        "three" => 3,
-        "four" => 4,
-        "five" => 5,
-        "six" => 6,
-        "seven" => 7,
-        "ten" => 10,
-        "fourteen" => 14,
-        digits => digits.parse().ok()?,
+/// Words that make what follows "until" a date or time, read or not.
+fn is_date_word(word: &str) -> bool {
+    let word = word.trim_end_matches('.');
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let ordinal = ["st", "nd", "rd", "th"]
+        .iter()
+        .any(|s| word.strip_suffix(s).is_some_and(digits));
+    // "12/10", "10.12.2026", "17:00", "5pm": a bare number is not enough ("through 2 VMs").
+    let numeric = word.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"-/.:apm".contains(&b))
+        && !digits(word);
+    ordinal
+        || numeric
+        || matches!(
+            word,
+            "jan"
+                | "january"
+                | "feb"
+                | "february"
+                | "mar"
+                | "march"
+                | "apr"
+                | "april"
+                | "may"
+                | "jun"
+                | "june"
+                | "jul"
+                | "july"
+                | "aug"
+                | "august"
+                | "sep"
+                | "sept"
+                | "september"
+                | "oct"
+                | "october"
+                | "nov"
+                | "november"
+                | "dec"
+                | "december"
+                | "today"
+                | "tonight"
+                | "tomorrow"
+                | "tmrw"
+                | "eod"
+                | "eow"
+                | "eom"
+                | "eoy"
+                | "noon"
+                | "midnight"
+                | "end"
+                | "weekend"
+                | "week"
+                | "month"
+                | "year"
+                | "quarter"
+        )
+}
+
+/// Reads the words after "until"/"through" (`lead`, as written). `None`: no date follows
+/// ("through the API").
+fn end_date(lead: &str, original: &[&str], words: &[String]) -> Option<Statement> {
+    let skip = words
+        .iter()
+        .take_while(|w| matches!(w.as_str(), "next" | "this" | "the"))
+        .count();
+    let first = words.get(skip)?;
+    if let Some(request) = ExpiryRequest::parse_end(first) {
+        return Some(Ok((request, None)));
+    }
+    if !is_date_word(first) {
+        return None;
+    }
+    let taken = skip
+        + words[skip..]
+            .iter()
+            .take(4)
+            .take_while(|w| {
+                is_date_word(w)
+                    || w.bytes().all(|b| b.is_ascii_digit())
+                    || matches!(w.as_str(), "of" | "the" | "next")
+            })
+            .count();
+    let written = format!("{lead} {}", original[..taken].join(" "));
+    Some(Err(ValidationError::new(
+        promptops_core::EXPIRES_AT_FIELD,
+        &written,
+        format!(
+            "\"{written}\" is not an end date PromptOps can read (it plans without a calendar); write the date as YYYY-MM-DD (e.g. \"until 2026-12-04\"), a weekday (\"until Friday\") or a lifetime (\"for 2 days\")"
+        ),
+    )))
+}
+
+/// Reads the words after "for" (`original` as written, `words` lower-case).
+fn lifetime_for(original: &[&str], words: &[String]) -> Option<Statement> {
+    let written = |used: usize| format!("for {}", original[..used.min(original.len())].join(" "));
+    let refuse = |written: &str, message: String| {
+        ValidationError::new(promptops_core::EXPIRES_IN_FIELD, written, message)
+    };
+    let statement = match duration(words) {
+        Duration::None | Duration::Unheld => return None,
+        Duration::Unreadable { words } => {
+            let written = written(words);
+            Err(refuse(
+                &written,
+                format!(
+                    "\"{written}\" is not a lifetime PromptOps can read: write one whole number of hours, days or weeks (e.g. \"for 36 hours\", \"for 3 days\") or an end date (\"until 2026-12-04\", \"until Friday\")"
+                ),
+            ))
+        }
+        Duration::Read {
+            number: 0, words, ..
+        } => {
+            let written = written(words);
+            Err(refuse(
+                &written,
+                format!(
+                    "\"{written}\" is not a lifetime: a lifetime must be positive, at least 1 hour"
+                ),
+            ))
+        }
+        Duration::Read {
+            number,
+            hours_per,
+            words,
+            how,
+        } => {
+            let written = written(words);
+            match number.checked_mul(hours_per).and_then(Lifetime::from_hours) {
+                Some(lifetime) => {
+                    let reading = how.map(|how| match how {
+                        ReadPast::Approximate => format!(
+                            "\"{written}\" is an approximation, planned as a lifetime of exactly {lifetime} from the apply"
+                        ),
+                        ReadPast::More => format!(
+                            "\"{written}\" read as a lifetime of {lifetime} from the apply (not added to an earlier expiry)"
+                        ),
+                    });
+                    Ok((ExpiryRequest::For { lifetime }, reading))
+                }
+                None => Err(refuse(
+                    &written,
+                    format!(
+                        "\"{written}\" is not a lifetime PromptOps can hold: at most {} days",
+                        MAX_SANE_LIFETIME_HOURS / 24
+                    ),
+                )),
+            }
+        }
+    };
+    Some(statement)
+}
+
+/// The words of one clause after `at`: up to the next clause punctuation or sentence end,
+/// as written and lower-case, without surrounding quotes or colons.
+fn clause_words(text: &str, at: usize) -> (Vec<&str>, Vec<String>) {
+    let rest = &text[at..];
+    let mut end = rest.len();
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let digit_next = chars.peek().is_some_and(|(_, n)| n.is_ascii_digit());
+        if ",;!?\n()[]".contains(c) || (c == '.' && !digit_next) {
+            end = i;
+            break;
+        }
+    }
+    let original: Vec<&str> = rest[..end]
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| "\"'`:*".contains(c)))
+        // "~3" is "about 3".
+        .flat_map(|w| match w.strip_prefix('~') {
+            Some(rest) if !rest.is_empty() => vec!["~", rest],
+            _ => vec![w],
+        })
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .collect();
+    let lower = original.iter().map(|w| w.to_lowercase()).collect();
+    (original, lower)
+}
+
+/// The expiry `text` asks for; `Err` names a lifetime that cannot be one ("for 900 days",
+/// "until tomorrow"). The last statement wins, so that a `/promptops plan for 3 days`
+/// overrides the issue.
+pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
+    let text = NOT_REQUEST_TEXT.replace_all(text, " ");
+    let text = text.as_ref();
+    let mut found: Vec<(usize, Statement)> = Vec::new();
+    for caps in LEAD.captures_iter(text) {
+        let (Some(whole), Some(lead)) = (caps.get(0), caps.name("lead")) else {
+            continue;
+        };
+        let (original, words) = clause_words(text, whole.end());
+        let statement = if lead.as_str().eq_ignore_ascii_case("for") {
+            lifetime_for(&original, &words)
+        } else {
+            end_date(lead.as_str(), &original, &words)
+        };
+        if let Some(statement) = statement {
+            found.push((whole.start(), statement));
+        }
+    }
+    for caps in KEYS.captures_iter(text) {
+        let at = caps.get(0).map_or(0, |m| m.start());
+        found.push((at, key_statement(&caps["key"], &caps["value"])));
+    }
+    found.sort_by_key(|(at, _)| *at);
+    let Some((_, last)) = found.pop() else {
+        return Ok(LifetimeReading::default());
+    };
+    let (expiry, reading) = last?;
+    Ok(LifetimeReading {
+        expiry: Some(expiry),
+        readings: reading.into_iter().collect(),
     })
 }
 
-/// The expiry `text` asks for; `Err` names a lifetime that cannot be one ("for 900 days").
-/// The last statement wins, so that a `/promptops plan for 3 days` overrides the issue.
-pub fn read(text: &str) -> Result<Option<ExpiryRequest>, ValidationError> {
-    let mut found: Vec<(usize, Result<ExpiryRequest, ValidationError>)> = Vec::new();
-    for caps in FOR_SPAN.captures_iter(text) {
-        let whole = caps.get(0).expect("match");
-        let unit = caps["unit"].trim_end_matches('s').to_ascii_lowercase();
-        let hours_per = match unit.as_str() {
-            "hour" => 1,
-            "day" => 24,
-            _ => 24 * 7,
-        };
-        let lifetime = number(&caps["n"])
-            .and_then(|n| n.checked_mul(hours_per))
-            .and_then(Lifetime::from_hours)
+/// `expires_in: 3d` or `expires_at: 2026-12-04`.
+fn key_statement(key: &str, value: &str) -> Statement {
+    let request = if key.eq_ignore_ascii_case("expires_in") {
+        value
+            .parse::<Lifetime>()
             .map(|lifetime| ExpiryRequest::For { lifetime })
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "expires_in",
-                    whole.as_str(),
-                    format!(
-                        "is not a lifetime PromptOps can hold: at most {} days",
-                        promptops_core::MAX_SANE_LIFETIME_HOURS / 24
-                    ),
-                )
-            });
-        found.push((whole.start(), lifetime));
-    }
-    for caps in UNTIL.captures_iter(text) {
-        let at = caps.get(0).expect("match").start();
-        let end = &caps["end"];
-        let request = ExpiryRequest::parse_end(end)
-            .ok_or_else(|| ValidationError::new("expires_at", end, "is not a date (YYYY-MM-DD)"));
-        found.push((at, request));
-    }
-    for caps in KEYS.captures_iter(text) {
-        let at = caps.get(0).expect("match").start();
-        let value = &caps["value"];
-        let request = if caps["key"].eq_ignore_ascii_case("expires_in") {
-            value
-                .parse::<Lifetime>()
-                .map(|lifetime| ExpiryRequest::For { lifetime })
-                .map_err(|err| ValidationError::new("expires_in", value, err.to_string()))
-        } else {
-            ExpiryRequest::parse_end(value).ok_or_else(|| {
-                ValidationError::new(
-                    "expires_at",
-                    value,
-                    "expected a date (YYYY-MM-DD) or a weekday name",
-                )
-            })
-        };
-        found.push((at, request));
-    }
-    found.sort_by_key(|(at, _)| *at);
-    found.pop().map(|(_, request)| request).transpose()
+            .map_err(|err| ValidationError::new("expires_in", value, err.to_string()))
+    } else {
+        ExpiryRequest::parse_end(value).ok_or_else(|| {
+            ValidationError::new(
+                "expires_at",
+                value,
+                "expected a date (YYYY-MM-DD) or a weekday name",
+            )
+        })
+    };
+    request.map(|request| (request, None))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn lifetime(text: &str) -> ExpiryRequest {
-        ExpiryRequest::For {
+    fn lifetime(text: &str) -> Option<ExpiryRequest> {
+        Some(ExpiryRequest::For {
             lifetime: text.parse().unwrap(),
-        }
+        })
+    }
+
+    fn expiry(text: &str) -> Option<ExpiryRequest> {
+        read(text)
+            .unwrap_or_else(|e| panic!("{text:?}: {e}"))
+            .expiry
+    }
+
+    fn refused(text: &str) -> ValidationError {
+        read(text).expect_err(text)
     }
 
     #[test]
     fn phrasings() {
-        assert_eq!(read("5 T4 VMs for 2 days").unwrap(), Some(lifetime("2d")));
+        assert_eq!(expiry("5 T4 VMs for 2 days"), lifetime("2d"));
+        assert_eq!(expiry("an A100 for a week please"), lifetime("1w"));
+        assert_eq!(expiry("for the next 36 hours"), lifetime("36h"));
         assert_eq!(
-            read("an A100 for a week please").unwrap(),
-            Some(lifetime("1w"))
-        );
-        assert_eq!(
-            read("for the next 36 hours").unwrap(),
-            Some(lifetime("36h"))
-        );
-        assert_eq!(
-            read("a demo until Friday").unwrap(),
+            expiry("a demo until Friday"),
             ExpiryRequest::parse_end("friday")
         );
-        assert_eq!(read("expires_in: 3d").unwrap(), Some(lifetime("3d")));
-        assert_eq!(read("2 T4 VMs in us-west1").unwrap(), None);
-        assert_eq!(read("for 2 months").unwrap(), None, "months are not read");
+        assert_eq!(expiry("expires_in: 3d"), lifetime("3d"));
+        assert_eq!(expiry("2 T4 VMs in us-west1"), None);
+        assert_eq!(
+            expiry("for 2 months"),
+            None,
+            "months are listed as not used"
+        );
+        assert_eq!(expiry("a VM for 5 users, for training"), None);
+    }
+
+    #[test]
+    fn number_words_glued_units_and_more_are_read() {
+        for (text, want) in [
+            ("for eight days", "8d"),
+            ("for twelve hours", "12h"),
+            ("for thirty days", "30d"),
+            ("for twenty-one days", "21d"),
+            ("for 48h", "48h"),
+            ("for 48hrs", "48h"),
+            ("for a 3-day test", "3d"),
+            ("for a couple of days", "2d"),
+            ("for a fortnight", "2w"),
+            ("for 3 days 2 T4 VMs", "3d"),
+        ] {
+            assert_eq!(expiry(text), lifetime(want), "{text:?}");
+        }
+        let more = read("for 3 more days").unwrap();
+        assert_eq!(more.expiry, lifetime("3d"));
+        assert!(more.readings[0].contains("not added"), "{more:?}");
+        let about = read("for ~3 days").unwrap();
+        assert_eq!(about.expiry, lifetime("3d"));
+        assert!(about.readings[0].contains("approximation"), "{about:?}");
+    }
+
+    #[test]
+    fn durations_and_dates_that_cannot_be_read_are_refused_with_their_words() {
+        for (text, words) in [
+            ("for 1.5 days", "for 1.5 days"),
+            ("for a few days", "for a few days"),
+            ("for 2-3 days", "for 2-3 days"),
+            ("for a day or two", "for a day"),
+            ("for 2 days and 4 hours", "for 2 days"),
+            ("for 30 minutes", "for 30 minutes"),
+            ("for the whole week", "for the whole week"),
+        ] {
+            let err = refused(text);
+            assert_eq!(err.field, "expires_in", "{text:?}");
+            assert!(err.message.contains(words), "{text:?}: {err}");
+        }
+        for (text, words) in [
+            ("until tomorrow", "until tomorrow"),
+            ("until Dec 10, 2 T4", "until Dec 10"),
+            ("till the end of the month", "till the end of the month"),
+            ("until 2026-13-45", "until 2026-13-45"),
+        ] {
+            let err = refused(text);
+            assert_eq!(err.field, "expires_at", "{text:?}");
+            assert!(err.message.contains(words), "{text:?}: {err}");
+        }
+        assert_eq!(expiry("access through the API"), None);
+        assert_eq!(
+            expiry("<!-- e.g. until tomorrow --> for 2 days"),
+            lifetime("2d")
+        );
     }
 
     #[test]
     fn the_last_statement_wins_and_absurd_ones_are_named() {
-        assert_eq!(
-            read("for 2 days\n\nactually for 5 days").unwrap(),
-            Some(lifetime("5d"))
-        );
-        let err = read("for 900 days").unwrap_err();
+        assert_eq!(expiry("for 2 days\n\nactually for 5 days"), lifetime("5d"));
+        let err = refused("for 900 days");
         assert_eq!(err.field, "expires_in");
         assert!(err.message.contains("366 days"), "{err}");
+        let err = refused("for 0 days");
+        assert!(err.message.contains("must be positive"), "{err}");
+        assert!(!err.message.contains("366"), "{err}");
     }
 }

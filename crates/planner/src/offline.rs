@@ -71,7 +71,7 @@ fn plan_offline(
     if let Some(refusal) = screen::refusal_of_text(input) {
         return Err(PlanError::NotARequest(refusal));
     }
-    let (mentions, unreadable) = Mentions::read(input, catalog);
+    let (mentions, mut unreadable) = Mentions::read(input, catalog);
     let ambiguities = mentions.ambiguities();
     // A phrase read but unclear ("add 2 more VMs" to nothing) says more than "no request".
     if unreadable.is_empty()
@@ -80,6 +80,15 @@ fn plan_offline(
     {
         return Err(PlanError::NotARequest(refusal));
     }
+    // A lifetime that cannot be read ("until tomorrow") is reported with every other
+    // problem of the request, never dropped.
+    let lifetime = match crate::lifetime::read(&screen::request_text(input)) {
+        Ok(lifetime) => lifetime,
+        Err(error) => {
+            unreadable.push(error);
+            crate::lifetime::LifetimeReading::default()
+        }
+    };
     if !(unreadable.is_empty() && ambiguities.is_empty()) {
         return Err(every_problem(
             unreadable,
@@ -90,7 +99,8 @@ fn plan_offline(
             policy,
         ));
     }
-    let built = build_draft(&mentions, input.current.as_ref(), catalog, policy)?;
+    let mut built = build_draft(&mentions, input.current.as_ref(), catalog, policy)?;
+    built.decided.extend(lifetime.readings);
     let first = resolve(built.draft.clone(), catalog, policy).map_err(|mut errors| {
         // The zone's own region is the useful list ("zones of us-west1 offering it").
         if let Some(better) = &built.zone_problem {
@@ -109,15 +119,13 @@ fn plan_offline(
     draft.rationale = Some(rationale(&mentions, input.current.is_some()));
     draft.assumptions = assumptions(&built, &first, &ignored, catalog);
     let request = resolve(draft, catalog, policy).map_err(PlanError::Rejected)?;
-    let expiry = crate::lifetime::read(&screen::request_text(input))
-        .map_err(|error| PlanError::Rejected(ValidationErrors(vec![error])))?;
     Ok(PlanOutcome {
         request,
         planned_by: OFFLINE_PLANNER.to_owned(),
         usage: None,
         notes: built.notes,
         ignored,
-        expiry,
+        expiry: lifetime.expiry,
     })
 }
 

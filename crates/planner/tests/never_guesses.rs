@@ -3,7 +3,7 @@
 //! numbers are refused rather than replaced, every problem is reported at once, and every
 //! plan names what it did not use. Each case here was planned as something else before.
 
-use promptops_core::{Catalog, Policy};
+use promptops_core::{Catalog, ExpiryRequest, Policy};
 use promptops_planner::message::{Audience, explain};
 use promptops_planner::{OfflinePlanner, PlanError, PlanInput, PlanOutcome, RefusalKind};
 
@@ -248,4 +248,152 @@ fn policy_refusals_say_where_the_limit_lives_for_each_audience() {
         },
     );
     assert!(!cli.contains("issue"), "{cli}");
+}
+
+/// The request's problems as the command line shows them.
+fn shown(err: &PlanError) -> String {
+    explain(
+        err,
+        Audience::CommandLine {
+            policy: &Policy::default(),
+            policy_file: None,
+        },
+    )
+}
+
+#[test]
+fn fractional_and_scientific_counts_are_refused_not_read_in_part() {
+    for (text, names) in [
+        ("2.5 T4", "\"2.5 t4\" is not a whole number"),
+        ("1.5 A100", "\"1.5 a100\" is not a whole number"),
+        ("3 VMs with 0.5 T4 each", "\"0.5 t4\" is not a whole number"),
+        ("½ A100", "\"1/2 a100\" is not a whole number"),
+        ("2½ A100", "\"2 1/2 a100\" is not a whole number"),
+        ("A100 x 1.5", "\"a100 x 1.5\" is not a whole number"),
+        ("1e3 VMs with T4", "\"1e3 vms\" is not a count"),
+        ("1e+3 VMs with T4", "\"1e+3 vms\" is not a count"),
+    ] {
+        let err = refusal(text);
+        assert!(
+            matches!(err, PlanError::UnknownMention(_)),
+            "{text:?}: {err:?}"
+        );
+        assert!(shown(&err).contains(names), "{text:?}: {}", shown(&err));
+    }
+}
+
+#[test]
+fn a_multiplier_after_the_gpu_counts_spaced_or_glued() {
+    for (text, gpus) in [
+        ("A100 x 4", 4),
+        ("T4 x 3", 3),
+        ("A100 x4", 4),
+        ("T4 × 2", 2),
+    ] {
+        let request = planned(text).request;
+        assert_eq!(request.vm_count * request.gpu_count, gpus, "{text:?}");
+    }
+    // "x 2 VMs" counts the VMs.
+    let request = planned("T4 x 2 VMs").request;
+    assert_eq!((request.vm_count, request.gpu_count), (2, 1));
+}
+
+#[test]
+fn lifetimes_are_read_or_refused_never_dropped() {
+    for (text, hours) in [
+        ("5 T4 GPUs in us-west1 for eight days", 8 * 24),
+        ("5 T4 for twelve hours", 12),
+        ("5 T4 for thirty days", 30 * 24),
+        ("5 T4 for 48h", 48),
+        ("5 T4 for 3 more days", 3 * 24),
+        ("5 T4 for about 3 days", 3 * 24),
+    ] {
+        let outcome = planned(text);
+        match outcome.expiry {
+            Some(ExpiryRequest::For { lifetime }) => {
+                assert_eq!(lifetime.hours(), hours, "{text:?}")
+            }
+            other => panic!("{text:?}: expiry {other:?}"),
+        }
+    }
+    // What was read past is said.
+    assert!(said(&planned("5 T4 for about 3 days"), "an approximation"));
+    assert!(said(
+        &planned("5 T4 for 3 more days"),
+        "\"for 3 more days\""
+    ));
+    for (text, names) in [
+        (
+            "5 T4 until tomorrow",
+            "\"until tomorrow\" is not an end date",
+        ),
+        ("5 T4 until Dec 10", "\"until Dec 10\" is not an end date"),
+        ("5 T4 for 1.5 days", "\"for 1.5 days\" is not a lifetime"),
+        (
+            "5 T4 for a few days",
+            "\"for a few days\" is not a lifetime",
+        ),
+        ("5 T4 for 0 days", "a lifetime must be positive"),
+    ] {
+        let err = refusal(text);
+        assert!(shown(&err).contains(names), "{text:?}: {}", shown(&err));
+        assert!(!shown(&err).contains("366"), "{text:?}: {}", shown(&err));
+    }
+    // Every problem at once: the lifetime with the counts.
+    let err = shown(&refusal("2.5 T4 until tomorrow"));
+    assert!(
+        err.contains("2.5 t4") && err.contains("until tomorrow"),
+        "{err}"
+    );
+}
+
+#[test]
+fn chinese_counts_are_read_and_only_the_counters_present_are_noted() {
+    let outcome = planned("我需要两台带T4的虚拟机");
+    assert_eq!(
+        (outcome.request.vm_count, outcome.request.gpu_type.as_str()),
+        (2, T4)
+    );
+    assert!(said(&outcome, "台 as VMs"), "{outcome:?}");
+    assert!(!said(&outcome, "枚"), "{outcome:?}");
+    assert!(!said(&outcome, "states no VM count"), "{outcome:?}");
+    let japanese = planned("T4を2枚");
+    assert!(said(&japanese, "枚 as GPUs"), "{japanese:?}");
+    assert!(!said(&japanese, "台"), "{japanese:?}");
+}
+
+#[test]
+fn a_count_of_zero_is_refused_as_such_not_as_an_ambiguity() {
+    for (text, names) in [
+        ("0 T4 in us-central1", "\"0 t4\" is a count of 0"),
+        ("0 VMs with T4", "\"0 vms\" is a count of 0"),
+        ("3 VMs with 0 GPUs each", "\"0 gpus each\" is a count of 0"),
+    ] {
+        let err = refusal(text);
+        assert!(
+            matches!(err, PlanError::UnknownMention(_)),
+            "{text:?}: {err:?}"
+        );
+        let shown = shown(&err);
+        assert!(shown.contains(names), "{text:?}: {shown}");
+        assert!(!shown.contains("ambiguous"), "{text:?}: {shown}");
+        assert!(!shown.contains("policy"), "{text:?}: {shown}");
+    }
+}
+
+#[test]
+fn refusals_of_misread_numbers_and_lifetimes_read_as_follows() {
+    let mut all = String::new();
+    for text in [
+        "2.5 T4",
+        "½ A100",
+        "1e3 VMs with T4",
+        "0 T4 in us-central1",
+        "5 T4 until Dec 10",
+        "5 T4 for 0 days",
+        "5 T4 for 2-3 days",
+    ] {
+        all.push_str(&format!("## {text}\n{}\n\n", shown(&refusal(text))));
+    }
+    insta::assert_snapshot!(all);
 }

@@ -42,14 +42,16 @@
 //!
 //! Also read (stated as readings): thousands separators ("1,010 VMs" is 1010), look-alike
 //! letters of other scripts ("Т4" with a Cyrillic "Т"), number words in German, French and
-//! Spanish, Japanese counters (台 machines, 枚/基 GPUs), vague quantities ("a few VMs" is 3),
+//! Spanish, Japanese and Chinese counters (台 machines, 枚/基 GPUs; 两 is 2), "A100 x 4" and
+//! "T4 x3" (GPUs), vague quantities ("a few VMs" is 3),
 //! names asked for ("name it llm-finetune"), GPUs named for comparison ("compared to A100"),
 //! the cheaper or faster of named GPUs, model sizes ("a 70B model": GPU memory per VM), "the
 //! biggest single node", and GPUs or instance types of other clouds named as a reference
 //! (the catalog's `reference_gpus` and `other_cloud_instances`).
 //!
-//! Refused as errors: negative numbers, fractional counts ("2.5 VMs"), numbers too long to
-//! be any count, and names that break the deployment-name rule.
+//! Refused as errors: negative numbers, fractional counts ("2.5 VMs", "1.5 A100", "½ A100",
+//! "0.5 T4 each", "A100 x 1.5"), numbers in scientific notation ("1e3 VMs"), counts of 0,
+//! numbers too long to be any count, and names that break the deployment-name rule.
 //!
 //! Not read here (the planner's screening lists them as not used): vCPU and RAM sizes, disk
 //! types, images, durations and schedules, spot/preemptible; "half a GPU" reads nothing.
@@ -72,6 +74,7 @@ use crate::PlanInput;
 
 pub use needs::ModelMemory;
 pub use relative::{Change, CountField};
+pub(crate) use tokens::parse_count;
 
 /// A value and the words it was read from ("5 t4 gpus").
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,10 @@
 //! - thousands separators ("1,010 VMs") are dropped, so the count is 1010, not 10;
 //! - Japanese counters: 台 counts machines, 枚 and 基 count GPUs (per machine when machines
 //!   are counted too, unless 合計 says "in total");
+//!   Chinese counts with 台 read the same way, 两 ("two") included; the reading names
+//!   only the counters the text holds;
+//! - vulgar fractions ("½", "2½") are written out ("1/2", "2 1/2") so that the scanner
+//!   refuses them as fractions instead of reading "2½" as 21/2 after NFKC;
 //! - negative numbers ("-5 VMs") and fractions ("2.5 VMs") are refused.
 
 use std::sync::LazyLock;
@@ -37,20 +41,21 @@ static SINGLE_NODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bsingle[-\s](node|vm|machine|instance|server|box|host)\b")
         .expect("single node pattern")
 });
-static KANJI_COUNT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"([一二三四五六七八九十]+)\s*(台|枚|基)").expect("kanji pattern"));
+static KANJI_COUNT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([〇零一二两兩三四五六七八九十]+)\s*(台|枚|基)").expect("kanji pattern")
+});
 static MACHINE_COUNTER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(\d+)\s*台").expect("machine counter pattern"));
 static GPU_TOTAL_COUNTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:合計|全部で|計)\s*(\d+)\s*(?:枚|基)").expect("total counter pattern")
+    Regex::new(r"(?:合計|全部で|計)\s*(\d+)\s*(枚|基)").expect("total counter pattern")
 });
 static GPU_COUNTER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(\d+)\s*(?:枚|基)").expect("gpu counter pattern"));
+    LazyLock::new(|| Regex::new(r"(\d+)\s*(枚|基)").expect("gpu counter pattern"));
 
 pub(super) fn normalise(text: &str) -> Normalised {
     let mut readings = Vec::new();
     let mut errors = Vec::new();
-    let text: String = text.nfkc().collect();
+    let text: String = vulgar_fractions_written_out(text).nfkc().collect();
     let text = latin_look_alikes(&text, &mut readings);
     let text = japanese_places(&text);
     let text = japanese_counters(&text, &mut readings);
@@ -91,6 +96,25 @@ pub(super) fn normalise(text: &str) -> Normalised {
         readings,
         errors,
     }
+}
+
+/// "½" as " 1⁄2" and "2½" as "2 1⁄2": NFKC alone would glue the whole number to the
+/// numerator ("21⁄2"). The tokenizer keeps "1⁄2" one word, a fraction.
+fn vulgar_fractions_written_out(text: &str) -> String {
+    let vulgar = |c: char| matches!(c, '\u{BC}'..='\u{BE}' | '\u{2150}'..='\u{215F}' | '\u{2189}');
+    if !text.contains(vulgar) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if vulgar(c) {
+            out.push(' ');
+            out.extend(std::iter::once(c).nfkc());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Cyrillic and Greek letters that look like Latin ones, for words that otherwise hold
@@ -182,7 +206,12 @@ fn japanese_places(text: &str) -> String {
 }
 
 fn kanji_number(text: &str) -> Option<u32> {
-    let digit = |c: char| "〇一二三四五六七八九".chars().position(|k| k == c);
+    // 两/兩 is the Chinese "two" before a counter ("两台" two machines); 零 is zero.
+    let digit = |c: char| match c {
+        '两' | '兩' => Some(2),
+        '零' => Some(0),
+        _ => "〇一二三四五六七八九".chars().position(|k| k == c),
+    };
     let (tens, units) = match text.split_once('十') {
         Some((before, after)) => {
             let tens = if before.is_empty() {
@@ -202,6 +231,8 @@ fn kanji_number(text: &str) -> Option<u32> {
     u32::try_from(tens * 10 + units).ok()
 }
 
+/// Counters after numbers: 台 counts machines, 枚/基 count GPUs. The reading names only
+/// the counters that were read, so that a text without them gets no note about them.
 fn japanese_counters(text: &str, readings: &mut Vec<String>) -> String {
     if !text.contains(['台', '枚', '基']) {
         return text.to_owned();
@@ -214,21 +245,50 @@ fn japanese_counters(text: &str, readings: &mut Vec<String>) -> String {
         .into_owned();
     let machines_counted = MACHINE_COUNTER.is_match(&text);
     let text = MACHINE_COUNTER.replace_all(&text, " $1 VMs ").into_owned();
+    let mut total_counters: Vec<String> = Vec::new();
     let text = GPU_TOTAL_COUNTER
-        .replace_all(&text, " $1 GPUs in total ")
+        .replace_all(&text, |caps: &Captures| {
+            total_counters.push(caps[2].to_owned());
+            format!(" {} GPUs in total ", &caps[1])
+        })
         .into_owned();
     let per_machine = if machines_counted { " each" } else { "" };
+    let mut gpu_counters: Vec<String> = Vec::new();
     let text = GPU_COUNTER
         .replace_all(&text, |caps: &Captures| {
+            gpu_counters.push(caps[2].to_owned());
             format!(" {} GPUs{per_machine} ", &caps[1])
         })
         .into_owned();
-    readings.push(if machines_counted {
-        "Japanese counters read: 台 as VMs, 枚/基 as GPUs per VM".to_owned()
-    } else {
-        "Japanese counters read: 枚/基 as GPUs".to_owned()
-    });
+    let mut read = Vec::new();
+    if machines_counted {
+        read.push("台 as VMs".to_owned());
+    }
+    if !total_counters.is_empty() {
+        read.push(format!(
+            "{} after 合計 as GPUs in total",
+            counters(total_counters)
+        ));
+    }
+    if !gpu_counters.is_empty() {
+        let per = if machines_counted { " per VM" } else { "" };
+        read.push(format!("{} as GPUs{per}", counters(gpu_counters)));
+    }
+    if !read.is_empty() {
+        readings.push(format!("Counters read: {}", read.join(", ")));
+    }
     text
+}
+
+/// "枚" or "枚/基": the distinct counters, in the order written.
+fn counters(mut found: Vec<String>) -> String {
+    let mut seen = Vec::new();
+    found.retain(|c| {
+        let new = !seen.contains(c);
+        seen.push(c.clone());
+        new
+    });
+    found.join("/")
 }
 
 #[cfg(test)]
@@ -242,6 +302,22 @@ mod tests {
         assert_eq!(kanji_number("十二"), Some(12));
         assert_eq!(kanji_number("二十"), Some(20));
         assert_eq!(kanji_number("台"), None);
+        assert_eq!(kanji_number("两"), Some(2));
+    }
+
+    #[test]
+    fn counter_readings_name_only_the_counters_present() {
+        let read = normalise("我需要两台带T4的虚拟机");
+        assert!(read.text.contains(" 2 VMs "), "{}", read.text);
+        assert_eq!(read.readings, ["Counters read: 台 as VMs"]);
+        let read = normalise("T4を2枚");
+        assert_eq!(read.readings, ["Counters read: 枚 as GPUs"]);
+        assert!(normalise("台式机").readings.is_empty());
+    }
+
+    #[test]
+    fn vulgar_fractions_keep_their_whole_part_apart() {
+        assert_eq!(normalise("2½ A100").text, "2 1\u{2044}2 A100");
     }
 
     #[test]

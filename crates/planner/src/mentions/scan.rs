@@ -16,6 +16,7 @@ mod context;
 mod counts;
 mod gpu_index;
 mod memory;
+mod numbers;
 mod people_each;
 mod phrases;
 mod unknown;
@@ -119,6 +120,8 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_cheapest();
     // Before counts, so that the "4090" of "RTX 4090" is a model name, not a count.
     scanner.find_unknown_gpus();
+    // Before counts, so that no digit of "2.5 T4" or "1e3 VMs" is read as a count.
+    scanner.find_unwhole_counts();
     // Before counts: "add 2 VMs" is not a request for 2 VMs, "5 users each with a VM" not 1.
     scanner.find_relative();
     scanner.find_zone_letters();
@@ -126,6 +129,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_oversized_numbers();
     scanner.find_vague_quantities();
     scanner.find_counts();
+    scanner.refuse_zero_counts();
     (scanner.mentions, scanner.errors)
 }
 

@@ -21,6 +21,8 @@ impl Token {
 }
 
 /// Tokenizes `text`. "/" is read as "per" ("2 GPUs/VM"), "w/" as "with", "×" as "x".
+/// Numbers that are not whole stay one word ("1/2", "1e+3", ".5"), so that the scanner
+/// refuses them instead of reading their digits as separate counts.
 pub fn tokenize(text: &str) -> Vec<Token> {
     let lowered = text.to_lowercase();
     let mut tokens = Vec::new();
@@ -30,9 +32,17 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             return;
         }
         // A trailing dot ends a sentence; trailing dashes/underscores are never part of a name.
+        // A leading dot before a digit is a decimal point (".5 T4" is half a GPU, not 5).
+        let decimal =
+            current.starts_with('.') && current[1..].starts_with(|c: char| c.is_ascii_digit());
         let word = current
             .trim_end_matches(['.', '-', '_'])
-            .trim_start_matches(['-', '_', '.']);
+            .trim_start_matches(['-', '_']);
+        let word = if decimal {
+            word
+        } else {
+            word.trim_start_matches('.')
+        };
         let ends_sentence = current.ends_with('.');
         if !word.is_empty() {
             tokens.push(Token::Word(in_english(word).to_owned()));
@@ -42,9 +52,17 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         }
         current.clear();
     };
-    for ch in lowered.chars() {
+    let mut chars = lowered.chars().peekable();
+    while let Some(ch) = chars.next() {
+        let digit_next = chars.peek().is_some_and(char::is_ascii_digit);
         match ch {
             'a'..='z' | '0'..='9' | '-' | '_' | '.' => current.push(ch),
+            // "1/2" and "1⁄2" (what "½" becomes) are fractions, not "1 per 2".
+            '/' | '\u{2044}' if digit_next && current.ends_with(|c: char| c.is_ascii_digit()) => {
+                current.push('/');
+            }
+            // "1e+3" is one number.
+            '+' if digit_next && is_exponent_start(&current) => current.push('+'),
             // Dashes typed as en or em dashes ("3–5 VMs") are dashes.
             '–' | '—' => current.push('-'),
             // "~4 VMs" is "about 4 VMs".
@@ -75,6 +93,12 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     }
     flush(&mut current, &mut tokens);
     tokens
+}
+
+/// Whether `word` is digits followed by "e", the start of "1e+3".
+fn is_exponent_start(word: &str) -> bool {
+    word.strip_suffix('e')
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
 }
 
 /// Count words, nouns and the few function words of a request in German, French and Spanish,
@@ -232,6 +256,19 @@ mod tests {
                 "|"
             ]
         );
+    }
+
+    #[test]
+    fn numbers_that_are_not_whole_stay_one_word() {
+        for (text, word) in [
+            ("1/2 a100", "1/2"),
+            ("1\u{2044}2 a100", "1/2"),
+            ("1e+3 vms", "1e+3"),
+            (".5 t4", ".5"),
+        ] {
+            assert_eq!(tokenize(text)[0].word(), Some(word), "{text:?}");
+        }
+        assert_eq!(tokenize("2 gpus/vm")[2].word(), Some("per"));
     }
 
     #[test]

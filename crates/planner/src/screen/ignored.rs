@@ -37,7 +37,9 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "disk types and extra disks are not settings; each VM gets one boot disk of the stated size",
     },
     Unsupported {
-        pattern: r"\b(?:for\s+(?:\d+|a|one|two|three)\s+months?|24/7|nightly|every\s+(?:night|day|weekend)|on\s+weekdays|auto[\s-]?(?:shutdown|stop|scal\w+)|schedule\w*)\b",
+        // Any duration in months or years after "for" ("for six months", "for the next
+        // 2 months", "for 6mo"): the lifetime reader leaves exactly these to this note.
+        pattern: r"\b(?:for\s+(?:[^\s,;.!?]+\s+){0,5}?\d*\s*(?:months?|mos?|years?|yrs?)\b|24/7|nightly|every\s+(?:night|day|weekend)|on\s+weekdays|auto[\s-]?(?:shutdown|stop|scal\w+)|schedule\w*)\b",
         why: "months, schedules and autoscaling are not supported; VMs run until the deployment expires (a lifetime in hours, days or weeks, e.g. \"for 3 days\" or \"until Friday\") or is destroyed (`/promptops destroy`)",
     },
     Unsupported {
@@ -104,5 +106,13 @@ mod tests {
         assert!(parts[0].contains("\"spot\""));
         assert!(parts[1].contains("\"ubuntu 22.04\""));
         assert!(ignored_parts("2 T4 VMs in us-west1 with a 200GB disk").is_empty());
+        for text in [
+            "for six months",
+            "for the next 2 months",
+            "for 6mo",
+            "for a year",
+        ] {
+            assert_eq!(ignored_parts(text).len(), 1, "{text:?}");
+        }
     }
 }

@@ -34,7 +34,7 @@ impl Scanner<'_> {
         let Some(Role::Name(Name::MachineType(_))) = self.roles.get(i) else {
             return false;
         };
-        let Some((count, end)) = self.machine_multiplier(i) else {
+        let Some((count, end)) = self.multiplier_after(i) else {
             return false;
         };
         let written = self.written(i, end);
@@ -68,14 +68,14 @@ impl Scanner<'_> {
     /// is noted as such).
     fn count_at(&mut self, i: usize) -> Option<CountAt> {
         let word = self.free_word(i)?;
-        // "T4 x2": a multiplier after the GPU name.
-        let postfix = word
-            .strip_prefix('x')
-            .filter(|d| !d.is_empty() && d.len() <= 3 && d.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|d| d.parse::<u32>().ok())
-            .filter(|_| i > 0 && self.roles[i - 1] == Role::Gpu);
-        let (count, head) = if let Some(count) = postfix {
-            (count, Head::Gpu(i))
+        // "T4 x2", "A100 x 4": a multiplier after the GPU name, glued or spaced alike.
+        // "T4 x 2 VMs" counts VMs: the "2 VMs" is read on its own.
+        let postfix = (i > 0 && self.roles[i - 1] == Role::Gpu)
+            .then(|| self.multiplier_after(i - 1))
+            .flatten()
+            .filter(|(_, end)| *end == i || !self.word(end + 1).is_some_and(is_vm_noun));
+        let (count, head) = if let Some((count, end)) = postfix {
+            (count, Head::Gpu(end))
         } else if let Some((count, noun)) = split_number_suffix(word) {
             if is_vm_noun(noun) {
                 (count, Head::Vm(i))
@@ -120,6 +120,10 @@ impl Scanner<'_> {
         } else {
             i
         };
+        if let Some((_, end)) = postfix {
+            // The "4" of "x 4" is this count, not a count of its own.
+            self.roles[end] = Role::Used;
+        }
         Some(CountAt {
             count,
             head,
@@ -163,8 +167,9 @@ impl Scanner<'_> {
         self.roles[i] = Role::Used;
     }
 
-    /// `(count, last index)` of "x 2" / "x2" / "× 2" right after the token at `index`.
-    fn machine_multiplier(&self, index: usize) -> Option<(u32, usize)> {
+    /// `(count, last index)` of "x 2" / "x2" / "× 2" right after the token at `index` (a
+    /// machine type or a GPU name).
+    fn multiplier_after(&self, index: usize) -> Option<(u32, usize)> {
         let next = self.free_word(index + 1)?;
         if next == "x" {
             let count = self.free_word(index + 2).and_then(parse_count)?;

@@ -1,0 +1,145 @@
+//! Numbers where a count stands that are no count: fractions ("2.5 T4", "½ A100", "3 VMs
+//! with 0.5 T4 each", "A100 x 1.5"), scientific notation ("1e3 VMs") and zero ("0 T4").
+//! Each is refused with the words it was written in; none is rounded, read in part or
+//! replaced by a default, which would plan something the request did not ask for.
+
+use promptops_core::ValidationError;
+
+use super::{Name, Role, Scanner};
+use crate::mentions::Mentioned;
+
+/// How a number that is not a whole count was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NotWhole {
+    /// "2.5", ".5", "1/2" (also "½", written out by the normaliser).
+    Fraction,
+    /// "1e3", "1.5e+2".
+    Exponent,
+}
+
+impl NotWhole {
+    /// The shape of `word`, a multiplier's "x" aside ("1.5x", "x1.5").
+    fn of(word: &str) -> Option<NotWhole> {
+        let word = word.strip_suffix('x').unwrap_or(word);
+        let word = word.strip_prefix('x').unwrap_or(word);
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let decimal = |s: &str| match s.split_once('.') {
+            Some((whole, part)) => (whole.is_empty() || digits(whole)) && digits(part),
+            None => digits(s),
+        };
+        if let Some((mantissa, exponent)) = word.split_once('e') {
+            let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+            return (decimal(mantissa) && digits(exponent)).then_some(NotWhole::Exponent);
+        }
+        // "24/7" is a schedule (listed as not used by the screening), not a fraction.
+        let fraction = word
+            .split_once('/')
+            .is_some_and(|(top, bottom)| digits(top) && digits(bottom) && word != "24/7");
+        (fraction || (word.contains('.') && decimal(word))).then_some(NotWhole::Fraction)
+    }
+
+    fn message(self, written: &str) -> String {
+        match self {
+            NotWhole::Fraction => format!(
+                "\"{written}\" is not a whole number; VMs and GPUs are counted in whole units"
+            ),
+            NotWhole::Exponent => format!(
+                "\"{written}\" is not a count PromptOps reads; write the number of VMs or GPUs in plain digits"
+            ),
+        }
+    }
+}
+
+impl Scanner<'_> {
+    /// Refuses numbers that are not whole where they count VMs or GPUs: before a VM or GPU
+    /// noun or name, or as a multiplier after a GPU name or machine type ("A100 x 1.5").
+    pub(super) fn find_unwhole_counts(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(shape) = self.free_word(i).and_then(NotWhole::of) else {
+                continue;
+            };
+            // "2 1/2 A100" (from "2½"): the whole part belongs to the words refused.
+            let whole_before = i >= 1
+                && self.free_word(i).is_some_and(|w| w.contains('/'))
+                && self
+                    .free_word(i - 1)
+                    .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
+            let start = i - usize::from(whole_before);
+            let (from, end) = match self.find_head(i + 1) {
+                Some(super::Head::Vm(end) | super::Head::Gpu(end)) => (start, end),
+                None => match self.multiplied_name(i) {
+                    Some(name) => (name, i),
+                    None => continue,
+                },
+            };
+            let written = self.written(from, end);
+            self.errors.push(ValidationError::new(
+                "count",
+                &written,
+                shape.message(&written),
+            ));
+            for role in &mut self.roles[start..=i] {
+                *role = Role::Used;
+            }
+        }
+    }
+
+    /// Where the GPU or machine type that the word at `i` multiplies stands: "x1.5" right
+    /// after it, or "1.5" after a separate "x".
+    fn multiplied_name(&self, i: usize) -> Option<usize> {
+        let names = |j: usize| {
+            matches!(
+                self.roles.get(j),
+                Some(Role::Gpu | Role::Name(Name::MachineType(_)))
+            )
+        };
+        if i >= 1 && self.word(i).is_some_and(|w| w.starts_with('x')) && names(i - 1) {
+            return Some(i - 1);
+        }
+        (i >= 2 && self.word(i - 1) == Some("x") && names(i - 2)).then(|| i - 2)
+    }
+
+    /// Refuses counts of 0 ("0 T4", "0 VMs"): they ask for nothing, which is neither a
+    /// deployment nor ambiguous. Removing them lets the rest of the request be checked too.
+    pub(super) fn refuse_zero_counts(&mut self) {
+        let mentions = &mut self.mentions;
+        for (field, list) in [
+            ("vm_count", &mut mentions.vm_count),
+            ("gpu_count", &mut mentions.gpus_per_vm),
+            ("gpu_count", &mut mentions.total_gpus),
+        ] {
+            list.retain(|mentioned: &Mentioned<u32>| {
+                if mentioned.value > 0 {
+                    return true;
+                }
+                self.errors.push(ValidationError::new(
+                    field,
+                    &mentioned.written,
+                    format!(
+                        "\"{}\" is a count of 0: a deployment has at least 1 VM with at least 1 GPU; write the number you need (to remove a deployment, comment `/promptops destroy`)",
+                        mentioned.written
+                    ),
+                ));
+                false
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        for word in ["2.5", ".5", "0.5", "1/2", "1.5x", "x1.5"] {
+            assert_eq!(NotWhole::of(word), Some(NotWhole::Fraction), "{word}");
+        }
+        for word in ["1e3", "1e+3", "2.5e2"] {
+            assert_eq!(NotWhole::of(word), Some(NotWhole::Exponent), "{word}");
+        }
+        for word in ["5", "x4", "24/7", "t4", "e3", "1e", "us-west1", "22.04.1"] {
+            assert_eq!(NotWhole::of(word), None, "{word}");
+        }
+    }
+}
