@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use promptops_core::{Lifetime, Policy};
+use promptops_core::{Catalog, Lifetime, Policy};
 use promptops_github::client::Permission;
 use serde::{Deserialize, Deserializer};
 
@@ -146,15 +146,27 @@ pub struct RepoConfigError {
 }
 
 impl RepoConfig {
-    /// Parses the file's text. An empty file means "all defaults".
-    pub fn parse(text: &str) -> Result<Self, RepoConfigError> {
+    /// Parses the file's text. An empty file means "all defaults". The policy is checked
+    /// against `catalog` as well: a limit that is not a positive number (`.nan` would turn
+    /// the cost limit off, `0` would refuse everything) or a region or GPU type the
+    /// catalog does not know is named here, not discovered as a puzzling refusal later.
+    pub fn parse(text: &str, catalog: &Catalog) -> Result<Self, RepoConfigError> {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        serde_yaml_ng::from_str(text).map_err(|err| RepoConfigError {
+        let config: RepoConfig = serde_yaml_ng::from_str(text).map_err(|err| RepoConfigError {
             path: REPO_CONFIG_PATH,
             message: err.to_string(),
-        })
+        })?;
+        let problems = config.policy.check_against(catalog);
+        if !problems.is_empty() {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Err(RepoConfigError {
+                path: REPO_CONFIG_PATH,
+                message: lines.join("\n"),
+            });
+        }
+        Ok(config)
     }
 }
 
@@ -162,13 +174,14 @@ impl RepoConfig {
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Result<RepoConfig, RepoConfigError> {
+        RepoConfig::parse(text, Catalog::embedded())
+    }
+
     #[test]
     fn empty_file_is_all_defaults() {
-        assert_eq!(RepoConfig::parse("").unwrap(), RepoConfig::default());
-        assert_eq!(
-            RepoConfig::parse("# nothing\n").unwrap(),
-            RepoConfig::default()
-        );
+        assert_eq!(parse("").unwrap(), RepoConfig::default());
+        assert_eq!(parse("# nothing\n").unwrap(), RepoConfig::default());
     }
 
     #[test]
@@ -190,7 +203,7 @@ policy:
 permissions:
   min_permission: maintain
 "#;
-        let config = RepoConfig::parse(text).unwrap();
+        let config = parse(text).unwrap();
         assert_eq!(config.trigger_label, "gpu-request");
         assert_eq!(config.policy.max_vms, 4);
         assert_eq!(config.policy.allowed_regions, vec!["us-west1".to_owned()]);
@@ -211,26 +224,25 @@ permissions:
 
     #[test]
     fn unknown_key_is_named() {
-        let err = RepoConfig::parse("policy:\n  max_vm: 3\n").unwrap_err();
+        let err = parse("policy:\n  max_vm: 3\n").unwrap_err();
         assert!(err.to_string().contains("max_vm"), "{err}");
-        let err = RepoConfig::parse("trigger_labels: x\n").unwrap_err();
+        let err = parse("trigger_labels: x\n").unwrap_err();
         assert!(err.to_string().contains("trigger_labels"), "{err}");
     }
 
     #[test]
     fn bad_permission_level_is_named() {
-        let err = RepoConfig::parse("permissions:\n  min_permission: owner\n").unwrap_err();
+        let err = parse("permissions:\n  min_permission: owner\n").unwrap_err();
         assert!(err.to_string().contains("owner"), "{err}");
-        let err = RepoConfig::parse("permissions:\n  min_permission: none\n").unwrap_err();
+        let err = parse("permissions:\n  min_permission: none\n").unwrap_err();
         assert!(err.to_string().contains("anyone"), "{err}");
     }
 
     #[test]
     fn expiry_and_drift_settings_are_read_and_bad_values_named() {
-        let config = RepoConfig::parse(
-            "expiry:\n  max_lifetime: 7d\n  auto_merge: true\ndrift:\n  every: 24h\n",
-        )
-        .unwrap();
+        let config =
+            parse("expiry:\n  max_lifetime: 7d\n  auto_merge: true\ndrift:\n  every: 24h\n")
+                .unwrap();
         assert_eq!(config.expiry.max_lifetime.unwrap().hours(), 7 * 24);
         assert!(config.expiry.auto_merge);
         assert_eq!(config.drift.every.unwrap().hours(), 24);
@@ -240,20 +252,66 @@ permissions:
             "drift checks are off by default"
         );
         assert_eq!(defaults.expiry.max_lifetime, None);
-        let err = RepoConfig::parse("drift:\n  every: daily\n").unwrap_err();
+        let err = parse("drift:\n  every: daily\n").unwrap_err();
         assert!(err.to_string().contains("daily"), "{err}");
-        let err = RepoConfig::parse("expiry:\n  max: 3d\n").unwrap_err();
+        let err = parse("expiry:\n  max: 3d\n").unwrap_err();
         assert!(err.to_string().contains("max"), "{err}");
     }
 
     #[test]
     fn merges_apply_into_the_default_branch_and_the_named_branches_only() {
-        let config = RepoConfig::parse("apply:\n  branches: [staging]\n").unwrap();
+        let config = parse("apply:\n  branches: [staging]\n").unwrap();
         assert!(config.apply.applies_to("main", "main"));
         assert!(config.apply.applies_to("staging", "main"));
         assert!(!config.apply.applies_to("side", "main"));
         assert!(!RepoConfig::default().apply.applies_to("staging", "main"));
-        let err = RepoConfig::parse("apply:\n  branch: [x]\n").unwrap_err();
+        let err = parse("apply:\n  branch: [x]\n").unwrap_err();
         assert!(err.to_string().contains("branch"), "{err}");
+    }
+
+    #[test]
+    fn a_policy_that_cannot_be_meant_is_named_field_by_field() {
+        // `.nan` would compare false with every cost and so turn the cost limit off.
+        for (text, field) in [
+            ("policy:\n  max_hourly_usd: .nan\n", "policy.max_hourly_usd"),
+            ("policy:\n  max_hourly_usd: -5\n", "policy.max_hourly_usd"),
+            ("policy:\n  max_hourly_usd: .inf\n", "policy.max_hourly_usd"),
+            ("policy:\n  max_vms: 0\n", "policy.max_vms"),
+            ("policy:\n  max_gpus_per_vm: 0\n", "policy.max_gpus_per_vm"),
+            (
+                "policy:\n  allowed_regions: [mars-west9]\n",
+                "policy.allowed_regions[0]",
+            ),
+            (
+                "policy:\n  allowed_gpu_types: [T4]\n",
+                "policy.allowed_gpu_types[0]",
+            ),
+        ] {
+            let err = parse(text).expect_err(text).to_string();
+            assert!(err.contains(field), "{text}: {err}");
+            assert!(
+                err.starts_with("`.github/promptops.yml` is not valid"),
+                "{err}"
+            );
+        }
+        let err = parse("policy:\n  max_vms: 0\n  allowed_gpu_types: [T4, nvidia-tesla-t4]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("policy.max_vms") && err.contains("policy.allowed_gpu_types[0] = \"T4\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("known GPU types: ") && err.contains("nvidia-tesla-t4"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("allowed_gpu_types[1]"),
+            "a known id is not named: {err}"
+        );
+        // What the README's example sets is fine.
+        let config =
+            parse("policy:\n  max_hourly_usd: 2.5\n  allowed_regions: [us-west1]\n").unwrap();
+        assert_eq!(config.policy.max_hourly_usd, 2.5);
     }
 }

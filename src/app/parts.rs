@@ -66,7 +66,7 @@ impl AppParts {
                 github: Arc::new(github),
                 planner: Planner::from_settings(self.planner.clone())
                     .with_observer(self.metrics.clone()),
-                catalog: self.catalog.clone(),
+                catalog: Arc::new(self.catalog.clone()),
                 store: self.store.clone(),
                 terraform,
                 links: self.links.clone(),

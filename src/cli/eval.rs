@@ -42,7 +42,7 @@ pub async fn run(args: EvalArgs) -> ExitCode {
     let policy = match args
         .policy
         .as_deref()
-        .map(crate::cli::render::load_policy)
+        .map(|path| crate::cli::render::load_policy(path, &catalog))
         .transpose()
     {
         Ok(policy) => policy.unwrap_or_else(Policy::default),

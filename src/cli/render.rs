@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use promptops_core::{Policy, RenderContext, render_tfvars};
+use promptops_core::{Catalog, Policy, RenderContext, render_tfvars};
 use promptops_planner::message::{Audience, explain};
 use promptops_planner::{PlanError, PlanInput, Planner};
 
@@ -23,11 +23,17 @@ const EXIT_UNAVAILABLE: u8 = 3;
 
 /// The policy of a `--policy` file: the `policy:` section of a `.github/promptops.yml`-style
 /// file, checked like the service checks a repository's.
-pub fn load_policy(path: &Path) -> Result<Policy, String> {
+pub fn load_policy(path: &Path, catalog: &Catalog) -> Result<Policy, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| format!("cannot read the policy file {}: {err}", path.display()))?;
-    let config = RepoConfig::parse(&text)
-        .map_err(|err| format!("the policy file {} is not valid: {err}", path.display()))?;
+    // The error names the repository file the policy normally lives in; here it is this one.
+    let config = RepoConfig::parse(&text, catalog).map_err(|err| {
+        format!(
+            "the policy file {} is not valid: {}",
+            path.display(),
+            err.message
+        )
+    })?;
     Ok(config.policy)
 }
 
@@ -57,7 +63,12 @@ pub async fn run(args: RenderArgs) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT_FILE);
         }
     };
-    let policy = match args.policy.as_deref().map(load_policy).transpose() {
+    let policy = match args
+        .policy
+        .as_deref()
+        .map(|path| load_policy(path, &catalog))
+        .transpose()
+    {
         Ok(policy) => policy.unwrap_or_default(),
         Err(err) => {
             eprintln!("promptops: {err}");

@@ -54,7 +54,8 @@ pub(super) async fn run(
         Ok(config) => check_group(h, repo, &config, group).await?,
         Err(err) => Findings {
             problems: vec![format!(
-                "`.github/promptops.yml` cannot be read, so nothing can be checked: {err}"
+                "`{}` is not valid, so nothing can be checked: {}",
+                err.path, err.message
             )],
             ..Findings::default()
         },

@@ -54,7 +54,7 @@ use crate::repo_config::{REPO_CONFIG_PATH, RepoConfig};
 pub struct Handlers {
     pub github: Arc<GithubApp>,
     pub planner: Planner,
-    pub catalog: Catalog,
+    pub catalog: Arc<Catalog>,
     pub store: Store,
     /// Runs Terraform for pull requests; `None` on a server that runs none (plans and
     /// applies are then skipped, and Terraform commands say so).
@@ -202,6 +202,8 @@ pub(crate) struct RepoCtx {
     /// The default branch, read once per job: the settings, the plan's explanation and
     /// the merge all need it, and each read is a round trip to GitHub.
     default_branch: tokio::sync::OnceCell<String>,
+    /// What the settings' policy is checked against when they are read.
+    catalog: Arc<Catalog>,
 }
 
 impl RepoCtx {
@@ -216,6 +218,7 @@ impl RepoCtx {
             store: handlers.store.clone(),
             thread: None,
             default_branch: tokio::sync::OnceCell::new(),
+            catalog: Arc::clone(&handlers.catalog),
         })
     }
 
@@ -326,7 +329,7 @@ impl RepoCtx {
             .await
             .with_context(|| format!("reading {REPO_CONFIG_PATH}"))?;
         Ok(match file {
-            Some(file) => RepoConfig::parse(&file.text),
+            Some(file) => RepoConfig::parse(&file.text, &self.catalog),
             None => Ok(RepoConfig::default()),
         })
     }

@@ -156,7 +156,7 @@ mod tests {
             handlers: Arc::new(Handlers {
                 github: Arc::new(github),
                 planner: promptops_planner::Planner::from_settings(Default::default()),
-                catalog: promptops_core::Catalog::embedded().clone(),
+                catalog: Arc::new(promptops_core::Catalog::embedded().clone()),
                 store,
                 terraform: None,
                 links: Default::default(),

@@ -310,6 +310,34 @@ async fn repository_policy_applies_and_unknown_keys_are_named() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_policy_that_would_turn_a_limit_off_is_refused_not_obeyed() {
+    let mut service = TestService::start(Options::default()).await;
+    // `.nan` compares false with every cost: obeyed, it would let any cost through.
+    service.github.set_file(
+        REPO,
+        "main",
+        ".github/promptops.yml",
+        "policy:\n  max_hourly_usd: .nan\n  allowed_gpu_types: [T4]\n",
+    );
+    let request = issue(
+        &service,
+        "alice",
+        "GPUs",
+        "I need 100 A100 GPUs in us-central1",
+    );
+    service.command(&request, "alice", "/promptops plan").await;
+    let body = &service.github.comments(REPO, request.number)[0].body;
+    assert!(body.contains("cannot act on this repository"), "{body}");
+    assert!(body.contains("policy.max_hourly_usd"), "{body}");
+    assert!(
+        body.contains("policy.allowed_gpu_types[0] = \"T4\"") && body.contains("nvidia-tesla-t4"),
+        "the unknown GPU id is named with the known ones: {body}"
+    );
+    assert!(service.github.prs().is_empty(), "nothing is planned");
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_subcommand_gets_a_did_you_mean_and_help_lists_commands() {
     let mut service = TestService::start(Options::default()).await;
     service.github.set_permission(REPO, "tia", "triage");

@@ -115,6 +115,31 @@ fn rejected_request_exits_non_zero_with_every_reason() {
 }
 
 #[test]
+fn a_policy_file_with_an_impossible_limit_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yml");
+    std::fs::write(&policy, "policy:\n  max_hourly_usd: -5\n  max_vms: 0\n").unwrap();
+    let output = promptops()
+        .args(["render", "--offline", "--policy"])
+        .arg(&policy)
+        .arg("one T4 in us-west1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "a bad input file");
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("policy.max_hourly_usd") && stderr.contains("policy.max_vms"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&policy.display().to_string()), "{stderr}");
+    assert!(
+        !stderr.contains(".github/promptops.yml"),
+        "the file named is the one given, not the repository's: {stderr}"
+    );
+}
+
+#[test]
 fn unknown_region_is_an_error_not_a_default() {
     let output = promptops()
         .args(["render", "--offline", "one T4 in africa-south1"])
