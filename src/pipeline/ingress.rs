@@ -192,6 +192,9 @@ fn line_as_typed(line: &Result<Command, CommandError>) -> String {
         Ok(command) => command.to_string(),
         Err(CommandError::Unknown { given, .. }) => format!("/promptops {given}"),
         Err(CommandError::MissingSubcommand) => "/promptops".to_owned(),
+        Err(CommandError::UnexpectedWords { command, given }) => {
+            format!("/promptops {command} {given}")
+        }
     };
     let first_line = typed.lines().next().unwrap_or_default();
     let mut shortened: String = first_line.chars().take(MAX_IGNORED_LINE_CHARS).collect();

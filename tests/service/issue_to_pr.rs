@@ -338,6 +338,29 @@ async fn a_policy_that_would_turn_a_limit_off_is_refused_not_obeyed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_named_after_destroy_is_refused_not_read_as_this_ones() {
+    let mut service = TestService::start(Options::default()).await;
+    let request = issue(&service, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
+    service.command(&request, "alice", "/promptops plan").await;
+    assert_eq!(service.github.prs().len(), 1);
+    service
+        .command(&request, "alice", "/promptops destroy llm-train")
+        .await;
+    let comments = service.github.comments(REPO, request.number);
+    let reply = &comments.last().unwrap().body;
+    assert!(
+        reply.contains("`/promptops destroy` takes nothing after it"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("`llm-train` was not used and nothing was done"),
+        "{reply}"
+    );
+    assert_eq!(service.github.prs().len(), 1, "no destroy pull request");
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_subcommand_gets_a_did_you_mean_and_help_lists_commands() {
     let mut service = TestService::start(Options::default()).await;
     service.github.set_permission(REPO, "tia", "triage");

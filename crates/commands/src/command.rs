@@ -104,6 +104,15 @@ pub enum CommandError {
     },
     /// `/promptops` alone on its line.
     MissingSubcommand,
+    /// Words after a command that takes none (or, for `extend`, after its one duration).
+    /// These commands act on the conversation they are written in, so a word after one (a
+    /// deployment's name, a second duration) would otherwise be dropped without a word and
+    /// the command would act on something the author did not mean. `given` is the extra
+    /// text, shortened like an unknown word.
+    UnexpectedWords {
+        command: &'static str,
+        given: String,
+    },
 }
 
 /// The longest unknown sub-command echoed back in a reply; longer words are cut with "…".
@@ -112,15 +121,43 @@ pub const MAX_GIVEN_CHARS: usize = 64;
 impl CommandError {
     /// The error for an unrecognised sub-command word, with a "did you mean" when one is close.
     pub(crate) fn unknown(given: &str) -> CommandError {
-        let suggestion = suggest(given);
-        let mut shortened: String = given.chars().take(MAX_GIVEN_CHARS).collect();
-        if shortened.len() < given.len() {
-            shortened.push('…');
-        }
         CommandError::Unknown {
-            given: shortened,
-            suggestion,
+            given: shorten(given),
+            suggestion: suggest(given),
         }
+    }
+}
+
+fn shorten(given: &str) -> String {
+    let mut shortened: String = given.chars().take(MAX_GIVEN_CHARS).collect();
+    if shortened.len() < given.len() {
+        shortened.push('…');
+    }
+    shortened
+}
+
+impl Command {
+    /// `self` when the rest of its line (`rest`, the text after the sub-command word) holds
+    /// what the command takes: nothing for the commands that act on their conversation,
+    /// one duration for `extend`, anything for `plan` (its instructions) and `help`.
+    pub(crate) fn with_line_rest(self, rest: &str) -> Result<Command, CommandError> {
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let allowed = match self {
+            Command::Plan { .. } | Command::Help => usize::MAX,
+            Command::Extend { .. } => 1,
+            Command::Apply
+            | Command::Configure
+            | Command::Destroy
+            | Command::Unlock
+            | Command::Drift => 0,
+        };
+        if words.len() <= allowed {
+            return Ok(self);
+        }
+        Err(CommandError::UnexpectedWords {
+            command: self.name(),
+            given: shorten(&words[allowed..].join(" ")),
+        })
     }
 }
 
@@ -136,6 +173,20 @@ impl fmt::Display for CommandError {
             }
             CommandError::MissingSubcommand => {
                 write!(f, "`{PREFIX}` needs a command after it.")?;
+            }
+            CommandError::UnexpectedWords { command, given } => {
+                let typed = format!("{PREFIX} {command}");
+                let takes = if *command == "extend" {
+                    "takes one duration (`36h`, `3d`, `1w`)"
+                } else {
+                    "takes nothing after it: it acts on the deployment of the issue or pull request it is written on"
+                };
+                return write!(
+                    f,
+                    "{} {takes}, so {} was not used and nothing was done. Write the command again without it, in the conversation of the deployment you mean.",
+                    code_span(&typed),
+                    code_span(given),
+                );
             }
         }
         write!(f, "\n\nAvailable commands:\n\n{}", command_list())

@@ -82,9 +82,11 @@ impl CommandLine {
         let name = probed
             .trim_end_matches(TRAILING_PUNCTUATION)
             .to_ascii_lowercase();
-        Command::from_name(&name, instructions).ok_or_else(|| {
+        let command = Command::from_name(&name, instructions).ok_or_else(|| {
             CommandError::unknown(line.text.get(self.word.clone()).unwrap_or(probed))
-        })
+        })?;
+        // The text, not the probe: a word in a code span after the command counts too.
+        command.with_line_rest(line.text.get(self.rest..).unwrap_or_default())
     }
 }
 

@@ -88,3 +88,72 @@ fn a_prefix_joined_across_an_html_comment_fires_as_rendered() {
         vec![Ok(Command::Apply)]
     );
 }
+
+#[test]
+fn a_word_after_a_command_that_takes_none_is_refused_not_dropped() {
+    // `destroy` acts on the conversation it is written in: read as a plain `destroy`, this
+    // would remove this conversation's deployment, not `llm-train`.
+    let parsed = parse_commands("/promptops destroy llm-train");
+    assert_eq!(
+        parsed,
+        vec![Err(CommandError::UnexpectedWords {
+            command: "destroy",
+            given: "llm-train".into()
+        })]
+    );
+    let reply = parsed[0].clone().unwrap_err().to_string();
+    assert!(
+        reply.contains("`/promptops destroy` takes nothing after it"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("`llm-train` was not used and nothing was done"),
+        "{reply}"
+    );
+    for name in ["apply", "configure", "unlock", "drift"] {
+        let parsed = parse_commands(&format!("/promptops {name} now please"));
+        assert_eq!(
+            parsed,
+            vec![Err(CommandError::UnexpectedWords {
+                command: name,
+                given: "now please".into()
+            })],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn extend_takes_one_duration_and_a_second_is_refused() {
+    assert_eq!(
+        parse_commands("/promptops extend 3d"),
+        vec![Ok(Command::Extend { by: "3d".into() })]
+    );
+    let parsed = parse_commands("/promptops extend 3d 12h");
+    assert_eq!(
+        parsed,
+        vec![Err(CommandError::UnexpectedWords {
+            command: "extend",
+            given: "12h".into()
+        })]
+    );
+    let reply = parsed[0].clone().unwrap_err().to_string();
+    assert!(reply.contains("takes one duration"), "{reply}");
+}
+
+#[test]
+fn what_follows_on_later_lines_and_after_plan_or_help_is_not_an_argument() {
+    assert_eq!(
+        parse_commands("/promptops apply\nThanks, this looks right."),
+        vec![Ok(Command::Apply)]
+    );
+    assert_eq!(
+        parse_commands("/promptops help me"),
+        vec![Ok(Command::Help)]
+    );
+    assert_eq!(
+        parse_commands("/promptops unlock."),
+        vec![Ok(Command::Unlock)],
+        "trailing punctuation is part of the word, not an argument"
+    );
+}

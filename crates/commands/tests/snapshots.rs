@@ -90,7 +90,7 @@ const CASES: &[(&str, &str)] = &[
         "see `the command\n/promptops apply` above\n\n/promptops help",
     ),
     ("word_in_code_span", "/promptops `apply`"),
-    ("escaped_backtick_is_not_code", "\\`\n/promptops apply `x`"),
+    ("escaped_backtick_is_not_code", "\\`\n/promptops apply\n`x`"),
     (
         "html_comments",
         "<!-- /promptops apply -->\n<!--\n/promptops destroy\n-->\n/promptops unlock",
