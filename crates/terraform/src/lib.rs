@@ -7,6 +7,7 @@
 
 pub mod aap_job;
 pub mod capture;
+mod cli_config;
 pub mod comment;
 mod config;
 pub mod environment;

@@ -60,6 +60,8 @@ struct Inner {
     launcher: std::sync::OnceLock<crate::step_server::Launcher>,
     /// A run's place started ahead (see `runner/spare.rs`).
     spare: spare::SpareSlot,
+    /// The CLI configuration every command reads (see [`crate::cli_config`]).
+    cli_config: PathBuf,
 }
 
 /// What the work dir holds while a run goes on.
@@ -150,6 +152,7 @@ impl Runner {
                 dir.display()
             )))?;
         }
+        let cli_config = crate::cli_config::write(&config)?;
         let abandoned = work_dir::sweep_abandoned(&config.work_root);
         if abandoned > 0 {
             tracing::info!(
@@ -195,6 +198,7 @@ impl Runner {
                 sandbox_check: sandbox_check::SandboxCheck::default(),
                 launcher: std::sync::OnceLock::new(),
                 spare: spare::SpareSlot::default(),
+                cli_config,
                 masker,
                 config,
             }),

@@ -100,8 +100,13 @@ pub struct Mounts<'a> {
     /// Whether the plugin cache is writable. Only `init` installs providers, and it runs
     /// none of the configuration's code; every later command (plan, apply, show) runs that
     /// code and sees the cache read-only, so one run cannot plant a provider binary that a
-    /// later run (another PR's, or an apply with the cloud credentials) would start.
+    /// later run (another PR's, or an apply with the cloud credentials) would start. What
+    /// `init` installs comes only from the registry and the operator's mirrors: the CLI
+    /// configuration (`cli_config`) keeps Terraform off the implied mirrors, such as the
+    /// module's own `terraform.d/plugins`, which the PR writes.
     pub plugin_cache_writable: bool,
+    /// The runner's Terraform CLI configuration (`TF_CLI_CONFIG_FILE`), bound read-only.
+    pub cli_config: Option<&'a Path>,
     /// This run's work dir (writable); `None` for `terraform version`.
     pub run_dir: Option<&'a Path>,
     /// Another binary the command starts (the terraform a step server runs), bound
@@ -251,6 +256,10 @@ impl SandboxConfig {
         if let Some(run_dir) = mounts.run_dir {
             args.pair("--bind", run_dir, run_dir);
         }
+        // Last, so that no writable bind covers it.
+        if let Some(cli_config) = mounts.cli_config {
+            args.pair("--ro-bind", cli_config, cli_config);
+        }
         args.one("--chdir", cwd);
         args.0
     }
@@ -274,6 +283,7 @@ impl SandboxConfig {
         let mounts = Mounts {
             plugin_cache: None,
             plugin_cache_writable: false,
+            cli_config: None,
             run_dir: None,
             also_binary: None,
         };
@@ -404,6 +414,7 @@ mod tests {
         let mounts = Mounts {
             plugin_cache: Some(Path::new("/var/lib/promptops/plugin-cache")),
             plugin_cache_writable: false,
+            cli_config: Some(Path::new("/var/lib/promptops/cli-config/1.tfrc")),
             run_dir: Some(Path::new("/var/lib/promptops/d-plan-x1")),
             also_binary: None,
         };
@@ -434,6 +445,15 @@ mod tests {
             &["--ro-bind", "/etc/gcp/sa.json", "/etc/gcp/sa.json"]
         ));
         assert!(has(&args, &["--bind", "/srv/state", "/srv/state"]));
+        // The CLI configuration is the runner's: read-only, and bound after every
+        // writable bind so that none covers it.
+        let cli_config = "/var/lib/promptops/cli-config/1.tfrc";
+        assert!(
+            has(&args, &["--ro-bind", cli_config, cli_config]),
+            "{args:?}"
+        );
+        let last_bind = args.iter().rposition(|a| a == "--bind").unwrap();
+        assert!(args.iter().rposition(|a| a == cli_config).unwrap() > last_bind);
         assert!(has(
             &args,
             &[
@@ -470,6 +490,7 @@ mod tests {
         let mounts = Mounts {
             plugin_cache: Some(Path::new("/c")),
             plugin_cache_writable: true,
+            cli_config: None,
             run_dir: None,
             also_binary: None,
         };

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use secrecy::ExposeSecret;
 
 use super::{Runner, Workspace};
+use crate::cli_config::CLI_CONFIG_VAR;
 use crate::process::Invocation;
 use crate::sandbox::Mounts;
 use crate::step_server::{Launcher, PendingSession};
@@ -23,6 +24,7 @@ impl Runner {
         let mounts = Mounts {
             plugin_cache: Some(&config.plugin_cache_dir),
             plugin_cache_writable: args.first() == Some(&"init"),
+            cli_config: Some(&self.inner.cli_config),
             run_dir: Some(&ws.run_dir),
             also_binary: None,
         };
@@ -53,6 +55,7 @@ impl Runner {
         let mounts = Mounts {
             plugin_cache: Some(&config.plugin_cache_dir),
             plugin_cache_writable: cache_writable,
+            cli_config: Some(&self.inner.cli_config),
             run_dir: Some(run_dir),
             also_binary: None,
         };
@@ -84,6 +87,7 @@ impl Runner {
         let mounts = Mounts {
             plugin_cache: Some(&config.plugin_cache_dir),
             plugin_cache_writable: false,
+            cli_config: Some(&self.inner.cli_config),
             run_dir: None,
             also_binary: None,
         };
@@ -115,19 +119,29 @@ impl Runner {
                 .iter()
                 .map(|(k, v)| (k.into(), v.expose_secret().into())),
         );
+        // The operator's CLI configuration is in the runner's (see `crate::cli_config`).
+        env.retain(|(name, _)| name != CLI_CONFIG_VAR);
         env.extend([
             ("TF_IN_AUTOMATION".into(), "1".into()),
             ("TF_INPUT".into(), "0".into()),
             ("CHECKPOINT_DISABLE".into(), "1".into()),
+            (
+                CLI_CONFIG_VAR.into(),
+                self.inner.cli_config.clone().into_os_string(),
+            ),
             (
                 "TF_PLUGIN_CACHE_DIR".into(),
                 config.plugin_cache_dir.clone().into_os_string(),
             ),
             // Without it, an init whose work dir has no lock file entry for a provider
             // (every run starts from a fresh checkout) installs it again into the cache,
-            // replacing the files other runs' plans are executing at that moment. With
-            // it, an init links the cached package; a lock file the repository commits
-            // is still checked against it.
+            // replacing the files other runs' plans are executing at that moment, and
+            // downloads every provider on every run. With it, an init links the cached
+            // package unchecked (a lock file the repository commits is still checked
+            // against it), so the cache is trusted as it is: it holds only what inits
+            // installed from the registry (signatures checked) or the operator's mirrors,
+            // because the CLI configuration keeps the PR's own `terraform.d/plugins` out,
+            // and no command but init can write it.
             (
                 "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE".into(),
                 "1".into(),

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Runner;
+use crate::cli_config::{CLI_CONFIG_ERRORS, CLI_CONFIG_VAR};
 use crate::error::RunnerError;
 use crate::version::{
     ACTIONS_MIN_VERSION, TerraformVersion, VersionRequirement, module_uses_actions,
@@ -102,6 +103,20 @@ impl Runner {
                     .masker
                     .mask_str(&String::from_utf8_lossy(&output.stderr))
             )));
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains(CLI_CONFIG_ERRORS) {
+            // Terraform goes on without a CLI configuration it cannot use, and then installs
+            // providers from the implied mirrors, the module's terraform.d/plugins among them
+            // (see `crate::cli_config`): no run starts until it is fixed.
+            return Err(RunnerError::InvalidConfig {
+                setting: CLI_CONFIG_VAR,
+                message: format!(
+                    "Terraform cannot use its CLI configuration {} (made from the operator's TF_CLI_CONFIG_FILE, if any): {}",
+                    self.inner.cli_config.display(),
+                    self.inner.masker.mask_str(stderr.trim())
+                ),
+            });
         }
         TerraformVersion::from_version_json(&String::from_utf8_lossy(&output.stdout))
             .map_err(unavailable)

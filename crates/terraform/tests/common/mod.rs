@@ -123,10 +123,11 @@ impl Scratch {
 
     /// What is left in the work root besides the shared dirs (should be nothing).
     pub fn leftover_work_dirs(&self) -> Vec<String> {
+        const SHARED: [&str; 3] = ["logs", "plugin-cache", "cli-config"];
         std::fs::read_dir(self.work_root())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name != "logs" && name != "plugin-cache")
+            .filter(|name| !SHARED.contains(&name.as_str()))
             .collect()
     }
 }
