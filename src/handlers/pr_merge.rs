@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use promptops_core::{CommitSha, IssueNumber, PrNumber, ValidationErrors};
-use promptops_github::client::CheckOutput;
+use promptops_github::client::{CheckOutput, Permission, PullRequestInfo};
 use promptops_store::{LockOutcome, RunFilter};
 use promptops_terraform::comment::{
     CommentOptions, IssueNote, render_apply_comments, render_issue_note,
@@ -91,9 +91,16 @@ pub(super) async fn apply_merged(
         wrong_base(repo, config, pr),
         merged_deployments(h, repo, config, pr, sha)
     );
-    if let Some(refusal) = refusal? {
+    let (refusal, info) = refusal?;
+    if let Some(refusal) = refusal {
         release_locks_of(h, repo, pr).await?;
         return repo.comment(pr, "tf-apply-refused", &refusal).await;
+    }
+    // `/promptops apply` comes from someone whose permission the command already checked.
+    if retry == Retry::No
+        && let Some(problem) = unauthorised_merge(repo, config, &info).await?
+    {
+        return repo.comment(pr, "tf-apply-refused", &problem).await;
     }
     let merge = Merge { pr, sha };
     let deployments = deployments?;
@@ -109,12 +116,13 @@ pub(super) async fn apply_merged(
     Ok(())
 }
 
-/// Why a merge into this PR's base branch is not applied; `None` when it is.
+/// Why a merge into this PR's base branch is not applied (`None` when it is), and the
+/// pull request as read for it.
 async fn wrong_base(
     repo: &RepoCtx,
     config: &RepoConfig,
     pr: PrNumber,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<(Option<String>, PullRequestInfo)> {
     let info = async {
         repo.api
             .get_pr(repo.name(), pr)
@@ -124,7 +132,7 @@ async fn wrong_base(
     let (info, default_branch) = tokio::join!(info, repo.default_branch());
     let (info, default_branch) = (info?, default_branch?);
     if config.apply.applies_to(&info.base_ref, &default_branch) {
-        return Ok(None);
+        return Ok((None, info));
     }
     let named = if config.apply.branches.is_empty() {
         String::new()
@@ -137,10 +145,52 @@ async fn wrong_base(
             .collect();
         format!(" or into {}", list.join(", "))
     };
-    Ok(Some(format!(
+    let refusal = format!(
         "Not applied: this pull request was merged into {}, and PromptOps applies only reviewed merges into the default branch `{default_branch}`{named} (setting `apply.branches` in `.github/promptops.yml`). Nothing was run. Open a pull request into `{default_branch}` to apply the change.",
         promptops_commands::inert_inline(&info.base_ref),
-    )))
+    );
+    Ok((Some(refusal), info))
+}
+
+/// Why the apply of this merge waits for `/promptops apply` (`None` when it runs now). The
+/// apply runs the merged code with the deployment's credentials, so whoever merged must
+/// have `min_permission`, as for any command. GitHub lets anyone with write merge, so at
+/// `write` or below (the default) every merge passes without a lookup; above it, a writer
+/// could otherwise merge code that nobody with the role approved and have it applied.
+/// The App's own merges (`expiry.auto_merge`) are what the settings asked for.
+async fn unauthorised_merge(
+    repo: &RepoCtx,
+    config: &RepoConfig,
+    info: &PullRequestInfo,
+) -> anyhow::Result<Option<String>> {
+    let min = config.permissions.min_permission;
+    if min <= Permission::Write {
+        return Ok(None);
+    }
+    let retry = format!(
+        "Nothing was run. Someone with **{min}** permission who has reviewed the merge can comment `/promptops apply` to apply it."
+    );
+    let Some(merger) = info.merged_by.as_deref() else {
+        return Ok(Some(format!(
+            "⏸️ Not applied yet: GitHub does not say who merged this pull request (a merge queue's merge, say), and applying a merge on `{}` needs **{min}** permission (`permissions.min_permission`). {retry}",
+            repo.name()
+        )));
+    };
+    let bot = repo
+        .api
+        .bot_login()
+        .await
+        .context("reading the App's login")?;
+    if merger.eq_ignore_ascii_case(&bot) {
+        return Ok(None);
+    }
+    let (allowed, actual) = repo.has_permission(merger, min).await?;
+    Ok((!allowed).then(|| {
+        format!(
+            "⏸️ Not applied yet: @{merger} merged this pull request with **{actual}** permission, and applying a merge on `{}` needs **{min}** (`permissions.min_permission`): the apply runs the merged code with the deployment's credentials. {retry}",
+            repo.name()
+        )
+    }))
 }
 
 /// The deployments a merged PR applies: those it locked or planned, its request's, and

@@ -279,3 +279,73 @@ async fn a_comment_of_three_hundred_commands_is_one_job_and_at_most_one_reply() 
     );
     t.service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_min_permission_maintain_a_writers_own_merge_waits_for_a_maintainers_apply() {
+    let (mut t, log, _dir) = start_recorded().await;
+    t.set_settings("permissions:\n  min_permission: maintain\n");
+    let github = t.service.github.clone();
+    github.set_permission(REPO, "ada", "maintain");
+    github.set_permission(REPO, "wally", "write");
+    // wally (write) opens and merges his own change: GitHub lets a writer merge.
+    github.set_file(
+        REPO,
+        "wally-nu",
+        &tfvars_path("nu"),
+        tfvars("nu", 1, "us-central1-a"),
+    );
+    let pr = github.open_pr(REPO, "wally-nu", "main", "nu", "", "wally");
+    deliver_from(&mut t, pr, "opened", "wally").await;
+    github.merge_pr_as(REPO, pr, "wally");
+    deliver_from(&mut t, pr, "closed", "wally").await;
+    let waiting = t.comments_with(pr, "Not applied yet");
+    assert_eq!(waiting.len(), 1, "{:?}", github.comments(REPO, pr));
+    assert!(
+        waiting[0].contains("@wally merged this pull request with **write** permission")
+            && waiting[0].contains("needs **maintain**")
+            && waiting[0].contains("`/promptops apply`"),
+        "{}",
+        waiting[0]
+    );
+    assert!(t.checks("promptops/apply").is_empty());
+    assert!(!t.state_file("nu").exists());
+    assert!(
+        !calls(&log).iter().any(|c| c.starts_with("apply")),
+        "terraform applied: {:?}",
+        calls(&log)
+    );
+
+    // wally cannot apply it by command either; ada, who can, does.
+    comment_as(&mut t, &on_pr(pr), "wally", "/promptops apply").await;
+    assert!(!t.state_file("nu").exists());
+    comment_as(&mut t, &on_pr(pr), "ada", "/promptops apply").await;
+    let applied = t.comments_with(pr, "Terraform apply for `nu`");
+    assert_eq!(applied.len(), 1, "{:?}", github.comments(REPO, pr));
+    assert!(
+        t.state_file("nu").exists(),
+        "applied on the maintainer's command"
+    );
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_min_permission_maintain_a_maintainers_merge_is_applied_at_once() {
+    let (mut t, _log, _dir) = start_recorded().await;
+    t.set_settings("permissions:\n  min_permission: maintain\n");
+    let github = t.service.github.clone();
+    github.set_permission(REPO, "ada", "maintain");
+    github.set_file(
+        REPO,
+        "ada-pi",
+        &tfvars_path("pi"),
+        tfvars("pi", 1, "us-central1-a"),
+    );
+    let pr = github.open_pr(REPO, "ada-pi", "main", "pi", "", "ada");
+    deliver_from(&mut t, pr, "opened", "ada").await;
+    github.merge_pr_as(REPO, pr, "ada");
+    deliver_from(&mut t, pr, "closed", "ada").await;
+    assert!(t.comments_with(pr, "Not applied yet").is_empty());
+    assert_eq!(t.comments_with(pr, "Terraform apply for `pi`").len(), 1);
+    assert!(t.state_file("pi").exists());
+    t.service.stop().await;
+}

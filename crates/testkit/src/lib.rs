@@ -38,7 +38,7 @@ mod webhook;
 pub use aap::{AapJobResult, AapLaunch, FakeAap};
 pub use clock::ManualClock;
 pub use fake::merge_queue::MergeGroup;
-pub use fake::{DEFAULT_APP_ID, FakeGithub, ROLES};
+pub use fake::{DEFAULT_APP_ID, DEFAULT_MERGER, FakeGithub, ROLES};
 pub use keys::{APP_PRIVATE_KEY_PEM, APP_PUBLIC_KEY_PEM};
 pub use model::{AuthKind, CheckRun, CheckRunAction, Comment, Reaction, RequestRecord};
 pub use openai::{ChatCompletion, FinishReason};

@@ -41,6 +41,9 @@ pub struct PullData {
     pub base_ref: String,
     pub merged: bool,
     pub merge_commit_sha: Option<String>,
+    /// Who merged it (`merged_by`): a person, the App (`<slug>[bot]`) or none for a merge
+    /// queue's merge.
+    pub merged_by: Option<String>,
     pub draft: bool,
 }
 

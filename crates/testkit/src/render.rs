@@ -172,6 +172,7 @@ pub fn pull(base: &str, r: &Repo, head_repo: Option<&Repo>, i: &Issue) -> Value 
         "closed_at": null,
         "merged_at": if p.merged { Some(i.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) } else { None },
         "merge_commit_sha": p.merge_commit_sha,
+        "merged_by": p.merged_by.as_deref().map(|login| user(base, login)),
         "assignee": null,
         "assignees": [],
         "requested_reviewers": [],

@@ -22,6 +22,7 @@ pub struct PullRequest {
     pub base_ref: String,
     pub merged: bool,
     pub merge_commit_sha: Option<String>,
+    pub merged_by: Option<String>,
     pub labels: Vec<String>,
 }
 
@@ -41,6 +42,7 @@ impl PullRequest {
             base_ref: pull.base_ref.clone(),
             merged: pull.merged,
             merge_commit_sha: pull.merge_commit_sha.clone(),
+            merged_by: pull.merged_by.clone(),
             labels: issue.labels.clone(),
         }
     }

@@ -43,6 +43,8 @@ struct PullJson {
     merged_at: Option<String>,
     merge_commit_sha: Option<CommitSha>,
     #[serde(default)]
+    merged_by: Option<UserJson>,
+    #[serde(default)]
     draft: bool,
     user: UserJson,
 }
@@ -62,6 +64,7 @@ impl From<PullJson> for PullRequestInfo {
             // List answers carry `merged_at` but not `merged`.
             merged: p.merged || p.merged_at.is_some(),
             merge_commit_sha: p.merge_commit_sha,
+            merged_by: p.merged_by.map(|user| user.login),
             draft: p.draft,
             author: p.user.login,
         }

@@ -166,6 +166,8 @@ pub struct PullRequestInfo {
     pub base_ref: String,
     pub merged: bool,
     pub merge_commit_sha: Option<CommitSha>,
+    /// Who merged it; only in single pull request answers (lists leave it out).
+    pub merged_by: Option<String>,
     pub draft: bool,
     pub author: String,
 }

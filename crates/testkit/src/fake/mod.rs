@@ -23,6 +23,10 @@ pub const DEFAULT_APP_ID: u64 = 424_242;
 /// Roles `set_permission` accepts, as GitHub names them.
 pub const ROLES: &[&str] = &["admin", "maintain", "write", "triage", "read", "none"];
 
+/// Who presses the merge button in [`FakeGithub::merge_pr`]; their role is whatever the test
+/// sets (`none` until then, like any login).
+pub const DEFAULT_MERGER: &str = "merger";
+
 /// A running fake GitHub REST API. Stops when dropped.
 ///
 /// Repositories are named `"owner/name"` everywhere. Writes made through the API with an
@@ -403,14 +407,20 @@ impl FakeGithub {
         }
     }
 
-    /// Merges PR `number` like the merge button; returns the merge commit SHA.
+    /// Merges PR `number` like the merge button, pressed by [`DEFAULT_MERGER`]; returns the
+    /// merge commit SHA.
     pub fn merge_pr(&self, repo: &str, number: u64) -> String {
+        self.merge_pr_as(repo, number, DEFAULT_MERGER)
+    }
+
+    /// Merges PR `number` like the merge button pressed by `login`.
+    pub fn merge_pr_as(&self, repo: &str, number: u64, login: &str) -> String {
         let mut st = lock(&self.state);
         let full = st
             .repo_by_full_name(repo)
             .unwrap_or_else(|| panic!("fake GitHub: no repository {repo}"))
             .full_name();
-        pulls::merge_pull(&mut st, &full, number)
+        pulls::merge_pull(&mut st, &full, number, login)
             .unwrap_or_else(|e| panic!("fake GitHub: merge: {e}"))
     }
 

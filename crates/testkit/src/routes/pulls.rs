@@ -136,6 +136,7 @@ fn insert_pull(world: &mut World, full: &str, new: NewPull<'_>, head: PullHead) 
                 base_ref: new.base.to_string(),
                 merged: false,
                 merge_commit_sha: None,
+                merged_by: None,
                 draft: new.draft,
             }),
         },
@@ -330,9 +331,15 @@ pub fn merged_tree(
     Ok(Arc::new(merged))
 }
 
-/// Merges an open pull request: a merge commit on the base branch whose tree is the base
-/// with the head's changes (since the merge base) applied. Returns the merge commit SHA.
-pub fn merge_pull(world: &mut World, full: &str, number: u64) -> Result<String, String> {
+/// Merges an open pull request as `merged_by`: a merge commit on the base branch whose
+/// tree is the base with the head's changes (since the merge base) applied. Returns the
+/// merge commit SHA.
+pub fn merge_pull(
+    world: &mut World,
+    full: &str,
+    number: u64,
+    merged_by: &str,
+) -> Result<String, String> {
     let repo = world
         .repo_by_full_name(full)
         .ok_or_else(|| format!("no repository {full}"))?;
@@ -365,6 +372,7 @@ pub fn merge_pull(world: &mut World, full: &str, number: u64) -> Result<String, 
     let p = issue.pull.as_mut().expect("checked");
     p.merged = true;
     p.merge_commit_sha = Some(sha.clone());
+    p.merged_by = Some(merged_by.to_owned());
     Ok(sha)
 }
 
@@ -379,7 +387,9 @@ pub async fn merge(
         return r;
     }
     let full = world.repo(&owner, &name).expect("authorized").full_name();
-    match merge_pull(&mut world, &full, number) {
+    // An installation token acts as the App's bot account.
+    let app = format!("{}[bot]", world.app_slug);
+    match merge_pull(&mut world, &full, number, &app) {
         Ok(sha) => Json(
             json!({ "sha": sha, "merged": true, "message": "Pull Request successfully merged" }),
         )

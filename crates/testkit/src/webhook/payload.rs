@@ -69,6 +69,12 @@ pub fn pull_request_payload(
     p["base"]["repo"]["full_name"] = json!(repo);
     p["merged"] = json!(pr.merged);
     p["merge_commit_sha"] = json!(pr.merge_commit_sha);
+    p["merged_by"] = match &pr.merged_by {
+        Some(login) => {
+            json!({ "login": login, "type": if login.ends_with("[bot]") { "Bot" } else { "User" } })
+        }
+        None => Value::Null,
+    };
     p["state"] = json!(if pr.open { "open" } else { "closed" });
     p["draft"] = json!(pr.draft);
     payload["sender"]["login"] = json!(pr.author);
