@@ -7,6 +7,7 @@
 //! Comments carry a key derived from the job id, so a retried job edits its comment rather
 //! than posting a second one.
 
+mod apply_guard;
 mod bot_comments;
 mod check_actions;
 mod commands;

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use promptops_core::{CommitSha, IssueNumber, PrNumber, ValidationErrors};
-use promptops_github::client::{CheckOutput, Permission, PullRequestInfo};
+use promptops_github::client::{CheckOutput, PullRequestInfo};
 use promptops_store::{LockOutcome, RunFilter};
 use promptops_terraform::comment::{
     CommentOptions, IssueNote, render_apply_comments, render_issue_note,
@@ -22,6 +22,7 @@ use promptops_terraform::{
     ApplyOutcome, ApplyReport, PlanMode, PlanSpec, Reservation, RunEnd, RunPurpose, Runner,
 };
 
+use super::apply_guard::{superseded, unauthorised_merge};
 use super::comment_key;
 use super::pr_plan::release_locks_of;
 use super::terraform_run::{Finish, ReportTo, RunStart, TerraformRun};
@@ -111,6 +112,13 @@ pub(super) async fn apply_merged(
         {
             continue;
         }
+        if retry == Retry::Yes
+            && let Some(problem) = superseded(h, repo, deployment, sha).await?
+        {
+            let key = format!("tf-apply-superseded:{deployment}");
+            repo.comment(pr, &key, &problem).await?;
+            continue;
+        }
         apply_deployment(h, runner, repo, config, merge, deployment).await?;
     }
     Ok(())
@@ -150,47 +158,6 @@ async fn wrong_base(
         promptops_commands::inert_inline(&info.base_ref),
     );
     Ok((Some(refusal), info))
-}
-
-/// Why the apply of this merge waits for `/promptops apply` (`None` when it runs now). The
-/// apply runs the merged code with the deployment's credentials, so whoever merged must
-/// have `min_permission`, as for any command. GitHub lets anyone with write merge, so at
-/// `write` or below (the default) every merge passes without a lookup; above it, a writer
-/// could otherwise merge code that nobody with the role approved and have it applied.
-/// The App's own merges (`expiry.auto_merge`) are what the settings asked for.
-async fn unauthorised_merge(
-    repo: &RepoCtx,
-    config: &RepoConfig,
-    info: &PullRequestInfo,
-) -> anyhow::Result<Option<String>> {
-    let min = config.permissions.min_permission;
-    if min <= Permission::Write {
-        return Ok(None);
-    }
-    let retry = format!(
-        "Nothing was run. Someone with **{min}** permission who has reviewed the merge can comment `/promptops apply` to apply it."
-    );
-    let Some(merger) = info.merged_by.as_deref() else {
-        return Ok(Some(format!(
-            "⏸️ Not applied yet: GitHub does not say who merged this pull request (a merge queue's merge, say), and applying a merge on `{}` needs **{min}** permission (`permissions.min_permission`). {retry}",
-            repo.name()
-        )));
-    };
-    let bot = repo
-        .api
-        .bot_login()
-        .await
-        .context("reading the App's login")?;
-    if merger.eq_ignore_ascii_case(&bot) {
-        return Ok(None);
-    }
-    let (allowed, actual) = repo.has_permission(merger, min).await?;
-    Ok((!allowed).then(|| {
-        format!(
-            "⏸️ Not applied yet: @{merger} merged this pull request with **{actual}** permission, and applying a merge on `{}` needs **{min}** (`permissions.min_permission`): the apply runs the merged code with the deployment's credentials. {retry}",
-            repo.name()
-        )
-    }))
 }
 
 /// The deployments a merged PR applies: those it locked or planned, its request's, and

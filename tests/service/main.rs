@@ -7,6 +7,7 @@ mod lifecycle;
 mod support;
 
 mod app_events;
+mod apply_retry;
 mod browser;
 mod chain_e2e;
 mod check_buttons;

@@ -24,7 +24,50 @@ struct Comparison {
     files: Vec<ComparedFile>,
 }
 
+/// How `head` relates to `base` in a comparison (GitHub's `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommitRelation {
+    /// `head` has every commit of `base`, and more.
+    Ahead,
+    /// `base` has every commit of `head`, and more.
+    Behind,
+    /// Each has commits the other lacks.
+    Diverged,
+    Identical,
+}
+
+impl CommitRelation {
+    /// Whether `head` contains everything `base` does.
+    pub fn head_contains_base(self) -> bool {
+        matches!(self, CommitRelation::Ahead | CommitRelation::Identical)
+    }
+}
+
+#[derive(Deserialize)]
+struct RelationOnly {
+    status: CommitRelation,
+}
+
 impl RepoApi {
+    /// How `head` relates to `base` (`GET /compare/{base}...{head}`, its `status`).
+    pub async fn relation(
+        &self,
+        repo: &RepoName,
+        base: &str,
+        head: &str,
+    ) -> Result<CommitRelation> {
+        let op = format!("compare {base}...{head}");
+        let route = format!(
+            "{}/compare/{}...{}",
+            repo_route(repo),
+            enc_segment(base),
+            enc_segment(head)
+        );
+        let comparison: RelationOnly = self.t.get_json(&op, &route).await?;
+        Ok(comparison.status)
+    }
+
     /// The paths changed between `base` and `head` (`GET /compare/{base}...{head}`),
     /// renamed files under both names. A comparison GitHub cuts at
     /// [`MAX_COMPARED_FILES`] is an error: a list that may miss files cannot be checked.

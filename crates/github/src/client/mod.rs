@@ -34,6 +34,7 @@ use tokio::sync::OnceCell;
 
 pub use check_buttons::{ButtonError, CheckRunButton, CheckRunButtons};
 pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
+pub use compare::CommitRelation;
 pub use error::{ConfigError, GithubError, InvalidInput, Result};
 pub use issue_writes::{IssueRef, KeyedIssue};
 pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};

@@ -56,10 +56,20 @@ pub async fn compare(
         files.push(json!({ "sha": blob_sha(content), "filename": path, "status": status }));
     }
     files.truncate(MAX_COMPARED_FILES);
-    let ahead = repo.ancestors(&head.sha).len() - repo.ancestors(&merge_base).len();
+    // As GitHub counts them: commits only `head` has, and commits only `base` has.
+    let (head_ancestors, base_ancestors) = (repo.ancestors(&head.sha), repo.ancestors(&base.sha));
+    let ahead = head_ancestors.difference(&base_ancestors).count();
+    let behind = base_ancestors.difference(&head_ancestors).count();
+    let status = match (ahead, behind) {
+        (0, 0) => "identical",
+        (_, 0) => "ahead",
+        (0, _) => "behind",
+        _ => "diverged",
+    };
     Json(json!({
-        "status": if ahead == 0 { "identical" } else { "ahead" },
+        "status": status,
         "ahead_by": ahead,
+        "behind_by": behind,
         "merge_base_commit": { "sha": merge_base },
         "files": files,
     }))
