@@ -105,22 +105,18 @@ impl Handlers {
                 let sender = pr.sender.as_deref();
                 pr_plan::plan_pr_event(self, &repo, pr.number, &pr.head_sha, sender).await
             }
+            // Closed unmerged: its locks go whatever the settings say.
+            JobPayload::PrClosed { pr, .. } if !pr.merged => {
+                pr_merge::release_locks(self, &repo, pr.number).await
+            }
             JobPayload::PrClosed { pr, .. } => {
                 // A merge's apply checks the base against the default branch: it is read
                 // (and kept for the job) while the settings are.
-                let default_branch = async {
-                    if pr.merged {
-                        let _ = repo.default_branch().await;
-                    }
-                };
-                let (config, ()) = tokio::join!(
-                    commands::settings_or_report(&repo, pr.number, "tf-settings"),
-                    default_branch
-                );
-                let Some(config) = config? else {
-                    return Ok(());
-                };
-                pr_merge::pr_closed(self, &repo, &config, pr).await
+                let (config, _) = tokio::join!(repo.load_config(), repo.default_branch());
+                match config? {
+                    Ok(config) => pr_merge::pr_closed(self, &repo, &config, pr).await,
+                    Err(err) => pr_merge::settings_stop_apply(&repo, pr.number, &err).await,
+                }
             }
             JobPayload::Expiry {
                 deployment,

@@ -56,8 +56,28 @@ pub(super) async fn pr_closed(
     }
 }
 
+/// A merge whose repository settings cannot be read: nothing is applied, and the pull
+/// request is told in a comment of its own (not the settings reply edited in place, which
+/// notifies nobody) what to fix and that `/promptops apply` then applies the merge.
+pub(super) async fn settings_stop_apply(
+    repo: &RepoCtx,
+    pr: PrNumber,
+    err: &crate::repo_config::RepoConfigError,
+) -> anyhow::Result<()> {
+    let body = format!(
+        "Merged, but nothing was applied: PromptOps cannot act on this repository until its settings are fixed:\n\n{}\n\nFix `{}` on the default branch, then comment `/promptops apply` here to apply this merge.",
+        promptops_commands::inert_block(&err.to_string()),
+        err.path,
+    );
+    repo.comment(pr, "tf-apply-settings", &body).await
+}
+
 /// Releases every lock the PR holds and says which.
-async fn release_locks(h: &Handlers, repo: &RepoCtx, pr: PrNumber) -> anyhow::Result<()> {
+pub(super) async fn release_locks(
+    h: &Handlers,
+    repo: &RepoCtx,
+    pr: PrNumber,
+) -> anyhow::Result<()> {
     let released = release_locks_of(h, repo, pr).await?;
     if released.is_empty() {
         return Ok(());

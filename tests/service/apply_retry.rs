@@ -76,3 +76,55 @@ async fn an_old_merge_is_not_applied_again_over_a_later_one() {
     assert_eq!(statuses, vec![RunStatus::Succeeded, RunStatus::Succeeded]);
     t.service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_while_the_settings_are_broken_is_announced_and_applied_once_they_are_fixed() {
+    let mut t = Lifecycle::start().await;
+    let github = t.service.github.clone();
+    github.set_file(
+        REPO,
+        "sigma",
+        &tfvars_path("sigma"),
+        tfvars("sigma", 1, "us-central1-a"),
+    );
+    let pr = github.open_pr(REPO, "sigma", "main", "sigma", "", "alice");
+    t.deliver(pr, "opened").await;
+    assert_eq!(t.lock_holder("sigma").await, Some(pr));
+    // The settings break between the plan and the merge.
+    t.set_settings("policy:\n  max_vms: 0\n");
+    github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    let told = t.comments_with(pr, "Merged, but nothing was applied");
+    assert_eq!(told.len(), 1, "{:?}", github.comments(REPO, pr));
+    assert!(
+        told[0].contains("policy.max_vms") && told[0].contains("`/promptops apply`"),
+        "{}",
+        told[0]
+    );
+    assert!(!t.state_file("sigma").exists());
+
+    t.set_settings("");
+    t.command(&on_pr(pr), "/promptops apply").await;
+    assert_eq!(state_instances(&t.state_file("sigma")), 1);
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_unmerged_releases_the_locks_even_while_the_settings_are_broken() {
+    let mut t = Lifecycle::start().await;
+    let github = t.service.github.clone();
+    github.set_file(
+        REPO,
+        "tau",
+        &tfvars_path("tau"),
+        tfvars("tau", 1, "us-central1-a"),
+    );
+    let pr = github.open_pr(REPO, "tau", "main", "tau", "", "alice");
+    t.deliver(pr, "opened").await;
+    assert_eq!(t.lock_holder("tau").await, Some(pr));
+    t.set_settings("policy:\n  max_vm: 3\n");
+    github.close_issue(REPO, pr);
+    t.deliver(pr, "closed").await;
+    assert_eq!(t.lock_holder("tau").await, None);
+    t.service.stop().await;
+}
