@@ -5,7 +5,8 @@
 //! - pull requests from forks are never planned;
 //! - a change to the Terraform code (anything under `terraform.dir` other than a
 //!   deployment's `terraform.tfvars`) waits for `/promptops plan <sha>` from someone with
-//!   `min_permission`, naming the commit they reviewed: it runs only while that commit is
+//!   `min_permission`, naming the commit they reviewed by its full SHA (a short prefix can
+//!   be matched by a second commit made for it): it runs only while that commit is
 //!   the head, so a push that lands after the go-ahead (even before its job runs) is not
 //!   planned with the go-ahead. A bare `/promptops plan` is answered with the head's SHA
 //!   and the command to type;
@@ -95,8 +96,10 @@ pub(super) async fn check(
     })
 }
 
-/// Why a go-ahead naming `approved` does not plan `pr`'s head, or `None` when it names
-/// the head and no other commit of the pull request.
+/// Why a go-ahead naming `approved` does not plan `pr`'s head, or `None` when it names the
+/// head in full. A prefix is not enough even when it names only the head: whoever pushes
+/// can make a second commit that shares a short prefix (a 7-digit one takes seconds to
+/// find) and push it after the review, before the go-ahead's job runs.
 async fn approval_problem(
     repo: &RepoCtx,
     pr: &PullRequestInfo,
@@ -106,8 +109,13 @@ async fn approval_problem(
     let again = format!(
         "Review the code of head `{head}` and comment `/promptops plan {head}` to plan it."
     );
-    if approved.is_full() && approved.names(head) {
-        return Ok(None);
+    if approved.names(head) {
+        if approved.is_full() {
+            return Ok(None);
+        }
+        return Ok(Some(format!(
+            "⏸️ `/promptops plan {approved}`: `{approved}` is only the start of the head's SHA, and a go-ahead must name the whole commit: a second commit can be made to share a short prefix and pushed after the review, so nothing was planned. {again}"
+        )));
     }
     let commits = repo
         .api
@@ -118,13 +126,7 @@ async fn approval_problem(
         .iter()
         .filter(|commit| approved.names(commit.sha.as_str()))
         .count();
-    let problem = if approved.names(head) && named <= 1 {
-        return Ok(None);
-    } else if approved.names(head) {
-        format!(
-            "`{approved}` names {named} commits of this pull request, so nothing was planned. {again}"
-        )
-    } else if named > 0 {
+    let problem = if named > 0 {
         format!(
             "`{approved}` is no longer the head of this pull request: commits were pushed after it, and a go-ahead approves the code of one commit only, so nothing was planned. {again}"
         )

@@ -73,13 +73,33 @@ async fn a_go_ahead_plans_the_commit_it_names_and_nothing_else() {
     );
     assert_eq!(plans(&log), 0, "terraform planned: {:?}", calls(&log));
 
-    // The head's SHA, in full or as a 7-digit prefix in any case, plans that head.
-    let prefix = first[..7].to_ascii_uppercase();
+    // A prefix of the head's SHA plans nothing: a second commit could share it.
+    let before = github.comments(REPO, pr).len();
+    let prefix = &first[..12];
     comment_as(
         &mut t,
         &on_pr(pr),
         "alice",
         &format!("/promptops plan {prefix}"),
+    )
+    .await;
+    let reply = new_comments(&t, pr, before);
+    assert_eq!(reply.len(), 1, "{reply:?}");
+    assert!(
+        reply[0].contains("must name the whole commit")
+            && reply[0].contains(&format!("/promptops plan {first}")),
+        "{}",
+        reply[0]
+    );
+    assert_eq!(plans(&log), 0, "terraform planned: {:?}", calls(&log));
+
+    // The head's full SHA, in any case, plans that head.
+    let full = first.to_ascii_uppercase();
+    comment_as(
+        &mut t,
+        &on_pr(pr),
+        "alice",
+        &format!("/promptops plan {full}"),
     )
     .await;
     let checks = t.checks("promptops/plan");

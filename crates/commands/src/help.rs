@@ -10,7 +10,7 @@ const COMMANDS: [(&str, &str); 8] = [
         "plan [instructions]",
         "plan the deployment this issue asks for and open (or update) its pull request; \
          text after `plan`, also on the following lines, refines the request. On a pull \
-         request that changes Terraform code, `plan <commit SHA>` is the go-ahead to plan \
+         request that changes Terraform code, `plan <full commit SHA>` is the go-ahead to plan \
          that commit, when it is still the head",
     ),
     (
