@@ -67,8 +67,11 @@ pub(super) fn check_button_jobs(
     let Some(repo) = repo_target(&event.repo, event.installation_id) else {
         return Vec::new();
     };
-    if !settings.comment_jobs.allow(&repo.repo.to_string()) {
-        return ignored("the repository's rate limit on jobs from people is reached");
+    if !settings
+        .comment_jobs
+        .allow(&repo.repo.to_string(), &event.sender.login)
+    {
+        return ignored("the sender's rate limit on jobs from people is reached");
     }
     vec![JobPayload::CheckButton {
         repo,

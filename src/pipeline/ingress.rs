@@ -36,12 +36,15 @@ const MAX_IGNORED_LINE_CHARS: usize = 80;
 pub struct IngressSettings {
     /// The App's own login (e.g. `promptops[bot]`): its comments never run commands.
     pub bot_login: Option<String>,
-    /// Jobs from comments per repository.
+    /// Jobs from comments (and check-run buttons) per repository and person.
     pub comment_jobs: CommentJobLimit,
 }
 
-/// A per-repository rate limit on jobs from comments, kept in memory by each replica (so N
-/// replicas allow up to N times the rate; GitHub spreads deliveries over them).
+/// A rate limit on jobs from comments per repository and person, kept in memory by each
+/// replica (so N replicas allow up to N times the rate; GitHub spreads deliveries over
+/// them). Per person, not per repository: it is charged before anyone's permission is
+/// known, so a shared budget would let one outsider's stream of comments crowd out the
+/// maintainers' commands.
 #[derive(Clone)]
 pub struct CommentJobLimit {
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
@@ -49,7 +52,8 @@ pub struct CommentJobLimit {
 }
 
 impl CommentJobLimit {
-    /// The default: 20 jobs from comments per minute and repository (in bursts of up to 20).
+    /// The default: 20 jobs from comments per minute, repository and person (in bursts of up
+    /// to 20).
     pub const DEFAULT_PER_MINUTE: NonZeroU32 = NonZeroU32::new(20).expect("20 is not zero");
 
     pub fn per_minute(per_minute: NonZeroU32) -> Self {
@@ -59,11 +63,21 @@ impl CommentJobLimit {
         }
     }
 
-    /// Whether one more job from a comment on `repo` is allowed now (and counts it).
-    pub(super) fn allow(&self, repo: &str) -> bool {
-        self.limiter.check_key(&repo.to_ascii_lowercase()).is_ok()
+    /// Whether one more job from `person`'s comment on `repo` is allowed now (and counts it).
+    pub(super) fn allow(&self, repo: &str, person: &str) -> bool {
+        // A newline is in neither a repository's name nor a login: the key is unambiguous.
+        let key = format!("{repo}\n{person}").to_ascii_lowercase();
+        let allowed = self.limiter.check_key(&key).is_ok();
+        // Keys of people whose budget is full again are dropped, so the map stays small.
+        if self.limiter.len() > MAX_TRACKED_PEOPLE {
+            self.limiter.retain_recent();
+        }
+        allowed
     }
 }
+
+/// Past this many (repository, person) pairs, idle ones are forgotten.
+const MAX_TRACKED_PEOPLE: usize = 10_000;
 
 impl Default for CommentJobLimit {
     fn default() -> Self {
@@ -148,13 +162,16 @@ fn comment_jobs(event: &IssueCommentEvent, settings: &IngressSettings) -> Vec<Jo
     if parsed.is_empty() {
         return Vec::new();
     }
-    if !settings.comment_jobs.allow(&repo.repo.to_string()) {
+    if !settings
+        .comment_jobs
+        .allow(&repo.repo.to_string(), &author.login)
+    {
         // Debug formatting: user-chosen names are logged with control characters escaped.
         tracing::warn!(
             repo = ?repo.repo.to_string(),
             author = ?author.login,
             issue = %event.issue.number,
-            "comment ignored: the repository's rate limit on jobs from comments is reached"
+            "comment ignored: the author's rate limit on jobs from comments is reached"
         );
         return Vec::new();
     }
@@ -274,13 +291,17 @@ mod tests {
     }
 
     fn comment(body: &str) -> Event {
+        comment_by(body, "someone")
+    }
+
+    fn comment_by(body: &str, login: &str) -> Event {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("crates/github/tests/fixtures/github-webhooks/issue_comment.created.json");
         let mut payload: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         payload["installation"] = json!({ "id": 7 });
         payload["comment"]["body"] = json!(body);
-        payload["comment"]["user"]["login"] = json!("someone");
+        payload["comment"]["user"]["login"] = json!(login);
         payload["comment"]["user"]["type"] = json!("User");
         parse_event("issue_comment", &serde_json::to_vec(&payload).unwrap()).unwrap()
     }
@@ -313,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn jobs_from_comments_are_rate_limited_per_repository() {
+    fn jobs_from_comments_are_rate_limited_per_repository_and_person() {
         let settings = IngressSettings {
             comment_jobs: CommentJobLimit::per_minute(NonZeroU32::new(2).unwrap()),
             ..IngressSettings::default()
@@ -325,6 +346,9 @@ mod tests {
             jobs_for_event(&event, &settings).is_empty(),
             "the third comment within a minute is over the limit"
         );
+        // Someone else's commands on the same repository are not crowded out.
+        let other = comment_by("/promptops help", "a-maintainer");
+        assert_eq!(jobs_for_event(&other, &settings).len(), 1);
         // Pull request events are not comments: never limited.
         let opened = jobs_for_event(&self::event("pull_request.opened", |_| {}), &settings);
         assert_eq!(opened.len(), 1);
