@@ -113,6 +113,11 @@ async fn plan_read_pr(
         .pr_files(repo.name(), number)
         .await
         .with_context(|| format!("listing the files of #{number}"))?;
+    // A pull request that changes nothing under the module has nothing to plan: the gate
+    // is not asked, so a fork's or an outsider's unrelated pull request gets no comment.
+    if matches!(trigger, Trigger::Event { .. }) && !touches_module_dir(&files, config) {
+        return Ok(());
+    }
     // A fork's head is never planned, so nothing of it is read while the gate says so.
     let prefetched = async {
         match plan_gate::from_fork(repo, &pr) {
@@ -529,4 +534,14 @@ async fn nothing_to_destroy(
         .finish_run(run, RunStatus::Succeeded, "nothing to destroy", "")
         .await?;
     Ok(())
+}
+
+/// Whether any of `files` is under `terraform.dir` or `terraform.deployments_dir` (which
+/// belongs inside it; one outside is reported when a plan tries to use it).
+fn touches_module_dir(files: &[String], config: &RepoConfig) -> bool {
+    let dirs = [&config.terraform.dir, &config.terraform.deployments_dir]
+        .map(|dir| format!("{}/", dir.trim_end_matches('/')));
+    files
+        .iter()
+        .any(|path| dirs.iter().any(|dir| path.starts_with(dir.as_str())))
 }

@@ -229,6 +229,39 @@ async fn a_fork_pr_is_never_planned() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_that_changes_no_terraform_gets_no_comment_from_a_fork_or_an_outsider() {
+    let mut t = Lifecycle::start().await;
+    let fork = "mallory/Hello-World";
+    t.service.github.add_repo(fork);
+    t.service
+        .github
+        .set_file(fork, "docs", "docs/notes.md", "typo fix");
+    let from_fork = t
+        .service
+        .github
+        .open_pr(REPO, "mallory:docs", "main", "Docs", "", "mallory");
+    t.deliver(from_fork, "opened").await;
+    // rita can only read: a pull request of hers touching Terraform would be answered.
+    t.service
+        .github
+        .set_file(REPO, "readme", "README.md", "hello");
+    let outsider = t
+        .service
+        .github
+        .open_pr(REPO, "readme", "main", "Readme", "", "rita");
+    t.deliver(outsider, "opened").await;
+    for pr in [from_fork, outsider] {
+        assert!(
+            t.service.github.comments(REPO, pr).is_empty(),
+            "#{pr}: {:?}",
+            t.service.github.comments(REPO, pr)
+        );
+    }
+    assert!(t.checks("promptops/plan").is_empty());
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_event_for_a_superseded_head_plans_nothing() {
     let mut t = Lifecycle::start().await;
     t.service.github.set_file(
