@@ -1,12 +1,14 @@
 //! `promptops check`: reports, line by line, what is configured and what is missing, and
 //! exits non-zero when the service could not do its job as configured.
 
+mod database;
+
 use std::process::ExitCode;
 
 use promptops_terraform::{ACTIONS_MIN_VERSION, TerraformVersion};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{ServeSettings, redact_url};
+use crate::config::ServeSettings;
 use crate::setup::sign_in_plan::{SignInPlan, SignInSource};
 use crate::setup::startup::StartCredentials;
 use crate::web::{Access, GithubSignIn};
@@ -69,7 +71,7 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
         Err(err) => report.line(Status::Missing, "catalog", format!("{err:#}")),
     }
 
-    database_line(&mut report, &settings.database_url).await;
+    database::database_line(&mut report, &settings.database_url).await;
 
     terraform_line(&mut report, &settings.terraform_bin).await;
 
@@ -195,49 +197,6 @@ async fn app_auth_line(report: &mut Report, api_url: &str, id: u64, key: &Secret
         },
         Err(err) => report.line(Status::Missing, "GitHub App", err.to_string()),
     }
-}
-
-/// Whether the database answers. A SQLite file that does not exist yet is not created:
-/// `check` changes nothing (`promptops migrate` or the first `serve` creates it).
-async fn database_line(report: &mut Report, url: &str) {
-    let db = redact_url(url);
-    if let Some(file) = sqlite_file(url)
-        && !file.exists()
-    {
-        report.line(
-            Status::Ok,
-            "database",
-            format!(
-                "{db}: {} does not exist yet; `promptops migrate` or the first `promptops serve` creates it",
-                file.display()
-            ),
-        );
-        return;
-    }
-    match promptops_store::Store::connect(url).await {
-        Ok(store) => {
-            match store.ping().await {
-                Ok(()) => report.line(
-                    Status::Ok,
-                    "database",
-                    format!("{db} ({})", store.backend_name()),
-                ),
-                Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
-            }
-            store.close().await;
-        }
-        Err(err) => report.line(Status::Missing, "database", format!("{db}: {err}")),
-    }
-}
-
-/// The file a `sqlite:` URL names; `None` for other databases and in-memory ones.
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    let in_memory = path.is_empty() || path == ":memory:" || rest.contains("mode=memory");
-    (!in_memory).then(|| std::path::PathBuf::from(path))
 }
 
 /// Which isolation Terraform runs under, and whether it can be set up here.

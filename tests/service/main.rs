@@ -35,6 +35,7 @@ mod job_logs;
 mod lock_race;
 mod merge_queue;
 mod metrics;
+mod operator_input;
 mod plan_explanation;
 mod planner_eval;
 mod readiness;

@@ -11,8 +11,10 @@ use sqlx::sqlite::{
 
 use crate::error::{Result, StoreError};
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub(crate) static SQLITE_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("./migrations/sqlite");
+pub(crate) static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
@@ -96,7 +98,14 @@ impl Backend {
         let scheme = url.split(':').next().unwrap_or_default();
         let backend = match scheme {
             "sqlite" => Backend::Sqlite(open_sqlite(url, options).await?),
-            "postgres" | "postgresql" => Backend::Postgres(open_postgres(url, options).await?),
+            "postgres" | "postgresql" => {
+                let connect =
+                    PgConnectOptions::from_str(url).map_err(|source| StoreError::Connect {
+                        backend: "postgres",
+                        source,
+                    })?;
+                Backend::Postgres(open_postgres(connect, options).await?)
+            }
             other => {
                 return Err(StoreError::UnsupportedUrl {
                     scheme: other.to_owned(),
@@ -129,7 +138,7 @@ impl Backend {
 
     /// How many migrations the database has applied; `None` when it has no schema yet
     /// (sqlx's bookkeeping table does not exist).
-    async fn applied_migrations(&self) -> Result<Option<u64>> {
+    pub(crate) async fn applied_migrations(&self) -> Result<Option<u64>> {
         let exists_sql = match self {
             Backend::Sqlite(_) => {
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
@@ -195,7 +204,7 @@ pub(crate) fn sqlite_connect_options(
     Ok((connect, in_memory))
 }
 
-fn sqlite_connect_error(source: sqlx::Error) -> StoreError {
+pub(crate) fn sqlite_connect_error(source: sqlx::Error) -> StoreError {
     StoreError::Connect {
         backend: "sqlite",
         source,
@@ -295,12 +304,14 @@ pub(crate) async fn checkpoint_wal<T>(
     }
 }
 
-async fn open_postgres(url: &str, options: &ConnectOptions) -> Result<PgPool> {
+pub(crate) async fn open_postgres(
+    connect: PgConnectOptions,
+    options: &ConnectOptions,
+) -> Result<PgPool> {
     let connect_error = |source| StoreError::Connect {
         backend: "postgres",
         source,
     };
-    let connect = PgConnectOptions::from_str(url).map_err(connect_error)?;
     // The pool retries a failed connection until `acquire_timeout` and then reports only
     // "pool timed out". One direct attempt first says why (connection refused, unknown
     // host, password rejected) and where, at once.

@@ -27,6 +27,7 @@ mod request_details;
 mod requests;
 mod run_kind;
 mod runs;
+mod schema;
 mod sqlite_batch;
 mod sqlite_writer;
 mod store;
@@ -44,4 +45,5 @@ pub use model::{
 pub use processes::ProcessRecord;
 pub use request_details::RequestDetails;
 pub use run_kind::RunKind;
+pub use schema::{SchemaInspection, SchemaState, inspect};
 pub use store::{Store, StoreOptions};

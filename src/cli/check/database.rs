@@ -1,0 +1,101 @@
+//! The database line of `promptops check`: whether the database answers and what its
+//! schema lacks, learnt without changing it (no migration runs, no file is created or has
+//! its permissions narrowed: `promptops migrate` and `promptops serve` do that).
+
+use promptops_store::{ConnectOptions, SchemaState};
+
+use super::{Report, Status};
+use crate::config::redact_url;
+
+const WHAT: &str = "database";
+
+pub(super) async fn database_line(report: &mut Report, url: &str) {
+    let db = redact_url(url);
+    if let Some(file) = sqlite_file(url)
+        && !file.exists()
+    {
+        report.line(
+            Status::Ok,
+            WHAT,
+            format!(
+                "{db}: {} does not exist yet; `promptops migrate` or the first `promptops serve` creates it",
+                file.display()
+            ),
+        );
+        return;
+    }
+    match promptops_store::inspect(url, &ConnectOptions::default()).await {
+        Ok(found) => {
+            let (status, schema) = schema_detail(&found.state);
+            report.line(status, WHAT, format!("{db} ({}): {schema}", found.backend));
+        }
+        Err(err) => report.line(Status::Missing, WHAT, format!("{db}: {err}")),
+    }
+}
+
+/// How the schema compares with this version's migrations. Pending ones are no failure
+/// (`serve` applies them at start), but an operator may want to apply them deliberately.
+fn schema_detail(state: &SchemaState) -> (Status, String) {
+    match *state {
+        SchemaState::Migrated {
+            applied,
+            pending: 0,
+            unknown: 0,
+        } => (
+            Status::Ok,
+            format!("schema up to date ({applied} migrations)"),
+        ),
+        SchemaState::Migrated { unknown, .. } if unknown > 0 => (
+            Status::Missing,
+            format!(
+                "{} applied by a newer PromptOps that this version does not know: it would refuse to start on this database; run the newer release",
+                migrations(unknown)
+            ),
+        ),
+        SchemaState::Migrated { pending, .. } => (
+            Status::Warn,
+            format!(
+                "{} pending: run `promptops migrate` (`promptops serve` would apply them at start)",
+                migrations(pending)
+            ),
+        ),
+        SchemaState::Unmigrated {
+            pending,
+            other_tables: 0,
+        } => (
+            Status::Warn,
+            format!(
+                "no PromptOps schema yet; {} pending: run `promptops migrate`",
+                migrations(pending)
+            ),
+        ),
+        SchemaState::Unmigrated {
+            pending,
+            other_tables,
+        } => (
+            Status::Warn,
+            format!(
+                "holds {other_tables} table{} of something else and no PromptOps schema (is DATABASE_URL the right database?); {} pending: run `promptops migrate` to add PromptOps's tables to it",
+                if other_tables == 1 { "" } else { "s" },
+                migrations(pending)
+            ),
+        ),
+    }
+}
+
+fn migrations(n: u64) -> String {
+    match n {
+        1 => "1 migration".to_owned(),
+        n => format!("{n} migrations"),
+    }
+}
+
+/// The file a `sqlite:` URL names; `None` for other databases and in-memory ones.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    let in_memory = path.is_empty() || path == ":memory:" || rest.contains("mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
+}
