@@ -63,3 +63,16 @@ fn check_reports_pending_migrations_and_leaves_the_database_as_it_was() {
         "{report}"
     );
 }
+
+#[test]
+fn a_database_that_cannot_be_created_is_named_with_its_cause_once() {
+    // No one, root included, may create files under /sys.
+    let output = migrate("sqlite:///sys/promptops-test/p.db");
+    assert!(!output.status.success());
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        error.starts_with("promptops: cannot create the directory of the sqlite database /sys/promptops-test/p.db: "),
+        "{error}"
+    );
+    assert_eq!(error.matches("(os error").count(), 1, "{error}");
+}

@@ -122,6 +122,33 @@ async fn bad_settings_are_named() {
     assert!(err.to_string().contains("not a URL"), "{err}");
 }
 
+/// An error and its sources as anyhow's `{:#}` prints them (the service's error lines).
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_settings_error_prints_its_cause_once() {
+    let err = GithubApp::new("api.github.com", 1, &key()).err().unwrap();
+    let printed = chain(&err);
+    assert_eq!(
+        printed.matches("relative URL without a base").count(),
+        1,
+        "{printed}"
+    );
+    assert_eq!(printed.matches("GITHUB_API_URL").count(), 1, "{printed}");
+    assert!(
+        printed.contains("with its scheme, e.g. https://api.github.com"),
+        "{printed}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_share_one_handle() {
     let e = env().await;

@@ -9,7 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::error::{Result, StoreError};
+use crate::error::{FileAction, Result, StoreError};
 
 pub(crate) static SQLITE_MIGRATIONS: sqlx::migrate::Migrator =
     sqlx::migrate!("./migrations/sqlite");
@@ -99,11 +99,7 @@ impl Backend {
         let backend = match scheme {
             "sqlite" => Backend::Sqlite(open_sqlite(url, options).await?),
             "postgres" | "postgresql" => {
-                let connect =
-                    PgConnectOptions::from_str(url).map_err(|source| StoreError::Connect {
-                        backend: "postgres",
-                        source,
-                    })?;
+                let connect = postgres_connect_options(url)?;
                 Backend::Postgres(open_postgres(connect, options).await?)
             }
             other => {
@@ -130,9 +126,9 @@ impl Backend {
             Backend::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
             Backend::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         };
-        result.map_err(|source| StoreError::Migrate {
+        result.map_err(|cause| StoreError::Migrate {
             backend: self.name(),
-            source,
+            cause,
         })
     }
 
@@ -188,8 +184,7 @@ pub(crate) fn sqlite_connect_options(
         SqliteDurability::Full => SqliteSynchronous::Full,
         SqliteDurability::Normal => SqliteSynchronous::Normal,
     };
-    let connect = SqliteConnectOptions::from_str(url)
-        .map_err(sqlite_connect_error)?
+    let connect = sqlite_url_options(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(synchronous)
@@ -204,18 +199,34 @@ pub(crate) fn sqlite_connect_options(
     Ok((connect, in_memory))
 }
 
-pub(crate) fn sqlite_connect_error(source: sqlx::Error) -> StoreError {
-    StoreError::Connect {
+/// The options a `sqlite:` URL gives, or why it cannot be read.
+pub(crate) fn sqlite_url_options(url: &str) -> Result<SqliteConnectOptions> {
+    SqliteConnectOptions::from_str(url).map_err(|cause| StoreError::BadUrl {
         backend: "sqlite",
-        source,
+        cause,
+    })
+}
+
+/// The options a `postgres:` URL gives, or why it cannot be read.
+pub(crate) fn postgres_connect_options(url: &str) -> Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url).map_err(|cause| StoreError::BadUrl {
+        backend: "postgres",
+        cause,
+    })
+}
+
+/// Opening the SQLite database `connect` names failed.
+pub(crate) fn sqlite_open_error(connect: &SqliteConnectOptions, cause: sqlx::Error) -> StoreError {
+    StoreError::SqliteOpen {
+        path: connect.get_filename().to_path_buf(),
+        cause,
     }
 }
 
 async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> {
     let (connect, in_memory) = sqlite_connect_options(url, options)?;
     if !in_memory {
-        owner_only_files(connect.get_filename())
-            .map_err(|err| sqlite_connect_error(sqlx::Error::Io(err)))?;
+        owner_only_files(connect.get_filename())?;
     }
     let mut pool = SqlitePoolOptions::new()
         .max_connections(options.max_connections.unwrap_or(4))
@@ -229,9 +240,9 @@ async fn open_sqlite(url: &str, options: &ConnectOptions) -> Result<SqlitePool> 
             .idle_timeout(None)
             .max_lifetime(None);
     }
-    pool.connect_with(connect)
+    pool.connect_with(connect.clone())
         .await
-        .map_err(sqlite_connect_error)
+        .map_err(|cause| sqlite_open_error(&connect, cause))
 }
 
 /// Whether SQLite itself has a transaction open on `conn`. A COMMIT that fails (disk full,
@@ -256,25 +267,35 @@ fn is_in_memory(connect: &SqliteConnectOptions, url: &str) -> bool {
 /// owner only (it holds every delivery and job payload). SQLite gives the write-ahead log
 /// and shared-memory files the database file's permissions; files left by an older version
 /// with wider permissions are narrowed.
-fn owner_only_files(database: &Path) -> std::io::Result<()> {
+fn owner_only_files(database: &Path) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let failed = |action| {
+        move |cause| StoreError::SqliteFile {
+            path: database.to_path_buf(),
+            action,
+            cause,
+        }
+    };
     if let Some(dir) = database.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(failed(FileAction::CreateDirectory))?;
     }
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .open(database)?;
+        .open(database)
+        .map_err(failed(FileAction::Create))?;
     let mut wal = database.as_os_str().to_owned();
     wal.push("-wal");
     let mut shm = database.as_os_str().to_owned();
     shm.push("-shm");
     for file in [database.as_os_str().to_owned(), wal, shm] {
         match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
-            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                return Err(failed(FileAction::NarrowPermissions)(err));
+            }
             _ => {}
         }
     }
@@ -308,10 +329,6 @@ pub(crate) async fn open_postgres(
     connect: PgConnectOptions,
     options: &ConnectOptions,
 ) -> Result<PgPool> {
-    let connect_error = |source| StoreError::Connect {
-        backend: "postgres",
-        source,
-    };
     // The pool retries a failed connection until `acquire_timeout` and then reports only
     // "pool timed out". One direct attempt first says why (connection refused, unknown
     // host, password rejected) and where, at once.
@@ -321,7 +338,7 @@ pub(crate) async fn open_postgres(
         Ok(Ok(probe)) => {
             let _ = sqlx::Connection::close(probe).await;
         }
-        Ok(Err(source)) => return Err(StoreError::Unreachable { address, source }),
+        Ok(Err(cause)) => return Err(StoreError::Unreachable { address, cause }),
         Err(_) => {
             let waited = std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
@@ -332,7 +349,7 @@ pub(crate) async fn open_postgres(
             );
             return Err(StoreError::Unreachable {
                 address,
-                source: sqlx::Error::Io(waited),
+                cause: sqlx::Error::Io(waited),
             });
         }
     }
@@ -341,5 +358,5 @@ pub(crate) async fn open_postgres(
         .acquire_timeout(options.acquire_timeout)
         .connect_with(connect)
         .await
-        .map_err(connect_error)
+        .map_err(|cause| StoreError::Unreachable { address, cause })
 }

@@ -1,4 +1,11 @@
 //! The one error type of the store.
+//!
+//! Each message carries the text of its cause, and the cause is not also the error's
+//! `source()`: errors are printed with anyhow's `{:#}`, which appends every source, so a
+//! cause that were both would be printed twice (three times for sqlx's I/O errors, which
+//! do the same themselves).
+
+use std::path::PathBuf;
 
 use thiserror::Error;
 
@@ -12,34 +19,45 @@ pub enum StoreError {
     )]
     UnsupportedUrl { scheme: String },
 
-    #[error("cannot open the {backend} database: {source}")]
-    Connect {
+    /// The database URL names a backend but the driver cannot read the rest.
+    #[error("the {backend} database URL cannot be read: {cause}")]
+    BadUrl {
         backend: &'static str,
-        #[source]
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
+
+    /// The SQLite database file or its directory could not be created, or the file's
+    /// permissions not narrowed to its owner.
+    #[error("cannot {action} the sqlite database {}: {cause}", path.display())]
+    SqliteFile {
+        path: PathBuf,
+        action: FileAction,
+        cause: std::io::Error,
+    },
+
+    #[error("cannot open the sqlite database {}: {cause}", path.display())]
+    SqliteOpen { path: PathBuf, cause: sqlx::Error },
 
     /// The database server could not be reached or refused the connection.
-    #[error("cannot connect to the postgres database at {address}: {source}")]
-    Unreachable {
-        address: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("cannot connect to the postgres database at {address}: {cause}")]
+    Unreachable { address: String, cause: sqlx::Error },
 
-    #[error("migrating the {backend} database failed: {source}")]
+    #[error("migrating the {backend} database failed: {cause}")]
     Migrate {
         backend: &'static str,
-        #[source]
-        source: sqlx::migrate::MigrateError,
+        cause: sqlx::migrate::MigrateError,
     },
 
+    /// The thread of the SQLite delivery writer could not be started.
+    #[error("cannot start the SQLite delivery writer's thread: {cause}")]
+    WriterThread { cause: std::io::Error },
+
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
 
     /// An error of the delivery writer's own SQLite connection (`sqlite_batch`).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
 
     /// The job is not (or no longer) running under this worker's lease: it finished, was
     /// released, or its lease ran out and another worker took it over.
@@ -93,4 +111,34 @@ pub enum StoreError {
     /// The group-commit writer task is gone (its runtime shut down).
     #[error("the delivery writer has stopped; the store must be reopened")]
     WriterStopped,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(cause: sqlx::Error) -> Self {
+        StoreError::Database(cause)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(cause: rusqlite::Error) -> Self {
+        StoreError::Sqlite(cause)
+    }
+}
+
+/// What was being done to a SQLite database file when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileAction {
+    CreateDirectory,
+    Create,
+    NarrowPermissions,
+}
+
+impl std::fmt::Display for FileAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileAction::CreateDirectory => "create the directory of",
+            FileAction::Create => "create or open",
+            FileAction::NarrowPermissions => "make owner-only",
+        })
+    }
 }

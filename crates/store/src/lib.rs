@@ -36,7 +36,7 @@ mod write_health;
 pub use backend::{ConnectOptions, MigrationReport, SqliteDurability};
 pub use clock::{Clock, SystemClock};
 pub use drift::DriftCheckRecord;
-pub use error::{Result, StoreError};
+pub use error::{FileAction, Result, StoreError};
 pub use expiries::ExpiryRecord;
 pub use model::{
     Delivery, DeliveryRecord, FailOutcome, Job, JobStatus, Lock, LockOutcome, NewJob, NewRun,

@@ -3,15 +3,12 @@
 //! PostgreSQL the session is read-only, so that checking a shared production database can
 //! never upgrade it in place.
 
+use sqlx::sqlite::SqlitePoolOptions;
 use std::path::Path;
-use std::str::FromStr;
-
-use sqlx::postgres::PgConnectOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use crate::backend::{
     Backend, ConnectOptions, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, open_postgres,
-    sqlite_connect_error, with_pool,
+    postgres_connect_options, sqlite_open_error, sqlite_url_options, with_pool,
 };
 use crate::error::{Result, StoreError};
 
@@ -46,11 +43,7 @@ pub async fn inspect(url: &str, options: &ConnectOptions) -> Result<SchemaInspec
     let backend = match scheme {
         "sqlite" => Backend::Sqlite(open_sqlite_read_only(url, options).await?),
         "postgres" | "postgresql" => {
-            let connect = PgConnectOptions::from_str(url)
-                .map_err(|source| StoreError::Connect {
-                    backend: "postgres",
-                    source,
-                })?
+            let connect = postgres_connect_options(url)?
                 // Every statement of the session is refused a write, whatever it is.
                 .options([("default_transaction_read_only", "on")]);
             let single = ConnectOptions {
@@ -77,9 +70,8 @@ pub async fn inspect(url: &str, options: &ConnectOptions) -> Result<SchemaInspec
 /// file holds every commit, and it is read as immutable: a read-only connection to a WAL
 /// database would otherwise create the -wal and -shm files and leave them behind.
 async fn open_sqlite_read_only(url: &str, options: &ConnectOptions) -> Result<sqlx::SqlitePool> {
-    let connect = SqliteConnectOptions::from_str(url).map_err(sqlite_connect_error)?;
-    let file = connect.get_filename().to_path_buf();
-    let mut wal = file.as_os_str().to_owned();
+    let connect = sqlite_url_options(url)?;
+    let mut wal = connect.get_filename().as_os_str().to_owned();
     wal.push("-wal");
     let connect = connect
         .create_if_missing(false)
@@ -89,9 +81,9 @@ async fn open_sqlite_read_only(url: &str, options: &ConnectOptions) -> Result<sq
     SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(options.acquire_timeout)
-        .connect_with(connect)
+        .connect_with(connect.clone())
         .await
-        .map_err(sqlite_connect_error)
+        .map_err(|cause| sqlite_open_error(&connect, cause))
 }
 
 async fn schema_state(backend: &Backend) -> Result<SchemaState> {

@@ -98,10 +98,7 @@ impl SqliteWriter {
             .name("promptops-sqlite-writer".to_owned())
             .spawn(move || writer.run(&runtime, requests, closed))
             .map(drop)
-            .map_err(|err| StoreError::Connect {
-                backend: "sqlite",
-                source: sqlx::Error::Io(err),
-            })
+            .map_err(|cause| StoreError::WriterThread { cause })
     }
 
     fn run(

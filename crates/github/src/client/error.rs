@@ -1,4 +1,8 @@
 //! Errors of the GitHub client: each names the operation, and GitHub's answer when there was one.
+//!
+//! Each message carries the text of its cause, and the cause is not also the error's
+//! `source()`: errors are printed with anyhow's `{:#}`, which appends every source, so a
+//! cause that were both would be printed twice.
 
 use std::time::Duration;
 
@@ -7,7 +11,7 @@ use std::time::Duration;
 pub enum GithubError {
     /// Bad App settings (API URL, private key).
     #[error("GitHub App settings: {0}")]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
 
     /// GitHub answered with an error status that retrying will not fix.
     #[error("{operation}: GitHub answered {status}: {message}")]
@@ -33,11 +37,10 @@ pub enum GithubError {
     },
 
     /// The request could not be sent or the answer not read.
-    #[error("{operation}: {}", describe(source))]
+    #[error("{operation}: {}", describe(cause))]
     Transport {
         operation: String,
-        #[source]
-        source: octocrab::Error,
+        cause: octocrab::Error,
     },
 
     /// The answer is larger than the caller can take (a download with a size limit); it
@@ -60,24 +63,20 @@ pub enum GithubError {
 /// What is wrong with the App's settings.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("GITHUB_API_URL {url:?} is not a URL: {source}")]
-    NotAUrl {
-        url: String,
-        source: url::ParseError,
-    },
+    #[error(
+        "GITHUB_API_URL {url:?} is not a URL ({cause}): give the whole address with its scheme, e.g. https://api.github.com"
+    )]
+    NotAUrl { url: String, cause: url::ParseError },
     #[error("GITHUB_API_URL {url:?} must start with https:// (or http:// for a local server)")]
     NotHttp { url: String },
     #[error("the GitHub App private key is not an RSA private key in PEM form: {0}")]
     PrivateKey(jsonwebtoken::errors::Error),
-    #[error("GITHUB_API_URL {url:?}: {source}")]
-    BaseUri {
-        url: String,
-        source: octocrab::Error,
-    },
+    #[error("GITHUB_API_URL {url:?}: {cause}")]
+    BaseUri { url: String, cause: octocrab::Error },
     #[error("building the GitHub client: {0}")]
     Client(octocrab::Error),
-    #[error("installation {id}: {source}")]
-    Installation { id: u64, source: octocrab::Error },
+    #[error("installation {id}: {cause}")]
+    Installation { id: u64, cause: octocrab::Error },
 }
 
 /// A value the client refuses before sending it, since GitHub would.
@@ -139,6 +138,12 @@ impl GithubError {
                 | GithubError::Exhausted { .. }
                 | GithubError::Transport { .. }
         ) || self.status().is_some_and(|s| s >= 500)
+    }
+}
+
+impl From<ConfigError> for GithubError {
+    fn from(cause: ConfigError) -> Self {
+        GithubError::Config(cause)
     }
 }
 

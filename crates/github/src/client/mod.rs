@@ -72,9 +72,9 @@ impl GithubApp {
     /// a test server). Must be called inside a Tokio runtime (octocrab spawns its worker).
     pub fn new(api_url: &str, app_id: u64, private_key_pem: &SecretString) -> Result<GithubApp> {
         let url = api_url.to_owned();
-        let parsed = url::Url::parse(api_url).map_err(|source| ConfigError::NotAUrl {
+        let parsed = url::Url::parse(api_url).map_err(|cause| ConfigError::NotAUrl {
             url: url.clone(),
-            source,
+            cause,
         })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(ConfigError::NotHttp { url }.into());
@@ -84,7 +84,7 @@ impl GithubApp {
                 .map_err(ConfigError::PrivateKey)?;
         let octo = Octocrab::builder()
             .base_uri(api_url.trim_end_matches('/'))
-            .map_err(|source| ConfigError::BaseUri { url, source })?
+            .map_err(|cause| ConfigError::BaseUri { url, cause })?
             .app(AppId(app_id), key)
             .build()
             .map_err(ConfigError::Client)?;
@@ -146,9 +146,9 @@ impl GithubApp {
                         .app
                         .octo
                         .installation(InstallationId(installation_id))
-                        .map_err(|source| ConfigError::Installation {
+                        .map_err(|cause| ConfigError::Installation {
                             id: installation_id,
-                            source,
+                            cause,
                         })?;
                     let known = (Arc::new(octo), Arc::new(tokio::sync::Mutex::new(())));
                     map.insert(installation_id, known.clone());

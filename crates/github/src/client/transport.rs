@@ -160,7 +160,7 @@ fn judge_transport_error(operation: &str, e: octocrab::Error) -> Attempt {
         },
         e => GithubError::Transport {
             operation: operation.to_string(),
-            source: e,
+            cause: e,
         },
     })
 }
