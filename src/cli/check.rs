@@ -6,7 +6,7 @@ mod database;
 use std::process::ExitCode;
 
 use promptops_terraform::{ACTIONS_MIN_VERSION, TerraformVersion};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::config::ServeSettings;
 use crate::setup::sign_in_plan::{SignInPlan, SignInSource};
@@ -225,13 +225,10 @@ fn env_credential_lines(report: &mut Report, settings: &ServeSettings) {
         ),
     }
     match github.private_key() {
-        Ok(Some(key)) if key.expose_secret().contains("PRIVATE KEY") => {
-            report.line(Status::Ok, "GitHub App private key", "present (PEM)")
-        }
         Ok(Some(_)) => report.line(
-            Status::Missing,
+            Status::Ok,
             "GitHub App private key",
-            "set but not a PEM private key",
+            "present (an RSA private key, PEM)",
         ),
         Ok(None) => report.line(
             Status::Missing,

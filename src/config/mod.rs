@@ -109,23 +109,30 @@ impl GithubSettings {
             .unwrap_or_default()
     }
 
-    /// The private key, from the variable or the file.
+    /// The private key, from the variable or the file; a blank one is none. It is checked
+    /// here, where its source is known: a key that cannot sign the App's JWTs (a public
+    /// key, literal `\n` escapes, no PEM) is refused, naming the variable or the file.
     pub fn private_key(&self) -> anyhow::Result<Option<SecretString>> {
-        if let Some(key) = &self.github_private_key {
-            return Ok(Some(key.clone()));
-        }
-        match &self.github_private_key_path {
-            Some(path) => {
+        let (key, source) = match (&self.github_private_key, &self.github_private_key_path) {
+            (Some(key), _) => (key.clone(), "GITHUB_PRIVATE_KEY".to_owned()),
+            (None, Some(path)) => {
                 let text = std::fs::read_to_string(path).map_err(|err| {
                     anyhow::anyhow!(
                         "cannot read GITHUB_PRIVATE_KEY_PATH {}: {err}",
                         path.display()
                     )
                 })?;
-                Ok(Some(SecretString::from(text)))
+                let source = format!("GITHUB_PRIVATE_KEY_PATH {}", path.display());
+                (SecretString::from(text), source)
             }
-            None => Ok(None),
+            (None, None) => return Ok(None),
+        };
+        if key.expose_secret().trim().is_empty() {
+            return Ok(None);
         }
+        promptops_github::client::signing_key(key.expose_secret())
+            .map_err(|problem| anyhow::anyhow!("{source}: {problem}"))?;
+        Ok(Some(key))
     }
 }
 

@@ -34,6 +34,8 @@ fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<
     serializer.serialize_str(secret.expose_secret())
 }
 
+/// Each message carries its cause's text, which is not also the `source()` (see
+/// `promptops_store::StoreError`).
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
     #[error(
@@ -41,15 +43,15 @@ pub enum CredentialsError {
          Delete or move it (and restart) to connect another App"
     )]
     AlreadyExists(PathBuf),
-    #[error("cannot write the credentials file {path}: {source}")]
+    #[error("cannot write the credentials file {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot read the credentials file {path}: {source}")]
+    #[error("cannot read the credentials file {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("the credentials file {path} is not valid: {message}")]
     Invalid { path: PathBuf, message: String },
@@ -65,10 +67,10 @@ impl AppCredentials {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
+            Err(cause) => {
                 return Err(CredentialsError::Read {
                     path: path.to_owned(),
-                    source,
+                    cause,
                 });
             }
         };
@@ -82,8 +84,9 @@ impl AppCredentials {
             path: path.to_owned(),
             message: message.to_owned(),
         };
-        if !credentials.pem.expose_secret().contains("PRIVATE KEY") {
-            return Err(invalid("`pem` is not a PEM private key"));
+        if let Err(problem) = promptops_github::client::signing_key(credentials.pem.expose_secret())
+        {
+            return Err(invalid(&format!("`pem`: {problem}")));
         }
         if credentials.webhook_secret.expose_secret().trim().is_empty() {
             return Err(invalid("`webhook_secret` is empty"));
@@ -93,9 +96,9 @@ impl AppCredentials {
 
     /// Creates the file (mode 0600) with these credentials; refuses when it exists.
     pub fn create_new(&self, path: &Path) -> Result<(), CredentialsError> {
-        let write_err = |source| CredentialsError::Write {
+        let write_err = |cause| CredentialsError::Write {
             path: path.to_owned(),
-            source,
+            cause,
         };
         if path.symlink_metadata().is_ok() {
             return Err(CredentialsError::AlreadyExists(path.to_owned()));
@@ -133,9 +136,9 @@ impl AppCredentials {
 fn check_mode(path: &Path) -> Result<(), CredentialsError> {
     use std::os::unix::fs::PermissionsExt as _;
     let mode = std::fs::metadata(path)
-        .map_err(|source| CredentialsError::Read {
+        .map_err(|cause| CredentialsError::Read {
             path: path.to_owned(),
-            source,
+            cause,
         })?
         .permissions()
         .mode()
@@ -166,9 +169,7 @@ mod tests {
             client_id: "Iv1.abc".into(),
             client_secret: SecretString::from("client-secret".to_owned()),
             webhook_secret: SecretString::from("hook-secret".to_owned()),
-            pem: SecretString::from(
-                "-----BEGIN RSA PRIVATE KEY-----\nMII\n-----END RSA PRIVATE KEY-----\n".to_owned(),
-            ),
+            pem: SecretString::from(promptops_testkit::APP_PRIVATE_KEY_PEM.to_owned()),
         }
     }
 

@@ -76,3 +76,73 @@ fn a_database_that_cannot_be_created_is_named_with_its_cause_once() {
     );
     assert_eq!(error.matches("(os error").count(), 1, "{error}");
 }
+
+/// `command`'s output once it exits; `None` when it is still running after `secs` (it is
+/// killed then), e.g. a `serve` that started when it should have refused.
+fn exited_within(mut command: Command, secs: u64) -> Option<std::process::Output> {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..secs * 20 {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// `promptops serve` with an App in the environment whose key is `key`, its database and
+/// work directory in `dir`.
+fn serve_with_key(dir: &std::path::Path, key: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_promptops"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("GITHUB_APP_ID", "1")
+        .env("GITHUB_PRIVATE_KEY_PATH", key)
+        .env("GITHUB_WEBHOOK_SECRET", "0123456789abcdef0123")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .env("DATABASE_URL", format!("sqlite://{}/p.db", dir.display()))
+        .env("PROMPTOPS_BIND", "127.0.0.1:0")
+        .env("PROMPTOPS_WORKDIR", dir.join("work"))
+        .env("PROMPTOPS_TERRAFORM_SANDBOX", "off");
+    command
+}
+
+#[test]
+fn serve_refuses_an_app_key_that_cannot_sign_naming_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = promptops_testkit::APP_PRIVATE_KEY_PEM;
+    for (name, text, problem) in [
+        (
+            "public.pem",
+            promptops_testkit::APP_PUBLIC_KEY_PEM.to_owned(),
+            "it is a public key (PUBLIC KEY), not the App's private key",
+        ),
+        (
+            "escaped.pem",
+            private.trim().replace('\n', "\\n"),
+            "it holds literal \\n escapes where its line breaks should be",
+        ),
+        (
+            "garbage.pem",
+            "not a key".to_owned(),
+            "it is not a PEM private key",
+        ),
+    ] {
+        let key = dir.path().join(name);
+        std::fs::write(&key, text).unwrap();
+        let output = exited_within(serve_with_key(dir.path(), &key), 30)
+            .unwrap_or_else(|| panic!("serve started with {name} as the App's key"));
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        let error = String::from_utf8(output.stderr).unwrap();
+        let expected = format!("GITHUB_PRIVATE_KEY_PATH {}: {problem}", key.display());
+        assert!(error.contains(&expected), "{name}: {error}");
+        assert_eq!(error.matches(problem).count(), 1, "{error}");
+    }
+}

@@ -180,3 +180,35 @@ async fn concurrent_calls_share_one_handle() {
         "clones of a handle share the cached token"
     );
 }
+
+#[test]
+fn a_key_that_cannot_sign_is_refused_with_the_reason() {
+    use promptops_github::client::{KeyProblem, signing_key};
+    use promptops_testkit::{APP_PRIVATE_KEY_PEM, APP_PUBLIC_KEY_PEM};
+    assert!(signing_key(APP_PRIVATE_KEY_PEM).is_ok());
+    assert_eq!(
+        signing_key(APP_PUBLIC_KEY_PEM).err(),
+        Some(KeyProblem::PublicKey {
+            label: "PUBLIC KEY".into()
+        })
+    );
+    let escaped = APP_PRIVATE_KEY_PEM.trim().replace('\n', "\\n");
+    assert_eq!(
+        signing_key(&escaped).err(),
+        Some(KeyProblem::EscapedLineBreaks)
+    );
+    assert_eq!(signing_key("not a key").err(), Some(KeyProblem::NotPem));
+    // A private key's label on a public key's body: decoding takes it, signing does not.
+    let body = APP_PUBLIC_KEY_PEM.replace("PUBLIC KEY", "RSA PRIVATE KEY");
+    assert!(
+        matches!(signing_key(&body), Err(KeyProblem::NotRsa { .. })),
+        "{:?}",
+        signing_key(&body).err()
+    );
+    // GithubApp::new checks the same way.
+    let public = SecretString::from(APP_PUBLIC_KEY_PEM);
+    let err = GithubApp::new("http://127.0.0.1:9", 1, &public)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("it is a public key"), "{err}");
+}

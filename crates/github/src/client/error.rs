@@ -69,8 +69,8 @@ pub enum ConfigError {
     NotAUrl { url: String, cause: url::ParseError },
     #[error("GITHUB_API_URL {url:?} must start with https:// (or http:// for a local server)")]
     NotHttp { url: String },
-    #[error("the GitHub App private key is not an RSA private key in PEM form: {0}")]
-    PrivateKey(jsonwebtoken::errors::Error),
+    #[error("the GitHub App private key cannot be used: {0}")]
+    PrivateKey(super::KeyProblem),
     #[error("GITHUB_API_URL {url:?}: {cause}")]
     BaseUri { url: String, cause: octocrab::Error },
     #[error("building the GitHub client: {0}")]

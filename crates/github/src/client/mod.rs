@@ -7,6 +7,7 @@
 //! PR for the head branch, the comment carrying the same hidden marker, the branch, the check
 //! run with the same `external_id`, or the file already holding the content.
 
+mod app_key;
 mod check_buttons;
 mod checks;
 mod comments;
@@ -32,6 +33,7 @@ use promptops_core::RepoName;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
+pub use app_key::{KeyProblem, signing_key};
 pub use check_buttons::{ButtonError, CheckRunButton, CheckRunButtons};
 pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
 pub use compare::CommitRelation;
@@ -79,9 +81,7 @@ impl GithubApp {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(ConfigError::NotHttp { url }.into());
         }
-        let key =
-            jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.expose_secret().as_bytes())
-                .map_err(ConfigError::PrivateKey)?;
+        let key = signing_key(private_key_pem.expose_secret()).map_err(ConfigError::PrivateKey)?;
         let octo = Octocrab::builder()
             .base_uri(api_url.trim_end_matches('/'))
             .map_err(|cause| ConfigError::BaseUri { url, cause })?
