@@ -77,6 +77,7 @@ impl App {
     /// Assembles the service: database, planner, dashboard, the App (from the environment
     /// or the credentials file, when either gives one) and the setup pages.
     pub async fn build(settings: &ServeSettings, overrides: Overrides) -> anyhow::Result<App> {
+        settings.durable_database()?;
         let store = Store::connect(&settings.database_url)
             .await
             .with_context(|| {

@@ -71,7 +71,7 @@ pub async fn run(settings: ServeSettings) -> ExitCode {
         Err(err) => report.line(Status::Missing, "catalog", format!("{err:#}")),
     }
 
-    database::database_line(&mut report, &settings.database_url).await;
+    database::database_line(&mut report, &settings).await;
 
     terraform_line(&mut report, &settings.terraform_bin).await;
 

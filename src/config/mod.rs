@@ -309,6 +309,19 @@ impl ServeSettings {
         Ok(Some(url))
     }
 
+    /// Refuses an in-memory database: `serve` acknowledges a delivery only once it is
+    /// stored, and the deliveries, queued jobs, locks and expiry dates of one held in
+    /// memory would all be gone at the next restart, without a word.
+    pub fn durable_database(&self) -> anyhow::Result<()> {
+        if promptops_store::is_in_memory(&self.database_url) {
+            anyhow::bail!(
+                "DATABASE_URL {} is an in-memory database: every acknowledged delivery, queued job, lock and expiry date would be lost when the service stops; give a file (sqlite:///var/lib/promptops/promptops.db) or a PostgreSQL server (postgres://user@host/db)",
+                redact_url(&self.database_url)
+            );
+        }
+        Ok(())
+    }
+
     /// The SQLite database file, when the database is SQLite on a file.
     pub fn sqlite_database_file(&self) -> Option<PathBuf> {
         sqlite_file(&self.database_url)
@@ -340,11 +353,13 @@ pub fn redact_url(url: &str) -> String {
 /// The App credentials file's name when `PROMPTOPS_APP_CREDENTIALS` does not give a path.
 pub const APP_CREDENTIALS_FILE: &str = "promptops-app.json";
 
-/// The database file of a `sqlite://<path>[?options]` URL.
+/// The database file of a `sqlite://<path>[?options]` URL; `None` for an in-memory one.
 fn sqlite_file(database_url: &str) -> Option<PathBuf> {
-    let rest = database_url.strip_prefix("sqlite://")?;
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
+    (!path.is_empty() && !promptops_store::is_in_memory(database_url)).then(|| PathBuf::from(path))
 }
 
 #[cfg(test)]

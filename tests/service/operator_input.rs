@@ -146,3 +146,47 @@ fn serve_refuses_an_app_key_that_cannot_sign_naming_its_file() {
         assert_eq!(error.matches(problem).count(), 1, "{error}");
     }
 }
+
+#[test]
+fn an_in_memory_database_is_refused_by_serve_and_check() {
+    for url in [
+        "sqlite://:memory:",
+        "sqlite::memory:",
+        "sqlite://p.db?mode=memory",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut serve = crate::support::serve_process::unconfigured_serve_command(dir.path(), 0);
+        serve.env("DATABASE_URL", url).current_dir(dir.path());
+        let output = exited_within(serve, 30)
+            .unwrap_or_else(|| panic!("serve started on the in-memory database {url}"));
+        assert_eq!(output.status.code(), Some(1), "{url}");
+        let error = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            error.contains(&format!(
+                "DATABASE_URL {url} is an in-memory database: every acknowledged delivery"
+            )),
+            "{error}"
+        );
+
+        let (passed, report) = check(&[("DATABASE_URL", url)]);
+        assert!(!passed, "{report}");
+        assert!(
+            line(&report, "database").starts_with("MISSING  database: DATABASE_URL"),
+            "{report}"
+        );
+
+        // `migrate` may fill one (it is gone at exit), but leaves no file behind.
+        let output = Command::new(env!("CARGO_BIN_EXE_promptops"))
+            .args(["migrate", "--database-url", url])
+            .env_clear()
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let left: Vec<_> = listing(dir.path())
+            .into_iter()
+            .map(|(name, ..)| name)
+            .collect();
+        assert!(left.is_empty(), "{url}: {left:?}");
+    }
+}

@@ -195,8 +195,7 @@ pub(crate) fn sqlite_connect_options(
         // A group commit returns one row per new delivery; let them all through at once.
         .row_buffer_size(1024)
         .foreign_keys(true);
-    let in_memory = is_in_memory(&connect, url);
-    Ok((connect, in_memory))
+    Ok((connect, is_in_memory(url)))
 }
 
 /// The options a `sqlite:` URL gives, or why it cannot be read.
@@ -259,8 +258,22 @@ async fn in_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx:
     Ok(autocommit == 0)
 }
 
-fn is_in_memory(connect: &SqliteConnectOptions, url: &str) -> bool {
-    connect.get_filename() == Path::new(":memory:") || url.contains("mode=memory")
+/// Whether `url` names an in-memory SQLite database (`sqlite::memory:`,
+/// `sqlite://:memory:`, `mode=memory`): one that is gone when its last connection closes.
+/// Read from the URL: sqlx renames `:memory:` to a `file:sqlx-in-memory-<n>` name of its
+/// own, which would otherwise be taken for a file.
+pub fn is_in_memory(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return false;
+    };
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    database == ":memory:"
+        || params
+            .split('&')
+            .any(|param| param.split_once('=') == Some(("mode", "memory")))
 }
 
 /// Creates the database's directory, and the database file readable and writable by its

@@ -33,7 +33,7 @@ mod sqlite_writer;
 mod store;
 mod write_health;
 
-pub use backend::{ConnectOptions, MigrationReport, SqliteDurability};
+pub use backend::{ConnectOptions, MigrationReport, SqliteDurability, is_in_memory};
 pub use clock::{Clock, SystemClock};
 pub use drift::DriftCheckRecord;
 pub use error::{FileAction, Result, StoreError};

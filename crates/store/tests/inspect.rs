@@ -151,3 +151,23 @@ async fn a_missing_sqlite_file_is_an_error_and_not_created() {
     assert!(inspect(&url, &ConnectOptions::default()).await.is_err());
     assert!(!file.exists());
 }
+
+#[test]
+fn in_memory_urls_are_told_from_files() {
+    for url in [
+        "sqlite://:memory:",
+        "sqlite::memory:",
+        "sqlite://p.db?mode=memory",
+        "sqlite://p.db?cache=shared&mode=memory",
+    ] {
+        assert!(promptops_store::is_in_memory(url), "{url}");
+    }
+    for url in [
+        "sqlite://p.db",
+        "sqlite:///var/lib/memory.db",
+        "sqlite://p.db?mode=rwc",
+        "postgres://db/memory",
+    ] {
+        assert!(!promptops_store::is_in_memory(url), "{url}");
+    }
+}

@@ -5,13 +5,18 @@
 use promptops_store::{ConnectOptions, SchemaState};
 
 use super::{Report, Status};
-use crate::config::redact_url;
+use crate::config::{ServeSettings, redact_url};
 
 const WHAT: &str = "database";
 
-pub(super) async fn database_line(report: &mut Report, url: &str) {
+pub(super) async fn database_line(report: &mut Report, settings: &ServeSettings) {
+    let url = settings.database_url.as_str();
     let db = redact_url(url);
-    if let Some(file) = sqlite_file(url)
+    if let Err(err) = settings.durable_database() {
+        report.line(Status::Missing, WHAT, format!("{err:#}"));
+        return;
+    }
+    if let Some(file) = settings.sqlite_database_file()
         && !file.exists()
     {
         report.line(
@@ -88,14 +93,4 @@ fn migrations(n: u64) -> String {
         1 => "1 migration".to_owned(),
         n => format!("{n} migrations"),
     }
-}
-
-/// The file a `sqlite:` URL names; `None` for other databases and in-memory ones.
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    let in_memory = path.is_empty() || path == ":memory:" || rest.contains("mode=memory");
-    (!in_memory).then(|| std::path::PathBuf::from(path))
 }
