@@ -190,3 +190,20 @@ fn an_in_memory_database_is_refused_by_serve_and_check() {
         assert!(left.is_empty(), "{url}: {left:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_typo_in_rust_log_is_warned_about_and_the_log_still_runs() {
+    let github = promptops_testkit::FakeGithub::start().await;
+    let server = crate::support::serve_process::ServeProcess::start(
+        &github,
+        &[],
+        &[("RUST_LOG", "debg".to_owned())],
+    )
+    .await;
+    let (_, log) = server.stop().await;
+    assert!(
+        log.starts_with("promptops: warning: RUST_LOG: `debg` is neither a level"),
+        "{log}"
+    );
+    assert!(log.contains("promptops is listening"), "{log}");
+}
