@@ -156,11 +156,22 @@ async fn app_lines(
             format!("{err:#}"),
         ),
     }
-    report.line(Status::Ok, "GITHUB_API_URL", &github.github_api_url);
-    if let Some((id, key, _)) = start.as_ref().ok().and_then(StartCredentials::app) {
-        app_auth_line(report, &github.github_api_url, id, &key).await;
-    }
+    api_lines(report, &github.github_api_url, start.as_ref().ok()).await;
     start
+}
+
+/// Whether `GITHUB_API_URL` can be used and, when it can and the App is known, whether
+/// GitHub accepts the App. `serve` refuses a URL GitHub's client cannot use: said here
+/// rather than "ok" (and not tried).
+async fn api_lines(report: &mut Report, api_url: &str, start: Option<&StartCredentials>) {
+    if let Err(err) = promptops_github::client::check_api_url(api_url) {
+        report.line(Status::Missing, "GITHUB_API_URL", err.to_string());
+        return;
+    }
+    report.line(Status::Ok, "GITHUB_API_URL", api_url);
+    if let Some((id, key, _)) = start.and_then(StartCredentials::app) {
+        app_auth_line(report, api_url, id, &key).await;
+    }
 }
 
 /// Whether GitHub accepts the App's id and key.

@@ -207,3 +207,26 @@ async fn a_typo_in_rust_log_is_warned_about_and_the_log_still_runs() {
     );
     assert!(log.contains("promptops is listening"), "{log}");
 }
+
+#[test]
+fn check_fails_what_serve_and_migrate_would_fail() {
+    // No one, root included, may create files under /sys.
+    let (passed, report) = check(&[
+        ("DATABASE_URL", "sqlite:///sys/promptops-test/p.db"),
+        ("GITHUB_API_URL", "api.github.com"),
+    ]);
+    assert!(!passed, "{report}");
+    let database = line(&report, "database");
+    assert!(
+        database.starts_with(
+            "MISSING  database: sqlite:///sys/promptops-test/p.db: /sys/promptops-test/p.db cannot be created: the nearest existing directory /sys is not writable"
+        ),
+        "{report}"
+    );
+    let api = line(&report, "GITHUB_API_URL");
+    assert!(
+        api.starts_with("MISSING  GITHUB_API_URL: GITHUB_API_URL \"api.github.com\" is not a URL"),
+        "{report}"
+    );
+    assert!(api.contains("e.g. https://api.github.com"), "{report}");
+}

@@ -2,6 +2,8 @@
 //! schema lacks, learnt without changing it (no migration runs, no file is created or has
 //! its permissions narrowed: `promptops migrate` and `promptops serve` do that).
 
+use std::path::Path;
+
 use promptops_store::{ConnectOptions, SchemaState};
 
 use super::{Report, Status};
@@ -14,6 +16,12 @@ pub(super) async fn database_line(report: &mut Report, settings: &ServeSettings)
     let db = redact_url(url);
     if let Err(err) = settings.durable_database() {
         report.line(Status::Missing, WHAT, format!("{err:#}"));
+        return;
+    }
+    if let Some(file) = settings.sqlite_database_file()
+        && let Err(problem) = sqlite_writable(&file)
+    {
+        report.line(Status::Missing, WHAT, format!("{db}: {problem}"));
         return;
     }
     if let Some(file) = settings.sqlite_database_file()
@@ -93,4 +101,44 @@ fn migrations(n: u64) -> String {
         1 => "1 migration".to_owned(),
         n => format!("{n} migrations"),
     }
+}
+
+/// Whether `migrate` and `serve` could write the SQLite database `file`: create it (and
+/// the directories it lacks), or open it for writing, and create the write-ahead log
+/// beside it. Tried with a file that has no name (O_TMPFILE; where that is not supported,
+/// one removed at once), so nothing appears in the directory.
+fn sqlite_writable(file: &Path) -> Result<(), String> {
+    let parent = file
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(existing) = parent.ancestors().find(|dir| dir.exists()) else {
+        return Err(format!("no directory of {} exists", file.display()));
+    };
+    if !existing.is_dir() {
+        return Err(format!(
+            "{} cannot be created: {} is not a directory",
+            file.display(),
+            existing.display()
+        ));
+    }
+    let what = if existing == parent {
+        "the directory"
+    } else {
+        "the nearest existing directory"
+    };
+    tempfile::tempfile_in(existing).map_err(|err| {
+        format!(
+            "{} cannot be created: {what} {} is not writable by this user ({err})",
+            file.display(),
+            existing.display()
+        )
+    })?;
+    if file.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(file)
+            .map_err(|err| format!("{} cannot be written: {err}", file.display()))?;
+    }
+    Ok(())
 }

@@ -73,14 +73,8 @@ impl GithubApp {
     /// `api_url` is `GITHUB_API_URL` (e.g. `https://api.github.com`, a GHES `/api/v3` URL, or
     /// a test server). Must be called inside a Tokio runtime (octocrab spawns its worker).
     pub fn new(api_url: &str, app_id: u64, private_key_pem: &SecretString) -> Result<GithubApp> {
+        check_api_url(api_url)?;
         let url = api_url.to_owned();
-        let parsed = url::Url::parse(api_url).map_err(|cause| ConfigError::NotAUrl {
-            url: url.clone(),
-            cause,
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(ConfigError::NotHttp { url }.into());
-        }
         let key = signing_key(private_key_pem.expose_secret()).map_err(ConfigError::PrivateKey)?;
         let octo = Octocrab::builder()
             .base_uri(api_url.trim_end_matches('/'))
@@ -170,6 +164,20 @@ impl GithubApp {
             bot_login: self.bot_login.clone(),
         })
     }
+}
+
+/// Whether `api_url` (`GITHUB_API_URL`) can be the API root: an http(s) URL.
+pub fn check_api_url(api_url: &str) -> Result<(), ConfigError> {
+    let parsed = url::Url::parse(api_url).map_err(|cause| ConfigError::NotAUrl {
+        url: api_url.to_owned(),
+        cause,
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ConfigError::NotHttp {
+            url: api_url.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Repository operations as one installation. Every operation takes the repository's
