@@ -294,7 +294,16 @@ fn setup(
     })
 }
 
+/// GitHub ends a request at 10 s: a job resumed sooner may repeat one it had sent.
+const GITHUB_REQUEST_LIMIT_SECS: u64 = 10;
+
 fn worker_settings(settings: &ServeSettings) -> WorkerSettings {
+    if settings.resume_pause_secs <= GITHUB_REQUEST_LIMIT_SECS {
+        warn!(
+            resume_pause_secs = settings.resume_pause_secs,
+            "PROMPTOPS_RESUME_PAUSE_SECS is not above GitHub's {GITHUB_REQUEST_LIMIT_SECS} s request limit: a job stopped mid-way may run again before a GitHub request it had sent lands, and repeat it (a comment or pull request made twice)"
+        );
+    }
     WorkerSettings {
         workers: settings.workers,
         shutdown_grace: std::time::Duration::from_secs(settings.shutdown_grace_secs),

@@ -152,7 +152,8 @@ pub struct PlannerArgs {
     #[arg(long, env = "PROMPTOPS_MODEL", default_value = promptops_planner::DEFAULT_MODEL)]
     pub model: String,
     /// Seconds to wait for one model answer.
-    #[arg(long, env = "PROMPTOPS_MODEL_TIMEOUT_SECS", default_value_t = 60)]
+    #[arg(long, env = "PROMPTOPS_MODEL_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = in_range::<u64>("PROMPTOPS_MODEL_TIMEOUT_SECS", 1..=3600))]
     pub model_timeout_secs: u64,
     /// A catalog file replacing the embedded one.
     #[arg(long, env = "PROMPTOPS_CATALOG")]
@@ -207,7 +208,8 @@ pub struct ServeSettings {
     pub workdir: PathBuf,
     /// Longest a whole Terraform run (init through apply) may take, in seconds; a run over
     /// it is killed with its process group and reported.
-    #[arg(long, env = "PROMPTOPS_TERRAFORM_TIMEOUT_SECS", default_value_t = 1800)]
+    #[arg(long, env = "PROMPTOPS_TERRAFORM_TIMEOUT_SECS", default_value_t = 1800,
+          value_parser = in_range::<u64>("PROMPTOPS_TERRAFORM_TIMEOUT_SECS", 1..=86_400))]
     pub terraform_timeout_secs: u64,
     /// Largest source of a commit a run takes, in MiB: GitHub's gzip'd tarball (held in
     /// memory whole; refused while it downloads once it is larger) and, again, its files
@@ -244,7 +246,8 @@ pub struct ServeSettings {
     #[arg(skip)]
     pub terraform_step_server: Option<PathBuf>,
     /// Jobs processed at once by this process.
-    #[arg(long, env = "PROMPTOPS_WORKERS", default_value_t = 4)]
+    #[arg(long, env = "PROMPTOPS_WORKERS", default_value_t = 4,
+          value_parser = in_range::<usize>("PROMPTOPS_WORKERS", 1..=256))]
     pub workers: usize,
     /// Seconds in-flight jobs may go on after SIGTERM before they are stopped and put back
     /// on the queue.
@@ -252,8 +255,10 @@ pub struct ServeSettings {
     pub shutdown_grace_secs: u64,
     /// Seconds a job stopped mid-way (at shutdown, or in a process that died) waits before
     /// it runs again, so that a GitHub request it had sent lands first and is found rather
-    /// than repeated. Longer than GitHub takes to finish a request (it ends them at 10 s).
-    #[arg(long, env = "PROMPTOPS_RESUME_PAUSE_SECS", default_value_t = 15)]
+    /// than repeated. Longer than GitHub takes to finish a request (it ends them at 10 s):
+    /// a shorter one is warned about at start; 0 is refused.
+    #[arg(long, env = "PROMPTOPS_RESUME_PAUSE_SECS", default_value_t = 15,
+          value_parser = in_range::<u64>("PROMPTOPS_RESUME_PAUSE_SECS", 1..=3600))]
     pub resume_pause_secs: u64,
     /// Read token for the web dashboard (`/dashboard`). Without one the dashboard is
     /// served only when `bind` is a loopback address.
@@ -336,6 +341,29 @@ impl ServeSettings {
         sqlite_file(&self.database_url)
             .and_then(|db| db.parent().map(|dir| dir.join(file)))
             .unwrap_or_else(|| PathBuf::from(file))
+    }
+}
+
+/// A whole number within `range`, refused with a message naming the setting by its
+/// variable (as most operators set them) and giving the bounds; clap adds the flag and the
+/// value given.
+fn in_range<T: TryFrom<u64>>(
+    setting: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let refused = || {
+            format!(
+                "{setting} must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            )
+        };
+        let value: u64 = text.trim().parse().map_err(|_| refused())?;
+        if !range.contains(&value) {
+            return Err(refused());
+        }
+        T::try_from(value).map_err(|_| refused())
     }
 }
 

@@ -172,3 +172,53 @@ fn sign_in_takes_the_environments_client_else_the_files_never_a_mix() {
         ("Iv23lienv", SignInSource::Environment)
     );
 }
+
+#[test]
+fn numeric_settings_outside_their_range_are_refused_naming_the_variable() {
+    let refused = |flag: &str, value: &str| {
+        let given = format!("{flag}={value}");
+        let all = ["promptops", "serve", given.as_str()];
+        crate::cli::Cli::try_parse_from(all)
+            .err()
+            .unwrap_or_else(|| panic!("{flag} {value} was accepted"))
+            .to_string()
+    };
+    for (flag, variable, bad) in [
+        ("--workers", "PROMPTOPS_WORKERS", ["0", "257"]),
+        (
+            "--model-timeout-secs",
+            "PROMPTOPS_MODEL_TIMEOUT_SECS",
+            ["0", "3601"],
+        ),
+        (
+            "--terraform-timeout-secs",
+            "PROMPTOPS_TERRAFORM_TIMEOUT_SECS",
+            ["0", "86401"],
+        ),
+        (
+            "--resume-pause-secs",
+            "PROMPTOPS_RESUME_PAUSE_SECS",
+            ["0", "3601"],
+        ),
+    ] {
+        for value in bad.into_iter().chain(["-1", "four"]) {
+            let error = refused(flag, value);
+            assert!(
+                error.contains(&format!("{variable} must be a whole number from ")),
+                "{error}"
+            );
+        }
+    }
+    let settings = serve_settings(&["--workers", "256", "--resume-pause-secs", "5"]);
+    assert_eq!((settings.workers, settings.resume_pause_secs), (256, 5));
+    let defaults = serve_settings(&[]);
+    assert_eq!(
+        (
+            defaults.workers,
+            defaults.planner.model_timeout_secs,
+            defaults.terraform_timeout_secs,
+            defaults.resume_pause_secs
+        ),
+        (4, 60, 1800, 15)
+    );
+}

@@ -192,12 +192,15 @@ fn an_in_memory_database_is_refused_by_serve_and_check() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_typo_in_rust_log_is_warned_about_and_the_log_still_runs() {
+async fn serve_warns_at_start_of_a_rust_log_typo_and_a_short_resume_pause() {
     let github = promptops_testkit::FakeGithub::start().await;
     let server = crate::support::serve_process::ServeProcess::start(
         &github,
         &[],
-        &[("RUST_LOG", "debg".to_owned())],
+        &[
+            ("RUST_LOG", "debg".to_owned()),
+            ("PROMPTOPS_RESUME_PAUSE_SECS", "5".to_owned()),
+        ],
     )
     .await;
     let (_, log) = server.stop().await;
@@ -205,7 +208,12 @@ async fn a_typo_in_rust_log_is_warned_about_and_the_log_still_runs() {
         log.starts_with("promptops: warning: RUST_LOG: `debg` is neither a level"),
         "{log}"
     );
+    // The log runs (at info): before, a filter naming only the target `debg` kept it empty.
     assert!(log.contains("promptops is listening"), "{log}");
+    assert!(
+        log.contains("PROMPTOPS_RESUME_PAUSE_SECS is not above GitHub's 10 s request limit"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -229,4 +237,27 @@ fn check_fails_what_serve_and_migrate_would_fail() {
         "{report}"
     );
     assert!(api.contains("e.g. https://api.github.com"), "{report}");
+}
+
+#[test]
+fn a_zero_count_or_duration_is_refused_naming_its_variable() {
+    for variable in [
+        "PROMPTOPS_WORKERS",
+        "PROMPTOPS_MODEL_TIMEOUT_SECS",
+        "PROMPTOPS_TERRAFORM_TIMEOUT_SECS",
+        "PROMPTOPS_RESUME_PAUSE_SECS",
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_promptops"))
+            .arg("check")
+            .env_clear()
+            .env(variable, "0")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}");
+        let error = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            error.contains(&format!("{variable} must be a whole number from ")),
+            "{error}"
+        );
+    }
 }
