@@ -61,7 +61,6 @@ impl Rejection {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        tracing::info!(status = %self.status, reason = %self.message, "webhook rejected");
         let mut response = (self.status, format!("{}\n", self.message)).into_response();
         if let Some(secs) = self.retry_after_secs {
             response
@@ -90,6 +89,21 @@ fn body_rejection(err: BodyError) -> Rejection {
 /// When a client refused for a full read budget may try again.
 const BUSY_RETRY_AFTER_SECS: u64 = 5;
 
+/// Most characters of a header value a log line carries: GitHub's delivery ids (36) and
+/// event names fit; whoever sends the request chooses the value, so it is cut there.
+const LOGGED_HEADER_CHARS: usize = 64;
+
+/// A header's value for the log, when present: cut to `LOGGED_HEADER_CHARS` (the log's
+/// formatter escapes control characters).
+fn logged_header(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    let value = String::from_utf8_lossy(headers.get(name)?.as_bytes()).into_owned();
+    if value.chars().count() <= LOGGED_HEADER_CHARS {
+        return Some(value);
+    }
+    let cut: String = value.chars().take(LOGGED_HEADER_CHARS).collect();
+    Some(format!("{cut}…"))
+}
+
 fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
@@ -103,9 +117,20 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Rejection> {
         let state = WebhookGate::from_ref(state);
+        // Taken before the request is consumed: the log of a rejection names them, so that
+        // an operator can find the delivery in the App's "Recent deliveries".
+        let delivery = logged_header(request.headers(), "x-github-delivery");
+        let event = logged_header(request.headers(), "x-github-event");
         let verified = verify(request, &state).await;
         if let Err(rejection) = &verified {
             state.metrics.webhook_rejected(rejection.reason);
+            tracing::info!(
+                status = %rejection.status,
+                reason = %rejection.message,
+                delivery = delivery.as_deref(),
+                event = event.as_deref(),
+                "webhook rejected"
+            );
         }
         verified
     }

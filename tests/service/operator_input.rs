@@ -261,3 +261,38 @@ fn a_zero_count_or_duration_is_refused_naming_its_variable() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_webhook_is_logged_with_its_delivery_id_and_event() {
+    let github = promptops_testkit::FakeGithub::start().await;
+    let server = crate::support::serve_process::ServeProcess::start(&github, &[], &[]).await;
+    let post = |delivery: String, event: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/webhook", server.base))
+            .header("x-github-event", event)
+            .header("x-github-delivery", delivery)
+            .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
+            .body("{}")
+            .send()
+    };
+    let answer = post("d-bad-signature-1".into(), "issue_comment")
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
+    // Whoever sends the request chooses its headers: a long one is cut in the log.
+    let long = format!("L{}", "x".repeat(300));
+    let answer = post(long.clone(), "ping").await.unwrap();
+    assert_eq!(answer.status(), 400);
+    let (_, log) = server.stop().await;
+
+    let rejected: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("webhook rejected"))
+        .collect();
+    assert_eq!(rejected.len(), 2, "{log}");
+    assert!(rejected[0].contains("d-bad-signature-1"), "{log}");
+    assert!(rejected[0].contains("issue_comment"), "{log}");
+    assert!(rejected[1].contains(&long[..64]), "{log}");
+    assert!(!rejected[1].contains(&long[..65]), "{log}");
+    assert!(rejected[1].contains("ping"), "{log}");
+}
