@@ -165,11 +165,12 @@ pub struct Catalog {
 /// Why a catalog could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("cannot read catalog file {path}: {source}")]
+    /// The cause's text is in the message and not also `source()`: printed with anyhow's
+    /// `{:#}`, it would appear twice.
+    #[error("cannot read catalog file {path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("catalog is not valid TOML for the catalog schema: {0}")]
     Parse(String),
@@ -207,9 +208,9 @@ impl Catalog {
     /// Reads, parses and checks a catalog file.
     pub fn load(path: impl AsRef<Path>) -> Result<Catalog, CatalogError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Io {
+        let text = std::fs::read_to_string(path).map_err(|cause| CatalogError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Catalog::from_toml_str(&text)
     }

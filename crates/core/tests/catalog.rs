@@ -62,6 +62,10 @@ fn load_reads_a_catalog_file_and_reports_a_missing_one() {
     let err = Catalog::load(&missing).expect_err("absent file");
     assert!(matches!(err, CatalogError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("absent.toml"), "{err}");
+    // The cause is in the message once and not repeated as a source, which error
+    // reporters append after the message.
+    assert!(err.to_string().contains("No such file"), "{err}");
+    assert!(std::error::Error::source(&err).is_none(), "{err:?}");
 }
 
 #[test]

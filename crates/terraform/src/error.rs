@@ -42,12 +42,10 @@ pub enum RunnerError {
         required: TerraformVersion,
         reason: String,
     },
-    #[error("could not {what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The cause's text is in the message and not also `source()`: printed with anyhow's
+    /// `{:#}`, it would appear twice.
+    #[error("could not {what}: {cause}")]
+    Io { what: String, cause: std::io::Error },
     #[error("`terraform show -json` output could not be read: {0}")]
     BadPlanJson(String),
     #[error(
@@ -59,6 +57,24 @@ pub enum RunnerError {
 impl RunnerError {
     pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunnerError {
         let what = what.into();
-        move |source| RunnerError::Io { what, source }
+        move |cause| RunnerError::Io { what, cause }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_io_error_names_its_cause_once() {
+        let err = RunnerError::io("create the run's work dir")(std::io::Error::from(
+            std::io::ErrorKind::PermissionDenied,
+        ));
+        assert_eq!(
+            err.to_string(),
+            "could not create the run's work dir: permission denied"
+        );
+        // Error reporters append every source after the message: none is left to repeat.
+        assert!(std::error::Error::source(&err).is_none());
     }
 }
