@@ -92,7 +92,7 @@ pub(super) async fn superseded(
     };
     let from = last.pr.map(|pr| format!(" (#{pr})")).unwrap_or_default();
     Ok(Some(format!(
-        "Not applied: `{deployment}` was {what} since from commit `{}`{from}, which this pull request's merge commit `{}` does not contain, so applying this merge again would undo that without a review. Nothing was run. To change `{deployment}`, open a pull request on the default branch as it is now.",
+        "Not applied: `{deployment}` has since been {what} from commit `{}`{from}, which this pull request's merge commit `{}` does not contain, so applying this merge again would undo that without a review. Nothing was run. To change `{deployment}`, open a pull request on the default branch as it is now.",
         last_sha.short(),
         sha.short(),
     )))

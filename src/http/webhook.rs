@@ -95,8 +95,8 @@ const LOGGED_HEADER_CHARS: usize = 64;
 
 /// A header's value for the log, when present: cut to `LOGGED_HEADER_CHARS` (the log's
 /// formatter escapes control characters).
-fn logged_header(headers: &http::HeaderMap, name: &str) -> Option<String> {
-    let value = String::from_utf8_lossy(headers.get(name)?.as_bytes()).into_owned();
+fn logged_header(value: Option<&http::HeaderValue>) -> Option<String> {
+    let value = String::from_utf8_lossy(value?.as_bytes()).into_owned();
     if value.chars().count() <= LOGGED_HEADER_CHARS {
         return Some(value);
     }
@@ -117,18 +117,19 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Rejection> {
         let state = WebhookGate::from_ref(state);
-        // Taken before the request is consumed: the log of a rejection names them, so that
-        // an operator can find the delivery in the App's "Recent deliveries".
-        let delivery = logged_header(request.headers(), "x-github-delivery");
-        let event = logged_header(request.headers(), "x-github-event");
+        // Kept before the request is consumed: the log of a rejection names them, so that
+        // an operator can find the delivery in the App's "Recent deliveries". A header
+        // value's clone shares its bytes; the text is made only for a rejection.
+        let delivery = request.headers().get("x-github-delivery").cloned();
+        let event = request.headers().get("x-github-event").cloned();
         let verified = verify(request, &state).await;
         if let Err(rejection) = &verified {
             state.metrics.webhook_rejected(rejection.reason);
             tracing::info!(
                 status = %rejection.status,
                 reason = %rejection.message,
-                delivery = delivery.as_deref(),
-                event = event.as_deref(),
+                delivery = logged_header(delivery.as_ref()).as_deref(),
+                event = logged_header(event.as_ref()).as_deref(),
                 "webhook rejected"
             );
         }

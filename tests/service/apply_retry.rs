@@ -44,7 +44,7 @@ async fn an_old_merge_is_not_applied_again_over_a_later_one() {
         t.service.github.comments(REPO, first)
     );
     assert!(
-        refused[0].contains("`rho` was applied since from commit")
+        refused[0].contains("`rho` has since been applied from commit")
             && refused[0].contains(&format!("(#{second})"))
             && refused[0].contains("Nothing was run"),
         "{}",
