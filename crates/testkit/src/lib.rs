@@ -38,7 +38,7 @@ mod webhook;
 pub use aap::{AapJobResult, AapLaunch, FakeAap};
 pub use clock::ManualClock;
 pub use fake::merge_queue::MergeGroup;
-pub use fake::{DEFAULT_APP_ID, DEFAULT_MERGER, FakeGithub, ROLES};
+pub use fake::{DEFAULT_APP_ID, FakeGithub, ROLES};
 pub use keys::{APP_PRIVATE_KEY_PEM, APP_PUBLIC_KEY_PEM};
 pub use model::{AuthKind, CheckRun, CheckRunAction, Comment, Reaction, RequestRecord};
 pub use openai::{ChatCompletion, FinishReason};
@@ -47,6 +47,7 @@ pub use routes::app_manifests::{
     RegisteredManifest,
 };
 pub use routes::issues::MAX_COMMENT_CHARS;
+pub use routes::pulls::DEFAULT_MERGER;
 pub use snapshot::{CommitInfo, IssueInfo, PullRequest};
 pub use terraform_launcher::{launcher_read_paths, terraform_1_15};
 pub use webhook::payload::{

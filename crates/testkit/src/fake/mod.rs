@@ -23,10 +23,6 @@ pub const DEFAULT_APP_ID: u64 = 424_242;
 /// Roles `set_permission` accepts, as GitHub names them.
 pub const ROLES: &[&str] = &["admin", "maintain", "write", "triage", "read", "none"];
 
-/// Who presses the merge button in [`FakeGithub::merge_pr`]; their role is whatever the test
-/// sets (`none` until then, like any login).
-pub const DEFAULT_MERGER: &str = "merger";
-
 /// A running fake GitHub REST API. Stops when dropped.
 ///
 /// Repositories are named `"owner/name"` everywhere. Writes made through the API with an
@@ -407,10 +403,10 @@ impl FakeGithub {
         }
     }
 
-    /// Merges PR `number` like the merge button, pressed by [`DEFAULT_MERGER`]; returns the
-    /// merge commit SHA.
+    /// Merges PR `number` like the merge button, pressed by [`pulls::DEFAULT_MERGER`];
+    /// returns the merge commit SHA.
     pub fn merge_pr(&self, repo: &str, number: u64) -> String {
-        self.merge_pr_as(repo, number, DEFAULT_MERGER)
+        self.merge_pr_as(repo, number, pulls::DEFAULT_MERGER)
     }
 
     /// Merges PR `number` like the merge button pressed by `login`.

@@ -331,6 +331,10 @@ pub fn merged_tree(
     Ok(Arc::new(merged))
 }
 
+/// Who presses the merge button in [`crate::FakeGithub::merge_pr`]; their role is whatever
+/// the test sets (`none` until then, like any login).
+pub const DEFAULT_MERGER: &str = "merger";
+
 /// Merges an open pull request as `merged_by`: a merge commit on the base branch whose
 /// tree is the base with the head's changes (since the merge base) applied. Returns the
 /// merge commit SHA.
