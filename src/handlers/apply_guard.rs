@@ -5,9 +5,9 @@
 use anyhow::Context as _;
 use promptops_core::CommitSha;
 use promptops_github::client::{Permission, PullRequestInfo};
-use promptops_store::{RunFilter, RunKind, RunStatus};
+use promptops_store::RunKind;
 
-use super::{Handlers, RepoCtx};
+use super::{Handlers, RepoCtx, deployment_state};
 use crate::repo_config::RepoConfig;
 
 /// Why the apply of this merge waits for `/promptops apply` (`None` when it runs now). The
@@ -61,17 +61,7 @@ pub(super) async fn superseded(
     deployment: &str,
     sha: &CommitSha,
 ) -> anyhow::Result<Option<String>> {
-    let runs = h
-        .store
-        .list_runs(&RunFilter {
-            repo: Some(repo.name().clone()),
-            deployment: Some(deployment.to_owned()),
-            ..RunFilter::default()
-        })
-        .await?;
-    let last = runs.into_iter().find(|run| {
-        run.status == RunStatus::Succeeded && matches!(run.kind, RunKind::Apply | RunKind::Destroy)
-    });
+    let last = deployment_state::last_change(h, repo, deployment).await?;
     let Some((last, last_sha)) = last.and_then(|run| run.sha.clone().map(|sha| (run, sha))) else {
         return Ok(None);
     };

@@ -4,7 +4,7 @@
 
 use anyhow::Context as _;
 use promptops_core::CommitSha;
-use promptops_store::{RequestRecord, RunFilter, RunStatus};
+use promptops_store::{RequestRecord, Run, RunFilter, RunStatus};
 
 use super::{Handlers, RepoCtx};
 use crate::pipeline::jobs::IssueSnapshot;
@@ -51,6 +51,18 @@ pub(super) async fn last_applied_sha(
     repo: &RepoCtx,
     deployment: &str,
 ) -> anyhow::Result<Option<CommitSha>> {
+    Ok(last_change(h, repo, deployment)
+        .await?
+        .filter(|run| run.kind == RunKind::Apply)
+        .and_then(|run| run.sha))
+}
+
+/// The deployment's last successful apply or destroy: the run that decided what exists.
+pub(super) async fn last_change(
+    h: &Handlers,
+    repo: &RepoCtx,
+    deployment: &str,
+) -> anyhow::Result<Option<Run>> {
     let runs = h
         .store
         .list_runs(&RunFilter {
@@ -59,10 +71,7 @@ pub(super) async fn last_applied_sha(
             ..RunFilter::default()
         })
         .await?;
-    Ok(runs
-        .into_iter()
-        .filter(|run| run.status == RunStatus::Succeeded)
-        .find(|run| run.kind == RunKind::Apply || run.kind == RunKind::Destroy)
-        .filter(|run| run.kind == RunKind::Apply)
-        .and_then(|run| run.sha))
+    Ok(runs.into_iter().find(|run| {
+        run.status == RunStatus::Succeeded && matches!(run.kind, RunKind::Apply | RunKind::Destroy)
+    }))
 }

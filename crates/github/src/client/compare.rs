@@ -57,13 +57,7 @@ impl RepoApi {
         base: &str,
         head: &str,
     ) -> Result<CommitRelation> {
-        let op = format!("compare {base}...{head}");
-        let route = format!(
-            "{}/compare/{}...{}",
-            repo_route(repo),
-            enc_segment(base),
-            enc_segment(head)
-        );
+        let (op, route) = compare_call(repo, base, head);
         let comparison: RelationOnly = self.t.get_json(&op, &route).await?;
         Ok(comparison.status)
     }
@@ -77,13 +71,7 @@ impl RepoApi {
         base: &str,
         head: &str,
     ) -> Result<Vec<String>> {
-        let op = format!("compare {base}...{head}");
-        let route = format!(
-            "{}/compare/{}...{}",
-            repo_route(repo),
-            enc_segment(base),
-            enc_segment(head)
-        );
+        let (op, route) = compare_call(repo, base, head);
         let comparison: Comparison = self.t.get_json(&op, &route).await?;
         if comparison.files.len() >= MAX_COMPARED_FILES {
             return Err(GithubError::Invalid {
@@ -100,4 +88,15 @@ impl RepoApi {
         }
         Ok(paths)
     }
+}
+
+/// The operation's name for errors and the route of `GET /compare/{base}...{head}`.
+fn compare_call(repo: &RepoName, base: &str, head: &str) -> (String, String) {
+    let route = format!(
+        "{}/compare/{}...{}",
+        repo_route(repo),
+        enc_segment(base),
+        enc_segment(head)
+    );
+    (format!("compare {base}...{head}"), route)
 }
