@@ -127,10 +127,11 @@ async fn a_promptops_sqlite_database_is_read_without_leaving_log_files() {
     store.close().await;
     drop(store);
     // The delivery writer's connection closes on its own thread; the last connection to
-    // close removes the log.
-    let wal = dir.path().join("p.db-wal");
+    // close removes the log, then the shared-memory file: both must be gone before the
+    // snapshot, or it races that close.
+    let (wal, shm) = (dir.path().join("p.db-wal"), dir.path().join("p.db-shm"));
     for _ in 0..100 {
-        if !wal.exists() {
+        if !wal.exists() && !shm.exists() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
