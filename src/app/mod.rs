@@ -3,6 +3,7 @@
 //! page), the setup pages, the front door and the workers. `promptops serve` builds it
 //! with no overrides; tests build it the same way and pass their fakes in as overrides.
 
+mod credential_files;
 mod parts;
 pub mod service;
 mod terraform;

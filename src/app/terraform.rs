@@ -63,10 +63,12 @@ pub(super) fn terraform_config(settings: &ServeSettings) -> anyhow::Result<Runne
     // A run's sandboxes are started ahead of it (see `Runner::start_spare`).
     config.spare_run = true;
     crate::app::terraform_boundary::apply(&mut config, settings)?;
+    let file_secrets = crate::app::credential_files::mask_values(&config.env);
     let mut names: Vec<&str> = SECRET_ENV_VARS.to_vec();
     names.extend(settings.mask_env.iter().map(String::as_str));
     let mut config = config.mask_process_env_vars(&names);
     config.mask_values.extend(settings.github.webhook_secrets());
+    config.mask_values.extend(file_secrets);
     if let Ok(Some(key)) = settings.github.private_key() {
         config.mask_values.extend(key_mask_values(&key));
     }

@@ -23,6 +23,7 @@ pub const SERVICE_SECRET_VARS: &[&str] = &[
     "DATABASE_URL",
     "PROMPTOPS_DASHBOARD_TOKEN",
     "PROMPTOPS_APP_CREDENTIALS",
+    "PROMPTOPS_AAP_TOKEN",
 ];
 
 /// Sets Terraform's environment (the allowlisted part of this process's) and sandbox.
@@ -226,6 +227,24 @@ mod tests {
             ..SandboxConfig::default()
         };
         refuse_binds_over_service_files(&separate, &s).unwrap();
+    }
+
+    #[test]
+    fn the_automation_controller_token_is_never_handed_to_terraform() {
+        // The service's own AAP token launches jobs with the service's rights; a plan that
+        // could read it could launch any job template.
+        for pattern in ["PROMPTOPS_AAP_TOKEN", "PROMPTOPS_AAP_*", "PROMPTOPS_*"] {
+            let err = crate::app::terraform::terraform_config(&settings(&[
+                "--terraform-sandbox",
+                "off",
+                "--terraform-env",
+                pattern,
+            ]))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("PROMPTOPS_TERRAFORM_ENV"), "{pattern}: {err}");
+            assert!(err.contains("secret"), "{pattern}: {err}");
+        }
     }
 
     #[test]

@@ -76,6 +76,11 @@ pub const PATH_VARS: &[&str] = &[
     "SSL_CERT_DIR",
 ];
 
+/// Allowlisted path variables whose file holds a credential (a service-account key, a TLS
+/// client key): the service masks the secrets in the file's contents as well, since
+/// Terraform can read the file and print it.
+pub const CREDENTIAL_FILE_VARS: &[&str] = &["GOOGLE_APPLICATION_CREDENTIALS", "VAULT_CLIENT_KEY"];
+
 /// One entry of the allowlist: a variable name, or `PREFIX_*` for every name that starts
 /// with `PREFIX_`.
 #[derive(Debug, Clone, PartialEq, Eq)]
