@@ -1,8 +1,19 @@
 //! Webhook bodies are read before their signature can be checked, so anyone who can reach
 //! `/webhook` can make the service hold one in memory. This bounds that memory across all
-//! connections: every byte read is first reserved from one shared budget, and a body that
+//! connections: every byte held is first reserved from one shared budget, and a body that
 //! does not fit is refused (503, to retry later) instead of waiting for room. A body must
 //! also arrive within a deadline, so that a slow sender cannot hold its share for ever.
+//!
+//! GitHub does not retry a delivery that was refused, so the usual small deliveries must
+//! not be crowded out by a sender who declares large bodies and trickles them (before,
+//! two unsigned 25 MiB declarations held the whole default budget for the deadline while
+//! sending nothing). Hence two tiers:
+//! - a small body (declared at most [`SMALL_BODY_BYTES`], or undeclared and not yet past
+//!   it) reserves only what has arrived (its buffer's capacity), so holding its share costs
+//!   a sender the bytes themselves;
+//! - a large body reserves its declared length up front (so that one of several large
+//!   deliveries completes rather than all of them stalling half-read), but large bodies
+//!   together may hold only the budget less a reserve kept for small ones.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +28,22 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub const DEFAULT_BUDGET_MIB: u32 = 32;
 /// The default deadline for a whole body (GitHub waits 10 s for an answer).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 20;
+/// Bodies up to this size are small: GitHub's issue, comment and pull request deliveries
+/// are a few KiB to a few hundred.
+pub const SMALL_BODY_BYTES: usize = 1024 * 1024;
+/// Of the budget, what large bodies may never take: room for dozens of small deliveries.
+/// At the smallest budgets half of it is kept.
+const SMALL_RESERVE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The shared budget and the deadline, for every webhook body this process reads.
 #[derive(Debug, Clone)]
 pub struct WebhookBodyLimits {
+    /// Every byte held by a body being read.
     budget: Arc<Semaphore>,
+    /// What large bodies hold, on top of their share of `budget`.
+    large: Arc<Semaphore>,
     budget_bytes: usize,
+    small_body_bytes: usize,
     timeout: Duration,
 }
 
@@ -45,7 +66,7 @@ pub enum BodyError {
 /// A body read in full, holding its share of the budget until dropped.
 pub struct BudgetedBody {
     pub bytes: Bytes,
-    _reserved: OwnedSemaphorePermit,
+    _reserved: Reservation,
 }
 
 impl Default for WebhookBodyLimits {
@@ -60,15 +81,28 @@ impl Default for WebhookBodyLimits {
 impl WebhookBodyLimits {
     /// At most `budget_bytes` of webhook bodies in memory at once; each body within `timeout`.
     pub fn new(budget_bytes: usize, timeout: Duration) -> WebhookBodyLimits {
+        let reserve = SMALL_RESERVE_BYTES.min(budget_bytes / 2);
+        WebhookBodyLimits::with_tiers(budget_bytes, reserve, SMALL_BODY_BYTES, timeout)
+    }
+
+    /// As `new`, with the small bodies' reserve and size limit given.
+    fn with_tiers(
+        budget_bytes: usize,
+        small_reserve: usize,
+        small_body_bytes: usize,
+        timeout: Duration,
+    ) -> WebhookBodyLimits {
         WebhookBodyLimits {
             budget: Arc::new(Semaphore::new(budget_bytes)),
+            large: Arc::new(Semaphore::new(budget_bytes - small_reserve)),
             budget_bytes,
+            small_body_bytes,
             timeout,
         }
     }
 
-    /// Reads `body` (at most `max` bytes). A declared `content_length` is checked and
-    /// reserved before any byte is read; a body without one reserves as it arrives.
+    /// Reads `body` (at most `max` bytes). A declared `content_length` is checked first; a
+    /// large one is reserved before any byte is read, a small one as its bytes arrive.
     pub async fn read(
         &self,
         body: Body,
@@ -80,7 +114,10 @@ impl WebhookBodyLimits {
             Some(length) => length as usize,
             None => 0,
         };
-        let reserved = self.reserve(declared)?;
+        let mut reserved = Reservation::default();
+        if declared > self.small_body_bytes {
+            self.grow(&mut reserved, declared)?;
+        }
         tokio::time::timeout(self.timeout, self.collect(body, reserved, declared, max))
             .await
             .map_err(|_| BodyError::TimedOut {
@@ -88,42 +125,85 @@ impl WebhookBodyLimits {
             })?
     }
 
-    fn reserve(&self, bytes: usize) -> Result<OwnedSemaphorePermit, BodyError> {
+    /// Extends `reserved` to `bytes`; past the small size, also from the large bodies' share.
+    fn grow(&self, reserved: &mut Reservation, bytes: usize) -> Result<(), BodyError> {
         let over = || BodyError::OverBudget {
             budget: self.budget_bytes,
         };
-        let bytes = u32::try_from(bytes).map_err(|_| over())?;
-        Arc::clone(&self.budget)
-            .try_acquire_many_owned(bytes)
-            .map_err(|_| over())
+        let take = |pool: &Arc<Semaphore>, more: usize| {
+            let more = u32::try_from(more).map_err(|_| over())?;
+            Arc::clone(pool)
+                .try_acquire_many_owned(more)
+                .map_err(|_| over())
+        };
+        if bytes > self.small_body_bytes && bytes > reserved.large_bytes() {
+            let more = take(&self.large, bytes - reserved.large_bytes())?;
+            merge(&mut reserved.large, more);
+        }
+        if bytes > reserved.bytes() {
+            let more = take(&self.budget, bytes - reserved.bytes())?;
+            merge(&mut reserved.all, more);
+        }
+        Ok(())
     }
 
     async fn collect(
         &self,
         mut body: Body,
-        mut reserved: OwnedSemaphorePermit,
+        mut reserved: Reservation,
         declared: usize,
         max: usize,
     ) -> Result<BudgetedBody, BodyError> {
+        // A small declared length is not trusted to size the buffer: it is not reserved.
+        let capacity_hint = if declared > self.small_body_bytes {
+            declared
+        } else {
+            0
+        };
         let mut read = Collected::default();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|err| BodyError::Read(err.to_string()))?;
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            let total = read.len() + data.len();
-            if total > max {
+            if read.len() + data.len() > max {
                 return Err(BodyError::TooLarge { limit: max });
             }
-            if total > reserved.num_permits() {
-                reserved.merge(self.reserve(total - reserved.num_permits())?);
-            }
-            read.push(data, declared);
+            read.push(data, capacity_hint);
+            self.grow(&mut reserved, read.held())?;
         }
         Ok(BudgetedBody {
             bytes: read.into_bytes(),
             _reserved: reserved,
         })
+    }
+}
+
+/// What one body holds of the budget (and, when large, of the large bodies' share).
+#[derive(Default)]
+struct Reservation {
+    all: Option<OwnedSemaphorePermit>,
+    large: Option<OwnedSemaphorePermit>,
+}
+
+impl Reservation {
+    fn bytes(&self) -> usize {
+        self.all
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits)
+    }
+
+    fn large_bytes(&self) -> usize {
+        self.large
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits)
+    }
+}
+
+fn merge(held: &mut Option<OwnedSemaphorePermit>, more: OwnedSemaphorePermit) {
+    match held {
+        Some(held) => held.merge(more),
+        None => *held = Some(more),
     }
 }
 
@@ -148,12 +228,22 @@ impl Collected {
         }
     }
 
-    /// Adds a frame; `declared` (the Content-Length, 0 when unknown) sizes the joined buffer.
-    fn push(&mut self, data: Bytes, declared: usize) {
+    /// The memory the body holds: a joined buffer's whole capacity.
+    fn held(&self) -> usize {
+        match self {
+            Collected::Joined(bytes) => bytes.capacity(),
+            _ => self.len(),
+        }
+    }
+
+    /// Adds a frame; `capacity_hint` (a reserved Content-Length, else 0) sizes the joined
+    /// buffer.
+    fn push(&mut self, data: Bytes, capacity_hint: usize) {
         *self = match std::mem::take(self) {
             Collected::Empty => Collected::One(data),
             Collected::One(first) => {
-                let mut joined = BytesMut::with_capacity(declared.max(first.len() + data.len()));
+                let mut joined =
+                    BytesMut::with_capacity(capacity_hint.max(first.len() + data.len()));
                 joined.extend_from_slice(&first);
                 joined.extend_from_slice(&data);
                 Collected::Joined(joined)
@@ -177,6 +267,7 @@ impl Collected {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::StreamExt as _;
 
     fn limits(budget: usize) -> WebhookBodyLimits {
         WebhookBodyLimits::new(budget, Duration::from_secs(5))
@@ -206,6 +297,75 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(&second.bytes[..], &[b'b'; 30][..]);
+    }
+
+    /// A body that sends `first` and then nothing, read in a task of its own; returns once
+    /// the budget shows what it holds (`holding` bytes).
+    async fn trickle(
+        limits: &WebhookBodyLimits,
+        first: &'static [u8],
+        declared: u64,
+        holding: usize,
+    ) -> tokio::task::JoinHandle<Result<BudgetedBody, BodyError>> {
+        let before = limits.budget.available_permits();
+        let stream = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(first))])
+            .chain(futures::stream::pending());
+        let reading = {
+            let limits = limits.clone();
+            tokio::spawn(async move {
+                limits
+                    .read(Body::from_stream(stream), Some(declared), 1000)
+                    .await
+            })
+        };
+        while limits.budget.available_permits() != before - holding {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        reading
+    }
+
+    fn small(
+        limits: &WebhookBodyLimits,
+        len: usize,
+        declared: bool,
+    ) -> impl Future<Output = Result<BudgetedBody, BodyError>> {
+        let body = Body::from(vec![b's'; len]);
+        limits.read(body, declared.then_some(len as u64), 1000)
+    }
+
+    #[tokio::test]
+    async fn large_declared_bodies_that_trickle_never_crowd_out_small_deliveries() {
+        // Budget 100, of which large bodies (over 20 bytes) may hold 60.
+        let limits = WebhookBodyLimits::with_tiers(100, 40, 20, Duration::from_secs(5));
+        let hog = trickle(&limits, b"{", 60, 60).await;
+        // Another large body finds the large share taken, though the budget has room.
+        let large = small(&limits, 30, true).await;
+        assert!(matches!(large, Err(BodyError::OverBudget { budget: 100 })));
+        // So does an undeclared one once it grows past the small size.
+        let grown = small(&limits, 30, false).await;
+        assert!(matches!(grown, Err(BodyError::OverBudget { .. })));
+        // Small deliveries are read meanwhile, up to the reserve.
+        let a = small(&limits, 20, true).await.unwrap();
+        let b = small(&limits, 20, false).await.unwrap();
+        assert_eq!((a.bytes.len(), b.bytes.len()), (20, 20));
+        hog.abort();
+    }
+
+    #[tokio::test]
+    async fn a_small_body_holds_what_arrived_not_what_it_declared() {
+        let limits = WebhookBodyLimits::with_tiers(100, 40, 50, Duration::from_secs(5));
+        // Declares 50 and sends 5: holds 5.
+        let stalled = [
+            trickle(&limits, b"{\"a\"", 50, 4).await,
+            trickle(&limits, b"{\"b\"", 50, 4).await,
+        ];
+        let a = small(&limits, 50, true).await.unwrap();
+        let b = small(&limits, 42, true).await.unwrap();
+        assert_eq!(a.bytes.len() + b.bytes.len(), 92);
+        // The budget is now full: the next byte is refused.
+        let full = small(&limits, 1, true).await;
+        assert!(matches!(full, Err(BodyError::OverBudget { .. })));
+        stalled.iter().for_each(|reading| reading.abort());
     }
 
     #[tokio::test]
