@@ -118,7 +118,7 @@ fn end_date(lead: &str, original: &[&str], words: &[String]) -> Option<Statement
         return Some(Ok((request, None)));
     }
     if !is_date_word(first) {
-        return None;
+        return event_end(lead, original, words);
     }
     let taken = skip
         + words[skip..]
@@ -136,6 +136,44 @@ fn end_date(lead: &str, original: &[&str], words: &[String]) -> Option<Statement
         &written,
         format!(
             "\"{written}\" is not an end date PromptOps can read (it plans without a calendar); write the date as YYYY-MM-DD (e.g. \"until 2026-12-04\"), a weekday (\"until Friday\") or a lifetime (\"for 2 days\")"
+        ),
+    )))
+}
+
+/// Words that end an event: "until the demo ends", "until our workshop is over", "until
+/// I'm done". Such an end is a lifetime the requester means, which the planner cannot know.
+const EVENT_END_WORDS: &[&str] = &[
+    "ends",
+    "end",
+    "over",
+    "finishes",
+    "finish",
+    "finished",
+    "done",
+    "completes",
+    "complete",
+    "wraps",
+    "closes",
+];
+
+/// "until <an event> ends": refused with the words written, as an end date that cannot be
+/// read would be, rather than planned with the default lifetime. Only after "until"/"till":
+/// "through" is as often a way ("through the proxy, which is done").
+fn event_end(lead: &str, original: &[&str], words: &[String]) -> Option<Statement> {
+    if !matches!(lead.to_ascii_lowercase().as_str(), "until" | "till") {
+        return None;
+    }
+    let taken = words
+        .iter()
+        .take(6)
+        .position(|word| EVENT_END_WORDS.contains(&word.as_str()))?
+        + 1;
+    let written = format!("{lead} {}", original[..taken].join(" "));
+    Some(Err(ValidationError::new(
+        promptops_core::EXPIRES_AT_FIELD,
+        &written,
+        format!(
+            "\"{written}\" names an event, not a time: PromptOps cannot know when it is; write a lifetime (\"for 2 days\") or an end date (\"until 2026-12-04\", \"until Friday\"), and `/promptops extend` adds time later"
         ),
     )))
 }
@@ -366,12 +404,25 @@ mod tests {
             ("until Dec 10, 2 T4", "until Dec 10"),
             ("till the end of the month", "till the end of the month"),
             ("until 2026-13-45", "until 2026-13-45"),
+            ("2 T4 until the demo ends", "until the demo ends"),
+            (
+                "until our workshop is over, thanks",
+                "until our workshop is over",
+            ),
+            ("till we're done", "till we're done"),
         ] {
             let err = refused(text);
             assert_eq!(err.field, "expires_at", "{text:?}");
             assert!(err.message.contains(words), "{text:?}: {err}");
         }
         assert_eq!(expiry("access through the API"), None);
+        assert_eq!(expiry("through the proxy that is done"), None);
+        assert_eq!(expiry("retry until it works"), None);
+        assert!(
+            refused("until the demo ends")
+                .message
+                .contains("names an event")
+        );
         assert_eq!(
             expiry("<!-- e.g. until tomorrow --> for 2 days"),
             lifetime("2d")

@@ -360,6 +360,30 @@ fn chinese_counts_are_read_and_only_the_counters_present_are_noted() {
     let japanese = planned("T4を2枚");
     assert!(said(&japanese, "枚 as GPUs"), "{japanese:?}");
     assert!(!said(&japanese, "台"), "{japanese:?}");
+    // Cards are counted with 块 and 张, before the GPU or 显卡.
+    for (text, vms, gpus, gpu) in [
+        ("我需要两台虚拟机，每台4块A100", 2, 4, A100),
+        // Like "2 T4": two GPUs in total, one per VM.
+        ("两张T4", 2, 1, T4),
+        ("3台虚拟机，每台2张L4显卡", 3, 2, L4),
+    ] {
+        let outcome = planned(text);
+        let request = &outcome.request;
+        assert_eq!(
+            (
+                request.vm_count,
+                request.gpu_count,
+                request.gpu_type.as_str()
+            ),
+            (vms, gpus, gpu),
+            "{text}: {outcome:?}"
+        );
+        assert!(said(&outcome, "as GPUs"), "{text}: {outcome:?}");
+    }
+    // 块 is money too: a budget is not a GPU count.
+    let budget = planned("2台T4虚拟机，预算100块");
+    assert_eq!(budget.request.gpu_count, 1, "{budget:?}");
+    assert!(!said(&budget, "块"), "{budget:?}");
 }
 
 #[test]

@@ -7,8 +7,9 @@
 //! - thousands separators ("1,010 VMs") are dropped, so the count is 1010, not 10;
 //! - Japanese counters: 台 counts machines, 枚 and 基 count GPUs (per machine when machines
 //!   are counted too, unless 合計 says "in total");
-//!   Chinese counts with 台 read the same way, 两 ("two") included; the reading names
-//!   only the counters the text holds;
+//!   Chinese counts with 台 read the same way, 两 ("two") included, and 块/张 count GPUs
+//!   right before a GPU model or 显卡 (elsewhere 块 is money); the reading names only the
+//!   counters the text holds;
 //! - vulgar fractions ("½", "2½") are written out ("1/2", "2 1/2") so that the scanner
 //!   refuses them as fractions instead of reading "2½" as 21/2 after NFKC;
 //! - negative numbers ("-5 VMs") and fractions ("2.5 VMs") are refused.
@@ -42,12 +43,21 @@ static SINGLE_NODE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("single node pattern")
 });
 static KANJI_COUNT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"([〇零一二两兩三四五六七八九十]+)\s*(台|枚|基)").expect("kanji pattern")
+    Regex::new(r"([〇零一二两兩三四五六七八九十]+)\s*(台|枚|基|块|塊|张|張)")
+        .expect("kanji pattern")
 });
 static MACHINE_COUNTER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(\d+)\s*台").expect("machine counter pattern"));
 static GPU_TOTAL_COUNTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:合計|全部で|計)\s*(\d+)\s*(枚|基)").expect("total counter pattern")
+});
+/// Chinese counts cards with 块 and 张 ("4块A100", "两张T4", "2张显卡"), but 块 is also
+/// money ("预算100块"): read as GPUs only right before a GPU, a GPU model or 显卡/卡.
+static CARD_COUNTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(\d+)\s*(块|塊|张|張)\s*((?:nvidia\s*)?(?:[a-z]+\d+[a-z0-9]*|gpus?)(?-u:\b)|显卡|顯卡|卡)",
+    )
+    .expect("card counter pattern")
 });
 static GPU_COUNTER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(\d+)\s*(枚|基)").expect("gpu counter pattern"));
@@ -231,10 +241,11 @@ fn kanji_number(text: &str) -> Option<u32> {
     u32::try_from(tens * 10 + units).ok()
 }
 
-/// Counters after numbers: 台 counts machines, 枚/基 count GPUs. The reading names only
+/// Counters after numbers: 台 counts machines, 枚/基 (and 块/张 before a GPU) count GPUs.
+/// The reading names only
 /// the counters that were read, so that a text without them gets no note about them.
 fn japanese_counters(text: &str, readings: &mut Vec<String>) -> String {
-    if !text.contains(['台', '枚', '基']) {
+    if !text.contains(['台', '枚', '基', '块', '塊', '张', '張']) {
         return text.to_owned();
     }
     let text = KANJI_COUNT
@@ -258,6 +269,18 @@ fn japanese_counters(text: &str, readings: &mut Vec<String>) -> String {
         .replace_all(&text, |caps: &Captures| {
             gpu_counters.push(caps[2].to_owned());
             format!(" {} GPUs{per_machine} ", &caps[1])
+        })
+        .into_owned();
+    let text = CARD_COUNTER
+        .replace_all(&text, |caps: &Captures| {
+            gpu_counters.push(caps[2].to_owned());
+            // The GPU named stays; 显卡/卡 ("graphics card") is what "GPUs" says.
+            let model = if caps[3].ends_with('卡') {
+                ""
+            } else {
+                &caps[3]
+            };
+            format!(" {} {model} GPUs{per_machine} ", &caps[1])
         })
         .into_owned();
     let mut read = Vec::new();
