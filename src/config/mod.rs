@@ -215,7 +215,7 @@ pub struct ServeSettings {
     /// memory whole; refused while it downloads once it is larger) and, again, its files
     /// once extracted. Whoever pushes a commit decides its size.
     #[arg(long, env = "PROMPTOPS_MAX_SOURCE_MIB", default_value_t = 512,
-          value_parser = clap::value_parser!(u64).range(1..=65536))]
+          value_parser = in_range::<u64>("PROMPTOPS_MAX_SOURCE_MIB", 1..=65536))]
     pub max_source_mib: u64,
     /// Further environment variables (comma-separated names) whose values are masked in
     /// everything posted or stored, beyond the credentials PromptOps knows of.
@@ -347,7 +347,7 @@ impl ServeSettings {
 /// A whole number within `range`, refused with a message naming the setting by its
 /// variable (as most operators set them) and giving the bounds; clap adds the flag and the
 /// value given.
-fn in_range<T: TryFrom<u64>>(
+pub(crate) fn in_range<T: TryFrom<u64>>(
     setting: &'static str,
     range: std::ops::RangeInclusive<u64>,
 ) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {

@@ -200,6 +200,31 @@ fn numeric_settings_outside_their_range_are_refused_naming_the_variable() {
             "PROMPTOPS_RESUME_PAUSE_SECS",
             ["0", "3601"],
         ),
+        (
+            "--max-source-mib",
+            "PROMPTOPS_MAX_SOURCE_MIB",
+            ["0", "65537"],
+        ),
+        (
+            "--http-header-timeout-secs",
+            "PROMPTOPS_HTTP_HEADER_TIMEOUT_SECS",
+            ["0", "3601"],
+        ),
+        (
+            "--http-max-connections",
+            "PROMPTOPS_HTTP_MAX_CONNECTIONS",
+            ["0", "100001"],
+        ),
+        (
+            "--webhook-body-timeout-secs",
+            "PROMPTOPS_WEBHOOK_BODY_TIMEOUT_SECS",
+            ["0", "3601"],
+        ),
+        (
+            "--webhook-read-budget-mib",
+            "PROMPTOPS_WEBHOOK_READ_BUDGET_MIB",
+            ["0", "4096"],
+        ),
     ] {
         for value in bad.into_iter().chain(["-1", "four"]) {
             let error = refused(flag, value);

@@ -16,6 +16,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use crate::config::in_range;
 use crate::http::body_budget::{self, WebhookBodyLimits};
 
 /// Bounds on what one client may hold: the settings of `promptops serve`.
@@ -28,7 +29,7 @@ pub struct HttpArgs {
         long,
         env = "PROMPTOPS_HTTP_HEADER_TIMEOUT_SECS",
         default_value_t = 10,
-        value_parser = clap::value_parser!(u64).range(1..=3600)
+        value_parser = in_range::<u64>("PROMPTOPS_HTTP_HEADER_TIMEOUT_SECS", 1..=3600)
     )]
     pub http_header_timeout_secs: u64,
     /// Connections served at once; further ones wait in the listen queue until one closes.
@@ -36,7 +37,7 @@ pub struct HttpArgs {
         long,
         env = "PROMPTOPS_HTTP_MAX_CONNECTIONS",
         default_value_t = 256,
-        value_parser = clap::value_parser!(u32).range(1..=100_000)
+        value_parser = in_range::<u32>("PROMPTOPS_HTTP_MAX_CONNECTIONS", 1..=100_000)
     )]
     pub http_max_connections: u32,
     /// Seconds a webhook's body may take to arrive in full (GitHub waits 10 s for an
@@ -45,7 +46,7 @@ pub struct HttpArgs {
         long,
         env = "PROMPTOPS_WEBHOOK_BODY_TIMEOUT_SECS",
         default_value_t = body_budget::DEFAULT_TIMEOUT_SECS,
-        value_parser = clap::value_parser!(u64).range(1..=3600)
+        value_parser = in_range::<u64>("PROMPTOPS_WEBHOOK_BODY_TIMEOUT_SECS", 1..=3600)
     )]
     pub webhook_body_timeout_secs: u64,
     /// MiB of webhook bodies held in memory at once, across all connections, while they
@@ -55,7 +56,7 @@ pub struct HttpArgs {
         long,
         env = "PROMPTOPS_WEBHOOK_READ_BUDGET_MIB",
         default_value_t = body_budget::DEFAULT_BUDGET_MIB,
-        value_parser = clap::value_parser!(u32).range(1..=4095)
+        value_parser = in_range::<u32>("PROMPTOPS_WEBHOOK_READ_BUDGET_MIB", 1..=4095)
     )]
     pub webhook_read_budget_mib: u32,
 }
