@@ -314,13 +314,22 @@ impl ServeSettings {
         Ok(Some(url))
     }
 
-    /// Refuses an in-memory database: `serve` acknowledges a delivery only once it is
-    /// stored, and the deliveries, queued jobs, locks and expiry dates of one held in
-    /// memory would all be gone at the next restart, without a word.
+    /// Refuses an in-memory database, or a SQLite URL without a file: `serve` acknowledges
+    /// a delivery only once it is stored, and the deliveries, queued jobs, locks and expiry
+    /// dates of such a database would all be gone at the next restart, without a word.
     pub fn durable_database(&self) -> anyhow::Result<()> {
         if promptops_store::is_in_memory(&self.database_url) {
             anyhow::bail!(
                 "DATABASE_URL {} is an in-memory database: every acknowledged delivery, queued job, lock and expiry date would be lost when the service stops; give a file (sqlite:///var/lib/promptops/promptops.db) or a PostgreSQL server (postgres://user@host/db)",
+                redact_url(&self.database_url)
+            );
+        }
+        let sqlite = self.database_url.starts_with("sqlite:");
+        if sqlite && sqlite_file(&self.database_url).is_none() {
+            // SQLite opens an empty file name as a private temporary database, one per
+            // connection, deleted when it closes.
+            anyhow::bail!(
+                "DATABASE_URL {} names no database file: SQLite would use a temporary database that is deleted when the service stops, with every acknowledged delivery, queued job, lock and expiry date; give a file (sqlite:///var/lib/promptops/promptops.db, or sqlite://promptops.db in the working directory) or a PostgreSQL server (postgres://user@host/db)",
                 redact_url(&self.database_url)
             );
         }

@@ -191,6 +191,29 @@ fn an_in_memory_database_is_refused_by_serve_and_check() {
     }
 }
 
+#[test]
+fn a_sqlite_url_without_a_file_is_refused_by_serve_and_check() {
+    for url in ["sqlite://", "sqlite:", "sqlite://?mode=rwc"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut serve = crate::support::serve_process::unconfigured_serve_command(dir.path(), 0);
+        serve.env("DATABASE_URL", url).current_dir(dir.path());
+        let output = exited_within(serve, 30)
+            .unwrap_or_else(|| panic!("serve started on the file-less database {url}"));
+        assert_eq!(output.status.code(), Some(1), "{url}");
+        let error = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            error.contains(&format!("DATABASE_URL {url} names no database file")),
+            "{error}"
+        );
+        let (passed, report) = check(&[("DATABASE_URL", url)]);
+        assert!(!passed, "{report}");
+        assert!(
+            line(&report, "database").starts_with("MISSING  database: DATABASE_URL"),
+            "{report}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_warns_at_start_of_a_rust_log_typo_and_a_short_resume_pause() {
     let github = promptops_testkit::FakeGithub::start().await;
