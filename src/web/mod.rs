@@ -9,6 +9,7 @@ mod deployments;
 mod first_run;
 pub mod headers;
 pub mod html;
+pub mod local_link;
 mod locks;
 mod logout;
 pub mod oauth;

@@ -15,6 +15,7 @@ mod check_terraform_version;
 mod comment_calls;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_local_link;
 mod dashboard_oauth;
 mod dashboard_sessions;
 mod drift;
