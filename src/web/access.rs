@@ -3,7 +3,8 @@
 //!   once as `?token=`, which leaves an HttpOnly cookie for the pages that follow);
 //! - sign-in with GitHub (the App's OAuth client: `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET`,
 //!   else the credentials file `/setup` wrote, with `PROMPTOPS_PUBLIC_URL`; see `oauth`): a
-//!   signed session cookie, given only to members of one of the App's installations.
+//!   signed session cookie, given only to members of one of the App's installations, who
+//!   then see and act on only the repositories GitHub allows them (see `repo_access`).
 //!
 //! With neither, the dashboard is served only on a loopback address (anything else would
 //! publish runs and outputs to the network), and only to whoever opens the link the
@@ -120,12 +121,14 @@ impl Access {
                 token: Some(_),
                 sign_in: Some(_),
             } => "token or sign-in: requests carry PROMPTOPS_DASHBOARD_TOKEN, or people sign in \
-                  with GitHub (members of the App's installations only)"
+                  with GitHub (members of the App's installations only, each seeing the repositories \
+                  GitHub lets them read)"
                 .to_owned(),
             Access::Guarded {
                 token: None,
                 sign_in: Some(_),
-            } => "sign-in: people sign in with GitHub (members of the App's installations only)"
+            } => "sign-in: people sign in with GitHub (members of the App's installations only, \
+                  each seeing the repositories GitHub lets them read)"
                 .to_owned(),
             Access::Guarded {
                 token: None,

@@ -265,6 +265,8 @@ async fn the_browser_signs_in_through_github_and_lands_on_the_dashboard_signed_i
     service
         .github
         .add_installation_member(support::INSTALLATION, "octocat");
+    // The dashboard shows someone signed in only the repositories GitHub lets them read.
+    service.github.set_permission(REPO, "octocat", "read");
     service.github.set_oauth_user("octocat");
     let id = service
         .store

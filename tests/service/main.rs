@@ -17,6 +17,7 @@ mod dashboard;
 mod dashboard_browser;
 mod dashboard_local_link;
 mod dashboard_oauth;
+mod dashboard_repo_access;
 mod dashboard_sessions;
 mod drift;
 mod drift_issue_once;
