@@ -145,7 +145,7 @@ async fn app_lines(
                 Status::Missing,
                 "GitHub App",
                 format!(
-                    "{lacking} and there is no credentials file at {}: start `promptops serve` and open {setup} to connect one, or set GITHUB_APP_ID, GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) and GITHUB_WEBHOOK_SECRET",
+                    "{lacking} and there is no credentials file at {}: start `promptops serve` and open {setup} to connect one (on a loopback bind without a token, the link with ?access= its log names), or set GITHUB_APP_ID, GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) and GITHUB_WEBHOOK_SECRET",
                     file.display()
                 ),
             );

@@ -21,6 +21,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         listener.local_addr()?,
         &app.setup.slot,
         app.setup.public_url.as_ref(),
+        &app.dashboard.access,
     );
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();

@@ -220,9 +220,9 @@ fn sign_in_after_setup(public_url: Option<&url::Url>, access: &Access) -> String
         crate::web::oauth::CALLBACK_PATH
     );
     let who = match access {
-        Access::Open => {
-            "from then on the dashboard asks everyone to sign in, on this machine too (it is open \
-             to this machine now): install the App first, since only members of its installations \
+        Access::Open { .. } => {
+            "from then on the dashboard asks everyone to sign in, on this machine too (the link \
+             logged at start opens it now): install the App first, since only members of its installations \
              get in"
         }
         _ => {

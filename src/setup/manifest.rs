@@ -44,6 +44,9 @@ mod tests {
         ("collaborators", "metadata", "read"),
         // Comparing a merge group's head with its base.
         ("compare", "contents", "read"),
+        // The App's installation on a repository (the dashboard's access checks): asked
+        // with the App's JWT, it needs nothing beyond the metadata every App reads.
+        ("installation", "metadata", "read"),
     ];
 
     /// Permissions GitHub requires to deliver an event the manifest subscribes to, beyond

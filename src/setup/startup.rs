@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use super::credentials::AppCredentials;
 use crate::config::ServeSettings;
 use crate::setup::sign_in_plan::{SignInPlan, SignInSource};
-use crate::web::GithubSignIn;
+use crate::web::{Access, GithubSignIn};
 
 pub enum StartCredentials {
     Environment {
@@ -148,27 +148,46 @@ pub fn setup_address(listening: std::net::SocketAddr, public_url: Option<&url::U
     if let Some(public) = public_url {
         return format!("{}/setup", public.as_str().trim_end_matches('/'));
     }
+    format!("{}/setup", local_base(listening))
+}
+
+/// `http://<host>:<port>` for the address the server listens on, as a browser on this
+/// machine reaches it.
+fn local_base(listening: std::net::SocketAddr) -> String {
     let host = match listening.ip() {
         ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
         ip if ip.is_unspecified() => "[::1]".to_owned(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         std::net::IpAddr::V4(ip) => ip.to_string(),
     };
-    format!("http://{host}:{}/setup", listening.port())
+    format!("http://{host}:{}", listening.port())
 }
 
 /// The start log's last word to an operator: where the service answers, and — while no
-/// App is connected — the full address of the setup page to open.
+/// App is connected — the full address of the setup page to open. A loopback-open
+/// dashboard opens only through the link with its secret: that link is logged here, in
+/// one line (the setup page's while no App is connected, else the dashboard's), and in no
+/// other line ever.
 pub fn log_listening(
     listening: std::net::SocketAddr,
     slot: &super::AppSlot,
     public_url: Option<&url::Url>,
+    access: &Access,
 ) {
     tracing::info!(address = %listening, "promptops is listening on http://{listening}");
+    let link = access.local_link();
     if slot.load().is_none() {
+        // Loopback-open pages answer only loopback host names: the public URL would not do.
+        let setup = match link {
+            Some(link) => link.link_to(&format!("{}/setup", local_base(listening))),
+            None => setup_address(listening, public_url),
+        };
+        tracing::info!("no GitHub App is connected yet: open {setup} to connect one");
+    } else if let Some(link) = link {
+        let dashboard = link.link_to(&format!("{}/dashboard", local_base(listening)));
         tracing::info!(
-            "no GitHub App is connected yet: open {} to connect one",
-            setup_address(listening, public_url)
+            "dashboard: open {dashboard} (the link is the dashboard's only key without a token \
+             or sign-in: it opens it in a browser until the service stops; keep it to yourself)"
         );
     }
 }

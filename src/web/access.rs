@@ -3,10 +3,13 @@
 //!   once as `?token=`, which leaves an HttpOnly cookie for the pages that follow);
 //! - sign-in with GitHub (the App's OAuth client: `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET`,
 //!   else the credentials file `/setup` wrote, with `PROMPTOPS_PUBLIC_URL`; see `oauth`): a
-//!   signed session cookie, given only to members of one of the App's installations.
+//!   signed session cookie, given only to members of one of the App's installations, who
+//!   then see and act on only the repositories GitHub allows them (see `repo_access`).
 //!
-//! With neither, the dashboard is served only on a loopback address: anything else would
-//! publish runs and outputs to the network.
+//! With neither, the dashboard is served only on a loopback address (anything else would
+//! publish runs and outputs to the network), and only to whoever opens the link the
+//! service logs at start (see `local_link`): other processes on the machine reach that
+//! address too.
 //!
 //! The rule is decided once, at start, from the settings: connecting an App through
 //! `/setup` while the service runs does not change it (sign-in with that App's client
@@ -25,6 +28,7 @@ use subtle::ConstantTimeEq;
 
 use super::csrf::FormToken;
 use super::html::escape;
+use super::local_link::{self, LocalLink};
 use super::oauth::GithubSignIn;
 use super::session::{Session, cookie_value};
 
@@ -39,8 +43,9 @@ pub enum Access {
         token: Option<[u8; 32]>,
         sign_in: Option<Arc<GithubSignIn>>,
     },
-    /// Nothing configured, loopback address: anyone who can reach the port is on this machine.
-    Open,
+    /// Nothing configured, loopback address: anyone who can reach the port is on this
+    /// machine, and who opened the link logged at start is its operator.
+    Open { link: LocalLink },
     /// Nothing configured, reachable from the network: the dashboard is not served.
     Refused { reason: String },
 }
@@ -48,7 +53,7 @@ pub enum Access {
 /// Who is looking, as the access check established it (a request extension).
 #[derive(Debug, Clone)]
 pub enum Viewer {
-    /// Nothing configured, loopback address.
+    /// Nothing configured, loopback address; opened the link logged at start.
     Local,
     /// Proved the dashboard token.
     Token,
@@ -60,7 +65,7 @@ impl Viewer {
     /// Who did something, for notices and logs.
     pub fn who(&self) -> String {
         match self {
-            Viewer::Local => "a local user (loopback, no access control)".to_owned(),
+            Viewer::Local => "the operator (loopback, through the link logged at start)".to_owned(),
             Viewer::Token => "the holder of the dashboard token".to_owned(),
             Viewer::SignedIn { session, .. } => session.login.clone(),
         }
@@ -77,7 +82,9 @@ impl Access {
                 token: Some(digest(token)),
                 sign_in: None,
             },
-            None if bind.ip().is_loopback() => Access::Open,
+            None if bind.ip().is_loopback() => Access::Open {
+                link: LocalLink::generate(),
+            },
             None => Access::Refused {
                 reason: format!(
                     "the dashboard is off: the service listens on {bind}, which is not a loopback address, \
@@ -93,7 +100,7 @@ impl Access {
     pub fn with_sign_in(self, sign_in: Arc<GithubSignIn>) -> Access {
         let token = match self {
             Access::Guarded { token, .. } => token,
-            Access::Open | Access::Refused { .. } => None,
+            Access::Open { .. } | Access::Refused { .. } => None,
         };
         Access::Guarded {
             token,
@@ -114,20 +121,24 @@ impl Access {
                 token: Some(_),
                 sign_in: Some(_),
             } => "token or sign-in: requests carry PROMPTOPS_DASHBOARD_TOKEN, or people sign in \
-                  with GitHub (members of the App's installations only)"
+                  with GitHub (members of the App's installations only, each seeing the repositories \
+                  GitHub lets them read)"
                 .to_owned(),
             Access::Guarded {
                 token: None,
                 sign_in: Some(_),
-            } => "sign-in: people sign in with GitHub (members of the App's installations only)"
+            } => "sign-in: people sign in with GitHub (members of the App's installations only, \
+                  each seeing the repositories GitHub lets them read)"
                 .to_owned(),
             Access::Guarded {
                 token: None,
                 sign_in: None,
             } => "refused: no way to prove access is configured".to_owned(),
-            Access::Open => "loopback-open: anyone who can reach the loopback address sees it \
-                             (no token, no sign-in)"
-                .to_owned(),
+            Access::Open { .. } => {
+                "loopback-open: served on the loopback address to whoever opens \
+                                    the link logged at start (no token, no sign-in)"
+                    .to_owned()
+            }
             Access::Refused { reason } => format!("refused: {}", reason.trim_end()),
         }
     }
@@ -140,6 +151,14 @@ impl Access {
         }
     }
 
+    /// The link that opens a loopback-open dashboard (none under any other rule).
+    pub fn local_link(&self) -> Option<&LocalLink> {
+        match self {
+            Access::Open { link } => Some(link),
+            _ => None,
+        }
+    }
+
     pub fn sign_in(&self) -> Option<&GithubSignIn> {
         match self {
             Access::Guarded { sign_in, .. } => sign_in.as_deref(),
@@ -147,11 +166,16 @@ impl Access {
         }
     }
 
-    /// Whether `headers` carry the dashboard token as `Authorization: Bearer` (never true
-    /// without a token: an open dashboard does not open what asks for the token).
+    /// Whether `headers` carry the dashboard token (or, loopback-open, the secret of the
+    /// link logged at start) as `Authorization: Bearer`.
     pub fn accepts_bearer(&self, headers: &HeaderMap) -> bool {
-        matches!(self, Access::Guarded { token: Some(_), .. })
-            && bearer(headers).is_some_and(|token| self.accepts(token))
+        match self {
+            Access::Open { link } => link.accepts_bearer(headers),
+            Access::Guarded { token: Some(_), .. } => {
+                bearer(headers).is_some_and(|token| self.accepts(token))
+            }
+            _ => false,
+        }
     }
 
     fn accepts(&self, presented: &str) -> bool {
@@ -160,7 +184,6 @@ impl Access {
                 token: Some(expected),
                 ..
             } => digest(presented).ct_eq(expected).into(),
-            Access::Open => true,
             _ => false,
         }
     }
@@ -183,7 +206,7 @@ fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()
@@ -235,7 +258,7 @@ pub async fn require_loopback_host(
     request: Request,
     next: Next,
 ) -> Response {
-    if !matches!(access.as_ref(), Access::Open) {
+    if !matches!(access.as_ref(), Access::Open { .. }) {
         return next.run(request).await;
     }
     let host = request
@@ -249,8 +272,9 @@ pub async fn require_loopback_host(
             format!(
                 "refused: without PROMPTOPS_DASHBOARD_TOKEN or sign-in, the dashboard and setup \
                  pages answer only requests addressed to this machine (localhost, 127.0.0.1 or \
-                 [::1]), and this one was addressed to {}. Open http://127.0.0.1:<port>/dashboard, \
-                 or set PROMPTOPS_DASHBOARD_TOKEN to serve it under another name\n",
+                 [::1]), and this one was addressed to {}. Open the link the service logged at \
+                 start (http://127.0.0.1:<port>/dashboard?access=...), or set \
+                 PROMPTOPS_DASHBOARD_TOKEN to serve it under another name\n",
                 host.map(|h| format!("{h:?}"))
                     .unwrap_or_else(|| "no host".to_owned())
             ),
@@ -266,10 +290,7 @@ pub async fn require(
     next: Next,
 ) -> Response {
     let (has_token, sign_in) = match access.as_ref() {
-        Access::Open => {
-            request.extensions_mut().insert(Viewer::Local);
-            return next.run(request).await;
-        }
+        Access::Open { link } => return local_link::require(link, request, next).await,
         Access::Refused { reason } => {
             return (StatusCode::FORBIDDEN, reason.clone()).into_response();
         }
@@ -359,9 +380,9 @@ mod tests {
     #[test]
     fn without_a_token_only_loopback_is_served() {
         let open = Access::new(None, "127.0.0.1:3000".parse().unwrap());
-        assert!(matches!(open, Access::Open));
+        assert!(matches!(open, Access::Open { .. }));
         let v6 = Access::new(None, "[::1]:3000".parse().unwrap());
-        assert!(matches!(v6, Access::Open));
+        assert!(matches!(v6, Access::Open { .. }));
         let Access::Refused { reason } = Access::new(None, "0.0.0.0:3000".parse().unwrap()) else {
             panic!("a wildcard bind without a token must be refused");
         };

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,8 +12,10 @@ use promptops_core::{CostEstimate, DeploymentRequest, HOURS_PER_MONTH, RepoName,
 use promptops_store::{Lock, RequestRecord, Run, RunFilter, RunKind, RunStatus};
 
 use super::Dashboard;
+use super::access::Viewer;
 use super::html::{app_urls, escape, page, table, time_tag, unavailable, usd};
 use super::pages::runs_table;
+use super::repo_access::{hidden, unchecked};
 
 /// How many recent runs of one deployment are read (for its state, outputs and page).
 const RUNS_PER_DEPLOYMENT: u32 = 20;
@@ -155,11 +158,18 @@ fn url_links(urls: &[String]) -> String {
 }
 
 /// `GET /dashboard`: what runs and costs now, per repository, then every deployment.
-pub async fn overview(State(dash): State<Dashboard>) -> Response {
-    let records = match dash.store.list_requests(None).await {
+pub async fn overview(
+    State(dash): State<Dashboard>,
+    Extension(viewer): Extension<Viewer>,
+) -> Response {
+    let mut records = match dash.store.list_requests(None).await {
         Ok(records) => records,
         Err(err) => return unavailable("the requests", err),
     };
+    match dash.scope(&viewer, records.iter().map(|r| &r.repo)).await {
+        Ok(scope) => records.retain(|record| scope.includes(&record.repo)),
+        Err(err) => return unchecked(&err),
+    }
     let mut views = Vec::with_capacity(records.len());
     for record in records {
         match load(&dash, record).await {
@@ -309,12 +319,19 @@ fn pr_link(dash: &Dashboard, record: &RequestRecord) -> String {
 /// `GET /dashboard/deployments/{owner}/{repo}/{deployment}`.
 pub async fn deployment(
     State(dash): State<Dashboard>,
+    Extension(viewer): Extension<Viewer>,
     Path((owner, repo, deployment)): Path<(String, String, String)>,
 ) -> Response {
     let full_name = format!("{owner}/{repo}");
     // A name GitHub could not give has had no deployment requested either.
     let found = match full_name.parse::<RepoName>() {
-        Ok(repo) => dash.store.request_for_deployment(&repo, &deployment).await,
+        Ok(repo) => match dash.may_see(&viewer, &repo).await {
+            Ok(true) => dash.store.request_for_deployment(&repo, &deployment).await,
+            Ok(false) => {
+                return hidden(&viewer, &format!("Deployment {deployment}"), Some(&repo));
+            }
+            Err(err) => return unchecked(&err),
+        },
         Err(_) => Ok(None),
     };
     let record = match found {

@@ -1,5 +1,7 @@
 //! Locks: the list, a confirmation page per lock, and the unlock itself (a POST that
-//! `csrf::protect` checked for its origin and form token).
+//! `csrf::protect` checked for its origin and form token). Someone signed in sees the
+//! locks of the repositories they can read, and unlocks only with the repository's
+//! `min_permission` (see `repo_access`).
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -14,16 +16,30 @@ use super::access::Viewer;
 use super::csrf::FormToken;
 use super::deployments::url_component;
 use super::html::{escape, page, table, time_tag, unavailable};
+use super::repo_access::{refused, unchecked};
 
-pub async fn locks(State(dash): State<Dashboard>) -> Response {
-    locks_page(&dash, None).await
+/// The action an unlock is, as a refusal names it.
+const UNLOCKING: &str = "unlocking a deployment";
+
+pub async fn locks(
+    State(dash): State<Dashboard>,
+    Extension(viewer): Extension<Viewer>,
+) -> Response {
+    locks_page(&dash, &viewer, None).await
 }
 
-async fn locks_page(dash: &Dashboard, notice: Option<String>) -> Response {
-    let locks = match dash.store.list_locks(None).await {
+async fn locks_page(dash: &Dashboard, viewer: &Viewer, notice: Option<String>) -> Response {
+    let mut locks = match dash.store.list_locks(None).await {
         Ok(locks) => locks,
         Err(err) => return unavailable("the locks", err),
     };
+    match dash
+        .scope(viewer, locks.iter().map(|lock| &lock.repo))
+        .await
+    {
+        Ok(scope) => locks.retain(|lock| scope.includes(&lock.repo)),
+        Err(err) => return unchecked(&err),
+    }
     let now = Utc::now();
     let rows: String = locks
         .iter()
@@ -73,16 +89,23 @@ pub struct UnlockForm {
 /// form that does it. Changes nothing.
 pub async fn confirm(
     State(dash): State<Dashboard>,
+    Extension(viewer): Extension<Viewer>,
     Extension(form_token): Extension<FormToken>,
     Query(form): Query<UnlockForm>,
 ) -> Response {
     let lock = match form.repo.parse::<RepoName>() {
-        Ok(repo) => match dash.store.list_locks(Some(&repo)).await {
-            Ok(locks) => locks
-                .into_iter()
-                .find(|lock| lock.deployment == form.deployment),
-            Err(err) => return unavailable("the locks", err),
-        },
+        Ok(repo) => {
+            // Asked before the form is offered, so that nobody fills in one bound to fail.
+            if let Err(refusal) = dash.may_act(&viewer, &repo, UNLOCKING).await {
+                return refused(&refusal, "/dashboard/locks");
+            }
+            match dash.store.list_locks(Some(&repo)).await {
+                Ok(locks) => locks
+                    .into_iter()
+                    .find(|lock| lock.deployment == form.deployment),
+                Err(err) => return unavailable("the locks", err),
+            }
+        }
         // A name GitHub could not give holds no lock either.
         Err(_) => None,
     };
@@ -120,7 +143,13 @@ pub async fn unlock(
 ) -> Response {
     let who = viewer.who();
     let removed = match form.repo.parse::<RepoName>() {
-        Ok(repo) => dash.store.force_unlock(&repo, &form.deployment).await,
+        Ok(repo) => {
+            if let Err(refusal) = dash.may_act(&viewer, &repo, UNLOCKING).await {
+                tracing::info!(repo = %repo, deployment = %form.deployment, by = %who, %refusal, "unlock refused on the dashboard");
+                return refused(&refusal, "/dashboard/locks");
+            }
+            dash.store.force_unlock(&repo, &form.deployment).await
+        }
         // A name GitHub could not give holds no lock either.
         Err(_) => Ok(None),
     };
@@ -136,5 +165,5 @@ pub async fn unlock(
         Err(err) => return unavailable("the lock", err),
     };
     tracing::info!(repo = %form.repo, deployment = %form.deployment, by = %who, "lock removed from the dashboard");
-    locks_page(&dash, Some(notice)).await
+    locks_page(&dash, &viewer, Some(notice)).await
 }

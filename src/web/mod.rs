@@ -9,10 +9,12 @@ mod deployments;
 mod first_run;
 pub mod headers;
 pub mod html;
+pub mod local_link;
 mod locks;
 mod logout;
 pub mod oauth;
 mod pages;
+pub mod repo_access;
 mod schedules;
 pub mod session;
 mod try_prompt;
@@ -35,6 +37,7 @@ pub use access::{Access, Viewer};
 use csrf::CsrfGuard;
 pub use headers::PagePolicy;
 pub use oauth::{GithubSignIn, SignInConfigError, SignInSettings};
+use repo_access::RightsCache;
 pub use try_prompt::MAX_PROMPT_CHARS;
 
 /// What the dashboard reads and how it is guarded.
@@ -49,6 +52,8 @@ pub struct Dashboard {
     pub app: Option<AppSlot>,
     /// `GITHUB_WEB_URL`: issue and pull request numbers link there.
     pub github_web_url: String,
+    /// What GitHub said lately about who may see which repository (see `repo_access`).
+    pub rights: Arc<RightsCache>,
 }
 
 impl Dashboard {
@@ -68,6 +73,7 @@ impl Dashboard {
             access: Arc::new(Access::new(token, bind)),
             app: None,
             github_web_url: "https://github.com".to_owned(),
+            rights: Arc::default(),
         }
     }
 

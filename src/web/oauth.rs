@@ -5,6 +5,7 @@
 //! `GET /user` names the person and `GET /user/installations` lists the App's
 //! installations they can reach. Only someone with at least one gets a session. The user
 //! token is used for those two calls and then dropped: the session is a signed cookie.
+//! Which repositories the session then shows is asked of GitHub as the App (`repo_access`).
 
 use std::sync::Arc;
 
@@ -210,6 +211,11 @@ impl GithubSignIn {
 
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies
+    }
+
+    /// Now, by the clock sessions are issued and checked with.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// The signed-in session a request carries, if valid now.

@@ -1,14 +1,23 @@
 //! The runs pages: the newest runs, and one run with its masked output.
 
+use std::collections::BTreeSet;
+
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use promptops_core::RepoName;
 use promptops_store::{Run, RunFilter};
 
 use super::Dashboard;
+use super::access::Viewer;
 use super::deployments::url_component;
 use super::html::{duration, escape, page, status_badge, table, time_tag, unavailable};
+use super::repo_access::{Scope, hidden, unchecked};
+
+/// How many runs the runs page lists.
+const NEWEST_RUNS: usize = 100;
 
 /// A table of runs, newest first, each linking to its page and its deployment.
 pub fn runs_table(dash: &Dashboard, runs: &[Run], now: DateTime<Utc>) -> String {
@@ -57,10 +66,10 @@ pub fn runs_table(dash: &Dashboard, runs: &[Run], now: DateTime<Utc>) -> String 
     )
 }
 
-pub async fn runs(State(dash): State<Dashboard>) -> Response {
-    let runs = match dash.store.list_runs(&RunFilter::default()).await {
+pub async fn runs(State(dash): State<Dashboard>, Extension(viewer): Extension<Viewer>) -> Response {
+    let runs = match visible_runs(&dash, &viewer).await {
         Ok(runs) => runs,
-        Err(err) => return unavailable("the runs", err),
+        Err(response) => return response,
     };
     let intro = if runs.is_empty() {
         ""
@@ -71,7 +80,52 @@ pub async fn runs(State(dash): State<Dashboard>) -> Response {
     page("Runs", &body).into_response()
 }
 
-pub async fn run(State(dash): State<Dashboard>, Path(id): Path<i64>) -> Response {
+/// The newest runs of the repositories the viewer may see.
+async fn visible_runs(dash: &Dashboard, viewer: &Viewer) -> Result<Vec<Run>, Response> {
+    let newest = dash
+        .store
+        .list_runs(&RunFilter::default())
+        .await
+        .map_err(|err| unavailable("the runs", err))?;
+    if !matches!(viewer, Viewer::SignedIn { .. }) {
+        return Ok(newest);
+    }
+    // Someone who sees a few repositories among busier ones: theirs are read one by one,
+    // or the others' runs would push them off the list.
+    let requests = dash
+        .store
+        .list_requests(None)
+        .await
+        .map_err(|err| unavailable("the requests", err))?;
+    let candidates: BTreeSet<RepoName> = newest
+        .iter()
+        .map(|run| run.repo.clone())
+        .chain(requests.into_iter().map(|record| record.repo))
+        .collect();
+    let repos = match dash.scope(viewer, &candidates).await {
+        Ok(Scope::Only(repos)) => repos,
+        Ok(Scope::Everything) => return Ok(newest),
+        Err(err) => return Err(unchecked(&err)),
+    };
+    let mut runs = Vec::new();
+    for repo in repos {
+        let filter = RunFilter {
+            repo: Some(repo),
+            ..RunFilter::default()
+        };
+        let of_repo = dash.store.list_runs(&filter).await;
+        runs.extend(of_repo.map_err(|err| unavailable("the runs", err))?);
+    }
+    runs.sort_by_key(|run| std::cmp::Reverse(run.id));
+    runs.truncate(NEWEST_RUNS);
+    Ok(runs)
+}
+
+pub async fn run(
+    State(dash): State<Dashboard>,
+    Extension(viewer): Extension<Viewer>,
+    Path(id): Path<i64>,
+) -> Response {
     let run = match dash.store.run(id).await {
         Ok(Some(run)) => run,
         Ok(None) => {
@@ -83,6 +137,11 @@ pub async fn run(State(dash): State<Dashboard>, Path(id): Path<i64>) -> Response
         }
         Err(err) => return unavailable("the run", err),
     };
+    match dash.may_see(&viewer, &run.repo).await {
+        Ok(true) => {}
+        Ok(false) => return hidden(&viewer, &format!("Run #{id}"), None),
+        Err(err) => return unchecked(&err),
+    }
     let now = Utc::now();
     let pr = match run.pr {
         Some(pr) => format!(

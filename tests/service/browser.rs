@@ -265,6 +265,8 @@ async fn the_browser_signs_in_through_github_and_lands_on_the_dashboard_signed_i
     service
         .github
         .add_installation_member(support::INSTALLATION, "octocat");
+    // The dashboard shows someone signed in only the repositories GitHub lets them read.
+    service.github.set_permission(REPO, "octocat", "read");
     service.github.set_oauth_user("octocat");
     let id = service
         .store
@@ -319,11 +321,12 @@ async fn the_browser_signs_in_through_github_and_lands_on_the_dashboard_signed_i
 
 /// `promptops serve` as it assembles itself without App credentials (through
 /// `promptops::app::App::build`), listening on a loopback port; GitHub's web and API
-/// addresses are `github_url`.
+/// addresses are `github_url`. Returns its address, the secret of its loopback-open link
+/// (as `access=<secret>`) and what stops it.
 async fn start_unconfigured(
     github_url: &str,
     dir: &Path,
-) -> (String, tokio_util::sync::CancellationToken) {
+) -> (String, String, tokio_util::sync::CancellationToken) {
     use clap::Parser as _;
     let db = format!("sqlite://{}/promptops.db", dir.display());
     let work = dir.join("work").display().to_string();
@@ -350,10 +353,17 @@ async fn start_unconfigured(
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let link = prepared
+        .dashboard
+        .access
+        .local_link()
+        .expect("loopback-open")
+        .link_to(&base);
+    let access = link.split_once('?').unwrap().1.to_owned();
     let stop = tokio_util::sync::CancellationToken::new();
     let token = stop.clone();
     tokio::spawn(async move { prepared.serve(listener, token).await.unwrap() });
-    (base, stop)
+    (base, access, stop)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -361,9 +371,11 @@ async fn the_browser_gets_the_setup_form_with_the_apps_manifest() {
     chromium();
     let github = promptops_testkit::FakeGithub::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let (base, stop) = start_unconfigured(&github.url(), dir.path()).await;
+    let (base, access, stop) = start_unconfigured(&github.url(), dir.path()).await;
 
-    let dom = dump_dom(&format!("{base}/setup?organization=acme")).await;
+    // The link logged at start, with the page's own query: the browser is sent on to the
+    // page without the secret, with the cookie.
+    let dom = dump_dom(&format!("{base}/setup?organization=acme&{access}")).await;
     let action = element_attribute(&dom, "create-app", "action")
         .unwrap_or_else(|| panic!("no setup form in the DOM: {dom}"));
     assert!(

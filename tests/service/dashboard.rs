@@ -510,7 +510,11 @@ async fn cross_site_posts_to_try_are_refused_and_the_pages_own_form_is_served() 
     let service = TestService::start(Options::default()).await;
     let token =
         support::dashboard_form_token(&service.http, &service.url("/dashboard/try"), &[]).await;
-    let cookie = token.cookie.clone().expect("the page sets the form cookie");
+    let form_cookie = token.cookie.clone().expect("the page sets the form cookie");
+    let cookie = support::local_link::cookies(&[
+        service.local_cookie.as_deref(),
+        Some(form_cookie.as_str()),
+    ]);
     let same_origin = service.url("");
     let prompt = "I need 5 T4 GPUs in us-west1";
     let post =

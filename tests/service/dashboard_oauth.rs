@@ -90,6 +90,8 @@ async fn a_member_signs_in_through_github_and_sees_the_runs_page_with_their_logi
     service
         .github
         .add_installation_member(INSTALLATION, "octocat");
+    // The runs of a repository are shown to those GitHub lets read it.
+    service.github.set_permission(REPO, "octocat", "read");
     let id = service
         .store
         .insert_run(&NewRun {

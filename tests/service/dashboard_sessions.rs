@@ -156,6 +156,8 @@ async fn unlock_requires_a_session_and_its_form_token_and_records_the_login() {
     service
         .github
         .add_installation_member(INSTALLATION, "octocat");
+    // The repository's min_permission (write by default), as for its /promptops commands.
+    service.github.set_permission(REPO, "octocat", "write");
     assert_eq!(
         service
             .store

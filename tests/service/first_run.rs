@@ -9,7 +9,8 @@ use std::io::BufRead as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::serve_process::{ServeProcess, free_port, unconfigured_serve_command};
+use support::local_link::open_local_link;
+use support::serve_process::{ServeProcess, free_port, local_link_in, unconfigured_serve_command};
 
 /// A client that shows redirects instead of following them.
 fn no_redirects() -> reqwest::Client {
@@ -17,10 +18,6 @@ fn no_redirects() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-async fn text(http: &reqwest::Client, url: String) -> String {
-    http.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 struct Killed(std::process::Child);
@@ -64,6 +61,10 @@ async fn without_an_app_the_log_root_and_dashboard_lead_to_the_setup_page() {
         .unwrap();
     assert!(line.contains("no GitHub App is connected yet"), "{line}");
 
+    // The loopback-open pages open through the link in that line, and only through it.
+    let link = local_link_in(&line).unwrap_or_else(|| panic!("no ?access= link in {line}"));
+    assert!(link.starts_with(&format!("{setup_url}?access=")), "{line}");
+
     let http = no_redirects();
     let base = format!("http://127.0.0.1:{port}");
     let root = http.get(format!("{base}/")).send().await.unwrap();
@@ -71,8 +72,19 @@ async fn without_an_app_the_log_root_and_dashboard_lead_to_the_setup_page() {
     assert_eq!(root.headers()["location"], "/setup");
     let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
+    let refused = http.get(&setup_url).send().await.unwrap();
+    assert_eq!(refused.status(), 401, "the setup page without the link");
+    let cookie = open_local_link(&link).await;
     for path in ["/dashboard", "/dashboard/runs", "/dashboard/locks"] {
-        let page = text(&http, format!("{base}{path}")).await;
+        let page = http
+            .get(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let at = page
             .find("id=\"setup-banner\"")
             .unwrap_or_else(|| panic!("no banner on {path}: {page}"));
@@ -81,7 +93,12 @@ async fn without_an_app_the_log_root_and_dashboard_lead_to_the_setup_page() {
             "{path}: the banner links to the setup page: {page}"
         );
     }
-    let setup = http.get(setup_url).send().await.unwrap();
+    let setup = http
+        .get(setup_url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(setup.status(), 200, "the address in the log opens");
 }
 
@@ -93,7 +110,21 @@ async fn with_an_app_root_leads_to_the_dashboard_without_a_banner() {
     let root = http.get(format!("{}/", server.base)).send().await.unwrap();
     assert_eq!(root.status(), 303);
     assert_eq!(root.headers()["location"], "/dashboard");
-    let page = text(&http, format!("{}/dashboard", server.base)).await;
+    let link = server.local_link().await;
+    assert!(
+        link.starts_with(&format!("{}/dashboard?access=", server.base)),
+        "the start line links to the dashboard: {link}"
+    );
+    let cookie = server.local_cookie().await;
+    let page = http
+        .get(format!("{}/dashboard", server.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("<h1>Deployments</h1>"), "{page}");
     assert!(!page.contains("setup-banner"), "{page}");
     let (_, log) = server.stop().await;

@@ -362,12 +362,20 @@ async fn newlines_in_logged_request_fields_cannot_forge_log_lines() {
 
     // The unlock form's repository, on the loopback-open dashboard.
     let open = ServeProcess::start(&github, &[], &[]).await;
-    let token =
-        support::dashboard_form_token(&http, &format!("{}/dashboard/try", open.base), &[]).await;
+    let local = open.local_cookie().await;
+    let token = support::dashboard_form_token(
+        &http,
+        &format!("{}/dashboard/try", open.base),
+        &[("cookie", local.clone())],
+    )
+    .await;
     let unlocked = http
         .post(format!("{}/dashboard/locks/unlock", open.base))
         .header("origin", &open.base)
-        .header("cookie", token.cookie.clone().unwrap_or_default())
+        .header(
+            "cookie",
+            support::local_link::cookies(&[Some(&local), token.cookie.as_deref()]),
+        )
         .form(&[
             ("repo", format!("octo/repo\n{FORGED}")),
             ("deployment", "d".to_owned()),

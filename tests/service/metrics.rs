@@ -430,7 +430,13 @@ async fn dashboard_plans_are_counted_by_outcome() {
             .http
             .post(service.url("/dashboard/try"))
             .header("origin", service.url(""))
-            .header("cookie", token.cookie.clone().unwrap_or_default())
+            .header(
+                "cookie",
+                support::local_link::cookies(&[
+                    service.local_cookie.as_deref(),
+                    token.cookie.as_deref(),
+                ]),
+            )
             .form(&[("prompt", prompt), ("csrf", &token.csrf)])
             .send()
             .await

@@ -7,13 +7,15 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use promptops_testkit::FakeGithub;
 use serde_json::Value;
 
 use crate::support::comment_payload;
-use crate::support::serve_process::free_port;
+use crate::support::local_link::open_local_link;
+use crate::support::serve_process::{free_port, read_log, wait_for_local_link};
 use crate::support::setup_flow::{
     assert_manifest_for, deliver, github_with_issue, query, setup_form,
 };
@@ -23,6 +25,7 @@ use crate::support::setup_flow::{
 struct Server {
     child: Child,
     log: std::thread::JoinHandle<String>,
+    log_so_far: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Drop for Server {
@@ -51,13 +54,20 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let log = std::thread::spawn(move || {
-            let mut log = String::new();
-            let _ = std::io::Read::read_to_string(&mut stderr, &mut log);
-            log
-        });
-        Server { child, log }
+        let stderr = child.stderr.take().unwrap();
+        let log_so_far = Arc::default();
+        let log = read_log(stderr, Arc::clone(&log_so_far));
+        Server {
+            child,
+            log,
+            log_so_far,
+        }
+    }
+
+    /// Opens the link the start log names (the loopback-open pages' key); the cookie it
+    /// leaves, as `name=value`.
+    async fn local_cookie(&self) -> String {
+        open_local_link(&wait_for_local_link(&self.log_so_far).await).await
     }
 
     /// SIGTERM, then the exit status and everything the process logged.
@@ -113,7 +123,13 @@ async fn the_setup_page_connects_the_app_without_a_restart_and_a_restart_loads_t
     );
 
     // The page offers the manifest, posted to GitHub's web address with a state.
-    let page = http.get(format!("{base}/setup")).send().await.unwrap();
+    let cookie = server.local_cookie().await;
+    let page = http
+        .get(format!("{base}/setup"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     let (action, manifest) = setup_form(&html);
@@ -199,6 +215,7 @@ async fn the_setup_page_connects_the_app_without_a_restart_and_a_restart_loads_t
     assert!(replay.contains("nothing was changed"), "{replay}");
     let again = http
         .get(format!("{base}/setup"))
+        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -230,8 +247,18 @@ async fn the_setup_page_connects_the_app_without_a_restart_and_a_restart_loads_t
         deliver(&http, &base, &app.webhook_secret, &followup).await,
         202
     );
+    // A new start makes a new link: the dashboard's now, whose cookie serves /setup too.
+    let old_cookie = http
+        .get(format!("{base}/setup"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old_cookie.status(), 401, "the last start's cookie");
+    let cookie = server.local_cookie().await;
     let setup = http
         .get(format!("{base}/setup"))
+        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()

@@ -101,7 +101,8 @@ async fn the_public_url_and_organization_shape_the_form() {
     assert_manifest_for(&manifest, &service.base);
     assert!(html.contains("id=\"local-warning\""), "{html}");
     // A page fetched under another name (DNS rebinding) is not answered.
-    let rebound = reqwest::Client::new()
+    let rebound = service
+        .http()
         .get(format!("{}/setup", service.base))
         .header("host", "evil.example:3000")
         .send()
@@ -152,7 +153,7 @@ async fn a_network_bind_needs_the_public_url_and_a_token() {
 async fn the_setup_pages_answer_only_loopback_hosts_and_send_security_headers() {
     let github = FakeGithub::start().await;
     let service = InProcess::start(&github.url(), &[]).await;
-    let http = reqwest::Client::new();
+    let http = service.http();
     // A rebinding page cannot fetch the form (and its state) under its own name.
     for path in ["/setup", "/setup/callback?code=c&state=s"] {
         let response = http

@@ -25,8 +25,8 @@ async fn after_a_setup_sign_in_uses_the_new_apps_client_from_the_next_start() {
     let public = ["--public-url", base.as_str()];
     let service = InProcess::start_on(&github.url(), dir.path(), listener, &public).await;
 
-    // Loopback, no token, no sign-in: the dashboard is open to this machine.
-    let (status, _, _) = Browser::new().open(&service.url("/dashboard")).await;
+    // Loopback, no token, no sign-in: the dashboard opens through the link logged at start.
+    let (status, _, _) = service.browser().open(&service.url("/dashboard")).await;
     assert_eq!(status, 200);
 
     let (manifest, connected) = connect_through_setup(&service, "/setup").await;
@@ -47,12 +47,18 @@ async fn after_a_setup_sign_in_uses_the_new_apps_client_from_the_next_start() {
     );
 
     // Same run: who may see the dashboard is unchanged, and sign-in is not offered yet.
-    let (status, url, _) = Browser::new().open(&service.url("/dashboard/runs")).await;
+    let (status, url, _) = service
+        .browser()
+        .open(&service.url("/dashboard/runs"))
+        .await;
     assert_eq!(
         (status.as_u16(), url.as_str()),
         (200, service.url("/dashboard/runs").as_str())
     );
-    let (status, _, page) = Browser::new().open(&service.url("/dashboard/login")).await;
+    let (status, _, page) = service
+        .browser()
+        .open(&service.url("/dashboard/login"))
+        .await;
     assert_eq!(status, 404, "{page}");
     assert!(page.contains("not configured"), "{page}");
 
@@ -185,7 +191,10 @@ async fn the_connected_page_says_what_becomes_of_sign_in_without_a_public_url_or
         .unwrap()
         .status();
     assert_eq!(status, 200);
-    let (status, _, _) = Browser::new().open(&service.url("/dashboard/login")).await;
+    let (status, _, _) = service
+        .browser()
+        .open(&service.url("/dashboard/login"))
+        .await;
     assert_eq!(status, 404, "sign-in is not switched on mid-run");
     service.stop().await;
 }
@@ -205,13 +214,19 @@ async fn a_credentials_file_without_a_public_url_keeps_sign_in_off_and_the_dashb
         Some("promptops-file"),
         "the App is the file's"
     );
-    let (status, url, _) = Browser::new().open(&service.url("/dashboard/runs")).await;
+    let (status, url, _) = service
+        .browser()
+        .open(&service.url("/dashboard/runs"))
+        .await;
     assert_eq!(
         (status.as_u16(), url.as_str()),
         (200, service.url("/dashboard/runs").as_str()),
         "still open to this machine, no sign-in asked"
     );
-    let (status, _, _) = Browser::new().open(&service.url("/dashboard/login")).await;
+    let (status, _, _) = service
+        .browser()
+        .open(&service.url("/dashboard/login"))
+        .await;
     assert_eq!(status, 404);
     // Every secret of the file is masked, the key however it is printed.
     let key = github.private_key_pem();
@@ -268,7 +283,7 @@ async fn the_environments_client_wins_over_the_files() {
     )
     .await;
     // The fake knows only its own client: signing in works only with the environment's.
-    let mut browser = Browser::new();
+    let mut browser = service.browser();
     let (status, _, page) = browser.open(&service.url("/dashboard")).await;
     assert_eq!(status, 200, "{page}\n{:#?}", browser.hops);
     assert_eq!(element_text(&page, "login").as_deref(), Some("octocat"));

@@ -212,3 +212,23 @@ fn a_key_that_cannot_sign_is_refused_with_the_reason() {
         .unwrap();
     assert!(err.to_string().contains("it is a public key"), "{err}");
 }
+
+#[tokio::test]
+async fn a_repositorys_installation_is_found_as_the_app() {
+    let e = env().await;
+    assert_eq!(
+        e.app.repo_installation(&repo_name()).await.unwrap(),
+        Some(INSTALLATION)
+    );
+    // A repository of an account the App is not installed on, and one that does not exist.
+    e.gh.add_repo("elsewhere/infra");
+    let elsewhere = promptops_core::RepoName::new("elsewhere", "infra").unwrap();
+    assert_eq!(e.app.repo_installation(&elsewhere).await.unwrap(), None);
+    let missing = promptops_core::RepoName::new(OWNER, "missing").unwrap();
+    assert_eq!(e.app.repo_installation(&missing).await.unwrap(), None);
+    assert!(
+        e.gh.auth_log().iter().all(|auth| *auth == AuthKind::AppJwt),
+        "asked with the App's JWT, not an installation token: {:?}",
+        e.gh.auth_log()
+    );
+}

@@ -5,6 +5,7 @@
 pub mod chromium;
 pub mod exposition;
 pub mod html;
+pub mod local_link;
 pub mod oauth_browser;
 pub mod serve_process;
 pub mod setup_flow;
@@ -154,7 +155,12 @@ pub struct TestService {
     pub github: Arc<FakeGithub>,
     pub store: Store,
     pub addr: SocketAddr,
+    /// Sends `local_cookie` when there is one (see `local_link::client_with_cookie`).
     pub http: reqwest::Client,
+    /// Loopback-open (no token, no sign-in): the link the service logs at start.
+    pub local_link: Option<String>,
+    /// The cookie that link left, as `name=value`.
+    pub local_cookie: Option<String>,
     pub events: broadcast::Receiver<JobEvent>,
     /// The SQLite file; empty when the service runs on `options.database_url`.
     pub db_path: PathBuf,
@@ -209,6 +215,11 @@ impl TestService {
         .await
         .unwrap_or_else(|err| panic!("building the service on {url}: {err:#}"));
         let store = app.service.store.clone();
+        let local_link = app
+            .dashboard
+            .access
+            .local_link()
+            .map(|link| link.link_to(&format!("http://{addr}/dashboard")));
         let events = app.service.signals.events.subscribe();
         let shutdown = CancellationToken::new();
         let mut tasks = app
@@ -236,11 +247,17 @@ impl TestService {
                 .await
                 .unwrap();
         });
+        let local_cookie = match &local_link {
+            Some(link) => Some(local_link::open_local_link(link).await),
+            None => None,
+        };
         TestService {
             github,
             store,
             addr,
-            http: reqwest::Client::new(),
+            http: local_link::client_with_cookie(local_cookie.as_deref()),
+            local_link,
+            local_cookie,
             events,
             db_path,
             shutdown,

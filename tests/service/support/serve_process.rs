@@ -10,6 +10,7 @@
 use std::io::Read as _;
 use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub struct ServeProcess {
     /// Reads stderr until the process closes it; returns everything read. `None` once
     /// taken, or when the log is left unread.
     log: Option<JoinHandle<String>>,
+    /// What the log reader has read so far.
+    log_so_far: Arc<Mutex<Vec<u8>>>,
     /// The read ends of stdout and stderr when they are left unread: kept open, so that
     /// the pipes fill instead of breaking.
     unread: Option<(ChildStdout, ChildStderr)>,
@@ -139,6 +142,17 @@ impl ServeProcess {
         (process, body)
     }
 
+    /// The loopback-open dashboard's link, from the start line that logs it (the log must
+    /// be read: `Log::Read`).
+    pub async fn local_link(&self) -> String {
+        wait_for_local_link(&self.log_so_far).await
+    }
+
+    /// Opens the loopback-open dashboard's link; the cookie it leaves, as `name=value`.
+    pub async fn local_cookie(&self) -> String {
+        super::local_link::open_local_link(&self.local_link().await).await
+    }
+
     /// Posts `payload` to this process's `/webhook`; see [`deliver_to`].
     pub async fn deliver(
         &self,
@@ -163,6 +177,7 @@ impl ServeProcess {
         let mut process = ServeProcess {
             child: None,
             log: None,
+            log_so_far: Arc::default(),
             unread: None,
             base: format!("http://127.0.0.1:{port}"),
             _dir: dir,
@@ -176,7 +191,7 @@ impl ServeProcess {
         .unwrap();
         let stderr = child.stderr.take().expect("stderr is piped");
         match log {
-            Log::Read => process.log = Some(read_to_end(stderr)),
+            Log::Read => process.log = Some(read_log(stderr, process.log_so_far.clone())),
             Log::Unread => {
                 let stdout = child.stdout.take().expect("stdout is piped");
                 process.unread = Some((stdout, stderr));
@@ -258,6 +273,28 @@ impl ServeProcess {
     }
 }
 
+/// The loopback-open link in the log read so far (see `read_log`), once it is there.
+pub async fn wait_for_local_link(so_far: &Mutex<Vec<u8>>) -> String {
+    let log = || String::from_utf8_lossy(&so_far.lock().unwrap()).into_owned();
+    for _ in 0..200 {
+        if let Some(link) = local_link_in(&log()) {
+            return link;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("serve logged no link with ?access= within 10 s:\n{}", log());
+}
+
+/// The first address in `log` that carries `?access=`.
+pub fn local_link_in(log: &str) -> Option<String> {
+    let at = log.find("?access=")?;
+    let start = log[..at].rfind("http://")?;
+    let end = log[at..]
+        .find(|c: char| c.is_whitespace() || c == '"')
+        .map_or(log.len(), |end| at + end);
+    Some(log[start..end].to_owned())
+}
+
 /// Whether the test reads the process's log as it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Log {
@@ -267,12 +304,15 @@ pub enum Log {
     Unread,
 }
 
-/// Reads `stderr` on a thread of its own until the process closes it.
-fn read_to_end(mut stderr: ChildStderr) -> JoinHandle<String> {
+/// Reads `stderr` on a thread of its own until the process closes it, keeping what it
+/// read so far in `so_far`; returns everything read.
+pub fn read_log(mut stderr: ChildStderr, so_far: Arc<Mutex<Vec<u8>>>) -> JoinHandle<String> {
     std::thread::spawn(move || {
-        let mut log = Vec::new();
-        let _ = stderr.read_to_end(&mut log);
-        String::from_utf8_lossy(&log).into_owned()
+        let mut chunk = [0u8; 8192];
+        while let Ok(read @ 1..) = stderr.read(&mut chunk) {
+            so_far.lock().unwrap().extend_from_slice(&chunk[..read]);
+        }
+        String::from_utf8_lossy(&so_far.lock().unwrap()).into_owned()
     })
 }
 

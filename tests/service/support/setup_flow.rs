@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::html::attribute;
+use super::oauth_browser::Browser;
 use super::{INSTALLATION, IssueRef, OWNER, REPO, serve_settings};
 
 /// The setup form: where it posts, and the manifest it carries.
@@ -97,6 +98,8 @@ pub struct InProcess {
     pub base: String,
     /// The service's App slot, to look at the App a setup installs.
     pub slot: AppSlot,
+    /// Loopback-open: the cookie the link logged at start leaves (`name=value`).
+    pub local_cookie: Option<String>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     /// The database and work directory, when the service made them itself.
@@ -142,12 +145,22 @@ impl InProcess {
             .await
             .unwrap();
         let slot = prepared.service.app.clone();
+        let link = prepared.dashboard.access.local_link().map(|link| {
+            let setup =
+                promptops::setup::startup::setup_address(listener.local_addr().unwrap(), None);
+            link.link_to(&setup)
+        });
         let stop = CancellationToken::new();
         let token = stop.clone();
         let task = tokio::spawn(async move { prepared.serve(listener, token).await.unwrap() });
+        let local_cookie = match link {
+            Some(link) => Some(super::local_link::open_local_link(&link).await),
+            None => None,
+        };
         InProcess {
             base,
             slot,
+            local_cookie,
             stop,
             task,
             _dir: None,
@@ -158,9 +171,29 @@ impl InProcess {
         format!("{}{path}", self.base)
     }
 
+    /// GETs `path` with the loopback-open cookie, if any.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let response = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let response = self
+            .http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// A client that sends the loopback-open cookie, if any.
+    pub fn http(&self) -> reqwest::Client {
+        super::local_link::client_with_cookie(self.local_cookie.as_deref())
+    }
+
+    /// A browser holding the loopback-open cookie, if any.
+    pub fn browser(&self) -> Browser {
+        let mut browser = Browser::new();
+        if let Some((name, value)) = self.local_cookie.as_deref().and_then(|c| c.split_once('=')) {
+            browser.jar.insert(name.to_owned(), value.to_owned());
+        }
+        browser
     }
 
     /// A state issued by the page, as the form would hand it to GitHub.

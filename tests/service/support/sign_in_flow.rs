@@ -27,7 +27,7 @@ pub async fn github_with_member() -> FakeGithub {
 /// The setup page's form posted to the fake GitHub, which redirects to the callback:
 /// the manifest sent and the page the callback answers with.
 pub async fn connect_through_setup(service: &InProcess, setup_path: &str) -> (Value, String) {
-    let http = reqwest::Client::new();
+    let http = service.http();
     let page = http
         .get(service.url(setup_path))
         .send()

@@ -125,6 +125,20 @@ impl GithubApp {
         self.app.get_json("get the App", "/app").await
     }
 
+    /// The installation of this App that reaches `repo` (`GET /repos/{owner}/{repo}/installation`,
+    /// as the App); `None` when the App is not installed there (or the repository does not
+    /// exist: GitHub answers both with 404).
+    pub async fn repo_installation(&self, repo: &RepoName) -> Result<Option<u64>> {
+        #[derive(serde::Deserialize)]
+        struct Installation {
+            id: u64,
+        }
+        let op = format!("find the App's installation on {repo}");
+        let route = format!("{}/installation", repo_route(repo));
+        let found = self.app.get_optional::<Installation>(&op, &route).await?;
+        Ok(found.map(|installation| installation.id))
+    }
+
     /// The API as installation `installation_id`. Its token is minted on first use, cached,
     /// and refreshed before it expires; handles for the same installation share it.
     pub fn installation(&self, installation_id: u64) -> Result<RepoApi> {

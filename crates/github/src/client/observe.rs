@@ -128,6 +128,7 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "commits",
     "files",
     "git",
+    "installation",
     "installations",
     "issues",
     "permission",
@@ -265,6 +266,10 @@ mod tests {
                 "/repos/{owner}/{repo}/tarball/{ref}",
             ),
             ("/app", "/app"),
+            (
+                "/repos/acme/infra/installation",
+                "/repos/{owner}/{repo}/installation",
+            ),
             (
                 "/app/installations/12/access_tokens",
                 "/app/installations/{id}/access_tokens",
