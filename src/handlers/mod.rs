@@ -31,6 +31,7 @@ mod pr_plan_run;
 pub mod pr_text;
 mod terraform_run;
 mod terraform_steps;
+mod too_large;
 mod vars_check;
 
 use std::sync::Arc;
