@@ -1,49 +1,11 @@
 //! The fake over plain HTTP: auth rules, fault injection, pagination, GitHub's limits, and the
 //! setup helpers (merge, forks).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod http_support;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use http_support::{jwt, now, setup, token};
 use promptops_testkit::{FakeGithub, sign_webhook};
 use serde_json::{Value, json};
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn jwt(gh: &FakeGithub, iat: i64, exp: i64) -> String {
-    let key = EncodingKey::from_rsa_pem(gh.private_key_pem().as_bytes()).unwrap();
-    let claims = json!({ "iss": gh.app_id(), "iat": iat, "exp": exp });
-    jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap()
-}
-
-async fn token(gh: &FakeGithub, installation: u64) -> String {
-    let jwt = jwt(gh, now() - 60, now() + 540);
-    let resp = reqwest::Client::new()
-        .post(format!(
-            "{}/app/installations/{installation}/access_tokens",
-            gh.url()
-        ))
-        .bearer_auth(jwt)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let v: Value = resp.json().await.unwrap();
-    assert!(v["expires_at"].as_str().unwrap().ends_with('Z'));
-    v["token"].as_str().unwrap().to_string()
-}
-
-async fn setup() -> (FakeGithub, reqwest::Client, String) {
-    let gh = FakeGithub::start().await;
-    gh.add_repo("acme/infra");
-    gh.add_installation(9, "acme");
-    let t = token(&gh, 9).await;
-    (gh, reqwest::Client::new(), t)
-}
 
 #[tokio::test]
 async fn app_jwts_are_checked() {
@@ -312,76 +274,6 @@ async fn fork_pull_requests_name_the_fork_as_head_repo() {
     assert_eq!(v["head"]["repo"]["full_name"], "mallory/infra");
     assert_eq!(v["base"]["repo"]["full_name"], "acme/infra");
     assert_eq!(gh.prs()[0].head_repo, "mallory/infra");
-}
-
-/// GET `path` under the fake's URL with the installation token `t`, as JSON.
-async fn get_json(gh: &FakeGithub, c: &reqwest::Client, t: &str, path: &str) -> Value {
-    c.get(format!("{}{path}", gh.url()))
-        .bearer_auth(t)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn pull_request_files_name_renames_and_single_answers_count_files_and_commits() {
-    let (gh, c, t) = setup().await;
-    gh.set_file("acme/infra", "main", "d/a/vars", "same");
-    gh.set_file("acme/infra", "main", "edited.txt", "1");
-    gh.commit_files(
-        "acme/infra",
-        "move",
-        &[("d/a/vars", None), ("d/b/vars", Some(b"same"))],
-        "Move a to b",
-    );
-    gh.set_file("acme/infra", "move", "edited.txt", "2");
-    let n = gh.open_pr("acme/infra", "move", "main", "Move", "", "alice");
-    let files = get_json(&gh, &c, &t, &format!("/repos/acme/infra/pulls/{n}/files")).await;
-    let files: Vec<(Value, Value, Value)> = files
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["filename"].clone(),
-                f["status"].clone(),
-                f["previous_filename"].clone(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        files,
-        vec![
-            (json!("d/b/vars"), json!("renamed"), json!("d/a/vars")),
-            (json!("edited.txt"), json!("modified"), Value::Null),
-        ]
-    );
-    let pr = get_json(&gh, &c, &t, &format!("/repos/acme/infra/pulls/{n}")).await;
-    assert_eq!(
-        (&pr["changed_files"], &pr["commits"]),
-        (&json!(2), &json!(2))
-    );
-    // Lists leave the counts out, as GitHub's do.
-    let list = get_json(&gh, &c, &t, "/repos/acme/infra/pulls").await;
-    assert!(list[0].get("changed_files").is_none(), "{list}");
-    assert!(list[0].get("commits").is_none(), "{list}");
-    // A comparison lists the same rename, and the commits beyond its base.
-    let compare = get_json(&gh, &c, &t, "/repos/acme/infra/compare/main...move").await;
-    assert_eq!(compare["files"][0]["previous_filename"], "d/a/vars");
-    assert_eq!(compare["total_commits"], 2);
-    let messages: Vec<&Value> = compare["commits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| &c["commit"]["message"])
-        .collect();
-    assert_eq!(
-        messages,
-        [&json!("Move a to b"), &json!("Update edited.txt")]
-    );
 }
 
 #[test]
