@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use promptops_core::PrNumber;
 use promptops_store::RequestRecord;
 
+use super::bot_branch::{self, Taken};
 use super::deployment_state::{linked_request, tfvars_exist};
 use super::terraform_steps as tf;
 use super::{Handlers, PrNames, RepoCtx};
@@ -47,6 +48,18 @@ pub(super) async fn open_destroy_pr(
             );
             repo.comment(issue.number, key, &body).await
         }
+        DestroyPr::BranchTaken(taken) => {
+            let not_done = format!(
+                "PromptOps did not open a pull request to destroy deployment `{}`",
+                record.deployment
+            );
+            repo.comment(
+                issue.number,
+                key,
+                &taken.comment(&not_done, "/promptops destroy"),
+            )
+            .await
+        }
         DestroyPr::Opened { number, url } => {
             let reply = format!(
                 "Opened #{number} to destroy deployment `{}`: review it; merging it destroys the deployment's resources.\n\n{url}",
@@ -67,6 +80,8 @@ pub(super) enum DestroyPr {
     NotOnDefaultBranch {
         default_branch: String,
     },
+    /// The destroy branch exists and holds work that is not PromptOps' own: nothing done.
+    BranchTaken(Taken),
 }
 
 /// Opens (or updates) the pull request that removes `record`'s deployment; `why` ends its
@@ -85,8 +100,10 @@ pub(super) async fn destroy_pr_for(
     }
     let base_sha = repo.default_branch_head(&default_branch).await?;
     let branch = destroy_branch(deployment);
-    repo.ensure_branch(&branch, &base_sha).await?;
     let path = config.terraform.tfvars_path(deployment);
+    if let Err(taken) = bot_branch::prepare(repo, &branch, &base_sha, &path).await? {
+        return Ok(DestroyPr::BranchTaken(taken));
+    }
     repo.api
         .delete_file(
             repo.name(),

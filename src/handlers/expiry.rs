@@ -254,6 +254,14 @@ async fn expire(
             h.store.clear_expiry(repo.name(), deployment).await?;
             return Ok(());
         }
+        DestroyPr::BranchTaken(taken) => {
+            let not_done = format!(
+                "⌛ Deployment `{deployment}` expired on {}, but PromptOps opened no pull request to destroy it",
+                format_date(expires_at)
+            );
+            let body = taken.comment(&not_done, "/promptops destroy");
+            return repo.comment(record.issue, &key, &body).await;
+        }
     };
     h.store
         .set_expiry_destroy_pr(repo.name(), deployment, expires_at, number)

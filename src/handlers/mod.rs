@@ -8,6 +8,7 @@
 //! than posting a second one.
 
 mod apply_guard;
+mod bot_branch;
 mod bot_comments;
 mod check_actions;
 mod commands;
@@ -31,6 +32,7 @@ mod pr_plan_run;
 pub mod pr_text;
 mod terraform_run;
 mod terraform_steps;
+mod too_large;
 mod vars_check;
 
 use std::sync::Arc;
@@ -38,8 +40,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use promptops_core::{Catalog, CommitSha, IssueNumber, RepoName};
 use promptops_github::client::{
-    BranchState, GithubApp, NewPullRequest, Permission, PullRequestInfo, PullRequestUpdate,
-    Reaction, RepoApi,
+    GithubApp, NewPullRequest, Permission, PullRequestInfo, PullRequestUpdate, Reaction, RepoApi,
 };
 use promptops_planner::Planner;
 use promptops_store::Store;
@@ -260,18 +261,6 @@ impl RepoCtx {
             .await
             .context("reading the default branch head")?
             .with_context(|| format!("the default branch {default_branch} has no head commit"))
-    }
-
-    /// Creates `branch` at `sha`; an existing branch is left where it is.
-    pub async fn ensure_branch(
-        &self,
-        branch: &str,
-        sha: &CommitSha,
-    ) -> anyhow::Result<BranchState> {
-        self.api
-            .ensure_branch(self.name(), branch, sha)
-            .await
-            .with_context(|| format!("creating branch {branch}"))
     }
 
     /// Updates the open pull request from `branch` with `title` and `body`, or opens one

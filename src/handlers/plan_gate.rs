@@ -12,7 +12,8 @@
 //!   and the command to type;
 //! - a change to deployment variables alone is planned on its own when the author, the
 //!   pusher and every commit's author and committer have `min_permission` (the variables
-//!   are checked against the catalog and the policy before any plan).
+//!   are checked against the catalog and the policy before any plan). A pull request with
+//!   more commits than GitHub lists (250) waits for a go-ahead: the rest cannot be checked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,7 +21,7 @@ use anyhow::Context as _;
 use promptops_commands::ShaPrefix;
 use promptops_github::client::{Permission, PullRequestInfo};
 
-use super::RepoCtx;
+use super::{RepoCtx, too_large};
 use crate::repo_config::{RepoConfig, TerraformSettings};
 
 /// What asked for the plan.
@@ -122,7 +123,9 @@ async fn approval_problem(
         .pr_commits(repo.name(), pr.number)
         .await
         .with_context(|| format!("listing the commits of #{}", pr.number))?;
+    // Only the reply's wording depends on the list, so a cut one will do.
     let named = commits
+        .listed()
         .iter()
         .filter(|commit| approved.names(commit.sha.as_str()))
         .count();
@@ -239,16 +242,21 @@ async fn people_lacking(
         .bot_login()
         .await
         .context("reading the App's login")?;
-    let commits = repo
+    let listed = repo
         .api
         .pr_commits(repo.name(), pr.number)
         .await
         .with_context(|| format!("listing the commits of #{}", pr.number))?;
     let mut lacking = BTreeMap::new();
+    // The commits GitHub does not list could be anyone's: the check fails for them, and
+    // those it lists are still checked so that the reply names everyone it can.
+    if let Some(cut) = listed.cut(pr.commits) {
+        lacking.insert(too_large::commits_unlisted(&cut), None);
+    }
     let mut people = BTreeSet::new();
     people.insert(pr.author.to_ascii_lowercase());
     people.extend(sender.map(str::to_ascii_lowercase));
-    for commit in &commits {
+    for commit in listed.listed() {
         for login in [&commit.author, &commit.committer] {
             match login {
                 Some(login) => {

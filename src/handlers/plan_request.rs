@@ -1,7 +1,8 @@
 //! Issue → pull request: plan the request, render `terraform.tfvars`, commit it on
 //! `promptops/issue-<n>`, open or update the one PR for that issue, and say so.
 //!
-//! Every step is safe to repeat: the branch is created only when missing, the file is
+//! Every step is safe to repeat: the branch is created only when missing (and an existing
+//! one is built on only when it holds nothing but PromptOps' own work: `bot_branch`), the file is
 //! committed only when its content changes, the PR is looked up by its head branch before
 //! one is opened, and the comments carry the job's key. Running the same command twice
 //! therefore leaves one branch, one PR, and an up-to-date file.
@@ -16,6 +17,7 @@ use promptops_planner::{PlanInput, PlanOutcome};
 use promptops_store::RequestRecord;
 use tracing::info;
 
+use super::bot_branch::{self, Taken};
 use super::{Handlers, PrNames, RepoCtx, job_key};
 use crate::handlers::pr_text::{self, PrContext};
 use crate::pipeline::jobs::IssueSnapshot;
@@ -112,7 +114,13 @@ pub(super) async fn run(
         branch,
         default_branch,
     };
-    let tfvars = commit_tfvars(repo, &planned).await?;
+    let tfvars = match commit_tfvars(repo, &planned).await? {
+        Ok(tfvars) => tfvars,
+        Err(taken) => {
+            let body = taken.comment("PromptOps did not commit this request", "/promptops plan");
+            return repo.comment(reply_to, &key, &body).await;
+        }
+    };
     let (pr, opened) = open_pr(h, repo, config, &planned).await?;
     record(h, repo, &planned, pr.number, tfvars).await?;
     let body = result_comment(h, &planned, (pr.number, pr.html_url), opened);
@@ -178,8 +186,12 @@ async fn plan(
 }
 
 /// Renders the request's `terraform.tfvars` and commits it on its branch (created from the
-/// default branch's head when missing); returns the file's text.
-async fn commit_tfvars(repo: &RepoCtx, planned: &Planned<'_>) -> anyhow::Result<String> {
+/// default branch's head when missing); returns the file's text, or the branch when it
+/// holds work that is not PromptOps' own (see `bot_branch`).
+async fn commit_tfvars(
+    repo: &RepoCtx,
+    planned: &Planned<'_>,
+) -> anyhow::Result<Result<String, Taken>> {
     let (issue, request) = (planned.issue, &planned.request);
     let tfvars = render_tfvars(
         request,
@@ -189,8 +201,10 @@ async fn commit_tfvars(repo: &RepoCtx, planned: &Planned<'_>) -> anyhow::Result<
         },
     );
     let base_sha = repo.default_branch_head(&planned.default_branch).await?;
-    repo.ensure_branch(&planned.branch, &base_sha).await?;
     let path = &planned.tfvars_path;
+    if let Err(taken) = bot_branch::prepare(repo, &planned.branch, &base_sha, path).await? {
+        return Ok(Err(taken));
+    }
     repo.api
         .put_file(
             repo.name(),
@@ -201,7 +215,7 @@ async fn commit_tfvars(repo: &RepoCtx, planned: &Planned<'_>) -> anyhow::Result<
         )
         .await
         .with_context(|| format!("committing {path}"))?;
-    Ok(tfvars)
+    Ok(Ok(tfvars))
 }
 
 /// Opens the request's pull request, or updates the open one; `true` when opened now.

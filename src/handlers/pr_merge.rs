@@ -28,7 +28,7 @@ use super::pr_plan::release_locks_of;
 use super::terraform_run::{Finish, ReportTo, RunStart, TerraformRun};
 use super::terraform_steps::{self as tf, APPLY_CHECK, CouldNotRun};
 use super::vars_check::{self, Refusal, Vars};
-use super::{Handlers, RepoCtx, deployment_state};
+use super::{Handlers, RepoCtx, deployment_state, too_large};
 use crate::http::metrics::RunResult;
 use crate::pipeline::jobs::{IssueSnapshot, PrSnapshot};
 use crate::repo_config::RepoConfig;
@@ -108,9 +108,9 @@ pub(super) async fn apply_merged(
     };
     // The base check and the PR's files are read at once: both only read, and the files
     // are used only when the base is one that applies.
-    let (refusal, deployments) = tokio::join!(
+    let (refusal, files) = tokio::join!(
         wrong_base(repo, config, pr),
-        merged_deployments(h, repo, config, pr, sha)
+        repo.api.pr_files(repo.name(), pr)
     );
     let (refusal, info) = refusal?;
     if let Some(refusal) = refusal {
@@ -123,8 +123,16 @@ pub(super) async fn apply_merged(
     {
         return repo.comment(pr, "tf-apply-refused", &problem).await;
     }
+    let files = files.with_context(|| format!("listing the files of #{pr}"))?;
+    let files = match files.paths(info.changed_files) {
+        Ok(files) => files,
+        Err(cut) => {
+            let refusal = too_large::merge_refusal(&cut);
+            return repo.comment(pr, "tf-apply-refused", &refusal).await;
+        }
+    };
+    let deployments = merged_deployments(h, repo, config, (pr, &files), sha).await?;
     let merge = Merge { pr, sha };
-    let deployments = deployments?;
     for deployment in &deployments {
         if retry == Retry::No
             && (tf::already_ran(h, repo, pr, deployment, RunKind::Apply, sha).await?
@@ -181,21 +189,16 @@ async fn wrong_base(
 }
 
 /// The deployments a merged PR applies: those it locked or planned, its request's, and
-/// the files it changed (GitHub still lists them after the merge).
+/// those of the `files` it changed (GitHub still lists them after the merge).
 async fn merged_deployments(
     h: &Handlers,
     repo: &RepoCtx,
     config: &RepoConfig,
-    pr: PrNumber,
+    (pr, files): (PrNumber, &[String]),
     sha: &CommitSha,
 ) -> anyhow::Result<BTreeSet<String>> {
     let repo_name = repo.name();
-    let files = repo
-        .api
-        .pr_files(repo.name(), pr)
-        .await
-        .with_context(|| format!("listing the files of #{pr}"))?;
-    let mut deployments = tf::touched_deployments(h, repo, config, (pr, &files), sha)
+    let mut deployments = tf::touched_deployments(h, repo, config, (pr, files), sha)
         .await?
         .deployments;
     for lock in h.store.list_locks(Some(repo_name)).await? {

@@ -26,7 +26,7 @@ use super::plan_gate::{self, Gate, Trigger};
 use super::pr_plan_run::{ToPlan, run_plan};
 use super::terraform_steps::{self as tf, PLAN_CHECK};
 use super::vars_check::{self, Refusal, Vars};
-use super::{Handlers, RepoCtx, commands, deployment_state};
+use super::{Handlers, RepoCtx, commands, deployment_state, too_large};
 use crate::repo_config::RepoConfig;
 use promptops_store::RunKind;
 
@@ -108,11 +108,9 @@ async fn plan_read_pr(
     let number = pr.number;
     // Listed only after the head was read: the gate's check that the head has not moved
     // since (see `gate_opens`) is what ties these files to that head.
-    let files = repo
-        .api
-        .pr_files(repo.name(), number)
-        .await
-        .with_context(|| format!("listing the files of #{number}"))?;
+    let Some(files) = too_large::files_to_plan(repo, &pr, trigger).await? else {
+        return Ok(());
+    };
     // A pull request that changes nothing under the module has nothing to plan: the gate
     // is not asked, so a fork's or an outsider's unrelated pull request gets no comment.
     if matches!(trigger, Trigger::Event { .. }) && !touches_module_dir(&files, config) {
@@ -328,7 +326,10 @@ fn touches_terraform(config: &RepoConfig, files: &[String]) -> bool {
 }
 
 /// The head of `pr` now, when it is no longer the one read before.
-async fn moved_head(repo: &RepoCtx, pr: &PullRequestInfo) -> anyhow::Result<Option<CommitSha>> {
+pub(super) async fn moved_head(
+    repo: &RepoCtx,
+    pr: &PullRequestInfo,
+) -> anyhow::Result<Option<CommitSha>> {
     let now = repo
         .api
         .get_pr(repo.name(), pr.number)

@@ -8,6 +8,7 @@ mod support;
 
 mod app_events;
 mod apply_retry;
+mod bot_branches;
 mod browser;
 mod chain_e2e;
 mod check_buttons;
@@ -34,6 +35,7 @@ mod house_rules;
 mod ingress;
 mod issue_to_pr;
 mod job_logs;
+mod large_prs;
 mod lock_race;
 mod merge_queue;
 mod metrics;

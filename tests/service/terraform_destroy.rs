@@ -284,3 +284,44 @@ async fn removing_a_never_applied_deployment_plans_no_destroy() {
     assert!(!t.state_file("sigma").exists(), "terraform never ran");
     t.service.stop().await;
 }
+
+/// Moving a deployment's variables out of the deployments directory is a rename, which
+/// GitHub lists under the new name with the old one as `previous_filename`: the old name
+/// counts, so the pull request shows the destroy plan and merging it destroys.
+#[tokio::test(flavor = "multi_thread")]
+async fn moving_the_variables_out_of_the_deployments_dir_plans_and_applies_the_destroy() {
+    let mut t = Lifecycle::start().await;
+    let vars = tfvars("rho", 1, "us-central1-a");
+    let pr = t.open_pr("create-rho", "rho", &vars, "alice").await;
+    t.service.github.merge_pr(REPO, pr);
+    t.deliver(pr, "closed").await;
+    assert_eq!(state_instances(&t.state_file("rho")), 1);
+
+    t.service.github.commit_files(
+        REPO,
+        "archive-rho",
+        &[
+            (tfvars_path("rho").as_str(), None),
+            ("archive/rho.tfvars", Some(vars.as_bytes())),
+        ],
+        "Archive rho",
+    );
+    let moved = t
+        .service
+        .github
+        .open_pr(REPO, "archive-rho", "main", "Archive rho", "", "alice");
+    t.deliver(moved, "opened").await;
+    let plans = t.comments_with(moved, "Terraform destroy plan for `rho`");
+    assert_eq!(
+        plans.len(),
+        1,
+        "{:?}",
+        t.service.github.comments(REPO, moved)
+    );
+    assert_eq!(t.lock_holder("rho").await, Some(moved));
+    t.service.github.merge_pr(REPO, moved);
+    t.deliver(moved, "closed").await;
+    assert_eq!(state_instances(&t.state_file("rho")), 0);
+    assert_eq!(t.lock_holder("rho").await, None);
+    t.service.stop().await;
+}

@@ -219,7 +219,8 @@ async fn pull_requests_are_opened_found_read_and_updated() {
     assert_eq!(e.gh.prs().len(), 1);
 
     let files = e.api.pr_files(&repo, pr.number).await.unwrap();
-    assert_eq!(files, vec![TFVARS.to_string()]);
+    assert_eq!((pr.changed_files, pr.commits), (Some(1), Some(1)));
+    assert_eq!(files.paths(pr.changed_files), Ok(vec![TFVARS.to_string()]));
 
     let upd = PullRequestUpdate {
         title: Some("web: 2 x T4".into()),

@@ -22,6 +22,7 @@ mod aap;
 mod auth;
 pub mod bare_terraform;
 pub mod clock;
+mod diff;
 mod fake;
 mod fault;
 mod keys;

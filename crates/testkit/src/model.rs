@@ -403,13 +403,26 @@ impl State {
             return Vec::new();
         };
         let on_base = base_repo.ancestors(base);
-        let mut found: Vec<Commit> = head_repo
+        let mut left: Vec<Commit> = head_repo
             .ancestors(head)
             .into_iter()
             .filter(|sha| !on_base.contains(sha))
             .filter_map(|sha| head_repo.commits.get(&sha).cloned())
             .collect();
-        found.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.sha.cmp(&b.sha)));
+        left.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.sha.cmp(&b.sha)));
+        // Oldest first, and never a commit before its parents (commits made in one tick
+        // share a date): each round takes the oldest commit whose parents are listed.
+        let mut pending: BTreeSet<String> = left.iter().map(|c| c.sha.clone()).collect();
+        let mut found: Vec<Commit> = Vec::with_capacity(left.len());
+        while !left.is_empty() {
+            let ready = left
+                .iter()
+                .position(|c| c.parents.iter().all(|p| !pending.contains(p)))
+                .unwrap_or(0);
+            let commit = left.remove(ready);
+            pending.remove(&commit.sha);
+            found.push(commit);
+        }
         found
     }
 

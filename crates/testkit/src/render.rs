@@ -5,7 +5,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::model::{CheckRun, Comment, Issue, Repo, blob_sha};
+use crate::model::{CheckRun, Comment, Commit, Issue, Repo, blob_sha};
 
 /// A stable numeric id for a login.
 pub fn user_id(login: &str) -> u64 {
@@ -183,6 +183,33 @@ pub fn pull(base: &str, r: &Repo, head_repo: Option<&Repo>, i: &Issue) -> Value 
         "merged": p.merged,
         "mergeable": if i.open { Some(true) } else { None },
         "maintainer_can_modify": false,
+    })
+}
+
+/// A commit as pull request commit lists and comparisons show it, with the GitHub accounts
+/// of its author and committer (`null` when the commit's email belongs to no account).
+pub fn commit_entry(base: &str, full: &str, c: &Commit) -> Value {
+    let account = |login: &Option<String>| match login {
+        Some(login) => user(base, login),
+        None => Value::Null,
+    };
+    let person = |login: &Option<String>| {
+        let name = login.clone().unwrap_or_else(|| "Someone".to_owned());
+        json!({ "name": name, "email": format!("{name}@example.com"), "date": c.date.to_rfc3339() })
+    };
+    json!({
+        "sha": c.sha,
+        "node_id": format!("C_{}", c.sha),
+        "url": format!("{base}/repos/{full}/commits/{}", c.sha),
+        "html_url": format!("{base}/_html/{full}/commit/{}", c.sha),
+        "commit": {
+            "message": c.message,
+            "author": person(&c.author),
+            "committer": person(&c.committer),
+        },
+        "author": account(&c.author),
+        "committer": account(&c.committer),
+        "parents": c.parents.iter().map(|p| json!({ "sha": p })).collect::<Vec<_>>(),
     })
 }
 

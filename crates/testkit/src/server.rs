@@ -9,7 +9,9 @@ use http::StatusCode;
 
 use crate::auth;
 use crate::fault::{Shared, github_error, log_and_inject};
-use crate::routes::{checks, contents, git, issue_writes, issues, pulls, queue_support, reactions};
+use crate::routes::{
+    checks, contents, git, issue_writes, issues, pull_lists, pulls, queue_support, reactions,
+};
 
 async fn not_found() -> Response {
     github_error(StatusCode::NOT_FOUND, "Not Found")
@@ -94,8 +96,11 @@ fn pull_routes() -> Router<Shared> {
             get(pulls::get).patch(pulls::update),
         )
         .route(&in_repo("/pulls/{number}/merge"), put(pulls::merge))
-        .route(&in_repo("/pulls/{number}/files"), get(pulls::files))
-        .route(&in_repo("/pulls/{number}/commits"), get(pulls::commits))
+        .route(&in_repo("/pulls/{number}/files"), get(pull_lists::files))
+        .route(
+            &in_repo("/pulls/{number}/commits"),
+            get(pull_lists::commits),
+        )
 }
 
 /// Issues, their comments and the reactions on comments.

@@ -86,4 +86,7 @@ pub struct CommitInfo {
     pub message: String,
     /// Every path in the commit's tree.
     pub paths: Vec<String>,
+    /// The GitHub logins of its author and committer (`None`: an email of no account).
+    pub author: Option<String>,
+    pub committer: Option<String>,
 }

@@ -1,49 +1,11 @@
 //! The fake over plain HTTP: auth rules, fault injection, pagination, GitHub's limits, and the
 //! setup helpers (merge, forks).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod http_support;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use http_support::{jwt, now, setup, token};
 use promptops_testkit::{FakeGithub, sign_webhook};
 use serde_json::{Value, json};
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn jwt(gh: &FakeGithub, iat: i64, exp: i64) -> String {
-    let key = EncodingKey::from_rsa_pem(gh.private_key_pem().as_bytes()).unwrap();
-    let claims = json!({ "iss": gh.app_id(), "iat": iat, "exp": exp });
-    jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap()
-}
-
-async fn token(gh: &FakeGithub, installation: u64) -> String {
-    let jwt = jwt(gh, now() - 60, now() + 540);
-    let resp = reqwest::Client::new()
-        .post(format!(
-            "{}/app/installations/{installation}/access_tokens",
-            gh.url()
-        ))
-        .bearer_auth(jwt)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let v: Value = resp.json().await.unwrap();
-    assert!(v["expires_at"].as_str().unwrap().ends_with('Z'));
-    v["token"].as_str().unwrap().to_string()
-}
-
-async fn setup() -> (FakeGithub, reqwest::Client, String) {
-    let gh = FakeGithub::start().await;
-    gh.add_repo("acme/infra");
-    gh.add_installation(9, "acme");
-    let t = token(&gh, 9).await;
-    (gh, reqwest::Client::new(), t)
-}
 
 #[tokio::test]
 async fn app_jwts_are_checked() {

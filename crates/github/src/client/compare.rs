@@ -5,7 +5,8 @@ use serde::Deserialize;
 use super::transport::enc_segment;
 use promptops_core::RepoName;
 
-use super::{GithubError, InvalidInput, RepoApi, Result, repo_route};
+use super::pulls::PullCommitJson;
+use super::{GithubError, InvalidInput, PullRequestCommit, RepoApi, Result, repo_route};
 
 /// GitHub lists at most this many files of a comparison.
 pub const MAX_COMPARED_FILES: usize = 300;
@@ -44,6 +45,28 @@ impl CommitRelation {
     }
 }
 
+/// What `head` holds that `base` does not: its own commits and the files they change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchWork {
+    /// The commits `head` has and `base` lacks, oldest first, as far as GitHub listed them
+    /// (a comparison lists at most 250).
+    pub commits: Vec<PullRequestCommit>,
+    /// How many such commits there are: more than `commits` holds when GitHub cut them.
+    pub total_commits: u64,
+    /// The paths changed from the merge base to `head` (renamed files under both names);
+    /// `None` when GitHub cut the list at [`MAX_COMPARED_FILES`].
+    pub paths: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct WorkJson {
+    #[serde(default)]
+    files: Vec<ComparedFile>,
+    #[serde(default)]
+    commits: Vec<PullCommitJson>,
+    total_commits: u64,
+}
+
 #[derive(Deserialize)]
 struct RelationOnly {
     status: CommitRelation,
@@ -73,21 +96,38 @@ impl RepoApi {
     ) -> Result<Vec<String>> {
         let (op, route) = compare_call(repo, base, head);
         let comparison: Comparison = self.t.get_json(&op, &route).await?;
-        if comparison.files.len() >= MAX_COMPARED_FILES {
-            return Err(GithubError::Invalid {
-                operation: op,
-                problem: InvalidInput::ComparisonCut {
-                    files: comparison.files.len(),
-                },
-            });
-        }
-        let mut paths = Vec::new();
-        for file in comparison.files {
-            paths.extend(file.previous_filename);
-            paths.push(file.filename);
-        }
-        Ok(paths)
+        let files = comparison.files.len();
+        paths_of(comparison.files).ok_or(GithubError::Invalid {
+            operation: op,
+            problem: InvalidInput::ComparisonCut { files },
+        })
     }
+
+    /// The commits `head` has beyond `base` and the files it changes since their merge base
+    /// (`GET /compare/{base}...{head}`): whose work a branch holds.
+    pub async fn branch_work(&self, repo: &RepoName, base: &str, head: &str) -> Result<BranchWork> {
+        let (op, route) = compare_call(repo, base, head);
+        let work: WorkJson = self.t.get_json(&op, &route).await?;
+        Ok(BranchWork {
+            commits: work.commits.into_iter().map(Into::into).collect(),
+            total_commits: work.total_commits,
+            paths: paths_of(work.files),
+        })
+    }
+}
+
+/// Every path of a comparison's files, renamed files under both names; `None` when GitHub
+/// cut the list at [`MAX_COMPARED_FILES`]: a list that may miss files cannot be checked.
+fn paths_of(files: Vec<ComparedFile>) -> Option<Vec<String>> {
+    if files.len() >= MAX_COMPARED_FILES {
+        return None;
+    }
+    let mut paths = Vec::new();
+    for file in files {
+        paths.extend(file.previous_filename);
+        paths.push(file.filename);
+    }
+    Some(paths)
 }
 
 /// The operation's name for errors and the route of `GET /compare/{base}...{head}`.

@@ -17,6 +17,7 @@ mod issue_writes;
 pub mod marker;
 pub mod observe;
 mod path;
+mod pr_lists;
 mod pulls;
 mod reactions;
 mod repo;
@@ -36,13 +37,14 @@ use tokio::sync::OnceCell;
 pub use app_key::{KeyProblem, signing_key};
 pub use check_buttons::{ButtonError, CheckRunButton, CheckRunButtons};
 pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
-pub use compare::CommitRelation;
+pub use compare::{BranchWork, CommitRelation};
 pub use error::{ConfigError, GithubError, InvalidInput, Result};
 pub use issue_writes::{IssueRef, KeyedIssue};
 pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
 pub use observe::{
     ApiRequest, ApiRetry, GithubObserver, RateLimitWait, RetryReason, StatusClass, route_template,
 };
+pub use pr_lists::{ChangedFile, Cut, MAX_PR_COMMITS, MAX_PR_FILES, PrList};
 pub use reactions::Reaction;
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 pub use transport::Answer;

@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::transport::{Sent, query};
 use super::{
-    IssueInfo, IssueState, NewPullRequest, PrState, PullRequestCommit, PullRequestInfo,
-    PullRequestUpdate, RepoApi, Result, repo_route,
+    ChangedFile, IssueInfo, IssueState, MAX_PR_COMMITS, MAX_PR_FILES, NewPullRequest, PrList,
+    PrState, PullRequestCommit, PullRequestInfo, PullRequestUpdate, RepoApi, Result, repo_route,
 };
 
 #[derive(Deserialize)]
@@ -47,6 +47,8 @@ struct PullJson {
     #[serde(default)]
     draft: bool,
     user: UserJson,
+    changed_files: Option<u64>,
+    commits: Option<u64>,
 }
 
 impl From<PullJson> for PullRequestInfo {
@@ -67,6 +69,8 @@ impl From<PullJson> for PullRequestInfo {
             merged_by: p.merged_by.map(|user| user.login),
             draft: p.draft,
             author: p.user.login,
+            changed_files: p.changed_files,
+            commits: p.commits,
         }
     }
 }
@@ -91,13 +95,27 @@ struct IssueJson {
 #[derive(Deserialize)]
 struct FileJson {
     filename: String,
+    /// The old name of a renamed file (`status: renamed`).
+    #[serde(default)]
+    previous_filename: Option<String>,
 }
 
+/// A commit as pull request and comparison answers list it.
 #[derive(Deserialize)]
-struct PullCommitJson {
+pub(super) struct PullCommitJson {
     sha: CommitSha,
     author: Option<UserJson>,
     committer: Option<UserJson>,
+}
+
+impl From<PullCommitJson> for PullRequestCommit {
+    fn from(c: PullCommitJson) -> Self {
+        PullRequestCommit {
+            sha: c.sha,
+            author: c.author.map(|u| u.login),
+            committer: c.committer.map(|u| u.login),
+        }
+    }
 }
 
 impl RepoApi {
@@ -206,36 +224,40 @@ impl RepoApi {
         Ok(merged.sha)
     }
 
-    /// Paths the pull request changes (added, modified, removed, renamed).
-    pub async fn pr_files(&self, repo: &RepoName, number: PrNumber) -> Result<Vec<String>> {
+    /// The files the pull request changes (added, modified, removed, renamed), as far as
+    /// GitHub lists them: at most [`MAX_PR_FILES`], to be checked against the pull
+    /// request's `changed_files` before use.
+    pub async fn pr_files(&self, repo: &RepoName, number: PrNumber) -> Result<PrList<ChangedFile>> {
         let route = format!("{}/pulls/{number}/files", repo_route(repo));
         let files: Vec<FileJson> = self
             .t
             .get_all(&format!("list files of PR #{number}"), &route, &[])
             .await?;
-        Ok(files.into_iter().map(|f| f.filename).collect())
+        let files = files
+            .into_iter()
+            .map(|f| ChangedFile {
+                path: f.filename,
+                previous_path: f.previous_filename,
+            })
+            .collect();
+        Ok(PrList::new(files, MAX_PR_FILES))
     }
 
-    /// The commits of a pull request (GitHub lists at most 250), with the GitHub accounts of
-    /// their authors and committers.
+    /// The commits of a pull request, with the GitHub accounts of their authors and
+    /// committers, as far as GitHub lists them: at most [`MAX_PR_COMMITS`], to be checked
+    /// against the pull request's `commits` before use.
     pub async fn pr_commits(
         &self,
         repo: &RepoName,
         number: PrNumber,
-    ) -> Result<Vec<PullRequestCommit>> {
+    ) -> Result<PrList<PullRequestCommit>> {
         let route = format!("{}/pulls/{number}/commits", repo_route(repo));
         let commits: Vec<PullCommitJson> = self
             .t
             .get_all(&format!("list commits of PR #{number}"), &route, &[])
             .await?;
-        Ok(commits
-            .into_iter()
-            .map(|c| PullRequestCommit {
-                sha: c.sha,
-                author: c.author.map(|u| u.login),
-                committer: c.committer.map(|u| u.login),
-            })
-            .collect())
+        let commits = commits.into_iter().map(Into::into).collect();
+        Ok(PrList::new(commits, MAX_PR_COMMITS))
     }
 
     /// An issue (or the issue side of a pull request).

@@ -170,6 +170,11 @@ pub struct PullRequestInfo {
     pub merged_by: Option<String>,
     pub draft: bool,
     pub author: String,
+    /// How many files and commits it changes and adds (GitHub's `changed_files`, `commits`);
+    /// only in single pull request answers (lists leave them out). Its lists of files and
+    /// commits are checked against them: GitHub cuts both (see [`super::PrList`]).
+    pub changed_files: Option<u64>,
+    pub commits: Option<u64>,
 }
 
 /// One commit of a pull request and the GitHub accounts behind it; `None` where the

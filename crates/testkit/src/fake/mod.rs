@@ -15,7 +15,7 @@ use crate::model::{
 };
 use crate::routes::app_manifests::{self, CreatedApp, RegisteredManifest};
 use crate::routes::{git, pulls};
-use crate::snapshot::{CommitInfo, IssueInfo, PullRequest};
+use crate::snapshot::{IssueInfo, PullRequest};
 
 /// The App id the fake knows when none is given.
 pub const DEFAULT_APP_ID: u64 = 424_242;
@@ -532,18 +532,6 @@ impl FakeGithub {
         self.branches(repo).remove(branch)
     }
 
-    pub fn commit(&self, repo: &str, git_ref: &str) -> Option<CommitInfo> {
-        let st = lock(&self.state);
-        st.repo_by_full_name(repo)?
-            .resolve(git_ref)
-            .map(|c| CommitInfo {
-                sha: c.sha.clone(),
-                parents: c.parents.clone(),
-                message: c.message.clone(),
-                paths: c.files.keys().cloned().collect(),
-            })
-    }
-
     /// Every check run, in creation order.
     pub fn check_runs(&self) -> Vec<CheckRun> {
         lock(&self.state).check_runs.clone()
@@ -594,6 +582,7 @@ impl FakeGithub {
 }
 
 mod faults;
+mod history;
 pub mod merge_queue;
 mod oauth;
 mod reactions;

@@ -7,6 +7,7 @@ pub mod git;
 pub mod issue_writes;
 pub mod issues;
 pub mod oauth;
+pub mod pull_lists;
 pub mod pulls;
 pub mod queue_support;
 pub mod reactions;

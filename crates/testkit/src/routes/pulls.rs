@@ -1,5 +1,5 @@
-//! Pull requests: create, list (with `head=owner:branch` and `state`), get, update, merge,
-//! and the changed files.
+//! Pull requests: create, list (with `head=owner:branch` and `state`), get, update and
+//! merge (their files and commits: [`super::pull_lists`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,14 +14,29 @@ use serde_json::{Value, json};
 
 use super::{Query, authorize, list_response, paginate, validation_failed};
 use crate::fault::{Shared, github_error};
-use crate::model::{Issue, PullData, State as World, blob_sha};
+use crate::model::{Issue, PullData, State as World};
 use crate::render;
 
+/// A pull request as lists show it.
 fn pull_json(world: &World, full: &str, number: u64) -> Option<Value> {
     let repo = world.repo_by_full_name(full)?;
     let issue = repo.issues.get(&number).filter(|i| i.pull.is_some())?;
     let head_repo = world.repo_by_full_name(&issue.pull.as_ref()?.head_repo);
     Some(render::pull(&world.base_url, repo, head_repo, issue))
+}
+
+/// A pull request as a single answer shows it (read, opened, updated): with the counts of
+/// its changed files and commits, which lists leave out.
+fn full_pull_json(world: &World, full: &str, number: u64) -> Option<Value> {
+    let mut answer = pull_json(world, full, number)?;
+    let pull = world.repo_by_full_name(full)?.issues[&number]
+        .pull
+        .as_ref()?;
+    let counts = super::pull_lists::counts(world, full, pull);
+    if let (Some(answer), Some(counts)) = (answer.as_object_mut(), counts.as_object()) {
+        answer.extend(counts.clone());
+    }
+    Some(answer)
 }
 
 #[derive(Deserialize)]
@@ -181,7 +196,7 @@ pub async fn create(
     match open_pull(&mut world, &full, new) {
         Ok(number) => (
             StatusCode::CREATED,
-            Json(pull_json(&world, &full, number).expect("just created")),
+            Json(full_pull_json(&world, &full, number).expect("just created")),
         )
             .into_response(),
         Err(r) => r,
@@ -245,7 +260,7 @@ pub async fn get(
         return r;
     }
     let full = world.repo(&owner, &name).expect("authorized").full_name();
-    match pull_json(&world, &full, number) {
+    match full_pull_json(&world, &full, number) {
         Some(v) => Json(v).into_response(),
         None => github_error(StatusCode::NOT_FOUND, "Not Found"),
     }
@@ -295,7 +310,7 @@ pub async fn update(
         p.base_ref = b;
     }
     issue.updated_at = Utc::now();
-    Json(pull_json(&world, &full, number).expect("exists")).into_response()
+    Json(full_pull_json(&world, &full, number).expect("exists")).into_response()
 }
 
 /// The tree of `onto` with the pull request's changes (its head against the merge base)
@@ -400,139 +415,4 @@ pub async fn merge(
         .into_response(),
         Err(msg) => github_error(StatusCode::METHOD_NOT_ALLOWED, &msg),
     }
-}
-
-/// Installation auth, then the pull request `number` of `owner/name` (its full name and
-/// data); the error is the answer to send.
-fn authorized_pull(
-    world: &mut World,
-    headers: &HeaderMap,
-    owner: &str,
-    name: &str,
-    number: u64,
-) -> Result<(String, PullData), Response> {
-    authorize(world, headers, owner, name)?;
-    let repo = world.repo(owner, name).expect("authorized");
-    let pull = repo.issues.get(&number).and_then(|i| i.pull.clone());
-    match pull {
-        Some(pull) => Ok((repo.full_name(), pull)),
-        None => Err(github_error(StatusCode::NOT_FOUND, "Not Found")),
-    }
-}
-
-/// The base commit a pull request is compared with: the base branch's head, or after a
-/// merge (when the base has moved on) the base as it was before the merge.
-fn compared_base(repo: &crate::model::Repo, pull: &PullData) -> String {
-    match &pull.merge_commit_sha {
-        Some(m) => repo.commits[m].parents[0].clone(),
-        None => repo
-            .branches
-            .get(&pull.base_ref)
-            .cloned()
-            .unwrap_or_default(),
-    }
-}
-
-/// `GET /repos/{owner}/{repo}/pulls/{number}/files`
-pub async fn files(
-    State(state): State<Shared>,
-    Path((owner, name, number)): Path<(String, String, u64)>,
-    AxQuery(query): AxQuery<Query>,
-    headers: HeaderMap,
-) -> Response {
-    let mut world = crate::fault::lock(&state);
-    let (full, pull) = match authorized_pull(&mut world, &headers, &owner, &name, number) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let repo = world.repo(&owner, &name).expect("authorized");
-    let Some(head_repo) = world.repo_by_full_name(&pull.head_repo) else {
-        return github_error(StatusCode::NOT_FOUND, "Not Found");
-    };
-    let head_files = head_repo.commits[&pull.head_sha].files.clone();
-    let base_sha = compared_base(repo, &pull);
-    let old_files = repo
-        .merge_base(&base_sha, &pull.head_sha)
-        .map(|mb| repo.commits[&mb].files.clone())
-        .unwrap_or_default();
-    let mut items = Vec::new();
-    let mut paths: Vec<&String> = head_files.keys().chain(old_files.keys()).collect();
-    paths.sort();
-    paths.dedup();
-    for path in paths {
-        let (status, content) = match (old_files.get(path), head_files.get(path)) {
-            (None, Some(new)) => ("added", new),
-            (Some(old), Some(new)) if old != new => ("modified", new),
-            (Some(old), None) => ("removed", old),
-            _ => continue,
-        };
-        items.push(json!({
-            "sha": blob_sha(content),
-            "filename": path,
-            "status": status,
-            "additions": 0,
-            "deletions": 0,
-            "changes": 0,
-            "blob_url": format!("{}/_html/{full}/blob/{}/{path}", world.base_url, pull.head_sha),
-            "raw_url": format!("{}/_raw/{full}/{}/{path}", world.base_url, pull.head_sha),
-            "contents_url": format!("{}/repos/{full}/contents/{path}?ref={}", world.base_url, pull.head_sha),
-        }));
-    }
-    let url = format!("{}/repos/{full}/pulls/{number}/files", world.base_url);
-    let (page, link) = paginate(items, &query, &url);
-    list_response(page, link)
-}
-
-/// GitHub lists at most this many commits of a pull request.
-const MAX_PULL_COMMITS: usize = 250;
-
-/// `GET /repos/{owner}/{repo}/pulls/{number}/commits`: the commits the pull request adds,
-/// oldest first, each with the GitHub accounts of its author and committer (`null` when
-/// the commit's email belongs to no account), at most 250.
-pub async fn commits(
-    State(state): State<Shared>,
-    Path((owner, name, number)): Path<(String, String, u64)>,
-    AxQuery(query): AxQuery<Query>,
-    headers: HeaderMap,
-) -> Response {
-    let mut world = crate::fault::lock(&state);
-    let (full, pull) = match authorized_pull(&mut world, &headers, &owner, &name, number) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let repo = world.repo(&owner, &name).expect("authorized");
-    let base_sha = compared_base(repo, &pull);
-    let base = world.base_url.clone();
-    let account = |login: &Option<String>| match login {
-        Some(login) => render::user(&base, login),
-        None => Value::Null,
-    };
-    let items: Vec<Value> = world
-        .commits_between(&full, &base_sha, &pull.head_repo, &pull.head_sha)
-        .into_iter()
-        .take(MAX_PULL_COMMITS)
-        .map(|c| {
-            let person = |login: &Option<String>| {
-                let name = login.clone().unwrap_or_else(|| "Someone".to_owned());
-                json!({ "name": name, "email": format!("{name}@example.com"), "date": c.date.to_rfc3339() })
-            };
-            json!({
-                "sha": c.sha,
-                "node_id": format!("C_{}", c.sha),
-                "url": format!("{base}/repos/{full}/commits/{}", c.sha),
-                "html_url": format!("{base}/_html/{full}/commit/{}", c.sha),
-                "commit": {
-                    "message": c.message,
-                    "author": person(&c.author),
-                    "committer": person(&c.committer),
-                },
-                "author": account(&c.author),
-                "committer": account(&c.committer),
-                "parents": c.parents.iter().map(|p| json!({ "sha": p })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let url = format!("{base}/repos/{full}/pulls/{number}/commits");
-    let (page, link) = paginate(items, &query, &url);
-    list_response(page, link)
 }

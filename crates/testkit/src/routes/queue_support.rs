@@ -9,6 +9,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
 use super::{Query, authorize, list_response, paginate};
+use crate::diff;
 use crate::fault::{Shared, github_error};
 use crate::model::blob_sha;
 use crate::render;
@@ -16,8 +17,12 @@ use crate::render;
 /// GitHub lists at most this many files of a comparison.
 const MAX_COMPARED_FILES: usize = 300;
 
-/// `GET /repos/{owner}/{repo}/compare/{base}...{head}`: the files changed from the merge
-/// base of the two commits to `head` (three dots: GitHub's default comparison).
+/// A comparison asked without pagination lists at most this many commits.
+const MAX_COMPARED_COMMITS: usize = 250;
+
+/// `GET /repos/{owner}/{repo}/compare/{base}...{head}`: the commits `head` has beyond
+/// `base` (oldest first, at most 250) and the files changed from the merge base of the two
+/// commits to `head` (three dots: GitHub's default comparison), at most 300.
 pub async fn compare(
     State(state): State<Shared>,
     Path((owner, name, basehead)): Path<(String, String, String)>,
@@ -40,20 +45,18 @@ pub async fn compare(
             &format!("No common ancestor between {} and {}.", base.sha, head.sha),
         );
     };
-    let old = repo.commits[&merge_base].files.clone();
-    let new = head.files.clone();
-    let mut paths: Vec<&String> = old.keys().chain(new.keys()).collect();
-    paths.sort();
-    paths.dedup();
+    let (old, new) = (&repo.commits[&merge_base].files, &head.files);
     let mut files = Vec::new();
-    for path in paths {
-        let (status, content) = match (old.get(path), new.get(path)) {
-            (None, Some(added)) => ("added", added),
-            (Some(before), Some(after)) if before != after => ("modified", after),
-            (Some(removed), None) => ("removed", removed),
-            _ => continue,
-        };
-        files.push(json!({ "sha": blob_sha(content), "filename": path, "status": status }));
+    for change in diff::changes(old, new) {
+        let mut file = json!({
+            "sha": blob_sha(change.content),
+            "filename": change.path,
+            "status": change.status,
+        });
+        if let Some(previous) = change.previous {
+            file["previous_filename"] = json!(previous);
+        }
+        files.push(file);
     }
     files.truncate(MAX_COMPARED_FILES);
     // As GitHub counts them: commits only `head` has, and commits only `base` has.
@@ -66,10 +69,19 @@ pub async fn compare(
         (0, _) => "behind",
         _ => "diverged",
     };
+    let full = repo.full_name();
+    let commits: Vec<_> = world
+        .commits_between(&full, &base.sha, &full, &head.sha)
+        .iter()
+        .take(MAX_COMPARED_COMMITS)
+        .map(|c| render::commit_entry(&world.base_url, &full, c))
+        .collect();
     Json(json!({
         "status": status,
         "ahead_by": ahead,
         "behind_by": behind,
+        "total_commits": ahead,
+        "commits": commits,
         "merge_base_commit": { "sha": merge_base },
         "files": files,
     }))
