@@ -73,16 +73,61 @@ impl Setup {
             .map(|url| url.origin().ascii_serialization())
             .unwrap_or_default();
         let policy = PagePolicy::new(&[pages::SUBMIT_SCRIPT], &[github.as_str()]);
-        Router::new()
+        let hosts = Arc::new(CallbackHosts {
+            access: Arc::clone(&self.access),
+            public: self.public_url.as_ref().and_then(public_authority),
+        });
+        let callback = Router::new()
             .route("/setup/callback", get(callback::callback))
-            .merge(guarded)
-            .route_layer(from_fn_with_state(
-                Arc::clone(&self.access),
-                crate::web::access::require_loopback_host,
-            ))
+            .route_layer(from_fn_with_state(hosts, callback_host));
+        let pages = guarded.route_layer(from_fn_with_state(
+            Arc::clone(&self.access),
+            crate::web::access::require_loopback_host,
+        ));
+        callback
+            .merge(pages)
             .route_layer(from_fn_with_state(Arc::new(policy), headers::apply))
             .with_state(self)
     }
+}
+
+/// Which `Host` the callback answers besides the pages' own (see `callback_host`).
+struct CallbackHosts {
+    access: Arc<Access>,
+    /// `PROMPTOPS_PUBLIC_URL`'s `host[:port]`, lower-case.
+    public: Option<String>,
+}
+
+/// `host[:port]` as a browser sends it in `Host` for `url` (no port when it is the
+/// scheme's default).
+fn public_authority(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+/// The callback answers the public URL's host as well as the pages' loopback names:
+/// GitHub sends the browser to `<PROMPTOPS_PUBLIC_URL>/setup/callback` (the manifest's
+/// redirect), through the operator's reverse proxy, while the setup page itself is opened
+/// on loopback. The loopback-only rule keeps a rebinding page, which names its own host,
+/// from reading pages; the public host is the operator's, and the callback's single-use
+/// `state`, handed out only by the guarded page, is what admits a setup.
+async fn callback_host(
+    State(hosts): State<Arc<CallbackHosts>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    if hosts.public.is_some() && host == hosts.public {
+        return next.run(request).await;
+    }
+    crate::web::access::require_loopback_host(State(Arc::clone(&hosts.access)), request, next).await
 }
 
 /// The dashboard's access rule, with a message about the setup page when it is off.

@@ -189,3 +189,37 @@ async fn the_setup_pages_answer_only_loopback_hosts_and_send_security_headers() 
     assert_eq!(header("referrer-policy"), "no-referrer");
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_public_url_the_callback_answers_its_host_and_the_page_stays_loopback_only() {
+    // One machine: the service on loopback without a token, GitHub sending the browser
+    // back through the operator's reverse proxy to the public URL.
+    let github = FakeGithub::start().await;
+    let service =
+        InProcess::start(&github.url(), &["--public-url", "https://ops.example.com"]).await;
+    let http = service.http();
+    let get = |path: &str, host: &str| {
+        http.get(format!("{}{path}", service.base))
+            .header(reqwest::header::HOST, host)
+            .send()
+    };
+    // Reached, and refused for its forged state, not for its host.
+    let response = get("/setup/callback?code=c&state=forged", "ops.example.com")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("unknown here"));
+    for (path, host) in [
+        ("/setup/callback?code=c&state=forged", "evil.example"),
+        (
+            "/setup/callback?code=c&state=forged",
+            "ops.example.com:8443",
+        ),
+        ("/setup", "ops.example.com"),
+        ("/dashboard", "ops.example.com"),
+    ] {
+        let response = get(path, host).await.unwrap();
+        assert_eq!(response.status(), 421, "{path} for {host}");
+    }
+    service.stop().await;
+}
