@@ -5,8 +5,10 @@
 //! `expiry.auto_merge`, which merges without one) take for PromptOps' own rendering.
 //!
 //! So an existing branch is built on only when it holds nothing but PromptOps' earlier
-//! work on the same file: every commit it has beyond the default branch authored and
-//! committed by the App, and no other file changed. Anything else is refused with a
+//! work on the same file: every commit it has beyond the default branch made by the App
+//! (recorded when GitHub answered its write, see `app_commits`: a commit listed under the
+//! App's login is not enough, anyone can write its e-mail into one) and authored and
+//! committed by it, and no other file changed. Anything else is refused with a
 //! comment naming the branch and left as it is: it is someone's work, and deleting or
 //! resetting it is for a person to decide. A branch with nothing of its own (one left by a
 //! merged pull request) is moved up to the default branch first.
@@ -16,6 +18,7 @@ use promptops_core::CommitSha;
 use promptops_github::client::{BranchWork, PullRequestCommit};
 
 use super::RepoCtx;
+use super::app_commits::OwnCommits;
 
 /// Most problems a refusal lists; the rest are counted.
 const SHOWN: usize = 10;
@@ -73,7 +76,8 @@ pub(super) async fn prepare(
     );
     let work = work.with_context(|| format!("comparing branch {branch} with its base"))?;
     let bot = bot.context("reading the App's login")?;
-    let problems = problems(&work, &bot, path);
+    let own = OwnCommits::read(repo, bot, &work.commits).await?;
+    let problems = problems(&work, &own, path);
     if !problems.is_empty() {
         return Ok(Err(Taken {
             branch: branch.to_owned(),
@@ -91,12 +95,12 @@ pub(super) async fn prepare(
     Ok(Ok(()))
 }
 
-/// What in `work` is not the App's (`bot`) earlier work on `path`.
-fn problems(work: &BranchWork, bot: &str, path: &str) -> Vec<String> {
+/// What in `work` is not the App's earlier work on `path`.
+fn problems(work: &BranchWork, own: &OwnCommits, path: &str) -> Vec<String> {
     let mut problems: Vec<String> = work
         .commits
         .iter()
-        .filter_map(|commit| foreign(commit, bot))
+        .filter_map(|commit| foreign(commit, own))
         .collect();
     let unlisted = work.total_commits.saturating_sub(work.commits.len() as u64);
     if unlisted > 0 {
@@ -116,14 +120,14 @@ fn problems(work: &BranchWork, bot: &str, path: &str) -> Vec<String> {
     problems
 }
 
-/// How `commit` is described when it is not the App's (authored and committed by `bot`).
-fn foreign(commit: &PullRequestCommit, bot: &str) -> Option<String> {
-    let is_bot = |login: &Option<String>| {
-        login
-            .as_deref()
-            .is_some_and(|login| login.eq_ignore_ascii_case(bot))
-    };
-    if is_bot(&commit.author) && is_bot(&commit.committer) {
+/// How `commit` is described when it is not the App's: made by it (recorded), and authored
+/// and committed under its login.
+fn foreign(commit: &PullRequestCommit, own: &OwnCommits) -> Option<String> {
+    let is_bot = |login: &Option<String>| login.as_deref().is_some_and(|login| own.is_bot(login));
+    if own.claims_the_bot(commit) {
+        return Some(own.claim(commit));
+    }
+    if own.made(commit) && is_bot(&commit.author) && is_bot(&commit.committer) {
         return None;
     }
     let who = |login: &Option<String>| match login {
@@ -164,11 +168,31 @@ mod tests {
         }
     }
 
+    /// The App's commits: those of `shas` are recorded as made by it.
+    fn own(shas: &[char]) -> OwnCommits {
+        let recorded = shas
+            .iter()
+            .map(|sha| sha.to_string().repeat(40).parse().unwrap())
+            .collect();
+        OwnCommits::new(BOT.to_owned(), recorded)
+    }
+
     #[test]
     fn the_apps_own_commits_of_the_file_are_its_work() {
-        let own = work(vec![commit('a', Some(BOT), Some(BOT))], &[PATH]);
-        assert!(problems(&own, BOT, PATH).is_empty());
-        assert!(problems(&work(Vec::new(), &[]), BOT, PATH).is_empty());
+        let mine = work(vec![commit('a', Some(BOT), Some(BOT))], &[PATH]);
+        assert!(problems(&mine, &own(&['a']), PATH).is_empty());
+        assert!(problems(&work(Vec::new(), &[]), &own(&[]), PATH).is_empty());
+    }
+
+    #[test]
+    fn a_commit_under_the_apps_login_that_it_did_not_make_is_not_its_work() {
+        let forged = work(vec![commit('a', Some(BOT), Some(BOT))], &[PATH]);
+        assert_eq!(
+            problems(&forged, &own(&[]), PATH),
+            vec![
+                "commit `aaaaaaaaaaaa` claims to be PromptOps' own (it is listed under `promptops[bot]`), but PromptOps did not make it"
+            ]
+        );
     }
 
     #[test]
@@ -179,15 +203,18 @@ mod tests {
                 commit('b', Some("mallory"), Some("mallory")),
                 commit('c', Some(BOT), Some("mallory")),
                 commit('d', None, None),
+                commit('e', Some("mallory"), Some("mallory")),
             ],
             &[PATH, "terraform/main.tf"],
         );
+        // Recorded or not, a commit someone else authored is theirs.
         assert_eq!(
-            problems(&mixed, BOT, PATH),
+            problems(&mixed, &own(&['a', 'e']), PATH),
             vec![
                 "commit `bbbbbbbbbbbb` by `mallory`",
-                "commit `cccccccccccc` by `promptops[bot]`, committed by `mallory`",
+                "commit `cccccccccccc` claims to be PromptOps' own (it is listed under `promptops[bot]`), but PromptOps did not make it",
                 "commit `dddddddddddd` by someone with no GitHub account",
+                "commit `eeeeeeeeeeee` by `mallory`",
                 "a change to `terraform/main.tf`",
             ]
         );
@@ -197,6 +224,6 @@ mod tests {
             commits: vec![commit('a', Some(BOT), Some(BOT))],
             paths: None,
         };
-        assert_eq!(problems(&cut, BOT, PATH).len(), 2);
+        assert_eq!(problems(&cut, &own(&['a']), PATH).len(), 2);
     }
 }

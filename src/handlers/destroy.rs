@@ -2,7 +2,6 @@
 //! it destroys the deployment's resources (see `pr_merge`), with the variables of its last
 //! successful apply — the removed file is gone from the merge commit.
 
-use anyhow::Context as _;
 use promptops_core::PrNumber;
 use promptops_store::RequestRecord;
 
@@ -104,15 +103,8 @@ pub(super) async fn destroy_pr_for(
     if let Err(taken) = bot_branch::prepare(repo, &branch, &base_sha, &path).await? {
         return Ok(DestroyPr::BranchTaken(taken));
     }
-    repo.api
-        .delete_file(
-            repo.name(),
-            &branch,
-            &path,
-            &format!("PromptOps: destroy {deployment} (#{})", record.issue),
-        )
-        .await
-        .with_context(|| format!("removing {path} on {branch}"))?;
+    let message = format!("PromptOps: destroy {deployment} (#{})", record.issue);
+    repo.commit_removal(&branch, &path, &message).await?;
     let title = format!("Destroy deployment {deployment}");
     let body = format!(
         "Removes `{path}`. **Merging this pull request runs `terraform destroy` for deployment `{deployment}`** with the code and variables of its last apply. PromptOps comments the destroy plan (`terraform plan -destroy`) here: the resources it lists are what merging destroys.\n\n{why}"

@@ -267,8 +267,7 @@ async fn expire(
         .set_expiry_destroy_pr(repo.name(), deployment, expires_at, number)
         .await?;
     let merged = if config.expiry.auto_merge {
-        repo.api
-            .merge_pr(repo.name(), number)
+        repo.merge_pr(number)
             .await
             .map_err(|err| info!(pr = number.get(), error = %err, "auto-merge of the expiry's destroy PR refused"))
             .is_ok()

@@ -7,6 +7,7 @@
 //! Comments carry a key derived from the job id, so a retried job edits its comment rather
 //! than posting a second one.
 
+mod app_commits;
 mod apply_guard;
 mod bot_branch;
 mod bot_comments;

@@ -14,6 +14,9 @@
 //!   pusher and every commit's author and committer have `min_permission` (the variables
 //!   are checked against the catalog and the policy before any plan). A pull request with
 //!   more commits than GitHub lists (250) waits for a go-ahead: the rest cannot be checked.
+//!   The App's own commits need no one's permission, but only those it made count as its
+//!   own: one listed under the App's login that it did not make (the login follows an
+//!   e-mail anyone can write into a commit) waits for a go-ahead, named as such.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +24,7 @@ use anyhow::Context as _;
 use promptops_commands::ShaPrefix;
 use promptops_github::client::{Permission, PullRequestInfo};
 
+use super::app_commits::OwnCommits;
 use super::{RepoCtx, too_large};
 use crate::repo_config::{RepoConfig, TerraformSettings};
 
@@ -230,7 +234,8 @@ fn go_ahead_command(pr: &PullRequestInfo) -> String {
 }
 
 /// Everyone whose code the plan runs and who lacks `min`: login → their permission, or a
-/// description → `None` for commits that belong to no GitHub account.
+/// description → `None` for commits that belong to no GitHub account or claim to be the
+/// App's without being its own (see `app_commits`).
 async fn people_lacking(
     repo: &RepoCtx,
     pr: &PullRequestInfo,
@@ -247,6 +252,7 @@ async fn people_lacking(
         .pr_commits(repo.name(), pr.number)
         .await
         .with_context(|| format!("listing the commits of #{}", pr.number))?;
+    let own = OwnCommits::read(repo, bot, listed.listed()).await?;
     let mut lacking = BTreeMap::new();
     // The commits GitHub does not list could be anyone's: the check fails for them, and
     // those it lists are still checked so that the reply names everyone it can.
@@ -254,11 +260,25 @@ async fn people_lacking(
         lacking.insert(too_large::commits_unlisted(&cut), None);
     }
     let mut people = BTreeSet::new();
-    people.insert(pr.author.to_ascii_lowercase());
-    people.extend(sender.map(str::to_ascii_lowercase));
+    // The pull request's author and the pusher are whom GitHub authenticated, not an
+    // e-mail: the App there is the App.
+    people.extend(
+        std::iter::once(pr.author.as_str())
+            .chain(sender)
+            .filter(|login| !own.is_bot(login))
+            .map(str::to_ascii_lowercase),
+    );
     for commit in listed.listed() {
+        // The App's own commits carry only files it rendered from checked values.
+        if own.made(commit) {
+            continue;
+        }
+        if own.claims_the_bot(commit) {
+            lacking.insert(own.claim(commit), None);
+        }
         for login in [&commit.author, &commit.committer] {
             match login {
+                Some(login) if own.is_bot(login) => {}
                 Some(login) => {
                     people.insert(login.to_ascii_lowercase());
                 }
@@ -274,8 +294,6 @@ async fn people_lacking(
             }
         }
     }
-    // The App's own commits carry only files it rendered from checked values.
-    people.remove(&bot.to_ascii_lowercase());
     for login in people {
         let (allowed, actual) = repo.has_permission(&login, min).await?;
         if !allowed {

@@ -205,16 +205,9 @@ async fn commit_tfvars(
     if let Err(taken) = bot_branch::prepare(repo, &planned.branch, &base_sha, path).await? {
         return Ok(Err(taken));
     }
-    repo.api
-        .put_file(
-            repo.name(),
-            &planned.branch,
-            path,
-            &tfvars,
-            &format!("PromptOps: plan {} for #{}", request.name, issue.number),
-        )
-        .await
-        .with_context(|| format!("committing {path}"))?;
+    let message = format!("PromptOps: plan {} for #{}", request.name, issue.number);
+    repo.commit_file(&planned.branch, path, &tfvars, &message)
+        .await?;
     Ok(Ok(tfvars))
 }
 

@@ -1,14 +1,16 @@
 //! The branches PromptOps commits on have predictable names (`promptops/issue-<n>`,
 //! `promptops/destroy-<name>`): one created first by someone else, with commits of their
-//! own, is never built on, so that a pull request PromptOps opens carries nothing but its
-//! own work. PromptOps' own branch is built on, and one left behind by a merge is moved up
-//! to the default branch first.
+//! own or with commits listed under PromptOps' login that it did not make, is never built
+//! on, so that a pull request PromptOps opens carries nothing but its own work.
+//! PromptOps' own branch is built on, and one left behind by a merge is moved up to the
+//! default branch first.
 
 use crate::lifecycle;
 use crate::support;
 
 use lifecycle::{Lifecycle, tfvars, tfvars_path};
-use support::{IssueRef, Options, REPO, TestService};
+use promptops_core::IssueNumber;
+use support::{IssueRef, Options, REPO, TestService, repo_name};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_branch_someone_made_before_the_issue_is_planned_never_ends_up_in_the_bots_pr() {
@@ -53,6 +55,65 @@ async fn a_branch_someone_made_before_the_issue_is_planned_never_ends_up_in_the_
     let commit = github.commit(REPO, &prs[0].head_sha).unwrap();
     assert_eq!(commit.parents, vec![main]);
     assert_eq!(commit.author.as_deref(), Some(github.bot_login().as_str()));
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_branch_holding_a_commit_under_the_bots_login_that_it_did_not_make_is_refused() {
+    let mut service = TestService::start(Options::default()).await;
+    let github = service.github.clone();
+    let issue = IssueRef::open(&github, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
+    service.command(&issue, "alice", "/promptops plan").await;
+    let pr = github.prs().remove(0);
+    let record = service
+        .store
+        .request_for_issue(&repo_name(), IssueNumber::new(issue.number))
+        .await
+        .unwrap()
+        .expect("the request is recorded");
+    let path = tfvars_path(&record.deployment);
+
+    // The branch goes (its pull request is closed with it) and comes back with a commit
+    // that changes nothing but the deployment's variables, under the App's login: GitHub
+    // lists a commit under whoever's e-mail it carries, and anyone who pushes can write
+    // the App's.
+    github.delete_branch(REPO, &pr.head_ref);
+    let bot = github.bot_login();
+    let vars = tfvars(&record.deployment, 8, "us-west1-b");
+    let forged = github.commit_files_as(
+        REPO,
+        &pr.head_ref,
+        &[(&path, Some(vars.as_bytes()))],
+        &format!(
+            "PromptOps: plan {} for #{}",
+            record.deployment, issue.number
+        ),
+        Some(&bot),
+    );
+    let listed = github.commit(REPO, &forged).unwrap();
+    assert_eq!(
+        (listed.author.as_deref(), listed.committer.as_deref()),
+        (Some(bot.as_str()), Some(bot.as_str()))
+    );
+
+    service.command(&issue, "alice", "/promptops plan").await;
+    assert_eq!(github.branch_head(REPO, &pr.head_ref), Some(forged.clone()));
+    assert!(github.prs().iter().all(|pr| !pr.open), "{:?}", github.prs());
+    let told = support::comments_with(&github, issue.number, "did not commit this request");
+    assert_eq!(told.len(), 1, "{:?}", github.comments(REPO, issue.number));
+    let told = &told[0];
+    assert!(
+        told.contains(&format!(
+            "commit `{}` claims to be PromptOps' own (it is listed under `{bot}`), but PromptOps did not make it",
+            &forged[..12]
+        )),
+        "{told}"
+    );
+    assert!(!told.contains("a change to"), "{told}");
+    assert!(
+        told.contains(&format!("Delete the branch `{}`", pr.head_ref)),
+        "{told}"
+    );
     service.stop().await;
 }
 

@@ -11,7 +11,7 @@ use crate::support;
 use lifecycle::recording::{calls, comment_as, on_pr, start_recorded};
 use lifecycle::*;
 use promptops_store::RunStatus;
-use support::{IssueRef, REPO, pr_payload};
+use support::{IssueRef, REPO, pr_payload, repo_name};
 
 /// Delivers `pull_request.<action>` with `sender` as the one who caused it.
 async fn deliver_from(t: &mut Lifecycle, pr: u64, action: &str, sender: &str) {
@@ -30,13 +30,19 @@ async fn with_min_permission_admin_a_write_users_push_to_the_bots_pr_waits_for_a
     github.set_permission(REPO, "ada", "admin");
     let bot = github.bot_login();
     let vars = tfvars("mu", 1, "us-central1-a");
-    github.commit_files_as(
+    let own = github.commit_files_as(
         REPO,
         "promptops/issue-9",
         &[(&tfvars_path("mu"), Some(vars.as_bytes()))],
         "PromptOps: plan mu",
         Some(&bot),
     );
+    // The App made it: it recorded the SHA GitHub answered its write with.
+    t.service
+        .store
+        .record_app_commit(&repo_name(), &own.parse().unwrap())
+        .await
+        .unwrap();
     let pr = github.open_pr(REPO, "promptops/issue-9", "main", "mu", "", &bot);
     deliver_from(&mut t, pr, "opened", &bot).await;
     assert_eq!(
@@ -98,6 +104,66 @@ async fn with_min_permission_admin_a_write_users_push_to_the_bots_pr_waits_for_a
         .filter(|c| c.head_sha == head)
         .collect();
     assert_eq!(planned.len(), 1);
+    assert_eq!(planned[0].conclusion.as_deref(), Some("success"));
+    t.service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_under_the_apps_login_that_it_did_not_make_waits_for_a_go_ahead_naming_it() {
+    let (mut t, log, _dir) = start_recorded().await;
+    let github = t.service.github.clone();
+    let bot = github.bot_login();
+    // alice has write (the minimum): her own change of variables alone would be planned.
+    let vars = tfvars("mu", 1, "us-central1-a");
+    github.commit_files_as(
+        REPO,
+        "gpus",
+        &[(&tfvars_path("mu"), Some(vars.as_bytes()))],
+        "One VM",
+        Some("alice"),
+    );
+    // A commit under the App's login and e-mail, which anyone who pushes can write: GitHub
+    // lists it as the App's, but the App never made it.
+    let vars = tfvars("mu", 2, "us-central1-a");
+    let forged = github.commit_files_as(
+        REPO,
+        "gpus",
+        &[(&tfvars_path("mu"), Some(vars.as_bytes()))],
+        "PromptOps: plan mu",
+        Some(&bot),
+    );
+    let pr = github.open_pr(REPO, "gpus", "main", "mu", "", "alice");
+    deliver_from(&mut t, pr, "opened", "alice").await;
+    let waiting = t.comments_with(pr, "Not planned");
+    assert_eq!(waiting.len(), 1, "{:?}", github.comments(REPO, pr));
+    assert!(
+        waiting[0].contains(&format!(
+            "commit `{}` claims to be PromptOps' own (it is listed under `{bot}`), but PromptOps did not make it",
+            &forged[..12]
+        )),
+        "{}",
+        waiting[0]
+    );
+    assert!(!waiting[0].contains("`alice` has"), "{}", waiting[0]);
+    assert!(
+        waiting[0].contains(&format!("/promptops plan {forged}")),
+        "{}",
+        waiting[0]
+    );
+    assert!(calls(&log).is_empty(), "terraform ran: {:?}", calls(&log));
+    assert!(t.checks("promptops/plan").is_empty());
+
+    // A person with the permission who reviewed the head lets it be planned.
+    comment_as(
+        &mut t,
+        &on_pr(pr),
+        "alice",
+        &format!("/promptops plan {forged}"),
+    )
+    .await;
+    let planned = t.checks("promptops/plan");
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert_eq!(planned[0].head_sha, forged);
     assert_eq!(planned[0].conclusion.as_deref(), Some("success"));
     t.service.stop().await;
 }

@@ -83,7 +83,8 @@ async fn lost_answers_on_creates_do_not_duplicate() {
         1
     );
 
-    // File: committed, answer lost; no second commit.
+    // File: committed, answer lost; no second commit, and the head that holds it is not
+    // passed off as the commit the write made (anyone could have pushed it).
     e.gh.apply_then_fail("PUT", "/repos/acme/infra/contents/", 502);
     let w = e
         .api
@@ -99,8 +100,8 @@ async fn lost_answers_on_creates_do_not_duplicate() {
     let head = e.gh.branch_head(FULL, "promptops/issue-1").unwrap();
     assert_eq!(
         w,
-        FileWrite::Committed {
-            commit_sha: head.parse().unwrap()
+        FileWrite::Landed {
+            head_sha: head.parse().unwrap()
         }
     );
     assert_eq!(
@@ -158,7 +159,7 @@ async fn lost_answers_on_creates_do_not_duplicate() {
         .delete_file(&repo_name(), "promptops/issue-1", "a.tfvars", "Destroy")
         .await
         .unwrap();
-    assert!(matches!(d, FileWrite::Committed { .. }));
+    assert!(matches!(d, FileWrite::Landed { .. }));
     assert_eq!(e.gh.file(FULL, "promptops/issue-1", "a.tfvars"), None);
     assert_eq!(
         e.gh.requests_to("DELETE", "/repos/acme/infra/contents/")

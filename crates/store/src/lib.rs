@@ -7,8 +7,11 @@
 //!   claimable again; only the lease holder can finish it.
 //! - Each service process registers and heartbeats ([`Store::register_process`]); the
 //!   leases of a process known to be gone end early ([`Store::take_over_process`]).
+//! - The commits the App made are recorded by SHA ([`Store::record_app_commit`]): GitHub's
+//!   attribution of a commit to the App's login can be forged by whoever pushes.
 //! - Time comes from the caller (`now` arguments) or an injected [`Clock`].
 
+mod app_commits;
 mod backend;
 mod clock;
 mod comments;

@@ -304,7 +304,8 @@ impl RepoApi {
         }))
     }
 
-    /// After a lost answer: whether `path` on `branch` now holds `content` (`None`: is absent).
+    /// After a lost answer: whether `path` on `branch` now holds `content` (`None`: is absent),
+    /// and the branch's head then (not necessarily the lost write's commit).
     async fn took_effect(
         &self,
         repo: &RepoName,
@@ -323,7 +324,7 @@ impl RepoApi {
         }
         let head = self.branch_head(repo, branch).await?;
         Ok(Some(match head {
-            Some(commit_sha) => FileWrite::Committed { commit_sha },
+            Some(head_sha) => FileWrite::Landed { head_sha },
             None => FileWrite::Unchanged,
         }))
     }
