@@ -315,10 +315,22 @@ pub async fn require(
         return with_signed_in_bar(next.run(request).await, &login, &form_token).await;
     }
     if let Some(token) = query_token(&request).filter(|token| access.accepts(token)) {
+        // `Path=/`: the setup page is opened with the token too.
         let cookie = format!(
-            "{COOKIE_NAME}={}; Path=/dashboard; HttpOnly; SameSite=Strict",
+            "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Strict",
             hex::encode(digest(&token))
         );
+        if matches!(*request.method(), Method::GET | Method::HEAD) {
+            // The same page without the token: the operator's long-lived secret does not stay
+            // in the address bar, the history or a synced browser profile.
+            let location = local_link::same_page_without(&request, "token");
+            return (
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, location)],
+                [(header::SET_COOKIE, cookie)],
+            )
+                .into_response();
+        }
         request.extensions_mut().insert(Viewer::Token);
         let mut response = next.run(request).await;
         if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -104,16 +104,13 @@ pub async fn require(link: &LocalLink, mut request: Request, next: Next) -> Resp
         request.extensions_mut().insert(Viewer::Local);
         return next.run(request).await;
     }
-    let (presented, rest) = split_query(&request);
+    let (presented, _) = split_query(&request, ACCESS_PARAM);
     match presented {
         Some(secret) if link.accepts_secret(&secret) => {
             let cookie = set_cookie(link);
             if matches!(*request.method(), Method::GET | Method::HEAD) {
                 // The same page without the secret: it leaves the address bar and history.
-                let location = match rest {
-                    Some(query) => format!("{}?{query}", own_path(&request)),
-                    None => own_path(&request).to_owned(),
-                };
+                let location = same_page_without(&request, ACCESS_PARAM);
                 return (
                     StatusCode::SEE_OTHER,
                     [(header::LOCATION, location)],
@@ -142,8 +139,17 @@ fn own_path(request: &Request) -> &str {
     }
 }
 
-/// The secret the query carries, if any, and the rest of the query (re-encoded).
-fn split_query(request: &Request) -> (Option<String>, Option<String>) {
+/// The request's page with `param` taken out of its query: where a link that carried a
+/// secret redirects once the secret is in a cookie.
+pub(super) fn same_page_without(request: &Request, param: &str) -> String {
+    match split_query(request, param).1 {
+        Some(query) => format!("{}?{query}", own_path(request)),
+        None => own_path(request).to_owned(),
+    }
+}
+
+/// The value of `param` in the query, if any, and the rest of the query (re-encoded).
+fn split_query(request: &Request, param: &str) -> (Option<String>, Option<String>) {
     let Some(query) = request.uri().query() else {
         return (None, None);
     };
@@ -151,7 +157,7 @@ fn split_query(request: &Request) -> (Option<String>, Option<String>) {
     let mut rest = url::form_urlencoded::Serializer::new(String::new());
     let mut others = false;
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        if name == ACCESS_PARAM {
+        if name == param {
             secret = Some(value.into_owned());
         } else {
             rest.append_pair(&name, &value);
@@ -233,13 +239,22 @@ mod tests {
     #[test]
     fn the_secret_is_taken_out_of_the_query_and_the_rest_kept() {
         let request = |uri: &str| Request::builder().uri(uri).body(axum::body::Body::empty());
-        let (secret, rest) =
-            split_query(&request("/dashboard/try?access=abc&prompt=2%20T4").unwrap());
+        let (secret, rest) = split_query(
+            &request("/dashboard/try?access=abc&prompt=2%20T4").unwrap(),
+            ACCESS_PARAM,
+        );
         assert_eq!(secret.as_deref(), Some("abc"));
         assert_eq!(rest.as_deref(), Some("prompt=2+T4"));
-        let (secret, rest) = split_query(&request("/dashboard?access=abc").unwrap());
+        let (secret, rest) = split_query(&request("/dashboard?access=abc").unwrap(), ACCESS_PARAM);
         assert_eq!((secret.as_deref(), rest), (Some("abc"), None));
-        assert_eq!(split_query(&request("/dashboard").unwrap()), (None, None));
+        assert_eq!(
+            split_query(&request("/dashboard").unwrap(), ACCESS_PARAM),
+            (None, None)
+        );
+        assert_eq!(
+            same_page_without(&request("/setup?token=t&org=acme").unwrap(), "token"),
+            "/setup?org=acme"
+        );
         assert_eq!(
             own_path(&request("//evil.example/x").unwrap()),
             "/dashboard"

@@ -10,7 +10,7 @@ use promptops::web::Dashboard;
 use promptops_core::{IssueNumber, PrNumber};
 use promptops_store::{LockOutcome, NewRun, RunStatus};
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
 use support::{Options, REPO, TestService, commit_sha, repo_name};
 
 const TOKEN: &str = "dashboard-token-for-tests";
@@ -85,26 +85,16 @@ async fn requests_without_the_token_are_refused_and_with_it_served() {
     assert_eq!(right.status(), StatusCode::OK);
     assert!(right.text().await.unwrap().contains("<h1>Deployments</h1>"));
 
-    // `?token=` once leaves an HttpOnly cookie that serves the following pages.
-    let by_query = http
-        .get(service.url(&format!("/dashboard/runs?token={TOKEN}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(by_query.status(), StatusCode::OK);
-    let set_cookie = by_query
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|value| value.to_str().unwrap().to_owned())
-        .find(|value| value.starts_with("promptops_dashboard="))
-        .expect("the token cookie is set");
-    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    // `?token=` once leaves an HttpOnly cookie that serves the following pages, and sends
+    // the browser to the same page without the token.
+    let cookie = crate::support::local_link::open_token_link(
+        &service.url(&format!("/dashboard/runs?token={TOKEN}")),
+    )
+    .await;
     assert!(
-        !set_cookie.contains(TOKEN),
+        !cookie.contains(TOKEN),
         "the cookie must not carry the token itself"
     );
-    let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let by_cookie = http
         .get(service.url("/dashboard/locks"))
         .header(COOKIE, &cookie)

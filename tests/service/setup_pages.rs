@@ -140,7 +140,15 @@ async fn a_network_bind_needs_the_public_url_and_a_token() {
     .await;
     let (status, _) = guarded.get("/setup").await;
     assert_eq!(status, 401, "the token is required");
-    let (status, page) = guarded.get("/setup?token=t0ken-of-setup").await;
+    let cookie =
+        crate::support::local_link::open_token_link(&guarded.url("/setup?token=t0ken-of-setup"))
+            .await;
+    let response = crate::support::local_link::client_with_cookie(Some(&cookie))
+        .get(guarded.url("/setup"))
+        .send()
+        .await
+        .unwrap();
+    let (status, page) = (response.status().as_u16(), response.text().await.unwrap());
     assert_eq!(status, 400);
     assert!(
         page.contains("PROMPTOPS_PUBLIC_URL is not set"),

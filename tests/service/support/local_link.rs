@@ -10,6 +10,16 @@ use promptops::web::local_link::LOCAL_COOKIE;
 /// as `name=value`; checks that the answer sends the browser to the same page without the
 /// secret.
 pub async fn open_local_link(link: &str) -> String {
+    open_secret_link(link, LOCAL_COOKIE).await
+}
+
+/// Opens a dashboard or setup page with `?token=<PROMPTOPS_DASHBOARD_TOKEN>` as a browser
+/// would and returns the cookie it leaves (the token itself leaves the address too).
+pub async fn open_token_link(link: &str) -> String {
+    open_secret_link(link, "promptops_dashboard").await
+}
+
+async fn open_secret_link(link: &str, cookie_name: &str) -> String {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -24,8 +34,8 @@ pub async fn open_local_link(link: &str) -> String {
         .get_all(SET_COOKIE)
         .iter()
         .map(|value| value.to_str().unwrap().to_owned())
-        .find(|value| value.starts_with(&format!("{LOCAL_COOKIE}=")))
-        .unwrap_or_else(|| panic!("{link} set no {LOCAL_COOKIE} cookie"));
+        .find(|value| value.starts_with(&format!("{cookie_name}=")))
+        .unwrap_or_else(|| panic!("{link} set no {cookie_name} cookie"));
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(set_cookie.contains(attribute), "{set_cookie}");
     }

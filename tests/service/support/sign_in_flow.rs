@@ -27,7 +27,14 @@ pub async fn github_with_member() -> FakeGithub {
 /// The setup page's form posted to the fake GitHub, which redirects to the callback:
 /// the manifest sent and the page the callback answers with.
 pub async fn connect_through_setup(service: &InProcess, setup_path: &str) -> (Value, String) {
-    let http = service.http();
+    // A `?token=` link leaves its cookie and sends the browser on without the token.
+    let (http, setup_path) = if setup_path.contains("token=") {
+        let cookie = super::local_link::open_token_link(&service.url(setup_path)).await;
+        let page = setup_path.split('?').next().unwrap_or(setup_path);
+        (super::local_link::client_with_cookie(Some(&cookie)), page)
+    } else {
+        (service.http(), setup_path)
+    };
     let page = http
         .get(service.url(setup_path))
         .send()
