@@ -222,6 +222,34 @@ fn query_token(request: &Request) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
+/// A request that carries the dashboard token in its query (a link the operator opened):
+/// the cookie that serves the following pages, and for a page the same page without the
+/// token.
+async fn with_query_token(token: &str, mut request: Request, next: Next) -> Response {
+    // `Path=/`: the setup page is opened with the token too.
+    let cookie = format!(
+        "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Strict",
+        hex::encode(digest(token))
+    );
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        // The same page without the token: the operator's long-lived secret does not stay
+        // in the address bar, the history or a synced browser profile.
+        let location = local_link::same_page_without(&request, "token");
+        return (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, location)],
+            [(header::SET_COOKIE, cookie)],
+        )
+            .into_response();
+    }
+    request.extensions_mut().insert(Viewer::Token);
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
 /// A browser asking for a page (not a script or an API client).
 fn wants_a_page(request: &Request) -> bool {
     matches!(*request.method(), Method::GET | Method::HEAD)
@@ -315,28 +343,7 @@ pub async fn require(
         return with_signed_in_bar(next.run(request).await, &login, &form_token).await;
     }
     if let Some(token) = query_token(&request).filter(|token| access.accepts(token)) {
-        // `Path=/`: the setup page is opened with the token too.
-        let cookie = format!(
-            "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Strict",
-            hex::encode(digest(&token))
-        );
-        if matches!(*request.method(), Method::GET | Method::HEAD) {
-            // The same page without the token: the operator's long-lived secret does not stay
-            // in the address bar, the history or a synced browser profile.
-            let location = local_link::same_page_without(&request, "token");
-            return (
-                StatusCode::SEE_OTHER,
-                [(header::LOCATION, location)],
-                [(header::SET_COOKIE, cookie)],
-            )
-                .into_response();
-        }
-        request.extensions_mut().insert(Viewer::Token);
-        let mut response = next.run(request).await;
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
-        return response;
+        return with_query_token(&token, request, next).await;
     }
     if sign_in.is_some() && wants_a_page(&request) {
         let asked = request
