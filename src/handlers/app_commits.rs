@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use promptops_core::{CommitSha, PrNumber};
-use promptops_github::client::{FileWrite, GithubError, PullRequestCommit};
+use promptops_github::client::{BranchMove, FileChange, GithubError, PullRequestCommit};
 use tracing::warn;
 
 use super::RepoCtx;
@@ -75,61 +75,46 @@ impl OwnCommits {
 }
 
 impl RepoCtx {
-    /// Commits `content` at `path` on `branch` (nothing when it already holds it), and
-    /// records the commit as the App's.
-    pub async fn commit_file(
+    /// Makes the App's commit of `change` to `path` on top of `parent`, records it as the
+    /// App's, and only then moves `branch` to it: a push event for the branch may be
+    /// handled at once, and must find the commit recorded. `None` when `parent` already
+    /// holds the change; `Moved` (the commit is left on no branch) when `branch` no longer
+    /// points at `parent`.
+    pub async fn commit_change(
         &self,
         branch: &str,
+        parent: &CommitSha,
         path: &str,
-        content: &str,
+        change: FileChange<'_>,
         message: &str,
-    ) -> anyhow::Result<()> {
-        let written = self
+    ) -> anyhow::Result<Option<(CommitSha, BranchMove)>> {
+        let made = self
             .api
-            .put_file(self.name(), branch, path, content, message)
+            .commit_change_on(self.name(), parent, path, change, message)
             .await
             .with_context(|| format!("committing {path}"))?;
-        self.remember_write(branch, written).await;
-        Ok(())
-    }
-
-    /// Removes `path` on `branch` in a commit (nothing when it is absent), recorded as the
-    /// App's.
-    pub async fn commit_removal(
-        &self,
-        branch: &str,
-        path: &str,
-        message: &str,
-    ) -> anyhow::Result<()> {
-        let written = self
+        let Some(commit_sha) = made else {
+            return Ok(None);
+        };
+        self.remember(&commit_sha).await;
+        let moved = self
             .api
-            .delete_file(self.name(), branch, path, message)
+            .advance_branch(self.name(), branch, &commit_sha)
             .await
-            .with_context(|| format!("removing {path} on {branch}"))?;
-        self.remember_write(branch, written).await;
-        Ok(())
+            .with_context(|| format!("moving branch {branch} to the commit of {path}"))?;
+        Ok(Some((commit_sha, moved)))
     }
 
-    /// Merges pull request `number` and records the merge commit as the App's.
-    pub async fn merge_pr(&self, number: PrNumber) -> Result<CommitSha, GithubError> {
-        let sha = self.api.merge_pr(self.name(), number).await?;
+    /// Merges pull request `number` if its head is still `head` (what the App checked),
+    /// and records the merge commit as the App's.
+    pub async fn merge_pr(
+        &self,
+        number: PrNumber,
+        head: &CommitSha,
+    ) -> Result<CommitSha, GithubError> {
+        let sha = self.api.merge_pr(self.name(), number, head).await?;
         self.remember(&sha).await;
         Ok(sha)
-    }
-
-    async fn remember_write(&self, branch: &str, written: FileWrite) {
-        match written {
-            FileWrite::Committed { commit_sha } => self.remember(&commit_sha).await,
-            FileWrite::Unchanged => {}
-            // The head may be someone else's commit of the same change: taking it for the
-            // App's would let that commit pass as its own.
-            FileWrite::Landed { head_sha } => warn!(
-                repo = %self.name(),
-                branch,
-                head = %head_sha,
-                "GitHub's answer to the App's commit was lost: the commit is not recorded as the App's, so the plan waits for a go-ahead and the branch is not built on again"
-            ),
-        }
     }
 
     /// Records `sha` as the App's commit. Written as soon as GitHub answers, before a pull

@@ -15,7 +15,7 @@
 
 use anyhow::Context as _;
 use promptops_core::CommitSha;
-use promptops_github::client::{BranchWork, PullRequestCommit};
+use promptops_github::client::{BranchMove, BranchWork, FileChange, PullRequestCommit};
 
 use super::RepoCtx;
 use super::app_commits::OwnCommits;
@@ -52,22 +52,59 @@ impl Taken {
     }
 }
 
-/// Makes `branch` ready for the App to commit `path` on: created at `base_sha` (the
-/// default branch's head) when missing, built on when it holds only the App's earlier
-/// commits of `path`; `Err` when it holds anything else.
-pub(super) async fn prepare(
+/// How often a branch may move under the App's commit (each time looked at again)
+/// before the job gives up and is retried later.
+const MAX_MOVES: usize = 3;
+
+/// Commits `change` to `path` on `branch` (created at `base_sha`, the default branch's
+/// head, when missing) if the branch holds only the App's earlier commits of `path`, and
+/// returns its head afterwards: the App's new commit, or the head that already held the
+/// change. `Err` when the branch holds anything else, nothing committed. The commit is
+/// built on the head that was checked and the branch takes it only as a fast-forward, so
+/// a push landing in between is looked at like the rest, never committed on top of.
+pub(super) async fn commit(
     repo: &RepoCtx,
     branch: &str,
     base_sha: &CommitSha,
     path: &str,
-) -> anyhow::Result<Result<(), Taken>> {
+    change: FileChange<'_>,
+    message: &str,
+) -> anyhow::Result<Result<CommitSha, Taken>> {
+    for _ in 0..MAX_MOVES {
+        let head = match prepare(repo, branch, base_sha, path).await? {
+            Ok(head) => head,
+            Err(taken) => return Ok(Err(taken)),
+        };
+        match repo
+            .commit_change(branch, &head, path, change, message)
+            .await?
+        {
+            None => return Ok(Ok(head)),
+            Some((commit_sha, BranchMove::Advanced)) => return Ok(Ok(commit_sha)),
+            Some((_, BranchMove::Moved)) => continue,
+        }
+    }
+    anyhow::bail!(
+        "branch {branch} moved {MAX_MOVES} times while PromptOps was committing {path} on it; the job is retried later"
+    )
+}
+
+/// Makes `branch` ready for the App to commit `path` on, and returns the head to build
+/// on: created at `base_sha` when missing, built on when it holds only the App's earlier
+/// commits of `path`; `Err` when it holds anything else.
+async fn prepare(
+    repo: &RepoCtx,
+    branch: &str,
+    base_sha: &CommitSha,
+    path: &str,
+) -> anyhow::Result<Result<CommitSha, Taken>> {
     let state = repo
         .api
         .ensure_branch(repo.name(), branch, base_sha)
         .await
         .with_context(|| format!("creating branch {branch}"))?;
     if state.created {
-        return Ok(Ok(()));
+        return Ok(Ok(state.head_sha));
     }
     let (work, bot) = tokio::join!(
         repo.api
@@ -91,8 +128,9 @@ pub(super) async fn prepare(
             .update_branch(repo.name(), branch, base_sha, false)
             .await
             .with_context(|| format!("moving branch {branch} to {}", base_sha.short()))?;
+        return Ok(Ok(base_sha.clone()));
     }
-    Ok(Ok(()))
+    Ok(Ok(state.head_sha))
 }
 
 /// What in `work` is not the App's earlier work on `path`.

@@ -2,7 +2,8 @@
 //! it destroys the deployment's resources (see `pr_merge`), with the variables of its last
 //! successful apply — the removed file is gone from the merge commit.
 
-use promptops_core::PrNumber;
+use promptops_core::{CommitSha, PrNumber};
+use promptops_github::client::FileChange;
 use promptops_store::RequestRecord;
 
 use super::bot_branch::{self, Taken};
@@ -59,7 +60,7 @@ pub(super) async fn open_destroy_pr(
             )
             .await
         }
-        DestroyPr::Opened { number, url } => {
+        DestroyPr::Opened { number, url, .. } => {
             let reply = format!(
                 "Opened #{number} to destroy deployment `{}`: review it; merging it destroys the deployment's resources.\n\n{url}",
                 record.deployment
@@ -74,11 +75,11 @@ pub(super) enum DestroyPr {
     Opened {
         number: PrNumber,
         url: String,
+        /// The branch's head as PromptOps left it: only its own commits of the removal.
+        head: CommitSha,
     },
     /// The deployment's variables are not on the default branch: nothing to destroy.
-    NotOnDefaultBranch {
-        default_branch: String,
-    },
+    NotOnDefaultBranch { default_branch: String },
     /// The destroy branch exists and holds work that is not PromptOps' own: nothing done.
     BranchTaken(Taken),
 }
@@ -100,11 +101,12 @@ pub(super) async fn destroy_pr_for(
     let base_sha = repo.default_branch_head(&default_branch).await?;
     let branch = destroy_branch(deployment);
     let path = config.terraform.tfvars_path(deployment);
-    if let Err(taken) = bot_branch::prepare(repo, &branch, &base_sha, &path).await? {
-        return Ok(DestroyPr::BranchTaken(taken));
-    }
     let message = format!("PromptOps: destroy {deployment} (#{})", record.issue);
-    repo.commit_removal(&branch, &path, &message).await?;
+    let change = FileChange::Remove;
+    let head = match bot_branch::commit(repo, &branch, &base_sha, &path, change, &message).await? {
+        Ok(head) => head,
+        Err(taken) => return Ok(DestroyPr::BranchTaken(taken)),
+    };
     let title = format!("Destroy deployment {deployment}");
     let body = format!(
         "Removes `{path}`. **Merging this pull request runs `terraform destroy` for deployment `{deployment}`** with the code and variables of its last apply. PromptOps comments the destroy plan (`terraform plan -destroy`) here: the resources it lists are what merging destroys.\n\n{why}"
@@ -128,5 +130,6 @@ pub(super) async fn destroy_pr_for(
     Ok(DestroyPr::Opened {
         number: pr.number,
         url: pr.html_url,
+        head,
     })
 }

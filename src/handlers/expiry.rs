@@ -248,8 +248,10 @@ async fn expire(
         format_date(expires_at),
         record.issue
     );
-    let (number, url) = match destroy::destroy_pr_for(h, repo, &config, &request, &why).await? {
-        DestroyPr::Opened { number, url } => (number, url),
+    let (number, url, head) = match destroy::destroy_pr_for(h, repo, &config, &request, &why)
+        .await?
+    {
+        DestroyPr::Opened { number, url, head } => (number, url, head),
         DestroyPr::NotOnDefaultBranch { .. } => {
             h.store.clear_expiry(repo.name(), deployment).await?;
             return Ok(());
@@ -266,16 +268,24 @@ async fn expire(
     h.store
         .set_expiry_destroy_pr(repo.name(), deployment, expires_at, number)
         .await?;
-    let merged = if config.expiry.auto_merge {
-        repo.merge_pr(number)
-            .await
-            .map_err(|err| info!(pr = number.get(), error = %err, "auto-merge of the expiry's destroy PR refused"))
-            .is_ok()
-    } else {
-        false
+    // Merged only at the head PromptOps made, so that no commit pushed since goes in
+    // unreviewed (GitHub answers 409 then).
+    let merge = match config.expiry.auto_merge {
+        true => Some(repo.merge_pr(number, &head).await),
+        false => None,
     };
-    let next = if merged {
+    if let Some(Err(err)) = &merge {
+        info!(pr = number.get(), error = %err, "auto-merge of the expiry's destroy PR refused");
+    }
+    let next = if let Some(Ok(_)) = merge {
         "and merged it (`expiry.auto_merge`): the deployment is being destroyed.".to_owned()
+    } else if let Some(Err(err)) = merge
+        && err.status() == Some(409)
+    {
+        format!(
+            "but did not merge it: its branch has commits PromptOps did not make (pushed after PromptOps' commit `{}`). Review it and merge it to destroy the deployment.",
+            head.short()
+        )
     } else if config.expiry.auto_merge {
         "but GitHub refused to merge it (a required review or check?): review and merge it to destroy the deployment.".to_owned()
     } else {

@@ -12,7 +12,7 @@ use promptops_core::{
     DeploymentRequest, IssueNumber, PrNumber, RenderContext, is_valid_name, parse_tfvars,
     render_tfvars,
 };
-use promptops_github::client::PullRequestInfo;
+use promptops_github::client::{FileChange, PullRequestInfo};
 use promptops_planner::{PlanInput, PlanOutcome};
 use promptops_store::RequestRecord;
 use tracing::info;
@@ -202,12 +202,13 @@ async fn commit_tfvars(
     );
     let base_sha = repo.default_branch_head(&planned.default_branch).await?;
     let path = &planned.tfvars_path;
-    if let Err(taken) = bot_branch::prepare(repo, &planned.branch, &base_sha, path).await? {
+    let message = format!("PromptOps: plan {} for #{}", request.name, issue.number);
+    let change = FileChange::Write(&tfvars);
+    if let Err(taken) =
+        bot_branch::commit(repo, &planned.branch, &base_sha, path, change, &message).await?
+    {
         return Ok(Err(taken));
     }
-    let message = format!("PromptOps: plan {} for #{}", request.name, issue.number);
-    repo.commit_file(&planned.branch, path, &tfvars, &message)
-        .await?;
     Ok(Ok(tfvars))
 }
 

@@ -187,3 +187,54 @@ async fn a_destroy_branch_made_by_someone_else_is_refused_and_one_left_by_a_merg
     assert!(github.file(REPO, branch, &tfvars_path("nu")).is_none());
     t.service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_landing_while_the_bot_commits_is_never_committed_on_top_of() {
+    let mut service = TestService::start(Options::default()).await;
+    let github = service.github.clone();
+    github.set_permission(REPO, "mallory", "write");
+    let issue = IssueRef::open(&github, "alice", "GPUs", "I need 5 T4 GPUs in us-west1");
+    let branch = format!("promptops/issue-{}", issue.number);
+    // After PromptOps has looked at the branch and made its commit, just before the
+    // branch is moved to it, someone pushes to the branch.
+    let (pusher, pushed_to) = (github.clone(), branch.clone());
+    let pushed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = std::sync::Arc::clone(&pushed);
+    github.before_next(
+        "PATCH",
+        &format!("/repos/{REPO}/git/refs/heads/{branch}"),
+        move || {
+            let sha = pusher.commit_files_as(
+                REPO,
+                &pushed_to,
+                &[("terraform/main.tf", Some(b"# exfiltrate\n".as_slice()))],
+                "Tidy up",
+                Some("mallory"),
+            );
+            *slot.lock().unwrap() = Some(sha);
+        },
+    );
+
+    service.command(&issue, "alice", "/promptops plan").await;
+    assert_eq!(
+        github.pending_hooks(),
+        0,
+        "the branch was about to be moved"
+    );
+    let pushed = pushed.lock().unwrap().clone().expect("the push happened");
+    assert_eq!(
+        github.branch_head(REPO, &branch),
+        Some(pushed.clone()),
+        "PromptOps' commit did not go on the branch, and the push stayed"
+    );
+    assert!(github.prs().is_empty(), "{:?}", github.prs());
+    // Looking at the branch again found the push, and said so.
+    let told = support::comments_with(&github, issue.number, "did not commit this request");
+    assert_eq!(told.len(), 1, "{:?}", github.comments(REPO, issue.number));
+    assert!(
+        told[0].contains(&format!("commit `{}` by `mallory`", &pushed[..12])),
+        "{}",
+        told[0]
+    );
+    service.stop().await;
+}

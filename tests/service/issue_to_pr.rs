@@ -171,7 +171,7 @@ async fn repeating_the_command_updates_the_same_pr() {
         .github
         .requests()
         .iter()
-        .filter(|r| r.method == "PUT" && r.path.contains("/contents/terraform/deployments/"))
+        .filter(|r| r.method == "POST" && r.path.ends_with("/git/commits"))
         .count();
     assert_eq!(
         commits_touching, 1,

@@ -331,7 +331,11 @@ async fn a_model_plan_moves_latency_tokens_and_github_call_counters() {
         )
     };
     assert_eq!(github("POST", "/repos/{owner}/{repo}/pulls"), 1.0);
-    assert_eq!(github("PUT", "/repos/{owner}/{repo}/contents/{path}"), 1.0);
+    assert_eq!(github("POST", "/repos/{owner}/{repo}/git/commits"), 1.0);
+    assert_eq!(
+        github("PATCH", "/repos/{owner}/{repo}/git/refs/heads/{branch}"),
+        1.0
+    );
     assert!(github("POST", "/repos/{owner}/{repo}/issues/{number}/comments") >= 1.0);
     assert!(
         github(

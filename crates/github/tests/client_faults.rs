@@ -8,7 +8,7 @@ use std::time::Duration;
 use client_support::{FULL, OWNER, branch_with_change, env, env_with_policy, repo_name};
 use promptops_core::IssueNumber;
 use promptops_github::client::{
-    CheckStatus, FileWrite, GithubError, NewCheckRun, NewPullRequest, RetryPolicy,
+    BranchMove, CheckStatus, FileChange, GithubError, NewCheckRun, NewPullRequest, RetryPolicy,
 };
 
 fn new_pr(head: &str) -> NewPullRequest {
@@ -83,36 +83,32 @@ async fn lost_answers_on_creates_do_not_duplicate() {
         1
     );
 
-    // File: committed, answer lost; no second commit, and the head that holds it is not
-    // passed off as the commit the write made (anyone could have pushed it).
-    e.gh.apply_then_fail("PUT", "/repos/acme/infra/contents/", 502);
-    let w = e
+    // Branch move: applied, answer lost; the branch holding the commit's own SHA settles
+    // it, and the move is not sent again.
+    let main_sha = main.parse().unwrap();
+    let commit = e
         .api
-        .put_file(
+        .commit_change_on(
             &repo_name(),
-            "promptops/issue-1",
+            &main_sha,
             "a.tfvars",
-            "vm_count = 1\n",
+            FileChange::Write("vm_count = 1\n"),
             "Plan",
         )
         .await
+        .unwrap()
+        .expect("a commit");
+    let moves = "/repos/acme/infra/git/refs/heads/promptops/issue-1";
+    e.gh.apply_then_fail("PATCH", moves, 502);
+    let moved = e
+        .api
+        .advance_branch(&repo_name(), "promptops/issue-1", &commit)
+        .await
         .unwrap();
+    assert_eq!(moved, BranchMove::Advanced);
     let head = e.gh.branch_head(FULL, "promptops/issue-1").unwrap();
-    assert_eq!(
-        w,
-        FileWrite::Landed {
-            head_sha: head.parse().unwrap()
-        }
-    );
-    assert_eq!(
-        e.gh.commit(FULL, &head).unwrap().parents,
-        vec![main.clone()],
-        "exactly one commit"
-    );
-    assert_eq!(
-        e.gh.requests_to("PUT", "/repos/acme/infra/contents/").len(),
-        1
-    );
+    assert_eq!(head, commit.to_string());
+    assert_eq!(e.gh.requests_to("PATCH", moves).len(), 1);
 
     // PR: opened, answer lost.
     e.gh.apply_then_fail("POST", PULLS, 502);
@@ -152,19 +148,35 @@ async fn lost_answers_on_creates_do_not_duplicate() {
     assert_eq!(e.gh.check_runs().len(), 1);
     assert_eq!(e.gh.check_runs()[0].id, run_id);
 
-    // Delete: applied, answer lost.
-    e.gh.apply_then_fail("DELETE", "/repos/acme/infra/contents/", 502);
-    let d = e
+    // Commit: made, answer lost; sent again it makes a second commit on no branch, and
+    // the branch takes only the one whose SHA came back.
+    let commits = "/repos/acme/infra/git/commits";
+    let before = e.gh.requests_to("POST", commits).len();
+    e.gh.apply_then_fail("POST", commits, 502);
+    let removal = e
         .api
-        .delete_file(&repo_name(), "promptops/issue-1", "a.tfvars", "Destroy")
+        .commit_change_on(
+            &repo_name(),
+            &commit,
+            "a.tfvars",
+            FileChange::Remove,
+            "Destroy",
+        )
         .await
-        .unwrap();
-    assert!(matches!(d, FileWrite::Landed { .. }));
+        .unwrap()
+        .expect("a commit");
+    assert_eq!(e.gh.requests_to("POST", commits).len(), before + 2);
+    assert_eq!(
+        e.api
+            .advance_branch(&repo_name(), "promptops/issue-1", &removal)
+            .await
+            .unwrap(),
+        BranchMove::Advanced
+    );
     assert_eq!(e.gh.file(FULL, "promptops/issue-1", "a.tfvars"), None);
     assert_eq!(
-        e.gh.requests_to("DELETE", "/repos/acme/infra/contents/")
-            .len(),
-        1
+        e.gh.commit(FULL, removal.as_str()).unwrap().parents,
+        vec![commit.to_string()]
     );
 }
 
@@ -308,31 +320,6 @@ async fn permission_denied_is_not_retried() {
     );
     assert_eq!(e.gh.requests_to("GET", "/repos/acme/infra").len(), 1);
     assert!(e.sleeper.waits().is_empty());
-}
-
-#[tokio::test]
-async fn a_concurrent_edit_of_the_file_is_retried_with_the_new_sha() {
-    let e = env().await;
-    e.gh.set_file(FULL, "main", "a.tfvars", "vm_count = 1\n");
-    // The first PUT is answered 409 as if someone had changed the file meanwhile.
-    e.gh.fail_next_with_body(
-        "PUT",
-        "/repos/acme/infra/contents/a.tfvars",
-        409,
-        &[],
-        r#"{"message":"a.tfvars does not match 0000"}"#,
-        1,
-    );
-    let w = e
-        .api
-        .put_file(&repo_name(), "main", "a.tfvars", "vm_count = 2\n", "Edit")
-        .await
-        .unwrap();
-    assert!(matches!(w, FileWrite::Committed { .. }));
-    assert_eq!(
-        e.gh.file(FULL, "main", "a.tfvars").as_deref(),
-        Some("vm_count = 2\n")
-    );
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use std::time::Duration;
 use client_support::{FULL, INSTALLATION, OWNER, RecordingSleeper, key, repo_name};
 use promptops_core::IssueNumber;
 use promptops_github::client::{
-    ApiRequest, ApiRetry, GithubApp, GithubError, GithubObserver, RateLimitWait, RepoApi,
-    RetryPolicy, RetryReason, StatusClass,
+    ApiRequest, ApiRetry, FileChange, GithubApp, GithubError, GithubObserver, RateLimitWait,
+    RepoApi, RetryPolicy, RetryReason, StatusClass,
 };
 use promptops_testkit::FakeGithub;
 
@@ -167,14 +167,20 @@ async fn routes_are_templates_without_names_numbers_or_paths() {
         .ensure_branch(&repo_name(), "promptops/issue-1", &main.parse().unwrap())
         .await
         .unwrap();
-    e.api
-        .put_file(
+    let commit = e
+        .api
+        .commit_change_on(
             &repo_name(),
-            "promptops/issue-1",
+            &main.parse().unwrap(),
             "terraform/deployments/web/terraform.tfvars",
-            "vm_count = 1\n",
+            FileChange::Write("vm_count = 1\n"),
             "web: 1 VM",
         )
+        .await
+        .unwrap()
+        .expect("a commit");
+    e.api
+        .advance_branch(&repo_name(), "promptops/issue-1", &commit)
         .await
         .unwrap();
     e.api
@@ -222,12 +228,19 @@ async fn routes_are_templates_without_names_numbers_or_paths() {
         e.recorder.statuses("POST", COMMENTS_ROUTE),
         vec![StatusClass::Success, StatusClass::Success]
     );
-    assert!(
-        e.recorder
-            .statuses("PUT", "/repos/{owner}/{repo}/contents/{path}")
-            .contains(&StatusClass::Success),
-        "{requests:?}"
-    );
+    for (method, route) in [
+        ("GET", "/repos/{owner}/{repo}/git/commits/{sha}"),
+        ("POST", "/repos/{owner}/{repo}/git/trees"),
+        ("POST", "/repos/{owner}/{repo}/git/commits"),
+        ("PATCH", "/repos/{owner}/{repo}/git/refs/heads/{branch}"),
+    ] {
+        assert!(
+            e.recorder
+                .statuses(method, route)
+                .contains(&StatusClass::Success),
+            "{method} {route}: {requests:?}"
+        );
+    }
     assert!(
         e.recorder
             .statuses(

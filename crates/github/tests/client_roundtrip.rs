@@ -5,8 +5,8 @@ mod client_support;
 use client_support::{FULL, OWNER, branch_with_change, env, repo_name};
 use promptops_core::{IssueNumber, RepoName};
 use promptops_github::client::{
-    CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, FileWrite, IssueState, NewCheckRun,
-    NewPullRequest, Permission, PrState, PullRequestUpdate,
+    BranchMove, CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, FileChange, IssueState,
+    NewCheckRun, NewPullRequest, Permission, PrState, PullRequestUpdate,
 };
 
 const TFVARS: &str = "terraform/deployments/web/terraform.tfvars";
@@ -78,82 +78,103 @@ async fn files_are_read_written_and_deleted_on_a_branch() {
         .unwrap();
     assert!(!again.created);
 
-    let w = e
+    let branch = "promptops/issue-1";
+    let commit_sha = e
         .api
-        .put_file(
+        .commit_change_on(
             &repo,
-            "promptops/issue-1",
+            &main_head,
             TFVARS,
-            "vm_count = 5\n",
+            FileChange::Write("vm_count = 5\n"),
             "Plan web",
         )
         .await
-        .unwrap();
-    let FileWrite::Committed { commit_sha } = w else {
-        panic!("expected a commit, got {w:?}")
-    };
+        .unwrap()
+        .expect("a commit");
     assert_eq!(
-        e.gh.branch_head(FULL, "promptops/issue-1"),
-        Some(commit_sha.to_string())
+        e.gh.branch_head(FULL, branch),
+        Some(main_head.to_string()),
+        "the commit is on no branch yet"
     );
+    let made = e.gh.commit(FULL, commit_sha.as_str()).unwrap();
+    assert_eq!(made.message, "Plan web");
+    assert_eq!(made.parents, vec![main_head.to_string()]);
+    assert_eq!(made.author.as_deref(), Some(e.gh.bot_login().as_str()));
+    let moved = e
+        .api
+        .advance_branch(&repo, branch, &commit_sha)
+        .await
+        .unwrap();
+    assert_eq!(moved, BranchMove::Advanced);
+    assert_eq!(e.gh.branch_head(FULL, branch), Some(commit_sha.to_string()));
     assert_eq!(
-        e.gh.file(FULL, "promptops/issue-1", TFVARS).as_deref(),
+        e.gh.file(FULL, branch, TFVARS).as_deref(),
         Some("vm_count = 5\n")
     );
-    assert_eq!(e.gh.file(FULL, "main", TFVARS), None, "main is untouched");
     assert_eq!(
-        e.gh.commit(FULL, commit_sha.as_str()).unwrap().message,
-        "Plan web"
+        e.gh.file(FULL, branch, ".github/promptops.yml").as_deref(),
+        Some("trigger_label: gpu\n"),
+        "the parent's other files are kept"
     );
+    assert_eq!(e.gh.file(FULL, "main", TFVARS), None, "main is untouched");
 
+    // The parent already holds it: no commit.
     let same = e
         .api
-        .put_file(
+        .commit_change_on(
             &repo,
-            "promptops/issue-1",
+            &commit_sha,
             TFVARS,
-            "vm_count = 5\n",
+            FileChange::Write("vm_count = 5\n"),
             "again",
         )
         .await
         .unwrap();
-    assert_eq!(same, FileWrite::Unchanged);
-    assert_eq!(
-        e.gh.branch_head(FULL, "promptops/issue-1"),
-        Some(commit_sha.to_string())
-    );
+    assert_eq!(same, None);
 
-    let upd = e
+    let removal = e
         .api
-        .put_file(&repo, "promptops/issue-1", TFVARS, "vm_count = 6\n", "Edit")
-        .await
-        .unwrap();
-    assert!(matches!(upd, FileWrite::Committed { .. }));
-    assert_eq!(
-        e.gh.file(FULL, "promptops/issue-1", TFVARS).as_deref(),
-        Some("vm_count = 6\n")
-    );
-    let read = e
-        .api
-        .get_file(&repo, TFVARS, "promptops/issue-1")
+        .commit_change_on(
+            &repo,
+            &commit_sha,
+            TFVARS,
+            FileChange::Remove,
+            "Destroy web",
+        )
         .await
         .unwrap()
+        .expect("a commit");
+    assert_eq!(
+        e.api.advance_branch(&repo, branch, &removal).await.unwrap(),
+        BranchMove::Advanced
+    );
+    assert_eq!(e.gh.file(FULL, branch, TFVARS), None);
+    let again = e
+        .api
+        .commit_change_on(&repo, &removal, TFVARS, FileChange::Remove, "again")
+        .await
         .unwrap();
-    assert_eq!(read.text, "vm_count = 6\n");
+    assert_eq!(again, None);
 
-    let del = e
+    // A commit whose parent the branch has moved off is not taken: the branch stays.
+    let stale = e
         .api
-        .delete_file(&repo, "promptops/issue-1", TFVARS, "Destroy web")
+        .commit_change_on(
+            &repo,
+            &commit_sha,
+            TFVARS,
+            FileChange::Write("vm_count = 6\n"),
+            "Edit",
+        )
         .await
-        .unwrap();
-    assert!(matches!(del, FileWrite::Committed { .. }));
-    assert_eq!(e.gh.file(FULL, "promptops/issue-1", TFVARS), None);
-    let del2 = e
-        .api
-        .delete_file(&repo, "promptops/issue-1", TFVARS, "again")
-        .await
-        .unwrap();
-    assert_eq!(del2, FileWrite::Unchanged);
+        .unwrap()
+        .expect("a commit");
+    assert_eq!(
+        e.api.advance_branch(&repo, branch, &stale).await.unwrap(),
+        BranchMove::Moved
+    );
+    assert_eq!(e.gh.branch_head(FULL, branch), Some(removal.to_string()));
+    let main_head = main_head.clone();
 
     // Moving a branch back is refused without force, allowed with it.
     let err = e

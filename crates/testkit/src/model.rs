@@ -71,6 +71,8 @@ pub struct Repo {
     pub default_branch: String,
     pub branches: BTreeMap<String, String>,
     pub commits: HashMap<String, Commit>,
+    /// Every tree a commit has or the Git Data API created, by [`tree_sha`].
+    pub trees: HashMap<String, Tree>,
     pub issues: BTreeMap<u64, Issue>,
     pub next_number: u64,
     /// lower-cased login → role name ("admin", "maintain", "write", "triage", "read").
@@ -362,6 +364,7 @@ impl State {
         let repo = self
             .repo_by_full_name_mut(full)
             .expect("commit on a repository that exists");
+        repo.trees.insert(tree_sha(&files), Arc::clone(&files));
         repo.commits.insert(
             sha.clone(),
             Commit {
@@ -505,6 +508,18 @@ pub fn repo_key(owner: &str, name: &str) -> String {
 pub fn split_full_name(full: &str) -> (&str, &str) {
     full.split_once('/')
         .unwrap_or_else(|| panic!("repository name {full:?} must be \"owner/name\""))
+}
+
+/// The identifier of a tree (stable for equal files), as a commit's `tree.sha` shows it.
+pub fn tree_sha(files: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut h = Sha256::new();
+    h.update(b"tree\0");
+    for (path, content) in files {
+        h.update(path.as_bytes());
+        h.update(b"\0");
+        h.update(blob_sha(content).as_bytes());
+    }
+    hex::encode(h.finalize())[..40].to_string()
 }
 
 /// The blob identifier the contents API reports for a file (stable for equal content).

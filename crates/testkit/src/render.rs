@@ -5,7 +5,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::model::{CheckRun, Comment, Commit, Issue, Repo, blob_sha};
+use crate::model::{CheckRun, Comment, Commit, Issue, Repo, blob_sha, tree_sha};
 
 /// A stable numeric id for a login.
 pub fn user_id(login: &str) -> u64 {
@@ -334,6 +334,11 @@ fn wrapped_base64(bytes: &[u8]) -> String {
 
 pub fn commit(base: &str, r: &Repo, sha: &str, message: &str, parents: &[String]) -> Value {
     let full = r.full_name();
+    let tree = r
+        .commits
+        .get(sha)
+        .map(|c| tree_sha(&c.files))
+        .unwrap_or_default();
     json!({
         "sha": sha,
         "node_id": format!("C_{sha}"),
@@ -342,7 +347,7 @@ pub fn commit(base: &str, r: &Repo, sha: &str, message: &str, parents: &[String]
         "message": message,
         "author": { "name": "promptops[bot]", "email": "promptops[bot]@users.noreply.fake", "date": "2026-01-01T00:00:00Z" },
         "committer": { "name": "promptops[bot]", "email": "promptops[bot]@users.noreply.fake", "date": "2026-01-01T00:00:00Z" },
-        "tree": { "sha": sha, "url": format!("{base}/repos/{full}/git/trees/{sha}") },
+        "tree": { "sha": tree, "url": format!("{base}/repos/{full}/git/trees/{tree}") },
         "parents": parents.iter().map(|p| json!({
             "sha": p,
             "url": format!("{base}/repos/{full}/git/commits/{p}"),

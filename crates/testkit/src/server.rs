@@ -10,7 +10,8 @@ use http::StatusCode;
 use crate::auth;
 use crate::fault::{Shared, github_error, log_and_inject};
 use crate::routes::{
-    checks, contents, git, issue_writes, issues, pull_lists, pulls, queue_support, reactions,
+    checks, contents, git, git_data, issue_writes, issues, pull_lists, pulls, queue_support,
+    reactions,
 };
 
 async fn not_found() -> Response {
@@ -74,6 +75,9 @@ fn git_routes() -> Router<Shared> {
     Router::new()
         .route(&in_repo("/git/ref/{*ref}"), get(git::get_ref))
         .route(&in_repo("/git/refs"), post(git::create_ref))
+        .route(&in_repo("/git/trees"), post(git_data::create_tree))
+        .route(&in_repo("/git/commits"), post(git_data::create_commit))
+        .route(&in_repo("/git/commits/{sha}"), get(git_data::get_commit))
         .route(
             &in_repo("/git/refs/{*ref}"),
             patch(git::update_ref).delete(git::delete_ref),

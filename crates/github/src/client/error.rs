@@ -95,9 +95,6 @@ pub enum InvalidInput {
     CommentKey(#[from] super::marker::CommentKeyError),
     #[error("the comparison lists {files} files, GitHub's maximum, so it may be incomplete")]
     ComparisonCut { files: usize },
-    /// A write loop ended without trying once (a retry policy of no attempts).
-    #[error("no attempt was made")]
-    NoAttempt,
 }
 
 /// octocrab's `Display` for some errors is only a variant name ("GitHub", "Hyper"); add the

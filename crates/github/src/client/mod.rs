@@ -13,6 +13,7 @@ mod checks;
 mod comments;
 mod compare;
 mod error;
+mod file_commit;
 mod issue_writes;
 pub mod marker;
 pub mod observe;
@@ -39,6 +40,7 @@ pub use check_buttons::{ButtonError, CheckRunButton, CheckRunButtons};
 pub use checks::CHECK_OUTPUT_LIMIT_CHARS;
 pub use compare::{BranchWork, CommitRelation};
 pub use error::{ConfigError, GithubError, InvalidInput, Result};
+pub use file_commit::{BranchMove, FileChange};
 pub use issue_writes::{IssueRef, KeyedIssue};
 pub use marker::{GITHUB_COMMENT_LIMIT_CHARS, MAX_COMMENT_BODY_CHARS};
 pub use observe::{
@@ -50,9 +52,8 @@ pub use retry::{RetryPolicy, Sleeper, TokioSleeper};
 pub use transport::Answer;
 pub use types::{
     AppInfo, BranchState, CheckConclusion, CheckOutput, CheckRunUpdate, CheckStatus, CommentInfo,
-    FileContent, FileWrite, IssueInfo, IssueState, NewCheckRun, NewPullRequest,
-    ParsePermissionError, Permission, PrState, PullRequestCommit, PullRequestInfo,
-    PullRequestUpdate,
+    FileContent, IssueInfo, IssueState, NewCheckRun, NewPullRequest, ParsePermissionError,
+    Permission, PrState, PullRequestCommit, PullRequestInfo, PullRequestUpdate,
 };
 
 use transport::Transport;

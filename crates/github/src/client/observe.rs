@@ -137,6 +137,7 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "reactions",
     "refs",
     "repos",
+    "trees",
 ];
 
 /// Segments after which the rest of the path is one value (file paths, branch names and

@@ -206,16 +206,23 @@ impl RepoApi {
         Ok(p.into())
     }
 
-    /// Merges a pull request (a merge commit); returns the merge commit's SHA. GitHub
-    /// answers 405 when it cannot be merged (conflicts, required reviews or checks).
-    pub async fn merge_pr(&self, repo: &RepoName, number: PrNumber) -> Result<CommitSha> {
+    /// Merges pull request `number` (a merge commit) if its head is still `head`, so that
+    /// what is merged is exactly what the caller checked; returns the merge commit's SHA.
+    /// GitHub answers 409 when the head has moved, 405 when the pull request cannot be
+    /// merged (conflicts, required reviews or checks).
+    pub async fn merge_pr(
+        &self,
+        repo: &RepoName,
+        number: PrNumber,
+        head: &CommitSha,
+    ) -> Result<CommitSha> {
         #[derive(serde::Deserialize)]
         struct Merged {
             sha: CommitSha,
         }
         let op = format!("merge PR #{number}");
         let route = format!("{}/pulls/{number}/merge", repo_route(repo));
-        let body = json!({ "merge_method": "merge" });
+        let body = json!({ "merge_method": "merge", "sha": head });
         let merged: Merged = self
             .t
             .send(&op, Method::PUT, &route, Some(&body))

@@ -8,10 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::transport::{Sent, enc_path, enc_segment, query};
-use super::{
-    BranchState, FileContent, FileWrite, GithubError, InvalidInput, Permission, RepoApi, Result,
-    repo_route,
-};
+use super::{BranchState, FileContent, GithubError, Permission, RepoApi, Result, repo_route};
 
 #[derive(Deserialize)]
 struct RepoJson {
@@ -35,16 +32,6 @@ struct ContentJson {
     sha: String,
     content: Option<String>,
     encoding: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CommitWrite {
-    commit: CommitJson,
-}
-
-#[derive(Deserialize)]
-struct CommitJson {
-    sha: CommitSha,
 }
 
 #[derive(Deserialize)]
@@ -206,127 +193,6 @@ impl RepoApi {
             .await?
             .success_json::<Value>(&op)
             .map(|_| ())
-    }
-
-    /// Commits `content` at `path` on `branch`. No commit when the file already holds exactly
-    /// this content, so repeating the call is harmless.
-    pub async fn put_file(
-        &self,
-        repo: &RepoName,
-        branch: &str,
-        path: &str,
-        content: &str,
-        message: &str,
-    ) -> Result<FileWrite> {
-        let op = format!("write {path} on {branch}");
-        let route = format!("{}/contents/{}", repo_route(repo), enc_path(path));
-        let encoded = base64::engine::general_purpose::STANDARD.encode(content);
-        let mut last = None;
-        // Each round re-reads the file, so a 409 (someone else changed it) is retried with the new SHA.
-        for _ in 0..self.t.policy.max_attempts.max(1) {
-            let current = self.get_file(repo, path, branch).await?;
-            if current.as_ref().is_some_and(|c| c.text == content) {
-                return Ok(FileWrite::Unchanged);
-            }
-            let mut body = json!({ "message": message, "content": encoded, "branch": branch });
-            if let Some(c) = &current {
-                body["sha"] = json!(c.sha);
-            }
-            let settled =
-                move || async move { self.took_effect(repo, branch, path, Some(content)).await };
-            let answer = match self
-                .t
-                .send_create(&op, Method::PUT, &route, Some(&body), settled)
-                .await?
-            {
-                Sent::AlreadyDone(w) => return Ok(w),
-                Sent::Answer(a) => a,
-            };
-            if answer.is_success() {
-                let w: CommitWrite = answer.json(&op)?;
-                return Ok(FileWrite::Committed {
-                    commit_sha: w.commit.sha,
-                });
-            }
-            let raced = answer.status == StatusCode::CONFLICT
-                || (answer.status == StatusCode::UNPROCESSABLE_ENTITY
-                    && answer.message().contains("sha"));
-            if !raced {
-                return Err(answer.error(&op));
-            }
-            last = Some(answer.error(&op));
-        }
-        Err(last.unwrap_or_else(|| GithubError::Invalid {
-            operation: op,
-            problem: InvalidInput::NoAttempt,
-        }))
-    }
-
-    /// Deletes `path` on `branch`; `Unchanged` when it is already absent.
-    pub async fn delete_file(
-        &self,
-        repo: &RepoName,
-        branch: &str,
-        path: &str,
-        message: &str,
-    ) -> Result<FileWrite> {
-        let op = format!("delete {path} on {branch}");
-        let route = format!("{}/contents/{}", repo_route(repo), enc_path(path));
-        let mut last = None;
-        for _ in 0..self.t.policy.max_attempts.max(1) {
-            let Some(current) = self.get_file(repo, path, branch).await? else {
-                return Ok(FileWrite::Unchanged);
-            };
-            let body = json!({ "message": message, "sha": current.sha, "branch": branch });
-            let settled = move || async move { self.took_effect(repo, branch, path, None).await };
-            let answer = match self
-                .t
-                .send_create(&op, Method::DELETE, &route, Some(&body), settled)
-                .await?
-            {
-                Sent::AlreadyDone(w) => return Ok(w),
-                Sent::Answer(a) => a,
-            };
-            if answer.is_success() {
-                let w: CommitWrite = answer.json(&op)?;
-                return Ok(FileWrite::Committed {
-                    commit_sha: w.commit.sha,
-                });
-            }
-            if answer.status != StatusCode::CONFLICT && answer.status != StatusCode::NOT_FOUND {
-                return Err(answer.error(&op));
-            }
-            last = Some(answer.error(&op));
-        }
-        Err(last.unwrap_or_else(|| GithubError::Invalid {
-            operation: op,
-            problem: InvalidInput::NoAttempt,
-        }))
-    }
-
-    /// After a lost answer: whether `path` on `branch` now holds `content` (`None`: is absent),
-    /// and the branch's head then (not necessarily the lost write's commit).
-    async fn took_effect(
-        &self,
-        repo: &RepoName,
-        branch: &str,
-        path: &str,
-        content: Option<&str>,
-    ) -> Result<Option<FileWrite>> {
-        let now = self.get_file(repo, path, branch).await?;
-        let done = match (content, &now) {
-            (Some(want), Some(have)) => have.text == want,
-            (None, None) => true,
-            _ => false,
-        };
-        if !done {
-            return Ok(None);
-        }
-        let head = self.branch_head(repo, branch).await?;
-        Ok(Some(match head {
-            Some(head_sha) => FileWrite::Landed { head_sha },
-            None => FileWrite::Unchanged,
-        }))
     }
 
     /// `user`'s role on the repository (`None` for someone without access).

@@ -87,19 +87,6 @@ pub struct FileContent {
     pub sha: String,
 }
 
-/// The result of writing or deleting a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileWrite {
-    /// A commit was made: GitHub answered with its SHA.
-    Committed { commit_sha: CommitSha },
-    /// The branch holds the change, but GitHub's answer to the write was lost, so which
-    /// commit made it is not known: `head_sha` is the branch's head when it was seen, and
-    /// someone else may have pushed it (even one making the same change).
-    Landed { head_sha: CommitSha },
-    /// The branch already had exactly this content (or no such file, for a delete).
-    Unchanged,
-}
-
 /// A branch after `ensure_branch`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BranchState {

@@ -206,6 +206,7 @@ impl FakeGithub {
                 default_branch: default_branch.to_string(),
                 branches: BTreeMap::new(),
                 commits: Default::default(),
+                trees: Default::default(),
                 issues: BTreeMap::new(),
                 next_number: 1,
                 permissions: Default::default(),

@@ -4,6 +4,7 @@ pub mod app_manifests;
 pub mod checks;
 pub mod contents;
 pub mod git;
+pub mod git_data;
 pub mod issue_writes;
 pub mod issues;
 pub mod oauth;

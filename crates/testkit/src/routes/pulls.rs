@@ -395,17 +395,50 @@ pub fn merge_pull(
     Ok(sha)
 }
 
+#[derive(Default, Deserialize)]
+struct MergeBody {
+    sha: Option<String>,
+}
+
 /// `PUT /repos/{owner}/{repo}/pulls/{number}/merge`
 pub async fn merge(
     State(state): State<Shared>,
     Path((owner, name, number)): Path<(String, String, u64)>,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
     let mut world = crate::fault::lock(&state);
     if let Err(r) = authorize(&mut world, &headers, &owner, &name) {
         return r;
     }
-    let full = world.repo(&owner, &name).expect("authorized").full_name();
+    let repo = world.repo(&owner, &name).expect("authorized");
+    let full = repo.full_name();
+    // `sha`: the head the caller reviewed; GitHub refuses when the branch has moved since.
+    let expected: MergeBody = match body.is_empty() {
+        true => MergeBody::default(),
+        false => match serde_json::from_slice(&body) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                return github_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Problems parsing JSON: {err}"),
+                );
+            }
+        },
+    };
+    let head = repo
+        .issues
+        .get(&number)
+        .and_then(|issue| issue.pull.as_ref())
+        .map(|pull| pull.head_sha.clone());
+    if let (Some(want), Some(head)) = (&expected.sha, head)
+        && *want != head
+    {
+        return github_error(
+            StatusCode::CONFLICT,
+            "Head branch was modified. Review and try the merge again.",
+        );
+    }
     // An installation token acts as the App's bot account.
     let app = format!("{}[bot]", world.app_slug);
     match merge_pull(&mut world, &full, number, &app) {
