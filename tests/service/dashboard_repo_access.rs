@@ -293,3 +293,19 @@ async fn a_lost_permission_stops_counting_within_a_minute_and_github_trouble_is_
     );
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repository_whose_runs_are_all_older_than_the_newest_100_is_on_the_runs_page() {
+    let service = start("read", None).await;
+    // Runs only, no request: nothing but its runs says the repository exists.
+    let mine = plan_run(&service, &repo_name(), "old-t4").await;
+    for _ in 0..101 {
+        plan_run(&service, &other(), "busy-a100").await;
+    }
+    let mut browser = sign_in(&service, "octocat").await;
+    let (status, runs) = page(&mut browser, &service.url("/dashboard/runs")).await;
+    assert_eq!(status, StatusCode::OK, "{runs}");
+    assert!(runs.contains(&format!("id=\"run-{mine}\"")), "{runs}");
+    assert!(!runs.contains("busy-a100"), "{runs}");
+    service.stop().await;
+}
