@@ -178,13 +178,7 @@ pub async fn overview(
         }
     }
     if views.is_empty() {
-        return page(
-            "Deployments",
-            "<p id=\"no-deployments\">No deployment has been requested yet. Open an issue in a \
-             repository where the App is installed and comment <code>/promptops plan</code>, or \
-             <a href=\"/dashboard/try\">try a prompt</a> first.</p>",
-        )
-        .into_response();
+        return page("Deployments", &no_deployments(&viewer)).into_response();
     }
     let now = Utc::now();
     let body = format!(
@@ -194,6 +188,24 @@ pub async fn overview(
         deployments_table(&dash, &views, now)
     );
     page("Deployments", &body).into_response()
+}
+
+/// What the overview says when it has nothing to show, and where to start.
+fn no_deployments(viewer: &Viewer) -> String {
+    let (none, try_prompt) = match viewer {
+        Viewer::SignedIn { .. } => (
+            "No deployment has been requested yet in a repository GitHub lets you read.",
+            // The page refuses those without the permission; the link says so beforehand.
+            " (it needs, on a repository PromptOps serves, that repository's \
+             <code>permissions.min_permission</code>: write unless its settings say otherwise)",
+        ),
+        Viewer::Local | Viewer::Token => ("No deployment has been requested yet.", ""),
+    };
+    format!(
+        "<p id=\"no-deployments\">{none} Open an issue in a repository where the App is installed \
+         and comment <code>/promptops plan</code>, or <a href=\"/dashboard/try\">try a prompt</a>\
+         {try_prompt} first.</p>"
+    )
 }
 
 fn summary_cards(dash: &Dashboard, views: &[DeploymentView]) -> String {

@@ -1,13 +1,10 @@
 //! The runs pages: the newest runs, and one run with its masked output.
 
-use std::collections::BTreeSet;
-
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use promptops_core::RepoName;
 use promptops_store::{Run, RunFilter};
 
 use super::Dashboard;
@@ -82,29 +79,24 @@ pub async fn runs(State(dash): State<Dashboard>, Extension(viewer): Extension<Vi
 
 /// The newest runs of the repositories the viewer may see.
 async fn visible_runs(dash: &Dashboard, viewer: &Viewer) -> Result<Vec<Run>, Response> {
-    let newest = dash
+    if !matches!(viewer, Viewer::SignedIn { .. }) {
+        return dash
+            .store
+            .list_runs(&RunFilter::default())
+            .await
+            .map_err(|err| unavailable("the runs", err));
+    }
+    // Someone who sees a few repositories among busier ones: every repository with runs is
+    // a candidate, however old its runs, and theirs are read one by one, or the others'
+    // runs would push them off the list.
+    let candidates = dash
         .store
-        .list_runs(&RunFilter::default())
+        .run_repos()
         .await
         .map_err(|err| unavailable("the runs", err))?;
-    if !matches!(viewer, Viewer::SignedIn { .. }) {
-        return Ok(newest);
-    }
-    // Someone who sees a few repositories among busier ones: theirs are read one by one,
-    // or the others' runs would push them off the list.
-    let requests = dash
-        .store
-        .list_requests(None)
-        .await
-        .map_err(|err| unavailable("the requests", err))?;
-    let candidates: BTreeSet<RepoName> = newest
-        .iter()
-        .map(|run| run.repo.clone())
-        .chain(requests.into_iter().map(|record| record.repo))
-        .collect();
     let repos = match dash.scope(viewer, &candidates).await {
         Ok(Scope::Only(repos)) => repos,
-        Ok(Scope::Everything) => return Ok(newest),
+        Ok(Scope::Everything) => candidates.into_iter().collect(),
         Err(err) => return Err(unchecked(&err)),
     };
     let mut runs = Vec::new();

@@ -5,13 +5,15 @@
 //! which says nothing about the other installations' repositories: they see a
 //! repository's deployments, runs, locks and schedules only while GitHub gives them at
 //! least read on it, and they act on it (unlock) only with its
-//! `permissions.min_permission`, the rule its `/promptops` commands follow.
+//! `permissions.min_permission`, the rule its `/promptops` commands follow. What belongs
+//! to no repository but spends the operator's money ("Try a prompt") needs that on at
+//! least one repository the App serves.
 //!
 //! GitHub is asked as the App: `GET /repos/{owner}/{repo}/installation` (with the App's
 //! JWT) finds the installation, then `GET /repos/{owner}/{repo}/collaborators/{login}/permission`
-//! (with its token) gives the person's role, and an action also reads
-//! `.github/promptops.yml` from the default branch. What a page needs to see is cached per
-//! session for `RIGHTS_TTL`, so that pages stay fast while a lost permission stops
+//! (with its token) gives the person's role, and an action (or the try page) also reads
+//! `.github/promptops.yml` from the default branch. What a page needs is cached for
+//! `RIGHTS_TTL` (roles per session), so that pages stay fast while a lost permission stops
 //! counting within a minute; an action always asks GitHub afresh.
 
 use std::collections::{BTreeSet, HashMap};
@@ -86,6 +88,10 @@ pub enum Refusal {
     )]
     Hidden { login: String, repo: RepoName },
     #[error(
+        "{action} needs, on at least one repository PromptOps serves, that repository's permissions.min_permission (in its {REPO_CONFIG_PATH}; write unless it says otherwise), the rule its /promptops commands follow, and GitHub gives {login} that on none of them. Ask someone who has it, or the operator."
+    )]
+    Nowhere { login: String, action: &'static str },
+    #[error(
         "{repo}'s {REPO_CONFIG_PATH} has a problem, so nothing is done there from the dashboard until it is fixed (its /promptops commands are refused too): {problem}"
     )]
     Settings { repo: RepoName, problem: String },
@@ -103,11 +109,13 @@ struct SessionId {
     expires_at: i64,
 }
 
-/// Each session's role on each repository, and each repository's installation.
+/// Each session's role on each repository, each repository's installation, and its
+/// `min_permission` (or what is wrong with its settings).
 #[derive(Debug, Default)]
 pub struct RightsCache {
     roles: Answers<(SessionId, RepoName), Permission>,
     installations: Answers<RepoName, Option<u64>>,
+    min_permissions: Answers<RepoName, Result<Permission, String>>,
 }
 
 fn remember<K: std::hash::Hash + Eq, V>(map: &Answers<K, V>, key: K, value: V, now: DateTime<Utc>) {
@@ -150,12 +158,7 @@ impl Dashboard {
         let Viewer::SignedIn { session, .. } = viewer else {
             return Ok(Scope::Everything);
         };
-        let wanted: BTreeSet<&RepoName> = repos.into_iter().collect();
-        // One page may show many repositories: GitHub is asked about them side by side.
-        let roles = futures::future::try_join_all(wanted.into_iter().map(|repo| async move {
-            Ok::<_, RightsError>((repo, self.role(session, repo, false).await?))
-        }))
-        .await?;
+        let roles = self.roles(session, repos, false).await?;
         Ok(Scope::Only(
             roles
                 .into_iter()
@@ -163,6 +166,21 @@ impl Dashboard {
                 .map(|(repo, _)| repo.clone())
                 .collect(),
         ))
+    }
+
+    /// The person's role on each of `repos` (each once), cached unless `fresh`. One page
+    /// may show many repositories: GitHub is asked about them side by side.
+    async fn roles<'r>(
+        &self,
+        session: &Session,
+        repos: impl IntoIterator<Item = &'r RepoName>,
+        fresh: bool,
+    ) -> Result<Vec<(&'r RepoName, Permission)>, RightsError> {
+        let wanted: BTreeSet<&RepoName> = repos.into_iter().collect();
+        futures::future::try_join_all(wanted.into_iter().map(|repo| async move {
+            Ok::<_, RightsError>((repo, self.role(session, repo, fresh).await?))
+        }))
+        .await
     }
 
     /// Whether the viewer may see `repo`.
@@ -194,7 +212,7 @@ impl Dashboard {
                 repo: repo.clone(),
             });
         }
-        let min = self.min_permission(session, repo).await?;
+        let min = self.min_permission(session, repo, true).await?;
         if actual >= min {
             return Ok(());
         }
@@ -204,6 +222,43 @@ impl Dashboard {
             action,
             actual,
             min,
+        })
+    }
+
+    /// Whether the viewer may do `action`, which belongs to no repository: the operator
+    /// may; someone signed in needs, on at least one of `repos`, that repository's
+    /// `min_permission`. A page (`fresh` false) believes GitHub's answers for
+    /// `RIGHTS_TTL`; an action asks afresh.
+    pub(super) async fn may_act_somewhere(
+        &self,
+        viewer: &Viewer,
+        repos: &BTreeSet<RepoName>,
+        action: &'static str,
+        fresh: bool,
+    ) -> Result<(), Refusal> {
+        let Viewer::SignedIn { session, .. } = viewer else {
+            return Ok(());
+        };
+        let mut readable: Vec<_> = self
+            .roles(session, repos, fresh)
+            .await?
+            .into_iter()
+            .filter(|(_, role)| *role >= Permission::Read)
+            .collect();
+        // The highest role first: the likeliest to be enough, so the fewest settings read.
+        readable.sort_by_key(|(_, role)| std::cmp::Reverse(*role));
+        for (repo, actual) in readable {
+            match self.min_permission(session, repo, fresh).await {
+                Ok(min) if actual >= min => return Ok(()),
+                // Too low here, or settings that cannot be used (its commands are refused
+                // too): another repository may still be enough.
+                Ok(_) | Err(Refusal::Settings { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Err(Refusal::Nowhere {
+            login: session.login.clone(),
+            action,
         })
     }
 
@@ -237,28 +292,56 @@ impl Dashboard {
         Ok(role)
     }
 
-    /// The repository's `min_permission`, read from its default branch now.
+    /// The repository's `min_permission`, read from its default branch: now when `fresh`,
+    /// else as read within `RIGHTS_TTL`.
     async fn min_permission(
         &self,
         session: &Session,
         repo: &RepoName,
+        fresh: bool,
     ) -> Result<Permission, Refusal> {
+        let now = self.now();
+        let cached = recall(&self.rights.min_permissions, repo, now).filter(|_| !fresh);
+        let answer = match cached {
+            Some(answer) => answer,
+            None => {
+                let answer = self.read_min_permission(session, repo).await?;
+                remember(
+                    &self.rights.min_permissions,
+                    repo.clone(),
+                    answer.clone(),
+                    now,
+                );
+                answer
+            }
+        };
+        answer.map_err(|problem| Refusal::Settings {
+            repo: repo.clone(),
+            problem,
+        })
+    }
+
+    /// The repository's `min_permission` as its default branch says it now, or what is
+    /// wrong with its settings.
+    async fn read_min_permission(
+        &self,
+        session: &Session,
+        repo: &RepoName,
+    ) -> Result<Result<Permission, String>, RightsError> {
+        let default = RepoConfig::default().permissions.min_permission;
         let Some(api) = self.installation_api(session, repo).await? else {
-            return Ok(RepoConfig::default().permissions.min_permission);
+            return Ok(Ok(default));
         };
         let file = api
             .get_default_branch_file(repo, REPO_CONFIG_PATH)
             .await
             .map_err(|err| github_error(session, repo, &err))?;
         let Some(file) = file else {
-            return Ok(RepoConfig::default().permissions.min_permission);
+            return Ok(Ok(default));
         };
-        RepoConfig::parse(&file.text, &self.catalog)
+        Ok(RepoConfig::parse(&file.text, &self.catalog)
             .map(|config| config.permissions.min_permission)
-            .map_err(|err| Refusal::Settings {
-                repo: repo.clone(),
-                problem: err.to_string(),
-            })
+            .map_err(|err| err.to_string()))
     }
 
     /// The App's API as the installation that reaches `repo`, if it is installed there.
@@ -319,9 +402,10 @@ pub fn unchecked(err: &RightsError) -> Response {
 pub fn refused(refusal: &Refusal, back: &str) -> Response {
     let status = match refusal {
         Refusal::Unchecked(err) => return unchecked(err),
-        Refusal::TooLow { .. } | Refusal::Hidden { .. } | Refusal::Settings { .. } => {
-            StatusCode::FORBIDDEN
-        }
+        Refusal::TooLow { .. }
+        | Refusal::Hidden { .. }
+        | Refusal::Nowhere { .. }
+        | Refusal::Settings { .. } => StatusCode::FORBIDDEN,
     };
     let body = format!(
         "<p class=\"error\" id=\"refusal\">{}</p><p><a href=\"{}\">Back</a></p>",

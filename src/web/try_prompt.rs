@@ -1,6 +1,10 @@
 //! "Try a prompt": one prompt through the configured planner, the default policy, the
 //! tfvars renderer and the cost estimate — the same steps as `promptops render`, shown
 //! on a page. Nothing is stored, committed or posted.
+//!
+//! It belongs to no repository, but the planner's model bills the operator per token: so
+//! someone signed in with GitHub uses it only with, on at least one repository PromptOps
+//! serves, that repository's `permissions.min_permission` (see `repo_access`).
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -12,8 +16,10 @@ use promptops_planner::message::{Audience, explain};
 use serde::Deserialize;
 
 use super::Dashboard;
+use super::access::Viewer;
 use super::csrf::FormToken;
-use super::html::{escape, page};
+use super::html::{escape, page, unavailable};
+use super::repo_access::refused;
 use crate::repo_config::RepoConfig;
 
 /// The request the page offers as an example (as in an issue).
@@ -28,24 +34,65 @@ pub struct TryForm {
     pub prompt: Option<String>,
 }
 
+/// The action this page is, as a refusal names it.
+const TRYING: &str = "Trying a prompt (it spends the operator's model tokens)";
+
 /// `GET /dashboard/try`: the form; `?prompt=` fills it in (a shareable link) but plans
 /// nothing — a model bills per request, so only the form's POST spends.
 pub async fn get(
     State(dash): State<Dashboard>,
+    Extension(viewer): Extension<Viewer>,
     Extension(form_token): Extension<FormToken>,
     Query(form): Query<TryForm>,
 ) -> Response {
+    // Asked before the form is offered, so that nobody fills in one bound to fail.
+    if let Err(response) = may_try(&dash, &viewer, false).await {
+        return response;
+    }
     respond(&dash, &form_token, form.prompt, false).await
 }
 
 /// `POST /dashboard/try`: the form submitted (its origin and token checked by
-/// `csrf::protect`).
+/// `csrf::protect`); who may spend is asked of GitHub afresh.
 pub async fn post(
     State(dash): State<Dashboard>,
+    Extension(viewer): Extension<Viewer>,
     Extension(form_token): Extension<FormToken>,
     Form(form): Form<TryForm>,
 ) -> Response {
+    if let Err(response) = may_try(&dash, &viewer, true).await {
+        return response;
+    }
     respond(&dash, &form_token, form.prompt, true).await
+}
+
+/// Whether the viewer may use this page: the operator may; someone signed in needs the
+/// `min_permission` of a repository the store knows (one with a request or a run).
+async fn may_try(dash: &Dashboard, viewer: &Viewer, fresh: bool) -> Result<(), Response> {
+    if !matches!(viewer, Viewer::SignedIn { .. }) {
+        return Ok(());
+    }
+    let requests = dash
+        .store
+        .list_requests(None)
+        .await
+        .map_err(|err| unavailable("the requests", err))?;
+    let run_repos = dash
+        .store
+        .run_repos()
+        .await
+        .map_err(|err| unavailable("the runs", err))?;
+    let known = requests
+        .into_iter()
+        .map(|record| record.repo)
+        .chain(run_repos)
+        .collect();
+    dash.may_act_somewhere(viewer, &known, TRYING, fresh)
+        .await
+        .map_err(|refusal| {
+            tracing::info!(by = %viewer.who(), %refusal, "try a prompt refused on the dashboard");
+            refused(&refusal, "/dashboard")
+        })
 }
 
 async fn respond(

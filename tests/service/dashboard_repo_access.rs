@@ -2,7 +2,8 @@
 //! the runs, deployments, locks and schedules of repositories GitHub lets them read, and
 //! an unlock only with the repository's `permissions.min_permission` — as GitHub says
 //! now, not as it said when they signed in. The operator (the dashboard token) keeps
-//! seeing and doing everything.
+//! seeing and doing everything. "Try a prompt" belongs to no repository but spends the
+//! operator's model tokens: it needs that `min_permission` on at least one repository.
 
 use std::sync::Arc;
 
@@ -291,5 +292,138 @@ async fn a_lost_permission_stops_counting_within_a_minute_and_github_trouble_is_
             .contains("GitHub could not say what octocat may see or do in Codertocat/Hello-World"),
         "{refusal}"
     );
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repository_whose_runs_are_all_older_than_the_newest_100_is_on_the_runs_page() {
+    let service = start("read", None).await;
+    // Runs only, no request: nothing but its runs says the repository exists.
+    let mine = plan_run(&service, &repo_name(), "old-t4").await;
+    for _ in 0..101 {
+        plan_run(&service, &other(), "busy-a100").await;
+    }
+    let mut browser = sign_in(&service, "octocat").await;
+    let (status, runs) = page(&mut browser, &service.url("/dashboard/runs")).await;
+    assert_eq!(status, StatusCode::OK, "{runs}");
+    assert!(runs.contains(&format!("id=\"run-{mine}\"")), "{runs}");
+    assert!(!runs.contains("busy-a100"), "{runs}");
+    service.stop().await;
+}
+
+/// The try page's form, as a browser submits it.
+async fn try_prompt(browser: &Browser, service: &TestService, token: &str) -> reqwest::Response {
+    browser
+        .http
+        .post(service.url("/dashboard/try"))
+        .header(ORIGIN, service.url(""))
+        .header(reqwest::header::ACCEPT, HTML)
+        .header(reqwest::header::COOKIE, browser.cookie_header())
+        .form(&[("prompt", "I need 5 T4 GPUs in us-west1"), ("csrf", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+const TRY_FORM: &str = "<form method=\"post\" action=\"/dashboard/try\">";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trying_a_prompt_needs_a_repositorys_min_permission_on_github() {
+    let service = start("read", None).await;
+    deployment(&service, &repo_name(), "train-t4").await;
+    deployment(&service, &other(), "hidden-a100").await;
+    let mut browser = sign_in(&service, "octocat").await;
+
+    // Read is not enough: the form is not offered, and a submitted one plans nothing.
+    let (status, html) = page(&mut browser, &service.url("/dashboard/try")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+    assert!(!html.contains(TRY_FORM), "{html}");
+    let refusal = element_text(&html, "refusal").unwrap_or_else(|| panic!("{html}"));
+    assert!(
+        refusal.starts_with("Trying a prompt (it spends the operator's model tokens) needs")
+            && refusal.contains("permissions.min_permission")
+            && refusal.contains("GitHub gives octocat that on none of them"),
+        "{refusal}"
+    );
+    assert!(!refusal.contains("secret-infra"), "{refusal}");
+    let token = csrf(&html);
+    let refused = try_prompt(&browser, &service, &token).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let html = refused.text().await.unwrap();
+    assert!(
+        element_text(&html, "refusal")
+            .unwrap_or_else(|| panic!("{html}"))
+            .contains("GitHub gives octocat that on none of them"),
+        "{html}"
+    );
+    assert_eq!(element_text(&html, "tfvars"), None, "{html}");
+
+    // Write, the default min_permission, on a repository PromptOps serves: GitHub is asked
+    // afresh at the POST, and the page follows within the minute.
+    service.github.set_permission(REPO, "octocat", "write");
+    let planned = try_prompt(&browser, &service, &token).await;
+    assert_eq!(planned.status(), StatusCode::OK);
+    let html = planned.text().await.unwrap();
+    assert!(element_text(&html, "tfvars").is_some(), "{html}");
+    let (status, html) = page(&mut browser, &service.url("/dashboard/try")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(TRY_FORM), "{html}");
+
+    // The repository asks for more: write there is not enough any more, but the needed
+    // permission on any other repository PromptOps serves is.
+    service.github.set_file(
+        REPO,
+        "main",
+        ".github/promptops.yml",
+        "permissions:\n  min_permission: maintain\n",
+    );
+    let refused = try_prompt(&browser, &service, &token).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    service.github.set_permission(OTHER, "octocat", "write");
+    assert_eq!(
+        try_prompt(&browser, &service, &token).await.status(),
+        StatusCode::OK
+    );
+
+    // GitHub failing while asked: a page that says so.
+    service
+        .github
+        .fail_next("GET", PERMISSION_PATH, 503, &[], 20);
+    let failed = try_prompt(&browser, &service, &token).await;
+    assert_eq!(failed.status(), StatusCode::BAD_GATEWAY);
+    let html = failed.text().await.unwrap();
+    assert!(
+        element_text(&html, "refusal")
+            .unwrap_or_else(|| panic!("{html}"))
+            .contains("GitHub could not say what octocat may see or do"),
+        "{html}"
+    );
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operator_may_try_a_prompt_whatever_github_says() {
+    let service = start("none", None).await;
+    let operator = |request: reqwest::RequestBuilder| {
+        request
+            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .send()
+    };
+    let form = operator(service.http.get(service.url("/dashboard/try")))
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(form.text().await.unwrap().contains(TRY_FORM));
+    let planned = operator(
+        service
+            .http
+            .post(service.url("/dashboard/try"))
+            .form(&[("prompt", "I need 5 T4 GPUs in us-west1")]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(planned.status(), StatusCode::OK);
+    let html = planned.text().await.unwrap();
+    assert!(element_text(&html, "tfvars").is_some(), "{html}");
     service.stop().await;
 }

@@ -1,5 +1,7 @@
 //! Runs: each plan, apply or destroy with its status, summary and (masked) output.
 
+use promptops_core::RepoName;
+
 use crate::backend::with_pool;
 use crate::clock::{from_micros, opt_from_micros, to_micros};
 use crate::error::{Result, StoreError};
@@ -124,5 +126,22 @@ impl Store {
                 .await?
         });
         rows.into_iter().map(Run::try_from).collect()
+    }
+
+    /// Every repository with at least one run, each once, in name order (however old its
+    /// runs: `list_runs` stops at the newest).
+    pub async fn run_repos(&self) -> Result<Vec<RepoName>> {
+        let names: Vec<String> = with_pool!(&self.inner.backend, pool => {
+            sqlx::query_scalar("SELECT DISTINCT repo FROM runs")
+                .fetch_all(pool)
+                .await?
+        });
+        let mut repos = names
+            .into_iter()
+            .map(|name| repo_from_db("runs.repo", name))
+            .collect::<Result<Vec<_>>>()?;
+        // Sorted here, not in SQL: PostgreSQL's collation and SQLite's bytes order differ.
+        repos.sort();
+        Ok(repos)
     }
 }

@@ -332,6 +332,33 @@ async fn runs_are_recorded_and_listed(backend: Backend) {
     assert_eq!(limited.len(), 1);
 }
 
+/// The repositories with runs, each once, however many newer runs other repositories have.
+async fn run_repos_names_each_repository_with_runs_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open(test_options()).await;
+    assert!(store.run_repos().await.unwrap().is_empty());
+    let run = |name: &str| NewRun {
+        repo: repo(name),
+        pr: None,
+        deployment: "llm".into(),
+        kind: RunKind::Plan,
+        sha: None,
+    };
+    // Upper case sorts before lower case whatever the database's collation.
+    for name in ["o/r", "o/r", "B/x"] {
+        store.insert_run(&run(name)).await.unwrap();
+    }
+    for _ in 0..101 {
+        store.insert_run(&run("a/busy")).await.unwrap();
+    }
+    let newest = store.list_runs(&RunFilter::default()).await.unwrap();
+    assert!(newest.iter().all(|r| r.repo == repo("a/busy")));
+    assert_eq!(
+        store.run_repos().await.unwrap(),
+        [repo("B/x"), repo("a/busy"), repo("o/r")]
+    );
+}
+
 /// Runs `sql` on the test's database beside the store, as someone editing rows by hand.
 async fn edit_by_hand(db: &TestDb, sql: &str) {
     if db.url.starts_with("sqlite:") {
@@ -377,6 +404,11 @@ async fn a_row_with_a_bad_sha_or_repository_is_a_corrupt_error(backend: Backend)
         matches!(&err, StoreError::Corrupt { field: "runs.repo", value, .. } if value == "octo"),
         "{err:?}"
     );
+    let err = store.run_repos().await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { field: "runs.repo", value, .. } if value == "octo"),
+        "{err:?}"
+    );
     edit_by_hand(&db, "UPDATE runs SET repo = 'o/r', kind = 'planned'").await;
     let err = store.run(id).await.unwrap_err();
     assert!(
@@ -412,4 +444,5 @@ on_both_backends!(
     racing_prs_get_one_lock,
     requests_link_issue_branch_and_pr,
     runs_are_recorded_and_listed,
+    run_repos_names_each_repository_with_runs_once,
 );
