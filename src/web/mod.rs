@@ -17,6 +17,7 @@ mod pages;
 pub mod repo_access;
 mod schedules;
 pub mod session;
+mod try_limit;
 mod try_prompt;
 
 use std::net::SocketAddr;
@@ -38,6 +39,7 @@ use csrf::CsrfGuard;
 pub use headers::PagePolicy;
 pub use oauth::{GithubSignIn, SignInConfigError, SignInSettings};
 use repo_access::RightsCache;
+pub use try_limit::TryLimit;
 pub use try_prompt::MAX_PROMPT_CHARS;
 
 /// What the dashboard reads and how it is guarded.
@@ -54,6 +56,8 @@ pub struct Dashboard {
     pub github_web_url: String,
     /// What GitHub said lately about who may see which repository (see `repo_access`).
     pub rights: Arc<RightsCache>,
+    /// Plans per person and minute on the try page (see `try_limit`).
+    pub try_limit: Arc<try_limit::TryLimit>,
 }
 
 impl Dashboard {
@@ -74,6 +78,7 @@ impl Dashboard {
             app: None,
             github_web_url: "https://github.com".to_owned(),
             rights: Arc::default(),
+            try_limit: Arc::default(),
         }
     }
 

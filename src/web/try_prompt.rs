@@ -20,6 +20,7 @@ use super::access::Viewer;
 use super::csrf::FormToken;
 use super::html::{escape, page, unavailable};
 use super::repo_access::refused;
+use super::try_limit::OverLimit;
 use crate::repo_config::RepoConfig;
 
 /// The request the page offers as an example (as in an issue).
@@ -63,7 +64,32 @@ pub async fn post(
     if let Err(response) = may_try(&dash, &viewer, true).await {
         return response;
     }
+    let planned = form.prompt.as_deref().is_some_and(|p| !p.trim().is_empty());
+    if planned && let Err(over) = dash.try_limit.allow(&viewer) {
+        tracing::info!(by = %viewer.who(), "try a prompt refused: the per-person limit is reached");
+        return over_limit(&dash, &form_token, form.prompt, over);
+    }
     respond(&dash, &form_token, form.prompt, true).await
+}
+
+/// 429, with the form kept filled in and when to try again.
+fn over_limit(
+    dash: &Dashboard,
+    form_token: &FormToken,
+    prompt: Option<String>,
+    over: OverLimit,
+) -> Response {
+    let wait = over.retry_after.as_secs().max(1);
+    let message = format!(
+        "<h2>Not planned</h2><pre id=\"errors\" class=\"error\">At most {} prompts a minute are planned per person here (each may be a model call billed to the operator). Try again in {wait} s.</pre>",
+        over.per_minute
+    );
+    let mut response = form_page(dash, form_token, prompt.as_deref(), &message).into_response();
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, wait.into());
+    response
 }
 
 /// Whether the viewer may use this page: the operator may; someone signed in needs the
@@ -106,6 +132,20 @@ async fn respond(
         Some(prompt) if plan => evaluate(dash, prompt).await,
         _ => (StatusCode::OK, String::new()),
     };
+    (
+        status,
+        form_page(dash, form_token, prompt.as_deref(), &result),
+    )
+        .into_response()
+}
+
+/// The page: the form (holding `prompt`) and `result` under it.
+fn form_page(
+    dash: &Dashboard,
+    form_token: &FormToken,
+    prompt: Option<&str>,
+    result: &str,
+) -> axum::response::Html<String> {
     let body = format!(
         "<p>Plans a request with the configured planner ({planner}) and the default policy, and \
          shows the pull request the bot would open for it. Nothing is saved, committed or posted.</p>\
@@ -116,10 +156,10 @@ async fn respond(
          <button type=\"submit\">Plan it</button></form>\n{result}",
         planner = escape(&dash.planner.describe()),
         csrf = form_token.field(),
-        prompt = escape(prompt.as_deref().unwrap_or("")),
+        prompt = escape(prompt.unwrap_or("")),
         example_query = escape(&super::deployments::url_component(EXAMPLE)),
     );
-    (status, page("Try a prompt", &body)).into_response()
+    page("Try a prompt", &body)
 }
 
 /// The issue number the try page's pull request body names (there is no issue).

@@ -20,6 +20,7 @@ mod dashboard_local_link;
 mod dashboard_oauth;
 mod dashboard_repo_access;
 mod dashboard_sessions;
+mod dashboard_try_limit;
 mod drift;
 mod drift_issue_once;
 mod expiry;
