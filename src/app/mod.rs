@@ -28,6 +28,7 @@ use crate::http::listener::HttpLimits;
 use crate::http::metrics::Metrics;
 use crate::http::router::FrontDoor;
 use crate::pipeline::heartbeat::HeartbeatSettings;
+use crate::pipeline::housekeeping::{self, HousekeepingSettings};
 use crate::pipeline::ingress::IngressSettings;
 use crate::pipeline::worker::{QueueSignals, WorkerSettings};
 use crate::setup::sign_in_plan::SignInPlan;
@@ -311,6 +312,10 @@ fn worker_settings(settings: &ServeSettings) -> WorkerSettings {
         heartbeat: HeartbeatSettings {
             resume_pause: std::time::Duration::from_secs(settings.resume_pause_secs),
             ..HeartbeatSettings::default()
+        },
+        housekeeping: HousekeepingSettings {
+            app_commit_retention: housekeeping::days(settings.app_commit_retention_days),
+            ..HousekeepingSettings::default()
         },
         ..WorkerSettings::default()
     }

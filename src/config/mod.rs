@@ -260,6 +260,13 @@ pub struct ServeSettings {
     #[arg(long, env = "PROMPTOPS_RESUME_PAUSE_SECS", default_value_t = 15,
           value_parser = in_range::<u64>("PROMPTOPS_RESUME_PAUSE_SECS", 1..=3600))]
     pub resume_pause_secs: u64,
+    /// Days the record of a commit the App made is kept. A commit whose record is gone is
+    /// taken for someone else's (a plan waits for a go-ahead, the branch is not built on
+    /// again), so it only has to outlast the pull requests the App works on.
+    #[arg(long, env = "PROMPTOPS_APP_COMMIT_RETENTION_DAYS",
+          default_value_t = crate::pipeline::housekeeping::DEFAULT_APP_COMMIT_RETENTION_DAYS,
+          value_parser = in_range::<u64>("PROMPTOPS_APP_COMMIT_RETENTION_DAYS", 1..=36_500))]
+    pub app_commit_retention_days: u64,
     /// Read token for the web dashboard (`/dashboard`). Without one the dashboard is
     /// served only when `bind` is a loopback address.
     #[arg(long, env = "PROMPTOPS_DASHBOARD_TOKEN", hide_env_values = true)]

@@ -225,6 +225,11 @@ fn numeric_settings_outside_their_range_are_refused_naming_the_variable() {
             "PROMPTOPS_WEBHOOK_READ_BUDGET_MIB",
             ["0", "4096"],
         ),
+        (
+            "--app-commit-retention-days",
+            "PROMPTOPS_APP_COMMIT_RETENTION_DAYS",
+            ["0", "36501"],
+        ),
     ] {
         for value in bad.into_iter().chain(["-1", "four"]) {
             let error = refused(flag, value);
@@ -242,8 +247,9 @@ fn numeric_settings_outside_their_range_are_refused_naming_the_variable() {
             defaults.workers,
             defaults.planner.model_timeout_secs,
             defaults.terraform_timeout_secs,
-            defaults.resume_pause_secs
+            defaults.resume_pause_secs,
+            defaults.app_commit_retention_days
         ),
-        (4, 60, 1800, 15)
+        (4, 60, 1800, 15, 180)
     );
 }

@@ -25,6 +25,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::handlers::Handlers;
 use crate::http::metrics::Metrics;
 use crate::pipeline::heartbeat::{Heartbeat, HeartbeatSettings, ProcessIdentity};
+use crate::pipeline::housekeeping::{Housekeeping, HousekeepingSettings};
 use crate::pipeline::jobs::{JobOutcome, JobPayload};
 use promptops_core::clock::Clock;
 
@@ -42,6 +43,8 @@ pub struct WorkerSettings {
     /// Heartbeats, taking over the jobs of gone processes, and the pause before a job
     /// released at shutdown runs again.
     pub heartbeat: HeartbeatSettings,
+    /// Pruning old records while the workers run.
+    pub housekeeping: HousekeepingSettings,
 }
 
 impl Default for WorkerSettings {
@@ -53,6 +56,7 @@ impl Default for WorkerSettings {
             shutdown_grace: Duration::from_secs(30),
             identity: ProcessIdentity::current(),
             heartbeat: HeartbeatSettings::default(),
+            housekeeping: HousekeepingSettings::default(),
         }
     }
 }
@@ -125,9 +129,9 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// Starts the workers and this process's heartbeat; they stop when `shutdown` is
-    /// cancelled. The one task in the set ends once every worker has stopped and the
-    /// process has left the process table.
+    /// Starts the workers, this process's heartbeat and housekeeping; they stop when
+    /// `shutdown` is cancelled. The one task in the set ends once every worker has stopped
+    /// and the process has left the process table.
     pub fn spawn(self, shutdown: CancellationToken) -> JoinSet<()> {
         let pool = Arc::new(self);
         let mut set = JoinSet::new();
@@ -141,6 +145,10 @@ impl WorkerPool {
             clock: Arc::clone(&self.clock),
             identity: self.settings.identity.clone(),
             settings: self.settings.heartbeat.clone(),
+        };
+        let housekeeping = Housekeeping {
+            store: self.store.clone(),
+            settings: self.settings.housekeeping.clone(),
         };
         let mut workers = JoinSet::new();
         let claiming = Arc::new(tokio::sync::Mutex::new(()));
@@ -159,7 +167,7 @@ impl WorkerPool {
             while workers.join_next().await.is_some() {}
             beating.cancel();
         };
-        tokio::join!(beat, all_stopped);
+        tokio::join!(beat, all_stopped, housekeeping.run(shutdown));
         heartbeat.leave().await;
     }
 

@@ -263,23 +263,42 @@ fn shown(err: &PlanError) -> String {
 
 #[test]
 fn fractional_and_scientific_counts_are_refused_not_read_in_part() {
-    for (text, names) in [
-        ("2.5 T4", "\"2.5 t4\" is not a whole number"),
-        ("1.5 A100", "\"1.5 a100\" is not a whole number"),
-        ("3 VMs with 0.5 T4 each", "\"0.5 t4\" is not a whole number"),
-        ("½ A100", "\"1/2 a100\" is not a whole number"),
-        ("2½ A100", "\"2 1/2 a100\" is not a whole number"),
-        ("A100 x 1.5", "\"a100 x 1.5\" is not a whole number"),
-        ("1e3 VMs with T4", "\"1e3 vms\" is not a count"),
-        ("1e+3 VMs with T4", "\"1e+3 vms\" is not a count"),
+    for (text, quote, says) in [
+        ("2.5 T4", "2.5 T4", "is not a whole number"),
+        ("1.5 A100", "1.5 A100", "is not a whole number"),
+        ("3 VMs with 0.5 T4 each", "0.5 T4", "is not a whole number"),
+        ("A100 x 1.5", "A100 x 1.5", "is not a whole number"),
+        ("1e3 VMs with T4", "1e3 VMs", "is not a count"),
+        ("1e+3 VMs with T4", "1e+3 VMs", "is not a count"),
+        // Quoted as written, not as read ("1/2 a100", "2 1/2 a100").
+        ("½ A100", "½ A100", "is not a whole number"),
+        ("2½ A100", "2½ A100", "is not a whole number"),
+        ("I need (½ A100).", "½ A100", "is not a whole number"),
+        ("１.５ Ａ100", "１.５ Ａ100", "is not a whole number"),
+        ("½\t  A100", "½ A100", "is not a whole number"),
     ] {
         let err = refusal(text);
+        let PlanError::UnknownMention(errors) = &err else {
+            panic!("{text:?}: {err:?}");
+        };
+        let counts: Vec<_> = errors.iter().filter(|e| e.field == "count").collect();
+        assert_eq!(counts.len(), 1, "{text:?}: {errors:?}");
+        assert_eq!(counts[0].value, format!("{quote:?}"), "{text:?}");
         assert!(
-            matches!(err, PlanError::UnknownMention(_)),
-            "{text:?}: {err:?}"
+            counts[0]
+                .message
+                .starts_with(&format!("\"{quote}\" {says}")),
+            "{text:?}: {}",
+            counts[0].message
         );
-        assert!(shown(&err).contains(names), "{text:?}: {}", shown(&err));
     }
+    // Each of two refusals of the same words quotes its own spelling.
+    let err = refusal("½ A100, or else 1/2 a100");
+    let PlanError::UnknownMention(errors) = &err else {
+        panic!("{err:?}");
+    };
+    let quotes: Vec<&str> = errors.iter().map(|e| e.value.as_str()).collect();
+    assert_eq!(quotes, ["\"½ A100\"", "\"1/2 a100\""], "{errors:?}");
 }
 
 #[test]
@@ -342,7 +361,7 @@ fn lifetimes_are_read_or_refused_never_dropped() {
     // Every problem at once: the lifetime with the counts.
     let err = shown(&refusal("2.5 T4 until tomorrow"));
     assert!(
-        err.contains("2.5 t4") && err.contains("until tomorrow"),
+        err.contains("2.5 T4") && err.contains("until tomorrow"),
         "{err}"
     );
 }

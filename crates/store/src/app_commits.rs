@@ -4,11 +4,12 @@
 //! GitHub answered its write can.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use promptops_core::{CommitSha, RepoName};
 
 use crate::backend::with_pool;
-use crate::clock::to_micros;
+use crate::clock::{duration_micros, to_micros};
 use crate::error::Result;
 use crate::github_columns::sha_from_db;
 use crate::store::Store;
@@ -60,5 +61,20 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// Deletes the records of commits made longer than `kept_for` ago (by the store's clock,
+    /// which dated them); returns how many. A commit whose record is gone is taken for
+    /// someone else's from then on (see the service's housekeeping).
+    pub async fn prune_app_commits(&self, kept_for: Duration) -> Result<u64> {
+        let cutoff = to_micros(self.now()).saturating_sub(duration_micros(kept_for));
+        let deleted = with_pool!(&self.inner.backend, pool => {
+            sqlx::query("DELETE FROM app_commits WHERE made_at < $1")
+                .bind(cutoff)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted)
     }
 }

@@ -12,6 +12,7 @@ use super::names::{self, Name};
 use super::tokens::{Token, parse_count, split_number_suffix, tokenize};
 use super::{CountKind, Mentioned, Mentions};
 
+mod as_written;
 mod context;
 mod counts;
 mod gpu_index;
@@ -63,8 +64,8 @@ static US_IN_CAPITALS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bUSA?\b([-$])?").expect("US pattern"));
 
 pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
-    let text = NOT_REQUEST_TEXT.replace_all(text, " ");
-    let normalised = super::normalise::normalise(&text);
+    let request = NOT_REQUEST_TEXT.replace_all(text, " ");
+    let normalised = super::normalise::normalise(&request);
     let (names, name_errors, text) = super::deployment_name::find(&normalised.text);
     let (text, reference_readings) = super::references::rewrite(&text, catalog);
     let model_memory = super::needs::model_memory(&text);
@@ -95,6 +96,8 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         catalog,
         gpu_index: GpuIndex::new(catalog),
         gpu_spans: Vec::new(),
+        request: &request,
+        as_written: as_written::Lazy::new(),
         mentions: Mentions {
             name: names,
             notices: normalised
@@ -140,6 +143,9 @@ struct Scanner<'a> {
     gpu_index: GpuIndex<'a>,
     /// GPU names found, recorded after memory qualifiers are read.
     gpu_spans: Vec<GpuSpan>,
+    /// The request as written (HTML comments and URLs aside), for quotes.
+    request: &'a str,
+    as_written: as_written::Lazy<'a>,
     mentions: Mentions,
     errors: Vec<ValidationError>,
 }

@@ -1,7 +1,8 @@
 //! Numbers where a count stands that are no count: fractions ("2.5 T4", "½ A100", "3 VMs
 //! with 0.5 T4 each", "A100 x 1.5"), scientific notation ("1e3 VMs") and zero ("0 T4").
-//! Each is refused with the words it was written in; none is rounded, read in part or
-//! replaced by a default, which would plan something the request did not ask for.
+//! Each is refused quoting its words (fractions and exponents as they were written: "½
+//! A100", not "1/2 a100"); none is rounded, read in part or replaced by a default, which
+//! would plan something the request did not ask for.
 
 use promptops_core::ValidationError;
 
@@ -72,7 +73,7 @@ impl Scanner<'_> {
                     None => continue,
                 },
             };
-            let written = self.written(from, end);
+            let written = self.quoted(from, end);
             self.errors.push(ValidationError::new(
                 "count",
                 &written,
