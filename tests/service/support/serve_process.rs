@@ -18,6 +18,12 @@ use promptops_testkit::FakeGithub;
 
 use super::SECRET;
 
+/// How long a started process may take to answer `/readyz`. A debug build is ready in a
+/// second or two on an idle machine; with builds running beside the suite a restart has
+/// taken several times that, so this only bounds how long a process that never becomes
+/// ready is waited for (one that exits is reported at once).
+const READY_WITHIN: Duration = Duration::from_secs(120);
+
 pub struct ServeProcess {
     /// `None` once `stop` has taken it.
     child: Option<Child>,
@@ -199,15 +205,31 @@ impl ServeProcess {
         }
         process.child = Some(child);
         let http = reqwest::Client::new();
-        for _ in 0..200 {
+        let started = std::time::Instant::now();
+        while started.elapsed() < READY_WITHIN {
             if let Ok(response) = http.get(format!("{}/readyz", process.base)).send().await {
                 let status = response.status().as_u16();
                 let body = response.text().await.unwrap_or_default();
                 return (process, status, body);
             }
+            let child = process.child.as_mut().expect("just spawned");
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "serve exited ({status}) before answering /readyz:\n{}",
+                    process.log_read_so_far()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("serve did not answer /readyz within 10 s");
+        panic!(
+            "serve did not answer /readyz within {READY_WITHIN:?}:\n{}",
+            process.log_read_so_far()
+        );
+    }
+
+    /// What the log reader has read so far (nothing when the log is left unread).
+    fn log_read_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.log_so_far.lock().unwrap()).into_owned()
     }
 
     /// The names of the process's threads that wait in a write to a full pipe (the
