@@ -276,6 +276,18 @@ fn fractional_and_scientific_counts_are_refused_not_read_in_part() {
         ("I need (½ A100).", "½ A100", "is not a whole number"),
         ("１.５ Ａ100", "１.５ Ａ100", "is not a whole number"),
         ("½\t  A100", "½ A100", "is not a whole number"),
+        // Half of one: the "a" is not read as 1.
+        ("half a GPU", "half a GPU", "is not a whole number"),
+        (
+            "I need half an A100 VM",
+            "half an A100 VM",
+            "is not a whole number",
+        ),
+        (
+            "Half a T4 in us-west1",
+            "Half a T4",
+            "is not a whole number",
+        ),
     ] {
         let err = refusal(text);
         let PlanError::UnknownMention(errors) = &err else {
@@ -299,6 +311,9 @@ fn fractional_and_scientific_counts_are_refused_not_read_in_part() {
     };
     let quotes: Vec<&str> = errors.iter().map(|e| e.value.as_str()).collect();
     assert_eq!(quotes, ["\"½ A100\"", "\"1/2 a100\""], "{errors:?}");
+    // Half a dozen is a count.
+    let six = planned("half a dozen T4 machines");
+    assert_eq!(six.request.vm_count, 6);
 }
 
 #[test]

@@ -550,7 +550,6 @@ fn descriptive_phrasings_without_a_value_state_nothing() {
     use promptops_planner::mentions::Mentions;
     for text in [
         "p99 latency under 100 ms",
-        "half a GPU",
         "8 vCPUs",
         "for 2 weeks",
         "a VM per team",

@@ -50,11 +50,11 @@
 //! (the catalog's `reference_gpus` and `other_cloud_instances`).
 //!
 //! Refused as errors: negative numbers, fractional counts ("2.5 VMs", "1.5 A100", "½ A100",
-//! "0.5 T4 each", "A100 x 1.5"), numbers in scientific notation ("1e3 VMs"), counts of 0,
+//! "0.5 T4 each", "A100 x 1.5", "half a GPU"), numbers in scientific notation ("1e3 VMs"), counts of 0,
 //! numbers too long to be any count, and names that break the deployment-name rule.
 //!
 //! Not read here (the planner's screening lists them as not used): vCPU and RAM sizes, disk
-//! types, images, durations and schedules, spot/preemptible; "half a GPU" reads nothing.
+//! types, images, durations and schedules, spot/preemptible.
 
 mod contradictions;
 mod deployment_name;

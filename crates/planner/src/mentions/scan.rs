@@ -125,6 +125,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_unknown_gpus();
     // Before counts, so that no digit of "2.5 T4" or "1e3 VMs" is read as a count.
     scanner.find_unwhole_counts();
+    scanner.refuse_halves();
     // Before counts: "add 2 VMs" is not a request for 2 VMs, "5 users each with a VM" not 1.
     scanner.find_relative();
     scanner.find_zone_letters();

@@ -1,5 +1,6 @@
 //! Numbers where a count stands that are no count: fractions ("2.5 T4", "½ A100", "3 VMs
-//! with 0.5 T4 each", "A100 x 1.5"), scientific notation ("1e3 VMs") and zero ("0 T4").
+//! with 0.5 T4 each", "A100 x 1.5", "half a GPU"), scientific notation ("1e3 VMs") and
+//! zero ("0 T4").
 //! Each is refused quoting its words (fractions and exponents as they were written: "½
 //! A100", not "1/2 a100"); none is rounded, read in part or replaced by a default, which
 //! would plan something the request did not ask for.
@@ -80,6 +81,29 @@ impl Scanner<'_> {
                 shape.message(&written),
             ));
             for role in &mut self.roles[start..=i] {
+                *role = Role::Used;
+            }
+        }
+    }
+
+    /// Refuses "half a GPU", "half an A100 VM": half of one is no count either, and
+    /// reading the "a" as 1 would plan twice what was asked for. ("half a dozen" is 6, read
+    /// with the other counts.)
+    pub(super) fn refuse_halves(&mut self) {
+        for i in 0..self.tokens.len() {
+            if self.free_word(i) != Some("half") || !matches!(self.word(i + 1), Some("a" | "an")) {
+                continue;
+            }
+            let Some(super::Head::Vm(end) | super::Head::Gpu(end)) = self.find_head(i + 2) else {
+                continue;
+            };
+            let written = self.quoted(i, end);
+            self.errors.push(ValidationError::new(
+                "count",
+                &written,
+                NotWhole::Fraction.message(&written),
+            ));
+            for role in &mut self.roles[i..=i + 1] {
                 *role = Role::Used;
             }
         }
