@@ -47,7 +47,7 @@ static KEYS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words that make what follows "until" a date or time, read or not.
-fn is_date_word(word: &str) -> bool {
+pub(crate) fn is_date_word(word: &str) -> bool {
     let word = word.trim_end_matches('.');
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let ordinal = ["st", "nd", "rd", "th"]

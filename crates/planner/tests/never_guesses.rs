@@ -455,3 +455,55 @@ fn refusals_of_misread_numbers_and_lifetimes_read_as_follows() {
     }
     insta::assert_snapshot!(all);
 }
+
+#[test]
+fn a_count_cut_off_from_its_gpu_by_a_line_break_is_refused_not_defaulted() {
+    for (text, quote, says) in [
+        (
+            "I need 5\nA100",
+            "5",
+            "ends a line or clause and \"A100\" starts the next",
+        ),
+        (
+            "count: 3\nA100 in us-west1",
+            "3",
+            "write the count right before what it counts (\"3 A100\")",
+        ),
+        ("I need 5, A100 GPUs", "5", "\"A100 GPUs\" starts the next"),
+        (
+            "I need 5. T4 VMs in us-west1",
+            "5",
+            "\"T4 VMs\" starts the next",
+        ),
+        ("I need ½\nA100", "½", "is not a whole number"),
+        ("½, A100", "½", "is not a whole number"),
+        ("I need 1.5\nT4", "1.5", "is not a whole number"),
+    ] {
+        let err = refusal(text);
+        let PlanError::UnknownMention(errors) = &err else {
+            panic!("{text:?}: {err:?}");
+        };
+        let errors: Vec<_> = errors.iter().collect();
+        assert_eq!(errors.len(), 1, "{text:?}: {errors:?}");
+        assert_eq!(errors[0].field, "count", "{text:?}");
+        assert_eq!(errors[0].value, format!("{quote:?}"), "{text:?}");
+        let message = &errors[0].message;
+        assert!(message.contains(says), "{text:?}: {message}");
+    }
+    // A list's markers, a count read elsewhere and a date are no cut-off counts.
+    for (text, vms, gpus) in [
+        ("1. A100 GPUs\n2. us-west1", 1, 1),
+        ("1) 2 T4 GPUs\n2) us-west1", 2, 1),
+        ("3 VMs,\nT4", 3, 1),
+        ("Team of 5.\n4 T4 GPUs", 4, 1),
+    ] {
+        let request = planned(text).request;
+        assert_eq!(
+            (request.vm_count, request.gpu_count),
+            (vms, gpus),
+            "{text:?}"
+        );
+    }
+    let err = refusal("until Dec 10\nA100");
+    assert!(!err.to_string().contains("\"10\""), "{err}");
+}

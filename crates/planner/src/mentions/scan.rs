@@ -133,6 +133,8 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_oversized_numbers();
     scanner.find_vague_quantities();
     scanner.find_counts();
+    // After counts: only a request in which no count was read falls to the default one.
+    scanner.refuse_counts_cut_off();
     scanner.refuse_zero_counts();
     (scanner.mentions, scanner.errors)
 }

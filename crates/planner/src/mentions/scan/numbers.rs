@@ -7,7 +7,7 @@
 
 use promptops_core::ValidationError;
 
-use super::{Name, Role, Scanner};
+use super::{Name, Role, Scanner, Token};
 use crate::mentions::Mentioned;
 
 /// How a number that is not a whole count was written.
@@ -106,6 +106,58 @@ impl Scanner<'_> {
             for role in &mut self.roles[i..=i + 1] {
                 *role = Role::Used;
             }
+        }
+    }
+
+    /// Refuses a number that ends a line or clause right before one that starts with a GPU
+    /// or VM ("I need 5⏎A100", "count: ½⏎A100"), when no count was read anywhere: counts
+    /// are read only within a clause, so the number would be dropped and the deployment
+    /// planned at the default count. A whole number that starts its clause ("1. A100 GPUs",
+    /// a list's marker) or follows a date word ("until Dec 10⏎A100") is not taken for one.
+    pub(super) fn refuse_counts_cut_off(&mut self) {
+        let mentions = &self.mentions;
+        if !(mentions.vm_count.is_empty()
+            && mentions.gpus_per_vm.is_empty()
+            && mentions.total_gpus.is_empty())
+        {
+            return;
+        }
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            let shape = NotWhole::of(word);
+            // A fraction is no list marker and no day of a month, wherever it stands.
+            let whole_count = || {
+                let before = i.checked_sub(1).and_then(|j| self.word(j));
+                word.bytes().next().is_some_and(|b| b.is_ascii_digit())
+                    && super::parse_count(word).is_some()
+                    && before.is_some_and(|before| !crate::lifetime::is_date_word(before))
+            };
+            if shape.is_none() && !whole_count() {
+                continue;
+            }
+            let mut next = i + 1;
+            while matches!(self.tokens.get(next), Some(Token::Break)) {
+                next += 1;
+            }
+            if next == i + 1 {
+                continue;
+            }
+            let Some(super::Head::Vm(end) | super::Head::Gpu(end)) = self.find_head(next) else {
+                continue;
+            };
+            let number = self.quoted(i, i);
+            let head = self.quoted(next, end);
+            let message = match shape {
+                Some(shape) => shape.message(&number),
+                None => format!(
+                    "\"{number}\" ends a line or clause and \"{head}\" starts the next, so \"{number}\" is not read as a count of it; write the count right before what it counts (\"{number} {head}\")"
+                ),
+            };
+            self.errors
+                .push(ValidationError::new("count", &number, message));
+            self.roles[i] = Role::Used;
         }
     }
 
