@@ -478,6 +478,12 @@ fn a_count_cut_off_from_its_gpu_by_a_line_break_is_refused_not_defaulted() {
         ("I need ½\nA100", "½", "is not a whole number"),
         ("½, A100", "½", "is not a whole number"),
         ("I need 1.5\nT4", "1.5", "is not a whole number"),
+        // The VMs are counted, their GPUs not.
+        (
+            "I need 2 VMs.\nEach with 4\nA100",
+            "4",
+            "\"A100\" starts the next",
+        ),
     ] {
         let err = refusal(text);
         let PlanError::UnknownMention(errors) = &err else {

@@ -133,7 +133,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_oversized_numbers();
     scanner.find_vague_quantities();
     scanner.find_counts();
-    // After counts: only a request in which no count was read falls to the default one.
+    // After counts: only a count that was not read falls to its default.
     scanner.refuse_counts_cut_off();
     scanner.refuse_zero_counts();
     (scanner.mentions, scanner.errors)

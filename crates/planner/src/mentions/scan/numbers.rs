@@ -110,18 +110,14 @@ impl Scanner<'_> {
     }
 
     /// Refuses a number that ends a line or clause right before one that starts with a GPU
-    /// or VM ("I need 5⏎A100", "count: ½⏎A100"), when no count was read anywhere: counts
-    /// are read only within a clause, so the number would be dropped and the deployment
-    /// planned at the default count. A whole number that starts its clause ("1. A100 GPUs",
+    /// or VM ("I need 5⏎A100", "count: ½⏎A100") when no count of that kind was read:
+    /// counts are read only within a clause, so the number would be dropped and the
+    /// deployment planned at the default count. A whole number that starts its clause ("1. A100 GPUs",
     /// a list's marker) or follows a date word ("until Dec 10⏎A100") is not taken for one.
     pub(super) fn refuse_counts_cut_off(&mut self) {
         let mentions = &self.mentions;
-        if !(mentions.vm_count.is_empty()
-            && mentions.gpus_per_vm.is_empty()
-            && mentions.total_gpus.is_empty())
-        {
-            return;
-        }
+        let vms_read = !mentions.vm_count.is_empty();
+        let gpus_read = !(mentions.gpus_per_vm.is_empty() && mentions.total_gpus.is_empty());
         for i in 0..self.tokens.len() {
             let Some(word) = self.free_word(i) else {
                 continue;
@@ -144,8 +140,10 @@ impl Scanner<'_> {
             if next == i + 1 {
                 continue;
             }
-            let Some(super::Head::Vm(end) | super::Head::Gpu(end)) = self.find_head(next) else {
-                continue;
+            let end = match self.find_head(next) {
+                Some(super::Head::Vm(end)) if !vms_read => end,
+                Some(super::Head::Gpu(end)) if !gpus_read => end,
+                _ => continue,
             };
             let number = self.quoted(i, i);
             let head = self.quoted(next, end);
