@@ -513,3 +513,34 @@ fn a_count_cut_off_from_its_gpu_by_a_line_break_is_refused_not_defaulted() {
     let err = refusal("until Dec 10\nA100");
     assert!(!err.to_string().contains("\"10\""), "{err}");
 }
+
+#[test]
+fn an_issue_forms_answer_on_the_line_below_its_label_is_read() {
+    // GitHub issue forms render each field as "### Label", a blank line, then the answer.
+    for (text, vms, gpus_per_vm) in [
+        (
+            "### Number of VMs\n\n3\n\n### GPU type\n\nA100\n\n### Region\n\nus-west1",
+            3,
+            1,
+        ),
+        (
+            "### GPUs per VM\n\n2\n\n### GPU type\n\nT4\n\n### Number of VMs\n\n3",
+            3,
+            2,
+        ),
+        ("VM count\n4\nGPU: T4", 4, 1),
+        ("VMs:\n3\nGPU:\nA100", 3, 1),
+        // A list's "1." is no answer.
+        ("Our VMs:\n1. A100 x 2", 2, 1),
+    ] {
+        let request = planned(text).request;
+        assert_eq!(
+            (request.vm_count, request.gpu_count),
+            (vms, gpus_per_vm),
+            "{text:?}"
+        );
+    }
+    // A number alone on the request's first line counts nothing it could be read for.
+    let err = refusal("5\nA100");
+    assert!(err.to_string().contains("\"5\" ends a line"), "{err}");
+}

@@ -9,7 +9,7 @@ use promptops_core::{Catalog, ValidationError};
 use regex::Regex;
 
 use super::names::{self, Name};
-use super::tokens::{Token, parse_count, split_number_suffix, tokenize};
+use super::tokens::{self, Token, parse_count, split_number_suffix, tokenize};
 use super::{CountKind, Mentioned, Mentions};
 
 mod as_written;
@@ -338,8 +338,10 @@ impl Scanner<'_> {
         if self.word(i + 1).is_some() {
             return;
         }
-        let before = |back: usize| i.checked_sub(back).and_then(|j| self.word(j));
-        let start = |back: usize| i - back;
+        // The label is the words right before the count, or a form's line above it.
+        let label_end = self.form_label_end(i).unwrap_or(i);
+        let before = |back: usize| label_end.checked_sub(back).and_then(|j| self.word(j));
+        let start = |back: usize| label_end - back;
         let (kind, from) = match (before(3), before(2), before(1)) {
             (Some(g), Some("per"), Some(v)) if is_gpu_noun(g) && is_vm_noun(v) => {
                 (Kind::PerVm, start(3))
@@ -358,6 +360,27 @@ impl Scanner<'_> {
             Kind::Total => self.mentions.push_gpu_total(count, written),
         }
         self.roles[i] = Role::Used;
+    }
+
+    /// Where the label of a count alone on its line ends, when the line above holds it (an
+    /// issue form's "### Number of VMs⏎⏎3"): the index right after the label's last word.
+    /// `None` when the count shares its line with other words, or ends in "." or ")" (a
+    /// list's marker, "1. A100").
+    fn form_label_end(&self, i: usize) -> Option<usize> {
+        let alone_after = matches!(
+            self.tokens.get(i + 1),
+            None | Some(Token::Break(tokens::Boundary::Line))
+        );
+        let mut j = i;
+        let mut line_above = false;
+        while j > 0 {
+            match &self.tokens[j - 1] {
+                Token::Break(boundary) => line_above |= *boundary == tokens::Boundary::Line,
+                Token::Word(_) => break,
+            }
+            j -= 1;
+        }
+        (alone_after && line_above && j > 0 && j < i).then_some(j)
     }
 
     /// Whether "per", "each" or "every" follows the noun at `end` within its clause

@@ -8,14 +8,24 @@ pub enum Token {
     /// A lower-case word; may contain digits, dashes and inner dots ("us-west1-b", "2.5").
     Word(String),
     /// A clause boundary: sentence or list punctuation, a line break.
-    Break,
+    Break(Boundary),
+}
+
+/// What ends a clause. A number alone on a line is a form's answer or a count cut off
+/// from its noun; one before "." or ")" may be a list's marker ("1. A100 GPUs").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// A line break.
+    Line,
+    /// Punctuation: ",", ";", ".", ")", "?"…
+    Mark,
 }
 
 impl Token {
     pub fn word(&self) -> Option<&str> {
         match self {
             Token::Word(word) => Some(word),
-            Token::Break => None,
+            Token::Break(_) => None,
         }
     }
 }
@@ -48,7 +58,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             tokens.push(Token::Word(in_english(word).to_owned()));
         }
         if ends_sentence {
-            tokens.push(Token::Break);
+            tokens.push(Token::Break(Boundary::Mark));
         }
         current.clear();
     };
@@ -84,9 +94,13 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 tokens.push(Token::Word("per".to_owned()));
             }
             // ':' and '=' are not breaks: "VMs: 3" and "vm_count = 3" keep noun and count together.
-            ',' | ';' | '!' | '?' | '(' | ')' | '[' | ']' | '\n' | '"' | '`' | '|' => {
+            '\n' => {
                 flush(&mut current, &mut tokens);
-                tokens.push(Token::Break);
+                tokens.push(Token::Break(Boundary::Line));
+            }
+            ',' | ';' | '!' | '?' | '(' | ')' | '[' | ']' | '"' | '`' | '|' => {
+                flush(&mut current, &mut tokens);
+                tokens.push(Token::Break(Boundary::Mark));
             }
             _ => flush(&mut current, &mut tokens),
         }

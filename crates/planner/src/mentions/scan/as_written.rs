@@ -130,7 +130,7 @@ fn read(text: &str) -> Vec<String> {
         .into_iter()
         .filter_map(|token| match token {
             Token::Word(word) => Some(word),
-            Token::Break => None,
+            Token::Break(_) => None,
         })
         .collect()
 }

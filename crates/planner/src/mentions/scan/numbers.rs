@@ -9,6 +9,7 @@ use promptops_core::ValidationError;
 
 use super::{Name, Role, Scanner, Token};
 use crate::mentions::Mentioned;
+use crate::mentions::tokens::Boundary;
 
 /// How a number that is not a whole count was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +113,9 @@ impl Scanner<'_> {
     /// Refuses a number that ends a line or clause right before one that starts with a GPU
     /// or VM ("I need 5⏎A100", "count: ½⏎A100") when no count of that kind was read:
     /// counts are read only within a clause, so the number would be dropped and the
-    /// deployment planned at the default count. A whole number that starts its clause ("1. A100 GPUs",
-    /// a list's marker) or follows a date word ("until Dec 10⏎A100") is not taken for one.
+    /// deployment planned at the default count. A whole number that starts its clause and
+    /// ends in punctuation ("1. A100 GPUs", a list's marker) or follows a date word ("until
+    /// Dec 10⏎A100") is not taken for one.
     pub(super) fn refuse_counts_cut_off(&mut self) {
         let mentions = &self.mentions;
         let vms_read = !mentions.vm_count.is_empty();
@@ -123,18 +125,24 @@ impl Scanner<'_> {
                 continue;
             };
             let shape = NotWhole::of(word);
-            // A fraction is no list marker and no day of a month, wherever it stands.
+            // A fraction is no list marker and no day of a month, wherever it stands; a
+            // whole number is one of them after a date word ("until Dec 10") or when it
+            // starts its clause and punctuation ends it ("1. A100").
             let whole_count = || {
                 let before = i.checked_sub(1).and_then(|j| self.word(j));
+                let own_line = matches!(self.tokens.get(i + 1), Some(Token::Break(Boundary::Line)));
                 word.bytes().next().is_some_and(|b| b.is_ascii_digit())
                     && super::parse_count(word).is_some()
-                    && before.is_some_and(|before| !crate::lifetime::is_date_word(before))
+                    && match before {
+                        Some(before) => !crate::lifetime::is_date_word(before),
+                        None => own_line,
+                    }
             };
             if shape.is_none() && !whole_count() {
                 continue;
             }
             let mut next = i + 1;
-            while matches!(self.tokens.get(next), Some(Token::Break)) {
+            while matches!(self.tokens.get(next), Some(Token::Break(_))) {
                 next += 1;
             }
             if next == i + 1 {
