@@ -529,6 +529,14 @@ fn an_issue_forms_answer_on_the_line_below_its_label_is_read() {
             2,
         ),
         ("VM count\n4\nGPU: T4", 4, 1),
+        // As the web editor sends it.
+        ("### Number of VMs\r\n\r\n2\r\n\r\n### GPU\r\n\r\nT4", 2, 1),
+        // A Markdown table.
+        (
+            "| field | value |\n|---|---|\n| Number of VMs | 3 |\n| GPUs per VM | 2 |\n| GPU | A100 |",
+            3,
+            2,
+        ),
         ("VMs:\n3\nGPU:\nA100", 3, 1),
         // A list's "1." is no answer.
         ("Our VMs:\n1. A100 x 2", 2, 1),

@@ -362,25 +362,27 @@ impl Scanner<'_> {
         self.roles[i] = Role::Used;
     }
 
-    /// Where the label of a count alone on its line ends, when the line above holds it (an
-    /// issue form's "### Number of VMs⏎⏎3"): the index right after the label's last word.
-    /// `None` when the count shares its line with other words, or ends in "." or ")" (a
-    /// list's marker, "1. A100").
+    /// Where the label of a count alone on its line or in its table cell ends, when the line
+    /// above or the cell before holds it (an issue form's "### Number of VMs⏎⏎3", a table's
+    /// "| VMs | 3 |"): the index right after the label's last word. `None` when the count
+    /// shares its line or cell with other words, or ends in "." or ")" (a list's marker,
+    /// "1. A100").
     fn form_label_end(&self, i: usize) -> Option<usize> {
+        use tokens::Boundary::{Cell, Line};
         let alone_after = matches!(
             self.tokens.get(i + 1),
-            None | Some(Token::Break(tokens::Boundary::Line))
+            None | Some(Token::Break(Line | Cell))
         );
         let mut j = i;
-        let mut line_above = false;
+        let mut separated = false;
         while j > 0 {
             match &self.tokens[j - 1] {
-                Token::Break(boundary) => line_above |= *boundary == tokens::Boundary::Line,
+                Token::Break(boundary) => separated |= matches!(boundary, Line | Cell),
                 Token::Word(_) => break,
             }
             j -= 1;
         }
-        (alone_after && line_above && j > 0 && j < i).then_some(j)
+        (alone_after && separated && j > 0 && j < i).then_some(j)
     }
 
     /// Whether "per", "each" or "every" follows the noun at `end` within its clause

@@ -11,12 +11,15 @@ pub enum Token {
     Break(Boundary),
 }
 
-/// What ends a clause. A number alone on a line is a form's answer or a count cut off
-/// from its noun; one before "." or ")" may be a list's marker ("1. A100 GPUs").
+/// What ends a clause. A number alone on a line or in a table's cell is a form's answer
+/// or a count cut off from its noun; one before "." or ")" may be a list's marker ("1.
+/// A100 GPUs").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Boundary {
     /// A line break.
     Line,
+    /// A Markdown table's column separator, "|".
+    Cell,
     /// Punctuation: ",", ";", ".", ")", "?"…
     Mark,
 }
@@ -98,7 +101,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Break(Boundary::Line));
             }
-            ',' | ';' | '!' | '?' | '(' | ')' | '[' | ']' | '"' | '`' | '|' => {
+            '|' => {
+                flush(&mut current, &mut tokens);
+                tokens.push(Token::Break(Boundary::Cell));
+            }
+            ',' | ';' | '!' | '?' | '(' | ')' | '[' | ']' | '"' | '`' => {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Break(Boundary::Mark));
             }

@@ -130,7 +130,10 @@ impl Scanner<'_> {
             // starts its clause and punctuation ends it ("1. A100").
             let whole_count = || {
                 let before = i.checked_sub(1).and_then(|j| self.word(j));
-                let own_line = matches!(self.tokens.get(i + 1), Some(Token::Break(Boundary::Line)));
+                let own_line = matches!(
+                    self.tokens.get(i + 1),
+                    Some(Token::Break(Boundary::Line | Boundary::Cell))
+                );
                 word.bytes().next().is_some_and(|b| b.is_ascii_digit())
                     && super::parse_count(word).is_some()
                     && match before {
