@@ -369,10 +369,7 @@ impl Scanner<'_> {
     /// "1. A100").
     fn form_label_end(&self, i: usize) -> Option<usize> {
         use tokens::Boundary::{Cell, Line};
-        let alone_after = matches!(
-            self.tokens.get(i + 1),
-            None | Some(Token::Break(Line | Cell))
-        );
+        let alone_after = self.tokens.get(i + 1).is_none() || self.ends_line_or_cell(i);
         let mut j = i;
         let mut separated = false;
         while j > 0 {
@@ -383,6 +380,13 @@ impl Scanner<'_> {
             j -= 1;
         }
         (alone_after && separated && j > 0 && j < i).then_some(j)
+    }
+
+    /// Whether a line break or a table's column separator follows the word at `i`: no
+    /// punctuation ends it, as a list's "1." or "1)" would.
+    fn ends_line_or_cell(&self, i: usize) -> bool {
+        use tokens::Boundary::{Cell, Line};
+        matches!(self.tokens.get(i + 1), Some(Token::Break(Line | Cell)))
     }
 
     /// Whether "per", "each" or "every" follows the noun at `end` within its clause

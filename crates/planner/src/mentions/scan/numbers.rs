@@ -9,7 +9,6 @@ use promptops_core::ValidationError;
 
 use super::{Name, Role, Scanner, Token};
 use crate::mentions::Mentioned;
-use crate::mentions::tokens::Boundary;
 
 /// How a number that is not a whole count was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,15 +129,11 @@ impl Scanner<'_> {
             // starts its clause and punctuation ends it ("1. A100").
             let whole_count = || {
                 let before = i.checked_sub(1).and_then(|j| self.word(j));
-                let own_line = matches!(
-                    self.tokens.get(i + 1),
-                    Some(Token::Break(Boundary::Line | Boundary::Cell))
-                );
                 word.bytes().next().is_some_and(|b| b.is_ascii_digit())
                     && super::parse_count(word).is_some()
                     && match before {
                         Some(before) => !crate::lifetime::is_date_word(before),
-                        None => own_line,
+                        None => self.ends_line_or_cell(i),
                     }
             };
             if shape.is_none() && !whole_count() {
