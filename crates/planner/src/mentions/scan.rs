@@ -16,6 +16,7 @@ mod as_written;
 mod context;
 mod counts;
 mod gpu_index;
+mod labels;
 mod memory;
 mod numbers;
 mod people_each;
@@ -36,13 +37,6 @@ enum Role {
     Gpu,
     Name(Name),
     Used,
-}
-
-/// What a form-like count ("VMs: 3") counts.
-enum Kind {
-    Vms,
-    PerVm,
-    Total,
 }
 
 /// Where a count's noun was found.
@@ -135,6 +129,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_counts();
     // After counts: only a count that was not read falls to its default.
     scanner.refuse_counts_cut_off();
+    scanner.refuse_unread_labelled_counts();
     scanner.refuse_zero_counts();
     (scanner.mentions, scanner.errors)
 }
@@ -323,70 +318,6 @@ impl Scanner<'_> {
             return Some(previous * count);
         }
         Some(count)
-    }
-
-    /// A count with no noun after it: "2 per VM" (GPUs per VM), or a form-like "VMs: 3",
-    /// "number of VMs 3", "GPUs per VM: 2", "gpu_count = 2", "GPUs: 8" where the count
-    /// ends its clause.
-    fn count_without_noun_after(&mut self, i: usize, count: u32) {
-        if self.word(i + 1) == Some("per") && self.word(i + 2).is_some_and(is_vm_noun) {
-            let written = self.written(i, i + 2);
-            self.mentions.push_gpus_per_vm(count, written);
-            self.roles[i] = Role::Used;
-            return;
-        }
-        if self.word(i + 1).is_some() {
-            return;
-        }
-        // The label is the words right before the count, or a form's line above it.
-        let label_end = self.form_label_end(i).unwrap_or(i);
-        let before = |back: usize| label_end.checked_sub(back).and_then(|j| self.word(j));
-        let start = |back: usize| label_end - back;
-        let (kind, from) = match (before(3), before(2), before(1)) {
-            (Some(g), Some("per"), Some(v)) if is_gpu_noun(g) && is_vm_noun(v) => {
-                (Kind::PerVm, start(3))
-            }
-            (_, _, Some("gpu_count" | "gpu-count")) => (Kind::PerVm, start(1)),
-            (_, _, Some("vm_count" | "vm-count")) => (Kind::Vms, start(1)),
-            (_, Some(v), Some("count" | "number")) if is_vm_noun(v) => (Kind::Vms, start(2)),
-            (_, _, Some(v)) if is_vm_noun(v) => (Kind::Vms, start(1)),
-            (_, _, Some(g)) if is_gpu_noun(g) => (Kind::Total, start(1)),
-            _ => return,
-        };
-        let written = self.written(from, i);
-        match kind {
-            Kind::PerVm => self.mentions.push_gpus_per_vm(count, written),
-            Kind::Vms => self.mentions.push_vm_count(count, written),
-            Kind::Total => self.mentions.push_gpu_total(count, written),
-        }
-        self.roles[i] = Role::Used;
-    }
-
-    /// Where the label of a count alone on its line or in its table cell ends, when the line
-    /// above or the cell before holds it (an issue form's "### Number of VMs⏎⏎3", a table's
-    /// "| VMs | 3 |"): the index right after the label's last word. `None` when the count
-    /// shares its line or cell with other words, or ends in "." or ")" (a list's marker,
-    /// "1. A100").
-    fn form_label_end(&self, i: usize) -> Option<usize> {
-        use tokens::Boundary::{Cell, Line};
-        let alone_after = self.tokens.get(i + 1).is_none() || self.ends_line_or_cell(i);
-        let mut j = i;
-        let mut separated = false;
-        while j > 0 {
-            match &self.tokens[j - 1] {
-                Token::Break(boundary) => separated |= matches!(boundary, Line | Cell),
-                Token::Word(_) => break,
-            }
-            j -= 1;
-        }
-        (alone_after && separated && j > 0 && j < i).then_some(j)
-    }
-
-    /// Whether a line break or a table's column separator follows the word at `i`: no
-    /// punctuation ends it, as a list's "1." or "1)" would.
-    fn ends_line_or_cell(&self, i: usize) -> bool {
-        use tokens::Boundary::{Cell, Line};
-        matches!(self.tokens.get(i + 1), Some(Token::Break(Line | Cell)))
     }
 
     /// Whether "per", "each" or "every" follows the noun at `end` within its clause

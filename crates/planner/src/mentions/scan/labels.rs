@@ -1,0 +1,309 @@
+//! Counts that stand apart from their noun, under a label: a form's "VMs: 3" or its answer
+//! on the line below ("### Number of VMs⏎⏎3"), a key-value table's cell beside its label
+//! ("| VMs | 3 |"), and a table's column under its header ("| GPUs per VM | VMs |⏎|---|---|⏎|
+//! 2 | 3 |"). In a table a label is looked for in the count's own row or its column's
+//! header, never in the row above: that would read the header's last cell as the label of
+//! the first cell below it.
+
+use std::ops::Range;
+
+use promptops_core::ValidationError;
+
+use super::tokens::Boundary::{Cell, Line};
+use super::{Role, Scanner, Token, is_gpu_noun, is_vm_noun};
+
+/// What a labelled count counts.
+enum Kind {
+    Vms,
+    PerVm,
+    Total,
+}
+
+/// Words that ask "how many" without saying of what ("Count", "Quantity", "How many", a
+/// key-value table's "Value"): a count under them is of what its table row names.
+fn is_generic_count_word(word: &str) -> bool {
+    matches!(
+        word,
+        "count"
+            | "quantity"
+            | "qty"
+            | "amount"
+            | "number"
+            | "num"
+            | "total"
+            | "units"
+            | "many"
+            | "value"
+    )
+}
+
+/// Where the label of a count stands, and whether it is a column's header.
+struct Label {
+    words: Range<usize>,
+    header: bool,
+}
+
+impl Label {
+    /// Whether the label stands in another cell or on another line than the count at `i`.
+    fn apart(&self, i: usize) -> bool {
+        self.header || self.words.end < i
+    }
+}
+
+impl Scanner<'_> {
+    /// A count with no noun after it: "2 per VM" (GPUs per VM), a form-like "VMs: 3",
+    /// "number of VMs 3", "GPUs per VM: 2", "gpu_count = 2", "GPUs: 8" where the count ends
+    /// its clause, or a count under a form's label or a table's header (see the module).
+    pub(super) fn count_without_noun_after(&mut self, i: usize, count: u32) {
+        if self.word(i + 1) == Some("per") && self.word(i + 2).is_some_and(is_vm_noun) {
+            let written = self.written(i, i + 2);
+            self.mentions.push_gpus_per_vm(count, written);
+            self.roles[i] = Role::Used;
+            return;
+        }
+        if self.word(i + 1).is_some() {
+            return;
+        }
+        let label = self.label_of(i);
+        let Some((kind, from, to)) = self
+            .label_kind(&label.words, label.apart(i))
+            .or_else(|| self.count_of_row(i, &label))
+        else {
+            return;
+        };
+        let written = format!("{} {}", self.written(from, to), self.word(i).unwrap_or(""));
+        match kind {
+            Kind::PerVm => self.mentions.push_gpus_per_vm(count, written),
+            Kind::Vms => self.mentions.push_vm_count(count, written),
+            Kind::Total => self.mentions.push_gpu_total(count, written),
+        }
+        self.roles[i] = Role::Used;
+    }
+
+    /// The label a count at `i` stands under: its column's header in a table that has one
+    /// ("| GPU | VMs |⏎|---|---|⏎| A100 | 3 |" is 3 VMs, not 3 A100s; under "Budget" it is
+    /// no count), else the cell beside it or a form's line above, else the words before it
+    /// in its clause.
+    fn label_of(&self, i: usize) -> Label {
+        if let Some(words) = self.column_header(i) {
+            return Label {
+                words,
+                header: true,
+            };
+        }
+        let end = self.form_label_end(i).unwrap_or(i);
+        Label {
+            words: self.clause_start(end)..end,
+            header: false,
+        }
+    }
+
+    /// What the last words of `label` say a count under it counts, and the first and last
+    /// of the words that say it. `apart`: the label stands in another cell or line.
+    fn label_kind(&self, label: &Range<usize>, apart: bool) -> Option<(Kind, usize, usize)> {
+        let end = label.end;
+        let before = |back: usize| {
+            (end >= label.start + back)
+                .then(|| self.word(end - back))
+                .flatten()
+        };
+        let (kind, back) = match (before(3), before(2), before(1)) {
+            (Some(g), Some("per"), Some(v)) if is_gpu_noun(g) && is_vm_noun(v) => (Kind::PerVm, 3),
+            (_, _, Some("gpu_count" | "gpu-count")) => (Kind::PerVm, 1),
+            (_, _, Some("vm_count" | "vm-count")) => (Kind::Vms, 1),
+            (_, Some(v), Some("count" | "number")) if is_vm_noun(v) => (Kind::Vms, 2),
+            (_, _, Some(v)) if is_vm_noun(v) => (Kind::Vms, 1),
+            (_, _, Some(g)) if is_gpu_noun(g) => (Kind::Total, 1),
+            // A GPU's name beside a count in a table's row or on the line above it ("| A100
+            // | 4 |"): that many of it, as "4 A100" would be. Not within a clause, where
+            // "A100 80" is no count of A100s.
+            _ if apart && end > label.start && self.roles[end - 1] == Role::Gpu => {
+                let mut from = end - 1;
+                while from > label.start && self.roles[from - 1] == Role::Gpu {
+                    from -= 1;
+                }
+                return Some((Kind::Total, from, end - 1));
+            }
+            _ => return None,
+        };
+        Some((kind, end - back, end - 1))
+    }
+
+    /// Under a header that asks "how many" of nothing named ("Count", "Quantity"), what the
+    /// count's row names: a label another cell holds ("| GPUs per VM | 2 |"), or a GPU or a
+    /// VM ("| A100 | 4 |" under "| GPU | Count |" is 4 A100s).
+    fn count_of_row(&self, i: usize, label: &Label) -> Option<(Kind, usize, usize)> {
+        let last = self.word(label.words.end.checked_sub(1)?)?;
+        if !label.header || !is_generic_count_word(last) {
+            return None;
+        }
+        let row = self.row_of(i);
+        let cells = self.cells(&row);
+        let others = cells.iter().filter(|cell| !cell.contains(&i));
+        others
+            .clone()
+            .find_map(|cell| self.label_kind(cell, true))
+            .or_else(|| {
+                others.into_iter().find_map(|cell| {
+                    let mut words = cell.clone().filter(|&j| self.word(j).is_some());
+                    let (first, last) = (words.next()?, words.last());
+                    let kind = if cell.clone().any(|j| self.word(j).is_some_and(is_vm_noun)) {
+                        Kind::Vms
+                    } else if cell.clone().any(|j| self.roles[j] == Role::Gpu) {
+                        Kind::Total
+                    } else {
+                        return None;
+                    };
+                    Some((kind, first, last.unwrap_or(first)))
+                })
+            })
+    }
+
+    /// Where the label of a count alone on its line or in its table cell ends, when the line
+    /// above or the cell before holds it (an issue form's "### Number of VMs⏎⏎3", a table's
+    /// "| VMs | 3 |"): the index right after the label's last word. `None` when the count
+    /// shares its line or cell with other words, ends in "." or ")" (a list's marker, "1.
+    /// A100"), or stands first in a table's row.
+    pub(super) fn form_label_end(&self, i: usize) -> Option<usize> {
+        let alone_after = self.tokens.get(i + 1).is_none() || self.ends_line_or_cell(i);
+        let row = self.row_of(i);
+        let in_table = self.is_table_row(&row);
+        let mut j = i;
+        let mut separated = false;
+        while j > 0 {
+            match &self.tokens[j - 1] {
+                Token::Break(Line) if in_table => return None,
+                Token::Break(boundary) => separated |= matches!(boundary, Line | Cell),
+                Token::Word(_) => break,
+            }
+            j -= 1;
+        }
+        (alone_after && separated && j > 0 && j < i).then_some(j)
+    }
+
+    /// Whether a line break or a table's column separator follows the word at `i`: no
+    /// punctuation ends it, as a list's "1." or "1)" would.
+    pub(super) fn ends_line_or_cell(&self, i: usize) -> bool {
+        matches!(self.tokens.get(i + 1), Some(Token::Break(Line | Cell)))
+    }
+
+    /// The first token of the clause that ends at `end` (exclusive).
+    fn clause_start(&self, end: usize) -> usize {
+        (0..end)
+            .rev()
+            .find(|&j| matches!(self.tokens[j], Token::Break(_)))
+            .map_or(0, |j| j + 1)
+    }
+
+    /// The tokens of the line that holds the token at `i`, without its line breaks.
+    fn row_of(&self, i: usize) -> Range<usize> {
+        let is_line = |j: &usize| matches!(self.tokens[*j], Token::Break(Line));
+        let start = (0..i).rev().find(is_line).map_or(0, |j| j + 1);
+        let end = (i..self.tokens.len())
+            .find(is_line)
+            .unwrap_or(self.tokens.len());
+        start..end
+    }
+
+    /// The line that ends at the line break right before `start` (empty for a blank line).
+    fn row_above(&self, start: usize) -> Option<Range<usize>> {
+        let line_break = start.checked_sub(1)?;
+        let row_start = (0..line_break)
+            .rev()
+            .find(|&j| matches!(self.tokens[j], Token::Break(Line)))
+            .map_or(0, |j| j + 1);
+        Some(row_start..line_break)
+    }
+
+    fn is_table_row(&self, row: &Range<usize>) -> bool {
+        row.clone().any(|j| self.tokens[j] == Token::Break(Cell))
+    }
+
+    /// A table's cells in `row`, each as the tokens between two column separators (the
+    /// outer "|" of "| a | b |" starts and ends no cell).
+    fn cells(&self, row: &Range<usize>) -> Vec<Range<usize>> {
+        let mut cells = Vec::new();
+        let mut start = row.start;
+        for j in row.clone() {
+            if self.tokens[j] == Token::Break(Cell) {
+                cells.push(start..j);
+                start = j + 1;
+            }
+        }
+        cells.push(start..row.end);
+        if row.start < row.end && self.tokens[row.start] == Token::Break(Cell) {
+            cells.remove(0);
+        }
+        if row.start < row.end && self.tokens[row.end - 1] == Token::Break(Cell) {
+            cells.pop();
+        }
+        cells
+    }
+
+    /// The header cell above the body cell holding `i` in a Markdown table: the rows above
+    /// it up to the delimiter row ("|---|---|", a row of separators without words) and the
+    /// header row right above that.
+    fn column_header(&self, i: usize) -> Option<Range<usize>> {
+        let row = self.row_of(i);
+        if !self.is_table_row(&row) {
+            return None;
+        }
+        let column = self.cells(&row).iter().position(|cell| cell.contains(&i))?;
+        let mut above = self.row_above(row.start)?;
+        loop {
+            if !self.is_table_row(&above) {
+                return None;
+            }
+            let words = above.clone().any(|j| self.word(j).is_some());
+            if !words {
+                let header = self.row_above(above.start)?;
+                if !self.is_table_row(&header) {
+                    return None;
+                }
+                let cell = self.cells(&header).get(column)?.clone();
+                return cell.clone().any(|j| self.word(j).is_some()).then_some(cell);
+            }
+            above = self.row_above(above.start)?;
+        }
+    }
+
+    /// Refuses a whole number alone in its table cell or on its form's line, under a label
+    /// that asks how many of nothing named ("### Quantity⏎⏎3", "| Count |" in a row naming
+    /// no GPU or VM), when no count was read at all: the deployment would be planned at the
+    /// default count with the stated one dropped. Where other counts were read it is noted
+    /// in the plan's assumptions instead, so that a reviewer sees what was not read.
+    pub(super) fn refuse_unread_labelled_counts(&mut self) {
+        let mentions = &self.mentions;
+        let nothing_read = mentions.vm_count.is_empty()
+            && mentions.gpus_per_vm.is_empty()
+            && mentions.total_gpus.is_empty();
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            if !word.bytes().all(|b| b.is_ascii_digit()) || self.word(i + 1).is_some() {
+                continue;
+            }
+            let label = self.label_of(i);
+            let last = label.words.clone().rev().find_map(|j| self.word(j));
+            if !label.apart(i) || !last.is_some_and(is_generic_count_word) {
+                continue;
+            }
+            let number = self.quoted(i, i);
+            let label = self.quoted(label.words.start, label.words.end - 1);
+            let what = format!("\"{number}\" under \"{label}\" does not say what it counts");
+            if nothing_read {
+                let message = format!(
+                    "{what}, so it is not read as a count; write \"{number} VMs\", \"{number} GPUs per VM\" or \"{number} A100 GPUs\", or label it \"Number of VMs\" or \"GPUs per VM\""
+                );
+                self.errors
+                    .push(ValidationError::new("count", &number, message));
+            } else {
+                self.mentions
+                    .notices
+                    .push(format!("{what}; it was not read"));
+            }
+            self.roles[i] = Role::Used;
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Requests written as Markdown tables and issue forms: each count is read by the label it
+//! stands under (its column's header, the cell beside it, the form's line above), never by
+//! a label in another row, and a count that says not what it counts is refused or named in
+//! the plan's assumptions, never dropped for a default.
+
+use promptops_core::{Catalog, Policy};
+use promptops_planner::{OfflinePlanner, PlanError, PlanInput, PlanOutcome};
+
+const T4: &str = "nvidia-tesla-t4";
+const A100: &str = "nvidia-tesla-a100";
+
+fn plan(text: &str) -> Result<PlanOutcome, PlanError> {
+    let input = PlanInput {
+        body: text.to_owned(),
+        ..PlanInput::default()
+    };
+    OfflinePlanner::new().plan(&input, Catalog::embedded(), &Policy::default())
+}
+
+fn planned(text: &str) -> PlanOutcome {
+    plan(text).unwrap_or_else(|err| panic!("{text:?} was not planned:\n{err}"))
+}
+
+fn refusal(text: &str) -> PlanError {
+    match plan(text) {
+        Ok(outcome) => panic!("{text:?} should be refused, got {:?}", outcome.request),
+        Err(err) => err,
+    }
+}
+
+#[test]
+fn a_tables_counts_are_read_by_their_columns_headers() {
+    for (text, vms, gpus_per_vm, gpu) in [
+        // Read before as 2 GPUs in total ("gpu 2": the header's last cell taken for the
+        // label of the first cell below it) and planned 2 VMs x 1 GPU.
+        (
+            "| GPUs per VM | VMs | GPU |\n|---|---|---|\n| 2 | 3 | A100 |",
+            3,
+            2,
+            A100,
+        ),
+        // The header wins over the GPU beside the count: 3 VMs, not 3 A100s.
+        ("| GPU | VMs |\n|---|---|\n| A100 | 3 |", 3, 1, A100),
+        (
+            "| Number of VMs | GPU type | GPUs per VM |\n| :--- | :---: | ---: |\n| 4 | T4 | 2 |",
+            4,
+            2,
+            T4,
+        ),
+        // Without the outer pipes, as GitHub also renders.
+        ("VMs | GPU\n--- | ---\n2 | T4", 2, 1, T4),
+        // CRLF line ends, as the web editor sends them.
+        ("| VMs | GPU |\r\n|---|---|\r\n| 5 | T4 |\r\n", 5, 1, T4),
+    ] {
+        let request = planned(text).request;
+        assert_eq!(
+            (
+                request.vm_count,
+                request.gpu_count,
+                request.gpu_type.as_str()
+            ),
+            (vms, gpus_per_vm, gpu),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn a_count_under_a_header_that_names_nothing_counts_what_its_row_names() {
+    for (text, vms, gpus_per_vm) in [
+        // The 4 was dropped and 1 A100 planned.
+        ("| GPU | Count |\n|---|---|\n| A100 | 4 |", 4, 1),
+        ("| Quantity | GPU |\n|---|---|\n| 4 | A100 |", 4, 1),
+        (
+            "| Item | Qty |\n|---|---|\n| VMs | 3 |\n| GPUs per VM | 2 |\n| GPU | A100 |",
+            3,
+            2,
+        ),
+        (
+            "| Item | How many |\n|---|---|\n| VM with an A100 | 2 |",
+            2,
+            1,
+        ),
+    ] {
+        let request = planned(text).request;
+        assert_eq!(
+            (
+                request.vm_count,
+                request.gpu_count,
+                request.gpu_type.as_str()
+            ),
+            (vms, gpus_per_vm, A100),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn a_key_value_tables_label_is_the_cell_beside_its_count_in_the_same_row() {
+    for (text, vms, gpus_per_vm) in [
+        (
+            "| Field | Value |\n|---|---|\n| VMs | 3 |\n| GPU | A100 |\n| GPUs per VM | 2 |",
+            3,
+            2,
+        ),
+        // No header row: "| VMs | 3 |" still reads 3 VMs, and "| A100 | 2 |" 2 A100s.
+        ("| VMs | 3 |\n| GPUs per VM | 2 |\n| GPU | A100 |", 3, 2),
+        ("| A100 | 2 |", 2, 1),
+    ] {
+        let request = planned(text).request;
+        assert_eq!(
+            (
+                request.vm_count,
+                request.gpu_count,
+                request.gpu_type.as_str()
+            ),
+            (vms, gpus_per_vm, A100),
+            "{text:?}"
+        );
+    }
+    // Under a header that is no count, the GPU beside a number does not make it one.
+    let outcome = planned("| GPU | Budget |\n|---|---|\n| A100 | 500 |");
+    assert_eq!(outcome.request.vm_count, 1, "{:?}", outcome.request);
+}
+
+#[test]
+fn a_count_under_a_label_that_says_not_what_it_counts_is_refused_when_nothing_else_was_read() {
+    // An issue form's field "Quantity" holds a count of something unsaid: the deployment
+    // was planned at the default count.
+    for (text, quoted) in [
+        (
+            "### Quantity\n\n3\n\n### Region\n\nus-west1",
+            "\"3\" under \"Quantity\"",
+        ),
+        (
+            "| Region | Count |\n|---|---|\n| us-west1 | 4 |",
+            "\"4\" under \"Count\"",
+        ),
+    ] {
+        let err = refusal(text).to_string();
+        assert!(err.contains(quoted), "{text:?}: {err}");
+        assert!(err.contains("does not say what it counts"), "{err}");
+    }
+    // With the counts stated elsewhere, it is named in the plan's assumptions instead.
+    let outcome = planned("### Number of VMs\n\n2\n\n### GPU\n\nT4\n\n### Quantity\n\n3");
+    assert_eq!(outcome.request.vm_count, 2);
+    assert!(
+        outcome
+            .request
+            .assumptions
+            .iter()
+            .any(|a| a.contains("\"3\" under \"Quantity\" does not say what it counts")),
+        "{:?}",
+        outcome.request.assumptions
+    );
+    // A form's other numbers are no counts and stay out of it.
+    let outcome = planned("### GPU\n\nT4\n\n### Budget\n\n500");
+    assert_eq!(
+        (outcome.request.vm_count, outcome.request.gpu_count),
+        (1, 1)
+    );
+}
