@@ -160,3 +160,29 @@ fn a_count_under_a_label_that_says_not_what_it_counts_is_refused_when_nothing_el
         (1, 1)
     );
 }
+
+#[test]
+fn a_count_after_its_label_on_one_line_is_read() {
+    // Each was planned at 1 VM x 1 GPU, the count dropped ("2xA100" was no request at all,
+    // "GPU count: 2" was refused as a count cut off from the next line's GPU).
+    for (text, vms, gpus_per_vm, gpu) in [
+        ("A100: 4", 4, 1, A100),
+        ("VMs: 3 with 2 T4 each", 3, 2, T4),
+        ("Instances: 2, each with an A100", 2, 1, A100),
+        // As "2x A100" is: 2 A100s in total, one per VM.
+        ("2xA100", 2, 1, A100),
+        ("3 VMs w/ 2xT4", 3, 2, T4),
+        ("GPU count: 2\nGPU: A100", 1, 2, A100),
+    ] {
+        let request = planned(text).request;
+        assert_eq!(
+            (
+                request.vm_count,
+                request.gpu_count,
+                request.gpu_type.as_str()
+            ),
+            (vms, gpus_per_vm, gpu),
+            "{text:?}"
+        );
+    }
+}

@@ -57,7 +57,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             word.trim_start_matches('.')
         };
         let ends_sentence = current.ends_with('.');
-        if !word.is_empty() {
+        if let Some((times, name)) = split_multiplier(word) {
+            // "2xA100" is "2x A100", as "8x H100" is read.
+            tokens.push(Token::Word(times.to_owned()));
+            tokens.push(Token::Word(name.to_owned()));
+        } else if !word.is_empty() {
             tokens.push(Token::Word(in_english(word).to_owned()));
         }
         if ends_sentence {
@@ -114,6 +118,15 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     }
     flush(&mut current, &mut tokens);
     tokens
+}
+
+/// A multiplier glued to the name it multiplies ("2xa100", "4xt4"): `("2x", "a100")`. Only
+/// a letter after the "x" makes one ("4x4" is a size, "2x" a multiplier alone).
+fn split_multiplier(word: &str) -> Option<(&str, &str)> {
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = word[digits..].strip_prefix('x')?;
+    (digits > 0 && rest.starts_with(|c: char| c.is_ascii_lowercase()))
+        .then(|| (&word[..=digits], rest))
 }
 
 /// Whether `word` is digits followed by "e", the start of "1e+3".

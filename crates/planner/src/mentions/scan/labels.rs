@@ -61,12 +61,16 @@ impl Scanner<'_> {
             self.roles[i] = Role::Used;
             return;
         }
-        if self.word(i + 1).is_some() {
+        // "VMs: 3 with 2 T4 each": what follows the count says what each of them has.
+        if self
+            .word(i + 1)
+            .is_some_and(|next| !matches!(next, "with" | "having" | "each"))
+        {
             return;
         }
         let label = self.label_of(i);
         let Some((kind, from, to)) = self
-            .label_kind(&label.words, label.apart(i))
+            .label_kind(&label.words)
             .or_else(|| self.count_of_row(i, &label))
         else {
             return;
@@ -99,8 +103,8 @@ impl Scanner<'_> {
     }
 
     /// What the last words of `label` say a count under it counts, and the first and last
-    /// of the words that say it. `apart`: the label stands in another cell or line.
-    fn label_kind(&self, label: &Range<usize>, apart: bool) -> Option<(Kind, usize, usize)> {
+    /// of the words that say it.
+    fn label_kind(&self, label: &Range<usize>) -> Option<(Kind, usize, usize)> {
         let end = label.end;
         let before = |back: usize| {
             (end >= label.start + back)
@@ -110,14 +114,16 @@ impl Scanner<'_> {
         let (kind, back) = match (before(3), before(2), before(1)) {
             (Some(g), Some("per"), Some(v)) if is_gpu_noun(g) && is_vm_noun(v) => (Kind::PerVm, 3),
             (_, _, Some("gpu_count" | "gpu-count")) => (Kind::PerVm, 1),
+            // "GPU count", as the variable `gpu_count` is: per VM.
+            (_, Some("gpu"), Some("count")) => (Kind::PerVm, 2),
             (_, _, Some("vm_count" | "vm-count")) => (Kind::Vms, 1),
             (_, Some(v), Some("count" | "number")) if is_vm_noun(v) => (Kind::Vms, 2),
             (_, _, Some(v)) if is_vm_noun(v) => (Kind::Vms, 1),
             (_, _, Some(g)) if is_gpu_noun(g) => (Kind::Total, 1),
             // A GPU's name beside a count in a table's row or on the line above it ("| A100
-            // | 4 |"): that many of it, as "4 A100" would be. Not within a clause, where
-            // "A100 80" is no count of A100s.
-            _ if apart && end > label.start && self.roles[end - 1] == Role::Gpu => {
+            // | 4 |"), or right before a count that ends its clause ("A100: 4"): that many
+            // of it, as "4 A100" would be. ("A100 80" is a name of its own, read before.)
+            _ if end > label.start && self.roles[end - 1] == Role::Gpu => {
                 let mut from = end - 1;
                 while from > label.start && self.roles[from - 1] == Role::Gpu {
                     from -= 1;
@@ -142,7 +148,7 @@ impl Scanner<'_> {
         let others = cells.iter().filter(|cell| !cell.contains(&i));
         others
             .clone()
-            .find_map(|cell| self.label_kind(cell, true))
+            .find_map(|cell| self.label_kind(cell))
             .or_else(|| {
                 others.into_iter().find_map(|cell| {
                     let mut words = cell.clone().filter(|&j| self.word(j).is_some());
