@@ -173,6 +173,10 @@ fn a_count_after_its_label_on_one_line_is_read() {
         ("2xA100", 2, 1, A100),
         ("3 VMs w/ 2xT4", 3, 2, T4),
         ("GPU count: 2\nGPU: A100", 1, 2, A100),
+        ("GPU: A100 (x4)", 4, 1, A100),
+        ("A100 (4)", 4, 1, A100),
+        // After a comma a number may be anything.
+        ("2 VMs with a T4, 100", 2, 1, T4),
     ] {
         let request = planned(text).request;
         assert_eq!(
@@ -185,4 +189,13 @@ fn a_count_after_its_label_on_one_line_is_read() {
             "{text:?}"
         );
     }
+}
+
+#[test]
+fn a_count_right_after_a_label_that_names_nothing_is_refused_when_nothing_else_was_read() {
+    let err = refusal("gpu=a100 count=4").to_string();
+    assert!(
+        err.contains("\"4\" after \"count\" does not say what it counts"),
+        "{err}"
+    );
 }

@@ -22,6 +22,8 @@ pub enum Boundary {
     Cell,
     /// Punctuation: ",", ";", ".", ")", "?"…
     Mark,
+    /// An opening parenthesis: "A100 (x4)" sets a count off after its name.
+    Paren,
 }
 
 impl Token {
@@ -109,7 +111,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Break(Boundary::Cell));
             }
-            ',' | ';' | '!' | '?' | '(' | ')' | '[' | ']' | '"' | '`' => {
+            '(' => {
+                flush(&mut current, &mut tokens);
+                tokens.push(Token::Break(Boundary::Paren));
+            }
+            ',' | ';' | '!' | '?' | ')' | '[' | ']' | '"' | '`' => {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Break(Boundary::Mark));
             }

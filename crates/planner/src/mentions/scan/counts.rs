@@ -1,8 +1,9 @@
 //! Counts: VMs, GPUs per VM and GPUs in total, read from numbers and the nouns after them
 //! ("5 VMs", "T4 x2", "a 4-GPU VM", "two dozen GPUs", "a2-highgpu-1g x 2").
 
+use super::tokens::Boundary;
 use super::{
-    CountKind, Head, Mentioned, Name, Role, Scanner, is_gpu_noun, is_vm_noun, parse_count,
+    CountKind, Head, Mentioned, Name, Role, Scanner, Token, is_gpu_noun, is_vm_noun, parse_count,
     split_number_suffix,
 };
 
@@ -70,7 +71,10 @@ impl Scanner<'_> {
         let word = self.free_word(i)?;
         // "T4 x2", "A100 x 4": a multiplier after the GPU name, glued or spaced alike.
         // "T4 x 2 VMs" counts VMs: the "2 VMs" is read on its own.
-        let postfix = (i > 0 && self.roles[i - 1] == Role::Gpu)
+        // "A100 (x4)": the multiplier may stand in parentheses.
+        let set_off = i > 1 && self.tokens[i - 1] == Token::Break(Boundary::Paren);
+        let name_before = |back: usize| i >= back && self.roles[i - back] == Role::Gpu;
+        let postfix = (name_before(1) || (set_off && name_before(2)))
             .then(|| self.multiplier_after(i - 1))
             .flatten()
             .filter(|(_, end)| *end == i || !self.word(end + 1).is_some_and(is_vm_noun));

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use promptops_core::ValidationError;
 
-use super::tokens::Boundary::{Cell, Line};
+use super::tokens::Boundary::{Cell, Line, Paren};
 use super::{Role, Scanner, Token, is_gpu_noun, is_vm_noun};
 
 /// What a labelled count counts.
@@ -93,6 +93,14 @@ impl Scanner<'_> {
             return Label {
                 words,
                 header: true,
+            };
+        }
+        // "A100 (4)": a count in parentheses right after a GPU's name counts it. (After a
+        // comma it may be anything: "T4, budget 100".)
+        if i >= 2 && self.tokens[i - 1] == Token::Break(Paren) && self.roles[i - 2] == Role::Gpu {
+            return Label {
+                words: self.clause_start(i - 1)..i - 1,
+                header: false,
             };
         }
         let end = self.form_label_end(i).unwrap_or(i);
@@ -275,7 +283,8 @@ impl Scanner<'_> {
 
     /// Refuses a whole number alone in its table cell or on its form's line, under a label
     /// that asks how many of nothing named ("### Quantity⏎⏎3", "| Count |" in a row naming
-    /// no GPU or VM), when no count was read at all: the deployment would be planned at the
+    /// no GPU or VM), or right after one at the end of its clause ("count=4"), when no count
+    /// was read at all: the deployment would be planned at the
     /// default count with the stated one dropped. Where other counts were read it is noted
     /// in the plan's assumptions instead, so that a reviewer sees what was not read.
     pub(super) fn refuse_unread_labelled_counts(&mut self) {
@@ -291,13 +300,22 @@ impl Scanner<'_> {
                 continue;
             }
             let label = self.label_of(i);
-            let last = label.words.clone().rev().find_map(|j| self.word(j));
-            if !label.apart(i) || !last.is_some_and(is_generic_count_word) {
+            let last = label.words.clone().rev().find(|&j| self.word(j).is_some());
+            if !last
+                .and_then(|j| self.word(j))
+                .is_some_and(is_generic_count_word)
+            {
                 continue;
             }
             let number = self.quoted(i, i);
-            let label = self.quoted(label.words.start, label.words.end - 1);
-            let what = format!("\"{number}\" under \"{label}\" does not say what it counts");
+            // A label on the count's own line is its last word ("count=4"), not the clause.
+            let (place, from) = match (label.apart(i), last) {
+                (true, _) => ("under", label.words.start),
+                (false, Some(last)) => ("after", last),
+                (false, None) => continue,
+            };
+            let label = self.quoted(from, label.words.end - 1);
+            let what = format!("\"{number}\" {place} \"{label}\" does not say what it counts");
             if nothing_read {
                 let message = format!(
                     "{what}, so it is not read as a count; write \"{number} VMs\", \"{number} GPUs per VM\" or \"{number} A100 GPUs\", or label it \"Number of VMs\" or \"GPUs per VM\""
