@@ -199,3 +199,39 @@ fn a_count_right_after_a_label_that_names_nothing_is_refused_when_nothing_else_w
         "{err}"
     );
 }
+
+#[test]
+fn a_disk_size_without_its_unit_after_a_disk_label_is_read_in_gb_and_said_so() {
+    // The size was dropped for the default 100 GB ("Disk: 500⏎GPU: T4" was refused as a
+    // count cut off from the GPU on the next line).
+    for (text, gb, reading) in [
+        (
+            "T4 with disk 300",
+            300,
+            Some("\"disk 300\" names no unit: read as 300 GB"),
+        ),
+        ("Disk: 500\nGPU: T4", 500, Some("read as 500 GB")),
+        ("T4, disk size: 250", 250, Some("read as 250 GB")),
+        ("### GPU\n\nT4\n\n### Boot disk size (GB)\n\n200", 200, None),
+        ("### GPU\n\nT4\n\n### Boot disk (TB)\n\n2", 2000, None),
+        (
+            "| GPU | Disk |\n|---|---|\n| T4 | 400 |",
+            400,
+            Some("read as 400 GB"),
+        ),
+    ] {
+        let outcome = planned(text);
+        assert_eq!(outcome.request.boot_disk_size_gb, gb, "{text:?}");
+        let said = |words: &str| {
+            outcome
+                .request
+                .assumptions
+                .iter()
+                .any(|a| a.contains(words))
+        };
+        match reading {
+            Some(words) => assert!(said(words), "{text:?}: {:?}", outcome.request.assumptions),
+            None => assert!(!said("names no unit"), "{text:?}"),
+        }
+    }
+}

@@ -385,6 +385,10 @@ impl Mentions {
     pub(crate) fn push_disk(&mut self, gb: u32, written: String) {
         push(&mut self.boot_disk_size_gb, Mentioned::new(gb, written));
     }
+    /// A disk size with how it was read ("disk 300" names no unit: 300 GB).
+    pub(crate) fn push_disk_read(&mut self, mentioned: Mentioned<u32>) {
+        push(&mut self.boot_disk_size_gb, mentioned);
+    }
     /// A count with how it was read: which list it goes to is `kind`.
     pub(crate) fn push_count(&mut self, kind: CountKind, mentioned: Mentioned<u32>) {
         let list = match kind {

@@ -109,6 +109,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_names();
     scanner.find_places();
     scanner.find_disks();
+    scanner.find_labelled_disks();
     // After disks ("200GB disk" is a disk), before the GPU names are recorded ("A100 with
     // 80GB" names the 80 GB A100).
     scanner.find_gpu_memory();

@@ -42,35 +42,6 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     let lowered = text.to_lowercase();
     let mut tokens = Vec::new();
     let mut current = String::new();
-    let flush = |current: &mut String, tokens: &mut Vec<Token>| {
-        if current.is_empty() {
-            return;
-        }
-        // A trailing dot ends a sentence; trailing dashes/underscores are never part of a name.
-        // A leading dot before a digit is a decimal point (".5 T4" is half a GPU, not 5).
-        let decimal =
-            current.starts_with('.') && current[1..].starts_with(|c: char| c.is_ascii_digit());
-        let word = current
-            .trim_end_matches(['.', '-', '_'])
-            .trim_start_matches(['-', '_']);
-        let word = if decimal {
-            word
-        } else {
-            word.trim_start_matches('.')
-        };
-        let ends_sentence = current.ends_with('.');
-        if let Some((times, name)) = split_multiplier(word) {
-            // "2xA100" is "2x A100", as "8x H100" is read.
-            tokens.push(Token::Word(times.to_owned()));
-            tokens.push(Token::Word(name.to_owned()));
-        } else if !word.is_empty() {
-            tokens.push(Token::Word(in_english(word).to_owned()));
-        }
-        if ends_sentence {
-            tokens.push(Token::Break(Boundary::Mark));
-        }
-        current.clear();
-    };
     let mut chars = lowered.chars().peekable();
     while let Some(ch) = chars.next() {
         let digit_next = chars.peek().is_some_and(char::is_ascii_digit);
@@ -124,6 +95,37 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     }
     flush(&mut current, &mut tokens);
     tokens
+}
+
+/// Ends the word being read, if any, as a token (and a sentence's end after it).
+fn flush(current: &mut String, tokens: &mut Vec<Token>) {
+    if current.is_empty() {
+        return;
+    }
+    // A trailing dot ends a sentence; trailing dashes/underscores are never part of a name.
+    // A leading dot before a digit is a decimal point (".5 T4" is half a GPU, not 5).
+    let decimal =
+        current.starts_with('.') && current[1..].starts_with(|c: char| c.is_ascii_digit());
+    let word = current
+        .trim_end_matches(['.', '-', '_'])
+        .trim_start_matches(['-', '_']);
+    let word = if decimal {
+        word
+    } else {
+        word.trim_start_matches('.')
+    };
+    let ends_sentence = current.ends_with('.');
+    if let Some((times, name)) = split_multiplier(word) {
+        // "2xA100" is "2x A100", as "8x H100" is read.
+        tokens.push(Token::Word(times.to_owned()));
+        tokens.push(Token::Word(name.to_owned()));
+    } else if !word.is_empty() {
+        tokens.push(Token::Word(in_english(word).to_owned()));
+    }
+    if ends_sentence {
+        tokens.push(Token::Break(Boundary::Mark));
+    }
+    current.clear();
 }
 
 /// A multiplier glued to the name it multiplies ("2xa100", "4xt4"): `("2x", "a100")`. Only

@@ -10,7 +10,8 @@ use std::ops::Range;
 use promptops_core::ValidationError;
 
 use super::tokens::Boundary::{Cell, Line, Paren};
-use super::{Role, Scanner, Token, is_gpu_noun, is_vm_noun};
+use super::{Role, Scanner, Token, disk_gb, is_disk_word, is_gpu_noun, is_vm_noun};
+use crate::mentions::Mentioned;
 
 /// What a labelled count counts.
 enum Kind {
@@ -103,11 +104,24 @@ impl Scanner<'_> {
                 header: false,
             };
         }
-        let end = self.form_label_end(i).unwrap_or(i);
+        // A form's label is its whole line ("Boot disk size (GB)"), a cell's its cell; one
+        // on the count's own line is the clause before it.
+        let (start, end) = match self.form_label_end(i) {
+            Some(end) => (self.line_or_cell_start(end), end),
+            None => (self.clause_start(i), i),
+        };
         Label {
-            words: self.clause_start(end)..end,
+            words: start..end,
             header: false,
         }
+    }
+
+    /// The first token of the line or table cell that holds the tokens before `end`.
+    fn line_or_cell_start(&self, end: usize) -> usize {
+        (0..end)
+            .rev()
+            .find(|&j| matches!(self.tokens[j], Token::Break(Line | Cell)))
+            .map_or(0, |j| j + 1)
     }
 
     /// What the last words of `label` say a count under it counts, and the first and last
@@ -327,6 +341,52 @@ impl Scanner<'_> {
                     .notices
                     .push(format!("{what}; it was not read"));
             }
+            self.roles[i] = Role::Used;
+        }
+    }
+
+    /// A disk size without its unit after or under a disk's label ("Disk: 500", "T4 with
+    /// disk 300", "### Boot disk size (GB)⏎⏎200"): read in the label's unit, in GB when it
+    /// names none (the unit of `boot_disk_size_gb`), and that reading stated. The size was
+    /// dropped for the default, or refused as a count cut off from the next line's GPU.
+    pub(super) fn find_labelled_disks(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            let Some(number) = word.parse::<u32>().ok().filter(|_| word.len() <= 9) else {
+                continue;
+            };
+            if self.word(i + 1).is_some() {
+                continue;
+            }
+            let label = self.label_of(i);
+            let words: Vec<(usize, &str)> = label
+                .words
+                .clone()
+                .filter_map(|j| self.word(j).map(|w| (j, w)))
+                .collect();
+            // The label's last few words: "boot disk size (GB)".
+            let last = &words[words.len().saturating_sub(4)..];
+            // "Disks: 2" counts disks.
+            let Some(&(from, _)) = last.iter().find(|(_, w)| is_disk_word(w) && *w != "disks")
+            else {
+                continue;
+            };
+            let unit = last
+                .iter()
+                .rev()
+                .find_map(|&(_, w)| disk_gb(1, w).map(|_| w));
+            let Some(gb) = disk_gb(number, unit.unwrap_or("gb")) else {
+                continue;
+            };
+            let written = format!("{} {word}", self.written(from, label.words.end - 1));
+            let mut mentioned = Mentioned::new(gb, written.clone());
+            if unit.is_none() {
+                mentioned =
+                    mentioned.with_reading(format!("\"{written}\" names no unit: read as {gb} GB"));
+            }
+            self.mentions.push_disk_read(mentioned);
             self.roles[i] = Role::Used;
         }
     }
