@@ -175,6 +175,7 @@ fn a_count_after_its_label_on_one_line_is_read() {
         ("GPU count: 2\nGPU: A100", 1, 2, A100),
         ("GPU: A100 (x4)", 4, 1, A100),
         ("A100 (4)", 4, 1, A100),
+        ("we need T4 GPUs x 4 in europe", 4, 1, T4),
         // After a comma a number may be anything.
         ("2 VMs with a T4, 100", 2, 1, T4),
     ] {
@@ -233,5 +234,14 @@ fn a_disk_size_without_its_unit_after_a_disk_label_is_read_in_gb_and_said_so() {
             Some(words) => assert!(said(words), "{text:?}: {:?}", outcome.request.assumptions),
             None => assert!(!said("names no unit"), "{text:?}"),
         }
+    }
+}
+
+#[test]
+fn a_gpus_memory_in_parentheses_after_its_name_qualifies_it() {
+    // Planned as the 40 GB A100 before.
+    for text in ["A100 (80GB)", "2 VMs with an A100 (80 GB) each"] {
+        let request = planned(text).request;
+        assert_eq!(request.gpu_type, "nvidia-a100-80gb", "{text:?}");
     }
 }

@@ -74,7 +74,9 @@ impl Scanner<'_> {
         // "A100 (x4)": the multiplier may stand in parentheses.
         let set_off = i > 1 && self.tokens[i - 1] == Token::Break(Boundary::Paren);
         let name_before = |back: usize| i >= back && self.roles[i - back] == Role::Gpu;
-        let postfix = (name_before(1) || (set_off && name_before(2)))
+        // "T4 GPUs x 4": after the GPU noun that follows the name.
+        let noun_before = i > 1 && self.word(i - 1).is_some_and(is_gpu_noun);
+        let postfix = (name_before(1) || ((set_off || noun_before) && name_before(2)))
             .then(|| self.multiplier_after(i - 1))
             .flatten()
             .filter(|(_, end)| *end == i || !self.word(end + 1).is_some_and(is_vm_noun));

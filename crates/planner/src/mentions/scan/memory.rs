@@ -4,7 +4,8 @@
 
 use promptops_core::ValidationError;
 
-use super::{Role, Scanner, alias_keys, is_gpu_noun};
+use super::tokens::Boundary;
+use super::{Role, Scanner, Token, alias_keys, is_gpu_noun};
 use crate::mentions::{GpuRequirement, Mentioned};
 
 /// Words that may sit between a GPU name (or noun) and its memory ("A100 with at least 80GB").
@@ -119,6 +120,10 @@ impl Scanner<'_> {
     /// Back over linking words from `i` to a GPU name or a GPU noun in the same clause.
     fn gpu_before(&self, i: usize) -> Option<usize> {
         for j in (i.saturating_sub(5)..i).rev() {
+            // "A100 (80GB)": the amount in parentheses right after the name.
+            if j + 1 == i && self.tokens[j] == Token::Break(Boundary::Paren) {
+                continue;
+            }
             let word = self.word(j)?;
             if self.roles[j] == Role::Gpu || is_gpu_noun(word) {
                 // "T4 GPUs with 16GB": the noun's GPU name is the one qualified.
