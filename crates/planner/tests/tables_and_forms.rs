@@ -8,6 +8,8 @@ use promptops_planner::{OfflinePlanner, PlanError, PlanInput, PlanOutcome};
 
 const T4: &str = "nvidia-tesla-t4";
 const A100: &str = "nvidia-tesla-a100";
+const L4: &str = "nvidia-l4";
+const H100: &str = "nvidia-h100-80gb";
 
 fn plan(text: &str) -> Result<PlanOutcome, PlanError> {
     let input = PlanInput {
@@ -176,6 +178,11 @@ fn a_count_after_its_label_on_one_line_is_read() {
         ("GPU: A100 (x4)", 4, 1, A100),
         ("A100 (4)", 4, 1, A100),
         ("we need T4 GPUs x 4 in europe", 4, 1, T4),
+        // Each planned something else: 3 T4s per VM (refused), 2 VMs x 1 L4.
+        ("need 3 x T4 VMs in Frankfurt", 3, 1, T4),
+        ("two L4 GPUs per worker, 3 workers", 3, 2, L4),
+        // As "H100 x8" is: 8 in total, one per VM.
+        ("H100 SXM x8", 8, 1, H100),
         // After a comma a number may be anything.
         ("2 VMs with a T4, 100", 2, 1, T4),
     ] {

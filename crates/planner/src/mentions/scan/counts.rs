@@ -147,7 +147,12 @@ impl Scanner<'_> {
             start,
         } = found;
         match head {
-            Head::Vm(end) if multiplied && (i + 1..end).any(|j| self.roles[j] == Role::Gpu) => {
+            // "8x H100 node" is one node with 8 H100s; "3 x T4 VMs" is 3 VMs.
+            Head::Vm(end)
+                if multiplied
+                    && (i + 1..end).any(|j| self.roles[j] == Role::Gpu)
+                    && !self.word(end).is_some_and(|noun| noun.ends_with('s')) =>
+            {
                 let written = self.written(i, end);
                 self.mentions.push_gpus_per_vm(count, written);
             }

@@ -47,6 +47,8 @@ pub(in crate::mentions) fn is_vm_noun(word: &str) -> bool {
             | "boxes"
             | "replica"
             | "replicas"
+            | "worker"
+            | "workers"
     )
 }
 
