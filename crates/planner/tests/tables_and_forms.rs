@@ -183,6 +183,10 @@ fn a_count_after_its_label_on_one_line_is_read() {
         ("two L4 GPUs per worker, 3 workers", 3, 2, L4),
         // As "H100 x8" is: 8 in total, one per VM.
         ("H100 SXM x8", 8, 1, H100),
+        ("3 VMs with T4 (two each)", 3, 2, T4),
+        ("3 VMs with T4 (one each)", 3, 1, T4),
+        // The digits restate the words: the count reads through to its noun.
+        ("need two (2) T4 VMs", 2, 1, T4),
         // After a comma a number may be anything.
         ("2 VMs with a T4, 100", 2, 1, T4),
     ] {

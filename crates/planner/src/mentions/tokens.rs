@@ -94,6 +94,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         }
     }
     flush(&mut current, &mut tokens);
+    drop_restated_counts(&mut tokens);
     tokens
 }
 
@@ -126,6 +127,32 @@ fn flush(current: &mut String, tokens: &mut Vec<Token>) {
         tokens.push(Token::Break(Boundary::Mark));
     }
     current.clear();
+}
+
+/// Drops a number's restatement in digits after it in words ("two (2) T4 VMs", as
+/// contracts write them), so that the count reads through to its noun.
+fn drop_restated_counts(tokens: &mut Vec<Token>) {
+    let mut i = 0;
+    while i + 3 < tokens.len() {
+        let restated = match &tokens[i..i + 4] {
+            [
+                Token::Word(words),
+                Token::Break(Boundary::Paren),
+                Token::Word(digits),
+                Token::Break(Boundary::Mark),
+            ] => {
+                words != digits
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && parse_count(words).is_some()
+                    && parse_count(words) == parse_count(digits)
+            }
+            _ => false,
+        };
+        if restated {
+            tokens.drain(i + 1..i + 4);
+        }
+        i += 1;
+    }
 }
 
 /// A multiplier glued to the name it multiplies ("2xa100", "4xt4"): `("2x", "a100")`. Only

@@ -76,6 +76,11 @@ impl Scanner<'_> {
         else {
             return;
         };
+        // "T4 (one each)": so many of the GPU per VM.
+        let kind = match kind {
+            Kind::Total if matches!(self.word(i + 1), Some("each" | "apiece")) => Kind::PerVm,
+            kind => kind,
+        };
         let written = format!("{} {}", self.written(from, to), self.word(i).unwrap_or(""));
         match kind {
             Kind::PerVm => self.mentions.push_gpus_per_vm(count, written),
