@@ -155,12 +155,19 @@ fn a_count_under_a_label_that_says_not_what_it_counts_is_refused_when_nothing_el
         "{:?}",
         outcome.request.assumptions
     );
-    // A form's other numbers are no counts and stay out of it.
-    let outcome = planned("### GPU\n\nT4\n\n### Budget\n\n500");
-    assert_eq!(
-        (outcome.request.vm_count, outcome.request.gpu_count),
-        (1, 1)
-    );
+    // A form's other numbers are no counts and stay out of it, wherever they stand: the
+    // answer to "Team size" was refused as a count cut off from the GPU below it.
+    for text in [
+        "### GPU\n\nT4\n\n### Budget\n\n500",
+        "### Team size\n\n12\n\n### GPU\n\nT4",
+    ] {
+        let outcome = planned(text);
+        assert_eq!(
+            (outcome.request.vm_count, outcome.request.gpu_count),
+            (1, 1),
+            "{text:?}"
+        );
+    }
 }
 
 #[test]

@@ -136,7 +136,10 @@ impl Scanner<'_> {
                         None => self.ends_line_or_cell(i),
                     }
             };
-            if shape.is_none() && !whole_count() {
+            // A whole number under a form's label answers it ("### Team size⏎⏎12"), and is
+            // not cut off from the next line's GPU.
+            let answers_a_label = || shape.is_none() && self.form_label_end(i).is_some();
+            if (shape.is_none() && !whole_count()) || answers_a_label() {
                 continue;
             }
             let mut next = i + 1;
