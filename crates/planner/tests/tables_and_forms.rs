@@ -143,6 +143,9 @@ fn a_count_under_a_label_that_says_not_what_it_counts_is_refused_when_nothing_el
         assert!(err.contains(quoted), "{text:?}: {err}");
         assert!(err.contains("does not say what it counts"), "{err}");
     }
+    // The example of what to write names the request's GPU.
+    let err = refusal("### How many?\n\n5\n\n### GPU\n\nT4").to_string();
+    assert!(err.contains("\"5 T4 GPUs\""), "{err}");
     // With the counts stated elsewhere, it is named in the plan's assumptions instead.
     let outcome = planned("### Number of VMs\n\n2\n\n### GPU\n\nT4\n\n### Quantity\n\n3");
     assert_eq!(outcome.request.vm_count, 2);

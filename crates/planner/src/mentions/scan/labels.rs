@@ -336,8 +336,14 @@ impl Scanner<'_> {
             let label = self.quoted(from, label.words.end - 1);
             let what = format!("\"{number}\" {place} \"{label}\" does not say what it counts");
             if nothing_read {
+                // The example names the request's GPU when it names one.
+                let gpu = self
+                    .mentions
+                    .gpu_type
+                    .first()
+                    .map_or_else(|| "A100".to_owned(), |gpu| gpu.written.to_uppercase());
                 let message = format!(
-                    "{what}, so it is not read as a count; write \"{number} VMs\", \"{number} GPUs per VM\" or \"{number} A100 GPUs\", or label it \"Number of VMs\" or \"GPUs per VM\""
+                    "{what}, so it is not read as a count; write \"{number} VMs\", \"{number} GPUs per VM\" or \"{number} {gpu} GPUs\", or label it \"Number of VMs\" or \"GPUs per VM\""
                 );
                 self.errors
                     .push(ValidationError::new("count", &number, message));
