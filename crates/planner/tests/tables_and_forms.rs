@@ -79,7 +79,7 @@ fn a_count_under_a_header_that_names_nothing_counts_what_its_row_names() {
             2,
         ),
         (
-            "| Item | How many |\n|---|---|\n| VM with an A100 | 2 |",
+            "| Item | How many? |\n|---|---|\n| VM with an A100 | 2 |",
             2,
             1,
         ),

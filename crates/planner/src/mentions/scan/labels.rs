@@ -95,9 +95,15 @@ impl Scanner<'_> {
     /// no count), else the cell beside it or a form's line above, else the words before it
     /// in its clause.
     fn label_of(&self, i: usize) -> Label {
-        if let Some(words) = self.column_header(i) {
+        if let Some(cell) = self.column_header(i) {
+            // Up to its last word: "| How many? |" ends in a "?".
+            let end = cell
+                .clone()
+                .rev()
+                .find(|&j| self.word(j).is_some())
+                .map_or(cell.start, |j| j + 1);
             return Label {
-                words,
+                words: cell.start..end,
                 header: true,
             };
         }
