@@ -197,6 +197,9 @@ fn a_count_after_its_label_on_one_line_is_read() {
         ("3 VMs with T4 (one each)", 3, 1, T4),
         // The digits restate the words: the count reads through to its noun.
         ("need two (2) T4 VMs", 2, 1, T4),
+        ("Need A100 GPUs, 4 of them", 4, 1, A100),
+        ("I need GPUs: T4, 4 of them", 4, 1, T4),
+        ("T4 VMs, 3 of those, in us-west1", 3, 1, T4),
         // After a comma a number may be anything.
         ("2 VMs with a T4, 100", 2, 1, T4),
     ] {

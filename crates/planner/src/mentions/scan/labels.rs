@@ -62,6 +62,15 @@ impl Scanner<'_> {
             self.roles[i] = Role::Used;
             return;
         }
+        if let Some((kind, from)) = self.count_of_them(i) {
+            let written = format!("{} … {}", self.written(from, from), self.written(i, i + 2));
+            match kind {
+                Kind::Vms => self.mentions.push_vm_count(count, written),
+                _ => self.mentions.push_gpu_total(count, written),
+            }
+            self.roles[i] = Role::Used;
+            return;
+        }
         // "VMs: 3 with 2 T4 each": what follows the count says what each of them has.
         if self
             .word(i + 1)
@@ -88,6 +97,29 @@ impl Scanner<'_> {
             Kind::Total => self.mentions.push_gpu_total(count, written),
         }
         self.roles[i] = Role::Used;
+    }
+
+    /// "A100 GPUs, 4 of them": a count of the GPU or VM named last before it in its
+    /// sentence, and where that name stands.
+    fn count_of_them(&self, i: usize) -> Option<(Kind, usize)> {
+        if self.word(i + 1) != Some("of")
+            || !matches!(self.word(i + 2), Some("them" | "those" | "these"))
+        {
+            return None;
+        }
+        (i.saturating_sub(8)..i)
+            .rev()
+            .take_while(|&j| !matches!(self.tokens[j], Token::Break(Line)))
+            .find_map(|j| {
+                let word = self.word(j)?;
+                if is_vm_noun(word) {
+                    Some((Kind::Vms, j))
+                } else if is_gpu_noun(word) || self.roles[j] == Role::Gpu {
+                    Some((Kind::Total, j))
+                } else {
+                    None
+                }
+            })
     }
 
     /// The label a count at `i` stands under: its column's header in a table that has one
