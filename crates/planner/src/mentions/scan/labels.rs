@@ -64,11 +64,7 @@ impl Scanner<'_> {
         }
         if let Some((kind, from)) = self.count_of_them(i) {
             let written = format!("{} … {}", self.written(from, from), self.written(i, i + 2));
-            match kind {
-                Kind::Vms => self.mentions.push_vm_count(count, written),
-                _ => self.mentions.push_gpu_total(count, written),
-            }
-            self.roles[i] = Role::Used;
+            self.push_labelled(i, kind, count, written);
             return;
         }
         // "VMs: 3 with 2 T4 each": what follows the count says what each of them has.
@@ -91,6 +87,11 @@ impl Scanner<'_> {
             kind => kind,
         };
         let written = format!("{} {}", self.written(from, to), self.word(i).unwrap_or(""));
+        self.push_labelled(i, kind, count, written);
+    }
+
+    /// Records the count at `i` as what its label says it counts.
+    fn push_labelled(&mut self, i: usize, kind: Kind, count: u32, written: String) {
         match kind {
             Kind::PerVm => self.mentions.push_gpus_per_vm(count, written),
             Kind::Vms => self.mentions.push_vm_count(count, written),
@@ -99,8 +100,9 @@ impl Scanner<'_> {
         self.roles[i] = Role::Used;
     }
 
-    /// "A100 GPUs, 4 of them": a count of the GPU or VM named last before it in its
-    /// sentence, and where that name stands.
+    /// "A100 GPUs, 4 of them": a count of the GPU or VM named last before it on its line
+    /// (within 8 tokens: a comma and a full stop are one kind of break here, so the
+    /// sentence's start is not known), and where that name stands.
     fn count_of_them(&self, i: usize) -> Option<(Kind, usize)> {
         if self.word(i + 1) != Some("of")
             || !matches!(self.word(i + 2), Some("them" | "those" | "these"))
