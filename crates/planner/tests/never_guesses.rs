@@ -3,42 +3,12 @@
 //! numbers are refused rather than replaced, every problem is reported at once, and every
 //! plan names what it did not use. Each case here was planned as something else before.
 
+mod support;
+
 use promptops_core::{Catalog, ExpiryRequest, Policy};
 use promptops_planner::message::{Audience, explain};
-use promptops_planner::{OfflinePlanner, PlanError, PlanInput, PlanOutcome, RefusalKind};
-
-const T4: &str = "nvidia-tesla-t4";
-const L4: &str = "nvidia-l4";
-const V100: &str = "nvidia-tesla-v100";
-const A100: &str = "nvidia-tesla-a100";
-const H100: &str = "nvidia-h100-80gb";
-
-fn plan(text: &str) -> Result<PlanOutcome, PlanError> {
-    let input = PlanInput {
-        body: text.to_owned(),
-        ..PlanInput::default()
-    };
-    OfflinePlanner::new().plan(&input, Catalog::embedded(), &Policy::default())
-}
-
-fn planned(text: &str) -> PlanOutcome {
-    plan(text).unwrap_or_else(|err| panic!("{text:?} was not planned:\n{err}"))
-}
-
-fn refusal(text: &str) -> PlanError {
-    match plan(text) {
-        Ok(outcome) => panic!("{text:?} should be refused, got {:?}", outcome.request),
-        Err(err) => err,
-    }
-}
-
-fn said(outcome: &PlanOutcome, words: &str) -> bool {
-    outcome
-        .request
-        .assumptions
-        .iter()
-        .any(|a| a.contains(words))
-}
+use promptops_planner::{PlanError, RefusalKind};
+use support::{A100, H100, L4, T4, V100, planned, refusal, said};
 
 #[test]
 fn texts_that_are_not_requests_are_refused_with_what_to_write() {

@@ -3,36 +3,13 @@
 //! a label in another row, and a count that says not what it counts is refused or named in
 //! the plan's assumptions, never dropped for a default.
 
-use promptops_core::{Catalog, Policy};
-use promptops_planner::{OfflinePlanner, PlanError, PlanInput, PlanOutcome};
+mod support;
 
-const T4: &str = "nvidia-tesla-t4";
-const A100: &str = "nvidia-tesla-a100";
-const L4: &str = "nvidia-l4";
-const H100: &str = "nvidia-h100-80gb";
-
-fn plan(text: &str) -> Result<PlanOutcome, PlanError> {
-    let input = PlanInput {
-        body: text.to_owned(),
-        ..PlanInput::default()
-    };
-    OfflinePlanner::new().plan(&input, Catalog::embedded(), &Policy::default())
-}
-
-fn planned(text: &str) -> PlanOutcome {
-    plan(text).unwrap_or_else(|err| panic!("{text:?} was not planned:\n{err}"))
-}
-
-fn refusal(text: &str) -> PlanError {
-    match plan(text) {
-        Ok(outcome) => panic!("{text:?} should be refused, got {:?}", outcome.request),
-        Err(err) => err,
-    }
-}
+use support::{A100, H100, L4, T4, assert_plans, planned, refusal};
 
 #[test]
 fn a_tables_counts_are_read_by_their_columns_headers() {
-    for (text, vms, gpus_per_vm, gpu) in [
+    assert_plans(&[
         // Read before as 2 GPUs in total ("gpu 2": the header's last cell taken for the
         // label of the first cell below it) and planned 2 VMs x 1 GPU.
         (
@@ -53,73 +30,48 @@ fn a_tables_counts_are_read_by_their_columns_headers() {
         ("VMs | GPU\n--- | ---\n2 | T4", 2, 1, T4),
         // CRLF line ends, as the web editor sends them.
         ("| VMs | GPU |\r\n|---|---|\r\n| 5 | T4 |\r\n", 5, 1, T4),
-    ] {
-        let request = planned(text).request;
-        assert_eq!(
-            (
-                request.vm_count,
-                request.gpu_count,
-                request.gpu_type.as_str()
-            ),
-            (vms, gpus_per_vm, gpu),
-            "{text:?}"
-        );
-    }
+    ]);
 }
 
 #[test]
 fn a_count_under_a_header_that_names_nothing_counts_what_its_row_names() {
-    for (text, vms, gpus_per_vm) in [
+    assert_plans(&[
         // The 4 was dropped and 1 A100 planned.
-        ("| GPU | Count |\n|---|---|\n| A100 | 4 |", 4, 1),
-        ("| Quantity | GPU |\n|---|---|\n| 4 | A100 |", 4, 1),
+        ("| GPU | Count |\n|---|---|\n| A100 | 4 |", 4, 1, A100),
+        ("| Quantity | GPU |\n|---|---|\n| 4 | A100 |", 4, 1, A100),
         (
             "| Item | Qty |\n|---|---|\n| VMs | 3 |\n| GPUs per VM | 2 |\n| GPU | A100 |",
             3,
             2,
+            A100,
         ),
         (
             "| Item | How many? |\n|---|---|\n| VM with an A100 | 2 |",
             2,
             1,
+            A100,
         ),
-    ] {
-        let request = planned(text).request;
-        assert_eq!(
-            (
-                request.vm_count,
-                request.gpu_count,
-                request.gpu_type.as_str()
-            ),
-            (vms, gpus_per_vm, A100),
-            "{text:?}"
-        );
-    }
+    ]);
 }
 
 #[test]
 fn a_key_value_tables_label_is_the_cell_beside_its_count_in_the_same_row() {
-    for (text, vms, gpus_per_vm) in [
+    assert_plans(&[
         (
             "| Field | Value |\n|---|---|\n| VMs | 3 |\n| GPU | A100 |\n| GPUs per VM | 2 |",
             3,
             2,
+            A100,
         ),
         // No header row: "| VMs | 3 |" still reads 3 VMs, and "| A100 | 2 |" 2 A100s.
-        ("| VMs | 3 |\n| GPUs per VM | 2 |\n| GPU | A100 |", 3, 2),
-        ("| A100 | 2 |", 2, 1),
-    ] {
-        let request = planned(text).request;
-        assert_eq!(
-            (
-                request.vm_count,
-                request.gpu_count,
-                request.gpu_type.as_str()
-            ),
-            (vms, gpus_per_vm, A100),
-            "{text:?}"
-        );
-    }
+        (
+            "| VMs | 3 |\n| GPUs per VM | 2 |\n| GPU | A100 |",
+            3,
+            2,
+            A100,
+        ),
+        ("| A100 | 2 |", 2, 1, A100),
+    ]);
     // Under a header that is no count, the GPU beside a number does not make it one.
     let outcome = planned("| GPU | Budget |\n|---|---|\n| A100 | 500 |");
     assert_eq!(outcome.request.vm_count, 1, "{:?}", outcome.request);
@@ -177,7 +129,7 @@ fn a_count_under_a_label_that_says_not_what_it_counts_is_refused_when_nothing_el
 fn a_count_after_its_label_on_one_line_is_read() {
     // Each was planned at 1 VM x 1 GPU, the count dropped ("2xA100" was no request at all,
     // "GPU count: 2" was refused as a count cut off from the next line's GPU).
-    for (text, vms, gpus_per_vm, gpu) in [
+    assert_plans(&[
         ("A100: 4", 4, 1, A100),
         ("VMs: 3 with 2 T4 each", 3, 2, T4),
         ("Instances: 2, each with an A100", 2, 1, A100),
@@ -202,18 +154,7 @@ fn a_count_after_its_label_on_one_line_is_read() {
         ("T4 VMs, 3 of those, in us-west1", 3, 1, T4),
         // After a comma a number may be anything.
         ("2 VMs with a T4, 100", 2, 1, T4),
-    ] {
-        let request = planned(text).request;
-        assert_eq!(
-            (
-                request.vm_count,
-                request.gpu_count,
-                request.gpu_type.as_str()
-            ),
-            (vms, gpus_per_vm, gpu),
-            "{text:?}"
-        );
-    }
+    ]);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use promptops_core::ValidationError;
 
-use super::tokens::Boundary::{Cell, Line, Paren};
+use super::tokens::Boundary::{self, Cell, Line, Paren};
 use super::{Role, Scanner, Token, disk_gb, is_disk_word, is_gpu_noun, is_vm_noun};
 use crate::mentions::Mentioned;
 
@@ -131,11 +131,7 @@ impl Scanner<'_> {
     fn label_of(&self, i: usize) -> Label {
         if let Some(cell) = self.column_header(i) {
             // Up to its last word: "| How many? |" ends in a "?".
-            let end = cell
-                .clone()
-                .rev()
-                .find(|&j| self.word(j).is_some())
-                .map_or(cell.start, |j| j + 1);
+            let end = self.last_word(&cell).map_or(cell.start, |j| j + 1);
             return Label {
                 words: cell.start..end,
                 header: true,
@@ -152,7 +148,7 @@ impl Scanner<'_> {
         // A form's label is its whole line ("Boot disk size (GB)"), a cell's its cell; one
         // on the count's own line is the clause before it.
         let (start, end) = match self.form_label_end(i) {
-            Some(end) => (self.line_or_cell_start(end), end),
+            Some(end) => (self.start_before(end, |b| matches!(b, Line | Cell)), end),
             None => (self.clause_start(i), i),
         };
         Label {
@@ -161,12 +157,18 @@ impl Scanner<'_> {
         }
     }
 
-    /// The first token of the line or table cell that holds the tokens before `end`.
-    fn line_or_cell_start(&self, end: usize) -> usize {
+    /// The first token after the last break before `end` that `ends` accepts: where the
+    /// clause, the cell or the line that holds the tokens before `end` starts.
+    fn start_before(&self, end: usize, ends: impl Fn(Boundary) -> bool) -> usize {
         (0..end)
             .rev()
-            .find(|&j| matches!(self.tokens[j], Token::Break(Line | Cell)))
+            .find(|&j| matches!(self.tokens[j], Token::Break(boundary) if ends(boundary)))
             .map_or(0, |j| j + 1)
+    }
+
+    /// The index of the last word of `label`, if it has one.
+    fn last_word(&self, label: &Range<usize>) -> Option<usize> {
+        label.clone().rev().find(|&j| self.word(j).is_some())
     }
 
     /// What the last words of `label` say a count under it counts, and the first and last
@@ -206,7 +208,7 @@ impl Scanner<'_> {
     /// count's row names: a label another cell holds ("| GPUs per VM | 2 |"), or a GPU or a
     /// VM ("| A100 | 4 |" under "| GPU | Count |" is 4 A100s).
     fn count_of_row(&self, i: usize, label: &Label) -> Option<(Kind, usize, usize)> {
-        let last = self.word(label.words.end.checked_sub(1)?)?;
+        let last = self.word(self.last_word(&label.words)?)?;
         if !label.header || !is_generic_count_word(last) {
             return None;
         }
@@ -262,30 +264,21 @@ impl Scanner<'_> {
 
     /// The first token of the clause that ends at `end` (exclusive).
     fn clause_start(&self, end: usize) -> usize {
-        (0..end)
-            .rev()
-            .find(|&j| matches!(self.tokens[j], Token::Break(_)))
-            .map_or(0, |j| j + 1)
+        self.start_before(end, |_| true)
     }
 
     /// The tokens of the line that holds the token at `i`, without its line breaks.
     fn row_of(&self, i: usize) -> Range<usize> {
-        let is_line = |j: &usize| matches!(self.tokens[*j], Token::Break(Line));
-        let start = (0..i).rev().find(is_line).map_or(0, |j| j + 1);
         let end = (i..self.tokens.len())
-            .find(is_line)
+            .find(|&j| self.tokens[j] == Token::Break(Line))
             .unwrap_or(self.tokens.len());
-        start..end
+        self.start_before(i, |b| b == Line)..end
     }
 
     /// The line that ends at the line break right before `start` (empty for a blank line).
     fn row_above(&self, start: usize) -> Option<Range<usize>> {
         let line_break = start.checked_sub(1)?;
-        let row_start = (0..line_break)
-            .rev()
-            .find(|&j| matches!(self.tokens[j], Token::Break(Line)))
-            .map_or(0, |j| j + 1);
-        Some(row_start..line_break)
+        Some(self.start_before(line_break, |b| b == Line)..line_break)
     }
 
     fn is_table_row(&self, row: &Range<usize>) -> bool {
@@ -359,7 +352,7 @@ impl Scanner<'_> {
                 continue;
             }
             let label = self.label_of(i);
-            let last = label.words.clone().rev().find(|&j| self.word(j).is_some());
+            let last = self.last_word(&label.words);
             if !last
                 .and_then(|j| self.word(j))
                 .is_some_and(is_generic_count_word)
