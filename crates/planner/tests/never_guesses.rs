@@ -434,10 +434,11 @@ fn a_count_cut_off_from_its_gpu_by_a_line_break_is_refused_not_defaulted() {
             "5",
             "ends a line or clause and \"A100\" starts the next",
         ),
+        // After a label's colon the number answers the label, which names nothing.
         (
             "count: 3\nA100 in us-west1",
             "3",
-            "write the count right before what it counts (\"3 A100\")",
+            "\"3\" after \"count\" does not say what it counts, so it is not read as a count; write \"3 VMs\", \"3 GPUs per VM\" or \"3 A100 GPUs\"",
         ),
         ("I need 5, A100 GPUs", "5", "\"A100 GPUs\" starts the next"),
         (

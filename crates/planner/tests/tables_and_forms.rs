@@ -112,9 +112,14 @@ fn a_count_under_a_label_that_says_not_what_it_counts_is_refused_when_nothing_el
     );
     // A form's other numbers are no counts and stay out of it, wherever they stand: the
     // answer to "Team size" was refused as a count cut off from the GPU below it.
+    // On one line after a colon ("Team size: 12") the number answers its label as well;
+    // those two were refused with 'write "12 GPU"'.
     for text in [
         "### GPU\n\nT4\n\n### Budget\n\n500",
         "### Team size\n\n12\n\n### GPU\n\nT4",
+        "Team size: 12\nGPU: T4",
+        "Disks: 2\nGPU: T4",
+        "team_size=12\nT4 GPU",
     ] {
         let outcome = planned(text);
         assert_eq!(
@@ -159,9 +164,22 @@ fn a_count_after_its_label_on_one_line_is_read() {
 
 #[test]
 fn a_count_right_after_a_label_that_names_nothing_is_refused_when_nothing_else_was_read() {
-    let err = refusal("gpu=a100 count=4").to_string();
+    for (text, quoted) in [
+        ("gpu=a100 count=4", "\"4\" after \"count\""),
+        ("Count: 4\nGPU: A100", "\"4\" after \"Count\""),
+        ("- GPU: A100\n- Count: 4", "\"4\" after \"Count\""),
+    ] {
+        let err = refusal(text).to_string();
+        assert!(
+            err.contains(&format!("{quoted} does not say what it counts")),
+            "{text:?}: {err}"
+        );
+    }
+    // Without a colon the number may be the count of the GPU on the next line, cut off
+    // from it: that is refused, with how to write it.
+    let err = refusal("I need 5\nA100").to_string();
     assert!(
-        err.contains("\"4\" after \"count\" does not say what it counts"),
+        err.contains("write the count right before what it counts"),
         "{err}"
     );
 }

@@ -86,6 +86,32 @@ impl<'t> AsWritten<'t> {
             .flatten()
     }
 
+    /// Whether the `occurrence`th appearance of `word` is written right after a ":" or an
+    /// "=", as a label's value is ("Team size: 12", "size=12"); false when it cannot be
+    /// found.
+    fn follows_colon(&self, word: &str, occurrence: impl FnOnce() -> usize) -> bool {
+        let looked_for = self.looked_for.get();
+        self.looked_for.set(looked_for + 1);
+        if looked_for >= MAX_FOUND {
+            return false;
+        }
+        let Some(&(_, piece)) = self
+            .words
+            .iter()
+            .filter(|(read, _)| read == word)
+            .nth(occurrence())
+        else {
+            return false;
+        };
+        let piece = self.pieces[piece].clone();
+        // Where the word starts in its piece ("size:12"); the piece's start when it is
+        // not written as read (a folded form).
+        let at = self.text[piece.clone()].rfind(word).unwrap_or(0);
+        self.text[..piece.start + at]
+            .trim_end()
+            .ends_with([':', '='])
+    }
+
     /// `range` without the characters at its ends that the refused words do without; the
     /// result reads as `words` exactly, or there is none.
     fn trimmed(&self, mut range: Range<usize>, words: &[&str]) -> Option<&'t str> {
@@ -146,21 +172,37 @@ impl Scanner<'_> {
     /// Tokens `from..=to` as the user wrote them ("½ A100"); the scanner's words ("1/2
     /// a100") when they cannot be found in the request.
     pub(super) fn quoted(&self, from: usize, to: usize) -> String {
-        let words: Vec<&str> = (from..=to).filter_map(|i| self.word(i)).collect();
+        let words = self.words_of(from, to);
         let as_written = self.as_written.get_or_init(|| AsWritten::new(self.request));
-        // Which appearance of these words this is: as many start before it.
-        let occurrence = || {
-            let scanned: Vec<&str> = self.tokens[..=to].iter().filter_map(Token::word).collect();
-            let words_before = (0..from).filter(|&i| self.word(i).is_some()).count();
-            scanned
-                .windows(words.len().max(1))
-                .take(words_before)
-                .filter(|window| *window == words.as_slice())
-                .count()
-        };
         as_written
-            .find(&words, occurrence)
+            .find(&words, || self.occurrence(from, to))
             .and_then(one_line)
             .unwrap_or_else(|| words.join(" "))
+    }
+
+    /// Whether the word at `i` is written right after a ":" or an "=": the value of a
+    /// label on its own line ("Team size: 12"), which the tokens do not show.
+    pub(super) fn written_after_colon(&self, i: usize) -> bool {
+        let Some(word) = self.word(i) else {
+            return false;
+        };
+        let as_written = self.as_written.get_or_init(|| AsWritten::new(self.request));
+        as_written.follows_colon(word, || self.occurrence(i, i))
+    }
+
+    fn words_of(&self, from: usize, to: usize) -> Vec<&str> {
+        (from..=to).filter_map(|i| self.word(i)).collect()
+    }
+
+    /// Which appearance of the words `from..=to` this is: as many start before it.
+    fn occurrence(&self, from: usize, to: usize) -> usize {
+        let words = self.words_of(from, to);
+        let scanned: Vec<&str> = self.tokens[..=to].iter().filter_map(Token::word).collect();
+        let words_before = (0..from).filter(|&i| self.word(i).is_some()).count();
+        scanned
+            .windows(words.len().max(1))
+            .take(words_before)
+            .filter(|window| *window == words.as_slice())
+            .count()
     }
 }

@@ -136,9 +136,12 @@ impl Scanner<'_> {
                         None => self.ends_line_or_cell(i),
                     }
             };
-            // A whole number under a form's label answers it ("### Team size⏎⏎12"), and is
-            // not cut off from the next line's GPU.
-            let answers_a_label = || shape.is_none() && self.form_label_end(i).is_some();
+            // A whole number under a form's label or after a label's colon answers it
+            // ("### Team size⏎⏎12", "Team size: 12"), and is not cut off from the next
+            // line's GPU.
+            let answers_a_label = || {
+                shape.is_none() && (self.form_label_end(i).is_some() || self.written_after_colon(i))
+            };
             if (shape.is_none() && !whole_count()) || answers_a_label() {
                 continue;
             }
