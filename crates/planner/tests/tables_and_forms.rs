@@ -144,6 +144,10 @@ fn a_count_after_its_label_on_one_line_is_read() {
         ("GPU count: 2\nGPU: A100", 1, 2, A100),
         ("GPU: A100 (x4)", 4, 1, A100),
         ("A100 (4)", 4, 1, A100),
+        ("Need T4 GPUs (5) in us-west1", 5, 1, T4),
+        ("VMs (3) with a T4 each", 3, 1, T4),
+        ("L4 * 4 in us-east4", 4, 1, L4),
+        ("3*T4 in us-west1", 3, 1, T4),
         ("we need T4 GPUs x 4 in europe", 4, 1, T4),
         // Each planned something else: 3 T4s per VM (refused), 2 VMs x 1 L4.
         ("need 3 x T4 VMs in Frankfurt", 3, 1, T4),

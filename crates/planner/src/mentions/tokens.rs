@@ -35,16 +35,17 @@ impl Token {
     }
 }
 
-/// Tokenizes `text`. "/" is read as "per" ("2 GPUs/VM"), "w/" as "with", "×" as "x".
+/// Tokenizes `text`. "/" is read as "per" ("2 GPUs/VM"), "w/" as "with", "×" and a "*"
+/// between a number and a name as "x".
 /// Numbers that are not whole stay one word ("1/2", "1e+3", ".5"), so that the scanner
 /// refuses them instead of reading their digits as separate counts.
 pub fn tokenize(text: &str) -> Vec<Token> {
     let lowered = text.to_lowercase();
     let mut tokens = Vec::new();
     let mut current = String::new();
-    let mut chars = lowered.chars().peekable();
-    while let Some(ch) = chars.next() {
-        let digit_next = chars.peek().is_some_and(char::is_ascii_digit);
+    let mut chars = lowered.char_indices().peekable();
+    while let Some((at, ch)) = chars.next() {
+        let digit_next = chars.peek().is_some_and(|(_, next)| next.is_ascii_digit());
         match ch {
             'a'..='z' | '0'..='9' | '-' | '_' | '.' => current.push(ch),
             // "1/2" and "1⁄2" (what "½" becomes) are fractions, not "1 per 2".
@@ -60,7 +61,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Word("about".to_owned()));
             }
-            '×' => {
+            '×' | '*' if ch == '×' || is_times_star(&lowered[..at], &lowered[at + 1..]) => {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Word("x".to_owned()));
             }
@@ -162,6 +163,24 @@ fn split_multiplier(word: &str) -> Option<(&str, &str)> {
     let rest = word[digits..].strip_prefix('x')?;
     (digits > 0 && rest.starts_with(|c: char| c.is_ascii_lowercase()))
         .then(|| (&word[..=digits], rest))
+}
+
+/// Whether a "*" between `before` and `after` multiplies ("L4 * 4", "4*T4"), as "x" does:
+/// a number on one side and a name or number on the other, on one line, with space on both
+/// sides or on neither. Markdown's "**bold**", "*4*" and "* item" are not.
+fn is_times_star(before: &str, after: &str) -> bool {
+    // Only the space next to the "*" is looked at: a request may hold many of them.
+    let (left, right) = (before.trim_end(), after.trim_start());
+    let (gap_before, gap_after) = (&before[left.len()..], &after[..after.len() - right.len()]);
+    let (Some(last), Some(first)) = (left.chars().next_back(), right.chars().next()) else {
+        return false;
+    };
+    last.is_ascii_alphanumeric()
+        && first.is_ascii_alphanumeric()
+        && (last.is_ascii_digit() || first.is_ascii_digit())
+        && !gap_before.contains('\n')
+        && !gap_after.contains('\n')
+        && gap_before.is_empty() == gap_after.is_empty()
 }
 
 /// Whether `word` is digits followed by "e", the start of "1e+3".
@@ -338,6 +357,23 @@ mod tests {
             assert_eq!(tokenize(text)[0].word(), Some(word), "{text:?}");
         }
         assert_eq!(tokenize("2 gpus/vm")[2].word(), Some("per"));
+    }
+
+    #[test]
+    fn a_star_multiplies_between_a_number_and_a_name() {
+        let words = |text: &str| -> Vec<String> {
+            tokenize(text)
+                .iter()
+                .map(|t| t.word().unwrap_or("|").to_owned())
+                .collect()
+        };
+        assert_eq!(words("L4 * 4"), ["l4", "x", "4"]);
+        assert_eq!(words("4*T4"), ["4", "x", "t4"]);
+        // Markdown's emphasis and list items.
+        assert_eq!(words("need *4* T4"), ["need", "4", "t4"]);
+        assert_eq!(words("**GPU:** T4"), ["gpu", "t4"]);
+        assert_eq!(words("us-west1\n* 4 VMs"), ["us-west1", "|", "4", "vms"]);
+        assert_eq!(words("a * b"), ["a", "b"]);
     }
 
     #[test]

@@ -137,9 +137,16 @@ impl Scanner<'_> {
                 header: true,
             };
         }
-        // "A100 (4)": a count in parentheses right after a GPU's name counts it. (After a
-        // comma it may be anything: "T4, budget 100".)
-        if i >= 2 && self.tokens[i - 1] == Token::Break(Paren) && self.roles[i - 2] == Role::Gpu {
+        // "A100 (4)", "T4 GPUs (5)", "VMs (3)": a count in parentheses right after a GPU's
+        // name or a GPU or VM noun counts it. (After a comma it may be anything: "T4,
+        // budget 100".)
+        let counted_before = |j: usize| {
+            self.roles[j] == Role::Gpu
+                || self
+                    .word(j)
+                    .is_some_and(|w| is_gpu_noun(w) || is_vm_noun(w))
+        };
+        if i >= 2 && self.tokens[i - 1] == Token::Break(Paren) && counted_before(i - 2) {
             return Label {
                 words: self.clause_start(i - 1)..i - 1,
                 header: false,
