@@ -39,6 +39,7 @@ struct Candidate {
 }
 
 /// Every GPU × per-VM count the draft leaves open that the catalog and policy accept.
+/// `hourly` is one VM's price.
 fn candidates(draft: &DeploymentDraft, catalog: &Catalog, policy: &Policy) -> Vec<Candidate> {
     let mut out = Vec::new();
     for gpu in catalog.gpus() {
@@ -73,19 +74,40 @@ fn refused(field: &str, written: &str, message: String) -> PlanError {
 }
 
 /// The cheapest GPU and count per VM holding the model, and the assumption saying so.
+///
+/// A stated total ("2 A100 80GB") is the request's, not the estimate's: only per-VM counts
+/// that divide it are candidates (with a stated VM count, only the one it leaves), priced
+/// for the whole deployment. When none of them holds the estimate, the one with the most
+/// memory per VM is planned as asked and the shortfall said: the estimate is rough, and the
+/// person may quantise without saying so.
 pub(crate) fn fit_model(
     need: &Mentioned<ModelMemory>,
     draft: &DeploymentDraft,
+    total: Option<u32>,
     catalog: &Catalog,
     policy: &Policy,
 ) -> Result<(String, u32, String), PlanError> {
     let gb = need.value.gb_per_vm;
-    let best = candidates(draft, catalog, policy)
+    let vms_for = |per_vm: u32| match total {
+        Some(total) => total / per_vm,
+        None => 1,
+    };
+    let divides = |c: &Candidate| match (total, draft.vm_count) {
+        (Some(total), Some(vms)) => u64::from(c.per_vm) * u64::from(vms) == u64::from(total),
+        (Some(total), None) => total.is_multiple_of(c.per_vm),
+        (None, _) => true,
+    };
+    let open: Vec<Candidate> = candidates(draft, catalog, policy)
         .into_iter()
+        .filter(divides)
+        .collect();
+    let cost = |c: &Candidate| c.hourly * f64::from(vms_for(c.per_vm));
+    let best = open
+        .iter()
         .filter(|c| c.memory_gb >= gb)
-        .min_by(|a, b| a.hourly.total_cmp(&b.hourly));
-    match best {
-        Some(c) => Ok((
+        .min_by(|a, b| cost(a).total_cmp(&cost(b)).then(a.per_vm.cmp(&b.per_vm)));
+    if let Some(c) = best {
+        return Ok((
             c.gpu.clone(),
             c.per_vm,
             format!(
@@ -96,8 +118,23 @@ pub(crate) fn fit_model(
                 c.memory_gb,
                 promptops_core::usd(c.hourly, 2)
             ),
+        ));
+    }
+    let most = open.iter().max_by(|a, b| {
+        a.memory_gb
+            .cmp(&b.memory_gb)
+            .then(b.hourly.total_cmp(&a.hourly))
+    });
+    match (total, most) {
+        (Some(total), Some(c)) => Ok((
+            c.gpu.clone(),
+            c.per_vm,
+            format!(
+                "{}; the {total} GPUs asked for hold at most {} GB per VM ({} x {}): planned as asked, with the GPUs on as few VMs as they allow; if the model does not fit, quantise it (\"in 8-bit\") or ask for more GPUs",
+                need.value.explanation, c.memory_gb, c.per_vm, c.gpu
+            ),
         )),
-        None => Err(refused(
+        _ => Err(refused(
             "gpu_type",
             &need.written,
             format!(

@@ -276,7 +276,8 @@ fn choose_gpu(
     if let Some(need) = mentions.model_memory.first()
         && (draft.gpu_type.is_none() || draft.gpu_count.is_none())
     {
-        let (gpu, per_vm, note) = fit::fit_model(need, draft, catalog, policy)?;
+        let total = first_count(&mentions.total_gpus);
+        let (gpu, per_vm, note) = fit::fit_model(need, draft, total, catalog, policy)?;
         draft.gpu_type = Some(gpu);
         draft.gpu_count = Some(per_vm);
         decided.push(note);

@@ -8,7 +8,7 @@ mod support;
 use promptops_core::{Catalog, ExpiryRequest, Policy};
 use promptops_planner::message::{Audience, explain};
 use promptops_planner::{PlanError, RefusalKind};
-use support::{A100, H100, L4, T4, V100, planned, refusal, said};
+use support::{A100, A100_80, H100, L4, T4, V100, planned, refusal, said};
 
 #[test]
 fn texts_that_are_not_requests_are_refused_with_what_to_write() {
@@ -137,6 +137,46 @@ fn descriptions_are_read_through_catalog_facts_and_stated() {
         );
     assert!(memory >= 168, "{:?}", model.request);
     assert!(said(&model, "70 billion parameters"), "{model:?}");
+    // A stated GPU count is the request's: the estimate only spreads it. "2 A100 80GB"
+    // for a 70B model was refused as "2 GPUs in total is not a multiple of 4 GPUs per VM",
+    // a 4 the request never said.
+    let asked = planned("We want to run Llama 70B inference. 2 A100 80GB in us-east4.");
+    assert_eq!(
+        (
+            asked.request.vm_count,
+            asked.request.gpu_count,
+            asked.request.gpu_type.as_str()
+        ),
+        (1, 2, A100_80),
+        "{:?}",
+        asked.request
+    );
+    assert!(said(&asked, "planned as asked"), "{asked:?}");
+    let spread = planned("Llama 13B on 4 T4 GPUs");
+    assert_eq!(
+        (spread.request.vm_count, spread.request.gpu_count),
+        (2, 2),
+        "{:?}",
+        spread.request
+    );
+    assert!(said(&spread, "cheapest fit"), "{spread:?}");
+    let per_vm = planned("a 13B model on 2 VMs with 8 T4 GPUs in total");
+    assert_eq!((per_vm.request.vm_count, per_vm.request.gpu_count), (2, 4));
+    // The phrase's "in total" wins over the VMs before it: this was read as 8 T4s per VM
+    // and refused.
+    for text in [
+        "2 VMs with 8 T4 GPUs in total",
+        "2 VMs having 8 T4 GPUs altogether",
+    ] {
+        let total = planned(text);
+        assert_eq!(
+            (total.request.vm_count, total.request.gpu_count),
+            (2, 4),
+            "{text:?}"
+        );
+    }
+    let each = planned("3 VMs with 2 T4 over the next 2 weeks");
+    assert_eq!((each.request.vm_count, each.request.gpu_count), (3, 2));
     let biggest = planned("the biggest single node you have");
     assert_eq!(
         (biggest.request.gpu_type.as_str(), biggest.request.gpu_count),

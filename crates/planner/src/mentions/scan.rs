@@ -374,7 +374,8 @@ impl Scanner<'_> {
     }
 
     /// Whether the GPU count at `count_index` (noun at `noun_index`) is per VM: "2 GPUs
-    /// each", "2 GPUs per VM", "each with 2 GPUs", "4 VMs with 2 GPUs", "4 VMs x 2 GPUs".
+    /// each", "2 GPUs per VM", "each with 2 GPUs", "4 VMs with 2 GPUs", "4 VMs x 2 GPUs";
+    /// not when the phrase says "in total".
     /// Returns the index of the last word of the phrase.
     fn per_vm_marker(&self, count_index: usize, noun_index: usize) -> (bool, usize) {
         let mut j = noun_index + 1;
@@ -399,7 +400,12 @@ impl Scanner<'_> {
             if matches!(word, "per-vm" | "per-machine" | "per-instance" | "per-node") {
                 return (true, j);
             }
-            if matches!(word, "total" | "altogether" | "overall" | "across" | "over") {
+            // "2 VMs with 8 GPUs in total": the phrase's own word for a total wins over the
+            // VMs before it.
+            if matches!(word, "total" | "altogether" | "overall" | "combined") {
+                return (false, noun_index);
+            }
+            if matches!(word, "across" | "over") {
                 break;
             }
             j += 1;

@@ -11,6 +11,7 @@ pub const T4: &str = "nvidia-tesla-t4";
 pub const L4: &str = "nvidia-l4";
 pub const V100: &str = "nvidia-tesla-v100";
 pub const A100: &str = "nvidia-tesla-a100";
+pub const A100_80: &str = "nvidia-a100-80gb";
 pub const H100: &str = "nvidia-h100-80gb";
 
 pub fn plan(text: &str) -> Result<PlanOutcome, PlanError> {
