@@ -97,6 +97,11 @@ fn numbers_are_read_as_written() {
     let err = refusal("12,345,678 T4 VMs");
     assert!(err.to_string().contains("12345678"), "{err}");
     assert_eq!(planned("zwei VMs mit je einer T4").request.vm_count, 2);
+    // "je" before a count is "each": this was read as "per 2" and refused.
+    let je = planned("Ich brauche 3 VMs mit je 2 T4 in europe-west3").request;
+    assert_eq!((je.vm_count, je.gpu_count), (3, 2));
+    let per = planned("3 VMs, 2 GPUs je VM, T4").request;
+    assert_eq!((per.vm_count, per.gpu_count), (3, 2));
     assert_eq!(planned("cinco máquinas con T4").request.vm_count, 5);
     assert_eq!(planned("trois machines avec des L4").request.vm_count, 3);
     let japanese = planned("T4を2枚搭載したVMを3台").request;

@@ -181,6 +181,15 @@ fn places_instead_of_regions() {
         ("T4 in Montreal", want().at("northamerica-northeast1-")),
         ("T4 in São Paulo", want().at("southamerica-east1-")),
         ("T4 in Sao Paulo", want().at("southamerica-east1-")),
+        // A region's name without its dash: the default region was planned instead.
+        (
+            "need 2 t4 gpus in uswest1",
+            want()
+                .vms(2)
+                .at("us-west1-")
+                .says("\"uswest1\" read as region us-west1"),
+        ),
+        ("need 2 T4s in us west1", want().vms(2).at("us-west1-")),
     ];
     check_all(&cases, plan);
 }

@@ -161,6 +161,12 @@ fn a_count_after_its_label_on_one_line_is_read() {
         ("Need A100 GPUs, 4 of them", 4, 1, A100),
         ("I need GPUs: T4, 4 of them", 4, 1, T4),
         ("T4 VMs, 3 of those, in us-west1", 3, 1, T4),
+        // The words tying a label to its count: each count was dropped, or refused as cut
+        // off from the next clause's GPU.
+        ("The number of VMs is 3, each with 2 T4", 3, 2, T4),
+        ("Number of VMs should be 3 with T4", 3, 1, T4),
+        ("VM count will be 2, GPU: T4", 2, 1, T4),
+        ("GPU count should be set to 2, T4", 1, 2, T4),
         // After a comma a number may be anything.
         ("2 VMs with a T4, 100", 2, 1, T4),
     ]);

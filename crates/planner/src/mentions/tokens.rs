@@ -96,7 +96,23 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     }
     flush(&mut current, &mut tokens);
     drop_restated_counts(&mut tokens);
+    read_je(&mut tokens);
     tokens
+}
+
+/// German "je" is "each" before a count ("mit je 2 T4") and "per" before a noun ("2 GPUs je
+/// VM").
+fn read_je(tokens: &mut [Token]) {
+    for i in 0..tokens.len() {
+        if tokens[i].word() != Some("je") {
+            continue;
+        }
+        let before_count = tokens
+            .get(i + 1)
+            .and_then(Token::word)
+            .is_some_and(|next| parse_count(next).is_some());
+        tokens[i] = Token::Word(if before_count { "each" } else { "per" }.to_owned());
+    }
 }
 
 /// Ends the word being read, if any, as a token (and a sentence's end after it).
@@ -212,7 +228,7 @@ fn in_english(word: &str) -> &str {
         | "serveurs" | "noeud" | "noeuds" | "maquina" | "maquinas" | "servidor" | "servidores"
         | "instancia" | "instancias" | "nodo" | "nodos" => "vms",
         "grafikkarte" | "grafikkarten" | "carte" | "cartes" | "tarjeta" | "tarjetas" => "gpus",
-        "pro" | "je" | "par" | "por" => "per",
+        "pro" | "par" | "por" => "per",
         "mit" | "avec" | "con" => "with",
         "jeweils" | "chacune" | "chacun" | "cada" | "jede" | "jeder" | "jedem" => "each",
         "insgesamt" | "gesamt" => "total",

@@ -38,6 +38,23 @@ fn is_generic_count_word(word: &str) -> bool {
     )
 }
 
+/// Words between a label and its count that say nothing of what is counted.
+fn is_copula(word: &str) -> bool {
+    matches!(
+        word,
+        "is" | "are"
+            | "be"
+            | "should"
+            | "will"
+            | "would"
+            | "shall"
+            | "must"
+            | "set"
+            | "to"
+            | "equals"
+    )
+}
+
 /// Where the label of a count stands, and whether it is a column's header.
 struct Label {
     words: Range<usize>,
@@ -181,7 +198,12 @@ impl Scanner<'_> {
     /// What the last words of `label` say a count under it counts, and the first and last
     /// of the words that say it.
     fn label_kind(&self, label: &Range<usize>) -> Option<(Kind, usize, usize)> {
-        let end = label.end;
+        // "The number of VMs should be 3", "GPU count is set to 2": the label ends before
+        // the words that tie it to its count.
+        let mut end = label.end;
+        while end > label.start && self.word(end - 1).is_some_and(is_copula) {
+            end -= 1;
+        }
         let before = |back: usize| {
             (end >= label.start + back)
                 .then(|| self.word(end - back))

@@ -25,6 +25,11 @@ fn place_index(catalog: &promptops_core::Catalog) -> HashMap<String, Place<'_>> 
         for place in &region.places {
             index.insert(place_key(place), Place::Region(region.name.as_str()));
         }
+        // The region's own name with its dash left out ("uswest1") or written as a space
+        // ("us west1"). Not with the digits apart ("us east 4 A100"): they may be a count.
+        for written in [region.name.replace('-', ""), region.name.replace('-', " ")] {
+            index.insert(place_key(&written), Place::Region(region.name.as_str()));
+        }
     }
     for area in catalog.areas() {
         for name in &area.names {
