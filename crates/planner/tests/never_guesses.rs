@@ -89,6 +89,20 @@ fn gpus_named_for_comparison_do_not_count() {
 }
 
 #[test]
+fn a_count_of_people_that_says_not_what_each_gets_is_refused() {
+    // Planned at 1 VM, the 5 dropped.
+    let err = refusal("need T4 GPUs for 5 people in us-west1").to_string();
+    assert!(
+        err.contains("\"5 people\" does not say how many VMs or GPUs they need"),
+        "{err}"
+    );
+    assert!(err.contains("\"5 people, each with a T4 VM\""), "{err}");
+    // With the VMs counted, the people are only context.
+    let counted = planned("a team of 5 people needs 2 T4 VMs").request;
+    assert_eq!(counted.vm_count, 2);
+}
+
+#[test]
 fn numbers_are_read_as_written() {
     // "1,010 VMs" is 1010 (refused by the policy), not 10.
     let err = refusal("1,010 VMs with T4");

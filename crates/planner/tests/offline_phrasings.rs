@@ -313,6 +313,20 @@ fn counts_that_are_approximate_ranged_or_per_person() {
             want().vms(6).gpu(L4),
         ),
         ("4 students each with a T4", want().vms(4).per_vm(1).gpu(T4)),
+        // What each gets before "each", or before "per person": each was planned at 1 VM.
+        (
+            "10 people need a T4 each",
+            want().vms(10).per_vm(1).gpu(T4).says("10 VMs"),
+        ),
+        (
+            "one T4 per person, 4 people",
+            want().vms(4).per_vm(1).gpu(T4),
+        ),
+        (
+            "2 L4 GPUs for each developer, 3 developers",
+            want().vms(3).per_vm(2).gpu(L4),
+        ),
+        ("a T4 VM per user for 5 users", want().vms(5).gpu(T4)),
         ("2 VMs, 2 GPUs per VM, T4", want().vms(2).per_vm(2)),
         ("3 VMs with 2 T4s each", want().vms(3).per_vm(2).gpu(T4)),
         ("upgrade to 4 GPUs, T4", want().vms(1).per_vm(4)),

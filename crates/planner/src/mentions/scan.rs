@@ -129,6 +129,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_vague_quantities();
     scanner.find_counts();
     // After counts: only a count that was not read falls to its default.
+    scanner.refuse_unread_people();
     scanner.refuse_counts_cut_off();
     scanner.refuse_unread_labelled_counts();
     scanner.refuse_zero_counts();

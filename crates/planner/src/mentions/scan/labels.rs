@@ -362,6 +362,14 @@ impl Scanner<'_> {
         }
     }
 
+    /// The GPU a refusal's example names: the request's, when it names one.
+    pub(super) fn example_gpu(&self) -> String {
+        self.mentions
+            .gpu_type
+            .first()
+            .map_or_else(|| "A100".to_owned(), |gpu| gpu.written.to_uppercase())
+    }
+
     /// Refuses a whole number alone in its table cell or on its form's line, under a label
     /// that asks how many of nothing named ("### Quantity⏎⏎3", "| Count |" in a row naming
     /// no GPU or VM), or right after one at the end of its clause ("count=4"), when no count
@@ -398,12 +406,7 @@ impl Scanner<'_> {
             let label = self.quoted(from, label.words.end - 1);
             let what = format!("\"{number}\" {place} \"{label}\" does not say what it counts");
             if nothing_read {
-                // The example names the request's GPU when it names one.
-                let gpu = self
-                    .mentions
-                    .gpu_type
-                    .first()
-                    .map_or_else(|| "A100".to_owned(), |gpu| gpu.written.to_uppercase());
+                let gpu = self.example_gpu();
                 let message = format!(
                     "{what}, so it is not read as a count; write \"{number} VMs\", \"{number} GPUs per VM\" or \"{number} {gpu} GPUs\", or label it \"Number of VMs\" or \"GPUs per VM\""
                 );

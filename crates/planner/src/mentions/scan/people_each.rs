@@ -1,5 +1,10 @@
 //! People counted with what each gets: "5 users each with a T4 VM" (5 VMs), "3
-//! developers, each gets 2 VMs" (6 VMs), "4 students each with a T4" (4 VMs, one T4 each).
+//! developers, each gets 2 VMs" (6 VMs), "4 students each with a T4" (4 VMs, one T4 each),
+//! "10 people need a T4 each", "one T4 per person, 4 people". A count of people that says
+//! not what each gets ("T4 GPUs for 5 people") is refused when no VM count was read: the
+//! default of one VM would drop it.
+
+use promptops_core::ValidationError;
 
 use super::{CountKind, Head, Mentioned, Role, Scanner};
 
@@ -24,6 +29,11 @@ fn is_person_noun(word: &str) -> bool {
             | "trainees"
             | "testers"
     )
+}
+
+/// One of the people `is_person_noun` counts: "per person", "for each developer".
+fn is_one_person(word: &str) -> bool {
+    word == "person" || is_person_noun(&format!("{word}s"))
 }
 
 /// What each of several people gets: how many, the index of that count (none for "their
@@ -72,16 +82,85 @@ impl Scanner<'_> {
         }
     }
 
-    /// How many people the count at `i` names ("5 users ... each"), and what each gets.
+    /// How many people the count at `i` names ("5 users ... each"), and what each gets:
+    /// after "each" ("each with a T4") or before it ("need a T4 each"), or before "per
+    /// person" anywhere in the request ("one T4 per person, 4 people").
     fn people_each_at(&self, i: usize) -> Option<(u32, Share)> {
+        let (people, noun) = self.people_at(i)?;
+        let each = (noun + 1..noun + 6).find(|j| self.word(*j) == Some("each"));
+        let share = match each {
+            Some(each) => self
+                .share_after(each)
+                .or_else(|| self.share_ending_at(noun + 1, each)),
+            None => None,
+        };
+        Some((people, share.or_else(|| self.share_per_person())?))
+    }
+
+    /// A count of people at `i` ("5 users"), and where its noun stands.
+    fn people_at(&self, i: usize) -> Option<(u32, usize)> {
         let word = self.free_word(i)?;
         if matches!(word, "a" | "an") {
             return None;
         }
         let people = self.count_word(i)?;
         let noun = (i + 1..i + 3).find(|j| self.word(*j).is_some_and(is_person_noun))?;
-        let each = (noun + 1..noun + 4).find(|j| self.word(*j) == Some("each"))?;
-        Some((people, self.share_after(each)?))
+        Some((people, noun))
+    }
+
+    /// A count and what it counts, ending right before `end` and starting at or after
+    /// `from`: the "a T4" of "need a T4 each", the "one T4" of "one T4 per person".
+    fn share_ending_at(&self, from: usize, end: usize) -> Option<Share> {
+        (from.max(end.saturating_sub(5))..end).find_map(|k| {
+            let per_person = self.count_word(k)?;
+            let head = self.find_head(k + 1)?;
+            let (Head::Vm(last) | Head::Gpu(last)) = head;
+            (last + 1 == end).then_some(Share {
+                per_person,
+                count_index: Some(k),
+                head,
+            })
+        })
+    }
+
+    /// What "per person" (or "each developer", "for every user") follows: "one T4 per
+    /// person".
+    fn share_per_person(&self) -> Option<Share> {
+        (1..self.tokens.len()).find_map(|j| {
+            let marker = matches!(self.word(j - 1)?, "per" | "each" | "every");
+            if !(marker && is_one_person(self.word(j)?)) {
+                return None;
+            }
+            let before = if j >= 2 && self.word(j - 2) == Some("for") {
+                j - 2
+            } else {
+                j - 1
+            };
+            self.share_ending_at(0, before)
+        })
+    }
+
+    /// Refuses a count of people that says not what each gets ("T4 GPUs for 5 people")
+    /// when no VM or GPU total was read: the deployment would be planned at one VM, the
+    /// people dropped.
+    pub(super) fn refuse_unread_people(&mut self) {
+        if !(self.mentions.vm_count.is_empty() && self.mentions.total_gpus.is_empty()) {
+            return;
+        }
+        for i in 0..self.tokens.len() {
+            let Some((people, noun)) = self.people_at(i) else {
+                continue;
+            };
+            let written = self.quoted(i, noun);
+            let message = format!(
+                "\"{written}\" does not say how many VMs or GPUs they need; write what each gets (\"{people} {noun}, each with a {gpu} VM\") or the number of VMs",
+                noun = self.word(noun).unwrap_or("people"),
+                gpu = self.example_gpu(),
+            );
+            self.errors
+                .push(ValidationError::new("vm_count", &written, message));
+            self.roles[i] = Role::Used;
+        }
     }
 
     /// What each person gets, within a few words after "each" at `each`: "with 2 VMs",
