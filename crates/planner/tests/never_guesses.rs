@@ -89,6 +89,17 @@ fn gpus_named_for_comparison_do_not_count() {
 }
 
 #[test]
+fn a_gpu_count_joined_to_the_vms_is_per_vm_and_an_and_is_said() {
+    // "2 nodes of 4xT4" was read as 4 in total, 2 per node.
+    let of = planned("2 nodes of 4xT4 in us-central1").request;
+    assert_eq!((of.vm_count, of.gpu_count), (2, 4));
+    // "2 VMs and 4 GPUs" may mean 4 in all: planned per VM, as before, and now said.
+    let and = planned("2 VMs and 4 T4 GPUs in us-west1");
+    assert_eq!((and.request.vm_count, and.request.gpu_count), (2, 4));
+    assert!(said(&and, "read as 4 GPUs per VM"), "{and:?}");
+}
+
+#[test]
 fn a_count_of_people_that_says_not_what_each_gets_is_refused() {
     // Planned at 1 VM, the 5 dropped.
     let err = refusal("need T4 GPUs for 5 people in us-west1").to_string();

@@ -375,7 +375,8 @@ impl Scanner<'_> {
     }
 
     /// Whether the GPU count at `count_index` (noun at `noun_index`) is per VM: "2 GPUs
-    /// each", "2 GPUs per VM", "each with 2 GPUs", "4 VMs with 2 GPUs", "4 VMs x 2 GPUs";
+    /// each", "2 GPUs per VM", "each with 2 GPUs", "4 VMs with 2 GPUs", "4 VMs x 2 GPUs",
+    /// "4 nodes of 8 A100";
     /// not when the phrase says "in total".
     /// Returns the index of the last word of the phrase.
     fn per_vm_marker(&self, count_index: usize, noun_index: usize) -> (bool, usize) {
@@ -418,8 +419,11 @@ impl Scanner<'_> {
                 self.roles[count_index - 2],
                 Role::Name(Name::MachineType(_))
             );
-        let joined_to_vms = matches!(before(1), Some("with" | "having" | "x" | "and" | "has"))
-            && (before(2).is_some_and(is_vm_noun) || before(2) == Some("each") || machine_before);
+        let joined_to_vms =
+            matches!(
+                before(1),
+                Some("with" | "having" | "x" | "and" | "has" | "of")
+            ) && (before(2).is_some_and(is_vm_noun) || before(2) == Some("each") || machine_before);
         // "each with 2", "each should have 1 GPU" (within the clause).
         let each_before = (1..=4).map_while(before).any(|w| w == "each");
         let per_vm_before = before(2) == Some("per") && before(1).is_some_and(is_vm_noun);

@@ -159,7 +159,17 @@ impl Scanner<'_> {
             Head::Vm(end) => self.push_qualified_count(CountKind::Vms, count, start, end),
             Head::Gpu(end) => {
                 let (per_vm, end) = self.per_vm_marker(i, end);
-                if per_vm {
+                if per_vm && i >= 1 && self.word(i - 1) == Some("and") {
+                    // "2 VMs and 4 GPUs" may mean 4 in all: the reading is said.
+                    let written = self.written(i, end);
+                    let reading = format!(
+                        "\"{written}\" after the VM count read as {count} GPUs per VM; write \"{count} GPUs in total\" for a total"
+                    );
+                    self.mentions.push_count(
+                        CountKind::PerVm,
+                        Mentioned::new(count, written).with_reading(reading),
+                    );
+                } else if per_vm {
                     self.push_qualified_count(CountKind::PerVm, count, start, end);
                 } else if let Some(from) = self.upgrade_to_before(start) {
                     let written = self.written(from, end);
