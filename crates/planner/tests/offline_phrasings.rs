@@ -320,7 +320,11 @@ fn counts_that_are_approximate_ranged_or_per_person() {
         ),
         (
             "one T4 per person, 4 people",
-            want().vms(4).per_vm(1).gpu(T4),
+            want()
+                .vms(4)
+                .per_vm(1)
+                .gpu(T4)
+                .says("\"one t4 per person 4 people\" read as one VM each"),
         ),
         (
             "2 L4 GPUs for each developer, 3 developers",

@@ -165,6 +165,12 @@ fn a_count_after_its_label_on_one_line_is_read() {
         // off from the next clause's GPU.
         ("The number of VMs is 3, each with 2 T4", 3, 2, T4),
         ("Number of VMs should be 3 with T4", 3, 1, T4),
+        (
+            "The number of VMs should be 3 and each needs 2 T4 GPUs.",
+            3,
+            2,
+            T4,
+        ),
         ("VM count will be 2, GPU: T4", 2, 1, T4),
         ("GPU count should be set to 2, T4", 1, 2, T4),
         // After a comma a number may be anything.

@@ -84,10 +84,11 @@ impl Scanner<'_> {
             self.push_labelled(i, kind, count, written);
             return;
         }
-        // "VMs: 3 with 2 T4 each": what follows the count says what each of them has.
+        // "VMs: 3 with 2 T4 each": what follows the count says what each of them has, or
+        // starts another clause ("should be 3 and each needs 2 T4").
         if self
             .word(i + 1)
-            .is_some_and(|next| !matches!(next, "with" | "having" | "each"))
+            .is_some_and(|next| !matches!(next, "with" | "having" | "each" | "and"))
         {
             return;
         }

@@ -196,9 +196,16 @@ impl Scanner<'_> {
     /// Records `people` VMs (times what each gets), or one VM each with the GPUs each gets.
     fn push_people_each(&mut self, i: usize, people: u32, share: Share) {
         let per_person = share.per_person;
+        // The words from the first of the two counts to the last of their nouns: the share
+        // may come first ("one T4 per person, 4 people").
+        let written_to = |end: usize| {
+            let from = share.count_index.map_or(i, |j| j.min(i));
+            let to = if end > i { end } else { i + 1 };
+            self.written(from, to)
+        };
         match share.head {
             Head::Vm(end) => {
-                let written = self.written(i, end);
+                let written = written_to(end);
                 let vms = people.saturating_mul(per_person);
                 let reading = if per_person == 1 {
                     format!("\"{written}\" read as one VM for each of the {people}: {vms} VMs")
@@ -213,7 +220,7 @@ impl Scanner<'_> {
                 );
             }
             Head::Gpu(end) => {
-                let written = self.written(i, end);
+                let written = written_to(end);
                 let reading = format!(
                     "\"{written}\" read as one VM each: {people} VMs with {per_person} GPU(s) each"
                 );
