@@ -171,6 +171,13 @@ fn a_count_after_its_label_on_one_line_is_read() {
             2,
             T4,
         ),
+        // A JSON object's keys: the VM count was dropped.
+        (
+            r#"{"vm_count": 2, "gpu_type": "nvidia-tesla-t4", "gpu_count": 2}"#,
+            2,
+            2,
+            T4,
+        ),
         ("VM count will be 2, GPU: T4", 2, 1, T4),
         ("GPU count should be set to 2, T4", 1, 2, T4),
         // After a comma a number may be anything.

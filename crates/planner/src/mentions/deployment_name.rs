@@ -17,7 +17,8 @@ static NAME_ASKED: LazyLock<Regex> = LazyLock::new(|| {
           | \bname\s+(?:the\s+|this\s+)?(?:deployment|cluster|setup|environment|project)
           | \b(?:deployment|cluster|setup|environment|project)\s+(?:named|called|name\b\s*(?:is\b|[:=])?)
           | \b(?:vms?|machines|instances|nodes|servers|it)\s+(?:should\s+be\s+)?(?:named|called)\b
-          | (?m:^)\s*name\s*[:=]
+          | (?:(?m:^)|[,;({])\s*["']?name["']?\s*[:=]
+          | \b(?P<bare>name)\s+
         )
         \s*[:=]?\s*["'`]?
         (?P<name>[A-Za-z0-9_][A-Za-z0-9_.-]*)"#,
@@ -36,6 +37,13 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<String>>, Vec<ValidationError>,
             continue;
         };
         let name = value.as_str().trim_end_matches(['.', '-', '_']);
+        // "name t4-west" without a colon: only a word shaped like a name is one ("name the
+        // deployment" is handled above; "name the GPU you need" is no name).
+        if caps.name("bare").is_some()
+            && !(name.contains('-') && starts_clause(&text[..whole.start()]))
+        {
+            continue;
+        }
         let written = whole.as_str().trim_end_matches(['.', '-', '_']).to_owned();
         if is_valid_name(name) {
             if !names.iter().any(|n| n.value == name) {
@@ -51,6 +59,16 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<String>>, Vec<ValidationError>,
         blanked.replace_range(value.range(), &" ".repeat(value.len()));
     }
     (names, errors, blanked)
+}
+
+/// Whether what comes before a word ends a clause: the text's or a line's start, or ",",
+/// ";" or "(".
+fn starts_clause(before: &str) -> bool {
+    before
+        .trim_end_matches([' ', '\t'])
+        .chars()
+        .next_back()
+        .is_none_or(|c| matches!(c, '\n' | ',' | ';' | '('))
 }
 
 #[cfg(test)]
@@ -69,6 +87,22 @@ mod tests {
         let (names, _, _) = find("name: demo-1\nVMs: 2");
         assert_eq!(names[0].value, "demo-1");
         let (names, errors, _) = find("fine-tune a model named Mistral on 2 T4");
+        assert!(names.is_empty() && errors.is_empty());
+        // After a comma, in JSON, and bare when the word is shaped like a name.
+        for text in [
+            "Need 2 T4 VMs, name: ml-demo",
+            r#"{"name": "ml-demo", "vm_count": 2}"#,
+            "2 T4 VMs in us-west1, name ml-demo",
+        ] {
+            let (names, errors, _) = find(text);
+            assert_eq!(
+                names.first().map(|n| n.value.as_str()),
+                Some("ml-demo"),
+                "{text}"
+            );
+            assert!(errors.is_empty(), "{text}: {errors:?}");
+        }
+        let (names, errors, _) = find("2 T4 VMs, name whatever you like");
         assert!(names.is_empty() && errors.is_empty());
     }
 }

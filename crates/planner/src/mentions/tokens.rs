@@ -87,6 +87,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Break(Boundary::Paren));
             }
+            // A JSON key's closing quote keeps the key with its value ("vm_count": 2), as
+            // YAML's "vm_count: 2" is kept.
+            '"' if lowered[at + 1..].trim_start().starts_with(':') => {
+                flush(&mut current, &mut tokens);
+            }
             ',' | ';' | '!' | '?' | ')' | '[' | ']' | '"' | '`' => {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Break(Boundary::Mark));
