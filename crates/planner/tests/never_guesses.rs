@@ -190,6 +190,14 @@ fn descriptions_are_read_through_catalog_facts_and_stated() {
         spread.request
     );
     assert!(said(&spread, "cheapest fit"), "{spread:?}");
+    // "Llama 3.1 8B": the version apart from the name hid the size (planned 1 T4 per VM,
+    // 16 GB for a model of about 20).
+    let versioned = planned("2 T4 VMs in us-west1 for Llama 3.1 8B");
+    assert_eq!(
+        (versioned.request.vm_count, versioned.request.gpu_count),
+        (2, 2)
+    );
+    assert!(said(&versioned, "8 billion parameters"), "{versioned:?}");
     let per_vm = planned("a 13B model on 2 VMs with 8 T4 GPUs in total");
     assert_eq!((per_vm.request.vm_count, per_vm.request.gpu_count), (2, 4));
     // The phrase's "in total" wins over the VMs before it: this was read as 8 T4s per VM

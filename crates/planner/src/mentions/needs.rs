@@ -23,8 +23,9 @@ static MODEL_SIZE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("model size pattern")
 });
+// A family's name, then perhaps its version written apart ("Llama 3.1 8B", "Qwen 2.5 7B").
 static MODEL_FAMILY_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:llama|mistral|mixtral|qwen|falcon|gemma|deepseek|phi|gpt|model|bloom|opt)[\w.-]*[\s-]*$")
+    Regex::new(r"(?i)(?:llama|mistral|mixtral|qwen|falcon|gemma|deepseek|phi|gpt|model|bloom|opt)[\w.-]*(?:[\s-]+v?\d{1,2}(?:\.\d{1,2})?)?[\s-]*$")
         .expect("model family pattern")
 });
 static BIGGEST: LazyLock<Regex> = LazyLock::new(|| {
@@ -105,6 +106,19 @@ mod tests {
         let need = model_memory("serve llama-3 8b in 4-bit").map(|m| m.value.gb_per_vm);
         assert_eq!(need, Some(5));
         assert!(model_memory("a 500b disk").is_none());
+        // The version written apart from the family's name.
+        for text in [
+            "2 T4 VMs for Llama 3.1 8B",
+            "Qwen 2.5 7B chat",
+            "llama v3 8b",
+        ] {
+            let need = model_memory(text).map(|m| m.value.gb_per_vm);
+            assert!(
+                need.is_some_and(|gb| (17..=20).contains(&gb)),
+                "{text}: {need:?}"
+            );
+        }
+        assert!(model_memory("team 3 8b budget").is_none());
         assert!(biggest("give me the biggest single node you have").is_some());
     }
 }
