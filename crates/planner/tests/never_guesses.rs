@@ -89,6 +89,24 @@ fn gpus_named_for_comparison_do_not_count() {
 }
 
 #[test]
+fn two_gpus_or_zones_in_one_request_are_refused_saying_a_deployment_has_one() {
+    for (text, field) in [
+        ("Need 2 L4s + 1 T4", "gpu_type"),
+        (
+            "need 3 vms w/ t4 in us-west1-b and 2 more in us-west1-a",
+            "zone",
+        ),
+    ] {
+        let err = refusal(text).to_string();
+        assert!(
+            err.contains(&format!("the request names more than one {field}")),
+            "{text:?}: {err}"
+        );
+        assert!(err.contains("in a request of their own"), "{text:?}: {err}");
+    }
+}
+
+#[test]
 fn a_gpu_count_joined_to_the_vms_is_per_vm_and_an_and_is_said() {
     // "2 nodes of 4xT4" was read as 4 in total, 2 per node.
     let of = planned("2 nodes of 4xT4 in us-central1").request;

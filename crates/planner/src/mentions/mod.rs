@@ -291,11 +291,22 @@ impl Mentions {
         let mut errors = Vec::new();
         let mut several = |field: &str, written: Vec<&str>| {
             if written.len() > 1 {
+                // Two GPUs or two places may be two deployments asked for at once: say
+                // that one deployment cannot be both.
+                let why = match field {
+                    "gpu_type" | "machine_type" | "boot_disk_size_gb" => {
+                        "; all VMs of a deployment have the same one, so ask for the others in a request of their own"
+                    }
+                    "region" | "zone" => {
+                        "; a deployment's VMs are all in one zone, so ask for the others in a request of their own"
+                    }
+                    _ => "",
+                };
                 errors.push(ValidationError {
                     field: field.to_owned(),
                     value: written.join(" / "),
                     message: format!(
-                        "the request names more than one {field}: {}; name exactly one",
+                        "the request names more than one {field}: {}; name exactly one{why}",
                         written
                             .iter()
                             .map(|w| format!("\"{w}\""))
