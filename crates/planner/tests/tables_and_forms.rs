@@ -171,6 +171,8 @@ fn a_count_after_its_label_on_one_line_is_read() {
             2,
             T4,
         ),
+        // Keys and values on one line: the VM count was dropped.
+        ("GPU=T4 VMS=2 REGION=us-west1", 2, 1, T4),
         // A JSON object's keys: the VM count was dropped.
         (
             r#"{"vm_count": 2, "gpu_type": "nvidia-tesla-t4", "gpu_count": 2}"#,

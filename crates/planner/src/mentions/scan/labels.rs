@@ -85,10 +85,12 @@ impl Scanner<'_> {
             return;
         }
         // "VMs: 3 with 2 T4 each": what follows the count says what each of them has, or
-        // starts another clause ("should be 3 and each needs 2 T4").
+        // starts another clause ("should be 3 and each needs 2 T4"), or another key after a
+        // key's value ("GPU=T4 VMS=2 REGION=us-west1").
         if self
             .word(i + 1)
             .is_some_and(|next| !matches!(next, "with" | "having" | "each" | "and"))
+            && !self.written_after_colon(i)
         {
             return;
         }
