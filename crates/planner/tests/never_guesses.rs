@@ -89,6 +89,16 @@ fn gpus_named_for_comparison_do_not_count() {
 }
 
 #[test]
+fn a_memory_a_named_gpu_lacks_is_refused_naming_the_ram_reading_when_it_may_be_meant() {
+    let err = refusal("Need 2 VMs with 1 T4 GPU and 64GB memory in us-west1").to_string();
+    assert!(err.contains("t4 comes with 16 GB"), "{err}");
+    assert!(err.contains("if the VM's memory (RAM) was meant"), "{err}");
+    // "GPU memory" says which memory it is.
+    let err = refusal("a T4 with 64GB of GPU memory").to_string();
+    assert!(!err.contains("(RAM)"), "{err}");
+}
+
+#[test]
 fn two_gpus_or_zones_in_one_request_are_refused_saying_a_deployment_has_one() {
     for (text, field) in [
         ("Need 2 L4s + 1 T4", "gpu_type"),

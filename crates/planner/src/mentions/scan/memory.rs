@@ -229,8 +229,14 @@ impl Scanner<'_> {
                         .map(|gpu| format!("{} GB ({})", gpu.memory_gb, gpu.id))
                         .collect();
                     let mut error = no_gpu_with(gb, &written, self.catalog);
+                    // "a T4 GPU and 64GB memory" may mean the VM's memory.
+                    let ram = if written.ends_with(" memory") && !written.contains("gpu memory") {
+                        "; if the VM's memory (RAM) was meant, it follows from the machine type: name one (e.g. n1-highmem-16)"
+                    } else {
+                        ""
+                    };
                     error.message = format!(
-                        "\"{written}\": {bare} comes with {}; {}",
+                        "\"{written}\": {bare} comes with {}; {}{ram}",
                         sizes.join(" or "),
                         error.message
                     );
