@@ -50,10 +50,19 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<String>>, Vec<ValidationError>,
                 names.push(Mentioned::new(name.to_owned(), written));
             }
         } else {
+            // The nearest name that follows the rule, when lower case and dashes make one.
+            let nearest = name.to_lowercase().replace(['_', '.'], "-");
+            let suggestion = if is_valid_name(&nearest) {
+                format!(" (\"{nearest}\" would)")
+            } else {
+                String::new()
+            };
             errors.push(ValidationError::new(
                 "name",
                 name,
-                format!("the deployment name \"{name}\" cannot be used: a name {NAME_RULE}"),
+                format!(
+                    "the deployment name \"{name}\" cannot be used: a name {NAME_RULE}{suggestion}"
+                ),
             ));
         }
         blanked.replace_range(value.range(), &" ".repeat(value.len()));
@@ -84,6 +93,10 @@ mod tests {
         let (names, errors, _) = find("a deployment named LLM_Tune with 2 T4");
         assert!(names.is_empty());
         assert!(errors[0].message.contains("LLM_Tune"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("(\"llm-tune\" would)"),
+            "{errors:?}"
+        );
         let (names, _, _) = find("name: demo-1\nVMs: 2");
         assert_eq!(names[0].value, "demo-1");
         let (names, errors, _) = find("fine-tune a model named Mistral on 2 T4");
