@@ -99,9 +99,10 @@ fn a_memory_a_named_gpu_lacks_is_refused_naming_the_ram_reading_when_it_may_be_m
 }
 
 #[test]
-fn two_gpus_or_zones_in_one_request_are_refused_saying_a_deployment_has_one() {
+fn two_gpus_or_zones_in_one_request_are_refused_saying_a_deployment_has_one_of_each() {
     for (text, field) in [
         ("Need 2 L4s + 1 T4", "gpu_type"),
+        ("need 2 GPUs, preferably T4 or L4, us-west1", "gpu_type"),
         (
             "need 3 vms w/ t4 in us-west1-b and 2 more in us-west1-a",
             "zone",
@@ -112,7 +113,10 @@ fn two_gpus_or_zones_in_one_request_are_refused_saying_a_deployment_has_one() {
             err.contains(&format!("the request names more than one {field}")),
             "{text:?}: {err}"
         );
-        assert!(err.contains("in a request of their own"), "{text:?}: {err}");
+        assert!(
+            err.contains("pick one, or ask for the others in a request of their own"),
+            "{text:?}: {err}"
+        );
     }
 }
 

@@ -291,14 +291,14 @@ impl Mentions {
         let mut errors = Vec::new();
         let mut several = |field: &str, written: Vec<&str>| {
             if written.len() > 1 {
-                // Two GPUs or two places may be two deployments asked for at once: say
-                // that one deployment cannot be both.
+                // Two GPUs or two places are alternatives ("T4 or L4") or two deployments
+                // asked for at once ("2 L4s + 1 T4"): say that one deployment is not both.
                 let why = match field {
                     "gpu_type" | "machine_type" | "boot_disk_size_gb" => {
-                        "; all VMs of a deployment have the same one, so ask for the others in a request of their own"
+                        "; all VMs of a deployment share one: pick one, or ask for the others in a request of their own"
                     }
                     "region" | "zone" => {
-                        "; a deployment's VMs are all in one zone, so ask for the others in a request of their own"
+                        "; a deployment's VMs are all in one zone: pick one, or ask for the others in a request of their own"
                     }
                     _ => "",
                 };
