@@ -7,7 +7,7 @@ mod support;
 
 use promptops_core::{Catalog, ExpiryRequest, Policy};
 use promptops_planner::message::{Audience, explain};
-use promptops_planner::{PlanError, RefusalKind};
+use promptops_planner::{OfflinePlanner, PlanError, PlanInput, RefusalKind};
 use support::{A100, A100_80, H100, L4, T4, V100, planned, refusal, said};
 
 #[test]
@@ -129,6 +129,58 @@ fn a_gpu_count_joined_to_the_vms_is_per_vm_and_an_and_is_said() {
     let and = planned("2 VMs and 4 T4 GPUs in us-west1");
     assert_eq!((and.request.vm_count, and.request.gpu_count), (2, 4));
     assert!(said(&and, "read as 4 GPUs per VM"), "{and:?}");
+}
+
+#[test]
+fn a_count_asked_for_without_what_it_counts_is_refused_or_noted() {
+    // Follow-up comments that were planned as no change at all.
+    let current = planned("I need 5 T4 GPUs in us-west1").request;
+    for (instructions, quoted) in [
+        ("make it 3", "\"make it 3\" does not say what 3 counts"),
+        (
+            "scale down to 2",
+            "\"scale down to 2\" does not say what 2 counts",
+        ),
+        (
+            "we only need 2 now",
+            "\"only need 2\" does not say what 2 counts",
+        ),
+        (
+            "add 50% more VMs",
+            "\"50% more VMs\" is a share, not a count",
+        ),
+    ] {
+        let input = PlanInput {
+            body: "I need 5 T4 GPUs in us-west1".to_owned(),
+            instructions: instructions.to_owned(),
+            current: Some(current.clone()),
+            ..PlanInput::default()
+        };
+        let err = OfflinePlanner::new()
+            .plan(&input, Catalog::embedded(), &Policy::default())
+            .expect_err(instructions)
+            .to_string();
+        assert!(err.contains(quoted), "{instructions:?}: {err}");
+    }
+    // A first request: the 4 was dropped and 1 VM planned.
+    let err = refusal("T4 GPUs in us-west1 please, we need 4").to_string();
+    assert!(
+        err.contains("\"need 4\" does not say what 4 counts"),
+        "{err}"
+    );
+    // With the counts stated, it is named in the assumptions.
+    let noted = planned("2 T4 VMs in us-west1; later we may need 4");
+    assert_eq!(noted.request.vm_count, 2);
+    assert!(
+        said(&noted, "\"need 4\" does not say what 4 counts"),
+        "{noted:?}"
+    );
+    // "I need 5⏎A100" keeps its own refusal: a count cut off from its GPU.
+    let err = refusal("I need 5\nA100").to_string();
+    assert!(
+        err.contains("write the count right before what it counts"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -369,6 +369,10 @@ fn follow_ups_change_only_what_they_name() {
             want().vms(5).per_vm(4).gpu(T4).says("GPUs per VM"),
         ),
         ("add 1 more GPU per VM", want().vms(5).per_vm(2)),
+        // Each was ignored and the deployment planned unchanged, or "50%" read as 50 VMs.
+        ("2x the VMs", want().vms(10).says("so 10")),
+        ("T4 -> L4", want().vms(5).gpu(L4)),
+        ("rename to infer-2", want().vms(5)),
         ("switch to L4", want().vms(5).gpu(L4).at("us-west1-")),
         (
             "move to europe-west4",

@@ -14,6 +14,7 @@ static NAME_ASKED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?ix)
         (?: \b(?:name|call)\s+it
+          | \brename\s+(?:it\s+|the\s+deployment\s+)?to
           | \bname\s+(?:the\s+|this\s+)?(?:deployment|cluster|setup|environment|project)
           | \b(?:deployment|cluster|setup|environment|project)\s+(?:named|called|name\b\s*(?:is\b|[:=])?)
           | \b(?:vms?|machines|instances|nodes|servers|it)\s+(?:should\s+be\s+)?(?:named|called)\b
@@ -106,6 +107,7 @@ mod tests {
             "Need 2 T4 VMs, name: ml-demo",
             r#"{"name": "ml-demo", "vm_count": 2}"#,
             "2 T4 VMs in us-west1, name ml-demo",
+            "rename it to ml-demo",
         ] {
             let (names, errors, _) = find(text);
             assert_eq!(

@@ -13,6 +13,7 @@ use super::tokens::{self, Token, parse_count, split_number_suffix, tokenize};
 use super::{CountKind, Mentioned, Mentions};
 
 mod as_written;
+mod bare_counts;
 mod context;
 mod counts;
 mod gpu_index;
@@ -132,6 +133,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.refuse_unread_people();
     scanner.refuse_counts_cut_off();
     scanner.refuse_unread_labelled_counts();
+    scanner.refuse_bare_counts();
     scanner.refuse_zero_counts();
     (scanner.mentions, scanner.errors)
 }

@@ -48,6 +48,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         let digit_next = chars.peek().is_some_and(|(_, next)| next.is_ascii_digit());
         match ch {
             'a'..='z' | '0'..='9' | '-' | '_' | '.' => current.push(ch),
+            // "50%" stays one word: a share, which the scanner refuses where a count stands.
+            '%' if !current.is_empty() && current.bytes().all(|b| b.is_ascii_digit()) => {
+                current.push('%');
+            }
             // "1/2" and "1⁄2" (what "½" becomes) are fractions, not "1 per 2".
             '/' | '\u{2044}' if digit_next && current.ends_with(|c: char| c.is_ascii_digit()) => {
                 current.push('/');
@@ -86,6 +90,15 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             '(' => {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Break(Boundary::Paren));
+            }
+            // "T4 -> L4", "T4 => L4" and "T4 → L4" read "T4 to L4".
+            '>' if at > 0 && matches!(lowered.as_bytes()[at - 1], b'-' | b'=') => {
+                flush(&mut current, &mut tokens);
+                tokens.push(Token::Word("to".to_owned()));
+            }
+            '→' => {
+                flush(&mut current, &mut tokens);
+                tokens.push(Token::Word("to".to_owned()));
             }
             // A JSON key's closing quote keeps the key with its value ("vm_count": 2), as
             // YAML's "vm_count: 2" is kept.

@@ -80,7 +80,10 @@ impl Scanner<'_> {
             let next: Vec<&str> = (span.end + 1..span.end + 4)
                 .map_while(|j| self.word(j))
                 .collect();
-            if is_comparison_lead(&previous) || is_rejection_after(&next) {
+            // "T4 to L4" (and "T4 -> L4"): the GPU changed from.
+            let changed_from = self.word(span.end + 1) == Some("to")
+                && self.roles.get(span.end + 2) == Some(&Role::Gpu);
+            if is_comparison_lead(&previous) || is_rejection_after(&next) || changed_from {
                 context.push(self.written(span.start, span.end));
             }
         }

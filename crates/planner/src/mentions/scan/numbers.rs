@@ -17,14 +17,19 @@ enum NotWhole {
     Fraction,
     /// "1e3", "1.5e+2".
     Exponent,
+    /// "50%": a share of something unsaid.
+    Percent,
 }
 
 impl NotWhole {
     /// The shape of `word`, a multiplier's "x" aside ("1.5x", "x1.5").
     fn of(word: &str) -> Option<NotWhole> {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if word.strip_suffix('%').is_some_and(digits) {
+            return Some(NotWhole::Percent);
+        }
         let word = word.strip_suffix('x').unwrap_or(word);
         let word = word.strip_prefix('x').unwrap_or(word);
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         let decimal = |s: &str| match s.split_once('.') {
             Some((whole, part)) => (whole.is_empty() || digits(whole)) && digits(part),
             None => digits(s),
@@ -48,6 +53,9 @@ impl NotWhole {
             NotWhole::Exponent => format!(
                 "\"{written}\" is not a count PromptOps reads; write the number of VMs or GPUs in plain digits"
             ),
+            NotWhole::Percent => format!(
+                "\"{written}\" is a share, not a count; write the number of VMs or GPUs you want"
+            ),
         }
     }
 }
@@ -67,7 +75,16 @@ impl Scanner<'_> {
                     .free_word(i - 1)
                     .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
             let start = i - usize::from(whole_before);
-            let (from, end) = match self.find_head(i + 1) {
+            // "50% more VMs": the share's own words stand between it and the noun.
+            let mut after = i + 1;
+            while shape == NotWhole::Percent
+                && self.word(after).is_some_and(|w| {
+                    matches!(w, "more" | "fewer" | "less" | "extra" | "additional")
+                })
+            {
+                after += 1;
+            }
+            let (from, end) = match self.find_head(after) {
                 Some(super::Head::Vm(end) | super::Head::Gpu(end)) => (start, end),
                 None => match self.multiplied_name(i) {
                     Some(name) => (name, i),
@@ -225,6 +242,7 @@ mod tests {
         for word in ["1e3", "1e+3", "2.5e2"] {
             assert_eq!(NotWhole::of(word), Some(NotWhole::Exponent), "{word}");
         }
+        assert_eq!(NotWhole::of("50%"), Some(NotWhole::Percent));
         for word in ["5", "x4", "24/7", "t4", "e3", "1e", "us-west1", "22.04.1"] {
             assert_eq!(NotWhole::of(word), None, "{word}");
         }

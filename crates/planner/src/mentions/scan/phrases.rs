@@ -172,11 +172,18 @@ impl Scanner<'_> {
     /// "double the GPUs", "halve the number of VMs". True when `word` is a scaling verb,
     /// whether or not a count follows it.
     fn find_scaling(&mut self, i: usize, word: &str) -> bool {
-        let (times, divided_by) = match word {
-            "double" => (2, 1),
-            "triple" => (3, 1),
-            "quadruple" => (4, 1),
-            "halve" => (1, 2),
+        // "2x the VMs" scales as "double the VMs" does.
+        let multiplier = word
+            .strip_suffix('x')
+            .filter(|_| self.word(i + 1) == Some("the"))
+            .and_then(|digits| digits.parse::<u32>().ok())
+            .filter(|times| (2..=10).contains(times));
+        let (times, divided_by) = match (word, multiplier) {
+            (_, Some(times)) => (times, 1),
+            ("double", _) => (2, 1),
+            ("triple", _) => (3, 1),
+            ("quadruple", _) => (4, 1),
+            ("halve", _) => (1, 2),
             _ => return false,
         };
         let Some((field, end)) = self.scaled_count(i + 1) else {

@@ -1,0 +1,103 @@
+//! A count asked for without what it counts: "make it 3", "scale down to 2", "we only need
+//! 4". Nothing says whether VMs or GPUs are meant, so the number is not read; when no count
+//! was read at all it is refused (a follow-up comment would otherwise plan the deployment
+//! unchanged, a first request the default count), and otherwise it is named in the plan's
+//! assumptions.
+
+use promptops_core::ValidationError;
+
+use super::{Role, Scanner};
+
+/// Verbs that set a count: "scale down to 2", "reduce it to 3", "make it 3".
+fn sets_a_count(word: &str) -> bool {
+    matches!(
+        word,
+        "make"
+            | "scale"
+            | "scaling"
+            | "reduce"
+            | "cut"
+            | "go"
+            | "down"
+            | "up"
+            | "increase"
+            | "decrease"
+            | "change"
+            | "set"
+            | "bump"
+            | "drop"
+            | "lower"
+            | "raise"
+            | "grow"
+            | "shrink"
+            | "resize"
+    )
+}
+
+/// Words that may end a request after its count: "we only need 2 now".
+fn is_closing_word(word: &str) -> bool {
+    matches!(
+        word,
+        "now" | "please" | "pls" | "plz" | "instead" | "then" | "thanks" | "thx" | "asap" | "today"
+    )
+}
+
+impl Scanner<'_> {
+    /// Where the words asking for the whole number at `i` start ("make it", "scale down
+    /// to", "only need"), when it is asked for with nothing after it.
+    fn asked_for_bare(&self, i: usize) -> Option<usize> {
+        let word = self.free_word(i)?;
+        if !word.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut end = i + 1;
+        while self.word(end).is_some_and(is_closing_word) {
+            end += 1;
+        }
+        if self.word(end).is_some() {
+            return None;
+        }
+        let before = |back: usize| i.checked_sub(back).and_then(|j| self.word(j));
+        match (before(3), before(2), before(1)) {
+            (_, Some("make"), Some("it" | "that" | "them")) => Some(i - 2),
+            // "scale down to 2", "reduce it to 2" before "down to 2".
+            (Some(verb), Some(_), Some("to")) if sets_a_count(verb) => Some(i - 3),
+            (_, Some(verb), Some("to")) if sets_a_count(verb) => Some(i - 2),
+            (_, Some("only" | "just"), Some("need" | "want")) => Some(i - 2),
+            (_, _, Some("need" | "want" | "only" | "just")) => Some(i - 1),
+            _ => None,
+        }
+    }
+
+    /// Refuses (or notes, when other counts were read) a count asked for without what it
+    /// counts: "make it 3", "scale down to 2".
+    pub(super) fn refuse_bare_counts(&mut self) {
+        let mentions = &self.mentions;
+        let nothing_read = mentions.vm_count.is_empty()
+            && mentions.gpus_per_vm.is_empty()
+            && mentions.total_gpus.is_empty()
+            && mentions.changes.is_empty();
+        for i in 0..self.tokens.len() {
+            let Some(from) = self.asked_for_bare(i) else {
+                continue;
+            };
+            let written = self.quoted(from, i);
+            let number = self.quoted(i, i);
+            let what = format!("\"{written}\" does not say what {number} counts");
+            if nothing_read {
+                self.errors.push(ValidationError::new(
+                    "count",
+                    &written,
+                    format!(
+                        "{what}; write \"{number} VMs\", \"{number} GPUs per VM\" or \"{number} GPUs in total\""
+                    ),
+                ));
+            } else {
+                self.mentions
+                    .notices
+                    .push(format!("{what}; it was not read"));
+            }
+            self.roles[i] = Role::Used;
+        }
+    }
+}
