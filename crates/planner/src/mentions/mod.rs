@@ -291,17 +291,7 @@ impl Mentions {
         let mut errors = Vec::new();
         let mut several = |field: &str, written: Vec<&str>| {
             if written.len() > 1 {
-                // Two GPUs or two places are alternatives ("T4 or L4") or two deployments
-                // asked for at once ("2 L4s + 1 T4"): say that one deployment is not both.
-                let why = match field {
-                    "gpu_type" | "machine_type" | "boot_disk_size_gb" => {
-                        "; all VMs of a deployment share one: pick one, or ask for the others in a request of their own"
-                    }
-                    "region" | "zone" => {
-                        "; a deployment's VMs are all in one zone: pick one, or ask for the others in a request of their own"
-                    }
-                    _ => "",
-                };
+                let why = why_one_of(field);
                 errors.push(ValidationError {
                     field: field.to_owned(),
                     value: written.join(" / "),
@@ -482,6 +472,21 @@ fn writings<T>(list: &[Mentioned<T>]) -> Vec<&str> {
 }
 
 /// `"5 vms"` or `"5 vms" or "3 vms"`.
+/// Why a deployment takes one value of `field`, for the refusal of several. Two GPUs or
+/// two places are alternatives ("T4 or L4") or two deployments asked for at once ("2 L4s +
+/// 1 T4"): either way one deployment is not both.
+fn why_one_of(field: &str) -> &'static str {
+    match field {
+        "gpu_type" | "machine_type" | "boot_disk_size_gb" => {
+            "; all VMs of a deployment share one: pick one, or ask for the others in a request of their own"
+        }
+        "region" | "zone" => {
+            "; a deployment's VMs are all in one zone: pick one, or ask for the others in a request of their own"
+        }
+        _ => "",
+    }
+}
+
 fn quoted<T>(list: &[Mentioned<T>]) -> String {
     list.iter()
         .map(|m| format!("\"{}\"", m.written))

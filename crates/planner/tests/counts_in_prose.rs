@@ -1,0 +1,171 @@
+//! Counts written in prose: what a count joined to the VMs counts ("2 nodes of 4xT4",
+//! "in total"), counts asked for without what they count ("make it 3") and counts of people
+//! ("10 people need a T4 each"), a stated GPU count against a model-size estimate, and the
+//! refusals that say why one deployment cannot be two ("T4 or L4", two zones).
+
+mod support;
+
+use promptops_core::{Catalog, Policy};
+use promptops_planner::{OfflinePlanner, PlanInput};
+use support::{A100_80, planned, refusal, said};
+
+#[test]
+fn a_stated_gpu_count_wins_over_a_model_estimate_which_only_spreads_it() {
+    // A stated GPU count is the request's: the estimate only spreads it. "2 A100 80GB"
+    // for a 70B model was refused as "2 GPUs in total is not a multiple of 4 GPUs per VM",
+    // a 4 the request never said.
+    let asked = planned("We want to run Llama 70B inference. 2 A100 80GB in us-east4.");
+    assert_eq!(
+        (
+            asked.request.vm_count,
+            asked.request.gpu_count,
+            asked.request.gpu_type.as_str()
+        ),
+        (1, 2, A100_80),
+        "{:?}",
+        asked.request
+    );
+    assert!(said(&asked, "planned as asked"), "{asked:?}");
+    let spread = planned("Llama 13B on 4 T4 GPUs");
+    assert_eq!(
+        (spread.request.vm_count, spread.request.gpu_count),
+        (2, 2),
+        "{:?}",
+        spread.request
+    );
+    assert!(said(&spread, "cheapest fit"), "{spread:?}");
+    // "Llama 3.1 8B": the version apart from the name hid the size (planned 1 T4 per VM,
+    // 16 GB for a model of about 20).
+    let versioned = planned("2 T4 VMs in us-west1 for Llama 3.1 8B");
+    assert_eq!(
+        (versioned.request.vm_count, versioned.request.gpu_count),
+        (2, 2)
+    );
+    assert!(said(&versioned, "8 billion parameters"), "{versioned:?}");
+    let per_vm = planned("a 13B model on 2 VMs with 8 T4 GPUs in total");
+    assert_eq!((per_vm.request.vm_count, per_vm.request.gpu_count), (2, 4));
+    // The phrase's "in total" wins over the VMs before it: this was read as 8 T4s per VM
+    // and refused.
+    for text in [
+        "2 VMs with 8 T4 GPUs in total",
+        "2 VMs having 8 T4 GPUs altogether",
+    ] {
+        let total = planned(text);
+        assert_eq!(
+            (total.request.vm_count, total.request.gpu_count),
+            (2, 4),
+            "{text:?}"
+        );
+    }
+    let each = planned("3 VMs with 2 T4 over the next 2 weeks");
+    assert_eq!((each.request.vm_count, each.request.gpu_count), (3, 2));
+}
+
+#[test]
+fn a_memory_a_named_gpu_lacks_is_refused_naming_the_ram_reading_when_it_may_be_meant() {
+    let err = refusal("Need 2 VMs with 1 T4 GPU and 64GB memory in us-west1").to_string();
+    assert!(err.contains("t4 comes with 16 GB"), "{err}");
+    assert!(err.contains("if the VM's memory (RAM) was meant"), "{err}");
+    // "GPU memory" says which memory it is.
+    let err = refusal("a T4 with 64GB of GPU memory").to_string();
+    assert!(!err.contains("(RAM)"), "{err}");
+}
+
+#[test]
+fn two_gpus_or_zones_in_one_request_are_refused_saying_a_deployment_has_one_of_each() {
+    for (text, field) in [
+        ("Need 2 L4s + 1 T4", "gpu_type"),
+        ("need 2 GPUs, preferably T4 or L4, us-west1", "gpu_type"),
+        (
+            "need 3 vms w/ t4 in us-west1-b and 2 more in us-west1-a",
+            "zone",
+        ),
+    ] {
+        let err = refusal(text).to_string();
+        assert!(
+            err.contains(&format!("the request names more than one {field}")),
+            "{text:?}: {err}"
+        );
+        assert!(
+            err.contains("pick one, or ask for the others in a request of their own"),
+            "{text:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_gpu_count_joined_to_the_vms_is_per_vm_and_an_and_is_said() {
+    // "2 nodes of 4xT4" was read as 4 in total, 2 per node.
+    let of = planned("2 nodes of 4xT4 in us-central1").request;
+    assert_eq!((of.vm_count, of.gpu_count), (2, 4));
+    // "2 VMs and 4 GPUs" may mean 4 in all: planned per VM, as before, and now said.
+    let and = planned("2 VMs and 4 T4 GPUs in us-west1");
+    assert_eq!((and.request.vm_count, and.request.gpu_count), (2, 4));
+    assert!(said(&and, "read as 4 GPUs per VM"), "{and:?}");
+}
+
+#[test]
+fn a_count_asked_for_without_what_it_counts_is_refused_or_noted() {
+    // Follow-up comments that were planned as no change at all.
+    let current = planned("I need 5 T4 GPUs in us-west1").request;
+    for (instructions, quoted) in [
+        ("make it 3", "\"make it 3\" does not say what 3 counts"),
+        (
+            "scale down to 2",
+            "\"scale down to 2\" does not say what 2 counts",
+        ),
+        (
+            "we only need 2 now",
+            "\"only need 2\" does not say what 2 counts",
+        ),
+        (
+            "add 50% more VMs",
+            "\"50% more VMs\" is a share, not a count",
+        ),
+    ] {
+        let input = PlanInput {
+            body: "I need 5 T4 GPUs in us-west1".to_owned(),
+            instructions: instructions.to_owned(),
+            current: Some(current.clone()),
+            ..PlanInput::default()
+        };
+        let err = OfflinePlanner::new()
+            .plan(&input, Catalog::embedded(), &Policy::default())
+            .expect_err(instructions)
+            .to_string();
+        assert!(err.contains(quoted), "{instructions:?}: {err}");
+    }
+    // A first request: the 4 was dropped and 1 VM planned.
+    let err = refusal("T4 GPUs in us-west1 please, we need 4").to_string();
+    assert!(
+        err.contains("\"need 4\" does not say what 4 counts"),
+        "{err}"
+    );
+    // With the counts stated, it is named in the assumptions.
+    let noted = planned("2 T4 VMs in us-west1; later we may need 4");
+    assert_eq!(noted.request.vm_count, 2);
+    assert!(
+        said(&noted, "\"need 4\" does not say what 4 counts"),
+        "{noted:?}"
+    );
+    // "I need 5⏎A100" keeps its own refusal: a count cut off from its GPU.
+    let err = refusal("I need 5\nA100").to_string();
+    assert!(
+        err.contains("write the count right before what it counts"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_count_of_people_that_says_not_what_each_gets_is_refused() {
+    // Planned at 1 VM, the 5 dropped.
+    let err = refusal("need T4 GPUs for 5 people in us-west1").to_string();
+    assert!(
+        err.contains("\"5 people\" does not say how many VMs or GPUs they need"),
+        "{err}"
+    );
+    assert!(err.contains("\"5 people, each with a T4 VM\""), "{err}");
+    // With the VMs counted, the people are only context.
+    let counted = planned("a team of 5 people needs 2 T4 VMs").request;
+    assert_eq!(counted.vm_count, 2);
+}
