@@ -331,6 +331,11 @@ fn counts_that_are_approximate_ranged_or_per_person() {
             want().vms(3).per_vm(2).gpu(L4),
         ),
         ("a T4 VM per user for 5 users", want().vms(5).gpu(T4)),
+        // "each" further on in the sentence: planned at 1 VM.
+        (
+            "a GPU like a 3090 for 2 students in us-central1, one VM each",
+            want().vms(2).per_vm(1),
+        ),
         ("2 VMs, 2 GPUs per VM, T4", want().vms(2).per_vm(2)),
         ("3 VMs with 2 T4s each", want().vms(3).per_vm(2).gpu(T4)),
         ("upgrade to 4 GPUs, T4", want().vms(1).per_vm(4)),

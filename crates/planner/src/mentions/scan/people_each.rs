@@ -87,7 +87,7 @@ impl Scanner<'_> {
     /// person" anywhere in the request ("one T4 per person, 4 people").
     fn people_each_at(&self, i: usize) -> Option<(u32, Share)> {
         let (people, noun) = self.people_at(i)?;
-        let each = (noun + 1..noun + 6).find(|j| self.word(*j) == Some("each"));
+        let each = (noun + 1..noun + 9).find(|j| self.word(*j) == Some("each"));
         let share = match each {
             Some(each) => self
                 .share_after(each)
