@@ -41,6 +41,7 @@ enum Role {
 }
 
 /// Where a count's noun was found.
+#[derive(Clone, Copy)]
 enum Head {
     Vm(usize),
     Gpu(usize),

@@ -48,10 +48,12 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         let digit_next = chars.peek().is_some_and(|(_, next)| next.is_ascii_digit());
         match ch {
             'a'..='z' | '0'..='9' | '-' | '_' | '.' => current.push(ch),
-            // "50%" stays one word: a share, which the scanner refuses where a count stands.
+            // "50%" and "50 %" are one word: a share, which the scanner refuses where a
+            // count stands.
             '%' if !current.is_empty() && current.bytes().all(|b| b.is_ascii_digit()) => {
                 current.push('%');
             }
+            '%' if current.is_empty() => glue_percent(&mut tokens),
             // "1/2" and "1⁄2" (what "½" becomes) are fractions, not "1 per 2".
             '/' | '\u{2044}' if digit_next && current.ends_with(|c: char| c.is_ascii_digit()) => {
                 current.push('/');
@@ -116,6 +118,16 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     drop_restated_counts(&mut tokens);
     read_je(&mut tokens);
     tokens
+}
+
+/// Appends a "%" written apart ("50 %") to the number before it.
+fn glue_percent(tokens: &mut [Token]) {
+    if let Some(Token::Word(number)) = tokens.last_mut()
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+    {
+        number.push('%');
+    }
 }
 
 /// German "je" is "each" before a count ("mit je 2 T4") and "per" before a noun ("2 GPUs je
@@ -408,6 +420,13 @@ mod tests {
         assert_eq!(words("**GPU:** T4"), ["gpu", "t4"]);
         assert_eq!(words("us-west1\n* 4 VMs"), ["us-west1", "|", "4", "vms"]);
         assert_eq!(words("a * b"), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_share_is_one_word() {
+        for text in ["50% more", "50 % more"] {
+            assert_eq!(tokenize(text)[0].word(), Some("50%"), "{text:?}");
+        }
     }
 
     #[test]

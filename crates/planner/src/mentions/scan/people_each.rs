@@ -38,6 +38,7 @@ fn is_one_person(word: &str) -> bool {
 
 /// What each of several people gets: how many, the index of that count (none for "their
 /// own"), and whether VMs or GPUs.
+#[derive(Clone, Copy)]
 struct Share {
     per_person: u32,
     count_index: Option<usize>,
@@ -75,8 +76,10 @@ impl Scanner<'_> {
     /// "5 users each with a T4 VM" (5 VMs), "3 developers, each gets 2 VMs" (6 VMs),
     /// "4 students each with a T4" (4 VMs with one T4 each).
     pub(super) fn find_people_each(&mut self) {
+        // Looked for once: a request may count people many times.
+        let per_person = self.share_per_person();
         for i in 0..self.tokens.len() {
-            if let Some((people, share)) = self.people_each_at(i) {
+            if let Some((people, share)) = self.people_each_at(i, per_person) {
                 self.push_people_each(i, people, share);
             }
         }
@@ -85,7 +88,7 @@ impl Scanner<'_> {
     /// How many people the count at `i` names ("5 users ... each"), and what each gets:
     /// after "each" ("each with a T4") or before it ("need a T4 each"), or before "per
     /// person" anywhere in the request ("one T4 per person, 4 people").
-    fn people_each_at(&self, i: usize) -> Option<(u32, Share)> {
+    fn people_each_at(&self, i: usize, per_person: Option<Share>) -> Option<(u32, Share)> {
         let (people, noun) = self.people_at(i)?;
         let each = (noun + 1..noun + 9).find(|j| self.word(*j) == Some("each"));
         let share = match each {
@@ -94,7 +97,7 @@ impl Scanner<'_> {
                 .or_else(|| self.share_ending_at(noun + 1, each)),
             None => None,
         };
-        Some((people, share.or_else(|| self.share_per_person())?))
+        Some((people, share.or(per_person)?))
     }
 
     /// A count of people at `i` ("5 users"), and where its noun stands.
@@ -123,8 +126,8 @@ impl Scanner<'_> {
         })
     }
 
-    /// What "per person" (or "each developer", "for every user") follows: "one T4 per
-    /// person".
+    /// What "per person" (or "each developer", "for every user") follows, first in the
+    /// request: "one T4 per person".
     fn share_per_person(&self) -> Option<Share> {
         (1..self.tokens.len()).find_map(|j| {
             let marker = matches!(self.word(j - 1)?, "per" | "each" | "every");
