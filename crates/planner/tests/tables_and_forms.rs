@@ -246,6 +246,33 @@ fn a_disk_size_without_its_unit_after_a_disk_label_is_read_in_gb_and_said_so() {
 }
 
 #[test]
+fn a_disk_size_with_a_decimal_point_is_read_in_whole_gb_or_refused() {
+    // Each was dropped for the default 100 GB.
+    for (text, gb) in [
+        ("2 T4 VMs with a 0.5TB disk", 500),
+        ("2 T4 VMs, 1.5 TB of storage each", 1500),
+        ("T4 VM, boot disk 0.25 TB", 250),
+    ] {
+        let outcome = planned(text);
+        assert_eq!(outcome.request.boot_disk_size_gb, gb, "{text:?}");
+        assert!(
+            outcome
+                .request
+                .assumptions
+                .iter()
+                .any(|a| a.contains(&format!("read as {gb} GB"))),
+            "{text:?}: {:?}",
+            outcome.request.assumptions
+        );
+    }
+    let err = refusal("T4 VM with a 20.5 GB disk").to_string();
+    assert!(
+        err.contains("\"20.5 GB disk\" is no whole number of GB"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_gpus_memory_in_parentheses_after_its_name_qualifies_it() {
     // Planned as the 40 GB A100 before.
     for text in ["A100 (80GB)", "2 VMs with an A100 (80 GB) each"] {

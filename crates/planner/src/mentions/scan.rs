@@ -111,6 +111,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_names();
     scanner.find_places();
     scanner.find_disks();
+    scanner.find_decimal_disks();
     scanner.find_labelled_disks();
     // After disks ("200GB disk" is a disk), before the GPU names are recorded ("A100 with
     // 80GB" names the 80 GB A100).
@@ -270,23 +271,71 @@ impl Scanner<'_> {
             let Some(gb) = disk_gb(number, &unit) else {
                 continue;
             };
-            let after: Vec<&str> = (unit_index + 1..unit_index + 4)
-                .map_while(|j| self.word(j))
-                .collect();
-            if after.iter().any(|w| is_memory_word(w)) {
+            let Some(end) = self.disk_phrase_end(i, unit_index) else {
                 continue;
-            }
-            let disk_after = after.iter().rposition(|w| is_disk_word(w));
-            let disk_before = (1..=4)
-                .map_while(|back| i.checked_sub(back).and_then(|j| self.word(j)))
-                .any(is_disk_word);
-            let end = match disk_after {
-                Some(offset) => unit_index + 1 + offset,
-                None if disk_before => unit_index,
-                None => continue,
             };
             let written = self.written(i, end);
             self.mentions.push_disk(gb, written);
+            for role in &mut self.roles[i..=unit_index] {
+                *role = Role::Used;
+            }
+        }
+    }
+
+    /// Where the phrase of a size at `i..=unit_index` ends when a disk word stands near it
+    /// ("200 GB boot disk", "disk of 200 GB"); `None` for a memory ("24GB VRAM") or a size
+    /// of nothing said.
+    fn disk_phrase_end(&self, i: usize, unit_index: usize) -> Option<usize> {
+        let after: Vec<&str> = (unit_index + 1..unit_index + 4)
+            .map_while(|j| self.word(j))
+            .collect();
+        if after.iter().any(|w| is_memory_word(w)) {
+            return None;
+        }
+        let disk_after = after.iter().rposition(|w| is_disk_word(w));
+        let disk_before = (1..=4)
+            .map_while(|back| i.checked_sub(back).and_then(|j| self.word(j)))
+            .any(is_disk_word);
+        match disk_after {
+            Some(offset) => Some(unit_index + 1 + offset),
+            None => disk_before.then_some(unit_index),
+        }
+    }
+
+    /// Disk sizes written with a decimal point ("a 0.5TB disk", "1.5 TB of storage"):
+    /// read in whole GB, or refused when they come to no whole number of GB ("20.5 GB
+    /// disk"). Before, the size was dropped for the default.
+    fn find_decimal_disks(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            let (number, unit, unit_index) = match words::split_decimal_size(word) {
+                Some((number, unit)) => (number, unit, i),
+                None => match self.free_word(i + 1) {
+                    Some(unit) => (word, unit, i + 1),
+                    None => continue,
+                },
+            };
+            let Some(size) = words::decimal_disk_gb(number, unit) else {
+                continue;
+            };
+            let Some(end) = self.disk_phrase_end(i, unit_index) else {
+                continue;
+            };
+            let written = self.quoted(i, end);
+            match size {
+                Some(gb) => {
+                    let reading = format!("\"{written}\" read as {gb} GB");
+                    self.mentions
+                        .push_disk_read(Mentioned::new(gb, written).with_reading(reading));
+                }
+                None => self.errors.push(ValidationError::new(
+                    "boot_disk_size_gb",
+                    &written,
+                    format!("\"{written}\" is no whole number of GB; a disk is sized in whole GB"),
+                )),
+            }
             for role in &mut self.roles[i..=unit_index] {
                 *role = Role::Used;
             }

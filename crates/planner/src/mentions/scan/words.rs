@@ -2,12 +2,55 @@
 //! count may stand before.
 
 pub(super) fn disk_gb(number: u32, unit: &str) -> Option<u32> {
+    number.checked_mul(gb_per_unit(unit)?)
+}
+
+fn gb_per_unit(unit: &str) -> Option<u32> {
     match unit {
-        "gb" | "gib" | "g" | "gigabytes" => Some(number),
-        "tb" | "t" | "terabytes" => number.checked_mul(1000),
-        "tib" => number.checked_mul(1024),
+        "gb" | "gib" | "g" | "gigabytes" => Some(1),
+        "tb" | "t" | "terabytes" => Some(1000),
+        "tib" => Some(1024),
         _ => None,
     }
+}
+
+/// What a disk size written with a decimal point comes to ("0.5 TB", "1.5tb"): `None` when
+/// `unit` is no size unit or the number is not one, `Some(None)` when it is no whole
+/// number of GB ("20.5 GB"), which a disk cannot have.
+pub(super) fn decimal_disk_gb(number: &str, unit: &str) -> Option<Option<u32>> {
+    let per_unit = u64::from(gb_per_unit(unit)?);
+    let (whole, fraction) = number.split_once('.')?;
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if fraction.is_empty()
+        || !digits(whole)
+        || !digits(fraction)
+        || whole.len() > 9
+        || fraction.len() > 6
+    {
+        return None;
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let scale = 10u64.pow(u32::try_from(fraction.len()).ok()?);
+    let tenths_and_so_on: u64 = fraction.parse().ok()?;
+    let scaled = (whole * scale + tenths_and_so_on) * per_unit;
+    if !scaled.is_multiple_of(scale) {
+        return Some(None);
+    }
+    Some(Some(u32::try_from(scaled / scale).ok()?))
+}
+
+/// A number glued to its unit with a decimal point ("0.5tb"): the number and the unit.
+pub(super) fn split_decimal_size(word: &str) -> Option<(&str, &str)> {
+    let number = word
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b'.')
+        .count();
+    let (number, unit) = word.split_at(number);
+    (number.contains('.') && !unit.is_empty()).then_some((number, unit))
 }
 
 pub(super) fn is_disk_word(word: &str) -> bool {
@@ -90,4 +133,22 @@ pub(super) fn is_filler(word: &str) -> bool {
             | "on-demand"
             | "preemptible"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_disk_sizes() {
+        assert_eq!(decimal_disk_gb("0.5", "tb"), Some(Some(500)));
+        assert_eq!(decimal_disk_gb(".5", "tb"), Some(Some(500)));
+        assert_eq!(decimal_disk_gb("0.5", "tib"), Some(Some(512)));
+        assert_eq!(decimal_disk_gb("20.5", "gb"), Some(None));
+        assert_eq!(decimal_disk_gb("0.0001", "tb"), Some(None));
+        assert_eq!(decimal_disk_gb("1.5", "vms"), None);
+        assert_eq!(decimal_disk_gb("200", "gb"), None);
+        assert_eq!(split_decimal_size("0.5tb"), Some(("0.5", "tb")));
+        assert_eq!(split_decimal_size("200gb"), None);
+    }
 }
