@@ -135,7 +135,12 @@ fn a_count_asked_for_without_what_it_counts_is_refused_or_noted() {
             .to_string();
         assert!(err.contains(quoted), "{instructions:?}: {err}");
     }
-    // A first request: the 4 was dropped and 1 VM planned.
+    // A first request: the count was dropped and 1 VM planned.
+    let err = refusal("Could we get access to H100s? Need at least 2, more is better.").to_string();
+    assert!(
+        err.contains("\"Need at least 2\" does not say what 2 counts"),
+        "{err}"
+    );
     let err = refusal("T4 GPUs in us-west1 please, we need 4").to_string();
     assert!(
         err.contains("\"need 4\" does not say what 4 counts"),
@@ -154,6 +159,15 @@ fn a_count_asked_for_without_what_it_counts_is_refused_or_noted() {
         err.contains("write the count right before what it counts"),
         "{err}"
     );
+}
+
+#[test]
+fn pieces_and_units_count_what_follows() {
+    // "4 pcs T4" was planned at 1 T4.
+    for text in ["4 pcs T4", "4 units of T4 in us-west1"] {
+        let request = planned(text).request;
+        assert_eq!(request.vm_count * request.gpu_count, 4, "{text:?}");
+    }
 }
 
 #[test]

@@ -171,6 +171,9 @@ fn a_count_after_its_label_on_one_line_is_read() {
             2,
             T4,
         ),
+        // A count that names nothing after the GPUs it counts: refused as naming nothing.
+        ("Need T4 GPUs: qty 4", 4, 1, T4),
+        ("T4 qty 4 in us-west1", 4, 1, T4),
         // Keys and values on one line: the VM count was dropped.
         ("GPU=T4 VMS=2 REGION=us-west1", 2, 1, T4),
         // A JSON object's keys: the VM count was dropped.

@@ -57,14 +57,23 @@ impl Scanner<'_> {
         if self.word(end).is_some() {
             return None;
         }
-        let before = |back: usize| i.checked_sub(back).and_then(|j| self.word(j));
+        // "need at least 2", "need about 4": the qualifier says nothing of what is counted.
+        let mut start = i;
+        while start > 0
+            && self.word(start - 1).is_some_and(|w| {
+                matches!(w, "at" | "least" | "about" | "around" | "roughly" | "maybe")
+            })
+        {
+            start -= 1;
+        }
+        let before = |back: usize| start.checked_sub(back).and_then(|j| self.word(j));
         match (before(3), before(2), before(1)) {
-            (_, Some("make"), Some("it" | "that" | "them")) => Some(i - 2),
+            (_, Some("make"), Some("it" | "that" | "them")) => Some(start - 2),
             // "scale down to 2", "reduce it to 2" before "down to 2".
-            (Some(verb), Some(_), Some("to")) if sets_a_count(verb) => Some(i - 3),
-            (_, Some(verb), Some("to")) if sets_a_count(verb) => Some(i - 2),
-            (_, Some("only" | "just"), Some("need" | "want")) => Some(i - 2),
-            (_, _, Some("need" | "want" | "only" | "just")) => Some(i - 1),
+            (Some(verb), Some(_), Some("to")) if sets_a_count(verb) => Some(start - 3),
+            (_, Some(verb), Some("to")) if sets_a_count(verb) => Some(start - 2),
+            (_, Some("only" | "just"), Some("need" | "want")) => Some(start - 2),
+            (_, _, Some("need" | "want" | "only" | "just")) => Some(start - 1),
             _ => None,
         }
     }

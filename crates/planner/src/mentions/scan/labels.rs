@@ -84,12 +84,13 @@ impl Scanner<'_> {
             self.push_labelled(i, kind, count, written);
             return;
         }
-        // "VMs: 3 with 2 T4 each": what follows the count says what each of them has, or
-        // starts another clause ("should be 3 and each needs 2 T4"), or another key after a
-        // key's value ("GPU=T4 VMS=2 REGION=us-west1").
+        // "VMs: 3 with 2 T4 each": what follows the count says what each of them has or
+        // where they are ("T4 qty 4 in us-west1"), or starts another clause ("should be 3
+        // and each needs 2 T4"), or another key after a key's value ("GPU=T4 VMS=2
+        // REGION=us-west1").
         if self
             .word(i + 1)
-            .is_some_and(|next| !matches!(next, "with" | "having" | "each" | "and"))
+            .is_some_and(|next| !matches!(next, "with" | "having" | "each" | "and" | "in"))
             && !self.written_after_colon(i)
         {
             return;
@@ -220,6 +221,20 @@ impl Scanner<'_> {
             (_, _, Some("vm_count" | "vm-count")) => (Kind::Vms, 1),
             (_, Some(v), Some("count" | "number")) if is_vm_noun(v) => (Kind::Vms, 2),
             (_, _, Some(v)) if is_vm_noun(v) => (Kind::Vms, 1),
+            // "T4 GPUs: qty 4", "T4 qty 4": a count that names nothing, after the GPUs it
+            // counts, as "| T4 | 4 |" under "| GPU | Qty |" is read.
+            // ("gpu=a100 count=4" is two keys: the count's own key names nothing.)
+            (_, Some(g), Some(c))
+                if is_generic_count_word(c)
+                    && (g == "gpus" || self.roles[end - 2] == Role::Gpu)
+                    && !self.written_after_colon(label.end) =>
+            {
+                let mut from = end - 2;
+                while from > label.start && self.roles[from - 1] == Role::Gpu {
+                    from -= 1;
+                }
+                return Some((Kind::Total, from, end - 1));
+            }
             (_, _, Some(g)) if is_gpu_noun(g) => (Kind::Total, 1),
             // A GPU's name beside a count in a table's row or on the line above it ("| A100
             // | 4 |"), or right before a count that ends its clause ("A100: 4"): that many

@@ -109,6 +109,11 @@ pub(super) fn is_filler(word: &str) -> bool {
     matches!(
         word,
         "x" | "of"
+            // "4 pcs T4", "4 units of A100".
+            | "pcs"
+            | "pc"
+            | "pieces"
+            | "units"
             | "new"
             | "identical"
             | "separate"
