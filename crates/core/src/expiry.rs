@@ -116,6 +116,10 @@ pub enum ExpiryRequest {
         #[serde(with = "weekday_name")]
         weekday: Weekday,
     },
+    /// Through the end of the next such day of the year (UTC) after the request is
+    /// planned: "until Dec 20". Built by [`ExpiryRequest::through_month_day`], which
+    /// refuses days no year has.
+    ThroughMonthDay { month: u32, day: u32 },
 }
 
 impl ExpiryRequest {
@@ -167,13 +171,28 @@ impl ExpiryRequest {
             .map(|weekday| ExpiryRequest::ThroughWeekday { weekday })
     }
 
+    /// "Through 2026-12-20": `None` for a day that year does not have.
+    pub fn through_date(year: i32, month: u32, day: u32) -> Option<ExpiryRequest> {
+        NaiveDate::from_ymd_opt(year, month, day).map(|day| ExpiryRequest::Through { day })
+    }
+
+    /// "Through Dec 20": `None` for a day no year has (February 30).
+    pub fn through_month_day(month: u32, day: u32) -> Option<ExpiryRequest> {
+        // 2024 is a leap year: February 29 is a day of some years.
+        NaiveDate::from_ymd_opt(2024, month, day)
+            .map(|_| ExpiryRequest::ThroughMonthDay { month, day })
+    }
+
     /// The date this request asks for if the deployment were applied at `applied`
-    /// (a weekday counts from `planned`, when the request was read).
+    /// (a weekday or a day of the year counts from `planned`, when the request was read).
     pub fn date(&self, planned: DateTime<Utc>, applied: DateTime<Utc>) -> DateTime<Utc> {
         match *self {
             ExpiryRequest::For { lifetime } => applied + lifetime.as_delta(),
             ExpiryRequest::Through { day } => end_of(day),
             ExpiryRequest::ThroughWeekday { weekday } => end_of(next_weekday(planned, weekday)),
+            ExpiryRequest::ThroughMonthDay { month, day } => {
+                end_of(next_month_day(planned, month, day))
+            }
         }
     }
 
@@ -213,6 +232,13 @@ impl fmt::Display for ExpiryRequest {
             ExpiryRequest::For { lifetime } => write!(f, "for {lifetime} after the apply"),
             ExpiryRequest::Through { day } => write!(f, "through {day} (UTC)"),
             ExpiryRequest::ThroughWeekday { weekday } => write!(f, "through {weekday} (UTC)"),
+            ExpiryRequest::ThroughMonthDay { month, day } => {
+                let month = u8::try_from(*month)
+                    .ok()
+                    .and_then(|m| chrono::Month::try_from(m).ok())
+                    .map_or_else(|| format!("month {month}"), |m| m.name().to_owned());
+                write!(f, "through {month} {day} (UTC)")
+            }
         }
     }
 }
@@ -229,6 +255,16 @@ fn next_weekday(now: DateTime<Utc>, weekday: Weekday) -> NaiveDate {
     let ahead = (7 + weekday.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
     today
         .checked_add_days(Days::new(u64::from(ahead)))
+        .unwrap_or(today)
+}
+
+/// The next `month`/`day` on or after `now`'s day; `now`'s day when no year of the next
+/// eight has it (only a day `through_month_day` refuses).
+fn next_month_day(now: DateTime<Utc>, month: u32, day: u32) -> NaiveDate {
+    let today = now.date_naive();
+    (today.year()..today.year() + 8)
+        .filter_map(|year| NaiveDate::from_ymd_opt(year, month, day))
+        .find(|date| *date >= today)
         .unwrap_or(today)
 }
 

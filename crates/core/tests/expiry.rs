@@ -140,6 +140,7 @@ fn the_stored_form_round_trips() {
         ExpiryRequest::ThroughWeekday {
             weekday: Weekday::Mon,
         },
+        ExpiryRequest::ThroughMonthDay { month: 12, day: 20 },
     ] {
         let text = serde_json::to_string(&request).unwrap();
         assert_eq!(
@@ -147,4 +148,39 @@ fn the_stored_form_round_trips() {
             request
         );
     }
+}
+
+#[test]
+fn a_day_of_the_year_ends_at_its_next_occurrence() {
+    let planned = Utc.with_ymd_and_hms(2026, 12, 4, 10, 0, 0).unwrap();
+    let end = |month, day| {
+        ExpiryRequest::through_month_day(month, day)
+            .unwrap()
+            .date(planned, planned)
+    };
+    assert_eq!(
+        end(12, 20),
+        Utc.with_ymd_and_hms(2026, 12, 21, 0, 0, 0).unwrap()
+    );
+    // Today counts, as a weekday's today does.
+    assert_eq!(
+        end(12, 4),
+        Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap()
+    );
+    assert_eq!(
+        end(1, 5),
+        Utc.with_ymd_and_hms(2027, 1, 6, 0, 0, 0).unwrap()
+    );
+    assert_eq!(
+        end(2, 29),
+        Utc.with_ymd_and_hms(2028, 3, 1, 0, 0, 0).unwrap()
+    );
+    assert_eq!(ExpiryRequest::through_month_day(2, 30), None);
+    assert_eq!(ExpiryRequest::through_month_day(13, 1), None);
+    assert_eq!(
+        ExpiryRequest::through_month_day(12, 20)
+            .unwrap()
+            .to_string(),
+        "through December 20 (UTC)"
+    );
 }

@@ -5,11 +5,15 @@
 //! The model planner answers the same with its `expires_in`/`expires_at` fields; both end
 //! in core's [`ExpiryRequest`], validated the same way.
 //!
+//! A day of the year ("until Dec 20", `lifetime/month_day.rs`) is the next such day after
+//! the request is planned, as a weekday is, and the reading is stated.
+//!
 //! Nothing that reads as a lifetime is dropped: a phrase after "for" that counts hours,
 //! days, weeks, minutes or nights but is not one whole number of hours, days or weeks
 //! ("for 1.5 days", "for a few days", "for 2-3 days") and a date after "until" that is not
-//! a YYYY-MM-DD date or a weekday ("until tomorrow", "until Dec 10": the planner has no
-//! clock to turn them into dates) are refused with the words written. Months and years are
+//! a YYYY-MM-DD date, a weekday or a day of the year ("until tomorrow", "until 12/10": the
+//! planner has no clock to turn the one into a date, and the other is read differently
+//! around the world) are refused with the words written. Months and years are
 //! listed as not used by the screening (`screen::ignored`), as before.
 
 use std::sync::LazyLock;
@@ -18,6 +22,7 @@ use promptops_core::{ExpiryRequest, Lifetime, MAX_SANE_LIFETIME_HOURS, Validatio
 use regex::Regex;
 
 mod duration;
+mod month_day;
 
 use duration::{Duration, ReadPast, duration};
 
@@ -117,6 +122,22 @@ fn end_date(lead: &str, original: &[&str], words: &[String]) -> Option<Statement
     if let Some(request) = ExpiryRequest::parse_end(first) {
         return Some(Ok((request, None)));
     }
+    if let Some((request, taken)) = month_day::read(&words[skip..]) {
+        let written = format!("{lead} {}", original[..skip + taken].join(" "));
+        return Some(match request {
+            Some(request) => {
+                let reading = format!("\"{written}\" read as {request}");
+                Ok((request, Some(reading)))
+            }
+            None => Err(ValidationError::new(
+                promptops_core::EXPIRES_AT_FIELD,
+                &written,
+                format!(
+                    "\"{written}\" is no day of the calendar; write another date (\"until 2026-12-04\", \"until Dec 20\") or a lifetime (\"for 2 days\")"
+                ),
+            )),
+        });
+    }
     if !is_date_word(first) {
         return event_end(lead, original, words);
     }
@@ -135,7 +156,7 @@ fn end_date(lead: &str, original: &[&str], words: &[String]) -> Option<Statement
         promptops_core::EXPIRES_AT_FIELD,
         &written,
         format!(
-            "\"{written}\" is not an end date PromptOps can read (it plans without a calendar); write the date as YYYY-MM-DD (e.g. \"until 2026-12-04\"), a weekday (\"until Friday\") or a lifetime (\"for 2 days\")"
+            "\"{written}\" is not an end date PromptOps can read (it plans without a calendar); write the date as YYYY-MM-DD (e.g. \"until 2026-12-04\") or a month and day (\"until Dec 20\"), a weekday (\"until Friday\") or a lifetime (\"for 2 days\")"
         ),
     )))
 }
@@ -401,7 +422,8 @@ mod tests {
         }
         for (text, words) in [
             ("until tomorrow", "until tomorrow"),
-            ("until Dec 10, 2 T4", "until Dec 10"),
+            ("until 12/10, 2 T4", "until 12/10"),
+            ("until Feb 30", "until Feb 30"),
             ("till the end of the month", "till the end of the month"),
             ("until 2026-13-45", "until 2026-13-45"),
             ("2 T4 until the demo ends", "until the demo ends"),

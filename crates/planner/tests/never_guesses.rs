@@ -325,6 +325,19 @@ fn lifetimes_are_read_or_refused_never_dropped() {
             other => panic!("{text:?}: expiry {other:?}"),
         }
     }
+    // A day of the year is the next such day, and said so: "until Dec 20" was refused.
+    for (text, month, day) in [
+        ("5 T4 until Dec 20", 12, 20),
+        ("5 T4 until the 3rd of January", 1, 3),
+    ] {
+        let outcome = planned(text);
+        assert_eq!(
+            outcome.expiry,
+            ExpiryRequest::through_month_day(month, day),
+            "{text:?}"
+        );
+        assert!(said(&outcome, "read as through"), "{outcome:?}");
+    }
     // What was read past is said.
     assert!(said(&planned("5 T4 for about 3 days"), "an approximation"));
     assert!(said(
@@ -336,7 +349,11 @@ fn lifetimes_are_read_or_refused_never_dropped() {
             "5 T4 until tomorrow",
             "\"until tomorrow\" is not an end date",
         ),
-        ("5 T4 until Dec 10", "\"until Dec 10\" is not an end date"),
+        ("5 T4 until 12/10", "\"until 12/10\" is not an end date"),
+        (
+            "5 T4 until Feb 30",
+            "\"until Feb 30\" is no day of the calendar",
+        ),
         ("5 T4 for 1.5 days", "\"for 1.5 days\" is not a lifetime"),
         (
             "5 T4 for a few days",
@@ -422,7 +439,7 @@ fn refusals_of_misread_numbers_and_lifetimes_read_as_follows() {
         "½ A100",
         "1e3 VMs with T4",
         "0 T4 in us-central1",
-        "5 T4 until Dec 10",
+        "5 T4 until 12/10",
         "5 T4 for 0 days",
         "5 T4 for 2-3 days",
     ] {
@@ -486,7 +503,14 @@ fn a_count_cut_off_from_its_gpu_by_a_line_break_is_refused_not_defaulted() {
             "{text:?}"
         );
     }
-    let err = refusal("until Dec 10\nA100");
+    // The day of a date is no count: "until Dec 10⏎A100" is one A100 until then.
+    let dated = planned("until Dec 10\nA100");
+    assert_eq!(
+        (dated.request.vm_count, dated.request.gpu_count),
+        (1, 1),
+        "{dated:?}"
+    );
+    let err = refusal("until 12/10\nA100");
     assert!(!err.to_string().contains("\"10\""), "{err}");
 }
 
