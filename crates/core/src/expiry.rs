@@ -120,6 +120,9 @@ pub enum ExpiryRequest {
     /// planned: "until Dec 20". Built by [`ExpiryRequest::through_month_day`], which
     /// refuses days no year has.
     ThroughMonthDay { month: u32, day: u32 },
+    /// Through the end of the day `days` after the one the request is planned on (UTC):
+    /// "until today" is 0, "until tomorrow" 1.
+    ThroughDaysAhead { days: u32 },
 }
 
 impl ExpiryRequest {
@@ -193,6 +196,14 @@ impl ExpiryRequest {
             ExpiryRequest::ThroughMonthDay { month, day } => {
                 end_of(next_month_day(planned, month, day))
             }
+            ExpiryRequest::ThroughDaysAhead { days } => {
+                let today = planned.date_naive();
+                end_of(
+                    today
+                        .checked_add_days(Days::new(u64::from(days)))
+                        .unwrap_or(today),
+                )
+            }
         }
     }
 
@@ -238,6 +249,15 @@ impl fmt::Display for ExpiryRequest {
                     .and_then(|m| chrono::Month::try_from(m).ok())
                     .map_or_else(|| format!("month {month}"), |m| m.name().to_owned());
                 write!(f, "through {month} {day} (UTC)")
+            }
+            ExpiryRequest::ThroughDaysAhead { days: 0 } => {
+                write!(f, "through the day it is planned (UTC)")
+            }
+            ExpiryRequest::ThroughDaysAhead { days: 1 } => {
+                write!(f, "through the day after it is planned (UTC)")
+            }
+            ExpiryRequest::ThroughDaysAhead { days } => {
+                write!(f, "through {days} days after the day it is planned (UTC)")
             }
         }
     }

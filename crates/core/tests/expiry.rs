@@ -141,6 +141,7 @@ fn the_stored_form_round_trips() {
             weekday: Weekday::Mon,
         },
         ExpiryRequest::ThroughMonthDay { month: 12, day: 20 },
+        ExpiryRequest::ThroughDaysAhead { days: 1 },
     ] {
         let text = serde_json::to_string(&request).unwrap();
         assert_eq!(
@@ -183,4 +184,23 @@ fn a_day_of_the_year_ends_at_its_next_occurrence() {
             .to_string(),
         "through December 20 (UTC)"
     );
+}
+
+#[test]
+fn today_and_tomorrow_end_with_the_day_after_planning() {
+    let planned = Utc.with_ymd_and_hms(2026, 12, 4, 22, 0, 0).unwrap();
+    let applied = Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap();
+    let tomorrow = ExpiryRequest::ThroughDaysAhead { days: 1 };
+    assert_eq!(
+        tomorrow.date(planned, applied),
+        Utc.with_ymd_and_hms(2026, 12, 6, 0, 0, 0).unwrap()
+    );
+    assert_eq!(
+        tomorrow.to_string(),
+        "through the day after it is planned (UTC)"
+    );
+    // Applied after "today" ended: the date lies before the apply, as a weekday's or a
+    // date's can.
+    let today = ExpiryRequest::ThroughDaysAhead { days: 0 };
+    assert!(today.date(planned, applied) < applied);
 }

@@ -6,14 +6,15 @@
 //! in core's [`ExpiryRequest`], validated the same way.
 //!
 //! A day of the year ("until Dec 20", `lifetime/month_day.rs`) is the next such day after
-//! the request is planned, as a weekday is, and the reading is stated.
+//! the request is planned, as a weekday is, and "until tomorrow" the day after; the reading
+//! is stated.
 //!
 //! Nothing that reads as a lifetime is dropped: a phrase after "for" that counts hours,
 //! days, weeks, minutes or nights but is not one whole number of hours, days or weeks
 //! ("for 1.5 days", "for a few days", "for 2-3 days") and a date after "until" that is not
-//! a YYYY-MM-DD date, a weekday or a day of the year ("until tomorrow", "until 12/10": the
-//! planner has no clock to turn the one into a date, and the other is read differently
-//! around the world) are refused with the words written. Months and years are
+//! a YYYY-MM-DD date, a weekday, a day of the year or today and tomorrow ("until the end of
+//! the month", "until 12/10": the one is no day, the other is read differently around the
+//! world) are refused with the words written. Months and years are
 //! listed as not used by the screening (`screen::ignored`), as before.
 
 use std::sync::LazyLock;
@@ -121,6 +122,18 @@ fn end_date(lead: &str, original: &[&str], words: &[String]) -> Option<Statement
     let first = words.get(skip)?;
     if let Some(request) = ExpiryRequest::parse_end(first) {
         return Some(Ok((request, None)));
+    }
+    // "until tomorrow", "until tonight": counted from the day the request is planned.
+    let days_ahead = match first.as_str() {
+        "today" | "tonight" | "eod" => Some(0),
+        "tomorrow" | "tmrw" => Some(1),
+        _ => None,
+    };
+    if let Some(days) = days_ahead {
+        let written = format!("{lead} {}", original[..=skip].join(" "));
+        let request = ExpiryRequest::ThroughDaysAhead { days };
+        let reading = format!("\"{written}\" read as {request}");
+        return Some(Ok((request, Some(reading))));
     }
     if let Some((request, taken)) = month_day::read(&words[skip..]) {
         let written = format!("{lead} {}", original[..skip + taken].join(" "));
@@ -288,7 +301,7 @@ fn clause_words(text: &str, at: usize) -> (Vec<&str>, Vec<String>) {
 }
 
 /// The expiry `text` asks for; `Err` names a lifetime that cannot be one ("for 900 days",
-/// "until tomorrow"). The last statement wins, so that a `/promptops plan for 3 days`
+/// "until 12/10"). The last statement wins, so that a `/promptops plan for 3 days`
 /// overrides the issue.
 pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
     let text = NOT_REQUEST_TEXT.replace_all(text, " ");
@@ -421,7 +434,6 @@ mod tests {
             assert!(err.message.contains(words), "{text:?}: {err}");
         }
         for (text, words) in [
-            ("until tomorrow", "until tomorrow"),
             ("until 12/10, 2 T4", "until 12/10"),
             ("until Feb 30", "until Feb 30"),
             ("till the end of the month", "till the end of the month"),

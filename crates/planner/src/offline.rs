@@ -80,7 +80,7 @@ fn plan_offline(
     {
         return Err(PlanError::NotARequest(refusal));
     }
-    // A lifetime that cannot be read ("until tomorrow") is reported with every other
+    // A lifetime that cannot be read ("until 12/10") is reported with every other
     // problem of the request, never dropped.
     let lifetime = match crate::lifetime::read(&screen::request_text(input)) {
         Ok(lifetime) => lifetime,

@@ -325,17 +325,24 @@ fn lifetimes_are_read_or_refused_never_dropped() {
             other => panic!("{text:?}: expiry {other:?}"),
         }
     }
-    // A day of the year is the next such day, and said so: "until Dec 20" was refused.
-    for (text, month, day) in [
-        ("5 T4 until Dec 20", 12, 20),
-        ("5 T4 until the 3rd of January", 1, 3),
+    // A day of the year is the next such day, "tomorrow" the day after planning, and
+    // each is said: "until Dec 20" and "until tomorrow" were refused.
+    for (text, expiry) in [
+        (
+            "5 T4 until Dec 20",
+            ExpiryRequest::through_month_day(12, 20),
+        ),
+        (
+            "5 T4 until the 3rd of January",
+            ExpiryRequest::through_month_day(1, 3),
+        ),
+        (
+            "a T4 for the demo, until tomorrow",
+            Some(ExpiryRequest::ThroughDaysAhead { days: 1 }),
+        ),
     ] {
         let outcome = planned(text);
-        assert_eq!(
-            outcome.expiry,
-            ExpiryRequest::through_month_day(month, day),
-            "{text:?}"
-        );
+        assert_eq!(outcome.expiry, expiry, "{text:?}");
         assert!(said(&outcome, "read as through"), "{outcome:?}");
     }
     // What was read past is said.
@@ -345,10 +352,6 @@ fn lifetimes_are_read_or_refused_never_dropped() {
         "\"for 3 more days\""
     ));
     for (text, names) in [
-        (
-            "5 T4 until tomorrow",
-            "\"until tomorrow\" is not an end date",
-        ),
         ("5 T4 until 12/10", "\"until 12/10\" is not an end date"),
         (
             "5 T4 until Feb 30",
@@ -366,9 +369,9 @@ fn lifetimes_are_read_or_refused_never_dropped() {
         assert!(!shown(&err).contains("366"), "{text:?}: {}", shown(&err));
     }
     // Every problem at once: the lifetime with the counts.
-    let err = shown(&refusal("2.5 T4 until tomorrow"));
+    let err = shown(&refusal("2.5 T4 until the end of the month"));
     assert!(
-        err.contains("2.5 T4") && err.contains("until tomorrow"),
+        err.contains("2.5 T4") && err.contains("until the end of the month"),
         "{err}"
     );
 }
