@@ -30,7 +30,8 @@ pub(crate) fn per_vm_counts(catalog: &Catalog, gpu_id: &str) -> Vec<u32> {
     counts
 }
 
-/// A candidate that passed `resolve`: GPU, GPUs per VM, GPU memory per VM, hourly cost.
+/// A candidate that passed `resolve`: GPU, GPUs per VM, GPU memory per VM, hourly cost of
+/// one VM.
 struct Candidate {
     gpu: String,
     per_vm: u32,
@@ -39,7 +40,6 @@ struct Candidate {
 }
 
 /// Every GPU × per-VM count the draft leaves open that the catalog and policy accept.
-/// `hourly` is one VM's price.
 fn candidates(draft: &DeploymentDraft, catalog: &Catalog, policy: &Policy) -> Vec<Candidate> {
     let mut out = Vec::new();
     for gpu in catalog.gpus() {

@@ -153,10 +153,16 @@ fn a_count_asked_for_without_what_it_counts_is_refused_or_noted() {
         said(&noted, "\"need 4\" does not say what 4 counts"),
         "{noted:?}"
     );
-    // "I need 5⏎A100" keeps its own refusal: a count cut off from its GPU.
-    let err = refusal("I need 5\nA100").to_string();
+}
+
+#[test]
+fn looking_for_labels_colons_leaves_refusals_quoted_as_written() {
+    // Each "Team size: 12" above a GPU asks whether the 12 follows a colon; those lookups
+    // once shared the quotes' budget, and the refusal below quoted "need 4".
+    let form = "Team size: 12\nGPU: T4\n".repeat(20);
+    let err = refusal(&format!("{form}Need 4")).to_string();
     assert!(
-        err.contains("write the count right before what it counts"),
+        err.contains("\"Need 4\" does not say what 4 counts"),
         "{err}"
     );
 }

@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{A100, H100, L4, T4, assert_plans, planned, refusal};
+use support::{A100, H100, L4, T4, assert_plans, planned, refusal, said};
 
 #[test]
 fn a_tables_counts_are_read_by_their_columns_headers() {
@@ -234,16 +234,13 @@ fn a_disk_size_without_its_unit_after_a_disk_label_is_read_in_gb_and_said_so() {
     ] {
         let outcome = planned(text);
         assert_eq!(outcome.request.boot_disk_size_gb, gb, "{text:?}");
-        let said = |words: &str| {
-            outcome
-                .request
-                .assumptions
-                .iter()
-                .any(|a| a.contains(words))
-        };
         match reading {
-            Some(words) => assert!(said(words), "{text:?}: {:?}", outcome.request.assumptions),
-            None => assert!(!said("names no unit"), "{text:?}"),
+            Some(words) => assert!(
+                said(&outcome, words),
+                "{text:?}: {:?}",
+                outcome.request.assumptions
+            ),
+            None => assert!(!said(&outcome, "names no unit"), "{text:?}"),
         }
     }
 }
@@ -259,11 +256,7 @@ fn a_disk_size_with_a_decimal_point_is_read_in_whole_gb_or_refused() {
         let outcome = planned(text);
         assert_eq!(outcome.request.boot_disk_size_gb, gb, "{text:?}");
         assert!(
-            outcome
-                .request
-                .assumptions
-                .iter()
-                .any(|a| a.contains(&format!("read as {gb} GB"))),
+            said(&outcome, &format!("read as {gb} GB")),
             "{text:?}: {:?}",
             outcome.request.assumptions
         );

@@ -32,6 +32,9 @@ pub(super) struct AsWritten<'t> {
     words: Vec<(String, usize)>,
     /// Quotes looked for so far.
     looked_for: Cell<usize>,
+    /// Colons looked for so far: a budget of their own, so that looking for them never
+    /// leaves a refusal's quote unfound.
+    colons_looked_for: Cell<usize>,
 }
 
 impl<'t> AsWritten<'t> {
@@ -61,6 +64,7 @@ impl<'t> AsWritten<'t> {
             pieces,
             words,
             looked_for: Cell::new(0),
+            colons_looked_for: Cell::new(0),
         }
     }
 
@@ -90,8 +94,8 @@ impl<'t> AsWritten<'t> {
     /// "=", as a label's value is ("Team size: 12", "size=12"); false when it cannot be
     /// found.
     fn follows_colon(&self, word: &str, occurrence: impl FnOnce() -> usize) -> bool {
-        let looked_for = self.looked_for.get();
-        self.looked_for.set(looked_for + 1);
+        let looked_for = self.colons_looked_for.get();
+        self.colons_looked_for.set(looked_for + 1);
         if looked_for >= MAX_FOUND {
             return false;
         }

@@ -161,24 +161,15 @@ impl Scanner<'_> {
                 let (per_vm, end) = self.per_vm_marker(i, end);
                 if per_vm && i >= 1 && self.word(i - 1) == Some("and") {
                     // "2 VMs and 4 GPUs" may mean 4 in all: the reading is said.
-                    let written = self.written(i, end);
-                    let reading = format!(
-                        "\"{written}\" after the VM count read as {count} GPUs per VM; write \"{count} GPUs in total\" for a total"
-                    );
-                    self.mentions.push_count(
-                        CountKind::PerVm,
-                        Mentioned::new(count, written).with_reading(reading),
-                    );
+                    self.push_per_vm_said(count, i, end, " (after the VMs, it may mean a total)");
                 } else if per_vm {
                     self.push_qualified_count(CountKind::PerVm, count, start, end);
                 } else if let Some(from) = self.upgrade_to_before(start) {
-                    let written = self.written(from, end);
-                    let reading = format!(
-                        "\"{written}\" read as {count} GPUs per VM (a VM count is kept or stated separately); write \"{count} GPUs in total\" for a total"
-                    );
-                    self.mentions.push_count(
-                        CountKind::PerVm,
-                        Mentioned::new(count, written).with_reading(reading),
+                    self.push_per_vm_said(
+                        count,
+                        from,
+                        end,
+                        " (a VM count is kept or stated separately)",
                     );
                 } else {
                     self.push_qualified_count(CountKind::Total, count, start, end);
@@ -186,6 +177,19 @@ impl Scanner<'_> {
             }
         }
         self.roles[i] = Role::Used;
+    }
+
+    /// Records GPUs per VM read from words that may mean a total, saying how they were
+    /// read and what to write for a total.
+    fn push_per_vm_said(&mut self, count: u32, from: usize, end: usize, why: &str) {
+        let written = self.written(from, end);
+        let reading = format!(
+            "\"{written}\" read as {count} GPUs per VM{why}; write \"{count} GPUs in total\" for a total"
+        );
+        self.mentions.push_count(
+            CountKind::PerVm,
+            Mentioned::new(count, written).with_reading(reading),
+        );
     }
 
     /// `(count, last index)` of "x 2" / "x2" / "× 2" right after the token at `index` (a
