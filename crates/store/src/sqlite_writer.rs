@@ -23,7 +23,6 @@
 //! and SQLite recovers the log.
 
 use std::fs::File;
-use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -188,9 +187,14 @@ impl SqliteWriter {
     fn commit(&mut self, batch: &[WriteRequest]) -> Written {
         let conn = match &mut self.conn {
             Some(conn) => conn,
-            None => self
-                .conn
-                .insert(sqlite_batch::open(&self.path, self.busy_timeout)?),
+            None => {
+                let conn = sqlite_batch::open(&self.path, self.busy_timeout)?;
+                // While a connection is open SQLite keeps its log file; a new connection
+                // may find another one (every connection closed in between), so the log
+                // is opened again at the next sync.
+                self.log.file = None;
+                self.conn.insert(conn)
+            }
         };
         let now = to_micros(self.clock.now());
         let written = sqlite_batch::write(conn, batch, self.max_attempts, now);
@@ -214,28 +218,56 @@ fn refuse(batch: Vec<WriteRequest>, problem: &str) {
 struct WalLog {
     path: PathBuf,
     sync: bool,
-    /// The log, opened at the first sync (and again should SQLite have replaced the file).
+    /// The log, opened at the first sync after the writer's connection was opened.
     file: Option<File>,
 }
 
 impl WalLog {
+    /// `fdatasync`s the log, after checking that the file still has a name: a log deleted
+    /// from under the open database (by hand, or by a restore) takes the commits written
+    /// into it with it, so they must not be acknowledged.
+    ///
+    /// Nothing else touches the file on the way. A `stat` would ask for the file's times,
+    /// and Linux (6.13 on) then gives the next write a fine-grained modification time,
+    /// which dirties the inode; ext4 writes a dirty inode's block at every `fdatasync`, a
+    /// second device round trip. On the 2-core VM a sync then took 0.13 ms instead of
+    /// 0.09 ms and 64 instead of 44 µs of system CPU (`python3 bench/ingress/fsync_latency.py
+    /// --overwrite [--stat]`). Asking only for the link count (`statx` with `STATX_NLINK`)
+    /// does not ask for the times. Whether SQLite replaced the file need not be asked: it
+    /// deletes the log only when the database's last connection closes, and the writer's
+    /// stays open until `commit` opens another one, which drops this handle.
     fn sync(&mut self) -> std::io::Result<()> {
         if !self.sync {
             return Ok(());
         }
-        // SQLite deletes the log only when the database's last connection closes, and the
-        // pool's stay open; should the file have been replaced anyway, sync the one in use.
-        let current = std::fs::metadata(&self.path)?;
-        let same = match &self.file {
-            Some(file) => {
-                let open = file.metadata()?;
-                open.ino() == current.ino() && open.dev() == current.dev()
-            }
-            None => false,
+        let file = match &self.file {
+            Some(file) => file,
+            None => self.file.insert(File::open(&self.path)?),
         };
-        if !same {
-            self.file = Some(File::open(&self.path)?);
+        if link_count(file)? == 0 {
+            return Err(std::io::Error::other(
+                "the write-ahead log was deleted while the database was open; what was committed since is in a file that no longer has a name",
+            ));
         }
-        self.file.as_ref().expect("opened just above").sync_data()
+        file.sync_data()
     }
+}
+
+/// How many names the open file has (0 once it is deleted), without asking for its times.
+#[cfg(target_os = "linux")]
+fn link_count(file: &File) -> std::io::Result<u64> {
+    use rustix::fs::{AtFlags, StatxFlags, statx};
+    match statx(file, "", AtFlags::EMPTY_PATH, StatxFlags::NLINK) {
+        Ok(stat) => Ok(u64::from(stat.stx_nlink)),
+        // Kernels before 4.11 have no statx.
+        Err(rustix::io::Errno::NOSYS) => {
+            Ok(std::os::unix::fs::MetadataExt::nlink(&file.metadata()?))
+        }
+        Err(errno) => Err(errno.into()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_count(file: &File) -> std::io::Result<u64> {
+    Ok(std::os::unix::fs::MetadataExt::nlink(&file.metadata()?))
 }
