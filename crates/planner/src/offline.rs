@@ -343,8 +343,10 @@ fn split_total(
             return if vms > 0 && total.is_multiple_of(vms) {
                 Ok((vms, total / vms))
             } else {
+                // "T4 x1 on 2 VMs" most likely means one on each.
+                let gpus = if total == 1 { "GPU" } else { "GPUs" };
                 Err(conflict(format!(
-                    "{total} GPUs cannot be spread evenly over {vms} VMs"
+                    "{total} {gpus} in total cannot be spread evenly over {vms} VMs; for {total} on each VM write \"{total} {gpus} per VM\""
                 )))
             };
         }

@@ -189,3 +189,62 @@ fn a_count_of_people_that_says_not_what_each_gets_is_refused() {
     let counted = planned("a team of 5 people needs 2 T4 VMs").request;
     assert_eq!(counted.vm_count, 2);
 }
+
+#[test]
+fn another_with_nothing_after_it_counts_what_was_named_before_it() {
+    // Each planned 1 VM and said nothing of the other. "Another" counts the VMs named
+    // before it; in a first request there is nothing to add to, so it is refused.
+    for text in [
+        "an L4 VM in asia-east1 and another in asia-east1",
+        "one T4 VM, and another one for testing",
+        "I need a T4 VM. Also another one like it.",
+        "a T4 VM and one more please",
+        "an A100 VM with 4 GPUs, one more in the same zone",
+    ] {
+        let message = refusal(text).to_string();
+        assert!(
+            message.contains("vm_count") && message.contains("write the number you want in all"),
+            "{text}: {message}"
+        );
+    }
+    let gpus = refusal("a T4 GPU and another").to_string();
+    assert!(gpus.contains("gpu_count = \"another\""), "{gpus}");
+    // Nothing named at all: it could add a VM or a GPU.
+    let nothing = refusal("we will need another one please").to_string();
+    assert!(
+        nothing.contains("\"another one\" does not say what it counts; write \"1 more VM\""),
+        "{nothing}"
+    );
+    // A word after it is what it counts: these ask for one VM (and two now).
+    for (text, vms) in [
+        ("another question: can we get a T4 VM?", 1),
+        ("a T4 VM, and another thing: it needs a 200GB disk", 1),
+        ("2 T4 VMs, we need 2 more next week", 2),
+    ] {
+        assert_eq!(planned(text).request.vm_count, vms, "{text}");
+    }
+}
+
+#[test]
+fn the_cheapest_region_is_answered_not_passed_over() {
+    for (text, written) in [
+        ("a T4 in the cheapest region", "cheapest region"),
+        ("T4, lowest cost region please", "lowest cost region"),
+        ("2 L4 GPUs wherever it is cheapest", "cheapest"),
+    ] {
+        let plan = planned(text);
+        assert!(
+            said(
+                &plan,
+                &format!(
+                    "\"{written}\": the catalog gives each GPU and machine type one price in every region"
+                )
+            ),
+            "{text}: {:?}",
+            plan.request.assumptions
+        );
+    }
+    // The cheapest GPU is another matter: it picks the GPU.
+    let gpu = planned("the cheapest GPU in us-west1");
+    assert!(!said(&gpu, "one price in every region"), "{gpu:?}");
+}

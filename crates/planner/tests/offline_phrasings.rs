@@ -362,6 +362,11 @@ fn follow_ups_change_only_what_they_name() {
         ),
         ("add 2 VMs", want().vms(7)),
         ("add another VM", want().vms(6)),
+        // "Another" with no noun counts what was named before it.
+        (
+            "these VMs work well; we need one more like them",
+            want().vms(6),
+        ),
         ("2 more VMs please", want().vms(7)),
         ("one less VM", want().vms(4).gpu(T4)),
         ("one fewer VM", want().vms(4)),
@@ -395,6 +400,16 @@ fn follow_ups_change_only_what_they_name() {
         ),
     ];
     check_all(&cases, follow_up);
+    // Two changes of one count: each read against the deployment gave 6 VMs, and 6 was
+    // planned. Whether they add up or one repeats the other is not said.
+    let twice = follow_up("we need another VM like them, and another in the same zone")
+        .expect_err("two changes of the VM count");
+    assert!(
+        twice
+            .to_string()
+            .contains("\"another vm\" and \"another\" each change the vm_count"),
+        "{twice}"
+    );
     let kept = follow_up("add 2 more VMs").expect("planned").request;
     assert_eq!((kept.name, kept.boot_disk_size_gb), (base.name, 200));
 }

@@ -457,6 +457,14 @@ fn two_different_values_for_one_setting_are_ambiguous() {
             .contains("cannot be spread evenly over 2 VMs"),
         "{err}"
     );
+    // "x1" after the GPU most likely meant one on each VM: the refusal says how to write it.
+    let err = rejection("t4 x1 on 2 vms");
+    assert!(
+        err.to_string().contains(
+            "1 GPU in total cannot be spread evenly over 2 VMs; for 1 on each VM write \"1 GPU per VM\""
+        ),
+        "{err}"
+    );
 }
 
 #[test]

@@ -21,7 +21,7 @@ static NAME_ASKED: LazyLock<Regex> = LazyLock::new(|| {
           | (?:(?m:^)|[,;({])\s*["']?name["']?\s*[:=]
           | \b(?P<bare>name)\s+
         )
-        \s*[:=]?\s*["'`]?
+        \s*[:=]?\s*(?P<quote>["'`])?
         (?P<name>[A-Za-z0-9_][A-Za-z0-9_.-]*)"#,
     )
     .expect("name pattern")
@@ -51,8 +51,12 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<String>>, Vec<ValidationError>,
                 names.push(Mentioned::new(name.to_owned(), written));
             }
         } else {
+            // "called ML Demo": the name as written, spaces and all.
+            let quote = caps.name("quote").and_then(|q| q.as_str().chars().next());
+            let name = with_spaces(name, &text[value.end()..], quote);
+            let name = name.as_str();
             // The nearest name that follows the rule, when lower case and dashes make one.
-            let nearest = name.to_lowercase().replace(['_', '.'], "-");
+            let nearest = name.to_lowercase().replace(['_', '.', ' '], "-");
             let suggestion = if is_valid_name(&nearest) {
                 format!(" (\"{nearest}\" would)")
             } else {
@@ -69,6 +73,45 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<String>>, Vec<ValidationError>,
         blanked.replace_range(value.range(), &" ".repeat(value.len()));
     }
     (names, errors, blanked)
+}
+
+/// A name that breaks the rule, with the words written after it that belong to it: up to
+/// the closing quote when it was quoted (`named "ML Demo"`), otherwise the capitalised
+/// words that follow it on its line ("called ML Demo", "named Llama Playground").
+fn with_spaces(name: &str, after: &str, quote: Option<char>) -> String {
+    let line = after.split('\n').next().unwrap_or_default();
+    let words = match quote {
+        Some(quote) => line
+            .split_once(quote)
+            .map(|(inside, _)| inside.split_whitespace().collect())
+            .unwrap_or_default(),
+        None if line.starts_with(char::is_whitespace) => capitalised_words(line),
+        None => Vec::new(),
+    };
+    let fits = words.iter().all(|word| {
+        word.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    });
+    if words.is_empty() || !fits {
+        return name.to_owned();
+    }
+    format!("{name} {}", words.join(" "))
+}
+
+/// The capitalised words at the start of `text`, up to the end of its sentence or clause.
+fn capitalised_words(text: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    for word in text.split_whitespace() {
+        if !word.starts_with(|c: char| c.is_ascii_uppercase()) {
+            break;
+        }
+        let bare = word.trim_end_matches(['.', ',', ';', ':', '!', '?', ')']);
+        words.push(bare);
+        if bare.len() < word.len() {
+            break;
+        }
+    }
+    words
 }
 
 /// Whether what comes before a word ends a clause: the text's or a line's start, or ",",
@@ -116,6 +159,36 @@ mod tests {
                 "{text}"
             );
             assert!(errors.is_empty(), "{text}: {errors:?}");
+        }
+        // A name written with spaces is refused with the dashed form.
+        for (text, written, nearest) in [
+            (
+                "2 T4 VMs called ML Demo. We need them soon",
+                "ML Demo",
+                "ml-demo",
+            ),
+            (
+                r#"a T4 VM named "Llama Playground" please"#,
+                "Llama Playground",
+                "llama-playground",
+            ),
+            (
+                "a deployment named LLM_Tune in us-west1",
+                "LLM_Tune",
+                "llm-tune",
+            ),
+        ] {
+            let (names, errors, _) = find(text);
+            assert!(names.is_empty(), "{text}");
+            let message = &errors[0].message;
+            assert!(
+                message.contains(&format!("name \"{written}\" cannot")),
+                "{text}: {message}"
+            );
+            assert!(
+                message.contains(&format!("(\"{nearest}\" would)")),
+                "{text}: {message}"
+            );
         }
         let (names, errors, _) = find("2 T4 VMs, name whatever you like");
         assert!(names.is_empty() && errors.is_empty());

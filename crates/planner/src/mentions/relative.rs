@@ -49,8 +49,24 @@ pub(super) fn apply(
     current: Option<&DeploymentRequest>,
     catalog: &Catalog,
 ) {
-    for change in std::mem::take(&mut mentions.changes) {
-        apply_change(mentions, &change, current);
+    let changes = std::mem::take(&mut mentions.changes);
+    for (index, change) in changes.iter().enumerate() {
+        let field = field_name(change.value.field());
+        let same: Vec<usize> = (0..changes.len())
+            .filter(|&other| field_name(changes[other].value.field()) == field)
+            .collect();
+        if same.len() > 1 {
+            // "another VM like them, and another": each change read against the deployment
+            // gave the same count (one VM added, not two). Whether two changes add up or
+            // one repeats the other, the request does not say. Refused once, at the first.
+            if same[0] == index {
+                let written: Vec<&str> =
+                    same.iter().map(|&i| changes[i].written.as_str()).collect();
+                mentions.unclear.push(changed_twice(field, &written));
+            }
+            continue;
+        }
+        apply_change(mentions, change, current);
     }
     for letter in std::mem::take(&mut mentions.zone_letter) {
         apply_zone_letter(mentions, &letter, current, catalog);
@@ -103,7 +119,7 @@ fn count_without_deployment(
         field_name(change.value.field()),
         written,
         format!(
-            "\"{written}\" changes an existing deployment, but there is none yet; write the number you want (e.g. \"3 VMs\", \"2 GPUs per VM\")"
+            "\"{written}\" changes an existing deployment, but there is none yet; write the number you want in all (e.g. \"3 VMs\", \"2 GPUs per VM\")"
         ),
     ))
 }
@@ -233,6 +249,24 @@ fn apply_zone_letter(
         &mut mentions.zone,
         Mentioned::new(zone, written).with_reading(reading),
     );
+}
+
+/// The refusal of a count changed by more than one phrase.
+fn changed_twice(field: &str, written: &[&str]) -> ValidationError {
+    let quoted: Vec<String> = written.iter().map(|w| format!("\"{w}\"")).collect();
+    let what = if field == "vm_count" {
+        "VMs"
+    } else {
+        "GPUs per VM"
+    };
+    ValidationError::new(
+        field,
+        &written.join(", "),
+        format!(
+            "{} each change the {field}; write the number of {what} you want in all",
+            quoted.join(" and ")
+        ),
+    )
 }
 
 fn field_name(field: CountField) -> &'static str {

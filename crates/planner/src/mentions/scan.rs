@@ -14,6 +14,7 @@ use super::{CountKind, Mentioned, Mentions};
 
 mod as_written;
 mod bare_counts;
+mod bare_relative;
 mod context;
 mod counts;
 mod gpu_index;

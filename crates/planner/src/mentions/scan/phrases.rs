@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use promptops_core::{Area, OtherRegion, ValidationError, place_key};
 
+use super::words::is_place_noun;
 use super::{Head, Role, Scanner, is_gpu_noun, is_vm_noun, parse_count};
 use crate::mentions::relative::{Change, CountField};
 use crate::mentions::{CountKind, GpuRequirement, Mentioned};
@@ -143,6 +144,17 @@ impl Scanner<'_> {
                     noun = Some(j);
                     break;
                 }
+                if is_place_noun(next) {
+                    self.note_one_price_everywhere(&self.written(i, j));
+                    break;
+                }
+            }
+            // "wherever it's cheapest", "where it is cheapest".
+            if noun.is_none()
+                && (i.saturating_sub(3)..i)
+                    .any(|j| matches!(self.word(j), Some("wherever" | "where")))
+            {
+                self.note_one_price_everywhere(&self.written(i, i));
             }
             let Some(end) = noun else { continue };
             let written = self.written(i, end);
@@ -153,6 +165,18 @@ impl Scanner<'_> {
                 self.catalog,
             );
             self.roles[i] = Role::Used;
+        }
+    }
+
+    /// "the cheapest region": the catalog prices a GPU or machine type the same in every
+    /// region, so the plan says that no region is cheaper rather than passing over it.
+    fn note_one_price_everywhere(&mut self, written: &str) {
+        let notice = format!(
+            "\"{written}\": the catalog gives each GPU and machine type one price in every region (prices as of {}), so no region is cheaper; the region was chosen as it would be without it",
+            self.catalog.prices_as_of()
+        );
+        if !self.mentions.notices.contains(&notice) {
+            self.mentions.notices.push(notice);
         }
     }
 
@@ -251,8 +275,18 @@ impl Scanner<'_> {
         if !(verb || relative_word) {
             return;
         }
-        let Some(head) = self.find_head(next) else {
-            return;
+        let head = match self.find_head(next) {
+            Some(head) => head,
+            // "and another", "one more please": what was named before it.
+            None if relative_word && self.counts_nothing_named(next) => {
+                let by = sign * i64::from(count);
+                match self.counted_before(i) {
+                    Some(field) => self.push_added(i, count_index, next, next - 1, field, by),
+                    None => self.refuse_uncounted_change(i, next - 1, by),
+                }
+                return;
+            }
+            None => return,
         };
         let (field, end) = match head {
             Head::Vm(end) => (CountField::Vms, end),
@@ -266,15 +300,44 @@ impl Scanner<'_> {
                 (field, end)
             }
         };
+        let change = Change::Add {
+            field,
+            by: sign * i64::from(count),
+            absolute_if_new: word == "add" && !relative_word,
+        };
+        self.push_change(i, count_index, next, end, change);
+    }
+
+    /// A relative count with no noun after it ("and another", "one more please"), counting
+    /// `field`: never a plain count, even after "add".
+    fn push_added(
+        &mut self,
+        i: usize,
+        count_index: usize,
+        next: usize,
+        end: usize,
+        field: CountField,
+        by: i64,
+    ) {
+        let change = Change::Add {
+            field,
+            by,
+            absolute_if_new: false,
+        };
+        self.push_change(i, count_index, next, end, change);
+    }
+
+    /// Records `change`, written from `i` to `end`, and marks its words as used.
+    fn push_change(
+        &mut self,
+        i: usize,
+        count_index: usize,
+        next: usize,
+        end: usize,
+        change: Change,
+    ) {
         let written = self.written(i, end);
-        self.mentions.changes.push(Mentioned::new(
-            Change::Add {
-                field,
-                by: sign * i64::from(count),
-                absolute_if_new: word == "add" && !relative_word,
-            },
-            written,
-        ));
+        self.mentions.changes.push(Mentioned::new(change, written));
         for role in &mut self.roles[i..=count_index] {
             *role = Role::Used;
         }

@@ -68,6 +68,21 @@ pub(super) fn is_disk_word(word: &str) -> bool {
     )
 }
 
+/// Words for where VMs run: "the cheapest region", "lowest-cost zone".
+pub(super) fn is_place_noun(word: &str) -> bool {
+    matches!(
+        word,
+        "region"
+            | "regions"
+            | "zone"
+            | "zones"
+            | "location"
+            | "locations"
+            | "datacenter"
+            | "datacenters"
+    )
+}
+
 pub(super) fn is_memory_word(word: &str) -> bool {
     matches!(word, "ram" | "memory" | "mem" | "vram")
 }
