@@ -1,7 +1,7 @@
 //! `promptops render`: one request through the same planner, validation and renderer the
 //! service uses, printed instead of committed. Relied on from outside the repository:
-//! stdout carries only the tfvars (or JSON), stderr the cost line, the plan's assumptions
-//! and what it did not use, or the reasons for a rejection, and the exit status says which
+//! stdout carries only the tfvars (or JSON), stderr the cost line, the lifetime read, the
+//! plan's assumptions and what it did not use, or the reasons for a rejection, and the exit status says which
 //! happened.
 
 use std::path::Path;
@@ -122,6 +122,11 @@ pub async fn run(args: RenderArgs) -> ExitCode {
         catalog.prices_as_of(),
         outcome.planned_by,
     );
+    // The lifetime is not in the tfvars: the service keeps it and opens the destroy pull
+    // request when it ends.
+    if let Some(expiry) = &outcome.expiry {
+        eprintln!("lifetime: {expiry}; a pull request destroying the deployment is opened then");
+    }
     let notes = outcome
         .notes
         .iter()

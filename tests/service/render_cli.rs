@@ -68,6 +68,26 @@ fn offline_render_of_the_readme_example() {
 }
 
 #[test]
+fn the_lifetime_read_is_shown_although_the_tfvars_do_not_hold_it() {
+    let output = promptops()
+        .args(["render", "--offline", "a T4 VM in us-west1 for 3 days"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "stderr: {stderr}");
+    assert!(
+        stderr.contains("lifetime: for 3d after the apply; a pull request destroying the deployment is opened then"),
+        "{stderr}"
+    );
+    let without = promptops()
+        .args(["render", "--offline", "a T4 VM in us-west1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(without.stderr).unwrap();
+    assert!(!stderr.contains("lifetime:"), "{stderr}");
+}
+
+#[test]
 fn json_output_is_the_validated_request() {
     let output = promptops()
         .args([

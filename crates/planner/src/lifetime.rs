@@ -24,6 +24,7 @@ use regex::Regex;
 
 mod duration;
 mod month_day;
+mod timed_end;
 
 use duration::{Duration, ReadPast, duration};
 
@@ -212,9 +213,11 @@ fn event_end(lead: &str, original: &[&str], words: &[String]) -> Option<Statemen
     )))
 }
 
-/// Reads the words after "for" (`original` as written, `words` lower-case).
-fn lifetime_for(original: &[&str], words: &[String]) -> Option<Statement> {
-    let written = |used: usize| format!("for {}", original[..used.min(original.len())].join(" "));
+/// Reads the words after "for" or another `lead` ("expires in"; `original` as written,
+/// `words` lower-case).
+fn lifetime_for(lead: &str, original: &[&str], words: &[String]) -> Option<Statement> {
+    let written =
+        |used: usize| format!("{lead} {}", original[..used.min(original.len())].join(" "));
     let refuse = |written: &str, message: String| {
         ValidationError::new(promptops_core::EXPIRES_IN_FIELD, written, message)
     };
@@ -313,7 +316,7 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
         };
         let (original, words) = clause_words(text, whole.end());
         let statement = if lead.as_str().eq_ignore_ascii_case("for") {
-            lifetime_for(&original, &words)
+            lifetime_for("for", &original, &words)
         } else {
             end_date(lead.as_str(), &original, &words)
         };
@@ -321,19 +324,41 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
             found.push((whole.start(), statement));
         }
     }
+    for (at, end, lead) in timed_end::leads(text) {
+        let (original, words) = clause_words(text, end);
+        let lead = lead.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(statement) = lifetime_for(&lead, &original, &words) {
+            found.push((at, statement));
+        }
+    }
     for caps in KEYS.captures_iter(text) {
         let at = caps.get(0).map_or(0, |m| m.start());
         found.push((at, key_statement(&caps["key"], &caps["value"])));
     }
     found.sort_by_key(|(at, _)| *at);
+    let unclaimed = timed_end::unclaimed(text);
     let Some((_, last)) = found.pop() else {
-        return Ok(LifetimeReading::default());
+        return Ok(LifetimeReading {
+            expiry: None,
+            readings: unclaimed,
+        });
     };
     let (expiry, reading) = last?;
     Ok(LifetimeReading {
         expiry: Some(expiry),
-        readings: reading.into_iter().collect(),
+        readings: reading.into_iter().chain(unclaimed).collect(),
     })
+}
+
+/// Whether `from_verb`, starting with a deleting verb, ends the deployment after a time
+/// ("delete it after 3 days") rather than asks for its deletion: the screening then leaves
+/// it to the lifetime.
+pub(crate) fn ends_after_a_time(from_verb: &str) -> bool {
+    let Some((0, end, _)) = timed_end::leads(from_verb).next() else {
+        return false;
+    };
+    let (_, words) = clause_words(from_verb, end);
+    !matches!(duration(&words), Duration::None)
 }
 
 /// `expires_in: 3d` or `expires_at: 2026-12-04`.

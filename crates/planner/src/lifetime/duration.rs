@@ -138,6 +138,51 @@ fn count_at(words: &[String], at: usize) -> Option<(u32, Option<Unit>, usize)> {
     Some((number, None, at + 1 + usize::from(of)))
 }
 
+/// Work done in two, three or four dimensions ("3D rendering"): after "3d" it makes the
+/// word no duration.
+fn is_work_in_dimensions(word: &str) -> bool {
+    matches!(
+        word,
+        "rendering"
+            | "render"
+            | "renders"
+            | "renderer"
+            | "modeling"
+            | "modelling"
+            | "model"
+            | "models"
+            | "graphics"
+            | "printing"
+            | "animation"
+            | "animations"
+            | "scanning"
+            | "scans"
+            | "reconstruction"
+            | "vision"
+            | "visualization"
+            | "visualisation"
+            | "simulation"
+            | "simulations"
+            | "design"
+            | "cad"
+            | "assets"
+            | "scenes"
+            | "games"
+            | "gaming"
+            | "art"
+            | "artwork"
+            | "content"
+            | "workloads"
+            | "work"
+            | "image"
+            | "images"
+            | "imaging"
+            | "segmentation"
+            | "detection"
+            | "data"
+    )
+}
+
 /// Reads the words after "for" (lower-case, at most a clause).
 pub(super) fn duration(words: &[String]) -> Duration {
     let mut at = 0;
@@ -152,6 +197,14 @@ pub(super) fn duration(words: &[String]) -> Duration {
             _ => break,
         }
         at += 1;
+    }
+    // "for 3D rendering", "a GPU for 2d vision": the dimensions of the work, no time.
+    if words
+        .get(at)
+        .is_some_and(|w| matches!(w.as_str(), "2d" | "3d" | "4d"))
+        && words.get(at + 1).is_some_and(|w| is_work_in_dimensions(w))
+    {
+        return Duration::None;
     }
     counted(words, at, how).unwrap_or_else(|| unreadable_or_none(words))
 }

@@ -121,6 +121,11 @@ fn delete_refusal(text: &str, input: &PlanInput) -> Option<Refusal> {
         return refuse(RefusalKind::Delete, delete_message(found.as_str()));
     }
     for caps in DELETE.captures_iter(text) {
+        // "delete it after 3 days" is a lifetime, read as one.
+        let from_verb = caps.get(0).map_or("", |m| &text[m.start()..]);
+        if crate::lifetime::ends_after_a_time(from_verb) {
+            continue;
+        }
         let object = caps
             .name("object")
             .map(|m| m.as_str().to_lowercase())

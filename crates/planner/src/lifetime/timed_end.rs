@@ -1,0 +1,78 @@
+//! Lifetimes stated without "for": "expires in 3 days", "expiry: 1 week", "lifetime 48h",
+//! "delete it after 3 days", "tear them down in 2 weeks", and an issue form's answer under
+//! "### How long?" or "Duration". Read as "for 3 days" is. Before,
+//! they were passed over and the deployment planned with no end; "delete it after 3 days"
+//! was refused as a request to delete.
+//!
+//! A duration that no lead words claim ("a T4 VM, 48 hours", "(2 days)") is not taken for
+//! the lifetime, which the request may not mean, but named in the plan's assumptions with
+//! what to write, so that it is never passed over in silence.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Words that end the deployment after the duration that follows them.
+static TIMED_END: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        \b(?P<lead>
+            (?: expires? | expiring | expiry | lifetime | ttl | duration ) (?: \s* [:=] | \s+ (?: in | after ) )?
+            # An issue form's question (### How long?) with the answer below it.
+          | how \s+ long (?: \s+ (?: do | will | would ) \s+ you \s+ need \s+ (?: it | them | the \s+ \S+ ) )? \s* [?:]?
+          | (?: auto-?delete | auto-?destroy | delete | destroy | remove | terminate | decommission
+              | deprovision | kill | nuke | tear \s+ (?: it \s+ | them \s+ | everything \s+ )? down
+              | teardown | shut \s+ (?: it \s+ | them \s+ | everything \s+ )? down | shutdown
+              | clean \s+ (?: it \s+ | them \s+ | everything \s+ )? up )
+            \s+ (?: (?: it | them | everything | all | the \s+ \S+ ) \s+ )? (?: in | after )
+        )\s+",
+    )
+    .expect("timed end pattern")
+});
+
+/// A number of hours, days or weeks ("48 hours", "2 days", "48h").
+static DURATION: LazyLock<Regex> = LazyLock::new(|| {
+    // Not "3d" or "2w" glued: "3D rendering" is no duration.
+    Regex::new(r"(?i)\b\d+\s*(?:h|hrs?|hours?|days?|wks?|weeks?)\b").expect("duration pattern")
+});
+
+/// Words before a duration that say what it is, read or not: "for", "until", "in" ("ready
+/// in 2 days"), "after", "every", "per", "ago" (after it).
+static CLAIMED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:for|until|till|through|in|after|within|every|per|each|by|over|than|about|around|up\s+to|next|last|past)\s+(?:the\s+)?(?:next\s+|first\s+|last\s+|about\s+|around\s+|~\s*)?$")
+        .expect("claimed duration pattern")
+});
+
+/// Each lead of a timed end in `text`: where it starts, where its words end, and the lead
+/// as written ("expires in").
+pub(super) fn leads(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
+    TIMED_END.captures_iter(text).filter_map(|caps| {
+        let whole = caps.get(0)?;
+        let lead = caps.name("lead")?;
+        Some((whole.start(), whole.end(), lead.as_str()))
+    })
+}
+
+/// The durations in `text` that nothing claims, as written ("48 hours"), each with the
+/// sentence that names it in the plan's assumptions.
+pub(super) fn unclaimed(text: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    for found in DURATION.find_iter(text) {
+        let before = &text[..found.start()];
+        let after = text[found.end()..].trim_start();
+        let claimed = CLAIMED.is_match(before)
+            || leads(before).any(|(_, end, _)| end == before.len())
+            || after.to_ascii_lowercase().starts_with("ago");
+        if claimed {
+            continue;
+        }
+        let written = found.as_str();
+        let note = format!(
+            "\"{written}\" was not read as the deployment's lifetime; to have it destroyed after that, write \"for {written}\""
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+    notes
+}

@@ -1,0 +1,100 @@
+//! Lifetimes written without "for": "expires in 3 days", "delete it after 3 days". Each
+//! planned a deployment with no end before (or refused it as a deletion), so the GPUs ran
+//! until someone remembered them. A duration nothing claims is named in the plan, and "3D
+//! rendering" is work, not three days.
+
+mod support;
+
+use promptops_core::ExpiryRequest;
+use support::{planned, refusal, said};
+
+fn for_lifetime(text: &str) -> Option<ExpiryRequest> {
+    Some(ExpiryRequest::For {
+        lifetime: text.parse().expect("a lifetime"),
+    })
+}
+
+#[test]
+fn a_lifetime_stated_by_when_it_ends_is_read() {
+    for (text, lifetime) in [
+        ("a T4 VM, expires in 3 days", "3d"),
+        ("a T4 VM. Expiry: 3 days", "3d"),
+        ("a T4 VM, lifetime 3 days", "3d"),
+        ("a T4 VM, expire after a week", "1w"),
+        ("a T4 VM, TTL: 48h", "48h"),
+        ("a T4 VM; tear it down after 2 days", "2d"),
+        ("a T4 VM, delete it after 3 days", "3d"),
+        ("a T4 VM, auto-delete in 3 days", "3d"),
+        ("2 L4 VMs, shut them down after 36 hours", "36h"),
+        // An issue form's answer under its question.
+        (
+            "### What do you need?\n\n2 VMs with an L4 each\n\n### How long?\n\n2 weeks",
+            "2w",
+        ),
+        ("GPU: T4\nDuration: 5 days", "5d"),
+        ("a T4 VM. How long do you need it? 3 days", "3d"),
+    ] {
+        let plan = planned(text);
+        assert_eq!(plan.expiry, for_lifetime(lifetime), "{text}");
+        assert!(
+            !said(&plan, "was not read as"),
+            "{text}: {:?}",
+            plan.request.assumptions
+        );
+    }
+    // One that cannot be read is refused with the words written, as after "for".
+    let message = refusal("a T4 VM, delete it after 1.5 days").to_string();
+    assert!(
+        message.contains("\"delete it after 1.5 days\" is not a lifetime PromptOps can read"),
+        "{message}"
+    );
+    // Deleting now is still refused as a deletion.
+    let now = refusal("delete all the T4 VMs").to_string();
+    assert!(now.contains("asks to delete"), "{now}");
+}
+
+#[test]
+fn a_duration_nothing_claims_is_named_not_passed_over() {
+    for (text, written) in [
+        ("a T4 VM (2 days)", "2 days"),
+        ("a T4 VM, 48 hours", "48 hours"),
+    ] {
+        let plan = planned(text);
+        assert_eq!(plan.expiry, None, "{text}");
+        assert!(
+            said(
+                &plan,
+                &format!(
+                    "\"{written}\" was not read as the deployment's lifetime; to have it destroyed after that, write \"for {written}\""
+                )
+            ),
+            "{text}: {:?}",
+            plan.request.assumptions
+        );
+    }
+    // Durations that say what they are: nothing to name.
+    for text in [
+        "a T4 VM for 3 days",
+        "2 T4 VMs, training takes about 8 hours",
+        "a T4 VM, we started 2 days ago",
+        "a T4 VM, ready in 2 days",
+    ] {
+        let plan = planned(text);
+        assert!(
+            !said(&plan, "was not read as"),
+            "{text}: {:?}",
+            plan.request.assumptions
+        );
+    }
+}
+
+#[test]
+fn three_d_work_is_no_lifetime() {
+    // "for 3D rendering" was read as a lifetime of 3 days.
+    assert_eq!(planned("a T4 VM for 3D rendering").expiry, None);
+    assert_eq!(
+        planned("2 L4 GPUs for 3d modelling for 2 weeks").expiry,
+        for_lifetime("2w")
+    );
+    assert_eq!(planned("an L4 for 3d").expiry, for_lifetime("3d"));
+}
