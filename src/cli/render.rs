@@ -122,19 +122,25 @@ pub async fn run(args: RenderArgs) -> ExitCode {
         catalog.prices_as_of(),
         outcome.planned_by,
     );
+    print_reading(&outcome);
+    ExitCode::SUCCESS
+}
+
+/// The lifetime read and the plan's assumptions, on stderr.
+fn print_reading(outcome: &promptops_planner::PlanOutcome) {
     // The lifetime is not in the tfvars: the service keeps it and opens the destroy pull
     // request when it ends.
     if let Some(expiry) = &outcome.expiry {
         eprintln!("lifetime: {expiry}; a pull request destroying the deployment is opened then");
     }
+    let assumptions = &outcome.request.assumptions;
     let notes = outcome
         .notes
         .iter()
-        .filter(|note| !request.assumptions.contains(note));
-    for line in request.assumptions.iter().chain(notes) {
+        .filter(|note| !assumptions.contains(note));
+    for line in assumptions.iter().chain(notes) {
         eprintln!("assumption: {line}");
     }
-    ExitCode::SUCCESS
 }
 
 /// Says why nothing was planned and exits with the code that tells which case it was; a

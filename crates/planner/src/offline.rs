@@ -307,6 +307,39 @@ fn default_gpu(catalog: &Catalog, policy: &Policy) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
+/// A total GPU count against the counts the request states: `None` when it states neither
+/// the VMs nor the GPUs per VM, else the split or why the total does not fit them.
+fn split_as_stated(
+    total: u32,
+    vms: Option<u32>,
+    per_vm: Option<u32>,
+) -> Option<Result<(u32, u32), String>> {
+    let split = match (vms, per_vm) {
+        (None, None) => return None,
+        (Some(vms), Some(per_vm)) if u64::from(vms) * u64::from(per_vm) == u64::from(total) => {
+            Ok((vms, per_vm))
+        }
+        (Some(vms), Some(per_vm)) => Err(format!(
+            "{total} GPUs in total does not match {vms} VMs x {per_vm} GPUs each; state the counts once"
+        )),
+        (Some(vms), None) if vms > 0 && total.is_multiple_of(vms) => Ok((vms, total / vms)),
+        (Some(vms), None) => {
+            // "T4 x1 on 2 VMs" most likely means one on each.
+            let gpus = if total == 1 { "GPU" } else { "GPUs" };
+            Err(format!(
+                "{total} {gpus} in total cannot be spread evenly over {vms} VMs; for {total} on each VM write \"{total} {gpus} per VM\""
+            ))
+        }
+        (None, Some(per_vm)) if per_vm > 0 && total.is_multiple_of(per_vm) => {
+            Ok((total / per_vm, per_vm))
+        }
+        (None, Some(per_vm)) => Err(format!(
+            "{total} GPUs in total is not a multiple of {per_vm} GPUs per VM"
+        )),
+    };
+    Some(split)
+}
+
 /// Splits a total GPU count into VMs × GPUs per VM. Stated values win; otherwise the
 /// current VM count is kept when it divides the total, else the fewest GPUs per VM the GPU
 /// allows that divides the total within the policy (so "5 T4 GPUs" is 5 VMs × 1 GPU).
@@ -330,36 +363,8 @@ fn split_total(
             "0 GPUs in total is not a GPU deployment; ask for at least 1".to_owned(),
         ));
     }
-    match (draft.vm_count, draft.gpu_count) {
-        (Some(vms), Some(per_vm)) if u64::from(vms) * u64::from(per_vm) == u64::from(total) => {
-            return Ok((vms, per_vm));
-        }
-        (Some(vms), Some(per_vm)) => {
-            return Err(conflict(format!(
-                "{total} GPUs in total does not match {vms} VMs x {per_vm} GPUs each; state the counts once"
-            )));
-        }
-        (Some(vms), None) => {
-            return if vms > 0 && total.is_multiple_of(vms) {
-                Ok((vms, total / vms))
-            } else {
-                // "T4 x1 on 2 VMs" most likely means one on each.
-                let gpus = if total == 1 { "GPU" } else { "GPUs" };
-                Err(conflict(format!(
-                    "{total} {gpus} in total cannot be spread evenly over {vms} VMs; for {total} on each VM write \"{total} {gpus} per VM\""
-                )))
-            };
-        }
-        (None, Some(per_vm)) => {
-            return if per_vm > 0 && total.is_multiple_of(per_vm) {
-                Ok((total / per_vm, per_vm))
-            } else {
-                Err(conflict(format!(
-                    "{total} GPUs in total is not a multiple of {per_vm} GPUs per VM"
-                )))
-            };
-        }
-        (None, None) => {}
+    if let Some(stated) = split_as_stated(total, draft.vm_count, draft.gpu_count) {
+        return stated.map_err(conflict);
     }
     let allowed = per_vm_counts(catalog, gpu_id);
     let fits = |per_vm: u32| {

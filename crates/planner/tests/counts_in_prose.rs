@@ -7,7 +7,7 @@ mod support;
 
 use promptops_core::{Catalog, Policy};
 use promptops_planner::{OfflinePlanner, PlanInput};
-use support::{A100_80, planned, refusal, said};
+use support::{A100_80, T4, planned, refusal, said};
 
 #[test]
 fn a_stated_gpu_count_wins_over_a_model_estimate_which_only_spreads_it() {
@@ -247,4 +247,61 @@ fn the_cheapest_region_is_answered_not_passed_over() {
     // The cheapest GPU is another matter: it picks the GPU.
     let gpu = planned("the cheapest GPU in us-west1");
     assert!(!said(&gpu, "one price in every region"), "{gpu:?}");
+}
+
+#[test]
+fn a_multiplier_after_the_gpu_reads_as_the_count_before_it_would() {
+    for (text, vms, per_vm) in [
+        // "A100x8" was refused as no request at all.
+        ("A100x8 in us-central1", 8, 1),
+        ("A100 x 8 in us-central1", 8, 1),
+        // Before a VM noun in the singular: that VM's GPUs, as "8x H100 node" (8 VMs before).
+        ("H100 x8 node, us-central1", 1, 8),
+        ("H100x8 node", 1, 8),
+        // After "VMs of": per VM, as "2 nodes of 4xT4" (2 VMs x 1 before).
+        ("2 VMs of T4 x2", 2, 2),
+        ("2 VMs of T4x2", 2, 2),
+        ("T4 x 2 VMs", 2, 1),
+    ] {
+        let plan = planned(text);
+        assert_eq!(
+            (plan.request.vm_count, plan.request.gpu_count),
+            (vms, per_vm),
+            "{text}"
+        );
+    }
+    // "rtx4090" stays a name.
+    assert!(said(&planned("rtx4090 please"), "rtx4090"));
+}
+
+#[test]
+fn sizes_in_gigs_are_read_and_memory_said_of_no_gpu_is_named() {
+    // "500 gigs of disk" was passed over for the default 100 GB.
+    assert_eq!(
+        planned("Looking for a single H100 box, 500 gigs of disk, Iowa")
+            .request
+            .boot_disk_size_gb,
+        500
+    );
+    assert_eq!(
+        planned("a T4 VM with a 2 terabyte disk")
+            .request
+            .boot_disk_size_gb,
+        2000
+    );
+    let ram = planned("a T4 VM with 64 gigs of RAM");
+    assert!(said(&ram, "Not used: \"64 gigs of RAM\""), "{ram:?}");
+    // "memory" alone with a VM: neither GPU memory nor RAM was read, and the plan said
+    // nothing of it.
+    let memory = planned("a T4 VM with 80GB of memory");
+    assert_eq!(memory.request.gpu_type, T4);
+    assert!(
+        said(
+            &memory,
+            "\"80GB of memory\" was not read: a VM's memory (RAM) follows from the machine type"
+        ),
+        "{memory:?}"
+    );
+    let gpu = planned("a GPU with 24 gigs");
+    assert_eq!(gpu.request.gpu_type, "nvidia-l4");
 }

@@ -167,6 +167,10 @@ fn flush(current: &mut String, tokens: &mut Vec<Token>) {
         // "2xA100" is "2x A100", as "8x H100" is read.
         tokens.push(Token::Word(times.to_owned()));
         tokens.push(Token::Word(name.to_owned()));
+    } else if let Some((name, times)) = split_trailing_multiplier(word) {
+        // "A100x8" is "A100 x8", as "A100 x 8" is read.
+        tokens.push(Token::Word(name.to_owned()));
+        tokens.push(Token::Word(times.to_owned()));
     } else if !word.is_empty() {
         tokens.push(Token::Word(in_english(word).to_owned()));
     }
@@ -209,6 +213,16 @@ fn split_multiplier(word: &str) -> Option<(&str, &str)> {
     let rest = word[digits..].strip_prefix('x')?;
     (digits > 0 && rest.starts_with(|c: char| c.is_ascii_lowercase()))
         .then(|| (&word[..=digits], rest))
+}
+
+/// A multiplier glued after a name that ends in a digit ("a100x8", "t4x2"):
+/// `("a100", "x8")`. Not after a letter: "rtx4090" is a name.
+fn split_trailing_multiplier(word: &str) -> Option<(&str, &str)> {
+    let digits = word.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let name = word[..word.len() - digits].strip_suffix('x')?;
+    let named = name.bytes().any(|b| b.is_ascii_lowercase())
+        && name.bytes().next_back().is_some_and(|b| b.is_ascii_digit());
+    (digits > 0 && named).then(|| (name, &word[name.len()..]))
 }
 
 /// Whether a "*" between `before` and `after` multiplies ("L4 * 4", "4*T4"), as "x" does:

@@ -29,7 +29,7 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "vCPUs follow from the machine type; name a machine type (e.g. n1-standard-16) to choose them",
     },
     Unsupported {
-        pattern: r"\b\d+\s*(?:gb|gib|g|tb)\s+(?:of\s+)?(?:(?:system|host|cpu)\s+(?:ram|memory|mem)|ram)\b",
+        pattern: r"\b\d+\s*(?:gb|gbs|gib|g|gigs?|gigabytes?|tb)\s+(?:of\s+)?(?:(?:system|host|cpu)\s+(?:ram|memory|mem)|ram)\b",
         why: "RAM follows from the machine type; name a machine type (e.g. n1-highmem-16) to choose it",
     },
     Unsupported {

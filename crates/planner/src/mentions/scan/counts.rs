@@ -158,7 +158,7 @@ impl Scanner<'_> {
             }
             Head::Vm(end) => self.push_qualified_count(CountKind::Vms, count, start, end),
             Head::Gpu(end) => {
-                let (per_vm, end) = self.per_vm_marker(i, end);
+                let (per_vm, end) = self.multiplier_per_vm(i, end);
                 if per_vm && i >= 1 && self.word(i - 1) == Some("and") {
                     // "2 VMs and 4 GPUs" may mean 4 in all: the reading is said.
                     self.push_per_vm_said(count, i, end, " (after the VMs, it may mean a total)");
@@ -177,6 +177,27 @@ impl Scanner<'_> {
             }
         }
         self.roles[i] = Role::Used;
+    }
+
+    /// Whether the GPU count at `i` (its phrase ending at `end`) is per VM, and where the
+    /// phrase ends. A multiplier after the GPU's name ("T4 x2", "A100x8") is read as the
+    /// count before it would be ("2 VMs of T4 x2" as "2 VMs of 2 T4"), and before a VM
+    /// noun in the singular it counts that VM's GPUs ("H100 x8 node", as "8x H100 node").
+    fn multiplier_per_vm(&self, i: usize, end: usize) -> (bool, usize) {
+        let multiplier = self.word(i).is_some_and(|w| w.starts_with('x'));
+        let name = (1..=2)
+            .filter_map(|back| i.checked_sub(back))
+            .find(|&j| multiplier && self.roles[j] == Role::Gpu && j + 3 > end);
+        let Some(name) = name else {
+            return self.per_vm_marker(i, end);
+        };
+        let noun_after = self
+            .word(end + 1)
+            .is_some_and(|noun| is_vm_noun(noun) && !noun.ends_with('s'));
+        if noun_after {
+            return (true, end + 1);
+        }
+        self.per_vm_marker(name, end)
     }
 
     /// Records GPUs per VM read from words that may mean a total, saying how they were

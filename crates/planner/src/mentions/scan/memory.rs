@@ -30,6 +30,14 @@ fn is_memory_link(word: &str) -> bool {
     )
 }
 
+/// A gigabyte unit written apart from its number ("80 GB", "64 gigs").
+fn is_gigabytes(unit: &str) -> bool {
+    matches!(
+        unit,
+        "gb" | "gbs" | "gib" | "gig" | "gigs" | "gigabyte" | "gigabytes" | "gibibytes"
+    )
+}
+
 /// An amount of memory in the text: gigabytes, its first and last token, and the index
 /// the phrase ends at (after "of GPU memory").
 struct MemoryAmount {
@@ -44,13 +52,13 @@ impl Scanner<'_> {
     fn memory_amount(&self, i: usize) -> Option<(u32, usize)> {
         let word = self.free_word(i)?;
         if let Some((number, unit)) = super::split_number_suffix(word)
-            && matches!(unit, "gb" | "gib" | "g")
+            && (matches!(unit, "g") || is_gigabytes(unit))
         {
             return Some((number, i));
         }
         let number = word.parse::<u32>().ok().filter(|_| word.len() <= 4)?;
         let unit = self.free_word(i + 1)?;
-        matches!(unit, "gb" | "gib").then_some((number, i + 1))
+        is_gigabytes(unit).then_some((number, i + 1))
     }
 
     pub(super) fn find_gpu_memory(&mut self) {
@@ -162,6 +170,14 @@ impl Scanner<'_> {
             return;
         }
         if !(gpu_memory_after || back.is_some()) {
+            // "a T4 VM with 80GB of memory": neither said of a GPU nor of RAM, so not read;
+            // the plan says so rather than pass over it.
+            if end > last {
+                let written = self.quoted(start, end);
+                self.mentions.notices.push(format!(
+                    "\"{written}\" was not read: a VM's memory (RAM) follows from the machine type (name one, e.g. n1-highmem-16); for GPU memory write \"a GPU with {gb}GB\""
+                ));
+            }
             return;
         }
         let from = back.unwrap_or(start);

@@ -7,9 +7,12 @@ pub(super) fn disk_gb(number: u32, unit: &str) -> Option<u32> {
 
 fn gb_per_unit(unit: &str) -> Option<u32> {
     match unit {
-        "gb" | "gib" | "g" | "gigabytes" => Some(1),
-        "tb" | "t" | "terabytes" => Some(1000),
-        "tib" => Some(1024),
+        // "500 gigs of disk" was passed over for the default 100 GB.
+        "gb" | "gbs" | "gib" | "g" | "gig" | "gigs" | "gigabyte" | "gigabytes" | "gibibytes" => {
+            Some(1)
+        }
+        "tb" | "tbs" | "t" | "terabyte" | "terabytes" => Some(1000),
+        "tib" | "tebibytes" => Some(1024),
         _ => None,
     }
 }
