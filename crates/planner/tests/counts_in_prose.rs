@@ -304,4 +304,40 @@ fn sizes_in_gigs_are_read_and_memory_said_of_no_gpu_is_named() {
     );
     let gpu = planned("a GPU with 24 gigs");
     assert_eq!(gpu.request.gpu_type, "nvidia-l4");
+    // A form factor between the name and its memory: both were planned as the 40 GB A100,
+    // the second at 1 VM.
+    for (text, vms) in [("2 A100 SXM4 80GB", 2), ("A100 PCIe 80GB x2", 2)] {
+        let plan = planned(text);
+        assert_eq!(
+            (plan.request.gpu_type.as_str(), plan.request.vm_count),
+            (A100_80, vms),
+            "{text}"
+        );
+    }
+    // A size that says not what it sizes was passed over for the default disk.
+    let bare = planned("1 VM, 2 GPUs (T4), 200GB, us-central1-b");
+    assert_eq!(bare.request.boot_disk_size_gb, 100);
+    assert!(
+        said(
+            &bare,
+            "\"200GB\" was not read: it does not say what it sizes; write \"200GB disk\""
+        ),
+        "{bare:?}"
+    );
+    assert!(!said(&planned("a T4 VM with a 200GB disk"), "was not read"));
+}
+
+#[test]
+fn a_slash_between_labelled_fields_separates_them() {
+    // "L4 / Count: 2" read "L4 per count 2", and the count was dropped for 1 VM.
+    let message = refusal("GPU: L4 / Count: 2 / Region: asia-southeast1").to_string();
+    assert!(
+        message.contains("\"2\" after \"Count\" does not say what it counts"),
+        "{message}"
+    );
+    let plan = planned("GPU: L4 / VMs: 2 / Region: asia-southeast1");
+    assert_eq!(plan.request.vm_count, 2);
+    // A slash without a label after it still reads "per".
+    let per = planned("2 GPUs / VM, T4, 3 VMs");
+    assert_eq!((per.request.vm_count, per.request.gpu_count), (3, 2));
 }

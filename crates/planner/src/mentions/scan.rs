@@ -138,6 +138,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.refuse_unread_labelled_counts();
     scanner.refuse_bare_counts();
     scanner.refuse_zero_counts();
+    scanner.note_unread_sizes();
     (scanner.mentions, scanner.errors)
 }
 

@@ -71,6 +71,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Word("x".to_owned()));
             }
+            // "GPU: L4 / Count: 2 / Region: …": a "/" between spaces before a label
+            // separates fields, as a line break would.
+            '/' if current.is_empty() && starts_label(&lowered[at + 1..]) => {
+                tokens.push(Token::Break(Boundary::Mark));
+            }
             // "w/ 8 GPUs" is "with"; any other "/" reads "per" ("2 GPUs/VM").
             '/' if current == "w" => {
                 current.clear();
@@ -118,6 +123,23 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     drop_restated_counts(&mut tokens);
     read_je(&mut tokens);
     tokens
+}
+
+/// Whether `rest` starts with a space and then a label: one or two words and a colon
+/// (" Count: 2", " GPU type: L4").
+fn starts_label(rest: &str) -> bool {
+    let Some(after_space) = rest.strip_prefix(|c: char| c == ' ' || c == '\t') else {
+        return false;
+    };
+    let Some((label, _)) = after_space.split_once(':') else {
+        return false;
+    };
+    let words: Vec<&str> = label.split_whitespace().collect();
+    (1..=2).contains(&words.len())
+        && label.len() == label.trim_end().len()
+        && words
+            .iter()
+            .all(|w| w.chars().all(|c| c.is_alphabetic() || c == '_' || c == '-'))
 }
 
 /// Appends a "%" written apart ("50 %") to the number before it.

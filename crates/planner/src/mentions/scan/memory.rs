@@ -5,7 +5,8 @@
 use promptops_core::ValidationError;
 
 use super::tokens::Boundary;
-use super::{Role, Scanner, Token, alias_keys, is_gpu_noun};
+use super::words::{is_memory_word, is_size_unit};
+use super::{Role, Scanner, Token, alias_keys, is_gpu_noun, split_number_suffix};
 use crate::mentions::{GpuRequirement, Mentioned};
 
 /// Words that may sit between a GPU name (or noun) and its memory ("A100 with at least 80GB").
@@ -27,6 +28,12 @@ fn is_memory_link(word: &str) -> bool {
             | "minimum"
             | "and"
             | "each"
+            // Form factors between a GPU's name and its memory: "A100 SXM4 40GB".
+            | "sxm"
+            | "sxm4"
+            | "sxm5"
+            | "pcie"
+            | "nvlink"
     )
 }
 
@@ -325,4 +332,41 @@ fn no_gpu_with(gb: u32, written: &str, catalog: &promptops_core::Catalog) -> Val
         format!("GPUs with at least {gb} GB: {}", fitting.join(", "))
     };
     ValidationError::new("gpu_type", written, message)
+}
+
+impl Scanner<'_> {
+    /// A size nothing read ("1 VM, 2 GPUs (T4), 200GB"): not taken for the disk or the GPU
+    /// memory, which the request may not mean, but named in the plan with what to write.
+    /// Before, it was passed over for the default disk.
+    pub(super) fn note_unread_sizes(&mut self) {
+        for i in 0..self.tokens.len() {
+            let Some(word) = self.free_word(i) else {
+                continue;
+            };
+            let last = match split_number_suffix(word) {
+                Some((_, unit)) if is_size_unit(unit) => i,
+                Some(_) => continue,
+                None if word.bytes().all(|b| b.is_ascii_digit())
+                    && self.free_word(i + 1).is_some_and(is_size_unit) =>
+                {
+                    i + 1
+                }
+                None => continue,
+            };
+            // "64GB RAM", "80GB of memory": said of memory, and noted where that is read.
+            if self
+                .word(last + 1)
+                .is_some_and(|next| next == "of" || is_memory_word(next))
+            {
+                continue;
+            }
+            let written = self.quoted(i, last);
+            self.mentions.notices.push(format!(
+                "\"{written}\" was not read: it does not say what it sizes; write \"{written} disk\" for the boot disk or \"a GPU with {written}\" for GPU memory"
+            ));
+            for role in &mut self.roles[i..=last] {
+                *role = Role::Used;
+            }
+        }
+    }
 }

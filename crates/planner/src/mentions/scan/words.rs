@@ -5,6 +5,11 @@ pub(super) fn disk_gb(number: u32, unit: &str) -> Option<u32> {
     number.checked_mul(gb_per_unit(unit)?)
 }
 
+/// Whether `unit` is a unit of size ("gb", "tb", "gigs").
+pub(super) fn is_size_unit(unit: &str) -> bool {
+    gb_per_unit(unit).is_some()
+}
+
 fn gb_per_unit(unit: &str) -> Option<u32> {
     match unit {
         // "500 gigs of disk" was passed over for the default 100 GB.
