@@ -341,3 +341,32 @@ fn a_slash_between_labelled_fields_separates_them() {
     let per = planned("2 GPUs / VM, T4, 3 VMs");
     assert_eq!((per.request.vm_count, per.request.gpu_count), (3, 2));
 }
+
+#[test]
+fn what_each_person_gets_may_follow_each_person() {
+    // "Each attendee needs a VM with a T4" after "30 attendees" was planned at 1 VM.
+    let workshop = refusal(
+        "We are running a workshop on Dec 10 with 30 attendees. Each attendee needs a VM with a T4. Please put them in europe-west4.",
+    )
+    .to_string();
+    assert!(
+        workshop.contains("vm_count = 30: exceeds the policy's max_vms of 20"),
+        "{workshop}"
+    );
+    for (text, vms, per_vm) in [
+        ("12 students; every student gets 2 L4 GPUs", 12, 2),
+        (
+            "5 developers. Each developer should have their own T4 VM.",
+            5,
+            1,
+        ),
+        ("8 attendees, each attendee with a T4 VM", 8, 1),
+    ] {
+        let plan = planned(text);
+        assert_eq!(
+            (plan.request.vm_count, plan.request.gpu_count),
+            (vms, per_vm),
+            "{text}"
+        );
+    }
+}

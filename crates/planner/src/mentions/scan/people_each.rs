@@ -1,6 +1,7 @@
 //! People counted with what each gets: "5 users each with a T4 VM" (5 VMs), "3
 //! developers, each gets 2 VMs" (6 VMs), "4 students each with a T4" (4 VMs, one T4 each),
-//! "10 people need a T4 each", "one T4 per person, 4 people". A count of people that says
+//! "10 people need a T4 each", "one T4 per person, 4 people", "30 attendees. Each attendee
+//! needs a VM with a T4". A count of people that says
 //! not what each gets ("T4 GPUs for 5 people") is refused when no VM count was read: the
 //! default of one VM would drop it.
 
@@ -28,6 +29,14 @@ fn is_person_noun(word: &str) -> bool {
             | "participants"
             | "trainees"
             | "testers"
+            | "attendees"
+            | "learners"
+            | "employees"
+            | "colleagues"
+            | "teammates"
+            | "contractors"
+            | "collaborators"
+            | "clients"
     )
 }
 
@@ -127,7 +136,8 @@ impl Scanner<'_> {
     }
 
     /// What "per person" (or "each developer", "for every user") follows, first in the
-    /// request: "one T4 per person".
+    /// request: "one T4 per person"; or what it leads to: "each attendee needs a VM with a
+    /// T4" (with "30 attendees" elsewhere, it was planned at 1 VM).
     fn share_per_person(&self) -> Option<Share> {
         (1..self.tokens.len()).find_map(|j| {
             let marker = matches!(self.word(j - 1)?, "per" | "each" | "every");
@@ -140,6 +150,7 @@ impl Scanner<'_> {
                 j - 1
             };
             self.share_ending_at(0, before)
+                .or_else(|| self.share_after(j))
         })
     }
 
