@@ -262,6 +262,10 @@ fn a_multiplier_after_the_gpu_reads_as_the_count_before_it_would() {
         ("2 VMs of T4 x2", 2, 2),
         ("2 VMs of T4x2", 2, 2),
         ("T4 x 2 VMs", 2, 1),
+        // After a VM noun it counts VMs (planned at 1 VM before).
+        ("L4 VMs x 3 in Singapore", 3, 1),
+        ("T4 nodes x2", 2, 1),
+        ("2 VMs x 2 T4", 2, 2),
     ] {
         let plan = planned(text);
         assert_eq!(

@@ -20,7 +20,10 @@ impl Scanner<'_> {
     /// VM counts and GPU counts (per VM or in total).
     pub(super) fn find_counts(&mut self) {
         for i in 0..self.tokens.len() {
-            if self.find_range(i) || self.find_machine_multiplier(i) || self.find_glued_gpu_count(i)
+            if self.find_range(i)
+                || self.find_machine_multiplier(i)
+                || self.find_vm_multiplier(i)
+                || self.find_glued_gpu_count(i)
             {
                 continue;
             }
@@ -38,6 +41,30 @@ impl Scanner<'_> {
         let Some((count, end)) = self.multiplier_after(i) else {
             return false;
         };
+        let written = self.written(i, end);
+        self.mentions.push_vm_count(count, written);
+        for role in &mut self.roles[i + 1..=end] {
+            *role = Role::Used;
+        }
+        true
+    }
+
+    /// "L4 VMs x 3", "nodes × 2": a multiplier after a VM noun counts VMs (it was passed
+    /// over for 1 VM). Not "VM x 2 GPUs", whose count has a noun of its own.
+    fn find_vm_multiplier(&mut self, i: usize) -> bool {
+        if !self.word(i).is_some_and(is_vm_noun) {
+            return false;
+        }
+        let Some((count, end)) = self.multiplier_after(i) else {
+            return false;
+        };
+        if self
+            .word(end + 1)
+            .is_some_and(|w| is_gpu_noun(w) || is_vm_noun(w))
+            || self.roles.get(end + 1) == Some(&Role::Gpu)
+        {
+            return false;
+        }
         let written = self.written(i, end);
         self.mentions.push_vm_count(count, written);
         for role in &mut self.roles[i + 1..=end] {
