@@ -266,6 +266,12 @@ fn a_multiplier_after_the_gpu_reads_as_the_count_before_it_would() {
         ("L4 VMs x 3 in Singapore", 3, 1),
         ("T4 nodes x2", 2, 1),
         ("2 VMs x 2 T4", 2, 2),
+        // "GPU" in the singular before a VM in the singular is an adjective, as in "a 4-GPU
+        // VM": each was planned as 4 VMs with 1 GPU.
+        ("4 GPU T4 VM", 1, 4),
+        ("a 4 GPU VM with T4s", 1, 4),
+        ("2 GPU L4 machine in us-east1", 1, 2),
+        ("2 GPU VMs with T4", 2, 1),
     ] {
         let plan = planned(text);
         assert_eq!(

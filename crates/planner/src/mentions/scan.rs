@@ -414,8 +414,13 @@ impl Scanner<'_> {
                 return Some(Head::Vm(j));
             }
             if is_gpu_noun(word) {
-                return match self.word(j + 1) {
-                    Some(next) if is_vm_noun(next) => Some(Head::Vm(j + 1)),
+                // "4 GPU T4 VM": the singular noun is an adjective, past the GPU's name.
+                let mut k = j + 1;
+                while word == "gpu" && self.roles.get(k) == Some(&Role::Gpu) {
+                    k += 1;
+                }
+                return match self.word(k) {
+                    Some(next) if is_vm_noun(next) => Some(Head::Vm(k)),
                     _ => Some(Head::Gpu(j)),
                 };
             }

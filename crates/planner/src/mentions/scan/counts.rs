@@ -174,10 +174,12 @@ impl Scanner<'_> {
             start,
         } = found;
         match head {
-            // "8x H100 node" is one node with 8 H100s; "3 x T4 VMs" is 3 VMs.
+            // "8x H100 node" is one node with 8 H100s; "3 x T4 VMs" is 3 VMs. "a 4 GPU VM"
+            // and "4 GPU T4 VM" are one VM with 4 GPUs, as "a 4-GPU VM" is; "2 GPU VMs" are
+            // 2 VMs.
             Head::Vm(end)
-                if multiplied
-                    && (i + 1..end).any(|j| self.roles[j] == Role::Gpu)
+                if (multiplied && (i + 1..end).any(|j| self.roles[j] == Role::Gpu)
+                    || self.word(i + 1) == Some("gpu"))
                     && !self.word(end).is_some_and(|noun| noun.ends_with('s')) =>
             {
                 let written = self.written(i, end);
