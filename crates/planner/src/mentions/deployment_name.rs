@@ -13,7 +13,8 @@ use super::Mentioned;
 static NAME_ASKED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?ix)
-        (?: \b(?:name|call)\s+it
+        (?: \b(?:name|call)\s+(?:it|them|these|those|the\s+(?:vms?|machines|instances|nodes|servers|deployment))\b
+          | [,;(]\s*(?P<dashed>named|called)\s+
           | \brename\s+(?:it\s+|the\s+deployment\s+)?to
           | \bname\s+(?:the\s+|this\s+)?(?:deployment|cluster|setup|environment|project)
           | \b(?:deployment|cluster|setup|environment|project)\s+(?:named|called|name\b\s*(?:is\b|[:=])?)
@@ -43,6 +44,11 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<String>>, Vec<ValidationError>,
         if caps.name("bare").is_some()
             && !(name.contains('-') && starts_clause(&text[..whole.start()]))
         {
+            continue;
+        }
+        // "…, named demo-env": after a comma only a name shaped like one ("a model, called
+        // Llama" names no deployment).
+        if caps.name("dashed").is_some() && !name.contains('-') {
             continue;
         }
         let written = whole.as_str().trim_end_matches(['.', '-', '_']).to_owned();
@@ -151,6 +157,8 @@ mod tests {
             r#"{"name": "ml-demo", "vm_count": 2}"#,
             "2 T4 VMs in us-west1, name ml-demo",
             "rename it to ml-demo",
+            "6 VMs each with a single T4; name them ml-demo",
+            "3 T4 VMs in us-west1, 128 GB disks, named ml-demo, for 1 week",
         ] {
             let (names, errors, _) = find(text);
             assert_eq!(
@@ -190,6 +198,8 @@ mod tests {
                 "{text}: {message}"
             );
         }
+        let (names, errors, _) = find("fine-tune our model, called Mistral, on 2 T4");
+        assert!(names.is_empty() && errors.is_empty());
         let (names, errors, _) = find("2 T4 VMs, name whatever you like");
         assert!(names.is_empty() && errors.is_empty());
     }
