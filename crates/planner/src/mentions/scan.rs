@@ -67,24 +67,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     let (text, reference_readings) = super::references::rewrite(&text, catalog);
     let model_memory = super::needs::model_memory(&text);
     let biggest = super::needs::biggest(&text);
-    let text = promptops_core::fold_accents(&text);
-    let text = if text.chars().any(|c| c.is_lowercase()) {
-        US_IN_CAPITALS
-            .replace_all(&text, |caps: &regex::Captures| {
-                let start = caps.get(0).map_or(0, |m| m.start());
-                let tail: String = text[..start].chars().rev().take(4).collect();
-                let after_the = tail.eq_ignore_ascii_case(" eht");
-                match caps.get(1) {
-                    // "the US" is matched as written; a dash or "$" makes it something else.
-                    Some(_) => caps[0].to_owned(),
-                    None if after_the => caps[0].to_owned(),
-                    None => "U.S.".to_owned(),
-                }
-            })
-            .into_owned()
-    } else {
-        text
-    };
+    let text = us_in_capitals(promptops_core::fold_accents(&text));
     let tokens = tokenize(&text);
     let roles = vec![Role::Free; tokens.len()];
     let mut scanner = Scanner {
@@ -140,6 +123,26 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.refuse_zero_counts();
     scanner.note_unread_sizes();
     (scanner.mentions, scanner.errors)
+}
+
+/// "US" in capitals spelled as the area, so that lower case does not make it the pronoun.
+fn us_in_capitals(text: String) -> String {
+    if !text.chars().any(|c| c.is_lowercase()) {
+        return text;
+    }
+    US_IN_CAPITALS
+        .replace_all(&text, |caps: &regex::Captures| {
+            let start = caps.get(0).map_or(0, |m| m.start());
+            let tail: String = text[..start].chars().rev().take(4).collect();
+            let after_the = tail.eq_ignore_ascii_case(" eht");
+            match caps.get(1) {
+                // "the US" is matched as written; a dash or "$" makes it something else.
+                Some(_) => caps[0].to_owned(),
+                None if after_the => caps[0].to_owned(),
+                None => "U.S.".to_owned(),
+            }
+        })
+        .into_owned()
 }
 
 struct Scanner<'a> {

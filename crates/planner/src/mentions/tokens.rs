@@ -85,19 +85,6 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 flush(&mut current, &mut tokens);
                 tokens.push(Token::Word("per".to_owned()));
             }
-            // ':' and '=' are not breaks: "VMs: 3" and "vm_count = 3" keep noun and count together.
-            '\n' => {
-                flush(&mut current, &mut tokens);
-                tokens.push(Token::Break(Boundary::Line));
-            }
-            '|' => {
-                flush(&mut current, &mut tokens);
-                tokens.push(Token::Break(Boundary::Cell));
-            }
-            '(' => {
-                flush(&mut current, &mut tokens);
-                tokens.push(Token::Break(Boundary::Paren));
-            }
             // "T4 -> L4", "T4 => L4" and "T4 → L4" read "T4 to L4".
             '>' if at > 0 && matches!(lowered.as_bytes()[at - 1], b'-' | b'=') => {
                 flush(&mut current, &mut tokens);
@@ -112,17 +99,30 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             '"' if lowered[at + 1..].trim_start().starts_with(':') => {
                 flush(&mut current, &mut tokens);
             }
-            ',' | ';' | '!' | '?' | ')' | '[' | ']' | '"' | '`' => {
+            _ => {
                 flush(&mut current, &mut tokens);
-                tokens.push(Token::Break(Boundary::Mark));
+                if let Some(boundary) = boundary(ch) {
+                    tokens.push(Token::Break(boundary));
+                }
             }
-            _ => flush(&mut current, &mut tokens),
         }
     }
     flush(&mut current, &mut tokens);
     drop_restated_counts(&mut tokens);
     read_je(&mut tokens);
     tokens
+}
+
+/// The clause boundary a character makes, if any. ':' and '=' make none: "VMs: 3" and
+/// "vm_count = 3" keep noun and count together.
+fn boundary(ch: char) -> Option<Boundary> {
+    match ch {
+        '\n' => Some(Boundary::Line),
+        '|' => Some(Boundary::Cell),
+        '(' => Some(Boundary::Paren),
+        ',' | ';' | '!' | '?' | ')' | '[' | ']' | '"' | '`' => Some(Boundary::Mark),
+        _ => None,
+    }
 }
 
 /// Whether `rest` starts with a space and then a label: one or two words and a colon
