@@ -125,13 +125,21 @@ fn end_date(lead: &str, original: &[&str], words: &[String]) -> Option<Statement
         return Some(Ok((request, None)));
     }
     // "until tomorrow", "until tonight": counted from the day the request is planned.
-    let days_ahead = match first.as_str() {
-        "today" | "tonight" | "eod" => Some(0),
-        "tomorrow" | "tmrw" => Some(1),
+    // "until end of day", "until the end of the day": today, as "until EOD".
+    let rest: Vec<&str> = words[skip..].iter().map(String::as_str).collect();
+    let end_of_day = match rest.as_slice() {
+        ["end", "of", "day", ..] => Some(3),
+        ["end", "of", "the", "day", ..] => Some(4),
         _ => None,
     };
+    let (days_ahead, taken) = match (first.as_str(), end_of_day) {
+        ("today" | "tonight" | "eod" | "cob", _) => (Some(0), 1),
+        ("tomorrow" | "tmrw", _) => (Some(1), 1),
+        (_, Some(taken)) => (Some(0), taken),
+        _ => (None, 1),
+    };
     if let Some(days) = days_ahead {
-        let written = format!("{lead} {}", original[..=skip].join(" "));
+        let written = format!("{lead} {}", original[..skip + taken].join(" "));
         let request = ExpiryRequest::ThroughDaysAhead { days };
         let reading = format!("\"{written}\" read as {request}");
         return Some(Ok((request, Some(reading))));
@@ -327,7 +335,9 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
     for (at, end, lead) in timed_end::leads(text) {
         let (original, words) = clause_words(text, end);
         let lead = lead.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some(statement) = lifetime_for(&lead, &original, &words) {
+        let statement = lifetime_for(&lead, &original, &words)
+            .or_else(|| timed_end::end_date_after(&lead, &original, &words));
+        if let Some(statement) = statement {
             found.push((at, statement));
         }
     }

@@ -42,6 +42,28 @@ fn a_lifetime_stated_by_when_it_ends_is_read() {
             plan.request.assumptions
         );
     }
+    // A date after an expiry word, and the end of the day, as after "until".
+    for (text, expiry) in [
+        (
+            "1 L4 VM in us-east4, expiring Friday",
+            ExpiryRequest::parse_end("friday"),
+        ),
+        (
+            "a T4 VM, expires on 2026-12-24",
+            ExpiryRequest::parse_end("2026-12-24"),
+        ),
+        (
+            "A T4 VM until end of day",
+            Some(ExpiryRequest::ThroughDaysAhead { days: 0 }),
+        ),
+        (
+            "A T4 VM until the end of the day",
+            Some(ExpiryRequest::ThroughDaysAhead { days: 0 }),
+        ),
+    ] {
+        assert_eq!(planned(text).expiry, expiry, "{text}");
+    }
+    assert_eq!(planned("a T4 VM, expires soon").expiry, None);
     // One that cannot be read is refused with the words written, as after "for".
     let message = refusal("a T4 VM, delete it after 1.5 days").to_string();
     assert!(

@@ -43,6 +43,31 @@ static CLAIMED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("claimed duration pattern")
 });
 
+/// After an expiry word, a date rather than a duration: "expiring Friday", "expires on Dec
+/// 20". Read as after "until" (it was passed over).
+pub(super) fn end_date_after(
+    lead: &str,
+    original: &[&str],
+    words: &[String],
+) -> Option<super::Statement> {
+    let expiry_word = lead
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.to_ascii_lowercase().starts_with("expir"));
+    if !expiry_word || lead.contains(char::is_whitespace) {
+        return None;
+    }
+    let skip = usize::from(
+        words
+            .first()
+            .is_some_and(|w| matches!(w.as_str(), "on" | "by")),
+    );
+    let lead = original[..skip]
+        .iter()
+        .fold(lead.to_owned(), |lead, w| format!("{lead} {w}"));
+    super::end_date(&lead, &original[skip..], &words[skip..])
+}
+
 /// Each lead of a timed end in `text`: where it starts, where its words end, and the lead
 /// as written ("expires in").
 pub(super) fn leads(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
