@@ -43,6 +43,10 @@ static CLAIMED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("claimed duration pattern")
 });
 
+/// How far back before a duration the words that claim it are looked for ("for the next
+/// about " is 19 characters).
+const CLAIMING_CHARS: usize = 40;
+
 /// After an expiry word, a date rather than a duration: "expiring Friday", "expires on Dec
 /// 20". Read as after "until" (it was passed over).
 pub(super) fn end_date_after(
@@ -81,12 +85,20 @@ pub(super) fn leads(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
 /// The durations in `text` that nothing claims, as written ("48 hours"), each with the
 /// sentence that names it in the plan's assumptions.
 pub(super) fn unclaimed(text: &str) -> Vec<String> {
+    // Found once, and only the few words before each duration are looked at: a request
+    // may hold many durations.
+    let lead_ends: Vec<usize> = leads(text).map(|(_, end, _)| end).collect();
     let mut notes = Vec::new();
     for found in DURATION.find_iter(text) {
         let before = &text[..found.start()];
+        let near = before
+            .char_indices()
+            .rev()
+            .nth(CLAIMING_CHARS)
+            .map_or(before, |(at, _)| &before[at..]);
         let after = text[found.end()..].trim_start();
-        let claimed = CLAIMED.is_match(before)
-            || leads(before).any(|(_, end, _)| end == before.len())
+        let claimed = CLAIMED.is_match(near)
+            || lead_ends.binary_search(&found.start()).is_ok()
             || after.to_ascii_lowercase().starts_with("ago");
         if claimed {
             continue;

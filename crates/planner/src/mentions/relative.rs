@@ -50,11 +50,21 @@ pub(super) fn apply(
     catalog: &Catalog,
 ) {
     let changes = std::mem::take(&mut mentions.changes);
+    // Each field's changes, gathered once: a request may hold many.
+    let mut by_field: Vec<(&str, Vec<usize>)> = Vec::new();
     for (index, change) in changes.iter().enumerate() {
         let field = field_name(change.value.field());
-        let same: Vec<usize> = (0..changes.len())
-            .filter(|&other| field_name(changes[other].value.field()) == field)
-            .collect();
+        match by_field.iter_mut().find(|(f, _)| *f == field) {
+            Some((_, indices)) => indices.push(index),
+            None => by_field.push((field, vec![index])),
+        }
+    }
+    for (index, change) in changes.iter().enumerate() {
+        let field = field_name(change.value.field());
+        let same = by_field
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or(&[][..], |(_, indices)| indices.as_slice());
         if same.len() > 1 {
             // "another VM like them, and another": each change read against the deployment
             // gave the same count (one VM added, not two). Whether two changes add up or

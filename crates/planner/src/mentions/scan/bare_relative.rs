@@ -48,19 +48,14 @@ impl Scanner<'_> {
         }
     }
 
-    /// What was named before `index`: VMs when a VM noun was ("an A100 VM with 4 GPUs, one
-    /// more in the same zone" asks for another VM), otherwise GPUs when a GPU noun or name
-    /// was ("a T4 GPU and another").
-    pub(super) fn counted_before(&self, index: usize) -> Option<CountField> {
-        let named = |test: &dyn Fn(usize, &str) -> bool| {
-            (0..index).any(|j| self.word(j).is_some_and(|word| test(j, word)))
+    /// Where a VM and a GPU are first named, found once for every relative word.
+    pub(super) fn first_named(&self) -> FirstNamed {
+        let first = |test: &dyn Fn(usize, &str) -> bool| {
+            (0..self.tokens.len()).find(|&j| self.word(j).is_some_and(|word| test(j, word)))
         };
-        if named(&|_, word| is_vm_noun(word)) {
-            Some(CountField::Vms)
-        } else if named(&|j, word| is_gpu_noun(word) || self.roles[j] == Role::Gpu) {
-            Some(CountField::Gpus)
-        } else {
-            None
+        FirstNamed {
+            vm: first(&|_, word| is_vm_noun(word)),
+            gpu: first(&|j, word| is_gpu_noun(word) || self.roles[j] == Role::Gpu),
         }
     }
 
@@ -80,5 +75,27 @@ impl Scanner<'_> {
                 "\"{written}\" does not say what it counts; write \"{amount} {direction} {vms}\" or \"{amount} {direction} {gpus} per VM\""
             ),
         ));
+    }
+}
+
+/// Where a VM and a GPU are first named in the request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FirstNamed {
+    vm: Option<usize>,
+    gpu: Option<usize>,
+}
+
+impl FirstNamed {
+    /// What was named before `index`: VMs when a VM noun was ("an A100 VM with 4 GPUs, one
+    /// more in the same zone" asks for another VM), otherwise GPUs when a GPU noun or name
+    /// was ("a T4 GPU and another").
+    pub(super) fn counted_before(&self, index: usize) -> Option<CountField> {
+        if self.vm.is_some_and(|vm| vm < index) {
+            Some(CountField::Vms)
+        } else if self.gpu.is_some_and(|gpu| gpu < index) {
+            Some(CountField::Gpus)
+        } else {
+            None
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use promptops_core::{Area, OtherRegion, ValidationError, place_key};
 
+use super::bare_relative::FirstNamed;
 use super::words::is_place_noun;
 use super::{Head, Role, Scanner, is_gpu_noun, is_vm_noun, parse_count};
 use crate::mentions::relative::{Change, CountField};
@@ -183,12 +184,14 @@ impl Scanner<'_> {
     /// Relative changes: "add 2 (more) VMs", "2 more VMs", "another VM", "one less VM",
     /// "2 fewer nodes", "remove 1 VM", "double the GPUs", "halve the number of VMs".
     pub(super) fn find_relative(&mut self) {
+        // Looked for once: a request may hold many relative words.
+        let named = self.first_named();
         for i in 0..self.tokens.len() {
             let Some(word) = self.free_word(i).map(str::to_owned) else {
                 continue;
             };
             if !self.find_scaling(i, &word) {
-                self.find_added(i, &word);
+                self.find_added(i, &word, named);
             }
         }
     }
@@ -256,7 +259,7 @@ impl Scanner<'_> {
 
     /// "add 2 (more) VMs", "2 more VMs", "another VM", "one less VM", "2 fewer nodes",
     /// "remove 1 VM", starting at `word` (index `i`).
-    fn find_added(&mut self, i: usize, word: &str) {
+    fn find_added(&mut self, i: usize, word: &str, named: FirstNamed) {
         let verb = matches!(word, "add" | "remove" | "drop" | "delete" | "decommission");
         let (count_index, sign) = if verb {
             (i + 1, if word == "add" { 1 } else { -1 })
@@ -280,7 +283,7 @@ impl Scanner<'_> {
             // "and another", "one more please": what was named before it.
             None if relative_word && self.counts_nothing_named(next) => {
                 let by = sign * i64::from(count);
-                match self.counted_before(i) {
+                match named.counted_before(i) {
                     Some(field) => self.push_added(i, count_index, next, next - 1, field, by),
                     None => self.refuse_uncounted_change(i, next - 1, by),
                 }
