@@ -64,6 +64,12 @@ fn a_lifetime_stated_by_when_it_ends_is_read() {
         assert_eq!(planned(text).expiry, expiry, "{text}");
     }
     assert_eq!(planned("a T4 VM, expires soon").expiry, None);
+    // "Duration" only as a label: here it is the job's, not the deployment's.
+    assert_eq!(planned("a T4 VM, training duration 8 hours").expiry, None);
+    assert_eq!(
+        planned("### GPU\n\nT4\n\n### Duration\n\n5 days").expiry,
+        for_lifetime("5d")
+    );
     // One that cannot be read is refused with the words written, as after "for".
     let message = refusal("a T4 VM, delete it after 1.5 days").to_string();
     assert!(

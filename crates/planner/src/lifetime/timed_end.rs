@@ -16,11 +16,14 @@ use regex::Regex;
 static TIMED_END: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        \b(?P<lead>
-            (?: expires? | expiring | expiry | lifetime | ttl | duration ) (?: \s* [:=] | \s+ (?: in | after ) )?
+        (?P<lead>
+            \b (?: expires? | expiring | expiry | lifetime | ttl ) (?: \s* [:=] | \s+ (?: in | after ) )?
+            # Duration only as a label (in training duration 8 hours it is the job's).
+          | (?m:^) [\#\ \t]* duration \s* [:=]?
+          | \b duration \s* [:=]
             # An issue form's question (### How long?) with the answer below it.
-          | how \s+ long (?: \s+ (?: do | will | would ) \s+ you \s+ need \s+ (?: it | them | the \s+ \S+ ) )? \s* [?:]?
-          | (?: auto-?delete | auto-?destroy | delete | destroy | remove | terminate | decommission
+          | \b how \s+ long (?: \s+ (?: do | will | would ) \s+ you \s+ need \s+ (?: it | them | the \s+ \S+ ) )? \s* [?:]?
+          | \b (?: auto-?delete | auto-?destroy | delete | destroy | remove | terminate | decommission
               | deprovision | kill | nuke | tear \s+ (?: it \s+ | them \s+ | everything \s+ )? down
               | teardown | shut \s+ (?: it \s+ | them \s+ | everything \s+ )? down | shutdown
               | clean \s+ (?: it \s+ | them \s+ | everything \s+ )? up )
