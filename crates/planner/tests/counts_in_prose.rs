@@ -335,6 +335,23 @@ fn sizes_in_gigs_are_read_and_memory_said_of_no_gpu_is_named() {
         "{bare:?}"
     );
     assert!(!said(&planned("a T4 VM with a 200GB disk"), "was not read"));
+    // Many: a few named, the rest counted.
+    let sizes = (1..=30)
+        .map(|n| format!("{n}0GB"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let many = planned(&format!("1 T4 VM, {sizes}"));
+    let named = many
+        .request
+        .assumptions
+        .iter()
+        .filter(|a| a.contains("does not say what it sizes"))
+        .count();
+    assert_eq!(named, 5, "{:?}", many.request.assumptions);
+    assert!(said(
+        &many,
+        "25 more sizes that say not what they size were not read"
+    ));
 }
 
 #[test]

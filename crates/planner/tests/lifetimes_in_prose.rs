@@ -126,3 +126,26 @@ fn three_d_work_is_no_lifetime() {
     );
     assert_eq!(planned("an L4 for 3d").expiry, for_lifetime("3d"));
 }
+
+#[test]
+fn many_unclaimed_durations_are_named_a_few_and_counted() {
+    let text = format!(
+        "a T4 VM in us-west1. {}",
+        (1..=40)
+            .map(|n| format!("({n} days)"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let plan = planned(&text);
+    let named = plan
+        .request
+        .assumptions
+        .iter()
+        .filter(|a| a.contains("was not read as the deployment's lifetime"))
+        .count();
+    assert_eq!(named, 5, "{:?}", plan.request.assumptions);
+    assert!(said(
+        &plan,
+        "35 more durations were not read as the deployment's lifetime"
+    ));
+}

@@ -92,6 +92,7 @@ pub(super) fn unclaimed(text: &str) -> Vec<String> {
     // may hold many durations.
     let lead_ends: Vec<usize> = leads(text).map(|(_, end, _)| end).collect();
     let mut notes = Vec::new();
+    let mut more = 0;
     for found in DURATION.find_iter(text) {
         let before = &text[..found.start()];
         let near = before
@@ -106,6 +107,11 @@ pub(super) fn unclaimed(text: &str) -> Vec<String> {
         if claimed {
             continue;
         }
+        // A few named, the rest counted: the plan's assumptions stay readable.
+        if notes.len() == MOST_NOTED {
+            more += 1;
+            continue;
+        }
         let written = found.as_str();
         let note = format!(
             "\"{written}\" was not read as the deployment's lifetime; to have it destroyed after that, write \"for {written}\""
@@ -114,5 +120,13 @@ pub(super) fn unclaimed(text: &str) -> Vec<String> {
             notes.push(note);
         }
     }
+    if more > 0 {
+        notes.push(format!(
+            "{more} more durations were not read as the deployment's lifetime"
+        ));
+    }
     notes
 }
+
+/// How many unclaimed durations the plan names one by one.
+const MOST_NOTED: usize = 5;

@@ -37,6 +37,9 @@ fn is_memory_link(word: &str) -> bool {
     )
 }
 
+/// How many unread sizes the plan names one by one.
+const MOST_NOTED: usize = 5;
+
 /// A gigabyte unit written apart from its number ("80 GB", "64 gigs").
 fn is_gigabytes(unit: &str) -> bool {
     matches!(
@@ -339,6 +342,8 @@ impl Scanner<'_> {
     /// memory, which the request may not mean, but named in the plan with what to write.
     /// Before, it was passed over for the default disk.
     pub(super) fn note_unread_sizes(&mut self) {
+        let mut noted: Vec<String> = Vec::new();
+        let mut more = 0;
         for i in 0..self.tokens.len() {
             let Some(word) = self.free_word(i) else {
                 continue;
@@ -360,13 +365,29 @@ impl Scanner<'_> {
             {
                 continue;
             }
-            let written = self.quoted(i, last);
-            self.mentions.notices.push(format!(
-                "\"{written}\" was not read: it does not say what it sizes; write \"{written} disk\" for the boot disk or \"a GPU with {written}\" for GPU memory"
-            ));
             for role in &mut self.roles[i..=last] {
                 *role = Role::Used;
             }
+            // A few named, the rest counted: the plan's assumptions stay readable whatever
+            // the request holds.
+            if noted.len() == MOST_NOTED {
+                more += 1;
+                continue;
+            }
+            let written = self.quoted(i, last);
+            if !noted.contains(&written) {
+                noted.push(written);
+            }
+        }
+        for written in noted {
+            self.mentions.notices.push(format!(
+                "\"{written}\" was not read: it does not say what it sizes; write \"{written} disk\" for the boot disk or \"a GPU with {written}\" for GPU memory"
+            ));
+        }
+        if more > 0 {
+            self.mentions.notices.push(format!(
+                "{more} more sizes that say not what they size were not read"
+            ));
         }
     }
 }
