@@ -7,7 +7,7 @@ mod support;
 
 use promptops_core::{Catalog, Policy};
 use promptops_planner::{OfflinePlanner, PlanInput};
-use support::{A100_80, T4, planned, refusal, said};
+use support::{A100_80, T4, planned, refusal, said, said_times};
 
 #[test]
 fn a_stated_gpu_count_wins_over_a_model_estimate_which_only_spreads_it() {
@@ -341,12 +341,7 @@ fn sizes_in_gigs_are_read_and_memory_said_of_no_gpu_is_named() {
         .collect::<Vec<_>>()
         .join(", ");
     let many = planned(&format!("1 T4 VM, {sizes}"));
-    let named = many
-        .request
-        .assumptions
-        .iter()
-        .filter(|a| a.contains("does not say what it sizes"))
-        .count();
+    let named = said_times(&many, "does not say what it sizes");
     assert_eq!(named, 5, "{:?}", many.request.assumptions);
     assert!(said(
         &many,

@@ -6,7 +6,7 @@
 mod support;
 
 use promptops_core::ExpiryRequest;
-use support::{planned, refusal, said};
+use support::{planned, refusal, said, said_times};
 
 fn for_lifetime(text: &str) -> Option<ExpiryRequest> {
     Some(ExpiryRequest::For {
@@ -137,12 +137,7 @@ fn many_unclaimed_durations_are_named_a_few_and_counted() {
             .join(" ")
     );
     let plan = planned(&text);
-    let named = plan
-        .request
-        .assumptions
-        .iter()
-        .filter(|a| a.contains("was not read as the deployment's lifetime"))
-        .count();
+    let named = said_times(&plan, "was not read as the deployment's lifetime");
     assert_eq!(named, 5, "{:?}", plan.request.assumptions);
     assert!(said(
         &plan,

@@ -57,11 +57,8 @@ pub(super) fn end_date_after(
     original: &[&str],
     words: &[String],
 ) -> Option<super::Statement> {
-    let expiry_word = lead
-        .split_whitespace()
-        .next()
-        .is_some_and(|w| w.to_ascii_lowercase().starts_with("expir"));
-    if !expiry_word || lead.contains(char::is_whitespace) {
+    // "expires", "expiry:", not "expires in" (a duration follows that).
+    if !lead.to_ascii_lowercase().starts_with("expir") || lead.contains(char::is_whitespace) {
         return None;
     }
     let skip = usize::from(

@@ -42,6 +42,16 @@ pub fn said(outcome: &PlanOutcome, words: &str) -> bool {
         .any(|a| a.contains(words))
 }
 
+/// How many of the plan's assumptions say `words`.
+pub fn said_times(outcome: &PlanOutcome, words: &str) -> usize {
+    outcome
+        .request
+        .assumptions
+        .iter()
+        .filter(|a| a.contains(words))
+        .count()
+}
+
 /// Asserts that each text is planned as (VMs, GPUs per VM, GPU id).
 pub fn assert_plans(cases: &[(&str, u32, u32, &str)]) {
     for &(text, vms, gpus_per_vm, gpu) in cases {

@@ -5,7 +5,7 @@
 use promptops_core::ValidationError;
 
 use super::tokens::Boundary;
-use super::words::{is_memory_word, is_size_unit};
+use super::words::{is_gigabytes, is_memory_word, is_size_unit};
 use super::{Role, Scanner, Token, alias_keys, is_gpu_noun, split_number_suffix};
 use crate::mentions::{GpuRequirement, Mentioned};
 
@@ -40,14 +40,6 @@ fn is_memory_link(word: &str) -> bool {
 /// How many unread sizes the plan names one by one.
 const MOST_NOTED: usize = 5;
 
-/// A gigabyte unit written apart from its number ("80 GB", "64 gigs").
-fn is_gigabytes(unit: &str) -> bool {
-    matches!(
-        unit,
-        "gb" | "gbs" | "gib" | "gig" | "gigs" | "gigabyte" | "gigabytes" | "gibibytes"
-    )
-}
-
 /// An amount of memory in the text: gigabytes, its first and last token, and the index
 /// the phrase ends at (after "of GPU memory").
 struct MemoryAmount {
@@ -62,13 +54,14 @@ impl Scanner<'_> {
     fn memory_amount(&self, i: usize) -> Option<(u32, usize)> {
         let word = self.free_word(i)?;
         if let Some((number, unit)) = super::split_number_suffix(word)
-            && (matches!(unit, "g") || is_gigabytes(unit))
+            && is_gigabytes(unit)
         {
             return Some((number, i));
         }
         let number = word.parse::<u32>().ok().filter(|_| word.len() <= 4)?;
         let unit = self.free_word(i + 1)?;
-        is_gigabytes(unit).then_some((number, i + 1))
+        // "80 GB", "64 gigs"; a "g" apart from its number is no unit.
+        (unit != "g" && is_gigabytes(unit)).then_some((number, i + 1))
     }
 
     pub(super) fn find_gpu_memory(&mut self) {

@@ -10,6 +10,11 @@ pub(super) fn is_size_unit(unit: &str) -> bool {
     gb_per_unit(unit).is_some()
 }
 
+/// Whether `unit` is a gigabyte ("gb", "g", "gigs"): the unit GPU memory is written in.
+pub(super) fn is_gigabytes(unit: &str) -> bool {
+    gb_per_unit(unit) == Some(1)
+}
+
 fn gb_per_unit(unit: &str) -> Option<u32> {
     match unit {
         // "500 gigs of disk" was passed over for the default 100 GB.
