@@ -57,6 +57,7 @@
 //! types, images, durations and schedules, spot/preemptible.
 
 mod contradictions;
+mod corrections;
 mod deployment_name;
 mod names;
 mod needs;
@@ -170,7 +171,7 @@ impl Mentions {
     /// Reads one text. Names that look like a region, zone, GPU or machine type but are not
     /// in the catalog are returned as errors, all at once.
     pub fn extract(text: &str, catalog: &Catalog) -> Result<Mentions, ValidationErrors> {
-        let (mentions, errors) = scan::scan(text, catalog);
+        let (mentions, errors) = corrections::scan_corrected(text, catalog);
         if errors.is_empty() {
             Ok(mentions)
         } else {
@@ -194,8 +195,8 @@ impl Mentions {
     /// can report every problem of a request at once.
     pub fn read(input: &PlanInput, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
         let issue_text = format!("{}\n{}", input.title, input.body);
-        let (issue, mut errors) = scan::scan(&issue_text, catalog);
-        let (comment, comment_errors) = scan::scan(&input.instructions, catalog);
+        let (issue, mut errors) = corrections::scan_corrected(&issue_text, catalog);
+        let (comment, comment_errors) = corrections::scan_corrected(&input.instructions, catalog);
         errors.extend(comment_errors);
         let mut merged = issue.overridden_by(comment);
         relative::apply(&mut merged, input.current.as_ref(), catalog);

@@ -19,6 +19,7 @@ mod context;
 mod counts;
 mod gpu_index;
 mod labels;
+mod lines;
 mod memory;
 mod numbers;
 mod people_each;
@@ -60,8 +61,13 @@ static NOT_REQUEST_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 static US_IN_CAPITALS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bUSA?\b([-$])?").expect("US pattern"));
 
+/// The text without what states nothing about the deployment (HTML comments, URLs).
+pub(super) fn request_text(text: &str) -> std::borrow::Cow<'_, str> {
+    NOT_REQUEST_TEXT.replace_all(text, " ")
+}
+
 pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
-    let request = NOT_REQUEST_TEXT.replace_all(text, " ");
+    let request = request_text(text);
     let normalised = super::normalise::normalise(&request);
     let (names, name_errors, text) = super::deployment_name::find(&normalised.text);
     let (text, reference_readings) = super::references::rewrite(&text, catalog);
@@ -71,6 +77,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     let tokens = tokenize(&text);
     let roles = vec![Role::Free; tokens.len()];
     let mut scanner = Scanner {
+        lines: lines::Lines::new(&tokens),
         tokens,
         roles,
         catalog,
@@ -147,6 +154,8 @@ fn us_in_capitals(text: String) -> String {
 
 struct Scanner<'a> {
     tokens: Vec<Token>,
+    /// Each token's line, for the labels' lookups.
+    lines: lines::Lines,
     roles: Vec<Role>,
     catalog: &'a Catalog,
     gpu_index: GpuIndex<'a>,

@@ -316,20 +316,16 @@ impl Scanner<'_> {
 
     /// The tokens of the line that holds the token at `i`, without its line breaks.
     fn row_of(&self, i: usize) -> Range<usize> {
-        let end = (i..self.tokens.len())
-            .find(|&j| self.tokens[j] == Token::Break(Line))
-            .unwrap_or(self.tokens.len());
-        self.start_before(i, |b| b == Line)..end
+        self.lines.row_of(i)
     }
 
     /// The line that ends at the line break right before `start` (empty for a blank line).
     fn row_above(&self, start: usize) -> Option<Range<usize>> {
-        let line_break = start.checked_sub(1)?;
-        Some(self.start_before(line_break, |b| b == Line)..line_break)
+        Some(self.lines.row_of(start.checked_sub(1)?))
     }
 
     fn is_table_row(&self, row: &Range<usize>) -> bool {
-        row.clone().any(|j| self.tokens[j] == Token::Break(Cell))
+        self.lines.is_table_row(row)
     }
 
     /// A table's cells in `row`, each as the tokens between two column separators (the
