@@ -7,7 +7,7 @@ mod support;
 
 use promptops_core::{Catalog, Policy};
 use promptops_planner::{OfflinePlanner, PlanInput};
-use support::{A100_80, T4, planned, refusal, said, said_times};
+use support::{A100_80, L4, T4, assert_plans, planned, refusal, said, said_times};
 
 #[test]
 fn a_stated_gpu_count_wins_over_a_model_estimate_which_only_spreads_it() {
@@ -188,6 +188,66 @@ fn a_count_of_people_that_says_not_what_each_gets_is_refused() {
     // With the VMs counted, the people are only context.
     let counted = planned("a team of 5 people needs 2 T4 VMs").request;
     assert_eq!(counted.vm_count, 2);
+}
+
+#[test]
+fn what_each_person_gets_without_a_number_of_people_is_refused_or_read_per_vm() {
+    // Each was planned at 1 VM: the share's own "a T4 VM" taken for the deployment.
+    for (text, people) in [
+        ("Each user needs a T4 VM", "users"),
+        ("one T4 per developer", "developers"),
+        ("an A100 VM per researcher", "researchers"),
+        ("Each team needs their own VM with 2 L4s", "teams"),
+        ("T4 VMs, one per engineer", "engineers"),
+    ] {
+        let err = refusal(text).to_string();
+        assert!(
+            err.contains(&format!("does not say how many {people} there are")),
+            "{text:?}: {err}"
+        );
+    }
+    // The example is written of one GPU, with its article.
+    let err = refusal("a VM per team with 2 L4s").to_string();
+    assert!(err.contains("\"5 teams, each with an L4 VM\""), "{err}");
+    // With the VMs or GPUs counted, GPUs per person are GPUs per VM: "3 VMs, one T4 per
+    // developer" was refused as 1 GPU spread over 3 VMs, "8 T4 GPUs, one T4 per
+    // developer" as two GPU totals.
+    assert_plans(&[
+        ("3 VMs, one T4 per developer", 3, 1, T4),
+        ("8 T4 GPUs, one T4 per developer", 8, 1, T4),
+    ]);
+    let per_vm = planned("3 VMs, one T4 per developer");
+    assert!(
+        said(
+            &per_vm,
+            "read as 1 GPU(s) on each VM: the request names no number of developers"
+        ),
+        "{:?}",
+        per_vm.request.assumptions
+    );
+    let vms = planned("a T4 VM for each developer, 4 VMs in total");
+    assert_eq!(vms.request.vm_count, 4);
+    assert!(
+        said(&vms, "was not read as a count"),
+        "{:?}",
+        vms.request.assumptions
+    );
+    // A share named by the noun before it counts with the people: this was refused as "5
+    // engineers" saying not what each gets.
+    assert_plans(&[
+        (
+            "We need T4 VMs, one per engineer, for 5 engineers",
+            5,
+            1,
+            T4,
+        ),
+        (
+            "We need L4 GPUs, two per researcher, 3 researchers",
+            3,
+            2,
+            L4,
+        ),
+    ]);
 }
 
 #[test]

@@ -85,6 +85,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         gpu_spans: Vec::new(),
         request: &request,
         as_written: as_written::Lazy::new(),
+        share_without_people: None,
         mentions: Mentions {
             name: names,
             notices: normalised
@@ -124,6 +125,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     scanner.find_counts();
     // After counts: only a count that was not read falls to its default.
     scanner.refuse_unread_people();
+    scanner.read_share_without_people();
     scanner.refuse_counts_cut_off();
     scanner.refuse_unread_labelled_counts();
     scanner.refuse_bare_counts();
@@ -166,6 +168,9 @@ struct Scanner<'a> {
     as_written: as_written::Lazy<'a>,
     mentions: Mentions,
     errors: Vec<ValidationError>,
+    /// What each person gets ("one T4 per developer") when the request counts no people:
+    /// found before the counts, read after them.
+    share_without_people: Option<people_each::PersonShare>,
 }
 
 /// A GPU name in the text: tokens `start..=end`, the catalog id it names, and what a memory

@@ -378,10 +378,31 @@ impl Scanner<'_> {
 
     /// The GPU a refusal's example names: the request's, when it names one.
     pub(super) fn example_gpu(&self) -> String {
-        self.mentions
-            .gpu_type
-            .first()
-            .map_or_else(|| "A100".to_owned(), |gpu| gpu.written.to_uppercase())
+        self.mentions.gpu_type.first().map_or_else(
+            || "A100".to_owned(),
+            |gpu| {
+                // "L4s" is written of several: the example names one.
+                let one = gpu
+                    .written
+                    .strip_suffix('s')
+                    .filter(|singular| self.catalog.gpu_by_alias(singular).is_some())
+                    .unwrap_or(&gpu.written);
+                one.to_uppercase()
+            },
+        )
+    }
+
+    /// The example GPU after its article: "a T4", "an A100", "an L4" (as the letter is
+    /// spoken).
+    pub(super) fn one_example_gpu(&self) -> String {
+        let gpu = self.example_gpu();
+        let article =
+            if gpu.starts_with(['A', 'E', 'F', 'H', 'I', 'L', 'M', 'N', 'O', 'R', 'S', 'X']) {
+                "an"
+            } else {
+                "a"
+            };
+        format!("{article} {gpu}")
     }
 
     /// Refuses a whole number alone in its table cell or on its form's line, under a label

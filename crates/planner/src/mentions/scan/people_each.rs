@@ -7,7 +7,8 @@
 
 use promptops_core::ValidationError;
 
-use super::{CountKind, Head, Mentioned, Role, Scanner};
+use super::tokens::{Boundary, Token};
+use super::{CountKind, Head, Mentioned, Role, Scanner, is_gpu_noun, is_vm_noun};
 
 fn is_person_noun(word: &str) -> bool {
     matches!(
@@ -48,7 +49,7 @@ fn is_one_person(word: &str) -> bool {
 /// What each of several people gets: how many, the index of that count (none for "their
 /// own"), and whether VMs or GPUs.
 #[derive(Clone, Copy)]
-struct Share {
+pub(super) struct Share {
     per_person: u32,
     count_index: Option<usize>,
     head: Head,
@@ -81,16 +82,34 @@ fn leads_to_a_share(word: &str) -> bool {
     )
 }
 
+/// A share per person in a request that counts no people, and the index of the word
+/// naming the person ("developer").
+#[derive(Clone, Copy)]
+pub(super) struct PersonShare {
+    share: Share,
+    person: usize,
+}
+
 impl Scanner<'_> {
     /// "5 users each with a T4 VM" (5 VMs), "3 developers, each gets 2 VMs" (6 VMs),
     /// "4 students each with a T4" (4 VMs with one T4 each).
     pub(super) fn find_people_each(&mut self) {
         // Looked for once: a request may count people many times.
         let per_person = self.share_per_person();
+        let mut counted = false;
         for i in 0..self.tokens.len() {
-            if let Some((people, share)) = self.people_each_at(i, per_person) {
+            if let Some((people, share)) = self.people_each_at(i, per_person.map(|p| p.share)) {
                 self.push_people_each(i, people, share);
+                counted = true;
             }
+        }
+        // "Each user needs a T4 VM" with no number of users: the share's own count ("a T4
+        // VM") is not a count of the deployment, which was planned at 1 VM.
+        if let Some(share) = per_person.filter(|_| !counted) {
+            if let Some(j) = share.share.count_index {
+                self.roles[j] = Role::Used;
+            }
+            self.share_without_people = Some(share);
         }
     }
 
@@ -138,7 +157,7 @@ impl Scanner<'_> {
     /// What "per person" (or "each developer", "for every user") follows, first in the
     /// request: "one T4 per person"; or what it leads to: "each attendee needs a VM with a
     /// T4" (with "30 attendees" elsewhere, it was planned at 1 VM).
-    fn share_per_person(&self) -> Option<Share> {
+    fn share_per_person(&self) -> Option<PersonShare> {
         (1..self.tokens.len()).find_map(|j| {
             let marker = matches!(self.word(j - 1)?, "per" | "each" | "every");
             if !(marker && is_one_person(self.word(j)?)) {
@@ -151,7 +170,82 @@ impl Scanner<'_> {
             };
             self.share_ending_at(0, before)
                 .or_else(|| self.share_after(j))
+                .or_else(|| self.share_of_noun_before(before))
+                .map(|share| PersonShare { share, person: j })
         })
+    }
+
+    /// A bare count right before `end` whose noun was named just before it: the "one" of
+    /// "T4 VMs, one per engineer".
+    fn share_of_noun_before(&self, end: usize) -> Option<Share> {
+        let k = end.checked_sub(1)?;
+        let per_person = self.count_word(k)?;
+        let head = (k.saturating_sub(4)..k)
+            .rev()
+            .find_map(|m| match &self.tokens[m] {
+                Token::Word(word) if is_vm_noun(word) => Some(Some(Head::Vm(m))),
+                Token::Word(word) if is_gpu_noun(word) || self.roles[m] == Role::Gpu => {
+                    Some(Some(Head::Gpu(m)))
+                }
+                Token::Break(Boundary::Line) => Some(None),
+                _ => None,
+            })??;
+        Some(Share {
+            per_person,
+            count_index: Some(k),
+            head,
+        })
+    }
+
+    /// Reads a share per person when no people were counted: GPUs per person on the VMs or
+    /// GPUs the request counts ("3 VMs, one T4 per developer" is one T4 on each VM); else
+    /// refused, since how many people is what the deployment's size depends on.
+    pub(super) fn read_share_without_people(&mut self) {
+        let Some(PersonShare { share, person }) = self.share_without_people else {
+            return;
+        };
+        let (Head::Vm(end) | Head::Gpu(end)) = share.head;
+        let from = share.count_index.map_or(person - 1, |k| k.min(person - 1));
+        let written = self.quoted(from, end.max(person));
+        let counted = !self.mentions.vm_count.is_empty();
+        let gpus_counted = counted || !self.mentions.total_gpus.is_empty();
+        match share.head {
+            Head::Gpu(_) if gpus_counted => {
+                let reading = format!(
+                    "\"{written}\" read as {} GPU(s) on each VM: the request names no number of {}",
+                    share.per_person,
+                    self.people_word(person)
+                );
+                self.mentions.push_count(
+                    CountKind::PerVm,
+                    Mentioned::new(share.per_person, written).with_reading(reading),
+                );
+            }
+            Head::Vm(_) if counted => self.mentions.notices.push(format!(
+                "\"{written}\" was not read as a count: the request names no number of {}",
+                self.people_word(person)
+            )),
+            _ => {
+                let people = self.people_word(person);
+                self.errors.push(ValidationError::new(
+                    "vm_count",
+                    &written,
+                    format!(
+                        "\"{written}\" does not say how many {people} there are; write their number (\"5 {people}, each with {gpu} VM\") or the number of VMs",
+                        gpu = self.one_example_gpu(),
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// The plural of the person word at `j` ("developer": "developers").
+    fn people_word(&self, j: usize) -> String {
+        match self.word(j) {
+            Some("person") | None => "people".to_owned(),
+            Some(word) if is_person_noun(word) => word.to_owned(),
+            Some(word) => format!("{word}s"),
+        }
     }
 
     /// Refuses a count of people that says not what each gets ("T4 GPUs for 5 people")
@@ -167,9 +261,9 @@ impl Scanner<'_> {
             };
             let written = self.quoted(i, noun);
             let message = format!(
-                "\"{written}\" does not say how many VMs or GPUs they need; write what each gets (\"{people} {noun}, each with a {gpu} VM\") or the number of VMs",
+                "\"{written}\" does not say how many VMs or GPUs they need; write what each gets (\"{people} {noun}, each with {gpu} VM\") or the number of VMs",
                 noun = self.word(noun).unwrap_or("people"),
-                gpu = self.example_gpu(),
+                gpu = self.one_example_gpu(),
             );
             self.errors
                 .push(ValidationError::new("vm_count", &written, message));
