@@ -20,6 +20,7 @@ mod counts;
 mod gpu_index;
 mod labels;
 mod lines;
+mod listed;
 mod memory;
 mod numbers;
 mod people_each;
@@ -119,6 +120,8 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     // Before counts: "add 2 VMs" is not a request for 2 VMs, "5 users each with a VM" not 1.
     scanner.find_relative();
     scanner.find_zone_letters();
+    // Before counts: each item of "a T4 VM for me and one for Bob" is not a count alone.
+    scanner.find_listed_vms();
     scanner.find_people_each();
     scanner.find_oversized_numbers();
     scanner.find_vague_quantities();

@@ -1,0 +1,186 @@
+//! VMs listed one by one, each for its own purpose: "a T4 VM for me and one for Bob", "one
+//! T4 VM for training and one T4 VM for inference", "a T4 VM for alice, a T4 VM for bob and
+//! a T4 VM for carol". Each item was read as the same count and merged with the others, so
+//! the list was planned as 1 VM; the items' counts are now summed and the sum is stated.
+//!
+//! A count followed by its breakdown ("2 T4 VMs: 1 for training and 1 for inference", "2
+//! T4 VMs, one for training and one for inference") tells the same VMs apart: the breakdown
+//! is not read as counts of its own when it adds up to the count (the "1" under "VMs:" was
+//! read as a second VM count), and is when it does not, so that the two are refused as
+//! naming different numbers.
+
+use super::tokens::Boundary;
+use super::{CountKind, Head, Mentioned, Role, Scanner, Token};
+
+/// One item of a list: its count, its first and last token, and whether it has a noun of
+/// its own ("a T4 VM for me") or borrows the one before it ("one for Bob").
+#[derive(Clone, Copy)]
+struct Item {
+    count: u32,
+    start: usize,
+    end: usize,
+    elliptic: bool,
+}
+
+/// Most words a purpose may take ("for the new inference service").
+const PURPOSE_WORDS: usize = 6;
+
+impl Scanner<'_> {
+    /// Finds lists of VMs and breakdowns of a VM count (see the module).
+    pub(super) fn find_listed_vms(&mut self) {
+        let mut i = 0;
+        while i < self.tokens.len() {
+            let Some((first, purpose)) = self.vm_item(i) else {
+                i += 1;
+                continue;
+            };
+            let rest = self.items_after(first.end);
+            let next = rest.last().map_or(first.end + 1, |last| last.end + 1);
+            match (purpose, rest.as_slice()) {
+                (true, [_, ..]) => self.push_list(first, &rest),
+                (false, [_, _, ..]) if rest.iter().all(|item| item.elliptic) => {
+                    self.read_breakdown(first, &rest);
+                }
+                _ => {}
+            }
+            i = next;
+        }
+    }
+
+    /// A VM count with its noun at `i` ("a T4 VM", "one VM with 2 T4s"), its words up to
+    /// its purpose if it has one ("for training"), and whether it does.
+    fn vm_item(&self, i: usize) -> Option<(Item, bool)> {
+        let count = self.count_word(i)?;
+        let Head::Vm(noun) = self.find_head(i + 1)? else {
+            return None;
+        };
+        // "one VM with 2 T4s for training": the GPUs each has belong to the item.
+        let mut end = noun;
+        if self.word(end + 1) == Some("with")
+            && self.count_word(end + 2).is_some()
+            && let Some(Head::Gpu(gpu)) = self.find_head(end + 3)
+        {
+            end = gpu;
+        }
+        let item = |end| Item {
+            count,
+            start: i,
+            end,
+            elliptic: false,
+        };
+        Some(match self.purpose_end(end) {
+            Some(purpose) => (item(purpose), true),
+            None => (item(end), false),
+        })
+    }
+
+    /// The last word of a purpose right after `end` ("for Bob", "for the CI runners"): not
+    /// a share ("for each user"), nor a time ("for 3 days").
+    fn purpose_end(&self, end: usize) -> Option<usize> {
+        if self.word(end + 1) != Some("for") {
+            return None;
+        }
+        let first = self.word(end + 2)?;
+        if matches!(first, "each" | "every" | "all" | "per") || self.count_word(end + 2).is_some() {
+            return None;
+        }
+        let mut last = end + 2;
+        while last < end + 1 + PURPOSE_WORDS
+            && self
+                .word(last + 1)
+                .is_some_and(|w| !matches!(w, "and" | "plus"))
+        {
+            last += 1;
+        }
+        Some(last)
+    }
+
+    /// The items that follow an item ending at `end`, each after a comma, a colon or an
+    /// "and" ("and one for Bob", ", a T4 VM for carol").
+    fn items_after(&self, mut end: usize) -> Vec<Item> {
+        let mut items = Vec::new();
+        loop {
+            let mut j = end + 1;
+            let mut joined = false;
+            while let Some(token) = self.tokens.get(j) {
+                match token {
+                    Token::Break(Boundary::Mark) => joined = true,
+                    Token::Word(w) if matches!(w.as_str(), "and" | "plus") => joined = true,
+                    _ => break,
+                }
+                j += 1;
+            }
+            // "2 T4 VMs: 1 for training …": a colon is no token, but the text has it.
+            if !(joined || self.written_after_colon(j)) {
+                return items;
+            }
+            let item = match self.vm_item(j) {
+                Some((item, true)) => item,
+                Some((_, false)) => return items,
+                None => match self.elliptic_item(j) {
+                    Some(item) => item,
+                    None => return items,
+                },
+            };
+            items.push(item);
+            end = item.end;
+        }
+    }
+
+    /// "one for Bob", "1 for inference": a count with a purpose and no noun.
+    fn elliptic_item(&self, j: usize) -> Option<Item> {
+        let word = self.free_word(j)?;
+        if matches!(word, "a" | "an") {
+            return None;
+        }
+        let count = self.count_word(j)?;
+        let end = self.purpose_end(j)?;
+        Some(Item {
+            count,
+            start: j,
+            end,
+            elliptic: true,
+        })
+    }
+
+    /// Records the sum of a list's items as the VM count, and marks their counts read.
+    fn push_list(&mut self, first: Item, rest: &[Item]) {
+        let last = rest.last().copied().unwrap_or(first);
+        let total: u32 = std::iter::once(first)
+            .chain(rest.iter().copied())
+            .fold(0, |sum, item| sum.saturating_add(item.count));
+        let written = self.quoted(first.start, last.end);
+        let parts: Vec<String> = std::iter::once(first)
+            .chain(rest.iter().copied())
+            .map(|item| item.count.to_string())
+            .collect();
+        let reading = format!(
+            "\"{written}\" read as {total} VMs in all ({}); all VMs of a deployment have the same GPUs",
+            parts.join(" + ")
+        );
+        self.mentions.push_count(
+            CountKind::Vms,
+            Mentioned::new(total, written).with_reading(reading),
+        );
+        for item in std::iter::once(first).chain(rest.iter().copied()) {
+            self.roles[item.start] = Role::Used;
+        }
+    }
+
+    /// A breakdown of the VM count `counted`: read as nothing when it adds up to the
+    /// count, else as a second VM count (so that the two are refused as different).
+    fn read_breakdown(&mut self, counted: Item, parts: &[Item]) {
+        let total: u32 = parts
+            .iter()
+            .fold(0, |sum, item| sum.saturating_add(item.count));
+        if total != counted.count {
+            let (first, last) = (parts[0], parts[parts.len() - 1]);
+            let written = self.quoted(first.start, last.end);
+            self.mentions
+                .push_count(CountKind::Vms, Mentioned::new(total, written));
+        }
+        for part in parts {
+            self.roles[part.start] = Role::Used;
+        }
+    }
+}
