@@ -332,6 +332,13 @@ fn a_multiplier_after_the_gpu_reads_as_the_count_before_it_would() {
         ("a 4 GPU VM with T4s", 1, 4),
         ("2 GPU L4 machine in us-east1", 1, 2),
         ("2 GPU VMs with T4", 2, 1),
+        // So many VMs of the shape after the "x": the first count was dropped and the
+        // second read as VMs (4 x 1, 8 x 1).
+        ("3 x 4 GPU T4 VMs", 3, 4),
+        ("2 x 8 A100 nodes", 2, 8),
+        ("2x 8xA100 nodes", 2, 8),
+        ("3 x (4x T4) VMs", 3, 4),
+        ("4 x T4 VMs", 4, 1),
     ] {
         let plan = planned(text);
         assert_eq!(

@@ -3,8 +3,8 @@
 
 use super::tokens::Boundary;
 use super::{
-    CountKind, Head, Mentioned, Name, Role, Scanner, Token, is_gpu_noun, is_vm_noun, parse_count,
-    split_number_suffix,
+    CountKind, HEAD_WINDOW, Head, Mentioned, Name, Role, Scanner, Token, is_filler, is_gpu_noun,
+    is_vm_noun, parse_count, split_number_suffix,
 };
 
 /// A count read at a token: what it counts, whether it was written as a multiplier
@@ -20,7 +20,8 @@ impl Scanner<'_> {
     /// VM counts and GPU counts (per VM or in total).
     pub(super) fn find_counts(&mut self) {
         for i in 0..self.tokens.len() {
-            if self.find_range(i)
+            if self.find_vms_of_shape(i)
+                || self.find_range(i)
                 || self.find_machine_multiplier(i)
                 || self.find_vm_multiplier(i)
                 || self.find_glued_gpu_count(i)
@@ -31,6 +32,64 @@ impl Scanner<'_> {
                 self.push_count_at(i, found);
             }
         }
+    }
+
+    /// "3 x 4 GPU T4 VMs", "2 x 8 A100 nodes", "3 x (4x T4) VMs": so many VMs of the shape
+    /// after the "x", whose count is of GPUs per VM. The first count was dropped and the
+    /// second read as VMs (4 VMs with 1 T4).
+    fn find_vms_of_shape(&mut self, i: usize) -> bool {
+        let Some(word) = self.free_word(i) else {
+            return false;
+        };
+        let digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
+        let (vms, mut k) = match word.strip_suffix('x') {
+            Some(n) if digits(n) => (parse_count(n), i + 1),
+            _ if digits(word) && self.word(i + 1) == Some("x") => (parse_count(word), i + 2),
+            _ => return false,
+        };
+        let Some(vms) = vms else {
+            return false;
+        };
+        let in_parens = self.tokens.get(k) == Some(&Token::Break(Boundary::Paren));
+        if in_parens {
+            k += 1;
+        }
+        let Some(per_vm) = self.free_word(k).and_then(parse_count) else {
+            return false;
+        };
+        let Some(noun) = self.shape_noun(k + 1, in_parens) else {
+            return false;
+        };
+        let written = self.written(i, noun);
+        let reading = format!("\"{written}\" read as {vms} VMs with {per_vm} GPUs each");
+        self.mentions.push_count(
+            CountKind::Vms,
+            Mentioned::new(vms, written.clone()).with_reading(reading),
+        );
+        self.mentions.push_gpus_per_vm(per_vm, written);
+        for j in i..=noun {
+            if self.roles[j] == Role::Free {
+                self.roles[j] = Role::Used;
+            }
+        }
+        true
+    }
+
+    /// The VM noun that ends a shape's words from `start` ("GPU T4 VMs", "A100 nodes", "T4)
+    /// VMs" after a parenthesis), when a GPU is named in them.
+    fn shape_noun(&self, start: usize, in_parens: bool) -> Option<usize> {
+        let mut gpu_named = false;
+        for j in start..start + HEAD_WINDOW {
+            match self.tokens.get(j)? {
+                Token::Break(Boundary::Mark) if in_parens => {}
+                Token::Word(_) if self.roles[j] == Role::Gpu => gpu_named = true,
+                Token::Word(w) if is_vm_noun(w) => return gpu_named.then_some(j),
+                Token::Word(w) if is_gpu_noun(w) => gpu_named = true,
+                Token::Word(w) if is_filler(w) => {}
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// "a2-highgpu-1g x 2": a multiplier after a machine type counts VMs.
