@@ -345,8 +345,9 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
         let at = caps.get(0).map_or(0, |m| m.start());
         found.push((at, key_statement(&caps["key"], &caps["value"])));
     }
+    let corrected = corrections(text, &mut found);
     found.sort_by_key(|(at, _)| *at);
-    let unclaimed = timed_end::unclaimed(text);
+    let unclaimed = timed_end::unclaimed(text, &corrected);
     let Some((_, last)) = found.pop() else {
         return Ok(LifetimeReading {
             expiry: None,
@@ -358,6 +359,45 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
         expiry: Some(expiry),
         readings: reading.into_iter().chain(unclaimed).collect(),
     })
+}
+
+/// Corrections of a lifetime stated before them ("for 3 days, actually 5 days", "for 2
+/// days, no wait, 3"): each is a statement after the one it corrects, so it is the one
+/// read. Returns where each corrected duration starts (so that it is not named as a
+/// duration nothing read). A duration after a marker with no lifetime before it is left
+/// alone: it may be anything.
+fn corrections(text: &str, found: &mut Vec<(usize, Statement)>) -> Vec<usize> {
+    let mut starts = Vec::new();
+    for (at, value) in crate::mentions::number_corrections(text) {
+        if !found.iter().any(|(earlier, _)| *earlier < at) {
+            continue;
+        }
+        let (original, words) = clause_words(text, value);
+        let lead =
+            text[at..value].trim_end_matches(|c: char| c.is_whitespace() || ",:-".contains(c));
+        let Some(statement) = lifetime_for(lead, &original, &words) else {
+            continue;
+        };
+        let used = match duration(&words) {
+            Duration::Read { words, .. } | Duration::Unreadable { words } => words,
+            _ => original.len(),
+        };
+        let said = format!(
+            "{} {}",
+            text[at..value].trim_end(),
+            original[..used.min(original.len())].join(" ")
+        );
+        let note = format!("\"{said}\" is read as a correction of the lifetime");
+        found.push((
+            at,
+            statement.map(|(expiry, reading)| {
+                let reading = reading.map_or(note.clone(), |r| format!("{note}; {r}"));
+                (expiry, Some(reading))
+            }),
+        ));
+        starts.push(value);
+    }
+    starts
 }
 
 /// Whether `from_verb`, starting with a deleting verb, ends the deployment after a time

@@ -144,3 +144,52 @@ fn many_unclaimed_durations_are_named_a_few_and_counted() {
         "35 more durations were not read as the deployment's lifetime"
     ));
 }
+
+#[test]
+fn a_lifetime_corrected_after_it_is_the_one_read() {
+    // The first was read and the correction named as a duration nothing reads.
+    for (text, lifetime, said_words) in [
+        (
+            "A T4 VM for 3 days, actually 5 days",
+            "5d",
+            "\"actually 5 days\" is read as a correction of the lifetime",
+        ),
+        (
+            "a T4 VM for 2 days, sorry, I meant 36 hours",
+            "36h",
+            "\"sorry, I meant 36 hours\" is read as a correction of the lifetime",
+        ),
+        (
+            "for 2 days, no wait, 3 days: a T4 VM",
+            "3d",
+            "\"no wait, 3 days\" is read as a correction of the lifetime",
+        ),
+        (
+            "a T4 VM for about 3 days, actually about 4 days",
+            "4d",
+            "is read as a correction of the lifetime",
+        ),
+    ] {
+        let plan = planned(text);
+        assert_eq!(plan.expiry, for_lifetime(lifetime), "{text}");
+        assert!(
+            said(&plan, said_words),
+            "{text}: {:?}",
+            plan.request.assumptions
+        );
+        assert!(!said(&plan, "was not read as"), "{text}");
+    }
+    // With no lifetime before it, a duration after a marker is named, not read.
+    let bare = planned("2 T4 VMs, actually 3 days");
+    assert_eq!(bare.expiry, None);
+    assert!(said(
+        &bare,
+        "\"3 days\" was not read as the deployment's lifetime"
+    ));
+    // A correction that is no lifetime is refused with its own words.
+    let err = refusal("a T4 VM for 3 days, actually 1.5 days").to_string();
+    assert!(
+        err.contains("\"actually 1.5 days\" is not a lifetime PromptOps can read"),
+        "{err}"
+    );
+}

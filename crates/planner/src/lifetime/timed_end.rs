@@ -83,8 +83,9 @@ pub(super) fn leads(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
 }
 
 /// The durations in `text` that nothing claims, as written ("48 hours"), each with the
-/// sentence that names it in the plan's assumptions.
-pub(super) fn unclaimed(text: &str) -> Vec<String> {
+/// sentence that names it in the plan's assumptions. `corrections` are where durations read
+/// as corrections of the lifetime start.
+pub(super) fn unclaimed(text: &str, corrections: &[usize]) -> Vec<String> {
     // Found once, and only the few words before each duration are looked at: a request
     // may hold many durations.
     let lead_ends: Vec<usize> = leads(text).map(|(_, end, _)| end).collect();
@@ -100,6 +101,7 @@ pub(super) fn unclaimed(text: &str) -> Vec<String> {
         let after = text[found.end()..].trim_start();
         let claimed = CLAIMED.is_match(near)
             || lead_ends.binary_search(&found.start()).is_ok()
+            || corrections.contains(&found.start())
             || after.to_ascii_lowercase().starts_with("ago");
         if claimed {
             continue;

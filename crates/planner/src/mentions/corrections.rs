@@ -71,6 +71,7 @@ static LEAD_IN: LazyLock<Regex> = LazyLock::new(|| {
           | (?:it|that)(?:'s|\u{2019}s|\s+is)\b
           | let'?s\s+(?:do|say|go\s+with)\b | go\s+with\b
           | use\b | only\b | just\b
+          | (?:about|around|roughly|approximately|approx\.?|maybe)\b
         )",
     )
     .expect("lead-in pattern")
@@ -172,6 +173,33 @@ pub(super) fn split(text: &str, catalog: &Catalog) -> Split {
     }
     base.push_str(&text[copied..]);
     Split { base, corrections }
+}
+
+/// Where each correction whose value starts with a number or "a"/"an" stands in `text`:
+/// the marker's start and the value's. For the lifetime, which reads its own words ("for
+/// 3 days, actually 5 days").
+pub(crate) fn number_corrections(text: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    for _ in 0..MAX_MARKERS {
+        let Some(marker) = MARKER.find_at(text, from) else {
+            break;
+        };
+        // A marker among the words leading to the value ("sorry, I meant 2") is that one.
+        let value = lead_in_end(text, marker.end());
+        from = value.max(marker.end());
+        let Some(first) = FIRST_WORD.find(&text[value..]).filter(|m| m.start() == 0) else {
+            continue;
+        };
+        let word = first.as_str().to_lowercase();
+        if word.starts_with(|c: char| c.is_ascii_digit())
+            || matches!(word.as_str(), "a" | "an")
+            || parse_count(&word).is_some()
+        {
+            found.push((marker.start(), value));
+        }
+    }
+    found
 }
 
 /// Where the value after a marker ending at `at` starts, past the words leading to it.

@@ -73,6 +73,7 @@ use promptops_core::{Area, Catalog, ValidationError, ValidationErrors};
 
 use crate::PlanInput;
 
+pub(crate) use corrections::number_corrections;
 pub use needs::ModelMemory;
 pub use relative::{Change, CountField};
 pub(crate) use tokens::parse_count;
