@@ -361,6 +361,26 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
     })
 }
 
+/// Why a model's expiry (`planned`) is not the lifetime the request states, if it is not:
+/// compared by the end each gives for a deployment planned and applied now, so that "3d"
+/// and "72h", or "Friday" and that Friday's date, agree.
+pub(crate) fn mismatch(
+    stated: &ExpiryRequest,
+    planned: Option<&ExpiryRequest>,
+) -> Option<ValidationError> {
+    let now = chrono::Utc::now();
+    let end = |expiry: &ExpiryRequest| expiry.date(now, now);
+    if planned.is_some_and(|planned| end(planned) == end(stated)) {
+        return None;
+    }
+    let has = planned.map_or_else(|| "no end".to_owned(), |p| format!("an end {p}"));
+    Some(ValidationError::new(
+        promptops_core::EXPIRES_IN_FIELD,
+        &planned.map_or_else(|| "none".to_owned(), ToString::to_string),
+        format!("you asked for the deployment to end {stated}; the plan has {has}"),
+    ))
+}
+
 /// Corrections of a lifetime stated before them ("for 3 days, actually 5 days", "for 2
 /// days, no wait, 3"): each is a statement after the one it corrects, so it is the one
 /// read. Returns where each corrected duration starts (so that it is not named as a

@@ -22,6 +22,12 @@ use crate::{
     schema,
 };
 
+/// What the request states that the model's answer must keep.
+struct Stated<'a> {
+    mentions: &'a Mentions,
+    lifetime: Option<&'a ExpiryRequest>,
+}
+
 #[derive(Debug)]
 pub struct OpenAiPlanner {
     client: ChatClient,
@@ -125,19 +131,32 @@ impl OpenAiPlanner {
             return Err(PlanError::NotARequest(refusal));
         }
         let ignored = screen::ignored_parts(&screen::request_text(input));
+        // The lifetime the request states in words the offline reader knows: the model's
+        // expiry must give the same end (it may read more phrasings where this reads none).
+        let lifetime = crate::lifetime::read(&screen::request_text(input))
+            .ok()
+            .and_then(|reading| reading.expiry);
+        let mut stated = mentions.summary();
+        if let Some(expiry) = &lifetime {
+            stated.push(format!("lifetime: {expiry}"));
+        }
+        let stated_values = Stated {
+            mentions: &mentions,
+            lifetime: lifetime.as_ref(),
+        };
         let response_format = schema::response_format(catalog);
         let mut messages = vec![
             ChatMessage::system(prompt::system_prompt(catalog, policy)),
             ChatMessage::user(prompt::with_stated_values(
                 prompt::user_message(input),
-                &mentions.summary(),
+                &stated,
             )),
         ];
         let mut usage = TokenUsage::default();
 
         let first = self.client.complete(&messages, &response_format).await?;
         usage += first.usage.unwrap_or_default();
-        let failure = match self.evaluate(&first, input, &mentions, catalog, policy) {
+        let failure = match self.evaluate(&first, input, &stated_values, catalog, policy) {
             Ok(planned) => return Ok(self.outcome(planned, usage, Vec::new(), ignored)),
             Err(failure) => failure,
         };
@@ -148,7 +167,7 @@ impl OpenAiPlanner {
 
         let second = self.client.complete(&messages, &response_format).await?;
         usage += second.usage.unwrap_or_default();
-        match self.evaluate(&second, input, &mentions, catalog, policy) {
+        match self.evaluate(&second, input, &stated_values, catalog, policy) {
             Ok(planned) => {
                 let note = format!(
                     "The model's first answer was corrected after these problems:\n{problems}"
@@ -166,7 +185,7 @@ impl OpenAiPlanner {
         &self,
         answer: &ChatAnswer,
         input: &PlanInput,
-        mentions: &Mentions,
+        stated: &Stated<'_>,
         catalog: &Catalog,
         policy: &Policy,
     ) -> Result<(DeploymentRequest, Option<ExpiryRequest>), Failure> {
@@ -197,7 +216,10 @@ impl OpenAiPlanner {
             fill_from_current(&mut draft, current, catalog);
         }
         let request = resolve(draft, catalog, policy).map_err(Failure::Invalid)?;
-        let mismatches = mentions.check(&request);
+        let mut mismatches = stated.mentions.check(&request);
+        if let Some(lifetime) = stated.lifetime {
+            mismatches.extend(crate::lifetime::mismatch(lifetime, expiry.as_ref()));
+        }
         if mismatches.is_empty() {
             Ok((request, expiry))
         } else {

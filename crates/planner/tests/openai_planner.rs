@@ -8,7 +8,7 @@ mod transport;
 
 use std::time::Duration;
 
-use promptops_core::{Catalog, DRAFT_FIELDS, Policy};
+use promptops_core::{Catalog, DRAFT_FIELDS, ExpiryRequest, Policy};
 use promptops_planner::{
     OpenAiPlanner, PlanError, PlanInput, PlanOutcome, Planner, PlannerSettings, RetryPolicy,
     SystemClock,
@@ -429,4 +429,55 @@ async fn with_a_key_the_planner_enum_uses_the_model() {
         .await
         .expect("planned");
     assert_eq!(outcome.planned_by, format!("model {MODEL}"));
+}
+
+#[tokio::test]
+async fn the_models_expiry_must_give_the_lifetime_the_request_states() {
+    // "for 3 days, actually 5 days": the model's 3d was taken as it came, and one with no
+    // expiry left the GPUs running with no end.
+    let server = MockServer::start().await;
+    let mut input = input();
+    input.body = "We need 2 V100 VMs in us-west1 for 3 days, actually 5 days.".to_owned();
+    let wrong = draft(json!({"expires_in": "3d"}));
+    let right = draft(json!({"expires_in": "120h"}));
+    answer_in_order(&server, vec![completion(&wrong), completion(&right)]).await;
+    let outcome = plan(&server, &input).await.expect("repaired");
+    assert_eq!(
+        outcome.expiry,
+        Some(ExpiryRequest::For {
+            lifetime: "5d".parse().expect("a lifetime")
+        }),
+        "120h is the stated 5 days"
+    );
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 2);
+    assert!(
+        messages(&sent[0])[1]
+            .1
+            .contains("lifetime: for 5d after the apply"),
+        "the stated lifetime is among the values the model must keep"
+    );
+    assert!(
+        messages(&sent[1])[3]
+            .1
+            .contains("you asked for the deployment to end for 5d after the apply; the plan has an end for 3d after the apply"),
+        "the repair turn names the lifetime: {:?}",
+        messages(&sent[1])[3]
+    );
+}
+
+#[tokio::test]
+async fn a_model_that_drops_the_stated_lifetime_is_a_mismatch() {
+    let server = MockServer::start().await;
+    let mut input = input();
+    input.body = "We need 2 V100 VMs in us-west1 until Friday.".to_owned();
+    let endless = draft(json!({}));
+    answer_in_order(&server, vec![completion(&endless), completion(&endless)]).await;
+    let err = plan(&server, &input).await.expect_err("mismatch");
+    assert!(matches!(err, PlanError::MismatchWithRequest(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("you asked for the deployment to end through Fri (UTC); the plan has no end"),
+        "{err}"
+    );
 }
