@@ -104,7 +104,8 @@ async fn the_offline_planner_meets_the_thresholds_on_the_corpus() {
 }
 
 /// Answers each chat completion with the labelled values of the corpus entry whose text the
-/// user message holds (a default plan for requests that must be refused).
+/// user message holds (a default plan for requests that must be refused), and the lifetime
+/// the message lists among the values to keep.
 struct LabelledAnswers {
     entries: Vec<Value>,
     calls: AtomicUsize,
@@ -124,7 +125,17 @@ impl LabelledAnswers {
     }
 }
 
-fn answer_for(entry: Option<&Value>, contradict: bool) -> Value {
+/// The lifetime the planner lists among the values to keep ("- lifetime: for 3d after the
+/// apply"), as a model following that instruction answers it in `expires_in`.
+fn stated_lifetime(user_message: &str) -> Value {
+    user_message
+        .lines()
+        .find_map(|line| line.strip_prefix("- lifetime: for "))
+        .and_then(|rest| rest.strip_suffix(" after the apply"))
+        .map_or(Value::Null, |lifetime| json!(lifetime))
+}
+
+fn answer_for(entry: Option<&Value>, contradict: bool, expires_in: Value) -> Value {
     let expect = entry
         .and_then(|e| e.get("expect"))
         .cloned()
@@ -149,6 +160,7 @@ fn answer_for(entry: Option<&Value>, contradict: bool) -> Value {
         "zone": zone,
         "region": region,
         "boot_disk_size_gb": field("boot_disk_size_gb", json!(100)),
+        "expires_in": expires_in,
         "rationale": "As the request states.",
         "assumptions": []
     })
@@ -173,7 +185,8 @@ impl Respond for LabelledAnswers {
             .map(|(i, _)| i);
         let contradict = !repair && planned_index.is_some_and(|i| i % 4 == 0);
         self.calls.fetch_add(1, Ordering::SeqCst);
-        let content = answer_for(found.map(|(_, e)| e), contradict).to_string();
+        let content =
+            answer_for(found.map(|(_, e)| e), contradict, stated_lifetime(user)).to_string();
         ResponseTemplate::new(200).set_body_json(ChatCompletion::answer(content).usage(1000, 60))
     }
 }
