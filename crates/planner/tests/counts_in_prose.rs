@@ -170,7 +170,13 @@ fn looking_for_labels_colons_leaves_refusals_quoted_as_written() {
 #[test]
 fn pieces_and_units_count_what_follows() {
     // "4 pcs T4" was planned at 1 T4.
-    for text in ["4 pcs T4", "4 units of T4 in us-west1"] {
+    // "NVIDIA L4, qty 4" was refused: the comma cut the count from the GPU it follows.
+    for text in [
+        "4 pcs T4",
+        "4 units of T4 in us-west1",
+        "GPU VM please: NVIDIA T4, qty 4",
+        "T4, qty 4, us-west1",
+    ] {
         let request = planned(text).request;
         assert_eq!(request.vm_count * request.gpu_count, 4, "{text:?}");
     }

@@ -235,6 +235,20 @@ impl Scanner<'_> {
                 }
                 return Some((Kind::Total, from, end - 1));
             }
+            // "NVIDIA L4, qty 2": the GPUs before the comma, as "L4 qty 2".
+            (_, None, Some(c))
+                if is_generic_count_word(c)
+                    && label.start >= 2
+                    && self.tokens[label.start - 1] == Token::Break(Boundary::Mark)
+                    && self.roles[label.start - 2] == Role::Gpu
+                    && !self.written_after_colon(label.end) =>
+            {
+                let mut from = label.start - 2;
+                while from > 0 && self.roles[from - 1] == Role::Gpu {
+                    from -= 1;
+                }
+                return Some((Kind::Total, from, end - 1));
+            }
             (_, _, Some(g)) if is_gpu_noun(g) => (Kind::Total, 1),
             // A GPU's name beside a count in a table's row or on the line above it ("| A100
             // | 4 |"), or right before a count that ends its clause ("A100: 4"): that many
