@@ -336,7 +336,8 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
         let (original, words) = clause_words(text, end);
         let lead = lead.split_whitespace().collect::<Vec<_>>().join(" ");
         let statement = lifetime_for(&lead, &original, &words)
-            .or_else(|| timed_end::end_date_after(&lead, &original, &words));
+            .or_else(|| timed_end::end_date_after(&lead, &original, &words))
+            .or_else(|| timed_end::event_after(&lead, &original, &words));
         if let Some(statement) = statement {
             found.push((at, statement));
         }
@@ -421,14 +422,16 @@ fn corrections(text: &str, found: &mut Vec<(usize, Statement)>) -> Vec<usize> {
 }
 
 /// Whether `from_verb`, starting with a deleting verb, ends the deployment after a time
-/// ("delete it after 3 days") rather than asks for its deletion: the screening then leaves
-/// it to the lifetime.
+/// ("delete it after 3 days") or an event ("delete it after the demo") rather than asks for
+/// its deletion: the screening then leaves it to the lifetime, which reads the one and
+/// refuses the other as a time it cannot know.
 pub(crate) fn ends_after_a_time(from_verb: &str) -> bool {
-    let Some((0, end, _)) = timed_end::leads(from_verb).next() else {
+    let Some((0, end, lead)) = timed_end::leads(from_verb).next() else {
         return false;
     };
-    let (_, words) = clause_words(from_verb, end);
+    let (original, words) = clause_words(from_verb, end);
     !matches!(duration(&words), Duration::None)
+        || timed_end::event_after(lead, &original, &words).is_some()
 }
 
 /// `expires_in: 3d` or `expires_at: 2026-12-04`.

@@ -193,3 +193,31 @@ fn a_lifetime_corrected_after_it_is_the_one_read() {
         "{err}"
     );
 }
+
+#[test]
+fn deleting_after_an_event_is_refused_as_a_time_that_cannot_be_known() {
+    // Refused as a request to delete the deployment, which it is not.
+    for (text, written) in [
+        (
+            "We need a T4 VM for the demo; delete it after the demo.",
+            "delete it after the demo",
+        ),
+        (
+            "a T4 VM, tear it down after our workshop",
+            "tear it down after our workshop",
+        ),
+    ] {
+        let err = refusal(text).to_string();
+        assert!(
+            err.contains(&format!("\"{written}\" names an event, not a time")),
+            "{text}: {err}"
+        );
+        assert!(!err.contains("asks to delete"), "{err}");
+    }
+    // A deletion is still one.
+    assert!(
+        refusal("delete it")
+            .to_string()
+            .contains("The request asks to delete")
+    );
+}

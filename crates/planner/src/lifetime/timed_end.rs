@@ -72,6 +72,44 @@ pub(super) fn end_date_after(
     super::end_date(&lead, &original[skip..], &words[skip..])
 }
 
+/// Words that start an event after a deleting verb and "after": "delete it after the
+/// demo", "tear them down after our workshop".
+const EVENT_STARTS: &[&str] = &[
+    "the", "our", "my", "this", "that", "their", "your", "we", "i",
+];
+
+/// After a deleting verb and "after", an event rather than a time ("delete it after the
+/// demo"): refused as "until the demo ends" is, since its time cannot be known. It was
+/// refused as a request to delete the deployment.
+pub(super) fn event_after(
+    lead: &str,
+    original: &[&str],
+    words: &[String],
+) -> Option<super::Statement> {
+    let lower = lead.to_ascii_lowercase();
+    // The leads that are no deleting verb: "expires after", "lifetime after", "TTL after".
+    let named_end = ["expir", "lifetime", "ttl", "duration", "how"]
+        .iter()
+        .any(|word| lower.starts_with(word));
+    if named_end || !lower.ends_with("after") {
+        return None;
+    }
+    if !words
+        .first()
+        .is_some_and(|w| EVENT_STARTS.contains(&w.as_str()))
+    {
+        return None;
+    }
+    let written = format!("{lead} {}", original[..original.len().min(6)].join(" "));
+    Some(Err(promptops_core::ValidationError::new(
+        promptops_core::EXPIRES_AT_FIELD,
+        &written,
+        format!(
+            "\"{written}\" names an event, not a time: PromptOps cannot know when it is; write a lifetime (\"for 2 days\") or an end date (\"until 2026-12-04\", \"until Friday\"), or comment `/promptops destroy` when it is over"
+        ),
+    )))
+}
+
 /// Each lead of a timed end in `text`: where it starts, where its words end, and the lead
 /// as written ("expires in").
 pub(super) fn leads(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
