@@ -137,6 +137,13 @@ fn a_count_after_its_label_on_one_line_is_read() {
     assert_plans(&[
         ("A100: 4", 4, 1, A100),
         ("VMs: 3 with 2 T4 each", 3, 2, T4),
+        // Several labels on one line: the 3 was read as GPUs per VM and refused beside the 2.
+        ("VMs: 3 GPUs per VM: 2 GPU: T4", 3, 2, T4),
+        ("vms=3 gpus_per_vm=2 gpu=t4", 3, 2, T4),
+        ("VM count: 3 GPU type: L4 region: us-east4", 3, 1, L4),
+        // A label that names nothing leaves the count to its noun.
+        ("Need: 2 GPUs: T4", 2, 1, T4),
+        ("3 VMs: T4, us-west1", 3, 1, T4),
         ("Instances: 2, each with an A100", 2, 1, A100),
         // As "2x A100" is: 2 A100s in total, one per VM.
         ("2xA100", 2, 1, A100),

@@ -196,6 +196,16 @@ impl Scanner<'_> {
             {
                 return None;
             }
+            // "VMs: 3 GPUs per VM: 2" on one line: the 3 is the value of the label before
+            // it, and the words after it label the 2.
+            let (Head::Vm(noun) | Head::Gpu(noun)) = head;
+            if self.written_after_colon(i)
+                && self.labels_the_next_value(noun)
+                && self.has_counting_label(i)
+            {
+                self.count_without_noun_after(i, count);
+                return None;
+            }
             (count, head)
         };
         // "8x H100 node": a multiplied GPU name before a VM noun counts GPUs per VM.
@@ -222,6 +232,23 @@ impl Scanner<'_> {
             multiplied,
             start,
         })
+    }
+
+    /// Whether the noun at `noun` (with "per VM" or "count" after it) is a label whose
+    /// value follows its colon: "GPUs per VM: 2", "GPU: T4".
+    fn labels_the_next_value(&self, noun: usize) -> bool {
+        for j in noun + 1..noun + 4 {
+            let Some(word) = self.word(j) else {
+                return false;
+            };
+            if self.written_after_colon(j) {
+                return true;
+            }
+            if !(matches!(word, "per" | "count" | "type") || is_vm_noun(word)) {
+                return false;
+            }
+        }
+        false
     }
 
     /// Records the count found at `i` as VMs, GPUs per VM or GPUs in total.

@@ -111,6 +111,11 @@ impl Scanner<'_> {
         self.push_labelled(i, kind, count, written);
     }
 
+    /// Whether the label before the count at `i` says what it counts ("VMs: 3").
+    pub(super) fn has_counting_label(&self, i: usize) -> bool {
+        self.label_kind(&self.label_of(i).words).is_some()
+    }
+
     /// Records the count at `i` as what its label says it counts.
     fn push_labelled(&mut self, i: usize, kind: Kind, count: u32, written: String) {
         match kind {
@@ -215,7 +220,9 @@ impl Scanner<'_> {
         };
         let (kind, back) = match (before(3), before(2), before(1)) {
             (Some(g), Some("per"), Some(v)) if is_gpu_noun(g) && is_vm_noun(v) => (Kind::PerVm, 3),
-            (_, _, Some("gpu_count" | "gpu-count")) => (Kind::PerVm, 1),
+            (_, _, Some("gpu_count" | "gpu-count" | "gpus_per_vm" | "gpus-per-vm")) => {
+                (Kind::PerVm, 1)
+            }
             // "GPU count", as the variable `gpu_count` is: per VM.
             (_, Some("gpu"), Some("count")) => (Kind::PerVm, 2),
             (_, _, Some("vm_count" | "vm-count")) => (Kind::Vms, 1),
