@@ -345,6 +345,10 @@ fn a_multiplier_after_the_gpu_reads_as_the_count_before_it_would() {
         ("2x 8xA100 nodes", 2, 8),
         ("3 x (4x T4) VMs", 3, 4),
         ("4 x T4 VMs", 4, 1),
+        // A multiplying word: "dual-T4" was no request at all, "quad" was dropped.
+        ("Could you set up a dual-T4 machine?", 1, 2),
+        ("quad A100 node", 1, 4),
+        ("2 dual-GPU VMs with L4", 2, 2),
     ] {
         let plan = planned(text);
         assert_eq!(

@@ -59,6 +59,14 @@ static CARD_COUNTER: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("card counter pattern")
 });
+/// "dual-T4", "quad A100", "dual-GPU": a multiplying word before a GPU, read as "2x T4"
+/// or "2-GPU" (it was passed over, and "dual-T4" hid the GPU's name).
+static MULTIPLYING_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(dual|twin|quad|octa|octo)[-\s]+((?:nvidia[-\s]+)?(?:gpus?|[a-z]{1,2}\d{1,3}[a-z0-9]*)\b)",
+    )
+    .expect("multiplying word pattern")
+});
 static GPU_COUNTER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(\d+)\s*(枚|基)").expect("gpu counter pattern"));
 
@@ -70,6 +78,23 @@ pub(super) fn normalise(text: &str) -> Normalised {
     let text = japanese_places(&text);
     let text = japanese_counters(&text, &mut readings);
     let text = SINGLE_NODE.replace_all(&text, "1 $1").into_owned();
+    let text = MULTIPLYING_WORD
+        .replace_all(&text, |caps: &Captures| {
+            let times = match caps[1].to_ascii_lowercase().as_str() {
+                "dual" | "twin" => 2,
+                "quad" => 4,
+                _ => 8,
+            };
+            // "dual-GPU" as "2-GPU", which counts the GPUs of each VM.
+            let read = if caps[2].to_ascii_lowercase().starts_with("gpu") {
+                format!("{times}-{}", &caps[2])
+            } else {
+                format!("{times}x {}", &caps[2])
+            };
+            readings.push(format!("\"{}\" read as {read}", &caps[0]));
+            read
+        })
+        .into_owned();
     let text = THOUSANDS
         .replace_all(&text, |caps: &Captures| {
             let written = &caps[0];
