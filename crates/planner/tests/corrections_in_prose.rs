@@ -5,6 +5,8 @@
 
 mod support;
 
+use promptops_core::{Catalog, Policy};
+use promptops_planner::{OfflinePlanner, PlanError, PlanInput, PlanOutcome};
 use support::{H100, L4, T4, assert_plans, planned, refusal, said};
 
 #[test]
@@ -133,4 +135,35 @@ fn a_correction_that_cannot_be_placed_is_refused_with_what_to_write() {
     // With nothing to correct, a bare number is what it was: a count of nothing said.
     let nothing = refusal("T4 in us-west1. Actually make that 3.").to_string();
     assert!(nothing.contains("does not say what 3 counts"), "{nothing}");
+}
+
+fn comment_on(body: &str, instructions: &str) -> Result<PlanOutcome, PlanError> {
+    let input = PlanInput {
+        title: "GPUs".to_owned(),
+        body: body.to_owned(),
+        instructions: instructions.to_owned(),
+        current: None,
+    };
+    OfflinePlanner::new().plan(&input, Catalog::embedded(), &Policy::default())
+}
+
+#[test]
+fn a_bare_number_in_a_comment_corrects_the_issues_count() {
+    // Refused as a count of nothing ("does not say what 3 counts").
+    let three = comment_on("We need 2 T4 VMs in us-west1", "actually make it 3")
+        .expect("planned")
+        .request;
+    assert_eq!((three.vm_count, three.gpu_count), (3, 1));
+    let gpus = comment_on("Please give me 4 L4 GPUs", "sorry, I meant 2")
+        .expect("planned")
+        .request;
+    assert_eq!(gpus.vm_count * gpus.gpu_count, 2);
+    // An issue that counts two kinds leaves the number unplaced.
+    let err = comment_on("2 VMs with 2 T4 each", "make it 3")
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("\"make it 3\" corrects a count, but the request names several"),
+        "{err}"
+    );
 }

@@ -119,10 +119,28 @@ fn is_closing_word(word: &str) -> bool {
 
 /// Reads one text: what it says without its corrections, then each correction in turn.
 pub(super) fn scan_corrected(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
+    scan_corrected_after(text, None, catalog)
+}
+
+/// As `scan_corrected`, for a text that follows `before` (a comment after its issue): a
+/// bare number that finds no count in its own text corrects one of `before`'s ("/promptops
+/// plan make it 3" on an issue asking for 2 T4 VMs).
+pub(super) fn scan_corrected_after(
+    text: &str,
+    before: Option<&Mentions>,
+    catalog: &Catalog,
+) -> (Mentions, Vec<ValidationError>) {
     let split = split(&scan::request_text(text), catalog);
     let (mut mentions, mut errors) = scan::scan(&split.base, catalog);
     for correction in &split.corrections {
-        let (read, read_errors) = correction.read(&mentions, catalog);
+        let counted = |m: &Mentions| {
+            !(m.vm_count.is_empty() && m.gpus_per_vm.is_empty() && m.total_gpus.is_empty())
+        };
+        let earlier = match before {
+            Some(before) if !counted(&mentions) => before,
+            _ => &mentions,
+        };
+        let (read, read_errors) = correction.read(earlier, catalog);
         errors.extend(read_errors);
         mentions = mentions.corrected_by(read, &correction.said);
     }

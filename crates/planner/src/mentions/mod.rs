@@ -197,7 +197,8 @@ impl Mentions {
     pub fn read(input: &PlanInput, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
         let issue_text = format!("{}\n{}", input.title, input.body);
         let (issue, mut errors) = corrections::scan_corrected(&issue_text, catalog);
-        let (comment, comment_errors) = corrections::scan_corrected(&input.instructions, catalog);
+        let (comment, comment_errors) =
+            corrections::scan_corrected_after(&input.instructions, Some(&issue), catalog);
         errors.extend(comment_errors);
         let mut merged = issue.overridden_by(comment);
         relative::apply(&mut merged, input.current.as_ref(), catalog);
