@@ -109,7 +109,6 @@ fn a_count_asked_for_without_what_it_counts_is_refused_or_noted() {
     // Follow-up comments that were planned as no change at all.
     let current = planned("I need 5 T4 GPUs in us-west1").request;
     for (instructions, quoted) in [
-        ("make it 3", "\"make it 3\" does not say what 3 counts"),
         (
             "scale down to 2",
             "\"scale down to 2\" does not say what 2 counts",
@@ -135,6 +134,25 @@ fn a_count_asked_for_without_what_it_counts_is_refused_or_noted() {
             .to_string();
         assert!(err.contains(quoted), "{instructions:?}: {err}");
     }
+    // "make it 3" corrects the one kind of count the issue names: its 5 GPUs.
+    let input = PlanInput {
+        body: "I need 5 T4 GPUs in us-west1".to_owned(),
+        instructions: "make it 3".to_owned(),
+        current: Some(current.clone()),
+        ..PlanInput::default()
+    };
+    let three = OfflinePlanner::new()
+        .plan(&input, Catalog::embedded(), &Policy::default())
+        .expect("a correction of the issue's count");
+    assert_eq!(three.request.vm_count * three.request.gpu_count, 3);
+    assert!(
+        said(
+            &three,
+            "\"make it 3\" is read as a correction of \"5 t4 gpus\""
+        ),
+        "{:?}",
+        three.request.assumptions
+    );
     // A first request: the count was dropped and 1 VM planned.
     let err = refusal("Could we get access to H100s? Need at least 2, more is better.").to_string();
     assert!(

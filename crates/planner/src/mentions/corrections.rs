@@ -136,12 +136,21 @@ pub(super) fn scan_corrected_after(
         let counted = |m: &Mentions| {
             !(m.vm_count.is_empty() && m.gpus_per_vm.is_empty() && m.total_gpus.is_empty())
         };
-        let earlier = match before {
-            Some(before) if !counted(&mentions) => before,
-            _ => &mentions,
-        };
-        let (read, read_errors) = correction.read(earlier, catalog);
+        let from_before = before.filter(|_| !counted(&mentions));
+        let (read, read_errors) = correction.read(from_before.unwrap_or(&mentions), catalog);
         errors.extend(read_errors);
+        if let Some(before) = from_before {
+            // What it corrects is in the issue, which the comment's counts replace whole:
+            // the plan says which of the issue's counts this one stands for.
+            let replaced = counts_replaced(before, &read);
+            if !replaced.is_empty() {
+                mentions.notices.push(format!(
+                    "\"{}\" is read as a correction of {}",
+                    correction.said,
+                    replaced.join(" and ")
+                ));
+            }
+        }
         mentions = mentions.corrected_by(read, &correction.said);
     }
     (mentions, errors)
@@ -415,6 +424,19 @@ impl Mentions {
         self.biggest.extend(correction.biggest);
         self
     }
+}
+
+/// The words of `earlier`'s counts that `later`'s counts would replace.
+fn counts_replaced(earlier: &Mentions, later: &Mentions) -> Vec<String> {
+    let mut replaced = Vec::new();
+    for (old, new) in [
+        (&earlier.vm_count, &later.vm_count),
+        (&earlier.gpus_per_vm, &later.gpus_per_vm),
+        (&earlier.total_gpus, &later.total_gpus),
+    ] {
+        replace(&mut old.clone(), new.clone(), &mut replaced);
+    }
+    replaced
 }
 
 /// Replaces `earlier` by `later` when `later` names anything; the words of a value that
