@@ -132,6 +132,15 @@ fn a_correction_that_cannot_be_placed_is_refused_with_what_to_write() {
         replaces.contains("replaces 4, but the request names no count of 4"),
         "{replaces}"
     );
+    // A correction with a number that places nothing: planned as 2 + 1 before.
+    let unplaced =
+        refusal("2 T4 VMs for training and 1 for inference, actually make it 2 for inference")
+            .to_string();
+    assert!(
+        unplaced
+            .contains("\"actually make it 2 for inference\" corrects something, but says no count"),
+        "{unplaced}"
+    );
     // With nothing to correct, a bare number is what it was: a count of nothing said.
     let nothing = refusal("T4 in us-west1. Actually make that 3.").to_string();
     assert!(nothing.contains("does not say what 3 counts"), "{nothing}");

@@ -300,7 +300,29 @@ impl Correction {
         catalog: &Catalog,
     ) -> (Mentions, Vec<ValidationError>) {
         let Some(number) = bare_number(&self.value) else {
-            return scan::scan(&self.value, catalog);
+            let (read, mut errors) = scan::scan(&self.value, catalog);
+            // "actually make it 2 for inference": a number that corrects nothing the plan
+            // can place is refused, not dropped for what it corrects.
+            // A lifetime ("actually 5 days") is the lifetime's to read.
+            let lifetime = !matches!(
+                crate::lifetime::read(&format!("for {}", self.value)),
+                Ok(crate::lifetime::LifetimeReading { expiry: None, .. })
+            );
+            if read.is_empty()
+                && errors.is_empty()
+                && !lifetime
+                && self.value.starts_with(|c: char| c.is_ascii_digit())
+            {
+                errors.push(ValidationError::new(
+                    "count",
+                    &self.said,
+                    format!(
+                        "\"{}\" corrects something, but says no count, GPU or place the plan could change; write the numbers you want in all (e.g. \"4 VMs\")",
+                        self.said
+                    ),
+                ));
+            }
+            return (read, errors);
         };
         let mut mentions = Mentions::default();
         match self.corrected_kind(earlier) {
