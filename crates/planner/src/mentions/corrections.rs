@@ -26,13 +26,15 @@ use regex::Regex;
 use super::tokens::parse_count;
 use super::{CountKind, Mentioned, Mentions, names, scan};
 
-/// One correction: the words as written (for quotes), the value's words, and the count the
-/// correction says it replaces ("instead of 5").
+/// One correction: the words as written (for quotes), the value's words, the count the
+/// correction says it replaces ("instead of 5"), and what its words name when they are more
+/// than a number (read once, when the correction is found).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Correction {
     pub said: String,
     pub value: String,
     pub replaces: Option<u32>,
+    named: Option<(Mentions, Vec<ValidationError>)>,
 }
 
 /// A text split into what it says without its corrections, and the corrections in order.
@@ -137,7 +139,7 @@ pub(super) fn scan_corrected_after(
             !(m.vm_count.is_empty() && m.gpus_per_vm.is_empty() && m.total_gpus.is_empty())
         };
         let from_before = before.filter(|_| !counted(&mentions));
-        let (read, read_errors) = correction.read(from_before.unwrap_or(&mentions), catalog);
+        let (read, read_errors) = correction.read(from_before.unwrap_or(&mentions));
         errors.extend(read_errors);
         if let Some(before) = from_before {
             // What it corrects is in the issue, which the comment's counts replace whole:
@@ -186,12 +188,27 @@ pub(super) fn split(text: &str, catalog: &Catalog) -> Split {
             ),
             None => (clause, None),
         };
+        let value = value.trim();
+        // A clause that is more than a number corrects only if it names a value: "sorry, 2
+        // quick questions" or "actually 2 of our engineers will log in" stay in the text,
+        // read with it as before.
+        let named = match bare_number(value) {
+            Some(_) => None,
+            None => {
+                let (read, errors) = scan::scan(value, catalog);
+                if !names_a_value(&read) {
+                    continue;
+                }
+                Some((read, errors))
+            }
+        };
         corrections.push(Correction {
             said: text[marker.start()..end]
                 .trim_end_matches([',', ' '])
                 .to_owned(),
-            value: value.trim().to_owned(),
+            value: value.to_owned(),
             replaces,
+            named,
         });
         base.push_str(&text[copied..marker.start()]);
         base.push(' ');
@@ -273,6 +290,22 @@ fn starts_value(rest: &str, catalog: &Catalog) -> bool {
     })
 }
 
+/// Whether `mentions` name anything a correction can replace.
+fn names_a_value(mentions: &Mentions) -> bool {
+    !(mentions.vm_count.is_empty()
+        && mentions.gpus_per_vm.is_empty()
+        && mentions.total_gpus.is_empty()
+        && mentions.gpu_type.is_empty()
+        && mentions.gpu_requirement.is_empty()
+        && mentions.region.is_empty()
+        && mentions.zone.is_empty()
+        && mentions.area.is_empty()
+        && mentions.machine_type.is_empty()
+        && mentions.boot_disk_size_gb.is_empty()
+        && mentions.name.is_empty()
+        && mentions.changes.is_empty())
+}
+
 /// The first whole number in `text` ("instead of 5 VMs": 5).
 fn first_count(text: &str) -> Option<u32> {
     FIRST_WORD
@@ -294,36 +327,11 @@ fn bare_number(value: &str) -> Option<u32> {
 impl Correction {
     /// What the correction states, read against what the text said before it (`earlier`):
     /// a bare number becomes a count of the kind it corrects.
-    pub(super) fn read(
-        &self,
-        earlier: &Mentions,
-        catalog: &Catalog,
-    ) -> (Mentions, Vec<ValidationError>) {
-        let Some(number) = bare_number(&self.value) else {
-            let (read, mut errors) = scan::scan(&self.value, catalog);
-            // "actually make it 2 for inference": a number that corrects nothing the plan
-            // can place is refused, not dropped for what it corrects.
-            // A lifetime ("actually 5 days") is the lifetime's to read.
-            let lifetime = !matches!(
-                crate::lifetime::read(&format!("for {}", self.value)),
-                Ok(crate::lifetime::LifetimeReading { expiry: None, .. })
-            );
-            if read.is_empty()
-                && errors.is_empty()
-                && !lifetime
-                && self.value.starts_with(|c: char| c.is_ascii_digit())
-            {
-                errors.push(ValidationError::new(
-                    "count",
-                    &self.said,
-                    format!(
-                        "\"{}\" corrects something, but says no count, GPU or place the plan could change; write the numbers you want in all (e.g. \"4 VMs\")",
-                        self.said
-                    ),
-                ));
-            }
-            return (read, errors);
-        };
+    pub(super) fn read(&self, earlier: &Mentions) -> (Mentions, Vec<ValidationError>) {
+        if let Some(named) = &self.named {
+            return named.clone();
+        }
+        let number = bare_number(&self.value).unwrap_or_default();
         let mut mentions = Mentions::default();
         match self.corrected_kind(earlier) {
             Ok(kind) => {
