@@ -200,7 +200,15 @@ fn build_draft(
         }
         draft.vm_count = Some(vm_count);
         draft.gpu_count = Some(per_vm);
-        draft.gpu_type.get_or_insert(gpu_id);
+        // Said here: once set, the draft no longer shows that no GPU was named ("one GPU
+        // please" planned the default GPU without a word).
+        if draft.gpu_type.is_none() {
+            notes.push(match current {
+                Some(_) => format!("gpu_type {gpu_id} kept from the current deployment"),
+                None => format!("gpu_type {gpu_id} (default: the request names no GPU)"),
+            });
+            draft.gpu_type = Some(gpu_id);
+        }
     }
     let kept = match current {
         Some(current) => fill_from_current(&mut draft, current, catalog),

@@ -487,3 +487,35 @@ fn what_each_person_gets_may_follow_each_person() {
         );
     }
 }
+
+#[test]
+fn a_gpu_asked_for_without_a_name_is_one_of_the_default_gpu_and_said() {
+    // Refused as "no request for VMs or GPUs was found".
+    for text in [
+        "I need a GPU",
+        "a GPU please",
+        "Can I get a GPU in us-west1 for 2 days?",
+    ] {
+        let plan = planned(text);
+        assert_eq!(
+            (plan.request.vm_count, plan.request.gpu_count),
+            (1, 1),
+            "{text}"
+        );
+        assert!(
+            said(&plan, "(default: the request names no GPU)"),
+            "{text}: {:?}",
+            plan.request.assumptions
+        );
+    }
+    // A count of GPUs without a name said nothing of the default GPU either.
+    assert!(said(
+        &planned("Need 5 GPUs"),
+        "(default: the request names no GPU)"
+    ));
+    // "a GPU" that describes the work or the GPU wanted is no count.
+    assert_plans(&[
+        ("we have a GPU workload, need 2 T4 VMs", 2, 1, T4),
+        ("need 2 GPUs like an RTX 3090", 2, 1, "nvidia-l4"),
+    ]);
+}

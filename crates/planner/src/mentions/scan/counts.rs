@@ -191,7 +191,7 @@ impl Scanner<'_> {
             if matches!(word, "a" | "an")
                 && match head {
                     Head::Vm(end) => self.follows_gpu_count(i) || self.distributive_after(end),
-                    Head::Gpu(_) => true,
+                    Head::Gpu(end) => !self.asks_for_a_gpu(end),
                 }
             {
                 return None;
@@ -232,6 +232,23 @@ impl Scanner<'_> {
             multiplied,
             start,
         })
+    }
+
+    /// Whether "a GPU" ending at `noun` asks for one ("I need a GPU", "a GPU please", "a
+    /// GPU for my thesis"): the generic noun, ending its clause or followed by what the
+    /// request goes on with. "a GPU workload" or "a GPU cluster" is a GPU's use, and "a
+    /// GPU with 24GB" a description of the GPU wanted: no count.
+    fn asks_for_a_gpu(&self, noun: usize) -> bool {
+        if !self.word(noun).is_some_and(is_gpu_noun) {
+            return false;
+        }
+        match self.tokens.get(noun + 1) {
+            None | Some(Token::Break(_)) => true,
+            Some(Token::Word(next)) => matches!(
+                next.as_str(),
+                "please" | "pls" | "for" | "in" | "on" | "to" | "asap" | "today" | "and"
+            ),
+        }
     }
 
     /// Whether the noun at `noun` (with "per VM" or "count" after it) is a label whose
