@@ -7,9 +7,10 @@
 //! "scratch that", "correction", "edit", "update", "on second thought", "or rather"), a few
 //! words leading to the value ("make that", "we need", "it should be"), and a value that
 //! starts right there: a number, "a"/"an", or a name the catalog knows. Its clause runs to
-//! the end of the sentence, a closing bracket or a spaced dash. A marker followed by
-//! anything else ("sorry for the late request", "we actually have 3 VMs already") is left
-//! in the text as it was.
+//! the end of the sentence, a closing bracket or a spaced dash, and is either a number
+//! alone ("make that 3", "I meant 2, thanks") or names a value ("2 VMs", "us-east1"). A
+//! marker followed by anything else ("sorry for the late request", "we actually have 3
+//! VMs already", "sorry, 2 quick questions: …") is left in the text as it was.
 //!
 //! The text without its corrections is read first; each correction is then read on its own
 //! and replaces the fields it names (`Mentions::corrected_by`), which the plan states. A

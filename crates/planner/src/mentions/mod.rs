@@ -35,7 +35,10 @@
 //! - relative changes of an existing deployment ("add 2 more VMs", "one less VM", "remove 1
 //!   VM", "double the GPUs" (per VM), "halve the VMs"): applied to `PlanInput::current`;
 //!   without a current deployment they are refused as unclear ("add 2 VMs" to nothing is 2);
-//! - a zone letter ("zone b") with the region named or kept from the current deployment.
+//! - a zone letter ("zone b") with the region named or kept from the current deployment;
+//! - corrections ("2 T4 VMs, no wait, 3", "us-west1, actually us-east1"), which replace what
+//!   they name (`corrections.rs`), and VMs listed item by item ("a T4 VM for me and one for
+//!   Bob"), which add up (`scan/listed.rs`).
 //!
 //! Any token shaped like a Google Cloud region or zone ("mars-north1", "us-mars1-a") that the
 //! catalog lacks is an error listing the known regions.
