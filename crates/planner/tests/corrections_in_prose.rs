@@ -55,6 +55,14 @@ fn a_correction_that_names_its_value_replaces_only_what_it_names() {
     // Each was refused as naming two values of one field.
     assert_plans(&[
         ("2 T4 VMs, correction: 3 T4 VMs", 3, 1, T4),
+        // An issue edited with an update below it.
+        (
+            "We need 2 T4 VMs in us-west1.\n\nUpdate: now we need 4 T4 VMs.",
+            4,
+            1,
+            T4,
+        ),
+        ("Need 2 T4 VMs. Update: we now need 4", 4, 1, T4),
         ("We need 4 VMs with T4, scratch that, 2 VMs", 2, 1, T4),
         // The VM count stays; only the GPUs per VM change.
         (

@@ -65,10 +65,10 @@ static LEAD_IN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^(?:
             [\s,:;.!\u{2013}\u{2014}-]+
-          | (?:no|oh|wait|oops|ok|okay|so|sorry|actually|please|then|yes|yeah)\b
+          | (?:no|oh|wait|oops|ok|okay|so|sorry|actually|please|then|yes|yeah|now)\b
           | i\s+meant\b | i\s+mean\b
           | (?:make|change)\s+(?:that|it|them)(?:\s+to)?\b
-          | (?:we|i)(?:'ll|\u{2019}ll|\s+will|\s+would)?(?:\s+(?:only|just|actually|really))?\s+(?:need|want)\b
+          | (?:we|i)(?:'ll|\u{2019}ll|\s+will|\s+would)?(?:\s+(?:only|just|actually|really|now))?\s+(?:need|want)\b
           | (?:only\s+|just\s+)?need\b
           | (?:it|that|this)\s+should\s+be\b | should\s+be\b
           | (?:it|that)(?:'s|\u{2019}s|\s+is)\b
