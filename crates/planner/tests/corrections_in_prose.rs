@@ -24,6 +24,14 @@ fn a_bare_number_after_a_marker_corrects_the_count_named_before_it() {
         ("Please give me 4 L4 GPUs, sorry, I meant 2.", 2, 1, L4),
         ("I need 3 T4 VMs. Make it 4.", 4, 1, T4),
         ("Need 2 L4 VMs (actually 3) in us-east4", 3, 1, L4),
+        // On an issue form's line: refused, as the 2 no longer stood alone under its label.
+        (
+            "### Number of VMs\n\n2 (actually 3)\n\n### GPU type\n\nT4",
+            3,
+            1,
+            T4,
+        ),
+        ("VMs: 2 (sorry, 4)\nGPU: T4", 4, 1, T4),
         ("need 4 L4 VMs, or rather 3", 3, 1, L4),
         (
             "Our current setup is 4 T4 VMs, actually 2 would do.",

@@ -211,7 +211,14 @@ pub(super) fn split(text: &str, catalog: &Catalog) -> Split {
             replaces,
             named,
         });
-        base.push_str(&text[copied..marker.start()]);
+        // "2 (actually 3)": the brackets go with the correction, so that the 2 is left as
+        // it was written (alone on a form's line, read under its label).
+        let before = text[..marker.start()].trim_end();
+        let (start, end) = match (before.strip_suffix('('), text[end..].starts_with(')')) {
+            (Some(open), true) => (open.len(), end + 1),
+            _ => (marker.start(), end),
+        };
+        base.push_str(&text[copied..start]);
         base.push(' ');
         copied = end;
         from = end.max(from);
