@@ -31,18 +31,18 @@ use super::{CountKind, Mentioned, Mentions, names, scan};
 /// correction says it replaces ("instead of 5"), and what its words name when they are more
 /// than a number (read once, when the correction is found).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Correction {
-    pub said: String,
-    pub value: String,
-    pub replaces: Option<u32>,
+struct Correction {
+    said: String,
+    value: String,
+    replaces: Option<u32>,
     named: Option<(Mentions, Vec<ValidationError>)>,
 }
 
 /// A text split into what it says without its corrections, and the corrections in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Split {
-    pub base: String,
-    pub corrections: Vec<Correction>,
+struct Split {
+    base: String,
+    corrections: Vec<Correction>,
 }
 
 /// Most corrections read in one text, and most markers looked at: a person correcting a
@@ -160,7 +160,7 @@ pub(super) fn scan_corrected_after(
 }
 
 /// Splits `text` into its corrections and the rest.
-pub(super) fn split(text: &str, catalog: &Catalog) -> Split {
+fn split(text: &str, catalog: &Catalog) -> Split {
     let mut base = String::with_capacity(text.len());
     let mut corrections = Vec::new();
     let mut copied = 0;
@@ -335,7 +335,7 @@ fn bare_number(value: &str) -> Option<u32> {
 impl Correction {
     /// What the correction states, read against what the text said before it (`earlier`):
     /// a bare number becomes a count of the kind it corrects.
-    pub(super) fn read(&self, earlier: &Mentions) -> (Mentions, Vec<ValidationError>) {
+    fn read(&self, earlier: &Mentions) -> (Mentions, Vec<ValidationError>) {
         if let Some(named) = &self.named {
             return named.clone();
         }
