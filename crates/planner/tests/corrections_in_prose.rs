@@ -5,9 +5,10 @@
 
 mod support;
 
-use promptops_core::{Catalog, Policy};
-use promptops_planner::{OfflinePlanner, PlanError, PlanInput, PlanOutcome};
-use support::{H100, L4, T4, assert_plans, planned, refusal, said};
+use promptops_planner::{PlanError, PlanInput, PlanOutcome};
+use support::{
+    H100, L4, T4, assert_plans, assert_refused_saying, plan_input, planned, refusal, said,
+};
 
 #[test]
 fn a_bare_number_after_a_marker_corrects_the_count_named_before_it() {
@@ -142,10 +143,9 @@ fn a_marker_followed_by_no_value_changes_nothing() {
         first.request.assumptions
     );
     // "actually have" states what exists, not what is wanted: still two counts.
-    let stated = refusal("I need 2 T4 VMs in us-west1, we actually have 3 VMs there already");
-    assert!(
-        stated.to_string().contains("more than one vm_count"),
-        "{stated}"
+    assert_refused_saying(
+        "I need 2 T4 VMs in us-west1, we actually have 3 VMs there already",
+        "more than one vm_count",
     );
 }
 
@@ -158,24 +158,24 @@ fn a_correction_that_cannot_be_placed_is_refused_with_what_to_write() {
             && several.contains("\"3 VMs\" or \"3 GPUs per VM\""),
         "{several}"
     );
-    let replaces = refusal("Need 5 T4 GPUs; edit: 6 instead of 4").to_string();
-    assert!(
-        replaces.contains("replaces 4, but the request names no count of 4"),
-        "{replaces}"
+    assert_refused_saying(
+        "Need 5 T4 GPUs; edit: 6 instead of 4",
+        "replaces 4, but the request names no count of 4",
     );
     // With nothing to correct, a bare number is what it was: a count of nothing said.
-    let nothing = refusal("T4 in us-west1. Actually make that 3.").to_string();
-    assert!(nothing.contains("does not say what 3 counts"), "{nothing}");
+    assert_refused_saying(
+        "T4 in us-west1. Actually make that 3.",
+        "does not say what 3 counts",
+    );
 }
 
 fn comment_on(body: &str, instructions: &str) -> Result<PlanOutcome, PlanError> {
-    let input = PlanInput {
+    plan_input(&PlanInput {
         title: "GPUs".to_owned(),
         body: body.to_owned(),
         instructions: instructions.to_owned(),
         current: None,
-    };
-    OfflinePlanner::new().plan(&input, Catalog::embedded(), &Policy::default())
+    })
 }
 
 #[test]

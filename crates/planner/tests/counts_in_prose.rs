@@ -5,9 +5,8 @@
 
 mod support;
 
-use promptops_core::{Catalog, Policy};
-use promptops_planner::{OfflinePlanner, PlanInput};
-use support::{A100_80, L4, T4, assert_plans, planned, refusal, said, said_times};
+use promptops_planner::PlanInput;
+use support::{A100_80, L4, T4, assert_plans, plan_input, planned, refusal, said, said_times};
 
 #[test]
 fn a_stated_gpu_count_wins_over_a_model_estimate_which_only_spreads_it() {
@@ -108,6 +107,14 @@ fn a_gpu_count_joined_to_the_vms_is_per_vm_and_an_and_is_said() {
 fn a_count_asked_for_without_what_it_counts_is_refused_or_noted() {
     // Follow-up comments that were planned as no change at all.
     let current = planned("I need 5 T4 GPUs in us-west1").request;
+    let edit = |instructions: &str| {
+        plan_input(&PlanInput {
+            body: "I need 5 T4 GPUs in us-west1".to_owned(),
+            instructions: instructions.to_owned(),
+            current: Some(current.clone()),
+            ..PlanInput::default()
+        })
+    };
     for (instructions, quoted) in [
         (
             "scale down to 2",
@@ -122,28 +129,11 @@ fn a_count_asked_for_without_what_it_counts_is_refused_or_noted() {
             "\"50% more VMs\" is a share, not a count",
         ),
     ] {
-        let input = PlanInput {
-            body: "I need 5 T4 GPUs in us-west1".to_owned(),
-            instructions: instructions.to_owned(),
-            current: Some(current.clone()),
-            ..PlanInput::default()
-        };
-        let err = OfflinePlanner::new()
-            .plan(&input, Catalog::embedded(), &Policy::default())
-            .expect_err(instructions)
-            .to_string();
+        let err = edit(instructions).expect_err(instructions).to_string();
         assert!(err.contains(quoted), "{instructions:?}: {err}");
     }
     // "make it 3" corrects the one kind of count the issue names: its 5 GPUs.
-    let input = PlanInput {
-        body: "I need 5 T4 GPUs in us-west1".to_owned(),
-        instructions: "make it 3".to_owned(),
-        current: Some(current.clone()),
-        ..PlanInput::default()
-    };
-    let three = OfflinePlanner::new()
-        .plan(&input, Catalog::embedded(), &Policy::default())
-        .expect("a correction of the issue's count");
+    let three = edit("make it 3").expect("a correction of the issue's count");
     assert_eq!(three.request.vm_count * three.request.gpu_count, 3);
     assert!(
         said(

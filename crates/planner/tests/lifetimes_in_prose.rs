@@ -6,7 +6,7 @@
 mod support;
 
 use promptops_core::ExpiryRequest;
-use support::{planned, refusal, said, said_times};
+use support::{assert_refused_saying, planned, refusal, said, said_times};
 
 fn for_lifetime(text: &str) -> Option<ExpiryRequest> {
     Some(ExpiryRequest::For {
@@ -187,10 +187,9 @@ fn a_lifetime_corrected_after_it_is_the_one_read() {
         "\"3 days\" was not read as the deployment's lifetime"
     ));
     // A correction that is no lifetime is refused with its own words.
-    let err = refusal("a T4 VM for 3 days, actually 1.5 days").to_string();
-    assert!(
-        err.contains("\"actually 1.5 days\" is not a lifetime PromptOps can read"),
-        "{err}"
+    assert_refused_saying(
+        "a T4 VM for 3 days, actually 1.5 days",
+        "\"actually 1.5 days\" is not a lifetime PromptOps can read",
     );
 }
 
@@ -215,9 +214,5 @@ fn deleting_after_an_event_is_refused_as_a_time_that_cannot_be_known() {
         assert!(!err.contains("asks to delete"), "{err}");
     }
     // A deletion is still one.
-    assert!(
-        refusal("delete it")
-            .to_string()
-            .contains("The request asks to delete")
-    );
+    assert_refused_saying("delete it", "The request asks to delete");
 }

@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{T4, assert_plans, planned, refusal, said};
+use support::{T4, assert_plans, assert_refused_saying, planned, said};
 
 #[test]
 fn vms_listed_each_for_its_purpose_add_up() {
@@ -69,9 +69,8 @@ fn a_breakdown_of_a_count_is_that_count_or_refused_when_it_does_not_add_up() {
         ("2 T4 VMs: 1 for training and 1 for inference", 2, 1, T4),
         ("2 T4 VMs, one for training and one for inference", 2, 1, T4),
     ]);
-    let err = refusal("2 T4 VMs, one for training and two for inference").to_string();
-    assert!(
-        err.contains("\"one for training and two for inference\", \"2 t4 vms\""),
-        "{err}"
+    assert_refused_saying(
+        "2 T4 VMs, one for training and two for inference",
+        "\"one for training and two for inference\", \"2 t4 vms\"",
     );
 }

@@ -136,10 +136,7 @@ pub(super) fn scan_corrected_after(
     let split = split(&scan::request_text(text), catalog);
     let (mut mentions, mut errors) = scan::scan(&split.base, catalog);
     for correction in &split.corrections {
-        let counted = |m: &Mentions| {
-            !(m.vm_count.is_empty() && m.gpus_per_vm.is_empty() && m.total_gpus.is_empty())
-        };
-        let from_before = before.filter(|_| !counted(&mentions));
+        let from_before = before.filter(|_| !mentions.states_a_count());
         let (read, read_errors) = correction.read(from_before.unwrap_or(&mentions));
         errors.extend(read_errors);
         if let Some(before) = from_before {
@@ -300,18 +297,16 @@ fn starts_value(rest: &str, catalog: &Catalog) -> bool {
 
 /// Whether `mentions` name anything a correction can replace.
 fn names_a_value(mentions: &Mentions) -> bool {
-    !(mentions.vm_count.is_empty()
-        && mentions.gpus_per_vm.is_empty()
-        && mentions.total_gpus.is_empty()
-        && mentions.gpu_type.is_empty()
-        && mentions.gpu_requirement.is_empty()
-        && mentions.region.is_empty()
-        && mentions.zone.is_empty()
-        && mentions.area.is_empty()
-        && mentions.machine_type.is_empty()
-        && mentions.boot_disk_size_gb.is_empty()
-        && mentions.name.is_empty()
-        && mentions.changes.is_empty())
+    mentions.states_a_count()
+        || !(mentions.gpu_type.is_empty()
+            && mentions.gpu_requirement.is_empty()
+            && mentions.region.is_empty()
+            && mentions.zone.is_empty()
+            && mentions.area.is_empty()
+            && mentions.machine_type.is_empty()
+            && mentions.boot_disk_size_gb.is_empty()
+            && mentions.name.is_empty()
+            && mentions.changes.is_empty())
 }
 
 /// The first whole number in `text` ("instead of 5 VMs": 5).

@@ -291,6 +291,11 @@ impl Mentions {
         *self == Mentions::default()
     }
 
+    /// Whether any count was read: of VMs, of GPUs per VM or of GPUs in total.
+    pub fn states_a_count(&self) -> bool {
+        !(self.vm_count.is_empty() && self.gpus_per_vm.is_empty() && self.total_gpus.is_empty())
+    }
+
     /// One error per field that holds more than one value, and for a zone outside the
     /// region also named. A planner that cannot ask back (the offline one) refuses these.
     pub fn ambiguities(&self) -> Vec<ValidationError> {

@@ -235,9 +235,7 @@ fn other_cloud_refusal(text: &str) -> Option<Refusal> {
 
 /// The refusal for a text in which nothing was read that asks for VMs or GPUs.
 pub fn refusal_of_mentions(mentions: &Mentions, input: &PlanInput) -> Option<Refusal> {
-    let counts = !(mentions.vm_count.is_empty()
-        && mentions.gpus_per_vm.is_empty()
-        && mentions.total_gpus.is_empty());
+    let counts = mentions.states_a_count();
     let what = !(mentions.gpu_type.is_empty()
         && mentions.machine_type.is_empty()
         && mentions.gpu_requirement.is_empty()

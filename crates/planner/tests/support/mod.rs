@@ -15,11 +15,15 @@ pub const A100_80: &str = "nvidia-a100-80gb";
 pub const H100: &str = "nvidia-h100-80gb";
 
 pub fn plan(text: &str) -> Result<PlanOutcome, PlanError> {
-    let input = PlanInput {
+    plan_input(&PlanInput {
         body: text.to_owned(),
         ..PlanInput::default()
-    };
-    OfflinePlanner::new().plan(&input, Catalog::embedded(), &Policy::default())
+    })
+}
+
+/// A whole input planned: an issue with a comment, or an edit of a deployment.
+pub fn plan_input(input: &PlanInput) -> Result<PlanOutcome, PlanError> {
+    OfflinePlanner::new().plan(input, Catalog::embedded(), &Policy::default())
 }
 
 pub fn planned(text: &str) -> PlanOutcome {
@@ -31,6 +35,12 @@ pub fn refusal(text: &str) -> PlanError {
         Ok(outcome) => panic!("{text:?} should be refused, got {:?}", outcome.request),
         Err(err) => err,
     }
+}
+
+/// Asserts that `text` is refused with a message that says `words`.
+pub fn assert_refused_saying(text: &str, words: &str) {
+    let err = refusal(text).to_string();
+    assert!(err.contains(words), "{text:?}: {err}");
 }
 
 /// Whether the plan's assumptions say `words`.

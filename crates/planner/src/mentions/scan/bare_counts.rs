@@ -82,10 +82,7 @@ impl Scanner<'_> {
     /// counts: "make it 3", "scale down to 2".
     pub(super) fn refuse_bare_counts(&mut self) {
         let mentions = &self.mentions;
-        let nothing_read = mentions.vm_count.is_empty()
-            && mentions.gpus_per_vm.is_empty()
-            && mentions.total_gpus.is_empty()
-            && mentions.changes.is_empty();
+        let nothing_read = !mentions.states_a_count() && mentions.changes.is_empty();
         for i in 0..self.tokens.len() {
             let Some(from) = self.asked_for_bare(i) else {
                 continue;

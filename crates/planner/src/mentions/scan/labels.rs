@@ -434,9 +434,7 @@ impl Scanner<'_> {
     /// in the plan's assumptions instead, so that a reviewer sees what was not read.
     pub(super) fn refuse_unread_labelled_counts(&mut self) {
         let mentions = &self.mentions;
-        let nothing_read = mentions.vm_count.is_empty()
-            && mentions.gpus_per_vm.is_empty()
-            && mentions.total_gpus.is_empty();
+        let nothing_read = !mentions.states_a_count();
         for i in 0..self.tokens.len() {
             let Some(word) = self.free_word(i) else {
                 continue;
