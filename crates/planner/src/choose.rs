@@ -9,7 +9,23 @@ use promptops_core::{
 };
 
 use crate::PlanError;
-use crate::mentions::{GpuRequirement, Mentioned};
+use crate::mentions::{GpuRequirement, Mentioned, Mentions};
+
+/// Where the request places the deployment when it names no region or zone: an area ("in
+/// Europe") and the regions it rules out ("not in us-east1").
+pub(crate) struct Wanted<'a> {
+    pub area: Option<&'a Mentioned<Area>>,
+    pub ruled_out: Vec<&'a str>,
+}
+
+impl<'a> Wanted<'a> {
+    pub fn of(mentions: &'a Mentions) -> Self {
+        Wanted {
+            area: mentions.area.first(),
+            ruled_out: mentions.ruled_out_regions(),
+        }
+    }
+}
 
 fn rejected(field: &str, value: &str, message: String) -> PlanError {
     PlanError::Rejected(ValidationErrors(vec![ValidationError::new(
@@ -22,7 +38,7 @@ fn rejected(field: &str, value: &str, message: String) -> PlanError {
 pub(crate) fn cheapest_gpu(
     requirement: &Mentioned<GpuRequirement>,
     draft: &DeploymentDraft,
-    area: Option<&Mentioned<Area>>,
+    wanted: &Wanted<'_>,
     current: Option<&DeploymentRequest>,
     catalog: &Catalog,
     policy: &Policy,
@@ -37,8 +53,8 @@ pub(crate) fn cheapest_gpu(
         let mut trial = draft.clone();
         trial.gpu_type = Some(id.clone());
         if trial.region.is_none() && trial.zone.is_none() {
-            trial.region = match (area, current) {
-                (Some(area), _) => match first_region_offering(&area.value, id, catalog, policy) {
+            trial.region = match (wanted.area, current) {
+                (Some(area), _) => match first_region_offering(area, id, wanted, catalog, policy) {
                     Some(region) => Some(region.to_owned()),
                     None => {
                         reasons.push(format!("{id} is not offered in {}", area.value.name));
@@ -87,16 +103,44 @@ pub(crate) fn cheapest_gpu(
 }
 
 fn first_region_offering<'a>(
-    area: &'a Area,
+    area: &'a Mentioned<Area>,
     gpu_id: &str,
+    wanted: &Wanted<'_>,
     catalog: &Catalog,
     policy: &Policy,
 ) -> Option<&'a str> {
     let offering = catalog.regions_offering(gpu_id);
-    area.regions
+    area.value
+        .regions
         .iter()
         .map(String::as_str)
-        .find(|r| offering.contains(r) && policy.allows_region(r))
+        .find(|r| offering.contains(r) && policy.allows_region(r) && !wanted.ruled_out.contains(r))
+}
+
+/// When the request rules out the region a plan would default to ("not in us-central1"),
+/// the first region offering the GPU that the policy allows and the request does not rule
+/// out, and the assumption saying so. `None` when the default stands (or nothing else fits:
+/// the plan is then refused for being in a region ruled out).
+pub(crate) fn region_avoiding(
+    wanted: &Wanted<'_>,
+    gpu_id: &str,
+    catalog: &Catalog,
+    policy: &Policy,
+) -> Option<(String, String)> {
+    let default = catalog.default_region();
+    if !wanted.ruled_out.contains(&default) {
+        return None;
+    }
+    let region = catalog
+        .regions_offering(gpu_id)
+        .into_iter()
+        .find(|r| policy.allows_region(r) && !wanted.ruled_out.contains(r))?;
+    Some((
+        region.to_owned(),
+        format!(
+            "region {region}: the default region {default} is ruled out; {region} is the first region offering {gpu_id} that is not"
+        ),
+    ))
 }
 
 /// The first region of the area (in the catalog's order) that offers the GPU and that the
@@ -104,10 +148,11 @@ fn first_region_offering<'a>(
 pub(crate) fn area_region(
     area: &Mentioned<Area>,
     gpu_id: &str,
+    wanted: &Wanted<'_>,
     catalog: &Catalog,
     policy: &Policy,
 ) -> Result<(String, String), PlanError> {
-    match first_region_offering(&area.value, gpu_id, catalog, policy) {
+    match first_region_offering(area, gpu_id, wanted, catalog, policy) {
         Some(region) => Ok((
             region.to_owned(),
             format!(
@@ -123,10 +168,14 @@ pub(crate) fn area_region(
                 "no region of {} ({}) offers {gpu_id}{}; regions offering it: {}",
                 area.value.name,
                 area.value.regions.join(", "),
-                if policy.allowed_regions.is_empty() {
-                    ""
-                } else {
-                    " within the policy"
+                match (
+                    policy.allowed_regions.is_empty(),
+                    wanted.ruled_out.is_empty()
+                ) {
+                    (true, true) => "",
+                    (false, true) => " within the policy",
+                    (true, false) => " outside the regions ruled out",
+                    (false, false) => " within the policy and outside the regions ruled out",
                 },
                 catalog.regions_offering(gpu_id).join(", ")
             ),

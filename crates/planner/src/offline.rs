@@ -178,13 +178,19 @@ fn build_draft(
         .clone()
         .or_else(|| current.map(|c| c.gpu_type.clone()))
         .unwrap_or_else(|| default_gpu(catalog, policy));
-    if draft.region.is_none()
-        && draft.zone.is_none()
-        && let Some(area) = mentions.area.first()
-    {
-        let (region, note) = choose::area_region(area, &gpu_id, catalog, policy)?;
-        draft.region = Some(region);
-        decided.push(note);
+    let wanted = choose::Wanted::of(mentions);
+    if draft.region.is_none() && draft.zone.is_none() {
+        let chosen = match wanted.area {
+            Some(area) => Some(choose::area_region(
+                area, &gpu_id, &wanted, catalog, policy,
+            )?),
+            None if current.is_none() => choose::region_avoiding(&wanted, &gpu_id, catalog, policy),
+            None => None,
+        };
+        if let Some((region, note)) = chosen {
+            draft.region = Some(region);
+            decided.push(note);
+        }
     }
     let zone_problem = draft
         .zone
@@ -273,7 +279,7 @@ fn choose_gpu(
         let (id, note) = choose::cheapest_gpu(
             requirement,
             draft,
-            mentions.area.first(),
+            &choose::Wanted::of(mentions),
             current,
             catalog,
             policy,

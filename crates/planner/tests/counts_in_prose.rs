@@ -509,3 +509,46 @@ fn a_gpu_asked_for_without_a_name_is_one_of_the_default_gpu_and_said() {
         ("need 2 GPUs like an RTX 3090", 2, 1, "nvidia-l4"),
     ]);
 }
+
+#[test]
+fn a_gpu_vm_is_one_vm_and_the_same_vm_is_one_too() {
+    assert_plans(&[
+        // Refused as two GPU-per-VM counts: "a GPU VM" was read as a VM with one GPU.
+        (
+            "Could I have a GPU VM with 2 T4s and 200 GB disk in us-west1?",
+            1,
+            2,
+            T4,
+        ),
+        ("I need a GPU VM in us-west1 with 4 L4 GPUs", 1, 4, L4),
+        // Planned as 2 VMs with one GPU each.
+        (
+            "Need 2 GPUs (T4) on the same VM, us-west1, for 72 hours",
+            1,
+            2,
+            T4,
+        ),
+        ("put 4 L4s in the same machine", 1, 4, L4),
+        // Unchanged: a count before "GPU VM" counts its GPUs; "the same machine type" is
+        // no VM.
+        ("a 4 GPU VM with T4s", 1, 4, T4),
+        ("2 L4s on the same machine type as before", 2, 1, L4),
+    ]);
+    let same = planned("Need 2 GPUs (T4) on the same VM");
+    assert!(
+        said(&same, "\"on the same VM\" read as on 1 VM"),
+        "{:?}",
+        same.request.assumptions
+    );
+}
+
+#[test]
+fn a_multiplier_after_a_gpu_in_brackets_counts() {
+    // Each dropped its "x3" without a word and planned one VM.
+    assert_plans(&[
+        ("Need GPU VM (T4) x3 in the Netherlands", 3, 1, T4),
+        ("Need VM (NVIDIA T4) x3", 3, 1, T4),
+        ("Need (T4) x3", 3, 1, T4),
+        ("Need GPU VM x3 (T4)", 3, 1, T4),
+    ]);
+}

@@ -481,3 +481,37 @@ async fn a_model_that_drops_the_stated_lifetime_is_a_mismatch() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_model_that_places_the_plan_where_the_request_rules_out_is_repaired() {
+    // "anywhere except us-west1": the model's us-west1-b was taken as it came.
+    let server = MockServer::start().await;
+    let mut input = input();
+    input.body = "We need 2 V100 VMs, anywhere except us-west1.".to_owned();
+    input.instructions = "use a 200 GB boot disk".to_owned();
+    let ruled_out = draft(json!({}));
+    let elsewhere = draft(json!({"zone": "us-central1-a"}));
+    answer_in_order(
+        &server,
+        vec![completion(&ruled_out), completion(&elsewhere)],
+    )
+    .await;
+    let outcome = plan(&server, &input).await.expect("repaired");
+    assert_eq!(outcome.request.zone, "us-central1-a");
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 2);
+    assert!(
+        messages(&sent[0])[1]
+            .1
+            .contains("not in region us-west1 (\"anywhere except us-west1\")"),
+        "the place ruled out is among the values the model must keep: {}",
+        messages(&sent[0])[1].1
+    );
+    assert!(
+        messages(&sent[1])[3]
+            .1
+            .contains("the request rules out region us-west1 (\"anywhere except us-west1\")"),
+        "the repair turn names it: {:?}",
+        messages(&sent[1])[3]
+    );
+}

@@ -2,7 +2,7 @@
 
 use promptops_core::{DeploymentRequest, ValidationError};
 
-use super::{Mentioned, Mentions, quoted};
+use super::{Excluded, Mentioned, Mentions, quoted};
 
 /// The contradictions found so far, in the order the fields are checked.
 #[derive(Default)]
@@ -80,6 +80,24 @@ impl Mentions {
             .iter()
             .any(|m| m.value.regions.iter().any(|r| r == region));
         found.expect("region", &self.area, ok, format!("region {region}"));
+        for excluded in &self.excluded {
+            let (ruled_out, has) = match &excluded.value {
+                Excluded::Regions(regions) => (
+                    regions.iter().any(|r| r == region),
+                    format!("region {region}"),
+                ),
+                Excluded::Zone(zone) => (*zone == request.zone, format!("zone {zone}")),
+            };
+            if ruled_out {
+                let message = format!(
+                    "the request rules out {} (\"{}\"); the plan has {has}: name the region to plan in (e.g. \"in us-west1\")",
+                    has, excluded.written
+                );
+                found
+                    .0
+                    .push(ValidationError::with_raw_value("region", has, message));
+            }
+        }
     }
 
     /// A GPU described instead of named, the deployment's name and its boot disk size.

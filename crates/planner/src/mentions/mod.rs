@@ -25,6 +25,10 @@
 //! - places instead of regions ("in Oregon", "Northern Virginia", "São Paulo"; the catalog's
 //!   `places`), and areas ("in Europe", "in the US"; the catalog's `areas`), for which the
 //!   offline planner takes the first region of the area offering the GPU;
+//! - places ruled out ("anywhere except Europe", "not in us-east1", "outside the US", "from
+//!   us-west1 to us-east1"), which are not read as the place to plan; the plan must stay out
+//!   of them, and the offline planner passes over them when it picks a region
+//!   (`scan/excluded.rs`);
 //! - GPU memory: "A100 with 80GB" / "80GB A100" pick the 80 GB A100; "24GB of GPU memory",
 //!   "at least 40GB VRAM", "a GPU with 24GB" and "the cheapest GPU" are requirements: the
 //!   cheapest GPU that meets them (and that the region offers) is planned;
@@ -127,6 +131,13 @@ pub struct GpuRequirement {
     pub satisfying: Vec<String>,
 }
 
+/// What a place the request rules out covers ("except Europe": Europe's regions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Excluded {
+    Regions(Vec<String>),
+    Zone(String),
+}
+
 /// Every value the user stated explicitly, each field holding distinct values in the order
 /// they were written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -163,6 +174,9 @@ pub struct Mentions {
     pub model_memory: Vec<Mentioned<ModelMemory>>,
     /// "the biggest single node": the words, when the request asks for the largest machine.
     pub biggest: Vec<String>,
+    /// Places ruled out ("not in us-east1", "anywhere except Europe"): the plan must not be
+    /// in any of them.
+    pub excluded: Vec<Mentioned<Excluded>>,
 }
 
 fn push<T: PartialEq>(list: &mut Vec<Mentioned<T>>, mentioned: Mentioned<T>) {
@@ -271,6 +285,8 @@ impl Mentions {
             self.zone = later.zone;
             self.zone_letter = later.zone_letter;
         }
+        // Ruled-out places add up: a comment naming one does not lift the issue's.
+        self.excluded.extend(later.excluded);
         self.unclear.extend(later.unclear);
         self.notices.extend(later.notices);
         self.unquantified.extend(later.unquantified);
@@ -289,6 +305,18 @@ impl Mentions {
 
     pub fn is_empty(&self) -> bool {
         *self == Mentions::default()
+    }
+
+    /// The regions the request rules out ("not in us-east1", "anywhere except Europe").
+    pub fn ruled_out_regions(&self) -> Vec<&str> {
+        self.excluded
+            .iter()
+            .filter_map(|m| match &m.value {
+                Excluded::Regions(regions) => Some(regions.iter().map(String::as_str)),
+                Excluded::Zone(_) => None,
+            })
+            .flatten()
+            .collect()
     }
 
     /// Whether any count was read: of VMs, of GPUs per VM or of GPUs in total.
@@ -418,6 +446,18 @@ impl Mentions {
     }
     pub(crate) fn push_area(&mut self, mentioned: Mentioned<Area>) {
         push(&mut self.area, mentioned);
+    }
+    /// A place ruled out, said in the plan's assumptions.
+    pub(crate) fn push_excluded(&mut self, mentioned: Mentioned<Excluded>) {
+        let covers = match &mentioned.value {
+            Excluded::Regions(regions) => regions.join(", "),
+            Excluded::Zone(zone) => zone.clone(),
+        };
+        self.notices.push(format!(
+            "\"{}\" is read as ruling out {covers}: the plan is not placed there",
+            mentioned.written
+        ));
+        push(&mut self.excluded, mentioned);
     }
     /// Requirements of one text are merged: the largest memory minimum, cheapest if any says so.
     pub(crate) fn push_gpu_requirement(

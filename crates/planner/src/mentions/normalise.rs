@@ -10,6 +10,7 @@
 //!   Chinese counts with 台 read the same way, 两 ("two") included, and 块/张 count GPUs
 //!   right before a GPU model or 显卡 (elsewhere 块 is money); the reading names only the
 //!   counters the text holds;
+//! - "single node" and "on the same VM" are one VM ("2 T4s on the same VM");
 //! - vulgar fractions ("½", "2½") are written out ("1/2", "2 1/2") so that the scanner
 //!   refuses them as fractions instead of reading "2½" as 21/2 after NFKC;
 //! - negative numbers ("-5 VMs") and fractions ("2.5 VMs") are refused.
@@ -41,6 +42,13 @@ static FRACTION_COUNT: LazyLock<Regex> = LazyLock::new(|| {
 static SINGLE_NODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bsingle[-\s](node|vm|machine|instance|server|box|host)\b")
         .expect("single node pattern")
+});
+/// "2 T4s on the same VM": one VM (not "the same machine type", which names no VM).
+static SAME_NODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(on|in|into|onto)\s+(?:the\s+)?same\s+(node|vm|machine|instance|server|box|host)\b(-?\s*types?\b)?",
+    )
+    .expect("same node pattern")
 });
 static KANJI_COUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([〇零一二两兩三四五六七八九十]+)\s*(台|枚|基|块|塊|张|張)")
@@ -78,6 +86,16 @@ pub(super) fn normalise(text: &str) -> Normalised {
     let text = japanese_places(&text);
     let text = japanese_counters(&text, &mut readings);
     let text = SINGLE_NODE.replace_all(&text, "1 $1").into_owned();
+    let text = SAME_NODE
+        .replace_all(&text, |caps: &Captures| {
+            if caps.get(3).is_some() {
+                return caps[0].to_owned();
+            }
+            let read = format!("{} 1 {}", &caps[1], &caps[2]);
+            readings.push(format!("\"{}\" read as {read}", &caps[0]));
+            read
+        })
+        .into_owned();
     let text = MULTIPLYING_WORD
         .replace_all(&text, |caps: &Captures| {
             let times = match caps[1].to_ascii_lowercase().as_str() {

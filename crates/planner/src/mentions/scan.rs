@@ -17,6 +17,7 @@ mod bare_counts;
 mod bare_relative;
 mod context;
 mod counts;
+mod excluded;
 mod gpu_index;
 mod labels;
 mod lines;
@@ -101,6 +102,8 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         errors: normalised.errors.into_iter().chain(name_errors).collect(),
     };
     scanner.find_gpu_names();
+    // Before the names and places: "anywhere except Europe" does not ask for Europe.
+    scanner.find_excluded_places();
     scanner.find_names();
     scanner.find_places();
     scanner.find_disks();

@@ -1,6 +1,6 @@
 //! The stated values as lines for the model's user message.
 
-use super::{Mentioned, Mentions};
+use super::{Excluded, Mentioned, Mentions};
 
 impl Mentions {
     /// One line per stated value, in the user's words and as a field value, for the model:
@@ -52,6 +52,24 @@ impl Mentions {
                             "one of {} (the cheapest that fits is preferred)",
                             m.value.satisfying.join(", ")
                         );
+                        (value, m.written.as_str())
+                    })
+                    .collect(),
+            ),
+            (
+                "not in",
+                self.excluded
+                    .iter()
+                    .map(|m| {
+                        let value = match &m.value {
+                            Excluded::Regions(regions) if regions.len() == 1 => {
+                                format!("region {}", regions[0])
+                            }
+                            Excluded::Regions(regions) => {
+                                format!("any of regions {}", regions.join(", "))
+                            }
+                            Excluded::Zone(zone) => format!("zone {zone}"),
+                        };
                         (value, m.written.as_str())
                     })
                     .collect(),

@@ -20,10 +20,12 @@ pub enum Boundary {
     Line,
     /// A Markdown table's column separator, "|".
     Cell,
-    /// Punctuation: ",", ";", ".", ")", "?"…
+    /// Punctuation: ",", ";", ".", "?"…
     Mark,
     /// An opening parenthesis: "A100 (x4)" sets a count off after its name.
     Paren,
+    /// A closing parenthesis: "VM (T4) x3" multiplies what stands before the brackets.
+    Close,
 }
 
 impl Token {
@@ -120,7 +122,8 @@ fn boundary(ch: char) -> Option<Boundary> {
         '\n' => Some(Boundary::Line),
         '|' => Some(Boundary::Cell),
         '(' => Some(Boundary::Paren),
-        ',' | ';' | '!' | '?' | ')' | '[' | ']' | '"' | '`' => Some(Boundary::Mark),
+        ')' => Some(Boundary::Close),
+        ',' | ';' | '!' | '?' | '[' | ']' | '"' | '`' => Some(Boundary::Mark),
         _ => None,
     }
 }
@@ -212,7 +215,7 @@ fn drop_restated_counts(tokens: &mut Vec<Token>) {
                 Token::Word(words),
                 Token::Break(Boundary::Paren),
                 Token::Word(digits),
-                Token::Break(Boundary::Mark),
+                Token::Break(Boundary::Close),
             ] => {
                 words != digits
                     && digits.bytes().all(|b| b.is_ascii_digit())

@@ -81,7 +81,7 @@ impl Scanner<'_> {
         let mut gpu_named = false;
         for j in start..start + HEAD_WINDOW {
             match self.tokens.get(j)? {
-                Token::Break(Boundary::Mark) if in_parens => {}
+                Token::Break(Boundary::Close) if in_parens => {}
                 Token::Word(_) if self.roles[j] == Role::Gpu => gpu_named = true,
                 Token::Word(w) if is_vm_noun(w) => return gpu_named.then_some(j),
                 Token::Word(w) if is_gpu_noun(w) => gpu_named = true,
@@ -108,13 +108,15 @@ impl Scanner<'_> {
         true
     }
 
-    /// "L4 VMs x 3", "nodes × 2": a multiplier after a VM noun counts VMs (it was passed
-    /// over for 1 VM). Not "VM x 2 GPUs", whose count has a noun of its own.
+    /// "L4 VMs x 3", "nodes × 2", "GPU VM (T4) x3": a multiplier after a VM noun, or after
+    /// the GPU in brackets behind it, counts VMs (it was passed over for 1 VM). Not "VM x 2
+    /// GPUs", whose count has a noun of its own.
     fn find_vm_multiplier(&mut self, i: usize) -> bool {
         if !self.word(i).is_some_and(is_vm_noun) {
             return false;
         }
-        let Some((count, end)) = self.multiplier_after(i) else {
+        let after = self.bracketed_gpu_after(i).unwrap_or(i);
+        let Some((count, end)) = self.multiplier_after(after) else {
             return false;
         };
         if self
@@ -126,10 +128,23 @@ impl Scanner<'_> {
         }
         let written = self.written(i, end);
         self.mentions.push_vm_count(count, written);
-        for role in &mut self.roles[i + 1..=end] {
+        for role in &mut self.roles[after + 1..=end] {
             *role = Role::Used;
         }
         true
+    }
+
+    /// The closing bracket's index when a GPU's name stands in brackets right after `i`
+    /// ("VM (T4)", "VM (NVIDIA T4)").
+    fn bracketed_gpu_after(&self, i: usize) -> Option<usize> {
+        if self.tokens.get(i + 1) != Some(&Token::Break(Boundary::Paren)) {
+            return None;
+        }
+        let mut j = i + 2;
+        while self.roles.get(j) == Some(&Role::Gpu) {
+            j += 1;
+        }
+        (j > i + 2 && self.tokens.get(j) == Some(&Token::Break(Boundary::Close))).then_some(j)
     }
 
     /// "a 4-GPU VM": a per-VM GPU count glued to the noun.
@@ -157,8 +172,12 @@ impl Scanner<'_> {
         let word = self.free_word(i)?;
         // "T4 x2", "A100 x 4": a multiplier after the GPU name, glued or spaced alike.
         // "T4 x 2 VMs" counts VMs: the "2 VMs" is read on its own.
-        // "A100 (x4)": the multiplier may stand in parentheses.
-        let set_off = i > 1 && self.tokens[i - 1] == Token::Break(Boundary::Paren);
+        // "A100 (x4)", "(A100) x4": the multiplier may stand in parentheses, or after them.
+        let set_off = i > 1
+            && matches!(
+                self.tokens[i - 1],
+                Token::Break(Boundary::Paren | Boundary::Close)
+            );
         let name_before = |back: usize| i >= back && self.roles[i - back] == Role::Gpu;
         // "T4 GPUs x 4": after the GPU noun that follows the name.
         let noun_before = i > 1 && self.word(i - 1).is_some_and(is_gpu_noun);
@@ -279,10 +298,11 @@ impl Scanner<'_> {
         match head {
             // "8x H100 node" is one node with 8 H100s; "3 x T4 VMs" is 3 VMs. "a 4 GPU VM"
             // and "4 GPU T4 VM" are one VM with 4 GPUs, as "a 4-GPU VM" is; "2 GPU VMs" are
-            // 2 VMs.
+            // 2 VMs, and "a GPU VM" is one VM that has GPUs ("a GPU VM with 2 T4s").
             Head::Vm(end)
                 if (multiplied && (i + 1..end).any(|j| self.roles[j] == Role::Gpu)
-                    || self.word(i + 1) == Some("gpu"))
+                    || self.word(i + 1) == Some("gpu")
+                        && !matches!(self.word(i), Some("a" | "an")))
                     && !self.word(end).is_some_and(|noun| noun.ends_with('s')) =>
             {
                 let written = self.written(i, end);

@@ -246,7 +246,10 @@ impl Scanner<'_> {
             (_, None, Some(c))
                 if is_generic_count_word(c)
                     && label.start >= 2
-                    && self.tokens[label.start - 1] == Token::Break(Boundary::Mark)
+                    && matches!(
+                        self.tokens[label.start - 1],
+                        Token::Break(Boundary::Mark | Boundary::Close)
+                    )
                     && self.roles[label.start - 2] == Role::Gpu
                     && !self.written_after_colon(label.end) =>
             {

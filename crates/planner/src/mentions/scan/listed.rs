@@ -104,7 +104,7 @@ impl Scanner<'_> {
             let mut joined = false;
             while let Some(token) = self.tokens.get(j) {
                 match token {
-                    Token::Break(Boundary::Mark) => joined = true,
+                    Token::Break(Boundary::Mark | Boundary::Close) => joined = true,
                     Token::Word(w) if matches!(w.as_str(), "and" | "plus") => joined = true,
                     _ => break,
                 }

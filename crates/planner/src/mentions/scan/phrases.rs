@@ -14,14 +14,14 @@ use crate::mentions::{CountKind, GpuRequirement, Mentioned};
 
 /// What a place or area name in the catalog stands for.
 #[derive(Clone)]
-enum Place<'a> {
+pub(super) enum Place<'a> {
     Region(&'a str),
     Area(&'a Area),
     /// A Google Cloud region the catalog does not offer ("Zurich").
     Other(&'a OtherRegion),
 }
 
-fn place_index(catalog: &promptops_core::Catalog) -> HashMap<String, Place<'_>> {
+pub(super) fn place_index(catalog: &promptops_core::Catalog) -> HashMap<String, Place<'_>> {
     let mut index = HashMap::new();
     for region in catalog.region_list() {
         for place in &region.places {
