@@ -24,6 +24,7 @@ use regex::Regex;
 
 mod duration;
 mod month_day;
+mod start;
 mod timed_end;
 
 use duration::{Duration, ReadPast, duration};
@@ -346,9 +347,17 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
         let at = caps.get(0).map_or(0, |m| m.start());
         found.push((at, key_statement(&caps["key"], &caps["value"])));
     }
+    let mut starts = Vec::new();
+    for start in start::starts(text) {
+        starts.push(start.reading());
+        if let Some(end) = start.range_end {
+            found.push((start.at, end));
+        }
+    }
     let corrected = corrections(text, &mut found);
     found.sort_by_key(|(at, _)| *at);
-    let unclaimed = timed_end::unclaimed(text, &corrected);
+    let mut unclaimed = timed_end::unclaimed(text, &corrected);
+    unclaimed.extend(starts);
     let Some((_, last)) = found.pop() else {
         return Ok(LifetimeReading {
             expiry: None,

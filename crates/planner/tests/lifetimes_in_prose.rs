@@ -216,3 +216,78 @@ fn deleting_after_an_event_is_refused_as_a_time_that_cannot_be_known() {
     // A deletion is still one.
     assert_refused_saying("delete it", "The request asks to delete");
 }
+
+#[test]
+fn a_range_of_days_ends_at_its_end_and_its_start_is_named() {
+    // Each was planned with no end, its dates passed over without a word.
+    for (text, end) in [
+        (
+            "Need a T4 VM from Dec 10 to Dec 12",
+            ExpiryRequest::through_month_day(12, 12),
+        ),
+        (
+            "Need a T4 VM from Dec 10 - Dec 12",
+            ExpiryRequest::through_month_day(12, 12),
+        ),
+        (
+            "Need a T4 VM from 2026-12-10 to 2026-12-12",
+            ExpiryRequest::through_date(2026, 12, 12),
+        ),
+    ] {
+        let outcome = planned(text);
+        assert_eq!(outcome.expiry, end, "{text:?}");
+        assert!(
+            said(
+                &outcome,
+                "is a start: PromptOps creates the VMs when this plan's pull request is merged"
+            ),
+            "{text:?}: {:?}",
+            outcome.request.assumptions
+        );
+    }
+    let dashed = planned("Need a T4 VM from Dec 10 - Dec 12");
+    assert!(
+        said(&dashed, "\"- Dec 12\" read as through December 12"),
+        "{:?}",
+        dashed.request.assumptions
+    );
+}
+
+#[test]
+fn a_start_beside_a_lifetime_is_named_and_the_lifetime_kept() {
+    for (text, lifetime, start) in [
+        (
+            "Need 3 boxes with a T4 for 2 weeks starting Monday",
+            "2w",
+            "\"starting Monday\" is a start",
+        ),
+        (
+            "Need a T4 VM from tomorrow for 3 days",
+            "3d",
+            "\"from tomorrow\" is a start",
+        ),
+    ] {
+        let outcome = planned(text);
+        assert_eq!(outcome.expiry, for_lifetime(lifetime), "{text:?}");
+        assert!(
+            said(&outcome, start),
+            "{text:?}: {:?}",
+            outcome.request.assumptions
+        );
+    }
+    // "from today" starts when the plan is applied anyway; "from Monday's run" is no start.
+    for text in [
+        "Need 2 T4s from today for 3 days",
+        "Need a T4 VM for the training data from Monday's run",
+    ] {
+        assert_eq!(said_times(&planned(text), "is a start"), 0, "{text:?}");
+    }
+}
+
+#[test]
+fn the_end_of_a_range_that_cannot_be_read_is_refused() {
+    assert_refused_saying(
+        "Need a T4 VM from Dec 10 to the end of the month",
+        "\"to the end of the month\" is not an end date PromptOps can read",
+    );
+}
