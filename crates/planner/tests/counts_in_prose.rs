@@ -6,7 +6,9 @@
 mod support;
 
 use promptops_planner::PlanInput;
-use support::{A100_80, L4, T4, assert_plans, plan_input, planned, refusal, said, said_times};
+use support::{
+    A100, A100_80, L4, T4, assert_plans, plan_input, planned, refusal, said, said_times,
+};
 
 #[test]
 fn a_stated_gpu_count_wins_over_a_model_estimate_which_only_spreads_it() {
@@ -266,11 +268,34 @@ fn what_each_person_gets_without_a_number_of_people_is_refused_or_read_per_vm() 
 
 #[test]
 fn another_with_nothing_after_it_counts_what_was_named_before_it() {
-    // Each planned 1 VM and said nothing of the other. "Another" counts the VMs named
-    // before it; in a first request there is nothing to add to, so it is refused.
+    // Right after the VMs it adds to, "and another" is one more of them: a list of two.
+    // These were refused as changes of a deployment that does not exist yet.
+    assert_plans(&[
+        (
+            "an L4 VM in asia-east1 and another in asia-east1",
+            1 + 1,
+            1,
+            L4,
+        ),
+        ("an L4 VM in asia-east1 and another", 2, 1, L4),
+        ("one T4 VM, and another one for testing", 2, 1, T4),
+        ("a T4 VM for me and another for Bob", 2, 1, T4),
+        ("2 T4 VMs and another for Bob", 3, 1, T4),
+        (
+            "Need a node with 8 A100s and another with 8 A100s",
+            2,
+            8,
+            A100,
+        ),
+    ]);
+    assert!(
+        refusal("a node with 8 A100s and another with 4 A100s")
+            .to_string()
+            .contains("\"4 a100s\", \"8 a100s\"")
+    );
+    // Elsewhere "another" counts the VMs named before it; in a first request there is
+    // nothing to add to, so it is refused. Each planned 1 VM and said nothing of the other.
     for text in [
-        "an L4 VM in asia-east1 and another in asia-east1",
-        "one T4 VM, and another one for testing",
         "I need a T4 VM. Also another one like it.",
         "a T4 VM and one more please",
         "an A100 VM with 4 GPUs, one more in the same zone",
@@ -539,6 +564,23 @@ fn a_gpu_vm_is_one_vm_and_the_same_vm_is_one_too() {
         said(&same, "\"on the same VM\" read as on 1 VM"),
         "{:?}",
         same.request.assumptions
+    );
+}
+
+#[test]
+fn one_vm_per_gpu_is_one_gpu_per_vm() {
+    // Each was planned as one VM holding every GPU.
+    assert_plans(&[
+        ("Need one VM per GPU, 4 T4 GPUs total", 4, 1, T4),
+        ("Need 4 T4 GPUs, one VM per GPU", 4, 1, T4),
+        ("Need 4 T4 GPUs, each GPU on its own VM", 4, 1, T4),
+        ("4 L4s, a separate node for each GPU", 4, 1, L4),
+    ]);
+    let outcome = planned("Need 4 T4 GPUs, one VM per GPU");
+    assert!(
+        said(&outcome, "\"one VM per GPU\" read as 1 GPU per VM"),
+        "{:?}",
+        outcome.request.assumptions
     );
 }
 

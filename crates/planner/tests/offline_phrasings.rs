@@ -225,6 +225,20 @@ fn areas_take_the_first_region_offering_the_gpu_and_say_so() {
         ),
         ("Two T4 VMs in the EU", want().vms(2).at("europe-west1-")),
         ("an L4 in Germany", want().gpu(L4).at("europe-west3-")),
+        // The coasts were passed over for the default region, us-central1.
+        (
+            "I want 2 vms. t4. west coast.",
+            want()
+                .vms(2)
+                .at("us-west1-")
+                .says("\"west coast\" is an area (us-west1, us-west2)"),
+        ),
+        (
+            "Need 2 T4 VMs on the east coast",
+            want().vms(2).at("us-east1-"),
+        ),
+        ("an L4 on the US West Coast", want().gpu(L4).at("us-west1-")),
+        ("an L4, US East Coast", want().gpu(L4).at("us-east")),
     ];
     check_all(&cases, plan);
     let err = plan("an A100 80GB in Asia Pacific").map(|o| o.request.zone);

@@ -10,7 +10,8 @@
 //!   Chinese counts with 台 read the same way, 两 ("two") included, and 块/张 count GPUs
 //!   right before a GPU model or 显卡 (elsewhere 块 is money); the reading names only the
 //!   counters the text holds;
-//! - "single node" and "on the same VM" are one VM ("2 T4s on the same VM");
+//! - "single node" and "on the same VM" are one VM ("2 T4s on the same VM"); "one VM per
+//!   GPU" and "each GPU on its own VM" are one GPU per VM;
 //! - vulgar fractions ("½", "2½") are written out ("1/2", "2 1/2") so that the scanner
 //!   refuses them as fractions instead of reading "2½" as 21/2 after NFKC;
 //! - negative numbers ("-5 VMs") and fractions ("2.5 VMs") are refused.
@@ -49,6 +50,14 @@ static SAME_NODE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)\b(on|in|into|onto)\s+(?:the\s+)?same\s+(node|vm|machine|instance|server|box|host)\b(-?\s*types?\b)?",
     )
     .expect("same node pattern")
+});
+/// "one VM per GPU", "each GPU on its own VM": one GPU in each VM (it was read as one VM
+/// holding every GPU).
+static VM_PER_GPU: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:(?:one|a|1|a\s+single|a\s+separate)\s+(vm|node|machine|instance|server|box|host)\s+(?:per|for\s+each|for\s+every|for\s+each\s+single)\s+gpu|each\s+gpu\s+(?:on|in)\s+(?:its\s+own|a\s+separate|a\s+dedicated)\s+(vm|node|machine|instance|server|box|host))\b",
+    )
+    .expect("vm per gpu pattern")
 });
 static KANJI_COUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([〇零一二两兩三四五六七八九十]+)\s*(台|枚|基|块|塊|张|張)")
@@ -92,6 +101,14 @@ pub(super) fn normalise(text: &str) -> Normalised {
                 return caps[0].to_owned();
             }
             let read = format!("{} 1 {}", &caps[1], &caps[2]);
+            readings.push(format!("\"{}\" read as {read}", &caps[0]));
+            read
+        })
+        .into_owned();
+    let text = VM_PER_GPU
+        .replace_all(&text, |caps: &Captures| {
+            let noun = caps.get(1).or(caps.get(2)).map_or("VM", |m| m.as_str());
+            let read = format!("1 GPU per {noun}");
             readings.push(format!("\"{}\" read as {read}", &caps[0]));
             read
         })

@@ -154,7 +154,9 @@ fn us_in_capitals(text: String) -> String {
                 // "the US" is matched as written; a dash or "$" makes it something else.
                 Some(_) => caps[0].to_owned(),
                 None if after_the => caps[0].to_owned(),
-                None => "U.S.".to_owned(),
+                // "the US", not "U.S.": its period would end the sentence before "East
+                // Coast".
+                None => "the US".to_owned(),
             }
         })
         .into_owned()

@@ -56,24 +56,7 @@ impl Mentions {
                     })
                     .collect(),
             ),
-            (
-                "not in",
-                self.excluded
-                    .iter()
-                    .map(|m| {
-                        let value = match &m.value {
-                            Excluded::Regions(regions) if regions.len() == 1 => {
-                                format!("region {}", regions[0])
-                            }
-                            Excluded::Regions(regions) => {
-                                format!("any of regions {}", regions.join(", "))
-                            }
-                            Excluded::Zone(zone) => format!("zone {zone}"),
-                        };
-                        (value, m.written.as_str())
-                    })
-                    .collect(),
-            ),
+            ("not in", self.excluded_lines()),
             ("boot_disk_size_gb", numbers(&self.boot_disk_size_gb)),
             ("name", names(&self.name)),
         ];
@@ -86,6 +69,25 @@ impl Mentions {
                     .map(|(value, written)| format!("{label} {value} (\"{written}\")"))
                     .collect::<Vec<_>>()
                     .join(" or ")
+            })
+            .collect()
+    }
+}
+
+impl Mentions {
+    /// The places ruled out, each as what it covers and the words that ruled it out.
+    fn excluded_lines(&self) -> Vec<(String, &str)> {
+        self.excluded
+            .iter()
+            .map(|m| {
+                let value = match &m.value {
+                    Excluded::Regions(regions) if regions.len() == 1 => {
+                        format!("region {}", regions[0])
+                    }
+                    Excluded::Regions(regions) => format!("any of regions {}", regions.join(", ")),
+                    Excluded::Zone(zone) => format!("zone {zone}"),
+                };
+                (value, m.written.as_str())
             })
             .collect()
     }

@@ -1,5 +1,6 @@
-//! A relative word with nothing counted after it: "an L4 VM in asia-east1 and another",
-//! "a T4 VM, and one more for testing". The word counts what was named before it (VMs, or
+//! A relative word with nothing counted after it: "I need a T4 VM. Also another one like
+//! it.", "a T4 VM, and one more for testing". ("and another" right after a VM item is one
+//! more of it, read as a list by `listed.rs`.) The word counts what was named before it (VMs, or
 //! GPUs when no VM was named), so it is read as "another VM" would be: against a deployment it
 //! adds to, and in a first request it is refused with what to write instead. Before, such
 //! a request planned one VM and said nothing of the other. With nothing named at all ("we

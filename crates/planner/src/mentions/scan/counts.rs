@@ -165,26 +165,30 @@ impl Scanner<'_> {
         true
     }
 
-    /// The count the free word at `i` starts ("5 VMs", "T4 x2", "5x", "two dozen GPUs")
-    /// and what it counts; `None` when it counts nothing (a count with no noun after it
-    /// is noted as such).
-    fn count_at(&mut self, i: usize) -> Option<CountAt> {
-        let word = self.free_word(i)?;
-        // "T4 x2", "A100 x 4": a multiplier after the GPU name, glued or spaced alike.
-        // "T4 x 2 VMs" counts VMs: the "2 VMs" is read on its own.
-        // "A100 (x4)", "(A100) x4": the multiplier may stand in parentheses, or after them.
+    /// "T4 x2", "A100 x 4": a multiplier at `i` after the GPU name, glued or spaced alike,
+    /// and where it ends. "T4 x 2 VMs" counts VMs: the "2 VMs" is read on its own. "A100
+    /// (x4)", "(A100) x4": the multiplier may stand in parentheses, or after them; "T4 GPUs
+    /// x 4": after the GPU noun that follows the name.
+    fn multiplier_of_name_before(&self, i: usize) -> Option<(u32, usize)> {
         let set_off = i > 1
             && matches!(
                 self.tokens[i - 1],
                 Token::Break(Boundary::Paren | Boundary::Close)
             );
         let name_before = |back: usize| i >= back && self.roles[i - back] == Role::Gpu;
-        // "T4 GPUs x 4": after the GPU noun that follows the name.
         let noun_before = i > 1 && self.word(i - 1).is_some_and(is_gpu_noun);
-        let postfix = (name_before(1) || ((set_off || noun_before) && name_before(2)))
+        (name_before(1) || ((set_off || noun_before) && name_before(2)))
             .then(|| self.multiplier_after(i - 1))
             .flatten()
-            .filter(|(_, end)| *end == i || !self.word(end + 1).is_some_and(is_vm_noun));
+            .filter(|(_, end)| *end == i || !self.word(end + 1).is_some_and(is_vm_noun))
+    }
+
+    /// The count the free word at `i` starts ("5 VMs", "T4 x2", "5x", "two dozen GPUs")
+    /// and what it counts; `None` when it counts nothing (a count with no noun after it
+    /// is noted as such).
+    fn count_at(&mut self, i: usize) -> Option<CountAt> {
+        let word = self.free_word(i)?;
+        let postfix = self.multiplier_of_name_before(i);
         let (count, head) = if let Some((count, end)) = postfix {
             (count, Head::Gpu(end))
         } else if let Some((count, noun)) = split_number_suffix(word) {

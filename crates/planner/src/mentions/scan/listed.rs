@@ -127,6 +127,66 @@ impl Scanner<'_> {
         }
     }
 
+    /// "a node with 8 A100s and another with 8 A100s", "a T4 VM for me and another for
+    /// Bob", "one T4 VM, and another one for testing": a bare "another" (at `i`, its words
+    /// going on at `next`) right after a VM item of the same text is one more of it, and the
+    /// two are a list. Before, it was read as a change of a deployment and refused in a
+    /// first request.
+    pub(super) fn read_another_item(&mut self, i: usize, next: usize) -> bool {
+        let mut joint = i;
+        while joint > 0
+            && (self.word(joint - 1) == Some("and")
+                || self.tokens[joint - 1] == Token::Break(Boundary::Mark))
+        {
+            joint -= 1;
+        }
+        if joint == i || self.word(i - 1) != Some("and") {
+            return false;
+        }
+        // The item may be placed before the joint ("an L4 VM in asia-east1 and another").
+        let placed = |from: usize| {
+            (from..joint).all(|j| {
+                matches!(self.word(j), Some("in" | "at" | "on" | "the"))
+                    || matches!(self.roles[j], Role::Name(_) | Role::Used)
+            })
+        };
+        let first = (joint.saturating_sub(PURPOSE_WORDS + 8)..joint)
+            .filter_map(|j| self.vm_item(j).map(|(item, _)| item))
+            .find(|item| item.end < joint && placed(item.end + 1));
+        let Some(first) = first else {
+            return false;
+        };
+        let mut end = if self.word(next) == Some("one") {
+            next
+        } else {
+            next - 1
+        };
+        if let Some(purpose) = self.purpose_end(end) {
+            end = purpose;
+        } else if self.word(end + 1) == Some("with")
+            && let Some(per_vm) = self.count_word(end + 2)
+            && let Some(Head::Gpu(gpu)) = self.find_head(end + 3)
+        {
+            // Its GPUs are each VM's, as the first item's are: the same count is one, and
+            // another is refused as a second ("and another with 4 A100s" after 8).
+            let written = self.written(end + 2, gpu);
+            self.mentions.push_gpus_per_vm(per_vm, written);
+            self.roles[end + 2] = Role::Used;
+            end = gpu;
+        }
+        let another = Item {
+            count: 1,
+            start: i,
+            end,
+            elliptic: true,
+        };
+        self.push_list(first, &[another]);
+        for role in &mut self.roles[i..next] {
+            *role = Role::Used;
+        }
+        true
+    }
+
     /// "one for Bob", "1 for inference": a count with a purpose and no noun.
     fn elliptic_item(&self, j: usize) -> Option<Item> {
         let word = self.free_word(j)?;

@@ -282,6 +282,10 @@ impl Scanner<'_> {
             Some(head) => head,
             // "and another", "one more please": what was named before it.
             None if relative_word && self.counts_nothing_named(next) => {
+                // "a T4 VM for me and another for Bob": the second of a list, not a change.
+                if word == "another" && self.read_another_item(i, next) {
+                    return;
+                }
                 let by = sign * i64::from(count);
                 match named.counted_before(i) {
                     Some(field) => self.push_added(i, count_index, next, next - 1, field, by),
