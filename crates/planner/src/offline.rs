@@ -109,7 +109,8 @@ fn plan_offline(
         }
         PlanError::Rejected(errors)
     })?;
-    let mismatches = mentions.check(&first);
+    let mut mismatches = mentions.check(&first);
+    mismatches.extend(mentions.check_budget(&first, catalog));
     if !mismatches.is_empty() {
         return Err(PlanError::MismatchWithRequest(ValidationErrors(mismatches)));
     }

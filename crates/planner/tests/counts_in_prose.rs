@@ -592,5 +592,7 @@ fn a_multiplier_after_a_gpu_in_brackets_counts() {
         ("Need VM (NVIDIA T4) x3", 3, 1, T4),
         ("Need (T4) x3", 3, 1, T4),
         ("Need GPU VM x3 (T4)", 3, 1, T4),
+        // "graphics" stood between the count and its noun: the 2 was dropped.
+        ("Need 2 graphics cards (T4) in Iowa", 2, 1, T4),
     ]);
 }

@@ -239,6 +239,12 @@ fn areas_take_the_first_region_offering_the_gpu_and_say_so() {
         ),
         ("an L4 on the US West Coast", want().gpu(L4).at("us-west1-")),
         ("an L4, US East Coast", want().gpu(L4).at("us-east")),
+        // Passed over for us-central1 too.
+        (
+            "need 2 t4 gpu machine for 1 week in us west",
+            want().vms(2).at("us-west1-"),
+        ),
+        ("2 T4 VMs in us-west", want().vms(2).at("us-west1-")),
     ];
     check_all(&cases, plan);
     let err = plan("an A100 80GB in Asia Pacific").map(|o| o.request.zone);

@@ -515,3 +515,33 @@ async fn a_model_that_places_the_plan_where_the_request_rules_out_is_repaired() 
         messages(&sent[1])[3]
     );
 }
+
+#[tokio::test]
+async fn a_model_plan_over_the_stated_budget_is_repaired() {
+    // "budget under $5/hour": 2 V100 VMs on n1-standard-8 cost more; the model's plan was
+    // taken as it came.
+    let server = MockServer::start().await;
+    let mut input = input();
+    input.body = "We need V100 VMs in us-west1, budget under $5/hour.".to_owned();
+    let over = draft(json!({"vm_count": 3}));
+    let within = draft(json!({"vm_count": 1}));
+    answer_in_order(&server, vec![completion(&over), completion(&within)]).await;
+    let outcome = plan(&server, &input).await.expect("repaired");
+    assert_eq!(outcome.request.vm_count, 1);
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 2);
+    assert!(
+        messages(&sent[0])[1]
+            .1
+            .contains("estimated cost at most $5.00/hour (\"budget under $5/hour\")"),
+        "the budget is among the values the model must keep: {}",
+        messages(&sent[0])[1].1
+    );
+    assert!(
+        messages(&sent[1])[3]
+            .1
+            .contains("over the budget of $5.00/hour"),
+        "the repair turn names it: {:?}",
+        messages(&sent[1])[3]
+    );
+}

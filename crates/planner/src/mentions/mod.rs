@@ -63,6 +63,7 @@
 //! Not read here (the planner's screening lists them as not used): vCPU and RAM sizes, disk
 //! types, images, durations and schedules, spot/preemptible.
 
+mod budget;
 mod contradictions;
 mod corrections;
 mod deployment_name;
@@ -79,6 +80,7 @@ mod relative;
 use promptops_core::{Area, Catalog, ValidationError, ValidationErrors};
 
 use crate::PlanInput;
+pub use budget::{Budget, Period};
 
 pub(crate) use corrections::number_corrections;
 pub use needs::ModelMemory;
@@ -177,6 +179,8 @@ pub struct Mentions {
     /// Places ruled out ("not in us-east1", "anywhere except Europe"): the plan must not be
     /// in any of them.
     pub excluded: Vec<Mentioned<Excluded>>,
+    /// Budgets ("budget under $1/hour"): the plan's estimate must not be over any.
+    pub budget: Vec<Mentioned<Budget>>,
 }
 
 fn push<T: PartialEq>(list: &mut Vec<Mentioned<T>>, mentioned: Mentioned<T>) {
@@ -245,6 +249,7 @@ impl Mentions {
             add(list.first().and_then(|m| m.reading.as_ref()));
         }
         add(self.area.first().and_then(|m| m.reading.as_ref()));
+        add(self.budget.first().and_then(|m| m.reading.as_ref()));
         add(self
             .gpu_requirement
             .first()
@@ -299,6 +304,9 @@ impl Mentions {
         }
         if !later.boot_disk_size_gb.is_empty() {
             self.boot_disk_size_gb = later.boot_disk_size_gb;
+        }
+        if !later.budget.is_empty() {
+            self.budget = later.budget;
         }
         self
     }

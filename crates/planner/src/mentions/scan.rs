@@ -74,6 +74,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     let (names, name_errors, text) = super::deployment_name::find(&normalised.text);
     let (text, reference_readings) = super::references::rewrite(&text, catalog);
     let model_memory = super::needs::model_memory(&text);
+    let (budget, unread_budgets) = super::budget::find(&text);
     let biggest = super::needs::biggest(&text);
     let text = us_in_capitals(promptops_core::fold_accents(&text));
     let tokens = tokenize(&text);
@@ -94,7 +95,9 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
                 .readings
                 .into_iter()
                 .chain(reference_readings)
+                .chain(unread_budgets)
                 .collect(),
+            budget,
             model_memory: model_memory.into_iter().collect(),
             biggest: biggest.into_iter().collect(),
             ..Mentions::default()

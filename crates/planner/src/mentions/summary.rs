@@ -58,6 +58,13 @@ impl Mentions {
             ),
             ("not in", self.excluded_lines()),
             ("boot_disk_size_gb", numbers(&self.boot_disk_size_gb)),
+            (
+                "estimated cost at most",
+                self.budget
+                    .iter()
+                    .map(|m| (m.value.to_string(), m.written.as_str()))
+                    .collect(),
+            ),
             ("name", names(&self.name)),
         ];
         groups

@@ -137,6 +137,10 @@ pub(super) fn is_filler(word: &str) -> bool {
     matches!(
         word,
         "x" | "of"
+            // "2 graphics cards (T4)": the kind of card, not what is counted.
+            | "graphics"
+            | "graphic"
+            | "video"
             // "4 pcs T4", "4 units of A100".
             | "pcs"
             | "pc"
