@@ -44,11 +44,6 @@ static LEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?P<lead>for|until|till|through|thru)\s+").expect("lifetime lead pattern")
 });
 
-// As the scanner: HTML comments (issue templates' examples) and URLs state nothing.
-static NOT_REQUEST_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?s)<!--.*?-->|\bhttps?://\S+").expect("comment and URL pattern")
-});
-
 static KEYS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?P<key>expires_in|expires_at)\s*[:=]\s*(?P<value>[A-Za-z0-9-]+)")
         .expect("expiry keys pattern")
@@ -316,7 +311,8 @@ fn clause_words(text: &str, at: usize) -> (Vec<&str>, Vec<String>) {
 /// "until 12/10"). The last statement wins, so that a `/promptops plan for 3 days`
 /// overrides the issue.
 pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
-    let text = NOT_REQUEST_TEXT.replace_all(text, " ");
+    // As the scanner: HTML comments, URLs and unticked options state nothing.
+    let text = crate::mentions::request_text(text);
     let text = text.as_ref();
     let mut found: Vec<(usize, Statement)> = Vec::new();
     for caps in LEAD.captures_iter(text) {

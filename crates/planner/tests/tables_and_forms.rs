@@ -5,6 +5,7 @@
 
 mod support;
 
+use promptops_core::ExpiryRequest;
 use support::{A100, H100, L4, T4, assert_plans, planned, refusal, said};
 
 #[test]
@@ -281,5 +282,34 @@ fn a_gpus_memory_in_parentheses_after_its_name_qualifies_it() {
     for text in ["A100 (80GB)", "2 VMs with an A100 (80 GB) each"] {
         let request = planned(text).request;
         assert_eq!(request.gpu_type, "nvidia-a100-80gb", "{text:?}");
+    }
+}
+
+#[test]
+fn a_checklist_asks_for_its_ticked_options_only() {
+    // Refused as naming three GPUs: the unticked options were read as asked for.
+    let form = "### GPU type\n- [ ] T4\n- [x] L4\n- [ ] A100\n\n### How many VMs?\n4\n\n### Region\nus-central1";
+    assert_plans(&[
+        (form, 4, 1, L4),
+        ("1. [ ] A100\n2. [x] T4\nVMs: 2", 2, 1, T4),
+        // Nothing ticked: a to-do list, read as written.
+        ("- [ ] 2 T4 VMs\n- [ ] us-west1", 2, 1, T4),
+    ]);
+}
+
+#[test]
+fn a_lifetime_label_in_bold_is_read() {
+    // "2 days" was named as a duration nothing reads: the bold closing the label hid it.
+    for text in [
+        "## Request\n* **VMs:** 3\n* **GPU:** T4\n* **Region:** us-west1\n* **Lifetime:** 2 days",
+        "* **Duration:** 2 days, 3 T4 VMs",
+    ] {
+        assert_eq!(
+            planned(text).expiry,
+            Some(ExpiryRequest::For {
+                lifetime: "2d".parse().expect("a lifetime")
+            }),
+            "{text:?}"
+        );
     }
 }

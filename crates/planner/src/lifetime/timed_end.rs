@@ -28,7 +28,9 @@ static TIMED_END: LazyLock<Regex> = LazyLock::new(|| {
               | teardown | shut \s+ (?: it \s+ | them \s+ | everything \s+ )? down | shutdown
               | clean \s+ (?: it \s+ | them \s+ | everything \s+ )? up )
             \s+ (?: (?: it | them | everything | all | the \s+ \S+ ) \s+ )? (?: in | after )
-        )\s+",
+        )
+        # Markdown's emphasis closing a label: **Lifetime:** 2 days.
+        [*_]* \s+",
     )
     .expect("timed end pattern")
 });

@@ -85,6 +85,7 @@ pub use budget::{Budget, Period};
 pub(crate) use corrections::number_corrections;
 pub use needs::ModelMemory;
 pub use relative::{Change, CountField};
+pub(crate) use scan::request_text;
 pub(crate) use tokens::parse_count;
 
 /// A value and the words it was read from ("5 t4 gpus").

@@ -57,15 +57,29 @@ static NOT_REQUEST_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)<!--.*?-->|\bhttps?://\S+").expect("comment and URL pattern")
 });
 
+// A checklist's options: when one is ticked ("- [x] L4"), the unticked ones ("- [ ] A100")
+// are not asked for. A list with none ticked is a to-do list, and is read as written.
+static TICKED_OPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[[xX]\]").expect("ticked option pattern")
+});
+static UNTICKED_OPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[ \].*$").expect("unticked option pattern")
+});
+
 // "US" in capitals is the country, "us" the pronoun: the capital form is rewritten to a
 // spelling of the area before the text is lower-cased (not in all-capital text, nor in
 // "US-EAST1" or "US$").
 static US_IN_CAPITALS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bUSA?\b([-$])?").expect("US pattern"));
 
-/// The text without what states nothing about the deployment (HTML comments, URLs).
-pub(super) fn request_text(text: &str) -> std::borrow::Cow<'_, str> {
-    NOT_REQUEST_TEXT.replace_all(text, " ")
+/// The text without what states nothing about the deployment (HTML comments, URLs,
+/// unticked options).
+pub(crate) fn request_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = NOT_REQUEST_TEXT.replace_all(text, " ");
+    if !TICKED_OPTION.is_match(&text) {
+        return text;
+    }
+    std::borrow::Cow::Owned(UNTICKED_OPTION.replace_all(&text, " ").into_owned())
 }
 
 pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {
