@@ -199,11 +199,21 @@ fn build_draft(
         .and_then(|zone| choose::zone_not_offering(zone, &gpu_id, catalog));
     let mut notes = Vec::new();
     if let Some(total) = first_count(&mentions.total_gpus) {
-        let (vm_count, per_vm) = split_total(total, &draft, current, &gpu_id, catalog, policy)?;
+        let packed = mentions.fewest_vms.first();
+        let split = Split {
+            total,
+            packed: packed.is_some(),
+        };
+        let (vm_count, per_vm) = split_total(split, &draft, current, &gpu_id, catalog, policy)?;
         if draft.vm_count.is_none() || draft.gpu_count.is_none() {
             notes.push(format!(
                 "{total} GPUs in total read as {vm_count} VM(s) x {per_vm} GPU(s) each."
             ));
+            if let Some(words) = packed {
+                notes.push(format!(
+                    "\"{words}\" read as the most GPUs per VM that {gpu_id} allows for {total} in total"
+                ));
+            }
         }
         draft.vm_count = Some(vm_count);
         draft.gpu_count = Some(per_vm);
@@ -358,8 +368,15 @@ fn split_as_stated(
 /// Splits a total GPU count into VMs × GPUs per VM. Stated values win; otherwise the
 /// current VM count is kept when it divides the total, else the fewest GPUs per VM the GPU
 /// allows that divides the total within the policy (so "5 T4 GPUs" is 5 VMs × 1 GPU).
-fn split_total(
+/// GPUs in total to split into VMs, and whether into as few VMs as possible (otherwise the
+/// fewest GPUs per VM that keep the VM count within the policy).
+struct Split {
     total: u32,
+    packed: bool,
+}
+
+fn split_total(
+    Split { total, packed }: Split,
     draft: &DeploymentDraft,
     current: Option<&DeploymentRequest>,
     gpu_id: &str,
@@ -396,10 +413,14 @@ fn split_total(
         return Ok((current.vm_count, total / current.vm_count));
     }
     let candidates: Vec<u32> = allowed.iter().copied().filter(|c| fits(*c)).collect();
-    let chosen = candidates
-        .iter()
-        .find(|c| total / **c <= policy.max_vms)
-        .or(candidates.first());
+    let chosen = if packed {
+        candidates.iter().max()
+    } else {
+        candidates
+            .iter()
+            .find(|c| total / **c <= policy.max_vms)
+            .or(candidates.first())
+    };
     match chosen {
         Some(per_vm) => Ok((total / per_vm, *per_vm)),
         None => Err(conflict(format!(

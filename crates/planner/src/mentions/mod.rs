@@ -182,6 +182,9 @@ pub struct Mentions {
     pub excluded: Vec<Mentioned<Excluded>>,
     /// Budgets ("budget under $1/hour"): the plan's estimate must not be over any.
     pub budget: Vec<Mentioned<Budget>>,
+    /// "as few VMs as possible": the words, when GPUs in total are to be packed into as
+    /// few VMs as the GPU allows.
+    pub fewest_vms: Vec<String>,
 }
 
 fn push<T: PartialEq>(list: &mut Vec<Mentioned<T>>, mentioned: Mentioned<T>) {
@@ -308,6 +311,9 @@ impl Mentions {
         }
         if !later.budget.is_empty() {
             self.budget = later.budget;
+        }
+        if !later.fewest_vms.is_empty() {
+            self.fewest_vms = later.fewest_vms;
         }
         self
     }

@@ -35,6 +35,15 @@ static BIGGEST: LazyLock<Regex> = LazyLock::new(|| {
     .expect("superlative pattern")
 });
 
+/// "as few VMs as possible", "the fewest nodes": GPUs in total packed into as few VMs as
+/// the GPU allows (they were split one per VM, the opposite).
+static FEWEST_VMS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:(?:on\s+)?as\s+few\s+(?:vms|nodes|machines|instances|servers|hosts|boxes)\s+as\s+possible|(?:the\s+)?fewest\s+(?:possible\s+)?(?:vms|nodes|machines|instances|servers|hosts|boxes)|(?:the\s+)?(?:minimum|smallest)\s+number\s+of\s+(?:vms|nodes|machines|instances|servers|hosts)|as\s+many\s+gpus\s+per\s+(?:vm|node|machine|instance)\s+as\s+possible)\b",
+    )
+    .expect("fewest VMs pattern")
+});
+
 /// Bytes per parameter: 16-bit weights unless the text says 8- or 4-bit.
 fn bytes_per_parameter(text: &str) -> (f64, &'static str) {
     let lower = text.to_lowercase();
@@ -88,6 +97,12 @@ pub(super) fn model_memory(text: &str) -> Option<Mentioned<ModelMemory>> {
         ));
     }
     None
+}
+
+/// "as few VMs as possible", "fewest nodes": the words, when the request asks for GPUs
+/// packed into as few VMs as possible.
+pub(super) fn fewest_vms(text: &str) -> Option<String> {
+    FEWEST_VMS.find(text).map(|m| m.as_str().trim().to_owned())
 }
 
 /// "the biggest single node", "the most powerful machine".

@@ -59,6 +59,13 @@ static VM_PER_GPU: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("vm per gpu pattern")
 });
+/// "A100-SXM4-40GB", "V100-SXM2-16GB", "A100-PCIE-80GB": a GPU, its form factor and its
+/// memory joined by dashes, as `nvidia-smi` names them, read as written apart (the joined
+/// word was no name at all).
+static DASHED_FORM_FACTOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b([a-z]\d{2,3})-(sxm\d?|pcie)-(\d{1,3}\s*gb)\b")
+        .expect("dashed form factor pattern")
+});
 static KANJI_COUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([〇零一二两兩三四五六七八九十]+)\s*(台|枚|基|块|塊|张|張)")
         .expect("kanji pattern")
@@ -94,42 +101,7 @@ pub(super) fn normalise(text: &str) -> Normalised {
     let text = latin_look_alikes(&text, &mut readings);
     let text = japanese_places(&text);
     let text = japanese_counters(&text, &mut readings);
-    let text = SINGLE_NODE.replace_all(&text, "1 $1").into_owned();
-    let text = SAME_NODE
-        .replace_all(&text, |caps: &Captures| {
-            if caps.get(3).is_some() {
-                return caps[0].to_owned();
-            }
-            let read = format!("{} 1 {}", &caps[1], &caps[2]);
-            readings.push(format!("\"{}\" read as {read}", &caps[0]));
-            read
-        })
-        .into_owned();
-    let text = VM_PER_GPU
-        .replace_all(&text, |caps: &Captures| {
-            let noun = caps.get(1).or(caps.get(2)).map_or("VM", |m| m.as_str());
-            let read = format!("1 GPU per {noun}");
-            readings.push(format!("\"{}\" read as {read}", &caps[0]));
-            read
-        })
-        .into_owned();
-    let text = MULTIPLYING_WORD
-        .replace_all(&text, |caps: &Captures| {
-            let times = match caps[1].to_ascii_lowercase().as_str() {
-                "dual" | "twin" => 2,
-                "quad" => 4,
-                _ => 8,
-            };
-            // "dual-GPU" as "2-GPU", which counts the GPUs of each VM.
-            let read = if caps[2].to_ascii_lowercase().starts_with("gpu") {
-                format!("{times}-{}", &caps[2])
-            } else {
-                format!("{times}x {}", &caps[2])
-            };
-            readings.push(format!("\"{}\" read as {read}", &caps[0]));
-            read
-        })
-        .into_owned();
+    let text = vm_shapes(&text, &mut readings);
     let text = THOUSANDS
         .replace_all(&text, |caps: &Captures| {
             let written = &caps[0];
@@ -166,6 +138,52 @@ pub(super) fn normalise(text: &str) -> Normalised {
         readings,
         errors,
     }
+}
+
+/// How GPUs sit on VMs, written out: "single node" and "on the same VM" as one VM, "one VM
+/// per GPU" as one GPU per VM, a GPU's dashed form factor and memory apart, and a
+/// multiplying word ("dual-T4") as its count. Each rewrite that changes a value is a
+/// reading.
+fn vm_shapes(text: &str, readings: &mut Vec<String>) -> String {
+    let text = SINGLE_NODE.replace_all(text, "1 $1").into_owned();
+    let text = DASHED_FORM_FACTOR
+        .replace_all(&text, "$1 $2 $3")
+        .into_owned();
+    let text = SAME_NODE
+        .replace_all(&text, |caps: &Captures| {
+            if caps.get(3).is_some() {
+                return caps[0].to_owned();
+            }
+            let read = format!("{} 1 {}", &caps[1], &caps[2]);
+            readings.push(format!("\"{}\" read as {read}", &caps[0]));
+            read
+        })
+        .into_owned();
+    let text = VM_PER_GPU
+        .replace_all(&text, |caps: &Captures| {
+            let noun = caps.get(1).or(caps.get(2)).map_or("VM", |m| m.as_str());
+            let read = format!("1 GPU per {noun}");
+            readings.push(format!("\"{}\" read as {read}", &caps[0]));
+            read
+        })
+        .into_owned();
+    MULTIPLYING_WORD
+        .replace_all(&text, |caps: &Captures| {
+            let times = match caps[1].to_ascii_lowercase().as_str() {
+                "dual" | "twin" => 2,
+                "quad" => 4,
+                _ => 8,
+            };
+            // "dual-GPU" as "2-GPU", which counts the GPUs of each VM.
+            let read = if caps[2].to_ascii_lowercase().starts_with("gpu") {
+                format!("{times}-{}", &caps[2])
+            } else {
+                format!("{times}x {}", &caps[2])
+            };
+            readings.push(format!("\"{}\" read as {read}", &caps[0]));
+            read
+        })
+        .into_owned()
 }
 
 /// "½" as " 1⁄2" and "2½" as "2 1⁄2": NFKC alone would glue the whole number to the

@@ -90,6 +90,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     let model_memory = super::needs::model_memory(&text);
     let (budget, unread_budgets) = super::budget::find(&text);
     let biggest = super::needs::biggest(&text);
+    let fewest_vms = super::needs::fewest_vms(&text);
     let text = us_in_capitals(promptops_core::fold_accents(&text));
     let tokens = tokenize(&text);
     let roles = vec![Role::Free; tokens.len()];
@@ -114,6 +115,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
             budget,
             model_memory: model_memory.into_iter().collect(),
             biggest: biggest.into_iter().collect(),
+            fewest_vms: fewest_vms.into_iter().collect(),
             ..Mentions::default()
         },
         errors: normalised.errors.into_iter().chain(name_errors).collect(),

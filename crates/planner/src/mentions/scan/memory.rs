@@ -30,6 +30,8 @@ fn is_memory_link(word: &str) -> bool {
             | "each"
             // Form factors between a GPU's name and its memory: "A100 SXM4 40GB".
             | "sxm"
+            | "sxm2"
+            | "sxm3"
             | "sxm4"
             | "sxm5"
             | "pcie"

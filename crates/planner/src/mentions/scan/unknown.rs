@@ -36,7 +36,10 @@ impl Scanner<'_> {
                 continue;
             }
             let near = |j: usize| self.word(j).is_some_and(names::is_gpu_context_word);
+            // "an H200 node": a VM noun right after it (the request was read as naming
+            // nothing at all).
             let in_gpu_context = near(i + 1)
+                || self.word(i + 1).is_some_and(super::is_vm_noun)
                 || near(i + 2)
                 || (i >= 1 && near(i - 1))
                 || (i >= 2 && near(i - 2))

@@ -1,0 +1,107 @@
+//! How the GPUs asked for are placed on VMs: "a GPU VM" is one VM, "on the same VM" one
+//! VM, "one VM per GPU" one GPU in each, a multiplier after a bracketed GPU ("GPU VM (T4)
+//! x3") counts, "as few VMs as possible" packs the GPUs, and a GPU written with its form
+//! factor by dashes ("A100-SXM4-40GB") is read.
+
+mod support;
+
+use support::{A100, A100_80, L4, T4, assert_plans, planned, refusal, said};
+
+#[test]
+fn a_gpu_vm_is_one_vm_and_the_same_vm_is_one_too() {
+    assert_plans(&[
+        // Refused as two GPU-per-VM counts: "a GPU VM" was read as a VM with one GPU.
+        (
+            "Could I have a GPU VM with 2 T4s and 200 GB disk in us-west1?",
+            1,
+            2,
+            T4,
+        ),
+        ("I need a GPU VM in us-west1 with 4 L4 GPUs", 1, 4, L4),
+        // Planned as 2 VMs with one GPU each.
+        (
+            "Need 2 GPUs (T4) on the same VM, us-west1, for 72 hours",
+            1,
+            2,
+            T4,
+        ),
+        ("put 4 L4s in the same machine", 1, 4, L4),
+        // Unchanged: a count before "GPU VM" counts its GPUs; "the same machine type" is
+        // no VM.
+        ("a 4 GPU VM with T4s", 1, 4, T4),
+        ("2 L4s on the same machine type as before", 2, 1, L4),
+    ]);
+    let same = planned("Need 2 GPUs (T4) on the same VM");
+    assert!(
+        said(&same, "\"on the same VM\" read as on 1 VM"),
+        "{:?}",
+        same.request.assumptions
+    );
+}
+
+#[test]
+fn one_vm_per_gpu_is_one_gpu_per_vm() {
+    // Each was planned as one VM holding every GPU.
+    assert_plans(&[
+        ("Need one VM per GPU, 4 T4 GPUs total", 4, 1, T4),
+        ("Need 4 T4 GPUs, one VM per GPU", 4, 1, T4),
+        ("Need 4 T4 GPUs, each GPU on its own VM", 4, 1, T4),
+        ("4 L4s, a separate node for each GPU", 4, 1, L4),
+    ]);
+    let outcome = planned("Need 4 T4 GPUs, one VM per GPU");
+    assert!(
+        said(&outcome, "\"one VM per GPU\" read as 1 GPU per VM"),
+        "{:?}",
+        outcome.request.assumptions
+    );
+}
+
+#[test]
+fn a_multiplier_after_a_gpu_in_brackets_counts() {
+    // Each dropped its "x3" without a word and planned one VM.
+    assert_plans(&[
+        ("Need GPU VM (T4) x3 in the Netherlands", 3, 1, T4),
+        ("Need VM (NVIDIA T4) x3", 3, 1, T4),
+        ("Need (T4) x3", 3, 1, T4),
+        ("Need GPU VM x3 (T4)", 3, 1, T4),
+        // "graphics" stood between the count and its noun: the 2 was dropped.
+        ("Need 2 graphics cards (T4) in Iowa", 2, 1, T4),
+    ]);
+}
+
+#[test]
+fn as_few_vms_as_possible_packs_the_gpus() {
+    // Each was split one GPU per VM, the opposite of what it asks.
+    assert_plans(&[
+        ("Need 8 T4s, as few VMs as possible", 2, 4, T4),
+        ("Need 16 GPUs, A100, fewest nodes", 2, 8, A100),
+        ("Need 6 T4s on as few machines as possible", 3, 2, T4),
+        ("Need 8 L4 GPUs, minimum number of VMs", 1, 8, L4),
+        // Unchanged: the fewest GPUs per VM otherwise.
+        ("Need 8 T4s, as many VMs as possible", 8, 1, T4),
+    ]);
+    let packed = planned("Need 8 T4s, as few VMs as possible");
+    assert!(
+        said(
+            &packed,
+            "\"as few VMs as possible\" read as the most GPUs per VM that nvidia-tesla-t4 allows for 8 in total"
+        ),
+        "{:?}",
+        packed.request.assumptions
+    );
+}
+
+#[test]
+fn a_gpu_written_with_its_form_factor_and_memory_by_dashes_is_read() {
+    // "No request for VMs or GPUs was found": the dashed name was no word the planner knew.
+    assert_plans(&[
+        ("Need A100-SXM4-40GB x 2", 2, 1, A100),
+        ("2x A100-SXM4-80GB in us-central1", 2, 1, A100_80),
+    ]);
+    // A GPU-shaped name before a VM noun is named as not in the catalog.
+    assert!(
+        refusal("Need an H200 node")
+            .to_string()
+            .contains("GPU h200 is not in the catalog")
+    );
+}
