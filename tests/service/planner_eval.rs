@@ -105,7 +105,7 @@ async fn the_offline_planner_meets_the_thresholds_on_the_corpus() {
 
 /// Answers each chat completion with the labelled values of the corpus entry whose text the
 /// user message holds (a default plan for requests that must be refused), and the lifetime
-/// the message lists among the values to keep.
+/// or end date the message lists among the values to keep.
 struct LabelledAnswers {
     entries: Vec<Value>,
     calls: AtomicUsize,
@@ -125,17 +125,48 @@ impl LabelledAnswers {
     }
 }
 
-/// The lifetime the planner lists among the values to keep ("- lifetime: for 3d after the
-/// apply"), as a model following that instruction answers it in `expires_in`.
-fn stated_lifetime(user_message: &str) -> Value {
-    user_message
+/// The end the planner lists among the values to keep, as a model following that
+/// instruction answers it: `expires_in` for a lifetime ("- lifetime: for 3d after the
+/// apply"), `expires_at` for an end date ("through December 12 (UTC)" as that day's date,
+/// "through 2026-12-12 (UTC)", "through Fri (UTC)" as the weekday).
+fn stated_expiry(user_message: &str) -> (Value, Value) {
+    let Some(line) = user_message
         .lines()
-        .find_map(|line| line.strip_prefix("- lifetime: for "))
+        .find_map(|line| line.strip_prefix("- lifetime: "))
+    else {
+        return (Value::Null, Value::Null);
+    };
+    if let Some(lifetime) = line
+        .strip_prefix("for ")
         .and_then(|rest| rest.strip_suffix(" after the apply"))
-        .map_or(Value::Null, |lifetime| json!(lifetime))
+    {
+        return (json!(lifetime), Value::Null);
+    }
+    let Some(end) = line
+        .strip_prefix("through ")
+        .and_then(|rest| rest.strip_suffix(" (UTC)"))
+    else {
+        return (Value::Null, Value::Null);
+    };
+    let month_day = end.split_once(' ').and_then(|(month, day)| {
+        let month = month.parse::<chrono::Month>().ok()?.number_from_month();
+        let now = chrono::Utc::now();
+        let expiry = promptops_core::ExpiryRequest::through_month_day(month, day.parse().ok()?)?;
+        // The end is the midnight after that day.
+        let end = expiry.date(now, now) - chrono::TimeDelta::seconds(1);
+        Some(end.date_naive().to_string())
+    });
+    (
+        Value::Null,
+        json!(month_day.unwrap_or_else(|| end.to_owned())),
+    )
 }
 
-fn answer_for(entry: Option<&Value>, contradict: bool, expires_in: Value) -> Value {
+fn answer_for(
+    entry: Option<&Value>,
+    contradict: bool,
+    (expires_in, expires_at): (Value, Value),
+) -> Value {
     let expect = entry
         .and_then(|e| e.get("expect"))
         .cloned()
@@ -161,6 +192,7 @@ fn answer_for(entry: Option<&Value>, contradict: bool, expires_in: Value) -> Val
         "region": region,
         "boot_disk_size_gb": field("boot_disk_size_gb", json!(100)),
         "expires_in": expires_in,
+        "expires_at": expires_at,
         "rationale": "As the request states.",
         "assumptions": []
     })
@@ -186,7 +218,7 @@ impl Respond for LabelledAnswers {
         let contradict = !repair && planned_index.is_some_and(|i| i % 4 == 0);
         self.calls.fetch_add(1, Ordering::SeqCst);
         let content =
-            answer_for(found.map(|(_, e)| e), contradict, stated_lifetime(user)).to_string();
+            answer_for(found.map(|(_, e)| e), contradict, stated_expiry(user)).to_string();
         ResponseTemplate::new(200).set_body_json(ChatCompletion::answer(content).usage(1000, 60))
     }
 }
