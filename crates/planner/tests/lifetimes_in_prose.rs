@@ -291,3 +291,37 @@ fn the_end_of_a_range_that_cannot_be_read_is_refused() {
         "\"to the end of the month\" is not an end date PromptOps can read",
     );
 }
+
+#[test]
+fn a_deletion_denied_or_left_for_later_is_no_request_to_delete() {
+    // Each was refused as asking to delete the deployment.
+    for text in [
+        "Need two T4 VMs in us-west1 — will delete them myself when done",
+        "Need two T4 VMs in us-west1, don't delete them automatically",
+        "Need two T4 VMs in us-west1 for a demo on Friday, tear down after",
+        "Need 2 T4 VMs, no need to destroy anything",
+    ] {
+        let outcome = planned(text);
+        assert_eq!(
+            (outcome.request.vm_count, outcome.expiry),
+            (2, None),
+            "{text:?}"
+        );
+    }
+    let later = planned("Need two T4 VMs in us-west1 — will delete them myself when done");
+    assert!(
+        said(
+            &later,
+            "\"delete them myself\": no deletion is scheduled from these words"
+        ),
+        "{:?}",
+        later.request.assumptions
+    );
+    // Asked for now, it is still refused.
+    for text in [
+        "please delete all my VMs",
+        "Don't create anything, just delete it",
+    ] {
+        assert_refused_saying(text, "The request asks to delete");
+    }
+}

@@ -48,6 +48,22 @@ static DELETE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("delete pattern")
 });
+/// Words before a deleting verb that deny it: "don't delete them automatically", "no need
+/// to destroy anything".
+static DENIED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:\bdon'?t|\bdo\s+not|\bnever|\bnot|\bwon'?t|\bwithout|\bno\s+need\s+to|\bshouldn'?t)\s+(?:[a-z-]+\s+)?$")
+        .expect("denied deletion pattern")
+});
+/// A deletion the requester will do later, not one asked for now: "will delete them myself
+/// when done", "tear down after", "remove everything once we're finished".
+static DELETED_LATER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\S+ (?:\s+ (?:down|up|of))? \s+ (?: (?: it | them | everything | all | the \s+ \w+ ) \s+ )?
+        (?: myself | ourselves | manually | by \s+ hand | later | after(?:wards?)? \s* (?: [.,;!?] | $ )
+          | (?: when | once ) \s+ (?: (?: we | i ) (?: 're | 'm | \s+ are | \s+ am ) \s+ )? (?: done | finished ) )",
+    )
+    .expect("deleted later pattern")
+});
 /// A deletion with the verb last ("bitte alle VMs löschen", "all VMs delete").
 static DELETE_VERB_LAST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:alle|all|toutes|todas|todos|tous)\b.{0,40}\b(?:l[oö]schen|entfernen|abbauen|supprimer|eliminar|borrar|delete|destroy)\b")
@@ -124,6 +140,12 @@ fn delete_refusal(text: &str, input: &PlanInput) -> Option<Refusal> {
         // "delete it after 3 days" is a lifetime, read as one.
         let from_verb = caps.get(0).map_or("", |m| &text[m.start()..]);
         if crate::lifetime::ends_after_a_time(from_verb) {
+            continue;
+        }
+        // "don't delete them", "will delete them myself when done": no deletion asked for
+        // now (the plan names these words as not scheduling one, `ignored`).
+        let before = caps.get(0).map_or("", |m| &text[..m.start()]);
+        if DENIED_BEFORE.is_match(before) || DELETED_LATER.is_match(from_verb) {
             continue;
         }
         let object = caps
