@@ -121,6 +121,16 @@ fn places_named_for_other_reasons_are_read_as_before() {
 }
 
 #[test]
+fn a_fallback_is_no_place_ruled_out() {
+    // "if not us-west1, then us-west2" prefers us-west1: planning us-west2 would be wrong,
+    // so both stay named and the request is refused as naming two regions.
+    assert_refused_saying(
+        "If not us-west1, then us-west2. 2 T4 VMs.",
+        "the request names more than one region",
+    );
+}
+
+#[test]
 fn a_comment_does_not_lift_a_place_the_issue_rules_out() {
     let outcome = plan_input(&PlanInput {
         title: "GPUs".to_owned(),

@@ -55,7 +55,7 @@ static SAME_NODE: LazyLock<Regex> = LazyLock::new(|| {
 /// holding every GPU).
 static VM_PER_GPU: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:(?:one|a|1|a\s+single|a\s+separate)\s+(vm|node|machine|instance|server|box|host)\s+(?:per|for\s+each|for\s+every|for\s+each\s+single)\s+gpu|each\s+gpu\s+(?:on|in)\s+(?:its\s+own|a\s+separate|a\s+dedicated)\s+(vm|node|machine|instance|server|box|host))\b",
+        r"(?i)\b(?:(?:one|a|1|a\s+single|a\s+separate)\s+(vm|node|machine|instance|server|box|host)\s+(?:per|for\s+each|for\s+every|for\s+each\s+single)\s+gpu(\s+(?:types?|models?|kinds?))?|each\s+gpu\s+(?:on|in)\s+(?:its\s+own|a\s+separate|a\s+dedicated)\s+(vm|node|machine|instance|server|box|host))\b",
     )
     .expect("vm per gpu pattern")
 });
@@ -161,7 +161,11 @@ fn vm_shapes(text: &str, readings: &mut Vec<String>) -> String {
         .into_owned();
     let text = VM_PER_GPU
         .replace_all(&text, |caps: &Captures| {
-            let noun = caps.get(1).or(caps.get(2)).map_or("VM", |m| m.as_str());
+            // "a VM per GPU type" counts GPU types, not GPUs.
+            if caps.get(2).is_some() {
+                return caps[0].to_owned();
+            }
+            let noun = caps.get(1).or(caps.get(3)).map_or("VM", |m| m.as_str());
             let read = format!("1 GPU per {noun}");
             readings.push(format!("\"{}\" read as {read}", &caps[0]));
             read

@@ -59,6 +59,15 @@ impl Scanner<'_> {
                 i += 1;
                 continue;
             };
+            // "if not us-west1, then us-west2": a fallback, not a place ruled out (both are
+            // named, and refused as two regions).
+            if i - lead > 0
+                && self.word(i - lead) == Some("not")
+                && self.word(i - lead - 1) == Some("if")
+            {
+                i += 1;
+                continue;
+            }
             let lead_words = self.written(i - lead, i - 1);
             let after_not = self.word(i - lead) == Some("not");
             let mut start = i;
