@@ -334,6 +334,7 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
         let lead = lead.split_whitespace().collect::<Vec<_>>().join(" ");
         let statement = lifetime_for(&lead, &original, &words)
             .or_else(|| timed_end::end_date_after(&lead, &original, &words))
+            .or_else(|| timed_end::end_date_on(&lead, &original, &words))
             .or_else(|| timed_end::event_after(&lead, &original, &words));
         if let Some(statement) = statement {
             found.push((at, statement));
@@ -435,7 +436,12 @@ pub(crate) fn ends_after_a_time(from_verb: &str) -> bool {
         return false;
     };
     let (original, words) = clause_words(from_verb, end);
-    !matches!(duration(&words), Duration::None)
+    // A duration only after "in" or "after" ("delete them in 3 days"): "kill them at
+    // random" is no time.
+    let lower = lead.to_ascii_lowercase();
+    let before_a_duration = lower.ends_with(" in") || lower.ends_with(" after");
+    before_a_duration && !matches!(duration(&words), Duration::None)
+        || timed_end::end_date_on(lead, &original, &words).is_some()
         || timed_end::event_after(lead, &original, &words).is_some()
 }
 

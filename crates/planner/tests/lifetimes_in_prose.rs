@@ -325,3 +325,38 @@ fn a_deletion_denied_or_left_for_later_is_no_request_to_delete() {
         assert_refused_saying(text, "The request asks to delete");
     }
 }
+
+#[test]
+fn a_deleting_verb_before_a_date_ends_the_deployment_then() {
+    // "shut them down Wednesday" was passed over (no end); "delete them on Friday" and
+    // "delete them tomorrow" were refused as asking to delete now.
+    for (text, end) in [
+        (
+            "3 VMs, each with one L4, in europe-west4. Please shut them down Wednesday.",
+            ExpiryRequest::ThroughWeekday {
+                weekday: chrono::Weekday::Wed,
+            },
+        ),
+        (
+            "2 T4 VMs, delete them on Friday",
+            ExpiryRequest::ThroughWeekday {
+                weekday: chrono::Weekday::Fri,
+            },
+        ),
+        (
+            "2 T4 VMs, delete them tomorrow",
+            ExpiryRequest::ThroughDaysAhead { days: 1 },
+        ),
+    ] {
+        assert_eq!(planned(text).expiry, Some(end), "{text:?}");
+    }
+    assert_eq!(
+        planned("2 T4 VMs, tear it down by Dec 12").expiry,
+        ExpiryRequest::through_month_day(12, 12)
+    );
+    // A date it cannot read is refused with its words, not as a deletion.
+    assert_refused_saying(
+        "2 T4 VMs, delete them at the end of the month",
+        "\"delete them at the end of the month\" is not an end date PromptOps can read",
+    );
+}

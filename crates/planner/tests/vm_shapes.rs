@@ -105,3 +105,20 @@ fn a_gpu_written_with_its_form_factor_and_memory_by_dashes_is_read() {
             .contains("GPU h200 is not in the catalog")
     );
 }
+
+#[test]
+fn one_vm_of_each_of_two_gpus_named_for_comparison_asks_for_both() {
+    // "T4 vs L4" made the L4 a comparison, and one T4 VM was planned.
+    assert!(
+        refusal("We want to benchmark T4 vs L4. Please give us one VM of each in us-central1.")
+            .to_string()
+            .contains("the request names more than one gpu_type: \"t4\", \"l4\"")
+    );
+    // Without "of each" the comparison stands.
+    assert_plans(&[(
+        "2 VMs with T4 instead of L4, each of them in us-west1",
+        2,
+        1,
+        T4,
+    )]);
+}

@@ -10,6 +10,7 @@
 
 use std::sync::LazyLock;
 
+use promptops_core::ExpiryRequest;
 use regex::Regex;
 
 /// Words that end the deployment after the duration that follows them.
@@ -27,7 +28,7 @@ static TIMED_END: LazyLock<Regex> = LazyLock::new(|| {
               | deprovision | kill | nuke | tear \s+ (?: it \s+ | them \s+ | everything \s+ )? down
               | teardown | shut \s+ (?: it \s+ | them \s+ | everything \s+ )? down | shutdown
               | clean \s+ (?: it \s+ | them \s+ | everything \s+ )? up )
-            \s+ (?: (?: it | them | everything | all | the \s+ \S+ ) \s+ )? (?: in | after )
+            (?: \s+ (?: it | them | everything | all | the \s+ \S+ ) )? (?: \s+ (?: in | after | on | by | at ) )?
         )
         # Markdown's emphasis closing a label: **Lifetime:** 2 days.
         [*_]* \s+",
@@ -72,6 +73,33 @@ pub(super) fn end_date_after(
         .iter()
         .fold(lead.to_owned(), |lead, w| format!("{lead} {w}"));
     super::end_date(&lead, &original[skip..], &words[skip..])
+}
+
+/// After a deleting verb, an end date: "shut them down Wednesday", "delete them on Dec
+/// 12", "tear it down by Friday". Read as after "until" (they were passed over, or refused
+/// as asking to delete).
+pub(super) fn end_date_on(
+    lead: &str,
+    original: &[&str],
+    words: &[String],
+) -> Option<super::Statement> {
+    let lower = lead.to_ascii_lowercase();
+    let named_end = ["expir", "lifetime", "ttl", "duration", "how"]
+        .iter()
+        .any(|word| lower.starts_with(word));
+    if named_end || lower.ends_with(" in") || lower.ends_with(" after") {
+        return None;
+    }
+    let dated = lower.ends_with(" on")
+        || lower.ends_with(" by")
+        || lower.ends_with(" at")
+        || words
+            .first()
+            .is_some_and(|w| super::is_date_word(w) || ExpiryRequest::parse_end(w).is_some());
+    if !dated {
+        return None;
+    }
+    super::end_date(lead, original, words)
 }
 
 /// Words that start an event after a deleting verb and "after": "delete it after the

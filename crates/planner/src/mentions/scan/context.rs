@@ -57,6 +57,11 @@ impl Scanner<'_> {
             self.keep_chosen_gpu(&choice);
             return;
         }
+        // "benchmark T4 vs L4: one VM of each" asks for both, which one deployment cannot
+        // hold: both stay named, and are refused as two GPUs.
+        if self.asks_for_each_named() {
+            return;
+        }
         let mut context = Vec::new();
         for span in &self.gpu_spans {
             // "similar to our old P100": possessives and adjectives between lead and name.
@@ -101,6 +106,13 @@ impl Scanner<'_> {
                 gpu.written
             ));
         }
+    }
+
+    /// "one VM of each", "one of each": every GPU named is asked for. ("Each of them" and
+    /// "both" say as often what the VMs share.)
+    fn asks_for_each_named(&self) -> bool {
+        (1..self.tokens.len())
+            .any(|i| self.word(i - 1) == Some("of") && self.word(i) == Some("each"))
     }
 
     fn choice_among_gpus(&self) -> Option<Choice> {
