@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{T4, assert_plans, assert_refused_saying, planned, said};
+use support::{A100, T4, assert_plans, assert_refused_saying, planned, said};
 
 #[test]
 fn vms_listed_each_for_its_purpose_add_up() {
@@ -72,5 +72,39 @@ fn a_breakdown_of_a_count_is_that_count_or_refused_when_it_does_not_add_up() {
     assert_refused_saying(
         "2 T4 VMs, one for training and two for inference",
         "\"one for training and two for inference\", \"2 t4 vms\"",
+    );
+}
+
+#[test]
+fn gpus_listed_for_their_purposes_add_up_and_a_breakdown_is_checked() {
+    // Planned as 2 GPUs: the items' counts were one count of 2.
+    assert_plans(&[
+        (
+            "Need GPUs: 2 for training (A100) and 2 for serving (A100)",
+            4,
+            1,
+            A100,
+        ),
+        ("GPUs: 2 for training and 2 for inference, T4", 4, 1, T4),
+        // Refused as two GPU counts: the breakdown was read as a count of its own.
+        (
+            "Need 4 A100 GPUs: 2 for training and 2 for serving",
+            4,
+            1,
+            A100,
+        ),
+    ]);
+    let listed = planned("Need GPUs: 2 for training (A100) and 2 for serving (A100)");
+    assert!(
+        said(
+            &listed,
+            "\"2 for training (A100) and 2 for serving\" read as 4 GPUs in all (2 + 2)"
+        ),
+        "{:?}",
+        listed.request.assumptions
+    );
+    assert_refused_saying(
+        "Need 4 A100 GPUs: 2 for training and 1 for serving",
+        "the request names more than one total GPU count",
     );
 }

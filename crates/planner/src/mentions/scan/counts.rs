@@ -136,7 +136,7 @@ impl Scanner<'_> {
 
     /// The closing bracket's index when a GPU's name stands in brackets right after `i`
     /// ("VM (T4)", "VM (NVIDIA T4)").
-    fn bracketed_gpu_after(&self, i: usize) -> Option<usize> {
+    pub(super) fn bracketed_gpu_after(&self, i: usize) -> Option<usize> {
         if self.tokens.get(i + 1) != Some(&Token::Break(Boundary::Paren)) {
             return None;
         }

@@ -30,21 +30,57 @@ impl Scanner<'_> {
     pub(super) fn find_listed_vms(&mut self) {
         let mut i = 0;
         while i < self.tokens.len() {
-            let Some((first, purpose)) = self.vm_item(i) else {
+            let found = match self.vm_item(i) {
+                Some((first, purpose)) => Some((first, purpose, CountKind::Vms)),
+                None => self
+                    .gpu_item(i)
+                    .map(|(first, purpose)| (first, purpose, CountKind::Total)),
+            };
+            let Some((first, purpose, kind)) = found else {
                 i += 1;
                 continue;
             };
             let rest = self.items_after(first.end);
             let next = rest.last().map_or(first.end + 1, |last| last.end + 1);
             match (purpose, rest.as_slice()) {
-                (true, [_, ..]) => self.push_list(first, &rest),
+                (true, [_, ..]) => self.push_list(kind, first, &rest),
                 (false, [_, _, ..]) if rest.iter().all(|item| item.elliptic) => {
-                    self.read_breakdown(first, &rest);
+                    self.read_breakdown(kind, first, &rest);
                 }
                 _ => {}
             }
             i = next;
         }
+    }
+
+    /// GPUs counted for a purpose or broken down by one: "GPUs: 2 for training (A100) and
+    /// 2 for serving (A100)" (a count under a GPU label, with its purpose), "4 A100 GPUs: 2
+    /// for training and 2 for serving" (a GPU count, whose breakdown follows). Before, the
+    /// items were one count of 2, and the breakdown a second count.
+    fn gpu_item(&self, i: usize) -> Option<(Item, bool)> {
+        let count = self.count_word(i)?;
+        let item = |end| Item {
+            count,
+            start: i,
+            end,
+            elliptic: false,
+        };
+        let labelled = i >= 1
+            && self.word(i - 1).is_some_and(super::is_gpu_noun)
+            && self.written_after_colon(i);
+        if labelled {
+            return self.purpose_end(i).map(|end| (item(end), true));
+        }
+        match self.find_head(i + 1)? {
+            Head::Gpu(end) if self.written_after_colon(end + 1) => Some((item(end), false)),
+            _ => None,
+        }
+    }
+
+    /// `end`, or the closing bracket of a GPU named in brackets right after it ("2 for
+    /// training (A100)").
+    fn past_bracketed_gpu(&self, end: usize) -> usize {
+        self.bracketed_gpu_after(end).unwrap_or(end)
     }
 
     /// A VM count with its noun at `i` ("a T4 VM", "one VM with 2 T4s"), its words up to
@@ -100,7 +136,8 @@ impl Scanner<'_> {
     fn items_after(&self, mut end: usize) -> Vec<Item> {
         let mut items = Vec::new();
         loop {
-            let mut j = end + 1;
+            // "2 for training (A100) and 2 for serving": past the GPU each item names.
+            let mut j = self.past_bracketed_gpu(end) + 1;
             let mut joined = false;
             while let Some(token) = self.tokens.get(j) {
                 match token {
@@ -180,7 +217,7 @@ impl Scanner<'_> {
             end,
             elliptic: true,
         };
-        self.push_list(first, &[another]);
+        self.push_list(CountKind::Vms, first, &[another]);
         for role in &mut self.roles[i..next] {
             *role = Role::Used;
         }
@@ -203,8 +240,9 @@ impl Scanner<'_> {
         })
     }
 
-    /// Records the sum of a list's items as the VM count, and marks their counts read.
-    fn push_list(&mut self, first: Item, rest: &[Item]) {
+    /// Records the sum of a list's items as the count of `kind` (VMs, or GPUs in total), and
+    /// marks their counts read.
+    fn push_list(&mut self, kind: CountKind, first: Item, rest: &[Item]) {
         let last = rest.last().copied().unwrap_or(first);
         let total: u32 = std::iter::once(first)
             .chain(rest.iter().copied())
@@ -214,22 +252,24 @@ impl Scanner<'_> {
             .chain(rest.iter().copied())
             .map(|item| item.count.to_string())
             .collect();
-        let reading = format!(
-            "\"{written}\" read as {total} VMs in all ({}); all VMs of a deployment have the same GPUs",
-            parts.join(" + ")
-        );
-        self.mentions.push_count(
-            CountKind::Vms,
-            Mentioned::new(total, written).with_reading(reading),
-        );
+        let parts = parts.join(" + ");
+        let reading = if kind == CountKind::Vms {
+            format!(
+                "\"{written}\" read as {total} VMs in all ({parts}); all VMs of a deployment have the same GPUs"
+            )
+        } else {
+            format!("\"{written}\" read as {total} GPUs in all ({parts})")
+        };
+        self.mentions
+            .push_count(kind, Mentioned::new(total, written).with_reading(reading));
         for item in std::iter::once(first).chain(rest.iter().copied()) {
             self.roles[item.start] = Role::Used;
         }
     }
 
-    /// A breakdown of the VM count `counted`: read as nothing when it adds up to the
-    /// count, else as a second VM count (so that the two are refused as different).
-    fn read_breakdown(&mut self, counted: Item, parts: &[Item]) {
+    /// A breakdown of the count `counted` (of `kind`): read as nothing when it adds up to the
+    /// count, else as a second count (so that the two are refused as different).
+    fn read_breakdown(&mut self, kind: CountKind, counted: Item, parts: &[Item]) {
         let total: u32 = parts
             .iter()
             .fold(0, |sum, item| sum.saturating_add(item.count));
@@ -237,7 +277,7 @@ impl Scanner<'_> {
             let (first, last) = (parts[0], parts[parts.len() - 1]);
             let written = self.quoted(first.start, last.end);
             self.mentions
-                .push_count(CountKind::Vms, Mentioned::new(total, written));
+                .push_count(kind, Mentioned::new(total, written));
         }
         for part in parts {
             self.roles[part.start] = Role::Used;
