@@ -112,7 +112,7 @@ fn one_vm_of_each_of_two_gpus_named_for_comparison_asks_for_both() {
     assert!(
         refusal("We want to benchmark T4 vs L4. Please give us one VM of each in us-central1.")
             .to_string()
-            .contains("the request names more than one gpu_type: \"t4\", \"l4\"")
+            .contains("\"of each\" asks for t4 and l4 at once; a deployment has one GPU type")
     );
     // Without "of each" the comparison stands.
     assert_plans(&[(

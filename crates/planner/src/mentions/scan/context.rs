@@ -58,8 +58,20 @@ impl Scanner<'_> {
             return;
         }
         // "benchmark T4 vs L4: one VM of each" asks for both, which one deployment cannot
-        // hold: both stay named, and are refused as two GPUs.
+        // hold: refused on either planner (a model would settle it on one of them).
         if self.asks_for_each_named() {
+            let named: Vec<&str> = self
+                .mentions
+                .gpu_type
+                .iter()
+                .map(|m| m.written.as_str())
+                .collect();
+            let named = named.join(" and ");
+            let message = format!(
+                "\"of each\" asks for {named} at once; a deployment has one GPU type: ask for each in a request of its own"
+            );
+            let error = ValidationError::new("gpu_type", &named, message);
+            self.mentions.unclear.push(error);
             return;
         }
         let mut context = Vec::new();
