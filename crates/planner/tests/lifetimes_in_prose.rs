@@ -308,6 +308,13 @@ fn a_deletion_denied_or_left_for_later_is_no_request_to_delete() {
             "{text:?}"
         );
     }
+    // Named, not dropped, with the object between the verb's words too.
+    let torn = planned("Need two T4 VMs, tear them down after");
+    assert!(
+        said(&torn, "\"tear them down after\": no deletion is scheduled"),
+        "{:?}",
+        torn.request.assumptions
+    );
     let later = planned("Need two T4 VMs in us-west1 — will delete them myself when done");
     assert!(
         said(

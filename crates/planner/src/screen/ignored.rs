@@ -45,7 +45,7 @@ const UNSUPPORTED: &[Unsupported] = &[
     Unsupported {
         // A deletion denied or left for later ("don't delete them automatically", "will
         // delete them myself when done", "tear down after"), which schedules nothing.
-        pattern: r"\b(?:(?:don'?t|do\s+not|never|won'?t)\s+(?:auto[\s-]?)?(?:delete|destroy|remove|tear\s+down)(?:\s+(?:it|them|everything|the\s+vms))?(?:\s+automatically)?|(?:delete|destroy|remove|tear\s+down|shut\s+down|clean\s+up)\s+(?:(?:it|them|everything|the\s+vms)\s+)?(?:myself|ourselves|manually|by\s+hand|later|when\s+(?:(?:we|i)(?:'re|'m|\s+are|\s+am)\s+)?done|once\s+(?:(?:we|i)(?:'re|'m|\s+are|\s+am)\s+)?done|after(?:wards?)?\s*(?:[.,;!?]|$)))",
+        pattern: r"\b(?:(?:don'?t|do\s+not|never|won'?t)\s+(?:auto[\s-]?)?(?:delete|destroy|remove|tear\s+down)(?:\s+(?:it|them|everything|the\s+vms))?(?:\s+automatically)?|(?:delete|destroy|remove|tear\s+down|shut\s+down|clean\s+up|(?:tear|shut|clean)\s+(?:it|them|everything)\s+(?:down|up))\s+(?:(?:it|them|everything|the\s+vms)\s+)?(?:myself|ourselves|manually|by\s+hand|later|when\s+(?:(?:we|i)(?:'re|'m|\s+are|\s+am)\s+)?done|once\s+(?:(?:we|i)(?:'re|'m|\s+are|\s+am)\s+)?done|after(?:wards?)?\s*(?:[.,;!?]|$)))",
         why: "no deletion is scheduled from these words: the deployment runs until it expires (a lifetime, e.g. \"for 3 days\" or \"until Friday\") or is destroyed (`/promptops destroy`)",
     },
     Unsupported {
