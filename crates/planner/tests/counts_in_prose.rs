@@ -534,3 +534,23 @@ fn a_gpu_asked_for_without_a_name_is_one_of_the_default_gpu_and_said() {
         ("need 2 GPUs like an RTX 3090", 2, 1, "nvidia-l4"),
     ]);
 }
+
+#[test]
+fn people_beside_a_different_vm_count_are_named_as_sharing_it() {
+    // The people were passed over without a word.
+    let outcome = planned("Need a T4 VM for 3 interns");
+    assert_eq!(outcome.request.vm_count, 1);
+    assert!(
+        said(
+            &outcome,
+            "\"3 interns\" is read as who uses the deployment: 1 VM(s) planned as stated; for one VM each write \"3 interns, each with a T4 VM\""
+        ),
+        "{:?}",
+        outcome.request.assumptions
+    );
+    // As many people as VMs: nothing to say.
+    assert_eq!(
+        said_times(&planned("2 T4 VMs for 2 students"), "who uses"),
+        0
+    );
+}

@@ -253,6 +253,7 @@ impl Scanner<'_> {
     /// people dropped.
     pub(super) fn refuse_unread_people(&mut self) {
         if !(self.mentions.vm_count.is_empty() && self.mentions.total_gpus.is_empty()) {
+            self.note_people_beside_vms();
             return;
         }
         for i in 0..self.tokens.len() {
@@ -267,6 +268,29 @@ impl Scanner<'_> {
             );
             self.errors
                 .push(ValidationError::new("vm_count", &written, message));
+            self.roles[i] = Role::Used;
+        }
+    }
+
+    /// A count of people beside a VM count that differs ("a T4 VM for 3 interns"): the VMs
+    /// are planned as stated, and the plan says the people share them, with what to write
+    /// for one each. Before, the people were passed over without a word.
+    fn note_people_beside_vms(&mut self) {
+        let Some(vms) = self.mentions.vm_count.first().map(|m| m.value) else {
+            return;
+        };
+        for i in 0..self.tokens.len() {
+            let Some((people, noun)) = self.people_at(i) else {
+                continue;
+            };
+            if people == vms {
+                continue;
+            }
+            let written = self.quoted(i, noun);
+            self.mentions.notices.push(format!(
+                "\"{written}\" is read as who uses the deployment: {vms} VM(s) planned as stated; for one VM each write \"{written}, each with {gpu} VM\"",
+                gpu = self.one_example_gpu(),
+            ));
             self.roles[i] = Role::Used;
         }
     }
