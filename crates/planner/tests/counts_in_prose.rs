@@ -554,3 +554,18 @@ fn people_beside_a_different_vm_count_are_named_as_sharing_it() {
         0
     );
 }
+
+#[test]
+fn a_bare_count_before_a_place_is_refused_as_one() {
+    // Planned 1 VM without a word about the 2.
+    for text in [
+        "Need 2 in us-west1, T4",
+        "T4s are great. Need 2 in Oregon please",
+    ] {
+        let message = refusal(text).to_string();
+        assert!(
+            message.contains("\"Need 2\" does not say what 2 counts"),
+            "{text:?}: {message}"
+        );
+    }
+}

@@ -54,6 +54,15 @@ impl Scanner<'_> {
         while self.word(end).is_some_and(is_closing_word) {
             end += 1;
         }
+        // "need 2 in us-west1": a place after it says nothing of what is counted either.
+        if matches!(self.word(end), Some("in" | "at"))
+            && matches!(self.roles.get(end + 1), Some(Role::Name(_) | Role::Used))
+        {
+            end += 2;
+            while self.word(end).is_some_and(is_closing_word) {
+                end += 1;
+            }
+        }
         if self.word(end).is_some() {
             return None;
         }
