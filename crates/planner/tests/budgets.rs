@@ -20,6 +20,11 @@ fn a_plan_over_the_budget_is_refused_with_its_cost() {
         "Need 8 H100s, max $50/hour",
         "over the budget of $50.00/hour",
     );
+    // The limit word may follow the amount.
+    assert_refused_saying(
+        "Need 2 A100 80GB VMs, $5/hour tops",
+        "over the budget of $5.00/hour (\"$5/hour tops\")",
+    );
 }
 
 #[test]

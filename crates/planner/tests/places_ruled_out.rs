@@ -144,3 +144,15 @@ fn a_comment_does_not_lift_a_place_the_issue_rules_out() {
         (3, "us-east1")
     );
 }
+
+#[test]
+fn a_european_region_and_the_americas_are_areas() {
+    // Both were passed over for the default region; "European" alone describes people.
+    for (text, zone) in [
+        ("Need 2 T4 VMs in a European region", "europe-west1-b"),
+        ("Need 2 T4 VMs in the Americas", "us-central1-a"),
+        ("European team needs 2 T4 VMs in us-west1", "us-west1-a"),
+    ] {
+        assert_eq!(zone_of(text), zone, "{text:?}");
+    }
+}

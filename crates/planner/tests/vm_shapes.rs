@@ -122,3 +122,22 @@ fn one_vm_of_each_of_two_gpus_named_for_comparison_asks_for_both() {
         T4,
     )]);
 }
+
+#[test]
+fn the_only_gpu_named_as_not_wanted_is_not_planned() {
+    // Each planned the GPU it names as not wanted.
+    for text in [
+        "Need a GPU with more memory than a T4",
+        "Need a GPU faster than T4",
+        "Need 2 VMs, not A100",
+        "A100 is overkill, 2 VMs please",
+    ] {
+        let message = refusal(text).to_string();
+        assert!(
+            message.contains("is named as the GPU not wanted, and no other is named"),
+            "{text:?}: {message}"
+        );
+    }
+    // "Similar to" asks for one like it.
+    assert_plans(&[("something similar to a T4, 2 VMs", 2, 1, T4)]);
+}

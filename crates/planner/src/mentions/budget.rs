@@ -41,13 +41,15 @@ impl std::fmt::Display for Budget {
 static BUDGET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        \b (?P<lead>
+        (?: \b (?P<lead>
             budget (?: \s+ (?: is | of | at | under | below | max ) )? | under | below | max(?:imum)?
           | at \s+ most | less \s+ than | no \s+ more \s+ than | up \s+ to | cap(?:ped)? \s+ at
           | limit(?:ed)? \s+ (?: of | to ) | within | not \s+ (?: to \s+ )? exceed(?:ing)?
-        ) \s* [:=]? \s* (?: (?: about | around | roughly | ~ ) \s* )?
+        ) \s* [:=]? \s* )? (?: (?: about | around | roughly | ~ ) \s* )?
         (?: \$ \s* (?P<dollars>\d+(?:\.\d{1,2})?) | (?P<plain>\d+(?:\.\d{1,2})?) \s* (?: usd | dollars? | \$ ) )
-        (?P<period> \s* (?: / | per \s+ | an? \s+ | each \s+ ) \s* (?P<unit> hours? | hrs? | h | months? | mo | mth ) \b )?",
+        (?P<period> \s* (?: / | per \s+ | an? \s+ | each \s+ ) \s* (?P<unit> hours? | hrs? | h | months? | mo | mth ) \b )?
+        # Or after it: $10/hour max.
+        (?P<trail> \s* (?: max(?:imum)? | at \s+ most | tops | or \s+ less ) \b )?",
     )
     .expect("budget pattern")
 });
@@ -57,6 +59,11 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<Budget>>, Vec<String>) {
     let mut budgets = Vec::new();
     let mut unread = Vec::new();
     for caps in BUDGET.captures_iter(text) {
+        // An amount with no limit word before or after it is a price, not a budget.
+        let limited = caps.name("lead").is_some() || caps.name("trail").is_some();
+        if !limited {
+            continue;
+        }
         let written = caps[0].trim().to_owned();
         let amount = caps
             .name("dollars")
@@ -146,6 +153,7 @@ mod tests {
         assert_eq!(budgets("budget is $500/month"), [month(50_000)]);
         assert_eq!(budgets("budget: ~$300 a month"), [month(30_000)]);
         assert_eq!(budgets("only if under $20/hour"), [hour(2000)]);
+        assert_eq!(budgets("about $10/hour max"), [hour(1000)]);
     }
 
     #[test]

@@ -28,6 +28,20 @@ fn is_comparison_lead(previous: &[&str]) -> bool {
     )
 }
 
+/// Words right before a GPU name that say it is not the one wanted: "more memory than a
+/// T4", "instead of an A100", "not a V100". ("Similar to a T4" asks for one like it.)
+fn is_contrast_lead(previous: &[&str]) -> bool {
+    matches!(
+        previous,
+        [.., "instead", "of"]
+            | [.., "rather", "than"]
+            | [
+                ..,
+                "than" | "unlike" | "not" | "vs" | "versus" | "replace" | "replacing"
+            ]
+    )
+}
+
 /// Words right after a GPU name that make it context ("A100 is overkill").
 fn is_rejection_after(next: &[&str]) -> bool {
     matches!(
@@ -50,6 +64,10 @@ impl Scanner<'_> {
     /// Keeps only the GPU the request asks for when it names others for comparison, or picks
     /// from several named GPUs when it says how ("the cheaper of V100 and T4").
     pub(super) fn drop_comparison_gpus(&mut self) {
+        if self.mentions.gpu_type.len() == 1 {
+            self.refuse_only_gpu_in_contrast();
+            return;
+        }
         if self.mentions.gpu_type.len() < 2 {
             return;
         }
@@ -118,6 +136,31 @@ impl Scanner<'_> {
                 gpu.written
             ));
         }
+    }
+
+    /// The only GPU named is named as the one not wanted ("a GPU with more memory than a
+    /// T4", "A100 is overkill"): it was planned. Refused on either planner, with what to
+    /// write.
+    fn refuse_only_gpu_in_contrast(&mut self) {
+        let Some(span) = self.gpu_spans.first() else {
+            return;
+        };
+        let previous: Vec<&str> = (span.start.saturating_sub(3)..span.start)
+            .filter_map(|j| self.word(j))
+            .filter(|w| !matches!(*w, "a" | "an" | "the" | "our" | "my" | "current" | "old"))
+            .collect();
+        let next: Vec<&str> = (span.end + 1..span.end + 4)
+            .map_while(|j| self.word(j))
+            .collect();
+        if !(is_contrast_lead(&previous) || is_rejection_after(&next)) {
+            return;
+        }
+        let written = self.written(span.start, span.end);
+        let message = format!(
+            "\"{written}\" is named as the GPU not wanted, and no other is named; name the GPU to plan (e.g. \"2 L4 VMs\") or what it needs (\"a GPU with at least 24GB\")"
+        );
+        let error = ValidationError::new("gpu_type", &written, message);
+        self.mentions.unclear.push(error);
     }
 
     /// "one VM of each", "one of each": every GPU named is asked for. ("Each of them" and
