@@ -18,7 +18,8 @@ const PLACE_WORDS: usize = 4;
 /// How many words before a place may rule it out ("anywhere except in"); "from" only
 /// when a place moved to follows it (checked by the caller).
 fn exclusion_lead(words: &[&str]) -> Option<usize> {
-    // Longest first: "not in" before "in" alone (which rules nothing out).
+    // The longest lead the words end with counts: "not in" takes both words ("in" alone
+    // rules nothing out).
     let leads: &[&[&str]] = &[
         &["anywhere", "except", "in"],
         &["anywhere", "but", "in"],

@@ -283,7 +283,7 @@ impl Scanner<'_> {
             // "and another", "one more please": what was named before it.
             None if relative_word && self.counts_nothing_named(next) => {
                 // "a T4 VM for me and another for Bob": the second of a list, not a change.
-                if word == "another" && self.read_another_item(i, next) {
+                if word == "another" && count == 1 && self.read_another_item(i, next) {
                     return;
                 }
                 let by = sign * i64::from(count);
