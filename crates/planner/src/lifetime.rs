@@ -436,11 +436,20 @@ pub(crate) fn ends_after_a_time(from_verb: &str) -> bool {
         return false;
     };
     let (original, words) = clause_words(from_verb, end);
-    // A duration only after "in" or "after" ("delete them in 3 days"): "kill them at
-    // random" is no time.
+    // A duration ends the deployment after "in" or "after" ("delete them in 3 days"), or
+    // before "later" ("delete them 3 days later"); the leads without either word are there
+    // for the dates after them.
     let lower = lead.to_ascii_lowercase();
-    let before_a_duration = lower.ends_with(" in") || lower.ends_with(" after");
-    before_a_duration && !matches!(duration(&words), Duration::None)
+    let timed = match duration(&words) {
+        Duration::Read { words: used, .. } => {
+            lower.ends_with(" in")
+                || lower.ends_with(" after")
+                || words.get(used).is_some_and(|w| w == "later")
+        }
+        Duration::None => false,
+        _ => lower.ends_with(" in") || lower.ends_with(" after"),
+    };
+    timed
         || timed_end::end_date_on(lead, &original, &words).is_some()
         || timed_end::event_after(lead, &original, &words).is_some()
 }

@@ -361,6 +361,11 @@ fn a_deleting_verb_before_a_date_ends_the_deployment_then() {
         planned("2 T4 VMs, tear it down by Dec 12").expiry,
         ExpiryRequest::through_month_day(12, 12)
     );
+    // A duration before "later" (refused as asking to delete now).
+    assert_eq!(
+        planned("2 T4 VMs, delete them 3 days later").expiry,
+        for_lifetime("3d")
+    );
     // A date it cannot read is refused with its words, not as a deletion.
     assert_refused_saying(
         "2 T4 VMs, delete them at the end of the month",
