@@ -7,7 +7,8 @@ mod support;
 
 use promptops_planner::PlanInput;
 use support::{
-    A100, A100_80, L4, T4, assert_plans, plan_input, planned, refusal, said, said_times,
+    A100, A100_80, L4, T4, assert_plans, assert_refused_saying, plan_input, planned, refusal, said,
+    said_times,
 };
 
 #[test]
@@ -562,10 +563,6 @@ fn a_bare_count_before_a_place_is_refused_as_one() {
         "Need 2 in us-west1, T4",
         "T4s are great. Need 2 in Oregon please",
     ] {
-        let message = refusal(text).to_string();
-        assert!(
-            message.contains("\"Need 2\" does not say what 2 counts"),
-            "{text:?}: {message}"
-        );
+        assert_refused_saying(text, "\"Need 2\" does not say what 2 counts");
     }
 }

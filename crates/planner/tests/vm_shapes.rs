@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{A100, A100_80, L4, T4, assert_plans, planned, refusal, said};
+use support::{A100, A100_80, L4, T4, assert_plans, assert_refused_saying, planned, said};
 
 #[test]
 fn a_gpu_vm_is_one_vm_and_the_same_vm_is_one_too() {
@@ -99,20 +99,15 @@ fn a_gpu_written_with_its_form_factor_and_memory_by_dashes_is_read() {
         ("2x A100-SXM4-80GB in us-central1", 2, 1, A100_80),
     ]);
     // A GPU-shaped name before a VM noun is named as not in the catalog.
-    assert!(
-        refusal("Need an H200 node")
-            .to_string()
-            .contains("GPU h200 is not in the catalog")
-    );
+    assert_refused_saying("Need an H200 node", "GPU h200 is not in the catalog");
 }
 
 #[test]
 fn one_vm_of_each_of_two_gpus_named_for_comparison_asks_for_both() {
     // "T4 vs L4" made the L4 a comparison, and one T4 VM was planned.
-    assert!(
-        refusal("We want to benchmark T4 vs L4. Please give us one VM of each in us-central1.")
-            .to_string()
-            .contains("\"of each\" asks for t4 and l4 at once; a deployment has one GPU type")
+    assert_refused_saying(
+        "We want to benchmark T4 vs L4. Please give us one VM of each in us-central1.",
+        "\"of each\" asks for t4 and l4 at once; a deployment has one GPU type",
     );
     // Without "of each" the comparison stands.
     assert_plans(&[(
@@ -132,10 +127,9 @@ fn the_only_gpu_named_as_not_wanted_is_not_planned() {
         "Need 2 VMs, not A100",
         "A100 is overkill, 2 VMs please",
     ] {
-        let message = refusal(text).to_string();
-        assert!(
-            message.contains("is named as the GPU not wanted, and no other is named"),
-            "{text:?}: {message}"
+        assert_refused_saying(
+            text,
+            "is named as the GPU not wanted, and no other is named",
         );
     }
     // "Similar to" asks for one like it.

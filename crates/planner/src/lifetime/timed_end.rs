@@ -75,6 +75,14 @@ pub(super) fn end_date_after(
     super::end_date(&lead, &original[skip..], &words[skip..])
 }
 
+/// Whether a lead (lower case) names the end itself rather than being a deleting verb:
+/// "expires after", "lifetime after", "TTL after", "duration:", "how long".
+fn names_the_end(lower: &str) -> bool {
+    ["expir", "lifetime", "ttl", "duration", "how"]
+        .iter()
+        .any(|word| lower.starts_with(word))
+}
+
 /// After a deleting verb, an end date: "shut them down Wednesday", "delete them on Dec
 /// 12", "tear it down by Friday". Read as after "until" (they were passed over, or refused
 /// as asking to delete).
@@ -84,10 +92,7 @@ pub(super) fn end_date_on(
     words: &[String],
 ) -> Option<super::Statement> {
     let lower = lead.to_ascii_lowercase();
-    let named_end = ["expir", "lifetime", "ttl", "duration", "how"]
-        .iter()
-        .any(|word| lower.starts_with(word));
-    if named_end || lower.ends_with(" in") || lower.ends_with(" after") {
+    if names_the_end(&lower) || lower.ends_with(" in") || lower.ends_with(" after") {
         return None;
     }
     let dated = lower.ends_with(" on")
@@ -117,11 +122,7 @@ pub(super) fn event_after(
     words: &[String],
 ) -> Option<super::Statement> {
     let lower = lead.to_ascii_lowercase();
-    // The leads that are no deleting verb: "expires after", "lifetime after", "TTL after".
-    let named_end = ["expir", "lifetime", "ttl", "duration", "how"]
-        .iter()
-        .any(|word| lower.starts_with(word));
-    if named_end || !lower.ends_with("after") {
+    if names_the_end(&lower) || !lower.ends_with("after") {
         return None;
     }
     if !words
