@@ -370,6 +370,20 @@ async fn an_unknown_region_in_the_issue_is_refused_before_calling_the_model() {
 }
 
 #[tokio::test]
+async fn vms_in_different_roles_are_refused_before_calling_the_model() {
+    let server = MockServer::start().await;
+    let mut input = input();
+    input.body = "A100 cluster: 1 master + 3 workers, 8 GPUs per worker".to_owned();
+    let err = plan(&server, &input).await.expect_err("different roles");
+    assert!(
+        err.to_string()
+            .contains("\"1 master\" and \"3 workers\" are VMs in different roles"),
+        "{err}"
+    );
+    assert!(requests(&server).await.is_empty(), "no tokens spent");
+}
+
+#[tokio::test]
 async fn a_refusal_is_unusable() {
     let server = MockServer::start().await;
     let refusal = ResponseTemplate::new(200)

@@ -27,6 +27,7 @@ mod numbers;
 mod people_each;
 mod phrases;
 mod unknown;
+mod vm_roles;
 mod words;
 
 use gpu_index::{GpuIndex, alias_keys};
@@ -142,6 +143,8 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     // Before counts: "add 2 VMs" is not a request for 2 VMs, "5 users each with a VM" not 1.
     scanner.find_relative();
     scanner.find_zone_letters();
+    // Before counts: "1 master and 3 workers" is not a count of 3 VMs.
+    scanner.find_vm_roles();
     // Before counts: each item of "a T4 VM for me and one for Bob" is not a count alone.
     scanner.find_listed_vms();
     scanner.find_people_each();
