@@ -6,7 +6,7 @@
 mod support;
 
 use promptops_core::ExpiryRequest;
-use support::{A100, H100, L4, T4, assert_plans, planned, refusal, said};
+use support::{A100, H100, L4, T4, assert_plans, assert_refused_saying, planned, refusal, said};
 
 #[test]
 fn a_tables_counts_are_read_by_their_columns_headers() {
@@ -191,6 +191,13 @@ fn a_count_after_its_label_on_one_line_is_read() {
             2,
             T4,
         ),
+        // Keys joined by "_" or "-": the VM count was dropped; "gpus_per_node=4" was read
+        // as 4 GPUs in all (2 x 2).
+        ("num_vms=3, gpu=l4", 3, 1, L4),
+        ("node_count: 2\ngpu: T4", 2, 1, T4),
+        ("n_nodes=2, gpus-per-node=8, gpu=a100", 2, 8, A100),
+        ("nodes=2 gpus_per_node=4 gpu=a100", 2, 4, A100),
+        ("num_gpus=4 gpu=t4", 4, 1, T4),
         ("VM count will be 2, GPU: T4", 2, 1, T4),
         ("GPU count should be set to 2, T4", 1, 2, T4),
         // After a comma a number may be anything.
@@ -204,6 +211,8 @@ fn a_count_right_after_a_label_that_names_nothing_is_refused_when_nothing_else_w
         ("gpu=a100 count=4", "\"4\" after \"count\""),
         ("Count: 4\nGPU: A100", "\"4\" after \"Count\""),
         ("- GPU: A100\n- Count: 4", "\"4\" after \"Count\""),
+        // A key's value followed by the next key: the count was dropped without a word.
+        ("gpu=t4 count=2 region=us-west1", "\"2\" after \"count\""),
     ] {
         let err = refusal(text).to_string();
         assert!(
@@ -211,6 +220,15 @@ fn a_count_right_after_a_label_that_names_nothing_is_refused_when_nothing_else_w
             "{text:?}: {err}"
         );
     }
+    // A number alone after a comma: dropped without a word.
+    for (text, words) in [
+        ("T4,2,us-west1", "\"T4,2\" does not say what 2 counts"),
+        ("Need L4, 3", "\"L4, 3\" does not say what 3 counts"),
+    ] {
+        assert_refused_saying(text, words);
+    }
+    // A year after a comma is no count.
+    assert_plans(&[("Need a T4 VM by Dec 5, 2026, in us-west1", 1, 1, T4)]);
     // Without a colon the number may be the count of the GPU on the next line, cut off
     // from it: that is refused, with how to write it.
     let err = refusal("I need 5\nA100").to_string();

@@ -6,7 +6,8 @@
 
 use promptops_core::ValidationError;
 
-use super::{Role, Scanner};
+use super::tokens::Boundary;
+use super::{Role, Scanner, Token};
 
 /// Verbs that set a count: "scale down to 2", "reduce it to 3", "make it 3".
 fn sets_a_count(word: &str) -> bool {
@@ -66,6 +67,9 @@ impl Scanner<'_> {
         if self.word(end).is_some() {
             return None;
         }
+        if let Some(from) = self.alone_between_commas(i) {
+            return Some(from);
+        }
         // "need at least 2", "need about 4": the qualifier says nothing of what is counted.
         let mut start = i;
         while start > 0
@@ -85,6 +89,18 @@ impl Scanner<'_> {
             (_, _, Some("need" | "want" | "only" | "just")) => Some(start - 1),
             _ => None,
         }
+    }
+
+    /// "T4,2,us-west1", "L4, 3": a small whole number alone after a comma (where the
+    /// words before it start), with nothing after it in its clause. (A year, "Dec 5,
+    /// 2026", is no count.)
+    fn alone_between_commas(&self, i: usize) -> Option<usize> {
+        let number: u32 = self.word(i)?.parse().ok()?;
+        if number >= 1000 || i < 2 || self.tokens[i - 1] != Token::Break(Boundary::Mark) {
+            return None;
+        }
+        let from = i - 2;
+        self.word(from).map(|_| from)
     }
 
     /// Refuses (or notes, when other counts were read) a count asked for without what it

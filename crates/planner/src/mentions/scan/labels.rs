@@ -38,6 +38,26 @@ fn is_generic_count_word(word: &str) -> bool {
     )
 }
 
+/// What a key joined by "_" or "-" counts: "gpu_count" and "gpus_per_node" GPUs per VM
+/// (as the variable `gpu_count` is), "vm_count", "num_vms" and "node-count" VMs, "num_gpus"
+/// GPUs in all (as "GPUs: 8" is).
+fn compound_key_kind(key: &str) -> Option<Kind> {
+    let parts: Vec<&str> = key.split(['_', '-']).filter(|p| !p.is_empty()).collect();
+    if parts.len() < 2 {
+        return None;
+    }
+    let counting = |part: &&str| is_generic_count_word(part) || matches!(*part, "n" | "of");
+    let vm = parts.iter().any(|p| is_vm_noun(p));
+    let gpu = parts.iter().any(|p| is_gpu_noun(p));
+    match parts.as_slice() {
+        ["gpu", "count"] => Some(Kind::PerVm),
+        [.., "per", last] if gpu && is_vm_noun(last) => Some(Kind::PerVm),
+        _ if parts.iter().all(|p| counting(p) || is_vm_noun(p)) && vm => Some(Kind::Vms),
+        _ if parts.iter().all(|p| counting(p) || is_gpu_noun(p)) && gpu => Some(Kind::Total),
+        _ => None,
+    }
+}
+
 /// Words between a label and its count that say nothing of what is counted.
 fn is_copula(word: &str) -> bool {
     matches!(
@@ -220,12 +240,9 @@ impl Scanner<'_> {
         };
         let (kind, back) = match (before(3), before(2), before(1)) {
             (Some(g), Some("per"), Some(v)) if is_gpu_noun(g) && is_vm_noun(v) => (Kind::PerVm, 3),
-            (_, _, Some("gpu_count" | "gpu-count" | "gpus_per_vm" | "gpus-per-vm")) => {
-                (Kind::PerVm, 1)
-            }
+            (_, _, Some(key)) if let Some(kind) = compound_key_kind(key) => (kind, 1),
             // "GPU count", as the variable `gpu_count` is: per VM.
             (_, Some("gpu"), Some("count")) => (Kind::PerVm, 2),
-            (_, _, Some("vm_count" | "vm-count")) => (Kind::Vms, 1),
             (_, Some(v), Some("count" | "number")) if is_vm_noun(v) => (Kind::Vms, 2),
             (_, _, Some(v)) if is_vm_noun(v) => (Kind::Vms, 1),
             // "T4 GPUs: qty 4", "T4 qty 4": a count that names nothing, after the GPUs it
@@ -442,7 +459,9 @@ impl Scanner<'_> {
             let Some(word) = self.free_word(i) else {
                 continue;
             };
-            if !word.bytes().all(|b| b.is_ascii_digit()) || self.word(i + 1).is_some() {
+            // A key's value may be followed by the next key ("count=2 region=us-west1").
+            let ends_clause = self.word(i + 1).is_none() || self.written_after_colon(i);
+            if !word.bytes().all(|b| b.is_ascii_digit()) || !ends_clause {
                 continue;
             }
             let label = self.label_of(i);
