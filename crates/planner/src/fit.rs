@@ -1,5 +1,6 @@
 //! Choices for needs described by size: the cheapest GPUs per VM that hold a model ("a 70B
-//! model"), and the machine with the most GPU memory ("the biggest single node"). Every
+//! model"), the machine with the most GPU memory ("the biggest single node"), and the
+//! cheapest machine type with the vCPUs and memory asked for ("32 vCPUs, 128GB RAM"). Every
 //! candidate goes through `resolve`, so only what the catalog and the policy accept is
 //! chosen; the sentence stating the choice goes to the plan's assumptions.
 
@@ -8,7 +9,7 @@ use promptops_core::{
 };
 
 use crate::PlanError;
-use crate::mentions::{Mentioned, ModelMemory};
+use crate::mentions::{MachineSize, Mentioned, ModelMemory};
 
 /// GPUs per VM a GPU type allows, ascending: the attached counts, or the counts of the
 /// machine types it is built into.
@@ -179,4 +180,86 @@ pub(crate) fn biggest(
                 .to_owned(),
         )),
     }
+}
+
+/// The cheapest machine type for the draft's GPUs (`gpu_id` when the draft names none) with
+/// at least the stated vCPUs and memory, among those the catalog and the policy accept.
+/// Nor less of either than the GPUs' default machine: "52GB of RAM" with 4 T4 is not a
+/// machine with fewer vCPUs than the default's 16. Sets the draft's machine type (and its
+/// GPUs per VM when they are built in) and returns the assumption saying so; nothing when
+/// no size is stated or a machine type is named (checked against the size instead).
+pub(crate) fn size_machine(
+    size: Option<&Mentioned<MachineSize>>,
+    draft: &mut DeploymentDraft,
+    gpu_id: &str,
+    catalog: &Catalog,
+    policy: &Policy,
+) -> Result<Option<String>, PlanError> {
+    let Some(size) = size.filter(|_| draft.machine_type.is_none()) else {
+        return Ok(None);
+    };
+    let mut default = draft.clone();
+    default.gpu_type = Some(gpu_id.to_owned());
+    let floor = resolve(default, catalog, policy)
+        .ok()
+        .and_then(|request| catalog.machine_type(&request.machine_type))
+        .map_or((0, 0.0), |m| (m.vcpus, m.memory_gb));
+    let mut fitting: Vec<(&promptops_core::MachineType, f64)> = Vec::new();
+    let mut largest: Option<&promptops_core::MachineType> = None;
+    for machine in catalog.machine_types() {
+        let mut trial = draft.clone();
+        trial.gpu_type = Some(gpu_id.to_owned());
+        trial.machine_type = Some(machine.name.clone());
+        if let Some((gpu, count)) = &machine.builtin_gpu {
+            if gpu != gpu_id || draft.gpu_count.is_some_and(|c| c != *count) {
+                continue;
+            }
+            trial.gpu_count = Some(*count);
+        }
+        let Ok(request) = resolve(trial, catalog, policy) else {
+            continue;
+        };
+        if largest.is_none_or(|l| (machine.vcpus, machine.memory_gb) > (l.vcpus, l.memory_gb)) {
+            largest = Some(machine);
+        }
+        if size.value.fits(machine.vcpus, machine.memory_gb)
+            && machine.vcpus >= floor.0
+            && machine.memory_gb >= floor.1
+        {
+            fitting.push((machine, catalog.estimate(&request).hourly_usd));
+        }
+    }
+    let per_vm = draft.gpu_count.unwrap_or(1);
+    if let Some((machine, hourly)) = fitting.into_iter().min_by(|a, b| a.1.total_cmp(&b.1)) {
+        let builtin_count = machine.builtin_gpu.as_ref().map(|(_, count)| *count);
+        let gpus = builtin_count.unwrap_or(per_vm);
+        draft.machine_type = Some(machine.name.clone());
+        draft.gpu_count = draft.gpu_count.or(builtin_count);
+        return Ok(Some(format!(
+            "machine_type {} ({} vCPUs, {} GB): the cheapest for {gpus} x {gpu_id} with at least {} (\"{}\"), about {}/hour in all",
+            machine.name,
+            machine.vcpus,
+            machine.memory_gb,
+            size.value,
+            size.written,
+            promptops_core::usd(hourly, 2)
+        )));
+    }
+    let largest = largest.map_or_else(
+        || "none passes the catalog and the policy".to_owned(),
+        |m| {
+            format!(
+                "the largest is {} ({} vCPUs, {} GB)",
+                m.name, m.vcpus, m.memory_gb
+            )
+        },
+    );
+    Err(refused(
+        "machine_type",
+        &size.written,
+        format!(
+            "no machine type for {per_vm} x {gpu_id} has at least {} (\"{}\"): {largest}; ask for less, or for more GPUs per VM",
+            size.value, size.written
+        ),
+    ))
 }

@@ -111,6 +111,7 @@ fn plan_offline(
     })?;
     let mut mismatches = mentions.check(&first);
     mismatches.extend(mentions.check_budget(&first, catalog));
+    mismatches.extend(mentions.check_machine_size(&first, catalog));
     if !mismatches.is_empty() {
         return Err(PlanError::MismatchWithRequest(ValidationErrors(mismatches)));
     }
@@ -224,9 +225,13 @@ fn build_draft(
                 Some(_) => format!("gpu_type {gpu_id} kept from the current deployment"),
                 None => format!("gpu_type {gpu_id} (default: the request names no GPU)"),
             });
-            draft.gpu_type = Some(gpu_id);
+            draft.gpu_type = Some(gpu_id.clone());
         }
     }
+    let size = mentions.machine_size.first();
+    decided.extend(fit::size_machine(
+        size, &mut draft, &gpu_id, catalog, policy,
+    )?);
     let kept = match current {
         Some(current) => fill_from_current(&mut draft, current, catalog),
         None => Vec::new(),

@@ -218,6 +218,7 @@ impl OpenAiPlanner {
         let request = resolve(draft, catalog, policy).map_err(Failure::Invalid)?;
         let mut mismatches = stated.mentions.check(&request);
         mismatches.extend(stated.mentions.check_budget(&request, catalog));
+        mismatches.extend(stated.mentions.check_machine_size(&request, catalog));
         if let Some(lifetime) = stated.lifetime {
             mismatches.extend(crate::lifetime::mismatch(lifetime, expiry.as_ref()));
         }

@@ -67,10 +67,13 @@ fn a_stated_gpu_count_wins_over_a_model_estimate_which_only_spreads_it() {
 fn a_memory_a_named_gpu_lacks_is_refused_naming_the_ram_reading_when_it_may_be_meant() {
     let err = refusal("Need 2 VMs with 1 T4 GPU and 64GB memory in us-west1").to_string();
     assert!(err.contains("t4 comes with 16 GB"), "{err}");
-    assert!(err.contains("if the VM's memory (RAM) was meant"), "{err}");
+    assert!(
+        err.contains("if the VM's memory was meant, write it as RAM (e.g. \"64GB RAM\")"),
+        "{err}"
+    );
     // "GPU memory" says which memory it is.
     let err = refusal("a T4 with 64GB of GPU memory").to_string();
-    assert!(!err.contains("(RAM)"), "{err}");
+    assert!(!err.contains("write it as RAM"), "{err}");
 }
 
 #[test]
@@ -410,8 +413,13 @@ fn sizes_in_gigs_are_read_and_memory_said_of_no_gpu_is_named() {
             .boot_disk_size_gb,
         2000
     );
+    // RAM sizes the machine (`machine_size.rs`).
     let ram = planned("a T4 VM with 64 gigs of RAM");
-    assert!(said(&ram, "Not used: \"64 gigs of RAM\""), "{ram:?}");
+    assert!(ram.request.machine_type.starts_with("n1-"), "{ram:?}");
+    assert!(
+        said(&ram, "at least 64 GB of memory (\"64 gigs of RAM\")"),
+        "{ram:?}"
+    );
     // "memory" alone with a VM: neither GPU memory nor RAM was read, and the plan said
     // nothing of it.
     let memory = planned("a T4 VM with 80GB of memory");
@@ -419,7 +427,7 @@ fn sizes_in_gigs_are_read_and_memory_said_of_no_gpu_is_named() {
     assert!(
         said(
             &memory,
-            "\"80GB of memory\" was not read: a VM's memory (RAM) follows from the machine type"
+            "\"80GB of memory\" was not read: for the VM's memory write \"80GB RAM\"; for GPU memory write \"a GPU with 80GB\""
         ),
         "{memory:?}"
     );

@@ -553,13 +553,13 @@ fn edits_keep_what_the_comment_does_not_change() {
 /// Phrasings the offline planner still does not understand: they yield no explicit value
 /// (and so nothing is held against the plan); listed in the crate documentation. Relative
 /// changes, places, memory sizes, ranges and zone letters are read now (offline_phrasings.rs),
+/// as are vCPUs and RAM (machine_sizes.rs),
 /// and "a VM per team" with no number of teams is refused (counts_in_prose.rs).
 #[test]
 fn descriptive_phrasings_without_a_value_state_nothing() {
     use promptops_planner::mentions::Mentions;
     for text in [
         "p99 latency under 100 ms",
-        "8 vCPUs",
         "for 2 weeks",
         "an instance for each of our users",
         "give us a hand",

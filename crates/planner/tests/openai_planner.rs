@@ -3,6 +3,8 @@
 //! holding the model to what the user wrote. (Retries, timeouts, errors of the server and
 //! what is logged: `transport`.)
 
+#[path = "openai_planner/stated_limits.rs"]
+mod stated_limits;
 #[path = "openai_planner/transport.rs"]
 mod transport;
 
@@ -370,20 +372,6 @@ async fn an_unknown_region_in_the_issue_is_refused_before_calling_the_model() {
 }
 
 #[tokio::test]
-async fn vms_in_different_roles_are_refused_before_calling_the_model() {
-    let server = MockServer::start().await;
-    let mut input = input();
-    input.body = "A100 cluster: 1 master + 3 workers, 8 GPUs per worker".to_owned();
-    let err = plan(&server, &input).await.expect_err("different roles");
-    assert!(
-        err.to_string()
-            .contains("\"1 master\" and \"3 workers\" are VMs in different roles"),
-        "{err}"
-    );
-    assert!(requests(&server).await.is_empty(), "no tokens spent");
-}
-
-#[tokio::test]
 async fn a_refusal_is_unusable() {
     let server = MockServer::start().await;
     let refusal = ResponseTemplate::new(200)
@@ -493,69 +481,5 @@ async fn a_model_that_drops_the_stated_lifetime_is_a_mismatch() {
         err.to_string()
             .contains("you asked for the deployment to end through Fri (UTC); the plan has no end"),
         "{err}"
-    );
-}
-
-#[tokio::test]
-async fn a_model_that_places_the_plan_where_the_request_rules_out_is_repaired() {
-    // "anywhere except us-west1": the model's us-west1-b was taken as it came.
-    let server = MockServer::start().await;
-    let mut input = input();
-    input.body = "We need 2 V100 VMs, anywhere except us-west1.".to_owned();
-    input.instructions = "use a 200 GB boot disk".to_owned();
-    let ruled_out = draft(json!({}));
-    let elsewhere = draft(json!({"zone": "us-central1-a"}));
-    answer_in_order(
-        &server,
-        vec![completion(&ruled_out), completion(&elsewhere)],
-    )
-    .await;
-    let outcome = plan(&server, &input).await.expect("repaired");
-    assert_eq!(outcome.request.zone, "us-central1-a");
-    let sent = requests(&server).await;
-    assert_eq!(sent.len(), 2);
-    assert!(
-        messages(&sent[0])[1]
-            .1
-            .contains("not in region us-west1 (\"anywhere except us-west1\")"),
-        "the place ruled out is among the values the model must keep: {}",
-        messages(&sent[0])[1].1
-    );
-    assert!(
-        messages(&sent[1])[3]
-            .1
-            .contains("the request rules out region us-west1 (\"anywhere except us-west1\")"),
-        "the repair turn names it: {:?}",
-        messages(&sent[1])[3]
-    );
-}
-
-#[tokio::test]
-async fn a_model_plan_over_the_stated_budget_is_repaired() {
-    // "budget under $5/hour": 2 V100 VMs on n1-standard-8 cost more; the model's plan was
-    // taken as it came.
-    let server = MockServer::start().await;
-    let mut input = input();
-    input.body = "We need V100 VMs in us-west1, budget under $5/hour.".to_owned();
-    let over = draft(json!({"vm_count": 3}));
-    let within = draft(json!({"vm_count": 1}));
-    answer_in_order(&server, vec![completion(&over), completion(&within)]).await;
-    let outcome = plan(&server, &input).await.expect("repaired");
-    assert_eq!(outcome.request.vm_count, 1);
-    let sent = requests(&server).await;
-    assert_eq!(sent.len(), 2);
-    assert!(
-        messages(&sent[0])[1]
-            .1
-            .contains("estimated cost at most $5.00/hour (\"budget under $5/hour\")"),
-        "the budget is among the values the model must keep: {}",
-        messages(&sent[0])[1].1
-    );
-    assert!(
-        messages(&sent[1])[3]
-            .1
-            .contains("over the budget of $5.00/hour"),
-        "the repair turn names it: {:?}",
-        messages(&sent[1])[3]
     );
 }

@@ -60,13 +60,13 @@
 //! "0.5 T4 each", "A100 x 1.5", "half a GPU"), numbers in scientific notation ("1e3 VMs"), counts of 0,
 //! numbers too long to be any count, and names that break the deployment-name rule.
 //!
-//! Not read here (the planner's screening lists them as not used): vCPU and RAM sizes, disk
-//! types, images, durations and schedules, spot/preemptible.
+//! Not read here (the planner's screening lists them as not used): disk types, images, durations and schedules, spot/preemptible.
 
 mod budget;
 mod contradictions;
 mod corrections;
 mod deployment_name;
+mod machine_size;
 mod names;
 mod needs;
 mod normalise;
@@ -81,6 +81,7 @@ use promptops_core::{Area, Catalog, ValidationError, ValidationErrors};
 
 use crate::PlanInput;
 pub use budget::{Budget, Period};
+pub use machine_size::MachineSize;
 
 pub(crate) use corrections::number_corrections;
 pub use needs::ModelMemory;
@@ -182,6 +183,8 @@ pub struct Mentions {
     pub excluded: Vec<Mentioned<Excluded>>,
     /// Budgets ("budget under $1/hour"): the plan's estimate must not be over any.
     pub budget: Vec<Mentioned<Budget>>,
+    /// The least each VM must have ("32 vCPUs", "128GB RAM"): at most one, merged.
+    pub machine_size: Vec<Mentioned<MachineSize>>,
     /// "as few VMs as possible": the words, when GPUs in total are to be packed into as
     /// few VMs as the GPU allows.
     pub fewest_vms: Vec<String>,
@@ -311,6 +314,9 @@ impl Mentions {
         }
         if !later.budget.is_empty() {
             self.budget = later.budget;
+        }
+        if !later.machine_size.is_empty() {
+            self.machine_size = later.machine_size;
         }
         if !later.fewest_vms.is_empty() {
             self.fewest_vms = later.fewest_vms;

@@ -90,6 +90,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     let (text, reference_readings) = super::references::rewrite(&text, catalog);
     let model_memory = super::needs::model_memory(&text);
     let (budget, unread_budgets) = super::budget::find(&text);
+    let machine_size = super::machine_size::find(&text);
     let biggest = super::needs::biggest(&text);
     let fewest_vms = super::needs::fewest_vms(&text);
     let text = us_in_capitals(promptops_core::fold_accents(&text));
@@ -114,6 +115,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
                 .chain(unread_budgets)
                 .collect(),
             budget,
+            machine_size,
             model_memory: model_memory.into_iter().collect(),
             biggest: biggest.into_iter().collect(),
             fewest_vms: fewest_vms.into_iter().collect(),

@@ -58,13 +58,8 @@ impl Mentions {
             ),
             ("not in", self.excluded_lines()),
             ("boot_disk_size_gb", numbers(&self.boot_disk_size_gb)),
-            (
-                "estimated cost at most",
-                self.budget
-                    .iter()
-                    .map(|m| (m.value.to_string(), m.written.as_str()))
-                    .collect(),
-            ),
+            ("estimated cost at most", self.budget_lines()),
+            ("machine_type with at least", self.machine_size_lines()),
             ("name", names(&self.name)),
         ];
         groups
@@ -82,6 +77,22 @@ impl Mentions {
 }
 
 impl Mentions {
+    /// The budgets, each as its amount per period and its words.
+    fn budget_lines(&self) -> Vec<(String, &str)> {
+        self.budget
+            .iter()
+            .map(|m| (m.value.to_string(), m.written.as_str()))
+            .collect()
+    }
+
+    /// The size each VM must have, and its words.
+    fn machine_size_lines(&self) -> Vec<(String, &str)> {
+        self.machine_size
+            .iter()
+            .map(|m| (format!("{} per VM", m.value), m.written.as_str()))
+            .collect()
+    }
+
     /// The places ruled out, each as what it covers and the words that ruled it out.
     fn excluded_lines(&self) -> Vec<(String, &str)> {
         self.excluded

@@ -25,14 +25,6 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "images, CUDA and driver versions are not settings; the VMs use the deployment module's image",
     },
     Unsupported {
-        pattern: r"\b\d+\s*(?:v?cpus?|vcores?|cores|threads)\b",
-        why: "vCPUs follow from the machine type; name a machine type (e.g. n1-standard-16) to choose them",
-    },
-    Unsupported {
-        pattern: r"\b\d+\s*(?:gb|gbs|gib|g|gigs?|gigabytes?|tb)\s+(?:of\s+)?(?:(?:system|host|cpu)\s+(?:ram|memory|mem)|ram)\b",
-        why: "RAM follows from the machine type; name a machine type (e.g. n1-highmem-16) to choose it",
-    },
-    Unsupported {
         pattern: r"\b(?:local\s+ssds?|nvme|pd-ssd|pd-balanced|pd-extreme|hyperdisk|ssd\s+persistent\s+disk|extra\s+disks?|data\s+disks?|attached\s+disks?)\b",
         why: "disk types and extra disks are not settings; each VM gets one boot disk of the stated size",
     },

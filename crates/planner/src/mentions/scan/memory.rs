@@ -180,7 +180,7 @@ impl Scanner<'_> {
             if end > last {
                 let written = self.quoted(start, end);
                 self.mentions.notices.push(format!(
-                    "\"{written}\" was not read: a VM's memory (RAM) follows from the machine type (name one, e.g. n1-highmem-16); for GPU memory write \"a GPU with {gb}GB\""
+                    "\"{written}\" was not read: for the VM's memory write \"{gb}GB RAM\"; for GPU memory write \"a GPU with {gb}GB\""
                 ));
             }
             return;
@@ -252,7 +252,7 @@ impl Scanner<'_> {
                     let mut error = no_gpu_with(gb, &written, self.catalog);
                     // "a T4 GPU and 64GB memory" may mean the VM's memory.
                     let ram = if written.ends_with(" memory") && !written.contains("gpu memory") {
-                        "; if the VM's memory (RAM) was meant, it follows from the machine type: name one (e.g. n1-highmem-16)"
+                        "; if the VM's memory was meant, write it as RAM (e.g. \"64GB RAM\")"
                     } else {
                         ""
                     };
@@ -353,10 +353,14 @@ impl Scanner<'_> {
                 }
                 None => continue,
             };
-            // "64GB RAM", "80GB of memory": said of memory, and noted where that is read.
+            // "64GB RAM", "80GB of memory": said of memory, and noted where that is read;
+            // "RAM: 32 GB" is the VM's memory (`machine_size`).
             if self
                 .word(last + 1)
                 .is_some_and(|next| next == "of" || is_memory_word(next))
+                || i.checked_sub(1)
+                    .and_then(|j| self.word(j))
+                    .is_some_and(|previous| previous == "ram")
             {
                 continue;
             }
