@@ -108,3 +108,37 @@ fn gpus_listed_for_their_purposes_add_up_and_a_breakdown_is_checked() {
         "the request names more than one total GPU count",
     );
 }
+
+#[test]
+fn gpus_named_each_for_its_purpose_add_up() {
+    // Each was planned at 1 VM without a word: the GPU named twice was one GPU.
+    assert_plans(&[
+        ("T4 for me and T4 for Bob", 2, 1, T4),
+        ("a T4 for me and a T4 for Bob", 2, 1, T4),
+        ("T4 for training, T4 for inference", 2, 1, T4),
+        (
+            "an A100 for Alice, an A100 for Bob and an A100 for Carol",
+            3,
+            1,
+            A100,
+        ),
+        // Planned at 1: "one for Bob" was no count.
+        ("one T4 for me and one for Bob", 2, 1, T4),
+        // One GPU named for a purpose is one GPU, as before.
+        ("T4 for me", 1, 1, T4),
+    ]);
+    let listed = planned("T4 for me and T4 for Bob");
+    assert!(
+        said(
+            &listed,
+            "\"T4 for me and T4 for Bob\" read as 2 GPUs in all (1 + 1)"
+        ),
+        "{:?}",
+        listed.request.assumptions
+    );
+    // Two GPUs are two GPU types, refused as before.
+    assert_refused_saying(
+        "T4 for me and L4 for Bob",
+        "the request names more than one gpu_type",
+    );
+}

@@ -135,3 +135,22 @@ fn the_only_gpu_named_as_not_wanted_is_not_planned() {
     // "Similar to" asks for one like it.
     assert_plans(&[("something similar to a T4, 2 VMs", 2, 1, T4)]);
 }
+
+#[test]
+fn both_vms_are_two_and_a_count_after_a_colon_has_its_own_per_vm() {
+    assert_plans(&[
+        // Planned at 1 VM: "both" was no count.
+        ("Need both VMs to have a T4, us-west1", 2, 1, T4),
+        ("both machines need A100s in us-east1", 2, 1, A100),
+        // Planned 1 T4 per VM: "both with" was not "each with".
+        ("Need 2 VMs, both with 2 T4", 2, 2, T4),
+        // Refused as two GPU-per-VM counts: "per VM" after the 2 was read as the 4's too.
+        ("Need 4 T4 GPUs: 2 per VM", 2, 2, T4),
+        ("8 A100 GPUs 4 per node", 2, 4, A100),
+    ]);
+    // "both" before GPUs counts nothing.
+    assert_refused_saying(
+        "both T4 and L4 are fine",
+        "the request names more than one gpu_type",
+    );
+}

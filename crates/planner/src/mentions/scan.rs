@@ -397,6 +397,10 @@ impl Scanner<'_> {
     /// word follows ("a dozen", "a couple of").
     fn count_word(&self, index: usize) -> Option<u32> {
         let word = self.free_word(index)?;
+        // "both VMs" is 2 of them; "both T4 and L4" is no count of T4s.
+        if word == "both" {
+            return self.word(index + 1).is_some_and(is_vm_noun).then_some(2);
+        }
         if matches!(word, "a" | "an") {
             let next = self.word(index + 1)?;
             return if parse_count(next).is_some() {
@@ -501,6 +505,11 @@ impl Scanner<'_> {
             if matches!(word, "each" | "apiece") {
                 return (true, j);
             }
+            // "4 T4 GPUs: 2 per VM": a number of its own starts another count, whose "per
+            // VM" it is (the colon is no token).
+            if word.bytes().all(|b| b.is_ascii_digit()) {
+                break;
+            }
             if matches!(word, "per" | "a" | "every")
                 && let Some(next) = self.word(j + 1)
                 && is_vm_noun(next)
@@ -533,7 +542,10 @@ impl Scanner<'_> {
                 Some("with" | "having" | "x" | "and" | "has" | "of")
             ) && (before(2).is_some_and(is_vm_noun) || before(2) == Some("each") || machine_before);
         // "each with 2", "each should have 1 GPU" (within the clause).
-        let each_before = (1..=4).map_while(before).any(|w| w == "each");
+        // "both with 2 T4" after "2 VMs" is each of them too.
+        let each_before = (1..=4)
+            .map_while(before)
+            .any(|w| matches!(w, "each" | "both"));
         let per_vm_before = before(2) == Some("per") && before(1).is_some_and(is_vm_noun);
         (joined_to_vms || each_before || per_vm_before, noun_index)
     }

@@ -34,6 +34,7 @@ impl Scanner<'_> {
                 Some((first, purpose)) => Some((first, purpose, CountKind::Vms)),
                 None => self
                     .gpu_item(i)
+                    .or_else(|| self.named_gpu_item(i).map(|item| (item, true)))
                     .map(|(first, purpose)| (first, purpose, CountKind::Total)),
             };
             let Some((first, purpose, kind)) = found else {
@@ -75,6 +76,27 @@ impl Scanner<'_> {
             Head::Gpu(end) if self.written_after_colon(end + 1) => Some((item(end), false)),
             _ => None,
         }
+    }
+
+    /// A GPU named for a purpose, with or without a count before it: "T4 for me", "an
+    /// A100 for Alice", "one T4 for training". Listed so ("T4 for me and T4 for Bob"), the
+    /// items were one GPU.
+    fn named_gpu_item(&self, i: usize) -> Option<Item> {
+        let (count, gpu) = match self.count_word(i) {
+            Some(count) => (count, i + 1),
+            None => (1, i),
+        };
+        let span = self.gpu_spans.iter().find(|span| span.start == gpu)?;
+        if gpu == i && i > 0 && self.count_word(i - 1).is_some() {
+            return None;
+        }
+        let end = self.purpose_end(span.end)?;
+        Some(Item {
+            count,
+            start: i,
+            end,
+            elliptic: false,
+        })
     }
 
     /// `end`, or the closing bracket of a GPU named in brackets right after it ("2 for
@@ -154,7 +176,7 @@ impl Scanner<'_> {
             let item = match self.vm_item(j) {
                 Some((item, true)) => item,
                 Some((_, false)) => return items,
-                None => match self.elliptic_item(j) {
+                None => match self.elliptic_item(j).or_else(|| self.named_gpu_item(j)) {
                     Some(item) => item,
                     None => return items,
                 },
@@ -262,8 +284,11 @@ impl Scanner<'_> {
         };
         self.mentions
             .push_count(kind, Mentioned::new(total, written).with_reading(reading));
+        // A GPU named without a count ("T4 for me") keeps its name's role.
         for item in std::iter::once(first).chain(rest.iter().copied()) {
-            self.roles[item.start] = Role::Used;
+            if self.roles[item.start] == Role::Free {
+                self.roles[item.start] = Role::Used;
+            }
         }
     }
 
