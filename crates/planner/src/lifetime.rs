@@ -313,7 +313,10 @@ fn clause_words(text: &str, at: usize) -> (Vec<&str>, Vec<String>) {
 pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
     // As the scanner: HTML comments, URLs and unticked options state nothing.
     let text = crate::mentions::request_text(text);
-    let text = text.as_ref();
+    // Markdown's "__Lifetime:__" is "**Lifetime:**": the underscores are word characters,
+    // so no lead word would start after them. (Same length: offsets hold.)
+    let text = text.replace("__", "**");
+    let text = text.as_str();
     let mut found: Vec<(usize, Statement)> = Vec::new();
     for caps in LEAD.captures_iter(text) {
         let (Some(whole), Some(lead)) = (caps.get(0), caps.name("lead")) else {

@@ -64,3 +64,40 @@ fn a_budget_without_a_period_is_named_and_a_price_is_no_budget() {
         T4,
     )]);
 }
+
+#[test]
+fn a_budget_in_other_words_is_read() {
+    // Each was passed over without a word ("$1k" read as $1 with no period).
+    assert_refused_saying(
+        "2 T4 VMs, max spend $1 per hour",
+        "over the budget of $1.00/hour (\"max spend $1 per hour\")",
+    );
+    assert_refused_saying(
+        "2 T4 VMs, keep costs below $0.5k/month",
+        "over the budget of $500/month",
+    );
+    // Without a currency after money's own words: read in US dollars, and said.
+    assert_refused_saying(
+        "2 A100 80GB VMs, spending cap 5000/month",
+        "over the budget of $5,000/month (\"spending cap 5000/month\")",
+    );
+    let outcome = planned("2 T4 VMs, cost limit 2/hour");
+    assert!(
+        said(
+            &outcome,
+            "\"cost limit 2/hour\" read as a budget of $2.00/hour for the deployment (no currency named: read in US dollars, the catalog's)"
+        ),
+        "{:?}",
+        outcome.request.assumptions
+    );
+    // A bare number after other limit words, or money spent, is no budget.
+    assert_plans(&[
+        ("Need 2 T4 VMs, max 4 per hour", 2, 1, T4),
+        (
+            "we are spending 5000/month on T4 VMs, need 2 T4 VMs",
+            2,
+            1,
+            T4,
+        ),
+    ]);
+}

@@ -32,6 +32,13 @@ fn a_lifetime_stated_by_when_it_ends_is_read() {
             "2w",
         ),
         ("GPU: T4\nDuration: 5 days", "5d"),
+        // A key's value right after its "=", a label in underscores, the VMs' own deletion:
+        // each was named as a duration nothing reads (the last planned with no end and no
+        // word).
+        ("ttl=72h, 2 T4 VMs in us-west1", "72h"),
+        ("lifetime=48h gpu=t4 vms=2", "48h"),
+        ("__Lifetime:__ 2 days\nneed 1 T4 VM", "2d"),
+        ("2 T4 VMs; they can be deleted after 72 hours", "72h"),
         ("a T4 VM. How long do you need it? 3 days", "3d"),
     ] {
         let plan = planned(text);

@@ -19,6 +19,10 @@ static TIMED_END: LazyLock<Regex> = LazyLock::new(|| {
         r"(?ix)
         (?P<lead>
             \b (?: expires? | expiring | expiry | lifetime | ttl ) (?: \s* [:=] | \s+ (?: in | after ) )?
+            # Said of the VMs: they can be deleted after 72 hours.
+          | \b (?: be | get | are | is ) \s+ (?: auto-?deleted | deleted | destroyed | removed
+              | terminated | decommissioned | torn \s+ down | shut \s+ down | cleaned \s+ up )
+            \s+ (?: in | after )
             # Duration only as a label (in training duration 8 hours it is the job's).
           | (?m:^) [\#\ \t]* duration \s* [:=]?
           | \b duration \s* [:=]
@@ -30,8 +34,9 @@ static TIMED_END: LazyLock<Regex> = LazyLock::new(|| {
               | clean \s+ (?: it \s+ | them \s+ | everything \s+ )? up )
             (?: \s+ (?: it | them | everything | all | the \s+ \S+ ) )? (?: \s+ (?: in | after | on | by | at ) )?
         )
-        # Markdown's emphasis closing a label: **Lifetime:** 2 days.
-        [*_]* \s+",
+        # Markdown's emphasis closing a label: **Lifetime:** 2 days. A key's value may
+        # follow its = or : at once (ttl=72h); elsewhere the duration must start here.
+        [*_]* \s*",
     )
     .expect("timed end pattern")
 });

@@ -42,11 +42,18 @@ static BUDGET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
         (?: \b (?P<lead>
-            budget (?: \s+ (?: is | of | at | under | below | max ) )? | under | below | max(?:imum)?
+            # Words that name money: a number after them needs no currency (budget 500/month).
+            (?P<money> budget (?: \s+ (?: is | of | at | under | below | max ) )?
+              # Not spend or cost alone: T4s cost $0.35/hour is a price.
+              | (?: max(?:imum)? \s+ (?: spend(?:ing)? | costs? ) (?: \s+ (?: cap | limit ) )?
+                | (?: spend(?:ing)? | costs? ) \s+ (?: cap | limit | max ) )
+                (?: \s+ (?: is | of | at | under | below ) )? )
+          | under | below | max(?:imum)?
           | at \s+ most | less \s+ than | no \s+ more \s+ than | up \s+ to | cap(?:ped)? \s+ at
           | limit(?:ed)? \s+ (?: of | to ) | within | not \s+ (?: to \s+ )? exceed(?:ing)?
         ) \s* [:=]? \s* )? (?: (?: about | around | roughly | ~ ) \s* )?
-        (?: \$ \s* (?P<dollars>\d+(?:\.\d{1,2})?) | (?P<plain>\d+(?:\.\d{1,2})?) \s* (?: usd | dollars? | \$ ) )
+        (?: \$ \s* (?P<dollars>\d+(?:\.\d{1,2})?) (?P<k>k)? | (?P<plain>\d+(?:\.\d{1,2})?) (?P<k2>k)? \s* (?: usd | dollars? | \$ )
+          | (?P<bare>\d+(?:\.\d{1,2})?) (?P<k3>k)? )
         (?P<period> \s* (?: / | per \s+ | an? \s+ | each \s+ ) \s* (?P<unit> hours? | hrs? | h | months? | mo | mth ) \b )?
         # Or after it: $10/hour max.
         (?P<trail> \s* (?: max(?:imum)? | at \s+ most | tops | or \s+ less ) \b )?",
@@ -64,11 +71,20 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<Budget>>, Vec<String>) {
         if !limited {
             continue;
         }
+        // A number without a currency is money only after money's own words and with a
+        // period ("spending cap 5000/month"); "under 4 per VM" is no budget.
+        let bare = caps.name("bare").is_some();
+        if bare && (caps.name("money").is_none() || caps.name("unit").is_none()) {
+            continue;
+        }
         let written = caps[0].trim().to_owned();
         let amount = caps
             .name("dollars")
             .or(caps.name("plain"))
+            .or(caps.name("bare"))
             .map_or("", |m| m.as_str());
+        // "$1k/month".
+        let thousands = ["k", "k2", "k3"].iter().any(|k| caps.name(k).is_some());
         let Some(unit) = caps.name("unit") else {
             unread.push(format!(
                 "\"{written}\" was not used as a budget: it says no period; write it per hour or per month (e.g. \"budget $2/hour\", \"budget $500/month\")"
@@ -80,13 +96,22 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<Budget>>, Vec<String>) {
         } else {
             Period::Month
         };
-        let Ok(dollars) = amount.parse::<f64>() else {
+        let Ok(mut dollars) = amount.parse::<f64>() else {
             continue;
         };
+        if thousands {
+            dollars *= 1000.0;
+        }
         // Two decimals at most (the pattern's), so the cents are exact.
         let cents = (dollars * 100.0).round() as u64;
         let budget = Budget { cents, per };
-        let reading = format!("\"{written}\" read as a budget of {budget} for the deployment");
+        let currency = if bare {
+            " (no currency named: read in US dollars, the catalog's)"
+        } else {
+            ""
+        };
+        let reading =
+            format!("\"{written}\" read as a budget of {budget} for the deployment{currency}");
         budgets.push(Mentioned::new(budget, written).with_reading(reading));
     }
     (budgets, unread)
