@@ -89,6 +89,13 @@ pub(crate) fn fit_model(
     policy: &Policy,
 ) -> Result<(String, u32, String), PlanError> {
     let gb = need.value.gb_per_vm;
+    if let (Some(gpu), Some(per_vm)) = (&draft.gpu_type, draft.gpu_count) {
+        return Ok((
+            gpu.clone(),
+            per_vm,
+            stated_gpus_against(need, gpu, per_vm, catalog),
+        ));
+    }
     let vms_for = |per_vm: u32| match total {
         Some(total) => total / per_vm,
         None => 1,
@@ -135,6 +142,13 @@ pub(crate) fn fit_model(
                 need.value.explanation, c.memory_gb, c.per_vm, c.gpu
             ),
         )),
+        // Nothing passes at all ("an A100 80GB in Oregon", where none is offered): the
+        // draft's own problem is the one to name, not the model's size.
+        _ if open.is_empty()
+            && let Err(errors) = resolve(draft.clone(), catalog, policy) =>
+        {
+            Err(PlanError::Rejected(errors))
+        }
         _ => Err(refused(
             "gpu_type",
             &need.written,
@@ -144,6 +158,28 @@ pub(crate) fn fit_model(
             ),
         )),
     }
+}
+
+/// The model's need against GPUs the request names with their count per VM ("2 T4 GPUs per
+/// VM for a 70B model"): planned as asked, and said whether they hold it. Before, nothing
+/// was said when they did not.
+fn stated_gpus_against(
+    need: &Mentioned<ModelMemory>,
+    gpu: &str,
+    per_vm: u32,
+    catalog: &Catalog,
+) -> String {
+    let held = catalog.gpu(gpu).map_or(0, |g| g.memory_gb) * per_vm;
+    if held >= need.value.gb_per_vm {
+        return format!(
+            "{}; the {per_vm} x {gpu} per VM asked for hold {held} GB",
+            need.value.explanation
+        );
+    }
+    format!(
+        "{}; the {per_vm} x {gpu} per VM asked for hold {held} GB: planned as asked; if the model does not fit, quantise it (\"in 8-bit\") or ask for more GPUs",
+        need.value.explanation
+    )
 }
 
 /// The GPU and count per VM with the most GPU memory (the dearer on a tie), and the

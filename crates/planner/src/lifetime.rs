@@ -41,7 +41,9 @@ pub struct LifetimeReading {
 type Statement = Result<(ExpiryRequest, Option<String>), ValidationError>;
 
 static LEAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?P<lead>for|until|till|through|thru)\s+").expect("lifetime lead pattern")
+    // A form's label may end in a colon: "Needed until: 2026-12-20".
+    Regex::new(r"(?i)\b(?P<lead>for|until|till|through|thru)(?:\s*:)?\s+")
+        .expect("lifetime lead pattern")
 });
 
 static KEYS: LazyLock<Regex> = LazyLock::new(|| {

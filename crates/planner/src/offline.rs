@@ -303,9 +303,7 @@ fn choose_gpu(
         draft.gpu_type = Some(id);
         decided.push(note);
     }
-    if let Some(need) = mentions.model_memory.first()
-        && (draft.gpu_type.is_none() || draft.gpu_count.is_none())
-    {
+    if let Some(need) = mentions.model_memory.first() {
         let total = first_count(&mentions.total_gpus);
         let (gpu, per_vm, note) = fit::fit_model(need, draft, total, catalog, policy)?;
         draft.gpu_type = Some(gpu);

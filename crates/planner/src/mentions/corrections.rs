@@ -135,6 +135,10 @@ pub(super) fn scan_corrected_after(
 ) -> (Mentions, Vec<ValidationError>) {
     let split = split(&scan::request_text(text), catalog);
     let (mut mentions, mut errors) = scan::scan(&split.base, catalog);
+    let unread_blocks = super::code_blocks::without_unread(text).1;
+    mentions
+        .notices
+        .extend(super::code_blocks::note(unread_blocks));
     for correction in &split.corrections {
         let from_before = before.filter(|_| !mentions.states_a_count());
         let (read, read_errors) = correction.read(from_before.unwrap_or(&mentions));

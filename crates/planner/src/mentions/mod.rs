@@ -63,6 +63,7 @@
 //! Not read here (the planner's screening lists them as not used): disk types, images, durations and schedules, spot/preemptible.
 
 mod budget;
+mod code_blocks;
 mod contradictions;
 mod corrections;
 mod deployment_name;

@@ -73,10 +73,14 @@ static UNTICKED_OPTION: LazyLock<Regex> = LazyLock::new(|| {
 static US_IN_CAPITALS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bUSA?\b([-$])?").expect("US pattern"));
 
-/// The text without what states nothing about the deployment (HTML comments, URLs,
-/// unticked options).
+/// The text without what states nothing about the deployment (HTML comments, URLs, code
+/// blocks that hold no configuration, unticked options).
 pub(crate) fn request_text(text: &str) -> std::borrow::Cow<'_, str> {
-    let text = NOT_REQUEST_TEXT.replace_all(text, " ");
+    let (text, _) = super::code_blocks::without_unread(text);
+    let text = match NOT_REQUEST_TEXT.replace_all(&text, " ") {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(replaced) => std::borrow::Cow::Owned(replaced),
+    };
     if !TICKED_OPTION.is_match(&text) {
         return text;
     }

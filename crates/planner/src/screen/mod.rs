@@ -129,7 +129,10 @@ pub fn refusal_of_text(input: &PlanInput) -> Option<Refusal> {
             ),
         );
     }
-    delete_refusal(&text, input).or_else(|| other_cloud_refusal(&text))
+    // What a pasted log or command says ("terraform destroy") is not asked for; the checks
+    // above read everything, as the model would.
+    let read = crate::mentions::request_text(&text);
+    delete_refusal(&read, input).or_else(|| other_cloud_refusal(&read))
 }
 
 fn delete_refusal(text: &str, input: &PlanInput) -> Option<Refusal> {
