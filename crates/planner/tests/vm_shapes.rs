@@ -154,3 +154,32 @@ fn both_vms_are_two_and_a_count_after_a_colon_has_its_own_per_vm() {
         "the request names more than one gpu_type",
     );
 }
+
+#[test]
+fn of_a_preferred_gpu_and_its_fallback_the_preferred_is_planned() {
+    // Each was refused as naming two GPU types.
+    assert_plans(&[
+        ("Need 3 GPU VMs, T4 preferred but L4 is fine too", 3, 1, T4),
+        ("Need 2 VMs, preferably L4, T4 also ok", 2, 1, L4),
+        ("2 VMs with A100 if possible, otherwise V100", 2, 1, A100),
+        ("need 2 VMs: L4 (or T4 if L4 is unavailable)", 2, 1, L4),
+    ]);
+    let outcome = planned("Need 3 GPU VMs, T4 preferred but L4 is fine too");
+    assert!(
+        said(
+            &outcome,
+            "\"t4\" read as the GPU preferred and \"l4\" as a fallback, which is not planned"
+        ),
+        "{:?}",
+        outcome.request.assumptions
+    );
+    // A preference over both, or a choice left open, is refused as before.
+    for text in [
+        "need 2 GPUs, preferably T4 or L4, us-west1",
+        "Need an A100 VM, or an H100 if available",
+        "T4 or L4, 2 VMs",
+        "A100 preferred, H100 preferred",
+    ] {
+        assert_refused_saying(text, "the request names more than one gpu_type");
+    }
+}

@@ -26,6 +26,7 @@ mod memory;
 mod numbers;
 mod people_each;
 mod phrases;
+mod preferred;
 mod unknown;
 mod vm_roles;
 mod words;

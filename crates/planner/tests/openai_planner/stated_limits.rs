@@ -111,3 +111,26 @@ async fn a_model_machine_smaller_than_the_stated_size_is_repaired() {
         messages(&sent[1])[3]
     );
 }
+
+#[tokio::test]
+async fn a_model_that_plans_the_fallback_gpu_is_repaired() {
+    // "V100 preferred but T4 is fine too" was refused as two GPU types on the offline path
+    // and left to the model on this one.
+    let server = MockServer::start().await;
+    let mut input = input();
+    input.body = "We need 2 VMs in us-west1, V100 preferred but T4 is fine too.".to_owned();
+    let fallback = draft(json!({"gpu_type": "nvidia-tesla-t4", "machine_type": null}));
+    let preferred = draft(json!({}));
+    answer_in_order(&server, vec![completion(&fallback), completion(&preferred)]).await;
+    let outcome = plan(&server, &input).await.expect("repaired");
+    assert_eq!(outcome.request.gpu_type, "nvidia-tesla-v100");
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 2, "one repair turn");
+    assert!(
+        messages(&sent[0])[1]
+            .1
+            .contains("gpu_type nvidia-tesla-v100 (\"v100\")"),
+        "the preferred GPU is the value the model must keep: {}",
+        messages(&sent[0])[1].1
+    );
+}

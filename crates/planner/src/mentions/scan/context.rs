@@ -75,6 +75,9 @@ impl Scanner<'_> {
             self.keep_chosen_gpu(&choice);
             return;
         }
+        if self.keep_preferred_gpu() {
+            return;
+        }
         // "benchmark T4 vs L4: one VM of each" asks for both, which one deployment cannot
         // hold: refused on either planner (a model would settle it on one of them).
         if self.asks_for_each_named() {
