@@ -53,8 +53,17 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "commitments and reservations are not supported; the plan uses on-demand capacity",
     },
     Unsupported {
-        pattern: r"\b(?:multi[\s-]?region|several\s+regions|two\s+regions|across\s+regions)\b",
-        why: "a deployment lives in one zone; open one request per region",
+        pattern: r"\b(?:multi[\s-]?(?:region|zone)|(?:several|two|multiple|different)\s+(?:regions|zones)|(?:spread\s+)?across\s+(?:regions|zones))\b",
+        why: "a deployment lives in one zone; open one request per region or zone",
+    },
+    Unsupported {
+        // "2 VMs (or 3 if budget allows)": the count stated first is planned.
+        pattern: r"\bor\s+(?:\d+|two|three|four|five|six|eight)\s+(?:more\s+)?(?:if|when|should|in\s+case)\b[^).;\n]*",
+        why: "another count offered as an alternative is not planned; the count stated first is",
+    },
+    Unsupported {
+        pattern: r"\b(?:\d+|two|three|four|five|six|eight)\s+more\s+(?:\w+\s+)?(?:next\s+(?:week|month|sprint|quarter)|later|tomorrow|in\s+\d+\s+(?:days?|weeks?))\b",
+        why: "VMs wanted later are not planned now; ask for them then, with the new total, in a `/promptops plan` comment on the deployment's issue",
     },
     Unsupported {
         pattern: r"\b(?:install|preinstall\w*|pre-install\w*|with)\s+(?:jupyter\w*|docker|conda|vllm|triton|pytorch|tensorflow|ollama)\b",
@@ -112,5 +121,29 @@ mod tests {
         ] {
             assert_eq!(ignored_parts(text).len(), 1, "{text:?}");
         }
+    }
+
+    #[test]
+    fn counts_offered_as_alternatives_or_for_later_and_zones_are_named() {
+        // Each was passed over without a word.
+        for (text, written) in [
+            (
+                "Need 2 T4 VMs (or 3 if budget allows)",
+                "\"or 3 if budget allows\"",
+            ),
+            (
+                "Need 2 T4 VMs now and 2 more next week",
+                "\"2 more next week\"",
+            ),
+            (
+                "2 VMs with 1 T4 each, spread across zones",
+                "\"spread across zones\"",
+            ),
+        ] {
+            let parts = ignored_parts(text);
+            assert_eq!(parts.len(), 1, "{text:?}: {parts:?}");
+            assert!(parts[0].contains(written), "{text:?}: {parts:?}");
+        }
+        assert!(ignored_parts("2 T4 VMs, or 3 L4 VMs").is_empty());
     }
 }
