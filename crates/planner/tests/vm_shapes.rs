@@ -163,6 +163,7 @@ fn of_a_preferred_gpu_and_its_fallback_the_preferred_is_planned() {
         ("Need 2 VMs, preferably L4, T4 also ok", 2, 1, L4),
         ("2 VMs with A100 if possible, otherwise V100", 2, 1, A100),
         ("need 2 VMs: L4 (or T4 if L4 is unavailable)", 2, 1, L4),
+        ("need 2 VMs: L4 (or T4 if L4 is not available)", 2, 1, L4),
     ]);
     let outcome = planned("Need 3 GPU VMs, T4 preferred but L4 is fine too");
     assert!(

@@ -43,11 +43,12 @@ fn falls_back(previous: &[&str], next: &[&str]) -> bool {
         .take(3)
         .any(|w| matches!(*w, "not" | "isn't" | "never"));
     let after = !denied && next.iter().take(3).any(fine)
-        || matches!(
-            next,
-            ["if", .., "unavailable"] | ["as", "a", "fallback" | "backup", ..]
-        )
-        || next.starts_with(&["if"]) && next.contains(&"unavailable");
+        || matches!(next, ["as", "a", "fallback" | "backup", ..])
+        // "T4 if L4 is unavailable" (or "not available").
+        || next.first() == Some(&"if")
+            && next.iter().any(|w| matches!(*w, "unavailable" | "available"))
+            && next.contains(&"not")
+        || next.first() == Some(&"if") && next.contains(&"unavailable");
     before || after
 }
 
