@@ -107,6 +107,17 @@ fn memory_not_said_of_the_vm_does_not_size_it() {
         "{:?}",
         unread.request.assumptions
     );
+    // Threads are the work's, and named as not read.
+    let threads = planned("Need 2 VMs with an L4 each; model uses 12 threads");
+    assert_eq!(threads.request.machine_type, "g2-standard-4");
+    assert!(
+        said(
+            &threads,
+            "Not used: \"12 threads\": threads are not read as vCPUs"
+        ),
+        "{:?}",
+        threads.request.assumptions
+    );
     // CUDA cores are the GPU's.
     assert_eq!(
         shape("a T4 VM; the T4 has 2560 CUDA cores").3,

@@ -84,3 +84,18 @@ fn a_role_word_that_names_no_vms_is_no_role() {
         ("A T4 VM for 1 manager and 3 engineers", 1, 1, T4),
     ]);
 }
+
+#[test]
+fn a_role_named_apart_from_the_vms_asked_for_is_context() {
+    assert_plans(&[(
+        "Need 2 T4 VMs; the app talks to 1 database server we already have",
+        2,
+        1,
+        T4,
+    )]);
+    // Listed on lines of their own, they are listed together.
+    assert_refused_saying(
+        "- 1 head node\n- 4 worker nodes with A100s",
+        "are VMs in different roles",
+    );
+}

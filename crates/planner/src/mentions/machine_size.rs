@@ -45,7 +45,7 @@ impl std::fmt::Display for MachineSize {
 
 static VCPUS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?P<n>\d{1,4})\s*(?:v-?cpus?|cpus?|vcores?|cores|threads)\b|\b(?:v-?cpus?|cpus?|vcores?|cores)\s*[:=]\s*(?P<m>\d{1,4})\b",
+        r"(?i)\b(?P<n>\d{1,4})\s*(?:v-?cpus?|cpus?|vcores?|cores)\b|\b(?:v-?cpus?|cpus?|vcores?|cores)\s*[:=]\s*(?P<m>\d{1,4})\b",
     )
     .expect("vCPU pattern")
 });

@@ -25,6 +25,11 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "images, CUDA and driver versions are not settings; the VMs use the deployment module's image",
     },
     Unsupported {
+        // vCPUs and RAM size the machine (`mentions::machine_size`); threads are the work's.
+        pattern: r"\b\d+\s*threads\b",
+        why: "threads are not read as vCPUs; to size the machine write vCPUs (e.g. \"12 vCPUs\")",
+    },
+    Unsupported {
         pattern: r"\b(?:local\s+ssds?|nvme|pd-ssd|pd-balanced|pd-extreme|hyperdisk|ssd\s+persistent\s+disk|extra\s+disks?|data\s+disks?|attached\s+disks?)\b",
         why: "disk types and extra disks are not settings; each VM gets one boot disk of the stated size",
     },

@@ -11,7 +11,7 @@
 
 use promptops_core::ValidationError;
 
-use super::{CountKind, Head, Mentioned, Role, Scanner, is_filler, is_vm_noun};
+use super::{CountKind, Head, Mentioned, Role, Scanner, Token, is_filler, is_vm_noun};
 
 /// One count of VMs: its count and its first and last token.
 #[derive(Clone, Copy)]
@@ -72,18 +72,28 @@ impl Scanner<'_> {
     /// Reads the roles of the request's VMs (see the module): refuses VMs in different
     /// roles, and counts a role's VMs when it is the only count of VMs.
     pub(super) fn find_vm_roles(&mut self) {
-        let roles: Vec<Group> = (0..self.tokens.len())
+        let mut roles: Vec<Group> = (0..self.tokens.len())
             .filter_map(|i| self.role_group(i))
             .collect();
         if roles.is_empty() {
             return;
         }
-        let inside_role = |i: usize| roles.iter().any(|g| (g.start..=g.end).contains(&i));
+        let inside =
+            |groups: &[Group], i: usize| groups.iter().any(|g| (g.start..=g.end).contains(&i));
         let others: Vec<Group> = (0..self.tokens.len())
-            .filter(|&i| !inside_role(i))
+            .filter(|&i| !inside(&roles, i))
             .filter_map(|i| self.vm_group(i))
-            .filter(|g| !inside_role(g.end))
+            .filter(|g| !inside(&roles, g.end))
             .collect();
+        // A role named apart from the VMs asked for ("2 T4 VMs; the app talks to 1 database
+        // server we already have") is context, not a VM of the request.
+        if !others.is_empty() {
+            let all: Vec<Group> = roles.iter().chain(&others).copied().collect();
+            roles.retain(|role| all.iter().any(|other| self.side_by_side(role, other)));
+            if roles.is_empty() {
+                return;
+            }
+        }
         if self.read_roles_as_breakdown(&roles, &others) {
             return;
         }
@@ -217,5 +227,22 @@ impl Scanner<'_> {
                     || self.count_word(next).is_some()
             }
         }
+    }
+
+    /// Whether two groups are listed together: only joining words or marks stand between
+    /// them ("1 master + 3 workers", "3 T4 workers and 1 coordinator", "- 1 head node⏎- 4
+    /// workers").
+    fn side_by_side(&self, a: &Group, b: &Group) -> bool {
+        let (left, right) = if a.end < b.start {
+            (a, b)
+        } else if b.end < a.start {
+            (b, a)
+        } else {
+            return false;
+        };
+        (left.end + 1..right.start).all(|j| match &self.tokens[j] {
+            Token::Break(_) => true,
+            Token::Word(word) => matches!(word.as_str(), "and" | "plus" | "with" | "also" | "&"),
+        })
     }
 }
