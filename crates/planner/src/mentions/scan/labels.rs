@@ -155,7 +155,7 @@ impl Scanner<'_> {
         {
             return None;
         }
-        (i.saturating_sub(8)..i)
+        let found = (i.saturating_sub(8)..i)
             .rev()
             .take_while(|&j| !matches!(self.tokens[j], Token::Break(Line)))
             .find_map(|j| {
@@ -167,7 +167,18 @@ impl Scanner<'_> {
                 } else {
                     None
                 }
-            })
+            })?;
+        // "4 T4 VMs, 1 of them as the master": a part of VMs already counted, told apart by
+        // what it is for, is no count of its own ("T4 VMs, 4 of them for training" is).
+        let part = matches!(
+            self.word(i + 3),
+            Some("as" | "for" | "is" | "will" | "should" | "acting" | "being" | "running")
+        );
+        let counted_before = (found.1.saturating_sub(4)..found.1).any(|j| {
+            self.word(j)
+                .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()))
+        });
+        (!(part && counted_before)).then_some(found)
     }
 
     /// The label a count at `i` stands under: its column's header in a table that has one
