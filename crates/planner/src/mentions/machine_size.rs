@@ -2,8 +2,10 @@
 //! memory ("128GB RAM", "64 GB of system memory", "RAM: 64GB"). They were named in the plan
 //! as not used, and the machine type stayed the default for the GPUs (4 vCPUs for one T4).
 //! Now they are the least each VM must have: the offline planner chooses the cheapest
-//! machine type that has them (`crate::fit::size_machine`), and a plan on either path whose
-//! machine type has less is refused or repaired (`Mentions::check_machine_size`).
+//! machine type that has them and no less of either than the GPUs' default machine
+//! (`crate::fit::size_machine`), and a plan on either path whose machine type has less is
+//! refused or repaired (`Mentions::check_machine_size`). Threads are the work's, not the
+//! machine's, and are named as not read (`screen::ignored`).
 //!
 //! Memory counts only when it is said to be the VM's ("RAM", "system memory"): "a GPU with
 //! 24GB memory" is the GPU's (read by the scanner).

@@ -4,7 +4,9 @@
 //! request for VMs in different roles cannot be planned as written. Before, the role's
 //! count was no count at all ("head" or "master" is no VM noun), and the workers alone were
 //! planned without a word. Now such a request is refused on both planners, naming each
-//! group and what to write.
+//! group and what to write. Only a role listed with other VMs counts ("1 master + 3
+//! workers", lines of a list); one named apart ("2 T4 VMs; the app talks to 1 database
+//! server we already have") is context.
 //!
 //! A role alone ("2 head nodes with 2 T4 each", "a master node with 4 A100s") is a count of
 //! VMs like any other: before, "2 head nodes" fell to the default of 1 VM.
