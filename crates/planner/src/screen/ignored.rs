@@ -62,6 +62,12 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "a deployment lives in one zone; open one request per region or zone",
     },
     Unsupported {
+        // The planner knows no other deployment's place ("the same zone as our existing
+        // deployment"); a deployment being changed keeps its own.
+        pattern: r"\bsame\s+(?:zone|region|location|place|datacenter)\s+as\b[^.,;:!?\n]*",
+        why: "a place named by reference to something else is not read; name the region or zone (e.g. \"in us-west1\")",
+    },
+    Unsupported {
         // "2 VMs (or 3 if budget allows)": the count stated first is planned.
         pattern: r"\bor\s+(?:\d+|two|three|four|five|six|eight)\s+(?:more\s+)?(?:if|when|should|in\s+case)\b[^).;\n]*",
         why: "another count offered as an alternative is not planned; the count stated first is",
@@ -143,6 +149,10 @@ mod tests {
             (
                 "2 VMs with 1 T4 each, spread across zones",
                 "\"spread across zones\"",
+            ),
+            (
+                "2 T4 VMs in the same zone as our existing deployment",
+                "\"same zone as our existing deployment\"",
             ),
         ] {
             let parts = ignored_parts(text);
