@@ -48,6 +48,7 @@ fn a_count_broken_down_by_roles_is_that_count() {
         ("We need 4 T4 VMs: 1 master and 3 workers", 4, 1, T4),
         // Refused as two VM counts ("vms … 1 of them").
         ("need 4 T4 VMs, 1 of them as the master", 4, 1, T4),
+        ("need four T4 VMs, one of them as the master", 4, 1, T4),
         // Without a count before, "4 of them" is the count.
         ("Need T4 VMs, 4 of them for training", 4, 1, T4),
     ]);

@@ -133,9 +133,9 @@ pub(super) fn scan_corrected_after(
     before: Option<&Mentions>,
     catalog: &Catalog,
 ) -> (Mentions, Vec<ValidationError>) {
-    let split = split(&scan::request_text(text), catalog);
+    let (request, unread_blocks) = scan::request_text_and_unread_blocks(text);
+    let split = split(&request, catalog);
     let (mut mentions, mut errors) = scan::scan(&split.base, catalog);
-    let unread_blocks = super::code_blocks::without_unread(text).1;
     mentions
         .notices
         .extend(super::code_blocks::note(unread_blocks));

@@ -77,15 +77,21 @@ static US_IN_CAPITALS: LazyLock<Regex> =
 /// The text without what states nothing about the deployment (HTML comments, URLs, code
 /// blocks that hold no configuration, unticked options).
 pub(crate) fn request_text(text: &str) -> std::borrow::Cow<'_, str> {
-    let (text, _) = super::code_blocks::without_unread(text);
+    request_text_and_unread_blocks(text).0
+}
+
+/// `request_text`, and how many code blocks it left out (for the plan's note).
+pub(super) fn request_text_and_unread_blocks(text: &str) -> (std::borrow::Cow<'_, str>, usize) {
+    let (text, unread_blocks) = super::code_blocks::without_unread(text);
     let text = match NOT_REQUEST_TEXT.replace_all(&text, " ") {
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(replaced) => std::borrow::Cow::Owned(replaced),
     };
     if !TICKED_OPTION.is_match(&text) {
-        return text;
+        return (text, unread_blocks);
     }
-    std::borrow::Cow::Owned(UNTICKED_OPTION.replace_all(&text, " ").into_owned())
+    let text = UNTICKED_OPTION.replace_all(&text, " ").into_owned();
+    (std::borrow::Cow::Owned(text), unread_blocks)
 }
 
 pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationError>) {

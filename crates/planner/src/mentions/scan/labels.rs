@@ -174,10 +174,9 @@ impl Scanner<'_> {
             self.word(i + 3),
             Some("as" | "for" | "is" | "will" | "should" | "acting" | "being" | "running")
         );
-        let counted_before = (found.1.saturating_sub(4)..found.1).any(|j| {
-            self.word(j)
-                .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()))
-        });
+        // The word, not its role: the count before is read (used) by now.
+        let counted_before = (found.1.saturating_sub(4)..found.1)
+            .any(|j| self.word(j).and_then(super::tokens::parse_count).is_some());
         (!(part && counted_before)).then_some(found)
     }
 

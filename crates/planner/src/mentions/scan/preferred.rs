@@ -42,13 +42,12 @@ fn falls_back(previous: &[&str], next: &[&str]) -> bool {
         .iter()
         .take(3)
         .any(|w| matches!(*w, "not" | "isn't" | "never"));
+    // "T4 if L4 is unavailable" (or "not available").
+    let unavailable =
+        next.contains(&"unavailable") || next.contains(&"available") && next.contains(&"not");
     let after = !denied && next.iter().take(3).any(fine)
         || matches!(next, ["as", "a", "fallback" | "backup", ..])
-        // "T4 if L4 is unavailable" (or "not available").
-        || next.first() == Some(&"if")
-            && next.iter().any(|w| matches!(*w, "unavailable" | "available"))
-            && next.contains(&"not")
-        || next.first() == Some(&"if") && next.contains(&"unavailable");
+        || next.first() == Some(&"if") && unavailable;
     before || after
 }
 
