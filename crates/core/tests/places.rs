@@ -32,6 +32,9 @@ fn places_name_their_regions() {
         ("Netherlands", "europe-west4"),
         ("the Netherlands", "europe-west4"),
         ("Eemshaven", "europe-west4"),
+        // The capitals of countries with one region ("London or Amsterdam" planned London).
+        ("Amsterdam", "europe-west4"),
+        ("Brussels", "europe-west1"),
         ("Belgium", "europe-west1"),
         ("London", "europe-west2"),
         ("Frankfurt", "europe-west3"),

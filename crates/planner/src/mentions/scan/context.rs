@@ -25,6 +25,21 @@ fn is_comparison_lead(previous: &[&str]) -> bool {
                 ..,
                 "from" | "not" | "than" | "vs" | "versus" | "unlike" | "replace" | "replacing",
             ]
+    ) || is_exclusion_lead(previous)
+}
+
+/// Words right before a GPU name that rule it out: "anything but A100", "no A100 please",
+/// "any GPU except the A100", "without A100s". Before, the GPU ruled out was planned.
+fn is_exclusion_lead(previous: &[&str]) -> bool {
+    matches!(
+        previous,
+        [.., "anything" | "any" | "everything", "but"]
+            | [.., "other", "than"]
+            | [.., "but", "not"]
+            | [
+                ..,
+                "no" | "except" | "excluding" | "without" | "avoid" | "avoiding" | "exclude"
+            ]
     )
 }
 
@@ -39,7 +54,7 @@ fn is_contrast_lead(previous: &[&str]) -> bool {
                 ..,
                 "than" | "unlike" | "not" | "vs" | "versus" | "replace" | "replacing"
             ]
-    )
+    ) || is_exclusion_lead(previous)
 }
 
 /// Words right after a GPU name that make it context ("A100 is overkill").
