@@ -373,6 +373,15 @@ fn a_deleting_verb_before_a_date_ends_the_deployment_then() {
         planned("2 T4 VMs, delete them 3 days later").expiry,
         for_lifetime("3d")
     );
+    // After "after", a date keeps the VMs through that day (refused as asking to delete).
+    assert_eq!(
+        planned("Need 2 T4 VMs; please delete them after 2026-12-31").expiry,
+        ExpiryRequest::parse_end("2026-12-31")
+    );
+    assert_eq!(
+        planned("Need 2 T4 VMs, delete after Dec 20").expiry,
+        ExpiryRequest::through_month_day(12, 20)
+    );
     // A date it cannot read is refused with its words, not as a deletion.
     assert_refused_saying(
         "2 T4 VMs, delete them at the end of the month",

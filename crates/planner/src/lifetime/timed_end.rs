@@ -97,15 +97,21 @@ pub(super) fn end_date_on(
     words: &[String],
 ) -> Option<super::Statement> {
     let lower = lead.to_ascii_lowercase();
-    if names_the_end(&lower) || lower.ends_with(" in") || lower.ends_with(" after") {
+    let first_is_date = words
+        .first()
+        .is_some_and(|w| super::is_date_word(w) || ExpiryRequest::parse_end(w).is_some());
+    // "delete them after 2026-12-31": the VMs are kept through that day (it was refused
+    // as a request to delete). After "after", only a date is read here: a duration ("after
+    // 3 days") is a lifetime, an event ("after the demo") refused.
+    let after_a_date = lower.ends_with(" after") && first_is_date;
+    if names_the_end(&lower) || lower.ends_with(" in") || lower.ends_with(" after") && !after_a_date
+    {
         return None;
     }
     let dated = lower.ends_with(" on")
         || lower.ends_with(" by")
         || lower.ends_with(" at")
-        || words
-            .first()
-            .is_some_and(|w| super::is_date_word(w) || ExpiryRequest::parse_end(w).is_some());
+        || first_is_date;
     if !dated {
         return None;
     }
