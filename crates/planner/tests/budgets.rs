@@ -101,3 +101,27 @@ fn a_budget_in_other_words_is_read() {
         ),
     ]);
 }
+
+#[test]
+fn a_budget_per_day_or_week_is_held_and_other_currencies_are_named() {
+    // "per week" was named as saying no period; "a day" was passed over.
+    assert_refused_saying(
+        "Need 2 T4 VMs in us-west1, no more than 150 USD per week",
+        "the plan costs about $181/week (2 x n1-standard-4 with 1 x nvidia-tesla-t4 each), over the budget of $150/week",
+    );
+    assert_refused_saying(
+        "Need 2 A100 VMs, budget $100 a day",
+        "over the budget of $100.00/day",
+    );
+    assert_plans(&[("Need 2 T4 VMs in us-west1, budget $200/week", 2, 1, T4)]);
+    // Passed over without a word: the plan may cost more than the budget meant.
+    let outcome = planned("Need 2 T4 VMs, budget ~€400/month");
+    assert!(
+        said(
+            &outcome,
+            "\"budget ~€400/month\" was not used as a budget: budgets are read in US dollars"
+        ),
+        "{:?}",
+        outcome.request.assumptions
+    );
+}

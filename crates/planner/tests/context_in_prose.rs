@@ -26,7 +26,10 @@ fn a_gpu_ruled_out_is_never_planned() {
         ("2 L4 VMs in us-central1, anything but A100", 2, 1, L4),
     ]);
     let outcome = planned("Need 2 L4 VMs, no A100");
-    assert!(said(&outcome, "\"a100\" is named for comparison"), "{outcome:?}");
+    assert!(
+        said(&outcome, "\"a100\" is named for comparison"),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -37,5 +40,8 @@ fn a_choice_of_cities_is_two_regions() {
         "the request names more than one region",
     );
     let outcome = planned("Need 2 T4 VMs in Amsterdam");
-    assert!(outcome.request.zone.starts_with("europe-west4-"), "{outcome:?}");
+    assert!(
+        outcome.request.zone.starts_with("europe-west4-"),
+        "{outcome:?}"
+    );
 }

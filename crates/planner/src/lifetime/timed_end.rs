@@ -108,10 +108,8 @@ pub(super) fn end_date_on(
     {
         return None;
     }
-    let dated = lower.ends_with(" on")
-        || lower.ends_with(" by")
-        || lower.ends_with(" at")
-        || first_is_date;
+    let dated =
+        lower.ends_with(" on") || lower.ends_with(" by") || lower.ends_with(" at") || first_is_date;
     if !dated {
         return None;
     }

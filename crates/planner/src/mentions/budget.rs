@@ -18,7 +18,39 @@ use super::{Mentioned, Mentions};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
     Hour,
+    Day,
+    Week,
     Month,
+}
+
+impl Period {
+    fn name(self) -> &'static str {
+        match self {
+            Period::Hour => "hour",
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+
+    /// Dollars to the cent for the short periods, whole dollars for the long ones.
+    fn cent_digits(self) -> usize {
+        match self {
+            Period::Hour | Period::Day => 2,
+            Period::Week | Period::Month => 0,
+        }
+    }
+
+    /// Hours in the period, for the hourly estimate; a month is the catalog's own
+    /// (`monthly_usd`), so it has none here.
+    fn hours(self) -> Option<f64> {
+        match self {
+            Period::Hour => Some(1.0),
+            Period::Day => Some(24.0),
+            Period::Week => Some(168.0),
+            Period::Month => None,
+        }
+    }
 }
 
 /// At most this many US cents per period, for the whole deployment.
@@ -31,10 +63,8 @@ pub struct Budget {
 impl std::fmt::Display for Budget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let amount = self.cents as f64 / 100.0;
-        match self.per {
-            Period::Hour => write!(f, "{}/hour", usd(amount, 2)),
-            Period::Month => write!(f, "{}/month", usd(amount, 0)),
-        }
+        let per = self.per;
+        write!(f, "{}/{}", usd(amount, per.cent_digits()), per.name())
     }
 }
 
@@ -53,8 +83,11 @@ static BUDGET: LazyLock<Regex> = LazyLock::new(|| {
           | limit(?:ed)? \s+ (?: of | to ) | within | not \s+ (?: to \s+ )? exceed(?:ing)?
         ) \s* [:=]? \s* )? (?: (?: about | around | roughly | ~ ) \s* )?
         (?: \$ \s* (?P<dollars>\d+(?:\.\d{1,2})?) (?P<k>k)? | (?P<plain>\d+(?:\.\d{1,2})?) (?P<k2>k)? \s* (?: usd | dollars? | \$ )
+            # Another currency: named as not read (€400/month was passed over in silence).
+          | (?P<foreign> (?: € | £ | ¥ | ₹ ) \s* \d+(?:[.,]\d+)? k?
+              | \d+(?:[.,]\d+)? k? \s* (?: € | £ | eur | euros? | gbp | pounds? | chf | cad | aud | jpy | yen | inr ) \b )
           | (?P<bare>\d+(?:\.\d{1,2})?) (?P<k3>k)? )
-        (?P<period> \s* (?: / | per \s+ | an? \s+ | each \s+ ) \s* (?P<unit> hours? | hrs? | h | months? | mo | mth ) \b )?
+        (?P<period> \s* (?: / | per \s+ | an? \s+ | each \s+ ) \s* (?P<unit> hours? | hrs? | h | days? | d | weeks? | wk | months? | mo | mth ) \b )?
         # Or after it: $10/hour max.
         (?P<trail> \s* (?: max(?:imum)? | at \s+ most | tops | or \s+ less ) \b )?",
     )
@@ -78,6 +111,12 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<Budget>>, Vec<String>) {
             continue;
         }
         let written = caps[0].trim().to_owned();
+        if caps.name("foreign").is_some() {
+            unread.push(format!(
+                "\"{written}\" was not used as a budget: budgets are read in US dollars, the catalog's prices; write it in dollars (e.g. \"budget $500/month\")"
+            ));
+            continue;
+        }
         let amount = caps
             .name("dollars")
             .or(caps.name("plain"))
@@ -91,10 +130,11 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<Budget>>, Vec<String>) {
             ));
             continue;
         };
-        let per = if unit.as_str().to_ascii_lowercase().starts_with('h') {
-            Period::Hour
-        } else {
-            Period::Month
+        let per = match unit.as_str().to_ascii_lowercase().as_bytes().first() {
+            Some(b'h') => Period::Hour,
+            Some(b'd') => Period::Day,
+            Some(b'w') => Period::Week,
+            _ => Period::Month,
         };
         let Ok(mut dollars) = amount.parse::<f64>() else {
             continue;
@@ -129,10 +169,11 @@ impl Mentions {
         self.budget
             .iter()
             .filter_map(|stated| {
-                let (cost, shown) = match stated.value.per {
-                    Period::Hour => (estimate.hourly_usd, format!("{}/hour", usd(estimate.hourly_usd, 2))),
-                    Period::Month => (estimate.monthly_usd, format!("{}/month", usd(estimate.monthly_usd, 0))),
-                };
+                let per = stated.value.per;
+                let cost = per
+                    .hours()
+                    .map_or(estimate.monthly_usd, |hours| estimate.hourly_usd * hours);
+                let shown = format!("{}/{}", usd(cost, per.cent_digits()), per.name());
                 let cap = stated.value.cents as f64 / 100.0;
                 (cost > cap + 1e-9).then(|| {
                     ValidationError::with_raw_value(
@@ -179,6 +220,41 @@ mod tests {
         assert_eq!(budgets("budget: ~$300 a month"), [month(30_000)]);
         assert_eq!(budgets("only if under $20/hour"), [hour(2000)]);
         assert_eq!(budgets("about $10/hour max"), [hour(1000)]);
+        // "per week" was read as no period; "a day" was passed over.
+        assert_eq!(
+            budgets("no more than 200 USD per week"),
+            [Budget {
+                cents: 20_000,
+                per: Period::Week
+            }]
+        );
+        assert_eq!(
+            budgets("budget $30 a day"),
+            [Budget {
+                cents: 3_000,
+                per: Period::Day
+            }]
+        );
+    }
+
+    #[test]
+    fn amounts_in_other_currencies_are_named_not_read() {
+        // Passed over without a word.
+        for text in [
+            "budget ~€400/month",
+            "max 300 EUR per month",
+            "under £2/hour",
+        ] {
+            let (read, unread) = find(text);
+            assert!(read.is_empty(), "{text:?}: {read:?}");
+            assert_eq!(unread.len(), 1, "{text:?}: {unread:?}");
+            assert!(
+                unread[0].contains("budgets are read in US dollars"),
+                "{unread:?}"
+            );
+        }
+        // A price in euros is no budget.
+        assert_eq!(find("T4s cost €0.30/hour").1.len(), 0);
     }
 
     #[test]
