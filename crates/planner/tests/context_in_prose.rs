@@ -45,3 +45,25 @@ fn a_choice_of_cities_is_two_regions() {
         "{outcome:?}"
     );
 }
+
+#[test]
+fn a_region_written_with_a_dash_before_its_number_is_read() {
+    // Each was passed over for the default region (us-central1) without a word.
+    for (text, zone) in [
+        ("1 A100 in europe-west-4", "europe-west4-"),
+        ("1 T4 in asia-northeast-1", "asia-northeast1-"),
+        ("1 T4 in europe-west-4-b", "europe-west4-b"),
+    ] {
+        let outcome = planned(text);
+        assert!(
+            outcome.request.zone.starts_with(zone),
+            "{text:?}: {outcome:?}"
+        );
+    }
+    let outcome = planned("1 A100 in europe-west-4");
+    assert!(
+        said(&outcome, "\"europe-west-4\" read as region europe-west4"),
+        "{:?}",
+        outcome.request.assumptions
+    );
+}

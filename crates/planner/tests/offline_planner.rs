@@ -408,7 +408,19 @@ fn unknown_names_are_errors_that_say_so() {
         ("4 K80 GPUs", "k80", "not in the catalog"),
         ("two T4s in us-west1-z", "us-west1-z", "zones in us-west1"),
         ("T4 on n1-standard-7", "n1-standard-7", "machine type"),
-        ("T4 in us-east-1", "us-east-1", "not a Google Cloud region"),
+        (
+            "T4 in eu-central-1",
+            "eu-central-1",
+            "not a Google Cloud region",
+        ),
+        // Spelled like AWS's us-east-1 (Virginia): the region spelled alike is named.
+        (
+            "T4 in us-east-1",
+            "us-east-1",
+            "the Google Cloud region spelled alike is us-east1 (South Carolina)",
+        ),
+        // Passed over for the default region without a word.
+        ("T4 in europe-west-9", "europe-west-9", "not in the catalog"),
         ("8 A40 GPUs", "a40", "offered GPUs"),
     ];
     for (text, named, says) in cases {

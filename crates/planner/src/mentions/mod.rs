@@ -463,6 +463,9 @@ impl Mentions {
     pub(crate) fn push_region_read(&mut self, mentioned: Mentioned<String>) {
         push(&mut self.region, mentioned);
     }
+    pub(crate) fn push_zone_read(&mut self, mentioned: Mentioned<String>) {
+        push(&mut self.zone, mentioned);
+    }
     pub(crate) fn push_gpu_type_read(&mut self, mentioned: Mentioned<String>) {
         push(&mut self.gpu_type, mentioned);
     }

@@ -65,6 +65,16 @@ fn location_shape(word: &str) -> Option<(&str, Option<&str>)> {
 static OTHER_CLOUD_REGION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:us|eu|ap|ca|sa|me|af|il|mx)-(?:east|west|north|south|central|northeast|southeast|northwest|southwest)-\d[a-z]?$").expect("other cloud region pattern")
 });
+// A region written with a dash before its number ("europe-west-4", "us-west-1-b"): read as
+// the region when only Google Cloud names places so, refused with the region spelled alike
+// when another cloud does (AWS's us-west-1 is in California, Google's us-west1 in Oregon).
+// "europe-west-4" was passed over for the default region without a word.
+static DASHED_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^([a-z]{2,})-([a-z]{3,})-(\d{1,2})(?:-?([a-z]))?$").expect("dashed region pattern")
+});
+/// Geographies other clouds write with a dash before the number.
+const SHARED_GEOGRAPHIES: [&str; 3] = ["us", "me", "eu"];
+
 // Compute Engine machine type names: <family>-<kind>[-<size>].
 static MACHINE_TYPE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[a-z]\d[a-z]?-(?:[a-z]+-\d+[a-z]*|standard|highmem|highcpu|highgpu|ultragpu|megagpu|edgegpu|micro|small|medium|custom|ultramem|megamem|hypermem)(?:-\d+[a-z]*)?$").expect("machine type pattern")
@@ -103,6 +113,9 @@ pub fn classify(word: &str, catalog: &Catalog) -> Result<Option<Name>, Validatio
         );
         return Err(error("region", word, message));
     }
+    if let Some(read) = dashed_region(word, catalog) {
+        return read.map(Some);
+    }
     if OTHER_CLOUD_REGION.is_match(word) {
         let message = format!(
             "{word} is not a Google Cloud region (they look like us-west1, zones like us-west1-b); known regions: {}",
@@ -126,6 +139,59 @@ pub fn classify(word: &str, catalog: &Catalog) -> Result<Option<Name>, Validatio
         return Err(error("machine_type", word, message));
     }
     Ok(None)
+}
+
+/// A known region written with a dash before its number: the region or zone it names, or
+/// the error saying which region is spelled alike. `None` when no known region is.
+fn dashed_region(word: &str, catalog: &Catalog) -> Option<Result<Name, ValidationError>> {
+    let caps = DASHED_NUMBER.captures(word)?;
+    let geography = caps.get(1)?.as_str();
+    let region = format!(
+        "{geography}-{}{}",
+        caps.get(2)?.as_str(),
+        caps.get(3)?.as_str()
+    );
+    let Some(known) = catalog.region_list().iter().find(|r| r.name == region) else {
+        // "europe-west-9": a Google Cloud geography, so a region name the catalog lacks
+        // (it was passed over). Other clouds' names are explained below.
+        let ours = GEOGRAPHIES.contains(&geography) && !SHARED_GEOGRAPHIES.contains(&geography);
+        return ours.then(|| {
+            let message = format!(
+                "region {word} is not in the catalog; known regions: {}",
+                catalog.regions().join(", ")
+            );
+            Err(error("region", word, message))
+        });
+    };
+    let place = known
+        .places
+        .first()
+        .map_or(String::new(), |place| format!(" ({place})"));
+    if SHARED_GEOGRAPHIES.contains(&geography) {
+        return Some(Err(error(
+            "region",
+            word,
+            format!(
+                "{word} is spelled like another cloud's region (a dash before the number); the Google Cloud region spelled alike is {region}{place}, which may be somewhere else: write {region} if you mean it; known regions: {}",
+                catalog.regions().join(", ")
+            ),
+        )));
+    }
+    let Some(letter) = caps.get(4) else {
+        return Some(Ok(Name::Region(region)));
+    };
+    let zone = format!("{region}-{}", letter.as_str());
+    if catalog.is_known_zone(&zone) {
+        return Some(Ok(Name::Zone(zone)));
+    }
+    Some(Err(error(
+        "zone",
+        word,
+        format!(
+            "zone {word} is not in the catalog; zones in {region}: {}",
+            catalog.zones_in_region(&region).join(", ")
+        ),
+    )))
 }
 
 /// Whether `word` looks like a GPU model name (checked only for words that are not aliases).

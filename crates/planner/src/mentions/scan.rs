@@ -294,7 +294,21 @@ impl Scanner<'_> {
             match names::classify(word, self.catalog) {
                 Ok(Some(name)) => {
                     let written = word.to_owned();
+                    // "europe-west-4" names europe-west4: the plan says how it was read.
+                    let reading = |value: &str| format!("\"{written}\" read as {value}");
                     match &name {
+                        Name::Region(region) if *region != written => {
+                            let reading = reading(&format!("region {region}"));
+                            self.mentions.push_region_read(
+                                Mentioned::new(region.clone(), written).with_reading(reading),
+                            );
+                        }
+                        Name::Zone(zone) if *zone != written => {
+                            let reading = reading(&format!("zone {zone}"));
+                            self.mentions.push_zone_read(
+                                Mentioned::new(zone.clone(), written).with_reading(reading),
+                            );
+                        }
                         Name::Region(region) => self.mentions.push_region(region.clone(), written),
                         Name::Zone(zone) => self.mentions.push_zone(zone.clone(), written),
                         Name::MachineType(machine) => {
