@@ -1,10 +1,13 @@
 //! Words that put a GPU, a place or a count outside the request: a GPU ruled out ("anything
-//! but A100", "no A100 please"), and what an earlier run used ("the last run OOM'd on a
-//! single T4", "previously we had 4 V100s").
+//! but A100", "no A100 please"), what an earlier run used ("the last run OOM'd on a single
+//! T4", "previously we had 4 V100s"), VMs deleted before ("were deleted by mistake"); and
+//! values written in ways that were passed over: a region with a dash before its number
+//! ("europe-west-4"), a city with its country's region ("Amsterdam"), GPU memory before the
+//! GPU noun ("24GB GPUs").
 
 mod support;
 
-use support::{L4, assert_plans, assert_refused_saying, planned, said};
+use support::{A100, L4, T4, assert_plans, assert_refused_saying, planned, said};
 
 #[test]
 fn a_gpu_ruled_out_is_never_planned() {
@@ -66,4 +69,132 @@ fn a_region_written_with_a_dash_before_its_number_is_read() {
         "{:?}",
         outcome.request.assumptions
     );
+}
+
+#[test]
+fn what_an_earlier_run_used_is_context_when_the_rest_asks_for_vms() {
+    // Each was refused as naming two GPU types or two counts.
+    assert_plans(&[
+        (
+            "I tried 1 T4 and it was too slow, so need 2 A100 VMs",
+            2,
+            1,
+            A100,
+        ),
+        ("1 T4 was not enough. Need 4 T4 VMs in us-west1", 4, 1, T4),
+        (
+            "A single T4 ran out of memory, so we need an L4 VM",
+            1,
+            1,
+            L4,
+        ),
+        (
+            "Our model didn't fit on a T4. Could we get an A100?",
+            1,
+            1,
+            A100,
+        ),
+        (
+            "The job crashed on 2 T4s last night; can we try 1 A100 VM instead?",
+            1,
+            1,
+            A100,
+        ),
+        (
+            "Previously we had 4 V100s; this time 2 A100 VMs are enough",
+            2,
+            1,
+            A100,
+        ),
+        (
+            "We used to run on 8 T4s. Now we need 2 L4 VMs in us-central1",
+            2,
+            1,
+            L4,
+        ),
+        ("Last week, we ran on 2 T4s. Need 2 L4 VMs.", 2, 1, L4),
+        ("Current: 2 T4 VMs\nWanted: 4 L4 VMs", 4, 1, L4),
+        (
+            "Need 2 T4 VMs in us-west1 since the L4s in us-central1 were unavailable",
+            2,
+            1,
+            T4,
+        ),
+        (
+            "4 T4 GPUs were not enough last time, 8 T4 GPUs across 2 VMs this time",
+            2,
+            4,
+            T4,
+        ),
+    ]);
+    let outcome = planned("I tried 1 T4 and it was too slow, so need 2 A100 VMs");
+    assert!(
+        said(
+            &outcome,
+            "\"I tried 1 T4 and it was too slow\" is read as what was or is in use, not as the request"
+        ),
+        "{:?}",
+        outcome.request.assumptions
+    );
+    // A place named with the earlier run is not the one asked for.
+    let outcome = planned("We ran 2 T4s in us-east1 last week; need 2 L4 VMs in us-west1");
+    assert!(outcome.request.zone.starts_with("us-west1-"), "{outcome:?}");
+    // A request that is only such a clause is read as before; one that asks in the same
+    // clause is the request.
+    assert_plans(&[
+        ("The 2 T4 VMs we had last week worked well", 2, 1, T4),
+        ("I was told to request 2 T4 VMs", 2, 1, T4),
+        (
+            "2 T4 VMs that were approved by my manager, us-west1",
+            2,
+            1,
+            T4,
+        ),
+        ("Need 2 T4 VMs like we had last month", 2, 1, T4),
+    ]);
+}
+
+#[test]
+fn what_an_earlier_run_used_is_not_planned_when_the_rest_leaves_it_out() {
+    // Refused as "1 GPU in total cannot be spread evenly over 2 VMs": the single T4 that
+    // ran out of memory was read as the request's GPU count.
+    assert_refused_saying(
+        "Hey, the last run OOM'd on a single T4 (16GB). Can we get something with more memory? 2 VMs should do",
+        "\"T4\" is named as what was or is in use (\"the last run OOM'd on a single T4 (16GB)\"), not as the GPU to plan",
+    );
+    // Its count may or may not carry over to the upgrade.
+    assert_refused_saying(
+        "Our current setup is 2 V100 VMs. Please upgrade to A100.",
+        "the rest of the request counts no VMs or GPUs of its own",
+    );
+    // What the GPUs need names one: the default T4 (16 GB) is not planned.
+    assert_plans(&[(
+        "Hey, the last run OOM'd on a single T4 (16GB). Can we get 2 VMs with 24GB GPUs?",
+        2,
+        1,
+        L4,
+    )]);
+}
+
+#[test]
+fn a_memory_size_before_the_gpu_noun_is_the_gpus_memory() {
+    // "24GB" was named as saying nothing, and the default T4 (16 GB) planned.
+    assert_plans(&[
+        ("Need 2 VMs with 24GB GPUs", 2, 1, L4),
+        ("Need 2 VMs with 24 GB GPUs", 2, 1, L4),
+    ]);
+}
+
+#[test]
+fn vms_deleted_before_are_no_lifetime() {
+    // Refused: the "d" of "deleted" was read as a lifetime's unit ("delete d").
+    for text in [
+        "The VMs were deleted by mistake, recreate 2 T4 VMs in us-west1",
+        "Our VMs got deleted, need 2 T4 VMs in us-west1",
+        "2 T4 VMs; the old ones were removed by mistake",
+    ] {
+        let outcome = planned(text);
+        assert_eq!(outcome.request.vm_count, 2, "{text:?}");
+        assert_eq!(outcome.expiry, None, "{text:?}");
+    }
 }

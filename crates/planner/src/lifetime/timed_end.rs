@@ -32,6 +32,8 @@ static TIMED_END: LazyLock<Regex> = LazyLock::new(|| {
               | deprovision | kill | nuke | tear \s+ (?: it \s+ | them \s+ | everything \s+ )? down
               | teardown | shut \s+ (?: it \s+ | them \s+ | everything \s+ )? down | shutdown
               | clean \s+ (?: it \s+ | them \s+ | everything \s+ )? up )
+            # A whole word: the d of were deleted was read as a unit of time.
+            \b
             (?: \s+ (?: it | them | everything | all | the \s+ \S+ ) )? (?: \s+ (?: in | after | on | by | at ) )?
         )
         # Markdown's emphasis closing a label: **Lifetime:** 2 days. A key's value may

@@ -24,6 +24,7 @@ mod lines;
 mod listed;
 mod memory;
 mod numbers;
+mod past_use;
 mod people_each;
 mod phrases;
 mod preferred;
@@ -135,6 +136,8 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         errors: normalised.errors.into_iter().chain(name_errors).collect(),
     };
     scanner.find_gpu_names();
+    // Before anything is read from them: "I tried 1 T4, it was too slow" asks for no T4.
+    scanner.set_aside_past_use();
     // Before the names and places: "anywhere except Europe" does not ask for Europe.
     scanner.find_excluded_places();
     scanner.find_names();

@@ -1,6 +1,7 @@
 //! What the request states beyond the deployment's fields, held against the model's plan:
 //! places ruled out, a budget and a machine size get a repair turn when the plan breaks
-//! them; VMs in different roles are refused before any token is spent.
+//! them; VMs in different roles are refused before any token is spent; what an earlier run
+//! used is not held against the plan.
 
 use super::*;
 
@@ -133,4 +134,22 @@ async fn a_model_that_plans_the_fallback_gpu_is_repaired() {
         "the preferred GPU is the value the model must keep: {}",
         messages(&sent[0])[1].1
     );
+}
+
+#[tokio::test]
+async fn what_an_earlier_run_used_is_not_held_against_the_model() {
+    // "We tried 2 T4 VMs ... too slow": refused before any token was spent, as naming two
+    // GPU types. Now the T4s are context: a model planning them gets a repair turn, and
+    // its V100 plan is taken.
+    let server = MockServer::start().await;
+    let mut input = input();
+    input.body =
+        "We tried 2 T4 VMs and they were too slow, so we need 2 V100 VMs in us-west1.".to_owned();
+    let earlier = draft(json!({"gpu_type": "nvidia-tesla-t4"}));
+    let asked = draft(json!({}));
+    answer_in_order(&server, vec![completion(&earlier), completion(&asked)]).await;
+    let outcome = plan(&server, &input).await.expect("repaired");
+    assert_eq!(outcome.request.gpu_type, "nvidia-tesla-v100");
+    assert_eq!(outcome.request.vm_count, 2);
+    assert_eq!(requests(&server).await.len(), 2);
 }

@@ -71,10 +71,20 @@ impl Scanner<'_> {
             let Some((gb, last)) = self.memory_amount(i) else {
                 continue;
             };
-            let Some((gpu_memory_after, end)) = self.memory_words_after(last) else {
+            let Some((mut gpu_memory_after, mut end)) = self.memory_words_after(last) else {
                 continue;
             };
             let back = self.gpu_before(i);
+            // "2 VMs with 24GB GPUs": the GPUs' memory (it was named as saying nothing, and
+            // the default GPU, with 16 GB, planned).
+            if !gpu_memory_after
+                && back.is_none()
+                && self
+                    .word(last + 1)
+                    .is_some_and(|w| matches!(w, "gpu" | "gpus" | "card" | "cards" | "graphics"))
+            {
+                (gpu_memory_after, end) = (true, last + 1);
+            }
             let amount = MemoryAmount {
                 gb,
                 start: i,
@@ -102,6 +112,7 @@ impl Scanner<'_> {
         if machine_ram {
             return None;
         }
+
         let mut end = last;
         if gpu_memory_after {
             end = (last + 1..last + 5)
