@@ -124,3 +124,21 @@ fn memory_not_said_of_the_vm_does_not_size_it() {
         "n1-standard-4"
     );
 }
+
+#[test]
+fn another_machines_size_does_not_size_the_vms() {
+    // The laptop's 8 cores chose n1-standard-8 for the T4 VM, and the plan said nothing.
+    let outcome = planned("Our laptop has 8 cores and 16GB RAM, too slow; need a T4 VM");
+    assert_eq!(outcome.request.machine_type, "n1-standard-4");
+    assert!(
+        said(
+            &outcome,
+            "\"8 cores\" is said of another machine or of what is in use"
+        ),
+        "{:?}",
+        outcome.request.assumptions
+    );
+    // In a clause of its own, the size asked for is the VMs'.
+    let outcome = planned("Need 2 T4 VMs with 16 cores and 64GB RAM, our laptops are too slow");
+    assert_eq!(outcome.request.machine_type, "n1-highmem-16");
+}

@@ -62,12 +62,52 @@ static MEMORY: LazyLock<Regex> = LazyLock::new(|| {
     .expect("memory pattern")
 });
 
+// A sentence about another machine, or about what is or was in use: "Our laptop has 8
+// cores and 16GB RAM, too slow", "currently on 8 vCPUs". Its size is not the VMs' (the
+// laptop's sized the plan's machine type).
+static OTHER_MACHINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix) \b (?: laptops? | desktops? | workstations? | macbooks? | (?: my | our ) \s+ (?: machine | pc | computer | mac )
+          | local \s+ machine | locally | on-?prem(?:ise|ises)? | currently | current | previously | used \s+ to
+          | last \s+ (?: run | time | setup ) ) \b",
+    )
+    .expect("other machine pattern")
+});
+
+/// Words that ask for the VMs: a clause with one is about them ("need 16 cores like my
+/// laptop").
+static ASKS_FOR_VMS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:need|needs|want|wants|please|each|per)\b").expect("asking pattern")
+});
+
+/// Where each clause of `text` ends (",", ".", ";", "!", "?" before a space, or a line break).
+static CLAUSE_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[,.;!?](?:\s|$)|\n").expect("clause end pattern"));
+
+/// Whether the clause holding `at` is about another machine and asks for nothing.
+fn about_another_machine(text: &str, at: usize) -> bool {
+    let start = CLAUSE_END
+        .find_iter(&text[..at])
+        .last()
+        .map_or(0, |m| m.end());
+    let end = CLAUSE_END
+        .find(&text[at..])
+        .map_or(text.len(), |m| at + m.start());
+    let clause = &text[start..end];
+    OTHER_MACHINE.is_match(clause) && !ASKS_FOR_VMS.is_match(clause)
+}
+
 /// The size the text states, as one requirement (the largest of each part when stated
-/// twice), with the words that state it.
-pub(super) fn find(text: &str) -> Vec<Mentioned<MachineSize>> {
+/// twice), with the words that state it; and a note for each size said of another machine.
+pub(super) fn find(text: &str) -> (Vec<Mentioned<MachineSize>>, Vec<String>) {
     let mut size = MachineSize::default();
     let mut written = Vec::new();
+    let mut elsewhere = Vec::new();
     for caps in VCPUS.captures_iter(text) {
+        if about_another_machine(text, caps.get(0).map_or(0, |m| m.start())) {
+            elsewhere.push(caps[0].trim().to_owned());
+            continue;
+        }
         let Some(n) = caps.name("n").or(caps.name("m")) else {
             continue;
         };
@@ -81,6 +121,10 @@ pub(super) fn find(text: &str) -> Vec<Mentioned<MachineSize>> {
         written.push(caps[0].trim().to_owned());
     }
     for caps in MEMORY.captures_iter(text) {
+        if about_another_machine(text, caps.get(0).map_or(0, |m| m.start())) {
+            elsewhere.push(caps[0].trim().to_owned());
+            continue;
+        }
         let Some(n) = caps.name("n").or(caps.name("m")) else {
             continue;
         };
@@ -102,10 +146,18 @@ pub(super) fn find(text: &str) -> Vec<Mentioned<MachineSize>> {
         size.memory_gb = Some(size.memory_gb.map_or(gb, |m| m.max(gb)));
         written.push(caps[0].trim().to_owned());
     }
+    let notes = elsewhere
+        .into_iter()
+        .map(|words| {
+            format!(
+                "\"{words}\" is said of another machine or of what is in use, so it does not size the VMs; to size them, write it per VM (e.g. \"{words} per VM\")"
+            )
+        })
+        .collect();
     if written.is_empty() {
-        return Vec::new();
+        return (Vec::new(), notes);
     }
-    vec![Mentioned::new(size, written.join("\", \""))]
+    (vec![Mentioned::new(size, written.join("\", \""))], notes)
 }
 
 impl Mentions {
@@ -141,7 +193,7 @@ mod tests {
     use super::*;
 
     fn size(text: &str) -> Option<MachineSize> {
-        find(text).first().map(|m| m.value)
+        find(text).0.first().map(|m| m.value)
     }
 
     #[test]
@@ -168,5 +220,31 @@ mod tests {
         assert_eq!(size("a GPU with 24GB memory"), None);
         assert_eq!(size("T4 has 2560 CUDA cores"), None);
         assert_eq!(size("0 cores"), None);
+    }
+
+    #[test]
+    fn another_machines_size_is_named_not_read() {
+        // The laptop's size chose the plan's machine type (n1-standard-8).
+        let (read, notes) = find("Our laptop has 8 cores and 16GB RAM, too slow; need a T4 VM");
+        assert!(read.is_empty(), "{read:?}");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].contains("\"8 cores\" is said of another machine"),
+            "{notes:?}"
+        );
+        // The next sentence's size is the VMs'.
+        let (read, _) = find("Currently on 8 vCPUs. Need 2 T4 VMs with 16 vCPUs each.");
+        assert_eq!(read.first().and_then(|m| m.value.vcpus), Some(16));
+        // Another clause's, or one that asks for the VMs, is the VMs'.
+        for text in [
+            "Need 2 T4 VMs with 16 cores and 64GB RAM, our laptops are too slow",
+            "Need a T4 VM with 16 cores like my laptop",
+        ] {
+            assert_eq!(
+                find(text).0.first().and_then(|m| m.value.vcpus),
+                Some(16),
+                "{text:?}"
+            );
+        }
     }
 }

@@ -102,7 +102,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
     let (text, reference_readings) = super::references::rewrite(&text, catalog);
     let model_memory = super::needs::model_memory(&text);
     let (budget, unread_budgets) = super::budget::find(&text);
-    let machine_size = super::machine_size::find(&text);
+    let (machine_size, other_machines) = super::machine_size::find(&text);
     let biggest = super::needs::biggest(&text);
     let fewest_vms = super::needs::fewest_vms(&text);
     let text = us_in_capitals(promptops_core::fold_accents(&text));
@@ -125,6 +125,7 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
                 .into_iter()
                 .chain(reference_readings)
                 .chain(unread_budgets)
+                .chain(other_machines)
                 .collect(),
             budget,
             machine_size,
@@ -135,47 +136,55 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         },
         errors: normalised.errors.into_iter().chain(name_errors).collect(),
     };
-    scanner.find_gpu_names();
-    // Before anything is read from them: "I tried 1 T4, it was too slow" asks for no T4.
-    scanner.set_aside_past_use();
-    // Before the names and places: "anywhere except Europe" does not ask for Europe.
-    scanner.find_excluded_places();
-    scanner.find_names();
-    scanner.find_places();
-    scanner.find_disks();
-    scanner.find_decimal_disks();
-    scanner.find_labelled_disks();
-    // After disks ("200GB disk" is a disk), before the GPU names are recorded ("A100 with
-    // 80GB" names the 80 GB A100).
-    scanner.find_gpu_memory();
-    scanner.push_gpu_spans();
-    scanner.drop_comparison_gpus();
-    scanner.find_cheapest();
-    // Before counts, so that the "4090" of "RTX 4090" is a model name, not a count.
-    scanner.find_unknown_gpus();
-    // Before counts, so that no digit of "2.5 T4" or "1e3 VMs" is read as a count.
-    scanner.find_unwhole_counts();
-    scanner.refuse_halves();
-    // Before counts: "add 2 VMs" is not a request for 2 VMs, "5 users each with a VM" not 1.
-    scanner.find_relative();
-    scanner.find_zone_letters();
-    // Before counts: "1 master and 3 workers" is not a count of 3 VMs.
-    scanner.find_vm_roles();
-    // Before counts: each item of "a T4 VM for me and one for Bob" is not a count alone.
-    scanner.find_listed_vms();
-    scanner.find_people_each();
-    scanner.find_oversized_numbers();
-    scanner.find_vague_quantities();
-    scanner.find_counts();
-    // After counts: only a count that was not read falls to its default.
-    scanner.refuse_unread_people();
-    scanner.read_share_without_people();
-    scanner.refuse_counts_cut_off();
-    scanner.refuse_unread_labelled_counts();
-    scanner.refuse_bare_counts();
-    scanner.refuse_zero_counts();
-    scanner.note_unread_sizes();
+    scanner.read();
     (scanner.mentions, scanner.errors)
+}
+
+impl Scanner<'_> {
+    /// Reads every value in turn; the order matters (see the module's comment and each
+    /// step's own).
+    fn read(&mut self) {
+        self.find_gpu_names();
+        // Before anything is read from them: "I tried 1 T4, it was too slow" asks for no T4.
+        self.set_aside_past_use();
+        // Before the names and places: "anywhere except Europe" does not ask for Europe.
+        self.find_excluded_places();
+        self.find_names();
+        self.find_places();
+        self.find_disks();
+        self.find_decimal_disks();
+        self.find_labelled_disks();
+        // After disks ("200GB disk" is a disk), before the GPU names are recorded ("A100 with
+        // 80GB" names the 80 GB A100).
+        self.find_gpu_memory();
+        self.push_gpu_spans();
+        self.drop_comparison_gpus();
+        self.find_cheapest();
+        // Before counts, so that the "4090" of "RTX 4090" is a model name, not a count.
+        self.find_unknown_gpus();
+        // Before counts, so that no digit of "2.5 T4" or "1e3 VMs" is read as a count.
+        self.find_unwhole_counts();
+        self.refuse_halves();
+        // Before counts: "add 2 VMs" is not a request for 2 VMs, "5 users each with a VM" not 1.
+        self.find_relative();
+        self.find_zone_letters();
+        // Before counts: "1 master and 3 workers" is not a count of 3 VMs.
+        self.find_vm_roles();
+        // Before counts: each item of "a T4 VM for me and one for Bob" is not a count alone.
+        self.find_listed_vms();
+        self.find_people_each();
+        self.find_oversized_numbers();
+        self.find_vague_quantities();
+        self.find_counts();
+        // After counts: only a count that was not read falls to its default.
+        self.refuse_unread_people();
+        self.read_share_without_people();
+        self.refuse_counts_cut_off();
+        self.refuse_unread_labelled_counts();
+        self.refuse_bare_counts();
+        self.refuse_zero_counts();
+        self.note_unread_sizes();
+    }
 }
 
 /// "US" in capitals spelled as the area, so that lower case does not make it the pronoun.
