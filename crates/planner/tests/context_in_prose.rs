@@ -3,7 +3,8 @@
 //! T4", "previously we had 4 V100s"), VMs deleted before ("were deleted by mistake"); and
 //! values written in ways that were passed over: a region with a dash before its number
 //! ("europe-west-4"), a city with its country's region ("Amsterdam"), GPU memory before the
-//! GPU noun ("24GB GPUs").
+//! GPU noun ("24GB GPUs") or after "that has"; and words that name no value: a GPU asked for
+//! by rank ("the fastest GPU"), "overnight".
 
 mod support;
 
@@ -197,4 +198,51 @@ fn vms_deleted_before_are_no_lifetime() {
         assert_eq!(outcome.request.vm_count, 2, "{text:?}");
         assert_eq!(outcome.expiry, None, "{text:?}");
     }
+}
+
+#[test]
+fn a_gpu_asked_for_by_rank_is_refused_naming_the_most_capable() {
+    // Each planned the default T4 ("the request names no GPU"), or found no request.
+    for text in [
+        "Need the fastest GPU available, 1 VM",
+        "Need the most powerful GPU you have",
+        "Need the best GPU for training, 2 VMs",
+        "Need 2 VMs with the fastest GPU that has 24GB",
+    ] {
+        assert_refused_saying(
+            text,
+            "names no GPU: the catalog ranks GPUs by price and memory, not speed; the most capable offered is nvidia-h100-80gb",
+        );
+    }
+    // A GPU named, or the biggest machine, is read as before.
+    assert_plans(&[
+        ("The best GPU for us is the L4; 2 VMs please", 2, 1, L4),
+        ("Need the fastest T4 VM", 1, 1, T4),
+    ]);
+    let biggest = planned("Need the most powerful GPU VM available in us-central1");
+    assert_eq!(biggest.request.gpu_count, 8);
+}
+
+#[test]
+fn gpu_memory_after_that_or_which_is_read() {
+    // "24GB" was named as saying nothing, and the default T4 planned.
+    assert_plans(&[
+        ("Need 2 VMs with a GPU that has 24GB", 2, 1, L4),
+        ("Need 2 VMs with GPUs which have 40GB", 2, 1, A100),
+    ]);
+}
+
+#[test]
+fn overnight_is_named_as_no_lifetime() {
+    // Passed over without a word: the VMs ran until someone destroyed them.
+    let outcome = planned("Need 2 T4 VMs overnight");
+    assert_eq!(outcome.expiry, None);
+    assert!(
+        outcome
+            .ignored
+            .iter()
+            .any(|part| part.contains("\"overnight\": no lifetime is read from these words")),
+        "{:?}",
+        outcome.ignored
+    );
 }

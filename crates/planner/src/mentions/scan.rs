@@ -28,6 +28,7 @@ mod past_use;
 mod people_each;
 mod phrases;
 mod preferred;
+mod superlative;
 mod unknown;
 mod vm_roles;
 mod words;
@@ -160,6 +161,8 @@ impl Scanner<'_> {
         self.push_gpu_spans();
         self.drop_comparison_gpus();
         self.find_cheapest();
+        // After the GPU names and needs: "the fastest GPU" is refused only when no GPU is named.
+        self.refuse_ranked_gpu();
         // Before counts, so that the "4090" of "RTX 4090" is a model name, not a count.
         self.find_unknown_gpus();
         // Before counts, so that no digit of "2.5 T4" or "1e3 VMs" is read as a count.

@@ -46,6 +46,12 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "no deletion is scheduled from these words: the deployment runs until it expires (a lifetime, e.g. \"for 3 days\" or \"until Friday\") or is destroyed (`/promptops destroy`)",
     },
     Unsupported {
+        // "overnight", "over the weekend": how long these last is the requester's to say
+        // (until when in the morning?); passed over before.
+        pattern: r"\b(?:overnight|over\s+the\s+weekend)\b",
+        why: "no lifetime is read from these words; to have the VMs destroyed, write a lifetime or an end (e.g. \"for 16 hours\", \"until Monday\")",
+    },
+    Unsupported {
         pattern: r"\b(?:gke|kubernetes|k8s|slurm|autopilot)(?:\s+cluster)?\b",
         why: "clusters are not created; the plan is plain Compute Engine VMs",
     },

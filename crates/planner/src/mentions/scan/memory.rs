@@ -28,6 +28,9 @@ fn is_memory_link(word: &str) -> bool {
             | "minimum"
             | "and"
             | "each"
+            // "a GPU that has 24GB".
+            | "that"
+            | "which"
             // Form factors between a GPU's name and its memory: "A100 SXM4 40GB".
             | "sxm"
             | "sxm2"
