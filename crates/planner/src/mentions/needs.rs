@@ -18,7 +18,9 @@ pub struct ModelMemory {
 static MODEL_SIZE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        \b(?P<size>\d{1,4}(?:\.\d)?)\s?b(?:illion)?\b
+        # A mixture of experts (Mixtral 8x7B): at most the experts times their size.
+        (?: \b (?P<experts>\d{1,2}) x | \b )
+        (?P<size>\d{1,4}(?:\.\d)?)\s?b(?:illion)?\b
         (?P<after>(?:[\s-]+(?:param(?:eter)?s?|model|llm|weights|instruct|chat))?)",
     )
     .expect("model size pattern")
@@ -71,9 +73,13 @@ pub(super) fn model_memory(text: &str) -> Option<Mentioned<ModelMemory>> {
         };
         let named_as_model = caps.name("after").is_some_and(|m| !m.as_str().is_empty())
             || MODEL_FAMILY_BEFORE.is_match(&text[..whole.start()]);
-        let Ok(billions) = size.as_str().parse::<f64>() else {
+        let Ok(each) = size.as_str().parse::<f64>() else {
             continue;
         };
+        let experts = caps
+            .name("experts")
+            .and_then(|m| m.as_str().parse::<u32>().ok());
+        let billions = each * f64::from(experts.unwrap_or(1));
         if !named_as_model || billions <= 0.0 {
             continue;
         }
@@ -85,8 +91,15 @@ pub(super) fn model_memory(text: &str) -> Option<Mentioned<ModelMemory>> {
         // Bounded above: the value fits a u32.
         let gb_per_vm = gb as u32;
         let written = whole.as_str().trim().to_owned();
+        let parameters = match experts {
+            // Experts share some layers, so the whole is a little less; never more.
+            Some(n) => format!(
+                "a mixture of {n} experts of {each} billion parameters, at most {billions} billion in all"
+            ),
+            None => format!("a model of {billions} billion parameters"),
+        };
         let explanation = format!(
-            "\"{written}\" read as a model of {billions} billion parameters: about {gb_per_vm} GB of GPU memory per VM ({precision} weights plus 20% for cache and activations; fine-tuning needs more, so name the GPUs if it is for training)"
+            "\"{written}\" read as {parameters}: about {gb_per_vm} GB of GPU memory per VM ({precision} weights plus 20% for cache and activations; fine-tuning needs more, so name the GPUs if it is for training)"
         );
         return Some(Mentioned::new(
             ModelMemory {
@@ -134,6 +147,12 @@ mod tests {
             );
         }
         assert!(model_memory("team 3 8b budget").is_none());
+        // "8x7B" was no size at all: the request was found to ask for nothing.
+        let need = model_memory("enough GPUs to serve Mixtral 8x7B").map(|m| m.value);
+        assert_eq!(need.as_ref().map(|n| n.gb_per_vm), Some(135));
+        assert!(need.is_some_and(|n| n.explanation.contains(
+            "a mixture of 8 experts of 7 billion parameters, at most 56 billion in all"
+        )),);
         assert!(biggest("give me the biggest single node you have").is_some());
     }
 }
