@@ -327,6 +327,7 @@ pub fn read(text: &str) -> Result<LifetimeReading, ValidationError> {
         let (original, words) = clause_words(text, whole.end());
         let statement = if lead.as_str().eq_ignore_ascii_case("for") {
             lifetime_for("for", &original, &words)
+                .or_else(|| timed_end::for_today(&original, &words))
         } else {
             end_date(lead.as_str(), &original, &words)
         };

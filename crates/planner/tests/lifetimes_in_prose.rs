@@ -388,3 +388,25 @@ fn a_deleting_verb_before_a_date_ends_the_deployment_then() {
         "\"delete them at the end of the month\" is not an end date PromptOps can read",
     );
 }
+
+#[test]
+fn just_for_today_ends_with_the_day() {
+    // Passed over: the VMs ran until someone destroyed them.
+    for text in [
+        "Need a T4 VM to test our Streamlit demo, just for today",
+        "Need 2 T4 VMs for tonight",
+    ] {
+        assert_eq!(
+            planned(text).expiry,
+            Some(ExpiryRequest::ThroughDaysAhead { days: 0 }),
+            "{text:?}"
+        );
+    }
+    // When they are needed, or a span it does not read whole, is no end.
+    for text in [
+        "Need 2 T4 VMs for tomorrow",
+        "Need 2 T4 VMs for today and tomorrow",
+    ] {
+        assert_eq!(planned(text).expiry, None, "{text:?}");
+    }
+}

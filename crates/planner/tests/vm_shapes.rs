@@ -184,3 +184,17 @@ fn of_a_preferred_gpu_and_its_fallback_the_preferred_is_planned() {
         assert_refused_saying(text, "the request names more than one gpu_type");
     }
 }
+
+#[test]
+fn a_shared_vm_is_one_vm() {
+    // The 4 L4s were spread over 4 VMs: "shared" stood between "a" and the VM.
+    assert_plans(&[
+        (
+            "Our team of 3 needs a shared GPU box: 4 L4s, us-central1",
+            1,
+            4,
+            L4,
+        ),
+        ("Need a shared VM: 4 L4s", 1, 4, L4),
+    ]);
+}

@@ -118,6 +118,23 @@ pub(super) fn end_date_on(
     super::end_date(lead, original, words)
 }
 
+/// "Just for today" ends with the day, as "until tonight" does (it was passed over). Not
+/// "for tomorrow" (when the VMs are needed, not until when) nor "for today and tomorrow".
+pub(super) fn for_today(original: &[&str], words: &[String]) -> Option<super::Statement> {
+    let today = words
+        .first()
+        .is_some_and(|w| matches!(w.as_str(), "today" | "tonight"));
+    let more = words.get(1).is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "and" | "or" | "to" | "through" | "till" | "until"
+        )
+    });
+    (today && !more)
+        .then(|| super::end_date("for", original, words))
+        .flatten()
+}
+
 /// Words that start an event after a deleting verb and "after": "delete it after the
 /// demo", "tear them down after our workshop".
 const EVENT_STARTS: &[&str] = &[

@@ -150,6 +150,10 @@ pub(super) fn is_filler(word: &str) -> bool {
             | "identical"
             | "separate"
             | "dedicated"
+            // "a shared GPU box: 4 L4s" is one VM (the 4 L4s were spread over 4 VMs).
+            | "shared"
+            | "private"
+            | "single"
             | "large"
             | "small"
             | "big"
