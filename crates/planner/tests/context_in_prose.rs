@@ -246,3 +246,25 @@ fn overnight_is_named_as_no_lifetime() {
         outcome.ignored
     );
 }
+
+#[test]
+fn many_clauses_of_earlier_use_are_named_a_few_and_counted() {
+    let text = format!("{}Need 2 L4 VMs", "We had 2 T4s last week. ".repeat(50));
+    let outcome = planned(&text);
+    assert_eq!(outcome.request.gpu_type, L4);
+    let named = outcome
+        .request
+        .assumptions
+        .iter()
+        .filter(|a| a.contains("is read as what was or is in use"))
+        .count();
+    assert_eq!(named, 3, "{:?}", outcome.request.assumptions);
+    assert!(
+        said(
+            &outcome,
+            "47 more clauses like these are read as what was or is in use"
+        ),
+        "{:?}",
+        outcome.request.assumptions
+    );
+}

@@ -21,6 +21,9 @@ use promptops_core::ValidationError;
 use super::tokens::Boundary;
 use super::{Role, Scanner, Token, is_gpu_noun, is_vm_noun, split_number_suffix};
 
+/// How many such clauses the plan names one by one.
+const MOST_NOTED: usize = 3;
+
 /// Words that tell of use before now, or of the state things are in.
 fn is_past_word(word: &str) -> bool {
     matches!(
@@ -141,7 +144,12 @@ impl Scanner<'_> {
         if past.is_empty() {
             return;
         }
-        let inside = |i: usize| past.iter().any(|c| c.holds(i));
+        // One mark per token: a long request may hold thousands of such clauses.
+        let mut marked = vec![false; self.tokens.len()];
+        for clause in &past {
+            marked[clause.start..=clause.end].fill(true);
+        }
+        let inside = |i: usize| marked[i];
         let rest: Vec<usize> = (0..self.tokens.len()).filter(|&i| !inside(i)).collect();
         let rest_names_gpu = self.gpu_spans.iter().any(|s| !inside(s.start))
             || rest.iter().any(|&i| self.states_gpu_need(i))
@@ -185,10 +193,16 @@ impl Scanner<'_> {
             self.set_aside(&past);
             return;
         }
-        for clause in &past {
+        for clause in past.iter().take(MOST_NOTED) {
             let told = self.told(clause);
             self.mentions.notices.push(format!(
                 "\"{told}\" is read as what was or is in use, not as the request"
+            ));
+        }
+        if past.len() > MOST_NOTED {
+            self.mentions.notices.push(format!(
+                "{} more clauses like these are read as what was or is in use",
+                past.len() - MOST_NOTED
             ));
         }
         self.set_aside(&past);
@@ -213,8 +227,10 @@ impl Scanner<'_> {
                 *role = Role::Used;
             }
         }
+        // A GPU name in a clause set aside has just been marked used.
+        let roles = &self.roles;
         self.gpu_spans
-            .retain(|span| !clauses.iter().any(|c| c.holds(span.start)));
+            .retain(|span| roles.get(span.start) != Some(&Role::Used));
     }
 
     /// The clauses that tell of use before now and ask for nothing. A clause of time words
@@ -280,8 +296,7 @@ impl Scanner<'_> {
     }
 
     fn names_vms_or_gpus(&self, clause: &Clause) -> bool {
-        self.gpu_spans.iter().any(|s| clause.holds(s.start))
-            || (clause.start..=clause.end).any(|i| self.counts_at(i))
+        (clause.start..=clause.end).any(|i| self.roles[i] == Role::Gpu || self.counts_at(i))
     }
 
     /// Whether a count of VMs or GPUs starts at `i` ("2 V100 VMs", "a single T4", "an A100").
