@@ -84,17 +84,30 @@ static ASKS_FOR_VMS: LazyLock<Regex> = LazyLock::new(|| {
 static CLAUSE_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[,.;!?](?:\s|$)|\n").expect("clause end pattern"));
 
-/// Whether the clause holding `at` is about another machine and asks for nothing.
-fn about_another_machine(text: &str, at: usize) -> bool {
-    let start = CLAUSE_END
-        .find_iter(&text[..at])
-        .last()
-        .map_or(0, |m| m.end());
-    let end = CLAUSE_END
-        .find(&text[at..])
-        .map_or(text.len(), |m| at + m.start());
-    let clause = &text[start..end];
-    OTHER_MACHINE.is_match(clause) && !ASKS_FOR_VMS.is_match(clause)
+/// The clauses of a text, found once (a text may state many sizes).
+struct Clauses<'a> {
+    text: &'a str,
+    /// Each clause's end mark, as (start, end) in `text`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl<'a> Clauses<'a> {
+    fn new(text: &'a str) -> Self {
+        let ends = CLAUSE_END
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        Clauses { text, ends }
+    }
+
+    /// Whether the clause holding `at` is about another machine and asks for nothing.
+    fn about_another_machine(&self, at: usize) -> bool {
+        let next = self.ends.partition_point(|&(start, _)| start < at);
+        let start = next.checked_sub(1).map_or(0, |i| self.ends[i].1);
+        let end = self.ends.get(next).map_or(self.text.len(), |&(end, _)| end);
+        let clause = &self.text[start..end];
+        OTHER_MACHINE.is_match(clause) && !ASKS_FOR_VMS.is_match(clause)
+    }
 }
 
 /// The size the text states, as one requirement (the largest of each part when stated
@@ -103,8 +116,9 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<MachineSize>>, Vec<String>) {
     let mut size = MachineSize::default();
     let mut written = Vec::new();
     let mut elsewhere = Vec::new();
+    let clauses = Clauses::new(text);
     for caps in VCPUS.captures_iter(text) {
-        if about_another_machine(text, caps.get(0).map_or(0, |m| m.start())) {
+        if clauses.about_another_machine(caps.get(0).map_or(0, |m| m.start())) {
             elsewhere.push(caps[0].trim().to_owned());
             continue;
         }
@@ -121,7 +135,7 @@ pub(super) fn find(text: &str) -> (Vec<Mentioned<MachineSize>>, Vec<String>) {
         written.push(caps[0].trim().to_owned());
     }
     for caps in MEMORY.captures_iter(text) {
-        if about_another_machine(text, caps.get(0).map_or(0, |m| m.start())) {
+        if clauses.about_another_machine(caps.get(0).map_or(0, |m| m.start())) {
             elsewhere.push(caps[0].trim().to_owned());
             continue;
         }
