@@ -198,3 +198,17 @@ fn a_shared_vm_is_one_vm() {
         ("Need a shared VM: 4 L4s", 1, 4, L4),
     ]);
 }
+
+#[test]
+fn n_of_them_after_a_vm_named_with_an_article_counts_them() {
+    // Refused as two VM counts: "a T4 VM" was read as 1.
+    assert_plans(&[
+        ("Need a T4 VM, 2 of them", 2, 1, T4),
+        ("Need a T4 VM for training, 3 of them please", 3, 1, T4),
+    ]);
+    // A count of its own beside it is still two counts.
+    assert_refused_saying(
+        "Need 2 T4 VMs and a T4 VM, 3 of them",
+        "the request names more than one vm_count",
+    );
+}

@@ -100,6 +100,7 @@ impl Scanner<'_> {
             return;
         }
         if let Some((kind, from)) = self.count_of_them(i) {
+            self.drop_article_count(&kind, from);
             let written = format!("{} … {}", self.written(from, from), self.written(i, i + 2));
             self.push_labelled(i, kind, count, written);
             return;
@@ -144,6 +145,24 @@ impl Scanner<'_> {
             Kind::Total => self.mentions.push_gpu_total(count, written),
         }
         self.roles[i] = Role::Used;
+    }
+
+    /// "Need a T4 VM, 2 of them": the article named the kind, not one VM (the request was
+    /// refused as stating two VM counts). Its count of 1 on the noun at `noun` is dropped.
+    fn drop_article_count(&mut self, kind: &Kind, noun: usize) {
+        let Some(article) = (noun.saturating_sub(5)..noun)
+            .rev()
+            .find(|&j| matches!(self.word(j), Some("a" | "an")))
+        else {
+            return;
+        };
+        let written = self.written(article, noun);
+        let list = match kind {
+            Kind::Vms => &mut self.mentions.vm_count,
+            Kind::Total => &mut self.mentions.total_gpus,
+            Kind::PerVm => return,
+        };
+        list.retain(|m| !(m.value == 1 && m.written == written));
     }
 
     /// "A100 GPUs, 4 of them": a count of the GPU or VM named last before it on its line
