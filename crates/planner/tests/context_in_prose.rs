@@ -268,3 +268,27 @@ fn many_clauses_of_earlier_use_are_named_a_few_and_counted() {
         outcome.request.assumptions
     );
 }
+
+#[test]
+fn a_place_the_catalog_does_not_know_is_named() {
+    // Planned in us-central1 without a word.
+    for (text, place) in [
+        ("Need 2 T4 VMs near Seattle", "Seattle"),
+        ("Need 2 T4 VMs in Ireland", "Ireland"),
+    ] {
+        let outcome = planned(text);
+        assert!(
+            said(&outcome, &format!("\"{place}\" was not read as a place")),
+            "{text:?}: {:?}",
+            outcome.request.assumptions
+        );
+    }
+    // A place read, or a word that is no place, says nothing of it.
+    for text in [
+        "Need 2 T4 VMs in Oregon, the team is near Seattle",
+        "Need 2 T4 VMs to run code written in Rust",
+    ] {
+        let outcome = planned(text);
+        assert!(!said(&outcome, "was not read as a place"), "{text:?}");
+    }
+}

@@ -75,6 +75,7 @@ mod references;
 mod scan;
 mod summary;
 mod tokens;
+mod unknown_places;
 
 mod relative;
 

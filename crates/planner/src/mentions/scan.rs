@@ -138,6 +138,12 @@ pub(super) fn scan(text: &str, catalog: &Catalog) -> (Mentions, Vec<ValidationEr
         errors: normalised.errors.into_iter().chain(name_errors).collect(),
     };
     scanner.read();
+    // With no place read, a place the catalog does not know is named ("near Seattle").
+    let mentions = &mut scanner.mentions;
+    if mentions.region.is_empty() && mentions.zone.is_empty() && mentions.area.is_empty() {
+        let notes = super::unknown_places::notes(&request, catalog);
+        mentions.notices.extend(notes);
+    }
     (scanner.mentions, scanner.errors)
 }
 
