@@ -214,6 +214,8 @@ fn a_gpu_asked_for_by_rank_is_refused_naming_the_most_capable() {
             "names no GPU: the catalog ranks GPUs by price and memory, not speed; the most capable offered is nvidia-h100-80gb",
         );
     }
+    // A rank of something else says nothing of the GPU.
+    assert_plans(&[("What is the best option for GPUs? 2 VMs", 2, 1, T4)]);
     // A GPU named, or the biggest machine, is read as before.
     assert_plans(&[
         ("The best GPU for us is the L4; 2 VMs please", 2, 1, L4),

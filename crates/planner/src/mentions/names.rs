@@ -141,8 +141,9 @@ pub fn classify(word: &str, catalog: &Catalog) -> Result<Option<Name>, Validatio
     Ok(None)
 }
 
-/// A known region written with a dash before its number: the region or zone it names, or
-/// the error saying which region is spelled alike. `None` when no known region is.
+/// A region written with a dash before its number: the region or zone it names, the error
+/// saying which region is spelled alike, or (for a Google Cloud geography) that no such
+/// region is in the catalog. `None` for other clouds' names of no known region.
 fn dashed_region(word: &str, catalog: &Catalog) -> Option<Result<Name, ValidationError>> {
     let caps = DASHED_NUMBER.captures(word)?;
     let geography = caps.get(1)?.as_str();

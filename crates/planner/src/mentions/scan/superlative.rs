@@ -45,9 +45,13 @@ impl Scanner<'_> {
             let Some(rank_words) = rank_at(&words) else {
                 continue;
             };
-            // "the fastest GPU", "the best available GPU", "fastest NVIDIA GPUs".
+            // "the fastest GPU", "the best available GPU", "fastest NVIDIA GPUs"; not "the
+            // best option for GPUs".
             let noun = (i + rank_words..i + rank_words + 3)
                 .map_while(|j| self.word(j).map(|w| (j, w)))
+                .take_while(|(_, w)| {
+                    is_gpu_noun(w) || matches!(*w, "available" | "possible" | "nvidia" | "single")
+                })
                 .find(|(_, w)| is_gpu_noun(w))
                 .map(|(j, _)| j);
             let Some(end) = noun else { continue };
