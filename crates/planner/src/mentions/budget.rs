@@ -1,8 +1,9 @@
 //! A budget the request states ("budget under $1/hour", "keep it below $500 per month",
 //! "max 20 USD/hour"). It was passed over: a plan costing more than the budget was planned
 //! without a word. Now the plan is held to it (`Mentions::check_budget`), on the offline
-//! and the model path alike, and a budget without a period ("budget is $500") is named in
-//! the plan as not used, with what to write.
+//! and the model path alike. A budget is per hour, day, week or month, in US dollars (the
+//! catalog's prices); one without a period ("budget is $500") or in another currency
+//! ("budget ~€400/month") is named in the plan as not used, with what to write.
 //!
 //! Only an amount after words that make it a limit counts: "T4s cost $0.35/hour, right?"
 //! names a price, not a budget.
