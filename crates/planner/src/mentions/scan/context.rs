@@ -1,5 +1,5 @@
 //! Words around values that change what they mean: GPUs named for comparison ("compared to
-//! A100, T4 is enough"), a choice among named GPUs ("the cheaper of V100 and T4"), vague
+//! A100, T4 is enough") or ruled out ("anything but A100"), a choice among named GPUs ("the cheaper of V100 and T4"), vague
 //! quantities ("a few VMs", read as a stated number; "some GPUs", which says no number), and
 //! numbers too large to be a count at all ("4294967297 VMs").
 
