@@ -294,3 +294,23 @@ fn a_place_the_catalog_does_not_know_is_named() {
         assert!(!said(&outcome, "was not read as a place"), "{text:?}");
     }
 }
+
+#[test]
+fn a_spare_is_named_as_not_planned() {
+    // "+ 1 spare" was passed over: 2 VMs planned without a word.
+    for text in ["Need 2 T4 VMs + 1 spare", "Need 2 T4 VMs plus a spare VM"] {
+        let outcome = planned(text);
+        assert_eq!(outcome.request.vm_count, 2, "{text:?}");
+        assert!(
+            outcome
+                .ignored
+                .iter()
+                .any(|part| part.contains("spares are not planned apart")),
+            "{text:?}: {:?}",
+            outcome.ignored
+        );
+    }
+    // A backup of data is no spare VM.
+    let outcome = planned("Need 2 T4 VMs with a backup of the data");
+    assert!(outcome.ignored.is_empty(), "{:?}", outcome.ignored);
+}

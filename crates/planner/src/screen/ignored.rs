@@ -46,6 +46,11 @@ const UNSUPPORTED: &[Unsupported] = &[
         why: "no deletion is scheduled from these words: the deployment runs until it expires (a lifetime, e.g. \"for 3 days\" or \"until Friday\") or is destroyed (`/promptops destroy`)",
     },
     Unsupported {
+        // "2 T4 VMs + 1 spare": the spare was dropped without a word.
+        pattern: r"(?:\+|\bplus|\band|\bwith)\s+(?:a|one|two|\d+)\s+(?:extra\s+)?spares?\b(?:\s+(?:vms?|nodes?|machines?|instances?|gpus?))?",
+        why: "spares are not planned apart; the count stated is planned: write the total to include them (e.g. \"3 VMs\")",
+    },
+    Unsupported {
         // "overnight", "over the weekend": how long these last is the requester's to say
         // (until when in the morning?); passed over before.
         pattern: r"\b(?:overnight|over\s+the\s+weekend)\b",
