@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use promptops_core::{Catalog, place_key};
+use promptops_core::{Catalog, ExpiryRequest, place_key};
 use regex::Regex;
 
 // A capitalised name of up to three words where a place stands: right after the VMs or GPUs
@@ -22,27 +22,9 @@ static PLACE_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("place pattern")
 });
 
-/// Capitalised words after "in" that are no place: months, days, tools and the like.
+/// Capitalised words after "in" that are no place: tools and the like. (Days and months
+/// are the lifetime reader's date words.)
 const NOT_PLACES: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
     "python",
     "pytorch",
     "tensorflow",
@@ -103,7 +85,9 @@ pub(super) fn notes(text: &str, catalog: &Catalog) -> Vec<String> {
         };
         let key = place_key(place);
         let first = key.split(' ').next().unwrap_or_default();
-        if known.contains(&key) || NOT_PLACES.contains(&first) {
+        let date =
+            crate::lifetime::is_date_word(first) || ExpiryRequest::parse_end(first).is_some();
+        if known.contains(&key) || date || NOT_PLACES.contains(&first) {
             continue;
         }
         let note = format!(
@@ -137,6 +121,7 @@ mod tests {
             "2 T4 VMs in Europe",
             "2 T4 VMs to train in PyTorch",
             "2 T4 VMs in March",
+            "2 T4 VMs near Friday",
             "2 T4 VMs in us-west1",
             "Need 2 T4 VMs to run code written in Rust",
             "Need 2 T4 VMs, we work in Java mostly",
